@@ -1,0 +1,1 @@
+//! The auditor (in progress).

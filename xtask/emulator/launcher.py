@@ -1,0 +1,842 @@
+"""Embedded AWS emulator: moto server plus the fixes this project needs.
+
+moto emulates the AWS APIs well enough for this project, except in three places
+where an honest test needs AWS's real behaviour (see shared emulator facts):
+
+* Lambda ``Invoke`` needs Docker in moto. Here a function's zip is unpacked and
+  its ``bootstrap`` runs as a process against a Lambda Runtime API served by this
+  launcher, one port per execution environment. Environments stay warm between
+  invocations and are added when invocations overlap, as AWS does.
+* ``RotateSecret`` in moto runs all four steps whatever happens and then promotes
+  the new version. Here the steps stop at the first failure, ``AWSCURRENT`` stays
+  where it was, ``ScheduleExpression``/``Duration`` are understood and reported.
+* RDS instances in moto have made-up endpoints. Here each DB instance is its own
+  MariaDB server process, and a managed master password creates that admin user.
+
+The launcher also supervises every MariaDB server, including the default one the
+Rust side asks for, so that one process id stops everything (``SIGTERM``), and it
+exits with its parent when started with ``--parent-pid`` (the test harness).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from queue import Empty, Queue
+
+import moto.server
+from moto.awslambda.models import LambdaFunction
+from moto.rds.models import DBInstance, MasterUserSecret
+from moto.secretsmanager import models as sm_models
+from moto.secretsmanager.exceptions import (
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+    SecretNotFoundException,
+)
+
+ARGS: argparse.Namespace
+SUPERVISOR: "Supervisor"
+
+
+def log(message: str) -> None:
+    print(f"[launcher] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sql_string(value: str) -> str:
+    """Quotes a string literal for MariaDB (backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --------------------------------------------------------------------------- MariaDB
+
+
+class MariaDbServer:
+    """One private MariaDB server: its own data directory, port and socket."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.dir = os.path.join(ARGS.state_dir, "mariadb", name)
+        self.datadir = os.path.join(self.dir, "data")
+        self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.log_path = os.path.join(self.dir, "mariadbd.log")
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        if not os.path.isdir(self.datadir):
+            SUPERVISOR.copy_template_datadir(self.datadir)
+        for attempt in range(5):
+            self.port = free_port()
+            args = [
+                ARGS.mariadbd,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                f"--pid-file={os.path.join(self.dir, 'mariadbd.pid')}",
+                f"--ssl-ca={ARGS.tls_ca}",
+                f"--ssl-cert={ARGS.tls_cert}",
+                f"--ssl-key={ARGS.tls_key}",
+                "--innodb-buffer-pool-size=16M",
+                "--innodb-log-file-size=8M",
+                "--max-connections=500",
+                "--performance-schema=OFF",
+            ]
+            if os.geteuid() == 0:
+                args.append("--user=root")
+            logfile = open(self.log_path, "ab")
+            self.process = subprocess.Popen(
+                args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+            if self._wait_ready():
+                return
+            if self.process.poll() is None:
+                self.process.kill()
+            if "Address already in use" not in self.log_tail():
+                break
+        raise RuntimeError(
+            f"MariaDB server {self.name} did not start; last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
+    def _wait_ready(self) -> bool:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                return False
+            if os.path.exists(self.socket):
+                try:
+                    self.sql("SELECT 1")
+                    return True
+                except RuntimeError:
+                    pass
+            time.sleep(0.05)
+        return False
+
+    def sql(self, statements: str) -> str:
+        result = subprocess.run(
+            [ARGS.mariadb_client, "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"],
+            input=statements,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"SQL on {self.name} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def create_admin(self, user: str, password: str) -> None:
+        self.sql(
+            f"CREATE USER IF NOT EXISTS {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)};\n"
+            f"ALTER USER {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)};\n"
+            f"GRANT ALL PRIVILEGES ON *.* TO {sql_string(user)}@'%' WITH GRANT OPTION;\n"
+            "FLUSH PRIVILEGES;\n"
+        )
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            with open(self.log_path, "rb") as handle:
+                return "\n".join(handle.read().decode("utf-8", "replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --------------------------------------------------------------------------- Lambda
+
+
+class Invocation:
+    def __init__(self, payload: bytes, deadline_ms: int, function_arn: str) -> None:
+        self.request_id = str(uuid.uuid4())
+        self.payload = payload
+        self.deadline_ms = deadline_ms
+        self.function_arn = function_arn
+        self.done = threading.Event()
+        self.result: bytes = b""
+        self.errored = False
+
+
+class RuntimeApiHandler(BaseHTTPRequestHandler):
+    """The Lambda Runtime API for one execution environment."""
+
+    protocol_version = "HTTP/1.1"
+    environment: "ExecutionEnvironment"
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def _reply(self, status: int, body: bytes = b"{}", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        if not self.path.endswith("/runtime/invocation/next"):
+            self._reply(404)
+            return
+        invocation = self.environment.next_invocation()
+        if invocation is None:
+            self._reply(500, b'{"errorMessage":"environment shutting down"}')
+            return
+        self._reply(
+            200,
+            invocation.payload,
+            {
+                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                "Lambda-Runtime-Invoked-Function-Arn": invocation.function_arn,
+                "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+            },
+        )
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        match = re.search(r"/runtime/invocation/([^/]+)/(response|error)$", self.path)
+        if match:
+            self.environment.complete(match.group(1), body, match.group(2) == "error")
+            self._reply(202)
+        elif self.path.endswith("/runtime/init/error"):
+            self.environment.init_error(body)
+            self._reply(202)
+        else:
+            self._reply(404)
+
+
+class ExecutionEnvironment:
+    """A warm `bootstrap` process and the Runtime API port it polls."""
+
+    def __init__(self, function: LambdaFunction, code_dir: str, env_id: int) -> None:
+        self.function = function
+        self.queue: Queue[Invocation | None] = Queue()
+        self.current: Invocation | None = None
+        self.busy = False
+        self.code_sha = function.code_sha_256
+        self.log_path = os.path.join(ARGS.state_dir, "lambda", f"{function.function_name}-{env_id}.log")
+        handler = type("Handler", (RuntimeApiHandler,), {"environment": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": code_dir,
+            "LAMBDA_RUNTIME_DIR": code_dir,
+            "_HANDLER": function.handler or "bootstrap",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": str(function.version),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"emulator/{env_id}",
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_ACCESS_KEY_ID": ARGS.access_key,
+            "AWS_SECRET_ACCESS_KEY": ARGS.secret_key,
+            "AWS_SESSION_TOKEN": "emulator-session-token",
+            "AWS_ENDPOINT_URL": ARGS.endpoint_url,
+        }
+        logging_config = getattr(function, "logging_config", None) or {}
+        if logging_config.get("LogFormat") == "JSON":
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env.update(function.environment_vars or {})
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        self.logfile = open(self.log_path, "ab", buffering=0)
+        self.process = subprocess.Popen(
+            [os.path.join(code_dir, "bootstrap")],
+            cwd=code_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.logfile,
+            stderr=subprocess.STDOUT,
+        )
+        SUPERVISOR.track(self.process)
+
+    # Called from the Runtime API threads.
+    def next_invocation(self) -> Invocation | None:
+        while True:
+            try:
+                invocation = self.queue.get(timeout=1)
+            except Empty:
+                if self.process.poll() is not None:
+                    return None
+                continue
+            self.current = invocation
+            return invocation
+
+    def complete(self, request_id: str, body: bytes, errored: bool) -> None:
+        invocation = self.current
+        if invocation is None or invocation.request_id != request_id:
+            return
+        invocation.result = body
+        invocation.errored = errored
+        self.current = None
+        invocation.done.set()
+
+    def init_error(self, body: bytes) -> None:
+        self.init_failure = body
+
+    def run(self, payload: bytes, timeout: float) -> tuple[bytes, bool, str]:
+        start = self.logfile.tell()
+        deadline_ms = int((time.time() + timeout) * 1000)
+        invocation = Invocation(payload, deadline_ms, self.function.function_arn)
+        self.queue.put(invocation)
+        finished_at = time.time() + timeout
+        while not invocation.done.wait(0.02):
+            if self.process.poll() is not None:
+                invocation.errored = True
+                code = self.process.returncode
+                invocation.result = json.dumps(
+                    {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with status {code}"}
+                ).encode()
+                break
+            if time.time() > finished_at:
+                self.stop()
+                invocation.errored = True
+                invocation.result = json.dumps(
+                    {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {invocation.request_id} Error: Task timed out after {timeout:.2f} seconds"}
+                ).encode()
+                break
+        time.sleep(0.005)  # let the process flush the log lines of this invocation
+        with open(self.log_path, "rb") as handle:
+            handle.seek(start)
+            logs = handle.read().decode("utf-8", "replace")
+        return invocation.result, invocation.errored, logs
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.queue.put(None)
+        self.server.shutdown()
+
+
+class LambdaRuntime:
+    """Execution environments per function, created on demand and kept warm."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[ExecutionEnvironment]] = {}
+        self.counter = 0
+
+    def _code_dir(self, function: LambdaFunction) -> str:
+        code_dir = os.path.join(ARGS.state_dir, "lambda", "code", function.function_name, function.code_sha_256.replace("/", "_").replace("+", "-"))
+        if not os.path.isdir(code_dir):
+            tmp = code_dir + f".tmp{os.getpid()}{threading.get_ident()}"
+            os.makedirs(tmp, exist_ok=True)
+            zip_bytes = function.code_bytes
+            zip_path = os.path.join(tmp, "..", f"{os.path.basename(tmp)}.zip")
+            with open(zip_path, "wb") as handle:
+                handle.write(zip_bytes)
+            with zipfile.ZipFile(zip_path) as archive:
+                for info in archive.infolist():
+                    archive.extract(info, tmp)
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode:
+                        os.chmod(os.path.join(tmp, info.filename), mode)
+            os.remove(zip_path)
+            try:
+                os.rename(tmp, code_dir)
+            except OSError:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return code_dir
+
+    def invoke(self, function: LambdaFunction, payload: bytes) -> tuple[bytes, bool, str]:
+        key = function.function_arn
+        environment = None
+        with self.lock:
+            pool = self.idle.setdefault(key, [])
+            while pool:
+                candidate = pool.pop()
+                if candidate.alive() and candidate.code_sha == function.code_sha_256 and candidate.function is function:
+                    environment = candidate
+                    break
+                candidate.stop()
+            self.counter += 1
+            env_id = self.counter
+        if environment is None:
+            if not os.path.exists(os.path.join(self._code_dir(function), "bootstrap")):
+                body = json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": "the function's zip has no executable `bootstrap` at its root"})
+                return body.encode(), True, ""
+            environment = ExecutionEnvironment(function, self._code_dir(function), env_id)
+        result = environment.run(payload, float(function.timeout or 3))
+        with self.lock:
+            if environment.alive():
+                self.idle.setdefault(key, []).append(environment)
+        return result
+
+    def stop_all(self) -> None:
+        with self.lock:
+            for pool in self.idle.values():
+                for environment in pool:
+                    environment.stop()
+            self.idle.clear()
+
+
+LAMBDA = LambdaRuntime()
+
+
+def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
+    payload = body.encode() if isinstance(body, str) else (body or b"{}")
+    result, errored, logs = LAMBDA.invoke(self, payload)
+    try:
+        self.save_logs(logs or "\n")
+    except Exception:  # logs are a convenience; never fail an invocation for them
+        pass
+    if errored:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    inv_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    if inv_type == "RequestResponse":
+        tail = logs.encode("utf-8")[-4096:]
+        response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
+    return result
+
+
+LambdaFunction.invoke = patched_lambda_invoke
+
+
+# --------------------------------------------------------------------------- Secrets Manager rotation
+
+RATE = re.compile(r"^rate\((\d+) (hour|hours|day|days)\)$")
+CRON = re.compile(r"^cron\(([^()]+)\)$")
+DURATION = re.compile(r"^(\d+)h$")
+ROTATION_LOCKS: dict[str, threading.Lock] = {}
+ROTATION_LOCKS_GUARD = threading.Lock()
+
+
+def validate_rotation_rules(rules: dict) -> int | None:
+    """Checks RotationRules as AWS does; returns the interval in seconds when known."""
+    days = rules.get("AutomaticallyAfterDays")
+    schedule = rules.get("ScheduleExpression")
+    duration = rules.get("Duration")
+    if days is not None and schedule is not None:
+        raise InvalidParameterException("You can't specify both AutomaticallyAfterDays and ScheduleExpression.")
+    interval = None
+    if days is not None:
+        if not 1 <= int(days) <= 1000:
+            raise InvalidParameterException("RotationRules.AutomaticallyAfterDays must be within 1-1000.")
+        interval = int(days) * 86400
+    if schedule is not None:
+        rate = RATE.match(schedule)
+        if rate:
+            amount = int(rate.group(1))
+            hours = rate.group(2).startswith("hour")
+            if hours and not 4 <= amount <= 23:
+                raise InvalidParameterException("rate(N hours) must be between 4 and 23 hours.")
+            if not hours and not 1 <= amount <= 1000:
+                raise InvalidParameterException("rate(N days) must be between 1 and 1000 days.")
+            interval = amount * (3600 if hours else 86400)
+        elif CRON.match(schedule):
+            if len(CRON.match(schedule).group(1).split()) != 6:
+                raise InvalidParameterException("A cron() expression has six fields.")
+        else:
+            raise InvalidParameterException(f"Invalid ScheduleExpression {schedule!r}: use rate(N days), rate(N hours) or cron(...).")
+    if duration is not None:
+        match = DURATION.match(duration)
+        if not match or not 1 <= int(match.group(1)) <= 24:
+            raise InvalidParameterException(f"Invalid Duration {duration!r}: use a number of hours such as 2h (1h-24h).")
+    return interval
+
+
+def rotation_lock(arn: str) -> threading.Lock:
+    with ROTATION_LOCKS_GUARD:
+        return ROTATION_LOCKS.setdefault(arn, threading.Lock())
+
+
+original_rotate_secret = sm_models.SecretsManagerBackend.rotate_secret
+original_to_dict = sm_models.FakeSecret.to_dict
+
+
+def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_arn=None, rotation_rules=None, rotate_immediately=True):
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    if not isinstance(secret, sm_models.FakeSecret):
+        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
+    if not lambda_arn:
+        # A secret owned by a service (RDS) is rotated by that service; moto's own path is enough.
+        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    if secret.is_deleted():
+        raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
+    interval = validate_rotation_rules(rotation_rules or {}) if rotation_rules else None
+
+    from moto.awslambda.utils import get_backend
+
+    lambda_backend = get_backend(self.account_id, self.region_name)
+    try:
+        lambda_backend.get_function(lambda_arn)
+    except Exception:
+        raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
+
+    with rotation_lock(secret.arn):
+        current_id = secret.default_version_id
+        pending_id = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"]), None)
+        if pending_id is not None and pending_id != current_id and pending_id != client_request_token:
+            raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
+        if client_request_token:
+            self._client_request_token_validator(client_request_token)
+
+        secret.rotation_requested = True
+        secret.rotation_enabled = True
+        secret.rotation_lambda_arn = lambda_arn
+        if rotation_rules:
+            secret.emulator_rotation_rules = dict(rotation_rules)
+            secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
+            secret.emulator_interval = interval
+        interval = getattr(secret, "emulator_interval", None)
+
+        if not secret.versions:
+            return secret.to_short_dict()
+
+        if not rotate_immediately:
+            # AWS tests the configuration: testSecret on a pending copy of the current value.
+            test_id = client_request_token or str(uuid.uuid4())
+            current = secret.versions[current_id]
+            secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+            secret.versions[test_id] = {
+                "createdate": int(time.time()),
+                "version_id": test_id,
+                "version_stages": ["AWSPENDING"],
+                **({"secret_string": current["secret_string"]} if "secret_string" in current else {}),
+            }
+            try:
+                invoke_step(lambda_backend, lambda_arn, secret, "testSecret", test_id)
+            finally:
+                secret.versions.pop(test_id, None)
+            if interval and secret.next_rotation_date is None:
+                secret.next_rotation_date = int(time.time()) + interval
+            return secret.to_short_dict(version_id=current_id)
+
+        if pending_id is not None and pending_id == client_request_token and pending_id != current_id:
+            new_version_id = pending_id  # reattempt of an unfinished rotation
+        else:
+            new_version_id = client_request_token or str(uuid.uuid4())
+            if new_version_id in secret.versions and "AWSCURRENT" in secret.versions[new_version_id]["version_stages"]:
+                return secret.to_short_dict(version_id=new_version_id)
+            secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+            secret.versions[new_version_id] = {
+                "createdate": int(time.time()),
+                "version_id": new_version_id,
+                "version_stages": ["AWSPENDING"],
+            }
+        for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+            if not invoke_step(lambda_backend, lambda_arn, secret, step, new_version_id):
+                # As in AWS: the rotation stops, AWSPENDING stays, AWSCURRENT is untouched.
+                return secret.to_short_dict(version_id=new_version_id)
+        if "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
+            secret.last_rotation_date = int(time.time())
+            if interval:
+                secret.next_rotation_date = int(time.time()) + interval
+        return secret.to_short_dict(version_id=new_version_id)
+
+
+def invoke_step(lambda_backend, lambda_arn: str, secret, step: str, token: str) -> bool:
+    event = {"Step": step, "SecretId": secret.arn, "ClientRequestToken": token, "RotationToken": str(uuid.uuid4())}
+    response_headers: dict = {}
+    try:
+        lambda_backend.invoke(lambda_arn, qualifier=None, body=json.dumps(event), headers={}, response_headers=response_headers)
+    except Exception as error:  # an invocation that could not even start is a failed step
+        log(f"rotation of {secret.name}: {step} could not be invoked: {error}")
+        return False
+    if "x-amz-function-error" in response_headers:
+        log(f"rotation of {secret.name}: {step} failed; rotation stopped, AWSCURRENT unchanged")
+        return False
+    return True
+
+
+def patched_to_dict(self) -> dict:
+    dct = original_to_dict(self)
+    rules = getattr(self, "emulator_rotation_rules", None)
+    if self.rotation_requested and rules is not None:
+        dct["RotationRules"] = {key: rules[key] for key in ("AutomaticallyAfterDays", "Duration", "ScheduleExpression") if key in rules}
+    if dct.get("LastRotatedDate") is None:
+        dct.pop("LastRotatedDate", None)
+    if dct.get("NextRotationDate") is None:
+        dct.pop("NextRotationDate", None)
+    return dct
+
+
+sm_models.SecretsManagerBackend.rotate_secret = patched_rotate_secret
+sm_models.FakeSecret.to_dict = patched_to_dict
+
+
+# --------------------------------------------------------------------------- RDS
+
+original_instance_init = DBInstance.__init__
+
+
+def patched_instance_init(self, backend, **kwargs):
+    original_instance_init(self, backend, **kwargs)
+    if getattr(self, "db_cluster_identifier", None) or kwargs.get("source_db_instance_identifier"):
+        return  # cluster members and replicas share their source's data in moto; no own server
+    engine = (self.engine or "").lower()
+    if "mysql" not in engine and "mariadb" not in engine:
+        return
+    server = MariaDbServer(f"rds-{self.db_instance_identifier}-{uuid.uuid4().hex[:6]}")
+    server.start()
+    SUPERVISOR.add_server(server)
+    self.emulator_server = server
+    self.port = server.port
+    if getattr(self, "manage_master_user_password", False):
+        password = json.loads(self.master_user_secret.secret.secret_string)["password"]
+        self.master_user_secret._status = "active"
+    else:
+        password = self.master_user_password or ""
+    server.create_admin(self.master_username or "admin", password)
+
+
+def instance_address(self) -> str:
+    return "127.0.0.1" if getattr(self, "emulator_server", None) else f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
+
+
+def random_master_secret(self) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#$%&()*+,-.:;<=>?[]^_{|}~"
+    password = "".join(secrets.choice(alphabet) for _ in range(28))
+    return json.dumps({"username": getattr(self.resource, "master_username", None) or "admin", "password": password})
+
+
+original_delete_instance = None
+
+
+def install_rds_patches() -> None:
+    from moto.rds import models as rds_models
+
+    global original_delete_instance
+    DBInstance.__init__ = patched_instance_init
+    DBInstance.address = property(instance_address)
+    MasterUserSecret._generate_secret_string = random_master_secret
+    original_delete_instance = rds_models.RDSBackend.delete_db_instance
+
+    def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
+        database = self.databases.get(db_instance_identifier)
+        result = original_delete_instance(self, db_instance_identifier, *args, **kwargs)
+        server = getattr(database, "emulator_server", None)
+        if server is not None:
+            SUPERVISOR.remove_server(server)
+        return result
+
+    rds_models.RDSBackend.delete_db_instance = delete_db_instance
+
+
+# --------------------------------------------------------------------------- supervision
+
+
+class Supervisor:
+    """Owns every child process; stops them all on SIGTERM or when the parent dies."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.servers: list[MariaDbServer] = []
+        self.processes: list[subprocess.Popen] = []
+        self.template_ready = threading.Event()
+        self.template = ARGS.template_dir
+
+    def prepare_template(self) -> None:
+        """Runs mariadb-install-db once; every server starts from a copy of it."""
+        if not os.path.isdir(os.path.join(self.template, "mysql")):
+            building = f"{self.template}.building-{os.getpid()}"
+            shutil.rmtree(building, ignore_errors=True)
+            os.makedirs(building)
+            args = [
+                ARGS.install_db,
+                "--no-defaults",
+                f"--datadir={building}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ]
+            if os.geteuid() == 0:
+                args.append("--user=root")
+            result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+            if result.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+            self.lock_down_template(building)
+            try:
+                os.rename(building, self.template)
+            except OSError:  # another emulator finished first; its template is as good
+                shutil.rmtree(building, ignore_errors=True)
+        self.template_ready.set()
+
+    def lock_down_template(self, datadir: str) -> None:
+        """Leaves root reachable through the socket only, and no anonymous accounts.
+
+        A fresh data directory has root with an empty password on 127.0.0.1 and ::1,
+        and may have anonymous accounts that shadow 'user'@'%' for local TCP logins.
+        """
+        server = MariaDbServer("template")
+        server.datadir = datadir
+        server.dir = os.path.join(ARGS.state_dir, "mariadb", "template-run")
+        server.socket = os.path.join(server.dir, "mysqld.sock")
+        server.log_path = os.path.join(server.dir, "mariadbd.log")
+        server.start()
+        try:
+            users = server.sql("SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.user WHERE user = '' OR (user = 'root' AND host <> 'localhost')")
+            drops = "".join(f"DROP USER {account};\n" for account in users.split("\n") if account.strip())
+            server.sql(drops + "FLUSH PRIVILEGES;\n")
+        finally:
+            server.stop()
+            shutil.rmtree(server.dir, ignore_errors=True)
+
+    def copy_template_datadir(self, target: str) -> None:
+        self.template_ready.wait()
+        shutil.copytree(self.template, target)
+
+    def add_server(self, server: MariaDbServer) -> None:
+        with self.lock:
+            self.servers.append(server)
+        self.write_children()
+
+    def remove_server(self, server: MariaDbServer) -> None:
+        server.stop()
+        with self.lock:
+            if server in self.servers:
+                self.servers.remove(server)
+        self.write_children()
+
+    def track(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.processes = [p for p in self.processes if p.poll() is None] + [process]
+        self.write_children()
+
+    def write_children(self) -> None:
+        with self.lock:
+            pids = [s.process.pid for s in self.servers if s.process and s.process.poll() is None]
+            pids += [p.pid for p in self.processes if p.poll() is None]
+        path = os.path.join(ARGS.state_dir, "children.json")
+        with open(path + ".tmp", "w") as handle:
+            json.dump({"pids": pids}, handle)
+        os.replace(path + ".tmp", path)
+
+    def stop_all(self) -> None:
+        LAMBDA.stop_all()
+        with self.lock:
+            servers = list(self.servers)
+            processes = list(self.processes)
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+        threads = [threading.Thread(target=server.stop) for server in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.write_children()
+
+
+def shutdown(*_args) -> None:
+    try:
+        SUPERVISOR.stop_all()
+    finally:
+        os._exit(0)
+
+
+def watch_parent(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log(f"parent process {pid} is gone; stopping")
+            shutdown()
+        time.sleep(0.5)
+
+
+def start_default_server() -> dict:
+    server = MariaDbServer("default")
+    server.start()
+    SUPERVISOR.add_server(server)
+    password = secrets.token_urlsafe(18)
+    server.create_admin(ARGS.admin_user, password)
+    return {"port": server.port, "user": ARGS.admin_user, "password": password, "pid": server.process.pid, "log": server.log_path}
+
+
+def main() -> None:
+    global ARGS, SUPERVISOR
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--template-dir", required=True)
+    parser.add_argument("--mariadbd", required=True)
+    parser.add_argument("--install-db", required=True)
+    parser.add_argument("--mariadb-client", required=True)
+    parser.add_argument("--tls-ca", required=True)
+    parser.add_argument("--tls-cert", required=True)
+    parser.add_argument("--tls-key", required=True)
+    parser.add_argument("--admin-user", default="emulator_admin")
+    parser.add_argument("--access-key", default="testing")
+    parser.add_argument("--secret-key", default="testing")
+    parser.add_argument("--parent-pid", type=int)
+    ARGS = parser.parse_args()
+    ARGS.endpoint_url = f"http://127.0.0.1:{ARGS.port}"
+    os.makedirs(ARGS.state_dir, exist_ok=True)
+    SUPERVISOR = Supervisor()
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    if ARGS.parent_pid:
+        threading.Thread(target=watch_parent, args=(ARGS.parent_pid,), daemon=True).start()
+    install_rds_patches()
+
+    def prepare_and_start() -> None:
+        try:
+            SUPERVISOR.prepare_template()
+            database = start_default_server()
+            with open(ARGS.ready_file + ".tmp", "w") as handle:
+                json.dump({"launcher_pid": os.getpid(), "database": database}, handle)
+            os.replace(ARGS.ready_file + ".tmp", ARGS.ready_file)
+        except Exception as error:
+            log(f"could not start the default MariaDB server: {error}")
+            traceback.print_exc()
+            shutdown()
+
+    threading.Thread(target=prepare_and_start, daemon=True).start()
+    moto.server.signal_handler = shutdown  # moto installs it for SIGINT/SIGTERM
+    moto.server.main(["--host", "127.0.0.1", "--port", str(ARGS.port)])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,590 @@
+//! The embedded emulator: moto (through the project's launcher) plus real MariaDB.
+//!
+//! Nothing in this project can reach AWS, so every command and test runs against a
+//! local stand-in. The Rust side does what is easy to get right here and hard in a
+//! shell script: find the prerequisites and say how to install what is missing,
+//! generate the TLS authority, install moto into a project-local virtual
+//! environment, start the launcher on a free port, wait until both moto and the
+//! default MariaDB server answer, and record every process id in one state file so
+//! `down` stops exactly what `up` started. The launcher (`emulator/launcher.py`)
+//! supervises the MariaDB servers and the Lambda processes; see its module doc.
+//!
+//! Tests start their own emulator through [`Emulator::start`] with a parent pid, so
+//! the launcher stops everything when the test process exits.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+use crate::paths;
+
+/// The region the emulator answers for.
+pub const REGION: &str = "us-east-1";
+/// moto accepts any credentials; these are the ones the emulator hands out.
+const ACCESS_KEY: &str = "testing";
+const SECRET_KEY: &str = "testing";
+/// How long `up` waits for moto and MariaDB once the virtual environment exists.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where an emulator keeps its state, and whether it follows a parent process.
+#[derive(Debug, Clone)]
+pub struct EmulatorOptions {
+    /// Directory for the state file, logs, data directories and TLS files.
+    pub dir: PathBuf,
+    /// Stop the emulator when this process exits (the test harness sets it).
+    pub parent_pid: Option<u32>,
+}
+
+impl EmulatorOptions {
+    /// The emulator of `cargo xtask emulator`: `target/emulator/default`.
+    pub fn default_instance() -> Self {
+        Self {
+            dir: paths::target_dir().join("emulator").join("default"),
+            parent_pid: None,
+        }
+    }
+}
+
+/// The default MariaDB server of an emulator (the RDS instances get their own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseEndpoint {
+    pub host: String,
+    pub port: u16,
+    pub admin_user: String,
+    pub admin_password: String,
+    pub pid: u32,
+}
+
+impl DatabaseEndpoint {
+    /// `mysql://user:password@127.0.0.1:port`, the admin URL printed by `up`.
+    pub fn admin_url(&self) -> String {
+        format!(
+            "mysql://{}:{}@{}:{}",
+            self.admin_user, self.admin_password, self.host, self.port
+        )
+    }
+}
+
+/// Everything `up` started, as recorded in `state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmulatorState {
+    pub dir: PathBuf,
+    pub launcher_pid: u32,
+    pub endpoint_url: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub database: DatabaseEndpoint,
+    pub ca_file: PathBuf,
+    pub launcher_log: PathBuf,
+}
+
+impl EmulatorState {
+    /// The `export NAME=value` lines a shell evaluates to use the emulator.
+    pub fn exports(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in self.env_vars() {
+            let _ = writeln!(out, "export {name}={}", shell_quote(&value));
+        }
+        out
+    }
+
+    /// The environment variables of the emulator, as pairs.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint_url.clone()),
+            ("AWS_REGION", self.region.clone()),
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.clone()),
+            ("EMULATOR_DATABASE_URL", self.database.admin_url()),
+            ("EMULATOR_DB_CA_FILE", self.ca_file.display().to_string()),
+        ]
+    }
+
+    fn state_file(dir: &Path) -> PathBuf {
+        dir.join("state.json")
+    }
+
+    /// Reads the state file of an emulator directory, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<Self>> {
+        let path = Self::state_file(dir);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a valid emulator state file; delete it",
+                    path.display()
+                )
+            })?)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Process ids of everything the launcher runs, the launcher first.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.launcher_pid, self.database.pid];
+        if let Ok(text) = fs::read_to_string(self.dir.join("run").join("children.json"))
+            && let Ok(children) = serde_json::from_str::<Children>(&text)
+        {
+            pids.extend(children.pids);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Whether the launcher process recorded here is still ours and alive.
+    pub fn is_running(&self) -> bool {
+        process_belongs_to(self.launcher_pid, &self.dir)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Children {
+    pids: Vec<u32>,
+}
+
+/// The file the launcher writes once the default MariaDB server accepts logins.
+#[derive(Debug, Deserialize)]
+struct ReadyFile {
+    launcher_pid: u32,
+    database: ReadyDatabase,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadyDatabase {
+    port: u16,
+    user: String,
+    password: String,
+    pid: u32,
+}
+
+/// Commands the emulator needs from the machine.
+#[derive(Debug, Clone)]
+pub struct Prerequisites {
+    pub python: PathBuf,
+    pub mariadbd: PathBuf,
+    pub install_db: PathBuf,
+    pub client: PathBuf,
+}
+
+impl Prerequisites {
+    /// Finds python3 and the MariaDB (or MySQL) server binaries, or says how to install them.
+    pub fn find() -> Result<Self> {
+        let python = find_program(&["python3"]).ok_or_else(|| {
+            anyhow!("python3 not found: the emulator runs moto, a Python program; install it with `sudo apt-get install -y python3 python3-venv`")
+        })?;
+        let server_hint = "install the server with `sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `sudo dnf install -y mariadb-server`";
+        let mariadbd = find_program(&["mariadbd", "mysqld"])
+            .ok_or_else(|| anyhow!("MariaDB server not found (neither `mariadbd` nor `mysqld` on PATH or in /usr/sbin): {server_hint}"))?;
+        let install_db = find_program(&["mariadb-install-db", "mysql_install_db"])
+            .ok_or_else(|| anyhow!("`mariadb-install-db` not found: {server_hint}"))?;
+        let client = find_program(&["mariadb", "mysql"])
+            .ok_or_else(|| anyhow!("the `mariadb` command-line client was not found: install it with `sudo apt-get install -y mariadb-client`"))?;
+        Ok(Self {
+            python,
+            mariadbd,
+            install_db,
+            client,
+        })
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/libexec"].map(PathBuf::from));
+    names.iter().find_map(|name| {
+        dirs.iter()
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// A running emulator, and the guard that stops it when it was started for a test.
+#[derive(Debug)]
+pub struct Emulator {
+    pub state: EmulatorState,
+}
+
+impl Emulator {
+    /// Starts an emulator in `options.dir`; fails if one already runs there.
+    pub fn start(options: &EmulatorOptions) -> Result<Self> {
+        if let Some(state) = EmulatorState::load(&options.dir)?
+            && state.is_running()
+        {
+            bail!(
+                "the emulator is already up (launcher pid {}, {}); `cargo xtask emulator env` prints its environment, `cargo xtask emulator down` stops it",
+                state.launcher_pid,
+                state.endpoint_url
+            );
+        }
+        let prerequisites = Prerequisites::find()?;
+        let python = ensure_virtualenv(&prerequisites.python)?;
+        fs::create_dir_all(&options.dir)
+            .with_context(|| format!("creating {}", options.dir.display()))?;
+        let tls = crate::tls::write_authority(&options.dir.join("tls"))?;
+        let mut last_error = None;
+        for _ in 0..3 {
+            match launch(options, &prerequisites, &python, &tls) {
+                Ok(state) => {
+                    let text = serde_json::to_string_pretty(&state)?;
+                    fs::write(EmulatorState::state_file(&options.dir), text)?;
+                    return Ok(Self { state });
+                }
+                Err(LaunchError::PortTaken(error)) => last_error = Some(error),
+                Err(LaunchError::Failed(error)) => return Err(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow!("the emulator did not start")))
+    }
+}
+
+enum LaunchError {
+    PortTaken(anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+fn launch(
+    options: &EmulatorOptions,
+    prerequisites: &Prerequisites,
+    python: &Path,
+    tls: &crate::tls::TlsFiles,
+) -> Result<EmulatorState, LaunchError> {
+    let failed = LaunchError::Failed;
+    let run_dir = options.dir.join("run");
+    if run_dir.exists() {
+        fs::remove_dir_all(&run_dir)
+            .map_err(|e| failed(anyhow!("removing old {}: {e}", run_dir.display())))?;
+    }
+    fs::create_dir_all(&run_dir).map_err(|e| failed(e.into()))?;
+    let port = free_port().map_err(failed)?;
+    let ready_file = run_dir.join("ready.json");
+    let log_path = options.dir.join("launcher.log");
+    let log = fs::File::create(&log_path).map_err(|e| failed(e.into()))?;
+    let mut command = Command::new(python);
+    command
+        .arg(
+            paths::workspace_root()
+                .join("xtask")
+                .join("emulator")
+                .join("launcher.py"),
+        )
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--state-dir")
+        .arg(&run_dir)
+        .arg("--template-dir")
+        .arg(
+            paths::target_dir()
+                .join("emulator")
+                .join("mariadb-template"),
+        )
+        .arg("--ready-file")
+        .arg(&ready_file)
+        .arg("--mariadbd")
+        .arg(&prerequisites.mariadbd)
+        .arg("--install-db")
+        .arg(&prerequisites.install_db)
+        .arg("--mariadb-client")
+        .arg(&prerequisites.client)
+        .arg("--tls-ca")
+        .arg(&tls.ca)
+        .arg("--tls-cert")
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
+        .arg("--access-key")
+        .arg(ACCESS_KEY)
+        .arg("--secret-key")
+        .arg(SECRET_KEY)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| failed(e.into()))?)
+        .stderr(log)
+        .env("PYTHONUNBUFFERED", "1")
+        .env_remove("AWS_ENDPOINT_URL");
+    if let Some(parent) = options.parent_pid {
+        command.arg("--parent-pid").arg(parent.to_string());
+    }
+    // Its own process group: a Ctrl-C in the terminal that ran `up` must not stop it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|e| {
+        failed(anyhow!(
+            "starting the emulator launcher with {}: {e}",
+            python.display()
+        ))
+    })?;
+    let endpoint_url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| failed(e.into()))? {
+            let tail = log_tail(&log_path, 20);
+            if tail.contains("Address already in use") {
+                return Err(LaunchError::PortTaken(anyhow!("port {port} was taken")));
+            }
+            return Err(failed(anyhow!(
+                "the emulator launcher exited ({status}) before it was ready; last lines of {}:\n{tail}",
+                log_path.display()
+            )));
+        }
+        if ready_file.exists() && http_answers(port) {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(pid_i32(child.id())), Signal::SIGTERM);
+            return Err(failed(anyhow!(
+                "the emulator was not ready within {} s; last lines of {}:\n{}",
+                START_TIMEOUT.as_secs(),
+                log_path.display(),
+                log_tail(&log_path, 20)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ready: ReadyFile = fs::read_to_string(&ready_file)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| serde_json::from_str(&text).map_err(anyhow::Error::from))
+        .map_err(|e| failed(e.context("reading the launcher's ready file")))?;
+    // The child handle is dropped without waiting: the launcher outlives `up`.
+    Ok(EmulatorState {
+        dir: options.dir.clone(),
+        launcher_pid: ready.launcher_pid,
+        endpoint_url,
+        region: REGION.to_owned(),
+        access_key_id: ACCESS_KEY.to_owned(),
+        secret_access_key: SECRET_KEY.to_owned(),
+        database: DatabaseEndpoint {
+            host: "127.0.0.1".to_owned(),
+            port: ready.database.port,
+            admin_user: ready.database.user,
+            admin_password: ready.database.password,
+            pid: ready.database.pid,
+        },
+        ca_file: tls.ca.clone(),
+        launcher_log: log_path,
+    })
+}
+
+/// Stops every process of the emulator recorded in `dir`, by id, and removes its state file.
+///
+/// Returns the ids that were stopped. Only processes whose command line names the
+/// emulator's directory are signalled, so a recycled process id is left alone.
+pub fn stop(dir: &Path) -> Result<Vec<u32>> {
+    let Some(state) = EmulatorState::load(dir)? else {
+        return Ok(Vec::new());
+    };
+    let ours: Vec<u32> = state
+        .pids()
+        .into_iter()
+        .filter(|pid| process_belongs_to(*pid, dir))
+        .collect();
+    if ours.contains(&state.launcher_pid) {
+        let _ = kill(Pid::from_raw(pid_i32(state.launcher_pid)), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && ours.iter().any(|pid| process_belongs_to(*pid, dir)) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for pid in &ours {
+        if process_belongs_to(*pid, dir) {
+            let _ = kill(Pid::from_raw(pid_i32(*pid)), Signal::SIGKILL);
+        }
+    }
+    fs::remove_file(EmulatorState::state_file(dir)).ok();
+    Ok(ours)
+}
+
+fn pid_i32(pid: u32) -> i32 {
+    i32::try_from(pid).unwrap_or(i32::MAX)
+}
+
+/// Whether `pid` is alive and its command line mentions `dir` (so it is one of ours).
+pub fn process_belongs_to(pid: u32, dir: &Path) -> bool {
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat"))
+        && stat.split_whitespace().nth(2) == Some("Z")
+    {
+        return false;
+    }
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let dir = dir.display().to_string();
+    cmdline.contains(&dir) || cmdline.contains(dir.trim_end_matches('/'))
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn http_answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
+}
+
+/// The last `lines` lines of a log file, for error messages.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Installs moto (pinned in `emulator/requirements.txt`) into `target/emulator/venv` once.
+///
+/// Concurrent callers (parallel test binaries) wait on a lock directory; the install is
+/// recorded with the requirements' contents so a changed pin reinstalls.
+pub fn ensure_virtualenv(python3: &Path) -> Result<PathBuf> {
+    let requirements_path = paths::workspace_root()
+        .join("xtask")
+        .join("emulator")
+        .join("requirements.txt");
+    let requirements = fs::read_to_string(&requirements_path)
+        .with_context(|| format!("reading {}", requirements_path.display()))?;
+    let venv = paths::target_dir().join("emulator").join("venv");
+    let marker = venv.join("installed-requirements.txt");
+    let python = venv.join("bin").join("python");
+    if fs::read_to_string(&marker).ok().as_deref() == Some(requirements.as_str()) && python.exists()
+    {
+        return Ok(python);
+    }
+    let parent = venv.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent)?;
+    let lock = parent.join("venv.lock");
+    let _guard = DirLock::acquire(&lock, Duration::from_secs(600))?;
+    if fs::read_to_string(&marker).ok().as_deref() == Some(requirements.as_str()) && python.exists()
+    {
+        return Ok(python);
+    }
+    eprintln!(
+        "emulator: installing moto into {} (first use only, about a minute)",
+        venv.display()
+    );
+    let status = Command::new(python3)
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .stdout(Stdio::null())
+        .status()
+        .context("running python3 -m venv")?;
+    if !status.success() {
+        bail!(
+            "`python3 -m venv` failed: install the venv module with `sudo apt-get install -y python3-venv`"
+        );
+    }
+    let output = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "-r",
+        ])
+        .arg(&requirements_path)
+        .output()
+        .context("running pip")?;
+    if !output.status.success() {
+        bail!(
+            "installing the emulator's Python packages failed (pip needs access to PyPI):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    fs::write(&marker, requirements)?;
+    Ok(python)
+}
+
+/// A lock held by creating a directory; removed on drop. Stale locks (dead owner) are broken.
+struct DirLock {
+    path: PathBuf,
+}
+
+impl DirLock {
+    fn acquire(path: &Path, timeout: Duration) -> Result<Self> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match fs::create_dir(path) {
+                Ok(()) => {
+                    fs::write(path.join("pid"), std::process::id().to_string())?;
+                    return Ok(Self {
+                        path: path.to_owned(),
+                    });
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(path.join("pid"))
+                        .ok()
+                        .and_then(|p| p.trim().parse::<u32>().ok());
+                    if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                        fs::remove_dir_all(path).ok();
+                        continue;
+                    }
+                    if Instant::now() > deadline {
+                        bail!(
+                            "timed out waiting for {} (another install running?)",
+                            path.display()
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("creating {}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        fs::remove_dir_all(&self.path).ok();
+    }
+}
+
+fn shell_quote(value: &str) -> String {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,".contains(c))
+    {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn shell_quote_leaves_plain_values_and_quotes_the_rest() {
+        let cases = [
+            ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+            ("a b", "'a b'"),
+            ("it's", r"'it'\''s'"),
+            ("p$w", "'p$w'"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(shell_quote(input), expected, "{input}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! `cargo xtask`: the project's tasks. Each subcommand lives in its own module of the
+//! library; this file only parses the command line.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use xtask::emulator::{self, Emulator, EmulatorOptions, EmulatorState};
+
+/// Build, run and check the credential-rotation project.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Start, stop or inspect the embedded emulator (moto + MariaDB)
+    #[command(subcommand)]
+    Emulator(EmulatorTask),
+    /// Run the whole check: cargo fmt --check, clippy -D warnings, then every test
+    Test {
+        /// Arguments passed on to `cargo test` after the workspace selection (a test name filter, say)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The main job end to end on the embedded emulator, with no AWS account
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum EmulatorTask {
+    /// Start moto and a TLS-enabled MariaDB server; prints `export NAME=value` lines
+    ///
+    /// Use it as `eval "$(cargo xtask emulator up)"`. State lives in
+    /// target/emulator/default/state.json; `down` stops exactly what `up` started.
+    Up,
+    /// Stop every process `up` started (by their ids) and nothing else
+    Down,
+    /// Say what runs
+    Status,
+    /// Print the `export NAME=value` lines of the running emulator again
+    Env,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.task {
+        Task::Emulator(task) => emulator_task(&task),
+        Task::Test { args } => xtask::test::run(&args),
+        Task::Demo => xtask::demo::run(),
+    }
+}
+
+fn emulator_task(task: &EmulatorTask) -> Result<ExitCode> {
+    let options = EmulatorOptions::default_instance();
+    match task {
+        EmulatorTask::Up => {
+            let started = std::time::Instant::now();
+            let emulator = Emulator::start(&options)?;
+            eprintln!(
+                "emulator up in {:.1} s: moto at {}, MariaDB (TLS) on port {}; stop it with `cargo xtask emulator down`",
+                started.elapsed().as_secs_f64(),
+                emulator.state.endpoint_url,
+                emulator.state.database.port
+            );
+            print!("{}", emulator.state.exports());
+        }
+        EmulatorTask::Down => {
+            let stopped = emulator::stop(&options.dir)?;
+            if stopped.is_empty() {
+                eprintln!("the emulator was not running");
+            } else {
+                let list: Vec<String> = stopped.iter().map(ToString::to_string).collect();
+                eprintln!("emulator stopped (processes {})", list.join(", "));
+            }
+        }
+        EmulatorTask::Status => match EmulatorState::load(&options.dir)? {
+            Some(state) if state.is_running() => {
+                println!(
+                    "emulator up: moto at {} (launcher pid {})",
+                    state.endpoint_url, state.launcher_pid
+                );
+                println!(
+                    "  default MariaDB on 127.0.0.1:{} (pid {})",
+                    state.database.port, state.database.pid
+                );
+                let others: Vec<u32> = state
+                    .pids()
+                    .into_iter()
+                    .filter(|pid| *pid != state.launcher_pid && *pid != state.database.pid)
+                    .filter(|pid| emulator::process_belongs_to(*pid, &options.dir))
+                    .collect();
+                println!(
+                    "  {} more processes (RDS instance servers, warm Lambda functions)",
+                    others.len()
+                );
+                println!("  log: {}", state.launcher_log.display());
+            }
+            Some(state) => {
+                println!(
+                    "emulator down: the recorded launcher (pid {}) is not running; last lines of its log:\n{}",
+                    state.launcher_pid,
+                    emulator::log_tail(&state.launcher_log, 10)
+                );
+                return Ok(ExitCode::from(3));
+            }
+            None => {
+                println!("emulator down; start it with `cargo xtask emulator up`");
+                return Ok(ExitCode::from(3));
+            }
+        },
+        EmulatorTask::Env => match EmulatorState::load(&options.dir)? {
+            Some(state) if state.is_running() => print!("{}", state.exports()),
+            _ => anyhow::bail!(
+                "the emulator is not running; start it with `cargo xtask emulator up`"
+            ),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
