@@ -80,7 +80,7 @@ async fn scripted_secret(
     secrets
         .create_secret()
         .name(&journal)
-        .secret_string("")
+        .secret_string("steps:")
         .send()
         .await
         .expect("journal secret");
@@ -110,7 +110,12 @@ async fn journal(secrets: &aws_sdk_secretsmanager::Client, journal: &str) -> Str
         .send()
         .await
         .expect("journal");
-    value.secret_string().unwrap_or_default().to_owned()
+    value
+        .secret_string()
+        .unwrap_or_default()
+        .trim_start_matches("steps:")
+        .trim()
+        .to_owned()
 }
 
 async fn stages(

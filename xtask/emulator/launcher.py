@@ -248,7 +248,7 @@ class ExecutionEnvironment:
         self.queue: Queue[Invocation | None] = Queue()
         self.current: Invocation | None = None
         self.busy = False
-        self.code_sha = function.code_sha_256
+        self.fingerprint = configuration_fingerprint(function)
         self.log_path = os.path.join(ARGS.state_dir, "lambda", f"{function.function_name}-{env_id}.log")
         handler = type("Handler", (RuntimeApiHandler,), {"environment": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -356,6 +356,16 @@ class ExecutionEnvironment:
         self.server.shutdown()
 
 
+def configuration_fingerprint(function: LambdaFunction) -> str:
+    """What an execution environment was made from; any change (code, environment,
+    timeout, memory) retires the warm environments, as an update does in AWS."""
+    return json.dumps(
+        [function.code_sha_256, function.environment_vars, function.timeout, function.memory_size, function.handler, id(function)],
+        sort_keys=True,
+        default=str,
+    )
+
+
 class LambdaRuntime:
     """Execution environments per function, created on demand and kept warm."""
 
@@ -393,7 +403,7 @@ class LambdaRuntime:
             pool = self.idle.setdefault(key, [])
             while pool:
                 candidate = pool.pop()
-                if candidate.alive() and candidate.code_sha == function.code_sha_256 and candidate.function is function:
+                if candidate.alive() and candidate.fingerprint == configuration_fingerprint(function):
                     environment = candidate
                     break
                 candidate.stop()
@@ -602,6 +612,28 @@ def patched_to_dict(self) -> dict:
     return dct
 
 
+original_update_stage = sm_models.SecretsManagerBackend.update_secret_version_stage
+original_get_secret_value = sm_models.SecretsManagerBackend.get_secret_value
+
+
+def patched_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    """moto moves the AWSCURRENT label but not the version GetSecretValue returns; keep them one."""
+    result = original_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    secret = self.secrets[secret_id]
+    current = next((vid for vid, v in secret.versions.items() if "AWSCURRENT" in v["version_stages"]), None)
+    if current is not None:
+        secret.default_version_id = current
+    return result
+
+
+def patched_get_secret_value(self, secret_id, version_id, version_stage):
+    if not version_id and not version_stage:
+        version_stage = "AWSCURRENT"
+    return original_get_secret_value(self, secret_id, version_id, version_stage)
+
+
+sm_models.SecretsManagerBackend.update_secret_version_stage = patched_update_stage
+sm_models.SecretsManagerBackend.get_secret_value = patched_get_secret_value
 sm_models.SecretsManagerBackend.rotate_secret = patched_rotate_secret
 sm_models.FakeSecret.to_dict = patched_to_dict
 

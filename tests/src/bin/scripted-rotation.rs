@@ -6,7 +6,7 @@
 //! by `JOURNAL_SECRET`, so a test can see which steps ran, in which order.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::types::error::GetSecretValueError;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
