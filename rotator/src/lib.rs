@@ -1,1 +1,41 @@
-pub fn placeholder() {}
+//! The alternating-users rotation function for MySQL and MariaDB, as a library.
+//!
+//! Secrets Manager calls the function four times per rotation (`createSecret`,
+//! `setSecret`, `testSecret`, `finishSecret`); [`rotation::Rotator::handle`] runs one
+//! step. The binary `bootstrap` only wires it to the Lambda runtime, so everything
+//! here is testable without Lambda: the pure parts (secret parsing, SQL quoting,
+//! grant rewriting, version rules, settings) have table-driven unit tests beside
+//! them, and the steps are tested end to end against the embedded emulator.
+//!
+//! Where AWS's Python reference function falls short, this one does not: the
+//! user-name limit comes from the parsed server version, the clone keeps the current
+//! user's host, gets exactly its privileges (grant options, roles, default roles,
+//! TLS requirement, with extras revoked), MySQL 9 is not mistaken for 5.7,
+//! `caching_sha2_password` works, malformed secrets name the key, and TLS errors say
+//! what to change.
+
+pub mod db;
+pub mod error;
+pub mod grants;
+pub mod rotation;
+pub mod secret;
+pub mod settings;
+pub mod sql;
+pub mod version;
+
+pub use error::RotationError;
+pub use rotation::Rotator;
+pub use settings::Settings;
+
+/// Builds the rotator from the process environment, as the function does at start.
+pub async fn from_env() -> Result<Rotator, settings::SettingError> {
+    let settings = Settings::from_env()?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut secrets_config = aws_sdk_secretsmanager::config::Builder::from(&config);
+    if let Some(endpoint) = &settings.secrets_manager_endpoint {
+        secrets_config = secrets_config.endpoint_url(endpoint);
+    }
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets_config.build());
+    let rds = aws_sdk_rds::Client::new(&config);
+    Ok(Rotator::new(secrets, rds, settings))
+}

@@ -15,7 +15,8 @@ use std::fmt;
 use crate::secret::Password;
 
 /// Run first on every connection that executes a statement of this module.
-pub const SESSION_SETUP: &str = "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
+pub const SESSION_SETUP: &str =
+    "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
 
 /// A value that cannot be put into SQL exactly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,7 +30,10 @@ pub struct QuoteError {
 
 fn check(value: &str, what: &'static str) -> Result<(), QuoteError> {
     if value.contains('\0') {
-        return Err(QuoteError { what, reason: "contains a NUL character, which MySQL cannot store" });
+        return Err(QuoteError {
+            what,
+            reason: "contains a NUL character, which MySQL cannot store",
+        });
     }
     Ok(())
 }
@@ -54,10 +58,16 @@ pub fn string_literal(value: &str, what: &'static str) -> Result<String, QuoteEr
 pub fn identifier(value: &str, what: &'static str) -> Result<String, QuoteError> {
     check(value, what)?;
     if value.is_empty() {
-        return Err(QuoteError { what, reason: "is empty" });
+        return Err(QuoteError {
+            what,
+            reason: "is empty",
+        });
     }
     if value.ends_with(' ') {
-        return Err(QuoteError { what, reason: "ends with a space, which MySQL does not allow in names" });
+        return Err(QuoteError {
+            what,
+            reason: "ends with a space, which MySQL does not allow in names",
+        });
     }
     Ok(format!("`{}`", value.replace('`', "``")))
 }
@@ -71,7 +81,10 @@ pub struct Account {
 
 impl Account {
     pub fn new(user: impl Into<String>, host: impl Into<String>) -> Self {
-        Self { user: user.into(), host: host.into() }
+        Self {
+            user: user.into(),
+            host: host.into(),
+        }
     }
 
     /// Parses the result of `CURRENT_USER()`: `name@host`, split at the last `@`.
@@ -82,13 +95,19 @@ impl Account {
 
     /// `'user'@'host'`, refusing names MySQL's grant tables cannot hold.
     pub fn sql(&self) -> Result<String, QuoteError> {
-        if self.user.chars().any(|c| c.len_utf8() > 3) || self.host.chars().any(|c| c.len_utf8() > 3) {
+        if self.user.chars().any(|c| c.len_utf8() > 3)
+            || self.host.chars().any(|c| c.len_utf8() > 3)
+        {
             return Err(QuoteError {
                 what: "user name",
                 reason: "has a character outside the Basic Multilingual Plane (an emoji, say), which MySQL's grant tables (utf8mb3) cannot store",
             });
         }
-        Ok(format!("{}@{}", string_literal(&self.user, "user name")?, string_literal(&self.host, "account host")?))
+        Ok(format!(
+            "{}@{}",
+            string_literal(&self.user, "user name")?,
+            string_literal(&self.host, "account host")?
+        ))
     }
 }
 
@@ -131,7 +150,11 @@ impl fmt::Debug for Statement {
 /// `CREATE USER ... IDENTIFIED BY ...`.
 pub fn create_user(account: &Account, password: &Password) -> Result<Statement, QuoteError> {
     Ok(Statement::new(
-        format!("CREATE USER {} IDENTIFIED BY {}", account.sql()?, string_literal(password.expose(), "password")?),
+        format!(
+            "CREATE USER {} IDENTIFIED BY {}",
+            account.sql()?,
+            string_literal(password.expose(), "password")?
+        ),
         format!("create user {account}"),
     ))
 }
@@ -139,7 +162,11 @@ pub fn create_user(account: &Account, password: &Password) -> Result<Statement, 
 /// `ALTER USER ... IDENTIFIED BY ...`.
 pub fn set_password(account: &Account, password: &Password) -> Result<Statement, QuoteError> {
     Ok(Statement::new(
-        format!("ALTER USER {} IDENTIFIED BY {}", account.sql()?, string_literal(password.expose(), "password")?),
+        format!(
+            "ALTER USER {} IDENTIFIED BY {}",
+            account.sql()?,
+            string_literal(password.expose(), "password")?
+        ),
         format!("set the password of {account}"),
     ))
 }
@@ -147,24 +174,36 @@ pub fn set_password(account: &Account, password: &Password) -> Result<Statement,
 /// `ALTER USER CURRENT_USER() IDENTIFIED BY ...` (single-user rotation).
 pub fn set_own_password(password: &Password) -> Result<Statement, QuoteError> {
     Ok(Statement::new(
-        format!("ALTER USER CURRENT_USER() IDENTIFIED BY {}", string_literal(password.expose(), "password")?),
+        format!(
+            "ALTER USER CURRENT_USER() IDENTIFIED BY {}",
+            string_literal(password.expose(), "password")?
+        ),
         "set the user's own password".to_owned(),
     ))
 }
 
 /// `ALTER USER ... REQUIRE ...`, with a clause read from `SHOW CREATE USER`.
 pub fn require(account: &Account, clause: &str) -> Result<Statement, QuoteError> {
-    Ok(Statement::new(format!("ALTER USER {} REQUIRE {clause}", account.sql()?), format!("require {clause} for {account}")))
+    Ok(Statement::new(
+        format!("ALTER USER {} REQUIRE {clause}", account.sql()?),
+        format!("require {clause} for {account}"),
+    ))
 }
 
 /// `SHOW GRANTS FOR ...`.
 pub fn show_grants(account: &Account) -> Result<Statement, QuoteError> {
-    Ok(Statement::new(format!("SHOW GRANTS FOR {}", account.sql()?), format!("show grants for {account}")))
+    Ok(Statement::new(
+        format!("SHOW GRANTS FOR {}", account.sql()?),
+        format!("show grants for {account}"),
+    ))
 }
 
 /// `SHOW CREATE USER ...`.
 pub fn show_create_user(account: &Account) -> Result<Statement, QuoteError> {
-    Ok(Statement::new(format!("SHOW CREATE USER {}", account.sql()?), format!("show create user {account}")))
+    Ok(Statement::new(
+        format!("SHOW CREATE USER {}", account.sql()?),
+        format!("show create user {account}"),
+    ))
 }
 
 /// A grant or revoke statement rewritten from `SHOW GRANTS` output (see `grants`).
@@ -192,20 +231,30 @@ mod tests {
             ("\\'", "'\\\\'''"),
         ];
         for (input, expected) in cases {
-            assert_eq!(string_literal(input, "user name").as_deref(), Ok(*expected), "{input:?}");
+            assert_eq!(
+                string_literal(input, "user name").as_deref(),
+                Ok(*expected),
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn nul_is_refused_with_a_reason_that_does_not_show_the_value() {
         let error = string_literal("pa\0ss", "password").unwrap_err();
-        assert_eq!(error.to_string(), "password contains a NUL character, which MySQL cannot store");
+        assert_eq!(
+            error.to_string(),
+            "password contains a NUL character, which MySQL cannot store"
+        );
     }
 
     #[test]
     fn identifiers_double_backticks_and_refuse_what_mysql_refuses() {
         assert_eq!(identifier("mydb", "database name").as_deref(), Ok("`mydb`"));
-        assert_eq!(identifier("my`db", "database name").as_deref(), Ok("`my``db`"));
+        assert_eq!(
+            identifier("my`db", "database name").as_deref(),
+            Ok("`my``db`")
+        );
         assert_eq!(identifier("it's", "database name").as_deref(), Ok("`it's`"));
         assert!(identifier("", "database name").is_err());
         assert!(identifier("trailing ", "database name").is_err());
@@ -214,9 +263,15 @@ mod tests {
 
     #[test]
     fn accounts_quote_user_and_host_and_refuse_four_byte_characters() {
-        assert_eq!(Account::new("app'user", "10.0.%").sql().as_deref(), Ok("'app''user'@'10.0.%'"));
+        assert_eq!(
+            Account::new("app'user", "10.0.%").sql().as_deref(),
+            Ok("'app''user'@'10.0.%'")
+        );
         assert!(Account::new("app😀", "%").sql().is_err());
-        assert_eq!(Account::from_current_user("a@b@%"), Some(Account::new("a@b", "%")));
+        assert_eq!(
+            Account::from_current_user("a@b@%"),
+            Some(Account::new("a@b", "%"))
+        );
         assert_eq!(Account::from_current_user("nohost"), None);
     }
 

@@ -27,8 +27,14 @@ impl ServerVersion {
     /// `10.11.6-MariaDB-0+deb12u1`, `5.5.5-10.11.6-MariaDB` (the handshake form).
     pub fn parse(version: &str) -> Option<Self> {
         let mariadb = version.to_ascii_lowercase().contains("mariadb");
-        let text = if mariadb { version.strip_prefix("5.5.5-").unwrap_or(version) } else { version };
-        let mut numbers = text.split(|c: char| !c.is_ascii_digit()).map(str::parse::<u32>);
+        let text = if mariadb {
+            version.strip_prefix("5.5.5-").unwrap_or(version)
+        } else {
+            version
+        };
+        let mut numbers = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::parse::<u32>);
         let major = numbers.next()?.ok()?;
         let minor = numbers.next()?.ok()?;
         // Aurora writes `8.0.mysql_aurora.3.04.0`: the patch is not a number, take 0.
@@ -38,7 +44,16 @@ impl ServerVersion {
             .and_then(|p| p.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        Some(Self { flavor: if mariadb { Flavor::MariaDb } else { Flavor::MySql }, major, minor, patch })
+        Some(Self {
+            flavor: if mariadb {
+                Flavor::MariaDb
+            } else {
+                Flavor::MySql
+            },
+            major,
+            minor,
+            patch,
+        })
     }
 
     fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
@@ -96,13 +111,33 @@ mod tests {
             ("8.0.mysql_aurora.3.04.0", Flavor::MySql, (8, 0, 0), 32),
             ("8.4.3", Flavor::MySql, (8, 4, 3), 32),
             ("9.1.0", Flavor::MySql, (9, 1, 0), 32),
-            ("10.11.19-MariaDB-0+deb12u1", Flavor::MariaDb, (10, 11, 19), 80),
-            ("5.5.5-10.6.12-MariaDB-log", Flavor::MariaDb, (10, 6, 12), 80),
+            (
+                "10.11.19-MariaDB-0+deb12u1",
+                Flavor::MariaDb,
+                (10, 11, 19),
+                80,
+            ),
+            (
+                "5.5.5-10.6.12-MariaDB-log",
+                Flavor::MariaDb,
+                (10, 6, 12),
+                80,
+            ),
             ("11.4.2-MariaDB", Flavor::MariaDb, (11, 4, 2), 80),
         ];
         for (text, flavor, (major, minor, patch), limit) in cases {
-            let version = ServerVersion::parse(text).unwrap_or_else(|| panic!("{text} did not parse"));
-            assert_eq!(version, ServerVersion { flavor, major, minor, patch }, "{text}");
+            let version =
+                ServerVersion::parse(text).unwrap_or_else(|| panic!("{text} did not parse"));
+            assert_eq!(
+                version,
+                ServerVersion {
+                    flavor,
+                    major,
+                    minor,
+                    patch
+                },
+                "{text}"
+            );
             assert_eq!(version.max_user_name_len(), limit, "{text}");
         }
     }

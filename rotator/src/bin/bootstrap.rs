@@ -1,1 +1,37 @@
-fn main() {}
+//! The Lambda entry point: logging, settings, then one rotation step per event.
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new("info"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time();
+    if json {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_ansi(false).init();
+    }
+    let rotator = match rotator::from_env().await {
+        Ok(rotator) => rotator,
+        Err(error) => {
+            tracing::error!(%error, "invalid function configuration");
+            return Err(error.into());
+        }
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let rotator = &rotator;
+        async move {
+            rotator.handle(&event.payload).await.map_err(|error| {
+                tracing::error!(%error, "rotation step failed");
+                Diagnostic::from(error)
+            })
+        }
+    }))
+    .await
+}

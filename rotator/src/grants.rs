@@ -1,0 +1,929 @@
+//! Reading `SHOW GRANTS` / `SHOW CREATE USER` output and making the clone's
+//! privileges exactly the current user's.
+//!
+//! AWS's reference function copied grant rows by cutting them at ` TO ` and
+//! appending the clone's name, which dropped `WITH GRANT OPTION`, role grants and
+//! default roles, and only ever added grants, so the two users drifted apart. Here
+//! each row is tokenized (quoted names may contain anything), parsed into a
+//! [`GrantRow`], and rendered back for another grantee. The clone's own rows are read
+//! the same way, and [`plan`] gives the statements that turn the clone's set into the
+//! current user's set: undo what the clone has extra, then grant what it lacks.
+//! Password hashes that MariaDB prints inside `GRANT` (`IDENTIFIED BY PASSWORD
+//! '*...'`) are dropped while parsing, so they can never reach a statement or a log.
+//!
+//! Everything here is pure: rows in, statements out.
+
+use std::fmt;
+
+/// A row that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read the grant row `{row}`: {reason}")]
+pub struct GrantError {
+    /// The row with any password hash replaced by `***`.
+    pub row: String,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Word,
+    Quoted,
+    Symbol,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, &'static str> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'\'' || c == b'"' || c == b'`' {
+            let start = i;
+            i += 1;
+            loop {
+                if i >= bytes.len() {
+                    return Err("a quoted name or string is not closed");
+                }
+                if bytes[i] == b'\\' && c != b'`' {
+                    i += 2;
+                } else if bytes[i] == c {
+                    if bytes.get(i + 1) == Some(&c) {
+                        i += 2;
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            tokens.push(Token {
+                kind: Kind::Quoted,
+                start,
+                end: i.min(bytes.len()),
+            });
+        } else if b",()@=".contains(&c) {
+            tokens.push(Token {
+                kind: Kind::Symbol,
+                start: i,
+                end: i + 1,
+            });
+            i += 1;
+        } else {
+            let start = i;
+            while i < bytes.len()
+                && !bytes[i].is_ascii_whitespace()
+                && !b"'\"`,()@=".contains(&bytes[i])
+            {
+                i += 1;
+            }
+            tokens.push(Token {
+                kind: Kind::Word,
+                start,
+                end: i,
+            });
+        }
+    }
+    Ok(tokens)
+}
+
+/// Removes the quotes of a quoted name or string, undoing doubled quotes and backslash escapes.
+pub fn unquote(text: &str) -> String {
+    let Some(first) = text.chars().next() else {
+        return String::new();
+    };
+    if !matches!(first, '\'' | '"' | '`') || text.len() < 2 || !text.ends_with(first) {
+        return text.to_owned();
+    }
+    let inner = &text[1..text.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == first && chars.peek() == Some(&first) {
+            chars.next();
+            out.push(first);
+        } else if c == '\\' && first != '`' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('0') => out.push('\0'),
+                Some('Z') => out.push('\u{1a}'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One row of `SHOW GRANTS`, without its grantee.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GrantRow {
+    /// `GRANT <privileges> ON <object> TO ... [WITH GRANT OPTION]`, or a MySQL 8
+    /// partial revoke `REVOKE <privileges> ON <object> FROM ...` (`revoke` true).
+    Privileges {
+        revoke: bool,
+        privileges: String,
+        object: String,
+        grant_option: bool,
+    },
+    /// `GRANT <roles> TO ... [WITH ADMIN OPTION]` (MySQL 8, MariaDB).
+    Roles { roles: String, admin_option: bool },
+    /// MariaDB's `SET DEFAULT ROLE <role> FOR ...` row.
+    DefaultRole { role: String },
+}
+
+impl GrantRow {
+    fn is_usage(&self) -> bool {
+        matches!(self, Self::Privileges { privileges, revoke: false, .. } if privileges.eq_ignore_ascii_case("USAGE"))
+    }
+
+    fn is_proxy(&self) -> bool {
+        matches!(self, Self::Privileges { privileges, .. } if privileges.eq_ignore_ascii_case("PROXY"))
+    }
+
+    /// The statement that gives `grantee` (an already quoted account) this row.
+    pub fn apply_sql(&self, grantee: &str) -> String {
+        match self {
+            Self::Privileges {
+                revoke: false,
+                privileges,
+                object,
+                grant_option,
+            } => {
+                let option = if *grant_option {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                };
+                format!("GRANT {privileges} ON {object} TO {grantee}{option}")
+            }
+            Self::Privileges {
+                revoke: true,
+                privileges,
+                object,
+                ..
+            } => format!("REVOKE {privileges} ON {object} FROM {grantee}"),
+            Self::Roles {
+                roles,
+                admin_option,
+            } => {
+                let option = if *admin_option {
+                    " WITH ADMIN OPTION"
+                } else {
+                    ""
+                };
+                format!("GRANT {roles} TO {grantee}{option}")
+            }
+            Self::DefaultRole { role } => format!("SET DEFAULT ROLE {role} FOR {grantee}"),
+        }
+    }
+
+    /// The statements that take this row away from `grantee` again.
+    pub fn undo_sql(&self, grantee: &str) -> Vec<String> {
+        match self {
+            Self::Privileges {
+                revoke: false,
+                privileges,
+                object,
+                grant_option,
+            } => {
+                let mut statements = Vec::new();
+                if !self.is_usage() {
+                    statements.push(format!("REVOKE {privileges} ON {object} FROM {grantee}"));
+                }
+                if *grant_option && !self.is_proxy() {
+                    statements.push(format!("REVOKE GRANT OPTION ON {object} FROM {grantee}"));
+                }
+                statements
+            }
+            Self::Privileges {
+                revoke: true,
+                privileges,
+                object,
+                ..
+            } => vec![format!("GRANT {privileges} ON {object} TO {grantee}")],
+            Self::Roles { roles, .. } => vec![format!("REVOKE {roles} FROM {grantee}")],
+            Self::DefaultRole { .. } => vec![format!("SET DEFAULT ROLE NONE FOR {grantee}")],
+        }
+    }
+
+    fn order(&self) -> u8 {
+        match self {
+            Self::Privileges { revoke: false, .. } => 0,
+            Self::Privileges { revoke: true, .. } => 1,
+            Self::Roles { .. } => 2,
+            Self::DefaultRole { .. } => 3,
+        }
+    }
+}
+
+/// A parsed row: what it grants, to whom, and the `REQUIRE` clause MariaDB may print in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    pub grant: GrantRow,
+    pub grantee_user: String,
+    pub grantee_host: String,
+    pub require: Option<String>,
+}
+
+/// Replaces the password hash of a row with `***`, for error messages.
+fn redact(row: &str) -> String {
+    let upper = row.to_ascii_uppercase();
+    match upper.find(" IDENTIFIED ") {
+        Some(index) => format!("{} IDENTIFIED ***", &row[..index]),
+        None => row.to_owned(),
+    }
+}
+
+fn is_word(text: &str, token: &Token, word: &str) -> bool {
+    token.kind == Kind::Word && text[token.start..token.end].eq_ignore_ascii_case(word)
+}
+
+/// Parses one row of `SHOW GRANTS FOR ...` (MySQL 5.7, 8.x, 9.x, MariaDB 10.x/11.x).
+pub fn parse_row(row: &str) -> Result<ParsedRow, GrantError> {
+    let row = row.trim().trim_end_matches(';');
+    let error = |reason| GrantError {
+        row: redact(row),
+        reason,
+    };
+    let tokens = tokenize(row).map_err(error)?;
+    let first = tokens.first().ok_or_else(|| error("the row is empty"))?;
+    if is_word(row, first, "SET") {
+        // SET DEFAULT ROLE <role> FOR <user>@<host>
+        let for_index = tokens
+            .iter()
+            .position(|t| is_word(row, t, "FOR"))
+            .ok_or_else(|| error("no FOR in SET DEFAULT ROLE"))?;
+        if for_index < 4 {
+            return Err(error("no role in SET DEFAULT ROLE"));
+        }
+        let role = row[tokens[3].start..tokens[for_index - 1].end].to_owned();
+        let (user, host, _) =
+            grantee(row, &tokens, for_index + 1).ok_or_else(|| error("no user@host after FOR"))?;
+        return Ok(ParsedRow {
+            grant: GrantRow::DefaultRole { role },
+            grantee_user: user,
+            grantee_host: host,
+            require: None,
+        });
+    }
+    let revoke = is_word(row, first, "REVOKE");
+    if !revoke && !is_word(row, first, "GRANT") {
+        return Err(error(
+            "it starts with neither GRANT, REVOKE nor SET DEFAULT ROLE",
+        ));
+    }
+    let to_word = if revoke { "FROM" } else { "TO" };
+    let mut depth = 0_i32;
+    let mut on_index = None;
+    let mut to_index = None;
+    for (index, token) in tokens.iter().enumerate().skip(1) {
+        match &row[token.start..token.end] {
+            "(" => depth += 1,
+            ")" => depth -= 1,
+            _ if depth == 0 && on_index.is_none() && is_word(row, token, "ON") => {
+                on_index = Some(index)
+            }
+            _ if depth == 0 && is_word(row, token, to_word) => {
+                to_index = Some(index);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let to_index = to_index.ok_or_else(|| error("no grantee (TO/FROM) found"))?;
+    let (user, host, rest) =
+        grantee(row, &tokens, to_index + 1).ok_or_else(|| error("no user@host after TO"))?;
+    let (require, grant_option, admin_option) = parse_tail(row, &tokens[rest..]);
+    let grant = match on_index {
+        Some(on_index) => {
+            if on_index < 2 || to_index < on_index + 2 {
+                return Err(error("a privilege list or object is empty"));
+            }
+            GrantRow::Privileges {
+                revoke,
+                privileges: row[tokens[1].start..tokens[on_index - 1].end].to_owned(),
+                object: row[tokens[on_index + 1].start..tokens[to_index - 1].end].to_owned(),
+                grant_option,
+            }
+        }
+        None if !revoke && to_index >= 2 => GrantRow::Roles {
+            roles: row[tokens[1].start..tokens[to_index - 1].end].to_owned(),
+            admin_option,
+        },
+        None => return Err(error("no ON in a privilege row")),
+    };
+    Ok(ParsedRow {
+        grant,
+        grantee_user: user,
+        grantee_host: host,
+        require,
+    })
+}
+
+/// `user@host` starting at `index`; returns the unquoted parts and the index after them.
+fn grantee(row: &str, tokens: &[Token], index: usize) -> Option<(String, String, usize)> {
+    let user = tokens.get(index)?;
+    if user.kind == Kind::Symbol {
+        return None;
+    }
+    let user_text = unquote(&row[user.start..user.end]);
+    match (tokens.get(index + 1), tokens.get(index + 2)) {
+        (Some(at), Some(host)) if &row[at.start..at.end] == "@" && host.kind != Kind::Symbol => {
+            Some((user_text, unquote(&row[host.start..host.end]), index + 3))
+        }
+        // Rows are read for accounts (user@host), never for roles.
+        _ => None,
+    }
+}
+
+/// Reads what follows the grantee: `IDENTIFIED ...` (dropped), `REQUIRE ...`, `WITH ...`.
+fn parse_tail(row: &str, tokens: &[Token]) -> (Option<String>, bool, bool) {
+    let mut require = None;
+    let mut grant_option = false;
+    let mut admin_option = false;
+    let mut index = 0;
+    while index < tokens.len() {
+        if is_word(row, &tokens[index], "REQUIRE") {
+            let start = index + 1;
+            let mut end = start;
+            while end < tokens.len()
+                && !is_word(row, &tokens[end], "WITH")
+                && !is_word(row, &tokens[end], "IDENTIFIED")
+            {
+                end += 1;
+            }
+            if end > start {
+                require = Some(row[tokens[start].start..tokens[end - 1].end].to_owned());
+            }
+            index = end;
+        } else if is_word(row, &tokens[index], "WITH") {
+            // WITH GRANT OPTION / WITH ADMIN OPTION / resource limits (account settings, not privileges)
+            if tokens
+                .get(index + 1)
+                .is_some_and(|t| is_word(row, t, "GRANT"))
+            {
+                grant_option = true;
+            }
+            if tokens
+                .get(index + 1)
+                .is_some_and(|t| is_word(row, t, "ADMIN"))
+            {
+                admin_option = true;
+            }
+            index += 1;
+        } else if is_word(row, &tokens[index], "GRANT")
+            && tokens
+                .get(index + 1)
+                .is_some_and(|t| is_word(row, t, "OPTION"))
+        {
+            grant_option = true;
+            index += 2;
+        } else {
+            // IDENTIFIED BY PASSWORD '<hash>' / IDENTIFIED VIA ... : skipped, never kept.
+            index += 1;
+        }
+    }
+    (require, grant_option, admin_option)
+}
+
+/// The account settings of `SHOW CREATE USER` that the clone must share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// The `REQUIRE` clause (`NONE`, `SSL`, `X509`, `ISSUER '...' SUBJECT '...'`...), `NONE` when absent.
+    pub require: String,
+    /// MySQL 8's `DEFAULT ROLE` list, if any.
+    pub default_roles: Option<String>,
+}
+
+const CREATE_USER_CLAUSES: &[&str] = &[
+    "IDENTIFIED",
+    "REQUIRE",
+    "WITH",
+    "PASSWORD",
+    "ACCOUNT",
+    "DEFAULT",
+    "COMMENT",
+    "ATTRIBUTE",
+    "FAILED_LOGIN_ATTEMPTS",
+    "PASSWORD_LOCK_TIME",
+];
+
+/// Parses `SHOW CREATE USER` for the TLS requirement and default roles.
+pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
+    let text = text.trim();
+    let error = |reason| GrantError {
+        row: redact(text),
+        reason,
+    };
+    let tokens = tokenize(text).map_err(error)?;
+    if tokens.len() < 3
+        || !is_word(text, &tokens[0], "CREATE")
+        || !is_word(text, &tokens[1], "USER")
+    {
+        return Err(error("it is not a CREATE USER statement"));
+    }
+    let is_clause = |index: usize| {
+        CREATE_USER_CLAUSES
+            .iter()
+            .any(|w| is_word(text, &tokens[index], w))
+    };
+    let clause_end = |start: usize| {
+        (start..tokens.len())
+            .find(|&i| is_clause(i))
+            .unwrap_or(tokens.len())
+    };
+    let mut settings = AccountSettings {
+        require: "NONE".to_owned(),
+        default_roles: None,
+    };
+    let mut index = 2;
+    while index < tokens.len() {
+        let after_password = index > 0 && is_word(text, &tokens[index - 1], "PASSWORD");
+        if is_word(text, &tokens[index], "REQUIRE") && !after_password {
+            let end = clause_end(index + 1);
+            if end > index + 1 {
+                settings.require = text[tokens[index + 1].start..tokens[end - 1].end].to_owned();
+            }
+            index = end;
+        } else if is_word(text, &tokens[index], "DEFAULT")
+            && tokens
+                .get(index + 1)
+                .is_some_and(|t| is_word(text, t, "ROLE"))
+        {
+            let end = clause_end(index + 2);
+            if end > index + 2 {
+                settings.default_roles =
+                    Some(text[tokens[index + 2].start..tokens[end - 1].end].to_owned());
+            }
+            index = end;
+        } else {
+            index += 1;
+        }
+    }
+    Ok(settings)
+}
+
+/// Rows of one account, read from `SHOW GRANTS`, checked to be that account's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub rows: Vec<GrantRow>,
+    /// A `REQUIRE` clause MariaDB printed in a grant row (older servers without `SHOW CREATE USER`).
+    pub require: Option<String>,
+}
+
+impl Grants {
+    /// Parses all rows and checks that each names `user`@`host`.
+    pub fn parse(rows: &[String], user: &str, host: &str) -> Result<Self, GrantError> {
+        let mut grants = Self::default();
+        for row in rows {
+            let parsed = parse_row(row)?;
+            let matches_host = parsed.grantee_host == host
+                || (parsed.grantee_host.is_empty()
+                    && matches!(parsed.grant, GrantRow::DefaultRole { .. }));
+            if parsed.grantee_user != user || !matches_host {
+                return Err(GrantError {
+                    row: redact(row),
+                    reason: "the row is for another account than the one asked for",
+                });
+            }
+            if parsed.require.is_some() {
+                grants.require.clone_from(&parsed.require);
+            }
+            if !grants.rows.contains(&parsed.grant) {
+                grants.rows.push(parsed.grant);
+            }
+        }
+        Ok(grants)
+    }
+}
+
+/// The statements that make `clone`'s rows equal `current`'s, for the quoted account `clone_sql`.
+///
+/// Rows the clone has and the current user lacks are undone first; then the rows it
+/// lacks are granted, privileges before partial revokes, roles, and default roles. A
+/// row present on both sides is left alone, so an unchanged clone gets no statement.
+pub fn plan(current: &[GrantRow], clone: &[GrantRow], clone_sql: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    for row in clone.iter().filter(|row| !current.contains(row)) {
+        statements.extend(row.undo_sql(clone_sql));
+    }
+    let mut missing: Vec<&GrantRow> = current.iter().filter(|row| !clone.contains(row)).collect();
+    missing.sort_by_key(|row| row.order());
+    statements.extend(missing.into_iter().map(|row| row.apply_sql(clone_sql)));
+    statements
+}
+
+impl fmt::Display for GrantRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.apply_sql("<user>"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn privileges(privileges: &str, object: &str, grant_option: bool) -> GrantRow {
+        GrantRow::Privileges {
+            revoke: false,
+            privileges: privileges.into(),
+            object: object.into(),
+            grant_option,
+        }
+    }
+
+    /// Rows as the servers print them (MySQL 5.7.44, 8.0.36, 9.1; MariaDB 10.11).
+    #[test]
+    fn captured_rows_parse() {
+        let cases: Vec<(&str, GrantRow, &str, &str, Option<&str>)> = vec![
+            // MySQL 5.7
+            (
+                "GRANT USAGE ON *.* TO 'appuser'@'%'",
+                privileges("USAGE", "*.*", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT SELECT ON `mydb`.* TO 'appuser'@'%'",
+                privileges("SELECT", "`mydb`.*", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT SELECT, INSERT ON `mydb`.`orders` TO 'appuser'@'10.0.%' WITH GRANT OPTION",
+                privileges("SELECT, INSERT", "`mydb`.`orders`", true),
+                "appuser",
+                "10.0.%",
+                None,
+            ),
+            // MySQL 8.x / 9.x
+            (
+                "GRANT USAGE ON *.* TO `appuser`@`%`",
+                privileges("USAGE", "*.*", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT SELECT (`id`, `name`), UPDATE (`name`) ON `shop`.`customers` TO `appuser`@`%`",
+                privileges(
+                    "SELECT (`id`, `name`), UPDATE (`name`)",
+                    "`shop`.`customers`",
+                    false,
+                ),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT EXECUTE ON PROCEDURE `shop`.`refund` TO `appuser`@`%`",
+                privileges("EXECUTE", "PROCEDURE `shop`.`refund`", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT EXECUTE, ALTER ROUTINE ON FUNCTION `shop`.`tax` TO `appuser`@`%` WITH GRANT OPTION",
+                privileges("EXECUTE, ALTER ROUTINE", "FUNCTION `shop`.`tax`", true),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT PROXY ON ``@`` TO `appuser`@`%` WITH GRANT OPTION",
+                privileges("PROXY", "``@``", true),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT BACKUP_ADMIN,BINLOG_ADMIN ON *.* TO `appuser`@`%`",
+                privileges("BACKUP_ADMIN,BINLOG_ADMIN", "*.*", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT `reader`@`%`,`writer`@`localhost` TO `appuser`@`%`",
+                GrantRow::Roles {
+                    roles: "`reader`@`%`,`writer`@`localhost`".into(),
+                    admin_option: false,
+                },
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT `auditor`@`%` TO `appuser`@`%` WITH ADMIN OPTION",
+                GrantRow::Roles {
+                    roles: "`auditor`@`%`".into(),
+                    admin_option: true,
+                },
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "REVOKE INSERT ON `mysql`.* FROM `appuser`@`%`",
+                GrantRow::Privileges {
+                    revoke: true,
+                    privileges: "INSERT".into(),
+                    object: "`mysql`.*".into(),
+                    grant_option: false,
+                },
+                "appuser",
+                "%",
+                None,
+            ),
+            // MariaDB 10.11
+            (
+                "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+                privileges("USAGE", "*.*", false),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT USAGE ON *.* TO `appuser`@`127.0.0.1` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19' REQUIRE SSL",
+                privileges("USAGE", "*.*", false),
+                "appuser",
+                "127.0.0.1",
+                Some("SSL"),
+            ),
+            (
+                "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '*24' REQUIRE ISSUER '/CN=ca' AND SUBJECT '/CN=app' WITH GRANT OPTION",
+                privileges("USAGE", "*.*", true),
+                "appuser",
+                "%",
+                Some("ISSUER '/CN=ca' AND SUBJECT '/CN=app'"),
+            ),
+            (
+                "GRANT ALL PRIVILEGES ON `app`.* TO `appuser`@`%` WITH GRANT OPTION",
+                privileges("ALL PRIVILEGES", "`app`.*", true),
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT `reader` TO `appuser`@`%`",
+                GrantRow::Roles {
+                    roles: "`reader`".into(),
+                    admin_option: false,
+                },
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "SET DEFAULT ROLE `reader` FOR `appuser`@`%`",
+                GrantRow::DefaultRole {
+                    role: "`reader`".into(),
+                },
+                "appuser",
+                "%",
+                None,
+            ),
+            (
+                "GRANT USAGE ON *.* TO `app``user`@`%` IDENTIFIED VIA ed25519 USING 'hash'",
+                privileges("USAGE", "*.*", false),
+                "app`user",
+                "%",
+                None,
+            ),
+            (
+                "GRANT SELECT ON `we'ird`.* TO 'o\\'brien'@'%'",
+                privileges("SELECT", "`we'ird`.*", false),
+                "o'brien",
+                "%",
+                None,
+            ),
+            (
+                "GRANT SELECT ON `d`.* TO `line\nbreak`@`%`",
+                privileges("SELECT", "`d`.*", false),
+                "line\nbreak",
+                "%",
+                None,
+            ),
+        ];
+        for (row, grant, user, host, require) in cases {
+            let parsed = parse_row(row).unwrap_or_else(|e| panic!("{row}: {e}"));
+            assert_eq!(parsed.grant, grant, "{row}");
+            assert_eq!(parsed.grantee_user, user, "{row}");
+            assert_eq!(parsed.grantee_host, host, "{row}");
+            assert_eq!(parsed.require.as_deref(), require, "{row}");
+        }
+    }
+
+    #[test]
+    fn rendering_for_the_clone_keeps_options_and_drops_password_hashes() {
+        let cases = [
+            (
+                "GRANT SELECT, INSERT ON `mydb`.`orders` TO 'appuser'@'10.0.%' WITH GRANT OPTION",
+                "GRANT SELECT, INSERT ON `mydb`.`orders` TO 'appuser_clone'@'10.0.%' WITH GRANT OPTION",
+            ),
+            (
+                "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+                "GRANT USAGE ON *.* TO 'appuser_clone'@'10.0.%'",
+            ),
+            (
+                "GRANT PROXY ON ``@`` TO `appuser`@`%` WITH GRANT OPTION",
+                "GRANT PROXY ON ``@`` TO 'appuser_clone'@'10.0.%' WITH GRANT OPTION",
+            ),
+            (
+                "GRANT `auditor`@`%` TO `appuser`@`%` WITH ADMIN OPTION",
+                "GRANT `auditor`@`%` TO 'appuser_clone'@'10.0.%' WITH ADMIN OPTION",
+            ),
+            (
+                "SET DEFAULT ROLE `reader` FOR `appuser`@`%`",
+                "SET DEFAULT ROLE `reader` FOR 'appuser_clone'@'10.0.%'",
+            ),
+            (
+                "REVOKE INSERT ON `mysql`.* FROM `appuser`@`%`",
+                "REVOKE INSERT ON `mysql`.* FROM 'appuser_clone'@'10.0.%'",
+            ),
+        ];
+        for (row, expected) in cases {
+            let rendered = parse_row(row)
+                .unwrap()
+                .grant
+                .apply_sql("'appuser_clone'@'10.0.%'");
+            assert_eq!(rendered, expected);
+            assert!(!rendered.contains("2470C0"));
+        }
+    }
+
+    #[test]
+    fn undo_reverses_each_kind_of_row() {
+        let clone = "'c'@'%'";
+        let cases = [
+            (
+                "GRANT SELECT ON `d`.* TO `u`@`%` WITH GRANT OPTION",
+                vec![
+                    "REVOKE SELECT ON `d`.* FROM 'c'@'%'",
+                    "REVOKE GRANT OPTION ON `d`.* FROM 'c'@'%'",
+                ],
+            ),
+            (
+                "GRANT USAGE ON *.* TO `u`@`%` WITH GRANT OPTION",
+                vec!["REVOKE GRANT OPTION ON *.* FROM 'c'@'%'"],
+            ),
+            ("GRANT USAGE ON *.* TO `u`@`%`", vec![]),
+            (
+                "GRANT PROXY ON `a`@`%` TO `u`@`%` WITH GRANT OPTION",
+                vec!["REVOKE PROXY ON `a`@`%` FROM 'c'@'%'"],
+            ),
+            (
+                "GRANT `r`@`%` TO `u`@`%`",
+                vec!["REVOKE `r`@`%` FROM 'c'@'%'"],
+            ),
+            (
+                "SET DEFAULT ROLE `r` FOR `u`@`%`",
+                vec!["SET DEFAULT ROLE NONE FOR 'c'@'%'"],
+            ),
+            (
+                "REVOKE INSERT ON `mysql`.* FROM `u`@`%`",
+                vec!["GRANT INSERT ON `mysql`.* TO 'c'@'%'"],
+            ),
+        ];
+        for (row, expected) in cases {
+            assert_eq!(
+                parse_row(row).unwrap().grant.undo_sql(clone),
+                expected,
+                "{row}"
+            );
+        }
+    }
+
+    fn rows(text: &[&str]) -> Vec<GrantRow> {
+        text.iter()
+            .map(|row| parse_row(row).unwrap().grant)
+            .collect()
+    }
+
+    #[test]
+    fn plan_converges_in_both_directions() {
+        let clone = "'app_clone'@'%'";
+        let current = rows(&[
+            "GRANT USAGE ON *.* TO `app`@`%`",
+            "GRANT SELECT, INSERT ON `shop`.* TO `app`@`%`",
+            "GRANT `reader`@`%` TO `app`@`%`",
+        ]);
+        // A fresh clone has only USAGE: grant the rest, privileges before roles.
+        let fresh = rows(&["GRANT USAGE ON *.* TO `app_clone`@`%`"]);
+        assert_eq!(
+            plan(&current, &fresh, clone),
+            vec![
+                "GRANT SELECT, INSERT ON `shop`.* TO 'app_clone'@'%'".to_owned(),
+                "GRANT `reader`@`%` TO 'app_clone'@'%'".to_owned(),
+            ]
+        );
+        // An identical clone gets nothing.
+        let same = rows(&[
+            "GRANT USAGE ON *.* TO `app_clone`@`%`",
+            "GRANT SELECT, INSERT ON `shop`.* TO `app_clone`@`%`",
+            "GRANT `reader`@`%` TO `app_clone`@`%`",
+        ]);
+        assert!(plan(&current, &same, clone).is_empty());
+        // A clone with extras from an earlier rotation loses them, and a changed row is replaced.
+        let drifted = rows(&[
+            "GRANT USAGE ON *.* TO `app_clone`@`%`",
+            "GRANT SELECT ON `shop`.* TO `app_clone`@`%` WITH GRANT OPTION",
+            "GRANT DELETE ON `old`.* TO `app_clone`@`%`",
+        ]);
+        assert_eq!(
+            plan(&current, &drifted, clone),
+            vec![
+                "REVOKE SELECT ON `shop`.* FROM 'app_clone'@'%'".to_owned(),
+                "REVOKE GRANT OPTION ON `shop`.* FROM 'app_clone'@'%'".to_owned(),
+                "REVOKE DELETE ON `old`.* FROM 'app_clone'@'%'".to_owned(),
+                "GRANT SELECT, INSERT ON `shop`.* TO 'app_clone'@'%'".to_owned(),
+                "GRANT `reader`@`%` TO 'app_clone'@'%'".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn grants_of_another_account_are_refused() {
+        let rows = vec!["GRANT SELECT ON *.* TO `other`@`%`".to_owned()];
+        assert!(Grants::parse(&rows, "app", "%").is_err());
+        let rows = vec!["GRANT SELECT ON *.* TO `app`@`localhost`".to_owned()];
+        assert!(Grants::parse(&rows, "app", "%").is_err());
+    }
+
+    #[test]
+    fn errors_never_show_password_hashes() {
+        let error =
+            parse_row("GRANT USAGE ON *.* TO IDENTIFIED BY PASSWORD '*2470C0C06DEE'").unwrap_err();
+        assert!(!error.to_string().contains("2470C0"), "{error}");
+        assert!(parse_row("GRANT SELECT ON `unclosed TO `a`@`%`").is_err());
+        assert!(parse_row("DROP TABLE x").is_err());
+        assert!(parse_row("").is_err());
+    }
+
+    #[test]
+    fn create_user_gives_the_tls_requirement_and_default_roles() {
+        let cases = [
+            (
+                "CREATE USER 'appuser'@'%' IDENTIFIED WITH 'mysql_native_password' AS '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK",
+                "NONE",
+                None,
+            ),
+            (
+                "CREATE USER `appuser`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$x''y\\'z' REQUIRE SSL PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT",
+                "SSL",
+                None,
+            ),
+            (
+                "CREATE USER `appuser`@`%` IDENTIFIED WITH 'caching_sha2_password' DEFAULT ROLE `reader`@`%`,`writer`@`%` REQUIRE X509 PASSWORD EXPIRE DEFAULT",
+                "X509",
+                Some("`reader`@`%`,`writer`@`%`"),
+            ),
+            (
+                "CREATE USER `appuser`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19' REQUIRE ISSUER '/CN=ca' AND SUBJECT '/CN=app'",
+                "ISSUER '/CN=ca' AND SUBJECT '/CN=app'",
+                None,
+            ),
+            (
+                "CREATE USER `appuser`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'",
+                "NONE",
+                None,
+            ),
+        ];
+        for (text, require, roles) in cases {
+            let settings = parse_create_user(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(settings.require, require, "{text}");
+            assert_eq!(settings.default_roles.as_deref(), roles, "{text}");
+        }
+        assert!(parse_create_user("GRANT SELECT ON *.* TO a").is_err());
+    }
+
+    #[test]
+    fn unquote_undoes_every_quoting_form() {
+        for (quoted, plain) in [
+            ("`a``b`", "a`b"),
+            ("'o''b'", "o'b"),
+            ("'o\\'b'", "o'b"),
+            ("'a\\\\b'", "a\\b"),
+            ("plain", "plain"),
+            ("''", ""),
+        ] {
+            assert_eq!(unquote(quoted), plain, "{quoted}");
+        }
+    }
+}

@@ -1,0 +1,947 @@
+//! The four rotation steps, for alternating users and for a single user.
+//!
+//! Secrets Manager retries a failed rotation, and a Lambda can die between any two
+//! calls, so every step first checks where the rotation stands and does only what
+//! is missing. `setSecret` orders its work so that a crash anywhere leaves the
+//! current credentials working and the pending credentials not yet usable: the clone
+//! is created with a throw-away password, given exactly the current user's
+//! privileges, and only then given the pending password. The current user is only
+//! ever read. Every input is validated before the first write.
+
+use std::path::Path;
+
+use aws_sdk_secretsmanager::Client as SecretsClient;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use serde_json::Value;
+use sqlx::MySqlConnection;
+
+use crate::db::{self, Login, Transport};
+use crate::error::{Problem, RotationError};
+use crate::grants::{self, Grants};
+use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
+use crate::settings::{Settings, Strategy};
+use crate::sql::{self, Account};
+use crate::version::{Flavor, ServerVersion};
+
+/// A rotation step, as Secrets Manager names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Create,
+    Set,
+    Test,
+    Finish,
+}
+
+impl Step {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "createSecret" => Some(Self::Create),
+            "setSecret" => Some(Self::Set),
+            "testSecret" => Some(Self::Test),
+            "finishSecret" => Some(Self::Finish),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "createSecret",
+            Self::Set => "setSecret",
+            Self::Test => "testSecret",
+            Self::Finish => "finishSecret",
+        }
+    }
+}
+
+/// The invocation event of Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationEvent {
+    pub step: Step,
+    pub secret_id: String,
+    pub token: String,
+    /// Passed on to `PutSecretValue` when present (cross-account / assumed-role rotation).
+    pub rotation_token: Option<String>,
+}
+
+impl RotationEvent {
+    /// Reads the event, naming any missing or wrong field.
+    pub fn parse(value: &Value) -> Result<Self, RotationError> {
+        let secret = value
+            .get("SecretId")
+            .and_then(Value::as_str)
+            .unwrap_or("(unknown)")
+            .to_owned();
+        let step_name = value
+            .get("Step")
+            .and_then(Value::as_str)
+            .unwrap_or("(unknown)")
+            .to_owned();
+        let fail = |message: String| RotationError {
+            secret: secret.clone(),
+            step: step_name.clone(),
+            problem: Problem::Event(message),
+        };
+        let field = |name: &str| -> Result<String, RotationError> {
+            match value.get(name) {
+                Some(Value::String(text)) if !text.is_empty() => Ok(text.clone()),
+                Some(_) => Err(fail(format!("field `{name}` must be a non-empty string"))),
+                None => Err(fail(format!(
+                    "field `{name}` is missing; the function expects the event Secrets Manager sends (Step, SecretId, ClientRequestToken)"
+                ))),
+            }
+        };
+        let step_text = field("Step")?;
+        let step = Step::parse(&step_text).ok_or_else(|| fail(format!("unknown step `{step_text}`; expected createSecret, setSecret, testSecret or finishSecret")))?;
+        Ok(Self {
+            step,
+            secret_id: field("SecretId")?,
+            token: field("ClientRequestToken")?,
+            rotation_token: value
+                .get("RotationToken")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// The other user of an alternating pair: `name` ↔ `name_clone`.
+pub fn alternate_user(name: &str) -> String {
+    match name.strip_suffix("_clone") {
+        Some(base) if !base.is_empty() => base.to_owned(),
+        _ => format!("{name}_clone"),
+    }
+}
+
+/// The user-name limit: the setting when given, else the server's.
+pub fn user_name_limit(setting: Option<usize>, version: Option<&ServerVersion>) -> usize {
+    setting
+        .or_else(|| version.map(ServerVersion::max_user_name_len))
+        .unwrap_or(16)
+}
+
+/// The AWS side of a rotation: Secrets Manager, and RDS for managed admin secrets.
+#[derive(Debug, Clone)]
+pub struct Rotator {
+    secrets: SecretsClient,
+    rds: aws_sdk_rds::Client,
+    settings: Settings,
+}
+
+/// The admin login of `setSecret`, and the hosts the application secret may name.
+#[derive(Debug)]
+struct AdminEndpoint {
+    host: String,
+    port: u16,
+    /// Read replicas / Aurora readers / cluster endpoints of the same database.
+    other_hosts: Vec<String>,
+}
+
+/// A step's context: the event, for naming it in errors.
+struct Context<'a> {
+    event: &'a RotationEvent,
+}
+
+impl Context<'_> {
+    fn fail(&self, problem: impl Into<Problem>) -> RotationError {
+        RotationError {
+            secret: self.event.secret_id.clone(),
+            step: self.event.step.as_str().to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    fn aws<E: std::error::Error>(&self, action: &'static str, error: &E) -> RotationError {
+        self.fail(Problem::Aws {
+            action,
+            message: DisplayErrorContext(error).to_string(),
+        })
+    }
+}
+
+impl Rotator {
+    pub fn new(secrets: SecretsClient, rds: aws_sdk_rds::Client, settings: Settings) -> Self {
+        Self {
+            secrets,
+            rds,
+            settings,
+        }
+    }
+
+    fn ca_bundle(&self) -> Option<&Path> {
+        self.settings.ca_bundle.as_deref()
+    }
+
+    /// Runs one step for an event as Secrets Manager sends it.
+    pub async fn handle(&self, event: &Value) -> Result<(), RotationError> {
+        let event = RotationEvent::parse(event)?;
+        let cx = Context { event: &event };
+        if let Some(path) = self.ca_bundle()
+            && !path.is_file()
+        {
+            return Err(cx.fail(Problem::Refused(format!("DB_CA_BUNDLE names {}, which is not a readable file; package the CA bundle with the function or fix the path", path.display()))));
+        }
+        if !self.validate(&cx).await? {
+            tracing::info!(secret = %event.secret_id, step = event.step.as_str(), "version is already AWSCURRENT; nothing to do");
+            return Ok(());
+        }
+        tracing::info!(secret = %event.secret_id, step = event.step.as_str(), strategy = ?self.settings.strategy, "step started");
+        match event.step {
+            Step::Create => self.create_secret(&cx).await,
+            Step::Set => match self.settings.strategy {
+                Strategy::AlternatingUsers => self.set_secret_alternating(&cx).await,
+                Strategy::SingleUser => self.set_secret_single(&cx).await,
+            },
+            Step::Test => self.test_secret(&cx).await,
+            Step::Finish => self.finish_secret(&cx).await,
+        }?;
+        tracing::info!(secret = %event.secret_id, step = event.step.as_str(), "step finished");
+        Ok(())
+    }
+
+    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
+    async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
+        let described = self
+            .secrets
+            .describe_secret()
+            .secret_id(&cx.event.secret_id)
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+        if described.rotation_enabled() == Some(false) {
+            return Err(cx.fail(Problem::Protocol(
+                "rotation is not enabled for this secret; enable it with RotateSecret".to_owned(),
+            )));
+        }
+        let stages = described
+            .version_ids_to_stages()
+            .and_then(|map| map.get(&cx.event.token));
+        let Some(stages) = stages else {
+            return Err(cx.fail(Problem::Protocol(format!("version {} is not a version of this secret; only Secrets Manager should invoke this step", cx.event.token))));
+        };
+        if stages.iter().any(|s| s == "AWSCURRENT") {
+            return Ok(false);
+        }
+        if !stages.iter().any(|s| s == "AWSPENDING") {
+            return Err(cx.fail(Problem::Protocol(format!(
+                "version {} is not AWSPENDING; a rotation for it is not in progress",
+                cx.event.token
+            ))));
+        }
+        Ok(true)
+    }
+
+    async fn current(&self, cx: &Context<'_>) -> Result<DbSecret, RotationError> {
+        let value = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&cx.event.secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:GetSecretValue (AWSCURRENT)", &e))?;
+        let text = value.secret_string().ok_or_else(|| {
+            cx.fail(Problem::Secret {
+                which: "current",
+                source: crate::secret::SecretError::NoString,
+            })
+        })?;
+        DbSecret::parse(text).map_err(|source| {
+            cx.fail(Problem::Secret {
+                which: "current",
+                source,
+            })
+        })
+    }
+
+    /// The pending version's value, `None` while it has none (before `createSecret`).
+    async fn pending(&self, cx: &Context<'_>) -> Result<Option<DbSecret>, RotationError> {
+        let result = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&cx.event.secret_id)
+            .version_id(&cx.event.token)
+            .version_stage("AWSPENDING")
+            .send()
+            .await;
+        match result {
+            Ok(value) => {
+                let text = value.secret_string().ok_or_else(|| {
+                    cx.fail(Problem::Secret {
+                        which: "pending",
+                        source: crate::secret::SecretError::NoString,
+                    })
+                })?;
+                DbSecret::parse(text).map(Some).map_err(|source| {
+                    cx.fail(Problem::Secret {
+                        which: "pending",
+                        source,
+                    })
+                })
+            }
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(GetSecretValueError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(cx.aws("secretsmanager:GetSecretValue (AWSPENDING)", &error)),
+        }
+    }
+
+    async fn require_pending(&self, cx: &Context<'_>) -> Result<DbSecret, RotationError> {
+        self.pending(cx).await?.ok_or_else(|| {
+            cx.fail(Problem::Protocol(
+                "the pending version has no value; createSecret has not run for this token"
+                    .to_owned(),
+            ))
+        })
+    }
+
+    async fn random_password(&self, cx: &Context<'_>) -> Result<Password, RotationError> {
+        let s = &self.settings;
+        let generated = self
+            .secrets
+            .get_random_password()
+            .exclude_characters(&s.exclude_characters)
+            .password_length(s.password_length)
+            .exclude_numbers(s.exclude_numbers)
+            .exclude_punctuation(s.exclude_punctuation)
+            .exclude_uppercase(s.exclude_uppercase)
+            .exclude_lowercase(s.exclude_lowercase)
+            .require_each_included_type(s.require_each_included_type)
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:GetRandomPassword", &e))?;
+        generated
+            .random_password()
+            .map(|p| Password::new(p.to_owned()))
+            .ok_or_else(|| {
+                cx.fail(Problem::Aws {
+                    action: "secretsmanager:GetRandomPassword",
+                    message: "no password returned".to_owned(),
+                })
+            })
+    }
+
+    async fn login(
+        &self,
+        cx: &Context<'_>,
+        secret: &DbSecret,
+        who: &str,
+    ) -> Result<(MySqlConnection, Transport), RotationError> {
+        let login = Login {
+            host: &secret.host,
+            port: secret.port,
+            user: &secret.username,
+            password: &secret.password,
+            database: secret.dbname.as_deref(),
+            tls: secret.tls,
+        };
+        let (connection, transport) = db::connect(&login, self.ca_bundle())
+            .await
+            .map_err(|e| cx.fail(e))?;
+        tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), user = %secret.username, host = %secret.host, transport = transport.as_str(), "logged in as the {who} user");
+        Ok((connection, transport))
+    }
+
+    async fn create_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let current = self.current(cx).await?;
+        if self.pending(cx).await?.is_some() {
+            tracing::info!(secret = %cx.event.secret_id, "the pending version already has a value; nothing to do");
+            return Ok(());
+        }
+        let username = match self.settings.strategy {
+            Strategy::AlternatingUsers => {
+                current.require_masterarn().map_err(|source| {
+                    cx.fail(Problem::Secret {
+                        which: "current",
+                        source,
+                    })
+                })?;
+                alternate_user(&current.username)
+            }
+            Strategy::SingleUser => current.username.clone(),
+        };
+        Account::new(username.as_str(), "%")
+            .sql()
+            .map_err(|e| cx.fail(e))?;
+        let length = username.chars().count();
+        if length > 16 || self.settings.username_character_limit.is_some() {
+            let version = if self.settings.username_character_limit.is_none() {
+                let (mut connection, _) = self.login(cx, &current, "current").await?;
+                let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
+                ServerVersion::parse(&text)
+            } else {
+                None
+            };
+            let limit = user_name_limit(self.settings.username_character_limit, version.as_ref());
+            if length > limit {
+                return Err(cx.fail(Problem::Refused(format!(
+                    "the alternate user name `{username}` has {length} characters, more than the {limit} the server allows; shorten the user name, or set USERNAME_CHARACTER_LIMIT if the server allows more"
+                ))));
+            }
+        }
+        let password = self.random_password(cx).await?;
+        let value = current.with_credentials(&username, &password);
+        let mut put = self
+            .secrets
+            .put_secret_value()
+            .secret_id(&cx.event.secret_id)
+            .client_request_token(&cx.event.token)
+            .secret_string(value)
+            .version_stages("AWSPENDING");
+        if let Some(token) = &cx.event.rotation_token {
+            put = put.rotation_token(token);
+        }
+        put.send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:PutSecretValue", &e))?;
+        tracing::info!(secret = %cx.event.secret_id, user = %username, "pending version created");
+        Ok(())
+    }
+
+    async fn set_secret_alternating(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let current = self.current(cx).await?;
+        let pending = self.require_pending(cx).await?;
+        let masterarn = current
+            .require_masterarn()
+            .map_err(|source| {
+                cx.fail(Problem::Secret {
+                    which: "current",
+                    source,
+                })
+            })?
+            .to_owned();
+        let expected = alternate_user(&current.username);
+        if pending.username != expected {
+            return Err(cx.fail(Problem::Refused(format!(
+                "the pending user `{}` is not the alternate of the current user `{}` (expected `{expected}`)",
+                pending.username, current.username
+            ))));
+        }
+        if pending.host != current.host || pending.port != current.port {
+            return Err(cx.fail(Problem::Refused(
+                "the pending version names another host or port than the current one".to_owned(),
+            )));
+        }
+        if let Ok((_, transport)) = self.login(cx, &pending, "pending").await {
+            tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
+            return Ok(());
+        }
+        // The current credentials must work: this function only acts for a secret that is right.
+        let (mut current_connection, _) = self.login(cx, &current, "current").await?;
+        let matched = db::current_user(&mut current_connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        drop(current_connection);
+        let current_account = Account::from_current_user(&matched).ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "CURRENT_USER() returned `{matched}`, not user@host"
+            )))
+        })?;
+        let clone = Account::new(pending.username.as_str(), current_account.host.as_str());
+        let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
+
+        let admin = self.admin_secret(cx, &masterarn).await?;
+        let endpoint = self.admin_endpoint(cx, &masterarn, &admin).await?;
+        if !host_matches(&current.host, &endpoint) {
+            return Err(cx.fail(Problem::Refused(format!(
+                "the secret's host `{}` is neither the admin secret's database `{}` nor one of its replicas or readers; point masterarn at the admin secret of this database",
+                current.host, endpoint.host
+            ))));
+        }
+        let tls = if admin.tls == TlsSetting::Preferred {
+            current.tls
+        } else {
+            admin.tls
+        };
+        let login = Login {
+            host: &endpoint.host,
+            port: endpoint.port,
+            user: &admin.username,
+            password: &admin.password,
+            database: None,
+            tls,
+        };
+        let (mut admin_connection, transport) = db::connect(&login, self.ca_bundle())
+            .await
+            .map_err(|e| cx.fail(e))?;
+        tracing::info!(secret = %cx.event.secret_id, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
+        db::prepare_session(&mut admin_connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let version_text = db::version(&mut admin_connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let version = ServerVersion::parse(&version_text).ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "cannot parse the server version `{version_text}`"
+            )))
+        })?;
+        let limit = user_name_limit(self.settings.username_character_limit, Some(&version));
+        if clone.user.chars().count() > limit {
+            return Err(cx.fail(Problem::Refused(format!(
+                "user name `{}` is longer than the {limit} characters {version} allows",
+                clone.user
+            ))));
+        }
+        if !version.supports_alter_user() {
+            return Err(cx.fail(Problem::Refused(format!(
+                "{version} is too old; the rotator supports MySQL 5.7.6+ and MariaDB 10.2+"
+            ))));
+        }
+        let conn = &mut admin_connection;
+        if !db::account_exists(conn, &clone)
+            .await
+            .map_err(|e| cx.fail(e))?
+        {
+            let throwaway = self.random_password(cx).await?;
+            db::execute(
+                conn,
+                &sql::create_user(&clone, &throwaway).map_err(|e| cx.fail(e))?,
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+            tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
+        }
+        self.copy_privileges(cx, conn, &current_account, &clone, &clone_sql, &version)
+            .await?;
+        db::execute(
+            conn,
+            &sql::set_password(&clone, &pending.password).map_err(|e| cx.fail(e))?,
+        )
+        .await
+        .map_err(|e| cx.fail(e))?;
+        tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+        Ok(())
+    }
+
+    /// Makes `clone`'s privileges, TLS requirement and default roles exactly `current`'s.
+    async fn copy_privileges(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        current: &Account,
+        clone: &Account,
+        clone_sql: &str,
+        version: &ServerVersion,
+    ) -> Result<(), RotationError> {
+        let read = async |conn: &mut MySqlConnection,
+                          account: &Account|
+               -> Result<Grants, RotationError> {
+            let rows = db::strings(conn, &sql::show_grants(account).map_err(|e| cx.fail(e))?)
+                .await
+                .map_err(|e| cx.fail(e))?;
+            Grants::parse(&rows, &account.user, &account.host).map_err(|e| cx.fail(e))
+        };
+        let target = read(conn, current).await?;
+        let existing = read(conn, clone).await?;
+        let statements = grants::plan(&target.rows, &existing.rows, clone_sql);
+        for text in statements {
+            let statement = sql::privilege_statement(text);
+            db::execute(conn, &statement)
+                .await
+                .map_err(|e| cx.fail(e))?;
+            tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+        }
+        // TLS requirement and (MySQL 8) default roles live in the account, not in grants.
+        let settings = async |conn: &mut MySqlConnection,
+                              account: &Account|
+               -> Result<grants::AccountSettings, RotationError> {
+            let rows = db::strings(
+                conn,
+                &sql::show_create_user(account).map_err(|e| cx.fail(e))?,
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+            let text = rows.first().ok_or_else(|| {
+                cx.fail(Problem::Protocol(format!(
+                    "SHOW CREATE USER {account} returned nothing"
+                )))
+            })?;
+            grants::parse_create_user(text).map_err(|e| cx.fail(e))
+        };
+        let wanted = settings(conn, current).await?;
+        let have = settings(conn, clone).await?;
+        if wanted.require != have.require {
+            db::execute(
+                conn,
+                &sql::require(clone, &wanted.require).map_err(|e| cx.fail(e))?,
+            )
+            .await
+            .map_err(|e| cx.fail(e))?;
+        }
+        if version.flavor == Flavor::MySql
+            && version.supports_roles()
+            && wanted.default_roles != have.default_roles
+        {
+            let text = match &wanted.default_roles {
+                Some(roles) => format!("ALTER USER {clone_sql} DEFAULT ROLE {roles}"),
+                None => format!("SET DEFAULT ROLE NONE TO {clone_sql}"),
+            };
+            db::execute(conn, &sql::privilege_statement(text))
+                .await
+                .map_err(|e| cx.fail(e))?;
+        }
+        // Check the result the way an auditor would: read both back and compare.
+        let after = read(conn, clone).await?;
+        let missing: Vec<String> = target
+            .rows
+            .iter()
+            .filter(|r| !after.rows.contains(r))
+            .map(ToString::to_string)
+            .collect();
+        let extra: Vec<String> = after
+            .rows
+            .iter()
+            .filter(|r| !target.rows.contains(r))
+            .map(ToString::to_string)
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            return Err(cx.fail(Problem::Protocol(format!(
+                "after copying, the privileges of {clone} differ from {current}: missing [{}], extra [{}]",
+                missing.join("; "),
+                extra.join("; ")
+            ))));
+        }
+        Ok(())
+    }
+
+    async fn admin_secret(
+        &self,
+        cx: &Context<'_>,
+        arn: &str,
+    ) -> Result<AdminSecret, RotationError> {
+        let value = self.secrets.get_secret_value().secret_id(arn).send().await.map_err(|e| {
+            cx.fail(Problem::Aws {
+                action: "secretsmanager:GetSecretValue (admin secret from masterarn)",
+                message: format!("{}; check that masterarn names the admin secret and that the function's role may read it", DisplayErrorContext(&e)),
+            })
+        })?;
+        let text = value.secret_string().ok_or_else(|| {
+            cx.fail(Problem::AdminSecret {
+                arn: arn.to_owned(),
+                source: crate::secret::SecretError::NoString,
+            })
+        })?;
+        AdminSecret::parse(text).map_err(|source| {
+            cx.fail(Problem::AdminSecret {
+                arn: arn.to_owned(),
+                source,
+            })
+        })
+    }
+
+    /// Where the admin logs in: the admin secret's host, or, for an RDS-managed admin
+    /// secret, the instance or cluster its `aws:rds:primary...Arn` tag names.
+    async fn admin_endpoint(
+        &self,
+        cx: &Context<'_>,
+        arn: &str,
+        admin: &AdminSecret,
+    ) -> Result<AdminEndpoint, RotationError> {
+        if let Some(host) = &admin.host {
+            return Ok(AdminEndpoint {
+                host: host.clone(),
+                port: admin.port.unwrap_or(3306),
+                other_hosts: Vec::new(),
+            });
+        }
+        let described = self
+            .secrets
+            .describe_secret()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:DescribeSecret (admin secret)", &e))?;
+        let tag = |suffix: &str| {
+            described
+                .tags()
+                .iter()
+                .find(|t| t.key().is_some_and(|k| k.eq_ignore_ascii_case(suffix)))
+                .and_then(|t| t.value())
+                .map(str::to_owned)
+        };
+        if let Some(instance_arn) = tag("aws:rds:primaryDBInstanceArn") {
+            return self.instance_endpoint(cx, &instance_arn).await;
+        }
+        if let Some(cluster_arn) = tag("aws:rds:primaryDBClusterArn") {
+            return self.cluster_endpoint(cx, &cluster_arn).await;
+        }
+        Err(cx.fail(Problem::AdminSecret {
+            arn: arn.to_owned(),
+            source: crate::secret::SecretError::Missing { key: "host", hint: "the admin secret has no host and no aws:rds:primaryDBInstanceArn tag; add host and port to it" },
+        }))
+    }
+
+    async fn instance_endpoint(
+        &self,
+        cx: &Context<'_>,
+        instance_arn: &str,
+    ) -> Result<AdminEndpoint, RotationError> {
+        let described = self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(instance_arn)
+            .send()
+            .await
+            .map_err(|e| cx.aws("rds:DescribeDBInstances", &e))?;
+        let instance = described.db_instances().first().ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "RDS instance {instance_arn} was not found"
+            )))
+        })?;
+        let endpoint = instance.endpoint().ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "RDS instance {instance_arn} has no endpoint yet (is it available?)"
+            )))
+        })?;
+        let mut other_hosts = Vec::new();
+        for replica in instance.read_replica_db_instance_identifiers() {
+            if let Ok(found) = self
+                .rds
+                .describe_db_instances()
+                .db_instance_identifier(replica)
+                .send()
+                .await
+                && let Some(address) = found
+                    .db_instances()
+                    .first()
+                    .and_then(|i| i.endpoint())
+                    .and_then(|e| e.address())
+            {
+                other_hosts.push(address.to_owned());
+            }
+        }
+        Ok(AdminEndpoint {
+            host: endpoint.address().unwrap_or_default().to_owned(),
+            port: endpoint
+                .port()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(3306),
+            other_hosts,
+        })
+    }
+
+    async fn cluster_endpoint(
+        &self,
+        cx: &Context<'_>,
+        cluster_arn: &str,
+    ) -> Result<AdminEndpoint, RotationError> {
+        let described = self
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(cluster_arn)
+            .send()
+            .await
+            .map_err(|e| cx.aws("rds:DescribeDBClusters", &e))?;
+        let cluster = described.db_clusters().first().ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "RDS cluster {cluster_arn} was not found"
+            )))
+        })?;
+        let host = cluster
+            .endpoint()
+            .ok_or_else(|| {
+                cx.fail(Problem::Protocol(format!(
+                    "RDS cluster {cluster_arn} has no endpoint yet"
+                )))
+            })?
+            .to_owned();
+        let mut other_hosts: Vec<String> = cluster
+            .reader_endpoint()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        for member in cluster.db_cluster_members() {
+            if let Some(id) = member.db_instance_identifier()
+                && let Ok(found) = self
+                    .rds
+                    .describe_db_instances()
+                    .db_instance_identifier(id)
+                    .send()
+                    .await
+                && let Some(address) = found
+                    .db_instances()
+                    .first()
+                    .and_then(|i| i.endpoint())
+                    .and_then(|e| e.address())
+            {
+                other_hosts.push(address.to_owned());
+            }
+        }
+        Ok(AdminEndpoint {
+            host,
+            port: cluster
+                .port()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(3306),
+            other_hosts,
+        })
+    }
+
+    async fn set_secret_single(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let current = self.current(cx).await?;
+        let pending = self.require_pending(cx).await?;
+        if pending.username != current.username
+            || pending.host != current.host
+            || pending.port != current.port
+        {
+            return Err(cx.fail(Problem::Refused("single-user rotation keeps the user, host and port; the pending version changes them".to_owned())));
+        }
+        if let Ok((_, transport)) = self.login(cx, &pending, "pending").await {
+            tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
+            return Ok(());
+        }
+        let (mut connection, _) = self.login(cx, &current, "current").await?;
+        db::prepare_session(&mut connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        db::execute(
+            &mut connection,
+            &sql::set_own_password(&pending.password).map_err(|e| cx.fail(e))?,
+        )
+        .await
+        .map_err(|e| cx.fail(e))?;
+        tracing::info!(secret = %cx.event.secret_id, user = %current.username, "the user set its own new password");
+        Ok(())
+    }
+
+    async fn test_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let pending = self.require_pending(cx).await?;
+        let (mut connection, _) = self.login(cx, &pending, "pending").await?;
+        db::ping(&mut connection).await.map_err(|e| cx.fail(e))?;
+        Ok(())
+    }
+
+    async fn finish_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let described = self
+            .secrets
+            .describe_secret()
+            .secret_id(&cx.event.secret_id)
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+        let current = described
+            .version_ids_to_stages()
+            .into_iter()
+            .flatten()
+            .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            .map(|(id, _)| id.clone());
+        if current.as_deref() == Some(cx.event.token.as_str()) {
+            return Ok(());
+        }
+        let mut update = self
+            .secrets
+            .update_secret_version_stage()
+            .secret_id(&cx.event.secret_id)
+            .version_stage("AWSCURRENT")
+            .move_to_version_id(&cx.event.token);
+        if let Some(current) = &current {
+            update = update.remove_from_version_id(current);
+        }
+        update
+            .send()
+            .await
+            .map_err(|e| cx.aws("secretsmanager:UpdateSecretVersionStage", &e))?;
+        tracing::info!(secret = %cx.event.secret_id, version = %cx.event.token, previous = ?current, "AWSCURRENT moved to the new version");
+        Ok(())
+    }
+}
+
+fn host_matches(host: &str, endpoint: &AdminEndpoint) -> bool {
+    let same = |other: &str| other.eq_ignore_ascii_case(host);
+    same(&endpoint.host) || endpoint.other_hosts.iter().any(|h| same(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn users_alternate_both_ways() {
+        for (name, alternate) in [
+            ("appuser", "appuser_clone"),
+            ("appuser_clone", "appuser"),
+            ("_clone", "_clone_clone"),
+            ("a_clone_clone", "a_clone"),
+            ("o'brien", "o'brien_clone"),
+        ] {
+            assert_eq!(alternate_user(name), alternate, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_limit_comes_from_the_setting_then_the_server() {
+        let mariadb = ServerVersion::parse("10.11.6-MariaDB");
+        let mysql56 = ServerVersion::parse("5.6.51");
+        assert_eq!(user_name_limit(Some(20), mariadb.as_ref()), 20);
+        assert_eq!(user_name_limit(None, mariadb.as_ref()), 80);
+        assert_eq!(user_name_limit(None, mysql56.as_ref()), 16);
+        assert_eq!(user_name_limit(None, None), 16);
+    }
+
+    #[test]
+    fn events_parse_and_bad_ones_name_the_field() {
+        let good = json!({"Step": "setSecret", "SecretId": "arn:s", "ClientRequestToken": "t", "RotationToken": "r"});
+        assert_eq!(
+            RotationEvent::parse(&good).unwrap(),
+            RotationEvent {
+                step: Step::Set,
+                secret_id: "arn:s".into(),
+                token: "t".into(),
+                rotation_token: Some("r".into())
+            }
+        );
+        let cases = [
+            (
+                json!({"SecretId": "s", "ClientRequestToken": "t"}),
+                "field `Step` is missing",
+            ),
+            (
+                json!({"Step": "rotateSecret", "SecretId": "s", "ClientRequestToken": "t"}),
+                "unknown step `rotateSecret`",
+            ),
+            (
+                json!({"Step": "createSecret", "ClientRequestToken": "t"}),
+                "field `SecretId` is missing",
+            ),
+            (
+                json!({"Step": "createSecret", "SecretId": "s"}),
+                "field `ClientRequestToken` is missing",
+            ),
+            (
+                json!({"Step": "createSecret", "SecretId": "s", "ClientRequestToken": 5}),
+                "must be a non-empty string",
+            ),
+        ];
+        for (event, expected) in cases {
+            let error = RotationEvent::parse(&event).unwrap_err().to_string();
+            assert!(error.contains(expected), "{event}: {error}");
+        }
+        let error = RotationEvent::parse(&json!({"Step": "testSecret", "SecretId": "my-secret"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("secret my-secret, step testSecret:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_host_may_be_the_admin_host_or_a_reader() {
+        let endpoint = AdminEndpoint {
+            host: "db.x.rds.amazonaws.com".into(),
+            port: 3306,
+            other_hosts: vec!["replica.x.rds.amazonaws.com".into()],
+        };
+        assert!(host_matches("DB.x.rds.amazonaws.com", &endpoint));
+        assert!(host_matches("replica.x.rds.amazonaws.com", &endpoint));
+        assert!(!host_matches("other.example", &endpoint));
+    }
+}
