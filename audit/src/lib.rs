@@ -1,1 +1,92 @@
-//! The auditor (in progress).
+//! A read-only compliance auditor for the Secrets Manager alternating-users setup.
+//!
+//! Auditors need to prove that an account is what the tutorial describes (a VPC
+//! with DNS and interface endpoints, a bastion reachable by SSH from one address,
+//! a private RDS instance with an RDS-managed admin secret, an application secret
+//! rotated every two days by a function in the VPC) and that it stays so. Today's
+//! tools check parts of this and miss others (protocol `-1`, port ranges, `::/0`,
+//! endpoints' private DNS and AZ coverage, `masterarn`, database grants).
+//!
+//! The audit runs in two phases, and the split is the point of the design:
+//!
+//! 1. [`collect`] reads an [`Inventory`] with Describe/List/Get calls only (the
+//!    table in [`calls`] names every one, and `--print-policy` prints the IAM
+//!    policy derived from it). Failures are recorded per part, with the IAM
+//!    action, instead of aborting.
+//! 2. [`checks::evaluate`] turns the inventory and a [`Policy`] into [`Finding`]s
+//!    with pure functions. An inventory saved as JSON is evidence: it can be
+//!    evaluated again, offline, and gives the same findings.
+//!
+//! [`report`] renders findings as a table, JSON (stable schema), OCSF, JUnit XML
+//! or CSV. Secret values are read only with `--read-secrets`, kept in
+//! [`sensitive::SensitiveString`], and never written anywhere.
+
+pub mod calls;
+pub mod checks;
+pub mod collect;
+pub mod inventory;
+pub mod policy;
+pub mod report;
+pub mod sensitive;
+
+pub use checks::{Finding, Severity, Status, Summary, evaluate};
+pub use collect::{CollectRequest, collect};
+pub use inventory::Inventory;
+pub use policy::Policy;
+pub use report::{Format, Report};
+
+/// The tool's name in reports.
+pub const TOOL: &str = "audit";
+/// The tool's version in reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Exit code when every finding passed (or was skipped).
+pub const EXIT_OK: u8 = 0;
+/// Exit code on a runtime error, or when a check could not run (ERROR findings).
+pub const EXIT_RUNTIME_ERROR: u8 = 1;
+/// Exit code on a usage error (bad flags, unreadable policy).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when any finding failed.
+pub const EXIT_FAILED: u8 = 3;
+
+/// The process exit code for a set of findings: 3 if any failed, else 1 if any
+/// check could not run, else 0.
+pub fn exit_code(summary: &Summary) -> u8 {
+    if summary.fail > 0 {
+        EXIT_FAILED
+    } else if summary.error > 0 {
+        EXIT_RUNTIME_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_outrank_errors_in_the_exit_code() {
+        let summary = |fail, error| Summary {
+            pass: 1,
+            fail,
+            error,
+            skip: 1,
+        };
+        assert_eq!(exit_code(&summary(0, 0)), EXIT_OK);
+        assert_eq!(exit_code(&summary(0, 1)), EXIT_RUNTIME_ERROR);
+        assert_eq!(exit_code(&summary(1, 1)), EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_saved_inventory_evaluates_to_the_same_findings() {
+        let inventory = checks::fixtures::compliant_inventory();
+        let saved = serde_json::to_string_pretty(&inventory).expect("save");
+        let loaded: Inventory = serde_json::from_str(&saved).expect("load");
+        assert_eq!(loaded, inventory);
+        assert_eq!(
+            evaluate(&loaded, &Policy::default()),
+            evaluate(&inventory, &Policy::default())
+        );
+    }
+}

@@ -1,1 +1,289 @@
-fn main() {}
+//! `audit`: the command line over the `audit` library (parse flags, call, print).
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use audit::inventory::Scope;
+use audit::{CollectRequest, Format, Inventory, Policy, Report};
+use aws_config::{BehaviorVersion, Region};
+use clap::Parser;
+
+/// Audits an AWS account against the Secrets Manager alternating-users tutorial,
+/// read-only. Exit code: 0 all passed, 3 a check failed, 1 a runtime error or a
+/// check that could not run (ERROR), 2 a usage error.
+#[derive(Debug, Parser)]
+#[command(name = "audit", version)]
+struct Cli {
+    /// Region to audit; repeat for several (default: the AWS configuration's region).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+
+    /// Named AWS profile to take credentials and region from.
+    #[arg(long, env = "AWS_PROFILE")]
+    profile: Option<String>,
+
+    /// Audit this VPC instead of the one tagged Name=SecretsManagerTutorial-vpc (or the policy's name).
+    #[arg(long)]
+    vpc_id: Option<String>,
+
+    /// Secret to audit in full (name or ARN); repeat for several (default: the policy's, SecretsManagerTutorialAppuser).
+    #[arg(long = "secret-id", value_name = "SECRET")]
+    secret_ids: Vec<String>,
+
+    /// Also check every secret of the region against the rotation checks (read with ListSecrets, 100 a call).
+    #[arg(long)]
+    all_secrets: bool,
+
+    /// RDS instance identifier of the database (default: the policy's, secretsmanagertutorial).
+    #[arg(long)]
+    db_instance_id: Option<String>,
+
+    /// TOML file overriding the policy's expectations (names, schedule, window, endpoints, SSH prefix, rotation age).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+
+    /// Read the audited secrets' values (secretsmanager:GetSecretValue) to check masterarn and the database grants; values are never printed or saved.
+    #[arg(long)]
+    read_secrets: bool,
+
+    /// Connect to the database here (e.g. a tunnel through the bastion) instead of the secret's host.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_endpoint)]
+    db_endpoint: Option<(String, u16)>,
+
+    /// PEM file of certificate authorities to verify the database's TLS certificate (e.g. the RDS global bundle).
+    #[arg(long, value_name = "FILE")]
+    db_ca_bundle: Option<PathBuf>,
+
+    /// Report format (default: table on a terminal, json otherwise).
+    #[arg(long, value_enum, env = "AUDIT_FORMAT")]
+    format: Option<Format>,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Save the collected inventory (the evidence, without secret values) as JSON.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_inventory")]
+    save_inventory: Option<PathBuf>,
+
+    /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle"])]
+    from_inventory: Option<PathBuf>,
+
+    /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit.
+    #[arg(long, exclusive = true)]
+    print_policy: bool,
+}
+
+fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{text:?} is not HOST:PORT"))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("{port:?} is not a port number (1-65535)"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port == 0 {
+        return Err(format!("{text:?} is not HOST:PORT"));
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// A usage error: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_init();
+    if cli.print_policy {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&audit::calls::iam_policy()).unwrap_or_default()
+        );
+        return ExitCode::from(audit::EXIT_OK);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("audit: starting the async runtime: {error}");
+            return ExitCode::from(audit::EXIT_RUNTIME_ERROR);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("audit: {error:#}");
+            let usage = error.downcast_ref::<UsageError>().is_some()
+                || error.downcast_ref::<audit::policy::PolicyError>().is_some();
+            ExitCode::from(if usage {
+                audit::EXIT_USAGE
+            } else {
+                audit::EXIT_RUNTIME_ERROR
+            })
+        }
+    }
+}
+
+fn tracing_init() {
+    // Logs are for debugging (`RUST_LOG=audit=info`); the report goes to stdout.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    let policy = match &cli.policy {
+        Some(path) => Policy::from_file(path)?,
+        None => Policy::default(),
+    };
+    let inventory = if let Some(path) = &cli.from_inventory {
+        load_inventory(path)?
+    } else {
+        let inventory = Box::pin(collect_live(&cli, &policy)).await?;
+        if let Some(path) = &cli.save_inventory {
+            let json =
+                serde_json::to_string_pretty(&inventory).context("serialising the inventory")?;
+            std::fs::write(path, json + "\n").with_context(|| {
+                format!(
+                    "writing the inventory to {}; check the directory exists and is writable",
+                    path.display()
+                )
+            })?;
+        }
+        inventory
+    };
+    let findings = audit::evaluate(&inventory, &policy);
+    let report = Report::new(&inventory, findings);
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    let format = cli.format.unwrap_or(if to_terminal {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let text = report.render(format);
+    if let Some(path) = &cli.output {
+        std::fs::write(path, text).with_context(|| {
+            format!(
+                "writing the report to {}; check the directory exists and is writable",
+                path.display()
+            )
+        })?;
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .context("writing the report to standard output")?;
+        stdout.flush().ok();
+    }
+    if cli.output.is_some() || format != Format::Table {
+        match &cli.from_inventory {
+            Some(path) => eprintln!(
+                "audit: {} (from inventory {})",
+                report.summary,
+                path.display()
+            ),
+            None => eprintln!(
+                "audit: {} ({} API requests)",
+                report.summary, inventory.metadata.api_requests
+            ),
+        }
+    }
+    Ok(audit::exit_code(&report.summary))
+}
+
+fn load_inventory(path: &Path) -> Result<Inventory> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        UsageError(format!(
+            "reading inventory {}: {error}; check the path",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        UsageError(format!(
+            "inventory {}: {error}; expected a file written by --save-inventory",
+            path.display()
+        ))
+        .into()
+    })
+}
+
+async fn collect_live(cli: &Cli, policy: &Policy) -> Result<Inventory> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &cli.profile {
+        loader = loader.profile_name(profile);
+    }
+    let base = loader.load().await;
+    let regions: Vec<String> = if cli.regions.is_empty() {
+        match base.region() {
+            Some(region) => vec![region.to_string()],
+            None => bail!(UsageError(
+                "no region: pass --region REGION or set AWS_REGION (or a profile's region)"
+                    .to_owned()
+            )),
+        }
+    } else {
+        cli.regions.clone()
+    };
+    let configs: Vec<_> = regions
+        .iter()
+        .map(|r| base.to_builder().region(Region::new(r.clone())).build())
+        .collect();
+    let request = CollectRequest {
+        scope: Scope {
+            regions: regions.clone(),
+            vpc_id: cli.vpc_id.clone(),
+            secret_ids: if cli.secret_ids.is_empty() {
+                policy.secret_ids.clone()
+            } else {
+                cli.secret_ids.clone()
+            },
+            all_secrets: cli.all_secrets,
+            db_instance_id: cli
+                .db_instance_id
+                .clone()
+                .unwrap_or_else(|| policy.db_instance_id.clone()),
+            read_secrets: cli.read_secrets,
+        },
+        policy: policy.clone(),
+        db_endpoint: cli.db_endpoint.clone(),
+        db_ca_bundle: cli.db_ca_bundle.clone(),
+    };
+    if let Some(bundle) = &request.db_ca_bundle
+        && !bundle.is_file()
+    {
+        bail!(UsageError(format!(
+            "--db-ca-bundle {}: no such file; pass a PEM file of CA certificates",
+            bundle.display()
+        )));
+    }
+    Ok(Box::pin(with_progress(audit::collect(&configs, &request))).await)
+}
+
+/// Shows a spinner on stderr when collection takes over a second on a terminal.
+async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    tokio::select! {
+        done = &mut work => return done,
+        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("collecting the inventory (read-only AWS calls)...");
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let result = work.await;
+    spinner.finish_and_clear();
+    result
+}

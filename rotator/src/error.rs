@@ -64,7 +64,7 @@ impl Problem {
 pub struct RotationError {
     pub secret: String,
     pub step: String,
-    pub problem: Problem,
+    pub problem: Box<Problem>,
 }
 
 impl fmt::Display for RotationError {

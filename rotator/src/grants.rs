@@ -295,7 +295,7 @@ pub fn parse_row(row: &str) -> Result<ParsedRow, GrantError> {
             "(" => depth += 1,
             ")" => depth -= 1,
             _ if depth == 0 && on_index.is_none() && is_word(row, token, "ON") => {
-                on_index = Some(index)
+                on_index = Some(index);
             }
             _ if depth == 0 && is_word(row, token, to_word) => {
                 to_index = Some(index);
@@ -456,7 +456,8 @@ pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
         if is_word(text, &tokens[index], "REQUIRE") && !after_password {
             let end = clause_end(index + 1);
             if end > index + 1 {
-                settings.require = text[tokens[index + 1].start..tokens[end - 1].end].to_owned();
+                text[tokens[index + 1].start..tokens[end - 1].end]
+                    .clone_into(&mut settings.require);
             }
             index = end;
         } else if is_word(text, &tokens[index], "DEFAULT")

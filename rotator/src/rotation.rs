@@ -80,7 +80,7 @@ impl RotationEvent {
         let fail = |message: String| RotationError {
             secret: secret.clone(),
             step: step_name.clone(),
-            problem: Problem::Event(message),
+            problem: Box::new(Problem::Event(message)),
         };
         let field = |name: &str| -> Result<String, RotationError> {
             match value.get(name) {
@@ -148,7 +148,7 @@ impl Context<'_> {
         RotationError {
             secret: self.event.secret_id.clone(),
             step: self.event.step.as_str().to_owned(),
-            problem: problem.into(),
+            problem: Box::new(problem.into()),
         }
     }
 
@@ -686,7 +686,7 @@ impl Rotator {
         let described = self
             .rds
             .describe_db_instances()
-            .db_instance_identifier(instance_arn)
+            .db_instance_identifier(rds_identifier(instance_arn))
             .send()
             .await
             .map_err(|e| cx.aws("rds:DescribeDBInstances", &e))?;
@@ -735,7 +735,7 @@ impl Rotator {
         let described = self
             .rds
             .describe_db_clusters()
-            .db_cluster_identifier(cluster_arn)
+            .db_cluster_identifier(rds_identifier(cluster_arn))
             .send()
             .await
             .map_err(|e| cx.aws("rds:DescribeDBClusters", &e))?;
@@ -851,6 +851,11 @@ impl Rotator {
         tracing::info!(secret = %cx.event.secret_id, version = %cx.event.token, previous = ?current, "AWSCURRENT moved to the new version");
         Ok(())
     }
+}
+
+/// The identifier at the end of an RDS ARN (`arn:aws:rds:region:account:db:name`).
+fn rds_identifier(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
 }
 
 fn host_matches(host: &str, endpoint: &AdminEndpoint) -> bool {

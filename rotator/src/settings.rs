@@ -15,6 +15,7 @@ pub enum Strategy {
 }
 
 /// Settings of `GetRandomPassword`, user names, TLS and the strategy.
+#[allow(clippy::struct_excessive_bools)] // the reference's settings, one flag each
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub exclude_characters: String,

@@ -205,3 +205,65 @@ pub fn test_binary(name: &str) -> PathBuf {
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     dir.join(name)
 }
+
+/// Where a secret's staging labels are, and whether a rotation has succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stages {
+    pub current: Option<String>,
+    /// `AWSPENDING` when it is on another version than `AWSCURRENT` (a rotation unfinished).
+    pub pending: Option<String>,
+    pub rotated: bool,
+}
+
+/// Reads the staging labels of `secret` through `DescribeSecret`.
+///
+/// # Panics
+/// When the secret cannot be described.
+pub async fn stages(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> Stages {
+    let described = secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    let find = |stage: &str| {
+        described
+            .version_ids_to_stages()
+            .into_iter()
+            .flatten()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage))
+            .map(|(id, _)| id.clone())
+    };
+    let current = find("AWSCURRENT");
+    let pending = find("AWSPENDING").filter(|p| Some(p) != current.as_ref());
+    Stages {
+        current,
+        pending,
+        rotated: described.last_rotated_date().is_some(),
+    }
+}
+
+/// Invokes a function with a JSON event; returns its function error (if any) and payload.
+///
+/// # Panics
+/// When the invocation itself fails (not when the function does).
+pub async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &serde_json::Value,
+) -> (Option<String>, String) {
+    let out = lambda
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+        .send()
+        .await
+        .expect("Invoke");
+    let body = String::from_utf8_lossy(
+        out.payload()
+            .map(aws_sdk_lambda::primitives::Blob::as_ref)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    (out.function_error().map(str::to_owned), body)
+}

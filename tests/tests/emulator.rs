@@ -122,25 +122,8 @@ async fn stages(
     secrets: &aws_sdk_secretsmanager::Client,
     secret: &str,
 ) -> (Option<String>, Option<String>, bool) {
-    let described = secrets
-        .describe_secret()
-        .secret_id(secret)
-        .send()
-        .await
-        .expect("describe");
-    let find = |stage: &str| {
-        described
-            .version_ids_to_stages()
-            .into_iter()
-            .flatten()
-            .find(|(_, stages)| stages.iter().any(|s| s == stage))
-            .map(|(id, _)| id.clone())
-    };
-    (
-        find("AWSCURRENT"),
-        find("AWSPENDING"),
-        described.last_rotated_date().is_some(),
-    )
+    let found = tests::stages(secrets, secret).await;
+    (found.current, found.pending, found.rotated)
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ pub const REGION: &str = "us-east-1";
 const ACCESS_KEY: &str = "testing";
 const SECRET_KEY: &str = "testing";
 /// How long `up` waits for moto and MariaDB once the virtual environment exists.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+const START_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Where an emulator keeps its state, and whether it follows a parent process.
 #[derive(Debug, Clone)]
@@ -472,7 +472,7 @@ pub fn ensure_virtualenv(python3: &Path) -> Result<PathBuf> {
     let parent = venv.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
     let lock = parent.join("venv.lock");
-    let _guard = DirLock::acquire(&lock, Duration::from_secs(600))?;
+    let _guard = DirLock::acquire(&lock, Duration::from_mins(10))?;
     if fs::read_to_string(&marker).ok().as_deref() == Some(requirements.as_str()) && python.exists()
     {
         return Ok(python);

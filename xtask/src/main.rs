@@ -28,6 +28,18 @@ enum Task {
     },
     /// The main job end to end on the embedded emulator, with no AWS account
     Demo,
+    /// Build the rotation Lambda: target/lambda/rotator/bootstrap.zip (provided.al2023)
+    ///
+    /// Release build (LTO, one codegen unit, stripped, panic=abort). Fails if the
+    /// binary needs a glibc newer than 2.34 (the runtime's) or has the wrong architecture.
+    Build {
+        /// Build for Graviton (aarch64); needs the aarch64 Rust target and linker
+        #[arg(long)]
+        arm64: bool,
+        /// Show cargo's full output
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,7 +73,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Emulator(task) => emulator_task(&task),
         Task::Test { args } => xtask::test::run(&args),
         Task::Demo => xtask::demo::run(),
+        Task::Build { arm64, verbose } => {
+            let artifact =
+                xtask::build::build_rotator(&xtask::build::BuildOptions { arm64, verbose })?;
+            let glibc = artifact
+                .newest_glibc
+                .map_or_else(|| "none".to_owned(), |(a, b)| format!("{a}.{b}"));
+            println!(
+                "{}: {:.2} MiB zipped ({:.2} MiB binary, newest glibc symbol {glibc}, runtime has {}.{})",
+                artifact.zip.display(),
+                mib(artifact.zip_bytes),
+                mib(artifact.binary_bytes),
+                xtask::build::MAX_GLIBC.0,
+                xtask::build::MAX_GLIBC.1
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
 }
 
 fn emulator_task(task: &EmulatorTask) -> Result<ExitCode> {

@@ -29,7 +29,8 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     )?;
     let prerequisites = emulator::Prerequisites::find()?;
     emulator::ensure_virtualenv(&prerequisites.python)?;
-    crate::build::build_rotator(&crate::build::BuildOptions::default())?;
+    let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
+    eprintln!("rotator zip: {}", artifact.zip.display());
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args, "tests failed (see above)")?;

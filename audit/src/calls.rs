@@ -1,0 +1,193 @@
+//! The table of every AWS call the collector makes, with its IAM action.
+//!
+//! One table serves three purposes, so they cannot drift apart: the collector
+//! names the entry it is about to call (for call counts and for the action an
+//! access-denied error names), and `audit --print-policy` prints the
+//! least-privilege IAM policy derived from it. Only Describe/List/Get actions
+//! appear; the one sensitive read (`GetSecretValue`) is marked and lands in a
+//! statement of its own, needed only with `--read-secrets`.
+
+use serde_json::{Value, json};
+
+/// One AWS API call the collector makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiCall {
+    /// The IAM action, e.g. `ec2:DescribeVpcs`.
+    pub action: &'static str,
+    /// Why the audit needs it.
+    pub purpose: &'static str,
+    /// Reads a secret value: only with `--read-secrets`.
+    pub reads_secret_value: bool,
+}
+
+const fn call(action: &'static str, purpose: &'static str) -> ApiCall {
+    ApiCall {
+        action,
+        purpose,
+        reads_secret_value: false,
+    }
+}
+
+pub const STS_GET_CALLER_IDENTITY: ApiCall = call(
+    "sts:GetCallerIdentity",
+    "the account id, for ARNs and the SourceAccount condition",
+);
+pub const EC2_DESCRIBE_VPCS: ApiCall =
+    call("ec2:DescribeVpcs", "find the VPC by its Name tag or id");
+pub const EC2_DESCRIBE_VPC_ATTRIBUTE: ApiCall = call(
+    "ec2:DescribeVpcAttribute",
+    "DNS hostnames and DNS resolution",
+);
+pub const EC2_DESCRIBE_SUBNETS: ApiCall = call(
+    "ec2:DescribeSubnets",
+    "availability zones of the VPC's subnets",
+);
+pub const EC2_DESCRIBE_VPC_ENDPOINTS: ApiCall = call(
+    "ec2:DescribeVpcEndpoints",
+    "interface endpoints, private DNS, subnets",
+);
+pub const EC2_DESCRIBE_INSTANCES: ApiCall = call(
+    "ec2:DescribeInstances",
+    "find the bastion and its security groups",
+);
+pub const EC2_DESCRIBE_SECURITY_GROUP_RULES: ApiCall = call(
+    "ec2:DescribeSecurityGroupRules",
+    "ingress rules of the bastion's and database's groups",
+);
+pub const EC2_GET_MANAGED_PREFIX_LIST_ENTRIES: ApiCall = call(
+    "ec2:GetManagedPrefixListEntries",
+    "CIDRs of prefix lists used as rule sources",
+);
+pub const RDS_DESCRIBE_DB_INSTANCES: ApiCall = call(
+    "rds:DescribeDBInstances",
+    "the database: public access, groups, subnets, managed admin secret",
+);
+pub const SECRETSMANAGER_DESCRIBE_SECRET: ApiCall = call(
+    "secretsmanager:DescribeSecret",
+    "rotation settings of a named secret and of its admin secret",
+);
+pub const SECRETSMANAGER_LIST_SECRETS: ApiCall = call(
+    "secretsmanager:ListSecrets",
+    "rotation settings of every secret (--all-secrets)",
+);
+pub const SECRETSMANAGER_GET_SECRET_VALUE: ApiCall = ApiCall {
+    action: "secretsmanager:GetSecretValue",
+    purpose: "the application secret's masterarn and credentials (--read-secrets only)",
+    reads_secret_value: true,
+};
+pub const LAMBDA_GET_FUNCTION_CONFIGURATION: ApiCall = call(
+    "lambda:GetFunctionConfiguration",
+    "the rotation function exists and runs in the VPC",
+);
+pub const LAMBDA_GET_POLICY: ApiCall = call(
+    "lambda:GetPolicy",
+    "the rotation function's resource policy",
+);
+
+/// Every call the collector can make.
+pub const CALLS: &[ApiCall] = &[
+    STS_GET_CALLER_IDENTITY,
+    EC2_DESCRIBE_VPCS,
+    EC2_DESCRIBE_VPC_ATTRIBUTE,
+    EC2_DESCRIBE_SUBNETS,
+    EC2_DESCRIBE_VPC_ENDPOINTS,
+    EC2_DESCRIBE_INSTANCES,
+    EC2_DESCRIBE_SECURITY_GROUP_RULES,
+    EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
+    RDS_DESCRIBE_DB_INSTANCES,
+    SECRETSMANAGER_DESCRIBE_SECRET,
+    SECRETSMANAGER_LIST_SECRETS,
+    SECRETSMANAGER_GET_SECRET_VALUE,
+    LAMBDA_GET_FUNCTION_CONFIGURATION,
+    LAMBDA_GET_POLICY,
+];
+
+/// The least-privilege IAM policy for the audit, as an IAM policy document.
+///
+/// Describe/List/Get calls do not support resource-level scoping for most of
+/// these services, hence `*`; reading secret values is a separate statement so an
+/// auditor can leave it out when not using `--read-secrets`.
+pub fn iam_policy() -> Value {
+    let mut read_only: Vec<&str> = CALLS
+        .iter()
+        .filter(|c| !c.reads_secret_value)
+        .map(|c| c.action)
+        .collect();
+    read_only.sort_unstable();
+    read_only.dedup();
+    let mut secret_reads: Vec<&str> = CALLS
+        .iter()
+        .filter(|c| c.reads_secret_value)
+        .map(|c| c.action)
+        .collect();
+    secret_reads.sort_unstable();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AuditReadOnly",
+                "Effect": "Allow",
+                "Action": read_only,
+                "Resource": "*"
+            },
+            {
+                "Sid": "AuditReadSecretValuesOnlyWithReadSecrets",
+                "Effect": "Allow",
+                "Action": secret_reads,
+                "Resource": "*"
+            },
+            {
+                "Sid": "AuditDecryptSecretValuesOnlyWithReadSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+            }
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_read_only() {
+        for call in CALLS {
+            let (_, verb) = call.action.split_once(':').expect("service:Action");
+            assert!(
+                ["Describe", "List", "Get"]
+                    .iter()
+                    .any(|prefix| verb.starts_with(prefix)),
+                "{} is not a read-only action",
+                call.action
+            );
+        }
+    }
+
+    #[test]
+    fn the_policy_lists_every_call_once() {
+        let policy = iam_policy();
+        let mut listed: Vec<String> = policy["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .flat_map(|s| {
+                s["Action"]
+                    .as_array()
+                    .expect("actions")
+                    .iter()
+                    .map(|a| a.as_str().expect("action").to_owned())
+            })
+            .filter(|a| a != "kms:Decrypt")
+            .collect();
+        listed.sort();
+        let mut expected: Vec<String> = CALLS.iter().map(|c| c.action.to_owned()).collect();
+        expected.sort();
+        assert_eq!(listed, expected);
+        assert_eq!(
+            policy["Statement"][1]["Action"],
+            json!(["secretsmanager:GetSecretValue"])
+        );
+    }
+}

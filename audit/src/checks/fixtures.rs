@@ -1,0 +1,288 @@
+//! Hand-built inventories for the checks' unit tests: a compliant copy of the
+//! tutorial's setup that each test breaks in one place.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::inventory::{
+    AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
+    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, RegionInventory,
+    Scope, Secret, SecretFacts, SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
+};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+pub const VPC: &str = "vpc-0tutorial";
+pub const BASTION_SG: &str = "sg-bastion";
+pub const DB_SG: &str = "sg-database";
+pub const LAMBDA_SG: &str = "sg-lambda";
+pub const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf";
+pub const ADMIN_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ";
+pub const FUNCTION_ARN: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:SecretsManagerTutorialRotation";
+pub const DB_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial";
+
+/// A time from RFC 3339 text.
+pub fn at(text: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(text, &Rfc3339).expect("RFC 3339 time")
+}
+
+pub fn rule(id: &str, group: &str, protocol: &str, from: i32, to: i32) -> SecurityGroupRule {
+    SecurityGroupRule {
+        id: id.to_owned(),
+        group_id: group.to_owned(),
+        is_egress: false,
+        ip_protocol: protocol.to_owned(),
+        from_port: Some(from),
+        to_port: Some(to),
+        cidr_ipv4: None,
+        cidr_ipv6: None,
+        prefix_list_id: None,
+        referenced_group_id: None,
+        description: None,
+    }
+}
+
+pub fn from_cidr(mut rule: SecurityGroupRule, cidr: &str) -> SecurityGroupRule {
+    if cidr.contains(':') {
+        rule.cidr_ipv6 = Some(cidr.to_owned());
+    } else {
+        rule.cidr_ipv4 = Some(cidr.to_owned());
+    }
+    rule
+}
+
+pub fn from_group(mut rule: SecurityGroupRule, group: &str) -> SecurityGroupRule {
+    rule.referenced_group_id = Some(group.to_owned());
+    rule
+}
+
+pub fn from_prefix_list(mut rule: SecurityGroupRule, list: &str) -> SecurityGroupRule {
+    rule.prefix_list_id = Some(list.to_owned());
+    rule
+}
+
+fn subnet(id: &str, zone: &str) -> Subnet {
+    Subnet {
+        id: id.to_owned(),
+        availability_zone: zone.to_owned(),
+    }
+}
+
+pub fn endpoint(service: &str, subnets: &[&str]) -> VpcEndpoint {
+    VpcEndpoint {
+        id: format!("vpce-{service}"),
+        service_name: format!("com.amazonaws.{REGION}.{service}"),
+        endpoint_type: "Interface".to_owned(),
+        state: "available".to_owned(),
+        private_dns_enabled: true,
+        subnet_ids: subnets.iter().map(|&s| s.to_owned()).collect(),
+    }
+}
+
+pub fn invoke_policy(account: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": [{
+            "Sid": "SecretsManagerAccess",
+            "Effect": "Allow",
+            "Principal": {"Service": "secretsmanager.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": FUNCTION_ARN,
+            "Condition": {"StringEquals": {"AWS:SourceAccount": account}}
+        }]
+    })
+    .to_string()
+}
+
+pub fn app_secret() -> Secret {
+    let mut stages = BTreeMap::new();
+    stages.insert("v1".to_owned(), vec!["AWSCURRENT".to_owned()]);
+    stages.insert("v0".to_owned(), vec!["AWSPREVIOUS".to_owned()]);
+    Secret {
+        arn: SECRET_ARN.to_owned(),
+        name: "SecretsManagerTutorialAppuser".to_owned(),
+        primary: true,
+        rotation_enabled: Some(true),
+        rotation_lambda_arn: Some(FUNCTION_ARN.to_owned()),
+        automatically_after_days: None,
+        schedule_expression: Some("rate(2 days)".to_owned()),
+        duration: Some("2h".to_owned()),
+        created_date: Some(at("2025-01-01T00:00:00Z")),
+        last_rotated_date: Some(at("2025-06-01T10:00:00Z")),
+        next_rotation_date: Some(at("2025-06-03T10:00:00Z")),
+        deleted_date: None,
+        owning_service: None,
+        tags: BTreeMap::new(),
+        versions_to_stages: stages,
+    }
+}
+
+pub fn admin_secret() -> Secret {
+    let mut tags = BTreeMap::new();
+    tags.insert("aws:rds:primaryDBInstanceArn".to_owned(), DB_ARN.to_owned());
+    tags.insert(
+        "aws:secretsmanager:owningService".to_owned(),
+        "rds".to_owned(),
+    );
+    Secret {
+        arn: ADMIN_ARN.to_owned(),
+        name: "rds!db-1234".to_owned(),
+        primary: false,
+        rotation_enabled: Some(true),
+        automatically_after_days: Some(7),
+        owning_service: Some("rds".to_owned()),
+        tags,
+        ..Secret::default()
+    }
+}
+
+pub fn compliant_region() -> RegionInventory {
+    RegionInventory {
+        region: REGION.to_owned(),
+        vpc: Collected::Ok(Some(Vpc {
+            id: VPC.to_owned(),
+            name: Some("SecretsManagerTutorial-vpc".to_owned()),
+            cidr_block: Some("10.0.0.0/16".to_owned()),
+            dns_hostnames: Collected::Ok(true),
+            dns_support: Collected::Ok(true),
+        })),
+        subnets: Collected::Ok(vec![
+            subnet("subnet-public-a", "us-east-1a"),
+            subnet("subnet-private-a", "us-east-1a"),
+            subnet("subnet-private-b", "us-east-1b"),
+        ]),
+        endpoints: Collected::Ok(vec![
+            endpoint("secretsmanager", &["subnet-private-a", "subnet-private-b"]),
+            endpoint("rds", &["subnet-private-a", "subnet-private-b"]),
+        ]),
+        bastion: Collected::Ok(Some(Instance {
+            id: "i-bastion".to_owned(),
+            name: Some("SecretsManagerTutorialInstance".to_owned()),
+            state: Some("running".to_owned()),
+            subnet_id: Some("subnet-public-a".to_owned()),
+            security_group_ids: vec![BASTION_SG.to_owned()],
+            public_ip: Some("203.0.113.10".to_owned()),
+        })),
+        database: Collected::Ok(Some(DbInstance {
+            id: "secretsmanagertutorial".to_owned(),
+            arn: DB_ARN.to_owned(),
+            engine: Some("mysql".to_owned()),
+            address: Some("secretsmanagertutorial.abc.us-east-1.rds.amazonaws.com".to_owned()),
+            port: Some(3306),
+            publicly_accessible: Some(false),
+            security_group_ids: vec![DB_SG.to_owned()],
+            vpc_id: Some(VPC.to_owned()),
+            subnets: vec![
+                subnet("subnet-private-a", "us-east-1a"),
+                subnet("subnet-private-b", "us-east-1b"),
+            ],
+            master_user_secret: Some(MasterUserSecret {
+                arn: Some(ADMIN_ARN.to_owned()),
+                status: Some("active".to_owned()),
+            }),
+        })),
+        security_group_rules: Collected::Ok(vec![
+            from_cidr(
+                rule("sgr-ssh", BASTION_SG, "tcp", 22, 22),
+                "198.51.100.7/32",
+            ),
+            from_group(rule("sgr-db-bastion", DB_SG, "tcp", 3306, 3306), BASTION_SG),
+            from_group(rule("sgr-db-lambda", DB_SG, "tcp", 3306, 3306), LAMBDA_SG),
+            from_cidr(
+                SecurityGroupRule {
+                    is_egress: true,
+                    ..rule("sgr-egress", BASTION_SG, "-1", -1, -1)
+                },
+                "0.0.0.0/0",
+            ),
+        ]),
+        prefix_lists: Vec::new(),
+        secrets: Collected::Ok(vec![app_secret()]),
+        missing_secrets: Vec::new(),
+        functions: vec![FunctionRecord {
+            arn: FUNCTION_ARN.to_owned(),
+            configuration: Collected::Ok(Some(FunctionConfiguration {
+                name: "SecretsManagerTutorialRotation".to_owned(),
+                arn: FUNCTION_ARN.to_owned(),
+                vpc_id: Some(VPC.to_owned()),
+                subnet_ids: vec!["subnet-private-a".to_owned(), "subnet-private-b".to_owned()],
+                security_group_ids: vec![LAMBDA_SG.to_owned()],
+            })),
+            policy: Collected::Ok(Some(invoke_policy(ACCOUNT))),
+        }],
+        secret_values: vec![SecretValueRecord {
+            secret_arn: SECRET_ARN.to_owned(),
+            facts: Collected::Ok(SecretFacts {
+                username: Some("appuser".to_owned()),
+                host: Some("secretsmanagertutorial.abc.us-east-1.rds.amazonaws.com".to_owned()),
+                port: Some(3306),
+                dbname: Some("tutorial".to_owned()),
+                engine: Some("mysql".to_owned()),
+                masterarn: Some(ADMIN_ARN.to_owned()),
+                ssl: None,
+            }),
+        }],
+        admin_secrets: vec![AdminSecretRecord {
+            arn: ADMIN_ARN.to_owned(),
+            secret: Collected::Ok(Some(admin_secret())),
+        }],
+        grants: vec![GrantsRecord {
+            secret_arn: SECRET_ARN.to_owned(),
+            account: Some("appuser@%".to_owned()),
+            tls: Some("tls".to_owned()),
+            rows: Collected::Ok(vec![
+                "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '<redacted>'"
+                    .to_owned(),
+                "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
+            ]),
+        }],
+    }
+}
+
+pub fn compliant_inventory() -> Inventory {
+    inventory_of(compliant_region())
+}
+
+pub fn inventory_of(region: RegionInventory) -> Inventory {
+    Inventory {
+        metadata: Metadata {
+            tool: "audit".to_owned(),
+            version: "test".to_owned(),
+            collected_at: at("2025-06-02T12:00:00Z"),
+            account_id: Some(ACCOUNT.to_owned()),
+            api_requests: 0,
+            calls: BTreeMap::new(),
+            scope: Scope {
+                regions: vec![REGION.to_owned()],
+                vpc_id: None,
+                secret_ids: vec!["SecretsManagerTutorialAppuser".to_owned()],
+                all_secrets: false,
+                db_instance_id: "secretsmanagertutorial".to_owned(),
+                read_secrets: true,
+            },
+        },
+        regions: vec![region],
+    }
+}
+
+pub fn denied(action: &str) -> CollectionError {
+    CollectionError {
+        action: action.to_owned(),
+        access_denied: true,
+        code: Some("AccessDenied".to_owned()),
+        message: "User is not authorized".to_owned(),
+    }
+}
+
+/// The findings of one check id over a region.
+pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::checks::Finding> {
+    crate::checks::evaluate(&inventory_of(region), &crate::policy::Policy::default())
+        .into_iter()
+        .filter(|f| f.check_id == check_id)
+        .collect()
+}

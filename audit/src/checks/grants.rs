@@ -1,0 +1,375 @@
+//! `db.appuser.select`: the application user can read its data.
+//!
+//! The grants are read over a connection made with the secret's own credentials
+//! (`SHOW GRANTS`), which proves at once that the secret's password works and what
+//! it may do; no admin access is needed. Parsing the rows is a pure function,
+//! tested on MySQL and MariaDB output, including database-name wildcards and
+//! escapes (`my\_db`), column-level grants (not enough) and role grants.
+
+use super::{CheckDefinition, Context, Finding, Severity};
+use crate::inventory::Collected;
+
+pub const APPUSER_SELECT: CheckDefinition = CheckDefinition {
+    id: "db.appuser.select",
+    title: "The secret's database user can SELECT",
+    severity: Severity::Medium,
+    resource_type: "AwsSecretsManagerSecret",
+    remediation: "As the admin: GRANT SELECT ON `<dbname>`.* TO '<user>'@'%' (and the same for the alternate user <user>_clone, or let the next rotation copy it)",
+    compliance: &[],
+    references: &["https://dev.mysql.com/doc/refman/8.0/en/show-grants.html"],
+};
+
+/// A grant row with its password hash (MariaDB prints it) replaced by `<redacted>`.
+pub fn redact_grant(row: &str) -> String {
+    let mut out = String::with_capacity(row.len());
+    let mut rest = row;
+    loop {
+        let Some(at) = rest.to_ascii_uppercase().find("IDENTIFIED ") else {
+            out.push_str(rest);
+            return out;
+        };
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let Some(open) = after.find('\'') else {
+            out.push_str(after);
+            return out;
+        };
+        out.push_str(&after[..=open]);
+        // Skip to the closing quote ('' is an escaped quote).
+        let bytes = after.as_bytes();
+        let mut index = open + 1;
+        while index < bytes.len() {
+            if bytes[index] == b'\'' {
+                if bytes.get(index + 1) == Some(&b'\'') {
+                    index += 2;
+                    continue;
+                }
+                break;
+            }
+            index += 1;
+        }
+        out.push_str("<redacted>");
+        if index >= bytes.len() {
+            return out;
+        }
+        out.push('\'');
+        rest = &after[index + 1..];
+    }
+}
+
+/// Splits a privilege list at top-level commas (`SELECT (a, b), INSERT`).
+fn privileges(list: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0_i32;
+    let mut current = String::new();
+    for c in list.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(current.trim().to_ascii_uppercase());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim().to_ascii_uppercase());
+    }
+    parts
+}
+
+/// An identifier without its backquotes.
+fn unquote(identifier: &str) -> String {
+    let trimmed = identifier.trim();
+    trimmed
+        .strip_prefix('`')
+        .and_then(|s| s.strip_suffix('`'))
+        .map_or_else(|| trimmed.to_owned(), |s| s.replace("``", "`"))
+}
+
+/// MySQL's `LIKE` matching of a grant's database pattern: `%` any run, `_` any
+/// character, `\` escapes.
+fn like(pattern: &str, name: &str) -> bool {
+    fn go(pattern: &[char], name: &[char]) -> bool {
+        match pattern.split_first() {
+            None => name.is_empty(),
+            Some(('\\', rest)) => match (rest.split_first(), name.split_first()) {
+                (Some((p, rest)), Some((n, name))) => p == n && go(rest, name),
+                _ => false,
+            },
+            Some(('%', rest)) => (0..=name.len()).any(|skip| go(rest, &name[skip..])),
+            Some(('_', rest)) => name.split_first().is_some_and(|(_, name)| go(rest, name)),
+            Some((p, rest)) => name
+                .split_first()
+                .is_some_and(|(n, name)| p == n && go(rest, name)),
+        }
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    go(&pattern, &name)
+}
+
+/// Whether `SHOW GRANTS` rows allow SELECT on all of `dbname` (or, without a
+/// database name, globally).
+pub fn grants_allow_select(rows: &[String], dbname: Option<&str>) -> bool {
+    rows.iter().any(|row| {
+        let Some(body) = row
+            .trim()
+            .strip_prefix("GRANT ")
+            .or_else(|| row.trim().strip_prefix("grant "))
+        else {
+            return false;
+        };
+        let upper = body.to_ascii_uppercase();
+        let Some(on) = upper.find(" ON ") else {
+            return false;
+        }; // a role grant
+        let list = privileges(&body[..on]);
+        if !list
+            .iter()
+            .any(|p| p == "SELECT" || p == "ALL" || p == "ALL PRIVILEGES")
+        {
+            return false;
+        }
+        let object_and_rest = &body[on + 4..];
+        let object = match object_and_rest.to_ascii_uppercase().find(" TO ") {
+            Some(to) => &object_and_rest[..to],
+            None => object_and_rest,
+        };
+        let object = object.trim();
+        if object.to_ascii_uppercase().starts_with("TABLE ") {
+            return false;
+        }
+        if object == "*.*" {
+            return true;
+        }
+        let Some(database) = object.strip_suffix(".*") else {
+            return false;
+        }; // table level
+        match dbname {
+            Some(dbname) => like(&unquote(database), dbname),
+            None => false,
+        }
+    })
+}
+
+pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
+    let def = &APPUSER_SELECT;
+    let Collected::Ok(secrets) = &context.region.secrets else {
+        return context
+            .missing(
+                def,
+                &context.scope.secret_ids.join(","),
+                &context.region.secrets,
+            )
+            .into_iter()
+            .collect();
+    };
+    secrets
+        .iter()
+        .filter(|s| s.primary)
+        .map(|secret| {
+            let resource = &secret.arn;
+            let name = &secret.name;
+            if !context.scope.read_secrets {
+                return context.skip(def, resource, "connects with the secret's credentials; run with --read-secrets (and --db-endpoint HOST:PORT through a tunnel)");
+            }
+            let facts = context.region.secret_values.iter().find(|r| &r.secret_arn == resource).and_then(|r| r.facts.ok());
+            let user = facts.and_then(|f| f.username.clone()).unwrap_or_else(|| "(unknown user)".to_owned());
+            let dbname = facts.and_then(|f| f.dbname.clone());
+            let Some(record) = context.region.grants.iter().find(|g| &g.secret_arn == resource) else {
+                return context.skip(def, resource, &format!("the grants of secret {name}'s user were not read"));
+            };
+            let rows = match &record.rows {
+                Collected::Ok(rows) => rows,
+                other => return context.missing(def, resource, other).unwrap_or_else(|| context.skip(def, resource, "not read")),
+            };
+            let scope = dbname.as_deref().map_or_else(|| "globally (*.*; the secret has no dbname)".to_owned(), |db| format!("on `{db}`.* or *.*"));
+            if grants_allow_select(rows, dbname.as_deref()) {
+                context.pass(def, resource, format!("user {user} of secret {name} can SELECT {scope}"))
+            } else {
+                context.fail(def, resource, format!("user {user} of secret {name} cannot SELECT {scope}; its grants: {}", rows.join(" | ")))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::checks::Status;
+
+    fn rows(rows: &[&str]) -> Vec<String> {
+        rows.iter().map(|&r| r.to_owned()).collect()
+    }
+
+    #[test]
+    fn select_is_found_globally_or_on_the_database() {
+        let cases: Vec<(&str, &[&str], Option<&str>, bool)> = vec![
+            (
+                "db-level select",
+                &[
+                    "GRANT USAGE ON *.* TO `appuser`@`%`",
+                    "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`",
+                ],
+                Some("tutorial"),
+                true,
+            ),
+            (
+                "global select",
+                &["GRANT SELECT ON *.* TO 'appuser'@'%'"],
+                Some("tutorial"),
+                true,
+            ),
+            (
+                "global select, no dbname",
+                &["GRANT SELECT ON *.* TO 'appuser'@'%'"],
+                None,
+                true,
+            ),
+            (
+                "db-level, no dbname",
+                &["GRANT SELECT ON `tutorial`.* TO 'appuser'@'%'"],
+                None,
+                false,
+            ),
+            (
+                "all privileges",
+                &["GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%` WITH GRANT OPTION"],
+                Some("tutorial"),
+                true,
+            ),
+            (
+                "usage only",
+                &["GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '*ABC'"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "other database",
+                &["GRANT SELECT ON `other`.* TO `appuser`@`%`"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "table level only",
+                &["GRANT SELECT ON `tutorial`.`t` TO `appuser`@`%`"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "column level only",
+                &["GRANT SELECT (`a`, `b`) ON `tutorial`.`t` TO `appuser`@`%`"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "escaped underscore",
+                &["GRANT SELECT ON `my\\_db`.* TO `appuser`@`%`"],
+                Some("my_db"),
+                true,
+            ),
+            (
+                "escaped underscore is literal",
+                &["GRANT SELECT ON `my\\_db`.* TO `appuser`@`%`"],
+                Some("myxdb"),
+                false,
+            ),
+            (
+                "wildcard database",
+                &["GRANT SELECT ON `app%`.* TO `appuser`@`%`"],
+                Some("app_data"),
+                true,
+            ),
+            (
+                "insert, update only",
+                &["GRANT INSERT, UPDATE ON `tutorial`.* TO `appuser`@`%`"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "role grant",
+                &["GRANT `reader`@`%` TO `appuser`@`%`"],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "select among many",
+                &["GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON *.* TO `appuser`@`%`"],
+                Some("tutorial"),
+                true,
+            ),
+        ];
+        for (name, grant_rows, dbname, expected) in cases {
+            assert_eq!(
+                grants_allow_select(&rows(grant_rows), dbname),
+                expected,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn password_hashes_are_redacted() {
+        assert_eq!(
+            redact_grant(
+                "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'"
+            ),
+            "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '<redacted>'"
+        );
+        assert_eq!(
+            redact_grant(
+                "GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED VIA mysql_native_password USING '*AB''C' OR unix_socket"
+            ),
+            "GRANT USAGE ON *.* TO `u`@`%` IDENTIFIED VIA mysql_native_password USING '<redacted>' OR unix_socket"
+        );
+        assert_eq!(
+            redact_grant("GRANT SELECT ON *.* TO `u`@`%`"),
+            "GRANT SELECT ON *.* TO `u`@`%`"
+        );
+        assert_eq!(
+            redact_grant("x IDENTIFIED BY PASSWORD '*unterminated"),
+            "x IDENTIFIED BY PASSWORD '<redacted>"
+        );
+    }
+
+    #[test]
+    fn the_check_passes_fails_errors_and_skips() {
+        assert_eq!(
+            findings_of(compliant_region(), "db.appuser.select")[0].status,
+            Status::Pass
+        );
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Ok(rows(&["GRANT USAGE ON *.* TO `appuser`@`%`"]));
+        let finding = &findings_of(region, "db.appuser.select")[0];
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("user appuser") && finding.message.contains("`tutorial`.*"),
+            "{}",
+            finding.message
+        );
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Failed(crate::inventory::CollectionError {
+            action: "mysql:connect".to_owned(),
+            access_denied: false,
+            code: None,
+            message: "connection refused".to_owned(),
+        });
+        let finding = &findings_of(region, "db.appuser.select")[0];
+        assert_eq!(finding.status, Status::Error);
+        assert!(finding.message.contains("mysql:connect"));
+        let mut inventory = compliant_inventory();
+        inventory.metadata.scope.read_secrets = false;
+        let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());
+        let finding = findings
+            .iter()
+            .find(|f| f.check_id == "db.appuser.select")
+            .expect("finding");
+        assert_eq!(finding.status, Status::Skip);
+        assert!(finding.message.contains("--read-secrets"));
+    }
+}

@@ -1,0 +1,374 @@
+//! Checks: pure functions from an inventory and a policy to findings.
+//!
+//! Checks do no I/O, so they are tested exhaustively with hand-built inventories
+//! and give the same findings on a saved inventory as on a live one (ages are
+//! measured against the collection time, not the clock). Each check has a stable
+//! id and a [`CheckDefinition`] (title, default severity, remediation, compliance
+//! ids); a finding says what was found *and* what was expected.
+//!
+//! Missing input is never a silent pass: when the data a check needs failed to
+//! load, the check reports ERROR naming the IAM action; when it was deliberately
+//! not read (`--read-secrets` absent), SKIP with the reason.
+
+mod grants;
+mod network;
+mod rds;
+mod secrets;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::inventory::{Collected, CollectionError, Inventory, RegionInventory, Scope};
+use crate::policy::Policy;
+
+pub use grants::{grants_allow_select, redact_grant};
+
+/// The outcome of a check for one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+            Status::Skip => "SKIP",
+        })
+    }
+}
+
+/// How much a failure matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+/// What a check is, independent of any resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckDefinition {
+    /// Stable id (endpoint checks append the service: `vpc.endpoint.rds`).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The kind of resource, as Security Hub names it.
+    pub resource_type: &'static str,
+    pub remediation: &'static str,
+    /// Compliance framework ids this check maps to.
+    pub compliance: &'static [&'static str],
+    /// Documentation for the remediation.
+    pub references: &'static [&'static str],
+}
+
+/// One check's verdict on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check_id: String,
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub region: String,
+    /// The resource's ARN (or id, when no ARN can be formed).
+    pub resource: String,
+    pub resource_type: String,
+    /// What was found, and what was expected.
+    pub message: String,
+    pub remediation: String,
+    pub compliance: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// PASS/FAIL/ERROR/SKIP counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Self {
+        let mut summary = Self::default();
+        for finding in findings {
+            match finding.status {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Error => summary.error += 1,
+                Status::Skip => summary.skip += 1,
+            }
+        }
+        summary
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} passed, {} failed, {} errors, {} skipped",
+            self.pass, self.fail, self.error, self.skip
+        )
+    }
+}
+
+/// Every check, in report order.
+pub const CHECKS: &[CheckDefinition] = &[
+    network::VPC_DNS,
+    network::VPC_ENDPOINT,
+    network::SSH_RESTRICTED,
+    network::INGRESS_NO_PUBLIC,
+    network::RDS_INGRESS_BASTION_ONLY,
+    rds::NOT_PUBLIC,
+    rds::ADMIN_SECRET_MANAGED,
+    secrets::ROTATION_SCHEDULE,
+    secrets::ROTATION_FUNCTION,
+    secrets::ADMIN_LINKED,
+    secrets::ROTATION_HEALTHY,
+    grants::APPUSER_SELECT,
+];
+
+/// Evaluates every check over every region of the inventory.
+pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for region in &inventory.regions {
+        let context = Context {
+            region,
+            policy,
+            scope: &inventory.metadata.scope,
+            account_id: inventory.metadata.account_id.as_deref(),
+            now: inventory.metadata.collected_at,
+        };
+        findings.extend(network::vpc_dns(&context));
+        findings.extend(network::vpc_endpoints(&context));
+        findings.extend(network::ssh_restricted(&context));
+        findings.extend(network::ingress_no_public(&context));
+        findings.extend(network::rds_ingress_bastion_only(&context));
+        findings.extend(rds::not_public(&context));
+        findings.extend(rds::admin_secret_managed(&context));
+        findings.extend(secrets::rotation_schedule(&context));
+        findings.extend(secrets::rotation_function(&context));
+        findings.extend(secrets::admin_linked(&context));
+        findings.extend(secrets::rotation_healthy(&context));
+        findings.extend(grants::appuser_select(&context));
+    }
+    findings
+}
+
+/// What every check sees.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub region: &'a RegionInventory,
+    pub policy: &'a Policy,
+    pub scope: &'a Scope,
+    pub account_id: Option<&'a str>,
+    pub now: OffsetDateTime,
+}
+
+impl Context<'_> {
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`, or the bare id when
+    /// the account is unknown.
+    pub fn arn(&self, service: &str, resource: &str, id: &str) -> String {
+        match self.account_id {
+            Some(account) => format!(
+                "arn:{}:{service}:{}:{account}:{resource}",
+                partition(&self.region.region),
+                self.region.region
+            ),
+            None => id.to_owned(),
+        }
+    }
+
+    pub fn finding(
+        &self,
+        definition: &CheckDefinition,
+        status: Status,
+        resource: &str,
+        message: String,
+    ) -> Finding {
+        Finding {
+            check_id: definition.id.to_owned(),
+            title: definition.title.to_owned(),
+            status,
+            severity: definition.severity,
+            region: self.region.region.clone(),
+            resource: resource.to_owned(),
+            resource_type: definition.resource_type.to_owned(),
+            message,
+            remediation: definition.remediation.to_owned(),
+            compliance: definition
+                .compliance
+                .iter()
+                .map(|&c| c.to_owned())
+                .collect(),
+            references: definition
+                .references
+                .iter()
+                .map(|&r| r.to_owned())
+                .collect(),
+        }
+    }
+
+    pub fn pass(&self, definition: &CheckDefinition, resource: &str, message: String) -> Finding {
+        self.finding(definition, Status::Pass, resource, message)
+    }
+
+    pub fn fail(&self, definition: &CheckDefinition, resource: &str, message: String) -> Finding {
+        self.finding(definition, Status::Fail, resource, message)
+    }
+
+    pub fn error(
+        &self,
+        definition: &CheckDefinition,
+        resource: &str,
+        error: &CollectionError,
+    ) -> Finding {
+        self.finding(definition, Status::Error, resource, error.describe())
+    }
+
+    pub fn skip(&self, definition: &CheckDefinition, resource: &str, reason: &str) -> Finding {
+        self.finding(definition, Status::Skip, resource, reason.to_owned())
+    }
+
+    /// The finding for input that is not there: ERROR for a failed call, SKIP for
+    /// data deliberately not read. `None` when the data is there.
+    pub fn missing<T>(
+        &self,
+        definition: &CheckDefinition,
+        resource: &str,
+        collected: &Collected<T>,
+    ) -> Option<Finding> {
+        match collected {
+            Collected::Ok(_) => None,
+            Collected::Failed(error) => Some(self.error(definition, resource, error)),
+            Collected::Skipped(reason) => Some(self.skip(definition, resource, reason)),
+        }
+    }
+
+    /// The VPC the scope names or that was found, for messages.
+    pub fn vpc_label(&self) -> String {
+        match &self.scope.vpc_id {
+            Some(id) => id.clone(),
+            None => format!("the VPC tagged Name={}", self.policy.vpc_name),
+        }
+    }
+}
+
+/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn the_compliant_fixture_passes_every_check() {
+        let inventory = compliant_inventory();
+        let findings = evaluate(&inventory, &Policy::default());
+        let not_passing: Vec<_> = findings
+            .iter()
+            .filter(|f| f.status != Status::Pass)
+            .collect();
+        assert!(not_passing.is_empty(), "{not_passing:#?}");
+        let mut ids: Vec<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
+        ids.dedup();
+        assert_eq!(
+            ids,
+            [
+                "vpc.dns",
+                "vpc.endpoint.secretsmanager",
+                "vpc.endpoint.rds",
+                "ec2.ssh.restricted",
+                "ec2.ingress.no-public",
+                "rds.ingress.bastion-only",
+                "rds.not-public",
+                "rds.admin-secret.managed",
+                "secret.rotation.schedule",
+                "secret.rotation.function",
+                "secret.rotation.admin-linked",
+                "secret.rotation.healthy",
+                "db.appuser.select",
+            ]
+        );
+    }
+
+    #[test]
+    fn check_ids_are_unique_and_every_check_has_remediation() {
+        let mut ids: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), CHECKS.len());
+        assert!(
+            CHECKS
+                .iter()
+                .all(|c| !c.remediation.is_empty() && !c.title.is_empty())
+        );
+    }
+
+    #[test]
+    fn resources_are_arns_when_the_account_is_known() {
+        let inventory = compliant_inventory();
+        let findings = evaluate(&inventory, &Policy::default());
+        let dns = findings
+            .iter()
+            .find(|f| f.check_id == "vpc.dns")
+            .expect("vpc.dns");
+        assert_eq!(
+            dns.resource,
+            format!("arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/{VPC}")
+        );
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    }
+
+    #[test]
+    fn summary_counts_each_status() {
+        let inventory = compliant_inventory();
+        let mut findings = evaluate(&inventory, &Policy::default());
+        findings[0].status = Status::Fail;
+        findings[1].status = Status::Error;
+        findings[2].status = Status::Skip;
+        let summary = Summary::of(&findings);
+        assert_eq!(
+            (summary.fail, summary.error, summary.skip, summary.pass),
+            (1, 1, 1, findings.len() - 3)
+        );
+    }
+}

@@ -1,0 +1,1264 @@
+//! Collection: read-only AWS calls (and one database login) into an [`Inventory`].
+//!
+//! Why it is shaped this way:
+//! - **Failures are data.** Every call's error is recorded in the inventory next to
+//!   the data it would have produced, with the IAM action from [`crate::calls`], so
+//!   a denied permission turns only the dependent checks to ERROR.
+//! - **Few calls.** Independent reads run concurrently (`tokio::join!` across
+//!   EC2, RDS and Secrets Manager); list calls use the largest page size; with
+//!   `--all-secrets` the rotation settings of every secret come from the
+//!   `ListSecrets` pages (100 secrets a call), never one call per secret; security
+//!   group rules are read only for the groups that matter, with a `group-id` filter;
+//!   each rotation function is read once however many secrets name it.
+//! - **Counted.** An interceptor counts every HTTP request (pages and retries), and
+//!   the collector counts calls per IAM action; both land in the inventory's
+//!   metadata so a benchmark can print them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::error::Error as StdError;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use serde_json::Value;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+use sqlx::{Connection as _, MySqlConnection, Row as _};
+use time::OffsetDateTime;
+
+use crate::calls::{self, ApiCall};
+use crate::checks::redact_grant;
+use crate::inventory::{
+    AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
+    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, PrefixList,
+    RegionInventory, Scope, Secret, SecretFacts, SecretValueRecord, SecurityGroupRule, Subnet, Vpc,
+    VpcEndpoint,
+};
+use crate::policy::Policy;
+use crate::sensitive::SensitiveString;
+
+/// What to collect and how to reach the database.
+#[derive(Debug, Clone)]
+pub struct CollectRequest {
+    pub scope: Scope,
+    pub policy: Policy,
+    /// `--db-endpoint`: connect here instead of the secret's host (a tunnel).
+    pub db_endpoint: Option<(String, u16)>,
+    /// `--db-ca-bundle`: PEM file of CAs to verify the database's certificate.
+    pub db_ca_bundle: Option<PathBuf>,
+}
+
+/// Counts every HTTP request the SDK clients send.
+#[derive(Debug, Clone, Default)]
+struct RequestCounter(Arc<AtomicU64>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "AuditRequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn StdError + Send + Sync>> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Calls per IAM action.
+#[derive(Debug, Default)]
+struct CallLog(Mutex<BTreeMap<&'static str, u64>>);
+
+impl CallLog {
+    fn record(&self, call: &ApiCall) {
+        if let Ok(mut calls) = self.0.lock() {
+            *calls.entry(call.action).or_default() += 1;
+        }
+    }
+
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .map(|calls| calls.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The SDK clients of one region.
+#[derive(Debug, Clone)]
+struct Clients {
+    ec2: aws_sdk_ec2::Client,
+    rds: aws_sdk_rds::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    lambda: aws_sdk_lambda::Client,
+    sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    fn new(config: &SdkConfig, counter: &RequestCounter) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// Whether a service error code means the caller lacks permission.
+pub fn is_access_denied(code: Option<&str>, message: &str) -> bool {
+    match code {
+        Some(code) => matches!(
+            code,
+            "AccessDenied"
+                | "AccessDeniedException"
+                | "UnauthorizedOperation"
+                | "UnauthorizedAccess"
+                | "AuthorizationError"
+                | "AuthFailure"
+                | "Forbidden"
+        ),
+        None => message.contains("not authorized to perform") || message.contains("AccessDenied"),
+    }
+}
+
+/// Error codes meaning "no such resource".
+fn is_not_found(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "ResourceNotFoundException"
+                | "DBInstanceNotFound"
+                | "DBInstanceNotFoundFault"
+                | "InvalidVpcID.NotFound"
+                | "InvalidPrefixListID.NotFound"
+                | "InvalidPrefixListId.NotFound"
+        )
+    )
+}
+
+fn collection_error<E, R>(call: &ApiCall, error: &SdkError<E, R>) -> CollectionError
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: fmt::Debug,
+{
+    let code = error.code().map(str::to_owned);
+    let message = DisplayErrorContext(error).to_string();
+    CollectionError {
+        action: call.action.to_owned(),
+        access_denied: is_access_denied(code.as_deref(), &message),
+        code,
+        message,
+    }
+}
+
+/// `Ok(None)` for a not-found error, the recorded error otherwise.
+fn not_found_or_error<T, E, R>(call: &ApiCall, error: &SdkError<E, R>) -> Collected<Option<T>>
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: fmt::Debug,
+{
+    if is_not_found(error.code()) {
+        Collected::Ok(None)
+    } else {
+        Collected::Failed(collection_error(call, error))
+    }
+}
+
+fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    let mut builder = Filter::builder().name(name);
+    for value in values {
+        builder = builder.values(value);
+    }
+    builder.build()
+}
+
+fn to_time(value: Option<&aws_sdk_secretsmanager::primitives::DateTime>) -> Option<OffsetDateTime> {
+    value.and_then(|v| OffsetDateTime::from_unix_timestamp(v.secs()).ok())
+}
+
+fn tag_value<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// A secret's metadata from `DescribeSecret` or `ListSecrets` (same fields, two types).
+macro_rules! secret_from {
+    ($value:expr, $stages:ident) => {{
+        let value = $value;
+        let rules = value.rotation_rules();
+        Secret {
+            arn: value.arn().unwrap_or_default().to_owned(),
+            name: value.name().unwrap_or_default().to_owned(),
+            primary: false,
+            rotation_enabled: value.rotation_enabled(),
+            rotation_lambda_arn: value.rotation_lambda_arn().map(str::to_owned),
+            automatically_after_days: rules.and_then(|r| r.automatically_after_days()),
+            schedule_expression: rules
+                .and_then(|r| r.schedule_expression())
+                .map(str::to_owned),
+            duration: rules.and_then(|r| r.duration()).map(str::to_owned),
+            created_date: to_time(value.created_date()),
+            last_rotated_date: to_time(value.last_rotated_date()),
+            next_rotation_date: to_time(value.next_rotation_date()),
+            deleted_date: to_time(value.deleted_date()),
+            owning_service: value.owning_service().map(str::to_owned),
+            tags: value
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    ))
+                })
+                .collect(),
+            versions_to_stages: value
+                .$stages()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        }
+    }};
+}
+
+/// The credentials read from a secret's value, kept in memory only.
+#[derive(Debug, Clone)]
+struct DbLogin {
+    host: Option<String>,
+    port: u16,
+    username: String,
+    password: SensitiveString,
+    ssl: Option<bool>,
+}
+
+/// Reads the non-sensitive keys of a secret's JSON value, and the login.
+fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), String> {
+    let value: Value = serde_json::from_str(text).map_err(|_| {
+        "the secret's value is not JSON; expected the RDS credentials format".to_owned()
+    })?;
+    let string = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let port = match value.get("port") {
+        Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let ssl = match value.get("ssl") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    };
+    let facts = SecretFacts {
+        username: string("username"),
+        host: string("host"),
+        port,
+        dbname: string("dbname"),
+        engine: string("engine"),
+        masterarn: string("masterarn"),
+        ssl,
+    };
+    let login = match (string("username"), string("password")) {
+        (Some(username), Some(password)) => Some(DbLogin {
+            host: facts.host.clone(),
+            port: port.unwrap_or(3306),
+            username,
+            password: SensitiveString::new(password),
+            ssl,
+        }),
+        _ => None,
+    };
+    Ok((facts, login))
+}
+
+/// Collects one inventory across the regions of `configs` (one SDK config per region).
+pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
+    let started = OffsetDateTime::now_utc();
+    let counter = RequestCounter::default();
+    let log = Arc::new(CallLog::default());
+    let mut regions = Vec::new();
+    let mut account_id = None;
+    for config in configs {
+        let region = config
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+        let clients = Clients::new(config, &counter);
+        let collector = RegionCollector {
+            clients,
+            log: Arc::clone(&log),
+            request,
+            region: region.clone(),
+        };
+        let (account, inventory) = tokio::join!(
+            collector.account_id(account_id.is_none()),
+            Box::pin(collector.collect())
+        );
+        if account_id.is_none() {
+            account_id = account;
+        }
+        regions.push(inventory);
+    }
+    let mut scope = request.scope.clone();
+    scope.regions = regions.iter().map(|r| r.region.clone()).collect();
+    Inventory {
+        metadata: Metadata {
+            tool: crate::TOOL.to_owned(),
+            version: crate::VERSION.to_owned(),
+            collected_at: started,
+            account_id,
+            api_requests: counter.0.load(Ordering::Relaxed),
+            calls: log.snapshot(),
+            scope,
+        },
+        regions,
+    }
+}
+
+struct RegionCollector<'a> {
+    clients: Clients,
+    log: Arc<CallLog>,
+    request: &'a CollectRequest,
+    region: String,
+}
+
+/// What the VPC branch found.
+struct VpcPart {
+    vpc: Collected<Option<Vpc>>,
+    subnets: Collected<Vec<Subnet>>,
+    endpoints: Collected<Vec<VpcEndpoint>>,
+    bastion: Collected<Option<Instance>>,
+}
+
+/// What the secrets branch found.
+struct SecretsPart {
+    secrets: Collected<Vec<Secret>>,
+    missing: Vec<String>,
+    functions: Vec<FunctionRecord>,
+    values: Vec<SecretValueRecord>,
+    logins: HashMap<String, DbLogin>,
+    admin_secrets: Vec<AdminSecretRecord>,
+}
+
+impl RegionCollector<'_> {
+    async fn account_id(&self, wanted: bool) -> Option<String> {
+        if !wanted {
+            return None;
+        }
+        self.log.record(&calls::STS_GET_CALLER_IDENTITY);
+        match self.clients.sts.get_caller_identity().send().await {
+            Ok(identity) => identity.account().map(str::to_owned),
+            Err(error) => {
+                tracing::warn!(
+                    "{}",
+                    collection_error(&calls::STS_GET_CALLER_IDENTITY, &error).describe()
+                );
+                None
+            }
+        }
+    }
+
+    async fn collect(&self) -> RegionInventory {
+        let (vpc_part, database, secrets_part) =
+            tokio::join!(self.vpc_part(), self.database(), self.secrets_part());
+
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        if let Collected::Ok(Some(bastion)) = &vpc_part.bastion {
+            groups.extend(bastion.security_group_ids.iter().cloned());
+        }
+        if let Collected::Ok(Some(db)) = &database {
+            groups.extend(db.security_group_ids.iter().cloned());
+        }
+        for function in &secrets_part.functions {
+            if let Collected::Ok(Some(configuration)) = &function.configuration {
+                groups.extend(configuration.security_group_ids.iter().cloned());
+            }
+        }
+        let (rules_and_lists, grants) = tokio::join!(
+            self.rules_and_prefix_lists(&groups),
+            self.grants(&secrets_part)
+        );
+        let (security_group_rules, prefix_lists) = rules_and_lists;
+
+        RegionInventory {
+            region: self.region.clone(),
+            vpc: vpc_part.vpc,
+            subnets: vpc_part.subnets,
+            endpoints: vpc_part.endpoints,
+            bastion: vpc_part.bastion,
+            database,
+            security_group_rules,
+            prefix_lists,
+            secrets: secrets_part.secrets,
+            missing_secrets: secrets_part.missing,
+            functions: secrets_part.functions,
+            secret_values: secrets_part.values,
+            admin_secrets: secrets_part.admin_secrets,
+            grants,
+        }
+    }
+
+    // ------------------------------------------------------------------ VPC
+
+    async fn vpc_part(&self) -> VpcPart {
+        let vpc = self.find_vpc().await;
+        let Collected::Ok(Some((id, name, cidr))) = vpc else {
+            fn reason<T, U>(vpc: &Collected<U>) -> Collected<T> {
+                match vpc {
+                    Collected::Failed(error) => Collected::Failed(error.clone()),
+                    _ => Collected::Skipped("no VPC to read".to_owned()),
+                }
+            }
+            return VpcPart {
+                subnets: reason(&vpc),
+                endpoints: reason(&vpc),
+                bastion: match &vpc {
+                    Collected::Failed(error) => Collected::Failed(error.clone()),
+                    _ => Collected::Ok(None),
+                },
+                vpc: match vpc {
+                    Collected::Failed(error) => Collected::Failed(error),
+                    Collected::Skipped(reason) => Collected::Skipped(reason),
+                    Collected::Ok(_) => Collected::Ok(None),
+                },
+            };
+        };
+        let (dns_hostnames, dns_support, subnets, endpoints, bastion) = tokio::join!(
+            self.vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames),
+            self.vpc_attribute(&id, VpcAttributeName::EnableDnsSupport),
+            self.subnets(&id),
+            self.endpoints(&id),
+            self.bastion(&id),
+        );
+        VpcPart {
+            vpc: Collected::Ok(Some(Vpc {
+                id,
+                name,
+                cidr_block: cidr,
+                dns_hostnames,
+                dns_support,
+            })),
+            subnets,
+            endpoints,
+            bastion,
+        }
+    }
+
+    /// The VPC by `--vpc-id`, or by its `Name` tag (the project tag settles ties).
+    async fn find_vpc(&self) -> Collected<Option<(String, Option<String>, Option<String>)>> {
+        let call = &calls::EC2_DESCRIBE_VPCS;
+        let policy = &self.request.policy;
+        let mut operation = self.clients.ec2.describe_vpcs();
+        operation = match &self.request.scope.vpc_id {
+            Some(id) => operation.vpc_ids(id),
+            None => operation.filters(filter("tag:Name", [policy.vpc_name.clone()])),
+        };
+        let mut pages = operation.into_paginator().send();
+        let mut vpcs = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => vpcs.extend(page.vpcs().iter().cloned()),
+                Err(error) => return not_found_or_error(call, &error),
+            }
+        }
+        if vpcs.len() > 1
+            && let Some(tag) = &policy.project_tag
+        {
+            let tagged: Vec<_> = vpcs
+                .iter()
+                .filter(|v| tag_value(v.tags(), &tag.key) == Some(tag.value.as_str()))
+                .cloned()
+                .collect();
+            if !tagged.is_empty() {
+                vpcs = tagged;
+            }
+        }
+        match vpcs.as_slice() {
+            [] => Collected::Ok(None),
+            [vpc] => Collected::Ok(Some((
+                vpc.vpc_id().unwrap_or_default().to_owned(),
+                tag_value(vpc.tags(), "Name").map(str::to_owned),
+                vpc.cidr_block().map(str::to_owned),
+            ))),
+            many => Collected::Failed(CollectionError {
+                action: call.action.to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!(
+                    "{} VPCs are tagged Name={} ({}); pass --vpc-id to choose one",
+                    many.len(),
+                    policy.vpc_name,
+                    many.iter()
+                        .filter_map(|v| v.vpc_id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    async fn vpc_attribute(&self, vpc: &str, attribute: VpcAttributeName) -> Collected<bool> {
+        let call = &calls::EC2_DESCRIBE_VPC_ATTRIBUTE;
+        self.log.record(call);
+        match self
+            .clients
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc)
+            .attribute(attribute.clone())
+            .send()
+            .await
+        {
+            Ok(output) => {
+                let value = if attribute == VpcAttributeName::EnableDnsHostnames {
+                    output.enable_dns_hostnames()
+                } else {
+                    output.enable_dns_support()
+                };
+                Collected::Ok(
+                    value
+                        .and_then(aws_sdk_ec2::types::AttributeBooleanValue::value)
+                        .unwrap_or(false),
+                )
+            }
+            Err(error) => Collected::Failed(collection_error(call, &error)),
+        }
+    }
+
+    async fn subnets(&self, vpc: &str) -> Collected<Vec<Subnet>> {
+        let call = &calls::EC2_DESCRIBE_SUBNETS;
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", [vpc]))
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut subnets = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => subnets.extend(page.subnets().iter().map(|s| Subnet {
+                    id: s.subnet_id().unwrap_or_default().to_owned(),
+                    availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+                })),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(subnets)
+    }
+
+    async fn endpoints(&self, vpc: &str) -> Collected<Vec<VpcEndpoint>> {
+        let call = &calls::EC2_DESCRIBE_VPC_ENDPOINTS;
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", [vpc]))
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut endpoints = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => endpoints.extend(
+                    page.vpc_endpoints()
+                        .iter()
+                        .filter(|e| e.vpc_id().is_none_or(|v| v == vpc))
+                        .map(|e| VpcEndpoint {
+                            id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
+                            service_name: e.service_name().unwrap_or_default().to_owned(),
+                            endpoint_type: e
+                                .vpc_endpoint_type()
+                                .map(|t| t.as_str().to_owned())
+                                .unwrap_or_default(),
+                            state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                            private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+                            subnet_ids: e.subnet_ids().to_vec(),
+                        }),
+                ),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(endpoints)
+    }
+
+    async fn bastion(&self, vpc: &str) -> Collected<Option<Instance>> {
+        let call = &calls::EC2_DESCRIBE_INSTANCES;
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_instances()
+            .filters(filter("vpc-id", [vpc]))
+            .filters(filter(
+                "tag:Name",
+                [self.request.policy.bastion_name.clone()],
+            ))
+            .filters(filter(
+                "instance-state-name",
+                ["pending", "running", "stopping", "stopped"],
+            ))
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => instances.extend(
+                    page.reservations()
+                        .iter()
+                        .flat_map(|r| r.instances().iter().cloned()),
+                ),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        // Prefer a running instance when several carry the name.
+        instances.sort_by_key(|i| {
+            i.state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str() != "running")
+        });
+        Collected::Ok(instances.first().map(|i| {
+            Instance {
+                id: i.instance_id().unwrap_or_default().to_owned(),
+                name: tag_value(i.tags(), "Name").map(str::to_owned),
+                state: i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_owned()),
+                subnet_id: i.subnet_id().map(str::to_owned),
+                security_group_ids: i
+                    .security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect(),
+                public_ip: i.public_ip_address().map(str::to_owned),
+            }
+        }))
+    }
+
+    // ------------------------------------------------------------------ RDS
+
+    async fn database(&self) -> Collected<Option<DbInstance>> {
+        let call = &calls::RDS_DESCRIBE_DB_INSTANCES;
+        self.log.record(call);
+        let output = match self
+            .clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&self.request.scope.db_instance_id)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => return not_found_or_error(call, &error),
+        };
+        Collected::Ok(output.db_instances().first().map(|db| {
+            let group = db.db_subnet_group();
+            DbInstance {
+                id: db.db_instance_identifier().unwrap_or_default().to_owned(),
+                arn: db.db_instance_arn().unwrap_or_default().to_owned(),
+                engine: db.engine().map(str::to_owned),
+                address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
+                port: db
+                    .endpoint()
+                    .and_then(aws_sdk_rds::types::Endpoint::port)
+                    .and_then(|p| u16::try_from(p).ok()),
+                publicly_accessible: db.publicly_accessible(),
+                security_group_ids: db
+                    .vpc_security_groups()
+                    .iter()
+                    .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+                    .collect(),
+                vpc_id: group.and_then(|g| g.vpc_id()).map(str::to_owned),
+                subnets: group
+                    .map(|g| {
+                        g.subnets()
+                            .iter()
+                            .map(|s| Subnet {
+                                id: s.subnet_identifier().unwrap_or_default().to_owned(),
+                                availability_zone: s
+                                    .subnet_availability_zone()
+                                    .and_then(|z| z.name())
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                master_user_secret: db.master_user_secret().map(|s| MasterUserSecret {
+                    arn: s.secret_arn().map(str::to_owned),
+                    status: s.secret_status().map(str::to_owned),
+                }),
+            }
+        }))
+    }
+
+    // ------------------------------------------------------------------ Secrets
+
+    async fn secrets_part(&self) -> SecretsPart {
+        let (secrets, missing) = if self.request.scope.all_secrets {
+            self.list_secrets().await
+        } else {
+            self.describe_named_secrets().await
+        };
+        let mut part = SecretsPart {
+            secrets,
+            missing,
+            functions: Vec::new(),
+            values: Vec::new(),
+            logins: HashMap::new(),
+            admin_secrets: Vec::new(),
+        };
+        let Collected::Ok(secrets) = &part.secrets else {
+            return part;
+        };
+
+        let function_arns: BTreeSet<String> = secrets
+            .iter()
+            .filter(|s| s.owning_service.is_none())
+            .filter_map(|s| s.rotation_lambda_arn.clone())
+            .collect();
+        for arn in function_arns {
+            let (configuration, policy) = tokio::join!(
+                self.function_configuration(&arn),
+                self.function_policy(&arn)
+            );
+            part.functions.push(FunctionRecord {
+                arn,
+                configuration,
+                policy,
+            });
+        }
+
+        let primary: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.primary)
+            .map(|s| s.arn.clone())
+            .collect();
+        for arn in primary {
+            if !self.request.scope.read_secrets {
+                continue;
+            }
+            let (facts, login) = self.secret_value(&arn).await;
+            if let Some(login) = login {
+                part.logins.insert(arn.clone(), login);
+            }
+            if let Collected::Ok(SecretFacts {
+                masterarn: Some(masterarn),
+                ..
+            }) = &facts
+                && !part.admin_secrets.iter().any(|a| &a.arn == masterarn)
+            {
+                let secret = self.describe_secret(masterarn).await;
+                part.admin_secrets.push(AdminSecretRecord {
+                    arn: masterarn.clone(),
+                    secret,
+                });
+            }
+            part.values.push(SecretValueRecord {
+                secret_arn: arn,
+                facts,
+            });
+        }
+        part
+    }
+
+    async fn describe_secret(&self, id: &str) -> Collected<Option<Secret>> {
+        let call = &calls::SECRETSMANAGER_DESCRIBE_SECRET;
+        self.log.record(call);
+        match self
+            .clients
+            .secrets
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(Some(secret_from!(&output, version_ids_to_stages))),
+            Err(error) => not_found_or_error(call, &error),
+        }
+    }
+
+    async fn describe_named_secrets(&self) -> (Collected<Vec<Secret>>, Vec<String>) {
+        let mut secrets = Vec::new();
+        let mut missing = Vec::new();
+        for id in &self.request.scope.secret_ids {
+            match self.describe_secret(id).await {
+                Collected::Ok(Some(mut secret)) => {
+                    secret.primary = true;
+                    secrets.push(secret);
+                }
+                Collected::Ok(None) => missing.push(id.clone()),
+                Collected::Failed(error) => return (Collected::Failed(error), missing),
+                Collected::Skipped(reason) => return (Collected::Skipped(reason), missing),
+            }
+        }
+        (Collected::Ok(secrets), missing)
+    }
+
+    /// Every secret of the region, 100 a page; the named ones are marked primary.
+    async fn list_secrets(&self) -> (Collected<Vec<Secret>>, Vec<String>) {
+        let call = &calls::SECRETSMANAGER_LIST_SECRETS;
+        let mut pages = self
+            .clients
+            .secrets
+            .list_secrets()
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut secrets = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => secrets.extend(
+                    page.secret_list()
+                        .iter()
+                        .map(|entry| secret_from!(entry, secret_versions_to_stages)),
+                ),
+                Err(error) => {
+                    return (
+                        Collected::Failed(collection_error(call, &error)),
+                        Vec::new(),
+                    );
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        for id in &self.request.scope.secret_ids {
+            let mut found = false;
+            for secret in &mut secrets {
+                if &secret.name == id
+                    || &secret.arn == id
+                    || secret.arn.starts_with(&format!("{id}-"))
+                {
+                    secret.primary = true;
+                    found = true;
+                }
+            }
+            if !found {
+                missing.push(id.clone());
+            }
+        }
+        (Collected::Ok(secrets), missing)
+    }
+
+    async fn secret_value(&self, arn: &str) -> (Collected<SecretFacts>, Option<DbLogin>) {
+        let call = &calls::SECRETSMANAGER_GET_SECRET_VALUE;
+        self.log.record(call);
+        match self
+            .clients
+            .secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+        {
+            Ok(output) => match output.secret_string().map(parse_secret_value) {
+                Some(Ok((facts, login))) => (Collected::Ok(facts), login),
+                Some(Err(message)) => (
+                    Collected::Failed(CollectionError {
+                        action: call.action.to_owned(),
+                        access_denied: false,
+                        code: None,
+                        message: format!("secret {arn}: {message}"),
+                    }),
+                    None,
+                ),
+                None => (
+                    Collected::Failed(CollectionError {
+                        action: call.action.to_owned(),
+                        access_denied: false,
+                        code: None,
+                        message: format!(
+                            "secret {arn} has no SecretString; expected the RDS credentials JSON"
+                        ),
+                    }),
+                    None,
+                ),
+            },
+            Err(error) => (Collected::Failed(collection_error(call, &error)), None),
+        }
+    }
+
+    async fn function_configuration(&self, arn: &str) -> Collected<Option<FunctionConfiguration>> {
+        let call = &calls::LAMBDA_GET_FUNCTION_CONFIGURATION;
+        self.log.record(call);
+        match self
+            .clients
+            .lambda
+            .get_function_configuration()
+            .function_name(arn)
+            .send()
+            .await
+        {
+            Ok(output) => {
+                let vpc = output.vpc_config();
+                Collected::Ok(Some(FunctionConfiguration {
+                    name: output.function_name().unwrap_or_default().to_owned(),
+                    arn: output.function_arn().unwrap_or(arn).to_owned(),
+                    vpc_id: vpc
+                        .and_then(|v| v.vpc_id())
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned),
+                    subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+                    security_group_ids: vpc
+                        .map(|v| v.security_group_ids().to_vec())
+                        .unwrap_or_default(),
+                }))
+            }
+            Err(error) => not_found_or_error(call, &error),
+        }
+    }
+
+    async fn function_policy(&self, arn: &str) -> Collected<Option<String>> {
+        let call = &calls::LAMBDA_GET_POLICY;
+        self.log.record(call);
+        match self
+            .clients
+            .lambda
+            .get_policy()
+            .function_name(arn)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(output.policy().map(str::to_owned)),
+            Err(error) => not_found_or_error(call, &error),
+        }
+    }
+
+    // ------------------------------------------------------------------ Security groups
+
+    async fn rules_and_prefix_lists(
+        &self,
+        groups: &BTreeSet<String>,
+    ) -> (Collected<Vec<SecurityGroupRule>>, Vec<PrefixList>) {
+        let rules = self.security_group_rules(groups).await;
+        let mut lists = Vec::new();
+        if let Collected::Ok(rules) = &rules {
+            let ids: BTreeSet<&str> = rules
+                .iter()
+                .filter(|r| !r.is_egress)
+                .filter_map(|r| r.prefix_list_id.as_deref())
+                .collect();
+            for id in ids {
+                lists.push(PrefixList {
+                    id: id.to_owned(),
+                    entries: self.prefix_list_entries(id).await,
+                });
+            }
+        }
+        (rules, lists)
+    }
+
+    /// Rules of the given groups only: `group-id` filter (at most 200 values a
+    /// filter, so larger sets are read in chunks), 1000 rules a page.
+    async fn security_group_rules(
+        &self,
+        groups: &BTreeSet<String>,
+    ) -> Collected<Vec<SecurityGroupRule>> {
+        let call = &calls::EC2_DESCRIBE_SECURITY_GROUP_RULES;
+        let groups: Vec<&String> = groups.iter().collect();
+        let mut rules = Vec::new();
+        for chunk in groups.chunks(200) {
+            let mut pages = self
+                .clients
+                .ec2
+                .describe_security_group_rules()
+                .filters(filter("group-id", chunk.iter().map(|g| (*g).clone())))
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                self.log.record(call);
+                match page {
+                    Ok(page) => rules.extend(page.security_group_rules().iter().map(|r| {
+                        SecurityGroupRule {
+                            id: r.security_group_rule_id().unwrap_or_default().to_owned(),
+                            group_id: r.group_id().unwrap_or_default().to_owned(),
+                            is_egress: r.is_egress().unwrap_or(false),
+                            ip_protocol: r.ip_protocol().unwrap_or("-1").to_owned(),
+                            from_port: r.from_port(),
+                            to_port: r.to_port(),
+                            cidr_ipv4: r.cidr_ipv4().map(str::to_owned),
+                            cidr_ipv6: r.cidr_ipv6().map(str::to_owned),
+                            prefix_list_id: r.prefix_list_id().map(str::to_owned),
+                            referenced_group_id: r
+                                .referenced_group_info()
+                                .and_then(|g| g.group_id())
+                                .map(str::to_owned),
+                            description: r.description().map(str::to_owned),
+                        }
+                    })),
+                    Err(error) => return Collected::Failed(collection_error(call, &error)),
+                }
+            }
+        }
+        // Keep only the groups asked for, whatever the server's filter support.
+        rules.retain(|r| groups.iter().any(|g| **g == r.group_id));
+        Collected::Ok(rules)
+    }
+
+    async fn prefix_list_entries(&self, id: &str) -> Collected<Vec<String>> {
+        let call = &calls::EC2_GET_MANAGED_PREFIX_LIST_ENTRIES;
+        let mut pages = self
+            .clients
+            .ec2
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(id)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut entries = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => entries.extend(
+                    page.entries()
+                        .iter()
+                        .filter_map(|e| e.cidr().map(str::to_owned)),
+                ),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(entries)
+    }
+
+    // ------------------------------------------------------------------ Database grants
+
+    async fn grants(&self, part: &SecretsPart) -> Vec<GrantsRecord> {
+        let mut records = Vec::new();
+        for value in &part.values {
+            let Some(login) = part.logins.get(&value.secret_arn) else {
+                if let Collected::Ok(_) = value.facts {
+                    records.push(GrantsRecord {
+                        secret_arn: value.secret_arn.clone(),
+                        account: None,
+                        tls: None,
+                        rows: Collected::Failed(CollectionError {
+                            action: "mysql:SHOW GRANTS".to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!(
+                                "secret {}: keys `username` and `password` are required to log in",
+                                value.secret_arn
+                            ),
+                        }),
+                    });
+                }
+                continue;
+            };
+            records.push(self.grants_of(&value.secret_arn, login).await);
+        }
+        records
+    }
+
+    async fn grants_of(&self, secret_arn: &str, login: &DbLogin) -> GrantsRecord {
+        let failed = |action: &str, message: String| GrantsRecord {
+            secret_arn: secret_arn.to_owned(),
+            account: None,
+            tls: None,
+            rows: Collected::Failed(CollectionError {
+                action: action.to_owned(),
+                access_denied: false,
+                code: None,
+                message,
+            }),
+        };
+        let (host, port) = match (&self.request.db_endpoint, &login.host) {
+            (Some((host, port)), _) => (host.clone(), *port),
+            (None, Some(host)) => (host.clone(), login.port),
+            (None, None) => {
+                return failed(
+                    "mysql:connect",
+                    format!("secret {secret_arn} has no `host` key; pass --db-endpoint HOST:PORT"),
+                );
+            }
+        };
+        let mut options = MySqlConnectOptions::new()
+            .host(&host)
+            .port(port)
+            .username(&login.username)
+            .password(login.password.expose());
+        let tunnelled = self.request.db_endpoint.is_some();
+        options = match login.ssl {
+            // Through a tunnel the host name cannot match the certificate: verify the CA only.
+            Some(true) => options.ssl_mode(if tunnelled {
+                MySqlSslMode::VerifyCa
+            } else {
+                MySqlSslMode::VerifyIdentity
+            }),
+            Some(false) => options.ssl_mode(MySqlSslMode::Disabled),
+            None => options.ssl_mode(MySqlSslMode::Preferred),
+        };
+        if let Some(bundle) = &self.request.db_ca_bundle {
+            options = options.ssl_ca(bundle);
+        }
+        let connection = tokio::time::timeout(
+            Duration::from_secs(15),
+            MySqlConnection::connect_with(&options),
+        )
+        .await;
+        let mut connection = match connection {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => {
+                return failed(
+                    "mysql:connect",
+                    format!(
+                        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
+                        login.username
+                    ),
+                );
+            }
+            Err(_) => {
+                return failed(
+                    "mysql:connect",
+                    format!(
+                        "connecting to {host}:{port} timed out; pass --db-endpoint HOST:PORT through a tunnel"
+                    ),
+                );
+            }
+        };
+        let account = sqlx::query("SELECT CURRENT_USER()")
+            .fetch_one(&mut connection)
+            .await
+            .ok()
+            .and_then(|row| text_of(&row, 0));
+        let tls = sqlx::query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            .fetch_optional(&mut connection)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| text_of(&row, 1))
+            .map(|cipher| {
+                if cipher.is_empty() {
+                    "plaintext".to_owned()
+                } else {
+                    format!("TLS ({cipher})")
+                }
+            });
+        let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
+            Ok(rows) => Collected::Ok(
+                rows.iter()
+                    .filter_map(|row| text_of(row, 0))
+                    .map(|row| redact_grant(&row))
+                    .collect(),
+            ),
+            Err(error) => Collected::Failed(CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!("SHOW GRANTS as {} failed: {error}", login.username),
+            }),
+        };
+        connection.close().await.ok();
+        tracing::info!(
+            secret = secret_arn,
+            host,
+            port,
+            tls = tls.as_deref().unwrap_or("unknown"),
+            "read grants"
+        );
+        GrantsRecord {
+            secret_arn: secret_arn.to_owned(),
+            account,
+            tls,
+            rows,
+        }
+    }
+}
+
+/// A text column, whether the server sends it as text or bytes.
+fn text_of(row: &sqlx::mysql::MySqlRow, index: usize) -> Option<String> {
+    row.try_get::<String, _>(index).ok().or_else(|| {
+        row.try_get::<Vec<u8>, _>(index)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_is_recognised_across_services() {
+        for code in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+        ] {
+            assert!(is_access_denied(Some(code), ""), "{code}");
+        }
+        assert!(!is_access_denied(Some("ResourceNotFoundException"), ""));
+        assert!(is_access_denied(
+            None,
+            "User: arn:aws:iam::1:user/x is not authorized to perform: ec2:DescribeVpcs"
+        ));
+        assert!(!is_access_denied(None, "connection refused"));
+    }
+
+    #[test]
+    fn not_found_codes_are_not_errors() {
+        assert!(is_not_found(Some("ResourceNotFoundException")));
+        assert!(is_not_found(Some("DBInstanceNotFound")));
+        assert!(!is_not_found(Some("AccessDenied")));
+        assert!(!is_not_found(None));
+    }
+
+    #[test]
+    fn secret_values_keep_only_non_sensitive_keys() {
+        let (facts, login) = parse_secret_value(
+            r#"{"engine":"mysql","host":"db.example","username":"appuser","password":"p@ss","dbname":"tutorial","port":"3307","masterarn":"arn:admin","ssl":"true"}"#,
+        )
+        .expect("parse");
+        assert_eq!(facts.port, Some(3307));
+        assert_eq!(facts.ssl, Some(true));
+        assert_eq!(facts.masterarn.as_deref(), Some("arn:admin"));
+        let login = login.expect("login");
+        assert_eq!(login.password.expose(), "p@ss");
+        assert!(!format!("{login:?}").contains("p@ss"));
+        assert!(
+            !serde_json::to_string(&facts)
+                .expect("json")
+                .contains("p@ss")
+        );
+        let (facts, login) = parse_secret_value(r#"{"username":"u"}"#).expect("parse");
+        assert!(login.is_none());
+        assert_eq!(facts.ssl, None);
+        let error = parse_secret_value("p@ss").expect_err("not JSON");
+        assert!(!error.contains("p@ss"), "the error must not echo the value");
+    }
+}

@@ -1,0 +1,356 @@
+//! The evidence: everything the collector read, as plain serialisable data.
+//!
+//! Checks never see an SDK type. The collector translates each response into the
+//! small structs below, so that an inventory can be saved as JSON, kept with a
+//! report, and evaluated again later (or by someone with no AWS access). Each part
+//! of the inventory is a [`Collected`]: the data, or the reason it is missing (the
+//! call and IAM action that failed, and whether access was denied), so a check
+//! whose input is missing reports ERROR naming the permission, and the others run.
+//!
+//! The inventory never holds a secret value. From a secret's value it keeps only
+//! the non-sensitive keys (user name, host, port, database name, `masterarn`,
+//! `ssl`); grant rows are stored with password hashes removed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Why part of the inventory is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionError {
+    /// The IAM action of the call that failed, e.g. `ec2:DescribeVpcAttribute`.
+    pub action: String,
+    /// True when the service refused the call for lack of permission.
+    pub access_denied: bool,
+    /// The service's error code, when it gave one.
+    pub code: Option<String>,
+    /// What went wrong, as the SDK reported it.
+    pub message: String,
+}
+
+impl CollectionError {
+    /// One line naming the action and, when access was denied, the fix.
+    pub fn describe(&self) -> String {
+        if self.access_denied {
+            format!(
+                "access denied to {}: grant the auditor's role `{}` (see `audit --print-policy`)",
+                self.action, self.action
+            )
+        } else {
+            format!("{} failed: {}", self.action, self.message)
+        }
+    }
+}
+
+/// A part of the inventory: read, failed, or deliberately not read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collected<T> {
+    /// The data as read.
+    Ok(T),
+    /// The call failed; checks that need this data report ERROR.
+    Failed(CollectionError),
+    /// Not read, with the reason (e.g. `--read-secrets` not given); checks report SKIP.
+    Skipped(String),
+}
+
+impl<T> Collected<T> {
+    /// The data, when read.
+    pub fn ok(&self) -> Option<&T> {
+        match self {
+            Collected::Ok(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Default> Default for Collected<T> {
+    fn default() -> Self {
+        Collected::Ok(T::default())
+    }
+}
+
+/// What was asked to be audited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub regions: Vec<String>,
+    /// `--vpc-id`, when given (otherwise the VPC is found by its `Name` tag).
+    pub vpc_id: Option<String>,
+    /// The secrets audited in full (`--secret-id`, or the policy's names).
+    pub secret_ids: Vec<String>,
+    /// Every secret of the region is also audited against the rotation checks.
+    pub all_secrets: bool,
+    /// RDS instance identifier of the database.
+    pub db_instance_id: String,
+    /// Secret values were read (`--read-secrets`).
+    pub read_secrets: bool,
+}
+
+/// Facts about the collection itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub tool: String,
+    pub version: String,
+    /// When collection started; checks measure ages against this, so a saved
+    /// inventory evaluates the same later.
+    #[serde(with = "time::serde::rfc3339")]
+    pub collected_at: OffsetDateTime,
+    /// The audited account, from `sts:GetCallerIdentity`, when known.
+    pub account_id: Option<String>,
+    /// HTTP requests the collector sent (every page and retry).
+    pub api_requests: u64,
+    /// Calls per IAM action (pages counted one each).
+    pub calls: BTreeMap<String, u64>,
+    pub scope: Scope,
+}
+
+/// Everything read, per region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub metadata: Metadata,
+    pub regions: Vec<RegionInventory>,
+}
+
+/// What was read in one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionInventory {
+    pub region: String,
+    /// The audited VPC; `Ok(None)` when none matched.
+    pub vpc: Collected<Option<Vpc>>,
+    /// Subnets of the VPC (for availability zones).
+    pub subnets: Collected<Vec<Subnet>>,
+    /// VPC endpoints in the VPC.
+    pub endpoints: Collected<Vec<VpcEndpoint>>,
+    /// The bastion; `Ok(None)` when no instance of the VPC has the bastion's name.
+    pub bastion: Collected<Option<Instance>>,
+    /// The database; `Ok(None)` when it does not exist.
+    pub database: Collected<Option<DbInstance>>,
+    /// Rules of the bastion's, the database's and the rotation functions' groups.
+    pub security_group_rules: Collected<Vec<SecurityGroupRule>>,
+    /// Entries of the managed prefix lists those rules name.
+    pub prefix_lists: Vec<PrefixList>,
+    /// The audited secrets (and, with `--all-secrets`, every secret of the region).
+    pub secrets: Collected<Vec<Secret>>,
+    /// Secrets asked for by name that do not exist.
+    pub missing_secrets: Vec<String>,
+    /// Rotation functions named by the secrets.
+    pub functions: Vec<FunctionRecord>,
+    /// What was read from the audited secrets' values (never the values themselves).
+    pub secret_values: Vec<SecretValueRecord>,
+    /// Admin secrets named by `masterarn`.
+    pub admin_secrets: Vec<AdminSecretRecord>,
+    /// The grants of each audited secret's user, read over its own connection.
+    pub grants: Vec<GrantsRecord>,
+}
+
+impl RegionInventory {
+    /// An inventory of a region where nothing was read yet.
+    pub fn empty(region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            vpc: Collected::Ok(None),
+            subnets: Collected::default(),
+            endpoints: Collected::default(),
+            bastion: Collected::Ok(None),
+            database: Collected::Ok(None),
+            security_group_rules: Collected::default(),
+            prefix_lists: Vec::new(),
+            secrets: Collected::default(),
+            missing_secrets: Vec::new(),
+            functions: Vec::new(),
+            secret_values: Vec::new(),
+            admin_secrets: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub name: Option<String>,
+    pub cidr_block: Option<String>,
+    pub dns_hostnames: Collected<bool>,
+    pub dns_support: Collected<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub availability_zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    pub id: String,
+    pub service_name: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`, ...
+    pub endpoint_type: String,
+    pub state: String,
+    pub private_dns_enabled: bool,
+    pub subnet_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub name: Option<String>,
+    pub state: Option<String>,
+    pub subnet_id: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbInstance {
+    pub id: String,
+    pub arn: String,
+    pub engine: Option<String>,
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    pub publicly_accessible: Option<bool>,
+    pub security_group_ids: Vec<String>,
+    pub vpc_id: Option<String>,
+    pub subnets: Vec<Subnet>,
+    pub master_user_secret: Option<MasterUserSecret>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterUserSecret {
+    pub arn: Option<String>,
+    pub status: Option<String>,
+}
+
+/// One rule of a security group (`DescribeSecurityGroupRules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupRule {
+    pub id: String,
+    pub group_id: String,
+    pub is_egress: bool,
+    /// `tcp`, `udp`, `icmp`, `-1` (all), or a protocol number.
+    pub ip_protocol: String,
+    /// `-1` or absent with protocol `-1`.
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub prefix_list_id: Option<String>,
+    pub referenced_group_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A managed prefix list's CIDRs (`GetManagedPrefixListEntries`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefixList {
+    pub id: String,
+    pub entries: Collected<Vec<String>>,
+}
+
+/// A secret's metadata (`DescribeSecret` or `ListSecrets`; no value).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    pub arn: String,
+    pub name: String,
+    /// Audited in full (named by `--secret-id` or the policy), not only listed.
+    pub primary: bool,
+    pub rotation_enabled: Option<bool>,
+    pub rotation_lambda_arn: Option<String>,
+    pub automatically_after_days: Option<i64>,
+    pub schedule_expression: Option<String>,
+    pub duration: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub created_date: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_rotated_date: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub next_rotation_date: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub deleted_date: Option<OffsetDateTime>,
+    pub owning_service: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Version id → staging labels.
+    pub versions_to_stages: BTreeMap<String, Vec<String>>,
+}
+
+/// A rotation function (`GetFunctionConfiguration`, `GetPolicy`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionRecord {
+    /// The ARN a secret names.
+    pub arn: String,
+    /// `Ok(None)` when the function does not exist.
+    pub configuration: Collected<Option<FunctionConfiguration>>,
+    /// The resource policy document; `Ok(None)` when it has none.
+    pub policy: Collected<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionConfiguration {
+    pub name: String,
+    pub arn: String,
+    pub vpc_id: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// The non-sensitive keys of a secret's current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretFacts {
+    pub username: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub dbname: Option<String>,
+    pub engine: Option<String>,
+    pub masterarn: Option<String>,
+    /// `ssl` key: `Some(true)` verify TLS, `Some(false)` plaintext, `None` prefer TLS.
+    pub ssl: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretValueRecord {
+    pub secret_arn: String,
+    pub facts: Collected<SecretFacts>,
+}
+
+/// The admin secret a `masterarn` names (`DescribeSecret`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminSecretRecord {
+    /// The `masterarn` as written in the application secret.
+    pub arn: String,
+    /// `Ok(None)` when no such secret exists.
+    pub secret: Collected<Option<Secret>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantsRecord {
+    pub secret_arn: String,
+    /// `user@host` as the server reported `CURRENT_USER()`, when it connected.
+    pub account: Option<String>,
+    /// The TLS mode the connection used.
+    pub tls: Option<String>,
+    /// `SHOW GRANTS` rows, password hashes removed.
+    pub rows: Collected<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collected_serialises_with_its_state_named() {
+        let failed: Collected<bool> = Collected::Failed(CollectionError {
+            action: "ec2:DescribeVpcAttribute".to_owned(),
+            access_denied: true,
+            code: Some("UnauthorizedOperation".to_owned()),
+            message: "denied".to_owned(),
+        });
+        let json = serde_json::to_value(&failed).expect("json");
+        assert_eq!(json["failed"]["action"], "ec2:DescribeVpcAttribute");
+        let back: Collected<bool> = serde_json::from_value(json).expect("back");
+        assert_eq!(back, failed);
+        assert_eq!(
+            serde_json::to_value(Collected::Ok(true)).expect("json"),
+            serde_json::json!({"ok": true})
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! CSV for spreadsheets (RFC 4180: comma-separated, fields with commas, quotes or
+//! line breaks quoted, quotes doubled).
+
+use super::Report;
+
+const HEADER: [&str; 10] = [
+    "check_id",
+    "status",
+    "severity",
+    "region",
+    "resource",
+    "resource_type",
+    "message",
+    "remediation",
+    "compliance",
+    "title",
+];
+
+/// One CSV field, quoted when needed.
+pub fn field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = HEADER.join(",");
+    out.push_str("\r\n");
+    for f in &report.findings {
+        let row = [
+            f.check_id.clone(),
+            f.status.to_string(),
+            f.severity.to_string(),
+            f.region.clone(),
+            f.resource.clone(),
+            f.resource_type.clone(),
+            f.message.clone(),
+            f.remediation.clone(),
+            f.compliance.join(" "),
+            f.title.clone(),
+        ];
+        out.push_str(&row.iter().map(|v| field(v)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample_report;
+    use super::*;
+
+    /// An RFC 4180 reader, enough to prove the output round-trips.
+    fn parse(text: &str) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        let mut row = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quoted, c) {
+                (true, '"') if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                (true, '"') => quoted = false,
+                (false, '"') => quoted = true,
+                (false, ',') => row.push(std::mem::take(&mut field)),
+                (false, '\r') => {}
+                (false, '\n') => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                (_, c) => field.push(c),
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn csv_round_trips_commas_quotes_and_newlines() {
+        let report = sample_report();
+        let rows = parse(&render(&report));
+        assert_eq!(rows.len(), report.findings.len() + 1);
+        assert_eq!(rows[0], HEADER);
+        assert!(rows.iter().all(|r| r.len() == HEADER.len()));
+        assert_eq!(rows[1][6], report.findings[0].message);
+        assert_eq!(rows[1][1], "FAIL");
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+    }
+}

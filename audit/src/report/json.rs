@@ -1,0 +1,85 @@
+//! The JSON report: the stable schema other tools may parse.
+//!
+//! ```json
+//! {
+//!   "tool": "audit",
+//!   "version": "0.1.0",
+//!   "scope": {
+//!     "account_id": "123456789012" | null,
+//!     "regions": ["us-east-1"],
+//!     "vpc_id": "vpc-..." | null,          // null: found by its Name tag
+//!     "secret_ids": ["SecretsManagerTutorialAppuser"],
+//!     "all_secrets": false,
+//!     "db_instance_id": "secretsmanagertutorial",
+//!     "read_secrets": false,
+//!     "collected_at": "2025-06-02T12:00:00Z"
+//!   },
+//!   "findings": [{
+//!     "check_id": "ec2.ssh.restricted",       // stable id
+//!     "title": "...",
+//!     "status": "PASS" | "FAIL" | "ERROR" | "SKIP",
+//!     "severity": "informational" | "low" | "medium" | "high" | "critical",
+//!     "region": "us-east-1",
+//!     "resource": "arn:aws:ec2:...:security-group/sg-..." ,  // ARN, or id when no ARN can be formed
+//!     "resource_type": "AwsEc2SecurityGroup",
+//!     "message": "what was found; what was expected",
+//!     "remediation": "...",
+//!     "compliance": ["AWS-FSBP:EC2.13", "CIS-AWS-1.5-3.0:5.2", ...],
+//!     "references": ["https://..."]
+//!   }],
+//!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0}
+//! }
+//! ```
+//!
+//! Fields are only ever added, never renamed or removed, within a major version.
+
+use super::Report;
+
+/// The report as pretty-printed JSON.
+pub fn render(report: &Report) -> String {
+    let mut text =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample_report;
+    use super::*;
+
+    #[test]
+    fn the_json_report_has_the_documented_shape() {
+        let report = sample_report();
+        let value: serde_json::Value =
+            serde_json::from_str(&render(&report)).expect("parseable JSON");
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["findings", "scope", "summary", "tool", "version"]);
+        assert_eq!(value["tool"], "audit");
+        let finding = &value["findings"][0];
+        for key in [
+            "check_id",
+            "status",
+            "severity",
+            "resource",
+            "message",
+            "remediation",
+            "compliance",
+        ] {
+            assert!(finding.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(finding["status"], "FAIL");
+        assert_eq!(finding["severity"], "critical");
+        assert_eq!(value["summary"]["fail"], 1);
+        assert_eq!(value["summary"]["error"], 1);
+        assert_eq!(value["summary"]["skip"], 1);
+        let back: Report = serde_json::from_value(value).expect("round trip");
+        assert_eq!(back, report);
+    }
+}

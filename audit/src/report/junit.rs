@@ -1,0 +1,170 @@
+//! JUnit XML for CI systems: a test case per finding (check × resource).
+//!
+//! FAIL is a `<failure>`, ERROR an `<error>`, SKIP `<skipped>`. Text is escaped for
+//! XML, and characters XML 1.0 cannot carry at all (most control characters) are
+//! replaced, so the file always parses.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use crate::checks::Status;
+
+/// `text` escaped for XML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(report: &Report) -> String {
+    let summary = report.summary;
+    let tests = report.findings.len();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+        escape(&report.tool),
+        summary.fail,
+        summary.error,
+        summary.skip
+    );
+    let _ = writeln!(
+        xml,
+        "  <testsuite name=\"{} {}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">",
+        escape(&report.tool),
+        escape(&report.version),
+        summary.fail,
+        summary.error,
+        summary.skip,
+        escape(&report.scope.collected_at)
+    );
+    for finding in &report.findings {
+        let _ = write!(
+            xml,
+            "    <testcase classname=\"{}\" name=\"{} [{}]\"",
+            escape(&finding.check_id),
+            escape(&finding.resource),
+            escape(&finding.region)
+        );
+        let body = format!(
+            "{}\nRemediation: {}\nCompliance: {}",
+            finding.message,
+            finding.remediation,
+            finding.compliance.join(", ")
+        );
+        match finding.status {
+            Status::Pass => xml.push_str("/>\n"),
+            Status::Fail => {
+                let _ = writeln!(
+                    xml,
+                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                    escape(&finding.message),
+                    finding.severity,
+                    escape(&body)
+                );
+            }
+            Status::Error => {
+                let _ = writeln!(
+                    xml,
+                    ">\n      <error message=\"{}\" type=\"ERROR\">{}</error>\n    </testcase>",
+                    escape(&finding.message),
+                    escape(&body)
+                );
+            }
+            Status::Skip => {
+                let _ = writeln!(
+                    xml,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&finding.message)
+                );
+            }
+        }
+    }
+    xml.push_str("  </testsuite>\n</testsuites>\n");
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample_report;
+    use super::*;
+
+    /// A minimal well-formedness check: tags balance, attributes are quoted, and no
+    /// raw `<`, `&` or control character appears in text.
+    fn assert_well_formed(xml: &str) {
+        let body = xml.split_once("?>").expect("declaration").1;
+        let mut stack: Vec<String> = Vec::new();
+        let mut rest = body;
+        while let Some(open) = rest.find('<') {
+            let text = &rest[..open];
+            assert!(
+                !text.contains('>')
+                    && !text
+                        .chars()
+                        .any(|c| (c as u32) < 0x20 && c != '\n' && c != ' '),
+                "raw text {text:?}"
+            );
+            for (index, _) in text.match_indices('&') {
+                let entity = &text[index..];
+                assert!(
+                    ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"]
+                        .iter()
+                        .any(|e| entity.starts_with(e)),
+                    "bare & in {text:?}"
+                );
+            }
+            let close = rest[open..].find('>').expect("tag closes") + open;
+            let tag = &rest[open + 1..close];
+            assert!(!tag.contains('<'), "unescaped < in tag {tag:?}");
+            assert_eq!(
+                tag.matches('"').count() % 2,
+                0,
+                "unbalanced quotes in {tag:?}"
+            );
+            if let Some(name) = tag.strip_prefix('/') {
+                assert_eq!(stack.pop().as_deref(), Some(name), "mismatched close");
+            } else if !tag.ends_with('/') {
+                stack.push(tag.split_whitespace().next().expect("name").to_owned());
+            }
+            rest = &rest[close + 1..];
+        }
+        assert!(stack.is_empty(), "unclosed {stack:?}");
+    }
+
+    #[test]
+    fn junit_is_well_formed_and_counts_statuses() {
+        let report = sample_report();
+        let xml = render(&report);
+        assert_well_formed(&xml);
+        assert!(xml.contains("failures=\"1\" errors=\"1\" skipped=\"1\""));
+        assert!(xml.contains(
+            "&lt;0.0.0.0/0&gt; &amp; &quot;quotes&quot;, &apos;apostrophes&apos;,&#10;commas"
+        ));
+        assert!(!xml.contains('\u{1}'));
+        assert_eq!(xml.matches("<testcase ").count(), report.findings.len());
+        assert_eq!(xml.matches("<failure ").count(), 1);
+        assert_eq!(xml.matches("<error ").count(), 1);
+        assert_eq!(xml.matches("<skipped ").count(), 1);
+    }
+
+    #[test]
+    fn escaping_covers_markup_and_control_characters() {
+        assert_eq!(
+            escape("a<b>&\"'\u{0}"),
+            "a&lt;b&gt;&amp;&quot;&apos;\u{FFFD}"
+        );
+    }
+}

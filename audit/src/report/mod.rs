@@ -1,0 +1,109 @@
+//! Reports: the same findings in the formats auditors already consume.
+//!
+//! Every format is a pure function from a [`Report`] to text, so each is unit
+//! tested for well-formedness (JSON parses, JUnit XML is escaped, CSV is quoted).
+//! The JSON format is the stable, documented one (see [`json`]); the others are
+//! views of it.
+
+pub mod csv;
+pub mod json;
+pub mod junit;
+pub mod ocsf;
+pub mod table;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{Finding, Summary};
+use crate::inventory::Inventory;
+
+/// A report format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for the terminal, one row per finding, and a summary line.
+    Table,
+    /// The stable JSON schema: tool, version, scope, findings, summary.
+    Json,
+    /// OCSF Detection Finding objects (class_uid 2004), one per finding.
+    Ocsf,
+    /// JUnit XML: a test case per finding, for CI systems.
+    Junit,
+    /// CSV with a header row, for spreadsheets.
+    Csv,
+}
+
+/// What was audited, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportScope {
+    pub account_id: Option<String>,
+    pub regions: Vec<String>,
+    pub vpc_id: Option<String>,
+    pub secret_ids: Vec<String>,
+    pub all_secrets: bool,
+    pub db_instance_id: String,
+    pub read_secrets: bool,
+    /// When the inventory was collected (RFC 3339).
+    pub collected_at: String,
+}
+
+/// Findings with what a reader needs to interpret them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub tool: String,
+    pub version: String,
+    pub scope: ReportScope,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(inventory: &Inventory, findings: Vec<Finding>) -> Self {
+        let metadata = &inventory.metadata;
+        let scope = ReportScope {
+            account_id: metadata.account_id.clone(),
+            regions: inventory.regions.iter().map(|r| r.region.clone()).collect(),
+            vpc_id: metadata.scope.vpc_id.clone(),
+            secret_ids: metadata.scope.secret_ids.clone(),
+            all_secrets: metadata.scope.all_secrets,
+            db_instance_id: metadata.scope.db_instance_id.clone(),
+            read_secrets: metadata.scope.read_secrets,
+            collected_at: metadata
+                .collected_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        };
+        Self {
+            tool: crate::TOOL.to_owned(),
+            version: crate::VERSION.to_owned(),
+            scope,
+            summary: Summary::of(&findings),
+            findings,
+        }
+    }
+
+    /// The report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => table::render(self),
+            Format::Json => json::render(self),
+            Format::Ocsf => ocsf::render(self),
+            Format::Junit => junit::render(self),
+            Format::Csv => csv::render(self),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn sample_report() -> Report {
+    use crate::checks::{Severity, Status, evaluate};
+    let inventory = crate::checks::fixtures::compliant_inventory();
+    let mut findings = evaluate(&inventory, &crate::policy::Policy::default());
+    findings[0].status = Status::Fail;
+    findings[0].severity = Severity::Critical;
+    findings[0].message =
+        "found <0.0.0.0/0> & \"quotes\", 'apostrophes',\ncommas; expected /32".to_owned();
+    findings[1].status = Status::Error;
+    findings[1].message = "access denied to ec2:DescribeVpcEndpoints".to_owned();
+    findings[2].status = Status::Skip;
+    findings[2].message = "run with --read-secrets\u{1}".to_owned();
+    Report::new(&inventory, findings)
+}

@@ -1,0 +1,814 @@
+//! The rotator end to end: the zip from `cargo xtask build` runs as a Lambda function
+//! in the emulator, and rotations are started with `RotateSecret`, as in AWS.
+
+use std::path::Path;
+
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use rotator::grants::Grants;
+use serde_json::{Value, json};
+use sqlx::{Connection as _, MySqlConnection, Row as _};
+use tests::{db_options, emulator, login, sdk_config, unique_name};
+
+/// The packaged function; `cargo xtask test` builds it before the tests run.
+fn rotator_zip() -> Vec<u8> {
+    let path = xtask::build::zip_path();
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `cargo xtask build` first (`cargo xtask test` does)",
+            path.display()
+        )
+    })
+}
+
+async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
+    use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let role = tests::lambda_role(config, "rotator-test-role").await;
+    let mut environment = Environment::builder();
+    for (key, value) in env {
+        environment = environment.variables(*key, *value);
+    }
+    let name = unique_name("rotator");
+    let created = lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .timeout(30)
+        .memory_size(128)
+        .environment(environment.build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(rotator_zip()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create rotator function");
+    created.function_arn().expect("arn").to_owned()
+}
+
+fn ca() -> String {
+    emulator().ca_file.display().to_string()
+}
+
+async fn admin() -> MySqlConnection {
+    tests::admin_connection().await
+}
+
+async fn exec(connection: &mut MySqlConnection, statement: String) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+        .execute(connection)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+/// An application user with SELECT on its own database, its secret, and an admin secret.
+struct AppSecret {
+    name: String,
+    user: String,
+    database: String,
+    password: String,
+}
+
+async fn app_secret(config: &SdkConfig, user: &str, account_host: &str, extra: Value) -> AppSecret {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let db = &emulator().database;
+    let database = unique_name("appdb");
+    let password = format!("Initial-{}", unique_name("pw"));
+    let mut connection = admin().await;
+    exec(&mut connection, format!("CREATE DATABASE `{database}`")).await;
+    exec(
+        &mut connection,
+        format!("CREATE TABLE `{database}`.`t` (id INT PRIMARY KEY)"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("INSERT INTO `{database}`.`t` VALUES (1)"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "CREATE USER '{}'@'{account_host}' IDENTIFIED BY '{password}'",
+            user.replace('\'', "''")
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT ON `{database}`.* TO '{}'@'{account_host}'",
+            user.replace('\'', "''")
+        ),
+    )
+    .await;
+    let admin_name = unique_name("admin");
+    let admin_secret = secrets
+        .create_secret()
+        .name(&admin_name)
+        .secret_string(json!({"engine": "mariadb", "host": db.host, "port": db.port, "username": db.admin_user, "password": db.admin_password}).to_string())
+        .send()
+        .await
+        .expect("admin secret");
+    let mut value = json!({
+        "engine": "mysql", "host": db.host, "port": db.port, "username": user, "password": password,
+        "dbname": database, "masterarn": admin_secret.arn().expect("arn"), "ssl": true, "team": {"owner": "payments"},
+    });
+    if let (Value::Object(object), Value::Object(extra)) = (&mut value, extra) {
+        for (key, item) in extra {
+            if item.is_null() {
+                object.remove(&key);
+            } else {
+                object.insert(key, item);
+            }
+        }
+    }
+    let name = unique_name("SecretsManagerTutorialAppuser");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("app secret");
+    AppSecret {
+        name,
+        user: user.to_owned(),
+        database,
+        password,
+    }
+}
+
+async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let out = secrets
+        .rotate_secret()
+        .secret_id(secret)
+        .rotation_lambda_arn(function)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(2 days)")
+                .duration("2h")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RotateSecret");
+    out.version_id().expect("version").to_owned()
+}
+
+async fn value(config: &SdkConfig, secret: &str, stage: &str) -> Value {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let out = secrets
+        .get_secret_value()
+        .secret_id(secret)
+        .version_stage(stage)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    serde_json::from_str(out.secret_string().expect("string")).expect("json")
+}
+
+async fn current_version(config: &SdkConfig, secret: &str) -> (String, Option<String>) {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let found = tests::stages(&secrets, secret).await;
+    (found.current.expect("AWSCURRENT"), found.pending)
+}
+
+/// Logs in with a secret value's credentials (TLS verified) and counts the rows of `t`.
+async fn select_with(secret: &Value) -> Result<i64, String> {
+    let db = &emulator().database;
+    let user = secret["username"].as_str().expect("username");
+    let password = secret["password"].as_str().expect("password");
+    let mut connection = login(&db_options(&db.host, db.port, user, password)).await?;
+    let query = format!(
+        "SELECT COUNT(*) FROM `{}`.`t`",
+        secret["dbname"].as_str().unwrap_or_default()
+    );
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query))
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn logs_in(user: &str, password: &str) -> bool {
+    let db = &emulator().database;
+    login(&db_options(&db.host, db.port, user, password))
+        .await
+        .is_ok()
+}
+
+async fn grants_of(user: &str, host: &str) -> Grants {
+    let mut connection = admin().await;
+    let rows: Vec<String> = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SHOW GRANTS FOR '{user}'@'{host}'"
+    )))
+    .fetch_all(&mut connection)
+    .await
+    .expect("show grants")
+    .iter()
+    .map(|row| row.get::<String, _>(0))
+    .collect();
+    Grants::parse(&rows, user, host).expect("parse grants")
+}
+
+#[tokio::test]
+async fn the_tutorial_path_alternates_users_and_keeps_every_other_key() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("appuser"), "%", json!({})).await;
+    let before = value(&config, &app.name, "AWSCURRENT").await;
+
+    rotate(&config, &app.name, &function).await;
+    let first = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(first["username"], json!(format!("{}_clone", app.user)));
+    assert_ne!(first["password"], before["password"]);
+    assert_eq!(
+        select_with(&first).await,
+        Ok(1),
+        "the clone logs in with the new password and can SELECT"
+    );
+    assert_eq!(
+        select_with(&before).await,
+        Ok(1),
+        "the previous user still logs in with the old password"
+    );
+    for key in [
+        "engine",
+        "host",
+        "port",
+        "dbname",
+        "masterarn",
+        "ssl",
+        "team",
+    ] {
+        assert_eq!(
+            first[key], before[key],
+            "key {key} must survive the rotation"
+        );
+    }
+    assert_eq!(value(&config, &app.name, "AWSPREVIOUS").await, before);
+
+    rotate(&config, &app.name, &function).await;
+    let second = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        second["username"],
+        json!(app.user),
+        "the second rotation goes back to the original user"
+    );
+    assert_ne!(second["password"], before["password"]);
+    assert_eq!(select_with(&second).await, Ok(1));
+    assert_eq!(
+        select_with(&first).await,
+        Ok(1),
+        "the clone keeps working until its next turn"
+    );
+    assert!(
+        !logs_in(&app.user, &app.password).await,
+        "the original password no longer works"
+    );
+    assert_eq!(second["team"], before["team"]);
+}
+
+#[tokio::test]
+async fn the_clone_gets_exactly_the_current_users_privileges_on_a_non_wildcard_host() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("grantee"), "127.0.0.1", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT INSERT, UPDATE ON `{}`.`t` TO '{}'@'127.0.0.1' WITH GRANT OPTION",
+            app.database, app.user
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT (`id`) ON `mysql`.`user` TO '{}'@'127.0.0.1'",
+            app.user
+        ),
+    )
+    .await;
+
+    rotate(&config, &app.name, &function).await;
+    let original = grants_of(&app.user, "127.0.0.1").await;
+    let copied = grants_of(&clone, "127.0.0.1").await;
+    assert_eq!(
+        copied.rows, original.rows,
+        "the clone has exactly the user's privileges, WITH GRANT OPTION and column grants included"
+    );
+    assert!(copied.rows.iter().any(|r| matches!(
+        r,
+        rotator::grants::GrantRow::Privileges {
+            grant_option: true,
+            ..
+        }
+    )));
+
+    // Now the clone is current: add a grant to it and take one away, rotate back.
+    exec(
+        &mut connection,
+        format!(
+            "GRANT DELETE ON `{}`.* TO '{clone}'@'127.0.0.1'",
+            app.database
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "REVOKE INSERT, UPDATE ON `{}`.`t` FROM '{clone}'@'127.0.0.1'",
+            app.database
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "REVOKE GRANT OPTION ON `{}`.`t` FROM '{clone}'@'127.0.0.1'",
+            app.database
+        ),
+    )
+    .await;
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(app.user));
+    assert_eq!(
+        grants_of(&app.user, "127.0.0.1").await.rows,
+        grants_of(&clone, "127.0.0.1").await.rows,
+        "extra privileges from the earlier rotation are revoked"
+    );
+    let rows = grants_of(&app.user, "127.0.0.1").await.rows;
+    assert!(
+        rows.iter().any(|r| r.to_string().contains("DELETE")),
+        "{rows:?}"
+    );
+    assert!(
+        !rows.iter().any(|r| r.to_string().contains("INSERT")),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_set_secret_keeps_the_old_credentials_and_every_step_rerun_is_a_no_op() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("faulty"), "%", json!({})).await;
+    let before = value(&config, &app.name, "AWSCURRENT").await;
+    let (current_before, _) = current_version(&config, &app.name).await;
+
+    // Break the admin secret: a wrong password.
+    let admin_arn = before["masterarn"].as_str().expect("masterarn").to_owned();
+    let mut admin_value = value(&config, &admin_arn, "AWSCURRENT").await;
+    let good_admin = admin_value.clone();
+    admin_value["password"] = json!("wrong-password");
+    secrets
+        .put_secret_value()
+        .secret_id(&admin_arn)
+        .secret_string(admin_value.to_string())
+        .send()
+        .await
+        .expect("break admin");
+
+    let token = rotate(&config, &app.name, &function).await;
+    let (current, pending) = current_version(&config, &app.name).await;
+    assert_eq!(
+        current, current_before,
+        "AWSCURRENT stays on the old version"
+    );
+    assert_eq!(
+        pending.as_deref(),
+        Some(token.as_str()),
+        "AWSPENDING is left for the retry, as in AWS"
+    );
+    assert_eq!(
+        select_with(&before).await,
+        Ok(1),
+        "the old credentials still work"
+    );
+    let pending_value = value(&config, &app.name, "AWSPENDING").await;
+    assert!(
+        !logs_in(
+            pending_value["username"].as_str().expect("user"),
+            pending_value["password"].as_str().expect("pw")
+        )
+        .await
+    );
+
+    let invoke = async |step: &str| {
+        let event = json!({"Step": step, "SecretId": app.name, "ClientRequestToken": token});
+        tests::invoke(&lambda, &function, &event).await
+    };
+    // createSecret again: nothing changes.
+    assert_eq!(invoke("createSecret").await.0, None);
+    assert_eq!(value(&config, &app.name, "AWSPENDING").await, pending_value);
+    // setSecret fails with a message naming the secret, the step and the admin login.
+    let (error, body) = invoke("setSecret").await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert!(
+        body.contains(&format!("secret {}, step setSecret", app.name))
+            && body.contains("refused the login"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("wrong-password"),
+        "no password in errors: {body}"
+    );
+
+    // Fix the fault; the steps complete, and each again is a no-op.
+    secrets
+        .put_secret_value()
+        .secret_id(&admin_arn)
+        .secret_string(good_admin.to_string())
+        .send()
+        .await
+        .expect("fix admin");
+    for step in [
+        "setSecret",
+        "setSecret",
+        "testSecret",
+        "testSecret",
+        "finishSecret",
+        "finishSecret",
+        "createSecret",
+        "setSecret",
+    ] {
+        let (error, body) = invoke(step).await;
+        assert_eq!(error, None, "{step}: {body}");
+    }
+    let (current, pending) = current_version(&config, &app.name).await;
+    assert_eq!(current, token);
+    assert_eq!(pending, None);
+    let after = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        after, pending_value,
+        "the value created once is the one that became current"
+    );
+    assert_eq!(select_with(&after).await, Ok(1));
+
+    // And the next rotation runs normally.
+    rotate(&config, &app.name, &function).await;
+    assert_eq!(
+        value(&config, &app.name, "AWSCURRENT").await["username"],
+        json!(app.user)
+    );
+}
+
+#[tokio::test]
+async fn tls_is_verified_with_the_ca_bundle_and_never_downgraded_when_required() {
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    // Without the CA bundle the emulator's certificate cannot be verified.
+    let no_ca = deploy_rotator(&config, &[]).await;
+    let app = app_secret(&config, &unique_name("tlsuser"), "%", json!({"ssl": true})).await;
+    let token = rotate(&config, &app.name, &no_ca).await;
+    let (_, pending) = current_version(&config, &app.name).await;
+    assert_eq!(
+        pending.as_deref(),
+        Some(token.as_str()),
+        "the rotation must stop: ssl=true forbids plaintext"
+    );
+    let event = json!({"Step": "setSecret", "SecretId": app.name, "ClientRequestToken": token});
+    let (_, body) = tests::invoke(&lambda, &no_ca, &event).await;
+    assert!(
+        body.contains("TLS") && body.contains("DB_CA_BUNDLE"),
+        "{body}"
+    );
+
+    // ssl absent: verified TLS fails without the CA, the function falls back to plaintext and says so.
+    let relaxed = app_secret(&config, &unique_name("tlsoff"), "%", json!({"ssl": null})).await;
+    rotate(&config, &relaxed.name, &no_ca).await;
+    let rotated = value(&config, &relaxed.name, "AWSCURRENT").await;
+    assert_eq!(
+        rotated["username"],
+        json!(format!("{}_clone", relaxed.user))
+    );
+}
+
+#[tokio::test]
+async fn single_user_rotation_changes_the_users_own_password() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(
+        &config,
+        &[
+            ("DB_CA_BUNDLE", &ca()),
+            ("ROTATION_STRATEGY", "single-user"),
+        ],
+    )
+    .await;
+    let app = app_secret(
+        &config,
+        &unique_name("single"),
+        "%",
+        json!({"masterarn": null}),
+    )
+    .await;
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(app.user));
+    assert_ne!(current["password"], json!(app.password));
+    assert_eq!(select_with(&current).await, Ok(1));
+    assert!(
+        !logs_in(&app.user, &app.password).await,
+        "the old password is gone"
+    );
+}
+
+#[tokio::test]
+async fn an_rds_managed_admin_secret_is_found_through_its_instance() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let id = unique_name("tutorialdb");
+    rds.create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .send()
+        .await
+        .expect("create instance");
+    let instance = rds
+        .describe_db_instances()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("describe")
+        .db_instances()[0]
+        .clone();
+    let endpoint = instance.endpoint().expect("endpoint");
+    let (host, port) = (
+        endpoint.address().expect("address").to_owned(),
+        u16::try_from(endpoint.port().expect("port")).expect("port"),
+    );
+    let managed_arn = instance
+        .master_user_secret()
+        .and_then(|s| s.secret_arn())
+        .expect("managed secret")
+        .to_owned();
+    let managed: Value = serde_json::from_str(
+        secrets
+            .get_secret_value()
+            .secret_id(&managed_arn)
+            .send()
+            .await
+            .expect("managed value")
+            .secret_string()
+            .expect("string"),
+    )
+    .expect("json");
+    let mut connection = login(&db_options(
+        &host,
+        port,
+        managed["username"].as_str().expect("u"),
+        managed["password"].as_str().expect("p"),
+    ))
+    .await
+    .expect("master login");
+    exec(&mut connection, "CREATE DATABASE tutorial".to_owned()).await;
+    exec(
+        &mut connection,
+        "CREATE TABLE tutorial.t (id INT)".to_owned(),
+    )
+    .await;
+    exec(
+        &mut connection,
+        "CREATE USER 'appuser'@'%' IDENTIFIED BY 'Initial-1'".to_owned(),
+    )
+    .await;
+    exec(
+        &mut connection,
+        "GRANT SELECT ON tutorial.* TO 'appuser'@'%'".to_owned(),
+    )
+    .await;
+    drop(connection);
+    let name = unique_name("SecretsManagerTutorialAppuser");
+    let app = json!({"engine": "mysql", "host": host, "port": port, "username": "appuser", "password": "Initial-1", "dbname": "tutorial", "masterarn": managed_arn});
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(app.to_string())
+        .send()
+        .await
+        .expect("secret");
+
+    rotate(&config, &name, &function).await;
+    let current = value(&config, &name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("appuser_clone"));
+    let mut connection = login(&db_options(
+        &host,
+        port,
+        "appuser_clone",
+        current["password"].as_str().expect("pw"),
+    ))
+    .await
+    .expect("clone login on the RDS instance");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tutorial.t")
+        .fetch_one(&mut connection)
+        .await
+        .expect("select");
+    assert_eq!(count, 0);
+    connection.close().await.ok();
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+}
+
+#[tokio::test]
+async fn hostile_names_and_passwords_work_exactly_or_are_refused_before_any_change() {
+    let config = sdk_config().await;
+    // Passwords drawn from every printable character but space, quotes and backslashes included.
+    let function = deploy_rotator(
+        &config,
+        &[
+            ("DB_CA_BUNDLE", &ca()),
+            ("EXCLUDE_CHARACTERS", " "),
+            ("PASSWORD_LENGTH", "40"),
+        ],
+    )
+    .await;
+    let user = format!("o'b;r%\\i`n{}", unique_name("ü"));
+    let app = app_secret(&config, &user, "%", json!({})).await;
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(format!("{user}_clone")));
+    assert_eq!(select_with(&current).await, Ok(1));
+    rotate(&config, &app.name, &function).await;
+    let back = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(back["username"], json!(user));
+    assert_eq!(select_with(&back).await, Ok(1));
+
+    // A name MySQL cannot store is refused in createSecret: no pending value is written.
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let emoji = app_secret(&config, &unique_name("plain"), "%", json!({})).await;
+    let mut value_with_emoji = value(&config, &emoji.name, "AWSCURRENT").await;
+    value_with_emoji["username"] = json!("app😀user");
+    secrets
+        .put_secret_value()
+        .secret_id(&emoji.name)
+        .secret_string(value_with_emoji.to_string())
+        .send()
+        .await
+        .expect("put");
+    let token = rotate(&config, &emoji.name, &function).await;
+    let pending = secrets
+        .get_secret_value()
+        .secret_id(&emoji.name)
+        .version_id(&token)
+        .send()
+        .await;
+    assert!(
+        pending.is_err(),
+        "nothing may be written for a name that cannot be rotated"
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_gets_a_clear_error_naming_the_secret_step_and_fix() {
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let invoke = async |event: Value| tests::invoke(&lambda, &function, &event).await;
+    let (error, body) = invoke(json!({"Step": "createSecret", "SecretId": "x"})).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert!(
+        body.contains("ClientRequestToken") && body.contains("InvalidEvent"),
+        "{body}"
+    );
+    let (_, body) =
+        invoke(json!({"Step": "explodeSecret", "SecretId": "x", "ClientRequestToken": "t"})).await;
+    assert!(body.contains("unknown step `explodeSecret`"), "{body}");
+
+    let cases = [
+        ("not json at all", "not a JSON object"),
+        (
+            r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#,
+            "`masterarn` is missing",
+        ),
+        (
+            r#"{"engine":"postgres","host":"h","username":"u","password":"p","masterarn":"m"}"#,
+            "engine `postgres` is not supported",
+        ),
+        (
+            r#"{"engine":"mysql","host":"h","username":"u","password":"p","masterarn":"m","port":"x"}"#,
+            "key `port` must be a port number",
+        ),
+        (
+            r#"{"engine":"mysql","username":"u","password":"p","masterarn":"m"}"#,
+            "key `host` is missing",
+        ),
+    ];
+    for (secret_value, expected) in cases {
+        let name = unique_name("malformed");
+        secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(secret_value)
+            .send()
+            .await
+            .expect("secret");
+        let token = rotate(&config, &name, &function).await;
+        let (_, pending) = current_version(&config, &name).await;
+        assert_eq!(pending.as_deref(), Some(token.as_str()));
+        assert!(
+            secrets
+                .get_secret_value()
+                .secret_id(&name)
+                .version_id(&token)
+                .send()
+                .await
+                .is_err(),
+            "nothing written for {secret_value}"
+        );
+        let (error, body) =
+            invoke(json!({"Step": "createSecret", "SecretId": name, "ClientRequestToken": token}))
+                .await;
+        assert_eq!(error.as_deref(), Some("Unhandled"));
+        assert!(
+            body.contains(&format!("secret {name}, step createSecret")) && body.contains(expected),
+            "{secret_value}: {body}"
+        );
+        assert!(!body.contains("\"p\""), "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_secrets_rotate_concurrently_against_one_database() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let mut apps = Vec::new();
+    for _ in 0..50 {
+        apps.push(app_secret(&config, &unique_name("many"), "%", json!({})).await);
+    }
+    let mut rotations = tokio::task::JoinSet::new();
+    for app in &apps {
+        let (config, name, function) = (config.clone(), app.name.clone(), function.clone());
+        rotations.spawn(async move { rotate(&config, &name, &function).await });
+    }
+    while let Some(done) = rotations.join_next().await {
+        done.expect("rotation task");
+    }
+    for app in &apps {
+        let current = value(&config, &app.name, "AWSCURRENT").await;
+        assert_eq!(
+            current["username"],
+            json!(format!("{}_clone", app.user)),
+            "{}",
+            app.name
+        );
+        assert_eq!(select_with(&current).await, Ok(1), "{}", app.name);
+    }
+}
+
+#[tokio::test]
+async fn no_password_reaches_the_function_logs() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("logged"), "%", json!({})).await;
+    rotate(&config, &app.name, &function).await;
+    rotate(&config, &app.name, &function).await;
+    let previous = value(&config, &app.name, "AWSPREVIOUS").await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    let name = function.rsplit(':').next().expect("name");
+    let dir = emulator().dir.join("run").join("lambda");
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(&dir).expect("lambda log dir").flatten() {
+        if entry.file_name().to_string_lossy().starts_with(name)
+            && entry.path().extension().is_some_and(|e| e == "log")
+        {
+            logs.push_str(&std::fs::read_to_string(entry.path()).expect("log"));
+        }
+    }
+    assert!(
+        logs.contains("step finished") && logs.contains("transport"),
+        "the logs say what happened: {logs}"
+    );
+    let secrets_in_play = [
+        app.password.as_str(),
+        previous["password"].as_str().expect("pw"),
+        current["password"].as_str().expect("pw"),
+        emulator().database.admin_password.as_str(),
+    ];
+    for password in secrets_in_play {
+        assert!(!logs.contains(password), "a password reached the logs");
+    }
+    assert!(Path::new(&dir).exists());
+}
