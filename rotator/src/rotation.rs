@@ -801,9 +801,11 @@ impl Rotator {
         db::prepare_session(&mut connection)
             .await
             .map_err(|e| cx.fail(e))?;
+        let version_text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
+        let flavor = ServerVersion::parse(&version_text).map_or(Flavor::MySql, |v| v.flavor);
         db::execute(
             &mut connection,
-            &sql::set_own_password(&pending.password).map_err(|e| cx.fail(e))?,
+            &sql::set_own_password(&pending.password, flavor).map_err(|e| cx.fail(e))?,
         )
         .await
         .map_err(|e| cx.fail(e))?;

@@ -13,6 +13,7 @@
 use std::fmt;
 
 use crate::secret::Password;
+use crate::version::Flavor;
 
 /// Run first on every connection that executes a statement of this module.
 pub const SESSION_SETUP: &str =
@@ -171,13 +172,17 @@ pub fn set_password(account: &Account, password: &Password) -> Result<Statement,
     ))
 }
 
-/// `ALTER USER CURRENT_USER() IDENTIFIED BY ...` (single-user rotation).
-pub fn set_own_password(password: &Password) -> Result<Statement, QuoteError> {
+/// A user's change of its own password, which needs no privilege (single-user rotation):
+/// `ALTER USER USER() IDENTIFIED BY ...` on MySQL, `SET PASSWORD = PASSWORD(...)` on
+/// MariaDB (where `ALTER USER` needs the CREATE USER privilege).
+pub fn set_own_password(password: &Password, flavor: Flavor) -> Result<Statement, QuoteError> {
+    let literal = string_literal(password.expose(), "password")?;
+    let text = match flavor {
+        Flavor::MySql => format!("ALTER USER USER() IDENTIFIED BY {literal}"),
+        Flavor::MariaDb => format!("SET PASSWORD = PASSWORD({literal})"),
+    };
     Ok(Statement::new(
-        format!(
-            "ALTER USER CURRENT_USER() IDENTIFIED BY {}",
-            string_literal(password.expose(), "password")?
-        ),
+        text,
         "set the user's own password".to_owned(),
     ))
 }

@@ -199,13 +199,16 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status: int, body: bytes = b"{}", headers: dict | None = None) -> None:
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the function process went away (stopped environment); nothing to tell it
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if not self.path.endswith("/runtime/invocation/next"):
@@ -776,13 +779,17 @@ class Supervisor:
         self.write_children()
 
     def write_children(self) -> None:
+        """Records every child pid for `xtask emulator down` (written atomically)."""
         with self.lock:
             pids = [s.process.pid for s in self.servers if s.process and s.process.poll() is None]
             pids += [p.pid for p in self.processes if p.poll() is None]
-        path = os.path.join(ARGS.state_dir, "children.json")
-        with open(path + ".tmp", "w") as handle:
-            json.dump({"pids": pids}, handle)
-        os.replace(path + ".tmp", path)
+            path = os.path.join(ARGS.state_dir, "children.json")
+            try:
+                with open(path + ".tmp", "w") as handle:
+                    json.dump({"pids": pids}, handle)
+                os.replace(path + ".tmp", path)
+            except OSError as error:
+                log(f"could not record child processes: {error}")
 
     def stop_all(self) -> None:
         LAMBDA.stop_all()

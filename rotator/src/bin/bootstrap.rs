@@ -27,10 +27,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let rotator = &rotator;
         async move {
-            rotator.handle(&event.payload).await.map_err(|error| {
-                tracing::error!(%error, "rotation step failed");
-                Diagnostic::from(error)
-            })
+            // The runtime logs the returned error once, with its type.
+            rotator
+                .handle(&event.payload)
+                .await
+                .map_err(Diagnostic::from)
         }
     }))
     .await

@@ -1,0 +1,433 @@
+//! `cargo xtask bench rotator | audit`: measured speed, printed as tables.
+//!
+//! Timings are never pass/fail tests here (these machines are noisy); the benches
+//! print what they measured beside the reference figures of AWS's Python function
+//! and Prowler, measured on the same kind of machine (shared emulator facts), so the
+//! ratios can be read in one run.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use aws_config::SdkConfig;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde_json::json;
+use sqlx::{Connection as _, MySqlConnection};
+
+use crate::build::{self, BuildOptions};
+use crate::emulator::{Emulator, EmulatorOptions, EmulatorState};
+
+/// AWS's Python reference, measured here (shared emulator facts).
+const PYTHON_COLD_START_MS: f64 = 249.0;
+const PYTHON_PEAK_MIB: f64 = 52.0;
+const PYTHON_ROTATION_MS: f64 = 195.0;
+/// Prowler with its SSH and rotation checks on 2,000 secrets / 1,000 groups (audit facts).
+const PROWLER_SECONDS: f64 = 22.0;
+const PROWLER_REQUESTS: u64 = 3_551;
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        f64::midpoint(values[n / 2 - 1], values[n / 2])
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+fn start_emulator(name: &str) -> Result<EmulatorState> {
+    let options = EmulatorOptions {
+        dir: crate::paths::target_dir().join("emulator").join(name),
+        parent_pid: Some(std::process::id()),
+    };
+    crate::emulator::stop(&options.dir)?;
+    Ok(Emulator::start(&options)?.state)
+}
+
+/// The SDK configuration for an emulator.
+pub async fn emulator_sdk_config(state: &EmulatorState) -> SdkConfig {
+    use aws_sdk_secretsmanager::config::{Credentials, Region};
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&state.endpoint_url)
+        .region(Region::new(state.region.clone()))
+        .credentials_provider(Credentials::new(
+            &state.access_key_id,
+            &state.secret_access_key,
+            None,
+            None,
+            "emulator",
+        ))
+        .load()
+        .await
+}
+
+/// Process start to the first `GET .../invocation/next`: the function is ready for an event.
+fn cold_start_ms(binary: &std::path::Path) -> Result<(f64, u64)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    listener.set_nonblocking(false)?;
+    let (stream, _) = listener.accept()?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    if !request_line.contains("/runtime/invocation/next") {
+        bail!("unexpected first request from the function: {request_line}");
+    }
+    let rss = peak_rss(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stream);
+    Ok((elapsed, rss))
+}
+
+/// `VmHWM` of a process, in bytes.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Processes whose command line contains `needle`.
+fn pids_matching(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+async fn admin_connection(state: &EmulatorState) -> Result<MySqlConnection> {
+    let db = &state.database;
+    let options = sqlx::mysql::MySqlConnectOptions::new()
+        .host(&db.host)
+        .port(db.port)
+        .username(&db.admin_user)
+        .password(&db.admin_password)
+        .ssl_mode(sqlx::mysql::MySqlSslMode::VerifyIdentity)
+        .ssl_ca(&state.ca_file);
+    Ok(MySqlConnection::connect_with(&options).await?)
+}
+
+/// `cargo xtask bench rotator`.
+pub async fn rotator(runs: usize) -> Result<()> {
+    let artifact = build::build_rotator(&BuildOptions::default())?;
+    let mut cold = Vec::new();
+    let mut idle_rss = 0;
+    for _ in 0..runs.max(10) {
+        let (ms, rss) = cold_start_ms(&artifact.binary)?;
+        cold.push(ms);
+        idle_rss = idle_rss.max(rss);
+    }
+    eprintln!("bench: starting the emulator");
+    let state = start_emulator("bench-rotator")?;
+    let config = emulator_sdk_config(&state).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam
+        .create_role()
+        .role_name("bench-rotator")
+        .assume_role_policy_document(trust)
+        .send()
+        .await?;
+    let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+    let zip = std::fs::read(&artifact.zip)?;
+    let function = lambda
+        .create_function()
+        .function_name("bench-rotator")
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role_arn)
+        .timeout(30)
+        .memory_size(128)
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
+                .build(),
+        )
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await?;
+    let function_arn = function.function_arn().unwrap_or_default().to_owned();
+    let db = &state.database;
+    let mut admin = admin_connection(&state).await?;
+    sqlx::raw_sql("CREATE DATABASE IF NOT EXISTS bench; CREATE USER IF NOT EXISTS 'benchuser'@'%' IDENTIFIED BY 'Bench-Initial-1'; GRANT SELECT ON bench.* TO 'benchuser'@'%'").execute(&mut admin).await?;
+    let admin_secret = secrets
+        .create_secret()
+        .name("bench-admin")
+        .secret_string(json!({"engine": "mariadb", "host": db.host, "port": db.port, "username": db.admin_user, "password": db.admin_password}).to_string())
+        .send()
+        .await?;
+    let app = json!({"engine": "mysql", "host": db.host, "port": db.port, "username": "benchuser", "password": "Bench-Initial-1", "dbname": "bench", "masterarn": admin_secret.arn(), "ssl": true});
+    secrets
+        .create_secret()
+        .name("bench-app")
+        .secret_string(app.to_string())
+        .send()
+        .await?;
+    let rules = aws_sdk_secretsmanager::types::RotationRulesType::builder()
+        .schedule_expression("rate(2 days)")
+        .duration("2h")
+        .build();
+    let mut rotations = Vec::new();
+    for run in 0..runs.max(10) {
+        let started = Instant::now();
+        let out = secrets
+            .rotate_secret()
+            .secret_id("bench-app")
+            .rotation_lambda_arn(&function_arn)
+            .rotation_rules(rules.clone())
+            .send()
+            .await?;
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        let current = secrets
+            .describe_secret()
+            .secret_id("bench-app")
+            .send()
+            .await?;
+        let token = out.version_id().unwrap_or_default();
+        let ok = current
+            .version_ids_to_stages()
+            .and_then(|m| m.get(token))
+            .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
+        if !ok {
+            bail!(
+                "rotation {run} did not complete; see {}",
+                state.dir.join("run").join("lambda").display()
+            );
+        }
+        // The first rotation includes the function's cold start, as the first rotation in AWS does.
+        if run > 0 {
+            rotations.push(elapsed);
+        }
+    }
+    let rotation_peak = pids_matching("bench-rotator")
+        .into_iter()
+        .filter_map(peak_rss)
+        .max()
+        .unwrap_or(0);
+    crate::emulator::stop(&state.dir)?;
+
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "measure",
+        "this rotator",
+        "AWS Python reference",
+        "target",
+    ]);
+    table.add_row([
+        format!("cold start to ready (median of {})", cold.len()),
+        format!("{:.1} ms", median(&mut cold)),
+        format!("{PYTHON_COLD_START_MS:.0} ms"),
+        "≤ 20 ms".to_owned(),
+    ]);
+    table.add_row([
+        "peak RSS during rotations".to_owned(),
+        format!("{:.1} MiB", mib(rotation_peak.max(idle_rss))),
+        format!("{PYTHON_PEAK_MIB:.0} MiB"),
+        "≤ 24 MiB".to_owned(),
+    ]);
+    table.add_row([
+        format!(
+            "full four-step rotation (median of {}, warm)",
+            rotations.len()
+        ),
+        format!("{:.0} ms", median(&mut rotations)),
+        format!("~{PYTHON_ROTATION_MS:.0} ms (moto in-process)"),
+        String::new(),
+    ]);
+    table.add_row([
+        "zip size".to_owned(),
+        format!("{:.2} MiB", mib(artifact.zip_bytes)),
+        String::new(),
+        "≤ 8 MiB".to_owned(),
+    ]);
+    println!("{table}");
+    println!(
+        "rotation time includes the emulator (moto, Python) serving every Secrets Manager call and invocation"
+    );
+    Ok(())
+}
+
+/// `cargo xtask bench audit`.
+pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
+    eprintln!("bench: starting the emulator");
+    let state = start_emulator("bench-audit")?;
+    let config = emulator_sdk_config(&state).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.80.0.0/16")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value("SecretsManagerTutorial-vpc")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await?;
+    let vpc_id = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| anyhow!("no VPC id"))?
+        .to_owned();
+    eprintln!("bench: creating {secret_count} secrets and {group_count} security groups");
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..secret_count.max(group_count) {
+        let (secrets, ec2, vpc_id) = (secrets.clone(), ec2.clone(), vpc_id.clone());
+        tasks.spawn(async move {
+            if index < secret_count {
+                secrets
+                    .create_secret()
+                    .name(format!("bench/app-{index:05}"))
+                    .secret_string(r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| anyhow!("{e}"))?;
+            }
+            if index < group_count {
+                ec2.create_security_group()
+                    .group_name(format!("bench-{index:05}"))
+                    .description("bench")
+                    .vpc_id(vpc_id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| anyhow!("{e}"))?;
+            }
+            anyhow::Ok(())
+        });
+        while tasks.len() >= 16 {
+            if let Some(done) = tasks.join_next().await {
+                done??;
+            }
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    eprintln!(
+        "bench: created in {:.1} s; auditing",
+        started.elapsed().as_secs_f64()
+    );
+
+    let policy = audit::Policy::default();
+    let request = audit::CollectRequest {
+        scope: audit::inventory::Scope {
+            regions: vec![state.region.clone()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: true,
+            db_instance_id: policy.db_instance_id.clone(),
+            read_secrets: false,
+        },
+        policy: policy.clone(),
+        db_endpoint: None,
+        db_ca_bundle: None,
+    };
+    let started = Instant::now();
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let findings = audit::evaluate(&inventory, &policy);
+    let wall = started.elapsed();
+    crate::emulator::stop(&state.dir)?;
+
+    let list_pages = secret_count.div_ceil(100) as u64;
+    let calls: &BTreeMap<String, u64> = &inventory.metadata.calls;
+    let mut by_action = Table::new();
+    by_action
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["IAM action", "calls"]);
+    for (action, count) in calls {
+        by_action.add_row([action.clone(), count.to_string()]);
+    }
+    println!("{by_action}");
+    let requests = inventory.metadata.api_requests;
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "measure",
+        "this audit",
+        "Prowler (SSH + rotation checks)",
+    ]);
+    table.add_row([
+        "data".to_owned(),
+        format!("{secret_count} secrets, {group_count} security groups"),
+        "same".to_owned(),
+    ]);
+    table.add_row([
+        "wall time of collect + evaluate".to_owned(),
+        format!("{:.2} s", wall.as_secs_f64()),
+        format!("{PROWLER_SECONDS:.0} s"),
+    ]);
+    table.add_row([
+        "AWS API requests".to_owned(),
+        requests.to_string(),
+        PROWLER_REQUESTS.to_string(),
+    ]);
+    table.add_row([
+        "ListSecrets pages the data needs".to_owned(),
+        list_pages.to_string(),
+        String::new(),
+    ]);
+    table.add_row([
+        "findings".to_owned(),
+        findings.len().to_string(),
+        String::new(),
+    ]);
+    println!("{table}");
+    let secrets_calls = calls
+        .get("secretsmanager:ListSecrets")
+        .copied()
+        .unwrap_or(0);
+    if secrets_calls > list_pages + list_pages / 10 {
+        println!(
+            "note: ListSecrets was called {secrets_calls} times for {list_pages} pages of data"
+        );
+    }
+    Ok(())
+}
