@@ -239,7 +239,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
             rotations.push(elapsed);
         }
     }
-    let rotation_peak = pids_matching("bench-rotator")
+    let rotation_peak = pids_matching("/lambda/code/bench-rotator/")
         .into_iter()
         .filter_map(peak_rss)
         .max()
