@@ -296,13 +296,47 @@ async fn the_clone_gets_exactly_the_current_users_privileges_on_a_non_wildcard_h
         ),
     )
     .await;
+    // A role with a default role, and a TLS requirement: both belong to the account.
+    let role = unique_name("reader");
+    let account = format!("'{}'@'127.0.0.1'", app.user);
+    exec(&mut connection, format!("CREATE ROLE `{role}`")).await;
+    exec(
+        &mut connection,
+        format!("GRANT SELECT ON `{}`.* TO `{role}`", app.database),
+    )
+    .await;
+    exec(&mut connection, format!("GRANT `{role}` TO {account}")).await;
+    exec(
+        &mut connection,
+        format!("SET DEFAULT ROLE `{role}` FOR {account}"),
+    )
+    .await;
+    exec(&mut connection, format!("ALTER USER {account} REQUIRE SSL")).await;
 
     rotate(&config, &app.name, &function).await;
+    let create_clone: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SHOW CREATE USER '{clone}'@'127.0.0.1'"
+    )))
+    .fetch_one(&mut connection)
+    .await
+    .expect("show create user");
+    assert!(
+        create_clone.contains("REQUIRE SSL"),
+        "the clone must require TLS as the user does"
+    );
     let original = grants_of(&app.user, "127.0.0.1").await;
     let copied = grants_of(&clone, "127.0.0.1").await;
     assert_eq!(
         copied.rows, original.rows,
-        "the clone has exactly the user's privileges, WITH GRANT OPTION and column grants included"
+        "the clone has exactly the user's privileges, WITH GRANT OPTION, column grants, roles and default role included"
+    );
+    assert!(
+        copied
+            .rows
+            .iter()
+            .any(|r| matches!(r, rotator::grants::GrantRow::DefaultRole { .. })),
+        "{:?}",
+        copied.rows
     );
     assert!(copied.rows.iter().any(|r| matches!(
         r,
@@ -526,7 +560,8 @@ async fn single_user_rotation_changes_the_users_own_password() {
 }
 
 #[tokio::test]
-async fn an_rds_managed_admin_secret_is_found_through_its_instance() {
+async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_database_outage_changes_nothing()
+ {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
@@ -623,6 +658,61 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance() {
         .expect("select");
     assert_eq!(count, 0);
     connection.close().await.ok();
+
+    // The database goes down: the rotation fails in setSecret and AWSCURRENT stays.
+    let before = current_version(&config, &name).await.0;
+    rds.stop_db_instance()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("stop");
+    let token = rotate(&config, &name, &function).await;
+    let (current, pending) = current_version(&config, &name).await;
+    assert_eq!(
+        current, before,
+        "AWSCURRENT must not move while the database is down"
+    );
+    assert_eq!(pending.as_deref(), Some(token.as_str()));
+    // It comes back: the old credentials work, and reattempting the rotation completes it.
+    rds.start_db_instance()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("start");
+    let old = value(&config, &name, "AWSCURRENT").await;
+    assert!(
+        login(&db_options(
+            &host,
+            port,
+            "appuser_clone",
+            old["password"].as_str().expect("pw")
+        ))
+        .await
+        .is_ok(),
+        "the old credentials work again"
+    );
+    secrets
+        .rotate_secret()
+        .secret_id(&name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .expect("reattempt");
+    let (current, pending) = current_version(&config, &name).await;
+    assert_eq!((current.as_str(), pending), (token.as_str(), None));
+    let back = value(&config, &name, "AWSCURRENT").await;
+    assert_eq!(back["username"], json!("appuser"));
+    assert!(
+        login(&db_options(
+            &host,
+            port,
+            "appuser",
+            back["password"].as_str().expect("pw")
+        ))
+        .await
+        .is_ok()
+    );
+
     rds.delete_db_instance()
         .db_instance_identifier(&id)
         .skip_final_snapshot(true)

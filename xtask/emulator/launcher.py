@@ -88,8 +88,9 @@ class MariaDbServer:
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.isdir(self.datadir):
             SUPERVISOR.copy_template_datadir(self.datadir)
+        preferred = self.port  # a restarted server (StartDBInstance) keeps its port, as RDS does
         for attempt in range(5):
-            self.port = free_port()
+            self.port = preferred if preferred and attempt == 0 else free_port()
             args = [
                 ARGS.mariadbd,
                 "--no-defaults",
@@ -697,6 +698,27 @@ def install_rds_patches() -> None:
         return result
 
     rds_models.RDSBackend.delete_db_instance = delete_db_instance
+
+    original_stop = rds_models.RDSBackend.stop_db_instance
+    original_start = rds_models.RDSBackend.start_db_instance
+
+    def stop_db_instance(self, db_instance_identifier, *args, **kwargs):
+        result = original_stop(self, db_instance_identifier, *args, **kwargs)
+        server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
+        if server is not None:
+            server.stop()
+        return result
+
+    def start_db_instance(self, db_instance_identifier, *args, **kwargs):
+        result = original_start(self, db_instance_identifier, *args, **kwargs)
+        server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
+        if server is not None and (server.process is None or server.process.poll() is not None):
+            server.start()
+            SUPERVISOR.write_children()
+        return result
+
+    rds_models.RDSBackend.stop_db_instance = stop_db_instance
+    rds_models.RDSBackend.start_db_instance = start_db_instance
 
 
 # --------------------------------------------------------------------------- supervision
