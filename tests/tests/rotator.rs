@@ -871,7 +871,11 @@ async fn fifty_secrets_rotate_concurrently_against_one_database() {
 #[tokio::test]
 async fn no_password_reaches_the_function_logs() {
     let config = sdk_config().await;
-    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let function = deploy_rotator(
+        &config,
+        &[("DB_CA_BUNDLE", &ca()), ("AWS_LAMBDA_LOG_FORMAT", "JSON")],
+    )
+    .await;
     let app = app_secret(&config, &unique_name("logged"), "%", json!({})).await;
     rotate(&config, &app.name, &function).await;
     rotate(&config, &app.name, &function).await;
@@ -890,6 +894,20 @@ async fn no_password_reaches_the_function_logs() {
     assert!(
         logs.contains("step finished") && logs.contains("transport"),
         "the logs say what happened: {logs}"
+    );
+    // AWS_LAMBDA_LOG_FORMAT=JSON: the function's own lines are JSON objects.
+    let finished: Vec<Value> = logs
+        .lines()
+        .filter(|l| l.contains("step finished"))
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .collect();
+    assert!(!finished.is_empty());
+    assert!(
+        finished
+            .iter()
+            .all(|line| line["fields"]["message"] == json!("step finished")
+                && line["level"] == json!("INFO")),
+        "{finished:?}"
     );
     let secrets_in_play = [
         app.password.as_str(),
