@@ -498,6 +498,7 @@ pub fn ensure_virtualenv(python3: &Path) -> Result<PathBuf> {
             "pip",
             "install",
             "--disable-pip-version-check",
+            "--no-compile",
             "-q",
             "-r",
         ])
