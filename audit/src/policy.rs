@@ -19,6 +19,11 @@ pub const TUTORIAL_BASTION_NAME: &str = "SecretsManagerTutorialInstance";
 pub const TUTORIAL_DB_INSTANCE: &str = "secretsmanagertutorial";
 /// The tutorial's application secret.
 pub const TUTORIAL_SECRET: &str = "SecretsManagerTutorialAppuser";
+/// The key of the tag every resource the project creates carries (`cargo xtask
+/// provision` and `deploy` set it, `cleanup` deletes only what carries it).
+pub const PROJECT_TAG_KEY: &str = "Project";
+/// The value of the project's tag.
+pub const PROJECT_TAG_VALUE: &str = "SecretsManagerTutorial";
 
 /// What the audited setup is expected to look like.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,8 +70,8 @@ impl Default for Policy {
         Self {
             vpc_name: TUTORIAL_VPC_NAME.to_owned(),
             project_tag: Some(TagPolicy {
-                key: "Project".to_owned(),
-                value: "SecretsManagerTutorial".to_owned(),
+                key: PROJECT_TAG_KEY.to_owned(),
+                value: PROJECT_TAG_VALUE.to_owned(),
             }),
             bastion_name: TUTORIAL_BASTION_NAME.to_owned(),
             db_instance_id: TUTORIAL_DB_INSTANCE.to_owned(),

@@ -13,8 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_secretsmanager::config::{Credentials, Region};
+use aws_config::SdkConfig;
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{Connection as _, MySqlConnection};
 use xtask::emulator::{Emulator, EmulatorOptions, EmulatorState};
@@ -65,19 +64,7 @@ fn remove_stale_test_dirs(root: &Path) {
 
 /// The SDK configuration for the emulator: its endpoint, region and credentials.
 pub async fn sdk_config() -> SdkConfig {
-    let state = emulator();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&state.endpoint_url)
-        .region(Region::new(state.region.clone()))
-        .credentials_provider(Credentials::new(
-            &state.access_key_id,
-            &state.secret_access_key,
-            None,
-            None,
-            "emulator",
-        ))
-        .load()
-        .await
+    xtask::aws::emulator_config(emulator()).await
 }
 
 /// A name no other test of any process uses: `prefix` plus process id and a counter.

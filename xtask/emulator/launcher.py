@@ -663,7 +663,7 @@ def patched_instance_init(self, backend, **kwargs):
         password = json.loads(self.master_user_secret.secret.secret_string)["password"]
         self.master_user_secret._status = "active"
     else:
-        password = self.master_user_password or ""
+        password = kwargs.get("master_user_password") or ""  # moto hides the attribute
     server.create_admin(self.master_username or "admin", password)
 
 

@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use aws_config::SdkConfig;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 use sqlx::{Connection as _, MySqlConnection};
@@ -53,23 +52,6 @@ fn start_emulator(name: &str) -> Result<EmulatorState> {
     };
     crate::emulator::stop(&options.dir)?;
     Ok(Emulator::start(&options)?.state)
-}
-
-/// The SDK configuration for an emulator.
-pub async fn emulator_sdk_config(state: &EmulatorState) -> SdkConfig {
-    use aws_sdk_secretsmanager::config::{Credentials, Region};
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&state.endpoint_url)
-        .region(Region::new(state.region.clone()))
-        .credentials_provider(Credentials::new(
-            &state.access_key_id,
-            &state.secret_access_key,
-            None,
-            None,
-            "emulator",
-        ))
-        .load()
-        .await
 }
 
 /// Process start to the first `GET .../invocation/next`: the function is ready for an event.
@@ -153,7 +135,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
     }
     eprintln!("bench: starting the emulator");
     let state = start_emulator("bench-rotator")?;
-    let config = emulator_sdk_config(&state).await;
+    let config = crate::aws::emulator_config(&state).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
     let iam = aws_sdk_iam::Client::new(&config);
@@ -291,7 +273,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
 pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
     eprintln!("bench: starting the emulator");
     let state = start_emulator("bench-audit")?;
-    let config = emulator_sdk_config(&state).await;
+    let config = crate::aws::emulator_config(&state).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let vpc = ec2

@@ -212,7 +212,8 @@ pub fn write_zip(path: &Path, binary: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("zip.tmp");
+    // A name of this process: two builds at once (a test and a demo, say) must not share it.
+    let tmp = path.with_extension(format!("zip.{}.tmp", std::process::id()));
     let file = fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut writer = zip::ZipWriter::new(file);
     let options = zip::write::SimpleFileOptions::default()
@@ -221,7 +222,8 @@ pub fn write_zip(path: &Path, binary: &[u8]) -> Result<()> {
     writer.start_file("bootstrap", options)?;
     writer.write_all(binary)?;
     writer.finish()?;
-    fs::rename(&tmp, path)?;
+    fs::rename(&tmp, path)
+        .with_context(|| format!("moving {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 

@@ -1,10 +1,18 @@
 //! The project's tasks as a library, so that the integration tests start the
 //! emulator through the same code as `cargo xtask emulator up`.
 
+pub mod aws;
 pub mod bench;
 pub mod build;
+pub mod cleanup;
+pub mod commands;
+pub mod database;
 pub mod demo;
+pub mod deploy;
 pub mod emulator;
+pub mod names;
 pub mod paths;
+pub mod provision;
+pub mod rotate;
 pub mod test;
 pub mod tls;

@@ -28,6 +28,17 @@ enum Task {
     },
     /// The main job end to end on the embedded emulator, with no AWS account
     Demo,
+    /// Create the tutorial's VPC, endpoints, bastion, RDS MySQL, appuser and its secret (idempotent)
+    Provision(xtask::commands::ProvisionArgs),
+    /// Build and deploy the rotation function, its role and permission, and schedule rotation (idempotent)
+    Deploy(xtask::commands::DeployArgs),
+    /// Rotate the secret now, wait, and prove the new and previous credentials log in
+    Rotate(xtask::commands::RotateArgs),
+    /// Delete everything tagged as this run's, in dependency order (asks unless --yes)
+    Cleanup(xtask::commands::CleanupArgs),
+    /// Measure speed and print tables (never pass/fail)
+    #[command(subcommand)]
+    Bench(BenchTask),
     /// Build the rotation Lambda: target/lambda/rotator/bootstrap.zip (provided.al2023)
     ///
     /// Release build (LTO, one codegen unit, stripped, panic=abort). Fails if the
@@ -39,6 +50,25 @@ enum Task {
         /// Show cargo's full output
         #[arg(long, short)]
         verbose: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTask {
+    /// Cold start, peak memory, rotation time and zip size of the rotator
+    Rotator {
+        /// Cold starts and rotations to measure (at least 10)
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
+    /// Wall time and API requests of `audit --all-secrets` on a large account
+    Audit {
+        /// Secrets to create in the emulator
+        #[arg(long, default_value_t = 2000)]
+        secrets: usize,
+        /// Security groups to create in the tutorial VPC
+        #[arg(long, default_value_t = 1000)]
+        security_groups: usize,
     },
 }
 
@@ -73,6 +103,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Emulator(task) => emulator_task(&task),
         Task::Test { args } => xtask::test::run(&args),
         Task::Demo => xtask::demo::run(),
+        Task::Provision(args) => args.run(),
+        Task::Deploy(args) => args.run(),
+        Task::Rotate(args) => args.run(),
+        Task::Cleanup(args) => args.run(),
+        Task::Bench(bench) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                match bench {
+                    BenchTask::Rotator { runs } => xtask::bench::rotator(runs).await,
+                    BenchTask::Audit {
+                        secrets,
+                        security_groups,
+                    } => xtask::bench::audit(secrets, security_groups).await,
+                }
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Task::Build { arm64, verbose } => {
             let artifact =
                 xtask::build::build_rotator(&xtask::build::BuildOptions { arm64, verbose })?;

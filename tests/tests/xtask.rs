@@ -1,0 +1,560 @@
+//! `cargo xtask provision`, `deploy`, `rotate` and `cleanup` against the emulator,
+//! through the same library functions the commands call.
+//!
+//! Every test uses a run name of its own (`unique_name`), so its VPC, database,
+//! function and secret are its own and the tests run in parallel in the one
+//! emulator of this process; the audit is pointed at the test's VPC, secret and
+//! database. The rotator zip must exist (`cargo xtask build`; `cargo xtask test`
+//! builds it first).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use audit::Status;
+use aws_config::SdkConfig;
+use tests::{emulator, sdk_config, unique_name};
+use xtask::cleanup::{self, CleanupOptions, Kind};
+use xtask::deploy::{self, DeployOptions};
+use xtask::names::Names;
+use xtask::provision::{self, ProvisionOptions};
+use xtask::rotate::{self, RotateOptions};
+
+fn state_dir() -> PathBuf {
+    xtask::paths::target_dir()
+        .join("xtask-tests")
+        .join(std::process::id().to_string())
+}
+
+fn ca() -> Option<PathBuf> {
+    Some(emulator().ca_file.clone()).filter(|p| p.is_file())
+}
+
+fn zip() -> PathBuf {
+    let path = xtask::build::zip_path();
+    assert!(
+        path.is_file(),
+        "{} is missing; run `cargo xtask build` first (`cargo xtask test` does)",
+        path.display()
+    );
+    path
+}
+
+fn provision_options(names: &Names) -> ProvisionOptions {
+    ProvisionOptions {
+        names: names.clone(),
+        my_ip: "203.0.113.10/32".to_owned(),
+        allow_wide_ssh: false,
+        ami: None,
+        db_ca_bundle: ca(),
+        state_dir: state_dir(),
+        verbose: false,
+    }
+}
+
+fn deploy_options(names: &Names, dry_run: bool) -> DeployOptions {
+    DeployOptions {
+        names: names.clone(),
+        zip: zip(),
+        db_ca_bundle: ca(),
+        dry_run,
+        rotation_timeout: Duration::from_mins(1),
+        verbose: false,
+    }
+}
+
+fn cleanup_options(names: &Names, dry_run: bool) -> CleanupOptions {
+    CleanupOptions {
+        names: names.clone(),
+        dry_run,
+        yes: true,
+        force_delete_secrets: true,
+        state_dir: state_dir(),
+        dependency_timeout: Duration::from_secs(20),
+        verbose: false,
+    }
+}
+
+/// The run's tagged resources as `kind id` lines, sorted.
+async fn tagged(config: &SdkConfig, names: &Names) -> BTreeSet<String> {
+    cleanup::discover(config, names)
+        .await
+        .expect("discover")
+        .into_iter()
+        .map(|r| format!("{:?} {}", r.kind, r.id))
+        .collect()
+}
+
+/// Everything a write could change, as text: tagged resources, the secret's
+/// rotation and version labels, the function's code and configuration, the groups' rules.
+async fn snapshot(config: &SdkConfig, names: &Names) -> String {
+    let mut out = format!("{:?}\n", tagged(config, names).await);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    if let Ok(secret) = secrets
+        .describe_secret()
+        .secret_id(&names.secret)
+        .send()
+        .await
+    {
+        let mut stages: Vec<_> = secret
+            .version_ids_to_stages()
+            .into_iter()
+            .flatten()
+            .map(|(id, stages)| format!("{id}={stages:?}"))
+            .collect();
+        stages.sort();
+        let _ = writeln!(
+            out,
+            "rotation {:?} {:?} {:?}\n{stages:?}",
+            secret.rotation_enabled(),
+            secret.rotation_lambda_arn(),
+            secret.rotation_rules()
+        );
+    }
+    let lambda = aws_sdk_lambda::Client::new(config);
+    if let Ok(function) = lambda
+        .get_function_configuration()
+        .function_name(&names.function)
+        .send()
+        .await
+    {
+        let _ = writeln!(
+            out,
+            "function {:?} {:?} {:?}",
+            function.code_sha256(),
+            function.last_modified(),
+            function.environment()
+        );
+    }
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let groups = ec2
+        .describe_security_groups()
+        .set_filters(Some(xtask::provision::run_filters(names)))
+        .send()
+        .await
+        .expect("describe groups");
+    let mut rules: Vec<String> = groups
+        .security_groups()
+        .iter()
+        .map(|g| format!("{:?} {:?}", g.group_id(), g.ip_permissions()))
+        .collect();
+    rules.sort();
+    out += &rules.join("\n");
+    out
+}
+
+#[tokio::test]
+async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+
+    let first = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+    assert!(first.created.len() >= 15, "{:?}", first.created);
+    let key = names.key_file(&state_dir());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key)
+            .expect("private key file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "{}", key.display());
+    let after_first = tagged(&config, &names).await;
+    let again = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision again");
+    assert!(again.created.is_empty(), "{:?}", again.created);
+    assert_eq!(again.state, first.state);
+    assert_eq!(tagged(&config, &names).await, after_first);
+
+    let deployed = deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect("deploy");
+    let after_deploy = tagged(&config, &names).await;
+    let redeployed = deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect("deploy again");
+    assert_eq!(redeployed.function_arn, deployed.function_arn);
+    assert!(
+        !redeployed.writes.iter().any(|w| {
+            let action = w.split_whitespace().next().unwrap_or_default();
+            action.contains(":Create")
+                || action.contains(":Authorize")
+                || action == "secretsmanager:RotateSecret"
+                || action == "lambda:AddPermission"
+        }),
+        "a rerun only updates in place: {:?}",
+        redeployed.writes
+    );
+    assert_eq!(tagged(&config, &names).await, after_deploy);
+    let kinds: Vec<Kind> = cleanup::discover(&config, &names)
+        .await
+        .expect("discover")
+        .iter()
+        .map(|r| r.kind)
+        .collect();
+    for (kind, count) in [
+        (Kind::Vpc, 1),
+        (Kind::Function, 1),
+        (Kind::Role, 1),
+        (Kind::DbInstance, 1),
+        (Kind::Secret, 1),
+        (Kind::Instance, 1),
+        (Kind::VpcEndpoint, 2),
+        (Kind::Subnet, 4),
+        (Kind::SecurityGroup, 4),
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind).count(),
+            count,
+            "{kind:?} in {kinds:?}"
+        );
+    }
+
+    let rotation = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            verbose: false,
+        },
+    )
+    .await
+    .expect("rotate");
+    assert_ne!(rotation.previous_user, rotation.current_user);
+    assert!(
+        [
+            rotation.previous_user.as_str(),
+            rotation.current_user.as_str()
+        ]
+        .iter()
+        .all(|u| *u == "appuser" || *u == "appuser_clone"),
+        "{rotation:?}"
+    );
+
+    let findings = xtask::demo::audit_run(&config, &names, &first.state.vpc_id, ca()).await;
+    let not_passing: Vec<_> = findings
+        .iter()
+        .filter(|f| f.status != Status::Pass)
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}");
+    assert!(findings.len() >= 13, "{findings:#?}");
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+    assert!(tagged(&config, &names).await.is_empty());
+    assert!(!key.exists(), "the private key file goes with the run");
+    let rds = aws_sdk_rds::Client::new(&config);
+    assert!(
+        rds.describe_db_instances()
+            .db_instance_identifier(&names.db_instance)
+            .send()
+            .await
+            .is_err(),
+        "the database is gone"
+    );
+    // A second cleanup finds nothing and succeeds.
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("second cleanup");
+    assert!(report.outcomes.is_empty() && report.complete());
+}
+
+#[tokio::test]
+async fn cleanup_after_a_half_finished_provision_leaves_untagged_resources_alone() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+
+    // Someone else's resources with the run's names but not its tags.
+    let foreign_vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(&names.vpc)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("untagged vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    secrets
+        .create_secret()
+        .name(&names.secret)
+        .secret_string(r#"{"username":"someone","password":"else"}"#)
+        .send()
+        .await
+        .expect("untagged secret");
+    rds.create_db_instance()
+        .db_instance_identifier(&names.db_instance)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .send()
+        .await
+        .expect("untagged database");
+
+    // Provision stops at the database it must not adopt, after the network.
+    let error = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect_err("provision must refuse the untagged database");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&names.db_instance) && message.contains("refusing to adopt"),
+        "{message}"
+    );
+    let half = tagged(&config, &names).await;
+    assert!(
+        half.iter().any(|r| r.starts_with("Vpc "))
+            && half.iter().any(|r| r.starts_with("Instance ")),
+        "{half:?}"
+    );
+    assert!(
+        !half
+            .iter()
+            .any(|r| r.starts_with("DbInstance ") || r.starts_with("Secret "))
+    );
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+    assert!(tagged(&config, &names).await.is_empty());
+    assert!(
+        report.outcomes.iter().all(|(r, _)| r.id != foreign_vpc),
+        "{}",
+        report.table()
+    );
+
+    // The untagged ones are all still there.
+    let vpcs = ec2
+        .describe_vpcs()
+        .vpc_ids(&foreign_vpc)
+        .send()
+        .await
+        .expect("the untagged VPC is still there");
+    assert_eq!(vpcs.vpcs().len(), 1);
+    let secret = secrets
+        .describe_secret()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("the untagged secret is still there");
+    assert!(secret.deleted_date().is_none());
+    rds.describe_db_instances()
+        .db_instance_identifier(&names.db_instance)
+        .send()
+        .await
+        .expect("the untagged database is still there");
+
+    // Tidy up this test's foreign resources.
+    rds.delete_db_instance()
+        .db_instance_identifier(&names.db_instance)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete foreign database");
+    secrets
+        .delete_secret()
+        .secret_id(&names.secret)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("delete foreign secret");
+    ec2.delete_vpc()
+        .vpc_id(&foreign_vpc)
+        .send()
+        .await
+        .expect("delete foreign vpc");
+}
+
+#[tokio::test]
+async fn dry_runs_make_no_write_call() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+
+    // Deploy: nothing exists yet, so every create is announced and none made.
+    let before = snapshot(&config, &names).await;
+    let planned = deploy::deploy(&config, &deploy_options(&names, true))
+        .await
+        .expect("dry-run deploy");
+    assert_eq!(snapshot(&config, &names).await, before);
+    let calls = planned.writes.join("\n");
+    for call in [
+        "ec2:CreateSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "lambda:CreateFunction",
+        "lambda:AddPermission",
+        "secretsmanager:RotateSecret",
+    ] {
+        assert!(calls.contains(call), "{call} missing from\n{calls}");
+    }
+
+    // Deployed for real, a dry-run deploy announces the in-place updates only.
+    deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect("deploy");
+    let before = snapshot(&config, &names).await;
+    let planned = deploy::deploy(&config, &deploy_options(&names, true))
+        .await
+        .expect("dry-run redeploy");
+    assert_eq!(snapshot(&config, &names).await, before);
+    assert!(
+        planned
+            .writes
+            .iter()
+            .any(|w| w.starts_with("lambda:UpdateFunctionCode")),
+        "{:?}",
+        planned.writes
+    );
+
+    // Cleanup: every deletion announced, nothing deleted.
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, true))
+        .await
+        .expect("dry-run cleanup");
+    assert_eq!(snapshot(&config, &names).await, before);
+    let calls = report.writes.join("\n");
+    for call in [
+        "secretsmanager:CancelRotateSecret",
+        "secretsmanager:DeleteSecret",
+        "lambda:DeleteFunction",
+        "iam:DeleteRole",
+        "rds:DeleteDBInstance",
+        "ec2:TerminateInstances",
+        "ec2:DeleteVpcEndpoints",
+        "ec2:DeleteSecurityGroup",
+        "ec2:DeleteSubnet",
+        "ec2:DeleteVpc",
+    ] {
+        assert!(calls.contains(call), "{call} missing from\n{calls}");
+    }
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|(_, o)| *o == cleanup::Outcome::WouldDelete),
+        "{}",
+        report.table()
+    );
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+}
+
+#[tokio::test]
+async fn cleanup_without_yes_and_without_input_deletes_nothing() {
+    let binary = xtask::paths::target_dir().join("debug").join("xtask");
+    if !binary.is_file() {
+        eprintln!(
+            "skipped: {} is not built (any `cargo xtask ...` builds it)",
+            binary.display()
+        );
+        return;
+    }
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+    let before = tagged(&config, &names).await;
+    let state = emulator();
+    let output = tokio::process::Command::new(&binary)
+        .args(["cleanup", "--name", &names.run, "--state-dir"])
+        .arg(state_dir())
+        .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+        .env("AWS_REGION", &state.region)
+        .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run xtask cleanup");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--yes") && stderr.contains("nothing deleted"),
+        "{stderr}"
+    );
+    assert_eq!(tagged(&config, &names).await, before);
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+}
+
+#[tokio::test]
+async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+    deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect("deploy");
+    // The function can no longer verify the database's certificate.
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    lambda
+        .update_function_configuration()
+        .function_name(&names.function)
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("DB_CA_BUNDLE", "/nonexistent/ca.pem")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("break the function's CA bundle");
+    let error = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_secs(3),
+            verbose: false,
+        },
+    )
+    .await
+    .expect_err("the rotation must fail");
+    let message = format!("{error:#}");
+    eprintln!("{message}");
+    assert!(
+        message.contains("failing step: createSecret")
+            || message.contains("failing step: setSecret")
+            || message.contains("failing step: testSecret"),
+        "{message}"
+    );
+    assert!(message.contains("still AWSPENDING"), "{message}");
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+}

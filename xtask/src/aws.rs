@@ -1,0 +1,237 @@
+//! The SDK configuration of provision, deploy, rotate and cleanup, and what they
+//! share: error text, tags, dry-run bookkeeping and waits with progress.
+//!
+//! A real account and the embedded emulator differ only in the configuration built
+//! here: `--local` reads the running emulator's state file (endpoint, region,
+//! credentials, CA of its database servers); otherwise the usual credential chain
+//! applies, with `--profile` and `--region`, and `AWS_ENDPOINT_URL` when set.
+
+use std::future::Future;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow, bail};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+use crate::emulator::{EmulatorOptions, EmulatorState};
+
+/// Where the commands run: the emulator (`--local`) or an account.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    /// Use the running emulator (`cargo xtask emulator up`).
+    pub local: bool,
+    /// Named AWS profile.
+    pub profile: Option<String>,
+    /// Region (else the profile's or `AWS_REGION`).
+    pub region: Option<String>,
+}
+
+/// The SDK configuration, and the emulator's database CA when `--local`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub config: SdkConfig,
+    /// The CA file of the emulator's database servers (`--local` only); used when
+    /// `--db-ca-bundle` is not given.
+    pub emulator_ca: Option<PathBuf>,
+}
+
+/// Builds the SDK configuration from the options.
+pub async fn target(options: &TargetOptions) -> Result<Target> {
+    if options.local {
+        let dir = EmulatorOptions::default_instance().dir;
+        let state = match EmulatorState::load(&dir)? {
+            Some(state) if state.is_running() => state,
+            _ => bail!(
+                "--local: the emulator is not running ({}); start it with `cargo xtask emulator up`",
+                dir.display()
+            ),
+        };
+        return Ok(Target {
+            config: emulator_config(&state).await,
+            emulator_ca: Some(state.ca_file.clone()),
+        });
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        bail!(
+            "no AWS region: pass --region REGION, set AWS_REGION, or use a profile with a region (or --local for the emulator)"
+        );
+    }
+    let emulator_ca = std::env::var_os("EMULATOR_DB_CA_FILE").map(PathBuf::from);
+    Ok(Target {
+        config,
+        emulator_ca,
+    })
+}
+
+/// The SDK configuration of a running emulator.
+pub async fn emulator_config(state: &EmulatorState) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&state.endpoint_url)
+        .region(Region::new(state.region.clone()))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            &state.access_key_id,
+            &state.secret_access_key,
+            None,
+            None,
+            "emulator",
+        ))
+        .load()
+        .await
+}
+
+/// The error code of an SDK error (`InvalidGroup.NotFound`, say).
+pub fn code<E: ProvideErrorMetadata>(error: &E) -> &str {
+    error.code().unwrap_or("")
+}
+
+/// An SDK error as one line: code, message and cause.
+pub fn describe<E: std::error::Error + ProvideErrorMetadata>(error: &E) -> String {
+    match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => format!("{}", DisplayErrorContext(error)),
+    }
+}
+
+/// Whether an error says the resource is already gone.
+pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    let code = code(error);
+    code.ends_with("NotFound")
+        || code.ends_with(".NotFound")
+        || code.ends_with("NotFoundFault")
+        || code == "ResourceNotFoundException"
+        || code == "NoSuchEntity"
+        || code == "InvalidVpcEndpointId.NotFound"
+}
+
+/// Whether a call failed for something AWS resolves by itself in time (a dependency
+/// still being released, an IAM role still propagating, an update in progress).
+pub fn is_transient<E: ProvideErrorMetadata>(error: &E) -> bool {
+    let code = code(error);
+    let message = error.message().unwrap_or("");
+    code == "DependencyViolation"
+        || code == "ResourceConflictException"
+        || code == "InvalidDBInstanceState"
+        || code == "InvalidDBSubnetGroupStateFault"
+        || code == "TooManyRequestsException"
+        || code == "Throttling"
+        || (code == "InvalidParameterValueException" && message.contains("role"))
+}
+
+/// The account id from an ARN (`arn:aws:iam::123456789012:role/x`).
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Writes made or, with `--dry-run`, only announced.
+#[derive(Debug, Default)]
+pub struct Calls {
+    pub dry_run: bool,
+    /// Every write call, as `service:Action detail`.
+    pub writes: Vec<String>,
+}
+
+impl Calls {
+    pub fn new(dry_run: bool) -> Self {
+        Self {
+            dry_run,
+            writes: Vec::new(),
+        }
+    }
+
+    /// Records a write; returns whether to make it (false in a dry run, which prints it).
+    pub fn write(&mut self, call: impl Into<String>) -> bool {
+        let call = call.into();
+        if self.dry_run {
+            println!("dry-run: would call {call}");
+        }
+        self.writes.push(call);
+        !self.dry_run
+    }
+}
+
+/// Says what happens, on stderr (stdout stays for results).
+pub fn say(message: &str) {
+    eprintln!("  {message}");
+}
+
+/// Polls `check` until it returns `Some`, for at most `timeout`, with a spinner on
+/// a terminal. `what` names the wait in the spinner and the timeout error.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let started = Instant::now();
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message(format!("waiting for {what}"));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        spinner
+    });
+    let mut delay = Duration::from_millis(200);
+    let result = loop {
+        match check().await {
+            Ok(Some(value)) => break Ok(value),
+            Ok(None) => {}
+            Err(error) => break Err(error),
+        }
+        if started.elapsed() > timeout {
+            break Err(anyhow!(
+                "timed out after {} s waiting for {what}; rerun the command to continue where it stopped",
+                timeout.as_secs()
+            ));
+        }
+        if let Some(spinner) = &spinner {
+            spinner.set_message(format!(
+                "waiting for {what} ({} s)",
+                started.elapsed().as_secs()
+            ));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    };
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_comes_from_the_fifth_field_of_an_arn() {
+        let cases = [
+            ("arn:aws:iam::123456789012:role/x", Some("123456789012")),
+            (
+                "arn:aws:secretsmanager:us-east-1:210987654321:secret:a-1",
+                Some("210987654321"),
+            ),
+            ("arn:aws:s3:::bucket", None),
+            ("not an arn", None),
+        ];
+        for (arn, expected) in cases {
+            assert_eq!(account_of(arn), expected, "{arn}");
+        }
+    }
+
+    #[test]
+    fn a_dry_run_records_and_refuses_every_write() {
+        let mut calls = Calls::new(true);
+        assert!(!calls.write("ec2:CreateVpc"));
+        let mut real = Calls::new(false);
+        assert!(real.write("ec2:CreateVpc"));
+        assert_eq!(calls.writes, real.writes);
+    }
+}

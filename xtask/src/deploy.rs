@@ -1,0 +1,830 @@
+//! `cargo xtask deploy`: the rotation function, its role and permission, and the
+//! secret's rotation schedule.
+//!
+//! Deploy reads what provision made (by the run's tags and names) and creates or
+//! updates the rest in place: a rerun uploads the code and configuration again and
+//! changes nothing else. `--dry-run` still reads (to know what exists) but makes no
+//! write call; it prints each one instead.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FunctionState,
+    VpcConfig,
+};
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use serde_json::{Value, json};
+
+use crate::aws::{self, Calls, say};
+use crate::names::{self, Names};
+use crate::provision::{filter, owns_ec2, run_filters, tag_spec, tcp_permission};
+
+/// The statement id of the permission letting Secrets Manager invoke the function.
+pub const PERMISSION_ID: &str = "SecretsManagerAccess";
+/// The function's settings, from the issue: 128 MB, 30 s.
+const MEMORY_MB: i32 = 128;
+const TIMEOUT_S: i32 = 30;
+
+/// Options of `cargo xtask deploy`.
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub names: Names,
+    /// The function's zip (`cargo xtask build`).
+    pub zip: PathBuf,
+    /// PEM bundle of the database's CAs: its path becomes the function's `DB_CA_BUNDLE`.
+    pub db_ca_bundle: Option<PathBuf>,
+    /// Print every write call instead of making it.
+    pub dry_run: bool,
+    /// How long to wait for the first rotation.
+    pub rotation_timeout: Duration,
+    pub verbose: bool,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub function_arn: String,
+    pub role_arn: String,
+    pub rotation_group: String,
+    /// Every write call made (or, in a dry run, that would have been made).
+    pub writes: Vec<String>,
+}
+
+/// What provision made that deploy needs.
+#[derive(Debug, Clone)]
+struct Provisioned {
+    vpc_id: String,
+    private_subnets: Vec<String>,
+    database_group: String,
+    db_port: i32,
+    db_instance_arn: String,
+    admin_secret_arn: String,
+    admin_kms_key: Option<String>,
+    secret_arn: String,
+}
+
+/// The rotation function's inline policy: least privilege, per rotation-facts.md.
+///
+/// The rotated secret: describe, read, write the pending version, move labels. The
+/// admin secret: read and describe (for RDS's tags). `GetRandomPassword` and the
+/// VPC network-interface actions take no resource. RDS-managed admin secrets: the
+/// instance's description and `kms:Decrypt` through Secrets Manager only. Logs: the
+/// function's own log group.
+pub fn rotation_policy(
+    secret_arn: &str,
+    admin_secret_arn: &str,
+    db_instance_arn: &str,
+    admin_kms_key: Option<&str>,
+    log_group_arn: &str,
+    region: &str,
+) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RotateTheApplicationSecret",
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage"
+                ],
+                "Resource": secret_arn
+            },
+            {
+                "Sid": "ReadTheAdminSecret",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                "Resource": admin_secret_arn
+            },
+            {
+                "Sid": "GeneratePasswords",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetRandomPassword",
+                "Resource": "*"
+            },
+            {
+                "Sid": "RunInTheVpc",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DetachNetworkInterface"
+                ],
+                "Resource": "*"
+            },
+            {
+                "Sid": "FindTheAdminSecretsDatabase",
+                "Effect": "Allow",
+                "Action": "rds:DescribeDBInstances",
+                "Resource": db_instance_arn
+            },
+            {
+                "Sid": "DecryptTheAdminSecret",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": admin_kms_key.unwrap_or("*"),
+                "Condition": {"StringEquals": {"kms:ViaService": format!("secretsmanager.{region}.amazonaws.com")}}
+            },
+            {
+                "Sid": "WriteItsLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, format!("{log_group_arn}:*")]
+            }
+        ]
+    })
+}
+
+/// The role's trust policy: Lambda may assume it.
+pub fn trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// Whether a function's resource policy already has the Secrets Manager statement.
+pub fn has_permission(policy: &str) -> bool {
+    serde_json::from_str::<Value>(policy)
+        .ok()
+        .and_then(|p| p["Statement"].as_array().cloned())
+        .is_some_and(|statements| {
+            statements
+                .iter()
+                .any(|s| s["Sid"].as_str() == Some(PERMISSION_ID))
+        })
+}
+
+/// Deploys; see the module documentation.
+pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deployed> {
+    let names = &options.names;
+    let mut calls = Calls::new(options.dry_run);
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let zip = std::fs::read(&options.zip).with_context(|| {
+        format!(
+            "reading the function's zip {}; build it with `cargo xtask build`",
+            options.zip.display()
+        )
+    })?;
+    let found = find_provisioned(config, names).await?;
+    let note = |message: String| {
+        if options.verbose {
+            say(&message);
+        }
+    };
+
+    // The function's own security group, admitted by the database's.
+    let rotation_group = rotation_group(&ec2, names, &found.vpc_id, &mut calls).await?;
+    note(format!(
+        "security group {rotation_group} {}",
+        names.rotation_group
+    ));
+    let admitted = ec2
+        .describe_security_groups()
+        .group_ids(&found.database_group)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:DescribeSecurityGroups {}: {}",
+                found.database_group,
+                aws::describe(&e)
+            )
+        })?
+        .security_groups()
+        .first()
+        .is_some_and(|g| crate::provision::admits(g, found.db_port, &rotation_group));
+    if !admitted
+        && calls.write(format!(
+            "ec2:AuthorizeSecurityGroupIngress {} tcp {} from {rotation_group}",
+            found.database_group, found.db_port
+        ))
+    {
+        ec2.authorize_security_group_ingress()
+            .group_id(&found.database_group)
+            .ip_permissions(tcp_permission(found.db_port, &rotation_group))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:AuthorizeSecurityGroupIngress {}: {}",
+                    found.database_group,
+                    aws::describe(&e)
+                )
+            })?;
+    }
+
+    // The role and its least-privilege policy.
+    let role_arn = role(&iam, names, &mut calls).await?;
+    let account = aws::account_of(&role_arn).unwrap_or("<account>").to_owned();
+    let log_group = format!(
+        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+        names.function
+    );
+    let policy = rotation_policy(
+        &found.secret_arn,
+        &found.admin_secret_arn,
+        &found.db_instance_arn,
+        found.admin_kms_key.as_deref(),
+        &log_group,
+        &region,
+    );
+    if calls.write(format!(
+        "iam:PutRolePolicy {} {} {policy}",
+        names.role, names.role_policy
+    )) {
+        iam.put_role_policy()
+            .role_name(&names.role)
+            .policy_name(&names.role_policy)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow!("iam:PutRolePolicy {}: {}", names.role, aws::describe(&e)))?;
+    }
+    note(format!(
+        "role {role_arn} with inline policy {}",
+        names.role_policy
+    ));
+
+    // The function: created, or its code and configuration updated in place.
+    let mut environment = Environment::builder();
+    if let Some(bundle) = &options.db_ca_bundle {
+        environment = environment.variables("DB_CA_BUNDLE", bundle.display().to_string());
+    }
+    let environment = environment.build();
+    let vpc = VpcConfig::builder()
+        .set_subnet_ids(Some(found.private_subnets.clone()))
+        .security_group_ids(&rotation_group)
+        .build();
+    let existing = match lambda
+        .get_function()
+        .function_name(&names.function)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .configuration()
+            .and_then(|c| c.function_arn())
+            .map(str::to_owned),
+        Err(error) if aws::is_not_found(&error) => None,
+        Err(error) => bail!(
+            "lambda:GetFunction {}: {}",
+            names.function,
+            aws::describe(&error)
+        ),
+    };
+    let function_arn = if let Some(arn) = existing {
+        if calls.write(format!(
+            "lambda:UpdateFunctionCode {} ({} bytes from {})",
+            names.function,
+            zip.len(),
+            options.zip.display()
+        )) {
+            retry_transient(&format!("lambda:UpdateFunctionCode {}", names.function), || {
+                lambda
+                    .update_function_code()
+                    .function_name(&names.function)
+                    .zip_file(Blob::new(zip.clone()))
+                    .architectures(Architecture::X8664)
+                    .send()
+            })
+            .await?;
+            wait_until_ready(&lambda, &names.function).await?;
+        }
+        if calls.write(format!(
+            "lambda:UpdateFunctionConfiguration {} (role, provided.al2023, {MEMORY_MB} MB, {TIMEOUT_S} s, VPC, DB_CA_BUNDLE)",
+            names.function
+        )) {
+            retry_transient(
+                &format!("lambda:UpdateFunctionConfiguration {}", names.function),
+                || {
+                    lambda
+                        .update_function_configuration()
+                        .function_name(&names.function)
+                        .role(&role_arn)
+                        .runtime(Runtime::Providedal2023)
+                        .handler("bootstrap")
+                        .memory_size(MEMORY_MB)
+                        .timeout(TIMEOUT_S)
+                        .vpc_config(vpc.clone())
+                        .environment(environment.clone())
+                        .send()
+                },
+            )
+            .await?;
+            wait_until_ready(&lambda, &names.function).await?;
+        }
+        note(format!("function {} updated in place", names.function));
+        arn
+    } else if calls.write(format!(
+        "lambda:CreateFunction {} (provided.al2023, x86_64, {MEMORY_MB} MB, {TIMEOUT_S} s, subnets {}, group {rotation_group})",
+        names.function,
+        found.private_subnets.join(",")
+    )) {
+        let mut request_tags = std::collections::HashMap::new();
+        for (key, value) in names.tags() {
+            request_tags.insert(key.to_owned(), value);
+        }
+        let created = retry_transient(&format!("lambda:CreateFunction {}", names.function), || {
+            lambda
+                .create_function()
+                .function_name(&names.function)
+                .description(format!(
+                    "Alternating-users rotation of {} (cargo xtask deploy)",
+                    names.secret
+                ))
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .architectures(Architecture::X8664)
+                .role(&role_arn)
+                .memory_size(MEMORY_MB)
+                .timeout(TIMEOUT_S)
+                .vpc_config(vpc.clone())
+                .environment(environment.clone())
+                .set_tags(Some(request_tags.clone()))
+                .code(FunctionCode::builder().zip_file(Blob::new(zip.clone())).build())
+                .send()
+        })
+        .await?;
+        wait_until_ready(&lambda, &names.function).await?;
+        note(format!("function {} created", names.function));
+        created.function_arn().unwrap_or_default().to_owned()
+    } else {
+        format!("arn:aws:lambda:{region}:{account}:function:{}", names.function)
+    };
+
+    // Secrets Manager of this account may invoke it.
+    let has = match lambda
+        .get_policy()
+        .function_name(&names.function)
+        .send()
+        .await
+    {
+        Ok(out) => out.policy().is_some_and(has_permission),
+        Err(_) => false,
+    };
+    if !has
+        && calls.write(format!(
+            "lambda:AddPermission {} {PERMISSION_ID} lambda:InvokeFunction secretsmanager.amazonaws.com aws:SourceAccount={account}",
+            names.function
+        ))
+    {
+        lambda
+            .add_permission()
+            .function_name(&names.function)
+            .statement_id(PERMISSION_ID)
+            .action("lambda:InvokeFunction")
+            .principal("secretsmanager.amazonaws.com")
+            .source_account(&account)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "lambda:AddPermission {}: {}",
+                    names.function,
+                    aws::describe(&e)
+                )
+            })?;
+    }
+
+    // The schedule, unless already exactly so; the first rotation runs now.
+    let described = secrets
+        .describe_secret()
+        .secret_id(&found.secret_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "secretsmanager:DescribeSecret {}: {}",
+                names.secret,
+                aws::describe(&e)
+            )
+        })?;
+    let rules = described.rotation_rules();
+    let configured = described.rotation_enabled() == Some(true)
+        && described.rotation_lambda_arn() == Some(function_arn.as_str())
+        && rules.and_then(|r| r.schedule_expression()) == Some(names::SCHEDULE)
+        && rules.and_then(|r| r.duration()) == Some(names::WINDOW);
+    if configured {
+        note(format!(
+            "secret {} already rotates {} within {}",
+            names.secret,
+            names::SCHEDULE,
+            names::WINDOW
+        ));
+    } else if calls.write(format!(
+        "secretsmanager:RotateSecret {} function {function_arn} ScheduleExpression {} Duration {} RotateImmediately true",
+        names.secret,
+        names::SCHEDULE,
+        names::WINDOW
+    )) {
+        let rotated = retry_transient(&format!("secretsmanager:RotateSecret {}", names.secret), || {
+            secrets
+                .rotate_secret()
+                .secret_id(&found.secret_arn)
+                .rotation_lambda_arn(&function_arn)
+                .rotation_rules(
+                    RotationRulesType::builder()
+                        .schedule_expression(names::SCHEDULE)
+                        .duration(names::WINDOW)
+                        .build(),
+                )
+                .rotate_immediately(true)
+                .send()
+        })
+        .await?;
+        if let Some(version) = rotated.version_id() {
+            crate::rotate::wait_for_rotation(config, &names.secret, version, options.rotation_timeout)
+                .await?;
+        }
+        note(format!(
+            "secret {} rotates {} within {}; first rotation done",
+            names.secret,
+            names::SCHEDULE,
+            names::WINDOW
+        ));
+    }
+    Ok(Deployed {
+        function_arn,
+        role_arn,
+        rotation_group,
+        writes: calls.writes,
+    })
+}
+
+async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provisioned> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let rds = aws_sdk_rds::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let missing = |what: &str| {
+        anyhow!(
+            "{what} of run {} not found; run `cargo xtask provision --name {}` first",
+            names.run,
+            names.run
+        )
+    };
+    let vpcs = ec2
+        .describe_vpcs()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+    let vpc_id = vpcs
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| missing(&format!("VPC {}", names.vpc)))?
+        .to_owned();
+    let mut filters = run_filters(names);
+    filters.push(filter("vpc-id", vpc_id.clone()));
+    filters.push(filter(&format!("tag:{}", names::TIER_TAG_KEY), "private"));
+    let subnets = ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
+    let private_subnets: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_owned))
+        .collect();
+    if private_subnets.is_empty() {
+        return Err(missing("the private subnets"));
+    }
+    let groups = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_id.clone()))
+        .filters(filter("group-name", names.database_group.clone()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
+    let database_group = groups
+        .security_groups()
+        .first()
+        .filter(|g| owns_ec2(names, g.tags()))
+        .and_then(|g| g.group_id())
+        .ok_or_else(|| missing(&format!("security group {}", names.database_group)))?
+        .to_owned();
+    let instances = rds
+        .describe_db_instances()
+        .db_instance_identifier(&names.db_instance)
+        .send()
+        .await
+        .map_err(|e| {
+            if aws::is_not_found(&e) {
+                missing(&format!("RDS instance {}", names.db_instance))
+            } else {
+                anyhow!(
+                    "rds:DescribeDBInstances {}: {}",
+                    names.db_instance,
+                    aws::describe(&e)
+                )
+            }
+        })?;
+    let instance = instances
+        .db_instances()
+        .first()
+        .ok_or_else(|| missing(&format!("RDS instance {}", names.db_instance)))?;
+    let db_port = instance
+        .endpoint()
+        .and_then(aws_sdk_rds::types::Endpoint::port)
+        .ok_or_else(|| {
+            anyhow!(
+                "RDS instance {} has no endpoint yet; rerun `cargo xtask provision` to wait for it",
+                names.db_instance
+            )
+        })?;
+    let admin = instance.master_user_secret();
+    let admin_secret_arn = admin
+        .and_then(|s| s.secret_arn())
+        .ok_or_else(|| {
+            anyhow!(
+                "RDS instance {} has no RDS-managed admin secret",
+                names.db_instance
+            )
+        })?
+        .to_owned();
+    let secret = secrets
+        .describe_secret()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .map_err(|e| {
+            if aws::is_not_found(&e) {
+                missing(&format!("secret {}", names.secret))
+            } else {
+                anyhow!(
+                    "secretsmanager:DescribeSecret {}: {}",
+                    names.secret,
+                    aws::describe(&e)
+                )
+            }
+        })?;
+    Ok(Provisioned {
+        vpc_id,
+        private_subnets,
+        database_group,
+        db_port,
+        db_instance_arn: instance.db_instance_arn().unwrap_or_default().to_owned(),
+        admin_secret_arn,
+        admin_kms_key: admin.and_then(|s| s.kms_key_id()).map(str::to_owned),
+        secret_arn: secret.arn().unwrap_or_default().to_owned(),
+    })
+}
+
+async fn rotation_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc_id: &str,
+    calls: &mut Calls,
+) -> Result<String> {
+    let found = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("group-name", names.rotation_group.clone()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
+    if let Some(group) = found.security_groups().first() {
+        if !owns_ec2(names, group.tags()) {
+            bail!(
+                "security group {} exists in {vpc_id} without the run's tags; delete it or choose another --name",
+                names.rotation_group
+            );
+        }
+        return Ok(group.group_id().unwrap_or_default().to_owned());
+    }
+    if !calls.write(format!(
+        "ec2:CreateSecurityGroup {} in {vpc_id}",
+        names.rotation_group
+    )) {
+        return Ok(format!("<new group {}>", names.rotation_group));
+    }
+    let created = ec2
+        .create_security_group()
+        .group_name(&names.rotation_group)
+        .description("The rotation function; the database admits it")
+        .vpc_id(vpc_id)
+        .tag_specifications(tag_spec(
+            names,
+            aws_sdk_ec2::types::ResourceType::SecurityGroup,
+            &names.rotation_group,
+        ))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:CreateSecurityGroup {}: {}",
+                names.rotation_group,
+                aws::describe(&e)
+            )
+        })?;
+    Ok(created.group_id().unwrap_or_default().to_owned())
+}
+
+async fn role(iam: &aws_sdk_iam::Client, names: &Names, calls: &mut Calls) -> Result<String> {
+    match iam.get_role().role_name(&names.role).send().await {
+        Ok(out) => {
+            let role = out
+                .role()
+                .ok_or_else(|| anyhow!("iam:GetRole {}: no role returned", names.role))?;
+            if !names.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
+                bail!(
+                    "IAM role {} exists without the run's tags; delete it or choose another --name",
+                    names.role
+                );
+            }
+            return Ok(role.arn().to_owned());
+        }
+        Err(error) if aws::is_not_found(&error) => {}
+        Err(error) => bail!("iam:GetRole {}: {}", names.role, aws::describe(&error)),
+    }
+    if !calls.write(format!(
+        "iam:CreateRole {} trust lambda.amazonaws.com",
+        names.role
+    )) {
+        return Ok(format!("arn:aws:iam::<account>:role/{}", names.role));
+    }
+    let mut tags = Vec::new();
+    for (key, value) in names.tags() {
+        tags.push(
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| anyhow!("tag {key}: {e}"))?,
+        );
+    }
+    let created = iam
+        .create_role()
+        .role_name(&names.role)
+        .description(format!("The rotation function of {}", names.secret))
+        .assume_role_policy_document(trust_policy().to_string())
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| anyhow!("iam:CreateRole {}: {}", names.role, aws::describe(&e)))?;
+    created
+        .role()
+        .map(|r| r.arn().to_owned())
+        .ok_or_else(|| anyhow!("iam:CreateRole {}: no role returned", names.role))
+}
+
+/// Retries a call while it fails for a reason that passes (a new role propagating,
+/// an update in progress), for up to two minutes.
+async fn retry_transient<T, E, F, Fut>(what: &str, mut call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::error::Error + aws_sdk_lambda::error::ProvideErrorMetadata,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error)
+                if aws::is_transient(&error) && started.elapsed() < Duration::from_mins(2) =>
+            {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            Err(error) => bail!("{what}: {}", aws::describe(&error)),
+        }
+    }
+}
+
+/// Waits until the function is Active and its last update succeeded.
+async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
+    aws::wait_for(
+        &format!("function {function} to be Active"),
+        Duration::from_mins(5),
+        || {
+            let lambda = lambda.clone();
+            async move {
+                let out = lambda
+                    .get_function_configuration()
+                    .function_name(function)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "lambda:GetFunctionConfiguration {function}: {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+                match (out.state(), out.last_update_status()) {
+                    (Some(FunctionState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
+                        bail!(
+                            "function {function} failed to become ready: {}",
+                            out.state_reason()
+                                .or(out.last_update_status_reason())
+                                .unwrap_or("no reason given")
+                        )
+                    }
+                    (
+                        Some(FunctionState::Active) | None,
+                        Some(LastUpdateStatus::Successful) | None,
+                    ) => Ok(Some(())),
+                    _ => Ok(None),
+                }
+            }
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_scopes_each_action_to_its_resource() {
+        let policy = rotation_policy(
+            "arn:aws:secretsmanager:us-east-1:1:secret:app",
+            "arn:aws:secretsmanager:us-east-1:1:secret:rds!db",
+            "arn:aws:rds:us-east-1:1:db:tutorial",
+            Some("arn:aws:kms:us-east-1:1:key/k"),
+            "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f",
+            "us-east-1",
+        );
+        let statements = policy["Statement"].as_array().expect("statements");
+        let resource_of = |action: &str| -> Vec<String> {
+            statements
+                .iter()
+                .filter(|s| match &s["Action"] {
+                    Value::String(a) => a == action,
+                    Value::Array(a) => a.iter().any(|x| x == action),
+                    _ => false,
+                })
+                .map(|s| s["Resource"].to_string())
+                .collect()
+        };
+        let cases = [
+            (
+                "secretsmanager:PutSecretValue",
+                vec!["\"arn:aws:secretsmanager:us-east-1:1:secret:app\""],
+            ),
+            (
+                "secretsmanager:UpdateSecretVersionStage",
+                vec!["\"arn:aws:secretsmanager:us-east-1:1:secret:app\""],
+            ),
+            (
+                "secretsmanager:GetSecretValue",
+                vec![
+                    "\"arn:aws:secretsmanager:us-east-1:1:secret:app\"",
+                    "\"arn:aws:secretsmanager:us-east-1:1:secret:rds!db\"",
+                ],
+            ),
+            ("secretsmanager:GetRandomPassword", vec!["\"*\""]),
+            ("ec2:CreateNetworkInterface", vec!["\"*\""]),
+            (
+                "rds:DescribeDBInstances",
+                vec!["\"arn:aws:rds:us-east-1:1:db:tutorial\""],
+            ),
+            ("kms:Decrypt", vec!["\"arn:aws:kms:us-east-1:1:key/k\""]),
+            ("secretsmanager:DeleteSecret", vec![]),
+            ("secretsmanager:*", vec![]),
+        ];
+        for (action, expected) in cases {
+            assert_eq!(resource_of(action), expected, "{action}");
+        }
+        // Nothing but the three actions above and logs goes to "*" without a condition.
+        for statement in statements {
+            if statement["Resource"] == "*" && statement["Condition"].is_null() {
+                let actions = statement["Action"].to_string();
+                assert!(
+                    actions.contains("GetRandomPassword") || actions.contains("NetworkInterface"),
+                    "{statement}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_permission_is_found_by_its_statement_id() {
+        let cases = [
+            (r#"{"Statement":[{"Sid":"SecretsManagerAccess"}]}"#, true),
+            (r#"{"Statement":[{"Sid":"Other"}]}"#, false),
+            (r#"{"Statement":[]}"#, false),
+            ("not json", false),
+        ];
+        for (policy, expected) in cases {
+            assert_eq!(has_permission(policy), expected, "{policy}");
+        }
+    }
+}

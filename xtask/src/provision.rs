@@ -1,0 +1,1306 @@
+//! `cargo xtask provision`: the tutorial's prerequisites and steps 1-2.
+//!
+//! Each resource is looked up by the run's tags first and created only when
+//! missing, so a rerun after a failure continues where it stopped and a rerun after
+//! success changes nothing. A resource that has the run's name but not its tags is
+//! never adopted: provision stops and says so, since cleanup could not delete it.
+//!
+//! Two places differ between AWS and the emulator, and both are decided by what the
+//! account says, not by where we run: the database's port is read from the instance
+//! (the emulator serves each instance on its own port), and the database is reached
+//! directly when a TCP connection to it opens (see [`crate::database`]).
+
+use std::fs;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use audit::sensitive::SensitiveString;
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, InstanceStateName, InstanceType, IpPermission, IpRange,
+    Ipv6Range, KeyType, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
+    VpcEndpointType,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::aws::{self, say};
+use crate::database::{self, DbLogin};
+use crate::names::{self, Names};
+
+/// Options of `cargo xtask provision`.
+#[derive(Debug, Clone)]
+pub struct ProvisionOptions {
+    pub names: Names,
+    /// The one address admitted to SSH (`a.b.c.d/32`, or a bare address).
+    pub my_ip: String,
+    /// Accept a `--my-ip` wider than one address.
+    pub allow_wide_ssh: bool,
+    /// The bastion's AMI; when absent, the newest Amazon Linux 2023 image from DescribeImages.
+    pub ami: Option<String>,
+    /// PEM bundle of the database's CAs, for the admin login that creates appuser.
+    pub db_ca_bundle: Option<PathBuf>,
+    /// Where the state file and the bastion's private key go.
+    pub state_dir: PathBuf,
+    /// Print a line per resource.
+    pub verbose: bool,
+}
+
+/// The ids of a run's resources, as recorded in the state file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub run: String,
+    pub vpc_id: String,
+    pub public_subnets: Vec<String>,
+    pub private_subnets: Vec<String>,
+    pub internet_gateway: String,
+    pub route_table: String,
+    pub endpoint_group: String,
+    pub bastion_group: String,
+    pub database_group: String,
+    pub endpoints: Vec<String>,
+    pub key_pair: String,
+    pub key_file: PathBuf,
+    pub ami: String,
+    pub bastion_instance: String,
+    pub db_instance: String,
+    pub db_subnet_group: String,
+    pub db_host: String,
+    pub db_port: u16,
+    pub admin_secret_arn: String,
+    pub secret_arn: String,
+}
+
+impl State {
+    /// Writes the state file (ids only; no secret value is ever in it).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let text = serde_json::to_string_pretty(self)?;
+        fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// What a provision did.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub state: State,
+    /// The resources created by this call (empty on a rerun that found everything).
+    pub created: Vec<String>,
+}
+
+/// Checks `--my-ip` and returns it as a CIDR: one address, unless `allow_wide`.
+pub fn validate_my_ip(text: &str, allow_wide: bool) -> Result<String> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text, None),
+    };
+    let address: IpAddr = address.trim().parse().map_err(|_| {
+        anyhow!("--my-ip {text:?} is not an IP address or CIDR; pass your public address, e.g. 203.0.113.10/32")
+    })?;
+    let full = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => full,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= full)
+            .ok_or_else(|| anyhow!("--my-ip {text:?}: the prefix must be 0-{full}"))?,
+    };
+    if prefix < full && !allow_wide {
+        bail!(
+            "--my-ip {text}: admits {} addresses to SSH; the tutorial admits one (/{full}). Pass your own address, or --allow-wide-ssh if you mean it",
+            if prefix == 0 {
+                "every".to_owned()
+            } else {
+                format!("2^{}", full - prefix)
+            }
+        );
+    }
+    Ok(format!("{address}/{prefix}"))
+}
+
+pub(crate) fn ec2_tags(names: &Names, name: &str) -> Vec<Tag> {
+    let mut tags: Vec<Tag> = names
+        .tags()
+        .into_iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect();
+    tags.push(Tag::builder().key("Name").value(name).build());
+    tags
+}
+
+pub(crate) fn tag_spec(names: &Names, resource: ResourceType, name: &str) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(ec2_tags(names, name)))
+        .build()
+}
+
+/// Filters that select this run's resources.
+pub fn run_filters(names: &Names) -> Vec<Filter> {
+    names
+        .tags()
+        .into_iter()
+        .map(|(key, value)| {
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(value)
+                .build()
+        })
+        .collect()
+}
+
+pub(crate) fn filter(name: &str, value: impl Into<String>) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+pub(crate) fn owns_ec2(names: &Names, tags: &[Tag]) -> bool {
+    names.owns(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+    )
+}
+
+/// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
+pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
+    group.ip_permissions().iter().any(|p| {
+        p.ip_protocol() == Some("tcp")
+            && p.from_port() == Some(port)
+            && p.to_port() == Some(port)
+            && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(source))
+                || p.ipv6_ranges()
+                    .iter()
+                    .any(|r| r.cidr_ipv6() == Some(source))
+                || p.user_id_group_pairs()
+                    .iter()
+                    .any(|g| g.group_id() == Some(source)))
+    })
+}
+
+pub(crate) fn tcp_permission(port: i32, source: &str) -> IpPermission {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port);
+    if source.starts_with("sg-") {
+        permission
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
+            .build()
+    } else if source.contains(':') {
+        permission
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(source).build())
+            .build()
+    } else {
+        permission
+            .ip_ranges(IpRange::builder().cidr_ip(source).build())
+            .build()
+    }
+}
+
+/// The provisioning steps, sharing clients and the created list.
+struct Provisioner<'a> {
+    options: &'a ProvisionOptions,
+    names: &'a Names,
+    ec2: aws_sdk_ec2::Client,
+    rds: aws_sdk_rds::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    created: Vec<String>,
+    state: State,
+}
+
+/// Provisions (or completes) the run's resources; see the module documentation.
+pub async fn provision(config: &SdkConfig, options: &ProvisionOptions) -> Result<Provisioned> {
+    let my_ip = validate_my_ip(&options.my_ip, options.allow_wide_ssh)?;
+    let names = &options.names;
+    let mut p = Provisioner {
+        options,
+        names,
+        ec2: aws_sdk_ec2::Client::new(config),
+        rds: aws_sdk_rds::Client::new(config),
+        secrets: aws_sdk_secretsmanager::Client::new(config),
+        created: Vec::new(),
+        state: State {
+            run: names.run.clone(),
+            ..State::default()
+        },
+    };
+    let state_file = names.state_file(&options.state_dir);
+    let result = p.run(&my_ip).await;
+    // The ids found so far are recorded even when a step failed.
+    p.state.save(&state_file)?;
+    result?;
+    Ok(Provisioned {
+        state: p.state,
+        created: p.created,
+    })
+}
+
+impl Provisioner<'_> {
+    fn note(&mut self, what: &str, id: &str, created: bool) {
+        if created {
+            self.created.push(format!("{what} {id}"));
+        }
+        if self.options.verbose {
+            say(&format!(
+                "{what} {id}: {}",
+                if created { "created" } else { "exists" }
+            ));
+        }
+    }
+
+    async fn run(&mut self, my_ip: &str) -> Result<()> {
+        self.vpc().await?;
+        self.subnets().await?;
+        self.internet_route().await?;
+        let endpoint_group = self
+            .group(
+                &self.names.endpoint_group.clone(),
+                "HTTPS to the Secrets Manager and RDS endpoints from the VPC",
+            )
+            .await?;
+        self.state.endpoint_group.clone_from(&endpoint_group);
+        self.ingress(&endpoint_group, 443, names::VPC_CIDR).await?;
+        let bastion_group = self
+            .group(
+                &self.names.bastion_group.clone(),
+                "SSH to the bastion from one address",
+            )
+            .await?;
+        self.state.bastion_group.clone_from(&bastion_group);
+        self.ingress(&bastion_group, 22, my_ip).await?;
+        let database_group = self
+            .group(
+                &self.names.database_group.clone(),
+                "MySQL from the bastion and the rotation function only",
+            )
+            .await?;
+        self.state.database_group = database_group;
+        self.endpoints().await?;
+        self.key_pair().await?;
+        self.bastion().await?;
+        self.database().await?;
+        let (port, bastion, database) = (
+            i32::from(self.state.db_port),
+            self.state.bastion_group.clone(),
+            self.state.database_group.clone(),
+        );
+        self.ingress(&database, port, &bastion).await?;
+        self.app_secret().await?;
+        Ok(())
+    }
+
+    async fn vpc(&mut self) -> Result<()> {
+        let found = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(run_filters(self.names)))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+        let (id, created) = if let Some(id) = found.vpcs().first().and_then(|v| v.vpc_id()) {
+            (id.to_owned(), false)
+        } else {
+            let vpc = self
+                .ec2
+                .create_vpc()
+                .cidr_block(names::VPC_CIDR)
+                .tag_specifications(tag_spec(self.names, ResourceType::Vpc, &self.names.vpc))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateVpc {}: {}", self.names.vpc, aws::describe(&e)))?;
+            let id = vpc
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .ok_or_else(|| anyhow!("ec2:CreateVpc {}: no VPC id returned", self.names.vpc))?;
+            (id.to_owned(), true)
+        };
+        for hostnames in [false, true] {
+            let on = AttributeBooleanValue::builder().value(true).build();
+            let request = self.ec2.modify_vpc_attribute().vpc_id(&id);
+            let request = if hostnames {
+                request.enable_dns_hostnames(on)
+            } else {
+                request.enable_dns_support(on)
+            };
+            request.send().await.map_err(|e| {
+                anyhow!(
+                    "ec2:ModifyVpcAttribute {id} (DNS): {}; enable DNS hostnames and resolution on the VPC",
+                    aws::describe(&e)
+                )
+            })?;
+        }
+        self.note("VPC", &format!("{id} {}", self.names.vpc), created);
+        self.state.vpc_id = id;
+        Ok(())
+    }
+
+    async fn zones(&self) -> Result<Vec<String>> {
+        let zones = self
+            .ec2
+            .describe_availability_zones()
+            .filters(filter("state", "available"))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeAvailabilityZones: {}", aws::describe(&e)))?;
+        let mut names: Vec<String> = zones
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_owned))
+            .collect();
+        names.sort();
+        if names.len() < 2 {
+            bail!(
+                "the region has {} available zone(s); the tutorial needs subnets in two: choose another --region",
+                names.len()
+            );
+        }
+        names.truncate(2);
+        Ok(names)
+    }
+
+    async fn subnets(&mut self) -> Result<()> {
+        let zones = self.zones().await?;
+        let existing = self
+            .ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", self.state.vpc_id.clone()))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
+        for (tier, cidrs) in [
+            ("public", names::PUBLIC_SUBNETS),
+            ("private", names::PRIVATE_SUBNETS),
+        ] {
+            for (index, cidr) in cidrs.iter().enumerate() {
+                let zone = &zones[index];
+                let name = format!("{}-{tier}-{}", self.names.run, zone);
+                let found = existing
+                    .subnets()
+                    .iter()
+                    .find(|s| s.cidr_block() == Some(cidr))
+                    .and_then(|s| s.subnet_id().map(str::to_owned));
+                let (id, created) = if let Some(id) = found {
+                    (id, false)
+                } else {
+                    let mut tags = ec2_tags(self.names, &name);
+                    tags.push(Tag::builder().key(names::TIER_TAG_KEY).value(tier).build());
+                    let subnet = self
+                        .ec2
+                        .create_subnet()
+                        .vpc_id(&self.state.vpc_id)
+                        .cidr_block(*cidr)
+                        .availability_zone(zone)
+                        .tag_specifications(
+                            TagSpecification::builder()
+                                .resource_type(ResourceType::Subnet)
+                                .set_tags(Some(tags))
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(|e| anyhow!("ec2:CreateSubnet {name}: {}", aws::describe(&e)))?;
+                    let id = subnet
+                        .subnet()
+                        .and_then(|s| s.subnet_id())
+                        .ok_or_else(|| anyhow!("ec2:CreateSubnet {name}: no subnet id returned"))?
+                        .to_owned();
+                    if tier == "public" {
+                        self.ec2
+                            .modify_subnet_attribute()
+                            .subnet_id(&id)
+                            .map_public_ip_on_launch(
+                                AttributeBooleanValue::builder().value(true).build(),
+                            )
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                anyhow!(
+                                    "ec2:ModifySubnetAttribute {id} (public IPs): {}",
+                                    aws::describe(&e)
+                                )
+                            })?;
+                    }
+                    (id, true)
+                };
+                self.note(&format!("{tier} subnet"), &format!("{id} {zone}"), created);
+                if tier == "public" {
+                    self.state.public_subnets.push(id);
+                } else {
+                    self.state.private_subnets.push(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn internet_route(&mut self) -> Result<()> {
+        let vpc = self.state.vpc_id.clone();
+        let gateways = self
+            .ec2
+            .describe_internet_gateways()
+            .filters(filter("attachment.vpc-id", vpc.clone()))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeInternetGateways: {}", aws::describe(&e)))?;
+        let (gateway, created) = if let Some(id) = gateways
+            .internet_gateways()
+            .first()
+            .and_then(|g| g.internet_gateway_id())
+        {
+            (id.to_owned(), false)
+        } else {
+            let name = format!("{}-igw", self.names.run);
+            let created = self
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(tag_spec(self.names, ResourceType::InternetGateway, &name))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateInternetGateway {name}: {}", aws::describe(&e)))?;
+            let id = created
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .ok_or_else(|| anyhow!("ec2:CreateInternetGateway: no id returned"))?
+                .to_owned();
+            self.ec2
+                .attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:AttachInternetGateway {id} to {vpc}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            (id, true)
+        };
+        self.note("internet gateway", &gateway, created);
+        self.state.internet_gateway.clone_from(&gateway);
+
+        let mut filters = run_filters(self.names);
+        filters.push(filter("vpc-id", vpc.clone()));
+        let tables = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeRouteTables: {}", aws::describe(&e)))?;
+        let existing = tables.route_tables().first();
+        let table = if let Some(id) = existing.and_then(|t| t.route_table_id()) {
+            id.to_owned()
+        } else {
+            let name = format!("{}-public", self.names.run);
+            let created = self
+                .ec2
+                .create_route_table()
+                .vpc_id(&vpc)
+                .tag_specifications(tag_spec(self.names, ResourceType::RouteTable, &name))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateRouteTable {name}: {}", aws::describe(&e)))?;
+            created
+                .route_table()
+                .and_then(|t| t.route_table_id())
+                .ok_or_else(|| anyhow!("ec2:CreateRouteTable: no id returned"))?
+                .to_owned()
+        };
+        let has_route = existing.is_some_and(|t| {
+            t.routes()
+                .iter()
+                .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        });
+        if !has_route {
+            self.ec2
+                .create_route()
+                .route_table_id(&table)
+                .destination_cidr_block("0.0.0.0/0")
+                .gateway_id(&gateway)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:CreateRoute 0.0.0.0/0 via {gateway} in {table}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+        }
+        for subnet in self.state.public_subnets.clone() {
+            let associated = existing.is_some_and(|t| {
+                t.associations()
+                    .iter()
+                    .any(|a| a.subnet_id() == Some(subnet.as_str()))
+            });
+            if !associated {
+                self.ec2
+                    .associate_route_table()
+                    .route_table_id(&table)
+                    .subnet_id(&subnet)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "ec2:AssociateRouteTable {table} with {subnet}: {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+            }
+        }
+        self.note("public route table", &table, existing.is_none());
+        self.state.route_table = table;
+        Ok(())
+    }
+
+    /// Finds the run's group `name` in the VPC, or creates it.
+    async fn group(&mut self, name: &str, description: &str) -> Result<String> {
+        let found = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", self.state.vpc_id.clone()))
+            .filters(filter("group-name", name))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {name}: {}", aws::describe(&e)))?;
+        if let Some(group) = found.security_groups().first() {
+            let id = group.group_id().unwrap_or_default().to_owned();
+            if !owns_ec2(self.names, group.tags()) {
+                bail!(
+                    "security group {name} ({id}) exists in {} without the run's tags; delete it or choose another --name",
+                    self.state.vpc_id
+                );
+            }
+            self.note("security group", &format!("{id} {name}"), false);
+            return Ok(id);
+        }
+        let created = self
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(description)
+            .vpc_id(&self.state.vpc_id)
+            .tag_specifications(tag_spec(self.names, ResourceType::SecurityGroup, name))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
+        let id = created
+            .group_id()
+            .ok_or_else(|| anyhow!("ec2:CreateSecurityGroup {name}: no id returned"))?
+            .to_owned();
+        self.note("security group", &format!("{id} {name}"), true);
+        Ok(id)
+    }
+
+    /// Admits TCP `port` from `source` on `group` unless a rule already does.
+    async fn ingress(&mut self, group: &str, port: i32, source: &str) -> Result<()> {
+        authorize_tcp(&self.ec2, group, port, source).await
+    }
+
+    async fn endpoints(&mut self) -> Result<()> {
+        let region = self
+            .ec2
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        for service in ["secretsmanager", "rds"] {
+            let service_name = format!("com.amazonaws.{region}.{service}");
+            let found = self
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(filter("vpc-id", self.state.vpc_id.clone()))
+                .filters(filter("service-name", service_name.clone()))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:DescribeVpcEndpoints: {}", aws::describe(&e)))?;
+            let live = found.vpc_endpoints().iter().find(|e| {
+                !matches!(
+                    e.state()
+                        .map(|s| s.as_str().to_ascii_lowercase())
+                        .as_deref(),
+                    Some("deleted" | "deleting" | "failed")
+                )
+            });
+            let (id, created) = if let Some(id) = live.and_then(|e| e.vpc_endpoint_id()) {
+                (id.to_owned(), false)
+            } else {
+                let name = format!("{}-{service}", self.names.run);
+                let created = self
+                    .ec2
+                    .create_vpc_endpoint()
+                    .vpc_id(&self.state.vpc_id)
+                    .service_name(&service_name)
+                    .vpc_endpoint_type(VpcEndpointType::Interface)
+                    .set_subnet_ids(Some(self.state.private_subnets.clone()))
+                    .security_group_ids(&self.state.endpoint_group)
+                    .private_dns_enabled(true)
+                    .tag_specifications(tag_spec(self.names, ResourceType::VpcEndpoint, &name))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "ec2:CreateVpcEndpoint {service_name}: {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+                let id = created
+                    .vpc_endpoint()
+                    .and_then(|e| e.vpc_endpoint_id())
+                    .ok_or_else(|| anyhow!("ec2:CreateVpcEndpoint {service_name}: no id"))?
+                    .to_owned();
+                (id, true)
+            };
+            self.note(&format!("{service} endpoint"), &id, created);
+            self.state.endpoints.push(id);
+        }
+        Ok(())
+    }
+
+    async fn key_pair(&mut self) -> Result<()> {
+        let name = self.names.key_pair.clone();
+        let key_file = self.names.key_file(&self.options.state_dir);
+        let found = self
+            .ec2
+            .describe_key_pairs()
+            .filters(filter("key-name", name.clone()))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeKeyPairs: {}", aws::describe(&e)))?;
+        if let Some(pair) = found.key_pairs().first() {
+            if !owns_ec2(self.names, pair.tags()) {
+                bail!(
+                    "key pair {name} exists without the run's tags; delete it or choose another --name"
+                );
+            }
+            if !key_file.is_file() && self.options.verbose {
+                say(&format!(
+                    "key pair {name}: its private key is not at {} (AWS shows it only once); SSH to the bastion needs that file",
+                    key_file.display()
+                ));
+            }
+            self.note("key pair", &name, false);
+        } else {
+            let created = self
+                .ec2
+                .create_key_pair()
+                .key_name(&name)
+                .key_type(KeyType::Rsa)
+                .tag_specifications(tag_spec(self.names, ResourceType::KeyPair, &name))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateKeyPair {name}: {}", aws::describe(&e)))?;
+            let material = SensitiveString::new(created.key_material().unwrap_or_default());
+            write_private_key(&key_file, &material)?;
+            self.note(
+                "key pair",
+                &format!("{name} (private key in {}, mode 0600)", key_file.display()),
+                true,
+            );
+        }
+        self.state.key_pair = name;
+        self.state.key_file = key_file;
+        Ok(())
+    }
+
+    async fn ami(&mut self) -> Result<String> {
+        if let Some(ami) = &self.options.ami {
+            return Ok(ami.clone());
+        }
+        let images = self
+            .ec2
+            .describe_images()
+            .owners("amazon")
+            .filters(filter("name", "al2023-ami-2023.*-x86_64"))
+            .filters(filter("architecture", "x86_64"))
+            .filters(filter("state", "available"))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeImages (owner amazon): {}", aws::describe(&e)))?;
+        let newest = images
+            .images()
+            .iter()
+            .filter_map(|i| {
+                Some((
+                    i.creation_date().unwrap_or_default().to_owned(),
+                    i.name()?.to_owned(),
+                    i.image_id()?.to_owned(),
+                ))
+            })
+            .max();
+        let Some((_, name, id)) = newest else {
+            bail!(
+                "no Amazon Linux 2023 x86_64 image found with ec2:DescribeImages (owner amazon, name al2023-ami-2023.*-x86_64); pass --ami ami-..."
+            );
+        };
+        if self.options.verbose {
+            say(&format!(
+                "AMI {id} ({name}): the newest Amazon Linux 2023 image from DescribeImages (the public SSM parameter is not read; pass --ami to choose)"
+            ));
+        }
+        Ok(id)
+    }
+
+    async fn bastion(&mut self) -> Result<()> {
+        let mut filters = run_filters(self.names);
+        filters.push(filter("tag:Name", self.names.bastion.clone()));
+        filters.push(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("pending")
+                .values("running")
+                .values("stopping")
+                .values("stopped")
+                .build(),
+        );
+        let found = self
+            .ec2
+            .describe_instances()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeInstances: {}", aws::describe(&e)))?;
+        let existing = found
+            .reservations()
+            .iter()
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            .find_map(|i| Some((i.instance_id()?.to_owned(), i.image_id()?.to_owned())));
+        let (id, ami, created) = if let Some((id, ami)) = existing {
+            (id, ami, false)
+        } else {
+            let ami = self.ami().await?;
+            let run = self
+                .ec2
+                .run_instances()
+                .image_id(&ami)
+                .instance_type(InstanceType::T2Micro)
+                .min_count(1)
+                .max_count(1)
+                .key_name(&self.state.key_pair)
+                .subnet_id(self.state.public_subnets.first().cloned().unwrap_or_default())
+                .security_group_ids(&self.state.bastion_group)
+                .tag_specifications(tag_spec(
+                    self.names,
+                    ResourceType::Instance,
+                    &self.names.bastion,
+                ))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:RunInstances {} (AMI {ami}, t2.micro): {}; pass another --ami if the image is not available",
+                        self.names.bastion,
+                        aws::describe(&e)
+                    )
+                })?;
+            let id = run
+                .instances()
+                .first()
+                .and_then(|i| i.instance_id())
+                .ok_or_else(|| anyhow!("ec2:RunInstances: no instance id returned"))?
+                .to_owned();
+            (id, ami, true)
+        };
+        let ec2 = self.ec2.clone();
+        let public_ip = aws::wait_for(
+            &format!("bastion {id} to run"),
+            Duration::from_mins(10),
+            || {
+                let ec2 = ec2.clone();
+                let id = id.clone();
+                async move {
+                    let out = ec2
+                        .describe_instances()
+                        .instance_ids(&id)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow!("ec2:DescribeInstances {id}: {}", aws::describe(&e))
+                        })?;
+                    let instance = out
+                        .reservations()
+                        .iter()
+                        .flat_map(aws_sdk_ec2::types::Reservation::instances)
+                        .next();
+                    Ok(instance
+                        .filter(|i| {
+                            i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Running)
+                        })
+                        .map(|i| i.public_ip_address().unwrap_or("none").to_owned()))
+                }
+            },
+        )
+        .await?;
+        self.note(
+            "bastion",
+            &format!(
+                "{id} {} (public IP {public_ip}, AMI {ami})",
+                self.names.bastion
+            ),
+            created,
+        );
+        self.state.bastion_instance = id;
+        self.state.ami = ami;
+        Ok(())
+    }
+
+    async fn database(&mut self) -> Result<()> {
+        let group_name = self.names.db_subnet_group.clone();
+        match self
+            .rds
+            .describe_db_subnet_groups()
+            .db_subnet_group_name(&group_name)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let vpc = out.db_subnet_groups().first().and_then(|g| g.vpc_id());
+                if vpc != Some(self.state.vpc_id.as_str()) {
+                    bail!(
+                        "DB subnet group {group_name} exists in {} rather than {}; delete it or choose another --name",
+                        vpc.unwrap_or("another VPC"),
+                        self.state.vpc_id
+                    );
+                }
+                self.note("DB subnet group", &group_name, false);
+            }
+            Err(error) if aws::is_not_found(&error) => {
+                self.rds
+                    .create_db_subnet_group()
+                    .db_subnet_group_name(&group_name)
+                    .db_subnet_group_description(format!("private subnets of {}", self.names.vpc))
+                    .set_subnet_ids(Some(self.state.private_subnets.clone()))
+                    .set_tags(Some(rds_tags(self.names)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "rds:CreateDBSubnetGroup {group_name}: {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+                self.note("DB subnet group", &group_name, true);
+            }
+            Err(error) => bail!(
+                "rds:DescribeDBSubnetGroups {group_name}: {}",
+                aws::describe(&error)
+            ),
+        }
+        self.state.db_subnet_group.clone_from(&group_name);
+
+        let id = self.names.db_instance.clone();
+        let created = match self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let tags = out
+                    .db_instances()
+                    .first()
+                    .map(aws_sdk_rds::types::DbInstance::tag_list)
+                    .unwrap_or_default();
+                if !self.names.owns(
+                    tags.iter()
+                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+                ) {
+                    bail!(
+                        "RDS instance {id} exists but does not carry the project's tags ({}={}, {}={}); refusing to adopt it: delete it or choose another --name",
+                        names::PROJECT_TAG_KEY,
+                        names::PROJECT_TAG_VALUE,
+                        names::RUN_TAG_KEY,
+                        self.names.run
+                    );
+                }
+                false
+            }
+            Err(error) if aws::is_not_found(&error) => {
+                self.rds
+                    .create_db_instance()
+                    .db_instance_identifier(&id)
+                    .engine("mysql")
+                    .db_instance_class("db.t3.micro")
+                    .allocated_storage(20)
+                    .master_username(names::ADMIN_USER)
+                    .manage_master_user_password(true)
+                    .publicly_accessible(false)
+                    .db_subnet_group_name(&group_name)
+                    .vpc_security_group_ids(&self.state.database_group)
+                    .set_tags(Some(rds_tags(self.names)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "rds:CreateDBInstance {id} (mysql, db.t3.micro): {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+                true
+            }
+            Err(error) => bail!("rds:DescribeDBInstances {id}: {}", aws::describe(&error)),
+        };
+        let rds = self.rds.clone();
+        let (host, port, admin_arn) = aws::wait_for(
+            &format!("RDS instance {id} to be available (minutes on AWS)"),
+            Duration::from_mins(40),
+            || {
+                let rds = rds.clone();
+                let id = id.clone();
+                async move {
+                    let out = rds
+                        .describe_db_instances()
+                        .db_instance_identifier(&id)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow!("rds:DescribeDBInstances {id}: {}", aws::describe(&e))
+                        })?;
+                    let Some(instance) = out.db_instances().first() else {
+                        return Ok(None);
+                    };
+                    if instance.db_instance_status() != Some("available") {
+                        return Ok(None);
+                    }
+                    let endpoint = instance.endpoint();
+                    let secret = instance.master_user_secret();
+                    match (
+                        endpoint.and_then(|e| e.address()),
+                        endpoint.and_then(aws_sdk_rds::types::Endpoint::port),
+                        secret.and_then(|s| s.secret_arn()),
+                    ) {
+                        (Some(host), Some(port), Some(arn))
+                            if secret.and_then(|s| s.secret_status()) == Some("active") =>
+                        {
+                            let port = u16::try_from(port).map_err(|_| {
+                                anyhow!("RDS instance {id} reports port {port}, not a TCP port")
+                            })?;
+                            Ok(Some((host.to_owned(), port, arn.to_owned())))
+                        }
+                        (_, _, None) => bail!(
+                            "RDS instance {id} has no RDS-managed admin secret (MasterUserSecret); it was not created by provision: delete it or choose another --name"
+                        ),
+                        _ => Ok(None),
+                    }
+                }
+            },
+        )
+        .await?;
+        self.note(
+            "RDS instance",
+            &format!("{id} at {host}:{port}, admin secret managed by RDS"),
+            created,
+        );
+        self.state.db_instance = id;
+        self.state.db_host = host;
+        self.state.db_port = port;
+        self.state.admin_secret_arn = admin_arn;
+        Ok(())
+    }
+
+    async fn app_secret(&mut self) -> Result<()> {
+        let name = self.names.secret.clone();
+        match self.secrets.describe_secret().secret_id(&name).send().await {
+            Ok(secret) => {
+                if !self.names.owns(
+                    secret
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+                ) {
+                    bail!(
+                        "secret {name} exists without the run's tags; delete it or choose another --name"
+                    );
+                }
+                if secret.deleted_date().is_some() {
+                    bail!(
+                        "secret {name} is scheduled for deletion (a cleanup without --force-delete-secrets); restore it with `aws secretsmanager restore-secret --secret-id {name}` or delete it for good with `cargo xtask cleanup --force-delete-secrets`, then rerun"
+                    );
+                }
+                secret
+                    .arn()
+                    .unwrap_or_default()
+                    .clone_into(&mut self.state.secret_arn);
+                self.note("secret", &name, false);
+                return Ok(());
+            }
+            Err(error) if aws::is_not_found(&error) => {}
+            Err(error) => bail!(
+                "secretsmanager:DescribeSecret {name}: {}",
+                aws::describe(&error)
+            ),
+        }
+        let admin = self.admin_login().await?;
+        let password = self.random_password().await?;
+        let mut connection = database::connect(&admin).await?;
+        let user = format!("'{}'@'%'", names::APP_USER);
+        let statements = [
+            format!("CREATE DATABASE IF NOT EXISTS `{}`", names::APP_DATABASE),
+            format!(
+                "CREATE TABLE IF NOT EXISTS `{}`.`{}` (id INT PRIMARY KEY, note VARCHAR(100))",
+                names::APP_DATABASE,
+                names::APP_TABLE
+            ),
+            format!(
+                "INSERT IGNORE INTO `{}`.`{}` VALUES (1, 'readable with the rotated credentials')",
+                names::APP_DATABASE,
+                names::APP_TABLE
+            ),
+            format!(
+                "CREATE USER IF NOT EXISTS {user} IDENTIFIED BY '{}' REQUIRE SSL",
+                password.expose()
+            ),
+            format!(
+                "ALTER USER {user} IDENTIFIED BY '{}' REQUIRE SSL",
+                password.expose()
+            ),
+            format!("GRANT SELECT ON `{}`.* TO {user}", names::APP_DATABASE),
+        ];
+        for (index, statement) in statements.iter().enumerate() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&mut connection)
+                .await
+                .map_err(|e| {
+                    // Statements 3 and 4 hold the password: name them, and show only the
+                    // server's error code (its message may quote the statement).
+                    let (shown, error) = if (3..=4).contains(&index) {
+                        (
+                            format!("the statement setting {user}'s password"),
+                            e.as_database_error()
+                                .and_then(|d| d.code().map(|c| format!("error {c}")))
+                                .unwrap_or_else(|| "failed".to_owned()),
+                        )
+                    } else {
+                        (statement.clone(), e.to_string())
+                    };
+                    anyhow!(
+                        "database {}:{} as {}: {shown}: {error}",
+                        admin.host,
+                        admin.port,
+                        admin.user
+                    )
+                })?;
+        }
+        let value = json!({
+            "engine": "mysql",
+            "host": self.state.db_host,
+            "port": self.state.db_port,
+            "username": names::APP_USER,
+            "password": password.expose(),
+            "dbname": names::APP_DATABASE,
+            "masterarn": self.state.admin_secret_arn,
+            "ssl": true,
+        });
+        let created = self
+            .secrets
+            .create_secret()
+            .name(&name)
+            .description(format!(
+                "{} credentials for {}, rotated with alternating users",
+                names::APP_USER,
+                self.names.db_instance
+            ))
+            .secret_string(value.to_string())
+            .set_tags(Some(secret_tags(self.names)))
+            .send()
+            .await
+            .map_err(|e| anyhow!("secretsmanager:CreateSecret {name}: {}", aws::describe(&e)))?;
+        created
+            .arn()
+            .unwrap_or_default()
+            .clone_into(&mut self.state.secret_arn);
+        self.note(
+            "secret",
+            &format!(
+                "{name} ({} with SELECT on {})",
+                names::APP_USER,
+                names::APP_DATABASE
+            ),
+            true,
+        );
+        Ok(())
+    }
+
+    async fn admin_login(&self) -> Result<DbLogin> {
+        let arn = &self.state.admin_secret_arn;
+        let value = self
+            .secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "secretsmanager:GetSecretValue {arn} (the RDS-managed admin secret): {}",
+                    aws::describe(&e)
+                )
+            })?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(value.secret_string().unwrap_or_default()).map_err(|_| {
+                anyhow!("admin secret {arn}: the value is not JSON with username and password")
+            })?;
+        let field = |key: &str| {
+            parsed[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("admin secret {arn}: key `{key}` is missing"))
+        };
+        Ok(DbLogin {
+            host: self.state.db_host.clone(),
+            port: self.state.db_port,
+            user: field("username")?,
+            password: SensitiveString::new(field("password")?),
+            ca_bundle: self.options.db_ca_bundle.clone(),
+        })
+    }
+
+    async fn random_password(&self) -> Result<SensitiveString> {
+        let out = self
+            .secrets
+            .get_random_password()
+            .password_length(32)
+            .exclude_characters("/@\"'\\`")
+            .send()
+            .await
+            .map_err(|e| anyhow!("secretsmanager:GetRandomPassword: {}", aws::describe(&e)))?;
+        let password = out.random_password().unwrap_or_default();
+        if password.len() < 16 || password.contains(['\'', '\\']) {
+            bail!(
+                "secretsmanager:GetRandomPassword returned an unusable password (too short or with a quote); rerun"
+            );
+        }
+        Ok(SensitiveString::new(password))
+    }
+}
+
+/// Admits TCP `port` from `source` (CIDR or group id) on `group` unless a rule already does.
+pub(crate) async fn authorize_tcp(
+    ec2: &aws_sdk_ec2::Client,
+    group: &str,
+    port: i32,
+    source: &str,
+) -> Result<()> {
+    let described = ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {group}: {}", aws::describe(&e)))?;
+    if described
+        .security_groups()
+        .first()
+        .is_some_and(|g| admits(g, port, source))
+    {
+        return Ok(());
+    }
+    match ec2
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(tcp_permission(port, source))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if aws::code(&error) == "InvalidPermission.Duplicate" => Ok(()),
+        Err(error) => bail!(
+            "ec2:AuthorizeSecurityGroupIngress {group} tcp {port} from {source}: {}",
+            aws::describe(&error)
+        ),
+    }
+}
+
+pub(crate) fn rds_tags(names: &Names) -> Vec<aws_sdk_rds::types::Tag> {
+    names
+        .tags()
+        .into_iter()
+        .map(|(key, value)| {
+            aws_sdk_rds::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::Tag> {
+    names
+        .tags()
+        .into_iter()
+        .map(|(key, value)| {
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+/// Writes the bastion's private key with mode 0600, replacing an old file.
+fn write_private_key(path: &Path, material: &SensitiveString) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if path.exists() {
+        fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating the private key file {}", path.display()))?;
+    file.write_all(material.expose().as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn my_ip_must_be_one_address_unless_wide_ssh_is_allowed() {
+        let cases = [
+            ("203.0.113.10/32", false, Some("203.0.113.10/32")),
+            ("203.0.113.10", false, Some("203.0.113.10/32")),
+            ("2001:db8::1", false, Some("2001:db8::1/128")),
+            ("2001:db8::1/128", false, Some("2001:db8::1/128")),
+            ("203.0.113.0/24", false, None),
+            ("0.0.0.0/0", false, None),
+            ("2001:db8::/64", false, None),
+            ("203.0.113.0/24", true, Some("203.0.113.0/24")),
+            ("203.0.113.10/33", true, None),
+            ("not-an-ip", false, None),
+            ("", false, None),
+        ];
+        for (input, wide, expected) in cases {
+            let result = validate_my_ip(input, wide).ok();
+            assert_eq!(result.as_deref(), expected, "{input} wide={wide}");
+        }
+    }
+
+    #[test]
+    fn a_group_admits_only_what_its_rules_say() {
+        let group = SecurityGroup::builder()
+            .ip_permissions(tcp_permission(22, "203.0.113.10/32"))
+            .ip_permissions(tcp_permission(3306, "sg-123"))
+            .build();
+        let cases = [
+            (22, "203.0.113.10/32", true),
+            (22, "203.0.113.11/32", false),
+            (3306, "sg-123", true),
+            (3306, "sg-456", false),
+            (3307, "sg-123", false),
+        ];
+        for (port, source, expected) in cases {
+            assert_eq!(admits(&group, port, source), expected, "{port} {source}");
+        }
+    }
+}
