@@ -1,11 +1,12 @@
 //! Logging in to the tutorial's database from the machine running `cargo xtask`.
 //!
-//! On AWS the database is private and reached through the bastion; in the emulator
-//! (and from the bastion itself) it is reachable directly. Which case applies is
-//! decided by trying a TCP connection with a short timeout, not by asking where we
-//! run. Every login verifies TLS (certificate and host name) against the CA bundle
+//! On AWS the database is private and reached through the bastion (an SSH tunnel,
+//! see [`crate::tunnel`]); in the emulator (and from the bastion itself) it is
+//! reachable directly. Which case applies is decided by trying a TCP connection with
+//! a short timeout, not by asking where we run. Every login verifies TLS (certificate and host name) against the CA bundle
 //! given (`--db-ca-bundle`): the RDS CAs are in no public trust store.
 
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +29,28 @@ pub struct DbLogin {
     pub password: SensitiveString,
     /// PEM bundle of CAs that verify the server's certificate.
     pub ca_bundle: Option<PathBuf>,
+    /// The bastion to tunnel through when the database is not reachable directly.
+    pub via: Option<crate::tunnel::Bastion>,
+}
+
+/// A login, and the tunnel it runs through (closed when this is dropped).
+#[derive(Debug)]
+pub struct DbConnection {
+    connection: MySqlConnection,
+    _tunnel: Option<crate::tunnel::Tunnel>,
+}
+
+impl Deref for DbConnection {
+    type Target = MySqlConnection;
+    fn deref(&self) -> &MySqlConnection {
+        &self.connection
+    }
+}
+
+impl DerefMut for DbConnection {
+    fn deref_mut(&mut self) -> &mut MySqlConnection {
+        &mut self.connection
+    }
 }
 
 /// Whether a TCP connection to `host:port` opens within a few seconds.
@@ -38,22 +61,33 @@ pub async fn reachable(host: &str, port: u16) -> bool {
     )
 }
 
-/// Logs in directly when the database is reachable; otherwise says how to proceed.
-pub async fn connect(login: &DbLogin) -> Result<MySqlConnection> {
+/// Logs in directly when the database is reachable, else through the bastion.
+pub async fn connect(login: &DbLogin) -> Result<DbConnection> {
     let (host, port, user) = (&login.host, login.port, &login.user);
-    if !reachable(host, port).await {
+    let mut tunnel = None;
+    let mut options = if reachable(host, port).await {
+        // Certificate and host name verified.
+        MySqlConnectOptions::new()
+            .host(host)
+            .port(port)
+            .ssl_mode(MySqlSslMode::VerifyIdentity)
+    } else if let Some(bastion) = &login.via {
+        let opened = crate::tunnel::Tunnel::open(bastion, host, port)?;
+        let local = opened.local_port;
+        tunnel = Some(opened);
+        // Through the tunnel the address is 127.0.0.1, which the database's certificate
+        // cannot name: the chain is still verified against the CA bundle.
+        MySqlConnectOptions::new()
+            .host("127.0.0.1")
+            .port(local)
+            .ssl_mode(MySqlSslMode::VerifyCa)
+    } else {
         bail!(
-            "database {host}:{port} is not reachable from this machine (no TCP connection within {} s): it is private to the VPC. \
-             Tunnelling through the bastion is not implemented yet: run this command from a host that reaches the database, e.g. the bastion",
+            "database {host}:{port} is not reachable from this machine (no TCP connection within {} s), and no bastion is known to tunnel through; run `cargo xtask provision` first, or run this command from a host that reaches the database",
             REACH_TIMEOUT.as_secs()
         );
-    }
-    let mut options = MySqlConnectOptions::new()
-        .host(host)
-        .port(port)
-        .username(user)
-        .password(login.password.expose())
-        .ssl_mode(MySqlSslMode::VerifyIdentity);
+    };
+    options = options.username(user).password(login.password.expose());
     if let Some(ca) = &login.ca_bundle {
         if !ca.is_file() {
             bail!(
@@ -63,7 +97,7 @@ pub async fn connect(login: &DbLogin) -> Result<MySqlConnection> {
         }
         options = options.ssl_ca(ca);
     }
-    tokio::time::timeout(LOGIN_TIMEOUT, MySqlConnection::connect_with(&options))
+    let connection = tokio::time::timeout(LOGIN_TIMEOUT, MySqlConnection::connect_with(&options))
         .await
         .with_context(|| format!("logging in to {host}:{port} as {user} timed out"))?
         .with_context(|| {
@@ -75,5 +109,9 @@ pub async fn connect(login: &DbLogin) -> Result<MySqlConnection> {
                     .map(|ca| format!(" against {}", ca.display()))
                     .unwrap_or_default()
             )
-        })
+        })?;
+    Ok(DbConnection {
+        connection,
+        _tunnel: tunnel,
+    })
 }

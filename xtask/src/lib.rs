@@ -16,3 +16,4 @@ pub mod provision;
 pub mod rotate;
 pub mod test;
 pub mod tls;
+pub mod tunnel;

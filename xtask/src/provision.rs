@@ -76,6 +76,61 @@ pub struct State {
 }
 
 impl State {
+    /// Reads a run's state file, if provision wrote one.
+    pub fn load(path: &Path) -> Result<Option<Self>> {
+        match fs::read_to_string(path) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a state file of provision", path.display())
+            })?)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// The bastion of this run, to tunnel through: its public address, the key
+    /// provision wrote, and the host keys from its console output when EC2 has them.
+    pub async fn bastion(
+        &self,
+        ec2: &aws_sdk_ec2::Client,
+        state_dir: &Path,
+    ) -> Option<crate::tunnel::Bastion> {
+        if self.bastion_instance.is_empty() {
+            return None;
+        }
+        let described = ec2
+            .describe_instances()
+            .instance_ids(&self.bastion_instance)
+            .send()
+            .await
+            .ok()?;
+        let host = described
+            .reservations()
+            .iter()
+            .flat_map(aws_sdk_ec2::types::Reservation::instances)
+            .find_map(|i| i.public_ip_address())?
+            .to_owned();
+        let console = ec2
+            .get_console_output()
+            .instance_id(&self.bastion_instance)
+            .latest(true)
+            .send()
+            .await
+            .ok();
+        let text = console
+            .and_then(|c| c.output().map(str::to_owned))
+            .and_then(|encoded| aws_smithy_types::base64::decode(encoded).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        Some(crate::tunnel::Bastion {
+            pinned_keys: crate::tunnel::host_keys_from_console(&text, &host),
+            host,
+            port: 22,
+            user: "ec2-user".to_owned(),
+            key_file: self.key_file.clone(),
+            known_hosts: state_dir.join(format!("{}-known_hosts", self.run)),
+        })
+    }
+
     /// Writes the state file (ids only; no secret value is ever in it).
     pub fn save(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
@@ -1065,7 +1120,7 @@ impl Provisioner<'_> {
         ];
         for (index, statement) in statements.iter().enumerate() {
             sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(|e| {
                     // Statements 3 and 4 hold the password: name them, and show only the
@@ -1158,6 +1213,7 @@ impl Provisioner<'_> {
             user: field("username")?,
             password: SensitiveString::new(field("password")?),
             ca_bundle: self.options.db_ca_bundle.clone(),
+            via: self.state.bastion(&self.ec2, &self.options.state_dir).await,
         })
     }
 

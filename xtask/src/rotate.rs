@@ -102,7 +102,23 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     wait_for_rotation(config, secret, &version, options.timeout).await?;
     let current = read_value(&secrets, secret, "AWSCURRENT").await?;
     let old = read_value(&secrets, secret, "AWSPREVIOUS").await?;
-    verify(&current, &old, options.db_ca_bundle.as_ref()).await?;
+    // The bastion provision recorded, for a database only reachable through it.
+    let state_dir = crate::names::default_state_dir();
+    let bastion = match crate::provision::State::load(&options.names.state_file(&state_dir)) {
+        Ok(Some(state)) => {
+            state
+                .bastion(&aws_sdk_ec2::Client::new(config), &state_dir)
+                .await
+        }
+        _ => None,
+    };
+    verify(
+        &current,
+        &old,
+        options.db_ca_bundle.as_ref(),
+        bastion.as_ref(),
+    )
+    .await?;
     let rotation = Rotation {
         version_id: version,
         previous_user: previous.user.clone(),
@@ -268,8 +284,13 @@ pub async fn read_value(
     })
 }
 
-fn login_of(secret: &SecretLogin, ca_bundle: Option<&PathBuf>) -> DbLogin {
+fn login_of(
+    secret: &SecretLogin,
+    ca_bundle: Option<&PathBuf>,
+    via: Option<&crate::tunnel::Bastion>,
+) -> DbLogin {
     DbLogin {
+        via: via.cloned(),
         host: secret.host.clone(),
         port: secret.port,
         user: secret.user.clone(),
@@ -283,6 +304,7 @@ pub async fn verify(
     current: &SecretLogin,
     previous: &SecretLogin,
     ca_bundle: Option<&PathBuf>,
+    via: Option<&crate::tunnel::Bastion>,
 ) -> Result<()> {
     if current.user == previous.user {
         bail!(
@@ -292,7 +314,7 @@ pub async fn verify(
             names::APP_USER
         );
     }
-    let mut connection = database::connect(&login_of(current, ca_bundle))
+    let mut connection = database::connect(&login_of(current, ca_bundle, via))
         .await
         .map_err(|e| e.context(format!("the new AWSCURRENT user {}", current.user)))?;
     let query = format!(
@@ -301,7 +323,7 @@ pub async fn verify(
         names::APP_TABLE
     );
     sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query.clone()))
-        .fetch_one(&mut connection)
+        .fetch_one(&mut *connection)
         .await
         .map_err(|e| {
             anyhow!(
@@ -309,7 +331,7 @@ pub async fn verify(
                 current.user
             )
         })?;
-    database::connect(&login_of(previous, ca_bundle))
+    database::connect(&login_of(previous, ca_bundle, via))
         .await
         .map_err(|e| {
             e.context(format!(
