@@ -173,10 +173,26 @@ fn emulator_task(task: &EmulatorTask) -> Result<ExitCode> {
                     "emulator up: moto at {} (launcher pid {})",
                     state.endpoint_url, state.launcher_pid
                 );
-                println!(
-                    "  default MariaDB on 127.0.0.1:{} (pid {})",
-                    state.database.port, state.database.pid
-                );
+                if emulator::process_belongs_to(state.database.pid, &options.dir) {
+                    println!(
+                        "  default MariaDB on 127.0.0.1:{} (pid {})",
+                        state.database.port, state.database.pid
+                    );
+                } else {
+                    let log = options
+                        .dir
+                        .join("run")
+                        .join("mariadb")
+                        .join("default")
+                        .join("mariadbd.log");
+                    println!(
+                        "  the default MariaDB (pid {}) has stopped; last lines of {}:\n{}\n  restart the emulator with `cargo xtask emulator down` and `up`",
+                        state.database.pid,
+                        log.display(),
+                        emulator::log_tail(&log, 10)
+                    );
+                    return Ok(ExitCode::from(3));
+                }
                 let others: Vec<u32> = state
                     .pids()
                     .into_iter()
