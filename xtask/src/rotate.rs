@@ -10,7 +10,7 @@
 //! invoked), so the function's own error message is shown without reading its logs.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
@@ -137,7 +137,13 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     Ok(rotation)
 }
 
-/// Waits until `version` is `AWSCURRENT`; on timeout finds the failing step.
+/// How long a rotation may run before `rotate` looks for a failing step. AWS rotates
+/// in the background and a function in a VPC may start slowly, so not sooner.
+const PROBE_AFTER: Duration = Duration::from_secs(30);
+
+/// Waits until `version` is `AWSCURRENT`. If it is not after [`PROBE_AFTER`], reruns
+/// the first three steps (each is idempotent) to find a failing one and reports it at
+/// once; otherwise waits out `timeout` and diagnoses then.
 pub async fn wait_for_rotation(
     config: &SdkConfig,
     secret: &str,
@@ -145,32 +151,39 @@ pub async fn wait_for_rotation(
     timeout: Duration,
 ) -> Result<()> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let started = Instant::now();
-    let finished = aws::wait_for(
-        &format!("the rotation of {secret} (version {version})"),
-        timeout,
-        || {
-            let secrets = secrets.clone();
-            async move {
-                let now = labels(&secrets, secret).await?;
-                if now.current.as_deref() == Some(version) {
-                    return Ok(Some(true));
+    let wait = async |limit: Duration| {
+        aws::wait_for(
+            &format!("the rotation of {secret} (version {version})"),
+            limit,
+            || {
+                let secrets = secrets.clone();
+                async move {
+                    let now = labels(&secrets, secret).await?;
+                    Ok((now.current.as_deref() == Some(version)).then_some(()))
                 }
-                // The emulator returns from RotateSecret when the rotation has ended; AWS
-                // rotates in the background, so a pending version there may still progress.
-                if started.elapsed() >= timeout.saturating_sub(Duration::from_secs(1)) {
-                    return Ok(Some(false));
-                }
-                Ok(None)
-            }
-        },
-    )
-    .await
-    .unwrap_or(false);
-    if finished {
+            },
+        )
+        .await
+        .is_ok()
+    };
+    let first = timeout.min(PROBE_AFTER);
+    if wait(first).await {
         return Ok(());
     }
-    let (step, error) = diagnose(config, secret, version).await;
+    if let Some((step, error)) = diagnose(config, secret, version).await {
+        bail!(
+            "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {step}; the function said: {error}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)"
+        );
+    }
+    if timeout > first && wait(timeout.saturating_sub(first)).await {
+        return Ok(());
+    }
+    let (step, error) = diagnose(config, secret, version).await.unwrap_or_else(|| {
+        (
+            "finishSecret (or none: the first three steps succeed when rerun)".to_owned(),
+            "no error from createSecret, setSecret or testSecret; the rotation may still be running on AWS".to_owned(),
+        )
+    });
     bail!(
         "rotation of {secret} did not finish within {} s (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {step}; the function said: {error}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)",
         timeout.as_secs()
@@ -178,19 +191,19 @@ pub async fn wait_for_rotation(
 }
 
 /// Invokes createSecret, setSecret and testSecret with the unfinished token; returns
-/// the first step that fails and the function's error.
-async fn diagnose(config: &SdkConfig, secret: &str, version: &str) -> (String, String) {
+/// the first step that fails and the function's error, or `None` when all three succeed.
+async fn diagnose(config: &SdkConfig, secret: &str, version: &str) -> Option<(String, String)> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let lambda = aws_sdk_lambda::Client::new(config);
     let described = match secrets.describe_secret().secret_id(secret).send().await {
         Ok(described) => described,
-        Err(e) => return ("unknown".to_owned(), aws::describe(&e)),
+        Err(e) => return Some(("unknown".to_owned(), aws::describe(&e))),
     };
     let (Some(function), Some(arn)) = (described.rotation_lambda_arn(), described.arn()) else {
-        return (
+        return Some((
             "none".to_owned(),
             "the secret names no rotation function; run `cargo xtask deploy`".to_owned(),
-        );
+        ));
     };
     for step in ["createSecret", "setSecret", "testSecret"] {
         let event =
@@ -211,21 +224,18 @@ async fn diagnose(config: &SdkConfig, secret: &str, version: &str) -> (String, S
                     .ok()
                     .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
                     .unwrap_or(body);
-                return (step.to_owned(), message);
+                return Some((step.to_owned(), message));
             }
             Ok(_) => {}
             Err(e) => {
-                return (
+                return Some((
                     step.to_owned(),
                     format!("lambda:Invoke {function}: {}", aws::describe(&e)),
-                );
+                ));
             }
         }
     }
-    (
-        "finishSecret (or none: the first three steps succeed when rerun)".to_owned(),
-        "no error from createSecret, setSecret or testSecret; the rotation may still be running on AWS".to_owned(),
-    )
+    None
 }
 
 /// The login fields of a secret version.
