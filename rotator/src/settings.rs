@@ -126,7 +126,15 @@ impl Settings {
                 }
             };
         }
-        settings.ca_bundle = get("DB_CA_BUNDLE").map(PathBuf::from);
+        // A relative path names a file packaged with the function (in its zip):
+        // Lambda unpacks the zip to LAMBDA_TASK_ROOT (/var/task).
+        settings.ca_bundle =
+            get("DB_CA_BUNDLE")
+                .map(PathBuf::from)
+                .map(|path| match get("LAMBDA_TASK_ROOT") {
+                    Some(root) if path.is_relative() => PathBuf::from(root).join(path),
+                    _ => path,
+                });
         Ok(settings)
     }
 
@@ -200,6 +208,25 @@ mod tests {
             assert_eq!(error.name, name);
             assert!(error.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn a_relative_ca_bundle_is_found_in_the_function_package() {
+        let packaged = with(&[
+            ("DB_CA_BUNDLE", "ca-bundle.pem"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+        ])
+        .unwrap();
+        assert_eq!(
+            packaged.ca_bundle,
+            Some(PathBuf::from("/var/task/ca-bundle.pem"))
+        );
+        let absolute = with(&[
+            ("DB_CA_BUNDLE", "/opt/rds.pem"),
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+        ])
+        .unwrap();
+        assert_eq!(absolute.ca_bundle, Some(PathBuf::from("/opt/rds.pem")));
     }
 
     #[test]

@@ -207,6 +207,39 @@ pub fn glibc_versions(objdump: &str) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// The file name of a CA bundle packaged beside `bootstrap` (see [`with_ca_bundle`]).
+pub const PACKAGED_CA_BUNDLE: &str = "ca-bundle.pem";
+
+/// The function's zip with `pem` added as [`PACKAGED_CA_BUNDLE`]; the rotator finds it
+/// through a relative `DB_CA_BUNDLE`, resolved against the package's directory.
+pub fn with_ca_bundle(function_zip: &[u8], pem: &[u8]) -> Result<Vec<u8>> {
+    if !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----") {
+        bail!(
+            "the CA bundle is not a PEM file of certificates (no -----BEGIN CERTIFICATE----- line)"
+        );
+    }
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(function_zip))
+        .context("reading the function's zip")?;
+    let mut binary = Vec::new();
+    std::io::Read::read_to_end(
+        &mut archive
+            .by_name("bootstrap")
+            .context("the function's zip has no `bootstrap`")?,
+        &mut binary,
+    )?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut out);
+    let executable = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    writer.start_file("bootstrap", executable)?;
+    writer.write_all(&binary)?;
+    writer.start_file(PACKAGED_CA_BUNDLE, executable.unix_permissions(0o644))?;
+    writer.write_all(pem)?;
+    writer.finish()?;
+    Ok(out.into_inner())
+}
+
 /// Writes a zip with one entry `bootstrap`, mode 0755.
 pub fn write_zip(path: &Path, binary: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
@@ -251,6 +284,31 @@ mod tests {
         header[18] = 0xb7;
         assert_eq!(elf_machine(&header), Some(ElfMachine::Aarch64));
         assert_eq!(elf_machine(b"#!/bin/sh\n"), None);
+    }
+
+    #[test]
+    fn a_ca_bundle_is_packaged_beside_bootstrap() {
+        let dir = std::env::temp_dir().join(format!("xtask-zip-ca-{}", std::process::id()));
+        let path = dir.join("bootstrap.zip");
+        write_zip(&path, b"\x7fELF binary").unwrap();
+        let zip = fs::read(&path).unwrap();
+        let pem = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let packaged = with_ca_bundle(&zip, pem).unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(packaged)).unwrap();
+        assert_eq!(
+            archive
+                .by_name("bootstrap")
+                .unwrap()
+                .unix_mode()
+                .map(|m| m & 0o777),
+            Some(0o755)
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(PACKAGED_CA_BUNDLE).unwrap(), &mut text)
+            .unwrap();
+        assert_eq!(text.as_bytes(), pem);
+        assert!(with_ca_bundle(&zip, b"not a certificate").is_err());
+        fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -175,12 +175,19 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     let lambda = aws_sdk_lambda::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let zip = std::fs::read(&options.zip).with_context(|| {
+    let mut zip = std::fs::read(&options.zip).with_context(|| {
         format!(
             "reading the function's zip {}; build it with `cargo xtask build`",
             options.zip.display()
         )
     })?;
+    // The CA bundle travels in the zip, so the function finds it on AWS as in the emulator.
+    if let Some(bundle) = &options.db_ca_bundle {
+        let pem = std::fs::read(bundle)
+            .with_context(|| format!("reading --db-ca-bundle {}", bundle.display()))?;
+        zip = crate::build::with_ca_bundle(&zip, &pem)
+            .with_context(|| format!("--db-ca-bundle {}", bundle.display()))?;
+    }
     let found = find_provisioned(config, names).await?;
     let note = |message: String| {
         if options.verbose {
@@ -263,8 +270,8 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
 
     // The function: created, or its code and configuration updated in place.
     let mut environment = Environment::builder();
-    if let Some(bundle) = &options.db_ca_bundle {
-        environment = environment.variables("DB_CA_BUNDLE", bundle.display().to_string());
+    if options.db_ca_bundle.is_some() {
+        environment = environment.variables("DB_CA_BUNDLE", crate::build::PACKAGED_CA_BUNDLE);
     }
     let environment = environment.build();
     let vpc = VpcConfig::builder()
