@@ -579,11 +579,9 @@ impl Rotator {
             && version.supports_roles()
             && wanted.default_roles != have.default_roles
         {
-            let text = match &wanted.default_roles {
-                Some(roles) => format!("ALTER USER {clone_sql} DEFAULT ROLE {roles}"),
-                None => format!("SET DEFAULT ROLE NONE TO {clone_sql}"),
-            };
-            db::execute(conn, &sql::privilege_statement(text))
+            let statement = sql::default_roles(clone, wanted.default_roles.as_deref())
+                .map_err(|e| cx.fail(e))?;
+            db::execute(conn, &statement)
                 .await
                 .map_err(|e| cx.fail(e))?;
         }

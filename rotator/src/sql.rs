@@ -195,6 +195,19 @@ pub fn require(account: &Account, clause: &str) -> Result<Statement, QuoteError>
     ))
 }
 
+/// MySQL 8's default roles of an account: `ALTER USER ... DEFAULT ROLE <roles>` with the
+/// role list as `SHOW CREATE USER` printed it, or `SET DEFAULT ROLE NONE TO ...`.
+pub fn default_roles(account: &Account, roles: Option<&str>) -> Result<Statement, QuoteError> {
+    let text = match roles {
+        Some(roles) => format!("ALTER USER {} DEFAULT ROLE {roles}", account.sql()?),
+        None => format!("SET DEFAULT ROLE NONE TO {}", account.sql()?),
+    };
+    Ok(Statement::new(
+        text,
+        format!("set the default roles of {account}"),
+    ))
+}
+
 /// `SHOW GRANTS FOR ...`.
 pub fn show_grants(account: &Account) -> Result<Statement, QuoteError> {
     Ok(Statement::new(
@@ -278,6 +291,19 @@ mod tests {
             Some(Account::new("a@b", "%"))
         );
         assert_eq!(Account::from_current_user("nohost"), None);
+    }
+
+    #[test]
+    fn default_roles_are_set_or_cleared() {
+        let account = Account::new("app_clone", "%");
+        assert_eq!(
+            default_roles(&account, Some("`r`@`%`")).unwrap().text(),
+            "ALTER USER 'app_clone'@'%' DEFAULT ROLE `r`@`%`"
+        );
+        assert_eq!(
+            default_roles(&account, None).unwrap().text(),
+            "SET DEFAULT ROLE NONE TO 'app_clone'@'%'"
+        );
     }
 
     #[test]
