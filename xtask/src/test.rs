@@ -33,8 +33,72 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     eprintln!("rotator zip: {}", artifact.zip.display());
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
-    cargo(&args, "tests failed (see above)")?;
+    let totals = cargo_test(&args)?;
+    // One closing line for the whole run (cargo prints one per test binary).
+    println!(
+        "{} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    if !totals.success {
+        bail!("`cargo {}`: tests failed (see above)", args.join(" "));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The counts of every `test result:` line of a `cargo test` run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+    pub success: bool,
+}
+
+impl Totals {
+    /// Adds one `test result: ok. 3 passed; 0 failed; 1 ignored; ...` line.
+    pub fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match kind {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `cargo test`, passing its output through, and adds up the results.
+fn cargo_test(args: &[&str]) -> Result<Totals> {
+    use std::io::BufRead as _;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!("$ cargo {}", args.join(" "));
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .current_dir(crate::paths::workspace_root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {cargo}"))?;
+    let mut totals = Totals::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            totals.add_line(&line);
+        }
+    }
+    totals.success = child.wait()?.success();
+    Ok(totals)
 }
 
 /// Runs `cargo <args>` in the workspace root, failing with `failure` when it fails.
@@ -50,4 +114,23 @@ pub fn cargo(args: &[&str], failure: &str) -> Result<()> {
         bail!("`cargo {}`: {failure}", args.join(" "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Totals;
+
+    #[test]
+    fn result_lines_add_up() {
+        let mut totals = Totals::default();
+        for line in [
+            "test result: ok. 45 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s",
+            "running 3 tests",
+            "test result: FAILED. 2 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 1.5s",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ] {
+            totals.add_line(line);
+        }
+        assert_eq!((totals.passed, totals.failed, totals.ignored), (47, 1, 2));
+    }
 }
