@@ -320,7 +320,7 @@ class ExecutionEnvironment:
         self.init_failure = body
 
     def run(self, payload: bytes, timeout: float) -> tuple[bytes, bool, str]:
-        start = self.logfile.tell()
+        start = os.path.getsize(self.log_path)  # the process appends through its own descriptor
         deadline_ms = int((time.time() + timeout) * 1000)
         invocation = Invocation(payload, deadline_ms, self.function.function_arn)
         self.queue.put(invocation)
