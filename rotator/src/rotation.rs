@@ -700,20 +700,7 @@ impl Rotator {
         })?;
         let mut other_hosts = Vec::new();
         for replica in instance.read_replica_db_instance_identifiers() {
-            if let Ok(found) = self
-                .rds
-                .describe_db_instances()
-                .db_instance_identifier(replica)
-                .send()
-                .await
-                && let Some(address) = found
-                    .db_instances()
-                    .first()
-                    .and_then(|i| i.endpoint())
-                    .and_then(|e| e.address())
-            {
-                other_hosts.push(address.to_owned());
-            }
+            other_hosts.extend(self.instance_address(replica).await);
         }
         Ok(AdminEndpoint {
             host: endpoint.address().unwrap_or_default().to_owned(),
@@ -723,6 +710,19 @@ impl Rotator {
                 .unwrap_or(3306),
             other_hosts,
         })
+    }
+
+    /// The endpoint address of an instance (a replica or cluster member), if it has one.
+    async fn instance_address(&self, id: &str) -> Option<String> {
+        let found = self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .ok()?;
+        let address = found.db_instances().first()?.endpoint()?.address()?;
+        Some(address.to_owned())
     }
 
     async fn cluster_endpoint(
@@ -756,20 +756,8 @@ impl Rotator {
             .into_iter()
             .collect();
         for member in cluster.db_cluster_members() {
-            if let Some(id) = member.db_instance_identifier()
-                && let Ok(found) = self
-                    .rds
-                    .describe_db_instances()
-                    .db_instance_identifier(id)
-                    .send()
-                    .await
-                && let Some(address) = found
-                    .db_instances()
-                    .first()
-                    .and_then(|i| i.endpoint())
-                    .and_then(|e| e.address())
-            {
-                other_hosts.push(address.to_owned());
+            if let Some(id) = member.db_instance_identifier() {
+                other_hosts.extend(self.instance_address(id).await);
             }
         }
         Ok(AdminEndpoint {

@@ -184,19 +184,21 @@ fn parse_tls(object: &Map<String, Value>) -> TlsSetting {
     }
 }
 
+/// A secret string as a JSON object; serde_json's messages give a position, never the text.
+fn json_object(text: &str) -> Result<Map<String, Value>, SecretError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(SecretError::NotJson(
+            "it is JSON, but not an object".to_owned(),
+        )),
+        Err(error) => Err(SecretError::NotJson(error.to_string())),
+    }
+}
+
 impl DbSecret {
     /// Parses a secret string; `Missing`/`Invalid` name the key.
     pub fn parse(text: &str) -> Result<Self, SecretError> {
-        let object = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(object)) => object,
-            Ok(_) => {
-                return Err(SecretError::NotJson(
-                    "it is JSON, but not an object".to_owned(),
-                ));
-            }
-            // serde_json's messages give a position, never the text itself.
-            Err(error) => return Err(SecretError::NotJson(error.to_string())),
-        };
+        let object = json_object(text)?;
         let engine_text = required_string(
             &object,
             "engine",
@@ -261,15 +263,7 @@ pub struct AdminSecret {
 
 impl AdminSecret {
     pub fn parse(text: &str) -> Result<Self, SecretError> {
-        let object = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(object)) => object,
-            Ok(_) => {
-                return Err(SecretError::NotJson(
-                    "it is JSON, but not an object".to_owned(),
-                ));
-            }
-            Err(error) => return Err(SecretError::NotJson(error.to_string())),
-        };
+        let object = json_object(text)?;
         let engine = match optional_string(&object, "engine")? {
             Some(text) => Some(Engine::parse(&text).ok_or(SecretError::UnsupportedEngine(text))?),
             None => None,
