@@ -40,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Empty, Queue
 
 import moto.server
+import strict
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
 from moto.secretsmanager import models as sm_models
@@ -254,6 +255,8 @@ class ExecutionEnvironment:
         self.busy = False
         self.fingerprint = configuration_fingerprint(function)
         self.log_path = os.path.join(ARGS.state_dir, "lambda", f"{function.function_name}-{env_id}.log")
+        # As Lambda names them: one CloudWatch Logs stream per execution environment.
+        self.log_stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{function.version}]{uuid.uuid4().hex}"
         handler = type("Handler", (RuntimeApiHandler,), {"environment": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -270,15 +273,18 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": str(function.version),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"emulator/{env_id}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "AWS_ACCESS_KEY_ID": ARGS.access_key,
             "AWS_SECRET_ACCESS_KEY": ARGS.secret_key,
-            "AWS_SESSION_TOKEN": "emulator-session-token",
             "AWS_ENDPOINT_URL": ARGS.endpoint_url,
         }
+        if not ARGS.enforce_iam:
+            # Lambda hands a function its role's temporary credentials; with IAM enforced
+            # the emulator's administrator key is used instead (a known difference).
+            env["AWS_SESSION_TOKEN"] = "emulator-session-token"
         logging_config = getattr(function, "logging_config", None) or {}
         if logging_config.get("LogFormat") == "JSON":
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
@@ -321,6 +327,7 @@ class ExecutionEnvironment:
 
     def run(self, payload: bytes, timeout: float) -> tuple[bytes, bool, str]:
         start = os.path.getsize(self.log_path)  # the process appends through its own descriptor
+        began = time.time()
         deadline_ms = int((time.time() + timeout) * 1000)
         invocation = Invocation(payload, deadline_ms, self.function.function_arn)
         self.queue.put(invocation)
@@ -344,6 +351,20 @@ class ExecutionEnvironment:
         with open(self.log_path, "rb") as handle:
             handle.seek(start)
             logs = handle.read().decode("utf-8", "replace")
+        # The platform's lines around the function's own output, as Lambda writes them.
+        request = invocation.request_id
+        lines = [f"START RequestId: {request} Version: {self.function.version}"]
+        lines += logs.splitlines()
+        lines.append(f"END RequestId: {request}")
+        lines.append(
+            f"REPORT RequestId: {request}\tDuration: {(time.time() - began) * 1000:.2f} ms\t"
+            f"Memory Size: {self.function.memory_size} MB"
+            + ("\tStatus: error" if invocation.errored else "")
+        )
+        try:
+            strict.put_function_logs(self.function, self.log_stream, lines)
+        except Exception as error:  # logs must never fail an invocation
+            log(f"could not write the logs of {self.function.function_name} to CloudWatch Logs: {error!r}")
         return invocation.result, invocation.errored, logs
 
     def alive(self) -> bool:
@@ -437,11 +458,7 @@ LAMBDA = LambdaRuntime()
 
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
-    result, errored, logs = LAMBDA.invoke(self, payload)
-    try:
-        self.save_logs(logs or "\n")
-    except Exception:  # logs are a convenience; never fail an invocation for them
-        pass
+    result, errored, logs = LAMBDA.invoke(self, payload)  # logs reach CloudWatch Logs there
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
     inv_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
@@ -512,6 +529,11 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     secret = self.secrets[secret_id]
     if not isinstance(secret, sm_models.FakeSecret):
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    if strict.STRICT and rotation_lambda_arn and secret.owning_service:
+        # A secret another service manages is rotated by that service, never by a function.
+        raise InvalidRequestException(
+            f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
+        )
     lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
     if not lambda_arn:
         # A secret owned by a service (RDS) is rotated by that service; moto's own path is enough.
@@ -531,6 +553,11 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id
         pending_id = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"]), None)
+        running = ROTATIONS.running(secret.arn)
+        if running is not None:
+            if client_request_token == running:
+                return secret.to_short_dict(version_id=running)  # the same request again: nothing new
+            raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
         if pending_id is not None and pending_id != current_id and pending_id != client_request_token:
             raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
         if client_request_token:
@@ -549,7 +576,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             return secret.to_short_dict()
 
         if not rotate_immediately:
-            # AWS tests the configuration: testSecret on a pending copy of the current value.
+            # AWS tests the configuration: testSecret on a pending copy of the current value,
+            # in the background like every rotation.
             test_id = client_request_token or str(uuid.uuid4())
             current = secret.versions[current_id]
             secret.remove_version_stages_from_old_versions(["AWSPENDING"])
@@ -559,12 +587,9 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 "version_stages": ["AWSPENDING"],
                 **({"secret_string": current["secret_string"]} if "secret_string" in current else {}),
             }
-            try:
-                invoke_step(lambda_backend, lambda_arn, secret, "testSecret", test_id)
-            finally:
-                secret.versions.pop(test_id, None)
             if interval and secret.next_rotation_date is None:
                 secret.next_rotation_date = int(time.time()) + interval
+            ROTATIONS.start(secret, test_id, ("testSecret",), lambda ok: secret.versions.pop(test_id, None), lambda_backend, lambda_arn)
             return secret.to_short_dict(version_id=current_id)
 
         if pending_id is not None and pending_id == client_request_token and pending_id != current_id:
@@ -579,15 +604,73 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 "version_id": new_version_id,
                 "version_stages": ["AWSPENDING"],
             }
-        for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
-            if not invoke_step(lambda_backend, lambda_arn, secret, step, new_version_id):
-                # As in AWS: the rotation stops, AWSPENDING stays, AWSCURRENT is untouched.
-                return secret.to_short_dict(version_id=new_version_id)
-        if "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
-            secret.last_rotation_date = int(time.time())
-            if interval:
-                secret.next_rotation_date = int(time.time()) + interval
+
+        def finished(ok: bool) -> None:
+            if ok and "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
+                secret.last_rotation_date = int(time.time())
+                if interval:
+                    secret.next_rotation_date = int(time.time()) + interval
+
+        steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
+        ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn)
         return secret.to_short_dict(version_id=new_version_id)
+
+
+class Rotations:
+    """Rotations run in the background, as in AWS: ``RotateSecret`` answers at once.
+
+    The steps run in order on a thread of their own and stop at the first failed
+    one (``AWSPENDING`` stays, ``AWSCURRENT`` is untouched). Every rotation is
+    recorded so that tests can wait for one through ``GET /_emulator/rotations``.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.records: list[dict] = []
+
+    def running(self, arn: str) -> str | None:
+        with self.lock:
+            for record in self.records:
+                if record["secret_arn"] == arn and record["status"] == "running":
+                    return record["token"]
+        return None
+
+    def start(self, secret, token: str, steps, finished, lambda_backend, lambda_arn: str) -> None:
+        record = {
+            "secret_arn": secret.arn,
+            "secret_name": secret.name,
+            "token": token,
+            "steps": list(steps),
+            "status": "running",
+            "step": None,
+            "started": time.time(),
+            "finished": None,
+        }
+        with self.lock:
+            self.records.append(record)
+
+        def run() -> None:
+            ok = True
+            for step in steps:
+                record["step"] = step
+                if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
+                    ok = False
+                    break
+            try:
+                finished(ok)
+            finally:
+                with self.lock:
+                    record["status"] = "succeeded" if ok else "failed"
+                    record["finished"] = time.time()
+
+        threading.Thread(target=run, daemon=True, name=f"rotation-{secret.name}").start()
+
+    def snapshot(self) -> list[dict]:
+        with self.lock:
+            return [dict(record) for record in self.records]
+
+
+ROTATIONS = Rotations()
 
 
 def invoke_step(lambda_backend, lambda_arn: str, secret, step: str, token: str) -> bool:
@@ -872,6 +955,7 @@ def main() -> None:
     parser.add_argument("--access-key", default="testing")
     parser.add_argument("--secret-key", default="testing")
     parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--enforce-iam", action="store_true", help="every call needs an IAM user allowed the action")
     ARGS = parser.parse_args()
     ARGS.endpoint_url = f"http://127.0.0.1:{ARGS.port}"
     os.makedirs(ARGS.state_dir, exist_ok=True)
@@ -881,6 +965,18 @@ def main() -> None:
     if ARGS.parent_pid:
         threading.Thread(target=watch_parent, args=(ARGS.parent_pid,), daemon=True).start()
     install_rds_patches()
+    if strict.STRICT:
+        strict.install_lambda_patches()
+        strict.install_ec2_patches()
+        strict.install_secretsmanager_patches()
+        strict.install_rds_patches()
+        log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
+    else:
+        log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
+    if ARGS.enforce_iam:
+        strict.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
+    original_dispatcher = moto.server.DomainDispatcherApplication
+    moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), ROTATIONS.snapshot)
 
     def prepare_and_start() -> None:
         try:

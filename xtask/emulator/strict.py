@@ -1,0 +1,780 @@
+"""Where AWS is harsher than moto, the emulator is too.
+
+moto answers at once, and accepts what AWS refuses or delays. Code that passes
+against plain moto can then fail on a real account: an id used a moment after
+its create answers ``NotFound``, a security group still held by Lambda's network
+interfaces refuses to go, a rotation is still running when ``RotateSecret`` has
+already answered. Each behaviour here reproduces one of those, on by default,
+with short delays so the suite stays fast and deterministic enough that a
+client that ignores them fails every time. Sources (also in the README):
+
+* EC2 API reference, "Eventual consistency in the Amazon EC2 API": a new id can
+  answer ``InvalidVpcID.NotFound`` and friends for a while after its create.
+* Lambda developer guide, "Giving Lambda functions access to resources in an
+  Amazon VPC": Hyperplane ENIs (``InterfaceType`` ``lambda``) stay after the
+  function is deleted or detached, are removed by Lambda using the execution
+  role, and block their subnets and security groups (``DependencyViolation``);
+  aws/serverless-application-model#1169: with the role gone they stay.
+* IAM user guide, "Troubleshooting IAM roles": a new role is not assumable at
+  once; Lambda answers ``InvalidParameterValueException`` "The role defined for
+  the function cannot be assumed by Lambda."
+* Secrets Manager user guide, "How rotation works": ``RotateSecret`` starts the
+  rotation and returns; the steps run asynchronously. "Secrets managed by other
+  AWS services": the owning service alone can change or delete them.
+  terraform-provider-aws#41337: RDS copies the instance's tags to the secret.
+* RDS user guide, "Working with a DB instance in a VPC": a DB subnet group needs
+  subnets in at least two Availability Zones.
+* Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
+  output goes to ``/aws/lambda/<function>``, one stream per execution environment.
+
+Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
+which is how a fidelity test shows that stock moto lacks a behaviour):
+
+``EMULATOR_EC2_NOT_FOUND_CALLS``      calls naming a new EC2 id that answer NotFound (1)
+``EMULATOR_ENI_RELEASE_SECONDS``      Lambda ENIs released this long after detach/delete (1.0)
+``EMULATOR_ROLE_PROPAGATION_SECONDS`` a role younger than this cannot be given to Lambda (0.5)
+``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> deleted (0.5)
+``EMULATOR_RDS_SECONDS``              DB instance creating -> available, deleting -> gone (1.0)
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import parse_qs
+
+STRICT = os.environ.get("EMULATOR_STRICT", "on").lower() not in ("off", "0", "false", "no")
+
+
+def _setting(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+EC2_NOT_FOUND_CALLS = int(_setting("EMULATOR_EC2_NOT_FOUND_CALLS", 1))
+ENI_RELEASE_SECONDS = _setting("EMULATOR_ENI_RELEASE_SECONDS", 1.0)
+ROLE_PROPAGATION_SECONDS = _setting("EMULATOR_ROLE_PROPAGATION_SECONDS", 0.5)
+ENDPOINT_SECONDS = _setting("EMULATOR_ENDPOINT_SECONDS", 0.5)
+RDS_SECONDS = _setting("EMULATOR_RDS_SECONDS", 1.0)
+
+
+def settings() -> dict:
+    return {
+        "strict": STRICT,
+        "EMULATOR_EC2_NOT_FOUND_CALLS": EC2_NOT_FOUND_CALLS,
+        "EMULATOR_ENI_RELEASE_SECONDS": ENI_RELEASE_SECONDS,
+        "EMULATOR_ROLE_PROPAGATION_SECONDS": ROLE_PROPAGATION_SECONDS,
+        "EMULATOR_ENDPOINT_SECONDS": ENDPOINT_SECONDS,
+        "EMULATOR_RDS_SECONDS": RDS_SECONDS,
+    }
+
+
+def log(message: str) -> None:
+    import sys
+
+    print(f"[strict] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- timers
+
+
+class Scheduler:
+    """One thread that runs delayed work: a task returns a delay to run again, or None."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.tasks: list[tuple[float, int, object]] = []
+        self.counter = 0
+        threading.Thread(target=self._run, daemon=True, name="strict-scheduler").start()
+
+    def after(self, seconds: float, task) -> None:
+        with self.lock:
+            self.counter += 1
+            heapq.heappush(self.tasks, (time.time() + max(seconds, 0.0), self.counter, task))
+            self.lock.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                while not self.tasks or self.tasks[0][0] > time.time():
+                    timeout = None if not self.tasks else max(self.tasks[0][0] - time.time(), 0.001)
+                    self.lock.wait(timeout)
+                _, _, task = heapq.heappop(self.tasks)
+            try:
+                again = task()
+            except Exception as error:  # a task's failure must not stop the others
+                log(f"delayed task failed: {error!r}")
+                again = None
+            if again is not None:
+                self.after(again, task)
+
+
+SCHEDULER = Scheduler()
+
+
+# --------------------------------------------------------------------------- EC2 eventual consistency
+
+# What each create returns, and the error a too-early use of that id answers.
+EC2_CREATES = {
+    "CreateVpc": [("vpcId", "InvalidVpcID.NotFound", "The vpc ID '{}' does not exist")],
+    "CreateSubnet": [("subnetId", "InvalidSubnetID.NotFound", "The subnet ID '{}' does not exist")],
+    "CreateSecurityGroup": [("groupId", "InvalidGroup.NotFound", "The security group '{}' does not exist")],
+    "CreateInternetGateway": [
+        ("internetGatewayId", "InvalidInternetGatewayID.NotFound", "The internetGateway ID '{}' does not exist")
+    ],
+    "RunInstances": [("instanceId", "InvalidInstanceID.NotFound", "The instance ID '{}' does not exist")],
+}
+
+
+class Ec2Consistency:
+    """New ids that are not yet visible: the next calls naming them answer NotFound."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.young: dict[str, list] = {}  # id -> [calls left, code, message]
+
+    def created(self, action: str, body: bytes) -> None:
+        if EC2_NOT_FOUND_CALLS <= 0:
+            return
+        text = body.decode("utf-8", "replace")
+        for tag, code, message in EC2_CREATES.get(action, []):
+            for new_id in re.findall(rf"<{tag}>([^<]+)</{tag}>", text):
+                with self.lock:
+                    self.young[new_id] = [EC2_NOT_FOUND_CALLS, code, message.format(new_id)]
+
+    def check(self, params: dict[str, list[str]]) -> tuple[str, str] | None:
+        """The error for a request naming a young id (and one call used up), or None."""
+        if not self.young:
+            return None
+        named = {value for key, values in params.items() if key != "Action" for value in values}
+        with self.lock:
+            for value in named:
+                entry = self.young.get(value)
+                if entry is None:
+                    continue
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    del self.young[value]
+                return entry[1], entry[2]
+        return None
+
+
+EC2_CONSISTENCY = Ec2Consistency()
+
+
+def ec2_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+        f"<RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+# --------------------------------------------------------------------------- the HTTP layer
+
+
+CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class StrictApp:
+    """WSGI middleware in front of moto: request-level behaviours and the control paths.
+
+    ``GET /_emulator/rotations`` lists every rotation the emulator ran or runs
+    (secret, token, status, step): the tests' way to wait for an asynchronous
+    rotation without sleeping. ``GET /_emulator/settings`` shows the settings.
+    """
+
+    def __init__(self, app, rotations) -> None:
+        self.app = app
+        self.rotations = rotations
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_emulator/"):
+            return self._control(path, start_response)
+        if not STRICT:
+            return self.app(environ, start_response)
+        match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = match.group(2) if match else ""
+        if service != "ec2" or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        params = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        action = (params.get("Action") or [""])[0]
+        refused = EC2_CONSISTENCY.check(params)
+        if refused is not None:
+            payload = ec2_error(*refused)
+            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+            return [payload]
+        if action not in EC2_CREATES:
+            return self.app(environ, start_response)
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = self.app(environ, capture)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        if captured.get("status", "").startswith("200"):
+            EC2_CONSISTENCY.created(action, payload)
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(captured.get("status", "500 Internal Server Error"), headers)
+        return [payload]
+
+    def _control(self, path: str, start_response):
+        if path == "/_emulator/rotations":
+            body = json.dumps(self.rotations()).encode()
+        elif path == "/_emulator/settings":
+            body = json.dumps(settings()).encode()
+        else:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"error":"unknown emulator path"}']
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+# --------------------------------------------------------------------------- Lambda: ENIs and roles
+
+
+def _role_error():
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    return InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
+
+
+def _trusts_lambda(document) -> bool:
+    if isinstance(document, str):
+        try:
+            from urllib.parse import unquote
+
+            document = json.loads(document if document.lstrip().startswith("{") else unquote(document))
+        except ValueError:
+            return False
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
+            continue
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        services = [services] if isinstance(services, str) else services
+        if "lambda.amazonaws.com" in services:
+            return True
+    return False
+
+
+def check_role_assumable(account_id: str, partition: str, role_arn: str) -> None:
+    """As Lambda does: a role must exist, trust lambda.amazonaws.com, and have propagated."""
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account_id][partition].get_role_by_arn(role_arn)
+    except Exception:
+        raise _role_error()
+    if not _trusts_lambda(role.assume_role_policy_document):
+        raise _role_error()
+    created = role.create_date
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    if (datetime.now(timezone.utc) - created).total_seconds() < ROLE_PROPAGATION_SECONDS:
+        raise _role_error()
+
+
+def role_exists(account_id: str, partition: str, role_arn: str) -> bool:
+    from moto.iam.models import iam_backends
+
+    try:
+        iam_backends[account_id][partition].get_role_by_arn(role_arn)
+        return True
+    except Exception:
+        return False
+
+
+class LambdaNetwork:
+    """The Hyperplane ENIs of functions in a VPC: made with the function, released late."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_function: dict[str, list[str]] = {}  # function ARN -> ENI ids
+
+    @staticmethod
+    def _ec2(fn):
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[fn.account_id][fn.region]
+
+    @staticmethod
+    def _wanted(vpc_config) -> tuple[list[str], list[str]]:
+        config = vpc_config or {}
+        return list(config.get("SubnetIds") or []), list(config.get("SecurityGroupIds") or [])
+
+    def attach(self, fn, vpc_config) -> None:
+        subnets, groups = self._wanted(vpc_config)
+        if not subnets or not groups:
+            return
+        ec2 = self._ec2(fn)
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        for subnet_id in subnets:
+            try:
+                ec2.get_subnet(subnet_id)
+            except Exception:
+                raise InvalidParameterValueException(
+                    f"Error occurred while DescribeSubnets. EC2 Error Code: InvalidSubnetID.NotFound. EC2 Error Message: The subnet ID '{subnet_id}' does not exist"
+                )
+        for group_id in groups:
+            if ec2.get_security_group_from_id(group_id) is None:
+                raise InvalidParameterValueException(
+                    f"Error occurred while DescribeSecurityGroups. EC2 Error Code: InvalidGroup.NotFound. EC2 Error Message: The security group '{group_id}' does not exist"
+                )
+        created = []
+        for subnet_id in subnets:
+            eni = ec2.create_network_interface(
+                subnet_id,
+                [],
+                group_ids=groups,
+                description=f"AWS Lambda VPC ENI-{fn.function_name}-{uuid.uuid4()}",
+            )
+            eni.requester_managed = True
+            eni.interface_type = "lambda"
+            eni.status = "in-use"
+            created.append(eni.id)
+        with self.lock:
+            self.by_function.setdefault(fn.function_arn, []).extend(created)
+
+    def release(self, fn, enis: list[str]) -> None:
+        """The function no longer uses these ENIs: Lambda deletes them after the release
+        delay, and only while the function's execution role exists."""
+        if not enis:
+            return
+        ec2 = self._ec2(fn)
+        for eni_id in enis:
+            eni = ec2.enis.get(eni_id)
+            if eni is not None:
+                eni.status = "available"
+        from moto.utilities.utils import get_partition
+
+        account, partition, role = fn.account_id, get_partition(fn.region), fn.role
+
+        def delete_when_role_exists():
+            if not role_exists(account, partition, role):
+                return ENI_RELEASE_SECONDS  # Lambda needs the role to delete them: they stay
+            for eni_id in enis:
+                ec2.enis.pop(eni_id, None)
+            return None
+
+        SCHEDULER.after(ENI_RELEASE_SECONDS, delete_when_role_exists)
+
+    def take(self, fn) -> list[str]:
+        with self.lock:
+            return self.by_function.pop(fn.function_arn, [])
+
+    def give_back(self, fn, enis: list[str]) -> None:
+        with self.lock:
+            self.by_function[fn.function_arn] = enis + self.by_function.get(fn.function_arn, [])
+
+
+LAMBDA_NETWORK = LambdaNetwork()
+
+
+def install_lambda_patches() -> None:
+    from moto.awslambda import models as lambda_models
+    from moto.utilities.utils import get_partition
+
+    backend = lambda_models.LambdaBackend
+    original_create = backend.create_function
+    original_update = backend.update_function_configuration
+    original_delete = backend.delete_function
+
+    def create_function(self, spec):
+        role = spec.get("Role")
+        if role and re.match(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/", role):
+            check_role_assumable(self.account_id, get_partition(self.region_name), role)
+        fn = original_create(self, spec)
+        try:
+            latest = self.get_function(fn.function_name)
+            LAMBDA_NETWORK.attach(latest, spec.get("VpcConfig"))
+        except Exception:
+            original_delete(self, fn.function_name)
+            raise
+        return fn
+
+    def update_function_configuration(self, function_name, qualifier, body):
+        if body.get("Role"):
+            check_role_assumable(self.account_id, get_partition(self.region_name), body["Role"])
+        fn = self.get_function(function_name, qualifier)
+        if "VpcConfig" in body:
+            before = [sorted(x) for x in LAMBDA_NETWORK._wanted(fn._vpc_config)]
+            after = [sorted(x) for x in LAMBDA_NETWORK._wanted(body.get("VpcConfig"))]
+            if before != after:
+                old = LAMBDA_NETWORK.take(fn)
+                try:
+                    LAMBDA_NETWORK.attach(fn, body.get("VpcConfig"))  # validates before anything changes
+                except Exception:
+                    LAMBDA_NETWORK.give_back(fn, old)
+                    raise
+                LAMBDA_NETWORK.release(fn, old)
+        return original_update(self, function_name, qualifier, body)
+
+    def delete_function(self, function_name, qualifier=None):
+        try:
+            fn = self.get_function(function_name)
+        except Exception:
+            fn = None
+        result = original_delete(self, function_name, qualifier)
+        if fn is not None and not qualifier:
+            LAMBDA_NETWORK.release(fn, LAMBDA_NETWORK.take(fn))
+        return result
+
+    backend.create_function = create_function
+    backend.update_function_configuration = update_function_configuration
+    backend.delete_function = delete_function
+
+
+# --------------------------------------------------------------------------- EC2 dependencies and endpoints
+
+
+def _dependency_error(message: str):
+    from moto.ec2.exceptions import DependencyViolationError
+
+    return DependencyViolationError(message)
+
+
+def _db_instances_using(account_id: str, region: str):
+    from moto.rds.models import rds_backends
+
+    try:
+        return list(rds_backends[account_id][region].databases.values())
+    except Exception:
+        return []
+
+
+def install_ec2_patches() -> None:
+    from moto.ec2.models import EC2Backend
+
+    original_delete_subnet = EC2Backend.delete_subnet
+    original_delete_group = EC2Backend.delete_security_group
+    original_terminate = EC2Backend.terminate_instances
+    original_create_endpoint = EC2Backend.create_vpc_endpoint
+    original_delete_endpoints = EC2Backend.delete_vpc_endpoints
+
+    def live_enis(self):
+        for eni in list(self.enis.values()):
+            instance = getattr(eni, "instance", None)
+            if instance is not None and getattr(instance, "state", "") == "terminated":
+                continue
+            yield eni
+
+    def delete_subnet(self, subnet_id):
+        for eni in live_enis(self):
+            if eni.subnet is not None and eni.subnet.id == subnet_id:
+                raise _dependency_error(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+        for database in _db_instances_using(self.account_id, self.region_name):
+            group = getattr(database, "db_subnet_group", None)
+            subnets = [s.id for s in getattr(group, "_subnets", [])] if group is not None and not isinstance(group, str) else []
+            if subnet_id in subnets:
+                raise _dependency_error(f"The subnet '{subnet_id}' has dependencies and cannot be deleted.")
+        return original_delete_subnet(self, subnet_id)
+
+    def delete_security_group(self, name=None, group_id=None):
+        target = group_id
+        if target is None and name is not None:
+            group = self.get_security_group_by_name_or_id(name)
+            target = group.id if group is not None else None
+        if target is not None:
+            for eni in live_enis(self):
+                if target in [g.id for g in eni._group_set] or target in (getattr(eni, "_emulator_group_ids", None) or []):
+                    raise _dependency_error(f"resource {target} has a dependent object")
+            for database in _db_instances_using(self.account_id, self.region_name):
+                if target in (getattr(database, "vpc_security_group_ids", None) or []):
+                    raise _dependency_error(f"resource {target} has a dependent object")
+        return original_delete_group(self, name, group_id)
+
+    def terminate_instances(self, instance_ids):
+        result = original_terminate(self, instance_ids)
+        # AWS deletes an instance's primary network interface with it.
+        for instance, _ in result:
+            for nic in list(getattr(instance, "nics", {}).values()):
+                self.enis.pop(nic.id, None)
+        return result
+
+    def create_vpc_endpoint(self, *args, **kwargs):
+        endpoint = original_create_endpoint(self, *args, **kwargs)
+        if (endpoint.vpc_endpoint_type or "").lower() == "interface" and ENDPOINT_SECONDS > 0:
+            endpoint.state = "pending"
+
+            def ready():
+                if endpoint.state == "pending":
+                    endpoint.state = "available"
+
+            SCHEDULER.after(ENDPOINT_SECONDS, ready)
+        return endpoint
+
+    def delete_vpc_endpoints(self, vpce_ids=None):
+        if ENDPOINT_SECONDS <= 0:
+            return original_delete_endpoints(self, vpce_ids)
+        from moto.ec2.exceptions import InvalidVpcEndPointIdError
+
+        for vpce_id in vpce_ids or []:
+            endpoint = self.vpc_end_points.get(vpce_id)
+            if endpoint is None:
+                raise InvalidVpcEndPointIdError(vpce_id)
+        for vpce_id in vpce_ids or []:
+            endpoint = self.vpc_end_points[vpce_id]
+            if endpoint.state in ("deleting", "deleted"):
+                continue
+            endpoint.state = "deleting"
+
+            def gone(vpce_id=vpce_id):
+                original_delete_endpoints(self, [vpce_id])
+
+            SCHEDULER.after(ENDPOINT_SECONDS, gone)
+
+    EC2Backend.delete_subnet = delete_subnet
+    EC2Backend.delete_security_group = delete_security_group
+    EC2Backend.terminate_instances = terminate_instances
+    EC2Backend.create_vpc_endpoint = create_vpc_endpoint
+    EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
+
+
+# --------------------------------------------------------------------------- Secrets Manager
+
+
+OWNED_MESSAGE = (
+    "You can't {verb} secret {name} because it's managed by {service}. "
+    "Use {service} to {verb} it."
+)
+_INTERNAL = threading.local()
+
+
+def internal_call(function, *args, **kwargs):
+    """Runs a backend call on behalf of the owning service (which may change its secret)."""
+    _INTERNAL.active = True
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _INTERNAL.active = False
+
+
+def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:
+    if getattr(_INTERNAL, "active", False):
+        return
+    from moto.secretsmanager.exceptions import InvalidRequestException
+
+    if not backend._is_valid_identifier(secret_id):
+        return
+    secret = backend.secrets[secret_id]
+    owner = getattr(secret, "owning_service", None)
+    if owner:
+        raise InvalidRequestException(OWNED_MESSAGE.format(verb=verb, name=secret.name, service=owner))
+
+
+def install_secretsmanager_patches() -> None:
+    from moto.secretsmanager import models as sm_models
+
+    backend = sm_models.SecretsManagerBackend
+    original_delete = backend.delete_secret
+    original_put = backend.put_secret_value
+    original_update = backend.update_secret
+    original_create = backend.create_secret
+
+    def delete_secret(self, secret_id, *args, **kwargs):
+        _refuse_if_owned(self, secret_id, "delete")
+        return original_delete(self, secret_id, *args, **kwargs)
+
+    def put_secret_value(self, secret_id, *args, **kwargs):
+        _refuse_if_owned(self, secret_id, "put a value in")
+        return original_put(self, secret_id, *args, **kwargs)
+
+    def update_secret(self, secret_id, *args, **kwargs):
+        _refuse_if_owned(self, secret_id, "update")
+        return original_update(self, secret_id, *args, **kwargs)
+
+    def create_secret(self, name, *args, **kwargs):
+        from moto.secretsmanager.exceptions import InvalidRequestException
+
+        existing = self.secrets.get(name) if hasattr(self.secrets, "get") else None
+        if existing is not None and existing.is_deleted():
+            raise InvalidRequestException(
+                "You can't create this secret because a secret with this name is already scheduled for deletion."
+            )
+        return original_create(self, name, *args, **kwargs)
+
+    backend.delete_secret = delete_secret
+    backend.put_secret_value = put_secret_value
+    backend.update_secret = update_secret
+    backend.create_secret = create_secret
+
+
+# --------------------------------------------------------------------------- RDS
+
+
+def install_rds_patches() -> None:
+    """Lifecycle states, the subnet-group rule and the managed secret's tags.
+
+    Installed over the launcher's own RDS patches, whose ``delete_db_instance``
+    stops the instance's MariaDB server: here that happens when the instance is
+    finally gone, not when the delete is asked for.
+    """
+    from moto.rds import models as rds_models
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.models import DBInstance, MasterUserSecret
+
+    backend = rds_models.RDSBackend
+    original_create_group = backend.create_subnet_group
+    original_delete_group = backend.delete_subnet_group
+    original_create_instance = backend.create_db_instance
+    original_delete_instance = backend.delete_db_instance
+    original_tags = MasterUserSecret._generate_secret_tags
+    original_delete_secret = MasterUserSecret.delete_secret
+    original_endpoint = DBInstance.endpoint
+
+    def create_subnet_group(self, subnet_name, description, subnets, tags):
+        zones = {getattr(s, "availability_zone", None) for s in subnets}
+        if len(zones) < 2:
+            raise RDSClientError(
+                "DBSubnetGroupDoesNotCoverEnoughAZs",
+                "The DB subnet group doesn't meet Availability Zone (AZ) coverage requirement. "
+                "Current AZ coverage: " + ", ".join(sorted(z for z in zones if z)) + ". Add subnets to cover at least 2 AZs.",
+            )
+        return original_create_group(self, subnet_name, description, subnets, tags)
+
+    def delete_subnet_group(self, subnet_name):
+        for database in self.databases.values():
+            group = getattr(database, "db_subnet_group", None)
+            name = getattr(group, "name", group)
+            if name is not None and name == subnet_name.lower():
+                raise RDSClientError(
+                    "InvalidDBSubnetGroupStateFault",
+                    f"Cannot delete the subnet group '{subnet_name}' because at least one database instance: "
+                    f"{database.db_instance_identifier} is still using it.",
+                )
+        return original_delete_group(self, subnet_name)
+
+    def create_db_instance(self, *args, **kwargs):
+        database = original_create_instance(self, *args, **kwargs)
+        if RDS_SECONDS > 0 and not getattr(database, "is_replica", False):
+            database.status = "creating"
+
+            def ready():
+                if database.status == "creating":
+                    database.status = "available"
+
+            SCHEDULER.after(RDS_SECONDS, ready)
+        return database
+
+    def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
+        database = self.databases.get(db_instance_identifier)
+        if database is None or RDS_SECONDS <= 0:
+            return original_delete_instance(self, db_instance_identifier, *args, **kwargs)
+        if database.status == "deleting":
+            raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
+        database.status = "deleting"
+
+        def gone():
+            original_delete_instance(self, db_instance_identifier, *args, **kwargs)
+
+        SCHEDULER.after(RDS_SECONDS, gone)
+        return database
+
+    def endpoint(self):
+        if getattr(self, "status", "") == "creating":
+            return None  # RDS reports no endpoint until the instance exists
+        return original_endpoint.fget(self)
+
+    def secret_tags(self):
+        tags = original_tags(self)
+        for tag in getattr(self.resource, "tags", None) or []:
+            if not any(t["Key"] == tag.get("Key") for t in tags):
+                tags.append({"Key": tag.get("Key"), "Value": tag.get("Value")})
+        return tags
+
+    def delete_secret(self):
+        return internal_call(original_delete_secret, self)
+
+    backend.create_subnet_group = create_subnet_group
+    backend.delete_subnet_group = delete_subnet_group
+    backend.create_db_instance = create_db_instance
+    backend.delete_db_instance = delete_db_instance
+    DBInstance.endpoint = property(endpoint)
+    MasterUserSecret._generate_secret_tags = secret_tags
+    MasterUserSecret.delete_secret = delete_secret
+
+
+# --------------------------------------------------------------------------- CloudWatch Logs
+
+
+def put_function_logs(fn, stream: str, lines: list[str]) -> None:
+    """Writes an invocation's output to /aws/lambda/<function>, creating group and stream."""
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[fn.account_id][fn.region]
+    group = f"/aws/lambda/{fn.function_name}"
+    if group not in logs.groups:
+        try:
+            logs.create_log_group(group, {})
+        except Exception:
+            pass  # created by a concurrent invocation
+    log_group = logs.groups.get(group)
+    if log_group is None:
+        return
+    if stream not in log_group.streams:
+        try:
+            logs.create_log_stream(group, stream)
+        except Exception:
+            pass
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now, "message": line} for line in lines if line.strip()]
+    if events:
+        logs.put_log_events(group, stream, events)
+
+
+# --------------------------------------------------------------------------- IAM enforcement
+
+
+def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
+    """Every request must be signed by an IAM user allowed the action (moto's access control).
+
+    The emulator's own credentials belong to an administrator user, so the harness
+    keeps working; tests make users with narrower policies through the IAM API.
+    """
+    from moto import settings as moto_settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.models import iam_backends
+
+    iam = iam_backends[account_id]["aws"]
+    user = iam.create_user(region_name="us-east-1", user_name="emulator-admin", path="/", tags=[])
+    iam.put_user_policy(
+        user.name,
+        "administrator",
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+    )
+    key = iam.create_access_key(user.name, prefix="AKIA")
+    key.access_key_id = access_key
+    key.secret_access_key = secret_key
+    moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    ActionAuthenticatorMixin.request_count = 0
