@@ -22,8 +22,10 @@ use xtask::emulator::{Emulator, EmulatorOptions, EmulatorState};
 pub const ACCOUNT_ID: &str = "123456789012";
 
 static EMULATOR: OnceLock<Result<EmulatorState, String>> = OnceLock::new();
+static EMULATOR_OPTIONS: OnceLock<(bool, Vec<(String, String)>)> = OnceLock::new();
 
-/// The emulator of this test process, started on first use.
+/// The emulator of this test process, started on first use, with every strict
+/// AWS behaviour at its defaults.
 ///
 /// # Panics
 /// When the emulator cannot start; the message says why (a missing prerequisite, say).
@@ -31,9 +33,12 @@ pub fn emulator() -> &'static EmulatorState {
     let result = EMULATOR.get_or_init(|| {
         let root = xtask::paths::target_dir().join("emulator");
         remove_stale_test_dirs(&root);
+        let (enforce_iam, settings) = EMULATOR_OPTIONS.get_or_init(Default::default).clone();
         let options = EmulatorOptions {
             dir: root.join(format!("test-{}", std::process::id())),
             parent_pid: Some(std::process::id()),
+            enforce_iam,
+            settings,
         };
         Emulator::start(&options)
             .map(|emulator| emulator.state)
@@ -43,6 +48,28 @@ pub fn emulator() -> &'static EmulatorState {
         Ok(state) => state,
         Err(message) => panic!("the test emulator did not start: {message}"),
     }
+}
+
+/// The emulator of this test process with IAM enforced and the given `EMULATOR_*`
+/// settings. Every test of one binary shares one emulator, so a binary that needs
+/// other settings than the defaults calls this, with the same arguments, in each test.
+///
+/// # Panics
+/// When this process's emulator was already started with other options.
+pub fn emulator_with(enforce_iam: bool, settings: &[(&str, &str)]) -> &'static EmulatorState {
+    let wanted = (
+        enforce_iam,
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    let chosen = EMULATOR_OPTIONS.get_or_init(|| wanted.clone());
+    assert_eq!(
+        chosen, &wanted,
+        "this test process's emulator was started with other options"
+    );
+    emulator()
 }
 
 /// Test emulator directories whose process is gone are removed (their data is of no use).
@@ -113,6 +140,31 @@ pub async fn lambda_role(config: &SdkConfig, name: &str) -> String {
     }
 }
 
+/// Runs `call` again while Lambda says that a new role cannot be assumed yet (IAM
+/// propagation, which the emulator reproduces), with a growing delay, for up to 20 s.
+pub async fn retry_role_propagation<T, E, F, Fut>(mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: aws_sdk_lambda::error::ProvideErrorMetadata,
+{
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(error)
+                if error.code() == Some("InvalidParameterValueException")
+                    && error.message().unwrap_or("").contains("cannot be assumed")
+                    && started.elapsed() < Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Creates a Lambda function from a binary (as `bootstrap` on `provided.al2023`).
 pub async fn create_function(
     config: &SdkConfig,
@@ -129,22 +181,24 @@ pub async fn create_function(
     for (key, value) in env {
         environment = environment.variables(*key, *value);
     }
-    let created = lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .timeout(timeout)
-        .environment(environment.build())
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(lambda_zip(binary)))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("creating function {name}: {e:?}"));
+    let code = FunctionCode::builder()
+        .zip_file(Blob::new(lambda_zip(binary)))
+        .build();
+    let environment = environment.build();
+    let created = retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role)
+            .timeout(timeout)
+            .environment(environment.clone())
+            .code(code.clone())
+            .send()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("creating function {name}: {e:?}"));
     created.function_arn().unwrap_or_default().to_owned()
 }
 
@@ -253,4 +307,183 @@ pub async fn invoke(
     )
     .into_owned();
     (out.function_error().map(str::to_owned), body)
+}
+
+/// How a rotation that the emulator ran in the background ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    Succeeded,
+    /// It stopped at this step (the function failed it).
+    Failed(String),
+}
+
+/// Waits (up to 60 s) for the background rotation of `secret` (name or ARN) with
+/// token `token` to end, as the emulator reports it on `/_emulator/rotations`.
+/// `RotateSecret` returns at once, as in AWS; this is how a test knows when to look.
+///
+/// # Panics
+/// When the emulator never ran such a rotation, or it does not end in time.
+pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let records = emulator_json("/_emulator/rotations");
+        let record = records.as_array().into_iter().flatten().rev().find(|r| {
+            r["token"] == token
+                && (r["secret_name"] == secret
+                    || r["secret_arn"] == secret
+                    || r["secret_arn"]
+                        .as_str()
+                        .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
+        });
+        match record.map(|r| (r["status"].as_str(), r["step"].as_str())) {
+            Some((Some("succeeded"), _)) => return RotationOutcome::Succeeded,
+            Some((Some("failed"), step)) => {
+                return RotationOutcome::Failed(step.unwrap_or("").to_owned());
+            }
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotation {token} of {secret} did not end within 60 s (emulator records: {records})"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A JSON document from one of the emulator's own paths (`/_emulator/...`).
+///
+/// # Panics
+/// When the emulator does not answer with JSON.
+pub fn emulator_json(path: &str) -> serde_json::Value {
+    emulator_request("GET", path, "")
+}
+
+/// Makes the next `count` EC2 calls of `action` fail with `code`, so a test can
+/// interrupt a command between two calls.
+///
+/// # Panics
+/// When the emulator does not take the request.
+pub fn fail_next_ec2_calls(action: &str, code: &str, count: u32) {
+    let body = serde_json::json!({"action": action, "code": code, "count": count});
+    emulator_request("POST", "/_emulator/fail", &body.to_string());
+}
+
+fn emulator_request(method: &str, path: &str, body: &str) -> serde_json::Value {
+    use std::io::Read as _;
+    let address = emulator()
+        .endpoint_url
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&address)
+        .unwrap_or_else(|e| panic!("connecting to the emulator at {address}: {e}"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request to the emulator");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("response from the emulator");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("emulator {path}: {e}: {body}"))
+}
+
+/// Runs `call` again while it answers a `*.NotFound` error code, as a client of
+/// EC2 must right after a create (eventual consistency, which the emulator
+/// reproduces), with a growing delay, for up to 20 s.
+pub async fn eventually<T, E, F, Fut>(mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata,
+{
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match call().await {
+            Err(error)
+                if error.code().is_some_and(|code| code.ends_with(".NotFound"))
+                    && started.elapsed() < Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `timeout`.
+///
+/// # Panics
+/// When `timeout` passes first; the message names `what`.
+pub async fn poll_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {} s",
+            timeout.as_secs_f32()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (up to 60 s) until the DB instance `id` is `available`, as RDS reports it
+/// (an instance is `creating`, without an endpoint, first), and returns it.
+///
+/// # Panics
+/// When it is not available in time.
+pub async fn available_db_instance(
+    rds: &aws_sdk_rds::Client,
+    id: &str,
+) -> aws_sdk_rds::types::DbInstance {
+    poll_until(
+        &format!("DB instance {id} to be available"),
+        Duration::from_mins(1),
+        || async {
+            rds.describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .ok()
+                .and_then(|out| out.db_instances().first().cloned())
+                .filter(|i| i.db_instance_status() == Some("available"))
+        },
+    )
+    .await
+}
+
+/// Waits (up to 60 s) until no background rotation of `secret` (name or ARN) runs,
+/// such as the `testSecret` that `RotateSecret` with `RotateImmediately=false` starts.
+///
+/// # Panics
+/// When one still runs after 60 s.
+pub async fn wait_for_rotations_to_end(secret: &str) {
+    poll_until(
+        &format!("the rotations of {secret} to end"),
+        Duration::from_mins(1),
+        || async {
+            let records = emulator_json("/_emulator/rotations");
+            let running = records.as_array().into_iter().flatten().any(|r| {
+                r["status"] == "running"
+                    && (r["secret_name"] == secret
+                        || r["secret_arn"] == secret
+                        || r["secret_arn"]
+                            .as_str()
+                            .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
+            });
+            (!running).then_some(())
+        },
+    )
+    .await;
 }

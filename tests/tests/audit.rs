@@ -119,13 +119,17 @@ async fn provision(options: &Options) -> Setup {
         .to_owned();
     for attribute in ["hostnames", "support"] {
         let on = AttributeBooleanValue::builder().value(true).build();
-        let request = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
-        let request = if attribute == "hostnames" {
-            request.enable_dns_hostnames(on)
-        } else {
-            request.enable_dns_support(on)
-        };
-        request.send().await.expect("enable DNS");
+        tests::eventually(|| {
+            let request = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
+            let request = if attribute == "hostnames" {
+                request.enable_dns_hostnames(on.clone())
+            } else {
+                request.enable_dns_support(on.clone())
+            };
+            request.send()
+        })
+        .await
+        .expect("enable DNS");
     }
     let mut subnets = Vec::new();
     for (cidr, zone) in [
@@ -133,14 +137,15 @@ async fn provision(options: &Options) -> Setup {
         ("10.0.1.0/24", "us-east-1a"),
         ("10.0.2.0/24", "us-east-1b"),
     ] {
-        let subnet = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(cidr)
-            .availability_zone(zone)
-            .send()
-            .await
-            .expect("create subnet");
+        let subnet = tests::eventually(|| {
+            ec2.create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(cidr)
+                .availability_zone(zone)
+                .send()
+        })
+        .await
+        .expect("create subnet");
         subnets.push(
             subnet
                 .subnet()
@@ -158,15 +163,21 @@ async fn provision(options: &Options) -> Setup {
         let vpc_id = vpc_id.clone();
         let group_name = format!("{name}-{label}");
         async move {
-            let created = ec2
-                .create_security_group()
-                .group_name(&group_name)
-                .description(&group_name)
-                .vpc_id(&vpc_id)
-                .send()
+            let created = tests::eventually(|| {
+                ec2.create_security_group()
+                    .group_name(&group_name)
+                    .description(&group_name)
+                    .vpc_id(&vpc_id)
+                    .send()
+            })
+            .await
+            .expect("create group");
+            let id = created.group_id().expect("group id").to_owned();
+            // The first use of a new group's id answers NotFound (eventual consistency).
+            tests::eventually(|| ec2.describe_security_groups().group_ids(&id).send())
                 .await
-                .expect("create group");
-            created.group_id().expect("group id").to_owned()
+                .expect("describe group");
+            id
         }
     };
     let bastion_sg = group("bastion").await;
@@ -185,6 +196,12 @@ async fn provision(options: &Options) -> Setup {
         .send()
         .await
         .expect("endpoint rule");
+
+    for subnet in &subnets {
+        tests::eventually(|| ec2.describe_subnets().subnet_ids(subnet).send())
+            .await
+            .expect("describe subnet");
+    }
 
     // The bastion.
     ec2.run_instances()
@@ -255,13 +272,7 @@ async fn provision(options: &Options) -> Setup {
         .send()
         .await
         .expect("create database");
-    let described = rds
-        .describe_db_instances()
-        .db_instance_identifier(&db_id)
-        .send()
-        .await
-        .expect("describe database");
-    let instance = &described.db_instances()[0];
+    let instance = tests::available_db_instance(&rds, &db_id).await;
     let endpoint = instance.endpoint().expect("endpoint");
     let (host, port) = (
         endpoint.address().expect("address").to_owned(),
@@ -313,7 +324,7 @@ async fn provision(options: &Options) -> Setup {
     // The rotation function in the VPC, invocable by Secrets Manager of this account.
     let function = unique_name("auditrotation");
     let function_arn = create_function(&config, &function, Path::new(ECHO), &[], 10).await;
-    lambda
+    tests::retry_role_propagation(|| lambda
         .update_function_configuration()
         .function_name(&function)
         .vpc_config(
@@ -323,7 +334,7 @@ async fn provision(options: &Options) -> Setup {
                 .security_group_ids(&lambda_sg)
                 .build(),
         )
-        .send()
+        .send())
         .await
         .expect("put the function in the VPC");
     lambda
@@ -384,6 +395,8 @@ async fn provision(options: &Options) -> Setup {
         .send()
         .await
         .expect("configure rotation");
+    // The configuration test (testSecret) runs in the background, as in AWS.
+    tests::wait_for_rotations_to_end(&secret_name).await;
 
     Setup {
         config,

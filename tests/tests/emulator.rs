@@ -1,7 +1,9 @@
 //! Fidelity of the embedded emulator: each place where the launcher fixes moto is
 //! checked here through the AWS SDK, as a user of AWS would see it.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_rds::types::Tag;
@@ -148,6 +150,10 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .await
         .expect("rotate");
     let pending_token = started.version_id().expect("version id").to_owned();
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &pending_token).await,
+        tests::RotationOutcome::Failed("setSecret".into())
+    );
 
     assert_eq!(
         journal(&secrets, &journal_name).await,
@@ -202,6 +208,10 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .send()
         .await
         .expect("reattempt");
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &pending_token).await,
+        tests::RotationOutcome::Succeeded
+    );
     let (current, _, rotated) = stages(&secrets, &secret).await;
     assert_eq!(current.as_deref(), Some(pending_token.as_str()));
     assert!(rotated);
@@ -220,7 +230,7 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let (secret, journal_name, function_arn) = scripted_secret(&config, "none").await;
 
-    secrets
+    let tested = secrets
         .rotate_secret()
         .secret_id(&secret)
         .rotation_lambda_arn(&function_arn)
@@ -234,6 +244,25 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
         .send()
         .await
         .expect("rotate");
+    let test_version = tested.version_id().expect("version id").to_owned();
+    let outcomes = tests::emulator_json("/_emulator/rotations");
+    let test_token = outcomes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|r| r["secret_name"] == secret.as_str())
+        .and_then(|r| r["token"].as_str())
+        .expect("the configuration test is recorded")
+        .to_owned();
+    assert_ne!(
+        test_token, test_version,
+        "the test runs on a temporary version"
+    );
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &test_token).await,
+        tests::RotationOutcome::Succeeded
+    );
     assert_eq!(journal(&secrets, &journal_name).await, "testSecret");
     let described = secrets
         .describe_secret()
@@ -249,7 +278,7 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
     let (_, pending, _) = stages(&secrets, &secret).await;
     assert_eq!(pending, None, "the test version is removed afterwards");
 
-    secrets
+    let rotated = secrets
         .rotate_secret()
         .secret_id(&secret)
         .rotation_rules(
@@ -261,6 +290,10 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
         .send()
         .await
         .expect("rotate");
+    assert_eq!(
+        tests::wait_for_rotation(&secret, rotated.version_id().expect("version")).await,
+        tests::RotationOutcome::Succeeded
+    );
     assert_eq!(
         journal(&secrets, &journal_name).await,
         "testSecret createSecret setSecret testSecret finishSecret"
@@ -313,13 +346,20 @@ async fn an_rds_instance_endpoint_accepts_the_managed_admin_secret() {
         .send()
         .await
         .expect("create instance");
-    let described = rds
-        .describe_db_instances()
-        .db_instance_identifier(&id)
-        .send()
-        .await
-        .expect("describe");
-    let instance = &described.db_instances()[0];
+    let instance = tests::poll_until(
+        "the instance to be available",
+        Duration::from_secs(30),
+        || async {
+            rds.describe_db_instances()
+                .db_instance_identifier(&id)
+                .send()
+                .await
+                .ok()
+                .and_then(|out| out.db_instances().first().cloned())
+                .filter(|i| i.db_instance_status() == Some("available"))
+        },
+    )
+    .await;
     let endpoint = instance.endpoint().expect("endpoint");
     let secret = instance.master_user_secret().expect("master user secret");
     assert_eq!(secret.secret_status(), Some("active"));
@@ -377,10 +417,879 @@ async fn an_rds_instance_endpoint_accepts_the_managed_admin_secret() {
         .send()
         .await
         .expect("delete");
+    tests::poll_until(
+        "the instance to be gone",
+        Duration::from_secs(30),
+        || async {
+            rds.describe_db_instances()
+                .db_instance_identifier(&id)
+                .send()
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
     assert!(
         login(&db_options(address, port, user, password))
             .await
             .is_err(),
         "a deleted instance's server is stopped"
     );
+}
+
+// ----------------------------------------------------------------------------------
+// Where AWS is harsher than moto (xtask/emulator/strict.py). Each test shows what a
+// client of AWS sees; each fails against stock moto (`EMULATOR_STRICT=off`).
+
+/// The error code of a failed call, if it failed.
+fn code<T, E: aws_sdk_ec2::error::ProvideErrorMetadata>(result: &Result<T, E>) -> Option<String> {
+    result
+        .as_ref()
+        .err()
+        .and_then(|e| e.code().map(str::to_owned))
+}
+
+/// A VPC with two subnets in two zones and one security group, made as a careful
+/// client makes them: retrying the first uses of each new id.
+async fn network(ec2: &aws_sdk_ec2::Client, second_octet: u8) -> (String, Vec<String>, String) {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("10.{second_octet}.0.0/16"))
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (index, zone) in ["us-east-1a", "us-east-1b"].into_iter().enumerate() {
+        let created = tests::eventually(|| {
+            ec2.create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(format!("10.{second_octet}.{index}.0/24"))
+                .availability_zone(zone)
+                .send()
+        })
+        .await
+        .expect("CreateSubnet");
+        subnets.push(
+            created
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_owned(),
+        );
+    }
+    let group = tests::eventually(|| {
+        ec2.create_security_group()
+            .group_name(unique_name("group"))
+            .description("fidelity test")
+            .vpc_id(&vpc)
+            .send()
+    })
+    .await
+    .expect("CreateSecurityGroup")
+    .group_id()
+    .expect("group id")
+    .to_owned();
+    // The first use of each new id is the one that answers NotFound.
+    for subnet in &subnets {
+        tests::eventually(|| ec2.describe_subnets().subnet_ids(subnet).send())
+            .await
+            .expect("DescribeSubnets");
+    }
+    tests::eventually(|| ec2.describe_security_groups().group_ids(&group).send())
+        .await
+        .expect("DescribeSecurityGroups");
+    (vpc, subnets, group)
+}
+
+#[tokio::test]
+async fn a_new_ec2_id_answers_not_found_on_its_first_use() {
+    use aws_sdk_ec2::types::{AttributeBooleanValue, InstanceType, IpPermission, IpRange};
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.61.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let dns = || {
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+    };
+    assert_eq!(code(&dns().await).as_deref(), Some("InvalidVpcID.NotFound"));
+    dns().await.expect("a moment later the VPC is known");
+
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.61.1.0/24")
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    assert_eq!(
+        code(&ec2.describe_subnets().subnet_ids(&subnet).send().await).as_deref(),
+        Some("InvalidSubnetID.NotFound")
+    );
+
+    let group = ec2
+        .create_security_group()
+        .group_name(unique_name("young"))
+        .description("young")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    let rule = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .ip_ranges(IpRange::builder().cidr_ip("10.61.0.0/16").build())
+        .build();
+    assert_eq!(
+        code(
+            &ec2.authorize_security_group_ingress()
+                .group_id(&group)
+                .ip_permissions(rule)
+                .send()
+                .await
+        )
+        .as_deref(),
+        Some("InvalidGroup.NotFound")
+    );
+
+    let gateway = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .expect("CreateInternetGateway")
+        .internet_gateway()
+        .and_then(|g| g.internet_gateway_id())
+        .expect("gateway id")
+        .to_owned();
+    assert_eq!(
+        code(
+            &ec2.attach_internet_gateway()
+                .internet_gateway_id(&gateway)
+                .vpc_id(&vpc)
+                .send()
+                .await
+        )
+        .as_deref(),
+        Some("InvalidInternetGatewayID.NotFound")
+    );
+
+    let instance = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .expect("RunInstances")
+        .instances()[0]
+        .instance_id()
+        .expect("instance id")
+        .to_owned();
+    assert_eq!(
+        code(
+            &ec2.describe_instances()
+                .instance_ids(&instance)
+                .send()
+                .await
+        )
+        .as_deref(),
+        Some("InvalidInstanceID.NotFound")
+    );
+    tests::eventually(|| ec2.terminate_instances().instance_ids(&instance).send())
+        .await
+        .expect("TerminateInstances");
+}
+
+/// Creates a function from the echo binary in `subnets` with `group`, as `role`.
+async fn vpc_function(
+    config: &aws_config::SdkConfig,
+    role: &str,
+    subnets: &[String],
+    group: &str,
+) -> String {
+    use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let name = unique_name("vpcfn");
+    let code = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    let vpc_config = VpcConfig::builder()
+        .set_subnet_ids(Some(subnets.to_vec()))
+        .security_group_ids(group)
+        .build();
+    tests::retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role)
+            .code(code.clone())
+            .vpc_config(vpc_config.clone())
+            .send()
+    })
+    .await
+    .expect("CreateFunction in a VPC");
+    name
+}
+
+async fn lambda_enis(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+) -> Vec<aws_sdk_ec2::types::NetworkInterface> {
+    ec2.describe_network_interfaces()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeNetworkInterfaces")
+        .network_interfaces()
+        .iter()
+        .filter(|eni| {
+            eni.interface_type() == Some(&aws_sdk_ec2::types::NetworkInterfaceType::Lambda)
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_releases_them() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 62).await;
+    let role_name = unique_name("eni-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    let function = vpc_function(&config, &role, &subnets, &group).await;
+
+    let enis = lambda_enis(&ec2, &vpc).await;
+    assert_eq!(enis.len(), 2, "one interface per subnet");
+    for eni in &enis {
+        assert_eq!(eni.requester_managed(), Some(true));
+        assert!(
+            eni.description()
+                .unwrap_or("")
+                .starts_with(&format!("AWS Lambda VPC ENI-{function}")),
+            "{:?}",
+            eni.description()
+        );
+    }
+    assert_eq!(
+        code(&ec2.delete_security_group().group_id(&group).send().await).as_deref(),
+        Some("DependencyViolation")
+    );
+    assert_eq!(
+        code(&ec2.delete_subnet().subnet_id(&subnets[0]).send().await).as_deref(),
+        Some("DependencyViolation")
+    );
+
+    // Deleting the function does not free them at once; Lambda does, a while later.
+    lambda
+        .delete_function()
+        .function_name(&function)
+        .send()
+        .await
+        .expect("DeleteFunction");
+    assert_eq!(
+        lambda_enis(&ec2, &vpc).await.len(),
+        2,
+        "still there right after"
+    );
+    tests::poll_until(
+        "Lambda to release the interfaces",
+        Duration::from_secs(15),
+        || async { lambda_enis(&ec2, &vpc).await.is_empty().then_some(()) },
+    )
+    .await;
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("the group goes once the interfaces are gone");
+
+    // Without the execution role, Lambda cannot delete them: they stay.
+    let group = tests::eventually(|| {
+        ec2.create_security_group()
+            .group_name(unique_name("group"))
+            .description("second")
+            .vpc_id(&vpc)
+            .send()
+    })
+    .await
+    .expect("CreateSecurityGroup")
+    .group_id()
+    .expect("group id")
+    .to_owned();
+    tests::eventually(|| ec2.describe_security_groups().group_ids(&group).send())
+        .await
+        .expect("DescribeSecurityGroups");
+    let function = vpc_function(&config, &role, &subnets, &group).await;
+    lambda
+        .delete_function()
+        .function_name(&function)
+        .send()
+        .await
+        .expect("DeleteFunction");
+    iam.delete_role()
+        .role_name(&role_name)
+        .send()
+        .await
+        .expect("DeleteRole");
+    let settings = tests::emulator_json("/_emulator/settings");
+    let release = settings["EMULATOR_ENI_RELEASE_SECONDS"]
+        .as_f64()
+        .expect("setting");
+    tokio::time::sleep(Duration::from_secs_f64(release * 3.0)).await;
+    assert_eq!(
+        lambda_enis(&ec2, &vpc).await.len(),
+        2,
+        "with the role gone the interfaces stay"
+    );
+    // The role back (same ARN): Lambda can clean up again.
+    tests::lambda_role(&config, &role_name).await;
+    tests::poll_until(
+        "release once the role exists again",
+        Duration::from_secs(15),
+        || async { lambda_enis(&ec2, &vpc).await.is_empty().then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rotate_secret_answers_at_once_and_the_rotation_runs_in_the_background() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("slow");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("secret");
+    let function = create_function(
+        &config,
+        &unique_name("slow"),
+        Path::new(SCRIPTED),
+        &[("SLOW_STEP", "setSecret")],
+        10,
+    )
+    .await;
+    let (current_before, _, _) = stages(&secrets, &secret).await;
+    let started = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function)
+        .send()
+        .await
+        .expect("RotateSecret");
+    let token = started.version_id().expect("version id").to_owned();
+
+    // It answered before the rotation finished: AWSPENDING is on the new version.
+    let (current, pending, _) = stages(&secrets, &secret).await;
+    assert_eq!(current, current_before, "AWSCURRENT has not moved yet");
+    assert_eq!(pending.as_deref(), Some(token.as_str()));
+    let again = secrets.rotate_secret().secret_id(&secret).send().await;
+    assert_eq!(
+        code(&again).as_deref(),
+        Some("InvalidRequestException"),
+        "a second rotation while one runs is refused"
+    );
+
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &token).await,
+        tests::RotationOutcome::Succeeded
+    );
+    let (current, pending, rotated) = stages(&secrets, &secret).await;
+    assert_eq!(current.as_deref(), Some(token.as_str()));
+    assert_eq!(pending, None);
+    assert!(rotated);
+}
+
+#[tokio::test]
+async fn lambda_refuses_a_role_that_is_new_or_does_not_trust_it() {
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let config = sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let untrusting = iam
+        .create_role()
+        .role_name(unique_name("ec2-role"))
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("CreateRole")
+        .role()
+        .map(|r| r.arn().to_owned())
+        .expect("arn");
+    let fresh = tests::lambda_role(&config, &unique_name("fresh-role")).await;
+    let code_zip = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    let create = |role: String| {
+        lambda
+            .create_function()
+            .function_name(unique_name("rolefn"))
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role)
+            .code(code_zip.clone())
+            .send()
+    };
+    let first = create(fresh.clone()).await;
+    assert_eq!(
+        code(&first).as_deref(),
+        Some("InvalidParameterValueException")
+    );
+    assert!(
+        first
+            .as_ref()
+            .err()
+            .and_then(aws_sdk_lambda::error::ProvideErrorMetadata::message)
+            .unwrap_or("")
+            .contains("cannot be assumed by Lambda")
+    );
+    tests::retry_role_propagation(|| create(fresh.clone()))
+        .await
+        .expect("the same role works once it has propagated");
+    // The other role is older than the one that now works: only its trust policy is wrong.
+    assert_eq!(
+        code(&create(untrusting).await).as_deref(),
+        Some("InvalidParameterValueException"),
+        "a role that does not trust lambda.amazonaws.com never works"
+    );
+}
+
+#[tokio::test]
+async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_network() {
+    use aws_sdk_ec2::types::{State, VpcEndpointType};
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 63).await;
+
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .service_name("com.amazonaws.us-east-1.secretsmanager")
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .set_subnet_ids(Some(subnets.clone()))
+        .security_group_ids(&group)
+        .send()
+        .await
+        .expect("CreateVpcEndpoint")
+        .vpc_endpoint()
+        .cloned()
+        .expect("endpoint");
+    assert_eq!(endpoint.state(), Some(&State::Pending));
+    let endpoint_id = endpoint.vpc_endpoint_id().expect("id").to_owned();
+    let endpoint_state = || async {
+        ec2.describe_vpc_endpoints()
+            .vpc_endpoint_ids(&endpoint_id)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.vpc_endpoints().first().and_then(|e| e.state().cloned()))
+    };
+    tests::poll_until(
+        "the endpoint to be available",
+        Duration::from_secs(15),
+        || async { (endpoint_state().await == Some(State::Available)).then_some(()) },
+    )
+    .await;
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint_id)
+        .send()
+        .await
+        .expect("DeleteVpcEndpoints");
+    assert_eq!(endpoint_state().await, Some(State::Deleting));
+    assert_eq!(
+        code(&ec2.delete_subnet().subnet_id(&subnets[0]).send().await).as_deref(),
+        Some("DependencyViolation"),
+        "a deleting endpoint still holds its subnets"
+    );
+
+    // A DB subnet group needs two zones.
+    let one_zone = rds
+        .create_db_subnet_group()
+        .db_subnet_group_name(unique_name("onezone"))
+        .db_subnet_group_description("one zone")
+        .subnet_ids(&subnets[0])
+        .send()
+        .await;
+    assert_eq!(
+        code(&one_zone).as_deref(),
+        Some("DBSubnetGroupDoesNotCoverEnoughAZs")
+    );
+    let subnet_group = unique_name("twozones");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&subnet_group)
+        .db_subnet_group_description("two zones")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .expect("CreateDBSubnetGroup");
+
+    let id = unique_name("lifecycle");
+    let created = rds
+        .create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .db_subnet_group_name(&subnet_group)
+        .vpc_security_group_ids(&group)
+        .send()
+        .await
+        .expect("CreateDBInstance");
+    let instance = created.db_instance().expect("instance");
+    assert_eq!(instance.db_instance_status(), Some("creating"));
+    assert!(instance.endpoint().is_none(), "no endpoint while creating");
+    let status = || async {
+        rds.describe_db_instances()
+            .db_instance_identifier(&id)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.db_instances().first().cloned())
+    };
+    let available = tests::poll_until(
+        "the instance to be available",
+        Duration::from_secs(30),
+        || async {
+            status()
+                .await
+                .filter(|i| i.db_instance_status() == Some("available"))
+        },
+    )
+    .await;
+    assert!(available.endpoint().is_some());
+    assert_eq!(
+        code(&ec2.delete_security_group().group_id(&group).send().await).as_deref(),
+        Some("DependencyViolation"),
+        "the instance holds its security group"
+    );
+
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("DeleteDBInstance");
+    assert_eq!(
+        status()
+            .await
+            .and_then(|i| i.db_instance_status().map(str::to_owned))
+            .as_deref(),
+        Some("deleting")
+    );
+    assert_eq!(
+        code(
+            &rds.delete_db_subnet_group()
+                .db_subnet_group_name(&subnet_group)
+                .send()
+                .await
+        )
+        .as_deref(),
+        Some("InvalidDBSubnetGroupStateFault")
+    );
+    tests::poll_until(
+        "the instance to be gone",
+        Duration::from_secs(30),
+        || async { status().await.is_none().then_some(()) },
+    )
+    .await;
+    rds.delete_db_subnet_group()
+        .db_subnet_group_name(&subnet_group)
+        .send()
+        .await
+        .expect("the subnet group goes once the instance has");
+    tests::poll_until(
+        "the endpoint to be deleted",
+        Duration::from_secs(15),
+        || async { matches!(endpoint_state().await, None | Some(State::Deleted)).then_some(()) },
+    )
+    .await;
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("nothing holds the group any more");
+}
+
+#[tokio::test]
+async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let id = unique_name("owned");
+    let created = rds
+        .create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .tags(Tag::builder().key("Project").value("fidelity").build())
+        .send()
+        .await
+        .expect("CreateDBInstance");
+    let arn = created
+        .db_instance()
+        .and_then(|i| i.master_user_secret())
+        .and_then(|s| s.secret_arn())
+        .expect("secret arn")
+        .to_owned();
+    let described = secrets
+        .describe_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert!(
+        described
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("Project") && t.value() == Some("fidelity")),
+        "RDS copies the instance's tags to its secret: {:?}",
+        described.tags()
+    );
+    let refused = [
+        code(
+            &secrets
+                .delete_secret()
+                .secret_id(&arn)
+                .force_delete_without_recovery(true)
+                .send()
+                .await,
+        ),
+        code(
+            &secrets
+                .put_secret_value()
+                .secret_id(&arn)
+                .secret_string("{}")
+                .send()
+                .await,
+        ),
+        code(
+            &secrets
+                .update_secret()
+                .secret_id(&arn)
+                .description("mine now")
+                .send()
+                .await,
+        ),
+        code(
+            &secrets
+                .rotate_secret()
+                .secret_id(&arn)
+                .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:any")
+                .send()
+                .await,
+        ),
+    ];
+    for (call, code) in [
+        "DeleteSecret",
+        "PutSecretValue",
+        "UpdateSecret",
+        "RotateSecret",
+    ]
+    .iter()
+    .zip(refused)
+    {
+        assert_eq!(code.as_deref(), Some("InvalidRequestException"), "{call}");
+    }
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("DeleteDBInstance");
+    tests::poll_until(
+        "RDS to delete its secret with the instance",
+        Duration::from_secs(30),
+        || async {
+            secrets
+                .describe_secret()
+                .secret_id(&arn)
+                .send()
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_is_listed_only_on_request_and_holds_its_name() {
+    use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let name = unique_name("planned");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string("x")
+        .send()
+        .await
+        .expect("CreateSecret");
+    secrets
+        .delete_secret()
+        .secret_id(&name)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("DeleteSecret");
+    let listed = |planned: bool| {
+        secrets
+            .list_secrets()
+            .filters(
+                Filter::builder()
+                    .key(FilterNameStringType::Name)
+                    .values(&name)
+                    .build(),
+            )
+            .include_planned_deletion(planned)
+            .send()
+    };
+    assert!(
+        listed(false)
+            .await
+            .expect("ListSecrets")
+            .secret_list()
+            .is_empty()
+    );
+    assert_eq!(
+        listed(true).await.expect("ListSecrets").secret_list().len(),
+        1
+    );
+    assert_eq!(
+        code(
+            &secrets
+                .create_secret()
+                .name(&name)
+                .secret_string("y")
+                .send()
+                .await
+        )
+        .as_deref(),
+        Some("InvalidRequestException")
+    );
+}
+
+#[tokio::test]
+async fn every_invocation_writes_to_the_functions_log_group() {
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let name = unique_name("logged");
+    create_function(&config, &name, Path::new(ECHO), &[], 10).await;
+    for _ in 0..2 {
+        lambda
+            .invoke()
+            .function_name(&name)
+            .payload(Blob::new("{}"))
+            .send()
+            .await
+            .expect("Invoke");
+    }
+    let group = format!("/aws/lambda/{name}");
+    let events = logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("FilterLogEvents");
+    let messages: Vec<&str> = events.events().iter().filter_map(|e| e.message()).collect();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("START RequestId: "))
+            .count(),
+        2
+    );
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("REPORT RequestId: "))
+            .count(),
+        2
+    );
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("echo function handling request"))
+            .count(),
+        2,
+        "{messages:?}"
+    );
+    let streams: BTreeSet<&str> = events
+        .events()
+        .iter()
+        .filter_map(|e| e.log_stream_name())
+        .collect();
+    assert_eq!(
+        streams.len(),
+        1,
+        "one stream per execution environment (warm)"
+    );
+    let stream = streams.first().expect("stream");
+    assert!(stream.contains("/[$LATEST]"), "{stream}");
+
+    // The invocations a rotation makes are logged the same way.
+    let (secret, _, function) = scripted_secret(&config, "none").await;
+    let started = aws_sdk_secretsmanager::Client::new(&config)
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function)
+        .send()
+        .await
+        .expect("RotateSecret");
+    tests::wait_for_rotation(&secret, started.version_id().expect("version")).await;
+    let function_name = function.rsplit(':').next().expect("name");
+    let events = logs
+        .filter_log_events()
+        .log_group_name(format!("/aws/lambda/{function_name}"))
+        .filter_pattern("START")
+        .send()
+        .await
+        .expect("FilterLogEvents");
+    assert_eq!(events.events().len(), 4, "one invocation per step");
 }

@@ -31,23 +31,25 @@ async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
         environment = environment.variables(*key, *value);
     }
     let name = unique_name("rotator");
-    let created = lambda
-        .create_function()
-        .function_name(&name)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .timeout(30)
-        .memory_size(128)
-        .environment(environment.build())
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(rotator_zip()))
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create rotator function");
+    let environment = environment.build();
+    let code = FunctionCode::builder()
+        .zip_file(Blob::new(rotator_zip()))
+        .build();
+    let created = tests::retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role)
+            .timeout(30)
+            .memory_size(128)
+            .environment(environment.clone())
+            .code(code.clone())
+            .send()
+    })
+    .await
+    .expect("create rotator function");
     created.function_arn().expect("arn").to_owned()
 }
 
@@ -157,7 +159,10 @@ async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String {
         .send()
         .await
         .expect("RotateSecret");
-    out.version_id().expect("version").to_owned()
+    let version = out.version_id().expect("version").to_owned();
+    // RotateSecret only starts the rotation (as in AWS); the tests look once it ended.
+    tests::wait_for_rotation(secret, &version).await;
+    version
 }
 
 async fn value(config: &SdkConfig, secret: &str, stage: &str) -> Value {
@@ -577,14 +582,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .send()
         .await
         .expect("create instance");
-    let instance = rds
-        .describe_db_instances()
-        .db_instance_identifier(&id)
-        .send()
-        .await
-        .expect("describe")
-        .db_instances()[0]
-        .clone();
+    let instance = tests::available_db_instance(&rds, &id).await;
     let endpoint = instance.endpoint().expect("endpoint");
     let (host, port) = (
         endpoint.address().expect("address").to_owned(),
@@ -698,6 +696,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .send()
         .await
         .expect("reattempt");
+    tests::wait_for_rotation(&name, &token).await;
     let (current, pending) = current_version(&config, &name).await;
     assert_eq!((current.as_str(), pending), (token.as_str(), None));
     let back = value(&config, &name, "AWSCURRENT").await;

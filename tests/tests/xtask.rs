@@ -197,6 +197,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     for (kind, count) in [
         (Kind::Vpc, 1),
         (Kind::Function, 1),
+        (Kind::LogGroup, 1),
         (Kind::Role, 1),
         (Kind::DbInstance, 1),
         (Kind::Secret, 1),
@@ -218,6 +219,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
             names: names.clone(),
             db_ca_bundle: ca(),
             timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
             verbose: false,
         },
     )
@@ -242,11 +244,66 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     assert!(findings.len() >= 13, "{findings:#?}");
 
-    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+    // The function's VPC interfaces hold its subnets and group until Lambda removes
+    // them, which it does only while the role exists: cleanup must wait for them
+    // before deleting the role, and must not wait out its dependency timeout.
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc_id = first.state.vpc_id.clone();
+    let in_vpc = |name: &'static str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(&vpc_id)
+            .build()
+    };
+    let enis = ec2
+        .describe_network_interfaces()
+        .filters(in_vpc("vpc-id"))
+        .send()
+        .await
+        .expect("DescribeNetworkInterfaces");
+    assert!(
+        enis.network_interfaces().iter().any(|e| e
+            .description()
+            .unwrap_or("")
+            .starts_with(&format!("AWS Lambda VPC ENI-{}", names.function))),
+        "the deployed function has its interfaces in the VPC"
+    );
+    let release = tests::emulator_json("/_emulator/settings")["EMULATOR_ENI_RELEASE_SECONDS"]
+        .as_f64()
+        .expect("release setting");
+    let mut patient = cleanup_options(&names, false);
+    patient.dependency_timeout = Duration::from_mins(10);
+    let started = std::time::Instant::now();
+    let report = cleanup::cleanup(&config, &patient)
         .await
         .expect("cleanup");
+    let took = started.elapsed();
     assert!(report.complete(), "{}", report.table());
+    assert!(
+        took < Duration::from_secs_f64(release) + Duration::from_mins(1),
+        "cleanup took {took:?}: it waited out a dependency instead of removing it in order"
+    );
     assert!(tagged(&config, &names).await.is_empty());
+    let left = ec2
+        .describe_network_interfaces()
+        .filters(in_vpc("vpc-id"))
+        .send()
+        .await
+        .expect("DescribeNetworkInterfaces");
+    assert!(
+        left.network_interfaces().is_empty(),
+        "no interface is left behind: {:?}",
+        left.network_interfaces()
+    );
+    assert!(
+        ec2.describe_vpcs()
+            .vpc_ids(&vpc_id)
+            .send()
+            .await
+            .map(|out| out.vpcs().is_empty())
+            .unwrap_or(true),
+        "the VPC is gone"
+    );
     assert!(!key.exists(), "the private key file goes with the run");
     let rds = aws_sdk_rds::Client::new(&config);
     assert!(
@@ -537,7 +594,8 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
         &RotateOptions {
             names: names.clone(),
             db_ca_bundle: ca(),
-            timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(30),
+            state_dir: state_dir(),
             verbose: false,
         },
     )
@@ -557,4 +615,128 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
         .await
         .expect("cleanup");
     assert!(report.complete(), "{}", report.table());
+}
+
+#[tokio::test]
+async fn a_provision_interrupted_between_create_and_attribute_is_repaired_by_a_rerun() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+
+    // First the public IPs of a new public subnet, then the gateway's attachment fail.
+    tests::fail_next_ec2_calls("ModifySubnetAttribute", "UnauthorizedOperation", 1);
+    let error = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect_err("the injected failure stops provision");
+    assert!(format!("{error:#}").contains("ModifySubnetAttribute"), "{error:#}");
+    tests::fail_next_ec2_calls("AttachInternetGateway", "UnauthorizedOperation", 1);
+    let error = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect_err("the injected failure stops provision");
+    assert!(format!("{error:#}").contains("AttachInternetGateway"), "{error:#}");
+
+    let done = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("the third run completes");
+    let vpc = done.state.vpc_id.clone();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    assert_eq!(subnets.subnets().len(), 4, "no duplicate subnets");
+    for public in &done.state.public_subnets {
+        let subnet = subnets
+            .subnets()
+            .iter()
+            .find(|s| s.subnet_id() == Some(public.as_str()))
+            .expect("public subnet");
+        assert_eq!(
+            subnet.map_public_ip_on_launch(),
+            Some(true),
+            "{public}: the attribute the first run missed is set"
+        );
+    }
+    let gateways = ec2
+        .describe_internet_gateways()
+        .set_filters(Some(provision::run_filters(&names)))
+        .send()
+        .await
+        .expect("DescribeInternetGateways");
+    assert_eq!(gateways.internet_gateways().len(), 1, "no second gateway");
+    assert!(
+        gateways.internet_gateways()[0]
+            .attachments()
+            .iter()
+            .any(|a| a.vpc_id() == Some(vpc.as_str())),
+        "the gateway the second run made is attached"
+    );
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_is_found_and_removed_by_force_delete_secrets() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let mut create = secrets
+        .create_secret()
+        .name(&names.secret)
+        .secret_string("{}");
+    for (key, value) in names.tags() {
+        create = create.tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        );
+    }
+    create.send().await.expect("CreateSecret");
+    secrets
+        .delete_secret()
+        .secret_id(&names.secret)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("DeleteSecret with a recovery window");
+
+    // Without --force-delete-secrets it stays scheduled, and that is not a failure.
+    let mut keep = cleanup_options(&names, false);
+    keep.force_delete_secrets = false;
+    let report = cleanup::cleanup(&config, &keep).await.expect("cleanup");
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .any(|(r, o)| r.kind == Kind::Secret && *o == cleanup::Outcome::Scheduled),
+        "{}",
+        report.table()
+    );
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup --force-delete-secrets");
+    assert!(report.complete(), "{}", report.table());
+    let listed = secrets
+        .list_secrets()
+        .include_planned_deletion(true)
+        .filters(
+            aws_sdk_secretsmanager::types::Filter::builder()
+                .key(aws_sdk_secretsmanager::types::FilterNameStringType::Name)
+                .values(&names.secret)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ListSecrets");
+    assert!(listed.secret_list().is_empty(), "the secret is gone for good");
 }

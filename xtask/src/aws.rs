@@ -66,10 +66,10 @@ pub async fn target(options: &TargetOptions) -> Result<Target> {
             "no AWS region: pass --region REGION, set AWS_REGION, or use a profile with a region (or --local for the emulator)"
         );
     }
-    let emulator_ca = std::env::var_os("EMULATOR_DB_CA_FILE").map(PathBuf::from);
+    // Outside --local nothing of the emulator's is read (its CA least of all).
     Ok(Target {
         config,
-        emulator_ca,
+        emulator_ca: None,
     })
 }
 
@@ -125,6 +125,54 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &E) -> bool {
         || code == "TooManyRequestsException"
         || code == "Throttling"
         || (code == "InvalidParameterValueException" && message.contains("role"))
+}
+
+/// Retries a call while it fails for a reason that passes (a new role propagating,
+/// an update in progress, a dependency being released, throttling), with a growing
+/// delay (0.25 s doubling to 5 s), for up to `limit`; then fails naming `what`.
+pub async fn retry_transient<T, E, F, Fut>(what: &str, limit: Duration, mut call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::error::Error + ProvideErrorMetadata,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if is_transient(&error) && started.elapsed() < limit => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => bail!("{what}: {}", describe(&error)),
+        }
+    }
+}
+
+/// Runs `call` again while it answers `*.NotFound` for an id that was just created
+/// (EC2 is eventually consistent: "Eventual consistency in the Amazon EC2 API" in
+/// the EC2 API reference), with a growing delay, for up to two minutes.
+pub async fn after_create<T, E, F, Fut>(mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: ProvideErrorMetadata,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(error)
+                if code(&error).ends_with(".NotFound")
+                    && started.elapsed() < Duration::from_mins(2) =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The account id from an ARN (`arn:aws:iam::123456789012:role/x`).

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -49,6 +49,7 @@ fn start_emulator(name: &str) -> Result<EmulatorState> {
     let options = EmulatorOptions {
         dir: crate::paths::target_dir().join("emulator").join(name),
         parent_pid: Some(std::process::id()),
+        ..EmulatorOptions::default()
     };
     crate::emulator::stop(&options.dir)?;
     Ok(Emulator::start(&options)?.state)
@@ -148,26 +149,31 @@ pub async fn rotator(runs: usize) -> Result<()> {
         .await?;
     let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
     let zip = std::fs::read(&artifact.zip)?;
-    let function = lambda
-        .create_function()
-        .function_name("bench-rotator")
-        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role_arn)
-        .timeout(30)
-        .memory_size(128)
-        .environment(
-            aws_sdk_lambda::types::Environment::builder()
-                .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
-                .build(),
-        )
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
-                .build(),
-        )
-        .send()
-        .await?;
+    let environment = aws_sdk_lambda::types::Environment::builder()
+        .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
+        .build();
+    let code = aws_sdk_lambda::types::FunctionCode::builder()
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+        .build();
+    // A new role propagates before Lambda can assume it (the emulator, like IAM, says so).
+    let function = crate::aws::retry_transient(
+        "lambda:CreateFunction bench-rotator",
+        Duration::from_mins(1),
+        || {
+            lambda
+                .create_function()
+                .function_name("bench-rotator")
+                .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&role_arn)
+                .timeout(30)
+                .memory_size(128)
+                .environment(environment.clone())
+                .code(code.clone())
+                .send()
+        },
+    )
+    .await?;
     let function_arn = function.function_arn().unwrap_or_default().to_owned();
     let db = &state.database;
     let mut admin = admin_connection(&state).await?;
@@ -199,17 +205,25 @@ pub async fn rotator(runs: usize) -> Result<()> {
             .rotation_rules(rules.clone())
             .send()
             .await?;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        let current = secrets
-            .describe_secret()
-            .secret_id("bench-app")
-            .send()
-            .await?;
+        // RotateSecret only starts the rotation; it is done when the version is AWSCURRENT.
         let token = out.version_id().unwrap_or_default();
-        let ok = current
-            .version_ids_to_stages()
-            .and_then(|m| m.get(token))
-            .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
+        let mut ok = false;
+        while started.elapsed() < Duration::from_mins(1) {
+            let current = secrets
+                .describe_secret()
+                .secret_id("bench-app")
+                .send()
+                .await?;
+            ok = current
+                .version_ids_to_stages()
+                .and_then(|m| m.get(token))
+                .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
+            if ok {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         if !ok {
             bail!(
                 "rotation {run} did not complete; see {}",
@@ -314,12 +328,15 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
                     .map_err(|e| anyhow!("{e}"))?;
             }
             if index < group_count {
-                ec2.create_security_group()
-                    .group_name(format!("bench-{index:05}"))
-                    .description("bench")
-                    .vpc_id(vpc_id)
-                    .send()
-                    .await
+                // The new VPC's id may not be known yet (EC2's eventual consistency).
+                crate::aws::after_create(|| {
+                    ec2.create_security_group()
+                        .group_name(format!("bench-{index:05}"))
+                        .description("bench")
+                        .vpc_id(&vpc_id)
+                        .send()
+                })
+                .await
                     .map(|_| ())
                     .map_err(|e| anyhow!("{e}"))?;
             }

@@ -73,11 +73,14 @@ pub fn build_rotator(options: &BuildOptions) -> Result<Artifact> {
             "aarch64-linux-gnu-gcc",
         );
     }
-    if !options.verbose {
+    // On a terminal cargo's own progress bar shows what a first build spends its
+    // minutes on; elsewhere (CI logs) it stays quiet unless asked.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !options.verbose && !terminal {
         command.arg("--quiet");
     }
     eprintln!(
-        "building bootstrap for {target} (release: LTO, one codegen unit, stripped, panic=abort)"
+        "building bootstrap for {target} (release: LTO, one codegen unit, stripped, panic=abort; a first build takes minutes, later ones seconds)"
     );
     let status = command
         .status()

@@ -30,6 +30,8 @@ pub enum Kind {
     Rotation,
     Secret,
     Function,
+    /// The function's log group (`/aws/lambda/<function>`), once the function is gone.
+    LogGroup,
     Role,
     DbInstance,
     DbSubnetGroup,
@@ -49,6 +51,7 @@ impl fmt::Display for Kind {
             Kind::Rotation => "rotation schedule",
             Kind::Secret => "secret",
             Kind::Function => "Lambda function",
+            Kind::LogGroup => "log group",
             Kind::Role => "IAM role",
             Kind::DbInstance => "RDS instance",
             Kind::DbSubnetGroup => "DB subnet group",
@@ -74,6 +77,8 @@ pub struct Resource {
     pub name: String,
     /// Ids of other resources this one refers to (security groups in its rules).
     pub refers_to: Vec<String>,
+    /// A secret already scheduled for deletion (only `--force-delete-secrets` removes it now).
+    pub scheduled_for_deletion: bool,
 }
 
 impl Resource {
@@ -83,6 +88,7 @@ impl Resource {
             id: id.into(),
             name: name.into(),
             refers_to: Vec::new(),
+            scheduled_for_deletion: false,
         }
     }
 }
@@ -226,9 +232,20 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
         }
     }
     let mut calls = Calls::new(options.dry_run);
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<(Resource, Outcome)> = Vec::new();
     for resource in found {
-        let outcome = delete(&clients, options, &resource, &mut calls).await;
+        // Lambda needs the execution role to remove the function's network interfaces:
+        // while the function (or its interfaces) remain, the role stays.
+        let function_failed = outcomes
+            .iter()
+            .any(|(r, o)| r.kind == Kind::Function && matches!(o, Outcome::Failed(_)));
+        let outcome = if resource.kind == Kind::Role && function_failed {
+            Outcome::Failed(
+                "kept: Lambda needs this role to remove the function's network interfaces; rerun cleanup once they are gone".to_owned(),
+            )
+        } else {
+            delete(&clients, options, &resource, &mut calls).await
+        };
         if options.verbose {
             aws::say(&format!(
                 "{} {} {}: {outcome:?}",
@@ -237,10 +254,15 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
         }
         outcomes.push((resource, outcome));
     }
-    let remaining = if options.dry_run {
+    let remaining: Vec<Resource> = if options.dry_run {
         Vec::new()
     } else {
-        discover_with(&clients, &options.names).await?
+        // A secret left scheduled for deletion (no --force-delete-secrets) is done with.
+        discover_with(&clients, &options.names)
+            .await?
+            .into_iter()
+            .filter(|r| options.force_delete_secrets || !r.scheduled_for_deletion)
+            .collect()
     };
     if !options.dry_run && remaining.is_empty() {
         remove_local_files(options);
@@ -285,6 +307,7 @@ struct Clients {
     secrets: aws_sdk_secretsmanager::Client,
     lambda: aws_sdk_lambda::Client,
     iam: aws_sdk_iam::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Clients {
@@ -295,6 +318,7 @@ impl Clients {
             secrets: aws_sdk_secretsmanager::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
         }
     }
 }
@@ -330,6 +354,9 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
                     .values(&names.run)
                     .build(),
             )
+            // Without it, ListSecrets hides secrets scheduled for deletion (ListSecrets API
+            // reference), which `--force-delete-secrets` must still find.
+            .include_planned_deletion(true)
             .set_next_token(token)
             .send()
             .await
@@ -339,16 +366,22 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
                 .tags()
                 .iter()
                 .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")));
-            if !names.owns(tags) || secret.deleted_date().is_some() {
+            // A secret another service owns (the RDS-managed admin secret, which RDS tags
+            // like its instance) is that service's to delete: RDS deletes it with the
+            // instance, and Secrets Manager refuses DeleteSecret on it.
+            if !names.owns(tags) || secret.owning_service().is_some() {
                 continue;
             }
             let (Some(arn), Some(name)) = (secret.arn(), secret.name()) else {
                 continue;
             };
-            if secret.rotation_enabled() == Some(true) {
+            let scheduled = secret.deleted_date().is_some();
+            if secret.rotation_enabled() == Some(true) && !scheduled {
                 found.push(Resource::new(Kind::Rotation, arn, name));
             }
-            found.push(Resource::new(Kind::Secret, arn, name));
+            let mut resource = Resource::new(Kind::Secret, arn, name);
+            resource.scheduled_for_deletion = scheduled;
+            found.push(resource);
         }
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
@@ -359,13 +392,23 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
     // The function and the role: looked up by name, kept only when tagged as ours.
     match clients
         .lambda
-        .get_function()
+        .get_function_configuration()
         .function_name(&names.function)
         .send()
         .await
     {
         Ok(out) => {
-            let tags = out.tags().into_iter().flatten();
+            // GetFunction returns tags only to a caller allowed lambda:ListTags, and
+            // silently omits them otherwise; ListTags fails loudly instead.
+            let arn = out.function_arn().unwrap_or(&names.function).to_owned();
+            let tags = clients
+                .lambda
+                .list_tags()
+                .resource(&arn)
+                .send()
+                .await
+                .map_err(|e| err("lambda:ListTags", aws::describe(&e)))?;
+            let tags = tags.tags().into_iter().flatten();
             if names.owns(tags.map(|(k, v)| (k.as_str(), v.as_str()))) {
                 found.push(Resource::new(
                     Kind::Function,
@@ -375,7 +418,19 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("lambda:GetFunction", aws::describe(&e))),
+        Err(e) => return Err(err("lambda:GetFunctionConfiguration", aws::describe(&e))),
+    }
+    let group = format!("/aws/lambda/{}", names.function);
+    #[allow(deprecated)] // ListTagsForResource needs the group's ARN; this takes its name
+    match clients.logs.list_tags_log_group().log_group_name(&group).send().await {
+        Ok(out) => {
+            let tags = out.tags().into_iter().flatten();
+            if names.owns(tags.map(|(k, v)| (k.as_str(), v.as_str()))) {
+                found.push(Resource::new(Kind::LogGroup, &group, &group));
+            }
+        }
+        Err(e) if aws::is_not_found(&e) => {}
+        Err(e) => return Err(err("logs:ListTagsLogGroup", aws::describe(&e))),
     }
     match clients.iam.get_role().role_name(&names.role).send().await {
         Ok(out) => {
@@ -666,6 +721,10 @@ async fn delete_one(
         }
         Kind::Secret => {
             let force = options.force_delete_secrets;
+            if resource.scheduled_for_deletion && !force {
+                // DeleteSecret with a recovery window refuses a secret already scheduled.
+                return Ok(Outcome::Scheduled);
+            }
             let call = if force {
                 "secretsmanager:DeleteSecret ForceDeleteWithoutRecovery"
             } else {
@@ -688,18 +747,14 @@ async fn delete_one(
                 }
             })
         }
-        Kind::Function => {
-            if !calls.write(action("lambda:DeleteFunction")) {
+        Kind::Function => delete_function(clients, id, wait, calls, &action).await,
+        Kind::LogGroup => {
+            if !calls.write(action("logs:DeleteLogGroup")) {
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                clients
-                    .lambda
-                    .delete_function()
-                    .function_name(id)
-                    .send()
-                    .await,
-                "lambda:DeleteFunction",
+                clients.logs.delete_log_group().log_group_name(id).send().await,
+                "logs:DeleteLogGroup",
             )
         }
         Kind::Role => {
@@ -1020,6 +1075,103 @@ async fn delete_one(
             )
         }
     }
+}
+
+/// Deletes a function so that its VPC network interfaces go too.
+///
+/// Lambda removes a function's Hyperplane ENIs itself, minutes after the function
+/// leaves the VPC, and needs the execution role to do it (Lambda developer guide,
+/// "Giving Lambda functions access to resources in an Amazon VPC"; with the role
+/// gone they stay: aws/serverless-application-model#1169). So: detach the function
+/// from the VPC (an empty `VpcConfig`) and wait for the update, delete it, then wait
+/// until no interface of it remains, and only then may its role be deleted (the
+/// role comes after the function in [`Kind`]'s order).
+async fn delete_function(
+    clients: &Clients,
+    id: &str,
+    wait: Duration,
+    calls: &mut Calls,
+    action: &dyn Fn(&str) -> String,
+) -> Result<Outcome> {
+    let lambda = &clients.lambda;
+    let in_vpc = match lambda
+        .get_function_configuration()
+        .function_name(id)
+        .send()
+        .await
+    {
+        Ok(out) => out.vpc_config().is_some_and(|v| !v.subnet_ids().is_empty()),
+        Err(e) if aws::is_not_found(&e) => false,
+        Err(e) => bail!(
+            "lambda:GetFunctionConfiguration {id}: {}",
+            aws::describe(&e)
+        ),
+    };
+    if in_vpc
+        && calls.write(action(
+            "lambda:UpdateFunctionConfiguration VpcConfig={} (detach from the VPC)",
+        ))
+    {
+        let detach = aws::retry_transient("lambda:UpdateFunctionConfiguration", wait, || {
+            lambda
+                .update_function_configuration()
+                .function_name(id)
+                .vpc_config(
+                    aws_sdk_lambda::types::VpcConfig::builder()
+                        .set_subnet_ids(Some(Vec::new()))
+                        .set_security_group_ids(Some(Vec::new()))
+                        .build(),
+                )
+                .send()
+        })
+        .await;
+        match detach {
+            Ok(_) => crate::deploy::wait_until_ready(lambda, id).await?,
+            Err(e) if e.to_string().contains("NotFound") => return Ok(Outcome::AlreadyGone),
+            Err(e) => return Err(e),
+        }
+    }
+    if !calls.write(action("lambda:DeleteFunction")) {
+        return Ok(Outcome::WouldDelete);
+    }
+    let outcome = gone_or(
+        lambda.delete_function().function_name(id).send().await,
+        "lambda:DeleteFunction",
+    )?;
+    let ec2 = &clients.ec2;
+    let prefix = format!("AWS Lambda VPC ENI-{id}");
+    aws::wait_for(
+        &format!("Lambda to remove the network interfaces of {id} (up to 20 minutes on AWS)"),
+        wait,
+        || {
+            let prefix = prefix.clone();
+            async move {
+                let out = ec2
+                    .describe_network_interfaces()
+                    .filters(
+                        aws_sdk_ec2::types::Filter::builder()
+                            .name("description")
+                            .values(format!("{prefix}*"))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| anyhow!("ec2:DescribeNetworkInterfaces: {}", aws::describe(&e)))?;
+                Ok(out
+                    .network_interfaces()
+                    .iter()
+                    .all(|eni| !eni.description().unwrap_or("").starts_with(&prefix))
+                    .then_some(()))
+            }
+        },
+    )
+    .await
+    .map_err(|e| {
+        e.context(format!(
+            "the function {id} is deleted but Lambda has not yet removed its network interfaces; its role is kept so that Lambda can; rerun `cargo xtask cleanup` later"
+        ))
+    })?;
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -53,9 +53,30 @@ impl CommonArgs {
     }
 }
 
-/// The database CA bundle: the flag, else the emulator's CA when it is the target.
-fn ca_bundle(flag: Option<&PathBuf>, target: &Target) -> Option<PathBuf> {
-    flag.cloned().or_else(|| target.emulator_ca.clone())
+/// The database CA bundle: the flag, else the one provision recorded in the run's
+/// state file, else (with --local only) the emulator's CA. On an account one is
+/// required: without it provision would wait for RDS and then fail at the admin
+/// login, and deploy would make a function that cannot verify the database.
+fn ca_bundle(flag: Option<&PathBuf>, target: &Target, common: &CommonArgs) -> Result<Option<PathBuf>> {
+    if let Some(flag) = flag {
+        if !flag.is_file() {
+            anyhow::bail!("--db-ca-bundle {}: no such file", flag.display());
+        }
+        return Ok(Some(flag.clone()));
+    }
+    let names = common.names()?;
+    let recorded = crate::provision::State::load(&names.state_file(&common.state_dir()))
+        .ok()
+        .flatten()
+        .and_then(|state| state.db_ca_bundle)
+        .filter(|path| path.is_file());
+    match (recorded, &target.emulator_ca) {
+        (Some(path), _) => Ok(Some(path)),
+        (None, Some(emulator)) => Ok(Some(emulator.clone())),
+        (None, None) => anyhow::bail!(
+            "--db-ca-bundle is required on AWS: the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), or the bundle of the database's region; provision records it for deploy and rotate (env DB_CA_BUNDLE)"
+        ),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -97,7 +118,7 @@ impl ProvisionArgs {
                 my_ip,
                 allow_wide_ssh: self.allow_wide_ssh,
                 ami: self.ami.clone(),
-                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target),
+                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target, &self.common)?,
                 state_dir: self.common.state_dir(),
                 verbose: true,
             };
@@ -143,7 +164,7 @@ impl DeployArgs {
             let options = crate::deploy::DeployOptions {
                 names: self.common.names()?,
                 zip,
-                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target),
+                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target, &self.common)?,
                 dry_run: self.dry_run,
                 rotation_timeout: Duration::from_secs(self.rotation_timeout),
                 verbose: true,
@@ -182,8 +203,9 @@ impl RotateArgs {
             let target = self.common.target().await?;
             let options = crate::rotate::RotateOptions {
                 names: self.common.names()?,
-                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target),
+                db_ca_bundle: ca_bundle(self.db_ca_bundle.as_ref(), &target, &self.common)?,
                 timeout: Duration::from_secs(self.timeout),
+                state_dir: self.common.state_dir(),
                 verbose: true,
             };
             let done = crate::rotate::rotate(&target.config, &options).await?;

@@ -87,10 +87,12 @@ impl Stages {
 
 /// Runs the demo.
 pub fn run() -> Result<ExitCode> {
+    crate::prerequisites::ensure()?;
     let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
     let options = EmulatorOptions {
         dir: crate::paths::target_dir().join("emulator").join("demo"),
         parent_pid: Some(std::process::id()),
+        ..EmulatorOptions::default()
     };
     emulator::stop(&options.dir)?;
     let mut stages = Stages {
@@ -172,6 +174,7 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
         names: names.clone(),
         db_ca_bundle: ca.clone(),
         timeout: Duration::from_mins(2),
+        state_dir: state_dir.clone(),
         verbose: false,
     };
     for _ in 0..2 {

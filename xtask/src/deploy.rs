@@ -27,6 +27,8 @@ use crate::provision::{filter, owns_ec2, run_filters, tag_spec, tcp_permission};
 pub const PERMISSION_ID: &str = "SecretsManagerAccess";
 /// The function's settings, from the issue: 128 MB, 30 s.
 const MEMORY_MB: i32 = 128;
+/// How long the function's logs are kept: a year, the usual audit trail retention.
+pub const LOG_RETENTION_DAYS: i32 = 365;
 const TIMEOUT_S: i32 = 30;
 
 /// Options of `cargo xtask deploy`.
@@ -109,13 +111,18 @@ pub fn rotation_policy(
                 "Resource": "*"
             },
             {
+                // The EC2 actions of the managed policy AWSLambdaVPCAccessExecutionRole (v3),
+                // which Lambda uses to create and remove the function's network interfaces
+                // (AWS managed policy reference); DescribeNetworkInterfaces needs "*".
                 "Sid": "RunInTheVpc",
                 "Effect": "Allow",
                 "Action": [
                     "ec2:CreateNetworkInterface",
-                    "ec2:DeleteNetworkInterface",
                     "ec2:DescribeNetworkInterfaces",
-                    "ec2:DetachNetworkInterface"
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses"
                 ],
                 "Resource": "*"
             },
@@ -222,12 +229,15 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
             found.database_group, found.db_port
         ))
     {
-        ec2.authorize_security_group_ingress()
-            .group_id(&found.database_group)
-            .ip_permissions(tcp_permission(found.db_port, &rotation_group))
-            .send()
-            .await
-            .map_err(|e| {
+        // The group may have just been made: its id can answer NotFound for a while.
+        aws::after_create(|| {
+            ec2.authorize_security_group_ingress()
+                .group_id(&found.database_group)
+                .ip_permissions(tcp_permission(found.db_port, &rotation_group))
+                .send()
+        })
+        .await
+        .map_err(|e| {
                 anyhow!(
                     "ec2:AuthorizeSecurityGroupIngress {}: {}",
                     found.database_group,
@@ -268,6 +278,14 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         names.role_policy
     ));
 
+    // The log group, before the first invocation would make one with no tags and no
+    // expiry (Lambda creates `/aws/lambda/<function>` on first use otherwise).
+    log_group(&aws_sdk_cloudwatchlogs::Client::new(config), names, &mut calls).await?;
+    note(format!(
+        "log group /aws/lambda/{} (kept {LOG_RETENTION_DAYS} days)",
+        names.function
+    ));
+
     // The function: created, or its code and configuration updated in place.
     let mut environment = Environment::builder();
     if options.db_ca_bundle.is_some() {
@@ -302,7 +320,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
             zip.len(),
             options.zip.display()
         )) {
-            retry_transient(&format!("lambda:UpdateFunctionCode {}", names.function), || {
+            aws::retry_transient(&format!("lambda:UpdateFunctionCode {}", names.function), Duration::from_mins(2), || {
                 lambda
                     .update_function_code()
                     .function_name(&names.function)
@@ -317,8 +335,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
             "lambda:UpdateFunctionConfiguration {} (role, provided.al2023, {MEMORY_MB} MB, {TIMEOUT_S} s, VPC, DB_CA_BUNDLE)",
             names.function
         )) {
-            retry_transient(
-                &format!("lambda:UpdateFunctionConfiguration {}", names.function),
+            aws::retry_transient(&format!("lambda:UpdateFunctionConfiguration {}", names.function), Duration::from_mins(2),
                 || {
                     lambda
                         .update_function_configuration()
@@ -347,7 +364,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         for (key, value) in names.tags() {
             request_tags.insert(key.to_owned(), value);
         }
-        let created = retry_transient(&format!("lambda:CreateFunction {}", names.function), || {
+        let created = aws::retry_transient(&format!("lambda:CreateFunction {}", names.function), Duration::from_mins(2), || {
             lambda
                 .create_function()
                 .function_name(&names.function)
@@ -383,7 +400,12 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         .await
     {
         Ok(out) => out.policy().is_some_and(has_permission),
-        Err(_) => false,
+        Err(error) if aws::is_not_found(&error) => false, // no resource policy yet
+        Err(error) => bail!(
+            "lambda:GetPolicy {}: {}; deploy needs it to see whether Secrets Manager may already invoke the function",
+            names.function,
+            aws::describe(&error)
+        ),
     };
     if !has
         && calls.write(format!(
@@ -440,7 +462,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         names::SCHEDULE,
         names::WINDOW
     )) {
-        let rotated = retry_transient(&format!("secretsmanager:RotateSecret {}", names.secret), || {
+        let rotated = aws::retry_transient(&format!("secretsmanager:RotateSecret {}", names.secret), Duration::from_mins(2), || {
             secrets
                 .rotate_secret()
                 .secret_id(&found.secret_arn)
@@ -693,30 +715,66 @@ async fn role(iam: &aws_sdk_iam::Client, names: &Names, calls: &mut Calls) -> Re
         .ok_or_else(|| anyhow!("iam:CreateRole {}: no role returned", names.role))
 }
 
-/// Retries a call while it fails for a reason that passes (a new role propagating,
-/// an update in progress), for up to two minutes.
-async fn retry_transient<T, E, F, Fut>(what: &str, mut call: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-    E: std::error::Error + aws_sdk_lambda::error::ProvideErrorMetadata,
-{
-    let started = std::time::Instant::now();
-    loop {
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(error)
-                if aws::is_transient(&error) && started.elapsed() < Duration::from_mins(2) =>
+/// Creates the function's log group with the run's tags, or tags one Lambda made;
+/// sets its retention either way.
+async fn log_group(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    names: &Names,
+    calls: &mut Calls,
+) -> Result<()> {
+    let group = format!("/aws/lambda/{}", names.function);
+    let exists = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .map_err(|e| anyhow!("logs:DescribeLogGroups {group}: {}", aws::describe(&e)))?
+        .log_groups()
+        .iter()
+        .any(|g| g.log_group_name() == Some(group.as_str()));
+    let tags: std::collections::HashMap<String, String> = names
+        .tags()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    if !exists {
+        if calls.write(format!("logs:CreateLogGroup {group} (tagged)")) {
+            match logs
+                .create_log_group()
+                .log_group_name(&group)
+                .set_tags(Some(tags))
+                .send()
+                .await
             {
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                Ok(_) => {}
+                Err(e) if aws::code(&e) == "ResourceAlreadyExistsException" => {}
+                Err(e) => bail!("logs:CreateLogGroup {group}: {}", aws::describe(&e)),
             }
-            Err(error) => bail!("{what}: {}", aws::describe(&error)),
         }
+    } else if calls.write(format!("logs:TagLogGroup {group}")) {
+        #[allow(deprecated)] // TagResource needs the group's ARN; this takes its name
+        logs.tag_log_group()
+            .log_group_name(&group)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| anyhow!("logs:TagLogGroup {group}: {}", aws::describe(&e)))?;
     }
+    if calls.write(format!(
+        "logs:PutRetentionPolicy {group} {LOG_RETENTION_DAYS} days"
+    )) {
+        logs.put_retention_policy()
+            .log_group_name(&group)
+            .retention_in_days(LOG_RETENTION_DAYS)
+            .send()
+            .await
+            .map_err(|e| anyhow!("logs:PutRetentionPolicy {group}: {}", aws::describe(&e)))?;
+    }
+    Ok(())
 }
 
 /// Waits until the function is Active and its last update succeeded.
-async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
+pub async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
     aws::wait_for(
         &format!("function {function} to be Active"),
         Duration::from_mins(5),

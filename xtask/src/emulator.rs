@@ -35,21 +35,33 @@ const SECRET_KEY: &str = "testing";
 /// How long `up` waits for moto and MariaDB once the virtual environment exists.
 const START_TIMEOUT: Duration = Duration::from_mins(1);
 
-/// Where an emulator keeps its state, and whether it follows a parent process.
-#[derive(Debug, Clone)]
+/// Where an emulator keeps its state, whether it follows a parent process, and
+/// how strict it is beyond its defaults.
+#[derive(Debug, Clone, Default)]
 pub struct EmulatorOptions {
     /// Directory for the state file, logs, data directories and TLS files.
     pub dir: PathBuf,
     /// Stop the emulator when this process exits (the test harness sets it).
     pub parent_pid: Option<u32>,
+    /// Every call must be signed by an IAM user allowed the action (moto's access
+    /// control); the emulator's own credentials are an administrator's.
+    pub enforce_iam: bool,
+    /// Settings of the strict behaviours (`EMULATOR_*`, see `emulator/strict.py`),
+    /// over the launcher's environment.
+    pub settings: Vec<(String, String)>,
 }
 
 impl EmulatorOptions {
     /// The emulator of `cargo xtask emulator`: `target/emulator/default`.
     pub fn default_instance() -> Self {
+        Self::in_dir(paths::target_dir().join("emulator").join("default"))
+    }
+
+    /// An emulator in `dir` with the default (strict) behaviours.
+    pub fn in_dir(dir: PathBuf) -> Self {
         Self {
-            dir: paths::target_dir().join("emulator").join("default"),
-            parent_pid: None,
+            dir,
+            ..Self::default()
         }
     }
 }
@@ -314,6 +326,12 @@ fn launch(
         .env_remove("AWS_ENDPOINT_URL");
     if let Some(parent) = options.parent_pid {
         command.arg("--parent-pid").arg(parent.to_string());
+    }
+    if options.enforce_iam {
+        command.arg("--enforce-iam");
+    }
+    for (name, value) in &options.settings {
+        command.env(name, value);
     }
     // Its own process group: a Ctrl-C in the terminal that ran `up` must not stop it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod emulator;
 pub mod names;
 pub mod paths;
+pub mod prerequisites;
 pub mod provision;
 pub mod rotate;
 pub mod test;

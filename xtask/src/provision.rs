@@ -73,6 +73,10 @@ pub struct State {
     pub db_port: u16,
     pub admin_secret_arn: String,
     pub secret_arn: String,
+    /// The `--db-ca-bundle` provision was given (absolute), so deploy and rotate use
+    /// the same one when they are not given one.
+    #[serde(default)]
+    pub db_ca_bundle: Option<PathBuf>,
 }
 
 impl State {
@@ -282,6 +286,10 @@ pub async fn provision(config: &SdkConfig, options: &ProvisionOptions) -> Result
         created: Vec::new(),
         state: State {
             run: names.run.clone(),
+            db_ca_bundle: options
+                .db_ca_bundle
+                .as_ref()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
             ..State::default()
         },
     };
@@ -377,13 +385,17 @@ impl Provisioner<'_> {
         };
         for hostnames in [false, true] {
             let on = AttributeBooleanValue::builder().value(true).build();
-            let request = self.ec2.modify_vpc_attribute().vpc_id(&id);
-            let request = if hostnames {
-                request.enable_dns_hostnames(on)
-            } else {
-                request.enable_dns_support(on)
-            };
-            request.send().await.map_err(|e| {
+            aws::after_create(|| {
+                let request = self.ec2.modify_vpc_attribute().vpc_id(&id);
+                let request = if hostnames {
+                    request.enable_dns_hostnames(on.clone())
+                } else {
+                    request.enable_dns_support(on.clone())
+                };
+                request.send()
+            })
+            .await
+            .map_err(|e| {
                 anyhow!(
                     "ec2:ModifyVpcAttribute {id} (DNS): {}; enable DNS hostnames and resolution on the VPC",
                     aws::describe(&e)
@@ -421,13 +433,14 @@ impl Provisioner<'_> {
 
     async fn subnets(&mut self) -> Result<()> {
         let zones = self.zones().await?;
-        let existing = self
-            .ec2
-            .describe_subnets()
-            .filters(filter("vpc-id", self.state.vpc_id.clone()))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
+        let existing = aws::after_create(|| {
+            self.ec2
+                .describe_subnets()
+                .filters(filter("vpc-id", self.state.vpc_id.clone()))
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
         for (tier, cidrs) in [
             ("public", names::PUBLIC_SUBNETS),
             ("private", names::PRIVATE_SUBNETS),
@@ -438,34 +451,41 @@ impl Provisioner<'_> {
                 let found = existing
                     .subnets()
                     .iter()
-                    .find(|s| s.cidr_block() == Some(cidr))
-                    .and_then(|s| s.subnet_id().map(str::to_owned));
+                    .find(|s| s.cidr_block() == Some(cidr));
+                let public_ips =
+                    found.and_then(aws_sdk_ec2::types::Subnet::map_public_ip_on_launch);
+                let found = found.and_then(|s| s.subnet_id().map(str::to_owned));
                 let (id, created) = if let Some(id) = found {
                     (id, false)
                 } else {
                     let mut tags = ec2_tags(self.names, &name);
                     tags.push(Tag::builder().key(names::TIER_TAG_KEY).value(tier).build());
-                    let subnet = self
-                        .ec2
-                        .create_subnet()
-                        .vpc_id(&self.state.vpc_id)
-                        .cidr_block(*cidr)
-                        .availability_zone(zone)
-                        .tag_specifications(
-                            TagSpecification::builder()
-                                .resource_type(ResourceType::Subnet)
-                                .set_tags(Some(tags))
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| anyhow!("ec2:CreateSubnet {name}: {}", aws::describe(&e)))?;
+                    let spec = TagSpecification::builder()
+                        .resource_type(ResourceType::Subnet)
+                        .set_tags(Some(tags))
+                        .build();
+                    let subnet = aws::after_create(|| {
+                        self.ec2
+                            .create_subnet()
+                            .vpc_id(&self.state.vpc_id)
+                            .cidr_block(*cidr)
+                            .availability_zone(zone)
+                            .tag_specifications(spec.clone())
+                            .send()
+                    })
+                    .await
+                    .map_err(|e| anyhow!("ec2:CreateSubnet {name}: {}", aws::describe(&e)))?;
                     let id = subnet
                         .subnet()
                         .and_then(|s| s.subnet_id())
                         .ok_or_else(|| anyhow!("ec2:CreateSubnet {name}: no subnet id returned"))?
                         .to_owned();
-                    if tier == "public" {
+                    (id, true)
+                };
+                // Checked and set on every run, so a run interrupted between the create
+                // and this call is repaired by the next.
+                if tier == "public" && public_ips != Some(true) {
+                    aws::after_create(|| {
                         self.ec2
                             .modify_subnet_attribute()
                             .subnet_id(&id)
@@ -473,16 +493,15 @@ impl Provisioner<'_> {
                                 AttributeBooleanValue::builder().value(true).build(),
                             )
                             .send()
-                            .await
-                            .map_err(|e| {
-                                anyhow!(
-                                    "ec2:ModifySubnetAttribute {id} (public IPs): {}",
-                                    aws::describe(&e)
-                                )
-                            })?;
-                    }
-                    (id, true)
-                };
+                    })
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "ec2:ModifySubnetAttribute {id} (public IPs): {}",
+                            aws::describe(&e)
+                        )
+                    })?;
+                }
                 self.note(&format!("{tier} subnet"), &format!("{id} {zone}"), created);
                 if tier == "public" {
                     self.state.public_subnets.push(id);
@@ -496,18 +515,22 @@ impl Provisioner<'_> {
 
     async fn internet_route(&mut self) -> Result<()> {
         let vpc = self.state.vpc_id.clone();
+        // Found by the run's tags, not by its attachment: a run interrupted between the
+        // create and the attach must find the gateway it made, not make a second one.
         let gateways = self
             .ec2
             .describe_internet_gateways()
-            .filters(filter("attachment.vpc-id", vpc.clone()))
+            .set_filters(Some(run_filters(self.names)))
             .send()
             .await
             .map_err(|e| anyhow!("ec2:DescribeInternetGateways: {}", aws::describe(&e)))?;
-        let (gateway, created) = if let Some(id) = gateways
-            .internet_gateways()
-            .first()
-            .and_then(|g| g.internet_gateway_id())
-        {
+        let found = gateways.internet_gateways().first();
+        let attached = found.is_some_and(|g| {
+            g.attachments()
+                .iter()
+                .any(|a| a.vpc_id() == Some(vpc.as_str()))
+        });
+        let (gateway, created) = if let Some(id) = found.and_then(|g| g.internet_gateway_id()) {
             (id.to_owned(), false)
         } else {
             let name = format!("{}-igw", self.names.run);
@@ -523,20 +546,24 @@ impl Provisioner<'_> {
                 .and_then(|g| g.internet_gateway_id())
                 .ok_or_else(|| anyhow!("ec2:CreateInternetGateway: no id returned"))?
                 .to_owned();
-            self.ec2
-                .attach_internet_gateway()
-                .internet_gateway_id(&id)
-                .vpc_id(&vpc)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "ec2:AttachInternetGateway {id} to {vpc}: {}",
-                        aws::describe(&e)
-                    )
-                })?;
             (id, true)
         };
+        if !attached {
+            aws::after_create(|| {
+                self.ec2
+                    .attach_internet_gateway()
+                    .internet_gateway_id(&gateway)
+                    .vpc_id(&vpc)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:AttachInternetGateway {gateway} to {vpc}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        }
         self.note("internet gateway", &gateway, created);
         self.state.internet_gateway.clone_from(&gateway);
 
@@ -554,14 +581,16 @@ impl Provisioner<'_> {
             id.to_owned()
         } else {
             let name = format!("{}-public", self.names.run);
-            let created = self
-                .ec2
-                .create_route_table()
-                .vpc_id(&vpc)
-                .tag_specifications(tag_spec(self.names, ResourceType::RouteTable, &name))
-                .send()
-                .await
-                .map_err(|e| anyhow!("ec2:CreateRouteTable {name}: {}", aws::describe(&e)))?;
+            let spec = tag_spec(self.names, ResourceType::RouteTable, &name);
+            let created = aws::after_create(|| {
+                self.ec2
+                    .create_route_table()
+                    .vpc_id(&vpc)
+                    .tag_specifications(spec.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| anyhow!("ec2:CreateRouteTable {name}: {}", aws::describe(&e)))?;
             created
                 .route_table()
                 .and_then(|t| t.route_table_id())
@@ -574,19 +603,21 @@ impl Provisioner<'_> {
                 .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
         });
         if !has_route {
-            self.ec2
-                .create_route()
-                .route_table_id(&table)
-                .destination_cidr_block("0.0.0.0/0")
-                .gateway_id(&gateway)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "ec2:CreateRoute 0.0.0.0/0 via {gateway} in {table}: {}",
-                        aws::describe(&e)
-                    )
-                })?;
+            aws::after_create(|| {
+                self.ec2
+                    .create_route()
+                    .route_table_id(&table)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .gateway_id(&gateway)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:CreateRoute 0.0.0.0/0 via {gateway} in {table}: {}",
+                    aws::describe(&e)
+                )
+            })?;
         }
         for subnet in self.state.public_subnets.clone() {
             let associated = existing.is_some_and(|t| {
@@ -595,18 +626,20 @@ impl Provisioner<'_> {
                     .any(|a| a.subnet_id() == Some(subnet.as_str()))
             });
             if !associated {
-                self.ec2
-                    .associate_route_table()
-                    .route_table_id(&table)
-                    .subnet_id(&subnet)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "ec2:AssociateRouteTable {table} with {subnet}: {}",
-                            aws::describe(&e)
-                        )
-                    })?;
+                aws::after_create(|| {
+                    self.ec2
+                        .associate_route_table()
+                        .route_table_id(&table)
+                        .subnet_id(&subnet)
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:AssociateRouteTable {table} with {subnet}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
             }
         }
         self.note("public route table", &table, existing.is_none());
@@ -616,14 +649,15 @@ impl Provisioner<'_> {
 
     /// Finds the run's group `name` in the VPC, or creates it.
     async fn group(&mut self, name: &str, description: &str) -> Result<String> {
-        let found = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", self.state.vpc_id.clone()))
-            .filters(filter("group-name", name))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {name}: {}", aws::describe(&e)))?;
+        let found = aws::after_create(|| {
+            self.ec2
+                .describe_security_groups()
+                .filters(filter("vpc-id", self.state.vpc_id.clone()))
+                .filters(filter("group-name", name))
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {name}: {}", aws::describe(&e)))?;
         if let Some(group) = found.security_groups().first() {
             let id = group.group_id().unwrap_or_default().to_owned();
             if !owns_ec2(self.names, group.tags()) {
@@ -635,16 +669,18 @@ impl Provisioner<'_> {
             self.note("security group", &format!("{id} {name}"), false);
             return Ok(id);
         }
-        let created = self
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(description)
-            .vpc_id(&self.state.vpc_id)
-            .tag_specifications(tag_spec(self.names, ResourceType::SecurityGroup, name))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
+        let spec = tag_spec(self.names, ResourceType::SecurityGroup, name);
+        let created = aws::after_create(|| {
+            self.ec2
+                .create_security_group()
+                .group_name(name)
+                .description(description)
+                .vpc_id(&self.state.vpc_id)
+                .tag_specifications(spec.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
         let id = created
             .group_id()
             .ok_or_else(|| anyhow!("ec2:CreateSecurityGroup {name}: no id returned"))?
@@ -687,24 +723,26 @@ impl Provisioner<'_> {
                 (id.to_owned(), false)
             } else {
                 let name = format!("{}-{service}", self.names.run);
-                let created = self
-                    .ec2
-                    .create_vpc_endpoint()
-                    .vpc_id(&self.state.vpc_id)
-                    .service_name(&service_name)
-                    .vpc_endpoint_type(VpcEndpointType::Interface)
-                    .set_subnet_ids(Some(self.state.private_subnets.clone()))
-                    .security_group_ids(&self.state.endpoint_group)
-                    .private_dns_enabled(true)
-                    .tag_specifications(tag_spec(self.names, ResourceType::VpcEndpoint, &name))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "ec2:CreateVpcEndpoint {service_name}: {}",
-                            aws::describe(&e)
-                        )
-                    })?;
+                let spec = tag_spec(self.names, ResourceType::VpcEndpoint, &name);
+                let created = aws::after_create(|| {
+                    self.ec2
+                        .create_vpc_endpoint()
+                        .vpc_id(&self.state.vpc_id)
+                        .service_name(&service_name)
+                        .vpc_endpoint_type(VpcEndpointType::Interface)
+                        .set_subnet_ids(Some(self.state.private_subnets.clone()))
+                        .security_group_ids(&self.state.endpoint_group)
+                        .private_dns_enabled(true)
+                        .tag_specifications(spec.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:CreateVpcEndpoint {service_name}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
                 let id = created
                     .vpc_endpoint()
                     .and_then(|e| e.vpc_endpoint_id())
@@ -830,23 +868,21 @@ impl Provisioner<'_> {
             (id, ami, false)
         } else {
             let ami = self.ami().await?;
-            let run = self
-                .ec2
-                .run_instances()
-                .image_id(&ami)
-                .instance_type(InstanceType::T2Micro)
-                .min_count(1)
-                .max_count(1)
-                .key_name(&self.state.key_pair)
-                .subnet_id(self.state.public_subnets.first().cloned().unwrap_or_default())
-                .security_group_ids(&self.state.bastion_group)
-                .tag_specifications(tag_spec(
-                    self.names,
-                    ResourceType::Instance,
-                    &self.names.bastion,
-                ))
-                .send()
-                .await
+            let spec = tag_spec(self.names, ResourceType::Instance, &self.names.bastion);
+            let run = aws::after_create(|| {
+                self.ec2
+                    .run_instances()
+                    .image_id(&ami)
+                    .instance_type(InstanceType::T2Micro)
+                    .min_count(1)
+                    .max_count(1)
+                    .key_name(&self.state.key_pair)
+                    .subnet_id(self.state.public_subnets.first().cloned().unwrap_or_default())
+                    .security_group_ids(&self.state.bastion_group)
+                    .tag_specifications(spec.clone())
+                    .send()
+            })
+            .await
                 .map_err(|e| {
                     anyhow!(
                         "ec2:RunInstances {} (AMI {ami}, t2.micro): {}; pass another --ami if the image is not available",
@@ -870,14 +906,12 @@ impl Provisioner<'_> {
                 let ec2 = ec2.clone();
                 let id = id.clone();
                 async move {
-                    let out = ec2
-                        .describe_instances()
-                        .instance_ids(&id)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            anyhow!("ec2:DescribeInstances {id}: {}", aws::describe(&e))
-                        })?;
+                    let out =
+                        aws::after_create(|| ec2.describe_instances().instance_ids(&id).send())
+                            .await
+                            .map_err(|e| {
+                                anyhow!("ec2:DescribeInstances {id}: {}", aws::describe(&e))
+                            })?;
                     let instance = out
                         .reservations()
                         .iter()
@@ -986,6 +1020,8 @@ impl Provisioner<'_> {
                     .allocated_storage(20)
                     .master_username(names::ADMIN_USER)
                     .manage_master_user_password(true)
+                    // The API's default is unencrypted storage (the console's is encrypted).
+                    .storage_encrypted(true)
                     .publicly_accessible(false)
                     .db_subnet_group_name(&group_name)
                     .vpc_security_group_ids(&self.state.database_group)
@@ -1243,10 +1279,7 @@ pub(crate) async fn authorize_tcp(
     port: i32,
     source: &str,
 ) -> Result<()> {
-    let described = ec2
-        .describe_security_groups()
-        .group_ids(group)
-        .send()
+    let described = aws::after_create(|| ec2.describe_security_groups().group_ids(group).send())
         .await
         .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {group}: {}", aws::describe(&e)))?;
     if described
@@ -1256,12 +1289,13 @@ pub(crate) async fn authorize_tcp(
     {
         return Ok(());
     }
-    match ec2
-        .authorize_security_group_ingress()
-        .group_id(group)
-        .ip_permissions(tcp_permission(port, source))
-        .send()
-        .await
+    match aws::after_create(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(tcp_permission(port, source))
+            .send()
+    })
+    .await
     {
         Ok(_) => Ok(()),
         Err(error) if aws::code(&error) == "InvalidPermission.Duplicate" => Ok(()),

@@ -4,10 +4,13 @@
 //! version) and then by the database: the new current credentials log in and can
 //! SELECT, and the previous user still logs in (alternating users keeps both).
 //!
-//! When a rotation does not finish, the failing step is found by invoking the
-//! function with the unfinished version's token for `createSecret`, `setSecret` and
-//! `testSecret` in turn (each step is idempotent, and `finishSecret` is never
-//! invoked), so the function's own error message is shown without reading its logs.
+//! `RotateSecret` only starts a rotation; Secrets Manager runs the four steps in
+//! the background (Secrets Manager user guide, "How rotation works"). While it
+//! waits, `rotate` reads what an operator would: the secret's staging labels and
+//! the function's own log group in CloudWatch Logs (`FilterLogEvents` on
+//! `/aws/lambda/<function>` since the rotation started). An error the function
+//! logged for this secret names the failing step at once. Nothing is invoked: a
+//! second `setSecret` running beside the real rotation could break it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +32,8 @@ pub struct RotateOptions {
     pub db_ca_bundle: Option<PathBuf>,
     /// How long to wait for the rotation to finish.
     pub timeout: Duration,
+    /// Where provision recorded the run's ids (the bastion, for a private database).
+    pub state_dir: PathBuf,
     pub verbose: bool,
 }
 
@@ -103,11 +108,11 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     let current = read_value(&secrets, secret, "AWSCURRENT").await?;
     let old = read_value(&secrets, secret, "AWSPREVIOUS").await?;
     // The bastion provision recorded, for a database only reachable through it.
-    let state_dir = crate::names::default_state_dir();
+    let state_dir = &options.state_dir;
     let bastion = match crate::provision::State::load(&options.names.state_file(&state_dir)) {
         Ok(Some(state)) => {
             state
-                .bastion(&aws_sdk_ec2::Client::new(config), &state_dir)
+                .bastion(&aws_sdk_ec2::Client::new(config), state_dir)
                 .await
         }
         _ => None,
@@ -137,13 +142,9 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     Ok(rotation)
 }
 
-/// How long a rotation may run before `rotate` looks for a failing step. AWS rotates
-/// in the background and a function in a VPC may start slowly, so not sooner.
-const PROBE_AFTER: Duration = Duration::from_secs(30);
-
-/// Waits until `version` is `AWSCURRENT`. If it is not after [`PROBE_AFTER`], reruns
-/// the first three steps (each is idempotent) to find a failing one and reports it at
-/// once; otherwise waits out `timeout` and diagnoses then.
+/// Waits until `version` is `AWSCURRENT`, reading the function's logs as it goes:
+/// an error the function logged about this secret since the wait began ends the
+/// wait at once with the failing step and the function's message.
 pub async fn wait_for_rotation(
     config: &SdkConfig,
     secret: &str,
@@ -151,91 +152,120 @@ pub async fn wait_for_rotation(
     timeout: Duration,
 ) -> Result<()> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let wait = async |limit: Duration| {
-        aws::wait_for(
-            &format!("the rotation of {secret} (version {version})"),
-            limit,
-            || {
-                let secrets = secrets.clone();
-                async move {
-                    let now = labels(&secrets, secret).await?;
-                    Ok((now.current.as_deref() == Some(version)).then_some(()))
-                }
-            },
-        )
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    // A minute of slack for clocks and for an invocation that began just before.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        - 60_000;
+    let described = secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
         .await
-        .is_ok()
-    };
-    let first = timeout.min(PROBE_AFTER);
-    if wait(first).await {
-        return Ok(());
-    }
-    if let Some((step, error)) = diagnose(config, secret, version).await {
-        bail!(
-            "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {step}; the function said: {error}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)"
-        );
-    }
-    if timeout > first && wait(timeout.saturating_sub(first)).await {
-        return Ok(());
-    }
-    let (step, error) = diagnose(config, secret, version).await.unwrap_or_else(|| {
-        (
-            "finishSecret (or none: the first three steps succeed when rerun)".to_owned(),
-            "no error from createSecret, setSecret or testSecret; the rotation may still be running on AWS".to_owned(),
-        )
-    });
-    bail!(
-        "rotation of {secret} did not finish within {} s (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {step}; the function said: {error}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)",
-        timeout.as_secs()
+        .map_err(|e| {
+            anyhow!(
+                "secretsmanager:DescribeSecret {secret}: {}",
+                aws::describe(&e)
+            )
+        })?;
+    let function = described
+        .rotation_lambda_arn()
+        .and_then(|arn| arn.rsplit(':').next())
+        .map(str::to_owned);
+    let arn = described.arn().unwrap_or(secret).to_owned();
+    let waited = aws::wait_for(
+        &format!("the rotation of {secret} (version {version})"),
+        timeout,
+        || {
+            let (secrets, logs, function, arn) = (secrets.clone(), logs.clone(), function.clone(), arn.clone());
+            async move {
+                if labels(&secrets, secret).await?.current.as_deref() == Some(version) {
+                    return Ok(Some(()));
+                }
+                if let Some(function) = &function
+                    && let Some(error) = logged_error(&logs, function, since, secret, &arn).await?
+                {
+                    bail!(
+                        "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {}; the function logged: {}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)",
+                        error.step,
+                        error.message
+                    );
+                }
+                Ok(None)
+            }
+        },
     )
+    .await;
+    match waited {
+        Ok(()) => Ok(()),
+        Err(error) if error.to_string().starts_with("rotation of") => Err(error),
+        Err(_) => bail!(
+            "rotation of {secret} did not finish within {} s (version {version} is still AWSPENDING, AWSCURRENT unchanged) and the function logged no error for it in /aws/lambda/{}; the rotation may still be running (each step may take up to the function's timeout): rerun `cargo xtask rotate` later, which reattempts the unfinished version",
+            timeout.as_secs(),
+            function.as_deref().unwrap_or("<no rotation function>")
+        ),
+    }
 }
 
-/// Invokes createSecret, setSecret and testSecret with the unfinished token; returns
-/// the first step that fails and the function's error, or `None` when all three succeed.
-async fn diagnose(config: &SdkConfig, secret: &str, version: &str) -> Option<(String, String)> {
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let described = match secrets.describe_secret().secret_id(secret).send().await {
-        Ok(described) => described,
-        Err(e) => return Some(("unknown".to_owned(), aws::describe(&e))),
-    };
-    let (Some(function), Some(arn)) = (described.rotation_lambda_arn(), described.arn()) else {
-        return Some((
-            "none".to_owned(),
-            "the secret names no rotation function; run `cargo xtask deploy`".to_owned(),
-        ));
-    };
-    for step in ["createSecret", "setSecret", "testSecret"] {
-        let event =
-            serde_json::json!({"Step": step, "SecretId": arn, "ClientRequestToken": version});
-        match lambda
-            .invoke()
-            .function_name(function)
-            .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
-            .send()
-            .await
-        {
-            Ok(out) if out.function_error().is_some() => {
-                let body = out
-                    .payload()
-                    .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
-                    .unwrap_or_default();
-                let message = serde_json::from_str::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
-                    .unwrap_or(body);
-                return Some((step.to_owned(), message));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                return Some((
-                    step.to_owned(),
-                    format!("lambda:Invoke {function}: {}", aws::describe(&e)),
-                ));
+/// An error a rotation function logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedError {
+    /// The step named in the message, or "unknown".
+    pub step: String,
+    pub message: String,
+}
+
+/// The first ERROR line of `/aws/lambda/<function>` since `since_ms` that names the
+/// secret (by name or ARN). No log group yet is no error.
+pub async fn logged_error(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    function: &str,
+    since_ms: i64,
+    secret: &str,
+    arn: &str,
+) -> Result<Option<LoggedError>> {
+    let group = format!("/aws/lambda/{function}");
+    let mut pages = logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .start_time(since_ms)
+        .filter_pattern("ERROR")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(error) if aws::is_not_found(&error) => return Ok(None),
+            Err(error) => bail!(
+                "logs:FilterLogEvents {group}: {}; the caller needs logs:FilterLogEvents to see why a rotation fails",
+                aws::describe(&error)
+            ),
+        };
+        for event in page.events() {
+            let message = event.message().unwrap_or("");
+            if let Some(error) = error_about(message, secret, arn) {
+                return Ok(Some(error));
             }
         }
     }
-    None
+    Ok(None)
+}
+
+/// Whether a log line is an error about this secret, and which step it names.
+pub fn error_about(line: &str, secret: &str, arn: &str) -> Option<LoggedError> {
+    let is_error = line.contains("ERROR") || line.contains(r#""level":"ERROR""#);
+    if !is_error || !(line.contains(arn) || line.contains(secret)) {
+        return None;
+    }
+    let step = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+        .into_iter()
+        .find(|step| line.contains(step))
+        .unwrap_or("unknown");
+    Some(LoggedError {
+        step: step.to_owned(),
+        message: line.trim().chars().take(2_000).collect(),
+    })
 }
 
 /// The login fields of a secret version.

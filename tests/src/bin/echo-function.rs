@@ -10,6 +10,10 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    println!(
+        "echo function handling request {}",
+        event.context.request_id
+    );
     if let Some(message) = event.payload.get("fail").and_then(Value::as_str) {
         return Err(message.to_owned().into());
     }

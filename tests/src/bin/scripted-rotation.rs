@@ -41,6 +41,10 @@ async fn handler(client: &Client, event: LambdaEvent<Value>) -> Result<Value, Er
             .send()
             .await?;
     }
+    if std::env::var("SLOW_STEP").as_deref() == Ok(step) {
+        // Holds the rotation in this step, so a test can look at one in progress.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    }
     if std::env::var("FAIL_STEP").as_deref() == Ok(step) {
         return Err(format!("{step} failed on purpose").into());
     }

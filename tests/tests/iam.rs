@@ -1,0 +1,208 @@
+//! The emulator with IAM enforced (`--enforce-iam`: moto's access control, every
+//! call signed by an IAM user allowed the action). This test binary has an emulator
+//! of its own so the other tests keep the emulator's administrator credentials.
+//!
+//! The audit claims that the policy `audit --print-policy` prints is all it needs;
+//! here it runs as a user with exactly that policy, then with one action less.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use audit::Status;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde_json::Value;
+use tests::unique_name;
+use xtask::deploy::{self, DeployOptions};
+use xtask::emulator::EmulatorState;
+use xtask::names::Names;
+use xtask::provision::{self, ProvisionOptions};
+
+fn emulator() -> &'static EmulatorState {
+    tests::emulator_with(true, &[])
+}
+
+async fn admin_config() -> SdkConfig {
+    xtask::aws::emulator_config(emulator()).await
+}
+
+/// A new IAM user with `policy` inline, and the SDK configuration of its access key.
+async fn user_with_policy(admin: &SdkConfig, policy: &Value) -> SdkConfig {
+    let iam = aws_sdk_iam::Client::new(admin);
+    let user = unique_name("auditor");
+    iam.create_user()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("CreateUser");
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("audit")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("PutUserPolicy");
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .expect("CreateAccessKey");
+    let key = key.access_key().expect("access key");
+    let credentials = aws_sdk_secretsmanager::config::Credentials::new(
+        key.access_key_id(),
+        key.secret_access_key(),
+        None,
+        None,
+        "iam-test-user",
+    );
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&emulator().endpoint_url)
+        .region(Region::new(emulator().region.clone()))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+#[tokio::test]
+async fn a_caller_without_an_action_is_denied_it() {
+    let admin = admin_config().await;
+    let user = user_with_policy(
+        &admin,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}
+        ]}),
+    )
+    .await;
+    aws_sdk_secretsmanager::Client::new(&user)
+        .list_secrets()
+        .send()
+        .await
+        .expect("an allowed action works");
+    let denied = aws_sdk_ec2::Client::new(&user)
+        .describe_vpcs()
+        .send()
+        .await
+        .expect_err("an action the user lacks is denied");
+    let code = aws_sdk_ec2::error::ProvideErrorMetadata::code(&denied).map(str::to_owned);
+    let message = aws_sdk_ec2::error::ProvideErrorMetadata::message(&denied)
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        audit::collect::is_access_denied(code.as_deref(), &message),
+        "{code:?}: {message}"
+    );
+    let unknown = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&emulator().endpoint_url)
+        .region(Region::new(emulator().region.clone()))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "AKIAUNKNOWNKEY000000",
+            "nope",
+            None,
+            None,
+            "unknown",
+        ))
+        .load()
+        .await;
+    assert!(
+        aws_sdk_secretsmanager::Client::new(&unknown)
+            .list_secrets()
+            .send()
+            .await
+            .is_err(),
+        "a key no user owns is refused"
+    );
+}
+
+fn state_dir() -> PathBuf {
+    xtask::paths::target_dir()
+        .join("xtask-tests")
+        .join(format!("iam-{}", std::process::id()))
+}
+
+fn ca() -> Option<PathBuf> {
+    Some(emulator().ca_file.clone()).filter(|p| p.is_file())
+}
+
+/// The policy `audit --print-policy` prints, without `action`.
+fn policy_without(action: &str) -> Value {
+    let mut policy = audit::calls::iam_policy();
+    for statement in policy["Statement"].as_array_mut().expect("statements") {
+        if let Some(actions) = statement["Action"].as_array_mut() {
+            actions.retain(|a| a != action);
+        }
+    }
+    policy
+}
+
+#[tokio::test]
+async fn the_audit_needs_exactly_the_policy_it_prints() {
+    let admin = admin_config().await;
+    let names = Names::new(&unique_name("Iam")).expect("names");
+    let provisioned = provision::provision(
+        &admin,
+        &ProvisionOptions {
+            names: names.clone(),
+            my_ip: "203.0.113.10/32".to_owned(),
+            allow_wide_ssh: false,
+            ami: None,
+            db_ca_bundle: ca(),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect("provision as the administrator");
+    let zip = xtask::build::zip_path();
+    assert!(zip.is_file(), "{} is missing; run `cargo xtask build`", zip.display());
+    deploy::deploy(
+        &admin,
+        &DeployOptions {
+            names: names.clone(),
+            zip,
+            db_ca_bundle: ca(),
+            dry_run: false,
+            rotation_timeout: Duration::from_mins(1),
+            verbose: false,
+        },
+    )
+    .await
+    .expect("deploy as the administrator");
+    let vpc = &provisioned.state.vpc_id;
+
+    let auditor = user_with_policy(&admin, &audit::calls::iam_policy()).await;
+    let findings = xtask::demo::audit_run(&auditor, &names, vpc, ca()).await;
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.status == Status::Error)
+        .map(|f| format!("{}: {}", f.check_id, f.message))
+        .collect();
+    assert!(errors.is_empty(), "with the printed policy: {errors:#?}");
+    let everything: BTreeSet<String> = findings.iter().map(|f| f.check_id.clone()).collect();
+
+    let missing = "ec2:DescribeVpcEndpoints";
+    let narrower = user_with_policy(&admin, &policy_without(missing)).await;
+    let findings = xtask::demo::audit_run(&narrower, &names, vpc, ca()).await;
+    let errored: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.status == Status::Error)
+        .map(|f| f.check_id.as_str())
+        .collect();
+    assert_eq!(
+        errored,
+        BTreeSet::from(["vpc.endpoint.rds", "vpc.endpoint.secretsmanager"]),
+        "exactly the checks that need {missing} report ERROR (of {everything:?})"
+    );
+    for finding in findings.iter().filter(|f| f.status == Status::Error) {
+        assert!(
+            finding.message.contains(missing),
+            "{}: {}",
+            finding.check_id,
+            finding.message
+        );
+    }
+    assert_eq!(
+        audit::exit_code(&audit::Summary::of(&findings)),
+        audit::EXIT_RUNTIME_ERROR
+    );
+}
