@@ -324,19 +324,21 @@ async fn provision(options: &Options) -> Setup {
     // The rotation function in the VPC, invocable by Secrets Manager of this account.
     let function = unique_name("auditrotation");
     let function_arn = create_function(&config, &function, Path::new(ECHO), &[], 10).await;
-    tests::retry_role_propagation(|| lambda
-        .update_function_configuration()
-        .function_name(&function)
-        .vpc_config(
-            aws_sdk_lambda::types::VpcConfig::builder()
-                .subnet_ids(&private_a)
-                .subnet_ids(&private_b)
-                .security_group_ids(&lambda_sg)
-                .build(),
-        )
-        .send())
-        .await
-        .expect("put the function in the VPC");
+    tests::retry_role_propagation(|| {
+        lambda
+            .update_function_configuration()
+            .function_name(&function)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .subnet_ids(&private_a)
+                    .subnet_ids(&private_b)
+                    .security_group_ids(&lambda_sg)
+                    .build(),
+            )
+            .send()
+    })
+    .await
+    .expect("put the function in the VPC");
     lambda
         .add_permission()
         .function_name(&function)

@@ -914,7 +914,9 @@ async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_netw
         .vpc_endpoint()
         .cloned()
         .expect("endpoint");
-    assert_eq!(endpoint.state(), Some(&State::Pending));
+    // EC2 reports endpoint states in lower case ("pending"), unlike the SDK's enum names.
+    let lower = |state: Option<&State>| state.map(|s| s.as_str().to_ascii_lowercase());
+    assert_eq!(lower(endpoint.state()).as_deref(), Some("pending"));
     let endpoint_id = endpoint.vpc_endpoint_id().expect("id").to_owned();
     let endpoint_state = || async {
         ec2.describe_vpc_endpoints()
@@ -922,12 +924,12 @@ async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_netw
             .send()
             .await
             .ok()
-            .and_then(|out| out.vpc_endpoints().first().and_then(|e| e.state().cloned()))
+            .and_then(|out| lower(out.vpc_endpoints().first().and_then(|e| e.state())))
     };
     tests::poll_until(
         "the endpoint to be available",
         Duration::from_secs(15),
-        || async { (endpoint_state().await == Some(State::Available)).then_some(()) },
+        || async { (endpoint_state().await.as_deref() == Some("available")).then_some(()) },
     )
     .await;
     ec2.delete_vpc_endpoints()
@@ -935,7 +937,7 @@ async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_netw
         .send()
         .await
         .expect("DeleteVpcEndpoints");
-    assert_eq!(endpoint_state().await, Some(State::Deleting));
+    assert_eq!(endpoint_state().await.as_deref(), Some("deleting"));
     assert_eq!(
         code(&ec2.delete_subnet().subnet_id(&subnets[0]).send().await).as_deref(),
         Some("DependencyViolation"),
@@ -1042,7 +1044,9 @@ async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_netw
     tests::poll_until(
         "the endpoint to be deleted",
         Duration::from_secs(15),
-        || async { matches!(endpoint_state().await, None | Some(State::Deleted)).then_some(()) },
+        || async {
+            matches!(endpoint_state().await.as_deref(), None | Some("deleted")).then_some(())
+        },
     )
     .await;
     ec2.delete_security_group()

@@ -154,7 +154,11 @@ async fn the_audit_needs_exactly_the_policy_it_prints() {
     .await
     .expect("provision as the administrator");
     let zip = xtask::build::zip_path();
-    assert!(zip.is_file(), "{} is missing; run `cargo xtask build`", zip.display());
+    assert!(
+        zip.is_file(),
+        "{} is missing; run `cargo xtask build`",
+        zip.display()
+    );
     deploy::deploy(
         &admin,
         &DeployOptions {

@@ -274,9 +274,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     let mut patient = cleanup_options(&names, false);
     patient.dependency_timeout = Duration::from_mins(10);
     let started = std::time::Instant::now();
-    let report = cleanup::cleanup(&config, &patient)
-        .await
-        .expect("cleanup");
+    let report = cleanup::cleanup(&config, &patient).await.expect("cleanup");
     let took = started.elapsed();
     assert!(report.complete(), "{}", report.table());
     assert!(
@@ -628,12 +626,18 @@ async fn a_provision_interrupted_between_create_and_attribute_is_repaired_by_a_r
     let error = provision::provision(&config, &provision_options(&names))
         .await
         .expect_err("the injected failure stops provision");
-    assert!(format!("{error:#}").contains("ModifySubnetAttribute"), "{error:#}");
+    assert!(
+        format!("{error:#}").contains("ModifySubnetAttribute"),
+        "{error:#}"
+    );
     tests::fail_next_ec2_calls("AttachInternetGateway", "UnauthorizedOperation", 1);
     let error = provision::provision(&config, &provision_options(&names))
         .await
         .expect_err("the injected failure stops provision");
-    assert!(format!("{error:#}").contains("AttachInternetGateway"), "{error:#}");
+    assert!(
+        format!("{error:#}").contains("AttachInternetGateway"),
+        "{error:#}"
+    );
 
     let done = provision::provision(&config, &provision_options(&names))
         .await
@@ -738,5 +742,8 @@ async fn a_secret_scheduled_for_deletion_is_found_and_removed_by_force_delete_se
         .send()
         .await
         .expect("ListSecrets");
-    assert!(listed.secret_list().is_empty(), "the secret is gone for good");
+    assert!(
+        listed.secret_list().is_empty(),
+        "the secret is gone for good"
+    );
 }

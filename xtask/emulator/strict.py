@@ -338,6 +338,10 @@ def _trusts_lambda(document) -> bool:
     return False
 
 
+_ROLE_LOCK = threading.Lock()
+_ROLES_USED: set[str] = set()
+
+
 def check_role_assumable(account_id: str, partition: str, role_arn: str) -> None:
     """As Lambda does: a role must exist, trust lambda.amazonaws.com, and have propagated."""
     from moto.iam.models import iam_backends
@@ -351,7 +355,13 @@ def check_role_assumable(account_id: str, partition: str, role_arn: str) -> None
     created = role.create_date
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
-    if (datetime.now(timezone.utc) - created).total_seconds() < ROLE_PROPAGATION_SECONDS:
+    # Deterministic as well as timed: the first use of a new role always fails, so a
+    # client that does not retry fails every time, however slow the machine.
+    with _ROLE_LOCK:
+        first_use = role_arn not in _ROLES_USED
+        _ROLES_USED.add(role_arn)
+    young = (datetime.now(timezone.utc) - created).total_seconds() < ROLE_PROPAGATION_SECONDS
+    if ROLE_PROPAGATION_SECONDS > 0 and (first_use or young):
         raise _role_error()
 
 

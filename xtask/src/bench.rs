@@ -337,8 +337,8 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
                         .send()
                 })
                 .await
-                    .map(|_| ())
-                    .map_err(|e| anyhow!("{e}"))?;
+                .map(|_| ())
+                .map_err(|e| anyhow!("{e}"))?;
             }
             anyhow::Ok(())
         });

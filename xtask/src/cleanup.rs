@@ -422,7 +422,13 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
     }
     let group = format!("/aws/lambda/{}", names.function);
     #[allow(deprecated)] // ListTagsForResource needs the group's ARN; this takes its name
-    match clients.logs.list_tags_log_group().log_group_name(&group).send().await {
+    match clients
+        .logs
+        .list_tags_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+    {
         Ok(out) => {
             let tags = out.tags().into_iter().flatten();
             if names.owns(tags.map(|(k, v)| (k.as_str(), v.as_str()))) {
@@ -753,7 +759,12 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                clients.logs.delete_log_group().log_group_name(id).send().await,
+                clients
+                    .logs
+                    .delete_log_group()
+                    .log_group_name(id)
+                    .send()
+                    .await,
                 "logs:DeleteLogGroup",
             )
         }
@@ -1184,6 +1195,7 @@ mod tests {
             id: id.to_owned(),
             name: String::new(),
             refers_to: refers_to.iter().map(|s| (*s).to_owned()).collect(),
+            scheduled_for_deletion: false,
         }
     }
 

@@ -57,7 +57,11 @@ impl CommonArgs {
 /// state file, else (with --local only) the emulator's CA. On an account one is
 /// required: without it provision would wait for RDS and then fail at the admin
 /// login, and deploy would make a function that cannot verify the database.
-fn ca_bundle(flag: Option<&PathBuf>, target: &Target, common: &CommonArgs) -> Result<Option<PathBuf>> {
+fn ca_bundle(
+    flag: Option<&PathBuf>,
+    target: &Target,
+    common: &CommonArgs,
+) -> Result<Option<PathBuf>> {
     if let Some(flag) = flag {
         if !flag.is_file() {
             anyhow::bail!("--db-ca-bundle {}: no such file", flag.display());

@@ -238,12 +238,12 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         })
         .await
         .map_err(|e| {
-                anyhow!(
-                    "ec2:AuthorizeSecurityGroupIngress {}: {}",
-                    found.database_group,
-                    aws::describe(&e)
-                )
-            })?;
+            anyhow!(
+                "ec2:AuthorizeSecurityGroupIngress {}: {}",
+                found.database_group,
+                aws::describe(&e)
+            )
+        })?;
     }
 
     // The role and its least-privilege policy.
@@ -280,7 +280,12 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
 
     // The log group, before the first invocation would make one with no tags and no
     // expiry (Lambda creates `/aws/lambda/<function>` on first use otherwise).
-    log_group(&aws_sdk_cloudwatchlogs::Client::new(config), names, &mut calls).await?;
+    ensure_log_group(
+        &aws_sdk_cloudwatchlogs::Client::new(config),
+        names,
+        &mut calls,
+    )
+    .await?;
     note(format!(
         "log group /aws/lambda/{} (kept {LOG_RETENTION_DAYS} days)",
         names.function
@@ -717,7 +722,7 @@ async fn role(iam: &aws_sdk_iam::Client, names: &Names, calls: &mut Calls) -> Re
 
 /// Creates the function's log group with the run's tags, or tags one Lambda made;
 /// sets its retention either way.
-async fn log_group(
+async fn ensure_log_group(
     logs: &aws_sdk_cloudwatchlogs::Client,
     names: &Names,
     calls: &mut Calls,

@@ -43,7 +43,10 @@ pub fn parse(text: &str) -> Result<Vec<Prerequisite>> {
         let mut fields = line.split_whitespace();
         let (Some(package), Some(check), None) = (fields.next(), fields.next(), fields.next())
         else {
-            bail!(".ci/prerequisites line {}: expected `package check`: {line}", number + 1);
+            bail!(
+                ".ci/prerequisites line {}: expected `package check`: {line}",
+                number + 1
+            );
         };
         let split = |list: &str, sep: char| list.split(sep).map(str::to_owned).collect();
         let check = if let Some(list) = check.strip_prefix("any:") {
@@ -70,9 +73,9 @@ fn program_present(name: &str) -> bool {
     if name.starts_with('/') {
         return Path::new(name).is_file();
     }
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
-    }) || Path::new("/usr/sbin").join(name).is_file()
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+        || Path::new("/usr/sbin").join(name).is_file()
 }
 
 fn present(check: &Check) -> bool {
@@ -91,8 +94,8 @@ fn present(check: &Check) -> bool {
 /// The packages of the list that are missing here.
 pub fn missing() -> Result<Vec<String>> {
     let path = paths::workspace_root().join(".ci").join("prerequisites");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(parse(&text)?
         .into_iter()
         .filter(|p| !present(&p.check))
@@ -161,14 +164,25 @@ mod tests {
 
     #[test]
     fn the_list_parses_and_bad_lines_are_named() {
-        let parsed = parse("# comment\n\nbinutils any:objdump\nssh all:ssh|ssh-keygen\npy python:venv,ensurepip\n")
-            .expect("parses");
+        let parsed = parse(
+            "# comment\n\nbinutils any:objdump\nssh all:ssh|ssh-keygen\npy python:venv,ensurepip\n",
+        )
+        .expect("parses");
         assert_eq!(
             parsed,
             vec![
-                Prerequisite { package: "binutils".into(), check: Check::Any(vec!["objdump".into()]) },
-                Prerequisite { package: "ssh".into(), check: Check::All(vec!["ssh".into(), "ssh-keygen".into()]) },
-                Prerequisite { package: "py".into(), check: Check::Python(vec!["venv".into(), "ensurepip".into()]) },
+                Prerequisite {
+                    package: "binutils".into(),
+                    check: Check::Any(vec!["objdump".into()])
+                },
+                Prerequisite {
+                    package: "ssh".into(),
+                    check: Check::All(vec!["ssh".into(), "ssh-keygen".into()])
+                },
+                Prerequisite {
+                    package: "py".into(),
+                    check: Check::Python(vec!["venv".into(), "ensurepip".into()])
+                },
             ]
         );
         for bad in ["only-a-package", "pkg exists:x", "pkg any:x extra"] {
@@ -179,8 +193,9 @@ mod tests {
 
     #[test]
     fn the_projects_own_list_parses() {
-        let text = std::fs::read_to_string(paths::workspace_root().join(".ci").join("prerequisites"))
-            .expect("the list");
+        let text =
+            std::fs::read_to_string(paths::workspace_root().join(".ci").join("prerequisites"))
+                .expect("the list");
         assert!(parse(&text).expect("parses").len() >= 5);
     }
 }
