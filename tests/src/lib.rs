@@ -18,6 +18,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{Connection as _, MySqlConnection};
 use xtask::emulator::{Emulator, EmulatorOptions, EmulatorState};
 
+pub mod runs;
+
 /// The account id moto uses.
 pub const ACCOUNT_ID: &str = "123456789012";
 

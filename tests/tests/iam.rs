@@ -6,17 +6,16 @@
 //! here it runs as a user with exactly that policy, then with one action less.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use audit::Status;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde_json::Value;
+use tests::runs::{ca, deploy_options, provision_options};
 use tests::unique_name;
-use xtask::deploy::{self, DeployOptions};
+use xtask::deploy;
 use xtask::emulator::EmulatorState;
 use xtask::names::Names;
-use xtask::provision::{self, ProvisionOptions};
+use xtask::provision;
 
 fn emulator() -> &'static EmulatorState {
     tests::emulator_with(true, &[])
@@ -114,16 +113,6 @@ async fn a_caller_without_an_action_is_denied_it() {
     );
 }
 
-fn state_dir() -> PathBuf {
-    xtask::paths::target_dir()
-        .join("xtask-tests")
-        .join(format!("iam-{}", std::process::id()))
-}
-
-fn ca() -> Option<PathBuf> {
-    Some(emulator().ca_file.clone()).filter(|p| p.is_file())
-}
-
 /// The policy `audit --print-policy` prints, without `action`.
 fn policy_without(action: &str) -> Value {
     let mut policy = audit::calls::iam_policy();
@@ -139,39 +128,12 @@ fn policy_without(action: &str) -> Value {
 async fn the_audit_needs_exactly_the_policy_it_prints() {
     let admin = admin_config().await;
     let names = Names::new(&unique_name("Iam")).expect("names");
-    let provisioned = provision::provision(
-        &admin,
-        &ProvisionOptions {
-            names: names.clone(),
-            my_ip: "203.0.113.10/32".to_owned(),
-            allow_wide_ssh: false,
-            ami: None,
-            db_ca_bundle: ca(),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect("provision as the administrator");
-    let zip = xtask::build::zip_path();
-    assert!(
-        zip.is_file(),
-        "{} is missing; run `cargo xtask build`",
-        zip.display()
-    );
-    deploy::deploy(
-        &admin,
-        &DeployOptions {
-            names: names.clone(),
-            zip,
-            db_ca_bundle: ca(),
-            dry_run: false,
-            rotation_timeout: Duration::from_mins(1),
-            verbose: false,
-        },
-    )
-    .await
-    .expect("deploy as the administrator");
+    let provisioned = provision::provision(&admin, &provision_options(&names))
+        .await
+        .expect("provision as the administrator");
+    deploy::deploy(&admin, &deploy_options(&names, false))
+        .await
+        .expect("deploy as the administrator");
     let vpc = &provisioned.state.vpc_id;
 
     let auditor = user_with_policy(&admin, &audit::calls::iam_policy()).await;

@@ -615,6 +615,20 @@ def install_ec2_patches() -> None:
 
             SCHEDULER.after(ENDPOINT_SECONDS, gone)
 
+    original_delete_vpc = EC2Backend.delete_vpc
+
+    def delete_vpc(self, vpc_id):
+        # AWS refuses while anything but the default group and the main route table
+        # remains; moto checks subnets and route tables but not groups or gateways.
+        for group in list(self.groups.get(vpc_id, {}).values()):
+            if group.name != "default":
+                raise _dependency_error(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+        for gateway in list(self.internet_gateways.values()):
+            if gateway.vpc is not None and gateway.vpc.id == vpc_id:
+                raise _dependency_error(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
+        return original_delete_vpc(self, vpc_id)
+
+    EC2Backend.delete_vpc = delete_vpc
     EC2Backend.delete_subnet = delete_subnet
     EC2Backend.delete_security_group = delete_security_group
     EC2Backend.terminate_instances = terminate_instances

@@ -682,7 +682,10 @@ where
     }
 }
 
-/// Retries `call` while AWS says a dependency is still being released.
+/// Retries `call` while AWS says a dependency is still being released, and asks
+/// again (three times in all) when it says not found: cleanup found the resource
+/// a moment ago, and an id EC2 has only just made can answer NotFound for a while
+/// (eventual consistency), which must not be taken for "already gone".
 async fn patiently<T, E, F, Fut>(timeout: Duration, mut call: F) -> Result<T, E>
 where
     F: FnMut() -> Fut,
@@ -690,10 +693,15 @@ where
     E: aws_sdk_ec2::error::ProvideErrorMetadata,
 {
     let started = Instant::now();
+    let mut not_found = 0;
     loop {
         match call().await {
             Err(e) if aws::is_transient(&e) && started.elapsed() < timeout => {
                 tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(e) if aws::is_not_found(&e) && not_found < 2 => {
+                not_found += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             other => return other,
         }
@@ -860,7 +868,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             let outcome = gone_or(
-                ec2.terminate_instances().instance_ids(id).send().await,
+                patiently(wait, || ec2.terminate_instances().instance_ids(id).send()).await,
                 "ec2:TerminateInstances",
             )?;
             aws::wait_for(
@@ -893,7 +901,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                ec2.delete_key_pair().key_name(id).send().await,
+                patiently(wait, || ec2.delete_key_pair().key_name(id).send()).await,
                 "ec2:DeleteKeyPair",
             )
         }
@@ -901,7 +909,10 @@ async fn delete_one(
             if !calls.write(action("ec2:DeleteVpcEndpoints")) {
                 return Ok(Outcome::WouldDelete);
             }
-            let out = ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send().await;
+            let out = patiently(wait, || {
+                ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send()
+            })
+            .await;
             let outcome = match out {
                 Ok(out) if out.unsuccessful().is_empty() => Outcome::Deleted,
                 Ok(out) => {
@@ -1069,10 +1080,10 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                ec2.delete_internet_gateway()
-                    .internet_gateway_id(id)
-                    .send()
-                    .await,
+                patiently(wait, || {
+                    ec2.delete_internet_gateway().internet_gateway_id(id).send()
+                })
+                .await,
                 "ec2:DeleteInternetGateway",
             )
         }
