@@ -3,15 +3,22 @@
 //! `ssl` true means TLS with the certificate chain and host name verified (against
 //! the public roots plus the PEM file named by `DB_CA_BUNDLE`, which is how the
 //! Amazon RDS CAs get in), and no fallback; false means plaintext; absent means
-//! verified TLS first and plaintext only if that fails. Each login logs the mode it
-//! used. Errors say which of those failed and what to change, and carry the server's
-//! message (which never contains a password).
+//! verified TLS, and plaintext only when the server offers no TLS at all. A server
+//! that offers TLS with a certificate that fails the check is never retried in
+//! plaintext: that is what an attacker in the path looks like, and without TLS
+//! `caching_sha2_password` would send the password under an unauthenticated RSA key.
+//! Each login logs the mode it used.
+//!
+//! Nothing here may print a password: sqlx's statement logging (every statement at
+//! DEBUG, slow ones at WARN, with the full SQL) is off on every connection, and a
+//! server's error text for a statement that carries a password is withheld, because
+//! some messages (a syntax error's `near '...'`) quote the statement.
 
 use std::path::Path;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
-use sqlx::{Connection as _, MySqlConnection, Row as _};
+use sqlx::{ConnectOptions as _, Connection as _, MySqlConnection, Row as _};
 
 use crate::secret::{Password, TlsSetting};
 use crate::sql::{self, Statement};
@@ -65,7 +72,7 @@ pub enum DbError {
         message: String,
     },
     #[error(
-        "TLS to {host}:{port} failed ({message}); the secret requires TLS (ssl=true): if the server uses the Amazon RDS CA, point DB_CA_BUNDLE at the RDS CA bundle (PEM), or set ssl to false to allow plaintext"
+        "TLS to {host}:{port} failed ({message}); this login requires verified TLS (ssl=true in its secret, or, for the admin login, a configured DB_CA_BUNDLE): if the server uses the Amazon RDS CA, point DB_CA_BUNDLE at the RDS CA bundle (PEM), or set ssl to false to allow plaintext"
     )]
     Tls {
         host: String,
@@ -73,17 +80,35 @@ pub enum DbError {
         message: String,
     },
     #[error(
-        "{host}:{port}: verified TLS failed ({tls}) and plaintext failed ({plaintext}); set DB_CA_BUNDLE to the server's CA (PEM) and ssl to true"
+        "TLS to {host}:{port} failed ({message}); the server offers TLS, so the rotator does not fall back to plaintext (a certificate that fails the check may be an attacker in the path): if the server uses the Amazon RDS CA, point DB_CA_BUNDLE at the RDS CA bundle (PEM); set ssl to false in the secret only if plaintext is really intended"
     )]
-    BothFailed {
+    CertificateRejected {
         host: String,
         port: u16,
-        tls: String,
-        plaintext: String,
+        message: String,
     },
     #[error("{what} failed: {message}")]
-    Statement { what: String, message: String },
+    Statement {
+        what: String,
+        message: String,
+        /// The server's error number (1146: no such table...), when the server answered.
+        number: Option<u16>,
+    },
 }
+
+impl DbError {
+    /// The server's error number of a failed statement.
+    pub fn number(&self) -> Option<u16> {
+        match self {
+            Self::Statement { number, .. } => *number,
+            _ => None,
+        }
+    }
+}
+
+/// sqlx's error when the server does not offer TLS (sqlx-mysql 0.9 `src/connection/tls.rs`,
+/// `maybe_upgrade`): the only TLS failure after which the "absent" mode may use plaintext.
+const SERVER_WITHOUT_TLS: &str = "server does not support TLS";
 
 fn options(login: &Login<'_>, mode: MySqlSslMode, ca_bundle: Option<&Path>) -> MySqlConnectOptions {
     let mut options = MySqlConnectOptions::new()
@@ -92,7 +117,12 @@ fn options(login: &Login<'_>, mode: MySqlSslMode, ca_bundle: Option<&Path>) -> M
         .username(login.user)
         .password(login.password.expose())
         .ssl_mode(mode)
-        .charset("utf8mb4");
+        .charset("utf8mb4")
+        // sqlx logs each statement at DEBUG and any slower than 1 s at WARN with its
+        // full text (sqlx-core 0.9 `src/logger.rs`); `disable_statement_logging` is
+        // `log_statements(LevelFilter::Off)` plus `log_slow_statements(LevelFilter::Off, ..)`
+        // (sqlx-core 0.9 `src/connection.rs`). `ALTER USER ... IDENTIFIED BY` must never be logged.
+        .disable_statement_logging();
     if let Some(database) = login.database {
         options = options.database(database);
     }
@@ -191,46 +221,73 @@ pub async fn connect(
         TlsSetting::Preferred => {
             match attempt(login, MySqlSslMode::VerifyIdentity, ca_bundle).await {
                 Ok(connection) => Ok((connection, Transport::VerifiedTls)),
-                // A refused login is refused in plaintext too; do not send the password again.
-                Err(error @ sqlx::Error::Database(_)) => Err(classify(login, &error)),
-                Err(tls_error) => match attempt(login, MySqlSslMode::Disabled, ca_bundle).await {
-                    Ok(connection) => {
-                        tracing::warn!(host = login.host, port = login.port, reason = %tls_error, "verified TLS failed; fell back to plaintext (set ssl to true in the secret to forbid this)");
-                        Ok((connection, Transport::Plaintext))
-                    }
-                    Err(plain_error @ sqlx::Error::Database(_)) => {
-                        Err(classify(login, &plain_error))
-                    }
-                    Err(plain_error) => match classify(login, &plain_error) {
-                        unreachable @ DbError::Unreachable { .. }
-                            if matches!(
-                                classify(login, &tls_error),
-                                DbError::Unreachable { .. }
-                            ) =>
-                        {
-                            Err(unreachable)
-                        }
-                        _ => Err(DbError::BothFailed {
-                            host: login.host.to_owned(),
-                            port: login.port,
-                            tls: tls_error.to_string(),
-                            plaintext: plain_error.to_string(),
-                        }),
+                Err(sqlx::Error::Tls(reason)) if reason.to_string() == SERVER_WITHOUT_TLS => {
+                    let connection = attempt(login, MySqlSslMode::Disabled, ca_bundle)
+                        .await
+                        .map_err(|e| classify(login, &e))?;
+                    tracing::warn!(
+                        host = login.host,
+                        port = login.port,
+                        "the server offers no TLS; logged in in plaintext (set ssl to true in the secret to forbid this)"
+                    );
+                    Ok((connection, Transport::Plaintext))
+                }
+                // Anything else ends here: a refused login is refused in plaintext too,
+                // and a certificate that fails the check is never retried without TLS.
+                Err(error) => Err(match classify(login, &error) {
+                    DbError::Tls {
+                        host,
+                        port,
+                        message,
+                    } => DbError::CertificateRejected {
+                        host,
+                        port,
+                        message,
                     },
-                },
+                    other => other,
+                }),
             }
         }
     }
 }
 
-fn statement_error(what: &str, error: &sqlx::Error) -> DbError {
-    let message = match error {
-        sqlx::Error::Database(db) => db.message().to_owned(),
-        other => other.to_string(),
+/// Server errors whose text names no statement (access denied, account, lock wait,
+/// password policy, read-only): safe to show even for a statement with a password.
+const MESSAGES_WITHOUT_STATEMENT_TEXT: &[u16] = &[
+    1044, 1045, 1133, 1142, 1205, 1227, 1290, 1317, 1396, 1792, 1819, 1820, 1836, 1862,
+];
+
+/// What the function may say about a failed statement.
+///
+/// A statement that carries a password reports only its kind: the server's number, and
+/// its text only when that text cannot quote the statement. A syntax error (1064, for
+/// example `ALTER USER USER()` on MySQL before 5.7.6) quotes it as `near '...'`.
+pub fn server_message(number: Option<u16>, message: &str, carries_password: bool) -> String {
+    match number {
+        _ if !carries_password => message.to_owned(),
+        Some(number) if MESSAGES_WITHOUT_STATEMENT_TEXT.contains(&number) => message.to_owned(),
+        Some(1064) => "the server does not accept the statement's syntax (MySQL error 1064; its message is withheld because it quotes the statement, which carries a password); check that the server version is supported".to_owned(),
+        Some(number) => format!(
+            "MySQL error {number} (its message is withheld because the statement carries a password)"
+        ),
+        None => "the statement failed without a server error (connection lost?)".to_owned(),
+    }
+}
+
+fn statement_error(what: &str, error: &sqlx::Error, carries_password: bool) -> DbError {
+    let (number, message) = match error {
+        sqlx::Error::Database(db) => {
+            let number = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(sqlx::mysql::MySqlDatabaseError::number);
+            (number, db.message().to_owned())
+        }
+        other => (None, other.to_string()),
     };
     DbError::Statement {
         what: what.to_owned(),
-        message,
+        message: server_message(number, &message, carries_password),
+        number,
     }
 }
 
@@ -240,7 +297,7 @@ pub async fn prepare_session(connection: &mut MySqlConnection) -> Result<(), DbE
         .execute(connection)
         .await
         .map(|_| ())
-        .map_err(|e| statement_error("setting the session's sql_mode", &e))
+        .map_err(|e| statement_error("setting the session's sql_mode", &e, false))
 }
 
 /// Runs a statement built by [`sql`]: the one place where text becomes SQL
@@ -249,11 +306,12 @@ pub async fn execute(
     connection: &mut MySqlConnection,
     statement: &Statement,
 ) -> Result<(), DbError> {
+    tracing::debug!(statement = %statement.summary, "running");
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement.text().to_owned()))
         .execute(connection)
         .await
         .map(|_| ())
-        .map_err(|e| statement_error(&statement.summary, &e))
+        .map_err(|e| statement_error(&statement.summary, &e, statement.carries_password()))
 }
 
 /// Runs a statement built by [`sql`] and returns the first column of every row as text.
@@ -264,7 +322,7 @@ pub async fn strings(
     let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.text().to_owned()))
         .fetch_all(connection)
         .await
-        .map_err(|e| statement_error(&statement.summary, &e))?;
+        .map_err(|e| statement_error(&statement.summary, &e, statement.carries_password()))?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -282,7 +340,7 @@ pub async fn version(connection: &mut MySqlConnection) -> Result<String, DbError
     sqlx::query_scalar::<_, String>("SELECT VERSION()")
         .fetch_one(connection)
         .await
-        .map_err(|e| statement_error("reading the server version", &e))
+        .map_err(|e| statement_error("reading the server version", &e, false))
 }
 
 /// `SELECT CURRENT_USER()`: the account the server matched the login to.
@@ -290,7 +348,7 @@ pub async fn current_user(connection: &mut MySqlConnection) -> Result<String, Db
     sqlx::query_scalar::<_, String>("SELECT CURRENT_USER()")
         .fetch_one(connection)
         .await
-        .map_err(|e| statement_error("reading CURRENT_USER()", &e))
+        .map_err(|e| statement_error("reading CURRENT_USER()", &e, false))
 }
 
 /// Whether an account exists (parameters bound, nothing quoted).
@@ -304,8 +362,38 @@ pub async fn account_exists(
             .bind(&account.host)
             .fetch_one(connection)
             .await
-            .map_err(|e| statement_error(&format!("looking up account {account}"), &e))?;
+            .map_err(|e| statement_error(&format!("looking up account {account}"), &e, false))?;
     Ok(count > 0)
+}
+
+/// Every host of `user` in `mysql.user` (parameters bound, nothing quoted), sorted.
+pub async fn account_hosts(
+    connection: &mut MySqlConnection,
+    user: &str,
+) -> Result<Vec<String>, DbError> {
+    let rows = sqlx::query("SELECT Host FROM mysql.user WHERE User = ? ORDER BY Host")
+        .bind(user)
+        .fetch_all(connection)
+        .await
+        .map_err(|e| {
+            statement_error(
+                &format!("reading the hosts of user `{user}` from mysql.user"),
+                &e,
+                false,
+            )
+        })?;
+    let mut hosts: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            row.try_get::<String, _>(0).unwrap_or_else(|_| {
+                row.try_get::<Vec<u8>, _>(0)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default()
+            })
+        })
+        .collect();
+    hosts.dedup();
+    Ok(hosts)
 }
 
 /// A trivial query, as `testSecret` does.
@@ -314,5 +402,51 @@ pub async fn ping(connection: &mut MySqlConnection) -> Result<(), DbError> {
         .fetch_one(connection)
         .await
         .map(|_| ())
-        .map_err(|e| statement_error("running SELECT NOW()", &e))
+        .map_err(|e| statement_error("running SELECT NOW()", &e, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// MySQL 5.6's answer to `ALTER USER USER() IDENTIFIED BY '...'` (error 1064, in the
+    /// server's message format; there is no MySQL 5.6 server here) quotes the password.
+    const SYNTAX_ERROR: &str = "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near 'USER() IDENTIFIED BY 'Pending-Secret-9f'' at line 1";
+
+    #[test]
+    fn a_statement_with_a_password_reports_only_its_kind() {
+        let shown = server_message(Some(1064), SYNTAX_ERROR, true);
+        assert!(!shown.contains("Pending-Secret"), "{shown}");
+        assert!(
+            shown.contains("1064") && shown.contains("syntax"),
+            "{shown}"
+        );
+        let other = server_message(Some(1478), "near 'Pending-Secret-9f'", true);
+        assert!(
+            !other.contains("Pending-Secret") && other.contains("1478"),
+            "{other}"
+        );
+        assert!(!server_message(None, "near 'Pending-Secret-9f'", true).contains("Pending"));
+        // Messages that cannot quote a statement stay useful.
+        let policy = "Your password does not satisfy the current policy requirements";
+        assert_eq!(server_message(Some(1819), policy, true), policy);
+        let account = "Operation ALTER USER failed for 'app_clone'@'%'";
+        assert_eq!(server_message(Some(1396), account, true), account);
+        // A statement without a password keeps the server's text.
+        assert_eq!(
+            server_message(Some(1064), SYNTAX_ERROR, false),
+            SYNTAX_ERROR
+        );
+    }
+
+    #[test]
+    fn statement_errors_carry_the_server_number() {
+        let error = DbError::Statement {
+            what: "w".into(),
+            message: "m".into(),
+            number: Some(1146),
+        };
+        assert_eq!(error.number(), Some(1146));
+        assert_eq!(error.to_string(), "w failed: m");
+    }
 }

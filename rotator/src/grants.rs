@@ -401,12 +401,26 @@ fn parse_tail(row: &str, tokens: &[Token]) -> (Option<String>, bool, bool) {
 }
 
 /// The account settings of `SHOW CREATE USER` that the clone must share.
+///
+/// `SHOW GRANTS` carries none of these; without them an application pinned to
+/// `mysql_native_password` could not log in as a `caching_sha2_password` clone, a
+/// clone could expire mid-cycle or lose its connection limits, and an existing
+/// clone could stay locked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountSettings {
     /// The `REQUIRE` clause (`NONE`, `SSL`, `X509`, `ISSUER '...' SUBJECT '...'`...), `NONE` when absent.
     pub require: String,
     /// MySQL 8's `DEFAULT ROLE` list, if any.
     pub default_roles: Option<String>,
+    /// The authentication plugin (`IDENTIFIED WITH` / `VIA`); `None` for MariaDB's
+    /// `IDENTIFIED BY PASSWORD` (the server default, `mysql_native_password`).
+    pub plugin: Option<String>,
+    /// Resource limits other than zero (`WITH MAX_USER_CONNECTIONS 3 ...`), names upper case.
+    pub limits: Vec<(String, String)>,
+    /// `NEVER`, `DEFAULT` or `INTERVAL n DAY`; `DEFAULT` when not printed (MariaDB).
+    pub password_expiry: String,
+    /// `ACCOUNT LOCK`.
+    pub locked: bool,
 }
 
 const CREATE_USER_CLAUSES: &[&str] = &[
@@ -422,7 +436,8 @@ const CREATE_USER_CLAUSES: &[&str] = &[
     "PASSWORD_LOCK_TIME",
 ];
 
-/// Parses `SHOW CREATE USER` for the TLS requirement and default roles.
+/// Parses `SHOW CREATE USER` (all its rows joined: MariaDB prints an expired
+/// account's expiry policy as a second `ALTER USER` row) for the account settings.
 pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
     let text = text.trim();
     let error = |reason| GrantError {
@@ -449,10 +464,22 @@ pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
     let mut settings = AccountSettings {
         require: "NONE".to_owned(),
         default_roles: None,
+        plugin: None,
+        limits: Vec::new(),
+        password_expiry: "DEFAULT".to_owned(),
+        locked: false,
+    };
+    let word = |index: usize| {
+        tokens
+            .get(index)
+            .filter(|t| t.kind == Kind::Word)
+            .map(|t| text[t.start..t.end].to_ascii_uppercase())
     };
     let mut index = 2;
     while index < tokens.len() {
         let after_password = index > 0 && is_word(text, &tokens[index - 1], "PASSWORD");
+        let current = word(index);
+        let next = word(index + 1);
         if is_word(text, &tokens[index], "REQUIRE") && !after_password {
             let end = clause_end(index + 1);
             if end > index + 1 {
@@ -460,6 +487,42 @@ pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
                     .clone_into(&mut settings.require);
             }
             index = end;
+        } else if current.as_deref() == Some("IDENTIFIED")
+            && matches!(next.as_deref(), Some("WITH" | "VIA"))
+        {
+            // MySQL: IDENTIFIED WITH 'plugin' [AS '...']; MariaDB: IDENTIFIED VIA plugin [USING '...'].
+            settings.plugin = tokens
+                .get(index + 2)
+                .map(|t| unquote(&text[t.start..t.end]));
+            index += 3;
+        } else if current.as_deref() == Some("WITH") {
+            index += 1;
+            while let (Some(name), Some(value)) = (word(index), word(index + 1)) {
+                if !name.starts_with("MAX_") {
+                    break;
+                }
+                if value.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                    settings.limits.push((name, value));
+                }
+                index += 2;
+            }
+        } else if current.as_deref() == Some("PASSWORD") && next.as_deref() == Some("EXPIRE") {
+            match word(index + 2).as_deref() {
+                Some(policy @ ("NEVER" | "DEFAULT")) => {
+                    policy.clone_into(&mut settings.password_expiry);
+                    index += 3;
+                }
+                Some("INTERVAL") => {
+                    let days = word(index + 3).unwrap_or_default();
+                    settings.password_expiry = format!("INTERVAL {days} DAY");
+                    index += 5;
+                }
+                // A bare PASSWORD EXPIRE marks the password expired now: not a policy to copy.
+                _ => index += 2,
+            }
+        } else if current.as_deref() == Some("ACCOUNT") {
+            settings.locked = next.as_deref() == Some("LOCK");
+            index += 2;
         } else if is_word(text, &tokens[index], "DEFAULT")
             && tokens
                 .get(index + 1)
@@ -512,19 +575,65 @@ impl Grants {
     }
 }
 
+/// One statement of a [`plan`], with the row it gives or takes away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub text: String,
+    pub row: GrantRow,
+    /// True when the statement gives the clone a row of the current user (not an undo).
+    pub applies: bool,
+}
+
+impl GrantRow {
+    /// Whether this row changes the account's global row (`*.*`) when granted or undone;
+    /// a bare `USAGE` grants nothing.
+    fn changes_global_row(&self) -> bool {
+        matches!(self, Self::Privileges { object, grant_option, .. } if object == "*.*" && (*grant_option || !self.is_usage()))
+    }
+
+    fn is_partial_revoke(&self) -> bool {
+        matches!(self, Self::Privileges { revoke: true, .. })
+    }
+}
+
 /// The statements that make `clone`'s rows equal `current`'s, for the quoted account `clone_sql`.
 ///
 /// Rows the clone has and the current user lacks are undone first; then the rows it
 /// lacks are granted, privileges before partial revokes, roles, and default roles. A
-/// row present on both sides is left alone, so an unchanged clone gets no statement.
-pub fn plan(current: &[GrantRow], clone: &[GrantRow], clone_sql: &str) -> Vec<String> {
+/// row present on both sides is left alone, so an unchanged clone gets no statement,
+/// with one exception: with `partial_revokes=ON`, MySQL drops an account's partial
+/// revokes when its global row changes ("Privilege Restriction Using Partial
+/// Revokes", <https://dev.mysql.com/doc/refman/8.0/en/partial-revokes.html>), so when
+/// any statement touches `*.*`, every partial revoke of the current user is applied
+/// again after it.
+pub fn plan(current: &[GrantRow], clone: &[GrantRow], clone_sql: &str) -> Vec<Planned> {
     let mut statements = Vec::new();
-    for row in clone.iter().filter(|row| !current.contains(row)) {
-        statements.extend(row.undo_sql(clone_sql));
+    let extra: Vec<&GrantRow> = clone.iter().filter(|row| !current.contains(row)).collect();
+    for row in &extra {
+        statements.extend(row.undo_sql(clone_sql).into_iter().map(|text| Planned {
+            text,
+            row: (*row).clone(),
+            applies: false,
+        }));
     }
     let mut missing: Vec<&GrantRow> = current.iter().filter(|row| !clone.contains(row)).collect();
+    if extra
+        .iter()
+        .chain(missing.iter())
+        .any(|row| row.changes_global_row())
+    {
+        for row in current.iter().filter(|row| row.is_partial_revoke()) {
+            if !missing.contains(&row) {
+                missing.push(row);
+            }
+        }
+    }
     missing.sort_by_key(|row| row.order());
-    statements.extend(missing.into_iter().map(|row| row.apply_sql(clone_sql)));
+    statements.extend(missing.into_iter().map(|row| Planned {
+        text: row.apply_sql(clone_sql),
+        row: row.clone(),
+        applies: true,
+    }));
     statements
 }
 
@@ -817,6 +926,44 @@ mod tests {
             .collect()
     }
 
+    fn texts(planned: &[Planned]) -> Vec<String> {
+        planned.iter().map(|p| p.text.clone()).collect()
+    }
+
+    #[test]
+    fn partial_revokes_are_applied_again_whenever_the_global_row_changes() {
+        let clone = "'c'@'%'";
+        // MySQL 8.0 with partial_revokes=ON prints the restriction as a REVOKE row.
+        let current = rows(&[
+            "GRANT SELECT, INSERT ON *.* TO `u`@`%`",
+            "REVOKE INSERT ON `mysql`.* FROM `u`@`%`",
+        ]);
+        let stale = rows(&[
+            "GRANT SELECT ON *.* TO `c`@`%`",
+            "REVOKE INSERT ON `mysql`.* FROM `c`@`%`",
+        ]);
+        let planned = plan(&current, &stale, clone);
+        assert_eq!(
+            texts(&planned),
+            vec![
+                "REVOKE SELECT ON *.* FROM 'c'@'%'".to_owned(),
+                "GRANT SELECT, INSERT ON *.* TO 'c'@'%'".to_owned(),
+                "REVOKE INSERT ON `mysql`.* FROM 'c'@'%'".to_owned(),
+            ],
+            "the revoke both accounts have is applied again after the global change"
+        );
+        // No global change: the shared partial revoke is left alone.
+        let same_global = rows(&[
+            "GRANT SELECT, INSERT ON *.* TO `c`@`%`",
+            "REVOKE INSERT ON `mysql`.* FROM `c`@`%`",
+            "GRANT DELETE ON `old`.* TO `c`@`%`",
+        ]);
+        assert_eq!(
+            texts(&plan(&current, &same_global, clone)),
+            vec!["REVOKE DELETE ON `old`.* FROM 'c'@'%'".to_owned()]
+        );
+    }
+
     #[test]
     fn plan_converges_in_both_directions() {
         let clone = "'app_clone'@'%'";
@@ -828,7 +975,7 @@ mod tests {
         // A fresh clone has only USAGE: grant the rest, privileges before roles.
         let fresh = rows(&["GRANT USAGE ON *.* TO `app_clone`@`%`"]);
         assert_eq!(
-            plan(&current, &fresh, clone),
+            texts(&plan(&current, &fresh, clone)),
             vec![
                 "GRANT SELECT, INSERT ON `shop`.* TO 'app_clone'@'%'".to_owned(),
                 "GRANT `reader`@`%` TO 'app_clone'@'%'".to_owned(),
@@ -848,7 +995,7 @@ mod tests {
             "GRANT DELETE ON `old`.* TO `app_clone`@`%`",
         ]);
         assert_eq!(
-            plan(&current, &drifted, clone),
+            texts(&plan(&current, &drifted, clone)),
             vec![
                 "REVOKE SELECT ON `shop`.* FROM 'app_clone'@'%'".to_owned(),
                 "REVOKE GRANT OPTION ON `shop`.* FROM 'app_clone'@'%'".to_owned(),
@@ -912,6 +1059,71 @@ mod tests {
             assert_eq!(settings.default_roles.as_deref(), roles, "{text}");
         }
         assert!(parse_create_user("GRANT SELECT ON *.* TO a").is_err());
+    }
+
+    /// MariaDB 10.11 rows were captured on this machine's server; MySQL rows follow
+    /// MySQL 8.0's `SHOW CREATE USER` format (no MySQL server here).
+    #[test]
+    fn create_user_gives_plugin_limits_expiry_and_lock() {
+        let limits = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let cases = [
+            (
+                "CREATE USER `u`@`%` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' WITH MAX_QUERIES_PER_HOUR 7 MAX_USER_CONNECTIONS 5 PASSWORD EXPIRE NEVER",
+                None,
+                limits(&[("MAX_QUERIES_PER_HOUR", "7"), ("MAX_USER_CONNECTIONS", "5")]),
+                "NEVER",
+                false,
+            ),
+            (
+                "CREATE USER `u`@`127.0.0.1` IDENTIFIED BY PASSWORD '*D821809F681A40A6E379B50D0463EFAE20BDD122' ACCOUNT LOCK PASSWORD EXPIRE INTERVAL 30 DAY",
+                None,
+                limits(&[]),
+                "INTERVAL 30 DAY",
+                true,
+            ),
+            (
+                // An expired MariaDB account: the policy comes as a second row.
+                "CREATE USER \"x\"@\"%\" IDENTIFIED BY PASSWORD '*3FBEFEC33FD8E842761B011670846D73057E67BE' WITH MAX_USER_CONNECTIONS 3 ACCOUNT LOCK PASSWORD EXPIRE ALTER USER \"x\"@\"%\" PASSWORD EXPIRE INTERVAL 30 DAY",
+                None,
+                limits(&[("MAX_USER_CONNECTIONS", "3")]),
+                "INTERVAL 30 DAY",
+                true,
+            ),
+            (
+                "CREATE USER `e`@`%` IDENTIFIED VIA ed25519 USING 'ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY' WITH MAX_STATEMENT_TIME 1.500000",
+                Some("ed25519"),
+                limits(&[("MAX_STATEMENT_TIME", "1.500000")]),
+                "DEFAULT",
+                false,
+            ),
+            (
+                "CREATE USER `app`@`%` IDENTIFIED WITH 'mysql_native_password' AS '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19' REQUIRE NONE WITH MAX_USER_CONNECTIONS 3 PASSWORD EXPIRE NEVER ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT",
+                Some("mysql_native_password"),
+                limits(&[("MAX_USER_CONNECTIONS", "3")]),
+                "NEVER",
+                false,
+            ),
+            (
+                "CREATE USER `app_clone`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$x''y' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT LOCK PASSWORD HISTORY DEFAULT",
+                Some("caching_sha2_password"),
+                limits(&[]),
+                "DEFAULT",
+                true,
+            ),
+        ];
+        for (text, plugin, expected_limits, expiry, locked) in cases {
+            let settings = parse_create_user(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(settings.plugin.as_deref(), plugin, "{text}");
+            assert_eq!(settings.limits, expected_limits, "{text}");
+            assert_eq!(settings.password_expiry, expiry, "{text}");
+            assert_eq!(settings.locked, locked, "{text}");
+            assert_eq!(settings.require, "NONE", "{text}");
+        }
     }
 
     #[test]

@@ -8,15 +8,18 @@
 //! them, and the steps are tested end to end against the embedded emulator.
 //!
 //! Where AWS's Python reference function falls short, this one does not: the
-//! user-name limit comes from the parsed server version, the clone keeps the current
-//! user's host, gets exactly its privileges (grant options, roles, default roles,
-//! TLS requirement, with extras revoked), MySQL 9 is not mistaken for 5.7,
-//! `caching_sha2_password` works, malformed secrets name the key, and TLS errors say
-//! what to change.
+//! user-name limit comes from the parsed server version, the clone gets every host of
+//! the current user, each with exactly its privileges (grant options, roles, default
+//! roles, partial revokes, with extras revoked) and account settings (TLS
+//! requirement, plugin, expiry, limits, lock), MySQL 9 is not mistaken for 5.7,
+//! `caching_sha2_password` works, malformed secrets name the key, TLS errors say
+//! what to change, and no password reaches a log or an error (see [`logging`] and
+//! [`db`]).
 
 pub mod db;
 pub mod error;
 pub mod grants;
+pub mod logging;
 pub mod rotation;
 pub mod secret;
 pub mod settings;

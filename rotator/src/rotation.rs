@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use aws_sdk_secretsmanager::Client as SecretsClient;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::Value;
 use sqlx::MySqlConnection;
@@ -129,13 +129,15 @@ pub struct Rotator {
     settings: Settings,
 }
 
-/// The admin login of `setSecret`, and the hosts the application secret may name.
+/// The admin login of `setSecret`, and the endpoints the application secret may name.
 #[derive(Debug)]
 struct AdminEndpoint {
     host: String,
     port: u16,
-    /// Read replicas / Aurora readers / cluster endpoints of the same database.
-    other_hosts: Vec<String>,
+    /// Read replicas / Aurora readers / cluster instances of the same database.
+    others: Vec<(String, u16)>,
+    /// The host came from the admin secret (not from RDS), so replicas are unknown yet.
+    from_secret: bool,
 }
 
 /// A step's context: the event, for naming it in errors.
@@ -152,11 +154,19 @@ impl Context<'_> {
         }
     }
 
-    fn aws<E: std::error::Error>(&self, action: &'static str, error: &E) -> RotationError {
-        self.fail(Problem::Aws {
-            action,
-            message: DisplayErrorContext(error).to_string(),
-        })
+    /// A failed AWS call; a denied one names the action to allow.
+    fn aws<E: std::error::Error + ProvideErrorMetadata>(
+        &self,
+        action: &'static str,
+        error: &E,
+    ) -> RotationError {
+        let message = match error.code() {
+            Some(code) if is_access_denied(code) => format!(
+                "access denied ({code}); allow {action} to the function's role (see the README's least-privilege policy)"
+            ),
+            _ => DisplayErrorContext(error).to_string(),
+        };
+        self.fail(Problem::Aws { action, message })
     }
 }
 
@@ -428,6 +438,8 @@ impl Rotator {
                 "the pending version names another host or port than the current one".to_owned(),
             )));
         }
+        // The pending password is set on the account this function's address matches
+        // last (see `mirror_hosts`), so when it logs in, every other host is done.
         if let Ok((_, transport)) = self.login(cx, &pending, "pending").await {
             tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
             return Ok(());
@@ -438,34 +450,29 @@ impl Rotator {
             .await
             .map_err(|e| cx.fail(e))?;
         drop(current_connection);
-        let current_account = Account::from_current_user(&matched).ok_or_else(|| {
+        let matched = Account::from_current_user(&matched).ok_or_else(|| {
             cx.fail(Problem::Protocol(format!(
                 "CURRENT_USER() returned `{matched}`, not user@host"
             )))
         })?;
-        let clone = Account::new(pending.username.as_str(), current_account.host.as_str());
-        let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
+        // An anonymous account or a proxy user can accept the login of a name it is not.
+        if matched.user != current.username {
+            return Err(cx.fail(Problem::Refused(format!(
+                "the current credentials of `{}` log in as the account {matched} (CURRENT_USER()), not as `{}` itself: an anonymous or proxy account matched; drop the anonymous accounts (DROP USER ''@'...') or fix the secret's username",
+                current.username, current.username
+            ))));
+        }
 
         let admin = self.admin_secret(cx, &masterarn).await?;
         let endpoint = self.admin_endpoint(cx, &masterarn, &admin).await?;
-        if !host_matches(&current.host, &endpoint) {
-            return Err(cx.fail(Problem::Refused(format!(
-                "the secret's host `{}` is neither the admin secret's database `{}` nor one of its replicas or readers; point masterarn at the admin secret of this database",
-                current.host, endpoint.host
-            ))));
-        }
-        let tls = if admin.tls == TlsSetting::Preferred {
-            current.tls
-        } else {
-            admin.tls
-        };
+        self.check_same_database(cx, &current, &endpoint).await?;
         let login = Login {
             host: &endpoint.host,
             port: endpoint.port,
             user: &admin.username,
             password: &admin.password,
             database: None,
-            tls,
+            tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
         };
         let (mut admin_connection, transport) = db::connect(&login, self.ca_bundle())
             .await
@@ -483,10 +490,10 @@ impl Rotator {
             )))
         })?;
         let limit = user_name_limit(self.settings.username_character_limit, Some(&version));
-        if clone.user.chars().count() > limit {
+        if pending.username.chars().count() > limit {
             return Err(cx.fail(Problem::Refused(format!(
                 "user name `{}` is longer than the {limit} characters {version} allows",
-                clone.user
+                pending.username
             ))));
         }
         if !version.supports_alter_user() {
@@ -495,102 +502,183 @@ impl Rotator {
             ))));
         }
         let conn = &mut admin_connection;
-        if !db::account_exists(conn, &clone)
-            .await
-            .map_err(|e| cx.fail(e))?
-        {
-            let throwaway = self.random_password(cx).await?;
-            db::execute(
-                conn,
-                &sql::create_user(&clone, &throwaway).map_err(|e| cx.fail(e))?,
-            )
+
+        // Read and check every account of both names before the first write.
+        let user_hosts = db::account_hosts(conn, &current.username)
             .await
             .map_err(|e| cx.fail(e))?;
-            tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
-        }
-        self.copy_privileges(cx, conn, &current_account, &clone, &clone_sql, &version)
-            .await?;
-        db::execute(
-            conn,
-            &sql::set_password(&clone, &pending.password).map_err(|e| cx.fail(e))?,
+        let clone_hosts = db::account_hosts(conn, &pending.username)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let hosts = mirror_hosts(
+            &current.username,
+            &pending.username,
+            &user_hosts,
+            &clone_hosts,
+            &matched.host,
         )
-        .await
-        .map_err(|e| cx.fail(e))?;
-        tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+        .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
+        let mut accounts = Vec::new();
+        for host in hosts {
+            let user = Account::new(current.username.as_str(), host.as_str());
+            let clone = Account::new(pending.username.as_str(), host.as_str());
+            clone.sql().map_err(|e| cx.fail(e))?;
+            let settings = self.account_settings(cx, conn, &user).await?;
+            if let Some(plugin) = &settings.plugin
+                && !sql::PASSWORD_PLUGINS.contains(&plugin.as_str())
+            {
+                return Err(cx.fail(Problem::Refused(format!(
+                    "{user} authenticates with the plugin `{plugin}`, which takes no password; a password rotation cannot serve it (supported: {})",
+                    sql::PASSWORD_PLUGINS.join(", ")
+                ))));
+            }
+            let grants = self.grants_of(cx, conn, &user).await?;
+            accounts.push((user, clone, settings, grants));
+        }
+        tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
+
+        for (user, clone, settings, grants) in &accounts {
+            if !db::account_exists(conn, clone)
+                .await
+                .map_err(|e| cx.fail(e))?
+            {
+                let throwaway = self.random_password(cx).await?;
+                db::execute(
+                    conn,
+                    &sql::create_user(clone, &throwaway).map_err(|e| cx.fail(e))?,
+                )
+                .await
+                .map_err(|e| cx.fail(e))?;
+                tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
+            }
+            self.copy_account(cx, conn, user, clone, grants, settings, &version)
+                .await?;
+        }
+        for (_, clone, settings, _) in &accounts {
+            let statement = sql::set_password(
+                clone,
+                &pending.password,
+                settings.plugin.as_deref(),
+                version.flavor,
+            )
+            .map_err(|e| cx.fail(e))?;
+            db::execute(conn, &statement)
+                .await
+                .map_err(|e| cx.fail(e))?;
+            tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+        }
         Ok(())
     }
 
-    /// Makes `clone`'s privileges, TLS requirement and default roles exactly `current`'s.
-    async fn copy_privileges(
+    async fn grants_of(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        account: &Account,
+    ) -> Result<Grants, RotationError> {
+        let rows = db::strings(conn, &sql::show_grants(account).map_err(|e| cx.fail(e))?)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        Grants::parse(&rows, &account.user, &account.host).map_err(|e| cx.fail(e))
+    }
+
+    /// `SHOW CREATE USER`: TLS requirement, default roles, plugin, limits, expiry, lock.
+    async fn account_settings(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        account: &Account,
+    ) -> Result<grants::AccountSettings, RotationError> {
+        let rows = db::strings(
+            conn,
+            &sql::show_create_user(account).map_err(|e| cx.fail(e))?,
+        )
+        .await
+        .map_err(|e| cx.fail(e))?;
+        if rows.is_empty() {
+            return Err(cx.fail(Problem::Protocol(format!(
+                "SHOW CREATE USER {account} returned nothing"
+            ))));
+        }
+        grants::parse_create_user(&rows.join(" ")).map_err(|e| cx.fail(e))
+    }
+
+    /// Makes `clone`'s privileges and account settings exactly `current`'s.
+    #[allow(clippy::too_many_arguments)]
+    async fn copy_account(
         &self,
         cx: &Context<'_>,
         conn: &mut MySqlConnection,
         current: &Account,
         clone: &Account,
-        clone_sql: &str,
+        target: &Grants,
+        wanted: &grants::AccountSettings,
         version: &ServerVersion,
     ) -> Result<(), RotationError> {
-        let read = async |conn: &mut MySqlConnection,
-                          account: &Account|
-               -> Result<Grants, RotationError> {
-            let rows = db::strings(conn, &sql::show_grants(account).map_err(|e| cx.fail(e))?)
-                .await
-                .map_err(|e| cx.fail(e))?;
-            Grants::parse(&rows, &account.user, &account.host).map_err(|e| cx.fail(e))
-        };
-        let target = read(conn, current).await?;
-        let existing = read(conn, clone).await?;
-        let statements = grants::plan(&target.rows, &existing.rows, clone_sql);
-        for text in statements {
-            let statement = sql::privilege_statement(text);
-            db::execute(conn, &statement)
-                .await
-                .map_err(|e| cx.fail(e))?;
-            tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+        let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
+        let existing = self.grants_of(cx, conn, clone).await?;
+        let mut skipped = Vec::new();
+        for planned in grants::plan(&target.rows, &existing.rows, &clone_sql) {
+            let statement = sql::privilege_statement(planned.text);
+            match db::execute(conn, &statement).await {
+                Ok(()) => {
+                    tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+                }
+                // MySQL and MariaDB keep table grants after DROP TABLE (MySQL also routine
+                // grants), and granting on a missing table or routine fails with 1146
+                // (ER_NO_SUCH_TABLE) / 1305 (ER_SP_DOES_NOT_EXIST) on every retry:
+                // https://dev.mysql.com/doc/refman/8.0/en/grant.html ("MySQL does not
+                // automatically revoke any privileges when you drop a database or table").
+                Err(error)
+                    if planned.applies
+                        && matches!(planned.row, grants::GrantRow::Privileges { .. })
+                        && matches!(error.number(), Some(1146 | 1305)) =>
+                {
+                    tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, reason = %error, "not copied: the grant names a table or routine that no longer exists; revoke it from the user to silence this");
+                    skipped.push(planned.row);
+                }
+                Err(error) => return Err(cx.fail(error)),
+            }
         }
-        // TLS requirement and (MySQL 8) default roles live in the account, not in grants.
-        let settings = async |conn: &mut MySqlConnection,
-                              account: &Account|
-               -> Result<grants::AccountSettings, RotationError> {
-            let rows = db::strings(
-                conn,
-                &sql::show_create_user(account).map_err(|e| cx.fail(e))?,
-            )
-            .await
-            .map_err(|e| cx.fail(e))?;
-            let text = rows.first().ok_or_else(|| {
-                cx.fail(Problem::Protocol(format!(
-                    "SHOW CREATE USER {account} returned nothing"
-                )))
-            })?;
-            grants::parse_create_user(text).map_err(|e| cx.fail(e))
-        };
-        let wanted = settings(conn, current).await?;
-        let have = settings(conn, clone).await?;
+        let have = self.account_settings(cx, conn, clone).await?;
+        let mut statements = Vec::new();
         if wanted.require != have.require {
-            db::execute(
-                conn,
-                &sql::require(clone, &wanted.require).map_err(|e| cx.fail(e))?,
-            )
-            .await
-            .map_err(|e| cx.fail(e))?;
+            statements.push(sql::require(clone, &wanted.require));
         }
         if version.flavor == Flavor::MySql
             && version.supports_roles()
             && wanted.default_roles != have.default_roles
         {
-            let statement = sql::default_roles(clone, wanted.default_roles.as_deref())
-                .map_err(|e| cx.fail(e))?;
+            statements.push(sql::default_roles(clone, wanted.default_roles.as_deref()));
+        }
+        if wanted.limits != have.limits {
+            let mut limits = wanted.limits.clone();
+            for (name, _) in &have.limits {
+                if !limits.iter().any(|(n, _)| n == name) {
+                    limits.push((name.clone(), "0".to_owned()));
+                }
+            }
+            statements.push(sql::resource_limits(clone, &limits));
+        }
+        if wanted.password_expiry != have.password_expiry {
+            statements.push(sql::password_expiry(clone, &wanted.password_expiry));
+        }
+        if wanted.locked != have.locked {
+            statements.push(sql::account_lock(clone, wanted.locked));
+        }
+        for statement in statements {
+            let statement = statement.map_err(|e| cx.fail(e))?;
             db::execute(conn, &statement)
                 .await
                 .map_err(|e| cx.fail(e))?;
+            tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "account setting copied");
         }
         // Check the result the way an auditor would: read both back and compare.
-        let after = read(conn, clone).await?;
+        let after = self.grants_of(cx, conn, clone).await?;
         let missing: Vec<String> = target
             .rows
             .iter()
-            .filter(|r| !after.rows.contains(r))
+            .filter(|r| !after.rows.contains(r) && !skipped.contains(r))
             .map(ToString::to_string)
             .collect();
         let extra: Vec<String> = after
@@ -646,7 +734,8 @@ impl Rotator {
             return Ok(AdminEndpoint {
                 host: host.clone(),
                 port: admin.port.unwrap_or(3306),
-                other_hosts: Vec::new(),
+                others: Vec::new(),
+                from_secret: true,
             });
         }
         let described = self
@@ -676,53 +765,61 @@ impl Rotator {
         }))
     }
 
-    async fn instance_endpoint(
+    /// One DB instance by identifier, `None` when RDS does not know it.
+    async fn describe_instance(
         &self,
         cx: &Context<'_>,
-        instance_arn: &str,
-    ) -> Result<AdminEndpoint, RotationError> {
-        let described = self
-            .rds
-            .describe_db_instances()
-            .db_instance_identifier(rds_identifier(instance_arn))
-            .send()
-            .await
-            .map_err(|e| cx.aws("rds:DescribeDBInstances", &e))?;
-        let instance = described.db_instances().first().ok_or_else(|| {
-            cx.fail(Problem::Protocol(format!(
-                "RDS instance {instance_arn} was not found"
-            )))
-        })?;
-        let endpoint = instance.endpoint().ok_or_else(|| {
-            cx.fail(Problem::Protocol(format!(
-                "RDS instance {instance_arn} has no endpoint yet (is it available?)"
-            )))
-        })?;
-        let mut other_hosts = Vec::new();
-        for replica in instance.read_replica_db_instance_identifiers() {
-            other_hosts.extend(self.instance_address(replica).await);
-        }
-        Ok(AdminEndpoint {
-            host: endpoint.address().unwrap_or_default().to_owned(),
-            port: endpoint
-                .port()
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(3306),
-            other_hosts,
-        })
-    }
-
-    /// The endpoint address of an instance (a replica or cluster member), if it has one.
-    async fn instance_address(&self, id: &str) -> Option<String> {
-        let found = self
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbInstance>, RotationError> {
+        match self
             .rds
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
             .await
-            .ok()?;
-        let address = found.db_instances().first()?.endpoint()?.address()?;
-        Some(address.to_owned())
+        {
+            Ok(found) => Ok(found.db_instances().first().cloned()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError::is_db_instance_not_found_fault) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(cx.aws("rds:DescribeDBInstances", &error)),
+        }
+    }
+
+    async fn instance_endpoint(
+        &self,
+        cx: &Context<'_>,
+        instance_arn: &str,
+    ) -> Result<AdminEndpoint, RotationError> {
+        let instance = self
+            .describe_instance(cx, rds_identifier(instance_arn))
+            .await?
+            .ok_or_else(|| {
+                cx.fail(Problem::Protocol(format!(
+                    "RDS instance {instance_arn} was not found"
+                )))
+            })?;
+        let (host, port) = instance_address(&instance).ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "RDS instance {instance_arn} has no endpoint yet (is it available?)"
+            )))
+        })?;
+        let mut others = Vec::new();
+        for replica in instance.read_replica_db_instance_identifiers() {
+            if let Some(found) = self.describe_instance(cx, replica).await? {
+                others.extend(instance_address(&found));
+            }
+        }
+        Ok(AdminEndpoint {
+            host,
+            port,
+            others,
+            from_secret: false,
+        })
     }
 
     async fn cluster_endpoint(
@@ -750,24 +847,75 @@ impl Rotator {
                 )))
             })?
             .to_owned();
-        let mut other_hosts: Vec<String> = cluster
+        let port = cluster
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(3306);
+        let mut others: Vec<(String, u16)> = cluster
             .reader_endpoint()
-            .map(str::to_owned)
+            .map(|reader| (reader.to_owned(), port))
             .into_iter()
             .collect();
         for member in cluster.db_cluster_members() {
-            if let Some(id) = member.db_instance_identifier() {
-                other_hosts.extend(self.instance_address(id).await);
+            if let Some(id) = member.db_instance_identifier()
+                && let Some(found) = self.describe_instance(cx, id).await?
+            {
+                others.extend(instance_address(&found));
             }
         }
         Ok(AdminEndpoint {
             host,
-            port: cluster
-                .port()
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(3306),
-            other_hosts,
+            port,
+            others,
+            from_secret: false,
         })
+    }
+
+    /// Refuses an application secret whose database is not the admin's: the same
+    /// host and port, a read replica or an Aurora reader/instance of it. With a `host`
+    /// in the admin secret, RDS is asked, as AWS's reference function does, whether
+    /// the application's host is an RDS read replica or cluster instance of it.
+    async fn check_same_database(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+        endpoint: &AdminEndpoint,
+    ) -> Result<(), RotationError> {
+        if endpoint_matches(&current.host, current.port, endpoint) {
+            return Ok(());
+        }
+        // RDS endpoints start with the instance identifier: <id>.<hash>.<region>.rds.amazonaws.com.
+        let id = current.host.split('.').next().unwrap_or_default();
+        if endpoint.from_secret
+            && !id.is_empty()
+            && current.host.contains(".rds.")
+            && let Some(instance) = self.describe_instance(cx, id).await?
+            && instance_address(&instance)
+                .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&current.host) && p == current.port)
+        {
+            let mut sources = Vec::new();
+            if let Some(source) = instance.read_replica_source_db_instance_identifier()
+                && let Some(found) = self.describe_instance(cx, rds_identifier(source)).await?
+            {
+                sources.extend(instance_address(&found));
+            }
+            if let Some(cluster_id) = instance.db_cluster_identifier() {
+                let cluster = self.cluster_endpoint(cx, cluster_id).await?;
+                sources.push((cluster.host.clone(), cluster.port));
+                sources.extend(cluster.others);
+            }
+            if sources
+                .iter()
+                .any(|(h, p)| h.eq_ignore_ascii_case(&endpoint.host) && *p == endpoint.port)
+            {
+                tracing::info!(secret = %cx.event.secret_id, host = %current.host, admin_host = %endpoint.host, "the secret's host is a read replica or cluster instance of the admin secret's database");
+                return Ok(());
+            }
+        }
+        Err(cx.fail(Problem::Refused(format!(
+            "the secret's database `{}:{}` is neither the admin secret's database `{}:{}` nor one of its read replicas or readers; point masterarn at the admin secret of this database, or fix the secret's host and port",
+            current.host, current.port, endpoint.host, endpoint.port
+        ))))
     }
 
     async fn set_secret_single(&self, cx: &Context<'_>) -> Result<(), RotationError> {
@@ -783,20 +931,81 @@ impl Rotator {
             tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
             return Ok(());
         }
-        let (mut connection, _) = self.login(cx, &current, "current").await?;
+        let mut connection = match self.login(cx, &current, "current").await {
+            Ok((connection, _)) => connection,
+            Err(current_error) => self
+                .login_as_previous(cx, &current, &pending)
+                .await?
+                .ok_or(current_error)?,
+        };
         db::prepare_session(&mut connection)
             .await
             .map_err(|e| cx.fail(e))?;
         let version_text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
-        let flavor = ServerVersion::parse(&version_text).map_or(Flavor::MySql, |v| v.flavor);
+        let version = ServerVersion::parse(&version_text).ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "cannot parse the server version `{version_text}`, so the statement that changes a password cannot be chosen"
+            )))
+        })?;
         db::execute(
             &mut connection,
-            &sql::set_own_password(&pending.password, flavor).map_err(|e| cx.fail(e))?,
+            &sql::set_own_password(&pending.password, &version).map_err(|e| cx.fail(e))?,
         )
         .await
         .map_err(|e| cx.fail(e))?;
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, "the user set its own new password");
         Ok(())
+    }
+
+    /// The `AWSPREVIOUS` login of single-user rotation, as AWS's reference function
+    /// tries when neither the pending nor the current password works (a database
+    /// restored from a backup, say): `None` when there is no usable previous version.
+    async fn login_as_previous(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+        pending: &DbSecret,
+    ) -> Result<Option<MySqlConnection>, RotationError> {
+        let found = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&cx.event.secret_id)
+            .version_stage("AWSPREVIOUS")
+            .send()
+            .await;
+        let text = match found {
+            Ok(value) => value.secret_string().map(str::to_owned),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(GetSecretValueError::ResourceNotFoundException(_))
+                ) =>
+            {
+                None
+            }
+            Err(error) => return Err(cx.aws("secretsmanager:GetSecretValue (AWSPREVIOUS)", &error)),
+        };
+        let Some(mut previous) = text.and_then(|t| DbSecret::parse(&t).ok()) else {
+            return Ok(None);
+        };
+        if previous.username != pending.username
+            || previous.host != pending.host
+            || previous.port != pending.port
+        {
+            return Err(cx.fail(Problem::Refused(format!(
+                "the current credentials do not log in, and the previous version (AWSPREVIOUS) names user `{}` at {}:{}, not the pending `{}` at {}:{}; fix AWSCURRENT",
+                previous.username, previous.host, previous.port, pending.username, pending.host, pending.port
+            ))));
+        }
+        // The reference uses the current version's `ssl` for the previous login.
+        previous.tls = current.tls;
+        match self.login(cx, &previous, "previous (AWSPREVIOUS)").await {
+            Ok((connection, _)) => {
+                tracing::warn!(secret = %cx.event.secret_id, user = %previous.username, "the current password does not log in; the previous one (AWSPREVIOUS) did, and is used to set the pending password");
+                Ok(Some(connection))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     async fn test_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
@@ -846,9 +1055,80 @@ fn rds_identifier(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
-fn host_matches(host: &str, endpoint: &AdminEndpoint) -> bool {
-    let same = |other: &str| other.eq_ignore_ascii_case(host);
-    same(&endpoint.host) || endpoint.other_hosts.iter().any(|h| same(h))
+/// The endpoint of an instance, when it has one.
+fn instance_address(instance: &aws_sdk_rds::types::DbInstance) -> Option<(String, u16)> {
+    let endpoint = instance.endpoint()?;
+    Some((
+        endpoint.address()?.to_owned(),
+        endpoint
+            .port()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(3306),
+    ))
+}
+
+/// AWS error codes of a denied call (IAM: `AccessDenied`, `AccessDeniedException`).
+fn is_access_denied(code: &str) -> bool {
+    code.starts_with("AccessDenied") || code == "UnauthorizedOperation"
+}
+
+/// Whether `host:port` is the admin's database or one of its replicas/readers.
+fn endpoint_matches(host: &str, port: u16, endpoint: &AdminEndpoint) -> bool {
+    let same = |(h, p): (&str, u16)| h.eq_ignore_ascii_case(host) && p == port;
+    same((&endpoint.host, endpoint.port)) || endpoint.others.iter().any(|(h, p)| same((h, *p)))
+}
+
+/// The admin login's TLS: its own secret's `ssl`, never the application secret's
+/// (whoever can write that must not be able to send the master credentials in
+/// plaintext); with a CA bundle configured, verified TLS unless the admin secret
+/// itself says `ssl: false`.
+pub fn admin_tls(admin: TlsSetting, ca_bundle_configured: bool) -> TlsSetting {
+    match admin {
+        TlsSetting::Preferred if ca_bundle_configured => TlsSetting::Required,
+        other => other,
+    }
+}
+
+/// The hosts the clone gets: exactly the user's, from `mysql.user`, with `matched`
+/// (the account the function's own login matched) last, so that when the pending
+/// password logs in from here, every other host already has it.
+///
+/// `CURRENT_USER()` names only the account that matched the function's address; a
+/// user may have several (`app@'%'` and `app@'10.0.%'`), and clients elsewhere match
+/// the others. A clone account at a host the user lacks is refused: it would keep a
+/// password and privileges this rotation does not manage (typically a `'%'` clone
+/// left by AWS's reference function for a user with a narrower host).
+pub fn mirror_hosts(
+    user: &str,
+    clone: &str,
+    user_hosts: &[String],
+    clone_hosts: &[String],
+    matched: &str,
+) -> Result<Vec<String>, String> {
+    if !user_hosts.iter().any(|h| h == matched) {
+        return Err(format!(
+            "mysql.user has no account '{user}'@'{matched}', though the current login matched it; check that masterarn names the admin secret of the database the secret's host points at"
+        ));
+    }
+    let extra: Vec<String> = clone_hosts
+        .iter()
+        .filter(|h| !user_hosts.contains(h))
+        .map(|h| format!("'{clone}'@'{h}'"))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "{} exist(s) where `{user}` has no account, so the clone cannot mirror the user: clients there would log in as an account this rotation does not manage; drop {} or create `{user}` at the same host(s)",
+            extra.join(", "),
+            if extra.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let mut hosts: Vec<String> = user_hosts
+        .iter()
+        .filter(|h| *h != matched)
+        .cloned()
+        .collect();
+    hosts.push(matched.to_owned());
+    Ok(hosts)
 }
 
 #[cfg(test)]
@@ -927,14 +1207,75 @@ mod tests {
     }
 
     #[test]
-    fn the_host_may_be_the_admin_host_or_a_reader() {
+    fn the_endpoint_may_be_the_admin_database_or_a_reader_with_the_same_port() {
         let endpoint = AdminEndpoint {
             host: "db.x.rds.amazonaws.com".into(),
             port: 3306,
-            other_hosts: vec!["replica.x.rds.amazonaws.com".into()],
+            others: vec![("replica.x.rds.amazonaws.com".into(), 3307)],
+            from_secret: false,
         };
-        assert!(host_matches("DB.x.rds.amazonaws.com", &endpoint));
-        assert!(host_matches("replica.x.rds.amazonaws.com", &endpoint));
-        assert!(!host_matches("other.example", &endpoint));
+        assert!(endpoint_matches("DB.x.rds.amazonaws.com", 3306, &endpoint));
+        assert!(endpoint_matches(
+            "replica.x.rds.amazonaws.com",
+            3307,
+            &endpoint
+        ));
+        assert!(!endpoint_matches("db.x.rds.amazonaws.com", 3307, &endpoint));
+        assert!(!endpoint_matches(
+            "replica.x.rds.amazonaws.com",
+            3306,
+            &endpoint
+        ));
+        assert!(!endpoint_matches("other.example", 3306, &endpoint));
+        assert!(is_access_denied("AccessDenied") && is_access_denied("AccessDeniedException"));
+        assert!(!is_access_denied("DBInstanceNotFound"));
+    }
+
+    #[test]
+    fn the_admin_login_follows_its_own_ssl_and_the_ca_bundle() {
+        use TlsSetting::{Disabled, Preferred, Required};
+        assert_eq!(admin_tls(Preferred, true), Required);
+        assert_eq!(admin_tls(Preferred, false), Preferred);
+        assert_eq!(admin_tls(Required, false), Required);
+        assert_eq!(admin_tls(Disabled, true), Disabled);
+    }
+
+    #[test]
+    fn the_clone_mirrors_every_host_and_the_matched_one_gets_its_password_last() {
+        let hosts = |list: &[&str]| list.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            mirror_hosts(
+                "app",
+                "app_clone",
+                &hosts(&["%", "10.0.%"]),
+                &hosts(&[]),
+                "10.0.%"
+            ),
+            Ok(hosts(&["%", "10.0.%"]))
+        );
+        assert_eq!(
+            mirror_hosts(
+                "app",
+                "app_clone",
+                &hosts(&["%", "10.0.%"]),
+                &hosts(&["10.0.%"]),
+                "%"
+            ),
+            Ok(hosts(&["10.0.%", "%"]))
+        );
+        // The reference's '%' clone beside a user moved to a narrower host.
+        let refused = mirror_hosts(
+            "app",
+            "app_clone",
+            &hosts(&["10.0.%"]),
+            &hosts(&["%", "10.0.%"]),
+            "10.0.%",
+        )
+        .unwrap_err();
+        assert!(
+            refused.contains("'app_clone'@'%'") && refused.contains("drop it"),
+            "{refused}"
+        );
+        assert!(mirror_hosts("app", "app_clone", &hosts(&["%"]), &hosts(&[]), "10.0.%").is_err());
     }
 }

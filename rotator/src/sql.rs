@@ -6,18 +6,25 @@
 //! or [`identifier`], which either quote it exactly or refuse it with a reason, and
 //! every statement of the rotator is built by a function of this module.
 //!
-//! Quoting assumes backslash escapes are on; [`SESSION_SETUP`] turns off
-//! `NO_BACKSLASH_ESCAPES` for the session, so a server configured with it cannot
-//! change what a quoted value means.
+//! Quoting assumes backslash escapes are on, and `SHOW GRANTS` parsing assumes
+//! identifiers in backticks; [`SESSION_SETUP`] sets a known `sql_mode` for the
+//! session, so a server configured with `NO_BACKSLASH_ESCAPES` or `ANSI_QUOTES`
+//! cannot change what a quoted value means or how grants are printed.
 
 use std::fmt;
 
 use crate::secret::Password;
-use crate::version::Flavor;
+use crate::version::{Flavor, ServerVersion};
 
 /// Run first on every connection that executes a statement of this module.
-pub const SESSION_SETUP: &str =
-    "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
+///
+/// Under `ANSI_QUOTES`, `"` quotes identifiers and `SHOW GRANTS` prints names as
+/// `"o\brien"` with the backslash literal (MariaDB 10.11, checked here; MySQL:
+/// <https://dev.mysql.com/doc/refman/8.0/en/sql-mode.html#sqlmode_ansi_quotes>), and
+/// `NO_BACKSLASH_ESCAPES` makes `\` literal in strings
+/// (<https://mariadb.com/kb/en/sql-mode/>). `NO_ENGINE_SUBSTITUTION` alone exists
+/// on MySQL 5.7, 8.x, 9.x and MariaDB, so this mode is valid everywhere.
+pub const SESSION_SETUP: &str = "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'";
 
 /// A value that cannot be put into SQL exactly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,16 +136,34 @@ pub struct Statement {
     text: String,
     /// What the statement does, for logs and errors.
     pub summary: String,
+    carries_password: bool,
 }
 
 impl Statement {
     fn new(text: String, summary: String) -> Self {
-        Self { text, summary }
+        Self {
+            text,
+            summary,
+            carries_password: false,
+        }
+    }
+
+    fn with_password(text: String, summary: String) -> Self {
+        Self {
+            text,
+            summary,
+            carries_password: true,
+        }
     }
 
     /// The SQL text, to execute; never log it.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Whether the text holds a password: the server's error text for it is then withheld.
+    pub fn carries_password(&self) -> bool {
+        self.carries_password
     }
 }
 
@@ -150,7 +175,7 @@ impl fmt::Debug for Statement {
 
 /// `CREATE USER ... IDENTIFIED BY ...`.
 pub fn create_user(account: &Account, password: &Password) -> Result<Statement, QuoteError> {
-    Ok(Statement::new(
+    Ok(Statement::with_password(
         format!(
             "CREATE USER {} IDENTIFIED BY {}",
             account.sql()?,
@@ -160,28 +185,70 @@ pub fn create_user(account: &Account, password: &Password) -> Result<Statement, 
     ))
 }
 
-/// `ALTER USER ... IDENTIFIED BY ...`.
-pub fn set_password(account: &Account, password: &Password) -> Result<Statement, QuoteError> {
-    Ok(Statement::new(
-        format!(
-            "ALTER USER {} IDENTIFIED BY {}",
-            account.sql()?,
-            string_literal(password.expose(), "password")?
-        ),
+/// Authentication plugins that check a password; another plugin (`auth_socket`,
+/// `AWSAuthenticationPlugin`, `unix_socket`...) cannot be rotated by setting one.
+pub const PASSWORD_PLUGINS: &[&str] = &[
+    "mysql_native_password",
+    "caching_sha2_password",
+    "sha256_password",
+    "ed25519",
+];
+
+/// `ALTER USER ... IDENTIFIED BY ...`, keeping the account's authentication plugin:
+/// `IDENTIFIED WITH <plugin> BY '...'` on MySQL
+/// (<https://dev.mysql.com/doc/refman/8.0/en/alter-user.html>), `IDENTIFIED VIA
+/// <plugin> USING PASSWORD('...')` on MariaDB (<https://mariadb.com/kb/en/alter-user/>).
+pub fn set_password(
+    account: &Account,
+    password: &Password,
+    plugin: Option<&str>,
+    flavor: Flavor,
+) -> Result<Statement, QuoteError> {
+    let literal = string_literal(password.expose(), "password")?;
+    let account_sql = account.sql()?;
+    let text = match plugin {
+        None => format!("ALTER USER {account_sql} IDENTIFIED BY {literal}"),
+        Some(plugin) => {
+            if !PASSWORD_PLUGINS.contains(&plugin) {
+                return Err(QuoteError {
+                    what: "authentication plugin",
+                    reason: "does not authenticate with a password, so a password rotation cannot serve it",
+                });
+            }
+            match flavor {
+                Flavor::MySql => {
+                    format!("ALTER USER {account_sql} IDENTIFIED WITH {plugin} BY {literal}")
+                }
+                Flavor::MariaDb => format!(
+                    "ALTER USER {account_sql} IDENTIFIED VIA {plugin} USING PASSWORD({literal})"
+                ),
+            }
+        }
+    };
+    Ok(Statement::with_password(
+        text,
         format!("set the password of {account}"),
     ))
 }
 
-/// A user's change of its own password, which needs no privilege (single-user rotation):
-/// `ALTER USER USER() IDENTIFIED BY ...` on MySQL, `SET PASSWORD = PASSWORD(...)` on
-/// MariaDB (where `ALTER USER` needs the CREATE USER privilege).
-pub fn set_own_password(password: &Password, flavor: Flavor) -> Result<Statement, QuoteError> {
+/// A user's change of its own password, which needs no privilege (single-user rotation),
+/// chosen by version: `ALTER USER USER() IDENTIFIED BY ...` on MySQL 5.7.6 and later;
+/// `SET PASSWORD = PASSWORD(...)` before (`ALTER USER` is a syntax error there) and on
+/// MariaDB (where `ALTER USER` needs the CREATE USER privilege). MySQL 8.0 removed
+/// `PASSWORD()` (<https://dev.mysql.com/worklog/task/?id=10774>); 5.7 deprecated it
+/// (<https://dev.mysql.com/doc/refman/5.7/en/set-password.html>).
+pub fn set_own_password(
+    password: &Password,
+    version: &ServerVersion,
+) -> Result<Statement, QuoteError> {
     let literal = string_literal(password.expose(), "password")?;
-    let text = match flavor {
-        Flavor::MySql => format!("ALTER USER USER() IDENTIFIED BY {literal}"),
-        Flavor::MariaDb => format!("SET PASSWORD = PASSWORD({literal})"),
+    let text = match version.flavor {
+        Flavor::MySql if version.supports_alter_user() => {
+            format!("ALTER USER USER() IDENTIFIED BY {literal}")
+        }
+        Flavor::MySql | Flavor::MariaDb => format!("SET PASSWORD = PASSWORD({literal})"),
     };
-    Ok(Statement::new(
+    Ok(Statement::with_password(
         text,
         "set the user's own password".to_owned(),
     ))
@@ -192,6 +259,62 @@ pub fn require(account: &Account, clause: &str) -> Result<Statement, QuoteError>
     Ok(Statement::new(
         format!("ALTER USER {} REQUIRE {clause}", account.sql()?),
         format!("require {clause} for {account}"),
+    ))
+}
+
+/// `ALTER USER ... WITH MAX_... n ...`: resource limits as `SHOW CREATE USER` printed them.
+pub fn resource_limits(
+    account: &Account,
+    limits: &[(String, String)],
+) -> Result<Statement, QuoteError> {
+    for (name, value) in limits {
+        let name_ok =
+            name.starts_with("MAX_") && name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+        let value_ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if !name_ok || !value_ok {
+            return Err(QuoteError {
+                what: "resource limit",
+                reason: "is not a MAX_... name with a number, as SHOW CREATE USER prints them",
+            });
+        }
+    }
+    let clause = limits
+        .iter()
+        .map(|(name, value)| format!("{name} {value}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Statement::new(
+        format!("ALTER USER {} WITH {clause}", account.sql()?),
+        format!("set the resource limits of {account} to {clause}"),
+    ))
+}
+
+/// `ALTER USER ... PASSWORD EXPIRE NEVER | DEFAULT | INTERVAL n DAY`.
+pub fn password_expiry(account: &Account, policy: &str) -> Result<Statement, QuoteError> {
+    let words: Vec<&str> = policy.split_whitespace().collect();
+    let valid = match words.as_slice() {
+        ["NEVER" | "DEFAULT"] => true,
+        ["INTERVAL", days, "DAY"] => days.chars().all(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    if !valid {
+        return Err(QuoteError {
+            what: "password expiry",
+            reason: "is not NEVER, DEFAULT or INTERVAL n DAY",
+        });
+    }
+    Ok(Statement::new(
+        format!("ALTER USER {} PASSWORD EXPIRE {policy}", account.sql()?),
+        format!("set the password expiry of {account} to {policy}"),
+    ))
+}
+
+/// `ALTER USER ... ACCOUNT LOCK | UNLOCK`.
+pub fn account_lock(account: &Account, locked: bool) -> Result<Statement, QuoteError> {
+    let state = if locked { "LOCK" } else { "UNLOCK" };
+    Ok(Statement::new(
+        format!("ALTER USER {} ACCOUNT {state}", account.sql()?),
+        format!("account {state} for {account}"),
     ))
 }
 
@@ -309,9 +432,79 @@ mod tests {
     #[test]
     fn statements_never_show_the_password_in_debug() {
         let password = Password::new("s3cr3t'pw".to_owned());
-        let statement = set_password(&Account::new("app", "%"), &password).unwrap();
+        let statement =
+            set_password(&Account::new("app", "%"), &password, None, Flavor::MySql).unwrap();
+        assert!(statement.carries_password());
         assert!(statement.text().contains("s3cr3t''pw"));
         let debug = format!("{statement:?}");
         assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+
+    #[test]
+    fn the_password_statement_keeps_the_plugin_in_each_dialect() {
+        let account = Account::new("app_clone", "%");
+        let password = Password::new("p'w".to_owned());
+        let text = |plugin, flavor| {
+            set_password(&account, &password, plugin, flavor)
+                .map(|s| s.text().to_owned())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            text(None, Flavor::MariaDb).as_deref(),
+            Ok("ALTER USER 'app_clone'@'%' IDENTIFIED BY 'p''w'")
+        );
+        assert_eq!(
+            text(Some("mysql_native_password"), Flavor::MySql).as_deref(),
+            Ok("ALTER USER 'app_clone'@'%' IDENTIFIED WITH mysql_native_password BY 'p''w'")
+        );
+        assert_eq!(
+            text(Some("ed25519"), Flavor::MariaDb).as_deref(),
+            Ok("ALTER USER 'app_clone'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('p''w')")
+        );
+        let refused = text(Some("AWSAuthenticationPlugin"), Flavor::MySql).unwrap_err();
+        assert!(
+            refused.contains("does not authenticate with a password"),
+            "{refused}"
+        );
+        assert!(!refused.contains("p'w"));
+    }
+
+    #[test]
+    fn the_own_password_statement_follows_the_version() {
+        let password = Password::new("pw".to_owned());
+        for (version, expected) in [
+            ("5.6.51-log", "SET PASSWORD = PASSWORD('pw')"),
+            ("5.7.5-m15", "SET PASSWORD = PASSWORD('pw')"),
+            ("5.7.6", "ALTER USER USER() IDENTIFIED BY 'pw'"),
+            ("8.0.36", "ALTER USER USER() IDENTIFIED BY 'pw'"),
+            ("9.1.0", "ALTER USER USER() IDENTIFIED BY 'pw'"),
+            ("10.11.6-MariaDB", "SET PASSWORD = PASSWORD('pw')"),
+        ] {
+            let parsed = ServerVersion::parse(version).unwrap();
+            let statement = set_own_password(&password, &parsed).unwrap();
+            assert_eq!(statement.text(), expected, "{version}");
+            assert!(statement.carries_password());
+        }
+    }
+
+    #[test]
+    fn account_properties_are_validated_before_they_become_sql() {
+        let account = Account::new("c", "%");
+        let limits = [("MAX_USER_CONNECTIONS".to_owned(), "3".to_owned())];
+        assert_eq!(
+            resource_limits(&account, &limits).unwrap().text(),
+            "ALTER USER 'c'@'%' WITH MAX_USER_CONNECTIONS 3"
+        );
+        let hostile = [("MAX_USER_CONNECTIONS".to_owned(), "3; DROP".to_owned())];
+        assert!(resource_limits(&account, &hostile).is_err());
+        assert_eq!(
+            password_expiry(&account, "INTERVAL 90 DAY").unwrap().text(),
+            "ALTER USER 'c'@'%' PASSWORD EXPIRE INTERVAL 90 DAY"
+        );
+        assert!(password_expiry(&account, "NEVER; DROP").is_err());
+        assert_eq!(
+            account_lock(&account, false).unwrap().text(),
+            "ALTER USER 'c'@'%' ACCOUNT UNLOCK"
+        );
     }
 }

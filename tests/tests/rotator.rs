@@ -1,7 +1,9 @@
 //! The rotator end to end: the zip from `cargo xtask build` runs as a Lambda function
 //! in the emulator, and rotations are started with `RotateSecret`, as in AWS.
 
+use std::net::SocketAddr;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
@@ -204,6 +206,43 @@ async fn logs_in(user: &str, password: &str) -> bool {
     login(&db_options(&db.host, db.port, user, password))
         .await
         .is_ok()
+}
+
+/// Everything the function's processes wrote (the emulator keeps it per function).
+fn function_logs(function: &str) -> String {
+    let name = function.rsplit(':').next().expect("name");
+    let dir = emulator().dir.join("run").join("lambda");
+    assert!(
+        Path::new(&dir).exists(),
+        "no Lambda log directory {}",
+        dir.display()
+    );
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(&dir).expect("lambda log dir").flatten() {
+        if entry.file_name().to_string_lossy().starts_with(name)
+            && entry.path().extension().is_some_and(|e| e == "log")
+        {
+            logs.push_str(&std::fs::read_to_string(entry.path()).expect("log"));
+        }
+    }
+    logs
+}
+
+/// The passwords of a secret's versions and of the emulator's admin.
+async fn passwords_in_play(config: &SdkConfig, app: &AppSecret) -> Vec<String> {
+    let mut passwords = vec![
+        app.password.clone(),
+        emulator().database.admin_password.clone(),
+    ];
+    for stage in ["AWSCURRENT", "AWSPREVIOUS"] {
+        passwords.push(
+            value(config, &app.name, stage).await["password"]
+                .as_str()
+                .expect("password")
+                .to_owned(),
+        );
+    }
+    passwords
 }
 
 async fn grants_of(user: &str, host: &str) -> Grants {
@@ -525,13 +564,30 @@ async fn tls_is_verified_with_the_ca_bundle_and_never_downgraded_when_required()
         "{body}"
     );
 
-    // ssl absent: verified TLS fails without the CA, the function falls back to plaintext and says so.
+    // ssl absent: the server offers TLS but its certificate cannot be verified without
+    // the CA. That is what an attacker in the path looks like: no plaintext fallback.
     let relaxed = app_secret(&config, &unique_name("tlsoff"), "%", json!({"ssl": null})).await;
-    rotate(&config, &relaxed.name, &no_ca).await;
-    let rotated = value(&config, &relaxed.name, "AWSCURRENT").await;
+    let token = rotate(&config, &relaxed.name, &no_ca).await;
+    let (_, pending) = current_version(&config, &relaxed.name).await;
     assert_eq!(
-        rotated["username"],
-        json!(format!("{}_clone", relaxed.user))
+        pending.as_deref(),
+        Some(token.as_str()),
+        "a failed certificate check must stop the rotation"
+    );
+    // createSecret logs in to read the server's version (the clone's name is long).
+    let event =
+        json!({"Step": "createSecret", "SecretId": relaxed.name, "ClientRequestToken": token});
+    let (_, body) = tests::invoke(&lambda, &no_ca, &event).await;
+    assert!(
+        body.contains("does not fall back to plaintext") && body.contains("DB_CA_BUNDLE"),
+        "{body}"
+    );
+    let logs = function_logs(&no_ca);
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("logged in") && l.contains("plaintext")),
+        "no login may have used plaintext: {logs}"
     );
 }
 
@@ -562,16 +618,49 @@ async fn single_user_rotation_changes_the_users_own_password() {
         !logs_in(&app.user, &app.password).await,
         "the old password is gone"
     );
+
+    // The database is restored from a backup: it has the previous password again, and
+    // neither AWSCURRENT nor the pending one logs in. The rotation uses AWSPREVIOUS.
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!(
+            "ALTER USER '{}'@'%' IDENTIFIED BY '{}'",
+            app.user, app.password
+        ),
+    )
+    .await;
+    assert_eq!(
+        value(&config, &app.name, "AWSPREVIOUS").await["password"],
+        json!(app.password)
+    );
+    rotate(&config, &app.name, &function).await;
+    let (_, pending) = current_version(&config, &app.name).await;
+    assert_eq!(pending, None, "the rotation finished");
+    let restored = value(&config, &app.name, "AWSCURRENT").await;
+    assert_ne!(restored["password"], current["password"]);
+    assert_eq!(select_with(&restored).await, Ok(1));
+    assert!(
+        !logs_in(&app.user, &app.password).await,
+        "the previous password is gone"
+    );
+    assert!(function_logs(&function).contains("AWSPREVIOUS"));
 }
 
-#[tokio::test]
-async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_database_outage_changes_nothing()
- {
-    let config = sdk_config().await;
-    let rds = aws_sdk_rds::Client::new(&config);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
-    let id = unique_name("tutorialdb");
+/// An RDS instance of the emulator (a MariaDB server of its own) with an RDS-managed
+/// admin secret, and a connection to it as its master user.
+struct RdsInstance {
+    id: String,
+    host: String,
+    port: u16,
+    managed_arn: String,
+    master: MySqlConnection,
+}
+
+async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
+    let rds = aws_sdk_rds::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let id = unique_name(prefix);
     rds.create_db_instance()
         .db_instance_identifier(&id)
         .engine("mysql")
@@ -604,7 +693,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
             .expect("string"),
     )
     .expect("json");
-    let mut connection = login(&db_options(
+    let master = login(&db_options(
         &host,
         port,
         managed["username"].as_str().expect("u"),
@@ -612,6 +701,29 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
     ))
     .await
     .expect("master login");
+    RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master,
+    }
+}
+
+#[tokio::test]
+async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_database_outage_changes_nothing()
+ {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+    } = rds_instance(&config, "tutorialdb").await;
     exec(&mut connection, "CREATE DATABASE tutorial".to_owned()).await;
     exec(
         &mut connection,
@@ -880,16 +992,7 @@ async fn no_password_reaches_the_function_logs() {
     rotate(&config, &app.name, &function).await;
     let previous = value(&config, &app.name, "AWSPREVIOUS").await;
     let current = value(&config, &app.name, "AWSCURRENT").await;
-    let name = function.rsplit(':').next().expect("name");
-    let dir = emulator().dir.join("run").join("lambda");
-    let mut logs = String::new();
-    for entry in std::fs::read_dir(&dir).expect("lambda log dir").flatten() {
-        if entry.file_name().to_string_lossy().starts_with(name)
-            && entry.path().extension().is_some_and(|e| e == "log")
-        {
-            logs.push_str(&std::fs::read_to_string(entry.path()).expect("log"));
-        }
-    }
+    let logs = function_logs(&function);
     assert!(
         logs.contains("step finished") && logs.contains("transport"),
         "the logs say what happened: {logs}"
@@ -917,5 +1020,431 @@ async fn no_password_reaches_the_function_logs() {
     for password in secrets_in_play {
         assert!(!logs.contains(password), "a password reached the logs");
     }
-    assert!(Path::new(&dir).exists());
+}
+
+#[tokio::test]
+async fn a_password_statement_held_behind_a_global_read_lock_is_not_logged_at_debug_or_trace() {
+    let config = sdk_config().await;
+    for level in ["DEBUG", "TRACE"] {
+        let function = deploy_rotator(
+            &config,
+            &[("DB_CA_BUNDLE", &ca()), ("AWS_LAMBDA_LOG_LEVEL", level)],
+        )
+        .await;
+        let app = app_secret(&config, &unique_name("held"), "%", json!({})).await;
+        // The first rotation creates the clone; in the second, the first write is the
+        // ALTER USER that carries the new password, and the lock holds it.
+        rotate(&config, &app.name, &function).await;
+        let mut locker = admin().await;
+        exec(&mut locker, "FLUSH TABLES WITH READ LOCK".to_owned()).await;
+        let started = Instant::now();
+        let rotation = tokio::spawn({
+            let (config, name, function) = (config.clone(), app.name.clone(), function.clone());
+            async move { rotate(&config, &name, &function).await }
+        });
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        exec(&mut locker, "UNLOCK TABLES".to_owned()).await;
+        rotation.await.expect("rotation task");
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "the rotation must have waited for the lock"
+        );
+        let current = value(&config, &app.name, "AWSCURRENT").await;
+        assert_eq!(
+            current["username"],
+            json!(app.user),
+            "the held rotation finished"
+        );
+        let logs = function_logs(&function);
+        assert!(
+            logs.contains("DEBUG") && logs.contains("set the password of"),
+            "the function logs at {level}: {logs}"
+        );
+        for password in passwords_in_play(&config, &app).await {
+            assert!(
+                !logs.contains(&password),
+                "a password reached the logs at {level}"
+            );
+        }
+    }
+}
+
+/// A TCP forwarder on 127.0.0.1 whose connections reach the database from the source
+/// address 127.0.0.2 (the server listens on 127.0.0.1 only; Linux routes all of
+/// 127/8 to loopback), so the server sees a second client address.
+async fn second_address_proxy() -> u16 {
+    let db = &emulator().database;
+    let target: SocketAddr = tokio::net::lookup_host((db.host.as_str(), db.port))
+        .await
+        .expect("database address")
+        .find(SocketAddr::is_ipv4)
+        .expect("an IPv4 database address");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("proxy listen");
+    let port = listener.local_addr().expect("proxy address").port();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                socket
+                    .bind(SocketAddr::from(([127, 0, 0, 2], 0)))
+                    .expect("bind 127.0.0.2");
+                if let Ok(mut outbound) = socket.connect(target).await {
+                    tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                        .await
+                        .ok();
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Logs in through the 127.0.0.2 forwarder; returns `CURRENT_USER()` and the rows of `t`.
+async fn from_second_address(proxy: u16, secret: &Value) -> Result<(String, i64), String> {
+    let db = &emulator().database;
+    let user = secret["username"].as_str().expect("username");
+    let password = secret["password"].as_str().expect("password");
+    let mut connection = login(&db_options(&db.host, proxy, user, password)).await?;
+    let matched: String = sqlx::query_scalar("SELECT CURRENT_USER()")
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    let query = format!(
+        "SELECT COUNT(*) FROM `{}`.`t`",
+        secret["dbname"].as_str().unwrap_or_default()
+    );
+    let rows = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query))
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((matched, rows))
+}
+
+#[tokio::test]
+async fn a_user_with_two_hosts_gets_a_clone_at_both_and_the_new_credentials_work_from_another_address()
+ {
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("twohost"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    // The same user for the function's own address, with more privileges there.
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!(
+            "CREATE USER '{}'@'127.0.0.1' IDENTIFIED BY '{}'",
+            app.user, app.password
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT, INSERT ON `{}`.* TO '{}'@'127.0.0.1'",
+            app.database, app.user
+        ),
+    )
+    .await;
+    let proxy = second_address_proxy().await;
+    let before = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        from_second_address(proxy, &before).await,
+        Ok((format!("{}@%", app.user), 1)),
+        "from 127.0.0.2 the user matches its '%' account"
+    );
+
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(clone));
+    assert_eq!(select_with(&current).await, Ok(1), "from 127.0.0.1");
+    assert_eq!(
+        from_second_address(proxy, &current).await,
+        Ok((format!("{clone}@%"), 1)),
+        "the new credentials work from another client address too"
+    );
+    for host in ["%", "127.0.0.1"] {
+        assert_eq!(
+            grants_of(&clone, host).await.rows,
+            grants_of(&app.user, host).await.rows,
+            "the clone has the user's privileges at {host}"
+        );
+    }
+
+    // A clone account at a host the user lacks cannot be mirrored: refused before any write.
+    let other = app_secret(&config, &unique_name("narrow"), "%", json!({})).await;
+    let other_clone = format!("{}_clone", other.user);
+    exec(
+        &mut connection,
+        format!("CREATE USER '{other_clone}'@'10.9.9.9' IDENTIFIED BY 'Stray-1'"),
+    )
+    .await;
+    let token = rotate(&config, &other.name, &function).await;
+    let (_, pending) = current_version(&config, &other.name).await;
+    assert_eq!(
+        pending.as_deref(),
+        Some(token.as_str()),
+        "the rotation stops"
+    );
+    let event = json!({"Step": "setSecret", "SecretId": other.name, "ClientRequestToken": token});
+    let (_, body) = tests::invoke(&lambda, &function, &event).await;
+    assert!(
+        body.contains(&format!("'{other_clone}'@'10.9.9.9'"))
+            && body.contains("nothing was changed"),
+        "{body}"
+    );
+    let exists: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = '%'")
+            .bind(&other_clone)
+            .fetch_one(&mut connection)
+            .await
+            .expect("count");
+    assert_eq!(exists, 0, "no clone was created at '%'");
+}
+
+async fn show_create_user(user: &str, host: &str) -> String {
+    let mut connection = admin().await;
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SHOW CREATE USER '{user}'@'{host}'"
+    )))
+    .fetch_one(&mut connection)
+    .await
+    .expect("show create user")
+}
+
+#[tokio::test]
+async fn the_clone_gets_the_users_plugin_expiry_limits_and_lock_state() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("props"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let mut connection = admin().await;
+    let account = format!("'{}'@'%'", app.user);
+    exec(
+        &mut connection,
+        format!(
+            "ALTER USER {account} IDENTIFIED VIA mysql_native_password USING PASSWORD('{}')",
+            app.password
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("ALTER USER {account} WITH MAX_USER_CONNECTIONS 3 MAX_QUERIES_PER_HOUR 500"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("ALTER USER {account} PASSWORD EXPIRE NEVER"),
+    )
+    .await;
+    // A clone left locked, expiring and limited by someone else.
+    exec(
+        &mut connection,
+        format!(
+            "CREATE USER '{clone}'@'%' IDENTIFIED BY 'Stray-1' WITH MAX_UPDATES_PER_HOUR 9 PASSWORD EXPIRE INTERVAL 1 DAY ACCOUNT LOCK"
+        ),
+    )
+    .await;
+
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(clone));
+    assert_eq!(
+        select_with(&current).await,
+        Ok(1),
+        "the clone is unlocked and logs in"
+    );
+    let created = show_create_user(&clone, "%").await;
+    for expected in [
+        "WITH MAX_QUERIES_PER_HOUR 500 MAX_USER_CONNECTIONS 3",
+        "PASSWORD EXPIRE NEVER",
+    ] {
+        assert!(created.contains(expected), "{expected}: {created}");
+    }
+    for unexpected in ["ACCOUNT LOCK", "MAX_UPDATES_PER_HOUR", "INTERVAL"] {
+        assert!(!created.contains(unexpected), "{unexpected}: {created}");
+    }
+}
+
+#[tokio::test]
+async fn a_grant_on_a_dropped_table_is_skipped_and_said_so() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("stale"), "%", json!({})).await;
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE TABLE `{}`.`gone` (id INT)", app.database),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT INSERT ON `{}`.`gone` TO '{}'@'%'",
+            app.database, app.user
+        ),
+    )
+    .await;
+    // MariaDB, like MySQL, keeps the table grant after the table is dropped.
+    exec(
+        &mut connection,
+        format!("DROP TABLE `{}`.`gone`", app.database),
+    )
+    .await;
+    let rows = grants_of(&app.user, "%").await.rows;
+    assert!(
+        rows.iter().any(|r| r.to_string().contains("`gone`")),
+        "{rows:?}"
+    );
+
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(format!("{}_clone", app.user)));
+    assert_eq!(select_with(&current).await, Ok(1));
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("no longer exists") && logs.contains("`gone`"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_login_uses_tls_even_when_the_application_secret_says_plaintext() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(
+        &config,
+        &unique_name("plainapp"),
+        "%",
+        json!({"ssl": false}),
+    )
+    .await;
+    // An admin that the server only admits over TLS; its secret has no `ssl` key.
+    let admin_user = unique_name("tlsadmin");
+    let admin_password = format!("Admin-{}", unique_name("pw"));
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE USER '{admin_user}'@'%' IDENTIFIED BY '{admin_password}' REQUIRE SSL"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("GRANT ALL PRIVILEGES ON *.* TO '{admin_user}'@'%' WITH GRANT OPTION"),
+    )
+    .await;
+    let before = value(&config, &app.name, "AWSCURRENT").await;
+    let admin_arn = before["masterarn"].as_str().expect("masterarn").to_owned();
+    let mut admin_value = value(&config, &admin_arn, "AWSCURRENT").await;
+    admin_value["username"] = json!(admin_user);
+    admin_value["password"] = json!(admin_password);
+    assert!(admin_value.get("ssl").is_none());
+    secrets
+        .put_secret_value()
+        .secret_id(&admin_arn)
+        .secret_string(admin_value.to_string())
+        .send()
+        .await
+        .expect("admin secret");
+
+    rotate(&config, &app.name, &function).await;
+    let current = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        current["username"],
+        json!(format!("{}_clone", app.user)),
+        "the admin logged in over TLS (its account requires it)"
+    );
+    let logs = function_logs(&function);
+    let admin_line = logs
+        .lines()
+        .find(|l| l.contains("logged in as the admin user"))
+        .expect("admin login logged");
+    assert!(admin_line.contains("tls-verified"), "{admin_line}");
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("logged in as the current user"))
+            .all(|l| l.contains("plaintext")),
+        "the application's own logins follow its ssl=false: {logs}"
+    );
+}
+
+#[tokio::test]
+async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_servers() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    // A server of its own (an RDS instance of the emulator), whose global sql_mode quotes
+    // identifiers with `"`, where a backslash in a name is printed literally.
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+    } = rds_instance(&config, "ansidb").await;
+    let user = "back\\slash";
+    exec(&mut connection, "CREATE DATABASE ansi".to_owned()).await;
+    exec(
+        &mut connection,
+        "CREATE TABLE ansi.t (id INT PRIMARY KEY)".to_owned(),
+    )
+    .await;
+    exec(&mut connection, "INSERT INTO ansi.t VALUES (1)".to_owned()).await;
+    let account = rotator::sql::Account::new(user, "%")
+        .sql()
+        .expect("quotable");
+    exec(
+        &mut connection,
+        format!("CREATE USER {account} IDENTIFIED BY 'Initial-1'"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("GRANT SELECT ON ansi.* TO {account}"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        "SET GLOBAL sql_mode = 'ANSI_QUOTES,STRICT_TRANS_TABLES'".to_owned(),
+    )
+    .await;
+    drop(connection);
+    let name = unique_name("AnsiQuotesAppuser");
+    let app = json!({"engine": "mysql", "host": host, "port": port, "username": user, "password": "Initial-1", "dbname": "ansi", "masterarn": managed_arn});
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(app.to_string())
+        .send()
+        .await
+        .expect("secret");
+
+    rotate(&config, &name, &function).await;
+    let current = value(&config, &name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!(format!("{user}_clone")));
+    let mut connection = login(&db_options(
+        &host,
+        port,
+        current["username"].as_str().expect("user"),
+        current["password"].as_str().expect("pw"),
+    ))
+    .await
+    .expect("the clone logs in");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ansi.t")
+        .fetch_one(&mut connection)
+        .await
+        .expect("select");
+    assert_eq!(count, 1);
+    drop(connection);
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
 }

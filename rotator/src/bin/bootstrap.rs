@@ -6,8 +6,10 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new("info"))?;
+    // Dependencies stay at WARN whatever the level: see `rotator::logging`.
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(rotator::logging::directives(level.as_deref()))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
