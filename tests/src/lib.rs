@@ -326,7 +326,7 @@ pub enum RotationOutcome {
 /// # Panics
 /// When the emulator never ran such a rotation, or it does not end in time.
 pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
     loop {
         let records = emulator_json("/_emulator/rotations");
         let record = records.as_array().into_iter().flatten().rev().find(|r| {

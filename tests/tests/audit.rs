@@ -451,7 +451,7 @@ fn finding<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
 
 /// Adds an ingress rule to the bastion's group and audits.
 async fn audit_with_bastion_rule(permission: IpPermission) -> (Setup, Vec<Finding>) {
-    let setup = provision(&Options::default()).await;
+    let setup = Box::pin(provision(&Options::default())).await;
     let ec2 = aws_sdk_ec2::Client::new(&setup.config);
     ec2.authorize_security_group_ingress()
         .group_id(&setup.bastion_sg)

@@ -243,8 +243,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
             .vpc_ids(&vpc_id)
             .send()
             .await
-            .map(|out| out.vpcs().is_empty())
-            .unwrap_or(true),
+            .map_or(true, |out| out.vpcs().is_empty()),
         "the VPC is gone"
     );
     assert!(!key.exists(), "the private key file goes with the run");

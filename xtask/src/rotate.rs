@@ -109,7 +109,7 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     let old = read_value(&secrets, secret, "AWSPREVIOUS").await?;
     // The bastion provision recorded, for a database only reachable through it.
     let state_dir = &options.state_dir;
-    let bastion = match crate::provision::State::load(&options.names.state_file(&state_dir)) {
+    let bastion = match crate::provision::State::load(&options.names.state_file(state_dir)) {
         Ok(Some(state)) => {
             state
                 .bastion(&aws_sdk_ec2::Client::new(config), state_dir)
