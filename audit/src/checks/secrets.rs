@@ -181,10 +181,13 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
                     ),
                 )
             } else {
-                context.fail(
+                // The owning service decides (RDS rotates its managed secrets every
+                // 7 days by default); its RotationEnabled is not the policy's to judge.
+                // secret.rotation.healthy still measures its age by that schedule.
+                context.skip(
                     def,
                     &resource,
-                    format!("secret {name} is managed by {service} with rotation disabled; expected {service} to rotate it (turn rotation on in {service})"),
+                    &format!("secret {name} is managed by {service}, which rotates it by its own rules; it reports RotationEnabled false, so its schedule is not judged here (its age is, in secret.rotation.healthy)"),
                 )
             };
         }
@@ -750,7 +753,7 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
                 }
             }
         }
-        if secret.rotation_enabled != Some(true) {
+        if secret.rotation_enabled != Some(true) && owned_by.is_none() {
             return context.fail(def, &resource, format!("secret {name}{rules} has rotation disabled, so it is never rotated; expected a rotation within {max_hours} hours"));
         }
         let (last, what) = match (secret.last_rotated_date, secret.created_date) {
@@ -1505,16 +1508,22 @@ mod tests {
         if let Collected::Ok(secrets) = &mut disabled.secrets {
             secrets[1].rotation_enabled = Some(false);
         }
-        let finding = findings_of(disabled, "secret.rotation.schedule")
+        let finding = findings_of(disabled.clone(), "secret.rotation.schedule")
             .into_iter()
             .find(|f| f.resource == ADMIN_ARN)
             .expect("admin finding");
-        assert_eq!(finding.status, Status::Fail);
+        assert_eq!(finding.status, Status::Skip);
         assert!(
-            finding.message.contains("rotation disabled"),
+            finding.message.contains("RotationEnabled false"),
             "{}",
             finding.message
         );
+        // Its age is still judged by the service's schedule.
+        let finding = findings_of(disabled, "secret.rotation.healthy")
+            .into_iter()
+            .find(|f| f.resource == ADMIN_ARN)
+            .expect("admin finding");
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
     }
 
     #[test]
