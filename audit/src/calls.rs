@@ -70,6 +70,14 @@ pub const SECRETSMANAGER_LIST_SECRETS: ApiCall = call(
     "secretsmanager:ListSecrets",
     "rotation settings of every secret (--all-secrets)",
 );
+pub const SECRETSMANAGER_LIST_SECRET_VERSION_IDS: ApiCall = call(
+    "secretsmanager:ListSecretVersionIds",
+    "when a pending version was created (a rotation in progress or stuck)",
+);
+pub const SECRETSMANAGER_GET_RESOURCE_POLICY: ApiCall = call(
+    "secretsmanager:GetResourcePolicy",
+    "the audited secret's resource policy (not public, not shared)",
+);
 pub const SECRETSMANAGER_GET_SECRET_VALUE: ApiCall = ApiCall {
     action: "secretsmanager:GetSecretValue",
     purpose: "the application secret's masterarn and credentials (--read-secrets only)",
@@ -82,6 +90,11 @@ pub const LAMBDA_GET_FUNCTION_CONFIGURATION: ApiCall = call(
 pub const LAMBDA_GET_POLICY: ApiCall = call(
     "lambda:GetPolicy",
     "the rotation function's resource policy",
+);
+
+pub const LAMBDA_GET_FUNCTION_URL_CONFIG: ApiCall = call(
+    "lambda:GetFunctionUrlConfig",
+    "whether the rotation function has a public URL (AuthType NONE)",
 );
 
 /// Every call the collector can make.
@@ -97,9 +110,12 @@ pub const CALLS: &[ApiCall] = &[
     RDS_DESCRIBE_DB_INSTANCES,
     SECRETSMANAGER_DESCRIBE_SECRET,
     SECRETSMANAGER_LIST_SECRETS,
+    SECRETSMANAGER_LIST_SECRET_VERSION_IDS,
+    SECRETSMANAGER_GET_RESOURCE_POLICY,
     SECRETSMANAGER_GET_SECRET_VALUE,
     LAMBDA_GET_FUNCTION_CONFIGURATION,
     LAMBDA_GET_POLICY,
+    LAMBDA_GET_FUNCTION_URL_CONFIG,
 ];
 
 /// The least-privilege IAM policy for the audit, as an IAM policy document.

@@ -35,10 +35,10 @@ use time::OffsetDateTime;
 use crate::calls::{self, ApiCall};
 use crate::checks::redact_grant;
 use crate::inventory::{
-    AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
+    AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, PrefixList,
-    RegionInventory, Scope, Secret, SecretFacts, SecretValueRecord, SecurityGroupRule, Subnet, Vpc,
-    VpcEndpoint,
+    RegionInventory, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
+    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
 };
 use crate::policy::Policy;
 use crate::sensitive::SensitiveString;
@@ -135,7 +135,9 @@ impl Clients {
     }
 }
 
-/// Whether a service error code means the caller lacks permission.
+/// Whether a service error code means the caller lacks permission. Refused
+/// credentials (`AuthFailure`, expired tokens, clock skew) are not: no grant
+/// fixes them (see [`crate::inventory::CREDENTIAL_ERROR_CODES`]).
 pub fn is_access_denied(code: Option<&str>, message: &str) -> bool {
     match code {
         Some(code) => matches!(
@@ -145,7 +147,6 @@ pub fn is_access_denied(code: Option<&str>, message: &str) -> bool {
                 | "UnauthorizedOperation"
                 | "UnauthorizedAccess"
                 | "AuthorizationError"
-                | "AuthFailure"
                 | "Forbidden"
         ),
         None => message.contains("not authorized to perform") || message.contains("AccessDenied"),
@@ -167,6 +168,24 @@ fn is_not_found(code: Option<&str>) -> bool {
     )
 }
 
+/// The IAM action a failure is about. Reading a secret also decrypts it with its
+/// KMS key: Secrets Manager reports a key-policy or `kms:Decrypt` denial as
+/// `AccessDeniedException` naming KMS, or as `DecryptionFailure` (GetSecretValue,
+/// Secrets Manager API reference), and the fix is `kms:Decrypt`, not
+/// `secretsmanager:GetSecretValue`.
+pub fn failed_action(call_action: &str, code: Option<&str>, message: &str) -> String {
+    let about_kms = code == Some("DecryptionFailure")
+        || code.is_some_and(|c| c.starts_with("KMS"))
+        || message.contains("kms:Decrypt")
+        || message.contains("KMS")
+        || message.contains("kms:");
+    if call_action == calls::SECRETSMANAGER_GET_SECRET_VALUE.action && about_kms {
+        "kms:Decrypt".to_owned()
+    } else {
+        call_action.to_owned()
+    }
+}
+
 fn collection_error<E, R>(call: &ApiCall, error: &SdkError<E, R>) -> CollectionError
 where
     E: ProvideErrorMetadata + StdError + 'static,
@@ -175,8 +194,9 @@ where
     let code = error.code().map(str::to_owned);
     let message = DisplayErrorContext(error).to_string();
     CollectionError {
-        action: call.action.to_owned(),
-        access_denied: is_access_denied(code.as_deref(), &message),
+        action: failed_action(call.action, code.as_deref(), &message),
+        access_denied: is_access_denied(code.as_deref(), &message)
+            || code.as_deref() == Some("DecryptionFailure"),
         code,
         message,
     }
@@ -248,6 +268,7 @@ macro_rules! secret_from {
                 .$stages()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
+            pending_created_date: None,
         }
     }};
 }
@@ -336,6 +357,7 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
             version: crate::VERSION.to_owned(),
             collected_at: started,
             account_id,
+            insecure_db_tls: request.policy.insecure_db_tls,
             api_requests: counter.0.load(Ordering::Relaxed),
             calls: log.snapshot(),
             scope,
@@ -356,13 +378,15 @@ struct VpcPart {
     vpc: Collected<Option<Vpc>>,
     subnets: Collected<Vec<Subnet>>,
     endpoints: Collected<Vec<VpcEndpoint>>,
-    bastion: Collected<Option<Instance>>,
+    bastions: Collected<Vec<Instance>>,
 }
 
 /// What the secrets branch found.
 struct SecretsPart {
+    policies: Vec<SecretPolicyRecord>,
     secrets: Collected<Vec<Secret>>,
     missing: Vec<String>,
+    failed: Vec<FailedSecret>,
     functions: Vec<FunctionRecord>,
     values: Vec<SecretValueRecord>,
     logins: HashMap<String, DbLogin>,
@@ -392,8 +416,10 @@ impl RegionCollector<'_> {
             tokio::join!(self.vpc_part(), self.database(), self.secrets_part());
 
         let mut groups: BTreeSet<String> = BTreeSet::new();
-        if let Collected::Ok(Some(bastion)) = &vpc_part.bastion {
-            groups.extend(bastion.security_group_ids.iter().cloned());
+        if let Collected::Ok(bastions) = &vpc_part.bastions {
+            for bastion in bastions {
+                groups.extend(bastion.security_group_ids.iter().cloned());
+            }
         }
         if let Collected::Ok(Some(db)) = &database {
             groups.extend(db.security_group_ids.iter().cloned());
@@ -401,6 +427,12 @@ impl RegionCollector<'_> {
         for function in &secrets_part.functions {
             if let Collected::Ok(Some(configuration)) = &function.configuration {
                 groups.extend(configuration.security_group_ids.iter().cloned());
+            }
+        }
+        // The endpoints' groups: whether the function may reach them on 443.
+        if let Collected::Ok(endpoints) = &vpc_part.endpoints {
+            for endpoint in endpoints {
+                groups.extend(endpoint.security_group_ids.iter().cloned());
             }
         }
         let (rules_and_lists, grants) = tokio::join!(
@@ -414,15 +446,17 @@ impl RegionCollector<'_> {
             vpc: vpc_part.vpc,
             subnets: vpc_part.subnets,
             endpoints: vpc_part.endpoints,
-            bastion: vpc_part.bastion,
+            bastions: vpc_part.bastions,
             database,
             security_group_rules,
             prefix_lists,
             secrets: secrets_part.secrets,
             missing_secrets: secrets_part.missing,
+            failed_secrets: secrets_part.failed,
             functions: secrets_part.functions,
             secret_values: secrets_part.values,
             admin_secrets: secrets_part.admin_secrets,
+            secret_policies: secrets_part.policies,
             grants,
         }
     }
@@ -441,9 +475,9 @@ impl RegionCollector<'_> {
             return VpcPart {
                 subnets: reason(&vpc),
                 endpoints: reason(&vpc),
-                bastion: match &vpc {
+                bastions: match &vpc {
                     Collected::Failed(error) => Collected::Failed(error.clone()),
-                    _ => Collected::Ok(None),
+                    _ => Collected::Ok(Vec::new()),
                 },
                 vpc: match vpc {
                     Collected::Failed(error) => Collected::Failed(error),
@@ -452,12 +486,12 @@ impl RegionCollector<'_> {
                 },
             };
         };
-        let (dns_hostnames, dns_support, subnets, endpoints, bastion) = tokio::join!(
+        let (dns_hostnames, dns_support, subnets, endpoints, bastions) = tokio::join!(
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames),
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsSupport),
             self.subnets(&id),
             self.endpoints(&id),
-            self.bastion(&id),
+            self.bastions(&id),
         );
         VpcPart {
             vpc: Collected::Ok(Some(Vpc {
@@ -469,7 +503,7 @@ impl RegionCollector<'_> {
             })),
             subnets,
             endpoints,
-            bastion,
+            bastions,
         }
     }
 
@@ -572,6 +606,7 @@ impl RegionCollector<'_> {
                 Ok(page) => subnets.extend(page.subnets().iter().map(|s| Subnet {
                     id: s.subnet_id().unwrap_or_default().to_owned(),
                     availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
+                    cidr_block: s.cidr_block().map(str::to_owned),
                 })),
                 Err(error) => return Collected::Failed(collection_error(call, &error)),
             }
@@ -607,6 +642,12 @@ impl RegionCollector<'_> {
                             state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
                             private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
                             subnet_ids: e.subnet_ids().to_vec(),
+                            security_group_ids: e
+                                .groups()
+                                .iter()
+                                .filter_map(|g| g.group_id().map(str::to_owned))
+                                .collect(),
+                            policy_document: e.policy_document().map(str::to_owned),
                         }),
                 ),
                 Err(error) => return Collected::Failed(collection_error(call, &error)),
@@ -615,7 +656,8 @@ impl RegionCollector<'_> {
         Collected::Ok(endpoints)
     }
 
-    async fn bastion(&self, vpc: &str) -> Collected<Option<Instance>> {
+    /// Every instance of the VPC with the bastion's name (not only the first).
+    async fn bastions(&self, vpc: &str) -> Collected<Vec<Instance>> {
         let call = &calls::EC2_DESCRIBE_INSTANCES;
         let mut pages = self
             .clients
@@ -644,29 +686,26 @@ impl RegionCollector<'_> {
                 Err(error) => return Collected::Failed(collection_error(call, &error)),
             }
         }
-        // Prefer a running instance when several carry the name.
-        instances.sort_by_key(|i| {
-            i.state()
-                .and_then(|s| s.name())
-                .map(|n| n.as_str() != "running")
-        });
-        Collected::Ok(instances.first().map(|i| {
-            Instance {
-                id: i.instance_id().unwrap_or_default().to_owned(),
-                name: tag_value(i.tags(), "Name").map(str::to_owned),
-                state: i
-                    .state()
-                    .and_then(|s| s.name())
-                    .map(|n| n.as_str().to_owned()),
-                subnet_id: i.subnet_id().map(str::to_owned),
-                security_group_ids: i
-                    .security_groups()
-                    .iter()
-                    .filter_map(|g| g.group_id().map(str::to_owned))
-                    .collect(),
-                public_ip: i.public_ip_address().map(str::to_owned),
-            }
-        }))
+        Collected::Ok(
+            instances
+                .iter()
+                .map(|i| Instance {
+                    id: i.instance_id().unwrap_or_default().to_owned(),
+                    name: tag_value(i.tags(), "Name").map(str::to_owned),
+                    state: i
+                        .state()
+                        .and_then(|s| s.name())
+                        .map(|n| n.as_str().to_owned()),
+                    subnet_id: i.subnet_id().map(str::to_owned),
+                    security_group_ids: i
+                        .security_groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_owned))
+                        .collect(),
+                    public_ip: i.public_ip_address().map(str::to_owned),
+                })
+                .collect(),
+        )
     }
 
     // ------------------------------------------------------------------ RDS
@@ -708,6 +747,7 @@ impl RegionCollector<'_> {
                         g.subnets()
                             .iter()
                             .map(|s| Subnet {
+                                cidr_block: None,
                                 id: s.subnet_identifier().unwrap_or_default().to_owned(),
                                 availability_zone: s
                                     .subnet_availability_zone()
@@ -729,19 +769,27 @@ impl RegionCollector<'_> {
     // ------------------------------------------------------------------ Secrets
 
     async fn secrets_part(&self) -> SecretsPart {
-        let (secrets, missing) = if self.request.scope.all_secrets {
-            self.list_secrets().await
+        let (secrets, missing, failed) = if self.request.scope.all_secrets {
+            let (secrets, missing) = self.list_secrets().await;
+            (secrets, missing, Vec::new())
         } else {
             self.describe_named_secrets().await
         };
         let mut part = SecretsPart {
+            policies: Vec::new(),
             secrets,
             missing,
+            failed,
             functions: Vec::new(),
             values: Vec::new(),
             logins: HashMap::new(),
             admin_secrets: Vec::new(),
         };
+        if let Collected::Ok(secrets) = &mut part.secrets {
+            for secret in secrets.iter_mut() {
+                self.read_pending_date(secret).await;
+            }
+        }
         let Collected::Ok(secrets) = &part.secrets else {
             return part;
         };
@@ -752,14 +800,16 @@ impl RegionCollector<'_> {
             .filter_map(|s| s.rotation_lambda_arn.clone())
             .collect();
         for arn in function_arns {
-            let (configuration, policy) = tokio::join!(
+            let (configuration, policy, url_auth_type) = tokio::join!(
                 self.function_configuration(&arn),
-                self.function_policy(&arn)
+                self.function_policy(&arn),
+                self.function_url_auth_type(&arn)
             );
             part.functions.push(FunctionRecord {
                 arn,
                 configuration,
                 policy,
+                url_auth_type,
             });
         }
 
@@ -768,6 +818,13 @@ impl RegionCollector<'_> {
             .filter(|s| s.primary)
             .map(|s| s.arn.clone())
             .collect();
+        for arn in &primary {
+            let policy = self.secret_policy(arn).await;
+            part.policies.push(SecretPolicyRecord {
+                secret_arn: arn.clone(),
+                policy,
+            });
+        }
         for arn in primary {
             if !self.request.scope.read_secrets {
                 continue;
@@ -782,7 +839,10 @@ impl RegionCollector<'_> {
             }) = &facts
                 && !part.admin_secrets.iter().any(|a| &a.arn == masterarn)
             {
-                let secret = self.describe_secret(masterarn).await;
+                let mut secret = self.describe_secret(masterarn).await;
+                if let Collected::Ok(Some(secret)) = &mut secret {
+                    self.read_pending_date(secret).await;
+                }
                 part.admin_secrets.push(AdminSecretRecord {
                     arn: masterarn.clone(),
                     secret,
@@ -794,6 +854,27 @@ impl RegionCollector<'_> {
             });
         }
         part
+    }
+
+    async fn secret_policy(&self, arn: &str) -> Collected<Option<String>> {
+        let call = &calls::SECRETSMANAGER_GET_RESOURCE_POLICY;
+        self.log.record(call);
+        match self
+            .clients
+            .secrets
+            .get_resource_policy()
+            .secret_id(arn)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(
+                output
+                    .resource_policy()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(str::to_owned),
+            ),
+            Err(error) => not_found_or_error(call, &error),
+        }
     }
 
     async fn describe_secret(&self, id: &str) -> Collected<Option<Secret>> {
@@ -812,9 +893,63 @@ impl RegionCollector<'_> {
         }
     }
 
-    async fn describe_named_secrets(&self) -> (Collected<Vec<Secret>>, Vec<String>) {
+    /// For a secret with a version staged `AWSPENDING` apart from `AWSCURRENT`, when
+    /// that version was created (one `ListSecretVersionIds` call, only for such
+    /// secrets): a rotation within its window is in progress, not stuck.
+    async fn read_pending_date(&self, secret: &mut Secret) {
+        let pending = secret
+            .versions_to_stages
+            .iter()
+            .find(|(_, stages)| {
+                stages.iter().any(|s| s == "AWSPENDING")
+                    && !stages.iter().any(|s| s == "AWSCURRENT")
+            })
+            .map(|(id, _)| id.clone());
+        let Some(pending) = pending else {
+            return;
+        };
+        let call = &calls::SECRETSMANAGER_LIST_SECRET_VERSION_IDS;
+        let mut pages = self
+            .clients
+            .secrets
+            .list_secret_version_ids()
+            .secret_id(&secret.arn)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => {
+                    if let Some(version) = page
+                        .versions()
+                        .iter()
+                        .find(|v| v.version_id() == Some(pending.as_str()))
+                    {
+                        secret.pending_created_date = to_time(version.created_date());
+                        return;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        "secret {}: {}",
+                        secret.name,
+                        collection_error(call, &error).describe()
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The named secrets; one that fails to load is recorded on its own and does
+    /// not discard the ones already read.
+    async fn describe_named_secrets(
+        &self,
+    ) -> (Collected<Vec<Secret>>, Vec<String>, Vec<FailedSecret>) {
         let mut secrets = Vec::new();
         let mut missing = Vec::new();
+        let mut failed = Vec::new();
         for id in &self.request.scope.secret_ids {
             match self.describe_secret(id).await {
                 Collected::Ok(Some(mut secret)) => {
@@ -822,11 +957,14 @@ impl RegionCollector<'_> {
                     secrets.push(secret);
                 }
                 Collected::Ok(None) => missing.push(id.clone()),
-                Collected::Failed(error) => return (Collected::Failed(error), missing),
-                Collected::Skipped(reason) => return (Collected::Skipped(reason), missing),
+                Collected::Failed(error) => failed.push(FailedSecret {
+                    id: id.clone(),
+                    error,
+                }),
+                Collected::Skipped(reason) => return (Collected::Skipped(reason), missing, failed),
             }
         }
-        (Collected::Ok(secrets), missing)
+        (Collected::Ok(secrets), missing, failed)
     }
 
     /// Every secret of the region, 100 a page; the named ones are marked primary.
@@ -937,6 +1075,8 @@ impl RegionCollector<'_> {
                     security_group_ids: vpc
                         .map(|v| v.security_group_ids().to_vec())
                         .unwrap_or_default(),
+                    state: output.state().map(|s| s.as_str().to_owned()),
+                    last_update_status: output.last_update_status().map(|s| s.as_str().to_owned()),
                 }))
             }
             Err(error) => not_found_or_error(call, &error),
@@ -959,13 +1099,49 @@ impl RegionCollector<'_> {
         }
     }
 
+    async fn function_url_auth_type(&self, arn: &str) -> Collected<Option<String>> {
+        let call = &calls::LAMBDA_GET_FUNCTION_URL_CONFIG;
+        self.log.record(call);
+        match self
+            .clients
+            .lambda
+            .get_function_url_config()
+            .function_name(arn)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(Some(output.auth_type().as_str().to_owned())),
+            Err(error) => not_found_or_error(call, &error),
+        }
+    }
+
     // ------------------------------------------------------------------ Security groups
 
     async fn rules_and_prefix_lists(
         &self,
         groups: &BTreeSet<String>,
     ) -> (Collected<Vec<SecurityGroupRule>>, Vec<PrefixList>) {
-        let rules = self.security_group_rules(groups).await;
+        let mut rules = self.security_group_rules(groups).await;
+        // The groups those rules admit from: a referenced group that is itself
+        // open to the internet opens the bastion too. One more filtered read.
+        if let Collected::Ok(first) = &rules {
+            let referenced: BTreeSet<String> = first
+                .iter()
+                .filter(|r| !r.is_egress)
+                .filter_map(|r| r.referenced_group_id.clone())
+                .filter(|g| !groups.contains(g))
+                .collect();
+            if !referenced.is_empty() {
+                match self.security_group_rules(&referenced).await {
+                    Collected::Ok(more) => {
+                        if let Collected::Ok(all) = &mut rules {
+                            all.extend(more);
+                        }
+                    }
+                    failed => rules = failed,
+                }
+            }
+        }
         let mut lists = Vec::new();
         if let Collected::Ok(rules) = &rules {
             let ids: BTreeSet<&str> = rules
@@ -1018,6 +1194,18 @@ impl RegionCollector<'_> {
                             referenced_group_id: r
                                 .referenced_group_info()
                                 .and_then(|g| g.group_id())
+                                .map(str::to_owned),
+                            referenced_group_owner: r
+                                .referenced_group_info()
+                                .and_then(|g| g.user_id())
+                                .map(str::to_owned),
+                            referenced_group_vpc: r
+                                .referenced_group_info()
+                                .and_then(|g| g.vpc_id())
+                                .map(str::to_owned),
+                            referenced_group_peering: r
+                                .referenced_group_info()
+                                .and_then(|g| g.peering_status().or(g.vpc_peering_connection_id()))
                                 .map(str::to_owned),
                             description: r.description().map(str::to_owned),
                         }
@@ -1085,6 +1273,35 @@ impl RegionCollector<'_> {
         records
     }
 
+    /// Grant rows of the session's active roles (SELECT held through a default
+    /// role counts); none when there is no role or the server has no roles.
+    async fn role_grants(&self, connection: &mut MySqlConnection) -> Vec<String> {
+        let Ok(row) = sqlx::query("SELECT VERSION(), CURRENT_ROLE()")
+            .fetch_one(&mut *connection)
+            .await
+        else {
+            return Vec::new();
+        };
+        let version = text_of(&row, 0).unwrap_or_default();
+        let Some(statement) = role_grants_statement(&version, text_of(&row, 1).as_deref()) else {
+            return Vec::new();
+        };
+        match sqlx::query(sqlx::AssertSqlSafe(statement))
+            .fetch_all(&mut *connection)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .filter_map(|row| text_of(row, 0))
+                .map(|row| redact_grant(&row))
+                .collect(),
+            Err(error) => {
+                tracing::warn!("reading the grants of the session's roles: {error}");
+                Vec::new()
+            }
+        }
+    }
+
     async fn grants_of(&self, secret_arn: &str, login: &DbLogin) -> GrantsRecord {
         let failed = |action: &str, message: String| GrantsRecord {
             secret_arn: secret_arn.to_owned(),
@@ -1113,15 +1330,12 @@ impl RegionCollector<'_> {
             .username(&login.username)
             .password(login.password.expose());
         let tunnelled = self.request.db_endpoint.is_some();
-        options = match login.ssl {
-            // Through a tunnel the host name cannot match the certificate: verify the CA only.
-            Some(true) => options.ssl_mode(if tunnelled {
-                MySqlSslMode::VerifyCa
-            } else {
-                MySqlSslMode::VerifyIdentity
-            }),
-            Some(false) => options.ssl_mode(MySqlSslMode::Disabled),
-            None => options.ssl_mode(MySqlSslMode::Preferred),
+        let insecure = self.request.policy.insecure_db_tls;
+        options = match tls_mode(login.ssl, tunnelled, insecure) {
+            Ok(mode) => options.ssl_mode(mode),
+            Err(refusal) => {
+                return failed("mysql:connect", format!("secret {secret_arn}: {refusal}"));
+            }
         };
         if let Some(bundle) = &self.request.db_ca_bundle {
             options = options.ssl_ca(bundle);
@@ -1170,12 +1384,15 @@ impl RegionCollector<'_> {
                 }
             });
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
-            Ok(rows) => Collected::Ok(
-                rows.iter()
+            Ok(rows) => {
+                let mut rows: Vec<String> = rows
+                    .iter()
                     .filter_map(|row| text_of(row, 0))
                     .map(|row| redact_grant(&row))
-                    .collect(),
-            ),
+                    .collect();
+                rows.extend(self.role_grants(&mut connection).await);
+                Collected::Ok(rows)
+            }
             Err(error) => Collected::Failed(CollectionError {
                 action: "mysql:SHOW GRANTS".to_owned(),
                 access_denied: false,
@@ -1197,6 +1414,46 @@ impl RegionCollector<'_> {
             tls,
             rows,
         }
+    }
+}
+
+/// How the audit logs in with the application's password. It is sent only over
+/// TLS whose certificate is verified (the CA bundle given, else the public roots)
+/// and, unless through a tunnel (where the host name cannot match), whose host
+/// name matches: sqlx's `Preferred` accepts any certificate and falls back to
+/// plaintext (sqlx `MySqlSslMode` docs), so it is used only with
+/// `--insecure-db-tls`, as is the plaintext a secret's `"ssl": false` asks for.
+pub fn tls_mode(
+    ssl: Option<bool>,
+    tunnelled: bool,
+    insecure: bool,
+) -> Result<MySqlSslMode, String> {
+    let verified = if tunnelled {
+        MySqlSslMode::VerifyCa
+    } else {
+        MySqlSslMode::VerifyIdentity
+    };
+    match (ssl, insecure) {
+        (Some(true), _) | (None, false) => Ok(verified),
+        (None, true) => Ok(MySqlSslMode::Preferred),
+        (Some(false), true) => Ok(MySqlSslMode::Disabled),
+        (Some(false), false) => Err("key `ssl` is false (plaintext); the audit sends the password only over verified TLS: pass --insecure-db-tls to log in without TLS, or set `ssl` to true".to_owned()),
+    }
+}
+
+/// The statement that lists the privileges of the session's active (default)
+/// roles, from `SELECT VERSION(), CURRENT_ROLE()`: MySQL 8 names them quoted
+/// (`` `r`@`%` ``, comma-separated) and expands them with `SHOW GRANTS FOR
+/// CURRENT_USER() USING ...`; MariaDB names one role bare and lists it with
+/// `SHOW GRANTS FOR role`. `None` without an active role.
+pub fn role_grants_statement(version: &str, current_role: Option<&str>) -> Option<String> {
+    let role = current_role
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("NONE"))?;
+    if version.contains("MariaDB") {
+        Some(format!("SHOW GRANTS FOR `{}`", role.replace('`', "``")))
+    } else {
+        Some(format!("SHOW GRANTS FOR CURRENT_USER() USING {role}"))
     }
 }
 
@@ -1228,6 +1485,97 @@ mod tests {
             "User: arn:aws:iam::1:user/x is not authorized to perform: ec2:DescribeVpcs"
         ));
         assert!(!is_access_denied(None, "connection refused"));
+    }
+
+    #[test]
+    fn errors_are_classified_by_code_and_message() {
+        // Refused credentials are not a missing permission.
+        assert!(!is_access_denied(Some("AuthFailure"), ""));
+        assert!(!is_access_denied(Some("ExpiredToken"), ""));
+        let expired = CollectionError {
+            action: "ec2:DescribeVpcs".to_owned(),
+            access_denied: false,
+            code: Some("AuthFailure".to_owned()),
+            message: "AWS was not able to validate the provided access credentials".to_owned(),
+        };
+        let text = expired.describe();
+        assert!(
+            text.contains("credentials were refused") && text.contains("clock"),
+            "{text}"
+        );
+        assert!(!text.contains("grant"), "{text}");
+        // A KMS denial behind GetSecretValue names kms:Decrypt.
+        let get = "secretsmanager:GetSecretValue";
+        let cases = [
+            (
+                Some("AccessDeniedException"),
+                "Access to KMS is not allowed",
+                "kms:Decrypt",
+            ),
+            (
+                Some("DecryptionFailure"),
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key",
+                "kms:Decrypt",
+            ),
+            (
+                Some("AccessDeniedException"),
+                "User: arn:aws:sts::1:assumed-role/a is not authorized to perform: kms:Decrypt",
+                "kms:Decrypt",
+            ),
+            (
+                Some("AccessDeniedException"),
+                "User: x is not authorized to perform: secretsmanager:GetSecretValue",
+                get,
+            ),
+        ];
+        for (code, message, action) in cases {
+            assert_eq!(failed_action(get, code, message), action, "{message}");
+        }
+        assert_eq!(
+            failed_action("ec2:DescribeVpcs", Some("AccessDenied"), "KMS"),
+            "ec2:DescribeVpcs"
+        );
+    }
+
+    #[test]
+    fn the_password_goes_only_over_verified_tls_unless_insecure_is_asked() {
+        use MySqlSslMode::{Disabled, Preferred, VerifyCa, VerifyIdentity};
+        let cases = [
+            (Some(true), false, false, Ok(VerifyIdentity)),
+            (Some(true), true, false, Ok(VerifyCa)),
+            (None, false, false, Ok(VerifyIdentity)),
+            (None, true, false, Ok(VerifyCa)),
+            (None, false, true, Ok(Preferred)),
+            (Some(false), false, true, Ok(Disabled)),
+            (Some(false), false, false, Err(())),
+        ];
+        for (ssl, tunnelled, insecure, expected) in cases {
+            let got = tls_mode(ssl, tunnelled, insecure);
+            match expected {
+                Ok(mode) => assert!(
+                    matches!(&got, Ok(m) if std::mem::discriminant(m) == std::mem::discriminant(&mode)),
+                    "{ssl:?} {tunnelled} {insecure}: {got:?}"
+                ),
+                Err(()) => assert!(
+                    got.as_ref().is_err_and(|e| e.contains("--insecure-db-tls")),
+                    "{ssl:?}: {got:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn role_grants_are_listed_per_server() {
+        assert_eq!(role_grants_statement("8.0.36", Some("NONE")), None);
+        assert_eq!(role_grants_statement("10.11.6-MariaDB", None), None);
+        assert_eq!(
+            role_grants_statement("8.0.36", Some("`reader`@`%`")).as_deref(),
+            Some("SHOW GRANTS FOR CURRENT_USER() USING `reader`@`%`")
+        );
+        assert_eq!(
+            role_grants_statement("10.11.6-MariaDB-0+deb12u1", Some("read`er")).as_deref(),
+            Some("SHOW GRANTS FOR `read``er`")
+        );
     }
 
     #[test]

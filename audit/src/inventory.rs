@@ -29,9 +29,34 @@ pub struct CollectionError {
     pub message: String,
 }
 
+/// Error codes that mean the credentials themselves were refused (expired,
+/// invalid, or a clock too far off), not that a permission is missing: granting
+/// an action would not help (AWS STS and EC2 error code references).
+pub const CREDENTIAL_ERROR_CODES: &[&str] = &[
+    "AuthFailure",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+];
+
 impl CollectionError {
     /// One line naming the action and, when access was denied, the fix.
     pub fn describe(&self) -> String {
+        if self
+            .code
+            .as_deref()
+            .is_some_and(|c| CREDENTIAL_ERROR_CODES.contains(&c))
+        {
+            return format!(
+                "{} failed: the credentials were refused ({}: expired or invalid credentials, or the clock is off by minutes); refresh the credentials or correct the clock and rerun",
+                self.action,
+                self.code.as_deref().unwrap_or_default()
+            );
+        }
         if self.access_denied {
             format!(
                 "access denied to {}: grant the auditor's role `{}` (see `audit --print-policy`)",
@@ -98,6 +123,10 @@ pub struct Metadata {
     pub collected_at: OffsetDateTime,
     /// The audited account, from `sts:GetCallerIdentity`, when known.
     pub account_id: Option<String>,
+    /// The database was logged in to with unverified TLS or plaintext
+    /// (`--insecure-db-tls`); reports say so.
+    #[serde(default)]
+    pub insecure_db_tls: bool,
     /// HTTP requests the collector sent (every page and retry).
     pub api_requests: u64,
     /// Calls per IAM action (pages counted one each).
@@ -122,11 +151,13 @@ pub struct RegionInventory {
     pub subnets: Collected<Vec<Subnet>>,
     /// VPC endpoints in the VPC.
     pub endpoints: Collected<Vec<VpcEndpoint>>,
-    /// The bastion; `Ok(None)` when no instance of the VPC has the bastion's name.
-    pub bastion: Collected<Option<Instance>>,
+    /// Every instance of the VPC with the bastion's name (empty when none has it):
+    /// a second one, with SSH open, is as much a bastion as the first.
+    pub bastions: Collected<Vec<Instance>>,
     /// The database; `Ok(None)` when it does not exist.
     pub database: Collected<Option<DbInstance>>,
-    /// Rules of the bastion's, the database's and the rotation functions' groups.
+    /// Rules of the bastions', the database's and the rotation functions' groups,
+    /// and of the groups their rules reference.
     pub security_group_rules: Collected<Vec<SecurityGroupRule>>,
     /// Entries of the managed prefix lists those rules name.
     pub prefix_lists: Vec<PrefixList>,
@@ -134,12 +165,18 @@ pub struct RegionInventory {
     pub secrets: Collected<Vec<Secret>>,
     /// Secrets asked for by name that do not exist.
     pub missing_secrets: Vec<String>,
+    /// Secrets asked for by name that could not be described; the others are kept.
+    #[serde(default)]
+    pub failed_secrets: Vec<FailedSecret>,
     /// Rotation functions named by the secrets.
     pub functions: Vec<FunctionRecord>,
     /// What was read from the audited secrets' values (never the values themselves).
     pub secret_values: Vec<SecretValueRecord>,
     /// Admin secrets named by `masterarn`.
     pub admin_secrets: Vec<AdminSecretRecord>,
+    /// The resource policy of each audited (primary) secret.
+    #[serde(default)]
+    pub secret_policies: Vec<SecretPolicyRecord>,
     /// The grants of each audited secret's user, read over its own connection.
     pub grants: Vec<GrantsRecord>,
 }
@@ -152,15 +189,17 @@ impl RegionInventory {
             vpc: Collected::Ok(None),
             subnets: Collected::default(),
             endpoints: Collected::default(),
-            bastion: Collected::Ok(None),
+            bastions: Collected::default(),
             database: Collected::Ok(None),
             security_group_rules: Collected::default(),
             prefix_lists: Vec::new(),
             secrets: Collected::default(),
             missing_secrets: Vec::new(),
+            failed_secrets: Vec::new(),
             functions: Vec::new(),
             secret_values: Vec::new(),
             admin_secrets: Vec::new(),
+            secret_policies: Vec::new(),
             grants: Vec::new(),
         }
     }
@@ -179,6 +218,9 @@ pub struct Vpc {
 pub struct Subnet {
     pub id: String,
     pub availability_zone: String,
+    /// The subnet's IPv4 range, when read from EC2 (not from RDS's subnet group).
+    #[serde(default)]
+    pub cidr_block: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +232,12 @@ pub struct VpcEndpoint {
     pub state: String,
     pub private_dns_enabled: bool,
     pub subnet_ids: Vec<String>,
+    /// The endpoint's security groups (their rules are read with the others).
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    /// The endpoint policy; AWS gives every interface endpoint one (full access by default).
+    #[serde(default)]
+    pub policy_document: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +285,15 @@ pub struct SecurityGroupRule {
     pub cidr_ipv6: Option<String>,
     pub prefix_list_id: Option<String>,
     pub referenced_group_id: Option<String>,
+    /// The referenced group's account (`ReferencedGroupInfo.UserId`).
+    #[serde(default)]
+    pub referenced_group_owner: Option<String>,
+    /// The referenced group's VPC, when EC2 reports it.
+    #[serde(default)]
+    pub referenced_group_vpc: Option<String>,
+    /// Set when the referenced group is across a VPC peering connection.
+    #[serde(default)]
+    pub referenced_group_peering: Option<String>,
     pub description: Option<String>,
 }
 
@@ -245,6 +302,14 @@ pub struct SecurityGroupRule {
 pub struct PrefixList {
     pub id: String,
     pub entries: Collected<Vec<String>>,
+}
+
+/// A secret that could not be described, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedSecret {
+    /// The name or ARN asked for.
+    pub id: String,
+    pub error: CollectionError,
 }
 
 /// A secret's metadata (`DescribeSecret` or `ListSecrets`; no value).
@@ -271,6 +336,11 @@ pub struct Secret {
     pub tags: BTreeMap<String, String>,
     /// Version id → staging labels.
     pub versions_to_stages: BTreeMap<String, Vec<String>>,
+    /// When the version staged `AWSPENDING` (apart from `AWSCURRENT`) was created
+    /// (`ListSecretVersionIds`), read only when there is one: it tells a rotation in
+    /// progress from a stuck one.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub pending_created_date: Option<OffsetDateTime>,
 }
 
 /// A rotation function (`GetFunctionConfiguration`, `GetPolicy`).
@@ -282,6 +352,9 @@ pub struct FunctionRecord {
     pub configuration: Collected<Option<FunctionConfiguration>>,
     /// The resource policy document; `Ok(None)` when it has none.
     pub policy: Collected<Option<String>>,
+    /// The function URL's `AuthType` (`NONE` is public); `Ok(None)` when it has no URL.
+    #[serde(default)]
+    pub url_auth_type: Collected<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +364,12 @@ pub struct FunctionConfiguration {
     pub vpc_id: Option<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+    /// `State` (`Active`, `Pending`, `Inactive`, `Failed`).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// `LastUpdateStatus` (`Successful`, `InProgress`, `Failed`).
+    #[serde(default)]
+    pub last_update_status: Option<String>,
 }
 
 /// The non-sensitive keys of a secret's current value.
@@ -310,6 +389,13 @@ pub struct SecretFacts {
 pub struct SecretValueRecord {
     pub secret_arn: String,
     pub facts: Collected<SecretFacts>,
+}
+
+/// A secret's resource policy (`GetResourcePolicy`); `Ok(None)` when it has none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretPolicyRecord {
+    pub secret_arn: String,
+    pub policy: Collected<Option<String>>,
 }
 
 /// The admin secret a `masterarn` names (`DescribeSecret`).

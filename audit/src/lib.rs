@@ -50,9 +50,16 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILED: u8 = 3;
 
 /// The process exit code for a set of findings: 3 if any failed, else 1 if any
-/// check could not run, else 0.
+/// check could not run, else 0. Skipped checks (SKIP) do not change it; see
+/// [`exit_code_with`] for CI gates that want them to.
 pub fn exit_code(summary: &Summary) -> u8 {
-    if summary.fail > 0 {
+    exit_code_with(summary, false)
+}
+
+/// [`exit_code`], where `fail_on_skip` (`--fail-on-skip`) makes a skipped check
+/// count as a failure (3): a gate that must prove every check ran.
+pub fn exit_code_with(summary: &Summary, fail_on_skip: bool) -> u8 {
+    if summary.fail > 0 || (fail_on_skip && summary.skip > 0) {
         EXIT_FAILED
     } else if summary.error > 0 {
         EXIT_RUNTIME_ERROR
@@ -76,6 +83,17 @@ mod tests {
         assert_eq!(exit_code(&summary(0, 0)), EXIT_OK);
         assert_eq!(exit_code(&summary(0, 1)), EXIT_RUNTIME_ERROR);
         assert_eq!(exit_code(&summary(1, 1)), EXIT_FAILED);
+        // Skipped checks: 0 unless the gate asks for every check to run.
+        assert_eq!(exit_code_with(&summary(0, 0), false), EXIT_OK);
+        assert_eq!(exit_code_with(&summary(0, 0), true), EXIT_FAILED);
+        assert_eq!(exit_code_with(&summary(0, 1), true), EXIT_FAILED);
+        let no_skip = Summary {
+            pass: 1,
+            fail: 0,
+            error: 0,
+            skip: 0,
+        };
+        assert_eq!(exit_code_with(&no_skip, true), EXIT_OK);
     }
 
     #[test]

@@ -12,10 +12,12 @@ use aws_config::{BehaviorVersion, Region};
 use clap::Parser;
 
 /// Audits an AWS account against the Secrets Manager alternating-users tutorial,
-/// read-only. Exit code: 0 all passed, 3 a check failed, 1 a runtime error or a
-/// check that could not run (ERROR), 2 a usage error.
+/// read-only. Exit code: 0 all passed (skipped checks are listed, and do not
+/// count unless --fail-on-skip), 3 a check failed, 1 a runtime error or a check
+/// that could not run (ERROR), 2 a usage error.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version)]
+#[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
 struct Cli {
     /// Region to audit; repeat for several (default: the AWS configuration's region).
     #[arg(long = "region", value_name = "REGION")]
@@ -57,6 +59,10 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     db_ca_bundle: Option<PathBuf>,
 
+    /// Log in to the database even without verified TLS (a secret without `ssl` falls back to unverified TLS or plaintext; `"ssl": false` is plaintext); the report records it. Without it the password is sent only over TLS verified against --db-ca-bundle or the public roots.
+    #[arg(long)]
+    insecure_db_tls: bool,
+
     /// Report format (default: table on a terminal, json otherwise).
     #[arg(long, value_enum, env = "AUDIT_FORMAT")]
     format: Option<Format>,
@@ -70,8 +76,12 @@ struct Cli {
     save_inventory: Option<PathBuf>,
 
     /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
     from_inventory: Option<PathBuf>,
+
+    /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
+    #[arg(long)]
+    fail_on_skip: bool,
 
     /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit.
     #[arg(long, exclusive = true)]
@@ -143,10 +153,11 @@ fn tracing_init() {
 }
 
 async fn run(cli: Cli) -> Result<u8> {
-    let policy = match &cli.policy {
+    let mut policy = match &cli.policy {
         Some(path) => Policy::from_file(path)?,
         None => Policy::default(),
     };
+    policy.insecure_db_tls = cli.insecure_db_tls;
     let inventory = if let Some(path) = &cli.from_inventory {
         load_inventory(path)?
     } else {
@@ -187,6 +198,9 @@ async fn run(cli: Cli) -> Result<u8> {
         stdout.flush().ok();
     }
     if cli.output.is_some() || format != Format::Table {
+        for line in report.skipped_lines() {
+            eprintln!("audit: skipped {line}");
+        }
         match &cli.from_inventory {
             Some(path) => eprintln!(
                 "audit: {} (from inventory {})",
@@ -199,7 +213,7 @@ async fn run(cli: Cli) -> Result<u8> {
             ),
         }
     }
-    Ok(audit::exit_code(&report.summary))
+    Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
 }
 
 fn load_inventory(path: &Path) -> Result<Inventory> {

@@ -55,6 +55,22 @@ pub struct Policy {
     pub ssh_min_prefix_v6: u8,
     /// The SSH port.
     pub ssh_port: u16,
+    /// Most distinct sources (addresses, ranges, groups) one security group may
+    /// admit SSH from ("my IP": 1).
+    pub ssh_max_sources: usize,
+    /// A public (non-RFC 1918) IPv4 range with a prefix shorter than this counts
+    /// as the internet (Prowler's wide-open threshold: 24).
+    pub public_min_prefix_v4: u8,
+    /// The same for IPv6 outside `fc00::/7`.
+    pub public_min_prefix_v6: u8,
+    /// Fail an endpoint policy that lets `*` in without pinning this account
+    /// (AWS's default full-access policy), as Prowler's trust-boundary check does.
+    pub endpoint_policy_pin_account: bool,
+    /// Log in to the database with weaker TLS than verified (`--insecure-db-tls`
+    /// only; a policy file cannot set it): without it the application password is
+    /// sent only over TLS whose certificate and host name are verified.
+    #[serde(skip)]
+    pub insecure_db_tls: bool,
 }
 
 /// A tag `key` = `value`.
@@ -83,6 +99,11 @@ impl Default for Policy {
             ssh_min_prefix_v4: 32,
             ssh_min_prefix_v6: 128,
             ssh_port: 22,
+            ssh_max_sources: 1,
+            public_min_prefix_v4: 24,
+            public_min_prefix_v6: 48,
+            endpoint_policy_pin_account: false,
+            insecure_db_tls: false,
         }
     }
 }
@@ -149,6 +170,15 @@ impl Policy {
         }
         if self.ssh_min_prefix_v6 > 128 {
             return Err("ssh_min_prefix_v6 must be within 0-128".to_owned());
+        }
+        if !(1..=32).contains(&self.public_min_prefix_v4) {
+            return Err("public_min_prefix_v4 must be within 1-32".to_owned());
+        }
+        if !(1..=128).contains(&self.public_min_prefix_v6) {
+            return Err("public_min_prefix_v6 must be within 1-128".to_owned());
+        }
+        if self.ssh_max_sources == 0 {
+            return Err("ssh_max_sources must be at least 1".to_owned());
         }
         Ok(())
     }

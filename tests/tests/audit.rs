@@ -5,9 +5,12 @@
 //! `unique_name`) and audits only those (explicit VPC, secret and database scope),
 //! so the tests run in parallel against the one emulator of this process.
 //!
-//! Not covered here: access denied. moto does not enforce IAM unless its server is
-//! started with authentication on, so the ERROR path (missing IAM action named) is
-//! covered by the audit crate's unit tests over inventories with recorded errors.
+//! Not covered here, for the emulator cannot build it: access denied (moto does
+//! not enforce IAM unless its server is started with authentication on), KMS and
+//! credential errors, an RDS-managed secret in status `rotating`, a rotation that
+//! outlasts its window (time would have to pass), groups of another account or
+//! across a peering connection. Those are covered by the audit crate's unit tests
+//! over inventories.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,11 +27,13 @@ use serde_json::json;
 use tests::{create_function, db_options, login, sdk_config, unique_name};
 
 const ECHO: &str = env!("CARGO_BIN_EXE_echo-function");
+const SCRIPTED: &str = env!("CARGO_BIN_EXE_scripted-rotation");
 const MY_IP: &str = "203.0.113.10/32";
 const APP_PASSWORD: &str = "AppUserPassw0rd42";
 
 /// What a test changes in the compliant setup.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // each bool breaks one thing
 struct Options {
     secretsmanager_private_dns: bool,
     rds_endpoint_all_zones: bool,
@@ -37,6 +42,10 @@ struct Options {
     grant: &'static str,
     /// Point `masterarn` at a secret that was deleted.
     masterarn_deleted: bool,
+    /// Write `dbname` into the secret (a console-made secret often has none).
+    dbname: bool,
+    /// Where the endpoints' group admits HTTPS from.
+    endpoint_https_from: &'static str,
 }
 
 impl Default for Options {
@@ -47,6 +56,8 @@ impl Default for Options {
             schedule: "rate(2 days)",
             grant: "SELECT, INSERT",
             masterarn_deleted: false,
+            dbname: true,
+            endpoint_https_from: "10.0.0.0/16",
         }
     }
 }
@@ -56,10 +67,15 @@ impl Default for Options {
 struct Setup {
     config: SdkConfig,
     vpc_id: String,
+    public_subnet: String,
     bastion_sg: String,
     db_sg: String,
     db_port: u16,
     secret_name: String,
+    secret_arn: String,
+    admin_arn: String,
+    function: String,
+    function_arn: String,
     db_id: String,
 }
 
@@ -192,7 +208,12 @@ async fn provision(options: &Options) -> Setup {
         .expect("ssh rule");
     ec2.authorize_security_group_ingress()
         .group_id(&endpoint_sg)
-        .ip_permissions(cidr_permission("tcp", 443, 443, "10.0.0.0/16"))
+        .ip_permissions(cidr_permission(
+            "tcp",
+            443,
+            443,
+            options.endpoint_https_from,
+        ))
         .send()
         .await
         .expect("endpoint rule");
@@ -369,20 +390,26 @@ async fn provision(options: &Options) -> Setup {
             .expect("delete secret");
         created.arn().expect("arn").to_owned()
     } else {
-        admin_arn
+        admin_arn.clone()
     };
     let secret_name = unique_name("AuditAppuser");
-    let value = json!({
+    let mut value = json!({
         "engine": "mysql", "host": host, "port": port, "username": "appuser", "password": APP_PASSWORD,
         "dbname": "tutorial", "masterarn": masterarn, "ssl": true,
     });
-    secrets
+    if !options.dbname
+        && let Some(object) = value.as_object_mut()
+    {
+        object.remove("dbname");
+    }
+    let created = secrets
         .create_secret()
         .name(&secret_name)
         .secret_string(value.to_string())
         .send()
         .await
         .expect("create secret");
+    let secret_arn = created.arn().expect("secret arn").to_owned();
     secrets
         .rotate_secret()
         .secret_id(&secret_name)
@@ -403,10 +430,15 @@ async fn provision(options: &Options) -> Setup {
     Setup {
         config,
         vpc_id,
+        public_subnet: public,
         bastion_sg,
         db_sg,
         db_port: port,
         secret_name,
+        secret_arn,
+        admin_arn,
+        function,
+        function_arn,
         db_id,
     }
 }
@@ -473,7 +505,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
-    assert_eq!(ids.len(), 13, "{ids:?}");
+    assert_eq!(ids.len(), 16, "{ids:?}");
     assert!(inventory.metadata.api_requests > 0);
     assert!(
         inventory.metadata.api_requests < 40,
@@ -553,11 +585,382 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         inventory.metadata.calls
     );
     let findings = audit::evaluate(&inventory, &Policy::default());
-    let audited: Vec<_> = findings
+    // Every finding counts, the setup's own RDS-managed admin secret included;
+    // only the secrets (and functions) of the other tests sharing this emulator
+    // are left out.
+    let ours = [&setup.secret_arn, &setup.admin_arn, &setup.function_arn];
+    let of_other_tests =
+        |f: &Finding| f.check_id.starts_with("secret.") && !ours.contains(&&f.resource);
+    let judged: Vec<_> = findings.iter().filter(|f| !of_other_tests(f)).collect();
+    assert!(
+        judged.iter().any(|f| f.resource == setup.admin_arn),
+        "the admin secret is judged: {judged:#?}"
+    );
+    let not_passing: Vec<_> = judged.iter().filter(|f| f.status != Status::Pass).collect();
+    // The allowed SKIPs: no Lambda function rotates the RDS-managed secret, and
+    // its schedule is RDS's (the emulator reports its RotationEnabled false).
+    assert!(
+        not_passing.iter().all(|f| f.status == Status::Skip
+            && (f.check_id == "secret.rotation.function"
+                || f.check_id == "secret.rotation.schedule")
+            && f.resource == setup.admin_arn
+            && f.message.contains("managed by rds")),
+        "{not_passing:#?}"
+    );
+    for finding in judged.iter().filter(|f| f.resource == setup.admin_arn) {
+        assert!(finding.message.contains("managed by rds"), "{finding:#?}");
+    }
+
+    // Reports of a real run: the OCSF ids are stable across runs, CSV cells are
+    // inert, and a gate that wants every check to run fails on the skipped ones.
+    let report = audit::Report::new(&inventory, findings.clone());
+    let second_run = audit::collect(std::slice::from_ref(&setup.config), &all).await;
+    let again = audit::Report::new(
+        &second_run,
+        audit::evaluate(&second_run, &Policy::default()),
+    );
+    let uids = |r: &audit::Report| -> Vec<String> {
+        r.findings
+            .iter()
+            .filter(|f| !of_other_tests(f))
+            .map(|f| audit::report::ocsf::finding_uid(r, f))
+            .collect()
+    };
+    assert_eq!(uids(&report), uids(&again));
+    let ocsf: serde_json::Value =
+        serde_json::from_str(&report.render(audit::Format::Ocsf)).expect("OCSF JSON");
+    for finding in ocsf.as_array().expect("array") {
+        assert_eq!(finding["class_uid"], 2004);
+        assert_eq!(finding["cloud"]["account"]["uid"], tests::ACCOUNT_ID);
+        assert!(
+            finding["finding_info"]["uid"]
+                .as_str()
+                .is_some_and(|u| !u.is_empty())
+        );
+    }
+    let junit = report.render(audit::Format::Junit);
+    let stamp = junit
+        .split("timestamp=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("timestamp");
+    assert_eq!(stamp.len(), "2025-06-02T12:00:00".len(), "{stamp}");
+    assert!(!stamp.contains('.') && !stamp.ends_with('Z'), "{stamp}");
+    let without_values =
+        audit::collect(std::slice::from_ref(&setup.config), &request(&setup, false)).await;
+    let summary = audit::Summary::of(&audit::evaluate(&without_values, &Policy::default()));
+    assert_eq!(audit::exit_code_with(&summary, false), audit::EXIT_OK);
+    assert_eq!(audit::exit_code_with(&summary, true), audit::EXIT_FAILED);
+}
+
+/// Polls DescribeSecret until `done` holds (rotation is asynchronous on AWS, and
+/// becoming so in the emulator).
+async fn wait_for_stages(setup: &Setup, done: impl Fn(&tests::Stages) -> bool) -> tests::Stages {
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    loop {
+        let stages = tests::stages(&secrets, &setup.secret_name).await;
+        if done(&stages) || std::time::Instant::now() > deadline {
+            return stages;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn schedules_at_most_the_policys_period_pass() {
+    // (`rate(48 hours)` is refused by Secrets Manager: hour rates are 4-23.)
+    let setup = provision(&Options {
+        schedule: "rate(12 hours)",
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    for schedule in ["rate(1 day)", "cron(0 8 */2 * ? *)"] {
+        secrets
+            .rotate_secret()
+            .secret_id(&setup.secret_name)
+            .rotation_lambda_arn(&setup.function_arn)
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .schedule_expression(schedule)
+                    .duration("2h")
+                    .build(),
+            )
+            .rotate_immediately(false)
+            .send()
+            .await
+            .expect("change schedule");
+        let (_, findings) = audit(&setup).await;
+        assert!(failing(&findings).is_empty(), "{schedule}: {findings:#?}");
+        let pass = findings
+            .iter()
+            .find(|f| f.check_id == "secret.rotation.schedule")
+            .expect("schedule finding");
+        assert!(pass.message.contains(schedule), "{}", pass.message);
+    }
+}
+
+#[tokio::test]
+async fn a_secret_without_dbname_passes_on_select_of_an_application_database() {
+    let setup = provision(&Options {
+        dbname: false,
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let select = findings
         .iter()
-        .filter(|f| f.message.contains(&setup.secret_name) && f.status != Status::Pass)
+        .find(|f| f.check_id == "db.appuser.select")
+        .expect("select finding");
+    assert!(
+        select.message.contains("`tutorial`.*") && select.message.contains("no dbname"),
+        "{}",
+        select.message
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_in_progress_is_not_reported_as_stuck() {
+    let setup = provision(&Options::default()).await;
+    // A rotation function that stops at setSecret leaves AWSPENDING staged, as a
+    // rotation still within its window does.
+    let stopping = unique_name("auditstopping");
+    let arn = create_function(
+        &setup.config,
+        &stopping,
+        Path::new(SCRIPTED),
+        &[("FAIL_STEP", "setSecret")],
+        10,
+    )
+    .await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    // Accepted, or refused once the asynchronous steps fail: either way AWSPENDING stays.
+    let _ = secrets
+        .rotate_secret()
+        .secret_id(&setup.secret_name)
+        .rotation_lambda_arn(&arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(2 days)")
+                .duration("2h")
+                .build(),
+        )
+        .send()
+        .await;
+    let stages = wait_for_stages(&setup, |s| s.pending.is_some()).await;
+    assert!(stages.pending.is_some(), "{stages:?}");
+    let (inventory, findings) = audit(&setup).await;
+    let healthy = findings
+        .iter()
+        .find(|f| f.check_id == "secret.rotation.healthy")
+        .expect("health finding");
+    assert_eq!(healthy.status, Status::Pass, "{healthy:#?}");
+    assert!(
+        healthy.message.contains("a rotation is in progress"),
+        "{}",
+        healthy.message
+    );
+    let secret = &inventory.regions[0].secrets.ok().expect("secrets")[0];
+    assert!(secret.pending_created_date.is_some(), "{secret:#?}");
+}
+
+#[tokio::test]
+async fn a_function_anyone_may_invoke_fails() {
+    let setup = provision(&Options::default()).await;
+    let lambda = aws_sdk_lambda::Client::new(&setup.config);
+    lambda
+        .add_permission()
+        .function_name(&setup.function)
+        .statement_id("Everyone")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .expect("add public permission");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["secret.rotation.function"])
+    );
+    let finding = finding(&findings, "secret.rotation.function");
+    assert!(
+        finding
+            .message
+            .contains("statement Everyone lets * invoke it (public)"),
+        "{}",
+        finding.message
+    );
+}
+
+#[tokio::test]
+async fn a_public_function_url_fails() {
+    let setup = provision(&Options::default()).await;
+    let lambda = aws_sdk_lambda::Client::new(&setup.config);
+    lambda
+        .create_function_url_config()
+        .function_name(&setup.function)
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .send()
+        .await
+        .expect("create function URL");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["secret.rotation.function"])
+    );
+    let finding = finding(&findings, "secret.rotation.function");
+    assert!(
+        finding.message.contains("AuthType NONE"),
+        "{}",
+        finding.message
+    );
+}
+
+#[tokio::test]
+async fn the_two_halves_of_the_internet_are_the_internet() {
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.bastion_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "0.0.0.0/1"))
+        .ip_permissions(cidr_permission("tcp", 22, 22, "128.0.0.0/1"))
+        .ip_permissions(cidr_permission("tcp", 3389, 3389, "52.0.0.0/8"))
+        .send()
+        .await
+        .expect("add rules");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["ec2.ssh.restricted", "ec2.ingress.no-public"])
+    );
+    let ssh = finding(&findings, "ec2.ssh.restricted");
+    assert_eq!(ssh.severity, audit::Severity::Critical, "{}", ssh.message);
+    assert!(
+        ssh.message.contains("0.0.0.0/1") && ssh.message.contains("128.0.0.0/1"),
+        "{}",
+        ssh.message
+    );
+    let rdp = finding(&findings, "ec2.ingress.no-public");
+    assert!(
+        rdp.message.contains("tcp 3389") && rdp.message.contains("52.0.0.0/8"),
+        "{}",
+        rdp.message
+    );
+}
+
+#[tokio::test]
+async fn ssh_from_an_open_group_or_from_two_addresses_fails() {
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    let open = ec2
+        .create_security_group()
+        .group_name(unique_name("audit-open"))
+        .description("open to the internet")
+        .vpc_id(&setup.vpc_id)
+        .send()
+        .await
+        .expect("create group")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&open)
+        .ip_permissions(cidr_permission("tcp", 443, 443, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("open the group");
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.bastion_sg)
+        .ip_permissions(group_permission(22, &open))
+        .send()
+        .await
+        .expect("ssh from the open group");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
+    let ssh = finding(&findings, "ec2.ssh.restricted");
+    assert!(
+        ssh.message.contains(&open) && ssh.message.contains("itself open to the internet"),
+        "{}",
+        ssh.message
+    );
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.bastion_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "198.51.100.8/32"))
+        .send()
+        .await
+        .expect("a second address");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
+    assert!(
+        finding(&findings, "ec2.ssh.restricted")
+            .message
+            .contains("2 sources"),
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_bastion_and_the_databases_group_are_checked_for_ssh() {
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    let second_sg = ec2
+        .create_security_group()
+        .group_name(unique_name("audit-second"))
+        .description("second bastion")
+        .vpc_id(&setup.vpc_id)
+        .send()
+        .await
+        .expect("create group")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&second_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("ssh from anywhere");
+    ec2.run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(InstanceType::T2Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&setup.public_subnet)
+        .security_group_ids(&second_sg)
+        .tag_specifications(name_tag(
+            ResourceType::Instance,
+            audit::policy::TUTORIAL_BASTION_NAME,
+        ))
+        .send()
+        .await
+        .expect("run a second bastion");
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.db_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "::/0"))
+        .send()
+        .await
+        .expect("ssh on the database's group");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
+    let failed: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.check_id == "ec2.ssh.restricted" && f.status == Status::Fail)
         .collect();
-    assert!(audited.is_empty(), "{audited:#?}");
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(failed.iter().any(|f| f.resource.ends_with(&second_sg)));
+    assert!(failed.iter().any(|f| f.resource.ends_with(&setup.db_sg)
+        && f.message.contains(&format!("database {}", setup.db_id))));
+    assert!(
+        failed
+            .iter()
+            .all(|f| f.severity == audit::Severity::Critical)
+    );
 }
 
 #[tokio::test]
@@ -738,6 +1141,63 @@ async fn the_database_port_open_to_a_network_fails() {
         finding.message.contains(&setup.db_sg)
             && finding.message.contains("10.0.0.0/16")
             && finding.message.contains(&setup.db_id),
+        "{}",
+        finding.message
+    );
+}
+
+#[tokio::test]
+async fn a_secret_readable_by_anyone_or_another_account_fails() {
+    let setup = provision(&Options::default()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    for (principal, expected) in [
+        (json!("*"), "Principal * (public)"),
+        (
+            json!({"AWS": "arn:aws:iam::999999999999:root"}),
+            "outside account",
+        ),
+    ] {
+        let policy = json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "Shared", "Effect": "Allow", "Principal": principal,
+            "Action": "secretsmanager:GetSecretValue", "Resource": "*"
+        }]});
+        secrets
+            .put_resource_policy()
+            .secret_id(&setup.secret_name)
+            .resource_policy(policy.to_string())
+            .send()
+            .await
+            .expect("put resource policy");
+        let (_, findings) = audit(&setup).await;
+        assert_eq!(
+            failing(&findings),
+            BTreeSet::from(["secret.policy.not-public"])
+        );
+        let finding = finding(&findings, "secret.policy.not-public");
+        assert!(
+            finding.message.contains(expected) && finding.message.contains(&setup.secret_name),
+            "{}",
+            finding.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn endpoints_the_function_cannot_reach_fail() {
+    // HTTPS admitted from the public subnet only, not the function's subnets.
+    let setup = provision(&Options {
+        endpoint_https_from: "10.0.0.0/24",
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["vpc.endpoint.secretsmanager", "vpc.endpoint.rds"])
+    );
+    let finding = finding(&findings, "vpc.endpoint.secretsmanager");
+    assert!(
+        finding.message.contains("admit no HTTPS") && finding.message.contains(&setup.function),
         "{}",
         finding.message
     );

@@ -9,7 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, RegionInventory,
-    Scope, Secret, SecretFacts, SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
+    Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet,
+    Vpc, VpcEndpoint,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -42,6 +43,9 @@ pub fn rule(id: &str, group: &str, protocol: &str, from: i32, to: i32) -> Securi
         cidr_ipv6: None,
         prefix_list_id: None,
         referenced_group_id: None,
+        referenced_group_owner: None,
+        referenced_group_vpc: None,
+        referenced_group_peering: None,
         description: None,
     }
 }
@@ -55,8 +59,11 @@ pub fn from_cidr(mut rule: SecurityGroupRule, cidr: &str) -> SecurityGroupRule {
     rule
 }
 
+/// A rule from a group of the same account and VPC, as EC2 reports it.
 pub fn from_group(mut rule: SecurityGroupRule, group: &str) -> SecurityGroupRule {
     rule.referenced_group_id = Some(group.to_owned());
+    rule.referenced_group_owner = Some(ACCOUNT.to_owned());
+    rule.referenced_group_vpc = Some(VPC.to_owned());
     rule
 }
 
@@ -66,10 +73,24 @@ pub fn from_prefix_list(mut rule: SecurityGroupRule, list: &str) -> SecurityGrou
 }
 
 fn subnet(id: &str, zone: &str) -> Subnet {
+    let cidr = match id {
+        "subnet-public-a" => "10.0.0.0/24",
+        "subnet-private-a" => "10.0.1.0/24",
+        _ => "10.0.2.0/24",
+    };
     Subnet {
         id: id.to_owned(),
         availability_zone: zone.to_owned(),
+        cidr_block: Some(cidr.to_owned()),
     }
+}
+
+pub const ENDPOINT_SG: &str = "sg-endpoints";
+
+/// AWS's default endpoint policy: full access.
+pub fn full_access_policy() -> String {
+    serde_json::json!({"Statement": [{"Action": "*", "Effect": "Allow", "Principal": "*", "Resource": "*"}]})
+        .to_string()
 }
 
 pub fn endpoint(service: &str, subnets: &[&str]) -> VpcEndpoint {
@@ -80,6 +101,8 @@ pub fn endpoint(service: &str, subnets: &[&str]) -> VpcEndpoint {
         state: "available".to_owned(),
         private_dns_enabled: true,
         subnet_ids: subnets.iter().map(|&s| s.to_owned()).collect(),
+        security_group_ids: vec![ENDPOINT_SG.to_owned()],
+        policy_document: Some(full_access_policy()),
     }
 }
 
@@ -119,6 +142,7 @@ pub fn app_secret() -> Secret {
         owning_service: None,
         tags: BTreeMap::new(),
         versions_to_stages: stages,
+        pending_created_date: None,
     }
 }
 
@@ -135,9 +159,22 @@ pub fn admin_secret() -> Secret {
         primary: false,
         rotation_enabled: Some(true),
         automatically_after_days: Some(7),
+        created_date: Some(at("2025-01-01T00:00:00Z")),
+        last_rotated_date: Some(at("2025-05-30T00:00:00Z")),
         owning_service: Some("rds".to_owned()),
         tags,
         ..Secret::default()
+    }
+}
+
+pub fn bastion(id: &str, group: &str) -> Instance {
+    Instance {
+        id: id.to_owned(),
+        name: Some("SecretsManagerTutorialInstance".to_owned()),
+        state: Some("running".to_owned()),
+        subnet_id: Some("subnet-public-a".to_owned()),
+        security_group_ids: vec![group.to_owned()],
+        public_ip: Some("203.0.113.10".to_owned()),
     }
 }
 
@@ -160,14 +197,7 @@ pub fn compliant_region() -> RegionInventory {
             endpoint("secretsmanager", &["subnet-private-a", "subnet-private-b"]),
             endpoint("rds", &["subnet-private-a", "subnet-private-b"]),
         ]),
-        bastion: Collected::Ok(Some(Instance {
-            id: "i-bastion".to_owned(),
-            name: Some("SecretsManagerTutorialInstance".to_owned()),
-            state: Some("running".to_owned()),
-            subnet_id: Some("subnet-public-a".to_owned()),
-            security_group_ids: vec![BASTION_SG.to_owned()],
-            public_ip: Some("203.0.113.10".to_owned()),
-        })),
+        bastions: Collected::Ok(vec![bastion("i-bastion", BASTION_SG)]),
         database: Collected::Ok(Some(DbInstance {
             id: "secretsmanagertutorial".to_owned(),
             arn: DB_ARN.to_owned(),
@@ -200,10 +230,22 @@ pub fn compliant_region() -> RegionInventory {
                 },
                 "0.0.0.0/0",
             ),
+            from_cidr(
+                SecurityGroupRule {
+                    is_egress: true,
+                    ..rule("sgr-lambda-egress", LAMBDA_SG, "-1", -1, -1)
+                },
+                "0.0.0.0/0",
+            ),
+            from_cidr(
+                rule("sgr-endpoints", ENDPOINT_SG, "tcp", 443, 443),
+                "10.0.0.0/16",
+            ),
         ]),
         prefix_lists: Vec::new(),
         secrets: Collected::Ok(vec![app_secret()]),
         missing_secrets: Vec::new(),
+        failed_secrets: Vec::new(),
         functions: vec![FunctionRecord {
             arn: FUNCTION_ARN.to_owned(),
             configuration: Collected::Ok(Some(FunctionConfiguration {
@@ -212,8 +254,11 @@ pub fn compliant_region() -> RegionInventory {
                 vpc_id: Some(VPC.to_owned()),
                 subnet_ids: vec!["subnet-private-a".to_owned(), "subnet-private-b".to_owned()],
                 security_group_ids: vec![LAMBDA_SG.to_owned()],
+                state: Some("Active".to_owned()),
+                last_update_status: Some("Successful".to_owned()),
             })),
             policy: Collected::Ok(Some(invoke_policy(ACCOUNT))),
+            url_auth_type: Collected::Ok(None),
         }],
         secret_values: vec![SecretValueRecord {
             secret_arn: SECRET_ARN.to_owned(),
@@ -226,6 +271,10 @@ pub fn compliant_region() -> RegionInventory {
                 masterarn: Some(ADMIN_ARN.to_owned()),
                 ssl: None,
             }),
+        }],
+        secret_policies: vec![SecretPolicyRecord {
+            secret_arn: SECRET_ARN.to_owned(),
+            policy: Collected::Ok(None),
         }],
         admin_secrets: vec![AdminSecretRecord {
             arn: ADMIN_ARN.to_owned(),
@@ -255,6 +304,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
             version: "test".to_owned(),
             collected_at: at("2025-06-02T12:00:00Z"),
             account_id: Some(ACCOUNT.to_owned()),
+            insecure_db_tls: false,
             api_requests: 0,
             calls: BTreeMap::new(),
             scope: Scope {

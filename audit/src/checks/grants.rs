@@ -4,7 +4,9 @@
 //! (`SHOW GRANTS`), which proves at once that the secret's password works and what
 //! it may do; no admin access is needed. Parsing the rows is a pure function,
 //! tested on MySQL and MariaDB output, including database-name wildcards and
-//! escapes (`my\_db`), column-level grants (not enough) and role grants.
+//! escapes (`my\_db`), column-level grants (not enough), role grants, and
+//! MySQL 8's partial revokes. The collector adds the rows of the session's active
+//! (default) roles, so SELECT held through a role counts.
 
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::Collected;
@@ -112,27 +114,64 @@ fn like(pattern: &str, name: &str) -> bool {
     go(&pattern, &name)
 }
 
+/// Databases of the server itself; SELECT on one of them is not access to
+/// application data.
+const SYSTEM_DATABASES: &[&str] = &["mysql", "information_schema", "performance_schema", "sys"];
+
 /// Whether `SHOW GRANTS` rows allow SELECT on all of `dbname` (or, without a
-/// database name, globally).
+/// database name, on some database other than the system ones).
 pub fn grants_allow_select(rows: &[String], dbname: Option<&str>) -> bool {
-    rows.iter().any(|row| {
-        let Some(body) = row
+    select_grant(rows, dbname).is_some()
+}
+
+/// The object of the first grant that allows SELECT on all of `dbname` (`*.*`
+/// or `` `db`.* ``); without a database name, a grant on `*.*` or on any database
+/// pattern that is not only a system database (a secret made in the console often
+/// has no `dbname`).
+pub fn select_grant(rows: &[String], dbname: Option<&str>) -> Option<String> {
+    // MySQL 8 with `partial_revokes` lists database-level exceptions to a global
+    // grant as `REVOKE SELECT ON `db`.* FROM ...` rows (MySQL reference manual,
+    // "Privilege Restriction Using Partial Revokes"): *.* then does not cover db.
+    let revoked = |database: &str| {
+        rows.iter().any(|row| {
+            let trimmed = row.trim();
+            let Some(body) = trimmed
+                .strip_prefix("REVOKE ")
+                .or_else(|| trimmed.strip_prefix("revoke "))
+            else {
+                return false;
+            };
+            let upper = body.to_ascii_uppercase();
+            let Some(on) = upper.find(" ON ") else {
+                return false;
+            };
+            let list = privileges(&body[..on]);
+            let object = &body[on + 4..];
+            let object = match object.to_ascii_uppercase().find(" FROM ") {
+                Some(from) => &object[..from],
+                None => object,
+            };
+            list.iter()
+                .any(|p| p == "SELECT" || p == "ALL" || p == "ALL PRIVILEGES")
+                && object
+                    .trim()
+                    .strip_suffix(".*")
+                    .is_some_and(|db| unquote(db) == database)
+        })
+    };
+    rows.iter().find_map(|row| {
+        let body = row
             .trim()
             .strip_prefix("GRANT ")
-            .or_else(|| row.trim().strip_prefix("grant "))
-        else {
-            return false;
-        };
+            .or_else(|| row.trim().strip_prefix("grant "))?;
         let upper = body.to_ascii_uppercase();
-        let Some(on) = upper.find(" ON ") else {
-            return false;
-        }; // a role grant
+        let on = upper.find(" ON ")?; // a role grant has no ON
         let list = privileges(&body[..on]);
         if !list
             .iter()
             .any(|p| p == "SELECT" || p == "ALL" || p == "ALL PRIVILEGES")
         {
-            return false;
+            return None;
         }
         let object_and_rest = &body[on + 4..];
         let object = match object_and_rest.to_ascii_uppercase().find(" TO ") {
@@ -141,37 +180,31 @@ pub fn grants_allow_select(rows: &[String], dbname: Option<&str>) -> bool {
         };
         let object = object.trim();
         if object.to_ascii_uppercase().starts_with("TABLE ") {
-            return false;
+            return None;
         }
         if object == "*.*" {
-            return true;
+            return match dbname {
+                Some(dbname) if revoked(dbname) => None,
+                _ => Some(object.to_owned()),
+            };
         }
-        let Some(database) = object.strip_suffix(".*") else {
-            return false;
-        }; // table level
-        match dbname {
-            Some(dbname) => like(&unquote(database), dbname),
-            None => false,
-        }
+        let database = object.strip_suffix(".*")?; // table level is not enough
+        let pattern = unquote(database);
+        let covers = match dbname {
+            Some(dbname) => like(&pattern, dbname),
+            // A pattern without `%` that matches a system database is that database
+            // (`performance_schema`'s `_` is a one-character wildcard).
+            None => !SYSTEM_DATABASES
+                .iter()
+                .any(|system| like(&pattern, system) && !pattern.contains('%')),
+        };
+        covers.then(|| object.to_owned())
     })
 }
 
 pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
     let def = &APPUSER_SELECT;
-    let Collected::Ok(secrets) = &context.region.secrets else {
-        return context
-            .missing(
-                def,
-                &context.scope.secret_ids.join(","),
-                &context.region.secrets,
-            )
-            .into_iter()
-            .collect();
-    };
-    secrets
-        .iter()
-        .filter(|s| s.primary)
-        .map(|secret| {
+    context.each_primary_secret(def, |secret| {
             let resource = &secret.arn;
             let name = &secret.name;
             if !context.scope.read_secrets {
@@ -187,14 +220,13 @@ pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
                 Collected::Ok(rows) => rows,
                 other => return context.missing(def, resource, other).unwrap_or_else(|| context.skip(def, resource, "not read")),
             };
-            let scope = dbname.as_deref().map_or_else(|| "globally (*.*; the secret has no dbname)".to_owned(), |db| format!("on `{db}`.* or *.*"));
-            if grants_allow_select(rows, dbname.as_deref()) {
-                context.pass(def, resource, format!("user {user} of secret {name} can SELECT {scope}"))
+            let scope = dbname.as_deref().map_or_else(|| "on *.* or on some database other than the system ones (the secret has no dbname)".to_owned(), |db| format!("on `{db}`.* or *.*"));
+            if let Some(object) = select_grant(rows, dbname.as_deref()) {
+                context.pass(def, resource, format!("user {user} of secret {name} can SELECT on {object}; expected SELECT {scope}"))
             } else {
                 context.fail(def, resource, format!("user {user} of secret {name} cannot SELECT {scope}; its grants: {}", rows.join(" | ")))
             }
         })
-        .collect()
 }
 
 #[cfg(test)]
@@ -232,8 +264,29 @@ mod tests {
                 true,
             ),
             (
-                "db-level, no dbname",
+                "db-level, no dbname: any application database",
                 &["GRANT SELECT ON `tutorial`.* TO 'appuser'@'%'"],
+                None,
+                true,
+            ),
+            (
+                "no dbname: a system database is not enough",
+                &[
+                    "GRANT SELECT ON `mysql`.* TO 'appuser'@'%'",
+                    "GRANT SELECT ON `performance_schema`.* TO 'appuser'@'%'",
+                ],
+                None,
+                false,
+            ),
+            (
+                "no dbname: a wildcard database covers application databases",
+                &["GRANT SELECT ON `app%`.* TO 'appuser'@'%'"],
+                None,
+                true,
+            ),
+            (
+                "no dbname: table level is not enough",
+                &["GRANT SELECT ON `tutorial`.`t` TO 'appuser'@'%'"],
                 None,
                 false,
             ),
@@ -298,6 +351,34 @@ mod tests {
                 false,
             ),
             (
+                "global select with a partial revoke on the database",
+                &[
+                    "GRANT SELECT ON *.* TO `appuser`@`%`",
+                    "REVOKE SELECT ON `tutorial`.* FROM `appuser`@`%`",
+                ],
+                Some("tutorial"),
+                false,
+            ),
+            (
+                "global select with a partial revoke elsewhere",
+                &[
+                    "GRANT SELECT ON *.* TO `appuser`@`%`",
+                    "REVOKE SELECT ON `mysql`.* FROM `appuser`@`%`",
+                ],
+                Some("tutorial"),
+                true,
+            ),
+            (
+                "select through a role, as SHOW GRANTS ... USING lists it",
+                &[
+                    "GRANT USAGE ON *.* TO `appuser`@`%`",
+                    "GRANT `reader`@`%` TO `appuser`@`%`",
+                    "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`",
+                ],
+                Some("tutorial"),
+                true,
+            ),
+            (
                 "select among many",
                 &["GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON *.* TO `appuser`@`%`"],
                 Some("tutorial"),
@@ -349,6 +430,31 @@ mod tests {
         assert_eq!(finding.status, Status::Fail);
         assert!(
             finding.message.contains("user appuser") && finding.message.contains("`tutorial`.*"),
+            "{}",
+            finding.message
+        );
+        // Without dbname (a console-made secret), SELECT on an application database
+        // passes and the message names the grant.
+        let mut region = compliant_region();
+        if let Collected::Ok(facts) = &mut region.secret_values[0].facts {
+            facts.dbname = None;
+        }
+        let finding = &findings_of(region.clone(), "db.appuser.select")[0];
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
+        assert!(
+            finding.message.contains("SELECT on `tutorial`.*")
+                && finding.message.contains("no dbname"),
+            "{}",
+            finding.message
+        );
+        region.grants[0].rows = Collected::Ok(rows(&[
+            "GRANT USAGE ON *.* TO `appuser`@`%`",
+            "GRANT SELECT ON `mysql`.* TO `appuser`@`%`",
+        ]));
+        let finding = &findings_of(region, "db.appuser.select")[0];
+        assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+        assert!(
+            finding.message.contains("other than the system ones"),
             "{}",
             finding.message
         );

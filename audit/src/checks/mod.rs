@@ -12,7 +12,9 @@
 
 mod grants;
 mod network;
+mod policies;
 mod rds;
+mod schedule;
 mod secrets;
 
 use std::fmt;
@@ -23,7 +25,7 @@ use time::OffsetDateTime;
 use crate::inventory::{Collected, CollectionError, Inventory, RegionInventory, Scope};
 use crate::policy::Policy;
 
-pub use grants::{grants_allow_select, redact_grant};
+pub use grants::{grants_allow_select, redact_grant, select_grant};
 
 /// The outcome of a check for one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -141,6 +143,7 @@ impl fmt::Display for Summary {
 pub const CHECKS: &[CheckDefinition] = &[
     network::VPC_DNS,
     network::VPC_ENDPOINT,
+    network::ENDPOINT_POLICY,
     network::SSH_RESTRICTED,
     network::INGRESS_NO_PUBLIC,
     network::RDS_INGRESS_BASTION_ONLY,
@@ -150,6 +153,7 @@ pub const CHECKS: &[CheckDefinition] = &[
     secrets::ROTATION_FUNCTION,
     secrets::ADMIN_LINKED,
     secrets::ROTATION_HEALTHY,
+    policies::SECRET_POLICY_NOT_PUBLIC,
     grants::APPUSER_SELECT,
 ];
 
@@ -166,6 +170,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
         };
         findings.extend(network::vpc_dns(&context));
         findings.extend(network::vpc_endpoints(&context));
+        findings.extend(network::vpc_endpoint_policies(&context));
         findings.extend(network::ssh_restricted(&context));
         findings.extend(network::ingress_no_public(&context));
         findings.extend(network::rds_ingress_bastion_only(&context));
@@ -175,6 +180,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
         findings.extend(secrets::rotation_function(&context));
         findings.extend(secrets::admin_linked(&context));
         findings.extend(secrets::rotation_healthy(&context));
+        findings.extend(policies::secret_policy_not_public(&context));
         findings.extend(grants::appuser_select(&context));
     }
     findings
@@ -270,6 +276,26 @@ impl Context<'_> {
         }
     }
 
+    /// `check` on each primary (fully audited) secret; the finding for a
+    /// listing that failed or was not read otherwise.
+    pub fn each_primary_secret(
+        &self,
+        definition: &CheckDefinition,
+        check: impl Fn(&crate::inventory::Secret) -> Finding,
+    ) -> Vec<Finding> {
+        let Collected::Ok(secrets) = &self.region.secrets else {
+            return self
+                .missing(
+                    definition,
+                    &self.scope.secret_ids.join(","),
+                    &self.region.secrets,
+                )
+                .into_iter()
+                .collect();
+        };
+        secrets.iter().filter(|s| s.primary).map(check).collect()
+    }
+
     /// The VPC the scope names or that was found, for messages.
     pub fn vpc_label(&self) -> String {
         match &self.scope.vpc_id {
@@ -315,6 +341,8 @@ mod tests {
                 "vpc.dns",
                 "vpc.endpoint.secretsmanager",
                 "vpc.endpoint.rds",
+                "vpc.endpoint-policy.secretsmanager",
+                "vpc.endpoint-policy.rds",
                 "ec2.ssh.restricted",
                 "ec2.ingress.no-public",
                 "rds.ingress.bastion-only",
@@ -324,6 +352,7 @@ mod tests {
                 "secret.rotation.function",
                 "secret.rotation.admin-linked",
                 "secret.rotation.healthy",
+                "secret.policy.not-public",
                 "db.appuser.select",
             ]
         );

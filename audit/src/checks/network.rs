@@ -5,6 +5,14 @@
 //! that contain the port, IPv6 `::/0`, prefix lists (resolved to their CIDRs),
 //! rules that reference another group, and CIDRs wider than one address that are
 //! still not the whole internet.
+//!
+//! "The internet" is any public (non-RFC 1918) range wider than the policy's
+//! threshold, not only the literal `/0`: `0.0.0.0/1` plus `128.0.0.0/1` is the
+//! whole internet. Every group in scope is checked (every instance with the
+//! bastion's name, the database, the rotation function), because a second bastion
+//! or the database's group with SSH open is as exposed as the first. A rule from
+//! another group passes only when that group is of this account and VPC, not
+//! across a peering connection, and not itself open to the internet.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -34,12 +42,22 @@ pub const VPC_ENDPOINT: CheckDefinition = CheckDefinition {
     ],
 };
 
+pub const ENDPOINT_POLICY: CheckDefinition = CheckDefinition {
+    id: "vpc.endpoint-policy",
+    title: "Endpoint policy keeps the trust boundary: no principal of another account",
+    severity: Severity::Medium,
+    resource_type: "AwsEc2VpcEndpointService",
+    remediation: "Edit the endpoint policy (aws ec2 modify-vpc-endpoint --policy-document ...) so that its Allow statements name only this account's principals, or Principal \"*\" under the condition aws:PrincipalAccount = <this account>",
+    compliance: &["Prowler:vpc_endpoint_connections_trust_boundaries"],
+    references: &["https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"],
+};
+
 pub const SSH_RESTRICTED: CheckDefinition = CheckDefinition {
     id: "ec2.ssh.restricted",
-    title: "Bastion admits SSH only from single addresses or security groups",
+    title: "Security groups in scope admit SSH only from one address or a closed group of this VPC",
     severity: Severity::High,
     resource_type: "AwsEc2SecurityGroup",
-    remediation: "Replace every rule that admits TCP 22 (including protocol -1 and port ranges containing 22) with a rule from a single address (/32 or /128, e.g. your own IP) or a security group; revoke 0.0.0.0/0 and ::/0",
+    remediation: "On the bastions', database's and rotation function's security groups, replace every rule that admits TCP 22 (including protocol -1 and port ranges containing 22) with one rule from a single address (/32 or /128, e.g. your own IP) or a security group of the same VPC and account that is not open to the internet; revoke public ranges (0.0.0.0/0, ::/0, 0.0.0.0/1, any public range wider than /24)",
     compliance: &[
         "AWS-FSBP:EC2.13",
         "CIS-AWS-1.5-3.0:5.2",
@@ -56,10 +74,10 @@ pub const SSH_RESTRICTED: CheckDefinition = CheckDefinition {
 
 pub const INGRESS_NO_PUBLIC: CheckDefinition = CheckDefinition {
     id: "ec2.ingress.no-public",
-    title: "No other port of the bastion or database is open to the internet",
+    title: "No other port of the bastions', database's or rotation function's groups is open to the internet",
     severity: Severity::High,
     resource_type: "AwsEc2SecurityGroup",
-    remediation: "Revoke the ingress rules from 0.0.0.0/0 or ::/0 on ports other than SSH; admit traffic only from the security groups or addresses that need it",
+    remediation: "Revoke the ingress rules from public ranges wider than /24 (0.0.0.0/0, ::/0 and their halves included) on ports other than SSH; admit traffic only from the security groups or addresses that need it",
     compliance: &["AWS-FSBP:EC2.18", "AWS-FSBP:EC2.19"],
     references: &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-18",
@@ -237,10 +255,6 @@ fn cidrs_of(context: &Context<'_>, rule: &SecurityGroupRule) -> Cidrs {
     }
 }
 
-fn is_world(source: &Source) -> bool {
-    matches!(source, Source::Cidr { prefix: 0, .. })
-}
-
 fn sg_arn(context: &Context<'_>, group: &str) -> String {
     context.arn("ec2", &format!("security-group/{group}"), group)
 }
@@ -365,6 +379,62 @@ pub fn vpc_endpoints(context: &Context<'_>) -> Vec<Finding> {
         .collect()
 }
 
+/// `vpc.endpoint-policy.<service>`: like Prowler's
+/// `vpc_endpoint_connections_trust_boundaries`, an `Allow` that names another
+/// account's principal (or `*` pinned to another account) fails. AWS's default
+/// policy (full access for `*`, no condition) passes with a note by default,
+/// because the tutorial keeps it and only this VPC reaches the endpoint; the
+/// policy setting `endpoint_policy_pin_account = true` fails it as Prowler does.
+pub fn vpc_endpoint_policies(context: &Context<'_>) -> Vec<Finding> {
+    let def = &ENDPOINT_POLICY;
+    let mut findings = Vec::new();
+    let Collected::Ok(endpoints) = &context.region.endpoints else {
+        return findings; // vpc.endpoint.* reports why
+    };
+    for service in &context.policy.required_endpoints {
+        let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
+        for endpoint in endpoints.iter().filter(|e| e.service_name == service_name) {
+            let resource = context.arn(
+                "ec2",
+                &format!("vpc-endpoint/{}", endpoint.id),
+                &endpoint.id,
+            );
+            let mut finding = match (&endpoint.policy_document, context.account_id) {
+                (None, _) => context.pass(def, &resource, format!("endpoint {} for {service_name} reports no policy (full access within the VPC)", endpoint.id)),
+                (Some(_), None) => context.finding(def, Status::Error, &resource, format!("endpoint {}: the audited account is unknown (sts:GetCallerIdentity failed), so its policy's trust boundary cannot be judged", endpoint.id)),
+                (Some(document), Some(account)) => {
+                    match endpoint_trust_faults(document, account, context.policy.endpoint_policy_pin_account) {
+                        Ok(faults) if faults.is_empty() => {
+                            let open = endpoint_trust_faults(document, account, true).is_ok_and(|f| !f.is_empty());
+                            let note = if open { "; note: it lets Principal * in without pinning this account (AWS's default full-access policy; set endpoint_policy_pin_account = true to fail it)" } else { "" };
+                            context.pass(def, &resource, format!("endpoint {} for {service_name}: its policy names no principal outside account {account}{note}", endpoint.id))
+                        }
+                        Ok(faults) => context.fail(def, &resource, format!("endpoint {} for {service_name}: {}; expected only principals of account {account}", endpoint.id, faults.join("; "))),
+                        Err(fault) => context.fail(def, &resource, format!("endpoint {}: {fault}", endpoint.id)),
+                    }
+                }
+            };
+            finding.check_id = format!("{}.{service}", def.id);
+            findings.push(finding);
+        }
+    }
+    findings
+}
+
+/// Statements of an endpoint policy that cross the account's trust boundary.
+pub(crate) fn endpoint_trust_faults(
+    document: &str,
+    account: &str,
+    pin_account: bool,
+) -> Result<Vec<String>, String> {
+    let mut faults = super::policies::foreign_access(document, account)?;
+    if !pin_account {
+        // The unconditioned `*` (AWS's default) is allowed unless asked otherwise.
+        faults.retain(|f| !f.ends_with("allows Principal * (public)"));
+    }
+    Ok(faults)
+}
+
 fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
     let def = &VPC_ENDPOINT;
     let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
@@ -457,6 +527,10 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
                 missing.join(", ")
             ));
         }
+        match endpoint_usable(context, endpoint, service) {
+            Ok(more) => faults.extend(more),
+            Err(finding) => return with_id(*finding),
+        }
         let resource = context.arn(
             "ec2",
             &format!("vpc-endpoint/{}", endpoint.id),
@@ -497,16 +571,236 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
     ))
 }
 
-/// The bastion's security groups, or the finding that explains why there are none.
+/// The Secrets Manager and RDS actions the rotation function calls through the
+/// endpoint (the rotator's `setSecret`..`finishSecret` and its RDS lookup of a
+/// managed admin secret's instance).
+fn actions_needed(service: &str) -> &'static [&'static str] {
+    match service {
+        "secretsmanager" => &[
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:UpdateSecretVersionStage",
+            "secretsmanager:GetRandomPassword",
+        ],
+        "rds" => &["rds:DescribeDBInstances"],
+        _ => &[],
+    }
+}
+
+/// Whether an IPv4 CIDR lies inside another (a bare address is a /32).
+pub(crate) fn cidr_contains(outer: &str, inner: &str) -> bool {
+    let parse = |cidr: &str| -> Option<(u32, u8)> {
+        let (address, prefix) = match cidr.split_once('/') {
+            Some((address, prefix)) => (address, prefix.trim().parse::<u8>().ok()?),
+            None => (cidr, 32),
+        };
+        let address: std::net::Ipv4Addr = address.trim().parse().ok()?;
+        (prefix <= 32).then_some((u32::from(address), prefix))
+    };
+    let (Some((outer_net, outer_len)), Some((inner_net, inner_len))) = (parse(outer), parse(inner))
+    else {
+        return false;
+    };
+    let mask = |len: u8| {
+        if len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(len))
+        }
+    };
+    inner_len >= outer_len && (inner_net & mask(outer_len)) == (outer_net & mask(outer_len))
+}
+
+/// Whether a rule (either direction) carries TCP `port`.
+fn carries_tcp_port(rule: &SecurityGroupRule, port: u16) -> bool {
+    is_all_protocols(rule)
+        || (is_tcp(rule) && {
+            let (from, to) = port_range(rule);
+            (from..=to).contains(&i32::from(port))
+        })
+}
+
+/// Whether `rule`'s peer covers every one of `cidrs` or is one of `groups`.
+fn peer_covers(
+    context: &Context<'_>,
+    rule: &SecurityGroupRule,
+    groups: &[String],
+    cidrs: &[&str],
+) -> bool {
+    match cidrs_of(context, rule) {
+        Cidrs::Group => rule
+            .referenced_group_id
+            .as_ref()
+            .is_some_and(|g| groups.contains(g)),
+        Cidrs::List(sources) => sources.iter().any(|source| match source {
+            Source::Cidr { cidr, .. } => {
+                !cidrs.is_empty() && cidrs.iter().all(|inner| cidr_contains(cidr, inner))
+            }
+            _ => false,
+        }),
+        Cidrs::Unavailable(_) => false,
+    }
+}
+
+/// Why the rotation function cannot use an endpoint that otherwise looks right:
+/// the endpoint's groups admit no HTTPS from the function (its group or a range
+/// covering its subnets), the function's groups let no HTTPS out to it, or the
+/// endpoint policy does not allow (or denies) an action the rotation calls.
+/// Rotations then time out with nothing in the audit to explain it.
+fn endpoint_usable(
+    context: &Context<'_>,
+    endpoint: &crate::inventory::VpcEndpoint,
+    service: &str,
+) -> Result<Vec<String>, Box<Finding>> {
+    let mut faults = Vec::new();
+    let cidr_of: BTreeMap<&str, &str> = context
+        .region
+        .subnets
+        .ok()
+        .map(|subnets| {
+            subnets
+                .iter()
+                .filter_map(|s| Some((s.id.as_str(), s.cidr_block.as_deref()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let functions: Vec<_> = primary_functions(context)
+        .into_iter()
+        .filter_map(|f| match &f.configuration {
+            Collected::Ok(Some(configuration)) if !configuration.security_group_ids.is_empty() => {
+                Some(configuration)
+            }
+            _ => None,
+        })
+        .collect();
+    if !functions.is_empty() {
+        let rules = rules_of(context, &VPC_ENDPOINT, &endpoint.id)?;
+        let endpoint_cidrs: Vec<&str> = endpoint
+            .subnet_ids
+            .iter()
+            .filter_map(|s| cidr_of.get(s.as_str()).copied())
+            .collect();
+        for function in functions {
+            let function_cidrs: Vec<&str> = function
+                .subnet_ids
+                .iter()
+                .filter_map(|s| cidr_of.get(s.as_str()).copied())
+                .collect();
+            let admitted = rules.iter().any(|r| {
+                !r.is_egress
+                    && endpoint.security_group_ids.contains(&r.group_id)
+                    && carries_tcp_port(r, 443)
+                    && peer_covers(context, r, &function.security_group_ids, &function_cidrs)
+            });
+            if endpoint.security_group_ids.is_empty() || !admitted {
+                faults.push(format!(
+                    "its security groups ({}) admit no HTTPS (TCP 443) from rotation function {} (groups {}, subnets {})",
+                    if endpoint.security_group_ids.is_empty() { "none".to_owned() } else { endpoint.security_group_ids.join(", ") },
+                    function.name,
+                    function.security_group_ids.join(", "),
+                    function.subnet_ids.join(", ")
+                ));
+            }
+            let let_out = rules.iter().any(|r| {
+                r.is_egress
+                    && function.security_group_ids.contains(&r.group_id)
+                    && carries_tcp_port(r, 443)
+                    && peer_covers(context, r, &endpoint.security_group_ids, &endpoint_cidrs)
+            });
+            if !let_out {
+                faults.push(format!(
+                    "rotation function {}'s groups ({}) let no HTTPS (TCP 443) out to it",
+                    function.name,
+                    function.security_group_ids.join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(document) = &endpoint.policy_document {
+        faults.extend(endpoint_policy_blocks(
+            document,
+            service,
+            context.account_id,
+        ));
+    }
+    Ok(faults)
+}
+
+/// Actions the rotation needs that an endpoint policy does not allow, or denies
+/// without a condition. An `Allow` counts when its principal is `*` or of this
+/// account; conditions on an `Allow` are given the benefit of the doubt.
+pub(crate) fn endpoint_policy_blocks(
+    document: &str,
+    service: &str,
+    account: Option<&str>,
+) -> Vec<String> {
+    use super::secrets::{action_matches, principals_of, strings};
+    let Ok(statements) = super::policies::statements(document) else {
+        return vec!["its endpoint policy is not JSON".to_owned()];
+    };
+    let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();
+    let matches = |statement: &serde_json::Value, action: &str| {
+        if let Some(not) = statement.get("NotAction") {
+            !strings(not).iter().any(|p| action_matches(p, action))
+        } else {
+            strings(&statement["Action"])
+                .iter()
+                .any(|p| action_matches(p, action))
+        }
+    };
+    let ours = |statement: &serde_json::Value| {
+        statement.get("NotPrincipal").is_some()
+            || principals_of(&statement["Principal"]).iter().any(|p| {
+                p == "*"
+                    || p == "AWS:*"
+                    || account.is_some_and(|a| {
+                        p.strip_prefix("AWS:")
+                            .is_some_and(|v| v == a || v.split(':').nth(4) == Some(a))
+                    })
+            })
+    };
+    let mut faults = Vec::new();
+    for action in actions_needed(service) {
+        let denied = statements.iter().any(|s| {
+            s["Effect"].as_str() == Some("Deny")
+                && s.get("Condition").is_none()
+                && ours(s)
+                && matches(s, action)
+        });
+        let allowed = statements
+            .iter()
+            .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && matches(s, action));
+        if denied {
+            faults.push(format!("its endpoint policy denies {action}"));
+        } else if !allowed {
+            faults.push(format!("its endpoint policy does not allow {action}"));
+        }
+    }
+    faults
+}
+
+/// The bastions' security groups (every instance with the bastion's name), or
+/// the finding that explains why there are none: FAIL when no instance has the
+/// name, ERROR/SKIP when the instances could not be read.
 fn bastion_groups(
     context: &Context<'_>,
     def: &CheckDefinition,
-) -> Result<(String, Vec<String>), Box<Finding>> {
-    match &context.region.bastion {
-        Collected::Ok(Some(instance)) => {
-            Ok((instance.id.clone(), instance.security_group_ids.clone()))
+) -> Result<(Vec<String>, Vec<String>), Box<Finding>> {
+    match &context.region.bastions {
+        Collected::Ok(instances) if !instances.is_empty() => {
+            let ids = instances.iter().map(|i| i.id.clone()).collect();
+            let mut groups: Vec<String> = Vec::new();
+            for instance in instances {
+                for group in &instance.security_group_ids {
+                    if !groups.contains(group) {
+                        groups.push(group.clone());
+                    }
+                }
+            }
+            Ok((ids, groups))
         }
-        Collected::Ok(None) => {
+        Collected::Ok(_) => {
             let resource = context.vpc_label();
             Err(Box::new(context.fail(
                 def,
@@ -526,6 +820,39 @@ fn bastion_groups(
     }
 }
 
+/// Every security group in scope, with what it protects (for messages): the
+/// bastions', the database's and the primary secrets' rotation functions'.
+fn groups_in_scope(context: &Context<'_>) -> Vec<(String, String)> {
+    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut add = |group: &str, of: String| match groups.iter_mut().find(|(g, _)| g == group) {
+        Some((_, existing)) => {
+            existing.push_str(", ");
+            existing.push_str(&of);
+        }
+        None => groups.push((group.to_owned(), of)),
+    };
+    if let Collected::Ok(instances) = &context.region.bastions {
+        for instance in instances {
+            for group in &instance.security_group_ids {
+                add(group, format!("bastion {}", instance.id));
+            }
+        }
+    }
+    if let Collected::Ok(Some(db)) = &context.region.database {
+        for group in &db.security_group_ids {
+            add(group, format!("database {}", db.id));
+        }
+    }
+    for function in primary_functions(context) {
+        if let Collected::Ok(Some(configuration)) = &function.configuration {
+            for group in &configuration.security_group_ids {
+                add(group, format!("rotation function {}", configuration.name));
+            }
+        }
+    }
+    groups
+}
+
 fn rules_of<'a>(
     context: &Context<'a>,
     def: &CheckDefinition,
@@ -541,23 +868,142 @@ fn rules_of<'a>(
     }
 }
 
+/// Whether an address range lies inside private address space: RFC 1918 for
+/// IPv4, unique local `fc00::/7` for IPv6. A range that merely contains private
+/// space (`0.0.0.0/1`) is not private. Unparsable text counts as public.
+pub(crate) fn is_private(cidr: &str) -> bool {
+    let (address, prefix) = match cidr.split_once('/') {
+        Some((address, prefix)) => (address.trim(), prefix.trim().parse::<u8>().ok()),
+        None => (cidr.trim(), None),
+    };
+    if let Ok(v4) = address.parse::<std::net::Ipv4Addr>() {
+        let prefix = prefix.unwrap_or(32);
+        let [a, b, ..] = v4.octets();
+        return (prefix >= 8 && a == 10)
+            || (prefix >= 12 && a == 172 && (b & 0xf0) == 16)
+            || (prefix >= 16 && a == 192 && b == 168);
+    }
+    if let Ok(v6) = address.parse::<std::net::Ipv6Addr>() {
+        let prefix = prefix.unwrap_or(128);
+        return prefix >= 7 && (v6.segments()[0] & 0xfe00) == 0xfc00;
+    }
+    false
+}
+
+/// Whether a source counts as "the internet": a non-private range wider than the
+/// policy's threshold (default: wider than /24 for IPv4, as Prowler's
+/// `ec2_securitygroup_allow_wide_open_public_ipv4` uses `cidr_treshold = 24` with
+/// `is_global`; /48 for IPv6). `0.0.0.0/1` plus `128.0.0.0/1` is the whole
+/// internet, and each half is caught here, where a test for `/0` misses both.
+fn is_public_wide(context: &Context<'_>, source: &Source) -> bool {
+    match source {
+        Source::Cidr { cidr, prefix, v6 } => {
+            let threshold = if *v6 {
+                context.policy.public_min_prefix_v6
+            } else {
+                context.policy.public_min_prefix_v4
+            };
+            *prefix == 0 || (*prefix < threshold && !is_private(cidr))
+        }
+        _ => false,
+    }
+}
+
+/// Rules of `group` that admit anything from the internet, described.
+fn open_rules_of_group(
+    context: &Context<'_>,
+    rules: &[SecurityGroupRule],
+    group: &str,
+) -> Vec<String> {
+    rules
+        .iter()
+        .filter(|r| r.group_id == group && !r.is_egress)
+        .filter(|r| match cidrs_of(context, r) {
+            Cidrs::List(sources) => sources.iter().any(|s| is_public_wide(context, s)),
+            _ => false,
+        })
+        .map(|r| {
+            format!(
+                "rule {} ({} from {})",
+                r.id,
+                describe_ports(r),
+                describe_source(r)
+            )
+        })
+        .collect()
+}
+
+/// What is wrong with admitting SSH from another security group: a group of
+/// another account, across a peering connection or in another VPC, or a group
+/// that is itself open to the internet. `None` when it is a group of the
+/// audited VPC and account that the internet cannot reach.
+fn referenced_group_fault(
+    context: &Context<'_>,
+    rules: &[SecurityGroupRule],
+    rule: &SecurityGroupRule,
+    group: &str,
+) -> Option<String> {
+    if let (Some(owner), Some(account)) = (&rule.referenced_group_owner, context.account_id)
+        && owner != account
+    {
+        return Some(format!(
+            "security group {group} belongs to account {owner}, not {account}"
+        ));
+    }
+    if let Some(peering) = &rule.referenced_group_peering {
+        return Some(format!(
+            "security group {group} is across a VPC peering connection ({peering})"
+        ));
+    }
+    let audited = context
+        .region
+        .vpc
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|v| v.id.as_str());
+    if let (Some(vpc), Some(audited)) = (rule.referenced_group_vpc.as_deref(), audited)
+        && vpc != audited
+    {
+        return Some(format!(
+            "security group {group} is in {vpc}, not the audited {audited}"
+        ));
+    }
+    let open = open_rules_of_group(context, rules, group);
+    if open.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "security group {group} is itself open to the internet ({}), so its members relay SSH from anywhere",
+            open.join(", ")
+        ))
+    }
+}
+
 pub fn ssh_restricted(context: &Context<'_>) -> Vec<Finding> {
     let def = &SSH_RESTRICTED;
-    let (instance, groups) = match bastion_groups(context, def) {
-        Ok(found) => found,
-        Err(finding) => return vec![*finding],
-    };
-    let rules = match rules_of(context, def, &instance) {
+    let mut findings = Vec::new();
+    if let Err(finding) = bastion_groups(context, def) {
+        findings.push(*finding);
+    }
+    let groups = groups_in_scope(context);
+    if groups.is_empty() {
+        return findings;
+    }
+    let rules = match rules_of(context, def, "security groups") {
         Ok(rules) => rules,
-        Err(finding) => return vec![*finding],
+        Err(finding) => {
+            findings.push(*finding);
+            return findings;
+        }
     };
     let port = context.policy.ssh_port;
-    let mut findings = Vec::new();
-    for group in &groups {
+    let max_sources = context.policy.ssh_max_sources;
+    for (group, of) in &groups {
         let resource = sg_arn(context, group);
         let mut world = Vec::new();
         let mut wide = Vec::new();
         let mut unavailable = Vec::new();
+        let mut sources: BTreeSet<String> = BTreeSet::new();
         let mut admitted = 0;
         for rule in rules
             .iter()
@@ -571,13 +1017,20 @@ pub fn ssh_restricted(context: &Context<'_>) -> Vec<Finding> {
                 describe_source(rule)
             );
             match cidrs_of(context, rule) {
-                Cidrs::Group => {}
+                Cidrs::Group => {
+                    let referenced = rule.referenced_group_id.clone().unwrap_or_default();
+                    sources.insert(referenced.clone());
+                    if let Some(fault) = referenced_group_fault(context, rules, rule, &referenced) {
+                        wide.push(format!("{what}: {fault}"));
+                    }
+                }
                 Cidrs::Unavailable(reason) => unavailable.push(format!("{what}: {reason}")),
-                Cidrs::List(sources) => {
-                    for source in sources {
+                Cidrs::List(list) => {
+                    for source in list {
                         match &source {
-                            s if is_world(s) => world.push(what.clone()),
+                            s if is_public_wide(context, s) => world.push(what.clone()),
                             Source::Cidr { cidr, prefix, v6 } => {
+                                sources.insert(cidr.clone());
                                 let min = if *v6 {
                                     context.policy.ssh_min_prefix_v6
                                 } else {
@@ -594,26 +1047,38 @@ pub fn ssh_restricted(context: &Context<'_>) -> Vec<Finding> {
             }
         }
         world.dedup();
+        if world.is_empty() && sources.len() > max_sources {
+            wide.push(format!(
+                "{} sources ({}), more than the {max_sources} allowed",
+                sources.len(),
+                sources.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
         let expected = format!(
-            "expected SSH (TCP {port}) only from single addresses (/{} IPv4, /{} IPv6) or security groups",
+            "expected SSH (TCP {port}) only from at most {max_sources} source(s), each a single address (/{} IPv4, /{} IPv6) or a security group of this VPC and account that is not itself open",
             context.policy.ssh_min_prefix_v4, context.policy.ssh_min_prefix_v6
         );
         if !world.is_empty() || !wide.is_empty() {
             let mut parts = Vec::new();
             if !world.is_empty() {
-                parts.push(format!("open to the internet: {}", world.join(", ")));
+                parts.push(format!(
+                    "from the internet (public ranges wider than /{}): {}",
+                    context.policy.public_min_prefix_v4,
+                    world.join(", ")
+                ));
             }
             if !wide.is_empty() {
-                parts.push(format!("too wide: {}", wide.join(", ")));
+                parts.push(format!("too wide: {}", wide.join("; ")));
             }
             let mut finding = context.fail(
                 def,
                 &resource,
                 format!(
-                    "security group {group} of bastion {instance} admits SSH {}; {expected}",
+                    "security group {group} ({of}) admits SSH {}; {expected}",
                     parts.join("; ")
                 ),
             );
+            // The severity follows the real exposure, not the literal /0.
             finding.severity = if world.is_empty() {
                 Severity::High
             } else {
@@ -621,59 +1086,43 @@ pub fn ssh_restricted(context: &Context<'_>) -> Vec<Finding> {
             };
             findings.push(finding);
         } else if !unavailable.is_empty() {
-            let mut finding = context.finding(
+            findings.push(context.finding(
                 def,
                 Status::Error,
                 &resource,
-                format!("security group {group}: {}", unavailable.join("; ")),
-            );
-            finding.severity = def.severity;
-            findings.push(finding);
+                format!("security group {group} ({of}): {}", unavailable.join("; ")),
+            ));
+        } else if admitted == 0 {
+            findings.push(context.pass(
+                def,
+                &resource,
+                format!("security group {group} ({of}) admits no SSH"),
+            ));
         } else {
             findings.push(context.pass(
                 def,
                 &resource,
-                format!("security group {group} of bastion {instance}: {admitted} rule(s) admit SSH, all from single addresses or security groups"),
+                format!("security group {group} ({of}): {admitted} rule(s) admit SSH from {} source(s) (at most {max_sources}), each a single address or a security group of this VPC and account"
+                , sources.len()),
             ));
         }
-    }
-    if groups.is_empty() {
-        findings.push(context.pass(
-            def,
-            &instance,
-            format!("bastion {instance} has no security group, so nothing admits SSH"),
-        ));
     }
     findings
 }
 
-/// Groups of the database, when known.
-fn database_groups(context: &Context<'_>) -> Vec<String> {
-    match &context.region.database {
-        Collected::Ok(Some(db)) => db.security_group_ids.clone(),
-        _ => Vec::new(),
-    }
-}
-
 pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
     let def = &INGRESS_NO_PUBLIC;
-    let mut groups: Vec<String> = Vec::new();
     let mut findings = Vec::new();
     match bastion_groups(context, def) {
-        Ok((_, bastion)) => groups.extend(bastion),
         Err(finding) if finding.status != Status::Fail => findings.push(*finding),
-        Err(_) => {} // a missing bastion is ec2.ssh.restricted's finding
+        _ => {} // a missing bastion is ec2.ssh.restricted's finding
     }
     if let Some(finding) =
         context.missing(def, &context.scope.db_instance_id, &context.region.database)
     {
         findings.push(finding);
     }
-    for group in database_groups(context) {
-        if !groups.contains(&group) {
-            groups.push(group);
-        }
-    }
+    let groups = groups_in_scope(context);
     if groups.is_empty() {
         return findings;
     }
@@ -685,7 +1134,8 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
         }
     };
     let port = context.policy.ssh_port;
-    for group in &groups {
+    let threshold = context.policy.public_min_prefix_v4;
+    for (group, of) in &groups {
         let resource = sg_arn(context, group);
         let mut open = Vec::new();
         let mut unavailable = Vec::new();
@@ -697,7 +1147,7 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
                 Cidrs::Group => {}
                 Cidrs::Unavailable(reason) => unavailable.push(reason),
                 Cidrs::List(sources) => {
-                    if sources.iter().any(is_world) {
+                    if sources.iter().any(|s| is_public_wide(context, s)) {
                         open.push(format!(
                             "rule {} ({} from {})",
                             rule.id,
@@ -712,20 +1162,20 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
             findings.push(context.fail(
                 def,
                 &resource,
-                format!("security group {group} is open to the internet on {}; expected no port but SSH open to 0.0.0.0/0 or ::/0", open.join(", ")),
+                format!("security group {group} ({of}) is open to the internet on {}; expected no port but SSH open to a public range wider than /{threshold} (IPv4) or /{} (IPv6)", open.join(", "), context.policy.public_min_prefix_v6),
             ));
         } else if !unavailable.is_empty() {
             findings.push(context.finding(
                 def,
                 Status::Error,
                 &resource,
-                format!("security group {group}: {}", unavailable.join("; ")),
+                format!("security group {group} ({of}): {}", unavailable.join("; ")),
             ));
         } else {
             findings.push(context.pass(
                 def,
                 &resource,
-                format!("security group {group} opens no port other than SSH to the internet"),
+                format!("security group {group} ({of}) opens no port other than SSH to a public range wider than /{threshold} (IPv4) or /{} (IPv6)", context.policy.public_min_prefix_v6),
             ));
         }
     }
@@ -760,10 +1210,17 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
         Err(finding) => return vec![*finding],
     };
     allowed.extend(bastion.iter().cloned());
+    let mut function_groups: Vec<(String, Vec<String>)> = Vec::new();
     for function in primary_functions(context) {
         match &function.configuration {
             Collected::Ok(Some(configuration)) => {
                 allowed.extend(configuration.security_group_ids.iter().cloned());
+                if !configuration.security_group_ids.is_empty() {
+                    function_groups.push((
+                        configuration.name.clone(),
+                        configuration.security_group_ids.clone(),
+                    ));
+                }
             }
             Collected::Ok(None) => {}
             other => return context.missing(def, &db.arn, other).into_iter().collect(),
@@ -777,6 +1234,7 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
     let mut offending = Vec::new();
     let mut admitted = 0;
     let mut from_bastion = false;
+    let mut admitted_groups: BTreeSet<String> = BTreeSet::new();
     for rule in rules
         .iter()
         .filter(|r| db.security_group_ids.contains(&r.group_id) && admits_tcp_port(r, port))
@@ -785,6 +1243,7 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
         match source_of(rule) {
             Source::Group(group) if allowed.contains(&group) => {
                 from_bastion |= bastion.contains(&group);
+                admitted_groups.insert(group);
             }
             _ => offending.push(format!(
                 "rule {} of {} ({} from {})",
@@ -800,6 +1259,23 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
     } else {
         allowed.iter().cloned().collect::<Vec<_>>().join(", ")
     };
+    // The rotation function must reach the database too, or every rotation fails.
+    let unreached: Vec<&str> = function_groups
+        .iter()
+        .filter(|(_, groups)| !groups.iter().any(|g| admitted_groups.contains(g)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if offending.is_empty() && !unreached.is_empty() {
+        return vec![context.fail(
+            def,
+            &db.arn,
+            format!(
+                "database {} admits port {port} from no security group of rotation function {}, so rotations cannot reach it; expected a rule from the function's group",
+                db.id,
+                unreached.join(", ")
+            ),
+        )];
+    }
     if offending.is_empty() && !bastion.is_empty() && !from_bastion {
         vec![context.fail(
             def,
@@ -836,6 +1312,33 @@ mod tests {
 
     fn only(region: crate::inventory::RegionInventory, id: &str) -> crate::checks::Finding {
         let mut findings = findings_of(region, id);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        findings.remove(0)
+    }
+
+    /// The finding of `id` about security group `group`.
+    fn of_group(
+        region: crate::inventory::RegionInventory,
+        id: &str,
+        group: &str,
+    ) -> crate::checks::Finding {
+        let suffix = format!("security-group/{group}");
+        findings_of(region, id)
+            .into_iter()
+            .find(|f| f.resource.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("no {id} finding for {group}"))
+    }
+
+    /// The one finding of `id` with `status`.
+    fn with_status(
+        region: crate::inventory::RegionInventory,
+        id: &str,
+        status: crate::checks::Status,
+    ) -> crate::checks::Finding {
+        let mut findings: Vec<_> = findings_of(region, id)
+            .into_iter()
+            .filter(|f| f.status == status)
+            .collect();
         assert_eq!(findings.len(), 1, "{findings:#?}");
         findings.remove(0)
     }
@@ -924,7 +1427,12 @@ mod tests {
             ),
         ];
         for (name, extra, status, severity) in cases {
-            let finding = only(with_rules(vec![extra]), "ec2.ssh.restricted");
+            // In place of the compliant rule: one source each (see ssh_max_sources).
+            let mut region = with_rules(vec![extra]);
+            if let Collected::Ok(rules) = &mut region.security_group_rules {
+                rules.retain(|r| r.id != "sgr-ssh");
+            }
+            let finding = of_group(region, "ec2.ssh.restricted", BASTION_SG);
             assert_eq!(finding.status, status, "{name}: {}", finding.message);
             if let Some(severity) = severity {
                 assert_eq!(finding.severity, severity, "{name}");
@@ -950,12 +1458,12 @@ mod tests {
             entries: Collected::Ok(vec!["198.51.100.7/32".to_owned()]),
         }];
         assert_eq!(
-            only(region.clone(), "ec2.ssh.restricted").status,
+            of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG).status,
             crate::checks::Status::Pass
         );
         region.prefix_lists[0].entries =
             Collected::Ok(vec!["198.51.100.7/32".to_owned(), "0.0.0.0/0".to_owned()]);
-        let finding = only(region.clone(), "ec2.ssh.restricted");
+        let finding = of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG);
         assert_eq!(finding.status, crate::checks::Status::Fail);
         assert!(
             finding.message.contains("prefix list pl-1"),
@@ -964,7 +1472,7 @@ mod tests {
         );
         region.prefix_lists[0].entries =
             Collected::Failed(denied("ec2:GetManagedPrefixListEntries"));
-        let finding = only(region.clone(), "ec2.ssh.restricted");
+        let finding = of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG);
         assert_eq!(finding.status, crate::checks::Status::Error);
         assert!(
             finding.message.contains("ec2:GetManagedPrefixListEntries"),
@@ -973,21 +1481,20 @@ mod tests {
         );
         region.prefix_lists.clear();
         assert_eq!(
-            only(region, "ec2.ssh.restricted").status,
+            of_group(region, "ec2.ssh.restricted", BASTION_SG).status,
             crate::checks::Status::Error
         );
     }
 
     #[test]
     fn ssh_check_fails_without_a_bastion_and_errors_when_denied() {
+        use crate::checks::Status;
         let mut region = compliant_region();
-        region.bastion = Collected::Ok(None);
-        let finding = only(region.clone(), "ec2.ssh.restricted");
-        assert_eq!(finding.status, crate::checks::Status::Fail);
+        region.bastions = Collected::Ok(Vec::new());
+        let finding = with_status(region.clone(), "ec2.ssh.restricted", Status::Fail);
         assert!(finding.message.contains("SecretsManagerTutorialInstance"));
-        region.bastion = Collected::Failed(denied("ec2:DescribeInstances"));
-        let finding = only(region, "ec2.ssh.restricted");
-        assert_eq!(finding.status, crate::checks::Status::Error);
+        region.bastions = Collected::Failed(denied("ec2:DescribeInstances"));
+        let finding = with_status(region, "ec2.ssh.restricted", Status::Error);
         assert!(finding.message.contains("ec2:DescribeInstances"));
         let mut region = compliant_region();
         region.security_group_rules = Collected::Failed(denied("ec2:DescribeSecurityGroupRules"));
@@ -1043,7 +1550,7 @@ mod tests {
         ];
         for (name, extra, status) in cases {
             let findings = findings_of(with_rules(vec![extra]), "ec2.ingress.no-public");
-            assert_eq!(findings.len(), 2, "{name}: one finding per group");
+            assert_eq!(findings.len(), 3, "{name}: one finding per group in scope");
             let worst = findings
                 .iter()
                 .map(|f| f.status)
@@ -1102,6 +1609,17 @@ mod tests {
         assert_eq!(finding.status, Status::Fail);
         assert!(
             finding.message.contains("bastion cannot reach it"),
+            "{}",
+            finding.message
+        );
+        let mut region = compliant_region();
+        if let Collected::Ok(rules) = &mut region.security_group_rules {
+            rules.retain(|r| r.id != "sgr-db-lambda");
+        }
+        let finding = only(region, "rds.ingress.bastion-only");
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("rotations cannot reach it"),
             "{}",
             finding.message
         );
@@ -1180,6 +1698,328 @@ mod tests {
         let findings = findings_of(region, "vpc.endpoint.rds");
         assert_eq!(findings[0].status, Status::Error);
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
+    }
+
+    #[test]
+    fn the_internet_is_any_public_range_wider_than_the_threshold() {
+        use crate::checks::{Severity, Status};
+        let cases: Vec<(&str, Vec<SecurityGroupRule>, Status, Option<Severity>)> = vec![
+            (
+                "the two halves of the internet",
+                vec![
+                    from_cidr(rule("r1", BASTION_SG, "tcp", 22, 22), "0.0.0.0/1"),
+                    from_cidr(rule("r2", BASTION_SG, "tcp", 22, 22), "128.0.0.0/1"),
+                ],
+                Status::Fail,
+                Some(Severity::Critical),
+            ),
+            (
+                "a public /8",
+                vec![from_cidr(
+                    rule("r", BASTION_SG, "tcp", 22, 22),
+                    "52.0.0.0/8",
+                )],
+                Status::Fail,
+                Some(Severity::Critical),
+            ),
+            (
+                "a private /8 is too wide but not the internet",
+                vec![from_cidr(
+                    rule("r", BASTION_SG, "tcp", 22, 22),
+                    "10.0.0.0/8",
+                )],
+                Status::Fail,
+                Some(Severity::High),
+            ),
+            (
+                "a /1 containing private space is still public",
+                vec![from_cidr(rule("r", BASTION_SG, "tcp", 22, 22), "0.0.0.0/1")],
+                Status::Fail,
+                Some(Severity::Critical),
+            ),
+        ];
+        for (name, extra, status, severity) in cases {
+            let region = with_rules(extra);
+            let finding = of_group(region, "ec2.ssh.restricted", BASTION_SG);
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert_eq!(
+                Some(finding.severity),
+                severity,
+                "{name}: {}",
+                finding.message
+            );
+        }
+        let public_rdp = with_rules(vec![from_cidr(
+            rule("r-rdp", BASTION_SG, "tcp", 3389, 3389),
+            "52.0.0.0/8",
+        )]);
+        let finding = of_group(public_rdp, "ec2.ingress.no-public", BASTION_SG);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding.message.contains("r-rdp"), "{}", finding.message);
+        let private_rdp = with_rules(vec![from_cidr(
+            rule("r-rdp", BASTION_SG, "tcp", 3389, 3389),
+            "172.16.0.0/12",
+        )]);
+        assert_eq!(
+            of_group(private_rdp, "ec2.ingress.no-public", BASTION_SG).status,
+            Status::Pass
+        );
+        for (cidr, private) in [
+            ("10.1.0.0/16", true),
+            ("172.31.0.0/16", true),
+            ("172.32.0.0/16", false),
+            ("192.168.1.0/24", true),
+            ("0.0.0.0/1", false),
+            ("8.0.0.0/7", false),
+            ("fd00::/8", true),
+            ("2001:db8::/32", false),
+            ("garbage", false),
+        ] {
+            assert_eq!(super::is_private(cidr), private, "{cidr}");
+        }
+    }
+
+    #[test]
+    fn ssh_from_a_group_passes_only_for_a_closed_group_of_this_vpc_and_account() {
+        use crate::checks::{Severity, Status};
+        let admins = || from_group(rule("r-admins", BASTION_SG, "tcp", 22, 22), "sg-admins");
+        let cases: Vec<(&str, Vec<SecurityGroupRule>, Status, &str)> = vec![
+            ("a closed group of this VPC", vec![], Status::Pass, ""),
+            (
+                "a group of another account",
+                vec![SecurityGroupRule {
+                    referenced_group_owner: Some("999999999999".to_owned()),
+                    ..admins()
+                }],
+                Status::Fail,
+                "belongs to account 999999999999",
+            ),
+            (
+                "a group across a peering connection",
+                vec![SecurityGroupRule {
+                    referenced_group_peering: Some("active".to_owned()),
+                    referenced_group_vpc: Some("vpc-peer".to_owned()),
+                    ..admins()
+                }],
+                Status::Fail,
+                "peering",
+            ),
+            (
+                "a group that is itself open to the internet",
+                vec![from_cidr(
+                    rule("r-open", "sg-admins", "tcp", 443, 443),
+                    "0.0.0.0/0",
+                )],
+                Status::Fail,
+                "itself open to the internet",
+            ),
+        ];
+        for (name, extra, status, text) in cases {
+            let mut region = compliant_region();
+            if let Collected::Ok(rules) = &mut region.security_group_rules {
+                rules.retain(|r| r.id != "sgr-ssh");
+                rules.push(admins());
+                // A replacement of the group rule, when the case gives one.
+                if let Some(replacement) = extra.iter().find(|r| r.id == "r-admins") {
+                    rules.retain(|r| r.id != "r-admins");
+                    rules.push(replacement.clone());
+                }
+                rules.extend(extra.into_iter().filter(|r| r.id != "r-admins"));
+            }
+            let finding = of_group(region, "ec2.ssh.restricted", BASTION_SG);
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
+            if status == Status::Fail {
+                assert_eq!(finding.severity, Severity::High, "{name}");
+            }
+        }
+        // Two single addresses are two sources; the policy allows one.
+        let region = with_rules(vec![from_cidr(
+            rule("r-second", BASTION_SG, "tcp", 22, 22),
+            "198.51.100.8/32",
+        )]);
+        let finding = of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(finding.message.contains("2 sources"), "{}", finding.message);
+        let policy = crate::policy::Policy {
+            ssh_max_sources: 2,
+            ..crate::policy::Policy::default()
+        };
+        let findings = crate::checks::evaluate(&inventory_of(region), &policy);
+        assert!(
+            findings
+                .iter()
+                .filter(|f| f.check_id == "ec2.ssh.restricted")
+                .all(|f| f.status == Status::Pass),
+            "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn every_bastion_and_every_group_in_scope_is_checked() {
+        use crate::checks::Status;
+        // A second instance with the bastion's name, in a group with SSH from anywhere.
+        let mut region = with_rules(vec![from_cidr(
+            rule("r-any", "sg-second", "tcp", 22, 22),
+            "0.0.0.0/0",
+        )]);
+        if let Collected::Ok(bastions) = &mut region.bastions {
+            bastions.push(bastion("i-second", "sg-second"));
+        }
+        let finding = of_group(region, "ec2.ssh.restricted", "sg-second");
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("bastion i-second"),
+            "{}",
+            finding.message
+        );
+        // SSH on the database's and the function's groups is judged too.
+        for group in [DB_SG, LAMBDA_SG] {
+            let region = with_rules(vec![from_cidr(
+                rule("r-any", group, "tcp", 22, 22),
+                "0.0.0.0/0",
+            )]);
+            let finding = of_group(region.clone(), "ec2.ssh.restricted", group);
+            assert_eq!(finding.status, Status::Fail, "{group}: {}", finding.message);
+            let region = with_rules(vec![from_cidr(
+                rule("r-any", group, "tcp", 8080, 8080),
+                "0.0.0.0/0",
+            )]);
+            assert_eq!(
+                of_group(region, "ec2.ingress.no-public", group).status,
+                Status::Fail,
+                "{group}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_endpoint_the_function_cannot_use_fails() {
+        use crate::checks::Status;
+        let with = |change: &dyn Fn(&mut crate::inventory::RegionInventory)| {
+            let mut region = compliant_region();
+            change(&mut region);
+            only(region, "vpc.endpoint.secretsmanager")
+        };
+        assert_eq!(with(&|_| {}).status, Status::Pass);
+        // The endpoint's group admits 443 only from elsewhere.
+        let finding = with(&|r| {
+            if let Collected::Ok(rules) = &mut r.security_group_rules {
+                rules.retain(|rule| rule.id != "sgr-endpoints");
+                rules.push(from_cidr(
+                    rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443),
+                    "10.0.0.0/24",
+                ));
+            }
+        });
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("admit no HTTPS"),
+            "{}",
+            finding.message
+        );
+        // From the function's group passes.
+        let finding = with(&|r| {
+            if let Collected::Ok(rules) = &mut r.security_group_rules {
+                rules.retain(|rule| rule.id != "sgr-endpoints");
+                rules.push(from_group(
+                    rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443),
+                    LAMBDA_SG,
+                ));
+            }
+        });
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
+        // The function's group lets nothing out.
+        let finding = with(&|r| {
+            if let Collected::Ok(rules) = &mut r.security_group_rules {
+                rules.retain(|rule| rule.id != "sgr-lambda-egress");
+            }
+        });
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("let no HTTPS"),
+            "{}",
+            finding.message
+        );
+        // A policy that denies Secrets Manager.
+        let finding = with(&|r| {
+            if let Collected::Ok(endpoints) = &mut r.endpoints {
+                endpoints[0].policy_document = Some(
+                    serde_json::json!({"Statement": [
+                        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                        {"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}
+                    ]})
+                    .to_string(),
+                );
+            }
+        });
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding
+                .message
+                .contains("denies secretsmanager:GetSecretValue"),
+            "{}",
+            finding.message
+        );
+        let finding = with(&|r| {
+            if let Collected::Ok(endpoints) = &mut r.endpoints {
+                endpoints[0].policy_document = Some(
+                    serde_json::json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}})
+                        .to_string(),
+                );
+            }
+        });
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding
+                .message
+                .contains("does not allow secretsmanager:PutSecretValue"),
+            "{}",
+            finding.message
+        );
+        assert!(super::cidr_contains("10.0.0.0/16", "10.0.2.0/24"));
+        assert!(!super::cidr_contains("10.0.0.0/24", "10.0.2.0/24"));
+        assert!(super::cidr_contains("0.0.0.0/0", "10.0.2.0/24"));
+        assert!(!super::cidr_contains("10.0.2.0/24", "10.0.0.0/16"));
+    }
+
+    #[test]
+    fn endpoint_policies_keep_the_trust_boundary() {
+        use crate::checks::Status;
+        let with_policy = |document: String, pin: bool| {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[0].policy_document = Some(document);
+            }
+            let policy = crate::policy::Policy {
+                endpoint_policy_pin_account: pin,
+                ..crate::policy::Policy::default()
+            };
+            crate::checks::evaluate(&inventory_of(region), &policy)
+                .into_iter()
+                .find(|f| f.check_id == "vpc.endpoint-policy.secretsmanager")
+                .expect("finding")
+        };
+        assert_eq!(
+            with_policy(full_access_policy(), false).status,
+            Status::Pass
+        );
+        assert_eq!(with_policy(full_access_policy(), true).status, Status::Fail);
+        let foreign = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"}]}).to_string();
+        let finding = with_policy(foreign, false);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("999999999999"),
+            "{}",
+            finding.message
+        );
+        let pinned = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]}).to_string();
+        assert_eq!(with_policy(pinned, true).status, Status::Pass);
     }
 
     #[test]

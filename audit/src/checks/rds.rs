@@ -93,6 +93,28 @@ pub fn admin_secret_managed(context: &Context<'_>) -> Vec<Finding> {
             &db.arn,
             format!("RDS instance {} admin password is managed by RDS in {}", db.id, secret.arn.as_deref().unwrap_or("(unnamed secret)")),
         ),
+        // `rotating` is RDS rotating the secret (every 7 days, no window): normal,
+        // unless its pending version outlasts a day (MasterUserSecret.SecretStatus,
+        // Amazon RDS API reference: creating, active, rotating, impaired).
+        Some(secret) if secret.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("rotating")) => {
+            let arn = secret.arn.as_deref().unwrap_or("(unnamed secret)");
+            match rotating_since(context, arn) {
+                Some(since) if (context.now - since).whole_hours() > 24 => context.fail(
+                    def,
+                    &db.arn,
+                    format!(
+                        "RDS instance {} MasterUserSecret {arn} has been rotating since {} (its AWSPENDING version), over a day; {expected}",
+                        db.id,
+                        since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+                    ),
+                ),
+                _ => context.pass(
+                    def,
+                    &db.arn,
+                    format!("RDS instance {} admin password is managed by RDS in {arn}; note: RDS is rotating it now (status rotating)", db.id),
+                ),
+            }
+        }
         Some(secret) => context.fail(
             def,
             &db.arn,
@@ -104,6 +126,20 @@ pub fn admin_secret_managed(context: &Context<'_>) -> Vec<Finding> {
             ),
         ),
     }]
+}
+
+/// When the admin secret's pending version was created, if the secret was read.
+fn rotating_since(context: &Context<'_>, arn: &str) -> Option<time::OffsetDateTime> {
+    let listed = context.region.secrets.ok().into_iter().flatten();
+    let described = context
+        .region
+        .admin_secrets
+        .iter()
+        .filter_map(|a| a.secret.ok().and_then(Option::as_ref));
+    listed
+        .chain(described)
+        .find(|s| s.arn == arn)
+        .and_then(|s| s.pending_created_date)
 }
 
 #[cfg(test)]

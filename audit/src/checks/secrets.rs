@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
 
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::{Collected, Secret};
@@ -80,6 +81,15 @@ fn each_secret(
             )
         })
         .collect();
+    // A secret that could not be described is an ERROR of its own; the others
+    // are still judged.
+    findings.extend(
+        context
+            .region
+            .failed_secrets
+            .iter()
+            .map(|failed| context.error(def, &failed.id, &failed.error)),
+    );
     match &context.region.secrets {
         Collected::Ok(secrets) => findings.extend(
             secrets
@@ -95,62 +105,20 @@ fn each_secret(
     findings
 }
 
-/// A rotation schedule as Secrets Manager states it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Schedule {
-    Days(i64),
-    Hours(i64),
-    Cron(String),
-    Unreadable(String),
-    None,
-}
-
-fn schedule_of(secret: &Secret) -> Schedule {
+/// A secret's schedule: the expression as stated and its longest interval in hours.
+fn schedule_of(secret: &Secret) -> Result<(String, i64), String> {
     if let Some(expression) = secret
         .schedule_expression
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
-        if let Some(inner) = expression
-            .strip_prefix("rate(")
-            .and_then(|e| e.strip_suffix(')'))
-        {
-            let mut parts = inner.split_whitespace();
-            if let (Some(amount), Some(unit), None) = (parts.next(), parts.next(), parts.next())
-                && let Ok(amount) = amount.parse::<i64>()
-            {
-                match unit {
-                    "day" | "days" => return Schedule::Days(amount),
-                    "hour" | "hours" => return Schedule::Hours(amount),
-                    _ => {}
-                }
-            }
-            return Schedule::Unreadable(expression.to_owned());
-        }
-        if expression.starts_with("cron(") {
-            return Schedule::Cron(expression.to_owned());
-        }
-        return Schedule::Unreadable(expression.to_owned());
+        return super::schedule::max_interval_hours(expression)
+            .map(|hours| (expression.to_owned(), hours));
     }
     match secret.automatically_after_days {
-        Some(days) if days > 0 => Schedule::Days(days),
-        _ => Schedule::None,
-    }
-}
-
-fn describe_schedule(secret: &Secret, schedule: &Schedule) -> String {
-    match schedule {
-        Schedule::Days(days) if secret.schedule_expression.is_some() => {
-            format!(
-                "{} (every {days} days)",
-                secret.schedule_expression.as_deref().unwrap_or_default()
-            )
-        }
-        Schedule::Days(days) => format!("AutomaticallyAfterDays {days}"),
-        Schedule::Hours(hours) => format!("every {hours} hours"),
-        Schedule::Cron(expression) | Schedule::Unreadable(expression) => expression.clone(),
-        Schedule::None => "no schedule".to_owned(),
+        Some(days) if days > 0 => Ok((format!("AutomaticallyAfterDays {days}"), days * 24)),
+        _ => Err("no schedule".to_owned()),
     }
 }
 
@@ -170,16 +138,59 @@ fn secret_resource(secret: &Secret) -> String {
     }
 }
 
+/// The service that owns a secret (`OwningService`, or its owning-service tag).
+fn owner(secret: &Secret) -> Option<&str> {
+    secret
+        .owning_service
+        .as_deref()
+        .or_else(|| tag(secret, "aws:secretsmanager:owningService"))
+        .filter(|o| !o.is_empty())
+}
+
+/// Most hours a secret rotated by another service may go without a rotation:
+/// its own schedule plus a day, because such rotations have no window and may
+/// run any time on the scheduled UTC day (RotationRulesType: "for a
+/// ScheduleExpression in days, the window automatically closes at the end of the
+/// UTC day"). RDS rotates its managed secrets every 7 days by default (Amazon RDS
+/// User Guide, "Password management with Amazon RDS and AWS Secrets Manager").
+fn owned_max_hours(secret: &Secret) -> i64 {
+    schedule_of(secret).map_or(7 * 24, |(_, hours)| hours) + 24
+}
+
 pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
     let def = &ROTATION_SCHEDULE;
     let days = i64::from(context.policy.rotation_days);
     let window = context.policy.rotation_window_hours;
     let expected = format!(
-        "expected rotation enabled every {days} days (rate({days} days) or AutomaticallyAfterDays {days}) with a {window}h window"
+        "expected rotation enabled at least every {days} days (e.g. rate({days} days), rate({} hours) or AutomaticallyAfterDays {days}) with a window (Duration) of at most {window}h",
+        days * 24
     );
     each_secret(context, def, false, |secret| {
         let resource = secret_resource(secret);
         let name = &secret.name;
+        if let Some(service) = owner(secret) {
+            // Another service owns it and sets its schedule; the policy is for
+            // secrets rotated by a function. It must still rotate.
+            return if secret.rotation_enabled == Some(true) {
+                context.pass(
+                    def,
+                    &resource,
+                    format!(
+                        "secret {name} is managed by {service}, which rotates it on its own schedule ({}); the policy's schedule applies to secrets rotated by a function",
+                        schedule_of(secret).map_or_else(|_| "no schedule reported".to_owned(), |(s, _)| s)
+                    ),
+                )
+            } else {
+                // The owning service decides (RDS rotates its managed secrets every
+                // 7 days by default); its RotationEnabled is not the policy's to judge.
+                // secret.rotation.healthy still measures its age by that schedule.
+                context.skip(
+                    def,
+                    &resource,
+                    &format!("secret {name} is managed by {service}, which rotates it by its own rules; it reports RotationEnabled false, so its schedule is not judged here (its age is, in secret.rotation.healthy)"),
+                )
+            };
+        }
         if secret.rotation_enabled != Some(true) {
             return context.fail(
                 def,
@@ -187,28 +198,34 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
                 format!("secret {name} has rotation disabled; {expected}"),
             );
         }
-        let schedule = schedule_of(secret);
         let mut faults = Vec::new();
-        if schedule != Schedule::Days(days) {
-            faults.push(format!(
-                "schedule is {}",
-                describe_schedule(secret, &schedule)
-            ));
-        }
+        let stated = match schedule_of(secret) {
+            Ok((stated, hours)) if hours <= days * 24 => stated,
+            Ok((stated, hours)) => {
+                faults.push(format!(
+                    "schedule {stated} rotates as rarely as every {hours} hours"
+                ));
+                stated
+            }
+            Err(why) => {
+                faults.push(format!("schedule cannot be judged: {why}"));
+                String::new()
+            }
+        };
         match secret.duration.as_deref() {
             None => faults.push("no rotation window (Duration)".to_owned()),
-            Some(duration) if window_hours(duration) != Some(window) => {
-                faults.push(format!("window is {duration}"));
-            }
-            Some(_) => {}
+            Some(duration) => match window_hours(duration) {
+                Some(hours) if hours <= window => {}
+                _ => faults.push(format!("window is {duration}")),
+            },
         }
         if faults.is_empty() {
             context.pass(
                 def,
                 &resource,
                 format!(
-                    "secret {name} rotates {} within a {window}h window",
-                    describe_schedule(secret, &schedule)
+                    "secret {name} rotates on {stated} (at most every {days} days) within a {}-hour window",
+                    secret.duration.as_deref().and_then(window_hours).unwrap_or(window)
                 ),
             )
         } else {
@@ -221,74 +238,202 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
     })
 }
 
-/// Whether a resource policy lets Secrets Manager invoke the function, conditioned
-/// on the source account. `Err` says what is missing.
+/// What a function's resource policy lets others do, statement by statement.
+///
+/// The function passes only if no one but Secrets Manager of this account may
+/// invoke it: every `Allow` statement that grants an invoke action (including
+/// through `lambda:*`, `*`, `lambda:Invoke*` or `NotAction`) must name only the
+/// principal `secretsmanager.amazonaws.com` and carry a condition that pins the
+/// source to this account: `StringEquals`/`StringLike` on `aws:SourceAccount`, or
+/// `ArnEquals`/`ArnLike` (or the string operators) on `aws:SourceArn`, every value
+/// naming this account without wildcards (Secrets Manager user guide, "Permissions
+/// for rotation": the function's resource policy should use `aws:SourceAccount`
+/// or `aws:SourceArn` against the confused deputy). A negated operator
+/// (`StringNotEquals`) or an `...IfExists` variant restricts nothing. This is
+/// stricter than Prowler's `awslambda_function_not_publicly_accessible`, which
+/// fails only a principal of `*`.
+///
+/// `Err` lists every fault. `account_id` `None` means the account is unknown, and
+/// a source condition cannot be confirmed: that is a fault too.
 pub(crate) fn invoke_policy_allows_secrets_manager(
     document: &str,
     account_id: Option<&str>,
 ) -> Result<(), String> {
-    let policy: Value = serde_json::from_str(document)
-        .map_err(|e| format!("its resource policy is not JSON ({e})"))?;
-    let statements = match &policy["Statement"] {
-        Value::Array(statements) => statements.clone(),
-        statement @ Value::Object(_) => vec![statement.clone()],
-        _ => return Err("its resource policy has no statements".to_owned()),
-    };
-    let strings = |value: &Value| -> Vec<String> {
-        match value {
-            Value::String(s) => vec![s.clone()],
-            Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let mut invokers = Vec::new();
-    for statement in &statements {
+    let statements = super::policies::statements(document)?;
+    if statements.is_empty() {
+        return Err("its resource policy has no statements".to_owned());
+    }
+    let mut faults = Vec::new();
+    let mut secrets_manager_ok = 0;
+    for (label, statement) in &statements {
         if statement["Effect"].as_str() != Some("Allow") {
             continue;
         }
-        let services = strings(&statement["Principal"]["Service"]);
-        if !services.iter().any(|s| s == "secretsmanager.amazonaws.com") {
-            continue;
-        }
-        let actions = strings(&statement["Action"]);
-        if !actions
-            .iter()
-            .any(|a| a == "lambda:InvokeFunction" || a == "lambda:*" || a == "*")
-        {
-            continue;
-        }
-        invokers.push(statement);
-        let Value::Object(conditions) = &statement["Condition"] else {
-            continue;
+        let grants_invoke = if statement.get("NotAction").is_some() {
+            true
+        } else {
+            strings(&statement["Action"])
+                .iter()
+                .any(|a| grants_invoke(a))
         };
-        for operator in conditions.values() {
-            let Value::Object(keys) = operator else {
+        if !grants_invoke {
+            continue;
+        }
+        if statement.get("NotPrincipal").is_some() {
+            faults.push(format!(
+                "{label} lets everyone but its NotPrincipal invoke it (public)"
+            ));
+            continue;
+        }
+        let principals = principals_of(&statement["Principal"]);
+        let others: Vec<&String> = principals
+            .iter()
+            .filter(|p| p.as_str() != "Service:secretsmanager.amazonaws.com")
+            .collect();
+        if !others.is_empty() {
+            let public = others
+                .iter()
+                .any(|p| p.as_str() == "*" || p.as_str() == "AWS:*");
+            faults.push(format!(
+                "{label} lets {} invoke it{}",
+                others
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if public { " (public)" } else { "" }
+            ));
+            continue;
+        }
+        if principals.is_empty() {
+            faults.push(format!("{label} grants invoke without a principal"));
+            continue;
+        }
+        match source_restriction(&statement["Condition"], account_id) {
+            Ok(()) => secrets_manager_ok += 1,
+            Err(fault) => faults.push(format!(
+                "{label} lets secretsmanager.amazonaws.com invoke it {fault}"
+            )),
+        }
+    }
+    if secrets_manager_ok == 0 && faults.is_empty() {
+        faults.push("its resource policy does not allow secretsmanager.amazonaws.com to invoke it (lambda:InvokeFunction)".to_owned());
+    }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(faults.join("; "))
+    }
+}
+
+/// A string or an array of strings, as IAM policies write both.
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM's action matching: case-insensitive, `*` and `?` wildcards.
+pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
+    fn go(p: &[u8], a: &[u8]) -> bool {
+        match p.split_first() {
+            None => a.is_empty(),
+            Some((b'*', rest)) => (0..=a.len()).any(|skip| go(rest, &a[skip..])),
+            Some((b'?', rest)) => !a.is_empty() && go(rest, &a[1..]),
+            Some((c, rest)) => a.first().is_some_and(|x| x == c) && go(rest, &a[1..]),
+        }
+    }
+    go(
+        pattern.to_ascii_lowercase().as_bytes(),
+        action.to_ascii_lowercase().as_bytes(),
+    )
+}
+
+/// Whether an `Action` entry lets its principal invoke the function.
+fn grants_invoke(action: &str) -> bool {
+    [
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+        "lambda:InvokeAsync",
+    ]
+    .iter()
+    .any(|invoke| action_matches(action, invoke))
+}
+
+/// `Principal` as `TYPE:value` strings (`*` for the bare wildcard).
+pub(crate) fn principals_of(principal: &Value) -> Vec<String> {
+    match principal {
+        Value::String(s) if s == "*" => vec!["*".to_owned()],
+        Value::String(s) => vec![format!("AWS:{s}")],
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(kind, values)| {
+                strings(values)
+                    .into_iter()
+                    .map(move |v| format!("{kind}:{v}"))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `Ok` when the statement's condition pins the caller to `account_id`.
+/// Conditions are ANDed, so one condition that names only this account is enough.
+fn source_restriction(condition: &Value, account_id: Option<&str>) -> Result<(), String> {
+    let missing =
+        || "without an aws:SourceAccount or aws:SourceArn condition (confused deputy)".to_owned();
+    let Value::Object(operators) = condition else {
+        return Err(missing());
+    };
+    let mut faults = Vec::new();
+    for (operator, keys) in operators {
+        let Value::Object(keys) = keys else { continue };
+        for (key, value) in keys {
+            let is_account = key.eq_ignore_ascii_case("aws:SourceAccount");
+            let is_arn = key.eq_ignore_ascii_case("aws:SourceArn");
+            if !is_account && !is_arn {
+                continue;
+            }
+            let restricting = if is_account {
+                ["StringEquals", "StringLike"].contains(&operator.as_str())
+            } else {
+                ["ArnEquals", "ArnLike", "StringEquals", "StringLike"].contains(&operator.as_str())
+            };
+            if !restricting {
+                faults.push(format!(
+                    "under condition {operator} on {key}, which does not restrict the caller to one account (expected StringEquals on aws:SourceAccount or ArnLike on aws:SourceArn)"
+                ));
+                continue;
+            }
+            let Some(account) = account_id else {
+                faults.push("for a source account that cannot be confirmed: the audited account is unknown (sts:GetCallerIdentity failed)".to_owned());
                 continue;
             };
-            for (key, value) in keys {
-                if key.eq_ignore_ascii_case("aws:SourceAccount") {
-                    let accounts = strings(value);
-                    match account_id {
-                        Some(account) if !accounts.iter().any(|a| a == account) => {
-                            return Err(format!(
-                                "its policy lets secretsmanager.amazonaws.com invoke it for source account {} rather than {account}",
-                                accounts.join(",")
-                            ));
-                        }
-                        _ => return Ok(()),
-                    }
-                }
+            let values = strings(value);
+            let only_this = !values.is_empty()
+                && values.iter().all(|v| {
+                    let named = if is_account {
+                        v.as_str()
+                    } else {
+                        v.split(':').nth(4).unwrap_or_default()
+                    };
+                    named == account
+                });
+            if only_this {
+                return Ok(());
             }
+            faults.push(format!(
+                "for {key} {}, not only this account {account}",
+                values.join(", ")
+            ));
         }
     }
-    if invokers.is_empty() {
-        Err("its resource policy does not allow secretsmanager.amazonaws.com to invoke it (lambda:InvokeFunction)".to_owned())
-    } else {
-        Err("its resource policy allows secretsmanager.amazonaws.com without an aws:SourceAccount condition (confused deputy)".to_owned())
-    }
+    Err(faults.into_iter().next().unwrap_or_else(missing))
 }
 
 pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
@@ -333,6 +478,18 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             other => return context.missing(def, arn, other).unwrap_or_else(|| context.skip(def, arn, "not collected")),
         };
         let mut faults = Vec::new();
+        // A function that is not Active, or whose last update failed, cannot run
+        // a rotation (Lambda developer guide, "Lambda function states").
+        if let Some(state) = configuration.state.as_deref()
+            && !state.eq_ignore_ascii_case("Active")
+        {
+            faults.push(format!("its state is {state} (expected Active)"));
+        }
+        if let Some(status) = configuration.last_update_status.as_deref()
+            && status.eq_ignore_ascii_case("Failed")
+        {
+            faults.push("its last update failed (LastUpdateStatus Failed)".to_owned());
+        }
         // Its subnets are evidence as good as its VpcId: a function attached to
         // subnets of the audited VPC runs in it.
         let subnets = &configuration.subnet_ids;
@@ -359,6 +516,14 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             _ => {}
         }
         match &record.policy {
+            Collected::Ok(Some(_)) if context.account_id.is_none() => {
+                return context.finding(
+                    def,
+                    super::Status::Error,
+                    arn,
+                    format!("rotation function {} of secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so who may invoke it cannot be judged; grant the auditor sts:GetCallerIdentity", configuration.name),
+                );
+            }
             Collected::Ok(Some(document)) => {
                 if let Err(fault) =
                     invoke_policy_allows_secrets_manager(document, context.account_id)
@@ -368,6 +533,20 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             }
             Collected::Ok(None) => faults
                 .push("it has no resource policy, so Secrets Manager cannot invoke it".to_owned()),
+            other => {
+                if let Some(finding) = context.missing(def, arn, other) {
+                    return finding;
+                }
+            }
+        }
+        // A function URL without IAM auth lets anyone call it (Prowler
+        // `awslambda_function_url_public`: AuthType NONE fails).
+        match &record.url_auth_type {
+            Collected::Ok(Some(auth)) if auth.eq_ignore_ascii_case("NONE") => faults.push(
+                "it has a function URL with AuthType NONE, so anyone on the internet may invoke it"
+                    .to_owned(),
+            ),
+            Collected::Ok(_) => {}
             other => {
                 if let Some(finding) = context.missing(def, arn, other) {
                     return finding;
@@ -504,43 +683,109 @@ pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
     })
 }
 
+/// The version staged `AWSPENDING` apart from `AWSCURRENT`, and the current one.
+fn pending_version(secret: &Secret) -> (Option<&str>, Option<&str>) {
+    let current = secret
+        .versions_to_stages
+        .iter()
+        .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+        .map(|(id, _)| id.as_str());
+    let pending = secret
+        .versions_to_stages
+        .iter()
+        .find(|(id, stages)| {
+            stages.iter().any(|s| s == "AWSPENDING") && Some(id.as_str()) != current
+        })
+        .map(|(id, _)| id.as_str());
+    (pending, current)
+}
+
+/// Hours a rotation may take: the secret's window (`Duration`), else the rest of
+/// the UTC day, which is when Secrets Manager closes a window without a Duration
+/// (RotationRulesType, Secrets Manager API reference).
+fn rotation_window_hours(secret: &Secret) -> i64 {
+    secret
+        .duration
+        .as_deref()
+        .and_then(window_hours)
+        .map_or(24, i64::from)
+}
+
 pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
     let def = &ROTATION_HEALTHY;
-    let max_hours = context.policy.max_hours_since_rotation();
     each_secret(context, def, false, |secret| {
         let resource = secret_resource(secret);
         let name = &secret.name;
-        let current = secret
-            .versions_to_stages
-            .iter()
-            .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
-            .map(|(id, _)| id.as_str());
-        if let Some((pending, _)) = secret.versions_to_stages.iter().find(|(id, stages)| {
-            stages.iter().any(|s| s == "AWSPENDING") && Some(id.as_str()) != current
-        }) {
-            return context.fail(
-                def,
-                &resource,
-                format!("secret {name}: AWSPENDING is stuck on version {pending} (AWSCURRENT is {}): a rotation did not finish", current.unwrap_or("on no version")),
-            );
+        let owned_by = owner(secret);
+        let max_hours = match owned_by {
+            Some(_) => owned_max_hours(secret),
+            None => context.policy.max_hours_since_rotation(),
+        };
+        let rules = owned_by.map_or_else(String::new, |service| {
+            format!(" (managed by {service}, judged by its own schedule)")
+        });
+        let mut note = String::new();
+        let (pending, current) = pending_version(secret);
+        if let Some(pending) = pending {
+            let window = rotation_window_hours(secret);
+            let started = secret.pending_created_date;
+            match started {
+                // A rotation in progress is healthy until it outlasts its window.
+                Some(started) if (context.now - started).whole_minutes() <= window * 60 => {
+                    note = format!(
+                        "; a rotation is in progress (AWSPENDING on version {pending} since {}, within its {window}-hour window)",
+                        started.format(&Rfc3339).unwrap_or_default()
+                    );
+                }
+                Some(started) => {
+                    return context.fail(
+                        def,
+                        &resource,
+                        format!("secret {name}{rules}: AWSPENDING is stuck on version {pending} (AWSCURRENT is {}) since {}, longer than its {window}-hour window: a rotation did not finish", current.unwrap_or("on no version"), started.format(&Rfc3339).unwrap_or_default()),
+                    );
+                }
+                None => {
+                    return context.fail(
+                        def,
+                        &resource,
+                        format!("secret {name}{rules}: AWSPENDING is stuck on version {pending} (AWSCURRENT is {}; when the rotation started is unknown): a rotation did not finish", current.unwrap_or("on no version")),
+                    );
+                }
+            }
         }
-        if secret.rotation_enabled != Some(true) {
-            return context.fail(def, &resource, format!("secret {name} has rotation disabled, so it is never rotated; expected a rotation within {max_hours} hours"));
+        if secret.rotation_enabled != Some(true) && owned_by.is_none() {
+            return context.fail(def, &resource, format!("secret {name}{rules} has rotation disabled, so it is never rotated; expected a rotation within {max_hours} hours"));
         }
         let (last, what) = match (secret.last_rotated_date, secret.created_date) {
             (Some(rotated), _) => (rotated, "last rotated"),
             (None, Some(created)) => (created, "never rotated; created"),
-            (None, None) => return context.fail(def, &resource, format!("secret {name} reports neither a rotation nor a creation date; expected a rotation within {max_hours} hours")),
+            (None, None) => return context.fail(def, &resource, format!("secret {name}{rules} reports neither a rotation nor a creation date; expected a rotation within {max_hours} hours")),
         };
+        // A scheduled rotation whose window has closed without a rotation since
+        // failed before staging AWSPENDING; waiting for the age limit would hide
+        // it for a whole period.
+        if let Some(next) = secret.next_rotation_date {
+            let window = rotation_window_hours(secret);
+            if context.now - next > time::Duration::hours(window + 1) && last < next {
+                return context.fail(def, &resource, format!(
+                    "secret {name}{rules}: the rotation scheduled for {} did not happen (its {window}-hour window has closed; {what} {}): a rotation failed before staging AWSPENDING",
+                    next.format(&Rfc3339).unwrap_or_default(),
+                    last.format(&Rfc3339).unwrap_or_default()
+                ));
+            }
+        }
         let age = context.now - last;
         let hours = age.whole_hours();
-        let when = last
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let when = last.format(&Rfc3339).unwrap_or_default();
         if hours > max_hours {
-            context.fail(def, &resource, format!("secret {name} {what} {when}, {} days ago; expected a rotation within {max_hours} hours", age.whole_days()))
+            context.fail(def, &resource, format!("secret {name}{rules} {what} {when}, {} days ago; expected a rotation within {max_hours} hours", age.whole_days()))
         } else {
-            context.pass(def, &resource, format!("secret {name} {what} {when} ({hours} hours before collection), within {max_hours} hours, and no rotation is stuck"))
+            let stuck = if note.is_empty() {
+                ", and no rotation is stuck"
+            } else {
+                ""
+            };
+            context.pass(def, &resource, format!("secret {name}{rules} {what} {when} ({hours} hours before collection), within {max_hours} hours{stuck}{note}"))
         }
     })
 }
@@ -551,6 +796,7 @@ mod tests {
     use super::*;
     use crate::checks::Status;
     use crate::inventory::{Collected, RegionInventory};
+    use std::collections::BTreeMap;
 
     fn with_secret(change: impl Fn(&mut Secret)) -> RegionInventory {
         let mut region = compliant_region();
@@ -619,12 +865,62 @@ mod tests {
                 Some("2h"),
                 Status::Fail,
             ),
+            // The policy's period is an upper bound (AWS Config's maximumAllowedRotationFrequency).
             (
                 "rate(4 hours)",
                 Some("rate(4 hours)"),
                 None,
                 Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "rate(48 hours)",
+                Some("rate(48 hours)"),
+                None,
+                Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "rate(49 hours)",
+                Some("rate(49 hours)"),
+                None,
+                Some("2h"),
                 Status::Fail,
+            ),
+            (
+                "rate(1 day)",
+                Some("rate(1 day)"),
+                None,
+                Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "cron every other day",
+                Some("cron(0 8 */2 * ? *)"),
+                None,
+                Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "cron on weekdays (72 h over the weekend)",
+                Some("cron(0 8 ? * MON-FRI *)"),
+                None,
+                Some("2h"),
+                Status::Fail,
+            ),
+            (
+                "cron that cannot be judged",
+                Some("cron(0 8 L * ? *)"),
+                None,
+                Some("2h"),
+                Status::Fail,
+            ),
+            (
+                "window 1h",
+                Some("rate(2 days)"),
+                None,
+                Some("1h"),
+                Status::Pass,
             ),
             ("no schedule", None, Some(0), Some("2h"), Status::Fail),
         ];
@@ -656,6 +952,28 @@ mod tests {
         );
         assert_eq!(status, Status::Fail);
         assert!(message.contains("rate(30 days)"), "{message}");
+    }
+
+    #[test]
+    fn a_secret_that_fails_to_load_does_not_discard_the_others() {
+        let mut region = compliant_region();
+        region.failed_secrets = vec![crate::inventory::FailedSecret {
+            id: "OtherAppuser".to_owned(),
+            error: denied("secretsmanager:DescribeSecret"),
+        }];
+        let findings = findings_of(region, "secret.rotation.schedule");
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        let failed = findings
+            .iter()
+            .find(|f| f.resource == "OtherAppuser")
+            .expect("error");
+        assert_eq!(failed.status, Status::Error);
+        assert!(failed.message.contains("secretsmanager:DescribeSecret"));
+        let read = findings
+            .iter()
+            .find(|f| f.resource == SECRET_ARN)
+            .expect("pass");
+        assert_eq!(read.status, Status::Pass);
     }
 
     #[test]
@@ -730,34 +1048,193 @@ mod tests {
     }
 
     #[test]
-    fn invoke_policies_need_the_service_the_action_and_the_source_account() {
-        let policy = |statement: Value| {
-            serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
-        };
-        let good = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "secretsmanager.amazonaws.com"}, "Action": "lambda:InvokeFunction",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}});
-        assert_eq!(
-            invoke_policy_allows_secrets_manager(&policy(good.clone()), Some(ACCOUNT)),
-            Ok(())
-        );
-        assert_eq!(
-            invoke_policy_allows_secrets_manager(&policy(good.clone()), None),
-            Ok(())
-        );
-        assert!(invoke_policy_allows_secrets_manager(&policy(good), Some("999999999999")).is_err());
-        let no_condition = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "secretsmanager.amazonaws.com"}, "Action": ["lambda:InvokeFunction"]});
-        let error = invoke_policy_allows_secrets_manager(&policy(no_condition), Some(ACCOUNT))
-            .expect_err("no condition");
-        assert!(error.contains("aws:SourceAccount"), "{error}");
-        let other_service = serde_json::json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "lambda:InvokeFunction",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}});
-        assert!(
-            invoke_policy_allows_secrets_manager(&policy(other_service), Some(ACCOUNT)).is_err()
-        );
-        let deny = serde_json::json!({"Effect": "Deny", "Principal": {"Service": "secretsmanager.amazonaws.com"}, "Action": "lambda:InvokeFunction",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}});
-        assert!(invoke_policy_allows_secrets_manager(&policy(deny), Some(ACCOUNT)).is_err());
+    fn invoke_policies_let_only_secrets_manager_of_this_account_invoke() {
+        use serde_json::json;
+        let sm = json!({"Service": "secretsmanager.amazonaws.com"});
+        let pinned = json!({"StringEquals": {"aws:SourceAccount": ACCOUNT}});
+        let good = json!({"Sid": "SecretsManagerAccess", "Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction", "Condition": pinned});
+        let secret_arn = format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:*");
+        let cases: Vec<(&str, Vec<Value>, Option<&str>)> = vec![
+            ("the tutorial's statement", vec![good.clone()], None),
+            (
+                "ArnLike on aws:SourceArn",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"ArnLike": {"AWS:SourceArn": secret_arn}}}),
+                ],
+                None,
+            ),
+            (
+                "a deny besides",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Deny", "Principal": "*", "Action": "lambda:*"}),
+                ],
+                None,
+            ),
+            (
+                "another action only",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "Principal": "*", "Action": "lambda:GetFunction"}),
+                ],
+                None,
+            ),
+            (
+                "no statement for secrets manager",
+                vec![
+                    json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "lambda:GetPolicy"}),
+                ],
+                Some("does not allow secretsmanager.amazonaws.com"),
+            ),
+            (
+                "no condition",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": ["lambda:InvokeFunction"]}),
+                ],
+                Some("aws:SourceAccount"),
+            ),
+            (
+                "another account",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "999999999999"}}}),
+                ],
+                Some("999999999999"),
+            ),
+            (
+                "an extra account in the condition",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"StringEquals": {"aws:SourceAccount": [ACCOUNT, "999999999999"]}}}),
+                ],
+                Some("not only this account"),
+            ),
+            (
+                "a negated operator",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"StringNotEquals": {"aws:SourceAccount": "999999999999"}}}),
+                ],
+                Some("StringNotEquals"),
+            ),
+            (
+                "an IfExists operator",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}}}),
+                ],
+                Some("StringEqualsIfExists"),
+            ),
+            (
+                "a wildcard account in the ARN",
+                vec![
+                    json!({"Effect": "Allow", "Principal": sm, "Action": "lambda:InvokeFunction",
+                "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:secretsmanager:*:*:secret:*"}}}),
+                ],
+                Some("not only this account"),
+            ),
+            (
+                "public after a good statement",
+                vec![
+                    good.clone(),
+                    json!({"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction"}),
+                ],
+                Some("statement Open lets * invoke it (public)"),
+            ),
+            (
+                "AWS * via lambda:*",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "lambda:*"}),
+                ],
+                Some("(public)"),
+            ),
+            (
+                "another account's principal",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "lambda:Invoke*"}),
+                ],
+                Some("arn:aws:iam::999999999999:root"),
+            ),
+            (
+                "a function URL for everyone",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunctionUrl",
+                "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}}),
+                ],
+                Some("(public)"),
+            ),
+            (
+                "NotPrincipal",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}, "Action": "lambda:InvokeFunction"}),
+                ],
+                Some("NotPrincipal"),
+            ),
+            (
+                "NotAction",
+                vec![
+                    good.clone(),
+                    json!({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "NotAction": "lambda:GetPolicy"}),
+                ],
+                Some("events.amazonaws.com"),
+            ),
+            (
+                "a second service in the statement",
+                vec![
+                    json!({"Effect": "Allow", "Principal": {"Service": ["secretsmanager.amazonaws.com", "events.amazonaws.com"]}, "Action": "lambda:InvokeFunction", "Condition": pinned}),
+                ],
+                Some("events.amazonaws.com"),
+            ),
+        ];
+        for (name, statements, fault) in cases {
+            let document = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+            let result = invoke_policy_allows_secrets_manager(&document, Some(ACCOUNT));
+            match fault {
+                None => assert_eq!(result, Ok(()), "{name}"),
+                Some(text) => {
+                    let error = result.expect_err(name);
+                    assert!(error.contains(text), "{name}: {error}");
+                }
+            }
+        }
+        let one = |s: Value| json!({"Statement": s}).to_string();
+        assert!(invoke_policy_allows_secrets_manager(&one(good.clone()), None).is_err());
         assert!(invoke_policy_allows_secrets_manager("not json", Some(ACCOUNT)).is_err());
+
+        // An unknown account is an ERROR naming sts:GetCallerIdentity, not a PASS.
+        let mut inventory = compliant_inventory();
+        inventory.metadata.account_id = None;
+        let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());
+        let finding = findings
+            .iter()
+            .find(|f| f.check_id == "secret.rotation.function")
+            .expect("finding");
+        assert_eq!(finding.status, Status::Error, "{}", finding.message);
+        assert!(finding.message.contains("sts:GetCallerIdentity"));
+    }
+
+    #[test]
+    fn a_public_function_url_fails() {
+        let mut region = compliant_region();
+        region.functions[0].url_auth_type = Collected::Ok(Some("NONE".to_owned()));
+        let (status, message) = status_and_message(region.clone(), "secret.rotation.function");
+        assert_eq!(status, Status::Fail);
+        assert!(message.contains("AuthType NONE"), "{message}");
+        region.functions[0].url_auth_type = Collected::Ok(Some("AWS_IAM".to_owned()));
+        assert_eq!(
+            status_and_message(region.clone(), "secret.rotation.function").0,
+            Status::Pass
+        );
+        region.functions[0].url_auth_type =
+            Collected::Failed(denied("lambda:GetFunctionUrlConfig"));
+        let (status, message) = status_and_message(region, "secret.rotation.function");
+        assert_eq!(status, Status::Error);
+        assert!(message.contains("lambda:GetFunctionUrlConfig"));
     }
 
     #[test]
@@ -884,6 +1361,169 @@ mod tests {
             status_and_message(never_rotated_old, "secret.rotation.healthy").0,
             Status::Fail
         );
+    }
+
+    #[test]
+    fn a_missed_scheduled_rotation_fails_before_the_age_limit() {
+        // Last rotated 06-01 10:00, due 06-02 08:00 (2h window), collected 12:00.
+        let missed = with_secret(|s| s.next_rotation_date = Some(at("2025-06-02T08:00:00Z")));
+        let (status, message) = status_and_message(missed, "secret.rotation.healthy");
+        assert_eq!(status, Status::Fail);
+        assert!(message.contains("did not happen"), "{message}");
+        let in_window = with_secret(|s| s.next_rotation_date = Some(at("2025-06-02T11:00:00Z")));
+        assert_eq!(
+            status_and_message(in_window, "secret.rotation.healthy").0,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn a_function_that_is_not_active_fails() {
+        for (state, update, expected) in [
+            (Some("Active"), Some("InProgress"), Status::Pass),
+            (Some("Failed"), None, Status::Fail),
+            (Some("Inactive"), Some("Successful"), Status::Fail),
+            (Some("Active"), Some("Failed"), Status::Fail),
+        ] {
+            let mut region = compliant_region();
+            if let Collected::Ok(Some(c)) = &mut region.functions[0].configuration {
+                c.state = state.map(str::to_owned);
+                c.last_update_status = update.map(str::to_owned);
+            }
+            let (status, message) = status_and_message(region, "secret.rotation.function");
+            assert_eq!(status, expected, "{state:?} {update:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_pending_version_is_a_rotation_in_progress_until_it_outlasts_the_window() {
+        // Collection is at 12:00; the window is 2h.
+        let pending_since = |since: &'static str, duration: Option<&'static str>| {
+            with_secret(move |s| {
+                s.versions_to_stages
+                    .insert("v2".to_owned(), vec!["AWSPENDING".to_owned()]);
+                s.pending_created_date = Some(at(since));
+                s.duration = duration.map(str::to_owned);
+            })
+        };
+        let cases = [
+            (
+                "started an hour ago",
+                "2025-06-02T11:00:00Z",
+                Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "started 2h ago, window 2h",
+                "2025-06-02T10:00:00Z",
+                Some("2h"),
+                Status::Pass,
+            ),
+            (
+                "started 3h ago, window 2h",
+                "2025-06-02T09:00:00Z",
+                Some("2h"),
+                Status::Fail,
+            ),
+            (
+                "started 20h ago, no window (end of day)",
+                "2025-06-01T16:00:00Z",
+                None,
+                Status::Pass,
+            ),
+            (
+                "started 2 days ago, no window",
+                "2025-05-31T11:00:00Z",
+                None,
+                Status::Fail,
+            ),
+        ];
+        for (name, since, duration, expected) in cases {
+            let (status, message) =
+                status_and_message(pending_since(since, duration), "secret.rotation.healthy");
+            assert_eq!(status, expected, "{name}: {message}");
+            let wanted = if expected == Status::Pass {
+                "a rotation is in progress (AWSPENDING on version v2"
+            } else {
+                "AWSPENDING is stuck on version v2"
+            };
+            assert!(message.contains(wanted), "{name}: {message}");
+        }
+    }
+
+    #[test]
+    fn secrets_owned_by_another_service_are_judged_by_its_rules() {
+        // The tutorial's own RDS-managed admin secret, as --all-secrets lists it:
+        // rotated by RDS every 7 days without a window, no Lambda function.
+        let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            secrets.push(admin_secret());
+        }
+        let mut inventory = inventory_of(region.clone());
+        inventory.metadata.scope.all_secrets = true;
+        let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());
+        let about_admin: Vec<_> = findings
+            .iter()
+            .filter(|f| f.resource == ADMIN_ARN)
+            .collect();
+        assert_eq!(about_admin.len(), 3, "{about_admin:#?}");
+        for finding in &about_admin {
+            assert_ne!(finding.status, Status::Fail, "{finding:#?}");
+            assert!(
+                finding.message.contains("managed by rds"),
+                "{}",
+                finding.message
+            );
+        }
+        // RDS rotating it right now: in progress, not broken.
+        let rotating = |since: &'static str| {
+            let mut region = region.clone();
+            if let Collected::Ok(secrets) = &mut region.secrets {
+                let admin = &mut secrets[1];
+                admin.versions_to_stages = BTreeMap::from([
+                    ("a1".to_owned(), vec!["AWSCURRENT".to_owned()]),
+                    ("a2".to_owned(), vec!["AWSPENDING".to_owned()]),
+                ]);
+                admin.pending_created_date = Some(at(since));
+            }
+            findings_of(region, "secret.rotation.healthy")
+                .into_iter()
+                .find(|f| f.resource == ADMIN_ARN)
+                .expect("admin finding")
+        };
+        assert_eq!(rotating("2025-06-02T08:00:00Z").status, Status::Pass);
+        assert_eq!(rotating("2025-05-31T08:00:00Z").status, Status::Fail);
+        // Overdue by its own schedule (7 days + the day) fails; rotation off fails.
+        let mut overdue = region.clone();
+        if let Collected::Ok(secrets) = &mut overdue.secrets {
+            secrets[1].last_rotated_date = Some(at("2025-05-24T00:00:00Z"));
+        }
+        let finding = findings_of(overdue, "secret.rotation.healthy")
+            .into_iter()
+            .find(|f| f.resource == ADMIN_ARN)
+            .expect("admin finding");
+        assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+        assert!(finding.message.contains("192 hours"), "{}", finding.message);
+        let mut disabled = region;
+        if let Collected::Ok(secrets) = &mut disabled.secrets {
+            secrets[1].rotation_enabled = Some(false);
+        }
+        let finding = findings_of(disabled.clone(), "secret.rotation.schedule")
+            .into_iter()
+            .find(|f| f.resource == ADMIN_ARN)
+            .expect("admin finding");
+        assert_eq!(finding.status, Status::Skip);
+        assert!(
+            finding.message.contains("RotationEnabled false"),
+            "{}",
+            finding.message
+        );
+        // Its age is still judged by the service's schedule.
+        let finding = findings_of(disabled, "secret.rotation.healthy")
+            .into_iter()
+            .find(|f| f.resource == ADMIN_ARN)
+            .expect("admin finding");
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
     }
 
     #[test]

@@ -16,12 +16,20 @@ const HEADER: [&str; 10] = [
     "title",
 ];
 
-/// One CSV field, quoted when needed.
+/// One CSV field, quoted when needed. A cell that a spreadsheet would read as a
+/// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a
+/// leading `'`, as OWASP's "CSV Injection" guidance recommends, so a resource
+/// name or message an attacker controls cannot run in the auditor's spreadsheet.
 pub fn field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value.to_owned()
+        value
     }
 }
 
@@ -96,5 +104,22 @@ mod tests {
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for (raw, written) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("+1+1", "'+1+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(field(raw), written, "{raw}");
+        }
     }
 }

@@ -29,6 +29,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// JUnit's `timestamp`: `YYYY-MM-DDTHH:MM:SS` in UTC, with neither fractional
+/// seconds nor a zone, as the JUnit XSD (Ant's `ISO8601_DATETIME_PATTERN`) and
+/// strict readers expect. Empty when the time cannot be read.
+pub fn timestamp(rfc3339: &str) -> String {
+    let Ok(time) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
+        return String::new();
+    };
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    )
+}
+
 pub fn render(report: &Report) -> String {
     let summary = report.summary;
     let tests = report.findings.len();
@@ -49,7 +70,7 @@ pub fn render(report: &Report) -> String {
         summary.fail,
         summary.error,
         summary.skip,
-        escape(&report.scope.collected_at)
+        timestamp(&report.scope.collected_at)
     );
     for finding in &report.findings {
         let _ = write!(
@@ -158,6 +179,21 @@ mod tests {
         assert_eq!(xml.matches("<failure ").count(), 1);
         assert_eq!(xml.matches("<error ").count(), 1);
         assert_eq!(xml.matches("<skipped ").count(), 1);
+    }
+
+    #[test]
+    fn the_timestamp_has_no_fraction_and_no_zone() {
+        assert_eq!(
+            timestamp("2025-06-02T12:00:00.123456789Z"),
+            "2025-06-02T12:00:00"
+        );
+        assert_eq!(
+            timestamp("2025-06-02T14:00:00+02:00"),
+            "2025-06-02T12:00:00"
+        );
+        assert_eq!(timestamp("garbage"), "");
+        let xml = render(&sample_report());
+        assert!(xml.contains("timestamp=\"2025-06-02T12:00:00\""), "{xml}");
     }
 
     #[test]

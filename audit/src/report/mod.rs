@@ -43,6 +43,9 @@ pub struct ReportScope {
     pub read_secrets: bool,
     /// When the inventory was collected (RFC 3339).
     pub collected_at: String,
+    /// The database login used unverified TLS or plaintext (`--insecure-db-tls`).
+    #[serde(default)]
+    pub insecure_db_tls: bool,
 }
 
 /// Findings with what a reader needs to interpret them.
@@ -66,6 +69,7 @@ impl Report {
             all_secrets: metadata.scope.all_secrets,
             db_instance_id: metadata.scope.db_instance_id.clone(),
             read_secrets: metadata.scope.read_secrets,
+            insecure_db_tls: metadata.insecure_db_tls,
             collected_at: metadata
                 .collected_at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -78,6 +82,16 @@ impl Report {
             summary: Summary::of(&findings),
             findings,
         }
+    }
+
+    /// One line per skipped finding: the check, the resource and why, so a run
+    /// without `--read-secrets` never reads as if everything was checked.
+    pub fn skipped_lines(&self) -> Vec<String> {
+        self.findings
+            .iter()
+            .filter(|f| f.status == crate::checks::Status::Skip)
+            .map(|f| format!("{} on {}: {}", f.check_id, f.resource, f.message))
+            .collect()
     }
 
     /// The report in `format`.

@@ -53,9 +53,64 @@ fn name_of(resource: &str) -> &str {
     resource.rsplit([':', '/']).next().unwrap_or(resource)
 }
 
+/// The account of a finding: the audited one, else the one its resource ARN names.
+fn account_of(report: &Report, finding: &Finding) -> Option<String> {
+    report
+        .scope
+        .account_id
+        .clone()
+        .filter(|a| !a.is_empty())
+        .or_else(|| {
+            finding
+                .resource
+                .strip_prefix("arn:")
+                .and_then(|rest| rest.split(':').nth(3))
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+        })
+}
+
+/// The part of a resource that stays the same across runs: a secret's ARN ends
+/// in six random characters that change when the secret is recreated under the
+/// same name, so the name is used instead.
+fn stable_resource(resource: &str) -> &str {
+    if resource.contains(":secretsmanager:")
+        && let Some((_, name)) = resource.split_once(":secret:")
+        && let Some((base, suffix)) = name.rsplit_once('-')
+        && suffix.len() == 6
+        && suffix.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return base;
+    }
+    resource
+}
+
+/// `finding_info.uid`: the same check on the same resource in the same account
+/// and region gets the same id in every run, so Security Hub updates the finding
+/// instead of creating a duplicate (its BatchImportFindings keys on the id).
+pub fn finding_uid(report: &Report, finding: &Finding) -> String {
+    format!(
+        "{}:{}:{}:{}:{}",
+        report.tool,
+        account_of(report, finding).unwrap_or_else(|| "unknown-account".to_owned()),
+        finding.region,
+        finding.check_id,
+        stable_resource(&finding.resource)
+    )
+}
+
 /// One Detection Finding.
 pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Value {
-    let account = report.scope.account_id.clone().unwrap_or_default();
+    // An empty account uid is invalid; when the account is unknown, `cloud`
+    // carries no account object at all.
+    let cloud = match account_of(report, finding) {
+        Some(account) => json!({
+            "account": {"uid": account, "type": "AWS Account", "type_id": 10},
+            "region": finding.region,
+            "provider": "AWS",
+        }),
+        None => json!({"region": finding.region, "provider": "AWS"}),
+    };
     json!({
         "activity_id": 1,
         "activity_name": "Create",
@@ -74,7 +129,7 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
         "message": finding.message,
         "time": time_ms,
         "finding_info": {
-            "uid": format!("{}-{}-{}-{}", report.tool, finding.check_id, finding.region, finding.resource),
+            "uid": finding_uid(report, finding),
             "title": finding.title,
             "desc": finding.message,
             "types": ["Software and Configuration Checks", finding.check_id],
@@ -89,11 +144,7 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
             "region": finding.region,
             "group": {"name": service_of(&finding.resource)},
         }],
-        "cloud": {
-            "account": {"uid": account, "type": "AWS Account", "type_id": 10},
-            "region": finding.region,
-            "provider": "AWS",
-        },
+        "cloud": cloud,
         "metadata": {
             "event_code": finding.check_id,
             "product": {"name": report.tool, "vendor_name": "secrets-manager-rotation", "version": report.version},
@@ -150,6 +201,101 @@ mod tests {
                 .as_array()
                 .is_some_and(|c| !c.is_empty())
         }));
+    }
+
+    /// OCSF 1.x Detection Finding, checked against the attributes the schema
+    /// documents as required (class, base event and the objects used), with their
+    /// types and enumerations. The JSON Schema itself could not be obtained here
+    /// (the OCSF server generates it; no copy was reachable through the search
+    /// tool), so this test encodes the documented requirements instead.
+    fn assert_detection_finding(f: &Value) {
+        for key in [
+            "activity_id",
+            "category_uid",
+            "class_uid",
+            "severity_id",
+            "time",
+            "type_uid",
+            "metadata",
+            "finding_info",
+            "status_id",
+        ] {
+            assert!(f.get(key).is_some(), "required {key} missing: {f:#}");
+        }
+        assert_eq!(f["class_uid"], 2004);
+        assert_eq!(f["category_uid"], 2);
+        let activity = f["activity_id"].as_i64().expect("activity_id integer");
+        assert!([0, 1, 2, 3, 99].contains(&activity));
+        assert_eq!(f["type_uid"].as_i64(), Some(2004 * 100 + activity));
+        let severity = f["severity_id"].as_i64().expect("severity_id integer");
+        assert!((0..=6).contains(&severity) || severity == 99);
+        assert!(
+            f["time"].as_i64().is_some_and(|t| t > 0),
+            "time: ms since epoch"
+        );
+        assert!(
+            ["PASS", "FAIL", "MANUAL"].contains(&f["status_code"].as_str().expect("status_code"))
+        );
+        let metadata = &f["metadata"];
+        assert!(
+            metadata["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("1."))
+        );
+        assert!(metadata["product"].is_object(), "metadata.product required");
+        let info = &f["finding_info"];
+        assert!(
+            info["uid"].as_str().is_some_and(|u| !u.is_empty()),
+            "finding_info.uid"
+        );
+        assert!(
+            info["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "finding_info.title"
+        );
+        assert_eq!(f["cloud"]["provider"], "AWS");
+        if let Some(account) = f["cloud"].get("account") {
+            assert!(
+                account["uid"].as_str().is_some_and(|u| !u.is_empty()),
+                "empty account uid"
+            );
+        }
+        for resource in f["resources"].as_array().expect("resources") {
+            assert!(resource["uid"].as_str().is_some_and(|u| !u.is_empty()));
+        }
+    }
+
+    #[test]
+    fn every_finding_is_a_valid_detection_finding_with_a_stable_uid() {
+        let report = sample_report();
+        let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
+        for finding in value.as_array().expect("array") {
+            assert_detection_finding(finding);
+        }
+        // The account is unknown: no empty account uid, the ARN's account is used.
+        let mut unknown = report.clone();
+        unknown.scope.account_id = None;
+        let value: Value = serde_json::from_str(&render(&unknown)).expect("JSON");
+        for finding in value.as_array().expect("array") {
+            assert_detection_finding(finding);
+        }
+        unknown.findings[0].resource = "vpc-1".to_owned();
+        let first = detection_finding(&unknown, &unknown.findings[0], 1);
+        assert!(first["cloud"].get("account").is_none(), "{first:#}");
+        assert_detection_finding(&first);
+        // The same secret recreated (new random ARN suffix) keeps its finding id.
+        let mut a = report.findings[0].clone();
+        a.resource = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf".to_owned();
+        let mut b = a.clone();
+        b.resource = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-ZyXwVu".to_owned();
+        b.message = "another message, another run".to_owned();
+        assert_eq!(finding_uid(&report, &a), finding_uid(&report, &b));
+        assert_eq!(
+            finding_uid(&report, &a),
+            "audit:123456789012:us-east-1:vpc.dns:App"
+        );
+        let mut c = a.clone();
+        c.check_id = "secret.rotation.healthy".to_owned();
+        assert_ne!(finding_uid(&report, &a), finding_uid(&report, &c));
     }
 
     #[test]

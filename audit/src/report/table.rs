@@ -28,8 +28,19 @@ pub fn render(report: &Report) -> String {
         ]);
     }
     let scope = &report.scope;
+    let mut skipped = String::new();
+    if scope.insecure_db_tls {
+        skipped.push_str(
+            "warning: --insecure-db-tls: the database login did not require verified TLS\n",
+        );
+    }
+    for line in report.skipped_lines() {
+        skipped.push_str("skipped: ");
+        skipped.push_str(&line);
+        skipped.push('\n');
+    }
     format!(
-        "{table}\n{} {} — account {}, {}: {}\n",
+        "{table}\n{skipped}{} {} — account {}, {}: {}\n",
         report.tool,
         report.version,
         scope.account_id.as_deref().unwrap_or("unknown"),
@@ -54,5 +65,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("1 failed, 1 errors, 1 skipped"));
+        assert!(
+            text.contains(&format!(
+                "skipped: {} on {}: run with --read-secrets",
+                report.findings[2].check_id, report.findings[2].resource
+            )),
+            "{text}"
+        );
     }
 }
