@@ -867,12 +867,14 @@ async fn ssh_from_an_open_group_or_from_two_addresses_fails() {
         .group_id()
         .expect("group id")
         .to_owned();
-    ec2.authorize_security_group_ingress()
-        .group_id(&open)
-        .ip_permissions(cidr_permission("tcp", 443, 443, "0.0.0.0/0"))
-        .send()
-        .await
-        .expect("open the group");
+    tests::eventually(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(&open)
+            .ip_permissions(cidr_permission("tcp", 443, 443, "0.0.0.0/0"))
+            .send()
+    })
+    .await
+    .expect("open the group");
     ec2.authorize_security_group_ingress()
         .group_id(&setup.bastion_sg)
         .ip_permissions(group_permission(22, &open))
@@ -920,12 +922,14 @@ async fn a_second_bastion_and_the_databases_group_are_checked_for_ssh() {
         .group_id()
         .expect("group id")
         .to_owned();
-    ec2.authorize_security_group_ingress()
-        .group_id(&second_sg)
-        .ip_permissions(cidr_permission("tcp", 22, 22, "0.0.0.0/0"))
-        .send()
-        .await
-        .expect("ssh from anywhere");
+    tests::eventually(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(&second_sg)
+            .ip_permissions(cidr_permission("tcp", 22, 22, "0.0.0.0/0"))
+            .send()
+    })
+    .await
+    .expect("ssh from anywhere");
     ec2.run_instances()
         .image_id("ami-12c6146b")
         .instance_type(InstanceType::T2Micro)
