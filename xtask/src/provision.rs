@@ -415,9 +415,12 @@ impl Provisioner<'_> {
             .send()
             .await
             .map_err(|e| anyhow!("ec2:DescribeAvailabilityZones: {}", aws::describe(&e)))?;
+        // Standard Availability Zones only: opted-in Local Zones (which sort first) offer
+        // neither the interface endpoints nor db.t3.micro.
         let mut names: Vec<String> = zones
             .availability_zones()
             .iter()
+            .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
             .filter_map(|z| z.zone_name().map(str::to_owned))
             .collect();
         names.sort();
@@ -873,7 +876,9 @@ impl Provisioner<'_> {
                 self.ec2
                     .run_instances()
                     .image_id(&ami)
-                    .instance_type(InstanceType::T2Micro)
+                    // t3.micro: offered in every region's standard zones, where t2.micro
+                    // (a previous generation) is not.
+                    .instance_type(InstanceType::T3Micro)
                     .min_count(1)
                     .max_count(1)
                     .key_name(&self.state.key_pair)
@@ -885,7 +890,7 @@ impl Provisioner<'_> {
             .await
                 .map_err(|e| {
                     anyhow!(
-                        "ec2:RunInstances {} (AMI {ami}, t2.micro): {}; pass another --ami if the image is not available",
+                        "ec2:RunInstances {} (AMI {ami}, t3.micro): {}; pass another --ami if the image is not available",
                         self.names.bastion,
                         aws::describe(&e)
                     )
