@@ -153,11 +153,12 @@ pub async fn wait_for_rotation(
 ) -> Result<()> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    // A minute of slack for clocks and for an invocation that began just before.
+    // Five seconds of slack for the clocks; not more, so that the error of a failed
+    // attempt a minute ago is not read as this attempt's.
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        - 60_000;
+        - 5_000;
     let described = secrets
         .describe_secret()
         .secret_id(secret)
@@ -380,4 +381,37 @@ pub async fn verify(
             ))
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_line_about_the_secret_names_its_step() {
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:App-AbCdEf";
+        let cases = [
+            (
+                "ERROR secret App: setSecret: admin login refused; fix the admin secret",
+                Some("setSecret"),
+            ),
+            (
+                r#"{"level":"ERROR","fields":{"message":"testSecret failed","secret":"arn:aws:secretsmanager:us-east-1:1:secret:App-AbCdEf"}}"#,
+                Some("testSecret"),
+            ),
+            (
+                "ERROR secret App: something else went wrong",
+                Some("unknown"),
+            ),
+            ("INFO secret App: setSecret: step started", None),
+            ("ERROR secret Other: setSecret: refused", None),
+        ];
+        for (line, step) in cases {
+            assert_eq!(
+                error_about(line, "App", arn).map(|e| e.step),
+                step.map(str::to_owned),
+                "{line}"
+            );
+        }
+    }
 }
