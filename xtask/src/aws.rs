@@ -130,7 +130,34 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &E) -> bool {
 /// Retries a call while it fails for a reason that passes (a new role propagating,
 /// an update in progress, a dependency being released, throttling), with a growing
 /// delay (0.25 s doubling to 5 s), for up to `limit`; then fails naming `what`.
-pub async fn retry_transient<T, E, F, Fut>(what: &str, limit: Duration, mut call: F) -> Result<T>
+pub async fn retry_transient<T, E, F, Fut>(what: &str, limit: Duration, call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::error::Error + ProvideErrorMetadata,
+{
+    retry_while(what, limit, is_transient, call).await
+}
+
+/// Whether `RotateSecret` was refused because the function's new resource policy has
+/// not reached Secrets Manager yet ("Secrets Manager cannot invoke the specified Lambda
+/// function"). AWS's Terraform provider retries exactly this for a minute
+/// (`resource_aws_secretsmanager_secret_rotation`); so do we, and only this
+/// `AccessDeniedException`: one naming the caller's own missing permission is final.
+pub fn is_invoke_permission_propagating<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code(error) == "AccessDeniedException"
+        && error
+            .message()
+            .is_some_and(|m| m.contains("cannot invoke the specified Lambda function"))
+}
+
+/// [`retry_transient`] with the caller's own idea of what passes.
+pub async fn retry_while<T, E, F, Fut>(
+    what: &str,
+    limit: Duration,
+    passes: impl Fn(&E) -> bool,
+    mut call: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -141,7 +168,7 @@ where
     loop {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(error) if is_transient(&error) && started.elapsed() < limit => {
+            Err(error) if passes(&error) && started.elapsed() < limit => {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
@@ -169,6 +196,102 @@ where
             {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Who the commands run as: the account, and the partition every ARN and service
+/// name is written in (`aws`, `aws-cn`, `aws-us-gov`, ...), from
+/// `sts:GetCallerIdentity`, so that nothing assumes `arn:aws:` or `amazonaws.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub partition: String,
+    /// The partition's DNS suffix (`amazonaws.com`, `amazonaws.com.cn`, ...).
+    pub dns_suffix: &'static str,
+}
+
+impl Caller {
+    /// The caller's identity; fails naming the call (expired credentials show here first).
+    pub async fn find(config: &SdkConfig) -> Result<Self> {
+        let identity = aws_sdk_sts::Client::new(config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "sts:GetCallerIdentity: {}; check the credentials (`aws sts get-caller-identity`)",
+                    describe(&e)
+                )
+            })?;
+        let arn = identity.arn().unwrap_or_default();
+        Self::from_arn(arn).ok_or_else(|| {
+            anyhow!("sts:GetCallerIdentity answered `{arn}`, which is not an ARN this tool knows")
+        })
+    }
+
+    /// Account and partition from the caller's ARN; `None` for an unknown partition.
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        let mut fields = arn.split(':');
+        let partition = fields.nth(1)?;
+        let account = fields.nth(2).filter(|a| !a.is_empty())?;
+        Some(Self {
+            account: account.to_owned(),
+            partition: partition.to_owned(),
+            dns_suffix: dns_suffix(partition)?,
+        })
+    }
+
+    /// An ARN in the caller's partition and account.
+    pub fn arn(&self, service: &str, region: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{region}:{}:{resource}",
+            self.partition, self.account
+        )
+    }
+
+    /// A regional service's host name (`secretsmanager.cn-north-1.amazonaws.com.cn`).
+    pub fn service_host(&self, service: &str, region: &str) -> String {
+        format!("{service}.{region}.{}", self.dns_suffix)
+    }
+}
+
+/// The DNS suffix of each partition, as the SDKs' `partitions.json` gives it.
+pub fn dns_suffix(partition: &str) -> Option<&'static str> {
+    Some(match partition {
+        "aws" | "aws-us-gov" => "amazonaws.com",
+        "aws-cn" => "amazonaws.com.cn",
+        "aws-eusc" => "amazonaws.eu",
+        "aws-iso" => "c2s.ic.gov",
+        "aws-iso-b" => "sc2s.sgov.gov",
+        "aws-iso-e" => "cloud.adc-e.uk",
+        "aws-iso-f" => "csp.hci.ic.gov",
+        _ => return None,
+    })
+}
+
+/// Retries `call` while AWS says a dependency is still being released, and asks
+/// again (three times in all) when it says not found: cleanup found the resource
+/// a moment ago, and an id EC2 has only just made can answer NotFound for a while
+/// (eventual consistency), which must not be taken for "already gone".
+pub async fn patiently<T, E, F, Fut>(timeout: Duration, mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: aws_sdk_ec2::error::ProvideErrorMetadata,
+{
+    let started = Instant::now();
+    let mut not_found = 0;
+    loop {
+        match call().await {
+            Err(e) if is_transient(&e) && started.elapsed() < timeout => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(e) if is_not_found(&e) && not_found < 2 => {
+                not_found += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             other => return other,
         }
@@ -271,6 +394,79 @@ mod tests {
         ];
         for (arn, expected) in cases {
             assert_eq!(account_of(arn), expected, "{arn}");
+        }
+    }
+
+    #[test]
+    fn the_partition_comes_from_the_callers_arn() {
+        let cases = [
+            (
+                "arn:aws:iam::123456789012:user/ops",
+                Some(("aws", "123456789012", "amazonaws.com")),
+            ),
+            (
+                "arn:aws-cn:sts::210987654321:assumed-role/Admin/me",
+                Some(("aws-cn", "210987654321", "amazonaws.com.cn")),
+            ),
+            (
+                "arn:aws-us-gov:iam::111111111111:root",
+                Some(("aws-us-gov", "111111111111", "amazonaws.com")),
+            ),
+            ("arn:aws-mars:iam::111111111111:root", None),
+            ("arn:aws:iam:::root", None),
+            ("not an arn", None),
+        ];
+        for (arn, expected) in cases {
+            let caller = Caller::from_arn(arn);
+            assert_eq!(
+                caller
+                    .as_ref()
+                    .map(|c| (c.partition.as_str(), c.account.as_str(), c.dns_suffix)),
+                expected,
+                "{arn}"
+            );
+        }
+        let china = Caller::from_arn("arn:aws-cn:iam::210987654321:root").unwrap();
+        assert_eq!(
+            china.arn("lambda", "cn-north-1", "function:f"),
+            "arn:aws-cn:lambda:cn-north-1:210987654321:function:f"
+        );
+        assert_eq!(
+            china.service_host("secretsmanager", "cn-north-1"),
+            "secretsmanager.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn only_the_invoke_permission_not_yet_seen_is_retried_on_rotate_secret() {
+        use aws_sdk_secretsmanager::error::ErrorMetadata;
+        use aws_sdk_secretsmanager::operation::rotate_secret::RotateSecretError;
+        let cases = [
+            (
+                "AccessDeniedException",
+                "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.",
+                true,
+            ),
+            (
+                "AccessDeniedException",
+                "User: arn:aws:iam::1:user/ops is not authorized to perform: secretsmanager:RotateSecret",
+                false,
+            ),
+            (
+                "InvalidRequestException",
+                "cannot invoke the specified Lambda function",
+                false,
+            ),
+        ];
+        for (code, message, expected) in cases {
+            let error = RotateSecretError::generic(
+                ErrorMetadata::builder().code(code).message(message).build(),
+            );
+            assert_eq!(
+                is_invoke_permission_propagating(&error),
+                expected,
+                "{code}: {message}"
+            );
         }
     }
 

@@ -82,7 +82,7 @@ pub fn rotation_policy(
     db_instance_arn: &str,
     admin_kms_key: Option<&str>,
     log_group_arn: &str,
-    region: &str,
+    secrets_manager_host: &str,
 ) -> Value {
     json!({
         "Version": "2012-10-17",
@@ -137,7 +137,7 @@ pub fn rotation_policy(
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": admin_kms_key.unwrap_or("*"),
-                "Condition": {"StringEquals": {"kms:ViaService": format!("secretsmanager.{region}.amazonaws.com")}}
+                "Condition": {"StringEquals": {"kms:ViaService": secrets_manager_host}}
             },
             {
                 "Sid": "WriteItsLogs",
@@ -182,6 +182,8 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     let lambda = aws_sdk_lambda::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let region = config.region().map(ToString::to_string).unwrap_or_default();
+    // Account and partition of every ARN written below (not `arn:aws:` everywhere).
+    let caller = aws::Caller::find(config).await?;
     let mut zip = std::fs::read(&options.zip).with_context(|| {
         format!(
             "reading the function's zip {}; build it with `cargo xtask build`",
@@ -247,11 +249,12 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     }
 
     // The role and its least-privilege policy.
-    let role_arn = role(&iam, names, &mut calls).await?;
-    let account = aws::account_of(&role_arn).unwrap_or("<account>").to_owned();
-    let log_group = format!(
-        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
-        names.function
+    let role_arn = role(&iam, names, &caller, &region, &mut calls).await?;
+    let account = caller.account.clone();
+    let log_group = caller.arn(
+        "logs",
+        &region,
+        &format!("log-group:/aws/lambda/{}", names.function),
     );
     let policy = rotation_policy(
         &found.secret_arn,
@@ -259,7 +262,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         &found.db_instance_arn,
         found.admin_kms_key.as_deref(),
         &log_group,
-        &region,
+        &caller.service_host("secretsmanager", &region),
     );
     if calls.write(format!(
         "iam:PutRolePolicy {} {} {policy}",
@@ -394,7 +397,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         note(format!("function {} created", names.function));
         created.function_arn().unwrap_or_default().to_owned()
     } else {
-        format!("arn:aws:lambda:{region}:{account}:function:{}", names.function)
+        caller.arn("lambda", &region, &format!("function:{}", names.function))
     };
 
     // Secrets Manager of this account may invoke it.
@@ -467,7 +470,12 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         names::SCHEDULE,
         names::WINDOW
     )) {
-        let rotated = aws::retry_transient(&format!("secretsmanager:RotateSecret {}", names.secret), Duration::from_mins(2), || {
+        // Right after AddPermission, Secrets Manager may not see the new statement yet.
+        let rotated = aws::retry_while(
+            &format!("secretsmanager:RotateSecret {}", names.secret),
+            Duration::from_mins(2),
+            |e| aws::is_transient(e) || aws::is_invoke_permission_propagating(e),
+            || {
             secrets
                 .rotate_secret()
                 .secret_id(&found.secret_arn)
@@ -672,17 +680,55 @@ async fn rotation_group(
     Ok(created.group_id().unwrap_or_default().to_owned())
 }
 
-async fn role(iam: &aws_sdk_iam::Client, names: &Names, calls: &mut Calls) -> Result<String> {
+/// The run's role: adopted only when tagged as the run's and not serving another
+/// region (IAM names are global), else created with the run's and the region's tags.
+async fn role(
+    iam: &aws_sdk_iam::Client,
+    names: &Names,
+    caller: &aws::Caller,
+    region: &str,
+    calls: &mut Calls,
+) -> Result<String> {
+    let region_tag = |value: &str| {
+        aws_sdk_iam::types::Tag::builder()
+            .key(names::REGION_TAG_KEY)
+            .value(value)
+            .build()
+            .map_err(|e| anyhow!("tag {}: {e}", names::REGION_TAG_KEY))
+    };
     match iam.get_role().role_name(&names.role).send().await {
         Ok(out) => {
             let role = out
                 .role()
                 .ok_or_else(|| anyhow!("iam:GetRole {}: no role returned", names.role))?;
-            if !names.owns(role.tags().iter().map(|t| (t.key(), t.value()))) {
+            let tags = || role.tags().iter().map(|t| (t.key(), t.value()));
+            if !names.owns(tags()) {
                 bail!(
                     "IAM role {} exists without the run's tags; delete it or choose another --name",
                     names.role
                 );
+            }
+            if let Some(other) = Names::role_serves_other_region(tags(), region) {
+                bail!(
+                    "IAM role {} serves run {} in {other} (tag {}); IAM names are global, so a deploy here would rewrite its policy: deploy this run in {other}, or choose another --name in {region}",
+                    names.role,
+                    names.run,
+                    names::REGION_TAG_KEY
+                );
+            }
+            if !tags().any(|(key, _)| key == names::REGION_TAG_KEY)
+                && calls.write(format!(
+                    "iam:TagRole {} {}={region}",
+                    names.role,
+                    names::REGION_TAG_KEY
+                ))
+            {
+                iam.tag_role()
+                    .role_name(&names.role)
+                    .tags(region_tag(region)?)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow!("iam:TagRole {}: {}", names.role, aws::describe(&e)))?;
             }
             return Ok(role.arn().to_owned());
         }
@@ -693,9 +739,9 @@ async fn role(iam: &aws_sdk_iam::Client, names: &Names, calls: &mut Calls) -> Re
         "iam:CreateRole {} trust lambda.amazonaws.com",
         names.role
     )) {
-        return Ok(format!("arn:aws:iam::<account>:role/{}", names.role));
+        return Ok(caller.arn("iam", "", &format!("role/{}", names.role)));
     }
-    let mut tags = Vec::new();
+    let mut tags = vec![region_tag(region)?];
     for (key, value) in names.tags() {
         tags.push(
             aws_sdk_iam::types::Tag::builder()

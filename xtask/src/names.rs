@@ -38,6 +38,10 @@ pub const DEMO_MY_IP: &str = "203.0.113.10/32";
 pub const VPC_CIDR: &str = "10.0.0.0/16";
 pub const PUBLIC_SUBNETS: [&str; 2] = ["10.0.0.0/24", "10.0.1.0/24"];
 pub const PRIVATE_SUBNETS: [&str; 2] = ["10.0.2.0/24", "10.0.3.0/24"];
+/// The tag on the run's IAM role naming the region it serves: IAM is global while
+/// every other resource is regional, so the same `--name` in two regions would
+/// otherwise share (and overwrite, and delete) one role.
+pub const REGION_TAG_KEY: &str = "ProjectRegion";
 /// The tag that says which role a subnet plays (`public`/`private`).
 pub const TIER_TAG_KEY: &str = "Tier";
 
@@ -104,6 +108,20 @@ impl Names {
             run |= key == RUN_TAG_KEY && value == self.run;
         }
         project && run
+    }
+
+    /// The region another deployment of this run uses the (global) IAM role in, when
+    /// its region tag names one other than `region`; an untagged role (made before the
+    /// tag existed) belongs to no other region.
+    pub fn role_serves_other_region<'a>(
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+        region: &str,
+    ) -> Option<String> {
+        tags.into_iter()
+            .find(|(key, _)| *key == REGION_TAG_KEY)
+            .map(|(_, value)| value)
+            .filter(|value| *value != region)
+            .map(str::to_owned)
     }
 
     /// The audit's expectations for this run's names (tutorial values otherwise).
@@ -180,6 +198,23 @@ mod tests {
         ];
         for (name, ok) in cases {
             assert_eq!(Names::new(name).is_ok(), ok, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_role_tagged_for_another_region_is_not_this_regions() {
+        let cases: [(&[(&str, &str)], Option<&str>); 4] = [
+            (&[(REGION_TAG_KEY, "eu-west-1")], Some("eu-west-1")),
+            (&[(REGION_TAG_KEY, "us-east-1")], None),
+            (&[("Other", "eu-west-1")], None),
+            (&[], None),
+        ];
+        for (tags, expected) in cases {
+            assert_eq!(
+                Names::role_serves_other_region(tags.iter().copied(), "us-east-1").as_deref(),
+                expected,
+                "{tags:?}"
+            );
         }
     }
 
