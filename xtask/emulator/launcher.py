@@ -965,6 +965,7 @@ def main() -> None:
     if ARGS.parent_pid:
         threading.Thread(target=watch_parent, args=(ARGS.parent_pid,), daemon=True).start()
     install_rds_patches()
+    strict.install_offerings()
     if strict.STRICT:
         strict.install_lambda_patches()
         strict.install_ec2_patches()

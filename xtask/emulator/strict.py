@@ -24,6 +24,10 @@ client that ignores them fails every time. Sources (also in the README):
   terraform-provider-aws#41337: RDS copies the instance's tags to the secret.
 * RDS user guide, "Working with a DB instance in a VPC": a DB subnet group needs
   subnets in at least two Availability Zones.
+* EC2 API reference, GetConsoleOutput: the output is buffered and "posted shortly
+  after an instance transition state"; ``Latest`` works on Nitro instances only.
+  cloud-init prints the host keys between ``-----BEGIN SSH HOST KEY KEYS-----`` and
+  ``-----END SSH HOST KEY KEYS-----`` at first boot.
 * Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
   output goes to ``/aws/lambda/<function>``, one stream per execution environment.
 
@@ -35,6 +39,7 @@ which is how a fidelity test shows that stock moto lacks a behaviour):
 ``EMULATOR_ROLE_PROPAGATION_SECONDS`` a role younger than this cannot be given to Lambda (0.5)
 ``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> deleted (0.5)
 ``EMULATOR_RDS_SECONDS``              DB instance creating -> available, deleting -> gone (1.0)
+``EMULATOR_CONSOLE_SECONDS``          an instance's console output is empty this long after launch (3.0)
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ ENI_RELEASE_SECONDS = _setting("EMULATOR_ENI_RELEASE_SECONDS", 1.0)
 ROLE_PROPAGATION_SECONDS = _setting("EMULATOR_ROLE_PROPAGATION_SECONDS", 0.5)
 ENDPOINT_SECONDS = _setting("EMULATOR_ENDPOINT_SECONDS", 0.5)
 RDS_SECONDS = _setting("EMULATOR_RDS_SECONDS", 1.0)
+CONSOLE_SECONDS = _setting("EMULATOR_CONSOLE_SECONDS", 3.0)
 
 
 def settings() -> dict:
@@ -75,6 +81,7 @@ def settings() -> dict:
         "EMULATOR_ROLE_PROPAGATION_SECONDS": ROLE_PROPAGATION_SECONDS,
         "EMULATOR_ENDPOINT_SECONDS": ENDPOINT_SECONDS,
         "EMULATOR_RDS_SECONDS": RDS_SECONDS,
+        "EMULATOR_CONSOLE_SECONDS": CONSOLE_SECONDS,
     }
 
 
@@ -534,8 +541,55 @@ def _db_instances_using(account_id: str, region: str):
         return []
 
 
+def _console_output(instance) -> str | None:
+    """What GetConsoleOutput shows of ``instance``: nothing until it has been up for
+    ``EMULATOR_CONSOLE_SECONDS``, then boot lines and cloud-init's host-key block (a
+    key derived from the instance id, so it is stable across calls)."""
+    launched = getattr(instance, "launch_time", None)
+    if isinstance(launched, str):
+        try:
+            launched = datetime.fromisoformat(launched.replace("Z", "+00:00"))
+        except ValueError:
+            launched = None
+    if launched is not None:
+        if launched.tzinfo is None:
+            launched = launched.replace(tzinfo=timezone.utc)
+        if (datetime.now(timezone.utc) - launched).total_seconds() < CONSOLE_SECONDS:
+            return None
+    import base64
+    import hashlib
+
+    key = base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + hashlib.sha256(instance.id.encode()).digest()).decode()
+    return (
+        "cloud-init[1]: Cloud-init v. 22.2.2 running 'modules:final'\n"
+        "-----BEGIN SSH HOST KEY KEYS-----\n"
+        f"ssh-ed25519 {key} root@{instance.id}\n"
+        "-----END SSH HOST KEY KEYS-----\n"
+        "cloud-init[1]: Cloud-init v. 22.2.2 finished\n"
+    )
+
+
+def install_console_output() -> None:
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.ec2.responses.general import General
+    from moto.ec2.utils import Base64EncodedString
+
+    def get_console_output(self):
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        result = {"InstanceId": instance.id, "Timestamp": utcnow()}
+        text = _console_output(instance)
+        if text is not None:
+            result["Output"] = Base64EncodedString.from_raw_string(text)
+        return ActionResult(result)
+
+    General.get_console_output = get_console_output
+
+
 def install_ec2_patches() -> None:
     from moto.ec2.models import EC2Backend
+
+    install_console_output()
 
     original_delete_subnet = EC2Backend.delete_subnet
     original_delete_group = EC2Backend.delete_security_group
@@ -706,6 +760,51 @@ def install_secretsmanager_patches() -> None:
 
 
 # --------------------------------------------------------------------------- RDS
+
+
+# --------------------------------------------------------------------------- offerings
+
+
+# What DescribeOrderableDBInstanceOptions answers for MySQL (moto 5.2.5 knows only
+# Aurora PostgreSQL and Neptune and answers [] for MySQL). Versions as the RDS user
+# guide's "MySQL on Amazon RDS versions" lists them; every standard zone of the region.
+MYSQL_VERSIONS = ["8.0.42", "8.0.43", "8.4.6", "8.4.7"]
+MYSQL_CLASSES = ["db.t3.micro", "db.t3.small", "db.t4g.micro"]
+
+
+def install_offerings() -> None:
+    """Offerings moto lacks, installed whatever the strictness (provision asks them)."""
+    from moto.ec2.models import ec2_backends
+    from moto.rds import models as rds_models
+
+    original = rds_models.RDSBackend.describe_orderable_db_instance_options
+
+    def describe_orderable_db_instance_options(self, engine, engine_version):
+        if engine != "mysql":
+            return original(self, engine, engine_version)
+        zones = [
+            {"Name": zone.name}
+            for zone in ec2_backends[self.account_id][self.region_name].describe_availability_zones()
+            if getattr(zone, "zone_type", "availability-zone") == "availability-zone"
+        ]
+        return [
+            {
+                "Engine": "mysql",
+                "EngineVersion": version,
+                "DBInstanceClass": klass,
+                "LicenseModel": "general-public-license",
+                "AvailabilityZones": zones,
+                "MultiAZCapable": True,
+                "Vpc": True,
+                "StorageType": "gp3",
+                "SupportsStorageEncryption": True,
+            }
+            for version in MYSQL_VERSIONS
+            if not engine_version or version == engine_version
+            for klass in MYSQL_CLASSES
+        ]
+
+    rds_models.RDSBackend.describe_orderable_db_instance_options = describe_orderable_db_instance_options
 
 
 def install_rds_patches() -> None:
