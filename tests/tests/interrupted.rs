@@ -16,21 +16,22 @@ async fn a_provision_interrupted_between_create_and_attribute_is_repaired_by_a_r
     let names = Names::new(&unique_name("Xt")).expect("names");
     let ec2 = aws_sdk_ec2::Client::new(&config);
 
-    // First the public IPs of a new public subnet, then the gateway's attachment fail.
-    tests::fail_next_ec2_calls("ModifySubnetAttribute", "UnauthorizedOperation", 1);
-    let error = provision::provision(&config, &provision_options(&names))
-        .await
-        .expect_err("the injected failure stops provision");
-    assert!(
-        format!("{error:#}").contains("ModifySubnetAttribute"),
-        "{error:#}"
-    );
+    // First the gateway's attachment, then the public IPs of a new public subnet fail
+    // (provision makes the gateway before the subnets: resources::TABLE's order).
     tests::fail_next_ec2_calls("AttachInternetGateway", "UnauthorizedOperation", 1);
     let error = provision::provision(&config, &provision_options(&names))
         .await
         .expect_err("the injected failure stops provision");
     assert!(
         format!("{error:#}").contains("AttachInternetGateway"),
+        "{error:#}"
+    );
+    tests::fail_next_ec2_calls("ModifySubnetAttribute", "UnauthorizedOperation", 1);
+    let error = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect_err("the injected failure stops provision");
+    assert!(
+        format!("{error:#}").contains("ModifySubnetAttribute"),
         "{error:#}"
     );
 

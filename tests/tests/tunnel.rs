@@ -100,6 +100,7 @@ fn bastion(sshd: &Sshd, pinned: Vec<String>) -> Bastion {
         key_file: sshd.dir.join("client_key"),
         known_hosts: sshd.dir.join("known_hosts"),
         pinned_keys: pinned,
+        console: None,
     }
 }
 
@@ -176,4 +177,50 @@ async fn an_unpinned_bastion_is_trusted_on_first_use_and_recorded() {
         recorded.contains(key),
         "the bastion's key is recorded for next time"
     );
+}
+
+/// EC2 posts an instance's console output a while after launch: the first
+/// GetConsoleOutput (without `Latest`, which only Nitro instances support) has none,
+/// and the bastion's host key is pinned from cloud-init's block once it appears.
+#[tokio::test]
+async fn host_keys_are_pinned_from_the_console_output_once_ec2_posts_it() {
+    let config = tests::sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let launched = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("run an instance");
+    let instance = launched.instances()[0]
+        .instance_id()
+        .expect("instance id")
+        .to_owned();
+    let first = tests::eventually(|| ec2.get_console_output().instance_id(&instance).send())
+        .await
+        .expect("console output");
+    assert_eq!(first.output(), None, "nothing is posted right after launch");
+
+    let sshd = start_sshd("console");
+    let mut unpinned = bastion(&sshd, Vec::new());
+    unpinned.host = "203.0.113.7".to_owned();
+    unpinned.console = Some(xtask::tunnel::Console {
+        ec2: ec2.clone(),
+        instance_id: instance.clone(),
+    });
+    let pinned = unpinned.with_console_keys().await;
+    assert_eq!(pinned.pinned_keys.len(), 1, "{:?}", pinned.pinned_keys);
+    assert!(
+        pinned.pinned_keys[0].starts_with("203.0.113.7 ssh-ed25519 AAAA"),
+        "{:?}",
+        pinned.pinned_keys
+    );
+    ec2.terminate_instances()
+        .instance_ids(&instance)
+        .send()
+        .await
+        .expect("terminate");
 }

@@ -133,6 +133,92 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         redeployed.writes
     );
     assert_eq!(tagged(&config, &names).await, after_deploy);
+
+    // The database: the newest MySQL 8.4 the region offers for the class, encrypted.
+    let rds = aws_sdk_rds::Client::new(&config);
+    let described = rds
+        .describe_db_instances()
+        .db_instance_identifier(&names.db_instance)
+        .send()
+        .await
+        .expect("DescribeDBInstances");
+    let instance = &described.db_instances()[0];
+    let offered = rds
+        .describe_orderable_db_instance_options()
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .send()
+        .await
+        .expect("DescribeOrderableDBInstanceOptions");
+    let newest = xtask::placement::newest_version(
+        &offered
+            .orderable_db_instance_options()
+            .iter()
+            .filter_map(|o| o.engine_version().map(str::to_owned))
+            .collect::<Vec<_>>(),
+        "8.4",
+    );
+    assert!(newest.is_some(), "the emulator offers MySQL 8.4");
+    assert_eq!(instance.engine_version(), newest.as_deref());
+    assert_eq!(instance.storage_encrypted(), Some(true));
+
+    // IAM is global: the role says which region it serves; a deploy of the same run
+    // elsewhere refuses it, and cleanup elsewhere leaves it alone.
+    let region = config.region().expect("region").to_string();
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam
+        .get_role()
+        .role_name(&names.role)
+        .send()
+        .await
+        .expect("GetRole");
+    assert!(
+        role.role()
+            .expect("role")
+            .tags()
+            .iter()
+            .any(|t| t.key() == xtask::names::REGION_TAG_KEY && t.value() == region),
+        "{:?}",
+        role.role().map(aws_sdk_iam::types::Role::tags)
+    );
+    let retag = |value: String| {
+        let iam = iam.clone();
+        let role = names.role.clone();
+        async move {
+            iam.tag_role()
+                .role_name(role)
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(xtask::names::REGION_TAG_KEY)
+                        .value(value)
+                        .build()
+                        .expect("tag"),
+                )
+                .send()
+                .await
+                .expect("TagRole");
+        }
+    };
+    retag("eu-west-3".to_owned()).await;
+    let refused = deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect_err("the role serves another region");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains(&names.role)
+            && message.contains("eu-west-3")
+            && message.contains("--name"),
+        "{message}"
+    );
+    assert!(
+        !tagged(&config, &names)
+            .await
+            .iter()
+            .any(|r| r.starts_with("Role ")),
+        "cleanup here would leave the other region's role alone"
+    );
+    retag(region.clone()).await;
+
     let kinds: Vec<Kind> = cleanup::discover(&config, &names)
         .await
         .expect("discover")
@@ -247,7 +333,6 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         "the VPC is gone"
     );
     assert!(!key.exists(), "the private key file goes with the run");
-    let rds = aws_sdk_rds::Client::new(&config);
     assert!(
         rds.describe_db_instances()
             .db_instance_identifier(&names.db_instance)
@@ -387,9 +472,25 @@ async fn cleanup_after_a_half_finished_provision_leaves_untagged_resources_alone
 async fn dry_runs_make_no_write_call() {
     let config = sdk_config().await;
     let names = Names::new(&unique_name("Xt")).expect("names");
-    provision::provision(&config, &provision_options(&names))
+
+    // Provision's plan, from the table of resources: nothing found, everything to make.
+    let before = snapshot(&config, &names).await;
+    let plan = provision::plan(&config, &names).await.expect("plan");
+    assert_eq!(snapshot(&config, &names).await, before);
+    assert!(
+        plan.contains("ec2:CreateVpc") && plan.contains("rds:CreateDBInstance"),
+        "{plan}"
+    );
+    assert!(!plan.contains("check and repair"), "{plan}");
+
+    let provisioned = provision::provision(&config, &provision_options(&names))
         .await
         .expect("provision");
+    // Provisioned, the plan finds each resource by its tags and would only check it.
+    let plan = provision::plan(&config, &names).await.expect("plan again");
+    assert!(plan.contains(&provisioned.state.vpc_id), "{plan}");
+    assert!(!plan.contains("ec2:CreateVpc"), "{plan}");
+    assert!(plan.contains("check and repair"), "{plan}");
 
     // Deploy: nothing exists yet, so every create is announced and none made.
     let before = snapshot(&config, &names).await;

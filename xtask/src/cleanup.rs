@@ -9,10 +9,9 @@
 //! done, so a cleanup after a half-finished provision, or a second cleanup, works.
 //! It ends with what it deleted and what remains, and fails if anything remains.
 
-use std::fmt;
 use std::io::BufRead as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use aws_config::SdkConfig;
@@ -23,49 +22,8 @@ use crate::aws::{self, Calls};
 use crate::names::Names;
 use crate::provision::run_filters;
 
-/// The kinds of resource the project creates, in the order they are deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A secret's rotation configuration (CancelRotateSecret).
-    Rotation,
-    Secret,
-    Function,
-    /// The function's log group (`/aws/lambda/<function>`), once the function is gone.
-    LogGroup,
-    Role,
-    DbInstance,
-    DbSubnetGroup,
-    Instance,
-    KeyPair,
-    VpcEndpoint,
-    SecurityGroup,
-    Subnet,
-    RouteTable,
-    InternetGateway,
-    Vpc,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Rotation => "rotation schedule",
-            Kind::Secret => "secret",
-            Kind::Function => "Lambda function",
-            Kind::LogGroup => "log group",
-            Kind::Role => "IAM role",
-            Kind::DbInstance => "RDS instance",
-            Kind::DbSubnetGroup => "DB subnet group",
-            Kind::Instance => "EC2 instance",
-            Kind::KeyPair => "key pair",
-            Kind::VpcEndpoint => "VPC endpoint",
-            Kind::SecurityGroup => "security group",
-            Kind::Subnet => "subnet",
-            Kind::RouteTable => "route table",
-            Kind::InternetGateway => "internet gateway",
-            Kind::Vpc => "VPC",
-        })
-    }
-}
+pub use crate::resources::Kind;
+use crate::resources::deletion_rank;
 
 /// A tagged resource found by cleanup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +54,7 @@ impl Resource {
 /// The order to delete `resources` in: by kind (dependents first), and among
 /// security groups, a group before any group it refers to. Duplicates are dropped.
 pub fn deletion_order(mut resources: Vec<Resource>) -> Vec<Resource> {
-    resources.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    resources.sort_by(|a, b| (deletion_rank(a.kind), &a.id).cmp(&(deletion_rank(b.kind), &b.id)));
     resources.dedup_by(|a, b| a.kind == b.kind && a.id == b.id);
     let (groups, mut rest): (Vec<_>, Vec<_>) = resources
         .into_iter()
@@ -115,7 +73,7 @@ pub fn deletion_order(mut resources: Vec<Resource>) -> Vec<Resource> {
     }
     let at = rest
         .iter()
-        .position(|r| r.kind > Kind::SecurityGroup)
+        .position(|r| deletion_rank(r.kind) > deletion_rank(Kind::SecurityGroup))
         .unwrap_or(rest.len());
     rest.splice(at..at, ordered);
     rest
@@ -204,10 +162,41 @@ impl Report {
     }
 }
 
+/// What `found` means for one command: for each kind of `kinds`, the ids found, as
+/// [`crate::resources::plan`] prints them.
+pub fn planned(found: &[Resource], kinds: &[Kind]) -> Vec<crate::resources::Planned> {
+    kinds
+        .iter()
+        .map(|kind| crate::resources::Planned {
+            kind: *kind,
+            found: found
+                .iter()
+                .filter(|r| r.kind == *kind)
+                .map(|r| {
+                    if r.name.is_empty() || r.name == r.id {
+                        r.id.clone()
+                    } else {
+                        format!("{} {}", r.id, r.name)
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// Finds, confirms and deletes the run's resources; see the module documentation.
 pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Report> {
     let clients = Clients::new(config);
     let found = deletion_order(discover_with(&clients, &options.names).await?);
+    if options.dry_run && !found.is_empty() {
+        let mut kinds = crate::resources::creation_order();
+        kinds.sort_by_key(|k| deletion_rank(*k));
+        println!(
+            "cleanup plan of run {} (dry run, nothing is deleted):\n{}",
+            options.names.run,
+            crate::resources::plan(&planned(&found, &kinds), true)
+        );
+    }
     if found.is_empty() {
         remove_local_files(options);
         return Ok(Report {
@@ -440,10 +429,14 @@ async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>
     }
     match clients.iam.get_role().role_name(&names.role).send().await {
         Ok(out) => {
-            if out
-                .role()
-                .is_some_and(|r| names.owns(r.tags().iter().map(|t| (t.key(), t.value()))))
-            {
+            // IAM is global: a role that serves this run in another region stays.
+            let region = clients.iam.config().region().map(ToString::to_string);
+            if out.role().is_some_and(|r| {
+                let tags = || r.tags().iter().map(|t| (t.key(), t.value()));
+                names.owns(tags())
+                    && Names::role_serves_other_region(tags(), region.as_deref().unwrap_or(""))
+                        .is_none()
+            }) {
                 found.push(Resource::new(Kind::Role, &names.role, &names.role));
             }
         }
@@ -682,32 +675,6 @@ where
     }
 }
 
-/// Retries `call` while AWS says a dependency is still being released, and asks
-/// again (three times in all) when it says not found: cleanup found the resource
-/// a moment ago, and an id EC2 has only just made can answer NotFound for a while
-/// (eventual consistency), which must not be taken for "already gone".
-async fn patiently<T, E, F, Fut>(timeout: Duration, mut call: F) -> Result<T, E>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-    E: aws_sdk_ec2::error::ProvideErrorMetadata,
-{
-    let started = Instant::now();
-    let mut not_found = 0;
-    loop {
-        match call().await {
-            Err(e) if aws::is_transient(&e) && started.elapsed() < timeout => {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-            Err(e) if aws::is_not_found(&e) && not_found < 2 => {
-                not_found += 1;
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
 async fn delete_one(
     clients: &Clients,
     options: &CleanupOptions,
@@ -811,7 +778,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             let outcome = gone_or(
-                patiently(wait, || {
+                aws::patiently(wait, || {
                     clients
                         .rds
                         .delete_db_instance()
@@ -852,7 +819,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || {
+                aws::patiently(wait, || {
                     clients
                         .rds
                         .delete_db_subnet_group()
@@ -868,7 +835,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             let outcome = gone_or(
-                patiently(wait, || ec2.terminate_instances().instance_ids(id).send()).await,
+                aws::patiently(wait, || ec2.terminate_instances().instance_ids(id).send()).await,
                 "ec2:TerminateInstances",
             )?;
             aws::wait_for(
@@ -901,7 +868,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || ec2.delete_key_pair().key_name(id).send()).await,
+                aws::patiently(wait, || ec2.delete_key_pair().key_name(id).send()).await,
                 "ec2:DeleteKeyPair",
             )
         }
@@ -909,7 +876,7 @@ async fn delete_one(
             if !calls.write(action("ec2:DeleteVpcEndpoints")) {
                 return Ok(Outcome::WouldDelete);
             }
-            let out = patiently(wait, || {
+            let out = aws::patiently(wait, || {
                 ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send()
             })
             .await;
@@ -1001,7 +968,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || ec2.delete_security_group().group_id(id).send()).await,
+                aws::patiently(wait, || ec2.delete_security_group().group_id(id).send()).await,
                 "ec2:DeleteSecurityGroup",
             )
         }
@@ -1010,7 +977,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || ec2.delete_subnet().subnet_id(id).send()).await,
+                aws::patiently(wait, || ec2.delete_subnet().subnet_id(id).send()).await,
                 "ec2:DeleteSubnet",
             )
         }
@@ -1042,7 +1009,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || ec2.delete_route_table().route_table_id(id).send()).await,
+                aws::patiently(wait, || ec2.delete_route_table().route_table_id(id).send()).await,
                 "ec2:DeleteRouteTable",
             )
         }
@@ -1065,7 +1032,7 @@ async fn delete_one(
             for vpc in attached {
                 if calls.write(action(&format!("ec2:DetachInternetGateway from {vpc}"))) {
                     gone_or(
-                        patiently(wait, || {
+                        aws::patiently(wait, || {
                             ec2.detach_internet_gateway()
                                 .internet_gateway_id(id)
                                 .vpc_id(&vpc)
@@ -1080,7 +1047,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || {
+                aws::patiently(wait, || {
                     ec2.delete_internet_gateway().internet_gateway_id(id).send()
                 })
                 .await,
@@ -1092,7 +1059,7 @@ async fn delete_one(
                 return Ok(Outcome::WouldDelete);
             }
             gone_or(
-                patiently(wait, || ec2.delete_vpc().vpc_id(id).send()).await,
+                aws::patiently(wait, || ec2.delete_vpc().vpc_id(id).send()).await,
                 "ec2:DeleteVpc",
             )
         }
@@ -1217,7 +1184,7 @@ mod tests {
     #[test]
     fn deletion_goes_from_dependents_to_what_they_depend_on() {
         let cases: Vec<(Vec<Resource>, Vec<&str>)> = vec![
-            // The full set, shuffled: rotation and secret first, VPC last.
+            // The full set, shuffled: the rotation first, the VPC last (resources::TABLE's order).
             (
                 vec![
                     r(Kind::Vpc, "vpc-1", &[]),
@@ -1239,9 +1206,9 @@ mod tests {
                 ],
                 vec![
                     "arn:secret",
-                    "arn:secret",
                     "fn",
                     "role",
+                    "arn:secret",
                     "db",
                     "subnets",
                     "i-1",
@@ -1250,8 +1217,8 @@ mod tests {
                     "sg-db",
                     "sg-bastion",
                     "sg-rotation",
-                    "subnet-1",
                     "rtb-1",
+                    "subnet-1",
                     "igw-1",
                     "vpc-1",
                 ],

@@ -104,12 +104,24 @@ pub struct ProvisionArgs {
     /// PEM bundle of the database's CAs (on AWS the RDS global bundle; default with --local: the emulator's CA)
     #[arg(long, value_name = "FILE", env = "DB_CA_BUNDLE")]
     pub db_ca_bundle: Option<PathBuf>,
+    /// Print what exists (found by the run's tags) and what provision would create, in order; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 impl ProvisionArgs {
     pub fn run(&self) -> Result<ExitCode> {
         runtime()?.block_on(async {
             let target = self.common.target().await?;
+            if self.dry_run {
+                let names = self.common.names()?;
+                println!(
+                    "provision plan of run {} (dry run, nothing is created):\n{}",
+                    names.run,
+                    crate::provision::plan(&target.config, &names).await?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let my_ip = match (&self.my_ip, self.common.local) {
                 (Some(ip), _) => ip.clone(),
                 (None, true) => names::DEMO_MY_IP.to_owned(),

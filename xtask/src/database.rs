@@ -72,7 +72,8 @@ pub async fn connect(login: &DbLogin) -> Result<DbConnection> {
             .port(port)
             .ssl_mode(MySqlSslMode::VerifyIdentity)
     } else if let Some(bastion) = &login.via {
-        let opened = crate::tunnel::Tunnel::open(bastion, host, port)?;
+        let bastion = bastion.with_console_keys().await;
+        let opened = crate::tunnel::Tunnel::open(&bastion, host, port)?;
         let local = opened.local_port;
         tunnel = Some(opened);
         // Through the tunnel the address is 127.0.0.1, which the database's certificate

@@ -31,6 +31,7 @@ use serde_json::json;
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
+use crate::resources::Kind;
 
 /// Options of `cargo xtask provision`.
 #[derive(Debug, Clone)]
@@ -113,20 +114,12 @@ impl State {
             .flat_map(aws_sdk_ec2::types::Reservation::instances)
             .find_map(|i| i.public_ip_address())?
             .to_owned();
-        let console = ec2
-            .get_console_output()
-            .instance_id(&self.bastion_instance)
-            .latest(true)
-            .send()
-            .await
-            .ok();
-        let text = console
-            .and_then(|c| c.output().map(str::to_owned))
-            .and_then(|encoded| aws_smithy_types::base64::decode(encoded).ok())
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
         Some(crate::tunnel::Bastion {
-            pinned_keys: crate::tunnel::host_keys_from_console(&text, &host),
+            pinned_keys: Vec::new(),
+            console: Some(crate::tunnel::Console {
+                ec2: ec2.clone(),
+                instance_id: self.bastion_instance.clone(),
+            }),
             host,
             port: 22,
             user: "ec2-user".to_owned(),
@@ -271,6 +264,22 @@ struct Provisioner<'a> {
     secrets: aws_sdk_secretsmanager::Client,
     created: Vec<String>,
     state: State,
+    /// Zones, engine version and endpoint service names, asked of the region first.
+    placement: Option<crate::placement::Placement>,
+}
+
+/// Provision's plan, made without a write: for each kind it makes, in the order it
+/// makes them, what the run's tags already find and what provision would do.
+pub async fn plan(config: &SdkConfig, names: &Names) -> Result<String> {
+    let found = crate::cleanup::discover(config, names).await?;
+    let kinds: Vec<crate::resources::Kind> = crate::resources::creation_order()
+        .into_iter()
+        .filter(|k| k.spec().made_by == crate::resources::MadeBy::Provision)
+        .collect();
+    Ok(crate::resources::plan(
+        &crate::cleanup::planned(&found, &kinds),
+        false,
+    ))
 }
 
 /// Provisions (or completes) the run's resources; see the module documentation.
@@ -284,6 +293,7 @@ pub async fn provision(config: &SdkConfig, options: &ProvisionOptions) -> Result
         rds: aws_sdk_rds::Client::new(config),
         secrets: aws_sdk_secretsmanager::Client::new(config),
         created: Vec::new(),
+        placement: None,
         state: State {
             run: names.run.clone(),
             db_ca_bundle: options
@@ -318,9 +328,54 @@ impl Provisioner<'_> {
     }
 
     async fn run(&mut self, my_ip: &str) -> Result<()> {
-        self.vpc().await?;
-        self.subnets().await?;
-        self.internet_route().await?;
+        let region = self
+            .ec2
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let placement = crate::placement::find(&self.ec2, &self.rds, &region).await?;
+        if self.options.verbose {
+            say(&format!(
+                "placement: zones {}, MySQL {}, endpoints {}",
+                placement.zones.join(", "),
+                placement.engine_version,
+                placement.endpoint_services.join(", ")
+            ));
+        }
+        self.placement = Some(placement);
+        // The table of resources, walked forward: each kind after what it depends on.
+        for kind in crate::resources::creation_order() {
+            match kind {
+                Kind::Vpc => self.vpc().await?,
+                Kind::InternetGateway => self.internet_gateway().await?,
+                Kind::Subnet => self.subnets().await?,
+                Kind::RouteTable => self.route_table().await?,
+                Kind::SecurityGroup => self.groups(my_ip).await?,
+                Kind::VpcEndpoint => self.endpoints().await?,
+                Kind::KeyPair => self.key_pair().await?,
+                Kind::Instance => self.bastion().await?,
+                Kind::DbSubnetGroup => self.db_subnet_group().await?,
+                Kind::DbInstance => {
+                    self.database().await?;
+                    // The database's port is known once it exists.
+                    let (port, bastion, database) = (
+                        i32::from(self.state.db_port),
+                        self.state.bastion_group.clone(),
+                        self.state.database_group.clone(),
+                    );
+                    self.ingress(&database, port, &bastion).await?;
+                }
+                Kind::Secret => self.app_secret().await?,
+                // Deploy's.
+                Kind::Role | Kind::LogGroup | Kind::Function | Kind::Rotation => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The three groups provision makes, and their rules that need no database.
+    async fn groups(&mut self, my_ip: &str) -> Result<()> {
         let endpoint_group = self
             .group(
                 &self.names.endpoint_group.clone(),
@@ -344,17 +399,6 @@ impl Provisioner<'_> {
             )
             .await?;
         self.state.database_group = database_group;
-        self.endpoints().await?;
-        self.key_pair().await?;
-        self.bastion().await?;
-        self.database().await?;
-        let (port, bastion, database) = (
-            i32::from(self.state.db_port),
-            self.state.bastion_group.clone(),
-            self.state.database_group.clone(),
-        );
-        self.ingress(&database, port, &bastion).await?;
-        self.app_secret().await?;
         Ok(())
     }
 
@@ -407,35 +451,8 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    async fn zones(&self) -> Result<Vec<String>> {
-        let zones = self
-            .ec2
-            .describe_availability_zones()
-            .filters(filter("state", "available"))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:DescribeAvailabilityZones: {}", aws::describe(&e)))?;
-        // Standard Availability Zones only: opted-in Local Zones (which sort first) offer
-        // neither the interface endpoints nor db.t3.micro.
-        let mut names: Vec<String> = zones
-            .availability_zones()
-            .iter()
-            .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
-            .filter_map(|z| z.zone_name().map(str::to_owned))
-            .collect();
-        names.sort();
-        if names.len() < 2 {
-            bail!(
-                "the region has {} available zone(s); the tutorial needs subnets in two: choose another --region",
-                names.len()
-            );
-        }
-        names.truncate(2);
-        Ok(names)
-    }
-
     async fn subnets(&mut self) -> Result<()> {
-        let zones = self.zones().await?;
+        let zones = self.placement()?.zones.clone();
         let existing = aws::after_create(|| {
             self.ec2
                 .describe_subnets()
@@ -516,7 +533,8 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    async fn internet_route(&mut self) -> Result<()> {
+    /// The internet gateway, found by tags, attached to the VPC if it is not.
+    async fn internet_gateway(&mut self) -> Result<()> {
         let vpc = self.state.vpc_id.clone();
         // Found by the run's tags, not by its attachment: a run interrupted between the
         // create and the attach must find the gateway it made, not make a second one.
@@ -569,7 +587,14 @@ impl Provisioner<'_> {
         }
         self.note("internet gateway", &gateway, created);
         self.state.internet_gateway.clone_from(&gateway);
+        Ok(())
+    }
 
+    /// The public route table: a default route through the gateway, and the public
+    /// subnets associated (each checked on every run).
+    async fn route_table(&mut self) -> Result<()> {
+        let vpc = self.state.vpc_id.clone();
+        let gateway = self.state.internet_gateway.clone();
         let mut filters = run_filters(self.names);
         filters.push(filter("vpc-id", vpc.clone()));
         let tables = self
@@ -697,15 +722,19 @@ impl Provisioner<'_> {
         authorize_tcp(&self.ec2, group, port, source).await
     }
 
+    /// The placement found at the start of [`Self::run`].
+    fn placement(&self) -> Result<&crate::placement::Placement> {
+        self.placement
+            .as_ref()
+            .ok_or_else(|| anyhow!("internal: placement asked for before it was found"))
+    }
+
     async fn endpoints(&mut self) -> Result<()> {
-        let region = self
-            .ec2
-            .config()
-            .region()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        for service in ["secretsmanager", "rds"] {
-            let service_name = format!("com.amazonaws.{region}.{service}");
+        let services = self.placement()?.endpoint_services.clone();
+        for (service, service_name) in crate::placement::ENDPOINT_SERVICES
+            .into_iter()
+            .zip(services)
+        {
             let found = self
                 .ec2
                 .describe_vpc_endpoints()
@@ -876,9 +905,8 @@ impl Provisioner<'_> {
                 self.ec2
                     .run_instances()
                     .image_id(&ami)
-                    // t3.micro: offered in every region's standard zones, where t2.micro
-                    // (a previous generation) is not.
-                    .instance_type(InstanceType::T3Micro)
+                    // Offered in the zones placement chose (see crate::placement).
+                    .instance_type(InstanceType::from(crate::placement::INSTANCE_TYPE))
                     .min_count(1)
                     .max_count(1)
                     .key_name(&self.state.key_pair)
@@ -890,8 +918,9 @@ impl Provisioner<'_> {
             .await
                 .map_err(|e| {
                     anyhow!(
-                        "ec2:RunInstances {} (AMI {ami}, t3.micro): {}; pass another --ami if the image is not available",
+                        "ec2:RunInstances {} (AMI {ami}, {}): {}; pass another --ami if the image is not available",
                         self.names.bastion,
+                        crate::placement::INSTANCE_TYPE,
                         aws::describe(&e)
                     )
                 })?;
@@ -944,7 +973,7 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    async fn database(&mut self) -> Result<()> {
+    async fn db_subnet_group(&mut self) -> Result<()> {
         let group_name = self.names.db_subnet_group.clone();
         match self
             .rds
@@ -987,7 +1016,11 @@ impl Provisioner<'_> {
             ),
         }
         self.state.db_subnet_group.clone_from(&group_name);
+        Ok(())
+    }
 
+    async fn database(&mut self) -> Result<()> {
+        let group_name = self.names.db_subnet_group.clone();
         let id = self.names.db_instance.clone();
         let created = match self
             .rds
@@ -1017,11 +1050,13 @@ impl Provisioner<'_> {
                 false
             }
             Err(error) if aws::is_not_found(&error) => {
+                let version = self.placement()?.engine_version.clone();
                 self.rds
                     .create_db_instance()
                     .db_instance_identifier(&id)
-                    .engine("mysql")
-                    .db_instance_class("db.t3.micro")
+                    .engine(crate::placement::DB_ENGINE)
+                    .engine_version(&version)
+                    .db_instance_class(crate::placement::DB_CLASS)
                     .allocated_storage(20)
                     .master_username(names::ADMIN_USER)
                     .manage_master_user_password(true)
@@ -1035,7 +1070,9 @@ impl Provisioner<'_> {
                     .await
                     .map_err(|e| {
                         anyhow!(
-                            "rds:CreateDBInstance {id} (mysql, db.t3.micro): {}",
+                            "rds:CreateDBInstance {id} ({} {version}, {}): {}",
+                            crate::placement::DB_ENGINE,
+                            crate::placement::DB_CLASS,
                             aws::describe(&e)
                         )
                     })?;

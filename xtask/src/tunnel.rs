@@ -33,6 +33,87 @@ pub struct Bastion {
     pub known_hosts: PathBuf,
     /// `known_hosts` lines from the console output; empty: trust on first use.
     pub pinned_keys: Vec<String>,
+    /// The instance whose console output holds the host keys, read (and waited for)
+    /// only when a tunnel is needed; `None` when `pinned_keys` is all there is.
+    pub console: Option<Console>,
+}
+
+/// An instance's console output, the source of its host keys.
+#[derive(Clone)]
+pub struct Console {
+    pub ec2: aws_sdk_ec2::Client,
+    pub instance_id: String,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("instance_id", &self.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Console {
+    fn eq(&self, other: &Self) -> bool {
+        self.instance_id == other.instance_id
+    }
+}
+
+impl Eq for Console {}
+
+/// How long to wait for cloud-init's host-key block in the console output. EC2 posts
+/// the buffered output "shortly after an instance transition state" (GetConsoleOutput
+/// API reference), which for a new instance can take minutes.
+const HOST_KEY_WAIT: Duration = Duration::from_mins(5);
+
+impl Bastion {
+    /// The bastion with its host keys pinned from the console output when EC2 has
+    /// them there. GetConsoleOutput is called without `Latest`, which only Nitro
+    /// instances support, and retried until the block appears or [`HOST_KEY_WAIT`]
+    /// passes; an error is said, not hidden. Without keys the tunnel trusts the key on
+    /// first use and says so.
+    pub async fn with_console_keys(&self) -> Self {
+        let mut bastion = self.clone();
+        let Some(console) = &self.console else {
+            return bastion;
+        };
+        if !bastion.pinned_keys.is_empty() {
+            return bastion;
+        }
+        let host = self.host.clone();
+        let waited = crate::aws::wait_for(
+            &format!("the host keys in {}'s console output", console.instance_id),
+            HOST_KEY_WAIT,
+            || async {
+                let output = console
+                    .ec2
+                    .get_console_output()
+                    .instance_id(&console.instance_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "ec2:GetConsoleOutput {}: {}",
+                            console.instance_id,
+                            crate::aws::describe(&e)
+                        )
+                    })?;
+                let text = output
+                    .output()
+                    .and_then(|encoded| aws_smithy_types::base64::decode(encoded).ok())
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default();
+                let keys = host_keys_from_console(&text, &host);
+                Ok((!keys.is_empty()).then_some(keys))
+            },
+        )
+        .await;
+        match waited {
+            Ok(keys) => bastion.pinned_keys = keys,
+            Err(error) => eprintln!("ssh: no host keys from the console output: {error:#}"),
+        }
+        bastion
+    }
 }
 
 /// `known_hosts` lines for `host` from EC2 console output (cloud-init's host key block).
@@ -76,7 +157,7 @@ impl Tunnel {
         }
         let checking = if bastion.pinned_keys.is_empty() {
             eprintln!(
-                "ssh: the bastion's console output has no host keys; trusting its key on first use and recording it in {}",
+                "ssh: the bastion's host key could not be pinned from its console output; trusting it on first use (TOFU) and recording it in {}: check its fingerprint against the instance's console if this matters to you",
                 bastion.known_hosts.display()
             );
             "accept-new"
