@@ -201,7 +201,26 @@ pub async fn create_function(
     })
     .await
     .unwrap_or_else(|e| panic!("creating function {name}: {e:?}"));
+    allow_secrets_manager(config, name).await;
     created.function_arn().unwrap_or_default().to_owned()
+}
+
+/// Lets Secrets Manager invoke `function` (as `cargo xtask deploy` does): without it,
+/// `RotateSecret` naming the function is refused, on AWS and in the emulator.
+///
+/// # Panics
+/// When `lambda:AddPermission` fails.
+pub async fn allow_secrets_manager(config: &SdkConfig, function: &str) {
+    aws_sdk_lambda::Client::new(config)
+        .add_permission()
+        .function_name(function)
+        .statement_id("SecretsManagerRotation")
+        .action("lambda:InvokeFunction")
+        .principal("secretsmanager.amazonaws.com")
+        .source_account(ACCOUNT_ID)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("lambda:AddPermission {function}: {e:?}"));
 }
 
 /// Connection settings for a MySQL/MariaDB login, TLS verified against the emulator's CA.

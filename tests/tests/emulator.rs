@@ -1297,3 +1297,66 @@ async fn every_invocation_writes_to_the_functions_log_group() {
         .expect("FilterLogEvents");
     assert_eq!(events.events().len(), 4, "one invocation per step");
 }
+
+/// Secrets Manager invokes the rotation function only if the function's resource
+/// policy lets it: without the permission AWS refuses `RotateSecret` at once, and
+/// nothing is rotated or configured.
+#[tokio::test]
+async fn rotate_secret_is_refused_until_secrets_manager_may_invoke_the_function() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let (secret, _, function_arn) = scripted_secret(&config, "none").await;
+    // scripted_secret's function may be invoked (tests::create_function adds the
+    // permission, as deploy does); take the permission away first.
+    lambda
+        .remove_permission()
+        .function_name(&function_arn)
+        .statement_id("SecretsManagerRotation")
+        .send()
+        .await
+        .expect("RemovePermission");
+    let rotate = || {
+        secrets
+            .rotate_secret()
+            .secret_id(&secret)
+            .rotation_lambda_arn(&function_arn)
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .schedule_expression("rate(2 days)")
+                    .build(),
+            )
+            .send()
+    };
+    let refused = rotate().await.expect_err("no invoke permission");
+    let service = refused.as_service_error().expect("a service error");
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+        Some("AccessDeniedException")
+    );
+    assert!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(service)
+            .unwrap_or_default()
+            .contains("cannot invoke the specified Lambda function"),
+        "{refused:?}"
+    );
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("describe");
+    assert_ne!(
+        described.rotation_enabled(),
+        Some(true),
+        "nothing configured"
+    );
+
+    tests::allow_secrets_manager(&config, &function_arn).await;
+    let started = rotate().await.expect("allowed now");
+    let token = started.version_id().expect("version id").to_owned();
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &token).await,
+        tests::RotationOutcome::Succeeded
+    );
+}

@@ -52,6 +52,7 @@ async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
     })
     .await
     .expect("create rotator function");
+    tests::allow_secrets_manager(config, &name).await;
     created.function_arn().expect("arn").to_owned()
 }
 

@@ -549,6 +549,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         lambda_backend.get_function(lambda_arn)
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
+    if strict.STRICT:
+        strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn)
 
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id

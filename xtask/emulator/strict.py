@@ -18,6 +18,12 @@ client that ignores them fails every time. Sources (also in the README):
 * IAM user guide, "Troubleshooting IAM roles": a new role is not assumable at
   once; Lambda answers ``InvalidParameterValueException`` "The role defined for
   the function cannot be assumed by Lambda."
+* ``RotateSecret`` naming a function whose resource policy does not admit
+  ``secretsmanager.amazonaws.com`` is refused (``AccessDeniedException``, "Secrets
+  Manager cannot invoke the specified Lambda function. Ensure that the function policy
+  grants access to the principal secretsmanager.amazonaws.com."): AWS's text as
+  terraform-provider-aws's secret rotation resource retries it, and as the floci
+  emulator models it.
 * Secrets Manager user guide, "How rotation works": ``RotateSecret`` starts the
   rotation and returns; the steps run asynchronously. "Secrets managed by other
   AWS services": the owning service alone can change or delete them.
@@ -707,6 +713,40 @@ def internal_call(function, *args, **kwargs):
         return function(*args, **kwargs)
     finally:
         _INTERNAL.active = False
+
+
+INVOKE_REFUSED = (
+    "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
+    "policy grants access to the principal secretsmanager.amazonaws.com."
+)
+
+
+def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str) -> None:
+    """RotateSecret names a function whose resource policy does not let Secrets Manager
+    invoke it: AWS refuses with AccessDeniedException (terraform-provider-aws retries
+    this very error while a new permission propagates). moto starts the rotation
+    anyway."""
+    from moto.secretsmanager.exceptions import SecretsManagerClientError
+
+    try:
+        # moto's wire format: {"Policy": "<the policy document as a string>", ...}
+        wire = json.loads(lambda_backend.get_policy(lambda_arn))
+        policy = json.loads(wire["Policy"]) if isinstance(wire.get("Policy"), str) else wire
+    except Exception:  # no resource policy at all
+        policy = {}
+    for statement in policy.get("Statement", []):
+        principal = statement.get("Principal")
+        services = principal.get("Service") if isinstance(principal, dict) else principal
+        services = services if isinstance(services, list) else [services]
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if (
+            statement.get("Effect") == "Allow"
+            and any(s in ("secretsmanager.amazonaws.com", "*") for s in services)
+            and any(a in ("lambda:InvokeFunction", "lambda:*", "*") for a in actions)
+        ):
+            return
+    raise SecretsManagerClientError("AccessDeniedException", INVOKE_REFUSED)
 
 
 def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:

@@ -175,6 +175,15 @@ pub async fn rotator(runs: usize) -> Result<()> {
     )
     .await?;
     let function_arn = function.function_arn().unwrap_or_default().to_owned();
+    // Secrets Manager may invoke it (RotateSecret is refused otherwise, as on AWS).
+    lambda
+        .add_permission()
+        .function_name("bench-rotator")
+        .statement_id("SecretsManagerRotation")
+        .action("lambda:InvokeFunction")
+        .principal("secretsmanager.amazonaws.com")
+        .send()
+        .await?;
     let db = &state.database;
     let mut admin = admin_connection(&state).await?;
     sqlx::raw_sql("CREATE DATABASE IF NOT EXISTS bench; CREATE USER IF NOT EXISTS 'benchuser'@'%' IDENTIFIED BY 'Bench-Initial-1'; GRANT SELECT ON bench.* TO 'benchuser'@'%'").execute(&mut admin).await?;

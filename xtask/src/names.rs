@@ -203,7 +203,8 @@ mod tests {
 
     #[test]
     fn a_role_tagged_for_another_region_is_not_this_regions() {
-        let cases: [(&[(&str, &str)], Option<&str>); 4] = [
+        type Tags<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Tags, Option<&str>); 4] = [
             (&[(REGION_TAG_KEY, "eu-west-1")], Some("eu-west-1")),
             (&[(REGION_TAG_KEY, "us-east-1")], None),
             (&[("Other", "eu-west-1")], None),

@@ -297,13 +297,15 @@ mod tests {
         }
     }
 
+    type Chosen<'a> = Result<[&'a str; 2], &'a str>;
+
     #[test]
     fn zones_are_the_first_two_standard_ones_offering_everything() {
         let standard: Vec<String> = ["us-east-1c", "us-east-1a", "us-east-1e", "us-east-1b"]
             .iter()
             .map(|z| (*z).to_owned())
             .collect();
-        let cases: [(&[Offered], Result<[&str; 2], &str>); 4] = [
+        let cases: [(&[Offered], Chosen); 4] = [
             (
                 &[offered(
                     "t3.micro instances",
