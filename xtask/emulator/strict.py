@@ -858,3 +858,40 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     from moto.iam.access_control import IAMRequest
 
     IAMRequest.check_signature = lambda self: None
+    install_resource_arns()
+
+
+def install_resource_arns() -> None:
+    """Policies scoped to a resource are judged against that resource's ARN.
+
+    moto checks every call of these services against the resource ``*``
+    (``BaseResponse.call_action`` asks ``_determine_resource`` only of IAM, STS and
+    SQS), so a statement with ``"Resource": "<secret ARN>"`` never matched and a
+    least-privilege policy such as the rotation function's was refused. AWS
+    evaluates the ARN of the resource an action names (Service Authorization
+    Reference: Secrets Manager actions take the ``Secret`` resource type,
+    ``rds:DescribeDBInstances`` the ``db`` type); a call that names none stays ``*``.
+    """
+    from moto.rds.responses import RDSResponse
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def secret_arn(self) -> str:
+        try:
+            secret_id = self._get_param("SecretId")
+            if secret_id and secret_id in self.backend.secrets:
+                return self.backend.secrets[secret_id].arn
+        except Exception:  # an unreadable request is judged as before, against "*"
+            pass
+        return "*"
+
+    def db_instance_arn(self) -> str:
+        try:
+            instance = self._get_param("DBInstanceIdentifier")
+            if instance and not instance.startswith("arn:"):
+                return f"arn:aws:rds:{self.region}:{self.current_account}:db:{instance}"
+            return instance or "*"
+        except Exception:
+            return "*"
+
+    SecretsManagerResponse._determine_resource = secret_arn
+    RDSResponse._determine_resource = db_instance_arn
