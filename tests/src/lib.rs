@@ -18,6 +18,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{Connection as _, MySqlConnection};
 use xtask::emulator::{Emulator, EmulatorOptions, EmulatorState};
 
+pub mod rotation;
 pub mod runs;
 
 /// The account id moto uses.

@@ -182,6 +182,7 @@ def ec2_error(code: str, message: str) -> bytes:
 # --------------------------------------------------------------------------- the HTTP layer
 
 
+QUERY_SERVICES = {"rds", "iam", "sts"}
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -208,6 +209,8 @@ class StrictApp:
         service = match.group(2) if match else ""
         if environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
             return self._json_errors(environ, start_response, rest=service == "lambda")
+        if service in QUERY_SERVICES:
+            return self._query_errors(environ, start_response)
         if service != "ec2" or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -278,6 +281,20 @@ class StrictApp:
                 payload = json.dumps({"Type": "User", "message": message}).encode()
             else:
                 payload = json.dumps({"__type": code, "message": message}).encode()
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+    def _query_errors(self, environ, start_response):
+        """moto's access-control errors wrap the error in ``<Errors>``, EC2's layout; a
+        query-protocol service (RDS, IAM, STS) answers ``<ErrorResponse><Error>``
+        (RDS API reference, "Common errors"; the AWS query protocol's error shape),
+        and an SDK cannot read the error code otherwise."""
+        status, headers, payload = self._call(environ)
+        if status.startswith("403") and b"<Errors><Error>" in payload:
+            payload = payload.replace(b"<Errors>", b"").replace(b"</Errors>", b"")
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "text/xml"))
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
         return [payload]
