@@ -9,8 +9,8 @@ use rotator::grants::Grants;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, MySqlConnection, Row as _};
 use tests::rotation::{
-    RdsInstance, current_version, deploy_rotator_as, endpoint_of, function_logs, rds_instance, rotate,
-    value,
+    RdsInstance, current_version, deploy_rotator_as, endpoint_of, function_logs, rds_instance,
+    rotate, value,
 };
 use tests::{db_options, emulator, login, sdk_config, unique_name};
 
@@ -1333,7 +1333,11 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         "CREATE TABLE replicated.t (id INT PRIMARY KEY)".to_owned(),
     )
     .await;
-    exec(&mut source, "INSERT INTO replicated.t VALUES (1)".to_owned()).await;
+    exec(
+        &mut source,
+        "INSERT INTO replicated.t VALUES (1)".to_owned(),
+    )
+    .await;
     for user in ["reader", "stranger", "porter"] {
         exec(
             &mut source,
@@ -1373,9 +1377,7 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         "a replica has an endpoint of its own"
     );
 
-    let app_secret = |user: &str, host: &str, port: u16| {
-        json!({"engine": "mysql", "host": host, "port": port, "username": user, "password": "Initial-1", "dbname": "replicated", "masterarn": managed_arn, "ssl": true})
-    };
+    let app_secret = |user: &str, host: &str, port: u16| json!({"engine": "mysql", "host": host, "port": port, "username": user, "password": "Initial-1", "dbname": "replicated", "masterarn": managed_arn, "ssl": true});
     let name = unique_name("ReplicaAppuser");
     secrets
         .create_secret()
@@ -1465,7 +1467,9 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
             "nothing was written for {user}"
         );
         assert!(
-            login(&db_options(host, port, user, "Initial-1")).await.is_ok(),
+            login(&db_options(host, port, user, "Initial-1"))
+                .await
+                .is_ok(),
             "{user}'s password is unchanged"
         );
     }
@@ -1476,15 +1480,7 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         .send()
         .await
         .expect("delete the replica");
-    tests::poll_until("the replica to be gone", Duration::from_mins(1), || async {
-        rds.describe_db_instances()
-            .db_instance_identifier(&replica_id)
-            .send()
-            .await
-            .is_err()
-            .then_some(())
-    })
-    .await;
+    tests::db_instance_gone(&rds, &replica_id, Duration::from_mins(1)).await;
     assert!(
         secrets
             .describe_secret()

@@ -143,7 +143,11 @@ async fn without_rds_describe_db_instances_the_rotation_stops_and_names_the_acti
     let statements = policy["Statement"].as_array_mut().expect("statements");
     let before = statements.len();
     statements.retain(|s| s["Action"] != json!("rds:DescribeDBInstances"));
-    assert_eq!(statements.len(), before - 1, "deploy's policy allows it once");
+    assert_eq!(
+        statements.len(),
+        before - 1,
+        "deploy's policy allows it once"
+    );
     let function = rotator_with(&config, &policy).await;
     let (current_before, _) = current_version(&config, &app.secret).await;
 
