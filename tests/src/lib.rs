@@ -18,6 +18,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{Connection as _, MySqlConnection};
 use xtask::emulator::{Emulator, EmulatorOptions, EmulatorState};
 
+pub mod rotation;
 pub mod runs;
 
 /// The account id moto uses.
@@ -482,6 +483,23 @@ pub async fn available_db_instance(
         },
     )
     .await
+}
+
+/// Waits until RDS no longer knows the DB instance `id` (a deleted instance is
+/// `deleting` first), for at most `timeout`.
+///
+/// # Panics
+/// When it is still there after `timeout`.
+pub async fn db_instance_gone(rds: &aws_sdk_rds::Client, id: &str, timeout: Duration) {
+    poll_until(&format!("DB instance {id} to be gone"), timeout, || async {
+        rds.describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 }
 
 /// Waits (up to 60 s) until no background rotation of `secret` (name or ARN) runs,

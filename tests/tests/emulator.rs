@@ -417,19 +417,7 @@ async fn an_rds_instance_endpoint_accepts_the_managed_admin_secret() {
         .send()
         .await
         .expect("delete");
-    tests::poll_until(
-        "the instance to be gone",
-        Duration::from_secs(30),
-        || async {
-            rds.describe_db_instances()
-                .db_instance_identifier(&id)
-                .send()
-                .await
-                .is_err()
-                .then_some(())
-        },
-    )
-    .await;
+    tests::db_instance_gone(&rds, &id, Duration::from_secs(30)).await;
     assert!(
         login(&db_options(address, port, user, password))
             .await

@@ -2,62 +2,26 @@
 //! in the emulator, and rotations are started with `RotateSecret`, as in AWS.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_secretsmanager::types::RotationRulesType;
 use rotator::grants::Grants;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, MySqlConnection, Row as _};
+use tests::rotation::{
+    RdsInstance, current_version, deploy_rotator_as, endpoint_of, function_logs, rds_instance,
+    rotate, value,
+};
 use tests::{db_options, emulator, login, sdk_config, unique_name};
-
-/// The packaged function; `cargo xtask test` builds it before the tests run.
-fn rotator_zip() -> Vec<u8> {
-    let path = xtask::build::zip_path();
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `cargo xtask build` first (`cargo xtask test` does)",
-            path.display()
-        )
-    })
-}
-
-async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
-    use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let role = tests::lambda_role(config, "rotator-test-role").await;
-    let mut environment = Environment::builder();
-    for (key, value) in env {
-        environment = environment.variables(*key, *value);
-    }
-    let name = unique_name("rotator");
-    let environment = environment.build();
-    let code = FunctionCode::builder()
-        .zip_file(Blob::new(rotator_zip()))
-        .build();
-    let created = tests::retry_role_propagation(|| {
-        lambda
-            .create_function()
-            .function_name(&name)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(&role)
-            .timeout(30)
-            .memory_size(128)
-            .environment(environment.clone())
-            .code(code.clone())
-            .send()
-    })
-    .await
-    .expect("create rotator function");
-    tests::allow_secrets_manager(config, &name).await;
-    created.function_arn().expect("arn").to_owned()
-}
 
 fn ca() -> String {
     emulator().ca_file.display().to_string()
+}
+
+/// The rotator as a function of a role with no policy (the emulator's IAM is not enforced here).
+async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
+    let role = tests::lambda_role(config, "rotator-test-role").await;
+    deploy_rotator_as(config, &role, env).await
 }
 
 async fn admin() -> MySqlConnection {
@@ -147,45 +111,6 @@ async fn app_secret(config: &SdkConfig, user: &str, account_host: &str, extra: V
     }
 }
 
-async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String {
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let out = secrets
-        .rotate_secret()
-        .secret_id(secret)
-        .rotation_lambda_arn(function)
-        .rotation_rules(
-            RotationRulesType::builder()
-                .schedule_expression("rate(2 days)")
-                .duration("2h")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RotateSecret");
-    let version = out.version_id().expect("version").to_owned();
-    // RotateSecret only starts the rotation (as in AWS); the tests look once it ended.
-    tests::wait_for_rotation(secret, &version).await;
-    version
-}
-
-async fn value(config: &SdkConfig, secret: &str, stage: &str) -> Value {
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let out = secrets
-        .get_secret_value()
-        .secret_id(secret)
-        .version_stage(stage)
-        .send()
-        .await
-        .expect("GetSecretValue");
-    serde_json::from_str(out.secret_string().expect("string")).expect("json")
-}
-
-async fn current_version(config: &SdkConfig, secret: &str) -> (String, Option<String>) {
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let found = tests::stages(&secrets, secret).await;
-    (found.current.expect("AWSCURRENT"), found.pending)
-}
-
 /// Logs in with a secret value's credentials (TLS verified) and counts the rows of `t`.
 async fn select_with(secret: &Value) -> Result<i64, String> {
     let db = &emulator().database;
@@ -207,26 +132,6 @@ async fn logs_in(user: &str, password: &str) -> bool {
     login(&db_options(&db.host, db.port, user, password))
         .await
         .is_ok()
-}
-
-/// Everything the function's processes wrote (the emulator keeps it per function).
-fn function_logs(function: &str) -> String {
-    let name = function.rsplit(':').next().expect("name");
-    let dir = emulator().dir.join("run").join("lambda");
-    assert!(
-        Path::new(&dir).exists(),
-        "no Lambda log directory {}",
-        dir.display()
-    );
-    let mut logs = String::new();
-    for entry in std::fs::read_dir(&dir).expect("lambda log dir").flatten() {
-        if entry.file_name().to_string_lossy().starts_with(name)
-            && entry.path().extension().is_some_and(|e| e == "log")
-        {
-            logs.push_str(&std::fs::read_to_string(entry.path()).expect("log"));
-        }
-    }
-    logs
 }
 
 /// The passwords of a secret's versions and of the emulator's admin.
@@ -648,69 +553,6 @@ async fn single_user_rotation_changes_the_users_own_password() {
     assert!(function_logs(&function).contains("AWSPREVIOUS"));
 }
 
-/// An RDS instance of the emulator (a MariaDB server of its own) with an RDS-managed
-/// admin secret, and a connection to it as its master user.
-struct RdsInstance {
-    id: String,
-    host: String,
-    port: u16,
-    managed_arn: String,
-    master: MySqlConnection,
-}
-
-async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
-    let rds = aws_sdk_rds::Client::new(config);
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let id = unique_name(prefix);
-    rds.create_db_instance()
-        .db_instance_identifier(&id)
-        .engine("mysql")
-        .db_instance_class("db.t3.micro")
-        .allocated_storage(20)
-        .master_username("admin")
-        .manage_master_user_password(true)
-        .send()
-        .await
-        .expect("create instance");
-    let instance = tests::available_db_instance(&rds, &id).await;
-    let endpoint = instance.endpoint().expect("endpoint");
-    let (host, port) = (
-        endpoint.address().expect("address").to_owned(),
-        u16::try_from(endpoint.port().expect("port")).expect("port"),
-    );
-    let managed_arn = instance
-        .master_user_secret()
-        .and_then(|s| s.secret_arn())
-        .expect("managed secret")
-        .to_owned();
-    let managed: Value = serde_json::from_str(
-        secrets
-            .get_secret_value()
-            .secret_id(&managed_arn)
-            .send()
-            .await
-            .expect("managed value")
-            .secret_string()
-            .expect("string"),
-    )
-    .expect("json");
-    let master = login(&db_options(
-        &host,
-        port,
-        managed["username"].as_str().expect("u"),
-        managed["password"].as_str().expect("p"),
-    ))
-    .await
-    .expect("master login");
-    RdsInstance {
-        id,
-        host,
-        port,
-        managed_arn,
-        master,
-    }
-}
-
 #[tokio::test]
 async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_database_outage_changes_nothing()
  {
@@ -724,6 +566,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         port,
         managed_arn,
         master: mut connection,
+        ..
     } = rds_instance(&config, "tutorialdb").await;
     exec(&mut connection, "CREATE DATABASE tutorial".to_owned()).await;
     exec(
@@ -1387,6 +1230,7 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         port,
         managed_arn,
         master: mut connection,
+        ..
     } = rds_instance(&config, "ansidb").await;
     let user = "back\\slash";
     exec(&mut connection, "CREATE DATABASE ansi".to_owned()).await;
@@ -1448,4 +1292,213 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         .send()
         .await
         .expect("delete");
+}
+
+/// Whether `user` has an account on the server behind `connection`.
+async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE User = ?")
+        .bind(user)
+        .fetch_one(connection)
+        .await
+        .expect("count accounts");
+    count > 0
+}
+
+/// AWS's reference function accepts an application secret whose host is a read
+/// replica of the admin secret's database, and writes on the admin's (the source's)
+/// server: it asks RDS whether the host's instance names the admin's database as
+/// `ReadReplicaSourceDBInstanceIdentifier`, then logs in with the admin secret
+/// (aws-samples/aws-secrets-manager-rotation-lambdas,
+/// SecretsManagerRDSMySQLRotationMultiUser/lambda_function.py: `is_rds_replica_database`,
+/// then `get_connection(master_dict)`). The rotator does the same, and also compares
+/// the port; any other database is refused before anything is written.
+#[tokio::test]
+async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_port_is_refused() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let RdsInstance {
+        id: source_id,
+        host: source_host,
+        port: source_port,
+        managed_arn,
+        master: mut source,
+        ..
+    } = rds_instance(&config, "replicasrc").await;
+    exec(&mut source, "CREATE DATABASE replicated".to_owned()).await;
+    exec(
+        &mut source,
+        "CREATE TABLE replicated.t (id INT PRIMARY KEY)".to_owned(),
+    )
+    .await;
+    exec(
+        &mut source,
+        "INSERT INTO replicated.t VALUES (1)".to_owned(),
+    )
+    .await;
+    for user in ["reader", "stranger", "porter"] {
+        exec(
+            &mut source,
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Initial-1'"),
+        )
+        .await;
+        exec(
+            &mut source,
+            format!("GRANT SELECT ON replicated.* TO '{user}'@'%'"),
+        )
+        .await;
+    }
+
+    let replica_id = unique_name("replica");
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier(&replica_id)
+        .source_db_instance_identifier(&source_id)
+        .send()
+        .await
+        .expect("CreateDBInstanceReadReplica");
+    let replica = tests::available_db_instance(&rds, &replica_id).await;
+    assert_eq!(
+        replica.read_replica_source_db_instance_identifier(),
+        Some(source_id.as_str())
+    );
+    let described = tests::available_db_instance(&rds, &source_id).await;
+    assert!(
+        described
+            .read_replica_db_instance_identifiers()
+            .contains(&replica_id),
+        "{described:?}"
+    );
+    let (replica_host, replica_port) = endpoint_of(&replica);
+    assert_ne!(
+        (replica_host.as_str(), replica_port),
+        (source_host.as_str(), source_port),
+        "a replica has an endpoint of its own"
+    );
+
+    let app_secret = |user: &str, host: &str, port: u16| json!({"engine": "mysql", "host": host, "port": port, "username": user, "password": "Initial-1", "dbname": "replicated", "masterarn": managed_arn, "ssl": true});
+    let name = unique_name("ReplicaAppuser");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(app_secret("reader", &replica_host, replica_port).to_string())
+        .send()
+        .await
+        .expect("secret");
+    rotate(&config, &name, &function).await;
+    let current = value(&config, &name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("reader_clone"));
+    assert_eq!(current["host"], json!(replica_host), "the host is kept");
+    let mut through_replica = login(&db_options(
+        &replica_host,
+        replica_port,
+        "reader_clone",
+        current["password"].as_str().expect("pw"),
+    ))
+    .await
+    .expect("the new password logs in through the replica");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM replicated.t")
+        .fetch_one(&mut through_replica)
+        .await
+        .expect("select through the replica");
+    assert_eq!(count, 1);
+    // The emulator's replica serves its source's server, so the data cannot tell
+    // which endpoint the admin wrote through: the function's log does.
+    let logs = function_logs(&function);
+    let admin_logins: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("logged in as the admin user"))
+        .collect();
+    assert!(
+        !admin_logins.is_empty()
+            && admin_logins
+                .iter()
+                .all(|l| l.contains(&source_host) && !l.contains(&replica_host)),
+        "the admin writes on the source, {source_host}, not on the replica: {admin_logins:#?}"
+    );
+
+    // An unrelated instance whose server has the same user: the current login works
+    // there, but the admin secret is not that database's.
+    let RdsInstance {
+        host: other_host,
+        port: other_port,
+        master: mut other,
+        ..
+    } = rds_instance(&config, "unrelated").await;
+    for statement in [
+        "CREATE DATABASE replicated",
+        "CREATE USER 'stranger'@'%' IDENTIFIED BY 'Initial-1'",
+        "GRANT SELECT ON replicated.* TO 'stranger'@'%'",
+    ] {
+        exec(&mut other, statement.to_owned()).await;
+    }
+    // The replica's address with its source's port: that is the source's server
+    // (the login works), but no endpoint RDS reports for the admin's database.
+    for (user, host, port) in [
+        ("stranger", other_host.as_str(), other_port),
+        ("porter", replica_host.as_str(), source_port),
+    ] {
+        let name = unique_name("WrongDatabase");
+        secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(app_secret(user, host, port).to_string())
+            .send()
+            .await
+            .expect("secret");
+        let token = rotate(&config, &name, &function).await;
+        assert_eq!(
+            current_version(&config, &name).await.1.as_deref(),
+            Some(token.as_str()),
+            "the rotation of {user}'s secret at {host}:{port} stops"
+        );
+        let event = json!({"Step": "setSecret", "SecretId": name, "ClientRequestToken": token});
+        let (error, body) = tests::invoke(&lambda, &function, &event).await;
+        assert_eq!(error.as_deref(), Some("Unhandled"), "{body}");
+        assert!(
+            body.contains(&format!("`{host}:{port}`"))
+                && body.contains(&format!("`{source_host}:{source_port}`")),
+            "the error names both databases: {body}"
+        );
+        let clone = format!("{user}_clone");
+        assert!(
+            !has_account(&mut source, &clone).await && !has_account(&mut other, &clone).await,
+            "nothing was written for {user}"
+        );
+        assert!(
+            login(&db_options(host, port, user, "Initial-1"))
+                .await
+                .is_ok(),
+            "{user}'s password is unchanged"
+        );
+    }
+
+    rds.delete_db_instance()
+        .db_instance_identifier(&replica_id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete the replica");
+    tests::db_instance_gone(&rds, &replica_id, Duration::from_mins(1)).await;
+    assert!(
+        secrets
+            .describe_secret()
+            .secret_id(&managed_arn)
+            .send()
+            .await
+            .is_ok(),
+        "deleting the replica keeps its source's managed secret"
+    );
+    assert!(
+        login(&db_options(
+            &source_host,
+            source_port,
+            "reader_clone",
+            current["password"].as_str().expect("pw"),
+        ))
+        .await
+        .is_ok(),
+        "deleting the replica keeps its source's server running"
+    );
 }

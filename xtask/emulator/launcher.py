@@ -277,14 +277,9 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ACCESS_KEY_ID": ARGS.access_key,
-            "AWS_SECRET_ACCESS_KEY": ARGS.secret_key,
             "AWS_ENDPOINT_URL": ARGS.endpoint_url,
         }
-        if not ARGS.enforce_iam:
-            # Lambda hands a function its role's temporary credentials; with IAM enforced
-            # the emulator's administrator key is used instead (a known difference).
-            env["AWS_SESSION_TOKEN"] = "emulator-session-token"
+        env.update(role_credentials(function))
         logging_config = getattr(function, "logging_config", None) or {}
         if logging_config.get("LogFormat") == "JSON":
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
@@ -379,6 +374,41 @@ class ExecutionEnvironment:
                 self.process.kill()
         self.queue.put(None)
         self.server.shutdown()
+
+
+def role_credentials(function: LambdaFunction) -> dict[str, str]:
+    """The execution role's temporary credentials, as Lambda gives them to a function.
+
+    Lambda assumes the function's role and puts the session in the environment
+    (Lambda developer guide, "Defined runtime environment variables":
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); the session is
+    named after the function. Here moto's STS assumes the role, so with IAM enforced
+    every call the function makes is judged by the role's own policies (moto's
+    access control looks an ``ASIA`` key with a session token up among the assumed
+    roles and collects that role's inline and attached policies:
+    moto/iam/access_control.py, ``AssumedRoleAccessKey``).
+    """
+    from moto.sts.models import sts_backends
+
+    try:
+        session = sts_backends[function.account_id]["aws"].assume_role(
+            region_name=function.region,
+            role_session_name=function.function_name[:64],
+            role_arn=function.role,
+            policy=None,
+            duration=43200,
+            external_id=None,
+        )
+    except Exception as error:
+        log(f"could not assume the role {function.role} of {function.function_name}: {error!r}")
+        if ARGS.enforce_iam:
+            return {}  # no credentials: every call the function makes is refused, as it should be
+        return {"AWS_ACCESS_KEY_ID": ARGS.access_key, "AWS_SECRET_ACCESS_KEY": ARGS.secret_key}
+    return {
+        "AWS_ACCESS_KEY_ID": session.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+        "AWS_SESSION_TOKEN": session.session_token,
+    }
 
 
 def configuration_fingerprint(function: LambdaFunction) -> str:
@@ -735,7 +765,7 @@ original_instance_init = DBInstance.__init__
 def patched_instance_init(self, backend, **kwargs):
     original_instance_init(self, backend, **kwargs)
     if getattr(self, "db_cluster_identifier", None) or kwargs.get("source_db_instance_identifier"):
-        return  # cluster members and replicas share their source's data in moto; no own server
+        return  # cluster members share their cluster's data in moto; replicas: see ReplicaEndpoint
     engine = (self.engine or "").lower()
     if "mysql" not in engine and "mariadb" not in engine:
         return
@@ -753,7 +783,67 @@ def patched_instance_init(self, backend, **kwargs):
 
 
 def instance_address(self) -> str:
+    if getattr(self, "emulator_replica", None):
+        return ReplicaEndpoint.ADDRESS
     return "127.0.0.1" if getattr(self, "emulator_server", None) else f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
+
+
+class ReplicaEndpoint:
+    """A read replica's endpoint: its own address and port, serving its source's data.
+
+    On RDS a read replica (``CreateDBInstanceReadReplica``) is a server of its own,
+    fed by replication from its source, with its own endpoint; its source's users
+    log in to it too, and it takes no writes (RDS user guide, "Working with DB
+    instance read replicas"). An honest approximation: here it is a TCP forwarder to
+    the source's MariaDB server, on a port of its own and at the address
+    ``localhost`` (the emulator's certificate names it beside 127.0.0.1), so that
+    its endpoint differs from its source's in address and port, and its source's
+    users log in through it at once. Unlike RDS it would accept writes (there is no
+    second server and no replication), so a test learns which server a client
+    wrote to from the endpoint it used, not from the data.
+    """
+
+    ADDRESS = "localhost"
+
+    def __init__(self, source: MariaDbServer) -> None:
+        self.source = source
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True, name=f"replica-of-{source.name}").start()
+
+    def _accept(self) -> None:
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.source.port), timeout=10)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()  # the source is down: so is a replica's data, here
+                continue
+            for reader, writer in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(reader, writer), daemon=True).start()
+
+    @staticmethod
+    def _pump(reader: socket.socket, writer: socket.socket) -> None:
+        try:
+            while data := reader.recv(65536):
+                writer.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (reader, writer):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self.open = False
+        self.listener.close()
 
 
 def random_master_secret(self) -> str:
@@ -780,9 +870,30 @@ def install_rds_patches() -> None:
         server = getattr(database, "emulator_server", None)
         if server is not None:
             SUPERVISOR.remove_server(server)
+        replica = getattr(database, "emulator_replica", None)
+        if replica is not None:
+            replica.stop()
         return result
 
     rds_models.RDSBackend.delete_db_instance = delete_db_instance
+
+    original_create_replica = rds_models.RDSBackend.create_db_instance_read_replica
+
+    def create_db_instance_read_replica(self, db_kwargs):
+        # moto makes the replica a shallow copy of its source: it would share the
+        # source's server (deleting the replica would stop it) and the source's managed
+        # master secret (deleting the replica would delete it). A replica has neither.
+        replica = original_create_replica(self, db_kwargs)
+        source_server = replica.__dict__.pop("emulator_server", None)
+        replica.__dict__.pop("master_user_secret", None)
+        replica.manage_master_user_password = False
+        replica.tags = list(db_kwargs.get("tags") or [])
+        if source_server is not None:
+            replica.emulator_replica = ReplicaEndpoint(source_server)
+            replica.port = replica.emulator_replica.port
+        return replica
+
+    rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
 
     original_stop = rds_models.RDSBackend.stop_db_instance
     original_start = rds_models.RDSBackend.start_db_instance

@@ -195,6 +195,7 @@ def ec2_error(code: str, message: str) -> bytes:
 # --------------------------------------------------------------------------- the HTTP layer
 
 
+QUERY_SERVICES = {"rds", "iam", "sts"}
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -221,6 +222,8 @@ class StrictApp:
         service = match.group(2) if match else ""
         if environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
             return self._json_errors(environ, start_response, rest=service == "lambda")
+        if service in QUERY_SERVICES:
+            return self._query_errors(environ, start_response)
         if service != "ec2" or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -291,6 +294,20 @@ class StrictApp:
                 payload = json.dumps({"Type": "User", "message": message}).encode()
             else:
                 payload = json.dumps({"__type": code, "message": message}).encode()
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(status, headers)
+        return [payload]
+
+    def _query_errors(self, environ, start_response):
+        """moto's access-control errors wrap the error in ``<Errors>``, EC2's layout; a
+        query-protocol service (RDS, IAM, STS) answers ``<ErrorResponse><Error>``
+        (RDS API reference, "Common errors"; the AWS query protocol's error shape),
+        and an SDK cannot read the error code otherwise."""
+        status, headers, payload = self._call(environ)
+        if status.startswith("403") and b"<Errors><Error>" in payload:
+            payload = payload.replace(b"<Errors>", b"").replace(b"</Errors>", b"")
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            headers.append(("Content-Type", "text/xml"))
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
         return [payload]
@@ -997,3 +1014,40 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     from moto.iam.access_control import IAMRequest
 
     IAMRequest.check_signature = lambda self: None
+    install_resource_arns()
+
+
+def install_resource_arns() -> None:
+    """Policies scoped to a resource are judged against that resource's ARN.
+
+    moto checks every call of these services against the resource ``*``
+    (``BaseResponse.call_action`` asks ``_determine_resource`` only of IAM, STS and
+    SQS), so a statement with ``"Resource": "<secret ARN>"`` never matched and a
+    least-privilege policy such as the rotation function's was refused. AWS
+    evaluates the ARN of the resource an action names (Service Authorization
+    Reference: Secrets Manager actions take the ``Secret`` resource type,
+    ``rds:DescribeDBInstances`` the ``db`` type); a call that names none stays ``*``.
+    """
+    from moto.rds.responses import RDSResponse
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def secret_arn(self) -> str:
+        try:
+            secret_id = self._get_param("SecretId")
+            if secret_id and secret_id in self.backend.secrets:
+                return self.backend.secrets[secret_id].arn
+        except Exception:  # an unreadable request is judged as before, against "*"
+            pass
+        return "*"
+
+    def db_instance_arn(self) -> str:
+        try:
+            instance = self._get_param("DBInstanceIdentifier")
+            if instance and not instance.startswith("arn:"):
+                return f"arn:aws:rds:{self.region}:{self.current_account}:db:{instance}"
+            return instance or "*"
+        except Exception:
+            return "*"
+
+    SecretsManagerResponse._determine_resource = secret_arn
+    RDSResponse._determine_resource = db_instance_arn

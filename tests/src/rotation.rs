@@ -1,0 +1,220 @@
+//! The rotator as a Lambda function of the emulator: its zip, a function of a given
+//! role, rotations started with `RotateSecret`, and RDS instances with an RDS-managed
+//! admin secret. Shared by the rotator's test binaries (one with IAM enforced).
+
+use std::path::Path;
+
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use serde_json::Value;
+use sqlx::MySqlConnection;
+
+use crate::{db_options, emulator, login, unique_name};
+
+/// The packaged function; `cargo xtask test` builds it before the tests run.
+///
+/// # Panics
+/// When it has not been built.
+pub fn rotator_zip() -> Vec<u8> {
+    let path = xtask::build::zip_path();
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `cargo xtask build` first (`cargo xtask test` does)",
+            path.display()
+        )
+    })
+}
+
+/// Creates the rotator as a function of `role` with the environment `env`; returns its ARN.
+///
+/// # Panics
+/// When the function cannot be created.
+pub async fn deploy_rotator_as(config: &SdkConfig, role: &str, env: &[(&str, &str)]) -> String {
+    use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut environment = Environment::builder();
+    for (key, value) in env {
+        environment = environment.variables(*key, *value);
+    }
+    let name = unique_name("rotator");
+    let environment = environment.build();
+    let code = FunctionCode::builder()
+        .zip_file(Blob::new(rotator_zip()))
+        .build();
+    let created = crate::retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role)
+            .timeout(30)
+            .memory_size(128)
+            .environment(environment.clone())
+            .code(code.clone())
+            .send()
+    })
+    .await
+    .expect("create rotator function");
+    crate::allow_secrets_manager(config, &name).await;
+    created.function_arn().expect("arn").to_owned()
+}
+
+/// Starts a rotation of `secret` by `function` with the tutorial's schedule and waits
+/// for it to end; returns its token (the new version's id).
+///
+/// # Panics
+/// When `RotateSecret` fails or the rotation does not end in time.
+pub async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let out = secrets
+        .rotate_secret()
+        .secret_id(secret)
+        .rotation_lambda_arn(function)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(2 days)")
+                .duration("2h")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RotateSecret");
+    let version = out.version_id().expect("version").to_owned();
+    // RotateSecret only starts the rotation (as in AWS); the tests look once it ended.
+    crate::wait_for_rotation(secret, &version).await;
+    version
+}
+
+/// The JSON value of `secret` at `stage`.
+///
+/// # Panics
+/// When it cannot be read or is not JSON.
+pub async fn value(config: &SdkConfig, secret: &str, stage: &str) -> Value {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let out = secrets
+        .get_secret_value()
+        .secret_id(secret)
+        .version_stage(stage)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    serde_json::from_str(out.secret_string().expect("string")).expect("json")
+}
+
+/// The version `AWSCURRENT` is on, and `AWSPENDING`'s when a rotation is unfinished.
+///
+/// # Panics
+/// When the secret has no `AWSCURRENT`.
+pub async fn current_version(config: &SdkConfig, secret: &str) -> (String, Option<String>) {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let found = crate::stages(&secrets, secret).await;
+    (found.current.expect("AWSCURRENT"), found.pending)
+}
+
+/// Everything the function's processes wrote (the emulator keeps a file per
+/// execution environment, `<function>-<n>.log`).
+///
+/// # Panics
+/// When the emulator has no Lambda log directory.
+pub fn function_logs(function: &str) -> String {
+    let name = function.rsplit(':').next().expect("name");
+    let dir = emulator().dir.join("run").join("lambda");
+    assert!(
+        Path::new(&dir).exists(),
+        "no Lambda log directory {}",
+        dir.display()
+    );
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(&dir).expect("lambda log dir").flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{name}-"))
+            && entry.path().extension().is_some_and(|e| e == "log")
+        {
+            logs.push_str(&std::fs::read_to_string(entry.path()).expect("log"));
+        }
+    }
+    logs
+}
+
+/// An RDS instance of the emulator (a MariaDB server of its own) with an RDS-managed
+/// admin secret, and a connection to it as its master user.
+#[derive(Debug)]
+pub struct RdsInstance {
+    pub id: String,
+    pub arn: String,
+    pub host: String,
+    pub port: u16,
+    pub managed_arn: String,
+    pub master: MySqlConnection,
+}
+
+/// Creates a MySQL instance with `ManageMasterUserPassword`, waits until it is
+/// available and logs in as its master user.
+///
+/// # Panics
+/// When any of that fails.
+pub async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
+    let rds = aws_sdk_rds::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let id = unique_name(prefix);
+    rds.create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .manage_master_user_password(true)
+        .send()
+        .await
+        .expect("create instance");
+    let instance = crate::available_db_instance(&rds, &id).await;
+    let (host, port) = endpoint_of(&instance);
+    let managed_arn = instance
+        .master_user_secret()
+        .and_then(|s| s.secret_arn())
+        .expect("managed secret")
+        .to_owned();
+    let managed: Value = serde_json::from_str(
+        secrets
+            .get_secret_value()
+            .secret_id(&managed_arn)
+            .send()
+            .await
+            .expect("managed value")
+            .secret_string()
+            .expect("string"),
+    )
+    .expect("json");
+    let master = login(&db_options(
+        &host,
+        port,
+        managed["username"].as_str().expect("u"),
+        managed["password"].as_str().expect("p"),
+    ))
+    .await
+    .expect("master login");
+    RdsInstance {
+        arn: instance.db_instance_arn().expect("instance ARN").to_owned(),
+        id,
+        host,
+        port,
+        managed_arn,
+        master,
+    }
+}
+
+/// The address and port RDS reports for an instance.
+///
+/// # Panics
+/// When it has no endpoint.
+pub fn endpoint_of(instance: &aws_sdk_rds::types::DbInstance) -> (String, u16) {
+    let endpoint = instance.endpoint().expect("endpoint");
+    (
+        endpoint.address().expect("address").to_owned(),
+        u16::try_from(endpoint.port().expect("port")).expect("port"),
+    )
+}

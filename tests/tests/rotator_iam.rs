@@ -1,0 +1,185 @@
+//! The rotator with IAM enforced (`--enforce-iam`): the function runs with its
+//! execution role's temporary credentials, as in Lambda, so every AWS call it makes
+//! is judged by the role's policy. This test binary has an emulator of its own.
+//!
+//! `cargo xtask deploy` claims that the policy it writes is all the function needs;
+//! here a rotation runs with exactly that policy, then with one statement less.
+
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+use tests::rotation::{
+    RdsInstance, current_version, deploy_rotator_as, function_logs, rds_instance, rotate, value,
+};
+use tests::{ACCOUNT_ID, RotationOutcome, db_options, login, unique_name};
+use xtask::emulator::EmulatorState;
+
+fn emulator() -> &'static EmulatorState {
+    tests::emulator_with(true, &[])
+}
+
+async fn admin_config() -> SdkConfig {
+    xtask::aws::emulator_config(emulator()).await
+}
+
+/// An application user on an RDS instance of its own, its secret (whose `masterarn`
+/// is the instance's RDS-managed secret, as in the tutorial), and the policy
+/// `cargo xtask deploy` gives the rotation function for them.
+struct Tutorial {
+    secret: String,
+    host: String,
+    port: u16,
+    policy: Value,
+}
+
+async fn tutorial(config: &SdkConfig) -> Tutorial {
+    let RdsInstance {
+        arn,
+        host,
+        port,
+        managed_arn,
+        mut master,
+        ..
+    } = rds_instance(config, "iamdb").await;
+    for statement in [
+        "CREATE DATABASE tutorial",
+        "CREATE USER 'appuser'@'%' IDENTIFIED BY 'Initial-1'",
+        "GRANT SELECT ON tutorial.* TO 'appuser'@'%'",
+    ] {
+        sqlx::raw_sql(statement)
+            .execute(&mut master)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let created = secrets
+        .create_secret()
+        .name(unique_name("SecretsManagerTutorialAppuser"))
+        .secret_string(
+            json!({"engine": "mysql", "host": host, "port": port, "username": "appuser", "password": "Initial-1", "dbname": "tutorial", "masterarn": managed_arn, "ssl": true})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("application secret");
+    let secret = created.arn().expect("secret ARN").to_owned();
+    let region = &emulator().region;
+    let log_group = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:/aws/lambda/rotator*");
+    let policy =
+        xtask::deploy::rotation_policy(&secret, &managed_arn, &arn, None, &log_group, region);
+    Tutorial {
+        secret,
+        host,
+        port,
+        policy,
+    }
+}
+
+/// A role Lambda may assume, with `policy` inline, as `cargo xtask deploy` makes it.
+async fn role_with(config: &SdkConfig, policy: &Value) -> String {
+    let iam = aws_sdk_iam::Client::new(config);
+    let name = unique_name("rotator-iam-role");
+    let role = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(xtask::deploy::trust_policy().to_string())
+        .send()
+        .await
+        .expect("CreateRole");
+    iam.put_role_policy()
+        .role_name(&name)
+        .policy_name("rotation")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    role.role().expect("role").arn().to_owned()
+}
+
+async fn rotator_with(config: &SdkConfig, policy: &Value) -> String {
+    let role = role_with(config, policy).await;
+    let ca = emulator().ca_file.display().to_string();
+    deploy_rotator_as(config, &role, &[("DB_CA_BUNDLE", &ca)]).await
+}
+
+#[tokio::test]
+async fn the_policy_deploy_writes_is_enough_for_a_rotation() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let function = rotator_with(&config, &app.policy).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Succeeded,
+        "function logs: {}",
+        function_logs(&function)
+    );
+    let current = value(&config, &app.secret, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("appuser_clone"));
+    assert!(
+        login(&db_options(
+            &app.host,
+            app.port,
+            "appuser_clone",
+            current["password"].as_str().expect("pw")
+        ))
+        .await
+        .is_ok(),
+        "the new password logs in"
+    );
+    // The calls were the role's: the function's credentials are an assumed-role session.
+    assert!(
+        !function_logs(&function).contains("AccessDenied"),
+        "{}",
+        function_logs(&function)
+    );
+}
+
+#[tokio::test]
+async fn without_rds_describe_db_instances_the_rotation_stops_and_names_the_action() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let mut policy = app.policy.clone();
+    let statements = policy["Statement"].as_array_mut().expect("statements");
+    let before = statements.len();
+    statements.retain(|s| s["Action"] != json!("rds:DescribeDBInstances"));
+    assert_eq!(
+        statements.len(),
+        before - 1,
+        "deploy's policy allows it once"
+    );
+    let function = rotator_with(&config, &policy).await;
+    let (current_before, _) = current_version(&config, &app.secret).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed("setSecret".to_owned()),
+        "setSecret is the step that finds the admin's database"
+    );
+    let (current, pending) = current_version(&config, &app.secret).await;
+    assert_eq!(current, current_before, "AWSCURRENT stays");
+    assert_eq!(pending.as_deref(), Some(token.as_str()));
+    assert!(
+        login(&db_options(&app.host, app.port, "appuser", "Initial-1"))
+            .await
+            .is_ok(),
+        "AWSCURRENT's credentials still work"
+    );
+    // The failed rotation's own error, in the function's logs, and the step's error
+    // when it runs again.
+    let denied = "rds:DescribeDBInstances failed: access denied";
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains(denied) && !logs.contains("point masterarn at"),
+        "the error names the denied action, not the admin secret: {logs}"
+    );
+    let event = json!({"Step": "setSecret", "SecretId": app.secret, "ClientRequestToken": token});
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let (error, body) = tests::invoke(&lambda, &function, &event).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{body}");
+    assert!(
+        body.contains(denied) && !body.contains("point masterarn at"),
+        "{body}"
+    );
+}
