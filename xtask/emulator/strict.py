@@ -858,3 +858,32 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     from moto.iam.access_control import IAMRequest
 
     IAMRequest.check_signature = lambda self: None
+
+    # moto authorises every call but S3's against Resource "*", so a policy that
+    # allows or denies one secret by its ARN has no effect. AWS authorises the
+    # Secrets Manager actions that name a secret against that secret's ARN
+    # (Service Authorization Reference, AWS Secrets Manager: resource type
+    # "Secret"); resolve the request's SecretId to its ARN so it does here too.
+    original_check = IAMRequest.check_action_permitted
+
+    def check_against_the_secret(self, resource):
+        if resource == "*" and self._action.startswith("secretsmanager:"):
+            resource = _secret_arn(self.account_id, self._region, self._body) or resource
+        return original_check(self, resource)
+
+    IAMRequest.check_action_permitted = check_against_the_secret
+
+
+def _secret_arn(account_id: str, region: str, body) -> "str | None":
+    """The ARN of the secret a Secrets Manager request names (`SecretId`), if it exists."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    secret_id = request.get("SecretId") if isinstance(request, dict) else None
+    if not isinstance(secret_id, str):
+        return None
+    secret = secretsmanager_backends[account_id][region].secrets.get(secret_id)
+    return getattr(secret, "arn", None)
