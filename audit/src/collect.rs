@@ -566,8 +566,10 @@ impl RegionCollector<'_> {
                                     .map_or_else(|| "deny".to_owned(), |a| a.as_str().to_owned()),
                                 cidr_ipv4: e.cidr_block().map(str::to_owned),
                                 cidr_ipv6: e.ipv6_cidr_block().map(str::to_owned),
-                                from_port: e.port_range().and_then(|p| p.from()),
-                                to_port: e.port_range().and_then(|p| p.to()),
+                                from_port: e
+                                    .port_range()
+                                    .and_then(aws_sdk_ec2::types::PortRange::from),
+                                to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
                             })
                             .collect(),
                     }

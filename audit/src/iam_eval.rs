@@ -245,10 +245,10 @@ fn operator_holds(
         return unknown();
     };
     let any = values.iter().any(|pattern| compare(pattern, actual));
-    if any != negated {
-        Truth::Yes
-    } else {
+    if any == negated {
         Truth::No
+    } else {
+        Truth::Yes
     }
 }
 
@@ -288,6 +288,8 @@ mod tests {
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf";
     const ADMIN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ";
 
+    type Expect = fn(&Decision) -> bool;
+
     fn decide(documents: &[Value], request: &Request<'_>) -> Decision {
         let texts: Vec<String> = documents.iter().map(Value::to_string).collect();
         let names: Vec<String> = (1..=texts.len()).map(|i| format!("p{i}")).collect();
@@ -299,65 +301,65 @@ mod tests {
         evaluate(&policies, request).expect("valid documents")
     }
 
-    fn allow(action: Value, resource: Value) -> Value {
+    fn allow(action: &str, resource: &str) -> Value {
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
     }
 
     #[test]
     fn statements_are_decided_as_iam_does() {
         let get = Request::new("secretsmanager:GetSecretValue", ADMIN);
-        let cases: Vec<(&str, Vec<Value>, fn(&Decision) -> bool)> = vec![
+        let cases: Vec<(&str, Vec<Value>, Expect)> = vec![
             (
                 "exact action and resource",
-                vec![allow(json!("secretsmanager:GetSecretValue"), json!(ADMIN))],
+                vec![allow("secretsmanager:GetSecretValue", ADMIN)],
                 |d| matches!(d, Decision::Allowed { .. }),
             ),
             (
                 "actions are case-insensitive",
-                vec![allow(json!("SecretsManager:getsecretvalue"), json!(ADMIN))],
+                vec![allow("SecretsManager:getsecretvalue", ADMIN)],
                 |d| matches!(d, Decision::Allowed { .. }),
             ),
             (
                 "action wildcard *",
-                vec![allow(json!("secretsmanager:Get*"), json!(ADMIN))],
+                vec![allow("secretsmanager:Get*", ADMIN)],
                 |d| matches!(d, Decision::Allowed { .. }),
             ),
             (
                 "action wildcard ?",
-                vec![allow(json!("secretsmanager:GetSecretValu?"), json!(ADMIN))],
+                vec![allow("secretsmanager:GetSecretValu?", ADMIN)],
                 |d| matches!(d, Decision::Allowed { .. }),
             ),
             (
                 "another action",
-                vec![allow(json!("secretsmanager:DescribeSecret"), json!(ADMIN))],
+                vec![allow("secretsmanager:DescribeSecret", ADMIN)],
                 |d| *d == Decision::ImplicitDeny,
             ),
             (
                 "another secret",
-                vec![allow(json!("secretsmanager:GetSecretValue"), json!(SECRET))],
+                vec![allow("secretsmanager:GetSecretValue", SECRET)],
                 |d| *d == Decision::ImplicitDeny,
             ),
             (
                 "resource wildcard",
                 vec![allow(
-                    json!("secretsmanager:GetSecretValue"),
-                    json!("arn:aws:secretsmanager:*:123456789012:secret:rds!db-*"),
+                    "secretsmanager:GetSecretValue",
+                    "arn:aws:secretsmanager:*:123456789012:secret:rds!db-*",
                 )],
                 |d| matches!(d, Decision::Allowed { .. }),
             ),
             (
                 "resources are case-sensitive",
                 vec![allow(
-                    json!("secretsmanager:GetSecretValue"),
-                    json!(ADMIN.to_uppercase()),
+                    "secretsmanager:GetSecretValue",
+                    &ADMIN.to_uppercase(),
                 )],
                 |d| *d == Decision::ImplicitDeny,
             ),
             (
                 "resource ? is one character",
                 vec![allow(
-                    json!("*"),
-                    json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ?"),
+                    "*",
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ?",
                 )],
                 |d| *d == Decision::ImplicitDeny,
             ),
@@ -392,7 +394,7 @@ mod tests {
             (
                 "an explicit Deny in another policy wins",
                 vec![
-                    allow(json!("*"), json!("*")),
+                    allow("*", "*"),
                     json!({"Statement": [{"Sid": "NoAdmin", "Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": ADMIN}]}),
                 ],
                 |d| {
@@ -404,7 +406,7 @@ mod tests {
             (
                 "a Deny of another action does not",
                 vec![
-                    allow(json!("*"), json!("*")),
+                    allow("*", "*"),
                     json!({"Statement": {"Effect": "Deny", "Action": "secretsmanager:PutSecretValue", "Resource": "*"}}),
                 ],
                 |d| matches!(d, Decision::Allowed { .. }),
@@ -412,7 +414,7 @@ mod tests {
             (
                 "a Deny by NotAction",
                 vec![
-                    allow(json!("*"), json!("*")),
+                    allow("*", "*"),
                     json!({"Statement": {"Effect": "Deny", "NotAction": "kms:*", "Resource": "*"}}),
                 ],
                 |d| matches!(d, Decision::ExplicitDeny { .. }),
@@ -439,7 +441,7 @@ mod tests {
             (
                 "a Deny under an unknown condition may deny",
                 vec![
-                    allow(json!("*"), json!("*")),
+                    allow("*", "*"),
                     json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}),
                 ],
                 |d| matches!(d, Decision::MayDeny { .. }),
@@ -519,7 +521,7 @@ mod tests {
         }
         // A condition that is false makes a Deny not apply.
         let documents = vec![
-            allow(json!("kms:Decrypt"), json!("*")),
+            allow("kms:Decrypt", "*"),
             json!({"Statement": {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}}),
         ];
         assert!(matches!(

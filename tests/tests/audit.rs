@@ -130,6 +130,11 @@ fn group_permission(port: i32, group: &str) -> IpPermission {
 
 /// Provisions the tutorial's setup, compliant except where `options` say otherwise.
 async fn provision(options: &Options) -> Setup {
+    // Boxed: the setup's future is large, and every test awaits it.
+    Box::pin(provision_boxed(options)).await
+}
+
+async fn provision_boxed(options: &Options) -> Setup {
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let rds = aws_sdk_rds::Client::new(&config);
@@ -560,7 +565,7 @@ async fn acl_denying_https(ec2: &aws_sdk_ec2::Client, vpc_id: &str, subnet: &str
     let association = current
         .network_acls()
         .iter()
-        .flat_map(|a| a.associations())
+        .flat_map(aws_sdk_ec2::types::NetworkAcl::associations)
         .find(|a| a.subnet_id() == Some(subnet))
         .and_then(|a| a.network_acl_association_id())
         .expect("the subnet's ACL association")
