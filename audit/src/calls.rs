@@ -46,6 +46,10 @@ pub const EC2_DESCRIBE_VPC_ENDPOINTS: ApiCall = call(
     "ec2:DescribeVpcEndpoints",
     "interface endpoints, private DNS, subnets",
 );
+pub const EC2_DESCRIBE_NETWORK_ACLS: ApiCall = call(
+    "ec2:DescribeNetworkAcls",
+    "network ACLs between the function's subnets and the endpoints' and database's",
+);
 pub const EC2_DESCRIBE_INSTANCES: ApiCall = call(
     "ec2:DescribeInstances",
     "find the bastion and its security groups",
@@ -96,6 +100,21 @@ pub const LAMBDA_GET_FUNCTION_URL_CONFIG: ApiCall = call(
     "lambda:GetFunctionUrlConfig",
     "whether the rotation function has a public URL (AuthType NONE)",
 );
+pub const IAM_LIST_ROLE_POLICIES: ApiCall = call(
+    "iam:ListRolePolicies",
+    "the rotation function's role: its inline policies",
+);
+pub const IAM_GET_ROLE_POLICY: ApiCall = call(
+    "iam:GetRolePolicy",
+    "the rotation function's role: an inline policy's document",
+);
+pub const IAM_LIST_ATTACHED_ROLE_POLICIES: ApiCall = call(
+    "iam:ListAttachedRolePolicies",
+    "the rotation function's role: its managed policies",
+);
+pub const IAM_GET_POLICY: ApiCall = call("iam:GetPolicy", "a managed policy's default version");
+pub const IAM_GET_POLICY_VERSION: ApiCall =
+    call("iam:GetPolicyVersion", "a managed policy's document");
 
 /// Every call the collector can make.
 pub const CALLS: &[ApiCall] = &[
@@ -104,6 +123,7 @@ pub const CALLS: &[ApiCall] = &[
     EC2_DESCRIBE_VPC_ATTRIBUTE,
     EC2_DESCRIBE_SUBNETS,
     EC2_DESCRIBE_VPC_ENDPOINTS,
+    EC2_DESCRIBE_NETWORK_ACLS,
     EC2_DESCRIBE_INSTANCES,
     EC2_DESCRIBE_SECURITY_GROUP_RULES,
     EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
@@ -116,6 +136,11 @@ pub const CALLS: &[ApiCall] = &[
     LAMBDA_GET_FUNCTION_CONFIGURATION,
     LAMBDA_GET_POLICY,
     LAMBDA_GET_FUNCTION_URL_CONFIG,
+    IAM_LIST_ROLE_POLICIES,
+    IAM_GET_ROLE_POLICY,
+    IAM_LIST_ATTACHED_ROLE_POLICIES,
+    IAM_GET_POLICY,
+    IAM_GET_POLICY_VERSION,
 ];
 
 /// The least-privilege IAM policy for the audit, as an IAM policy document.

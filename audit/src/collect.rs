@@ -36,9 +36,10 @@ use crate::calls::{self, ApiCall};
 use crate::checks::redact_grant;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
-    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, PrefixList,
-    RegionInventory, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
-    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
+    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, NetworkAcl,
+    NetworkAclEntry, PolicyDocument, PrefixList, RegionInventory, RoleRecord, Scope, Secret,
+    SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, Vpc,
+    VpcEndpoint,
 };
 use crate::policy::Policy;
 use crate::sensitive::SensitiveString;
@@ -101,6 +102,7 @@ struct Clients {
     secrets: aws_sdk_secretsmanager::Client,
     lambda: aws_sdk_lambda::Client,
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
 }
 
 impl Clients {
@@ -128,6 +130,11 @@ impl Clients {
             ),
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),
@@ -269,6 +276,7 @@ macro_rules! secret_from {
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             pending_created_date: None,
+            kms_key_id: value.kms_key_id().map(str::to_owned),
         }
     }};
 }
@@ -379,6 +387,7 @@ struct VpcPart {
     subnets: Collected<Vec<Subnet>>,
     endpoints: Collected<Vec<VpcEndpoint>>,
     bastions: Collected<Vec<Instance>>,
+    network_acls: Collected<Vec<NetworkAcl>>,
 }
 
 /// What the secrets branch found.
@@ -435,9 +444,19 @@ impl RegionCollector<'_> {
                 groups.extend(endpoint.security_group_ids.iter().cloned());
             }
         }
-        let (rules_and_lists, grants) = tokio::join!(
+        // The rotation functions' execution roles: can they do what a rotation does?
+        let role_arns: BTreeSet<String> = secrets_part
+            .functions
+            .iter()
+            .filter_map(|f| match &f.configuration {
+                Collected::Ok(Some(configuration)) => configuration.role.clone(),
+                _ => None,
+            })
+            .collect();
+        let (rules_and_lists, grants, roles) = tokio::join!(
             self.rules_and_prefix_lists(&groups),
-            self.grants(&secrets_part)
+            self.grants(&secrets_part),
+            self.roles(role_arns)
         );
         let (security_group_rules, prefix_lists) = rules_and_lists;
 
@@ -458,6 +477,8 @@ impl RegionCollector<'_> {
             admin_secrets: secrets_part.admin_secrets,
             secret_policies: secrets_part.policies,
             grants,
+            network_acls: vpc_part.network_acls,
+            roles,
         }
     }
 
@@ -475,6 +496,7 @@ impl RegionCollector<'_> {
             return VpcPart {
                 subnets: reason(&vpc),
                 endpoints: reason(&vpc),
+                network_acls: reason(&vpc),
                 bastions: match &vpc {
                     Collected::Failed(error) => Collected::Failed(error.clone()),
                     _ => Collected::Ok(Vec::new()),
@@ -486,12 +508,13 @@ impl RegionCollector<'_> {
                 },
             };
         };
-        let (dns_hostnames, dns_support, subnets, endpoints, bastions) = tokio::join!(
+        let (dns_hostnames, dns_support, subnets, endpoints, bastions, network_acls) = tokio::join!(
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames),
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsSupport),
             self.subnets(&id),
             self.endpoints(&id),
             self.bastions(&id),
+            self.network_acls(&id),
         );
         VpcPart {
             vpc: Collected::Ok(Some(Vpc {
@@ -504,7 +527,57 @@ impl RegionCollector<'_> {
             subnets,
             endpoints,
             bastions,
+            network_acls,
         }
+    }
+
+    async fn network_acls(&self, vpc: &str) -> Collected<Vec<NetworkAcl>> {
+        let call = &calls::EC2_DESCRIBE_NETWORK_ACLS;
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_network_acls()
+            .filters(filter("vpc-id", [vpc]))
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut acls = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => acls.extend(page.network_acls().iter().map(|acl| {
+                    NetworkAcl {
+                        id: acl.network_acl_id().unwrap_or_default().to_owned(),
+                        is_default: acl.is_default().unwrap_or(false),
+                        subnet_ids: acl
+                            .associations()
+                            .iter()
+                            .filter_map(|a| a.subnet_id().map(str::to_owned))
+                            .collect(),
+                        entries: acl
+                            .entries()
+                            .iter()
+                            .map(|e| NetworkAclEntry {
+                                rule_number: e.rule_number().unwrap_or(32767),
+                                egress: e.egress().unwrap_or(false),
+                                protocol: e.protocol().unwrap_or("-1").to_owned(),
+                                action: e
+                                    .rule_action()
+                                    .map_or_else(|| "deny".to_owned(), |a| a.as_str().to_owned()),
+                                cidr_ipv4: e.cidr_block().map(str::to_owned),
+                                cidr_ipv6: e.ipv6_cidr_block().map(str::to_owned),
+                                from_port: e
+                                    .port_range()
+                                    .and_then(aws_sdk_ec2::types::PortRange::from),
+                                to_port: e.port_range().and_then(aws_sdk_ec2::types::PortRange::to),
+                            })
+                            .collect(),
+                    }
+                })),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(acls)
     }
 
     /// The VPC by `--vpc-id`, or by its `Name` tag (the project tag settles ties).
@@ -1077,6 +1150,7 @@ impl RegionCollector<'_> {
                         .unwrap_or_default(),
                     state: output.state().map(|s| s.as_str().to_owned()),
                     last_update_status: output.last_update_status().map(|s| s.as_str().to_owned()),
+                    role: output.role().map(str::to_owned),
                 }))
             }
             Err(error) => not_found_or_error(call, &error),
@@ -1116,6 +1190,123 @@ impl RegionCollector<'_> {
     }
 
     // ------------------------------------------------------------------ Security groups
+
+    // ------------------------------------------------------------------ IAM
+
+    async fn roles(&self, arns: BTreeSet<String>) -> Vec<RoleRecord> {
+        let mut roles = Vec::new();
+        for arn in arns {
+            // The role's name is the ARN's last path segment (`role/path/name`).
+            let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
+            let (inline_policies, attached_policies) =
+                tokio::join!(self.inline_policies(&name), self.attached_policies(&name));
+            roles.push(RoleRecord {
+                arn,
+                inline_policies,
+                attached_policies,
+            });
+        }
+        roles
+    }
+
+    async fn inline_policies(&self, role: &str) -> Collected<Vec<PolicyDocument>> {
+        let call = &calls::IAM_LIST_ROLE_POLICIES;
+        let mut pages = self
+            .clients
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => names.extend(page.policy_names().iter().cloned()),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        let call = &calls::IAM_GET_ROLE_POLICY;
+        let mut documents = Vec::new();
+        for name in names {
+            self.log.record(call);
+            match self
+                .clients
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(&name)
+                .send()
+                .await
+            {
+                Ok(output) => documents.push(PolicyDocument {
+                    name: format!("inline policy {name}"),
+                    document: crate::iam_eval::decode_policy_document(output.policy_document()),
+                }),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(documents)
+    }
+
+    async fn attached_policies(&self, role: &str) -> Collected<Vec<PolicyDocument>> {
+        let call = &calls::IAM_LIST_ATTACHED_ROLE_POLICIES;
+        let mut pages = self
+            .clients
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .send();
+        let mut arns = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => arns.extend(
+                    page.attached_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned)),
+                ),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        let mut documents = Vec::new();
+        for arn in arns {
+            let call = &calls::IAM_GET_POLICY;
+            self.log.record(call);
+            let version = match self.clients.iam.get_policy().policy_arn(&arn).send().await {
+                Ok(output) => output
+                    .policy()
+                    .and_then(|p| p.default_version_id())
+                    .unwrap_or("v1")
+                    .to_owned(),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            };
+            let call = &calls::IAM_GET_POLICY_VERSION;
+            self.log.record(call);
+            match self
+                .clients
+                .iam
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(&version)
+                .send()
+                .await
+            {
+                Ok(output) => documents.push(PolicyDocument {
+                    name: format!("managed policy {arn}"),
+                    document: crate::iam_eval::decode_policy_document(
+                        output
+                            .policy_version()
+                            .and_then(|v| v.document())
+                            .unwrap_or_default(),
+                    ),
+                }),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(documents)
+    }
 
     async fn rules_and_prefix_lists(
         &self,

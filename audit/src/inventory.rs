@@ -179,6 +179,21 @@ pub struct RegionInventory {
     pub secret_policies: Vec<SecretPolicyRecord>,
     /// The grants of each audited secret's user, read over its own connection.
     pub grants: Vec<GrantsRecord>,
+    /// The network ACLs of the VPC (`DescribeNetworkAcls`): whether the function's
+    /// subnets reach the endpoints' and the database's. Absent from inventories
+    /// saved by earlier versions (then not judged, and the findings say so).
+    #[serde(default = "not_collected")]
+    pub network_acls: Collected<Vec<NetworkAcl>>,
+    /// The execution roles of the rotation functions, with their policy documents.
+    #[serde(default)]
+    pub roles: Vec<RoleRecord>,
+}
+
+/// What an inventory saved before a part existed holds for it.
+fn not_collected<T>() -> Collected<T> {
+    Collected::Skipped(
+        "not collected: the inventory was saved by an earlier version of the audit".to_owned(),
+    )
 }
 
 impl RegionInventory {
@@ -201,6 +216,8 @@ impl RegionInventory {
             admin_secrets: Vec::new(),
             secret_policies: Vec::new(),
             grants: Vec::new(),
+            network_acls: Collected::default(),
+            roles: Vec::new(),
         }
     }
 }
@@ -341,6 +358,11 @@ pub struct Secret {
     /// progress from a stuck one.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub pending_created_date: Option<OffsetDateTime>,
+    /// `KmsKeyId`: the customer-managed key the secret is encrypted with; absent
+    /// for the AWS managed key `aws/secretsmanager` (Secrets Manager API
+    /// reference, `DescribeSecret`).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
 }
 
 /// A rotation function (`GetFunctionConfiguration`, `GetPolicy`).
@@ -370,6 +392,56 @@ pub struct FunctionConfiguration {
     /// `LastUpdateStatus` (`Successful`, `InProgress`, `Failed`).
     #[serde(default)]
     pub last_update_status: Option<String>,
+    /// The execution role's ARN.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A network ACL (`DescribeNetworkAcls`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    pub id: String,
+    /// The VPC's default ACL: subnets with no association of their own use it.
+    pub is_default: bool,
+    /// The subnets associated with it.
+    pub subnet_ids: Vec<String>,
+    pub entries: Vec<NetworkAclEntry>,
+}
+
+/// One rule of a network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAclEntry {
+    /// 1..=32766, or 32767 for the `*` rule AWS adds last.
+    pub rule_number: i32,
+    pub egress: bool,
+    /// `-1` (all), or a protocol number (`6` TCP).
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub action: String,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+}
+
+/// A rotation function's execution role and its permission policies
+/// (`ListRolePolicies`/`GetRolePolicy`, `ListAttachedRolePolicies`/`GetPolicy`/
+/// `GetPolicyVersion`). Policy documents are not secret; they are kept so that a
+/// saved inventory is evaluated again the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    pub arn: String,
+    /// Inline policies, by name.
+    pub inline_policies: Collected<Vec<PolicyDocument>>,
+    /// Attached managed policies (their default version), by ARN.
+    pub attached_policies: Collected<Vec<PolicyDocument>>,
+}
+
+/// A named IAM policy document (JSON, URL-decoded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    pub name: String,
+    pub document: String,
 }
 
 /// The non-sensitive keys of a secret's current value.

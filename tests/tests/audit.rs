@@ -5,9 +5,8 @@
 //! `unique_name`) and audits only those (explicit VPC, secret and database scope),
 //! so the tests run in parallel against the one emulator of this process.
 //!
-//! Not covered here, for the emulator cannot build it: access denied (moto does
-//! not enforce IAM unless its server is started with authentication on), KMS and
-//! credential errors, an RDS-managed secret in status `rotating`, a rotation that
+//! Not covered here, for the emulator cannot build it: KMS and credential errors
+//! (access denied is in `iam.rs`, against the emulator with IAM enforced), an RDS-managed secret in status `rotating`, a rotation that
 //! outlasts its window (time would have to pass), groups of another account or
 //! across a peering connection. Those are covered by the audit crate's unit tests
 //! over inventories.
@@ -46,6 +45,16 @@ struct Options {
     dbname: bool,
     /// Where the endpoints' group admits HTTPS from.
     endpoint_https_from: &'static str,
+    /// Give the first private subnet a network ACL whose rule 90 denies TCP 443 out.
+    acl_denies_https: bool,
+    /// Leave `secretsmanager:GetSecretValue` on the masterarn secret out of the
+    /// rotation role's inline policy.
+    role_without_admin_read: bool,
+    /// Give appuser SELECT through a role `reader` (MariaDB roles): `Some(true)`
+    /// made its default role, `Some(false)` granted only.
+    select_role: Option<bool>,
+    /// Write the `ssl` key (true) into the secret; without it the audit must still verify TLS.
+    ssl_key: bool,
 }
 
 impl Default for Options {
@@ -58,6 +67,10 @@ impl Default for Options {
             masterarn_deleted: false,
             dbname: true,
             endpoint_https_from: "10.0.0.0/16",
+            acl_denies_https: false,
+            role_without_admin_read: false,
+            select_role: None,
+            ssl_key: true,
         }
     }
 }
@@ -77,6 +90,10 @@ struct Setup {
     function: String,
     function_arn: String,
     db_id: String,
+    /// The rotation function's execution role.
+    role_arn: String,
+    /// The network ACL of `acl_denies_https`.
+    denying_acl: Option<String>,
 }
 
 fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
@@ -113,6 +130,11 @@ fn group_permission(port: i32, group: &str) -> IpPermission {
 
 /// Provisions the tutorial's setup, compliant except where `options` say otherwise.
 async fn provision(options: &Options) -> Setup {
+    // Boxed: the setup's future is large, and every test awaits it.
+    Box::pin(provision_boxed(options)).await
+}
+
+async fn provision_boxed(options: &Options) -> Setup {
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let rds = aws_sdk_rds::Client::new(&config);
@@ -330,11 +352,22 @@ async fn provision(options: &Options) -> Setup {
     ))
     .await
     .expect("admin login");
-    let statements = [
+    let mut statements = vec![
         "CREATE DATABASE tutorial".to_owned(),
         format!("CREATE USER 'appuser'@'%' IDENTIFIED BY '{APP_PASSWORD}'"),
         format!("GRANT {} ON tutorial.* TO 'appuser'@'%'", options.grant),
     ];
+    if let Some(default) = options.select_role {
+        // MariaDB roles (MariaDB knowledge base, "Roles Overview"; SET DEFAULT ROLE).
+        statements.extend([
+            "CREATE ROLE reader".to_owned(),
+            "GRANT SELECT ON tutorial.* TO reader".to_owned(),
+            "GRANT reader TO 'appuser'@'%'".to_owned(),
+        ]);
+        if default {
+            statements.push("SET DEFAULT ROLE reader FOR 'appuser'@'%'".to_owned());
+        }
+    }
     for statement in statements {
         sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
             .execute(&mut connection)
@@ -345,10 +378,14 @@ async fn provision(options: &Options) -> Setup {
     // The rotation function in the VPC, invocable by Secrets Manager of this account.
     let function = unique_name("auditrotation");
     let function_arn = create_function(&config, &function, Path::new(ECHO), &[], 10).await;
+    // A role of its own, with the inline policy `cargo xtask deploy` writes (below).
+    let role_name = format!("{name}-rotation");
+    let role_arn = tests::lambda_role(&config, &role_name).await;
     tests::retry_role_propagation(|| {
         lambda
             .update_function_configuration()
             .function_name(&function)
+            .role(&role_arn)
             .vpc_config(
                 aws_sdk_lambda::types::VpcConfig::builder()
                     .subnet_ids(&private_a)
@@ -397,10 +434,13 @@ async fn provision(options: &Options) -> Setup {
         "engine": "mysql", "host": host, "port": port, "username": "appuser", "password": APP_PASSWORD,
         "dbname": "tutorial", "masterarn": masterarn, "ssl": true,
     });
-    if !options.dbname
-        && let Some(object) = value.as_object_mut()
-    {
-        object.remove("dbname");
+    if let Some(object) = value.as_object_mut() {
+        if !options.dbname {
+            object.remove("dbname");
+        }
+        if !options.ssl_key {
+            object.remove("ssl");
+        }
     }
     let created = secrets
         .create_secret()
@@ -427,6 +467,40 @@ async fn provision(options: &Options) -> Setup {
     // The configuration test (testSecret) runs in the background, as in AWS.
     tests::wait_for_rotations_to_end(&secret_name).await;
 
+    // The role's least-privilege policy, as deploy writes it.
+    let mut policy = xtask::deploy::rotation_policy(
+        &secret_arn,
+        &masterarn,
+        instance.db_instance_arn().expect("instance arn"),
+        None,
+        &format!(
+            "arn:aws:logs:us-east-1:{}:log-group:/aws/lambda/{function}",
+            tests::ACCOUNT_ID
+        ),
+        "us-east-1",
+    );
+    if options.role_without_admin_read {
+        for statement in policy["Statement"].as_array_mut().expect("statements") {
+            if statement["Sid"] == "ReadTheAdminSecret" {
+                statement["Action"] = json!(["secretsmanager:DescribeSecret"]);
+            }
+        }
+    }
+    aws_sdk_iam::Client::new(&config)
+        .put_role_policy()
+        .role_name(&role_name)
+        .policy_name("rotation")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("put the rotation policy");
+
+    let denying_acl = if options.acl_denies_https {
+        Some(acl_denying_https(&ec2, &vpc_id, &private_a).await)
+    } else {
+        None
+    };
+
     Setup {
         config,
         vpc_id,
@@ -440,7 +514,69 @@ async fn provision(options: &Options) -> Setup {
         function,
         function_arn,
         db_id,
+        role_arn,
+        denying_acl,
     }
+}
+
+/// A network ACL for `subnet` whose rule 90 denies TCP 443 out and whose rules 100
+/// allow everything else, replacing the subnet's association with the default ACL.
+async fn acl_denying_https(ec2: &aws_sdk_ec2::Client, vpc_id: &str, subnet: &str) -> String {
+    use aws_sdk_ec2::types::{Filter, PortRange, RuleAction};
+    let created = tests::eventually(|| ec2.create_network_acl().vpc_id(vpc_id).send())
+        .await
+        .expect("create network ACL");
+    let acl = created
+        .network_acl()
+        .and_then(|a| a.network_acl_id())
+        .expect("ACL id")
+        .to_owned();
+    for (number, egress, protocol, action, ports) in [
+        (90, true, "6", RuleAction::Deny, Some((443, 443))),
+        (100, true, "-1", RuleAction::Allow, None),
+        (100, false, "-1", RuleAction::Allow, None),
+    ] {
+        let mut entry = ec2
+            .create_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(number)
+            .egress(egress)
+            .protocol(protocol)
+            .rule_action(action)
+            .cidr_block("0.0.0.0/0");
+        if let Some((from, to)) = ports {
+            entry = entry.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        tests::eventually(|| entry.clone().send())
+            .await
+            .expect("create ACL entry");
+    }
+    let current = ec2
+        .describe_network_acls()
+        .filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe network ACLs");
+    let association = current
+        .network_acls()
+        .iter()
+        .flat_map(aws_sdk_ec2::types::NetworkAcl::associations)
+        .find(|a| a.subnet_id() == Some(subnet))
+        .and_then(|a| a.network_acl_association_id())
+        .expect("the subnet's ACL association")
+        .to_owned();
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(&acl)
+        .send()
+        .await
+        .expect("associate the ACL");
+    acl
 }
 
 fn request(setup: &Setup, read_secrets: bool) -> CollectRequest {
@@ -505,7 +641,21 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
-    assert_eq!(ids.len(), 16, "{ids:?}");
+    assert_eq!(ids.len(), 17, "{ids:?}");
+    // The role's permissions were read and judged, from the role's own policy.
+    let role = findings
+        .iter()
+        .find(|f| f.check_id == "secret.rotation.function-role")
+        .expect("the role check");
+    assert_eq!(role.resource, setup.role_arn);
+    assert!(
+        role.message.contains(&format!(
+            "secretsmanager:GetSecretValue on {}",
+            setup.admin_arn
+        )),
+        "{}",
+        role.message
+    );
     assert!(inventory.metadata.api_requests > 0);
     assert!(
         inventory.metadata.api_requests < 40,
@@ -532,7 +682,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let loaded: Inventory = serde_json::from_str(&saved).expect("load");
     assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
 
-    // Without --read-secrets the two checks that need a value skip, saying why.
+    // Without --read-secrets the three checks that need a value skip, saying why.
     let inventory =
         audit::collect(std::slice::from_ref(&setup.config), &request(&setup, false)).await;
     let findings = audit::evaluate(&inventory, &Policy::default());
@@ -543,7 +693,11 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert_eq!(
         skipped,
-        BTreeSet::from(["secret.rotation.admin-linked", "db.appuser.select"])
+        BTreeSet::from([
+            "secret.rotation.admin-linked",
+            "secret.rotation.function-role",
+            "db.appuser.select"
+        ])
     );
     assert!(
         findings
@@ -1205,4 +1359,145 @@ async fn endpoints_the_function_cannot_reach_fail() {
         "{}",
         finding.message
     );
+}
+
+#[tokio::test]
+async fn a_network_acl_denying_https_fails_the_endpoints_naming_acl_and_rule() {
+    let setup = provision(&Options {
+        acl_denies_https: true,
+        ..Options::default()
+    })
+    .await;
+    let (inventory, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["vpc.endpoint.secretsmanager", "vpc.endpoint.rds"])
+    );
+    let acl = setup.denying_acl.as_deref().expect("the ACL");
+    for id in ["vpc.endpoint.secretsmanager", "vpc.endpoint.rds"] {
+        let message = &finding(&findings, id).message;
+        assert!(
+            message.contains(&format!("network ACL {acl} of subnet"))
+                && message.contains("denies TCP 443 out to")
+                && message.contains("(rule 90)"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        inventory.metadata.calls.get("ec2:DescribeNetworkAcls"),
+        Some(&1)
+    );
+}
+
+#[tokio::test]
+async fn a_role_that_cannot_read_the_masterarn_secret_fails_naming_it() {
+    let setup = provision(&Options {
+        role_without_admin_read: true,
+        ..Options::default()
+    })
+    .await;
+    let (inventory, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["secret.rotation.function-role"])
+    );
+    let message = &finding(&findings, "secret.rotation.function-role").message;
+    assert!(
+        message.contains(&format!(
+            "no statement allows secretsmanager:GetSecretValue on {} (the masterarn secret",
+            setup.admin_arn
+        )),
+        "{message}"
+    );
+    // The policy documents are evidence: a saved inventory judges the same.
+    let saved = serde_json::to_string(&inventory).expect("save");
+    let loaded: Inventory = serde_json::from_str(&saved).expect("load");
+    assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
+}
+
+#[tokio::test]
+async fn select_held_through_a_default_role_passes_and_a_granted_role_alone_does_not() {
+    // Partial revokes (MySQL 8) are not here: the emulator's servers are MariaDB,
+    // which has none; the audit crate's unit tests cover them on captured rows.
+    let setup = provision(&Options {
+        grant: "USAGE",
+        select_role: Some(true),
+        ..Options::default()
+    })
+    .await;
+    let (inventory, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let rows = inventory.regions[0].grants[0]
+        .rows
+        .ok()
+        .expect("grant rows");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("SELECT ON `tutorial`.* TO `reader`")),
+        "the role's grants were read: {rows:?}"
+    );
+
+    let setup = provision(&Options {
+        grant: "USAGE",
+        select_role: Some(false),
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["db.appuser.select"]));
+}
+
+#[tokio::test]
+async fn a_secret_without_ssl_is_read_over_verified_tls_only() {
+    let setup = provision(&Options {
+        ssl_key: false,
+        ..Options::default()
+    })
+    .await;
+    // Verified against the emulator's CA: logs in over TLS.
+    let (inventory, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let grants = &inventory.regions[0].grants[0];
+    assert!(
+        grants.tls.as_deref().is_some_and(|t| t.starts_with("TLS")),
+        "{grants:?}"
+    );
+    assert!(!inventory.metadata.insecure_db_tls);
+
+    // A CA bundle without the emulator's CA: no login, and the finding says why.
+    let mut wrong_ca = request(&setup, true);
+    wrong_ca.db_ca_bundle = Some("/etc/ssl/certs/ca-certificates.crt".into());
+    let inventory = audit::collect(std::slice::from_ref(&setup.config), &wrong_ca).await;
+    let grants = &inventory.regions[0].grants[0];
+    assert_eq!(grants.account, None, "it must not log in: {grants:?}");
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    let select = findings
+        .iter()
+        .find(|f| f.check_id == "db.appuser.select")
+        .expect("select finding");
+    assert_eq!(select.status, Status::Error, "{select:#?}");
+    assert!(
+        select.message.contains("logging in as appuser")
+            && select.message.to_lowercase().contains("certificate"),
+        "{}",
+        select.message
+    );
+    assert!(!select.message.contains(APP_PASSWORD));
+
+    // --insecure-db-tls logs in without verifying, and every report says so.
+    wrong_ca.policy.insecure_db_tls = true;
+    let inventory = audit::collect(std::slice::from_ref(&setup.config), &wrong_ca).await;
+    assert!(inventory.metadata.insecure_db_tls);
+    assert!(inventory.regions[0].grants[0].account.is_some());
+    let report = audit::Report::new(&inventory, audit::evaluate(&inventory, &Policy::default()));
+    assert!(report.scope.insecure_db_tls);
+    assert!(
+        report
+            .render(audit::Format::Table)
+            .contains("--insecure-db-tls"),
+        "the table warns"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(audit::Format::Json)).expect("JSON report");
+    assert_eq!(json["scope"]["insecure_db_tls"], true, "{json}");
 }

@@ -172,3 +172,86 @@ async fn the_audit_needs_exactly_the_policy_it_prints() {
         audit::EXIT_RUNTIME_ERROR
     );
 }
+
+/// The emulator authorises Secrets Manager calls against the secret's ARN, as AWS
+/// does, so a caller allowed `GetSecretValue` on one secret only is denied on
+/// another. The audit of both keeps what it could read: the first secret's
+/// value checks still run and pass, the second's report ERROR naming the action.
+#[tokio::test]
+async fn a_value_denied_on_one_secret_leaves_the_others_checks_standing() {
+    let admin = admin_config().await;
+    let names = Names::new(&unique_name("IamTwo")).expect("names");
+    let provisioned = provision::provision(&admin, &provision_options(&names))
+        .await
+        .expect("provision as the administrator");
+    deploy::deploy(&admin, &deploy_options(&names, false))
+        .await
+        .expect("deploy as the administrator");
+    let secrets = aws_sdk_secretsmanager::Client::new(&admin);
+    let readable = secrets
+        .describe_secret()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("describe the secret");
+    let readable_arn = readable.arn().expect("arn").to_owned();
+    let value = secrets
+        .get_secret_value()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("read the secret as the administrator");
+    let other = format!("{}Copy", names.secret);
+    let other_arn = secrets
+        .create_secret()
+        .name(&other)
+        .secret_string(value.secret_string().expect("string"))
+        .send()
+        .await
+        .expect("create the second secret")
+        .arn()
+        .expect("arn")
+        .to_owned();
+
+    // The printed policy, with secret values readable on the first secret only.
+    let mut policy = audit::calls::iam_policy();
+    for statement in policy["Statement"].as_array_mut().expect("statements") {
+        if statement["Sid"] == "AuditReadSecretValuesOnlyWithReadSecrets" {
+            statement["Resource"] = Value::String(readable_arn.clone());
+        }
+    }
+    let auditor = user_with_policy(&admin, &policy).await;
+    let mut request =
+        xtask::demo::audit_request(&names, &emulator().region, &provisioned.state.vpc_id, ca());
+    request.scope.secret_ids = vec![names.secret.clone(), other.clone()];
+    let inventory = audit::collect(std::slice::from_ref(&auditor), &request).await;
+    let findings = audit::evaluate(&inventory, &request.policy);
+    let of = |id: &str, arn: &str| {
+        findings
+            .iter()
+            .find(|f| f.check_id == id && f.resource == arn)
+            .unwrap_or_else(|| panic!("no {id} for {arn} in {findings:#?}"))
+    };
+    for id in ["secret.rotation.admin-linked", "db.appuser.select"] {
+        let readable = of(id, &readable_arn);
+        assert_eq!(readable.status, Status::Pass, "{readable:#?}");
+        let denied = of(id, &other_arn);
+        assert_eq!(denied.status, Status::Error, "{denied:#?}");
+        assert!(
+            denied
+                .message
+                .contains("access denied to secretsmanager:GetSecretValue"),
+            "{}",
+            denied.message
+        );
+    }
+    // The rotation role is judged from the readable secret's masterarn.
+    let role = findings
+        .iter()
+        .find(|f| {
+            f.check_id == "secret.rotation.function-role"
+                && f.message.contains(&format!("(secret {})", names.secret))
+        })
+        .expect("the role finding of the readable secret");
+    assert_eq!(role.status, Status::Pass, "{role:#?}");
+}

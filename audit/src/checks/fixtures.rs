@@ -8,9 +8,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
-    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, RegionInventory,
-    Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet,
-    Vpc, VpcEndpoint,
+    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, PolicyDocument,
+    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
+    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -25,6 +25,27 @@ pub const ADMIN_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secre
 pub const FUNCTION_ARN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:SecretsManagerTutorialRotation";
 pub const DB_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial";
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/rotation-role";
+
+/// The rotation role's inline policy as `cargo xtask deploy` writes it (the
+/// parts the rotation's calls need).
+pub fn rotation_role_policy() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "RotateTheApplicationSecret", "Effect": "Allow",
+             "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+             "Resource": SECRET_ARN},
+            {"Sid": "ReadTheAdminSecret", "Effect": "Allow",
+             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": ADMIN_ARN},
+            {"Sid": "GeneratePasswords", "Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
+            {"Sid": "FindTheAdminSecretsDatabase", "Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": DB_ARN},
+            {"Sid": "DecryptTheAdminSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}
+        ]
+    })
+    .to_string()
+}
 
 /// A time from RFC 3339 text.
 pub fn at(text: &str) -> OffsetDateTime {
@@ -143,6 +164,7 @@ pub fn app_secret() -> Secret {
         tags: BTreeMap::new(),
         versions_to_stages: stages,
         pending_created_date: None,
+        kms_key_id: None,
     }
 }
 
@@ -256,6 +278,7 @@ pub fn compliant_region() -> RegionInventory {
                 security_group_ids: vec![LAMBDA_SG.to_owned()],
                 state: Some("Active".to_owned()),
                 last_update_status: Some("Successful".to_owned()),
+                role: Some(ROLE.to_owned()),
             })),
             policy: Collected::Ok(Some(invoke_policy(ACCOUNT))),
             url_auth_type: Collected::Ok(None),
@@ -289,6 +312,15 @@ pub fn compliant_region() -> RegionInventory {
                     .to_owned(),
                 "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
             ]),
+        }],
+        network_acls: Collected::Ok(vec![super::nacl::tests::default_acl("acl-default")]),
+        roles: vec![RoleRecord {
+            arn: ROLE.to_owned(),
+            inline_policies: Collected::Ok(vec![PolicyDocument {
+                name: "inline policy rotation".to_owned(),
+                document: rotation_role_policy(),
+            }]),
+            attached_policies: Collected::Ok(Vec::new()),
         }],
     }
 }

@@ -214,6 +214,12 @@ pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
             let user = facts.and_then(|f| f.username.clone()).unwrap_or_else(|| "(unknown user)".to_owned());
             let dbname = facts.and_then(|f| f.dbname.clone());
             let Some(record) = context.region.grants.iter().find(|g| &g.secret_arn == resource) else {
+                // No login because the value could not be read: that call's ERROR, not a SKIP.
+                if let Some(value) = context.region.secret_values.iter().find(|r| &r.secret_arn == resource)
+                    && let Some(finding) = context.missing(def, resource, &value.facts)
+                {
+                    return finding;
+                }
                 return context.skip(def, resource, &format!("the grants of secret {name}'s user were not read"));
             };
             let rows = match &record.rows {
@@ -468,6 +474,21 @@ mod tests {
         let finding = &findings_of(region, "db.appuser.select")[0];
         assert_eq!(finding.status, Status::Error);
         assert!(finding.message.contains("mysql:connect"));
+        // The value could not be read (so no login): ERROR naming that call, not SKIP.
+        let mut region = compliant_region();
+        region.grants.clear();
+        region.secret_values[0].facts = Collected::Failed(super::super::fixtures::denied(
+            "secretsmanager:GetSecretValue",
+        ));
+        let finding = &findings_of(region, "db.appuser.select")[0];
+        assert_eq!(finding.status, Status::Error, "{}", finding.message);
+        assert!(
+            finding
+                .message
+                .contains("access denied to secretsmanager:GetSecretValue"),
+            "{}",
+            finding.message
+        );
         let mut inventory = compliant_inventory();
         inventory.metadata.scope.read_secrets = false;
         let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());

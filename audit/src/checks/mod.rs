@@ -11,9 +11,11 @@
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
 mod grants;
+mod nacl;
 mod network;
 mod policies;
 mod rds;
+mod role;
 mod schedule;
 mod secrets;
 
@@ -151,6 +153,7 @@ pub const CHECKS: &[CheckDefinition] = &[
     rds::ADMIN_SECRET_MANAGED,
     secrets::ROTATION_SCHEDULE,
     secrets::ROTATION_FUNCTION,
+    role::FUNCTION_ROLE,
     secrets::ADMIN_LINKED,
     secrets::ROTATION_HEALTHY,
     policies::SECRET_POLICY_NOT_PUBLIC,
@@ -178,6 +181,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
         findings.extend(rds::admin_secret_managed(&context));
         findings.extend(secrets::rotation_schedule(&context));
         findings.extend(secrets::rotation_function(&context));
+        findings.extend(role::function_role(&context));
         findings.extend(secrets::admin_linked(&context));
         findings.extend(secrets::rotation_healthy(&context));
         findings.extend(policies::secret_policy_not_public(&context));
@@ -350,6 +354,7 @@ mod tests {
                 "rds.admin-secret.managed",
                 "secret.rotation.schedule",
                 "secret.rotation.function",
+                "secret.rotation.function-role",
                 "secret.rotation.admin-linked",
                 "secret.rotation.healthy",
                 "secret.policy.not-public",

@@ -646,7 +646,8 @@ fn peer_covers(
 /// Why the rotation function cannot use an endpoint that otherwise looks right:
 /// the endpoint's groups admit no HTTPS from the function (its group or a range
 /// covering its subnets), the function's groups let no HTTPS out to it, or the
-/// endpoint policy does not allow (or denies) an action the rotation calls.
+/// endpoint policy does not allow (or denies) an action the rotation calls, or a
+/// network ACL stops HTTPS between the function's subnets and the endpoint's.
 /// Rotations then time out with nothing in the audit to explain it.
 fn endpoint_usable(
     context: &Context<'_>,
@@ -717,12 +718,88 @@ fn endpoint_usable(
             }
         }
     }
+    for function in primary_functions(context) {
+        if let Collected::Ok(Some(configuration)) = &function.configuration {
+            faults.extend(acl_faults(
+                context,
+                &VPC_ENDPOINT,
+                &endpoint.id,
+                &configuration.subnet_ids,
+                &endpoint.subnet_ids,
+                443,
+            )?);
+        }
+    }
     if let Some(document) = &endpoint.policy_document {
         faults.extend(endpoint_policy_blocks(
             document,
             service,
             context.account_id,
         ));
+    }
+    Ok(faults)
+}
+
+/// Why the network ACLs stop TCP `port` from any of `clients` to any of `servers`
+/// (every pair: a client may be given any of the server's addresses), and the
+/// answers back; see [`super::nacl`]. Subnets whose range is unknown are not
+/// judged. The finding to report instead when the ACLs could not be read.
+fn acl_faults(
+    context: &Context<'_>,
+    def: &CheckDefinition,
+    resource: &str,
+    clients: &[String],
+    servers: &[String],
+    port: u16,
+) -> Result<Vec<String>, Box<Finding>> {
+    if clients.is_empty() || servers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let acls = match &context.region.network_acls {
+        Collected::Ok(acls) => acls,
+        other => {
+            return Err(Box::new(
+                context
+                    .missing(def, resource, other)
+                    .unwrap_or_else(|| context.skip(def, resource, "network ACLs not read")),
+            ));
+        }
+    };
+    let cidr_of: BTreeMap<&str, &str> = context
+        .region
+        .subnets
+        .ok()
+        .map(|subnets| {
+            subnets
+                .iter()
+                .filter_map(|s| Some((s.id.as_str(), s.cidr_block.as_deref()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ends = |subnets: &'_ [String]| -> Vec<(String, String)> {
+        subnets
+            .iter()
+            .filter_map(|s| Some((s.clone(), (*cidr_of.get(s.as_str())?).to_owned())))
+            .collect()
+    };
+    let (clients, servers) = (ends(clients), ends(servers));
+    let mut faults = Vec::new();
+    for (client_subnet, client_cidr) in &clients {
+        let client = super::nacl::End {
+            subnet: client_subnet,
+            cidr: client_cidr,
+        };
+        for (server_subnet, server_cidr) in &servers {
+            let server = super::nacl::End {
+                subnet: server_subnet,
+                cidr: server_cidr,
+            };
+            for fault in super::nacl::path_faults(acls, client, server, port) {
+                if !faults.contains(&fault) {
+                    faults.push(fault);
+                }
+            }
+        }
     }
     Ok(faults)
 }
@@ -1265,6 +1342,39 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
         .filter(|(_, groups)| !groups.iter().any(|g| admitted_groups.contains(g)))
         .map(|(name, _)| name.as_str())
         .collect();
+    // The network ACLs between the function's subnets and the database's.
+    let mut acl_blocked = Vec::new();
+    let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
+    for function in primary_functions(context) {
+        if let Collected::Ok(Some(configuration)) = &function.configuration {
+            match acl_faults(
+                context,
+                def,
+                &db.arn,
+                &configuration.subnet_ids,
+                &db_subnets,
+                port,
+            ) {
+                Ok(faults) => acl_blocked.extend(
+                    faults
+                        .into_iter()
+                        .map(|f| format!("rotation function {}: {f}", configuration.name)),
+                ),
+                Err(finding) => return vec![*finding],
+            }
+        }
+    }
+    if offending.is_empty() && !acl_blocked.is_empty() {
+        return vec![context.fail(
+            def,
+            &db.arn,
+            format!(
+                "database {} admits port {port} only from the expected groups, but {}; expected the network ACLs to let the rotation function reach port {port} and get the answers",
+                db.id,
+                acl_blocked.join("; ")
+            ),
+        )];
+    }
     if offending.is_empty() && !unreached.is_empty() {
         return vec![context.fail(
             def,

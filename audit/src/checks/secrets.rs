@@ -340,18 +340,7 @@ pub(crate) fn strings(value: &Value) -> Vec<String> {
 
 /// IAM's action matching: case-insensitive, `*` and `?` wildcards.
 pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
-    fn go(p: &[u8], a: &[u8]) -> bool {
-        match p.split_first() {
-            None => a.is_empty(),
-            Some((b'*', rest)) => (0..=a.len()).any(|skip| go(rest, &a[skip..])),
-            Some((b'?', rest)) => !a.is_empty() && go(rest, &a[1..]),
-            Some((c, rest)) => a.first().is_some_and(|x| x == c) && go(rest, &a[1..]),
-        }
-    }
-    go(
-        pattern.to_ascii_lowercase().as_bytes(),
-        action.to_ascii_lowercase().as_bytes(),
-    )
+    crate::iam_eval::wildcard_matches(pattern, action, true)
 }
 
 /// Whether an `Action` entry lets its principal invoke the function.

@@ -1,0 +1,554 @@
+//! A small, pure evaluator of identity-based IAM policies: may this role call this
+//! action on this resource?
+//!
+//! The audit needs it to tell whether the rotation function's execution role can
+//! do what an alternating-users rotation does (read the `masterarn` secret, write
+//! the application secret, decrypt with a customer-managed key). A role without
+//! one of these permissions passes every other check and still fails every
+//! rotation, so the audit must read the role's policies and decide.
+//!
+//! It follows the IAM user guide's "Policy evaluation logic" for identity-based
+//! policies in one account: an explicit `Deny` in any statement wins over any
+//! `Allow`; without an applicable `Allow` the request is implicitly denied
+//! ("The difference between explicit and implicit denies"). A statement applies
+//! when its `Action` (or `NotAction`) and `Resource` (or `NotResource`) match and
+//! its `Condition` holds. Actions match case-insensitively and resources
+//! case-sensitively, both with the `*` and `?` wildcards (IAM JSON policy element
+//! reference: Action, Resource).
+//!
+//! Conditions are evaluated only where the audit knows the request context: the
+//! string and ARN operators (with `IfExists`) over the keys the caller passes in
+//! (such as `kms:ViaService` for a decryption Secrets Manager makes on the role's
+//! behalf). Anything else (another operator, a key the audit cannot know, a policy
+//! variable, a set operator) is *undecided*, and the evaluator does not guess:
+//! an `Allow` that holds only under such a condition is "not proven", and a `Deny`
+//! under one "may deny". Neither makes a PASS; the check reports them for a person
+//! to verify. Permissions boundaries, session policies, SCPs and resource policies
+//! are out of scope (the audit reads only the role's own policies).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// A policy document with a name for messages (`inline policy X`, `managed policy arn:...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPolicy<'a> {
+    pub name: &'a str,
+    pub document: &'a str,
+}
+
+/// One request to decide: the action, the resource ARN, and the condition keys
+/// the audit knows for it (names lower-cased).
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub context: BTreeMap<String, String>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(action: &'a str, resource: &'a str) -> Self {
+        Self {
+            action,
+            resource,
+            context: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a known condition key.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.context
+            .insert(key.to_ascii_lowercase(), value.to_owned());
+        self
+    }
+}
+
+/// The decision for one request; `by` names the policy and statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// An `Allow` applies and no `Deny` can apply.
+    Allowed { by: String },
+    /// A `Deny` applies.
+    ExplicitDeny { by: String },
+    /// A `Deny` applies under a condition the audit cannot evaluate.
+    MayDeny { by: String, condition: String },
+    /// The only `Allow` that could apply holds under a condition the audit cannot evaluate.
+    NotProven { by: String, condition: String },
+    /// No statement allows it.
+    ImplicitDeny,
+}
+
+/// The three-valued truth of a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Truth {
+    Yes,
+    No,
+    /// Cannot be decided; the text says which operator and key.
+    Unknown(String),
+}
+
+/// Decides `request` against every statement of `policies`. An unparseable
+/// document is an error naming it (it cannot be judged either way).
+pub fn evaluate(policies: &[NamedPolicy<'_>], request: &Request<'_>) -> Result<Decision, String> {
+    let mut allowed = None;
+    let mut not_proven = None;
+    let mut may_deny = None;
+    for policy in policies {
+        let parsed: Value = serde_json::from_str(policy.document)
+            .map_err(|e| format!("{} is not a JSON policy document ({e})", policy.name))?;
+        let statements = match &parsed["Statement"] {
+            Value::Array(items) => items.clone(),
+            item @ Value::Object(_) => vec![item.clone()],
+            _ => return Err(format!("{} has no Statement", policy.name)),
+        };
+        for (index, statement) in statements.iter().enumerate() {
+            let label = statement["Sid"].as_str().map_or_else(
+                || format!("{} statement {}", policy.name, index + 1),
+                |sid| format!("{} statement {sid}", policy.name),
+            );
+            if !matches_action(statement, request.action)
+                || !matches_resource(statement, request.resource)
+            {
+                continue;
+            }
+            let truth = condition_holds(&statement["Condition"], &request.context);
+            match (statement["Effect"].as_str(), truth) {
+                (Some("Deny"), Truth::Yes) => return Ok(Decision::ExplicitDeny { by: label }),
+                (Some("Deny"), Truth::Unknown(condition)) => {
+                    may_deny.get_or_insert((label, condition));
+                }
+                (Some("Allow"), Truth::Yes) => {
+                    allowed.get_or_insert(label);
+                }
+                (Some("Allow"), Truth::Unknown(condition)) => {
+                    not_proven.get_or_insert((label, condition));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(match (may_deny, allowed, not_proven) {
+        (Some((by, condition)), _, _) => Decision::MayDeny { by, condition },
+        (None, Some(by), _) => Decision::Allowed { by },
+        (None, None, Some((by, condition))) => Decision::NotProven { by, condition },
+        (None, None, None) => Decision::ImplicitDeny,
+    })
+}
+
+/// A string or an array of strings.
+fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM wildcard matching: `*` any run of characters, `?` one character.
+pub fn wildcard_matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|skip| go(rest, &t[skip..])),
+            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    let fold = |s: &str| -> Vec<char> {
+        if ignore_case {
+            s.to_lowercase().chars().collect()
+        } else {
+            s.chars().collect()
+        }
+    };
+    go(&fold(pattern), &fold(text))
+}
+
+fn matches_action(statement: &Value, action: &str) -> bool {
+    if let Some(not) = statement.get("NotAction") {
+        !strings(not)
+            .iter()
+            .any(|p| wildcard_matches(p, action, true))
+    } else {
+        strings(&statement["Action"])
+            .iter()
+            .any(|p| wildcard_matches(p, action, true))
+    }
+}
+
+fn matches_resource(statement: &Value, resource: &str) -> bool {
+    if let Some(not) = statement.get("NotResource") {
+        !strings(not)
+            .iter()
+            .any(|p| wildcard_matches(p, resource, false))
+    } else {
+        strings(&statement["Resource"])
+            .iter()
+            .any(|p| wildcard_matches(p, resource, false))
+    }
+}
+
+/// Whether a statement's `Condition` holds: operators and keys are ANDed, a key's
+/// values ORed (for the negated operators: none may match), as the IAM user guide
+/// ("Creating a condition with multiple keys or values") says.
+fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Truth {
+    let Value::Object(operators) = condition else {
+        return if condition.is_null() {
+            Truth::Yes
+        } else {
+            Truth::Unknown("a malformed Condition".to_owned())
+        };
+    };
+    let mut unknown = None;
+    for (operator, keys) in operators {
+        let Value::Object(keys) = keys else {
+            return Truth::Unknown(format!("a malformed {operator} condition"));
+        };
+        for (key, values) in keys {
+            match operator_holds(operator, key, &strings(values), context) {
+                Truth::No => return Truth::No,
+                Truth::Unknown(why) => {
+                    unknown.get_or_insert(why);
+                }
+                Truth::Yes => {}
+            }
+        }
+    }
+    unknown.map_or(Truth::Yes, Truth::Unknown)
+}
+
+fn operator_holds(
+    operator: &str,
+    key: &str,
+    values: &[&str],
+    context: &BTreeMap<String, String>,
+) -> Truth {
+    let unknown = || Truth::Unknown(format!("{operator} on {key}"));
+    let base = operator.strip_suffix("IfExists").unwrap_or(operator);
+    let (negated, compare): (bool, fn(&str, &str) -> bool) = match base {
+        "StringEquals" | "ArnEquals" => (false, |p, v| p == v),
+        "StringNotEquals" | "ArnNotEquals" => (true, |p, v| p == v),
+        "StringEqualsIgnoreCase" => (false, |p, v| p.eq_ignore_ascii_case(v)),
+        "StringNotEqualsIgnoreCase" => (true, |p, v| p.eq_ignore_ascii_case(v)),
+        "StringLike" | "ArnLike" => (false, |p, v| wildcard_matches(p, v, false)),
+        "StringNotLike" | "ArnNotLike" => (true, |p, v| wildcard_matches(p, v, false)),
+        _ => return unknown(),
+    };
+    // A policy variable (`${aws:username}`) depends on the caller: not known here.
+    if values.is_empty() || values.iter().any(|v| v.contains("${")) {
+        return unknown();
+    }
+    // A key the audit does not know may still be in the real request: undecided,
+    // even with IfExists (which only says what happens when it is absent).
+    let Some(actual) = context.get(&key.to_ascii_lowercase()) else {
+        return unknown();
+    };
+    let any = values.iter().any(|pattern| compare(pattern, actual));
+    if any == negated {
+        Truth::No
+    } else {
+        Truth::Yes
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986; IAM API reference,
+/// `GetRolePolicy` and `GetPolicyVersion`); a document that is already JSON (as
+/// some emulators return it) is kept as it is.
+pub fn decode_policy_document(document: &str) -> String {
+    if serde_json::from_str::<Value>(document).is_ok() {
+        return document.to_owned();
+    }
+    let bytes = document.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match bytes[index] {
+            b'%' if index + 2 < bytes.len() => {
+                if let (Some(high), Some(low)) = (hex(bytes[index + 1]), hex(bytes[index + 2])) {
+                    out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                    index += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            other => out.push(other),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf";
+    const ADMIN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ";
+
+    type Expect = fn(&Decision) -> bool;
+
+    fn decide(documents: &[Value], request: &Request<'_>) -> Decision {
+        let texts: Vec<String> = documents.iter().map(Value::to_string).collect();
+        let names: Vec<String> = (1..=texts.len()).map(|i| format!("p{i}")).collect();
+        let policies: Vec<NamedPolicy<'_>> = texts
+            .iter()
+            .zip(&names)
+            .map(|(document, name)| NamedPolicy { name, document })
+            .collect();
+        evaluate(&policies, request).expect("valid documents")
+    }
+
+    fn allow(action: &str, resource: &str) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
+    }
+
+    #[test]
+    fn statements_are_decided_as_iam_does() {
+        let get = Request::new("secretsmanager:GetSecretValue", ADMIN);
+        let cases: Vec<(&str, Vec<Value>, Expect)> = vec![
+            (
+                "exact action and resource",
+                vec![allow("secretsmanager:GetSecretValue", ADMIN)],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "actions are case-insensitive",
+                vec![allow("SecretsManager:getsecretvalue", ADMIN)],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "action wildcard *",
+                vec![allow("secretsmanager:Get*", ADMIN)],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "action wildcard ?",
+                vec![allow("secretsmanager:GetSecretValu?", ADMIN)],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "another action",
+                vec![allow("secretsmanager:DescribeSecret", ADMIN)],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "another secret",
+                vec![allow("secretsmanager:GetSecretValue", SECRET)],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "resource wildcard",
+                vec![allow(
+                    "secretsmanager:GetSecretValue",
+                    "arn:aws:secretsmanager:*:123456789012:secret:rds!db-*",
+                )],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "resources are case-sensitive",
+                vec![allow(
+                    "secretsmanager:GetSecretValue",
+                    &ADMIN.to_uppercase(),
+                )],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "resource ? is one character",
+                vec![allow(
+                    "*",
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ?",
+                )],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "NotAction allows the rest",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "NotAction": "secretsmanager:Put*", "Resource": "*"}}),
+                ],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "NotAction excludes it",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "NotAction": "secretsmanager:Get*", "Resource": "*"}}),
+                ],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "NotResource excludes it",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "Action": "*", "NotResource": ADMIN}}),
+                ],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "NotResource allows others",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "Action": "*", "NotResource": SECRET}}),
+                ],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "an explicit Deny in another policy wins",
+                vec![
+                    allow("*", "*"),
+                    json!({"Statement": [{"Sid": "NoAdmin", "Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": ADMIN}]}),
+                ],
+                |d| {
+                    *d == Decision::ExplicitDeny {
+                        by: "p2 statement NoAdmin".to_owned(),
+                    }
+                },
+            ),
+            (
+                "a Deny of another action does not",
+                vec![
+                    allow("*", "*"),
+                    json!({"Statement": {"Effect": "Deny", "Action": "secretsmanager:PutSecretValue", "Resource": "*"}}),
+                ],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "a Deny by NotAction",
+                vec![
+                    allow("*", "*"),
+                    json!({"Statement": {"Effect": "Deny", "NotAction": "kms:*", "Resource": "*"}}),
+                ],
+                |d| matches!(d, Decision::ExplicitDeny { .. }),
+            ),
+            (
+                "a statement with neither Action nor NotAction applies to nothing",
+                vec![json!({"Statement": {"Effect": "Allow", "Resource": "*"}})],
+                |d| *d == Decision::ImplicitDeny,
+            ),
+            (
+                "an Allow under an unknown condition is not proven",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}}),
+                ],
+                |d| matches!(d, Decision::NotProven { condition, .. } if condition == "IpAddress on aws:SourceIp"),
+            ),
+            (
+                "an unconditional Allow beats a conditional one",
+                vec![
+                    json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}, {"Effect": "Allow", "Action": "*", "Resource": ADMIN}]}),
+                ],
+                |d| matches!(d, Decision::Allowed { .. }),
+            ),
+            (
+                "a Deny under an unknown condition may deny",
+                vec![
+                    allow("*", "*"),
+                    json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}}}),
+                ],
+                |d| matches!(d, Decision::MayDeny { .. }),
+            ),
+            (
+                "a policy variable is unknown",
+                vec![
+                    json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "${aws:username}"}}}}),
+                ],
+                |d| matches!(d, Decision::NotProven { .. }),
+            ),
+        ];
+        for (name, documents, expected) in cases {
+            let decision = decide(&documents, &get);
+            assert!(expected(&decision), "{name}: {decision:?}");
+        }
+    }
+
+    #[test]
+    fn known_condition_keys_are_evaluated() {
+        let decrypt = Request::new("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/k")
+            .with("kms:ViaService", "secretsmanager.us-east-1.amazonaws.com")
+            .with("kms:EncryptionContext:SecretARN", ADMIN);
+        let with_condition = |condition: Value| {
+            vec![
+                json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": condition}}),
+            ]
+        };
+        let cases: Vec<(Value, bool)> = vec![
+            (
+                json!({"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}),
+                true,
+            ),
+            (
+                json!({"StringEquals": {"KMS:VIASERVICE": "secretsmanager.us-east-1.amazonaws.com"}}),
+                true,
+            ),
+            (
+                json!({"StringEquals": {"kms:ViaService": ["rds.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"]}}),
+                true,
+            ),
+            (
+                json!({"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}),
+                false,
+            ),
+            (
+                json!({"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}),
+                true,
+            ),
+            (
+                json!({"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}),
+                false,
+            ),
+            (
+                json!({"StringEqualsIfExists": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}),
+                true,
+            ),
+            (
+                json!({"ArnLike": {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!*"}}),
+                true,
+            ),
+            (
+                json!({"StringLike": {"kms:ViaService": "secretsmanager.*"}, "ArnEquals": {"kms:EncryptionContext:SecretARN": SECRET}}),
+                false,
+            ),
+        ];
+        for (condition, allowed) in cases {
+            let decision = decide(&with_condition(condition.clone()), &decrypt);
+            if allowed {
+                assert!(
+                    matches!(decision, Decision::Allowed { .. }),
+                    "{condition}: {decision:?}"
+                );
+            } else {
+                assert_eq!(decision, Decision::ImplicitDeny, "{condition}");
+            }
+        }
+        // A condition that is false makes a Deny not apply.
+        let documents = vec![
+            allow("kms:Decrypt", "*"),
+            json!({"Statement": {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}}),
+        ];
+        assert!(matches!(
+            decide(&documents, &decrypt),
+            Decision::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_document_is_an_error_naming_it() {
+        let policies = [NamedPolicy {
+            name: "inline policy broken",
+            document: "{not json",
+        }];
+        let error = evaluate(&policies, &Request::new("kms:Decrypt", "*")).expect_err("error");
+        assert!(error.starts_with("inline policy broken"), "{error}");
+    }
+
+    #[test]
+    fn url_encoded_documents_are_decoded() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(
+            decode_policy_document(encoded),
+            r#"{"Version":"2012-10-17","Statement":[]}"#
+        );
+        let plain = r#"{"Statement":[{"Resource":"arn:%2A"}]}"#;
+        assert_eq!(decode_policy_document(plain), plain);
+        assert_eq!(decode_policy_document("100%"), "100%");
+    }
+}
