@@ -97,6 +97,21 @@ pub const LAMBDA_GET_FUNCTION_URL_CONFIG: ApiCall = call(
     "whether the rotation function has a public URL (AuthType NONE)",
 );
 
+pub const EC2_DESCRIBE_REGIONS: ApiCall = call(
+    "ec2:DescribeRegions",
+    "the account's enabled regions (--regions all)",
+);
+pub const ORGANIZATIONS_LIST_ACCOUNTS: ApiCall = call(
+    "organizations:ListAccounts",
+    "the organisation's active accounts (--organization, from the management or a delegated administrator account)",
+);
+/// Not read-only in name, but it changes nothing: the caller's way into each
+/// audited account (`--accounts`, `--organization`), a statement of its own.
+pub const STS_ASSUME_ROLE: ApiCall = call(
+    "sts:AssumeRole",
+    "credentials of the audit role in each audited account",
+);
+
 /// Every call the collector can make.
 pub const CALLS: &[ApiCall] = &[
     STS_GET_CALLER_IDENTITY,
@@ -116,6 +131,8 @@ pub const CALLS: &[ApiCall] = &[
     LAMBDA_GET_FUNCTION_CONFIGURATION,
     LAMBDA_GET_POLICY,
     LAMBDA_GET_FUNCTION_URL_CONFIG,
+    EC2_DESCRIBE_REGIONS,
+    ORGANIZATIONS_LIST_ACCOUNTS,
 ];
 
 /// The least-privilege IAM policy for the audit, as an IAM policy document.
@@ -158,6 +175,12 @@ pub fn iam_policy() -> Value {
                 "Action": ["kms:Decrypt"],
                 "Resource": "*",
                 "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+            },
+            {
+                "Sid": "AuditAssumeTheAuditRoleOnlyWithAccountsOrOrganization",
+                "Effect": "Allow",
+                "Action": [STS_ASSUME_ROLE.action],
+                "Resource": format!("arn:aws:iam::*:role/{}", crate::org::DEFAULT_ROLE_NAME)
             }
         ]
     })
@@ -195,7 +218,7 @@ mod tests {
                     .iter()
                     .map(|a| a.as_str().expect("action").to_owned())
             })
-            .filter(|a| a != "kms:Decrypt")
+            .filter(|a| a != "kms:Decrypt" && a != STS_ASSUME_ROLE.action)
             .collect();
         listed.sort();
         let mut expected: Vec<String> = CALLS.iter().map(|c| c.action.to_owned()).collect();

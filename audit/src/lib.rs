@@ -25,6 +25,7 @@ pub mod calls;
 pub mod checks;
 pub mod collect;
 pub mod inventory;
+pub mod org;
 pub mod policy;
 pub mod report;
 pub mod sensitive;
