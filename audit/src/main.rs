@@ -49,7 +49,7 @@ struct Cli {
     include_self: bool,
 
     /// Calls in flight per account at most, over all its regions (SDK retries are adaptive on throttling).
-    #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256).map(usize::from))]
+    #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_CONCURRENCY, value_parser = parse_max_concurrency)]
     max_concurrency: usize,
 
     /// Named AWS profile to take credentials and region from.
@@ -129,6 +129,13 @@ fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
         return Err(format!("{text:?} is not HOST:PORT"));
     }
     Ok((host.to_owned(), port))
+}
+
+fn parse_max_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of calls from 1 to 256")),
+    }
 }
 
 /// A usage error: exit code 2.
