@@ -245,6 +245,31 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
             self._reply(404)
 
 
+def function_credentials(function: LambdaFunction) -> tuple[str, str, str | None]:
+    """The credentials a function runs with. Lambda gives a function its execution
+    role's temporary credentials, in the function's account. In the emulator's own
+    account its key stands in (with IAM enforced, the role's policies would apply
+    instead: a known difference); in any other account the role is assumed, so the
+    function's calls land in its own account (moto maps an assumed role's key to
+    the role's account), as a function deployed into a member account needs."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    if function.account_id == DEFAULT_ACCOUNT_ID:
+        return ARGS.access_key, ARGS.secret_key, None
+    backend = sts_backends[function.account_id][get_partition(function.region)]
+    role = backend.assume_role(
+        region_name=function.region,
+        role_session_name=function.function_name[:64],
+        role_arn=function.role,
+        policy=None,
+        duration=43200,
+        external_id=None,
+    )
+    return role.access_key_id, role.secret_access_key, role.session_token
+
+
 class ExecutionEnvironment:
     """A warm `bootstrap` process and the Runtime API port it polls."""
 
@@ -277,11 +302,14 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ACCESS_KEY_ID": ARGS.access_key,
-            "AWS_SECRET_ACCESS_KEY": ARGS.secret_key,
             "AWS_ENDPOINT_URL": ARGS.endpoint_url,
         }
-        if not ARGS.enforce_iam:
+        access_key, secret_key, session_token = function_credentials(function)
+        env["AWS_ACCESS_KEY_ID"] = access_key
+        env["AWS_SECRET_ACCESS_KEY"] = secret_key
+        if session_token:
+            env["AWS_SESSION_TOKEN"] = session_token
+        elif not ARGS.enforce_iam:
             # Lambda hands a function its role's temporary credentials; with IAM enforced
             # the emulator's administrator key is used instead (a known difference).
             env["AWS_SESSION_TOKEN"] = "emulator-session-token"
@@ -970,6 +998,7 @@ def main() -> None:
         strict.install_ec2_patches()
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
+        strict.install_sts_patches()
         log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
