@@ -515,11 +515,9 @@ fn account_config(base: &SdkConfig, max_concurrency: usize) -> SdkConfig {
 
 async fn caller(base: &SdkConfig) -> Result<Caller, OrgError> {
     let sts = aws_sdk_sts::Client::new(base);
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| OrgError::Caller(collection_error(&calls::STS_GET_CALLER_IDENTITY, &e).describe()))?;
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        OrgError::Caller(collection_error(&calls::STS_GET_CALLER_IDENTITY, &e).describe())
+    })?;
     Ok(Caller {
         account_id: identity.account().unwrap_or_default().to_owned(),
         arn: identity.arn().unwrap_or_default().to_owned(),
@@ -527,7 +525,9 @@ async fn caller(base: &SdkConfig) -> Result<Caller, OrgError> {
 }
 
 /// Every active account of the organisation, with its name (ListAccounts, 20 a page).
-async fn organization_accounts(base: &SdkConfig) -> Result<Vec<(String, Option<String>)>, OrgError> {
+async fn organization_accounts(
+    base: &SdkConfig,
+) -> Result<Vec<(String, Option<String>)>, OrgError> {
     let client = aws_sdk_organizations::Client::new(base);
     let mut pages = client.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
@@ -540,8 +540,12 @@ async fn organization_accounts(base: &SdkConfig) -> Result<Vec<(String, Option<S
         })?;
         for account in page.accounts() {
             let active = is_active(
-                account.status().map(aws_sdk_organizations::types::AccountStatus::as_str),
-                account.state().map(aws_sdk_organizations::types::AccountState::as_str),
+                account
+                    .status()
+                    .map(aws_sdk_organizations::types::AccountStatus::as_str),
+                account
+                    .state()
+                    .map(aws_sdk_organizations::types::AccountState::as_str),
             );
             if let (Some(id), true) = (account.id(), active) {
                 accounts.push((id.to_owned(), account.name().map(str::to_owned)));
@@ -688,7 +692,15 @@ async fn assume(
         .set_external_id(external_id.map(str::to_owned))
         .send()
         .await
-        .map_err(|e| collection_error(&calls::STS_ASSUME_ROLE, &e))?;
+        .map_err(|e| {
+            // STS's own words ("User: ... is not authorized to perform: sts:AssumeRole
+            // on resource: ..."), not the SDK's wrapping of them.
+            let mut error = collection_error(&calls::STS_ASSUME_ROLE, &e);
+            if let Some(message) = e.message() {
+                message.clone_into(&mut error.message);
+            }
+            error
+        })?;
     let Some(credentials) = assumed.credentials() else {
         return Err(CollectionError {
             action: calls::STS_ASSUME_ROLE.action.to_owned(),
@@ -794,7 +806,14 @@ mod tests {
             assert!(is_region_name(good), "{good}");
         }
         for bad in [
-            "", "us-east", "useast1", "US-EAST-1", "us-east-1a", "u-east-1", "us--1", "us-east-123",
+            "",
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "us-east-1a",
+            "u-east-1",
+            "us--1",
+            "us-east-123",
         ] {
             assert!(!is_region_name(bad), "{bad}");
         }
@@ -805,12 +824,24 @@ mod tests {
             (none, None, Ok(Regions::Default)),
             (none, Some("all"), Ok(Regions::All)),
             (none, Some(" ALL "), Ok(Regions::All)),
-            (none, Some("us-east-1, eu-west-1,us-east-1"), Ok(list(&["us-east-1", "eu-west-1"]))),
+            (
+                none,
+                Some("us-east-1, eu-west-1,us-east-1"),
+                Ok(list(&["us-east-1", "eu-west-1"])),
+            ),
             (&repeated, None, Ok(list(&["us-east-1", "eu-west-1"]))),
             (&repeated, Some("us-east-1"), Err("both given")),
             (none, Some("all,us-east-1"), Err("cannot be combined")),
-            (none, Some("us-east-1,mars-1"), Err("\"mars-1\" is not an AWS region name")),
-            (none, Some("us-east-1,"), Err("\"\" is not an AWS region name")),
+            (
+                none,
+                Some("us-east-1,mars-1"),
+                Err("\"mars-1\" is not an AWS region name"),
+            ),
+            (
+                none,
+                Some("us-east-1,"),
+                Err("\"\" is not an AWS region name"),
+            ),
         ];
         for (repeated, listed, expected) in cases {
             match (parse_regions(repeated, listed), expected) {
@@ -823,7 +854,11 @@ mod tests {
 
     #[test]
     fn role_names_and_external_ids_are_validated() {
-        for good in ["OrganizationAccountAccessRole", "audit/ReadOnly", "a+b=c,d.e@f_g-h"] {
+        for good in [
+            "OrganizationAccountAccessRole",
+            "audit/ReadOnly",
+            "a+b=c,d.e@f_g-h",
+        ] {
             assert!(validate_role_name(good).is_ok(), "{good}");
         }
         for bad in ["", "/x", "x/", "has space", "role*", &"r".repeat(65)] {
@@ -869,7 +904,10 @@ mod tests {
         );
         assert_eq!(
             ids(targets(&listed, "111111111111", true)),
-            [("111111111111".to_owned(), true), ("222222222222".to_owned(), false)]
+            [
+                ("111111111111".to_owned(), true),
+                ("222222222222".to_owned(), false)
+            ]
         );
         // --include-self with --accounts not naming the caller still adds it, first.
         let mine = targets(&listed[1..], "999999999999", true);
@@ -920,7 +958,9 @@ mod tests {
         assert!(
             findings[..single.len()]
                 .iter()
-                .all(|f| f.account_id.as_deref() == Some("123456789012") && f.status == Status::Pass)
+                .all(
+                    |f| f.account_id.as_deref() == Some("123456789012") && f.status == Status::Pass
+                )
         );
         let error = findings.last().expect("error row");
         assert_eq!(error.status, Status::Error);
@@ -932,7 +972,9 @@ mod tests {
         );
         assert!(
             error.message.contains("account 333333333333")
-                && error.message.contains("sts:AssumeRole failed (AccessDenied: User: x")
+                && error
+                    .message
+                    .contains("sts:AssumeRole failed (AccessDenied: User: x")
                 && !error.message.contains("more"),
             "{}",
             error.message
@@ -944,7 +986,10 @@ mod tests {
         let inventory = compliant_inventory();
         let org = org_of(&inventory);
         let saved = serde_json::to_string(&org).expect("save");
-        assert_eq!(parse_evidence(&saved), Ok(Evidence::Organization(org.clone())));
+        assert_eq!(
+            parse_evidence(&saved),
+            Ok(Evidence::Organization(org.clone()))
+        );
         let old = serde_json::to_string(&inventory).expect("save");
         assert_eq!(
             parse_evidence(&old),
@@ -958,7 +1003,10 @@ mod tests {
                 r#"{"format":"audit-organization-inventory","accounts":7}"#,
                 "organisation inventory that does not read",
             ),
-            (r#"{"metadata":{},"regions":[]}"#, "single-account inventory that does not read"),
+            (
+                r#"{"metadata":{},"regions":[]}"#,
+                "single-account inventory that does not read",
+            ),
         ] {
             let error = parse_evidence(text).expect_err(text);
             assert!(error.contains(want), "{text}: {error}");

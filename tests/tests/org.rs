@@ -275,7 +275,9 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
     assert!(
         row.message.contains(&refusing)
             && row.message.contains("sts:AssumeRole failed (AccessDenied")
-            && row.message.contains("is not authorized to perform: sts:AssumeRole"),
+            && row
+                .message
+                .contains("is not authorized to perform: sts:AssumeRole"),
         "{}",
         row.message
     );
@@ -285,7 +287,9 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         let found = of_account(&findings, empty);
         assert!(
             found.iter().all(|f| f.check_id != "account.reachable")
-                && found.iter().any(|f| f.check_id == "vpc.dns" && f.status == Status::Fail),
+                && found
+                    .iter()
+                    .any(|f| f.check_id == "vpc.dns" && f.status == Status::Fail),
             "{found:#?}"
         );
     }
@@ -308,7 +312,10 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
 
     // The evidence is one file for every account; evaluated again, the same report.
     let saved = serde_json::to_string_pretty(&inventory).expect("save");
-    assert!(!saved.contains("AppUserPassw0rd"), "no secret value in evidence");
+    assert!(
+        !saved.contains("AppUserPassw0rd"),
+        "no secret value in evidence"
+    );
     let Ok(Evidence::Organization(loaded)) = parse_evidence(&saved) else {
         panic!("the saved organisation inventory does not load");
     };
