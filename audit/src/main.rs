@@ -260,10 +260,7 @@ async fn run(cli: Cli) -> Result<u8> {
                 report.summary,
                 path.display()
             ),
-            None => eprintln!(
-                "audit: {} ({} API requests)",
-                report.summary, api_requests
-            ),
+            None => eprintln!("audit: {} ({} API requests)", report.summary, api_requests),
         }
     }
     Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
@@ -298,9 +295,7 @@ impl Target {
         let regions =
             audit::org::parse_regions(&cli.regions, cli.regions_list.as_deref()).map_err(usage)?;
         let accounts = match (&cli.accounts, cli.organization) {
-            (Some(text), _) => {
-                Accounts::List(audit::org::parse_account_ids(text).map_err(usage)?)
-            }
+            (Some(text), _) => Accounts::List(audit::org::parse_account_ids(text).map_err(usage)?),
             (None, true) => Accounts::Organization,
             (None, false) => Accounts::Caller,
         };
@@ -377,12 +372,14 @@ async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<
         max_concurrency: cli.max_concurrency,
         collect: collect_request(cli, policy, Vec::new())?,
     };
-    Box::pin(with_progress(audit::org::collect_organization(&base, &request)))
-        .await
-        .map_err(|error| match error {
-            OrgError::NoAccounts(_) | OrgError::NoRegion => UsageError(error.to_string()).into(),
-            other => anyhow::Error::from(other),
-        })
+    Box::pin(with_progress(audit::org::collect_organization(
+        &base, &request,
+    )))
+    .await
+    .map_err(|error| match error {
+        OrgError::NoAccounts(_) | OrgError::NoRegion => UsageError(error.to_string()).into(),
+        other => anyhow::Error::from(other),
+    })
 }
 
 async fn collect_live(cli: &Cli, policy: &Policy, regions: &Regions) -> Result<Inventory> {

@@ -46,7 +46,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::calls;
-use crate::checks::{CheckDefinition, Finding, Severity, Status};
+use crate::checks::{CheckDefinition, Finding, Severity, Status, partition};
 use crate::collect::{CollectRequest, collection_error};
 use crate::inventory::{CollectionError, Inventory};
 use crate::policy::Policy;
@@ -183,17 +183,6 @@ pub fn validate_external_id(id: &str) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// `arn:<partition>:iam::<account>:role/<name>`.
@@ -387,13 +376,8 @@ fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Find
         resource,
         resource_type: definition.resource_type.to_owned(),
         message: format!(
-            "account {}{} was not audited: {} failed ({reason})",
-            account.account_id,
-            account
-                .name
-                .as_deref()
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default(),
+            "{} was not audited: {} failed ({reason})",
+            account_label(&account.account_id, account.name.as_deref()),
             error.action
         ),
         remediation: definition.remediation.to_owned(),
@@ -405,6 +389,14 @@ fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Find
             .collect(),
         account_id: Some(account.account_id.clone()),
         setup: None,
+    }
+}
+
+/// `account 111111111111 (name)`, or without the name when there is none.
+pub fn account_label(account_id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("account {account_id} ({name})"),
+        None => format!("account {account_id}"),
     }
 }
 
@@ -763,6 +755,43 @@ pub fn merge(parts: Vec<Inventory>) -> Option<Inventory> {
     Some(merged)
 }
 
+/// An organisation of two accounts for tests: `inventory`'s, and one whose role
+/// refused to be assumed.
+#[cfg(test)]
+pub(crate) fn sample_org(inventory: &Inventory) -> OrgInventory {
+    OrgInventory {
+        format: ORG_INVENTORY_FORMAT.to_owned(),
+        tool: crate::TOOL.to_owned(),
+        version: crate::VERSION.to_owned(),
+        collected_at: inventory.metadata.collected_at,
+        caller: Caller {
+            account_id: "999999999999".to_owned(),
+            arn: "arn:aws:iam::999999999999:user/auditor".to_owned(),
+        },
+        role_name: DEFAULT_ROLE_NAME.to_owned(),
+        accounts: vec![
+            AccountRecord {
+                account_id: "123456789012".to_owned(),
+                name: Some("prod".to_owned()),
+                role_arn: Some(role_arn("aws", "123456789012", DEFAULT_ROLE_NAME)),
+                outcome: AccountOutcome::Collected(Box::new(inventory.clone())),
+            },
+            AccountRecord {
+                account_id: "333333333333".to_owned(),
+                name: Some("sandbox".to_owned()),
+                role_arn: Some(role_arn("aws", "333333333333", DEFAULT_ROLE_NAME)),
+                outcome: AccountOutcome::Unreachable(CollectionError {
+                    action: "sts:AssumeRole".to_owned(),
+                    access_denied: true,
+                    code: Some("AccessDenied".to_owned()),
+                    message: "User: x is not authorized to perform: sts:AssumeRole\nmore"
+                        .to_owned(),
+                }),
+            },
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -915,43 +944,9 @@ mod tests {
         assert!(mine[0].own && mine[0].name.is_none());
     }
 
-    fn org_of(inventory: &Inventory) -> OrgInventory {
-        OrgInventory {
-            format: ORG_INVENTORY_FORMAT.to_owned(),
-            tool: crate::TOOL.to_owned(),
-            version: crate::VERSION.to_owned(),
-            collected_at: inventory.metadata.collected_at,
-            caller: Caller {
-                account_id: "999999999999".to_owned(),
-                arn: "arn:aws:iam::999999999999:user/auditor".to_owned(),
-            },
-            role_name: DEFAULT_ROLE_NAME.to_owned(),
-            accounts: vec![
-                AccountRecord {
-                    account_id: "123456789012".to_owned(),
-                    name: Some("prod".to_owned()),
-                    role_arn: Some(role_arn("aws", "123456789012", DEFAULT_ROLE_NAME)),
-                    outcome: AccountOutcome::Collected(Box::new(inventory.clone())),
-                },
-                AccountRecord {
-                    account_id: "333333333333".to_owned(),
-                    name: None,
-                    role_arn: Some(role_arn("aws", "333333333333", DEFAULT_ROLE_NAME)),
-                    outcome: AccountOutcome::Unreachable(CollectionError {
-                        action: "sts:AssumeRole".to_owned(),
-                        access_denied: true,
-                        code: Some("AccessDenied".to_owned()),
-                        message: "User: x is not authorized to perform: sts:AssumeRole\nmore"
-                            .to_owned(),
-                    }),
-                },
-            ],
-        }
-    }
-
     #[test]
     fn an_unreachable_account_is_one_error_row_and_the_others_are_audited() {
-        let org = org_of(&compliant_inventory());
+        let org = sample_org(&compliant_inventory());
         let findings = evaluate_organization(&org, &Policy::default());
         let single = crate::checks::evaluate(&compliant_inventory(), &Policy::default());
         assert_eq!(findings.len(), single.len() + 1);
@@ -984,7 +979,7 @@ mod tests {
     #[test]
     fn either_kind_of_saved_inventory_reads_and_others_fail_clearly() {
         let inventory = compliant_inventory();
-        let org = org_of(&inventory);
+        let org = sample_org(&inventory);
         let saved = serde_json::to_string(&org).expect("save");
         assert_eq!(
             parse_evidence(&saved),

@@ -1298,26 +1298,6 @@ async fn every_invocation_writes_to_the_functions_log_group() {
     assert_eq!(events.events().len(), 4, "one invocation per step");
 }
 
-/// The credentials an AssumeRole answer holds, as an SDK configuration.
-fn assumed_config(
-    config: &aws_config::SdkConfig,
-    answer: &aws_sdk_sts::operation::assume_role::AssumeRoleOutput,
-) -> aws_config::SdkConfig {
-    let credentials = answer.credentials().expect("credentials");
-    config
-        .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-            aws_sdk_sts::config::Credentials::new(
-                credentials.access_key_id(),
-                credentials.secret_access_key(),
-                Some(credentials.session_token().to_owned()),
-                None,
-                "test",
-            ),
-        ))
-        .build()
-}
-
 #[tokio::test]
 async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
     let config = sdk_config().await;
@@ -1340,7 +1320,8 @@ async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
         }
     };
     let trusting = |principal: &str, condition: Value| {
-        let mut statement = json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"});
+        let mut statement =
+            json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"});
         if !condition.is_null() {
             statement["Condition"] = condition;
         }
@@ -1386,7 +1367,8 @@ async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
             Some("AccessDenied"),
             "{arn}"
         );
-        let message = aws_sdk_sts::error::ProvideErrorMetadata::message(service).unwrap_or_default();
+        let message =
+            aws_sdk_sts::error::ProvideErrorMetadata::message(service).unwrap_or_default();
         assert!(
             message.contains("is not authorized to perform: sts:AssumeRole on resource: ")
                 && message.contains(&arn),
@@ -1397,7 +1379,7 @@ async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
     let answer = assume(with_external_id.clone(), Some("audit-7"))
         .await
         .expect("assume role");
-    let identity = aws_sdk_sts::Client::new(&assumed_config(&config, &answer))
+    let identity = aws_sdk_sts::Client::new(&tests::assumed_config(&config, &answer))
         .get_caller_identity()
         .send()
         .await

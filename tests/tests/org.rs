@@ -75,19 +75,7 @@ async fn member_config(config: &SdkConfig, account: &str) -> SdkConfig {
         .send()
         .await
         .expect("assume the member's role");
-    let credentials = answer.credentials().expect("credentials");
-    config
-        .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-            aws_sdk_sts::config::Credentials::new(
-                credentials.access_key_id(),
-                credentials.secret_access_key(),
-                Some(credentials.session_token().to_owned()),
-                None,
-                "org-test",
-            ),
-        ))
-        .build()
+    tests::assumed_config(config, &answer)
 }
 
 /// The tutorial's setup in a member account, by `provision` and `deploy`; returns

@@ -251,7 +251,10 @@ impl Context<'_> {
     /// The setup a finding belongs to: the VPC found (its `Name`, else its id), else
     /// the one asked for (`--vpc-id`, or the policy's name).
     pub fn setup(&self) -> String {
-        match (self.region.vpc.ok().and_then(Option::as_ref), &self.scope.vpc_id) {
+        match (
+            self.region.vpc.ok().and_then(Option::as_ref),
+            &self.scope.vpc_id,
+        ) {
             (Some(vpc), _) => vpc.name.clone().unwrap_or_else(|| vpc.id.clone()),
             (None, Some(id)) => id.clone(),
             (None, None) => self.policy.vpc_name.clone(),
@@ -324,7 +327,7 @@ impl Context<'_> {
 }
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

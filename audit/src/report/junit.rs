@@ -231,7 +231,12 @@ mod tests {
         let xml = render(&report);
         assert_well_formed(&xml);
         assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
-        assert!(xml.contains("name=\"audit 0.1.0 account 333333333333\" tests=\"1\" failures=\"0\" errors=\"1\""), "{xml}");
+        assert!(
+            xml.contains(
+                "name=\"audit 0.1.0 account 333333333333\" tests=\"1\" failures=\"0\" errors=\"1\""
+            ),
+            "{xml}"
+        );
         assert!(xml.contains("[123456789012 us-east-1]"), "{xml}");
     }
 }

@@ -224,41 +224,8 @@ pub(crate) fn sample_report() -> Report {
 /// role could not be assumed.
 #[cfg(test)]
 pub(crate) fn sample_org_report() -> Report {
-    use crate::org::{
-        AccountRecord, DEFAULT_ROLE_NAME, ORG_INVENTORY_FORMAT, evaluate_organization, role_arn,
-    };
-    let inventory = crate::checks::fixtures::compliant_inventory();
-    let org = OrgInventory {
-        format: ORG_INVENTORY_FORMAT.to_owned(),
-        tool: crate::TOOL.to_owned(),
-        version: crate::VERSION.to_owned(),
-        collected_at: inventory.metadata.collected_at,
-        caller: Caller {
-            account_id: "999999999999".to_owned(),
-            arn: "arn:aws:iam::999999999999:user/auditor".to_owned(),
-        },
-        role_name: DEFAULT_ROLE_NAME.to_owned(),
-        accounts: vec![
-            AccountRecord {
-                account_id: "123456789012".to_owned(),
-                name: Some("prod".to_owned()),
-                role_arn: Some(role_arn("aws", "123456789012", DEFAULT_ROLE_NAME)),
-                outcome: AccountOutcome::Collected(Box::new(inventory)),
-            },
-            AccountRecord {
-                account_id: "333333333333".to_owned(),
-                name: Some("sandbox".to_owned()),
-                role_arn: Some(role_arn("aws", "333333333333", DEFAULT_ROLE_NAME)),
-                outcome: AccountOutcome::Unreachable(crate::inventory::CollectionError {
-                    action: "sts:AssumeRole".to_owned(),
-                    access_denied: true,
-                    code: Some("AccessDenied".to_owned()),
-                    message: "not authorized to perform: sts:AssumeRole".to_owned(),
-                }),
-            },
-        ],
-    };
-    let mut findings = evaluate_organization(&org, &crate::policy::Policy::default());
+    let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
+    let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
     findings[0].status = crate::checks::Status::Fail;
     Report::for_organization(&org, findings)
 }

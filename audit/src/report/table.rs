@@ -17,13 +17,8 @@ pub fn render(report: &Report) -> String {
             let owned: Vec<Finding> = findings.iter().map(|&f| f.clone()).collect();
             let _ = writeln!(
                 out,
-                "\naccount {}{}: {}",
-                account.account_id,
-                account
-                    .name
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default(),
+                "\n{}: {}",
+                crate::org::account_label(&account.account_id, account.name.as_deref()),
                 Summary::of(&owned)
             );
         }
@@ -73,7 +68,10 @@ fn footer(report: &Report) -> String {
         skipped.push('\n');
     }
     let accounts = if scope.accounts.is_empty() {
-        format!("account {}", scope.account_id.as_deref().unwrap_or("unknown"))
+        format!(
+            "account {}",
+            scope.account_id.as_deref().unwrap_or("unknown")
+        )
     } else {
         format!(
             "{} accounts{}",
@@ -123,7 +121,9 @@ mod tests {
     fn an_audit_of_several_accounts_is_grouped_by_account() {
         let report = super::super::sample_org_report();
         let text = render(&report);
-        let prod = text.find("account 123456789012 (prod): ").expect("prod heading");
+        let prod = text
+            .find("account 123456789012 (prod): ")
+            .expect("prod heading");
         let sandbox = text
             .find("account 333333333333 (sandbox): 0 passed, 0 failed, 1 errors, 0 skipped")
             .expect("sandbox heading");
