@@ -821,6 +821,9 @@ mod tests {
         }
     }
 
+    /// `--region` flags, `--regions`, and the regions or words of the error.
+    type RegionCase<'a> = (&'a [String], Option<&'a str>, Result<Regions, &'a str>);
+
     #[test]
     fn region_names_and_all_are_recognised() {
         for good in [
@@ -849,7 +852,7 @@ mod tests {
         let list = |names: &[&str]| Regions::List(names.iter().map(|&n| n.to_owned()).collect());
         let none: &[String] = &[];
         let repeated = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
-        let cases: Vec<(&[String], Option<&str>, Result<Regions, &str>)> = vec![
+        let cases: Vec<RegionCase> = vec![
             (none, None, Ok(Regions::Default)),
             (none, Some("all"), Ok(Regions::All)),
             (none, Some(" ALL "), Ok(Regions::All)),
