@@ -570,10 +570,14 @@ pub async fn collect_organization(
         return Err(OrgError::NoRegion);
     }
     let mut tasks = JoinSet::new();
+    let mut spawned = std::collections::HashMap::new();
     for (index, target) in targets.into_iter().enumerate() {
         let base = base.clone();
         let request = request.clone();
-        tasks.spawn(async move { (index, audit_account(&base, &request, target).await) });
+        let account = target.clone();
+        let handle =
+            tasks.spawn(async move { (index, audit_account(&base, &request, target).await) });
+        spawned.insert(handle.id(), (index, account));
     }
     let mut accounts: BTreeMap<usize, AccountRecord> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
@@ -581,7 +585,25 @@ pub async fn collect_organization(
             Ok((index, record)) => {
                 accounts.insert(index, record);
             }
-            Err(error) => tracing::error!("an account's collection stopped: {error}"),
+            // An account whose collection stopped is still in the report, as an ERROR.
+            Err(error) => {
+                if let Some((index, target)) = spawned.get(&error.id()) {
+                    accounts.insert(
+                        *index,
+                        AccountRecord {
+                            account_id: target.account_id.clone(),
+                            name: target.name.clone(),
+                            role_arn: None,
+                            outcome: AccountOutcome::Unreachable(CollectionError {
+                                action: "audit:collect".to_owned(),
+                                access_denied: false,
+                                code: None,
+                                message: format!("the account's collection stopped: {error}"),
+                            }),
+                        },
+                    );
+                }
+            }
         }
     }
     Ok(OrgInventory {
