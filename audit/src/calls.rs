@@ -116,6 +116,21 @@ pub const IAM_GET_POLICY: ApiCall = call("iam:GetPolicy", "a managed policy's de
 pub const IAM_GET_POLICY_VERSION: ApiCall =
     call("iam:GetPolicyVersion", "a managed policy's document");
 
+pub const EC2_DESCRIBE_REGIONS: ApiCall = call(
+    "ec2:DescribeRegions",
+    "the account's enabled regions (--regions all)",
+);
+pub const ORGANIZATIONS_LIST_ACCOUNTS: ApiCall = call(
+    "organizations:ListAccounts",
+    "the organisation's active accounts (--organization, from the management or a delegated administrator account)",
+);
+/// Not read-only in name, but it changes nothing: the caller's way into each
+/// audited account (`--accounts`, `--organization`), a statement of its own.
+pub const STS_ASSUME_ROLE: ApiCall = call(
+    "sts:AssumeRole",
+    "credentials of the audit role in each audited account",
+);
+
 /// Every call the collector can make.
 pub const CALLS: &[ApiCall] = &[
     STS_GET_CALLER_IDENTITY,
@@ -141,6 +156,8 @@ pub const CALLS: &[ApiCall] = &[
     IAM_LIST_ATTACHED_ROLE_POLICIES,
     IAM_GET_POLICY,
     IAM_GET_POLICY_VERSION,
+    EC2_DESCRIBE_REGIONS,
+    ORGANIZATIONS_LIST_ACCOUNTS,
 ];
 
 /// The least-privilege IAM policy for the audit, as an IAM policy document.
@@ -183,6 +200,12 @@ pub fn iam_policy() -> Value {
                 "Action": ["kms:Decrypt"],
                 "Resource": "*",
                 "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+            },
+            {
+                "Sid": "AuditAssumeTheAuditRoleOnlyWithAccountsOrOrganization",
+                "Effect": "Allow",
+                "Action": [STS_ASSUME_ROLE.action],
+                "Resource": format!("arn:aws:iam::*:role/{}", crate::org::DEFAULT_ROLE_NAME)
             }
         ]
     })
@@ -220,7 +243,7 @@ mod tests {
                     .iter()
                     .map(|a| a.as_str().expect("action").to_owned())
             })
-            .filter(|a| a != "kms:Decrypt")
+            .filter(|a| a != "kms:Decrypt" && a != STS_ASSUME_ROLE.action)
             .collect();
         listed.sort();
         let mut expected: Vec<String> = CALLS.iter().map(|c| c.action.to_owned()).collect();

@@ -193,7 +193,7 @@ pub fn failed_action(call_action: &str, code: Option<&str>, message: &str) -> St
     }
 }
 
-fn collection_error<E, R>(call: &ApiCall, error: &SdkError<E, R>) -> CollectionError
+pub(crate) fn collection_error<E, R>(call: &ApiCall, error: &SdkError<E, R>) -> CollectionError
 where
     E: ProvideErrorMetadata + StdError + 'static,
     R: fmt::Debug,

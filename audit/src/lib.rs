@@ -26,6 +26,7 @@ pub mod checks;
 pub mod collect;
 pub mod iam_eval;
 pub mod inventory;
+pub mod org;
 pub mod policy;
 pub mod report;
 pub mod sensitive;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use audit::inventory::Scope;
+use audit::org::{Accounts, Evidence, OrgError, OrgInventory, OrgRequest, Regions};
 use audit::{CollectRequest, Format, Inventory, Policy, Report};
 use aws_config::{BehaviorVersion, Region};
 use clap::Parser;
@@ -22,6 +23,34 @@ struct Cli {
     /// Region to audit; repeat for several (default: the AWS configuration's region).
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
+
+    /// Regions to audit: `all` (each account's enabled regions, from ec2:DescribeRegions) or a comma-separated list.
+    #[arg(long = "regions", value_name = "all|REGION,...")]
+    regions_list: Option<String>,
+
+    /// Audit these accounts (comma-separated 12-digit ids), each through sts:AssumeRole into --role-name.
+    #[arg(long, value_name = "ID,...", conflicts_with = "organization")]
+    accounts: Option<String>,
+
+    /// Audit every active account of the organisation (organizations:ListAccounts; run from the management or a delegated administrator account).
+    #[arg(long)]
+    organization: bool,
+
+    /// The role to assume in each account (default: OrganizationAccountAccessRole).
+    #[arg(long, value_name = "NAME")]
+    role_name: Option<String>,
+
+    /// External id the accounts' roles require (sts:ExternalId).
+    #[arg(long, value_name = "ID", env = "AUDIT_EXTERNAL_ID")]
+    external_id: Option<String>,
+
+    /// With --accounts or --organization, also audit the caller's own account, with its own credentials.
+    #[arg(long)]
+    include_self: bool,
+
+    /// Calls in flight per account at most, over all its regions (SDK retries are adaptive on throttling).
+    #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_CONCURRENCY, value_parser = parse_max_concurrency)]
+    max_concurrency: usize,
 
     /// Named AWS profile to take credentials and region from.
     #[arg(long, env = "AWS_PROFILE")]
@@ -76,7 +105,7 @@ struct Cli {
     save_inventory: Option<PathBuf>,
 
     /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
     from_inventory: Option<PathBuf>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
@@ -100,6 +129,13 @@ fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
         return Err(format!("{text:?} is not HOST:PORT"));
     }
     Ok((host.to_owned(), port))
+}
+
+fn parse_max_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of calls from 1 to 256")),
+    }
 }
 
 /// A usage error: exit code 2.
@@ -158,13 +194,22 @@ async fn run(cli: Cli) -> Result<u8> {
         None => Policy::default(),
     };
     policy.insecure_db_tls = cli.insecure_db_tls;
-    let inventory = if let Some(path) = &cli.from_inventory {
+    let evidence = if let Some(path) = &cli.from_inventory {
         load_inventory(path)?
     } else {
-        let inventory = Box::pin(collect_live(&cli, &policy)).await?;
+        let target = Target::of(&cli)?;
+        let evidence = match &target.accounts {
+            Accounts::Caller => Evidence::Single(Box::new(
+                Box::pin(collect_live(&cli, &policy, &target.regions)).await?,
+            )),
+            _ => Evidence::Organization(Box::pin(collect_accounts(&cli, &policy, target)).await?),
+        };
         if let Some(path) = &cli.save_inventory {
-            let json =
-                serde_json::to_string_pretty(&inventory).context("serialising the inventory")?;
+            let json = match &evidence {
+                Evidence::Single(inventory) => serde_json::to_string_pretty(inventory),
+                Evidence::Organization(org) => serde_json::to_string_pretty(org),
+            }
+            .context("serialising the inventory")?;
             std::fs::write(path, json + "\n").with_context(|| {
                 format!(
                     "writing the inventory to {}; check the directory exists and is writable",
@@ -172,10 +217,18 @@ async fn run(cli: Cli) -> Result<u8> {
                 )
             })?;
         }
-        inventory
+        evidence
     };
-    let findings = audit::evaluate(&inventory, &policy);
-    let report = Report::new(&inventory, findings);
+    let (report, api_requests) = match &evidence {
+        Evidence::Single(inventory) => (
+            Report::new(inventory, audit::evaluate(inventory, &policy)),
+            inventory.metadata.api_requests,
+        ),
+        Evidence::Organization(org) => (
+            Report::for_organization(org, audit::org::evaluate_organization(org, &policy)),
+            org.api_requests(),
+        ),
+    };
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -207,23 +260,20 @@ async fn run(cli: Cli) -> Result<u8> {
                 report.summary,
                 path.display()
             ),
-            None => eprintln!(
-                "audit: {} ({} API requests)",
-                report.summary, inventory.metadata.api_requests
-            ),
+            None => eprintln!("audit: {} ({} API requests)", report.summary, api_requests),
         }
     }
     Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
 }
 
-fn load_inventory(path: &Path) -> Result<Inventory> {
+fn load_inventory(path: &Path) -> Result<Evidence> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         UsageError(format!(
             "reading inventory {}: {error}; check the path",
             path.display()
         ))
     })?;
-    serde_json::from_str(&text).map_err(|error| {
+    audit::org::parse_evidence(&text).map_err(|error| {
         UsageError(format!(
             "inventory {}: {error}; expected a file written by --save-inventory",
             path.display()
@@ -232,30 +282,46 @@ fn load_inventory(path: &Path) -> Result<Inventory> {
     })
 }
 
-async fn collect_live(cli: &Cli, policy: &Policy) -> Result<Inventory> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(profile) = &cli.profile {
-        loader = loader.profile_name(profile);
-    }
-    let base = loader.load().await;
-    let regions: Vec<String> = if cli.regions.is_empty() {
-        match base.region() {
-            Some(region) => vec![region.to_string()],
-            None => bail!(UsageError(
-                "no region: pass --region REGION or set AWS_REGION (or a profile's region)"
+/// What to audit, from the flags, checked before any call.
+#[derive(Debug)]
+struct Target {
+    accounts: Accounts,
+    regions: Regions,
+}
+
+impl Target {
+    fn of(cli: &Cli) -> Result<Self> {
+        let usage = |message: String| anyhow::Error::from(UsageError(message));
+        let regions =
+            audit::org::parse_regions(&cli.regions, cli.regions_list.as_deref()).map_err(usage)?;
+        let accounts = match (&cli.accounts, cli.organization) {
+            (Some(text), _) => Accounts::List(audit::org::parse_account_ids(text).map_err(usage)?),
+            (None, true) => Accounts::Organization,
+            (None, false) => Accounts::Caller,
+        };
+        if accounts == Accounts::Caller
+            && (cli.include_self || cli.role_name.is_some() || cli.external_id.is_some())
+        {
+            bail!(usage(
+                "--include-self, --role-name and --external-id apply to --accounts or --organization; add one of them"
                     .to_owned()
-            )),
+            ));
         }
-    } else {
-        cli.regions.clone()
-    };
-    let configs: Vec<_> = regions
-        .iter()
-        .map(|r| base.to_builder().region(Region::new(r.clone())).build())
-        .collect();
+        if let Some(name) = &cli.role_name {
+            audit::org::validate_role_name(name).map_err(usage)?;
+        }
+        if let Some(id) = &cli.external_id {
+            audit::org::validate_external_id(id).map_err(usage)?;
+        }
+        Ok(Self { accounts, regions })
+    }
+}
+
+/// The per-account request, the same for one account or many.
+fn collect_request(cli: &Cli, policy: &Policy, regions: Vec<String>) -> Result<CollectRequest> {
     let request = CollectRequest {
         scope: Scope {
-            regions: regions.clone(),
+            regions,
             vpc_id: cli.vpc_id.clone(),
             secret_ids: if cli.secret_ids.is_empty() {
                 policy.secret_ids.clone()
@@ -281,6 +347,61 @@ async fn collect_live(cli: &Cli, policy: &Policy) -> Result<Inventory> {
             bundle.display()
         )));
     }
+    Ok(request)
+}
+
+async fn base_config(cli: &Cli) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &cli.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
+async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<OrgInventory> {
+    let base = base_config(cli).await;
+    let request = OrgRequest {
+        accounts: target.accounts,
+        include_self: cli.include_self,
+        regions: target.regions,
+        role_name: cli
+            .role_name
+            .clone()
+            .unwrap_or_else(|| audit::org::DEFAULT_ROLE_NAME.to_owned()),
+        external_id: cli.external_id.clone(),
+        max_concurrency: cli.max_concurrency,
+        collect: collect_request(cli, policy, Vec::new())?,
+    };
+    Box::pin(with_progress(audit::org::collect_organization(
+        &base, &request,
+    )))
+    .await
+    .map_err(|error| match error {
+        OrgError::NoAccounts(_) | OrgError::NoRegion => UsageError(error.to_string()).into(),
+        other => anyhow::Error::from(other),
+    })
+}
+
+async fn collect_live(cli: &Cli, policy: &Policy, regions: &Regions) -> Result<Inventory> {
+    let base = base_config(cli).await;
+    let regions: Vec<String> = match regions {
+        Regions::List(regions) => regions.clone(),
+        Regions::Default | Regions::All => match base.region() {
+            None => bail!(UsageError(
+                "no region: pass --region REGION (or --regions all) and set AWS_REGION (or a profile's region)"
+                    .to_owned()
+            )),
+            Some(region) if *regions == Regions::Default => vec![region.to_string()],
+            Some(_) => audit::org::enabled_regions(&base)
+                .await
+                .map_err(|error| anyhow::anyhow!("--regions all: {}", error.describe()))?,
+        },
+    };
+    let configs: Vec<_> = regions
+        .iter()
+        .map(|r| base.to_builder().region(Region::new(r.clone())).build())
+        .collect();
+    let request = collect_request(cli, policy, regions)?;
     Ok(Box::pin(with_progress(audit::collect(&configs, &request))).await)
 }
 

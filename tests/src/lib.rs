@@ -97,6 +97,32 @@ pub async fn sdk_config() -> SdkConfig {
     xtask::aws::emulator_config(emulator()).await
 }
 
+/// `config` with the credentials of an AssumeRole answer: calls made with it act
+/// as the role, in the role's account.
+///
+/// # Panics
+/// When the answer holds no credentials.
+pub fn assumed_config(
+    config: &SdkConfig,
+    answer: &aws_sdk_sts::operation::assume_role::AssumeRoleOutput,
+) -> SdkConfig {
+    let credentials = answer
+        .credentials()
+        .expect("AssumeRole answered credentials");
+    config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            aws_sdk_sts::config::Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                Some(credentials.session_token().to_owned()),
+                None,
+                "assumed-role",
+            ),
+        ))
+        .build()
+}
+
 /// A name no other test of any process uses: `prefix` plus process id and a counter.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

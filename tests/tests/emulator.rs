@@ -1348,3 +1348,99 @@ async fn rotate_secret_is_refused_until_secrets_manager_may_invoke_the_function(
         tests::RotationOutcome::Succeeded
     );
 }
+
+#[tokio::test]
+async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
+    let config = sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let sts = aws_sdk_sts::Client::new(&config);
+    let me = tests::ACCOUNT_ID;
+    let role = |name: String, trust: Value| {
+        let iam = iam.clone();
+        async move {
+            iam.create_role()
+                .role_name(&name)
+                .assume_role_policy_document(trust.to_string())
+                .send()
+                .await
+                .expect("create role")
+                .role()
+                .expect("role")
+                .arn()
+                .to_owned()
+        }
+    };
+    let trusting = |principal: &str, condition: Value| {
+        let mut statement =
+            json!({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"});
+        if !condition.is_null() {
+            statement["Condition"] = condition;
+        }
+        json!({"Version": "2012-10-17", "Statement": [statement]})
+    };
+    let other_account = role(
+        unique_name("TrustsOther"),
+        trusting("arn:aws:iam::111111111111:root", Value::Null),
+    )
+    .await;
+    let with_external_id = role(
+        unique_name("NeedsExternalId"),
+        trusting(
+            &format!("arn:aws:iam::{me}:root"),
+            json!({"StringEquals": {"sts:ExternalId": "audit-7"}}),
+        ),
+    )
+    .await;
+    let assume = |arn: String, external_id: Option<&'static str>| {
+        sts.assume_role()
+            .role_arn(arn)
+            .role_session_name("fidelity")
+            .set_external_id(external_id.map(str::to_owned))
+            .send()
+    };
+    // A role trusting another account, a role that does not exist, a missing or
+    // wrong external id: AccessDenied naming the caller and the role, as AWS says it.
+    for (arn, external_id) in [
+        (other_account.clone(), None),
+        (
+            "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole".to_owned(),
+            None,
+        ),
+        (with_external_id.clone(), None),
+        (with_external_id.clone(), Some("audit-8")),
+    ] {
+        let error = assume(arn.clone(), external_id)
+            .await
+            .expect_err("AssumeRole must be refused");
+        let service = error.as_service_error().expect("service error");
+        assert_eq!(
+            aws_sdk_sts::error::ProvideErrorMetadata::code(service),
+            Some("AccessDenied"),
+            "{arn}"
+        );
+        let message =
+            aws_sdk_sts::error::ProvideErrorMetadata::message(service).unwrap_or_default();
+        assert!(
+            message.contains("is not authorized to perform: sts:AssumeRole on resource: ")
+                && message.contains(&arn),
+            "{message}"
+        );
+    }
+    // The trusted caller with the right external id gets credentials that act as the role.
+    let answer = assume(with_external_id.clone(), Some("audit-7"))
+        .await
+        .expect("assume role");
+    let identity = aws_sdk_sts::Client::new(&tests::assumed_config(&config, &answer))
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("caller identity");
+    assert_eq!(identity.account(), Some(me));
+    let role_name = with_external_id.rsplit('/').next().expect("name");
+    assert!(
+        identity
+            .arn()
+            .is_some_and(|a| a.starts_with(&format!("arn:aws:sts::{me}:assumed-role/{role_name}/"))),
+        "{identity:?}"
+    );
+}

@@ -1084,6 +1084,7 @@ def main() -> None:
         strict.install_ec2_patches()
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
+        strict.install_sts_patches()
         log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")

@@ -105,6 +105,12 @@ pub struct Finding {
     pub remediation: String,
     pub compliance: Vec<String>,
     pub references: Vec<String>,
+    /// The audited account, when known (every finding of a run over several accounts has it).
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked for by.
+    #[serde(default)]
+    pub setup: Option<String>,
 }
 
 /// PASS/FAIL/ERROR/SKIP counts.
@@ -241,6 +247,21 @@ impl Context<'_> {
                 .iter()
                 .map(|&r| r.to_owned())
                 .collect(),
+            account_id: self.account_id.map(str::to_owned),
+            setup: Some(self.setup()),
+        }
+    }
+
+    /// The setup a finding belongs to: the VPC found (its `Name`, else its id), else
+    /// the one asked for (`--vpc-id`, or the policy's name).
+    pub fn setup(&self) -> String {
+        match (
+            self.region.vpc.ok().and_then(Option::as_ref),
+            &self.scope.vpc_id,
+        ) {
+            (Some(vpc), _) => vpc.name.clone().unwrap_or_else(|| vpc.id.clone()),
+            (None, Some(id)) => id.clone(),
+            (None, None) => self.policy.vpc_name.clone(),
         }
     }
 
@@ -310,7 +331,7 @@ impl Context<'_> {
 }
 
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

@@ -3,7 +3,8 @@
 
 use super::Report;
 
-const HEADER: [&str; 10] = [
+/// Columns are only added at the end, so a spreadsheet built on the earlier ones keeps working.
+const HEADER: [&str; 12] = [
     "check_id",
     "status",
     "severity",
@@ -14,6 +15,8 @@ const HEADER: [&str; 10] = [
     "remediation",
     "compliance",
     "title",
+    "account_id",
+    "setup",
 ];
 
 /// One CSV field, quoted when needed. A cell that a spreadsheet would read as a
@@ -48,6 +51,8 @@ pub fn render(report: &Report) -> String {
             f.remediation.clone(),
             f.compliance.join(" "),
             f.title.clone(),
+            f.account_id.clone().unwrap_or_default(),
+            f.setup.clone().unwrap_or_default(),
         ];
         out.push_str(&row.iter().map(|v| field(v)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -121,5 +126,17 @@ mod tests {
         ] {
             assert_eq!(field(raw), written, "{raw}");
         }
+    }
+
+    #[test]
+    fn rows_carry_the_account_and_the_setup() {
+        let report = super::super::sample_org_report();
+        let rows = parse(&render(&report));
+        assert_eq!(rows[0][10..], ["account_id", "setup"]);
+        assert_eq!(rows[1][10], "123456789012");
+        assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
+        let last = rows.last().expect("row");
+        assert_eq!(last[0], "account.reachable");
+        assert_eq!((last[10].as_str(), last[11].as_str()), ("333333333333", ""));
     }
 }

@@ -12,7 +12,13 @@
 //!     "all_secrets": false,
 //!     "db_instance_id": "secretsmanagertutorial",
 //!     "read_secrets": false,
-//!     "collected_at": "2025-06-02T12:00:00Z"
+//!     "collected_at": "2025-06-02T12:00:00Z",
+//!     "insecure_db_tls": false,
+//!     // an audit of several accounts (--accounts, --organization); account_id is then null:
+//!     "caller": {"account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/auditor"} | null,
+//!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,
+//!                   "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" | null,
+//!                   "reached": true}]      // [] for one account
 //!   },
 //!   "findings": [{
 //!     "check_id": "ec2.ssh.restricted",       // stable id
@@ -25,7 +31,9 @@
 //!     "message": "what was found; what was expected",
 //!     "remediation": "...",
 //!     "compliance": ["AWS-FSBP:EC2.13", "CIS-AWS-1.5-3.0:5.2", ...],
-//!     "references": ["https://..."]
+//!     "references": ["https://..."],
+//!     "account_id": "111111111111" | null,  // the finding's account
+//!     "setup": "SecretsManagerTutorial-vpc" | null  // the VPC's Name (or id); null for account.reachable
 //!   }],
 //!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0}
 //! }

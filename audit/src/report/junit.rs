@@ -62,60 +62,81 @@ pub fn render(report: &Report) -> String {
         summary.error,
         summary.skip
     );
-    let _ = writeln!(
-        xml,
-        "  <testsuite name=\"{} {}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">",
-        escape(&report.tool),
-        escape(&report.version),
-        summary.fail,
-        summary.error,
-        summary.skip,
-        timestamp(&report.scope.collected_at)
-    );
-    for finding in &report.findings {
-        let _ = write!(
+    for (account, findings) in report.by_account() {
+        let owned: Vec<_> = findings.iter().map(|&f| f.clone()).collect();
+        let summary = crate::checks::Summary::of(&owned);
+        let name = match account {
+            Some(account) => format!(
+                "{} {} account {}",
+                report.tool, report.version, account.account_id
+            ),
+            None => format!("{} {}", report.tool, report.version),
+        };
+        let _ = writeln!(
             xml,
-            "    <testcase classname=\"{}\" name=\"{} [{}]\"",
-            escape(&finding.check_id),
-            escape(&finding.resource),
-            escape(&finding.region)
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">",
+            escape(&name),
+            findings.len(),
+            summary.fail,
+            summary.error,
+            summary.skip,
+            timestamp(&report.scope.collected_at)
         );
-        let body = format!(
-            "{}\nRemediation: {}\nCompliance: {}",
-            finding.message,
-            finding.remediation,
-            finding.compliance.join(", ")
-        );
-        match finding.status {
-            Status::Pass => xml.push_str("/>\n"),
-            Status::Fail => {
-                let _ = writeln!(
-                    xml,
-                    ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                    escape(&finding.message),
-                    finding.severity,
-                    escape(&body)
-                );
-            }
-            Status::Error => {
-                let _ = writeln!(
-                    xml,
-                    ">\n      <error message=\"{}\" type=\"ERROR\">{}</error>\n    </testcase>",
-                    escape(&finding.message),
-                    escape(&body)
-                );
-            }
-            Status::Skip => {
-                let _ = writeln!(
-                    xml,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape(&finding.message)
-                );
-            }
+        for finding in findings {
+            testcase(&mut xml, finding, account.is_some());
+        }
+        xml.push_str("  </testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+/// One `<testcase>`: the check is the class, the resource and region (and the
+/// account, in an audit of several) the name.
+fn testcase(xml: &mut String, finding: &crate::checks::Finding, with_account: bool) {
+    let _ = write!(
+        xml,
+        "    <testcase classname=\"{}\" name=\"{} [{}]\"",
+        escape(&finding.check_id),
+        escape(&finding.resource),
+        escape(&match (&finding.account_id, with_account) {
+            (Some(account), true) => format!("{account} {}", finding.region),
+            _ => finding.region.clone(),
+        })
+    );
+    let body = format!(
+        "{}\nRemediation: {}\nCompliance: {}",
+        finding.message,
+        finding.remediation,
+        finding.compliance.join(", ")
+    );
+    match finding.status {
+        Status::Pass => xml.push_str("/>\n"),
+        Status::Fail => {
+            let _ = writeln!(
+                xml,
+                ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                escape(&finding.message),
+                finding.severity,
+                escape(&body)
+            );
+        }
+        Status::Error => {
+            let _ = writeln!(
+                xml,
+                ">\n      <error message=\"{}\" type=\"ERROR\">{}</error>\n    </testcase>",
+                escape(&finding.message),
+                escape(&body)
+            );
+        }
+        Status::Skip => {
+            let _ = writeln!(
+                xml,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                escape(&finding.message)
+            );
         }
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
 }
 
 #[cfg(test)]
@@ -202,5 +223,20 @@ mod tests {
             escape("a<b>&\"'\u{0}"),
             "a&lt;b&gt;&amp;&quot;&apos;\u{FFFD}"
         );
+    }
+
+    #[test]
+    fn an_audit_of_several_accounts_has_a_suite_per_account() {
+        let report = super::super::sample_org_report();
+        let xml = render(&report);
+        assert_well_formed(&xml);
+        assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+        assert!(
+            xml.contains(
+                "name=\"audit 0.1.0 account 333333333333\" tests=\"1\" failures=\"0\" errors=\"1\""
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("[123456789012 us-east-1]"), "{xml}");
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Finding, Summary};
 use crate::inventory::Inventory;
+use crate::org::{AccountOutcome, Caller, OrgInventory};
 
 /// A report format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +47,24 @@ pub struct ReportScope {
     /// The database login used unverified TLS or plaintext (`--insecure-db-tls`).
     #[serde(default)]
     pub insecure_db_tls: bool,
+    /// Who ran an audit of several accounts (`--accounts`, `--organization`).
+    #[serde(default)]
+    pub caller: Option<Caller>,
+    /// The accounts of an audit of several accounts, in report order (empty for one account).
+    #[serde(default)]
+    pub accounts: Vec<ReportAccount>,
+}
+
+/// One account of an audit of several accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportAccount {
+    pub account_id: String,
+    /// Its name in Organizations, when listed from it.
+    pub name: Option<String>,
+    /// The role assumed; `None` for the caller's own account.
+    pub role_arn: Option<String>,
+    /// False when the role could not be assumed (its one finding is ERROR).
+    pub reached: bool,
 }
 
 /// Findings with what a reader needs to interpret them.
@@ -74,6 +93,8 @@ impl Report {
                 .collected_at
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
+            caller: None,
+            accounts: Vec::new(),
         };
         Self {
             tool: crate::TOOL.to_owned(),
@@ -82,6 +103,83 @@ impl Report {
             summary: Summary::of(&findings),
             findings,
         }
+    }
+
+    /// The report of an audit of several accounts: the scope of the first account
+    /// collected (every account was asked the same), every account, and the caller.
+    pub fn for_organization(org: &OrgInventory, findings: Vec<Finding>) -> Self {
+        let first = org.accounts.iter().find_map(|a| match &a.outcome {
+            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
+            AccountOutcome::Unreachable(_) => None,
+        });
+        let mut report = match first {
+            Some(inventory) => Self::new(inventory, findings),
+            None => Self::new(
+                &Inventory {
+                    metadata: crate::inventory::Metadata {
+                        tool: org.tool.clone(),
+                        version: org.version.clone(),
+                        collected_at: org.collected_at,
+                        account_id: None,
+                        insecure_db_tls: false,
+                        api_requests: 0,
+                        calls: std::collections::BTreeMap::new(),
+                        scope: crate::inventory::Scope::default(),
+                    },
+                    regions: Vec::new(),
+                },
+                findings,
+            ),
+        };
+        let mut regions: Vec<String> = Vec::new();
+        for account in &org.accounts {
+            if let AccountOutcome::Collected(inventory) = &account.outcome {
+                for region in &inventory.regions {
+                    if !regions.contains(&region.region) {
+                        regions.push(region.region.clone());
+                    }
+                }
+            }
+        }
+        let scope = &mut report.scope;
+        scope.account_id = None;
+        scope.regions = regions;
+        scope.collected_at = org
+            .collected_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        scope.caller = Some(org.caller.clone());
+        scope.accounts = org
+            .accounts
+            .iter()
+            .map(|a| ReportAccount {
+                account_id: a.account_id.clone(),
+                name: a.name.clone(),
+                role_arn: a.role_arn.clone(),
+                reached: matches!(a.outcome, AccountOutcome::Collected(_)),
+            })
+            .collect();
+        report
+    }
+
+    /// The findings of each account, in the order of `scope.accounts` (one group,
+    /// of every finding, for an audit of one account).
+    pub fn by_account(&self) -> Vec<(Option<&ReportAccount>, Vec<&Finding>)> {
+        if self.scope.accounts.is_empty() {
+            return vec![(None, self.findings.iter().collect())];
+        }
+        self.scope
+            .accounts
+            .iter()
+            .map(|account| {
+                let findings = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.account_id.as_deref() == Some(account.account_id.as_str()))
+                    .collect();
+                (Some(account), findings)
+            })
+            .collect()
     }
 
     /// One line per skipped finding: the check, the resource and why, so a run
@@ -120,4 +218,14 @@ pub(crate) fn sample_report() -> Report {
     findings[2].status = Status::Skip;
     findings[2].message = "run with --read-secrets\u{1}".to_owned();
     Report::new(&inventory, findings)
+}
+
+/// The sample report as an audit of two accounts: the sample's, and one whose
+/// role could not be assumed.
+#[cfg(test)]
+pub(crate) fn sample_org_report() -> Report {
+    let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
+    let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
+    findings[0].status = crate::checks::Status::Fail;
+    Report::for_organization(&org, findings)
 }

@@ -53,13 +53,14 @@ fn name_of(resource: &str) -> &str {
     resource.rsplit([':', '/']).next().unwrap_or(resource)
 }
 
-/// The account of a finding: the audited one, else the one its resource ARN names.
+/// The account of a finding: its own, else the audited one, else the one its
+/// resource ARN names.
 fn account_of(report: &Report, finding: &Finding) -> Option<String> {
-    report
-        .scope
+    finding
         .account_id
         .clone()
         .filter(|a| !a.is_empty())
+        .or_else(|| report.scope.account_id.clone().filter(|a| !a.is_empty()))
         .or_else(|| {
             finding
                 .resource
@@ -279,6 +280,7 @@ mod tests {
             assert_detection_finding(finding);
         }
         unknown.findings[0].resource = "vpc-1".to_owned();
+        unknown.findings[0].account_id = None;
         let first = detection_finding(&unknown, &unknown.findings[0], 1);
         assert!(first["cloud"].get("account").is_none(), "{first:#}");
         assert_detection_finding(&first);
@@ -307,5 +309,33 @@ mod tests {
             "sg-1"
         );
         assert_eq!(service_of("sg-1"), "unknown");
+    }
+
+    #[test]
+    fn each_account_s_findings_carry_its_account_and_region() {
+        let report = super::super::sample_org_report();
+        let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
+        let findings = value.as_array().expect("array");
+        for (finding, source) in findings.iter().zip(&report.findings) {
+            assert_detection_finding(finding);
+            assert_eq!(
+                finding["cloud"]["account"]["uid"].as_str(),
+                source.account_id.as_deref()
+            );
+            assert_eq!(finding["cloud"]["region"], source.region.as_str());
+        }
+        let last = findings.last().expect("unreachable account");
+        assert_eq!(last["cloud"]["account"]["uid"], "333333333333");
+        assert_eq!(
+            last["finding_info"]["uid"],
+            "audit:333333333333:global:account.reachable:arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"
+        );
+        let mut uids: Vec<&str> = findings
+            .iter()
+            .map(|f| f["finding_info"]["uid"].as_str().expect("uid"))
+            .collect();
+        uids.sort_unstable();
+        uids.dedup();
+        assert_eq!(uids.len(), findings.len(), "finding ids are unique");
     }
 }

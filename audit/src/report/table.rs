@@ -1,18 +1,41 @@
-//! The terminal table: one row per finding, then a summary line.
+//! The terminal table: one row per finding, then a summary line. An audit of
+//! several accounts gets one table per account, under a line with the account's
+//! id, name and counts.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, Color, ContentArrangement, Table};
 
+use std::fmt::Write as _;
+
 use super::Report;
-use crate::checks::Status;
+use crate::checks::{Finding, Status, Summary};
 
 pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for (account, findings) in report.by_account() {
+        if let Some(account) = account {
+            let owned: Vec<Finding> = findings.iter().map(|&f| f.clone()).collect();
+            let _ = writeln!(
+                out,
+                "\n{}: {}",
+                crate::org::account_label(&account.account_id, account.name.as_deref()),
+                Summary::of(&owned)
+            );
+        }
+        let _ = writeln!(out, "{}", findings_table(&findings));
+    }
+    out.push_str(&footer(report));
+    out
+}
+
+/// The table of one account's findings.
+fn findings_table(findings: &[&Finding]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
     table.set_header(["Status", "Severity", "Check", "Resource", "Message"]);
-    for finding in &report.findings {
+    for finding in findings {
         let color = match finding.status {
             Status::Pass => Color::Green,
             Status::Fail => Color::Red,
@@ -27,6 +50,11 @@ pub fn render(report: &Report) -> String {
             Cell::new(&finding.message),
         ]);
     }
+    table
+}
+
+/// Warnings, skipped checks, and the summary line.
+fn footer(report: &Report) -> String {
     let scope = &report.scope;
     let mut skipped = String::new();
     if scope.insecure_db_tls {
@@ -39,11 +67,27 @@ pub fn render(report: &Report) -> String {
         skipped.push_str(&line);
         skipped.push('\n');
     }
+    let accounts = if scope.accounts.is_empty() {
+        format!(
+            "account {}",
+            scope.account_id.as_deref().unwrap_or("unknown")
+        )
+    } else {
+        format!(
+            "{} account{}{}",
+            scope.accounts.len(),
+            if scope.accounts.len() == 1 { "" } else { "s" },
+            scope
+                .caller
+                .as_ref()
+                .map(|c| format!(" (as {})", c.arn))
+                .unwrap_or_default()
+        )
+    };
     format!(
-        "{table}\n{skipped}{} {} — account {}, {}: {}\n",
+        "{skipped}{} {} — {accounts}, {}: {}\n",
         report.tool,
         report.version,
-        scope.account_id.as_deref().unwrap_or("unknown"),
         scope.regions.join(", "),
         report.summary
     )
@@ -70,6 +114,25 @@ mod tests {
                 "skipped: {} on {}: run with --read-secrets",
                 report.findings[2].check_id, report.findings[2].resource
             )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_audit_of_several_accounts_is_grouped_by_account() {
+        let report = super::super::sample_org_report();
+        let text = render(&report);
+        let prod = text
+            .find("account 123456789012 (prod): ")
+            .expect("prod heading");
+        let sandbox = text
+            .find("account 333333333333 (sandbox): 0 passed, 0 failed, 1 errors, 0 skipped")
+            .expect("sandbox heading");
+        assert!(prod < sandbox, "{text}");
+        let unreachable = text.find("account.reachable").expect("error row");
+        assert!(unreachable > sandbox, "{text}");
+        assert!(
+            text.contains("2 accounts (as arn:aws:iam::999999999999:user/auditor)"),
             "{text}"
         );
     }
