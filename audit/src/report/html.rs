@@ -12,6 +12,8 @@
 //!   description can hold `<script>`). Every value goes through [`escape`], in
 //!   text and in attribute values alike; references become links only when they
 //!   are `https://` URLs.
+//! - **Failures first.** The details list each account's FAIL, then ERROR, SKIP
+//!   and PASS findings, each with its evidence, remediation and compliance ids.
 //! - **Readable by a test.** Counts carry `data-count="pass|fail|error|skip"` (and
 //!   `data-severity="..."` for failures by severity) inside rows marked
 //!   `data-account="<id>"` or `data-check="<id>"`, and the totals sit in
@@ -30,6 +32,8 @@ pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 const STATUSES: [Status; 4] = [Status::Pass, Status::Fail, Status::Error, Status::Skip];
+/// The order of the findings' details: what needs action first.
+const DETAIL_ORDER: [Status; 4] = [Status::Fail, Status::Error, Status::Skip, Status::Pass];
 const SEVERITIES: [Severity; 5] = [
     Severity::Critical,
     Severity::High,
@@ -413,6 +417,9 @@ fn details(out: &mut String, report: &Report) {
             counts.status[2],
             counts.status[3]
         );
+        // What needs action first; the report's order within each status.
+        let mut findings = findings;
+        findings.sort_by_key(|f| DETAIL_ORDER.iter().position(|s| *s == f.status));
         for finding in findings {
             finding_details(out, finding);
         }
@@ -561,6 +568,25 @@ mod tests {
         );
         assert!(page.contains("arn:aws:iam::999999999999:user/auditor"));
         assert!(page.contains(&format!("datetime=\"{}\"", report.scope.collected_at)));
+    }
+
+    #[test]
+    fn details_list_failures_first() {
+        let mut report = sample_report();
+        // PASS first in the report, FAIL last.
+        report.findings.reverse();
+        let page = render(&report);
+        let details = &page[page.find("id=\"findings\"").expect("details")..];
+        let order: Vec<usize> = ["fail", "error", "skip", "pass"]
+            .iter()
+            .map(|s| {
+                details
+                    .find(&format!("data-status=\"{s}\""))
+                    .unwrap_or_else(|| panic!("{s}"))
+            })
+            .collect();
+        assert!(order.is_sorted(), "{order:?}");
+        assert_eq!(details.matches("<article ").count(), report.findings.len());
     }
 
     #[test]
