@@ -190,21 +190,19 @@ fn summary_header(out: &mut String, first: &str) {
 
 /// The heading of an account: its label, or the single account's id.
 fn account_heading(report: &Report, account: Option<&super::ReportAccount>) -> (String, String) {
-    match account {
-        Some(a) => (
+    if let Some(a) = account {
+        return (
             a.account_id.clone(),
             crate::org::account_label(&a.account_id, a.name.as_deref()),
-        ),
-        None => {
-            let id = report
-                .scope
-                .account_id
-                .clone()
-                .unwrap_or_else(|| "unknown".to_owned());
-            let label = format!("account {id}");
-            (id, label)
-        }
+        );
     }
+    let id = report
+        .scope
+        .account_id
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let label = format!("account {id}");
+    (id, label)
 }
 
 fn header(out: &mut String, report: &Report) {
