@@ -17,8 +17,8 @@
 //!    with pure functions. An inventory saved as JSON is evidence: it can be
 //!    evaluated again, offline, and gives the same findings.
 //!
-//! [`report`] renders findings as a table, JSON (stable schema), OCSF, JUnit XML
-//! or CSV. Secret values are read only with `--read-secrets`, kept in
+//! [`report`] renders findings as a table, JSON (stable schema), OCSF, JUnit XML,
+//! CSV or a self-contained HTML page. Secret values are read only with `--read-secrets`, kept in
 //! [`sensitive::SensitiveString`], and never written anywhere.
 
 pub mod calls;

@@ -1,11 +1,13 @@
 //! Reports: the same findings in the formats auditors already consume.
 //!
 //! Every format is a pure function from a [`Report`] to text, so each is unit
-//! tested for well-formedness (JSON parses, JUnit XML is escaped, CSV is quoted).
+//! tested for well-formedness (JSON parses, JUnit XML is escaped, CSV is quoted,
+//! HTML is escaped and loads nothing).
 //! The JSON format is the stable, documented one (see [`json`]); the others are
 //! views of it.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod ocsf;
@@ -30,6 +32,8 @@ pub enum Format {
     Junit,
     /// CSV with a header row, for spreadsheets.
     Csv,
+    /// One self-contained HTML page to attach to an audit: summaries per account and check, every finding's evidence (loads nothing; use with --output).
+    Html,
 }
 
 /// What was audited, as reported.
@@ -200,6 +204,7 @@ impl Report {
             Format::Ocsf => ocsf::render(self),
             Format::Junit => junit::render(self),
             Format::Csv => csv::render(self),
+            Format::Html => html::render(self),
         }
     }
 }
