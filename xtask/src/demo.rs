@@ -87,7 +87,7 @@ impl Stages {
 
 /// Runs the demo.
 pub fn run() -> Result<ExitCode> {
-    crate::prerequisites::ensure()?;
+    crate::prerequisites::ensure(false)?;
     let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
     let options = EmulatorOptions {
         dir: crate::paths::target_dir().join("emulator").join("demo"),

@@ -19,6 +19,8 @@ use crate::paths;
 pub struct Prerequisite {
     pub package: String,
     pub check: Check,
+    /// Only the tests need it (a third field `tests`): the demo does not install it.
+    pub tests_only: bool,
 }
 
 /// How a package's presence is seen.
@@ -41,12 +43,21 @@ pub fn parse(text: &str) -> Result<Vec<Prerequisite>> {
             continue;
         }
         let mut fields = line.split_whitespace();
-        let (Some(package), Some(check), None) = (fields.next(), fields.next(), fields.next())
+        let (Some(package), Some(check), purpose, None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             bail!(
-                ".ci/prerequisites line {}: expected `package check`: {line}",
+                ".ci/prerequisites line {}: expected `package check [tests]`: {line}",
                 number + 1
             );
+        };
+        let tests_only = match purpose {
+            None => false,
+            Some("tests") => true,
+            Some(other) => bail!(
+                ".ci/prerequisites line {}: unknown third field `{other}` (only `tests`)",
+                number + 1
+            ),
         };
         let split = |list: &str, sep: char| list.split(sep).map(str::to_owned).collect();
         let check = if let Some(list) = check.strip_prefix("any:") {
@@ -64,6 +75,7 @@ pub fn parse(text: &str) -> Result<Vec<Prerequisite>> {
         out.push(Prerequisite {
             package: package.to_owned(),
             check,
+            tests_only,
         });
     }
     Ok(out)
@@ -91,22 +103,23 @@ fn present(check: &Check) -> bool {
     }
 }
 
-/// The packages of the list that are missing here.
-pub fn missing() -> Result<Vec<String>> {
+/// The packages of the list that are missing here (those only the tests need, too,
+/// when `for_tests`).
+pub fn missing(for_tests: bool) -> Result<Vec<String>> {
     let path = paths::workspace_root().join(".ci").join("prerequisites");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(parse(&text)?
         .into_iter()
-        .filter(|p| !present(&p.check))
+        .filter(|p| (for_tests || !p.tests_only) && !present(&p.check))
         .map(|p| p.package)
         .collect())
 }
 
-/// Checks the list and installs what is missing when it can do so unattended;
-/// otherwise fails at once with the command to run.
-pub fn ensure() -> Result<()> {
-    let missing = missing()?;
+/// Checks the list (with the tests' own packages when `for_tests`) and installs what
+/// is missing when it can do so unattended; otherwise fails at once with the command.
+pub fn ensure(for_tests: bool) -> Result<()> {
+    let missing = missing(for_tests)?;
     if missing.is_empty() {
         return Ok(());
     }
@@ -148,7 +161,7 @@ pub fn ensure() -> Result<()> {
             missing.join(" ")
         );
     }
-    let still = self::missing()?;
+    let still = self::missing(for_tests)?;
     if !still.is_empty() {
         bail!(
             "still missing after apt-get: {}; install them and rerun",
@@ -165,7 +178,7 @@ mod tests {
     #[test]
     fn the_list_parses_and_bad_lines_are_named() {
         let parsed = parse(
-            "# comment\n\nbinutils any:objdump\nssh all:ssh|ssh-keygen\npy python:venv,ensurepip\n",
+            "# comment\n\nbinutils any:objdump\nssh all:ssh|ssh-keygen\npy python:venv,ensurepip\nchromium any:chromium tests\n",
         )
         .expect("parses");
         assert_eq!(
@@ -173,19 +186,32 @@ mod tests {
             vec![
                 Prerequisite {
                     package: "binutils".into(),
-                    check: Check::Any(vec!["objdump".into()])
+                    check: Check::Any(vec!["objdump".into()]),
+                    tests_only: false,
                 },
                 Prerequisite {
                     package: "ssh".into(),
-                    check: Check::All(vec!["ssh".into(), "ssh-keygen".into()])
+                    check: Check::All(vec!["ssh".into(), "ssh-keygen".into()]),
+                    tests_only: false,
                 },
                 Prerequisite {
                     package: "py".into(),
-                    check: Check::Python(vec!["venv".into(), "ensurepip".into()])
+                    check: Check::Python(vec!["venv".into(), "ensurepip".into()]),
+                    tests_only: false,
+                },
+                Prerequisite {
+                    package: "chromium".into(),
+                    check: Check::Any(vec!["chromium".into()]),
+                    tests_only: true,
                 },
             ]
         );
-        for bad in ["only-a-package", "pkg exists:x", "pkg any:x extra"] {
+        for bad in [
+            "only-a-package",
+            "pkg exists:x",
+            "pkg any:x extra",
+            "pkg any:x tests more",
+        ] {
             let error = parse(bad).expect_err(bad).to_string();
             assert!(error.contains("line 1"), "{error}");
         }

@@ -12,7 +12,7 @@ use crate::emulator;
 
 /// Runs fmt, clippy and the tests; `extra` is passed on to `cargo test`.
 pub fn run(extra: &[String]) -> Result<ExitCode> {
-    crate::prerequisites::ensure()?;
+    crate::prerequisites::ensure(true)?;
     cargo(
         &["fmt", "--all", "--check"],
         "formatting differs; run `cargo fmt --all`",
