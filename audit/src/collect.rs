@@ -322,6 +322,8 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
     Ok((facts, login))
 }
 
+mod discover;
+
 /// Collects one inventory across the regions of `configs` (one SDK config per region).
 pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
     let started = OffsetDateTime::now_utc();
@@ -340,6 +342,17 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
             request,
             region: region.clone(),
         };
+        if request.scope.discover {
+            let (account, setups) = tokio::join!(
+                collector.account_id(account_id.is_none()),
+                Box::pin(collector.discover())
+            );
+            if account_id.is_none() {
+                account_id = account;
+            }
+            regions.extend(setups);
+            continue;
+        }
         let (account, inventory) = tokio::join!(
             collector.account_id(account_id.is_none()),
             Box::pin(collector.collect())
@@ -350,7 +363,10 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
         regions.push(inventory);
     }
     let mut scope = request.scope.clone();
-    scope.regions = regions.iter().map(|r| r.region.clone()).collect();
+    scope.regions = configs
+        .iter()
+        .map(|c| c.region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string))
+        .collect();
     Inventory {
         metadata: Metadata {
             tool: crate::TOOL.to_owned(),
@@ -458,6 +474,7 @@ impl RegionCollector<'_> {
             admin_secrets: secrets_part.admin_secrets,
             secret_policies: secrets_part.policies,
             grants,
+            discovered: None,
         }
     }
 
@@ -511,6 +528,10 @@ impl RegionCollector<'_> {
     async fn find_vpc(&self) -> Collected<Option<(String, Option<String>, Option<String>)>> {
         let call = &calls::EC2_DESCRIBE_VPCS;
         let policy = &self.request.policy;
+        if self.request.scope.discover && self.request.scope.vpc_id.is_none() {
+            // A discovered setup is never looked up by the policy's names.
+            return Collected::Skipped("the setup's VPC is unknown".to_owned());
+        }
         let mut operation = self.clients.ec2.describe_vpcs();
         operation = match &self.request.scope.vpc_id {
             Some(id) => operation.vpc_ids(id),
@@ -712,6 +733,10 @@ impl RegionCollector<'_> {
 
     async fn database(&self) -> Collected<Option<DbInstance>> {
         let call = &calls::RDS_DESCRIBE_DB_INSTANCES;
+        if self.request.scope.db_instance_id.is_empty() {
+            // Without an identifier DescribeDBInstances lists every instance.
+            return Collected::Skipped("the setup's database is unknown".to_owned());
+        }
         self.log.record(call);
         let output = match self
             .clients

@@ -110,6 +110,10 @@ pub struct Scope {
     pub db_instance_id: String,
     /// Secret values were read (`--read-secrets`).
     pub read_secrets: bool,
+    /// Every rotation setup was looked for (`--discover`), not the named one; see
+    /// [`crate::discover`].
+    #[serde(default)]
+    pub discover: bool,
 }
 
 /// Facts about the collection itself.
@@ -179,6 +183,10 @@ pub struct RegionInventory {
     pub secret_policies: Vec<SecretPolicyRecord>,
     /// The grants of each audited secret's user, read over its own connection.
     pub grants: Vec<GrantsRecord>,
+    /// With `--discover`: the setup this part of the region is, found from its
+    /// secret (a region has one such part per setup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<crate::discover::Discovered>,
 }
 
 impl RegionInventory {
@@ -201,6 +209,7 @@ impl RegionInventory {
             admin_secrets: Vec::new(),
             secret_policies: Vec::new(),
             grants: Vec::new(),
+            discovered: None,
         }
     }
 }

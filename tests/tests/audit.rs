@@ -452,6 +452,7 @@ fn request(setup: &Setup, read_secrets: bool) -> CollectRequest {
             all_secrets: false,
             db_instance_id: setup.db_id.clone(),
             read_secrets,
+            discover: false,
         },
         policy: Policy::default(),
         db_endpoint: None,

@@ -290,6 +290,7 @@ pub fn compliant_region() -> RegionInventory {
                 "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
             ]),
         }],
+        discovered: None,
     }
 }
 
@@ -314,6 +315,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
                 all_secrets: false,
                 db_instance_id: "secretsmanagertutorial".to_owned(),
                 read_secrets: true,
+                discover: false,
             },
         },
         regions: vec![region],

@@ -106,7 +106,8 @@ pub struct Finding {
     /// The audited account, when known (every finding of a run over several accounts has it).
     #[serde(default)]
     pub account_id: Option<String>,
-    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked for by.
+    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked
+    /// for by; with `--discover`, the name of the secret the setup was found by.
     #[serde(default)]
     pub setup: Option<String>,
 }
@@ -170,7 +171,12 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
         let context = Context {
             region,
             policy,
-            scope: &inventory.metadata.scope,
+            // A discovered setup is checked against its own scope (its VPC,
+            // secret and database), the tutorial's against the run's.
+            scope: region
+                .discovered
+                .as_ref()
+                .map_or(&inventory.metadata.scope, |setup| &setup.scope),
             account_id: inventory.metadata.account_id.as_deref(),
             now: inventory.metadata.collected_at,
         };
@@ -248,9 +254,13 @@ impl Context<'_> {
         }
     }
 
-    /// The setup a finding belongs to: the VPC found (its `Name`, else its id), else
-    /// the one asked for (`--vpc-id`, or the policy's name).
+    /// The setup a finding belongs to: a discovered setup's secret name; else the
+    /// VPC found (its `Name`, else its id), else the one asked for (`--vpc-id`, or
+    /// the policy's name).
     pub fn setup(&self) -> String {
+        if let Some(setup) = &self.region.discovered {
+            return setup.secret_name.clone();
+        }
         match (
             self.region.vpc.ok().and_then(Option::as_ref),
             &self.scope.vpc_id,
