@@ -365,7 +365,10 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
     let mut scope = request.scope.clone();
     scope.regions = configs
         .iter()
-        .map(|c| c.region().map_or_else(|| "us-east-1".to_owned(), ToString::to_string))
+        .map(|c| {
+            c.region()
+                .map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
+        })
         .collect();
     Inventory {
         metadata: Metadata {

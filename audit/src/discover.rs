@@ -175,7 +175,10 @@ pub fn match_host(host: &str, port: Option<u16>, instances: &[Endpoint]) -> Resu
             "{} RDS instances have the endpoint {host}:{} ({})",
             many.len(),
             port.map_or_else(String::new, |p| p.to_string()),
-            many.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -253,6 +256,23 @@ mod tests {
     use super::*;
     use crate::inventory::CollectionError;
 
+    /// (secret, function, value, is a setup, words of the reason)
+    type RuleCase<'a> = (
+        &'a Secret,
+        &'a Collected<Option<FunctionConfiguration>>,
+        Option<&'a Collected<SecretFacts>>,
+        bool,
+        &'a str,
+    );
+
+    /// (value, masterarn's secret, the region's endpoints, instance or words of the reason)
+    type DatabaseCase<'a> = (
+        &'a Collected<SecretFacts>,
+        Option<&'a Collected<Option<Secret>>>,
+        Option<&'a [Endpoint]>,
+        Result<&'a str, &'a str>,
+    );
+
     fn function(vpc: Option<&str>) -> Collected<Option<FunctionConfiguration>> {
         Collected::Ok(Some(FunctionConfiguration {
             name: "f".to_owned(),
@@ -316,8 +336,7 @@ mod tests {
         let outside = function(None);
         let gone = Collected::Ok(None);
         let denied = Collected::Failed(failed("lambda:GetFunctionConfiguration"));
-        // (secret, function, value, is a setup, words of the reason)
-        let cases: &[(&Secret, &Collected<Option<FunctionConfiguration>>, Option<&Collected<SecretFacts>>, bool, &str)] = &[
+        let cases: &[RuleCase<'_>] = &[
             (&rotated, &in_vpc, None, true, "runs in vpc-1"),
             (&rotated, &in_vpc, Some(&skipped), true, "runs in vpc-1"),
             (&rotated, &outside, None, false, "not in a VPC"),
@@ -325,12 +344,30 @@ mod tests {
             (&rotated, &outside, Some(&with_engine), true, "engine"),
             (&rotated, &in_vpc, Some(&host_only), true, "runs in vpc-1"),
             (&rotated, &outside, Some(&host_only), false, "not in a VPC"),
-            (&rotated, &in_vpc, Some(&api_key), false, "not a database credential"),
+            (
+                &rotated,
+                &in_vpc,
+                Some(&api_key),
+                false,
+                "not a database credential",
+            ),
             (&rotated, &outside, Some(&unreadable), false, "not in a VPC"),
             (&rotated, &in_vpc, Some(&unreadable), true, "runs in vpc-1"),
             (&rotated, &gone, None, true, "does not exist"),
-            (&rotated, &denied, None, true, "lambda:GetFunctionConfiguration"),
-            (&not_rotated, &in_vpc, Some(&with_masterarn), false, "not enabled"),
+            (
+                &rotated,
+                &denied,
+                None,
+                true,
+                "lambda:GetFunctionConfiguration",
+            ),
+            (
+                &not_rotated,
+                &in_vpc,
+                Some(&with_masterarn),
+                false,
+                "not enabled",
+            ),
             (&managed, &in_vpc, None, false, "managed by rds"),
             (&deleted, &in_vpc, None, false, "deletion"),
             (&no_function, &in_vpc, None, false, "no rotation function"),
@@ -436,16 +473,56 @@ mod tests {
         }];
         let skipped = Collected::Skipped("x".to_owned());
         let unreadable = Collected::Failed(failed("secretsmanager:GetSecretValue"));
-        let cases: &[(&Collected<SecretFacts>, Option<&Collected<Option<Secret>>>, Option<&[Endpoint]>, Result<&str, &str>)] = &[
-            (&facts(true, Some("db.example")), Some(&tagged), Some(&instances), Ok("tagged")),
-            (&facts(true, Some("db.example")), Some(&untagged), Some(&instances), Ok("by-host")),
-            (&facts(true, Some("db.example")), Some(&gone), Some(&instances), Ok("by-host")),
-            (&facts(false, Some("db.example")), None, Some(&instances), Ok("by-host")),
-            (&facts(true, None), Some(&untagged), Some(&instances), Err("no aws:rds:primaryDBInstanceArn tag")),
-            (&facts(true, Some("elsewhere")), Some(&gone), Some(&instances), Err("arn:admin does not exist; no RDS instance")),
-            (&facts(false, Some("db.example")), None, None, Err("could not be listed")),
+        let cases: &[DatabaseCase<'_>] = &[
+            (
+                &facts(true, Some("db.example")),
+                Some(&tagged),
+                Some(&instances),
+                Ok("tagged"),
+            ),
+            (
+                &facts(true, Some("db.example")),
+                Some(&untagged),
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(true, Some("db.example")),
+                Some(&gone),
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(false, Some("db.example")),
+                None,
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(true, None),
+                Some(&untagged),
+                Some(&instances),
+                Err("no aws:rds:primaryDBInstanceArn tag"),
+            ),
+            (
+                &facts(true, Some("elsewhere")),
+                Some(&gone),
+                Some(&instances),
+                Err("arn:admin does not exist; no RDS instance"),
+            ),
+            (
+                &facts(false, Some("db.example")),
+                None,
+                None,
+                Err("could not be listed"),
+            ),
             (&skipped, None, Some(&instances), Err("--read-secrets")),
-            (&unreadable, None, Some(&instances), Err("secretsmanager:GetSecretValue")),
+            (
+                &unreadable,
+                None,
+                Some(&instances),
+                Err("secretsmanager:GetSecretValue"),
+            ),
         ];
         for (i, (facts, admin, instances, expected)) in cases.iter().enumerate() {
             let got = database_of(facts, *admin, *instances);

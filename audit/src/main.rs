@@ -208,6 +208,9 @@ async fn run(cli: Cli) -> Result<u8> {
             )),
             _ => Evidence::Organization(Box::pin(collect_accounts(&cli, &policy, target)).await?),
         };
+        if cli.discover {
+            eprintln!("audit: --discover: {}", discovered_setups(&evidence));
+        }
         if let Some(path) = &cli.save_inventory {
             let json = match &evidence {
                 Evidence::Single(inventory) => serde_json::to_string_pretty(inventory),
@@ -268,6 +271,34 @@ async fn run(cli: Cli) -> Result<u8> {
         }
     }
     Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
+}
+
+/// What `--discover` found, for standard error: each setup by its secret's name.
+fn discovered_setups(evidence: &Evidence) -> String {
+    let inventories: Vec<&Inventory> = match evidence {
+        Evidence::Single(inventory) => vec![inventory.as_ref()],
+        Evidence::Organization(org) => org
+            .accounts
+            .iter()
+            .filter_map(|a| match &a.outcome {
+                audit::org::AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
+                audit::org::AccountOutcome::Unreachable(_) => None,
+            })
+            .collect(),
+    };
+    let names: Vec<String> = inventories
+        .iter()
+        .flat_map(|i| &i.regions)
+        .filter_map(|r| {
+            let setup = r.discovered.as_ref()?;
+            Some(format!("{} ({})", setup.secret_name, r.region))
+        })
+        .collect();
+    if names.is_empty() {
+        "no rotation setup found (no secret with rotation enabled whose function runs in a VPC or whose value names a database)".to_owned()
+    } else {
+        format!("{} rotation setup(s): {}", names.len(), names.join(", "))
+    }
 }
 
 fn load_inventory(path: &Path) -> Result<Evidence> {

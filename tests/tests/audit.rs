@@ -1259,16 +1259,21 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     for setup in [&good, &bad] {
         assert!(of_setup(&findings, setup).is_empty());
         assert!(
-            !findings.iter().any(|f| f.message.contains(&setup.secret_name)
-                || f.resource.contains(&setup.secret_name)
-                || f.resource.contains(&setup.db_id)),
+            !findings
+                .iter()
+                .any(|f| f.message.contains(&setup.secret_name)
+                    || f.resource.contains(&setup.secret_name)
+                    || f.resource.contains(&setup.db_id)),
             "{findings:#?}"
         );
     }
 
     // With --discover both are found from their secrets, and checked in full.
-    let inventory =
-        audit::collect(std::slice::from_ref(&good.config), &discover_request(&good, true)).await;
+    let inventory = audit::collect(
+        std::slice::from_ref(&good.config),
+        &discover_request(&good, true),
+    )
+    .await;
     let findings = audit::evaluate(&inventory, &Policy::default());
     for setup in [&good, &bad] {
         let part = inventory
@@ -1282,7 +1287,10 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
             .unwrap_or_else(|| panic!("{} not discovered", setup.secret_name));
         let discovered = part.discovered.as_ref().expect("discovered");
         assert_eq!(discovered.function_arn, setup.function_arn);
-        assert_eq!(discovered.scope.vpc_id.as_deref(), Some(setup.vpc_id.as_str()));
+        assert_eq!(
+            discovered.scope.vpc_id.as_deref(),
+            Some(setup.vpc_id.as_str())
+        );
         assert_eq!(discovered.scope.db_instance_id, setup.db_id);
         assert!(
             discovered.database.contains("aws:rds:primaryDBInstanceArn"),
@@ -1303,7 +1311,11 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
         failing(&bad_findings),
         BTreeSet::from(["ec2.ssh.restricted"])
     );
-    assert!(finding(&bad_findings, "ec2.ssh.restricted").resource.ends_with(&bad.db_sg));
+    assert!(
+        finding(&bad_findings, "ec2.ssh.restricted")
+            .resource
+            .ends_with(&bad.db_sg)
+    );
 
     // A saved --discover inventory is evidence too: the same findings, offline.
     let saved = serde_json::to_string(&inventory).expect("save");
@@ -1312,8 +1324,11 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
 
     // Without --read-secrets the database cannot be named: its checks skip, saying why.
-    let inventory =
-        audit::collect(std::slice::from_ref(&good.config), &discover_request(&good, false)).await;
+    let inventory = audit::collect(
+        std::slice::from_ref(&good.config),
+        &discover_request(&good, false),
+    )
+    .await;
     let findings = audit::evaluate(&inventory, &Policy::default());
     let good_findings = of_setup(&findings, &good);
     assert!(!good_findings.is_empty());
@@ -1329,7 +1344,10 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     );
     assert!(skipped.iter().any(|f| f.check_id == "rds.not-public"));
     assert_eq!(
-        inventory.metadata.calls.get("secretsmanager:GetSecretValue"),
+        inventory
+            .metadata
+            .calls
+            .get("secretsmanager:GetSecretValue"),
         None
     );
 }

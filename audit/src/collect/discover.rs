@@ -60,14 +60,15 @@ impl RegionCollector<'_> {
             let facts = if self.request.scope.read_secrets {
                 self.secret_value(&secret.arn).await.0
             } else {
-                Collected::Skipped(
-                    "secret values are read only with --read-secrets".to_owned(),
-                )
+                Collected::Skipped("secret values are read only with --read-secrets".to_owned())
             };
             let reason = match classify(secret, function, Some(&facts)) {
                 Verdict::Setup(reason) => reason,
                 Verdict::Excluded(reason) => {
-                    tracing::info!("--discover: secret {} is not a setup: {reason}", secret.name);
+                    tracing::info!(
+                        "--discover: secret {} is not a setup: {reason}",
+                        secret.name
+                    );
                     continue;
                 }
             };
@@ -100,14 +101,17 @@ impl RegionCollector<'_> {
                     endpoints.as_ref().and_then(|e| e.as_ref().err()).cloned(),
                 ),
             };
-            setups.push((error, Discovered {
-                secret_name: secret.name.clone(),
-                secret_arn: secret.arn.clone(),
-                function_arn,
-                reason,
-                database: how,
-                scope: self.setup_scope(vpc_id, secret.arn.clone(), db_instance_id),
-            }));
+            setups.push((
+                error,
+                Discovered {
+                    secret_name: secret.name.clone(),
+                    secret_arn: secret.arn.clone(),
+                    function_arn,
+                    reason,
+                    database: how,
+                    scope: self.setup_scope(vpc_id, secret.arn.clone(), db_instance_id),
+                },
+            ));
         }
         let mut regions = Vec::new();
         for (endpoints_error, setup) in setups {
@@ -180,13 +184,15 @@ impl RegionCollector<'_> {
         while let Some(page) = pages.next().await {
             self.log.record(call);
             match page {
-                Ok(page) => endpoints.extend(page.db_instances().iter().map(|db| Endpoint {
-                    id: db.db_instance_identifier().unwrap_or_default().to_owned(),
-                    address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
-                    port: db
-                        .endpoint()
-                        .and_then(aws_sdk_rds::types::Endpoint::port)
-                        .and_then(|p| u16::try_from(p).ok()),
+                Ok(page) => endpoints.extend(page.db_instances().iter().map(|db| {
+                    Endpoint {
+                        id: db.db_instance_identifier().unwrap_or_default().to_owned(),
+                        address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
+                        port: db
+                            .endpoint()
+                            .and_then(aws_sdk_rds::types::Endpoint::port)
+                            .and_then(|p| u16::try_from(p).ok()),
+                    }
                 })),
                 Err(error) => return Err(collection_error(call, &error)),
             }
