@@ -570,10 +570,14 @@ pub async fn collect_organization(
         return Err(OrgError::NoRegion);
     }
     let mut tasks = JoinSet::new();
+    let mut spawned = std::collections::HashMap::new();
     for (index, target) in targets.into_iter().enumerate() {
         let base = base.clone();
         let request = request.clone();
-        tasks.spawn(async move { (index, audit_account(&base, &request, target).await) });
+        let account = target.clone();
+        let handle =
+            tasks.spawn(async move { (index, audit_account(&base, &request, target).await) });
+        spawned.insert(handle.id(), (index, account));
     }
     let mut accounts: BTreeMap<usize, AccountRecord> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
@@ -581,7 +585,25 @@ pub async fn collect_organization(
             Ok((index, record)) => {
                 accounts.insert(index, record);
             }
-            Err(error) => tracing::error!("an account's collection stopped: {error}"),
+            // An account whose collection stopped is still in the report, as an ERROR.
+            Err(error) => {
+                if let Some((index, target)) = spawned.get(&error.id()) {
+                    accounts.insert(
+                        *index,
+                        AccountRecord {
+                            account_id: target.account_id.clone(),
+                            name: target.name.clone(),
+                            role_arn: None,
+                            outcome: AccountOutcome::Unreachable(CollectionError {
+                                action: "audit:collect".to_owned(),
+                                access_denied: false,
+                                code: None,
+                                message: format!("the account's collection stopped: {error}"),
+                            }),
+                        },
+                    );
+                }
+            }
         }
     }
     Ok(OrgInventory {
@@ -821,6 +843,9 @@ mod tests {
         }
     }
 
+    /// `--region` flags, `--regions`, and the regions or words of the error.
+    type RegionCase<'a> = (&'a [String], Option<&'a str>, Result<Regions, &'a str>);
+
     #[test]
     fn region_names_and_all_are_recognised() {
         for good in [
@@ -849,7 +874,7 @@ mod tests {
         let list = |names: &[&str]| Regions::List(names.iter().map(|&n| n.to_owned()).collect());
         let none: &[String] = &[];
         let repeated = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
-        let cases: Vec<(&[String], Option<&str>, Result<Regions, &str>)> = vec![
+        let cases: Vec<RegionCase> = vec![
             (none, None, Ok(Regions::Default)),
             (none, Some("all"), Ok(Regions::All)),
             (none, Some(" ALL "), Ok(Regions::All)),

@@ -74,8 +74,9 @@ fn footer(report: &Report) -> String {
         )
     } else {
         format!(
-            "{} accounts{}",
+            "{} account{}{}",
             scope.accounts.len(),
+            if scope.accounts.len() == 1 { "" } else { "s" },
             scope
                 .caller
                 .as_ref()
