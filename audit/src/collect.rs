@@ -233,6 +233,17 @@ fn tag_value<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a s
         .and_then(|t| t.value())
 }
 
+/// An instance's endpoint address and port.
+fn endpoint_of(db: &aws_sdk_rds::types::DbInstance) -> (Option<String>, Option<u16>) {
+    let endpoint = db.endpoint();
+    (
+        endpoint.and_then(|e| e.address()).map(str::to_owned),
+        endpoint
+            .and_then(aws_sdk_rds::types::Endpoint::port)
+            .and_then(|p| u16::try_from(p).ok()),
+    )
+}
+
 /// A secret's metadata from `DescribeSecret` or `ListSecrets` (same fields, two types).
 macro_rules! secret_from {
     ($value:expr, $stages:ident) => {{
@@ -342,25 +353,14 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
             request,
             region: region.clone(),
         };
-        if request.scope.discover {
-            let (account, setups) = tokio::join!(
-                collector.account_id(account_id.is_none()),
-                Box::pin(collector.discover())
-            );
-            if account_id.is_none() {
-                account_id = account;
-            }
-            regions.extend(setups);
-            continue;
-        }
-        let (account, inventory) = tokio::join!(
+        let (account, parts) = tokio::join!(
             collector.account_id(account_id.is_none()),
-            Box::pin(collector.collect())
+            Box::pin(collector.parts())
         );
         if account_id.is_none() {
             account_id = account;
         }
-        regions.push(inventory);
+        regions.extend(parts);
     }
     let mut scope = request.scope.clone();
     scope.regions = configs
@@ -427,6 +427,15 @@ impl RegionCollector<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// The region's inventory: the named setup's, or one per discovered setup.
+    async fn parts(&self) -> Vec<RegionInventory> {
+        if self.request.scope.discover {
+            self.discover().await
+        } else {
+            vec![Box::pin(self.collect()).await]
         }
     }
 
@@ -758,11 +767,8 @@ impl RegionCollector<'_> {
                 id: db.db_instance_identifier().unwrap_or_default().to_owned(),
                 arn: db.db_instance_arn().unwrap_or_default().to_owned(),
                 engine: db.engine().map(str::to_owned),
-                address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
-                port: db
-                    .endpoint()
-                    .and_then(aws_sdk_rds::types::Endpoint::port)
-                    .and_then(|p| u16::try_from(p).ok()),
+                address: endpoint_of(db).0,
+                port: endpoint_of(db).1,
                 publicly_accessible: db.publicly_accessible(),
                 security_group_ids: db
                     .vpc_security_groups()

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CollectRequest, RegionCollector, calls, collection_error};
+use super::{CollectRequest, RegionCollector, calls, collection_error, endpoint_of};
 use crate::discover::{Discovered, Endpoint, Verdict, classify, database_of};
 use crate::inventory::{
     Collected, CollectionError, FunctionConfiguration, RegionInventory, Scope, SecretFacts,
@@ -185,13 +185,11 @@ impl RegionCollector<'_> {
             self.log.record(call);
             match page {
                 Ok(page) => endpoints.extend(page.db_instances().iter().map(|db| {
+                    let (address, port) = endpoint_of(db);
                     Endpoint {
                         id: db.db_instance_identifier().unwrap_or_default().to_owned(),
-                        address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
-                        port: db
-                            .endpoint()
-                            .and_then(aws_sdk_rds::types::Endpoint::port)
-                            .and_then(|p| u16::try_from(p).ok()),
+                        address,
+                        port,
                     }
                 })),
                 Err(error) => return Err(collection_error(call, &error)),
