@@ -1323,6 +1323,8 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     let loaded: Inventory = serde_json::from_str(&saved).expect("load");
     assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
 
+    discover_from_the_command_line(&good, &bad).await;
+
     // Without --read-secrets the database cannot be named: its checks skip, saying why.
     let inventory = audit::collect(
         std::slice::from_ref(&good.config),
@@ -1349,5 +1351,95 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
             .calls
             .get("secretsmanager:GetSecretValue"),
         None
+    );
+}
+
+/// `audit --discover --save-inventory`, then `audit --from-inventory`: the same
+/// findings, each setup named by its secret. Skipped, saying so, when the `audit`
+/// binary is not built (`cargo build -p audit` builds it).
+async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
+    let binary = xtask::paths::target_dir().join("debug").join("audit");
+    if !binary.is_file() {
+        eprintln!("skipped: {} is not built", binary.display());
+        return;
+    }
+    let dir = xtask::paths::target_dir()
+        .join("audit-tests")
+        .join(unique_name("discover"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let state = tests::emulator();
+    let run = |args: Vec<std::ffi::OsString>| {
+        tokio::process::Command::new(&binary)
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+            .env("AWS_REGION", &state.region)
+            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AUDIT_FORMAT")
+            .stdin(std::process::Stdio::null())
+            .output()
+    };
+    let (inventory, live, offline) = (
+        dir.join("inventory.json"),
+        dir.join("live.json"),
+        dir.join("offline.json"),
+    );
+    let output = run(vec![
+        "--discover".into(),
+        "--read-secrets".into(),
+        "--db-ca-bundle".into(),
+        state.ca_file.clone().into(),
+        "--format".into(),
+        "json".into(),
+        "--save-inventory".into(),
+        inventory.clone().into(),
+        "--output".into(),
+        live.clone().into(),
+    ])
+    .await
+    .expect("run audit --discover");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&good.secret_name) && stderr.contains(&bad.secret_name),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(APP_PASSWORD));
+    let output = run(vec![
+        "--from-inventory".into(),
+        inventory.into(),
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        offline.clone().into(),
+    ])
+    .await
+    .expect("run audit --from-inventory");
+    assert_ne!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let findings = |path: &Path| -> serde_json::Value {
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json");
+        report["findings"].clone()
+    };
+    let (live, offline) = (findings(&live), findings(&offline));
+    assert_eq!(live, offline);
+    let failing_of = |setup: &Setup| -> BTreeSet<String> {
+        live.as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["setup"] == setup.secret_name.as_str() && f["status"] != "PASS")
+            .map(|f| f["check_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(failing_of(good), BTreeSet::new());
+    assert_eq!(
+        failing_of(bad),
+        BTreeSet::from(["ec2.ssh.restricted".to_owned()])
     );
 }
