@@ -240,6 +240,17 @@ fn tag_value<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a s
         .and_then(|t| t.value())
 }
 
+/// An instance's endpoint address and port.
+fn endpoint_of(db: &aws_sdk_rds::types::DbInstance) -> (Option<String>, Option<u16>) {
+    let endpoint = db.endpoint();
+    (
+        endpoint.and_then(|e| e.address()).map(str::to_owned),
+        endpoint
+            .and_then(aws_sdk_rds::types::Endpoint::port)
+            .and_then(|p| u16::try_from(p).ok()),
+    )
+}
+
 /// A secret's metadata from `DescribeSecret` or `ListSecrets` (same fields, two types).
 macro_rules! secret_from {
     ($value:expr, $stages:ident) => {{
@@ -330,6 +341,8 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
     Ok((facts, login))
 }
 
+mod discover;
+
 /// Collects one inventory across the regions of `configs` (one SDK config per region).
 pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
     let started = OffsetDateTime::now_utc();
@@ -348,17 +361,23 @@ pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Invento
             request,
             region: region.clone(),
         };
-        let (account, inventory) = tokio::join!(
+        let (account, parts) = tokio::join!(
             collector.account_id(account_id.is_none()),
-            Box::pin(collector.collect())
+            Box::pin(collector.parts())
         );
         if account_id.is_none() {
             account_id = account;
         }
-        regions.push(inventory);
+        regions.extend(parts);
     }
     let mut scope = request.scope.clone();
-    scope.regions = regions.iter().map(|r| r.region.clone()).collect();
+    scope.regions = configs
+        .iter()
+        .map(|c| {
+            c.region()
+                .map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
+        })
+        .collect();
     Inventory {
         metadata: Metadata {
             tool: crate::TOOL.to_owned(),
@@ -417,6 +436,15 @@ impl RegionCollector<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// The region's inventory: the named setup's, or one per discovered setup.
+    async fn parts(&self) -> Vec<RegionInventory> {
+        if self.request.scope.discover {
+            self.discover().await
+        } else {
+            vec![Box::pin(self.collect()).await]
         }
     }
 
@@ -479,6 +507,7 @@ impl RegionCollector<'_> {
             grants,
             network_acls: vpc_part.network_acls,
             roles,
+            discovered: None,
         }
     }
 
@@ -584,6 +613,10 @@ impl RegionCollector<'_> {
     async fn find_vpc(&self) -> Collected<Option<(String, Option<String>, Option<String>)>> {
         let call = &calls::EC2_DESCRIBE_VPCS;
         let policy = &self.request.policy;
+        if self.request.scope.discover && self.request.scope.vpc_id.is_none() {
+            // A discovered setup is never looked up by the policy's names.
+            return Collected::Skipped("the setup's VPC is unknown".to_owned());
+        }
         let mut operation = self.clients.ec2.describe_vpcs();
         operation = match &self.request.scope.vpc_id {
             Some(id) => operation.vpc_ids(id),
@@ -785,6 +818,10 @@ impl RegionCollector<'_> {
 
     async fn database(&self) -> Collected<Option<DbInstance>> {
         let call = &calls::RDS_DESCRIBE_DB_INSTANCES;
+        if self.request.scope.db_instance_id.is_empty() {
+            // Without an identifier DescribeDBInstances lists every instance.
+            return Collected::Skipped("the setup's database is unknown".to_owned());
+        }
         self.log.record(call);
         let output = match self
             .clients
@@ -803,11 +840,8 @@ impl RegionCollector<'_> {
                 id: db.db_instance_identifier().unwrap_or_default().to_owned(),
                 arn: db.db_instance_arn().unwrap_or_default().to_owned(),
                 engine: db.engine().map(str::to_owned),
-                address: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
-                port: db
-                    .endpoint()
-                    .and_then(aws_sdk_rds::types::Endpoint::port)
-                    .and_then(|p| u16::try_from(p).ok()),
+                address: endpoint_of(db).0,
+                port: endpoint_of(db).1,
                 publicly_accessible: db.publicly_accessible(),
                 security_group_ids: db
                     .vpc_security_groups()

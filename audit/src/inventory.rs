@@ -110,6 +110,10 @@ pub struct Scope {
     pub db_instance_id: String,
     /// Secret values were read (`--read-secrets`).
     pub read_secrets: bool,
+    /// Every rotation setup was looked for (`--discover`), not the named one; see
+    /// [`crate::discover`].
+    #[serde(default)]
+    pub discover: bool,
 }
 
 /// Facts about the collection itself.
@@ -187,6 +191,10 @@ pub struct RegionInventory {
     /// The execution roles of the rotation functions, with their policy documents.
     #[serde(default)]
     pub roles: Vec<RoleRecord>,
+    /// With `--discover`: the setup this part of the region is, found from its
+    /// secret (a region has one such part per setup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<crate::discover::Discovered>,
 }
 
 /// What an inventory saved before a part existed holds for it.
@@ -218,6 +226,7 @@ impl RegionInventory {
             grants: Vec::new(),
             network_acls: Collected::default(),
             roles: Vec::new(),
+            discovered: None,
         }
     }
 }

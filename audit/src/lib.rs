@@ -24,6 +24,7 @@
 pub mod calls;
 pub mod checks;
 pub mod collect;
+pub mod discover;
 pub mod iam_eval;
 pub mod inventory;
 pub mod org;

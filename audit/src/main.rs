@@ -68,6 +68,10 @@ struct Cli {
     #[arg(long)]
     all_secrets: bool,
 
+    /// Find every rotation setup of each region from its secrets (rotation enabled, function in a VPC, or a value naming a database) instead of the tutorial's names, and check each; findings name the setup's secret.
+    #[arg(long, conflicts_with_all = ["vpc_id", "secret_ids", "all_secrets", "db_instance_id", "db_endpoint"])]
+    discover: bool,
+
     /// RDS instance identifier of the database (default: the policy's, secretsmanagertutorial).
     #[arg(long)]
     db_instance_id: Option<String>,
@@ -105,7 +109,7 @@ struct Cli {
     save_inventory: Option<PathBuf>,
 
     /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
     from_inventory: Option<PathBuf>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
@@ -204,6 +208,9 @@ async fn run(cli: Cli) -> Result<u8> {
             )),
             _ => Evidence::Organization(Box::pin(collect_accounts(&cli, &policy, target)).await?),
         };
+        if cli.discover {
+            eprintln!("audit: --discover: {}", discovered_setups(&evidence));
+        }
         if let Some(path) = &cli.save_inventory {
             let json = match &evidence {
                 Evidence::Single(inventory) => serde_json::to_string_pretty(inventory),
@@ -264,6 +271,34 @@ async fn run(cli: Cli) -> Result<u8> {
         }
     }
     Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
+}
+
+/// What `--discover` found, for standard error: each setup by its secret's name.
+fn discovered_setups(evidence: &Evidence) -> String {
+    let inventories: Vec<&Inventory> = match evidence {
+        Evidence::Single(inventory) => vec![inventory.as_ref()],
+        Evidence::Organization(org) => org
+            .accounts
+            .iter()
+            .filter_map(|a| match &a.outcome {
+                audit::org::AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
+                audit::org::AccountOutcome::Unreachable(_) => None,
+            })
+            .collect(),
+    };
+    let names: Vec<String> = inventories
+        .iter()
+        .flat_map(|i| &i.regions)
+        .filter_map(|r| {
+            let setup = r.discovered.as_ref()?;
+            Some(format!("{} ({})", setup.secret_name, r.region))
+        })
+        .collect();
+    if names.is_empty() {
+        "no rotation setup found (no secret with rotation enabled whose function runs in a VPC or whose value names a database)".to_owned()
+    } else {
+        format!("{} rotation setup(s): {}", names.len(), names.join(", "))
+    }
 }
 
 fn load_inventory(path: &Path) -> Result<Evidence> {
@@ -334,6 +369,7 @@ fn collect_request(cli: &Cli, policy: &Policy, regions: Vec<String>) -> Result<C
                 .clone()
                 .unwrap_or_else(|| policy.db_instance_id.clone()),
             read_secrets: cli.read_secrets,
+            discover: cli.discover,
         },
         policy: policy.clone(),
         db_endpoint: cli.db_endpoint.clone(),

@@ -588,6 +588,7 @@ fn request(setup: &Setup, read_secrets: bool) -> CollectRequest {
             all_secrets: false,
             db_instance_id: setup.db_id.clone(),
             read_secrets,
+            discover: false,
         },
         policy: Policy::default(),
         db_endpoint: None,
@@ -1500,4 +1501,241 @@ async fn a_secret_without_ssl_is_read_over_verified_tls_only() {
     let json: serde_json::Value =
         serde_json::from_str(&report.render(audit::Format::Json)).expect("JSON report");
     assert_eq!(json["scope"]["insecure_db_tls"], true, "{json}");
+}
+
+/// A `--discover` run of the region (the default policy, no names given).
+fn discover_request(setup: &Setup, read_secrets: bool) -> CollectRequest {
+    let mut request = request(setup, read_secrets);
+    let policy = Policy::default();
+    request.scope = Scope {
+        regions: vec!["us-east-1".to_owned()],
+        vpc_id: None,
+        secret_ids: policy.secret_ids.clone(),
+        all_secrets: false,
+        db_instance_id: policy.db_instance_id,
+        read_secrets,
+        discover: true,
+    };
+    request
+}
+
+/// The findings of one setup, by the secret it was found by.
+fn of_setup<'a>(findings: &'a [Finding], setup: &Setup) -> Vec<&'a Finding> {
+    findings
+        .iter()
+        .filter(|f| f.setup.as_deref() == Some(setup.secret_name.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn discover_finds_setups_whatever_their_names_and_checks_each() {
+    let options = Options::default();
+    let (good, bad) = tokio::join!(Box::pin(provision(&options)), Box::pin(provision(&options)));
+    // None of the names is the tutorial's (the bastion keeps the policy's name).
+    for setup in [&good, &bad] {
+        assert_ne!(setup.secret_name, audit::policy::TUTORIAL_SECRET);
+        assert_ne!(setup.db_id, audit::policy::TUTORIAL_DB_INSTANCE);
+    }
+    let ec2 = aws_sdk_ec2::Client::new(&bad.config);
+    ec2.authorize_security_group_ingress()
+        .group_id(&bad.db_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("ssh from anywhere on the database's group");
+
+    // By the tutorial's names, neither setup is audited.
+    let mut by_names = request(&good, true);
+    by_names.scope.vpc_id = None;
+    by_names.scope.secret_ids = Policy::default().secret_ids;
+    by_names.scope.db_instance_id = Policy::default().db_instance_id;
+    let inventory = audit::collect(std::slice::from_ref(&good.config), &by_names).await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    for setup in [&good, &bad] {
+        assert!(of_setup(&findings, setup).is_empty());
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.message.contains(&setup.secret_name)
+                    || f.resource.contains(&setup.secret_name)
+                    || f.resource.contains(&setup.db_id)),
+            "{findings:#?}"
+        );
+    }
+
+    // With --discover both are found from their secrets, and checked in full.
+    let inventory = audit::collect(
+        std::slice::from_ref(&good.config),
+        &discover_request(&good, true),
+    )
+    .await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    for setup in [&good, &bad] {
+        let part = inventory
+            .regions
+            .iter()
+            .find(|r| {
+                r.discovered
+                    .as_ref()
+                    .is_some_and(|d| d.secret_name == setup.secret_name)
+            })
+            .unwrap_or_else(|| panic!("{} not discovered", setup.secret_name));
+        let discovered = part.discovered.as_ref().expect("discovered");
+        assert_eq!(discovered.function_arn, setup.function_arn);
+        assert_eq!(
+            discovered.scope.vpc_id.as_deref(),
+            Some(setup.vpc_id.as_str())
+        );
+        assert_eq!(discovered.scope.db_instance_id, setup.db_id);
+        assert!(
+            discovered.database.contains("aws:rds:primaryDBInstanceArn"),
+            "{}",
+            discovered.database
+        );
+    }
+    let good_findings = of_setup(&findings, &good);
+    let not_passing: Vec<_> = good_findings
+        .iter()
+        .filter(|f| f.status != Status::Pass)
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}");
+    let ids: BTreeSet<&str> = good_findings.iter().map(|f| f.check_id.as_str()).collect();
+    assert_eq!(ids.len(), 16, "{ids:?}");
+    let bad_findings: Vec<Finding> = of_setup(&findings, &bad).into_iter().cloned().collect();
+    assert_eq!(
+        failing(&bad_findings),
+        BTreeSet::from(["ec2.ssh.restricted"])
+    );
+    assert!(
+        finding(&bad_findings, "ec2.ssh.restricted")
+            .resource
+            .ends_with(&bad.db_sg)
+    );
+
+    // A saved --discover inventory is evidence too: the same findings, offline.
+    let saved = serde_json::to_string(&inventory).expect("save");
+    assert!(!saved.contains(APP_PASSWORD));
+    let loaded: Inventory = serde_json::from_str(&saved).expect("load");
+    assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
+
+    discover_from_the_command_line(&good, &bad).await;
+
+    // Without --read-secrets the database cannot be named: its checks skip, saying why.
+    let inventory = audit::collect(
+        std::slice::from_ref(&good.config),
+        &discover_request(&good, false),
+    )
+    .await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    let good_findings = of_setup(&findings, &good);
+    assert!(!good_findings.is_empty());
+    let skipped: Vec<_> = good_findings
+        .iter()
+        .filter(|f| f.status != Status::Pass)
+        .collect();
+    assert!(
+        skipped
+            .iter()
+            .all(|f| f.status == Status::Skip && f.message.contains("--read-secrets")),
+        "{skipped:#?}"
+    );
+    assert!(skipped.iter().any(|f| f.check_id == "rds.not-public"));
+    assert_eq!(
+        inventory
+            .metadata
+            .calls
+            .get("secretsmanager:GetSecretValue"),
+        None
+    );
+}
+
+/// `audit --discover --save-inventory`, then `audit --from-inventory`: the same
+/// findings, each setup named by its secret. `cargo xtask test` builds the binary
+/// before the tests run.
+async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
+    let binary = xtask::paths::target_dir().join("debug").join("audit");
+    assert!(
+        binary.is_file(),
+        "{} is not built: run `cargo build -p audit` first (`cargo xtask test` does)",
+        binary.display()
+    );
+    let dir = xtask::paths::target_dir()
+        .join("audit-tests")
+        .join(unique_name("discover"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let state = tests::emulator();
+    let run = |args: Vec<std::ffi::OsString>| {
+        tokio::process::Command::new(&binary)
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+            .env("AWS_REGION", &state.region)
+            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AUDIT_FORMAT")
+            .stdin(std::process::Stdio::null())
+            .output()
+    };
+    let (inventory, live, offline) = (
+        dir.join("inventory.json"),
+        dir.join("live.json"),
+        dir.join("offline.json"),
+    );
+    let output = run(vec![
+        "--discover".into(),
+        "--read-secrets".into(),
+        "--db-ca-bundle".into(),
+        state.ca_file.clone().into(),
+        "--format".into(),
+        "json".into(),
+        "--save-inventory".into(),
+        inventory.clone().into(),
+        "--output".into(),
+        live.clone().into(),
+    ])
+    .await
+    .expect("run audit --discover");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&good.secret_name) && stderr.contains(&bad.secret_name),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(APP_PASSWORD));
+    let output = run(vec![
+        "--from-inventory".into(),
+        inventory.into(),
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        offline.clone().into(),
+    ])
+    .await
+    .expect("run audit --from-inventory");
+    assert_ne!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let findings = |path: &Path| -> serde_json::Value {
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json");
+        report["findings"].clone()
+    };
+    let (live, offline) = (findings(&live), findings(&offline));
+    assert_eq!(live, offline);
+    let failing_of = |setup: &Setup| -> BTreeSet<String> {
+        live.as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["setup"] == setup.secret_name.as_str() && f["status"] != "PASS")
+            .map(|f| f["check_id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(failing_of(good), BTreeSet::new());
+    assert_eq!(
+        failing_of(bad),
+        BTreeSet::from(["ec2.ssh.restricted".to_owned()])
+    );
 }

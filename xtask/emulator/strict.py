@@ -552,6 +552,22 @@ def install_lambda_patches() -> None:
     backend.update_function_configuration = update_function_configuration
     backend.delete_function = delete_function
 
+    # GetFunctionConfiguration's VpcConfig.VpcId is the VPC of the function's subnets
+    # (Lambda API reference, VpcConfigResponse); moto answers a constant "vpc-123abc".
+    def vpc_config(self):
+        if not self._vpc_config:
+            return None
+        config = self._vpc_config.copy()
+        subnets = list(config.get("SubnetIds") or [])
+        if config.get("SecurityGroupIds") and subnets:
+            try:
+                config["VpcId"] = LAMBDA_NETWORK._ec2(self).get_subnet(subnets[0]).vpc_id
+            except Exception:
+                config["VpcId"] = ""
+        return config
+
+    lambda_models.LambdaFunction.vpc_config = property(vpc_config)
+
 
 # --------------------------------------------------------------------------- EC2 dependencies and endpoints
 

@@ -374,6 +374,7 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
             all_secrets: true,
             db_instance_id: policy.db_instance_id.clone(),
             read_secrets: false,
+            discover: false,
         },
         policy: policy.clone(),
         db_endpoint: None,

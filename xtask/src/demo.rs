@@ -39,6 +39,7 @@ pub fn audit_request(
             all_secrets: false,
             db_instance_id: names.db_instance.clone(),
             read_secrets: true,
+            discover: false,
         },
         policy: names.audit_policy(),
         db_endpoint: None,

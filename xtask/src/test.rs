@@ -32,6 +32,11 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     emulator::ensure_virtualenv(&prerequisites.python)?;
     let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
     eprintln!("rotator zip: {}", artifact.zip.display());
+    // Tests that run the `audit` command itself need its binary, current.
+    cargo(
+        &["build", "--package", "audit", "--bin", "audit"],
+        "building the audit binary failed (see above)",
+    )?;
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     let totals = cargo_test(&args)?;

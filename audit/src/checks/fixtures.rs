@@ -322,6 +322,7 @@ pub fn compliant_region() -> RegionInventory {
             }]),
             attached_policies: Collected::Ok(Vec::new()),
         }],
+        discovered: None,
     }
 }
 
@@ -346,6 +347,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
                 all_secrets: false,
                 db_instance_id: "secretsmanagertutorial".to_owned(),
                 read_secrets: true,
+                discover: false,
             },
         },
         regions: vec![region],

@@ -108,7 +108,8 @@ pub struct Finding {
     /// The audited account, when known (every finding of a run over several accounts has it).
     #[serde(default)]
     pub account_id: Option<String>,
-    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked for by.
+    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked
+    /// for by; with `--discover`, the name of the secret the setup was found by.
     #[serde(default)]
     pub setup: Option<String>,
 }
@@ -173,7 +174,12 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
         let context = Context {
             region,
             policy,
-            scope: &inventory.metadata.scope,
+            // A discovered setup is checked against its own scope (its VPC,
+            // secret and database), the tutorial's against the run's.
+            scope: region
+                .discovered
+                .as_ref()
+                .map_or(&inventory.metadata.scope, |setup| &setup.scope),
             account_id: inventory.metadata.account_id.as_deref(),
             now: inventory.metadata.collected_at,
         };
@@ -252,9 +258,13 @@ impl Context<'_> {
         }
     }
 
-    /// The setup a finding belongs to: the VPC found (its `Name`, else its id), else
-    /// the one asked for (`--vpc-id`, or the policy's name).
+    /// The setup a finding belongs to: a discovered setup's secret name; else the
+    /// VPC found (its `Name`, else its id), else the one asked for (`--vpc-id`, or
+    /// the policy's name).
     pub fn setup(&self) -> String {
+        if let Some(setup) = &self.region.discovered {
+            return setup.secret_name.clone();
+        }
         match (
             self.region.vpc.ok().and_then(Option::as_ref),
             &self.scope.vpc_id,
@@ -411,6 +421,61 @@ mod tests {
         );
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    }
+
+    fn discovered(mut region: RegionInventory) -> Inventory {
+        region.discovered = Some(crate::discover::Discovered {
+            secret_name: "billing-db-app".to_owned(),
+            secret_arn: SECRET_ARN.to_owned(),
+            function_arn: FUNCTION_ARN.to_owned(),
+            reason: "its rotation function runs in vpc-0tutorial".to_owned(),
+            database: "from the tag".to_owned(),
+            scope: Scope {
+                regions: vec![REGION.to_owned()],
+                vpc_id: Some(VPC.to_owned()),
+                secret_ids: vec![SECRET_ARN.to_owned()],
+                all_secrets: false,
+                db_instance_id: "secretsmanagertutorial".to_owned(),
+                read_secrets: true,
+                discover: true,
+            },
+        });
+        let mut inventory = inventory_of(region);
+        // The run's scope names nothing: each setup carries its own.
+        inventory.metadata.scope.secret_ids = Vec::new();
+        inventory.metadata.scope.db_instance_id = String::new();
+        inventory.metadata.scope.discover = true;
+        inventory
+    }
+
+    #[test]
+    fn a_discovered_setup_is_checked_in_its_own_scope_and_named_by_its_secret() {
+        let inventory = discovered(compliant_region());
+        let findings = evaluate(&inventory, &Policy::default());
+        assert_eq!(findings, {
+            let mut expected = evaluate(&compliant_inventory(), &Policy::default());
+            for finding in &mut expected {
+                finding.setup = Some("billing-db-app".to_owned());
+            }
+            expected
+        });
+
+        // Without a bastion, no bastion is required: the database's group may
+        // admit only the function's (here it still admits the former bastion's).
+        let mut region = compliant_region();
+        region.bastions = Collected::Ok(Vec::new());
+        let findings = evaluate(&discovered(region), &Policy::default());
+        let failing: Vec<_> = findings
+            .iter()
+            .filter(|f| f.status != Status::Pass)
+            .map(|f| f.check_id.as_str())
+            .collect();
+        assert_eq!(failing, ["rds.ingress.bastion-only"], "{findings:#?}");
+        assert!(
+            !findings
+                .iter()
+                .any(|f| f.message.contains("no instance tagged"))
+        );
     }
 
     #[test]

@@ -859,7 +859,8 @@ pub(crate) fn endpoint_policy_blocks(
 
 /// The bastions' security groups (every instance with the bastion's name), or
 /// the finding that explains why there are none: FAIL when no instance has the
-/// name, ERROR/SKIP when the instances could not be read.
+/// name (none for a discovered setup, which may have no bastion), ERROR/SKIP when
+/// the instances could not be read.
 fn bastion_groups(
     context: &Context<'_>,
     def: &CheckDefinition,
@@ -877,6 +878,10 @@ fn bastion_groups(
             }
             Ok((ids, groups))
         }
+        // A discovered setup need not have a bastion (nor the policy's name for
+        // one): without one, its database admits only its rotation function, and
+        // SSH is checked on the groups it has.
+        Collected::Ok(_) if context.region.discovered.is_some() => Ok((Vec::new(), Vec::new())),
         Collected::Ok(_) => {
             let resource = context.vpc_label();
             Err(Box::new(context.fail(

@@ -33,7 +33,8 @@
 //!     "compliance": ["AWS-FSBP:EC2.13", "CIS-AWS-1.5-3.0:5.2", ...],
 //!     "references": ["https://..."],
 //!     "account_id": "111111111111" | null,  // the finding's account
-//!     "setup": "SecretsManagerTutorial-vpc" | null  // the VPC's Name (or id); null for account.reachable
+//!     "setup": "SecretsManagerTutorial-vpc" | null  // the VPC's Name (or id); with --discover the
+//!                                                  // setup's secret name; null for account.reachable
 //!   }],
 //!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0}
 //! }

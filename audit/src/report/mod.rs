@@ -86,7 +86,13 @@ impl Report {
         let metadata = &inventory.metadata;
         let scope = ReportScope {
             account_id: metadata.account_id.clone(),
-            regions: inventory.regions.iter().map(|r| r.region.clone()).collect(),
+            // One part per discovered setup: a region is named once.
+            regions: inventory.regions.iter().fold(Vec::new(), |mut regions, r| {
+                if !regions.contains(&r.region) {
+                    regions.push(r.region.clone());
+                }
+                regions
+            }),
             vpc_id: metadata.scope.vpc_id.clone(),
             secret_ids: metadata.scope.secret_ids.clone(),
             all_secrets: metadata.scope.all_secrets,

@@ -1,0 +1,538 @@
+//! Discovery (`--discover`): every rotation setup of a region, whatever its names.
+//!
+//! By default the audit finds one setup by the tutorial's names (the policy's VPC,
+//! bastion, database and secret names). An organisation that followed the tutorial
+//! with its own names, or more than once, has setups those names never reach. With
+//! `--discover` the collector lists the region's secrets and, for each that is a
+//! rotation setup by [`classify`], finds what the setup depends on from the secret
+//! itself: the rotation function it names, that function's `VpcConfig` (the VPC,
+//! subnets and groups), and the database (by [`database_of`]). Each setup is then
+//! collected and checked like the tutorial's, and its findings name the secret as
+//! their `setup`.
+//!
+//! Nothing is guessed: a secret's value (its `host` and `masterarn`) is read only
+//! with `--read-secrets`, as everywhere else in the audit. Without it the database
+//! of a setup stays unresolved and the checks that need it say so (SKIP, with the
+//! reason) instead of auditing some other instance.
+//!
+//! These functions are pure; the calls are in `collect::discover`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::{Collected, FunctionConfiguration, Scope, Secret, SecretFacts};
+
+/// The tag RDS puts on the admin secret it manages for an instance
+/// (`ManageMasterUserPassword`): the instance's ARN ("Password management with
+/// Amazon RDS and AWS Secrets Manager", RDS User Guide; moto's `MasterUserSecret`
+/// writes the same tag).
+pub const RDS_PRIMARY_INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
+
+/// A discovered setup: the secret it was found by and what it depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    /// The secret's name: the finding's `setup`.
+    pub secret_name: String,
+    pub secret_arn: String,
+    /// The rotation function the secret names.
+    pub function_arn: String,
+    /// Why the secret counts as a rotation setup ([`classify`]).
+    pub reason: String,
+    /// How the database was found, or why it could not be.
+    pub database: String,
+    /// What the setup was collected as (its VPC, secret and database).
+    pub scope: Scope,
+}
+
+/// Whether a secret is a database rotation setup, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Setup(String),
+    Excluded(String),
+}
+
+/// The discovery rule. A secret is a database rotation setup when it is not
+/// scheduled for deletion, not managed by another service (an RDS-managed admin
+/// secret is rotated by RDS, and is audited as its setup's admin secret), has
+/// rotation enabled with a rotation function, and
+/// - its value (read only with `--read-secrets`) has a `masterarn` or an `engine`
+///   key: the keys of the RDS credential JSON the rotation templates read; or,
+///   when the value was not read (or could not be),
+/// - its function runs in a VPC (the tutorial's design: the function reaches a
+///   private database from inside the database's VPC), or the function could not
+///   be read (the checks then report why, rather than the setup going unseen).
+///
+/// A value that was read and has none of `masterarn`, `engine`, `host` is not a
+/// database credential (an API key rotated by a function, say). A function's
+/// runtime, handler or environment says nothing reliable, so they are not used.
+pub fn classify(
+    secret: &Secret,
+    function: &Collected<Option<FunctionConfiguration>>,
+    facts: Option<&Collected<SecretFacts>>,
+) -> Verdict {
+    if secret.deleted_date.is_some() {
+        return Verdict::Excluded("scheduled for deletion".to_owned());
+    }
+    if let Some(service) = &secret.owning_service {
+        return Verdict::Excluded(format!(
+            "managed by {service}, which rotates it (audited as its setup's admin secret)"
+        ));
+    }
+    if secret.rotation_enabled != Some(true) {
+        return Verdict::Excluded("rotation is not enabled".to_owned());
+    }
+    let Some(arn) = &secret.rotation_lambda_arn else {
+        return Verdict::Excluded("no rotation function".to_owned());
+    };
+    if let Some(Collected::Ok(facts)) = facts {
+        if facts.masterarn.is_some() {
+            return Verdict::Setup("its value names a masterarn".to_owned());
+        }
+        if facts.engine.is_some() {
+            return Verdict::Setup("its value has the RDS credential keys (engine)".to_owned());
+        }
+        if facts.host.is_none() {
+            return Verdict::Excluded(
+                "its value has no masterarn, engine or host: not a database credential".to_owned(),
+            );
+        }
+    }
+    match function {
+        Collected::Ok(Some(configuration)) => match &configuration.vpc_id {
+            Some(vpc) => Verdict::Setup(format!("its rotation function runs in {vpc}")),
+            None => Verdict::Excluded(format!(
+                "its rotation function {arn} is not in a VPC and its value (read only with --read-secrets) names no database"
+            )),
+        },
+        Collected::Ok(None) => Verdict::Setup(format!(
+            "rotation is enabled with function {arn}, which does not exist"
+        )),
+        Collected::Failed(error) => Verdict::Setup(format!(
+            "rotation is enabled with function {arn}, which could not be read ({})",
+            error.action
+        )),
+        Collected::Skipped(reason) => Verdict::Setup(format!(
+            "rotation is enabled with function {arn} ({reason})"
+        )),
+    }
+}
+
+/// The instance identifier in an RDS instance ARN
+/// (`arn:<partition>:rds:<region>:<account>:db:<id>`).
+pub fn instance_id_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(7, ':');
+    let (Some("arn"), _, Some("rds"), _, _, Some("db"), Some(id)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (!id.is_empty()).then_some(id)
+}
+
+/// An instance's endpoint, from `DescribeDBInstances`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub address: Option<String>,
+    pub port: Option<u16>,
+}
+
+/// The instance whose endpoint is the secret's `host` (and `port`, when several
+/// share the address, as behind one proxy or in an emulator). Host names compare
+/// without case and a trailing dot (DNS names are case-insensitive).
+pub fn match_host(host: &str, port: Option<u16>, instances: &[Endpoint]) -> Result<String, String> {
+    let normal = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
+    let wanted = normal(host);
+    let by_address: Vec<&Endpoint> = instances
+        .iter()
+        .filter(|i| i.address.as_deref().map(normal).as_deref() == Some(wanted.as_str()))
+        .collect();
+    let matching: Vec<&Endpoint> = if by_address.len() > 1 {
+        by_address
+            .iter()
+            .copied()
+            .filter(|i| port.is_some() && i.port == port)
+            .collect()
+    } else {
+        by_address.clone()
+    };
+    match matching.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] if by_address.is_empty() => Err(format!(
+            "no RDS instance of the region has the endpoint {host}"
+        )),
+        [] => Err(format!(
+            "{} RDS instances have the endpoint {host} and none its port {}",
+            by_address.len(),
+            port.map_or_else(|| "(none in the secret)".to_owned(), |p| p.to_string())
+        )),
+        many => Err(format!(
+            "{} RDS instances have the endpoint {host}:{} ({})",
+            many.len(),
+            port.map_or_else(String::new, |p| p.to_string()),
+            many.iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The database a setup depends on: the instance named by the RDS tag of the
+/// admin secret its `masterarn` names, else the instance whose endpoint is its
+/// `host`. `Ok((id, how))`, or `Err(why not)`. `admin` is the `masterarn`'s
+/// secret as described (`None` when there is no `masterarn`); `instances` the
+/// region's endpoints (`None` when they could not be listed).
+pub fn database_of(
+    facts: &Collected<SecretFacts>,
+    admin: Option<&Collected<Option<Secret>>>,
+    instances: Option<&[Endpoint]>,
+) -> Result<(String, String), String> {
+    let facts = match facts {
+        Collected::Ok(facts) => facts,
+        Collected::Skipped(_) => {
+            return Err(
+                "the database is named only in the secret's value (host, masterarn), read only with --read-secrets; rerun with --read-secrets to audit it"
+                    .to_owned(),
+            );
+        }
+        Collected::Failed(error) => {
+            return Err(format!(
+                "the secret's value could not be read, so its database is unknown: {}",
+                error.describe()
+            ));
+        }
+    };
+    let mut why = Vec::new();
+    if let (Some(masterarn), Some(admin)) = (&facts.masterarn, admin) {
+        match admin {
+            Collected::Ok(Some(secret)) => {
+                match secret
+                    .tags
+                    .get(RDS_PRIMARY_INSTANCE_TAG)
+                    .and_then(|arn| instance_id_of_arn(arn))
+                {
+                    Some(id) => {
+                        return Ok((
+                            id.to_owned(),
+                            format!(
+                                "from the {RDS_PRIMARY_INSTANCE_TAG} tag of its masterarn {}",
+                                secret.name
+                            ),
+                        ));
+                    }
+                    None => why.push(format!(
+                        "its masterarn {} has no {RDS_PRIMARY_INSTANCE_TAG} tag (not an RDS-managed secret)",
+                        secret.name
+                    )),
+                }
+            }
+            Collected::Ok(None) => why.push(format!("its masterarn {masterarn} does not exist")),
+            Collected::Failed(error) => why.push(format!(
+                "its masterarn {masterarn} could not be described: {}",
+                error.describe()
+            )),
+            Collected::Skipped(reason) => why.push(reason.clone()),
+        }
+    }
+    match (&facts.host, instances) {
+        (Some(host), Some(instances)) => match match_host(host, facts.port, instances) {
+            Ok(id) => return Ok((id, format!("its host {host} is the instance's endpoint"))),
+            Err(message) => why.push(message),
+        },
+        (Some(_), None) => why.push("the region's RDS instances could not be listed".to_owned()),
+        (None, _) => why.push("its value has no host".to_owned()),
+    }
+    Err(format!("its database was not found: {}", why.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::CollectionError;
+
+    /// (secret, function, value, is a setup, words of the reason)
+    type RuleCase<'a> = (
+        &'a Secret,
+        &'a Collected<Option<FunctionConfiguration>>,
+        Option<&'a Collected<SecretFacts>>,
+        bool,
+        &'a str,
+    );
+
+    /// (value, masterarn's secret, the region's endpoints, instance or words of the reason)
+    type DatabaseCase<'a> = (
+        &'a Collected<SecretFacts>,
+        Option<&'a Collected<Option<Secret>>>,
+        Option<&'a [Endpoint]>,
+        Result<&'a str, &'a str>,
+    );
+
+    fn function(vpc: Option<&str>) -> Collected<Option<FunctionConfiguration>> {
+        Collected::Ok(Some(FunctionConfiguration {
+            name: "f".to_owned(),
+            arn: "arn:aws:lambda:us-east-1:1:function:f".to_owned(),
+            vpc_id: vpc.map(str::to_owned),
+            subnet_ids: Vec::new(),
+            security_group_ids: Vec::new(),
+            state: None,
+            last_update_status: None,
+        }))
+    }
+
+    fn failed(action: &str) -> CollectionError {
+        CollectionError {
+            action: action.to_owned(),
+            access_denied: true,
+            code: None,
+            message: "denied".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_discovery_rule() {
+        let rotated = Secret {
+            name: "s".to_owned(),
+            rotation_enabled: Some(true),
+            rotation_lambda_arn: Some("arn:aws:lambda:us-east-1:1:function:f".to_owned()),
+            ..Secret::default()
+        };
+        let not_rotated = Secret {
+            rotation_enabled: Some(false),
+            ..rotated.clone()
+        };
+        let managed = Secret {
+            owning_service: Some("rds".to_owned()),
+            ..rotated.clone()
+        };
+        let deleted = Secret {
+            deleted_date: Some(time::OffsetDateTime::UNIX_EPOCH),
+            ..rotated.clone()
+        };
+        let no_function = Secret {
+            rotation_lambda_arn: None,
+            ..rotated.clone()
+        };
+        let facts = |masterarn: Option<&str>, engine: Option<&str>, host: Option<&str>| {
+            Collected::Ok(SecretFacts {
+                masterarn: masterarn.map(str::to_owned),
+                engine: engine.map(str::to_owned),
+                host: host.map(str::to_owned),
+                ..SecretFacts::default()
+            })
+        };
+        let skipped = Collected::Skipped("no --read-secrets".to_owned());
+        let with_masterarn = facts(Some("arn:admin"), None, None);
+        let with_engine = facts(None, Some("mysql"), Some("db"));
+        let host_only = facts(None, None, Some("db"));
+        let api_key = facts(None, None, None);
+        let unreadable = Collected::Failed(failed("secretsmanager:GetSecretValue"));
+        let in_vpc = function(Some("vpc-1"));
+        let outside = function(None);
+        let gone = Collected::Ok(None);
+        let denied = Collected::Failed(failed("lambda:GetFunctionConfiguration"));
+        let cases: &[RuleCase<'_>] = &[
+            (&rotated, &in_vpc, None, true, "runs in vpc-1"),
+            (&rotated, &in_vpc, Some(&skipped), true, "runs in vpc-1"),
+            (&rotated, &outside, None, false, "not in a VPC"),
+            (&rotated, &outside, Some(&with_masterarn), true, "masterarn"),
+            (&rotated, &outside, Some(&with_engine), true, "engine"),
+            (&rotated, &in_vpc, Some(&host_only), true, "runs in vpc-1"),
+            (&rotated, &outside, Some(&host_only), false, "not in a VPC"),
+            (
+                &rotated,
+                &in_vpc,
+                Some(&api_key),
+                false,
+                "not a database credential",
+            ),
+            (&rotated, &outside, Some(&unreadable), false, "not in a VPC"),
+            (&rotated, &in_vpc, Some(&unreadable), true, "runs in vpc-1"),
+            (&rotated, &gone, None, true, "does not exist"),
+            (
+                &rotated,
+                &denied,
+                None,
+                true,
+                "lambda:GetFunctionConfiguration",
+            ),
+            (
+                &not_rotated,
+                &in_vpc,
+                Some(&with_masterarn),
+                false,
+                "not enabled",
+            ),
+            (&managed, &in_vpc, None, false, "managed by rds"),
+            (&deleted, &in_vpc, None, false, "deletion"),
+            (&no_function, &in_vpc, None, false, "no rotation function"),
+        ];
+        for (i, (secret, function, facts, setup, words)) in cases.iter().enumerate() {
+            let verdict = classify(secret, function, *facts);
+            let (is_setup, reason) = match &verdict {
+                Verdict::Setup(reason) => (true, reason),
+                Verdict::Excluded(reason) => (false, reason),
+            };
+            assert_eq!(is_setup, *setup, "case {i}: {verdict:?}");
+            assert!(reason.contains(words), "case {i}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn instance_ids_come_from_rds_instance_arns_only() {
+        let cases = [
+            ("arn:aws:rds:us-east-1:123456789012:db:mydb", Some("mydb")),
+            ("arn:aws-cn:rds:cn-north-1:123456789012:db:x-1", Some("x-1")),
+            ("arn:aws:rds:us-east-1:123456789012:cluster:c", None),
+            ("arn:aws:secretsmanager:us-east-1:1:secret:db:x", None),
+            ("arn:aws:rds:us-east-1:123456789012:db:", None),
+            ("mydb", None),
+        ];
+        for (arn, id) in cases {
+            assert_eq!(instance_id_of_arn(arn), id, "{arn}");
+        }
+    }
+
+    #[test]
+    fn a_host_matches_one_endpoint_by_name_then_port() {
+        let endpoint = |id: &str, address: &str, port: u16| Endpoint {
+            id: id.to_owned(),
+            address: Some(address.to_owned()),
+            port: Some(port),
+        };
+        let instances = [
+            endpoint("a", "a.xyz.us-east-1.rds.amazonaws.com", 3306),
+            endpoint("b", "127.0.0.1", 40001),
+            endpoint("c", "127.0.0.1", 40002),
+            Endpoint {
+                id: "creating".to_owned(),
+                address: None,
+                port: None,
+            },
+        ];
+        let cases: &[(&str, Option<u16>, Result<&str, &str>)] = &[
+            ("a.xyz.us-east-1.rds.amazonaws.com", Some(3306), Ok("a")),
+            ("A.XYZ.us-east-1.rds.amazonaws.com.", None, Ok("a")),
+            // One address: the port in the secret does not have to agree (the
+            // checks compare it); several: the port decides.
+            ("a.xyz.us-east-1.rds.amazonaws.com", Some(1), Ok("a")),
+            ("127.0.0.1", Some(40002), Ok("c")),
+            ("127.0.0.1", Some(3306), Err("none its port 3306")),
+            ("127.0.0.1", None, Err("none its port (none in the secret)")),
+            ("other.example.com", Some(3306), Err("no RDS instance")),
+        ];
+        for (host, port, expected) in cases {
+            let got = match_host(host, *port, &instances);
+            match (expected, &got) {
+                (Ok(id), Ok(found)) => assert_eq!(found, id, "{host}"),
+                (Err(words), Err(message)) => assert!(message.contains(words), "{host}: {message}"),
+                _ => panic!("{host}: {got:?}, expected {expected:?}"),
+            }
+        }
+        let twins = [endpoint("x", "h", 1), endpoint("y", "h", 1)];
+        assert!(
+            match_host("h", Some(1), &twins)
+                .expect_err("ambiguous")
+                .contains("x, y")
+        );
+    }
+
+    #[test]
+    fn the_database_comes_from_the_masterarn_tag_then_the_host() {
+        let facts = |masterarn: bool, host: Option<&str>| {
+            Collected::Ok(SecretFacts {
+                masterarn: masterarn.then(|| "arn:admin".to_owned()),
+                host: host.map(str::to_owned),
+                port: Some(3306),
+                ..SecretFacts::default()
+            })
+        };
+        let tagged = Collected::Ok(Some(Secret {
+            name: "rds!db-1".to_owned(),
+            tags: [(
+                RDS_PRIMARY_INSTANCE_TAG.to_owned(),
+                "arn:aws:rds:us-east-1:1:db:tagged".to_owned(),
+            )]
+            .into(),
+            ..Secret::default()
+        }));
+        let untagged = Collected::Ok(Some(Secret {
+            name: "admin".to_owned(),
+            ..Secret::default()
+        }));
+        let gone = Collected::Ok(None);
+        let instances = [Endpoint {
+            id: "by-host".to_owned(),
+            address: Some("db.example".to_owned()),
+            port: Some(3306),
+        }];
+        let skipped = Collected::Skipped("x".to_owned());
+        let unreadable = Collected::Failed(failed("secretsmanager:GetSecretValue"));
+        let cases: &[DatabaseCase<'_>] = &[
+            (
+                &facts(true, Some("db.example")),
+                Some(&tagged),
+                Some(&instances),
+                Ok("tagged"),
+            ),
+            (
+                &facts(true, Some("db.example")),
+                Some(&untagged),
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(true, Some("db.example")),
+                Some(&gone),
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(false, Some("db.example")),
+                None,
+                Some(&instances),
+                Ok("by-host"),
+            ),
+            (
+                &facts(true, None),
+                Some(&untagged),
+                Some(&instances),
+                Err("no aws:rds:primaryDBInstanceArn tag"),
+            ),
+            (
+                &facts(true, Some("elsewhere")),
+                Some(&gone),
+                Some(&instances),
+                Err("arn:admin does not exist; no RDS instance"),
+            ),
+            (
+                &facts(false, Some("db.example")),
+                None,
+                None,
+                Err("could not be listed"),
+            ),
+            (&skipped, None, Some(&instances), Err("--read-secrets")),
+            (
+                &unreadable,
+                None,
+                Some(&instances),
+                Err("secretsmanager:GetSecretValue"),
+            ),
+        ];
+        for (i, (facts, admin, instances, expected)) in cases.iter().enumerate() {
+            let got = database_of(facts, *admin, *instances);
+            match (expected, &got) {
+                (Ok(id), Ok((found, _))) => assert_eq!(found, id, "case {i}"),
+                (Err(words), Err(message)) => {
+                    assert!(message.contains(words), "case {i}: {message}");
+                }
+                _ => panic!("case {i}: {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+}
