@@ -282,6 +282,7 @@ mod tests {
             security_group_ids: Vec::new(),
             state: None,
             last_update_status: None,
+            role: None,
         }))
     }
 
