@@ -37,6 +37,7 @@ pub enum Format {
 }
 
 /// What was audited, as reported.
+#[allow(clippy::struct_excessive_bools)] // each bool is a flag of the run, a field of the JSON schema
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportScope {
     pub account_id: Option<String>,
