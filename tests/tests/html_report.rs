@@ -133,6 +133,7 @@ fn report() -> Report {
             read_secrets: false,
             collected_at: "2026-11-26T12:00:00Z".to_owned(),
             insecure_db_tls: false,
+            discover: false,
             caller: Some(Caller {
                 account_id: "999999999999".to_owned(),
                 arn: "arn:aws:iam::999999999999:user/auditor".to_owned(),

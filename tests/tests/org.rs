@@ -1,11 +1,12 @@
 //! An organisation audited in one run, against the embedded emulator.
 //!
 //! The emulator's own account (123456789012) creates an organisation with
-//! Organizations and six member accounts (`CreateAccount` makes each an
+//! Organizations and seven member accounts (`CreateAccount` makes each an
 //! `OrganizationAccountAccessRole` that trusts the management account, as AWS
 //! does). The tutorial's setup is built in two of them by the same library calls
 //! as `cargo xtask provision` and `deploy`, given the member account's assumed-role
-//! credentials: one left compliant, one broken in two ways. One account's role
+//! credentials: one left compliant, one broken in two ways. A third holds the same
+//! setup under other names, which only `--discover` finds. One account's role
 //! trusts another account only, so AssumeRole is refused (the emulator checks
 //! trust policies as AWS does), one account is closed, and two are empty.
 //!
@@ -101,6 +102,25 @@ fn of_account<'a>(findings: &'a [Finding], account: &str) -> Vec<&'a Finding> {
         .collect()
 }
 
+/// Whether a finding is about the setup of `names` (its secret, database or VPC).
+fn names_setup(finding: &Finding, names: &Names) -> bool {
+    [&names.secret, &names.db_instance, &names.vpc]
+        .iter()
+        .any(|name| {
+            finding.setup.as_deref() == Some(name.as_str())
+                || finding.resource.contains(name.as_str())
+                || finding.message.contains(name.as_str())
+        })
+}
+
+/// What a finding says, whatever setup it is filed under.
+fn outcomes(findings: &[&Finding]) -> BTreeSet<(String, Status, String)> {
+    findings
+        .iter()
+        .map(|f| (f.check_id.clone(), f.status, f.resource.clone()))
+        .collect()
+}
+
 fn failing(findings: &[&Finding]) -> BTreeSet<String> {
     findings
         .iter()
@@ -126,21 +146,36 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         "empty-a",
         "empty-b",
         "closed",
+        "renamed",
     ] {
         members.push(create_account(&org, &unique_name(label)).await);
     }
-    let [compliant, broken, refusing, empty_a, empty_b, closed] =
-        <[String; 6]>::try_from(members).expect("six accounts");
+    let [
+        compliant,
+        broken,
+        refusing,
+        empty_a,
+        empty_b,
+        closed,
+        renamed,
+    ] = <[String; 7]>::try_from(members).expect("seven accounts");
     org.close_account()
         .account_id(&closed)
         .send()
         .await
         .expect("close account");
 
-    // The tutorial, compliant in one account and broken in two ways in another.
+    // The tutorial, compliant in one account and broken in two ways in another;
+    // in a third, compliant under names that are not the tutorial's (built
+    // meanwhile, to keep the test's time down).
     let names = Names::new(names::DEFAULT_NAME).expect("names");
+    let other_names = Names::new("PayrollRotation").expect("other names");
     let compliant_config = member_config(&config, &compliant).await;
-    tutorial_setup(&compliant_config, &names, &compliant).await;
+    let renamed_config = member_config(&config, &renamed).await;
+    tokio::join!(
+        Box::pin(tutorial_setup(&compliant_config, &names, &compliant)),
+        Box::pin(tutorial_setup(&renamed_config, &other_names, &renamed)),
+    );
     let broken_config = member_config(&config, &broken).await;
     let bastion_group = tutorial_setup(&broken_config, &names, &broken).await;
     aws_sdk_ec2::Client::new(&broken_config)
@@ -220,7 +255,8 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
             broken.as_str(),
             refusing.as_str(),
             empty_a.as_str(),
-            empty_b.as_str()
+            empty_b.as_str(),
+            renamed.as_str()
         ]),
         "the active members only: not the closed one, not the caller's own"
     );
@@ -282,6 +318,14 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         );
     }
 
+    // By the tutorial's names, the renamed setup is not audited: nothing names it.
+    let unnamed = of_account(&findings, &renamed);
+    assert!(!unnamed.is_empty(), "the account is audited");
+    assert!(
+        unnamed.iter().all(|f| !names_setup(f, &other_names)),
+        "{unnamed:#?}"
+    );
+
     // One report: grouped by account, each finding with its account and region.
     let report = Report::for_organization(&inventory, findings.clone());
     let table = report.render(audit::Format::Table);
@@ -314,6 +358,21 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         report.render(audit::Format::Json)
     );
 
+    let members = Members {
+        renamed: &renamed,
+        unchanged: [&compliant, &broken, &refusing],
+        empty: [&empty_a, &empty_b],
+    };
+    discover_in_every_account(
+        &config,
+        &request,
+        &findings,
+        &policy,
+        &other_names,
+        &members,
+    )
+    .await;
+
     // --include-self: the caller's own account, with its own credentials (no role).
     let mut with_self = request.clone();
     with_self.accounts = Accounts::List(vec![compliant.clone()]);
@@ -332,4 +391,106 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         .await
         .expect("describe regions");
     assert!(regions.iter().any(|r| r == "us-east-1"), "{regions:?}");
+}
+
+/// The members, by what `--discover` should find in them.
+struct Members<'a> {
+    /// The tutorial's setup under other names.
+    renamed: &'a str,
+    /// The tutorial's setup (compliant, broken), or the refusing role.
+    unchanged: [&'a str; 3],
+    /// No setup at all.
+    empty: [&'a str; 2],
+}
+
+/// `--organization --discover`: the renamed setup is found in its account, from
+/// its secret; the accounts with the tutorial's setup or a refusing role say what
+/// they said without discovery; an empty account has no setup to report.
+async fn discover_in_every_account(
+    config: &SdkConfig,
+    request: &OrgRequest,
+    by_names: &[Finding],
+    policy: &audit::Policy,
+    other_names: &Names,
+    members: &Members<'_>,
+) {
+    let renamed = members.renamed;
+    let mut discovering = request.clone();
+    discovering.collect.scope.discover = true;
+    let started = Instant::now();
+    let inventory = audit::org::collect_organization(config, &discovering)
+        .await
+        .expect("collect the organisation with --discover");
+    eprintln!(
+        "organisation collected with --discover in {:.2} s, {} API requests",
+        started.elapsed().as_secs_f64(),
+        inventory.api_requests()
+    );
+    let findings = evaluate_organization(&inventory, policy);
+
+    // The renamed setup: found, checked, each finding with its account and secret.
+    let found = of_account(&findings, renamed);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.setup.as_deref() == Some(other_names.secret.as_str())),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|f| f.setup.as_deref() == Some(other_names.secret.as_str())
+                && f.account_id.as_deref() == Some(renamed)),
+        "{found:#?}"
+    );
+    // Compliant but for one check: discovery finds the bastion by the policy's
+    // name still (SecretsManagerTutorialInstance), so this setup's own bastion
+    // group counts as a stranger on the database's port.
+    assert_eq!(
+        failing(&found),
+        BTreeSet::from(["rds.ingress.bastion-only".to_owned()]),
+        "{found:#?}"
+    );
+    assert!(
+        found.len() >= 16
+            && found
+                .iter()
+                .any(|f| f.message.contains(&other_names.db_instance)),
+        "checked in full, its database included: {found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .filter(|f| f.resource.starts_with("arn:"))
+            .all(|f| f.resource.contains(&format!(":{renamed}:"))),
+        "resources are the account's own: {found:#?}"
+    );
+
+    // The tutorial's setups and the refusing role: the same outcomes as by names
+    // (filed under the secret's name instead of the VPC's).
+    for account in members.unchanged {
+        let before = of_account(by_names, account);
+        let after = of_account(&findings, account);
+        assert!(!after.is_empty(), "account {account}");
+        assert_eq!(outcomes(&after), outcomes(&before), "account {account}");
+    }
+    // An empty account is audited and has no setup: no finding, and no error.
+    for account in members.empty {
+        assert!(of_account(&findings, account).is_empty(), "{findings:#?}");
+        assert!(
+            inventory
+                .accounts
+                .iter()
+                .any(|a| a.account_id == account
+                    && matches!(a.outcome, AccountOutcome::Collected(_))),
+            "account {account}"
+        );
+    }
+
+    // The report says the setups were discovered.
+    let report = audit::Report::for_organization(&inventory, findings);
+    assert!(report.scope.discover);
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(audit::Format::Json)).expect("JSON report");
+    assert_eq!(json["scope"]["discover"], true, "{}", json["scope"]);
 }

@@ -263,17 +263,24 @@ fn header(out: &mut String, report: &Report) {
     item("Accounts", accounts);
     item("Regions", escape(&scope.regions.join(", ")));
     let mut audited = Vec::new();
-    audited.push(match &scope.vpc_id {
-        Some(id) => format!("VPC {id}"),
-        None => "the VPC found by its Name tag".to_owned(),
-    });
-    if !scope.secret_ids.is_empty() {
-        audited.push(format!("secrets {}", scope.secret_ids.join(", ")));
+    if scope.discover {
+        // The named VPC, secrets and database were not looked for.
+        audited.push(
+            "every rotation setup of each region, found from its secret (--discover)".to_owned(),
+        );
+    } else {
+        audited.push(match &scope.vpc_id {
+            Some(id) => format!("VPC {id}"),
+            None => "the VPC found by its Name tag".to_owned(),
+        });
+        if !scope.secret_ids.is_empty() {
+            audited.push(format!("secrets {}", scope.secret_ids.join(", ")));
+        }
+        if scope.all_secrets {
+            audited.push("every secret of each region".to_owned());
+        }
+        audited.push(format!("database {}", scope.db_instance_id));
     }
-    if scope.all_secrets {
-        audited.push("every secret of each region".to_owned());
-    }
-    audited.push(format!("database {}", scope.db_instance_id));
     audited.push(if scope.read_secrets {
         "secret values read (never shown)".to_owned()
     } else {

@@ -14,6 +14,9 @@
 //!     "read_secrets": false,
 //!     "collected_at": "2025-06-02T12:00:00Z",
 //!     "insecure_db_tls": false,
+//!     "discover": false,                    // true: --discover found every rotation setup from its
+//!                                          // secret; vpc_id, secret_ids and db_instance_id then do not
+//!                                          // name what was audited (each finding's setup does)
 //!     // an audit of several accounts (--accounts, --organization); account_id is then null:
 //!     "caller": {"account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/auditor"} | null,
 //!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,

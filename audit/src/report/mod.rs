@@ -37,6 +37,7 @@ pub enum Format {
 }
 
 /// What was audited, as reported.
+#[allow(clippy::struct_excessive_bools)] // each bool is a flag of the run, a field of the JSON schema
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportScope {
     pub account_id: Option<String>,
@@ -51,6 +52,11 @@ pub struct ReportScope {
     /// The database login used unverified TLS or plaintext (`--insecure-db-tls`).
     #[serde(default)]
     pub insecure_db_tls: bool,
+    /// Every rotation setup was found from its secret (`--discover`); `vpc_id`,
+    /// `secret_ids` and `db_instance_id` then do not name what was audited (each
+    /// finding's `setup` names its setup's secret).
+    #[serde(default)]
+    pub discover: bool,
     /// Who ran an audit of several accounts (`--accounts`, `--organization`).
     #[serde(default)]
     pub caller: Option<Caller>,
@@ -99,6 +105,7 @@ impl Report {
             db_instance_id: metadata.scope.db_instance_id.clone(),
             read_secrets: metadata.scope.read_secrets,
             insecure_db_tls: metadata.insecure_db_tls,
+            discover: metadata.scope.discover,
             collected_at: metadata
                 .collected_at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -239,4 +246,54 @@ pub(crate) fn sample_org_report() -> Report {
     let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
     findings[0].status = crate::checks::Status::Fail;
     Report::for_organization(&org, findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_says_whether_setups_were_discovered() {
+        for discover in [false, true] {
+            let mut inventory = crate::checks::fixtures::compliant_inventory();
+            inventory.metadata.scope.discover = discover;
+            let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());
+            let report = Report::new(&inventory, findings);
+            assert_eq!(report.scope.discover, discover);
+            let json: serde_json::Value =
+                serde_json::from_str(&report.render(Format::Json)).expect("JSON");
+            assert_eq!(json["scope"]["discover"], discover, "{json}");
+            let said = "every rotation setup found from its secret (--discover)";
+            let table = report.render(Format::Table);
+            let footer = table.lines().last().unwrap_or_default();
+            assert_eq!(footer.contains(said), discover, "{footer}");
+            let page = report.render(Format::Html);
+            let scope_item = page
+                .split("<dt>Scope</dt><dd>")
+                .nth(1)
+                .and_then(|rest| rest.split("</dd>").next())
+                .expect("the header's scope");
+            assert_eq!(
+                scope_item.starts_with(
+                    "every rotation setup of each region, found from its secret (--discover)"
+                ),
+                discover,
+                "{scope_item}"
+            );
+            // The names a discovery did not look for are not shown as its scope.
+            assert_eq!(
+                scope_item.contains(&format!("database {}", report.scope.db_instance_id)),
+                !discover,
+                "{scope_item}"
+            );
+        }
+        // A report saved before the field existed reads as not discovered.
+        let mut old = serde_json::to_value(sample_report()).expect("JSON");
+        old["scope"]
+            .as_object_mut()
+            .expect("scope")
+            .remove("discover");
+        let read: Report = serde_json::from_value(old).expect("an older report reads");
+        assert!(!read.scope.discover);
+    }
 }

@@ -84,8 +84,13 @@ fn footer(report: &Report) -> String {
                 .unwrap_or_default()
         )
     };
+    let discovered = if scope.discover {
+        ", every rotation setup found from its secret (--discover)"
+    } else {
+        ""
+    };
     format!(
-        "{skipped}{} {} — {accounts}, {}: {}\n",
+        "{skipped}{} {} — {accounts}, {}{discovered}: {}\n",
         report.tool,
         report.version,
         scope.regions.join(", "),
