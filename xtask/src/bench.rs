@@ -365,21 +365,8 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let policy = audit::Policy::default();
-    let request = audit::CollectRequest {
-        scope: audit::inventory::Scope {
-            regions: vec![state.region.clone()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: true,
-            db_instance_id: policy.db_instance_id.clone(),
-            read_secrets: false,
-            discover: false,
-        },
-        policy: policy.clone(),
-        db_endpoint: None,
-        db_ca_bundle: None,
-    };
+    let request = all_secrets_request(std::slice::from_ref(&state.region));
+    let policy = request.policy.clone();
     let started = Instant::now();
     let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
     let findings = audit::evaluate(&inventory, &policy);
@@ -619,7 +606,8 @@ async fn org_region_setup(config: aws_config::SdkConfig, extra: usize) -> Result
     Ok(())
 }
 
-fn org_collect_request(regions: &[String]) -> audit::CollectRequest {
+/// `audit --all-secrets` in `regions` with the default policy, as both audit benches run it.
+fn all_secrets_request(regions: &[String]) -> audit::CollectRequest {
     let policy = audit::Policy::default();
     audit::CollectRequest {
         scope: audit::inventory::Scope {
@@ -705,7 +693,7 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
                 .build()
         })
         .collect();
-    let request = org_collect_request(&regions);
+    let request = all_secrets_request(&regions);
     reset_peak_rss();
     let started = Instant::now();
     let single = audit::collect(&configs, &request);
@@ -714,6 +702,7 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     let single_wall = started.elapsed().as_secs_f64();
     let single_rss = peak_rss(std::process::id()).unwrap_or(0);
     let single_requests = single.metadata.api_requests;
+    let single_calls = single.metadata.calls.clone();
     drop(single);
 
     let org_request = audit::org::OrgRequest {
@@ -723,7 +712,7 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
         role_name: audit::org::DEFAULT_ROLE_NAME.to_owned(),
         external_id: None,
         max_concurrency: audit::org::DEFAULT_MAX_CONCURRENCY,
-        collect: org_collect_request(&regions),
+        collect: all_secrets_request(&regions),
     };
     reset_peak_rss();
     let started = Instant::now();
@@ -747,7 +736,28 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
         );
     }
 
+    // Calls per action (pages, not retries) over every account, against N × one account's.
+    let mut org_calls: BTreeMap<String, u64> = BTreeMap::new();
+    for record in &inventory.accounts {
+        if let audit::org::AccountOutcome::Collected(collected) = &record.outcome {
+            for (action, count) in &collected.metadata.calls {
+                *org_calls.entry(action.clone()).or_default() += count;
+            }
+        }
+    }
+    let org_pages: u64 = org_calls.values().sum();
+    let differing: Vec<String> = org_calls
+        .iter()
+        .filter_map(|(action, count)| {
+            let expected = single_calls.get(action).copied().unwrap_or(0) * accounts as u64;
+            (*count != expected).then(|| format!("{action} {count} (expected {expected})"))
+        })
+        .collect();
+
     let n = accounts as f64;
+    // The audit's counter is the collection's; each account's AssumeRole is sent once
+    // before it (audit::org), and GetCallerIdentity and ListAccounts pages once per run.
+    let org_requests = org_requests + accounts as u64;
     let request_goal = single_requests * accounts as u64 + accounts as u64;
     let prowler_per_account = PROWLER_REQUESTS;
     let mut table = Table::new();
@@ -816,6 +826,18 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
         if mib(org_rss) < 128.0 { "yes" } else { "no" }.to_owned(),
     ]);
     println!("{goals}");
+    println!(
+        "organisation requests: {} collection requests (every page and retry, {org_pages} of them distinct calls) + {accounts} AssumeRole; GetCallerIdentity and the ListAccounts pages are not counted",
+        org_requests - accounts as u64
+    );
+    if differing.is_empty() {
+        println!("calls per action: exactly {accounts} × one account's");
+    } else {
+        println!(
+            "calls per action that differ from {accounts} × one account's: {}",
+            differing.join(", ")
+        );
+    }
     println!(
         "built in each account and region: the tutorial's VPC ({}), 2 subnets, the bastion's security group, the secretsmanager and rds interface endpoints, the tutorial's secret and {secrets_per_region} more; no DB instance (each is a real MariaDB server here) and no rotation function",
         audit::policy::TUTORIAL_VPC_NAME
