@@ -365,21 +365,8 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let policy = audit::Policy::default();
-    let request = audit::CollectRequest {
-        scope: audit::inventory::Scope {
-            regions: vec![state.region.clone()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: true,
-            db_instance_id: policy.db_instance_id.clone(),
-            read_secrets: false,
-            discover: false,
-        },
-        policy: policy.clone(),
-        db_endpoint: None,
-        db_ca_bundle: None,
-    };
+    let request = all_secrets_request(std::slice::from_ref(&state.region));
+    let policy = request.policy.clone();
     let started = Instant::now();
     let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
     let findings = audit::evaluate(&inventory, &policy);
@@ -438,5 +425,425 @@ pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
             "note: ListSecrets was called {secrets_calls} times for {list_pages} pages of data"
         );
     }
+    Ok(())
+}
+
+/// Regions of each member account in `bench audit --org`: the emulator's and one more.
+const ORG_SECOND_REGION: &str = "us-west-2";
+/// Secrets in each member account and region besides the tutorial's (issue 12).
+pub const ORG_SECRETS_PER_REGION: usize = 200;
+
+/// Peak RSS of this process from now on: writing 5 to `clear_refs` resets `VmHWM`
+/// (Linux `proc(5)`, /proc/pid/clear_refs, since 4.0), so the setup's memory is not counted.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Creates a member account and waits until Organizations reports it made
+/// (CreateAccount is asynchronous on AWS: DescribeCreateAccountStatus says when).
+async fn create_member(org: &aws_sdk_organizations::Client, name: &str) -> Result<String> {
+    let created = org
+        .create_account()
+        .account_name(name)
+        .email(format!("{name}@example.com"))
+        .send()
+        .await
+        .with_context(|| format!("organizations:CreateAccount {name}"))?;
+    let request = created
+        .create_account_status()
+        .and_then(|s| s.id())
+        .ok_or_else(|| anyhow!("CreateAccount {name} answered no request id"))?
+        .to_owned();
+    crate::aws::wait_for(
+        &format!("account {name} to be created"),
+        Duration::from_mins(1),
+        || async {
+            let Ok(answer) = org
+                .describe_create_account_status()
+                .create_account_request_id(&request)
+                .send()
+                .await
+            else {
+                return Ok(None);
+            };
+            let Some(status) = answer.create_account_status() else {
+                return Ok(None);
+            };
+            Ok((status.state()
+                == Some(&aws_sdk_organizations::types::CreateAccountState::Succeeded))
+            .then(|| status.account_id().map(str::to_owned))
+            .flatten())
+        },
+    )
+    .await
+}
+
+/// The management account's credentials exchanged for the member's
+/// `OrganizationAccountAccessRole` (which CreateAccount makes, as on AWS).
+async fn member_config(
+    config: &aws_config::SdkConfig,
+    account: &str,
+) -> Result<aws_config::SdkConfig> {
+    let answer = aws_sdk_sts::Client::new(config)
+        .assume_role()
+        .role_arn(audit::org::role_arn(
+            "aws",
+            account,
+            audit::org::DEFAULT_ROLE_NAME,
+        ))
+        .role_session_name("bench-setup")
+        .send()
+        .await
+        .with_context(|| format!("sts:AssumeRole into {account}"))?;
+    let credentials = answer
+        .credentials()
+        .ok_or_else(|| anyhow!("AssumeRole into {account} answered no credentials"))?;
+    Ok(config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            aws_sdk_sts::config::Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                Some(credentials.session_token().to_owned()),
+                None,
+                "bench-setup",
+            ),
+        ))
+        .build())
+}
+
+fn name_tag(
+    kind: aws_sdk_ec2::types::ResourceType,
+    name: &str,
+) -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(kind)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Name")
+                .value(name)
+                .build(),
+        )
+        .build()
+}
+
+/// The tutorial's network and secret in one account and region, directly through the
+/// SDK (VPC named as the tutorial's, two subnets, the bastion's group, the Secrets
+/// Manager and RDS interface endpoints, the application secret), plus `extra` secrets.
+async fn org_region_setup(config: aws_config::SdkConfig, extra: usize) -> Result<()> {
+    use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(name_tag(
+            ResourceType::Vpc,
+            audit::policy::TUTORIAL_VPC_NAME,
+        ))
+        .send()
+        .await?;
+    let vpc_id = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| anyhow!("no VPC id"))?
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (index, zone) in ["a", "b"].iter().enumerate() {
+        let subnet = crate::aws::after_create(|| {
+            ec2.create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(format!("10.0.{index}.0/24"))
+                .availability_zone(format!("{region}{zone}"))
+                .send()
+        })
+        .await?;
+        subnets.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    crate::aws::after_create(|| {
+        ec2.create_security_group()
+            .group_name(audit::policy::TUTORIAL_BASTION_NAME)
+            .description("bench bastion")
+            .vpc_id(&vpc_id)
+            .send()
+    })
+    .await?;
+    for service in ["secretsmanager", "rds"] {
+        // The new subnets' ids may not be known yet (EC2's eventual consistency).
+        crate::aws::after_create(|| {
+            ec2.create_vpc_endpoint()
+                .vpc_id(&vpc_id)
+                .vpc_endpoint_type(VpcEndpointType::Interface)
+                .service_name(format!("com.amazonaws.{region}.{service}"))
+                .set_subnet_ids(Some(subnets.clone()))
+                .private_dns_enabled(true)
+                .send()
+        })
+        .await?;
+    }
+    let value = r#"{"engine":"mysql","host":"h","username":"u","password":"p"}"#;
+    secrets
+        .create_secret()
+        .name(audit::policy::TUTORIAL_SECRET)
+        .secret_string(value)
+        .send()
+        .await?;
+    for index in 0..extra {
+        secrets
+            .create_secret()
+            .name(format!("bench/app-{index:05}"))
+            .secret_string(value)
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// `audit --all-secrets` in `regions` with the default policy, as both audit benches run it.
+fn all_secrets_request(regions: &[String]) -> audit::CollectRequest {
+    let policy = audit::Policy::default();
+    audit::CollectRequest {
+        scope: audit::inventory::Scope {
+            regions: regions.to_vec(),
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: true,
+            db_instance_id: policy.db_instance_id.clone(),
+            read_secrets: false,
+            discover: false,
+        },
+        policy,
+        db_endpoint: None,
+        db_ca_bundle: None,
+    }
+}
+
+/// `cargo xtask bench audit --org`: an organisation of `accounts` members × 2 regions,
+/// audited in one run, beside the single-account audit of one of them.
+#[allow(clippy::cast_precision_loss, clippy::too_many_lines)]
+pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()> {
+    if accounts == 0 {
+        bail!("--accounts 0: the organisation needs at least one member account");
+    }
+    eprintln!("bench: starting the emulator");
+    let state = start_emulator("bench-audit-org")?;
+    let config = crate::aws::emulator_config(&state).await;
+    let regions = vec![state.region.clone(), ORG_SECOND_REGION.to_owned()];
+    let org = aws_sdk_organizations::Client::new(&config);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .context("organizations:CreateOrganization")?;
+    let started = Instant::now();
+    let mut members = Vec::new();
+    for index in 0..accounts {
+        members.push(create_member(&org, &format!("bench-member-{index:03}")).await?);
+    }
+    eprintln!(
+        "bench: {accounts} accounts created; building the tutorial's network and {} secrets in each of {} regions",
+        secrets_per_region + 1,
+        regions.len()
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for account in &members {
+        let member = member_config(&config, account).await?;
+        for region in &regions {
+            let regional = member
+                .to_builder()
+                .region(aws_config::Region::new(region.clone()))
+                .build();
+            let label = format!("{account} {region}");
+            tasks.spawn(async move {
+                org_region_setup(regional, secrets_per_region)
+                    .await
+                    .with_context(|| format!("setting up {label}"))
+            });
+            while tasks.len() >= 8 {
+                if let Some(done) = tasks.join_next().await {
+                    done??;
+                }
+            }
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    eprintln!(
+        "bench: set up in {:.1} s (not measured); auditing one account, then the organisation",
+        started.elapsed().as_secs_f64()
+    );
+
+    // One account alone, both regions, with the member's credentials (no AssumeRole counted).
+    let single_account = members[0].clone();
+    let member = member_config(&config, &single_account).await?;
+    let configs: Vec<aws_config::SdkConfig> = regions
+        .iter()
+        .map(|r| {
+            member
+                .to_builder()
+                .region(aws_config::Region::new(r.clone()))
+                .build()
+        })
+        .collect();
+    let request = all_secrets_request(&regions);
+    reset_peak_rss();
+    let started = Instant::now();
+    let single = audit::collect(&configs, &request);
+    let single = single.await;
+    let single_findings = audit::evaluate(&single, &request.policy);
+    let single_wall = started.elapsed().as_secs_f64();
+    let single_rss = peak_rss(std::process::id()).unwrap_or(0);
+    let single_requests = single.metadata.api_requests;
+    let single_calls = single.metadata.calls.clone();
+    drop(single);
+
+    let org_request = audit::org::OrgRequest {
+        accounts: audit::org::Accounts::Organization,
+        include_self: false,
+        regions: audit::org::Regions::List(regions.clone()),
+        role_name: audit::org::DEFAULT_ROLE_NAME.to_owned(),
+        external_id: None,
+        max_concurrency: audit::org::DEFAULT_MAX_CONCURRENCY,
+        collect: all_secrets_request(&regions),
+    };
+    reset_peak_rss();
+    let started = Instant::now();
+    let inventory = audit::org::collect_organization(&config, &org_request)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let org_findings = audit::org::evaluate_organization(&inventory, &org_request.collect.policy);
+    let org_wall = started.elapsed().as_secs_f64();
+    let org_rss = peak_rss(std::process::id()).unwrap_or(0);
+    let org_requests = inventory.api_requests();
+    crate::emulator::stop(&state.dir)?;
+    let unreachable = inventory
+        .accounts
+        .iter()
+        .filter(|a| !matches!(a.outcome, audit::org::AccountOutcome::Collected(_)))
+        .count();
+    if inventory.accounts.len() != accounts || unreachable > 0 {
+        bail!(
+            "the organisation audit reached {} of {accounts} accounts ({unreachable} unreachable)",
+            inventory.accounts.len() - unreachable
+        );
+    }
+
+    // Calls per action (pages, not retries) over every account, against N × one account's.
+    let mut org_calls: BTreeMap<String, u64> = BTreeMap::new();
+    for record in &inventory.accounts {
+        if let audit::org::AccountOutcome::Collected(collected) = &record.outcome {
+            for (action, count) in &collected.metadata.calls {
+                *org_calls.entry(action.clone()).or_default() += count;
+            }
+        }
+    }
+    let org_pages: u64 = org_calls.values().sum();
+    let differing: Vec<String> = org_calls
+        .iter()
+        .filter_map(|(action, count)| {
+            let expected = single_calls.get(action).copied().unwrap_or(0) * accounts as u64;
+            (*count != expected).then(|| format!("{action} {count} (expected {expected})"))
+        })
+        .collect();
+
+    let n = accounts as f64;
+    // The audit's counter is the collection's; each account's AssumeRole is sent once
+    // before it (audit::org), and GetCallerIdentity and ListAccounts pages once per run.
+    let org_requests = org_requests + accounts as u64;
+    let request_goal = single_requests * accounts as u64 + accounts as u64;
+    let prowler_per_account = PROWLER_REQUESTS;
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "run",
+        "wall time",
+        "peak RSS",
+        "API requests",
+        "requests per account",
+        "findings",
+    ]);
+    table.add_row([
+        format!("one account × {} regions", regions.len()),
+        format!("{single_wall:.2} s"),
+        format!("{:.1} MiB", mib(single_rss)),
+        single_requests.to_string(),
+        single_requests.to_string(),
+        single_findings.len().to_string(),
+    ]);
+    table.add_row([
+        format!(
+            "organisation: {accounts} accounts × {} regions",
+            regions.len()
+        ),
+        format!("{org_wall:.2} s"),
+        format!("{:.1} MiB", mib(org_rss)),
+        org_requests.to_string(),
+        format!("{:.1}", org_requests as f64 / n),
+        org_findings.len().to_string(),
+    ]);
+    table.add_row([
+        "Prowler (single-account measurement)".to_owned(),
+        String::new(),
+        String::new(),
+        String::new(),
+        format!("{prowler_per_account} (2,000 secrets + 1,000 groups)"),
+        String::new(),
+    ]);
+    println!("{table}");
+    let mut goals = Table::new();
+    goals
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["goal", "measured", "met"]);
+    let ratio = org_wall / single_wall;
+    goals.add_row([
+        "wall time ≤ 3× one account's".to_owned(),
+        format!("{ratio:.2}× for {accounts}× the work"),
+        if ratio <= 3.0 { "yes" } else { "no" }.to_owned(),
+    ]);
+    goals.add_row([
+        format!("requests ≤ {accounts}× one account's + {accounts} AssumeRole = {request_goal}"),
+        format!(
+            "{org_requests} ({:.2}× one account's)",
+            org_requests as f64 / single_requests.max(1) as f64
+        ),
+        if org_requests <= request_goal {
+            "yes"
+        } else {
+            "no"
+        }
+        .to_owned(),
+    ]);
+    goals.add_row([
+        "peak RSS < 128 MiB".to_owned(),
+        format!("{:.1} MiB", mib(org_rss)),
+        if mib(org_rss) < 128.0 { "yes" } else { "no" }.to_owned(),
+    ]);
+    println!("{goals}");
+    println!(
+        "organisation requests: {} collection requests (every page and retry, {org_pages} of them distinct calls) + {accounts} AssumeRole; GetCallerIdentity and the ListAccounts pages are not counted",
+        org_requests - accounts as u64
+    );
+    if differing.is_empty() {
+        println!("calls per action: exactly {accounts} × one account's");
+    } else {
+        println!(
+            "calls per action that differ from {accounts} × one account's: {}",
+            differing.join(", ")
+        );
+    }
+    println!(
+        "built in each account and region: the tutorial's VPC ({}), 2 subnets, the bastion's security group, the secretsmanager and rds interface endpoints, the tutorial's secret and {secrets_per_region} more; no DB instance (each is a real MariaDB server here) and no rotation function",
+        audit::policy::TUTORIAL_VPC_NAME
+    );
+    println!(
+        "peak RSS is this process's VmHWM, reset before each audit (it includes the setup's SDK clients still alive); requests are the audit's own counter"
+    );
     Ok(())
 }

@@ -69,6 +69,13 @@ enum BenchTask {
         /// Security groups to create in the tutorial VPC
         #[arg(long, default_value_t = 1000)]
         security_groups: usize,
+        /// An organisation instead: member accounts × 2 regions, each with the
+        /// tutorial's network and 200 secrets, beside one of them audited alone
+        #[arg(long)]
+        org: bool,
+        /// Member accounts of the organisation (with --org)
+        #[arg(long, default_value_t = 50, requires = "org")]
+        accounts: usize,
     },
 }
 
@@ -113,8 +120,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 match bench {
                     BenchTask::Rotator { runs } => xtask::bench::rotator(runs).await,
                     BenchTask::Audit {
+                        org: true,
+                        accounts,
+                        ..
+                    } => {
+                        xtask::bench::audit_org(accounts, xtask::bench::ORG_SECRETS_PER_REGION)
+                            .await
+                    }
+                    BenchTask::Audit {
                         secrets,
                         security_groups,
+                        ..
                     } => xtask::bench::audit(secrets, security_groups).await,
                 }
             })?;
