@@ -345,11 +345,21 @@ mod discover;
 
 /// Collects one inventory across the regions of `configs` (one SDK config per region).
 pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
+    collect_in_account(configs, request, None).await
+}
+
+/// [`collect`] in an account already known (the organisation mode knows it from the
+/// role it assumed), so `sts:GetCallerIdentity` is not asked again for each region.
+pub async fn collect_in_account(
+    configs: &[SdkConfig],
+    request: &CollectRequest,
+    known_account: Option<String>,
+) -> Inventory {
     let started = OffsetDateTime::now_utc();
     let counter = RequestCounter::default();
     let log = Arc::new(CallLog::default());
     let mut regions = Vec::new();
-    let mut account_id = None;
+    let mut account_id = known_account;
     for config in configs {
         let region = config
             .region()

@@ -660,8 +660,14 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
             .build();
         let mut collect = request.collect.clone();
         collect.scope.regions = vec![region.clone()];
+        let account = target.account_id.clone();
         tasks.spawn(async move {
-            let inventory = crate::collect(std::slice::from_ref(&config), &collect).await;
+            let inventory = crate::collect::collect_in_account(
+                std::slice::from_ref(&config),
+                &collect,
+                Some(account),
+            )
+            .await;
             (index, inventory)
         });
     }
