@@ -298,11 +298,6 @@ where
     }
 }
 
-/// The account id from an ARN (`arn:aws:iam::123456789012:role/x`).
-pub fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
 /// Writes made or, with `--dry-run`, only announced.
 #[derive(Debug, Default)]
 pub struct Calls {
@@ -380,22 +375,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn account_comes_from_the_fifth_field_of_an_arn() {
-        let cases = [
-            ("arn:aws:iam::123456789012:role/x", Some("123456789012")),
-            (
-                "arn:aws:secretsmanager:us-east-1:210987654321:secret:a-1",
-                Some("210987654321"),
-            ),
-            ("arn:aws:s3:::bucket", None),
-            ("not an arn", None),
-        ];
-        for (arn, expected) in cases {
-            assert_eq!(account_of(arn), expected, "{arn}");
-        }
-    }
 
     #[test]
     fn the_partition_comes_from_the_callers_arn() {

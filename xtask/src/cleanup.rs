@@ -189,8 +189,7 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
     let clients = Clients::new(config);
     let found = deletion_order(discover_with(&clients, &options.names).await?);
     if options.dry_run && !found.is_empty() {
-        let mut kinds = crate::resources::creation_order();
-        kinds.sort_by_key(|k| deletion_rank(*k));
+        let kinds = crate::resources::deletion_order();
         println!(
             "cleanup plan of run {} (dry run, nothing is deleted):\n{}",
             options.names.run,

@@ -17,6 +17,7 @@
 //! in reverse); see style.md.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use comfy_table::Table;
 
@@ -243,24 +244,38 @@ impl fmt::Display for Kind {
 }
 
 /// Every kind, each after all it depends on; ties keep the table's order (Kahn's
-/// algorithm, taking the first ready kind of the table each time).
+/// algorithm, taking the first ready kind of the table each time). Derived once.
 pub fn creation_order() -> Vec<Kind> {
-    let mut placed: Vec<Kind> = Vec::new();
-    while placed.len() < TABLE.len() {
-        let next = TABLE
-            .iter()
-            .find(|s| !placed.contains(&s.kind) && s.depends_on.iter().all(|d| placed.contains(d)))
-            .unwrap_or_else(|| unreachable!("TABLE's dependencies have a cycle"));
-        placed.push(next.kind);
-    }
-    placed
+    static ORDER: LazyLock<Vec<Kind>> = LazyLock::new(|| {
+        let mut placed: Vec<Kind> = Vec::new();
+        while placed.len() < TABLE.len() {
+            let next = TABLE
+                .iter()
+                .find(|s| {
+                    !placed.contains(&s.kind) && s.depends_on.iter().all(|d| placed.contains(d))
+                })
+                .unwrap_or_else(|| unreachable!("TABLE's dependencies have a cycle"));
+            placed.push(next.kind);
+        }
+        placed
+    });
+    ORDER.clone()
 }
 
-/// Where a kind goes in cleanup: the reverse of [`creation_order`], so everything that
-/// depends on a resource is gone before it.
+/// The order cleanup takes the kinds in: the reverse of [`creation_order`], so
+/// everything that depends on a resource is gone before it.
+pub fn deletion_order() -> Vec<Kind> {
+    let mut order = creation_order();
+    order.reverse();
+    order
+}
+
+/// Where a kind goes in [`deletion_order`].
 pub fn deletion_rank(kind: Kind) -> usize {
-    let order = creation_order();
-    order.len() - 1 - order.iter().position(|k| *k == kind).unwrap_or(0)
+    deletion_order()
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or_else(|| unreachable!("every kind is in TABLE"))
 }
 
 /// A kind in a plan, and what is known of it: the ids found (empty: none yet).
@@ -354,10 +369,8 @@ mod tests {
                 K::Secret
             ]
         );
-        let mut deletion = creation_order();
-        deletion.sort_by_key(|k| deletion_rank(*k));
         assert_eq!(
-            deletion,
+            deletion_order(),
             [
                 K::Rotation,
                 K::Function,
