@@ -155,12 +155,19 @@ pub struct RdsInstance {
 /// Creates a MySQL instance with `ManageMasterUserPassword`, waits until it is
 /// available and logs in as its master user.
 ///
+/// The instance is publicly accessible in the default VPC, with a security group of
+/// its own admitting MySQL from anywhere: the setup in which a function outside any
+/// VPC (as the rotator tests deploy it) reaches a database on AWS. The emulator's
+/// network decides that as AWS does; the tutorial's private setup is `cargo xtask
+/// provision`'s, tested in `tests/tests/xtask.rs`.
+///
 /// # Panics
 /// When any of that fails.
 pub async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
     let rds = aws_sdk_rds::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let id = unique_name(prefix);
+    let group = public_mysql_group(config, &id).await;
     rds.create_db_instance()
         .db_instance_identifier(&id)
         .engine("mysql")
@@ -168,6 +175,8 @@ pub async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
         .allocated_storage(20)
         .master_username("admin")
         .manage_master_user_password(true)
+        .publicly_accessible(true)
+        .vpc_security_group_ids(group)
         .send()
         .await
         .expect("create instance");
@@ -217,4 +226,39 @@ pub fn endpoint_of(instance: &aws_sdk_rds::types::DbInstance) -> (String, u16) {
         endpoint.address().expect("address").to_owned(),
         u16::try_from(endpoint.port().expect("port")).expect("port"),
     )
+}
+
+/// A security group of the default VPC admitting MySQL (3306) from anywhere.
+///
+/// # Panics
+/// When EC2 refuses.
+pub async fn public_mysql_group(config: &SdkConfig, name: &str) -> String {
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let group = ec2
+        .create_security_group()
+        .group_name(format!("{name}-mysql"))
+        .description("MySQL from anywhere (a publicly accessible test database)")
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    crate::eventually(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(&group)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(3306)
+                    .to_port(3306)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+    })
+    .await
+    .expect("AuthorizeSecurityGroupIngress");
+    group
 }

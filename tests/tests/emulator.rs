@@ -1444,3 +1444,295 @@ async fn assume_role_is_refused_unless_the_trust_policy_allows_the_caller() {
         "{identity:?}"
     );
 }
+
+/// What the echo function's network probe says: did `event`'s target answer?
+async fn probe(lambda: &aws_sdk_lambda::Client, function: &str, event: &Value) -> bool {
+    let (error, body) = tests::invoke(lambda, function, event).await;
+    assert_eq!(error, None, "the probe itself failed: {body}");
+    serde_json::from_str::<Value>(&body).expect("json")["answered"]
+        .as_bool()
+        .expect("answered")
+}
+
+/// The reasons the emulated network gave for the connections it dropped from `function`.
+fn drops_of(function: &str) -> Vec<String> {
+    tests::emulator_json("/_emulator/network")["drops"]
+        .as_array()
+        .expect("drops")
+        .iter()
+        .filter(|d| d["function"] == function)
+        .map(|d| format!("{} {}", d["target"], d["reason"]))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it() {
+    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, UserIdGroupPair};
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let (vpc, subnets, function_group) = network(&ec2, 64).await;
+    let new_group = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            let id = tests::eventually(|| {
+                ec2.create_security_group()
+                    .group_name(unique_name(name))
+                    .description(name)
+                    .vpc_id(&vpc)
+                    .send()
+            })
+            .await
+            .expect("CreateSecurityGroup")
+            .group_id()
+            .expect("id")
+            .to_owned();
+            tests::eventually(|| ec2.describe_security_groups().group_ids(&id).send())
+                .await
+                .expect("DescribeSecurityGroups");
+            id
+        }
+    };
+    let database_group = new_group("db").await;
+    let endpoint_group = new_group("endpoint").await;
+    let from_function = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(3306)
+        .to_port(3306)
+        .user_id_group_pairs(UserIdGroupPair::builder().group_id(&function_group).build())
+        .build();
+    ec2.authorize_security_group_ingress()
+        .group_id(&database_group)
+        .ip_permissions(from_function.clone())
+        .send()
+        .await
+        .expect("ingress from the function's group");
+    let subnet_group = unique_name("netgroup");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&subnet_group)
+        .db_subnet_group_description("network fidelity")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .expect("CreateDBSubnetGroup");
+    let id = unique_name("netdb");
+    rds.create_db_instance()
+        .db_instance_identifier(&id)
+        .engine("mysql")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("admin")
+        .master_user_password("not-used-here-1")
+        .db_subnet_group_name(&subnet_group)
+        .vpc_security_group_ids(&database_group)
+        .publicly_accessible(false)
+        .send()
+        .await
+        .expect("CreateDBInstance");
+    let instance = tests::available_db_instance(&rds, &id).await;
+    let (host, port) = tests::rotation::endpoint_of(&instance);
+    assert_eq!(port, 3306, "each instance listens on MySQL's port");
+    assert!(
+        host.starts_with("127.") && host != "127.0.0.1",
+        "an address of its own: {host}"
+    );
+
+    let role = tests::lambda_role(&config, &unique_name("net-role")).await;
+    let function = vpc_function(&config, &role, &subnets, &function_group).await;
+    let to_database = json!({ "connect": { "host": host, "port": port, "seconds": 2 } });
+    let to_secrets_manager = json!({ "api": { "service": "secretsmanager", "seconds": 2 } });
+
+    // The database admits the function's group: the server greets it.
+    assert!(
+        probe(&lambda, &function, &to_database).await,
+        "{:?}",
+        drops_of(&function)
+    );
+    // Without the rule, silence, decided at the next connection.
+    ec2.revoke_security_group_ingress()
+        .group_id(&database_group)
+        .ip_permissions(from_function.clone())
+        .send()
+        .await
+        .expect("revoke");
+    assert!(!probe(&lambda, &function, &to_database).await);
+    assert!(
+        drops_of(&function)
+            .iter()
+            .any(|d| d.contains(&database_group) && d.contains("3306")),
+        "{:?}",
+        drops_of(&function)
+    );
+    // A CIDR covering the function's subnets admits it again.
+    ec2.authorize_security_group_ingress()
+        .group_id(&database_group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(3306)
+                .to_port(3306)
+                .ip_ranges(IpRange::builder().cidr_ip("10.64.0.0/16").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ingress by CIDR");
+    assert!(probe(&lambda, &function, &to_database).await);
+    // A network ACL that denies everything (a new ACL has only the `*` deny rules)
+    // on one of the subnets: the path between the two subnets is cut.
+    let acl = ec2
+        .create_network_acl()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("CreateNetworkAcl")
+        .network_acl()
+        .and_then(|a| a.network_acl_id())
+        .expect("acl id")
+        .to_owned();
+    let association = ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .values(&subnets[0])
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeNetworkAcls")
+        .network_acls()
+        .iter()
+        .flat_map(|a| a.associations())
+        .find(|a| a.subnet_id() == Some(subnets[0].as_str()))
+        .and_then(|a| a.network_acl_association_id())
+        .expect("the subnet's association")
+        .to_owned();
+    let replaced = tests::eventually(|| {
+        ec2.replace_network_acl_association()
+            .association_id(&association)
+            .network_acl_id(&acl)
+            .send()
+    })
+    .await
+    .expect("ReplaceNetworkAclAssociation");
+    assert!(!probe(&lambda, &function, &to_database).await);
+    assert!(
+        drops_of(&function)
+            .iter()
+            .any(|d| d.contains("network ACL")),
+        "{:?}",
+        drops_of(&function)
+    );
+    let default_acl = ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("default ACL")
+        .network_acls()
+        .first()
+        .and_then(|a| a.network_acl_id())
+        .expect("default acl id")
+        .to_owned();
+    ec2.replace_network_acl_association()
+        .association_id(replaced.new_association_id().expect("new association"))
+        .network_acl_id(&default_acl)
+        .send()
+        .await
+        .expect("back to the default ACL");
+    assert!(probe(&lambda, &function, &to_database).await);
+
+    // Secrets Manager: a VPC function has no way out until an interface endpoint with
+    // private DNS answers for the service's name, in a VPC with DNS hostnames on.
+    assert!(!probe(&lambda, &function, &to_secrets_manager).await);
+    assert!(
+        drops_of(&function)
+            .iter()
+            .any(|d| d.contains("no interface endpoint for secretsmanager")),
+        "{:?}",
+        drops_of(&function)
+    );
+    ec2.authorize_security_group_ingress()
+        .group_id(&endpoint_group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("10.64.0.0/16").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("443 from the VPC");
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .service_name("com.amazonaws.us-east-1.secretsmanager")
+        .set_subnet_ids(Some(subnets.clone()))
+        .security_group_ids(&endpoint_group)
+        .private_dns_enabled(true)
+        .send()
+        .await
+        .expect("CreateVpcEndpoint")
+        .vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .expect("endpoint id")
+        .to_owned();
+    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
+        let ec2 = ec2.clone();
+        let endpoint = endpoint.clone();
+        async move {
+            let out = ec2
+                .describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+                .await
+                .ok()?;
+            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
+            (state == "available").then_some(())
+        }
+    })
+    .await;
+    // DNS hostnames are off in a new VPC (as in AWS): the private name does not answer.
+    assert!(!probe(&lambda, &function, &to_secrets_manager).await);
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .expect("DNS hostnames on");
+    assert!(
+        probe(&lambda, &function, &to_secrets_manager).await,
+        "{:?}",
+        drops_of(&function)
+    );
+
+    // Outside any VPC: the public API yes, a private database never.
+    let outside = unique_name("public-fn");
+    create_function(&config, &outside, Path::new(ECHO), &[], 10).await;
+    assert!(probe(&lambda, &outside, &to_secrets_manager).await);
+    assert!(!probe(&lambda, &outside, &to_database).await);
+    assert!(
+        drops_of(&outside)
+            .iter()
+            .any(|d| d.contains("not publicly accessible")),
+        "{:?}",
+        drops_of(&outside)
+    );
+}

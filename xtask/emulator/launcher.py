@@ -39,7 +39,9 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Empty, Queue
 
+import certificates
 import moto.server
+import network
 import strict
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
@@ -84,6 +86,8 @@ class MariaDbServer:
         self.log_path = os.path.join(self.dir, "mariadbd.log")
         self.port = 0
         self.process: subprocess.Popen | None = None
+        self.cert = ARGS.tls_cert
+        self.key = ARGS.tls_key
 
     def start(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
@@ -102,8 +106,8 @@ class MariaDbServer:
                 "--skip-name-resolve",
                 f"--pid-file={os.path.join(self.dir, 'mariadbd.pid')}",
                 f"--ssl-ca={ARGS.tls_ca}",
-                f"--ssl-cert={ARGS.tls_cert}",
-                f"--ssl-key={ARGS.tls_key}",
+                f"--ssl-cert={self.cert}",
+                f"--ssl-key={self.key}",
                 "--innodb-buffer-pool-size=16M",
                 "--innodb-log-file-size=8M",
                 "--max-connections=500",
@@ -158,6 +162,15 @@ class MariaDbServer:
             f"GRANT ALL PRIVILEGES ON *.* TO {sql_string(user)}@'%' WITH GRANT OPTION;\n"
             "FLUSH PRIVILEGES;\n"
         )
+
+    def certify(self, name: str, addresses: list[str]) -> None:
+        """Gives the server a certificate for ``name`` and ``addresses``; a running server
+        reloads it (MariaDB ``FLUSH SSL``, 10.4 and later)."""
+        if not ARGS.tls_ca_key:
+            return  # an older xtask: the emulator's shared certificate (127.0.0.1, localhost)
+        self.cert, self.key = certificates.issue(ARGS.tls_ca, ARGS.tls_ca_key, os.path.join(self.dir, "tls"), name, addresses)
+        if self.process is not None and self.process.poll() is None:
+            self.sql("FLUSH SSL;")
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -295,6 +308,7 @@ class ExecutionEnvironment:
             stderr=subprocess.STDOUT,
         )
         SUPERVISOR.track(self.process)
+        network.CALLERS.add(self.process.pid, function)  # its connections are judged as this function's
 
     # Called from the Runtime API threads.
     def next_invocation(self) -> Invocation | None:
@@ -372,6 +386,7 @@ class ExecutionEnvironment:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        network.CALLERS.remove(self.process.pid)
         self.queue.put(None)
         self.server.shutdown()
 
@@ -765,15 +780,23 @@ original_instance_init = DBInstance.__init__
 def patched_instance_init(self, backend, **kwargs):
     original_instance_init(self, backend, **kwargs)
     if getattr(self, "db_cluster_identifier", None) or kwargs.get("source_db_instance_identifier"):
-        return  # cluster members share their cluster's data in moto; replicas: see ReplicaEndpoint
+        return  # cluster members share their cluster's data in moto; replicas: create_db_instance_read_replica
     engine = (self.engine or "").lower()
     if "mysql" not in engine and "mariadb" not in engine:
         return
     server = MariaDbServer(f"rds-{self.db_instance_identifier}-{uuid.uuid4().hex[:6]}")
-    server.start()
+    instance = self
+    gate = network.Gate(self.db_instance_identifier, lambda: instance, lambda: server.port)
+    try:
+        server.certify(endpoint_name(self), [gate.address])
+        server.start()
+    except Exception:
+        gate.stop()
+        raise
     SUPERVISOR.add_server(server)
     self.emulator_server = server
-    self.port = server.port
+    self.emulator_gate = gate
+    self.port = network.LOOPBACK_PORT
     if getattr(self, "manage_master_user_password", False):
         password = json.loads(self.master_user_secret.secret.secret_string)["password"]
         self.master_user_secret._status = "active"
@@ -782,68 +805,17 @@ def patched_instance_init(self, backend, **kwargs):
     server.create_admin(self.master_username or "admin", password)
 
 
+def endpoint_name(instance) -> str:
+    """The instance's DNS name, as RDS forms it (``<id>.<account hash>.<region>.rds.amazonaws.com``);
+    here only in its certificate: the endpoint's address is the instance's loopback address."""
+    return f"{instance.db_instance_identifier}.emulator.{instance.region}.rds.amazonaws.com"
+
+
 def instance_address(self) -> str:
-    if getattr(self, "emulator_replica", None):
-        return ReplicaEndpoint.ADDRESS
-    return "127.0.0.1" if getattr(self, "emulator_server", None) else f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
-
-
-class ReplicaEndpoint:
-    """A read replica's endpoint: its own address and port, serving its source's data.
-
-    On RDS a read replica (``CreateDBInstanceReadReplica``) is a server of its own,
-    fed by replication from its source, with its own endpoint; its source's users
-    log in to it too, and it takes no writes (RDS user guide, "Working with DB
-    instance read replicas"). An honest approximation: here it is a TCP forwarder to
-    the source's MariaDB server, on a port of its own and at the address
-    ``localhost`` (the emulator's certificate names it beside 127.0.0.1), so that
-    its endpoint differs from its source's in address and port, and its source's
-    users log in through it at once. Unlike RDS it would accept writes (there is no
-    second server and no replication), so a test learns which server a client
-    wrote to from the endpoint it used, not from the data.
-    """
-
-    ADDRESS = "localhost"
-
-    def __init__(self, source: MariaDbServer) -> None:
-        self.source = source
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.open = True
-        threading.Thread(target=self._accept, daemon=True, name=f"replica-of-{source.name}").start()
-
-    def _accept(self) -> None:
-        while self.open:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.source.port), timeout=10)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()  # the source is down: so is a replica's data, here
-                continue
-            for reader, writer in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(reader, writer), daemon=True).start()
-
-    @staticmethod
-    def _pump(reader: socket.socket, writer: socket.socket) -> None:
-        try:
-            while data := reader.recv(65536):
-                writer.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (reader, writer):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stop(self) -> None:
-        self.open = False
-        self.listener.close()
+    gate = getattr(self, "emulator_gate", None)
+    if gate is not None:
+        return gate.address
+    return f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
 
 
 def random_master_secret(self) -> str:
@@ -867,12 +839,12 @@ def install_rds_patches() -> None:
     def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
         database = self.databases.get(db_instance_identifier)
         result = original_delete_instance(self, db_instance_identifier, *args, **kwargs)
+        gate = getattr(database, "emulator_gate", None)
+        if gate is not None:
+            gate.stop()
         server = getattr(database, "emulator_server", None)
-        if server is not None:
+        if server is not None and not getattr(database, "emulator_replica_of", None):
             SUPERVISOR.remove_server(server)
-        replica = getattr(database, "emulator_replica", None)
-        if replica is not None:
-            replica.stop()
         return result
 
     rds_models.RDSBackend.delete_db_instance = delete_db_instance
@@ -885,12 +857,30 @@ def install_rds_patches() -> None:
         # master secret (deleting the replica would delete it). A replica has neither.
         replica = original_create_replica(self, db_kwargs)
         source_server = replica.__dict__.pop("emulator_server", None)
+        replica.__dict__.pop("emulator_gate", None)
         replica.__dict__.pop("master_user_secret", None)
         replica.manage_master_user_password = False
         replica.tags = list(db_kwargs.get("tags") or [])
         if source_server is not None:
-            replica.emulator_replica = ReplicaEndpoint(source_server)
-            replica.port = replica.emulator_replica.port
+            # An honest approximation of a replica (RDS user guide, "Working with DB
+            # instance read replicas"): an endpoint of its own (its own address, judged
+            # by the network like any instance) serving its source's server, so its
+            # source's users log in at once. Unlike RDS there is no second server and no
+            # replication: it would accept writes. The source's certificate names the
+            # replica's address too, so a client that verifies the host accepts it.
+            gate = network.Gate(replica.db_instance_identifier, lambda: replica, lambda: source_server.port)
+            replica.emulator_gate = gate
+            replica.emulator_replica_of = source_server
+            source = self.databases.get(replica.source_db_instance_identifier) if hasattr(replica, "source_db_instance_identifier") else None
+            addresses = [getattr(getattr(source, "emulator_gate", None), "address", None)] if source is not None else []
+            replicas = getattr(source_server, "replica_addresses", [])
+            replicas.append((endpoint_name(replica), gate.address))
+            source_server.replica_addresses = replicas
+            try:
+                source_server.certify(endpoint_name(source) if source is not None else source_server.name, [a for a in addresses if a] + [a for _, a in replicas])
+            except Exception as error:
+                log(f"could not give {source_server.name} a certificate for replica {replica.db_instance_identifier}: {error}")
+            replica.port = network.LOOPBACK_PORT
         return replica
 
     rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
@@ -1064,6 +1054,7 @@ def main() -> None:
     parser.add_argument("--tls-ca", required=True)
     parser.add_argument("--tls-cert", required=True)
     parser.add_argument("--tls-key", required=True)
+    parser.add_argument("--tls-ca-key", help="the CA's key: each DB instance gets a certificate for its own address")
     parser.add_argument("--admin-user", default="emulator_admin")
     parser.add_argument("--access-key", default="testing")
     parser.add_argument("--secret-key", default="testing")
@@ -1085,6 +1076,7 @@ def main() -> None:
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
         strict.install_sts_patches()
+        network.install()
         log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")

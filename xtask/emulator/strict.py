@@ -95,6 +95,7 @@ def settings() -> dict:
         "EMULATOR_ENDPOINT_SECONDS": ENDPOINT_SECONDS,
         "EMULATOR_RDS_SECONDS": RDS_SECONDS,
         "EMULATOR_CONSOLE_SECONDS": CONSOLE_SECONDS,
+        "EMULATOR_NETWORK": os.environ.get("EMULATOR_NETWORK", "on"),
     }
 
 
@@ -227,6 +228,10 @@ class StrictApp:
             return self._control(environ, path, start_response)
         match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(2) if match else ""
+        dropped = self._network_drop(environ, service)
+        if dropped is not None:
+            start_response("504 Gateway Timeout", [("Content-Type", "text/plain"), ("Content-Length", str(len(dropped)))])
+            return [dropped]
         if environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
             return self._json_errors(environ, start_response, rest=service == "lambda")
         if service in QUERY_SERVICES:
@@ -263,6 +268,30 @@ class StrictApp:
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
         return [payload]
+
+    def _network_drop(self, environ, service: str) -> bytes | None:
+        """A call from a function that its network would not carry: held silent until the
+        client gives up (``network.py``), then answered to no one. None: carried."""
+        import network
+
+        if not network.enabled():
+            return None
+        try:
+            fn = network.CALLERS.function_of(environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0))
+        except ValueError:
+            return None
+        if fn is None:
+            return None
+        name = service or (environ.get("HTTP_X_AMZ_TARGET", "").split(".")[0].lower())
+        try:
+            verdict = network.api_verdict(fn, name)
+        except Exception as error:  # a decision that cannot be made is a drop, said loudly
+            verdict = network.r.Verdict(False, f"the emulator could not decide ({error!r})")
+        if verdict:
+            return None
+        network.dropped(fn, f"the {name} API", verdict.reason)
+        network.hold(None, float(getattr(fn, "timeout", 3) or 3) + 5)
+        return b"dropped by the emulated network"
 
     def _call(self, environ):
         """Runs moto on the request; returns its status, headers (no length) and body."""
@@ -322,6 +351,10 @@ class StrictApp:
     def _control(self, environ, path: str, start_response):
         if path == "/_emulator/rotations":
             body = json.dumps(self.rotations()).encode()
+        elif path == "/_emulator/network":
+            import network
+
+            body = json.dumps({"enabled": network.enabled(), "drops": network.drops()}).encode()
         elif path == "/_emulator/settings":
             body = json.dumps(settings()).encode()
         elif path == "/_emulator/fail" and environ.get("REQUEST_METHOD") == "POST":

@@ -311,6 +311,8 @@ fn launch(
         .arg(&prerequisites.client)
         .arg("--tls-ca")
         .arg(&tls.ca)
+        .arg("--tls-ca-key")
+        .arg(&tls.ca_key)
         .arg("--tls-cert")
         .arg(&tls.cert)
         .arg("--tls-key")

@@ -3,7 +3,9 @@
 //! RDS servers present certificates that chain to Amazon's RDS CAs, which are not in
 //! public trust stores; clients must be given a CA bundle. The emulator reproduces
 //! that: every `up` makes a new CA and a server certificate for `localhost` and
-//! `127.0.0.1`, so a client that verifies must be handed `ca.pem`.
+//! `127.0.0.1`, so a client that verifies must be handed `ca.pem`. The CA's key stays
+//! beside it (mode 0600) so that the launcher can give each DB instance a certificate
+//! for its own address, as each RDS instance has one for its own endpoint.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,8 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     pub ca: PathBuf,
+    /// The CA's private key: the launcher signs each DB instance's certificate with it.
+    pub ca_key: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
 }
@@ -34,6 +38,7 @@ pub fn write_authority(dir: &Path) -> Result<TlsFiles> {
     ];
     let ca_key = KeyPair::generate()?;
     let ca_cert = ca_params.self_signed(&ca_key)?;
+    let ca_key_pem = ca_key.serialize_pem();
     let issuer = Issuer::new(ca_params, ca_key);
 
     let mut server_params =
@@ -46,10 +51,12 @@ pub fn write_authority(dir: &Path) -> Result<TlsFiles> {
 
     let files = TlsFiles {
         ca: dir.join("ca.pem"),
+        ca_key: dir.join("ca-key.pem"),
         cert: dir.join("server-cert.pem"),
         key: dir.join("server-key.pem"),
     };
     fs::write(&files.ca, ca_cert.pem())?;
+    write_private(&files.ca_key, &ca_key_pem)?;
     fs::write(&files.cert, server_cert.pem())?;
     write_private(&files.key, &server_key.serialize_pem())?;
     Ok(files)
