@@ -1605,7 +1605,7 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         .expect("DescribeNetworkAcls")
         .network_acls()
         .iter()
-        .flat_map(|a| a.associations())
+        .flat_map(aws_sdk_ec2::types::NetworkAcl::associations)
         .find(|a| a.subnet_id() == Some(subnets[0].as_str()))
         .and_then(|a| a.network_acl_association_id())
         .expect("the subnet's association")
