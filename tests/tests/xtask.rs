@@ -275,10 +275,86 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     assert!(findings.len() >= 13, "{findings:#?}");
 
+    // The network decides, as on AWS: without the database group's rule for the
+    // function's group, the audit says so and the next rotation cannot reach the
+    // database (the emulator drops the connection); deploy puts the rule back.
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let function_group = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(&names.rotation_group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups")
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .expect("the function's group")
+        .to_owned();
+    ec2.revoke_security_group_ingress()
+        .group_id(&first.state.database_group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(i32::from(first.state.db_port))
+                .to_port(i32::from(first.state.db_port))
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&function_group)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("revoke the function's rule");
+    let findings = xtask::demo::audit_run(&config, &names, &first.state.vpc_id, ca()).await;
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.check_id == "rds.ingress.bastion-only" && f.status == Status::Fail),
+        "{findings:#?}"
+    );
+    let cut = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect_err("the function cannot reach the database");
+    assert!(
+        format!("{cut:#}").contains("setSecret"),
+        "the step that needs the database fails: {cut:#}"
+    );
+    deploy::deploy(&config, &deploy_options(&names, false))
+        .await
+        .expect("deploy repairs the rule");
+    let repaired = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect("rotate after deploy repaired the network");
+    assert_eq!(repaired.previous_user, rotation.current_user);
+
     // The function's VPC interfaces hold its subnets and group until Lambda removes
     // them, which it does only while the role exists: cleanup must wait for them
     // before deleting the role, and must not wait out its dependency timeout.
-    let ec2 = aws_sdk_ec2::Client::new(&config);
     let vpc_id = first.state.vpc_id.clone();
     let in_vpc = |name: &'static str| {
         aws_sdk_ec2::types::Filter::builder()
