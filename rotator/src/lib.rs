@@ -33,7 +33,10 @@ pub use settings::Settings;
 /// Builds the rotator from the process environment, as the function does at start.
 pub async fn from_env() -> Result<Rotator, settings::SettingError> {
     let settings = Settings::from_env()?;
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(sdk_timeouts())
+        .load()
+        .await;
     let mut secrets_config = aws_sdk_secretsmanager::config::Builder::from(&config);
     if let Some(endpoint) = &settings.secrets_manager_endpoint {
         secrets_config = secrets_config.endpoint_url(endpoint);
@@ -41,4 +44,23 @@ pub async fn from_env() -> Result<Rotator, settings::SettingError> {
     let secrets = aws_sdk_secretsmanager::Client::from_conf(secrets_config.build());
     let rds = aws_sdk_rds::Client::new(&config);
     Ok(Rotator::new(secrets, rds, settings))
+}
+
+/// How long the function waits for an AWS API before it fails the step itself.
+///
+/// Unreachable is silence on AWS: a security group or a missing endpoint drops the
+/// packets and the client waits (Secrets Manager user guide, "Troubleshoot rotation":
+/// a timeout is most often a function that cannot reach Secrets Manager or the
+/// database). The SDK's defaults have a connect timeout only (3.1 s), so without
+/// these the step would wait out the Lambda timeout and say only "Task timed out";
+/// with them it fails in time with the action and what to check
+/// ([`rotation::unreachable_hint`]). Secrets Manager and RDS answer in well under a
+/// second; 5 s an attempt and 15 s in all (the standard retry mode's 3 attempts)
+/// fit the 30 s function timeout that `cargo xtask deploy` sets.
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(15))
+        .build()
 }

@@ -164,7 +164,8 @@ impl Context<'_> {
             Some(code) if is_access_denied(code) => format!(
                 "access denied ({code}); allow {action} to the function's role (see the README's least-privilege policy)"
             ),
-            _ => DisplayErrorContext(error).to_string(),
+            Some(_) => DisplayErrorContext(error).to_string(),
+            None => unreachable_hint(action, &DisplayErrorContext(error).to_string()),
         };
         self.fail(Problem::Aws { action, message })
     }
@@ -1068,6 +1069,32 @@ fn instance_address(instance: &aws_sdk_rds::types::DbInstance) -> Option<(String
 }
 
 /// AWS error codes of a denied call (IAM: `AccessDenied`, `AccessDeniedException`).
+/// A call that got no answer (no error code, a timeout or a connection failure)
+/// names what to check, as AWS's troubleshooting guide for rotation does; any other
+/// failure is said as it is.
+pub fn unreachable_hint(action: &str, message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let unanswered = [
+        "timeout",
+        "timed out",
+        "dispatch failure",
+        "connect",
+        "io error",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle));
+    if !unanswered {
+        return message.to_owned();
+    }
+    let service = action.split(':').next().unwrap_or("the service");
+    format!(
+        "{message}: no answer from {service}. A function in a VPC reaches it only through an interface VPC \
+         endpoint for {service} with private DNS on (and the VPC's DNS support and DNS hostnames on) or a \
+         NAT gateway; check that the endpoint's security group admits TCP 443 from the function's security \
+         group, that the function's group lets TCP 443 out, and that the subnets' network ACLs pass both ways"
+    )
+}
+
 fn is_access_denied(code: &str) -> bool {
     code.starts_with("AccessDenied") || code == "UnauthorizedOperation"
 }
@@ -1135,6 +1162,34 @@ pub fn mirror_hosts(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_unanswered_call_names_what_to_check_and_other_failures_stay_as_they_are() {
+        for (message, hinted) in [
+            (
+                "timeout: operation attempt timeout (occurred after 5s)",
+                true,
+            ),
+            ("dispatch failure: io error: Connection refused", true),
+            ("error trying to connect: tcp connect error", true),
+            (
+                "ResourceNotFoundException: Secrets Manager can't find the specified secret",
+                false,
+            ),
+            (
+                "InvalidRequestException: the secret is marked for deletion",
+                false,
+            ),
+        ] {
+            let out = unreachable_hint("secretsmanager:GetSecretValue", message);
+            assert!(out.starts_with(message), "{out}");
+            assert_eq!(
+                out.contains("interface VPC endpoint for secretsmanager"),
+                hinted,
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn users_alternate_both_ways() {

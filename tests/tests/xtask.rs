@@ -352,6 +352,56 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     .expect("rotate after deploy repaired the network");
     assert_eq!(repaired.previous_user, rotation.current_user);
 
+    // The same for Secrets Manager's endpoint: without its 443 rule the function gets
+    // no answer, and says what to check; provision puts the rule back.
+    let https_from_vpc = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip(xtask::names::VPC_CIDR)
+                .build(),
+        )
+        .build();
+    ec2.revoke_security_group_ingress()
+        .group_id(&first.state.endpoint_group)
+        .ip_permissions(https_from_vpc)
+        .send()
+        .await
+        .expect("revoke the endpoints' 443 rule");
+    let cut = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect_err("the function cannot reach Secrets Manager");
+    assert!(
+        format!("{cut:#}").contains("interface VPC endpoint"),
+        "the function's error says what to check: {cut:#}"
+    );
+    provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision repairs the rule");
+    rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect("rotate after provision repaired the endpoint's rule");
+
     // The function's VPC interfaces hold its subnets and group until Lambda removes
     // them, which it does only while the role exists: cleanup must wait for them
     // before deleting the role, and must not wait out its dependency timeout.

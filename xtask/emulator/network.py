@@ -477,3 +477,23 @@ def install() -> None:
         return group
 
     SecurityGroupBackend.create_security_group = create_security_group
+
+    # A default VPC comes with an internet gateway and a main route table routing
+    # 0.0.0.0/0 to it (VPC user guide, "Default VPCs": "Create an internet gateway and
+    # connect it to your default VPC"; "Add a route to the main route table that points
+    # all traffic (0.0.0.0/0) to the internet gateway"). moto makes neither, so a
+    # publicly accessible instance there would be unreachable where AWS reaches it.
+    from moto.ec2.models.vpcs import VPCBackend
+
+    original_default_vpc = VPCBackend.create_default_vpc
+
+    def create_default_vpc(self):
+        vpc = original_default_vpc(self)
+        gateway = self.create_internet_gateway()
+        self.attach_internet_gateway(gateway.id, vpc.id)
+        for table in list(self.route_tables.values()):
+            if table.vpc_id == vpc.id and table.main_association_id is not None:
+                self.create_route(table.id, "0.0.0.0/0", gateway_id=gateway.id)
+        return vpc
+
+    VPCBackend.create_default_vpc = create_default_vpc

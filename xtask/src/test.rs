@@ -29,7 +29,8 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
         "clippy found problems (see above)",
     )?;
     let prerequisites = emulator::Prerequisites::find()?;
-    emulator::ensure_virtualenv(&prerequisites.python)?;
+    let python = emulator::ensure_virtualenv(&prerequisites.python)?;
+    emulator_unit_tests(&python)?;
     let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
     eprintln!("rotator zip: {}", artifact.zip.display());
     // Tests that run the `audit` command itself need its binary, current.
@@ -49,6 +50,28 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
         bail!("`cargo {}`: tests failed (see above)", args.join(" "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The emulator's pure parts (reachability, policy evaluation) have Python unit tests
+/// (`xtask/emulator/tests`), run with the emulator's own interpreter before the Rust
+/// tests that depend on them.
+fn emulator_unit_tests(python: &std::path::Path) -> Result<()> {
+    let dir = crate::paths::workspace_root()
+        .join("xtask")
+        .join("emulator");
+    let status = Command::new(python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+        .current_dir(&dir)
+        .status()
+        .with_context(|| format!("running pytest with {}", python.display()))?;
+    if !status.success() {
+        bail!(
+            "the emulator's unit tests failed (see above); rerun them with `{} -m pytest {}`",
+            python.display(),
+            dir.join("tests").display()
+        );
+    }
+    Ok(())
 }
 
 /// The counts of every `test result:` line of a `cargo test` run.
