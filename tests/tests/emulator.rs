@@ -774,6 +774,69 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
     .await;
 }
 
+/// `RotateSecret` on a secret with no rotation function, naming none, is refused
+/// and changes nothing (moto would make an empty version `AWSCURRENT`).
+#[tokio::test]
+async fn rotate_secret_without_a_rotation_function_is_refused_and_changes_nothing() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("functionless");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("CreateSecret");
+    let before = tests::stages(&secrets, &secret).await;
+    let with_rules = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(2 days)")
+                .build(),
+        )
+        .send()
+        .await;
+    for refused in [
+        secrets.rotate_secret().secret_id(&secret).send().await,
+        with_rules,
+    ] {
+        let error = refused.expect_err("no rotation function");
+        let service = error.as_service_error().expect("a service error");
+        assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+            Some("InvalidRequestException")
+        );
+        assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(service),
+            Some("No Lambda rotation function ARN is associated with this secret.")
+        );
+    }
+    assert_eq!(tests::stages(&secrets, &secret).await, before);
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_ne!(described.rotation_enabled(), Some(true));
+    assert_eq!(
+        described
+            .version_ids_to_stages()
+            .map(std::collections::HashMap::len),
+        Some(1)
+    );
+    let value = secrets
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    assert_eq!(value.secret_string(), Some(r#"{"generation":0}"#));
+}
+
 #[tokio::test]
 async fn rotate_secret_answers_at_once_and_the_rotation_runs_in_the_background() {
     let config = sdk_config().await;
@@ -1127,6 +1190,44 @@ async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
     {
         assert_eq!(code.as_deref(), Some("InvalidRequestException"), "{call}");
     }
+    // RDS rotates it itself: RotateSecret with a schedule and no function is accepted,
+    // and the secret keeps a value (moto would replace it with an empty version).
+    secrets
+        .rotate_secret()
+        .secret_id(&arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .automatically_after_days(7)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RotateSecret with rotation rules only");
+    let described = secrets
+        .describe_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_eq!(described.rotation_enabled(), Some(true));
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(aws_sdk_secretsmanager::types::RotationRulesType::automatically_after_days),
+        Some(7)
+    );
+    let value: Value = serde_json::from_str(
+        secrets
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .expect("GetSecretValue")
+            .secret_string()
+            .expect("a string value"),
+    )
+    .expect("json");
+    assert!(value["password"].is_string(), "the secret keeps its value");
     rds.delete_db_instance()
         .db_instance_identifier(&id)
         .skip_final_snapshot(true)
