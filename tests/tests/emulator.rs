@@ -621,9 +621,29 @@ async fn vpc_function(
     subnets: &[String],
     group: &str,
 ) -> String {
+    try_vpc_function(config, &unique_name("vpcfn"), role, subnets, group)
+        .await
+        .expect("CreateFunction in a VPC")
+}
+
+type CreateResult = Result<
+    String,
+    aws_sdk_lambda::error::SdkError<
+        aws_sdk_lambda::operation::create_function::CreateFunctionError,
+    >,
+>;
+
+/// `CreateFunction` of `name` from the echo binary in `subnets` with `group`, as
+/// `role` (retried while the role propagates).
+async fn try_vpc_function(
+    config: &aws_config::SdkConfig,
+    name: &str,
+    role: &str,
+    subnets: &[String],
+    group: &str,
+) -> CreateResult {
     use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
     let lambda = aws_sdk_lambda::Client::new(config);
-    let name = unique_name("vpcfn");
     let code = FunctionCode::builder()
         .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
         .build();
@@ -634,7 +654,7 @@ async fn vpc_function(
     tests::retry_role_propagation(|| {
         lambda
             .create_function()
-            .function_name(&name)
+            .function_name(name)
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(role)
@@ -643,8 +663,7 @@ async fn vpc_function(
             .send()
     })
     .await
-    .expect("CreateFunction in a VPC");
-    name
+    .map(|_| name.to_owned())
 }
 
 async fn lambda_enis(
@@ -679,6 +698,7 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
     let (vpc, subnets, group) = network(&ec2, 62).await;
     let role_name = unique_name("eni-role");
     let role = tests::lambda_role(&config, &role_name).await;
+    tests::put_role_policy(&config, &role_name, "vpc-access", tests::VPC_ACCESS_POLICY).await;
     let function = vpc_function(&config, &role, &subnets, &group).await;
 
     let enis = lambda_enis(&ec2, &vpc).await;
@@ -749,6 +769,12 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
         .send()
         .await
         .expect("DeleteFunction");
+    iam.delete_role_policy()
+        .role_name(&role_name)
+        .policy_name("vpc-access")
+        .send()
+        .await
+        .expect("DeleteRolePolicy");
     iam.delete_role()
         .role_name(&role_name)
         .send()
@@ -772,6 +798,158 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
         || async { lambda_enis(&ec2, &vpc).await.is_empty().then_some(()) },
     )
     .await;
+}
+
+/// The code and message of a failed Lambda call.
+fn lambda_error<T, E: aws_sdk_lambda::error::ProvideErrorMetadata>(
+    result: &Result<T, E>,
+) -> (Option<String>, String) {
+    let error = result.as_ref().err();
+    (
+        error.and_then(|e| e.code().map(str::to_owned)),
+        error
+            .and_then(aws_sdk_lambda::error::ProvideErrorMetadata::message)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Lambda creates a VPC function's network interfaces with its execution role: a
+/// role that may not create, describe and delete them is refused, at create and
+/// at update, and nothing is made.
+#[tokio::test]
+async fn a_vpc_function_needs_a_role_that_may_manage_its_network_interfaces() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 64).await;
+    let role_name = unique_name("narrow-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    let refused = |missing: &str, result: &CreateResult| {
+        assert_eq!(
+            lambda_error(result),
+            (
+                Some("InvalidParameterValueException".to_owned()),
+                format!(
+                    "The provided execution role does not have permissions to call {missing} on EC2"
+                )
+            )
+        );
+    };
+
+    // Create and describe, but not delete.
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "eni",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:CreateNetworkInterface","ec2:DescribeNetworkInterfaces"],"Resource":"*"}]}"#,
+    )
+    .await;
+    let name = unique_name("vpcfn");
+    refused(
+        "DeleteNetworkInterface",
+        &try_vpc_function(&config, &name, &role, &subnets, &group).await,
+    );
+    assert!(
+        lambda
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .is_err(),
+        "no function is created"
+    );
+    assert!(lambda_enis(&ec2, &vpc).await.is_empty(), "nor interfaces");
+
+    // Interfaces in subnets only: CreateNetworkInterface names the security group too.
+    let account = tests::ACCOUNT_ID;
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "eni",
+        &json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+             "Resource": [format!("arn:aws:ec2:*:{account}:network-interface/*"), format!("arn:aws:ec2:*:{account}:subnet/*")]}
+        ]})
+        .to_string(),
+    )
+    .await;
+    refused(
+        "CreateNetworkInterface",
+        &try_vpc_function(&config, &name, &role, &subnets, &group).await,
+    );
+
+    // All three in a managed policy attached to the role: created, with its interfaces.
+    iam.delete_role_policy()
+        .role_name(&role_name)
+        .policy_name("eni")
+        .send()
+        .await
+        .expect("DeleteRolePolicy");
+    let policy_arn = iam
+        .create_policy()
+        .policy_name(unique_name("vpc-access"))
+        .policy_document(tests::VPC_ACCESS_POLICY)
+        .send()
+        .await
+        .expect("CreatePolicy")
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("policy arn")
+        .to_owned();
+    iam.attach_role_policy()
+        .role_name(&role_name)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("AttachRolePolicy");
+    try_vpc_function(&config, &name, &role, &subnets, &group)
+        .await
+        .expect("a role that may manage the interfaces");
+    assert_eq!(lambda_enis(&ec2, &vpc).await.len(), 2);
+
+    // A function outside any VPC, as a role without those permissions, is not let in.
+    let outside = unique_name("outside");
+    create_function(&config, &outside, Path::new(ECHO), &[], 10).await;
+    let into_vpc = |role: Option<String>| {
+        lambda
+            .update_function_configuration()
+            .function_name(&outside)
+            .set_role(role)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .set_subnet_ids(Some(subnets.clone()))
+                    .security_group_ids(&group)
+                    .build(),
+            )
+            .send()
+    };
+    let (code, message) = lambda_error(&into_vpc(None).await);
+    assert_eq!(code.as_deref(), Some("InvalidParameterValueException"));
+    assert!(
+        message.contains("CreateNetworkInterface on EC2"),
+        "{message}"
+    );
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(&outside)
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    assert!(
+        configuration
+            .vpc_config()
+            .is_none_or(|v| v.subnet_ids().is_empty()),
+        "the function stays outside the VPC: {:?}",
+        configuration.vpc_config()
+    );
+    // With the role that may, it goes in.
+    into_vpc(Some(role.clone()))
+        .await
+        .expect("UpdateFunctionConfiguration with a role that may manage the interfaces");
+    assert_eq!(lambda_enis(&ec2, &vpc).await.len(), 4);
 }
 
 /// `RotateSecret` on a secret with no rotation function, naming none, is refused
