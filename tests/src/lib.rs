@@ -169,6 +169,10 @@ pub async fn lambda_role(config: &SdkConfig, name: &str) -> String {
     }
 }
 
+/// The CloudWatch Logs actions of the AWS managed policy AWSLambdaBasicExecutionRole:
+/// Lambda writes a function's logs only when its execution role allows them.
+pub const BASIC_EXECUTION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#;
+
 /// The network-interface actions of the AWS managed policy
 /// AWSLambdaVPCAccessExecutionRole: Lambda refuses to put a function in a VPC unless
 /// its execution role allows them.
@@ -218,7 +222,7 @@ where
 pub const TEST_FUNCTION_ROLE: &str = "emulator-test-lambda-role";
 
 /// Creates a Lambda function from a binary (as `bootstrap` on `provided.al2023`),
-/// as [`TEST_FUNCTION_ROLE`].
+/// as [`TEST_FUNCTION_ROLE`], which may write its logs.
 pub async fn create_function(
     config: &SdkConfig,
     name: &str,
@@ -230,6 +234,13 @@ pub async fn create_function(
     use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
     let lambda = aws_sdk_lambda::Client::new(config);
     let role = lambda_role(config, TEST_FUNCTION_ROLE).await;
+    put_role_policy(
+        config,
+        TEST_FUNCTION_ROLE,
+        "basic-execution",
+        BASIC_EXECUTION_POLICY,
+    )
+    .await;
     let mut environment = Environment::builder();
     for (key, value) in env {
         environment = environment.variables(*key, *value);

@@ -952,6 +952,126 @@ async fn a_vpc_function_needs_a_role_that_may_manage_its_network_interfaces() {
     assert_eq!(lambda_enis(&ec2, &vpc).await.len(), 4);
 }
 
+/// Lambda writes a function's logs with its execution role: without
+/// `logs:CreateLogStream`/`logs:PutLogEvents` the function runs but its log group
+/// gets no stream, and without `logs:CreateLogGroup` no group is made.
+#[tokio::test]
+async fn a_function_writes_logs_only_as_its_role_allows() {
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let role_name = unique_name("quiet-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    let code_zip = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    let create = |name: String| {
+        let (lambda, role, code_zip) = (lambda.clone(), role.clone(), code_zip.clone());
+        async move {
+            tests::retry_role_propagation(|| {
+                lambda
+                    .create_function()
+                    .function_name(&name)
+                    .runtime(Runtime::Providedal2023)
+                    .handler("bootstrap")
+                    .role(&role)
+                    .code(code_zip.clone())
+                    .send()
+            })
+            .await
+            .expect("CreateFunction");
+        }
+    };
+    let invoke = |name: String| {
+        let lambda = lambda.clone();
+        async move {
+            let out = lambda
+                .invoke()
+                .function_name(&name)
+                .payload(Blob::new("{}"))
+                .send()
+                .await
+                .expect("Invoke");
+            assert_eq!(out.function_error(), None, "the function itself runs");
+        }
+    };
+    let streams = |group: String| {
+        let logs = logs.clone();
+        async move {
+            logs.describe_log_streams()
+                .log_group_name(&group)
+                .send()
+                .await
+                .expect("DescribeLogStreams")
+                .log_streams()
+                .len()
+        }
+    };
+
+    // The group made beforehand (as deploy does); the role may not write to it.
+    let name = unique_name("quiet");
+    let group = format!("/aws/lambda/{name}");
+    create(name.clone()).await;
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("CreateLogGroup");
+    invoke(name.clone()).await;
+    assert_eq!(
+        streams(group.clone()).await,
+        0,
+        "no stream without the permissions"
+    );
+
+    // Streams and events of this group only (the Lambda developer guide's example).
+    let group_arn = format!(
+        "arn:aws:logs:us-east-1:{}:log-group:{group}:*",
+        tests::ACCOUNT_ID
+    );
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "logs",
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": group_arn}]})
+        .to_string(),
+    )
+    .await;
+    invoke(name.clone()).await;
+    assert_eq!(
+        streams(group.clone()).await,
+        1,
+        "a stream once the role allows it"
+    );
+    let events = logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .filter_pattern("START")
+        .send()
+        .await
+        .expect("FilterLogEvents");
+    assert_eq!(
+        events.events().len(),
+        1,
+        "only the allowed invocation is logged"
+    );
+
+    // Another function of the same role: its group does not exist, and the role may
+    // not create it.
+    let other = unique_name("groupless");
+    create(other.clone()).await;
+    invoke(other.clone()).await;
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/{other}"))
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert!(groups.log_groups().is_empty(), "{:?}", groups.log_groups());
+}
+
 /// `RotateSecret` on a secret with no rotation function, naming none, is refused
 /// and changes nothing (moto would make an empty version `AWSCURRENT`).
 #[tokio::test]

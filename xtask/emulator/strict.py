@@ -35,7 +35,9 @@ client that ignores them fails every time. Sources (also in the README):
   cloud-init prints the host keys between ``-----BEGIN SSH HOST KEY KEYS-----`` and
   ``-----END SSH HOST KEY KEYS-----`` at first boot.
 * Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
-  output goes to ``/aws/lambda/<function>``, one stream per execution environment.
+  output goes to ``/aws/lambda/<function>``, one stream per execution environment,
+  as far as the execution role allows ``logs:CreateLogGroup``, ``CreateLogStream``
+  and ``PutLogEvents``.
 * Lambda developer guide, "Giving Lambda functions access to resources in an
   Amazon VPC": a function is put in a VPC only if its execution role may create,
   describe and delete network interfaces; otherwise ``InvalidParameterValueException``
@@ -420,7 +422,7 @@ def role_exists(account_id: str, partition: str, role_arn: str) -> bool:
 # --------------------------------------------------------------------------- IAM: what an execution role allows
 #
 # Lambda acts with the function's execution role: it creates the function's
-# network interfaces with the role's permissions, whether or
+# network interfaces and writes its logs with the role's permissions, whether or
 # not the emulator enforces IAM on its callers. A small evaluator of identity
 # policies, pure over policy documents (moto's ``IAMPolicyStatement`` turns an
 # Allow whose condition does not hold into an explicit Deny, ignores
@@ -552,6 +554,43 @@ def check_role_manages_enis(account_id: str, partition: str, region: str, role_a
     for action, resources in needed:
         if not role_permits(role_arn, f"ec2:{action}", resources):
             raise InvalidParameterValueException(ENI_PERMISSION_REFUSED.format(action=action))
+
+
+def logs_permitted(role_arn: str, region: str, account_id: str, group: str, stream: str, group_exists: bool, stream_exists: bool) -> bool:
+    """Whether the execution role lets Lambda write this invocation's logs.
+
+    Lambda developer guide, "Using CloudWatch Logs with Lambda" / "Defining Lambda
+    function permissions with an execution role": the function sends logs only if
+    its role allows logs:CreateLogStream and logs:PutLogEvents, and
+    logs:CreateLogGroup when the group is not there yet (AWSLambdaBasicExecutionRole
+    holds all three). A log group has two ARNs, with and without a trailing ``:*``
+    (CloudWatch Logs user guide, "Overview of managing access permissions to your
+    CloudWatch Logs resources"); a stream's is the group's plus ``:log-stream:NAME``.
+    Either ARN of the group allowed (and neither denied) lets the call through.
+    """
+    policies = role_policies(role_arn)
+    if policies is None:
+        return False
+    documents, boundary = policies
+    base = f"arn:{role_arn.split(':')[1]}:logs:{region}:{account_id}:log-group:{group}"
+    candidates = {
+        "logs:CreateLogGroup": [base, base + ":*"],
+        "logs:CreateLogStream": [base + ":*", f"{base}:log-stream:{stream}"],
+        "logs:PutLogEvents": [f"{base}:log-stream:{stream}", base + ":*"],
+    }
+    needed = ["logs:PutLogEvents"]
+    if not stream_exists:
+        needed.insert(0, "logs:CreateLogStream")
+    if not group_exists:
+        needed.insert(0, "logs:CreateLogGroup")
+    for action in needed:
+        resources = candidates[action]
+        decisions = [policy_decision(documents, action, r) for r in resources]
+        if "deny" in decisions or "allow" not in decisions:
+            return False
+        if boundary is not None and not any(permits(documents, boundary, action, r) for r in resources):
+            return False
+    return True
 
 
 class LambdaNetwork:
@@ -1269,11 +1308,24 @@ def install_sts_patches() -> None:
 
 
 def put_function_logs(fn, stream: str, lines: list[str]) -> None:
-    """Writes an invocation's output to /aws/lambda/<function>, creating group and stream."""
+    """Writes an invocation's output to /aws/lambda/<function>, creating group and
+    stream, as far as the execution role allows (see ``logs_permitted``)."""
     from moto.logs.models import logs_backends
 
     logs = logs_backends[fn.account_id][fn.region]
     group = f"/aws/lambda/{fn.function_name}"
+    if STRICT:
+        existing = logs.groups.get(group)
+        if not logs_permitted(
+            fn.role,
+            fn.region,
+            fn.account_id,
+            group,
+            stream,
+            group_exists=existing is not None,
+            stream_exists=existing is not None and stream in existing.streams,
+        ):
+            return
     if group not in logs.groups:
         try:
             logs.create_log_group(group, {})
