@@ -169,6 +169,30 @@ pub async fn lambda_role(config: &SdkConfig, name: &str) -> String {
     }
 }
 
+/// The CloudWatch Logs actions of the AWS managed policy AWSLambdaBasicExecutionRole:
+/// Lambda writes a function's logs only when its execution role allows them.
+pub const BASIC_EXECUTION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#;
+
+/// The network-interface actions of the AWS managed policy
+/// AWSLambdaVPCAccessExecutionRole: Lambda refuses to put a function in a VPC unless
+/// its execution role allows them.
+pub const VPC_ACCESS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:CreateNetworkInterface","ec2:DescribeNetworkInterfaces","ec2:DescribeSubnets","ec2:DeleteNetworkInterface","ec2:AssignPrivateIpAddresses","ec2:UnassignPrivateIpAddresses"],"Resource":"*"}]}"#;
+
+/// Puts (or replaces) the inline policy `policy` of the role `role`.
+///
+/// # Panics
+/// When `iam:PutRolePolicy` fails.
+pub async fn put_role_policy(config: &SdkConfig, role: &str, policy: &str, document: &str) {
+    aws_sdk_iam::Client::new(config)
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(policy)
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("iam:PutRolePolicy {role} {policy}: {e:?}"));
+}
+
 /// Runs `call` again while Lambda says that a new role cannot be assumed yet (IAM
 /// propagation, which the emulator reproduces), with a growing delay, for up to 20 s.
 pub async fn retry_role_propagation<T, E, F, Fut>(mut call: F) -> Result<T, E>
@@ -194,7 +218,11 @@ where
     }
 }
 
-/// Creates a Lambda function from a binary (as `bootstrap` on `provided.al2023`).
+/// The execution role of the functions [`create_function`] makes.
+pub const TEST_FUNCTION_ROLE: &str = "emulator-test-lambda-role";
+
+/// Creates a Lambda function from a binary (as `bootstrap` on `provided.al2023`),
+/// as [`TEST_FUNCTION_ROLE`], which may write its logs.
 pub async fn create_function(
     config: &SdkConfig,
     name: &str,
@@ -205,7 +233,14 @@ pub async fn create_function(
     use aws_sdk_lambda::primitives::Blob;
     use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
     let lambda = aws_sdk_lambda::Client::new(config);
-    let role = lambda_role(config, "emulator-test-lambda-role").await;
+    let role = lambda_role(config, TEST_FUNCTION_ROLE).await;
+    put_role_policy(
+        config,
+        TEST_FUNCTION_ROLE,
+        "basic-execution",
+        BASIC_EXECUTION_POLICY,
+    )
+    .await;
     let mut environment = Environment::builder();
     for (key, value) in env {
         environment = environment.variables(*key, *value);

@@ -381,22 +381,6 @@ async fn provision_boxed(options: &Options) -> Setup {
     // A role of its own, with the inline policy `cargo xtask deploy` writes (below).
     let role_name = format!("{name}-rotation");
     let role_arn = tests::lambda_role(&config, &role_name).await;
-    tests::retry_role_propagation(|| {
-        lambda
-            .update_function_configuration()
-            .function_name(&function)
-            .role(&role_arn)
-            .vpc_config(
-                aws_sdk_lambda::types::VpcConfig::builder()
-                    .subnet_ids(&private_a)
-                    .subnet_ids(&private_b)
-                    .security_group_ids(&lambda_sg)
-                    .build(),
-            )
-            .send()
-    })
-    .await
-    .expect("put the function in the VPC");
     lambda
         .add_permission()
         .function_name(&function)
@@ -494,6 +478,24 @@ async fn provision_boxed(options: &Options) -> Setup {
         .send()
         .await
         .expect("put the rotation policy");
+    // Into the VPC with that role, once it may manage the function's network
+    // interfaces (Lambda refuses a role that may not, as on AWS).
+    tests::retry_role_propagation(|| {
+        lambda
+            .update_function_configuration()
+            .function_name(&function)
+            .role(&role_arn)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .subnet_ids(&private_a)
+                    .subnet_ids(&private_b)
+                    .security_group_ids(&lambda_sg)
+                    .build(),
+            )
+            .send()
+    })
+    .await
+    .expect("put the function in the VPC");
 
     let denying_acl = if options.acl_denies_https {
         Some(acl_denying_https(&ec2, &vpc_id, &private_a).await)

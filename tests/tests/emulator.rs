@@ -621,9 +621,29 @@ async fn vpc_function(
     subnets: &[String],
     group: &str,
 ) -> String {
+    try_vpc_function(config, &unique_name("vpcfn"), role, subnets, group)
+        .await
+        .expect("CreateFunction in a VPC")
+}
+
+type CreateResult = Result<
+    String,
+    aws_sdk_lambda::error::SdkError<
+        aws_sdk_lambda::operation::create_function::CreateFunctionError,
+    >,
+>;
+
+/// `CreateFunction` of `name` from the echo binary in `subnets` with `group`, as
+/// `role` (retried while the role propagates).
+async fn try_vpc_function(
+    config: &aws_config::SdkConfig,
+    name: &str,
+    role: &str,
+    subnets: &[String],
+    group: &str,
+) -> CreateResult {
     use aws_sdk_lambda::types::{FunctionCode, Runtime, VpcConfig};
     let lambda = aws_sdk_lambda::Client::new(config);
-    let name = unique_name("vpcfn");
     let code = FunctionCode::builder()
         .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
         .build();
@@ -634,7 +654,7 @@ async fn vpc_function(
     tests::retry_role_propagation(|| {
         lambda
             .create_function()
-            .function_name(&name)
+            .function_name(name)
             .runtime(Runtime::Providedal2023)
             .handler("bootstrap")
             .role(role)
@@ -643,8 +663,7 @@ async fn vpc_function(
             .send()
     })
     .await
-    .expect("CreateFunction in a VPC");
-    name
+    .map(|_| name.to_owned())
 }
 
 async fn lambda_enis(
@@ -679,6 +698,7 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
     let (vpc, subnets, group) = network(&ec2, 62).await;
     let role_name = unique_name("eni-role");
     let role = tests::lambda_role(&config, &role_name).await;
+    tests::put_role_policy(&config, &role_name, "vpc-access", tests::VPC_ACCESS_POLICY).await;
     let function = vpc_function(&config, &role, &subnets, &group).await;
 
     let enis = lambda_enis(&ec2, &vpc).await;
@@ -749,6 +769,12 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
         .send()
         .await
         .expect("DeleteFunction");
+    iam.delete_role_policy()
+        .role_name(&role_name)
+        .policy_name("vpc-access")
+        .send()
+        .await
+        .expect("DeleteRolePolicy");
     iam.delete_role()
         .role_name(&role_name)
         .send()
@@ -772,6 +798,341 @@ async fn a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_rele
         || async { lambda_enis(&ec2, &vpc).await.is_empty().then_some(()) },
     )
     .await;
+}
+
+/// The code and message of a failed Lambda call.
+fn lambda_error<T, E: aws_sdk_lambda::error::ProvideErrorMetadata>(
+    result: &Result<T, E>,
+) -> (Option<String>, String) {
+    let error = result.as_ref().err();
+    (
+        error.and_then(|e| e.code().map(str::to_owned)),
+        error
+            .and_then(aws_sdk_lambda::error::ProvideErrorMetadata::message)
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Lambda creates a VPC function's network interfaces with its execution role: a
+/// role that may not create, describe and delete them is refused, at create and
+/// at update, and nothing is made.
+#[tokio::test]
+async fn a_vpc_function_needs_a_role_that_may_manage_its_network_interfaces() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 64).await;
+    let role_name = unique_name("narrow-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    let refused = |missing: &str, result: &CreateResult| {
+        assert_eq!(
+            lambda_error(result),
+            (
+                Some("InvalidParameterValueException".to_owned()),
+                format!(
+                    "The provided execution role does not have permissions to call {missing} on EC2"
+                )
+            )
+        );
+    };
+
+    // Create and describe, but not delete.
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "eni",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:CreateNetworkInterface","ec2:DescribeNetworkInterfaces"],"Resource":"*"}]}"#,
+    )
+    .await;
+    let name = unique_name("vpcfn");
+    refused(
+        "DeleteNetworkInterface",
+        &try_vpc_function(&config, &name, &role, &subnets, &group).await,
+    );
+    assert!(
+        lambda
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .is_err(),
+        "no function is created"
+    );
+    assert!(lambda_enis(&ec2, &vpc).await.is_empty(), "nor interfaces");
+
+    // Interfaces in subnets only: CreateNetworkInterface names the security group too.
+    let account = tests::ACCOUNT_ID;
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "eni",
+        &json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:DescribeNetworkInterfaces", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+             "Resource": [format!("arn:aws:ec2:*:{account}:network-interface/*"), format!("arn:aws:ec2:*:{account}:subnet/*")]}
+        ]})
+        .to_string(),
+    )
+    .await;
+    refused(
+        "CreateNetworkInterface",
+        &try_vpc_function(&config, &name, &role, &subnets, &group).await,
+    );
+
+    // All three in a managed policy attached to the role: created, with its interfaces.
+    iam.delete_role_policy()
+        .role_name(&role_name)
+        .policy_name("eni")
+        .send()
+        .await
+        .expect("DeleteRolePolicy");
+    let policy_arn = iam
+        .create_policy()
+        .policy_name(unique_name("vpc-access"))
+        .policy_document(tests::VPC_ACCESS_POLICY)
+        .send()
+        .await
+        .expect("CreatePolicy")
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("policy arn")
+        .to_owned();
+    iam.attach_role_policy()
+        .role_name(&role_name)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("AttachRolePolicy");
+    try_vpc_function(&config, &name, &role, &subnets, &group)
+        .await
+        .expect("a role that may manage the interfaces");
+    assert_eq!(lambda_enis(&ec2, &vpc).await.len(), 2);
+
+    // A function outside any VPC, as a role without those permissions, is not let in.
+    let outside = unique_name("outside");
+    create_function(&config, &outside, Path::new(ECHO), &[], 10).await;
+    let into_vpc = |role: Option<String>| {
+        lambda
+            .update_function_configuration()
+            .function_name(&outside)
+            .set_role(role)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .set_subnet_ids(Some(subnets.clone()))
+                    .security_group_ids(&group)
+                    .build(),
+            )
+            .send()
+    };
+    let (code, message) = lambda_error(&into_vpc(None).await);
+    assert_eq!(code.as_deref(), Some("InvalidParameterValueException"));
+    assert!(
+        message.contains("CreateNetworkInterface on EC2"),
+        "{message}"
+    );
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(&outside)
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    assert!(
+        configuration
+            .vpc_config()
+            .is_none_or(|v| v.subnet_ids().is_empty()),
+        "the function stays outside the VPC: {:?}",
+        configuration.vpc_config()
+    );
+    // With the role that may, it goes in.
+    into_vpc(Some(role.clone()))
+        .await
+        .expect("UpdateFunctionConfiguration with a role that may manage the interfaces");
+    assert_eq!(lambda_enis(&ec2, &vpc).await.len(), 4);
+}
+
+/// Lambda writes a function's logs with its execution role: without
+/// `logs:CreateLogStream`/`logs:PutLogEvents` the function runs but its log group
+/// gets no stream, and without `logs:CreateLogGroup` no group is made.
+#[tokio::test]
+async fn a_function_writes_logs_only_as_its_role_allows() {
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let role_name = unique_name("quiet-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    let code_zip = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    let create = |name: String| {
+        let (lambda, role, code_zip) = (lambda.clone(), role.clone(), code_zip.clone());
+        async move {
+            tests::retry_role_propagation(|| {
+                lambda
+                    .create_function()
+                    .function_name(&name)
+                    .runtime(Runtime::Providedal2023)
+                    .handler("bootstrap")
+                    .role(&role)
+                    .code(code_zip.clone())
+                    .send()
+            })
+            .await
+            .expect("CreateFunction");
+        }
+    };
+    let invoke = |name: String| {
+        let lambda = lambda.clone();
+        async move {
+            let out = lambda
+                .invoke()
+                .function_name(&name)
+                .payload(Blob::new("{}"))
+                .send()
+                .await
+                .expect("Invoke");
+            assert_eq!(out.function_error(), None, "the function itself runs");
+        }
+    };
+    let streams = |group: String| {
+        let logs = logs.clone();
+        async move {
+            logs.describe_log_streams()
+                .log_group_name(&group)
+                .send()
+                .await
+                .expect("DescribeLogStreams")
+                .log_streams()
+                .len()
+        }
+    };
+
+    // The group made beforehand (as deploy does); the role may not write to it.
+    let name = unique_name("quiet");
+    let group = format!("/aws/lambda/{name}");
+    create(name.clone()).await;
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("CreateLogGroup");
+    invoke(name.clone()).await;
+    assert_eq!(
+        streams(group.clone()).await,
+        0,
+        "no stream without the permissions"
+    );
+
+    // Streams and events of this group only (the Lambda developer guide's example).
+    let group_arn = format!(
+        "arn:aws:logs:us-east-1:{}:log-group:{group}:*",
+        tests::ACCOUNT_ID
+    );
+    tests::put_role_policy(
+        &config,
+        &role_name,
+        "logs",
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": group_arn}]})
+        .to_string(),
+    )
+    .await;
+    invoke(name.clone()).await;
+    assert_eq!(
+        streams(group.clone()).await,
+        1,
+        "a stream once the role allows it"
+    );
+    let events = logs
+        .filter_log_events()
+        .log_group_name(&group)
+        .filter_pattern("START")
+        .send()
+        .await
+        .expect("FilterLogEvents");
+    assert_eq!(
+        events.events().len(),
+        1,
+        "only the allowed invocation is logged"
+    );
+
+    // Another function of the same role: its group does not exist, and the role may
+    // not create it.
+    let other = unique_name("groupless");
+    create(other.clone()).await;
+    invoke(other.clone()).await;
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/{other}"))
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert!(groups.log_groups().is_empty(), "{:?}", groups.log_groups());
+}
+
+/// `RotateSecret` on a secret with no rotation function, naming none, is refused
+/// and changes nothing (moto would make an empty version `AWSCURRENT`).
+#[tokio::test]
+async fn rotate_secret_without_a_rotation_function_is_refused_and_changes_nothing() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("functionless");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("CreateSecret");
+    let before = tests::stages(&secrets, &secret).await;
+    let with_rules = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(2 days)")
+                .build(),
+        )
+        .send()
+        .await;
+    for refused in [
+        secrets.rotate_secret().secret_id(&secret).send().await,
+        with_rules,
+    ] {
+        let error = refused.expect_err("no rotation function");
+        let service = error.as_service_error().expect("a service error");
+        assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+            Some("InvalidRequestException")
+        );
+        assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(service),
+            Some("No Lambda rotation function ARN is associated with this secret.")
+        );
+    }
+    assert_eq!(tests::stages(&secrets, &secret).await, before);
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_ne!(described.rotation_enabled(), Some(true));
+    assert_eq!(
+        described
+            .version_ids_to_stages()
+            .map(std::collections::HashMap::len),
+        Some(1)
+    );
+    let value = secrets
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    assert_eq!(value.secret_string(), Some(r#"{"generation":0}"#));
 }
 
 #[tokio::test]
@@ -1127,6 +1488,44 @@ async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
     {
         assert_eq!(code.as_deref(), Some("InvalidRequestException"), "{call}");
     }
+    // RDS rotates it itself: RotateSecret with a schedule and no function is accepted,
+    // and the secret keeps a value (moto would replace it with an empty version).
+    secrets
+        .rotate_secret()
+        .secret_id(&arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .automatically_after_days(7)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RotateSecret with rotation rules only");
+    let described = secrets
+        .describe_secret()
+        .secret_id(&arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_eq!(described.rotation_enabled(), Some(true));
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(aws_sdk_secretsmanager::types::RotationRulesType::automatically_after_days),
+        Some(7)
+    );
+    let value: Value = serde_json::from_str(
+        secrets
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .expect("GetSecretValue")
+            .secret_string()
+            .expect("a string value"),
+    )
+    .expect("json");
+    assert!(value["password"].is_string(), "the secret keeps its value");
     rds.delete_db_instance()
         .db_instance_identifier(&id)
         .skip_final_snapshot(true)

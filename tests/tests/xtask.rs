@@ -784,6 +784,48 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
     assert!(report.complete(), "{}", report.table());
 }
 
+/// `rotate` before `deploy`: Secrets Manager refuses to rotate a secret without a
+/// rotation function, the command says to deploy first, and the secret keeps its value.
+#[tokio::test]
+async fn rotate_before_deploy_says_to_deploy_and_leaves_the_secret_alone() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xt")).expect("names");
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let value = r#"{"engine":"mysql","host":"127.0.0.1","port":3306,"username":"appuser","password":"unchanged"}"#;
+    secrets
+        .create_secret()
+        .name(&names.secret)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("CreateSecret");
+    let error = rotate::rotate(
+        &config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_secs(10),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+    .expect_err("no rotation function");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&format!("secret {} has no rotation function", names.secret))
+            && message.contains("run `cargo xtask deploy` first"),
+        "{message}"
+    );
+    let after = secrets
+        .get_secret_value()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    assert_eq!(after.secret_string(), Some(value));
+}
+
 #[tokio::test]
 async fn a_secret_scheduled_for_deletion_is_found_and_removed_by_force_delete_secrets() {
     let config = sdk_config().await;

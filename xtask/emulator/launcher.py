@@ -568,6 +568,24 @@ original_rotate_secret = sm_models.SecretsManagerBackend.rotate_secret
 original_to_dict = sm_models.FakeSecret.to_dict
 
 
+def configure_managed_rotation(secret, rotation_rules) -> str:
+    """``RotateSecret`` without a function on a secret another service manages (RDS):
+    accepted, the schedule recorded (Secrets Manager user guide, "Managed rotation";
+    accepted on a live account, floci PR #2378). The owning service's change of the
+    password is not modelled here: the value stays as it was, where moto would make
+    an empty version ``AWSCURRENT``."""
+    interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
+    secret.rotation_requested = True
+    secret.rotation_enabled = True
+    if rotation_rules:
+        secret.emulator_rotation_rules = dict(rotation_rules)
+        secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
+        secret.emulator_interval = interval
+        if interval:
+            secret.next_rotation_date = int(time.time()) + interval
+    return secret.to_short_dict()
+
+
 def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_arn=None, rotation_rules=None, rotate_immediately=True):
     if not self._is_valid_identifier(secret_id):
         raise SecretNotFoundException()
@@ -580,11 +598,19 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
         )
     lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
-    if not lambda_arn:
-        # A secret owned by a service (RDS) is rotated by that service; moto's own path is enough.
+    if not lambda_arn and not strict.STRICT:
+        # moto's own path: it makes an empty version AWSCURRENT (the secret loses its value).
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
     if secret.is_deleted():
         raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
+    if not lambda_arn:
+        if secret.owning_service:
+            return configure_managed_rotation(secret, rotation_rules)
+        # Secrets Manager API reference, InvalidRequestException: "You tried to enable
+        # rotation on a secret that doesn't already have a Lambda function ARN
+        # configured and you didn't include such an ARN as a parameter in this call."
+        # AWS's text, as the AWS CLI prints it (and LocalStack answers it).
+        raise InvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
     interval = validate_rotation_rules(rotation_rules or {}) if rotation_rules else None
 
     from moto.awslambda.utils import get_backend

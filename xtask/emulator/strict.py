@@ -35,7 +35,14 @@ client that ignores them fails every time. Sources (also in the README):
   cloud-init prints the host keys between ``-----BEGIN SSH HOST KEY KEYS-----`` and
   ``-----END SSH HOST KEY KEYS-----`` at first boot.
 * Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
-  output goes to ``/aws/lambda/<function>``, one stream per execution environment.
+  output goes to ``/aws/lambda/<function>``, one stream per execution environment,
+  as far as the execution role allows ``logs:CreateLogGroup``, ``CreateLogStream``
+  and ``PutLogEvents``.
+* Lambda developer guide, "Giving Lambda functions access to resources in an
+  Amazon VPC": a function is put in a VPC only if its execution role may create,
+  describe and delete network interfaces; otherwise ``InvalidParameterValueException``
+  "The provided execution role does not have permissions to call
+  CreateNetworkInterface on EC2".
 * IAM user guide, "IAM JSON policy elements: Principal" and STS API reference,
   ``AssumeRole``: a role can be assumed only by a principal its trust policy
   allows (an account's root stands for every principal of that account), with
@@ -445,6 +452,180 @@ def role_exists(account_id: str, partition: str, role_arn: str) -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- IAM: what an execution role allows
+#
+# Lambda acts with the function's execution role: it creates the function's
+# network interfaces and writes its logs with the role's permissions, whether or
+# not the emulator enforces IAM on its callers. A small evaluator of identity
+# policies, pure over policy documents (moto's ``IAMPolicyStatement`` turns an
+# Allow whose condition does not hold into an explicit Deny, ignores
+# ``NotResource`` and matches actions case-sensitively, so it is not used here).
+# As the IAM user guide's "Policy evaluation logic" describes it: an explicit
+# Deny wins, else an Allow is needed, in the identity policies and, when the role
+# has one, in its permissions boundary too. Actions match case-insensitively,
+# resources case-sensitively, ``*`` and ``?`` as wildcards ("IAM JSON policy
+# elements: Action", "...: Resource"). Conditions are judged with no request
+# context: a condition that needs a key never lets an Allow apply (``...IfExists``
+# on an absent key holds), and a Deny with a condition always applies.
+
+
+def _wildcard(pattern: str, value: str, case_sensitive: bool) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in str(pattern))
+    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+
+
+def _statements(document) -> list[dict]:
+    statements = _policy_document(document).get("Statement")
+    statements = [statements] if isinstance(statements, dict) else _as_list(statements)
+    return [s for s in statements if isinstance(s, dict)]
+
+
+def _statement_covers(statement: dict, action: str, resource: str) -> bool:
+    if "NotAction" in statement:
+        if any(_wildcard(p, action, False) for p in _as_list(statement["NotAction"])):
+            return False
+    elif not any(_wildcard(p, action, False) for p in _as_list(statement.get("Action"))):
+        return False
+    if "NotResource" in statement:
+        return not any(_wildcard(p, resource, True) for p in _as_list(statement["NotResource"]))
+    return any(_wildcard(p, resource, True) for p in _as_list(statement.get("Resource")))
+
+
+def policy_decision(documents, action: str, resource: str) -> str:
+    """``deny`` (an explicit Deny applies), ``allow`` (an Allow applies and no Deny)
+    or ``none`` (implicitly denied) for ``action`` on ``resource``."""
+    allowed = False
+    for document in documents:
+        for statement in _statements(document):
+            if not _statement_covers(statement, action, resource):
+                continue
+            effect = statement.get("Effect")
+            if effect == "Deny":
+                return "deny"
+            if effect == "Allow" and _conditions_hold(statement.get("Condition"), {}):
+                allowed = True
+    return "allow" if allowed else "none"
+
+
+def permits(documents, boundary, action: str, resource: str) -> bool:
+    """Whether identity policies (and a permissions boundary, when not None) allow it."""
+    if policy_decision(documents, action, resource) != "allow":
+        return False
+    return boundary is None or policy_decision(boundary, action, resource) == "allow"
+
+
+def _default_version(policy) -> str:
+    version = next((v for v in getattr(policy, "versions", []) if v.is_default), None)
+    return version.document if version is not None else "{}"
+
+
+def role_policies(role_arn: str):
+    """The role's identity policies (inline and attached) and its permissions
+    boundary (None without one), as documents; None when the role does not exist."""
+    from moto.iam.models import iam_backends
+
+    match = re.fullmatch(r"arn:([\w-]+):iam::(\d{12}):role/(.+)", role_arn or "")
+    if not match:
+        return None
+    iam = iam_backends[match[2]][match[1]]
+    try:
+        role = iam.get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    documents = list(role.policies.values())
+    documents += [_default_version(policy) for policy in role.managed_policies.values()]
+    boundary = None
+    if role.permissions_boundary_arn:
+        try:
+            boundary = [_default_version(iam.get_policy(role.permissions_boundary_arn))]
+        except Exception:
+            boundary = []  # a boundary that cannot be read allows nothing
+    return documents, boundary
+
+
+def role_permits(role_arn: str, action: str, resources: list[str]) -> bool:
+    """Whether the role may do ``action`` on every one of ``resources``."""
+    policies = role_policies(role_arn)
+    if policies is None:
+        return False
+    documents, boundary = policies
+    return all(permits(documents, boundary, action, resource) for resource in resources)
+
+
+# Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
+# VPC" (execution role permissions): the role must allow ec2:CreateNetworkInterface,
+# ec2:DescribeNetworkInterfaces ("only works if it's allowed on all resources") and
+# ec2:DeleteNetworkInterface; the AWS managed policy AWSLambdaVPCAccessExecutionRole
+# holds them. Without them CreateFunction and UpdateFunctionConfiguration answer
+# InvalidParameterValueException "The provided execution role does not have
+# permissions to call CreateNetworkInterface on EC2" (AWS's text, as CloudFormation,
+# SAM and Terraform users report it; the same sentence with DescribeNetworkInterfaces
+# or DeleteNetworkInterface is assumed, not confirmed). CreateNetworkInterface is
+# authorised on the new interface, the subnet and the security groups (Service
+# Authorization Reference for EC2), so a policy limited to network-interface/* and
+# subnet/* is refused, as terraform-provider-aws#20698 reports.
+ENI_PERMISSION_REFUSED = "The provided execution role does not have permissions to call {action} on EC2"
+
+
+def check_role_manages_enis(account_id: str, partition: str, region: str, role_arn: str, vpc_config) -> None:
+    subnets, groups = LambdaNetwork._wanted(vpc_config)
+    if not subnets and not groups:
+        return  # no VPC, or leaving it: no interface to create
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    arn = f"arn:{partition}:ec2:{region}:{account_id}:"
+    needed = [
+        (
+            "CreateNetworkInterface",
+            [arn + "network-interface/*"]
+            + [arn + f"subnet/{subnet}" for subnet in subnets]
+            + [arn + f"security-group/{group}" for group in groups],
+        ),
+        ("DescribeNetworkInterfaces", ["*"]),
+        ("DeleteNetworkInterface", [arn + "network-interface/*"]),
+    ]
+    for action, resources in needed:
+        if not role_permits(role_arn, f"ec2:{action}", resources):
+            raise InvalidParameterValueException(ENI_PERMISSION_REFUSED.format(action=action))
+
+
+def logs_permitted(role_arn: str, region: str, account_id: str, group: str, stream: str, group_exists: bool, stream_exists: bool) -> bool:
+    """Whether the execution role lets Lambda write this invocation's logs.
+
+    Lambda developer guide, "Using CloudWatch Logs with Lambda" / "Defining Lambda
+    function permissions with an execution role": the function sends logs only if
+    its role allows logs:CreateLogStream and logs:PutLogEvents, and
+    logs:CreateLogGroup when the group is not there yet (AWSLambdaBasicExecutionRole
+    holds all three). A log group has two ARNs, with and without a trailing ``:*``
+    (CloudWatch Logs user guide, "Overview of managing access permissions to your
+    CloudWatch Logs resources"); a stream's is the group's plus ``:log-stream:NAME``.
+    Either ARN of the group allowed (and neither denied) lets the call through.
+    """
+    policies = role_policies(role_arn)
+    if policies is None:
+        return False
+    documents, boundary = policies
+    base = f"arn:{role_arn.split(':')[1]}:logs:{region}:{account_id}:log-group:{group}"
+    candidates = {
+        "logs:CreateLogGroup": [base, base + ":*"],
+        "logs:CreateLogStream": [base + ":*", f"{base}:log-stream:{stream}"],
+        "logs:PutLogEvents": [f"{base}:log-stream:{stream}", base + ":*"],
+    }
+    needed = ["logs:PutLogEvents"]
+    if not stream_exists:
+        needed.insert(0, "logs:CreateLogStream")
+    if not group_exists:
+        needed.insert(0, "logs:CreateLogGroup")
+    for action in needed:
+        resources = candidates[action]
+        decisions = [policy_decision(documents, action, r) for r in resources]
+        if "deny" in decisions or "allow" not in decisions:
+            return False
+        if boundary is not None and not any(permits(documents, boundary, action, r) for r in resources):
+            return False
+    return True
+
+
 class LambdaNetwork:
     """The Hyperplane ENIs of functions in a VPC: made with the function, released late."""
 
@@ -543,8 +724,10 @@ def install_lambda_patches() -> None:
 
     def create_function(self, spec):
         role = spec.get("Role")
+        partition = get_partition(self.region_name)
         if role and re.match(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/", role):
-            check_role_assumable(self.account_id, get_partition(self.region_name), role)
+            check_role_assumable(self.account_id, partition, role)
+        check_role_manages_enis(self.account_id, partition, self.region_name, role, spec.get("VpcConfig"))
         fn = original_create(self, spec)
         try:
             latest = self.get_function(fn.function_name)
@@ -555,9 +738,14 @@ def install_lambda_patches() -> None:
         return fn
 
     def update_function_configuration(self, function_name, qualifier, body):
+        partition = get_partition(self.region_name)
         if body.get("Role"):
-            check_role_assumable(self.account_id, get_partition(self.region_name), body["Role"])
+            check_role_assumable(self.account_id, partition, body["Role"])
         fn = self.get_function(function_name, qualifier)
+        if "VpcConfig" in body or body.get("Role"):
+            # The function's network as it will be, with the role it will have.
+            vpc_config = body.get("VpcConfig") if "VpcConfig" in body else fn._vpc_config
+            check_role_manages_enis(self.account_id, partition, self.region_name, body.get("Role") or fn.role, vpc_config)
         if "VpcConfig" in body:
             before = [sorted(x) for x in LAMBDA_NETWORK._wanted(fn._vpc_config)]
             after = [sorted(x) for x in LAMBDA_NETWORK._wanted(body.get("VpcConfig"))]
@@ -1153,11 +1341,24 @@ def install_sts_patches() -> None:
 
 
 def put_function_logs(fn, stream: str, lines: list[str]) -> None:
-    """Writes an invocation's output to /aws/lambda/<function>, creating group and stream."""
+    """Writes an invocation's output to /aws/lambda/<function>, creating group and
+    stream, as far as the execution role allows (see ``logs_permitted``)."""
     from moto.logs.models import logs_backends
 
     logs = logs_backends[fn.account_id][fn.region]
     group = f"/aws/lambda/{fn.function_name}"
+    if STRICT:
+        existing = logs.groups.get(group)
+        if not logs_permitted(
+            fn.role,
+            fn.region,
+            fn.account_id,
+            group,
+            stream,
+            group_exists=existing is not None,
+            stream_exists=existing is not None and stream in existing.streams,
+        ):
+            return
     if group not in logs.groups:
         try:
             logs.create_log_group(group, {})

@@ -148,6 +148,14 @@ pub async fn rotator(runs: usize) -> Result<()> {
         .send()
         .await?;
     let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+    // Its logs, as a deployed function writes them (Lambda writes a function's logs
+    // only when its role allows it; these are AWSLambdaBasicExecutionRole's actions).
+    iam.put_role_policy()
+        .role_name("bench-rotator")
+        .policy_name("logs")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#)
+        .send()
+        .await?;
     let zip = std::fs::read(&artifact.zip)?;
     let environment = aws_sdk_lambda::types::Environment::builder()
         .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())

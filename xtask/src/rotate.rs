@@ -95,10 +95,17 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
         request = request.client_request_token(pending);
     }
     let started = request.send().await.map_err(|e| {
-        anyhow!(
-            "secretsmanager:RotateSecret {secret}: {}; is rotation configured (`cargo xtask deploy`)?",
-            aws::describe(&e)
-        )
+        if has_no_rotation_function(&e) {
+            anyhow!(
+                "secret {secret} has no rotation function, so Secrets Manager refuses to rotate it ({}); run `cargo xtask deploy` first, which deploys the function and configures the rotation",
+                aws::describe(&e)
+            )
+        } else {
+            anyhow!(
+                "secretsmanager:RotateSecret {secret}: {}; is rotation configured (`cargo xtask deploy`)?",
+                aws::describe(&e)
+            )
+        }
     })?;
     let version = started
         .version_id()
@@ -140,6 +147,19 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
         ));
     }
     Ok(rotation)
+}
+
+/// Whether `RotateSecret` was refused because the secret names no rotation function
+/// and the request named none (Secrets Manager API reference, `InvalidRequestException`:
+/// "You tried to enable rotation on a secret that doesn't already have a Lambda
+/// function ARN configured and you didn't include such an ARN").
+fn has_no_rotation_function<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
+    error: &E,
+) -> bool {
+    aws::code(error) == "InvalidRequestException"
+        && error
+            .message()
+            .is_some_and(|m| m.contains("No Lambda rotation function ARN"))
 }
 
 /// Waits until `version` is `AWSCURRENT`, reading the function's logs as it goes:
