@@ -351,6 +351,15 @@ pub async fn current_user(connection: &mut MySqlConnection) -> Result<String, Db
         .map_err(|e| statement_error("reading CURRENT_USER()", &e, false))
 }
 
+/// MySQL 8's `SELECT CURRENT_ROLE()`: the session's active roles, `NONE` when there are none.
+pub async fn current_role(connection: &mut MySqlConnection) -> Result<String, DbError> {
+    sqlx::query_scalar::<_, Option<String>>("SELECT CURRENT_ROLE()")
+        .fetch_one(connection)
+        .await
+        .map(|roles| roles.unwrap_or_else(|| "NONE".to_owned()))
+        .map_err(|e| statement_error("reading CURRENT_ROLE()", &e, false))
+}
+
 /// Whether an account exists (parameters bound, nothing quoted).
 pub async fn account_exists(
     connection: &mut MySqlConnection,

@@ -345,7 +345,13 @@ fn grantee(row: &str, tokens: &[Token], index: usize) -> Option<(String, String,
         (Some(at), Some(host)) if &row[at.start..at.end] == "@" && host.kind != Kind::Symbol => {
             Some((user_text, unquote(&row[host.start..host.end]), index + 3))
         }
-        // Rows are read for accounts (user@host), never for roles.
+        // A role: MariaDB prints a role's rows with its bare name (`TO `r1``), which ends
+        // the row or comes before WITH. Account rows always have a host; `Grants::parse`
+        // refuses host-less rows for an account.
+        (None, _) => Some((user_text, String::new(), index + 1)),
+        (Some(next), _) if is_word(row, next, "WITH") => {
+            Some((user_text, String::new(), index + 1))
+        }
         _ => None,
     }
 }
@@ -798,6 +804,14 @@ mod tests {
                 },
                 "appuser",
                 "%",
+                None,
+            ),
+            (
+                // A role's row, as MariaDB's plain SHOW GRANTS prints the current role's.
+                "GRANT SELECT ON `app`.* TO `reader` WITH GRANT OPTION",
+                privileges("SELECT", "`app`.*", true),
+                "reader",
+                "",
                 None,
             ),
             (

@@ -11,13 +11,16 @@
 //! user-name limit comes from the parsed server version, the clone gets every host of
 //! the current user, each with exactly its privileges (grant options, roles, default
 //! roles, partial revokes, with extras revoked) and account settings (TLS
-//! requirement, plugin, expiry, limits, lock), MySQL 9 is not mistaken for 5.7,
+//! requirement, plugin, expiry, limits, lock), a user holding what the admin cannot
+//! grant (RDS's master user has no FILE or SUPER) is refused before any write (see
+//! [`grantable`]), MySQL 9 is not mistaken for 5.7,
 //! `caching_sha2_password` works, malformed secrets name the key, TLS errors say
 //! what to change, and no password reaches a log or an error (see [`logging`] and
 //! [`db`]).
 
 pub mod db;
 pub mod error;
+pub mod grantable;
 pub mod grants;
 pub mod logging;
 pub mod rotation;

@@ -18,6 +18,7 @@ use sqlx::MySqlConnection;
 
 use crate::db::{self, Login, Transport};
 use crate::error::{Problem, RotationError};
+use crate::grantable;
 use crate::grants::{self, Grants};
 use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
 use crate::settings::{Settings, Strategy};
@@ -537,6 +538,7 @@ impl Rotator {
             accounts.push((user, clone, settings, grants));
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
+        self.check_grantable(cx, conn, &version, &accounts).await?;
 
         for (user, clone, settings, grants) in &accounts {
             if !db::account_exists(conn, clone)
@@ -569,6 +571,78 @@ impl Rotator {
             tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
         }
         Ok(())
+    }
+
+    /// Refuses, before the first write, a copy the admin could not finish: each grant
+    /// and revoke the clone needs must be within the admin's own privileges WITH GRANT
+    /// OPTION ("To use GRANT, you must have the GRANT OPTION privilege, and you must
+    /// have the privileges that you are granting": MariaDB knowledge base, "GRANT";
+    /// MySQL reference manual, "GRANT Statement"). RDS's master user holds a fixed list
+    /// without SUPER, FILE or SHUTDOWN (RDS user guide, "Master user account privileges").
+    async fn check_grantable(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        version: &ServerVersion,
+        accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+    ) -> Result<(), RotationError> {
+        let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
+        let admin_account = Account::from_current_user(&matched).ok_or_else(|| {
+            cx.fail(Problem::Protocol(format!(
+                "CURRENT_USER() returned `{matched}`, not user@host"
+            )))
+        })?;
+        let roles = if version.flavor == Flavor::MySql && version.supports_roles() {
+            let active = db::current_role(conn).await.map_err(|e| cx.fail(e))?;
+            grantable::parse_role_list(&active)
+                .into_iter()
+                .map(|(user, host)| Account::new(user, host))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let statement = sql::show_session_grants(version.flavor, &admin_account, &roles)
+            .map_err(|e| cx.fail(e))?;
+        let rows = db::strings(conn, &statement)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let admin = grantable::AdminPrivileges::parse(&rows).map_err(|e| cx.fail(e))?;
+        let mut refusals = Vec::new();
+        for (user, clone, _, target) in accounts {
+            let existing = if db::account_exists(conn, clone)
+                .await
+                .map_err(|e| cx.fail(e))?
+            {
+                self.grants_of(cx, conn, clone).await?.rows
+            } else {
+                // What CREATE USER gives.
+                vec![grants::GrantRow::Privileges {
+                    revoke: false,
+                    privileges: "USAGE".to_owned(),
+                    object: "*.*".to_owned(),
+                    grant_option: false,
+                }]
+            };
+            let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
+            let planned = grants::plan(&target.rows, &existing, &clone_sql);
+            let shortfalls = grantable::shortfalls(&planned, &admin, version);
+            if !shortfalls.is_empty() {
+                refusals.push(
+                    grantable::Refusal {
+                        user: &user.to_string(),
+                        clone: &clone.to_string(),
+                        admin: &admin_account.to_string(),
+                        shortfalls: &shortfalls,
+                    }
+                    .to_string(),
+                );
+            }
+        }
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(cx.fail(Problem::Refused(refusals.join("; "))))
+        }
     }
 
     async fn grants_of(

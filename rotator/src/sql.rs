@@ -339,6 +339,36 @@ pub fn show_grants(account: &Account) -> Result<Statement, QuoteError> {
     ))
 }
 
+/// The session's own grants. MariaDB: plain `SHOW GRANTS`, which adds the rows of
+/// the current role and the roles it holds (MariaDB knowledge base, "SHOW GRANTS");
+/// MySQL 8: `SHOW GRANTS FOR <account> USING <roles>`, which merges the privileges of
+/// the named roles into the rows (MySQL reference manual, "SHOW GRANTS Statement").
+pub fn show_session_grants(
+    flavor: crate::version::Flavor,
+    account: &Account,
+    active_roles: &[Account],
+) -> Result<Statement, QuoteError> {
+    let text = match flavor {
+        crate::version::Flavor::MariaDb => "SHOW GRANTS".to_owned(),
+        crate::version::Flavor::MySql if active_roles.is_empty() => {
+            format!("SHOW GRANTS FOR {}", account.sql()?)
+        }
+        crate::version::Flavor::MySql => format!(
+            "SHOW GRANTS FOR {} USING {}",
+            account.sql()?,
+            active_roles
+                .iter()
+                .map(Account::sql)
+                .collect::<Result<Vec<_>, _>>()?
+                .join(", ")
+        ),
+    };
+    Ok(Statement::new(
+        text,
+        format!("show the grants of {account}"),
+    ))
+}
+
 /// `SHOW CREATE USER ...`.
 pub fn show_create_user(account: &Account) -> Result<Statement, QuoteError> {
     Ok(Statement::new(

@@ -262,3 +262,32 @@ pub async fn public_mysql_group(config: &SdkConfig, name: &str) -> String {
     .expect("AuthorizeSecurityGroupIngress");
     group
 }
+
+/// A connection as `root` to the MariaDB server of the emulator's RDS instance `id`,
+/// through its socket: the operator's way in, outside RDS's world (no RDS user can
+/// do what root does), for a test that needs a grant RDS's master user cannot give.
+///
+/// # Panics
+/// When the instance has no server here or root cannot log in.
+pub async fn instance_root(id: &str) -> MySqlConnection {
+    use sqlx::Connection as _;
+    use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+    let servers = emulator().dir.join("run").join("mariadb");
+    let prefix = format!("rds-{id}-");
+    let socket = std::fs::read_dir(&servers)
+        .expect("the emulator's MariaDB directory")
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map_or_else(
+            || panic!("no MariaDB server of {id} in {}", servers.display()),
+            |entry| entry.path().join("mysqld.sock"),
+        );
+    MySqlConnection::connect_with(
+        &MySqlConnectOptions::new()
+            .socket(&socket)
+            .username("root")
+            .ssl_mode(MySqlSslMode::Disabled),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("root login through {}: {e}", socket.display()))
+}

@@ -1405,6 +1405,144 @@ async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_netw
         .expect("nothing holds the group any more");
 }
 
+/// What a statement run as `connection` answers: `Ok` or the server's message.
+async fn run(connection: &mut sqlx::MySqlConnection, statement: &str) -> Result<(), String> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(connection)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// RDS user guide, "Master user account privileges" (RDS for MySQL 8.0.36 and higher):
+/// the master user holds a fixed list WITH GRANT OPTION, with no FILE, SUPER or
+/// SHUTDOWN, so it can neither hand those out nor use them; it can still grant ALL on a
+/// database. Stock MariaDB's admin (`EMULATOR_STRICT=off`) holds ALL PRIVILEGES.
+#[tokio::test]
+async fn an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or_shutdown() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let tests::rotation::RdsInstance { id, mut master, .. } =
+        tests::rotation::rds_instance(&config, "masterdb").await;
+
+    let rows: Vec<String> = sqlx::raw_sql("SHOW GRANTS")
+        .fetch_all(&mut master)
+        .await
+        .expect("SHOW GRANTS")
+        .iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect();
+    let global: Vec<_> = rows
+        .iter()
+        .map(|row| rotator::grants::parse_row(row).expect("a grant row").grant)
+        .filter_map(|grant| match grant {
+            rotator::grants::GrantRow::Privileges {
+                privileges,
+                object,
+                grant_option,
+                revoke: false,
+            } if object == "*.*" => Some((privileges, grant_option)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(global.len(), 1, "one global row: {rows:?}");
+    let (privileges, grant_option) = &global[0];
+    assert!(
+        grant_option,
+        "the master user holds its list WITH GRANT OPTION"
+    );
+    let held: BTreeSet<&str> = privileges.split(", ").collect();
+    // The documented list in MariaDB 10.11's names (REPLICATION CLIENT = BINLOG MONITOR
+    // + SLAVE MONITOR, SET_USER_ID = SET USER, CREATE/DROP ROLE within CREATE USER), and
+    // DELETE HISTORY, MariaDB's part of a database's ALL (see launcher.py).
+    let documented: BTreeSet<&str> = [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "DROP",
+        "RELOAD",
+        "PROCESS",
+        "REFERENCES",
+        "INDEX",
+        "ALTER",
+        "SHOW DATABASES",
+        "CREATE TEMPORARY TABLES",
+        "LOCK TABLES",
+        "EXECUTE",
+        "REPLICATION SLAVE",
+        "BINLOG MONITOR",
+        "SLAVE MONITOR",
+        "CREATE VIEW",
+        "SHOW VIEW",
+        "CREATE ROUTINE",
+        "ALTER ROUTINE",
+        "CREATE USER",
+        "EVENT",
+        "TRIGGER",
+        "SET USER",
+        "DELETE HISTORY",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(held, documented, "the master user's global privileges");
+
+    run(
+        &mut master,
+        "CREATE USER 'probe'@'%' IDENTIFIED BY 'Probe-1'",
+    )
+    .await
+    .expect("the master user creates users");
+    for privilege in ["FILE", "SUPER", "SHUTDOWN", "ALL PRIVILEGES"] {
+        let refused = run(
+            &mut master,
+            &format!("GRANT {privilege} ON *.* TO 'probe'@'%'"),
+        )
+        .await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("Access denied")),
+            "GRANT {privilege} ON *.* by the master user: {refused:?}"
+        );
+    }
+    let outfile = tests::emulator().dir.join(format!("{id}-outfile.txt"));
+    let refused = run(
+        &mut master,
+        &format!("SELECT 1 INTO OUTFILE '{}'", outfile.display()),
+    )
+    .await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("FILE")),
+        "SELECT ... INTO OUTFILE needs FILE: {refused:?}"
+    );
+    assert!(!outfile.exists(), "no file was written");
+    let refused = run(&mut master, "SHUTDOWN").await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("SHUTDOWN")),
+        "SHUTDOWN needs SHUTDOWN: {refused:?}"
+    );
+    // What it holds, it hands out: ALL on a database, as RDS for MySQL's master does.
+    run(&mut master, "CREATE DATABASE probed")
+        .await
+        .expect("CREATE DATABASE");
+    run(
+        &mut master,
+        "GRANT ALL PRIVILEGES ON probed.* TO 'probe'@'%' WITH GRANT OPTION",
+    )
+    .await
+    .expect("GRANT ALL on a database");
+    run(&mut master, "SELECT 1")
+        .await
+        .expect("the server is still up");
+
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+}
+
 #[tokio::test]
 async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
     let config = sdk_config().await;

@@ -676,6 +676,97 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .expect("delete");
 }
 
+/// RDS's master user holds no FILE (RDS user guide, "Master user account privileges"),
+/// and "to use GRANT, you must have the privileges that you are granting" (MariaDB
+/// knowledge base, "GRANT"): an application user given FILE by someone else cannot be
+/// mirrored by the master. The rotation stops in setSecret before any write, naming
+/// FILE and the fix; once FILE is revoked, the same rotation completes.
+#[tokio::test]
+async fn a_user_holding_what_the_rds_master_cannot_grant_stops_the_rotation_before_any_write() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+        ..
+    } = rds_instance(&config, "filedb").await;
+    exec(&mut connection, "CREATE DATABASE app".to_owned()).await;
+    exec(
+        &mut connection,
+        "CREATE USER 'appuser'@'%' IDENTIFIED BY 'Initial-1'".to_owned(),
+    )
+    .await;
+    exec(
+        &mut connection,
+        "GRANT SELECT ON app.* TO 'appuser'@'%'".to_owned(),
+    )
+    .await;
+    // The master cannot give FILE; the instance's root (outside RDS's world) can.
+    let mut root = tests::rotation::instance_root(&id).await;
+    exec(&mut root, "GRANT FILE ON *.* TO 'appuser'@'%'".to_owned()).await;
+    let name = unique_name("SecretsManagerTutorialAppuser");
+    let app = json!({"engine": "mysql", "host": host, "port": port, "username": "appuser", "password": "Initial-1", "dbname": "app", "masterarn": managed_arn});
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(app.to_string())
+        .send()
+        .await
+        .expect("secret");
+    let before = current_version(&config, &name).await.0;
+
+    let token = rotate(&config, &name, &function).await;
+    let (current, pending) = current_version(&config, &name).await;
+    assert_eq!(current, before, "AWSCURRENT stays");
+    assert_eq!(pending.as_deref(), Some(token.as_str()));
+    assert!(
+        !has_account(&mut root, "appuser_clone").await,
+        "no alternate user was created"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("'appuser'@'%' holds FILE ON *.*, which the admin 'admin'@'%' cannot grant")
+            && logs.contains("RDS's master user never holds FILE")
+            && logs.contains(
+                "revoke it from 'appuser'@'%', or use an admin that holds it WITH GRANT OPTION"
+            ),
+        "the function's log names FILE, the admin and the fix:\n{logs}"
+    );
+
+    // The fix the message names: FILE revoked, the reattempt completes.
+    exec(
+        &mut root,
+        "REVOKE FILE ON *.* FROM 'appuser'@'%'".to_owned(),
+    )
+    .await;
+    secrets
+        .rotate_secret()
+        .secret_id(&name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .expect("reattempt");
+    tests::wait_for_rotation(&name, &token).await;
+    let (current, pending) = current_version(&config, &name).await;
+    assert_eq!((current.as_str(), pending), (token.as_str(), None));
+    assert_eq!(
+        value(&config, &name, "AWSCURRENT").await["username"],
+        json!("appuser_clone")
+    );
+
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+}
+
 #[tokio::test]
 async fn hostile_names_and_passwords_work_exactly_or_are_refused_before_any_change() {
     let config = sdk_config().await;
@@ -1253,8 +1344,12 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         format!("GRANT SELECT ON ansi.* TO {account}"),
     )
     .await;
+    // On RDS a server's sql_mode comes from its DB parameter group: the master user
+    // holds no SUPER and cannot SET GLOBAL (RDS user guide, "Master user account
+    // privileges"). The emulator's parameter groups do not reach its servers, so the
+    // instance's root sets it, as the parameter group would.
     exec(
-        &mut connection,
+        &mut tests::rotation::instance_root(&id).await,
         "SET GLOBAL sql_mode = 'ANSI_QUOTES,STRICT_TRANS_TABLES'".to_owned(),
     )
     .await;

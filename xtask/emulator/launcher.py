@@ -155,11 +155,16 @@ class MariaDbServer:
             raise RuntimeError(f"SQL on {self.name} failed: {result.stderr.strip()}")
         return result.stdout
 
-    def create_admin(self, user: str, password: str) -> None:
+    def create_admin(self, user: str, password: str, privileges: str = "ALL PRIVILEGES") -> None:
+        """Creates (or resets) ``user``@'%' holding ``privileges`` on ``*.*`` WITH GRANT OPTION.
+
+        The default is a root equivalent, for the emulator's own default server; an
+        RDS instance's master user gets ``rds_master_privileges(engine)`` instead.
+        """
         self.sql(
             f"CREATE USER IF NOT EXISTS {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)};\n"
             f"ALTER USER {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)};\n"
-            f"GRANT ALL PRIVILEGES ON *.* TO {sql_string(user)}@'%' WITH GRANT OPTION;\n"
+            f"GRANT {privileges} ON *.* TO {sql_string(user)}@'%' WITH GRANT OPTION;\n"
             "FLUSH PRIVILEGES;\n"
         )
 
@@ -188,6 +193,54 @@ class MariaDbServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+# RDS user guide, "Master user account privileges": the master user of RDS for MySQL
+# 8.0.36 and higher holds exactly SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD,
+# PROCESS, REFERENCES, INDEX, ALTER, SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK
+# TABLES, EXECUTE, REPLICATION SLAVE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE
+# ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, CREATE ROLE, DROP ROLE,
+# APPLICATION_PASSWORD_ADMIN, ROLE_ADMIN, SET_USER_ID, XA_RECOVER_ADMIN on *.* (WITH
+# GRANT OPTION), plus the role rds_superuser_role ("Role-based privilege model for RDS
+# for MySQL"); no SUPER, FILE, SHUTDOWN or SYSTEM_USER. The same list in MariaDB 10.11's
+# names (MariaDB knowledge base, "GRANT", global privileges; "CREATE ROLE"):
+# * REPLICATION CLIENT is BINLOG MONITOR's old name since 10.5 and no longer allows SHOW
+#   SLAVE STATUS, which MySQL's REPLICATION CLIENT does (MySQL reference manual,
+#   "Privileges Provided by MySQL"): BINLOG MONITOR + SLAVE MONITOR.
+# * CREATE ROLE / DROP ROLE: MariaDB has no such privileges; CREATE USER allows both.
+# * SET_USER_ID (a DEFINER other than oneself) is MariaDB's SET USER.
+# * ROLE_ADMIN, APPLICATION_PASSWORD_ADMIN, XA_RECOVER_ADMIN have no MariaDB counterpart
+#   (a MariaDB role is granted by whoever holds it WITH ADMIN OPTION, there are no dual
+#   passwords, XA RECOVER needs no privilege).
+# * DELETE HISTORY exists only in MariaDB (system-versioned tables) and is part of its
+#   database-level ALL: without it `GRANT ALL ON db.*` fails (1044). RDS for MySQL's
+#   master can grant ALL on a database (its list holds every MySQL database privilege);
+#   RDS for MariaDB's cannot (WordOps/WordOps#263, tenancy/multi-tenant#660), so only
+#   the MySQL master gets it.
+# * "You can't modify the tables in the mysql database directly" (8.0.36+) has no MariaDB
+#   form: MariaDB has no partial revokes, and a privilege on *.* covers the mysql
+#   database too. A known difference (README).
+RDS_MYSQL_MASTER_PRIVILEGES = (
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
+    "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+    "BINLOG MONITOR, SLAVE MONITOR, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, "
+    "CREATE USER, EVENT, TRIGGER, SET USER, DELETE HISTORY"
+)
+# Same page, RDS for MariaDB: the list without the 8.0.36 additions (REPLICATION CLIENT
+# being BINLOG MONITOR). Whether RDS also gives it SLAVE MONITOR could not be confirmed.
+RDS_MARIADB_MASTER_PRIVILEGES = (
+    "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, PROCESS, REFERENCES, INDEX, ALTER, "
+    "SHOW DATABASES, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, "
+    "BINLOG MONITOR, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, "
+    "EVENT, TRIGGER"
+)
+
+
+def rds_master_privileges(engine: str) -> str:
+    """What an RDS instance's master user holds; root's ALL with EMULATOR_STRICT=off."""
+    if not strict.STRICT:
+        return "ALL PRIVILEGES"
+    return RDS_MARIADB_MASTER_PRIVILEGES if "mariadb" in engine else RDS_MYSQL_MASTER_PRIVILEGES
 
 
 # --------------------------------------------------------------------------- Lambda
@@ -828,7 +881,7 @@ def patched_instance_init(self, backend, **kwargs):
         self.master_user_secret._status = "active"
     else:
         password = kwargs.get("master_user_password") or ""  # moto hides the attribute
-    server.create_admin(self.master_username or "admin", password)
+    server.create_admin(self.master_username or "admin", password, rds_master_privileges(engine))
 
 
 def endpoint_name(instance) -> str:
