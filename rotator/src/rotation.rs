@@ -579,6 +579,11 @@ impl Rotator {
     /// have the privileges that you are granting": MariaDB knowledge base, "GRANT";
     /// MySQL reference manual, "GRANT Statement"). RDS's master user holds a fixed list
     /// without SUPER, FILE or SHUTDOWN (RDS user guide, "Master user account privileges").
+    ///
+    /// The check only ever stops a copy early; it never decides one the server would
+    /// accept. So when the admin's own privileges cannot be read or parsed (mandatory
+    /// roles in `USING`, an unfamiliar row), it says so and lets the server decide, as
+    /// before it existed: a copy the server refuses is undone or redone on retry.
     async fn check_grantable(
         &self,
         cx: &Context<'_>,
@@ -586,6 +591,25 @@ impl Rotator {
         version: &ServerVersion,
         accounts: &[(Account, Account, grants::AccountSettings, Grants)],
     ) -> Result<(), RotationError> {
+        let admin = match self.admin_privileges(cx, conn, version).await {
+            Ok(admin) => admin,
+            Err(error) => {
+                tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the admin's own privileges could not be read; the server will judge the copy");
+                return Ok(());
+            }
+        };
+        let (admin_account, admin) = admin;
+        self.refuse_ungrantable(cx, conn, version, accounts, &admin_account, &admin)
+            .await
+    }
+
+    /// The admin session's account and privileges (its `SHOW GRANTS`, with its active roles).
+    async fn admin_privileges(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        version: &ServerVersion,
+    ) -> Result<(Account, grantable::AdminPrivileges), RotationError> {
         let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
         let admin_account = Account::from_current_user(&matched).ok_or_else(|| {
             cx.fail(Problem::Protocol(format!(
@@ -607,6 +631,18 @@ impl Rotator {
             .await
             .map_err(|e| cx.fail(e))?;
         let admin = grantable::AdminPrivileges::parse(&rows).map_err(|e| cx.fail(e))?;
+        Ok((admin_account, admin))
+    }
+
+    async fn refuse_ungrantable(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        version: &ServerVersion,
+        accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+        admin_account: &Account,
+        admin: &grantable::AdminPrivileges,
+    ) -> Result<(), RotationError> {
         let mut refusals = Vec::new();
         for (user, clone, _, target) in accounts {
             let existing = if db::account_exists(conn, clone)
@@ -625,7 +661,7 @@ impl Rotator {
             };
             let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
             let planned = grants::plan(&target.rows, &existing, &clone_sql);
-            let shortfalls = grantable::shortfalls(&planned, &admin, version);
+            let shortfalls = grantable::shortfalls(&planned, admin, version);
             if !shortfalls.is_empty() {
                 refusals.push(
                     grantable::Refusal {
@@ -1142,11 +1178,10 @@ fn instance_address(instance: &aws_sdk_rds::types::DbInstance) -> Option<(String
     ))
 }
 
-/// AWS error codes of a denied call (IAM: `AccessDenied`, `AccessDeniedException`).
 /// A call that got no answer (no error code, a timeout or a connection failure)
 /// names what to check, as AWS's troubleshooting guide for rotation does; any other
 /// failure is said as it is.
-pub fn unreachable_hint(action: &str, message: &str) -> String {
+pub(crate) fn unreachable_hint(action: &str, message: &str) -> String {
     let lower = message.to_ascii_lowercase();
     let unanswered = [
         "timeout",
@@ -1169,6 +1204,7 @@ pub fn unreachable_hint(action: &str, message: &str) -> String {
     )
 }
 
+/// AWS error codes of a denied call (IAM: `AccessDenied`, `AccessDeniedException`).
 fn is_access_denied(code: &str) -> bool {
     code.starts_with("AccessDenied") || code == "UnauthorizedOperation"
 }

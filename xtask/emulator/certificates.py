@@ -20,12 +20,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def issue(ca_cert_path: str, ca_key_path: str, directory: str, name: str, addresses: list[str]) -> tuple[str, str]:
+def take_key(path: str) -> bytes:
+    """Reads the CA's key and removes its file: from then on only the launcher holds it
+    (the functions it runs share its user and could read a file)."""
+    with open(path, "rb") as handle:
+        key = handle.read()
+    os.remove(path)
+    return key
+
+
+def issue(ca_cert_path: str, ca_key_pem: bytes, directory: str, name: str, addresses: list[str]) -> tuple[str, str]:
     """Writes ``cert.pem`` and ``key.pem`` (0600) for ``name`` and ``addresses`` into ``directory``."""
     with open(ca_cert_path, "rb") as handle:
         ca_cert = x509.load_pem_x509_certificate(handle.read())
-    with open(ca_key_path, "rb") as handle:
-        ca_key = serialization.load_pem_private_key(handle.read(), password=None)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     alternative = [x509.DNSName(name)] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]

@@ -55,6 +55,7 @@ from moto.secretsmanager.exceptions import (
 
 ARGS: argparse.Namespace
 SUPERVISOR: "Supervisor"
+CA_KEY: bytes = b""  # the emulator CA's key, read once from --tls-ca-key (whose file is then removed)
 
 
 def log(message: str) -> None:
@@ -171,9 +172,9 @@ class MariaDbServer:
     def certify(self, name: str, addresses: list[str]) -> None:
         """Gives the server a certificate for ``name`` and ``addresses``; a running server
         reloads it (MariaDB ``FLUSH SSL``, 10.4 and later)."""
-        if not ARGS.tls_ca_key:
+        if not CA_KEY:
             return  # an older xtask: the emulator's shared certificate (127.0.0.1, localhost)
-        self.cert, self.key = certificates.issue(ARGS.tls_ca, ARGS.tls_ca_key, os.path.join(self.dir, "tls"), name, addresses)
+        self.cert, self.key = certificates.issue(ARGS.tls_ca, CA_KEY, os.path.join(self.dir, "tls"), name, addresses)
         if self.process is not None and self.process.poll() is None:
             self.sql("FLUSH SSL;")
 
@@ -863,25 +864,28 @@ def patched_instance_init(self, backend, **kwargs):
     engine = (self.engine or "").lower()
     if "mysql" not in engine and "mariadb" not in engine:
         return
+    if self.publicly_accessible is None and strict.STRICT:
+        self.publicly_accessible = network.default_publicly_accessible(self)  # as RDS reports it
     server = MariaDbServer(f"rds-{self.db_instance_identifier}-{uuid.uuid4().hex[:6]}")
     instance = self
-    gate = network.Gate(self.db_instance_identifier, lambda: instance, lambda: server.port)
+    port = int(self.port or network.LOOPBACK_PORT)  # the requested Port, else MySQL's
+    gate = network.Gate(self.db_instance_identifier, lambda: instance, lambda: server.port, port)
     try:
         server.certify(endpoint_name(self), [gate.address])
         server.start()
+        SUPERVISOR.add_server(server)
+        self.emulator_server = server
+        self.emulator_gate = gate
+        self.port = port
+        if getattr(self, "manage_master_user_password", False):
+            password = json.loads(self.master_user_secret.secret.secret_string)["password"]
+            self.master_user_secret._status = "active"
+        else:
+            password = kwargs.get("master_user_password") or ""  # moto hides the attribute
+        server.create_admin(self.master_username or "admin", password, rds_master_privileges(engine))
     except Exception:
         gate.stop()
         raise
-    SUPERVISOR.add_server(server)
-    self.emulator_server = server
-    self.emulator_gate = gate
-    self.port = network.LOOPBACK_PORT
-    if getattr(self, "manage_master_user_password", False):
-        password = json.loads(self.master_user_secret.secret.secret_string)["password"]
-        self.master_user_secret._status = "active"
-    else:
-        password = kwargs.get("master_user_password") or ""  # moto hides the attribute
-    server.create_admin(self.master_username or "admin", password, rds_master_privileges(engine))
 
 
 def endpoint_name(instance) -> str:
@@ -947,7 +951,8 @@ def install_rds_patches() -> None:
             # source's users log in at once. Unlike RDS there is no second server and no
             # replication: it would accept writes. The source's certificate names the
             # replica's address too, so a client that verifies the host accepts it.
-            gate = network.Gate(replica.db_instance_identifier, lambda: replica, lambda: source_server.port)
+            port = int(replica.port or network.LOOPBACK_PORT)
+            gate = network.Gate(replica.db_instance_identifier, lambda: replica, lambda: source_server.port, port)
             replica.emulator_gate = gate
             replica.emulator_replica_of = source_server
             source = self.databases.get(replica.source_db_instance_identifier) if hasattr(replica, "source_db_instance_identifier") else None
@@ -959,7 +964,7 @@ def install_rds_patches() -> None:
                 source_server.certify(endpoint_name(source) if source is not None else source_server.name, [a for a in addresses if a] + [a for _, a in replicas])
             except Exception as error:
                 log(f"could not give {source_server.name} a certificate for replica {replica.db_instance_identifier}: {error}")
-            replica.port = network.LOOPBACK_PORT
+            replica.port = port
         return replica
 
     rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
@@ -1121,7 +1126,7 @@ def start_default_server() -> dict:
 
 
 def main() -> None:
-    global ARGS, SUPERVISOR
+    global ARGS, SUPERVISOR, CA_KEY
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True)
@@ -1141,6 +1146,8 @@ def main() -> None:
     parser.add_argument("--enforce-iam", action="store_true", help="every call needs an IAM user allowed the action")
     ARGS = parser.parse_args()
     ARGS.endpoint_url = f"http://127.0.0.1:{ARGS.port}"
+    if ARGS.tls_ca_key:
+        CA_KEY = certificates.take_key(ARGS.tls_ca_key)
     os.makedirs(ARGS.state_dir, exist_ok=True)
     SUPERVISOR = Supervisor()
     signal.signal(signal.SIGTERM, shutdown)

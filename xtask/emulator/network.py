@@ -131,7 +131,22 @@ def _routes(table) -> tuple[r.Route, ...]:
 
 
 def world_of(account: str, region: str) -> r.World:
-    """The network of one account and region, as plain data."""
+    """The network of one account and region, as plain data.
+
+    moto's dictionaries change under concurrent requests; a read that meets one
+    changing is read again (a few times) rather than turned into a drop.
+    """
+    for attempt in range(5):
+        try:
+            return _world_of(account, region)
+        except RuntimeError:  # "dictionary changed size during iteration"
+            if attempt == 4:
+                raise
+            time.sleep(0.01)
+    raise AssertionError("unreachable")
+
+
+def _world_of(account: str, region: str) -> r.World:
     from moto.ec2.models import ec2_backends
 
     ec2 = ec2_backends[account][region]
@@ -139,10 +154,10 @@ def world_of(account: str, region: str) -> r.World:
     for vpc in list(ec2.vpcs.values()):
         world.vpcs[vpc.id] = r.Vpc(vpc.id, _true(vpc.enable_dns_support), _true(vpc.enable_dns_hostnames))
     tables = list(ec2.route_tables.values())
-    explicit = {subnet_id: table for table in tables for subnet_id in table._associations.values()}
+    explicit = {subnet_id: table for table in tables for subnet_id in list(table._associations.values())}
     main = {table.vpc_id: table for table in tables if table.main_association_id is not None}
     acls = list(ec2.network_acls.values())
-    acl_of = {assoc.subnet_id: acl for acl in acls for assoc in acl._associations.values()}
+    acl_of = {assoc.subnet_id: acl for acl in acls for assoc in list(acl._associations.values())}
     default_acl = {acl.vpc_id: acl for acl in acls if acl.default}
     for zone in list(ec2.subnets.values()):
         for subnet in list(zone.values()):
@@ -153,7 +168,8 @@ def world_of(account: str, region: str) -> r.World:
         for group in list(groups.values()):
             world.groups[group.id] = r.Group(group.id, group.vpc_id or "", _group_rules(group.ingress_rules), _group_rules(group.egress_rules))
     for prefix_list in list(ec2.managed_prefix_lists.values()):
-        latest = prefix_list.entries.get(max(prefix_list.entries)) if prefix_list.entries else []
+        versions = dict(prefix_list.entries)
+        latest = versions.get(max(versions)) if versions else []
         world.prefix_lists[prefix_list.id] = tuple(e.get("Cidr") for e in latest or [] if e.get("Cidr"))
     for pcx in list(ec2.vpc_pcxs.values()):
         world.peerings[pcx.id] = r.Peering(pcx.id, frozenset({pcx.vpc.id, pcx.peer_vpc.id}), pcx._status.code == "active")
@@ -195,10 +211,15 @@ def function_interfaces(fn, world: r.World) -> tuple[r.Interface, ...]:
     groups = tuple(config.get("SecurityGroupIds") or [])
     if not subnets or not groups:
         return ()
+    import strict
+
     ec2 = ec2_backends[fn.account_id][fn.region]
     ip_of = {}
-    for eni in list(ec2.enis.values()):
-        if getattr(eni, "interface_type", None) == "lambda" and fn.function_name in (eni.description or ""):
+    with strict.LAMBDA_NETWORK.lock:
+        owned = list(strict.LAMBDA_NETWORK.by_function.get(fn.function_arn, []))
+    for eni_id in owned:
+        eni = ec2.enis.get(eni_id)
+        if eni is not None and getattr(eni, "status", "in-use") == "in-use":
             ip_of.setdefault(eni.subnet.id, eni.private_ip_address)
     interfaces = []
     for subnet_id in subnets:
@@ -212,11 +233,8 @@ def instance_interface(instance, world: r.World) -> tuple[r.Interface, bool]:
     """A DB instance's interface in its subnet, and whether it is publicly accessible.
 
     RDS places an instance in a subnet of its DB subnet group in its Availability
-    Zone; without a subnet group it is in the default VPC, public by default (RDS API
-    reference, CreateDBInstance, ``PubliclyAccessible``: "If DBSubnetGroupName isn't
-    specified ... If the default VPC in the target Region has an internet gateway
-    attached to it, the DB instance is public"; with a subnet group of non-default
-    subnets it is private).
+    Zone; without a subnet group it is in the default VPC. Whether it is public is
+    ``PubliclyAccessible`` as RDS reports it (its default: ``default_publicly_accessible``).
     """
     from moto.ec2.models import ec2_backends
 
@@ -229,12 +247,27 @@ def instance_interface(instance, world: r.World) -> tuple[r.Interface, bool]:
     chosen = next((s for s in subnets if s.availability_zone == zone), subnets[0] if subnets else None)
     accessible = instance.publicly_accessible
     if accessible is None:
-        accessible = group is None
+        accessible = default_publicly_accessible(instance)
     groups = tuple(instance.vpc_security_group_ids or ())
     if chosen is None:
         return r.Interface("0.0.0.0", "", groups, f"DB instance {instance.db_instance_identifier}"), bool(accessible)
     offset = 100 + sum(map(ord, instance.db_instance_identifier)) % 100
     return r.Interface(_host(chosen.cidr_block, offset), chosen.id, groups, f"DB instance {instance.db_instance_identifier}"), bool(accessible)
+
+
+def default_publicly_accessible(instance) -> bool:
+    """``PubliclyAccessible`` when the request did not say (RDS API reference,
+    CreateDBInstance): without a DB subnet group, public when the default VPC has an
+    internet gateway attached; with one, public when its VPC has an internet gateway
+    attached ("If DBSubnetGroupName is specified, and PubliclyAccessible isn't
+    specified ... If the subnets are part of a VPC that has an internet gateway
+    attached to it, the DB instance is public")."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[instance.account_id][instance.region]
+    group = getattr(instance, "db_subnet_group", None)
+    vpc_id = getattr(group, "vpc_id", None) or (ec2.default_vpc.id if ec2.default_vpc is not None else None)
+    return any(getattr(getattr(igw, "vpc", None), "id", None) == vpc_id for igw in list(ec2.internet_gateways.values()))
 
 
 def world_subnets_of(ec2, vpc_id: str) -> list:
@@ -259,13 +292,16 @@ class Callers:
         with self.lock:
             self.by_pid.pop(pid, None)
 
-    def function_of(self, peer_ip: str, peer_port: int):
-        """The function whose process owns the client socket ``peer_ip:peer_port``, if any."""
+    def function_of(self, peer_ip: str, peer_port: int, local_ip: str, local_port: int):
+        """The function whose process owns the client end (``peer``) of the connection
+        that reached ``local``, if any. Processes that have exited are forgotten."""
         with self.lock:
+            for pid in [pid for pid in self.by_pid if not os.path.exists(f"/proc/{pid}")]:
+                del self.by_pid[pid]
             candidates = dict(self.by_pid)
         if not candidates:
             return None
-        inode = _socket_inode(peer_ip, peer_port)
+        inode = _socket_inode(peer_ip, peer_port, local_ip, local_port)
         if inode is None:
             return None
         target = f"socket:[{inode}]"
@@ -282,22 +318,40 @@ class Callers:
         return None
 
 
-def _socket_inode(ip: str, port: int) -> str | None:
-    """The inode of the IPv4 TCP socket whose local address is ``ip:port`` (proc(5), /proc/net/tcp)."""
+def _hex_v4(ip: str, port: int) -> str | None:
     try:
-        packed = socket.inet_aton(ip)
+        return f"{int.from_bytes(socket.inet_aton(ip), 'little'):08X}:{port:04X}"
     except OSError:
         return None
-    wanted = f"{int.from_bytes(packed, 'little'):08X}:{port:04X}"
+
+
+def _hex_v6_mapped(ip: str, port: int) -> str | None:
+    """An IPv4 address as a dual-stack socket shows it in /proc/net/tcp6 (::ffff:a.b.c.d)."""
     try:
-        with open("/proc/net/tcp") as handle:
-            next(handle, None)
-            for line in handle:
-                fields = line.split()
-                if len(fields) > 9 and fields[1] == wanted:
-                    return fields[9]
+        packed = bytes(10) + b"\xff\xff" + socket.inet_aton(ip)
     except OSError:
         return None
+    words = [int.from_bytes(packed[i : i + 4], "little") for i in range(0, 16, 4)]
+    return "".join(f"{w:08X}" for w in words) + f":{port:04X}"
+
+
+def _socket_inode(ip: str, port: int, remote_ip: str, remote_port: int) -> str | None:
+    """The inode of the client socket ``ip:port`` connected to ``remote_ip:remote_port``
+    (proc(5), /proc/net/tcp and tcp6: local address, remote address, ..., inode; a
+    socket in TIME_WAIT has inode 0 and is no one's)."""
+    for path, encode in (("/proc/net/tcp", _hex_v4), ("/proc/net/tcp6", _hex_v6_mapped)):
+        local, remote = encode(ip, port), encode(remote_ip, remote_port)
+        if local is None or remote is None:
+            continue
+        try:
+            with open(path) as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    if len(fields) > 9 and fields[1] == local and fields[2] == remote and fields[9] != "0":
+                        return fields[9]
+        except OSError:
+            continue
     return None
 
 
@@ -337,11 +391,12 @@ def api_verdict(fn, service_name: str) -> r.Verdict:
 def database_verdict(fn, instance) -> r.Verdict:
     world = world_of(instance.account_id, instance.region)
     server, public = instance_interface(instance, world)
+    port = int(getattr(instance, "port", None) or LOOPBACK_PORT)
     if fn.account_id != instance.account_id or fn.region != instance.region:
         if function_interfaces(fn, world_of(fn.account_id, fn.region)):
             return r.Verdict(False, f"function {fn.function_name} is in a VPC of another account or region than DB instance {instance.db_instance_identifier}")
-        return r.database(world, (), server, LOOPBACK_PORT, public)
-    return r.database(world, function_interfaces(fn, world), server, LOOPBACK_PORT, public)
+        return r.database(world, (), server, port, public)
+    return r.database(world, function_interfaces(fn, world), server, port, public)
 
 
 def hold(client: socket.socket | None, seconds: float) -> None:
@@ -375,11 +430,12 @@ class Gate:
     the MariaDB server behind it or held silent.
     """
 
-    def __init__(self, name: str, instance_ref, upstream_port) -> None:
+    def __init__(self, name: str, instance_ref, upstream_port, port: int = LOOPBACK_PORT) -> None:
         self.name = name
         self.instance_ref = instance_ref  # () -> the moto DBInstance, for the live decision
         self.upstream_port = upstream_port  # () -> the port of the MariaDB server
-        self.listener, self.address = _bind_loopback()
+        self.port = port
+        self.listener, self.address = _bind_loopback(port)
         self.open = True
         threading.Thread(target=self._accept, daemon=True, name=f"gate-{name}").start()
 
@@ -393,14 +449,15 @@ class Gate:
 
     def _serve(self, client: socket.socket, peer) -> None:
         if enabled():
-            fn = CALLERS.function_of(peer[0], peer[1])
+            local = client.getsockname()
+            fn = CALLERS.function_of(peer[0], peer[1], local[0], local[1])
             if fn is not None:
                 try:
                     verdict = database_verdict(fn, self.instance_ref())
                 except Exception as error:  # a decision that cannot be made is a drop, said loudly
                     verdict = r.Verdict(False, f"the emulator could not decide ({error!r})")
                 if not verdict:
-                    dropped(fn, f"DB instance {self.name} ({self.address}:{LOOPBACK_PORT})", verdict.reason)
+                    dropped(fn, f"DB instance {self.name} ({self.address}:{self.port})", verdict.reason)
                     hold(client, float(getattr(fn, "timeout", 3) or 3) + 5)
                     return
         try:
@@ -437,21 +494,42 @@ def _pump(reader: socket.socket, writer: socket.socket) -> None:
 _BIND_LOCK = threading.Lock()
 
 
-def _bind_loopback() -> tuple[socket.socket, str]:
-    """Binds the first free 127.0.0.N:3306 (N from 2): the address is this emulator's
+def _bind_loopback(port: int) -> tuple[socket.socket, str]:
+    """Binds the first free 127.0.0.N:``port`` (N from 2): the address is this emulator's
     while the socket is open, whatever other emulators on the machine hold."""
     with _BIND_LOCK:
-        for n in range(2, 65536):
+        for n in range(2, 4096):
             address = str(ipaddress.ip_address("127.0.0.0") + n)
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                sock.bind((address, LOOPBACK_PORT))
+                sock.bind((address, port))
             except OSError:
                 sock.close()
+                if n == 2 and _wildcard_listener(port):
+                    raise RuntimeError(
+                        f"another program listens on port {port} of every address (0.0.0.0 or ::), so no DB "
+                        f"instance can have an address of its own: bind it to 127.0.0.1 only (MySQL/MariaDB: "
+                        f"bind-address=127.0.0.1; Docker: -p 127.0.0.1:{port}:{port})"
+                    )
                 continue
             sock.listen(128)
             return sock, address
-    raise RuntimeError("no free address on the loopback range for a DB instance")
+    raise RuntimeError(f"no free address on 127.0.0.2-127.0.15.255 for port {port}: too many DB instances or emulators")
+
+
+def _wildcard_listener(port: int) -> bool:
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    address, _, hex_port = fields[1].rpartition(":")
+                    if fields[3] == "0A" and int(hex_port, 16) == port and set(address) == {"0"}:
+                        return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
 
 
 # --------------------------------------------------------------------------- moto's default groups

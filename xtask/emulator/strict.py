@@ -232,6 +232,9 @@ class StrictApp:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_emulator/"):
+            if self._from_function(environ):
+                start_response("403 Forbidden", [("Content-Type", "application/json")])
+                return [b'{"error":"the emulator\'s control paths are the operator\'s, not a function\'s"}']
             return self._control(environ, path, start_response)
         match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(2) if match else ""
@@ -276,6 +279,20 @@ class StrictApp:
         start_response(status, headers)
         return [payload]
 
+    @staticmethod
+    def _from_function(environ) -> bool:
+        import network
+
+        try:
+            return network.CALLERS.function_of(
+                environ.get("REMOTE_ADDR", ""),
+                int(environ.get("REMOTE_PORT") or 0),
+                environ.get("SERVER_NAME", "127.0.0.1"),
+                int(environ.get("SERVER_PORT") or 0),
+            ) is not None
+        except ValueError:
+            return False
+
     def _network_drop(self, environ, service: str) -> bytes | None:
         """A call from a function that its network would not carry: held silent until the
         client gives up (``network.py``), then answered to no one. None: carried."""
@@ -284,7 +301,12 @@ class StrictApp:
         if not network.enabled():
             return None
         try:
-            fn = network.CALLERS.function_of(environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0))
+            fn = network.CALLERS.function_of(
+                environ.get("REMOTE_ADDR", ""),
+                int(environ.get("REMOTE_PORT") or 0),
+                environ.get("SERVER_NAME", "127.0.0.1"),
+                int(environ.get("SERVER_PORT") or 0),
+            )
         except ValueError:
             return None
         if fn is None:
