@@ -2076,7 +2076,9 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         "an address of its own: {host}"
     );
 
-    let role = tests::lambda_role(&config, &unique_name("net-role")).await;
+    let role_name = unique_name("net-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    tests::put_role_policy(&config, &role_name, "vpc-access", tests::VPC_ACCESS_POLICY).await;
     let function = vpc_function(&config, &role, &subnets, &function_group).await;
     let to_database = json!({ "connect": { "host": host, "port": port, "seconds": 2 } });
     let to_secrets_manager = json!({ "api": { "service": "secretsmanager", "seconds": 2 } });
