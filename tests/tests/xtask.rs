@@ -89,6 +89,21 @@ async fn snapshot(config: &SdkConfig, names: &Names) -> String {
     out
 }
 
+/// `cargo xtask rotate` for the run `names`, waiting up to a minute.
+async fn rotate_now(config: &SdkConfig, names: &Names) -> anyhow::Result<rotate::Rotation> {
+    rotate::rotate(
+        config,
+        &RotateOptions {
+            names: names.clone(),
+            db_ca_bundle: ca(),
+            timeout: Duration::from_mins(1),
+            state_dir: state_dir(),
+            verbose: false,
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     let config = sdk_config().await;
@@ -244,18 +259,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         );
     }
 
-    let rotation = rotate::rotate(
-        &config,
-        &RotateOptions {
-            names: names.clone(),
-            db_ca_bundle: ca(),
-            timeout: Duration::from_mins(1),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect("rotate");
+    let rotation = rotate_now(&config, &names).await.expect("rotate");
     assert_ne!(rotation.previous_user, rotation.current_user);
     assert!(
         [
@@ -319,18 +323,9 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
             .any(|f| f.check_id == "rds.ingress.bastion-only" && f.status == Status::Fail),
         "{findings:#?}"
     );
-    let cut = rotate::rotate(
-        &config,
-        &RotateOptions {
-            names: names.clone(),
-            db_ca_bundle: ca(),
-            timeout: Duration::from_mins(1),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect_err("the function cannot reach the database");
+    let cut = rotate_now(&config, &names)
+        .await
+        .expect_err("the function cannot reach the database");
     assert!(
         format!("{cut:#}").contains("setSecret"),
         "the step that needs the database fails: {cut:#}"
@@ -338,18 +333,9 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     deploy::deploy(&config, &deploy_options(&names, false))
         .await
         .expect("deploy repairs the rule");
-    let repaired = rotate::rotate(
-        &config,
-        &RotateOptions {
-            names: names.clone(),
-            db_ca_bundle: ca(),
-            timeout: Duration::from_mins(1),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect("rotate after deploy repaired the network");
+    let repaired = rotate_now(&config, &names)
+        .await
+        .expect("rotate after deploy repaired the network");
     assert_eq!(repaired.previous_user, rotation.current_user);
 
     // The same for Secrets Manager's endpoint: without its 443 rule the function gets
@@ -370,18 +356,9 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         .send()
         .await
         .expect("revoke the endpoints' 443 rule");
-    let cut = rotate::rotate(
-        &config,
-        &RotateOptions {
-            names: names.clone(),
-            db_ca_bundle: ca(),
-            timeout: Duration::from_mins(1),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect_err("the function cannot reach Secrets Manager");
+    let cut = rotate_now(&config, &names)
+        .await
+        .expect_err("the function cannot reach Secrets Manager");
     assert!(
         format!("{cut:#}").contains("interface VPC endpoint"),
         "the function's error says what to check: {cut:#}"
@@ -389,18 +366,9 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     provision::provision(&config, &provision_options(&names))
         .await
         .expect("provision repairs the rule");
-    rotate::rotate(
-        &config,
-        &RotateOptions {
-            names: names.clone(),
-            db_ca_bundle: ca(),
-            timeout: Duration::from_mins(1),
-            state_dir: state_dir(),
-            verbose: false,
-        },
-    )
-    .await
-    .expect("rotate after provision repaired the endpoint's rule");
+    rotate_now(&config, &names)
+        .await
+        .expect("rotate after provision repaired the endpoint's rule");
 
     // The function's VPC interfaces hold its subnets and group until Lambda removes
     // them, which it does only while the role exists: cleanup must wait for them
