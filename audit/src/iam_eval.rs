@@ -146,15 +146,11 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 /// IAM wildcard matching: `*` any run of characters, `?` one character.
+///
+/// Greedy, backing up only to the last `*`: O(pattern x text) at worst. The policies
+/// are the audited accounts', so a crafted one (`*a*a*a...b`) must not stall the run,
+/// as plain recursion (exponential in the number of `*`) would.
 pub fn wildcard_matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|skip| go(rest, &t[skip..])),
-            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
     let fold = |s: &str| -> Vec<char> {
         if ignore_case {
             s.to_lowercase().chars().collect()
@@ -162,7 +158,26 @@ pub fn wildcard_matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
             s.chars().collect()
         }
     };
-    go(&fold(pattern), &fold(text))
+    let (p, t) = (fold(pattern), fold(text));
+    let (mut pi, mut ti) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                back = Some((pi, ti));
+                pi += 1;
+            }
+            Some(c) if *c == '?' || *c == t[ti] => (pi, ti) = (pi + 1, ti + 1),
+            _ => match back {
+                Some((star, mark)) => {
+                    back = Some((star, mark + 1));
+                    (pi, ti) = (star + 1, mark + 1);
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn matches_action(statement: &Value, action: &str) -> bool {
@@ -284,6 +299,48 @@ pub fn decode_policy_document(document: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn wildcards_match_as_iam_reads_them_and_in_linear_time() {
+        for (pattern, text, ignore_case, expected) in [
+            ("*", "", false, true),
+            ("?", "", false, false),
+            (
+                "secretsmanager:*",
+                "secretsmanager:GetSecretValue",
+                false,
+                true,
+            ),
+            (
+                "SECRETSMANAGER:get*",
+                "secretsmanager:GetSecretValue",
+                true,
+                true,
+            ),
+            (
+                "SECRETSMANAGER:get*",
+                "secretsmanager:GetSecretValue",
+                false,
+                false,
+            ),
+            (
+                "arn:aws:rds:*:*:db:x?",
+                "arn:aws:rds:us-east-1:1:db:xy",
+                false,
+                true,
+            ),
+            ("a*b", "acc", false, false),
+            ("**b", "ab", false, true),
+        ] {
+            assert_eq!(
+                wildcard_matches(pattern, text, ignore_case),
+                expected,
+                "{pattern} ~ {text}"
+            );
+        }
+        let crafted = format!("{}b", "*a".repeat(20));
+        assert!(!wildcard_matches(&crafted, &"a".repeat(64), false));
+    }
 
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf";
     const ADMIN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-XyZ";

@@ -217,20 +217,45 @@ fn parse_level(object: &str) -> Option<Level> {
 
 /// `LIKE` with `%`, `_` and backslash escapes, as database-level grants match names.
 fn like(pattern: &str, text: &str) -> bool {
-    fn matches(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('%', rest)) => (0..=t.len()).any(|i| matches(rest, &t[i..])),
-            Some(('_', rest)) => !t.is_empty() && matches(rest, &t[1..]),
-            Some(('\\', rest)) if !rest.is_empty() => {
-                t.first() == Some(&rest[0]) && matches(&rest[1..], &t[1..])
+    enum Token {
+        Any,
+        One,
+        Literal(char),
+    }
+    let mut tokens = Vec::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        tokens.push(match c {
+            '%' => Token::Any,
+            '_' => Token::One,
+            '\\' => Token::Literal(chars.next().unwrap_or('\\')),
+            c => Token::Literal(c),
+        });
+    }
+    // Greedy matching that backs up only to the last `%`: O(pattern x text) at worst,
+    // where plain recursion is exponential in the number of `%` (a grant's name is
+    // the server's, not ours to trust).
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match tokens.get(p) {
+            Some(Token::One) => (p, t) = (p + 1, t + 1),
+            Some(Token::Literal(c)) if *c == text[t] => (p, t) = (p + 1, t + 1),
+            Some(Token::Any) => {
+                back = Some((p, t));
+                p += 1;
             }
-            Some((c, rest)) => t.first() == Some(c) && matches(rest, &t[1..]),
+            _ => match back {
+                Some((star, mark)) => {
+                    back = Some((star, mark + 1));
+                    (p, t) = (star + 1, mark + 1);
+                }
+                None => return false,
+            },
         }
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    matches(&p, &t)
+    tokens[p..].iter().all(|token| matches!(token, Token::Any))
 }
 
 /// A database name of a grant with its escapes undone (`my\_db` is `my_db`).
@@ -954,5 +979,28 @@ mod tests {
             assert_eq!(parse_level(object), level, "{object}");
         }
         assert!(like("app\\_%", "app_one") && !like("app\\_%", "appone") && like("%", "x"));
+    }
+
+    #[test]
+    fn like_patterns_match_as_the_server_reads_them_and_in_linear_time() {
+        for (pattern, text, expected) in [
+            ("%", "", true),
+            ("_", "", false),
+            ("a%b", "ab", true),
+            ("a%b", "axxb", true),
+            ("a%b", "axxc", false),
+            ("%b%", "abc", true),
+            ("a_c", "abc", true),
+            ("a_c", "ac", false),
+            ("a\\%", "a%", true),
+            ("a\\%", "ab", false),
+            ("tail\\", "tail\\", true),
+            ("%%a", "ba", true),
+        ] {
+            assert_eq!(like(pattern, text), expected, "{pattern} ~ {text}");
+        }
+        // Recursion would take 2^20 steps here; the greedy matcher a few thousand.
+        let pattern = format!("{}b", "%a".repeat(20));
+        assert!(!like(&pattern, &"a".repeat(60)));
     }
 }

@@ -89,3 +89,22 @@ def test_a_permissions_boundary_must_allow_too():
     assert not strict.permits(identity, [], "ec2:CreateNetworkInterface", ENI)
     # The boundary alone grants nothing.
     assert not strict.permits([], [allow("*")], "ec2:CreateNetworkInterface", ENI)
+
+
+@pytest.mark.parametrize(
+    "pattern, value, case_sensitive, expected",
+    [
+        ("*", "", True, True),
+        ("logs:*", "logs:PutLogEvents", True, True),
+        ("LOGS:put*", "logs:PutLogEvents", False, True),
+        ("LOGS:put*", "logs:PutLogEvents", True, False),
+        ("ec2:*NetworkInterface*", "ec2:DescribeNetworkInterfaces", False, True),
+        ("arn:?ws:*", "arn:aws:iam::1:role/r", True, True),
+        ("a*b", "acb", True, True),
+        ("a*b", "acc", True, False),
+        ("[ab]", "a", True, False),  # no character classes in IAM
+        ("*a" * 20 + "b", "a" * 64, True, False),  # a crafted policy answers at once
+    ],
+)
+def test_wildcards_match_as_iam_reads_them(pattern, value, case_sensitive, expected):
+    assert strict._wildcard(pattern, value, case_sensitive) is expected
