@@ -93,25 +93,49 @@ fn unquote(identifier: &str) -> String {
 }
 
 /// MySQL's `LIKE` matching of a grant's database pattern: `%` any run, `_` any
-/// character, `\` escapes.
+/// character, `\` escapes (a trailing `\` is itself).
+///
+/// Greedy, backing up only to the last `%`: O(pattern x name) at worst. The pattern
+/// is the audited server's, so a crafted one (`%%%...!`) must not stall the audit,
+/// as plain recursion (exponential in the number of `%`) would. The rotator has the
+/// same matcher (`rotator::grantable`); the two crates share no code yet.
 fn like(pattern: &str, name: &str) -> bool {
-    fn go(pattern: &[char], name: &[char]) -> bool {
-        match pattern.split_first() {
-            None => name.is_empty(),
-            Some(('\\', rest)) => match (rest.split_first(), name.split_first()) {
-                (Some((p, rest)), Some((n, name))) => p == n && go(rest, name),
-                _ => false,
+    enum Token {
+        Any,
+        One,
+        Literal(char),
+    }
+    let mut tokens = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        tokens.push(match c {
+            '%' => Token::Any,
+            '_' => Token::One,
+            '\\' => Token::Literal(chars.next().unwrap_or('\\')),
+            c => Token::Literal(c),
+        });
+    }
+    let name: Vec<char> = name.chars().collect();
+    let (mut p, mut n) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match tokens.get(p) {
+            Some(Token::One) => (p, n) = (p + 1, n + 1),
+            Some(Token::Literal(c)) if *c == name[n] => (p, n) = (p + 1, n + 1),
+            Some(Token::Any) => {
+                back = Some((p, n));
+                p += 1;
+            }
+            _ => match back {
+                Some((star, mark)) => {
+                    back = Some((star, mark + 1));
+                    (p, n) = (star + 1, mark + 1);
+                }
+                None => return false,
             },
-            Some(('%', rest)) => (0..=name.len()).any(|skip| go(rest, &name[skip..])),
-            Some(('_', rest)) => name.split_first().is_some_and(|(_, name)| go(rest, name)),
-            Some((p, rest)) => name
-                .split_first()
-                .is_some_and(|(n, name)| p == n && go(rest, name)),
         }
     }
-    let pattern: Vec<char> = pattern.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    go(&pattern, &name)
+    tokens[p..].iter().all(|token| matches!(token, Token::Any))
 }
 
 /// Databases of the server itself; SELECT on one of them is not access to
@@ -240,6 +264,27 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::checks::Status;
+
+    #[test]
+    fn like_matches_as_mysql_reads_grant_patterns_and_in_linear_time() {
+        for (pattern, name, expected) in [
+            ("%", "", true),
+            ("_", "", false),
+            ("tutorial", "tutorial", true),
+            ("tut%", "tutorial", true),
+            ("tut_rial", "tutorial", true),
+            ("tut\\_rial", "tutorial", false),
+            ("my\\_db", "my_db", true),
+            ("%%a", "ba", true),
+            ("a%b", "axxc", false),
+            ("tail\\", "tail\\", true),
+        ] {
+            assert_eq!(like(pattern, name), expected, "{pattern} ~ {name}");
+        }
+        // A crafted grant: recursion would try about 10^17 splits.
+        let crafted = format!("{}!", "%".repeat(62));
+        assert!(!like(&crafted, "performance_schema"));
+    }
 
     fn rows(rows: &[&str]) -> Vec<String> {
         rows.iter().map(|&r| r.to_owned()).collect()
