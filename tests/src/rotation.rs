@@ -94,12 +94,7 @@ pub async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String 
 /// # Panics
 /// When `UpdateSecretVersionStage` fails.
 pub async fn clear_pending(config: &SdkConfig, secret: &str, token: &str) {
-    aws_sdk_secretsmanager::Client::new(config)
-        .update_secret_version_stage()
-        .secret_id(secret)
-        .version_stage("AWSPENDING")
-        .remove_from_version_id(token)
-        .send()
+    xtask::pending::remove_pending(&aws_sdk_secretsmanager::Client::new(config), secret, token)
         .await
         .expect("UpdateSecretVersionStage: remove AWSPENDING");
 }

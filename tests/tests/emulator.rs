@@ -308,6 +308,58 @@ async fn a_failed_rotation_is_retried_whole_with_the_same_token() {
     assert!(rotated);
 }
 
+/// A version's value never changes (Secrets Manager API reference, PutSecretValue:
+/// a used ClientRequestToken with another value fails): the empty `AWSPENDING`
+/// version a rotation stages is filled once, and a retried `createSecret` that made
+/// a new password instead of reading the pending one would be refused.
+#[tokio::test]
+async fn a_version_once_filled_keeps_its_value() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("immutable");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("first")
+        .send()
+        .await
+        .expect("secret");
+    let token = "11111111-2222-4333-8444-555555555555";
+    let put = |value: &'static str| {
+        secrets
+            .put_secret_value()
+            .secret_id(&secret)
+            .client_request_token(token)
+            .secret_string(value)
+            .version_stages("AWSPENDING")
+            .send()
+    };
+    put("pending-a")
+        .await
+        .expect("the first value of the version");
+    put("pending-a")
+        .await
+        .expect("the same value again is the same request: accepted");
+    let refused = put("pending-b").await;
+    assert_eq!(
+        refused
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .and_then(aws_sdk_secretsmanager::error::ProvideErrorMetadata::code),
+        Some("ResourceExistsException"),
+        "a second value for a used token must be refused: {refused:?}"
+    );
+    let pending = secrets
+        .get_secret_value()
+        .secret_id(&secret)
+        .version_stage("AWSPENDING")
+        .send()
+        .await
+        .expect("pending");
+    assert_eq!(pending.secret_string(), Some("pending-a"));
+}
+
 #[tokio::test]
 async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests() {
     let config = sdk_config().await;

@@ -91,11 +91,13 @@ async fn snapshot(config: &SdkConfig, names: &Names) -> String {
 
 /// `cargo xtask rotate` for the run `names`, waiting up to a minute.
 async fn rotate_now(config: &SdkConfig, names: &Names) -> anyhow::Result<rotate::Rotation> {
-    rotate_with(config, names, false).await
+    rotate_with(config, names, None).await
 }
 
 /// `cargo xtask rotate --clear-pending --yes` once Secrets Manager's own retries of
-/// the failed rotation have ended: the recovery the command's error advises.
+/// the failed rotation have ended: the recovery the command's error advises. While
+/// the function's log is fresh it refuses (a retry could still be running); with
+/// the quiet period waived it clears and rotates.
 async fn rotate_clearing_pending(
     config: &SdkConfig,
     names: &Names,
@@ -108,13 +110,22 @@ async fn rotate_clearing_pending(
         format!("{refused:#}").contains("--clear-pending"),
         "the refusal names the way out: {refused:#}"
     );
-    rotate_with(config, names, true).await
+    let clear = |quiet| Some(xtask::pending::ClearPending { yes: true, quiet });
+    let fresh = rotate_with(config, names, clear(None))
+        .await
+        .expect_err("the function logged about the secret moments ago");
+    assert!(
+        format!("{fresh:#}").contains("nothing changed")
+            && format!("{fresh:#}").contains(&format!("/aws/lambda/{}", names.function)),
+        "{fresh:#}"
+    );
+    rotate_with(config, names, clear(Some(Duration::ZERO))).await
 }
 
 async fn rotate_with(
     config: &SdkConfig,
     names: &Names,
-    clear_pending: bool,
+    clear_pending: Option<xtask::pending::ClearPending>,
 ) -> anyhow::Result<rotate::Rotation> {
     rotate::rotate(
         config,
@@ -125,7 +136,6 @@ async fn rotate_with(
             state_dir: state_dir(),
             verbose: false,
             clear_pending,
-            yes: clear_pending,
         },
     )
     .await
@@ -763,8 +773,7 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
             timeout: Duration::from_secs(30),
             state_dir: state_dir(),
             verbose: false,
-            clear_pending: false,
-            yes: false,
+            clear_pending: None,
         },
     )
     .await
@@ -808,8 +817,7 @@ async fn rotate_before_deploy_says_to_deploy_and_leaves_the_secret_alone() {
             timeout: Duration::from_secs(10),
             state_dir: state_dir(),
             verbose: false,
-            clear_pending: false,
-            yes: false,
+            clear_pending: None,
         },
     )
     .await

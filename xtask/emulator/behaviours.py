@@ -26,6 +26,11 @@ class Behaviour:
     source: str
     # The fidelity test: "<test binary>::<test function>" under tests/tests.
     test: str
+    # Text the test's failure must show with the behaviour off (an assertion's
+    # message); when empty, the failure must at least be raised in the test's own
+    # file, not in a shared helper, so that a test failing for another reason does
+    # not count as showing the behaviour.
+    expect: str = ""
 
 
 REGISTRY: tuple[Behaviour, ...] = (
@@ -46,6 +51,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "RotateSecret is refused while AWSPENDING sits on another version than AWSCURRENT, whatever the token",
         "API reference, RotateSecret and CancelRotateSecret",
         "emulator::a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched",
+    ),
+    Behaviour(
+        "version-immutable",
+        "a secret version's value never changes: PutSecretValue with a used ClientRequestToken and another value is refused, AWSPENDING or not",
+        "API reference, PutSecretValue (ClientRequestToken)",
+        "emulator::a_version_once_filled_keeps_its_value",
+        "a second value for a used token must be refused",
     ),
     Behaviour(
         "rotation-needs-function",

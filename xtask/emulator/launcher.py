@@ -647,9 +647,6 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     secret = self.secrets[secret_id]
     if not isinstance(secret, sm_models.FakeSecret):
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
-    if not behaviours.on("rotation-steps"):
-        # moto's own: every step runs whatever happens, then the new version is promoted.
-        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
     if behaviours.on("owned-secrets") and rotation_lambda_arn and secret.owning_service:
         # A secret another service manages is rotated by that service, never by a function.
         raise InvalidRequestException(
@@ -695,6 +692,12 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
         if client_request_token:
             self._client_request_token_validator(client_request_token)
+            if client_request_token in secret.versions and client_request_token != current_id:
+                # A token names the new version; it never overwrites an old one (API
+                # reference, RotateSecret, ClientRequestToken). moto would replace it.
+                raise InvalidRequestException(
+                    f"A version {client_request_token} already exists for secret {secret.name}; use a new ClientRequestToken."
+                )
 
         secret.rotation_requested = True
         secret.rotation_enabled = True
@@ -709,6 +712,10 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             return secret.to_short_dict()
 
         if not rotate_immediately:
+            if client_request_token == current_id:
+                raise InvalidRequestException(
+                    f"Version {client_request_token} is the current version of secret {secret.name}; use a new ClientRequestToken."
+                )
             # AWS tests the configuration: testSecret on a pending copy of the current value,
             # in the background like every rotation.
             test_id = client_request_token or str(uuid.uuid4())
@@ -791,32 +798,55 @@ class Rotations:
 
         def still_wanted() -> bool:
             version = secret.versions.get(token)
-            return version is not None and "AWSPENDING" in version["version_stages"] and secret.rotation_enabled
+            return (
+                version is not None
+                and "AWSPENDING" in version["version_stages"]
+                and secret.rotation_enabled
+                and not secret.is_deleted()
+            )
+
+        def one_attempt(attempt: dict) -> bool:
+            if not behaviours.on("rotation-steps"):
+                # moto's own: every step runs whatever happens, then the version is promoted.
+                for step in steps:
+                    record["step"] = step
+                    invoke_step(lambda_backend, lambda_arn, secret, step, token)
+                if "finishSecret" in steps and token in secret.versions:
+                    current = secret.default_version_id
+                    if current != token:
+                        secret.versions[token]["version_stages"] = ["AWSCURRENT"]
+                        if current in secret.versions:
+                            secret.versions[current]["version_stages"] = ["AWSPREVIOUS"]
+                        secret.default_version_id = token
+                return True
+            for step in steps:
+                record["step"] = step
+                if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
+                    attempt["failed_step"] = step
+                    return False
+            return True
 
         def run() -> None:
             ok = False
-            for number in range(1, max(1, attempts) + 1):
-                if number > 1:
-                    time.sleep(strict.ROTATION_RETRY_SECONDS)
-                    if not still_wanted():
-                        log(f"rotation of {secret.name}: not retried, version {token} is no longer AWSPENDING or rotation is off")
-                        break
-                    log(f"rotation of {secret.name}: attempt {number} of {attempts}, same version {token}")
-                attempt = {"number": number, "started": time.time(), "failed_step": None}
-                with self.lock:
-                    record["attempts"].append(attempt)
-                ok = True
-                for step in steps:
-                    record["step"] = step
-                    if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
-                        ok = False
-                        attempt["failed_step"] = step
-                        break
-                attempt["finished"] = time.time()
-                if ok:
-                    break
             try:
+                for number in range(1, max(1, attempts) + 1):
+                    if number > 1:
+                        time.sleep(strict.ROTATION_RETRY_SECONDS)
+                        if not still_wanted():
+                            log(f"rotation of {secret.name!r}: not retried, version {token!r} is no longer AWSPENDING, or rotation is off, or the secret is deleted")
+                            break
+                        log(f"rotation of {secret.name!r}: attempt {number} of {attempts}, same version {token!r}")
+                    attempt = {"number": number, "started": time.time(), "failed_step": None}
+                    with self.lock:
+                        record["attempts"].append(attempt)
+                    ok = one_attempt(attempt)
+                    attempt["finished"] = time.time()
+                    if ok:
+                        break
                 finished(ok)
+            except Exception as error:  # a rotation thread must always end its record
+                ok = False
+                log(f"rotation of {secret.name!r}: the emulator failed: {error!r}")
             finally:
                 with self.lock:
                     record["status"] = "succeeded" if ok else "failed"
@@ -838,10 +868,10 @@ def invoke_step(lambda_backend, lambda_arn: str, secret, step: str, token: str) 
     try:
         lambda_backend.invoke(lambda_arn, qualifier=None, body=json.dumps(event), headers={}, response_headers=response_headers)
     except Exception as error:  # an invocation that could not even start is a failed step
-        log(f"rotation of {secret.name}: {step} could not be invoked: {error}")
+        log(f"rotation of {secret.name!r}: {step} could not be invoked: {error!r}")
         return False
     if "x-amz-function-error" in response_headers:
-        log(f"rotation of {secret.name}: {step} failed; rotation stopped, AWSCURRENT unchanged")
+        log(f"rotation of {secret.name!r}: {step} failed; this attempt stopped, AWSCURRENT unchanged")
         return False
     return True
 

@@ -98,8 +98,10 @@ RDS_SECONDS = _setting("EMULATOR_RDS_SECONDS", 1.0)
 CONSOLE_SECONDS = _setting("EMULATOR_CONSOLE_SECONDS", 3.0)
 # Secrets Manager retries a failed rotation "multiple times" (user guide, "Rotation
 # by Lambda function") without saying how often or how far apart: 3 and 1 s here.
-ROTATION_ATTEMPTS = int(_setting("EMULATOR_ROTATION_ATTEMPTS", 3))
+ROTATION_ATTEMPTS = max(1, min(100, int(_setting("EMULATOR_ROTATION_ATTEMPTS", 3))))
 ROTATION_RETRY_SECONDS = _setting("EMULATOR_ROTATION_RETRY_SECONDS", 1.0)
+if not 0 <= ROTATION_RETRY_SECONDS <= 3600:  # NaN included
+    ROTATION_RETRY_SECONDS = 1.0
 
 
 def settings() -> dict:
@@ -920,10 +922,9 @@ def install_ec2_patches() -> None:
     original_delete_endpoints = EC2Backend.delete_vpc_endpoints
 
     def live_enis(self):
-        if not on("lambda-enis"):
-            # moto's own: interfaces never hold a subnet or group (its own checks stay).
-            return
         for eni in list(self.enis.values()):
+            if not on("lambda-enis") and getattr(eni, "interface_type", "") == "lambda":
+                continue  # moto's own: Lambda's interfaces hold nothing
             instance = getattr(eni, "instance", None)
             if instance is not None and getattr(instance, "state", "") == "terminated":
                 continue
@@ -1096,9 +1097,24 @@ def install_secretsmanager_patches() -> None:
         _refuse_if_owned(self, secret_id, "delete")
         return original_delete(self, secret_id, *args, **kwargs)
 
-    def put_secret_value(self, secret_id, *args, **kwargs):
+    def put_secret_value(self, secret_id, secret_string=None, secret_binary=None, client_request_token=None, version_stages=None):
         _refuse_if_owned(self, secret_id, "put a value in")
-        return original_put(self, secret_id, *args, **kwargs)
+        if on("version-immutable") and client_request_token and self._is_valid_identifier(secret_id):
+            # A version's value never changes: the placeholder RotateSecret stages may
+            # be filled once, then the same token with another value is refused (API
+            # reference, PutSecretValue, ClientRequestToken). moto lets a version that
+            # carries AWSPENDING be overwritten, which would hide a createSecret that
+            # makes a new password on every retry.
+            secret = self.secrets[secret_id]
+            version = getattr(secret, "versions", {}).get(client_request_token)
+            filled = version is not None and ("secret_string" in version or "secret_binary" in version)
+            if filled and (version.get("secret_string"), version.get("secret_binary")) != (secret_string, secret_binary):
+                from moto.secretsmanager.exceptions import ResourceExistsException
+
+                raise ResourceExistsException(
+                    f"You can't use ClientRequestToken {client_request_token} because that value is already in use for a version of secret {secret.arn}."
+                )
+        return original_put(self, secret_id, secret_string, secret_binary, client_request_token, version_stages)
 
     def update_secret(self, secret_id, *args, **kwargs):
         _refuse_if_owned(self, secret_id, "update")

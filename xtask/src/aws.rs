@@ -7,7 +7,7 @@
 //! applies, with `--profile` and `--region`, and `AWS_ENDPOINT_URL` when set.
 
 use std::future::Future;
-use std::io::IsTerminal as _;
+use std::io::{BufRead as _, IsTerminal as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -328,6 +328,21 @@ impl Calls {
 /// Says what happens, on stderr (stdout stays for results).
 pub fn say(message: &str) {
     eprintln!("  {message}");
+}
+
+/// Asks `question` on standard error and reads the answer from standard input;
+/// anything but y/yes, or no input at all (CI), is "no".
+pub async fn confirm(question: &str) -> bool {
+    eprintln!("{question} Type yes to continue: ");
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => false,
+            Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// Polls `check` until it returns `Some`, for at most `timeout`, with a spinner on

@@ -9,7 +9,6 @@
 //! done, so a cleanup after a half-finished provision, or a second cleanup, works.
 //! It ends with what it deleted and what remains, and fails if anything remains.
 
-use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -213,7 +212,7 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
         for resource in &found {
             println!("  {} {} {}", resource.kind, resource.id, resource.name);
         }
-        if !confirm_on_stdin().await {
+        if !aws::confirm("delete them?").await {
             bail!(
                 "nothing deleted: cleanup was not confirmed (standard input gave no \"yes\"); pass --yes to delete without asking"
             );
@@ -273,20 +272,6 @@ fn remove_local_files(options: &CleanupOptions) {
     ] {
         std::fs::remove_file(path).ok();
     }
-}
-
-/// Asks on standard input; anything but y/yes, or no input at all (CI), is "no".
-pub async fn confirm_on_stdin() -> bool {
-    println!("delete them? type yes to continue: ");
-    tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => false,
-            Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
-        }
-    })
-    .await
-    .unwrap_or(false)
 }
 
 struct Clients {

@@ -211,12 +211,15 @@ pub struct RotateArgs {
     /// Seconds to wait for the rotation
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
-    /// When an earlier rotation failed and left AWSPENDING on its version (Secrets Manager then refuses new rotations), remove that label first, as CancelRotateSecret's documentation describes, and rotate anew; asks for confirmation
+    /// When an earlier rotation failed and left AWSPENDING on its version (Secrets Manager then refuses new rotations), remove that label first, as CancelRotateSecret's documentation describes, and rotate anew; asks for confirmation, and refuses while the function's log shows recent activity for the secret
     #[arg(long)]
     pub clear_pending: bool,
     /// With --clear-pending: do not ask
     #[arg(long, requires = "clear_pending")]
     pub yes: bool,
+    /// With --clear-pending: seconds the function's log must have been silent about the secret (default: twice the function's timeout, at least 60)
+    #[arg(long, value_name = "SECONDS", requires = "clear_pending")]
+    pub quiet_for: Option<u64>,
 }
 
 impl RotateArgs {
@@ -229,8 +232,10 @@ impl RotateArgs {
                 timeout: Duration::from_secs(self.timeout),
                 state_dir: self.common.state_dir(),
                 verbose: true,
-                clear_pending: self.clear_pending,
-                yes: self.yes,
+                clear_pending: self.clear_pending.then_some(crate::pending::ClearPending {
+                    yes: self.yes,
+                    quiet: self.quiet_for.map(Duration::from_secs),
+                }),
             };
             let done = crate::rotate::rotate(&target.config, &options).await?;
             println!(

@@ -180,7 +180,6 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     let ec2 = aws_sdk_ec2::Client::new(config);
     let iam = aws_sdk_iam::Client::new(config);
     let lambda = aws_sdk_lambda::Client::new(config);
-    let secrets = aws_sdk_secretsmanager::Client::new(config);
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     // Account and partition of every ARN written below (not `arn:aws:` everywhere).
     let caller = aws::Caller::find(config).await?;
@@ -440,9 +439,38 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     }
 
     // The schedule, unless already exactly so; the first rotation runs now.
+    configure_rotation(
+        config,
+        options,
+        &found.secret_arn,
+        &function_arn,
+        &mut calls,
+    )
+    .await?;
+    Ok(Deployed {
+        function_arn,
+        role_arn,
+        rotation_group,
+        writes: calls.writes,
+    })
+}
+
+/// The secret's schedule and window, unless already exactly so; the first rotation
+/// then runs and is waited for. A rotation left unfinished is named with its way
+/// out before anything is asked of Secrets Manager, which would refuse (API
+/// reference, RotateSecret), and in a dry run too.
+async fn configure_rotation(
+    config: &SdkConfig,
+    options: &DeployOptions,
+    secret_arn: &str,
+    function_arn: &str,
+    calls: &mut Calls,
+) -> Result<()> {
+    let names = &options.names;
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
     let described = secrets
         .describe_secret()
-        .secret_id(&found.secret_arn)
+        .secret_id(secret_arn)
         .send()
         .await
         .map_err(|e| {
@@ -452,42 +480,55 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 aws::describe(&e)
             )
         })?;
+    let function = names.function.as_str();
+    let unfinished = crate::rotate::Labels::of(&described).pending;
     let rules = described.rotation_rules();
     let configured = described.rotation_enabled() == Some(true)
-        && described.rotation_lambda_arn() == Some(function_arn.as_str())
+        && described.rotation_lambda_arn() == Some(function_arn)
         && rules.and_then(|r| r.schedule_expression()) == Some(names::SCHEDULE)
         && rules.and_then(|r| r.duration()) == Some(names::WINDOW);
     if configured {
-        note(format!(
-            "secret {} already rotates {} within {}",
-            names.secret,
-            names::SCHEDULE,
-            names::WINDOW
-        ));
-    } else if calls.write(format!(
+        if options.verbose {
+            say(&format!(
+                "secret {} already rotates {} within {}",
+                names.secret,
+                names::SCHEDULE,
+                names::WINDOW
+            ));
+        }
+        if let Some(pending) = unfinished {
+            // The configuration is right, but no rotation will succeed until this is seen to.
+            say(&format!(
+                "warning: {:#}",
+                crate::pending::unfinished(&names.secret, &pending, Some(function))
+            ));
+        }
+        return Ok(());
+    }
+    if let Some(pending) = unfinished {
+        return Err(
+            crate::pending::unfinished(&names.secret, &pending, Some(function))
+                .context("deploy cannot configure and start the rotation"),
+        );
+    }
+    if !calls.write(format!(
         "secretsmanager:RotateSecret {} function {function_arn} ScheduleExpression {} Duration {} RotateImmediately true",
         names.secret,
         names::SCHEDULE,
         names::WINDOW
     )) {
-        // Secrets Manager refuses every rotation while a failed one left AWSPENDING on
-        // another version (API reference, RotateSecret); say the way out before asking.
-        if let Some(pending) = crate::rotate::Labels::of(&described).pending {
-            bail!(
-                "secret {}: an earlier rotation is unfinished (version {pending} is AWSPENDING), so Secrets Manager would refuse to configure and start the rotation; fix its cause (the function's log), then run `cargo xtask rotate --clear-pending`, and deploy again",
-                names.secret
-            );
-        }
-        // Right after AddPermission, Secrets Manager may not see the new statement yet.
-        let rotated = aws::retry_while(
-            &format!("secretsmanager:RotateSecret {}", names.secret),
-            Duration::from_mins(2),
-            |e| aws::is_transient(e) || aws::is_invoke_permission_propagating(e),
-            || {
+        return Ok(());
+    }
+    // Right after AddPermission, Secrets Manager may not see the new statement yet.
+    let rotated = aws::retry_while(
+        &format!("secretsmanager:RotateSecret {}", names.secret),
+        Duration::from_mins(2),
+        |e| aws::is_transient(e) || aws::is_invoke_permission_propagating(e),
+        || {
             secrets
                 .rotate_secret()
-                .secret_id(&found.secret_arn)
-                .rotation_lambda_arn(&function_arn)
+                .secret_id(secret_arn)
+                .rotation_lambda_arn(function_arn)
                 .rotation_rules(
                     RotationRulesType::builder()
                         .schedule_expression(names::SCHEDULE)
@@ -496,25 +537,22 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 )
                 .rotate_immediately(true)
                 .send()
-        })
-        .await?;
-        if let Some(version) = rotated.version_id() {
-            crate::rotate::wait_for_rotation(config, &names.secret, version, options.rotation_timeout)
-                .await?;
-        }
-        note(format!(
+        },
+    )
+    .await?;
+    if let Some(version) = rotated.version_id() {
+        crate::rotate::wait_for_rotation(config, &names.secret, version, options.rotation_timeout)
+            .await?;
+    }
+    if options.verbose {
+        say(&format!(
             "secret {} rotates {} within {}; first rotation done",
             names.secret,
             names::SCHEDULE,
             names::WINDOW
         ));
     }
-    Ok(Deployed {
-        function_arn,
-        role_arn,
-        rotation_group,
-        writes: calls.writes,
-    })
+    Ok(())
 }
 
 async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provisioned> {

@@ -17,15 +17,18 @@ use crate::{emulator, paths};
 
 /// One behaviour of the registry.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Behaviour {
-    pub name: String,
-    pub summary: String,
+pub(crate) struct Behaviour {
+    name: String,
     /// `<test binary>::<test function>`.
-    pub test: String,
+    test: String,
+    /// Text the failure must show with the behaviour off; empty: a panic in the
+    /// test's own file.
+    #[serde(default)]
+    expect: String,
 }
 
 /// The registry, as `behaviours.py` prints it.
-pub fn registry(python: &std::path::Path) -> Result<Vec<Behaviour>> {
+fn registry(python: &std::path::Path) -> Result<Vec<Behaviour>> {
     let script = paths::workspace_root()
         .join("xtask")
         .join("emulator")
@@ -75,18 +78,29 @@ pub fn run(only: &[String]) -> Result<ExitCode> {
             behaviour.name, behaviour.test
         );
         let started = Instant::now();
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+        let mut command =
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+        command
             .args([
                 "test", "-p", "tests", "--test", binary, "--", "--exact", test,
             ])
-            .env("EMULATOR_OFF", &behaviour.name)
             .current_dir(paths::workspace_root())
-            .stdin(Stdio::null())
+            .stdin(Stdio::null());
+        // Only this behaviour off: no other emulator setting of the caller's leaks in.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("EMULATOR_") {
+                command.env_remove(name);
+            }
+        }
+        let out = command
+            .env("EMULATOR_OFF", &behaviour.name)
             .output()
             .context("running cargo test")?;
-        let verdict = judge(&String::from_utf8_lossy(&out.stdout)).map_err(|why| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let verdict = judge(&stdout, binary, &behaviour.expect).map_err(|why| {
             anyhow::anyhow!(
-                "behaviour {}: `cargo test -p tests --test {binary} -- --exact {test}` {why}:\n{}",
+                "behaviour {}: `EMULATOR_OFF={} cargo test -p tests --test {binary} -- --exact {test}` {why}:\n{stdout}\n{}",
+                behaviour.name,
                 behaviour.name,
                 String::from_utf8_lossy(&out.stderr)
             )
@@ -120,30 +134,29 @@ pub fn run(only: &[String]) -> Result<ExitCode> {
 
 /// How the one test ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+enum Verdict {
     Passed,
     Failed,
 }
 
-/// Reads libtest's summary: exactly one test must have run, and its outcome counts;
-/// a build failure, or a name that matched nothing, is an error, not a verdict.
-pub fn judge(stdout: &str) -> Result<Verdict, &'static str> {
-    let summary = stdout
-        .lines()
-        .rev()
-        .find_map(|line| line.trim().strip_prefix("test result: "))
-        .ok_or("printed no test result (did it build?)")?;
-    let count = |kind: &str| {
-        summary.split(';').find_map(|part| {
-            let part = part.trim();
-            let part = part.split_once(". ").map_or(part, |(_, rest)| rest);
-            part.strip_suffix(kind)?.trim().parse::<u32>().ok()
-        })
-    };
-    match (count("passed"), count("failed")) {
-        (Some(1), Some(0)) => Ok(Verdict::Passed),
-        (Some(0), Some(1)) => Ok(Verdict::Failed),
-        _ => Err("did not run exactly one test"),
+/// Reads libtest's output: exactly one test must have run. A failure counts only
+/// where it shows the behaviour: `expect` in the output, or (without one) a panic
+/// raised in the test's own file `tests/tests/<binary>.rs` rather than in a shared helper.
+/// A build failure, a name that matched nothing, or a failure elsewhere is an error.
+fn judge(stdout: &str, binary: &str, expect: &str) -> Result<Verdict, String> {
+    let mut totals = crate::test::Totals::default();
+    stdout.lines().for_each(|line| totals.add_line(line));
+    match (totals.passed, totals.failed) {
+        (1, 0) => Ok(Verdict::Passed),
+        (0, 1) if !expect.is_empty() && stdout.contains(expect) => Ok(Verdict::Failed),
+        (0, 1) if !expect.is_empty() => Err(format!("failed without showing \"{expect}\"")),
+        (0, 1) if stdout.contains(&format!("panicked at tests/tests/{binary}.rs:")) => {
+            Ok(Verdict::Failed)
+        }
+        (0, 1) => Err(format!(
+            "failed, but not in tests/tests/{binary}.rs (a shared helper or the harness): not evidence of the behaviour"
+        )),
+        _ => Err("did not run exactly one test (did it build?)".to_owned()),
     }
 }
 
@@ -152,27 +165,40 @@ mod tests {
     use super::{Verdict, judge};
 
     #[test]
-    fn only_one_test_run_gives_a_verdict() {
+    fn only_a_failure_that_shows_the_behaviour_counts() {
+        let ok = "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 40 filtered out";
+        let failed = |at: &str| {
+            format!(
+                "thread 'x' panicked at {at}:10:5:\nassertion failed: must be refused\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 40 filtered out"
+            )
+        };
         let cases = [
+            (ok.to_owned(), "", Ok(Verdict::Passed)),
+            (failed("tests/tests/emulator.rs"), "", Ok(Verdict::Failed)),
+            (failed("tests/tests/emulator.rs"), "must be refused", Ok(Verdict::Failed)),
             (
-                "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 40 filtered out; finished in 2.1s",
-                Ok(Verdict::Passed),
+                failed("tests/tests/emulator.rs"),
+                "other text",
+                Err("failed without showing \"other text\"".to_owned()),
             ),
             (
-                "test x ... FAILED\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 40 filtered out",
-                Ok(Verdict::Failed),
+                failed("tests/src/lib.rs"),
+                "",
+                Err("failed, but not in tests/tests/emulator.rs (a shared helper or the harness): not evidence of the behaviour".to_owned()),
             ),
             (
-                "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 41 filtered out",
-                Err("did not run exactly one test"),
+                "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 41 filtered out".to_owned(),
+                "",
+                Err("did not run exactly one test (did it build?)".to_owned()),
             ),
             (
-                "error[E0425]: cannot find value",
-                Err("printed no test result (did it build?)"),
+                "error[E0425]: cannot find value".to_owned(),
+                "",
+                Err("did not run exactly one test (did it build?)".to_owned()),
             ),
         ];
-        for (stdout, expected) in cases {
-            assert_eq!(judge(stdout), expected, "{stdout}");
+        for (stdout, expect, expected) in cases {
+            assert_eq!(judge(&stdout, "emulator", expect), expected, "{stdout}");
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod fidelity;
 pub mod names;
 pub mod paths;
+pub mod pending;
 pub mod placement;
 pub mod prerequisites;
 pub mod provision;

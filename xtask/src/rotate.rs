@@ -12,14 +12,9 @@
 //! logged for this secret names the failing step at once. Nothing is invoked: a
 //! second `setSecret` running beside the real rotation could break it.
 //!
-//! A failed rotation leaves `AWSPENDING` on its version, and Secrets Manager then
-//! refuses every new rotation ("If the staging label AWSPENDING is attached to a
-//! different version than the version with AWSCURRENT then the attempt to rotate
-//! fails", API reference, CancelRotateSecret) while it retries the failed one by
-//! itself ("retries the entire rotation process multiple times", user guide,
-//! "Rotation by Lambda function"). No request reattempts it: the way out that the
-//! CancelRotateSecret page describes is to remove `AWSPENDING` from that version.
-//! `rotate` says so and does it only when asked (`--clear-pending`, confirmed).
+//! A failed rotation leaves `AWSPENDING` on its version and Secrets Manager then
+//! refuses new rotations: `rotate` says so and clears it only when asked (see
+//! [`crate::pending`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,10 +39,8 @@ pub struct RotateOptions {
     /// Where provision recorded the run's ids (the bastion, for a private database).
     pub state_dir: PathBuf,
     pub verbose: bool,
-    /// Remove `AWSPENDING` from an unfinished earlier rotation's version first.
-    pub clear_pending: bool,
-    /// With `clear_pending`: do it without asking on standard input.
-    pub yes: bool,
+    /// Remove `AWSPENDING` from an unfinished earlier rotation's version first, so.
+    pub clear_pending: Option<crate::pending::ClearPending>,
 }
 
 /// A verified rotation.
@@ -68,6 +61,14 @@ pub struct Labels {
 
 /// Reads the secret's labels.
 pub async fn labels(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> Result<Labels> {
+    Ok(labels_and_function(secrets, secret).await?.0)
+}
+
+/// The secret's labels and the name of its rotation function, if it has one.
+async fn labels_and_function(
+    secrets: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> Result<(Labels, Option<String>)> {
     let described = secrets
         .describe_secret()
         .secret_id(secret)
@@ -79,7 +80,11 @@ pub async fn labels(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> R
                 aws::describe(&e)
             )
         })?;
-    Ok(Labels::of(&described))
+    let function = described
+        .rotation_lambda_arn()
+        .and_then(|arn| arn.rsplit(':').next())
+        .map(str::to_owned);
+    Ok((Labels::of(&described), function))
 }
 
 impl Labels {
@@ -105,16 +110,17 @@ impl Labels {
 pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotation> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let secret = &options.names.secret;
-    let before = labels(&secrets, secret).await?;
+    let (before, function) = labels_and_function(&secrets, secret).await?;
     let previous = read_value(&secrets, secret, "AWSCURRENT").await?;
     if let Some(pending) = &before.pending {
-        if !options.clear_pending {
-            bail!(
-                "secret {secret}: an earlier rotation is unfinished (version {pending} is AWSPENDING, AWSCURRENT is {}), so Secrets Manager refuses a new one; it retries the failed rotation by itself a few times, so if the cause was fixed just now, wait a minute and rerun. Otherwise find the cause in the function's log (/aws/lambda/<function>), fix it, and rerun with --clear-pending, which removes AWSPENDING from version {pending} (as CancelRotateSecret's documentation describes) and starts a new rotation",
-                before.current.as_deref().unwrap_or("<none>")
-            );
-        }
-        clear_pending(&secrets, secret, pending, options).await?;
+        let Some(how) = options.clear_pending else {
+            return Err(crate::pending::unfinished(
+                secret,
+                pending,
+                function.as_deref(),
+            ));
+        };
+        crate::pending::clear(config, secret, pending, function.as_deref(), how).await?;
     }
     let started = secrets.rotate_secret().secret_id(secret).send().await.map_err(|e| {
         if has_no_rotation_function(&e) {
@@ -124,8 +130,9 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
             )
         } else if is_previous_rotation_unfinished(&e) {
             anyhow!(
-                "secret {secret}: Secrets Manager refuses a new rotation while another one runs ({}); wait for it (the function's log shows its steps), then rerun",
-                aws::describe(&e)
+                "secret {secret}: Secrets Manager refuses a new rotation while another one runs or is left unfinished ({}); see {} for its steps, then rerun",
+                aws::describe(&e),
+                crate::pending::log_group(function.as_deref())
             )
         } else {
             anyhow!(
@@ -176,52 +183,11 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     Ok(rotation)
 }
 
-/// Removes `AWSPENDING` from the unfinished version `pending`, after confirmation
-/// unless `options.yes`. `AWSCURRENT` is not touched: the current credentials keep
-/// working, and the next rotation makes a new pending version. The unfinished
-/// version keeps no label and Secrets Manager may delete it.
-async fn clear_pending(
-    secrets: &aws_sdk_secretsmanager::Client,
-    secret: &str,
-    pending: &str,
-    options: &RotateOptions,
-) -> Result<()> {
-    if !options.yes {
-        println!(
-            "secret {secret}: version {pending} is AWSPENDING from an unfinished rotation. Remove AWSPENDING from it and start a new rotation? AWSCURRENT stays as it is; do this only once no rotation of this secret is running (the function's log shows none for a few minutes). Type yes to continue: "
-        );
-        if !crate::cleanup::confirm_on_stdin().await {
-            bail!(
-                "secret {secret}: nothing changed: removing AWSPENDING from version {pending} was not confirmed (standard input gave no \"yes\"); pass --yes to do it without asking"
-            );
-        }
-    }
-    secrets
-        .update_secret_version_stage()
-        .secret_id(secret)
-        .version_stage("AWSPENDING")
-        .remove_from_version_id(pending)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "secretsmanager:UpdateSecretVersionStage {secret} (remove AWSPENDING from version {pending}): {}; the caller needs secretsmanager:UpdateSecretVersionStage",
-                aws::describe(&e)
-            )
-        })?;
-    if options.verbose {
-        say(&format!(
-            "secret {secret}: AWSPENDING removed from the unfinished version {pending}"
-        ));
-    }
-    Ok(())
-}
-
 /// Whether `RotateSecret` was refused because an earlier rotation left `AWSPENDING`
 /// on another version than `AWSCURRENT` (API reference, RotateSecret: "any later
 /// invocation of RotateSecret assumes that a previous rotation request is still in
 /// progress and returns an error").
-pub fn is_previous_rotation_unfinished<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
+fn is_previous_rotation_unfinished<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
     error: &E,
 ) -> bool {
     aws::code(error) == "InvalidRequestException"
@@ -286,10 +252,10 @@ pub async fn wait_for_rotation(
                     return Ok(Some(()));
                 }
                 if let Some(function) = &function
-                    && let Some(error) = logged_error(&logs, function, since, secret, &arn).await?
+                    && let Some(error) = logged_error(&logs, function, since, (secret, &arn), version).await?
                 {
                     bail!(
-                        "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {}; the function logged: {}. Secrets Manager retries the whole rotation a few times by itself, so a retry completes it if the cause is fixed soon; otherwise fix the cause, then run `cargo xtask rotate --clear-pending`",
+                        "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {}; the function logged: {}. Secrets Manager retries the whole rotation by itself (AWS does not say how often or when), so a retry may complete it once the cause is fixed; if none does, fix the cause, then run `cargo xtask rotate --clear-pending`",
                         error.step,
                         error.message
                     );
@@ -324,8 +290,8 @@ pub async fn logged_error(
     logs: &aws_sdk_cloudwatchlogs::Client,
     function: &str,
     since_ms: i64,
-    secret: &str,
-    arn: &str,
+    (secret, arn): (&str, &str),
+    version: &str,
 ) -> Result<Option<LoggedError>> {
     let group = format!("/aws/lambda/{function}");
     let mut pages = logs
@@ -346,7 +312,7 @@ pub async fn logged_error(
         };
         for event in page.events() {
             let message = event.message().unwrap_or("");
-            if let Some(error) = error_about(message, secret, arn) {
+            if let Some(error) = error_about(message, (secret, arn), version) {
                 return Ok(Some(error));
             }
         }
@@ -354,10 +320,17 @@ pub async fn logged_error(
     Ok(None)
 }
 
-/// Whether a log line is an error about this secret, and which step it names.
-pub fn error_about(line: &str, secret: &str, arn: &str) -> Option<LoggedError> {
+/// Whether a log line is an error about this secret's rotation of `version`, and
+/// which step it names. A late retry of another version, which the function refuses
+/// because that version is no longer `AWSPENDING`, is not this rotation's error. The
+/// message keeps no control characters (a database's error text could carry
+/// terminal escapes).
+pub fn error_about(line: &str, (secret, arn): (&str, &str), version: &str) -> Option<LoggedError> {
     let is_error = line.contains("ERROR") || line.contains(r#""level":"ERROR""#);
-    if !is_error || !(line.contains(arn) || line.contains(secret)) {
+    if !is_error || !names_secret(line, secret, arn) {
+        return None;
+    }
+    if line.contains("is not AWSPENDING") && !line.contains(version) {
         return None;
     }
     let step = ["createSecret", "setSecret", "testSecret", "finishSecret"]
@@ -366,7 +339,26 @@ pub fn error_about(line: &str, secret: &str, arn: &str) -> Option<LoggedError> {
         .unwrap_or("unknown");
     Some(LoggedError {
         step: step.to_owned(),
-        message: line.trim().chars().take(2_000).collect(),
+        message: line
+            .trim()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(2_000)
+            .collect(),
+    })
+}
+
+/// Whether a log line names the secret: its ARN, or its name as a whole word (so
+/// that secret `app` is not found in a line about `app-prod`).
+pub fn names_secret(line: &str, secret: &str, arn: &str) -> bool {
+    if line.contains(arn) {
+        return true;
+    }
+    let part_of_name = |c: char| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c);
+    line.match_indices(secret).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + secret.len()..].chars().next();
+        !before.is_some_and(part_of_name) && !after.is_some_and(part_of_name)
     })
 }
 
@@ -506,10 +498,20 @@ mod tests {
             ),
             ("INFO secret App: setSecret: step started", None),
             ("ERROR secret Other: setSecret: refused", None),
+            ("ERROR secret App-prod: setSecret: refused", None),
+            // A late retry of an earlier version, refused by the function: not ours.
+            (
+                "ERROR secret App: createSecret: version 1111 is not AWSPENDING; a rotation for it is not in progress",
+                None,
+            ),
+            (
+                "ERROR secret App: createSecret: version 2222 is not AWSPENDING; a rotation for it is not in progress",
+                Some("createSecret"),
+            ),
         ];
         for (line, step) in cases {
             assert_eq!(
-                error_about(line, "App", arn).map(|e| e.step),
+                error_about(line, ("App", arn), "2222").map(|e| e.step),
                 step.map(str::to_owned),
                 "{line}"
             );
