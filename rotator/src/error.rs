@@ -59,21 +59,24 @@ impl Problem {
     }
 }
 
-/// A failed step, with the secret and step it happened in.
+/// A failed step, with the secret, step and version it happened in. The version
+/// (the event's token) tells one rotation's errors from a late retry of another's.
 #[derive(Debug, Clone)]
 pub struct RotationError {
     pub secret: String,
     pub step: String,
+    /// The version being rotated, when the event named one.
+    pub version: Option<String>,
     pub problem: Box<Problem>,
 }
 
 impl fmt::Display for RotationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "secret {}, step {}: {}",
-            self.secret, self.step, self.problem
-        )
+        write!(f, "secret {}, step {}", self.secret, self.step)?;
+        if let Some(version) = &self.version {
+            write!(f, ", version {version}")?;
+        }
+        write!(f, ": {}", self.problem)
     }
 }
 

@@ -81,6 +81,11 @@ impl RotationEvent {
         let fail = |message: String| RotationError {
             secret: secret.clone(),
             step: step_name.clone(),
+            version: value
+                .get("ClientRequestToken")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty() && t.len() <= 64)
+                .map(str::to_owned),
             problem: Box::new(Problem::Event(message)),
         };
         let field = |name: &str| -> Result<String, RotationError> {
@@ -151,6 +156,7 @@ impl Context<'_> {
         RotationError {
             secret: self.event.secret_id.clone(),
             step: self.event.step.as_str().to_owned(),
+            version: Some(self.event.token.clone()),
             problem: Box::new(problem.into()),
         }
     }

@@ -330,7 +330,10 @@ pub fn error_about(line: &str, (secret, arn): (&str, &str), version: &str) -> Op
     if !is_error || !names_secret(line, secret, arn) {
         return None;
     }
-    if line.contains("is not AWSPENDING") && !line.contains(version) {
+    // The rotator names the version it rotates (", version <token>:"); a line about
+    // another version is another rotation's: an earlier attempt's, or a late retry.
+    let names_a_version = line.contains(", version ") || line.contains("is not AWSPENDING");
+    if names_a_version && !line.contains(version) {
         return None;
     }
     let step = ["createSecret", "setSecret", "testSecret", "finishSecret"]
@@ -507,6 +510,14 @@ mod tests {
             (
                 "ERROR secret App: createSecret: version 2222 is not AWSPENDING; a rotation for it is not in progress",
                 Some("createSecret"),
+            ),
+            (
+                "ERROR secret App, step setSecret, version 1111: cannot reach the database",
+                None,
+            ),
+            (
+                "ERROR secret App, step setSecret, version 2222: cannot reach the database",
+                Some("setSecret"),
             ),
         ];
         for (line, step) in cases {
