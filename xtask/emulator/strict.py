@@ -49,6 +49,12 @@ client that ignores them fails every time. Sources (also in the README):
   the ``sts:ExternalId`` the policy asks for; otherwise ``AccessDenied`` "User: ...
   is not authorized to perform: sts:AssumeRole on resource: ...". moto hands out
   credentials for any role ARN, existing or not.
+* IAM user guide, "IAM JSON policy elements: Condition operators" and "Condition
+  with multiple context keys or values": a statement applies only where its
+  Condition holds in the request's context; moto 5.2.5 reads only ``StringEquals``
+  and turns an Allow whose condition fails into a Deny. One evaluator
+  (``conditions.py``) decides every policy here: identity policies of callers and
+  execution roles, trust policies, and a rotation function's resource policy.
 
 Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
 which is how a fidelity test shows that stock moto lacks a behaviour):
@@ -1477,6 +1483,91 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
 
     IAMRequest.check_signature = lambda self: None
     install_resource_arns()
+    if STRICT:
+        install_condition_evaluation()
+
+
+MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_evaluation replaces
+
+
+def _moto_policy_document(policy):
+    """A policy as moto's ``collect_policies`` hands it out: a managed ``Policy``, a
+    role's inline document (str), or a user's or group's inline policy (dict)."""
+    if isinstance(policy, (str, dict)) and not (isinstance(policy, dict) and "policy_document" in policy):
+        return policy
+    if isinstance(policy, dict):
+        return policy["policy_document"]
+    return _default_version(policy)
+
+
+def _resource_tags(resource: str, region: str) -> dict:
+    """``aws:ResourceTag/<key>`` and, for a secret, ``secretsmanager:ResourceTag/<key>``
+    (Service Authorization Reference, AWS Secrets Manager: both carry the secret's
+    tags), for the resource a request names."""
+    match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
+    if not match:
+        return {}
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        secret = secretsmanager_backends[match[2]][match[1]].secrets.get(resource)
+    except Exception:  # a name moto cannot parse: no tags, as for a secret that is not there
+        return {}
+    context = {}
+    for tag in getattr(secret, "tags", None) or []:
+        if isinstance(tag, dict) and "Key" in tag:
+            for prefix in ("aws:ResourceTag/", "secretsmanager:ResourceTag/"):
+                context[prefix + tag["Key"]] = tag.get("Value", "")
+    return context
+
+
+def install_condition_evaluation() -> None:
+    """Signed requests are judged by ``policy_decision`` with the request's context,
+    Conditions included.
+
+    moto 5.2.5's ``IAMRequestBase.check_action_permitted`` asks each statement
+    ``IAMPolicyStatement.is_action_permitted``, whose ``_check_conditions`` knows
+    only ``StringEquals`` over the keys of ``format_incoming_conditional_values``
+    (``sts:ExternalId``), counts every other operator as met, and answers an unmet
+    condition with an explicit Deny, even on an Allow statement: a Deny on a tag
+    applied to every secret, an Allow limited to a tag to none or all. The whole
+    check is replaced: the caller's identity policies (as moto collects them),
+    the resource ARN (``install_resource_arns``) and ``request_context`` plus the
+    resource's tags; a role session's role also answers for its permissions
+    boundary. AssumeRole's trust policy is judged by ``install_sts_patches``.
+    """
+    import moto
+    from moto.iam import access_control
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"the emulator replaces moto {MOTO_VERSION}'s IAMRequestBase.check_action_permitted; "
+            f"moto {moto.__version__} is installed: check that method, then update MOTO_VERSION"
+        )
+    base = getattr(access_control, "IAMRequestBase", None)
+    if base is None or not callable(getattr(base, "check_action_permitted", None)):
+        raise RuntimeError("moto.iam.access_control.IAMRequestBase.check_action_permitted is gone")
+
+    def check_action_permitted(self, resource: str) -> None:
+        if self._action == "sts:GetCallerIdentity":
+            return  # always allowed, even against an explicit Deny (as moto has it)
+        key = self._access_key
+        caller = principal_arn(key.arn)
+        extra = _resource_tags(resource, self._region)
+        if isinstance(key, access_control.IAMUserAccessKey):
+            extra["aws:username"] = caller.rsplit("/", 1)[-1]
+        context = request_context(caller, self._region, extra)
+        context["aws:PrincipalAccount"] = self.account_id
+        if isinstance(key, access_control.AssumedRoleAccessKey):
+            # the role's inline and managed policies and its permissions boundary
+            documents, boundary = role_policies(caller) or ([], [])
+        else:
+            documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
+            boundary = None  # a user's boundary is not modelled (moto keeps none)
+        if not permits(documents, boundary, self._action, resource, context):
+            self._raise_access_denied()
+
+    base.check_action_permitted = check_action_permitted
 
 
 def install_resource_arns() -> None:
