@@ -1046,7 +1046,7 @@ def _names_service(principal, service: str) -> bool:
         return True
     if not isinstance(principal, dict):
         return False
-    return service in _as_list(principal.get("Service")) or "*" in _as_list(principal.get("AWS"))
+    return service in _as_list(principal.get("Service"))
 
 
 def invoke_permitted(policy, function_arn: str, secret_arn: str, secret_account: str) -> bool:

@@ -175,6 +175,9 @@ def invoke(condition=None, principal=None, resource=FUNCTION, effect="Allow"):
         (invoke(), True),
         ({}, False),
         (invoke(principal={"Service": "events.amazonaws.com"}), False),
+        (invoke(principal="*"), True),
+        (invoke(principal={"Service": ["events.amazonaws.com", "secretsmanager.amazonaws.com"]}), True),
+        (invoke(principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), False),
         (invoke(resource=FUNCTION + ":live"), False),
         # Lambda's AddPermission writes SourceArn as ArnLike and SourceAccount as
         # StringEquals, with the key spelt AWS:...
