@@ -1090,10 +1090,10 @@ def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str, s
         policy = json.loads(wire["Policy"]) if isinstance(wire.get("Policy"), str) else wire
     except Exception:  # no resource policy at all
         policy = {}
-    try:
-        function_arn = lambda_backend.get_function(lambda_arn).function_arn
-    except Exception:
-        function_arn = lambda_arn
+    from moto.awslambda.utils import make_function_arn
+
+    fn = lambda_backend.get_function(lambda_arn)  # the caller has found it
+    function_arn = make_function_arn(fn.region, fn.account_id, fn.function_name)
     if not invoke_permitted(policy, function_arn, secret.arn, secret.account_id):
         raise SecretsManagerClientError("AccessDeniedException", INVOKE_REFUSED)
 
