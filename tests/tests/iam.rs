@@ -299,54 +299,53 @@ async fn may_read(config: &SdkConfig, secret: &str) -> bool {
     }
 }
 
-/// IAM applies a statement only where its `Condition` holds in the request's
-/// context (IAM user guide, "IAM JSON policy elements: Condition operators"): an
-/// `Allow` for secrets tagged `team` = `x` reads such a secret only. moto 5.2.5 counts
-/// a condition on a key it does not know as met, and would allow all three.
-#[tokio::test]
-async fn an_allow_applies_only_where_its_condition_holds() {
+/// Whether a user with `statements` may read a secret of team `x`, one of team `y`
+/// and an untagged one, in that order.
+async fn reads_by_team(statements: Value) -> [bool; 3] {
     let admin = admin_config().await;
     let ours = secret_of_team(&admin, Some("x")).await;
     let theirs = secret_of_team(&admin, Some("y")).await;
     let untagged = secret_of_team(&admin, None).await;
     let user = user_with_policy(
         &admin,
-        &serde_json::json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
-             "Condition": {"StringEquals": {"aws:ResourceTag/team": "x"}}}
-        ]}),
+        &serde_json::json!({"Version": "2012-10-17", "Statement": statements}),
     )
     .await;
-    assert!(may_read(&user, &ours).await, "the tag matches");
-    assert!(!may_read(&user, &theirs).await, "another team's secret");
-    assert!(
-        !may_read(&user, &untagged).await,
-        "no tag: the key is absent"
-    );
+    [
+        may_read(&user, &ours).await,
+        may_read(&user, &theirs).await,
+        may_read(&user, &untagged).await,
+    ]
+}
+
+/// IAM applies a statement only where its `Condition` holds in the request's
+/// context (IAM user guide, "IAM JSON policy elements: Condition operators"): an
+/// `Allow` for secrets tagged `team` = `x` reads such a secret only (the untagged
+/// one lacks the key). moto 5.2.5 counts a condition on a key it does not know as
+/// met, and allowed all three.
+#[tokio::test]
+async fn an_allow_applies_only_where_its_condition_holds() {
+    let reads = reads_by_team(serde_json::json!([
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "x"}}}
+    ]))
+    .await;
+    assert_eq!(reads, [true, false, false], "team x, team y, untagged");
 }
 
 /// A `Deny` applies only where its condition holds too: "deny unless tagged
 /// `team` = `x`" (a negated operator, true where the tag is absent) leaves the tagged
-/// secret readable. moto 5.2.5 counts every operator but `StringEquals` as met, so
-/// it denied all three.
+/// secret readable. moto 5.2.5 counts every operator but `StringEquals` as met, and
+/// denied all three.
 #[tokio::test]
 async fn a_deny_applies_only_where_its_condition_holds() {
-    let admin = admin_config().await;
-    let ours = secret_of_team(&admin, Some("x")).await;
-    let theirs = secret_of_team(&admin, Some("y")).await;
-    let untagged = secret_of_team(&admin, None).await;
-    let user = user_with_policy(
-        &admin,
-        &serde_json::json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
-            {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
-             "Condition": {"StringNotEquals": {"aws:ResourceTag/team": "x"}}}
-        ]}),
-    )
+    let reads = reads_by_team(serde_json::json!([
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:ResourceTag/team": "x"}}}
+    ]))
     .await;
-    assert!(may_read(&user, &ours).await, "the Deny's condition fails");
-    assert!(!may_read(&user, &theirs).await, "another team's secret");
-    assert!(!may_read(&user, &untagged).await, "no tag: denied");
+    assert_eq!(reads, [true, false, false], "team x, team y, untagged");
 }
 
 /// A condition the emulator cannot decide (here an operator IAM does not have, which
@@ -354,26 +353,19 @@ async fn a_deny_applies_only_where_its_condition_holds() {
 /// policy outright) never lets a caller through: the `Deny` applies.
 #[tokio::test]
 async fn a_deny_the_emulator_cannot_read_applies() {
-    let admin = admin_config().await;
-    let ours = secret_of_team(&admin, Some("x")).await;
     let allow = serde_json::json!(
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
-    let reader = user_with_policy(
-        &admin,
-        &serde_json::json!({"Version": "2012-10-17", "Statement": [allow]}),
-    )
-    .await;
-    assert!(may_read(&reader, &ours).await, "the Allow alone reads it");
-    let denied = user_with_policy(
-        &admin,
-        &serde_json::json!({"Version": "2012-10-17", "Statement": [allow,
-            {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
-             "Condition": {"StringEqualsSometimes": {}}}
-        ]}),
-    )
-    .await;
-    assert!(
-        !may_read(&denied, &ours).await,
+    let unreadable = serde_json::json!(
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEqualsSometimes": {}}});
+    assert_eq!(
+        reads_by_team(serde_json::json!([allow])).await,
+        [true; 3],
+        "the Allow alone reads them all"
+    );
+    assert_eq!(
+        reads_by_team(serde_json::json!([allow, unreadable])).await,
+        [false; 3],
         "the unreadable Deny applies"
     );
 }
