@@ -1493,10 +1493,10 @@ MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_eva
 def _moto_policy_document(policy):
     """A policy as moto's ``collect_policies`` hands it out: a managed ``Policy``, a
     role's inline document (str), or a user's or group's inline policy (dict)."""
-    if isinstance(policy, (str, dict)) and not (isinstance(policy, dict) and "policy_document" in policy):
-        return policy
-    if isinstance(policy, dict):
+    if isinstance(policy, dict) and "policy_document" in policy:
         return policy["policy_document"]
+    if isinstance(policy, (str, dict)):
+        return policy
     return _default_version(policy)
 
 
