@@ -22,8 +22,8 @@ What AWS documents, and how it is read here:
   (except in the last part, the resource, which may hold colons).
   ``StringLike``/``ArnLike`` take ``*`` and ``?``; matching is case-sensitive except
   the ``...IgnoreCase`` operators.
-* IAM user guide, "Condition with multiple context keys or values"
-  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html):
+* IAM user guide, "Conditions with multiple context keys or values"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/conditions-setoperators.html):
   operators are ANDed, keys under one operator are ANDed, a key's values are ORed,
   and a negated operator's values are NORed. Condition keys are case-insensitive
   ("AWS global condition context keys"; Lambda's AddPermission writes
