@@ -400,14 +400,16 @@ pub enum RotationOutcome {
     Failed(String),
 }
 
-/// Waits (up to 60 s) for the background rotation of `secret` (name or ARN) with
-/// token `token` to end, as the emulator reports it on `/_emulator/rotations`.
-/// `RotateSecret` returns at once, as in AWS; this is how a test knows when to look.
+/// Waits (up to 3 minutes) for the background rotation of `secret` (name or ARN)
+/// with token `token` to end, its retries included, as the emulator reports it on
+/// `/_emulator/rotations`. `RotateSecret` returns at once, as in AWS; this is how a
+/// test knows when to look. A failed rotation reports the step its last attempt
+/// failed at.
 ///
 /// # Panics
 /// When the emulator never ran such a rotation, or it does not end in time.
 pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
-    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    let deadline = std::time::Instant::now() + Duration::from_mins(3);
     loop {
         let records = emulator_json("/_emulator/rotations");
         let record = records.as_array().into_iter().flatten().rev().find(|r| {
@@ -427,7 +429,7 @@ pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "rotation {token} of {secret} did not end within 60 s (emulator records: {records})"
+            "rotation {token} of {secret} did not end within 3 minutes (emulator records: {records})"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -563,15 +565,16 @@ pub async fn db_instance_gone(rds: &aws_sdk_rds::Client, id: &str, timeout: Dura
     .await;
 }
 
-/// Waits (up to 60 s) until no background rotation of `secret` (name or ARN) runs,
-/// such as the `testSecret` that `RotateSecret` with `RotateImmediately=false` starts.
+/// Waits (up to 3 minutes) until no background rotation of `secret` (name or ARN)
+/// runs, retries included, such as the `testSecret` that `RotateSecret` with
+/// `RotateImmediately=false` starts.
 ///
 /// # Panics
-/// When one still runs after 60 s.
+/// When one still runs after 3 minutes.
 pub async fn wait_for_rotations_to_end(secret: &str) {
     poll_until(
         &format!("the rotations of {secret} to end"),
-        Duration::from_mins(1),
+        Duration::from_mins(3),
         || async {
             let records = emulator_json("/_emulator/rotations");
             let running = records.as_array().into_iter().flatten().any(|r| {

@@ -87,6 +87,23 @@ pub async fn rotate(config: &SdkConfig, secret: &str, function: &str) -> String 
     version
 }
 
+/// Removes `AWSPENDING` from the version `token` a failed rotation left, the way
+/// out CancelRotateSecret's documentation describes: Secrets Manager refuses every
+/// new rotation while that label sits on another version than `AWSCURRENT`.
+///
+/// # Panics
+/// When `UpdateSecretVersionStage` fails.
+pub async fn clear_pending(config: &SdkConfig, secret: &str, token: &str) {
+    aws_sdk_secretsmanager::Client::new(config)
+        .update_secret_version_stage()
+        .secret_id(secret)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(token)
+        .send()
+        .await
+        .expect("UpdateSecretVersionStage: remove AWSPENDING");
+}
+
 /// The JSON value of `secret` at `stage`.
 ///
 /// # Panics

@@ -76,6 +76,15 @@ async fn scripted_secret(
     config: &aws_config::SdkConfig,
     fail_step: &str,
 ) -> (String, String, String) {
+    scripted_secret_failing(config, fail_step, "always").await
+}
+
+/// As `scripted_secret`, the step failing only its first `times` runs ("always": every run).
+async fn scripted_secret_failing(
+    config: &aws_config::SdkConfig,
+    fail_step: &str,
+    times: &str,
+) -> (String, String, String) {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let secret = unique_name("rotated");
     let journal = unique_name("journal");
@@ -98,7 +107,11 @@ async fn scripted_secret(
         config,
         &function,
         Path::new(SCRIPTED),
-        &[("FAIL_STEP", fail_step), ("JOURNAL_SECRET", &journal)],
+        &[
+            ("FAIL_STEP", fail_step),
+            ("FAIL_TIMES", times),
+            ("JOURNAL_SECRET", &journal),
+        ],
         10,
     )
     .await;
@@ -157,9 +170,11 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
 
     assert_eq!(
         journal(&secrets, &journal_name).await,
-        "createSecret setSecret",
-        "steps after the failure must not run"
+        "createSecret setSecret createSecret setSecret createSecret setSecret",
+        "steps after the failure never run, and Secrets Manager retries the whole rotation (3 attempts here)"
     );
+    let attempts = rotation_attempts(&secret, &pending_token);
+    assert_eq!(attempts.len(), 3, "each attempt is recorded: {attempts:?}");
     let (current, pending, rotated) = stages(&secrets, &secret).await;
     assert_eq!(current, current_before, "AWSCURRENT must stay where it was");
     assert_eq!(
@@ -181,14 +196,30 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         "GetSecretValue and DescribeSecret agree"
     );
 
-    // A new rotation while one is unfinished is refused, as in AWS.
+    // A new rotation while one is unfinished is refused, as in AWS, and so is one
+    // naming the unfinished version: the API reference documents no exception.
     let refused = secrets.rotate_secret().secret_id(&secret).send().await;
     assert!(
         refused.is_err(),
         "a second rotation must be refused while AWSPENDING is stuck"
     );
+    let refused = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .client_request_token(&pending_token)
+        .send()
+        .await
+        .expect_err("a request naming the pending version is refused too");
+    assert!(
+        refused
+            .as_service_error()
+            .and_then(aws_sdk_secretsmanager::error::ProvideErrorMetadata::message)
+            .is_some_and(|m| m.contains("previous rotation isn't complete")),
+        "{refused:?}"
+    );
 
-    // Fix the fault, reattempt the unfinished rotation: it completes.
+    // Fix the fault, clear AWSPENDING as CancelRotateSecret's documentation says:
+    // a new rotation completes.
     lambda
         .update_function_configuration()
         .function_name(&function_arn)
@@ -201,19 +232,22 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .send()
         .await
         .expect("update configuration");
-    secrets
+    tests::rotation::clear_pending(&config, &secret, &pending_token).await;
+    let token = secrets
         .rotate_secret()
         .secret_id(&secret)
-        .client_request_token(&pending_token)
         .send()
         .await
-        .expect("reattempt");
+        .expect("a new rotation")
+        .version_id()
+        .expect("version id")
+        .to_owned();
     assert_eq!(
-        tests::wait_for_rotation(&secret, &pending_token).await,
+        tests::wait_for_rotation(&secret, &token).await,
         tests::RotationOutcome::Succeeded
     );
     let (current, _, rotated) = stages(&secrets, &secret).await;
-    assert_eq!(current.as_deref(), Some(pending_token.as_str()));
+    assert_eq!(current.as_deref(), Some(token.as_str()));
     assert!(rotated);
     let value = secrets
         .get_secret_value()
@@ -222,6 +256,56 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .await
         .expect("get");
     assert_eq!(value.secret_string(), Some(r#"{"generation":1}"#));
+}
+
+/// The attempts the emulator recorded for the rotation of `secret` with `token`.
+fn rotation_attempts(secret: &str, token: &str) -> Vec<serde_json::Value> {
+    tests::emulator_json("/_emulator/rotations")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|r| r["secret_name"] == secret && r["token"] == token)
+        .and_then(|r| r["attempts"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// "If any rotation step fails, Secrets Manager retries the entire rotation process
+/// multiple times" (Secrets Manager user guide, "Rotation by Lambda function"): a
+/// step that fails once is passed on the retry, which starts again at createSecret
+/// with the same token, and the rotation completes.
+#[tokio::test]
+async fn a_failed_rotation_is_retried_whole_with_the_same_token() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let (secret, journal_name, function_arn) =
+        scripted_secret_failing(&config, "testSecret", "1").await;
+    let token = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function_arn)
+        .send()
+        .await
+        .expect("rotate")
+        .version_id()
+        .expect("version id")
+        .to_owned();
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &token).await,
+        tests::RotationOutcome::Succeeded
+    );
+    assert_eq!(
+        journal(&secrets, &journal_name).await,
+        "createSecret setSecret testSecret createSecret setSecret testSecret finishSecret",
+    );
+    let attempts = rotation_attempts(&secret, &token);
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(attempts[0]["failed_step"], json!("testSecret"));
+    assert_eq!(attempts[1]["failed_step"], json!(null));
+    let (current, pending, rotated) = stages(&secrets, &secret).await;
+    assert_eq!(current.as_deref(), Some(token.as_str()));
+    assert!(pending.is_none() || pending.as_deref() == Some(token.as_str()));
+    assert!(rotated);
 }
 
 #[tokio::test]

@@ -627,7 +627,9 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         "AWSCURRENT must not move while the database is down"
     );
     assert_eq!(pending.as_deref(), Some(token.as_str()));
-    // It comes back: the old credentials work, and reattempting the rotation completes it.
+    // It comes back: the old credentials work. Secrets Manager's own retries ran while
+    // it was down and failed too, so AWSPENDING must be cleared for a new rotation,
+    // which completes.
     rds.start_db_instance()
         .db_instance_identifier(&id)
         .send()
@@ -645,14 +647,13 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .is_ok(),
         "the old credentials work again"
     );
-    secrets
-        .rotate_secret()
-        .secret_id(&name)
-        .client_request_token(&token)
-        .send()
-        .await
-        .expect("reattempt");
-    tests::wait_for_rotation(&name, &token).await;
+    let refused = secrets.rotate_secret().secret_id(&name).send().await;
+    assert!(
+        refused.is_err(),
+        "a new rotation is refused while AWSPENDING is left on the failed version"
+    );
+    tests::rotation::clear_pending(&config, &name, &token).await;
+    let token = rotate(&config, &name, &function).await;
     let (current, pending) = current_version(&config, &name).await;
     assert_eq!((current.as_str(), pending), (token.as_str(), None));
     let back = value(&config, &name, "AWSCURRENT").await;
@@ -738,20 +739,14 @@ async fn a_user_holding_what_the_rds_master_cannot_grant_stops_the_rotation_befo
         "the function's log names FILE, the admin and the fix:\n{logs}"
     );
 
-    // The fix the message names: FILE revoked, the reattempt completes.
+    // The fix the message names: FILE revoked, AWSPENDING cleared, a new rotation completes.
     exec(
         &mut root,
         "REVOKE FILE ON *.* FROM 'appuser'@'%'".to_owned(),
     )
     .await;
-    secrets
-        .rotate_secret()
-        .secret_id(&name)
-        .client_request_token(&token)
-        .send()
-        .await
-        .expect("reattempt");
-    tests::wait_for_rotation(&name, &token).await;
+    tests::rotation::clear_pending(&config, &name, &token).await;
+    let token = rotate(&config, &name, &function).await;
     let (current, pending) = current_version(&config, &name).await;
     assert_eq!((current.as_str(), pending), (token.as_str(), None));
     assert_eq!(

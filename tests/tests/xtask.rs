@@ -91,6 +91,31 @@ async fn snapshot(config: &SdkConfig, names: &Names) -> String {
 
 /// `cargo xtask rotate` for the run `names`, waiting up to a minute.
 async fn rotate_now(config: &SdkConfig, names: &Names) -> anyhow::Result<rotate::Rotation> {
+    rotate_with(config, names, false).await
+}
+
+/// `cargo xtask rotate --clear-pending --yes` once Secrets Manager's own retries of
+/// the failed rotation have ended: the recovery the command's error advises.
+async fn rotate_clearing_pending(
+    config: &SdkConfig,
+    names: &Names,
+) -> anyhow::Result<rotate::Rotation> {
+    tests::wait_for_rotations_to_end(&names.secret).await;
+    let refused = rotate_now(config, names)
+        .await
+        .expect_err("a new rotation is refused while AWSPENDING is left on the failed version");
+    assert!(
+        format!("{refused:#}").contains("--clear-pending"),
+        "the refusal names the way out: {refused:#}"
+    );
+    rotate_with(config, names, true).await
+}
+
+async fn rotate_with(
+    config: &SdkConfig,
+    names: &Names,
+    clear_pending: bool,
+) -> anyhow::Result<rotate::Rotation> {
     rotate::rotate(
         config,
         &RotateOptions {
@@ -99,6 +124,8 @@ async fn rotate_now(config: &SdkConfig, names: &Names) -> anyhow::Result<rotate:
             timeout: Duration::from_mins(1),
             state_dir: state_dir(),
             verbose: false,
+            clear_pending,
+            yes: clear_pending,
         },
     )
     .await
@@ -330,10 +357,13 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         format!("{cut:#}").contains("setSecret"),
         "the step that needs the database fails: {cut:#}"
     );
+    // Secrets Manager retries the failed rotation by itself; once it has given up,
+    // the pending version must be cleared before a new rotation.
+    tests::wait_for_rotations_to_end(&names.secret).await;
     deploy::deploy(&config, &deploy_options(&names, false))
         .await
         .expect("deploy repairs the rule");
-    let repaired = rotate_now(&config, &names)
+    let repaired = rotate_clearing_pending(&config, &names)
         .await
         .expect("rotate after deploy repaired the network");
     assert_eq!(repaired.previous_user, rotation.current_user);
@@ -363,10 +393,11 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
         format!("{cut:#}").contains("interface VPC endpoint"),
         "the function's error says what to check: {cut:#}"
     );
+    tests::wait_for_rotations_to_end(&names.secret).await;
     provision::provision(&config, &provision_options(&names))
         .await
         .expect("provision repairs the rule");
-    rotate_now(&config, &names)
+    rotate_clearing_pending(&config, &names)
         .await
         .expect("rotate after provision repaired the endpoint's rule");
 
@@ -732,6 +763,8 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
             timeout: Duration::from_secs(30),
             state_dir: state_dir(),
             verbose: false,
+            clear_pending: false,
+            yes: false,
         },
     )
     .await
@@ -775,6 +808,8 @@ async fn rotate_before_deploy_says_to_deploy_and_leaves_the_secret_alone() {
             timeout: Duration::from_secs(10),
             state_dir: state_dir(),
             verbose: false,
+            clear_pending: false,
+            yes: false,
         },
     )
     .await

@@ -39,6 +39,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Empty, Queue
 
+import behaviours
 import certificates
 import moto.server
 import network
@@ -239,7 +240,7 @@ RDS_MARIADB_MASTER_PRIVILEGES = (
 
 def rds_master_privileges(engine: str) -> str:
     """What an RDS instance's master user holds; root's ALL with EMULATOR_STRICT=off."""
-    if not strict.STRICT:
+    if not behaviours.on("rds-master-privileges"):
         return "ALL PRIVILEGES"
     return RDS_MARIADB_MASTER_PRIVILEGES if "mariadb" in engine else RDS_MYSQL_MASTER_PRIVILEGES
 
@@ -646,13 +647,16 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     secret = self.secrets[secret_id]
     if not isinstance(secret, sm_models.FakeSecret):
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
-    if strict.STRICT and rotation_lambda_arn and secret.owning_service:
+    if not behaviours.on("rotation-steps"):
+        # moto's own: every step runs whatever happens, then the new version is promoted.
+        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    if behaviours.on("owned-secrets") and rotation_lambda_arn and secret.owning_service:
         # A secret another service manages is rotated by that service, never by a function.
         raise InvalidRequestException(
             f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
         )
     lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
-    if not lambda_arn and not strict.STRICT:
+    if not lambda_arn and not behaviours.on("rotation-needs-function"):
         # moto's own path: it makes an empty version AWSCURRENT (the secret loses its value).
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
     if secret.is_deleted():
@@ -674,18 +678,20 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         lambda_backend.get_function(lambda_arn)
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
-    if strict.STRICT:
+    if behaviours.on("invoke-permission"):
         strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
 
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id
         pending_id = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"]), None)
         running = ROTATIONS.running(secret.arn)
-        if running is not None:
-            if client_request_token == running:
-                return secret.to_short_dict(version_id=running)  # the same request again: nothing new
-            raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
-        if pending_id is not None and pending_id != current_id and pending_id != client_request_token:
+        if running is not None and client_request_token == running:
+            return secret.to_short_dict(version_id=running)  # the same request again: nothing new
+        if running is not None or (behaviours.on("pending-refusal") and pending_id is not None and pending_id != current_id):
+            # API reference, RotateSecret and CancelRotateSecret: with AWSPENDING on
+            # another version than AWSCURRENT "the attempt to rotate fails"; no
+            # exception is documented for a request naming the pending version's id.
+            # The way out is CancelRotateSecret's: remove AWSPENDING from that version.
             raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
         if client_request_token:
             self._client_request_token_validator(client_request_token)
@@ -719,18 +725,15 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             ROTATIONS.start(secret, test_id, ("testSecret",), lambda ok: secret.versions.pop(test_id, None), lambda_backend, lambda_arn)
             return secret.to_short_dict(version_id=current_id)
 
-        if pending_id is not None and pending_id == client_request_token and pending_id != current_id:
-            new_version_id = pending_id  # reattempt of an unfinished rotation
-        else:
-            new_version_id = client_request_token or str(uuid.uuid4())
-            if new_version_id in secret.versions and "AWSCURRENT" in secret.versions[new_version_id]["version_stages"]:
-                return secret.to_short_dict(version_id=new_version_id)
-            secret.remove_version_stages_from_old_versions(["AWSPENDING"])
-            secret.versions[new_version_id] = {
-                "createdate": int(time.time()),
-                "version_id": new_version_id,
-                "version_stages": ["AWSPENDING"],
-            }
+        new_version_id = client_request_token or str(uuid.uuid4())
+        if new_version_id in secret.versions and "AWSCURRENT" in secret.versions[new_version_id]["version_stages"]:
+            return secret.to_short_dict(version_id=new_version_id)
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[new_version_id] = {
+            "createdate": int(time.time()),
+            "version_id": new_version_id,
+            "version_stages": ["AWSPENDING"],
+        }
 
         def finished(ok: bool) -> None:
             if ok and "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
@@ -739,7 +742,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                     secret.next_rotation_date = int(time.time()) + interval
 
         steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
-        ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn)
+        attempts = strict.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
+        ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn, attempts=attempts)
         return secret.to_short_dict(version_id=new_version_id)
 
 
@@ -747,8 +751,16 @@ class Rotations:
     """Rotations run in the background, as in AWS: ``RotateSecret`` answers at once.
 
     The steps run in order on a thread of their own and stop at the first failed
-    one (``AWSPENDING`` stays, ``AWSCURRENT`` is untouched). Every rotation is
-    recorded so that tests can wait for one through ``GET /_emulator/rotations``.
+    one (``AWSPENDING`` stays, ``AWSCURRENT`` is untouched). A failed attempt is
+    retried whole with the same token, as Secrets Manager does ("If any rotation
+    step fails, Secrets Manager retries the entire rotation process multiple
+    times", user guide, "Rotation by Lambda function"); how many times and how far
+    apart AWS does not say, so ``EMULATOR_ROTATION_ATTEMPTS`` and
+    ``EMULATOR_ROTATION_RETRY_SECONDS`` set it. Retries stop when the version no
+    longer carries ``AWSPENDING`` (the operator cleared it, as CancelRotateSecret's
+    documentation describes) or rotation was turned off. Every rotation and each of
+    its attempts is recorded, so that tests can wait for one through
+    ``GET /_emulator/rotations``.
     """
 
     def __init__(self) -> None:
@@ -762,7 +774,7 @@ class Rotations:
                     return record["token"]
         return None
 
-    def start(self, secret, token: str, steps, finished, lambda_backend, lambda_arn: str) -> None:
+    def start(self, secret, token: str, steps, finished, lambda_backend, lambda_arn: str, attempts: int = 1) -> None:
         record = {
             "secret_arn": secret.arn,
             "secret_name": secret.name,
@@ -770,18 +782,38 @@ class Rotations:
             "steps": list(steps),
             "status": "running",
             "step": None,
+            "attempts": [],
             "started": time.time(),
             "finished": None,
         }
         with self.lock:
             self.records.append(record)
 
+        def still_wanted() -> bool:
+            version = secret.versions.get(token)
+            return version is not None and "AWSPENDING" in version["version_stages"] and secret.rotation_enabled
+
         def run() -> None:
-            ok = True
-            for step in steps:
-                record["step"] = step
-                if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
-                    ok = False
+            ok = False
+            for number in range(1, max(1, attempts) + 1):
+                if number > 1:
+                    time.sleep(strict.ROTATION_RETRY_SECONDS)
+                    if not still_wanted():
+                        log(f"rotation of {secret.name}: not retried, version {token} is no longer AWSPENDING or rotation is off")
+                        break
+                    log(f"rotation of {secret.name}: attempt {number} of {attempts}, same version {token}")
+                attempt = {"number": number, "started": time.time(), "failed_step": None}
+                with self.lock:
+                    record["attempts"].append(attempt)
+                ok = True
+                for step in steps:
+                    record["step"] = step
+                    if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
+                        ok = False
+                        attempt["failed_step"] = step
+                        break
+                attempt["finished"] = time.time()
+                if ok:
                     break
             try:
                 finished(ok)
@@ -794,7 +826,7 @@ class Rotations:
 
     def snapshot(self) -> list[dict]:
         with self.lock:
-            return [dict(record) for record in self.records]
+            return [{**record, "attempts": [dict(a) for a in record["attempts"]]} for record in self.records]
 
 
 ROTATIONS = Rotations()
@@ -864,7 +896,7 @@ def patched_instance_init(self, backend, **kwargs):
     engine = (self.engine or "").lower()
     if "mysql" not in engine and "mariadb" not in engine:
         return
-    if self.publicly_accessible is None and strict.STRICT:
+    if self.publicly_accessible is None and behaviours.on("network"):
         self.publicly_accessible = network.default_publicly_accessible(self)  # as RDS reports it
     server = MariaDbServer(f"rds-{self.db_instance_identifier}-{uuid.uuid4().hex[:6]}")
     instance = self
@@ -1154,6 +1186,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, shutdown)
     if ARGS.parent_pid:
         threading.Thread(target=watch_parent, args=(ARGS.parent_pid,), daemon=True).start()
+    unknown = behaviours.unknown_switches()
+    if unknown:
+        log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
+        sys.exit(2)
     install_rds_patches()
     strict.install_offerings()
     if strict.STRICT:

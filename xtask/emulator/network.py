@@ -30,7 +30,7 @@ How the decision is made:
   that address and a name; the address is taken by binding it, so emulators running
   side by side never share one.
 
-Switch: ``EMULATOR_NETWORK=off`` (or ``EMULATOR_STRICT=off``) lets every connection
+Switch: ``EMULATOR_OFF=network`` (or ``EMULATOR_NETWORK=off``, or ``EMULATOR_STRICT=off``) lets every connection
 through, which is how a fidelity test shows the behaviour is not decorative.
 """
 
@@ -375,9 +375,9 @@ ENABLED = os.environ.get("EMULATOR_NETWORK", "on").lower() not in ("off", "0", "
 
 
 def enabled() -> bool:
-    import strict
+    import behaviours
 
-    return ENABLED and strict.STRICT
+    return ENABLED and behaviours.on("network")
 
 
 # --------------------------------------------------------------------------- decisions

@@ -65,6 +65,8 @@ which is how a fidelity test shows that stock moto lacks a behaviour):
 ``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> deleted (0.5)
 ``EMULATOR_RDS_SECONDS``              DB instance creating -> available, deleting -> gone (1.0)
 ``EMULATOR_CONSOLE_SECONDS``          an instance's console output is empty this long after launch (3.0)
+``EMULATOR_ROTATION_ATTEMPTS``        attempts of a rotation, the first and its retries (3)
+``EMULATOR_ROTATION_RETRY_SECONDS``   pause before a failed rotation is retried whole (1.0)
 """
 
 from __future__ import annotations
@@ -80,9 +82,11 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
+import behaviours
+from behaviours import on
 from conditions import conditions_hold, wildcard
 
-STRICT = os.environ.get("EMULATOR_STRICT", "on").lower() not in ("off", "0", "false", "no")
+STRICT = behaviours.STRICT
 
 
 def _setting(name: str, default: float) -> float:
@@ -98,17 +102,24 @@ ROLE_PROPAGATION_SECONDS = _setting("EMULATOR_ROLE_PROPAGATION_SECONDS", 0.5)
 ENDPOINT_SECONDS = _setting("EMULATOR_ENDPOINT_SECONDS", 0.5)
 RDS_SECONDS = _setting("EMULATOR_RDS_SECONDS", 1.0)
 CONSOLE_SECONDS = _setting("EMULATOR_CONSOLE_SECONDS", 3.0)
+# Secrets Manager retries a failed rotation "multiple times" (user guide, "Rotation
+# by Lambda function") without saying how often or how far apart: 3 and 1 s here.
+ROTATION_ATTEMPTS = int(_setting("EMULATOR_ROTATION_ATTEMPTS", 3))
+ROTATION_RETRY_SECONDS = _setting("EMULATOR_ROTATION_RETRY_SECONDS", 1.0)
 
 
 def settings() -> dict:
     return {
         "strict": STRICT,
+        "off": sorted(behaviours.OFF),
         "EMULATOR_EC2_NOT_FOUND_CALLS": EC2_NOT_FOUND_CALLS,
         "EMULATOR_ENI_RELEASE_SECONDS": ENI_RELEASE_SECONDS,
         "EMULATOR_ROLE_PROPAGATION_SECONDS": ROLE_PROPAGATION_SECONDS,
         "EMULATOR_ENDPOINT_SECONDS": ENDPOINT_SECONDS,
         "EMULATOR_RDS_SECONDS": RDS_SECONDS,
         "EMULATOR_CONSOLE_SECONDS": CONSOLE_SECONDS,
+        "EMULATOR_ROTATION_ATTEMPTS": ROTATION_ATTEMPTS,
+        "EMULATOR_ROTATION_RETRY_SECONDS": ROTATION_RETRY_SECONDS,
         "EMULATOR_NETWORK": os.environ.get("EMULATOR_NETWORK", "on"),
     }
 
@@ -270,14 +281,14 @@ class StrictApp:
             payload = ec2_error(injected[1], f"{action} failed on purpose (emulator: /_emulator/fail)")
             start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
             return [payload]
-        if STRICT:
+        if on("ec2-consistency"):
             refused = EC2_CONSISTENCY.check(params)
             if refused is not None:
                 payload = ec2_error(*refused)
                 start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
                 return [payload]
         status, headers, payload = self._call(environ)
-        if STRICT and status.startswith("200") and action in EC2_CREATES:
+        if on("ec2-consistency") and status.startswith("200") and action in EC2_CREATES:
             EC2_CONSISTENCY.created(action, payload)
         if status.startswith("403") and b"<Code>AccessDenied</Code>" in payload:
             # EC2 says UnauthorizedOperation where moto's access control says AccessDenied.
@@ -781,9 +792,10 @@ def install_lambda_patches() -> None:
     def create_function(self, spec):
         role = spec.get("Role")
         partition = get_partition(self.region_name)
-        if role and re.match(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/", role):
+        if on("role-assumable") and role and re.match(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:role/", role):
             check_role_assumable(self.account_id, partition, role)
-        check_role_manages_enis(self.account_id, partition, self.region_name, role, spec.get("VpcConfig"))
+        if on("vpc-role-permissions"):
+            check_role_manages_enis(self.account_id, partition, self.region_name, role, spec.get("VpcConfig"))
         fn = original_create(self, spec)
         try:
             latest = self.get_function(fn.function_name)
@@ -795,10 +807,10 @@ def install_lambda_patches() -> None:
 
     def update_function_configuration(self, function_name, qualifier, body):
         partition = get_partition(self.region_name)
-        if body.get("Role"):
+        if on("role-assumable") and body.get("Role"):
             check_role_assumable(self.account_id, partition, body["Role"])
         fn = self.get_function(function_name, qualifier)
-        if "VpcConfig" in body or body.get("Role"):
+        if on("vpc-role-permissions") and ("VpcConfig" in body or body.get("Role")):
             # The function's network as it will be, with the role it will have.
             vpc_config = body.get("VpcConfig") if "VpcConfig" in body else fn._vpc_config
             check_role_manages_enis(self.account_id, partition, self.region_name, body.get("Role") or fn.role, vpc_config)
@@ -921,6 +933,9 @@ def install_ec2_patches() -> None:
     original_delete_endpoints = EC2Backend.delete_vpc_endpoints
 
     def live_enis(self):
+        if not on("lambda-enis"):
+            # moto's own: interfaces never hold a subnet or group (its own checks stay).
+            return
         for eni in list(self.enis.values()):
             instance = getattr(eni, "instance", None)
             if instance is not None and getattr(instance, "state", "") == "terminated":
@@ -962,7 +977,7 @@ def install_ec2_patches() -> None:
 
     def create_vpc_endpoint(self, *args, **kwargs):
         endpoint = original_create_endpoint(self, *args, **kwargs)
-        if (endpoint.vpc_endpoint_type or "").lower() == "interface" and ENDPOINT_SECONDS > 0:
+        if (endpoint.vpc_endpoint_type or "").lower() == "interface" and ENDPOINT_SECONDS > 0 and on("resource-states"):
             endpoint.state = "pending"
 
             def ready():
@@ -973,7 +988,7 @@ def install_ec2_patches() -> None:
         return endpoint
 
     def delete_vpc_endpoints(self, vpce_ids=None):
-        if ENDPOINT_SECONDS <= 0:
+        if ENDPOINT_SECONDS <= 0 or not on("resource-states"):
             return original_delete_endpoints(self, vpce_ids)
         from moto.ec2.exceptions import InvalidVpcEndPointIdError
 
@@ -1099,6 +1114,8 @@ def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str, s
 
 
 def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:
+    if not on("owned-secrets"):
+        return
     if getattr(_INTERNAL, "active", False):
         return
     from moto.secretsmanager.exceptions import InvalidRequestException
@@ -1240,7 +1257,7 @@ def install_rds_patches() -> None:
 
     def create_db_instance(self, *args, **kwargs):
         database = original_create_instance(self, *args, **kwargs)
-        if RDS_SECONDS > 0 and not getattr(database, "is_replica", False):
+        if RDS_SECONDS > 0 and on("resource-states") and not getattr(database, "is_replica", False):
             database.status = "creating"
 
             def ready():
@@ -1252,7 +1269,7 @@ def install_rds_patches() -> None:
 
     def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
         database = self.databases.get(db_instance_identifier)
-        if database is None or RDS_SECONDS <= 0:
+        if database is None or RDS_SECONDS <= 0 or not on("resource-states"):
             return original_delete_instance(self, db_instance_identifier, *args, **kwargs)
         if database.status == "deleting":
             raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
@@ -1271,6 +1288,8 @@ def install_rds_patches() -> None:
 
     def secret_tags(self):
         tags = original_tags(self)
+        if not on("owned-secrets"):
+            return tags
         for tag in getattr(self.resource, "tags", None) or []:
             if not any(t["Key"] == tag.get("Key") for t in tags):
                 tags.append({"Key": tag.get("Key"), "Value": tag.get("Value")})
@@ -1404,7 +1423,7 @@ def install_sts_patches() -> None:
         role_arn = self._get_param("RoleArn")
         external_id = self._get_param("ExternalId")
         _, caller_arn, caller_account = self.backend.get_caller_identity(self.get_access_key(), self.region)
-        if not role_assumable_by(role_arn, caller_arn, caller_account, external_id):
+        if on("assume-role-trust") and not role_assumable_by(role_arn, caller_arn, caller_account, external_id):
             raise _sts_access_denied(caller_arn, role_arn)
         return original(self)
 
@@ -1421,7 +1440,7 @@ def put_function_logs(fn, stream: str, lines: list[str]) -> None:
 
     logs = logs_backends[fn.account_id][fn.region]
     group = f"/aws/lambda/{fn.function_name}"
-    if STRICT:
+    if on("lambda-logs"):
         existing = logs.groups.get(group)
         if not logs_permitted(
             fn.role,
@@ -1483,7 +1502,7 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
 
     IAMRequest.check_signature = lambda self: None
     install_resource_arns()
-    if STRICT:
+    if on("iam-conditions"):
         install_condition_evaluation()
 
 

@@ -211,6 +211,12 @@ pub struct RotateArgs {
     /// Seconds to wait for the rotation
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// When an earlier rotation failed and left AWSPENDING on its version (Secrets Manager then refuses new rotations), remove that label first, as CancelRotateSecret's documentation describes, and rotate anew; asks for confirmation
+    #[arg(long)]
+    pub clear_pending: bool,
+    /// With --clear-pending: do not ask
+    #[arg(long, requires = "clear_pending")]
+    pub yes: bool,
 }
 
 impl RotateArgs {
@@ -223,6 +229,8 @@ impl RotateArgs {
                 timeout: Duration::from_secs(self.timeout),
                 state_dir: self.common.state_dir(),
                 verbose: true,
+                clear_pending: self.clear_pending,
+                yes: self.yes,
             };
             let done = crate::rotate::rotate(&target.config, &options).await?;
             println!(

@@ -177,6 +177,8 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
         timeout: Duration::from_mins(2),
         state_dir: state_dir.clone(),
         verbose: false,
+        clear_pending: false,
+        yes: false,
     };
     for _ in 0..2 {
         let rotation = rotate::rotate(&config, &rotate_options).await?;

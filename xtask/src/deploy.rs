@@ -470,6 +470,14 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         names::SCHEDULE,
         names::WINDOW
     )) {
+        // Secrets Manager refuses every rotation while a failed one left AWSPENDING on
+        // another version (API reference, RotateSecret); say the way out before asking.
+        if let Some(pending) = crate::rotate::Labels::of(&described).pending {
+            bail!(
+                "secret {}: an earlier rotation is unfinished (version {pending} is AWSPENDING), so Secrets Manager would refuse to configure and start the rotation; fix its cause (the function's log), then run `cargo xtask rotate --clear-pending`, and deploy again",
+                names.secret
+            );
+        }
         // Right after AddPermission, Secrets Manager may not see the new statement yet.
         let rotated = aws::retry_while(
             &format!("secretsmanager:RotateSecret {}", names.secret),

@@ -10,6 +10,7 @@ pub mod database;
 pub mod demo;
 pub mod deploy;
 pub mod emulator;
+pub mod fidelity;
 pub mod names;
 pub mod paths;
 pub mod placement;

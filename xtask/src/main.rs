@@ -26,6 +26,16 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Turn each emulator behaviour off in turn and check that its fidelity test then fails
+    ///
+    /// The behaviours, their switches and tests are listed in xtask/emulator/behaviours.py
+    /// (and the README's table). A test that passes with its behaviour off does not show
+    /// it; the command then fails, naming the behaviour.
+    Fidelity {
+        /// Only these behaviours (default: all)
+        #[arg(value_name = "BEHAVIOUR")]
+        only: Vec<String>,
+    },
     /// The main job end to end on the embedded emulator, with no AWS account
     Demo,
     /// Create the tutorial's VPC, endpoints, bastion, RDS MySQL, appuser and its secret (idempotent)
@@ -109,6 +119,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.task {
         Task::Emulator(task) => emulator_task(&task),
         Task::Test { args } => xtask::test::run(&args),
+        Task::Fidelity { only } => xtask::fidelity::run(&only),
         Task::Demo => xtask::demo::run(),
         Task::Provision(args) => args.run(),
         Task::Deploy(args) => args.run(),

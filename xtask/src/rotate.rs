@@ -11,6 +11,15 @@
 //! `/aws/lambda/<function>` since the rotation started). An error the function
 //! logged for this secret names the failing step at once. Nothing is invoked: a
 //! second `setSecret` running beside the real rotation could break it.
+//!
+//! A failed rotation leaves `AWSPENDING` on its version, and Secrets Manager then
+//! refuses every new rotation ("If the staging label AWSPENDING is attached to a
+//! different version than the version with AWSCURRENT then the attempt to rotate
+//! fails", API reference, CancelRotateSecret) while it retries the failed one by
+//! itself ("retries the entire rotation process multiple times", user guide,
+//! "Rotation by Lambda function"). No request reattempts it: the way out that the
+//! CancelRotateSecret page describes is to remove `AWSPENDING` from that version.
+//! `rotate` says so and does it only when asked (`--clear-pending`, confirmed).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +44,10 @@ pub struct RotateOptions {
     /// Where provision recorded the run's ids (the bastion, for a private database).
     pub state_dir: PathBuf,
     pub verbose: bool,
+    /// Remove `AWSPENDING` from an unfinished earlier rotation's version first.
+    pub clear_pending: bool,
+    /// With `clear_pending`: do it without asking on standard input.
+    pub yes: bool,
 }
 
 /// A verified rotation.
@@ -66,17 +79,26 @@ pub async fn labels(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> R
                 aws::describe(&e)
             )
         })?;
-    let find = |stage: &str| {
-        described
-            .version_ids_to_stages()
-            .into_iter()
-            .flatten()
-            .find(|(_, stages)| stages.iter().any(|s| s == stage))
-            .map(|(id, _)| id.clone())
-    };
-    let current = find("AWSCURRENT");
-    let pending = find("AWSPENDING").filter(|p| Some(p) != current.as_ref());
-    Ok(Labels { current, pending })
+    Ok(Labels::of(&described))
+}
+
+impl Labels {
+    /// Where `DescribeSecret`'s `VersionIdsToStages` puts the labels.
+    pub fn of(
+        described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+    ) -> Self {
+        let find = |stage: &str| {
+            described
+                .version_ids_to_stages()
+                .into_iter()
+                .flatten()
+                .find(|(_, stages)| stages.iter().any(|s| s == stage))
+                .map(|(id, _)| id.clone())
+        };
+        let current = find("AWSCURRENT");
+        let pending = find("AWSPENDING").filter(|p| Some(p) != current.as_ref());
+        Labels { current, pending }
+    }
 }
 
 /// Starts a rotation, waits for it and proves it worked.
@@ -85,19 +107,24 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
     let secret = &options.names.secret;
     let before = labels(&secrets, secret).await?;
     let previous = read_value(&secrets, secret, "AWSCURRENT").await?;
-    let mut request = secrets.rotate_secret().secret_id(secret);
     if let Some(pending) = &before.pending {
-        if options.verbose {
-            say(&format!(
-                "secret {secret}: an earlier rotation (version {pending}) is unfinished; reattempting it"
-            ));
+        if !options.clear_pending {
+            bail!(
+                "secret {secret}: an earlier rotation is unfinished (version {pending} is AWSPENDING, AWSCURRENT is {}), so Secrets Manager refuses a new one; it retries the failed rotation by itself a few times, so if the cause was fixed just now, wait a minute and rerun. Otherwise find the cause in the function's log (/aws/lambda/<function>), fix it, and rerun with --clear-pending, which removes AWSPENDING from version {pending} (as CancelRotateSecret's documentation describes) and starts a new rotation",
+                before.current.as_deref().unwrap_or("<none>")
+            );
         }
-        request = request.client_request_token(pending);
+        clear_pending(&secrets, secret, pending, options).await?;
     }
-    let started = request.send().await.map_err(|e| {
+    let started = secrets.rotate_secret().secret_id(secret).send().await.map_err(|e| {
         if has_no_rotation_function(&e) {
             anyhow!(
                 "secret {secret} has no rotation function, so Secrets Manager refuses to rotate it ({}); run `cargo xtask deploy` first, which deploys the function and configures the rotation",
+                aws::describe(&e)
+            )
+        } else if is_previous_rotation_unfinished(&e) {
+            anyhow!(
+                "secret {secret}: Secrets Manager refuses a new rotation while another one runs ({}); wait for it (the function's log shows its steps), then rerun",
                 aws::describe(&e)
             )
         } else {
@@ -147,6 +174,60 @@ pub async fn rotate(config: &SdkConfig, options: &RotateOptions) -> Result<Rotat
         ));
     }
     Ok(rotation)
+}
+
+/// Removes `AWSPENDING` from the unfinished version `pending`, after confirmation
+/// unless `options.yes`. `AWSCURRENT` is not touched: the current credentials keep
+/// working, and the next rotation makes a new pending version. The unfinished
+/// version keeps no label and Secrets Manager may delete it.
+async fn clear_pending(
+    secrets: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+    pending: &str,
+    options: &RotateOptions,
+) -> Result<()> {
+    if !options.yes {
+        println!(
+            "secret {secret}: version {pending} is AWSPENDING from an unfinished rotation. Remove AWSPENDING from it and start a new rotation? AWSCURRENT stays as it is; do this only once no rotation of this secret is running (the function's log shows none for a few minutes). Type yes to continue: "
+        );
+        if !crate::cleanup::confirm_on_stdin().await {
+            bail!(
+                "secret {secret}: nothing changed: removing AWSPENDING from version {pending} was not confirmed (standard input gave no \"yes\"); pass --yes to do it without asking"
+            );
+        }
+    }
+    secrets
+        .update_secret_version_stage()
+        .secret_id(secret)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(pending)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "secretsmanager:UpdateSecretVersionStage {secret} (remove AWSPENDING from version {pending}): {}; the caller needs secretsmanager:UpdateSecretVersionStage",
+                aws::describe(&e)
+            )
+        })?;
+    if options.verbose {
+        say(&format!(
+            "secret {secret}: AWSPENDING removed from the unfinished version {pending}"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `RotateSecret` was refused because an earlier rotation left `AWSPENDING`
+/// on another version than `AWSCURRENT` (API reference, RotateSecret: "any later
+/// invocation of RotateSecret assumes that a previous rotation request is still in
+/// progress and returns an error").
+pub fn is_previous_rotation_unfinished<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
+    error: &E,
+) -> bool {
+    aws::code(error) == "InvalidRequestException"
+        && error
+            .message()
+            .is_some_and(|m| m.contains("previous rotation isn't complete"))
 }
 
 /// Whether `RotateSecret` was refused because the secret names no rotation function
@@ -208,7 +289,7 @@ pub async fn wait_for_rotation(
                     && let Some(error) = logged_error(&logs, function, since, secret, &arn).await?
                 {
                     bail!(
-                        "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {}; the function logged: {}. Fix the cause, then rerun `cargo xtask rotate` (it reattempts the unfinished version)",
+                        "rotation of {secret} failed (version {version} is still AWSPENDING, AWSCURRENT unchanged); failing step: {}; the function logged: {}. Secrets Manager retries the whole rotation a few times by itself, so a retry completes it if the cause is fixed soon; otherwise fix the cause, then run `cargo xtask rotate --clear-pending`",
                         error.step,
                         error.message
                     );
@@ -222,7 +303,7 @@ pub async fn wait_for_rotation(
         Ok(()) => Ok(()),
         Err(error) if error.to_string().starts_with("rotation of") => Err(error),
         Err(_) => bail!(
-            "rotation of {secret} did not finish within {} s (version {version} is still AWSPENDING, AWSCURRENT unchanged) and the function logged no error for it in /aws/lambda/{}; the rotation may still be running (each step may take up to the function's timeout): rerun `cargo xtask rotate` later, which reattempts the unfinished version",
+            "rotation of {secret} did not finish within {} s (version {version} is still AWSPENDING, AWSCURRENT unchanged) and the function logged no error for it in /aws/lambda/{}; the rotation may still be running or being retried (each step may take up to the function's timeout): look again later; if version {version} is still AWSPENDING then, `cargo xtask rotate --clear-pending` starts a new rotation",
             timeout.as_secs(),
             function.as_deref().unwrap_or("<no rotation function>")
         ),

@@ -54,7 +54,7 @@ pub const ROTATION_HEALTHY: CheckDefinition = CheckDefinition {
     title: "Secret rotated on schedule with no rotation stuck",
     severity: Severity::High,
     resource_type: "AwsSecretsManagerSecret",
-    remediation: "Read the rotation function's logs for the failing step, fix it, then retry with aws secretsmanager rotate-secret --secret-id <secret> (a stuck AWSPENDING is reattempted with its version id as --client-request-token)",
+    remediation: "Read the rotation function's logs for the failing step and fix it; Secrets Manager retries a failed rotation by itself, and refuses new ones while AWSPENDING sits on another version than AWSCURRENT: once its retries have ended, remove that label (aws secretsmanager update-secret-version-stage --secret-id <secret> --version-stage AWSPENDING --remove-from-version-id <pending version>, as the CancelRotateSecret documentation describes), then aws secretsmanager rotate-secret --secret-id <secret>",
     compliance: &["AWS-FSBP:SecretsManager.2", "AWS-FSBP:SecretsManager.4"],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html",

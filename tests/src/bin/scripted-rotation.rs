@@ -2,8 +2,9 @@
 //!
 //! It follows the rotation protocol with a counter instead of a database, so the
 //! emulator's orchestration is tested apart from the project's rotator: `FAIL_STEP`
-//! names a step that fails, and every step it runs is appended to the secret named
-//! by `JOURNAL_SECRET`, so a test can see which steps ran, in which order.
+//! names a step that fails (only its first `FAIL_TIMES` runs, when that is set), and
+//! every step it runs is appended to the secret named by `JOURNAL_SECRET`, so a test
+//! can see which steps ran, in which order.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
@@ -31,9 +32,12 @@ async fn handler(client: &Client, event: LambdaEvent<Value>) -> Result<Value, Er
     let step = field(&event.payload, "Step")?;
     let secret = field(&event.payload, "SecretId")?;
     let token = field(&event.payload, "ClientRequestToken")?;
+    // How many times this step has run, this run included (by the journal).
+    let mut runs = 1;
     if let Ok(journal) = std::env::var("JOURNAL_SECRET") {
         let current = client.get_secret_value().secret_id(&journal).send().await?;
         let text = format!("{} {step}", current.secret_string().unwrap_or_default());
+        runs = text.split_whitespace().filter(|s| *s == step).count();
         client
             .put_secret_value()
             .secret_id(&journal)
@@ -45,7 +49,11 @@ async fn handler(client: &Client, event: LambdaEvent<Value>) -> Result<Value, Er
         // Holds the rotation in this step, so a test can look at one in progress.
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     }
-    if std::env::var("FAIL_STEP").as_deref() == Ok(step) {
+    let fail_times = std::env::var("FAIL_TIMES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(usize::MAX);
+    if std::env::var("FAIL_STEP").as_deref() == Ok(step) && runs <= fail_times {
         return Err(format!("{step} failed on purpose").into());
     }
     match step {

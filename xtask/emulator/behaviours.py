@@ -1,0 +1,167 @@
+"""The registry of the emulator's AWS behaviours: what each is, what it follows, its switch.
+
+Where AWS is harsher than moto, or decides something moto does not (a refusal, a
+delay, a retry, what a function can reach), the emulator does it too, one behaviour
+at a time. Each behaviour here has a name, a one-line summary, the AWS documentation
+it follows, and the fidelity test (through the AWS SDK) that shows it. The name is
+its switch: ``EMULATOR_OFF=name[,name...]`` turns it off, ``EMULATOR_STRICT=off``
+turns them all off (moto's own, kinder behaviour). ``cargo xtask fidelity`` runs
+each behaviour's test with that behaviour off and expects it to fail, so that no
+behaviour is decorative; the README's table of behaviours is checked against this
+registry by ``tests/test_behaviours.py``.
+
+Nothing here does work at import time beyond reading the environment once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    name: str
+    summary: str
+    source: str
+    # The fidelity test: "<test binary>::<test function>" under tests/tests.
+    test: str
+
+
+REGISTRY: tuple[Behaviour, ...] = (
+    Behaviour(
+        "rotation-steps",
+        "RotateSecret answers at once; the four steps run in the background and stop at the first failure, AWSCURRENT untouched",
+        "Secrets Manager user guide, \"How rotation works\"; API reference, RotateSecret",
+        "emulator::a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched",
+    ),
+    Behaviour(
+        "rotation-retries",
+        "a failed rotation is retried whole with the same token (EMULATOR_ROTATION_ATTEMPTS, EMULATOR_ROTATION_RETRY_SECONDS)",
+        "Secrets Manager user guide, \"Rotation by Lambda function\": retries the entire rotation process multiple times",
+        "emulator::a_failed_rotation_is_retried_whole_with_the_same_token",
+    ),
+    Behaviour(
+        "pending-refusal",
+        "RotateSecret is refused while AWSPENDING sits on another version than AWSCURRENT, whatever the token",
+        "API reference, RotateSecret and CancelRotateSecret",
+        "emulator::a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched",
+    ),
+    Behaviour(
+        "rotation-needs-function",
+        "RotateSecret on a secret with no rotation function is refused and changes nothing",
+        "API reference, RotateSecret, InvalidRequestException",
+        "emulator::rotate_secret_without_a_rotation_function_is_refused_and_changes_nothing",
+    ),
+    Behaviour(
+        "invoke-permission",
+        "RotateSecret is refused unless the function's resource policy lets secretsmanager.amazonaws.com invoke it",
+        "Secrets Manager user guide, \"Troubleshoot rotation\" (access denied when configuring rotation)",
+        "emulator::rotate_secret_is_refused_until_secrets_manager_may_invoke_the_function",
+    ),
+    Behaviour(
+        "owned-secrets",
+        "a secret RDS manages refuses DeleteSecret, PutSecretValue, UpdateSecret and rotation by a function, and carries the instance's tags",
+        "Secrets Manager user guide, \"Secrets managed by other AWS services\"; terraform-provider-aws#41337",
+        "emulator::a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags",
+    ),
+    Behaviour(
+        "ec2-consistency",
+        "a new EC2 id answers *.NotFound on its first use",
+        "EC2 API reference, \"Eventual consistency in the Amazon EC2 API\"",
+        "emulator::a_new_ec2_id_answers_not_found_on_its_first_use",
+    ),
+    Behaviour(
+        "lambda-enis",
+        "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
+        "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",
+        "emulator::a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_releases_them",
+    ),
+    Behaviour(
+        "vpc-role-permissions",
+        "a function is put in a VPC only if its role may create, describe and delete network interfaces",
+        "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",
+        "emulator::a_vpc_function_needs_a_role_that_may_manage_its_network_interfaces",
+    ),
+    Behaviour(
+        "lambda-logs",
+        "each invocation's output goes to /aws/lambda/<function>, as far as the execution role allows",
+        "Lambda developer guide, \"Using CloudWatch Logs with Lambda\"",
+        "emulator::a_function_writes_logs_only_as_its_role_allows",
+    ),
+    Behaviour(
+        "role-assumable",
+        "Lambda refuses a role that is too new or whose trust policy does not let Lambda assume it",
+        "IAM user guide, \"Troubleshooting IAM roles\"",
+        "emulator::lambda_refuses_a_role_that_is_new_or_does_not_trust_it",
+    ),
+    Behaviour(
+        "assume-role-trust",
+        "AssumeRole is refused unless the role's trust policy allows the caller (and its ExternalId)",
+        "STS API reference, AssumeRole; IAM user guide, \"IAM JSON policy elements: Principal\"",
+        "emulator::assume_role_is_refused_unless_the_trust_policy_allows_the_caller",
+    ),
+    Behaviour(
+        "iam-conditions",
+        "signed requests are judged with policy Conditions (every documented operator, IfExists, set operators) and the request's context; what cannot be decided never lets an Allow apply and always lets a Deny apply",
+        "IAM user guide, \"IAM JSON policy elements: Condition operators\", \"Conditions with multiple context keys or values\"",
+        "iam::an_allow_applies_only_where_its_condition_holds",
+    ),
+    Behaviour(
+        "resource-states",
+        "VPC endpoints and DB instances pass through pending/creating and deleting, and hold their network meanwhile",
+        "VPC user guide, interface endpoints; RDS user guide, DB instance status",
+        "emulator::endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_network",
+    ),
+    Behaviour(
+        "rds-master-privileges",
+        "an RDS instance's master user holds RDS's documented privileges: no SUPER, FILE or SHUTDOWN",
+        "RDS user guide, \"Master user account privileges\"",
+        "emulator::an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or_shutdown",
+    ),
+    Behaviour(
+        "network",
+        "a function reaches a database or an API only where its VPC, security groups, network ACLs and endpoints carry it",
+        "Secrets Manager user guide, \"Troubleshoot rotation\"; VPC user guide (security groups, network ACLs, interface endpoints)",
+        "emulator::a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it",
+    ),
+)
+
+BY_NAME = {behaviour.name: behaviour for behaviour in REGISTRY}
+
+
+def _truthy_off(value: str | None) -> bool:
+    return (value or "on").lower() in ("off", "0", "false", "no")
+
+
+STRICT = not _truthy_off(os.environ.get("EMULATOR_STRICT"))
+OFF = frozenset(name.strip() for name in os.environ.get("EMULATOR_OFF", "").split(",") if name.strip())
+
+
+def unknown_switches() -> list[str]:
+    """Names in EMULATOR_OFF that no behaviour has (the launcher refuses to start)."""
+    return sorted(OFF - BY_NAME.keys())
+
+
+def on(name: str) -> bool:
+    """Whether behaviour `name` is on; a name not in the registry is a bug here."""
+    if name not in BY_NAME:
+        raise KeyError(f"no emulator behaviour named {name!r}; see behaviours.REGISTRY")
+    return STRICT and name not in OFF
+
+
+def markdown_table() -> str:
+    """The README's table of behaviours, as this registry says it."""
+    rows = ["| Behaviour (`EMULATOR_OFF=`) | What the emulator does | AWS documentation | Fidelity test |", "|---|---|---|---|"]
+    for behaviour in REGISTRY:
+        rows.append(f"| `{behaviour.name}` | {behaviour.summary} | {behaviour.source} | `{behaviour.test}` |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    # `python behaviours.py`: the registry as JSON, for `cargo xtask fidelity`.
+    import json
+    import sys
+
+    json.dump([behaviour.__dict__ for behaviour in REGISTRY], sys.stdout, indent=1)
+    print()

@@ -1,0 +1,44 @@
+"""The registry of behaviours against the code, the tests and the README."""
+
+import pathlib
+import re
+
+import behaviours
+
+EMULATOR = pathlib.Path(__file__).resolve().parents[1]
+ROOT = EMULATOR.parents[1]
+
+
+def switches_used() -> set[str]:
+    used = set()
+    for source in EMULATOR.glob("*.py"):
+        if source.name == "behaviours.py":
+            continue
+        used |= set(re.findall(r'\bon\("([a-z0-9-]+)"\)', source.read_text()))
+    return used
+
+
+def test_every_switch_in_the_code_is_registered_and_every_registered_one_is_used():
+    used = switches_used()
+    assert used - behaviours.BY_NAME.keys() == set(), "switches the registry lacks"
+    assert behaviours.BY_NAME.keys() - used == set(), "registered behaviours no code switches"
+
+
+def test_every_fidelity_test_exists():
+    for behaviour in behaviours.REGISTRY:
+        binary, name = behaviour.test.split("::")
+        source = (ROOT / "tests" / "tests" / f"{binary}.rs").read_text()
+        assert re.search(rf"\basync fn {name}\(|\bfn {name}\(", source), behaviour.test
+
+
+def test_the_readme_table_is_the_registry():
+    readme = (ROOT / "README.md").read_text()
+    assert behaviours.markdown_table() in readme, (
+        "README.md's table of behaviours differs from behaviours.REGISTRY; paste:\n" + behaviours.markdown_table()
+    )
+
+
+def test_names_are_unique_and_switch_shaped():
+    names = [b.name for b in behaviours.REGISTRY]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) for n in names)
