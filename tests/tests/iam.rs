@@ -255,3 +255,179 @@ async fn a_value_denied_on_one_secret_leaves_the_others_checks_standing() {
         .expect("the role finding of the readable secret");
     assert_eq!(role.status, Status::Pass, "{role:#?}");
 }
+
+const ECHO: &str = env!("CARGO_BIN_EXE_echo-function");
+
+/// A new secret, tagged `team` = `team` when given; its ARN.
+async fn secret_of_team(admin: &SdkConfig, team: Option<&str>) -> String {
+    let mut create = aws_sdk_secretsmanager::Client::new(admin)
+        .create_secret()
+        .name(unique_name("TeamSecret"))
+        .secret_string(r#"{"generation":0}"#);
+    if let Some(team) = team {
+        create = create.tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("team")
+                .value(team)
+                .build(),
+        );
+    }
+    let created = create.send().await.expect("CreateSecret");
+    created.arn().expect("arn").to_owned()
+}
+
+/// Whether `GetSecretValue` on `secret` is allowed (false: denied, as AWS denies).
+async fn may_read(config: &SdkConfig, secret: &str) -> bool {
+    match aws_sdk_secretsmanager::Client::new(config)
+        .get_secret_value()
+        .secret_id(secret)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(error) => {
+            let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&error);
+            let message = aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(&error)
+                .unwrap_or("")
+                .to_owned();
+            assert!(
+                audit::collect::is_access_denied(code, &message),
+                "not a denial: {error:?}"
+            );
+            false
+        }
+    }
+}
+
+/// Whether a user with `statements` may read a secret of team `x`, one of team `y`
+/// and an untagged one, in that order.
+async fn reads_by_team(statements: Value) -> [bool; 3] {
+    let admin = admin_config().await;
+    let ours = secret_of_team(&admin, Some("x")).await;
+    let theirs = secret_of_team(&admin, Some("y")).await;
+    let untagged = secret_of_team(&admin, None).await;
+    let user = user_with_policy(
+        &admin,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": statements}),
+    )
+    .await;
+    [
+        may_read(&user, &ours).await,
+        may_read(&user, &theirs).await,
+        may_read(&user, &untagged).await,
+    ]
+}
+
+/// IAM applies a statement only where its `Condition` holds in the request's
+/// context (IAM user guide, "IAM JSON policy elements: Condition operators"): an
+/// `Allow` for secrets tagged `team` = `x` reads such a secret only (the untagged
+/// one lacks the key). moto 5.2.5 counts a condition on a key it does not know as
+/// met, and allowed all three.
+#[tokio::test]
+async fn an_allow_applies_only_where_its_condition_holds() {
+    let reads = reads_by_team(serde_json::json!([
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "x"}}}
+    ]))
+    .await;
+    assert_eq!(reads, [true, false, false], "team x, team y, untagged");
+}
+
+/// A `Deny` applies only where its condition holds too: "deny unless tagged
+/// `team` = `x`" (a negated operator, true where the tag is absent) leaves the tagged
+/// secret readable. moto 5.2.5 counts every operator but `StringEquals` as met, and
+/// denied all three.
+#[tokio::test]
+async fn a_deny_applies_only_where_its_condition_holds() {
+    let reads = reads_by_team(serde_json::json!([
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:ResourceTag/team": "x"}}}
+    ]))
+    .await;
+    assert_eq!(reads, [true, false, false], "team x, team y, untagged");
+}
+
+/// A condition the emulator cannot decide (here an operator IAM does not have, which
+/// moto's policy validator lets through over no keys; AWS's validator may refuse the
+/// policy outright) never lets a caller through: the `Deny` applies.
+#[tokio::test]
+async fn a_deny_the_emulator_cannot_read_applies() {
+    let allow = serde_json::json!(
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
+    let unreadable = serde_json::json!(
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+         "Condition": {"StringEqualsSometimes": {}}});
+    assert_eq!(
+        reads_by_team(serde_json::json!([allow])).await,
+        [true; 3],
+        "the Allow alone reads them all"
+    );
+    assert_eq!(
+        reads_by_team(serde_json::json!([allow, unreadable])).await,
+        [false; 3],
+        "the unreadable Deny applies"
+    );
+}
+
+/// Secrets Manager invokes a rotation function with the secret's account and ARN as
+/// `aws:SourceAccount` and `aws:SourceArn` (Secrets Manager user guide, "Permissions
+/// for the Lambda rotation function": with `aws:SourceArn` "the rotation function can
+/// only be used to rotate the secret specified by that ARN"). A permission whose
+/// `SourceArn` names another secret does not let it rotate this one.
+#[tokio::test]
+async fn rotate_secret_needs_a_permission_whose_source_arn_is_the_secret() {
+    let admin = admin_config().await;
+    let secret = secret_of_team(&admin, None).await;
+    let other = secret_of_team(&admin, None).await;
+    let name = unique_name("rotation-echo");
+    let function = tests::create_function(&admin, &name, std::path::Path::new(ECHO), &[], 10).await;
+    let lambda = aws_sdk_lambda::Client::new(&admin);
+    lambda
+        .remove_permission()
+        .function_name(&name)
+        .statement_id("SecretsManagerRotation")
+        .send()
+        .await
+        .expect("RemovePermission");
+    let permit = |sid: &'static str, source: String| {
+        lambda
+            .add_permission()
+            .function_name(&name)
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal("secretsmanager.amazonaws.com")
+            .source_account(tests::ACCOUNT_ID)
+            .source_arn(source)
+            .send()
+    };
+    let secrets = aws_sdk_secretsmanager::Client::new(&admin);
+    let rotate = || {
+        secrets
+            .rotate_secret()
+            .secret_id(&secret)
+            .rotation_lambda_arn(&function)
+            .send()
+    };
+
+    permit("ForTheOtherSecret", other)
+        .await
+        .expect("AddPermission");
+    let refused = rotate().await.expect_err("a permission for another secret");
+    let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&refused);
+    let message = aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(&refused);
+    assert_eq!(code, Some("AccessDeniedException"), "{refused:?}");
+    assert!(
+        message
+            .unwrap_or("")
+            .contains("cannot invoke the specified Lambda function"),
+        "{refused:?}"
+    );
+
+    permit("ForThisSecret", secret.clone())
+        .await
+        .expect("AddPermission");
+    let started = rotate().await.expect("a permission for this secret");
+    // The echo function rotates nothing; the rotation only has to end.
+    tests::wait_for_rotation(&secret, started.version_id().expect("version")).await;
+}

@@ -114,6 +114,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::assume_role_is_refused_unless_the_trust_policy_allows_the_caller",
     ),
     Behaviour(
+        "iam-conditions",
+        "signed requests are judged with policy Conditions (every documented operator, IfExists, set operators) and the request's context; what cannot be decided never lets an Allow apply and always lets a Deny apply",
+        "IAM user guide, \"IAM JSON policy elements: Condition operators\", \"Conditions with multiple context keys or values\"",
+        "iam::an_allow_applies_only_where_its_condition_holds",
+    ),
+    Behaviour(
         "resource-states",
         "VPC endpoints and DB instances pass through pending/creating and deleting, and hold their network meanwhile",
         "VPC user guide, interface endpoints; RDS user guide, DB instance status",

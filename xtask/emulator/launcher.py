@@ -676,7 +676,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
     if behaviours.on("invoke-permission"):
-        strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn)
+        strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
 
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id

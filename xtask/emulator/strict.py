@@ -49,6 +49,12 @@ client that ignores them fails every time. Sources (also in the README):
   the ``sts:ExternalId`` the policy asks for; otherwise ``AccessDenied`` "User: ...
   is not authorized to perform: sts:AssumeRole on resource: ...". moto hands out
   credentials for any role ARN, existing or not.
+* IAM user guide, "IAM JSON policy elements: Condition operators" and "Condition
+  with multiple context keys or values": a statement applies only where its
+  Condition holds in the request's context; moto 5.2.5 reads only ``StringEquals``
+  and turns an Allow whose condition fails into a Deny. One evaluator
+  (``conditions.py``) decides every policy here: identity policies of callers and
+  execution roles, trust policies, and a rotation function's resource policy.
 
 Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
 which is how a fidelity test shows that stock moto lacks a behaviour):
@@ -67,7 +73,6 @@ from __future__ import annotations
 
 import heapq
 import io
-import fnmatch
 import json
 import os
 import re
@@ -79,6 +84,7 @@ from urllib.parse import parse_qs
 
 import behaviours
 from behaviours import on
+from conditions import conditions_hold, wildcard
 
 STRICT = behaviours.STRICT
 
@@ -493,41 +499,17 @@ def role_exists(account_id: str, partition: str, role_arn: str) -> bool:
 # Lambda acts with the function's execution role: it creates the function's
 # network interfaces and writes its logs with the role's permissions, whether or
 # not the emulator enforces IAM on its callers. A small evaluator of identity
-# policies, pure over policy documents (moto's ``IAMPolicyStatement`` turns an
-# Allow whose condition does not hold into an explicit Deny, ignores
-# ``NotResource`` and matches actions case-sensitively, so it is not used here).
+# policies, pure over policy documents, which also judges signed requests when IAM
+# is enforced (``install_condition_evaluation``: moto's ``IAMPolicyStatement`` turns
+# an Allow whose condition does not hold into an explicit Deny, ignores
+# ``NotResource`` and matches actions case-sensitively).
 # As the IAM user guide's "Policy evaluation logic" describes it: an explicit
 # Deny wins, else an Allow is needed, in the identity policies and, when the role
 # has one, in its permissions boundary too. Actions match case-insensitively,
 # resources case-sensitively, ``*`` and ``?`` as wildcards ("IAM JSON policy
-# elements: Action", "...: Resource"). Conditions are judged with no request
-# context: a condition that needs a key never lets an Allow apply (``...IfExists``
-# on an absent key holds), and a Deny with a condition always applies.
-
-
-def _wildcard(pattern: str, value: str, case_sensitive: bool) -> bool:
-    """IAM's ``*`` and ``?`` (IAM user guide, "IAM JSON policy elements: Resource"),
-    matched greedily with a single back-up point: O(pattern x value), where a regular
-    expression of ``.*`` parts backtracks without bound on a crafted policy."""
-    p, v = str(pattern), str(value)
-    if not case_sensitive:
-        p, v = p.lower(), v.lower()
-    pi = vi = 0
-    star, mark = -1, 0
-    while vi < len(v):
-        if pi < len(p) and p[pi] != "*" and (p[pi] == "?" or p[pi] == v[vi]):
-            pi, vi = pi + 1, vi + 1
-        elif pi < len(p) and p[pi] == "*":
-            star, mark = pi, vi
-            pi += 1
-        elif star != -1:
-            mark += 1
-            pi, vi = star + 1, mark
-        else:
-            return False
-    while pi < len(p) and p[pi] == "*":
-        pi += 1
-    return pi == len(p)
+# elements: Action", "...: Resource"). A statement applies only when its Condition
+# holds in the request's context (``conditions.conditions_hold``: what cannot be
+# decided lets a Deny apply and never an Allow).
 
 
 def _statements(document) -> list[dict]:
@@ -536,38 +518,67 @@ def _statements(document) -> list[dict]:
     return [s for s in statements if isinstance(s, dict)]
 
 
-def _statement_covers(statement: dict, action: str, resource: str) -> bool:
+def _statement_covers(statement: dict, action: str, resource: str, context: dict) -> bool:
+    """Whether the statement speaks of ``action`` on ``resource`` and its Condition
+    lets its Effect apply in ``context``."""
     if "NotAction" in statement:
-        if any(_wildcard(p, action, False) for p in _as_list(statement["NotAction"])):
+        if any(wildcard(p, action, False) for p in _as_list(statement["NotAction"])):
             return False
-    elif not any(_wildcard(p, action, False) for p in _as_list(statement.get("Action"))):
+    elif not any(wildcard(p, action, False) for p in _as_list(statement.get("Action"))):
         return False
     if "NotResource" in statement:
-        return not any(_wildcard(p, resource, True) for p in _as_list(statement["NotResource"]))
-    return any(_wildcard(p, resource, True) for p in _as_list(statement.get("Resource")))
+        if any(wildcard(p, resource, True) for p in _as_list(statement["NotResource"])):
+            return False
+    elif not any(wildcard(p, resource, True) for p in _as_list(statement.get("Resource"))):
+        return False
+    return conditions_hold(statement.get("Condition"), context, statement.get("Effect"))
 
 
-def policy_decision(documents, action: str, resource: str) -> str:
+def policy_decision(documents, action: str, resource: str, context: dict) -> str:
     """``deny`` (an explicit Deny applies), ``allow`` (an Allow applies and no Deny)
-    or ``none`` (implicitly denied) for ``action`` on ``resource``."""
+    or ``none`` (implicitly denied) for ``action`` on ``resource`` in ``context``."""
     allowed = False
     for document in documents:
         for statement in _statements(document):
-            if not _statement_covers(statement, action, resource):
+            if not _statement_covers(statement, action, resource, context):
                 continue
             effect = statement.get("Effect")
             if effect == "Deny":
                 return "deny"
-            if effect == "Allow" and _conditions_hold(statement.get("Condition"), {}):
+            if effect == "Allow":
                 allowed = True
     return "allow" if allowed else "none"
 
 
-def permits(documents, boundary, action: str, resource: str) -> bool:
+def permits(documents, boundary, action: str, resource: str, context: dict) -> bool:
     """Whether identity policies (and a permissions boundary, when not None) allow it."""
-    if policy_decision(documents, action, resource) != "allow":
+    if policy_decision(documents, action, resource, context) != "allow":
         return False
-    return boundary is None or policy_decision(boundary, action, resource) == "allow"
+    return boundary is None or policy_decision(boundary, action, resource, context) == "allow"
+
+
+def request_context(principal_arn: str, region: str | None, extra: dict | None = None) -> dict:
+    """The keys AWS puts in every request's context that the emulator knows
+    (IAM user guide, "AWS global condition context keys"): the principal (for a role
+    session ``aws:PrincipalArn`` is the role's ARN, not the session's), the region,
+    the time, and ``aws:SecureTransport`` "true": AWS's API endpoints the SDKs call
+    are HTTPS, and the emulator's plain http stands in for them, so a policy that
+    denies insecure transport must not deny here what it would not deny there.
+    ``aws:SourceIp`` and ``aws:SourceVpce`` stay absent (no public address, no
+    endpoint in front of the emulator)."""
+    match = re.fullmatch(r"arn:[\w-]+:(?:iam|sts)::(\d{12}):(user|role|assumed-role)/.*", principal_arn or "")
+    now = time.time()
+    context = {
+        "aws:PrincipalArn": principal_arn,
+        "aws:PrincipalAccount": match[1] if match else None,
+        "aws:PrincipalType": {"user": "User", "role": "AssumedRole", "assumed-role": "AssumedRole"}.get(match[2]) if match else None,
+        "aws:RequestedRegion": region,
+        "aws:SecureTransport": "true",
+        "aws:CurrentTime": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now)),
+    }
+    context.update(extra or {})
+    return context
 
 
 def _default_version(policy) -> str:
@@ -599,13 +610,14 @@ def role_policies(role_arn: str):
     return documents, boundary
 
 
-def role_permits(role_arn: str, action: str, resources: list[str]) -> bool:
+def role_permits(role_arn: str, region: str, action: str, resources: list[str]) -> bool:
     """Whether the role may do ``action`` on every one of ``resources``."""
     policies = role_policies(role_arn)
     if policies is None:
         return False
     documents, boundary = policies
-    return all(permits(documents, boundary, action, resource) for resource in resources)
+    context = request_context(role_arn, region)
+    return all(permits(documents, boundary, action, resource, context) for resource in resources)
 
 
 # Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
@@ -641,7 +653,7 @@ def check_role_manages_enis(account_id: str, partition: str, region: str, role_a
         ("DeleteNetworkInterface", [arn + "network-interface/*"]),
     ]
     for action, resources in needed:
-        if not role_permits(role_arn, f"ec2:{action}", resources):
+        if not role_permits(role_arn, region, f"ec2:{action}", resources):
             raise InvalidParameterValueException(ENI_PERMISSION_REFUSED.format(action=action))
 
 
@@ -672,12 +684,13 @@ def logs_permitted(role_arn: str, region: str, account_id: str, group: str, stre
         needed.insert(0, "logs:CreateLogStream")
     if not group_exists:
         needed.insert(0, "logs:CreateLogGroup")
+    context = request_context(role_arn, region)
     for action in needed:
         resources = candidates[action]
-        decisions = [policy_decision(documents, action, r) for r in resources]
+        decisions = [policy_decision(documents, action, r, context) for r in resources]
         if "deny" in decisions or "allow" not in decisions:
             return False
-        if boundary is not None and not any(permits(documents, boundary, action, r) for r in resources):
+        if boundary is not None and not any(permits(documents, boundary, action, r, context) for r in resources):
             return False
     return True
 
@@ -1041,11 +1054,50 @@ INVOKE_REFUSED = (
 )
 
 
-def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str) -> None:
+SECRETS_MANAGER = "secretsmanager.amazonaws.com"
+
+
+def _names_service(principal, service: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return service in _as_list(principal.get("Service"))
+
+
+def invoke_permitted(policy, function_arn: str, secret_arn: str, secret_account: str) -> bool:
+    """Whether a function's resource policy lets Secrets Manager invoke it to rotate
+    one secret. Secrets Manager calls with its service principal and the
+    confused-deputy keys ``aws:SourceAccount`` (the secret's account) and
+    ``aws:SourceArn`` (the secret's ARN): Secrets Manager user guide, "Permissions for
+    the Lambda rotation function" ("if you include the context key aws:SourceArn in
+    your Lambda rotation function policy, the rotation function can only be used to
+    rotate the secret specified by that ARN"); Lambda's AddPermission turns its
+    ``SourceAccount``/``SourceArn`` into exactly those conditions. The statement's
+    resource is the function's unqualified ARN. An explicit Deny wins."""
+    context = {
+        "aws:SourceAccount": secret_account,
+        "aws:SourceArn": secret_arn,
+        "aws:PrincipalServiceName": SECRETS_MANAGER,
+        "aws:SecureTransport": "true",
+    }
+    allowed = False
+    for statement in _statements(policy):
+        if not _names_service(statement.get("Principal"), SECRETS_MANAGER):
+            continue
+        if not _statement_covers(statement, "lambda:InvokeFunction", function_arn, context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str, secret) -> None:
     """RotateSecret names a function whose resource policy does not let Secrets Manager
-    invoke it: AWS refuses with AccessDeniedException (terraform-provider-aws retries
-    this very error while a new permission propagates). moto starts the rotation
-    anyway."""
+    invoke it for this secret: AWS refuses with AccessDeniedException
+    (terraform-provider-aws retries this very error while a new permission
+    propagates). moto starts the rotation anyway."""
     from moto.secretsmanager.exceptions import SecretsManagerClientError
 
     try:
@@ -1054,19 +1106,12 @@ def refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn: str) -
         policy = json.loads(wire["Policy"]) if isinstance(wire.get("Policy"), str) else wire
     except Exception:  # no resource policy at all
         policy = {}
-    for statement in policy.get("Statement", []):
-        principal = statement.get("Principal")
-        services = principal.get("Service") if isinstance(principal, dict) else principal
-        services = services if isinstance(services, list) else [services]
-        actions = statement.get("Action")
-        actions = actions if isinstance(actions, list) else [actions]
-        if (
-            statement.get("Effect") == "Allow"
-            and any(s in ("secretsmanager.amazonaws.com", "*") for s in services)
-            and any(a in ("lambda:InvokeFunction", "lambda:*", "*") for a in actions)
-        ):
-            return
-    raise SecretsManagerClientError("AccessDeniedException", INVOKE_REFUSED)
+    from moto.awslambda.utils import make_function_arn
+
+    fn = lambda_backend.get_function(lambda_arn)  # the caller has found it
+    function_arn = make_function_arn(fn.region, fn.account_id, fn.function_name)
+    if not invoke_permitted(policy, function_arn, secret.arn, secret.account_id):
+        raise SecretsManagerClientError("AccessDeniedException", INVOKE_REFUSED)
 
 
 def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:
@@ -1317,40 +1362,26 @@ def _principal_matches(principal, caller_arn: str, caller_account: str) -> bool:
     return False
 
 
-def _conditions_hold(condition, context: dict) -> bool:
-    """StringEquals/StringLike (and their IfExists) on the keys AssumeRole knows;
-    an operator or key not modelled here counts as unmet, so trust is never
-    granted by mistake."""
-    for operator, tests in (condition or {}).items():
-        if_exists = operator.endswith("IfExists")
-        base = operator[: -len("IfExists")] if if_exists else operator
-        for key, expected in tests.items():
-            actual = context.get(key.lower())
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            expected = _as_list(expected)
-            if base == "StringEquals":
-                held = actual in expected
-            elif base == "StringLike":
-                held = any(fnmatch.fnmatchcase(actual, pattern) for pattern in expected)
-            else:
-                return False
-            if not held:
-                return False
-    return True
+def principal_arn(caller_arn: str) -> str:
+    """``aws:PrincipalArn`` of a caller: a role session's is its role's ARN
+    ("AWS global condition context keys"), with the role's path where the role exists."""
+    session = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn or "")
+    if not session:
+        return caller_arn
+    try:
+        from moto.iam.models import iam_backends
+
+        return iam_backends[session[2]][session[1]].get_role(session[3]).arn
+    except Exception:
+        return f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"
 
 
 def trust_allows(document, caller_arn: str, caller_account: str, external_id: str | None) -> bool:
     """Whether a role's trust policy lets the caller AssumeRole (an explicit Deny wins)."""
     statements = _policy_document(document).get("Statement")
     statements = [statements] if isinstance(statements, dict) else _as_list(statements)
-    context = {
-        "sts:externalid": external_id,
-        "aws:principalaccount": caller_account,
-        "aws:principalarn": caller_arn,
-    }
+    context = request_context(principal_arn(caller_arn), None, {"sts:ExternalId": external_id})
+    context["aws:PrincipalAccount"] = caller_account
     allowed = False
     for statement in statements:
         if not isinstance(statement, dict):
@@ -1360,7 +1391,7 @@ def trust_allows(document, caller_arn: str, caller_account: str, external_id: st
             continue
         if not _principal_matches(statement.get("Principal"), caller_arn, caller_account):
             continue
-        if not _conditions_hold(statement.get("Condition"), context):
+        if not conditions_hold(statement.get("Condition"), context, statement.get("Effect")):
             continue
         if statement.get("Effect") == "Deny":
             return False
@@ -1487,6 +1518,91 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
 
     IAMRequest.check_signature = lambda self: None
     install_resource_arns()
+    if on("iam-conditions"):
+        install_condition_evaluation()
+
+
+MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_evaluation replaces
+
+
+def _moto_policy_document(policy):
+    """A policy as moto's ``collect_policies`` hands it out: a managed ``Policy``, a
+    role's inline document (str), or a user's or group's inline policy (dict)."""
+    if isinstance(policy, dict) and "policy_document" in policy:
+        return policy["policy_document"]
+    if isinstance(policy, (str, dict)):
+        return policy
+    return _default_version(policy)
+
+
+def _resource_tags(resource: str, region: str) -> dict:
+    """``aws:ResourceTag/<key>`` and, for a secret, ``secretsmanager:ResourceTag/<key>``
+    (Service Authorization Reference, AWS Secrets Manager: both carry the secret's
+    tags), for the resource a request names."""
+    match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
+    if not match:
+        return {}
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        secret = secretsmanager_backends[match[2]][match[1]].secrets.get(resource)
+    except Exception:  # a name moto cannot parse: no tags, as for a secret that is not there
+        return {}
+    context = {}
+    for tag in getattr(secret, "tags", None) or []:
+        if isinstance(tag, dict) and "Key" in tag:
+            for prefix in ("aws:ResourceTag/", "secretsmanager:ResourceTag/"):
+                context[prefix + tag["Key"]] = tag.get("Value", "")
+    return context
+
+
+def install_condition_evaluation() -> None:
+    """Signed requests are judged by ``policy_decision`` with the request's context,
+    Conditions included.
+
+    moto 5.2.5's ``IAMRequestBase.check_action_permitted`` asks each statement
+    ``IAMPolicyStatement.is_action_permitted``, whose ``_check_conditions`` knows
+    only ``StringEquals`` over the keys of ``format_incoming_conditional_values``
+    (``sts:ExternalId``), counts every other operator as met, and answers an unmet
+    condition with an explicit Deny, even on an Allow statement: a Deny on a tag
+    applied to every secret, an Allow limited to a tag to none or all. The whole
+    check is replaced: the caller's identity policies (as moto collects them),
+    the resource ARN (``install_resource_arns``) and ``request_context`` plus the
+    resource's tags; a role session's role also answers for its permissions
+    boundary. AssumeRole's trust policy is judged by ``install_sts_patches``.
+    """
+    import moto
+    from moto.iam import access_control
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"the emulator replaces moto {MOTO_VERSION}'s IAMRequestBase.check_action_permitted; "
+            f"moto {moto.__version__} is installed: check that method, then update MOTO_VERSION"
+        )
+    base = getattr(access_control, "IAMRequestBase", None)
+    if base is None or not callable(getattr(base, "check_action_permitted", None)):
+        raise RuntimeError("moto.iam.access_control.IAMRequestBase.check_action_permitted is gone")
+
+    def check_action_permitted(self, resource: str) -> None:
+        if self._action == "sts:GetCallerIdentity":
+            return  # always allowed, even against an explicit Deny (as moto has it)
+        key = self._access_key
+        caller = principal_arn(key.arn)
+        extra = _resource_tags(resource, self._region)
+        if isinstance(key, access_control.IAMUserAccessKey):
+            extra["aws:username"] = caller.rsplit("/", 1)[-1]
+        context = request_context(caller, self._region, extra)
+        context["aws:PrincipalAccount"] = self.account_id
+        if isinstance(key, access_control.AssumedRoleAccessKey):
+            # the role's inline and managed policies and its permissions boundary
+            documents, boundary = role_policies(caller) or ([], [])
+        else:
+            documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
+            boundary = None  # a user's boundary is not modelled (moto keeps none)
+        if not permits(documents, boundary, self._action, resource, context):
+            self._raise_access_denied()
+
+    base.check_action_permitted = check_action_permitted
 
 
 def install_resource_arns() -> None:

@@ -1,4 +1,6 @@
-"""What an execution role allows Lambda to do for it (strict.policy_decision / permits)."""
+"""What a policy allows: an execution role for Lambda, a caller, a trust policy,
+a function's resource policy for Secrets Manager (strict.policy_decision / permits,
+trust_allows, invoke_permitted)."""
 
 import os
 import sys
@@ -14,6 +16,8 @@ ENI = f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*"
 SUBNET = f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/subnet-1"
 GROUP = f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/sg-1"
 STREAM = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/01/01/[$LATEST]abc"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotator"
+CONTEXT = strict.request_context(ROLE, "us-east-1")
 
 
 def allow(action, resource="*", **extra):
@@ -70,41 +74,123 @@ VPC_ACCESS = allow(
         ([allow("ec2:*", Condition={"StringEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1"}})], "ec2:CreateNetworkInterface", ENI, "none"),
         # ... unless it is an IfExists on that key.
         ([allow("ec2:*", Condition={"StringEqualsIfExists": {"ec2:Vpc": "x"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
-        # An unknown condition never keeps a Deny from applying.
-        ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:ViaAWSService": "false"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
+        # A condition on the context: an Allow applies only where it holds ...
+        ([allow("ec2:*", Condition={"StringEquals": {"aws:PrincipalAccount": ACCOUNT}})], "ec2:CreateNetworkInterface", ENI, "allow"),
+        ([allow("ec2:*", Condition={"StringEquals": {"aws:PrincipalAccount": "999999999999"}})], "ec2:CreateNetworkInterface", ENI, "none"),
+        # ... and so does a Deny: unmet, the Allow beside it decides.
+        ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:SecureTransport": "false"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
+        ([VPC_ACCESS, deny("ec2:*", Condition={"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
+        ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:ViaAWSService": "false"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
+        # A condition the emulator cannot decide never lets an Allow apply, always a Deny.
+        ([allow("ec2:*", Condition={"StringEqualsSometimes": {"aws:PrincipalAccount": ACCOUNT}})], "ec2:CreateNetworkInterface", ENI, "none"),
+        ([VPC_ACCESS, deny("ec2:*", Condition={"StringEqualsSometimes": {"aws:PrincipalAccount": "1"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
         # A statement on its own (not in a list) and a document as a string.
         ([{"Statement": {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}}], "logs:PutLogEvents", STREAM, "allow"),
         (['{"Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}'], "logs:PutLogEvents", STREAM, "allow"),
     ],
 )
 def test_policy_decision(documents, action, resource, expected):
-    assert strict.policy_decision(documents, action, resource) == expected
+    assert strict.policy_decision(documents, action, resource, CONTEXT) == expected
 
 
 def test_a_permissions_boundary_must_allow_too():
     identity = [VPC_ACCESS]
-    assert strict.permits(identity, None, "ec2:CreateNetworkInterface", ENI)
-    assert strict.permits(identity, [allow("ec2:*")], "ec2:CreateNetworkInterface", ENI)
-    assert not strict.permits(identity, [allow("logs:*")], "ec2:CreateNetworkInterface", ENI)
-    assert not strict.permits(identity, [], "ec2:CreateNetworkInterface", ENI)
+    assert strict.permits(identity, None, "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert strict.permits(identity, [allow("ec2:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not strict.permits(identity, [allow("logs:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not strict.permits(identity, [], "ec2:CreateNetworkInterface", ENI, CONTEXT)
     # The boundary alone grants nothing.
-    assert not strict.permits([], [allow("*")], "ec2:CreateNetworkInterface", ENI)
+    assert not strict.permits([], [allow("*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    # A boundary's conditions count too.
+    narrowed = [allow("ec2:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})]
+    assert not strict.permits(identity, narrowed, "ec2:CreateNetworkInterface", ENI, CONTEXT)
+
+
+def test_the_context_names_the_principal_the_region_and_secure_transport():
+    assert CONTEXT["aws:PrincipalArn"] == ROLE
+    assert CONTEXT["aws:PrincipalAccount"] == ACCOUNT
+    assert CONTEXT["aws:PrincipalType"] == "AssumedRole"
+    assert CONTEXT["aws:RequestedRegion"] == "us-east-1"
+    assert CONTEXT["aws:SecureTransport"] == "true"
+    assert "aws:SourceVpce" not in CONTEXT and "aws:SourceIp" not in CONTEXT
+    user = strict.request_context(f"arn:aws:iam::{ACCOUNT}:user/alice", None, {"aws:username": "alice"})
+    assert user["aws:PrincipalType"] == "User" and user["aws:username"] == "alice"
+
+
+CALLER = f"arn:aws:iam::{ACCOUNT}:user/alice"
+
+
+def trust(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def trusting(condition=None, effect="Allow"):
+    statement = {"Effect": effect, "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
 
 
 @pytest.mark.parametrize(
-    "pattern, value, case_sensitive, expected",
+    "document, external_id, expected",
     [
-        ("*", "", True, True),
-        ("logs:*", "logs:PutLogEvents", True, True),
-        ("LOGS:put*", "logs:PutLogEvents", False, True),
-        ("LOGS:put*", "logs:PutLogEvents", True, False),
-        ("ec2:*NetworkInterface*", "ec2:DescribeNetworkInterfaces", False, True),
-        ("arn:?ws:*", "arn:aws:iam::1:role/r", True, True),
-        ("a*b", "acb", True, True),
-        ("a*b", "acc", True, False),
-        ("[ab]", "a", True, False),  # no character classes in IAM
-        ("*a" * 20 + "b", "a" * 64, True, False),  # a crafted policy answers at once
+        (trust(trusting()), None, True),
+        (trust(trusting({"StringEquals": {"sts:ExternalId": "e-1"}})), "e-1", True),
+        (trust(trusting({"StringEquals": {"sts:ExternalId": "e-1"}})), "e-2", False),
+        (trust(trusting({"StringEquals": {"sts:ExternalId": "e-1"}})), None, False),
+        # Operators beyond StringEquals/StringLike, on keys AssumeRole knows.
+        (trust(trusting({"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/a*"}})), None, True),
+        (trust(trusting({"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}})), None, False),
+        (trust(trusting({"Null": {"sts:ExternalId": "true"}})), None, True),
+        # A Deny applies only where its condition holds.
+        (trust(trusting(), trusting({"Null": {"sts:ExternalId": "true"}}, "Deny")), None, False),
+        (trust(trusting(), trusting({"Null": {"sts:ExternalId": "true"}}, "Deny")), "e-1", True),
+        (trust(trusting(), trusting({"Bogus": {"sts:ExternalId": "x"}}, "Deny")), "e-1", False),
     ],
 )
-def test_wildcards_match_as_iam_reads_them(pattern, value, case_sensitive, expected):
-    assert strict._wildcard(pattern, value, case_sensitive) is expected
+def test_trust_policy_conditions(document, external_id, expected):
+    assert strict.trust_allows(document, CALLER, ACCOUNT, external_id) is expected
+
+
+FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator"
+SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app-AbCdEf"
+OTHER = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:other-XyZabc"
+
+
+def invoke(condition=None, principal=None, resource=FUNCTION, effect="Allow"):
+    statement = {
+        "Effect": effect,
+        "Principal": principal or {"Service": "secretsmanager.amazonaws.com"},
+        "Action": "lambda:InvokeFunction",
+        "Resource": resource,
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        (invoke(), True),
+        ({}, False),
+        (invoke(principal={"Service": "events.amazonaws.com"}), False),
+        (invoke(principal="*"), True),
+        (invoke(principal={"Service": ["events.amazonaws.com", "secretsmanager.amazonaws.com"]}), True),
+        (invoke(principal={"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), False),
+        (invoke(resource=FUNCTION + ":live"), False),
+        # Lambda's AddPermission writes SourceArn as ArnLike and SourceAccount as
+        # StringEquals, with the key spelt AWS:...
+        (invoke({"ArnLike": {"AWS:SourceArn": SECRET}}), True),
+        (invoke({"ArnLike": {"AWS:SourceArn": OTHER}}), False),
+        (invoke({"ArnLike": {"AWS:SourceArn": f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:app-*"}}), True),
+        (invoke({"StringEquals": {"AWS:SourceAccount": ACCOUNT}}), True),
+        (invoke({"StringEquals": {"AWS:SourceAccount": "999999999999"}}), False),
+        (invoke({"StringEquals": {"AWS:SourceAccount": ACCOUNT}, "ArnLike": {"AWS:SourceArn": OTHER}}), False),
+        # An explicit Deny for this secret wins.
+        ({"Statement": invoke()["Statement"] + invoke({"ArnEquals": {"aws:SourceArn": SECRET}}, effect="Deny")["Statement"]}, False),
+        ({"Statement": invoke()["Statement"] + invoke({"ArnEquals": {"aws:SourceArn": OTHER}}, effect="Deny")["Statement"]}, True),
+    ],
+)
+def test_secrets_manager_may_invoke_the_function(policy, expected):
+    assert strict.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
