@@ -16,7 +16,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::Value;
 use sqlx::MySqlConnection;
 
-use crate::db::{self, Login, Transport};
+use crate::db::{self, DbError, Login, Transport};
 use crate::error::{Problem, RotationError};
 use crate::grantable;
 use crate::grants::{self, Grants};
@@ -728,27 +728,58 @@ impl Rotator {
     ) -> Result<(), RotationError> {
         let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
         let existing = self.grants_of(cx, conn, clone).await?;
+        // Rows of the current user not given to the clone, and rows given without the
+        // columns that no longer exist: both leave the result short of `target` on purpose.
         let mut skipped = Vec::new();
+        let mut narrowed: Vec<(grants::GrantRow, grants::GrantRow)> = Vec::new();
         for planned in grants::plan(&target.rows, &existing.rows, &clone_sql) {
-            let statement = sql::privilege_statement(planned.text);
-            match db::execute(conn, &statement).await {
-                Ok(()) => {
-                    tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+            let mut row = planned.row.clone();
+            let mut statement = sql::privilege_statement(planned.text);
+            loop {
+                let error = match db::execute(conn, &statement).await {
+                    Ok(()) => {
+                        tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+                        if row != planned.row {
+                            narrowed.push((planned.row.clone(), row));
+                        }
+                        break;
+                    }
+                    Err(error) => error,
+                };
+                let copies_a_privilege =
+                    planned.applies && matches!(planned.row, grants::GrantRow::Privileges { .. });
+                match error.number() {
+                    // MySQL and MariaDB keep table grants after DROP TABLE (MySQL also routine
+                    // grants), and granting on a missing table or routine fails with 1146
+                    // (ER_NO_SUCH_TABLE) / 1305 (ER_SP_DOES_NOT_EXIST) on every retry:
+                    // https://dev.mysql.com/doc/refman/8.0/en/grant.html ("MySQL does not
+                    // automatically revoke any privileges when you drop a database or table").
+                    Some(1146 | 1305) if copies_a_privilege => {
+                        tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, reason = %error, "not copied: the grant names a table or routine that no longer exists; revoke it from the user to silence this");
+                        skipped.push(planned.row.clone());
+                        break;
+                    }
+                    // Column grants outlive `ALTER TABLE ... DROP COLUMN` the same way, and
+                    // granting one fails with 1054 (ER_BAD_FIELD_ERROR) on every retry: the
+                    // grant is given again without that column (see `grants::unknown_column`).
+                    // Each round removes one column of the row, so the loop ends.
+                    Some(1054) if copies_a_privilege => {
+                        let DbError::Statement { message, .. } = &error else {
+                            return Err(cx.fail(error));
+                        };
+                        let Some(column) = grants::unknown_column(&row, message) else {
+                            return Err(cx.fail(error));
+                        };
+                        tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, column = %column, "not copied for this column: the grant names a column that no longer exists; the rest of the grant is copied; revoke it from the user to silence this");
+                        let Some(rest) = grants::without_column(&row, &column) else {
+                            skipped.push(planned.row.clone());
+                            break;
+                        };
+                        statement = sql::privilege_statement(rest.apply_sql(&clone_sql));
+                        row = rest;
+                    }
+                    _ => return Err(cx.fail(error)),
                 }
-                // MySQL and MariaDB keep table grants after DROP TABLE (MySQL also routine
-                // grants), and granting on a missing table or routine fails with 1146
-                // (ER_NO_SUCH_TABLE) / 1305 (ER_SP_DOES_NOT_EXIST) on every retry:
-                // https://dev.mysql.com/doc/refman/8.0/en/grant.html ("MySQL does not
-                // automatically revoke any privileges when you drop a database or table").
-                Err(error)
-                    if planned.applies
-                        && matches!(planned.row, grants::GrantRow::Privileges { .. })
-                        && matches!(error.number(), Some(1146 | 1305)) =>
-                {
-                    tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, reason = %error, "not copied: the grant names a table or routine that no longer exists; revoke it from the user to silence this");
-                    skipped.push(planned.row);
-                }
-                Err(error) => return Err(cx.fail(error)),
             }
         }
         let have = self.account_settings(cx, conn, clone).await?;
@@ -786,16 +817,26 @@ impl Rotator {
         }
         // Check the result the way an auditor would: read both back and compare.
         let after = self.grants_of(cx, conn, clone).await?;
-        let missing: Vec<String> = target
+        let expected: Vec<&grants::GrantRow> = target
             .rows
             .iter()
-            .filter(|r| !after.rows.contains(r) && !skipped.contains(r))
+            .filter(|r| !skipped.contains(r))
+            .map(|r| {
+                narrowed
+                    .iter()
+                    .find(|(whole, _)| whole == r)
+                    .map_or(r, |(_, given)| given)
+            })
+            .collect();
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|r| !after.rows.contains(r))
             .map(ToString::to_string)
             .collect();
         let extra: Vec<String> = after
             .rows
             .iter()
-            .filter(|r| !target.rows.contains(r))
+            .filter(|r| !expected.contains(r))
             .map(ToString::to_string)
             .collect();
         if !missing.is_empty() || !extra.is_empty() {

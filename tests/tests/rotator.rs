@@ -1595,3 +1595,88 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         "deleting the replica keeps its source's server running"
     );
 }
+
+/// Issue 19, item 9: MariaDB, like MySQL, keeps a column grant after `ALTER TABLE ...
+/// DROP COLUMN`, and granting it again fails with 1054 on every retry. The clone gets
+/// the grant without the dropped column (its other columns, and the other privileges
+/// of the row, stay), the function warns, and the next rotations converge.
+#[tokio::test]
+async fn a_column_grant_on_a_dropped_column_is_copied_without_it_and_said_so() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("columns"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE TABLE `{}`.`w` (a INT, b INT, c INT)", app.database),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT (a, b), INSERT (b), UPDATE (c) ON `{}`.`w` TO '{}'@'%'",
+            app.database, app.user
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("ALTER TABLE `{}`.`w` DROP COLUMN b", app.database),
+    )
+    .await;
+    let on_w = |grants: &Grants| -> Vec<String> {
+        grants
+            .rows
+            .iter()
+            .map(ToString::to_string)
+            .filter(|r| r.contains("`w`"))
+            .collect()
+    };
+    let kept = on_w(&grants_of(&app.user, "%").await);
+    assert!(
+        kept.len() == 1 && kept[0].contains("`b`"),
+        "MariaDB keeps the grant on the dropped column: {kept:?}"
+    );
+
+    rotate(&config, &app.name, &function).await;
+    let first = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        first["username"],
+        json!(clone),
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(select_with(&first).await, Ok(1));
+    let copied = on_w(&grants_of(&clone, "%").await);
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    assert!(
+        copied[0].contains("SELECT (`a`)")
+            && copied[0].contains("UPDATE (`c`)")
+            && !copied[0].contains("INSERT")
+            && !copied[0].contains("`b`"),
+        "{copied:?}"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("names a column that no longer exists") && logs.contains("column=b"),
+        "{logs}"
+    );
+
+    // Back to the original user: its stale grant becomes the clone's; then again.
+    for expected in [&app.user, &clone] {
+        rotate(&config, &app.name, &function).await;
+        let now = value(&config, &app.name, "AWSCURRENT").await;
+        assert_eq!(
+            &now["username"],
+            &json!(expected),
+            "{}",
+            function_logs(&function)
+        );
+        assert_eq!(select_with(&now).await, Ok(1));
+    }
+    assert_eq!(
+        on_w(&grants_of(&app.user, "%").await),
+        on_w(&grants_of(&clone, "%").await)
+    );
+}
