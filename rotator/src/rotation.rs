@@ -4,9 +4,10 @@
 //! calls, so every step first checks where the rotation stands and does only what
 //! is missing. `setSecret` orders its work so that a crash anywhere leaves the
 //! current credentials working and the pending credentials not yet usable: the clone
-//! is created with a throw-away password, given exactly the current user's
+//! is created with the current user's password, given exactly the current user's
 //! privileges, and only then given the pending password. The current user is only
-//! ever read. Every input is validated before the first write.
+//! ever read, and an alternate user that already exists is written to only once it is
+//! proven this secret's (module `ownership`). Every input is validated before the first write.
 
 use std::path::Path;
 
@@ -24,6 +25,8 @@ use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
 use crate::settings::{Settings, Strategy};
 use crate::sql::{self, Account};
 use crate::version::{Flavor, ServerVersion};
+
+mod ownership;
 
 /// A rotation step, as Secrets Manager names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,15 +215,25 @@ impl Rotator {
         Ok(())
     }
 
-    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
-    async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
-        let described = self
-            .secrets
+    /// `DescribeSecret` of the rotated secret: its rotation state and labelled versions.
+    async fn describe(
+        &self,
+        cx: &Context<'_>,
+    ) -> Result<
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+        RotationError,
+    > {
+        self.secrets
             .describe_secret()
             .secret_id(&cx.event.secret_id)
             .send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))
+    }
+
+    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
+    async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
+        let described = self.describe(cx).await?;
         if described.rotation_enabled() == Some(false) {
             return Err(cx.fail(Problem::Protocol(
                 "rotation is not enabled for this secret; enable it with RotateSecret".to_owned(),
@@ -292,14 +305,7 @@ impl Rotator {
                     })
                 })
             }
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(GetSecretValueError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(error) if value_missing(&error) => Ok(None),
             Err(error) => Err(cx.aws("secretsmanager:GetSecretValue (AWSPENDING)", &error)),
         }
     }
@@ -520,6 +526,9 @@ impl Rotator {
             &matched.host,
         )
         .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
+        // An existing alternate user must be this secret's before anything is written to it.
+        self.refuse_a_takeover(cx, &current, &pending.username, &clone_hosts)
+            .await?;
         let mut accounts = Vec::new();
         for host in hosts {
             let user = Account::new(current.username.as_str(), host.as_str());
@@ -540,20 +549,29 @@ impl Rotator {
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
         self.check_grantable(cx, conn, &version, &accounts).await?;
 
-        for (user, clone, settings, grants) in &accounts {
+        // The account this function's address matches is created first (it is last in
+        // `accounts`), so a crash after any creation leaves a clone the ownership proof's
+        // login reaches.
+        for (_, clone, _, _) in accounts.iter().rev() {
             if !db::account_exists(conn, clone)
                 .await
                 .map_err(|e| cx.fail(e))?
             {
-                let throwaway = self.random_password(cx).await?;
+                // The new clone starts with the current user's password, not the pending
+                // one (whose login would make a retry skip the copy below). Until the
+                // pending password is set it holds at most the current user's privileges,
+                // so that password reaches nothing it did not reach before; and a crash in
+                // between leaves a clone this secret can still prove its own (`ownership`).
                 db::execute(
                     conn,
-                    &sql::create_user(clone, &throwaway).map_err(|e| cx.fail(e))?,
+                    &sql::create_user(clone, &current.password).map_err(|e| cx.fail(e))?,
                 )
                 .await
                 .map_err(|e| cx.fail(e))?;
                 tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
             }
+        }
+        for (user, clone, settings, grants) in &accounts {
             self.copy_account(cx, conn, user, clone, grants, settings, &version)
                 .await?;
         }
@@ -1127,14 +1145,7 @@ impl Rotator {
             .await;
         let text = match found {
             Ok(value) => value.secret_string().map(str::to_owned),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(GetSecretValueError::ResourceNotFoundException(_))
-                ) =>
-            {
-                None
-            }
+            Err(error) if value_missing(&error) => None,
             Err(error) => return Err(cx.aws("secretsmanager:GetSecretValue (AWSPREVIOUS)", &error)),
         };
         let Some(mut previous) = text.and_then(|t| DbSecret::parse(&t).ok()) else {
@@ -1168,13 +1179,7 @@ impl Rotator {
     }
 
     async fn finish_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
-        let described = self
-            .secrets
-            .describe_secret()
-            .secret_id(&cx.event.secret_id)
-            .send()
-            .await
-            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+        let described = self.describe(cx).await?;
         let current = described
             .version_ids_to_stages()
             .into_iter()
@@ -1242,6 +1247,16 @@ pub(crate) fn unreachable_hint(action: &str, message: &str) -> String {
          endpoint for {service} with private DNS on (and the VPC's DNS support and DNS hostnames on) or a \
          NAT gateway; check that the endpoint's security group admits TCP 443 from the function's security \
          group, that the function's group lets TCP 443 out, and that the subnets' network ACLs pass both ways"
+    )
+}
+
+/// `GetSecretValue` found no such version (or no value in it yet).
+fn value_missing<R>(
+    error: &aws_sdk_secretsmanager::error::SdkError<GetSecretValueError, R>,
+) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(GetSecretValueError::ResourceNotFoundException(_))
     )
 }
 
