@@ -127,11 +127,26 @@ async fn the_policy_deploy_writes_is_enough_for_a_rotation() {
         .is_ok(),
         "the new password logs in"
     );
-    // The calls were the role's: the function's credentials are an assumed-role session.
-    assert!(
-        !function_logs(&function).contains("AccessDenied"),
-        "{}",
+    // The second rotation writes to a user that exists (`appuser`), so it first proves
+    // it this secret's, listing the secret's versions (ListSecretVersionIds) as the role.
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Succeeded,
+        "function logs: {}",
         function_logs(&function)
+    );
+    assert_eq!(
+        value(&config, &app.secret, "AWSCURRENT").await["username"],
+        json!("appuser")
+    );
+    // The calls were the role's: the function's credentials are an assumed-role session.
+    let logs = function_logs(&function);
+    assert!(
+        !logs.contains("AccessDenied")
+            && !logs.contains("access denied")
+            && logs.contains("it is this rotation's"),
+        "{logs}"
     );
 }
 
