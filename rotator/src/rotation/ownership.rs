@@ -159,7 +159,7 @@ pub fn decide(
          account it did not make (it would rewrite its password and replace its privileges with `{current_user}`'s): \
          drop or rename {them}, or name another user in the secret (its alternate is the name with `_clone` \
          added or removed); if {them} really is this secret's alternate user, set its password to the one in \
-         the secret's AWSPREVIOUS version",
+         the secret's AWSPREVIOUS version (before the first rotation, AWSCURRENT's)",
         accounts.join(", "),
     ))
 }
@@ -322,9 +322,19 @@ impl Rotator {
             tls: current.tls,
         };
         match db::connect(&login, self.ca_bundle()).await {
-            Ok((connection, _)) => {
+            // The session must be the alternate user's own: an anonymous or proxy
+            // account that accepted the password proves nothing about it.
+            Ok((mut connection, _)) => {
+                let matched = db::current_user(&mut connection)
+                    .await
+                    .map_err(|e| cx.fail(e))?;
                 close(connection).await;
-                Ok(true)
+                let own = crate::sql::Account::from_current_user(&matched)
+                    .is_some_and(|account| account.user == alternate);
+                if !own {
+                    tracing::info!(secret = %cx.event.secret_id, user = %alternate, version = %version.label(), matched = %matched, "a stored password logged in, but as another account (CURRENT_USER()); not a proof");
+                }
+                Ok(own)
             }
             // Refusals that come only after the password was accepted: the account is
             // locked (MariaDB 4151, "Access denied, this account is locked": on 10.11 a
