@@ -699,7 +699,8 @@ fn privilege_items(privileges: &str) -> Option<Vec<PrivilegeItem>> {
 /// MariaDB 10.11: `SHOW GRANTS` still lists the column and `mysql.columns_priv` its
 /// row), and granting them again fails with 1054 on every retry. The message's format
 /// is the server's (MySQL: <https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html>,
-/// error 1054; MariaDB: <https://mariadb.com/kb/en/mariadb-error-codes/>); a server
+/// error 1054, raised by `mysql_table_grant` with the column as the statement names it
+/// and the table; MariaDB: <https://mariadb.com/kb/en/mariadb-error-codes/>); a server
 /// whose messages are in another language (`lc_messages`) still quotes the column, so
 /// a single column of the row quoted in the message is taken as well.
 pub fn unknown_column(row: &GrantRow, message: &str) -> Option<String> {
