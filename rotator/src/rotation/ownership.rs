@@ -37,9 +37,9 @@
 //! of the same name are hosts of the current user too (`mirror_hosts` refuses any
 //! other), which this rotation mirrors. Each failed proof login counts as a failed
 //! login of that account (MariaDB's `max_password_errors` blocks an account after that
-//! many: <https://mariadb.com/kb/en/server-system-variables/#max_password_errors>;
+//! many: <https://mariadb.com/docs/server/ref/mdb/system-variables/max_password_errors>;
 //! MySQL 8.0.19+'s `FAILED_LOGIN_ATTEMPTS` locks one that sets it:
-//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html#failed-login-tracking>),
+//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>, WL#13515),
 //! so at most [`MAX_PROOF_LOGINS`] passwords are tried, the most likely first.
 //!
 //! The single-user strategy needs no proof: it refuses a pending version that names
