@@ -70,6 +70,8 @@ pub enum DbError {
         port: u16,
         user: String,
         message: String,
+        /// The server's error number (1045: wrong password...), when it sent one.
+        number: Option<u16>,
     },
     #[error(
         "TLS to {host}:{port} failed ({message}); this login requires verified TLS (ssl=true in its secret, or, for the admin login, a configured DB_CA_BUNDLE): if the server uses the Amazon RDS CA, point DB_CA_BUNDLE at the RDS CA bundle (PEM), or set ssl to false to allow plaintext"
@@ -167,6 +169,9 @@ fn classify(login: &Login<'_>, error: &sqlx::Error) -> DbError {
                 port,
                 user: login.user.to_owned(),
                 message,
+                number: db
+                    .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                    .map(sqlx::mysql::MySqlDatabaseError::number),
             }
         }
         sqlx::Error::Tls(inner) => DbError::Tls {

@@ -643,6 +643,141 @@ pub fn plan(current: &[GrantRow], clone: &[GrantRow], clone_sql: &str) -> Vec<Pl
     statements
 }
 
+/// One item of a privilege list: the privilege's words and, for a column grant, its
+/// column names as the server printed them (quoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PrivilegeItem {
+    name: String,
+    columns: Option<Vec<String>>,
+}
+
+/// Splits `SELECT (`a`, `b`), INSERT` at its top-level commas.
+fn privilege_items(privileges: &str) -> Option<Vec<PrivilegeItem>> {
+    let tokens = tokenize(privileges).ok()?;
+    let mut items = Vec::new();
+    let mut name: Vec<&str> = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    let mut in_list = false;
+    for token in &tokens {
+        let text = &privileges[token.start..token.end];
+        match (in_list, text) {
+            (false, "(") if !name.is_empty() && columns.is_none() => {
+                in_list = true;
+                columns = Some(Vec::new());
+            }
+            (true, ")") => in_list = false,
+            (true, ",") => {}
+            (true, _) if token.kind != Kind::Symbol => columns.as_mut()?.push(text.to_owned()),
+            (false, ",") => {
+                if name.is_empty() {
+                    return None;
+                }
+                items.push(PrivilegeItem {
+                    name: name.join(" "),
+                    columns: columns.take(),
+                });
+                name.clear();
+            }
+            (false, _) if token.kind == Kind::Word && columns.is_none() => name.push(text),
+            _ => return None,
+        }
+    }
+    if in_list || name.is_empty() {
+        return None;
+    }
+    items.push(PrivilegeItem {
+        name: name.join(" "),
+        columns,
+    });
+    Some(items)
+}
+
+/// The column of `row`'s column grants that a failed grant's error 1054
+/// (`ER_BAD_FIELD_ERROR`, "Unknown column '%s' in '%s'") names.
+///
+/// MySQL and MariaDB keep column grants after `ALTER TABLE ... DROP COLUMN` (seen on
+/// MariaDB 10.11: `SHOW GRANTS` still lists the column and `mysql.columns_priv` its
+/// row), and granting them again fails with 1054 on every retry. The message's format
+/// is the server's (MySQL: <https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html>,
+/// error 1054, raised by `mysql_table_grant` with the column as the statement names it
+/// and the table; MariaDB: <https://mariadb.com/kb/en/mariadb-error-codes/>); a server
+/// whose messages are in another language (`lc_messages`) still quotes the column, so
+/// a single column of the row quoted in the message is taken as well.
+pub fn unknown_column(row: &GrantRow, message: &str) -> Option<String> {
+    let GrantRow::Privileges {
+        revoke: false,
+        privileges,
+        ..
+    } = row
+    else {
+        return None;
+    };
+    let mut columns: Vec<String> = privilege_items(privileges)?
+        .into_iter()
+        .flat_map(|item| item.columns.unwrap_or_default())
+        .map(|quoted| unquote(&quoted))
+        .collect();
+    columns.sort();
+    columns.dedup();
+    if let Some(found) = columns
+        .iter()
+        .find(|c| message.starts_with(&format!("Unknown column '{c}' in '")))
+    {
+        return Some(found.clone());
+    }
+    let mut quoted = columns
+        .iter()
+        .filter(|c| message.contains(&format!("'{c}'")));
+    match (quoted.next(), quoted.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// `row` without its grants on `column` (compared as the server does, without regard
+/// to case); `None` when nothing of the row remains. A privilege whose every column
+/// was `column` goes; the rest of the row, and its other columns, stay.
+pub fn without_column(row: &GrantRow, column: &str) -> Option<GrantRow> {
+    let GrantRow::Privileges {
+        revoke: false,
+        privileges,
+        object,
+        grant_option,
+    } = row
+    else {
+        return Some(row.clone());
+    };
+    let Some(items) = privilege_items(privileges) else {
+        return Some(row.clone());
+    };
+    let mut kept = Vec::new();
+    for item in items {
+        match item.columns {
+            None => kept.push(item.name),
+            Some(columns) => {
+                let columns: Vec<String> = columns
+                    .into_iter()
+                    .filter(|quoted| !unquote(quoted).eq_ignore_ascii_case(column))
+                    .collect();
+                if !columns.is_empty() {
+                    kept.push(format!("{} ({})", item.name, columns.join(", ")));
+                }
+            }
+        }
+    }
+    // A row of only column grants is gone when they are; a table-level privilege
+    // keeps the row (its grant option belongs to the table, not the columns).
+    if kept.is_empty() {
+        return None;
+    }
+    Some(GrantRow::Privileges {
+        revoke: false,
+        privileges: kept.join(", "),
+        object: object.clone(),
+        grant_option: *grant_option,
+    })
+}
+
 impl fmt::Display for GrantRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.apply_sql("<user>"))
@@ -1152,5 +1287,76 @@ mod tests {
         ] {
             assert_eq!(unquote(quoted), plain, "{quoted}");
         }
+    }
+
+    /// MariaDB 10.11's row after `ALTER TABLE w DROP COLUMN b`, and the 1054 messages
+    /// of granting it again (English, and a translated server that still quotes the name).
+    #[test]
+    fn a_dropped_column_leaves_the_grant_without_it() {
+        let row = parse_row(
+            "GRANT SELECT (`e`, `a`, `c`, `b`), INSERT (`b`), UPDATE (`e`, `a`) ON `d`.`w` TO `u`@`%`",
+        )
+        .unwrap()
+        .grant;
+        let cases: &[(&str, Option<&str>)] = &[
+            ("Unknown column 'b' in 'w'", Some("b")),
+            ("Unbekanntes Tabellenfeld 'b' in w", Some("b")),
+            // The table's name is also a column's: the English form still decides.
+            ("Unknown column 'e' in 'a'", Some("e")),
+            ("Unknown column 'zz' in 'w'", None),
+            ("Table 'd.w' doesn't exist", None),
+            // Two columns quoted and no English form: not guessed.
+            ("'a' 'e'", None),
+        ];
+        for (message, column) in cases {
+            assert_eq!(
+                unknown_column(&row, message).as_deref(),
+                *column,
+                "{message}"
+            );
+        }
+        let narrowed = without_column(&row, "b").unwrap();
+        assert_eq!(
+            narrowed.apply_sql("'c'@'%'"),
+            "GRANT SELECT (`e`, `a`, `c`), UPDATE (`e`, `a`) ON `d`.`w` TO 'c'@'%'",
+            "INSERT had only the dropped column and goes; the other columns stay, in the server's order"
+        );
+        // What MariaDB prints for that grant on the clone is the same row.
+        assert_eq!(
+            parse_row("GRANT SELECT (`e`, `a`, `c`), UPDATE (`e`, `a`) ON `d`.`w` TO `c`@`%`")
+                .unwrap()
+                .grant,
+            narrowed
+        );
+        // Column names compare without regard to case, quoted names may hold anything.
+        let odd = parse_row("GRANT SELECT (`Odd, ``name`), REFERENCES (`x`) ON `d`.`t` TO `u`@`%` WITH GRANT OPTION")
+            .unwrap()
+            .grant;
+        assert_eq!(
+            unknown_column(&odd, "Unknown column 'Odd, `name' in 't'").as_deref(),
+            Some("Odd, `name")
+        );
+        assert_eq!(
+            without_column(&odd, "odd, `NAME").map(|r| r.apply_sql("c")),
+            Some("GRANT REFERENCES (`x`) ON `d`.`t` TO c WITH GRANT OPTION".to_owned())
+        );
+        // A row of only that column is gone; a table-level privilege keeps the row.
+        let only = parse_row("GRANT SELECT (`gone`) ON `d`.`t` TO `u`@`%`")
+            .unwrap()
+            .grant;
+        assert_eq!(without_column(&only, "gone"), None);
+        let mixed = parse_row("GRANT INSERT, SELECT (`gone`) ON `d`.`t` TO `u`@`%`")
+            .unwrap()
+            .grant;
+        assert_eq!(
+            without_column(&mixed, "gone").map(|r| r.apply_sql("c")),
+            Some("GRANT INSERT ON `d`.`t` TO c".to_owned())
+        );
+        // Rows without column grants are never narrowed.
+        let table = parse_row("GRANT SELECT ON `d`.`t` TO `u`@`%`")
+            .unwrap()
+            .grant;
+        assert_eq!(unknown_column(&table, "Unknown column 'x' in 't'"), None);
+        assert_eq!(without_column(&table, "x"), Some(table.clone()));
     }
 }

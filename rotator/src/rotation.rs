@@ -4,9 +4,10 @@
 //! calls, so every step first checks where the rotation stands and does only what
 //! is missing. `setSecret` orders its work so that a crash anywhere leaves the
 //! current credentials working and the pending credentials not yet usable: the clone
-//! is created with a throw-away password, given exactly the current user's
+//! is created with the current user's password, given exactly the current user's
 //! privileges, and only then given the pending password. The current user is only
-//! ever read. Every input is validated before the first write.
+//! ever read, and an alternate user that already exists is written to only once it is
+//! proven this secret's (module `ownership`). Every input is validated before the first write.
 
 use std::path::Path;
 
@@ -16,7 +17,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde_json::Value;
 use sqlx::MySqlConnection;
 
-use crate::db::{self, Login, Transport};
+use crate::db::{self, DbError, Login, Transport};
 use crate::error::{Problem, RotationError};
 use crate::grantable;
 use crate::grants::{self, Grants};
@@ -24,6 +25,8 @@ use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
 use crate::settings::{Settings, Strategy};
 use crate::sql::{self, Account};
 use crate::version::{Flavor, ServerVersion};
+
+mod ownership;
 
 /// A rotation step, as Secrets Manager names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,15 +221,25 @@ impl Rotator {
         Ok(())
     }
 
-    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
-    async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
-        let described = self
-            .secrets
+    /// `DescribeSecret` of the rotated secret: its rotation state and labelled versions.
+    async fn describe(
+        &self,
+        cx: &Context<'_>,
+    ) -> Result<
+        aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+        RotationError,
+    > {
+        self.secrets
             .describe_secret()
             .secret_id(&cx.event.secret_id)
             .send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))
+    }
+
+    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
+    async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
+        let described = self.describe(cx).await?;
         if described.rotation_enabled() == Some(false) {
             return Err(cx.fail(Problem::Protocol(
                 "rotation is not enabled for this secret; enable it with RotateSecret".to_owned(),
@@ -298,14 +311,7 @@ impl Rotator {
                     })
                 })
             }
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(GetSecretValueError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(None)
-            }
+            Err(error) if value_missing(&error) => Ok(None),
             Err(error) => Err(cx.aws("secretsmanager:GetSecretValue (AWSPENDING)", &error)),
         }
     }
@@ -526,6 +532,9 @@ impl Rotator {
             &matched.host,
         )
         .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
+        // An existing alternate user must be this secret's before anything is written to it.
+        self.refuse_a_takeover(cx, &current, &pending.username, &clone_hosts)
+            .await?;
         let mut accounts = Vec::new();
         for host in hosts {
             let user = Account::new(current.username.as_str(), host.as_str());
@@ -546,20 +555,29 @@ impl Rotator {
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
         self.check_grantable(cx, conn, &version, &accounts).await?;
 
-        for (user, clone, settings, grants) in &accounts {
+        // The account this function's address matches is created first (it is last in
+        // `accounts`), so a crash after any creation leaves a clone the ownership proof's
+        // login reaches.
+        for (_, clone, _, _) in accounts.iter().rev() {
             if !db::account_exists(conn, clone)
                 .await
                 .map_err(|e| cx.fail(e))?
             {
-                let throwaway = self.random_password(cx).await?;
+                // The new clone starts with the current user's password, not the pending
+                // one (whose login would make a retry skip the copy below). Until the
+                // pending password is set it holds at most the current user's privileges,
+                // so that password reaches nothing it did not reach before; and a crash in
+                // between leaves a clone this secret can still prove its own (`ownership`).
                 db::execute(
                     conn,
-                    &sql::create_user(clone, &throwaway).map_err(|e| cx.fail(e))?,
+                    &sql::create_user(clone, &current.password).map_err(|e| cx.fail(e))?,
                 )
                 .await
                 .map_err(|e| cx.fail(e))?;
                 tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
             }
+        }
+        for (user, clone, settings, grants) in &accounts {
             self.copy_account(cx, conn, user, clone, grants, settings, &version)
                 .await?;
         }
@@ -734,27 +752,61 @@ impl Rotator {
     ) -> Result<(), RotationError> {
         let clone_sql = clone.sql().map_err(|e| cx.fail(e))?;
         let existing = self.grants_of(cx, conn, clone).await?;
+        // Rows of the current user not given to the clone, and rows given without the
+        // columns that no longer exist: both leave the result short of `target` on purpose.
         let mut skipped = Vec::new();
+        let mut narrowed: Vec<(grants::GrantRow, grants::GrantRow)> = Vec::new();
         for planned in grants::plan(&target.rows, &existing.rows, &clone_sql) {
-            let statement = sql::privilege_statement(planned.text);
-            match db::execute(conn, &statement).await {
-                Ok(()) => {
-                    tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+            let mut row = planned.row.clone();
+            let mut statement = sql::privilege_statement(planned.text);
+            loop {
+                let error = match db::execute(conn, &statement).await {
+                    Ok(()) => {
+                        tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "privilege copied");
+                        if row != planned.row {
+                            narrowed.push((planned.row.clone(), row));
+                        }
+                        break;
+                    }
+                    Err(error) => error,
+                };
+                let copies_a_privilege =
+                    planned.applies && matches!(planned.row, grants::GrantRow::Privileges { .. });
+                match error.number() {
+                    // MySQL and MariaDB keep table grants after DROP TABLE (MySQL also routine
+                    // grants), and granting on a missing table or routine fails with 1146
+                    // (ER_NO_SUCH_TABLE) / 1305 (ER_SP_DOES_NOT_EXIST) on every retry:
+                    // https://dev.mysql.com/doc/refman/8.0/en/grant.html ("MySQL does not
+                    // automatically revoke any privileges when you drop a database or table").
+                    Some(1146 | 1305) if copies_a_privilege => {
+                        tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, reason = %error, "not copied: the grant names a table or routine that no longer exists; revoke it from the user to silence this");
+                        skipped.push(planned.row.clone());
+                        break;
+                    }
+                    // Column grants outlive `ALTER TABLE ... DROP COLUMN` the same way, and
+                    // granting one fails with 1054 (ER_BAD_FIELD_ERROR) on every retry: the
+                    // grant is given again without that column (see `grants::unknown_column`).
+                    // Each round removes one column of the row, so the loop ends. Undoing
+                    // such a row needs nothing: REVOKE does not look the columns up (MySQL's
+                    // `mysql_table_grant` in sql/auth/sql_authorization.cc checks them only
+                    // `if (!revoke_grant)`; MariaDB 10.11 revokes them too, as seen here).
+                    Some(1054) if copies_a_privilege => {
+                        let DbError::Statement { message, .. } = &error else {
+                            return Err(cx.fail(error));
+                        };
+                        let Some(column) = grants::unknown_column(&row, message) else {
+                            return Err(cx.fail(error));
+                        };
+                        tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, column = %column, "not copied for this column: the grant names a column that no longer exists; the rest of the grant is copied; revoke it from the user to silence this");
+                        let Some(rest) = grants::without_column(&row, &column) else {
+                            skipped.push(planned.row.clone());
+                            break;
+                        };
+                        statement = sql::privilege_statement(rest.apply_sql(&clone_sql));
+                        row = rest;
+                    }
+                    _ => return Err(cx.fail(error)),
                 }
-                // MySQL and MariaDB keep table grants after DROP TABLE (MySQL also routine
-                // grants), and granting on a missing table or routine fails with 1146
-                // (ER_NO_SUCH_TABLE) / 1305 (ER_SP_DOES_NOT_EXIST) on every retry:
-                // https://dev.mysql.com/doc/refman/8.0/en/grant.html ("MySQL does not
-                // automatically revoke any privileges when you drop a database or table").
-                Err(error)
-                    if planned.applies
-                        && matches!(planned.row, grants::GrantRow::Privileges { .. })
-                        && matches!(error.number(), Some(1146 | 1305)) =>
-                {
-                    tracing::warn!(secret = %cx.event.secret_id, account = %current, grant = %planned.row, reason = %error, "not copied: the grant names a table or routine that no longer exists; revoke it from the user to silence this");
-                    skipped.push(planned.row);
-                }
-                Err(error) => return Err(cx.fail(error)),
             }
         }
         let have = self.account_settings(cx, conn, clone).await?;
@@ -792,16 +844,26 @@ impl Rotator {
         }
         // Check the result the way an auditor would: read both back and compare.
         let after = self.grants_of(cx, conn, clone).await?;
-        let missing: Vec<String> = target
+        let expected: Vec<&grants::GrantRow> = target
             .rows
             .iter()
-            .filter(|r| !after.rows.contains(r) && !skipped.contains(r))
+            .filter(|r| !skipped.contains(r))
+            .map(|r| {
+                narrowed
+                    .iter()
+                    .find(|(whole, _)| whole == r)
+                    .map_or(r, |(_, given)| given)
+            })
+            .collect();
+        let missing: Vec<String> = expected
+            .iter()
+            .filter(|r| !after.rows.contains(r))
             .map(ToString::to_string)
             .collect();
         let extra: Vec<String> = after
             .rows
             .iter()
-            .filter(|r| !target.rows.contains(r))
+            .filter(|r| !expected.contains(r))
             .map(ToString::to_string)
             .collect();
         if !missing.is_empty() || !extra.is_empty() {
@@ -1092,14 +1154,7 @@ impl Rotator {
             .await;
         let text = match found {
             Ok(value) => value.secret_string().map(str::to_owned),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(GetSecretValueError::ResourceNotFoundException(_))
-                ) =>
-            {
-                None
-            }
+            Err(error) if value_missing(&error) => None,
             Err(error) => return Err(cx.aws("secretsmanager:GetSecretValue (AWSPREVIOUS)", &error)),
         };
         let Some(mut previous) = text.and_then(|t| DbSecret::parse(&t).ok()) else {
@@ -1133,13 +1188,7 @@ impl Rotator {
     }
 
     async fn finish_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
-        let described = self
-            .secrets
-            .describe_secret()
-            .secret_id(&cx.event.secret_id)
-            .send()
-            .await
-            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))?;
+        let described = self.describe(cx).await?;
         let current = described
             .version_ids_to_stages()
             .into_iter()
@@ -1207,6 +1256,16 @@ pub(crate) fn unreachable_hint(action: &str, message: &str) -> String {
          endpoint for {service} with private DNS on (and the VPC's DNS support and DNS hostnames on) or a \
          NAT gateway; check that the endpoint's security group admits TCP 443 from the function's security \
          group, that the function's group lets TCP 443 out, and that the subnets' network ACLs pass both ways"
+    )
+}
+
+/// `GetSecretValue` found no such version (or no value in it yet).
+fn value_missing<R>(
+    error: &aws_sdk_secretsmanager::error::SdkError<GetSecretValueError, R>,
+) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(GetSecretValueError::ResourceNotFoundException(_))
     )
 }
 

@@ -1170,11 +1170,16 @@ async fn the_clone_gets_the_users_plugin_expiry_limits_and_lock_state() {
         format!("ALTER USER {account} PASSWORD EXPIRE NEVER"),
     )
     .await;
-    // A clone left locked, expiring and limited by someone else.
+    // A clone an earlier attempt left half made (it starts with the current password),
+    // then locked, expiring and limited by someone else. The password makes it this
+    // secret's (a locked account refuses only the right password with 4151); an
+    // account this secret cannot prove is never written to
+    // (`an_unrelated_account_with_the_alternate_users_name_is_never_taken_over`).
     exec(
         &mut connection,
         format!(
-            "CREATE USER '{clone}'@'%' IDENTIFIED BY 'Stray-1' WITH MAX_UPDATES_PER_HOUR 9 PASSWORD EXPIRE INTERVAL 1 DAY ACCOUNT LOCK"
+            "CREATE USER '{clone}'@'%' IDENTIFIED BY '{}' WITH MAX_UPDATES_PER_HOUR 9 PASSWORD EXPIRE INTERVAL 1 DAY ACCOUNT LOCK",
+            app.password
         ),
     )
     .await;
@@ -1588,5 +1593,271 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         .await
         .is_ok(),
         "deleting the replica keeps its source's server running"
+    );
+}
+
+/// Issue 19, item 2: an account that merely has the alternate user's name (made by an
+/// administrator, with its own password and privileges) is never taken over. The
+/// first rotation stops in setSecret before any write, naming the account and the
+/// fix; once it is dropped, the same rotation completes, and the next two, whose
+/// alternate user exists and was made by the rotator, are recognised and proceed.
+#[tokio::test]
+async fn an_unrelated_account_with_the_alternate_users_name_is_never_taken_over() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("appuser"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let unrelated_password = format!("Unrelated-{}", unique_name("pw"));
+    let other_database = unique_name("otherdb");
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE DATABASE `{other_database}`"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("CREATE USER '{clone}'@'%' IDENTIFIED BY '{unrelated_password}'"),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("GRANT SELECT, INSERT ON `{other_database}`.* TO '{clone}'@'%'"),
+    )
+    .await;
+    let account_before = show_create_user(&clone, "%").await;
+    let grants_before = grants_of(&clone, "%").await;
+    let (current_before, _) = current_version(&config, &app.name).await;
+
+    let token = rotate(&config, &app.name, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.name, &token).await,
+        tests::RotationOutcome::Failed("setSecret".to_owned()),
+        "the rotation stops at setSecret"
+    );
+    assert_eq!(
+        current_version(&config, &app.name).await.0,
+        current_before,
+        "AWSCURRENT stays"
+    );
+    assert_eq!(
+        show_create_user(&clone, "%").await,
+        account_before,
+        "the account's password (its hash) and settings are unchanged"
+    );
+    assert_eq!(
+        grants_of(&clone, "%").await,
+        grants_before,
+        "its privileges are unchanged"
+    );
+    assert!(logs_in(&clone, &unrelated_password).await);
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains(&format!("the alternate user '{clone}'@'%' already exists"))
+            && logs.contains("drop or rename it, or name another user")
+            && logs.contains("nothing was changed"),
+        "the function's log names the account and the fix:\n{logs}"
+    );
+    let pending = value(&config, &app.name, "AWSPENDING").await;
+    for password in [
+        unrelated_password.as_str(),
+        app.password.as_str(),
+        pending["password"].as_str().expect("password"),
+    ] {
+        assert!(!logs.contains(password), "a password reached the log");
+    }
+
+    // The fix the message names: the account dropped, the reattempt completes.
+    exec(&mut connection, format!("DROP USER '{clone}'@'%'")).await;
+    secrets
+        .rotate_secret()
+        .secret_id(&app.name)
+        .client_request_token(&token)
+        .send()
+        .await
+        .expect("reattempt");
+    assert_eq!(
+        tests::wait_for_rotation(&app.name, &token).await,
+        tests::RotationOutcome::Succeeded
+    );
+    let first = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(first["username"], json!(clone));
+    assert_eq!(select_with(&first).await, Ok(1));
+
+    // The second and third rotations write to alternate users the rotator made (the
+    // original user, then its own clone): each proves itself with AWSPREVIOUS.
+    for expected in [&app.user, &clone] {
+        let token = rotate(&config, &app.name, &function).await;
+        assert_eq!(
+            tests::wait_for_rotation(&app.name, &token).await,
+            tests::RotationOutcome::Succeeded
+        );
+        let now = value(&config, &app.name, "AWSCURRENT").await;
+        assert_eq!(&now["username"], &json!(expected));
+        assert_eq!(select_with(&now).await, Ok(1));
+    }
+    assert!(
+        function_logs(&function).contains("it is this rotation's"),
+        "the recognised alternate user is said so"
+    );
+}
+
+/// Issue 19, item 2, the idempotency case: an earlier attempt set the clone's password
+/// to its pending value, and that version then lost its AWSPENDING label (an operator
+/// cleared it to start over). The clone exists and neither AWSCURRENT nor
+/// AWSPREVIOUS logs it in, but the deprecated version does (ListSecretVersionIds with
+/// IncludeDeprecated): the next rotation recognises the clone as its own.
+#[tokio::test]
+async fn a_clone_left_by_an_abandoned_attempt_is_recognised_through_its_deprecated_version() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("abandon"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let before = value(&config, &app.name, "AWSCURRENT").await;
+
+    // An attempt that fails at setSecret (the admin password is wrong)...
+    let admin_arn = before["masterarn"].as_str().expect("masterarn").to_owned();
+    let good_admin = value(&config, &admin_arn, "AWSCURRENT").await;
+    let mut broken = good_admin.clone();
+    broken["password"] = json!("wrong-password");
+    let put_admin = async |value: &Value| {
+        secrets
+            .put_secret_value()
+            .secret_id(&admin_arn)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .expect("admin secret");
+    };
+    put_admin(&broken).await;
+    let abandoned = rotate(&config, &app.name, &function).await;
+    // ...whose setSecret then ran once more and set the clone's password...
+    put_admin(&good_admin).await;
+    let event = json!({"Step": "setSecret", "SecretId": app.name, "ClientRequestToken": abandoned});
+    let (error, body) = tests::invoke(&lambda, &function, &event).await;
+    assert_eq!(error, None, "{body}");
+    let abandoned_value = value(&config, &app.name, "AWSPENDING").await;
+    assert!(
+        logs_in(
+            &clone,
+            abandoned_value["password"].as_str().expect("password")
+        )
+        .await
+    );
+    // ...and was abandoned: its AWSPENDING label removed, the version kept without one.
+    secrets
+        .update_secret_version_stage()
+        .secret_id(&app.name)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(&abandoned)
+        .send()
+        .await
+        .expect("clear AWSPENDING");
+
+    let token = rotate(&config, &app.name, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.name, &token).await,
+        tests::RotationOutcome::Succeeded,
+        "{}",
+        function_logs(&function)
+    );
+    let now = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(now["username"], json!(clone));
+    assert_eq!(select_with(&now).await, Ok(1));
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("it is this rotation's")
+            && logs.contains(&format!(
+                "version {abandoned} (deprecated, no staging label)"
+            )),
+        "the deprecated version is the proof:\n{logs}"
+    );
+}
+
+/// Issue 19, item 9: MariaDB, like MySQL, keeps a column grant after `ALTER TABLE ...
+/// DROP COLUMN`, and granting it again fails with 1054 on every retry. The clone gets
+/// the grant without the dropped column (its other columns, and the other privileges
+/// of the row, stay), the function warns, and the next rotations converge.
+#[tokio::test]
+async fn a_column_grant_on_a_dropped_column_is_copied_without_it_and_said_so() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("columns"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE TABLE `{}`.`w` (a INT, b INT, c INT)", app.database),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT (a, b), INSERT (b), UPDATE (c) ON `{}`.`w` TO '{}'@'%'",
+            app.database, app.user
+        ),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!("ALTER TABLE `{}`.`w` DROP COLUMN b", app.database),
+    )
+    .await;
+    let on_w = |grants: &Grants| -> Vec<String> {
+        grants
+            .rows
+            .iter()
+            .map(ToString::to_string)
+            .filter(|r| r.contains("`w`"))
+            .collect()
+    };
+    let kept = on_w(&grants_of(&app.user, "%").await);
+    assert!(
+        kept.len() == 1 && kept[0].contains("`b`"),
+        "MariaDB keeps the grant on the dropped column: {kept:?}"
+    );
+
+    rotate(&config, &app.name, &function).await;
+    let first = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(
+        first["username"],
+        json!(clone),
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(select_with(&first).await, Ok(1));
+    let copied = on_w(&grants_of(&clone, "%").await);
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    assert!(
+        copied[0].contains("SELECT (`a`)")
+            && copied[0].contains("UPDATE (`c`)")
+            && !copied[0].contains("INSERT")
+            && !copied[0].contains("`b`"),
+        "{copied:?}"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("names a column that no longer exists") && logs.contains("column=b"),
+        "{logs}"
+    );
+
+    // Back to the original user: its stale grant becomes the clone's; then again.
+    for expected in [&app.user, &clone] {
+        rotate(&config, &app.name, &function).await;
+        let now = value(&config, &app.name, "AWSCURRENT").await;
+        assert_eq!(
+            &now["username"],
+            &json!(expected),
+            "{}",
+            function_logs(&function)
+        );
+        assert_eq!(select_with(&now).await, Ok(1));
+    }
+    assert_eq!(
+        on_w(&grants_of(&app.user, "%").await),
+        on_w(&grants_of(&clone, "%").await)
     );
 }

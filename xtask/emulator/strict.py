@@ -28,6 +28,8 @@ client that ignores them fails every time. Sources (also in the README):
   rotation and returns; the steps run asynchronously. "Secrets managed by other
   AWS services": the owning service alone can change or delete them.
   terraform-provider-aws#41337: RDS copies the instance's tags to the secret.
+* Secrets Manager API reference, ``ListSecretVersionIds``: versions without a staging
+  label are listed only with ``IncludeDeprecated``, each with its own ``CreatedDate``.
 * RDS user guide, "Working with a DB instance in a VPC": a DB subnet group needs
   subnets in at least two Availability Zones.
 * EC2 API reference, GetConsoleOutput: the output is buffered and "posted shortly
@@ -1175,10 +1177,43 @@ def install_secretsmanager_patches() -> None:
             )
         return original_create(self, name, *args, **kwargs)
 
+    def list_secret_version_ids(self, secret_id, include_deprecated=False):
+        # Secrets Manager API reference, ListSecretVersionIds: "Versions without staging
+        # labels are considered deprecated ... By default, versions without staging
+        # labels aren't included" (IncludeDeprecated lists them); CreatedDate is the
+        # version's own. moto 5.2.5 lists every version and dates each "now".
+        from moto.secretsmanager.exceptions import SecretNotFoundException
+
+        if not self._is_valid_identifier(secret_id):
+            raise SecretNotFoundException()
+        secret = self.secrets[secret_id]
+        versions = [
+            {
+                "CreatedDate": version.get("createdate", int(time.time())),
+                "VersionId": version_id,
+                "VersionStages": version["version_stages"],
+            }
+            for version_id, version in secret.versions.items()
+            if include_deprecated or version["version_stages"]
+        ]
+        return json.dumps({"ARN": secret.arn, "Name": secret.name, "Versions": versions})
+
     backend.delete_secret = delete_secret
     backend.put_secret_value = put_secret_value
     backend.update_secret = update_secret
     backend.create_secret = create_secret
+    backend.list_secret_version_ids = list_secret_version_ids
+
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def list_secret_version_ids_response(self):
+        include = self._get_param("IncludeDeprecated", if_none=False)
+        return self.backend.list_secret_version_ids(
+            secret_id=self._get_param("SecretId", if_none=""),
+            include_deprecated=include is True or str(include).lower() == "true",
+        )
+
+    SecretsManagerResponse.list_secret_version_ids = list_secret_version_ids_response
 
 
 # --------------------------------------------------------------------------- RDS

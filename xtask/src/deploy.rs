@@ -71,7 +71,8 @@ struct Provisioned {
 
 /// The rotation function's inline policy: least privilege, per rotation-facts.md.
 ///
-/// The rotated secret: describe, read, write the pending version, move labels. The
+/// The rotated secret: describe, read, write the pending version, move labels, list
+/// its versions (the alternate user's ownership proof, `rotator::rotation`). The
 /// admin secret: read and describe (for RDS's tags). `GetRandomPassword` and the
 /// VPC network-interface actions take no resource. RDS-managed admin secrets: the
 /// instance's description and `kms:Decrypt` through Secrets Manager only. Logs: the
@@ -94,7 +95,10 @@ pub fn rotation_policy(
                     "secretsmanager:DescribeSecret",
                     "secretsmanager:GetSecretValue",
                     "secretsmanager:PutSecretValue",
-                    "secretsmanager:UpdateSecretVersionStage"
+                    "secretsmanager:UpdateSecretVersionStage",
+                    // setSecret's proof that an existing alternate user is this
+                    // secret's reads the versions without a label too.
+                    "secretsmanager:ListSecretVersionIds"
                 ],
                 "Resource": secret_arn
             },
@@ -943,6 +947,10 @@ mod tests {
             ),
             (
                 "secretsmanager:UpdateSecretVersionStage",
+                vec!["\"arn:aws:secretsmanager:us-east-1:1:secret:app\""],
+            ),
+            (
+                "secretsmanager:ListSecretVersionIds",
                 vec!["\"arn:aws:secretsmanager:us-east-1:1:secret:app\""],
             ),
             (

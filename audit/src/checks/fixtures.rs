@@ -34,7 +34,7 @@ pub fn rotation_role_policy() -> String {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "RotateTheApplicationSecret", "Effect": "Allow",
-             "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+             "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ListSecretVersionIds"],
              "Resource": SECRET_ARN},
             {"Sid": "ReadTheAdminSecret", "Effect": "Allow",
              "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": ADMIN_ARN},

@@ -7,7 +7,10 @@
 //! rotation function execution role permissions") and the rotator:
 //!
 //! - on the application secret: `DescribeSecret`, `GetSecretValue`,
-//!   `PutSecretValue`, `UpdateSecretVersionStage`;
+//!   `PutSecretValue`, `UpdateSecretVersionStage`, and `ListSecretVersionIds` (the
+//!   rotator's proof that an existing alternate user is the secret's own reads the
+//!   versions without a label; without it, a clone left by an abandoned attempt stops
+//!   the rotation);
 //! - on the `masterarn` secret (alternating users): `GetSecretValue`, and, when
 //!   RDS manages it, `DescribeSecret` (its tags name the instance) and
 //!   `rds:DescribeDBInstances` on that instance;
@@ -40,7 +43,7 @@ pub const FUNCTION_ROLE: CheckDefinition = CheckDefinition {
     title: "The rotation function's execution role allows every call the rotation makes",
     severity: Severity::High,
     resource_type: "AwsIamRole",
-    remediation: "Add to the rotation function's execution role an Allow of secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue and UpdateSecretVersionStage on the application secret, secretsmanager:GetSecretValue (and DescribeSecret, with rds:DescribeDBInstances on its instance, when RDS manages it) on the masterarn secret, and kms:Decrypt (kms:GenerateDataKey for the application secret) on any customer-managed key of those secrets; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
+    remediation: "Add to the rotation function's execution role an Allow of secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage and ListSecretVersionIds on the application secret, secretsmanager:GetSecretValue (and DescribeSecret, with rds:DescribeDBInstances on its instance, when RDS manages it) on the masterarn secret, and kms:Decrypt (kms:GenerateDataKey for the application secret) on any customer-managed key of those secrets; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
     compliance: &["AWS-FSBP:SecretsManager.2"],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html",
@@ -134,6 +137,7 @@ pub(crate) fn needs(
             "secretsmanager:GetSecretValue",
             "secretsmanager:PutSecretValue",
             "secretsmanager:UpdateSecretVersionStage",
+            "secretsmanager:ListSecretVersionIds",
         ],
         true,
     )?;
@@ -314,7 +318,7 @@ mod tests {
             compliant[0].message
         );
 
-        let app = json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"], "Resource": SECRET_ARN});
+        let app = json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ListSecretVersionIds"], "Resource": SECRET_ARN});
         let admin = json!({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": ADMIN_ARN});
         let rds =
             json!({"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": DB_ARN});
@@ -340,7 +344,7 @@ mod tests {
             (
                 "no PutSecretValue",
                 vec![doc(vec![
-                    &json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:UpdateSecretVersionStage"], "Resource": SECRET_ARN}),
+                    &json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ListSecretVersionIds"], "Resource": SECRET_ARN}),
                     &admin,
                     &rds,
                 ])],
