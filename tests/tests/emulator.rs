@@ -360,6 +360,57 @@ async fn a_version_once_filled_keeps_its_value() {
     assert_eq!(pending.secret_string(), Some("pending-a"));
 }
 
+/// "Versions without staging labels are considered deprecated and are not included
+/// in the list unless IncludeDeprecated" (API reference, ListSecretVersionIds): the
+/// rotator finds an abandoned attempt's version only by asking for them.
+#[tokio::test]
+async fn a_version_without_a_label_is_listed_only_when_deprecated_ones_are_asked_for() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("deprecated");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("one")
+        .send()
+        .await
+        .expect("secret");
+    let abandoned = secrets
+        .put_secret_value()
+        .secret_id(&secret)
+        .secret_string("two")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .expect("pending")
+        .version_id()
+        .expect("version")
+        .to_owned();
+    tests::rotation::clear_pending(&config, &secret, &abandoned).await;
+    let listed = |deprecated: bool| {
+        let secrets = secrets.clone();
+        let secret = secret.clone();
+        async move {
+            secrets
+                .list_secret_version_ids()
+                .secret_id(&secret)
+                .include_deprecated(deprecated)
+                .send()
+                .await
+                .expect("ListSecretVersionIds")
+                .versions()
+                .iter()
+                .filter_map(|v| v.version_id().map(str::to_owned))
+                .collect::<BTreeSet<_>>()
+        }
+    };
+    assert!(
+        !listed(false).await.contains(&abandoned),
+        "a version without a label must be left out by default"
+    );
+    assert!(listed(true).await.contains(&abandoned));
+}
+
 #[tokio::test]
 async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests() {
     let config = sdk_config().await;

@@ -60,6 +60,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "a second value for a used token must be refused",
     ),
     Behaviour(
+        "deprecated-versions",
+        "ListSecretVersionIds leaves out versions without a label unless IncludeDeprecated, each with its own CreatedDate",
+        "API reference, ListSecretVersionIds",
+        "emulator::a_version_without_a_label_is_listed_only_when_deprecated_ones_are_asked_for",
+    ),
+    Behaviour(
         "rotation-needs-function",
         "RotateSecret on a secret with no rotation function is refused and changes nothing",
         "API reference, RotateSecret, InvalidRequestException",

@@ -1194,7 +1194,7 @@ def install_secretsmanager_patches() -> None:
                 "VersionStages": version["version_stages"],
             }
             for version_id, version in secret.versions.items()
-            if include_deprecated or version["version_stages"]
+            if include_deprecated or version["version_stages"] or not on("deprecated-versions")
         ]
         return json.dumps({"ARN": secret.arn, "Name": secret.name, "Versions": versions})
 
