@@ -350,19 +350,10 @@ pub async fn stages(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> S
         .send()
         .await
         .expect("DescribeSecret");
-    let find = |stage: &str| {
-        described
-            .version_ids_to_stages()
-            .into_iter()
-            .flatten()
-            .find(|(_, stages)| stages.iter().any(|s| s == stage))
-            .map(|(id, _)| id.clone())
-    };
-    let current = find("AWSCURRENT");
-    let pending = find("AWSPENDING").filter(|p| Some(p) != current.as_ref());
+    let labels = xtask::rotate::Labels::of(&described);
     Stages {
-        current,
-        pending,
+        current: labels.current,
+        pending: labels.pending,
         rotated: described.last_rotated_date().is_some(),
     }
 }

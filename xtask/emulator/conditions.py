@@ -50,9 +50,35 @@ import ipaddress
 from datetime import datetime, timezone
 from operator import eq, ge, gt, le, lt
 
-__all__ = ["conditions_hold", "wildcard"]
+__all__ = ["EMULATOR_KEYS", "conditions_hold", "wildcard"]
 
 _UNKNOWN = None  # the third truth value
+
+# The condition keys the emulator supplies wherever AWS does (exact names, or a
+# prefix ending in "/"). A key outside this list that a request lacks is not known
+# to be absent (AWS may send it: aws:TagKeys, secretsmanager:VersionStage,
+# aws:PrincipalTag/..., aws:SourceVpce, kms:ViaService, ...), so a test of it is
+# undecidable rather than "absent": it never lets an Allow apply and always lets a
+# Deny apply, instead of letting an IfExists or negated Allow through.
+EMULATOR_KEYS = (
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:username",
+    "aws:requestedregion",
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:securetransport",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "sts:externalid",
+    "aws:resourcetag/",
+    "secretsmanager:resourcetag/",
+)
+
+
+def _modelled(key: str, keys) -> bool:
+    return any(key == k or (k.endswith("/") and key.startswith(k)) for k in keys)
 
 
 def wildcard(pattern: str, value: str, case_sensitive: bool) -> bool:
@@ -250,7 +276,7 @@ def _key(operator: str, expected, actual) -> bool | None:
         return _UNKNOWN
 
 
-def _block(condition, context: dict) -> bool | None:
+def _block(condition, context: dict, keys=None) -> bool | None:
     if condition is None:
         return True
     if not isinstance(condition, dict):
@@ -262,26 +288,31 @@ def _block(condition, context: dict) -> bool | None:
             if not isinstance(tests, dict):
                 continue
         for key, expected in tests.items():
-            verdict = _key(str(operator), expected, context.get(str(key).lower()))
+            name = str(key).lower()
+            if keys is not None and name not in context and not _modelled(name, keys):
+                unknown = True  # AWS may send this key; the emulator does not know it
+                continue
+            verdict = _key(str(operator), expected, context.get(name))
             if verdict is False:
                 return False
             unknown = unknown or verdict is _UNKNOWN
     return _UNKNOWN if unknown else True
 
 
-def conditions_hold(condition_block, context: dict, effect: str) -> bool:
+def conditions_hold(condition_block, context: dict, effect: str, keys=None) -> bool:
     """Whether a statement's ``Condition`` lets its ``effect`` (``Allow``/``Deny``) apply.
 
     ``context`` maps condition keys (any case) to a value (str, bool, number) or a
-    list of values; an absent key is missing or None. What cannot be decided lets a
-    Deny apply and never an Allow.
+    list of values; an absent key is missing or None. ``keys``, when given, lists the
+    keys known to be absent when missing (``EMULATOR_KEYS``); any other missing key
+    is undecidable. What cannot be decided lets a Deny apply and never an Allow.
     """
     normalised = {}
     for key, value in (context or {}).items():
         values = _context_values(value)
         if values is not None:
             normalised[str(key).lower()] = values
-    verdict = _block(condition_block, normalised)
+    verdict = _block(condition_block, normalised, keys)
     if verdict is _UNKNOWN:
         return effect == "Deny"
     return verdict

@@ -86,7 +86,7 @@ from urllib.parse import parse_qs
 
 import behaviours
 from behaviours import on
-from conditions import conditions_hold, wildcard
+from conditions import EMULATOR_KEYS, conditions_hold, wildcard
 
 STRICT = behaviours.STRICT
 
@@ -533,7 +533,7 @@ def _statement_covers(statement: dict, action: str, resource: str, context: dict
             return False
     elif not any(wildcard(p, resource, True) for p in _as_list(statement.get("Resource"))):
         return False
-    return conditions_hold(statement.get("Condition"), context, statement.get("Effect"))
+    return conditions_hold(statement.get("Condition"), context, statement.get("Effect"), EMULATOR_KEYS)
 
 
 def policy_decision(documents, action: str, resource: str, context: dict) -> str:
@@ -1426,7 +1426,7 @@ def trust_allows(document, caller_arn: str, caller_account: str, external_id: st
             continue
         if not _principal_matches(statement.get("Principal"), caller_arn, caller_account):
             continue
-        if not conditions_hold(statement.get("Condition"), context, statement.get("Effect")):
+        if not conditions_hold(statement.get("Condition"), context, statement.get("Effect"), EMULATOR_KEYS):
             continue
         if statement.get("Effect") == "Deny":
             return False

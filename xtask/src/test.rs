@@ -49,6 +49,11 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     if !totals.success {
         bail!("`cargo {}`: tests failed (see above)", args.join(" "));
     }
+    // No emulator behaviour is decorative: each fidelity test fails with its
+    // behaviour off (a few minutes; not for a filtered run).
+    if extra.is_empty() {
+        crate::fidelity::check(&python, &[])?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -149,3 +149,21 @@ def test_an_absent_context_is_an_empty_one():
 )
 def test_wildcards_match_as_iam_reads_them(pattern, value, case_sensitive, expected):
     assert wildcard(pattern, value, case_sensitive) is expected
+
+
+def test_a_key_the_emulator_does_not_model_is_undecidable_not_absent():
+    from conditions import EMULATOR_KEYS
+
+    # AWS sends secretsmanager:VersionStage on GetSecretValue; absent here, it must
+    # not let an IfExists Allow through, and it must let a positive Deny apply.
+    allow_if_exists = {"StringEqualsIfExists": {"secretsmanager:VersionStage": "AWSCURRENT"}}
+    deny_previous = {"StringEquals": {"secretsmanager:VersionStage": "AWSPREVIOUS"}}
+    assert conditions_hold(allow_if_exists, {}, "Allow") is True  # read as absent
+    assert conditions_hold(allow_if_exists, {}, "Allow", EMULATOR_KEYS) is False
+    assert conditions_hold(deny_previous, {}, "Deny", EMULATOR_KEYS) is True
+    # A modelled key, absent, is absent: aws:SourceArn on a direct call.
+    negated = {"ArnNotLike": {"aws:SourceArn": "arn:aws:s3:::x"}}
+    assert conditions_hold(negated, {}, "Allow", EMULATOR_KEYS) is True
+    tag = {"StringEquals": {"aws:ResourceTag/team": "x"}}
+    assert conditions_hold(tag, {}, "Allow", EMULATOR_KEYS) is False
+    assert conditions_hold(tag, {"aws:ResourceTag/team": "x"}, "Allow", EMULATOR_KEYS) is True

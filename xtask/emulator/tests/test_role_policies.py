@@ -72,15 +72,19 @@ VPC_ACCESS = allow(
         ([VPC_ACCESS, deny("ec2:DeleteNetworkInterface")], "ec2:CreateNetworkInterface", ENI, "allow"),
         # A condition needs a key there is none of: the Allow does not apply ...
         ([allow("ec2:*", Condition={"StringEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1"}})], "ec2:CreateNetworkInterface", ENI, "none"),
-        # ... unless it is an IfExists on that key.
-        ([allow("ec2:*", Condition={"StringEqualsIfExists": {"ec2:Vpc": "x"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
+        # ... nor does an IfExists on a key AWS may send and the emulator does not
+        # model (ec2:Vpc): undecidable, it errs towards refusing.
+        ([allow("ec2:*", Condition={"StringEqualsIfExists": {"ec2:Vpc": "x"}})], "ec2:CreateNetworkInterface", ENI, "none"),
+        # An IfExists on a key the emulator models and this call lacks does apply.
+        ([allow("ec2:*", Condition={"StringEqualsIfExists": {"aws:SourceArn": "x"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
         # A condition on the context: an Allow applies only where it holds ...
         ([allow("ec2:*", Condition={"StringEquals": {"aws:PrincipalAccount": ACCOUNT}})], "ec2:CreateNetworkInterface", ENI, "allow"),
         ([allow("ec2:*", Condition={"StringEquals": {"aws:PrincipalAccount": "999999999999"}})], "ec2:CreateNetworkInterface", ENI, "none"),
         # ... and so does a Deny: unmet, the Allow beside it decides.
         ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:SecureTransport": "false"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
         ([VPC_ACCESS, deny("ec2:*", Condition={"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
-        ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:ViaAWSService": "false"}})], "ec2:CreateNetworkInterface", ENI, "allow"),
+        # A Deny on a key AWS always sends but the emulator does not model applies.
+        ([VPC_ACCESS, deny("ec2:*", Condition={"Bool": {"aws:ViaAWSService": "false"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
         # A condition the emulator cannot decide never lets an Allow apply, always a Deny.
         ([allow("ec2:*", Condition={"StringEqualsSometimes": {"aws:PrincipalAccount": ACCOUNT}})], "ec2:CreateNetworkInterface", ENI, "none"),
         ([VPC_ACCESS, deny("ec2:*", Condition={"StringEqualsSometimes": {"aws:PrincipalAccount": "1"}})], "ec2:CreateNetworkInterface", ENI, "deny"),
