@@ -348,15 +348,25 @@ impl Rotator {
             // answers any password.
             // The rotator's own clone may be either: an administrator locks the
             // inactive user, or it copied the user's expiry.
+            // So is a session refused for its limits (1226 MAX_USER_CONNECTIONS and
+            // friends) or the server's offline mode (3032): the password was right.
             Err(DbError::Refused {
-                number: Some(number @ (4151 | 3118 | 1820 | 1862)),
+                number: Some(number @ (4151 | 3118 | 1820 | 1862 | 1226 | 3032)),
                 message,
                 ..
             }) => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, version = %version.label(), number, reason = %message, "the alternate user's password is this stored one (the server accepted it, then refused the session)");
                 Ok(true)
             }
-            Err(DbError::Refused { message, .. }) => {
+            // Only "access denied" means "not this password" (1045; 1698 for a socket
+            // or plugin account). Any other refusal (a temporary lock, a blocked host,
+            // too many connections) says nothing about the password: trying further
+            // passwords would only add failed logins, so the step stops with it.
+            Err(DbError::Refused {
+                number: None | Some(1045 | 1698),
+                message,
+                ..
+            }) => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, version = %version.label(), reason = %message, "the alternate user does not log in with this stored password");
                 Ok(false)
             }
