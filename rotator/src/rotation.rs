@@ -564,10 +564,11 @@ impl Rotator {
                 .map_err(|e| cx.fail(e))?
             {
                 // The new clone starts with the current user's password, not the pending
-                // one (whose login would make a retry skip the copy below). Until the
-                // pending password is set it holds at most the current user's privileges,
-                // so that password reaches nothing it did not reach before; and a crash in
-                // between leaves a clone this secret can still prove its own (`ownership`).
+                // one (whose login would make a retry skip the copy below), and locked
+                // until `copy_account` has given it everything the user has and unlocks
+                // it: no session opens on a half-made account. A crash in between leaves
+                // a clone this secret can still prove its own (`ownership`: a locked
+                // account refuses the right password with 3118/4151).
                 db::execute(
                     conn,
                     &sql::create_user(clone, &current.password).map_err(|e| cx.fail(e))?,

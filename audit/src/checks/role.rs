@@ -7,10 +7,11 @@
 //! rotation function execution role permissions") and the rotator:
 //!
 //! - on the application secret: `DescribeSecret`, `GetSecretValue`,
-//!   `PutSecretValue`, `UpdateSecretVersionStage`, and `ListSecretVersionIds` (the
-//!   rotator's proof that an existing alternate user is the secret's own reads the
-//!   versions without a label; without it, a clone left by an abandoned attempt stops
-//!   the rotation);
+//!   `PutSecretValue`, `UpdateSecretVersionStage`. `ListSecretVersionIds` (deploy's
+//!   policy grants it: the rotator's proof that an existing alternate user is the
+//!   secret's own reads the versions without a label) is not required: AWS's own
+//!   rotation templates lack it and the rotator falls back to the labelled versions,
+//!   so requiring it would fail every role written from them;
 //! - on the `masterarn` secret (alternating users): `GetSecretValue`, and, when
 //!   RDS manages it, `DescribeSecret` (its tags name the instance) and
 //!   `rds:DescribeDBInstances` on that instance;
@@ -43,7 +44,7 @@ pub const FUNCTION_ROLE: CheckDefinition = CheckDefinition {
     title: "The rotation function's execution role allows every call the rotation makes",
     severity: Severity::High,
     resource_type: "AwsIamRole",
-    remediation: "Add to the rotation function's execution role an Allow of secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage and ListSecretVersionIds on the application secret, secretsmanager:GetSecretValue (and DescribeSecret, with rds:DescribeDBInstances on its instance, when RDS manages it) on the masterarn secret, and kms:Decrypt (kms:GenerateDataKey for the application secret) on any customer-managed key of those secrets; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
+    remediation: "Add to the rotation function's execution role an Allow of secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage (and ListSecretVersionIds, which lets the rotator recognise a clone an abandoned attempt left) on the application secret, secretsmanager:GetSecretValue (and DescribeSecret, with rds:DescribeDBInstances on its instance, when RDS manages it) on the masterarn secret, and kms:Decrypt (kms:GenerateDataKey for the application secret) on any customer-managed key of those secrets; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
     compliance: &["AWS-FSBP:SecretsManager.2"],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html",
@@ -137,7 +138,6 @@ pub(crate) fn needs(
             "secretsmanager:GetSecretValue",
             "secretsmanager:PutSecretValue",
             "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:ListSecretVersionIds",
         ],
         true,
     )?;
