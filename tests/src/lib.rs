@@ -416,6 +416,7 @@ pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
             Some((Some("failed"), step)) => {
                 return RotationOutcome::Failed(step.unwrap_or("").to_owned());
             }
+            Some((Some("cancelled"), _)) => return RotationOutcome::Failed("cancelled".to_owned()),
             _ => {}
         }
         assert!(

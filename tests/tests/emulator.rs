@@ -1373,6 +1373,93 @@ async fn rotate_secret_answers_at_once_and_the_rotation_runs_in_the_background()
     assert!(rotated);
 }
 
+/// API reference, CancelRotateSecret: "Turns off automatic rotation, and if a
+/// rotation is currently in progress, cancels the rotation"; the answer's VersionId
+/// is the version the rotation created, to be evaluated for deletion.
+#[tokio::test]
+async fn cancel_rotate_secret_stops_the_rotation_in_progress_and_names_its_version() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret = unique_name("cancelled");
+    let journal_name = unique_name("journal");
+    secrets
+        .create_secret()
+        .name(&journal_name)
+        .secret_string("steps:")
+        .send()
+        .await
+        .expect("journal");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("secret");
+    let function = create_function(
+        &config,
+        &unique_name("slow"),
+        Path::new(SCRIPTED),
+        &[
+            ("SLOW_STEP", "setSecret"),
+            ("JOURNAL_SECRET", &journal_name),
+        ],
+        10,
+    )
+    .await;
+    let (current_before, _, _) = stages(&secrets, &secret).await;
+    let token = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function)
+        .send()
+        .await
+        .expect("RotateSecret")
+        .version_id()
+        .expect("version id")
+        .to_owned();
+    // Cancel while setSecret runs (the function holds it 1.5 s).
+    tests::poll_until("setSecret to start", Duration::from_secs(30), || async {
+        let records = tests::emulator_json("/_emulator/rotations");
+        records
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["token"] == token.as_str() && r["step"] == "setSecret")
+            .then_some(())
+    })
+    .await;
+    let cancelled = secrets
+        .cancel_rotate_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("CancelRotateSecret");
+    assert_eq!(
+        cancelled.version_id(),
+        Some(token.as_str()),
+        "the answer names the version the cancelled rotation created"
+    );
+    assert_eq!(
+        tests::wait_for_rotation(&secret, &token).await,
+        tests::RotationOutcome::Failed("cancelled".into())
+    );
+    assert_eq!(
+        journal(&secrets, &journal_name).await,
+        "createSecret setSecret",
+        "no step after the one in flight runs once the rotation is cancelled"
+    );
+    let (current, _, _) = stages(&secrets, &secret).await;
+    assert_eq!(current, current_before, "AWSCURRENT stays");
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_eq!(described.rotation_enabled(), Some(false));
+}
+
 #[tokio::test]
 async fn lambda_refuses_a_role_that_is_new_or_does_not_trust_it() {
     use aws_sdk_lambda::types::{FunctionCode, Runtime};

@@ -53,6 +53,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched",
     ),
     Behaviour(
+        "cancel-rotation",
+        "CancelRotateSecret turns rotation off and cancels the rotation in progress (no further step, no retry), answering the unfinished version's id",
+        "API reference, CancelRotateSecret",
+        "emulator::cancel_rotate_secret_stops_the_rotation_in_progress_and_names_its_version",
+    ),
+    Behaviour(
         "version-immutable",
         "a secret version's value never changes: PutSecretValue with a used ClientRequestToken and another value is refused, AWSPENDING or not",
         "API reference, PutSecretValue (ClientRequestToken)",

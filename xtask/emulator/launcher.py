@@ -820,6 +820,9 @@ class Rotations:
                         secret.default_version_id = token
                 return True
             for step in steps:
+                if record.get("cancelled"):
+                    attempt["failed_step"] = "cancelled"
+                    return False
                 record["step"] = step
                 if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
                     attempt["failed_step"] = step
@@ -849,10 +852,18 @@ class Rotations:
                 log(f"rotation of {secret.name!r}: the emulator failed: {error!r}")
             finally:
                 with self.lock:
-                    record["status"] = "succeeded" if ok else "failed"
+                    record["status"] = "succeeded" if ok else "cancelled" if record.get("cancelled") else "failed"
                     record["finished"] = time.time()
 
         threading.Thread(target=run, daemon=True, name=f"rotation-{secret.name}").start()
+
+    def cancel(self, arn: str) -> None:
+        """CancelRotateSecret: the running rotation of `arn` invokes no further step
+        and is not retried (the step in flight, a Lambda invocation, runs to its end)."""
+        with self.lock:
+            for record in self.records:
+                if record["secret_arn"] == arn and record["status"] == "running":
+                    record["cancelled"] = True
 
     def snapshot(self) -> list[dict]:
         with self.lock:
@@ -908,6 +919,26 @@ def patched_get_secret_value(self, secret_id, version_id, version_stage):
     return original_get_secret_value(self, secret_id, version_id, version_stage)
 
 
+original_cancel_rotate_secret = sm_models.SecretsManagerBackend.cancel_rotate_secret
+
+
+def patched_cancel_rotate_secret(self, secret_id):
+    """API reference, CancelRotateSecret: "Turns off automatic rotation, and if a
+    rotation is currently in progress, cancels the rotation"; its ``VersionId`` is
+    "the version of the secret created during the rotation. This version might not
+    be complete, and should be evaluated for possible deletion". moto only turns
+    rotation off, answering with the current version."""
+    answer = original_cancel_rotate_secret(self, secret_id)
+    if not behaviours.on("cancel-rotation"):
+        return answer
+    secret = self.secrets[secret_id]
+    ROTATIONS.cancel(secret.arn)
+    current = secret.default_version_id
+    pending = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"] and vid != current), None)
+    return secret.to_short_dict(version_id=pending) if pending else answer
+
+
+sm_models.SecretsManagerBackend.cancel_rotate_secret = patched_cancel_rotate_secret
 sm_models.SecretsManagerBackend.update_secret_version_stage = patched_update_stage
 sm_models.SecretsManagerBackend.get_secret_value = patched_get_secret_value
 sm_models.SecretsManagerBackend.rotate_secret = patched_rotate_secret
