@@ -1460,6 +1460,113 @@ async fn cancel_rotate_secret_stops_the_rotation_in_progress_and_names_its_versi
     assert_eq!(described.rotation_enabled(), Some(false));
 }
 
+/// "You can't delete a default security group" (EC2 user guide, "Default security
+/// groups for your VPCs"), and a group that another group's rule references stays
+/// until that rule is revoked (DependencyViolation): cleanup must delete in order.
+#[tokio::test]
+async fn a_default_group_or_a_referenced_group_cannot_be_deleted() {
+    use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.77.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let group = |name: &'static str| {
+        let (ec2, vpc) = (ec2.clone(), vpc.clone());
+        async move {
+            xtask::aws::after_create(|| {
+                ec2.create_security_group()
+                    .group_name(name)
+                    .description(name)
+                    .vpc_id(&vpc)
+                    .send()
+            })
+            .await
+            .expect("CreateSecurityGroup")
+            .group_id()
+            .expect("group id")
+            .to_owned()
+        }
+    };
+    let (database, function) = (group("database").await, group("function").await);
+    let from_function = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(3306)
+        .to_port(3306)
+        .user_id_group_pairs(UserIdGroupPair::builder().group_id(&function).build())
+        .build();
+    xtask::aws::after_create(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(&database)
+            .ip_permissions(from_function.clone())
+            .send()
+    })
+    .await
+    .expect("AuthorizeSecurityGroupIngress");
+    let delete = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.delete_security_group()
+                .group_id(id)
+                .send()
+                .await
+                .err()
+                .and_then(|e| {
+                    e.as_service_error()
+                        .and_then(|s| s.meta().code().map(str::to_owned))
+                })
+        }
+    };
+    assert_eq!(
+        delete(function.clone()).await.as_deref(),
+        Some("DependencyViolation"),
+        "a group another group's rule references must stay"
+    );
+    let default = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups")
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .expect("the VPC's default group")
+        .to_owned();
+    assert_eq!(
+        delete(default).await.as_deref(),
+        Some("CannotDelete"),
+        "a VPC's default group must stay"
+    );
+    // In order: the referencing group first, then the referenced one, then the VPC
+    // (which takes its default group along).
+    assert_eq!(delete(database).await, None);
+    assert_eq!(delete(function).await, None);
+    ec2.delete_vpc()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("DeleteVpc");
+}
+
 #[tokio::test]
 async fn lambda_refuses_a_role_that_is_new_or_does_not_trust_it() {
     use aws_sdk_lambda::types::{FunctionCode, Runtime};

@@ -96,6 +96,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_new_ec2_id_answers_not_found_on_its_first_use",
     ),
     Behaviour(
+        "group-dependencies",
+        "a VPC's default security group cannot be deleted (CannotDelete), nor a group another group's rule references (DependencyViolation)",
+        "EC2 user guide, \"Default security groups for your VPCs\"; EC2 API reference, DeleteSecurityGroup",
+        "emulator::a_default_group_or_a_referenced_group_cannot_be_deleted",
+    ),
+    Behaviour(
         "lambda-enis",
         "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",

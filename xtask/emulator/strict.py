@@ -865,6 +865,32 @@ def install_lambda_patches() -> None:
 # --------------------------------------------------------------------------- EC2 dependencies and endpoints
 
 
+VPC_DELETION = threading.local()
+
+
+def refuse_group_deletion(ec2, group_id: str) -> None:
+    """EC2 refuses to delete a VPC's default security group ("You can't delete a
+    default security group", EC2 user guide, "Default security groups for your
+    VPCs": ``CannotDelete``) and a group another group's rule references
+    (``DependencyViolation``, "resource sg-... has a dependent object": the rule must
+    be revoked first; aws-nuke#410, openshift/installer#4440 hit it with the default
+    group referencing another). moto deletes both."""
+    from moto.ec2.exceptions import EC2ClientError
+
+    group = ec2.get_security_group_from_id(group_id)
+    if group is None:
+        return
+    if group.name == "default":
+        raise EC2ClientError("CannotDelete", f'the specified group: "{group_id}" name: "default" cannot be deleted by a user')
+    for vpc_groups in list(ec2.groups.values()):
+        for other in list(vpc_groups.values()):
+            if other.id == group_id:
+                continue
+            for rule in list(other.ingress_rules) + list(other.egress_rules):
+                if (getattr(rule, "source_group", None) or {}).get("GroupId") == group_id:
+                    raise _dependency_error(f"resource {group_id} has a dependent object")
+
+
 def _dependency_error(message: str):
     from moto.ec2.exceptions import DependencyViolationError
 
@@ -961,6 +987,8 @@ def install_ec2_patches() -> None:
         if target is None and name is not None:
             group = self.get_security_group_by_name_or_id(name)
             target = group.id if group is not None else None
+        if target is not None and on("group-dependencies") and not getattr(VPC_DELETION, "active", False):
+            refuse_group_deletion(self, target)
         if target is not None:
             for eni in live_enis(self):
                 if target in [g.id for g in eni._group_set] or target in (getattr(eni, "_emulator_group_ids", None) or []):
@@ -1012,6 +1040,15 @@ def install_ec2_patches() -> None:
 
     original_delete_vpc = EC2Backend.delete_vpc
 
+    def delete_vpc_with_its_default_group(self, vpc_id):
+        # The VPC's own default group goes with it (moto deletes it through
+        # delete_security_group, which a user may not call on it).
+        VPC_DELETION.active = True
+        try:
+            return original_delete_vpc(self, vpc_id)
+        finally:
+            VPC_DELETION.active = False
+
     def delete_vpc(self, vpc_id):
         # AWS refuses while anything but the default group and the main route table
         # remains; moto checks subnets and route tables but not groups or gateways.
@@ -1021,7 +1058,7 @@ def install_ec2_patches() -> None:
         for gateway in list(self.internet_gateways.values()):
             if gateway.vpc is not None and gateway.vpc.id == vpc_id:
                 raise _dependency_error(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
-        return original_delete_vpc(self, vpc_id)
+        return delete_vpc_with_its_default_group(self, vpc_id)
 
     EC2Backend.delete_vpc = delete_vpc
     EC2Backend.delete_subnet = delete_subnet
