@@ -571,7 +571,8 @@ impl Rotator {
                 // account refuses the right password with 3118/4151).
                 db::execute(
                     conn,
-                    &sql::create_user(clone, &current.password).map_err(|e| cx.fail(e))?,
+                    &sql::create_user(clone, &current.password, version.supports_account_lock())
+                        .map_err(|e| cx.fail(e))?,
                 )
                 .await
                 .map_err(|e| cx.fail(e))?;

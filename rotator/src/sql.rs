@@ -177,13 +177,19 @@ impl fmt::Debug for Statement {
 /// session opens on it before its grants, partial revokes, `REQUIRE` and limits are
 /// all copied (a session keeps the global privileges it opened with: MySQL manual,
 /// "When Privilege Changes Take Effect"); the copy unlocks it last, as the user is.
-/// `ACCOUNT LOCK` in CREATE USER: MySQL 5.7.6+, MariaDB 10.4.2+ ("Account Locking").
-pub fn create_user(account: &Account, password: &Password) -> Result<Statement, QuoteError> {
+/// `ACCOUNT LOCK` in CREATE USER: MySQL 5.7.6+, MariaDB 10.4.2+ ("Account Locking");
+/// `locked` false on older servers, which lack it.
+pub fn create_user(
+    account: &Account,
+    password: &Password,
+    locked: bool,
+) -> Result<Statement, QuoteError> {
     Ok(Statement::with_password(
         format!(
-            "CREATE USER {} IDENTIFIED BY {} ACCOUNT LOCK",
+            "CREATE USER {} IDENTIFIED BY {}{}",
             account.sql()?,
-            string_literal(password.expose(), "password")?
+            string_literal(password.expose(), "password")?,
+            if locked { " ACCOUNT LOCK" } else { "" }
         ),
         format!("create user {account}"),
     ))

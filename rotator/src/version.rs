@@ -77,6 +77,15 @@ impl ServerVersion {
         }
     }
 
+    /// Whether `CREATE USER ... ACCOUNT LOCK` exists (MySQL ≥ 5.7.6, MariaDB ≥ 10.4.2:
+    /// MySQL manual and MariaDB knowledge base, "Account Locking").
+    pub fn supports_account_lock(&self) -> bool {
+        match self.flavor {
+            Flavor::MySql => self.at_least(5, 7, 6),
+            Flavor::MariaDb => self.at_least(10, 4, 2),
+        }
+    }
+
     /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
     pub fn supports_roles(&self) -> bool {
         match self.flavor {

@@ -777,7 +777,7 @@ class Rotations:
     def running(self, arn: str) -> str | None:
         with self.lock:
             for record in self.records:
-                if record["secret_arn"] == arn and record["status"] == "running":
+                if record["secret_arn"] == arn and record["status"] == "running" and not record.get("cancelled"):
                     return record["token"]
         return None
 
@@ -928,11 +928,14 @@ def patched_cancel_rotate_secret(self, secret_id):
     "the version of the secret created during the rotation. This version might not
     be complete, and should be evaluated for possible deletion". moto only turns
     rotation off, answering with the current version."""
-    answer = original_cancel_rotate_secret(self, secret_id)
     if not behaviours.on("cancel-rotation"):
-        return answer
+        return original_cancel_rotate_secret(self, secret_id)
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
     secret = self.secrets[secret_id]
-    ROTATIONS.cancel(secret.arn)
+    with rotation_lock(secret.arn):
+        answer = original_cancel_rotate_secret(self, secret_id)
+        ROTATIONS.cancel(secret.arn)
     current = secret.default_version_id
     pending = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"] and vid != current), None)
     return secret.to_short_dict(version_id=pending) if pending else answer

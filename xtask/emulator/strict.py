@@ -880,11 +880,13 @@ def refuse_group_deletion(ec2, group_id: str) -> None:
     group = ec2.get_security_group_from_id(group_id)
     if group is None:
         return
-    if group.name == "default":
+    if getattr(group, "is_default", False) or group.name == "default":
         raise EC2ClientError("CannotDelete", f'the specified group: "{group_id}" name: "default" cannot be deleted by a user')
+    # Only rules of the group's own VPC hold it: a rule in a peered VPC becomes stale
+    # instead (EC2 API reference, DescribeStaleSecurityGroups).
     for vpc_groups in list(ec2.groups.values()):
         for other in list(vpc_groups.values()):
-            if other.id == group_id:
+            if other.id == group_id or other.vpc_id != group.vpc_id:
                 continue
             for rule in list(other.ingress_rules) + list(other.egress_rules):
                 if (getattr(rule, "source_group", None) or {}).get("GroupId") == group_id:

@@ -581,7 +581,6 @@ fn actions_needed(service: &str) -> &'static [&'static str] {
             "secretsmanager:PutSecretValue",
             "secretsmanager:DescribeSecret",
             "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:ListSecretVersionIds",
             "secretsmanager:GetRandomPassword",
         ],
         "rds" => &["rds:DescribeDBInstances"],
