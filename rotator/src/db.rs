@@ -410,6 +410,86 @@ pub async fn account_hosts(
     Ok(hosts)
 }
 
+/// One account's stored password, as `mysql.user` holds it: the plugin and the hash
+/// (`authentication_string`), which `Debug` never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredPassword {
+    pub host: String,
+    pub plugin: String,
+    hash: Option<Vec<u8>>,
+}
+
+impl StoredPassword {
+    /// The stored hash, for [`crate::password_hash::check`] only; `None` when the
+    /// server's answer could not be read.
+    pub fn hash(&self) -> Option<&[u8]> {
+        self.hash.as_deref()
+    }
+}
+
+impl std::fmt::Debug for StoredPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredPassword")
+            .field("host", &self.host)
+            .field("plugin", &self.plugin)
+            .field("hash", &"***")
+            .finish()
+    }
+}
+
+/// The stored password of every host of `user`, sorted by host. The hash is read as
+/// hex: MySQL's `caching_sha2_password` salt is raw bytes, not always valid text.
+pub async fn stored_passwords(
+    connection: &mut MySqlConnection,
+    user: &str,
+) -> Result<Vec<StoredPassword>, DbError> {
+    let rows = sqlx::query(
+        "SELECT Host, COALESCE(plugin, ''), HEX(COALESCE(authentication_string, '')) \
+         FROM mysql.user WHERE User = ? ORDER BY Host",
+    )
+    .bind(user)
+    .fetch_all(connection)
+    .await
+    .map_err(|e| {
+        statement_error(
+            &format!("reading the stored passwords of user `{user}` from mysql.user"),
+            &e,
+            false,
+        )
+    })?;
+    let text = |row: &sqlx::mysql::MySqlRow, index: usize| {
+        row.try_get::<String, _>(index).unwrap_or_else(|_| {
+            row.try_get::<Vec<u8>, _>(index)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        })
+    };
+    Ok(rows
+        .iter()
+        .map(|row| StoredPassword {
+            host: text(row, 0),
+            plugin: text(row, 1),
+            hash: from_hex(&text(row, 2)),
+        })
+        .collect())
+}
+
+/// Bytes from the server's `HEX()`; `None` for anything else.
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    let digits = hex.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect()
+}
+
 /// A trivial query, as `testSecret` does.
 pub async fn ping(connection: &mut MySqlConnection) -> Result<(), DbError> {
     sqlx::query("SELECT NOW()")
@@ -422,6 +502,24 @@ pub async fn ping(connection: &mut MySqlConnection) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_hashes_are_read_as_hex_and_never_printed() {
+        assert_eq!(from_hex("2A0d41"), Some(vec![0x2a, 0x0d, 0x41]));
+        assert_eq!(from_hex(""), Some(vec![]));
+        assert_eq!(from_hex("2A0"), None);
+        assert_eq!(from_hex("ZZ"), None);
+        let stored = StoredPassword {
+            host: "%".into(),
+            plugin: "mysql_native_password".into(),
+            hash: from_hex("2A30444133"),
+        };
+        let shown = format!("{stored:?}");
+        assert!(
+            shown.contains("***") && !shown.contains("2A30") && !shown.contains("*0DA3"),
+            "{shown}"
+        );
+    }
 
     /// MySQL 5.6's answer to `ALTER USER USER() IDENTIFIED BY '...'` (error 1064, in the
     /// server's message format; there is no MySQL 5.6 server here) quotes the password.

@@ -23,6 +23,7 @@ pub mod error;
 pub mod grantable;
 pub mod grants;
 pub mod logging;
+pub mod password_hash;
 pub mod rotation;
 pub mod secret;
 pub mod settings;

@@ -452,12 +452,6 @@ impl Rotator {
                 "the pending version names another host or port than the current one".to_owned(),
             )));
         }
-        // The pending password is set on the account this function's address matches
-        // last (see `mirror_hosts`), so when it logs in, every other host is done.
-        if let Ok((_, transport)) = self.login(cx, &pending, "pending").await {
-            tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
-            return Ok(());
-        }
         // The current credentials must work: this function only acts for a secret that is right.
         let (mut current_connection, _) = self.login(cx, &current, "current").await?;
         let matched = db::current_user(&mut current_connection)
@@ -532,9 +526,16 @@ impl Rotator {
             &matched.host,
         )
         .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
-        // An existing alternate user must be this secret's before anything is written to it.
-        self.refuse_a_takeover(cx, &current, &pending.username, &clone_hosts)
-            .await?;
+        // An existing alternate user must be this secret's before anything is written
+        // to it; when it holds the pending password on every host, the step is done.
+        // (No login as it: a failed one counts against the account; see `ownership`.)
+        if self
+            .claim_alternate(cx, conn, &current, &pending, &clone_hosts)
+            .await?
+            == ownership::Claim::Done
+        {
+            return Ok(());
+        }
         let mut accounts = Vec::new();
         for host in hosts {
             let user = Account::new(current.username.as_str(), host.as_str());

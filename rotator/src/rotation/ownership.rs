@@ -8,39 +8,45 @@
 //! before the first write to an alternate user that already exists, `setSecret`
 //! proves it is this secret's, and otherwise stops, naming the account and the fix.
 //!
-//! The proof is a login as the alternate user with a password this secret has
-//! stored for it. The rotator only ever gives the alternate user a password that the
-//! secret holds: the pending password (the version that becomes `AWSPREVIOUS` after
-//! the next rotation), and, while a new clone is being set up, the current version's
-//! password (see `set_secret_alternating`: a clone created with it holds at most the
-//! current user's privileges until the pending password is set, and a crash in
-//! between leaves a clone this proof still recognises). The cases:
+//! The proof is a password this secret stores for it. The rotator only ever gives the
+//! alternate user a password that the secret holds: the pending password (the version
+//! that becomes `AWSPREVIOUS` after the next rotation), and, while a new clone is
+//! being set up, the current version's password (see `set_secret_alternating`: a
+//! clone created with it holds at most the current user's privileges until the
+//! pending password is set, and a crash in between leaves a clone this proof still
+//! recognises). The cases:
 //!
 //! - a normal second or later rotation: the alternate user holds the password of
 //!   `AWSPREVIOUS`;
-//! - a retried `setSecret` after a crash: the pending password already logs in (the
-//!   step stops before it gets here), or the clone still holds `AWSCURRENT`'s or
-//!   `AWSPREVIOUS`'s password;
+//! - a retried `setSecret` after a crash: it holds the pending password already
+//!   (every host: the step is done), or still `AWSCURRENT`'s or `AWSPREVIOUS`'s;
 //! - a first rotation after an earlier attempt whose `AWSPENDING` label was removed:
 //!   the old pending version is still stored, without a label (deprecated), and
 //!   `ListSecretVersionIds` with `IncludeDeprecated` lists it (Secrets Manager API
 //!   reference, "ListSecretVersionIds": "Versions without staging labels are
 //!   considered deprecated and are subject to deletion by Secrets Manager").
 //!
+//! The passwords are checked against the hashes the server stores for every host of
+//! the alternate user (`mysql.user`, through the admin connection: see
+//! [`crate::password_hash`]), never by logging in as it: each failed login counts
+//! against the account, and one the rotation did not make may have a limit (MariaDB's
+//! `max_password_errors` blocks it after that many:
+//! <https://mariadb.com/docs/server/ref/mdb/system-variables/max_password_errors>;
+//! MySQL 8.0.19+'s `FAILED_LOGIN_ATTEMPTS` locks it:
+//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>), so a login
+//! proof would lock out the very owner this module protects. Every host must hold a
+//! stored password, not only the one the function's address matches.
+//!
+//! Only where a hash cannot be checked here (an authentication plugin other than
+//! `mysql_native_password` and `caching_sha2_password`, such as MariaDB's `ed25519`)
+//! does the proof fall back to a login, at most [`MAX_PROOF_LOGINS`] of them, the most
+//! likely password first.
+//!
 //! Where the server has one, a marker would be a second proof (MySQL 8.0.21+ stores
 //! `ATTRIBUTE '<json>'` of `CREATE USER`, readable in
 //! `INFORMATION_SCHEMA.USER_ATTRIBUTES`: <https://dev.mysql.com/doc/refman/8.0/en/create-user.html>);
 //! MariaDB 10.11 has none (<https://mariadb.com/kb/en/create-user/>), so the password
 //! is the proof on every server.
-//!
-//! A login proves only the account the function's address matches; the other hosts
-//! of the same name are hosts of the current user too (`mirror_hosts` refuses any
-//! other), which this rotation mirrors. Each failed proof login counts as a failed
-//! login of that account (MariaDB's `max_password_errors` blocks an account after that
-//! many: <https://mariadb.com/docs/server/ref/mdb/system-variables/max_password_errors>;
-//! MySQL 8.0.19+'s `FAILED_LOGIN_ATTEMPTS` locks one that sets it:
-//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>, WL#13515),
-//! so at most [`MAX_PROOF_LOGINS`] passwords are tried, the most likely first.
 //!
 //! The single-user strategy needs no proof: it refuses a pending version that names
 //! another user than the current one, so it only ever writes to the secret's own account.
@@ -51,7 +57,8 @@ use sqlx::MySqlConnection;
 use super::{Context, Rotator, is_access_denied, value_missing};
 use crate::db::{self, DbError, Login};
 use crate::error::{Problem, RotationError};
-use crate::secret::DbSecret;
+use crate::password_hash::{self, HashCheck};
+use crate::secret::{DbSecret, Password};
 
 /// How many stored passwords are tried at most (each failure is a failed login).
 pub const MAX_PROOF_LOGINS: usize = 5;
@@ -117,18 +124,117 @@ pub fn can_prove(
         && (is_current || candidate.username == alternate)
 }
 
+/// One password this secret stores, offered as a proof.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// How the version is named in the log (never its value).
+    pub label: String,
+    /// Whether it is this rotation's own pending version.
+    pub pending: bool,
+    pub password: Password,
+}
+
+/// What the stored hash of one account of the alternate user says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountProof {
+    /// It holds this candidate's password.
+    Holds { label: String, pending: bool },
+    /// It holds none of the candidates' passwords.
+    HoldsNone,
+    /// Its hash cannot be checked here (another plugin, an unfamiliar format).
+    Unknown,
+}
+
+/// Checks one account's stored hash against every candidate.
+pub fn account_proof(plugin: &str, hash: Option<&[u8]>, candidates: &[Candidate]) -> AccountProof {
+    let Some(hash) = hash else {
+        return AccountProof::Unknown;
+    };
+    let mut unknown = false;
+    for candidate in candidates {
+        match password_hash::check(plugin, hash, candidate.password.expose()) {
+            HashCheck::Match => {
+                return AccountProof::Holds {
+                    label: candidate.label.clone(),
+                    pending: candidate.pending,
+                };
+            }
+            HashCheck::Unknown => unknown = true,
+            HashCheck::NoMatch => {}
+        }
+    }
+    if unknown {
+        AccountProof::Unknown
+    } else {
+        AccountProof::HoldsNone
+    }
+}
+
 /// What `setSecret` may do with the alternate user's existing accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Takeover {
     /// No account has the alternate user's name: the rotation creates it.
     NothingToTakeOver,
-    /// It exists and a stored password logged in: it is this secret's.
+    /// Every account of it holds the pending password: `setSecret` finished before.
+    AlreadySet,
+    /// Every account of it holds a password this secret stores: it is this secret's.
     Ours { proof: String },
-    /// It exists and nothing proves it is this secret's: stop before any write.
+    /// An account holds none of them: stop before any write.
     Refused(String),
+    /// An account's hash cannot be checked here: prove it with a login instead.
+    Unverifiable,
 }
 
-/// The decision, from the alternate user's existing hosts and the proof found.
+/// The decision from each existing account's proof (`(host, proof)`); `tried` is how
+/// many stored passwords were checked.
+pub fn judge(
+    alternate: &str,
+    current_user: &str,
+    accounts: &[(String, AccountProof)],
+    tried: usize,
+) -> Takeover {
+    if accounts.is_empty() {
+        return Takeover::NothingToTakeOver;
+    }
+    let unproven: Vec<String> = accounts
+        .iter()
+        .filter(|(_, proof)| *proof == AccountProof::HoldsNone)
+        .map(|(host, _)| host.clone())
+        .collect();
+    if !unproven.is_empty() {
+        return Takeover::Refused(refusal(
+            alternate,
+            current_user,
+            &unproven,
+            &format!(
+                "none of the {tried} password(s) this secret stores for it matches the password hash the server stores"
+            ),
+        ));
+    }
+    let mut proofs = Vec::new();
+    let mut all_pending = true;
+    for (_, proof) in accounts {
+        match proof {
+            AccountProof::Holds { label, pending } => {
+                all_pending &= *pending;
+                if !proofs.contains(label) {
+                    proofs.push(label.clone());
+                }
+            }
+            AccountProof::HoldsNone | AccountProof::Unknown => return Takeover::Unverifiable,
+        }
+    }
+    if all_pending {
+        Takeover::AlreadySet
+    } else {
+        Takeover::Ours {
+            proof: proofs.join(", "),
+        }
+    }
+}
+
+/// The decision of the login proof (used only where a hash cannot be checked), from
+/// the alternate user's existing hosts and the login that succeeded, if any.
 pub fn decide(
     alternate: &str,
     current_user: &str,
@@ -144,7 +250,17 @@ pub fn decide(
             proof: proof.to_owned(),
         };
     }
-    let accounts: Vec<String> = existing_hosts
+    Takeover::Refused(refusal(
+        alternate,
+        current_user,
+        existing_hosts,
+        &format!("none of the {tried} password(s) this secret stores for it logs in"),
+    ))
+}
+
+/// Why an existing account is not written to, and the ways out.
+fn refusal(alternate: &str, current_user: &str, hosts: &[String], why: &str) -> String {
+    let accounts: Vec<String> = hosts
         .iter()
         .map(|h| format!("'{alternate}'@'{h}'"))
         .collect();
@@ -153,21 +269,130 @@ pub fn decide(
     } else {
         ("them", "exist")
     };
-    Takeover::Refused(format!(
+    format!(
         "the alternate user {} already {exists}, and nothing shows that this secret's rotation made {them}: \
-         none of the {tried} password(s) this secret stores for it logs in. The rotator never takes over an \
+         {why}. The rotator never takes over an \
          account it did not make (it would rewrite its password and replace its privileges with `{current_user}`'s): \
          drop or rename {them}, or name another user in the secret (its alternate is the name with `_clone` \
          added or removed); if {them} really is this secret's alternate user, set its password to the one in \
          the secret's AWSPREVIOUS version (before the first rotation, AWSCURRENT's)",
         accounts.join(", "),
-    ))
+    )
+}
+
+/// What `setSecret` does next with the alternate user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Claim {
+    /// Create or write to it: it is absent, or this secret's.
+    Write,
+    /// Nothing: it holds the pending password on every host already.
+    Done,
 }
 
 impl Rotator {
-    /// Stops before any write when the alternate user exists and is not provably this
-    /// secret's (see the module's documentation).
-    pub(super) async fn refuse_a_takeover(
+    /// Whether `setSecret` may write to the alternate user (see the module's
+    /// documentation): it is absent or provably this secret's; or it is done already.
+    /// Stops, before any write, when an existing account is not provably this secret's.
+    pub(super) async fn claim_alternate(
+        &self,
+        cx: &Context<'_>,
+        admin: &mut MySqlConnection,
+        current: &DbSecret,
+        pending: &DbSecret,
+        existing_hosts: &[String],
+    ) -> Result<Claim, RotationError> {
+        if existing_hosts.is_empty() {
+            return Ok(Claim::Write);
+        }
+        let alternate = pending.username.as_str();
+        let stored = db::stored_passwords(admin, alternate)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let mut candidates = vec![
+            Candidate {
+                label: format!("version {} (AWSPENDING)", cx.event.token),
+                pending: true,
+                password: pending.password.clone(),
+            },
+            Candidate {
+                label: "the AWSCURRENT version".to_owned(),
+                pending: false,
+                password: current.password.clone(),
+            },
+        ];
+        let judged = |candidates: &[Candidate]| {
+            let accounts: Vec<(String, AccountProof)> = stored
+                .iter()
+                .map(|account| {
+                    let proof = account_proof(&account.plugin, account.hash(), candidates);
+                    (account.host.clone(), proof)
+                })
+                .collect();
+            judge(alternate, &current.username, &accounts, candidates.len())
+        };
+        let mut verdict = judged(&candidates);
+        if matches!(verdict, Takeover::Refused(_)) {
+            // AWSPREVIOUS (every rotation after the first) and older versions.
+            candidates.extend(self.stored_candidates(cx, current, alternate).await?);
+            verdict = judged(&candidates);
+        }
+        match verdict {
+            Takeover::NothingToTakeOver | Takeover::Ours { .. } => {
+                if let Takeover::Ours { proof } = verdict {
+                    tracing::info!(secret = %cx.event.secret_id, user = %alternate, proof = %proof, "the alternate user exists and holds a password this secret stores (its hash in mysql.user): it is this rotation's");
+                }
+                Ok(Claim::Write)
+            }
+            Takeover::AlreadySet => {
+                tracing::info!(secret = %cx.event.secret_id, user = %alternate, "every host of the alternate user holds the pending password already (its hash in mysql.user); nothing to do");
+                Ok(Claim::Done)
+            }
+            Takeover::Refused(message) => Err(cx.fail(Problem::Refused(message))),
+            Takeover::Unverifiable => {
+                tracing::info!(secret = %cx.event.secret_id, user = %alternate, plugins = ?stored.iter().map(|a| a.plugin.as_str()).collect::<Vec<_>>(), "the alternate user's password hash cannot be checked here; proving it this secret's with a login");
+                if self.login(cx, pending, "pending").await.is_ok() {
+                    tracing::info!(secret = %cx.event.secret_id, "the pending credentials already log in; nothing to do");
+                    return Ok(Claim::Done);
+                }
+                self.prove_by_login(cx, current, alternate, existing_hosts)
+                    .await?;
+                Ok(Claim::Write)
+            }
+        }
+    }
+
+    /// The passwords of the stored versions other than the pending and current ones
+    /// that may prove the alternate user, the most likely first.
+    async fn stored_candidates(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+        alternate: &str,
+    ) -> Result<Vec<Candidate>, RotationError> {
+        let versions = self.stored_versions(cx).await?;
+        let mut candidates = Vec::new();
+        for version in proof_order(&versions, &cx.event.token)
+            .into_iter()
+            .filter(|v| !v.has("AWSCURRENT"))
+            .take(MAX_PROOF_READS)
+        {
+            let Some(value) = self.version_value(cx, &version.id).await? else {
+                continue;
+            };
+            if can_prove(&value, false, alternate, current) {
+                candidates.push(Candidate {
+                    label: version.label(),
+                    pending: false,
+                    password: value.password,
+                });
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// The login proof, where a hash cannot be checked: stops before any write when
+    /// the alternate user exists and no stored password logs it in.
+    async fn prove_by_login(
         &self,
         cx: &Context<'_>,
         current: &DbSecret,
@@ -214,12 +439,13 @@ impl Rotator {
             proof.as_deref(),
             tried,
         ) {
-            Takeover::NothingToTakeOver => Ok(()),
             Takeover::Ours { proof } => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, proof = %proof, "the alternate user exists and logs in with a password this secret stores: it is this rotation's");
                 Ok(())
             }
             Takeover::Refused(message) => Err(cx.fail(Problem::Refused(message))),
+            // `decide` answers none of these once an account exists.
+            Takeover::NothingToTakeOver | Takeover::AlreadySet | Takeover::Unverifiable => Ok(()),
         }
     }
 
@@ -447,6 +673,141 @@ mod tests {
                 "{candidate:?} current={is_current}"
             );
         }
+    }
+
+    /// `*` and SHA1(SHA1(password)), as MariaDB and MySQL store `mysql_native_password`.
+    fn native(password: &str) -> Vec<u8> {
+        use sha1::{Digest as _, Sha1};
+        use std::fmt::Write as _;
+        let twice = Sha1::digest(Sha1::digest(password.as_bytes()));
+        let mut text = String::from("*");
+        for byte in twice {
+            write!(text, "{byte:02X}").expect("a String takes any text");
+        }
+        text.into_bytes()
+    }
+
+    fn candidates() -> Vec<Candidate> {
+        [
+            ("pend", true, "pending-pw"),
+            ("cur", false, "current-pw"),
+            ("prev", false, "previous-pw"),
+        ]
+        .into_iter()
+        .map(|(label, pending, password)| Candidate {
+            label: label.to_owned(),
+            pending,
+            password: Password::new(password.to_owned()),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn each_account_is_proved_by_its_stored_hash() {
+        let plugin = "mysql_native_password";
+        let holds = |label: &str, pending: bool| AccountProof::Holds {
+            label: label.to_owned(),
+            pending,
+        };
+        let cases = [
+            (plugin, Some(native("pending-pw")), holds("pend", true)),
+            (plugin, Some(native("previous-pw")), holds("prev", false)),
+            (
+                plugin,
+                Some(native("someone-else")),
+                AccountProof::HoldsNone,
+            ),
+            (plugin, Some(Vec::new()), AccountProof::HoldsNone),
+            ("ed25519", Some(b"pubkey".to_vec()), AccountProof::Unknown),
+            (plugin, Some(b"not-a-hash".to_vec()), AccountProof::Unknown),
+            (plugin, None, AccountProof::Unknown),
+        ];
+        for (plugin, hash, expected) in cases {
+            assert_eq!(
+                account_proof(plugin, hash.as_deref(), &candidates()),
+                expected,
+                "{plugin}"
+            );
+        }
+        // The candidates' passwords never show in a proof.
+        let shown = format!(
+            "{:?}",
+            account_proof(plugin, Some(&native("current-pw")), &candidates())
+        );
+        assert!(!shown.contains("current-pw"), "{shown}");
+    }
+
+    #[test]
+    fn every_host_must_hold_a_stored_password() {
+        let holds = |label: &str, pending: bool| AccountProof::Holds {
+            label: label.to_owned(),
+            pending,
+        };
+        let on = |list: Vec<(&str, AccountProof)>| {
+            list.into_iter()
+                .map(|(host, proof)| (host.to_owned(), proof))
+                .collect::<Vec<_>>()
+        };
+        let judged =
+            |accounts: Vec<(String, AccountProof)>| judge("app_clone", "app", &accounts, 3);
+        assert_eq!(judged(on(vec![])), Takeover::NothingToTakeOver);
+        assert_eq!(
+            judged(on(vec![
+                ("%", holds("pend", true)),
+                ("10.0.%", holds("pend", true))
+            ])),
+            Takeover::AlreadySet
+        );
+        // A crash between two hosts' passwords: one holds the pending password, the
+        // other still the previous one. Both are this secret's; the step is redone.
+        assert_eq!(
+            judged(on(vec![
+                ("%", holds("prev", false)),
+                ("10.0.%", holds("pend", true))
+            ])),
+            Takeover::Ours {
+                proof: "prev, pend".into()
+            }
+        );
+        assert_eq!(
+            judged(on(vec![
+                ("%", holds("prev", false)),
+                ("localhost", holds("prev", false))
+            ])),
+            Takeover::Ours {
+                proof: "prev".into()
+            }
+        );
+        // One host the secret cannot account for refuses the whole user, naming that
+        // host, even when another host's hash cannot be checked.
+        for accounts in [
+            on(vec![
+                ("%", holds("prev", false)),
+                ("10.0.%", AccountProof::HoldsNone),
+            ]),
+            on(vec![
+                ("%", AccountProof::Unknown),
+                ("10.0.%", AccountProof::HoldsNone),
+            ]),
+        ] {
+            let Takeover::Refused(message) = judged(accounts.clone()) else {
+                panic!("{accounts:?}: not refused");
+            };
+            assert!(
+                message.contains("'app_clone'@'10.0.%' already exists")
+                    && !message.contains("'app_clone'@'%'")
+                    && message.contains("none of the 3 password(s)")
+                    && message.contains("matches the password hash"),
+                "{message}"
+            );
+        }
+        assert_eq!(
+            judged(on(vec![
+                ("%", holds("prev", false)),
+                ("10.0.%", AccountProof::Unknown)
+            ])),
+            Takeover::Unverifiable
+        );
     }
 
     #[test]
