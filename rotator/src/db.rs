@@ -22,6 +22,7 @@ use sqlx::{ConnectOptions as _, Connection as _, MySqlConnection, Row as _};
 
 use crate::secret::{Password, TlsSetting};
 use crate::sql::{self, Statement};
+use crate::version::Flavor;
 
 /// How long a login may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -259,7 +260,7 @@ pub async fn connect(
 /// Server errors whose text names no statement (access denied, account, lock wait,
 /// password policy, read-only): safe to show even for a statement with a password.
 const MESSAGES_WITHOUT_STATEMENT_TEXT: &[u16] = &[
-    1044, 1045, 1133, 1142, 1205, 1227, 1290, 1317, 1396, 1792, 1819, 1820, 1836, 1862,
+    1044, 1045, 1133, 1142, 1205, 1227, 1290, 1317, 1396, 1792, 1819, 1820, 1836, 1862, 1969, 3024,
 ];
 
 /// What the function may say about a failed statement.
@@ -289,11 +290,38 @@ fn statement_error(what: &str, error: &sqlx::Error, carries_password: bool) -> D
         }
         other => (None, other.to_string()),
     };
+    let mut message = server_message(number, &message, carries_password);
+    if let Some(hint) = number.and_then(waited_hint) {
+        message.push_str("; ");
+        message.push_str(&hint);
+    }
     DbError::Statement {
         what: what.to_owned(),
-        message: server_message(number, &message, carries_password),
+        message,
         number,
     }
+}
+
+/// What to do about a statement stopped by the bounds of [`sql::SESSION_SETUP`]:
+/// 1205 (`ER_LOCK_WAIT_TIMEOUT`, both servers), 1969 (MariaDB's
+/// `ER_STATEMENT_TIMEOUT`); and 3024 (MySQL's `ER_QUERY_TIMEOUT`), which only the
+/// server's own `max_execution_time` raises, for a `SELECT`.
+fn waited_hint(number: u16) -> Option<String> {
+    if number == 3024 {
+        return Some(
+            "the server's max_execution_time stopped this SELECT (set in the DB parameter group); raise it for the admin user's session or rotate when the server is less busy"
+                .to_owned(),
+        );
+    }
+    matches!(number, 1205 | 1969).then(|| {
+        format!(
+            "another session holds a lock this statement needs (the rotator waits {} s for a lock and, on MariaDB, {} s for a statement): \
+             find it (SHOW PROCESSLIST; MySQL: performance_schema.metadata_locks, MariaDB: information_schema.METADATA_LOCK_INFO), \
+             let it finish, then rotate again; the statements after this one did not run",
+            sql::LOCK_WAIT_SECONDS,
+            sql::STATEMENT_SECONDS
+        )
+    })
 }
 
 /// Makes quoting of [`sql`] statements safe on this connection (see [`sql::SESSION_SETUP`]).
@@ -302,7 +330,7 @@ pub async fn prepare_session(connection: &mut MySqlConnection) -> Result<(), DbE
         .execute(connection)
         .await
         .map(|_| ())
-        .map_err(|e| statement_error("setting the session's sql_mode", &e, false))
+        .map_err(|e| statement_error("setting the session's sql_mode and lock waits", &e, false))
 }
 
 /// Runs a statement built by [`sql`]: the one place where text becomes SQL
@@ -439,24 +467,36 @@ impl std::fmt::Debug for StoredPassword {
 
 /// The stored password of every host of `user`, sorted by host. The hash is read as
 /// hex: MySQL's `caching_sha2_password` salt is raw bytes, not always valid text.
+/// MariaDB before 10.4 keeps a native password in `Password` with an empty `plugin`
+/// (MariaDB knowledge base, "mysql.user Table"); its 10.4+ `mysql.user` view still has
+/// that column. MySQL 5.7.6+ has `authentication_string` only.
 pub async fn stored_passwords(
     connection: &mut MySqlConnection,
     user: &str,
+    flavor: Flavor,
 ) -> Result<Vec<StoredPassword>, DbError> {
-    let rows = sqlx::query(
-        "SELECT Host, COALESCE(plugin, ''), HEX(COALESCE(authentication_string, '')) \
-         FROM mysql.user WHERE User = ? ORDER BY Host",
-    )
-    .bind(user)
-    .fetch_all(connection)
-    .await
-    .map_err(|e| {
-        statement_error(
-            &format!("reading the stored passwords of user `{user}` from mysql.user"),
-            &e,
-            false,
-        )
-    })?;
+    let query = match flavor {
+        Flavor::MySql => {
+            "SELECT Host, COALESCE(plugin, ''), HEX(COALESCE(authentication_string, '')) \
+             FROM mysql.user WHERE User = ? ORDER BY Host"
+        }
+        Flavor::MariaDb => {
+            "SELECT Host, COALESCE(plugin, ''), \
+             HEX(COALESCE(IF(COALESCE(plugin, '') = '', Password, authentication_string), '')) \
+             FROM mysql.user WHERE User = ? ORDER BY Host"
+        }
+    };
+    let rows = sqlx::query(query)
+        .bind(user)
+        .fetch_all(connection)
+        .await
+        .map_err(|e| {
+            statement_error(
+                &format!("reading the stored passwords of user `{user}` from mysql.user"),
+                &e,
+                false,
+            )
+        })?;
     let text = |row: &sqlx::mysql::MySqlRow, index: usize| {
         row.try_get::<String, _>(index).unwrap_or_else(|_| {
             row.try_get::<Vec<u8>, _>(index)
@@ -549,6 +589,30 @@ mod tests {
             server_message(Some(1064), SYNTAX_ERROR, false),
             SYNTAX_ERROR
         );
+    }
+
+    #[test]
+    fn a_statement_stopped_by_a_lock_wait_says_what_to_look_for() {
+        assert!(
+            waited_hint(3024)
+                .expect("a hint")
+                .contains("max_execution_time")
+        );
+        for number in [1205, 1969] {
+            let hint = waited_hint(number).expect("a hint");
+            assert!(
+                hint.contains("another session holds a lock")
+                    && hint.contains("SHOW PROCESSLIST")
+                    && hint.contains("5 s"),
+                "{hint}"
+            );
+            // The server's text of these never quotes the statement.
+            assert_eq!(
+                server_message(Some(number), "Lock wait timeout exceeded", true),
+                "Lock wait timeout exceeded"
+            );
+        }
+        assert_eq!(waited_hint(1045), None);
     }
 
     #[test]

@@ -22,8 +22,14 @@
 //!   `sql/auth/sha2_password.cc` in MySQL's source, `ITERATION_MULTIPLIER` 1000,
 //!   `CRYPT_SALT_LENGTH` 20).
 //!
-//! Anything else (another plugin, an unfamiliar format) is [`HashCheck::Unknown`]:
-//! the caller decides what that means; nothing here guesses.
+//! - `sha256_password`: `$5$`, the 20-byte salt, `$` and the same 43 characters of
+//!   5000 rounds.
+//!
+//! A password plugin whose hash is not computed here (MariaDB's `ed25519`) is
+//! [`HashCheck::Unknown`], and so is a hash of more rounds than is worth computing: the
+//! caller decides what that means. A plugin that takes no password, or a string none
+//! of these formats produces (MySQL's placeholder of locked system accounts), holds no
+//! stored password.
 
 use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
@@ -48,9 +54,16 @@ pub fn check(plugin: &str, stored: &[u8], password: &str) -> HashCheck {
         };
     }
     match plugin {
-        "mysql_native_password" => check_native(stored, password),
+        // MariaDB before 10.4 leaves `plugin` empty for a native password (the hash is
+        // then in `Password`, which `db::stored_passwords` reads instead).
+        "mysql_native_password" | "" => check_native(stored, password),
         "caching_sha2_password" => check_caching_sha2(stored, password),
-        _ => HashCheck::Unknown,
+        "sha256_password" => check_sha256(stored, password),
+        // A password plugin whose hash is not computed here.
+        plugin if crate::sql::PASSWORD_PLUGINS.contains(&plugin) => HashCheck::Unknown,
+        // A plugin that takes no password (`auth_socket`, `AWSAuthenticationPlugin`,
+        // `unix_socket`, PAM): no stored password is the account's.
+        _ => HashCheck::NoMatch,
     }
 }
 
@@ -64,11 +77,13 @@ fn matches(equal: bool) -> HashCheck {
 
 /// `*` and 40 hex digits of SHA1(SHA1(password)).
 fn check_native(stored: &[u8], password: &str) -> HashCheck {
+    // Anything else (MySQL's `*THISISNOTAVALIDPASSWORDTHATCANBEUSEDHERE`, `invalid`)
+    // is a string no password hashes to.
     let Some(hex) = stored.strip_prefix(b"*") else {
-        return HashCheck::Unknown;
+        return HashCheck::NoMatch;
     };
     if hex.len() != 40 || !hex.iter().all(u8::is_ascii_hexdigit) {
-        return HashCheck::Unknown;
+        return HashCheck::NoMatch;
     }
     let twice = Sha1::digest(Sha1::digest(password.as_bytes()));
     let ours = to_hex(&twice);
@@ -83,26 +98,45 @@ fn to_hex(bytes: &[u8]) -> String {
     })
 }
 
-/// MySQL's salt and digest lengths for `caching_sha2_password`.
+/// MySQL's salt and digest lengths for `caching_sha2_password` and `sha256_password`.
 const SHA2_SALT: usize = 20;
 const SHA2_DIGEST_TEXT: usize = 43;
+
+/// The most rounds checked here, in thousands: MySQL's default is 5 and its maximum
+/// 4095 (`caching_sha2_password_digest_rounds`), whose check would take seconds per
+/// password in a 128 MB function; above this the hash counts as one not checked here.
+const MAX_THOUSANDS_OF_ROUNDS: u32 = 100;
+
+/// `$5$<20-byte salt>$<43 characters>`, 5000 rounds (MySQL's `sha256_password`,
+/// `sql/auth/sha2_password.cc`: `CRYPT_MAGIC` "5", the salt and the digest as
+/// `my_crypt_genhash` writes them).
+fn check_sha256(stored: &[u8], password: &str) -> HashCheck {
+    let Some(rest) = stored.strip_prefix(b"$5$") else {
+        return HashCheck::NoMatch;
+    };
+    if rest.len() != SHA2_SALT + 1 + SHA2_DIGEST_TEXT || rest[SHA2_SALT] != b'$' {
+        return HashCheck::NoMatch;
+    }
+    let ours = sha256_crypt(password.as_bytes(), &rest[..SHA2_SALT], 5000);
+    matches(ours.as_bytes() == &rest[SHA2_SALT + 1..])
+}
 
 /// `$A$<rounds/1000 in 3 hex digits>$<20-byte salt><43 characters>`.
 fn check_caching_sha2(stored: &[u8], password: &str) -> HashCheck {
     let Some(rest) = stored.strip_prefix(b"$A$") else {
-        return HashCheck::Unknown;
+        return HashCheck::NoMatch;
     };
     if rest.len() != 3 + 1 + SHA2_SALT + SHA2_DIGEST_TEXT || rest[3] != b'$' {
-        return HashCheck::Unknown;
+        return HashCheck::NoMatch;
     }
     let Some(thousands) = std::str::from_utf8(&rest[..3])
         .ok()
         .and_then(|digits| u32::from_str_radix(digits, 16).ok())
     else {
-        return HashCheck::Unknown;
+        return HashCheck::NoMatch;
     };
     // MySQL accepts 5 to 4095 thousand rounds (`caching_sha2_password_digest_rounds`).
-    if thousands == 0 {
+    if thousands == 0 || thousands > MAX_THOUSANDS_OF_ROUNDS {
         return HashCheck::Unknown;
     }
     let salt = &rest[4..4 + SHA2_SALT];
@@ -293,8 +327,16 @@ mod tests {
                 "mysql_native_password",
                 b"0DA3D1CD",
                 "Hello world!",
-                HashCheck::Unknown,
+                HashCheck::NoMatch,
             ),
+            (
+                "mysql_native_password",
+                b"invalid",
+                "Hello world!",
+                HashCheck::NoMatch,
+            ),
+            // MariaDB before 10.4: an empty plugin with a native hash.
+            ("", &stored[..], "Hello world!", HashCheck::Match),
             (
                 "mysql_native_password",
                 b"",
@@ -303,6 +345,8 @@ mod tests {
             ),
             ("ed25519", b"somekey", "Hello world!", HashCheck::Unknown),
             ("auth_socket", b"", "x", HashCheck::NoMatch),
+            ("unix_socket", b"x", "x", HashCheck::NoMatch),
+            ("AWSAuthenticationPlugin", b"RDS", "RDS", HashCheck::NoMatch),
         ];
         for (plugin, stored, password, expected) in cases {
             assert_eq!(check(plugin, stored, password), expected, "{plugin}");
@@ -343,6 +387,26 @@ mod tests {
         }
     }
 
+    /// `sha256_password` strings from the same published tests.
+    #[test]
+    fn mysql_sha256_password_strings() {
+        let cases: [(&str, &[u8]); 2] = [
+            (
+                "Q",
+                b"$5$\x1bn\x08;I\\^%-ulR\x7f/\x0f|\x0d=Y\x0d$QcN2Q6rtTo.NpYDa7sNqet8BaXuLxhH7GvIMx70ykaC",
+            ),
+            (
+                "CMunq1PrKH",
+                b"$5$~m\x1f.#wd#\x0bI=r9\x0e#\x12\x0dg<r$..ZRdIIP/eEPHlUAhTQ1itsFtLIPIcjpDhTUk2NG/F8",
+            ),
+        ];
+        for (password, stored) in cases {
+            assert_eq!(stored.len(), 67);
+            assert_eq!(check("sha256_password", stored, password), HashCheck::Match);
+            assert_eq!(check("sha256_password", stored, "Q2"), HashCheck::NoMatch);
+        }
+    }
+
     #[test]
     fn caching_sha2_hashes_carry_their_rounds_and_a_20_byte_salt() {
         let salt = b"abcdefghij0123456789";
@@ -365,6 +429,12 @@ mod tests {
             (
                 stored.replacen("$A$005$", "$A$0ZZ$", 1),
                 "Hello world!",
+                HashCheck::NoMatch,
+            ),
+            // Rounds beyond what is worth computing here (MySQL allows 4095 thousand).
+            (
+                stored.replacen("$A$005$", "$A$FFF$", 1),
+                "Hello world!",
                 HashCheck::Unknown,
             ),
             (
@@ -372,11 +442,11 @@ mod tests {
                 "Hello world!",
                 HashCheck::Unknown,
             ),
-            (stored[..60].to_owned(), "Hello world!", HashCheck::Unknown),
+            (stored[..60].to_owned(), "Hello world!", HashCheck::NoMatch),
             (
                 stored.replacen("$A$", "$5$", 1),
                 "Hello world!",
-                HashCheck::Unknown,
+                HashCheck::NoMatch,
             ),
             // The placeholder MySQL gives its locked system accounts.
             (

@@ -529,11 +529,17 @@ impl Rotator {
         // An existing alternate user must be this secret's before anything is written
         // to it; when it holds the pending password on every host, the step is done.
         // (No login as it: a failed one counts against the account; see `ownership`.)
-        if self
-            .claim_alternate(cx, conn, &current, &pending, &clone_hosts)
-            .await?
-            == ownership::Claim::Done
-        {
+        let claim = self
+            .claim_alternate(
+                cx,
+                conn,
+                &current,
+                &pending,
+                version.flavor,
+                (&clone_hosts, &hosts),
+            )
+            .await?;
+        if claim == ownership::Claim::Done {
             return Ok(());
         }
         let mut accounts = Vec::new();
@@ -557,8 +563,8 @@ impl Rotator {
         self.check_grantable(cx, conn, &version, &accounts).await?;
 
         // The account this function's address matches is created first (it is last in
-        // `accounts`), so a crash after any creation leaves a clone the ownership proof's
-        // login reaches.
+        // `accounts`), so a crash after any creation leaves a clone the ownership proof
+        // recognises (by its hash, or by the login where a hash cannot be checked).
         for (_, clone, _, _) in accounts.iter().rev() {
             if !db::account_exists(conn, clone)
                 .await
@@ -595,6 +601,10 @@ impl Rotator {
             db::execute(conn, &statement)
                 .await
                 .map_err(|e| cx.fail(e))?;
+            if version.supports_dual_passwords() {
+                let discard = sql::discard_old_password(clone).map_err(|e| cx.fail(e))?;
+                db::execute(conn, &discard).await.map_err(|e| cx.fail(e))?;
+            }
             tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
         }
         Ok(())

@@ -16,7 +16,36 @@ use std::fmt;
 use crate::secret::Password;
 use crate::version::{Flavor, ServerVersion};
 
-/// Run first on every connection that executes a statement of this module.
+/// How long a statement of the rotator waits for a lock another session holds
+/// (`lock_wait_timeout`, metadata locks; `innodb_lock_wait_timeout`, row locks), and
+/// how long any statement may run on MariaDB (`max_statement_time`), in seconds.
+///
+/// The servers' defaults wait a year (MySQL's `lock_wait_timeout`: "The default is
+/// 31536000", <https://dev.mysql.com/doc/refman/8.0/en/server-system-variables.html#sysvar_lock_wait_timeout>)
+/// or a day (MariaDB's: 86400), so one blocked `GRANT` (a column grant waits for the
+/// table's metadata lock behind a long transaction or `LOCK TABLES`) would hold the
+/// step until the Lambda timeout, which says only "Task timed out". With these, the
+/// statement fails with the server's lock error in time for the function to say which
+/// statement waited and what to look for. MariaDB 10.11's account statements do not
+/// honour `lock_wait_timeout` behind `FLUSH TABLES WITH READ LOCK` (seen here:
+/// `CREATE USER` waited until the lock was released), so MariaDB also gets
+/// `max_statement_time`, which interrupts any statement (error 1969:
+/// <https://mariadb.com/kb/en/server-system-variables/#max_statement_time>); MySQL's
+/// `max_execution_time` covers only `SELECT`, so MySQL relies on `lock_wait_timeout`.
+/// Both fit, with the rest of a step, in the 30 s function timeout `cargo xtask deploy`
+/// sets.
+pub const LOCK_WAIT_SECONDS: u32 = 5;
+/// See [`LOCK_WAIT_SECONDS`].
+pub const STATEMENT_SECONDS: u32 = 10;
+const _: () = assert!(
+    STATEMENT_SECONDS > LOCK_WAIT_SECONDS,
+    "a lock wait fails first"
+);
+
+/// Run first on every connection that executes a statement of this module: a known
+/// `sql_mode`, and bounded waits ([`LOCK_WAIT_SECONDS`]; the `/*M! ... */` part is an
+/// executable comment only MariaDB runs: <https://mariadb.com/kb/en/comment-syntax/>,
+/// `max_statement_time` exists since MariaDB 10.1.1).
 ///
 /// Under `ANSI_QUOTES`, `"` quotes identifiers and `SHOW GRANTS` prints names as
 /// `"o\brien"` with the backslash literal (MariaDB 10.11, checked here; MySQL:
@@ -24,7 +53,8 @@ use crate::version::{Flavor, ServerVersion};
 /// `NO_BACKSLASH_ESCAPES` makes `\` literal in strings
 /// (<https://mariadb.com/kb/en/sql-mode/>). `NO_ENGINE_SUBSTITUTION` alone exists
 /// on MySQL 5.7, 8.x, 9.x and MariaDB, so this mode is valid everywhere.
-pub const SESSION_SETUP: &str = "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'";
+pub const SESSION_SETUP: &str = "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION', \
+     lock_wait_timeout = 5, innodb_lock_wait_timeout = 5 /*M!100101 , max_statement_time = 10 */";
 
 /// A value that cannot be put into SQL exactly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -241,6 +271,17 @@ pub fn set_password(
     ))
 }
 
+/// `ALTER USER ... DISCARD OLD PASSWORD`: setting a password with the same plugin keeps
+/// an account's secondary password ("the secondary password remains unchanged": MySQL
+/// reference manual, "Dual Password Support"), so a clone could go on accepting one
+/// this secret never stored.
+pub fn discard_old_password(account: &Account) -> Result<Statement, QuoteError> {
+    Ok(Statement::new(
+        format!("ALTER USER {} DISCARD OLD PASSWORD", account.sql()?),
+        format!("discard any secondary password of {account}"),
+    ))
+}
+
 /// A user's change of its own password, which needs no privilege (single-user rotation),
 /// chosen by version: `ALTER USER USER() IDENTIFIED BY ...` on MySQL 5.7.6 and later;
 /// `SET PASSWORD = PASSWORD(...)` before (`ALTER USER` is a syntax error there) and on
@@ -396,6 +437,27 @@ pub fn privilege_statement(text: String) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secondary_password_is_discarded_by_its_own_statement() {
+        let statement = discard_old_password(&Account::new("app_clone", "10.0.%")).unwrap();
+        assert_eq!(
+            statement.text(),
+            "ALTER USER 'app_clone'@'10.0.%' DISCARD OLD PASSWORD"
+        );
+        assert!(!statement.carries_password());
+    }
+
+    #[test]
+    fn the_session_setup_bounds_waits_with_the_documented_values() {
+        for part in [
+            format!("lock_wait_timeout = {LOCK_WAIT_SECONDS},"),
+            format!("innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS} "),
+            format!("/*M!100101 , max_statement_time = {STATEMENT_SECONDS} */"),
+        ] {
+            assert!(SESSION_SETUP.contains(&part), "{part}: {SESSION_SETUP}");
+        }
+    }
 
     #[test]
     fn string_literals_quote_every_hostile_character_exactly() {

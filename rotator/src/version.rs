@@ -87,6 +87,17 @@ impl ServerVersion {
     }
 
     /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
+    /// Whether accounts can hold a secondary password (`RETAIN CURRENT PASSWORD`), which
+    /// only `DISCARD OLD PASSWORD` removes: MySQL 8.0.14+
+    /// (<https://dev.mysql.com/doc/refman/8.0/en/password-management.html#dual-passwords>);
+    /// MariaDB has none.
+    pub fn supports_dual_passwords(&self) -> bool {
+        match self.flavor {
+            Flavor::MySql => self.at_least(8, 0, 14),
+            Flavor::MariaDb => false,
+        }
+    }
+
     pub fn supports_roles(&self) -> bool {
         match self.flavor {
             Flavor::MySql => self.at_least(8, 0, 0),
@@ -108,6 +119,21 @@ impl fmt::Display for ServerVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_mysql_8_0_14_and_later_has_dual_passwords() {
+        let cases = [
+            ("8.0.13", false),
+            ("8.0.14", true),
+            ("8.4.3", true),
+            ("5.7.44", false),
+            ("10.11.19-MariaDB", false),
+        ];
+        for (text, expected) in cases {
+            let version = ServerVersion::parse(text).expect("parses");
+            assert_eq!(version.supports_dual_passwords(), expected, "{text}");
+        }
+    }
 
     #[test]
     fn versions_parse_and_give_the_user_name_limit() {

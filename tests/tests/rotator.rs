@@ -1877,3 +1877,80 @@ async fn a_column_grant_on_a_dropped_column_is_copied_without_it_and_said_so() {
         on_w(&grants_of(&clone, "%").await)
     );
 }
+
+/// Issue 19, item 13: a statement blocked by another session's lock fails within the
+/// rotator's bound (`lock_wait_timeout`, 5 s), saying what to look for, instead of
+/// waiting out the function's timeout (without the bound, no attempt would say
+/// anything but "Task timed out"); once the lock is released,
+/// the rotation completes. A column grant waits for its table's metadata lock (MariaDB
+/// 10.11, seen here), and `LOCK TABLES ... WRITE` holds that lock.
+#[tokio::test]
+async fn a_statement_blocked_by_another_sessions_lock_fails_in_time_and_says_so() {
+    let config = sdk_config().await;
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("locked"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let mut connection = admin().await;
+    exec(
+        &mut connection,
+        format!("CREATE TABLE `{}`.`w` (a INT)", app.database),
+    )
+    .await;
+    exec(
+        &mut connection,
+        format!(
+            "GRANT SELECT (a) ON `{}`.`w` TO '{}'@'%'",
+            app.database, app.user
+        ),
+    )
+    .await;
+    let (current_before, _) = current_version(&config, &app.name).await;
+
+    let mut holder = admin().await;
+    exec(
+        &mut holder,
+        format!("LOCK TABLES `{}`.`w` WRITE", app.database),
+    )
+    .await;
+    let token = rotate(&config, &app.name, &function).await;
+    let outcome = tests::wait_for_rotation(&app.name, &token).await;
+    exec(&mut holder, "UNLOCK TABLES".to_owned()).await;
+    assert_eq!(
+        outcome,
+        tests::RotationOutcome::Failed("setSecret".to_owned()),
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(
+        current_version(&config, &app.name).await.0,
+        current_before,
+        "AWSCURRENT stays"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("Lock wait timeout exceeded")
+            && logs.contains("another session holds a lock this statement needs")
+            && logs.contains("SHOW PROCESSLIST"),
+        "the function says which statement waited and what to look for:\n{logs}"
+    );
+
+    tests::rotation::clear_pending(&config, &app.name, &token).await;
+    let token = rotate(&config, &app.name, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.name, &token).await,
+        tests::RotationOutcome::Succeeded,
+        "{}",
+        function_logs(&function)
+    );
+    let now = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(now["username"], json!(clone));
+    assert_eq!(select_with(&now).await, Ok(1));
+    assert!(
+        grants_of(&clone, "%")
+            .await
+            .rows
+            .iter()
+            .any(|row| row.to_string().contains("SELECT (`a`)")),
+        "the column grant was copied once the lock was gone"
+    );
+}

@@ -59,6 +59,7 @@ use crate::db::{self, DbError, Login};
 use crate::error::{Problem, RotationError};
 use crate::password_hash::{self, HashCheck};
 use crate::secret::{DbSecret, Password};
+use crate::version::Flavor;
 
 /// How many stored passwords are tried at most (each failure is a failed login).
 pub const MAX_PROOF_LOGINS: usize = 5;
@@ -280,6 +281,18 @@ fn refusal(alternate: &str, current_user: &str, hosts: &[String], why: &str) -> 
     )
 }
 
+/// Whether two lists of hosts hold the same hosts (MySQL compares host names
+/// case-insensitively: <https://dev.mysql.com/doc/refman/8.0/en/account-names.html>).
+fn same_hosts(a: &[String], b: &[String]) -> bool {
+    let set = |hosts: &[String]| {
+        hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    set(a) == set(b)
+}
+
 /// What `setSecret` does next with the alternate user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Claim {
@@ -299,13 +312,14 @@ impl Rotator {
         admin: &mut MySqlConnection,
         current: &DbSecret,
         pending: &DbSecret,
-        existing_hosts: &[String],
+        flavor: Flavor,
+        (existing_hosts, mirrored): (&[String], &[String]),
     ) -> Result<Claim, RotationError> {
         if existing_hosts.is_empty() {
             return Ok(Claim::Write);
         }
         let alternate = pending.username.as_str();
-        let stored = db::stored_passwords(admin, alternate)
+        let stored = db::stored_passwords(admin, alternate, flavor)
             .await
             .map_err(|e| cx.fail(e))?;
         let mut candidates = vec![
@@ -343,16 +357,24 @@ impl Rotator {
                 }
                 Ok(Claim::Write)
             }
-            Takeover::AlreadySet => {
+            // Done only when the alternate user has exactly the hosts it must have: a
+            // host the user gained since the pending password was set still needs its
+            // clone account.
+            Takeover::AlreadySet if same_hosts(existing_hosts, mirrored) => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, "every host of the alternate user holds the pending password already (its hash in mysql.user); nothing to do");
                 Ok(Claim::Done)
             }
+            Takeover::AlreadySet => Ok(Claim::Write),
             Takeover::Refused(message) => Err(cx.fail(Problem::Refused(message))),
             Takeover::Unverifiable => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, plugins = ?stored.iter().map(|a| a.plugin.as_str()).collect::<Vec<_>>(), "the alternate user's password hash cannot be checked here; proving it this secret's with a login");
+                // The pending login is the first of at most MAX_PROOF_LOGINS.
                 if self.login(cx, pending, "pending").await.is_ok() {
-                    tracing::info!(secret = %cx.event.secret_id, "the pending credentials already log in; nothing to do");
-                    return Ok(Claim::Done);
+                    if same_hosts(existing_hosts, mirrored) {
+                        tracing::info!(secret = %cx.event.secret_id, "the pending credentials already log in; nothing to do");
+                        return Ok(Claim::Done);
+                    }
+                    return Ok(Claim::Write);
                 }
                 self.prove_by_login(cx, current, alternate, existing_hosts)
                     .await?;
@@ -407,7 +429,8 @@ impl Rotator {
         let mut read = 0;
         let mut proof = None;
         for version in proof_order(&versions, &cx.event.token) {
-            if tried >= MAX_PROOF_LOGINS || read >= MAX_PROOF_READS {
+            // The pending login (`claim_alternate`) was the first.
+            if tried + 1 >= MAX_PROOF_LOGINS || read >= MAX_PROOF_READS {
                 break;
             }
             let is_current = version.has("AWSCURRENT");
@@ -719,7 +742,12 @@ mod tests {
             ),
             (plugin, Some(Vec::new()), AccountProof::HoldsNone),
             ("ed25519", Some(b"pubkey".to_vec()), AccountProof::Unknown),
-            (plugin, Some(b"not-a-hash".to_vec()), AccountProof::Unknown),
+            (
+                plugin,
+                Some(b"not-a-hash".to_vec()),
+                AccountProof::HoldsNone,
+            ),
+            ("auth_socket", Some(Vec::new()), AccountProof::HoldsNone),
             (plugin, None, AccountProof::Unknown),
         ];
         for (plugin, hash, expected) in cases {
