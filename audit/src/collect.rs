@@ -879,6 +879,7 @@ impl RegionCollector<'_> {
                     arn: s.secret_arn().map(str::to_owned),
                     status: s.secret_status().map(str::to_owned),
                 }),
+                read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
             }
         }))
     }

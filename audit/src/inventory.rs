@@ -288,6 +288,10 @@ pub struct DbInstance {
     pub vpc_id: Option<String>,
     pub subnets: Vec<Subnet>,
     pub master_user_secret: Option<MasterUserSecret>,
+    /// Its read replicas, as RDS names them (an identifier, or an ARN for another
+    /// region's): the rotator describes each (`rds:DescribeDBInstances`).
+    #[serde(default)]
+    pub read_replicas: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

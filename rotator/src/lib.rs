@@ -30,6 +30,10 @@ pub mod settings;
 pub mod sql;
 pub mod version;
 
+/// The AWS calls this function makes, as data (the `permissions` crate): deploy's
+/// role policy and the audit's role check are built from it.
+pub use permissions;
+
 pub use error::RotationError;
 pub use rotation::Rotator;
 pub use settings::Settings;

@@ -234,7 +234,7 @@ impl Rotator {
             .secret_id(&cx.event.secret_id)
             .send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:DescribeSecret", &e))
+            .map_err(|e| cx.aws(permissions::DESCRIBE_SECRET, &e))
     }
 
     /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
@@ -339,13 +339,13 @@ impl Rotator {
             .require_each_included_type(s.require_each_included_type)
             .send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:GetRandomPassword", &e))?;
+            .map_err(|e| cx.aws(permissions::GET_RANDOM_PASSWORD, &e))?;
         generated
             .random_password()
             .map(|p| Password::new(p.to_owned()))
             .ok_or_else(|| {
                 cx.fail(Problem::Aws {
-                    action: "secretsmanager:GetRandomPassword",
+                    action: permissions::GET_RANDOM_PASSWORD,
                     message: "no password returned".to_owned(),
                 })
             })
@@ -423,7 +423,7 @@ impl Rotator {
         }
         put.send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:PutSecretValue", &e))?;
+            .map_err(|e| cx.aws(permissions::PUT_SECRET_VALUE, &e))?;
         tracing::info!(secret = %cx.event.secret_id, user = %username, "pending version created");
         Ok(())
     }
@@ -978,7 +978,7 @@ impl Rotator {
             {
                 Ok(None)
             }
-            Err(error) => Err(cx.aws("rds:DescribeDBInstances", &error)),
+            Err(error) => Err(cx.aws(permissions::DESCRIBE_DB_INSTANCES, &error)),
         }
     }
 
@@ -1025,7 +1025,7 @@ impl Rotator {
             .db_cluster_identifier(rds_identifier(cluster_arn))
             .send()
             .await
-            .map_err(|e| cx.aws("rds:DescribeDBClusters", &e))?;
+            .map_err(|e| cx.aws(permissions::DESCRIBE_DB_CLUSTERS, &e))?;
         let cluster = described.db_clusters().first().ok_or_else(|| {
             cx.fail(Problem::Protocol(format!(
                 "RDS cluster {cluster_arn} was not found"
@@ -1223,7 +1223,7 @@ impl Rotator {
         update
             .send()
             .await
-            .map_err(|e| cx.aws("secretsmanager:UpdateSecretVersionStage", &e))?;
+            .map_err(|e| cx.aws(permissions::UPDATE_SECRET_VERSION_STAGE, &e))?;
         tracing::info!(secret = %cx.event.secret_id, version = %cx.event.token, previous = ?current, "AWSCURRENT moved to the new version");
         Ok(())
     }
@@ -1350,6 +1350,69 @@ pub fn mirror_hosts(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Every action the step code names (in a literal, such as
+    /// `"secretsmanager:GetSecretValue (AWSCURRENT)"`, or through a constant of
+    /// `permissions`) is a row of `permissions::CALLS`, from which deploy's role
+    /// policy and the audit's role check are built: a new call written here without
+    /// its row fails this test.
+    #[test]
+    fn every_action_the_steps_name_is_in_the_permissions_table() {
+        let sources = [
+            include_str!("rotation.rs"),
+            include_str!("rotation/ownership.rs"),
+        ];
+        let mut named: Vec<String> = Vec::new();
+        // The step code only: the tests below name actions of their own.
+        for source in sources.map(|s| s.split("#[cfg(test)]").next().unwrap_or(s)) {
+            for service in ["secretsmanager", "rds", "kms"] {
+                for piece in source.split(&format!("\"{service}:")).skip(1) {
+                    let name: String = piece
+                        .chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect();
+                    if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        named.push(format!("{service}:{name}"));
+                    }
+                }
+            }
+            for piece in source.split("permissions::").skip(1) {
+                let constant: String = piece
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                let action = match constant.as_str() {
+                    "DESCRIBE_SECRET" => permissions::DESCRIBE_SECRET,
+                    "GET_SECRET_VALUE" => permissions::GET_SECRET_VALUE,
+                    "PUT_SECRET_VALUE" => permissions::PUT_SECRET_VALUE,
+                    "UPDATE_SECRET_VERSION_STAGE" => permissions::UPDATE_SECRET_VERSION_STAGE,
+                    "LIST_SECRET_VERSION_IDS" => permissions::LIST_SECRET_VERSION_IDS,
+                    "GET_RANDOM_PASSWORD" => permissions::GET_RANDOM_PASSWORD,
+                    "DESCRIBE_DB_INSTANCES" => permissions::DESCRIBE_DB_INSTANCES,
+                    "DESCRIBE_DB_CLUSTERS" => permissions::DESCRIBE_DB_CLUSTERS,
+                    _ => continue,
+                };
+                named.push(action.to_owned());
+            }
+        }
+        for action in [
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:GetRandomPassword",
+            "rds:DescribeDBClusters",
+            "secretsmanager:ListSecretVersionIds",
+        ] {
+            assert!(
+                named.iter().any(|n| n == action),
+                "{action} not found in {named:?}"
+            );
+        }
+        for action in &named {
+            assert!(
+                permissions::has_action(action),
+                "the rotator calls {action}, which permissions::CALLS lacks: add its row"
+            );
+        }
+    }
 
     #[test]
     fn an_unanswered_call_names_what_to_check_and_other_failures_stay_as_they_are() {

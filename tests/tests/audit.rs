@@ -452,17 +452,17 @@ async fn provision_boxed(options: &Options) -> Setup {
     tests::wait_for_rotations_to_end(&secret_name).await;
 
     // The role's least-privilege policy, as deploy writes it.
-    let mut policy = xtask::deploy::rotation_policy(
-        &secret_arn,
-        &masterarn,
-        instance.db_instance_arn().expect("instance arn"),
-        None,
-        &format!(
+    let mut policy = xtask::deploy::rotation_policy(&xtask::deploy::RoleResources {
+        secret_arn: secret_arn.clone(),
+        admin_secret_arn: masterarn.clone(),
+        db_instance_arns: vec![instance.db_instance_arn().expect("instance arn").to_owned()],
+        log_group_arn: format!(
             "arn:aws:logs:us-east-1:{}:log-group:/aws/lambda/{function}",
             tests::ACCOUNT_ID
         ),
-        "us-east-1",
-    );
+        secrets_manager_host: "secretsmanager.us-east-1.amazonaws.com".to_owned(),
+        ..Default::default()
+    });
     if options.role_without_admin_read {
         for statement in policy["Statement"].as_array_mut().expect("statements") {
             if statement["Sid"] == "ReadTheAdminSecret" {

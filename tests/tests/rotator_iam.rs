@@ -64,8 +64,14 @@ async fn tutorial(config: &SdkConfig) -> Tutorial {
     let secret = created.arn().expect("secret ARN").to_owned();
     let region = &emulator().region;
     let log_group = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:/aws/lambda/rotator*");
-    let policy =
-        xtask::deploy::rotation_policy(&secret, &managed_arn, &arn, None, &log_group, region);
+    let policy = xtask::deploy::rotation_policy(&xtask::deploy::RoleResources {
+        secret_arn: secret.clone(),
+        admin_secret_arn: managed_arn,
+        db_instance_arns: vec![arn],
+        log_group_arn: log_group,
+        secrets_manager_host: format!("secretsmanager.{region}.amazonaws.com"),
+        ..Default::default()
+    });
     Tutorial {
         secret,
         host,
@@ -187,5 +193,39 @@ async fn without_rds_describe_db_instances_the_rotation_stops_and_names_the_acti
     assert!(
         body.contains(denied) && !body.contains("point masterarn at"),
         "{body}"
+    );
+}
+
+/// `GetRandomPassword` takes no resource, so a role that allows Secrets Manager on
+/// its secrets only cannot call it: the rotation stops at its first step, before
+/// anything is written (the audit's role check requires it for this reason).
+#[tokio::test]
+async fn without_get_random_password_the_rotation_stops_at_create_secret() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let mut policy = app.policy.clone();
+    let statements = policy["Statement"].as_array_mut().expect("statements");
+    let before = statements.len();
+    statements.retain(|s| s["Action"] != json!("secretsmanager:GetRandomPassword"));
+    assert_eq!(
+        statements.len(),
+        before - 1,
+        "deploy's policy allows it once"
+    );
+    let function = rotator_with(&config, &policy).await;
+    let (current_before, _) = current_version(&config, &app.secret).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed("createSecret".to_owned()),
+        "createSecret is the step that asks for a password"
+    );
+    let (current, _) = current_version(&config, &app.secret).await;
+    assert_eq!(current, current_before, "AWSCURRENT stays");
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("secretsmanager:GetRandomPassword failed: access denied"),
+        "the error names the denied action: {logs}"
     );
 }

@@ -572,20 +572,20 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
 }
 
 /// The Secrets Manager and RDS actions the rotation function calls through the
-/// endpoint (the rotator's `setSecret`..`finishSecret` and its RDS lookup of a
-/// managed admin secret's instance).
-fn actions_needed(service: &str) -> &'static [&'static str] {
-    match service {
-        "secretsmanager" => &[
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:GetRandomPassword",
-        ],
-        "rds" => &["rds:DescribeDBInstances"],
-        _ => &[],
-    }
+/// endpoint, from the rotator's list of its calls (`permissions::CALLS`): the
+/// required ones of a setup like the tutorial's (an RDS-managed admin secret of a DB
+/// instance). The optional `ListSecretVersionIds` is not required of the endpoint
+/// policy either, nor the Aurora and host-based RDS lookups.
+fn actions_needed(service: &str) -> Vec<&'static str> {
+    use permissions::When;
+    permissions::actions(|call| {
+        call.service() == service
+            && call.is_required()
+            && match call.when {
+                When::Always | When::AlternatingUsers | When::AdminFromRds => true,
+                When::AdminCluster | When::ApplicationOnReplica | When::CustomerManagedKey => false,
+            }
+    })
 }
 
 /// Whether an IPv4 CIDR lies inside another (a bare address is a /32).

@@ -3,26 +3,30 @@
 //!
 //! A function whose role lacks one permission passes every other check and
 //! fails every rotation (AccessDenied in its logs, the secret left with a
-//! pending version). The calls, from the Secrets Manager user guide ("Lambda
-//! rotation function execution role permissions") and the rotator:
+//! pending version). What the role must allow is not written here: it is derived
+//! from the rotator's own list of its calls, `permissions::CALLS` (the Secrets
+//! Manager user guide, "Lambda rotation function execution role permissions",
+//! agrees), the list `cargo xtask deploy` builds the role's policy from. Each row
+//! whose condition the inventory shows to hold is required:
 //!
-//! - on the application secret: `DescribeSecret`, `GetSecretValue`,
-//!   `PutSecretValue`, `UpdateSecretVersionStage`. `ListSecretVersionIds` (deploy's
-//!   policy grants it: the rotator's proof that an existing alternate user is the
-//!   secret's own reads the versions without a label) is not required: AWS's own
-//!   rotation templates lack it and the rotator falls back to the labelled versions,
-//!   so requiring it would fail every role written from them;
-//! - on the `masterarn` secret (alternating users): `GetSecretValue`, and, when
-//!   RDS manages it, `DescribeSecret` (its tags name the instance) and
-//!   `rds:DescribeDBInstances` on that instance;
-//! - `kms:Decrypt` on the key of each secret encrypted with a customer-managed key
-//!   (`KmsKeyId` present), and `kms:GenerateDataKey` on the application secret's
-//!   (writing the pending version encrypts it). Secrets under the AWS managed key
-//!   `aws/secretsmanager` need no KMS permission in the role: every principal of
-//!   the account may use that key through Secrets Manager (Secrets Manager API
-//!   reference, `KmsKeyId`: "All users and roles in the AWS account automatically
-//!   have access to use aws/secretsmanager"), and `DescribeSecret` omits `KmsKeyId`
-//!   for it.
+//! - on the application secret and on `*` (`GetRandomPassword`): always;
+//! - on the `masterarn` secret (alternating users): known from the value only
+//!   (`--read-secrets`); RDS-managed (`owningService` `rds`), its database's rows
+//!   too, on the instance its `aws:rds:primaryDBInstanceArn` tag names (and that
+//!   instance's read replicas, when the collected instance is it) or on the cluster
+//!   its `aws:rds:primaryDBClusterArn` names;
+//! - on the key of each secret encrypted with a customer-managed key (`KmsKeyId`
+//!   present). Secrets under the AWS managed key `aws/secretsmanager` need no KMS
+//!   permission in the role: every principal of the account may use that key
+//!   through Secrets Manager (Secrets Manager API reference, `KmsKeyId`: "All users
+//!   and roles in the AWS account automatically have access to use
+//!   aws/secretsmanager"), and `DescribeSecret` omits `KmsKeyId` for it.
+//!
+//! Optional rows (`ListSecretVersionIds`: AWS's own rotation templates lack it and
+//! the rotator falls back to the labelled versions) never FAIL; a PASS says when
+//! one is not allowed and what degrades. Not judged, for want of evidence: the
+//! member instances of an Aurora cluster (the inventory holds one instance), and
+//! the RDS lookups of an admin secret that names a `host` (its value is not read).
 //!
 //! Decryption happens inside Secrets Manager on the role's behalf, so the request
 //! context has `kms:ViaService` = `secretsmanager.<region>.amazonaws.com` and
@@ -38,13 +42,20 @@
 use super::{CheckDefinition, Context, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
 use crate::inventory::{Collected, Secret};
+use permissions::{CALLS, Call, Need as CallNeed, Resource, When};
+
+/// The tags by which an RDS-managed secret names its database.
+const INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
+const CLUSTER_TAG: &str = "aws:rds:primaryDBClusterArn";
 
 pub const FUNCTION_ROLE: CheckDefinition = CheckDefinition {
     id: "secret.rotation.function-role",
     title: "The rotation function's execution role allows every call the rotation makes",
     severity: Severity::High,
     resource_type: "AwsIamRole",
-    remediation: "Add to the rotation function's execution role an Allow of secretsmanager:DescribeSecret, GetSecretValue, PutSecretValue, UpdateSecretVersionStage (and ListSecretVersionIds, which lets the rotator recognise a clone an abandoned attempt left) on the application secret, secretsmanager:GetSecretValue (and DescribeSecret, with rds:DescribeDBInstances on its instance, when RDS manages it) on the masterarn secret, and kms:Decrypt (kms:GenerateDataKey for the application secret) on any customer-managed key of those secrets; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
+    // The finding's own remediation lists each call, from `permissions::CALLS`
+    // ([`remediation`]); this one stands where no role was judged.
+    remediation: "Allow to the rotation function's execution role every call the rotator makes, each on its resource (the list is `permissions::CALLS`; the finding's remediation names them), and remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
     compliance: &["AWS-FSBP:SecretsManager.2"],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html",
@@ -83,89 +94,207 @@ pub(crate) struct Need {
     pub via_secret: Option<String>,
 }
 
-fn secret_needs(
-    secret: &Secret,
-    role: &str,
-    actions: &[&'static str],
-    generate: bool,
-) -> Result<Vec<Need>, String> {
-    let mut needs: Vec<Need> = actions
-        .iter()
-        .map(|&action| Need {
-            action,
-            resource: secret.arn.clone(),
-            why: format!("secret {}", secret.name),
-            via_secret: None,
-        })
-        .collect();
-    if let Some(key) = secret
+/// The KMS key of `secret` the role must be allowed to use: `None` for the AWS
+/// managed key, an error for an alias (IAM policies name keys by ARN).
+fn customer_key(secret: &Secret, role: &str) -> Result<Option<String>, String> {
+    let Some(key) = secret
         .kms_key_id
         .as_deref()
         .filter(|k| !is_aws_managed_key(k))
-    {
-        let Some(arn) = key_arn(key, &secret.arn) else {
-            return Err(format!(
-                "secret {} is encrypted with the key named {key}, an alias the audit does not resolve; check that role {role} may use kms:Decrypt on that key",
-                secret.name
-            ));
-        };
-        let kms: &[&'static str] = if generate {
-            &["kms:Decrypt", "kms:GenerateDataKey"]
-        } else {
-            &["kms:Decrypt"]
-        };
-        needs.extend(kms.iter().map(|&action| Need {
-            action,
-            resource: arn.clone(),
-            why: format!("the customer-managed key of secret {}", secret.name),
-            via_secret: Some(secret.arn.clone()),
-        }));
+    else {
+        return Ok(None);
+    };
+    key_arn(key, &secret.arn).map(Some).ok_or_else(|| {
+        format!(
+            "secret {} is encrypted with the key named {key}, an alias the audit does not resolve; check that role {role} may use kms:Decrypt on that key",
+            secret.name
+        )
+    })
+}
+
+/// The masterarn secret and what the inventory knows of its database.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admin<'a> {
+    pub secret: &'a Secret,
+    /// ARNs of the read replicas of the instance its tag names, when collected.
+    pub replicas: &'a [String],
+}
+
+impl<'a> Admin<'a> {
+    fn rds_managed(&self) -> bool {
+        self.secret.owning_service.as_deref() == Some("rds")
     }
-    Ok(needs)
+
+    fn tag(&self, key: &str) -> Option<&'a String> {
+        self.secret.tags.get(key)
+    }
+}
+
+/// Whether the rotator makes the calls of `when`, as far as the inventory shows.
+fn applies(when: When, admin: Option<Admin<'_>>) -> bool {
+    match when {
+        // `targets` names a key only for a customer-managed one.
+        When::Always | When::CustomerManagedKey => true,
+        When::AlternatingUsers => admin.is_some(),
+        // An RDS-managed secret holds no host: the rotator asks RDS.
+        When::AdminFromRds => admin.is_some_and(|a| a.rds_managed()),
+        When::AdminCluster => {
+            admin.is_some_and(|a| a.rds_managed() && a.tag(CLUSTER_TAG).is_some())
+        }
+        // Needs the admin secret's value (a `host`), which the audit does not read.
+        When::ApplicationOnReplica => false,
+    }
+}
+
+/// The resources a call of the table is made on, each with what it is for
+/// messages and, for a key, the secret it decrypts (the KMS request context).
+fn targets(
+    call: &Call,
+    secret: &Secret,
+    admin: Option<Admin<'_>>,
+    role: &str,
+) -> Result<Vec<(String, String, Option<String>)>, String> {
+    let key_of = |secret: &Secret| -> Result<Vec<_>, String> {
+        Ok(customer_key(secret, role)?
+            .map(|key| {
+                let why = format!("the customer-managed key of secret {}", secret.name);
+                (key, why, Some(secret.arn.clone()))
+            })
+            .into_iter()
+            .collect())
+    };
+    let admin_secret = admin.map(|a| a.secret);
+    Ok(match call.resource {
+        Resource::ApplicationSecret => {
+            vec![(secret.arn.clone(), format!("secret {}", secret.name), None)]
+        }
+        Resource::Any => vec![(
+            "*".to_owned(),
+            "the action takes no resource".to_owned(),
+            None,
+        )],
+        Resource::ApplicationSecretKey => key_of(secret)?,
+        Resource::AdminSecret => admin_secret
+            .map(|a| {
+                (
+                    a.arn.clone(),
+                    format!("the masterarn secret {}", a.name),
+                    None,
+                )
+            })
+            .into_iter()
+            .collect(),
+        Resource::AdminSecretKey => match admin_secret {
+            Some(admin) => key_of(admin)?,
+            None => Vec::new(),
+        },
+        // A cluster's member instances are not in the inventory (see the module doc).
+        Resource::AdminDbInstances => admin
+            .and_then(|a| Some((a.tag(INSTANCE_TAG)?, a.replicas)))
+            .map(|(instance, replicas)| {
+                let why = "the instance of the RDS-managed masterarn secret";
+                std::iter::once((instance.clone(), why.to_owned(), None))
+                    .chain(
+                        replicas
+                            .iter()
+                            .map(|r| (r.clone(), format!("a read replica of {instance}"), None)),
+                    )
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Resource::AdminDbCluster => admin
+            .and_then(|a| a.tag(CLUSTER_TAG))
+            .map(|cluster| {
+                vec![(
+                    cluster.clone(),
+                    "the Aurora cluster of the RDS-managed masterarn secret".to_owned(),
+                    None,
+                )]
+            })
+            .unwrap_or_default(),
+        Resource::ApplicationDatabase => Vec::new(),
+    })
+}
+
+/// The permissions a rotation of `secret` with admin secret `admin` makes use of,
+/// from the rotator's list of its calls: the required ones, or the optional ones.
+pub(crate) fn needs_of(
+    secret: &Secret,
+    admin: Option<Admin<'_>>,
+    role: &str,
+    required: bool,
+) -> Result<Vec<Need>, String> {
+    let mut all = Vec::new();
+    for call in CALLS
+        .iter()
+        .filter(|c| c.is_required() == required && applies(c.when, admin))
+    {
+        for (resource, why, via_secret) in targets(call, secret, admin, role)? {
+            all.push(Need {
+                action: call.action,
+                resource,
+                why,
+                via_secret,
+            });
+        }
+    }
+    Ok(all)
 }
 
 /// Every permission a rotation of `secret` with admin secret `admin` needs.
 pub(crate) fn needs(
     secret: &Secret,
-    admin: Option<&Secret>,
+    admin: Option<Admin<'_>>,
     role: &str,
 ) -> Result<Vec<Need>, String> {
-    let mut all = secret_needs(
-        secret,
-        role,
-        &[
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:UpdateSecretVersionStage",
-        ],
-        true,
-    )?;
-    if let Some(admin) = admin {
-        let rds_managed = admin.owning_service.as_deref() == Some("rds");
-        let actions: &[&'static str] = if rds_managed {
-            &[
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:DescribeSecret",
-            ]
-        } else {
-            &["secretsmanager:GetSecretValue"]
-        };
-        let mut admin_needs = secret_needs(admin, role, actions, false)?;
-        for need in &mut admin_needs {
-            need.why = format!("the masterarn secret {}", admin.name);
-        }
-        all.extend(admin_needs);
-        if rds_managed && let Some(instance) = admin.tags.get("aws:rds:primaryDBInstanceArn") {
-            all.push(Need {
-                action: "rds:DescribeDBInstances",
-                resource: instance.clone(),
-                why: "the instance of the RDS-managed masterarn secret".to_owned(),
-                via_secret: None,
-            });
+    needs_of(secret, admin, role, true)
+}
+
+/// The remediation of a finding: each call of the table, on its resource.
+pub(crate) fn remediation() -> String {
+    let mut resources: Vec<Resource> = Vec::new();
+    for call in CALLS {
+        if !resources.contains(&call.resource) {
+            resources.push(call.resource);
         }
     }
-    Ok(all)
+    let parts: Vec<String> = resources
+        .into_iter()
+        .map(|resource| {
+            let actions: Vec<String> = CALLS
+                .iter()
+                .filter(|c| c.resource == resource)
+                .map(|c| {
+                    let when = match c.when {
+                        When::Always | When::AlternatingUsers | When::CustomerManagedKey => "",
+                        When::AdminFromRds => " when RDS manages the masterarn secret",
+                        When::AdminCluster => " when that is an Aurora cluster's",
+                        When::ApplicationOnReplica => " when the admin secret names a host and the application secret one of its read replicas",
+                    };
+                    let optional = match c.need {
+                        CallNeed::Required => "",
+                        CallNeed::Optional { .. } => " (optional: the rotator degrades without it)",
+                    };
+                    format!("{}{when}{optional}", c.action)
+                })
+                .collect();
+            let on = match resource {
+                Resource::ApplicationSecret => "the application secret",
+                Resource::AdminSecret => "the masterarn secret",
+                Resource::Any => "`*`",
+                Resource::ApplicationSecretKey => "the application secret's customer-managed KMS key, if any",
+                Resource::AdminSecretKey => "the masterarn secret's customer-managed KMS key, if any",
+                Resource::AdminDbInstances => "the masterarn secret's DB instance and its read replicas (or its cluster's instances)",
+                Resource::AdminDbCluster => "its Aurora cluster",
+                Resource::ApplicationDatabase => "the RDS instance and cluster of the application secret's host",
+            };
+            format!("on {on}: {}", actions.join(", "))
+        })
+        .collect();
+    format!(
+        "Allow to the rotation function's execution role each call the rotator makes (its list, permissions::CALLS): {}; remove any Deny of them (`cargo xtask deploy` writes this least-privilege policy)",
+        parts.join("; ")
+    )
 }
 
 /// The verdict over every need: FAIL lines (denied), ERROR lines (undecided).
@@ -214,7 +343,7 @@ pub(crate) fn judge(
 
 pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
     let def = &FUNCTION_ROLE;
-    context.each_primary_secret(def, |secret| {
+    let mut findings = context.each_primary_secret(def, |secret| {
         let name = &secret.name;
         if let Some(service) = &secret.owning_service {
             return context.skip(def, &secret.arn, &format!("secret {name} is managed by {service}, which rotates it without a Lambda function"));
@@ -256,7 +385,9 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
                 .and_then(|a| a.secret.ok().cloned().flatten())
                 .unwrap_or_else(|| Secret { arn: arn.to_owned(), name: arn.to_owned(), ..Secret::default() })
         });
-        let needs = match needs(secret, admin.as_ref(), role) {
+        let replicas = admin.as_ref().map(|a| replica_arns(context, a)).unwrap_or_default();
+        let admin = admin.as_ref().map(|secret| Admin { secret, replicas: &replicas });
+        let needs = match needs(secret, admin, role) {
             Ok(needs) => needs,
             Err(why) => return context.finding(def, Status::Error, role, why),
         };
@@ -280,8 +411,74 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             return context.skip(def, role, &reason);
         }
         let actions: Vec<String> = needs.iter().map(|n| format!("{} on {}", n.action, n.resource)).collect();
-        context.pass(def, role, format!("{subject} allows {}", actions.join(", ")))
-    })
+        let notes = pass_notes(&policies, secret, admin, role, context);
+        context.pass(def, role, format!("{subject} allows {}{notes}", actions.join(", ")))
+    });
+    let remediation = remediation();
+    for finding in &mut findings {
+        finding.remediation.clone_from(&remediation);
+    }
+    findings
+}
+
+/// The read replicas of the admin secret's instance, as ARNs, when the collected
+/// database is that instance (RDS names a replica of another region by its ARN).
+fn replica_arns(context: &Context<'_>, admin: &Secret) -> Vec<String> {
+    let Collected::Ok(Some(db)) = &context.region.database else {
+        return Vec::new();
+    };
+    if admin.tags.get(INSTANCE_TAG) != Some(&db.arn) {
+        return Vec::new();
+    }
+    let prefix = db.arn.rsplit_once(':').map_or("", |(prefix, _)| prefix);
+    db.read_replicas
+        .iter()
+        .map(|r| {
+            if r.starts_with("arn:") {
+                r.clone()
+            } else {
+                format!("{prefix}:{r}")
+            }
+        })
+        .collect()
+}
+
+/// What a PASS adds: each optional call the role does not allow and what degrades
+/// without it, and what was not judged for want of evidence.
+fn pass_notes(
+    policies: &[NamedPolicy<'_>],
+    secret: &Secret,
+    admin: Option<Admin<'_>>,
+    role: &str,
+    context: &Context<'_>,
+) -> String {
+    let mut notes = Vec::new();
+    for need in needs_of(secret, admin, role, false).unwrap_or_default() {
+        let without = CALLS.iter().find_map(|c| match c.need {
+            CallNeed::Optional { without } if c.action == need.action => Some(without),
+            _ => None,
+        });
+        let verdict = judge(
+            policies,
+            std::slice::from_ref(&need),
+            role,
+            &context.region.region,
+            context.account_id,
+        );
+        if let (Some(without), Ok((denied, undecided))) = (without, verdict) {
+            for line in denied.iter().chain(&undecided) {
+                notes.push(format!("not required: {line} (without it, {without})"));
+            }
+        }
+    }
+    if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
+        notes.push("rds:DescribeDBInstances on the cluster's member instances is not judged (the inventory does not list them)".to_owned());
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", notes.join("; "))
+    }
 }
 
 #[cfg(test)]
@@ -322,14 +519,43 @@ mod tests {
         let admin = json!({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": ADMIN_ARN});
         let rds =
             json!({"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": DB_ARN});
+        let random = json!({"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"});
         let doc =
             |statements: Vec<&Value>| json!({"Version": "2012-10-17", "Statement": statements});
         let cases: Vec<(&str, Vec<Value>, Status, &str)> = vec![
             (
-                "all three",
-                vec![doc(vec![&app, &admin, &rds])],
+                "all four",
+                vec![doc(vec![&app, &admin, &rds, &random])],
                 Status::Pass,
-                "allows",
+                "secretsmanager:GetRandomPassword on *",
+            ),
+            (
+                "no GetRandomPassword",
+                vec![doc(vec![&app, &admin, &rds])],
+                Status::Fail,
+                "no statement allows secretsmanager:GetRandomPassword on * (the action takes no resource)",
+            ),
+            (
+                "GetRandomPassword on a secret's ARN only: the action takes `*`",
+                vec![doc(vec![
+                    &app,
+                    &admin,
+                    &rds,
+                    &json!({"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": SECRET_ARN}),
+                ])],
+                Status::Fail,
+                "secretsmanager:GetRandomPassword on *",
+            ),
+            (
+                "no ListSecretVersionIds: optional, a note in the PASS",
+                vec![doc(vec![
+                    &json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"], "Resource": SECRET_ARN}),
+                    &admin,
+                    &rds,
+                    &random,
+                ])],
+                Status::Pass,
+                "not required: no statement allows secretsmanager:ListSecretVersionIds on",
             ),
             (
                 "no GetSecretValue on masterarn",
@@ -337,6 +563,7 @@ mod tests {
                     &app,
                     &json!({"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": ADMIN_ARN}),
                     &rds,
+                    &random,
                 ])],
                 Status::Fail,
                 "no statement allows secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ (the masterarn secret",
@@ -347,6 +574,7 @@ mod tests {
                     &json!({"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:ListSecretVersionIds"], "Resource": SECRET_ARN}),
                     &admin,
                     &rds,
+                    &random,
                 ])],
                 Status::Fail,
                 "secretsmanager:PutSecretValue on",
@@ -414,6 +642,100 @@ mod tests {
             );
             assert_eq!(findings[0].resource, ROLE, "{name}");
         }
+    }
+
+    #[test]
+    fn the_admin_databases_replicas_and_cluster_are_required_as_the_rotator_describes_them() {
+        type Change = fn(&mut RegionInventory);
+        const REPLICA: &str = "arn:aws:rds:us-east-1:123456789012:db:replica-1";
+        const CLUSTER: &str = "arn:aws:rds:us-east-1:123456789012:cluster:tutorial";
+        let secrets = json!({"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"});
+        let instances = |arns: Value| json!({"Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": arns});
+        let clusters =
+            json!({"Effect": "Allow", "Action": "rds:DescribeDBClusters", "Resource": CLUSTER});
+        let with_replica = |region: &mut RegionInventory| {
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.read_replicas = vec!["replica-1".to_owned()];
+            }
+        };
+        let aurora = |region: &mut RegionInventory| {
+            if let Collected::Ok(Some(admin)) = &mut region.admin_secrets[0].secret {
+                admin.tags.remove(INSTANCE_TAG);
+                admin
+                    .tags
+                    .insert(CLUSTER_TAG.to_owned(), CLUSTER.to_owned());
+            }
+        };
+        let cases: Vec<(&str, Vec<Value>, Change, Status, &str)> = vec![
+            (
+                "the instance only",
+                vec![secrets.clone(), instances(json!(DB_ARN))],
+                |_| {},
+                Status::Pass,
+                "rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
+            ),
+            (
+                "a read replica is described too",
+                vec![secrets.clone(), instances(json!(DB_ARN))],
+                with_replica,
+                Status::Fail,
+                "no statement allows rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:replica-1 (a read replica of",
+            ),
+            (
+                "the instance and its replica",
+                vec![secrets.clone(), instances(json!([DB_ARN, REPLICA]))],
+                with_replica,
+                Status::Pass,
+                REPLICA,
+            ),
+            (
+                "an Aurora admin secret needs DescribeDBClusters",
+                vec![secrets.clone()],
+                aurora,
+                Status::Fail,
+                "no statement allows rds:DescribeDBClusters on arn:aws:rds:us-east-1:123456789012:cluster:tutorial",
+            ),
+            (
+                "with it, saying what is not judged",
+                vec![secrets.clone(), clusters],
+                aurora,
+                Status::Pass,
+                "cluster's member instances is not judged",
+            ),
+        ];
+        for (name, statements, change, status, text) in cases {
+            let findings = with_policies(vec![json!({"Statement": statements})], change);
+            assert_eq!(findings.len(), 1, "{name}");
+            assert_eq!(
+                findings[0].status, status,
+                "{name}: {}",
+                findings[0].message
+            );
+            assert!(
+                findings[0].message.contains(text),
+                "{name}: {}",
+                findings[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn the_remediation_names_every_call_of_the_rotators_list() {
+        let text = remediation();
+        for call in permissions::CALLS {
+            assert!(text.contains(call.action), "{}: {text}", call.action);
+        }
+        assert!(
+            text.contains("on `*`: secretsmanager:GetRandomPassword"),
+            "{text}"
+        );
+        assert!(
+            text.contains("secretsmanager:ListSecretVersionIds (optional"),
+            "{text}"
+        );
+        let findings = with_policies(Vec::new(), |_| {});
+        assert_eq!(findings[0].status, Status::Fail);
+        assert_eq!(findings[0].remediation, text);
     }
 
     #[test]

@@ -495,7 +495,7 @@ impl Rotator {
                     tracing::warn!(secret = %cx.event.secret_id, "access denied to secretsmanager:ListSecretVersionIds; only labelled versions can prove the alternate user this secret's (allow it to the function's role, as `cargo xtask deploy` does)");
                     return self.labelled_versions(cx).await;
                 }
-                Err(error) => return Err(cx.aws("secretsmanager:ListSecretVersionIds", &error)),
+                Err(error) => return Err(cx.aws(permissions::LIST_SECRET_VERSION_IDS, &error)),
             };
             versions.extend(page.versions().iter().filter_map(|v| {
                 Some(StoredVersion {
