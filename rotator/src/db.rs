@@ -259,8 +259,16 @@ pub async fn connect(
 
 /// Server errors whose text names no statement (access denied, account, lock wait,
 /// password policy, read-only): safe to show even for a statement with a password.
+/// Their formats (MySQL's "Server Error Message Reference", MariaDB's error code
+/// pages) hold account, plugin or resource names and numbers only, among them:
+/// 1040 "Too many connections", 1203 "User %s already has more than
+/// 'max_user_connections' active connections", 1226 "User '%s' has exceeded the '%s'
+/// resource (current value: %ld)", 1524 "Plugin '%s' is not loaded", 3638 "Cannot use
+/// these credentials for '%.*s@%.*s' because they contradict the password history
+/// policy" (why a rotation that reuses a password fails on MySQL 8).
 const MESSAGES_WITHOUT_STATEMENT_TEXT: &[u16] = &[
-    1044, 1045, 1133, 1142, 1205, 1227, 1290, 1317, 1396, 1792, 1819, 1820, 1836, 1862, 1969, 3024,
+    1040, 1044, 1045, 1133, 1142, 1203, 1205, 1226, 1227, 1290, 1317, 1396, 1524, 1792, 1819, 1820,
+    1836, 1862, 1969, 3024, 3638,
 ];
 
 /// What the function may say about a failed statement.
@@ -613,6 +621,11 @@ mod tests {
             );
         }
         assert_eq!(waited_hint(1045), None);
+        // These and the other account and resource errors never quote the statement.
+        for number in [1040, 1203, 1226, 1524, 3024, 3638] {
+            let text = "Cannot use these credentials for 'app'@'%'";
+            assert_eq!(server_message(Some(number), text, true), text, "{number}");
+        }
     }
 
     #[test]

@@ -1123,8 +1123,9 @@ impl Rotator {
             tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
             return Ok(());
         }
-        let mut connection = match self.login(cx, &current, "current").await {
-            Ok((connection, _)) => connection,
+        // The password that logged in is the one the statement replaces (`REPLACE`).
+        let (mut connection, replacing) = match self.login(cx, &current, "current").await {
+            Ok((connection, _)) => (connection, current.password.clone()),
             Err(current_error) => self
                 .login_as_previous(cx, &current, &pending)
                 .await?
@@ -1141,7 +1142,8 @@ impl Rotator {
         })?;
         db::execute(
             &mut connection,
-            &sql::set_own_password(&pending.password, &version).map_err(|e| cx.fail(e))?,
+            &sql::set_own_password(&pending.password, &replacing, &version)
+                .map_err(|e| cx.fail(e))?,
         )
         .await
         .map_err(|e| cx.fail(e))?;
@@ -1157,7 +1159,7 @@ impl Rotator {
         cx: &Context<'_>,
         current: &DbSecret,
         pending: &DbSecret,
-    ) -> Result<Option<MySqlConnection>, RotationError> {
+    ) -> Result<Option<(MySqlConnection, Password)>, RotationError> {
         let found = self
             .secrets
             .get_secret_value()
@@ -1187,7 +1189,7 @@ impl Rotator {
         match self.login(cx, &previous, "previous (AWSPREVIOUS)").await {
             Ok((connection, _)) => {
                 tracing::warn!(secret = %cx.event.secret_id, user = %previous.username, "the current password does not log in; the previous one (AWSPREVIOUS) did, and is used to set the pending password");
-                Ok(Some(connection))
+                Ok(Some((connection, previous.password)))
             }
             Err(_) => Ok(None),
         }

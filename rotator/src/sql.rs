@@ -288,12 +288,23 @@ pub fn discard_old_password(account: &Account) -> Result<Statement, QuoteError> 
 /// MariaDB (where `ALTER USER` needs the CREATE USER privilege). MySQL 8.0 removed
 /// `PASSWORD()` (<https://dev.mysql.com/worklog/task/?id=10774>); 5.7 deprecated it
 /// (<https://dev.mysql.com/doc/refman/5.7/en/set-password.html>).
+///
+/// On MySQL 8.0.13+ the statement names the password it replaces (`REPLACE`), which
+/// `password_require_current` demands of an account changing its own password and
+/// which is accepted, and checked, whether or not the policy applies ("If the REPLACE
+/// clause is given, ... the current password must be correct": MySQL reference manual,
+/// "ALTER USER Statement").
 pub fn set_own_password(
     password: &Password,
+    replacing: &Password,
     version: &ServerVersion,
 ) -> Result<Statement, QuoteError> {
     let literal = string_literal(password.expose(), "password")?;
     let text = match version.flavor {
+        Flavor::MySql if version.supports_replace_current() => format!(
+            "ALTER USER USER() IDENTIFIED BY {literal} REPLACE {}",
+            string_literal(replacing.expose(), "current password")?
+        ),
         Flavor::MySql if version.supports_alter_user() => {
             format!("ALTER USER USER() IDENTIFIED BY {literal}")
         }
@@ -574,16 +585,28 @@ mod tests {
     #[test]
     fn the_own_password_statement_follows_the_version() {
         let password = Password::new("pw".to_owned());
+        let old = Password::new("o'ld".to_owned());
         for (version, expected) in [
             ("5.6.51-log", "SET PASSWORD = PASSWORD('pw')"),
             ("5.7.5-m15", "SET PASSWORD = PASSWORD('pw')"),
             ("5.7.6", "ALTER USER USER() IDENTIFIED BY 'pw'"),
-            ("8.0.36", "ALTER USER USER() IDENTIFIED BY 'pw'"),
-            ("9.1.0", "ALTER USER USER() IDENTIFIED BY 'pw'"),
+            ("8.0.12", "ALTER USER USER() IDENTIFIED BY 'pw'"),
+            (
+                "8.0.13",
+                "ALTER USER USER() IDENTIFIED BY 'pw' REPLACE 'o''ld'",
+            ),
+            (
+                "8.0.36",
+                "ALTER USER USER() IDENTIFIED BY 'pw' REPLACE 'o''ld'",
+            ),
+            (
+                "9.1.0",
+                "ALTER USER USER() IDENTIFIED BY 'pw' REPLACE 'o''ld'",
+            ),
             ("10.11.6-MariaDB", "SET PASSWORD = PASSWORD('pw')"),
         ] {
             let parsed = ServerVersion::parse(version).unwrap();
-            let statement = set_own_password(&password, &parsed).unwrap();
+            let statement = set_own_password(&password, &old, &parsed).unwrap();
             assert_eq!(statement.text(), expected, "{version}");
             assert!(statement.carries_password());
         }

@@ -87,6 +87,18 @@ impl ServerVersion {
     }
 
     /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
+    /// Whether `ALTER USER ... IDENTIFIED BY ... REPLACE '<current>'` exists, which an
+    /// account under `PASSWORD REQUIRE CURRENT` (or the global
+    /// `password_require_current`) must use to change its own password: MySQL 8.0.13+
+    /// (<https://dev.mysql.com/doc/refman/8.0/en/password-management.html#password-reverification-policy>);
+    /// MariaDB has no such policy.
+    pub fn supports_replace_current(&self) -> bool {
+        match self.flavor {
+            Flavor::MySql => self.at_least(8, 0, 13),
+            Flavor::MariaDb => false,
+        }
+    }
+
     /// Whether accounts can hold a secondary password (`RETAIN CURRENT PASSWORD`), which
     /// only `DISCARD OLD PASSWORD` removes: MySQL 8.0.14+
     /// (<https://dev.mysql.com/doc/refman/8.0/en/password-management.html#dual-passwords>);
@@ -132,6 +144,12 @@ mod tests {
         for (text, expected) in cases {
             let version = ServerVersion::parse(text).expect("parses");
             assert_eq!(version.supports_dual_passwords(), expected, "{text}");
+            // REPLACE came one release earlier.
+            assert_eq!(
+                version.supports_replace_current(),
+                expected || text == "8.0.13",
+                "{text}"
+            );
         }
     }
 
