@@ -472,7 +472,9 @@ impl Rotator {
         }
 
         let admin = self.admin_secret(cx, &masterarn).await?;
-        let endpoint = self.admin_endpoint(cx, &masterarn, &admin).await?;
+        let endpoint = self
+            .admin_endpoint(cx, &masterarn, &admin, (&current.host, current.port))
+            .await?;
         self.check_same_database(cx, &current, &endpoint).await?;
         let login = Login {
             host: &endpoint.host,
@@ -915,12 +917,17 @@ impl Rotator {
     }
 
     /// Where the admin logs in: the admin secret's host, or, for an RDS-managed admin
-    /// secret, the instance or cluster its `aws:rds:primary...Arn` tag names.
+    /// secret, the instance or cluster its `aws:rds:primary...Arn` tag names. The
+    /// instance's read replicas (a cluster's member instances) are described only when
+    /// the application's `app` host is not the primary's (the cluster's or its reader's)
+    /// endpoint: a replica added after deploy wrote the role's policy, which names the
+    /// replicas it saw, must not stop the rotations of a secret on the primary.
     async fn admin_endpoint(
         &self,
         cx: &Context<'_>,
         arn: &str,
         admin: &AdminSecret,
+        app: (&str, u16),
     ) -> Result<AdminEndpoint, RotationError> {
         if let Some(host) = &admin.host {
             return Ok(AdminEndpoint {
@@ -946,10 +953,10 @@ impl Rotator {
                 .map(str::to_owned)
         };
         if let Some(instance_arn) = tag("aws:rds:primaryDBInstanceArn") {
-            return self.instance_endpoint(cx, &instance_arn).await;
+            return self.instance_endpoint(cx, &instance_arn, app).await;
         }
         if let Some(cluster_arn) = tag("aws:rds:primaryDBClusterArn") {
-            return self.cluster_endpoint(cx, &cluster_arn).await;
+            return self.cluster_endpoint(cx, &cluster_arn, app).await;
         }
         Err(cx.fail(Problem::AdminSecret {
             arn: arn.to_owned(),
@@ -986,6 +993,7 @@ impl Rotator {
         &self,
         cx: &Context<'_>,
         instance_arn: &str,
+        app: (&str, u16),
     ) -> Result<AdminEndpoint, RotationError> {
         let instance = self
             .describe_instance(cx, rds_identifier(instance_arn))
@@ -1001,7 +1009,12 @@ impl Rotator {
             )))
         })?;
         let mut others = Vec::new();
-        for replica in instance.read_replica_db_instance_identifiers() {
+        let on_primary = same_address(app, (&host, port));
+        for replica in instance
+            .read_replica_db_instance_identifiers()
+            .iter()
+            .filter(|_| !on_primary)
+        {
             if let Some(found) = self.describe_instance(cx, replica).await? {
                 others.extend(instance_address(&found));
             }
@@ -1018,6 +1031,7 @@ impl Rotator {
         &self,
         cx: &Context<'_>,
         cluster_arn: &str,
+        app: (&str, u16),
     ) -> Result<AdminEndpoint, RotationError> {
         let described = self
             .rds
@@ -1048,7 +1062,9 @@ impl Rotator {
             .map(|reader| (reader.to_owned(), port))
             .into_iter()
             .collect();
-        for member in cluster.db_cluster_members() {
+        let on_cluster = same_address(app, (&host, port))
+            || others.iter().any(|(h, p)| same_address(app, (h, *p)));
+        for member in cluster.db_cluster_members().iter().filter(|_| !on_cluster) {
             if let Some(id) = member.db_instance_identifier()
                 && let Some(found) = self.describe_instance(cx, id).await?
             {
@@ -1092,7 +1108,9 @@ impl Rotator {
                 sources.extend(instance_address(&found));
             }
             if let Some(cluster_id) = instance.db_cluster_identifier() {
-                let cluster = self.cluster_endpoint(cx, cluster_id).await?;
+                let cluster = self
+                    .cluster_endpoint(cx, cluster_id, (&current.host, current.port))
+                    .await?;
                 sources.push((cluster.host.clone(), cluster.port));
                 sources.extend(cluster.others);
             }
@@ -1291,8 +1309,16 @@ fn is_access_denied(code: &str) -> bool {
 
 /// Whether `host:port` is the admin's database or one of its replicas/readers.
 fn endpoint_matches(host: &str, port: u16, endpoint: &AdminEndpoint) -> bool {
-    let same = |(h, p): (&str, u16)| h.eq_ignore_ascii_case(host) && p == port;
-    same((&endpoint.host, endpoint.port)) || endpoint.others.iter().any(|(h, p)| same((h, *p)))
+    same_address((host, port), (&endpoint.host, endpoint.port))
+        || endpoint
+            .others
+            .iter()
+            .any(|(h, p)| same_address((host, port), (h, *p)))
+}
+
+/// Host names compare without case (DNS); ports exactly.
+fn same_address(a: (&str, u16), b: (&str, u16)) -> bool {
+    a.0.eq_ignore_ascii_case(b.0) && a.1 == b.1
 }
 
 /// The admin login's TLS: its own secret's `ssl`, never the application secret's

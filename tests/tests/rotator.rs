@@ -1954,3 +1954,60 @@ async fn a_statement_blocked_by_another_sessions_lock_fails_in_time_and_says_so(
         "the column grant was copied once the lock was gone"
     );
 }
+
+/// Issue 19, item 1: two secrets for one database user (an Aurora writer-endpoint
+/// secret and a reader-endpoint secret, say) would rotate the same alternate user and
+/// overwrite each other's password: an outage for whichever application holds the
+/// first. The first secret's rotation makes the clone; the second's finds it holding
+/// none of the second secret's stored passwords and stops before any write, saying
+/// that another secret for the same user does this; the first secret's credentials
+/// keep working.
+#[tokio::test]
+async fn a_second_secret_for_the_same_user_never_overwrites_the_first_ones_clone() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let app = app_secret(&config, &unique_name("twosecrets"), "%", json!({})).await;
+    let clone = format!("{}_clone", app.user);
+    let second = unique_name("SecretsManagerTutorialAppuser");
+    secrets
+        .create_secret()
+        .name(&second)
+        .secret_string(value(&config, &app.name, "AWSCURRENT").await.to_string())
+        .send()
+        .await
+        .expect("second secret");
+
+    let token = rotate(&config, &app.name, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.name, &token).await,
+        tests::RotationOutcome::Succeeded
+    );
+    let first = value(&config, &app.name, "AWSCURRENT").await;
+    assert_eq!(first["username"], json!(clone));
+    let clone_before = show_create_user(&clone, "%").await;
+
+    let token = rotate(&config, &second, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&second, &token).await,
+        tests::RotationOutcome::Failed("setSecret".to_owned()),
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(
+        show_create_user(&clone, "%").await,
+        clone_before,
+        "the first secret's clone (its password hash) is unchanged"
+    );
+    assert_eq!(
+        select_with(&first).await,
+        Ok(1),
+        "the first secret still logs in"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains(&format!("the alternate user '{clone}'@'%' already exists"))
+            && logs.contains("Two secrets for the same database user"),
+        "the refusal names the account and the likely cause:\n{logs}"
+    );
+}

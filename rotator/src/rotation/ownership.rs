@@ -276,7 +276,10 @@ fn refusal(alternate: &str, current_user: &str, hosts: &[String], why: &str) -> 
          account it did not make (it would rewrite its password and replace its privileges with `{current_user}`'s): \
          drop or rename {them}, or name another user in the secret (its alternate is the name with `_clone` \
          added or removed); if {them} really is this secret's alternate user, set its password to the one in \
-         the secret's AWSPREVIOUS version (before the first rotation, AWSCURRENT's)",
+         the secret's AWSPREVIOUS version (before the first rotation, AWSCURRENT's). Two secrets for the same \
+         database user (a writer-endpoint and a reader-endpoint secret, say) end here too: the other secret's \
+         rotation made {them}, and rotating both would overwrite each other's password; keep one secret per \
+         database user and point the applications at it",
         accounts.join(", "),
     )
 }
