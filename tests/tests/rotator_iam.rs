@@ -26,6 +26,8 @@ async fn admin_config() -> SdkConfig {
 /// `cargo xtask deploy` gives the rotation function for them.
 struct Tutorial {
     secret: String,
+    /// The DB instance's identifier.
+    instance: String,
     host: String,
     port: u16,
     policy: Value,
@@ -33,6 +35,7 @@ struct Tutorial {
 
 async fn tutorial(config: &SdkConfig) -> Tutorial {
     let RdsInstance {
+        id,
         arn,
         host,
         port,
@@ -74,6 +77,7 @@ async fn tutorial(config: &SdkConfig) -> Tutorial {
     });
     Tutorial {
         secret,
+        instance: id,
         host,
         port,
         policy,
@@ -228,4 +232,43 @@ async fn without_get_random_password_the_rotation_stops_at_create_secret() {
         logs.contains("secretsmanager:GetRandomPassword failed: access denied"),
         "the error names the denied action: {logs}"
     );
+}
+
+/// A read replica added after `cargo xtask deploy` wrote the role's policy (which
+/// names the instances it saw) must not stop the rotations of a secret on the primary:
+/// the rotator describes the replicas only when the secret's host is not the primary's
+/// endpoint. The emulator judges `rds:DescribeDBInstances` by the instance's ARN, so
+/// describing the new replica would be denied.
+#[tokio::test]
+async fn a_replica_added_after_deploy_does_not_stop_rotations_on_the_primary() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let function = rotator_with(&config, &app.policy).await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let replica_id = unique_name("iamreplica");
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier(&replica_id)
+        .source_db_instance_identifier(&app.instance)
+        .send()
+        .await
+        .expect("CreateDBInstanceReadReplica");
+    let replica = tests::available_db_instance(&rds, &replica_id).await;
+    assert!(
+        !app.policy.to_string().contains(&replica_id),
+        "the policy predates the replica"
+    );
+    assert_eq!(
+        replica.read_replica_source_db_instance_identifier(),
+        Some(app.instance.as_str())
+    );
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Succeeded,
+        "function logs: {}",
+        function_logs(&function)
+    );
+    let current = value(&config, &app.secret, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("appuser_clone"));
 }

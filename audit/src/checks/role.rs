@@ -376,16 +376,19 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         // The masterarn secret, known only from the value (--read-secrets).
         let facts = context.region.secret_values.iter().find(|v| v.secret_arn == secret.arn).and_then(|v| v.facts.ok());
         let masterarn = facts.and_then(|f| f.masterarn.as_deref());
-        let admin: Option<Secret> = masterarn.map(|arn| {
-            context
-                .region
-                .admin_secrets
-                .iter()
-                .find(|a| a.arn == arn)
-                .and_then(|a| a.secret.ok().cloned().flatten())
-                .unwrap_or_else(|| Secret { arn: arn.to_owned(), name: arn.to_owned(), ..Secret::default() })
-        });
-        let replicas = admin.as_ref().map(|a| replica_arns(context, a)).unwrap_or_default();
+        // Without the masterarn secret's own record, whether RDS manages it (and so
+        // which RDS calls the rotator makes) and its key are unknown: an ERROR, never a
+        // PASS that silently left those calls out.
+        let admin: Option<Secret> = match masterarn {
+            None => None,
+            Some(arn) => match context.region.admin_secrets.iter().find(|a| a.arn == arn).and_then(|a| a.secret.ok().cloned().flatten()) {
+                Some(admin) => Some(admin),
+                None => {
+                    return context.finding(def, Status::Error, role, format!("the masterarn secret {arn} of secret {name} was not collected (another account or region, or the audit may not describe it), so the calls the rotator makes for it (secretsmanager:DescribeSecret, rds:DescribeDBInstances, kms:Decrypt) cannot be judged; audit with a role that can describe it"));
+                }
+            },
+        };
+        let replicas = admin.as_ref().map(|a| replica_arns(context, a, facts)).unwrap_or_default();
         let admin = admin.as_ref().map(|secret| Admin { secret, replicas: &replicas });
         let needs = match needs(secret, admin, role) {
             Ok(needs) => needs,
@@ -422,12 +425,29 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
 }
 
 /// The read replicas of the admin secret's instance, as ARNs, when the collected
-/// database is that instance (RDS names a replica of another region by its ARN).
-fn replica_arns(context: &Context<'_>, admin: &Secret) -> Vec<String> {
+/// database is that instance (RDS names a replica of another region by its ARN), and
+/// the application secret's host is not that instance's endpoint: the rotator
+/// describes the replicas only to find the host among them (`admin_endpoint`), so a
+/// secret on the primary needs no permission on a replica added after the role.
+fn replica_arns(
+    context: &Context<'_>,
+    admin: &Secret,
+    facts: Option<&crate::inventory::SecretFacts>,
+) -> Vec<String> {
     let Collected::Ok(Some(db)) = &context.region.database else {
         return Vec::new();
     };
     if admin.tags.get(INSTANCE_TAG) != Some(&db.arn) {
+        return Vec::new();
+    }
+    let on_primary = facts.is_some_and(|f| {
+        f.host
+            .as_deref()
+            .zip(db.address.as_deref())
+            .is_some_and(|(host, address)| host.eq_ignore_ascii_case(address))
+            && f.port.unwrap_or(3306) == db.port.unwrap_or(3306)
+    });
+    if on_primary {
         return Vec::new();
     }
     let prefix = db.arn.rsplit_once(':').map_or("", |(prefix, _)| prefix);
@@ -658,6 +678,15 @@ mod tests {
                 db.read_replicas = vec!["replica-1".to_owned()];
             }
         };
+        // The application secret names the replica's endpoint, not the primary's.
+        let on_replica = |region: &mut RegionInventory| {
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.read_replicas = vec!["replica-1".to_owned()];
+            }
+            if let Collected::Ok(facts) = &mut region.secret_values[0].facts {
+                facts.host = Some("replica-1.abc.us-east-1.rds.amazonaws.com".to_owned());
+            }
+        };
         let aurora = |region: &mut RegionInventory| {
             if let Collected::Ok(Some(admin)) = &mut region.admin_secrets[0].secret {
                 admin.tags.remove(INSTANCE_TAG);
@@ -675,16 +704,23 @@ mod tests {
                 "rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
             ),
             (
-                "a read replica is described too",
+                "a replica added after the role: a secret on the primary needs nothing on it",
                 vec![secrets.clone(), instances(json!(DB_ARN))],
                 with_replica,
+                Status::Pass,
+                "rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
+            ),
+            (
+                "a secret on the replica: the rotator describes the replicas",
+                vec![secrets.clone(), instances(json!(DB_ARN))],
+                on_replica,
                 Status::Fail,
                 "no statement allows rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:replica-1 (a read replica of",
             ),
             (
                 "the instance and its replica",
                 vec![secrets.clone(), instances(json!([DB_ARN, REPLICA]))],
-                with_replica,
+                on_replica,
                 Status::Pass,
                 REPLICA,
             ),
@@ -717,6 +753,22 @@ mod tests {
                 findings[0].message
             );
         }
+    }
+
+    #[test]
+    fn a_masterarn_secret_that_was_not_collected_is_an_error_not_a_pass() {
+        let everything = json!({"Effect": "Allow", "Action": "*", "Resource": "*"});
+        let findings = with_policies(vec![json!({"Statement": [everything]})], |region| {
+            region.admin_secrets.clear();
+        });
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].status, Status::Error, "{}", findings[0].message);
+        assert!(
+            findings[0].message.contains("was not collected")
+                && findings[0].message.contains(ADMIN_ARN),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
