@@ -265,10 +265,12 @@ pub async fn connect(
 /// 'max_user_connections' active connections", 1226 "User '%s' has exceeded the '%s'
 /// resource (current value: %ld)", 1524 "Plugin '%s' is not loaded", 3638 "Cannot use
 /// these credentials for '%.*s@%.*s' because they contradict the password history
-/// policy" (why a rotation that reuses a password fails on MySQL 8).
+/// policy" (why a rotation that reuses a password fails on MySQL 8), and the fixed
+/// texts of the password-reverification errors 3891-3895 (`REPLACE` with a wrong or
+/// missing current password: MySQL 8.0.13+, "Password Verification-Required Policy").
 const MESSAGES_WITHOUT_STATEMENT_TEXT: &[u16] = &[
     1040, 1044, 1045, 1133, 1142, 1203, 1205, 1226, 1227, 1290, 1317, 1396, 1524, 1792, 1819, 1820,
-    1836, 1862, 1969, 3024, 3638,
+    1836, 1862, 1969, 3024, 3638, 3891, 3892, 3893, 3894, 3895,
 ];
 
 /// What the function may say about a failed statement.

@@ -1009,12 +1009,12 @@ impl Rotator {
             )))
         })?;
         let mut others = Vec::new();
-        let on_primary = same_address(app, (&host, port));
-        for replica in instance
-            .read_replica_db_instance_identifiers()
-            .iter()
-            .filter(|_| !on_primary)
-        {
+        let replicas = if same_address(app, (&host, port)) {
+            Vec::new()
+        } else {
+            named_first(app.0, instance.read_replica_db_instance_identifiers())
+        };
+        for replica in replicas {
             if let Some(found) = self.describe_instance(cx, replica).await? {
                 others.extend(instance_address(&found));
             }
@@ -1064,10 +1064,18 @@ impl Rotator {
             .collect();
         let on_cluster = same_address(app, (&host, port))
             || others.iter().any(|(h, p)| same_address(app, (h, *p)));
-        for member in cluster.db_cluster_members().iter().filter(|_| !on_cluster) {
-            if let Some(id) = member.db_instance_identifier()
-                && let Some(found) = self.describe_instance(cx, id).await?
-            {
+        let members: Vec<String> = cluster
+            .db_cluster_members()
+            .iter()
+            .filter_map(|m| m.db_instance_identifier().map(str::to_owned))
+            .collect();
+        let members = if on_cluster {
+            Vec::new()
+        } else {
+            named_first(app.0, &members)
+        };
+        for id in members {
+            if let Some(found) = self.describe_instance(cx, id).await? {
                 others.extend(instance_address(&found));
             }
         }
@@ -1158,13 +1166,24 @@ impl Rotator {
                 "cannot parse the server version `{version_text}`, so the statement that changes a password cannot be chosen"
             )))
         })?;
-        db::execute(
-            &mut connection,
-            &sql::set_own_password(&pending.password, &replacing, &version)
-                .map_err(|e| cx.fail(e))?,
-        )
-        .await
-        .map_err(|e| cx.fail(e))?;
+        let statement = sql::set_own_password(&pending.password, Some(&replacing), &version)
+            .map_err(|e| cx.fail(e))?;
+        match db::execute(&mut connection, &statement).await {
+            Ok(()) => {}
+            // 3891 ER_INCORRECT_CURRENT_PASSWORD: MySQL checks REPLACE against the
+            // primary password only, and the one that logged in was the secondary
+            // (`RETAIN CURRENT PASSWORD`). Without REPLACE the change goes through
+            // unless the account must name its current password.
+            Err(error) if error.number() == Some(3891) => {
+                tracing::warn!(secret = %cx.event.secret_id, user = %current.username, "the password that logged in is the account's secondary password (RETAIN CURRENT PASSWORD), which REPLACE does not accept; setting the new one without REPLACE");
+                let statement = sql::set_own_password(&pending.password, None, &version)
+                    .map_err(|e| cx.fail(e))?;
+                db::execute(&mut connection, &statement)
+                    .await
+                    .map_err(|e| cx.fail(e))?;
+            }
+            Err(error) => return Err(cx.fail(error)),
+        }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, "the user set its own new password");
         Ok(())
     }
@@ -1252,6 +1271,23 @@ impl Rotator {
 /// The identifier at the end of an RDS ARN (`arn:aws:rds:region:account:db:name`).
 fn rds_identifier(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// The instances worth describing to find `host` among them: the one its first label
+/// names (an RDS instance endpoint starts with the instance identifier:
+/// `<id>.<hash>.<region>.rds.amazonaws.com`), else all of them. Each describe is a call
+/// the role must allow, so a replica the host does not name is not described.
+fn named_first<'a>(host: &str, instances: &'a [String]) -> Vec<&'a String> {
+    let label = host.split('.').next().unwrap_or_default();
+    let named: Vec<&String> = instances
+        .iter()
+        .filter(|id| rds_identifier(id).eq_ignore_ascii_case(label))
+        .collect();
+    if named.is_empty() {
+        instances.iter().collect()
+    } else {
+        named
+    }
 }
 
 /// The endpoint of an instance, when it has one.
@@ -1468,6 +1504,33 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn only_the_replica_the_host_names_is_described() {
+        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let replicas = ids(&["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"]);
+        let cases: [(&str, &[&str]); 4] = [
+            ("db-r1.abc.us-east-1.rds.amazonaws.com", &["db-r1"]),
+            (
+                "DB-R2.abc.eu-west-1.rds.amazonaws.com",
+                &["arn:aws:rds:eu-west-1:1:db:db-r2"],
+            ),
+            // A name RDS did not give (a CNAME): every replica, as before.
+            (
+                "db.example.com",
+                &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"],
+            ),
+            ("", &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"]),
+        ];
+        for (host, expected) in cases {
+            let got: Vec<&str> = named_first(host, &replicas)
+                .into_iter()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(got, expected, "{host}");
+        }
+        assert!(named_first("db-r1.x", &[]).is_empty());
     }
 
     #[test]

@@ -296,19 +296,19 @@ pub fn discard_old_password(account: &Account) -> Result<Statement, QuoteError> 
 /// "ALTER USER Statement").
 pub fn set_own_password(
     password: &Password,
-    replacing: &Password,
+    replacing: Option<&Password>,
     version: &ServerVersion,
 ) -> Result<Statement, QuoteError> {
     let literal = string_literal(password.expose(), "password")?;
-    let text = match version.flavor {
-        Flavor::MySql if version.supports_replace_current() => format!(
+    let text = match (version.flavor, replacing) {
+        (Flavor::MySql, Some(replacing)) if version.supports_replace_current() => format!(
             "ALTER USER USER() IDENTIFIED BY {literal} REPLACE {}",
             string_literal(replacing.expose(), "current password")?
         ),
-        Flavor::MySql if version.supports_alter_user() => {
+        (Flavor::MySql, _) if version.supports_alter_user() => {
             format!("ALTER USER USER() IDENTIFIED BY {literal}")
         }
-        Flavor::MySql | Flavor::MariaDb => format!("SET PASSWORD = PASSWORD({literal})"),
+        (Flavor::MySql | Flavor::MariaDb, _) => format!("SET PASSWORD = PASSWORD({literal})"),
     };
     Ok(Statement::with_password(
         text,
@@ -606,9 +606,12 @@ mod tests {
             ("10.11.6-MariaDB", "SET PASSWORD = PASSWORD('pw')"),
         ] {
             let parsed = ServerVersion::parse(version).unwrap();
-            let statement = set_own_password(&password, &old, &parsed).unwrap();
+            let statement = set_own_password(&password, Some(&old), &parsed).unwrap();
             assert_eq!(statement.text(), expected, "{version}");
             assert!(statement.carries_password());
+            // Without a password to replace (the retry after 3891), no REPLACE.
+            let without = set_own_password(&password, None, &parsed).unwrap();
+            assert!(!without.text().contains("REPLACE"), "{version}");
         }
     }
 

@@ -86,7 +86,6 @@ impl ServerVersion {
         }
     }
 
-    /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
     /// Whether `ALTER USER ... IDENTIFIED BY ... REPLACE '<current>'` exists, which an
     /// account under `PASSWORD REQUIRE CURRENT` (or the global
     /// `password_require_current`) must use to change its own password: MySQL 8.0.13+
@@ -110,6 +109,7 @@ impl ServerVersion {
         }
     }
 
+    /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
     pub fn supports_roles(&self) -> bool {
         match self.flavor {
             Flavor::MySql => self.at_least(8, 0, 0),

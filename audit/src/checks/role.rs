@@ -377,15 +377,15 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         let facts = context.region.secret_values.iter().find(|v| v.secret_arn == secret.arn).and_then(|v| v.facts.ok());
         let masterarn = facts.and_then(|f| f.masterarn.as_deref());
         // Without the masterarn secret's own record, whether RDS manages it (and so
-        // which RDS calls the rotator makes) and its key are unknown: an ERROR, never a
-        // PASS that silently left those calls out.
-        let admin: Option<Secret> = match masterarn {
-            None => None,
-            Some(arn) => match context.region.admin_secrets.iter().find(|a| a.arn == arn).and_then(|a| a.secret.ok().cloned().flatten()) {
-                Some(admin) => Some(admin),
-                None => {
-                    return context.finding(def, Status::Error, role, format!("the masterarn secret {arn} of secret {name} was not collected (another account or region, or the audit may not describe it), so the calls the rotator makes for it (secretsmanager:DescribeSecret, rds:DescribeDBInstances, kms:Decrypt) cannot be judged; audit with a role that can describe it"));
-                }
+        // which RDS calls the rotator makes) and its key are unknown: after the calls
+        // that can be judged without it, an ERROR, never a PASS that left those out.
+        let (admin, admin_unknown): (Option<Secret>, Option<String>) = match masterarn {
+            None => (None, None),
+            Some(arn) => match context.region.admin_secrets.iter().find(|a| a.arn == arn).map(|a| &a.secret) {
+                Some(Collected::Ok(Some(admin))) => (Some(admin.clone()), None),
+                Some(Collected::Ok(None)) => (None, Some(format!("the masterarn secret {arn} does not exist (see secret.rotation.admin-linked)"))),
+                Some(_) => (None, Some(format!("the masterarn secret {arn} could not be described (see the audit's own access errors)"))),
+                None => (None, Some(format!("the masterarn secret {arn} was not collected (another account or region?)"))),
             },
         };
         let replicas = admin.as_ref().map(|a| replica_arns(context, a, facts)).unwrap_or_default();
@@ -404,6 +404,9 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         }
         if !undecided.is_empty() {
             return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided offline: {}; verify with aws iam simulate-principal-policy, or drop the condition", undecided.join("; ")));
+        }
+        if let Some(unknown) = admin_unknown {
+            return context.finding(def, Status::Error, role, format!("{subject} allows every call on the application secret, but {unknown}, so the calls the rotator makes for it (secretsmanager:GetSecretValue and DescribeSecret, rds:DescribeDBInstances or DescribeDBClusters, kms:Decrypt) cannot be judged"));
         }
         if masterarn.is_none() {
             let reason = if context.scope.read_secrets {
@@ -763,9 +766,19 @@ mod tests {
         });
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].status, Status::Error, "{}", findings[0].message);
+        // A call the role denies on the application secret is still a FAIL.
+        let reads_only =
+            json!({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"});
+        let failed = with_policies(vec![json!({"Statement": [reads_only]})], |region| {
+            region.admin_secrets.clear();
+        });
+        assert_eq!(failed[0].status, Status::Fail, "{}", failed[0].message);
         assert!(
             findings[0].message.contains("was not collected")
-                && findings[0].message.contains(ADMIN_ARN),
+                && findings[0].message.contains(ADMIN_ARN)
+                && findings[0]
+                    .message
+                    .contains("allows every call on the application secret"),
             "{}",
             findings[0].message
         );
