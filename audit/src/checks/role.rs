@@ -377,16 +377,21 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         let facts = context.region.secret_values.iter().find(|v| v.secret_arn == secret.arn).and_then(|v| v.facts.ok());
         let masterarn = facts.and_then(|f| f.masterarn.as_deref());
         // Without the masterarn secret's own record, whether RDS manages it (and so
-        // which RDS calls the rotator makes) and its key are unknown: after the calls
-        // that can be judged without it, an ERROR, never a PASS that left those out.
-        let (admin, admin_unknown): (Option<Secret>, Option<String>) = match masterarn {
+        // which RDS calls the rotator makes) and its key are unknown: the calls known
+        // from its ARN are judged, and the rest is said, never passed over in silence.
+        // A secret that does not exist is secret.rotation.admin-linked's FAIL; one
+        // the audit could not read is an ERROR here.
+        let (admin, admin_unknown): (Option<Secret>, Option<(Status, String)>) = match masterarn {
             None => (None, None),
-            Some(arn) => match context.region.admin_secrets.iter().find(|a| a.arn == arn).map(|a| &a.secret) {
-                Some(Collected::Ok(Some(admin))) => (Some(admin.clone()), None),
-                Some(Collected::Ok(None)) => (None, Some(format!("the masterarn secret {arn} does not exist (see secret.rotation.admin-linked)"))),
-                Some(_) => (None, Some(format!("the masterarn secret {arn} could not be described (see the audit's own access errors)"))),
-                None => (None, Some(format!("the masterarn secret {arn} was not collected (another account or region?)"))),
-            },
+            Some(arn) => {
+                let bare = || Secret { arn: arn.to_owned(), name: arn.to_owned(), ..Secret::default() };
+                match context.region.admin_secrets.iter().find(|a| a.arn == arn).map(|a| &a.secret) {
+                    Some(Collected::Ok(Some(admin))) => (Some(admin.clone()), None),
+                    Some(Collected::Ok(None)) => (Some(bare()), Some((Status::Pass, format!("the masterarn secret {arn} does not exist (see secret.rotation.admin-linked)")))),
+                    Some(_) => (Some(bare()), Some((Status::Error, format!("the masterarn secret {arn} could not be described (see the audit's own access errors)")))),
+                    None => (Some(bare()), Some((Status::Error, format!("the masterarn secret {arn} was not collected (another account or region?)")))),
+                }
+            }
         };
         let replicas = admin.as_ref().map(|a| replica_arns(context, a, facts)).unwrap_or_default();
         let admin = admin.as_ref().map(|secret| Admin { secret, replicas: &replicas });
@@ -405,9 +410,13 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         if !undecided.is_empty() {
             return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided offline: {}; verify with aws iam simulate-principal-policy, or drop the condition", undecided.join("; ")));
         }
-        if let Some(unknown) = admin_unknown {
-            return context.finding(def, Status::Error, role, format!("{subject} allows every call on the application secret, but {unknown}, so the calls the rotator makes for it (secretsmanager:GetSecretValue and DescribeSecret, rds:DescribeDBInstances or DescribeDBClusters, kms:Decrypt) cannot be judged"));
-        }
+        let unknown_note = match admin_unknown {
+            Some((Status::Error, unknown)) => {
+                return context.finding(def, Status::Error, role, format!("{subject} allows every call it can be judged on, but {unknown}, so whether RDS manages it and its key are unknown: the calls the rotator makes for them (secretsmanager:DescribeSecret, rds:DescribeDBInstances or DescribeDBClusters, kms:Decrypt) cannot be judged"));
+            }
+            Some((_, unknown)) => format!("; {unknown}: its RDS and KMS calls are not judged"),
+            None => String::new(),
+        };
         if masterarn.is_none() {
             let reason = if context.scope.read_secrets {
                 format!("{subject} allows every call on the application secret; the masterarn secret is unknown (the secret's value was not read, see secret.rotation.admin-linked)")
@@ -418,7 +427,7 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         }
         let actions: Vec<String> = needs.iter().map(|n| format!("{} on {}", n.action, n.resource)).collect();
         let notes = pass_notes(&policies, secret, admin, role, context);
-        context.pass(def, role, format!("{subject} allows {}{notes}", actions.join(", ")))
+        context.pass(def, role, format!("{subject} allows {}{notes}{unknown_note}", actions.join(", ")))
     });
     let remediation = remediation();
     for finding in &mut findings {
@@ -776,9 +785,7 @@ mod tests {
         assert!(
             findings[0].message.contains("was not collected")
                 && findings[0].message.contains(ADMIN_ARN)
-                && findings[0]
-                    .message
-                    .contains("allows every call on the application secret"),
+                && findings[0].message.contains("cannot be judged"),
             "{}",
             findings[0].message
         );
