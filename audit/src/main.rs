@@ -468,3 +468,24 @@ async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
     spinner.finish_and_clear();
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discover_combines_with_all_secrets_but_not_with_names() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["audit"], args].concat());
+        let cli = parse(&["--discover", "--all-secrets", "--read-secrets"]).expect("accepted");
+        assert!(cli.discover && cli.all_secrets);
+        for named in [
+            &["--vpc-id", "vpc-1"][..],
+            &["--secret-id", "s"],
+            &["--db-instance-id", "d"],
+            &["--db-endpoint", "localhost:3306"],
+        ] {
+            let args = [&["--discover"][..], named].concat();
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
+    }
+}
