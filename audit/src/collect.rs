@@ -327,6 +327,7 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
         engine: string("engine"),
         masterarn: string("masterarn"),
         ssl,
+        has_password: value.get("password").is_some(),
     };
     let login = match (string("username"), string("password")) {
         (Some(username), Some(password)) => Some(DbLogin {
@@ -359,6 +360,7 @@ pub async fn collect_in_account(
     let counter = RequestCounter::default();
     let log = Arc::new(CallLog::default());
     let mut regions = Vec::new();
+    let mut excluded = Vec::new();
     let mut account_id = known_account;
     for config in configs {
         let region = config
@@ -378,7 +380,9 @@ pub async fn collect_in_account(
         if account_id.is_none() {
             account_id = account;
         }
+        let (parts, region_excluded) = parts;
         regions.extend(parts);
+        excluded.extend(region_excluded);
     }
     let mut scope = request.scope.clone();
     scope.regions = configs
@@ -400,6 +404,7 @@ pub async fn collect_in_account(
             scope,
         },
         regions,
+        excluded,
     }
 }
 
@@ -449,12 +454,13 @@ impl RegionCollector<'_> {
         }
     }
 
-    /// The region's inventory: the named setup's, or one per discovered setup.
-    async fn parts(&self) -> Vec<RegionInventory> {
+    /// The region's inventory: the named setup's, or one per discovered setup
+    /// and the secrets discovery excluded.
+    async fn parts(&self) -> (Vec<RegionInventory>, Vec<crate::discover::ExcludedSecret>) {
         if self.request.scope.discover {
             self.discover().await
         } else {
-            vec![Box::pin(self.collect()).await]
+            (vec![Box::pin(self.collect()).await], Vec::new())
         }
     }
 

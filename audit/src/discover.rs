@@ -1,19 +1,31 @@
-//! Discovery (`--discover`): every rotation setup of a region, whatever its names.
+//! Discovery (`--discover`): every MySQL rotation setup of a region, whatever its
+//! names, and whatever its rotation state.
 //!
 //! By default the audit finds one setup by the tutorial's names (the policy's VPC,
 //! bastion, database and secret names). An organisation that followed the tutorial
 //! with its own names, or more than once, has setups those names never reach. With
 //! `--discover` the collector lists the region's secrets and, for each that is a
-//! rotation setup by [`classify`], finds what the setup depends on from the secret
-//! itself: the rotation function it names, that function's `VpcConfig` (the VPC,
-//! subnets and groups), and the database (by [`database_of`]). Each setup is then
-//! collected and checked like the tutorial's, and its findings name the secret as
-//! their `setup`.
+//! database credential by [`classify`], finds what the setup depends on from the
+//! secret itself: the rotation function it names (if any), that function's
+//! `VpcConfig` (the VPC, subnets and groups), and the database (by
+//! [`database_of`]). Each setup is then collected and checked like the tutorial's,
+//! and its findings name the secret as their `setup`.
 //!
-//! Nothing is guessed: a secret's value (its `host` and `masterarn`) is read only
-//! with `--read-secrets`, as everywhere else in the audit. Without it the database
-//! of a setup stays unresolved and the checks that need it say so (SKIP, with the
-//! reason) instead of auditing some other instance.
+//! Why rotation does not decide it: FSBP SecretsManager.1 fails a secret whose
+//! rotation is off. A rule that looked only at secrets with rotation on would never
+//! see the secrets that control is about, and report a false PASS. So a database
+//! credential with rotation off is a setup, and `secret.rotation.schedule` fails it.
+//! Why a function outside a VPC does not exclude: where the function runs is what
+//! the checks judge (`secret.rotation.function` fails it), not a reason to look away.
+//!
+//! Nothing is guessed: a secret's value (its keys) is read only with
+//! `--read-secrets`, as everywhere else in the audit. Without it only metadata
+//! counts (RDS tags, the project's tag, a rotation function in a VPC); a secret
+//! nothing recognises is excluded with the advice to rerun with `--read-secrets`.
+//! Every excluded secret is listed in the report with its reason
+//! ([`ExcludedSecret`]), so none is left out silently. Without the value the
+//! database of a setup stays unresolved and the checks that need it say so (SKIP,
+//! with the reason) instead of auditing some other instance.
 //!
 //! These functions are pure; the calls are in `collect::discover`.
 
@@ -50,70 +62,176 @@ pub enum Verdict {
     Excluded(String),
 }
 
-/// The discovery rule. A secret is a database rotation setup when it is not
-/// scheduled for deletion, not managed by another service (an RDS-managed admin
-/// secret is rotated by RDS, and is audited as its setup's admin secret), has
-/// rotation enabled with a rotation function, and
-/// - its value (read only with `--read-secrets`) has a `masterarn` or an `engine`
-///   key: the keys of the RDS credential JSON the rotation templates read; or,
-///   when the value was not read (or could not be),
-/// - its function runs in a VPC (the tutorial's design: the function reaches a
-///   private database from inside the database's VPC), or the function could not
-///   be read (the checks then report why, rather than the setup going unseen).
+/// A secret that `--discover` looked at and did not audit as a setup, and why: the
+/// report lists each one, so a secret left out is never left out silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedSecret {
+    /// The audited account, when known (set when the report is built).
+    #[serde(default)]
+    pub account_id: Option<String>,
+    pub region: String,
+    pub secret_arn: String,
+    pub secret_name: String,
+    pub reason: String,
+}
+
+/// The tag RDS puts on the admin secret it manages for a cluster.
+pub const RDS_PRIMARY_CLUSTER_TAG: &str = "aws:rds:primaryDBClusterArn";
+
+/// The `engine` values of the RDS credential JSON for the MySQL family, the
+/// engines this audit's rotation setups are for.
+pub const MYSQL_ENGINES: &[&str] = &["mysql", "mariadb", "aurora-mysql", "aurora"];
+
+/// The discovery rule: is a secret a database credential of a MySQL rotation
+/// setup? Its rotation state does not decide it: a database credential with
+/// rotation off is the very thing FSBP SecretsManager.1 fails, so it is a setup
+/// (and `secret.rotation.schedule` fails it), not a secret to pass over.
 ///
-/// A value that was read and has none of `masterarn`, `engine`, `host` is not a
-/// database credential (an API key rotated by a function, say). A function's
-/// runtime, handler or environment says nothing reliable, so they are not used.
+/// - A secret scheduled for deletion, or managed by another service (an
+///   RDS-managed admin secret is rotated by RDS and audited as the admin secret of
+///   the setup whose `masterarn` names it), is excluded.
+/// - When its value was read (`--read-secrets`), the value decides: a `masterarn`,
+///   an `engine` of the MySQL family, or `host`, `username` and `password` make it
+///   a database credential; anything else (an API key, a token, another engine) is
+///   excluded.
+/// - Otherwise only metadata can say it: an `aws:rds:primaryDBInstanceArn` or
+///   `aws:rds:primaryDBClusterArn` tag, the project's `Project` tag, or a rotation
+///   function that runs in a VPC (the tutorial's design: the function reaches a
+///   private database from inside its VPC), or one that could not be read (the
+///   checks then report why). A function outside any VPC is no evidence either
+///   way, and a name is never enough: such a secret is excluded with the advice
+///   to rerun with `--read-secrets`.
+///
+/// `function` is `None` when the secret names no rotation function.
 pub fn classify(
     secret: &Secret,
-    function: &Collected<Option<FunctionConfiguration>>,
+    function: Option<&Collected<Option<FunctionConfiguration>>>,
     facts: Option<&Collected<SecretFacts>>,
 ) -> Verdict {
-    if secret.deleted_date.is_some() {
-        return Verdict::Excluded("scheduled for deletion".to_owned());
+    if let Some(reason) = excluded_outright(secret) {
+        return Verdict::Excluded(reason);
     }
-    if let Some(service) = &secret.owning_service {
-        return Verdict::Excluded(format!(
-            "managed by {service}, which rotates it (audited as its setup's admin secret)"
-        ));
-    }
-    if secret.rotation_enabled != Some(true) {
-        return Verdict::Excluded("rotation is not enabled".to_owned());
-    }
-    let Some(arn) = &secret.rotation_lambda_arn else {
-        return Verdict::Excluded("no rotation function".to_owned());
+    let rotation = match (secret.rotation_enabled, &secret.rotation_lambda_arn) {
+        (Some(true), Some(arn)) => format!("rotation is on, by {arn}"),
+        (Some(true), None) => "rotation is on, with no function".to_owned(),
+        _ => "rotation is off".to_owned(),
     };
-    if let Some(Collected::Ok(facts)) = facts {
-        if facts.masterarn.is_some() {
-            return Verdict::Setup("its value names a masterarn".to_owned());
+    let unread = match facts {
+        Some(Collected::Ok(facts)) => {
+            return match value_evidence(facts) {
+                Ok(why) => Verdict::Setup(format!("{why}; {rotation}")),
+                Err(why) => Verdict::Excluded(why),
+            };
         }
-        if facts.engine.is_some() {
-            return Verdict::Setup("its value has the RDS credential keys (engine)".to_owned());
+        Some(Collected::Failed(error)) => {
+            format!("its value could not be read ({})", error.describe())
         }
-        if facts.host.is_none() {
-            return Verdict::Excluded(
-                "its value has no masterarn, engine or host: not a database credential".to_owned(),
-            );
+        Some(Collected::Skipped(_)) | None => {
+            "its value is read only with --read-secrets".to_owned()
         }
+    };
+    if let Some(why) = tag_evidence(secret) {
+        return Verdict::Setup(format!("{why}; {rotation}"));
     }
     match function {
-        Collected::Ok(Some(configuration)) => match &configuration.vpc_id {
-            Some(vpc) => Verdict::Setup(format!("its rotation function runs in {vpc}")),
+        Some(Collected::Ok(Some(configuration))) => match &configuration.vpc_id {
+            Some(vpc) => Verdict::Setup(format!(
+                "its rotation function {} runs in {vpc}; {rotation}",
+                configuration.arn
+            )),
             None => Verdict::Excluded(format!(
-                "its rotation function {arn} is not in a VPC and its value (read only with --read-secrets) names no database"
+                "no evidence of a database credential: its rotation function {} runs outside any VPC, it has no aws:rds tag, and {unread}; rerun with --read-secrets to decide from its value's keys",
+                configuration.arn
             )),
         },
-        Collected::Ok(None) => Verdict::Setup(format!(
-            "rotation is enabled with function {arn}, which does not exist"
-        )),
-        Collected::Failed(error) => Verdict::Setup(format!(
-            "rotation is enabled with function {arn}, which could not be read ({})",
+        Some(Collected::Ok(None)) => {
+            Verdict::Setup(format!("its rotation function does not exist; {rotation}"))
+        }
+        Some(Collected::Failed(error)) => Verdict::Setup(format!(
+            "its rotation function could not be read ({}); {rotation}",
             error.action
         )),
-        Collected::Skipped(reason) => Verdict::Setup(format!(
-            "rotation is enabled with function {arn} ({reason})"
+        Some(Collected::Skipped(reason)) => {
+            Verdict::Setup(format!("its rotation function: {reason}; {rotation}"))
+        }
+        None => Verdict::Excluded(format!(
+            "no evidence of a database credential: no rotation function, no aws:rds tag, and {unread}; rerun with --read-secrets to decide from its value's keys"
         )),
     }
+}
+
+/// Why a secret is excluded whatever its value and function (deleted, or managed
+/// by another service): the collector spends no call on such a secret.
+pub fn excluded_outright(secret: &Secret) -> Option<String> {
+    if secret.deleted_date.is_some() {
+        return Some("scheduled for deletion".to_owned());
+    }
+    owner(secret).map(|service| {
+        format!(
+            "managed by {service}, which rotates it (audited as the admin secret of the setup whose masterarn names it)"
+        )
+    })
+}
+
+/// The service that owns a secret (`OwningService`, or its owning-service tag).
+fn owner(secret: &Secret) -> Option<&str> {
+    secret
+        .owning_service
+        .as_deref()
+        .or_else(|| tag(secret, "aws:secretsmanager:owningService"))
+        .filter(|o| !o.is_empty())
+}
+
+fn tag<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
+    secret
+        .tags
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+}
+
+/// What a secret's tags say: the RDS tags name its database; the project's tag
+/// marks a setup the project deployed.
+fn tag_evidence(secret: &Secret) -> Option<String> {
+    for key in [RDS_PRIMARY_INSTANCE_TAG, RDS_PRIMARY_CLUSTER_TAG] {
+        if let Some(arn) = tag(secret, key) {
+            return Some(format!("its {key} tag names {arn}"));
+        }
+    }
+    (tag(secret, crate::policy::PROJECT_TAG_KEY) == Some(crate::policy::PROJECT_TAG_VALUE)).then(
+        || {
+            format!(
+                "its {}={} tag marks the project's setup",
+                crate::policy::PROJECT_TAG_KEY,
+                crate::policy::PROJECT_TAG_VALUE
+            )
+        },
+    )
+}
+
+/// What a secret's value (its keys, never printed) says: `Ok(why)` for a MySQL
+/// database credential, `Err(why not)`.
+fn value_evidence(facts: &SecretFacts) -> Result<String, String> {
+    if facts.masterarn.is_some() {
+        return Ok("its value names a masterarn".to_owned());
+    }
+    if let Some(engine) = &facts.engine {
+        return if MYSQL_ENGINES.contains(&engine.to_ascii_lowercase().as_str()) {
+            Ok(format!("its value is an RDS credential (engine {engine})"))
+        } else {
+            Err(format!(
+                "its value is a credential for engine {engine}, not MySQL ({}); this audit checks MySQL rotation setups",
+                MYSQL_ENGINES.join(", ")
+            ))
+        };
+    }
+    if facts.host.is_some() && facts.username.is_some() && facts.has_password {
+        return Ok("its value has host, username and password".to_owned());
+    }
+    Err(
+        "its value has no masterarn, no engine, and not host, username and password together: not a database credential"
+            .to_owned(),
+    )
 }
 
 /// The instance identifier in an RDS instance ARN
@@ -259,7 +377,7 @@ mod tests {
     /// (secret, function, value, is a setup, words of the reason)
     type RuleCase<'a> = (
         &'a Secret,
-        &'a Collected<Option<FunctionConfiguration>>,
+        Option<&'a Collected<Option<FunctionConfiguration>>>,
         Option<&'a Collected<SecretFacts>>,
         bool,
         &'a str,
@@ -303,78 +421,191 @@ mod tests {
             rotation_lambda_arn: Some("arn:aws:lambda:us-east-1:1:function:f".to_owned()),
             ..Secret::default()
         };
-        let not_rotated = Secret {
+        // Rotation turned off (`CancelRotateSecret` keeps the function's ARN).
+        let off_with_function = Secret {
             rotation_enabled: Some(false),
             ..rotated.clone()
         };
+        let never_rotated = Secret {
+            name: "db-app".to_owned(),
+            rotation_enabled: None,
+            rotation_lambda_arn: None,
+            ..Secret::default()
+        };
+        let tagged = |key: &str, value: &str| Secret {
+            tags: [(key.to_owned(), value.to_owned())].into(),
+            ..never_rotated.clone()
+        };
+        let instance_tag = tagged(RDS_PRIMARY_INSTANCE_TAG, "arn:aws:rds:us-east-1:1:db:d");
+        let cluster_tag = tagged(RDS_PRIMARY_CLUSTER_TAG, "arn:aws:rds:us-east-1:1:cluster:c");
+        let project_tag = tagged("Project", "SecretsManagerTutorial");
+        let other_project = tagged("Project", "Billing");
         let managed = Secret {
             owning_service: Some("rds".to_owned()),
-            ..rotated.clone()
+            ..instance_tag.clone()
         };
+        let managed_by_tag = tagged("aws:secretsmanager:owningService", "rds");
         let deleted = Secret {
             deleted_date: Some(time::OffsetDateTime::UNIX_EPOCH),
             ..rotated.clone()
         };
-        let no_function = Secret {
-            rotation_lambda_arn: None,
-            ..rotated.clone()
-        };
-        let facts = |masterarn: Option<&str>, engine: Option<&str>, host: Option<&str>| {
+        let facts = |masterarn: Option<&str>, engine: Option<&str>, host: bool, password: bool| {
             Collected::Ok(SecretFacts {
                 masterarn: masterarn.map(str::to_owned),
                 engine: engine.map(str::to_owned),
-                host: host.map(str::to_owned),
+                host: host.then(|| "db".to_owned()),
+                username: host.then(|| "appuser".to_owned()),
+                has_password: password,
                 ..SecretFacts::default()
             })
         };
         let skipped = Collected::Skipped("no --read-secrets".to_owned());
-        let with_masterarn = facts(Some("arn:admin"), None, None);
-        let with_engine = facts(None, Some("mysql"), Some("db"));
-        let host_only = facts(None, None, Some("db"));
-        let api_key = facts(None, None, None);
+        let with_masterarn = facts(Some("arn:admin"), None, false, false);
+        let mysql = facts(None, Some("mysql"), true, true);
+        let aurora = facts(None, Some("Aurora-MySQL"), true, true);
+        let postgres = facts(None, Some("postgres"), true, true);
+        let login = facts(None, None, true, true);
+        let host_no_password = facts(None, None, true, false);
+        let api_key = facts(None, None, false, true);
         let unreadable = Collected::Failed(failed("secretsmanager:GetSecretValue"));
         let in_vpc = function(Some("vpc-1"));
         let outside = function(None);
         let gone = Collected::Ok(None);
         let denied = Collected::Failed(failed("lambda:GetFunctionConfiguration"));
         let cases: &[RuleCase<'_>] = &[
-            (&rotated, &in_vpc, None, true, "runs in vpc-1"),
-            (&rotated, &in_vpc, Some(&skipped), true, "runs in vpc-1"),
-            (&rotated, &outside, None, false, "not in a VPC"),
-            (&rotated, &outside, Some(&with_masterarn), true, "masterarn"),
-            (&rotated, &outside, Some(&with_engine), true, "engine"),
-            (&rotated, &in_vpc, Some(&host_only), true, "runs in vpc-1"),
-            (&rotated, &outside, Some(&host_only), false, "not in a VPC"),
+            // Without the value: a function in a VPC, or one that cannot be judged.
+            (&rotated, Some(&in_vpc), None, true, "runs in vpc-1"),
             (
                 &rotated,
-                &in_vpc,
-                Some(&api_key),
-                false,
-                "not a database credential",
+                Some(&in_vpc),
+                Some(&skipped),
+                true,
+                "rotation is on",
             ),
-            (&rotated, &outside, Some(&unreadable), false, "not in a VPC"),
-            (&rotated, &in_vpc, Some(&unreadable), true, "runs in vpc-1"),
-            (&rotated, &gone, None, true, "does not exist"),
+            (&rotated, Some(&gone), None, true, "does not exist"),
             (
                 &rotated,
-                &denied,
+                Some(&denied),
                 None,
                 true,
                 "lambda:GetFunctionConfiguration",
             ),
+            // A function outside a VPC is no evidence, but a tag is.
             (
-                &not_rotated,
-                &in_vpc,
-                Some(&with_masterarn),
+                &rotated,
+                Some(&outside),
+                Some(&skipped),
                 false,
-                "not enabled",
+                "--read-secrets",
             ),
-            (&managed, &in_vpc, None, false, "managed by rds"),
-            (&deleted, &in_vpc, None, false, "deletion"),
-            (&no_function, &in_vpc, None, false, "no rotation function"),
+            (
+                &rotated,
+                Some(&outside),
+                Some(&unreadable),
+                false,
+                "GetSecretValue",
+            ),
+            // With the value, whatever the function's placement: the keys decide.
+            (
+                &rotated,
+                Some(&outside),
+                Some(&with_masterarn),
+                true,
+                "masterarn",
+            ),
+            (&rotated, Some(&outside), Some(&mysql), true, "engine mysql"),
+            (
+                &rotated,
+                Some(&outside),
+                Some(&login),
+                true,
+                "host, username and password",
+            ),
+            (
+                &rotated,
+                Some(&in_vpc),
+                Some(&api_key),
+                false,
+                "not a database credential",
+            ),
+            (
+                &rotated,
+                Some(&in_vpc),
+                Some(&host_no_password),
+                false,
+                "not a database",
+            ),
+            (&rotated, Some(&in_vpc), Some(&postgres), false, "not MySQL"),
+            // Rotation off: still a database credential (and the schedule check fails it).
+            (
+                &off_with_function,
+                Some(&in_vpc),
+                Some(&with_masterarn),
+                true,
+                "rotation is off",
+            ),
+            (
+                &off_with_function,
+                Some(&in_vpc),
+                None,
+                true,
+                "rotation is off",
+            ),
+            (&never_rotated, None, Some(&mysql), true, "rotation is off"),
+            (&never_rotated, None, Some(&aurora), true, "Aurora-MySQL"),
+            (
+                &instance_tag,
+                None,
+                Some(&skipped),
+                true,
+                "primaryDBInstanceArn",
+            ),
+            (&cluster_tag, None, None, true, "primaryDBClusterArn"),
+            (
+                &project_tag,
+                None,
+                None,
+                true,
+                "Project=SecretsManagerTutorial",
+            ),
+            (
+                &cluster_tag,
+                None,
+                Some(&unreadable),
+                true,
+                "rotation is off",
+            ),
+            // The value outranks a tag.
+            (
+                &instance_tag,
+                None,
+                Some(&api_key),
+                false,
+                "not a database credential",
+            ),
+            // Not database credentials, or nothing says so: excluded, with the reason.
+            (
+                &never_rotated,
+                None,
+                Some(&api_key),
+                false,
+                "not a database credential",
+            ),
+            (
+                &never_rotated,
+                None,
+                Some(&skipped),
+                false,
+                "rerun with --read-secrets",
+            ),
+            (&other_project, None, None, false, "no evidence"),
+            // Not audited as setups of their own.
+            (&managed, None, Some(&mysql), false, "managed by rds"),
+            (&managed_by_tag, None, None, false, "managed by rds"),
+            (&deleted, Some(&in_vpc), Some(&mysql), false, "deletion"),
         ];
         for (i, (secret, function, facts, setup, words)) in cases.iter().enumerate() {
-            let verdict = classify(secret, function, *facts);
+            let verdict = classify(secret, *function, *facts);
             let (is_setup, reason) = match &verdict {
                 Verdict::Setup(reason) => (true, reason),
                 Verdict::Excluded(reason) => (false, reason),

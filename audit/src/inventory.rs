@@ -143,6 +143,10 @@ pub struct Metadata {
 pub struct Inventory {
     pub metadata: Metadata,
     pub regions: Vec<RegionInventory>,
+    /// With `--discover`: every secret looked at and not audited as a setup, with
+    /// the reason (absent from inventories saved by earlier versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<crate::discover::ExcludedSecret>,
 }
 
 /// What was read in one region.
@@ -468,6 +472,10 @@ pub struct SecretFacts {
     pub masterarn: Option<String>,
     /// `ssl` key: `Some(true)` verify TLS, `Some(false)` plaintext, `None` prefer TLS.
     pub ssl: Option<bool>,
+    /// Whether the value has a `password` key (never the password): with `host`
+    /// and `username`, it makes the value a database credential for `--discover`.
+    #[serde(default)]
+    pub has_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

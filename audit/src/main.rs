@@ -68,8 +68,8 @@ struct Cli {
     #[arg(long)]
     all_secrets: bool,
 
-    /// Find every rotation setup of each region from its secrets (rotation enabled, function in a VPC, or a value naming a database) instead of the tutorial's names, and check each; findings name the setup's secret.
-    #[arg(long, conflicts_with_all = ["vpc_id", "secret_ids", "all_secrets", "db_instance_id", "db_endpoint"])]
+    /// Find every MySQL database credential of each region, whatever its rotation state (from its aws:rds tags or rotation function in a VPC; with --read-secrets, from its value's keys), instead of the tutorial's names, and check each as a rotation setup; findings name the setup's secret, and every secret excluded is listed with its reason. With --all-secrets, every other secret is checked for rotation too.
+    #[arg(long, conflicts_with_all = ["vpc_id", "secret_ids", "db_instance_id", "db_endpoint"])]
     discover: bool,
 
     /// RDS instance identifier of the database (default: the policy's, secretsmanagertutorial).
@@ -261,6 +261,9 @@ async fn run(cli: Cli) -> Result<u8> {
         for line in report.skipped_lines() {
             eprintln!("audit: skipped {line}");
         }
+        for line in report.excluded_lines() {
+            eprintln!("audit: excluded {line}");
+        }
         match &cli.from_inventory {
             Some(path) => eprintln!(
                 "audit: {} (from inventory {})",
@@ -294,10 +297,17 @@ fn discovered_setups(evidence: &Evidence) -> String {
             Some(format!("{} ({})", setup.secret_name, r.region))
         })
         .collect();
+    let excluded: usize = inventories.iter().map(|i| i.excluded.len()).sum();
     if names.is_empty() {
-        "no rotation setup found (no secret with rotation enabled whose function runs in a VPC or whose value names a database)".to_owned()
+        format!(
+            "no rotation setup found (no secret recognised as a MySQL database credential); {excluded} secret(s) excluded, each listed with its reason"
+        )
     } else {
-        format!("{} rotation setup(s): {}", names.len(), names.join(", "))
+        format!(
+            "{} rotation setup(s): {}; {excluded} secret(s) excluded, each listed with its reason",
+            names.len(),
+            names.join(", ")
+        )
     }
 }
 
@@ -457,4 +467,25 @@ async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
     let result = work.await;
     spinner.finish_and_clear();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discover_combines_with_all_secrets_but_not_with_names() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["audit"], args].concat());
+        let cli = parse(&["--discover", "--all-secrets", "--read-secrets"]).expect("accepted");
+        assert!(cli.discover && cli.all_secrets);
+        for named in [
+            &["--vpc-id", "vpc-1"][..],
+            &["--secret-id", "s"],
+            &["--db-instance-id", "d"],
+            &["--db-endpoint", "localhost:3306"],
+        ] {
+            let args = [&["--discover"][..], named].concat();
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
+    }
 }

@@ -1746,3 +1746,130 @@ async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
         BTreeSet::from(["ec2.ssh.restricted".to_owned()])
     );
 }
+
+/// FSBP SecretsManager.1 through `--discover`: a database credential with rotation
+/// off is a setup whose rotation check fails; a secret that is no database
+/// credential (an API key) is excluded and listed with the reason; with
+/// `--all-secrets` every secret is checked once.
+#[tokio::test]
+async fn discover_recognises_database_credentials_whatever_their_rotation() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let create = |name: String, value: serde_json::Value| {
+        let secrets = secrets.clone();
+        async move {
+            let created = secrets
+                .create_secret()
+                .name(&name)
+                .secret_string(value.to_string())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("create secret {name}: {e:?}"));
+            (name, created.arn().unwrap_or_default().to_owned())
+        }
+    };
+    let (database, database_arn) = create(
+        unique_name("unrotated-db"),
+        json!({
+            "engine": "mysql",
+            "host": "unrotated.example.internal",
+            "port": 3306,
+            "username": "app",
+            "password": APP_PASSWORD,
+        }),
+    )
+    .await;
+    let (api_key, api_key_arn) =
+        create(unique_name("api-key"), json!({ "api_key": APP_PASSWORD })).await;
+    let mut request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: String::new(),
+            read_secrets: true,
+            discover: true,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
+    };
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+
+    // The database credential is a setup although its rotation is off, and fails
+    // the rotation check (FSBP SecretsManager.1).
+    let part = inventory
+        .regions
+        .iter()
+        .find(|r| {
+            r.discovered
+                .as_ref()
+                .is_some_and(|d| d.secret_arn == database_arn)
+        })
+        .unwrap_or_else(|| panic!("{database} not discovered: {:#?}", inventory.excluded));
+    let reason = &part.discovered.as_ref().expect("discovered").reason;
+    assert!(reason.contains("rotation is off"), "{reason}");
+    let schedule = findings
+        .iter()
+        .find(|f| f.check_id == "secret.rotation.schedule" && f.resource == database_arn)
+        .expect("the rotation check of the unrotated database secret");
+    assert_eq!(schedule.status, Status::Fail, "{schedule:#?}");
+    assert!(
+        schedule
+            .compliance
+            .contains(&"AWS-FSBP:SecretsManager.1".to_owned())
+    );
+
+    // The API key is excluded, with its reason, in the inventory and the report.
+    let excluded = inventory
+        .excluded
+        .iter()
+        .find(|e| e.secret_arn == api_key_arn)
+        .unwrap_or_else(|| panic!("{api_key} not listed as excluded"));
+    assert!(
+        excluded.reason.contains("not a database credential"),
+        "{excluded:?}"
+    );
+    assert!(!findings.iter().any(|f| f.resource == api_key_arn));
+    let report = audit::Report::new(&inventory, findings);
+    let table = report.render(audit::Format::Table);
+    assert!(
+        table.contains(&format!("excluded: {api_key_arn}")),
+        "{table}"
+    );
+    for text in [&table, &report.render(audit::Format::Json)] {
+        assert!(!text.contains(APP_PASSWORD));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(audit::Format::Json)).expect("JSON report");
+    assert!(
+        json["excluded"]
+            .as_array()
+            .expect("excluded")
+            .iter()
+            .any(|e| e["secret_arn"] == api_key_arn.as_str()),
+        "{json}"
+    );
+
+    // With --all-secrets too: every secret is checked once, the API key's
+    // rotation failing, the database secret's in its own setup only.
+    request.scope.all_secrets = true;
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    for arn in [&database_arn, &api_key_arn] {
+        let schedules: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.check_id == "secret.rotation.schedule" && &f.resource == arn)
+            .collect();
+        assert_eq!(schedules.len(), 1, "{arn}: {schedules:#?}");
+        assert_eq!(schedules[0].status, Status::Fail, "{schedules:#?}");
+    }
+    assert!(
+        inventory
+            .excluded
+            .iter()
+            .any(|e| e.secret_arn == api_key_arn)
+    );
+}

@@ -146,6 +146,7 @@ fn report() -> Report {
         },
         summary: Summary::of(&findings),
         findings,
+        excluded: Vec::new(),
     }
 }
 

@@ -293,6 +293,7 @@ pub fn compliant_region() -> RegionInventory {
                 engine: Some("mysql".to_owned()),
                 masterarn: Some(ADMIN_ARN.to_owned()),
                 ssl: None,
+                has_password: true,
             }),
         }],
         secret_policies: vec![SecretPolicyRecord {
@@ -351,6 +352,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
             },
         },
         regions: vec![region],
+        excluded: Vec::new(),
     }
 }
 

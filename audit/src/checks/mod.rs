@@ -479,6 +479,66 @@ mod tests {
     }
 
     #[test]
+    fn a_discovered_setup_with_rotation_off_or_a_function_outside_a_vpc_fails() {
+        // Rotation off (no function): FSBP SecretsManager.1 fails, not a silent pass.
+        let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            for secret in secrets.iter_mut().filter(|s| s.arn == SECRET_ARN) {
+                secret.rotation_enabled = Some(false);
+                secret.rotation_lambda_arn = None;
+            }
+        }
+        let findings = evaluate(&discovered(region), &Policy::default());
+        for id in ["secret.rotation.schedule", "secret.rotation.function"] {
+            let finding = findings
+                .iter()
+                .find(|f| f.check_id == id && f.resource == SECRET_ARN)
+                .unwrap_or_else(|| panic!("{id}: {findings:#?}"));
+            assert_eq!(finding.status, Status::Fail, "{finding:#?}");
+            assert!(
+                finding
+                    .compliance
+                    .contains(&"AWS-FSBP:SecretsManager.1".to_owned())
+            );
+        }
+
+        // A function outside any VPC: the setup's VPC is unknown (the collector
+        // says why) and the function check fails it for running outside a VPC.
+        let mut region = compliant_region();
+        for function in &mut region.functions {
+            if let Collected::Ok(Some(configuration)) = &mut function.configuration {
+                configuration.vpc_id = None;
+                configuration.subnet_ids.clear();
+                configuration.security_group_ids.clear();
+            }
+        }
+        let why = "setup billing-db-app: its rotation function runs outside any VPC";
+        region.vpc = Collected::Skipped(why.to_owned());
+        region.subnets = Collected::Skipped(why.to_owned());
+        region.endpoints = Collected::Skipped(why.to_owned());
+        let mut inventory = discovered(region);
+        if let Some(setup) = &mut inventory.regions[0].discovered {
+            setup.scope.vpc_id = None;
+        }
+        let findings = evaluate(&inventory, &Policy::default());
+        let function = findings
+            .iter()
+            .find(|f| f.check_id == "secret.rotation.function")
+            .expect("the function check");
+        assert_eq!(function.status, Status::Fail, "{function:#?}");
+        assert!(
+            function.message.contains("does not run in a VPC"),
+            "{function:#?}"
+        );
+        let dns = findings
+            .iter()
+            .find(|f| f.check_id == "vpc.dns")
+            .expect("the VPC check");
+        assert_eq!(dns.status, Status::Skip);
+        assert!(dns.message.contains("outside any VPC"), "{dns:#?}");
+    }
+
+    #[test]
     fn summary_counts_each_status() {
         let inventory = compliant_inventory();
         let mut findings = evaluate(&inventory, &Policy::default());

@@ -1,24 +1,41 @@
 //! The calls of `--discover` (the rule and the matching are in [`crate::discover`]).
 //!
-//! Per region: one `ListSecrets` listing (100 secrets a page); each rotation
-//! function named by a candidate read once; with `--read-secrets` each candidate's
-//! value (for `masterarn`, `engine` and `host`), the admin secret its `masterarn`
-//! names (for the RDS tag), and the region's instances once, only when a host has
-//! to be matched. Each setup is then collected as the tutorial's is, with its
-//! secret, its function's VPC and its database as the scope.
+//! Per region: one `ListSecrets` listing (100 secrets a page); deleted and
+//! service-managed secrets are excluded without a call; each rotation function
+//! named by a candidate is read once; with `--read-secrets` each candidate's value
+//! (for its keys; the value is never kept), the admin secret its `masterarn` names
+//! (for the RDS tag), and the region's instances once, only when a host has to be
+//! matched. Each setup is then collected as the tutorial's is, with its secret, its
+//! function's VPC and its database as the scope. With `--all-secrets` the first
+//! setup is collected with every secret of the region (each checked once).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CollectRequest, RegionCollector, calls, collection_error, endpoint_of};
-use crate::discover::{Discovered, Endpoint, Verdict, classify, database_of};
+use crate::discover::{
+    Discovered, Endpoint, ExcludedSecret, Verdict, classify, database_of, excluded_outright,
+};
 use crate::inventory::{
-    Collected, CollectionError, FunctionConfiguration, RegionInventory, Scope, SecretFacts,
+    Collected, CollectionError, FunctionConfiguration, RegionInventory, Scope, Secret, SecretFacts,
 };
 
+/// A setup found, with what its collection needs to be told.
+struct Found {
+    setup: Discovered,
+    /// Why the region's instances could not be listed, when that left its
+    /// database unknown.
+    endpoints_error: Option<CollectionError>,
+    /// Why its VPC is unknown, when it is.
+    no_vpc: String,
+}
+
 impl RegionCollector<'_> {
-    /// One region inventory per rotation setup of the region; when the secrets
-    /// cannot be listed, one whose secrets carry the failure (its checks say why).
-    pub(super) async fn discover(&self) -> Vec<RegionInventory> {
+    /// One region inventory per rotation setup of the region (with
+    /// `--all-secrets`, the first also holds every other secret of the region), and
+    /// the secrets looked at and excluded, each with its reason. When the secrets
+    /// cannot be listed, one inventory whose secrets carry the failure (its checks
+    /// say why).
+    pub(super) async fn discover(&self) -> (Vec<RegionInventory>, Vec<ExcludedSecret>) {
         let (listed, _) = self.list_secrets().await;
         let secrets = match listed {
             Collected::Ok(secrets) => secrets,
@@ -33,30 +50,72 @@ impl RegionCollector<'_> {
                     function_arn: String::new(),
                     reason: "the region's secrets could not be listed".to_owned(),
                     database: "unknown".to_owned(),
-                    scope: self.setup_scope(None, String::new(), String::new()),
+                    scope: self.setup_scope(None, String::new(), String::new(), false),
                 });
-                return vec![region];
+                return (vec![region], Vec::new());
             }
         };
+        let (found, excluded) = self.find_setups(&secrets).await;
+        let setup_arns: BTreeSet<String> =
+            found.iter().map(|f| f.setup.secret_arn.clone()).collect();
+        let mut regions = Vec::new();
+        for found in found {
+            // With --all-secrets, the first setup's part also lists every other
+            // secret of the region (the union: each secret is checked once).
+            let all_secrets = regions.is_empty() && self.request.scope.all_secrets;
+            let mut region = Box::pin(self.collect_setup(found, all_secrets)).await;
+            if all_secrets {
+                keep_each_secret_once(&mut region, &setup_arns);
+            }
+            regions.push(region);
+        }
+        if regions.is_empty() && self.request.scope.all_secrets {
+            let rest = Found {
+                setup: Discovered {
+                    secret_name: "(all secrets)".to_owned(),
+                    secret_arn: String::new(),
+                    function_arn: String::new(),
+                    reason: "--all-secrets: no rotation setup was discovered in the region; its secrets are checked for rotation".to_owned(),
+                    database: "none: no rotation setup was discovered".to_owned(),
+                    scope: self.setup_scope(None, String::new(), String::new(), true),
+                },
+                endpoints_error: None,
+                no_vpc: "no rotation setup was discovered in the region".to_owned(),
+            };
+            regions.push(Box::pin(self.collect_setup(rest, true)).await);
+        }
+        (regions, excluded)
+    }
+
+    /// Classifies every listed secret: the setups, with what each depends on, and
+    /// the secrets excluded, with why.
+    async fn find_setups(&self, secrets: &[Secret]) -> (Vec<Found>, Vec<ExcludedSecret>) {
         let mut functions: BTreeMap<String, Collected<Option<FunctionConfiguration>>> =
             BTreeMap::new();
         let mut endpoints: Option<Result<Vec<Endpoint>, CollectionError>> = None;
-        let mut setups = Vec::new();
-        for secret in &secrets {
-            let Some(function_arn) = secret.rotation_lambda_arn.clone() else {
-                continue;
+        let mut found = Vec::new();
+        let mut excluded = Vec::new();
+        for secret in secrets {
+            let exclude = |reason: String| ExcludedSecret {
+                account_id: None,
+                region: self.region.clone(),
+                secret_arn: secret.arn.clone(),
+                secret_name: secret.name.clone(),
+                reason,
             };
-            if secret.rotation_enabled != Some(true)
-                || secret.owning_service.is_some()
-                || secret.deleted_date.is_some()
+            // Deleted and service-managed secrets are decided without a call.
+            if let Some(reason) = excluded_outright(secret) {
+                excluded.push(exclude(reason));
+                continue;
+            }
+            let function_arn = secret.rotation_lambda_arn.clone();
+            if let Some(arn) = &function_arn
+                && !functions.contains_key(arn)
             {
-                continue; // classify would exclude it; no call is spent on it
+                let configuration = self.function_configuration(arn).await;
+                functions.insert(arn.clone(), configuration);
             }
-            if !functions.contains_key(&function_arn) {
-                let configuration = self.function_configuration(&function_arn).await;
-                functions.insert(function_arn.clone(), configuration);
-            }
-            let function = &functions[&function_arn];
+            let function = function_arn.as_ref().map(|arn| &functions[arn]);
             let facts = if self.request.scope.read_secrets {
                 self.secret_value(&secret.arn).await.0
             } else {
@@ -65,96 +124,120 @@ impl RegionCollector<'_> {
             let reason = match classify(secret, function, Some(&facts)) {
                 Verdict::Setup(reason) => reason,
                 Verdict::Excluded(reason) => {
-                    tracing::info!(
-                        "--discover: secret {} is not a setup: {reason}",
-                        secret.name
-                    );
+                    tracing::info!("--discover: secret {} is excluded: {reason}", secret.name);
+                    excluded.push(exclude(reason));
                     continue;
                 }
             };
-            let admin = match &facts {
-                Collected::Ok(SecretFacts {
-                    masterarn: Some(masterarn),
-                    ..
-                }) => Some(self.describe_secret(masterarn).await),
-                _ => None,
-            };
-            let needs_host = matches!(&facts, Collected::Ok(f) if f.host.is_some())
-                && !matches!(&admin, Some(Collected::Ok(Some(s))) if s.tags.contains_key(crate::discover::RDS_PRIMARY_INSTANCE_TAG));
-            if needs_host && endpoints.is_none() {
-                endpoints = Some(self.db_endpoints().await);
-            }
-            let database = database_of(
-                &facts,
-                admin.as_ref(),
-                endpoints.as_ref().and_then(|e| e.as_deref().ok()),
-            );
-            let vpc_id = match function {
-                Collected::Ok(Some(configuration)) => configuration.vpc_id.clone(),
-                _ => None,
-            };
-            let (db_instance_id, how, error) = match database {
-                Ok((id, how)) => (id, how, None),
-                Err(why) => (
-                    String::new(),
-                    why,
-                    endpoints.as_ref().and_then(|e| e.as_ref().err()).cloned(),
+            let (vpc_id, no_vpc) = match function {
+                Some(Collected::Ok(Some(configuration))) => (
+                    configuration.vpc_id.clone(),
+                    format!(
+                        "its rotation function {} runs outside any VPC",
+                        configuration.arn
+                    ),
                 ),
+                Some(_) => (None, "its rotation function's VPC is unknown".to_owned()),
+                None => (None, "it names no rotation function".to_owned()),
             };
-            setups.push((
-                error,
-                Discovered {
+            let (db_instance_id, database, endpoints_error) =
+                self.database_of_setup(&facts, &mut endpoints).await;
+            found.push(Found {
+                setup: Discovered {
                     secret_name: secret.name.clone(),
                     secret_arn: secret.arn.clone(),
-                    function_arn,
+                    function_arn: function_arn.unwrap_or_default(),
                     reason,
-                    database: how,
-                    scope: self.setup_scope(vpc_id, secret.arn.clone(), db_instance_id),
+                    database,
+                    scope: self.setup_scope(vpc_id, secret.arn.clone(), db_instance_id, false),
                 },
-            ));
+                endpoints_error,
+                no_vpc: format!("setup {}: {no_vpc}", secret.name),
+            });
         }
-        let mut regions = Vec::new();
-        for (endpoints_error, setup) in setups {
-            let request = CollectRequest {
-                scope: setup.scope.clone(),
-                policy: self.request.policy.clone(),
-                // A tunnel reaches one database; discovered setups use their hosts.
-                db_endpoint: None,
-                db_ca_bundle: self.request.db_ca_bundle.clone(),
-            };
-            let collector = RegionCollector {
-                clients: self.clients.clone(),
-                log: std::sync::Arc::clone(&self.log),
-                request: &request,
-                region: self.region.clone(),
-            };
-            let mut region = Box::pin(collector.collect()).await;
-            if setup.scope.db_instance_id.is_empty() {
-                region.database = match endpoints_error {
-                    Some(error) => Collected::Failed(error),
-                    None => Collected::Skipped(format!(
-                        "setup {}: {}",
-                        setup.secret_name, setup.database
-                    )),
-                };
-            }
-            if setup.scope.vpc_id.is_none() {
-                let reason = format!(
-                    "setup {}: its rotation function's VPC is unknown",
-                    setup.secret_name
-                );
-                region.vpc = Collected::Skipped(reason.clone());
-                region.subnets = Collected::Skipped(reason.clone());
-                region.endpoints = Collected::Skipped(reason);
-            }
-            region.discovered = Some(setup);
-            regions.push(region);
+        (found, excluded)
+    }
+
+    /// The database a setup depends on (its instance id, or empty), how it was
+    /// found or why not, and the listing error that left it unknown.
+    async fn database_of_setup(
+        &self,
+        facts: &Collected<SecretFacts>,
+        endpoints: &mut Option<Result<Vec<Endpoint>, CollectionError>>,
+    ) -> (String, String, Option<CollectionError>) {
+        let admin = match facts {
+            Collected::Ok(SecretFacts {
+                masterarn: Some(masterarn),
+                ..
+            }) => Some(self.describe_secret(masterarn).await),
+            _ => None,
+        };
+        let needs_host = matches!(facts, Collected::Ok(f) if f.host.is_some())
+            && !matches!(&admin, Some(Collected::Ok(Some(s))) if s.tags.contains_key(crate::discover::RDS_PRIMARY_INSTANCE_TAG));
+        if needs_host && endpoints.is_none() {
+            *endpoints = Some(self.db_endpoints().await);
         }
-        regions
+        match database_of(
+            facts,
+            admin.as_ref(),
+            endpoints.as_ref().and_then(|e| e.as_deref().ok()),
+        ) {
+            Ok((id, how)) => (id, how, None),
+            Err(why) => (
+                String::new(),
+                why,
+                endpoints.as_ref().and_then(|e| e.as_ref().err()).cloned(),
+            ),
+        }
+    }
+
+    /// Collects one setup as the tutorial's is, within its own scope.
+    async fn collect_setup(&self, found: Found, all_secrets: bool) -> RegionInventory {
+        let Found {
+            mut setup,
+            endpoints_error,
+            no_vpc,
+        } = found;
+        setup.scope.all_secrets = all_secrets;
+        let request = CollectRequest {
+            scope: setup.scope.clone(),
+            policy: self.request.policy.clone(),
+            // A tunnel reaches one database; discovered setups use their hosts.
+            db_endpoint: None,
+            db_ca_bundle: self.request.db_ca_bundle.clone(),
+        };
+        let collector = RegionCollector {
+            clients: self.clients.clone(),
+            log: std::sync::Arc::clone(&self.log),
+            request: &request,
+            region: self.region.clone(),
+        };
+        let mut region = Box::pin(collector.collect()).await;
+        if setup.scope.db_instance_id.is_empty() {
+            region.database = match endpoints_error {
+                Some(error) => Collected::Failed(error),
+                None => {
+                    Collected::Skipped(format!("setup {}: {}", setup.secret_name, setup.database))
+                }
+            };
+        }
+        if setup.scope.vpc_id.is_none() {
+            region.vpc = Collected::Skipped(no_vpc.clone());
+            region.subnets = Collected::Skipped(no_vpc.clone());
+            region.endpoints = Collected::Skipped(no_vpc);
+        }
+        region.discovered = Some(setup);
+        region
     }
 
     /// The scope one discovered setup is collected with.
-    fn setup_scope(&self, vpc_id: Option<String>, secret: String, db_instance_id: String) -> Scope {
+    fn setup_scope(
+        &self,
+        vpc_id: Option<String>,
+        secret: String,
+        db_instance_id: String,
+        all_secrets: bool,
+    ) -> Scope {
         Scope {
             regions: vec![self.region.clone()],
             vpc_id,
@@ -163,7 +246,7 @@ impl RegionCollector<'_> {
             } else {
                 vec![secret]
             },
-            all_secrets: false,
+            all_secrets,
             db_instance_id,
             read_secrets: self.request.scope.read_secrets,
             discover: true,
@@ -196,5 +279,13 @@ impl RegionCollector<'_> {
             }
         }
         Ok(endpoints)
+    }
+}
+
+/// With `--discover --all-secrets`, the part that lists every secret of the region
+/// drops the other setups' secrets: each is checked once, in its own setup.
+fn keep_each_secret_once(region: &mut RegionInventory, setup_arns: &BTreeSet<String>) {
+    if let Collected::Ok(secrets) = &mut region.secrets {
+        secrets.retain(|s| s.primary || !setup_arns.contains(&s.arn));
     }
 }

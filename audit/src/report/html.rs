@@ -432,6 +432,18 @@ fn details(out: &mut String, report: &Report) {
     out.push_str("</section>\n");
 }
 
+/// The secrets `--discover` looked at and excluded, each with its reason.
+fn excluded(out: &mut String, report: &Report) {
+    if report.excluded.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"excluded\"><h2>Excluded by discovery</h2>\n<ul>\n");
+    for line in report.excluded_lines() {
+        let _ = writeln!(out, "<li>{}</li>", escape(&line));
+    }
+    out.push_str("</ul></section>\n");
+}
+
 /// The report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
     let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -449,6 +461,7 @@ pub fn render(report: &Report) -> String {
     header(&mut out, report);
     summaries(&mut out, report);
     details(&mut out, report);
+    excluded(&mut out, report);
     let _ = writeln!(
         out,
         "<footer><p>{} {}: {}</p></footer>\n</body></html>",

@@ -39,7 +39,12 @@
 //!     "setup": "SecretsManagerTutorial-vpc" | null  // the VPC's Name (or id); with --discover the
 //!                                                  // setup's secret name; null for account.reachable
 //!   }],
-//!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0}
+//!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0},
+//!   // with --discover: every secret looked at and not audited as a setup, and why
+//!   // (never its value); [] otherwise
+//!   "excluded": [{"account_id": "123456789012" | null, "region": "us-east-1",
+//!                 "secret_arn": "arn:aws:secretsmanager:...", "secret_name": "api-key",
+//!                 "reason": "its value has no masterarn, ...: not a database credential"}]
 //! }
 //! ```
 //!
@@ -72,7 +77,12 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["findings", "scope", "summary", "tool", "version"]);
+        assert_eq!(
+            keys,
+            [
+                "excluded", "findings", "scope", "summary", "tool", "version"
+            ]
+        );
         assert_eq!(value["tool"], "audit");
         let finding = &value["findings"][0];
         for key in [

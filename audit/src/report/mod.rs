@@ -16,6 +16,7 @@ pub mod table;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{Finding, Summary};
+use crate::discover::ExcludedSecret;
 use crate::inventory::Inventory;
 use crate::org::{AccountOutcome, Caller, OrgInventory};
 
@@ -85,6 +86,11 @@ pub struct Report {
     pub scope: ReportScope,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// With `--discover`: every secret looked at and not audited as a setup, and
+    /// why (never its value). Not findings: an excluded API key is not a check that
+    /// failed or was skipped.
+    #[serde(default)]
+    pub excluded: Vec<ExcludedSecret>,
 }
 
 impl Report {
@@ -119,6 +125,7 @@ impl Report {
             scope,
             summary: Summary::of(&findings),
             findings,
+            excluded: excluded_of(inventory),
         }
     }
 
@@ -144,6 +151,7 @@ impl Report {
                         scope: crate::inventory::Scope::default(),
                     },
                     regions: Vec::new(),
+                    excluded: Vec::new(),
                 },
                 findings,
             ),
@@ -158,6 +166,15 @@ impl Report {
                 }
             }
         }
+        report.excluded = org
+            .accounts
+            .iter()
+            .filter_map(|a| match &a.outcome {
+                AccountOutcome::Collected(inventory) => Some(excluded_of(inventory)),
+                AccountOutcome::Unreachable(_) => None,
+            })
+            .flatten()
+            .collect();
         let scope = &mut report.scope;
         scope.account_id = None;
         scope.regions = regions;
@@ -209,6 +226,30 @@ impl Report {
             .collect()
     }
 
+    /// One line per secret `--discover` excluded: the secret and why.
+    pub fn excluded_lines(&self) -> Vec<String> {
+        self.excluded
+            .iter()
+            .map(|e| {
+                let account = e
+                    .account_id
+                    .as_deref()
+                    .map(|a| format!("account {a}, "))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({account}{}): {}",
+                    if e.secret_arn.is_empty() {
+                        &e.secret_name
+                    } else {
+                        &e.secret_arn
+                    },
+                    e.region,
+                    e.reason
+                )
+            })
+            .collect()
+    }
+
     /// The report in `format`.
     pub fn render(&self, format: Format) -> String {
         match format {
@@ -220,6 +261,21 @@ impl Report {
             Format::Html => html::render(self),
         }
     }
+}
+
+/// The secrets discovery excluded from an inventory, each with its account.
+fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
+    inventory
+        .excluded
+        .iter()
+        .map(|e| ExcludedSecret {
+            account_id: e
+                .account_id
+                .clone()
+                .or_else(|| inventory.metadata.account_id.clone()),
+            ..e.clone()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -251,6 +307,48 @@ pub(crate) fn sample_org_report() -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_secret_discovery_excluded_is_listed_with_its_reason() {
+        let mut inventory = crate::checks::fixtures::compliant_inventory();
+        inventory.metadata.scope.discover = true;
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf";
+        inventory.excluded.push(ExcludedSecret {
+            account_id: None,
+            region: "us-east-1".to_owned(),
+            secret_arn: arn.to_owned(),
+            secret_name: "api-key".to_owned(),
+            reason: "its value has no masterarn <engine>: not a database credential".to_owned(),
+        });
+        let findings = crate::checks::evaluate(&inventory, &crate::policy::Policy::default());
+        let report = Report::new(&inventory, findings);
+        let account = inventory.metadata.account_id.clone();
+        assert_eq!(
+            report.excluded[0].account_id, account,
+            "set from the inventory"
+        );
+        let table = report.render(Format::Table);
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(&format!("excluded: {arn} (account "))
+                    && l.ends_with("not a database credential")),
+            "{table}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Json)).expect("JSON");
+        assert_eq!(json["excluded"][0]["secret_arn"], arn, "{json}");
+        let page = report.render(Format::Html);
+        assert!(page.contains("<section id=\"excluded\">"), "{page}");
+        assert!(page.contains("&lt;engine&gt;"), "escaped");
+        // Nothing excluded, nothing said.
+        assert!(!sample_report().render(Format::Table).contains("excluded:"));
+        assert!(
+            !sample_report()
+                .render(Format::Html)
+                .contains("id=\"excluded\"")
+        );
+    }
 
     #[test]
     fn every_format_says_whether_setups_were_discovered() {

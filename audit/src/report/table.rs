@@ -67,6 +67,11 @@ fn footer(report: &Report) -> String {
         skipped.push_str(&line);
         skipped.push('\n');
     }
+    for line in report.excluded_lines() {
+        skipped.push_str("excluded: ");
+        skipped.push_str(&line);
+        skipped.push('\n');
+    }
     let accounts = if scope.accounts.is_empty() {
         format!(
             "account {}",
