@@ -118,9 +118,11 @@ pub fn classify(
     };
     let unread = match facts {
         Some(Collected::Ok(facts)) => {
-            return match value_evidence(facts) {
-                Ok(why) => Verdict::Setup(format!("{why}; {rotation}")),
-                Err(why) => Verdict::Excluded(why),
+            return match (value_evidence(facts), tag_evidence(secret)) {
+                (Ok(why), _) => Verdict::Setup(format!("{why}; {rotation}")),
+                // RDS's or the project's tag outweighs a value whose keys are unusual.
+                (Err(_), Some(why)) => Verdict::Setup(format!("{why}; {rotation}")),
+                (Err(why), None) => Verdict::Excluded(why),
             };
         }
         Some(Collected::Failed(error)) => {
@@ -132,6 +134,15 @@ pub fn classify(
     };
     if let Some(why) = tag_evidence(secret) {
         return Verdict::Setup(format!("{why}; {rotation}"));
+    }
+    // With --read-secrets, a value the audit could not read (a key it may not use, a
+    // denied GetSecretValue, a binary value) decides nothing: the secret is kept, so
+    // its rotation is still checked (FSBP SecretsManager.1) and the checks that need
+    // the value say why they cannot run, instead of an exclusion nobody gates on.
+    if let Some(Collected::Failed(_)) = facts {
+        return Verdict::Setup(format!(
+            "kept because {unread}, so nothing shows it is not a database credential; {rotation}"
+        ));
     }
     match function {
         Some(Collected::Ok(Some(configuration))) => match &configuration.vpc_id {
@@ -498,12 +509,21 @@ mod tests {
                 false,
                 "--read-secrets",
             ),
+            // A value the audit could not read decides nothing: kept, so its
+            // rotation is checked, saying why.
             (
                 &rotated,
                 Some(&outside),
                 Some(&unreadable),
-                false,
+                true,
                 "GetSecretValue",
+            ),
+            (
+                &never_rotated,
+                None,
+                Some(&unreadable),
+                true,
+                "rotation is off",
             ),
             // With the value, whatever the function's placement: the keys decide.
             (
@@ -575,13 +595,13 @@ mod tests {
                 true,
                 "rotation is off",
             ),
-            // The value outranks a tag.
+            // RDS's tag outranks a value whose keys are unusual.
             (
                 &instance_tag,
                 None,
                 Some(&api_key),
-                false,
-                "not a database credential",
+                true,
+                "aws:rds:primaryDBInstanceArn",
             ),
             // Not database credentials, or nothing says so: excluded, with the reason.
             (
