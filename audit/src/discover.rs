@@ -119,9 +119,8 @@ pub fn classify(
     let unread = match facts {
         Some(Collected::Ok(facts)) => {
             return match (value_evidence(facts), tag_evidence(secret)) {
-                (Ok(why), _) => Verdict::Setup(format!("{why}; {rotation}")),
                 // RDS's or the project's tag outweighs a value whose keys are unusual.
-                (Err(_), Some(why)) => Verdict::Setup(format!("{why}; {rotation}")),
+                (Ok(why), _) | (Err(_), Some(why)) => Verdict::Setup(format!("{why}; {rotation}")),
                 (Err(why), None) => Verdict::Excluded(why),
             };
         }
@@ -177,39 +176,22 @@ pub fn excluded_outright(secret: &Secret) -> Option<String> {
     if secret.deleted_date.is_some() {
         return Some("scheduled for deletion".to_owned());
     }
-    owner(secret).map(|service| {
+    secret.owner().map(|service| {
         format!(
             "managed by {service}, which rotates it (audited as the admin secret of the setup whose masterarn names it)"
         )
     })
 }
 
-/// The service that owns a secret (`OwningService`, or its owning-service tag).
-fn owner(secret: &Secret) -> Option<&str> {
-    secret
-        .owning_service
-        .as_deref()
-        .or_else(|| tag(secret, "aws:secretsmanager:owningService"))
-        .filter(|o| !o.is_empty())
-}
-
-fn tag<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
-    secret
-        .tags
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.as_str())
-}
-
 /// What a secret's tags say: the RDS tags name its database; the project's tag
 /// marks a setup the project deployed.
 fn tag_evidence(secret: &Secret) -> Option<String> {
     for key in [RDS_PRIMARY_INSTANCE_TAG, RDS_PRIMARY_CLUSTER_TAG] {
-        if let Some(arn) = tag(secret, key) {
+        if let Some(arn) = secret.tag(key) {
             return Some(format!("its {key} tag names {arn}"));
         }
     }
-    (tag(secret, crate::policy::PROJECT_TAG_KEY) == Some(crate::policy::PROJECT_TAG_VALUE)).then(
+    (secret.tag(crate::policy::PROJECT_TAG_KEY) == Some(crate::policy::PROJECT_TAG_VALUE)).then(
         || {
             format!(
                 "its {}={} tag marks the project's setup",

@@ -382,6 +382,24 @@ pub struct Secret {
     pub kms_key_id: Option<String>,
 }
 
+impl Secret {
+    /// A tag's value; keys compare without case, as the `aws:` tags come in either.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The service that owns the secret (`OwningService`, or its owning-service tag).
+    pub fn owner(&self) -> Option<&str> {
+        self.owning_service
+            .as_deref()
+            .or_else(|| self.tag("aws:secretsmanager:owningService"))
+            .filter(|o| !o.is_empty())
+    }
+}
+
 /// A rotation function (`GetFunctionConfiguration`, `GetPolicy`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionRecord {

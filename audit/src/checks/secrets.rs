@@ -138,15 +138,6 @@ fn secret_resource(secret: &Secret) -> String {
     }
 }
 
-/// The service that owns a secret (`OwningService`, or its owning-service tag).
-fn owner(secret: &Secret) -> Option<&str> {
-    secret
-        .owning_service
-        .as_deref()
-        .or_else(|| tag(secret, "aws:secretsmanager:owningService"))
-        .filter(|o| !o.is_empty())
-}
-
 /// Most hours a secret rotated by another service may go without a rotation:
 /// its own schedule plus a day, because such rotations have no window and may
 /// run any time on the scheduled UTC day (RotationRulesType: "for a
@@ -168,7 +159,7 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
     each_secret(context, def, false, |secret| {
         let resource = secret_resource(secret);
         let name = &secret.name;
-        if let Some(service) = owner(secret) {
+        if let Some(service) = secret.owner() {
             // Another service owns it and sets its schedule; the policy is for
             // secrets rotated by a function. It must still rotate.
             return if secret.rotation_enabled == Some(true) {
@@ -570,14 +561,6 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
     })
 }
 
-fn tag<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
-    secret
-        .tags
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.as_str())
-}
-
 pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
     let def = &ADMIN_LINKED;
     each_secret(context, def, true, |secret| {
@@ -643,7 +626,7 @@ pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
         let owner = admin
             .owning_service
             .as_deref()
-            .or_else(|| tag(admin, "aws:secretsmanager:owningService"));
+            .or_else(|| admin.tag("aws:secretsmanager:owningService"));
         if !owner.is_some_and(|o| o.eq_ignore_ascii_case("rds")) {
             return context.fail(
                 def,
@@ -662,7 +645,7 @@ pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
                     .unwrap_or_else(|| context.skip(def, &resource, "no database"));
             }
         };
-        match tag(admin, "aws:rds:primaryDBInstanceArn") {
+        match admin.tag("aws:rds:primaryDBInstanceArn") {
             Some(instance) if instance.eq_ignore_ascii_case(&db.arn) => {
                 context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}", db.id))
             }
@@ -705,7 +688,7 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
     each_secret(context, def, false, |secret| {
         let resource = secret_resource(secret);
         let name = &secret.name;
-        let owned_by = owner(secret);
+        let owned_by = secret.owner();
         let max_hours = match owned_by {
             Some(_) => owned_max_hours(secret),
             None => context.policy.max_hours_since_rotation(),
