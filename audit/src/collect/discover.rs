@@ -37,7 +37,7 @@ impl RegionCollector<'_> {
     /// say why).
     pub(super) async fn discover(&self) -> (Vec<RegionInventory>, Vec<ExcludedSecret>) {
         let (listed, _) = self.list_secrets().await;
-        let secrets = match listed {
+        let mut secrets = match listed {
             Collected::Ok(secrets) => secrets,
             other => {
                 let mut region = RegionInventory::empty(&self.region);
@@ -55,6 +55,9 @@ impl RegionCollector<'_> {
                 return (vec![region], Vec::new());
             }
         };
+        // By ARN, not ListSecrets' order: the setups, the excluded list and which
+        // setup carries --all-secrets' other secrets are the same on every run.
+        secrets.sort_by(|a, b| a.arn.cmp(&b.arn));
         let (found, excluded) = self.find_setups(&secrets).await;
         let setup_arns: BTreeSet<String> =
             found.iter().map(|f| f.setup.secret_arn.clone()).collect();
