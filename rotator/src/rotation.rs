@@ -1145,8 +1145,8 @@ impl Rotator {
         {
             return Err(cx.fail(Problem::Refused("single-user rotation keeps the user, host and port; the pending version changes them".to_owned())));
         }
-        if let Ok((_, transport)) = self.login(cx, &pending, "pending").await {
-            tracing::info!(secret = %cx.event.secret_id, transport = transport.as_str(), "the pending credentials already log in; nothing to do");
+        if self.pending_logs_in(cx, &pending).await? {
+            tracing::info!(secret = %cx.event.secret_id, "the pending credentials already log in; nothing to do");
             return Ok(());
         }
         // The password that logged in is the one the statement replaces (`REPLACE`).
@@ -1186,6 +1186,35 @@ impl Rotator {
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, "the user set its own new password");
         Ok(())
+    }
+
+    /// Whether the pending credentials log in already (single-user `setSecret` done
+    /// before). Only "access denied" (1045; 1698 for a socket or plugin account)
+    /// means "not set yet": any other refusal (too many connections 1040/1226, a
+    /// locked or expired account, no access to `dbname` 1044) is reported as it is,
+    /// because setting the same password again would only hit the server's password
+    /// history (3638) and hide the real cause.
+    async fn pending_logs_in(
+        &self,
+        cx: &Context<'_>,
+        pending: &DbSecret,
+    ) -> Result<bool, RotationError> {
+        let login = Login {
+            host: &pending.host,
+            port: pending.port,
+            user: &pending.username,
+            password: &pending.password,
+            database: pending.dbname.as_deref(),
+            tls: pending.tls,
+        };
+        match db::connect(&login, self.ca_bundle()).await {
+            Ok(_) => Ok(true),
+            Err(db::DbError::Refused {
+                number: None | Some(1045 | 1698),
+                ..
+            }) => Ok(false),
+            Err(error) => Err(cx.fail(error)),
+        }
     }
 
     /// The `AWSPREVIOUS` login of single-user rotation, as AWS's reference function
