@@ -9,6 +9,10 @@
 
 use serde_json::{Value, json};
 
+/// The role assumed in each account unless `--role-name` says otherwise (the
+/// organisation mode's; here because the audit's own policy names it).
+pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+
 /// One AWS API call the collector makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiCall {
@@ -205,7 +209,7 @@ pub fn iam_policy() -> Value {
                 "Sid": "AuditAssumeTheAuditRoleOnlyWithAccountsOrOrganization",
                 "Effect": "Allow",
                 "Action": [STS_ASSUME_ROLE.action],
-                "Resource": format!("arn:aws:iam::*:role/{}", crate::org::DEFAULT_ROLE_NAME)
+                "Resource": format!("arn:aws:iam::*:role/{}", DEFAULT_ROLE_NAME)
             }
         ]
     })

@@ -29,9 +29,9 @@
 //!
 //! These functions are pure; the calls are in `collect::discover`.
 
-use serde::{Deserialize, Serialize};
-
-use crate::inventory::{Collected, FunctionConfiguration, Scope, Secret, SecretFacts};
+// The records discovery produces live with the inventory that stores them.
+use crate::inventory::{Collected, FunctionConfiguration, Secret, SecretFacts};
+pub use crate::inventory::{Discovered, ExcludedSecret};
 
 /// The tag RDS puts on the admin secret it manages for an instance
 /// (`ManageMasterUserPassword`): the instance's ARN ("Password management with
@@ -39,40 +39,11 @@ use crate::inventory::{Collected, FunctionConfiguration, Scope, Secret, SecretFa
 /// writes the same tag).
 pub const RDS_PRIMARY_INSTANCE_TAG: &str = "aws:rds:primaryDBInstanceArn";
 
-/// A discovered setup: the secret it was found by and what it depends on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Discovered {
-    /// The secret's name: the finding's `setup`.
-    pub secret_name: String,
-    pub secret_arn: String,
-    /// The rotation function the secret names.
-    pub function_arn: String,
-    /// Why the secret counts as a rotation setup ([`classify`]).
-    pub reason: String,
-    /// How the database was found, or why it could not be.
-    pub database: String,
-    /// What the setup was collected as (its VPC, secret and database).
-    pub scope: Scope,
-}
-
 /// Whether a secret is a database rotation setup, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Setup(String),
     Excluded(String),
-}
-
-/// A secret that `--discover` looked at and did not audit as a setup, and why: the
-/// report lists each one, so a secret left out is never left out silently.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExcludedSecret {
-    /// The audited account, when known (set when the report is built).
-    #[serde(default)]
-    pub account_id: Option<String>,
-    pub region: String,
-    pub secret_arn: String,
-    pub secret_name: String,
-    pub reason: String,
 }
 
 /// The tag RDS puts on the admin secret it manages for a cluster.

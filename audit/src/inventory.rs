@@ -146,7 +146,7 @@ pub struct Inventory {
     /// With `--discover`: every secret looked at and not audited as a setup, with
     /// the reason (absent from inventories saved by earlier versions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub excluded: Vec<crate::discover::ExcludedSecret>,
+    pub excluded: Vec<ExcludedSecret>,
 }
 
 /// What was read in one region.
@@ -198,7 +198,7 @@ pub struct RegionInventory {
     /// With `--discover`: the setup this part of the region is, found from its
     /// secret (a region has one such part per setup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discovered: Option<crate::discover::Discovered>,
+    pub discovered: Option<Discovered>,
 }
 
 /// What an inventory saved before a part existed holds for it.
@@ -527,6 +527,35 @@ pub struct GrantsRecord {
     pub tls: Option<String>,
     /// `SHOW GRANTS` rows, password hashes removed.
     pub rows: Collected<Vec<String>>,
+}
+
+/// A discovered setup: the secret it was found by and what it depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discovered {
+    /// The secret's name: the finding's `setup`.
+    pub secret_name: String,
+    pub secret_arn: String,
+    /// The rotation function the secret names.
+    pub function_arn: String,
+    /// Why the secret counts as a rotation setup ([`crate::discover::classify`]).
+    pub reason: String,
+    /// How the database was found, or why it could not be.
+    pub database: String,
+    /// What the setup was collected as (its VPC, secret and database).
+    pub scope: Scope,
+}
+
+/// A secret that `--discover` looked at and did not audit as a setup, and why: the
+/// report lists each one, so a secret left out is never left out silently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcludedSecret {
+    /// The audited account, when known (set when the report is built).
+    #[serde(default)]
+    pub account_id: Option<String>,
+    pub region: String,
+    pub secret_arn: String,
+    pub secret_name: String,
+    pub reason: String,
 }
 
 #[cfg(test)]

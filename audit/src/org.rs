@@ -51,8 +51,7 @@ use crate::collect::{CollectRequest, collection_error};
 use crate::inventory::{CollectionError, Inventory};
 use crate::policy::Policy;
 
-/// The role assumed in each account unless `--role-name` says otherwise.
-pub const DEFAULT_ROLE_NAME: &str = "OrganizationAccountAccessRole";
+pub use crate::calls::DEFAULT_ROLE_NAME;
 /// `format` of an organisation inventory file.
 pub const ORG_INVENTORY_FORMAT: &str = "audit-organization-inventory";
 /// Calls in flight per account unless `--max-concurrency` says otherwise.

@@ -151,7 +151,7 @@ enum Verdict {
 /// raised in the test's own file `tests/tests/<binary>.rs` rather than in a shared helper.
 /// A build failure, a name that matched nothing, or a failure elsewhere is an error.
 fn judge(stdout: &str, binary: &str, expect: &str) -> Result<Verdict, String> {
-    let mut totals = crate::test::Totals::default();
+    let mut totals = crate::libtest::Totals::default();
     stdout.lines().for_each(|line| totals.add_line(line));
     match (totals.passed, totals.failed) {
         (1, 0) => Ok(Verdict::Passed),

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod deploy;
 pub mod emulator;
 pub mod fidelity;
+pub mod libtest;
 pub mod names;
 pub mod paths;
 pub mod pending;

@@ -812,7 +812,7 @@ pub(crate) fn endpoint_policy_blocks(
     service: &str,
     account: Option<&str>,
 ) -> Vec<String> {
-    use super::secrets::{action_matches, principals_of, strings};
+    use super::policies::{action_matches, principals_of, strings};
     let Ok(statements) = super::policies::statements(document) else {
         return vec!["its endpoint policy is not JSON".to_owned()];
     };

@@ -15,7 +15,6 @@
 
 use serde_json::Value;
 
-use super::secrets::{principals_of, strings};
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::Collected;
 
@@ -162,6 +161,40 @@ pub fn secret_policy_not_public(context: &Context<'_>) -> Vec<Finding> {
                 Err(fault) => context.fail(def, resource, format!("secret {name}: {fault}")),
             }
         })
+}
+
+/// A string or an array of strings, as IAM policies write both.
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM's action matching: case-insensitive, `*` and `?` wildcards.
+pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
+    crate::iam_eval::wildcard_matches(pattern, action, true)
+}
+
+/// `Principal` as `TYPE:value` strings (`*` for the bare wildcard).
+pub(crate) fn principals_of(principal: &Value) -> Vec<String> {
+    match principal {
+        Value::String(s) if s == "*" => vec!["*".to_owned()],
+        Value::String(s) => vec![format!("AWS:{s}")],
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(kind, values)| {
+                strings(values)
+                    .into_iter()
+                    .map(move |v| format!("{kind}:{v}"))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

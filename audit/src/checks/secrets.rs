@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
+use super::policies::{action_matches, principals_of, strings};
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::{Collected, Secret};
 
@@ -317,23 +318,6 @@ pub(crate) fn invoke_policy_allows_secrets_manager(
     }
 }
 
-/// A string or an array of strings, as IAM policies write both.
-pub(crate) fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// IAM's action matching: case-insensitive, `*` and `?` wildcards.
-pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
-    crate::iam_eval::wildcard_matches(pattern, action, true)
-}
-
 /// Whether an `Action` entry lets its principal invoke the function.
 fn grants_invoke(action: &str) -> bool {
     [
@@ -343,23 +327,6 @@ fn grants_invoke(action: &str) -> bool {
     ]
     .iter()
     .any(|invoke| action_matches(action, invoke))
-}
-
-/// `Principal` as `TYPE:value` strings (`*` for the bare wildcard).
-pub(crate) fn principals_of(principal: &Value) -> Vec<String> {
-    match principal {
-        Value::String(s) if s == "*" => vec!["*".to_owned()],
-        Value::String(s) => vec![format!("AWS:{s}")],
-        Value::Object(map) => map
-            .iter()
-            .flat_map(|(kind, values)| {
-                strings(values)
-                    .into_iter()
-                    .map(move |v| format!("{kind}:{v}"))
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// `Ok` when the statement's condition pins the caller to `account_id`.
