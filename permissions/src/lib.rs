@@ -238,9 +238,72 @@ pub fn actions(keep: impl Fn(&Call) -> bool) -> Vec<&'static str> {
     actions
 }
 
+/// Which of an RDS instance's read replicas (or a cluster's member instances) the
+/// rotator describes, so which the role must allow `rds:DescribeDBInstances` on:
+/// none when the application's host is the primary's own endpoint (`on_primary`);
+/// else the one the host's first label names (an RDS instance endpoint starts with
+/// the instance identifier: `<id>.<hash>.<region>.rds.amazonaws.com`; a replica in
+/// another region is named by its ARN), else, for a name RDS did not give (a CNAME),
+/// all of them. The rotator describes exactly these and the audit requires exactly
+/// these: one rule, so a role allowing only the named replica is neither denied nor
+/// failed.
+pub fn replicas_described<'a>(
+    host: &str,
+    on_primary: bool,
+    replicas: &'a [String],
+) -> Vec<&'a String> {
+    if on_primary {
+        return Vec::new();
+    }
+    let label = host.split('.').next().unwrap_or_default();
+    let identifier = |id: &str| id.rsplit(':').next().unwrap_or(id).to_owned();
+    let named: Vec<&String> = replicas
+        .iter()
+        .filter(|id| !label.is_empty() && identifier(id).eq_ignore_ascii_case(label))
+        .collect();
+    if named.is_empty() {
+        replicas.iter().collect()
+    } else {
+        named
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_replica_the_host_names_is_described() {
+        let replicas = vec![
+            "db-r1".to_owned(),
+            "arn:aws:rds:eu-west-1:1:db:db-r2".to_owned(),
+        ];
+        let cases: [(&str, bool, &[&str]); 5] = [
+            ("db-r1.abc.us-east-1.rds.amazonaws.com", false, &["db-r1"]),
+            (
+                "DB-R2.abc.eu-west-1.rds.amazonaws.com",
+                false,
+                &["arn:aws:rds:eu-west-1:1:db:db-r2"],
+            ),
+            // A name RDS did not give (a CNAME): every replica.
+            (
+                "db.example.com",
+                false,
+                &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"],
+            ),
+            ("", false, &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"]),
+            // On the primary: none.
+            ("db-r1.abc.us-east-1.rds.amazonaws.com", true, &[]),
+        ];
+        for (host, on_primary, expected) in cases {
+            let got: Vec<&str> = replicas_described(host, on_primary, &replicas)
+                .into_iter()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(got, expected, "{host}");
+        }
+        assert!(replicas_described("db-r1.x", false, &[]).is_empty());
+    }
 
     #[test]
     fn every_row_is_well_formed() {

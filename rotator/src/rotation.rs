@@ -1009,11 +1009,11 @@ impl Rotator {
             )))
         })?;
         let mut others = Vec::new();
-        let replicas = if same_address(app, (&host, port)) {
-            Vec::new()
-        } else {
-            named_first(app.0, instance.read_replica_db_instance_identifiers())
-        };
+        let replicas = permissions::replicas_described(
+            app.0,
+            same_address(app, (&host, port)),
+            instance.read_replica_db_instance_identifiers(),
+        );
         for replica in replicas {
             if let Some(found) = self.describe_instance(cx, replica).await? {
                 others.extend(instance_address(&found));
@@ -1069,11 +1069,7 @@ impl Rotator {
             .iter()
             .filter_map(|m| m.db_instance_identifier().map(str::to_owned))
             .collect();
-        let members = if on_cluster {
-            Vec::new()
-        } else {
-            named_first(app.0, &members)
-        };
+        let members = permissions::replicas_described(app.0, on_cluster, &members);
         for id in members {
             if let Some(found) = self.describe_instance(cx, id).await? {
                 others.extend(instance_address(&found));
@@ -1302,23 +1298,6 @@ fn rds_identifier(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
 }
 
-/// The instances worth describing to find `host` among them: the one its first label
-/// names (an RDS instance endpoint starts with the instance identifier:
-/// `<id>.<hash>.<region>.rds.amazonaws.com`), else all of them. Each describe is a call
-/// the role must allow, so a replica the host does not name is not described.
-fn named_first<'a>(host: &str, instances: &'a [String]) -> Vec<&'a String> {
-    let label = host.split('.').next().unwrap_or_default();
-    let named: Vec<&String> = instances
-        .iter()
-        .filter(|id| rds_identifier(id).eq_ignore_ascii_case(label))
-        .collect();
-    if named.is_empty() {
-        instances.iter().collect()
-    } else {
-        named
-    }
-}
-
 /// The endpoint of an instance, when it has one.
 fn instance_address(instance: &aws_sdk_rds::types::DbInstance) -> Option<(String, u16)> {
     let endpoint = instance.endpoint()?;
@@ -1533,33 +1512,6 @@ mod tests {
                 "{message}"
             );
         }
-    }
-
-    #[test]
-    fn only_the_replica_the_host_names_is_described() {
-        let ids = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let replicas = ids(&["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"]);
-        let cases: [(&str, &[&str]); 4] = [
-            ("db-r1.abc.us-east-1.rds.amazonaws.com", &["db-r1"]),
-            (
-                "DB-R2.abc.eu-west-1.rds.amazonaws.com",
-                &["arn:aws:rds:eu-west-1:1:db:db-r2"],
-            ),
-            // A name RDS did not give (a CNAME): every replica, as before.
-            (
-                "db.example.com",
-                &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"],
-            ),
-            ("", &["db-r1", "arn:aws:rds:eu-west-1:1:db:db-r2"]),
-        ];
-        for (host, expected) in cases {
-            let got: Vec<&str> = named_first(host, &replicas)
-                .into_iter()
-                .map(String::as_str)
-                .collect();
-            assert_eq!(got, expected, "{host}");
-        }
-        assert!(named_first("db-r1.x", &[]).is_empty());
     }
 
     #[test]

@@ -436,11 +436,11 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
-/// The read replicas of the admin secret's instance, as ARNs, when the collected
-/// database is that instance (RDS names a replica of another region by its ARN), and
-/// the application secret's host is not that instance's endpoint: the rotator
-/// describes the replicas only to find the host among them (`admin_endpoint`), so a
-/// secret on the primary needs no permission on a replica added after the role.
+/// The read replicas of the admin secret's instance the rotator describes, as ARNs
+/// (RDS names a replica of another region by its ARN), when the collected database
+/// is that instance: the rule is `permissions::replicas_described`, the one the
+/// rotator follows (none for a secret on the primary; only the replica its host
+/// names).
 fn replica_arns(
     context: &Context<'_>,
     admin: &Secret,
@@ -459,12 +459,10 @@ fn replica_arns(
             .is_some_and(|(host, address)| host.eq_ignore_ascii_case(address))
             && f.port.unwrap_or(3306) == db.port.unwrap_or(3306)
     });
-    if on_primary {
-        return Vec::new();
-    }
+    let host = facts.and_then(|f| f.host.as_deref()).unwrap_or_default();
     let prefix = db.arn.rsplit_once(':').map_or("", |(prefix, _)| prefix);
-    db.read_replicas
-        .iter()
+    permissions::replicas_described(host, on_primary, &db.read_replicas)
+        .into_iter()
         .map(|r| {
             if r.starts_with("arn:") {
                 r.clone()
@@ -690,6 +688,14 @@ mod tests {
                 db.read_replicas = vec!["replica-1".to_owned()];
             }
         };
+        let on_replica_of_two = |region: &mut RegionInventory| {
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.read_replicas = vec!["replica-1".to_owned(), "replica-2".to_owned()];
+            }
+            if let Collected::Ok(facts) = &mut region.secret_values[0].facts {
+                facts.host = Some("replica-1.abc.us-east-1.rds.amazonaws.com".to_owned());
+            }
+        };
         // The application secret names the replica's endpoint, not the primary's.
         let on_replica = |region: &mut RegionInventory| {
             if let Collected::Ok(Some(db)) = &mut region.database {
@@ -733,6 +739,13 @@ mod tests {
                 "the instance and its replica",
                 vec![secrets.clone(), instances(json!([DB_ARN, REPLICA]))],
                 on_replica,
+                Status::Pass,
+                REPLICA,
+            ),
+            (
+                "only the replica the host names, as the rotator describes only it",
+                vec![secrets.clone(), instances(json!([DB_ARN, REPLICA]))],
+                on_replica_of_two,
                 Status::Pass,
                 REPLICA,
             ),
