@@ -116,6 +116,10 @@ pub const IAM_LIST_ATTACHED_ROLE_POLICIES: ApiCall = call(
     "iam:ListAttachedRolePolicies",
     "the rotation function's role: its managed policies",
 );
+pub const IAM_GET_ROLE: ApiCall = call(
+    "iam:GetRole",
+    "the rotation function's role: its permissions boundary",
+);
 pub const IAM_GET_POLICY: ApiCall = call("iam:GetPolicy", "a managed policy's default version");
 pub const IAM_GET_POLICY_VERSION: ApiCall =
     call("iam:GetPolicyVersion", "a managed policy's document");
@@ -156,6 +160,7 @@ pub const CALLS: &[ApiCall] = &[
     LAMBDA_GET_POLICY,
     LAMBDA_GET_FUNCTION_URL_CONFIG,
     IAM_LIST_ROLE_POLICIES,
+    IAM_GET_ROLE,
     IAM_GET_ROLE_POLICY,
     IAM_LIST_ATTACHED_ROLE_POLICIES,
     IAM_GET_POLICY,

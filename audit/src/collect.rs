@@ -1249,12 +1249,16 @@ impl RegionCollector<'_> {
         for arn in arns {
             // The role's name is the ARN's last path segment (`role/path/name`).
             let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
-            let (inline_policies, attached_policies) =
-                tokio::join!(self.inline_policies(&name), self.attached_policies(&name));
+            let (inline_policies, attached_policies, permissions_boundary) = tokio::join!(
+                self.inline_policies(&name),
+                self.attached_policies(&name),
+                self.permissions_boundary(&name)
+            );
             roles.push(RoleRecord {
                 arn,
                 inline_policies,
                 attached_policies,
+                permissions_boundary,
             });
         }
         roles
@@ -1323,40 +1327,74 @@ impl RegionCollector<'_> {
         }
         let mut documents = Vec::new();
         for arn in arns {
-            let call = &calls::IAM_GET_POLICY;
-            self.log.record(call);
-            let version = match self.clients.iam.get_policy().policy_arn(&arn).send().await {
-                Ok(output) => output
-                    .policy()
-                    .and_then(|p| p.default_version_id())
-                    .unwrap_or("v1")
-                    .to_owned(),
-                Err(error) => return Collected::Failed(collection_error(call, &error)),
-            };
-            let call = &calls::IAM_GET_POLICY_VERSION;
-            self.log.record(call);
-            match self
-                .clients
-                .iam
-                .get_policy_version()
-                .policy_arn(&arn)
-                .version_id(&version)
-                .send()
-                .await
-            {
-                Ok(output) => documents.push(PolicyDocument {
-                    name: format!("managed policy {arn}"),
-                    document: crate::iam_eval::decode_policy_document(
-                        output
-                            .policy_version()
-                            .and_then(|v| v.document())
-                            .unwrap_or_default(),
-                    ),
-                }),
-                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            match self.managed_policy(&arn, "managed policy").await {
+                Ok(document) => documents.push(document),
+                Err(error) => return Collected::Failed(error),
             }
         }
         Collected::Ok(documents)
+    }
+
+    /// The role's permissions boundary, when it has one (`GetRole`), as a document.
+    async fn permissions_boundary(&self, role: &str) -> Collected<Option<PolicyDocument>> {
+        let call = &calls::IAM_GET_ROLE;
+        self.log.record(call);
+        let boundary = match self.clients.iam.get_role().role_name(role).send().await {
+            Ok(output) => output
+                .role()
+                .and_then(|r| r.permissions_boundary())
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_owned),
+            Err(error) => return Collected::Failed(collection_error(call, &error)),
+        };
+        let Some(arn) = boundary else {
+            return Collected::Ok(None);
+        };
+        match self.managed_policy(&arn, "permissions boundary").await {
+            Ok(document) => Collected::Ok(Some(document)),
+            Err(error) => Collected::Failed(error),
+        }
+    }
+
+    /// A managed policy's default version (`GetPolicy`, `GetPolicyVersion`), named
+    /// `<kind> <arn>` in messages.
+    async fn managed_policy(
+        &self,
+        arn: &str,
+        kind: &str,
+    ) -> Result<PolicyDocument, CollectionError> {
+        let call = &calls::IAM_GET_POLICY;
+        self.log.record(call);
+        let version = match self.clients.iam.get_policy().policy_arn(arn).send().await {
+            Ok(output) => output
+                .policy()
+                .and_then(|p| p.default_version_id())
+                .unwrap_or("v1")
+                .to_owned(),
+            Err(error) => return Err(collection_error(call, &error)),
+        };
+        let call = &calls::IAM_GET_POLICY_VERSION;
+        self.log.record(call);
+        match self
+            .clients
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&version)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(PolicyDocument {
+                name: format!("{kind} {arn}"),
+                document: crate::iam_eval::decode_policy_document(
+                    output
+                        .policy_version()
+                        .and_then(|v| v.document())
+                        .unwrap_or_default(),
+                ),
+            }),
+            Err(error) => Err(collection_error(call, &error)),
+        }
     }
 
     async fn rules_and_prefix_lists(

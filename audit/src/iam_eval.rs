@@ -23,8 +23,14 @@
 //! variable, a set operator) is *undecided*, and the evaluator does not guess:
 //! an `Allow` that holds only under such a condition is "not proven", and a `Deny`
 //! under one "may deny". Neither makes a PASS; the check reports them for a person
-//! to verify. Permissions boundaries, session policies, SCPs and resource policies
-//! are out of scope (the audit reads only the role's own policies).
+//! to verify.
+//!
+//! Beside the role's own policies, [`combine`] brings in its permissions boundary
+//! and the resource policy of what it calls on ([`resource_policy_for_role`] keeps
+//! the statements that speak to the role), as AWS does within one account: a `Deny`
+//! anywhere wins, an `Allow` in either the identity or the resource policy grants,
+//! within the boundary. Session policies, SCPs and RCPs are out of scope (the audit
+//! does not read them).
 
 use std::collections::BTreeMap;
 
@@ -77,6 +83,8 @@ pub enum Decision {
     NotProven { by: String, condition: String },
     /// No statement allows it.
     ImplicitDeny,
+    /// An `Allow` applies, but the permissions boundary `by` allows no such request.
+    OutsideBoundary { by: String },
 }
 
 /// The three-valued truth of a condition.
@@ -134,6 +142,153 @@ pub fn evaluate(policies: &[NamedPolicy<'_>], request: &Request<'_>) -> Result<D
         (None, None, Some((by, condition))) => Decision::NotProven { by, condition },
         (None, None, None) => Decision::ImplicitDeny,
     })
+}
+
+/// The decision on a request a role makes in its own account, from the decisions
+/// of its identity policies, its permissions boundary (`None` without one; `name`
+/// names it) and the resource policy of what it calls on (`None` without one, the
+/// statements for this role only, see [`resource_policy_for_role`]). As the IAM user
+/// guide's "Policy evaluation logic" has it: an explicit `Deny` in any of them wins;
+/// otherwise an `Allow` in the identity policies or in the resource policy suffices,
+/// within the boundary (a resource policy naming the role's ARN, not a session, is
+/// limited by the boundary too). Undecided parts make the whole undecided, never
+/// allowed.
+pub fn combine(
+    identity: &Decision,
+    boundary: Option<(&Decision, &str)>,
+    resource: Option<&Decision>,
+) -> Decision {
+    let (boundary, boundary_name) = match boundary {
+        Some((decision, name)) => (Some(decision), name),
+        None => (None, ""),
+    };
+    let parts: Vec<&Decision> = [Some(identity), boundary, resource]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(deny) = parts
+        .iter()
+        .find(|d| matches!(d, Decision::ExplicitDeny { .. }))
+    {
+        return (*deny).clone();
+    }
+    if let Some(may) = parts.iter().find(|d| matches!(d, Decision::MayDeny { .. })) {
+        return (*may).clone();
+    }
+    let granted = match (identity, resource) {
+        (allowed @ Decision::Allowed { .. }, _) | (_, Some(allowed @ Decision::Allowed { .. })) => {
+            allowed.clone()
+        }
+        (unproven @ Decision::NotProven { .. }, _)
+        | (_, Some(unproven @ Decision::NotProven { .. })) => unproven.clone(),
+        _ => return Decision::ImplicitDeny,
+    };
+    match boundary {
+        None | Some(Decision::Allowed { .. }) => granted,
+        Some(unproven @ Decision::NotProven { .. }) => match granted {
+            Decision::Allowed { .. } => unproven.clone(),
+            other => other,
+        },
+        Some(_) => Decision::OutsideBoundary {
+            by: boundary_name.to_owned(),
+        },
+    }
+}
+
+/// How a resource policy's `Principal` (or `NotPrincipal`) names a role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Naming {
+    /// The role's ARN, or `*` (everyone).
+    role_or_everyone: bool,
+    /// The exact session Lambda opens with the role (`assumed-role/<role>/<function>`).
+    session: bool,
+    /// The role's account (`123456789012` or its `:root`).
+    account: bool,
+}
+
+/// The role a resource policy is read for: its ARN, the session ARN Lambda's calls
+/// carry (the session is named after the function), and whether the role has a
+/// permissions boundary.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub role: &'a str,
+    pub session: &'a str,
+    pub bounded: bool,
+}
+
+/// How `principal` names `caller`; values that are not strings name no one.
+fn naming(principal: &Value, caller: &Caller<'_>, account: &str) -> Naming {
+    let mut naming = Naming::default();
+    if principal.as_str() == Some("*") {
+        naming.role_or_everyone = true;
+        return naming;
+    }
+    for value in strings(&principal["AWS"]) {
+        let root = value
+            .strip_suffix(":root")
+            .and_then(|v| v.rsplit_once("::"))
+            .map(|(_, a)| a);
+        if value == "*" || value == caller.role {
+            naming.role_or_everyone = true;
+        } else if value == caller.session {
+            naming.session = true;
+        } else if value == account || root == Some(account) {
+            naming.account = true;
+        }
+    }
+    naming
+}
+
+/// Whether a statement speaks to the caller: a `Deny` that names the role, its
+/// session, its account or everyone, or whose `NotPrincipal` does not spare it; an
+/// `Allow` that names the role, its session or everyone. An `Allow` naming only the
+/// account delegates to the identity policies and grants nothing by itself, and one
+/// with `NotPrincipal` is not credited. A `NotPrincipal` spares the role's session
+/// only when it names that session and its account, and never a role with a
+/// permissions boundary (IAM user guide, "AWS JSON policy elements: NotPrincipal" and
+/// "Permissions boundaries for IAM entities"; naming the role's ARN without its
+/// session "might" deny: read as a denial).
+fn speaks_to(statement: &Value, caller: &Caller<'_>, account: &str) -> bool {
+    let deny = statement["Effect"].as_str() == Some("Deny");
+    match (statement.get("NotPrincipal"), deny) {
+        (Some(not), true) => {
+            let named = naming(not, caller, account);
+            caller.bounded || !(named.session && named.account)
+        }
+        (Some(_), false) => false,
+        (None, true) => naming(&statement["Principal"], caller, account) != Naming::default(),
+        (None, false) => {
+            let named = naming(&statement["Principal"], caller, account);
+            named.role_or_everyone || named.session
+        }
+    }
+}
+
+/// The statements of a resource policy that speak to `caller` when it calls in its
+/// own account (see [`speaks_to`]; IAM user guide, "Policy evaluation logic" and "How
+/// AWS enforcement code logic evaluates requests"; Secrets Manager user guide,
+/// "Determine who has permissions to your AWS Secrets Manager secrets"), as a policy
+/// document to `evaluate`. A statement without a `Sid` keeps its place in the
+/// original as its label.
+pub fn resource_policy_for_role(document: &str, caller: &Caller<'_>) -> Result<String, String> {
+    let account = caller.role.split(':').nth(4).unwrap_or_default();
+    let parsed: Value = serde_json::from_str(document)
+        .map_err(|e| format!("the resource policy is not a JSON policy document ({e})"))?;
+    let statements = match &parsed["Statement"] {
+        Value::Array(items) => items.clone(),
+        item @ Value::Object(_) => vec![item.clone()],
+        _ => return Err("the resource policy has no Statement".to_owned()),
+    };
+    let mut kept = Vec::new();
+    for (index, mut statement) in statements.into_iter().enumerate() {
+        if speaks_to(&statement, caller, account) {
+            if statement.get("Sid").and_then(Value::as_str).is_none() {
+                statement["Sid"] = Value::String((index + 1).to_string());
+            }
+            kept.push(statement);
+        }
+    }
+    Ok(serde_json::json!({"Version": "2012-10-17", "Statement": kept}).to_string())
 }
 
 /// A string or an array of strings.
@@ -221,7 +376,21 @@ fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Tru
             return Truth::Unknown(format!("a malformed {operator} condition"));
         };
         for (key, values) in keys {
-            match operator_holds(operator, key, &strings(values), context) {
+            // `Bool` values are often written as JSON booleans.
+            let texts: Vec<String> = match values {
+                Value::Bool(b) => vec![b.to_string()],
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Bool(b) => Some(b.to_string()),
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                other => strings(other).into_iter().map(str::to_owned).collect(),
+            };
+            let values: Vec<&str> = texts.iter().map(String::as_str).collect();
+            match operator_holds(operator, key, &values, context) {
                 Truth::No => return Truth::No,
                 Truth::Unknown(why) => {
                     unknown.get_or_insert(why);
@@ -248,6 +417,7 @@ fn operator_holds(
         "StringNotEqualsIgnoreCase" => (true, |p, v| p.eq_ignore_ascii_case(v)),
         "StringLike" | "ArnLike" => (false, |p, v| wildcard_matches(p, v, false)),
         "StringNotLike" | "ArnNotLike" => (true, |p, v| wildcard_matches(p, v, false)),
+        "Bool" => (false, |p, v| p.eq_ignore_ascii_case(v)),
         _ => return unknown(),
     };
     // A policy variable (`${aws:username}`) depends on the caller: not known here.
@@ -585,6 +755,334 @@ mod tests {
             decide(&documents, &decrypt),
             Decision::Allowed { .. }
         ));
+    }
+
+    #[test]
+    fn bool_conditions_are_read_as_json_booleans_or_text() {
+        let request =
+            Request::new("secretsmanager:GetSecretValue", "*").with("aws:SecureTransport", "true");
+        for value in [json!(false), json!("false"), json!([false])] {
+            let deny = json!({"Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "*", "Resource": "*",
+                 "Condition": {"Bool": {"aws:SecureTransport": value}}}]});
+            assert!(
+                matches!(decide(&[deny], &request), Decision::Allowed { .. }),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn identity_boundary_and_resource_policy_combine_as_iam_does() {
+        type Case = (
+            Decision,
+            Option<Decision>,
+            Option<Decision>,
+            Decision,
+            &'static str,
+        );
+        let allowed = |by: &str| Decision::Allowed { by: by.to_owned() };
+        let deny = |by: &str| Decision::ExplicitDeny { by: by.to_owned() };
+        let unproven = |by: &str| Decision::NotProven {
+            by: by.to_owned(),
+            condition: "c".to_owned(),
+        };
+        let may_deny = |by: &str| Decision::MayDeny {
+            by: by.to_owned(),
+            condition: "c".to_owned(),
+        };
+        let implicit = || Decision::ImplicitDeny;
+        let outside = || Decision::OutsideBoundary { by: "B".to_owned() };
+        let cases: Vec<Case> = vec![
+            (
+                allowed("I"),
+                None,
+                None,
+                allowed("I"),
+                "the identity policy alone",
+            ),
+            (implicit(), None, None, implicit(), "nothing allows it"),
+            (
+                implicit(),
+                None,
+                Some(allowed("R")),
+                allowed("R"),
+                "the resource policy alone, in one account",
+            ),
+            (
+                allowed("I"),
+                None,
+                Some(deny("R")),
+                deny("R"),
+                "the resource policy's Deny wins",
+            ),
+            (
+                allowed("I"),
+                Some(deny("B")),
+                None,
+                deny("B"),
+                "the boundary's Deny wins",
+            ),
+            (
+                deny("I"),
+                None,
+                Some(allowed("R")),
+                deny("I"),
+                "the identity policy's Deny wins",
+            ),
+            (
+                allowed("I"),
+                Some(implicit()),
+                None,
+                outside(),
+                "outside the boundary",
+            ),
+            (
+                implicit(),
+                Some(implicit()),
+                Some(allowed("R")),
+                outside(),
+                "a role ARN in the resource policy is bounded",
+            ),
+            (
+                allowed("I"),
+                Some(allowed("B")),
+                None,
+                allowed("I"),
+                "within the boundary",
+            ),
+            (
+                implicit(),
+                Some(allowed("B")),
+                None,
+                implicit(),
+                "the boundary grants nothing",
+            ),
+            (
+                allowed("I"),
+                Some(unproven("B")),
+                None,
+                unproven("B"),
+                "a boundary under an unknown condition",
+            ),
+            (
+                unproven("I"),
+                None,
+                None,
+                unproven("I"),
+                "an Allow under an unknown condition",
+            ),
+            (
+                unproven("I"),
+                None,
+                Some(allowed("R")),
+                allowed("R"),
+                "the resource policy's plain Allow",
+            ),
+            (
+                allowed("I"),
+                None,
+                Some(may_deny("R")),
+                may_deny("R"),
+                "a Deny under an unknown condition",
+            ),
+        ];
+        for (identity, boundary, resource, expected, why) in cases {
+            let boundary = boundary.as_ref().map(|b| (b, "B"));
+            assert_eq!(
+                combine(&identity, boundary, resource.as_ref()),
+                expected,
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_resource_policy_speaks_to_the_role_it_names() {
+        const ROLE: &str = "arn:aws:iam::111122223333:role/rotator";
+        const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/rotator/fn";
+        let read_as = |effect: &str, key: &str, principal: Value, bounded: bool| {
+            let document = json!({"Statement": [{"Effect": effect, key: principal,
+                "Action": "secretsmanager:PutSecretValue", "Resource": "*"}]});
+            let caller = Caller {
+                role: ROLE,
+                session: SESSION,
+                bounded,
+            };
+            let kept = resource_policy_for_role(&document.to_string(), &caller).expect("policy");
+            let request = Request::new(
+                "secretsmanager:PutSecretValue",
+                "arn:aws:secretsmanager:us-east-1:111122223333:secret:s",
+            );
+            decide(&[serde_json::from_str(&kept).expect("json")], &request)
+        };
+        let read =
+            |effect: &str, key: &str, principal: Value| read_as(effect, key, principal, false);
+        let denied = || Decision::ExplicitDeny {
+            by: "p1 statement 1".to_owned(),
+        };
+        let allowed = || Decision::Allowed {
+            by: "p1 statement 1".to_owned(),
+        };
+        for (effect, key, principal, expected, why) in [
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": ROLE}),
+                denied(),
+                "the role",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": SESSION}),
+                denied(),
+                "the function's session of the role",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": "arn:aws:sts::111122223333:assumed-role/rotator/someone"}),
+                Decision::ImplicitDeny,
+                "another session of the role",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": 5}),
+                Decision::ImplicitDeny,
+                "not a principal",
+            ),
+            ("Deny", "Principal", json!("*"), denied(), "everyone"),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": "111122223333"}),
+                denied(),
+                "the role's account",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": "arn:aws:iam::111122223333:root"}),
+                denied(),
+                "the account's root",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": "arn:aws:iam::111122223333:role/other"}),
+                Decision::ImplicitDeny,
+                "another role",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"AWS": "arn:aws:iam::444455556666:root"}),
+                Decision::ImplicitDeny,
+                "another account",
+            ),
+            (
+                "Deny",
+                "Principal",
+                json!({"Service": "lambda.amazonaws.com"}),
+                Decision::ImplicitDeny,
+                "a service",
+            ),
+            (
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": "arn:aws:iam::111122223333:role/admin"}),
+                denied(),
+                "everyone but another role",
+            ),
+            (
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": [ROLE, "arn:aws:iam::111122223333:root"]}),
+                denied(),
+                "the role's ARN does not spare its session",
+            ),
+            (
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": ["arn:aws:iam::111122223333:role/admin", "arn:aws:iam::111122223333:root"]}),
+                denied(),
+                "the account's ARN spares none of its other principals",
+            ),
+            (
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": [ROLE, SESSION]}),
+                denied(),
+                "without the account it might deny: denied",
+            ),
+            (
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": [ROLE, SESSION, "111122223333"]}),
+                Decision::ImplicitDeny,
+                "everyone but the role's session",
+            ),
+            (
+                "Allow",
+                "Principal",
+                json!({"AWS": ROLE}),
+                allowed(),
+                "the role",
+            ),
+            (
+                "Allow",
+                "Principal",
+                json!({"AWS": "*"}),
+                allowed(),
+                "everyone",
+            ),
+            (
+                "Allow",
+                "Principal",
+                json!({"AWS": SESSION}),
+                allowed(),
+                "the function's session",
+            ),
+            (
+                "Allow",
+                "Principal",
+                json!({"AWS": "111122223333"}),
+                Decision::ImplicitDeny,
+                "the account only delegates",
+            ),
+            (
+                "Allow",
+                "NotPrincipal",
+                json!({"AWS": "arn:aws:iam::111122223333:role/admin"}),
+                Decision::ImplicitDeny,
+                "not credited",
+            ),
+        ] {
+            assert_eq!(
+                read(effect, key, principal),
+                expected,
+                "{effect} {key}: {why}"
+            );
+        }
+        assert_eq!(
+            read_as(
+                "Deny",
+                "NotPrincipal",
+                json!({"AWS": [ROLE, SESSION, "111122223333"]}),
+                true
+            ),
+            denied(),
+            "a Deny with NotPrincipal always denies a role with a permissions boundary"
+        );
+        let caller = Caller {
+            role: ROLE,
+            session: SESSION,
+            bounded: false,
+        };
+        assert!(resource_policy_for_role("{", &caller).is_err());
     }
 
     #[test]

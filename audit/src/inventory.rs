@@ -470,6 +470,15 @@ pub struct RoleRecord {
     pub inline_policies: Collected<Vec<PolicyDocument>>,
     /// Attached managed policies (their default version), by ARN.
     pub attached_policies: Collected<Vec<PolicyDocument>>,
+    /// The permissions boundary's default version (`GetRole`, then the managed
+    /// policy); `Ok(None)` when the role has none. An inventory saved before it was
+    /// collected reads as skipped.
+    #[serde(default = "boundary_not_collected")]
+    pub permissions_boundary: Collected<Option<PolicyDocument>>,
+}
+
+fn boundary_not_collected() -> Collected<Option<PolicyDocument>> {
+    Collected::Skipped("the inventory predates its collection".to_owned())
 }
 
 /// A named IAM policy document (JSON, URL-decoded).

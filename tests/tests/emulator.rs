@@ -232,6 +232,10 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .send()
         .await
         .expect("update configuration");
+    // Until the update ends, Lambda runs the previous configuration.
+    xtask::deploy::wait_until_ready(&lambda, &function_arn)
+        .await
+        .expect("the update ends");
     tests::rotation::clear_pending(&config, &secret, &pending_token).await;
     let token = secrets
         .rotate_secret()
@@ -808,9 +812,14 @@ async fn vpc_function(
     subnets: &[String],
     group: &str,
 ) -> String {
-    try_vpc_function(config, &unique_name("vpcfn"), role, subnets, group)
+    let name = try_vpc_function(config, &unique_name("vpcfn"), role, subnets, group)
         .await
-        .expect("CreateFunction in a VPC")
+        .expect("CreateFunction in a VPC");
+    // Pending (longer in a VPC) until Lambda has made its interfaces.
+    xtask::deploy::wait_until_ready(&aws_sdk_lambda::Client::new(config), &name)
+        .await
+        .expect("the VPC function becomes Active");
+    name
 }
 
 type CreateResult = Result<
@@ -1001,6 +1010,84 @@ fn lambda_error<T, E: aws_sdk_lambda::error::ProvideErrorMetadata>(
     )
 }
 
+/// Lambda's function states (Lambda developer guide, "Lambda function states"): a new
+/// function is `Pending` and "Lambda does not invoke a function during pending
+/// state"; an update leaves `LastUpdateStatus` `InProgress` and another update
+/// meanwhile is refused (`ResourceConflictException`). Callers wait for `Active` and
+/// `Successful`, as `cargo xtask deploy` does (`deploy::wait_until_ready`).
+#[tokio::test]
+async fn a_new_function_is_pending_and_an_update_in_progress_refuses_another() {
+    use aws_sdk_lambda::types::{FunctionCode, LastUpdateStatus, Runtime, State};
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let role = tests::lambda_role(&config, &unique_name("state-role")).await;
+    let name = unique_name("statefn");
+    let zip = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    let created = tests::retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role)
+            .code(zip.clone())
+            .send()
+    })
+    .await
+    .expect("CreateFunction");
+    assert_eq!(
+        created.state(),
+        Some(&State::Pending),
+        "a new function is Pending"
+    );
+    let invoke = || {
+        lambda
+            .invoke()
+            .function_name(&name)
+            .payload(Blob::new("{}"))
+            .send()
+    };
+    let early = invoke().await;
+    assert_eq!(
+        code(&early).as_deref(),
+        Some("ResourceConflictException"),
+        "a Pending function is not invoked: {early:?}"
+    );
+    xtask::deploy::wait_until_ready(&lambda, &name)
+        .await
+        .expect("the function becomes Active");
+    invoke().await.expect("an Active function is invoked");
+
+    let update = || {
+        lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .timeout(7)
+            .send()
+    };
+    let first = update().await.expect("UpdateFunctionConfiguration");
+    assert_eq!(
+        first.last_update_status(),
+        Some(&LastUpdateStatus::InProgress),
+        "an update is InProgress"
+    );
+    let (code, message) = lambda_error(&update().await);
+    assert_eq!(
+        code.as_deref(),
+        Some("ResourceConflictException"),
+        "{message}"
+    );
+    assert!(message.contains("An update is in progress"), "{message}");
+    xtask::deploy::wait_until_ready(&lambda, &name)
+        .await
+        .expect("the update ends");
+    update()
+        .await
+        .expect("the next update, once the first ended");
+}
+
 /// Lambda creates a VPC function's network interfaces with its execution role: a
 /// role that may not create, describe and delete them is refused, at create and
 /// at update, and nothing is made.
@@ -1168,6 +1255,9 @@ async fn a_function_writes_logs_only_as_its_role_allows() {
             })
             .await
             .expect("CreateFunction");
+            xtask::deploy::wait_until_ready(&lambda, &name)
+                .await
+                .expect("the function becomes Active");
         }
     };
     let invoke = |name: String| {

@@ -431,3 +431,67 @@ async fn rotate_secret_needs_a_permission_whose_source_arn_is_the_secret() {
     // The echo function rotates nothing; the rotation only has to end.
     tests::wait_for_rotation(&secret, started.version_id().expect("version")).await;
 }
+
+/// The caller's own ARN (GetCallerIdentity).
+async fn arn_of(config: &SdkConfig) -> String {
+    aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .arn()
+        .expect("arn")
+        .to_owned()
+}
+
+/// Secrets Manager judges a request with the secret's resource policy beside the
+/// caller's own policies (Secrets Manager user guide, "Determine who has permissions
+/// to your AWS Secrets Manager secrets"): its `Deny` stops a caller its identity
+/// policy allows, and within one account its `Allow` naming a caller grants what the
+/// caller's identity policy does not. moto stored the policy and judged neither.
+#[tokio::test]
+async fn a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it() {
+    let admin = admin_config().await;
+    let secret = secret_of_team(&admin, None).await;
+    let allowed = user_with_policy(
+        &admin,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}),
+    )
+    .await;
+    let other = user_with_policy(
+        &admin,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}]}),
+    )
+    .await;
+    assert_eq!(
+        [
+            may_read(&allowed, &secret).await,
+            may_read(&other, &secret).await
+        ],
+        [true, false],
+        "before the resource policy: only the user whose policy allows it reads"
+    );
+
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": arn_of(&allowed).await},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": arn_of(&other).await},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+    aws_sdk_secretsmanager::Client::new(&admin)
+        .put_resource_policy()
+        .secret_id(&secret)
+        .resource_policy(policy.to_string())
+        .send()
+        .await
+        .expect("PutResourcePolicy");
+    assert_eq!(
+        [
+            may_read(&allowed, &secret).await,
+            may_read(&other, &secret).await
+        ],
+        [false, true],
+        "the resource policy's Deny and Allow must apply"
+    );
+}

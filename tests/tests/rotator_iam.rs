@@ -107,8 +107,36 @@ async fn role_with(config: &SdkConfig, policy: &Value) -> String {
 
 async fn rotator_with(config: &SdkConfig, policy: &Value) -> String {
     let role = role_with(config, policy).await;
+    rotator_as(config, &role).await
+}
+
+async fn rotator_as(config: &SdkConfig, role: &str) -> String {
     let ca = emulator().ca_file.display().to_string();
-    deploy_rotator_as(config, &role, &[("DB_CA_BUNDLE", &ca)]).await
+    deploy_rotator_as(config, role, &[("DB_CA_BUNDLE", &ca)]).await
+}
+
+/// The audit's verdict on the rotation function's role (`secret.rotation.function-role`
+/// of the application secret, its value read), to hold against what the rotation did.
+async fn role_finding(config: &SdkConfig, app: &Tutorial) -> audit::Finding {
+    let request = audit::CollectRequest {
+        scope: audit::inventory::Scope {
+            regions: vec![emulator().region.clone()],
+            vpc_id: None,
+            secret_ids: vec![app.secret.clone()],
+            all_secrets: false,
+            db_instance_id: app.instance.clone(),
+            read_secrets: true,
+            discover: false,
+        },
+        policy: audit::Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: Some(emulator().ca_file.clone()),
+    };
+    let inventory = audit::collect(std::slice::from_ref(config), &request).await;
+    audit::evaluate(&inventory, &audit::Policy::default())
+        .into_iter()
+        .find(|f| f.check_id == "secret.rotation.function-role")
+        .expect("the role check's finding")
 }
 
 #[tokio::test]
@@ -148,6 +176,116 @@ async fn the_policy_deploy_writes_is_enough_for_a_rotation() {
             && !logs.contains("access denied")
             && logs.contains("it is this rotation's"),
         "{logs}"
+    );
+    // The audit agrees with what happened: the role may do what the rotations did.
+    let role = role_finding(&config, &app).await;
+    assert_eq!(role.status, audit::Status::Pass, "{}", role.message);
+}
+
+/// A `Deny` in the secret's resource policy stops a role its own policy allows
+/// (Secrets Manager user guide, "Determine who has permissions to your AWS Secrets
+/// Manager secrets"): the rotation fails at its first write, and the audit, which
+/// reads that policy beside the role's, fails the role for it instead of passing it.
+#[tokio::test]
+async fn a_deny_in_the_secrets_resource_policy_fails_the_rotation_and_the_audit() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let role = role_with(&config, &app.policy).await;
+    let function = rotator_as(&config, &role).await;
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoWritesByTheRotator",
+        "Effect": "Deny", "Principal": {"AWS": role}, "Action": "secretsmanager:PutSecretValue",
+        "Resource": "*"}]});
+    aws_sdk_secretsmanager::Client::new(&config)
+        .put_resource_policy()
+        .secret_id(&app.secret)
+        .resource_policy(deny.to_string())
+        .send()
+        .await
+        .expect("PutResourcePolicy");
+    let (current_before, _) = current_version(&config, &app.secret).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed("createSecret".to_owned()),
+        "createSecret is the step that stores the pending password"
+    );
+    assert_eq!(
+        current_version(&config, &app.secret).await.0,
+        current_before,
+        "AWSCURRENT stays"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("secretsmanager:PutSecretValue failed: access denied"),
+        "the error names the denied action: {logs}"
+    );
+
+    let finding = role_finding(&config, &app).await;
+    assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains("statement NoWritesByTheRotator denies secretsmanager:PutSecretValue"),
+        "the finding names the secret's policy statement: {}",
+        finding.message
+    );
+}
+
+/// A permissions boundary caps what the role's own policy allows (IAM user guide,
+/// "Permissions boundaries for IAM entities"): with one that leaves out
+/// `GetRandomPassword`, the rotation stops at its first step, and the audit fails
+/// the role naming the boundary.
+#[tokio::test]
+async fn a_permissions_boundary_without_get_random_password_fails_the_rotation_and_the_audit() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let role = role_with(&config, &app.policy).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let boundary = iam
+        .create_policy()
+        .policy_name(unique_name("rotator-boundary"))
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "NotAction": "secretsmanager:GetRandomPassword", "Resource": "*"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("CreatePolicy");
+    let boundary = boundary
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("policy ARN")
+        .to_owned();
+    iam.put_role_permissions_boundary()
+        .role_name(role.rsplit('/').next().expect("role name"))
+        .permissions_boundary(&boundary)
+        .send()
+        .await
+        .expect("PutRolePermissionsBoundary");
+    let function = rotator_as(&config, &role).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed("createSecret".to_owned()),
+        "createSecret is the step that asks for a password"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("secretsmanager:GetRandomPassword failed: access denied"),
+        "the error names the denied action: {logs}"
+    );
+
+    let finding = role_finding(&config, &app).await;
+    assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
+    assert!(
+        finding.message.contains(&format!(
+            "permissions boundary {boundary} allows no such request"
+        )) && finding.message.contains("secretsmanager:GetRandomPassword"),
+        "the finding names the boundary and the call: {}",
+        finding.message
     );
 }
 

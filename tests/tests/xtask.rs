@@ -765,6 +765,10 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
         .send()
         .await
         .expect("break the function's CA bundle");
+    // Until the update ends, Lambda runs the previous configuration.
+    deploy::wait_until_ready(&lambda, &names.function)
+        .await
+        .expect("the update ends");
     let error = rotate::rotate(
         &config,
         &RotateOptions {

@@ -108,6 +108,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_releases_them",
     ),
     Behaviour(
+        "lambda-states",
+        "a new function is Pending (not invoked, not updated) for a moment, longer in a VPC; an update is InProgress and refuses another (ResourceConflictException)",
+        "Lambda developer guide, \"Lambda function states\"",
+        "emulator::a_new_function_is_pending_and_an_update_in_progress_refuses_another",
+    ),
+    Behaviour(
         "vpc-role-permissions",
         "a function is put in a VPC only if its role may create, describe and delete network interfaces",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",
@@ -136,6 +142,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "signed requests are judged with policy Conditions (every documented operator, IfExists, set operators) and the request's context; what cannot be decided never lets an Allow apply and always lets a Deny apply",
         "IAM user guide, \"IAM JSON policy elements: Condition operators\", \"Conditions with multiple context keys or values\"",
         "iam::an_allow_applies_only_where_its_condition_holds",
+    ),
+    Behaviour(
+        "secret-resource-policy",
+        "a secret's resource policy is judged with the caller's policies: its Deny applies to the principals it names, its Allow grants a same-account caller it names (a role's ARN within the role's boundary; the account alone grants nothing)",
+        "Secrets Manager user guide, \"Determine who has permissions to your AWS Secrets Manager secrets\"; IAM user guide, \"Policy evaluation logic\"",
+        "iam::a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it",
     ),
     Behaviour(
         "resource-states",

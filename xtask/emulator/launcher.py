@@ -557,6 +557,8 @@ LAMBDA = LambdaRuntime()
 
 
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
+    if behaviours.on("lambda-states"):
+        strict.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
     result, errored, logs = LAMBDA.invoke(self, payload)  # logs reach CloudWatch Logs there
     if errored:

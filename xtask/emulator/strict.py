@@ -104,6 +104,7 @@ ROLE_PROPAGATION_SECONDS = _setting("EMULATOR_ROLE_PROPAGATION_SECONDS", 0.5)
 ENDPOINT_SECONDS = _setting("EMULATOR_ENDPOINT_SECONDS", 0.5)
 RDS_SECONDS = _setting("EMULATOR_RDS_SECONDS", 1.0)
 CONSOLE_SECONDS = _setting("EMULATOR_CONSOLE_SECONDS", 3.0)
+LAMBDA_STATE_SECONDS = _setting("EMULATOR_LAMBDA_STATE_SECONDS", 0.5)
 # Secrets Manager retries a failed rotation "multiple times" (user guide, "Rotation
 # by Lambda function") without saying how often or how far apart: 3 and 1 s here.
 ROTATION_ATTEMPTS = max(1, min(100, int(_setting("EMULATOR_ROTATION_ATTEMPTS", 3))))
@@ -122,6 +123,7 @@ def settings() -> dict:
         "EMULATOR_ENDPOINT_SECONDS": ENDPOINT_SECONDS,
         "EMULATOR_RDS_SECONDS": RDS_SECONDS,
         "EMULATOR_CONSOLE_SECONDS": CONSOLE_SECONDS,
+        "EMULATOR_LAMBDA_STATE_SECONDS": LAMBDA_STATE_SECONDS,
         "EMULATOR_ROTATION_ATTEMPTS": ROTATION_ATTEMPTS,
         "EMULATOR_ROTATION_RETRY_SECONDS": ROTATION_RETRY_SECONDS,
         "EMULATOR_NETWORK": os.environ.get("EMULATOR_NETWORK", "on"),
@@ -559,6 +561,102 @@ def permits(documents, boundary, action: str, resource: str, context: dict) -> b
     return boundary is None or policy_decision(boundary, action, resource, context) == "allow"
 
 
+# A resource policy in the caller's own account (IAM user guide, "Policy evaluation
+# logic" and "How AWS enforcement code logic evaluates requests"; Secrets Manager user
+# guide, "Determine who has permissions to your AWS Secrets Manager secrets"): an
+# explicit Deny in it applies whatever the identity policies say; within one account
+# an Allow in either the identity policies or the resource policy suffices, but an
+# Allow naming only the account (`123456789012`, `:root`) delegates to the identity
+# policies and grants nothing itself, and one naming a role's ARN (not the session's)
+# is still limited by the role's permissions boundary. An Allow for everyone (`*`) is
+# read as the stricter of the two (limited by the boundary too): the guides do not
+# say which applies. `NotPrincipal` on an Allow grants nothing here.
+def principal_kinds(principal, caller_arn: str, caller_account: str) -> set[str]:
+    """How a resource statement's ``Principal`` (or ``NotPrincipal``) names the
+    caller, every way it does: ``caller`` (its user or role session ARN), ``role``
+    (the session's role), ``everyone`` (``*``), ``account`` (its account). Values
+    that are not strings name no one."""
+    if principal == "*":
+        return {"everyone"}
+    if not isinstance(principal, dict):
+        return set()
+    values = principal.get("AWS")
+    values = [values] if isinstance(values, str) else [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+    session = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn or "")
+    kinds = set()
+    for value in values:
+        if value == "*":
+            kinds.add("everyone")
+        elif value == caller_arn:
+            kinds.add("caller")
+        elif value == caller_account or re.fullmatch(rf"arn:[\w-]+:iam::{caller_account}:root", value):
+            kinds.add("account")
+        elif session and re.fullmatch(rf"arn:{session[1]}:iam::{session[2]}:role/(.*/)?{re.escape(session[3])}", value):
+            kinds.add("role")
+    return kinds
+
+
+def resource_principal(principal, caller_arn: str, caller_account: str) -> str | None:
+    """The strongest way a ``Principal`` names the caller (see ``principal_kinds``),
+    or None (not named)."""
+    kinds = principal_kinds(principal, caller_arn, caller_account)
+    return next((kind for kind in ("caller", "role", "everyone", "account") if kind in kinds), None)
+
+
+def not_principal_spares(principal, caller_arn: str, caller_account: str, bounded: bool) -> bool:
+    """Whether a ``Deny`` with this ``NotPrincipal`` spares the caller (IAM user
+    guide, "AWS JSON policy elements: NotPrincipal"): only when it names the caller
+    itself (the user, or the role session's own ARN) and the caller's account too,
+    and never a principal with a permissions boundary ("Permissions boundaries for
+    IAM entities": such a statement "will always deny any IAM principal that has a
+    permissions boundary policy attached"). Naming only the role's ARN "might" deny
+    the session: read here as a denial."""
+    kinds = principal_kinds(principal, caller_arn, caller_account)
+    return not bounded and "caller" in kinds and "account" in kinds
+
+
+def resource_policy_decision(document, action: str, resource: str, context: dict, caller_arn: str, caller_account: str, bounded: bool = False) -> str:
+    """``deny`` (a Deny statement applies to the caller), ``caller``/``role``/``everyone``
+    (an Allow names the caller that way, no Deny), or ``none``. ``bounded``: the
+    caller has a permissions boundary."""
+    answer = "none"
+    for statement in _statements(document):
+        if not _statement_covers(statement, action, resource, context):
+            continue
+        effect = statement.get("Effect")
+        if "NotPrincipal" in statement:
+            if effect == "Deny" and not not_principal_spares(statement["NotPrincipal"], caller_arn, caller_account, bounded):
+                return "deny"  # denied to everyone the statement does not spare
+            continue  # an Allow with NotPrincipal is not credited
+        named = resource_principal(statement.get("Principal"), caller_arn, caller_account)
+        if named is None:
+            continue
+        if effect == "Deny":
+            return "deny"
+        if effect == "Allow" and named != "account" and _GRANT_RANK[named] > _GRANT_RANK[answer]:
+            answer = named
+    return answer
+
+
+_GRANT_RANK = {"none": 0, "everyone": 1, "role": 1, "caller": 2}
+
+
+def access_decision(identity: str, boundary: str | None, resource: str) -> bool:
+    """Whether a same-account request is allowed, from the identity policies' decision,
+    the permissions boundary's (None without one) and the resource policy's (``none``
+    without one): any Deny wins; else an identity Allow within the boundary, or a
+    resource-policy Allow naming the caller, or one naming its role (or everyone)
+    within the boundary."""
+    if "deny" in (identity, boundary, resource):
+        return False
+    within_boundary = boundary is None or boundary == "allow"
+    if identity == "allow" and within_boundary:
+        return True
+    if resource == "caller":
+        return True
+    return resource in ("role", "everyone") and within_boundary
+
+
 def request_context(principal_arn: str, region: str | None, extra: dict | None = None) -> dict:
     """The keys AWS puts in every request's context that the emulator knows
     (IAM user guide, "AWS global condition context keys"): the principal (for a role
@@ -784,6 +882,97 @@ class LambdaNetwork:
 LAMBDA_NETWORK = LambdaNetwork()
 
 
+class FunctionStates:
+    """Lambda's function states (Lambda developer guide, "Lambda function states"):
+    after CreateFunction a function is ``Pending`` while Lambda sets up its resources
+    (longer in a VPC), and "Lambda does not invoke a function during pending state":
+    Invoke, UpdateFunctionCode, UpdateFunctionConfiguration and PublishVersion fail.
+    An update sets ``LastUpdateStatus`` ``InProgress`` until it is done, and another
+    update meanwhile fails. Both answer ``ResourceConflictException`` (409), with
+    AWS's texts as its users report them. moto answers ``Active``/``Successful`` at
+    once. Invocations during an update run the new configuration here (AWS runs the
+    previous one until the update ends)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending_until: dict[str, float] = {}
+        self.updating_until: dict[str, float] = {}
+
+    @staticmethod
+    def _seconds(fn) -> float:
+        return LAMBDA_STATE_SECONDS * (2 if (getattr(fn, "_vpc_config", None) or {}).get("SubnetIds") else 1)
+
+    def created(self, fn) -> None:
+        with self.lock:
+            self.pending_until[fn.function_arn] = time.monotonic() + self._seconds(fn)
+            self.updating_until.pop(fn.function_arn, None)
+
+    def begin_update(self, fn) -> float | None:
+        """Refuses an update while the function is Pending or another update runs,
+        else marks this one as running, in one step (two concurrent updates cannot
+        both pass). Returns what to restore if the update itself then fails."""
+        with self.lock:
+            now = time.monotonic()
+            if now < self.pending_until.get(fn.function_arn, 0.0):
+                raise _conflict(PENDING_REFUSED)
+            if now < self.updating_until.get(fn.function_arn, 0.0):
+                raise _conflict(f"The operation cannot be performed at this time. An update is in progress for resource: {fn.function_arn}")
+            before = self.updating_until.get(fn.function_arn)
+            self.updating_until[fn.function_arn] = now + self._seconds(fn)
+            return before
+
+    def undo_update(self, fn, before: float | None) -> None:
+        with self.lock:
+            if before is None:
+                self.updating_until.pop(fn.function_arn, None)
+            else:
+                self.updating_until[fn.function_arn] = before
+
+    def deleted(self, arn: str) -> None:
+        with self.lock:
+            self.pending_until.pop(arn, None)
+            self.updating_until.pop(arn, None)
+
+    def _until(self, table: dict, fn) -> bool:
+        with self.lock:
+            return time.monotonic() < table.get(fn.function_arn, 0.0)
+
+    def pending(self, fn) -> bool:
+        return self._until(self.pending_until, fn)
+
+    def updating(self, fn) -> bool:
+        return self._until(self.updating_until, fn)
+
+    def refuse_invoke(self, fn) -> None:
+        if self.pending(fn):
+            raise _conflict(PENDING_REFUSED)
+
+    def configuration(self, fn, config: dict) -> dict:
+        if self.pending(fn):
+            config.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating")
+            config.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.", LastUpdateStatusReasonCode="Creating")
+        elif self.updating(fn):
+            # The texts AWS shows for an update in progress (Lambda developer guide,
+            # "Lambda function states", GetFunctionConfiguration example).
+            config.update(LastUpdateStatus="InProgress", LastUpdateStatusReason="The function is being created.", LastUpdateStatusReasonCode="Creating")
+        return config
+
+
+PENDING_REFUSED = "The operation cannot be performed at this time. The function is currently in the following state: Pending"
+
+
+def _conflict(message: str):
+    from moto.awslambda.exceptions import LambdaClientError
+
+    error = LambdaClientError("ResourceConflictException", message)
+    error.code = 409
+    return error
+
+
+FUNCTION_STATES = FunctionStates()
+UPDATING_CODE = threading.local()
+
+
 def install_lambda_patches() -> None:
     from moto.awslambda import models as lambda_models
     from moto.utilities.utils import get_partition
@@ -792,6 +981,9 @@ def install_lambda_patches() -> None:
     original_create = backend.create_function
     original_update = backend.update_function_configuration
     original_delete = backend.delete_function
+    original_update_code = backend.update_function_code
+    original_publish = backend.publish_version
+    original_configuration = lambda_models.LambdaFunction.get_configuration
 
     def create_function(self, spec):
         role = spec.get("Role")
@@ -807,6 +999,8 @@ def install_lambda_patches() -> None:
         except Exception:
             original_delete(self, fn.function_name)
             raise
+        if on("lambda-states"):
+            FUNCTION_STATES.created(latest)
         return fn
 
     def update_function_configuration(self, function_name, qualifier, body):
@@ -814,6 +1008,15 @@ def install_lambda_patches() -> None:
         if on("role-assumable") and body.get("Role"):
             check_role_assumable(self.account_id, partition, body["Role"])
         fn = self.get_function(function_name, qualifier)
+        before = FUNCTION_STATES.begin_update(fn) if on("lambda-states") else None
+        try:
+            return _update_configuration(self, fn, function_name, qualifier, body, partition)
+        except Exception:
+            if on("lambda-states"):
+                FUNCTION_STATES.undo_update(fn, before)
+            raise
+
+    def _update_configuration(self, fn, function_name, qualifier, body, partition):
         if on("vpc-role-permissions") and ("VpcConfig" in body or body.get("Role")):
             # The function's network as it will be, with the role it will have.
             vpc_config = body.get("VpcConfig") if "VpcConfig" in body else fn._vpc_config
@@ -829,7 +1032,37 @@ def install_lambda_patches() -> None:
                     LAMBDA_NETWORK.give_back(fn, old)
                     raise
                 LAMBDA_NETWORK.release(fn, old)
-        return original_update(self, function_name, qualifier, body)
+        result = original_update(self, function_name, qualifier, body)
+        if on("lambda-states") and isinstance(result, dict):
+            FUNCTION_STATES.configuration(fn, result)  # the answer already says InProgress, as AWS's does
+        return result
+
+    def update_function_code(self, function_name, qualifier, body):
+        fn = self.get_function(function_name, qualifier)
+        if not on("lambda-states"):
+            return original_update_code(self, function_name, qualifier, body)
+        before = FUNCTION_STATES.begin_update(fn)
+        try:
+            UPDATING_CODE.active = True  # its own PublishVersion (Publish=true) is part of it
+            result = original_update_code(self, function_name, qualifier, body)
+        except Exception:
+            FUNCTION_STATES.undo_update(fn, before)
+            raise
+        finally:
+            UPDATING_CODE.active = False
+        if isinstance(result, dict):
+            FUNCTION_STATES.configuration(fn, result)
+        return result
+
+    def publish_version(self, function_name, description="", *args, **kwargs):
+        if on("lambda-states") and not getattr(UPDATING_CODE, "active", False):
+            fn = self.get_function(function_name)
+            FUNCTION_STATES.undo_update(fn, FUNCTION_STATES.begin_update(fn))  # refused while Pending or updating
+        return original_publish(self, function_name, description, *args, **kwargs)
+
+    def get_configuration(self, on_create: bool = False):
+        config = original_configuration(self, on_create)
+        return FUNCTION_STATES.configuration(self, config) if on("lambda-states") else config
 
     def delete_function(self, function_name, qualifier=None):
         try:
@@ -839,11 +1072,15 @@ def install_lambda_patches() -> None:
         result = original_delete(self, function_name, qualifier)
         if fn is not None and not qualifier:
             LAMBDA_NETWORK.release(fn, LAMBDA_NETWORK.take(fn))
+            FUNCTION_STATES.deleted(fn.function_arn)
         return result
 
     backend.create_function = create_function
     backend.update_function_configuration = update_function_configuration
+    backend.update_function_code = update_function_code
+    backend.publish_version = publish_version
     backend.delete_function = delete_function
+    lambda_models.LambdaFunction.get_configuration = get_configuration
 
     # GetFunctionConfiguration's VpcConfig.VpcId is the VPC of the function's subnets
     # (Lambda API reference, VpcConfigResponse); moto answers a constant "vpc-123abc".
@@ -1609,19 +1846,24 @@ def _moto_policy_document(policy):
     return _default_version(policy)
 
 
+def _secret_at(resource: str):
+    """The secret an ARN names, or None (not a secret's ARN, or no such secret)."""
+    match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
+    if not match:
+        return None
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        return secretsmanager_backends[match[2]][match[1]].secrets.get(resource)
+    except Exception:  # a name moto cannot parse: as for a secret that is not there
+        return None
+
+
 def _resource_tags(resource: str, region: str) -> dict:
     """``aws:ResourceTag/<key>`` and, for a secret, ``secretsmanager:ResourceTag/<key>``
     (Service Authorization Reference, AWS Secrets Manager: both carry the secret's
     tags), for the resource a request names."""
-    match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
-    if not match:
-        return {}
-    from moto.secretsmanager.models import secretsmanager_backends
-
-    try:
-        secret = secretsmanager_backends[match[2]][match[1]].secrets.get(resource)
-    except Exception:  # a name moto cannot parse: no tags, as for a secret that is not there
-        return {}
+    secret = _secret_at(resource)
     context = {}
     for tag in getattr(secret, "tags", None) or []:
         if isinstance(tag, dict) and "Key" in tag:
@@ -1673,7 +1915,16 @@ def install_condition_evaluation() -> None:
         else:
             documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
             boundary = None  # a user's boundary is not modelled (moto keeps none)
-        if not permits(documents, boundary, self._action, resource, context):
+        identity = policy_decision(documents, self._action, resource, context)
+        bounded = None if boundary is None else policy_decision(boundary, self._action, resource, context)
+        on_resource = "none"
+        secret = _secret_at(resource) if behaviours.on("secret-resource-policy") else None
+        if secret is not None and getattr(secret, "policy", None):
+            # The secret's resource policy, same account only: moto finds a secret in
+            # the caller's own account's backend, so a cross-account request never
+            # reaches here with another account's secret.
+            on_resource = resource_policy_decision(secret.policy, self._action, resource, context, key.arn, self.account_id, bool(boundary))
+        if not access_decision(identity, bounded, on_resource):
             self._raise_access_denied()
 
     base.check_action_permitted = check_action_permitted

@@ -183,6 +183,8 @@ pub async fn rotator(runs: usize) -> Result<()> {
     )
     .await?;
     let function_arn = function.function_arn().unwrap_or_default().to_owned();
+    // A new function is Pending for a moment and is not invoked until Active.
+    crate::deploy::wait_until_ready(&lambda, "bench-rotator").await?;
     // Secrets Manager may invoke it (RotateSecret is refused otherwise, as on AWS).
     lambda
         .add_permission()

@@ -322,6 +322,7 @@ pub fn compliant_region() -> RegionInventory {
                 document: rotation_role_policy(),
             }]),
             attached_policies: Collected::Ok(Vec::new()),
+            permissions_boundary: Collected::Ok(None),
         }],
         discovered: None,
     }

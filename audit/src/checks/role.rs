@@ -36,12 +36,21 @@
 //! the finding is then ERROR, naming the statement and the condition, for a person
 //! to verify (`aws iam simulate-principal-policy`), never PASS.
 //!
+//! Beside the role's own policies, its permissions boundary (`GetRole`) and the
+//! application secret's resource policy decide (IAM user guide, "Policy evaluation
+//! logic"; Secrets Manager user guide, "Determine who has permissions to your AWS
+//! Secrets Manager secrets"): a `Deny` in the secret's policy naming the role, its
+//! account or everyone FAILs, an `Allow` there naming the role grants within the
+//! boundary, and a call the boundary leaves out FAILs naming the boundary. The
+//! `masterarn` secret's resource policy is not read (the PASS says so); SCPs and
+//! RCPs are not evaluated.
+//!
 //! Without `--read-secrets` the `masterarn` is unknown: the application-secret
 //! part is still judged (a missing permission there FAILs), otherwise SKIP.
 
 use super::{CheckDefinition, Context, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
-use crate::inventory::{Collected, Secret};
+use crate::inventory::{Collected, CollectionError, RoleRecord, Secret};
 use permissions::{CALLS, Call, Need as CallNeed, Resource, When};
 
 /// The tags by which an RDS-managed secret names its database.
@@ -297,9 +306,115 @@ pub(crate) fn remediation() -> String {
     )
 }
 
+/// The policies beside the role's own that decide its requests.
+#[derive(Debug, Default)]
+pub(crate) struct OtherPolicies {
+    /// The role's permissions boundary: its name and document.
+    pub boundary: Option<(String, String)>,
+    /// The resource policies of the secrets the role calls on.
+    pub resources: Vec<ResourcePolicy>,
+    /// What could not be judged for want of evidence, for a PASS to say.
+    pub unread: Vec<String>,
+}
+
+/// A secret's resource policy, narrowed to the statements that speak to the role
+/// (`iam_eval::resource_policy_for_role`).
+#[derive(Debug)]
+pub(crate) struct ResourcePolicy {
+    /// The secret's ARN.
+    pub resource: String,
+    /// `the resource policy of secret <name>`, for messages.
+    pub name: String,
+    pub document: String,
+}
+
+/// A secret whose resource policy the role's calls meet: the application secret,
+/// then the masterarn secret.
+struct PolicyHolder<'a> {
+    arn: &'a str,
+    name: &'a str,
+}
+
+/// The role's permissions boundary and the resource policies of the application
+/// and masterarn secrets, as collected. One the audit tried and failed to read is
+/// an ERROR finding: what it denies is unknown. One the inventory does not hold (an
+/// earlier version's, or a masterarn secret's, which is not read) is said in a PASS.
+/// `function` names the session Lambda opens with the role (the function's name).
+fn other_policies(
+    context: &Context<'_>,
+    record: &RoleRecord,
+    holders: &[PolicyHolder<'_>],
+    role: &str,
+    function: &str,
+) -> Result<OtherPolicies, Box<Finding>> {
+    let def = &FUNCTION_ROLE;
+    let mut other = OtherPolicies::default();
+    let missing =
+        |resource: &str, error: &CollectionError| Box::new(context.error(def, resource, error));
+    match &record.permissions_boundary {
+        Collected::Ok(Some(boundary)) => {
+            other.boundary = Some((boundary.name.clone(), boundary.document.clone()));
+        }
+        Collected::Ok(None) => {}
+        Collected::Skipped(why) => other.unread.push(format!(
+            "the role's permissions boundary was not read ({why})"
+        )),
+        Collected::Failed(error) => return Err(missing(role, error)),
+    }
+    // Lambda names the role's session after the function.
+    let session = match role.split_once(":iam::") {
+        Some((partition, rest)) => format!(
+            "{partition}:sts::{}:assumed-role/{}/{function}",
+            rest.split(':').next().unwrap_or_default(),
+            role.rsplit('/').next().unwrap_or(role)
+        ),
+        None => String::new(),
+    };
+    let caller = iam_eval::Caller {
+        role,
+        session: &session,
+        bounded: other.boundary.is_some(),
+    };
+    for holder in holders {
+        let policy = context
+            .region
+            .secret_policies
+            .iter()
+            .find(|p| p.secret_arn == holder.arn)
+            .map(|p| &p.policy);
+        let name = format!("the resource policy of secret {}", holder.name);
+        match policy {
+            Some(Collected::Ok(Some(document))) => {
+                let document =
+                    iam_eval::resource_policy_for_role(document, &caller).map_err(|why| {
+                        Box::new(context.finding(
+                            def,
+                            Status::Error,
+                            holder.arn,
+                            format!("secret {}: {why}", holder.name),
+                        ))
+                    })?;
+                other.resources.push(ResourcePolicy {
+                    resource: holder.arn.to_owned(),
+                    name,
+                    document,
+                });
+            }
+            Some(Collected::Ok(None)) => {}
+            Some(Collected::Failed(error)) => return Err(missing(holder.arn, error)),
+            Some(Collected::Skipped(why)) => {
+                other.unread.push(format!("{name} was not read ({why})"));
+            }
+            None => other.unread.push(format!("{name} was not read")),
+        }
+    }
+    Ok(other)
+}
+
 /// The verdict over every need: FAIL lines (denied), ERROR lines (undecided).
 pub(crate) fn judge(
     policies: &[NamedPolicy<'_>],
+    other: &OtherPolicies,
     needs: &[Need],
     role: &str,
     region: &str,
@@ -310,7 +425,9 @@ pub(crate) fn judge(
     for need in needs {
         let mut request = Request::new(need.action, &need.resource)
             .with("aws:PrincipalArn", role)
-            .with("aws:RequestedRegion", region);
+            .with("aws:RequestedRegion", region)
+            // The SDKs call AWS's APIs over TLS only.
+            .with("aws:SecureTransport", "true");
         if let Some(account) = account {
             request = request.with("aws:PrincipalAccount", account);
         }
@@ -326,9 +443,30 @@ pub(crate) fn judge(
             }
         }
         let what = format!("{} on {} ({})", need.action, need.resource, need.why);
-        match iam_eval::evaluate(policies, &request)? {
+        let identity = iam_eval::evaluate(policies, &request)?;
+        let boundary = match &other.boundary {
+            Some((name, document)) => Some((
+                iam_eval::evaluate(&[NamedPolicy { name, document }], &request)?,
+                name.as_str(),
+            )),
+            None => None,
+        };
+        let resource = match other.resources.iter().find(|r| r.resource == need.resource) {
+            Some(policy) => Some(iam_eval::evaluate(
+                &[NamedPolicy {
+                    name: &policy.name,
+                    document: &policy.document,
+                }],
+                &request,
+            )?),
+            None => None,
+        };
+        match iam_eval::combine(&identity, boundary.as_ref().map(|(d, n)| (d, *n)), resource.as_ref()) {
             Decision::Allowed { .. } => {}
             Decision::ImplicitDeny => denied.push(format!("no statement allows {what}")),
+            Decision::OutsideBoundary { by } => {
+                denied.push(format!("{what} is allowed, but {by} allows no such request"));
+            }
             Decision::ExplicitDeny { by } => denied.push(format!("{by} denies {what}")),
             Decision::MayDeny { by, condition } => undecided.push(format!(
                 "{by} may deny {what} under a condition the audit cannot evaluate ({condition})"
@@ -399,7 +537,15 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             Ok(needs) => needs,
             Err(why) => return context.finding(def, Status::Error, role, why),
         };
-        let (denied, undecided) = match judge(&policies, &needs, role, &context.region.region, context.account_id) {
+        let mut holders = vec![PolicyHolder { arn: &secret.arn, name: &secret.name }];
+        if let Some(admin) = &admin {
+            holders.push(PolicyHolder { arn: &admin.secret.arn, name: &admin.secret.name });
+        }
+        let other = match other_policies(context, record, &holders, role, &configuration.name) {
+            Ok(other) => other,
+            Err(finding) => return *finding,
+        };
+        let (denied, undecided) = match judge(&policies, &other, &needs, role, &context.region.region, context.account_id) {
             Ok(verdict) => verdict,
             Err(why) => return context.finding(def, Status::Error, role, format!("role {role}: {why}")),
         };
@@ -426,7 +572,7 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             return context.skip(def, role, &reason);
         }
         let actions: Vec<String> = needs.iter().map(|n| format!("{} on {}", n.action, n.resource)).collect();
-        let notes = pass_notes(&policies, secret, admin, role, context);
+        let notes = pass_notes(&policies, &other, secret, admin, role, context);
         context.pass(def, role, format!("{subject} allows {}{notes}{unknown_note}", actions.join(", ")))
     });
     let remediation = remediation();
@@ -477,6 +623,7 @@ fn replica_arns(
 /// without it, and what was not judged for want of evidence.
 fn pass_notes(
     policies: &[NamedPolicy<'_>],
+    other: &OtherPolicies,
     secret: &Secret,
     admin: Option<Admin<'_>>,
     role: &str,
@@ -490,6 +637,7 @@ fn pass_notes(
         });
         let verdict = judge(
             policies,
+            other,
             std::slice::from_ref(&need),
             role,
             &context.region.region,
@@ -501,6 +649,7 @@ fn pass_notes(
             }
         }
     }
+    notes.extend(other.unread.iter().map(|u| format!("not judged: {u}")));
     if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
         notes.push("rds:DescribeDBInstances on the cluster's member instances is not judged (the inventory does not list them)".to_owned());
     }
@@ -821,6 +970,107 @@ mod tests {
         let findings = with_policies(Vec::new(), |_| {});
         assert_eq!(findings[0].status, Status::Fail);
         assert_eq!(findings[0].remediation, text);
+    }
+
+    #[test]
+    fn the_secrets_resource_policy_and_the_roles_boundary_decide_with_its_policies() {
+        type Change = Box<dyn Fn(&mut RegionInventory)>;
+        let deploy: Value = serde_json::from_str(&rotation_role_policy()).expect("policy");
+        let without_put = {
+            let mut doc = deploy.clone();
+            for statement in doc["Statement"].as_array_mut().expect("statements") {
+                if let Some(actions) = statement["Action"].as_array_mut() {
+                    actions.retain(|a| a != "secretsmanager:PutSecretValue");
+                }
+            }
+            doc
+        };
+        let on_secret = |statement: Value| {
+            move |region: &mut RegionInventory| {
+                region.secret_policies[0].policy = Collected::Ok(Some(
+                    json!({"Version": "2012-10-17", "Statement": [statement.clone()]}).to_string(),
+                ));
+            }
+        };
+        let boundary = |actions: Value| {
+            move |region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary = Collected::Ok(Some(PolicyDocument {
+                    name: "permissions boundary arn:aws:iam::123456789012:policy/b".to_owned(),
+                    document: json!({"Statement": {"Effect": "Allow", "Action": actions.clone(), "Resource": "*"}}).to_string(),
+                }));
+            }
+        };
+        let put = "secretsmanager:PutSecretValue";
+        let cases: Vec<(&str, Vec<Value>, Change, Status, String)> = vec![
+            (
+                "a Deny in the secret's policy naming the role",
+                vec![deploy.clone()],
+                Box::new(on_secret(json!({"Effect": "Deny", "Principal": {"AWS": ROLE}, "Action": put, "Resource": "*"}))),
+                Status::Fail,
+                format!("the resource policy of secret SecretsManagerTutorialAppuser statement 1 denies {put} on {SECRET_ARN}"),
+            ),
+            (
+                "a Deny in the secret's policy for everyone but an admin role",
+                vec![deploy.clone()],
+                Box::new(on_secret(json!({"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:role/admin"}, "Action": "secretsmanager:*", "Resource": "*"}))),
+                Status::Fail,
+                "denies secretsmanager:DescribeSecret on".to_owned(),
+            ),
+            (
+                "a Deny naming another role",
+                vec![deploy.clone()],
+                Box::new(on_secret(json!({"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::123456789012:role/admin"}, "Action": put, "Resource": "*"}))),
+                Status::Pass,
+                "allows".to_owned(),
+            ),
+            (
+                "the secret's policy grants what the role's own does not",
+                vec![without_put.clone()],
+                Box::new(on_secret(json!({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": put, "Resource": "*"}))),
+                Status::Pass,
+                "allows".to_owned(),
+            ),
+            (
+                "an Allow naming only the account grants nothing",
+                vec![without_put.clone()],
+                Box::new(on_secret(json!({"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": put, "Resource": "*"}))),
+                Status::Fail,
+                format!("no statement allows {put} on {SECRET_ARN}"),
+            ),
+            (
+                "a boundary without GetRandomPassword",
+                vec![deploy.clone()],
+                Box::new(boundary(json!(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "rds:DescribeDBInstances"]))),
+                Status::Fail,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is allowed, but permissions boundary arn:aws:iam::123456789012:policy/b allows no such request".to_owned(),
+            ),
+            (
+                "a boundary allowing everything the rotation does",
+                vec![deploy.clone()],
+                Box::new(boundary(json!(["secretsmanager:*", "rds:Describe*"]))),
+                Status::Pass,
+                "allows".to_owned(),
+            ),
+            (
+                "a boundary not in the inventory is said",
+                vec![deploy.clone()],
+                Box::new(|region: &mut RegionInventory| {
+                    region.roles[0].permissions_boundary = Collected::Skipped("the inventory predates its collection".to_owned());
+                }),
+                Status::Pass,
+                "not judged: the role's permissions boundary was not read".to_owned(),
+            ),
+        ];
+        for (why, inline, change, status, text) in cases {
+            let findings = with_policies(inline, change);
+            assert_eq!(findings.len(), 1, "{why}");
+            assert_eq!(findings[0].status, status, "{why}: {}", findings[0].message);
+            assert!(
+                findings[0].message.contains(&text),
+                "{why}: {}",
+                findings[0].message
+            );
+        }
     }
 
     #[test]

@@ -198,3 +198,73 @@ def invoke(condition=None, principal=None, resource=FUNCTION, effect="Allow"):
 )
 def test_secrets_manager_may_invoke_the_function(policy, expected):
     assert strict.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
+
+
+# ---------------------------------------------------------------- a secret's resource policy
+
+RP_USER = f"arn:aws:iam::{ACCOUNT}:user/alice"
+RP_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/rotator/fn"
+RP_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"
+
+
+def on_secret(effect, principal, action="secretsmanager:GetSecretValue", key="Principal", **extra):
+    return {"Version": "2012-10-17", "Statement": [{"Effect": effect, key: principal, "Action": action, "Resource": "*", **extra}]}
+
+
+@pytest.mark.parametrize(
+    "document, caller, expected",
+    [
+        (on_secret("Deny", {"AWS": ROLE}), RP_SESSION, "deny"),  # a role's ARN names its sessions
+        (on_secret("Deny", {"AWS": f"arn:aws:iam::{ACCOUNT}:role/other"}), RP_SESSION, "none"),
+        (on_secret("Deny", "*"), RP_USER, "deny"),
+        (on_secret("Deny", {"AWS": ACCOUNT}), RP_USER, "deny"),  # the account names all its principals
+        (on_secret("Deny", {"AWS": RP_USER}, key="NotPrincipal"), RP_SESSION, "deny"),  # everyone but alice
+        # NotPrincipal spares only the caller named with its account, never the account's others.
+        (on_secret("Deny", {"AWS": [RP_USER, ACCOUNT]}, key="NotPrincipal"), RP_USER, "none"),
+        (on_secret("Deny", {"AWS": RP_USER}, key="NotPrincipal"), RP_USER, "deny"),  # "might" deny: denied here
+        (on_secret("Deny", {"AWS": [f"arn:aws:iam::{ACCOUNT}:role/admin", f"arn:aws:iam::{ACCOUNT}:root"]}, key="NotPrincipal"), RP_SESSION, "deny"),
+        (on_secret("Deny", {"AWS": [ROLE, f"arn:aws:iam::{ACCOUNT}:root"]}, key="NotPrincipal"), RP_SESSION, "deny"),  # the role, not its session
+        (on_secret("Deny", {"AWS": [ROLE, RP_SESSION, ACCOUNT]}, key="NotPrincipal"), RP_SESSION, "none"),
+        (on_secret("Deny", {"AWS": 5}), RP_USER, "none"),  # not a principal: names no one, and no error
+        (on_secret("Allow", {"AWS": RP_USER}), RP_USER, "caller"),
+        (on_secret("Allow", {"AWS": RP_SESSION}), RP_SESSION, "caller"),
+        (on_secret("Allow", {"AWS": ROLE}), RP_SESSION, "role"),
+        (on_secret("Allow", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), RP_USER, "none"),  # a delegation only
+        (on_secret("Allow", "*"), RP_USER, "everyone"),
+        (on_secret("Allow", {"AWS": RP_USER}, key="NotPrincipal"), RP_SESSION, "none"),
+        (on_secret("Allow", {"AWS": RP_USER}, action="secretsmanager:PutSecretValue"), RP_USER, "none"),
+        # Conditions hold or not as in identity policies.
+        (on_secret("Deny", "*", Condition={"StringNotEquals": {"aws:PrincipalArn": ROLE}}), RP_SESSION, "none"),
+        (on_secret("Deny", "*", Condition={"StringNotEquals": {"aws:PrincipalArn": ROLE}}), RP_USER, "deny"),
+    ],
+)
+def test_a_secrets_resource_policy_names_the_caller(document, caller, expected):
+    context = strict.request_context(strict.principal_arn(caller), "us-east-1")
+    assert strict.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, caller, ACCOUNT) == expected
+
+
+@pytest.mark.parametrize(
+    "identity, boundary, on_resource, allowed",
+    [
+        ("allow", None, "none", True),
+        ("none", None, "none", False),
+        ("allow", None, "deny", False),  # the resource policy's Deny wins
+        ("none", None, "caller", True),  # either policy's Allow suffices in one account
+        ("none", "none", "caller", True),  # naming the user or session itself: the boundary does not limit it
+        ("none", "none", "role", False),  # naming the role's ARN: limited by its boundary
+        ("none", "allow", "role", True),
+        ("none", "none", "everyone", False),
+        ("allow", "none", "none", False),  # an identity Allow outside the boundary
+        ("allow", "deny", "caller", False),  # an explicit Deny anywhere wins
+        ("deny", None, "caller", False),
+    ],
+)
+def test_access_is_the_union_of_allows_within_one_account(identity, boundary, on_resource, allowed):
+    assert strict.access_decision(identity, boundary, on_resource) is allowed
+
+
+def test_not_principal_never_spares_a_caller_with_a_permissions_boundary():
+    document = on_secret("Deny", {"AWS": [RP_SESSION, ACCOUNT]}, key="NotPrincipal")
+    context = strict.request_context(strict.principal_arn(RP_SESSION), "us-east-1")
+    decide = lambda bounded: strict.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, RP_SESSION, ACCOUNT, bounded)  # noqa: E731
+    assert (decide(False), decide(True)) == ("none", "deny")
