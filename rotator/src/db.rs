@@ -394,12 +394,36 @@ pub async fn password_policy_variables(
 ) -> Result<Vec<(String, String)>, DbError> {
     // `_` in LIKE matches any one character, itself included: no escapes, which
     // NO_BACKSLASH_ESCAPES would change.
-    let rows = sqlx::raw_sql(
+    global_variables(
+        connection,
         "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'validate_password%' OR Variable_name LIKE 'simple_password_check%'",
+        "reading the server's password policy (SHOW GLOBAL VARIABLES)",
     )
-    .fetch_all(connection)
     .await
-    .map_err(|e| statement_error("reading the server's password policy (SHOW GLOBAL VARIABLES)", &e, false))?;
+}
+
+/// The variables that say whether the server takes the rotation's writes
+/// ([`crate::preflight::VARIABLES`]), as (name, value); those the server lacks are absent.
+pub async fn write_variables(
+    connection: &mut MySqlConnection,
+) -> Result<Vec<(String, String)>, DbError> {
+    global_variables(
+        connection,
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only', 'innodb_read_only', 'partial_revokes')",
+        "reading whether the server takes writes (SHOW GLOBAL VARIABLES)",
+    )
+    .await
+}
+
+async fn global_variables(
+    connection: &mut MySqlConnection,
+    query: &'static str,
+    what: &str,
+) -> Result<Vec<(String, String)>, DbError> {
+    let rows = sqlx::raw_sql(query)
+        .fetch_all(connection)
+        .await
+        .map_err(|e| statement_error(what, &e, false))?;
     Ok(rows
         .iter()
         .map(|row| (column_text(row, 0), column_text(row, 1)))

@@ -25,6 +25,7 @@ pub mod grants;
 pub mod logging;
 pub mod password_hash;
 pub mod password_policy;
+pub mod preflight;
 pub mod rotation;
 pub mod secret;
 pub mod settings;

@@ -381,10 +381,11 @@ pub fn shortfall(password: &str, wanted: &Requirements, users: &[&str]) -> Optio
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// Variables as `SHOW GLOBAL VARIABLES` lists them (also used by `preflight`'s tests).
+    pub(crate) fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))

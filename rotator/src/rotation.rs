@@ -22,6 +22,7 @@ use crate::error::{Problem, RotationError};
 use crate::grantable;
 use crate::grants::{self, Grants};
 use crate::password_policy;
+use crate::preflight;
 use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
 use crate::settings::{Settings, Strategy};
 use crate::sql::{self, Account};
@@ -582,6 +583,7 @@ impl Rotator {
             ))));
         }
         let conn = &mut admin_connection;
+        self.preflight(cx, conn, &endpoint.host, &version).await?;
 
         // Read and check every account of both names before the first write.
         let user_hosts = db::account_hosts(conn, &current.username)
@@ -680,6 +682,41 @@ impl Rotator {
             tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
         }
         Ok(())
+    }
+
+    /// Refuses, before the first write, a server that takes no writes (read-only) and an
+    /// admin whose partial revokes the clone would inherit (see `preflight`).
+    async fn preflight(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        host: &str,
+        version: &ServerVersion,
+    ) -> Result<(), RotationError> {
+        let variables = db::write_variables(conn).await.map_err(|e| cx.fail(e))?;
+        let partial_revokes = variables.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("partial_revokes") && v.eq_ignore_ascii_case("ON")
+        });
+        let (admin, grants) = if partial_revokes {
+            let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
+            let account = Account::from_current_user(&matched).ok_or_else(|| {
+                cx.fail(Problem::Protocol(format!(
+                    "CURRENT_USER() returned `{matched}`, not user@host"
+                )))
+            })?;
+            let statement =
+                sql::show_session_grants(version.flavor, &account, &[]).map_err(|e| cx.fail(e))?;
+            let rows = db::strings(conn, &statement)
+                .await
+                .map_err(|e| cx.fail(e))?;
+            (account.to_string(), rows)
+        } else {
+            (String::new(), Vec::new())
+        };
+        match preflight::refusal(host, &admin, &variables, &grants) {
+            Some(reason) => Err(cx.fail(Problem::Refused(reason))),
+            None => Ok(()),
+        }
     }
 
     /// Refuses, before the first write, a copy the admin could not finish: each grant
