@@ -366,16 +366,16 @@ pub async fn strings(
         .fetch_all(connection)
         .await
         .map_err(|e| statement_error(&statement.summary, &e, statement.carries_password()))?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            row.try_get::<String, _>(0).unwrap_or_else(|_| {
-                row.try_get::<Vec<u8>, _>(0)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default()
-            })
-        })
-        .collect())
+    Ok(rows.iter().map(|row| column_text(row, 0)).collect())
+}
+
+/// A column as text, whether the server sent it as a string or as bytes.
+fn column_text(row: &sqlx::mysql::MySqlRow, index: usize) -> String {
+    row.try_get::<String, _>(index).unwrap_or_else(|_| {
+        row.try_get::<Vec<u8>, _>(index)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    })
 }
 
 /// `SELECT VERSION()`.
@@ -384,6 +384,50 @@ pub async fn version(connection: &mut MySqlConnection) -> Result<String, DbError
         .fetch_one(connection)
         .await
         .map_err(|e| statement_error("reading the server version", &e, false))
+}
+
+/// The global variables of a password-validation component or plugin (MySQL's
+/// `validate_password`, MariaDB's `simple_password_check`), as (name, value); none
+/// when neither is installed. Any account may read them.
+pub async fn password_policy_variables(
+    connection: &mut MySqlConnection,
+) -> Result<Vec<(String, String)>, DbError> {
+    // `_` in LIKE matches any one character, itself included: no escapes, which
+    // NO_BACKSLASH_ESCAPES would change.
+    global_variables(
+        connection,
+        "SHOW GLOBAL VARIABLES WHERE Variable_name LIKE 'validate_password%' OR Variable_name LIKE 'simple_password_check%'",
+        "reading the server's password policy (SHOW GLOBAL VARIABLES)",
+    )
+    .await
+}
+
+/// The variables that say whether the server takes the rotation's writes
+/// ([`crate::preflight::VARIABLES`]), as (name, value); those the server lacks are absent.
+pub async fn write_variables(
+    connection: &mut MySqlConnection,
+) -> Result<Vec<(String, String)>, DbError> {
+    global_variables(
+        connection,
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'super_read_only', 'innodb_read_only', 'partial_revokes')",
+        "reading whether the server takes writes (SHOW GLOBAL VARIABLES)",
+    )
+    .await
+}
+
+async fn global_variables(
+    connection: &mut MySqlConnection,
+    query: &'static str,
+    what: &str,
+) -> Result<Vec<(String, String)>, DbError> {
+    let rows = sqlx::raw_sql(query)
+        .fetch_all(connection)
+        .await
+        .map_err(|e| statement_error(what, &e, false))?;
+    Ok(rows
+        .iter()
+        .map(|row| (column_text(row, 0), column_text(row, 1)))
+        .collect())
 }
 
 /// `SELECT CURRENT_USER()`: the account the server matched the login to.

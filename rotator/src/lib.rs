@@ -24,6 +24,8 @@ pub mod grantable;
 pub mod grants;
 pub mod logging;
 pub mod password_hash;
+pub mod password_policy;
+pub mod preflight;
 pub mod rotation;
 pub mod secret;
 pub mod settings;

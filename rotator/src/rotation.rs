@@ -21,6 +21,8 @@ use crate::db::{self, DbError, Login, Transport};
 use crate::error::{Problem, RotationError};
 use crate::grantable;
 use crate::grants::{self, Grants};
+use crate::password_policy;
+use crate::preflight;
 use crate::secret::{AdminSecret, DbSecret, Password, TlsSetting};
 use crate::settings::{Settings, Strategy};
 use crate::sql::{self, Account};
@@ -325,13 +327,70 @@ impl Rotator {
         })
     }
 
-    async fn random_password(&self, cx: &Context<'_>) -> Result<Password, RotationError> {
+    /// The server's version and the requirements of its password policy, read as the
+    /// current user (any account may read global variables).
+    async fn server_facts(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+    ) -> Result<(Option<ServerVersion>, password_policy::Requirements), RotationError> {
+        let (mut connection, _) = self.login(cx, current, "current").await?;
+        let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
+        let variables = db::password_policy_variables(&mut connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        let requirements = password_policy::Requirements::from_variables(&variables)
+            .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
+        Ok((ServerVersion::parse(&text), requirements))
+    }
+
+    /// A password the server's policy accepts, checked here (never by the server, whose
+    /// `VALIDATE_PASSWORD_STRENGTH()` could log it) before it is stored: a password the
+    /// server refuses in setSecret would be refused on every retry (see `password_policy`).
+    async fn policy_password(
+        &self,
+        cx: &Context<'_>,
+        requirements: &password_policy::Requirements,
+        cap: Option<password_policy::Cap>,
+        users: &[&str],
+    ) -> Result<Password, RotationError> {
+        let plan = password_policy::plan(requirements, &self.settings, cap)
+            .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
+        if let (true, Some(cap)) = (plan.clamped, cap) {
+            tracing::warn!(secret = %cx.event.secret_id, setting = self.settings.password_length, length = plan.length, "PASSWORD_LENGTH is more than the {} characters {}; asking for {}", cap.chars, cap.why, plan.length);
+        }
+        if !requirements.is_empty() {
+            tracing::info!(secret = %cx.event.secret_id, policy = ?requirements, length = plan.length, "the server has a password policy; the password is generated to meet it");
+        }
+        let mut last = String::new();
+        for attempt in 1..=password_policy::ATTEMPTS {
+            let password = self.random_password(cx, plan.length).await?;
+            match password_policy::shortfall(password.expose(), requirements, users) {
+                None => return Ok(password),
+                Some(reason) => {
+                    tracing::info!(secret = %cx.event.secret_id, attempt, reason = %reason, "a generated password misses the server's password policy; asking for another");
+                    last = reason;
+                }
+            }
+        }
+        Err(cx.fail(Problem::Refused(format!(
+            "{} passwords of {} characters from GetRandomPassword all missed the server's password policy (the last: {last}); raise PASSWORD_LENGTH, or exclude fewer characters (EXCLUDE_CHARACTERS, EXCLUDE_*)",
+            password_policy::ATTEMPTS,
+            plan.length
+        ))))
+    }
+
+    async fn random_password(
+        &self,
+        cx: &Context<'_>,
+        length: usize,
+    ) -> Result<Password, RotationError> {
         let s = &self.settings;
         let generated = self
             .secrets
             .get_random_password()
             .exclude_characters(&s.exclude_characters)
-            .password_length(s.password_length)
+            .password_length(i64::try_from(length).unwrap_or(s.password_length))
             .exclude_numbers(s.exclude_numbers)
             .exclude_punctuation(s.exclude_punctuation)
             .exclude_uppercase(s.exclude_uppercase)
@@ -394,14 +453,22 @@ impl Rotator {
             .sql()
             .map_err(|e| cx.fail(e))?;
         let length = username.chars().count();
+        let needs_version = length > 16 && self.settings.username_character_limit.is_none();
+        // One login as the current user reads the server's version (for the user-name
+        // limit) and its password policy. Without the version a long name cannot be
+        // judged, so that login's failure is the step's; otherwise a server that cannot
+        // be read leaves the password to the settings alone, as before the policy was
+        // read, and setSecret reports the login's problem (a single-user rotation whose
+        // current password no longer works still goes on with AWSPREVIOUS there).
+        let (version, requirements) = match self.server_facts(cx, &current).await {
+            Ok(facts) => facts,
+            Err(error) if !needs_version => {
+                tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the server's password policy could not be read; the password follows the function's settings alone");
+                (None, password_policy::Requirements::default())
+            }
+            Err(error) => return Err(error),
+        };
         if length > 16 || self.settings.username_character_limit.is_some() {
-            let version = if self.settings.username_character_limit.is_none() {
-                let (mut connection, _) = self.login(cx, &current, "current").await?;
-                let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
-                ServerVersion::parse(&text)
-            } else {
-                None
-            };
             let limit = user_name_limit(self.settings.username_character_limit, version.as_ref());
             if length > limit {
                 return Err(cx.fail(Problem::Refused(format!(
@@ -409,7 +476,11 @@ impl Rotator {
                 ))));
             }
         }
-        let password = self.random_password(cx).await?;
+        let cap = version
+            .filter(|v| v.flavor == Flavor::MySql)
+            .map(|_| password_policy::Cap::for_mysql(current.tls == TlsSetting::Required));
+        let users = [username.as_str(), current.username.as_str()];
+        let password = self.policy_password(cx, &requirements, cap, &users).await?;
         let value = current.with_credentials(&username, &password);
         let mut put = self
             .secrets
@@ -512,6 +583,7 @@ impl Rotator {
             ))));
         }
         let conn = &mut admin_connection;
+        self.preflight(cx, conn, &endpoint.host, &version).await?;
 
         // Read and check every account of both names before the first write.
         let user_hosts = db::account_hosts(conn, &current.username)
@@ -610,6 +682,41 @@ impl Rotator {
             tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
         }
         Ok(())
+    }
+
+    /// Refuses, before the first write, a server that takes no writes (read-only) and an
+    /// admin whose partial revokes the clone would inherit (see `preflight`).
+    async fn preflight(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        host: &str,
+        version: &ServerVersion,
+    ) -> Result<(), RotationError> {
+        let variables = db::write_variables(conn).await.map_err(|e| cx.fail(e))?;
+        let partial_revokes = variables.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("partial_revokes") && v.eq_ignore_ascii_case("ON")
+        });
+        let (admin, grants) = if partial_revokes {
+            let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
+            let account = Account::from_current_user(&matched).ok_or_else(|| {
+                cx.fail(Problem::Protocol(format!(
+                    "CURRENT_USER() returned `{matched}`, not user@host"
+                )))
+            })?;
+            let statement =
+                sql::show_session_grants(version.flavor, &account, &[]).map_err(|e| cx.fail(e))?;
+            let rows = db::strings(conn, &statement)
+                .await
+                .map_err(|e| cx.fail(e))?;
+            (account.to_string(), rows)
+        } else {
+            (String::new(), Vec::new())
+        };
+        match preflight::refusal(host, &admin, &variables, &grants) {
+            Some(reason) => Err(cx.fail(Problem::Refused(reason))),
+            None => Ok(()),
+        }
     }
 
     /// Refuses, before the first write, a copy the admin could not finish: each grant

@@ -1324,26 +1324,7 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         ..
     } = rds_instance(&config, "ansidb").await;
     let user = "back\\slash";
-    exec(&mut connection, "CREATE DATABASE ansi".to_owned()).await;
-    exec(
-        &mut connection,
-        "CREATE TABLE ansi.t (id INT PRIMARY KEY)".to_owned(),
-    )
-    .await;
-    exec(&mut connection, "INSERT INTO ansi.t VALUES (1)".to_owned()).await;
-    let account = rotator::sql::Account::new(user, "%")
-        .sql()
-        .expect("quotable");
-    exec(
-        &mut connection,
-        format!("CREATE USER {account} IDENTIFIED BY 'Initial-1'"),
-    )
-    .await;
-    exec(
-        &mut connection,
-        format!("GRANT SELECT ON ansi.* TO {account}"),
-    )
-    .await;
+    database_with_user(&mut connection, "ansi", user, "Initial-1").await;
     // On RDS a server's sql_mode comes from its DB parameter group: the master user
     // holds no SUPER and cannot SET GLOBAL (RDS user guide, "Master user account
     // privileges"). The emulator's parameter groups do not reach its servers, so the
@@ -1397,6 +1378,28 @@ async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
         .await
         .expect("count accounts");
     count > 0
+}
+
+/// A database `database` holding a table `t` with one row, and `user`@'%' with SELECT
+/// on it, made through `connection` (an instance's master, say).
+async fn database_with_user(
+    connection: &mut MySqlConnection,
+    database: &str,
+    user: &str,
+    password: &str,
+) {
+    let account = rotator::sql::Account::new(user, "%")
+        .sql()
+        .expect("quotable");
+    for statement in [
+        format!("CREATE DATABASE `{database}`"),
+        format!("CREATE TABLE `{database}`.t (id INT PRIMARY KEY)"),
+        format!("INSERT INTO `{database}`.t VALUES (1)"),
+        format!("CREATE USER {account} IDENTIFIED BY '{password}'"),
+        format!("GRANT SELECT ON `{database}`.* TO {account}"),
+    ] {
+        exec(connection, statement).await;
+    }
 }
 
 /// AWS's reference function accepts an application secret whose host is a read
@@ -2010,4 +2013,229 @@ async fn a_second_secret_for_the_same_user_never_overwrites_the_first_ones_clone
             && logs.contains("Two secrets for the same database user"),
         "the refusal names the account and the likely cause:\n{logs}"
     );
+}
+
+/// Issue 19, item 5: a server whose password-validation plugin refuses the password
+/// (MariaDB's `simple_password_check`, error 1819) would refuse it on every retry, once
+/// it is stored in AWSPENDING. createSecret reads the policy and generates a password
+/// that meets it: the rotation succeeds and the new password logs in. A policy the
+/// function's settings cannot meet (special characters required, punctuation excluded)
+/// stops createSecret before anything is written, naming the variable and the fix.
+///
+/// The plugin judges every password set on its server while it is installed, so the
+/// test runs on a server of its own (an RDS instance of the emulator): no other test's
+/// accounts are judged, whatever runs in parallel. Its root installs the plugin, as a
+/// parameter group's `plugin_load_add` would on a managed server.
+#[tokio::test]
+async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
+    const POLICY: [(&str, &str); 4] = [
+        ("simple_password_check_minimal_length", "40"),
+        ("simple_password_check_digits", "3"),
+        ("simple_password_check_letters_same_case", "3"),
+        ("simple_password_check_other_characters", "3"),
+    ];
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let no_punctuation = deploy_rotator(
+        &config,
+        &[("DB_CA_BUNDLE", &ca()), ("EXCLUDE_PUNCTUATION", "true")],
+    )
+    .await;
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+        ..
+    } = rds_instance(&config, "pwpolicydb").await;
+    // The user's own password meets the policy (the clone is created with it).
+    let initial = "Policy-Initial-ABC-def-123-!#%-GHI-jkl-456";
+    database_with_user(&mut connection, "policy", "strict", initial).await;
+    drop(connection);
+    let secret_of = |name: &str| json!({"engine": "mysql", "host": host, "port": port, "username": "strict", "password": initial, "dbname": "policy", "masterarn": managed_arn, "team": name});
+    let (name, refused) = (unique_name("PolicyAppuser"), unique_name("PolicyRefused"));
+    for secret in [&name, &refused] {
+        secrets
+            .create_secret()
+            .name(secret)
+            .secret_string(secret_of(secret).to_string())
+            .send()
+            .await
+            .expect("secret");
+    }
+
+    let mut root = tests::rotation::instance_root(&id).await;
+    let installed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'simple_password_check'",
+    )
+    .fetch_one(&mut root)
+    .await
+    .expect("plugins");
+    if installed == 0 {
+        exec(
+            &mut root,
+            "INSTALL SONAME 'simple_password_check'".to_owned(),
+        )
+        .await;
+    }
+    for (variable, value) in POLICY {
+        exec(&mut root, format!("SET GLOBAL {variable} = {value}")).await;
+    }
+    let refused_token = rotate(&config, &refused, &no_punctuation).await;
+    let refused_outcome = tests::wait_for_rotation(&refused, &refused_token).await;
+    let token = rotate(&config, &name, &function).await;
+    let outcome = tests::wait_for_rotation(&name, &token).await;
+    // The policy is lifted before any assertion can fail.
+    if installed == 0 {
+        exec(
+            &mut root,
+            "UNINSTALL SONAME 'simple_password_check'".to_owned(),
+        )
+        .await;
+    } else {
+        for (variable, _) in POLICY {
+            exec(&mut root, format!("SET GLOBAL {variable} = DEFAULT")).await;
+        }
+    }
+    drop(root);
+
+    assert_eq!(
+        outcome,
+        tests::RotationOutcome::Succeeded,
+        "{}",
+        function_logs(&function)
+    );
+    let current = value(&config, &name, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("strict_clone"));
+    let password = current["password"].as_str().expect("password");
+    let wanted = rotator::password_policy::Requirements::from_variables(
+        &POLICY.map(|(n, v)| (n.to_owned(), v.to_owned())),
+    )
+    .expect("policy");
+    assert_eq!(
+        rotator::password_policy::shortfall(password, &wanted, &[]),
+        None,
+        "the new password meets the policy"
+    );
+    let mut clone = login(&db_options(&host, port, "strict_clone", password))
+        .await
+        .expect("the new password logs in");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy.t")
+        .fetch_one(&mut clone)
+        .await
+        .expect("select");
+    assert_eq!(count, 1);
+    drop(clone);
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains("the server has a password policy") && !logs.contains(password),
+        "the policy is logged, the password is not:\n{logs}"
+    );
+
+    assert_eq!(
+        refused_outcome,
+        tests::RotationOutcome::Failed("createSecret".to_owned())
+    );
+    assert!(
+        secrets
+            .get_secret_value()
+            .secret_id(&refused)
+            .version_id(&refused_token)
+            .send()
+            .await
+            .is_err(),
+        "nothing was written to the pending version"
+    );
+    let logs = function_logs(&no_punctuation);
+    assert!(
+        logs.contains("simple_password_check_other_characters = 3")
+            && logs.contains("EXCLUDE_PUNCTUATION=true excludes them")
+            && logs.contains("nothing was changed"),
+        "the refusal names the variable and the fix:\n{logs}"
+    );
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
+}
+
+/// Issue 19 (admin preflight): an admin secret whose host is read-only (a replica, an
+/// Aurora reader, a former primary after a failover) stops setSecret before any write,
+/// naming the host and that it is read-only; the clone is not created. Once the server
+/// takes writes again, the same secret rotates. On a server of its own (an RDS instance
+/// of the emulator), whose root sets `read_only` as a failover would.
+#[tokio::test]
+async fn a_read_only_admin_database_stops_set_secret_before_any_write() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+        ..
+    } = rds_instance(&config, "readonlydb").await;
+    database_with_user(&mut connection, "ro", "ro", "Initial-1").await;
+    let name = unique_name("ReadOnlyAppuser");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(json!({"engine": "mysql", "host": host, "port": port, "username": "ro", "password": "Initial-1", "dbname": "ro", "masterarn": managed_arn}).to_string())
+        .send()
+        .await
+        .expect("secret");
+
+    let mut root = tests::rotation::instance_root(&id).await;
+    exec(&mut root, "SET GLOBAL read_only = ON".to_owned()).await;
+    let token = rotate(&config, &name, &function).await;
+    let outcome = tests::wait_for_rotation(&name, &token).await;
+    // Writable again before any assertion can fail.
+    exec(&mut root, "SET GLOBAL read_only = OFF".to_owned()).await;
+    drop(root);
+    assert_eq!(
+        outcome,
+        tests::RotationOutcome::Failed("setSecret".to_owned()),
+        "{}",
+        function_logs(&function)
+    );
+    assert!(
+        !has_account(&mut connection, "ro_clone").await,
+        "the clone was not created"
+    );
+    let logs = function_logs(&function);
+    assert!(
+        logs.contains(&format!(
+            "the admin's database {host} is read-only (read_only=ON)"
+        )) && logs.contains("at the writer")
+            && logs.contains("nothing was changed"),
+        "the refusal names the host and the fix:\n{logs}"
+    );
+
+    tests::rotation::clear_pending(&config, &name, &token).await;
+    let token = rotate(&config, &name, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&name, &token).await,
+        tests::RotationOutcome::Succeeded,
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(
+        value(&config, &name, "AWSCURRENT").await["username"],
+        json!("ro_clone")
+    );
+    drop(connection);
+    rds.delete_db_instance()
+        .db_instance_identifier(&id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
 }
