@@ -12,10 +12,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FunctionState,
-    VpcConfig,
-};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, VpcConfig};
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde_json::{Value, json};
 
@@ -23,7 +20,7 @@ use permissions::{CALLS, Resource, When};
 
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
-use crate::provision::{filter, owns_ec2, run_filters, tag_spec, tcp_permission};
+use crate::tags::{admits, filter, owns_ec2, run_filters, tag_spec, tcp_permission};
 
 /// The statement id of the permission letting Secrets Manager invoke the function.
 pub const PERMISSION_ID: &str = "SecretsManagerAccess";
@@ -316,7 +313,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         })?
         .security_groups()
         .first()
-        .is_some_and(|g| crate::provision::admits(g, found.db_port, &rotation_group));
+        .is_some_and(|g| admits(g, found.db_port, &rotation_group));
     if !admitted
         && calls.write(format!(
             "ec2:AuthorizeSecurityGroupIngress {} tcp {} from {rotation_group}",
@@ -430,7 +427,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                     .send()
             })
             .await?;
-            wait_until_ready(&lambda, &names.function).await?;
+            aws::wait_for_function(&lambda, &names.function).await?;
         }
         if calls.write(format!(
             "lambda:UpdateFunctionConfiguration {} (role, provided.al2023, {MEMORY_MB} MB, {TIMEOUT_S} s, VPC, DB_CA_BUNDLE)",
@@ -452,7 +449,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 },
             )
             .await?;
-            wait_until_ready(&lambda, &names.function).await?;
+            aws::wait_for_function(&lambda, &names.function).await?;
         }
         note(format!("function {} updated in place", names.function));
         arn
@@ -486,7 +483,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 .send()
         })
         .await?;
-        wait_until_ready(&lambda, &names.function).await?;
+        aws::wait_for_function(&lambda, &names.function).await?;
         note(format!("function {} created", names.function));
         created.function_arn().unwrap_or_default().to_owned()
     } else {
@@ -575,7 +572,7 @@ async fn configure_rotation(
             )
         })?;
     let function = names.function.as_str();
-    let unfinished = crate::rotate::Labels::of(&described).pending;
+    let unfinished = crate::rotation::Labels::of(&described).pending;
     let rules = described.rotation_rules();
     let configured = described.rotation_enabled() == Some(true)
         && described.rotation_lambda_arn() == Some(function_arn)
@@ -635,8 +632,13 @@ async fn configure_rotation(
     )
     .await?;
     if let Some(version) = rotated.version_id() {
-        crate::rotate::wait_for_rotation(config, &names.secret, version, options.rotation_timeout)
-            .await?;
+        crate::rotation::wait_for_rotation(
+            config,
+            &names.secret,
+            version,
+            options.rotation_timeout,
+        )
+        .await?;
     }
     if options.verbose {
         say(&format!(
@@ -984,46 +986,6 @@ async fn ensure_log_group(
             .map_err(|e| anyhow!("logs:PutRetentionPolicy {group}: {}", aws::describe(&e)))?;
     }
     Ok(())
-}
-
-/// Waits until the function is Active and its last update succeeded.
-pub async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
-    aws::wait_for(
-        &format!("function {function} to be Active"),
-        Duration::from_mins(5),
-        || {
-            let lambda = lambda.clone();
-            async move {
-                let out = lambda
-                    .get_function_configuration()
-                    .function_name(function)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "lambda:GetFunctionConfiguration {function}: {}",
-                            aws::describe(&e)
-                        )
-                    })?;
-                match (out.state(), out.last_update_status()) {
-                    (Some(FunctionState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
-                        bail!(
-                            "function {function} failed to become ready: {}",
-                            out.state_reason()
-                                .or(out.last_update_status_reason())
-                                .unwrap_or("no reason given")
-                        )
-                    }
-                    (
-                        Some(FunctionState::Active) | None,
-                        Some(LastUpdateStatus::Successful) | None,
-                    ) => Ok(Some(())),
-                    _ => Ok(None),
-                }
-            }
-        },
-    )
-    .await
 }
 
 #[cfg(test)]

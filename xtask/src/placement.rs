@@ -26,7 +26,7 @@ use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::LocationType;
 
 use crate::aws;
-use crate::provision::filter;
+use crate::tags::filter;
 
 /// The bastion's instance type: offered in every commercial region's standard zones
 /// (where `t2.micro` is not), and free-tier eligible where `t2.micro` is absent.
