@@ -7,6 +7,7 @@
 
 use anyhow::{Result, anyhow};
 use aws_config::SdkConfig;
+use aws_sdk_ec2::types::Filter;
 
 use crate::aws;
 use crate::names::Names;
@@ -99,11 +100,22 @@ pub async fn discover(config: &SdkConfig, names: &Names) -> Result<Vec<Resource>
 
 pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Vec<Resource>> {
     let mut found = Vec::new();
-    let ours = |tags: &[aws_sdk_ec2::types::Tag]| owns_ec2(names, tags);
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
-    let ec2 = &clients.ec2;
-
     // Secrets (and their rotation).
+    find_secrets(clients, names, &mut found).await?;
+    // The function and the role: looked up by name, kept only when tagged as ours.
+    find_by_name(clients, names, &mut found).await?;
+    // RDS.
+    find_rds(clients, names, &mut found).await?;
+    // EC2, by tag filters (and the tags checked again).
+    let filters = run_filters(names);
+    find_ec2_hosts(&clients.ec2, names, &filters, &mut found).await?;
+    find_ec2_network(&clients.ec2, names, filters, &mut found).await?;
+    Ok(found)
+}
+
+/// The run's secrets, and the rotation of each that has one.
+async fn find_secrets(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut token = None;
     loop {
         let page = clients
@@ -149,8 +161,12 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
             break;
         }
     }
+    Ok(())
+}
 
-    // The function and the role: looked up by name, kept only when tagged as ours.
+/// The function, its log group and the role, looked up by name.
+async fn find_by_name(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients
         .lambda
         .get_function_configuration()
@@ -215,8 +231,12 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
         Err(e) if aws::is_not_found(&e) => {}
         Err(e) => return Err(err("iam:GetRole", aws::describe(&e))),
     }
+    Ok(())
+}
 
-    // RDS.
+/// The DB instance and the DB subnet group.
+async fn find_rds(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut marker = None;
     loop {
         let page = clients
@@ -276,12 +296,21 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
         Err(e) if aws::is_not_found(&e) => {}
         Err(e) => return Err(err("rds:DescribeDBSubnetGroups", aws::describe(&e))),
     }
+    Ok(())
+}
 
-    // EC2, by tag filters (and the tags checked again).
-    let filters = run_filters(names);
+/// The bastion, its key pair, the endpoints and the security groups.
+async fn find_ec2_hosts(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    filters: &[Filter],
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ours = |tags: &[aws_sdk_ec2::types::Tag]| owns_ec2(names, tags);
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let instances = ec2
         .describe_instances()
-        .set_filters(Some(filters.clone()))
+        .set_filters(Some(filters.to_vec()))
         .send()
         .await
         .map_err(|e| err("ec2:DescribeInstances", aws::describe(&e)))?;
@@ -306,7 +335,7 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     }
     let pairs = ec2
         .describe_key_pairs()
-        .set_filters(Some(filters.clone()))
+        .set_filters(Some(filters.to_vec()))
         .send()
         .await
         .map_err(|e| err("ec2:DescribeKeyPairs", aws::describe(&e)))?;
@@ -318,7 +347,7 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     }
     let endpoints = ec2
         .describe_vpc_endpoints()
-        .set_filters(Some(filters.clone()))
+        .set_filters(Some(filters.to_vec()))
         .send()
         .await
         .map_err(|e| err("ec2:DescribeVpcEndpoints", aws::describe(&e)))?;
@@ -337,7 +366,7 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     }
     let groups = ec2
         .describe_security_groups()
-        .set_filters(Some(filters.clone()))
+        .set_filters(Some(filters.to_vec()))
         .send()
         .await
         .map_err(|e| err("ec2:DescribeSecurityGroups", aws::describe(&e)))?;
@@ -358,6 +387,18 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
             found.push(resource);
         }
     }
+    Ok(())
+}
+
+/// The subnets, the route table, the internet gateway and the VPC.
+async fn find_ec2_network(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    filters: Vec<Filter>,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ours = |tags: &[aws_sdk_ec2::types::Tag]| owns_ec2(names, tags);
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let subnets = ec2
         .describe_subnets()
         .set_filters(Some(filters.clone()))
@@ -419,5 +460,5 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
             ));
         }
     }
-    Ok(found)
+    Ok(())
 }
