@@ -252,6 +252,7 @@ where
     }
 }
 
+#[allow(clippy::too_many_lines)] // one match arm per kind, each that kind's deletion
 async fn delete_one(
     clients: &Clients,
     options: &CleanupOptions,

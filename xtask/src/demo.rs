@@ -117,6 +117,7 @@ pub fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::too_many_lines)] // the demo's stages in the order it runs and prints them
 async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Result<()> {
     let config = crate::aws::emulator_config(&emulator.state).await;
     let names = Names::new(names::DEFAULT_NAME)?;
