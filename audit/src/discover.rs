@@ -378,6 +378,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn the_discovery_rule() {
         let rotated = Secret {
             name: "s".to_owned(),

@@ -533,6 +533,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn statements_are_decided_as_iam_does() {
         let get = Request::new("secretsmanager:GetSecretValue", ADMIN);
         let cases: Vec<(&str, Vec<Value>, Expect)> = vec![

@@ -799,6 +799,7 @@ mod tests {
 
     /// Rows as the servers print them (MySQL 5.7.44, 8.0.36, 9.1; MariaDB 10.11).
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of captured rows
     fn captured_rows_parse() {
         let cases: Vec<(&str, GrantRow, &str, &str, Option<&str>)> = vec![
             // MySQL 5.7

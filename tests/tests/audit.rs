@@ -134,6 +134,7 @@ async fn provision(options: &Options) -> Setup {
     Box::pin(provision_boxed(options)).await
 }
 
+#[allow(clippy::too_many_lines)] // the tutorial's setup, resource by resource
 async fn provision_boxed(options: &Options) -> Setup {
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
@@ -635,6 +636,7 @@ async fn audit_with_bastion_rule(permission: IpPermission) -> (Setup, Vec<Findin
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let setup = provision(&Options::default()).await;
     let (inventory, findings) = audit(&setup).await;

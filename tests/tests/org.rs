@@ -130,6 +130,7 @@ fn failing(findings: &[&Finding]) -> BTreeSet<String> {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevaluates() {
     let config = sdk_config().await;
     let org = aws_sdk_organizations::Client::new(&config);

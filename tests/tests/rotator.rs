@@ -1411,6 +1411,7 @@ async fn database_with_user(
 /// then `get_connection(master_dict)`). The rotator does the same, and also compares
 /// the port; any other database is refused before anything is written.
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_port_is_refused() {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);

@@ -142,6 +142,7 @@ async fn rotate_with(
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     let config = sdk_config().await;
     let names = Names::new(&unique_name("Xt")).expect("names");

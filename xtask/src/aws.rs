@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_lambda::types::{LastUpdateStatus, State as FunctionState};
 
 use crate::emulator::{EmulatorOptions, EmulatorState};
 
@@ -385,6 +386,46 @@ where
         spinner.finish_and_clear();
     }
     result
+}
+
+/// Waits until the function is Active and its last update succeeded.
+pub async fn wait_for_function(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
+    wait_for(
+        &format!("function {function} to be Active"),
+        Duration::from_mins(5),
+        || {
+            let lambda = lambda.clone();
+            async move {
+                let out = lambda
+                    .get_function_configuration()
+                    .function_name(function)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "lambda:GetFunctionConfiguration {function}: {}",
+                            describe(&e)
+                        )
+                    })?;
+                match (out.state(), out.last_update_status()) {
+                    (Some(FunctionState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
+                        bail!(
+                            "function {function} failed to become ready: {}",
+                            out.state_reason()
+                                .or(out.last_update_status_reason())
+                                .unwrap_or("no reason given")
+                        )
+                    }
+                    (
+                        Some(FunctionState::Active) | None,
+                        Some(LastUpdateStatus::Successful) | None,
+                    ) => Ok(Some(())),
+                    _ => Ok(None),
+                }
+            }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

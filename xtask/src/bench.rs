@@ -125,6 +125,7 @@ async fn admin_connection(state: &EmulatorState) -> Result<MySqlConnection> {
 }
 
 /// `cargo xtask bench rotator`.
+#[allow(clippy::too_many_lines)] // one benchmark's script, step by step
 pub async fn rotator(runs: usize) -> Result<()> {
     let artifact = build::build_rotator(&BuildOptions::default())?;
     let mut cold = Vec::new();
@@ -303,6 +304,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
 }
 
 /// `cargo xtask bench audit`.
+#[allow(clippy::too_many_lines)] // one benchmark's script, step by step
 pub async fn audit(secret_count: usize, group_count: usize) -> Result<()> {
     eprintln!("bench: starting the emulator");
     let state = start_emulator("bench-audit")?;

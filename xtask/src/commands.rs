@@ -69,7 +69,7 @@ fn ca_bundle(
         return Ok(Some(flag.clone()));
     }
     let names = common.names()?;
-    let recorded = crate::provision::State::load(&names.state_file(&common.state_dir()))
+    let recorded = crate::state::State::load(&names.state_file(&common.state_dir()))
         .ok()
         .flatten()
         .and_then(|state| state.db_ca_bundle)

@@ -12,10 +12,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow, bail};
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State as FunctionState,
-    VpcConfig,
-};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, VpcConfig};
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde_json::{Value, json};
 
@@ -23,7 +20,7 @@ use permissions::{CALLS, Resource, When};
 
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
-use crate::provision::{filter, owns_ec2, run_filters, tag_spec, tcp_permission};
+use crate::tags::{admits, filter, owns_ec2, run_filters, tag_spec, tcp_permission};
 
 /// The statement id of the permission letting Secrets Manager invoke the function.
 pub const PERMISSION_ID: &str = "SecretsManagerAccess";
@@ -276,19 +273,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     // Account and partition of every ARN written below (not `arn:aws:` everywhere).
     let caller = aws::Caller::find(config).await?;
-    let mut zip = std::fs::read(&options.zip).with_context(|| {
-        format!(
-            "reading the function's zip {}; build it with `cargo xtask build`",
-            options.zip.display()
-        )
-    })?;
-    // The CA bundle travels in the zip, so the function finds it on AWS as in the emulator.
-    if let Some(bundle) = &options.db_ca_bundle {
-        let pem = std::fs::read(bundle)
-            .with_context(|| format!("reading --db-ca-bundle {}", bundle.display()))?;
-        zip = crate::build::with_ca_bundle(&zip, &pem)
-            .with_context(|| format!("--db-ca-bundle {}", bundle.display()))?;
-    }
+    let zip = read_zip(options)?;
     let found = find_provisioned(config, names).await?;
     let note = |message: String| {
         if options.verbose {
@@ -302,73 +287,11 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         "security group {rotation_group} {}",
         names.rotation_group
     ));
-    let admitted = ec2
-        .describe_security_groups()
-        .group_ids(&found.database_group)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ec2:DescribeSecurityGroups {}: {}",
-                found.database_group,
-                aws::describe(&e)
-            )
-        })?
-        .security_groups()
-        .first()
-        .is_some_and(|g| crate::provision::admits(g, found.db_port, &rotation_group));
-    if !admitted
-        && calls.write(format!(
-            "ec2:AuthorizeSecurityGroupIngress {} tcp {} from {rotation_group}",
-            found.database_group, found.db_port
-        ))
-    {
-        // The group may have just been made: its id can answer NotFound for a while.
-        aws::after_create(|| {
-            ec2.authorize_security_group_ingress()
-                .group_id(&found.database_group)
-                .ip_permissions(tcp_permission(found.db_port, &rotation_group))
-                .send()
-        })
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ec2:AuthorizeSecurityGroupIngress {}: {}",
-                found.database_group,
-                aws::describe(&e)
-            )
-        })?;
-    }
+    admit_rotation_group(&ec2, &found, &rotation_group, &mut calls).await?;
 
     // The role and its least-privilege policy.
     let role_arn = role(&iam, names, &caller, &region, &mut calls).await?;
-    let account = caller.account.clone();
-    let log_group = caller.arn(
-        "logs",
-        &region,
-        &format!("log-group:/aws/lambda/{}", names.function),
-    );
-    let policy = rotation_policy(&RoleResources {
-        secret_arn: found.secret_arn.clone(),
-        secret_kms_key: found.secret_kms_key.clone(),
-        admin_secret_arn: found.admin_secret_arn.clone(),
-        admin_kms_key: found.admin_kms_key.clone(),
-        db_instance_arns: found.db_instance_arns.clone(),
-        log_group_arn: log_group,
-        secrets_manager_host: caller.service_host("secretsmanager", &region),
-    });
-    if calls.write(format!(
-        "iam:PutRolePolicy {} {} {policy}",
-        names.role, names.role_policy
-    )) {
-        iam.put_role_policy()
-            .role_name(&names.role)
-            .policy_name(&names.role_policy)
-            .policy_document(policy.to_string())
-            .send()
-            .await
-            .map_err(|e| anyhow!("iam:PutRolePolicy {}: {}", names.role, aws::describe(&e)))?;
-    }
+    put_role_policy(&iam, names, &caller, &region, &found, &mut calls).await?;
     note(format!(
         "role {role_arn} with inline policy {}",
         names.role_policy
@@ -388,72 +311,9 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     ));
 
     // The function: created, or its code and configuration updated in place.
-    let mut environment = Environment::builder();
-    if options.db_ca_bundle.is_some() {
-        environment = environment.variables("DB_CA_BUNDLE", crate::build::PACKAGED_CA_BUNDLE);
-    }
-    let environment = environment.build();
-    let vpc = VpcConfig::builder()
-        .set_subnet_ids(Some(found.private_subnets.clone()))
-        .security_group_ids(&rotation_group)
-        .build();
-    let existing = match lambda
-        .get_function()
-        .function_name(&names.function)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .configuration()
-            .and_then(|c| c.function_arn())
-            .map(str::to_owned),
-        Err(error) if aws::is_not_found(&error) => None,
-        Err(error) => bail!(
-            "lambda:GetFunction {}: {}",
-            names.function,
-            aws::describe(&error)
-        ),
-    };
-    let function_arn = if let Some(arn) = existing {
-        if calls.write(format!(
-            "lambda:UpdateFunctionCode {} ({} bytes from {})",
-            names.function,
-            zip.len(),
-            options.zip.display()
-        )) {
-            aws::retry_transient(&format!("lambda:UpdateFunctionCode {}", names.function), Duration::from_mins(2), || {
-                lambda
-                    .update_function_code()
-                    .function_name(&names.function)
-                    .zip_file(Blob::new(zip.clone()))
-                    .architectures(Architecture::X8664)
-                    .send()
-            })
-            .await?;
-            wait_until_ready(&lambda, &names.function).await?;
-        }
-        if calls.write(format!(
-            "lambda:UpdateFunctionConfiguration {} (role, provided.al2023, {MEMORY_MB} MB, {TIMEOUT_S} s, VPC, DB_CA_BUNDLE)",
-            names.function
-        )) {
-            aws::retry_transient(&format!("lambda:UpdateFunctionConfiguration {}", names.function), Duration::from_mins(2),
-                || {
-                    lambda
-                        .update_function_configuration()
-                        .function_name(&names.function)
-                        .role(&role_arn)
-                        .runtime(Runtime::Providedal2023)
-                        .handler("bootstrap")
-                        .memory_size(MEMORY_MB)
-                        .timeout(TIMEOUT_S)
-                        .vpc_config(vpc.clone())
-                        .environment(environment.clone())
-                        .send()
-                },
-            )
-            .await?;
-            wait_until_ready(&lambda, &names.function).await?;
-        }
+    let function = FunctionSetup::new(options, zip, &role_arn, &found, &rotation_group);
+    let function_arn = if let Some(arn) = existing_function(&lambda, names).await? {
+        update_function(&lambda, options, &function, &mut calls).await?;
         note(format!("function {} updated in place", names.function));
         arn
     } else if calls.write(format!(
@@ -461,11 +321,269 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         names.function,
         found.private_subnets.join(",")
     )) {
-        let mut request_tags = std::collections::HashMap::new();
-        for (key, value) in names.tags() {
-            request_tags.insert(key.to_owned(), value);
+        let arn = create_function(&lambda, names, &function).await?;
+        note(format!("function {} created", names.function));
+        arn
+    } else {
+        caller.arn("lambda", &region, &format!("function:{}", names.function))
+    };
+
+    // Secrets Manager of this account may invoke it.
+    let account = caller.account.clone();
+    allow_secrets_manager(&lambda, names, &account, &mut calls).await?;
+
+    // The schedule, unless already exactly so; the first rotation runs now.
+    configure_rotation(
+        config,
+        options,
+        &found.secret_arn,
+        &function_arn,
+        &mut calls,
+    )
+    .await?;
+    Ok(Deployed {
+        function_arn,
+        role_arn,
+        rotation_group,
+        writes: calls.writes,
+    })
+}
+
+/// The function's zip, with the CA bundle in it when one is given: it travels in the
+/// zip, so the function finds it on AWS as in the emulator.
+fn read_zip(options: &DeployOptions) -> Result<Vec<u8>> {
+    let mut zip = std::fs::read(&options.zip).with_context(|| {
+        format!(
+            "reading the function's zip {}; build it with `cargo xtask build`",
+            options.zip.display()
+        )
+    })?;
+    if let Some(bundle) = &options.db_ca_bundle {
+        let pem = std::fs::read(bundle)
+            .with_context(|| format!("reading --db-ca-bundle {}", bundle.display()))?;
+        zip = crate::build::with_ca_bundle(&zip, &pem)
+            .with_context(|| format!("--db-ca-bundle {}", bundle.display()))?;
+    }
+    Ok(zip)
+}
+
+/// Admits the function's group to the database's port, unless a rule already does.
+async fn admit_rotation_group(
+    ec2: &aws_sdk_ec2::Client,
+    found: &Provisioned,
+    rotation_group: &str,
+    calls: &mut Calls,
+) -> Result<()> {
+    let admitted = ec2
+        .describe_security_groups()
+        .group_ids(&found.database_group)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:DescribeSecurityGroups {}: {}",
+                found.database_group,
+                aws::describe(&e)
+            )
+        })?
+        .security_groups()
+        .first()
+        .is_some_and(|g| admits(g, found.db_port, rotation_group));
+    if !admitted
+        && calls.write(format!(
+            "ec2:AuthorizeSecurityGroupIngress {} tcp {} from {rotation_group}",
+            found.database_group, found.db_port
+        ))
+    {
+        // The group may have just been made: its id can answer NotFound for a while.
+        aws::after_create(|| {
+            ec2.authorize_security_group_ingress()
+                .group_id(&found.database_group)
+                .ip_permissions(tcp_permission(found.db_port, rotation_group))
+                .send()
+        })
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:AuthorizeSecurityGroupIngress {}: {}",
+                found.database_group,
+                aws::describe(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The role's inline policy, written (or, in a dry run, announced) on every run.
+async fn put_role_policy(
+    iam: &aws_sdk_iam::Client,
+    names: &Names,
+    caller: &aws::Caller,
+    region: &str,
+    found: &Provisioned,
+    calls: &mut Calls,
+) -> Result<()> {
+    let log_group = caller.arn(
+        "logs",
+        region,
+        &format!("log-group:/aws/lambda/{}", names.function),
+    );
+    let policy = rotation_policy(&RoleResources {
+        secret_arn: found.secret_arn.clone(),
+        secret_kms_key: found.secret_kms_key.clone(),
+        admin_secret_arn: found.admin_secret_arn.clone(),
+        admin_kms_key: found.admin_kms_key.clone(),
+        db_instance_arns: found.db_instance_arns.clone(),
+        log_group_arn: log_group,
+        secrets_manager_host: caller.service_host("secretsmanager", region),
+    });
+    if calls.write(format!(
+        "iam:PutRolePolicy {} {} {policy}",
+        names.role, names.role_policy
+    )) {
+        iam.put_role_policy()
+            .role_name(&names.role)
+            .policy_name(&names.role_policy)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow!("iam:PutRolePolicy {}: {}", names.role, aws::describe(&e)))?;
+    }
+    Ok(())
+}
+
+/// The function's code and configuration, as deploy creates or updates it.
+struct FunctionSetup<'a> {
+    zip: Vec<u8>,
+    role_arn: &'a str,
+    vpc: VpcConfig,
+    environment: Environment,
+}
+
+impl<'a> FunctionSetup<'a> {
+    fn new(
+        options: &DeployOptions,
+        zip: Vec<u8>,
+        role_arn: &'a str,
+        found: &Provisioned,
+        rotation_group: &str,
+    ) -> Self {
+        let mut environment = Environment::builder();
+        if options.db_ca_bundle.is_some() {
+            environment = environment.variables("DB_CA_BUNDLE", crate::build::PACKAGED_CA_BUNDLE);
         }
-        let created = aws::retry_transient(&format!("lambda:CreateFunction {}", names.function), Duration::from_mins(2), || {
+        let environment = environment.build();
+        let vpc = VpcConfig::builder()
+            .set_subnet_ids(Some(found.private_subnets.clone()))
+            .security_group_ids(rotation_group)
+            .build();
+        Self {
+            zip,
+            role_arn,
+            vpc,
+            environment,
+        }
+    }
+}
+
+/// The function's ARN, if it exists.
+async fn existing_function(
+    lambda: &aws_sdk_lambda::Client,
+    names: &Names,
+) -> Result<Option<String>> {
+    match lambda
+        .get_function()
+        .function_name(&names.function)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .configuration()
+            .and_then(|c| c.function_arn())
+            .map(str::to_owned)),
+        Err(error) if aws::is_not_found(&error) => Ok(None),
+        Err(error) => bail!(
+            "lambda:GetFunction {}: {}",
+            names.function,
+            aws::describe(&error)
+        ),
+    }
+}
+
+/// Uploads the code and the configuration of an existing function again.
+async fn update_function(
+    lambda: &aws_sdk_lambda::Client,
+    options: &DeployOptions,
+    function: &FunctionSetup<'_>,
+    calls: &mut Calls,
+) -> Result<()> {
+    let names = &options.names;
+    let FunctionSetup {
+        zip,
+        role_arn,
+        vpc,
+        environment,
+    } = function;
+    if calls.write(format!(
+        "lambda:UpdateFunctionCode {} ({} bytes from {})",
+        names.function,
+        zip.len(),
+        options.zip.display()
+    )) {
+        aws::retry_transient(
+            &format!("lambda:UpdateFunctionCode {}", names.function),
+            Duration::from_mins(2),
+            || {
+                lambda
+                    .update_function_code()
+                    .function_name(&names.function)
+                    .zip_file(Blob::new(zip.clone()))
+                    .architectures(Architecture::X8664)
+                    .send()
+            },
+        )
+        .await?;
+        aws::wait_for_function(lambda, &names.function).await?;
+    }
+    if calls.write(format!(
+        "lambda:UpdateFunctionConfiguration {} (role, provided.al2023, {MEMORY_MB} MB, {TIMEOUT_S} s, VPC, DB_CA_BUNDLE)",
+        names.function
+    )) {
+        aws::retry_transient(&format!("lambda:UpdateFunctionConfiguration {}", names.function), Duration::from_mins(2),
+            || {
+                lambda
+                    .update_function_configuration()
+                    .function_name(&names.function)
+                    .role(*role_arn)
+                    .runtime(Runtime::Providedal2023)
+                    .handler("bootstrap")
+                    .memory_size(MEMORY_MB)
+                    .timeout(TIMEOUT_S)
+                    .vpc_config(vpc.clone())
+                    .environment(environment.clone())
+                    .send()
+            },
+        )
+        .await?;
+        aws::wait_for_function(lambda, &names.function).await?;
+    }
+    Ok(())
+}
+
+/// Creates the function with the run's tags and waits until it is ready; its ARN.
+async fn create_function(
+    lambda: &aws_sdk_lambda::Client,
+    names: &Names,
+    function: &FunctionSetup<'_>,
+) -> Result<String> {
+    let mut request_tags = std::collections::HashMap::new();
+    for (key, value) in names.tags() {
+        request_tags.insert(key.to_owned(), value);
+    }
+    let created = aws::retry_transient(
+        &format!("lambda:CreateFunction {}", names.function),
+        Duration::from_mins(2),
+        || {
             lambda
                 .create_function()
                 .function_name(&names.function)
@@ -476,24 +594,32 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 .runtime(Runtime::Providedal2023)
                 .handler("bootstrap")
                 .architectures(Architecture::X8664)
-                .role(&role_arn)
+                .role(function.role_arn)
                 .memory_size(MEMORY_MB)
                 .timeout(TIMEOUT_S)
-                .vpc_config(vpc.clone())
-                .environment(environment.clone())
+                .vpc_config(function.vpc.clone())
+                .environment(function.environment.clone())
                 .set_tags(Some(request_tags.clone()))
-                .code(FunctionCode::builder().zip_file(Blob::new(zip.clone())).build())
+                .code(
+                    FunctionCode::builder()
+                        .zip_file(Blob::new(function.zip.clone()))
+                        .build(),
+                )
                 .send()
-        })
-        .await?;
-        wait_until_ready(&lambda, &names.function).await?;
-        note(format!("function {} created", names.function));
-        created.function_arn().unwrap_or_default().to_owned()
-    } else {
-        caller.arn("lambda", &region, &format!("function:{}", names.function))
-    };
+        },
+    )
+    .await?;
+    aws::wait_for_function(lambda, &names.function).await?;
+    Ok(created.function_arn().unwrap_or_default().to_owned())
+}
 
-    // Secrets Manager of this account may invoke it.
+/// Lets Secrets Manager of `account` invoke the function, unless it already may.
+async fn allow_secrets_manager(
+    lambda: &aws_sdk_lambda::Client,
+    names: &Names,
+    account: &str,
+    calls: &mut Calls,
+) -> Result<()> {
     let has = match lambda
         .get_policy()
         .function_name(&names.function)
@@ -520,7 +646,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
             .statement_id(PERMISSION_ID)
             .action("lambda:InvokeFunction")
             .principal("secretsmanager.amazonaws.com")
-            .source_account(&account)
+            .source_account(account)
             .send()
             .await
             .map_err(|e| {
@@ -531,22 +657,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
                 )
             })?;
     }
-
-    // The schedule, unless already exactly so; the first rotation runs now.
-    configure_rotation(
-        config,
-        options,
-        &found.secret_arn,
-        &function_arn,
-        &mut calls,
-    )
-    .await?;
-    Ok(Deployed {
-        function_arn,
-        role_arn,
-        rotation_group,
-        writes: calls.writes,
-    })
+    Ok(())
 }
 
 /// The secret's schedule and window, unless already exactly so; the first rotation
@@ -575,7 +686,7 @@ async fn configure_rotation(
             )
         })?;
     let function = names.function.as_str();
-    let unfinished = crate::rotate::Labels::of(&described).pending;
+    let unfinished = crate::rotation::Labels::of(&described).pending;
     let rules = described.rotation_rules();
     let configured = described.rotation_enabled() == Some(true)
         && described.rotation_lambda_arn() == Some(function_arn)
@@ -635,8 +746,13 @@ async fn configure_rotation(
     )
     .await?;
     if let Some(version) = rotated.version_id() {
-        crate::rotate::wait_for_rotation(config, &names.secret, version, options.rotation_timeout)
-            .await?;
+        crate::rotation::wait_for_rotation(
+            config,
+            &names.secret,
+            version,
+            options.rotation_timeout,
+        )
+        .await?;
     }
     if options.verbose {
         say(&format!(
@@ -653,76 +769,10 @@ async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provision
     let ec2 = aws_sdk_ec2::Client::new(config);
     let rds = aws_sdk_rds::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let missing = |what: &str| {
-        anyhow!(
-            "{what} of run {} not found; run `cargo xtask provision --name {}` first",
-            names.run,
-            names.run
-        )
-    };
-    let vpcs = ec2
-        .describe_vpcs()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
-    let vpc_id = vpcs
-        .vpcs()
-        .first()
-        .and_then(|v| v.vpc_id())
-        .ok_or_else(|| missing(&format!("VPC {}", names.vpc)))?
-        .to_owned();
-    let mut filters = run_filters(names);
-    filters.push(filter("vpc-id", vpc_id.clone()));
-    filters.push(filter(&format!("tag:{}", names::TIER_TAG_KEY), "private"));
-    let subnets = ec2
-        .describe_subnets()
-        .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
-    let private_subnets: Vec<String> = subnets
-        .subnets()
-        .iter()
-        .filter_map(|s| s.subnet_id().map(str::to_owned))
-        .collect();
-    if private_subnets.is_empty() {
-        return Err(missing("the private subnets"));
-    }
-    let groups = ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc_id.clone()))
-        .filters(filter("group-name", names.database_group.clone()))
-        .send()
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
-    let database_group = groups
-        .security_groups()
-        .first()
-        .filter(|g| owns_ec2(names, g.tags()))
-        .and_then(|g| g.group_id())
-        .ok_or_else(|| missing(&format!("security group {}", names.database_group)))?
-        .to_owned();
-    let instances = rds
-        .describe_db_instances()
-        .db_instance_identifier(&names.db_instance)
-        .send()
-        .await
-        .map_err(|e| {
-            if aws::is_not_found(&e) {
-                missing(&format!("RDS instance {}", names.db_instance))
-            } else {
-                anyhow!(
-                    "rds:DescribeDBInstances {}: {}",
-                    names.db_instance,
-                    aws::describe(&e)
-                )
-            }
-        })?;
-    let instance = instances
-        .db_instances()
-        .first()
-        .ok_or_else(|| missing(&format!("RDS instance {}", names.db_instance)))?;
+    let vpc_id = find_vpc(&ec2, names).await?;
+    let private_subnets = find_private_subnets(&ec2, names, &vpc_id).await?;
+    let database_group = find_database_group(&ec2, names, &vpc_id).await?;
+    let instance = find_db_instance(&rds, names).await?;
     let db_port = instance
         .endpoint()
         .and_then(aws_sdk_rds::types::Endpoint::port)
@@ -749,7 +799,7 @@ async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provision
         .await
         .map_err(|e| {
             if aws::is_not_found(&e) {
-                missing(&format!("secret {}", names.secret))
+                missing(names, &format!("secret {}", names.secret))
             } else {
                 anyhow!(
                     "secretsmanager:DescribeSecret {}: {}",
@@ -763,12 +813,113 @@ async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provision
         private_subnets,
         database_group,
         db_port,
-        db_instance_arns: instance_and_replicas(instance),
+        db_instance_arns: instance_and_replicas(&instance),
         admin_secret_arn,
         admin_kms_key: admin.and_then(|s| s.kms_key_id()).map(str::to_owned),
         secret_arn: secret.arn().unwrap_or_default().to_owned(),
         secret_kms_key: secret.kms_key_id().map(str::to_owned),
     })
+}
+
+/// The error for something provision makes that is not there.
+fn missing(names: &Names, what: &str) -> anyhow::Error {
+    anyhow!(
+        "{what} of run {} not found; run `cargo xtask provision --name {}` first",
+        names.run,
+        names.run
+    )
+}
+
+/// The run's VPC, by its tags.
+async fn find_vpc(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+    Ok(vpcs
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))?
+        .to_owned())
+}
+
+/// The run's private subnets in the VPC, by their tags.
+async fn find_private_subnets(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc_id: &str,
+) -> Result<Vec<String>> {
+    let mut filters = run_filters(names);
+    filters.push(filter("vpc-id", vpc_id));
+    filters.push(filter(&format!("tag:{}", names::TIER_TAG_KEY), "private"));
+    let subnets = ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSubnets: {}", aws::describe(&e)))?;
+    let private_subnets: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_owned))
+        .collect();
+    if private_subnets.is_empty() {
+        return Err(missing(names, "the private subnets"));
+    }
+    Ok(private_subnets)
+}
+
+/// The database's security group in the VPC, by its name, kept only when tagged as the run's.
+async fn find_database_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc_id: &str,
+) -> Result<String> {
+    let groups = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("group-name", names.database_group.clone()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
+    Ok(groups
+        .security_groups()
+        .first()
+        .filter(|g| owns_ec2(names, g.tags()))
+        .and_then(|g| g.group_id())
+        .ok_or_else(|| missing(names, &format!("security group {}", names.database_group)))?
+        .to_owned())
+}
+
+/// The run's DB instance, by its identifier.
+async fn find_db_instance(
+    rds: &aws_sdk_rds::Client,
+    names: &Names,
+) -> Result<aws_sdk_rds::types::DbInstance> {
+    let instances = rds
+        .describe_db_instances()
+        .db_instance_identifier(&names.db_instance)
+        .send()
+        .await
+        .map_err(|e| {
+            if aws::is_not_found(&e) {
+                missing(names, &format!("RDS instance {}", names.db_instance))
+            } else {
+                anyhow!(
+                    "rds:DescribeDBInstances {}: {}",
+                    names.db_instance,
+                    aws::describe(&e)
+                )
+            }
+        })?;
+    instances
+        .db_instances()
+        .first()
+        .cloned()
+        .ok_or_else(|| missing(names, &format!("RDS instance {}", names.db_instance)))
 }
 
 /// The ARNs of an instance and of its read replicas: RDS names a replica of the same
@@ -984,46 +1135,6 @@ async fn ensure_log_group(
             .map_err(|e| anyhow!("logs:PutRetentionPolicy {group}: {}", aws::describe(&e)))?;
     }
     Ok(())
-}
-
-/// Waits until the function is Active and its last update succeeded.
-pub async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, function: &str) -> Result<()> {
-    aws::wait_for(
-        &format!("function {function} to be Active"),
-        Duration::from_mins(5),
-        || {
-            let lambda = lambda.clone();
-            async move {
-                let out = lambda
-                    .get_function_configuration()
-                    .function_name(function)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "lambda:GetFunctionConfiguration {function}: {}",
-                            aws::describe(&e)
-                        )
-                    })?;
-                match (out.state(), out.last_update_status()) {
-                    (Some(FunctionState::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
-                        bail!(
-                            "function {function} failed to become ready: {}",
-                            out.state_reason()
-                                .or(out.last_update_status_reason())
-                                .unwrap_or("no reason given")
-                        )
-                    }
-                    (
-                        Some(FunctionState::Active) | None,
-                        Some(LastUpdateStatus::Successful) | None,
-                    ) => Ok(Some(())),
-                    _ => Ok(None),
-                }
-            }
-        },
-    )
-    .await
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::LocationType;
 
 use crate::aws;
-use crate::provision::filter;
+use crate::tags::filter;
 
 /// The bastion's instance type: offered in every commercial region's standard zones
 /// (where `t2.micro` is not), and free-tier eligible where `t2.micro` is absent.
@@ -149,7 +149,57 @@ pub async fn find(
         .filter_map(|z| z.zone_name().map(str::to_owned))
         .collect();
 
-    let mut offered = Vec::new();
+    let mut offered = vec![Offered {
+        what: format!("{INSTANCE_TYPE} instances"),
+        zones: instance_zones(ec2).await?,
+    }];
+
+    let db_options = db_options(rds).await?;
+    let versions: Vec<String> = db_options.iter().map(|(v, _)| v.clone()).collect();
+    let engine_version = newest_version(&versions, DB_MAJOR_VERSION).ok_or_else(|| {
+        anyhow!(
+            "RDS offers no MySQL {DB_MAJOR_VERSION} version for {DB_CLASS} in {region} (offered: {}); choose another --region",
+            if versions.is_empty() { "none".to_owned() } else { versions.join(", ") }
+        )
+    })?;
+    offered.push(Offered {
+        what: format!("{DB_CLASS} MySQL {engine_version}"),
+        zones: db_options
+            .iter()
+            .find(|(v, _)| *v == engine_version)
+            .map(|(_, z)| z.clone())
+            .unwrap_or_default(),
+    });
+
+    let services = interface_services(ec2).await?;
+    let names: Vec<String> = services.iter().map(|(n, _)| n.clone()).collect();
+    let mut endpoint_services = Vec::new();
+    for service in ENDPOINT_SERVICES {
+        let name = endpoint_service_name(&names, region, service).ok_or_else(|| {
+            anyhow!(
+                "ec2:DescribeVpcEndpointServices: {region} offers no interface endpoint for {service}; the tutorial's private subnets need one: choose another --region"
+            )
+        })?;
+        offered.push(Offered {
+            what: format!("the {service} endpoint"),
+            zones: services
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, z)| z.clone())
+                .unwrap_or_default(),
+        });
+        endpoint_services.push(name);
+    }
+
+    Ok(Placement {
+        zones: choose_zones(&standard, &offered)?,
+        engine_version,
+        endpoint_services,
+    })
+}
+
+/// The zones that offer the bastion's instance type.
+async fn instance_zones(ec2: &aws_sdk_ec2::Client) -> Result<BTreeSet<String>> {
     let mut instance_zones = BTreeSet::new();
     let mut token = None;
     loop {
@@ -175,11 +225,11 @@ pub async fn find(
             break;
         }
     }
-    offered.push(Offered {
-        what: format!("{INSTANCE_TYPE} instances"),
-        zones: instance_zones,
-    });
+    Ok(instance_zones)
+}
 
+/// Each MySQL version RDS offers for the DB class, with the zones that offer it.
+async fn db_options(rds: &aws_sdk_rds::Client) -> Result<Vec<(String, BTreeSet<String>)>> {
     let mut db_options: Vec<(String, BTreeSet<String>)> = Vec::new();
     let mut marker = None;
     loop {
@@ -218,22 +268,11 @@ pub async fn find(
             break;
         }
     }
-    let versions: Vec<String> = db_options.iter().map(|(v, _)| v.clone()).collect();
-    let engine_version = newest_version(&versions, DB_MAJOR_VERSION).ok_or_else(|| {
-        anyhow!(
-            "RDS offers no MySQL {DB_MAJOR_VERSION} version for {DB_CLASS} in {region} (offered: {}); choose another --region",
-            if versions.is_empty() { "none".to_owned() } else { versions.join(", ") }
-        )
-    })?;
-    offered.push(Offered {
-        what: format!("{DB_CLASS} MySQL {engine_version}"),
-        zones: db_options
-            .iter()
-            .find(|(v, _)| *v == engine_version)
-            .map(|(_, z)| z.clone())
-            .unwrap_or_default(),
-    });
+    Ok(db_options)
+}
 
+/// Each interface endpoint service of the region, with the zones that offer it.
+async fn interface_services(ec2: &aws_sdk_ec2::Client) -> Result<Vec<(String, BTreeSet<String>)>> {
     let mut services: Vec<(String, BTreeSet<String>)> = Vec::new();
     let mut token = None;
     loop {
@@ -260,30 +299,7 @@ pub async fn find(
             break;
         }
     }
-    let names: Vec<String> = services.iter().map(|(n, _)| n.clone()).collect();
-    let mut endpoint_services = Vec::new();
-    for service in ENDPOINT_SERVICES {
-        let name = endpoint_service_name(&names, region, service).ok_or_else(|| {
-            anyhow!(
-                "ec2:DescribeVpcEndpointServices: {region} offers no interface endpoint for {service}; the tutorial's private subnets need one: choose another --region"
-            )
-        })?;
-        offered.push(Offered {
-            what: format!("the {service} endpoint"),
-            zones: services
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, z)| z.clone())
-                .unwrap_or_default(),
-        });
-        endpoint_services.push(name);
-    }
-
-    Ok(Placement {
-        zones: choose_zones(&standard, &offered)?,
-        engine_version,
-        endpoint_services,
-    })
+    Ok(services)
 }
 
 #[cfg(test)]

@@ -21,17 +21,22 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, InstanceStateName, InstanceType, IpPermission, IpRange,
-    Ipv6Range, KeyType, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
-    VpcEndpointType,
+    AttributeBooleanValue, Filter, InstanceStateName, InstanceType, KeyType, ResourceType, Tag,
+    TagSpecification, VpcEndpointType,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::resources::Kind;
+use crate::state::State;
+use crate::tags::{
+    admits, ec2_tags, filter, owns_ec2, rds_tags, secret_tags, tag_spec, tcp_permission,
+};
+
+// The integration tests name it here.
+pub use crate::tags::run_filters;
 
 /// Options of `cargo xtask provision`.
 #[derive(Debug, Clone)]
@@ -49,93 +54,6 @@ pub struct ProvisionOptions {
     pub state_dir: PathBuf,
     /// Print a line per resource.
     pub verbose: bool,
-}
-
-/// The ids of a run's resources, as recorded in the state file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
-    pub run: String,
-    pub vpc_id: String,
-    pub public_subnets: Vec<String>,
-    pub private_subnets: Vec<String>,
-    pub internet_gateway: String,
-    pub route_table: String,
-    pub endpoint_group: String,
-    pub bastion_group: String,
-    pub database_group: String,
-    pub endpoints: Vec<String>,
-    pub key_pair: String,
-    pub key_file: PathBuf,
-    pub ami: String,
-    pub bastion_instance: String,
-    pub db_instance: String,
-    pub db_subnet_group: String,
-    pub db_host: String,
-    pub db_port: u16,
-    pub admin_secret_arn: String,
-    pub secret_arn: String,
-    /// The `--db-ca-bundle` provision was given (absolute), so deploy and rotate use
-    /// the same one when they are not given one.
-    #[serde(default)]
-    pub db_ca_bundle: Option<PathBuf>,
-}
-
-impl State {
-    /// Reads a run's state file, if provision wrote one.
-    pub fn load(path: &Path) -> Result<Option<Self>> {
-        match fs::read_to_string(path) {
-            Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| {
-                format!("{} is not a state file of provision", path.display())
-            })?)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
-        }
-    }
-
-    /// The bastion of this run, to tunnel through: its public address, the key
-    /// provision wrote, and the host keys from its console output when EC2 has them.
-    pub async fn bastion(
-        &self,
-        ec2: &aws_sdk_ec2::Client,
-        state_dir: &Path,
-    ) -> Option<crate::tunnel::Bastion> {
-        if self.bastion_instance.is_empty() {
-            return None;
-        }
-        let described = ec2
-            .describe_instances()
-            .instance_ids(&self.bastion_instance)
-            .send()
-            .await
-            .ok()?;
-        let host = described
-            .reservations()
-            .iter()
-            .flat_map(aws_sdk_ec2::types::Reservation::instances)
-            .find_map(|i| i.public_ip_address())?
-            .to_owned();
-        Some(crate::tunnel::Bastion {
-            pinned_keys: Vec::new(),
-            console: Some(crate::tunnel::Console {
-                ec2: ec2.clone(),
-                instance_id: self.bastion_instance.clone(),
-            }),
-            host,
-            port: 22,
-            user: "ec2-user".to_owned(),
-            key_file: self.key_file.clone(),
-            known_hosts: state_dir.join(format!("{}-known_hosts", self.run)),
-        })
-    }
-
-    /// Writes the state file (ids only; no secret value is ever in it).
-    pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let text = serde_json::to_string_pretty(self)?;
-        fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
-    }
 }
 
 /// What a provision did.
@@ -177,84 +95,6 @@ pub fn validate_my_ip(text: &str, allow_wide: bool) -> Result<String> {
     Ok(format!("{address}/{prefix}"))
 }
 
-pub(crate) fn ec2_tags(names: &Names, name: &str) -> Vec<Tag> {
-    let mut tags: Vec<Tag> = names
-        .tags()
-        .into_iter()
-        .map(|(key, value)| Tag::builder().key(key).value(value).build())
-        .collect();
-    tags.push(Tag::builder().key("Name").value(name).build());
-    tags
-}
-
-pub(crate) fn tag_spec(names: &Names, resource: ResourceType, name: &str) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(resource)
-        .set_tags(Some(ec2_tags(names, name)))
-        .build()
-}
-
-/// Filters that select this run's resources.
-pub fn run_filters(names: &Names) -> Vec<Filter> {
-    names
-        .tags()
-        .into_iter()
-        .map(|(key, value)| {
-            Filter::builder()
-                .name(format!("tag:{key}"))
-                .values(value)
-                .build()
-        })
-        .collect()
-}
-
-pub(crate) fn filter(name: &str, value: impl Into<String>) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
-
-pub(crate) fn owns_ec2(names: &Names, tags: &[Tag]) -> bool {
-    names.owns(
-        tags.iter()
-            .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
-    )
-}
-
-/// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
-pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
-    group.ip_permissions().iter().any(|p| {
-        p.ip_protocol() == Some("tcp")
-            && p.from_port() == Some(port)
-            && p.to_port() == Some(port)
-            && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(source))
-                || p.ipv6_ranges()
-                    .iter()
-                    .any(|r| r.cidr_ipv6() == Some(source))
-                || p.user_id_group_pairs()
-                    .iter()
-                    .any(|g| g.group_id() == Some(source)))
-    })
-}
-
-pub(crate) fn tcp_permission(port: i32, source: &str) -> IpPermission {
-    let permission = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port);
-    if source.starts_with("sg-") {
-        permission
-            .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
-            .build()
-    } else if source.contains(':') {
-        permission
-            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(source).build())
-            .build()
-    } else {
-        permission
-            .ip_ranges(IpRange::builder().cidr_ip(source).build())
-            .build()
-    }
-}
-
 /// The provisioning steps, sharing clients and the created list.
 struct Provisioner<'a> {
     options: &'a ProvisionOptions,
@@ -271,13 +111,13 @@ struct Provisioner<'a> {
 /// Provision's plan, made without a write: for each kind it makes, in the order it
 /// makes them, what the run's tags already find and what provision would do.
 pub async fn plan(config: &SdkConfig, names: &Names) -> Result<String> {
-    let found = crate::cleanup::discover(config, names).await?;
+    let found = crate::discovery::discover(config, names).await?;
     let kinds: Vec<crate::resources::Kind> = crate::resources::creation_order()
         .into_iter()
         .filter(|k| k.spec().made_by == crate::resources::MadeBy::Provision)
         .collect();
     Ok(crate::resources::plan(
-        &crate::cleanup::planned(&found, &kinds),
+        &crate::discovery::planned(&found, &kinds),
         false,
     ))
 }
@@ -1348,32 +1188,6 @@ pub(crate) async fn authorize_tcp(
     }
 }
 
-pub(crate) fn rds_tags(names: &Names) -> Vec<aws_sdk_rds::types::Tag> {
-    names
-        .tags()
-        .into_iter()
-        .map(|(key, value)| {
-            aws_sdk_rds::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-        })
-        .collect()
-}
-
-pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::Tag> {
-    names
-        .tags()
-        .into_iter()
-        .map(|(key, value)| {
-            aws_sdk_secretsmanager::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-        })
-        .collect()
-}
-
 /// Writes the bastion's private key with mode 0600, replacing an old file.
 fn write_private_key(path: &Path, material: &SensitiveString) -> Result<()> {
     if let Some(dir) = path.parent() {
@@ -1415,24 +1229,6 @@ mod tests {
         for (input, wide, expected) in cases {
             let result = validate_my_ip(input, wide).ok();
             assert_eq!(result.as_deref(), expected, "{input} wide={wide}");
-        }
-    }
-
-    #[test]
-    fn a_group_admits_only_what_its_rules_say() {
-        let group = SecurityGroup::builder()
-            .ip_permissions(tcp_permission(22, "203.0.113.10/32"))
-            .ip_permissions(tcp_permission(3306, "sg-123"))
-            .build();
-        let cases = [
-            (22, "203.0.113.10/32", true),
-            (22, "203.0.113.11/32", false),
-            (3306, "sg-123", true),
-            (3306, "sg-456", false),
-            (3307, "sg-123", false),
-        ];
-        for (port, source, expected) in cases {
-            assert_eq!(admits(&group, port, source), expected, "{port} {source}");
         }
     }
 }

@@ -291,6 +291,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn select_is_found_globally_or_on_the_database() {
         let cases: Vec<(&str, &[&str], Option<&str>, bool)> = vec![
             (

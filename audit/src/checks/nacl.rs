@@ -319,6 +319,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn rules_are_read_in_number_order_and_the_first_match_decides() {
         let out_443 = Flow {
             egress: true,

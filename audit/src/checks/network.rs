@@ -435,6 +435,7 @@ pub(crate) fn endpoint_trust_faults(
     Ok(faults)
 }
 
+#[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
     let def = &VPC_ENDPOINT;
     let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
@@ -1061,6 +1062,7 @@ fn referenced_group_fault(
     }
 }
 
+#[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 pub fn ssh_restricted(context: &Context<'_>) -> Vec<Finding> {
     let def = &SSH_RESTRICTED;
     let mut findings = Vec::new();
@@ -1264,6 +1266,7 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+#[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
     let def = &RDS_INGRESS_BASTION_ONLY;
     let db = match &context.region.database {

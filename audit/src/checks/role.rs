@@ -684,6 +684,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn the_deploy_policy_passes_and_each_missing_permission_fails_by_name() {
         let compliant = findings_of(compliant_region(), "secret.rotation.function-role");
         assert_eq!(compliant.len(), 1);
