@@ -775,6 +775,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn identity_boundary_and_resource_policy_combine_as_iam_does() {
         type Case = (
             Decision,
@@ -900,6 +901,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // a table of cases
     fn a_resource_policy_speaks_to_the_role_it_names() {
         const ROLE: &str = "arn:aws:iam::111122223333:role/rotator";
         const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/rotator/fn";

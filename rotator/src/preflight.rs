@@ -35,21 +35,24 @@ pub fn refusal(
     variables: &[(String, String)],
     admin_grants: &[String],
 ) -> Option<String> {
+    // Anything but OFF: MariaDB 12 made `read_only` an enum (ON, NO_LOCK,
+    // NO_LOCK_NO_ADMIN), every value but OFF read-only to ordinary writes.
     let on = |name: &str| {
-        variables.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case(name)
-                && matches!(v.trim().to_ascii_uppercase().as_str(), "ON" | "1")
+        variables.iter().find_map(|(n, v)| {
+            let value = v.trim().to_ascii_uppercase();
+            (n.eq_ignore_ascii_case(name) && !matches!(value.as_str(), "OFF" | "0" | ""))
+                .then_some(value)
         })
     };
-    if let Some(name) = ["innodb_read_only", "super_read_only", "read_only"]
+    if let Some((name, value)) = ["innodb_read_only", "super_read_only", "read_only"]
         .into_iter()
-        .find(|name| on(name))
+        .find_map(|name| on(name).map(|value| (name, value)))
     {
         return Some(format!(
-            "the admin's database {host} is read-only ({name}=ON): a read replica, an Aurora reader, or a former primary after a failover; its accounts cannot be written, or would diverge from the source's. Point the admin secret's host (or, for an RDS-managed admin secret, its instance or cluster) at the writer"
+            "the admin's database {host} is read-only ({name}={value}): a read replica, an Aurora reader, or a former primary after a failover; its accounts cannot be written, or would diverge from the source's. Point the admin secret's host (or, for an RDS-managed admin secret, its instance or cluster) at the writer"
         ));
     }
-    if on("partial_revokes") {
+    if on("partial_revokes").is_some() {
         let revokes: Vec<&str> = admin_grants
             .iter()
             .map(|row| row.trim())
@@ -83,7 +86,7 @@ mod tests {
             "GRANT SELECT, INSERT ON *.* TO `admin`@`%` WITH GRANT OPTION".to_owned(),
             "REVOKE INSERT ON `payroll`.* FROM `admin`@`%`".to_owned(),
         ];
-        let cases: [Case; 8] = [
+        let cases: [Case; 9] = [
             // MariaDB's primary: no super_read_only, no partial_revokes.
             (
                 &[("read_only", "OFF"), ("innodb_read_only", "OFF")],
@@ -104,7 +107,13 @@ mod tests {
             (
                 &[("innodb_read_only", "1")],
                 &plain,
-                Some("innodb_read_only=ON"),
+                Some("innodb_read_only=1"),
+            ),
+            // MariaDB 12's read_only enum: every value but OFF is read-only.
+            (
+                &[("read_only", "NO_LOCK_NO_ADMIN")],
+                &plain,
+                Some("read_only=NO_LOCK_NO_ADMIN"),
             ),
             (&[("partial_revokes", "ON")], &plain, None),
             (

@@ -264,7 +264,7 @@ pub async fn create_function(
     .await
     .unwrap_or_else(|e| panic!("creating function {name}: {e:?}"));
     // A new function is Pending for a moment and is not invoked until Active.
-    xtask::deploy::wait_until_ready(&lambda, name)
+    xtask::aws::wait_for_function(&lambda, name)
         .await
         .unwrap_or_else(|e| panic!("function {name}: {e:#}"));
     allow_secrets_manager(config, name).await;

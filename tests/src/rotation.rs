@@ -58,7 +58,7 @@ pub async fn deploy_rotator_as(config: &SdkConfig, role: &str, env: &[(&str, &st
     .await
     .expect("create rotator function");
     // A new function is Pending for a moment and is not invoked until Active.
-    xtask::deploy::wait_until_ready(&lambda, &name)
+    xtask::aws::wait_for_function(&lambda, &name)
         .await
         .unwrap_or_else(|e| panic!("function {name}: {e:#}"));
     crate::allow_secrets_manager(config, &name).await;

@@ -233,7 +233,7 @@ async fn a_rotation_whose_set_secret_fails_leaves_awscurrent_untouched() {
         .await
         .expect("update configuration");
     // Until the update ends, Lambda runs the previous configuration.
-    xtask::deploy::wait_until_ready(&lambda, &function_arn)
+    xtask::aws::wait_for_function(&lambda, &function_arn)
         .await
         .expect("the update ends");
     tests::rotation::clear_pending(&config, &secret, &pending_token).await;
@@ -816,7 +816,7 @@ async fn vpc_function(
         .await
         .expect("CreateFunction in a VPC");
     // Pending (longer in a VPC) until Lambda has made its interfaces.
-    xtask::deploy::wait_until_ready(&aws_sdk_lambda::Client::new(config), &name)
+    xtask::aws::wait_for_function(&aws_sdk_lambda::Client::new(config), &name)
         .await
         .expect("the VPC function becomes Active");
     name
@@ -1014,7 +1014,7 @@ fn lambda_error<T, E: aws_sdk_lambda::error::ProvideErrorMetadata>(
 /// function is `Pending` and "Lambda does not invoke a function during pending
 /// state"; an update leaves `LastUpdateStatus` `InProgress` and another update
 /// meanwhile is refused (`ResourceConflictException`). Callers wait for `Active` and
-/// `Successful`, as `cargo xtask deploy` does (`deploy::wait_until_ready`).
+/// `Successful`, as `cargo xtask deploy` does (`aws::wait_for_function`).
 #[tokio::test]
 async fn a_new_function_is_pending_and_an_update_in_progress_refuses_another() {
     use aws_sdk_lambda::types::{FunctionCode, LastUpdateStatus, Runtime, State};
@@ -1055,7 +1055,7 @@ async fn a_new_function_is_pending_and_an_update_in_progress_refuses_another() {
         Some("ResourceConflictException"),
         "a Pending function is not invoked: {early:?}"
     );
-    xtask::deploy::wait_until_ready(&lambda, &name)
+    xtask::aws::wait_for_function(&lambda, &name)
         .await
         .expect("the function becomes Active");
     invoke().await.expect("an Active function is invoked");
@@ -1080,7 +1080,7 @@ async fn a_new_function_is_pending_and_an_update_in_progress_refuses_another() {
         "{message}"
     );
     assert!(message.contains("An update is in progress"), "{message}");
-    xtask::deploy::wait_until_ready(&lambda, &name)
+    xtask::aws::wait_for_function(&lambda, &name)
         .await
         .expect("the update ends");
     update()
@@ -1255,7 +1255,7 @@ async fn a_function_writes_logs_only_as_its_role_allows() {
             })
             .await
             .expect("CreateFunction");
-            xtask::deploy::wait_until_ready(&lambda, &name)
+            xtask::aws::wait_for_function(&lambda, &name)
                 .await
                 .expect("the function becomes Active");
         }
@@ -1713,6 +1713,7 @@ async fn lambda_refuses_a_role_that_is_new_or_does_not_trust_it() {
     );
 }
 
+#[allow(clippy::too_many_lines)] // one scenario: each resource state in turn, on one network
 #[tokio::test]
 async fn endpoints_and_db_instances_take_time_to_come_and_go_and_hold_their_network() {
     use aws_sdk_ec2::types::{State, VpcEndpointType};
@@ -2014,6 +2015,7 @@ async fn an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or
         .expect("delete");
 }
 
+#[allow(clippy::too_many_lines)] // one scenario: each refused change in turn, on one managed secret
 #[tokio::test]
 async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
     let config = sdk_config().await;
@@ -2473,6 +2475,7 @@ fn drops_of(function: &str) -> Vec<String> {
         .collect()
 }
 
+#[allow(clippy::too_many_lines)] // one scenario: each network change and its effect on the same function
 #[tokio::test]
 async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it() {
     use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, UserIdGroupPair};

@@ -2027,6 +2027,7 @@ async fn a_second_secret_for_the_same_user_never_overwrites_the_first_ones_clone
 /// test runs on a server of its own (an RDS instance of the emulator): no other test's
 /// accounts are judged, whatever runs in parallel. Its root installs the plugin, as a
 /// parameter group's `plugin_load_add` would on a managed server.
+#[allow(clippy::too_many_lines)] // one scenario: the policy installed, two rotations, the refusal, the policy removed
 #[tokio::test]
 async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
     const POLICY: [(&str, &str); 4] = [

@@ -767,7 +767,7 @@ async fn a_failed_rotation_names_the_failing_step_and_the_functions_error() {
         .await
         .expect("break the function's CA bundle");
     // Until the update ends, Lambda runs the previous configuration.
-    deploy::wait_until_ready(&lambda, &names.function)
+    xtask::aws::wait_for_function(&lambda, &names.function)
         .await
         .expect("the update ends");
     let error = rotate::rotate(

@@ -185,7 +185,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
     .await?;
     let function_arn = function.function_arn().unwrap_or_default().to_owned();
     // A new function is Pending for a moment and is not invoked until Active.
-    crate::deploy::wait_until_ready(&lambda, "bench-rotator").await?;
+    crate::aws::wait_for_function(&lambda, "bench-rotator").await?;
     // Secrets Manager may invoke it (RotateSecret is refused otherwise, as on AWS).
     lambda
         .add_permission()
@@ -639,7 +639,7 @@ fn all_secrets_request(regions: &[String]) -> audit::CollectRequest {
 
 /// `cargo xtask bench audit --org`: an organisation of `accounts` members × 2 regions,
 /// audited in one run, beside the single-account audit of one of them.
-#[allow(clippy::cast_precision_loss, clippy::too_many_lines)]
+#[allow(clippy::cast_precision_loss, clippy::too_many_lines)] // one benchmark's script, step by step; counts shown as ratios
 pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()> {
     if accounts == 0 {
         bail!("--accounts 0: the organisation needs at least one member account");

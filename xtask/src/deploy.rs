@@ -686,7 +686,7 @@ async fn configure_rotation(
             )
         })?;
     let function = names.function.as_str();
-    let unfinished = crate::rotation::Labels::of(&described).pending;
+    let unfinished = crate::rotation_status::Labels::of(&described).pending;
     let rules = described.rotation_rules();
     let configured = described.rotation_enabled() == Some(true)
         && described.rotation_lambda_arn() == Some(function_arn)
@@ -746,7 +746,7 @@ async fn configure_rotation(
     )
     .await?;
     if let Some(version) = rotated.version_id() {
-        crate::rotation::wait_for_rotation(
+        crate::rotation_status::wait_for_rotation(
             config,
             &names.secret,
             version,

@@ -21,7 +21,7 @@ pub mod prerequisites;
 pub mod provision;
 pub mod resources;
 pub mod rotate;
-pub mod rotation;
+pub mod rotation_status;
 pub mod state;
 pub mod tags;
 pub mod test;

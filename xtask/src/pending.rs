@@ -84,7 +84,7 @@ pub async fn clear(
         }
     }
     // The labels again: a retry may have finished while the question was open.
-    let now = crate::rotation::labels(&secrets, secret).await?;
+    let now = crate::rotation_status::labels(&secrets, secret).await?;
     if now.pending.as_deref() != Some(pending) {
         bail!(
             "secret {secret}: nothing changed: AWSPENDING is no longer on version {pending} (AWSCURRENT is {}, AWSPENDING {}); rerun `cargo xtask rotate`",
@@ -182,7 +182,7 @@ async fn refuse_while_logging(
             ),
         };
         for event in page.events() {
-            if crate::rotation::names_secret(event.message().unwrap_or(""), secret, arn) {
+            if crate::rotation_status::names_secret(event.message().unwrap_or(""), secret, arn) {
                 newest = newest.max(event.timestamp());
             }
         }

@@ -27,10 +27,10 @@ use serde_json::Value;
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
-use crate::rotation::{labels_and_function, wait_for_rotation};
+use crate::rotation_status::{labels_and_function, wait_for_rotation};
 
 // The integration tests name it here.
-pub use crate::rotation::Labels;
+pub use crate::rotation_status::Labels;
 
 /// Options of `cargo xtask rotate`.
 #[derive(Debug, Clone)]
