@@ -46,11 +46,26 @@ fn findings_table(findings: &[&Finding]) -> Table {
             Cell::new(finding.status).fg(color),
             Cell::new(finding.severity),
             Cell::new(&finding.check_id),
-            Cell::new(&finding.resource),
-            Cell::new(&finding.message),
+            Cell::new(printable(&finding.resource)),
+            Cell::new(printable(&finding.message)),
         ]);
     }
     table
+}
+
+/// Text from the audited account (names, tags, a policy's `Sid`) as a terminal shows
+/// it safely: control characters (an escape sequence, a carriage return) become
+/// U+FFFD, line breaks stay.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Warnings, skipped checks, and the summary line.
@@ -105,6 +120,14 @@ fn footer(report: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            super::printable("a\u{1b}[31mb\rc\nd"),
+            "a\u{FFFD}[31mb\u{FFFD}c\nd"
+        );
+    }
+
     use super::super::sample_report;
     use super::*;
 
