@@ -110,6 +110,15 @@ fn testcase(xml: &mut String, finding: &crate::checks::Finding, with_account: bo
         finding.remediation,
         finding.compliance.join(", ")
     );
+    if let Some(note) = finding.muted_note() {
+        // Accepted: a CI gate must not fail on it, and must still show it.
+        let _ = writeln!(
+            xml,
+            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            escape(&format!("{note}. {}", finding.message))
+        );
+        return;
+    }
     match finding.status {
         Status::Pass => xml.push_str("/>\n"),
         Status::Fail => {

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{Finding, Summary};
 use crate::discover::ExcludedSecret;
 use crate::inventory::Inventory;
+use crate::mutelist::{EntryUse, Mutelist};
 use crate::org::{AccountOutcome, Caller, OrgInventory};
 
 /// A report format (`--format`).
@@ -91,6 +92,9 @@ pub struct Report {
     /// failed or was skipped.
     #[serde(default)]
     pub excluded: Vec<ExcludedSecret>,
+    /// With `--mutelist`: what became of each entry (live, expired, unused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutelist: Vec<EntryUse>,
 }
 
 impl Report {
@@ -126,7 +130,15 @@ impl Report {
             summary: Summary::of(&findings),
             findings,
             excluded: excluded_of(inventory),
+            mutelist: Vec::new(),
         }
+    }
+
+    /// Applies `list` as of `today` (muting what its live entries match), and
+    /// counts again.
+    pub fn mute(&mut self, list: &Mutelist, today: time::Date) {
+        self.mutelist = list.apply(&mut self.findings, today);
+        self.summary = Summary::of(&self.findings);
     }
 
     /// The report of an audit of several accounts: the scope of the first account

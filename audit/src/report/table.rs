@@ -37,17 +37,22 @@ fn findings_table(findings: &[&Finding]) -> Table {
     table.set_header(["Status", "Severity", "Check", "Resource", "Message"]);
     for finding in findings {
         let color = match finding.status {
+            _ if finding.muted.is_some() => Color::Blue,
             Status::Pass => Color::Green,
             Status::Fail => Color::Red,
             Status::Error => Color::Yellow,
             Status::Skip => Color::Grey,
         };
+        let message = match finding.muted_note() {
+            Some(note) => format!("[{note}] {}", finding.message),
+            None => finding.message.clone(),
+        };
         table.add_row(vec![
-            Cell::new(finding.status).fg(color),
+            Cell::new(finding.shown_status()).fg(color),
             Cell::new(finding.severity),
             Cell::new(&finding.check_id),
             Cell::new(printable(&finding.resource)),
-            Cell::new(printable(&finding.message)),
+            Cell::new(printable(&message)),
         ]);
     }
     table
@@ -85,6 +90,14 @@ fn footer(report: &Report) -> String {
     for line in report.excluded_lines() {
         skipped.push_str("excluded: ");
         skipped.push_str(&line);
+        skipped.push('\n');
+    }
+    for line in report
+        .mutelist
+        .iter()
+        .filter_map(crate::mutelist::EntryUse::warning)
+    {
+        skipped.push_str(&printable(&line));
         skipped.push('\n');
     }
     let accounts = if scope.accounts.is_empty() {
