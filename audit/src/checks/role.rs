@@ -1227,11 +1227,14 @@ mod tests {
         let deny_put = json!({"Statement": {"Effect": "Deny", "Action": put, "Resource": "*"}});
         let without_random = {
             let mut doc = deploy.clone();
-            for statement in doc["Statement"].as_array_mut().expect("statements") {
-                if let Some(actions) = statement["Action"].as_array_mut() {
-                    actions.retain(|a| a != "secretsmanager:GetRandomPassword");
-                }
-            }
+            let statements = doc["Statement"].as_array_mut().expect("statements");
+            let before = statements.len();
+            statements.retain(|s| s["Action"] != json!("secretsmanager:GetRandomPassword"));
+            assert_eq!(
+                statements.len(),
+                before - 1,
+                "deploy's policy allows it once"
+            );
             doc
         };
         let unread_attached: Change = Box::new(|region: &mut RegionInventory| {

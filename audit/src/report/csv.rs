@@ -134,7 +134,7 @@ mod tests {
     fn rows_carry_the_account_and_the_setup() {
         let report = super::super::sample_org_report();
         let rows = parse(&render(&report));
-        assert_eq!(rows[0][10..], ["account_id", "setup"]);
+        assert_eq!(rows[0][10..], ["account_id", "setup", "muted"]);
         assert_eq!(rows[1][10], "123456789012");
         assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
         let last = rows.last().expect("row");

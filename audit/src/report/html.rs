@@ -648,6 +648,7 @@ mod tests {
             let counts = Counts {
                 status,
                 failed_by_severity: [0; 5],
+                muted: 0,
             };
             let svg = bar(&counts);
             let widths: usize = svg

@@ -363,6 +363,87 @@ mod tests {
     }
 
     #[test]
+    fn a_muted_finding_is_shown_as_muted_in_every_format_and_counted_apart() {
+        let mut report = sample_report();
+        let check = report.findings[0].check_id.clone();
+        let list = crate::mutelist::Mutelist::from_toml(&format!(
+            "[[mute]]\nreason = \"accepted <until> the migration\"\nexpires = 2099-12-31\nchecks = [\"{check}\"]\n"
+        ))
+        .expect("mutelist");
+        let before = report.summary;
+        report.mute(
+            &list,
+            time::Date::from_calendar_date(2026, time::Month::December, 6).expect("date"),
+        );
+        let muted = report.findings.iter().filter(|f| f.muted.is_some()).count();
+        assert!(muted >= 1);
+        assert_eq!(report.summary.muted, muted);
+        assert_eq!(
+            report.summary.fail,
+            before.fail - 1,
+            "the muted FAIL no longer counts"
+        );
+        assert_eq!(
+            report.findings[0].status,
+            crate::checks::Status::Fail,
+            "kept"
+        );
+        assert_eq!(
+            crate::exit_code(&report.summary),
+            crate::EXIT_RUNTIME_ERROR,
+            "the sample's ERROR still counts"
+        );
+
+        let table = report.render(Format::Table);
+        assert!(
+            table.contains("MUTED")
+                && table.contains("muted (FAIL) until 2099-12-31 by mutelist entry 1"),
+            "{table}"
+        );
+        assert!(
+            table.contains(&format!(", {muted} muted")),
+            "the summary line: {table}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Json)).expect("JSON");
+        assert_eq!(json["findings"][0]["status"], "FAIL");
+        assert_eq!(json["findings"][0]["muted"]["entry"], 1);
+        assert_eq!(json["mutelist"][0]["state"], "live");
+        assert!(
+            json["findings"][1].get("muted").is_none(),
+            "absent when not muted"
+        );
+        let ocsf: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Ocsf)).expect("OCSF");
+        assert_eq!(ocsf[0]["status_id"], 3);
+        assert_eq!(ocsf[0]["status"], "Suppressed");
+        assert_eq!(ocsf[1]["status_id"], 1);
+        let junit = report.render(Format::Junit);
+        assert!(
+            junit.contains("<skipped message=\"muted (FAIL) until 2099-12-31"),
+            "{junit}"
+        );
+        let csv = report.render(Format::Csv);
+        assert!(csv.lines().next().expect("header").ends_with(",muted"));
+        assert!(
+            csv.contains(
+                "muted (FAIL) until 2099-12-31 by mutelist entry 1: accepted <until> the migration"
+            ),
+            "{csv}"
+        );
+        let page = report.render(Format::Html);
+        assert!(
+            page.contains("<span class=\"badge MUTED\">MUTED</span>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("accepted &lt;until&gt; the migration"),
+            "escaped"
+        );
+        assert!(!page.contains("accepted <until>"), "escaped");
+    }
+
+    #[test]
     fn every_format_says_whether_setups_were_discovered() {
         for discover in [false, true] {
             let mut inventory = crate::checks::fixtures::compliant_inventory();
