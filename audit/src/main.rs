@@ -270,18 +270,21 @@ async fn run(cli: Cli) -> Result<u8> {
         stdout.flush().ok();
     }
     if cli.output.is_some() || format != Format::Table {
+        // Text from the audited account or the mutelist, on one line, with no
+        // control character: nothing reaches a terminal or forges a CI log's line.
+        let line_of = audit::report::one_line;
         for line in report.skipped_lines() {
-            eprintln!("audit: skipped {line}");
+            eprintln!("audit: skipped {}", line_of(&line));
         }
         for line in report.excluded_lines() {
-            eprintln!("audit: excluded {line}");
+            eprintln!("audit: excluded {}", line_of(&line));
         }
         for line in report
             .mutelist
             .iter()
             .filter_map(audit::mutelist::EntryUse::warning)
         {
-            eprintln!("audit: {line}");
+            eprintln!("audit: {}", line_of(&line));
         }
         match &cli.from_inventory {
             Some(path) => eprintln!(

@@ -50,12 +50,10 @@ struct Entry {
     reason: String,
     expires: toml::value::Datetime,
     checks: Vec<String>,
-    #[serde(default)]
-    accounts: Vec<String>,
-    #[serde(default)]
-    regions: Vec<String>,
-    #[serde(default)]
-    resources: Vec<String>,
+    /// Absent: any. Written empty: refused (see [`validate`]).
+    accounts: Option<Vec<String>>,
+    regions: Option<Vec<String>>,
+    resources: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,10 +76,22 @@ pub struct EntryUse {
     pub entry: usize,
     pub reason: String,
     pub expires: String,
-    /// `live`, `expired` or `unused` (live, matching nothing).
-    pub state: String,
-    /// Findings it muted (live) or would have muted (expired).
+    pub state: EntryState,
+    /// Findings it muted (live), or matched (expired).
     pub matched: usize,
+}
+
+/// What became of an entry in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryState {
+    /// Before its date, muting at least one finding.
+    Live,
+    /// Past its date: it mutes nothing.
+    Expired,
+    /// Before its date, muting nothing (no finding matches, or an earlier entry
+    /// already mutes the ones that do).
+    Unused,
 }
 
 impl EntryUse {
@@ -94,14 +104,14 @@ impl EntryUse {
             matched,
             ..
         } = self;
-        match self.state.as_str() {
-            "expired" => Some(format!(
-                "mutelist entry {entry} ({reason}) expired on {expires}: it mutes nothing, and {matched} finding(s) it matched count again; renew its date or remove it"
+        match self.state {
+            EntryState::Expired => Some(format!(
+                "mutelist entry {entry} ({reason}) expired on {expires}: it mutes nothing ({matched} finding(s) match it); renew its date or remove it"
             )),
-            "unused" => Some(format!(
-                "mutelist entry {entry} ({reason}) matched no finding: remove it if the exception is over"
+            EntryState::Unused => Some(format!(
+                "mutelist entry {entry} ({reason}) mutes no finding (none matches, or an earlier entry mutes them): remove it if the exception is over"
             )),
-            _ => None,
+            EntryState::Live => None,
         }
     }
 }
@@ -133,46 +143,78 @@ impl Mutelist {
     /// Mutes the findings a live entry matches (the first such entry, in file
     /// order), as of `today`, and says what became of each entry.
     pub fn apply(&self, findings: &mut [Finding], today: Date) -> Vec<EntryUse> {
-        let mut matched = vec![0usize; self.entries.len()];
+        // Per entry: the findings it muted (live) or matched (expired).
+        let mut counted = vec![0usize; self.entries.len()];
         for finding in findings.iter_mut() {
-            let mut muted = None;
+            if finding.check_id == NEVER_MUTED {
+                continue;
+            }
             for (index, (entry, expires)) in self.entries.iter().enumerate() {
                 if !matches(entry, finding) {
                     continue;
                 }
-                matched[index] += 1;
-                if muted.is_none() && today <= *expires {
-                    muted = Some(Muted {
+                if today > *expires {
+                    counted[index] += 1;
+                } else if finding.muted.is_none() {
+                    counted[index] += 1;
+                    finding.muted = Some(Muted {
                         reason: entry.reason.clone(),
                         expires: expires.to_string(),
                         entry: index + 1,
                     });
                 }
             }
-            if muted.is_some() {
-                finding.muted = muted;
-            }
         }
         self.entries
             .iter()
-            .zip(matched)
+            .zip(counted)
             .enumerate()
             .map(|(index, ((entry, expires), matched))| EntryUse {
                 entry: index + 1,
                 reason: entry.reason.clone(),
                 expires: expires.to_string(),
                 state: if today > *expires {
-                    "expired"
+                    EntryState::Expired
                 } else if matched == 0 {
-                    "unused"
+                    EntryState::Unused
                 } else {
-                    "live"
-                }
-                .to_owned(),
+                    EntryState::Live
+                },
                 matched,
             })
             .collect()
     }
+}
+
+/// The finding that says an account could not be audited (`org::ACCOUNT_REACHABLE`):
+/// never muted.
+const NEVER_MUTED: &str = "account.reachable";
+
+/// Whether `pattern` can name a check id a finding carries: a check's own id, or
+/// one of the per-service ids the endpoint checks give their findings
+/// (`vpc.endpoint.rds`, `vpc.endpoint-policy.secretsmanager`).
+fn names_a_check(pattern: &str) -> bool {
+    const PER_SERVICE: [&str; 2] = [
+        crate::checks::network::VPC_ENDPOINT.id,
+        crate::checks::network::ENDPOINT_POLICY.id,
+    ];
+    let service_id = |id: &str| {
+        pattern
+            .strip_prefix(id)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|service| {
+                !service.is_empty()
+                    && service
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.*?".contains(c))
+            })
+    };
+    CHECKS
+        .iter()
+        .any(|c| wildcard_matches(pattern, c.id, false))
+        || PER_SERVICE.iter().any(|id| {
+            service_id(id) || wildcard_matches(pattern, &format!("{id}.secretsmanager"), false)
+        })
 }
 
 /// The entry's expiry as a date, or what is wrong with it.
@@ -200,17 +242,25 @@ fn validate(entry: &Entry) -> Result<Date, String> {
         return Err("`checks` is empty; name the check ids it mutes (`*` mutes every check, but must be written)".to_owned());
     }
     for pattern in &entry.checks {
-        if !CHECKS
-            .iter()
-            .any(|c| wildcard_matches(pattern, c.id, false))
-        {
+        if !names_a_check(pattern) {
             return Err(format!(
-                "`checks` pattern {pattern:?} names no check; the checks are: {}",
+                "`checks` pattern {pattern:?} names no check; the checks are: {} (the endpoint checks per service, as vpc.endpoint.rds)",
                 CHECKS.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
             ));
         }
     }
-    for account in &entry.accounts {
+    for (name, list) in [
+        ("accounts", &entry.accounts),
+        ("regions", &entry.regions),
+        ("resources", &entry.resources),
+    ] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            return Err(format!(
+                "`{name}` is written empty; leave it out to mean any, or name at least one"
+            ));
+        }
+    }
+    for account in entry.accounts.iter().flatten() {
         if !account
             .chars()
             .all(|c| c.is_ascii_digit() || c == '*' || c == '?')
@@ -225,14 +275,16 @@ fn validate(entry: &Entry) -> Result<Date, String> {
 
 /// Whether `entry`'s patterns all match `finding` (an absent list matches all).
 fn matches(entry: &Entry, finding: &Finding) -> bool {
-    let any = |patterns: &[String], value: Option<&str>| {
-        patterns.is_empty()
-            || value.is_some_and(|value| patterns.iter().any(|p| wildcard_matches(p, value, false)))
+    let any = |patterns: Option<&Vec<String>>, value: Option<&str>| match patterns {
+        None => true,
+        Some(patterns) => {
+            value.is_some_and(|value| patterns.iter().any(|p| wildcard_matches(p, value, false)))
+        }
     };
-    any(&entry.checks, Some(&finding.check_id))
-        && any(&entry.accounts, finding.account_id.as_deref())
-        && any(&entry.regions, Some(&finding.region))
-        && any(&entry.resources, Some(&finding.resource))
+    any(Some(&entry.checks), Some(&finding.check_id))
+        && any(entry.accounts.as_ref(), finding.account_id.as_deref())
+        && any(entry.regions.as_ref(), Some(&finding.region))
+        && any(entry.resources.as_ref(), Some(&finding.resource))
 }
 
 #[cfg(test)]
@@ -323,40 +375,86 @@ regions = ["ap-south-2"]
                 entry: 1
             })
         );
-        let states: Vec<(&str, usize)> =
-            uses.iter().map(|u| (u.state.as_str(), u.matched)).collect();
-        assert_eq!(states, [("live", 1), ("expired", 1), ("unused", 0)]);
+        let states: Vec<(EntryState, usize)> = uses.iter().map(|u| (u.state, u.matched)).collect();
+        assert_eq!(
+            states,
+            [
+                (EntryState::Live, 1),
+                (EntryState::Expired, 1),
+                (EntryState::Unused, 0)
+            ]
+        );
         assert!(uses[0].warning().is_none());
-        assert!(
-            uses[1]
-                .warning()
-                .expect("said")
-                .contains("expired on 2026-01-31")
-        );
-        assert!(
-            uses[2]
-                .warning()
-                .expect("said")
-                .contains("matched no finding")
-        );
+        let said = |i: usize| uses[i].warning().expect("said");
+        assert!(said(1).contains("expired on 2026-01-31"), "{}", said(1));
+        assert!(said(2).contains("mutes no finding"), "{}", said(2));
         // The entry mutes through its last day, and not the day after.
-        let mut last_day = vec![finding(
-            "ec2.ssh.restricted",
-            "111111111111",
-            "r",
-            "sg-0abc",
-        )];
+        let ssh = || {
+            vec![finding(
+                "ec2.ssh.restricted",
+                "111111111111",
+                "r",
+                "sg-0abc",
+            )]
+        };
+        let mut last_day = ssh();
         list.apply(&mut last_day, date(2027, 3, 31));
         assert!(last_day[0].muted.is_some());
-        let mut after = vec![finding(
-            "ec2.ssh.restricted",
-            "111111111111",
-            "r",
-            "sg-0abc",
-        )];
+        let mut after = ssh();
         let uses = list.apply(&mut after, date(2027, 4, 1));
         assert!(after[0].muted.is_none());
-        assert_eq!(uses[0].state, "expired");
+        assert_eq!(uses[0].state, EntryState::Expired);
+    }
+
+    #[test]
+    fn coverage_gaps_and_findings_outside_the_lists_are_never_muted() {
+        let list = Mutelist::from_toml(
+            "[[mute]]\nreason = \"sandbox\"\nexpires = 2099-01-01\nchecks = [\"*\"]\naccounts = [\"111111111111\"]\n\n[[mute]]\nreason = \"shadowed\"\nexpires = 2099-01-01\nchecks = [\"vpc.*\"]\n",
+        )
+        .expect("valid");
+        let mut findings = vec![
+            finding("account.reachable", "111111111111", "us-east-1", "role"),
+            finding("vpc.dns", "111111111111", "us-east-1", "vpc"),
+            finding("vpc.dns", "", "us-east-1", "vpc"),
+        ];
+        findings[2].account_id = None;
+        let uses = list.apply(&mut findings, date(2026, 12, 6));
+        assert!(
+            findings[0].muted.is_none(),
+            "an account not audited stays visible"
+        );
+        assert_eq!(findings[1].muted.as_ref().map(|m| m.entry), Some(1));
+        assert_eq!(
+            findings[2].muted.as_ref().map(|m| m.entry),
+            Some(2),
+            "no account: only an entry without an accounts list"
+        );
+        assert_eq!(uses[1].state, EntryState::Live);
+        // An entry whose findings an earlier one already mutes mutes nothing.
+        let mut only_first = vec![finding("vpc.dns", "111111111111", "us-east-1", "vpc")];
+        let uses = list.apply(&mut only_first, date(2026, 12, 6));
+        assert_eq!(uses[1].state, EntryState::Unused);
+    }
+
+    #[test]
+    fn per_service_endpoint_ids_can_be_named() {
+        for pattern in [
+            "vpc.endpoint.rds",
+            "vpc.endpoint.*",
+            "vpc.endpoint-policy.secretsmanager",
+            "vpc.endpoint",
+            "*",
+        ] {
+            assert!(names_a_check(pattern), "{pattern}");
+        }
+        for pattern in [
+            "vpc.endpoint.",
+            "vpc.endpointx",
+            "ssh",
+            "vpc.endpoint.rds/../x",
+        ] {
+            assert!(!names_a_check(pattern), "{pattern}");
+        }
     }
 
     #[test]
@@ -389,6 +487,10 @@ regions = ["ap-south-2"]
             (
                 "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\naccounts = [\"prod\"]",
                 "not a 12-digit account id",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\nresources = []",
+                "`resources` is written empty",
             ),
             (
                 "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\nresource = [\"x\"]",

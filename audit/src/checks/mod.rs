@@ -12,7 +12,7 @@
 
 mod grants;
 mod nacl;
-mod network;
+pub(crate) mod network;
 mod policies;
 mod rds;
 mod role;

@@ -349,6 +349,13 @@ pub(crate) enum Part {
     Resource(String),
 }
 
+impl Gap {
+    /// `<name> could not be read: <error>`.
+    fn describe(&self) -> String {
+        format!("{} could not be read: {}", self.name, self.why)
+    }
+}
+
 impl OtherPolicies {
     /// The unread policies that decide a request on `resource`, and whether one
     /// of them could grant it (an identity policy or the resource's own policy; a
@@ -408,6 +415,18 @@ fn other_policies(
 ) -> Result<OtherPolicies, Box<Finding>> {
     let def = &FUNCTION_ROLE;
     let mut other = OtherPolicies::default();
+    for (part, name) in [
+        (&record.inline_policies, "the role's inline policies"),
+        (&record.attached_policies, "the role's attached policies"),
+    ] {
+        if let Collected::Failed(error) = part {
+            other.gaps.push(Gap {
+                part: Part::Identity,
+                name: name.to_owned(),
+                why: error.describe(),
+            });
+        }
+    }
     match &record.permissions_boundary {
         Collected::Ok(Some(boundary)) => {
             other.boundary = Some((boundary.name.clone(), boundary.document.clone()));
@@ -434,7 +453,8 @@ fn other_policies(
     let caller = iam_eval::Caller {
         role,
         session: &session,
-        bounded: other.boundary.is_some(),
+        // A boundary the audit could not read still bounds the role.
+        bounded: other.boundary.is_some() || other.gaps.iter().any(|g| g.part == Part::Boundary),
     };
     for holder in holders {
         let policy = context
@@ -578,13 +598,12 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             return context.skip(def, role, &format!("role {role} of rotation function {} was not collected (an inventory of an earlier version)", configuration.name));
         };
         let mut documents = Vec::new();
-        // A list the audit failed to read leaves a gap that only keeps a verdict
-        // from being certain (see `Gap`): the rest is still judged.
-        let mut identity_gaps = Vec::new();
-        for (part, name) in [(&record.inline_policies, "the role's inline policies"), (&record.attached_policies, "the role's attached policies")] {
+        // A list the audit failed to read is a `Gap` (other_policies): the rest
+        // is still judged.
+        for part in [&record.inline_policies, &record.attached_policies] {
             match part {
                 Collected::Ok(policies) => documents.extend(policies.iter()),
-                Collected::Failed(error) => identity_gaps.push(Gap { part: Part::Identity, name: name.to_owned(), why: error.describe() }),
+                Collected::Failed(_) => {}
                 Collected::Skipped(why) => return context.skip(def, role, why),
             }
         }
@@ -622,23 +641,22 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         if let Some(admin) = &admin {
             holders.push(PolicyHolder { arn: &admin.secret.arn, name: &admin.secret.name });
         }
-        let mut other = match other_policies(context, record, &holders, role, &configuration.name) {
+        let other = match other_policies(context, record, &holders, role, &configuration.name) {
             Ok(other) => other,
             Err(finding) => return *finding,
         };
-        other.gaps.splice(0..0, identity_gaps);
         let (denied, undecided) = match judge(&policies, &other, &needs, role, &context.region.region, context.account_id) {
             Ok(verdict) => verdict,
             Err(why) => return context.finding(def, Status::Error, role, format!("role {role}: {why}")),
         };
         let subject = format!("role {role} of rotation function {} (secret {name})", configuration.name);
-        let unread: Vec<String> = other.gaps.iter().map(|g| format!("{} could not be read: {}", g.name, g.why)).collect();
+        let unread: Vec<String> = other.gaps.iter().map(Gap::describe).collect();
         if !denied.is_empty() {
             let also = if unread.is_empty() { String::new() } else { format!(" (also, {})", unread.join("; ")) };
             return context.fail(def, role, format!("{subject}: {}; expected an Allow of each (rotations fail with AccessDenied otherwise){also}", denied.join("; ")));
         }
         if !unread.is_empty() && !undecided.is_empty() {
-            return context.finding(def, Status::Error, role, format!("{subject}: {}; so: {}", unread.join("; "), undecided.join("; ")));
+            return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided: {}; undecided: {}; grant the auditor the read it lacks and rerun, or verify with aws iam simulate-principal-policy", unread.join("; "), undecided.join("; ")));
         }
         if !undecided.is_empty() {
             return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided offline: {}; verify with aws iam simulate-principal-policy, or drop the condition", undecided.join("; ")));
@@ -743,7 +761,7 @@ fn pass_notes(
         other
             .gaps
             .iter()
-            .map(|g| format!("not judged: {} could not be read ({})", g.name, g.why)),
+            .map(|g| format!("not judged: {}", g.describe())),
     );
     if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
         notes.push("rds:DescribeDBInstances on the cluster's member instances is not judged (the inventory does not list them)".to_owned());
@@ -1220,6 +1238,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one table of cases, each with its inventory change
     fn a_policy_that_could_not_be_read_keeps_only_what_it_could_change_undecided() {
         type Change = Box<dyn Fn(&mut RegionInventory)>;
         let deploy: Value = serde_json::from_str(&rotation_role_policy()).expect("policy");
@@ -1237,10 +1256,40 @@ mod tests {
             );
             doc
         };
-        let unread_attached: Change = Box::new(|region: &mut RegionInventory| {
-            region.roles[0].attached_policies =
-                Collected::Failed(denied("iam:ListAttachedRolePolicies"));
-        });
+        let unread_attached = || -> Change {
+            Box::new(|region: &mut RegionInventory| {
+                region.roles[0].attached_policies =
+                    Collected::Failed(denied("iam:ListAttachedRolePolicies"));
+            })
+        };
+        // A boundary read without PutSecretValue, and the secret's policy unread.
+        let boundary_without_put_secret_policy_unread: Change =
+            Box::new(|region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary = Collected::Ok(Some(PolicyDocument {
+                    name: "permissions boundary arn:aws:iam::123456789012:policy/b".to_owned(),
+                    document: json!({"Statement": {"Effect": "Allow",
+                        "NotAction": "secretsmanager:PutSecretValue", "Resource": "*"}})
+                    .to_string(),
+                }));
+                region.secret_policies[0].policy =
+                    Collected::Failed(denied("secretsmanager:GetResourcePolicy"));
+            });
+        // A Deny for everyone but the role (NotPrincipal) spares no principal
+        // with a boundary, read or not.
+        let not_principal_deny_boundary_unread: Change = Box::new(
+            |region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary =
+                    Collected::Failed(denied("iam:GetPolicyVersion"));
+                region.secret_policies[0].policy = Collected::Ok(Some(
+                    json!({"Statement": {"Effect": "Deny",
+                    "NotPrincipal": {"AWS": [
+                        "arn:aws:sts::123456789012:assumed-role/rotation-role/SecretsManagerTutorialRotation",
+                        "arn:aws:iam::123456789012:root"]},
+                    "Action": "secretsmanager:PutSecretValue", "Resource": "*"}})
+                    .to_string(),
+                ));
+            },
+        );
         let unread_boundary = || -> Change {
             Box::new(|region: &mut RegionInventory| {
                 region.roles[0].permissions_boundary =
@@ -1258,7 +1307,7 @@ mod tests {
             (
                 "inline Deny, attached unread",
                 vec![deploy.clone(), deny_put.clone()],
-                unread_attached,
+                unread_attached(),
                 Status::Fail,
                 "inline policy p1 statement 1 denies secretsmanager:PutSecretValue",
             ),
@@ -1287,7 +1336,7 @@ mod tests {
             // The secret's own policy could grant a call on that secret, not on `*`.
             (
                 "GetRandomPassword missing, secret policy unread",
-                vec![without_random],
+                vec![without_random.clone()],
                 unread_secret_policy(),
                 Status::Fail,
                 "no statement allows secretsmanager:GetRandomPassword on *",
@@ -1306,6 +1355,37 @@ mod tests {
                 unread_secret_policy(),
                 Status::Error,
                 "access denied to secretsmanager:GetResourcePolicy",
+            ),
+            (
+                "all allowed, attached unread",
+                vec![deploy.clone()],
+                unread_attached(),
+                Status::Error,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is allowed by the policies read, unknown without the role's attached policies",
+            ),
+            // An unread identity policy could grant what the inline ones leave out.
+            (
+                "GetRandomPassword missing, attached unread",
+                vec![without_random.clone()],
+                unread_attached(),
+                Status::Error,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is not allowed by the policies read, unknown without the role's attached policies",
+            ),
+            // The secret's unread policy could name the role's session, which
+            // grants beyond the boundary.
+            (
+                "outside the boundary, secret policy unread",
+                vec![deploy.clone()],
+                boundary_without_put_secret_policy_unread,
+                Status::Error,
+                "is outside the permissions boundary by the policies read, unknown without the resource policy of secret",
+            ),
+            (
+                "NotPrincipal Deny, boundary unread",
+                vec![deploy.clone()],
+                not_principal_deny_boundary_unread,
+                Status::Fail,
+                "denies secretsmanager:PutSecretValue",
             ),
         ];
         for (why, inline, change, status, text) in cases {

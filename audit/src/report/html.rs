@@ -471,6 +471,29 @@ fn excluded(out: &mut String, report: &Report) {
     out.push_str("</ul></section>\n");
 }
 
+/// With `--mutelist`: each entry, its state and the findings it muted.
+fn mutelist(out: &mut String, report: &Report) {
+    if report.mutelist.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"mutelist\"><h2>Mutelist</h2>\n<table><caption>Accepted exceptions and what became of them</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Reason</th><th scope=\"col\">Expires</th><th scope=\"col\">State</th><th scope=\"col\">Findings</th></tr></thead><tbody>\n");
+    for entry in &report.mutelist {
+        let state = serde_json::to_value(entry.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{}</td></tr>",
+            entry.entry,
+            escape(&entry.reason),
+            escape(&entry.expires),
+            entry.matched
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
+}
+
 /// The report as one self-contained HTML page.
 pub fn render(report: &Report) -> String {
     let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -489,6 +512,7 @@ pub fn render(report: &Report) -> String {
     summaries(&mut out, report);
     details(&mut out, report);
     excluded(&mut out, report);
+    mutelist(&mut out, report);
     let _ = writeln!(
         out,
         "<footer><p>{} {}: {}</p></footer>\n</body></html>",

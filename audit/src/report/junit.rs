@@ -60,7 +60,8 @@ pub fn render(report: &Report) -> String {
         escape(&report.tool),
         summary.fail,
         summary.error,
-        summary.skip
+        // A muted finding is written as skipped (see `testcase`).
+        summary.skip + summary.muted
     );
     for (account, findings) in report.by_account() {
         let owned: Vec<_> = findings.iter().map(|&f| f.clone()).collect();
@@ -79,7 +80,7 @@ pub fn render(report: &Report) -> String {
             findings.len(),
             summary.fail,
             summary.error,
-            summary.skip,
+            summary.skip + summary.muted,
             timestamp(&report.scope.collected_at)
         );
         for finding in findings {

@@ -290,6 +290,26 @@ fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
         .collect()
 }
 
+/// Text from the audited account (names, tags, a policy's `Sid`) or from a
+/// mutelist, as a terminal shows it safely: control characters (an escape
+/// sequence, a carriage return) become U+FFFD, line breaks stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// [`printable`], on one line: line breaks become spaces (a line of standard error).
+pub fn one_line(text: &str) -> String {
+    printable(&text.replace(['\n', '\r'], " "))
+}
+
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
     use crate::checks::{Severity, Status, evaluate};
@@ -423,6 +443,11 @@ mod tests {
             junit.contains("<skipped message=\"muted (FAIL) until 2099-12-31"),
             "{junit}"
         );
+        let skipped = report.summary.skip + report.summary.muted;
+        assert!(
+            junit.contains(&format!("skipped=\"{skipped}\">")),
+            "muted findings are counted as the skipped they are written as: {junit}"
+        );
         let csv = report.render(Format::Csv);
         assert!(csv.lines().next().expect("header").ends_with(",muted"));
         assert!(
@@ -441,6 +466,10 @@ mod tests {
             "escaped"
         );
         assert!(!page.contains("accepted <until>"), "escaped");
+        assert!(
+            page.contains("<section id=\"mutelist\">") && page.contains("<td>live</td>"),
+            "{page}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use std::fmt::Write as _;
 
-use super::Report;
+use super::{Report, one_line, printable};
 use crate::checks::{Finding, Status, Summary};
 
 pub fn render(report: &Report) -> String {
@@ -58,21 +58,6 @@ fn findings_table(findings: &[&Finding]) -> Table {
     table
 }
 
-/// Text from the audited account (names, tags, a policy's `Sid`) as a terminal shows
-/// it safely: control characters (an escape sequence, a carriage return) become
-/// U+FFFD, line breaks stay.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 /// Warnings, skipped checks, and the summary line.
 fn footer(report: &Report) -> String {
     let scope = &report.scope;
@@ -97,7 +82,7 @@ fn footer(report: &Report) -> String {
         .iter()
         .filter_map(crate::mutelist::EntryUse::warning)
     {
-        skipped.push_str(&printable(&line));
+        skipped.push_str(&one_line(&line));
         skipped.push('\n');
     }
     let accounts = if scope.accounts.is_empty() {
