@@ -763,6 +763,21 @@ fn pass_notes(
             .iter()
             .map(|g| format!("not judged: {}", g.describe())),
     );
+    // KMS reads the key policy first: an IAM Allow counts only where it delegates
+    // to the account (KMS developer guide, "Key policies in AWS KMS"). The audit
+    // does not read key policies yet, so a PASS says which keys it did not judge.
+    let mut keys: Vec<String> = needs_of(secret, admin, role, true)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.via_secret.is_some())
+        .map(|n| n.resource)
+        .collect();
+    keys.dedup();
+    for key in keys {
+        notes.push(format!(
+            "not judged: the key policy of {key} (an IAM Allow of kms:Decrypt counts only where it delegates to the account; check with aws kms get-key-policy)"
+        ));
+    }
     if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
         notes.push("rds:DescribeDBInstances on the cluster's member instances is not judged (the inventory does not list them)".to_owned());
     }
@@ -1219,6 +1234,13 @@ mod tests {
             "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET_ARN}}});
         let findings = with_policies(vec![json!({"Statement": [all.clone(), via]})], set_key(KEY));
         assert_eq!(findings[0].status, Status::Pass, "{}", findings[0].message);
+        assert!(
+            findings[0]
+                .message
+                .contains(&format!("not judged: the key policy of {KEY}")),
+            "the key policy decides first and is not read: {}",
+            findings[0].message
+        );
         // A bare key id is the key of the secret's account and region.
         let findings = with_policies(
             vec![
