@@ -966,6 +966,15 @@ impl RegionCollector<'_> {
                 let mut secret = self.describe_secret(masterarn).await;
                 if let Collected::Ok(Some(secret)) = &mut secret {
                     self.read_pending_date(secret).await;
+                    // Its resource policy decides the rotation role's calls on it
+                    // as the application secret's does (checks::role).
+                    if !part.policies.iter().any(|p| p.secret_arn == secret.arn) {
+                        let policy = self.secret_policy(&secret.arn).await;
+                        part.policies.push(SecretPolicyRecord {
+                            secret_arn: secret.arn.clone(),
+                            policy,
+                        });
+                    }
                 }
                 part.admin_secrets.push(AdminSecretRecord {
                     arn: masterarn.clone(),

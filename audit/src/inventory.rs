@@ -182,7 +182,8 @@ pub struct RegionInventory {
     pub secret_values: Vec<SecretValueRecord>,
     /// Admin secrets named by `masterarn`.
     pub admin_secrets: Vec<AdminSecretRecord>,
-    /// The resource policy of each audited (primary) secret.
+    /// The resource policy of each audited (primary) secret, and of each
+    /// `masterarn` secret that exists (read with `--read-secrets`).
     #[serde(default)]
     pub secret_policies: Vec<SecretPolicyRecord>,
     /// The grants of each audited secret's user, read over its own connection.

@@ -27,6 +27,7 @@ pub mod collect;
 pub mod discover;
 pub mod iam_eval;
 pub mod inventory;
+pub mod mutelist;
 pub mod org;
 pub mod policy;
 pub mod report;
@@ -82,6 +83,7 @@ mod tests {
             fail,
             error,
             skip: 1,
+            muted: 2,
         };
         assert_eq!(exit_code(&summary(0, 0)), EXIT_OK);
         assert_eq!(exit_code(&summary(0, 1)), EXIT_RUNTIME_ERROR);
@@ -95,6 +97,7 @@ mod tests {
             fail: 0,
             error: 0,
             skip: 0,
+            muted: 0,
         };
         assert_eq!(exit_code_with(&no_skip, true), EXIT_OK);
     }

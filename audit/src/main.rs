@@ -112,6 +112,10 @@ struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
     from_inventory: Option<PathBuf>,
 
+    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
+    #[arg(long, value_name = "FILE")]
+    mutelist: Option<PathBuf>,
+
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
     #[arg(long)]
     fail_on_skip: bool,
@@ -198,6 +202,11 @@ async fn run(cli: Cli) -> Result<u8> {
         None => Policy::default(),
     };
     policy.insecure_db_tls = cli.insecure_db_tls;
+    // Read before anything is collected: a bad file is a usage error, not a late surprise.
+    let mutelist = match &cli.mutelist {
+        Some(path) => Some(audit::mutelist::Mutelist::from_file(path).map_err(UsageError)?),
+        None => None,
+    };
     let evidence = if let Some(path) = &cli.from_inventory {
         load_inventory(path)?
     } else {
@@ -226,7 +235,7 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         evidence
     };
-    let (report, api_requests) = match &evidence {
+    let (mut report, api_requests) = match &evidence {
         Evidence::Single(inventory) => (
             Report::new(inventory, audit::evaluate(inventory, &policy)),
             inventory.metadata.api_requests,
@@ -236,6 +245,9 @@ async fn run(cli: Cli) -> Result<u8> {
             org.api_requests(),
         ),
     };
+    if let Some(list) = &mutelist {
+        report.mute(list, time::OffsetDateTime::now_utc().date());
+    }
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -258,11 +270,21 @@ async fn run(cli: Cli) -> Result<u8> {
         stdout.flush().ok();
     }
     if cli.output.is_some() || format != Format::Table {
+        // Text from the audited account or the mutelist, on one line, with no
+        // control character: nothing reaches a terminal or forges a CI log's line.
+        let line_of = audit::report::one_line;
         for line in report.skipped_lines() {
-            eprintln!("audit: skipped {line}");
+            eprintln!("audit: skipped {}", line_of(&line));
         }
         for line in report.excluded_lines() {
-            eprintln!("audit: excluded {line}");
+            eprintln!("audit: excluded {}", line_of(&line));
+        }
+        for line in report
+            .mutelist
+            .iter()
+            .filter_map(audit::mutelist::EntryUse::warning)
+        {
+            eprintln!("audit: {}", line_of(&line));
         }
         match &cli.from_inventory {
             Some(path) => eprintln!(

@@ -388,6 +388,7 @@ fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Find
             .collect(),
         account_id: Some(account.account_id.clone()),
         setup: None,
+        muted: None,
     }
 }
 

@@ -1875,3 +1875,101 @@ async fn discover_recognises_database_credentials_whatever_their_rotation() {
             .any(|e| e.secret_arn == api_key_arn)
     );
 }
+
+/// `audit --mutelist`: an accepted exception (SSH from a second address, with a
+/// reason and a date) is shown as MUTED and no longer fails the run; the same entry
+/// expired mutes nothing and says so; an entry matching nothing is named as unused;
+/// a bad file is a usage error before anything is read. Run through the binary, on
+/// the inventory of a live setup.
+#[tokio::test]
+async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
+    let setup = Box::pin(provision(&Options::default())).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.bastion_sg)
+        .ip_permissions(cidr_permission("tcp", 22, 22, "198.51.100.8/32"))
+        .send()
+        .await
+        .expect("a second address");
+    let (inventory, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
+
+    let binary = xtask::paths::target_dir().join("debug").join("audit");
+    assert!(
+        binary.is_file(),
+        "{} is not built: run `cargo build -p audit` first (`cargo xtask test` does)",
+        binary.display()
+    );
+    let dir = xtask::paths::target_dir()
+        .join("audit-tests")
+        .join(unique_name("mutelist"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let saved = dir.join("inventory.json");
+    std::fs::write(&saved, serde_json::to_string(&inventory).expect("json")).expect("save");
+    let run = |list: &str, format: &str| {
+        let path = dir.join(unique_name("mutelist"));
+        std::fs::write(&path, list).expect("mutelist");
+        std::process::Command::new(&binary)
+            .args(["--from-inventory".as_ref(), saved.as_os_str()])
+            .args(["--mutelist".as_ref(), path.as_os_str()])
+            .args(["--format", format])
+            .env_remove("AUDIT_FORMAT")
+            .output()
+            .expect("run audit")
+    };
+    let entry = |expires: &str| {
+        format!(
+            "[[mute]]\nreason = \"second office until the VPN (SEC-1)\"\nexpires = {expires}\nchecks = [\"ec2.ssh.*\"]\nresources = [\"*{}*\"]\n",
+            setup.bastion_sg
+        )
+    };
+    let unused = "[[mute]]\nreason = \"DNS exception\"\nexpires = 2099-01-01\nchecks = [\"vpc.dns\"]\nregions = [\"ap-south-2\"]\n";
+
+    // Live: MUTED, its status and evidence kept, the run passes.
+    let output = run(&format!("{}{unused}", entry("2099-12-31")), "json");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let ssh: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check_id"] == "ec2.ssh.restricted" && f["status"] == "FAIL")
+        .collect();
+    assert_eq!(ssh.len(), 1, "the bastion's group");
+    assert_eq!(ssh[0]["status"], "FAIL", "the evidence stays");
+    assert_eq!(ssh[0]["muted"]["expires"], "2099-12-31");
+    assert_eq!(report["summary"]["fail"], 0);
+    assert_eq!(report["summary"]["muted"], 1);
+    assert!(
+        stderr.contains("mutelist entry 2 (DNS exception) mutes no finding"),
+        "{stderr}"
+    );
+    let table = run(&entry("2099-12-31"), "table");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("MUTED") && text.contains("second office until the VPN (SEC-1)"),
+        "{text}"
+    );
+
+    // Expired: the finding fails the run again, and the entry says it expired.
+    let output = run(&entry("2020-01-31"), "json");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("expired on 2020-01-31"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["summary"]["fail"], 1);
+
+    // A bad file: a usage error naming the entry, no report.
+    let output = run(
+        "[[mute]]\nreason = \"\"\nexpires = 2099-01-01\nchecks = [\"ec2.ssh.*\"]\n",
+        "json",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[[mute]] entry 1: `reason` is empty"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}

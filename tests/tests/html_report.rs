@@ -75,6 +75,7 @@ fn finding(id: &str, status: Status, account: &str, resource: &str, message: &st
         references: check.references.iter().map(|&r| r.to_owned()).collect(),
         account_id: Some(account.to_owned()),
         setup: Some("SecretsManagerTutorial-vpc".to_owned()),
+        muted: None,
     }
 }
 
@@ -147,6 +148,7 @@ fn report() -> Report {
         summary: Summary::of(&findings),
         findings,
         excluded: Vec::new(),
+        mutelist: Vec::new(),
     }
 }
 

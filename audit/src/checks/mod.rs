@@ -12,7 +12,7 @@
 
 mod grants;
 mod nacl;
-mod network;
+pub(crate) mod network;
 mod policies;
 mod rds;
 mod role;
@@ -112,6 +112,31 @@ pub struct Finding {
     /// for by; with `--discover`, the name of the secret the setup was found by.
     #[serde(default)]
     pub setup: Option<String>,
+    /// Set when a `--mutelist` entry accepts this finding: it keeps its status and
+    /// evidence, is shown as MUTED, and no longer decides the exit status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<crate::mutelist::Muted>,
+}
+
+impl Finding {
+    /// The status as a reader sees it: `MUTED` when a mutelist entry accepts it.
+    pub fn shown_status(&self) -> String {
+        if self.muted.is_some() {
+            "MUTED".to_owned()
+        } else {
+            self.status.to_string()
+        }
+    }
+
+    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1: <reason>`, when muted.
+    pub fn muted_note(&self) -> Option<String> {
+        self.muted.as_ref().map(|m| {
+            format!(
+                "muted ({}) until {} by mutelist entry {}: {}",
+                self.status, m.expires, m.entry, m.reason
+            )
+        })
+    }
 }
 
 /// PASS/FAIL/ERROR/SKIP counts.
@@ -121,12 +146,19 @@ pub struct Summary {
     pub fail: usize,
     pub error: usize,
     pub skip: usize,
+    /// Findings a `--mutelist` entry accepts, whatever their status (not counted above).
+    #[serde(default)]
+    pub muted: usize,
 }
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Self {
         let mut summary = Self::default();
         for finding in findings {
+            if finding.muted.is_some() {
+                summary.muted += 1;
+                continue;
+            }
             match finding.status {
                 Status::Pass => summary.pass += 1,
                 Status::Fail => summary.fail += 1,
@@ -144,7 +176,11 @@ impl fmt::Display for Summary {
             f,
             "{} passed, {} failed, {} errors, {} skipped",
             self.pass, self.fail, self.error, self.skip
-        )
+        )?;
+        if self.muted > 0 {
+            write!(f, ", {} muted", self.muted)?;
+        }
+        Ok(())
     }
 }
 
@@ -255,6 +291,7 @@ impl Context<'_> {
                 .collect(),
             account_id: self.account_id.map(str::to_owned),
             setup: Some(self.setup()),
+            muted: None,
         }
     }
 

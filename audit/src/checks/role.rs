@@ -42,15 +42,21 @@
 //! Secrets Manager secrets"): a `Deny` in the secret's policy naming the role, its
 //! account or everyone FAILs, an `Allow` there naming the role grants within the
 //! boundary, and a call the boundary leaves out FAILs naming the boundary. The
-//! `masterarn` secret's resource policy is not read (the PASS says so); SCPs and
-//! RCPs are not evaluated.
+//! `masterarn` secret's resource policy is read where the secret is described
+//! (`--read-secrets`) and judged the same way. SCPs and RCPs are not evaluated.
+//!
+//! A policy the audit failed to read (access denied to `iam:GetPolicyVersion`,
+//! say) does not hide what the others already decide: an explicit `Deny` read
+//! elsewhere still FAILs, as does a call the role's policies leave out when only
+//! the boundary is unread (a boundary never grants). Only the verdicts the unread
+//! policy could change are ERROR, naming it and the permission the auditor lacks.
 //!
 //! Without `--read-secrets` the `masterarn` is unknown: the application-secret
 //! part is still judged (a missing permission there FAILs), otherwise SKIP.
 
 use super::{CheckDefinition, Context, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
-use crate::inventory::{Collected, CollectionError, RoleRecord, Secret};
+use crate::inventory::{Collected, RoleRecord, Secret};
 use permissions::{CALLS, Call, Need as CallNeed, Resource, When};
 
 /// The tags by which an RDS-managed secret names its database.
@@ -315,6 +321,66 @@ pub(crate) struct OtherPolicies {
     pub resources: Vec<ResourcePolicy>,
     /// What could not be judged for want of evidence, for a PASS to say.
     pub unread: Vec<String>,
+    /// The policies the audit tried and failed to read.
+    pub gaps: Vec<Gap>,
+}
+
+/// A policy the audit tried and failed to read. What it decides is unknown, so
+/// it can only keep a verdict from being certain: a request another policy
+/// explicitly denies stays denied whatever it says (IAM user guide, "Policy
+/// evaluation logic": an explicit deny in any policy overrides any allow), and a
+/// boundary can only narrow what the role's policies allow.
+#[derive(Debug)]
+pub(crate) struct Gap {
+    pub part: Part,
+    /// `the role's attached policies`, `the resource policy of secret <name>`.
+    pub name: String,
+    /// The collection error, described (it names what to grant the auditor).
+    pub why: String,
+}
+
+/// Which policy a [`Gap`] is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Some of the role's own (inline or managed) policies.
+    Identity,
+    Boundary,
+    /// The resource policy of the secret with this ARN.
+    Resource(String),
+}
+
+impl Gap {
+    /// `<name> could not be read: <error>`.
+    fn describe(&self) -> String {
+        format!("{} could not be read: {}", self.name, self.why)
+    }
+}
+
+impl OtherPolicies {
+    /// The unread policies that decide a request on `resource`, and whether one
+    /// of them could grant it (an identity policy or the resource's own policy; a
+    /// boundary never grants).
+    fn gaps_for(&self, resource: &str) -> (Vec<&str>, bool) {
+        let relevant: Vec<&Gap> = self
+            .gaps
+            .iter()
+            .filter(|g| !matches!(&g.part, Part::Resource(arn) if arn != resource))
+            .collect();
+        let can_grant = relevant.iter().any(|g| g.part != Part::Boundary);
+        (
+            relevant.iter().map(|g| g.name.as_str()).collect(),
+            can_grant,
+        )
+    }
+
+    /// Whether an unread resource policy of `resource` could grant beyond the
+    /// boundary (an `Allow` naming the role's session does: IAM user guide,
+    /// "Permissions boundaries for IAM entities").
+    fn resource_unread(&self, resource: &str) -> bool {
+        self.gaps
+            .iter()
+            .any(|g| matches!(&g.part, Part::Resource(arn) if arn == resource))
+    }
 }
 
 /// A secret's resource policy, narrowed to the statements that speak to the role
@@ -337,8 +403,8 @@ struct PolicyHolder<'a> {
 
 /// The role's permissions boundary and the resource policies of the application
 /// and masterarn secrets, as collected. One the audit tried and failed to read is
-/// an ERROR finding: what it denies is unknown. One the inventory does not hold (an
-/// earlier version's, or a masterarn secret's, which is not read) is said in a PASS.
+/// a [`Gap`]; one the inventory does not hold (an earlier version's, or a
+/// masterarn secret's read without `--read-secrets`) is said in a PASS.
 /// `function` names the session Lambda opens with the role (the function's name).
 fn other_policies(
     context: &Context<'_>,
@@ -349,8 +415,18 @@ fn other_policies(
 ) -> Result<OtherPolicies, Box<Finding>> {
     let def = &FUNCTION_ROLE;
     let mut other = OtherPolicies::default();
-    let missing =
-        |resource: &str, error: &CollectionError| Box::new(context.error(def, resource, error));
+    for (part, name) in [
+        (&record.inline_policies, "the role's inline policies"),
+        (&record.attached_policies, "the role's attached policies"),
+    ] {
+        if let Collected::Failed(error) = part {
+            other.gaps.push(Gap {
+                part: Part::Identity,
+                name: name.to_owned(),
+                why: error.describe(),
+            });
+        }
+    }
     match &record.permissions_boundary {
         Collected::Ok(Some(boundary)) => {
             other.boundary = Some((boundary.name.clone(), boundary.document.clone()));
@@ -359,7 +435,11 @@ fn other_policies(
         Collected::Skipped(why) => other.unread.push(format!(
             "the role's permissions boundary was not read ({why})"
         )),
-        Collected::Failed(error) => return Err(missing(role, error)),
+        Collected::Failed(error) => other.gaps.push(Gap {
+            part: Part::Boundary,
+            name: "the role's permissions boundary".to_owned(),
+            why: error.describe(),
+        }),
     }
     // Lambda names the role's session after the function.
     let session = match role.split_once(":iam::") {
@@ -373,7 +453,8 @@ fn other_policies(
     let caller = iam_eval::Caller {
         role,
         session: &session,
-        bounded: other.boundary.is_some(),
+        // A boundary the audit could not read still bounds the role.
+        bounded: other.boundary.is_some() || other.gaps.iter().any(|g| g.part == Part::Boundary),
     };
     for holder in holders {
         let policy = context
@@ -401,7 +482,11 @@ fn other_policies(
                 });
             }
             Some(Collected::Ok(None)) => {}
-            Some(Collected::Failed(error)) => return Err(missing(holder.arn, error)),
+            Some(Collected::Failed(error)) => other.gaps.push(Gap {
+                part: Part::Resource(holder.arn.to_owned()),
+                name,
+                why: error.describe(),
+            }),
             Some(Collected::Skipped(why)) => {
                 other.unread.push(format!("{name} was not read ({why})"));
             }
@@ -461,9 +546,21 @@ pub(crate) fn judge(
             )?),
             None => None,
         };
+        let (gaps, gap_may_grant) = other.gaps_for(&need.resource);
+        let unknown = |verdict: &str| {
+            format!(
+                "{what} {verdict} by the policies read, unknown without {}",
+                gaps.join(" and ")
+            )
+        };
         match iam_eval::combine(&identity, boundary.as_ref().map(|(d, n)| (d, *n)), resource.as_ref()) {
-            Decision::Allowed { .. } => {}
+            Decision::Allowed { .. } if gaps.is_empty() => {}
+            Decision::Allowed { .. } => undecided.push(unknown("is allowed")),
+            Decision::ImplicitDeny if gap_may_grant => undecided.push(unknown("is not allowed")),
             Decision::ImplicitDeny => denied.push(format!("no statement allows {what}")),
+            Decision::OutsideBoundary { .. } if other.resource_unread(&need.resource) => {
+                undecided.push(unknown("is outside the permissions boundary"));
+            }
             Decision::OutsideBoundary { by } => {
                 denied.push(format!("{what} is allowed, but {by} allows no such request"));
             }
@@ -501,10 +598,13 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             return context.skip(def, role, &format!("role {role} of rotation function {} was not collected (an inventory of an earlier version)", configuration.name));
         };
         let mut documents = Vec::new();
+        // A list the audit failed to read is a `Gap` (other_policies): the rest
+        // is still judged.
         for part in [&record.inline_policies, &record.attached_policies] {
             match part {
                 Collected::Ok(policies) => documents.extend(policies.iter()),
-                other => return context.missing(def, role, other).unwrap_or_else(|| context.skip(def, role, "not collected")),
+                Collected::Failed(_) => {}
+                Collected::Skipped(why) => return context.skip(def, role, why),
             }
         }
         let policies: Vec<NamedPolicy<'_>> = documents
@@ -550,8 +650,13 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             Err(why) => return context.finding(def, Status::Error, role, format!("role {role}: {why}")),
         };
         let subject = format!("role {role} of rotation function {} (secret {name})", configuration.name);
+        let unread: Vec<String> = other.gaps.iter().map(Gap::describe).collect();
         if !denied.is_empty() {
-            return context.fail(def, role, format!("{subject}: {}; expected an Allow of each (rotations fail with AccessDenied otherwise)", denied.join("; ")));
+            let also = if unread.is_empty() { String::new() } else { format!(" (also, {})", unread.join("; ")) };
+            return context.fail(def, role, format!("{subject}: {}; expected an Allow of each (rotations fail with AccessDenied otherwise){also}", denied.join("; ")));
+        }
+        if !unread.is_empty() && !undecided.is_empty() {
+            return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided: {}; undecided: {}; grant the auditor the read it lacks and rerun, or verify with aws iam simulate-principal-policy", unread.join("; "), undecided.join("; ")));
         }
         if !undecided.is_empty() {
             return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided offline: {}; verify with aws iam simulate-principal-policy, or drop the condition", undecided.join("; ")));
@@ -650,6 +755,29 @@ fn pass_notes(
         }
     }
     notes.extend(other.unread.iter().map(|u| format!("not judged: {u}")));
+    // A policy that could not be read but decides none of the calls (a resource
+    // policy of a secret no call is made on) is still said.
+    notes.extend(
+        other
+            .gaps
+            .iter()
+            .map(|g| format!("not judged: {}", g.describe())),
+    );
+    // KMS reads the key policy first: an IAM Allow counts only where it delegates
+    // to the account (KMS developer guide, "Key policies in AWS KMS"). The audit
+    // does not read key policies yet, so a PASS says which keys it did not judge.
+    let mut keys: Vec<String> = needs_of(secret, admin, role, true)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n.via_secret.is_some())
+        .map(|n| n.resource)
+        .collect();
+    keys.dedup();
+    for key in keys {
+        notes.push(format!(
+            "not judged: the key policy of {key} (an IAM Allow of kms:Decrypt counts only where it delegates to the account; check with aws kms get-key-policy)"
+        ));
+    }
     if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
         notes.push("rds:DescribeDBInstances on the cluster's member instances is not judged (the inventory does not list them)".to_owned());
     }
@@ -1106,6 +1234,13 @@ mod tests {
             "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET_ARN}}});
         let findings = with_policies(vec![json!({"Statement": [all.clone(), via]})], set_key(KEY));
         assert_eq!(findings[0].status, Status::Pass, "{}", findings[0].message);
+        assert!(
+            findings[0]
+                .message
+                .contains(&format!("not judged: the key policy of {KEY}")),
+            "the key policy decides first and is not read: {}",
+            findings[0].message
+        );
         // A bare key id is the key of the secret's account and region.
         let findings = with_policies(
             vec![
@@ -1122,6 +1257,169 @@ mod tests {
             "{}",
             findings[0].message
         );
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines)] // one table of cases, each with its inventory change
+    fn a_policy_that_could_not_be_read_keeps_only_what_it_could_change_undecided() {
+        type Change = Box<dyn Fn(&mut RegionInventory)>;
+        let deploy: Value = serde_json::from_str(&rotation_role_policy()).expect("policy");
+        let put = "secretsmanager:PutSecretValue";
+        let deny_put = json!({"Statement": {"Effect": "Deny", "Action": put, "Resource": "*"}});
+        let without_random = {
+            let mut doc = deploy.clone();
+            let statements = doc["Statement"].as_array_mut().expect("statements");
+            let before = statements.len();
+            statements.retain(|s| s["Action"] != json!("secretsmanager:GetRandomPassword"));
+            assert_eq!(
+                statements.len(),
+                before - 1,
+                "deploy's policy allows it once"
+            );
+            doc
+        };
+        let unread_attached = || -> Change {
+            Box::new(|region: &mut RegionInventory| {
+                region.roles[0].attached_policies =
+                    Collected::Failed(denied("iam:ListAttachedRolePolicies"));
+            })
+        };
+        // A boundary read without PutSecretValue, and the secret's policy unread.
+        let boundary_without_put_secret_policy_unread: Change =
+            Box::new(|region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary = Collected::Ok(Some(PolicyDocument {
+                    name: "permissions boundary arn:aws:iam::123456789012:policy/b".to_owned(),
+                    document: json!({"Statement": {"Effect": "Allow",
+                        "NotAction": "secretsmanager:PutSecretValue", "Resource": "*"}})
+                    .to_string(),
+                }));
+                region.secret_policies[0].policy =
+                    Collected::Failed(denied("secretsmanager:GetResourcePolicy"));
+            });
+        // A Deny for everyone but the role (NotPrincipal) spares no principal
+        // with a boundary, read or not.
+        let not_principal_deny_boundary_unread: Change = Box::new(
+            |region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary =
+                    Collected::Failed(denied("iam:GetPolicyVersion"));
+                region.secret_policies[0].policy = Collected::Ok(Some(
+                    json!({"Statement": {"Effect": "Deny",
+                    "NotPrincipal": {"AWS": [
+                        "arn:aws:sts::123456789012:assumed-role/rotation-role/SecretsManagerTutorialRotation",
+                        "arn:aws:iam::123456789012:root"]},
+                    "Action": "secretsmanager:PutSecretValue", "Resource": "*"}})
+                    .to_string(),
+                ));
+            },
+        );
+        let unread_boundary = || -> Change {
+            Box::new(|region: &mut RegionInventory| {
+                region.roles[0].permissions_boundary =
+                    Collected::Failed(denied("iam:GetPolicyVersion"));
+            })
+        };
+        let unread_secret_policy = || -> Change {
+            Box::new(|region: &mut RegionInventory| {
+                region.secret_policies[0].policy =
+                    Collected::Failed(denied("secretsmanager:GetResourcePolicy"));
+            })
+        };
+        let cases: Vec<(&str, Vec<Value>, Change, Status, &str)> = vec![
+            // An explicit Deny in what was read stands, whatever the rest says.
+            (
+                "inline Deny, attached unread",
+                vec![deploy.clone(), deny_put.clone()],
+                unread_attached(),
+                Status::Fail,
+                "inline policy p1 statement 1 denies secretsmanager:PutSecretValue",
+            ),
+            (
+                "inline Deny, boundary unread",
+                vec![deploy.clone(), deny_put.clone()],
+                unread_boundary(),
+                Status::Fail,
+                "also, the role's permissions boundary could not be read: access denied to iam:GetPolicyVersion",
+            ),
+            (
+                "inline Deny, secret policy unread",
+                vec![deploy.clone(), deny_put.clone()],
+                unread_secret_policy(),
+                Status::Fail,
+                "denies secretsmanager:PutSecretValue",
+            ),
+            // A boundary only narrows: what the role's policies leave out stays out.
+            (
+                "GetRandomPassword missing, boundary unread",
+                vec![without_random.clone()],
+                unread_boundary(),
+                Status::Fail,
+                "no statement allows secretsmanager:GetRandomPassword on *",
+            ),
+            // The secret's own policy could grant a call on that secret, not on `*`.
+            (
+                "GetRandomPassword missing, secret policy unread",
+                vec![without_random.clone()],
+                unread_secret_policy(),
+                Status::Fail,
+                "no statement allows secretsmanager:GetRandomPassword on *",
+            ),
+            // What the role's policies allow, an unread policy could still deny.
+            (
+                "all allowed, boundary unread",
+                vec![deploy.clone()],
+                unread_boundary(),
+                Status::Error,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is allowed by the policies read, unknown without the role's permissions boundary",
+            ),
+            (
+                "all allowed, secret policy unread",
+                vec![deploy.clone()],
+                unread_secret_policy(),
+                Status::Error,
+                "access denied to secretsmanager:GetResourcePolicy",
+            ),
+            (
+                "all allowed, attached unread",
+                vec![deploy.clone()],
+                unread_attached(),
+                Status::Error,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is allowed by the policies read, unknown without the role's attached policies",
+            ),
+            // An unread identity policy could grant what the inline ones leave out.
+            (
+                "GetRandomPassword missing, attached unread",
+                vec![without_random.clone()],
+                unread_attached(),
+                Status::Error,
+                "secretsmanager:GetRandomPassword on * (the action takes no resource) is not allowed by the policies read, unknown without the role's attached policies",
+            ),
+            // The secret's unread policy could name the role's session, which
+            // grants beyond the boundary.
+            (
+                "outside the boundary, secret policy unread",
+                vec![deploy.clone()],
+                boundary_without_put_secret_policy_unread,
+                Status::Error,
+                "is outside the permissions boundary by the policies read, unknown without the resource policy of secret",
+            ),
+            (
+                "NotPrincipal Deny, boundary unread",
+                vec![deploy.clone()],
+                not_principal_deny_boundary_unread,
+                Status::Fail,
+                "denies secretsmanager:PutSecretValue",
+            ),
+        ];
+        for (why, inline, change, status, text) in cases {
+            let findings = with_policies(inline, change);
+            assert_eq!(findings.len(), 1, "{why}");
+            assert_eq!(findings[0].status, status, "{why}: {}", findings[0].message);
+            assert!(
+                findings[0].message.contains(text),
+                "{why}: {}",
+                findings[0].message
+            );
+        }
     }
 
     #[test]

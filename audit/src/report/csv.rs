@@ -4,7 +4,7 @@
 use super::Report;
 
 /// Columns are only added at the end, so a spreadsheet built on the earlier ones keeps working.
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "check_id",
     "status",
     "severity",
@@ -17,6 +17,7 @@ const HEADER: [&str; 12] = [
     "title",
     "account_id",
     "setup",
+    "muted",
 ];
 
 /// One CSV field, quoted when needed. A cell that a spreadsheet would read as a
@@ -53,6 +54,7 @@ pub fn render(report: &Report) -> String {
             f.title.clone(),
             f.account_id.clone().unwrap_or_default(),
             f.setup.clone().unwrap_or_default(),
+            f.muted_note().unwrap_or_default(),
         ];
         out.push_str(&row.iter().map(|v| field(v)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -132,7 +134,7 @@ mod tests {
     fn rows_carry_the_account_and_the_setup() {
         let report = super::super::sample_org_report();
         let rows = parse(&render(&report));
-        assert_eq!(rows[0][10..], ["account_id", "setup"]);
+        assert_eq!(rows[0][10..], ["account_id", "setup", "muted"]);
         assert_eq!(rows[1][10], "123456789012");
         assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
         let last = rows.last().expect("row");

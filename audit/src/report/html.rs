@@ -52,11 +52,11 @@ th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}
 dl.meta dt{font-weight:600}dl.meta dd{margin:0}
 code,.mono{font-family:ui-monospace,monospace;font-size:.92em}
-.PASS{color:#1a7f37}.FAIL{color:#cf222e}.ERROR{color:#9a6700}.SKIP{color:#57606a}
+.PASS{color:#1a7f37}.FAIL{color:#cf222e}.ERROR{color:#9a6700}.SKIP{color:#57606a}.MUTED{color:#0550ae}
 .badge{font-weight:700}
 .finding{border:1px solid #d0d7de;border-left-width:6px;border-radius:4px;padding:.5em .8em;margin:.6em 0}
 .finding.s-PASS{border-left-color:#1a7f37}.finding.s-FAIL{border-left-color:#cf222e}
-.finding.s-ERROR{border-left-color:#bf8700}.finding.s-SKIP{border-left-color:#8c959f}
+.finding.s-ERROR{border-left-color:#bf8700}.finding.s-SKIP{border-left-color:#8c959f}.finding.s-MUTED{border-left-color:#0550ae}
 .finding dl{display:grid;grid-template-columns:max-content 1fr;gap:.15em 1em;margin:.4em 0 0}
 .finding dt{font-weight:600}.finding dd{margin:0;overflow-wrap:anywhere}
 .evidence{white-space:pre-wrap;margin:0;font-family:ui-monospace,monospace;font-size:.92em}
@@ -92,12 +92,18 @@ pub fn escape(text: &str) -> String {
 struct Counts {
     status: [usize; 4],
     failed_by_severity: [usize; 5],
+    /// Findings a mutelist entry accepts (not counted by status).
+    muted: usize,
 }
 
 impl Counts {
     fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
         let mut counts = Self::default();
         for finding in findings {
+            if finding.muted.is_some() {
+                counts.muted += 1;
+                continue;
+            }
             let status = STATUSES
                 .iter()
                 .position(|s| *s == finding.status)
@@ -306,6 +312,13 @@ fn summaries(out: &mut String, report: &Report) {
             status_key(*status)
         );
     }
+    if total.muted > 0 {
+        let _ = write!(
+            out,
+            "<span class=\"badge MUTED\">MUTED <span data-count=\"muted\">{}</span></span>",
+            total.muted
+        );
+    }
     let _ = writeln!(out, "{}</p>", bar(&total));
 
     out.push_str("<h3>Per account</h3>\n<table id=\"accounts\">");
@@ -349,11 +362,11 @@ fn summaries(out: &mut String, report: &Report) {
 }
 
 fn finding_details(out: &mut String, finding: &Finding) {
-    let status = finding.status;
+    let status = finding.shown_status();
     let _ = write!(
         out,
         "<article class=\"finding s-{status}\" data-status=\"{}\"><div><span class=\"badge {status}\">{status}</span> <code>{}</code> · {} · {}</div>\n<dl>",
-        status_key(status),
+        status.to_lowercase(),
         escape(&finding.check_id),
         finding.severity,
         escape(&finding.title)
@@ -372,6 +385,9 @@ fn finding_details(out: &mut String, finding: &Finding) {
     item("Region", escape(&finding.region));
     if let Some(setup) = &finding.setup {
         item("Setup", escape(setup));
+    }
+    if let Some(note) = finding.muted_note() {
+        item("Muted", escape(&note));
     }
     item(
         "Evidence",
@@ -414,17 +430,28 @@ fn details(out: &mut String, report: &Report) {
         let counts = Counts::of(findings.iter().copied());
         let _ = writeln!(
             out,
-            "<h3 id=\"account-{}\">{}: {} passed, {} failed, {} errors, {} skipped</h3>",
+            "<h3 id=\"account-{}\">{}: {} passed, {} failed, {} errors, {} skipped{}</h3>",
             escape(&id),
             escape(&label),
             counts.status[0],
             counts.status[1],
             counts.status[2],
-            counts.status[3]
+            counts.status[3],
+            if counts.muted > 0 {
+                format!(", {} muted", counts.muted)
+            } else {
+                String::new()
+            }
         );
-        // What needs action first; the report's order within each status.
+        // What needs action first (muted findings last); the report's order within
+        // each status.
         let mut findings = findings;
-        findings.sort_by_key(|f| DETAIL_ORDER.iter().position(|s| *s == f.status));
+        findings.sort_by_key(|f| {
+            (
+                f.muted.is_some(),
+                DETAIL_ORDER.iter().position(|s| *s == f.status),
+            )
+        });
         for finding in findings {
             finding_details(out, finding);
         }
@@ -442,6 +469,29 @@ fn excluded(out: &mut String, report: &Report) {
         let _ = writeln!(out, "<li>{}</li>", escape(&line));
     }
     out.push_str("</ul></section>\n");
+}
+
+/// With `--mutelist`: each entry, its state and the findings it muted.
+fn mutelist(out: &mut String, report: &Report) {
+    if report.mutelist.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"mutelist\"><h2>Mutelist</h2>\n<table><caption>Accepted exceptions and what became of them</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Reason</th><th scope=\"col\">Expires</th><th scope=\"col\">State</th><th scope=\"col\">Findings</th></tr></thead><tbody>\n");
+    for entry in &report.mutelist {
+        let state = serde_json::to_value(entry.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{}</td></tr>",
+            entry.entry,
+            escape(&entry.reason),
+            escape(&entry.expires),
+            entry.matched
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
 }
 
 /// The report as one self-contained HTML page.
@@ -462,6 +512,7 @@ pub fn render(report: &Report) -> String {
     summaries(&mut out, report);
     details(&mut out, report);
     excluded(&mut out, report);
+    mutelist(&mut out, report);
     let _ = writeln!(
         out,
         "<footer><p>{} {}: {}</p></footer>\n</body></html>",
@@ -621,6 +672,7 @@ mod tests {
             let counts = Counts {
                 status,
                 failed_by_severity: [0; 5],
+                muted: 0,
             };
             let svg = bar(&counts);
             let widths: usize = svg

@@ -36,10 +36,16 @@
 //!     "compliance": ["AWS-FSBP:EC2.13", "CIS-AWS-1.5-3.0:5.2", ...],
 //!     "references": ["https://..."],
 //!     "account_id": "111111111111" | null,  // the finding's account
-//!     "setup": "SecretsManagerTutorial-vpc" | null  // the VPC's Name (or id); with --discover the
+//!     "setup": "SecretsManagerTutorial-vpc" | null, // the VPC's Name (or id); with --discover the
 //!                                                  // setup's secret name; null for account.reachable
+//!     // only when a --mutelist entry accepts it (status above unchanged):
+//!     "muted": {"reason": "...", "expires": "2027-03-31", "entry": 1}
 //!   }],
-//!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0},
+//!   // a muted finding is counted in "muted" only, not by its status
+//!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0, "muted": 0},
+//!   // with --mutelist: each entry's state ("live", "expired", "unused") and the
+//!   // findings it matched; absent otherwise
+//!   "mutelist": [{"entry": 1, "reason": "...", "expires": "2027-03-31", "state": "live", "matched": 1}],
 //!   // with --discover: every secret looked at and not audited as a setup, and why
 //!   // (never its value); [] otherwise
 //!   "excluded": [{"account_id": "123456789012" | null, "region": "us-east-1",

@@ -60,7 +60,8 @@ pub fn render(report: &Report) -> String {
         escape(&report.tool),
         summary.fail,
         summary.error,
-        summary.skip
+        // A muted finding is written as skipped (see `testcase`).
+        summary.skip + summary.muted
     );
     for (account, findings) in report.by_account() {
         let owned: Vec<_> = findings.iter().map(|&f| f.clone()).collect();
@@ -79,7 +80,7 @@ pub fn render(report: &Report) -> String {
             findings.len(),
             summary.fail,
             summary.error,
-            summary.skip,
+            summary.skip + summary.muted,
             timestamp(&report.scope.collected_at)
         );
         for finding in findings {
@@ -110,6 +111,15 @@ fn testcase(xml: &mut String, finding: &crate::checks::Finding, with_account: bo
         finding.remediation,
         finding.compliance.join(", ")
     );
+    if let Some(note) = finding.muted_note() {
+        // Accepted: a CI gate must not fail on it, and must still show it.
+        let _ = writeln!(
+            xml,
+            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            escape(&format!("{note}. {}", finding.message))
+        );
+        return;
+    }
     match finding.status {
         Status::Pass => xml.push_str("/>\n"),
         Status::Fail => {

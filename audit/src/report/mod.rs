@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{Finding, Summary};
 use crate::discover::ExcludedSecret;
 use crate::inventory::Inventory;
+use crate::mutelist::{EntryUse, Mutelist};
 use crate::org::{AccountOutcome, Caller, OrgInventory};
 
 /// A report format (`--format`).
@@ -91,6 +92,9 @@ pub struct Report {
     /// failed or was skipped.
     #[serde(default)]
     pub excluded: Vec<ExcludedSecret>,
+    /// With `--mutelist`: what became of each entry (live, expired, unused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mutelist: Vec<EntryUse>,
 }
 
 impl Report {
@@ -126,7 +130,15 @@ impl Report {
             summary: Summary::of(&findings),
             findings,
             excluded: excluded_of(inventory),
+            mutelist: Vec::new(),
         }
+    }
+
+    /// Applies `list` as of `today` (muting what its live entries match), and
+    /// counts again.
+    pub fn mute(&mut self, list: &Mutelist, today: time::Date) {
+        self.mutelist = list.apply(&mut self.findings, today);
+        self.summary = Summary::of(&self.findings);
     }
 
     /// The report of an audit of several accounts: the scope of the first account
@@ -278,6 +290,26 @@ fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
         .collect()
 }
 
+/// Text from the audited account (names, tags, a policy's `Sid`) or from a
+/// mutelist, as a terminal shows it safely: control characters (an escape
+/// sequence, a carriage return) become U+FFFD, line breaks stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// [`printable`], on one line: line breaks become spaces (a line of standard error).
+pub fn one_line(text: &str) -> String {
+    printable(&text.replace(['\n', '\r'], " "))
+}
+
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
     use crate::checks::{Severity, Status, evaluate};
@@ -347,6 +379,96 @@ mod tests {
             !sample_report()
                 .render(Format::Html)
                 .contains("id=\"excluded\"")
+        );
+    }
+
+    #[test]
+    fn a_muted_finding_is_shown_as_muted_in_every_format_and_counted_apart() {
+        let mut report = sample_report();
+        let check = report.findings[0].check_id.clone();
+        let list = crate::mutelist::Mutelist::from_toml(&format!(
+            "[[mute]]\nreason = \"accepted <until> the migration\"\nexpires = 2099-12-31\nchecks = [\"{check}\"]\n"
+        ))
+        .expect("mutelist");
+        let before = report.summary;
+        report.mute(
+            &list,
+            time::Date::from_calendar_date(2026, time::Month::December, 6).expect("date"),
+        );
+        let muted = report.findings.iter().filter(|f| f.muted.is_some()).count();
+        assert!(muted >= 1);
+        assert_eq!(report.summary.muted, muted);
+        assert_eq!(
+            report.summary.fail,
+            before.fail - 1,
+            "the muted FAIL no longer counts"
+        );
+        assert_eq!(
+            report.findings[0].status,
+            crate::checks::Status::Fail,
+            "kept"
+        );
+        assert_eq!(
+            crate::exit_code(&report.summary),
+            crate::EXIT_RUNTIME_ERROR,
+            "the sample's ERROR still counts"
+        );
+
+        let table = report.render(Format::Table);
+        assert!(
+            table.contains("MUTED")
+                && table.contains("muted (FAIL) until 2099-12-31 by mutelist entry 1"),
+            "{table}"
+        );
+        assert!(
+            table.contains(&format!(", {muted} muted")),
+            "the summary line: {table}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Json)).expect("JSON");
+        assert_eq!(json["findings"][0]["status"], "FAIL");
+        assert_eq!(json["findings"][0]["muted"]["entry"], 1);
+        assert_eq!(json["mutelist"][0]["state"], "live");
+        assert!(
+            json["findings"][1].get("muted").is_none(),
+            "absent when not muted"
+        );
+        let ocsf: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Ocsf)).expect("OCSF");
+        assert_eq!(ocsf[0]["status_id"], 3);
+        assert_eq!(ocsf[0]["status"], "Suppressed");
+        assert_eq!(ocsf[1]["status_id"], 1);
+        let junit = report.render(Format::Junit);
+        assert!(
+            junit.contains("<skipped message=\"muted (FAIL) until 2099-12-31"),
+            "{junit}"
+        );
+        let skipped = report.summary.skip + report.summary.muted;
+        assert!(
+            junit.contains(&format!("skipped=\"{skipped}\">")),
+            "muted findings are counted as the skipped they are written as: {junit}"
+        );
+        let csv = report.render(Format::Csv);
+        assert!(csv.lines().next().expect("header").ends_with(",muted"));
+        assert!(
+            csv.contains(
+                "muted (FAIL) until 2099-12-31 by mutelist entry 1: accepted <until> the migration"
+            ),
+            "{csv}"
+        );
+        let page = report.render(Format::Html);
+        assert!(
+            page.contains("<span class=\"badge MUTED\">MUTED</span>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("accepted &lt;until&gt; the migration"),
+            "escaped"
+        );
+        assert!(!page.contains("accepted <until>"), "escaped");
+        assert!(
+            page.contains("<section id=\"mutelist\">") && page.contains("<td>live</td>"),
+            "{page}"
         );
     }
 

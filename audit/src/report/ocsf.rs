@@ -123,8 +123,10 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
         "type_name": "Detection Finding: Create",
         "severity_id": severity_id(finding.severity),
         "severity": severity_name(finding.severity),
-        "status_id": 1,
-        "status": "New",
+        // OCSF Detection Finding `status_id`: 1 New, 3 Suppressed (a finding a
+        // mutelist entry accepts, as Prowler reports its muted findings).
+        "status_id": if finding.muted.is_some() { 3 } else { 1 },
+        "status": if finding.muted.is_some() { "Suppressed" } else { "New" },
         "status_code": status_code(finding.status),
         "status_detail": format!("{}: {}", finding.status, finding.message),
         "message": finding.message,
@@ -151,7 +153,7 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
             "product": {"name": report.tool, "vendor_name": "secrets-manager-rotation", "version": report.version},
             "version": OCSF_VERSION,
         },
-        "unmapped": {"compliance": finding.compliance, "status": finding.status},
+        "unmapped": {"compliance": finding.compliance, "status": finding.status, "muted": finding.muted},
     })
 }
 

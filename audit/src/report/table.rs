@@ -7,7 +7,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 
 use std::fmt::Write as _;
 
-use super::Report;
+use super::{Report, one_line, printable};
 use crate::checks::{Finding, Status, Summary};
 
 pub fn render(report: &Report) -> String {
@@ -37,35 +37,25 @@ fn findings_table(findings: &[&Finding]) -> Table {
     table.set_header(["Status", "Severity", "Check", "Resource", "Message"]);
     for finding in findings {
         let color = match finding.status {
+            _ if finding.muted.is_some() => Color::Blue,
             Status::Pass => Color::Green,
             Status::Fail => Color::Red,
             Status::Error => Color::Yellow,
             Status::Skip => Color::Grey,
         };
+        let message = match finding.muted_note() {
+            Some(note) => format!("[{note}] {}", finding.message),
+            None => finding.message.clone(),
+        };
         table.add_row(vec![
-            Cell::new(finding.status).fg(color),
+            Cell::new(finding.shown_status()).fg(color),
             Cell::new(finding.severity),
             Cell::new(&finding.check_id),
             Cell::new(printable(&finding.resource)),
-            Cell::new(printable(&finding.message)),
+            Cell::new(printable(&message)),
         ]);
     }
     table
-}
-
-/// Text from the audited account (names, tags, a policy's `Sid`) as a terminal shows
-/// it safely: control characters (an escape sequence, a carriage return) become
-/// U+FFFD, line breaks stay.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// Warnings, skipped checks, and the summary line.
@@ -85,6 +75,14 @@ fn footer(report: &Report) -> String {
     for line in report.excluded_lines() {
         skipped.push_str("excluded: ");
         skipped.push_str(&line);
+        skipped.push('\n');
+    }
+    for line in report
+        .mutelist
+        .iter()
+        .filter_map(crate::mutelist::EntryUse::warning)
+    {
+        skipped.push_str(&one_line(&line));
         skipped.push('\n');
     }
     let accounts = if scope.accounts.is_empty() {

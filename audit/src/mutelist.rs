@@ -1,0 +1,514 @@
+//! `--mutelist FILE`: accepted exceptions, each with a reason and an expiry date.
+//!
+//! A security team that has accepted a finding (a bastion kept open to one office
+//! until a migration ends, say) must not see it as a failure every day, or the
+//! real failures drown; but an exception nobody revisits is a hole. Prowler's
+//! mutelist is the anchor (its users' most asked-for feature, with expiry and tag
+//! matching among the requests in its issues): a muted finding keeps its status
+//! and evidence, is shown as MUTED with the reason in every format, and no longer
+//! decides the exit status. Here every entry must say why and until when:
+//!
+//! ```toml
+//! [[mute]]
+//! reason = "Bastion SSH from the office until the SSM migration (SEC-1234)"
+//! expires = 2027-03-31             # a date; the entry mutes through that day (UTC)
+//! checks = ["ec2.ssh.restricted"]  # check ids, `*` and `?` wildcards; required
+//! accounts = ["123456789012"]      # optional: any account when absent
+//! regions = ["eu-west-1"]          # optional: any region when absent
+//! resources = ["arn:aws:ec2:*:*:security-group/sg-0abc*"]  # optional: any resource
+//! ```
+//!
+//! An expired entry mutes nothing and is reported as expired, with the findings it
+//! would have muted counted; an entry that matches no finding is reported as
+//! unused, so the list shrinks as the setup is fixed. A file that does not parse,
+//! an entry without a reason, or a `checks` pattern that names no check is a usage
+//! error before anything is collected. Resource tags are not matched: findings do
+//! not carry their resource's tags.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::checks::{CHECKS, Finding};
+use crate::iam_eval::wildcard_matches;
+
+/// Why a finding is muted, as every format shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Muted {
+    pub reason: String,
+    /// The last day the entry mutes (`YYYY-MM-DD`, UTC).
+    pub expires: String,
+    /// The entry's position in the file (1-based), to find it.
+    pub entry: usize,
+}
+
+/// One entry of the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    reason: String,
+    expires: toml::value::Datetime,
+    checks: Vec<String>,
+    /// Absent: any. Written empty: refused (see [`validate`]).
+    accounts: Option<Vec<String>>,
+    regions: Option<Vec<String>>,
+    resources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    mute: Vec<Entry>,
+}
+
+/// A parsed, validated mutelist.
+#[derive(Debug, Clone, Default)]
+pub struct Mutelist {
+    entries: Vec<(Entry, Date)>,
+}
+
+/// What became of each entry in one run, for the report and standard error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryUse {
+    /// 1-based position in the file.
+    pub entry: usize,
+    pub reason: String,
+    pub expires: String,
+    pub state: EntryState,
+    /// Findings it muted (live), or matched (expired).
+    pub matched: usize,
+}
+
+/// What became of an entry in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryState {
+    /// Before its date, muting at least one finding.
+    Live,
+    /// Past its date: it mutes nothing.
+    Expired,
+    /// Before its date, muting nothing (no finding matches, or an earlier entry
+    /// already mutes the ones that do).
+    Unused,
+}
+
+impl EntryUse {
+    /// One line for standard error, for the entries that need attention.
+    pub fn warning(&self) -> Option<String> {
+        let Self {
+            entry,
+            reason,
+            expires,
+            matched,
+            ..
+        } = self;
+        match self.state {
+            EntryState::Expired => Some(format!(
+                "mutelist entry {entry} ({reason}) expired on {expires}: it mutes nothing ({matched} finding(s) match it); renew its date or remove it"
+            )),
+            EntryState::Unused => Some(format!(
+                "mutelist entry {entry} ({reason}) mutes no finding (none matches, or an earlier entry mutes them): remove it if the exception is over"
+            )),
+            EntryState::Live => None,
+        }
+    }
+}
+
+impl Mutelist {
+    /// Reads and validates `path` (a usage error names the file and the entry).
+    pub fn from_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            format!(
+                "reading mutelist {}: {error}; check the path",
+                path.display()
+            )
+        })?;
+        Self::from_toml(&text).map_err(|error| format!("mutelist {}: {error}", path.display()))
+    }
+
+    /// Parses and validates a mutelist text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut entries = Vec::new();
+        for (index, entry) in file.mute.into_iter().enumerate() {
+            let date =
+                validate(&entry).map_err(|why| format!("[[mute]] entry {}: {why}", index + 1))?;
+            entries.push((entry, date));
+        }
+        Ok(Self { entries })
+    }
+
+    /// Mutes the findings a live entry matches (the first such entry, in file
+    /// order), as of `today`, and says what became of each entry.
+    pub fn apply(&self, findings: &mut [Finding], today: Date) -> Vec<EntryUse> {
+        // Per entry: the findings it muted (live) or matched (expired).
+        let mut counted = vec![0usize; self.entries.len()];
+        for finding in findings.iter_mut() {
+            if finding.check_id == NEVER_MUTED {
+                continue;
+            }
+            for (index, (entry, expires)) in self.entries.iter().enumerate() {
+                if !matches(entry, finding) {
+                    continue;
+                }
+                if today > *expires {
+                    counted[index] += 1;
+                } else if finding.muted.is_none() {
+                    counted[index] += 1;
+                    finding.muted = Some(Muted {
+                        reason: entry.reason.clone(),
+                        expires: expires.to_string(),
+                        entry: index + 1,
+                    });
+                }
+            }
+        }
+        self.entries
+            .iter()
+            .zip(counted)
+            .enumerate()
+            .map(|(index, ((entry, expires), matched))| EntryUse {
+                entry: index + 1,
+                reason: entry.reason.clone(),
+                expires: expires.to_string(),
+                state: if today > *expires {
+                    EntryState::Expired
+                } else if matched == 0 {
+                    EntryState::Unused
+                } else {
+                    EntryState::Live
+                },
+                matched,
+            })
+            .collect()
+    }
+}
+
+/// The finding that says an account could not be audited (`org::ACCOUNT_REACHABLE`):
+/// never muted.
+const NEVER_MUTED: &str = "account.reachable";
+
+/// Whether `pattern` can name a check id a finding carries: a check's own id, or
+/// one of the per-service ids the endpoint checks give their findings
+/// (`vpc.endpoint.rds`, `vpc.endpoint-policy.secretsmanager`).
+fn names_a_check(pattern: &str) -> bool {
+    const PER_SERVICE: [&str; 2] = [
+        crate::checks::network::VPC_ENDPOINT.id,
+        crate::checks::network::ENDPOINT_POLICY.id,
+    ];
+    let service_id = |id: &str| {
+        pattern
+            .strip_prefix(id)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|service| {
+                !service.is_empty()
+                    && service
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.*?".contains(c))
+            })
+    };
+    CHECKS
+        .iter()
+        .any(|c| wildcard_matches(pattern, c.id, false))
+        || PER_SERVICE.iter().any(|id| {
+            service_id(id) || wildcard_matches(pattern, &format!("{id}.secretsmanager"), false)
+        })
+}
+
+/// The entry's expiry as a date, or what is wrong with it.
+fn validate(entry: &Entry) -> Result<Date, String> {
+    if entry.reason.trim().is_empty() {
+        return Err(
+            "`reason` is empty; say why the exception is accepted (a ticket, an owner)".to_owned(),
+        );
+    }
+    let expires = match (entry.expires.date, entry.expires.time) {
+        (Some(date), None) => Date::from_calendar_date(
+            i32::from(date.year),
+            time::Month::try_from(date.month).map_err(|e| e.to_string())?,
+            date.day,
+        )
+        .map_err(|e| format!("`expires` {}: {e}", entry.expires))?,
+        _ => {
+            return Err(format!(
+                "`expires` = {} is not a date; write one as 2027-03-31 (no quotes, no time)",
+                entry.expires
+            ));
+        }
+    };
+    if entry.checks.is_empty() {
+        return Err("`checks` is empty; name the check ids it mutes (`*` mutes every check, but must be written)".to_owned());
+    }
+    for pattern in &entry.checks {
+        if !names_a_check(pattern) {
+            return Err(format!(
+                "`checks` pattern {pattern:?} names no check; the checks are: {} (the endpoint checks per service, as vpc.endpoint.rds)",
+                CHECKS.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    for (name, list) in [
+        ("accounts", &entry.accounts),
+        ("regions", &entry.regions),
+        ("resources", &entry.resources),
+    ] {
+        if list.as_ref().is_some_and(Vec::is_empty) {
+            return Err(format!(
+                "`{name}` is written empty; leave it out to mean any, or name at least one"
+            ));
+        }
+    }
+    for account in entry.accounts.iter().flatten() {
+        if !account
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '?')
+        {
+            return Err(format!(
+                "`accounts` value {account:?} is not a 12-digit account id (wildcards `*` and `?` allowed)"
+            ));
+        }
+    }
+    Ok(expires)
+}
+
+/// Whether `entry`'s patterns all match `finding` (an absent list matches all).
+fn matches(entry: &Entry, finding: &Finding) -> bool {
+    let any = |patterns: Option<&Vec<String>>, value: Option<&str>| match patterns {
+        None => true,
+        Some(patterns) => {
+            value.is_some_and(|value| patterns.iter().any(|p| wildcard_matches(p, value, false)))
+        }
+    };
+    any(Some(&entry.checks), Some(&finding.check_id))
+        && any(entry.accounts.as_ref(), finding.account_id.as_deref())
+        && any(entry.regions.as_ref(), Some(&finding.region))
+        && any(entry.resources.as_ref(), Some(&finding.resource))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Severity, Status};
+
+    fn date(year: i32, month: u8, day: u8) -> Date {
+        Date::from_calendar_date(year, time::Month::try_from(month).expect("month"), day)
+            .expect("date")
+    }
+
+    fn finding(check: &str, account: &str, region: &str, resource: &str) -> Finding {
+        Finding {
+            check_id: check.to_owned(),
+            title: String::new(),
+            status: Status::Fail,
+            severity: Severity::High,
+            region: region.to_owned(),
+            resource: resource.to_owned(),
+            resource_type: String::new(),
+            message: String::new(),
+            remediation: String::new(),
+            compliance: Vec::new(),
+            references: Vec::new(),
+            account_id: Some(account.to_owned()),
+            setup: None,
+            muted: None,
+        }
+    }
+
+    const LIST: &str = r#"
+[[mute]]
+reason = "office SSH until the migration"
+expires = 2027-03-31
+checks = ["ec2.ssh.*"]
+accounts = ["111111111111"]
+resources = ["sg-0abc*"]
+
+[[mute]]
+reason = "old exception"
+expires = 2026-01-31
+checks = ["secret.rotation.schedule"]
+
+[[mute]]
+reason = "nothing matches this"
+expires = 2027-01-01
+checks = ["vpc.dns"]
+regions = ["ap-south-2"]
+"#;
+
+    #[test]
+    fn live_entries_mute_expired_ones_do_not_and_unused_ones_are_said() {
+        let list = Mutelist::from_toml(LIST).expect("valid");
+        let mut findings = vec![
+            finding(
+                "ec2.ssh.restricted",
+                "111111111111",
+                "eu-west-1",
+                "sg-0abc123",
+            ),
+            finding(
+                "ec2.ssh.restricted",
+                "222222222222",
+                "eu-west-1",
+                "sg-0abc123",
+            ),
+            finding("ec2.ssh.restricted", "111111111111", "eu-west-1", "sg-0def"),
+            finding(
+                "secret.rotation.schedule",
+                "111111111111",
+                "eu-west-1",
+                "arn:s",
+            ),
+        ];
+        let uses = list.apply(&mut findings, date(2026, 12, 6));
+        let muted: Vec<bool> = findings.iter().map(|f| f.muted.is_some()).collect();
+        assert_eq!(
+            muted,
+            [true, false, false, false],
+            "only the first matches every pattern"
+        );
+        assert_eq!(
+            findings[0].muted,
+            Some(Muted {
+                reason: "office SSH until the migration".to_owned(),
+                expires: "2027-03-31".to_owned(),
+                entry: 1
+            })
+        );
+        let states: Vec<(EntryState, usize)> = uses.iter().map(|u| (u.state, u.matched)).collect();
+        assert_eq!(
+            states,
+            [
+                (EntryState::Live, 1),
+                (EntryState::Expired, 1),
+                (EntryState::Unused, 0)
+            ]
+        );
+        assert!(uses[0].warning().is_none());
+        let said = |i: usize| uses[i].warning().expect("said");
+        assert!(said(1).contains("expired on 2026-01-31"), "{}", said(1));
+        assert!(said(2).contains("mutes no finding"), "{}", said(2));
+        // The entry mutes through its last day, and not the day after.
+        let ssh = || {
+            vec![finding(
+                "ec2.ssh.restricted",
+                "111111111111",
+                "r",
+                "sg-0abc",
+            )]
+        };
+        let mut last_day = ssh();
+        list.apply(&mut last_day, date(2027, 3, 31));
+        assert!(last_day[0].muted.is_some());
+        let mut after = ssh();
+        let uses = list.apply(&mut after, date(2027, 4, 1));
+        assert!(after[0].muted.is_none());
+        assert_eq!(uses[0].state, EntryState::Expired);
+    }
+
+    #[test]
+    fn coverage_gaps_and_findings_outside_the_lists_are_never_muted() {
+        let list = Mutelist::from_toml(
+            "[[mute]]\nreason = \"sandbox\"\nexpires = 2099-01-01\nchecks = [\"*\"]\naccounts = [\"111111111111\"]\n\n[[mute]]\nreason = \"shadowed\"\nexpires = 2099-01-01\nchecks = [\"vpc.*\"]\n",
+        )
+        .expect("valid");
+        let mut findings = vec![
+            finding("account.reachable", "111111111111", "us-east-1", "role"),
+            finding("vpc.dns", "111111111111", "us-east-1", "vpc"),
+            finding("vpc.dns", "", "us-east-1", "vpc"),
+        ];
+        findings[2].account_id = None;
+        let uses = list.apply(&mut findings, date(2026, 12, 6));
+        assert!(
+            findings[0].muted.is_none(),
+            "an account not audited stays visible"
+        );
+        assert_eq!(findings[1].muted.as_ref().map(|m| m.entry), Some(1));
+        assert_eq!(
+            findings[2].muted.as_ref().map(|m| m.entry),
+            Some(2),
+            "no account: only an entry without an accounts list"
+        );
+        assert_eq!(uses[1].state, EntryState::Live);
+        // An entry whose findings an earlier one already mutes mutes nothing.
+        let mut only_first = vec![finding("vpc.dns", "111111111111", "us-east-1", "vpc")];
+        let uses = list.apply(&mut only_first, date(2026, 12, 6));
+        assert_eq!(uses[1].state, EntryState::Unused);
+    }
+
+    #[test]
+    fn per_service_endpoint_ids_can_be_named() {
+        for pattern in [
+            "vpc.endpoint.rds",
+            "vpc.endpoint.*",
+            "vpc.endpoint-policy.secretsmanager",
+            "vpc.endpoint",
+            "*",
+        ] {
+            assert!(names_a_check(pattern), "{pattern}");
+        }
+        for pattern in [
+            "vpc.endpoint.",
+            "vpc.endpointx",
+            "ssh",
+            "vpc.endpoint.rds/../x",
+        ] {
+            assert!(!names_a_check(pattern), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn bad_entries_are_refused_naming_the_entry_and_the_fix() {
+        let cases = [
+            (
+                "reason = \"\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]",
+                "`reason` is empty",
+            ),
+            (
+                "reason = \"r\"\nexpires = \"2027-01-01\"\nchecks = [\"vpc.dns\"]",
+                "invalid type",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01T10:00:00Z\nchecks = [\"vpc.dns\"]",
+                "is not a date",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = []",
+                "`checks` is empty",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01",
+                "missing field `checks`",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"ssh\"]",
+                "names no check; the checks are: ",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\naccounts = [\"prod\"]",
+                "not a 12-digit account id",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\nresources = []",
+                "`resources` is written empty",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\nresource = [\"x\"]",
+                "unknown field `resource`",
+            ),
+        ];
+        for (body, expected) in cases {
+            let error = Mutelist::from_toml(&format!("[[mute]]\n{body}\n")).expect_err(body);
+            assert!(error.contains(expected), "{body}: {error}");
+            if !expected.contains("field") && !expected.contains("type") {
+                assert!(error.starts_with("[[mute]] entry 1: "), "{error}");
+            }
+        }
+        assert!(
+            Mutelist::from_toml("")
+                .expect("an empty list")
+                .entries
+                .is_empty()
+        );
+    }
+}
