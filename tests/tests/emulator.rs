@@ -2749,3 +2749,75 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         drops_of(&outside)
     );
 }
+
+/// `ModifyVpcEndpoint` with `ResetPolicy` puts back the default policy, which "allows
+/// full access to the service" (EC2 API reference, ModifyVpcEndpoint, `ResetPolicy`,
+/// documented for gateway endpoints). moto kept the old, narrower policy.
+#[tokio::test]
+async fn modify_vpc_endpoint_with_reset_policy_restores_the_full_access_policy() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.66.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let narrow = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::one-bucket/*"}]});
+    let endpoint = tests::eventually(|| {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .service_name("com.amazonaws.us-east-1.s3")
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+            .policy_document(narrow.to_string())
+            .send()
+    })
+    .await
+    .expect("CreateVpcEndpoint")
+    .vpc_endpoint()
+    .and_then(|e| e.vpc_endpoint_id())
+    .expect("endpoint id")
+    .to_owned();
+    let policy = || async {
+        let described = tests::eventually(|| {
+            ec2.describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+        })
+        .await
+        .expect("DescribeVpcEndpoints");
+        let document = described
+            .vpc_endpoints()
+            .first()
+            .and_then(|e| e.policy_document())
+            .expect("the endpoint's policy");
+        serde_json::from_str::<Value>(document).expect("a JSON policy")
+    };
+    assert_eq!(policy().await["Statement"], narrow["Statement"]);
+
+    tests::eventually(|| {
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(&endpoint)
+            .reset_policy(true)
+            .send()
+    })
+    .await
+    .expect("ModifyVpcEndpoint");
+    let statements = policy().await["Statement"].clone();
+    assert_eq!(
+        statements,
+        json!([{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]),
+        "ResetPolicy must restore the full-access default policy"
+    );
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint)
+        .send()
+        .await
+        .expect("DeleteVpcEndpoints");
+}

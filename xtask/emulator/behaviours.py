@@ -102,6 +102,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_default_group_or_a_referenced_group_cannot_be_deleted",
     ),
     Behaviour(
+        "endpoint-reset-policy",
+        "ModifyVpcEndpoint with ResetPolicy restores the default full-access endpoint policy",
+        "EC2 API reference, ModifyVpcEndpoint (ResetPolicy)",
+        "emulator::modify_vpc_endpoint_with_reset_policy_restores_the_full_access_policy",
+        "ResetPolicy must restore the full-access default policy",
+    ),
+    Behaviour(
         "lambda-enis",
         "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",

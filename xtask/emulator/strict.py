@@ -1305,6 +1305,42 @@ def install_ec2_patches() -> None:
     EC2Backend.terminate_instances = terminate_instances
     EC2Backend.create_vpc_endpoint = create_vpc_endpoint
     EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
+    install_endpoint_policy_reset()
+
+
+def reset_requested(value) -> bool:
+    """Whether a query-protocol ``ResetPolicy`` parameter asks for the reset (the SDKs
+    send ``true``; absent or anything else leaves the policy alone)."""
+    return str(value).strip().lower() == "true"
+
+
+def install_endpoint_policy_reset() -> None:
+    """``ModifyVpcEndpoint`` with ``ResetPolicy=true`` restores the default policy.
+
+    EC2 API reference, ModifyVpcEndpoint, ``ResetPolicy``: "(Gateway endpoint)
+    Specify true to reset the policy document to the default policy. The default
+    policy allows full access to the service." (CreateVpcEndpoint, ``PolicyDocument``:
+    "If this parameter is not specified, we attach a default policy that allows full
+    access to the service.") moto 5.2.5's ``VPCs.modify_vpc_endpoint`` never reads
+    ``ResetPolicy`` and keeps the old policy. The reset is applied to every endpoint
+    type here: the current reference labels the parameter "(Gateway endpoint)", older
+    editions name no type, and what AWS does with it on an interface endpoint, or
+    with ``ResetPolicy`` and ``PolicyDocument`` together, could not be confirmed (the
+    reset wins here).
+    """
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.responses.vpcs import VPCs
+
+    original_modify = VPCs.modify_vpc_endpoint
+
+    def modify_vpc_endpoint(self):
+        result = original_modify(self)
+        if on("endpoint-reset-policy") and reset_requested(self._get_param("ResetPolicy")):
+            endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
+            endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+        return result
+
+    VPCs.modify_vpc_endpoint = modify_vpc_endpoint
 
 
 # --------------------------------------------------------------------------- Secrets Manager
