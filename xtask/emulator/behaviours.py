@@ -157,6 +157,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "iam::a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it",
     ),
     Behaviour(
+        "kms-key-policy",
+        "a secret under a customer managed key is read only by a caller allowed kms:Decrypt and written only by one allowed kms:GenerateDataKey on it, as the key policy (authoritative, delegating to IAM only through the account) and IAM allow; \"Access to KMS is not allowed\" otherwise",
+        "Secrets Manager user guide, \"Secret encryption and decryption in AWS Secrets Manager\"; KMS developer guide, \"Key policies in AWS KMS\"",
+        "iam::a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows",
+    ),
+    Behaviour(
         "resource-states",
         "VPC endpoints and DB instances pass through pending/creating and deleting, and hold their network meanwhile",
         "VPC user guide, interface endpoints; RDS user guide, DB instance status",
