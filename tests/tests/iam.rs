@@ -495,3 +495,149 @@ async fn a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it() {
         "the resource policy's Deny and Allow must apply"
     );
 }
+
+/// A key policy: `statements` after the usual "Enable IAM User Permissions"
+/// statement when `delegate_to_iam`, else alone.
+fn key_policy(delegate_to_iam: bool, statements: &[Value]) -> String {
+    let mut all = Vec::new();
+    if delegate_to_iam {
+        all.push(serde_json::json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID)},
+            "Action": "kms:*", "Resource": "*"}));
+    }
+    all.extend_from_slice(statements);
+    serde_json::json!({"Version": "2012-10-17", "Statement": all}).to_string()
+}
+
+/// `GetSecretValue` as `config`: `None` when it reads the secret, else the error's
+/// code and message (never the value).
+async fn read_error(config: &SdkConfig, secret: &str) -> Option<(String, String)> {
+    let read = aws_sdk_secretsmanager::Client::new(config)
+        .get_secret_value()
+        .secret_id(secret)
+        .send()
+        .await;
+    read.err().map(|error| {
+        let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&error);
+        let message = aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(&error);
+        (
+            code.unwrap_or_default().to_owned(),
+            message.unwrap_or_default().to_owned(),
+        )
+    })
+}
+
+/// A secret under a customer managed key is decrypted for the caller, who must be
+/// allowed `kms:Decrypt` on the key (Secrets Manager user guide, "Secret encryption
+/// and decryption in AWS Secrets Manager"); the key policy decides first: an IAM
+/// Allow counts only where the key policy delegates to the account's IAM policies,
+/// and a Deny in it wins (KMS developer guide, "Key policies in AWS KMS"). moto
+/// returned the value to anyone allowed `secretsmanager:GetSecretValue`.
+#[allow(clippy::too_many_lines)] // one scenario: the same role and secret under four key policies
+#[tokio::test]
+async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
+    let admin = admin_config().await;
+    let kms = aws_sdk_kms::Client::new(&admin);
+    let key = kms
+        .create_key()
+        .description("fidelity: a secret's customer managed key")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|k| k.arn().unwrap_or_default().to_owned())
+        .expect("key metadata");
+    let secret = aws_sdk_secretsmanager::Client::new(&admin)
+        .create_secret()
+        .name(unique_name("UnderACustomerKey"))
+        .kms_key_id(&key)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("CreateSecret as the administrator")
+        .arn()
+        .expect("arn")
+        .to_owned();
+
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let role = unique_name("SecretReader");
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"AWS": format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID)}}]});
+    let role_arn = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole")
+        .role()
+        .map(|r| r.arn().to_owned())
+        .expect("role");
+    let read_only = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": &secret}]});
+    tests::put_role_policy(&admin, &role, "read", &read_only.to_string()).await;
+    let answer = aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("reader")
+        .send()
+        .await
+        .expect("AssumeRole");
+    let reader = tests::assumed_config(&admin, &answer);
+    let refused = Some((
+        "AccessDeniedException".to_owned(),
+        "Access to KMS is not allowed".to_owned(),
+    ));
+
+    // The default key policy delegates to IAM, and the role's policies allow no kms:Decrypt.
+    assert_eq!(
+        read_error(&reader, &secret).await,
+        refused,
+        "a caller not allowed kms:Decrypt on the secret's key must be refused"
+    );
+
+    // kms:Decrypt through Secrets Manager for this secret only, as deploy grants it.
+    let decrypt = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": &key,
+         "Condition": {"StringEquals": {
+            "kms:ViaService": format!("secretsmanager.{}.amazonaws.com", emulator().region),
+            "kms:EncryptionContext:SecretARN": &secret}}}]});
+    tests::put_role_policy(&admin, &role, "decrypt", &decrypt.to_string()).await;
+    let put_key_policy = |policy: String| {
+        kms.put_key_policy()
+            .key_id(&key)
+            .policy_name("default")
+            .policy(policy)
+            .bypass_policy_lockout_safety_check(true)
+            .send()
+    };
+    put_key_policy(key_policy(false, &[]))
+        .await
+        .expect("PutKeyPolicy without the delegation to IAM");
+    assert_eq!(
+        read_error(&reader, &secret).await,
+        refused,
+        "an IAM Allow has no effect unless the key policy delegates to IAM"
+    );
+
+    put_key_policy(key_policy(true, &[]))
+        .await
+        .expect("PutKeyPolicy delegating to IAM");
+    assert_eq!(
+        read_error(&reader, &secret).await,
+        None,
+        "the key policy delegates and the role's policy allows kms:Decrypt"
+    );
+
+    let deny = serde_json::json!({"Effect": "Deny", "Principal": {"AWS": &role_arn},
+        "Action": "kms:Decrypt", "Resource": "*"});
+    put_key_policy(key_policy(true, &[deny]))
+        .await
+        .expect("PutKeyPolicy with a Deny");
+    assert_eq!(
+        read_error(&reader, &secret).await,
+        refused,
+        "a Deny in the key policy wins over the IAM Allow"
+    );
+}

@@ -161,6 +161,7 @@ REGISTRY: tuple[Behaviour, ...] = (
         "a secret under a customer managed key is read only by a caller allowed kms:Decrypt and written only by one allowed kms:GenerateDataKey on it, as the key policy (authoritative, delegating to IAM only through the account) and IAM allow; \"Access to KMS is not allowed\" otherwise",
         "Secrets Manager user guide, \"Secret encryption and decryption in AWS Secrets Manager\"; KMS developer guide, \"Key policies in AWS KMS\"",
         "iam::a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows",
+        "a caller not allowed kms:Decrypt on the secret's key must be refused",
     ),
     Behaviour(
         "resource-states",
