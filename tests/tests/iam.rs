@@ -509,22 +509,28 @@ fn key_policy(delegate_to_iam: bool, statements: &[Value]) -> String {
     serde_json::json!({"Version": "2012-10-17", "Statement": all}).to_string()
 }
 
-/// `GetSecretValue` as `config`: `None` when it reads the secret, else the error's
-/// code and message (never the value).
-async fn read_error(config: &SdkConfig, secret: &str) -> Option<(String, String)> {
-    let read = aws_sdk_secretsmanager::Client::new(config)
-        .get_secret_value()
-        .secret_id(secret)
-        .send()
-        .await;
-    read.err().map(|error| {
-        let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&error);
-        let message = aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(&error);
+/// `None` when the call went through, else its error's code and message (a secret's
+/// value is never in either).
+fn refusal<T, E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
+    result: Result<T, E>,
+) -> Option<(String, String)> {
+    result.err().map(|error| {
         (
-            code.unwrap_or_default().to_owned(),
-            message.unwrap_or_default().to_owned(),
+            error.code().unwrap_or_default().to_owned(),
+            error.message().unwrap_or_default().to_owned(),
         )
     })
+}
+
+/// `GetSecretValue` as `config`, as [`refusal`] tells it.
+async fn read_error(config: &SdkConfig, secret: &str) -> Option<(String, String)> {
+    refusal(
+        aws_sdk_secretsmanager::Client::new(config)
+            .get_secret_value()
+            .secret_id(secret)
+            .send()
+            .await,
+    )
 }
 
 /// A secret under a customer managed key is decrypted for the caller, who must be
@@ -533,7 +539,6 @@ async fn read_error(config: &SdkConfig, secret: &str) -> Option<(String, String)
 /// Allow counts only where the key policy delegates to the account's IAM policies,
 /// and a Deny in it wins (KMS developer guide, "Key policies in AWS KMS"). moto
 /// returned the value to anyone allowed `secretsmanager:GetSecretValue`.
-#[allow(clippy::too_many_lines)] // one scenario: the same role and secret under four key policies
 #[tokio::test]
 async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
     let admin = admin_config().await;
@@ -574,9 +579,10 @@ async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
         .role()
         .map(|r| r.arn().to_owned())
         .expect("role");
-    let read_only = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": &secret}]});
-    tests::put_role_policy(&admin, &role, "read", &read_only.to_string()).await;
+    let read_write = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Resource": &secret,
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]}]});
+    tests::put_role_policy(&admin, &role, "read-write", &read_write.to_string()).await;
     let answer = aws_sdk_sts::Client::new(&admin)
         .assume_role()
         .role_arn(&role_arn)
@@ -597,47 +603,60 @@ async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
         "a caller not allowed kms:Decrypt on the secret's key must be refused"
     );
 
-    // kms:Decrypt through Secrets Manager for this secret only, as deploy grants it.
-    let decrypt = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": &key,
-         "Condition": {"StringEquals": {
-            "kms:ViaService": format!("secretsmanager.{}.amazonaws.com", emulator().region),
-            "kms:EncryptionContext:SecretARN": &secret}}}]});
-    tests::put_role_policy(&admin, &role, "decrypt", &decrypt.to_string()).await;
-    let put_key_policy = |policy: String| {
+    // A kms: action through Secrets Manager for this secret only, as deploy grants it.
+    let through_secrets_manager = |action: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": &key,
+             "Condition": {"StringEquals": {
+                "kms:ViaService": format!("secretsmanager.{}.amazonaws.com", emulator().region),
+                "kms:EncryptionContext:SecretARN": &secret}}}]})
+        .to_string()
+    };
+    tests::put_role_policy(&admin, &role, "decrypt", &through_secrets_manager("kms:Decrypt")).await;
+    let deny = serde_json::json!({"Effect": "Deny", "Principal": {"AWS": &role_arn},
+        "Action": "kms:Decrypt", "Resource": "*"});
+    for (policy, expected, why) in [
+        (
+            key_policy(false, &[]),
+            refused.clone(),
+            "an IAM Allow has no effect unless the key policy delegates to IAM",
+        ),
+        (
+            key_policy(true, &[]),
+            None,
+            "the key policy delegates and the role's policy allows kms:Decrypt",
+        ),
+        (
+            key_policy(true, &[deny]),
+            refused.clone(),
+            "a Deny in the key policy wins over the IAM Allow",
+        ),
+    ] {
         kms.put_key_policy()
             .key_id(&key)
             .policy_name("default")
             .policy(policy)
             .bypass_policy_lockout_safety_check(true)
             .send()
+            .await
+            .expect("PutKeyPolicy");
+        assert_eq!(read_error(&reader, &secret).await, expected, "{why}");
+    }
+
+    // A write needs kms:GenerateDataKey (the rotation's createSecret step is one).
+    let write = || {
+        aws_sdk_secretsmanager::Client::new(&reader)
+            .put_secret_value()
+            .secret_id(&secret)
+            .secret_string(r#"{"generation":1}"#)
+            .send()
     };
-    put_key_policy(key_policy(false, &[]))
-        .await
-        .expect("PutKeyPolicy without the delegation to IAM");
     assert_eq!(
-        read_error(&reader, &secret).await,
+        refusal(write().await),
         refused,
-        "an IAM Allow has no effect unless the key policy delegates to IAM"
+        "a write without kms:GenerateDataKey"
     );
-
-    put_key_policy(key_policy(true, &[]))
-        .await
-        .expect("PutKeyPolicy delegating to IAM");
-    assert_eq!(
-        read_error(&reader, &secret).await,
-        None,
-        "the key policy delegates and the role's policy allows kms:Decrypt"
-    );
-
-    let deny = serde_json::json!({"Effect": "Deny", "Principal": {"AWS": &role_arn},
-        "Action": "kms:Decrypt", "Resource": "*"});
-    put_key_policy(key_policy(true, &[deny]))
-        .await
-        .expect("PutKeyPolicy with a Deny");
-    assert_eq!(
-        read_error(&reader, &secret).await,
-        refused,
-        "a Deny in the key policy wins over the IAM Allow"
-    );
+    let generate = through_secrets_manager("kms:GenerateDataKey");
+    tests::put_role_policy(&admin, &role, "generate", &generate).await;
+    assert_eq!(refusal(write().await), None, "kms:GenerateDataKey allowed");
 }
