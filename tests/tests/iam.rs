@@ -499,11 +499,12 @@ async fn a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it() {
 /// A key policy: `statements` after the usual "Enable IAM User Permissions"
 /// statement when `delegate_to_iam`, else alone.
 fn key_policy(delegate_to_iam: bool, statements: &[Value]) -> String {
+    let root = format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID);
+    let delegation = serde_json::json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"});
     let mut all = Vec::new();
     if delegate_to_iam {
-        all.push(serde_json::json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID)},
-            "Action": "kms:*", "Resource": "*"}));
+        all.push(delegation);
     }
     all.extend_from_slice(statements);
     serde_json::json!({"Version": "2012-10-17", "Statement": all}).to_string()
@@ -612,7 +613,8 @@ async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
                 "kms:EncryptionContext:SecretARN": &secret}}}]})
         .to_string()
     };
-    tests::put_role_policy(&admin, &role, "decrypt", &through_secrets_manager("kms:Decrypt")).await;
+    let decrypt = through_secrets_manager("kms:Decrypt");
+    tests::put_role_policy(&admin, &role, "decrypt", &decrypt).await;
     let deny = serde_json::json!({"Effect": "Deny", "Principal": {"AWS": &role_arn},
         "Action": "kms:Decrypt", "Resource": "*"});
     for (policy, expected, why) in [
