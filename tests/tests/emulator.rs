@@ -629,19 +629,23 @@ fn code<T, E: aws_sdk_ec2::error::ProvideErrorMetadata>(result: &Result<T, E>) -
         .and_then(|e| e.code().map(str::to_owned))
 }
 
-/// A VPC with two subnets in two zones and one security group, made as a careful
-/// client makes them: retrying the first uses of each new id.
-async fn network(ec2: &aws_sdk_ec2::Client, second_octet: u8) -> (String, Vec<String>, String) {
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block(format!("10.{second_octet}.0.0/16"))
+/// A new VPC with `cidr`; its id (which EC2 may not know yet on its first use).
+async fn create_vpc(ec2: &aws_sdk_ec2::Client, cidr: &str) -> String {
+    ec2.create_vpc()
+        .cidr_block(cidr)
         .send()
         .await
         .expect("CreateVpc")
         .vpc()
         .and_then(|v| v.vpc_id())
         .expect("vpc id")
-        .to_owned();
+        .to_owned()
+}
+
+/// A VPC with two subnets in two zones and one security group, made as a careful
+/// client makes them: retrying the first uses of each new id.
+async fn network(ec2: &aws_sdk_ec2::Client, second_octet: u8) -> (String, Vec<String>, String) {
+    let vpc = create_vpc(ec2, &format!("10.{second_octet}.0.0/16")).await;
     let mut subnets = Vec::new();
     for (index, zone) in ["us-east-1a", "us-east-1b"].into_iter().enumerate() {
         let created = tests::eventually(|| {
@@ -691,16 +695,7 @@ async fn a_new_ec2_id_answers_not_found_on_its_first_use() {
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
 
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.61.0.0/16")
-        .send()
-        .await
-        .expect("CreateVpc")
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("vpc id")
-        .to_owned();
+    let vpc = create_vpc(&ec2, "10.61.0.0/16").await;
     let dns = || {
         ec2.modify_vpc_attribute()
             .vpc_id(&vpc)
@@ -1558,16 +1553,7 @@ async fn a_default_group_or_a_referenced_group_cannot_be_deleted() {
     use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.77.0.0/16")
-        .send()
-        .await
-        .expect("CreateVpc")
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("vpc id")
-        .to_owned();
+    let vpc = create_vpc(&ec2, "10.77.0.0/16").await;
     let group = |name: &'static str| {
         let (ec2, vpc) = (ec2.clone(), vpc.clone());
         async move {
@@ -2748,4 +2734,67 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         "{:?}",
         drops_of(&outside)
     );
+}
+
+/// `ModifyVpcEndpoint` with `ResetPolicy` puts back the default policy, which "allows
+/// full access to the service" (EC2 API reference, ModifyVpcEndpoint, `ResetPolicy`,
+/// documented for gateway endpoints). moto kept the old, narrower policy.
+#[tokio::test]
+async fn modify_vpc_endpoint_with_reset_policy_restores_the_full_access_policy() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = create_vpc(&ec2, "10.66.0.0/16").await;
+    let narrow = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::one-bucket/*"}]});
+    let endpoint = tests::eventually(|| {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .service_name("com.amazonaws.us-east-1.s3")
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+            .policy_document(narrow.to_string())
+            .send()
+    })
+    .await
+    .expect("CreateVpcEndpoint")
+    .vpc_endpoint()
+    .and_then(|e| e.vpc_endpoint_id())
+    .expect("endpoint id")
+    .to_owned();
+    let policy = || async {
+        let described = tests::eventually(|| {
+            ec2.describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+        })
+        .await
+        .expect("DescribeVpcEndpoints");
+        let document = described
+            .vpc_endpoints()
+            .first()
+            .and_then(|e| e.policy_document())
+            .expect("the endpoint's policy");
+        serde_json::from_str::<Value>(document).expect("a JSON policy")
+    };
+    assert_eq!(policy().await["Statement"], narrow["Statement"]);
+
+    tests::eventually(|| {
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(&endpoint)
+            .reset_policy(true)
+            .send()
+    })
+    .await
+    .expect("ModifyVpcEndpoint");
+    let statements = policy().await["Statement"].clone();
+    assert_eq!(
+        statements,
+        json!([{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]),
+        "ResetPolicy must restore the full-access default policy"
+    );
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint)
+        .send()
+        .await
+        .expect("DeleteVpcEndpoints");
 }

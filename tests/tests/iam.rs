@@ -495,3 +495,170 @@ async fn a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it() {
         "the resource policy's Deny and Allow must apply"
     );
 }
+
+/// A key policy: `statements` after the usual "Enable IAM User Permissions"
+/// statement when `delegate_to_iam`, else alone.
+fn key_policy(delegate_to_iam: bool, statements: &[Value]) -> String {
+    let root = format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID);
+    let delegation = serde_json::json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"});
+    let mut all = Vec::new();
+    if delegate_to_iam {
+        all.push(delegation);
+    }
+    all.extend_from_slice(statements);
+    serde_json::json!({"Version": "2012-10-17", "Statement": all}).to_string()
+}
+
+/// `None` when the call went through, else its error's code and message (a secret's
+/// value is never in either).
+fn refusal<T, E: aws_sdk_secretsmanager::error::ProvideErrorMetadata>(
+    result: Result<T, E>,
+) -> Option<(String, String)> {
+    result.err().map(|error| {
+        (
+            error.code().unwrap_or_default().to_owned(),
+            error.message().unwrap_or_default().to_owned(),
+        )
+    })
+}
+
+/// `GetSecretValue` as `config`, as [`refusal`] tells it.
+async fn read_error(config: &SdkConfig, secret: &str) -> Option<(String, String)> {
+    refusal(
+        aws_sdk_secretsmanager::Client::new(config)
+            .get_secret_value()
+            .secret_id(secret)
+            .send()
+            .await,
+    )
+}
+
+/// A secret under a customer managed key is decrypted for the caller, who must be
+/// allowed `kms:Decrypt` on the key (Secrets Manager user guide, "Secret encryption
+/// and decryption in AWS Secrets Manager"); the key policy decides first: an IAM
+/// Allow counts only where the key policy delegates to the account's IAM policies,
+/// and a Deny in it wins (KMS developer guide, "Key policies in AWS KMS"). moto
+/// returned the value to anyone allowed `secretsmanager:GetSecretValue`.
+#[tokio::test]
+async fn a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows() {
+    let admin = admin_config().await;
+    let kms = aws_sdk_kms::Client::new(&admin);
+    let key = kms
+        .create_key()
+        .description("fidelity: a secret's customer managed key")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|k| k.arn().unwrap_or_default().to_owned())
+        .expect("key metadata");
+    let secret = aws_sdk_secretsmanager::Client::new(&admin)
+        .create_secret()
+        .name(unique_name("UnderACustomerKey"))
+        .kms_key_id(&key)
+        .secret_string(r#"{"generation":0}"#)
+        .send()
+        .await
+        .expect("CreateSecret as the administrator")
+        .arn()
+        .expect("arn")
+        .to_owned();
+
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let role = unique_name("SecretReader");
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"AWS": format!("arn:aws:iam::{}:root", tests::ACCOUNT_ID)}}]});
+    let role_arn = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("CreateRole")
+        .role()
+        .map(|r| r.arn().to_owned())
+        .expect("role");
+    let read_write = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Resource": &secret,
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]}]});
+    tests::put_role_policy(&admin, &role, "read-write", &read_write.to_string()).await;
+    let answer = aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("reader")
+        .send()
+        .await
+        .expect("AssumeRole");
+    let reader = tests::assumed_config(&admin, &answer);
+    let refused = Some((
+        "AccessDeniedException".to_owned(),
+        "Access to KMS is not allowed".to_owned(),
+    ));
+
+    // The default key policy delegates to IAM, and the role's policies allow no kms:Decrypt.
+    assert_eq!(
+        read_error(&reader, &secret).await,
+        refused,
+        "a caller not allowed kms:Decrypt on the secret's key must be refused"
+    );
+
+    // A kms: action through Secrets Manager for this secret only, as deploy grants it.
+    let through_secrets_manager = |action: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": &key,
+             "Condition": {"StringEquals": {
+                "kms:ViaService": format!("secretsmanager.{}.amazonaws.com", emulator().region),
+                "kms:EncryptionContext:SecretARN": &secret}}}]})
+        .to_string()
+    };
+    let decrypt = through_secrets_manager("kms:Decrypt");
+    tests::put_role_policy(&admin, &role, "decrypt", &decrypt).await;
+    let deny = serde_json::json!({"Effect": "Deny", "Principal": {"AWS": &role_arn},
+        "Action": "kms:Decrypt", "Resource": "*"});
+    for (policy, expected, why) in [
+        (
+            key_policy(false, &[]),
+            refused.clone(),
+            "an IAM Allow has no effect unless the key policy delegates to IAM",
+        ),
+        (
+            key_policy(true, &[]),
+            None,
+            "the key policy delegates and the role's policy allows kms:Decrypt",
+        ),
+        (
+            key_policy(true, &[deny]),
+            refused.clone(),
+            "a Deny in the key policy wins over the IAM Allow",
+        ),
+    ] {
+        kms.put_key_policy()
+            .key_id(&key)
+            .policy_name("default")
+            .policy(policy)
+            .bypass_policy_lockout_safety_check(true)
+            .send()
+            .await
+            .expect("PutKeyPolicy");
+        assert_eq!(read_error(&reader, &secret).await, expected, "{why}");
+    }
+
+    // A write needs kms:GenerateDataKey (the rotation's createSecret step is one).
+    let write = || {
+        aws_sdk_secretsmanager::Client::new(&reader)
+            .put_secret_value()
+            .secret_id(&secret)
+            .secret_string(r#"{"generation":1}"#)
+            .send()
+    };
+    assert_eq!(
+        refusal(write().await),
+        refused,
+        "a write without kms:GenerateDataKey"
+    );
+    let generate = through_secrets_manager("kms:GenerateDataKey");
+    tests::put_role_policy(&admin, &role, "generate", &generate).await;
+    assert_eq!(refusal(write().await), None, "kms:GenerateDataKey allowed");
+}

@@ -102,6 +102,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_default_group_or_a_referenced_group_cannot_be_deleted",
     ),
     Behaviour(
+        "endpoint-reset-policy",
+        "ModifyVpcEndpoint with ResetPolicy restores the default full-access endpoint policy",
+        "EC2 API reference, ModifyVpcEndpoint (ResetPolicy)",
+        "emulator::modify_vpc_endpoint_with_reset_policy_restores_the_full_access_policy",
+        "ResetPolicy must restore the full-access default policy",
+    ),
+    Behaviour(
         "lambda-enis",
         "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",
@@ -148,6 +155,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "a secret's resource policy is judged with the caller's policies: its Deny applies to the principals it names, its Allow grants a same-account caller it names (a role's ARN within the role's boundary; the account alone grants nothing)",
         "Secrets Manager user guide, \"Determine who has permissions to your AWS Secrets Manager secrets\"; IAM user guide, \"Policy evaluation logic\"",
         "iam::a_secrets_resource_policy_denies_and_grants_as_iam_evaluates_it",
+    ),
+    Behaviour(
+        "kms-key-policy",
+        "a secret under a customer managed key is read only by a caller allowed kms:Decrypt and written only by one allowed kms:GenerateDataKey on it, as the key policy (authoritative, delegating to IAM only through the account) and IAM allow; \"Access to KMS is not allowed\" otherwise",
+        "Secrets Manager user guide, \"Secret encryption and decryption in AWS Secrets Manager\"; KMS developer guide, \"Key policies in AWS KMS\"",
+        "iam::a_secret_under_a_customer_key_is_read_only_as_the_key_policy_allows",
+        "a caller not allowed kms:Decrypt on the secret's key must be refused",
     ),
     Behaviour(
         "resource-states",

@@ -617,8 +617,9 @@ def not_principal_spares(principal, caller_arn: str, caller_account: str, bounde
 
 def resource_policy_decision(document, action: str, resource: str, context: dict, caller_arn: str, caller_account: str, bounded: bool = False) -> str:
     """``deny`` (a Deny statement applies to the caller), ``caller``/``role``/``everyone``
-    (an Allow names the caller that way, no Deny), or ``none``. ``bounded``: the
-    caller has a permissions boundary."""
+    (an Allow names the caller that way, no Deny), ``account`` (an Allow names only
+    the caller's account: a delegation to its identity policies, which grants nothing
+    itself), or ``none``. ``bounded``: the caller has a permissions boundary."""
     answer = "none"
     for statement in _statements(document):
         if not _statement_covers(statement, action, resource, context):
@@ -633,20 +634,20 @@ def resource_policy_decision(document, action: str, resource: str, context: dict
             continue
         if effect == "Deny":
             return "deny"
-        if effect == "Allow" and named != "account" and _GRANT_RANK[named] > _GRANT_RANK[answer]:
+        if effect == "Allow" and _GRANT_RANK[named] > _GRANT_RANK[answer]:
             answer = named
     return answer
 
 
-_GRANT_RANK = {"none": 0, "everyone": 1, "role": 1, "caller": 2}
+_GRANT_RANK = {"none": 0, "account": 1, "everyone": 2, "role": 2, "caller": 3}
 
 
 def access_decision(identity: str, boundary: str | None, resource: str) -> bool:
     """Whether a same-account request is allowed, from the identity policies' decision,
     the permissions boundary's (None without one) and the resource policy's (``none``
-    without one): any Deny wins; else an identity Allow within the boundary, or a
-    resource-policy Allow naming the caller, or one naming its role (or everyone)
-    within the boundary."""
+    without one; ``account``, a delegation, is as ``none``): any Deny wins; else an
+    identity Allow within the boundary, or a resource-policy Allow naming the caller,
+    or one naming its role (or everyone) within the boundary."""
     if "deny" in (identity, boundary, resource):
         return False
     within_boundary = boundary is None or boundary == "allow"
@@ -1305,6 +1306,42 @@ def install_ec2_patches() -> None:
     EC2Backend.terminate_instances = terminate_instances
     EC2Backend.create_vpc_endpoint = create_vpc_endpoint
     EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
+    install_endpoint_policy_reset()
+
+
+def reset_requested(value) -> bool:
+    """Whether a query-protocol ``ResetPolicy`` parameter asks for the reset (the SDKs
+    send ``true``; absent or anything else leaves the policy alone)."""
+    return str(value).strip().lower() == "true"
+
+
+def install_endpoint_policy_reset() -> None:
+    """``ModifyVpcEndpoint`` with ``ResetPolicy=true`` restores the default policy.
+
+    EC2 API reference, ModifyVpcEndpoint, ``ResetPolicy``: "(Gateway endpoint)
+    Specify true to reset the policy document to the default policy. The default
+    policy allows full access to the service." (CreateVpcEndpoint, ``PolicyDocument``:
+    "If this parameter is not specified, we attach a default policy that allows full
+    access to the service.") moto 5.2.5's ``VPCs.modify_vpc_endpoint`` never reads
+    ``ResetPolicy`` and keeps the old policy. The reset is applied to every endpoint
+    type here: the current reference labels the parameter "(Gateway endpoint)", older
+    editions name no type, and what AWS does with it on an interface endpoint, or
+    with ``ResetPolicy`` and ``PolicyDocument`` together, could not be confirmed (the
+    reset wins here).
+    """
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.responses.vpcs import VPCs
+
+    original_modify = VPCs.modify_vpc_endpoint
+
+    def modify_vpc_endpoint(self):
+        result = original_modify(self)
+        if on("endpoint-reset-policy") and reset_requested(self._get_param("ResetPolicy")):
+            endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
+            endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+        return result
+
+    VPCs.modify_vpc_endpoint = modify_vpc_endpoint
 
 
 # --------------------------------------------------------------------------- Secrets Manager
@@ -1831,6 +1868,8 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     install_resource_arns()
     if on("iam-conditions"):
         install_condition_evaluation()
+    ADMIN_ACCESS_KEYS.add(access_key)
+    install_kms_key_policy()
 
 
 MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_evaluation replaces
@@ -1872,6 +1911,34 @@ def _resource_tags(resource: str, region: str) -> dict:
     return context
 
 
+def request_decisions(request, action: str, resource: str, resource_policy, extra: dict) -> tuple[str, str | None, str]:
+    """The decisions ``access_decision`` weighs for a signed request's caller doing
+    ``action`` on ``resource``: its identity policies' (as moto collects them; a role
+    session's role's inline and managed policies), its permissions boundary's (None
+    without one) and ``resource_policy``'s (``none`` without one), in the request's
+    context plus ``extra``."""
+    from moto.iam import access_control
+
+    key = request._access_key
+    caller = principal_arn(key.arn)
+    extra = dict(extra)
+    if isinstance(key, access_control.IAMUserAccessKey):
+        extra["aws:username"] = caller.rsplit("/", 1)[-1]
+    context = request_context(caller, request._region, extra)
+    context["aws:PrincipalAccount"] = request.account_id
+    if isinstance(key, access_control.AssumedRoleAccessKey):
+        documents, boundary = role_policies(caller) or ([], [])
+    else:
+        documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
+        boundary = None  # a user's boundary is not modelled (moto keeps none)
+    identity = policy_decision(documents, action, resource, context)
+    bounded = None if boundary is None else policy_decision(boundary, action, resource, context)
+    on_resource = "none"
+    if resource_policy:
+        on_resource = resource_policy_decision(resource_policy, action, resource, context, key.arn, request.account_id, bool(boundary))
+    return identity, bounded, on_resource
+
+
 def install_condition_evaluation() -> None:
     """Signed requests are judged by ``policy_decision`` with the request's context,
     Conditions included.
@@ -1902,32 +1969,167 @@ def install_condition_evaluation() -> None:
     def check_action_permitted(self, resource: str) -> None:
         if self._action == "sts:GetCallerIdentity":
             return  # always allowed, even against an explicit Deny (as moto has it)
-        key = self._access_key
-        caller = principal_arn(key.arn)
-        extra = _resource_tags(resource, self._region)
-        if isinstance(key, access_control.IAMUserAccessKey):
-            extra["aws:username"] = caller.rsplit("/", 1)[-1]
-        context = request_context(caller, self._region, extra)
-        context["aws:PrincipalAccount"] = self.account_id
-        if isinstance(key, access_control.AssumedRoleAccessKey):
-            # the role's inline and managed policies and its permissions boundary
-            documents, boundary = role_policies(caller) or ([], [])
-        else:
-            documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
-            boundary = None  # a user's boundary is not modelled (moto keeps none)
-        identity = policy_decision(documents, self._action, resource, context)
-        bounded = None if boundary is None else policy_decision(boundary, self._action, resource, context)
-        on_resource = "none"
         secret = _secret_at(resource) if behaviours.on("secret-resource-policy") else None
-        if secret is not None and getattr(secret, "policy", None):
-            # The secret's resource policy, same account only: moto finds a secret in
-            # the caller's own account's backend, so a cross-account request never
-            # reaches here with another account's secret.
-            on_resource = resource_policy_decision(secret.policy, self._action, resource, context, key.arn, self.account_id, bool(boundary))
-        if not access_decision(identity, bounded, on_resource):
+        # The secret's resource policy, same account only: moto finds a secret in the
+        # caller's own account's backend, so a cross-account request never reaches
+        # here with another account's secret.
+        policy = getattr(secret, "policy", None) if secret is not None else None
+        decisions = request_decisions(self, self._action, resource, policy, _resource_tags(resource, self._region))
+        if not access_decision(*decisions):
             self._raise_access_denied()
 
     base.check_action_permitted = check_action_permitted
+
+
+# --------------------------------------------------------------------------- KMS: a secret's customer managed key
+#
+# Secrets Manager user guide, "Secret encryption and decryption in AWS Secrets
+# Manager": each secret value is encrypted under a data key from the secret's KMS
+# key. Secrets Manager calls KMS "on behalf of the user who is creating or changing
+# the secret value", who "must have" kms:GenerateDataKey and kms:Decrypt on the key
+# ("in an IAM policy or key policy"): GenerateDataKey for CreateSecret with a value,
+# PutSecretValue (the rotation function's createSecret step is one), UpdateSecret with
+# a value; Decrypt for GetSecretValue. Establishing or changing the key (CreateSecret
+# or UpdateSecret with KmsKeyId) validates both, with ``SecretVersionId``
+# ``RequestToValidateKeyAccess``. Its requests carry ``kms:ViaService``
+# ``secretsmanager.<Region>.amazonaws.com`` and the encryption context ``SecretARN``
+# and ``SecretVersionId``. KMS developer guide, "Key policies in AWS KMS": "Unless the
+# key policy explicitly allows it, you cannot use IAM policies to allow access to a
+# KMS key" (its "Enable IAM User Permissions" statement names the account,
+# ``arn:aws:iam::<account>:root``, which delegates to IAM), while an IAM Deny applies
+# without it; a Deny in the key policy applies whatever IAM says. The AWS managed key
+# ``aws/secretsmanager`` allows every principal of the account through Secrets Manager,
+# so secrets under it are not judged here. The refusal is AWS's
+# ``AccessDeniedException`` "Access to KMS is not allowed" (as reported by users of
+# GetSecretValue: aws-samples/aws-secrets-manager-rotation-lambdas#53,
+# external-secrets/external-secrets#390; the same text for the writes is assumed).
+# Not modelled: grants; the Decrypt a PutSecretValue on an existing version makes to
+# compare values; ``SecretARN`` at CreateSecret, where the ARN is made by the create,
+# so a condition on it is undecidable there (an Allow under it does not apply); the
+# emulator's administrator keys, which stand for the account's root, are not judged.
+
+AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
+KEY_VALIDATION_VERSION = "RequestToValidateKeyAccess"
+KMS_REFUSED = "Access to KMS is not allowed"
+ADMIN_ACCESS_KEYS: set[str] = set()
+
+
+def kms_uses(action: str, params: dict, secret_key: str | None, secret_version: str | None) -> list[tuple[str, str, str | None]]:
+    """The KMS calls Secrets Manager makes for the caller of ``action`` with request
+    ``params``, on a secret whose key is ``secret_key`` (None: the AWS managed key, or
+    no secret yet) and whose version read is ``secret_version``: ``(key as named,
+    kms action, SecretVersionId or None where not known)``, none for the AWS managed
+    key ``aws/secretsmanager``."""
+    value = params.get("SecretString") is not None or params.get("SecretBinary") is not None
+    new_key = params.get("KmsKeyId") or None
+    token = params.get("ClientRequestToken") or None
+    uses: list[tuple[str | None, str, str | None]] = []
+    if action == "secretsmanager:GetSecretValue":
+        uses.append((secret_key, "kms:Decrypt", secret_version))
+    elif action == "secretsmanager:PutSecretValue":
+        uses.append((secret_key, "kms:GenerateDataKey", token))
+    elif action in ("secretsmanager:CreateSecret", "secretsmanager:UpdateSecret"):
+        if new_key:
+            uses += [(new_key, "kms:GenerateDataKey", KEY_VALIDATION_VERSION), (new_key, "kms:Decrypt", KEY_VALIDATION_VERSION)]
+        if value:
+            uses.append((new_key or secret_key, "kms:GenerateDataKey", token))
+    return [(key, kms_action, version) for key, kms_action, version in uses if key and not key.endswith(AWS_MANAGED_SECRETS_KEY)]
+
+
+def key_access_decision(identity: str, boundary: str | None, key_policy: str) -> bool:
+    """Whether KMS lets the caller use a key, from the same decisions as
+    ``access_decision`` with the key policy as the resource policy, which is
+    authoritative: nothing is allowed unless the key policy allows it to the caller
+    or delegates to the account's IAM policies (``account``); any Deny wins."""
+    return key_policy != "none" and access_decision(identity, boundary, key_policy)
+
+
+def secrets_manager_host(region: str) -> str:
+    return f"secretsmanager.{region}.amazonaws.com"
+
+
+def _kms_key(account_id: str, region: str, key_ref: str):
+    """The moto KMS key a KmsKeyId names (id, ARN, alias or alias ARN), or None."""
+    from moto.kms.models import kms_backends
+
+    match = re.fullmatch(r"arn:[\w-]+:kms:([\w-]+):(\d{12}):.+", key_ref)
+    if match:
+        region, account_id = match[1], match[2]
+    try:
+        backend = kms_backends[account_id][region]
+        return backend.keys[backend.any_id_to_key_id(key_ref)]
+    except Exception:
+        return None
+
+
+def _key_tags(key) -> dict:
+    from moto.kms.models import kms_backends
+
+    try:
+        tags = kms_backends[key.account_id][key.region].list_resource_tags(key.id).get("Tags", [])
+    except Exception:
+        tags = []
+    return {f"aws:ResourceTag/{tag['TagKey']}": tag.get("TagValue", "") for tag in tags if "TagKey" in tag}
+
+
+def _version_read(secret, params: dict) -> str | None:
+    """The version GetSecretValue reads: its VersionId, or the one holding its stage."""
+    if params.get("VersionId"):
+        return params["VersionId"]
+    stage = params.get("VersionStage") or "AWSCURRENT"
+    return next((vid for vid, version in getattr(secret, "versions", {}).items() if stage in version.get("version_stages", [])), None)
+
+
+def refuse_without_key_access(request, resource: str) -> None:
+    """Refuses a Secrets Manager request whose caller may not use the secret's
+    customer managed key as the request needs it (see ``kms_uses``)."""
+    if not request._action.startswith("secretsmanager:"):
+        return
+    if getattr(request._access_key, "_access_key_id", None) in ADMIN_ACCESS_KEYS:
+        return
+    try:
+        params = json.loads(request._body or b"{}")
+    except ValueError:
+        return
+    if not isinstance(params, dict):
+        return
+    secret = _secret_at(resource)
+    secret_key = getattr(secret, "kms_key_id", None)
+    uses = kms_uses(request._action, params, secret_key, _version_read(secret, params) if secret is not None else None)
+    from moto.secretsmanager.exceptions import SecretsManagerClientError
+
+    for key_ref, kms_action, version in uses:
+        key = _kms_key(request.account_id, request._region, key_ref)
+        if key is None or getattr(key, "key_manager", "CUSTOMER") == "AWS":
+            if key is None:  # Secrets Manager cannot use a key KMS does not have
+                raise SecretsManagerClientError("AccessDeniedException", KMS_REFUSED)
+            continue
+        extra = {
+            "kms:ViaService": secrets_manager_host(request._region),
+            "kms:CallerAccount": request.account_id,
+            **_key_tags(key),
+        }
+        if secret is not None:
+            extra["kms:EncryptionContext:SecretARN"] = secret.arn
+        if version is not None:
+            extra["kms:EncryptionContext:SecretVersionId"] = version
+        if not key_access_decision(*request_decisions(request, kms_action, key.arn, key.policy, extra)):
+            raise SecretsManagerClientError("AccessDeniedException", KMS_REFUSED)
+
+
+def install_kms_key_policy() -> None:
+    """Signed Secrets Manager requests also need the secret's customer managed key,
+    as its key policy and the caller's IAM policies allow it (see above)."""
+    from moto.iam import access_control
+
+    judged = access_control.IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self, resource: str) -> None:
+        judged(self, resource)
+        if on("kms-key-policy"):
+            refuse_without_key_access(self, resource)
+
+    access_control.IAMRequestBase.check_action_permitted = check_action_permitted
 
 
 def install_resource_arns() -> None:

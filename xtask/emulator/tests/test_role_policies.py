@@ -229,7 +229,7 @@ def on_secret(effect, principal, action="secretsmanager:GetSecretValue", key="Pr
         (on_secret("Allow", {"AWS": RP_USER}), RP_USER, "caller"),
         (on_secret("Allow", {"AWS": RP_SESSION}), RP_SESSION, "caller"),
         (on_secret("Allow", {"AWS": ROLE}), RP_SESSION, "role"),
-        (on_secret("Allow", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), RP_USER, "none"),  # a delegation only
+        (on_secret("Allow", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}), RP_USER, "account"),  # a delegation only
         (on_secret("Allow", "*"), RP_USER, "everyone"),
         (on_secret("Allow", {"AWS": RP_USER}, key="NotPrincipal"), RP_SESSION, "none"),
         (on_secret("Allow", {"AWS": RP_USER}, action="secretsmanager:PutSecretValue"), RP_USER, "none"),
