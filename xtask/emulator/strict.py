@@ -1868,7 +1868,6 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     install_resource_arns()
     if on("iam-conditions"):
         install_condition_evaluation()
-    ADMIN_ACCESS_KEYS.add(access_key)
     install_kms_key_policy()
 
 
@@ -2006,12 +2005,19 @@ def install_condition_evaluation() -> None:
 # Not modelled: grants; the Decrypt a PutSecretValue on an existing version makes to
 # compare values; ``SecretARN`` at CreateSecret, where the ARN is made by the create,
 # so a condition on it is undecidable there (an Allow under it does not apply); the
-# emulator's administrator keys, which stand for the account's root, are not judged.
+# key's state (a disabled key, or one pending deletion, still serves); which key
+# encrypts each version after UpdateSecret changes KmsKeyId (AWS re-encrypts the
+# existing versions only when the caller may decrypt them with the old key; here every
+# version is judged against the new one); BatchGetSecretValue (its resource is ``*``).
+# The emulator's administrator is an IAM user like any other here: KMS lets it use a
+# key only as the key policy allows (the default key policy delegates to IAM). A key
+# of another account needs both its key policy and the caller's own IAM Allow (Secrets
+# Manager API reference, UpdateSecret ``KmsKeyId``: "The user making the call must
+# have permissions to both the secret and the KMS key in their respective accounts").
 
 AWS_MANAGED_SECRETS_KEY = "alias/aws/secretsmanager"
 KEY_VALIDATION_VERSION = "RequestToValidateKeyAccess"
 KMS_REFUSED = "Access to KMS is not allowed"
-ADMIN_ACCESS_KEYS: set[str] = set()
 
 
 def kms_uses(action: str, params: dict, secret_key: str | None, secret_version: str | None) -> list[tuple[str, str, str | None]]:
@@ -2021,7 +2027,11 @@ def kms_uses(action: str, params: dict, secret_key: str | None, secret_version: 
     kms action, SecretVersionId or None where not known)``, none for the AWS managed
     key ``aws/secretsmanager``."""
     value = params.get("SecretString") is not None or params.get("SecretBinary") is not None
-    new_key = params.get("KmsKeyId") or None
+    new_key = params.get("KmsKeyId")
+    if new_key == "":  # UpdateSecret's way of choosing aws/secretsmanager again
+        new_key = AWS_MANAGED_SECRETS_KEY
+    elif not isinstance(new_key, str):  # absent, or not a key name: moto validates it
+        new_key = None
     token = params.get("ClientRequestToken") or None
     uses: list[tuple[str | None, str, str | None]] = []
     if action == "secretsmanager:GetSecretValue":
@@ -2077,15 +2087,15 @@ def _version_read(secret, params: dict) -> str | None:
     if params.get("VersionId"):
         return params["VersionId"]
     stage = params.get("VersionStage") or "AWSCURRENT"
-    return next((vid for vid, version in getattr(secret, "versions", {}).items() if stage in version.get("version_stages", [])), None)
+    # A copy: a PutSecretValue on another thread may be adding a version meanwhile.
+    versions = list(getattr(secret, "versions", {}).items())
+    return next((vid for vid, version in versions if stage in version.get("version_stages", [])), None)
 
 
 def refuse_without_key_access(request, resource: str) -> None:
     """Refuses a Secrets Manager request whose caller may not use the secret's
     customer managed key as the request needs it (see ``kms_uses``)."""
     if not request._action.startswith("secretsmanager:"):
-        return
-    if getattr(request._access_key, "_access_key_id", None) in ADMIN_ACCESS_KEYS:
         return
     try:
         params = json.loads(request._body or b"{}")
@@ -2113,7 +2123,13 @@ def refuse_without_key_access(request, resource: str) -> None:
             extra["kms:EncryptionContext:SecretARN"] = secret.arn
         if version is not None:
             extra["kms:EncryptionContext:SecretVersionId"] = version
-        if not key_access_decision(*request_decisions(request, kms_action, key.arn, key.policy, extra)):
+        identity, boundary, key_policy = request_decisions(request, kms_action, key.arn, key.policy, extra)
+        if key.account_id != request.account_id:
+            # Another account's key: its key policy and the caller's own IAM Allow.
+            allowed = identity == "allow" and boundary in (None, "allow") and key_policy not in ("none", "deny")
+        else:
+            allowed = key_access_decision(identity, boundary, key_policy)
+        if not allowed:
             raise SecretsManagerClientError("AccessDeniedException", KMS_REFUSED)
 
 

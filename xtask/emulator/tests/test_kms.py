@@ -35,6 +35,10 @@ VALIDATE = "RequestToValidateKeyAccess"
         ("secretsmanager:CreateSecret", {"KmsKeyId": KEY}, None, [(KEY, "kms:GenerateDataKey", VALIDATE), (KEY, "kms:Decrypt", VALIDATE)]),
         ("secretsmanager:UpdateSecret", {"SecretBinary": "eA=="}, KEY, [(KEY, "kms:GenerateDataKey", None)]),
         ("secretsmanager:UpdateSecret", {"Description": "d"}, KEY, []),
+        # an empty KmsKeyId chooses aws/secretsmanager again: the new value needs no key
+        ("secretsmanager:UpdateSecret", {"KmsKeyId": "", "SecretString": "x"}, KEY, []),
+        # a KmsKeyId that is no key name is moto's to refuse, not a crash here
+        ("secretsmanager:UpdateSecret", {"KmsKeyId": 123}, KEY, []),
         ("secretsmanager:DescribeSecret", {}, KEY, []),
         ("secretsmanager:ListSecretVersionIds", {}, KEY, []),
     ],
