@@ -673,18 +673,7 @@ async fn configure_rotation(
 ) -> Result<()> {
     let names = &options.names;
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let described = secrets
-        .describe_secret()
-        .secret_id(secret_arn)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "secretsmanager:DescribeSecret {}: {}",
-                names.secret,
-                aws::describe(&e)
-            )
-        })?;
+    let described = aws::describe_secret(&secrets, &names.secret).await?;
     let function = names.function.as_str();
     let unfinished = crate::rotation_status::Labels::of(&described).pending;
     let rules = described.rotation_rules();
@@ -792,20 +781,13 @@ async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provision
             )
         })?
         .to_owned();
-    let secret = secrets
-        .describe_secret()
-        .secret_id(&names.secret)
-        .send()
+    let secret = aws::describe_secret(&secrets, &names.secret)
         .await
         .map_err(|e| {
-            if aws::is_not_found(&e) {
+            if e.missing {
                 missing(names, &format!("secret {}", names.secret))
             } else {
-                anyhow!(
-                    "secretsmanager:DescribeSecret {}: {}",
-                    names.secret,
-                    aws::describe(&e)
-                )
+                e.into()
             }
         })?;
     Ok(Provisioned {

@@ -980,7 +980,7 @@ impl Provisioner<'_> {
 
     async fn app_secret(&mut self) -> Result<()> {
         let name = self.names.secret.clone();
-        match self.secrets.describe_secret().secret_id(&name).send().await {
+        match aws::describe_secret(&self.secrets, &name).await {
             Ok(secret) => {
                 if !self.names.owns(
                     secret
@@ -1004,11 +1004,8 @@ impl Provisioner<'_> {
                 self.note("secret", &name, false);
                 return Ok(());
             }
-            Err(error) if aws::is_not_found(&error) => {}
-            Err(error) => bail!(
-                "secretsmanager:DescribeSecret {name}: {}",
-                aws::describe(&error)
-            ),
+            Err(error) if error.missing => {}
+            Err(error) => return Err(error.into()),
         }
         let admin = self.admin_login().await?;
         let password = self.random_password().await?;
