@@ -287,7 +287,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         "security group {rotation_group} {}",
         names.rotation_group
     ));
-    crate::security_groups::admit_tcp(
+    crate::resources::security_group::admit_tcp(
         &ec2,
         &found.database_group,
         found.db_port,

@@ -22,7 +22,6 @@ pub mod provision;
 pub mod resources;
 pub mod rotate;
 pub mod rotation_status;
-pub mod security_groups;
 pub mod state;
 pub mod tags;
 pub mod test;

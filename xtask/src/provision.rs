@@ -559,7 +559,8 @@ impl Provisioner<'_> {
     async fn ingress(&mut self, group: &str, port: i32, source: &str) -> Result<()> {
         // Provision has no dry run of its own (its plan is `provision::plan`).
         let mut calls = aws::Calls::new(false);
-        crate::security_groups::admit_tcp(&self.ec2, group, port, source, &mut calls).await
+        crate::resources::security_group::admit_tcp(&self.ec2, group, port, source, &mut calls)
+            .await
     }
 
     /// The placement found at the start of [`Self::run`].

@@ -1,5 +1,6 @@
-//! Security-group rules: the database's, the endpoints' and the bastion's from
-//! provision, and the database's rule for the function's group from deploy.
+//! Security groups: the rules provision writes (the database's, the endpoints' and
+//! the bastion's) and deploy writes (the database's rule for the function's group),
+//! and how cleanup deletes a group.
 //!
 //! Both commands write a rule the same way, so that a rerun is harmless: look at the
 //! group first and write nothing when a rule already admits the source, and take
@@ -11,6 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup, UserIdGroupPair};
 
+use super::deletion::{Deletion, Outcome, gone_or};
 use crate::aws::{self, Calls};
 
 /// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
@@ -108,6 +110,63 @@ pub async fn authorize_tcp(
             aws::describe(&error)
         ),
     }
+}
+
+/// Revokes the group's rules that name other groups (so that groups in a cycle can
+/// be deleted), then `ec2:DeleteSecurityGroup`, retried while what uses the group is
+/// being released.
+pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
+    let Deletion {
+        clients,
+        resource,
+        wait,
+        ..
+    } = *d;
+    let (ec2, id) = (&clients.ec2, resource.id.as_str());
+    // Rules naming other groups go first, so groups in a cycle can be deleted.
+    if !resource.refers_to.is_empty() {
+        let pairs: Vec<UserIdGroupPair> = resource
+            .refers_to
+            .iter()
+            .map(|g| UserIdGroupPair::builder().group_id(g).build())
+            .collect();
+        let described = ec2.describe_security_groups().group_ids(id).send().await;
+        if let Ok(described) = described {
+            let rules: Vec<IpPermission> = described
+                .security_groups()
+                .iter()
+                .flat_map(aws_sdk_ec2::types::SecurityGroup::ip_permissions)
+                .filter(|p| {
+                    p.user_id_group_pairs()
+                        .iter()
+                        .any(|pair| pairs.iter().any(|x| x.group_id() == pair.group_id()))
+                })
+                .cloned()
+                .collect();
+            if !rules.is_empty()
+                && d.write(&format!(
+                    "ec2:RevokeSecurityGroupIngress (rules from {})",
+                    resource.refers_to.join(",")
+                ))
+            {
+                gone_or(
+                    ec2.revoke_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules))
+                        .send()
+                        .await,
+                    "ec2:RevokeSecurityGroupIngress",
+                )?;
+            }
+        }
+    }
+    if !d.write("ec2:DeleteSecurityGroup") {
+        return Ok(Outcome::WouldDelete);
+    }
+    gone_or(
+        aws::patiently(wait, || ec2.delete_security_group().group_id(id).send()).await,
+        "ec2:DeleteSecurityGroup",
+    )
 }
 
 #[cfg(test)]
