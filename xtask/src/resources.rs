@@ -13,9 +13,9 @@
 //! and both dry runs print their plan from it ([`plan`]).
 //!
 //! Each kind's deletion lives in a file of its own below this module
-//! ([`vpc`], [`subnet`], [`security_group`], [`function`], ...), each a
+//! (`vpc.rs`, `subnet.rs`, [`security_group`], `function.rs`, ...), each a
 //! `delete(&mut Deletion) -> Outcome` that gates every write on the dry run through
-//! [`deletion::Deletion::write`]; cleanup only dispatches to them by kind. Still
+//! `Deletion::write` (`deletion.rs`); cleanup only dispatches to them by kind. Still
 //! spread elsewhere: finding each kind by its tags (`discovery.rs`) and creating it
 //! (`provision.rs`, `deploy.rs`).
 //!
