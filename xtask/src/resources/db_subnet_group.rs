@@ -2,30 +2,16 @@
 
 use anyhow::Result;
 
-use super::deletion::{Deletion, Outcome, gone_or};
-use crate::aws;
+use super::deletion::{Deletion, Outcome};
 
 /// `rds:DeleteDBSubnetGroup`, retried while the instance is still being released.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
+        clients, resource, ..
     } = *d;
-    let id = resource.id.as_str();
-    if !d.write("rds:DeleteDBSubnetGroup") {
-        return Ok(Outcome::WouldDelete);
-    }
-    gone_or(
-        aws::patiently(wait, || {
-            clients
-                .rds
-                .delete_db_subnet_group()
-                .db_subnet_group_name(id)
-                .send()
-        })
-        .await,
-        "rds:DeleteDBSubnetGroup",
-    )
+    let (rds, id) = (&clients.rds, resource.id.as_str());
+    d.patiently("rds:DeleteDBSubnetGroup", || {
+        rds.delete_db_subnet_group().db_subnet_group_name(id).send()
+    })
+    .await
 }

@@ -2,6 +2,7 @@
 //! dependency timeout and the dry-run bookkeeping ([`Deletion`]), what came of it
 //! ([`Outcome`]), and "not found means already gone" ([`gone_or`]).
 
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
@@ -43,6 +44,25 @@ impl Deletion<'_> {
     pub(crate) fn write(&mut self, call: &str) -> bool {
         let action = self.action(call);
         self.calls.write(action)
+    }
+
+    /// The last step of most kinds: records the delete `call` and, unless a dry run,
+    /// makes it with `request`, retried while AWS says a dependency is still being
+    /// released ([`aws::patiently`]); not found is already gone.
+    pub(crate) async fn patiently<T, E, F, Fut>(
+        &mut self,
+        call: &str,
+        request: F,
+    ) -> Result<Outcome>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: std::error::Error + aws_sdk_ec2::error::ProvideErrorMetadata,
+    {
+        if !self.write(call) {
+            return Ok(Outcome::WouldDelete);
+        }
+        gone_or(aws::patiently(self.wait, request).await, call)
     }
 }
 

@@ -44,14 +44,8 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             )?;
         }
     }
-    if !d.write("ec2:DeleteInternetGateway") {
-        return Ok(Outcome::WouldDelete);
-    }
-    gone_or(
-        aws::patiently(wait, || {
-            ec2.delete_internet_gateway().internet_gateway_id(id).send()
-        })
-        .await,
-        "ec2:DeleteInternetGateway",
-    )
+    d.patiently("ec2:DeleteInternetGateway", || {
+        ec2.delete_internet_gateway().internet_gateway_id(id).send()
+    })
+    .await
 }

@@ -9,10 +9,7 @@ use crate::aws;
 /// `ec2:DeleteRouteTable`.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
+        clients, resource, ..
     } = *d;
     let (ec2, id) = (&clients.ec2, resource.id.as_str());
     let associations: Vec<String> =
@@ -38,11 +35,8 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             )?;
         }
     }
-    if !d.write("ec2:DeleteRouteTable") {
-        return Ok(Outcome::WouldDelete);
-    }
-    gone_or(
-        aws::patiently(wait, || ec2.delete_route_table().route_table_id(id).send()).await,
-        "ec2:DeleteRouteTable",
-    )
+    d.patiently("ec2:DeleteRouteTable", || {
+        ec2.delete_route_table().route_table_id(id).send()
+    })
+    .await
 }

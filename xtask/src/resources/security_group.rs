@@ -117,10 +117,7 @@ pub async fn authorize_tcp(
 /// being released.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
+        clients, resource, ..
     } = *d;
     let (ec2, id) = (&clients.ec2, resource.id.as_str());
     // Rules naming other groups go first, so groups in a cycle can be deleted.
@@ -160,13 +157,10 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             }
         }
     }
-    if !d.write("ec2:DeleteSecurityGroup") {
-        return Ok(Outcome::WouldDelete);
-    }
-    gone_or(
-        aws::patiently(wait, || ec2.delete_security_group().group_id(id).send()).await,
-        "ec2:DeleteSecurityGroup",
-    )
+    d.patiently("ec2:DeleteSecurityGroup", || {
+        ec2.delete_security_group().group_id(id).send()
+    })
+    .await
 }
 
 #[cfg(test)]
