@@ -10,13 +10,8 @@ use crate::aws;
 
 /// `rds:DeleteDBInstance`, then the wait until RDS no longer lists it.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
-    } = *d;
-    let id = resource.id.as_str();
+    let (clients, id) = (d.clients, d.resource.id.as_str());
+    let wait = d.wait;
     if !d.write("rds:DeleteDBInstance SkipFinalSnapshot DeleteAutomatedBackups") {
         return Ok(Outcome::WouldDelete);
     }

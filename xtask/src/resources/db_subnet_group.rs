@@ -6,10 +6,7 @@ use super::deletion::{Deletion, Outcome};
 
 /// `rds:DeleteDBSubnetGroup`, retried while the instance is still being released.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
-    let (rds, id) = (&clients.rds, resource.id.as_str());
+    let (rds, id) = (&d.clients.rds, d.resource.id.as_str());
     d.patiently("rds:DeleteDBSubnetGroup", || {
         rds.delete_db_subnet_group().db_subnet_group_name(id).send()
     })

@@ -16,13 +16,9 @@ use crate::aws;
 /// until no interface of it remains, and only then may its role be deleted (the
 /// role comes after the function in [`super::Kind`]'s order).
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
-    } = *d;
-    let (lambda, id) = (&clients.lambda, resource.id.as_str());
+    let (clients, id) = (d.clients, d.resource.id.as_str());
+    let lambda = &clients.lambda;
+    let wait = d.wait;
     let in_vpc = match lambda
         .get_function_configuration()
         .function_name(id)

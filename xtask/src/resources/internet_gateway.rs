@@ -8,13 +8,8 @@ use crate::aws;
 /// `ec2:DetachInternetGateway` from each VPC it is attached to, then
 /// `ec2:DeleteInternetGateway`.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
-    } = *d;
-    let (ec2, id) = (&clients.ec2, resource.id.as_str());
+    let (ec2, id) = (&d.clients.ec2, d.resource.id.as_str());
+    let wait = d.wait;
     let attached: Vec<String> = match ec2
         .describe_internet_gateways()
         .internet_gateway_ids(id)

@@ -7,10 +7,7 @@ use crate::aws;
 
 /// `iam:DeleteRolePolicy` for each inline policy, then `iam:DeleteRole`.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
-    let id = resource.id.as_str();
+    let (clients, id) = (d.clients, d.resource.id.as_str());
     let policies = match clients.iam.list_role_policies().role_name(id).send().await {
         Ok(out) => out.policy_names().to_vec(),
         Err(e) if aws::is_not_found(&e) => return Ok(Outcome::AlreadyGone),

@@ -6,10 +6,7 @@ use super::deletion::{Deletion, Outcome, gone_or};
 
 /// `secretsmanager:CancelRotateSecret`.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
-    let id = resource.id.as_str();
+    let (clients, id) = (d.clients, d.resource.id.as_str());
     if !d.write("secretsmanager:CancelRotateSecret") {
         return Ok(Outcome::WouldDelete);
     }

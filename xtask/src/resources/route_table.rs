@@ -8,10 +8,7 @@ use crate::aws;
 /// `ec2:DisassociateRouteTable` for each association but the main one, then
 /// `ec2:DeleteRouteTable`.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
-    let (ec2, id) = (&clients.ec2, resource.id.as_str());
+    let (ec2, id) = (&d.clients.ec2, d.resource.id.as_str());
     let associations: Vec<String> =
         match ec2.describe_route_tables().route_table_ids(id).send().await {
             Ok(out) => out

@@ -8,9 +8,7 @@ use super::deletion::{Deletion, Outcome, gone_or};
 /// `secretsmanager:DeleteSecret`, with a recovery window unless forced; a secret
 /// already scheduled for deletion stays so unless forced.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
+    let (clients, resource) = (d.clients, d.resource);
     let id = resource.id.as_str();
     let force = d.force_delete_secrets;
     if resource.scheduled_for_deletion && !force {

@@ -116,10 +116,8 @@ pub async fn authorize_tcp(
 /// be deleted), then `ec2:DeleteSecurityGroup`, retried while what uses the group is
 /// being released.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients, resource, ..
-    } = *d;
-    let (ec2, id) = (&clients.ec2, resource.id.as_str());
+    let resource = d.resource;
+    let (ec2, id) = (&d.clients.ec2, resource.id.as_str());
     // Rules naming other groups go first, so groups in a cycle can be deleted.
     if !resource.refers_to.is_empty() {
         let pairs: Vec<UserIdGroupPair> = resource

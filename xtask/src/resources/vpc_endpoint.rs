@@ -10,13 +10,8 @@ use crate::aws;
 /// `ec2:DeleteVpcEndpoints`, then the wait until the endpoint is deleted (its
 /// network interfaces hold its subnets and group until then).
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let Deletion {
-        clients,
-        resource,
-        wait,
-        ..
-    } = *d;
-    let (ec2, id) = (&clients.ec2, resource.id.as_str());
+    let (ec2, id) = (&d.clients.ec2, d.resource.id.as_str());
+    let wait = d.wait;
     if !d.write("ec2:DeleteVpcEndpoints") {
         return Ok(Outcome::WouldDelete);
     }
