@@ -203,6 +203,50 @@ where
     }
 }
 
+/// `secretsmanager:DescribeSecret` failed: which secret, whether it does not exist,
+/// and AWS's words.
+#[derive(Debug)]
+pub struct SecretNotDescribed {
+    pub secret: String,
+    /// AWS answered that there is no such secret.
+    pub missing: bool,
+    detail: String,
+}
+
+impl std::fmt::Display for SecretNotDescribed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "secretsmanager:DescribeSecret {}: {}",
+            self.secret, self.detail
+        )
+    }
+}
+
+impl std::error::Error for SecretNotDescribed {}
+
+/// `secretsmanager:DescribeSecret` of `secret` (a name or an ARN); a failure is one
+/// error that names the secret and says whether it is missing, so each caller adds
+/// only its own way out (provision first, or create it).
+pub async fn describe_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    secret: &str,
+) -> Result<
+    aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+    SecretNotDescribed,
+> {
+    secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .map_err(|e| SecretNotDescribed {
+            secret: secret.to_owned(),
+            missing: is_not_found(&e),
+            detail: describe(&e),
+        })
+}
+
 /// Who the commands run as: the account, and the partition every ARN and service
 /// name is written in (`aws`, `aws-cn`, `aws-us-gov`, ...), from
 /// `sts:GetCallerIdentity`, so that nothing assumes `arn:aws:` or `amazonaws.com`.

@@ -229,11 +229,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
         let token = out.version_id().unwrap_or_default();
         let mut ok = false;
         while started.elapsed() < Duration::from_mins(1) {
-            let current = secrets
-                .describe_secret()
-                .secret_id("bench-app")
-                .send()
-                .await?;
+            let current = crate::aws::describe_secret(&secrets, "bench-app").await?;
             ok = current
                 .version_ids_to_stages()
                 .and_then(|m| m.get(token))

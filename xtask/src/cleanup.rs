@@ -12,18 +12,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
 use comfy_table::Table;
 
 use crate::aws::{self, Calls};
-use crate::discovery::{Clients, discover_with, planned};
+use crate::discovery::{discover_with, planned};
 use crate::names::Names;
+use crate::resources::deletion::Deletion;
+use crate::resources::{Clients, deletion_rank};
 
-pub use crate::discovery::{Resource, discover};
-pub use crate::resources::Kind;
-use crate::resources::deletion_rank;
+pub use crate::discovery::discover;
+pub use crate::resources::{Kind, Outcome, Resource};
 
 /// The order to delete `resources` in: by kind (dependents first), and among
 /// security groups, a group before any group it refers to. Duplicates are dropped.
@@ -70,18 +70,6 @@ pub struct CleanupOptions {
     /// Lambda function hold its subnets and group for up to ~40 minutes).
     pub dependency_timeout: Duration,
     pub verbose: bool,
-}
-
-/// What happened to one resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Deleted,
-    AlreadyGone,
-    /// A secret scheduled for deletion after the recovery window.
-    Scheduled,
-    /// Only announced (dry run).
-    WouldDelete,
-    Failed(String),
 }
 
 /// The result of a cleanup.
@@ -240,505 +228,41 @@ async fn delete(
     }
 }
 
-/// Maps an SDK result: not found means already gone.
-fn gone_or<T, E>(result: Result<T, E>, call: &str) -> Result<Outcome>
-where
-    E: std::error::Error + aws_sdk_ec2::error::ProvideErrorMetadata,
-{
-    match result {
-        Ok(_) => Ok(Outcome::Deleted),
-        Err(e) if aws::is_not_found(&e) => Ok(Outcome::AlreadyGone),
-        Err(e) => Err(anyhow!("{call}: {}", aws::describe(&e))),
-    }
-}
-
-#[allow(clippy::too_many_lines)] // one match arm per kind, each that kind's deletion
+/// Deletes one resource the way its kind says (`resources/<kind>.rs`).
 async fn delete_one(
     clients: &Clients,
     options: &CleanupOptions,
     resource: &Resource,
     calls: &mut Calls,
 ) -> Result<Outcome> {
-    let id = resource.id.as_str();
-    let wait = options.dependency_timeout;
-    let action = |call: &str| format!("{call} {id} ({})", resource.name);
-    let ec2 = &clients.ec2;
-    match resource.kind {
-        Kind::Rotation => {
-            if !calls.write(action("secretsmanager:CancelRotateSecret")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                clients
-                    .secrets
-                    .cancel_rotate_secret()
-                    .secret_id(id)
-                    .send()
-                    .await,
-                "secretsmanager:CancelRotateSecret",
-            )
-        }
-        Kind::Secret => {
-            let force = options.force_delete_secrets;
-            if resource.scheduled_for_deletion && !force {
-                // DeleteSecret with a recovery window refuses a secret already scheduled.
-                return Ok(Outcome::Scheduled);
-            }
-            let call = if force {
-                "secretsmanager:DeleteSecret ForceDeleteWithoutRecovery"
-            } else {
-                "secretsmanager:DeleteSecret RecoveryWindowInDays=7"
-            };
-            if !calls.write(action(call)) {
-                return Ok(Outcome::WouldDelete);
-            }
-            let request = clients.secrets.delete_secret().secret_id(id);
-            let request = if force {
-                request.force_delete_without_recovery(true)
-            } else {
-                request.recovery_window_in_days(7)
-            };
-            gone_or(request.send().await, "secretsmanager:DeleteSecret").map(|o| {
-                if o == Outcome::Deleted && !force {
-                    Outcome::Scheduled
-                } else {
-                    o
-                }
-            })
-        }
-        Kind::Function => delete_function(clients, id, wait, calls, &action).await,
-        Kind::LogGroup => {
-            if !calls.write(action("logs:DeleteLogGroup")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                clients
-                    .logs
-                    .delete_log_group()
-                    .log_group_name(id)
-                    .send()
-                    .await,
-                "logs:DeleteLogGroup",
-            )
-        }
-        Kind::Role => {
-            let policies = match clients.iam.list_role_policies().role_name(id).send().await {
-                Ok(out) => out.policy_names().to_vec(),
-                Err(e) if aws::is_not_found(&e) => return Ok(Outcome::AlreadyGone),
-                Err(e) => bail!("iam:ListRolePolicies: {}", aws::describe(&e)),
-            };
-            for policy in policies {
-                if calls.write(action(&format!("iam:DeleteRolePolicy {policy}"))) {
-                    gone_or(
-                        clients
-                            .iam
-                            .delete_role_policy()
-                            .role_name(id)
-                            .policy_name(&policy)
-                            .send()
-                            .await,
-                        "iam:DeleteRolePolicy",
-                    )?;
-                }
-            }
-            if !calls.write(action("iam:DeleteRole")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                clients.iam.delete_role().role_name(id).send().await,
-                "iam:DeleteRole",
-            )
-        }
-        Kind::DbInstance => {
-            if !calls.write(action(
-                "rds:DeleteDBInstance SkipFinalSnapshot DeleteAutomatedBackups",
-            )) {
-                return Ok(Outcome::WouldDelete);
-            }
-            let outcome = gone_or(
-                aws::patiently(wait, || {
-                    clients
-                        .rds
-                        .delete_db_instance()
-                        .db_instance_identifier(id)
-                        .skip_final_snapshot(true)
-                        .delete_automated_backups(true)
-                        .send()
-                })
-                .await,
-                "rds:DeleteDBInstance",
-            )?;
-            let rds = clients.rds.clone();
-            aws::wait_for(
-                &format!("RDS instance {id} to be deleted (minutes on AWS)"),
-                Duration::from_mins(40),
-                || {
-                    let rds = rds.clone();
-                    async move {
-                        match rds
-                            .describe_db_instances()
-                            .db_instance_identifier(id)
-                            .send()
-                            .await
-                        {
-                            Err(e) if aws::is_not_found(&e) => Ok(Some(())),
-                            Ok(out) if out.db_instances().is_empty() => Ok(Some(())),
-                            Ok(_) => Ok(None),
-                            Err(e) => bail!("rds:DescribeDBInstances {id}: {}", aws::describe(&e)),
-                        }
-                    }
-                },
-            )
-            .await?;
-            Ok(outcome)
-        }
-        Kind::DbSubnetGroup => {
-            if !calls.write(action("rds:DeleteDBSubnetGroup")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || {
-                    clients
-                        .rds
-                        .delete_db_subnet_group()
-                        .db_subnet_group_name(id)
-                        .send()
-                })
-                .await,
-                "rds:DeleteDBSubnetGroup",
-            )
-        }
-        Kind::Instance => {
-            if !calls.write(action("ec2:TerminateInstances")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            let outcome = gone_or(
-                aws::patiently(wait, || ec2.terminate_instances().instance_ids(id).send()).await,
-                "ec2:TerminateInstances",
-            )?;
-            aws::wait_for(
-                &format!("instance {id} to terminate"),
-                Duration::from_mins(10),
-                || async move {
-                    let out = ec2.describe_instances().instance_ids(id).send().await;
-                    match out {
-                        Err(e) if aws::is_not_found(&e) => Ok(Some(())),
-                        Err(e) => bail!("ec2:DescribeInstances {id}: {}", aws::describe(&e)),
-                        Ok(out) => Ok(out
-                            .reservations()
-                            .iter()
-                            .flat_map(aws_sdk_ec2::types::Reservation::instances)
-                            .all(|i| {
-                                i.state()
-                                    .and_then(|s| s.name())
-                                    .map(aws_sdk_ec2::types::InstanceStateName::as_str)
-                                    == Some("terminated")
-                            })
-                            .then_some(())),
-                    }
-                },
-            )
-            .await?;
-            Ok(outcome)
-        }
-        Kind::KeyPair => {
-            if !calls.write(action("ec2:DeleteKeyPair")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || ec2.delete_key_pair().key_name(id).send()).await,
-                "ec2:DeleteKeyPair",
-            )
-        }
-        Kind::VpcEndpoint => {
-            if !calls.write(action("ec2:DeleteVpcEndpoints")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            let out = aws::patiently(wait, || {
-                ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send()
-            })
-            .await;
-            let outcome = match out {
-                Ok(out) if out.unsuccessful().is_empty() => Outcome::Deleted,
-                Ok(out) => {
-                    let reason = out
-                        .unsuccessful()
-                        .iter()
-                        .filter_map(|u| u.error().and_then(|e| e.message()))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    if reason.contains("does not exist") {
-                        Outcome::AlreadyGone
-                    } else {
-                        bail!("ec2:DeleteVpcEndpoints: {reason}")
-                    }
-                }
-                Err(e) if aws::is_not_found(&e) => Outcome::AlreadyGone,
-                Err(e) => bail!("ec2:DeleteVpcEndpoints: {}", aws::describe(&e)),
-            };
-            aws::wait_for(
-                &format!("endpoint {id} to be deleted"),
-                Duration::from_mins(10),
-                || async move {
-                    match ec2
-                        .describe_vpc_endpoints()
-                        .vpc_endpoint_ids(id)
-                        .send()
-                        .await
-                    {
-                        Err(e) if aws::is_not_found(&e) => Ok(Some(())),
-                        Err(e) => bail!("ec2:DescribeVpcEndpoints {id}: {}", aws::describe(&e)),
-                        Ok(out) => Ok(out
-                            .vpc_endpoints()
-                            .iter()
-                            .all(|e| {
-                                e.state()
-                                    .map(|s| s.as_str().to_ascii_lowercase())
-                                    .as_deref()
-                                    == Some("deleted")
-                            })
-                            .then_some(())),
-                    }
-                },
-            )
-            .await?;
-            Ok(outcome)
-        }
-        Kind::SecurityGroup => {
-            // Rules naming other groups go first, so groups in a cycle can be deleted.
-            if !resource.refers_to.is_empty() {
-                let pairs: Vec<UserIdGroupPair> = resource
-                    .refers_to
-                    .iter()
-                    .map(|g| UserIdGroupPair::builder().group_id(g).build())
-                    .collect();
-                let described = ec2.describe_security_groups().group_ids(id).send().await;
-                if let Ok(described) = described {
-                    let rules: Vec<IpPermission> = described
-                        .security_groups()
-                        .iter()
-                        .flat_map(aws_sdk_ec2::types::SecurityGroup::ip_permissions)
-                        .filter(|p| {
-                            p.user_id_group_pairs()
-                                .iter()
-                                .any(|pair| pairs.iter().any(|x| x.group_id() == pair.group_id()))
-                        })
-                        .cloned()
-                        .collect();
-                    if !rules.is_empty()
-                        && calls.write(action(&format!(
-                            "ec2:RevokeSecurityGroupIngress (rules from {})",
-                            resource.refers_to.join(",")
-                        )))
-                    {
-                        gone_or(
-                            ec2.revoke_security_group_ingress()
-                                .group_id(id)
-                                .set_ip_permissions(Some(rules))
-                                .send()
-                                .await,
-                            "ec2:RevokeSecurityGroupIngress",
-                        )?;
-                    }
-                }
-            }
-            if !calls.write(action("ec2:DeleteSecurityGroup")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || ec2.delete_security_group().group_id(id).send()).await,
-                "ec2:DeleteSecurityGroup",
-            )
-        }
-        Kind::Subnet => {
-            if !calls.write(action("ec2:DeleteSubnet")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || ec2.delete_subnet().subnet_id(id).send()).await,
-                "ec2:DeleteSubnet",
-            )
-        }
-        Kind::RouteTable => {
-            let associations: Vec<String> =
-                match ec2.describe_route_tables().route_table_ids(id).send().await {
-                    Ok(out) => out
-                        .route_tables()
-                        .iter()
-                        .flat_map(aws_sdk_ec2::types::RouteTable::associations)
-                        .filter(|a| a.main() != Some(true))
-                        .filter_map(|a| a.route_table_association_id().map(str::to_owned))
-                        .collect(),
-                    Err(e) if aws::is_not_found(&e) => return Ok(Outcome::AlreadyGone),
-                    Err(e) => bail!("ec2:DescribeRouteTables: {}", aws::describe(&e)),
-                };
-            for association in associations {
-                if calls.write(action(&format!("ec2:DisassociateRouteTable {association}"))) {
-                    gone_or(
-                        ec2.disassociate_route_table()
-                            .association_id(&association)
-                            .send()
-                            .await,
-                        "ec2:DisassociateRouteTable",
-                    )?;
-                }
-            }
-            if !calls.write(action("ec2:DeleteRouteTable")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || ec2.delete_route_table().route_table_id(id).send()).await,
-                "ec2:DeleteRouteTable",
-            )
-        }
-        Kind::InternetGateway => {
-            let attached: Vec<String> = match ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(id)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .internet_gateways()
-                    .iter()
-                    .flat_map(aws_sdk_ec2::types::InternetGateway::attachments)
-                    .filter_map(|a| a.vpc_id().map(str::to_owned))
-                    .collect(),
-                Err(e) if aws::is_not_found(&e) => return Ok(Outcome::AlreadyGone),
-                Err(e) => bail!("ec2:DescribeInternetGateways: {}", aws::describe(&e)),
-            };
-            for vpc in attached {
-                if calls.write(action(&format!("ec2:DetachInternetGateway from {vpc}"))) {
-                    gone_or(
-                        aws::patiently(wait, || {
-                            ec2.detach_internet_gateway()
-                                .internet_gateway_id(id)
-                                .vpc_id(&vpc)
-                                .send()
-                        })
-                        .await,
-                        "ec2:DetachInternetGateway",
-                    )?;
-                }
-            }
-            if !calls.write(action("ec2:DeleteInternetGateway")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || {
-                    ec2.delete_internet_gateway().internet_gateway_id(id).send()
-                })
-                .await,
-                "ec2:DeleteInternetGateway",
-            )
-        }
-        Kind::Vpc => {
-            if !calls.write(action("ec2:DeleteVpc")) {
-                return Ok(Outcome::WouldDelete);
-            }
-            gone_or(
-                aws::patiently(wait, || ec2.delete_vpc().vpc_id(id).send()).await,
-                "ec2:DeleteVpc",
-            )
-        }
-    }
-}
-
-/// Deletes a function so that its VPC network interfaces go too.
-///
-/// Lambda removes a function's Hyperplane ENIs itself, minutes after the function
-/// leaves the VPC, and needs the execution role to do it (Lambda developer guide,
-/// "Giving Lambda functions access to resources in an Amazon VPC"; with the role
-/// gone they stay: aws/serverless-application-model#1169). So: detach the function
-/// from the VPC (an empty `VpcConfig`) and wait for the update, delete it, then wait
-/// until no interface of it remains, and only then may its role be deleted (the
-/// role comes after the function in [`Kind`]'s order).
-async fn delete_function(
-    clients: &Clients,
-    id: &str,
-    wait: Duration,
-    calls: &mut Calls,
-    action: &dyn Fn(&str) -> String,
-) -> Result<Outcome> {
-    let lambda = &clients.lambda;
-    let in_vpc = match lambda
-        .get_function_configuration()
-        .function_name(id)
-        .send()
-        .await
-    {
-        Ok(out) => out.vpc_config().is_some_and(|v| !v.subnet_ids().is_empty()),
-        Err(e) if aws::is_not_found(&e) => false,
-        Err(e) => bail!(
-            "lambda:GetFunctionConfiguration {id}: {}",
-            aws::describe(&e)
-        ),
+    use crate::resources::{
+        db_instance, db_subnet_group, function, instance, internet_gateway, key_pair, log_group,
+        role, rotation, route_table, secret, security_group, subnet, vpc, vpc_endpoint,
     };
-    if in_vpc
-        && calls.write(action(
-            "lambda:UpdateFunctionConfiguration VpcConfig={} (detach from the VPC)",
-        ))
-    {
-        let detach = aws::retry_transient("lambda:UpdateFunctionConfiguration", wait, || {
-            lambda
-                .update_function_configuration()
-                .function_name(id)
-                .vpc_config(
-                    aws_sdk_lambda::types::VpcConfig::builder()
-                        .set_subnet_ids(Some(Vec::new()))
-                        .set_security_group_ids(Some(Vec::new()))
-                        .build(),
-                )
-                .send()
-        })
-        .await;
-        match detach {
-            Ok(_) => aws::wait_for_function(lambda, id).await?,
-            Err(e) if e.to_string().contains("NotFound") => return Ok(Outcome::AlreadyGone),
-            Err(e) => return Err(e),
-        }
+    let d = &mut Deletion {
+        clients,
+        resource,
+        wait: options.dependency_timeout,
+        force_delete_secrets: options.force_delete_secrets,
+        calls,
+    };
+    match resource.kind {
+        Kind::Rotation => rotation::delete(d).await,
+        Kind::Secret => secret::delete(d).await,
+        Kind::Function => function::delete(d).await,
+        Kind::LogGroup => log_group::delete(d).await,
+        Kind::Role => role::delete(d).await,
+        Kind::DbInstance => db_instance::delete(d).await,
+        Kind::DbSubnetGroup => db_subnet_group::delete(d).await,
+        Kind::Instance => instance::delete(d).await,
+        Kind::KeyPair => key_pair::delete(d).await,
+        Kind::VpcEndpoint => vpc_endpoint::delete(d).await,
+        Kind::SecurityGroup => security_group::delete(d).await,
+        Kind::Subnet => subnet::delete(d).await,
+        Kind::RouteTable => route_table::delete(d).await,
+        Kind::InternetGateway => internet_gateway::delete(d).await,
+        Kind::Vpc => vpc::delete(d).await,
     }
-    if !calls.write(action("lambda:DeleteFunction")) {
-        return Ok(Outcome::WouldDelete);
-    }
-    let outcome = gone_or(
-        lambda.delete_function().function_name(id).send().await,
-        "lambda:DeleteFunction",
-    )?;
-    let ec2 = &clients.ec2;
-    let prefix = format!("AWS Lambda VPC ENI-{id}");
-    aws::wait_for(
-        &format!("Lambda to remove the network interfaces of {id} (up to 20 minutes on AWS)"),
-        wait,
-        || {
-            let prefix = prefix.clone();
-            async move {
-                let out = ec2
-                    .describe_network_interfaces()
-                    .filters(
-                        aws_sdk_ec2::types::Filter::builder()
-                            .name("description")
-                            .values(format!("{prefix}*"))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| anyhow!("ec2:DescribeNetworkInterfaces: {}", aws::describe(&e)))?;
-                Ok(out
-                    .network_interfaces()
-                    .iter()
-                    .all(|eni| !eni.description().unwrap_or("").starts_with(&prefix))
-                    .then_some(()))
-            }
-        },
-    )
-    .await
-    .map_err(|e| {
-        e.context(format!(
-            "the function {id} is deleted but Lambda has not yet removed its network interfaces; its role is kept so that Lambda can; rerun `cargo xtask cleanup` later"
-        ))
-    })?;
-    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -201,7 +201,10 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
     let ec2 = aws_sdk_ec2::Client::new(&config);
     ec2.authorize_security_group_ingress()
         .group_id(&state.bastion_group)
-        .ip_permissions(crate::tags::tcp_permission(22, "0.0.0.0/0"))
+        .ip_permissions(crate::resources::security_group::tcp_permission(
+            22,
+            "0.0.0.0/0",
+        ))
         .send()
         .await
         .map_err(|e| anyhow!("opening SSH to the world: {}", crate::aws::describe(&e)))?;

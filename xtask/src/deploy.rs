@@ -20,7 +20,7 @@ use permissions::{CALLS, Resource, When};
 
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
-use crate::tags::{admits, filter, owns_ec2, run_filters, tag_spec, tcp_permission};
+use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 
 /// The statement id of the permission letting Secrets Manager invoke the function.
 pub const PERMISSION_ID: &str = "SecretsManagerAccess";
@@ -287,7 +287,14 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         "security group {rotation_group} {}",
         names.rotation_group
     ));
-    admit_rotation_group(&ec2, &found, &rotation_group, &mut calls).await?;
+    crate::resources::security_group::admit_tcp(
+        &ec2,
+        &found.database_group,
+        found.db_port,
+        &rotation_group,
+        &mut calls,
+    )
+    .await?;
 
     // The role and its least-privilege policy.
     let role_arn = role(&iam, names, &caller, &region, &mut calls).await?;
@@ -365,53 +372,6 @@ fn read_zip(options: &DeployOptions) -> Result<Vec<u8>> {
             .with_context(|| format!("--db-ca-bundle {}", bundle.display()))?;
     }
     Ok(zip)
-}
-
-/// Admits the function's group to the database's port, unless a rule already does.
-async fn admit_rotation_group(
-    ec2: &aws_sdk_ec2::Client,
-    found: &Provisioned,
-    rotation_group: &str,
-    calls: &mut Calls,
-) -> Result<()> {
-    let admitted = ec2
-        .describe_security_groups()
-        .group_ids(&found.database_group)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ec2:DescribeSecurityGroups {}: {}",
-                found.database_group,
-                aws::describe(&e)
-            )
-        })?
-        .security_groups()
-        .first()
-        .is_some_and(|g| admits(g, found.db_port, rotation_group));
-    if !admitted
-        && calls.write(format!(
-            "ec2:AuthorizeSecurityGroupIngress {} tcp {} from {rotation_group}",
-            found.database_group, found.db_port
-        ))
-    {
-        // The group may have just been made: its id can answer NotFound for a while.
-        aws::after_create(|| {
-            ec2.authorize_security_group_ingress()
-                .group_id(&found.database_group)
-                .ip_permissions(tcp_permission(found.db_port, rotation_group))
-                .send()
-        })
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ec2:AuthorizeSecurityGroupIngress {}: {}",
-                found.database_group,
-                aws::describe(&e)
-            )
-        })?;
-    }
-    Ok(())
 }
 
 /// The role's inline policy, written (or, in a dry run, announced) on every run.
@@ -673,18 +633,7 @@ async fn configure_rotation(
 ) -> Result<()> {
     let names = &options.names;
     let secrets = aws_sdk_secretsmanager::Client::new(config);
-    let described = secrets
-        .describe_secret()
-        .secret_id(secret_arn)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "secretsmanager:DescribeSecret {}: {}",
-                names.secret,
-                aws::describe(&e)
-            )
-        })?;
+    let described = aws::describe_secret(&secrets, &names.secret).await?;
     let function = names.function.as_str();
     let unfinished = crate::rotation_status::Labels::of(&described).pending;
     let rules = described.rotation_rules();
@@ -792,20 +741,13 @@ async fn find_provisioned(config: &SdkConfig, names: &Names) -> Result<Provision
             )
         })?
         .to_owned();
-    let secret = secrets
-        .describe_secret()
-        .secret_id(&names.secret)
-        .send()
+    let secret = aws::describe_secret(&secrets, &names.secret)
         .await
         .map_err(|e| {
-            if aws::is_not_found(&e) {
+            if e.missing {
                 missing(names, &format!("secret {}", names.secret))
             } else {
-                anyhow!(
-                    "secretsmanager:DescribeSecret {}: {}",
-                    names.secret,
-                    aws::describe(&e)
-                )
+                e.into()
             }
         })?;
     Ok(Provisioned {

@@ -11,34 +11,9 @@ use aws_sdk_ec2::types::Filter;
 
 use crate::aws;
 use crate::names::Names;
-use crate::resources::{Kind, Planned};
+pub use crate::resources::Resource;
+use crate::resources::{Clients, Kind, Planned};
 use crate::tags::{owns_ec2, run_filters};
-
-/// A tagged resource of the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resource {
-    pub kind: Kind,
-    /// The id the delete call takes (ARN, id or name).
-    pub id: String,
-    /// A readable name (the `Name` tag, or the name).
-    pub name: String,
-    /// Ids of other resources this one refers to (security groups in its rules).
-    pub refers_to: Vec<String>,
-    /// A secret already scheduled for deletion (only `--force-delete-secrets` removes it now).
-    pub scheduled_for_deletion: bool,
-}
-
-impl Resource {
-    fn new(kind: Kind, id: impl Into<String>, name: impl Into<String>) -> Self {
-        Self {
-            kind,
-            id: id.into(),
-            name: name.into(),
-            refers_to: Vec::new(),
-            scheduled_for_deletion: false,
-        }
-    }
-}
 
 /// What `found` means for one command: for each kind of `kinds`, the ids found, as
 /// [`crate::resources::plan`] prints them.
@@ -60,29 +35,6 @@ pub fn planned(found: &[Resource], kinds: &[Kind]) -> Vec<Planned> {
                 .collect(),
         })
         .collect()
-}
-
-/// The clients of every service the run's resources are in.
-pub(crate) struct Clients {
-    pub(crate) ec2: aws_sdk_ec2::Client,
-    pub(crate) rds: aws_sdk_rds::Client,
-    pub(crate) secrets: aws_sdk_secretsmanager::Client,
-    pub(crate) lambda: aws_sdk_lambda::Client,
-    pub(crate) iam: aws_sdk_iam::Client,
-    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
-}
-
-impl Clients {
-    pub(crate) fn new(config: &SdkConfig) -> Self {
-        Self {
-            ec2: aws_sdk_ec2::Client::new(config),
-            rds: aws_sdk_rds::Client::new(config),
-            secrets: aws_sdk_secretsmanager::Client::new(config),
-            lambda: aws_sdk_lambda::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-        }
-    }
 }
 
 fn ec2_name(tags: &[aws_sdk_ec2::types::Tag]) -> String {

@@ -57,17 +57,8 @@ pub async fn clear(
 ) -> Result<()> {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     if let Some(function) = function {
-        let arn = secrets
-            .describe_secret()
-            .secret_id(secret)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "secretsmanager:DescribeSecret {secret}: {}",
-                    aws::describe(&e)
-                )
-            })?
+        let arn = aws::describe_secret(&secrets, secret)
+            .await?
             .arn()
             .unwrap_or(secret)
             .to_owned();

@@ -31,9 +31,7 @@ use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::resources::Kind;
 use crate::state::State;
-use crate::tags::{
-    admits, ec2_tags, filter, owns_ec2, rds_tags, secret_tags, tag_spec, tcp_permission,
-};
+use crate::tags::{ec2_tags, filter, owns_ec2, rds_tags, secret_tags, tag_spec};
 
 // The integration tests name it here.
 pub use crate::tags::run_filters;
@@ -559,7 +557,10 @@ impl Provisioner<'_> {
 
     /// Admits TCP `port` from `source` on `group` unless a rule already does.
     async fn ingress(&mut self, group: &str, port: i32, source: &str) -> Result<()> {
-        authorize_tcp(&self.ec2, group, port, source).await
+        // Provision has no dry run of its own (its plan is `provision::plan`).
+        let mut calls = aws::Calls::new(false);
+        crate::resources::security_group::admit_tcp(&self.ec2, group, port, source, &mut calls)
+            .await
     }
 
     /// The placement found at the start of [`Self::run`].
@@ -980,7 +981,7 @@ impl Provisioner<'_> {
 
     async fn app_secret(&mut self) -> Result<()> {
         let name = self.names.secret.clone();
-        match self.secrets.describe_secret().secret_id(&name).send().await {
+        match aws::describe_secret(&self.secrets, &name).await {
             Ok(secret) => {
                 if !self.names.owns(
                     secret
@@ -1004,11 +1005,8 @@ impl Provisioner<'_> {
                 self.note("secret", &name, false);
                 return Ok(());
             }
-            Err(error) if aws::is_not_found(&error) => {}
-            Err(error) => bail!(
-                "secretsmanager:DescribeSecret {name}: {}",
-                aws::describe(&error)
-            ),
+            Err(error) if error.missing => {}
+            Err(error) => return Err(error.into()),
         }
         let admin = self.admin_login().await?;
         let password = self.random_password().await?;
@@ -1151,40 +1149,6 @@ impl Provisioner<'_> {
             );
         }
         Ok(SensitiveString::new(password))
-    }
-}
-
-/// Admits TCP `port` from `source` (CIDR or group id) on `group` unless a rule already does.
-pub(crate) async fn authorize_tcp(
-    ec2: &aws_sdk_ec2::Client,
-    group: &str,
-    port: i32,
-    source: &str,
-) -> Result<()> {
-    let described = aws::after_create(|| ec2.describe_security_groups().group_ids(group).send())
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {group}: {}", aws::describe(&e)))?;
-    if described
-        .security_groups()
-        .first()
-        .is_some_and(|g| admits(g, port, source))
-    {
-        return Ok(());
-    }
-    match aws::after_create(|| {
-        ec2.authorize_security_group_ingress()
-            .group_id(group)
-            .ip_permissions(tcp_permission(port, source))
-            .send()
-    })
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(error) if aws::code(&error) == "InvalidPermission.Duplicate" => Ok(()),
-        Err(error) => bail!(
-            "ec2:AuthorizeSecurityGroupIngress {group} tcp {port} from {source}: {}",
-            aws::describe(&error)
-        ),
     }
 }
 

@@ -12,6 +12,13 @@
 //! table forward ([`creation_order`]), cleanup walks it backward ([`deletion_rank`]),
 //! and both dry runs print their plan from it ([`plan`]).
 //!
+//! Each kind's deletion lives in a file of its own below this module
+//! (`vpc.rs`, `subnet.rs`, [`security_group`], `function.rs`, ...), each a
+//! `delete(&mut Deletion) -> Outcome` that gates every write on the dry run through
+//! `Deletion::write` (`deletion.rs`); cleanup only dispatches to them by kind. Still
+//! spread elsewhere: finding each kind by its tags (`discovery.rs`) and creating it
+//! (`provision.rs`, `deploy.rs`).
+//!
 //! Pattern: aws-nuke's resource registry (one type per resource kind, with its lister
 //! and remover) and Terraform's dependency graph (create in topological order, destroy
 //! in reverse); see style.md.
@@ -19,7 +26,27 @@
 use std::fmt;
 use std::sync::LazyLock;
 
+use aws_config::SdkConfig;
 use comfy_table::Table;
+
+pub(crate) mod db_instance;
+pub(crate) mod db_subnet_group;
+pub(crate) mod deletion;
+pub(crate) mod function;
+pub(crate) mod instance;
+pub(crate) mod internet_gateway;
+pub(crate) mod key_pair;
+pub(crate) mod log_group;
+pub(crate) mod role;
+pub(crate) mod rotation;
+pub(crate) mod route_table;
+pub(crate) mod secret;
+pub mod security_group;
+pub(crate) mod subnet;
+pub(crate) mod vpc;
+pub(crate) mod vpc_endpoint;
+
+pub use deletion::Outcome;
 
 /// The kinds of resource the project creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -307,6 +334,55 @@ pub fn plan(steps: &[Planned], deleting: bool) -> String {
         table.add_row([spec.label, &found, would, then]);
     }
     table.to_string()
+}
+
+/// A tagged resource of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub kind: Kind,
+    /// The id the delete call takes (ARN, id or name).
+    pub id: String,
+    /// A readable name (the `Name` tag, or the name).
+    pub name: String,
+    /// Ids of other resources this one refers to (security groups in its rules).
+    pub refers_to: Vec<String>,
+    /// A secret already scheduled for deletion (only `--force-delete-secrets` removes it now).
+    pub scheduled_for_deletion: bool,
+}
+
+impl Resource {
+    pub(crate) fn new(kind: Kind, id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+            name: name.into(),
+            refers_to: Vec::new(),
+            scheduled_for_deletion: false,
+        }
+    }
+}
+
+/// The clients of every service the run's resources are in.
+pub(crate) struct Clients {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) rds: aws_sdk_rds::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
+    pub(crate) lambda: aws_sdk_lambda::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub(crate) fn new(config: &SdkConfig) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
+            secrets: aws_sdk_secretsmanager::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 
 use crate::aws;
 
@@ -32,29 +33,23 @@ pub(crate) async fn labels_and_function(
     secrets: &aws_sdk_secretsmanager::Client,
     secret: &str,
 ) -> Result<(Labels, Option<String>)> {
-    let described = secrets
-        .describe_secret()
-        .secret_id(secret)
-        .send()
+    let described = aws::describe_secret(secrets, secret)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "secretsmanager:DescribeSecret {secret}: {}; run `cargo xtask provision` first",
-                aws::describe(&e)
-            )
-        })?;
-    let function = described
+        .map_err(|e| anyhow!("{e}; run `cargo xtask provision` first"))?;
+    Ok((Labels::of(&described), rotation_function(&described)))
+}
+
+/// The name of the secret's rotation function: the last field of its ARN.
+fn rotation_function(described: &DescribeSecretOutput) -> Option<String> {
+    described
         .rotation_lambda_arn()
         .and_then(|arn| arn.rsplit(':').next())
-        .map(str::to_owned);
-    Ok((Labels::of(&described), function))
+        .map(str::to_owned)
 }
 
 impl Labels {
     /// Where `DescribeSecret`'s `VersionIdsToStages` puts the labels.
-    pub fn of(
-        described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
-    ) -> Self {
+    pub fn of(described: &DescribeSecretOutput) -> Self {
         let find = |stage: &str| {
             described
                 .version_ids_to_stages()
@@ -86,21 +81,8 @@ pub async fn wait_for_rotation(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         - 5_000;
-    let described = secrets
-        .describe_secret()
-        .secret_id(secret)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "secretsmanager:DescribeSecret {secret}: {}",
-                aws::describe(&e)
-            )
-        })?;
-    let function = described
-        .rotation_lambda_arn()
-        .and_then(|arn| arn.rsplit(':').next())
-        .map(str::to_owned);
+    let described = aws::describe_secret(&secrets, secret).await?;
+    let function = rotation_function(&described);
     let arn = described.arn().unwrap_or(secret).to_owned();
     let waited = aws::wait_for(
         &format!("the rotation of {secret} (version {version})"),

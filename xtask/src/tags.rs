@@ -1,4 +1,4 @@
-//! The run's tags on each service, and the EC2 filters and rules built from them.
+//! The run's tags on each service, and the EC2 filters built from them.
 //!
 //! Every resource the project creates carries the project's and the run's tags (see
 //! [`crate::names`]), and every command finds what it made by those tags and never
@@ -6,10 +6,7 @@
 //! look up, cleanup to decide what is the run's. So the builders and checks live here,
 //! below all of them.
 
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, TagSpecification,
-    UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use crate::names::Names;
 
@@ -55,42 +52,6 @@ pub(crate) fn owns_ec2(names: &Names, tags: &[Tag]) -> bool {
     )
 }
 
-/// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
-pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
-    group.ip_permissions().iter().any(|p| {
-        p.ip_protocol() == Some("tcp")
-            && p.from_port() == Some(port)
-            && p.to_port() == Some(port)
-            && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(source))
-                || p.ipv6_ranges()
-                    .iter()
-                    .any(|r| r.cidr_ipv6() == Some(source))
-                || p.user_id_group_pairs()
-                    .iter()
-                    .any(|g| g.group_id() == Some(source)))
-    })
-}
-
-pub(crate) fn tcp_permission(port: i32, source: &str) -> IpPermission {
-    let permission = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port);
-    if source.starts_with("sg-") {
-        permission
-            .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
-            .build()
-    } else if source.contains(':') {
-        permission
-            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(source).build())
-            .build()
-    } else {
-        permission
-            .ip_ranges(IpRange::builder().cidr_ip(source).build())
-            .build()
-    }
-}
-
 pub(crate) fn rds_tags(names: &Names) -> Vec<aws_sdk_rds::types::Tag> {
     names
         .tags()
@@ -115,27 +76,4 @@ pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::T
                 .build()
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_group_admits_only_what_its_rules_say() {
-        let group = SecurityGroup::builder()
-            .ip_permissions(tcp_permission(22, "203.0.113.10/32"))
-            .ip_permissions(tcp_permission(3306, "sg-123"))
-            .build();
-        let cases = [
-            (22, "203.0.113.10/32", true),
-            (22, "203.0.113.11/32", false),
-            (3306, "sg-123", true),
-            (3306, "sg-456", false),
-            (3307, "sg-123", false),
-        ];
-        for (port, source, expected) in cases {
-            assert_eq!(admits(&group, port, source), expected, "{port} {source}");
-        }
-    }
 }

@@ -1,0 +1,210 @@
+//! Security groups: the rules provision writes (the database's, the endpoints' and
+//! the bastion's) and deploy writes (the database's rule for the function's group),
+//! and how cleanup deletes a group.
+//!
+//! Both commands write a rule the same way, so that a rerun is harmless: look at the
+//! group first and write nothing when a rule already admits the source, and take
+//! EC2's `InvalidPermission.Duplicate` as success, since a look can miss a rule that
+//! is there (a deploy interrupted after `AuthorizeSecurityGroupIngress`, or EC2's
+//! eventual consistency: "Eventual consistency in the Amazon EC2 API").
+
+use anyhow::{Result, anyhow, bail};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup, UserIdGroupPair};
+
+use super::deletion::{Deletion, Outcome, gone_or};
+use crate::aws::{self, Calls};
+
+/// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
+pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
+    group.ip_permissions().iter().any(|p| {
+        p.ip_protocol() == Some("tcp")
+            && p.from_port() == Some(port)
+            && p.to_port() == Some(port)
+            && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(source))
+                || p.ipv6_ranges()
+                    .iter()
+                    .any(|r| r.cidr_ipv6() == Some(source))
+                || p.user_id_group_pairs()
+                    .iter()
+                    .any(|g| g.group_id() == Some(source)))
+    })
+}
+
+/// The rule admitting TCP `port` from `source`: a group id (`sg-...`), an IPv6 CIDR
+/// or an IPv4 CIDR.
+pub(crate) fn tcp_permission(port: i32, source: &str) -> IpPermission {
+    let permission = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port);
+    if source.starts_with("sg-") {
+        permission
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(source).build())
+            .build()
+    } else if source.contains(':') {
+        permission
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(source).build())
+            .build()
+    } else {
+        permission
+            .ip_ranges(IpRange::builder().cidr_ip(source).build())
+            .build()
+    }
+}
+
+/// Whether `AuthorizeSecurityGroupIngress` failed only because the group already has
+/// the rule: EC2 answers `InvalidPermission.Duplicate` then (EC2 API reference,
+/// AuthorizeSecurityGroupIngress and "Error codes for the Amazon EC2 API"), and the
+/// rule we asked for is there.
+pub(crate) fn is_duplicate<E: ProvideErrorMetadata>(error: &E) -> bool {
+    aws::code(error) == "InvalidPermission.Duplicate"
+}
+
+/// Admits TCP `port` from `source` (a CIDR or a group id) on `group`, unless a rule
+/// already does; the write goes through `calls`, so a dry run only announces it. A
+/// group made a moment ago may answer `NotFound` for a while, and is asked again.
+pub(crate) async fn admit_tcp(
+    ec2: &aws_sdk_ec2::Client,
+    group: &str,
+    port: i32,
+    source: &str,
+    calls: &mut Calls,
+) -> Result<()> {
+    let described = aws::after_create(|| ec2.describe_security_groups().group_ids(group).send())
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {group}: {}", aws::describe(&e)))?;
+    if described
+        .security_groups()
+        .first()
+        .is_some_and(|g| admits(g, port, source))
+        || !calls.write(format!(
+            "ec2:AuthorizeSecurityGroupIngress {group} tcp {port} from {source}"
+        ))
+    {
+        return Ok(());
+    }
+    authorize_tcp(ec2, group, port, source).await
+}
+
+/// `AuthorizeSecurityGroupIngress` of TCP `port` from `source` on `group`, without
+/// looking first; a rule already there is success ([`is_duplicate`]).
+pub async fn authorize_tcp(
+    ec2: &aws_sdk_ec2::Client,
+    group: &str,
+    port: i32,
+    source: &str,
+) -> Result<()> {
+    match aws::after_create(|| {
+        ec2.authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(tcp_permission(port, source))
+            .send()
+    })
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if is_duplicate(&error) => Ok(()),
+        Err(error) => bail!(
+            "ec2:AuthorizeSecurityGroupIngress {group} tcp {port} from {source}: {}",
+            aws::describe(&error)
+        ),
+    }
+}
+
+/// Revokes the group's rules that name other groups (so that groups in a cycle can
+/// be deleted), then `ec2:DeleteSecurityGroup`, retried while what uses the group is
+/// being released.
+pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
+    let resource = d.resource;
+    let (ec2, id) = (&d.clients.ec2, resource.id.as_str());
+    // Rules naming other groups go first, so groups in a cycle can be deleted.
+    if !resource.refers_to.is_empty() {
+        let pairs: Vec<UserIdGroupPair> = resource
+            .refers_to
+            .iter()
+            .map(|g| UserIdGroupPair::builder().group_id(g).build())
+            .collect();
+        let described = ec2.describe_security_groups().group_ids(id).send().await;
+        if let Ok(described) = described {
+            let rules: Vec<IpPermission> = described
+                .security_groups()
+                .iter()
+                .flat_map(aws_sdk_ec2::types::SecurityGroup::ip_permissions)
+                .filter(|p| {
+                    p.user_id_group_pairs()
+                        .iter()
+                        .any(|pair| pairs.iter().any(|x| x.group_id() == pair.group_id()))
+                })
+                .cloned()
+                .collect();
+            if !rules.is_empty()
+                && d.write(&format!(
+                    "ec2:RevokeSecurityGroupIngress (rules from {})",
+                    resource.refers_to.join(",")
+                ))
+            {
+                gone_or(
+                    ec2.revoke_security_group_ingress()
+                        .group_id(id)
+                        .set_ip_permissions(Some(rules))
+                        .send()
+                        .await,
+                    "ec2:RevokeSecurityGroupIngress",
+                )?;
+            }
+        }
+    }
+    d.patiently("ec2:DeleteSecurityGroup", || {
+        ec2.delete_security_group().group_id(id).send()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_admits_only_what_its_rules_say() {
+        let group = SecurityGroup::builder()
+            .ip_permissions(tcp_permission(22, "203.0.113.10/32"))
+            .ip_permissions(tcp_permission(3306, "sg-123"))
+            .ip_permissions(tcp_permission(443, "2001:db8::/64"))
+            .build();
+        let cases = [
+            (22, "203.0.113.10/32", true),
+            (22, "203.0.113.11/32", false),
+            (3306, "sg-123", true),
+            (3306, "sg-456", false),
+            (3307, "sg-123", false),
+            (443, "2001:db8::/64", true),
+            (443, "2001:db8:1::/64", false),
+        ];
+        for (port, source, expected) in cases {
+            assert_eq!(admits(&group, port, source), expected, "{port} {source}");
+        }
+    }
+
+    #[test]
+    fn only_a_duplicate_rule_counts_as_already_admitted() {
+        use aws_sdk_ec2::error::ErrorMetadata;
+        use aws_sdk_ec2::operation::authorize_security_group_ingress::AuthorizeSecurityGroupIngressError;
+        let cases = [
+            ("InvalidPermission.Duplicate", true),
+            ("InvalidPermission.Malformed", false),
+            ("InvalidGroup.NotFound", false),
+            ("RulesPerSecurityGroupLimitExceeded", false),
+            ("UnauthorizedOperation", false),
+        ];
+        for (code, expected) in cases {
+            let error = AuthorizeSecurityGroupIngressError::generic(
+                ErrorMetadata::builder()
+                    .code(code)
+                    .message("from the test")
+                    .build(),
+            );
+            assert_eq!(is_duplicate(&error), expected, "{code}");
+        }
+    }
+}
