@@ -30,18 +30,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::checks::{CHECKS, Finding};
+use crate::checks::{CHECKS, Finding, Muted};
 use crate::iam_eval::wildcard_matches;
-
-/// Why a finding is muted, as every format shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Muted {
-    pub reason: String,
-    /// The last day the entry mutes (`YYYY-MM-DD`, UTC).
-    pub expires: String,
-    /// The entry's position in the file (1-based), to find it.
-    pub entry: usize,
-}
 
 /// One entry of the file.
 #[derive(Debug, Clone, Deserialize)]

@@ -115,7 +115,18 @@ pub struct Finding {
     /// Set when a `--mutelist` entry accepts this finding: it keeps its status and
     /// evidence, is shown as MUTED, and no longer decides the exit status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub muted: Option<crate::mutelist::Muted>,
+    pub muted: Option<Muted>,
+}
+
+/// Why a finding is muted (a `--mutelist` entry, see [`crate::mutelist`]), as every
+/// format shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Muted {
+    pub reason: String,
+    /// The last day the entry mutes (`YYYY-MM-DD`, UTC).
+    pub expires: String,
+    /// The entry's position in the file (1-based), to find it.
+    pub entry: usize,
 }
 
 impl Finding {
