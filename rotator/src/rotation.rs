@@ -4,8 +4,11 @@
 //! calls, so every step first checks where the rotation stands and does only what
 //! is missing. `setSecret` orders its work so that a crash anywhere leaves the
 //! current credentials working and the pending credentials not yet usable: the clone
-//! is created with the current user's password, given exactly the current user's
-//! privileges, and only then given the pending password. The current user is only
+//! is created with the pending password (which createSecret made to meet the server's
+//! password policy) but locked, given exactly the current user's privileges, and only
+//! then unlocked (a server without `ACCOUNT LOCK`, MariaDB before 10.4.2, lets it log in
+//! meanwhile, with no privileges); an existing clone gets the pending password last.
+//! The current user is only
 //! ever read, and an alternate user that already exists is written to only once it is
 //! proven this secret's (module `ownership`). Every input is validated before the first write.
 
@@ -602,7 +605,8 @@ impl Rotator {
         )
         .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
         // An existing alternate user must be this secret's before anything is written
-        // to it; when it holds the pending password on every host, the step is done.
+        // to it; the hosts that hold the pending password already keep it, and the
+        // copy below completes (or confirms) their privileges and settings.
         // (No login as it: a failed one counts against the account; see `ownership`.)
         let claim = self
             .claim_alternate(
@@ -614,9 +618,6 @@ impl Rotator {
                 (&clone_hosts, &hosts),
             )
             .await?;
-        if claim == ownership::Claim::Done {
-            return Ok(());
-        }
         let mut accounts = Vec::new();
         for host in hosts {
             let user = Account::new(current.username.as_str(), host.as_str());
@@ -636,53 +637,84 @@ impl Rotator {
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
         self.check_grantable(cx, conn, &version, &accounts).await?;
-
-        // The account this function's address matches is created first (it is last in
-        // `accounts`), so a crash after any creation leaves a clone the ownership proof
-        // recognises (by its hash, or by the login where a hash cannot be checked).
-        for (_, clone, _, _) in accounts.iter().rev() {
-            if !db::account_exists(conn, clone)
-                .await
-                .map_err(|e| cx.fail(e))?
-            {
-                // The new clone starts with the current user's password, not the pending
-                // one (whose login would make a retry skip the copy below), and locked
-                // until `copy_account` has given it everything the user has and unlocks
-                // it: no session opens on a half-made account. A crash in between leaves
-                // a clone this secret can still prove its own (`ownership`: a locked
-                // account refuses the right password with 3118/4151).
-                db::execute(
-                    conn,
-                    &sql::create_user(clone, &current.password, version.supports_account_lock())
-                        .map_err(|e| cx.fail(e))?,
-                )
-                .await
-                .map_err(|e| cx.fail(e))?;
-                tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
-            }
-        }
+        let mut holding_pending = claim.holding_pending;
+        holding_pending.extend(self.create_clones(cx, conn, &pending, &version, &accounts).await?);
         for (user, clone, settings, grants) in &accounts {
             self.copy_account(cx, conn, user, clone, grants, settings, &version)
                 .await?;
         }
         for (_, clone, settings, _) in &accounts {
-            let statement = sql::set_password(
+            let set_already = holding_pending
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&clone.host));
+            if !set_already {
+                let statement = sql::set_password(
+                    clone,
+                    &pending.password,
+                    settings.plugin.as_deref(),
+                    version.flavor,
+                )
+                .map_err(|e| cx.fail(e))?;
+                db::execute(conn, &statement)
+                    .await
+                    .map_err(|e| cx.fail(e))?;
+                tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+            }
+            // Also where the pending password was set before: a crash between the two
+            // statements would otherwise leave the old one valid as a secondary.
+            if version.supports_dual_passwords() {
+                let discard = sql::discard_old_password(clone).map_err(|e| cx.fail(e))?;
+                db::execute(conn, &discard).await.map_err(|e| cx.fail(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the accounts of the alternate user that do not exist yet, with the
+    /// pending password and the user's authentication plugin, and locked until
+    /// `copy_account` has given them everything the user has and unlocks them (no
+    /// session opens on a half-made account), as AWS's reference function
+    /// `SecretsManagerRDSMySQLRotationMultiUser` creates it `IDENTIFIED BY` the pending
+    /// password. Not with the current user's password: the server's password policy
+    /// (MySQL `validate_password`, MariaDB `simple_password_check`) judges the password
+    /// of CREATE USER, and a current password set before a stricter policy was installed
+    /// would stop every first rotation there, while the pending one was generated to
+    /// meet the policy (createSecret). A crash after any creation leaves a clone this
+    /// secret proves its own by its pending password (`ownership`; a locked account
+    /// accepts the right password, then refuses with 3118/4151); the retry finishes its
+    /// copy and leaves its password alone. The account this function's address matches
+    /// is created first (it is last in `accounts`). Returns the hosts created.
+    async fn create_clones(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        pending: &DbSecret,
+        version: &ServerVersion,
+        accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+    ) -> Result<Vec<String>, RotationError> {
+        let mut created = Vec::new();
+        for (_, clone, settings, _) in accounts.iter().rev() {
+            if db::account_exists(conn, clone)
+                .await
+                .map_err(|e| cx.fail(e))?
+            {
+                continue;
+            }
+            let statement = sql::create_user(
                 clone,
                 &pending.password,
                 settings.plugin.as_deref(),
                 version.flavor,
+                version.supports_account_lock(),
             )
             .map_err(|e| cx.fail(e))?;
             db::execute(conn, &statement)
                 .await
                 .map_err(|e| cx.fail(e))?;
-            if version.supports_dual_passwords() {
-                let discard = sql::discard_old_password(clone).map_err(|e| cx.fail(e))?;
-                db::execute(conn, &discard).await.map_err(|e| cx.fail(e))?;
-            }
-            tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+            tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user with the pending password, locked until its privileges are copied");
+            created.push(clone.host.clone());
         }
-        Ok(())
+        Ok(created)
     }
 
     /// Refuses, before the first write, a server that takes no writes (read-only) and an
