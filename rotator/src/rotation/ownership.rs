@@ -874,6 +874,35 @@ mod tests {
     }
 
     #[test]
+    fn only_hosts_proved_by_the_pending_password_keep_their_password() {
+        let holds = |label: &str, pending: bool| AccountProof::Holds {
+            label: label.to_owned(),
+            pending,
+        };
+        let cases: [(Vec<(&str, AccountProof)>, &[&str]); 4] = [
+            (vec![], &[]),
+            // A clone created with the pending password, then a crash before its copy.
+            (vec![("%", holds("pend", true))], &["%"]),
+            // A crash between two hosts' passwords.
+            (
+                vec![("%", holds("prev", false)), ("10.0.%", holds("pend", true))],
+                &["10.0.%"],
+            ),
+            (
+                vec![("%", AccountProof::Unknown), ("h", AccountProof::HoldsNone)],
+                &[],
+            ),
+        ];
+        for (accounts, expected) in cases {
+            let accounts: Vec<(String, AccountProof)> = accounts
+                .into_iter()
+                .map(|(host, proof)| (host.to_owned(), proof))
+                .collect();
+            assert_eq!(hosts_holding_pending(&accounts), expected, "{accounts:?}");
+        }
+    }
+
+    #[test]
     fn an_existing_alternate_is_written_only_with_a_proof() {
         let hosts = |list: &[&str]| list.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>();
         assert_eq!(
