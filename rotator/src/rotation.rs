@@ -330,14 +330,70 @@ impl Rotator {
         })
     }
 
-    /// The server's version and the requirements of its password policy, read as the
-    /// current user (any account may read global variables).
+    /// The admin's session at the admin's endpoint (the admin secret `masterarn`
+    /// names), after checking that the application secret's database is that one or a
+    /// replica or reader of it: where the rotation writes.
+    async fn admin_login(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+        masterarn: &str,
+    ) -> Result<(MySqlConnection, AdminEndpoint), RotationError> {
+        let admin = self.admin_secret(cx, masterarn).await?;
+        let endpoint = self
+            .admin_endpoint(cx, masterarn, &admin, (&current.host, current.port))
+            .await?;
+        self.check_same_database(cx, current, &endpoint).await?;
+        let login = Login {
+            host: &endpoint.host,
+            port: endpoint.port,
+            user: &admin.username,
+            password: &admin.password,
+            database: None,
+            tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
+        };
+        let (mut connection, transport) = db::connect(&login, self.ca_bundle())
+            .await
+            .map_err(|source| {
+                cx.fail(Problem::AdminLogin {
+                    arn: masterarn.to_owned(),
+                    source,
+                })
+            })?;
+        tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), admin_secret = %masterarn, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
+        db::prepare_session(&mut connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        Ok((connection, endpoint))
+    }
+
+    /// The server's version and the requirements of its password policy, read where
+    /// the pending password is later set. Alternating users: as the admin (`masterarn`)
+    /// at the admin's endpoint, as setSecret logs in, not as the current user at the
+    /// secret's host: a login with a stale current password adds a failed login
+    /// toward the user's `FAILED_LOGIN_ATTEMPTS` lock (MySQL manual, "Password
+    /// Management", "Failed-Login Tracking and Temporary Account Locking"), and a
+    /// secret whose host is a read replica would read the replica's policy, which its
+    /// own parameter group may set otherwise than the source's, where CREATE USER and
+    /// ALTER USER run. Single user: as the current user at the secret's host, where the
+    /// user sets its own password.
     async fn server_facts(
         &self,
         cx: &Context<'_>,
         current: &DbSecret,
     ) -> Result<(Option<ServerVersion>, password_policy::Requirements), RotationError> {
-        let (mut connection, _) = self.login(cx, current, "current").await?;
+        let mut connection = match self.settings.strategy {
+            Strategy::AlternatingUsers => {
+                let masterarn = current.require_masterarn().map_err(|source| {
+                    cx.fail(Problem::Secret {
+                        which: "current",
+                        source,
+                    })
+                })?;
+                self.admin_login(cx, current, masterarn).await?.0
+            }
+            Strategy::SingleUser => self.login(cx, current, "current").await?.0,
+        };
         let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
         let variables = db::password_policy_variables(&mut connection)
             .await
@@ -457,16 +513,18 @@ impl Rotator {
             .map_err(|e| cx.fail(e))?;
         let length = username.chars().count();
         let needs_version = length > 16 && self.settings.username_character_limit.is_none();
-        // One login as the current user reads the server's version (for the user-name
-        // limit) and its password policy. Without the version a long name cannot be
-        // judged, so that login's failure is the step's; otherwise a server that cannot
-        // be read leaves the password to the settings alone, as before the policy was
-        // read, and setSecret reports the login's problem (a single-user rotation whose
-        // current password no longer works still goes on with AWSPREVIOUS there).
+        // One login reads the server's version (for the user-name limit) and its
+        // password policy, where the password is set (`server_facts`: the admin's, for
+        // alternating users). Without the version a long name cannot be judged, so that
+        // login's failure is the step's; otherwise a server that cannot be read leaves
+        // the password to the settings alone, as before the policy was read, and
+        // setSecret reports the login's problem (it makes the same admin login; a
+        // single-user rotation whose current password no longer works still goes on
+        // with AWSPREVIOUS there).
         let (version, requirements) = match self.server_facts(cx, &current).await {
             Ok(facts) => facts,
             Err(error) if !needs_version => {
-                tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the server's password policy could not be read; the password follows the function's settings alone");
+                tracing::warn!(secret = %cx.event.secret_id, admin_secret = current.masterarn.as_deref().unwrap_or("-"), reason = %error, "the server's password policy could not be read; the password follows the function's settings alone");
                 (None, password_policy::Requirements::default())
             }
             Err(error) => return Err(error),
@@ -546,26 +604,8 @@ impl Rotator {
             ))));
         }
 
-        let admin = self.admin_secret(cx, &masterarn).await?;
-        let endpoint = self
-            .admin_endpoint(cx, &masterarn, &admin, (&current.host, current.port))
-            .await?;
-        self.check_same_database(cx, &current, &endpoint).await?;
-        let login = Login {
-            host: &endpoint.host,
-            port: endpoint.port,
-            user: &admin.username,
-            password: &admin.password,
-            database: None,
-            tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
-        };
-        let (mut admin_connection, transport) = db::connect(&login, self.ca_bundle())
-            .await
-            .map_err(|e| cx.fail(e))?;
-        tracing::info!(secret = %cx.event.secret_id, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
-        db::prepare_session(&mut admin_connection)
-            .await
-            .map_err(|e| cx.fail(e))?;
+        let (mut admin_connection, endpoint) =
+            self.admin_login(cx, &current, &masterarn).await?;
         let version_text = db::version(&mut admin_connection)
             .await
             .map_err(|e| cx.fail(e))?;
