@@ -627,7 +627,7 @@ impl Rotator {
             ))));
         }
         let conn = &mut admin_connection;
-        self.preflight(cx, conn, &endpoint.host, &version).await?;
+        let partial_revokes = self.preflight(cx, conn, &endpoint.host).await?;
 
         // Read and check every account of both names before the first write.
         let user_hosts = db::account_hosts(conn, &current.username)
@@ -676,7 +676,8 @@ impl Rotator {
             accounts.push((user, clone, settings, grants));
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
-        self.check_grantable(cx, conn, &version, &accounts).await?;
+        self.check_grantable(cx, conn, (&endpoint.host, &version), &accounts, partial_revokes)
+            .await?;
         let mut holding_pending = claim.holding_pending;
         holding_pending.extend(self.create_clones(cx, conn, &pending, &version, &accounts).await?);
         for (user, clone, settings, grants) in &accounts {
@@ -757,38 +758,19 @@ impl Rotator {
         Ok(created)
     }
 
-    /// Refuses, before the first write, a server that takes no writes (read-only) and an
-    /// admin whose partial revokes the clone would inherit (see `preflight`).
+    /// Refuses, before the first write, a server that takes no writes (read-only); says
+    /// whether partial revokes are in force, which `check_grantable` then looks at
+    /// (see `preflight`).
     async fn preflight(
         &self,
         cx: &Context<'_>,
         conn: &mut MySqlConnection,
         host: &str,
-        version: &ServerVersion,
-    ) -> Result<(), RotationError> {
+    ) -> Result<bool, RotationError> {
         let variables = db::write_variables(conn).await.map_err(|e| cx.fail(e))?;
-        let partial_revokes = variables.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("partial_revokes") && v.eq_ignore_ascii_case("ON")
-        });
-        let (admin, grants) = if partial_revokes {
-            let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
-            let account = Account::from_current_user(&matched).ok_or_else(|| {
-                cx.fail(Problem::Protocol(format!(
-                    "CURRENT_USER() returned `{matched}`, not user@host"
-                )))
-            })?;
-            let statement =
-                sql::show_session_grants(version.flavor, &account, &[]).map_err(|e| cx.fail(e))?;
-            let rows = db::strings(conn, &statement)
-                .await
-                .map_err(|e| cx.fail(e))?;
-            (account.to_string(), rows)
-        } else {
-            (String::new(), Vec::new())
-        };
-        match preflight::refusal(host, &admin, &variables, &grants) {
+        match preflight::refusal(host, &variables) {
             Some(reason) => Err(cx.fail(Problem::Refused(reason))),
-            None => Ok(()),
+            None => Ok(preflight::partial_revokes(&variables)),
         }
     }
 
@@ -802,22 +784,42 @@ impl Rotator {
     /// The check only ever stops a copy early; it never decides one the server would
     /// accept. So when the admin's own privileges cannot be read or parsed (mandatory
     /// roles in `USING`, an unfamiliar row), it says so and lets the server decide, as
-    /// before it existed: a copy the server refuses is undone or redone on retry.
+    /// before it existed: a copy the server refuses is undone or redone on retry. Except
+    /// under `partial_revokes=ON`, where a copy the server accepts can still leave the
+    /// clone short of the user (inherited restrictions: see `preflight`), so the admin's
+    /// privileges must be read.
     async fn check_grantable(
         &self,
         cx: &Context<'_>,
         conn: &mut MySqlConnection,
-        version: &ServerVersion,
+        (host, version): (&str, &ServerVersion),
         accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+        partial_revokes: bool,
     ) -> Result<(), RotationError> {
         let admin = match self.admin_privileges(cx, conn, version).await {
             Ok(admin) => admin,
+            Err(error) if partial_revokes => return Err(error),
             Err(error) => {
                 tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the admin's own privileges could not be read; the server will judge the copy");
                 return Ok(());
             }
         };
         let (admin_account, admin) = admin;
+        if partial_revokes {
+            let mut inherited: Vec<String> = Vec::new();
+            for (_, _, _, target) in accounts {
+                for restriction in admin.inherited_revokes(&target.rows) {
+                    if !inherited.contains(&restriction) {
+                        inherited.push(restriction);
+                    }
+                }
+            }
+            if let Some(reason) =
+                preflight::inherited_refusal(host, &admin_account.to_string(), &inherited)
+            {
+                return Err(cx.fail(Problem::Refused(reason)));
+            }
+        }
         self.refuse_ungrantable(cx, conn, version, accounts, &admin_account, &admin)
             .await
     }
