@@ -1046,7 +1046,7 @@ mod tests {
                 ],
                 &[],
             ),
-            // A column privilege at the global level does not exist; a table grant is not global.
+            // A table grant is not global: nothing to inherit.
             (&["GRANT SELECT ON `payroll`.`t` TO `app`@`%`"], &[]),
         ];
         for (user, expected) in cases {
