@@ -376,23 +376,29 @@ impl Rotator {
     /// secret whose host is a read replica would read the replica's policy, which its
     /// own parameter group may set otherwise than the source's, where CREATE USER and
     /// ALTER USER run. Single user: as the current user at the secret's host, where the
-    /// user sets its own password.
+    /// user sets its own password. When the admin login fails (setSecret will report
+    /// it), the current user's login reads them, as before: a policy read there is
+    /// better than none, and a long user name needs the version.
     async fn server_facts(
         &self,
         cx: &Context<'_>,
         current: &DbSecret,
     ) -> Result<(Option<ServerVersion>, password_policy::Requirements), RotationError> {
-        let mut connection = match self.settings.strategy {
-            Strategy::AlternatingUsers => {
-                let masterarn = current.require_masterarn().map_err(|source| {
-                    cx.fail(Problem::Secret {
-                        which: "current",
-                        source,
-                    })
-                })?;
-                self.admin_login(cx, current, masterarn).await?.0
+        let admin = match (self.settings.strategy, current.masterarn.as_deref()) {
+            (Strategy::AlternatingUsers, Some(masterarn)) => {
+                match self.admin_login(cx, current, masterarn).await {
+                    Ok((connection, _)) => Some(connection),
+                    Err(error) => {
+                        tracing::warn!(secret = %cx.event.secret_id, admin_secret = %masterarn, reason = %error, "the admin login failed; the server's version and password policy are read as the current user at the secret's host instead");
+                        None
+                    }
+                }
             }
-            Strategy::SingleUser => self.login(cx, current, "current").await?.0,
+            _ => None,
+        };
+        let mut connection = match admin {
+            Some(connection) => connection,
+            None => self.login(cx, current, "current").await?.0,
         };
         let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
         let variables = db::password_policy_variables(&mut connection)
@@ -518,13 +524,12 @@ impl Rotator {
         // alternating users). Without the version a long name cannot be judged, so that
         // login's failure is the step's; otherwise a server that cannot be read leaves
         // the password to the settings alone, as before the policy was read, and
-        // setSecret reports the login's problem (it makes the same admin login; a
-        // single-user rotation whose current password no longer works still goes on
-        // with AWSPREVIOUS there).
+        // setSecret reports the login's problem (a single-user rotation whose current
+        // password no longer works still goes on with AWSPREVIOUS there).
         let (version, requirements) = match self.server_facts(cx, &current).await {
             Ok(facts) => facts,
             Err(error) if !needs_version => {
-                tracing::warn!(secret = %cx.event.secret_id, admin_secret = current.masterarn.as_deref().unwrap_or("-"), reason = %error, "the server's password policy could not be read; the password follows the function's settings alone");
+                tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the server's password policy could not be read; the password follows the function's settings alone");
                 (None, password_policy::Requirements::default())
             }
             Err(error) => return Err(error),
