@@ -659,12 +659,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .is_ok()
     );
 
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// RDS's master user holds no FILE (RDS user guide, "Master user account privileges"),
@@ -744,12 +739,7 @@ async fn a_user_holding_what_the_rds_master_cannot_grant_stops_the_rotation_befo
         json!("appuser_clone")
     );
 
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 #[tokio::test]
@@ -1352,12 +1342,7 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         .expect("select");
     assert_eq!(count, 1);
     drop(connection);
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// Whether `user` has an account on the server behind `connection`.
@@ -1368,6 +1353,16 @@ async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
         .await
         .expect("count accounts");
     count > 0
+}
+
+/// Deletes a test's own RDS instance, without a final snapshot.
+async fn delete_instance(rds: &aws_sdk_rds::Client, id: &str) {
+    rds.delete_db_instance()
+        .db_instance_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
 }
 
 /// A database `database` holding a table `t` with one row, and `user`@'%' with SELECT
@@ -2121,12 +2116,7 @@ async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
             && logs.contains("nothing was changed"),
         "the refusal names the variable and the fix:\n{logs}"
     );
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// Installs MariaDB's `simple_password_check` on a server of a test's own (through its
@@ -2255,12 +2245,7 @@ async fn a_current_password_weaker_than_a_later_policy_does_not_stop_the_first_r
     );
     let logs = function_logs(&function);
     assert!(!logs.contains(weak), "no password in the logs:\n{logs}");
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// Logs in at `host`:`port` with a secret value's credentials (TLS verified) and
@@ -2347,10 +2332,5 @@ async fn a_read_only_admin_database_stops_set_secret_before_any_write() {
         json!("ro_clone")
     );
     drop(connection);
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
