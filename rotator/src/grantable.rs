@@ -477,7 +477,10 @@ impl AdminPrivileges {
             user.iter().any(|h| {
                 !h.revoke
                     && h.level == Level::Global
-                    && (h.all || h.items.iter().any(|i| i.name == name && i.columns.is_none()))
+                    && (h.all
+                        || h.items
+                            .iter()
+                            .any(|i| i.name == name && i.columns.is_none()))
             })
         };
         let revoked_too = |level: &Level, name: &str| {
@@ -1019,7 +1022,10 @@ mod tests {
             // The usual application user: schema grants only; nothing is inherited
             // (a grant on `payroll` itself is `shortfalls`' to refuse).
             (
-                &["GRANT USAGE ON *.* TO `app`@`%`", "GRANT SELECT, INSERT ON `app`.* TO `app`@`%`"],
+                &[
+                    "GRANT USAGE ON *.* TO `app`@`%`",
+                    "GRANT SELECT, INSERT ON `app`.* TO `app`@`%`",
+                ],
                 &[],
             ),
             (
@@ -1055,7 +1061,9 @@ mod tests {
         }
         // An admin without partial revokes passes nothing on.
         let plain = admin(&["GRANT ALL PRIVILEGES ON *.* TO `admin`@`%` WITH GRANT OPTION"]);
-        let all = [parse_row("GRANT ALL PRIVILEGES ON *.* TO `app`@`%`").unwrap().grant];
+        let all = [parse_row("GRANT ALL PRIVILEGES ON *.* TO `app`@`%`")
+            .unwrap()
+            .grant];
         assert!(plain.inherited_revokes(&all).is_empty());
     }
 

@@ -352,14 +352,15 @@ impl Rotator {
             database: None,
             tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
         };
-        let (mut connection, transport) = db::connect(&login, self.ca_bundle())
-            .await
-            .map_err(|source| {
-                cx.fail(Problem::AdminLogin {
-                    arn: masterarn.to_owned(),
-                    source,
-                })
-            })?;
+        let (mut connection, transport) =
+            db::connect(&login, self.ca_bundle())
+                .await
+                .map_err(|source| {
+                    cx.fail(Problem::AdminLogin {
+                        arn: masterarn.to_owned(),
+                        source,
+                    })
+                })?;
         tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), admin_secret = %masterarn, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
         db::prepare_session(&mut connection)
             .await
@@ -609,8 +610,7 @@ impl Rotator {
             ))));
         }
 
-        let (mut admin_connection, endpoint) =
-            self.admin_login(cx, &current, &masterarn).await?;
+        let (mut admin_connection, endpoint) = self.admin_login(cx, &current, &masterarn).await?;
         let version_text = db::version(&mut admin_connection)
             .await
             .map_err(|e| cx.fail(e))?;
@@ -681,10 +681,19 @@ impl Rotator {
             accounts.push((user, clone, settings, grants));
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
-        self.check_grantable(cx, conn, (&endpoint.host, &version), &accounts, partial_revokes)
-            .await?;
+        self.check_grantable(
+            cx,
+            conn,
+            (&endpoint.host, &version),
+            &accounts,
+            partial_revokes,
+        )
+        .await?;
         let mut holding_pending = claim.holding_pending;
-        holding_pending.extend(self.create_clones(cx, conn, &pending, &version, &accounts).await?);
+        holding_pending.extend(
+            self.create_clones(cx, conn, &pending, &version, &accounts)
+                .await?,
+        );
         for (user, clone, settings, grants) in &accounts {
             self.copy_account(cx, conn, user, clone, grants, settings, &version)
                 .await?;

@@ -630,9 +630,15 @@ mod tests {
             assert!(statement.carries_password());
             assert!(!format!("{statement:?}").contains("p'w"));
         }
-        let refused = create_user(&account, &password, Some("auth_socket"), Flavor::MySql, true)
-            .unwrap_err()
-            .to_string();
+        let refused = create_user(
+            &account,
+            &password,
+            Some("auth_socket"),
+            Flavor::MySql,
+            true,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             refused.contains("does not authenticate with a password") && !refused.contains("p'w"),
             "{refused}"

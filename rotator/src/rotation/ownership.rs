@@ -873,13 +873,16 @@ mod tests {
         );
     }
 
+    /// Each host's proof, and the hosts expected to keep the pending password.
+    type PendingCase<'a> = (Vec<(&'a str, AccountProof)>, &'a [&'a str]);
+
     #[test]
     fn only_hosts_proved_by_the_pending_password_keep_their_password() {
         let holds = |label: &str, pending: bool| AccountProof::Holds {
             label: label.to_owned(),
             pending,
         };
-        let cases: [(Vec<(&str, AccountProof)>, &[&str]); 4] = [
+        let cases: [PendingCase; 4] = [
             (vec![], &[]),
             // A clone created with the pending password, then a crash before its copy.
             (vec![("%", holds("pend", true))], &["%"]),
