@@ -176,7 +176,7 @@ pub const CALLS: &[Call] = &[
         resource: Resource::AdminSecret,
         when: When::AlternatingUsers,
         need: Need::Required,
-        why: "setSecret logs in as the admin to clone the user",
+        why: "createSecret logs in as the admin to read the password policy where the password is set; setSecret, to clone the user",
     },
     Call {
         action: KMS_DECRYPT,

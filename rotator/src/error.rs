@@ -35,6 +35,9 @@ pub enum Problem {
     },
     #[error("{0}")]
     Database(#[from] DbError),
+    /// The admin's login failed: the message names the admin secret beside the host.
+    #[error("the admin login with the secret {arn} failed: {source}")]
+    AdminLogin { arn: String, source: DbError },
     #[error("{0}; nothing was changed")]
     Refused(String),
     #[error("{0}")]
@@ -52,7 +55,7 @@ impl Problem {
             Self::Secret { .. } | Self::AdminSecret { .. } => "InvalidSecret",
             Self::Protocol(_) => "RotationStateError",
             Self::Aws { .. } => "AwsError",
-            Self::Database(_) => "DatabaseError",
+            Self::Database(_) | Self::AdminLogin { .. } => "DatabaseError",
             Self::Refused(_) | Self::Quote(_) => "RefusedInput",
             Self::Grants(_) => "GrantError",
         }

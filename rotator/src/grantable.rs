@@ -61,6 +61,8 @@ struct Item {
 /// A privilege row, understood.
 #[derive(Debug, Clone)]
 struct Held {
+    /// The object as the row printed it, for messages.
+    object: String,
     level: Level,
     items: Vec<Item>,
     all: bool,
@@ -392,6 +394,7 @@ fn held_from(row: &GrantRow) -> Option<Held> {
     let items = parse_items(privileges);
     let all = items.iter().any(|i| i.name == "ALL PRIVILEGES");
     Some(Held {
+        object: object.trim().to_owned(),
         level,
         items: items
             .into_iter()
@@ -453,6 +456,55 @@ impl AdminPrivileges {
                     }
             })
         })
+    }
+}
+
+impl AdminPrivileges {
+    /// The admin's partial revokes (`REVOKE <privileges> ON `db`.* FROM admin`) that a
+    /// clone of a user holding `user_rows` would inherit, each as `REVOKE <the
+    /// privileges concerned> ON <db>`: under `partial_revokes=ON`, "any restriction the
+    /// grantor has ... is inherited by the grantee" of a global grant (MySQL reference
+    /// manual, "Privilege Restriction Using Partial Revokes"), so the admin's GRANT of a
+    /// global privilege it has revoked on a schema gives the clone that restriction too,
+    /// and the clone differs from the user. Only the privileges the user holds globally
+    /// and has not revoked on the same schema itself count: a restriction on
+    /// `mysql`.* of a privilege the user lacks reaches nobody. A user's grants at the
+    /// restricted schema itself are not inherited restrictions but grants the admin
+    /// cannot make, which [`shortfalls`] finds.
+    pub fn inherited_revokes(&self, user_rows: &[GrantRow]) -> Vec<String> {
+        let user: Vec<Held> = user_rows.iter().filter_map(held_from).collect();
+        let global = |name: &str| {
+            user.iter().any(|h| {
+                !h.revoke
+                    && h.level == Level::Global
+                    && (h.all
+                        || h.items
+                            .iter()
+                            .any(|i| i.name == name && i.columns.is_none()))
+            })
+        };
+        let revoked_too = |level: &Level, name: &str| {
+            user.iter().any(|h| {
+                h.revoke && h.level == *level && (h.all || h.items.iter().any(|i| i.name == name))
+            })
+        };
+        let mut inherited = Vec::new();
+        for restriction in self.rows.iter().filter(|r| r.revoke) {
+            let names: Vec<&str> = restriction
+                .items
+                .iter()
+                .filter(|i| global(&i.name) && !revoked_too(&restriction.level, &i.name))
+                .map(|i| i.shown.as_str())
+                .collect();
+            if !names.is_empty() {
+                inherited.push(format!(
+                    "REVOKE {} ON {}",
+                    names.join(", "),
+                    restriction.object
+                ));
+            }
+        }
+        inherited
     }
 }
 
@@ -952,6 +1004,67 @@ mod tests {
             message.starts_with("'u'@'%' holds SELECT ON `app`.*, which the admin 'a'@'%' cannot grant: it lacks GRANT OPTION;"),
             "{message}"
         );
+    }
+
+    /// MySQL 8.0's `SHOW GRANTS` rows with partial revokes (the manual's format:
+    /// "Privilege Restriction Using Partial Revokes"; no MySQL server here, so the
+    /// check is verified by this table only).
+    #[test]
+    fn only_restrictions_on_privileges_the_user_holds_globally_are_inherited() {
+        let restricted = admin(&[
+            "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE USER ON *.* TO `admin`@`%` WITH GRANT OPTION",
+            "REVOKE INSERT, UPDATE, DELETE ON `mysql`.* FROM `admin`@`%`",
+            "REVOKE SELECT ON `payroll`.* FROM `admin`@`%`",
+            // A role's row merged by `SHOW GRANTS ... USING`.
+            "REVOKE DELETE ON `audit`.* FROM `admin`@`%`",
+        ]);
+        let cases: [(&[&str], &[&str]); 6] = [
+            // The usual application user: schema grants only; nothing is inherited
+            // (a grant on `payroll` itself is `shortfalls`' to refuse).
+            (
+                &[
+                    "GRANT USAGE ON *.* TO `app`@`%`",
+                    "GRANT SELECT, INSERT ON `app`.* TO `app`@`%`",
+                ],
+                &[],
+            ),
+            (
+                &["GRANT SELECT ON *.* TO `app`@`%`"],
+                &["REVOKE SELECT ON `payroll`.*"],
+            ),
+            (
+                &["GRANT SELECT, INSERT ON *.* TO `app`@`%`"],
+                &["REVOKE INSERT ON `mysql`.*", "REVOKE SELECT ON `payroll`.*"],
+            ),
+            (
+                &["GRANT ALL PRIVILEGES ON *.* TO `app`@`%`"],
+                &[
+                    "REVOKE INSERT, UPDATE, DELETE ON `mysql`.*",
+                    "REVOKE SELECT ON `payroll`.*",
+                    "REVOKE DELETE ON `audit`.*",
+                ],
+            ),
+            // The user carries the same restriction itself: the clone gets it either way.
+            (
+                &[
+                    "GRANT SELECT ON *.* TO `app`@`%`",
+                    "REVOKE SELECT ON `payroll`.* FROM `app`@`%`",
+                ],
+                &[],
+            ),
+            // A table grant is not global: nothing to inherit.
+            (&["GRANT SELECT ON `payroll`.`t` TO `app`@`%`"], &[]),
+        ];
+        for (user, expected) in cases {
+            let rows: Vec<GrantRow> = user.iter().map(|r| parse_row(r).unwrap().grant).collect();
+            assert_eq!(restricted.inherited_revokes(&rows), expected, "{user:?}");
+        }
+        // An admin without partial revokes passes nothing on.
+        let plain = admin(&["GRANT ALL PRIVILEGES ON *.* TO `admin`@`%` WITH GRANT OPTION"]);
+        let all = [parse_row("GRANT ALL PRIVILEGES ON *.* TO `app`@`%`")
+            .unwrap()
+            .grant];
+        assert!(plain.inherited_revokes(&all).is_empty());
     }
 
     #[test]

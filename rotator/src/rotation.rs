@@ -4,8 +4,11 @@
 //! calls, so every step first checks where the rotation stands and does only what
 //! is missing. `setSecret` orders its work so that a crash anywhere leaves the
 //! current credentials working and the pending credentials not yet usable: the clone
-//! is created with the current user's password, given exactly the current user's
-//! privileges, and only then given the pending password. The current user is only
+//! is created with the pending password (which createSecret made to meet the server's
+//! password policy) but locked, given exactly the current user's privileges, and only
+//! then unlocked (a server without `ACCOUNT LOCK`, MariaDB before 10.4.2, lets it log in
+//! meanwhile, with no privileges); an existing clone gets the pending password last.
+//! The current user is only
 //! ever read, and an alternate user that already exists is written to only once it is
 //! proven this secret's (module `ownership`). Every input is validated before the first write.
 
@@ -327,14 +330,77 @@ impl Rotator {
         })
     }
 
-    /// The server's version and the requirements of its password policy, read as the
-    /// current user (any account may read global variables).
+    /// The admin's session at the admin's endpoint (the admin secret `masterarn`
+    /// names), after checking that the application secret's database is that one or a
+    /// replica or reader of it: where the rotation writes.
+    async fn admin_login(
+        &self,
+        cx: &Context<'_>,
+        current: &DbSecret,
+        masterarn: &str,
+    ) -> Result<(MySqlConnection, AdminEndpoint), RotationError> {
+        let admin = self.admin_secret(cx, masterarn).await?;
+        let endpoint = self
+            .admin_endpoint(cx, masterarn, &admin, (&current.host, current.port))
+            .await?;
+        self.check_same_database(cx, current, &endpoint).await?;
+        let login = Login {
+            host: &endpoint.host,
+            port: endpoint.port,
+            user: &admin.username,
+            password: &admin.password,
+            database: None,
+            tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
+        };
+        let (mut connection, transport) =
+            db::connect(&login, self.ca_bundle())
+                .await
+                .map_err(|source| {
+                    cx.fail(Problem::AdminLogin {
+                        arn: masterarn.to_owned(),
+                        source,
+                    })
+                })?;
+        tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), admin_secret = %masterarn, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
+        db::prepare_session(&mut connection)
+            .await
+            .map_err(|e| cx.fail(e))?;
+        Ok((connection, endpoint))
+    }
+
+    /// The server's version and the requirements of its password policy, read where
+    /// the pending password is later set. Alternating users: as the admin (`masterarn`)
+    /// at the admin's endpoint, as setSecret logs in, not as the current user at the
+    /// secret's host: a login with a stale current password adds a failed login
+    /// toward the user's `FAILED_LOGIN_ATTEMPTS` lock (MySQL manual, "Password
+    /// Management", "Failed-Login Tracking and Temporary Account Locking"), and a
+    /// secret whose host is a read replica would read the replica's policy, which its
+    /// own parameter group may set otherwise than the source's, where CREATE USER and
+    /// ALTER USER run. Single user: as the current user at the secret's host, where the
+    /// user sets its own password. When the admin login fails (setSecret will report
+    /// it), the current user's login reads them, as before: a policy read there is
+    /// better than none, and a long user name needs the version.
     async fn server_facts(
         &self,
         cx: &Context<'_>,
         current: &DbSecret,
     ) -> Result<(Option<ServerVersion>, password_policy::Requirements), RotationError> {
-        let (mut connection, _) = self.login(cx, current, "current").await?;
+        let admin = match (self.settings.strategy, current.masterarn.as_deref()) {
+            (Strategy::AlternatingUsers, Some(masterarn)) => {
+                match self.admin_login(cx, current, masterarn).await {
+                    Ok((connection, _)) => Some(connection),
+                    Err(error) => {
+                        tracing::warn!(secret = %cx.event.secret_id, admin_secret = %masterarn, reason = %error, "the admin login failed; the server's version and password policy are read as the current user at the secret's host instead");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let mut connection = match admin {
+            Some(connection) => connection,
+            None => self.login(cx, current, "current").await?.0,
+        };
         let text = db::version(&mut connection).await.map_err(|e| cx.fail(e))?;
         let variables = db::password_policy_variables(&mut connection)
             .await
@@ -454,12 +520,13 @@ impl Rotator {
             .map_err(|e| cx.fail(e))?;
         let length = username.chars().count();
         let needs_version = length > 16 && self.settings.username_character_limit.is_none();
-        // One login as the current user reads the server's version (for the user-name
-        // limit) and its password policy. Without the version a long name cannot be
-        // judged, so that login's failure is the step's; otherwise a server that cannot
-        // be read leaves the password to the settings alone, as before the policy was
-        // read, and setSecret reports the login's problem (a single-user rotation whose
-        // current password no longer works still goes on with AWSPREVIOUS there).
+        // One login reads the server's version (for the user-name limit) and its
+        // password policy, where the password is set (`server_facts`: the admin's, for
+        // alternating users). Without the version a long name cannot be judged, so that
+        // login's failure is the step's; otherwise a server that cannot be read leaves
+        // the password to the settings alone, as before the policy was read, and
+        // setSecret reports the login's problem (a single-user rotation whose current
+        // password no longer works still goes on with AWSPREVIOUS there).
         let (version, requirements) = match self.server_facts(cx, &current).await {
             Ok(facts) => facts,
             Err(error) if !needs_version => {
@@ -543,26 +610,7 @@ impl Rotator {
             ))));
         }
 
-        let admin = self.admin_secret(cx, &masterarn).await?;
-        let endpoint = self
-            .admin_endpoint(cx, &masterarn, &admin, (&current.host, current.port))
-            .await?;
-        self.check_same_database(cx, &current, &endpoint).await?;
-        let login = Login {
-            host: &endpoint.host,
-            port: endpoint.port,
-            user: &admin.username,
-            password: &admin.password,
-            database: None,
-            tls: admin_tls(admin.tls, self.ca_bundle().is_some()),
-        };
-        let (mut admin_connection, transport) = db::connect(&login, self.ca_bundle())
-            .await
-            .map_err(|e| cx.fail(e))?;
-        tracing::info!(secret = %cx.event.secret_id, host = %endpoint.host, transport = transport.as_str(), "logged in as the admin user");
-        db::prepare_session(&mut admin_connection)
-            .await
-            .map_err(|e| cx.fail(e))?;
+        let (mut admin_connection, endpoint) = self.admin_login(cx, &current, &masterarn).await?;
         let version_text = db::version(&mut admin_connection)
             .await
             .map_err(|e| cx.fail(e))?;
@@ -584,7 +632,7 @@ impl Rotator {
             ))));
         }
         let conn = &mut admin_connection;
-        self.preflight(cx, conn, &endpoint.host, &version).await?;
+        let partial_revokes = self.preflight(cx, conn, &endpoint.host).await?;
 
         // Read and check every account of both names before the first write.
         let user_hosts = db::account_hosts(conn, &current.username)
@@ -602,7 +650,8 @@ impl Rotator {
         )
         .map_err(|reason| cx.fail(Problem::Refused(reason)))?;
         // An existing alternate user must be this secret's before anything is written
-        // to it; when it holds the pending password on every host, the step is done.
+        // to it; the hosts that hold the pending password already keep it, and the
+        // copy below completes (or confirms) their privileges and settings.
         // (No login as it: a failed one counts against the account; see `ownership`.)
         let claim = self
             .claim_alternate(
@@ -614,9 +663,6 @@ impl Rotator {
                 (&clone_hosts, &hosts),
             )
             .await?;
-        if claim == ownership::Claim::Done {
-            return Ok(());
-        }
         let mut accounts = Vec::new();
         for host in hosts {
             let user = Account::new(current.username.as_str(), host.as_str());
@@ -635,88 +681,110 @@ impl Rotator {
             accounts.push((user, clone, settings, grants));
         }
         tracing::info!(secret = %cx.event.secret_id, user = %current.username, hosts = ?accounts.iter().map(|a| a.0.host.as_str()).collect::<Vec<_>>(), "mirroring every host of the user");
-        self.check_grantable(cx, conn, &version, &accounts).await?;
-
-        // The account this function's address matches is created first (it is last in
-        // `accounts`), so a crash after any creation leaves a clone the ownership proof
-        // recognises (by its hash, or by the login where a hash cannot be checked).
-        for (_, clone, _, _) in accounts.iter().rev() {
-            if !db::account_exists(conn, clone)
-                .await
-                .map_err(|e| cx.fail(e))?
-            {
-                // The new clone starts with the current user's password, not the pending
-                // one (whose login would make a retry skip the copy below), and locked
-                // until `copy_account` has given it everything the user has and unlocks
-                // it: no session opens on a half-made account. A crash in between leaves
-                // a clone this secret can still prove its own (`ownership`: a locked
-                // account refuses the right password with 3118/4151).
-                db::execute(
-                    conn,
-                    &sql::create_user(clone, &current.password, version.supports_account_lock())
-                        .map_err(|e| cx.fail(e))?,
-                )
-                .await
-                .map_err(|e| cx.fail(e))?;
-                tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user");
-            }
-        }
+        self.check_grantable(
+            cx,
+            conn,
+            (&endpoint.host, &version),
+            &accounts,
+            partial_revokes,
+        )
+        .await?;
+        let mut holding_pending = claim.holding_pending;
+        holding_pending.extend(
+            self.create_clones(cx, conn, &pending, &version, &accounts)
+                .await?,
+        );
         for (user, clone, settings, grants) in &accounts {
             self.copy_account(cx, conn, user, clone, grants, settings, &version)
                 .await?;
         }
         for (_, clone, settings, _) in &accounts {
-            let statement = sql::set_password(
+            let set_already = holding_pending
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&clone.host));
+            if !set_already {
+                let statement = sql::set_password(
+                    clone,
+                    &pending.password,
+                    settings.plugin.as_deref(),
+                    version.flavor,
+                )
+                .map_err(|e| cx.fail(e))?;
+                db::execute(conn, &statement)
+                    .await
+                    .map_err(|e| cx.fail(e))?;
+                tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+            }
+            // Also where the pending password was set before: a crash between the two
+            // statements would otherwise leave the old one valid as a secondary.
+            if version.supports_dual_passwords() {
+                let discard = sql::discard_old_password(clone).map_err(|e| cx.fail(e))?;
+                db::execute(conn, &discard).await.map_err(|e| cx.fail(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the accounts of the alternate user that do not exist yet, with the
+    /// pending password and the user's authentication plugin, and locked until
+    /// `copy_account` has given them everything the user has and unlocks them (no
+    /// session opens on a half-made account), as AWS's reference function
+    /// `SecretsManagerRDSMySQLRotationMultiUser` creates it `IDENTIFIED BY` the pending
+    /// password. Not with the current user's password: the server's password policy
+    /// (MySQL `validate_password`, MariaDB `simple_password_check`) judges the password
+    /// of CREATE USER, and a current password set before a stricter policy was installed
+    /// would stop every first rotation there, while the pending one was generated to
+    /// meet the policy (createSecret). A crash after any creation leaves a clone this
+    /// secret proves its own by its pending password (`ownership`; a locked account
+    /// accepts the right password, then refuses with 3118/4151); the retry finishes its
+    /// copy and leaves its password alone. The account this function's address matches
+    /// is created first (it is last in `accounts`). Returns the hosts created.
+    async fn create_clones(
+        &self,
+        cx: &Context<'_>,
+        conn: &mut MySqlConnection,
+        pending: &DbSecret,
+        version: &ServerVersion,
+        accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+    ) -> Result<Vec<String>, RotationError> {
+        let mut created = Vec::new();
+        for (_, clone, settings, _) in accounts.iter().rev() {
+            if db::account_exists(conn, clone)
+                .await
+                .map_err(|e| cx.fail(e))?
+            {
+                continue;
+            }
+            let statement = sql::create_user(
                 clone,
                 &pending.password,
                 settings.plugin.as_deref(),
                 version.flavor,
+                version.supports_account_lock(),
             )
             .map_err(|e| cx.fail(e))?;
             db::execute(conn, &statement)
                 .await
                 .map_err(|e| cx.fail(e))?;
-            if version.supports_dual_passwords() {
-                let discard = sql::discard_old_password(clone).map_err(|e| cx.fail(e))?;
-                db::execute(conn, &discard).await.map_err(|e| cx.fail(e))?;
-            }
-            tracing::info!(secret = %cx.event.secret_id, account = %clone, "set the pending password of the alternate user");
+            tracing::info!(secret = %cx.event.secret_id, account = %clone, "created the alternate user with the pending password, locked until its privileges are copied");
+            created.push(clone.host.clone());
         }
-        Ok(())
+        Ok(created)
     }
 
-    /// Refuses, before the first write, a server that takes no writes (read-only) and an
-    /// admin whose partial revokes the clone would inherit (see `preflight`).
+    /// Refuses, before the first write, a server that takes no writes (read-only); says
+    /// whether partial revokes are in force, which `check_grantable` then looks at
+    /// (see `preflight`).
     async fn preflight(
         &self,
         cx: &Context<'_>,
         conn: &mut MySqlConnection,
         host: &str,
-        version: &ServerVersion,
-    ) -> Result<(), RotationError> {
+    ) -> Result<bool, RotationError> {
         let variables = db::write_variables(conn).await.map_err(|e| cx.fail(e))?;
-        let partial_revokes = variables.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("partial_revokes") && v.eq_ignore_ascii_case("ON")
-        });
-        let (admin, grants) = if partial_revokes {
-            let matched = db::current_user(conn).await.map_err(|e| cx.fail(e))?;
-            let account = Account::from_current_user(&matched).ok_or_else(|| {
-                cx.fail(Problem::Protocol(format!(
-                    "CURRENT_USER() returned `{matched}`, not user@host"
-                )))
-            })?;
-            let statement =
-                sql::show_session_grants(version.flavor, &account, &[]).map_err(|e| cx.fail(e))?;
-            let rows = db::strings(conn, &statement)
-                .await
-                .map_err(|e| cx.fail(e))?;
-            (account.to_string(), rows)
-        } else {
-            (String::new(), Vec::new())
-        };
-        match preflight::refusal(host, &admin, &variables, &grants) {
+        match preflight::refusal(host, &variables) {
             Some(reason) => Err(cx.fail(Problem::Refused(reason))),
-            None => Ok(()),
+            None => Ok(preflight::partial_revokes(&variables)),
         }
     }
 
@@ -730,22 +798,42 @@ impl Rotator {
     /// The check only ever stops a copy early; it never decides one the server would
     /// accept. So when the admin's own privileges cannot be read or parsed (mandatory
     /// roles in `USING`, an unfamiliar row), it says so and lets the server decide, as
-    /// before it existed: a copy the server refuses is undone or redone on retry.
+    /// before it existed: a copy the server refuses is undone or redone on retry. Except
+    /// under `partial_revokes=ON`, where a copy the server accepts can still leave the
+    /// clone short of the user (inherited restrictions: see `preflight`), so the admin's
+    /// privileges must be read.
     async fn check_grantable(
         &self,
         cx: &Context<'_>,
         conn: &mut MySqlConnection,
-        version: &ServerVersion,
+        (host, version): (&str, &ServerVersion),
         accounts: &[(Account, Account, grants::AccountSettings, Grants)],
+        partial_revokes: bool,
     ) -> Result<(), RotationError> {
         let admin = match self.admin_privileges(cx, conn, version).await {
             Ok(admin) => admin,
+            Err(error) if partial_revokes => return Err(error),
             Err(error) => {
                 tracing::warn!(secret = %cx.event.secret_id, reason = %error, "the admin's own privileges could not be read; the server will judge the copy");
                 return Ok(());
             }
         };
         let (admin_account, admin) = admin;
+        if partial_revokes {
+            let mut inherited: Vec<String> = Vec::new();
+            for (_, _, _, target) in accounts {
+                for restriction in admin.inherited_revokes(&target.rows) {
+                    if !inherited.contains(&restriction) {
+                        inherited.push(restriction);
+                    }
+                }
+            }
+            if let Some(reason) =
+                preflight::inherited_refusal(host, &admin_account.to_string(), &inherited)
+            {
+                return Err(cx.fail(Problem::Refused(reason)));
+            }
+        }
         self.refuse_ungrantable(cx, conn, version, accounts, &admin_account, &admin)
             .await
     }

@@ -203,22 +203,29 @@ impl fmt::Debug for Statement {
     }
 }
 
-/// `CREATE USER ... IDENTIFIED BY ... ACCOUNT LOCK`: created locked, so that no
+/// `CREATE USER ... IDENTIFIED ... ACCOUNT LOCK`, with the pending password and the
+/// current user's authentication plugin ([`identified`]): created locked, so that no
 /// session opens on it before its grants, partial revokes, `REQUIRE` and limits are
 /// all copied (a session keeps the global privileges it opened with: MySQL manual,
 /// "When Privilege Changes Take Effect"); the copy unlocks it last, as the user is.
 /// `ACCOUNT LOCK` in CREATE USER: MySQL 5.7.6+, MariaDB 10.4.2+ ("Account Locking");
-/// `locked` false on older servers, which lack it.
+/// `locked` false on older servers, which lack it. Both servers take the plugin clause
+/// in CREATE USER as in ALTER USER (MySQL manual, "CREATE USER Statement":
+/// `IDENTIFIED WITH auth_plugin BY 'auth_string'`; MariaDB, "CREATE USER":
+/// `IDENTIFIED {VIA|WITH} authentication_plugin {USING|AS} PASSWORD('password')`),
+/// followed by the lock option.
 pub fn create_user(
     account: &Account,
     password: &Password,
+    plugin: Option<&str>,
+    flavor: Flavor,
     locked: bool,
 ) -> Result<Statement, QuoteError> {
     Ok(Statement::with_password(
         format!(
-            "CREATE USER {} IDENTIFIED BY {}{}",
+            "CREATE USER {} {}{}",
             account.sql()?,
-            string_literal(password.expose(), "password")?,
+            identified(password, plugin, flavor)?,
             if locked { " ACCOUNT LOCK" } else { "" }
         ),
         format!("create user {account}"),
@@ -234,39 +241,44 @@ pub const PASSWORD_PLUGINS: &[&str] = &[
     "ed25519",
 ];
 
-/// `ALTER USER ... IDENTIFIED BY ...`, keeping the account's authentication plugin:
+/// The `IDENTIFIED ...` clause giving a password and keeping an authentication plugin:
 /// `IDENTIFIED WITH <plugin> BY '...'` on MySQL
 /// (<https://dev.mysql.com/doc/refman/8.0/en/alter-user.html>), `IDENTIFIED VIA
 /// <plugin> USING PASSWORD('...')` on MariaDB (<https://mariadb.com/kb/en/alter-user/>).
+fn identified(
+    password: &Password,
+    plugin: Option<&str>,
+    flavor: Flavor,
+) -> Result<String, QuoteError> {
+    let literal = string_literal(password.expose(), "password")?;
+    let Some(plugin) = plugin else {
+        return Ok(format!("IDENTIFIED BY {literal}"));
+    };
+    if !PASSWORD_PLUGINS.contains(&plugin) {
+        return Err(QuoteError {
+            what: "authentication plugin",
+            reason: "does not authenticate with a password, so a password rotation cannot serve it",
+        });
+    }
+    Ok(match flavor {
+        Flavor::MySql => format!("IDENTIFIED WITH {plugin} BY {literal}"),
+        Flavor::MariaDb => format!("IDENTIFIED VIA {plugin} USING PASSWORD({literal})"),
+    })
+}
+
+/// `ALTER USER ... IDENTIFIED ...`, keeping the account's authentication plugin ([`identified`]).
 pub fn set_password(
     account: &Account,
     password: &Password,
     plugin: Option<&str>,
     flavor: Flavor,
 ) -> Result<Statement, QuoteError> {
-    let literal = string_literal(password.expose(), "password")?;
-    let account_sql = account.sql()?;
-    let text = match plugin {
-        None => format!("ALTER USER {account_sql} IDENTIFIED BY {literal}"),
-        Some(plugin) => {
-            if !PASSWORD_PLUGINS.contains(&plugin) {
-                return Err(QuoteError {
-                    what: "authentication plugin",
-                    reason: "does not authenticate with a password, so a password rotation cannot serve it",
-                });
-            }
-            match flavor {
-                Flavor::MySql => {
-                    format!("ALTER USER {account_sql} IDENTIFIED WITH {plugin} BY {literal}")
-                }
-                Flavor::MariaDb => format!(
-                    "ALTER USER {account_sql} IDENTIFIED VIA {plugin} USING PASSWORD({literal})"
-                ),
-            }
-        }
-    };
     Ok(Statement::with_password(
-        text,
+        format!(
+            "ALTER USER {} {}",
+            account.sql()?,
+            identified(password, plugin, flavor)?
+        ),
         format!("set the password of {account}"),
     ))
 }
@@ -580,6 +592,57 @@ mod tests {
             "{refused}"
         );
         assert!(!refused.contains("p'w"));
+    }
+
+    #[test]
+    fn the_clone_is_created_locked_with_the_users_plugin_in_each_dialect() {
+        let account = Account::new("app_clone", "%");
+        let password = Password::new("p'w".to_owned());
+        let cases = [
+            (
+                None,
+                Flavor::MariaDb,
+                true,
+                "CREATE USER 'app_clone'@'%' IDENTIFIED BY 'p''w' ACCOUNT LOCK",
+            ),
+            (
+                None,
+                Flavor::MariaDb,
+                false,
+                "CREATE USER 'app_clone'@'%' IDENTIFIED BY 'p''w'",
+            ),
+            (
+                Some("caching_sha2_password"),
+                Flavor::MySql,
+                true,
+                "CREATE USER 'app_clone'@'%' IDENTIFIED WITH caching_sha2_password BY 'p''w' ACCOUNT LOCK",
+            ),
+            (
+                Some("ed25519"),
+                Flavor::MariaDb,
+                true,
+                "CREATE USER 'app_clone'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('p''w') ACCOUNT LOCK",
+            ),
+        ];
+        for (plugin, flavor, locked, expected) in cases {
+            let statement = create_user(&account, &password, plugin, flavor, locked).unwrap();
+            assert_eq!(statement.text(), expected);
+            assert!(statement.carries_password());
+            assert!(!format!("{statement:?}").contains("p'w"));
+        }
+        let refused = create_user(
+            &account,
+            &password,
+            Some("auth_socket"),
+            Flavor::MySql,
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.contains("does not authenticate with a password") && !refused.contains("p'w"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -114,17 +114,7 @@ async fn app_secret(config: &SdkConfig, user: &str, account_host: &str, extra: V
 /// Logs in with a secret value's credentials (TLS verified) and counts the rows of `t`.
 async fn select_with(secret: &Value) -> Result<i64, String> {
     let db = &emulator().database;
-    let user = secret["username"].as_str().expect("username");
-    let password = secret["password"].as_str().expect("password");
-    let mut connection = login(&db_options(&db.host, db.port, user, password)).await?;
-    let query = format!(
-        "SELECT COUNT(*) FROM `{}`.`t`",
-        secret["dbname"].as_str().unwrap_or_default()
-    );
-    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query))
-        .fetch_one(&mut connection)
-        .await
-        .map_err(|e| e.to_string())
+    select_with_at(&db.host, db.port, secret).await
 }
 
 async fn logs_in(user: &str, password: &str) -> bool {
@@ -669,12 +659,7 @@ async fn an_rds_managed_admin_secret_is_found_through_its_instance_and_a_databas
         .is_ok()
     );
 
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// RDS's master user holds no FILE (RDS user guide, "Master user account privileges"),
@@ -754,12 +739,7 @@ async fn a_user_holding_what_the_rds_master_cannot_grant_stops_the_rotation_befo
         json!("appuser_clone")
     );
 
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 #[tokio::test]
@@ -1362,12 +1342,7 @@ async fn grants_are_read_and_replayed_under_a_known_sql_mode_whatever_the_server
         .expect("select");
     assert_eq!(count, 1);
     drop(connection);
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }
 
 /// Whether `user` has an account on the server behind `connection`.
@@ -1378,6 +1353,16 @@ async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
         .await
         .expect("count accounts");
     count > 0
+}
+
+/// Deletes a test's own RDS instance, without a final snapshot.
+async fn delete_instance(rds: &aws_sdk_rds::Client, id: &str) {
+    rds.delete_db_instance()
+        .db_instance_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
 }
 
 /// A database `database` holding a table `t` with one row, and `user`@'%' with SELECT
@@ -2053,7 +2038,6 @@ async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
         master: mut connection,
         ..
     } = rds_instance(&config, "pwpolicydb").await;
-    // The user's own password meets the policy (the clone is created with it).
     let initial = "Policy-Initial-ABC-def-123-!#%-GHI-jkl-456";
     database_with_user(&mut connection, "policy", "strict", initial).await;
     drop(connection);
@@ -2070,39 +2054,13 @@ async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
     }
 
     let mut root = tests::rotation::instance_root(&id).await;
-    let installed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'simple_password_check'",
-    )
-    .fetch_one(&mut root)
-    .await
-    .expect("plugins");
-    if installed == 0 {
-        exec(
-            &mut root,
-            "INSTALL SONAME 'simple_password_check'".to_owned(),
-        )
-        .await;
-    }
-    for (variable, value) in POLICY {
-        exec(&mut root, format!("SET GLOBAL {variable} = {value}")).await;
-    }
+    let installed = install_password_policy(&mut root, &POLICY).await;
     let refused_token = rotate(&config, &refused, &no_punctuation).await;
     let refused_outcome = tests::wait_for_rotation(&refused, &refused_token).await;
     let token = rotate(&config, &name, &function).await;
     let outcome = tests::wait_for_rotation(&name, &token).await;
     // The policy is lifted before any assertion can fail.
-    if installed == 0 {
-        exec(
-            &mut root,
-            "UNINSTALL SONAME 'simple_password_check'".to_owned(),
-        )
-        .await;
-    } else {
-        for (variable, _) in POLICY {
-            exec(&mut root, format!("SET GLOBAL {variable} = DEFAULT")).await;
-        }
-    }
-    drop(root);
+    lift_password_policy(root, installed, &POLICY).await;
 
     assert_eq!(
         outcome,
@@ -2158,12 +2116,152 @@ async fn the_servers_password_policy_is_met_before_the_password_is_stored() {
             && logs.contains("nothing was changed"),
         "the refusal names the variable and the fix:\n{logs}"
     );
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
+    delete_instance(&rds, &id).await;
+}
+
+/// Installs MariaDB's `simple_password_check` on a server of a test's own (through its
+/// root) and sets `policy`; returns whether it was installed already.
+async fn install_password_policy(root: &mut MySqlConnection, policy: &[(&str, &str)]) -> bool {
+    let installed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'simple_password_check'",
+    )
+    .fetch_one(&mut *root)
+    .await
+    .expect("plugins");
+    if installed == 0 {
+        exec(root, "INSTALL SONAME 'simple_password_check'".to_owned()).await;
+    }
+    for (variable, value) in policy {
+        exec(root, format!("SET GLOBAL {variable} = {value}")).await;
+    }
+    installed > 0
+}
+
+/// Undoes [`install_password_policy`].
+async fn lift_password_policy(
+    mut root: MySqlConnection,
+    was_installed: bool,
+    policy: &[(&str, &str)],
+) {
+    if was_installed {
+        for (variable, _) in policy {
+            exec(&mut root, format!("SET GLOBAL {variable} = DEFAULT")).await;
+        }
+    } else {
+        exec(
+            &mut root,
+            "UNINSTALL SONAME 'simple_password_check'".to_owned(),
+        )
+        .await;
+    }
+}
+
+/// Issue 19, DBA review: the application user's password was set before the server's
+/// password policy was installed and does not meet it (all lowercase). The policy
+/// judges every password an account statement sets, so a clone created `IDENTIFIED BY`
+/// the current password is refused ("Operation CREATE USER failed"), and the first
+/// rotation never gets past setSecret. The clone is created with the pending password,
+/// which createSecret generated to meet the policy: both rotations succeed under the
+/// policy, and each new password logs in. On a server of its own (an RDS instance of
+/// the emulator), as `the_servers_password_policy_is_met_before_the_password_is_stored`.
+#[tokio::test]
+async fn a_current_password_weaker_than_a_later_policy_does_not_stop_the_first_rotation() {
+    const POLICY: [(&str, &str); 4] = [
+        ("simple_password_check_minimal_length", "12"),
+        ("simple_password_check_digits", "1"),
+        ("simple_password_check_letters_same_case", "1"),
+        ("simple_password_check_other_characters", "1"),
+    ];
+    let weak = "weaklowercasepassword";
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    let RdsInstance {
+        id,
+        host,
+        port,
+        managed_arn,
+        master: mut connection,
+        ..
+    } = rds_instance(&config, "weakpwdb").await;
+    database_with_user(&mut connection, "weakdb", "weak", weak).await;
+    drop(connection);
+    let name = unique_name("WeakAppuser");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(json!({"engine": "mysql", "host": host, "port": port, "username": "weak", "password": weak, "dbname": "weakdb", "masterarn": managed_arn}).to_string())
         .send()
         .await
-        .expect("delete");
+        .expect("secret");
+
+    let mut root = tests::rotation::instance_root(&id).await;
+    let installed = install_password_policy(&mut root, &POLICY).await;
+    // The policy is in force: the user's own password would be refused now.
+    let probe = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE USER 'weak_probe'@'%' IDENTIFIED BY '{weak}'"
+    )))
+    .execute(&mut root)
+    .await
+    .map(|_| ());
+    // Each rotation's outcome, then whether its new password logs in and reads.
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        let token = rotate(&config, &name, &function).await;
+        let outcome = tests::wait_for_rotation(&name, &token).await;
+        let failed = outcome != tests::RotationOutcome::Succeeded;
+        outcomes.push(outcome);
+        if failed {
+            break;
+        }
+        let current = value(&config, &name, "AWSCURRENT").await;
+        outcomes.push(match select_with_at(&host, port, &current).await {
+            Ok(1) => tests::RotationOutcome::Succeeded,
+            other => tests::RotationOutcome::Failed(format!("the new password: {other:?}")),
+        });
+    }
+    // The policy is lifted before any assertion can fail.
+    lift_password_policy(root, installed, &POLICY).await;
+
+    assert!(
+        probe.is_err(),
+        "the policy refuses an all-lowercase password"
+    );
+    assert_eq!(
+        outcomes,
+        vec![tests::RotationOutcome::Succeeded; 4],
+        "{}",
+        function_logs(&function)
+    );
+    assert_eq!(
+        value(&config, &name, "AWSCURRENT").await["username"],
+        json!("weak"),
+        "two rotations: back to the user, with a password the policy accepts"
+    );
+    assert_eq!(
+        value(&config, &name, "AWSPREVIOUS").await["username"],
+        json!("weak_clone")
+    );
+    let logs = function_logs(&function);
+    assert!(!logs.contains(weak), "no password in the logs:\n{logs}");
+    delete_instance(&rds, &id).await;
+}
+
+/// Logs in at `host`:`port` with a secret value's credentials (TLS verified) and
+/// counts the rows of `t` in its `dbname`.
+async fn select_with_at(host: &str, port: u16, secret: &Value) -> Result<i64, String> {
+    let user = secret["username"].as_str().expect("username");
+    let password = secret["password"].as_str().expect("password");
+    let mut connection = login(&db_options(host, port, user, password)).await?;
+    let query = format!(
+        "SELECT COUNT(*) FROM `{}`.`t`",
+        secret["dbname"].as_str().unwrap_or_default()
+    );
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query))
+        .fetch_one(&mut connection)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Issue 19 (admin preflight): an admin secret whose host is read-only (a replica, an
@@ -2234,10 +2332,5 @@ async fn a_read_only_admin_database_stops_set_secret_before_any_write() {
         json!("ro_clone")
     );
     drop(connection);
-    rds.delete_db_instance()
-        .db_instance_identifier(&id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
+    delete_instance(&rds, &id).await;
 }

@@ -10,16 +10,17 @@
 //!
 //! The proof is a password this secret stores for it. The rotator only ever gives the
 //! alternate user a password that the secret holds: the pending password (the version
-//! that becomes `AWSPREVIOUS` after the next rotation), and, while a new clone is
-//! being set up, the current version's password (see `set_secret_alternating`: a
-//! clone created with it holds at most the current user's privileges until the
-//! pending password is set, and a crash in between leaves a clone this proof still
-//! recognises). The cases:
+//! that becomes `AWSPREVIOUS` after the next rotation), with which a new clone is
+//! also created (locked until its privileges are copied: see `create_clones`).
+//! Rotators before that created it with the current version's password, so that one
+//! still proves a clone they left half made. The cases:
 //!
 //! - a normal second or later rotation: the alternate user holds the password of
 //!   `AWSPREVIOUS`;
 //! - a retried `setSecret` after a crash: it holds the pending password already
-//!   (every host: the step is done), or still `AWSCURRENT`'s or `AWSPREVIOUS`'s;
+//!   (created or set; its privileges are copied again, which changes nothing when
+//!   they are complete, and its password is left alone), or still `AWSPREVIOUS`'s (or
+//!   `AWSCURRENT`'s, left by an older rotator);
 //! - a first rotation after an earlier attempt whose `AWSPENDING` label was removed:
 //!   the old pending version is still stored, without a label (deprecated), and
 //!   `ListSecretVersionIds` with `IncludeDeprecated` lists it (Secrets Manager API
@@ -296,19 +297,35 @@ fn same_hosts(a: &[String], b: &[String]) -> bool {
     set(a) == set(b)
 }
 
-/// What `setSecret` does next with the alternate user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Claim {
-    /// Create or write to it: it is absent, or this secret's.
-    Write,
-    /// Nothing: it holds the pending password on every host already.
-    Done,
+/// What `setSecret` may do with the alternate user: write to it (it is absent, or
+/// this secret's), leaving alone the password of the hosts that hold the pending one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Claim {
+    /// Hosts of the alternate user that hold the pending password already (a clone this
+    /// step created, or set, before a crash or a failure): their password is not set
+    /// again, which the server's password history would refuse (MySQL 3638: "Cannot use
+    /// these credentials for '...' because they contradict the password history
+    /// policy"; `password_history` applies to an administrator's ALTER USER too: MySQL
+    /// manual, "Password Management", "Password Reuse Policy"). Their grants and
+    /// settings are still copied: a clone created with the pending password and left
+    /// before its copy (a crash) is finished on the retry.
+    pub holding_pending: Vec<String>,
+}
+
+/// The hosts whose stored hash holds this rotation's pending password.
+pub fn hosts_holding_pending(accounts: &[(String, AccountProof)]) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|(_, proof)| matches!(proof, AccountProof::Holds { pending: true, .. }))
+        .map(|(host, _)| host.clone())
+        .collect()
 }
 
 impl Rotator {
     /// Whether `setSecret` may write to the alternate user (see the module's
-    /// documentation): it is absent or provably this secret's; or it is done already.
-    /// Stops, before any write, when an existing account is not provably this secret's.
+    /// documentation): it is absent or provably this secret's, and which of its hosts
+    /// hold the pending password already. Stops, before any write, when an existing
+    /// account is not provably this secret's.
     pub(super) async fn claim_alternate(
         &self,
         cx: &Context<'_>,
@@ -319,7 +336,7 @@ impl Rotator {
         (existing_hosts, mirrored): (&[String], &[String]),
     ) -> Result<Claim, RotationError> {
         if existing_hosts.is_empty() {
-            return Ok(Claim::Write);
+            return Ok(Claim::default());
         }
         let alternate = pending.username.as_str();
         let stored = db::stored_passwords(admin, alternate, flavor)
@@ -331,57 +348,72 @@ impl Rotator {
                 pending: true,
                 password: pending.password.clone(),
             },
+            // A clone left half made by a rotator that created it with the current
+            // user's password (before the pending one, which meets the server's policy).
             Candidate {
                 label: "the AWSCURRENT version".to_owned(),
                 pending: false,
                 password: current.password.clone(),
             },
         ];
-        let judged = |candidates: &[Candidate]| {
-            let accounts: Vec<(String, AccountProof)> = stored
+        let proofs = |candidates: &[Candidate]| -> Vec<(String, AccountProof)> {
+            stored
                 .iter()
                 .map(|account| {
                     let proof = account_proof(&account.plugin, account.hash(), candidates);
                     (account.host.clone(), proof)
                 })
-                .collect();
-            judge(alternate, &current.username, &accounts, candidates.len())
+                .collect()
         };
-        let mut verdict = judged(&candidates);
+        let mut accounts = proofs(&candidates);
+        let mut verdict = judge(alternate, &current.username, &accounts, candidates.len());
         if matches!(verdict, Takeover::Refused(_)) {
             // AWSPREVIOUS (every rotation after the first) and older versions.
             candidates.extend(self.stored_candidates(cx, current, alternate).await?);
-            verdict = judged(&candidates);
+            accounts = proofs(&candidates);
+            verdict = judge(alternate, &current.username, &accounts, candidates.len());
         }
         match verdict {
-            Takeover::NothingToTakeOver | Takeover::Ours { .. } => {
-                if let Takeover::Ours { proof } = verdict {
-                    tracing::info!(secret = %cx.event.secret_id, user = %alternate, proof = %proof, "the alternate user exists and holds a password this secret stores (its hash in mysql.user): it is this rotation's");
-                }
-                Ok(Claim::Write)
+            Takeover::NothingToTakeOver => Ok(Claim::default()),
+            Takeover::Ours { proof } => {
+                tracing::info!(secret = %cx.event.secret_id, user = %alternate, proof = %proof, "the alternate user exists and holds a password this secret stores (its hash in mysql.user): it is this rotation's");
+                Ok(Claim {
+                    holding_pending: hosts_holding_pending(&accounts),
+                })
             }
-            // Done only when the alternate user has exactly the hosts it must have: a
-            // host the user gained since the pending password was set still needs its
-            // clone account.
-            Takeover::AlreadySet if same_hosts(existing_hosts, mirrored) => {
-                tracing::info!(secret = %cx.event.secret_id, user = %alternate, "every host of the alternate user holds the pending password already (its hash in mysql.user); nothing to do");
-                Ok(Claim::Done)
+            Takeover::AlreadySet => {
+                tracing::info!(secret = %cx.event.secret_id, user = %alternate, "every host of the alternate user holds the pending password already (its hash in mysql.user); its privileges and settings are checked and completed");
+                Ok(Claim {
+                    holding_pending: hosts_holding_pending(&accounts),
+                })
             }
-            Takeover::AlreadySet => Ok(Claim::Write),
             Takeover::Refused(message) => Err(cx.fail(Problem::Refused(message))),
             Takeover::Unverifiable => {
                 tracing::info!(secret = %cx.event.secret_id, user = %alternate, plugins = ?stored.iter().map(|a| a.plugin.as_str()).collect::<Vec<_>>(), "the alternate user's password hash cannot be checked here; proving it this secret's with a login");
-                // The pending login is the first of at most MAX_PROOF_LOGINS.
-                if self.login(cx, pending, "pending").await.is_ok() {
-                    if same_hosts(existing_hosts, mirrored) {
-                        tracing::info!(secret = %cx.event.secret_id, "the pending credentials already log in; nothing to do");
-                        return Ok(Claim::Done);
-                    }
-                    return Ok(Claim::Write);
+                // The pending login is the first of at most MAX_PROOF_LOGINS, without a
+                // default database and counting a locked account's refusal as a proof
+                // (a clone created with the pending password is locked until copied).
+                let label = StoredVersion {
+                    id: cx.event.token.clone(),
+                    stages: vec!["AWSPENDING".to_owned()],
+                    created: None,
+                };
+                if self
+                    .proof_login(cx, current, alternate, pending, &label)
+                    .await?
+                {
+                    // A login proves the host it matched; the others are taken to hold
+                    // it too only when the alternate user has exactly the hosts it must.
+                    let holding_pending = if same_hosts(existing_hosts, mirrored) {
+                        existing_hosts.to_vec()
+                    } else {
+                        Vec::new()
+                    };
+                    return Ok(Claim { holding_pending });
                 }
                 self.prove_by_login(cx, current, alternate, existing_hosts)
                     .await?;
-                Ok(Claim::Write)
+                Ok(Claim::default())
             }
         }
     }
@@ -839,6 +871,38 @@ mod tests {
             ])),
             Takeover::Unverifiable
         );
+    }
+
+    /// Each host's proof, and the hosts expected to keep the pending password.
+    type PendingCase<'a> = (Vec<(&'a str, AccountProof)>, &'a [&'a str]);
+
+    #[test]
+    fn only_hosts_proved_by_the_pending_password_keep_their_password() {
+        let holds = |label: &str, pending: bool| AccountProof::Holds {
+            label: label.to_owned(),
+            pending,
+        };
+        let cases: [PendingCase; 4] = [
+            (vec![], &[]),
+            // A clone created with the pending password, then a crash before its copy.
+            (vec![("%", holds("pend", true))], &["%"]),
+            // A crash between two hosts' passwords.
+            (
+                vec![("%", holds("prev", false)), ("10.0.%", holds("pend", true))],
+                &["10.0.%"],
+            ),
+            (
+                vec![("%", AccountProof::Unknown), ("h", AccountProof::HoldsNone)],
+                &[],
+            ),
+        ];
+        for (accounts, expected) in cases {
+            let accounts: Vec<(String, AccountProof)> = accounts
+                .into_iter()
+                .map(|(host, proof)| (host.to_owned(), proof))
+                .collect();
+            assert_eq!(hosts_holding_pending(&accounts), expected, "{accounts:?}");
+        }
     }
 
     #[test]
