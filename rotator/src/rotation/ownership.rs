@@ -404,10 +404,12 @@ impl Rotator {
                 {
                     // A login proves the host it matched; the others are taken to hold
                     // it too only when the alternate user has exactly the hosts it must.
+                    // Otherwise the hosts whose hash shows it keep it (setting the same
+                    // password again would meet password_history or password_reuse_check).
                     let holding_pending = if same_hosts(existing_hosts, mirrored) {
                         existing_hosts.to_vec()
                     } else {
-                        Vec::new()
+                        hosts_holding_pending(&accounts)
                     };
                     return Ok(Claim { holding_pending });
                 }
