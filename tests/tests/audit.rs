@@ -1658,10 +1658,9 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     );
 }
 
-/// `audit --discover --save-inventory`, then `audit --from-inventory`: the same
-/// findings, each setup named by its secret. `cargo xtask test` builds the binary
-/// before the tests run.
-async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
+/// The audit binary (`cargo xtask test` builds it before the tests run) and a new
+/// scratch directory for one test's files.
+fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let binary = xtask::paths::target_dir().join("debug").join("audit");
     assert!(
         binary.is_file(),
@@ -1670,8 +1669,16 @@ async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
     );
     let dir = xtask::paths::target_dir()
         .join("audit-tests")
-        .join(unique_name("discover"));
+        .join(unique_name(prefix));
     std::fs::create_dir_all(&dir).expect("scratch dir");
+    (binary, dir)
+}
+
+/// `audit --discover --save-inventory`, then `audit --from-inventory`: the same
+/// findings, each setup named by its secret. `cargo xtask test` builds the binary
+/// before the tests run.
+async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
+    let (binary, dir) = audit_binary_and_scratch_dir("discover");
     let state = tests::emulator();
     let run = |args: Vec<std::ffi::OsString>| {
         tokio::process::Command::new(&binary)
@@ -1894,16 +1901,7 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
     let (inventory, findings) = audit(&setup).await;
     assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
 
-    let binary = xtask::paths::target_dir().join("debug").join("audit");
-    assert!(
-        binary.is_file(),
-        "{} is not built: run `cargo build -p audit` first (`cargo xtask test` does)",
-        binary.display()
-    );
-    let dir = xtask::paths::target_dir()
-        .join("audit-tests")
-        .join(unique_name("mutelist"));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let (binary, dir) = audit_binary_and_scratch_dir("mutelist");
     let saved = dir.join("inventory.json");
     std::fs::write(&saved, serde_json::to_string(&inventory).expect("json")).expect("save");
     let run = |list: &str, format: &str| {
