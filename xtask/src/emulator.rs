@@ -462,6 +462,32 @@ fn http_answers(port: u16) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }
 
+/// A request to the emulator's own API (`/_emulator/...`: its rotations, injected
+/// failures), answered in JSON.
+pub fn request(
+    state: &EmulatorState,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<serde_json::Value> {
+    let address = state.endpoint_url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address)
+        .with_context(|| format!("connecting to the emulator at {address}"))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .with_context(|| format!("{method} {path} to the emulator"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .with_context(|| format!("the emulator's answer to {method} {path}"))?;
+    let answer = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(answer)
+        .with_context(|| format!("the emulator's answer to {method} {path} is not JSON: {answer}"))
+}
+
 /// The last `lines` lines of a log file, for error messages.
 pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = fs::read(path)

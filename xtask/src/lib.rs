@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod discovery;
 pub mod emulator;
 pub mod fidelity;
+pub mod fuzz;
 pub mod libtest;
 pub mod names;
 pub mod paths;

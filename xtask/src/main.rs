@@ -49,6 +49,9 @@ enum Task {
     /// Measure speed and print tables (never pass/fail)
     #[command(subcommand)]
     Bench(BenchTask),
+    /// Check a verdict against behaviour with random mutations of the tutorial's setup
+    #[command(subcommand)]
+    Fuzz(FuzzTask),
     /// Build the rotation Lambda: target/lambda/rotator/bootstrap.zip (provided.al2023)
     ///
     /// Release build (LTO, one codegen unit, stripped, panic=abort). Fails if the
@@ -90,6 +93,41 @@ enum BenchTask {
 }
 
 #[derive(Debug, Subcommand)]
+enum FuzzTask {
+    /// The audit's rotation-path verdict against the outcome of a real rotation
+    ///
+    /// Each case builds the compliant tutorial setup in the embedded emulator (IAM
+    /// enforced, network decided from the live EC2 state), applies 1 to
+    /// --max-mutations random mutations from a catalogue of real configuration
+    /// changes, audits, rotates, and compares. A disagreement (a false PASS or FAIL,
+    /// or a missing expected verdict) is shrunk to the fewest mutations and printed
+    /// with the command that replays it; the exit status is 1 if there is any.
+    Audit {
+        /// Seed of the random mutations (the same seed draws the same cases)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Cases to run
+        #[arg(long, default_value_t = 40)]
+        cases: usize,
+        /// Run only this case of the seed (to replay a disagreement)
+        #[arg(long)]
+        case: Option<usize>,
+        /// One case per operator, each alone, instead of random draws (what `cargo xtask test` runs)
+        #[arg(long, conflicts_with_all = ["case", "seed", "cases"])]
+        each: bool,
+        /// Cases run at once
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// At most this many mutations per case
+        #[arg(long, default_value_t = 3)]
+        max_mutations: usize,
+        /// Draw only from these operators (repeat the flag; default: the whole catalogue); with --case, apply exactly these, in this order
+        #[arg(long = "operator", value_name = "NAME")]
+        operators: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum EmulatorTask {
     /// Start moto and a TLS-enabled MariaDB server; prints `export NAME=value` lines
     ///
@@ -125,6 +163,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Deploy(args) => args.run(),
         Task::Rotate(args) => args.run(),
         Task::Cleanup(args) => args.run(),
+        Task::Fuzz(FuzzTask::Audit {
+            seed,
+            cases,
+            case,
+            each,
+            jobs,
+            max_mutations,
+            operators,
+        }) => xtask::fuzz::run(&xtask::fuzz::FuzzOptions {
+            seed,
+            cases,
+            case,
+            each,
+            jobs,
+            max_mutations,
+            operators,
+        }),
         Task::Bench(bench) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {

@@ -644,6 +644,17 @@ fn peer_covers(
     }
 }
 
+/// The IPv4 ranges of those of `subnets` whose range EC2 reported.
+fn subnet_cidrs<'a>(context: &Context<'a>, subnets: &[String]) -> Vec<&'a str> {
+    let Some(known) = context.region.subnets.ok() else {
+        return Vec::new();
+    };
+    subnets
+        .iter()
+        .filter_map(|id| known.iter().find(|s| &s.id == id)?.cidr_block.as_deref())
+        .collect()
+}
+
 /// Why the rotation function cannot use an endpoint that otherwise looks right:
 /// the endpoint's groups admit no HTTPS from the function (its group or a range
 /// covering its subnets), the function's groups let no HTTPS out to it, or the
@@ -656,17 +667,6 @@ fn endpoint_usable(
     service: &str,
 ) -> Result<Vec<String>, Box<Finding>> {
     let mut faults = Vec::new();
-    let cidr_of: BTreeMap<&str, &str> = context
-        .region
-        .subnets
-        .ok()
-        .map(|subnets| {
-            subnets
-                .iter()
-                .filter_map(|s| Some((s.id.as_str(), s.cidr_block.as_deref()?)))
-                .collect()
-        })
-        .unwrap_or_default();
     let functions: Vec<_> = primary_functions(context)
         .into_iter()
         .filter_map(|f| match &f.configuration {
@@ -678,17 +678,9 @@ fn endpoint_usable(
         .collect();
     if !functions.is_empty() {
         let rules = rules_of(context, &VPC_ENDPOINT, &endpoint.id)?;
-        let endpoint_cidrs: Vec<&str> = endpoint
-            .subnet_ids
-            .iter()
-            .filter_map(|s| cidr_of.get(s.as_str()).copied())
-            .collect();
+        let endpoint_cidrs = subnet_cidrs(context, &endpoint.subnet_ids);
         for function in functions {
-            let function_cidrs: Vec<&str> = function
-                .subnet_ids
-                .iter()
-                .filter_map(|s| cidr_of.get(s.as_str()).copied())
-                .collect();
+            let function_cidrs = subnet_cidrs(context, &function.subnet_ids);
             let admitted = rules.iter().any(|r| {
                 !r.is_egress
                     && endpoint.security_group_ids.contains(&r.group_id)
@@ -1350,6 +1342,25 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
         .filter(|(_, groups)| !groups.iter().any(|g| admitted_groups.contains(g)))
         .map(|(name, _)| name.as_str())
         .collect();
+    // Security groups filter what leaves as well as what enters (VPC user guide,
+    // "Security group rules": "Outbound rules control the outgoing traffic"): the
+    // function's groups must let the database port out to the database.
+    let db_cidrs = subnet_cidrs(
+        context,
+        &db.subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+    );
+    let kept_in: Vec<String> = function_groups
+        .iter()
+        .filter(|(_, groups)| {
+            !rules.iter().any(|r| {
+                r.is_egress
+                    && groups.contains(&r.group_id)
+                    && carries_tcp_port(r, port)
+                    && peer_covers(context, r, &db.security_group_ids, &db_cidrs)
+            })
+        })
+        .map(|(name, groups)| format!("{name} (groups {})", groups.join(", ")))
+        .collect();
     // The network ACLs between the function's subnets and the database's.
     let mut acl_blocked = Vec::new();
     let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
@@ -1380,6 +1391,17 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
                 "database {} admits port {port} only from the expected groups, but {}; expected the network ACLs to let the rotation function reach port {port} and get the answers",
                 db.id,
                 acl_blocked.join("; ")
+            ),
+        )];
+    }
+    if offending.is_empty() && !kept_in.is_empty() {
+        return vec![context.fail(
+            def,
+            &db.arn,
+            format!(
+                "database {} admits port {port} only from the expected groups, but the security groups of rotation function {} let no TCP {port} out to it, so rotations cannot reach it; expected an outbound rule to the database's group or a range covering its subnets",
+                db.id,
+                kept_in.join(", ")
             ),
         )];
     }
@@ -1741,6 +1763,78 @@ mod tests {
             "{}",
             finding.message
         );
+    }
+
+    /// The function's own groups must let the database port out: found by the
+    /// differential test (`cargo xtask fuzz audit`, operator
+    /// function-egress-https-only), where the audit passed and the rotation failed.
+    #[test]
+    fn the_functions_groups_must_let_the_database_port_out() {
+        use crate::checks::Status;
+        let egress = |id: &str, protocol: &str, from: i32, to: i32| SecurityGroupRule {
+            is_egress: true,
+            ..rule(id, LAMBDA_SG, protocol, from, to)
+        };
+        // (name, the function group's egress rules instead of all traffic, status)
+        let cases = [
+            ("no egress", vec![], Status::Fail),
+            (
+                "HTTPS only",
+                vec![from_cidr(egress("e", "tcp", 443, 443), "0.0.0.0/0")],
+                Status::Fail,
+            ),
+            (
+                "the port to the database's group",
+                vec![from_group(egress("e", "tcp", 3306, 3306), DB_SG)],
+                Status::Pass,
+            ),
+            (
+                "the port to another group",
+                vec![from_group(egress("e", "tcp", 3306, 3306), BASTION_SG)],
+                Status::Fail,
+            ),
+            (
+                "the port to the VPC's range",
+                vec![from_cidr(egress("e", "tcp", 3306, 3306), "10.0.0.0/16")],
+                Status::Pass,
+            ),
+            (
+                "the port to a range missing the database's subnets",
+                vec![from_cidr(egress("e", "tcp", 3306, 3306), "192.168.0.0/24")],
+                Status::Fail,
+            ),
+            (
+                "a port range holding it",
+                vec![from_cidr(egress("e", "tcp", 3000, 4000), "0.0.0.0/0")],
+                Status::Pass,
+            ),
+            (
+                "another port",
+                vec![from_cidr(egress("e", "tcp", 5432, 5432), "0.0.0.0/0")],
+                Status::Fail,
+            ),
+            (
+                "all traffic to the database's group",
+                vec![from_group(egress("e", "-1", -1, -1), DB_SG)],
+                Status::Pass,
+            ),
+        ];
+        for (name, rules, status) in cases {
+            let mut region = compliant_region();
+            if let Collected::Ok(all) = &mut region.security_group_rules {
+                all.retain(|r| r.id != "sgr-lambda-egress");
+                all.extend(rules);
+            }
+            let finding = only(region, "rds.ingress.bastion-only");
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            if status == Status::Fail {
+                assert!(
+                    finding.message.contains("let no TCP 3306 out"),
+                    "{name}: {}",
+                    finding.message
+                );
+            }
+        }
     }
 
     #[test]

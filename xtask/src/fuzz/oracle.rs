@@ -1,0 +1,285 @@
+//! The differential test's judgement: the audit's prediction for the rotation
+//! against what the rotation did. Pure functions over findings and an outcome, so
+//! every rule is a row of a table test.
+//!
+//! The audit claims that a rotation can succeed when every check of the rotation
+//! path passes ([`ROTATION_PATH`]): the function exists, runs in the VPC and may be
+//! invoked; its role may make the rotator's calls; the VPC resolves and reaches the
+//! endpoints; the database admits the function; the secret names its admin. One
+//! FAIL among them predicts a failed rotation; an ERROR predicts nothing.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use audit::{Finding, Status};
+
+/// The checks whose PASS together claim that a rotation can succeed (an id here
+/// also covers its per-service ids: `vpc.endpoint` covers `vpc.endpoint.rds`).
+pub const ROTATION_PATH: &[&str] = &[
+    "vpc.dns",
+    "vpc.endpoint",
+    "vpc.endpoint-policy",
+    "rds.ingress.bastion-only",
+    "secret.rotation.function",
+    "secret.rotation.function-role",
+    "secret.rotation.admin-linked",
+];
+
+/// Whether `check_id` is `id` or one of its per-service ids.
+pub fn is_check(check_id: &str, id: &str) -> bool {
+    check_id == id
+        || check_id
+            .strip_prefix(id)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+fn on_path(check_id: &str) -> bool {
+    ROTATION_PATH.iter().any(|id| is_check(check_id, id))
+}
+
+/// What the rotation did in the emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// The step it failed at, or why it never ran.
+    Failed(String),
+}
+
+/// What the audit's rotation-path findings claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prediction {
+    Succeeds,
+    /// The failing checks, with their messages.
+    Fails(Vec<String>),
+    /// No FAIL, but these checks could not decide.
+    Unknown(Vec<String>),
+}
+
+/// The audit's prediction beside the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Agreement {
+    Agree,
+    /// The audit passed the rotation path, the rotation failed.
+    FalsePass,
+    /// The audit failed the rotation path, the rotation succeeded.
+    FalseFail,
+    /// The audit gave ERROR on the path and no FAIL: no claim to compare.
+    Undecided,
+    /// Only checks that a mutation fails for another reason than the rotation (see
+    /// [`crate::fuzz::operators::Operator::fails_for_safety`]) failed, so the path's
+    /// claim is hidden: not counted either way.
+    Masked,
+}
+
+impl fmt::Display for Agreement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Agree => "agree",
+            Self::FalsePass => "false PASS",
+            Self::FalseFail => "false FAIL",
+            Self::Undecided => "undecided (ERROR)",
+            Self::Masked => "masked",
+        })
+    }
+}
+
+fn line(finding: &Finding) -> String {
+    format!(
+        "{} {}: {}",
+        finding.status, finding.check_id, finding.message
+    )
+}
+
+/// The prediction of the findings, leaving out the checks in `masked` (failed by a
+/// mutation for a reason of safety, not of the rotation).
+pub fn predict(findings: &[Finding], masked: &BTreeSet<&str>) -> (Prediction, bool) {
+    let path = findings.iter().filter(|f| on_path(&f.check_id));
+    let mut fails = Vec::new();
+    let mut errors = Vec::new();
+    let mut hidden = false;
+    for finding in path {
+        let is_masked = masked.iter().any(|id| is_check(&finding.check_id, id));
+        match finding.status {
+            Status::Fail if is_masked => hidden = true,
+            Status::Fail => fails.push(line(finding)),
+            Status::Error => errors.push(line(finding)),
+            Status::Pass | Status::Skip => {}
+        }
+    }
+    let prediction = if !fails.is_empty() {
+        Prediction::Fails(fails)
+    } else if !errors.is_empty() {
+        Prediction::Unknown(errors)
+    } else {
+        Prediction::Succeeds
+    };
+    (prediction, hidden)
+}
+
+/// The prediction against the outcome. `hidden`: a masked check failed.
+pub fn agreement(prediction: &Prediction, hidden: bool, outcome: &Outcome) -> Agreement {
+    match (prediction, outcome) {
+        (Prediction::Succeeds, Outcome::Succeeded) | (Prediction::Fails(_), Outcome::Failed(_)) => {
+            Agreement::Agree
+        }
+        (Prediction::Succeeds, Outcome::Failed(_)) if hidden => Agreement::Masked,
+        (Prediction::Succeeds, Outcome::Failed(_)) => Agreement::FalsePass,
+        (Prediction::Fails(_), Outcome::Succeeded) => Agreement::FalseFail,
+        (Prediction::Unknown(_), _) => Agreement::Undecided,
+    }
+}
+
+/// The expected verdicts of checks no rotation can confirm (a schedule, a public
+/// rule): each `(check, status)` that the findings do not show, as text.
+pub fn unmet(findings: &[Finding], expected: &[(&str, Status)]) -> Vec<String> {
+    expected
+        .iter()
+        .filter_map(|(id, status)| {
+            let of_check: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| is_check(&f.check_id, id))
+                .collect();
+            if of_check.iter().any(|f| f.status == *status) {
+                None
+            } else if of_check.is_empty() {
+                Some(format!(
+                    "expected {status} from {id}, which gave no finding"
+                ))
+            } else {
+                Some(format!(
+                    "expected {status} from {id}, got {}",
+                    of_check
+                        .iter()
+                        .map(|f| line(f))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, status: Status) -> Finding {
+        Finding {
+            check_id: id.to_owned(),
+            title: String::new(),
+            status,
+            severity: audit::Severity::High,
+            region: "us-east-1".to_owned(),
+            resource: "r".to_owned(),
+            resource_type: String::new(),
+            message: format!("{id} said so"),
+            remediation: String::new(),
+            compliance: Vec::new(),
+            references: Vec::new(),
+            account_id: None,
+            setup: None,
+            muted: None,
+        }
+    }
+
+    #[test]
+    fn the_prediction_and_the_outcome_agree_or_name_the_side_that_is_wrong() {
+        use Status::{Error, Fail, Pass};
+        let failed = Outcome::Failed("createSecret".to_owned());
+        // (findings, masked checks, outcome, agreement)
+        let cases: Vec<(Vec<(&str, Status)>, Vec<&str>, Outcome, Agreement)> = vec![
+            (
+                vec![("vpc.dns", Pass), ("secret.rotation.function-role", Pass)],
+                vec![],
+                Outcome::Succeeded,
+                Agreement::Agree,
+            ),
+            (
+                vec![("vpc.dns", Pass), ("secret.rotation.function-role", Fail)],
+                vec![],
+                failed.clone(),
+                Agreement::Agree,
+            ),
+            (
+                vec![("vpc.dns", Pass)],
+                vec![],
+                failed.clone(),
+                Agreement::FalsePass,
+            ),
+            (
+                vec![("vpc.endpoint.secretsmanager", Fail)],
+                vec![],
+                Outcome::Succeeded,
+                Agreement::FalseFail,
+            ),
+            // A check off the path never predicts: a schedule FAIL with a working rotation agrees.
+            (
+                vec![("secret.rotation.schedule", Fail), ("vpc.dns", Pass)],
+                vec![],
+                Outcome::Succeeded,
+                Agreement::Agree,
+            ),
+            (
+                vec![("secret.rotation.function-role", Error)],
+                vec![],
+                failed.clone(),
+                Agreement::Undecided,
+            ),
+            // A FAIL decides even beside an ERROR.
+            (
+                vec![("secret.rotation.function-role", Error), ("vpc.dns", Fail)],
+                vec![],
+                failed.clone(),
+                Agreement::Agree,
+            ),
+            // A check failed for safety is no claim about the rotation ...
+            (
+                vec![("rds.ingress.bastion-only", Fail)],
+                vec!["rds.ingress.bastion-only"],
+                Outcome::Succeeded,
+                Agreement::Agree,
+            ),
+            // ... and when it hid the reason of a failed rotation, the case is not counted.
+            (
+                vec![("rds.ingress.bastion-only", Fail)],
+                vec!["rds.ingress.bastion-only"],
+                failed.clone(),
+                Agreement::Masked,
+            ),
+            // An id's prefix alone is not the check.
+            (
+                vec![("vpc.dnsx", Fail)],
+                vec![],
+                Outcome::Succeeded,
+                Agreement::Agree,
+            ),
+        ];
+        for (statuses, masked, outcome, expected) in cases {
+            let findings: Vec<Finding> = statuses.iter().map(|(id, s)| finding(id, *s)).collect();
+            let masked: BTreeSet<&str> = masked.into_iter().collect();
+            let (prediction, hidden) = predict(&findings, &masked);
+            assert_eq!(
+                agreement(&prediction, hidden, &outcome),
+                expected,
+                "{statuses:?} masked {masked:?} outcome {outcome:?}: {prediction:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_expected_verdict_is_met_only_by_a_finding_of_that_check_with_that_status() {
+        let findings = vec![
+            finding("secret.rotation.schedule", Status::Fail),
+            finding("vpc.endpoint-policy.secretsmanager", Status::Pass),
+        ];
+        assert!(unmet(&findings, &[("secret.rotation.schedule", Status::Fail)]).is_empty());
+        let missed = unmet(&findings, &[("vpc.endpoint-policy", Status::Fail)]);
+        assert_eq!(missed.len(), 1);
+        assert!(
+            missed[0].contains("got PASS vpc.endpoint-policy.secretsmanager"),
+            "{missed:?}"
+        );
+        let absent = unmet(&findings, &[("rds.not-public", Status::Fail)]);
+        assert!(absent[0].contains("gave no finding"), "{absent:?}");
+    }
+}
