@@ -61,9 +61,8 @@ thread_local! {
 ///
 /// # Panics
 /// When it cannot start, or this thread's test already used another emulator.
-fn emulator_of(setup: Setup) -> &'static EmulatorState {
-    static EMULATORS: OnceLock<Mutex<HashMap<Setup, (usize, &'static Started)>>> =
-        OnceLock::new();
+fn emulator_of(setup: &Setup) -> &'static EmulatorState {
+    static EMULATORS: OnceLock<Mutex<HashMap<Setup, (usize, &'static Started)>>> = OnceLock::new();
     let (index, cell) = {
         let mut emulators = EMULATORS
             .get_or_init(Default::default)
@@ -118,7 +117,7 @@ fn emulator_of(setup: Setup) -> &'static EmulatorState {
 pub fn emulator() -> &'static EmulatorState {
     CHOSEN
         .with(Cell::get)
-        .unwrap_or_else(|| emulator_of(Setup::default()))
+        .unwrap_or_else(|| emulator_of(&Setup::default()))
 }
 
 /// The emulator with IAM enforced or not and the given `EMULATOR_*` settings,
@@ -128,7 +127,7 @@ pub fn emulator() -> &'static EmulatorState {
 /// # Panics
 /// When it cannot start, or this test already used another emulator.
 pub fn emulator_with(enforce_iam: bool, settings: &[(&str, &str)]) -> &'static EmulatorState {
-    emulator_of(Setup {
+    emulator_of(&Setup {
         owner: String::new(),
         enforce_iam,
         settings: settings
@@ -145,7 +144,7 @@ pub fn emulator_with(enforce_iam: bool, settings: &[(&str, &str)]) -> &'static E
 /// # Panics
 /// As [`emulator_with`].
 pub fn emulator_of_own(area: &str) -> &'static EmulatorState {
-    emulator_of(Setup {
+    emulator_of(&Setup {
         owner: area.to_owned(),
         ..Setup::default()
     })

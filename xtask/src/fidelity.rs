@@ -80,7 +80,10 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
     for behaviour in &behaviours {
         let test = &behaviour.test;
         let (area, _) = test.split_once("::").with_context(|| {
-            format!("behaviour {}: test {test} is not <area>::<function>", behaviour.name)
+            format!(
+                "behaviour {}: test {test} is not <area>::<function>",
+                behaviour.name
+            )
         })?;
         eprintln!(
             "fidelity: {} off, running {}",
@@ -91,7 +94,14 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
         command
             .args([
-                "test", "-p", "tests", "--test", TEST_BINARY, "--", "--exact", test,
+                "test",
+                "-p",
+                "tests",
+                "--test",
+                TEST_BINARY,
+                "--",
+                "--exact",
+                test,
             ])
             .current_dir(paths::workspace_root())
             .stdin(Stdio::null());
