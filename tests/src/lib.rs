@@ -1,16 +1,31 @@
-//! Test support: one embedded emulator per test process, and resource names of
-//! each test's own, so that tests run in parallel against it.
+//! Test support: the emulators of the test process, and resource names of each
+//! test's own, so that tests run in parallel against them.
 //!
-//! The emulator is started through the same code as `cargo xtask emulator up`
-//! ([`xtask::emulator::Emulator::start`]), in a directory of this process, with the
-//! process id as its parent: when the test binary exits, the launcher stops every
-//! MariaDB server and Lambda process it started.
+//! Every integration test is in one binary (`tests/tests/it`), so the AWS SDK is
+//! linked once. The process starts one emulator per distinct setup, on first use:
+//! the shared one with every strict behaviour at its defaults, one with IAM
+//! enforced ([`emulator_with`]), and one for each area whose tests change what is
+//! global to an emulator ([`emulator_of_own`]: `/_emulator/fail`, an organisation).
+//! Each is started through the same code as `cargo xtask emulator up`
+//! ([`xtask::emulator::Emulator::start`]), in a directory of its own named after
+//! the process (`test-<pid>-<n>`), with the process id as its parent: when the
+//! test binary exits, each launcher stops every MariaDB server and Lambda process
+//! it started.
+//!
+//! A test names its emulator once ([`emulator_with`], [`emulator_of_own`]); the
+//! helpers that take no emulator ([`sdk_config`], [`db_options`],
+//! [`wait_for_rotation`], [`runs::ca`], ...) then act on that one. The choice is
+//! kept per thread, for libtest runs each test on a thread of its own (even with
+//! `--test-threads=1`: <https://github.com/rust-lang/rust/pull/103681>) and
+//! `#[tokio::test]` polls the test's future on that thread (`Runtime::block_on`).
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -24,58 +39,119 @@ pub mod runs;
 /// The account id moto uses.
 pub const ACCOUNT_ID: &str = "123456789012";
 
-static EMULATOR: OnceLock<Result<EmulatorState, String>> = OnceLock::new();
-static EMULATOR_OPTIONS: OnceLock<(bool, Vec<(String, String)>)> = OnceLock::new();
+/// What an emulator of the test process is started with: one emulator each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Setup {
+    /// The area that has this emulator to itself; empty: shared.
+    owner: String,
+    enforce_iam: bool,
+    settings: Vec<(String, String)>,
+}
 
-/// The emulator of this test process, started on first use, with every strict
-/// AWS behaviour at its defaults.
+/// An emulator of the process: started once, by the first test that asks for it.
+type Started = OnceLock<Result<EmulatorState, String>>;
+
+thread_local! {
+    /// The emulator this thread's test uses, once it has used or named one.
+    static CHOSEN: Cell<Option<&'static EmulatorState>> = const { Cell::new(None) };
+}
+
+/// The emulator of `setup`, started on first use (other setups start meanwhile,
+/// each in its own cell), and made the one this thread's test uses.
 ///
 /// # Panics
-/// When the emulator cannot start; the message says why (a missing prerequisite, say).
-pub fn emulator() -> &'static EmulatorState {
-    let result = EMULATOR.get_or_init(|| {
+/// When it cannot start, or this thread's test already used another emulator.
+fn emulator_of(setup: &Setup) -> &'static EmulatorState {
+    static EMULATORS: OnceLock<Mutex<HashMap<Setup, (usize, &'static Started)>>> = OnceLock::new();
+    let (index, cell) = {
+        let mut emulators = EMULATORS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let count = emulators.len();
+        *emulators
+            .entry(setup.clone())
+            .or_insert_with(|| (count, &*Box::leak(Box::default())))
+    };
+    let result = cell.get_or_init(|| {
         let root = xtask::paths::target_dir().join("emulator");
-        remove_stale_test_dirs(&root);
-        let (enforce_iam, settings) = EMULATOR_OPTIONS.get_or_init(Default::default).clone();
+        if index == 0 {
+            remove_stale_test_dirs(&root);
+        }
+        let mut dir = format!("test-{}-{index}", std::process::id());
+        if !setup.owner.is_empty() {
+            dir = format!("{dir}-{}", setup.owner);
+        } else if setup.enforce_iam {
+            dir.push_str("-iam");
+        }
         let options = EmulatorOptions {
-            dir: root.join(format!("test-{}", std::process::id())),
+            dir: root.join(dir),
             parent_pid: Some(std::process::id()),
-            enforce_iam,
-            settings,
+            enforce_iam: setup.enforce_iam,
+            settings: setup.settings.clone(),
         };
         Emulator::start(&options)
             .map(|emulator| emulator.state)
             .map_err(|error| format!("{error:#}"))
     });
-    match result {
+    let state = match result {
         Ok(state) => state,
-        Err(message) => panic!("the test emulator did not start: {message}"),
-    }
+        Err(message) => panic!("the test emulator ({setup:?}) did not start: {message}"),
+    };
+    CHOSEN.with(|chosen| match chosen.get() {
+        Some(used) if !std::ptr::eq(used, state) => panic!(
+            "this test used the emulator in {} before asking for {setup:?}: name the emulator before any other helper",
+            used.dir.display()
+        ),
+        _ => chosen.set(Some(state)),
+    });
+    state
 }
 
-/// The emulator of this test process with IAM enforced and the given `EMULATOR_*`
-/// settings. Every test of one binary shares one emulator, so a binary that needs
-/// other settings than the defaults calls this, with the same arguments, in each test.
+/// The emulator this test uses: the one it named with [`emulator_with`] or
+/// [`emulator_of_own`], else the shared one, with every strict AWS behaviour at
+/// its defaults. Started on first use.
 ///
 /// # Panics
-/// When this process's emulator was already started with other options.
-pub fn emulator_with(enforce_iam: bool, settings: &[(&str, &str)]) -> &'static EmulatorState {
-    let wanted = (
-        enforce_iam,
-        settings
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<Vec<_>>(),
-    );
-    let chosen = EMULATOR_OPTIONS.get_or_init(|| wanted.clone());
-    assert_eq!(
-        chosen, &wanted,
-        "this test process's emulator was started with other options"
-    );
-    emulator()
+/// When the emulator cannot start; the message says why (a missing prerequisite, say).
+pub fn emulator() -> &'static EmulatorState {
+    CHOSEN
+        .with(Cell::get)
+        .unwrap_or_else(|| emulator_of(&Setup::default()))
 }
 
-/// Test emulator directories whose process is gone are removed (their data is of no use).
+/// The emulator with IAM enforced or not and the given `EMULATOR_*` settings,
+/// shared by every test that asks for the same; a test that needs it calls this
+/// before any other helper, and the helpers then use it.
+///
+/// # Panics
+/// When it cannot start, or this test already used another emulator.
+pub fn emulator_with(enforce_iam: bool, settings: &[(&str, &str)]) -> &'static EmulatorState {
+    emulator_of(&Setup {
+        owner: String::new(),
+        enforce_iam,
+        settings: settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    })
+}
+
+/// An emulator (default settings) that only the tests of `area` use: for tests that
+/// change what is global to an emulator, such as the EC2 failures of
+/// `/_emulator/fail` or the one organisation of its account.
+///
+/// # Panics
+/// As [`emulator_with`].
+pub fn emulator_of_own(area: &str) -> &'static EmulatorState {
+    emulator_of(&Setup {
+        owner: area.to_owned(),
+        ..Setup::default()
+    })
+}
+
+/// Test emulator directories (`test-<pid>` or `test-<pid>-<n>...`) whose process is
+/// gone are removed (their data is of no use).
 fn remove_stale_test_dirs(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else {
         return;
@@ -84,6 +160,7 @@ fn remove_stale_test_dirs(root: &Path) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(pid) = name
             .strip_prefix("test-")
+            .map(|rest| rest.split_once('-').map_or(rest, |(pid, _)| pid))
             .and_then(|p| p.parse::<u32>().ok())
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
@@ -92,7 +169,8 @@ fn remove_stale_test_dirs(root: &Path) {
     }
 }
 
-/// The SDK configuration for the emulator: its endpoint, region and credentials.
+/// The SDK configuration for the emulator this test uses: its endpoint, region and
+/// credentials.
 pub async fn sdk_config() -> SdkConfig {
     xtask::aws::emulator_config(emulator()).await
 }

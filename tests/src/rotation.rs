@@ -1,6 +1,6 @@
 //! The rotator as a Lambda function of the emulator: its zip, a function of a given
 //! role, rotations started with `RotateSecret`, and RDS instances with an RDS-managed
-//! admin secret. Shared by the rotator's test binaries (one with IAM enforced).
+//! admin secret. Shared by the rotator's test areas (one with IAM enforced).
 
 use std::path::Path;
 
@@ -175,7 +175,7 @@ pub struct RdsInstance {
 /// its own admitting MySQL from anywhere: the setup in which a function outside any
 /// VPC (as the rotator tests deploy it) reaches a database on AWS. The emulator's
 /// network decides that as AWS does; the tutorial's private setup is `cargo xtask
-/// provision`'s, tested in `tests/tests/xtask.rs`.
+/// provision`'s, tested in `tests/tests/it/xtask.rs`.
 ///
 /// # Panics
 /// When any of that fails.

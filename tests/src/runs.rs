@@ -1,6 +1,7 @@
-//! Options for a run of `cargo xtask provision`, `deploy` and `cleanup` in this
-//! test process's emulator: its CA, the built zip, and a state directory of the
-//! process's own, shared by the test binaries that call the xtask library.
+//! Options for a run of `cargo xtask provision`, `deploy` and `cleanup` in the
+//! emulator the test uses: its CA, the built zip, and a state directory of the
+//! process's own, shared by the test areas that call the xtask library (their run
+//! names, from `unique_name`, keep their state files apart).
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -24,7 +24,8 @@ class Behaviour:
     name: str
     summary: str
     source: str
-    # The fidelity test: "<test binary>::<test function>" under tests/tests.
+    # The fidelity test: "<area>::<test function>" in the integration-test binary
+    # (tests/tests/it/main.rs), whose module <area> is tests/tests/it/<area>.rs.
     test: str
     # Text the test's failure must show with the behaviour off (an assertion's
     # message); when empty, the failure must at least be raised in the test's own

@@ -1212,7 +1212,7 @@ mod tests {
                 ]),
             ),
         ] {
-            // Alone in its statement, as tests/tests/rotator_iam.rs removes it.
+            // Alone in its statement, as tests/tests/it/rotator_iam.rs removes it.
             let statement = statements
                 .iter()
                 .find(|s| s["Action"] == json!(action))

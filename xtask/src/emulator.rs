@@ -499,7 +499,7 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
 
 /// Installs moto (pinned in `emulator/requirements.txt`) into `target/emulator/venv` once.
 ///
-/// Concurrent callers (parallel test binaries) wait on a lock directory; the install is
+/// Concurrent callers (the emulators one test process starts at once) wait on a lock directory; the install is
 /// recorded with the requirements' contents so a changed pin reinstalls.
 pub fn ensure_virtualenv(python3: &Path) -> Result<PathBuf> {
     let requirements_path = paths::workspace_root()

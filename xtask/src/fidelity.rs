@@ -19,13 +19,17 @@ use crate::{emulator, paths};
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Behaviour {
     name: String,
-    /// `<test binary>::<test function>`.
+    /// `<area>::<test function>`: the test's path in the one integration-test
+    /// binary ([`TEST_BINARY`]), whose module `<area>` is `tests/tests/it/<area>.rs`.
     test: String,
     /// Text the failure must show with the behaviour off; empty: a panic in the
     /// test's own file.
     #[serde(default)]
     expect: String,
 }
+
+/// The one integration-test binary of the `tests` crate (`tests/tests/it/main.rs`).
+const TEST_BINARY: &str = "it";
 
 /// The registry, as `behaviours.py` prints it.
 fn registry(python: &std::path::Path) -> Result<Vec<Behaviour>> {
@@ -74,10 +78,11 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
     let mut rows = Vec::new();
     let mut decorative = Vec::new();
     for behaviour in &behaviours {
-        let (binary, test) = behaviour.test.split_once("::").with_context(|| {
+        let test = &behaviour.test;
+        let (area, _) = test.split_once("::").with_context(|| {
             format!(
-                "behaviour {}: test {} is not <binary>::<function>",
-                behaviour.name, behaviour.test
+                "behaviour {}: test {test} is not <area>::<function>",
+                behaviour.name
             )
         })?;
         eprintln!(
@@ -89,7 +94,14 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
         command
             .args([
-                "test", "-p", "tests", "--test", binary, "--", "--exact", test,
+                "test",
+                "-p",
+                "tests",
+                "--test",
+                TEST_BINARY,
+                "--",
+                "--exact",
+                test,
             ])
             .current_dir(paths::workspace_root())
             .stdin(Stdio::null());
@@ -104,9 +116,9 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
             .output()
             .context("running cargo test")?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let verdict = judge(&stdout, binary, &behaviour.expect).map_err(|why| {
+        let verdict = judge(&stdout, area, &behaviour.expect).map_err(|why| {
             anyhow::anyhow!(
-                "behaviour {}: `EMULATOR_OFF={} cargo test -p tests --test {binary} -- --exact {test}` {why}:\n{stdout}\n{}",
+                "behaviour {}: `EMULATOR_OFF={} cargo test -p tests --test {TEST_BINARY} -- --exact {test}` {why}:\n{stdout}\n{}",
                 behaviour.name,
                 behaviour.name,
                 String::from_utf8_lossy(&out.stderr)
@@ -132,7 +144,7 @@ pub fn check(python: &std::path::Path, only: &[String]) -> Result<()> {
     }
     if !decorative.is_empty() {
         bail!(
-            "with {} off, its fidelity test still passes: the test does not show the behaviour (or the switch does not turn it off); rerun one with `EMULATOR_OFF=<name> cargo test -p tests --test <binary> -- --exact <test>`",
+            "with {} off, its fidelity test still passes: the test does not show the behaviour (or the switch does not turn it off); rerun one with `EMULATOR_OFF=<name> cargo test -p tests --test {TEST_BINARY} -- --exact <area>::<test>`",
             decorative.join(", ")
         );
     }
@@ -148,20 +160,21 @@ enum Verdict {
 
 /// Reads libtest's output: exactly one test must have run. A failure counts only
 /// where it shows the behaviour: `expect` in the output, or (without one) a panic
-/// raised in the test's own file `tests/tests/<binary>.rs` rather than in a shared helper.
-/// A build failure, a name that matched nothing, or a failure elsewhere is an error.
-fn judge(stdout: &str, binary: &str, expect: &str) -> Result<Verdict, String> {
+/// raised in the test's own file `tests/tests/it/<area>.rs` rather than in a shared
+/// helper. A build failure, a name that matched nothing, or a failure elsewhere is an
+/// error.
+fn judge(stdout: &str, area: &str, expect: &str) -> Result<Verdict, String> {
     let mut totals = crate::libtest::Totals::default();
     stdout.lines().for_each(|line| totals.add_line(line));
     match (totals.passed, totals.failed) {
         (1, 0) => Ok(Verdict::Passed),
         (0, 1) if !expect.is_empty() && stdout.contains(expect) => Ok(Verdict::Failed),
         (0, 1) if !expect.is_empty() => Err(format!("failed without showing \"{expect}\"")),
-        (0, 1) if stdout.contains(&format!("panicked at tests/tests/{binary}.rs:")) => {
+        (0, 1) if stdout.contains(&format!("panicked at tests/tests/it/{area}.rs:")) => {
             Ok(Verdict::Failed)
         }
         (0, 1) => Err(format!(
-            "failed, but not in tests/tests/{binary}.rs (a shared helper or the harness): not evidence of the behaviour"
+            "failed, but not in tests/tests/it/{area}.rs (a shared helper or the harness): not evidence of the behaviour"
         )),
         _ => Err("did not run exactly one test (did it build?)".to_owned()),
     }
@@ -181,17 +194,17 @@ mod tests {
         };
         let cases = [
             (ok.to_owned(), "", Ok(Verdict::Passed)),
-            (failed("tests/tests/emulator.rs"), "", Ok(Verdict::Failed)),
-            (failed("tests/tests/emulator.rs"), "must be refused", Ok(Verdict::Failed)),
+            (failed("tests/tests/it/emulator.rs"), "", Ok(Verdict::Failed)),
+            (failed("tests/tests/it/emulator.rs"), "must be refused", Ok(Verdict::Failed)),
             (
-                failed("tests/tests/emulator.rs"),
+                failed("tests/tests/it/emulator.rs"),
                 "other text",
                 Err("failed without showing \"other text\"".to_owned()),
             ),
             (
                 failed("tests/src/lib.rs"),
                 "",
-                Err("failed, but not in tests/tests/emulator.rs (a shared helper or the harness): not evidence of the behaviour".to_owned()),
+                Err("failed, but not in tests/tests/it/emulator.rs (a shared helper or the harness): not evidence of the behaviour".to_owned()),
             ),
             (
                 "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 41 filtered out".to_owned(),

@@ -1,8 +1,8 @@
 //! `cargo xtask test`: the one command CI and developers run.
 //!
 //! Formatting and lints first (cheap, and a failure there says the most), then the
-//! Python environment of the emulator (so parallel test binaries do not race to
-//! install it), then every test of the workspace.
+//! Python environment of the emulator (so the emulators the integration tests
+//! start at once do not race to install it), then every test of the workspace.
 
 use std::process::{Command, ExitCode};
 
@@ -42,7 +42,7 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
     let totals = cargo_test(&args)?;
-    // One closing line for the whole run (cargo prints one per test binary).
+    // One closing line for the whole run (cargo prints one per test target).
     println!(
         "{} passed, {} failed, {} skipped",
         totals.passed, totals.failed, totals.ignored

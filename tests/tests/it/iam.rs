@@ -1,6 +1,6 @@
 //! The emulator with IAM enforced (`--enforce-iam`: moto's access control, every
-//! call signed by an IAM user allowed the action). This test binary has an emulator
-//! of its own so the other tests keep the emulator's administrator credentials.
+//! call signed by an IAM user allowed the action). These tests use an emulator
+//! apart from the shared one so the other tests keep its administrator credentials.
 //!
 //! The audit claims that the policy `audit --print-policy` prints is all it needs;
 //! here it runs as a user with exactly that policy, then with one action less.

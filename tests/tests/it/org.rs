@@ -10,7 +10,7 @@
 //! trusts another account only, so AssumeRole is refused (the emulator checks
 //! trust policies as AWS does), one account is closed, and two are empty.
 //!
-//! One test, for an organisation can be created once per emulator (this binary's).
+//! One test, for an organisation can be created once per emulator (this area's own).
 //! The rotator zip must exist (`cargo xtask build`; `cargo xtask test` builds it).
 
 use std::collections::BTreeSet;
@@ -27,9 +27,14 @@ use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde_json::json;
 use tests::runs::{ca, deploy_options, provision_options, state_dir};
-use tests::{sdk_config, unique_name};
+use tests::unique_name;
 use xtask::names::{self, Names};
 use xtask::{deploy, provision};
+
+/// The SDK configuration for this area's own emulator.
+async fn sdk_config() -> SdkConfig {
+    xtask::aws::emulator_config(tests::emulator_of_own("org")).await
+}
 
 const ROLE: &str = audit::org::DEFAULT_ROLE_NAME;
 

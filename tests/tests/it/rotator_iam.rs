@@ -1,6 +1,6 @@
 //! The rotator with IAM enforced (`--enforce-iam`): the function runs with its
 //! execution role's temporary credentials, as in Lambda, so every AWS call it makes
-//! is judged by the role's policy. This test binary has an emulator of its own.
+//! is judged by the role's policy. These tests use the emulator with IAM enforced.
 //!
 //! `cargo xtask deploy` claims that the policy it writes is all the function needs;
 //! here a rotation runs with exactly that policy, then with one statement less.

@@ -1,14 +1,18 @@
 //! A provision interrupted between a create and the call that completes the new
 //! resource (an attribute, an attachment) is repaired by the next run, with no
 //! duplicate. The emulator makes chosen EC2 calls fail (`/_emulator/fail`), and
-//! that is global to an emulator, so these tests have a binary (and an emulator)
-//! of their own.
+//! that is global to an emulator, so these tests have an emulator of their own.
 
 use tests::runs::{cleanup_options, provision_options};
-use tests::{sdk_config, unique_name};
+use tests::unique_name;
 use xtask::cleanup;
 use xtask::names::Names;
 use xtask::provision;
+
+/// The SDK configuration for this area's own emulator.
+async fn sdk_config() -> aws_config::SdkConfig {
+    xtask::aws::emulator_config(tests::emulator_of_own("interrupted")).await
+}
 
 #[tokio::test]
 async fn a_provision_interrupted_between_create_and_attribute_is_repaired_by_a_rerun() {
