@@ -36,10 +36,10 @@ use crate::calls::{self, ApiCall};
 use crate::checks::redact_grant;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
-    FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord, MasterUserSecret, Metadata, NetworkAcl,
-    NetworkAclEntry, PolicyDocument, PrefixList, RegionInventory, RoleRecord, Scope, Secret,
-    SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, Vpc,
-    VpcEndpoint,
+    FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
+    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
+    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
+    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
 };
 use crate::policy::Policy;
 use crate::sensitive::SensitiveString;
@@ -1038,8 +1038,7 @@ impl RegionCollector<'_> {
             return Collected::Ok(None);
         };
         let arn = metadata.arn().unwrap_or(metadata.key_id()).to_owned();
-        let aws_managed =
-            metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
+        let aws_managed = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
         let policy = if aws_managed {
             Collected::Skipped("an AWS managed key: its key policy is AWS's".to_owned())
         } else {

@@ -499,7 +499,7 @@ async fn a_key_policy_that_does_not_delegate_to_iam_fails_the_rotation_and_the_a
     );
     let logs = function_logs(&function);
     assert!(
-        logs.contains("secretsmanager:GetSecretValue failed: access denied"),
+        logs.contains("secretsmanager:GetSecretValue (AWSCURRENT) failed: access denied"),
         "the error names the refused read: {logs}"
     );
 

@@ -561,7 +561,11 @@ fn key_policy(
             return Ok(());
         }
         Some(Collected::Failed(error)) => {
-            other.gaps.push(Gap { part: Part::Resource(key.to_owned()), name, why: error.describe() });
+            other.gaps.push(Gap {
+                part: Part::Resource(key.to_owned()),
+                name,
+                why: error.describe(),
+            });
             return Ok(());
         }
         // No such key: nothing allows its use.
@@ -569,7 +573,11 @@ fn key_policy(
         Some(Collected::Ok(Some(record))) => match &record.policy {
             Collected::Ok(document) => document.clone(),
             Collected::Failed(error) => {
-                other.gaps.push(Gap { part: Part::Resource(key.to_owned()), name, why: error.describe() });
+                other.gaps.push(Gap {
+                    part: Part::Resource(key.to_owned()),
+                    name,
+                    why: error.describe(),
+                });
                 return Ok(());
             }
             Collected::Skipped(why) => {
@@ -578,13 +586,20 @@ fn key_policy(
             }
         },
     };
-    let error = |why: String| {
-        Box::new(context.finding(def, Status::Error, key, format!("{name}: {why}")))
-    };
+    let error =
+        |why: String| Box::new(context.finding(def, Status::Error, key, format!("{name}: {why}")));
     let direct = iam_eval::resource_policy_for_role(&document, caller).map_err(error)?;
     let delegation = iam_eval::key_policy_delegation(&document, caller).map_err(error)?;
-    other.resources.push(ResourcePolicy { resource: key.to_owned(), name: name.clone(), document: direct });
-    other.delegations.push(KeyDelegation { resource: key.to_owned(), name, document: delegation });
+    other.resources.push(ResourcePolicy {
+        resource: key.to_owned(),
+        name: name.clone(),
+        document: direct,
+    });
+    other.delegations.push(KeyDelegation {
+        resource: key.to_owned(),
+        name,
+        document: delegation,
+    });
     Ok(())
 }
 
@@ -622,7 +637,10 @@ pub(crate) fn judge(
         let what = format!("{} on {} ({})", need.action, need.resource, need.why);
         let (identity, ignored) = delegated(
             iam_eval::evaluate(policies, &request)?,
-            other.delegations.iter().find(|d| d.resource == need.resource),
+            other
+                .delegations
+                .iter()
+                .find(|d| d.resource == need.resource),
             &request,
         )?;
         let boundary = match &other.boundary {
@@ -692,7 +710,10 @@ fn delegated(
         return Ok((identity, None));
     };
     let by_key = iam_eval::evaluate(
-        &[NamedPolicy { name: &delegation.name, document: &delegation.document }],
+        &[NamedPolicy {
+            name: &delegation.name,
+            document: &delegation.document,
+        }],
         request,
     )?;
     Ok(match (identity, by_key) {
@@ -1441,7 +1462,9 @@ mod tests {
                 vec![all.clone(), iam_kms.clone()],
                 key_policy(json!([other_principal])),
                 Status::Fail,
-                format!("kms:Decrypt on {KEY} (the customer-managed key of secret SecretsManagerTutorialAppuser) is allowed by inline policy p0 statement 2, but the key policy of {KEY} neither allows the role nor delegates"),
+                format!(
+                    "kms:Decrypt on {KEY} (the customer-managed key of secret SecretsManagerTutorialAppuser) is allowed by inline policy p0 statement 2, but the key policy of {KEY} neither allows the role nor delegates"
+                ),
             ),
             (
                 "the key policy allows the role itself: no IAM Allow needed",
@@ -1536,7 +1559,11 @@ mod tests {
             }];
         });
         assert_eq!(findings[0].status, Status::Pass, "{}", findings[0].message);
-        assert!(!findings[0].message.contains("kms:"), "{}", findings[0].message);
+        assert!(
+            !findings[0].message.contains("kms:"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
