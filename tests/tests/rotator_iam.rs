@@ -142,6 +142,33 @@ async fn role_finding(config: &SdkConfig, app: &Tutorial) -> audit::Finding {
         .expect("the role check's finding")
 }
 
+/// Rotates once with `function`, which must stop at `step` with `error` in its logs
+/// and AWSCURRENT untouched; then the audit's verdict on its role.
+async fn failed_rotation(
+    config: &SdkConfig,
+    app: &Tutorial,
+    function: &str,
+    step: &str,
+    error: &str,
+) -> audit::Finding {
+    let (current_before, _) = current_version(config, &app.secret).await;
+    let token = rotate(config, &app.secret, function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed(step.to_owned()),
+        "function logs: {}",
+        function_logs(function)
+    );
+    assert_eq!(
+        current_version(config, &app.secret).await.0,
+        current_before,
+        "AWSCURRENT stays"
+    );
+    let logs = function_logs(function);
+    assert!(logs.contains(error), "the error names the refusal: {logs}");
+    role_finding(config, app).await
+}
+
 #[tokio::test]
 async fn the_policy_deploy_writes_is_enough_for_a_rotation() {
     let config = admin_config().await;
@@ -205,26 +232,15 @@ async fn a_deny_in_the_secrets_resource_policy_fails_the_rotation_and_the_audit(
         .send()
         .await
         .expect("PutResourcePolicy");
-    let (current_before, _) = current_version(&config, &app.secret).await;
-
-    let token = rotate(&config, &app.secret, &function).await;
-    assert_eq!(
-        tests::wait_for_rotation(&app.secret, &token).await,
-        RotationOutcome::Failed("createSecret".to_owned()),
-        "createSecret is the step that stores the pending password"
-    );
-    assert_eq!(
-        current_version(&config, &app.secret).await.0,
-        current_before,
-        "AWSCURRENT stays"
-    );
-    let logs = function_logs(&function);
-    assert!(
-        logs.contains("secretsmanager:PutSecretValue failed: access denied"),
-        "the error names the denied action: {logs}"
-    );
-
-    let finding = role_finding(&config, &app).await;
+    // createSecret is the step that stores the pending password.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:PutSecretValue failed: access denied",
+    )
+    .await;
     assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
     assert!(
         finding
@@ -269,19 +285,15 @@ async fn a_permissions_boundary_without_get_random_password_fails_the_rotation_a
         .expect("PutRolePermissionsBoundary");
     let function = rotator_as(&config, &role).await;
 
-    let token = rotate(&config, &app.secret, &function).await;
-    assert_eq!(
-        tests::wait_for_rotation(&app.secret, &token).await,
-        RotationOutcome::Failed("createSecret".to_owned()),
-        "createSecret is the step that asks for a password"
-    );
-    let logs = function_logs(&function);
-    assert!(
-        logs.contains("secretsmanager:GetRandomPassword failed: access denied"),
-        "the error names the denied action: {logs}"
-    );
-
-    let finding = role_finding(&config, &app).await;
+    // createSecret is the step that asks for a password.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:GetRandomPassword failed: access denied",
+    )
+    .await;
     assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
     assert!(
         finding.message.contains(&format!(
@@ -483,27 +495,16 @@ async fn a_key_policy_that_does_not_delegate_to_iam_fails_the_rotation_and_the_a
         .send()
         .await
         .expect("PutKeyPolicy");
-    let (current_before, _) = current_version(&config, &app.secret).await;
-
-    let token = rotate(&config, &app.secret, &function).await;
-    assert_eq!(
-        tests::wait_for_rotation(&app.secret, &token).await,
-        RotationOutcome::Failed("createSecret".to_owned()),
-        "createSecret is the step that reads the current value: {}",
-        function_logs(&function)
-    );
-    assert_eq!(
-        current_version(&config, &app.secret).await.0,
-        current_before,
-        "AWSCURRENT stays"
-    );
-    let logs = function_logs(&function);
-    assert!(
-        logs.contains("secretsmanager:GetSecretValue (AWSCURRENT) failed: access denied"),
-        "the error names the refused read: {logs}"
-    );
-
-    let finding = role_finding(&config, &app).await;
+    // createSecret is the step that reads the current value; the rotator reports
+    // the key policy's refusal as the read's.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:GetSecretValue (AWSCURRENT) failed: access denied",
+    )
+    .await;
     assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
     assert!(
         finding.message.contains(&format!(
