@@ -717,13 +717,13 @@ fn delegated(
         request,
     )?;
     Ok(match (identity, by_key) {
-        (identity, Decision::Allowed { .. }) => (identity, None),
         (Decision::Allowed { .. }, Decision::NotProven { by, condition }) => {
             (Decision::NotProven { by, condition }, None)
         }
         (Decision::Allowed { by } | Decision::NotProven { by, .. }, Decision::ImplicitDeny) => {
             (Decision::ImplicitDeny, Some((by, delegation.name.clone())))
         }
+        // Delegated (or a Deny, which counts either way).
         (identity, _) => (identity, None),
     })
 }
@@ -1426,6 +1426,15 @@ mod tests {
     #[allow(clippy::too_many_lines)] // one table of cases, each with its key policy
     fn the_key_policy_decides_whether_the_roles_kms_allow_counts() {
         use crate::inventory::{KeyPolicyRecord, KeyRecord};
+        // (why, the secret's KmsKeyId, the role's statements, the key policy, verdict, text)
+        type Case = (
+            &'static str,
+            &'static str,
+            Vec<Value>,
+            Collected<String>,
+            Status,
+            String,
+        );
         const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";
         let all = json!({"Effect": "Allow", "Action": ["secretsmanager:*", "rds:DescribeDBInstances"], "Resource": "*"});
         let iam_kms = json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY});
@@ -1447,7 +1456,7 @@ mod tests {
             "Action": "kms:Decrypt", "Resource": "*",
             "Condition": {"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}});
         let unread = Collected::Failed(denied("kms:GetKeyPolicy"));
-        let cases: Vec<(&str, &str, Vec<Value>, Collected<String>, Status, String)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "the key policy delegates and IAM allows",
                 KEY,
