@@ -123,6 +123,17 @@ pub const IAM_GET_ROLE: ApiCall = call(
 pub const IAM_GET_POLICY: ApiCall = call("iam:GetPolicy", "a managed policy's default version");
 pub const IAM_GET_POLICY_VERSION: ApiCall =
     call("iam:GetPolicyVersion", "a managed policy's document");
+pub const KMS_DESCRIBE_KEY: ApiCall = call(
+    "kms:DescribeKey",
+    "a secret's KMS key: its ARN (an alias resolved) and whether AWS manages it",
+);
+/// Its key policy must allow the auditor too (KMS API reference, GetKeyPolicy:
+/// "Required permissions: kms:GetKeyPolicy (key policy)"): the default key policy
+/// does, by delegating to the account's IAM policies.
+pub const KMS_GET_KEY_POLICY: ApiCall = call(
+    "kms:GetKeyPolicy",
+    "a customer managed key's key policy: whether the rotation role may decrypt with it",
+);
 
 pub const EC2_DESCRIBE_REGIONS: ApiCall = call(
     "ec2:DescribeRegions",
@@ -165,6 +176,8 @@ pub const CALLS: &[ApiCall] = &[
     IAM_LIST_ATTACHED_ROLE_POLICIES,
     IAM_GET_POLICY,
     IAM_GET_POLICY_VERSION,
+    KMS_DESCRIBE_KEY,
+    KMS_GET_KEY_POLICY,
     EC2_DESCRIBE_REGIONS,
     ORGANIZATIONS_LIST_ACCOUNTS,
 ];

@@ -36,10 +36,10 @@ use crate::calls::{self, ApiCall};
 use crate::checks::redact_grant;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
-    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, NetworkAcl,
-    NetworkAclEntry, PolicyDocument, PrefixList, RegionInventory, RoleRecord, Scope, Secret,
-    SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, Vpc,
-    VpcEndpoint,
+    FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
+    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
+    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
+    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
 };
 use crate::policy::Policy;
 use crate::sensitive::SensitiveString;
@@ -103,6 +103,7 @@ struct Clients {
     lambda: aws_sdk_lambda::Client,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -135,6 +136,11 @@ impl Clients {
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(config)
                     .interceptor(counter.clone())
                     .build(),
             ),
@@ -434,6 +440,7 @@ struct SecretsPart {
     values: Vec<SecretValueRecord>,
     logins: HashMap<String, DbLogin>,
     admin_secrets: Vec<AdminSecretRecord>,
+    keys: Vec<KeyPolicyRecord>,
 }
 
 impl RegionCollector<'_> {
@@ -520,6 +527,7 @@ impl RegionCollector<'_> {
             secret_values: secrets_part.values,
             admin_secrets: secrets_part.admin_secrets,
             secret_policies: secrets_part.policies,
+            key_policies: secrets_part.keys,
             grants,
             network_acls: vpc_part.network_acls,
             roles,
@@ -908,6 +916,7 @@ impl RegionCollector<'_> {
             values: Vec::new(),
             logins: HashMap::new(),
             admin_secrets: Vec::new(),
+            keys: Vec::new(),
         };
         if let Collected::Ok(secrets) = &mut part.secrets {
             for secret in secrets.iter_mut() {
@@ -986,7 +995,73 @@ impl RegionCollector<'_> {
                 facts,
             });
         }
+        part.keys = self.key_policies(&part).await;
         part
+    }
+
+    /// The customer managed keys of the audited secrets and of their `masterarn`
+    /// secrets, each described once with its key policy. The AWS managed key
+    /// `aws/secretsmanager` is left out: `DescribeSecret` omits `KmsKeyId` for it
+    /// and its policy is AWS's (Secrets Manager API reference, `KmsKeyId`).
+    async fn key_policies(&self, part: &SecretsPart) -> Vec<KeyPolicyRecord> {
+        let audited = part.secrets.ok().into_iter().flatten();
+        let admins = part.admin_secrets.iter().filter_map(|a| match &a.secret {
+            Collected::Ok(Some(secret)) => Some(secret),
+            _ => None,
+        });
+        let ids: BTreeSet<String> = audited
+            .chain(admins)
+            .filter_map(|s| s.kms_key_id.clone())
+            .filter(|k| !k.ends_with("alias/aws/secretsmanager"))
+            .collect();
+        let mut keys = Vec::new();
+        for key_id in ids {
+            let key = self.key(&key_id).await;
+            keys.push(KeyPolicyRecord { key_id, key });
+        }
+        keys
+    }
+
+    /// A key as `DescribeKey` finds it (an alias resolved to the key's ARN), with
+    /// its key policy (`GetKeyPolicy` takes a key id or ARN and the only policy name
+    /// `default`: KMS API reference, GetKeyPolicy,
+    /// https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html).
+    async fn key(&self, key_id: &str) -> Collected<Option<KeyRecord>> {
+        let call = &calls::KMS_DESCRIBE_KEY;
+        self.log.record(call);
+        let metadata = match self.clients.kms.describe_key().key_id(key_id).send().await {
+            Ok(output) => output.key_metadata().cloned(),
+            Err(error) if error.code() == Some("NotFoundException") => return Collected::Ok(None),
+            Err(error) => return Collected::Failed(collection_error(call, &error)),
+        };
+        let Some(metadata) = metadata else {
+            return Collected::Ok(None);
+        };
+        let arn = metadata.arn().unwrap_or(metadata.key_id()).to_owned();
+        let aws_managed = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
+        let policy = if aws_managed {
+            Collected::Skipped("an AWS managed key: its key policy is AWS's".to_owned())
+        } else {
+            let call = &calls::KMS_GET_KEY_POLICY;
+            self.log.record(call);
+            match self
+                .clients
+                .kms
+                .get_key_policy()
+                .key_id(&arn)
+                .policy_name("default")
+                .send()
+                .await
+            {
+                Ok(output) => Collected::Ok(output.policy().unwrap_or_default().to_owned()),
+                Err(error) => Collected::Failed(collection_error(call, &error)),
+            }
+        };
+        Collected::Ok(Some(KeyRecord {
+            arn,
+            aws_managed,
+            policy,
+        }))
     }
 
     async fn secret_policy(&self, arn: &str) -> Collected<Option<String>> {

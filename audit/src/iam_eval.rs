@@ -272,16 +272,28 @@ fn speaks_to(statement: &Value, caller: &Caller<'_>, account: &str) -> bool {
 /// original as its label.
 pub fn resource_policy_for_role(document: &str, caller: &Caller<'_>) -> Result<String, String> {
     let account = caller.role.split(':').nth(4).unwrap_or_default();
+    kept_statements(document, "the resource policy", |statement| {
+        speaks_to(statement, caller, account)
+    })
+}
+
+/// The statements of `document` (`what`, for errors) that `keep` keeps, as a policy
+/// document; a statement without a `Sid` keeps its place in the original as its label.
+fn kept_statements(
+    document: &str,
+    what: &str,
+    keep: impl Fn(&Value) -> bool,
+) -> Result<String, String> {
     let parsed: Value = serde_json::from_str(document)
-        .map_err(|e| format!("the resource policy is not a JSON policy document ({e})"))?;
+        .map_err(|e| format!("{what} is not a JSON policy document ({e})"))?;
     let statements = match &parsed["Statement"] {
         Value::Array(items) => items.clone(),
         item @ Value::Object(_) => vec![item.clone()],
-        _ => return Err("the resource policy has no Statement".to_owned()),
+        _ => return Err(format!("{what} has no Statement")),
     };
     let mut kept = Vec::new();
     for (index, mut statement) in statements.into_iter().enumerate() {
-        if speaks_to(&statement, caller, account) {
+        if keep(&statement) {
             if statement.get("Sid").and_then(Value::as_str).is_none() {
                 statement["Sid"] = Value::String((index + 1).to_string());
             }
@@ -289,6 +301,25 @@ pub fn resource_policy_for_role(document: &str, caller: &Caller<'_>) -> Result<S
         }
     }
     Ok(serde_json::json!({"Version": "2012-10-17", "Statement": kept}).to_string())
+}
+
+/// The `Allow` statements of a KMS key policy that name the caller's account (its
+/// id or `arn:...:iam::<account>:root`), as a policy document to `evaluate`: where
+/// one allows a request, the key policy delegates it to the account's IAM policies,
+/// and only then does an IAM `Allow` count (KMS developer guide, "Key policies in
+/// AWS KMS": "Unless the key policy explicitly allows it, you cannot use IAM
+/// policies to allow access to a KMS key", and "Default key policy", "Allows access
+/// to the AWS account and enables IAM policies";
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html,
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+/// The statements that grant the role itself are [`resource_policy_for_role`]'s.
+pub fn key_policy_delegation(document: &str, caller: &Caller<'_>) -> Result<String, String> {
+    let account = caller.role.split(':').nth(4).unwrap_or_default();
+    kept_statements(document, "the key policy", |statement| {
+        statement["Effect"].as_str() == Some("Allow")
+            && statement.get("NotPrincipal").is_none()
+            && naming(&statement["Principal"], caller, account).account
+    })
 }
 
 /// A string or an array of strings.

@@ -186,6 +186,11 @@ pub struct RegionInventory {
     /// `masterarn` secret that exists (read with `--read-secrets`).
     #[serde(default)]
     pub secret_policies: Vec<SecretPolicyRecord>,
+    /// The customer managed KMS key of each audited secret and `masterarn` secret
+    /// (`DescribeKey`) and its key policy (`GetKeyPolicy`): the key policy decides
+    /// whether the rotation role's IAM Allow of `kms:Decrypt` counts at all.
+    #[serde(default)]
+    pub key_policies: Vec<KeyPolicyRecord>,
     /// The grants of each audited secret's user, read over its own connection.
     pub grants: Vec<GrantsRecord>,
     /// The network ACLs of the VPC (`DescribeNetworkAcls`): whether the function's
@@ -228,6 +233,7 @@ impl RegionInventory {
             secret_values: Vec::new(),
             admin_secrets: Vec::new(),
             secret_policies: Vec::new(),
+            key_policies: Vec::new(),
             grants: Vec::new(),
             network_acls: Collected::default(),
             roles: Vec::new(),
@@ -517,6 +523,27 @@ pub struct SecretValueRecord {
 pub struct SecretPolicyRecord {
     pub secret_arn: String,
     pub policy: Collected<Option<String>>,
+}
+
+/// A secret's KMS key as a `KmsKeyId` names it, and its key policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyPolicyRecord {
+    /// The key as the secret's `KmsKeyId` names it (an ARN, a key id or an alias).
+    pub key_id: String,
+    /// What `DescribeKey` and `GetKeyPolicy` (policy name `default`) found; `Ok(None)`
+    /// when no such key exists.
+    pub key: Collected<Option<KeyRecord>>,
+}
+
+/// A KMS key as `DescribeKey` describes it, with its key policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The key's ARN (an alias resolved).
+    pub arn: String,
+    /// `KeyManager` is `AWS`: an AWS managed key, whose policy is AWS's.
+    pub aws_managed: bool,
+    /// The key policy; not read for an AWS managed key (`Skipped`).
+    pub policy: Collected<String>,
 }
 
 /// The admin secret a `masterarn` names (`DescribeSecret`).

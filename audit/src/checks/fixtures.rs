@@ -301,6 +301,7 @@ pub fn compliant_region() -> RegionInventory {
             secret_arn: SECRET_ARN.to_owned(),
             policy: Collected::Ok(None),
         }],
+        key_policies: Vec::new(),
         admin_secrets: vec![AdminSecretRecord {
             arn: ADMIN_ARN.to_owned(),
             secret: Collected::Ok(Some(admin_secret())),

@@ -45,6 +45,20 @@
 //! `masterarn` secret's resource policy is read where the secret is described
 //! (`--read-secrets`) and judged the same way. SCPs and RCPs are not evaluated.
 //!
+//! On a customer managed key the key policy decides first (KMS developer guide,
+//! "Key policies in AWS KMS": "Unless the key policy explicitly allows it, you
+//! cannot use IAM policies to allow access to a KMS key", and "KMS key access and
+//! permissions"; https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html,
+//! https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html): a
+//! `Deny` in it naming the role, its account or everyone FAILs; an `Allow` naming
+//! the role grants without IAM (within the boundary); the role's IAM `Allow` counts
+//! only where a statement allows the account (`arn:aws:iam::<account>:root`, the
+//! default key policy's "Allows access to the AWS account and enables IAM
+//! policies"), and a FAIL says when the key policy set one aside. The collector
+//! resolves an alias with `kms:DescribeKey` (which also tells an AWS managed key,
+//! needing nothing, apart). KMS grants, which can only add access, are not read: a
+//! PASS says which key policies were judged without them.
+//!
 //! A policy the audit failed to read (access denied to `iam:GetPolicyVersion`,
 //! say) does not hide what the others already decide: an explicit `Deny` read
 //! elsewhere still FAILs, as does a call the role's policies leave out when only
@@ -56,7 +70,7 @@
 
 use super::{CheckDefinition, Context, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
-use crate::inventory::{Collected, RoleRecord, Secret};
+use crate::inventory::{Collected, KeyPolicyRecord, RoleRecord, Secret};
 use permissions::{CALLS, Call, Need as CallNeed, Resource, When};
 
 /// The tags by which an RDS-managed secret names its database.
@@ -83,9 +97,10 @@ fn is_aws_managed_key(key: &str) -> bool {
     key.ends_with("alias/aws/secretsmanager")
 }
 
-/// The ARN a key policy statement names for `key`: an ARN as it is, a bare key id
+/// The ARN a policy statement names for `key`: an ARN as it is, a bare key id
 /// within the secret's account and region; `None` for an alias, which IAM
-/// policies do not name (resolving it would need kms:DescribeKey).
+/// policies do not name (the collector resolves it with kms:DescribeKey, see
+/// [`with_resolved_key`]).
 fn key_arn(key: &str, secret_arn: &str) -> Option<String> {
     if key.starts_with("arn:") {
         return (!key.contains(":alias/")).then(|| key.to_owned());
@@ -121,7 +136,7 @@ fn customer_key(secret: &Secret, role: &str) -> Result<Option<String>, String> {
     };
     key_arn(key, &secret.arn).map(Some).ok_or_else(|| {
         format!(
-            "secret {} is encrypted with the key named {key}, an alias the audit does not resolve; check that role {role} may use kms:Decrypt on that key",
+            "secret {} is encrypted with the key named {key}, an alias the audit could not resolve (kms:DescribeKey, see the audit's own access errors); check that role {role} may use kms:Decrypt on that key",
             secret.name
         )
     })
@@ -323,6 +338,21 @@ pub(crate) struct OtherPolicies {
     pub unread: Vec<String>,
     /// The policies the audit tried and failed to read.
     pub gaps: Vec<Gap>,
+    /// The key policies read: on their key, an IAM `Allow` counts only as far as
+    /// the key policy delegates to the account ([`KeyDelegation`]). Their statements
+    /// that speak to the role itself are in `resources`.
+    pub delegations: Vec<KeyDelegation>,
+}
+
+/// What a KMS key policy lets the account's IAM policies allow: its `Allow`
+/// statements naming the account (`iam_eval::key_policy_delegation`).
+#[derive(Debug)]
+pub(crate) struct KeyDelegation {
+    /// The key's ARN.
+    pub resource: String,
+    /// `the key policy of <key ARN>`, for messages.
+    pub name: String,
+    pub document: String,
 }
 
 /// A policy the audit tried and failed to read. What it decides is unknown, so
@@ -345,7 +375,8 @@ pub(crate) enum Part {
     /// Some of the role's own (inline or managed) policies.
     Identity,
     Boundary,
-    /// The resource policy of the secret with this ARN.
+    /// The resource policy of the resource with this ARN: a secret's, or a KMS
+    /// key's key policy (which, like a secret's, could grant the role directly).
     Resource(String),
 }
 
@@ -410,6 +441,7 @@ fn other_policies(
     context: &Context<'_>,
     record: &RoleRecord,
     holders: &[PolicyHolder<'_>],
+    keys: &[&str],
     role: &str,
     function: &str,
 ) -> Result<OtherPolicies, Box<Finding>> {
@@ -493,7 +525,82 @@ fn other_policies(
             None => other.unread.push(format!("{name} was not read")),
         }
     }
+    for key in keys {
+        key_policy(context, &caller, key, &mut other)?;
+    }
     Ok(other)
+}
+
+/// The key policy of the customer managed key `key` (an ARN), as collected, into
+/// `other`: the statements that speak to the role beside the secrets' resource
+/// policies (a `Deny` naming the role, its account or everyone applies, an `Allow`
+/// naming the role grants without IAM), and those that delegate to the account.
+/// One the audit could not read is a [`Gap`] on the key; a key `DescribeKey` does
+/// not find has no policy to allow anything.
+fn key_policy(
+    context: &Context<'_>,
+    caller: &iam_eval::Caller<'_>,
+    key: &str,
+    other: &mut OtherPolicies,
+) -> Result<(), Box<Finding>> {
+    let def = &FUNCTION_ROLE;
+    let name = format!("the key policy of {key}");
+    let record = context.region.key_policies.iter().find(|r| match &r.key {
+        Collected::Ok(Some(k)) => k.arn == key,
+        _ => r.key_id == key || key.ends_with(&format!(":key/{}", r.key_id)),
+    });
+    let document = match record.map(|r| &r.key) {
+        None => {
+            other.unread.push(format!(
+                "{name} was not read (an inventory of an earlier version)"
+            ));
+            return Ok(());
+        }
+        Some(Collected::Skipped(why)) => {
+            other.unread.push(format!("{name} was not read ({why})"));
+            return Ok(());
+        }
+        Some(Collected::Failed(error)) => {
+            other.gaps.push(Gap {
+                part: Part::Resource(key.to_owned()),
+                name,
+                why: error.describe(),
+            });
+            return Ok(());
+        }
+        // No such key: nothing allows its use.
+        Some(Collected::Ok(None)) => r#"{"Statement": []}"#.to_owned(),
+        Some(Collected::Ok(Some(record))) => match &record.policy {
+            Collected::Ok(document) => document.clone(),
+            Collected::Failed(error) => {
+                other.gaps.push(Gap {
+                    part: Part::Resource(key.to_owned()),
+                    name,
+                    why: error.describe(),
+                });
+                return Ok(());
+            }
+            Collected::Skipped(why) => {
+                other.unread.push(format!("{name} was not read ({why})"));
+                return Ok(());
+            }
+        },
+    };
+    let error =
+        |why: String| Box::new(context.finding(def, Status::Error, key, format!("{name}: {why}")));
+    let direct = iam_eval::resource_policy_for_role(&document, caller).map_err(error)?;
+    let delegation = iam_eval::key_policy_delegation(&document, caller).map_err(error)?;
+    other.resources.push(ResourcePolicy {
+        resource: key.to_owned(),
+        name: name.clone(),
+        document: direct,
+    });
+    other.delegations.push(KeyDelegation {
+        resource: key.to_owned(),
+        name,
+        document: delegation,
+    });
+    Ok(())
 }
 
 /// The verdict over every need: FAIL lines (denied), ERROR lines (undecided).
@@ -528,7 +635,14 @@ pub(crate) fn judge(
             }
         }
         let what = format!("{} on {} ({})", need.action, need.resource, need.why);
-        let identity = iam_eval::evaluate(policies, &request)?;
+        let (identity, ignored) = delegated(
+            iam_eval::evaluate(policies, &request)?,
+            other
+                .delegations
+                .iter()
+                .find(|d| d.resource == need.resource),
+            &request,
+        )?;
         let boundary = match &other.boundary {
             Some((name, document)) => Some((
                 iam_eval::evaluate(&[NamedPolicy { name, document }], &request)?,
@@ -557,7 +671,12 @@ pub(crate) fn judge(
             Decision::Allowed { .. } if gaps.is_empty() => {}
             Decision::Allowed { .. } => undecided.push(unknown("is allowed")),
             Decision::ImplicitDeny if gap_may_grant => undecided.push(unknown("is not allowed")),
-            Decision::ImplicitDeny => denied.push(format!("no statement allows {what}")),
+            Decision::ImplicitDeny => denied.push(match &ignored {
+                Some((allowed_by, key_policy)) => format!(
+                    "{what} is allowed by {allowed_by}, but {key_policy} neither allows the role nor delegates to the account's IAM policies (no statement allowing arn:aws:iam::<account>:root), so that Allow has no effect (KMS grants, which could allow it, are not read: aws kms list-grants)"
+                ),
+                None => format!("no statement allows {what}"),
+            }),
             Decision::OutsideBoundary { .. } if other.resource_unread(&need.resource) => {
                 undecided.push(unknown("is outside the permissions boundary"));
             }
@@ -576,9 +695,57 @@ pub(crate) fn judge(
     Ok((denied, undecided))
 }
 
+/// The role's own (IAM) decision on a request on a KMS key whose key policy's
+/// `delegation` was read: an `Allow` counts only where the key policy delegates the
+/// request to the account, undecided where the delegation is; a `Deny` counts
+/// whatever the key policy says (KMS developer guide, "Key policies in AWS KMS":
+/// "You can use an IAM policy to deny a permission to a KMS key without permission
+/// from a key policy"). Also the IAM `Allow` set aside, with the key policy's name.
+fn delegated(
+    identity: Decision,
+    delegation: Option<&KeyDelegation>,
+    request: &Request<'_>,
+) -> Result<(Decision, Option<(String, String)>), String> {
+    let Some(delegation) = delegation else {
+        return Ok((identity, None));
+    };
+    let by_key = iam_eval::evaluate(
+        &[NamedPolicy {
+            name: &delegation.name,
+            document: &delegation.document,
+        }],
+        request,
+    )?;
+    Ok(match (identity, by_key) {
+        (Decision::Allowed { .. }, Decision::NotProven { by, condition }) => {
+            (Decision::NotProven { by, condition }, None)
+        }
+        (Decision::Allowed { by } | Decision::NotProven { by, .. }, Decision::ImplicitDeny) => {
+            (Decision::ImplicitDeny, Some((by, delegation.name.clone())))
+        }
+        // Delegated (or a Deny, which counts either way).
+        (identity, _) => (identity, None),
+    })
+}
+
+/// `secret` with its `KmsKeyId` as `DescribeKey` resolved it: the key's ARN (an
+/// alias resolved), or none for an AWS managed key, which needs nothing in the role.
+fn with_resolved_key(secret: &Secret, keys: &[KeyPolicyRecord]) -> Secret {
+    let mut resolved = secret.clone();
+    let record = secret
+        .kms_key_id
+        .as_deref()
+        .and_then(|id| keys.iter().find(|r| r.key_id == id));
+    if let Some(Collected::Ok(Some(key))) = record.map(|r| &r.key) {
+        resolved.kms_key_id = (!key.aws_managed).then(|| key.arn.clone());
+    }
+    resolved
+}
+
 pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
     let def = &FUNCTION_ROLE;
     let mut findings = context.each_primary_secret(def, |secret| {
+        let secret = &with_resolved_key(secret, &context.region.key_policies);
         let name = &secret.name;
         if let Some(service) = &secret.owning_service {
             return context.skip(def, &secret.arn, &format!("secret {name} is managed by {service}, which rotates it without a Lambda function"));
@@ -624,7 +791,7 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
             Some(arn) => {
                 let bare = || Secret { arn: arn.to_owned(), name: arn.to_owned(), ..Secret::default() };
                 match context.region.admin_secrets.iter().find(|a| a.arn == arn).map(|a| &a.secret) {
-                    Some(Collected::Ok(Some(admin))) => (Some(admin.clone()), None),
+                    Some(Collected::Ok(Some(admin))) => (Some(with_resolved_key(admin, &context.region.key_policies)), None),
                     Some(Collected::Ok(None)) => (Some(bare()), Some((Status::Pass, format!("the masterarn secret {arn} does not exist (see secret.rotation.admin-linked)")))),
                     Some(_) => (Some(bare()), Some((Status::Error, format!("the masterarn secret {arn} could not be described (see the audit's own access errors)")))),
                     None => (Some(bare()), Some((Status::Error, format!("the masterarn secret {arn} was not collected (another account or region?)")))),
@@ -641,7 +808,10 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         if let Some(admin) = &admin {
             holders.push(PolicyHolder { arn: &admin.secret.arn, name: &admin.secret.name });
         }
-        let other = match other_policies(context, record, &holders, role, &configuration.name) {
+        let mut keys: Vec<&str> = needs.iter().filter(|n| n.via_secret.is_some()).map(|n| n.resource.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let other = match other_policies(context, record, &holders, &keys, role, &configuration.name) {
             Ok(other) => other,
             Err(finding) => return *finding,
         };
@@ -763,19 +933,12 @@ fn pass_notes(
             .iter()
             .map(|g| format!("not judged: {}", g.describe())),
     );
-    // KMS reads the key policy first: an IAM Allow counts only where it delegates
-    // to the account (KMS developer guide, "Key policies in AWS KMS"). The audit
-    // does not read key policies yet, so a PASS says which keys it did not judge.
-    let mut keys: Vec<String> = needs_of(secret, admin, role, true)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| n.via_secret.is_some())
-        .map(|n| n.resource)
-        .collect();
-    keys.dedup();
-    for key in keys {
+    // The key policies read were judged (an unread one is in `unread` or `gaps`);
+    // KMS grants, which can only add access, are not read.
+    for key in &other.delegations {
         notes.push(format!(
-            "not judged: the key policy of {key} (an IAM Allow of kms:Decrypt counts only where it delegates to the account; check with aws kms get-key-policy)"
+            "{} judged with the role's policies (KMS grants not read)",
+            key.name
         ));
     }
     if admin.is_some_and(|a| a.tag(CLUSTER_TAG).is_some()) {
@@ -1238,7 +1401,7 @@ mod tests {
             findings[0]
                 .message
                 .contains(&format!("not judged: the key policy of {KEY}")),
-            "the key policy decides first and is not read: {}",
+            "a key policy the inventory does not hold is not judged, and said: {}",
             findings[0].message
         );
         // A bare key id is the key of the secret's account and region.
@@ -1254,6 +1417,159 @@ mod tests {
         assert_eq!(findings[0].status, Status::Error);
         assert!(
             findings[0].message.contains("alias/my-key"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    #[allow(clippy::too_many_lines)] // one table of cases, each with its key policy
+    fn the_key_policy_decides_whether_the_roles_kms_allow_counts() {
+        use crate::inventory::{KeyPolicyRecord, KeyRecord};
+        // (why, the secret's KmsKeyId, the role's statements, the key policy, verdict, text)
+        type Case = (
+            &'static str,
+            &'static str,
+            Vec<Value>,
+            Collected<String>,
+            Status,
+            String,
+        );
+        const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";
+        let all = json!({"Effect": "Allow", "Action": ["secretsmanager:*", "rds:DescribeDBInstances"], "Resource": "*"});
+        let iam_kms = json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY});
+        let iam_deny = json!({"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"});
+        let key_policy = |statements: Value| -> Collected<String> {
+            Collected::Ok(json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+        };
+        let delegation = json!({"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"});
+        let other_principal = json!({"Sid": "KeyUsers", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:role/someone-else"}, "Action": "kms:*", "Resource": "*"});
+        let the_role = json!({"Sid": "RotationRole", "Effect": "Allow", "Principal": {"AWS": ROLE},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}});
+        let deny_all = json!({"Sid": "NoDecrypt", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt", "Resource": "*"});
+        // Denies only what does not come through Secrets Manager: not the rotation's.
+        let deny_direct = json!({"Sid": "OnlyThroughSecretsManager", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}});
+        let unread = Collected::Failed(denied("kms:GetKeyPolicy"));
+        let cases: Vec<Case> = vec![
+            (
+                "the key policy delegates and IAM allows",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation])),
+                Status::Pass,
+                format!("the key policy of {KEY} judged"),
+            ),
+            (
+                "the key policy names another principal only: the IAM Allow has no effect",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([other_principal])),
+                Status::Fail,
+                format!(
+                    "kms:Decrypt on {KEY} (the customer-managed key of secret SecretsManagerTutorialAppuser) is allowed by inline policy p0 statement 2, but the key policy of {KEY} neither allows the role nor delegates"
+                ),
+            ),
+            (
+                "the key policy allows the role itself: no IAM Allow needed",
+                KEY,
+                vec![all.clone()],
+                key_policy(json!([other_principal, the_role])),
+                Status::Pass,
+                format!("the key policy of {KEY} judged"),
+            ),
+            (
+                "a Deny in the key policy wins over the delegated IAM Allow",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation, deny_all])),
+                Status::Fail,
+                format!("the key policy of {KEY} statement NoDecrypt denies kms:Decrypt on {KEY}"),
+            ),
+            (
+                "a Deny under a condition the rotation's request does not meet",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation, deny_direct])),
+                Status::Pass,
+                format!("the key policy of {KEY} judged"),
+            ),
+            (
+                "an alias, resolved by DescribeKey",
+                "alias/rotation",
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation])),
+                Status::Pass,
+                format!("the key policy of {KEY} judged"),
+            ),
+            (
+                "the key policy unread, IAM allows: undecided, naming the read",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                unread.clone(),
+                Status::Error,
+                "access denied to kms:GetKeyPolicy".to_owned(),
+            ),
+            (
+                "the key policy unread, IAM denies: denied whatever it says",
+                KEY,
+                vec![all.clone(), iam_kms.clone(), iam_deny.clone()],
+                unread.clone(),
+                Status::Fail,
+                format!("inline policy p0 statement 3 denies kms:Decrypt on {KEY}"),
+            ),
+        ];
+        for (why, key_id, statements, policy, status, text) in cases {
+            let findings = with_policies(vec![json!({"Statement": statements})], |region| {
+                if let Collected::Ok(secrets) = &mut region.secrets {
+                    secrets[0].kms_key_id = Some(key_id.to_owned());
+                }
+                region.key_policies = vec![KeyPolicyRecord {
+                    key_id: key_id.to_owned(),
+                    key: Collected::Ok(Some(KeyRecord {
+                        arn: KEY.to_owned(),
+                        aws_managed: false,
+                        policy: policy.clone(),
+                    })),
+                }];
+            });
+            assert_eq!(findings.len(), 1, "{why}");
+            assert_eq!(findings[0].status, status, "{why}: {}", findings[0].message);
+            assert!(
+                findings[0].message.contains(&text),
+                "{why}: {}",
+                findings[0].message
+            );
+            if status != Status::Pass {
+                assert!(
+                    !findings[0].message.contains("judged"),
+                    "{why}: {}",
+                    findings[0].message
+                );
+            }
+        }
+        // The key `DescribeKey` reports as AWS managed needs nothing in the role.
+        let findings = with_policies(vec![json!({"Statement": [all.clone()]})], |region| {
+            if let Collected::Ok(secrets) = &mut region.secrets {
+                secrets[0].kms_key_id = Some(KEY.to_owned());
+            }
+            region.key_policies = vec![KeyPolicyRecord {
+                key_id: KEY.to_owned(),
+                key: Collected::Ok(Some(KeyRecord {
+                    arn: KEY.to_owned(),
+                    aws_managed: true,
+                    policy: Collected::Skipped("AWS managed".to_owned()),
+                })),
+            }];
+        });
+        assert_eq!(findings[0].status, Status::Pass, "{}", findings[0].message);
+        assert!(
+            !findings[0].message.contains("kms:"),
             "{}",
             findings[0].message
         );

@@ -31,6 +31,8 @@ struct Tutorial {
     host: String,
     port: u16,
     policy: Value,
+    /// What `policy` was built from, for a variant (a customer managed key).
+    resources: xtask::deploy::RoleResources,
 }
 
 async fn tutorial(config: &SdkConfig) -> Tutorial {
@@ -67,20 +69,21 @@ async fn tutorial(config: &SdkConfig) -> Tutorial {
     let secret = created.arn().expect("secret ARN").to_owned();
     let region = &emulator().region;
     let log_group = format!("arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:/aws/lambda/rotator*");
-    let policy = xtask::deploy::rotation_policy(&xtask::deploy::RoleResources {
+    let resources = xtask::deploy::RoleResources {
         secret_arn: secret.clone(),
         admin_secret_arn: managed_arn,
         db_instance_arns: vec![arn],
         log_group_arn: log_group,
         secrets_manager_host: format!("secretsmanager.{region}.amazonaws.com"),
         ..Default::default()
-    });
+    };
     Tutorial {
         secret,
         instance: id,
         host,
         port,
-        policy,
+        policy: xtask::deploy::rotation_policy(&resources),
+        resources,
     }
 }
 
@@ -137,6 +140,33 @@ async fn role_finding(config: &SdkConfig, app: &Tutorial) -> audit::Finding {
         .into_iter()
         .find(|f| f.check_id == "secret.rotation.function-role")
         .expect("the role check's finding")
+}
+
+/// Rotates once with `function`, which must stop at `step` with `error` in its logs
+/// and AWSCURRENT untouched; then the audit's verdict on its role.
+async fn failed_rotation(
+    config: &SdkConfig,
+    app: &Tutorial,
+    function: &str,
+    step: &str,
+    error: &str,
+) -> audit::Finding {
+    let (current_before, _) = current_version(config, &app.secret).await;
+    let token = rotate(config, &app.secret, function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Failed(step.to_owned()),
+        "function logs: {}",
+        function_logs(function)
+    );
+    assert_eq!(
+        current_version(config, &app.secret).await.0,
+        current_before,
+        "AWSCURRENT stays"
+    );
+    let logs = function_logs(function);
+    assert!(logs.contains(error), "the error names the refusal: {logs}");
+    role_finding(config, app).await
 }
 
 #[tokio::test]
@@ -202,26 +232,15 @@ async fn a_deny_in_the_secrets_resource_policy_fails_the_rotation_and_the_audit(
         .send()
         .await
         .expect("PutResourcePolicy");
-    let (current_before, _) = current_version(&config, &app.secret).await;
-
-    let token = rotate(&config, &app.secret, &function).await;
-    assert_eq!(
-        tests::wait_for_rotation(&app.secret, &token).await,
-        RotationOutcome::Failed("createSecret".to_owned()),
-        "createSecret is the step that stores the pending password"
-    );
-    assert_eq!(
-        current_version(&config, &app.secret).await.0,
-        current_before,
-        "AWSCURRENT stays"
-    );
-    let logs = function_logs(&function);
-    assert!(
-        logs.contains("secretsmanager:PutSecretValue failed: access denied"),
-        "the error names the denied action: {logs}"
-    );
-
-    let finding = role_finding(&config, &app).await;
+    // createSecret is the step that stores the pending password.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:PutSecretValue failed: access denied",
+    )
+    .await;
     assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
     assert!(
         finding
@@ -266,19 +285,15 @@ async fn a_permissions_boundary_without_get_random_password_fails_the_rotation_a
         .expect("PutRolePermissionsBoundary");
     let function = rotator_as(&config, &role).await;
 
-    let token = rotate(&config, &app.secret, &function).await;
-    assert_eq!(
-        tests::wait_for_rotation(&app.secret, &token).await,
-        RotationOutcome::Failed("createSecret".to_owned()),
-        "createSecret is the step that asks for a password"
-    );
-    let logs = function_logs(&function);
-    assert!(
-        logs.contains("secretsmanager:GetRandomPassword failed: access denied"),
-        "the error names the denied action: {logs}"
-    );
-
-    let finding = role_finding(&config, &app).await;
+    // createSecret is the step that asks for a password.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:GetRandomPassword failed: access denied",
+    )
+    .await;
     assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
     assert!(
         finding.message.contains(&format!(
@@ -409,4 +424,126 @@ async fn a_replica_added_after_deploy_does_not_stop_rotations_on_the_primary() {
     );
     let current = value(&config, &app.secret, "AWSCURRENT").await;
     assert_eq!(current["username"], json!("appuser_clone"));
+}
+
+/// The application secret re-encrypted under a new customer managed key (its default
+/// key policy, which delegates to the account's IAM policies), and the policy
+/// `cargo xtask deploy` gives the rotation function for a secret under that key.
+async fn under_a_customer_key(config: &SdkConfig, app: &Tutorial) -> (String, Value) {
+    let key = aws_sdk_kms::Client::new(config)
+        .create_key()
+        .description("the rotated secret's customer managed key")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .and_then(|k| k.arn().map(str::to_owned))
+        .expect("key ARN");
+    // A new value with the new key: Secrets Manager encrypts it under that key.
+    let current = value(config, &app.secret, "AWSCURRENT").await;
+    aws_sdk_secretsmanager::Client::new(config)
+        .update_secret()
+        .secret_id(&app.secret)
+        .kms_key_id(&key)
+        .secret_string(current.to_string())
+        .send()
+        .await
+        .expect("UpdateSecret with KmsKeyId");
+    let policy = xtask::deploy::rotation_policy(&xtask::deploy::RoleResources {
+        secret_kms_key: Some(key.clone()),
+        ..app.resources.clone()
+    });
+    assert!(
+        policy.to_string().contains("kms:Decrypt") && policy.to_string().contains(&key),
+        "deploy's policy allows kms:Decrypt on the key: {policy}"
+    );
+    (key, policy)
+}
+
+/// A KMS key policy decides before IAM (KMS developer guide, "Key policies in AWS
+/// KMS": "Unless the key policy explicitly allows it, you cannot use IAM policies to
+/// allow access to a KMS key"): with a key policy that allows only another principal
+/// (the administrator), neither the account nor the role, the role's own IAM Allow of
+/// kms:Decrypt has no effect, the rotation cannot read the secret, and the audit,
+/// which reads the key policy beside the role's, fails the role naming it.
+#[tokio::test]
+async fn a_key_policy_that_does_not_delegate_to_iam_fails_the_rotation_and_the_audit() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let (key, policy) = under_a_customer_key(&config, &app).await;
+    let function = rotator_with(&config, &policy).await;
+    let administrator = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .arn()
+        .expect("caller ARN")
+        .to_owned();
+    assert!(
+        !administrator.ends_with(":root"),
+        "the key's user is a principal, not the account: {administrator}"
+    );
+    let only_the_administrator = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AdministratorOnly", "Effect": "Allow", "Principal": {"AWS": administrator},
+        "Action": "kms:*", "Resource": "*"}]});
+    aws_sdk_kms::Client::new(&config)
+        .put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(only_the_administrator.to_string())
+        .send()
+        .await
+        .expect("PutKeyPolicy");
+    // createSecret is the step that reads the current value; the rotator reports
+    // the key policy's refusal as the read's.
+    let finding = failed_rotation(
+        &config,
+        &app,
+        &function,
+        "createSecret",
+        "secretsmanager:GetSecretValue (AWSCURRENT) failed: access denied",
+    )
+    .await;
+    assert_eq!(finding.status, audit::Status::Fail, "{}", finding.message);
+    assert!(
+        finding.message.contains(&format!(
+            "kms:Decrypt on {key} (the customer-managed key of secret"
+        )) && finding.message.contains(&format!(
+            "but the key policy of {key} neither allows the role nor delegates to the account's IAM policies"
+        )),
+        "the finding names the key policy: {}",
+        finding.message
+    );
+}
+
+/// The same key with its default key policy, which delegates to the account: the
+/// role's IAM Allow counts, the rotation succeeds, and the audit passes the role,
+/// saying it judged the key policy.
+#[tokio::test]
+async fn a_key_policy_that_delegates_to_iam_lets_the_role_decrypt() {
+    let config = admin_config().await;
+    let app = tutorial(&config).await;
+    let (key, policy) = under_a_customer_key(&config, &app).await;
+    let function = rotator_with(&config, &policy).await;
+
+    let token = rotate(&config, &app.secret, &function).await;
+    assert_eq!(
+        tests::wait_for_rotation(&app.secret, &token).await,
+        RotationOutcome::Succeeded,
+        "function logs: {}",
+        function_logs(&function)
+    );
+    let current = value(&config, &app.secret, "AWSCURRENT").await;
+    assert_eq!(current["username"], json!("appuser_clone"));
+
+    let finding = role_finding(&config, &app).await;
+    assert_eq!(finding.status, audit::Status::Pass, "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains(&format!("the key policy of {key} judged")),
+        "the finding says the key policy was judged: {}",
+        finding.message
+    );
 }
