@@ -2461,6 +2461,47 @@ fn drops_of(function: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Secrets Manager interface endpoint with private DNS in `vpc`'s `subnets`, its
+/// interfaces carrying `group`; its id, once it is available.
+async fn secrets_manager_endpoint(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    subnets: &[String],
+    group: &str,
+) -> String {
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(vpc)
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .service_name("com.amazonaws.us-east-1.secretsmanager")
+        .set_subnet_ids(Some(subnets.to_vec()))
+        .security_group_ids(group)
+        .private_dns_enabled(true)
+        .send()
+        .await
+        .expect("CreateVpcEndpoint")
+        .vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .expect("endpoint id")
+        .to_owned();
+    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
+        let ec2 = ec2.clone();
+        let endpoint = endpoint.clone();
+        async move {
+            let out = ec2
+                .describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+                .await
+                .ok()?;
+            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
+            (state == "available").then_some(())
+        }
+    })
+    .await;
+    endpoint
+}
+
 #[allow(clippy::too_many_lines)] // one scenario: each network change and its effect on the same function
 #[tokio::test]
 async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it() {
@@ -2678,36 +2719,7 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         .send()
         .await
         .expect("443 from the VPC");
-    let endpoint = ec2
-        .create_vpc_endpoint()
-        .vpc_id(&vpc)
-        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.secretsmanager")
-        .set_subnet_ids(Some(subnets.clone()))
-        .security_group_ids(&endpoint_group)
-        .private_dns_enabled(true)
-        .send()
-        .await
-        .expect("CreateVpcEndpoint")
-        .vpc_endpoint()
-        .and_then(|e| e.vpc_endpoint_id())
-        .expect("endpoint id")
-        .to_owned();
-    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
-        let ec2 = ec2.clone();
-        let endpoint = endpoint.clone();
-        async move {
-            let out = ec2
-                .describe_vpc_endpoints()
-                .vpc_endpoint_ids(&endpoint)
-                .send()
-                .await
-                .ok()?;
-            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
-            (state == "available").then_some(())
-        }
-    })
-    .await;
+    secrets_manager_endpoint(&ec2, &vpc, &subnets, &endpoint_group).await;
     // DNS hostnames are off in a new VPC (as in AWS): the private name does not answer.
     assert!(!probe(&lambda, &function, &to_secrets_manager).await);
     ec2.modify_vpc_attribute()
@@ -2776,7 +2788,7 @@ async fn get_secret_from_function(
 #[allow(clippy::too_many_lines)] // one scenario: each policy and its effect on the same function
 #[tokio::test]
 async fn a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy() {
-    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, VpcEndpointType};
+    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
@@ -2805,36 +2817,7 @@ async fn a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy()
     })
     .await
     .expect("DNS hostnames on");
-    let endpoint = ec2
-        .create_vpc_endpoint()
-        .vpc_id(&vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.secretsmanager")
-        .set_subnet_ids(Some(subnets.clone()))
-        .security_group_ids(&group)
-        .private_dns_enabled(true)
-        .send()
-        .await
-        .expect("CreateVpcEndpoint")
-        .vpc_endpoint()
-        .and_then(|e| e.vpc_endpoint_id())
-        .expect("endpoint id")
-        .to_owned();
-    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
-        let ec2 = ec2.clone();
-        let endpoint = endpoint.clone();
-        async move {
-            let out = ec2
-                .describe_vpc_endpoints()
-                .vpc_endpoint_ids(&endpoint)
-                .send()
-                .await
-                .ok()?;
-            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
-            (state == "available").then_some(())
-        }
-    })
-    .await;
+    let endpoint = secrets_manager_endpoint(&ec2, &vpc, &subnets, &group).await;
     let set_policy = |document: Value| {
         let ec2 = ec2.clone();
         let endpoint = endpoint.clone();
