@@ -57,6 +57,12 @@ client that ignores them fails every time. Sources (also in the README):
   and turns an Allow whose condition fails into a Deny. One evaluator
   (``conditions.py``) decides every policy here: identity policies of callers and
   execution roles, trust policies, and a rotation function's resource policy.
+* PrivateLink guide, "Control access to VPC endpoints using endpoint policies": a
+  call through an interface endpoint also needs the endpoint policy's Allow (the
+  default allows all) and no Deny of it; IAM user guide, "Troubleshoot access denied
+  error messages": the refusal names the "VPC endpoint policy". The network
+  (``network.py``) says which endpoint carried a function's call; the policy is
+  judged by the same evaluator as a secret's resource policy (``endpoint_policy_refusal``).
 
 Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
 which is how a fidelity test shows that stock moto lacks a behaviour):
