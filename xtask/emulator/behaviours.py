@@ -182,6 +182,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "Secrets Manager user guide, \"Troubleshoot rotation\"; VPC user guide (security groups, network ACLs, interface endpoints)",
         "emulator::a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it",
     ),
+    Behaviour(
+        "endpoint-policy",
+        "a function's call through an interface endpoint needs the endpoint policy's Allow and no Deny of it (AccessDenied \"... in a VPC endpoint policy\"), and carries aws:SourceVpce and aws:SourceVpc",
+        "PrivateLink guide, \"Control access to VPC endpoints using endpoint policies\"; IAM user guide, \"Troubleshoot access denied error messages\"",
+        "emulator::a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy",
+        "the endpoint policy's Deny must refuse the function's GetSecretValue",
+    ),
 )
 
 BY_NAME = {behaviour.name: behaviour for behaviour in REGISTRY}

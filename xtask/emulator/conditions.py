@@ -57,7 +57,7 @@ _UNKNOWN = None  # the third truth value
 # The condition keys the emulator supplies wherever AWS does (exact names, or a
 # prefix ending in "/"). A key outside this list that a request lacks is not known
 # to be absent (AWS may send it: aws:TagKeys, secretsmanager:VersionStage,
-# aws:PrincipalTag/..., aws:SourceVpce, kms:ViaService, ...), so a test of it is
+# aws:PrincipalTag/..., aws:SourceIp, kms:ViaService, ...), so a test of it is
 # undecidable rather than "absent": it never lets an Allow apply and always lets a
 # Deny apply, instead of letting an IfExists or negated Allow through.
 EMULATOR_KEYS = (
@@ -71,6 +71,10 @@ EMULATOR_KEYS = (
     "aws:securetransport",
     "aws:sourceaccount",
     "aws:sourcearn",
+    # Given to a function's calls through an interface endpoint, absent from the
+    # others (strict.endpoint_keys), as AWS does.
+    "aws:sourcevpce",
+    "aws:sourcevpc",
     "sts:externalid",
     "aws:resourcetag/",
     "secretsmanager:resourcetag/",

@@ -18,6 +18,9 @@ How the decision is made:
   region is read into ``reachability.World`` and judged by the pure rules of
   ``reachability.py``, at every new connection: a rule fixed now applies to the next
   connection, as on AWS.
+* **Which endpoint.** A call a function's interface endpoint carries is reported with
+  that endpoint (``reachability.Verdict.endpoint``), whose policy ``strict.py`` then
+  applies (behaviour ``endpoint-policy``), as AWS applies it to calls through it.
 * **Unreachable is silence.** A dropped connection is held open and never answered
   until the client gives up (its own timeout, or the function's), as packets that a
   security group drops are never answered. Known difference: the TCP handshake

@@ -163,6 +163,10 @@ class World:
 class Verdict:
     ok: bool
     reason: str
+    # The interface endpoint that carries a reached API call (its id and VPC), for
+    # the endpoint's policy (``strict.endpoint_policy_refusal``); None otherwise.
+    endpoint: str | None = None
+    vpc: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -390,7 +394,7 @@ def service(world: World, function: tuple[Interface, ...], name: str) -> Verdict
             verdict = connection(world, interface, target, HTTPS)
             if not verdict:
                 return Verdict(False, f"{name} through endpoint {endpoint.id}: {verdict.reason}")
-    return REACHED
+    return Verdict(True, "reachable", endpoint.id, endpoint.vpc)
 
 
 def database(world: World, function: tuple[Interface, ...], server: Interface, port: int, publicly_accessible: bool) -> Verdict:

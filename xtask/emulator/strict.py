@@ -57,6 +57,12 @@ client that ignores them fails every time. Sources (also in the README):
   and turns an Allow whose condition fails into a Deny. One evaluator
   (``conditions.py``) decides every policy here: identity policies of callers and
   execution roles, trust policies, and a rotation function's resource policy.
+* PrivateLink guide, "Control access to VPC endpoints using endpoint policies": a
+  call through an interface endpoint also needs the endpoint policy's Allow (the
+  default allows all) and no Deny of it; IAM user guide, "Troubleshoot access denied
+  error messages": the refusal names the "VPC endpoint policy". The network
+  (``network.py``) says which endpoint carried a function's call; the policy is
+  judged by the same evaluator as a secret's resource policy (``endpoint_policy_refusal``).
 
 Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
 which is how a fidelity test shows that stock moto lacks a behaviour):
@@ -234,6 +240,11 @@ def ec2_error(code: str, message: str) -> bytes:
 # --------------------------------------------------------------------------- the HTTP layer
 
 
+def json_error(code: str, message: str) -> bytes:
+    """An error in the JSON protocols' shape (``__type`` and ``message``)."""
+    return json.dumps({"__type": code, "message": message}).encode()
+
+
 QUERY_SERVICES = {"rds", "iam", "sts"}
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
@@ -262,10 +273,30 @@ class StrictApp:
             return self._control(environ, path, start_response)
         match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(2) if match else ""
-        dropped = self._network_drop(environ, service)
+        dropped, fn, verdict = self._network_drop(environ, service)
         if dropped is not None:
             start_response("504 Gateway Timeout", [("Content-Type", "text/plain"), ("Content-Length", str(len(dropped)))])
             return [dropped]
+        if fn is None or verdict is None or verdict.endpoint is None or not on("endpoint-policy"):
+            return self._dispatch(environ, start_response, service)
+        region = match.group(1) if match else fn.region
+        request = _endpoint_request(environ, service, fn.account_id, region)
+        if request is not None:
+            action, resource = request
+            refusal = endpoint_policy_refusal(
+                _endpoint_policy(fn.account_id, region, verdict.endpoint), action, resource, _function_session(fn), fn.account_id, region, verdict.endpoint, verdict.vpc
+            )
+            if refusal is not None:
+                log(f"function {fn.function_name}: {refusal}")
+                return _access_denied(start_response, service, environ, refusal)
+        # The identity and resource policies see where the call came from, too.
+        _THROUGH_ENDPOINT.keys = (service, endpoint_keys(verdict.endpoint, verdict.vpc))
+        try:
+            return self._dispatch(environ, start_response, service)
+        finally:
+            _THROUGH_ENDPOINT.keys = None
+
+    def _dispatch(self, environ, start_response, service: str):
         if environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
             return self._json_errors(environ, start_response, rest=service == "lambda")
         if service in QUERY_SERVICES:
@@ -317,13 +348,15 @@ class StrictApp:
         except ValueError:
             return False
 
-    def _network_drop(self, environ, service: str) -> bytes | None:
+    def _network_drop(self, environ, service: str):
         """A call from a function that its network would not carry: held silent until the
-        client gives up (``network.py``), then answered to no one. None: carried."""
+        client gives up (``network.py``), then answered to no one. Returns what to answer
+        (None: carried), the calling function (None: the operator's call, or the network
+        is off) and the network's verdict (which names the endpoint that carried it)."""
         import network
 
         if not network.enabled():
-            return None
+            return None, None, None
         try:
             fn = network.CALLERS.function_of(
                 environ.get("REMOTE_ADDR", ""),
@@ -332,19 +365,19 @@ class StrictApp:
                 int(environ.get("SERVER_PORT") or 0),
             )
         except ValueError:
-            return None
+            return None, None, None
         if fn is None:
-            return None
+            return None, None, None
         name = service or (environ.get("HTTP_X_AMZ_TARGET", "").split(".")[0].lower())
         try:
             verdict = network.api_verdict(fn, name)
         except Exception as error:  # a decision that cannot be made is a drop, said loudly
             verdict = network.r.Verdict(False, f"the emulator could not decide ({error!r})")
         if verdict:
-            return None
+            return None, fn, verdict
         network.dropped(fn, f"the {name} API", verdict.reason)
         network.hold(None, float(getattr(fn, "timeout", 3) or 3) + 5)
-        return b"dropped by the emulated network"
+        return b"dropped by the emulated network", fn, verdict
 
     def _call(self, environ):
         """Runs moto on the request; returns its status, headers (no length) and body."""
@@ -382,7 +415,7 @@ class StrictApp:
                 headers.append(("x-amzn-ErrorType", code))
                 payload = json.dumps({"Type": "User", "message": message}).encode()
             else:
-                payload = json.dumps({"__type": code, "message": message}).encode()
+                payload = json_error(code, message)
         headers.append(("Content-Length", str(len(payload))))
         start_response(status, headers)
         return [payload]
@@ -665,8 +698,9 @@ def request_context(principal_arn: str, region: str | None, extra: dict | None =
     the time, and ``aws:SecureTransport`` "true": AWS's API endpoints the SDKs call
     are HTTPS, and the emulator's plain http stands in for them, so a policy that
     denies insecure transport must not deny here what it would not deny there.
-    ``aws:SourceIp`` and ``aws:SourceVpce`` stay absent (no public address, no
-    endpoint in front of the emulator)."""
+    ``aws:SourceIp`` stays absent (no public address); ``aws:SourceVpce`` and
+    ``aws:SourceVpc`` are added (``endpoint_keys``) to the calls a function makes
+    through an interface endpoint, and are absent from others, as on AWS."""
     match = re.fullmatch(r"arn:[\w-]+:(?:iam|sts)::(\d{12}):(user|role|assumed-role)/.*", principal_arn or "")
     now = time.time()
     context = {
@@ -1921,6 +1955,9 @@ def request_decisions(request, action: str, resource: str, resource_policy, extr
     key = request._access_key
     caller = principal_arn(key.arn)
     extra = dict(extra)
+    through = getattr(_THROUGH_ENDPOINT, "keys", None)
+    if through is not None and action.split(":", 1)[0] == through[0]:
+        extra.update(through[1])  # a call through an endpoint: aws:SourceVpce, aws:SourceVpc
     if isinstance(key, access_control.IAMUserAccessKey):
         extra["aws:username"] = caller.rsplit("/", 1)[-1]
     context = request_context(caller, request._region, extra)
@@ -1978,6 +2015,145 @@ def install_condition_evaluation() -> None:
             self._raise_access_denied()
 
     base.check_action_permitted = check_action_permitted
+
+
+# --------------------------------------------------------------------------- VPC endpoint policies
+#
+# PrivateLink guide, "Control access to VPC endpoints using endpoint policies"
+# (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html): an
+# endpoint policy is a resource-based policy on the endpoint that controls "which AWS
+# principals can use the endpoint to access an AWS service"; it "does not override or
+# replace identity-based policies or resource-based policies", and without one AWS
+# attaches the default, which "grants full access" ({"Effect": "Allow", "Principal":
+# "*", "Action": "*", "Resource": "*"}). So it limits and never grants: a call through
+# the endpoint needs an Allow in it naming the caller (``*`` names everyone; naming
+# only the account grants the account's root user alone, "not all users and roles"
+# of it) and no Deny that applies, besides what the caller's own policies need.
+# The calls through an endpoint carry ``aws:SourceVpce`` (the endpoint's id) and
+# ``aws:SourceVpc`` (its VPC); calls over the internet carry neither (IAM user guide,
+# "AWS global condition context keys"; KMS developer guide, "Use VPC endpoints to
+# control access to AWS KMS resources"). The refusal is AccessDenied in IAM's format
+# for a policy type (IAM user guide, "Troubleshoot access denied error messages",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html):
+# "User: <arn> is not authorized to perform: <action> on resource: <arn> with an
+# explicit deny in a VPC endpoint policy", or "... because no VPC endpoint policy
+# allows the <action> action".
+#
+# The emulated network (``network.py``) decides at each call which endpoint carries a
+# function's call; the policy is then judged here, in front of moto, whether IAM is
+# enforced or not (a function's calls are its role session's: Lambda names the session
+# after the function). Not judged: calls whose IAM action the emulator cannot name
+# from the request (REST protocols, Lambda's), and every call when the network is off
+# (``EMULATOR_OFF=network``: no endpoint carries anything then).
+
+ENDPOINT_POLICY = "VPC endpoint policy"
+_THROUGH_ENDPOINT = threading.local()  # (service, condition keys) of the call this thread serves
+
+
+def endpoint_keys(endpoint_id: str, vpc_id: str | None) -> dict:
+    """The condition keys of a call that came through endpoint ``endpoint_id``."""
+    keys = {"aws:SourceVpce": endpoint_id}
+    if vpc_id:
+        keys["aws:SourceVpc"] = vpc_id
+    return keys
+
+
+def endpoint_policy_refusal(
+    document, action: str, resource: str, caller_arn: str, account: str, region: str, endpoint_id: str, vpc_id: str | None, extra: dict | None = None
+) -> str | None:
+    """None when endpoint ``endpoint_id``'s policy ``document`` (None: the default,
+    full access) lets ``caller_arn`` do ``action`` on ``resource``; else the AccessDenied
+    message AWS gives."""
+    if document is None:
+        return None
+    context = request_context(principal_arn(caller_arn), region, {**(extra or {}), **endpoint_keys(endpoint_id, vpc_id)})
+    context["aws:PrincipalAccount"] = account
+    decision = resource_policy_decision(document, action, resource, context, caller_arn, account)
+    refused = f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource}"
+    if decision == "deny":
+        return f"{refused} with an explicit deny in a {ENDPOINT_POLICY}"
+    if decision in ("caller", "role", "everyone"):
+        return None
+    return f"{refused} because no {ENDPOINT_POLICY} allows the {action} action"
+
+
+def _function_session(fn) -> str:
+    """The ARN of the role session a function's calls are signed with (``launcher``:
+    Lambda assumes the execution role with a session named after the function)."""
+    match = re.fullmatch(r"arn:([\w-]+):iam::(\d{12}):role/(?:.*/)?([^/]+)", fn.role or "")
+    partition, role = (match[1], match[3]) if match else ("aws", str(fn.role).rsplit("/", 1)[-1])
+    return f"arn:{partition}:sts::{fn.account_id}:assumed-role/{role}/{fn.function_name[:64]}"
+
+
+def _endpoint_policy(account: str, region: str, endpoint_id: str):
+    """The endpoint's policy document (None when the endpoint is gone: nothing to judge)."""
+    from moto.ec2.models import ec2_backends
+
+    endpoint = ec2_backends[account][region].vpc_end_points.get(endpoint_id)
+    return getattr(endpoint, "policy_document", None) if endpoint is not None else None
+
+
+def _secret_arn(account: str, region: str, secret_id: str) -> str:
+    """The ARN of the secret a SecretId names; for one that does not exist, the ARN it
+    would have (as a policy's Resource would name it)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        secrets = secretsmanager_backends[account][region].secrets
+        if secret_id in secrets:
+            return secrets[secret_id].arn
+    except Exception:  # a name moto cannot parse: as for a secret that is not there
+        pass
+    return secret_id if secret_id.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}"
+
+
+def _endpoint_request(environ, service: str, account: str, region: str) -> tuple[str, str] | None:
+    """The IAM action and resource of a call (None: the action cannot be named from the
+    request). The body is read and put back for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:  # the JSON protocols: X-Amz-Target is "<prefix>.<Operation>"
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError:
+            params = {}
+        action = f"{service}:{target.rsplit('.', 1)[-1]}"
+    elif service in QUERY_SERVICES or service == "ec2":
+        params = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+        if not params.get("Action"):
+            return None
+        action = f"{service}:{params['Action']}"
+    else:
+        return None
+    resource = "*"
+    secret_id = params.get("SecretId") if isinstance(params, dict) else None
+    if service == "secretsmanager" and isinstance(secret_id, str) and secret_id:
+        resource = _secret_arn(account, region, secret_id)
+    return action, resource
+
+
+def _access_denied(start_response, service: str, environ, message: str):
+    """AccessDenied in the service's protocol: JSON (400, ``__type``), as Secrets Manager
+    answers its other refusals (moto's ``SecretsManagerClientError``); query (403,
+    ``ErrorResponse``); EC2 (``UnauthorizedOperation``)."""
+    from xml.sax.saxutils import escape
+
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        status, content_type = "400 Bad Request", "application/x-amz-json-1.1"
+        payload = json_error("AccessDeniedException", message)
+    elif service == "ec2":
+        status, content_type = "403 Forbidden", "text/xml"
+        payload = ec2_error("UnauthorizedOperation", escape(message))
+    else:
+        status, content_type = "403 Forbidden", "text/xml"
+        payload = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
+    return [payload]
 
 
 # --------------------------------------------------------------------------- KMS: a secret's customer managed key

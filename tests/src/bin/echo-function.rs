@@ -5,7 +5,10 @@
 //! opens a TCP connection and reports whether the server said anything within
 //! `seconds` (a MySQL server greets first); `{"api": {"service", "seconds"}}` sends one
 //! signed-looking request for that service to the function's `AWS_ENDPOINT_URL` and
-//! reports whether anything answered. Unreachable, on AWS, is silence.
+//! reports whether anything answered. Unreachable, on AWS, is silence. With `"target"`
+//! (an `X-Amz-Target` such as `secretsmanager.GetSecretValue`) and `"body"` it sends
+//! that call instead and also reports the answer's HTTP status, and its body only when
+//! the status is not 200 (an error; a success may hold a secret value).
 
 use std::time::Duration;
 
@@ -38,14 +41,25 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
         let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
         let (host, port) = authority.rsplit_once(':').unwrap_or((authority, "80"));
+        let call = target["target"]
+            .as_str()
+            .unwrap_or("secretsmanager.ListSecrets");
+        let body = target
+            .get("body")
+            .map_or_else(|| "{}".to_owned(), Value::to_string);
         let request = format!(
-            "POST / HTTP/1.1\r\nHost: {authority}\r\nX-Amz-Target: secretsmanager.ListSecrets\r\n\
+            "POST / HTTP/1.1\r\nHost: {authority}\r\nX-Amz-Target: {call}\r\n\
              Content-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 \
              Credential=probe/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, \
-             Signature=0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+             Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         );
         let port = port.parse().unwrap_or(80);
-        return Ok(json!({ "answered": answered(host, port, request.as_bytes(), seconds).await }));
+        if target.get("target").is_none() {
+            let answered = answered(host, port, request.as_bytes(), seconds).await;
+            return Ok(json!({ "answered": answered }));
+        }
+        return Ok(call_answer(host, port, request.as_bytes(), seconds).await);
     }
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let greeting = std::env::var("GREETING").unwrap_or_default();
@@ -68,4 +82,33 @@ async fn answered(host: &str, port: u16, request: &[u8], seconds: u64) -> bool {
         .ok()
         .flatten()
         .unwrap_or(false)
+}
+
+/// What `host:port` answers to `request` (read until it closes, within `seconds`): the
+/// HTTP status, and the body only when the status is not 200.
+async fn call_answer(host: &str, port: u16, request: &[u8], seconds: u64) -> Value {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        stream.write_all(request).await.ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok()?;
+        Some(answer)
+    };
+    let Some(answer) = tokio::time::timeout(Duration::from_secs(seconds), exchange)
+        .await
+        .ok()
+        .flatten()
+        .filter(|answer| !answer.is_empty())
+    else {
+        return json!({ "answered": false });
+    };
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let error = (status != 200).then(|| body.to_owned());
+    json!({ "answered": true, "status": status, "error": error })
 }

@@ -2461,6 +2461,47 @@ fn drops_of(function: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Secrets Manager interface endpoint with private DNS in `vpc`'s `subnets`, its
+/// interfaces carrying `group`; its id, once it is available.
+async fn secrets_manager_endpoint(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    subnets: &[String],
+    group: &str,
+) -> String {
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(vpc)
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .service_name("com.amazonaws.us-east-1.secretsmanager")
+        .set_subnet_ids(Some(subnets.to_vec()))
+        .security_group_ids(group)
+        .private_dns_enabled(true)
+        .send()
+        .await
+        .expect("CreateVpcEndpoint")
+        .vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .expect("endpoint id")
+        .to_owned();
+    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
+        let ec2 = ec2.clone();
+        let endpoint = endpoint.clone();
+        async move {
+            let out = ec2
+                .describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+                .await
+                .ok()?;
+            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
+            (state == "available").then_some(())
+        }
+    })
+    .await;
+    endpoint
+}
+
 #[allow(clippy::too_many_lines)] // one scenario: each network change and its effect on the same function
 #[tokio::test]
 async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it() {
@@ -2678,36 +2719,7 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         .send()
         .await
         .expect("443 from the VPC");
-    let endpoint = ec2
-        .create_vpc_endpoint()
-        .vpc_id(&vpc)
-        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.secretsmanager")
-        .set_subnet_ids(Some(subnets.clone()))
-        .security_group_ids(&endpoint_group)
-        .private_dns_enabled(true)
-        .send()
-        .await
-        .expect("CreateVpcEndpoint")
-        .vpc_endpoint()
-        .and_then(|e| e.vpc_endpoint_id())
-        .expect("endpoint id")
-        .to_owned();
-    tests::poll_until("the endpoint is available", Duration::from_secs(20), || {
-        let ec2 = ec2.clone();
-        let endpoint = endpoint.clone();
-        async move {
-            let out = ec2
-                .describe_vpc_endpoints()
-                .vpc_endpoint_ids(&endpoint)
-                .send()
-                .await
-                .ok()?;
-            let state = out.vpc_endpoints().first()?.state()?.as_str().to_owned();
-            (state == "available").then_some(())
-        }
-    })
-    .await;
+    secrets_manager_endpoint(&ec2, &vpc, &subnets, &endpoint_group).await;
     // DNS hostnames are off in a new VPC (as in AWS): the private name does not answer.
     assert!(!probe(&lambda, &function, &to_secrets_manager).await);
     ec2.modify_vpc_attribute()
@@ -2734,6 +2746,157 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         "{:?}",
         drops_of(&outside)
     );
+}
+
+/// What a function's `GetSecretValue` of `secret`, sent through its VPC's endpoint,
+/// answers: the HTTP status and, for an error, its body (a success's body holds the
+/// secret's value and is not shown).
+async fn get_secret_from_function(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    secret: &str,
+) -> (u64, String) {
+    let event = json!({ "api": {
+        "service": "secretsmanager",
+        "seconds": 5,
+        "target": "secretsmanager.GetSecretValue",
+        "body": { "SecretId": secret },
+    } });
+    let (error, body) = tests::invoke(lambda, function, &event).await;
+    assert_eq!(error, None, "the probe itself failed: {body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        answer["answered"],
+        json!(true),
+        "the network must carry the call to the endpoint: {:?}",
+        drops_of(function)
+    );
+    (
+        answer["status"].as_u64().expect("status"),
+        answer["error"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// An interface endpoint's policy limits what goes through it, and grants nothing
+/// (PrivateLink guide, "Control access to VPC endpoints using endpoint policies"): the
+/// default policy lets everything through; a Deny of an action, or a policy allowing
+/// only other actions, refuses a function's call through the endpoint with IAM's
+/// AccessDenied naming the endpoint policy (IAM user guide, "Troubleshoot access
+/// denied error messages"), while the operator's own call, which does not go through
+/// the endpoint, is not the endpoint's to judge. A call through the endpoint carries
+/// `aws:SourceVpce`, so an Allow conditioned on this endpoint applies.
+#[allow(clippy::too_many_lines)] // one scenario: each policy and its effect on the same function
+#[tokio::test]
+async fn a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy() {
+    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 65).await;
+    // The endpoint's interfaces carry the group, which admits HTTPS from the VPC; DNS
+    // hostnames on, so that the endpoint's private name answers for the service's.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("10.65.0.0/16").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("443 from the VPC");
+    tests::eventually(|| {
+        ec2.modify_vpc_attribute()
+            .vpc_id(&vpc)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+            .send()
+    })
+    .await
+    .expect("DNS hostnames on");
+    let endpoint = secrets_manager_endpoint(&ec2, &vpc, &subnets, &group).await;
+    let set_policy = |document: Value| {
+        let ec2 = ec2.clone();
+        let endpoint = endpoint.clone();
+        async move {
+            ec2.modify_vpc_endpoint()
+                .vpc_endpoint_id(&endpoint)
+                .policy_document(document.to_string())
+                .send()
+                .await
+                .expect("ModifyVpcEndpoint with a policy");
+        }
+    };
+    let secret = unique_name("through-endpoint");
+    secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("not-a-real-password")
+        .send()
+        .await
+        .expect("CreateSecret");
+    let role_name = unique_name("vpce-role");
+    let role = tests::lambda_role(&config, &role_name).await;
+    tests::put_role_policy(&config, &role_name, "vpc-access", tests::VPC_ACCESS_POLICY).await;
+    let function = vpc_function(&config, &role, &subnets, &group).await;
+
+    // The default policy: full access.
+    let (status, error) = get_secret_from_function(&lambda, &function, &secret).await;
+    assert_eq!(
+        status, 200,
+        "the default endpoint policy allows all: {error}"
+    );
+
+    // A Deny of GetSecretValue refuses it through the endpoint, to the function's role.
+    set_policy(json!({ "Statement": [
+        { "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*" },
+        { "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*" },
+    ] }))
+    .await;
+    let (status, error) = get_secret_from_function(&lambda, &function, &secret).await;
+    assert!(
+        status == 400
+            && error.contains("AccessDeniedException")
+            && error.contains(&format!(
+                "assumed-role/{role_name}/{function} is not authorized to perform: \
+                 secretsmanager:GetSecretValue"
+            ))
+            && error.contains("with an explicit deny in a VPC endpoint policy"),
+        "the endpoint policy's Deny must refuse the function's GetSecretValue: status {status}, {error}"
+    );
+    // The operator's call goes over the internet, not through the endpoint.
+    secrets
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("a call that does not go through the endpoint is not the endpoint's to judge");
+
+    // An endpoint policy does not grant: allowing other actions only refuses this one.
+    set_policy(json!({ "Statement": [
+        { "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:DescribeSecret", "Resource": "*" },
+    ] }))
+    .await;
+    let (status, error) = get_secret_from_function(&lambda, &function, &secret).await;
+    assert!(
+        status == 400
+            && error.contains(
+                "because no VPC endpoint policy allows the secretsmanager:GetSecretValue action"
+            ),
+        "an endpoint policy without an Allow for GetSecretValue must refuse it: status {status}, {error}"
+    );
+
+    // The call carries aws:SourceVpce: an Allow for calls through this endpoint applies.
+    set_policy(json!({ "Statement": [
+        { "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+          "Condition": { "StringEquals": { "aws:SourceVpce": endpoint } } },
+    ] }))
+    .await;
+    let (status, error) = get_secret_from_function(&lambda, &function, &secret).await;
+    assert_eq!(status, 200, "an Allow for this endpoint applies: {error}");
 }
 
 /// `ModifyVpcEndpoint` with `ResetPolicy` puts back the default policy, which "allows
