@@ -110,6 +110,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "ResetPolicy must restore the full-access default policy",
     ),
     Behaviour(
+        "endpoint-private-dns",
+        "ModifyVpcEndpoint with PrivateDnsEnabled turns an interface endpoint's private DNS on or off",
+        "EC2 API reference, ModifyVpcEndpoint (PrivateDnsEnabled)",
+        "emulator::modify_vpc_endpoint_turns_private_dns_off_and_on",
+        "PrivateDnsEnabled=false must turn the endpoint's private DNS off",
+    ),
+    Behaviour(
         "lambda-enis",
         "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",

@@ -1370,9 +1370,16 @@ def install_endpoint_policy_reset() -> None:
 
     def modify_vpc_endpoint(self):
         result = original_modify(self)
+        endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
         if on("endpoint-reset-policy") and reset_requested(self._get_param("ResetPolicy")):
-            endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
             endpoint.policy_document = json.dumps(VPCEndPoint.DEFAULT_POLICY)
+        # PrivateDnsEnabled: "(Interface endpoint) Indicates whether a private hosted
+        # zone is associated with the VPC" (EC2 API reference, ModifyVpcEndpoint);
+        # moto 5.2.5 never reads it, so turning private DNS off changed nothing and a
+        # function kept reaching the service by its public name.
+        private_dns = self._get_param("PrivateDnsEnabled")
+        if on("endpoint-private-dns") and private_dns is not None:
+            endpoint.private_dns_enabled = reset_requested(private_dns)
         return result
 
     VPCs.modify_vpc_endpoint = modify_vpc_endpoint

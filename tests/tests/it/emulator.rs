@@ -2961,3 +2961,48 @@ async fn modify_vpc_endpoint_with_reset_policy_restores_the_full_access_policy()
         .await
         .expect("DeleteVpcEndpoints");
 }
+
+/// ModifyVpcEndpoint's `PrivateDnsEnabled` ("(Interface endpoint) Indicates whether a
+/// private hosted zone is associated with the VPC", EC2 API reference) takes effect:
+/// moto ignored it, so a function kept reaching Secrets Manager by its public name
+/// after private DNS was turned off (found by `cargo xtask fuzz audit`, operator
+/// endpoint-private-dns-off).
+#[tokio::test]
+async fn modify_vpc_endpoint_turns_private_dns_off_and_on() {
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let (vpc, subnets, group) = network(&ec2, 67).await;
+    let endpoint = secrets_manager_endpoint(&ec2, &vpc, &subnets, &group).await;
+    let private_dns = || async {
+        tests::eventually(|| {
+            ec2.describe_vpc_endpoints()
+                .vpc_endpoint_ids(&endpoint)
+                .send()
+        })
+        .await
+        .expect("DescribeVpcEndpoints")
+        .vpc_endpoints()
+        .first()
+        .and_then(aws_sdk_ec2::types::VpcEndpoint::private_dns_enabled)
+    };
+    assert_eq!(private_dns().await, Some(true));
+    for wanted in [false, true] {
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(&endpoint)
+            .private_dns_enabled(wanted)
+            .send()
+            .await
+            .expect("ModifyVpcEndpoint");
+        assert_eq!(
+            private_dns().await,
+            Some(wanted),
+            "PrivateDnsEnabled={wanted} must turn the endpoint's private DNS {}",
+            if wanted { "on" } else { "off" }
+        );
+    }
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint)
+        .send()
+        .await
+        .expect("DeleteVpcEndpoints");
+}

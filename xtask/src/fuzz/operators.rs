@@ -453,6 +453,24 @@ async fn private_dns_off(s: &Setup) -> Result<String> {
         .send()
         .await
         .map_err(failed("ec2:ModifyVpcEndpoint"))?;
+    // A change the emulator ignores would make a case that tests nothing.
+    let described = s
+        .ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&id)
+        .send()
+        .await
+        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
+    if described
+        .vpc_endpoints()
+        .first()
+        .and_then(aws_sdk_ec2::types::VpcEndpoint::private_dns_enabled)
+        != Some(false)
+    {
+        return Err(anyhow!(
+            "endpoint {id} still reports private DNS on after ModifyVpcEndpoint PrivateDnsEnabled=false"
+        ));
+    }
     Ok(format!("secretsmanager endpoint {id}: private DNS off"))
 }
 
@@ -620,15 +638,13 @@ async fn secret_policy(s: &Setup, statement: Value) -> Result<String> {
 
 /// A customer managed key whose policy lets only the operator use it (no
 /// delegation to the account's IAM policies), the role allowed kms:Decrypt on it in
-/// IAM, and the secret's current value re-encrypted with it.
+/// IAM, and the secret's current value stored anew under it. The key starts with
+/// the default policy (which delegates), so that the operator may encrypt with it,
+/// and is then narrowed.
 async fn key_not_delegated(s: &Setup) -> Result<String> {
-    let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "OperatorOnly", "Effect": "Allow", "Principal": {"AWS": s.caller_arn}, "Action": "kms:*", "Resource": "*"}
-    ]});
     let key = s
         .kms
         .create_key()
-        .policy(policy.to_string())
         .description(format!("{} fuzz key", s.names.run))
         .send()
         .await
@@ -637,14 +653,6 @@ async fn key_not_delegated(s: &Setup) -> Result<String> {
         .key_metadata()
         .map(|m| m.arn().unwrap_or(m.key_id()).to_owned())
         .context("CreateKey returned no key")?;
-    role_inline(s, json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn})).await?;
-    s.secrets
-        .update_secret()
-        .secret_id(&s.state.secret_arn)
-        .kms_key_id(&key_arn)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:UpdateSecret"))?;
     let current = s
         .secrets
         .get_secret_value()
@@ -656,12 +664,26 @@ async fn key_not_delegated(s: &Setup) -> Result<String> {
         .secret_string()
         .context("the secret has no string value")?;
     s.secrets
-        .put_secret_value()
+        .update_secret()
         .secret_id(&s.state.secret_arn)
+        .kms_key_id(&key_arn)
         .secret_string(value)
         .send()
         .await
-        .map_err(failed("secretsmanager:PutSecretValue (re-encrypting)"))?;
+        .map_err(failed(
+            "secretsmanager:UpdateSecret (a new value under the key)",
+        ))?;
+    role_inline(s, json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn})).await?;
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "OperatorOnly", "Effect": "Allow", "Principal": {"AWS": s.caller_arn}, "Action": "kms:*", "Resource": "*"}
+    ]});
+    s.kms
+        .put_key_policy()
+        .key_id(&key_arn)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(failed("kms:PutKeyPolicy"))?;
     Ok(format!(
         "secret encrypted with {key_arn}, whose policy names only {}; the role may kms:Decrypt it in IAM",
         s.caller_arn
