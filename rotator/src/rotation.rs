@@ -50,8 +50,21 @@ pub use rotator::Rotator;
 impl Rotator {
     /// Runs one step for an event as Secrets Manager sends it.
     pub async fn handle(&self, event: &Value) -> Result<(), RotationError> {
+        self.handle_until(event, None).await
+    }
+
+    /// Runs one step, knowing when the invocation ends (Lambda's deadline): testSecret
+    /// waits for a lagging read replica only within that time.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Result<(), RotationError> {
         let event = RotationEvent::parse(event)?;
-        let cx = Context { event: &event };
+        let cx = Context {
+            event: &event,
+            deadline,
+        };
         if let Some(path) = self.ca_bundle()
             && !path.is_file()
         {

@@ -5,6 +5,8 @@
 //! wrong field, so the steps never look at raw JSON. The [`Context`] carries the event
 //! into every step so that each error names the secret, the step and the version.
 
+use std::time::{Duration, SystemTime};
+
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde_json::Value;
 
@@ -101,9 +103,20 @@ impl RotationEvent {
 /// A step's context: the event, for naming it in errors.
 pub(super) struct Context<'a> {
     pub(super) event: &'a RotationEvent,
+    /// When the invocation ends (Lambda's deadline), if known.
+    pub(super) deadline: Option<SystemTime>,
 }
 
 impl Context<'_> {
+    /// The invocation's time left; `None` when its deadline is unknown.
+    pub(super) fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| {
+            deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+        })
+    }
+
     pub(super) fn fail(&self, problem: impl Into<Problem>) -> RotationError {
         RotationError {
             secret: self.event.secret_id.clone(),
