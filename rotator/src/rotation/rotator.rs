@@ -43,18 +43,24 @@ impl Rotator {
         secret: &DbSecret,
         who: &str,
     ) -> Result<(MySqlConnection, Transport), RotationError> {
-        let login = Login {
-            host: &secret.host,
-            port: secret.port,
-            user: &secret.username,
-            password: &secret.password,
-            database: secret.dbname.as_deref(),
-            tls: secret.tls,
-        };
+        let login = login_of(secret);
         let (connection, transport) = db::connect(&login, self.ca_bundle())
             .await
             .map_err(|e| cx.fail(e))?;
         tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), user = %secret.username, host = %secret.host, transport = transport.as_str(), "logged in as the {who} user");
         Ok((connection, transport))
+    }
+}
+
+/// The login a database secret describes: its host, port, user, password, default
+/// database and TLS setting, as the application logs in.
+pub(super) fn login_of(secret: &DbSecret) -> Login<'_> {
+    Login {
+        host: &secret.host,
+        port: secret.port,
+        user: &secret.username,
+        password: &secret.password,
+        database: secret.dbname.as_deref(),
+        tls: secret.tls,
     }
 }

@@ -9,8 +9,8 @@ use sqlx::MySqlConnection;
 
 use super::aws_errors::value_missing;
 use super::event::Context;
-use super::rotator::Rotator;
-use crate::db::{self, Login};
+use super::rotator::{Rotator, login_of};
+use crate::db;
 use crate::error::{Problem, RotationError};
 use crate::secret::{DbSecret, Password};
 use crate::sql;
@@ -80,14 +80,7 @@ impl Rotator {
         cx: &Context<'_>,
         pending: &DbSecret,
     ) -> Result<bool, RotationError> {
-        let login = Login {
-            host: &pending.host,
-            port: pending.port,
-            user: &pending.username,
-            password: &pending.password,
-            database: pending.dbname.as_deref(),
-            tls: pending.tls,
-        };
+        let login = login_of(pending);
         match db::connect(&login, self.ca_bundle()).await {
             Ok(_) => Ok(true),
             Err(db::DbError::Refused {

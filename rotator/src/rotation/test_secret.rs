@@ -21,8 +21,8 @@
 use std::time::Duration;
 
 use super::event::Context;
-use super::rotator::Rotator;
-use crate::db::{self, DbError, Login};
+use super::rotator::{Rotator, login_of};
+use crate::db::{self, DbError};
 use crate::error::RotationError;
 use crate::preflight;
 use crate::secret::DbSecret;
@@ -85,14 +85,7 @@ pub(super) fn after_refusal(
 impl Rotator {
     pub(super) async fn test_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
         let pending = self.require_pending(cx).await?;
-        let login = Login {
-            host: &pending.host,
-            port: pending.port,
-            user: &pending.username,
-            password: &pending.password,
-            database: pending.dbname.as_deref(),
-            tls: pending.tls,
-        };
+        let login = login_of(&pending);
         let mut attempts = 0;
         let mut on_replica = None;
         let mut connection = loop {
