@@ -64,7 +64,7 @@ pub async fn from_env() -> Result<Rotator, settings::SettingError> {
 /// database). The SDK's defaults have a connect timeout only (3.1 s), so without
 /// these the step would wait out the Lambda timeout and say only "Task timed out";
 /// with them it fails in time with the action and what to check
-/// ([`rotation::unreachable_hint`]). Secrets Manager and RDS answer in well under a
+/// ([`rotation::aws_errors::unreachable_hint`]). Secrets Manager and RDS answer in well under a
 /// second; 5 s an attempt and 15 s in all (the standard retry mode's 3 attempts)
 /// fit the 30 s function timeout that `cargo xtask deploy` sets.
 pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {

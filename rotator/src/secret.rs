@@ -250,7 +250,7 @@ impl DbSecret {
 /// The admin secret named by `masterarn`: credentials, and the connection keys when present.
 ///
 /// An RDS-managed admin secret holds only `username` and `password`; its host, port
-/// and engine come from RDS (see `rotation::admin_endpoint`).
+/// and engine come from RDS (see `rotation::endpoint`).
 #[derive(Debug, Clone)]
 pub struct AdminSecret {
     pub username: String,

@@ -1,0 +1,189 @@
+//! `testSecret`: the pending credentials log in and run a trivial query.
+//!
+//! This is the last check before finishSecret makes the pending version current, so
+//! it logs in exactly as the application will, with the pending secret's own host,
+//! database and TLS setting.
+//!
+//! A secret may name a read replica or an Aurora reader, while setSecret wrote the
+//! alternate user on the writer: until replication has applied `CREATE USER`, the
+//! grants and `ALTER USER ... IDENTIFIED BY`, the replica refuses the pending login
+//! (the account is missing or still has its old password: 1045; no grant on the
+//! database yet: 1044; still locked: MySQL 3118, MariaDB 4151). A replica reports how
+//! far behind it is (RDS's `ReplicaLag` metric, `Seconds_Behind_Master`:
+//! <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_MySQL.Replication.ReadReplicas.Monitor.html>),
+//! and account statements reach it like any other (MariaDB MDEV-17753, "ALTER USER
+//! fail to replicate", fixed: <https://github.com/MariaDB/server/commit/79078167c3>).
+//! So on a read-only server (seen as the current user, who exists there already)
+//! those refusals are retried with a growing pause for as long as the invocation's
+//! remaining time allows one more login and the report; then the last refusal is
+//! reported as it is. Anywhere else, and for any other failure, the first one is.
+
+use std::time::Duration;
+
+use super::event::Context;
+use super::rotator::{Rotator, login_of};
+use crate::db::{self, DbError};
+use crate::error::RotationError;
+use crate::preflight;
+use crate::secret::DbSecret;
+
+/// The first pause after a refused pending login on a replica; each next one doubles.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+/// The longest pause between two pending logins.
+const LONGEST_PAUSE: Duration = Duration::from_secs(4);
+/// Time kept back after a pause: one more login (`db`'s connect timeout is 5 s) and
+/// the report of its failure.
+const RESERVE: Duration = Duration::from_secs(7);
+
+/// What testSecret does after the pending login failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AfterRefusal {
+    /// Log in again after this pause: replication may not have brought the account yet.
+    Retry(Duration),
+    /// Report the failure as it is.
+    Report,
+}
+
+/// Whether a refusal of the pending login has the shape of replication lag: 1045
+/// ER_ACCESS_DENIED_ERROR (the account missing, or still with its old password), 1044
+/// ER_DBACCESS_DENIED_ERROR (its grants not there yet), 3118 (MySQL) and 4151
+/// (MariaDB) ER_ACCOUNT_HAS_BEEN_LOCKED (not yet unlocked): the states setSecret
+/// leaves on the writer one after the other (MySQL manual, "Access denied":
+/// <https://dev.mysql.com/doc/refman/8.0/en/error-access-denied.html>; MariaDB:
+/// <https://mariadb.com/docs/reference/mdb/error-codes/ER_DBACCESS_DENIED_ERROR/>,
+/// <https://mariadb.com/kb/en/e4151>).
+pub(super) fn may_be_lag(number: Option<u16>) -> bool {
+    matches!(number, Some(1044 | 1045 | 3118 | 4151))
+}
+
+/// What to do after the pending login failed: `number` is the server's error number
+/// of the refusal (`None`: not refused by the server), `on_replica` whether the
+/// secret's host is read-only, `attempts` the logins made so far (1 after the first),
+/// `remaining` the invocation's time left (`None`: unknown, so no time to wait on).
+pub(super) fn after_refusal(
+    number: Option<u16>,
+    on_replica: bool,
+    attempts: u32,
+    remaining: Option<Duration>,
+) -> AfterRefusal {
+    let Some(remaining) = remaining else {
+        return AfterRefusal::Report;
+    };
+    if !may_be_lag(number) || !on_replica || attempts == 0 {
+        return AfterRefusal::Report;
+    }
+    let pause = FIRST_PAUSE
+        .saturating_mul(1 << attempts.saturating_sub(1).min(8))
+        .min(LONGEST_PAUSE);
+    if remaining > pause + RESERVE {
+        AfterRefusal::Retry(pause)
+    } else {
+        AfterRefusal::Report
+    }
+}
+
+impl Rotator {
+    pub(super) async fn test_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
+        let pending = self.require_pending(cx).await?;
+        let login = login_of(&pending);
+        let mut attempts = 0;
+        let mut on_replica = None;
+        let mut connection = loop {
+            attempts += 1;
+            let error = match db::connect(&login, self.ca_bundle()).await {
+                Ok((connection, transport)) => {
+                    tracing::info!(secret = %cx.event.secret_id, step = cx.event.step.as_str(), user = %pending.username, host = %pending.host, transport = transport.as_str(), attempts, "logged in as the pending user");
+                    break connection;
+                }
+                Err(error) => error,
+            };
+            let number = match &error {
+                DbError::Refused { number, .. } => *number,
+                _ => None,
+            };
+            if on_replica.is_none() && may_be_lag(number) && cx.remaining().is_some() {
+                on_replica = Some(self.read_only(cx, &pending).await);
+            }
+            match after_refusal(number, on_replica == Some(true), attempts, cx.remaining()) {
+                AfterRefusal::Retry(pause) => {
+                    tracing::warn!(secret = %cx.event.secret_id, host = %pending.host, attempts, pause_ms = pause.as_millis(), reason = %error, "the pending login was refused by a read replica, which may not have applied setSecret's changes yet; trying again");
+                    tokio::time::sleep(pause).await;
+                }
+                AfterRefusal::Report => {
+                    if attempts > 1 {
+                        tracing::warn!(secret = %cx.event.secret_id, host = %pending.host, attempts, "the read replica still refuses the pending login; reporting its last refusal");
+                    }
+                    return Err(cx.fail(error));
+                }
+            }
+        };
+        db::ping(&mut connection).await.map_err(|e| cx.fail(e))?;
+        Ok(())
+    }
+
+    /// Whether the pending secret's server is read-only (a read replica, an Aurora
+    /// reader), seen as the current user, who exists there already; `false` when
+    /// that cannot be seen. Alternating users only: a single user's current password
+    /// no longer works once setSecret has run, and a failed login counts toward its
+    /// `FAILED_LOGIN_ATTEMPTS` lock (a single user cannot change its own password on
+    /// a read-only server in the first place).
+    async fn read_only(&self, cx: &Context<'_>, pending: &DbSecret) -> bool {
+        let Ok(current) = self.current(cx).await else {
+            return false;
+        };
+        if current.username == pending.username
+            || current.host != pending.host
+            || current.port != pending.port
+        {
+            return false;
+        }
+        let Ok((mut connection, _)) = self.login(cx, &current, "current").await else {
+            return false;
+        };
+        match db::write_variables(&mut connection).await {
+            Ok(variables) => preflight::refusal(&pending.host, &variables).is_some(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lag_shaped_refusal_on_a_replica_is_retried_and_only_within_the_time_left() {
+        let secs = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let retry = AfterRefusal::Retry;
+        let report = AfterRefusal::Report;
+        for (number, on_replica, attempts, remaining, expected) in [
+            // The account not there yet, or not yet with its new password.
+            (Some(1045), true, 1, Some(secs(25)), retry(ms(500))),
+            (Some(1045), true, 2, Some(secs(25)), retry(ms(1000))),
+            (Some(1045), true, 4, Some(secs(25)), retry(secs(4))),
+            (Some(1045), true, 30, Some(secs(25)), retry(secs(4))),
+            // Its grants or its unlock not there yet.
+            (Some(1044), true, 1, Some(secs(25)), retry(ms(500))),
+            (Some(3118), true, 1, Some(secs(25)), retry(ms(500))),
+            (Some(4151), true, 1, Some(secs(25)), retry(ms(500))),
+            // On the writer a refusal is final: nothing is on its way there.
+            (Some(1045), false, 1, Some(secs(25)), report),
+            // Not the shape of lag: too many connections, unreachable, plugin.
+            (Some(1040), true, 1, Some(secs(25)), report),
+            (None, true, 1, Some(secs(25)), report),
+            (Some(1698), true, 1, Some(secs(25)), report),
+            // No time for a pause, one more login and the report.
+            (Some(1045), true, 1, Some(ms(7500)), report),
+            (Some(1045), true, 1, Some(ms(7501)), retry(ms(500))),
+            (Some(1045), true, 3, Some(secs(9)), report),
+            (Some(1045), true, 1, None, report),
+        ] {
+            assert_eq!(
+                after_refusal(number, on_replica, attempts, remaining),
+                expected,
+                "{number:?} on_replica={on_replica} attempts={attempts} remaining={remaining:?}"
+            );
+        }
+    }
+}
