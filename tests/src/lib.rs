@@ -528,25 +528,7 @@ pub fn fail_next_ec2_calls(action: &str, code: &str, count: u32) {
 }
 
 fn emulator_request(method: &str, path: &str, body: &str) -> serde_json::Value {
-    use std::io::Read as _;
-    let address = emulator()
-        .endpoint_url
-        .trim_start_matches("http://")
-        .to_owned();
-    let mut stream = std::net::TcpStream::connect(&address)
-        .unwrap_or_else(|e| panic!("connecting to the emulator at {address}: {e}"));
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("request to the emulator");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("response from the emulator");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("emulator {path}: {e}: {body}"))
+    xtask::emulator::request(emulator(), method, path, body).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Runs `call` again while it answers a `*.NotFound` error code, as a client of

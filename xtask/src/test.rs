@@ -54,6 +54,15 @@ pub fn run(extra: &[String]) -> Result<ExitCode> {
     // behaviour off (a few minutes; not for a filtered run).
     if extra.is_empty() {
         crate::fidelity::check(&python, &[])?;
+        // The audit's verdicts against behaviour: each mutation of the tutorial's
+        // setup alone, audited and rotated (a few minutes).
+        let results = crate::fuzz::check(&crate::fuzz::FuzzOptions::each())?;
+        let against = results.iter().filter(|r| r.counts_against()).count();
+        if against > 0 {
+            bail!(
+                "`cargo xtask fuzz audit --each`: {against} case(s) where the audit's verdict and the rotation disagree, or that could not run (see above; each prints the command that replays it)"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,8 @@
 //! deploy, the first rotation included), applies one to three random mutations from
 //! [`operators::CATALOGUE`], runs the audit, rotates, and compares the audit's
 //! rotation-path verdict with what the rotation did ([`oracle`]). A disagreement is
-//! shrunk to the fewest mutations that still disagree and printed with the seed, so
-//! `--seed S --case N` replays it.
+//! shrunk to the fewest mutations that still disagree and printed with a command
+//! (`--case N --operator ...`) that replays exactly those mutations.
 //!
 //! The emulator runs with IAM enforced (the function acts as its role) and one
 //! attempt per rotation (Secrets Manager's retries repeat the same outcome and
@@ -57,6 +57,21 @@ pub struct FuzzOptions {
     pub operators: Vec<String>,
 }
 
+impl FuzzOptions {
+    /// Every operator alone, four cases at once: what `cargo xtask test` runs.
+    pub fn each() -> Self {
+        Self {
+            seed: 1,
+            cases: 0,
+            case: None,
+            each: true,
+            jobs: 4,
+            max_mutations: 1,
+            operators: Vec::new(),
+        }
+    }
+}
+
 /// The setup of one case, and the clients to change it.
 #[derive(Debug)]
 pub struct Setup {
@@ -92,30 +107,9 @@ impl Setup {
             .send()
             .await
             .map_err(|e| anyhow!("iam:GetRolePolicy: {}", crate::aws::describe(&e)))?;
-        // IAM returns the document URL-encoded (RFC 3986), as its API reference says.
-        let text = percent_decode(out.policy_document());
+        let text = audit::iam_eval::decode_policy_document(out.policy_document());
         serde_json::from_str(&text).context("the role's policy is not JSON")
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = text
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// SplitMix64: a small, fixed pseudo-random sequence, so a seed replays exactly.
@@ -146,9 +140,12 @@ pub fn draw(seed: u64, case: usize, max: usize, pool: &[Operator]) -> Vec<Operat
     let mut rng = Rng::new(seed ^ (case as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
     let count = 1 + rng.below(max.clamp(1, pool.len().max(1)));
     let mut left: Vec<Operator> = pool.to_vec();
-    let mut chosen = Vec::new();
+    let mut chosen: Vec<Operator> = Vec::new();
     while chosen.len() < count && !left.is_empty() {
-        chosen.push(left.remove(rng.below(left.len())));
+        let next = left.remove(rng.below(left.len()));
+        // One operator per setting: two would undo or break each other.
+        left.retain(|o| o.slot != next.slot);
+        chosen.push(next);
     }
     chosen
 }
@@ -183,6 +180,11 @@ impl CaseResult {
             self.agreement,
             Some(Agreement::FalsePass | Agreement::FalseFail)
         ) || !self.unmet.is_empty()
+    }
+
+    /// Whether the case fails the run: it disagrees, or could not be run.
+    pub fn counts_against(&self) -> bool {
+        self.disagrees() || self.error.is_some()
     }
 
     fn same_fault(&self, other: &Self) -> bool {
@@ -248,8 +250,19 @@ struct Shared {
     setups: AtomicUsize,
 }
 
-/// Runs `cargo xtask fuzz audit`.
+/// Runs `cargo xtask fuzz audit`: exit status 1 when a case disagreed or could not
+/// be run.
 pub fn run(options: &FuzzOptions) -> Result<ExitCode> {
+    let results = check(options)?;
+    Ok(if results.iter().any(CaseResult::counts_against) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs the cases and prints their table; returns every case's result.
+pub fn check(options: &FuzzOptions) -> Result<Vec<CaseResult>> {
     let pool = pool(&options.operators)?;
     crate::prerequisites::ensure(false)?;
     let artifact = crate::build::build_rotator(&crate::build::BuildOptions::default())?;
@@ -279,18 +292,11 @@ pub fn run(options: &FuzzOptions) -> Result<ExitCode> {
         });
         run_cases(&shared, options, &pool).await
     });
+    if let Ok(results) = &result {
+        print!("{}", report(results, options, started.elapsed()));
+    }
     emulator::stop(&dir)?;
-    let results = result?;
-    print!("{}", report(&results, options, started.elapsed()));
-    let bad = results
-        .iter()
-        .filter(|r| r.disagrees() || r.error.is_some())
-        .count();
-    Ok(if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    result
 }
 
 fn pool(only: &[String]) -> Result<Vec<Operator>> {
@@ -426,7 +432,7 @@ async fn run_case(shared: &Arc<Shared>, case: usize, operators: &[Operator]) -> 
             .push(("cleanup", cleaning.elapsed().as_secs_f64()));
         match &result.error {
             Some(error)
-                if attempt == 0 && result.applied.is_empty() && result.outcome.is_none() =>
+                if attempt == 0 && !result.phases.iter().any(|(phase, _)| *phase == "setup") =>
             {
                 result.setup_retried = Some(error.clone());
                 result.phases.clear();
@@ -447,7 +453,7 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
     let setup = build_setup(shared, names).await?;
     lap(result, "setup");
     for operator in &result.operators {
-        let applied = operators::apply(operator, &setup)
+        let applied = (operator.apply)(&setup)
             .await
             .with_context(|| format!("operator {operator}"))?;
         result.applied.push(applied);
@@ -550,34 +556,57 @@ async fn build_setup(shared: &Shared, names: &Names) -> Result<Setup> {
     })
 }
 
+/// The emulator's record of every rotation it ran (`/_emulator/rotations`).
+async fn rotation_records(shared: &Shared) -> Result<Vec<Value>> {
+    let state = shared.state.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        emulator::request(&state, "GET", "/_emulator/rotations", "")
+    })
+    .await
+    .map_err(|e| anyhow!("reading the emulator's rotations: {e}"))??;
+    Ok(records.as_array().cloned().unwrap_or_default())
+}
+
 /// Starts a rotation now and waits for the emulator to say how it ended.
+///
+/// A rotation still running (the schedule operator's RotateSecret starts one)
+/// would make Secrets Manager refuse this one for a reason no audit predicts, so
+/// it waits for it first. A refusal is an outcome only when it is a denial (the
+/// function's invoke permission, which the audit judges); any other is the case's
+/// error.
 async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
-    let started = setup
-        .secrets
-        .rotate_secret()
-        .secret_id(&setup.state.secret_arn)
-        .send()
-        .await;
+    let secret = setup.state.secret_arn.as_str();
+    let deadline = Instant::now() + Duration::from_mins(3);
+    while rotation_records(shared)
+        .await?
+        .iter()
+        .any(|r| r["secret_arn"] == secret && r["status"] == "running")
+    {
+        if Instant::now() > deadline {
+            bail!(
+                "a rotation of {} was still running after 3 minutes",
+                setup.names.secret
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let started = setup.secrets.rotate_secret().secret_id(secret).send().await;
     let token = match started {
         Ok(out) => out.version_id().unwrap_or_default().to_owned(),
-        Err(error) => {
+        Err(error) if crate::aws::code(&error) == "AccessDeniedException" => {
             return Ok(Outcome::Failed(format!(
                 "RotateSecret refused: {}",
                 crate::aws::describe(&error)
             )));
         }
+        Err(error) => bail!("RotateSecret: {}", crate::aws::describe(&error)),
     };
-    let deadline = Instant::now() + Duration::from_mins(3);
     loop {
-        let state = shared.state.clone();
-        let records = tokio::task::spawn_blocking(move || {
-            emulator::request(&state, "GET", "/_emulator/rotations", "")
-        })
-        .await
-        .map_err(|e| anyhow!("reading the emulator's rotations: {e}"))??;
-        let record = records.as_array().into_iter().flatten().rev().find(|r| {
-            r["token"] == token.as_str() && r["secret_arn"] == setup.state.secret_arn.as_str()
-        });
+        let records = rotation_records(shared).await?;
+        let record = records
+            .iter()
+            .rev()
+            .find(|r| r["token"] == token.as_str() && r["secret_arn"] == secret);
         match record.map(|r| (r["status"].as_str(), r["step"].as_str())) {
             Some((Some("succeeded"), _)) => return Ok(Outcome::Succeeded),
             Some((Some("failed" | "cancelled"), step)) => {
@@ -816,8 +845,37 @@ mod tests {
     }
 
     #[test]
-    fn iam_documents_are_url_decoded() {
-        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
-        assert_eq!(percent_decode("{\"a\":1}"), "{\"a\":1}");
+    fn a_case_never_draws_two_operators_of_one_setting() {
+        for case in 0..300 {
+            let drawn = draw(11, case, 3, operators::CATALOGUE);
+            let slots: BTreeSet<&str> = drawn.iter().map(|o| o.slot).collect();
+            assert_eq!(slots.len(), drawn.len(), "{drawn:?}");
+        }
+    }
+
+    #[test]
+    fn a_check_an_operator_fails_for_safety_is_one_it_must_fail() {
+        for operator in operators::CATALOGUE {
+            for id in operator.fails_for_safety {
+                assert!(
+                    operator.expect.contains(&(*id, audit::Status::Fail)),
+                    "{operator}: masks {id} without expecting it to FAIL"
+                );
+                assert!(
+                    oracle::ROTATION_PATH.contains(id),
+                    "{operator}: {id} is not on the rotation path"
+                );
+            }
+        }
+        // Every id the oracle and the operators name is one the audit has.
+        let known = |id: &str| audit::checks::CHECKS.iter().any(|c| c.id == id);
+        for id in oracle::ROTATION_PATH {
+            assert!(known(id), "{id}");
+        }
+        for operator in operators::CATALOGUE {
+            for (id, _) in operator.expect {
+                assert!(known(id), "{operator}: {id}");
+            }
+        }
     }
 }

@@ -8,6 +8,8 @@
 //! rotation path it fails for such a reason ([`Operator::fails_for_safety`]).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use anyhow::{Context as _, Result, anyhow};
 use audit::Status;
@@ -19,18 +21,33 @@ use serde_json::{Value, json};
 use crate::aws::describe;
 use crate::fuzz::Setup;
 
-/// One mutation of the catalogue.
-#[derive(Debug, Clone, Copy)]
+/// What an operator's change does, as a future borrowing the setup.
+pub type Change<'a> = Pin<Box<dyn Future<Output = Result<String>> + Send + 'a>>;
+
+/// One mutation of the catalogue: the change and what it means for the audit.
+#[derive(Clone, Copy)]
 pub struct Operator {
     pub name: &'static str,
     /// What it changes, for the table.
     pub family: &'static str,
+    /// The setting it changes: a case draws at most one operator per slot, so that
+    /// no mutation undoes or breaks another (two revokes of one rule, two policies
+    /// under one name).
+    pub slot: &'static str,
+    /// Makes the change and says what it did.
+    pub apply: for<'a> fn(&'a Setup) -> Change<'a>,
     /// Verdicts of checks no rotation can confirm that must follow.
     pub expect: &'static [(&'static str, Status)],
     /// Rotation-path checks this mutation fails for a reason of safety, not of the
     /// rotation (a database open to the world still admits the function): their FAIL
-    /// is no prediction about the rotation.
+    /// is no prediction about the rotation. Each is also in `expect` as a FAIL.
     pub fails_for_safety: &'static [&'static str],
+}
+
+impl fmt::Debug for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
 }
 
 impl fmt::Display for Operator {
@@ -39,78 +56,273 @@ impl fmt::Display for Operator {
     }
 }
 
-const fn op(name: &'static str, family: &'static str) -> Operator {
+const fn op(
+    name: &'static str,
+    family: &'static str,
+    slot: &'static str,
+    apply: for<'a> fn(&'a Setup) -> Change<'a>,
+) -> Operator {
     Operator {
         name,
         family,
+        slot,
+        apply,
         expect: &[],
         fails_for_safety: &[],
     }
 }
 
+const DB_INGRESS: &str = "database security group";
+const EGRESS: &str = "function security group";
+const ENDPOINT_INGRESS: &str = "endpoint security group";
+const ENDPOINTS: &str = "interface endpoints";
+const NACL: &str = "network ACLs";
+const FUNCTION: &str = "function";
+const ROLE: &str = "role";
+const SECRET: &str = "secret";
+const BASTION_ONLY_FAILS: &[(&str, Status)] = &[("rds.ingress.bastion-only", Status::Fail)];
+
 /// Every mutation, in the order the table prints them.
 pub const CATALOGUE: &[Operator] = &[
-    op("db-ingress-revoke-function", "database security group"),
+    op(
+        "db-ingress-revoke-function",
+        DB_INGRESS,
+        "db-ingress",
+        |s| Box::pin(revoke_db_from_function(s)),
+    ),
     Operator {
-        expect: &[("rds.ingress.bastion-only", Status::Fail)],
+        expect: BASTION_ONLY_FAILS,
         fails_for_safety: &["rds.ingress.bastion-only"],
-        ..op("db-ingress-open-world", "database security group")
+        ..op(
+            "db-ingress-open-world",
+            DB_INGRESS,
+            "db-ingress-world",
+            |s| {
+                Box::pin(ingress(
+                    s,
+                    &s.state.database_group,
+                    tcp(s.db_port(), "0.0.0.0/0"),
+                ))
+            },
+        )
     },
-    op("db-ingress-function-wrong-port", "database security group"),
-    op("db-ingress-function-all-traffic", "database security group"),
+    op(
+        "db-ingress-function-wrong-port",
+        DB_INGRESS,
+        "db-ingress",
+        |s| Box::pin(db_from_function_instead(s, DbRule::WrongPort)),
+    ),
+    op(
+        "db-ingress-function-all-traffic",
+        DB_INGRESS,
+        "db-ingress",
+        |s| Box::pin(db_from_function_instead(s, DbRule::AllTraffic)),
+    ),
     Operator {
+        // The VPC's whole range may reach the database: not the bastion only.
+        expect: BASTION_ONLY_FAILS,
         fails_for_safety: &["rds.ingress.bastion-only"],
-        ..op("db-ingress-function-subnet-cidr", "database security group")
+        ..op(
+            "db-ingress-function-subnet-cidr",
+            DB_INGRESS,
+            "db-ingress",
+            |s| Box::pin(db_from_function_instead(s, DbRule::VpcRange)),
+        )
     },
-    op("db-ingress-function-port-range", "database security group"),
-    op("function-egress-none", "function security group"),
-    op("function-egress-https-only", "function security group"),
-    op("function-egress-database-only", "function security group"),
-    op("endpoint-ingress-revoke-https", "endpoint security group"),
-    op("endpoint-ingress-vpc-cidr", "endpoint security group"),
-    op("endpoint-delete-secretsmanager", "interface endpoints"),
-    op("endpoint-delete-rds", "interface endpoints"),
-    op("endpoint-private-dns-off", "interface endpoints"),
+    op(
+        "db-ingress-function-port-range",
+        DB_INGRESS,
+        "db-ingress",
+        |s| Box::pin(db_from_function_instead(s, DbRule::PortRange)),
+    ),
+    op("function-egress-none", EGRESS, "function-egress", |s| {
+        Box::pin(revoke_all_egress(s))
+    }),
+    op(
+        "function-egress-https-only",
+        EGRESS,
+        "function-egress",
+        |s| Box::pin(egress_only(s, 443, "0.0.0.0/0")),
+    ),
+    op(
+        "function-egress-database-only",
+        EGRESS,
+        "function-egress",
+        |s| Box::pin(egress_only(s, s.db_port(), &s.vpc_cidr)),
+    ),
+    op(
+        "endpoint-ingress-revoke-https",
+        ENDPOINT_INGRESS,
+        "endpoint-ingress",
+        |s| Box::pin(revoke_endpoint_https(s)),
+    ),
+    op(
+        "endpoint-ingress-vpc-cidr",
+        ENDPOINT_INGRESS,
+        "endpoint-ingress",
+        |s| Box::pin(endpoint_https_from_vpc(s)),
+    ),
+    op(
+        "endpoint-delete-secretsmanager",
+        ENDPOINTS,
+        "secretsmanager-endpoint",
+        |s| Box::pin(delete_endpoint(s, "secretsmanager")),
+    ),
+    op("endpoint-delete-rds", ENDPOINTS, "rds-endpoint", |s| {
+        Box::pin(delete_endpoint(s, "rds"))
+    }),
+    op(
+        "endpoint-private-dns-off",
+        ENDPOINTS,
+        "secretsmanager-endpoint",
+        |s| Box::pin(private_dns_off(s)),
+    ),
     op(
         "endpoint-policy-deny-put-secret-value",
-        "interface endpoints",
+        ENDPOINTS,
+        "secretsmanager-endpoint",
+        |s| {
+            Box::pin(endpoint_policy(
+                s,
+                json!({"Statement": [
+                    {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                    {"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*"}
+                ]}),
+            ))
+        },
     ),
     Operator {
         expect: &[("vpc.endpoint-policy", Status::Fail)],
         fails_for_safety: &["vpc.endpoint-policy"],
-        ..op("endpoint-policy-any-principal", "interface endpoints")
+        ..op(
+            "endpoint-policy-other-account",
+            ENDPOINTS,
+            "secretsmanager-endpoint",
+            |s| {
+                Box::pin(endpoint_policy(
+                    s,
+                    json!({"Statement": [
+                        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"},
+                        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", s.account)}, "Action": "*", "Resource": "*"}
+                    ]}),
+                ))
+            },
+        )
     },
-    op("vpc-dns-support-off", "VPC DNS"),
-    op("vpc-dns-hostnames-off", "VPC DNS"),
-    op("nacl-deny-database-port-in", "network ACLs"),
-    op("nacl-deny-ephemeral-out", "network ACLs"),
-    op("nacl-deny-https-out", "network ACLs"),
-    op("function-outside-vpc", "function"),
+    op("vpc-dns-support-off", "VPC DNS", "vpc-dns-support", |s| {
+        Box::pin(vpc_dns_off(s, VpcDns::Support))
+    }),
+    op(
+        "vpc-dns-hostnames-off",
+        "VPC DNS",
+        "vpc-dns-hostnames",
+        |s| Box::pin(vpc_dns_off(s, VpcDns::Hostnames)),
+    ),
+    op(
+        "nacl-deny-database-port-in",
+        NACL,
+        "nacl-ingress-rule-1",
+        |s| Box::pin(nacl_deny(s, false, s.db_port(), s.db_port())),
+    ),
+    op("nacl-deny-ephemeral-out", NACL, "nacl-egress-rule-1", |s| {
+        Box::pin(nacl_deny(s, true, 1024, 65535))
+    }),
+    op("nacl-deny-https-out", NACL, "nacl-egress-rule-1", |s| {
+        Box::pin(nacl_deny(s, true, 443, 443))
+    }),
+    op("function-outside-vpc", FUNCTION, "function-network", |s| {
+        Box::pin(function_network(s, Vec::new(), Vec::new()))
+    }),
     Operator {
         // The database still admits the function's former group, now no one's.
+        expect: BASTION_ONLY_FAILS,
         fails_for_safety: &["rds.ingress.bastion-only"],
-        ..op("function-bastion-group", "function")
+        ..op(
+            "function-bastion-group",
+            FUNCTION,
+            "function-network",
+            |s| {
+                Box::pin(function_network(
+                    s,
+                    s.state.private_subnets.clone(),
+                    vec![s.state.bastion_group.clone()],
+                ))
+            },
+        )
     },
-    op("lambda-permission-removed", "function"),
-    op("lambda-permission-wrong-account", "function"),
-    op("role-deny-get-secret-value", "role"),
-    op("role-policy-deleted", "role"),
-    op("role-boundary-without-put-secret-value", "role"),
-    op("role-deny-not-action", "role"),
-    op("role-wrong-secret-resource", "role"),
-    op("secret-policy-deny-role", "secret"),
+    op(
+        "lambda-permission-removed",
+        FUNCTION,
+        "invoke-permission",
+        |s| Box::pin(remove_invoke_permission(s)),
+    ),
+    op(
+        "lambda-permission-wrong-account",
+        FUNCTION,
+        "invoke-permission",
+        |s| Box::pin(invoke_from_other_account(s)),
+    ),
+    op(
+        "role-deny-get-secret-value",
+        ROLE,
+        "role-extra-policy",
+        |s| {
+            Box::pin(role_inline(
+                s,
+                json!({"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": s.state.secret_arn}),
+            ))
+        },
+    ),
+    op("role-policy-deleted", ROLE, "role-policy", |s| {
+        Box::pin(delete_role_policy(s))
+    }),
+    op(
+        "role-boundary-without-put-secret-value",
+        ROLE,
+        "role-boundary",
+        |s| Box::pin(boundary(s)),
+    ),
+    op("role-deny-not-action", ROLE, "role-extra-policy", |s| {
+        Box::pin(role_inline(
+            s,
+            json!({"Effect": "Deny", "NotAction": ["secretsmanager:*", "logs:*", "ec2:*"], "Resource": "*"}),
+        ))
+    }),
+    op("role-wrong-secret-resource", ROLE, "role-policy", |s| {
+        Box::pin(role_policy_names_another_secret(s))
+    }),
+    op("secret-policy-deny-role", SECRET, "secret-policy", |s| {
+        Box::pin(secret_policy(
+            s,
+            json!({"Effect": "Deny", "Principal": {"AWS": s.role_arn}, "Action": "secretsmanager:PutSecretValue", "Resource": "*"}),
+        ))
+    }),
     Operator {
         expect: &[("secret.policy.not-public", Status::Fail)],
-        ..op("secret-policy-public-read", "secret")
+        ..op("secret-policy-public-read", SECRET, "secret-policy", |s| {
+            Box::pin(secret_policy(
+                s,
+                json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+            ))
+        })
     },
-    op("secret-key-not-delegated", "secret"),
+    op(
+        "secret-key-not-delegated",
+        SECRET,
+        "role-extra-policy",
+        |s| Box::pin(key_not_delegated(s)),
+    ),
     Operator {
         expect: &[("secret.rotation.schedule", Status::Fail)],
-        ..op("schedule-monthly", "schedule")
+        ..op("schedule-monthly", "schedule", "schedule", |s| {
+            Box::pin(schedule_monthly(s))
+        })
     },
     Operator {
         expect: &[("rds.not-public", Status::Fail)],
-        ..op("database-public", "database")
+        ..op("database-public", "database", "database-access", |s| {
+            Box::pin(database_public(s))
+        })
     },
 ];
 
@@ -127,154 +339,125 @@ where
     move |e| anyhow!("{what}: {}", describe(&e))
 }
 
-/// Applies `operator` to the setup and says what it did.
-pub async fn apply(operator: &Operator, s: &Setup) -> Result<String> {
-    match operator.name {
-        "db-ingress-revoke-function" => revoke_db_from_function(s).await,
-        "db-ingress-open-world" => ingress(s, &s.state.database_group, tcp(s.db_port(), "0.0.0.0/0")).await,
-        "db-ingress-function-wrong-port" => {
-            revoke_db_from_function(s).await?;
-            ingress(s, &s.state.database_group, tcp(s.db_port() + 1, &s.function_group)).await
-        }
-        "db-ingress-function-all-traffic" => {
-            revoke_db_from_function(s).await?;
-            ingress(s, &s.state.database_group, all_traffic_from_group(&s.function_group)).await
-        }
-        "db-ingress-function-subnet-cidr" => {
-            revoke_db_from_function(s).await?;
-            ingress(s, &s.state.database_group, tcp(s.db_port(), &s.vpc_cidr)).await
-        }
-        "db-ingress-function-port-range" => {
-            revoke_db_from_function(s).await?;
-            let port = s.db_port();
-            let range = IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(port - 6)
-                .to_port(port + 4)
-                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&s.function_group).build())
-                .build();
-            ingress(s, &s.state.database_group, range).await
-        }
-        "function-egress-none" => revoke_all_egress(s).await,
-        "function-egress-https-only" => {
-            revoke_all_egress(s).await?;
-            egress(s, tcp(443, "0.0.0.0/0")).await
-        }
-        "function-egress-database-only" => {
-            revoke_all_egress(s).await?;
-            egress(s, tcp(s.db_port(), &s.vpc_cidr)).await
-        }
-        "endpoint-ingress-revoke-https" => revoke_endpoint_https(s).await,
-        "endpoint-ingress-vpc-cidr" => {
-            revoke_endpoint_https(s).await?;
-            ingress(s, &s.state.endpoint_group, tcp(443, &s.vpc_cidr)).await
-        }
-        "endpoint-delete-secretsmanager" => delete_endpoint(s, "secretsmanager").await,
-        "endpoint-delete-rds" => delete_endpoint(s, "rds").await,
-        "endpoint-private-dns-off" => private_dns_off(s).await,
-        "endpoint-policy-deny-put-secret-value" => {
-            endpoint_policy(s, json!({"Statement": [
-                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*"}
-            ]}))
-            .await
-        }
-        "endpoint-policy-any-principal" => {
-            endpoint_policy(s, json!({"Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"},
-                {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{}:root", s.account)}, "Action": "*", "Resource": "*"}
-            ]}))
-            .await
-        }
-        "vpc-dns-support-off" | "vpc-dns-hostnames-off" => vpc_dns_off(s, operator.name).await,
-        "nacl-deny-database-port-in" => nacl_deny(s, false, s.db_port(), s.db_port()).await,
-        "nacl-deny-ephemeral-out" => nacl_deny(s, true, 1024, 65535).await,
-        "nacl-deny-https-out" => nacl_deny(s, true, 443, 443).await,
-        "function-outside-vpc" => function_network(s, Vec::new(), Vec::new()).await,
-        "function-bastion-group" => {
-            let subnets = s.state.private_subnets.clone();
-            function_network(s, subnets, vec![s.state.bastion_group.clone()]).await
-        }
-        "lambda-permission-removed" => remove_invoke_permission(s).await,
-        "lambda-permission-wrong-account" => {
-            remove_invoke_permission(s).await?;
-            s.lambda
-                .add_permission()
-                .function_name(&s.function)
-                .statement_id("SecretsManagerOtherAccount")
-                .action("lambda:InvokeFunction")
-                .principal("secretsmanager.amazonaws.com")
-                .source_account("999999999999")
-                .send()
-                .await
-                .map_err(failed("lambda:AddPermission"))?;
-            Ok("invoke permission for Secrets Manager of account 999999999999 only".to_owned())
-        }
-        "role-deny-get-secret-value" => {
-            role_inline(s, json!({"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": s.state.secret_arn})).await
-        }
-        "role-policy-deleted" => {
-            s.iam
-                .delete_role_policy()
-                .role_name(&s.names.role)
-                .policy_name(&s.names.role_policy)
-                .send()
-                .await
-                .map_err(failed("iam:DeleteRolePolicy"))?;
-            Ok(format!("role {}: inline policy {} deleted", s.names.role, s.names.role_policy))
-        }
-        "role-boundary-without-put-secret-value" => boundary(s).await,
-        "role-deny-not-action" => {
-            role_inline(s, json!({"Effect": "Deny", "NotAction": ["secretsmanager:*", "logs:*", "ec2:*"], "Resource": "*"})).await
-        }
-        "role-wrong-secret-resource" => {
-            let other = format!("{}-other", s.state.secret_arn);
-            let document = s.role_policy().await?.to_string().replace(&s.state.secret_arn, &other);
-            s.iam
-                .put_role_policy()
-                .role_name(&s.names.role)
-                .policy_name(&s.names.role_policy)
-                .policy_document(document)
-                .send()
-                .await
-                .map_err(failed("iam:PutRolePolicy"))?;
-            Ok(format!("role {}: its policy names {other} instead of the secret", s.names.role))
-        }
-        "secret-policy-deny-role" => {
-            secret_policy(s, json!({"Effect": "Deny", "Principal": {"AWS": s.role_arn}, "Action": "secretsmanager:PutSecretValue", "Resource": "*"})).await
-        }
-        "secret-policy-public-read" => {
-            secret_policy(s, json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})).await
-        }
-        "secret-key-not-delegated" => key_not_delegated(s).await,
-        "schedule-monthly" => {
-            s.secrets
-                .rotate_secret()
-                .secret_id(&s.state.secret_arn)
-                .rotation_rules(
-                    aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                        .schedule_expression("rate(30 days)")
-                        .build(),
-                )
-                .rotate_immediately(false)
-                .send()
-                .await
-                .map_err(failed("secretsmanager:RotateSecret"))?;
-            Ok("rotation every 30 days, no window".to_owned())
-        }
-        "database-public" => {
-            s.rds
-                .modify_db_instance()
-                .db_instance_identifier(&s.state.db_instance)
-                .publicly_accessible(true)
-                .apply_immediately(true)
-                .send()
-                .await
-                .map_err(failed("rds:ModifyDBInstance"))?;
-            Ok(format!("database {} publicly accessible", s.state.db_instance))
-        }
-        other => Err(anyhow!("no operator is named {other}")),
-    }
+/// How the database's rule for the function is replaced.
+#[derive(Debug, Clone, Copy)]
+enum DbRule {
+    WrongPort,
+    AllTraffic,
+    VpcRange,
+    PortRange,
+}
+
+async fn db_from_function_instead(s: &Setup, rule: DbRule) -> Result<String> {
+    revoke_db_from_function(s).await?;
+    let port = s.db_port();
+    let permission = match rule {
+        DbRule::WrongPort => tcp(port + 1, &s.function_group),
+        DbRule::AllTraffic => all_traffic_from_group(&s.function_group),
+        DbRule::VpcRange => tcp(port, &s.vpc_cidr),
+        DbRule::PortRange => IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port - 6)
+            .to_port(port + 4)
+            .user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(&s.function_group)
+                    .build(),
+            )
+            .build(),
+    };
+    ingress(s, &s.state.database_group, permission).await
+}
+
+async fn egress_only(s: &Setup, port: i32, destination: &str) -> Result<String> {
+    revoke_all_egress(s).await?;
+    egress(s, tcp(port, destination)).await
+}
+
+async fn endpoint_https_from_vpc(s: &Setup) -> Result<String> {
+    revoke_endpoint_https(s).await?;
+    ingress(s, &s.state.endpoint_group, tcp(443, &s.vpc_cidr)).await
+}
+
+async fn invoke_from_other_account(s: &Setup) -> Result<String> {
+    remove_invoke_permission(s).await?;
+    s.lambda
+        .add_permission()
+        .function_name(&s.function)
+        .statement_id("SecretsManagerOtherAccount")
+        .action("lambda:InvokeFunction")
+        .principal("secretsmanager.amazonaws.com")
+        .source_account("999999999999")
+        .send()
+        .await
+        .map_err(failed("lambda:AddPermission"))?;
+    Ok("invoke permission for Secrets Manager of account 999999999999 only".to_owned())
+}
+
+async fn delete_role_policy(s: &Setup) -> Result<String> {
+    s.iam
+        .delete_role_policy()
+        .role_name(&s.names.role)
+        .policy_name(&s.names.role_policy)
+        .send()
+        .await
+        .map_err(failed("iam:DeleteRolePolicy"))?;
+    Ok(format!(
+        "role {}: inline policy {} deleted",
+        s.names.role, s.names.role_policy
+    ))
+}
+
+async fn role_policy_names_another_secret(s: &Setup) -> Result<String> {
+    let other = format!("{}-other", s.state.secret_arn);
+    let document = s
+        .role_policy()
+        .await?
+        .to_string()
+        .replace(&s.state.secret_arn, &other);
+    s.iam
+        .put_role_policy()
+        .role_name(&s.names.role)
+        .policy_name(&s.names.role_policy)
+        .policy_document(document)
+        .send()
+        .await
+        .map_err(failed("iam:PutRolePolicy"))?;
+    Ok(format!(
+        "role {}: its policy names {other} instead of the secret",
+        s.names.role
+    ))
+}
+
+async fn schedule_monthly(s: &Setup) -> Result<String> {
+    s.secrets
+        .rotate_secret()
+        .secret_id(&s.state.secret_arn)
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .schedule_expression("rate(30 days)")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .map_err(failed("secretsmanager:RotateSecret"))?;
+    Ok("rotation every 30 days, no window".to_owned())
+}
+
+async fn database_public(s: &Setup) -> Result<String> {
+    s.rds
+        .modify_db_instance()
+        .db_instance_identifier(&s.state.db_instance)
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map_err(failed("rds:ModifyDBInstance"))?;
+    Ok(format!(
+        "database {} publicly accessible",
+        s.state.db_instance
+    ))
 }
 
 fn tcp(port: i32, source: &str) -> IpPermission {
@@ -486,18 +669,23 @@ async fn endpoint_policy(s: &Setup, policy: Value) -> Result<String> {
     Ok(format!("secretsmanager endpoint {id}: policy {policy}"))
 }
 
-async fn vpc_dns_off(s: &Setup, which: &str) -> Result<String> {
+#[derive(Debug, Clone, Copy)]
+enum VpcDns {
+    Support,
+    Hostnames,
+}
+
+async fn vpc_dns_off(s: &Setup, which: VpcDns) -> Result<String> {
     let off = AttributeBooleanValue::builder().value(false).build();
     let call = s.ec2.modify_vpc_attribute().vpc_id(&s.state.vpc_id);
-    let call = if which == "vpc-dns-support-off" {
-        call.enable_dns_support(off)
-    } else {
-        call.enable_dns_hostnames(off)
+    let call = match which {
+        VpcDns::Support => call.enable_dns_support(off),
+        VpcDns::Hostnames => call.enable_dns_hostnames(off),
     };
     call.send()
         .await
         .map_err(failed("ec2:ModifyVpcAttribute"))?;
-    Ok(format!("VPC {}: {which}", s.state.vpc_id))
+    Ok(format!("VPC {}: DNS {which:?} off", s.state.vpc_id))
 }
 
 /// A DENY entry numbered before every other in the network ACL of the function's
@@ -680,6 +868,8 @@ async fn key_not_delegated(s: &Setup) -> Result<String> {
     s.kms
         .put_key_policy()
         .key_id(&key_arn)
+        // The only name a key policy has (KMS API reference, PutKeyPolicy).
+        .policy_name("default")
         .policy(policy.to_string())
         .send()
         .await

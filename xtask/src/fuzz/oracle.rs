@@ -106,6 +106,20 @@ pub fn predict(findings: &[Finding], masked: &BTreeSet<&str>) -> (Prediction, bo
             Status::Pass | Status::Skip => {}
         }
     }
+    // A check that gave no PASS (it skipped, or gave no finding at all) claims
+    // nothing: success is predicted only when every check of the path passed.
+    for id in ROTATION_PATH {
+        let passed = findings
+            .iter()
+            .any(|f| is_check(&f.check_id, id) && f.status == Status::Pass);
+        let failed_masked = masked.contains(id)
+            && findings
+                .iter()
+                .any(|f| is_check(&f.check_id, id) && f.status == Status::Fail);
+        if !passed && !failed_masked {
+            errors.push(format!("no PASS from {id}"));
+        }
+    }
     let prediction = if !fails.is_empty() {
         Prediction::Fails(fails)
     } else if !errors.is_empty() {
@@ -253,9 +267,22 @@ mod tests {
                 Outcome::Succeeded,
                 Agreement::Agree,
             ),
+            // A path check that skipped claims nothing.
+            (
+                vec![("secret.rotation.function-role", Status::Skip)],
+                vec![],
+                failed.clone(),
+                Agreement::Undecided,
+            ),
         ];
         for (statuses, masked, outcome, expected) in cases {
-            let findings: Vec<Finding> = statuses.iter().map(|(id, s)| finding(id, *s)).collect();
+            // Every check of the path passes, but those the row names.
+            let mut findings: Vec<Finding> = ROTATION_PATH
+                .iter()
+                .filter(|id| !statuses.iter().any(|(named, _)| is_check(named, id)))
+                .map(|id| finding(id, Status::Pass))
+                .collect();
+            findings.extend(statuses.iter().map(|(id, s)| finding(id, *s)));
             let masked: BTreeSet<&str> = masked.into_iter().collect();
             let (prediction, hidden) = predict(&findings, &masked);
             assert_eq!(
@@ -264,6 +291,12 @@ mod tests {
                 "{statuses:?} masked {masked:?} outcome {outcome:?}: {prediction:?}"
             );
         }
+        // A path check that gave no finding at all claims nothing either.
+        let (prediction, _) = predict(&[finding("vpc.dns", Status::Pass)], &BTreeSet::new());
+        assert!(
+            matches!(&prediction, Prediction::Unknown(why) if why.iter().any(|w| w == "no PASS from secret.rotation.function")),
+            "{prediction:?}"
+        );
     }
 
     #[test]
