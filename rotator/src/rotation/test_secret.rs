@@ -14,7 +14,8 @@
 //! and account statements reach it like any other (MariaDB MDEV-17753, "ALTER USER
 //! fail to replicate", fixed: <https://github.com/MariaDB/server/commit/79078167c3>).
 //! So on a read-only server (seen as the current user, who exists there already)
-//! those refusals are retried with a growing pause for as long as the invocation's
+//! those refusals are retried with a growing pause, at most three logins in all (a
+//! wrong-password login counts toward the account's lock), while the invocation's
 //! remaining time allows one more login and the report; then the last refusal is
 //! reported as it is. Anywhere else, and for any other failure, the first one is.
 
@@ -28,9 +29,16 @@ use crate::preflight;
 use crate::secret::DbSecret;
 
 /// The first pause after a refused pending login on a replica; each next one doubles.
-const FIRST_PAUSE: Duration = Duration::from_millis(500);
+const FIRST_PAUSE: Duration = Duration::from_secs(2);
 /// The longest pause between two pending logins.
-const LONGEST_PAUSE: Duration = Duration::from_secs(4);
+const LONGEST_PAUSE: Duration = Duration::from_secs(8);
+/// The most pending logins one invocation makes. A refused login with a wrong
+/// password counts toward the account's `FAILED_LOGIN_ATTEMPTS` lock on MySQL 8
+/// (kept in that server's memory, so a replica can lock the account on its own:
+/// <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>) and toward
+/// MariaDB's `max_password_errors`; a few logins spread over some seconds are
+/// enough for lag, a loop until the timeout could lock the alternate user.
+const MOST_LOGINS: u32 = 3;
 /// Time kept back after a pause: one more login (`db`'s connect timeout is 5 s) and
 /// the report of its failure.
 const RESERVE: Duration = Duration::from_secs(7);
@@ -69,7 +77,7 @@ pub(super) fn after_refusal(
     let Some(remaining) = remaining else {
         return AfterRefusal::Report;
     };
-    if !may_be_lag(number) || !on_replica || attempts == 0 {
+    if !may_be_lag(number) || !on_replica || attempts == 0 || attempts >= MOST_LOGINS {
         return AfterRefusal::Report;
     }
     let pause = FIRST_PAUSE
@@ -159,14 +167,15 @@ mod tests {
         let report = AfterRefusal::Report;
         for (number, on_replica, attempts, remaining, expected) in [
             // The account not there yet, or not yet with its new password.
-            (Some(1045), true, 1, Some(secs(25)), retry(ms(500))),
-            (Some(1045), true, 2, Some(secs(25)), retry(ms(1000))),
-            (Some(1045), true, 4, Some(secs(25)), retry(secs(4))),
-            (Some(1045), true, 30, Some(secs(25)), retry(secs(4))),
+            (Some(1045), true, 1, Some(secs(25)), retry(secs(2))),
+            (Some(1045), true, 2, Some(secs(25)), retry(secs(4))),
+            // At most three logins: more could lock the account (FAILED_LOGIN_ATTEMPTS).
+            (Some(1045), true, 3, Some(secs(25)), report),
+            (Some(1045), true, 30, Some(secs(25)), report),
             // Its grants or its unlock not there yet.
-            (Some(1044), true, 1, Some(secs(25)), retry(ms(500))),
-            (Some(3118), true, 1, Some(secs(25)), retry(ms(500))),
-            (Some(4151), true, 1, Some(secs(25)), retry(ms(500))),
+            (Some(1044), true, 1, Some(secs(25)), retry(secs(2))),
+            (Some(3118), true, 1, Some(secs(25)), retry(secs(2))),
+            (Some(4151), true, 1, Some(secs(25)), retry(secs(2))),
             // On the writer a refusal is final: nothing is on its way there.
             (Some(1045), false, 1, Some(secs(25)), report),
             // Not the shape of lag: too many connections, unreachable, plugin.
@@ -174,9 +183,9 @@ mod tests {
             (None, true, 1, Some(secs(25)), report),
             (Some(1698), true, 1, Some(secs(25)), report),
             // No time for a pause, one more login and the report.
-            (Some(1045), true, 1, Some(ms(7500)), report),
-            (Some(1045), true, 1, Some(ms(7501)), retry(ms(500))),
-            (Some(1045), true, 3, Some(secs(9)), report),
+            (Some(1045), true, 1, Some(ms(9000)), report),
+            (Some(1045), true, 1, Some(ms(9001)), retry(secs(2))),
+            (Some(1045), true, 2, Some(secs(11)), report),
             (Some(1045), true, 1, None, report),
         ] {
             assert_eq!(
