@@ -19,6 +19,7 @@ pub mod operators;
 pub mod oracle;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -751,32 +752,31 @@ fn details(result: &CaseResult) -> String {
         "\n{}\n  replay: cargo xtask fuzz audit --case {}{}\n",
         result.summary(),
         result.case,
-        result
-            .operators
-            .iter()
-            .map(|o| format!(" --operator {}", o.name))
-            .collect::<String>()
+        result.operators.iter().fold(String::new(), |mut line, o| {
+            let _ = write!(line, " --operator {}", o.name);
+            line
+        })
     );
     for applied in &result.applied {
-        out.push_str(&format!("  mutation: {applied}\n"));
+        let _ = writeln!(out, "  mutation: {applied}");
     }
     match &result.prediction {
         Some(Prediction::Fails(lines) | Prediction::Unknown(lines)) => {
             for line in lines {
-                out.push_str(&format!("  audit: {line}\n"));
+                let _ = writeln!(out, "  audit: {line}");
             }
         }
         Some(Prediction::Succeeds) => out.push_str("  audit: every rotation-path check PASS\n"),
         None => {}
     }
     if let Some(outcome) = &result.outcome {
-        out.push_str(&format!("  rotation: {}\n", outcome_word(Some(outcome))));
+        let _ = writeln!(out, "  rotation: {}", outcome_word(Some(outcome)));
     }
     for unmet in &result.unmet {
-        out.push_str(&format!("  expected: {unmet}\n"));
+        let _ = writeln!(out, "  expected: {unmet}");
     }
     if let Some(cleanup) = &result.cleanup {
-        out.push_str(&format!("  cleanup: {cleanup}\n"));
+        let _ = writeln!(out, "  cleanup: {cleanup}");
     }
     out
 }
@@ -787,17 +787,18 @@ fn warnings(results: &[CaseResult]) -> String {
     let mut out = String::new();
     for result in results {
         if let Some(error) = &result.setup_retried {
-            out.push_str(&format!(
-                "warning: case {}: the first setup failed and was built again: {error}\n",
+            let _ = writeln!(
+                out,
+                "warning: case {}: the first setup failed and was built again: {error}",
                 result.case
-            ));
+            );
         }
         if let Some(cleanup) = result
             .cleanup
             .as_ref()
             .filter(|_| !result.disagrees() && result.error.is_none())
         {
-            out.push_str(&format!("warning: case {}: {cleanup}\n", result.case));
+            let _ = writeln!(out, "warning: case {}: {cleanup}", result.case);
         }
     }
     out

@@ -196,12 +196,15 @@ mod tests {
         }
     }
 
+    /// (findings by check and status, masked checks, outcome, agreement)
+    type Row<'a> = (Vec<(&'a str, Status)>, Vec<&'a str>, Outcome, Agreement);
+
     #[test]
     fn the_prediction_and_the_outcome_agree_or_name_the_side_that_is_wrong() {
         use Status::{Error, Fail, Pass};
         let failed = Outcome::Failed("createSecret".to_owned());
         // (findings, masked checks, outcome, agreement)
-        let cases: Vec<(Vec<(&str, Status)>, Vec<&str>, Outcome, Agreement)> = vec![
+        let cases: Vec<Row> = vec![
             (
                 vec![("vpc.dns", Pass), ("secret.rotation.function-role", Pass)],
                 vec![],
