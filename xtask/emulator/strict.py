@@ -1368,8 +1368,17 @@ def install_endpoint_policy_reset() -> None:
     from moto.ec2.responses.vpcs import VPCs
 
     original_modify = VPCs.modify_vpc_endpoint
+    original_create = VPCs.create_vpc_endpoint
+
+    def create_vpc_endpoint(self):
+        if str(self._get_param("VpcEndpointType") or "").lower() == "interface":
+            refuse_private_dns_without_vpc_dns(self.ec2_backend, self._get_param("VpcId"), self._get_param("PrivateDnsEnabled"))
+        return original_create(self)
 
     def modify_vpc_endpoint(self):
+        known = self.ec2_backend.vpc_end_points.get(self._get_param("VpcEndpointId"))
+        if known is not None and str(known.vpc_endpoint_type or "").lower() == "interface":
+            refuse_private_dns_without_vpc_dns(self.ec2_backend, known.vpc_id, self._get_param("PrivateDnsEnabled"))
         result = original_modify(self)
         endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
         if on("endpoint-reset-policy") and reset_requested(self._get_param("ResetPolicy")):
@@ -1384,6 +1393,38 @@ def install_endpoint_policy_reset() -> None:
         return result
 
     VPCs.modify_vpc_endpoint = modify_vpc_endpoint
+    VPCs.create_vpc_endpoint = create_vpc_endpoint
+
+
+def refuse_private_dns_without_vpc_dns(backend, vpc_id, private_dns) -> None:
+    """InvalidParameter for ``PrivateDnsEnabled=true`` on an interface endpoint in a VPC
+    whose ``enableDnsSupport`` or ``enableDnsHostnames`` is off (behaviour
+    ``endpoint-private-dns-attributes``).
+
+    EC2 API reference, CreateVpcEndpoint and ModifyVpcEndpoint, ``PrivateDnsEnabled``
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html):
+    "To use a private hosted zone, you must set the following VPC attributes to true:
+    enableDnsHostnames and enableDnsSupport." moto 5.2.5 accepts it in any VPC. Only
+    an explicit ``true`` is refused here: whether AWS also refuses a CreateVpcEndpoint
+    that leaves ``PrivateDnsEnabled`` to its default could not be confirmed.
+    """
+    if not on("endpoint-private-dns-attributes") or not reset_requested(private_dns) or not vpc_id:
+        return
+    from moto.ec2.exceptions import EC2ClientError
+
+    vpc = backend.vpcs.get(vpc_id)
+    if vpc is None:
+        return  # moto answers for a VPC that is not there
+    if not (_attribute_on(vpc.enable_dns_support) and _attribute_on(vpc.enable_dns_hostnames)):
+        raise EC2ClientError(
+            "InvalidParameter",
+            f"Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for {vpc_id}",
+        )
+
+
+def _attribute_on(value) -> bool:
+    """A VPC attribute as moto keeps it (a bool, or the string a request set)."""
+    return value is True or str(value).strip().lower() == "true"
 
 
 # --------------------------------------------------------------------------- Secrets Manager

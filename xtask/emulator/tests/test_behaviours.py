@@ -26,8 +26,8 @@ def test_every_switch_in_the_code_is_registered_and_every_registered_one_is_used
 
 def test_every_fidelity_test_exists():
     for behaviour in behaviours.REGISTRY:
-        binary, name = behaviour.test.split("::")
-        source = (ROOT / "tests" / "tests" / f"{binary}.rs").read_text()
+        area, name = behaviour.test.split("::")  # a module of the one integration-test binary
+        source = (ROOT / "tests" / "tests" / "it" / f"{area}.rs").read_text()
         assert re.search(rf"\basync fn {name}\(|\bfn {name}\(", source), behaviour.test
 
 

@@ -138,3 +138,24 @@ def test_the_signer_is_whoever_signed_the_request():
     assert signed(user_key.access_key_id) == f"arn:aws:iam::{account}:user/signer-user"
     assert signed("AKIAUNKNOWN000000000") is None
     assert strict._signer_arn({}) is None
+
+
+def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
+    """CreateVpcEndpoint/ModifyVpcEndpoint ``PrivateDnsEnabled=true`` in a VPC without
+    DNS hostnames (or DNS support) is InvalidParameter; ``false`` or absent is not
+    judged; with both attributes on it is accepted."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends["111122223333"]["us-east-1"]
+    vpc = backend.create_vpc("10.9.0.0/16")
+    with pytest.raises(EC2ClientError) as refused:
+        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+    assert refused.value.code == "InvalidParameter" and vpc.id in refused.value.message
+    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "false")
+    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, None)
+    backend.modify_vpc_attribute(vpc.id, "enable_dns_hostnames", "true")
+    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+    backend.modify_vpc_attribute(vpc.id, "enable_dns_support", "false")
+    with pytest.raises(EC2ClientError):
+        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
