@@ -2231,7 +2231,12 @@ def _endpoint_request(environ, service: str, account: str, region: str) -> tuple
             params = {}
         action = f"{service}:{target.rsplit('.', 1)[-1]}"
     elif service in QUERY_SERVICES or service == "ec2":
-        params = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+        # The query protocol takes its parameters from the body of a POST or the query
+        # string of a GET ("Query requests", EC2 API reference): both are read, the
+        # body's winning, so that a GET does not escape the policy.
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        query.update(parse_qs(body.decode("utf-8", "replace")))
+        params = {key: values[0] for key, values in query.items()}
         if not params.get("Action"):
             return None
         action = f"{service}:{params['Action']}"

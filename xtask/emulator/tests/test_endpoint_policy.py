@@ -159,3 +159,16 @@ def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
     backend.modify_vpc_attribute(vpc.id, "enable_dns_support", "false")
     with pytest.raises(EC2ClientError):
         strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+
+
+def test_a_query_calls_action_is_named_from_a_get_too():
+    """A query-protocol call's Action may come in the query string of a GET; it is
+    judged as the same call sent as a POST."""
+    import io
+
+    get = {"REQUEST_METHOD": "GET", "QUERY_STRING": "Action=GetCallerIdentity&Version=2011-06-15", "wsgi.input": io.BytesIO(b"")}
+    post_body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    post = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(post_body)), "wsgi.input": io.BytesIO(post_body)}
+    for environ in (get, post):
+        assert strict._endpoint_request(environ, "sts", ACCOUNT, "us-east-1") == ("sts:GetCallerIdentity", "*")
+    assert post["wsgi.input"].read() == post_body  # put back for moto
