@@ -117,6 +117,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "PrivateDnsEnabled=false must turn the endpoint's private DNS off",
     ),
     Behaviour(
+        "endpoint-private-dns-attributes",
+        "CreateVpcEndpoint and ModifyVpcEndpoint refuse PrivateDnsEnabled=true for an interface endpoint in a VPC without enableDnsSupport and enableDnsHostnames (InvalidParameter)",
+        "EC2 API reference, CreateVpcEndpoint and ModifyVpcEndpoint (PrivateDnsEnabled)",
+        "emulator::private_dns_needs_the_vpcs_dns_support_and_hostnames",
+        "PrivateDnsEnabled=true must be refused in a VPC without DNS hostnames",
+    ),
+    Behaviour(
         "lambda-enis",
         "a VPC function's network interfaces hold its subnets and groups, and are released late, only while its role exists",
         "Lambda developer guide, \"Giving Lambda functions access to resources in an Amazon VPC\"",

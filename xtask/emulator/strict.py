@@ -283,11 +283,12 @@ class StrictApp:
         request = _endpoint_request(environ, service, fn.account_id, region)
         if request is not None:
             action, resource = request
-            refusal = endpoint_policy_refusal(
-                _endpoint_policy(fn.account_id, region, verdict.endpoint), action, resource, _function_session(fn), fn.account_id, region, verdict.endpoint, verdict.vpc
-            )
+            document, gateway = _endpoint_policy(fn.account_id, region, verdict.endpoint)
+            caller = _signer_arn(environ)
+            caller_account = _arn_account(caller) or fn.account_id
+            refusal = endpoint_policy_refusal(document, action, resource, caller, caller_account, region, verdict.endpoint, verdict.vpc, gateway=gateway)
             if refusal is not None:
-                log(f"function {fn.function_name}: {refusal}")
+                log(f"function {fn.function_name!r}: {refusal!r}")
                 return _access_denied(start_response, service, environ, refusal)
         # The identity and resource policies see where the call came from, too.
         _THROUGH_ENDPOINT.keys = (service, endpoint_keys(verdict.endpoint, verdict.vpc))
@@ -1367,8 +1368,17 @@ def install_endpoint_policy_reset() -> None:
     from moto.ec2.responses.vpcs import VPCs
 
     original_modify = VPCs.modify_vpc_endpoint
+    original_create = VPCs.create_vpc_endpoint
+
+    def create_vpc_endpoint(self):
+        if str(self._get_param("VpcEndpointType") or "").lower() == "interface":
+            refuse_private_dns_without_vpc_dns(self.ec2_backend, self._get_param("VpcId"), self._get_param("PrivateDnsEnabled"))
+        return original_create(self)
 
     def modify_vpc_endpoint(self):
+        known = self.ec2_backend.vpc_end_points.get(self._get_param("VpcEndpointId"))
+        if known is not None and str(known.vpc_endpoint_type or "").lower() == "interface":
+            refuse_private_dns_without_vpc_dns(self.ec2_backend, known.vpc_id, self._get_param("PrivateDnsEnabled"))
         result = original_modify(self)
         endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[0]
         if on("endpoint-reset-policy") and reset_requested(self._get_param("ResetPolicy")):
@@ -1383,6 +1393,38 @@ def install_endpoint_policy_reset() -> None:
         return result
 
     VPCs.modify_vpc_endpoint = modify_vpc_endpoint
+    VPCs.create_vpc_endpoint = create_vpc_endpoint
+
+
+def refuse_private_dns_without_vpc_dns(backend, vpc_id, private_dns) -> None:
+    """InvalidParameter for ``PrivateDnsEnabled=true`` on an interface endpoint in a VPC
+    whose ``enableDnsSupport`` or ``enableDnsHostnames`` is off (behaviour
+    ``endpoint-private-dns-attributes``).
+
+    EC2 API reference, CreateVpcEndpoint and ModifyVpcEndpoint, ``PrivateDnsEnabled``
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html):
+    "To use a private hosted zone, you must set the following VPC attributes to true:
+    enableDnsHostnames and enableDnsSupport." moto 5.2.5 accepts it in any VPC. Only
+    an explicit ``true`` is refused here: whether AWS also refuses a CreateVpcEndpoint
+    that leaves ``PrivateDnsEnabled`` to its default could not be confirmed.
+    """
+    if not on("endpoint-private-dns-attributes") or not reset_requested(private_dns) or not vpc_id:
+        return
+    from moto.ec2.exceptions import EC2ClientError
+
+    vpc = backend.vpcs.get(vpc_id)
+    if vpc is None:
+        return  # moto answers for a VPC that is not there
+    if not (_attribute_on(vpc.enable_dns_support) and _attribute_on(vpc.enable_dns_hostnames)):
+        raise EC2ClientError(
+            "InvalidParameter",
+            f"Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for {vpc_id}",
+        )
+
+
+def _attribute_on(value) -> bool:
+    """A VPC attribute as moto keeps it (a bool, or the string a request set)."""
+    return value is True or str(value).strip().lower() == "true"
 
 
 # --------------------------------------------------------------------------- Secrets Manager
@@ -2033,9 +2075,10 @@ def install_condition_evaluation() -> None:
 # replace identity-based policies or resource-based policies", and without one AWS
 # attaches the default, which "grants full access" ({"Effect": "Allow", "Principal":
 # "*", "Action": "*", "Resource": "*"}). So it limits and never grants: a call through
-# the endpoint needs an Allow in it naming the caller (``*`` names everyone; naming
-# only the account grants the account's root user alone, "not all users and roles"
-# of it) and no Deny that applies, besides what the caller's own policies need.
+# the endpoint needs an Allow in it naming the caller (``*`` names everyone; the
+# account names every identity of it in an interface endpoint's policy, but only its
+# root user, "not all users and roles", in a gateway endpoint's) and no Deny that
+# applies, besides what the caller's own policies need.
 # The calls through an endpoint carry ``aws:SourceVpce`` (the endpoint's id) and
 # ``aws:SourceVpc`` (its VPC); calls over the internet carry neither (IAM user guide,
 # "AWS global condition context keys"; KMS developer guide, "Use VPC endpoints to
@@ -2048,8 +2091,10 @@ def install_condition_evaluation() -> None:
 #
 # The emulated network (``network.py``) decides at each call which endpoint carries a
 # function's call; the policy is then judged here, in front of moto, whether IAM is
-# enforced or not (a function's calls are its role session's: Lambda names the session
-# after the function). Not judged: calls whose IAM action the emulator cannot name
+# enforced or not, for whoever signed the call (``_signer_arn``: usually the
+# function's role session, which Lambda names after the function, but any
+# credentials the function holds, an assumed role's or a user's, are judged as
+# theirs; an unsigned call or an unknown key as anonymous). Not judged: calls whose IAM action the emulator cannot name
 # from the request (REST protocols, Lambda's), and every call when the network is off
 # (``EMULATOR_OFF=network``: no endpoint carries anything then).
 
@@ -2066,38 +2111,96 @@ def endpoint_keys(endpoint_id: str, vpc_id: str | None) -> dict:
 
 
 def endpoint_policy_refusal(
-    document, action: str, resource: str, caller_arn: str, account: str, region: str, endpoint_id: str, vpc_id: str | None, extra: dict | None = None
+    document,
+    action: str,
+    resource: str,
+    caller_arn: str | None,
+    account: str,
+    region: str,
+    endpoint_id: str,
+    vpc_id: str | None,
+    extra: dict | None = None,
+    gateway: bool = False,
 ) -> str | None:
     """None when endpoint ``endpoint_id``'s policy ``document`` (None: the default,
-    full access) lets ``caller_arn`` do ``action`` on ``resource``; else the AccessDenied
-    message AWS gives."""
+    full access) lets ``caller_arn`` (None: an anonymous caller, whom only ``*`` names)
+    of account ``account`` do ``action`` on ``resource``; else the AccessDenied message
+    AWS gives.
+
+    The account as principal (``"AWS": "<account>"`` or ``arn:aws:iam::<account>:root``)
+    names every identity of the account in an interface endpoint's policy (IAM user
+    guide, "AWS account principals",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-accounts),
+    but the account's root user alone in a gateway endpoint's (PrivateLink guide,
+    "Principals for gateway endpoints",
+    https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html)."""
     if document is None:
         return None
-    context = request_context(principal_arn(caller_arn), region, {**(extra or {}), **endpoint_keys(endpoint_id, vpc_id)})
-    context["aws:PrincipalAccount"] = account
-    decision = resource_policy_decision(document, action, resource, context, caller_arn, account)
-    refused = f"User: {caller_arn} is not authorized to perform: {action} on resource: {resource}"
+    anonymous = caller_arn is None
+    caller = "" if anonymous else caller_arn
+    context = request_context("" if anonymous else principal_arn(caller), region, {**(extra or {}), **endpoint_keys(endpoint_id, vpc_id)})
+    if anonymous:
+        context = {key: value for key, value in context.items() if not key.startswith("aws:Principal")}
+    else:
+        context["aws:PrincipalAccount"] = account
+    decision = resource_policy_decision(document, action, resource, context, caller, "" if anonymous else account)
+    refused = f"User: {'anonymous' if anonymous else caller} is not authorized to perform: {action} on resource: {resource}"
     if decision == "deny":
         return f"{refused} with an explicit deny in a {ENDPOINT_POLICY}"
-    if decision in ("caller", "role", "everyone"):
+    if decision in ("caller", "role", "everyone") or (decision == "account" and not gateway):
         return None
     return f"{refused} because no {ENDPOINT_POLICY} allows the {action} action"
 
 
-def _function_session(fn) -> str:
-    """The ARN of the role session a function's calls are signed with (``launcher``:
-    Lambda assumes the execution role with a session named after the function)."""
-    match = re.fullmatch(r"arn:([\w-]+):iam::(\d{12}):role/(?:.*/)?([^/]+)", fn.role or "")
-    partition, role = (match[1], match[3]) if match else ("aws", str(fn.role).rsplit("/", 1)[-1])
-    return f"arn:{partition}:sts::{fn.account_id}:assumed-role/{role}/{fn.function_name[:64]}"
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _signer_arn(environ) -> str | None:
+    """The ARN of whoever signed a request: the IAM user or role session its access key
+    (and, for a session, its ``X-Amz-Security-Token``) belongs to, as moto's access
+    control finds it (moto/iam/access_control.py, ``create_access_key``). None for an
+    unsigned request, an unknown key or a session token that does not match: an
+    anonymous caller, whom only a ``*`` principal names. (AWS refuses such a request
+    anyway, whether IAM is enforced here or not: the endpoint policy cannot let more
+    through than it lets through for anyone.)"""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        return None
+    key, token = match[1], environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
+    for account in list(sts_backends.keys()):
+        for partition in list(sts_backends[account].keys()):
+            session = sts_backends[account][partition].get_assumed_role_from_access_key(key)
+            if session is not None:
+                return session.arn if token == session.session_token else None
+    if token:
+        return None  # a session token with a key no session has
+    for account in list(iam_backends.keys()):
+        for partition in list(iam_backends[account].keys()):
+            user = iam_backends[account][partition].get_user_from_access_key_id(key)
+            if user is not None:
+                return user.arn
+    return None
+
+
+def _arn_account(arn: str | None) -> str | None:
+    """The account an IAM or STS ARN belongs to."""
+    match = re.fullmatch(r"arn:[\w-]+:(?:iam|sts)::(\d{12}):.*", arn or "")
+    return match[1] if match else None
 
 
 def _endpoint_policy(account: str, region: str, endpoint_id: str):
-    """The endpoint's policy document (None when the endpoint is gone: nothing to judge)."""
+    """The endpoint's policy document (None when the endpoint is gone: nothing to judge)
+    and whether it is a gateway endpoint."""
     from moto.ec2.models import ec2_backends
 
     endpoint = ec2_backends[account][region].vpc_end_points.get(endpoint_id)
-    return getattr(endpoint, "policy_document", None) if endpoint is not None else None
+    if endpoint is None:
+        return None, False
+    kind = str(getattr(endpoint, "vpc_endpoint_type", None) or "Gateway")
+    return getattr(endpoint, "policy_document", None), kind.lower() == "gateway"
 
 
 def _secret_arn(account: str, region: str, secret_id: str) -> str:
@@ -2128,7 +2231,12 @@ def _endpoint_request(environ, service: str, account: str, region: str) -> tuple
             params = {}
         action = f"{service}:{target.rsplit('.', 1)[-1]}"
     elif service in QUERY_SERVICES or service == "ec2":
-        params = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+        # The query protocol takes its parameters from the body of a POST or the query
+        # string of a GET ("Query requests", EC2 API reference): both are read, the
+        # body's winning, so that a GET does not escape the policy.
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        query.update(parse_qs(body.decode("utf-8", "replace")))
+        params = {key: values[0] for key, values in query.items()}
         if not params.get("Action"):
             return None
         action = f"{service}:{params['Action']}"

@@ -4,7 +4,8 @@
 //! It is also the emulator's network probe: `{"connect": {"host", "port", "seconds"}}`
 //! opens a TCP connection and reports whether the server said anything within
 //! `seconds` (a MySQL server greets first); `{"api": {"service", "seconds"}}` sends one
-//! signed-looking request for that service to the function's `AWS_ENDPOINT_URL` and
+//! request for that service, with the function's access key and session token (its
+//! signature a placeholder), to the function's `AWS_ENDPOINT_URL` and
 //! reports whether anything answered. Unreachable, on AWS, is silence. With `"target"`
 //! (an `X-Amz-Target` such as `secretsmanager.GetSecretValue`) and `"body"` it sends
 //! that call instead and also reports the answer's HTTP status, and its body only when
@@ -47,10 +48,17 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
         let body = target
             .get("body")
             .map_or_else(|| "{}".to_owned(), Value::to_string);
+        // The call carries the function's own credentials (the role session Lambda put
+        // in its environment), so that it is judged as the function's; the signature
+        // itself is a placeholder: the emulator does not check it.
+        let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_else(|_| "probe".to_owned());
+        let token = std::env::var("AWS_SESSION_TOKEN")
+            .map(|token| format!("X-Amz-Security-Token: {token}\r\n"))
+            .unwrap_or_default();
         let request = format!(
             "POST / HTTP/1.1\r\nHost: {authority}\r\nX-Amz-Target: {call}\r\n\
-             Content-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 \
-             Credential=probe/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, \
+             Content-Type: application/x-amz-json-1.1\r\n{token}Authorization: AWS4-HMAC-SHA256 \
+             Credential={key}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, \
              Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );

@@ -2462,13 +2462,28 @@ fn drops_of(function: &str) -> Vec<String> {
 }
 
 /// A Secrets Manager interface endpoint with private DNS in `vpc`'s `subnets`, its
-/// interfaces carrying `group`; its id, once it is available.
+/// interfaces carrying `group`; its id, once it is available. Private DNS needs the
+/// VPC's `enableDnsSupport` (on in a new VPC) and `enableDnsHostnames` (off in a new
+/// VPC): DNS hostnames are turned on first (EC2 API reference, CreateVpcEndpoint,
+/// `PrivateDnsEnabled`).
 async fn secrets_manager_endpoint(
     ec2: &aws_sdk_ec2::Client,
     vpc: &str,
     subnets: &[String],
     group: &str,
 ) -> String {
+    tests::eventually(|| {
+        ec2.modify_vpc_attribute()
+            .vpc_id(vpc)
+            .enable_dns_hostnames(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(true)
+                    .build(),
+            )
+            .send()
+    })
+    .await
+    .expect("DNS hostnames on");
     let endpoint = ec2
         .create_vpc_endpoint()
         .vpc_id(vpc)
@@ -2505,7 +2520,7 @@ async fn secrets_manager_endpoint(
 #[allow(clippy::too_many_lines)] // one scenario: each network change and its effect on the same function
 #[tokio::test]
 async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_it() {
-    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange, UserIdGroupPair};
+    use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let rds = aws_sdk_rds::Client::new(&config);
@@ -2719,20 +2734,20 @@ async fn a_function_reaches_a_database_or_an_api_only_where_its_network_carries_
         .send()
         .await
         .expect("443 from the VPC");
-    secrets_manager_endpoint(&ec2, &vpc, &subnets, &endpoint_group).await;
-    // DNS hostnames are off in a new VPC (as in AWS): the private name does not answer.
-    assert!(!probe(&lambda, &function, &to_secrets_manager).await);
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-        .send()
-        .await
-        .expect("DNS hostnames on");
+    let endpoint = secrets_manager_endpoint(&ec2, &vpc, &subnets, &endpoint_group).await;
     assert!(
         probe(&lambda, &function, &to_secrets_manager).await,
         "{:?}",
         drops_of(&function)
     );
+    // Without the endpoint's private DNS, the service's name is not the endpoint's.
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&endpoint)
+        .private_dns_enabled(false)
+        .send()
+        .await
+        .expect("private DNS off");
+    assert!(!probe(&lambda, &function, &to_secrets_manager).await);
 
     // Outside any VPC: the public API yes, a private database never.
     let outside = unique_name("public-fn");
@@ -2788,14 +2803,13 @@ async fn get_secret_from_function(
 #[allow(clippy::too_many_lines)] // one scenario: each policy and its effect on the same function
 #[tokio::test]
 async fn a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy() {
-    use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
     let config = sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let (vpc, subnets, group) = network(&ec2, 65).await;
-    // The endpoint's interfaces carry the group, which admits HTTPS from the VPC; DNS
-    // hostnames on, so that the endpoint's private name answers for the service's.
+    // The endpoint's interfaces carry the group, which admits HTTPS from the VPC.
     ec2.authorize_security_group_ingress()
         .group_id(&group)
         .ip_permissions(
@@ -2809,14 +2823,6 @@ async fn a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy()
         .send()
         .await
         .expect("443 from the VPC");
-    tests::eventually(|| {
-        ec2.modify_vpc_attribute()
-            .vpc_id(&vpc)
-            .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
-            .send()
-    })
-    .await
-    .expect("DNS hostnames on");
     let endpoint = secrets_manager_endpoint(&ec2, &vpc, &subnets, &group).await;
     let set_policy = |document: Value| {
         let ec2 = ec2.clone();
@@ -3000,6 +3006,76 @@ async fn modify_vpc_endpoint_turns_private_dns_off_and_on() {
             if wanted { "on" } else { "off" }
         );
     }
+    ec2.delete_vpc_endpoints()
+        .vpc_endpoint_ids(&endpoint)
+        .send()
+        .await
+        .expect("DeleteVpcEndpoints");
+}
+
+/// Private DNS needs the VPC's DNS: CreateVpcEndpoint and ModifyVpcEndpoint answer
+/// `InvalidParameter` to `PrivateDnsEnabled=true` for an interface endpoint in a VPC
+/// whose `enableDnsHostnames` (or `enableDnsSupport`) is off (EC2 API reference,
+/// CreateVpcEndpoint, `PrivateDnsEnabled`: "To use a private hosted zone, you must set
+/// the following VPC attributes to true: enableDnsHostnames and enableDnsSupport").
+/// moto accepted it in any VPC.
+#[tokio::test]
+async fn private_dns_needs_the_vpcs_dns_support_and_hostnames() {
+    use aws_sdk_ec2::types::VpcEndpointType;
+    let config = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    // A new VPC has DNS support on and DNS hostnames off.
+    let (vpc, subnets, group) = network(&ec2, 68).await;
+    let create = |private_dns: bool| {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name("com.amazonaws.us-east-1.secretsmanager")
+            .set_subnet_ids(Some(subnets.clone()))
+            .security_group_ids(&group)
+            .private_dns_enabled(private_dns)
+            .send()
+    };
+    let refused = tests::eventually(|| create(true)).await;
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some("InvalidParameter"),
+        "PrivateDnsEnabled=true must be refused in a VPC without DNS hostnames: {refused:?}"
+    );
+    // Without private DNS the endpoint is created; turning it on is refused too.
+    let endpoint = tests::eventually(|| create(false))
+        .await
+        .expect("an endpoint without private DNS")
+        .vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .expect("endpoint id")
+        .to_owned();
+    let turn_on = || {
+        ec2.modify_vpc_endpoint()
+            .vpc_endpoint_id(&endpoint)
+            .private_dns_enabled(true)
+            .send()
+    };
+    let refused = tests::eventually(turn_on).await;
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some("InvalidParameter"),
+        "PrivateDnsEnabled=true must be refused in a VPC without DNS hostnames (ModifyVpcEndpoint): {refused:?}"
+    );
+    // With DNS hostnames on, it is accepted.
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DNS hostnames on");
+    turn_on()
+        .await
+        .expect("PrivateDnsEnabled=true in a VPC with DNS support and hostnames");
     ec2.delete_vpc_endpoints()
         .vpc_endpoint_ids(&endpoint)
         .send()
