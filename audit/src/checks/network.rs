@@ -716,10 +716,7 @@ fn reaches(
 }
 
 /// The IPv4 ranges of `subnets` EC2 reported, and what keeps the others unknown.
-fn subnet_ranges<'a>(
-    context: &Context<'a>,
-    subnets: &[String],
-) -> (Vec<&'a str>, Option<String>) {
+fn subnet_ranges<'a>(context: &Context<'a>, subnets: &[String]) -> (Vec<&'a str>, Option<String>) {
     if subnets.is_empty() {
         return (
             Vec::new(),
@@ -751,7 +748,11 @@ fn subnet_ranges<'a>(
     let mut ranges = Vec::new();
     let mut missing = Vec::new();
     for id in subnets {
-        match known.iter().find(|s| &s.id == id).and_then(|s| s.cidr_block.as_deref()) {
+        match known
+            .iter()
+            .find(|s| &s.id == id)
+            .and_then(|s| s.cidr_block.as_deref())
+        {
             Some(range) => ranges.push(range),
             None => missing.push(id.as_str()),
         }
@@ -1971,7 +1972,13 @@ mod tests {
             &'a str,
         );
         let cases: Vec<Case<'_>> = vec![
-            ("no egress", vec![], &as_read, Status::Fail, "let no TCP 3306 out"),
+            (
+                "no egress",
+                vec![],
+                &as_read,
+                Status::Fail,
+                "let no TCP 3306 out",
+            ),
             (
                 "HTTPS only",
                 vec![from_cidr(egress("e", "tcp", 443, 443), "0.0.0.0/0")],
@@ -2114,7 +2121,11 @@ mod tests {
             reads(&mut region);
             let finding = only(region, "rds.ingress.bastion-only");
             assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            assert!(finding.message.contains(text), "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
         }
     }
 
@@ -2401,10 +2412,22 @@ mod tests {
             is_egress: true,
             ..rule(id, LAMBDA_SG, "tcp", 443, 443)
         };
-        let list = |entries: Collected<Vec<String>>| vec![PrefixList { id: "pl-e".to_owned(), entries }];
+        let list = |entries: Collected<Vec<String>>| {
+            vec![PrefixList {
+                id: "pl-e".to_owned(),
+                entries,
+            }]
+        };
         // (name, the function group's egress rules, its prefix lists, the
         // subnets read, status, text)
-        let cases: Vec<(&str, Vec<SecurityGroupRule>, Vec<PrefixList>, bool, Status, &str)> = vec![
+        let cases: Vec<(
+            &str,
+            Vec<SecurityGroupRule>,
+            Vec<PrefixList>,
+            bool,
+            Status,
+            &str,
+        )> = vec![
             (
                 "a prefix list holding the endpoint's subnets",
                 vec![from_prefix_list(https("e"), "pl-e")],
@@ -2431,7 +2454,10 @@ mod tests {
             ),
             (
                 "one range per endpoint subnet",
-                vec![from_cidr(https("e1"), "10.0.1.0/24"), from_cidr(https("e2"), "10.0.2.0/24")],
+                vec![
+                    from_cidr(https("e1"), "10.0.1.0/24"),
+                    from_cidr(https("e2"), "10.0.2.0/24"),
+                ],
                 Vec::new(),
                 true,
                 Status::Pass,
@@ -2453,7 +2479,10 @@ mod tests {
                 rules.extend(egress);
                 // The endpoint admits the function by its group, whatever the ranges.
                 rules.retain(|r| r.id != "sgr-endpoints");
-                rules.push(from_group(rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443), LAMBDA_SG));
+                rules.push(from_group(
+                    rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443),
+                    LAMBDA_SG,
+                ));
             }
             region.prefix_lists = lists;
             if !subnets_read {
@@ -2461,7 +2490,11 @@ mod tests {
             }
             let finding = only(region, "vpc.endpoint.secretsmanager");
             assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            assert!(finding.message.contains(text), "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
         }
     }
 

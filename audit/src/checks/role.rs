@@ -582,19 +582,19 @@ fn key_policy(
                 other.unusable_keys.push(line);
             }
             match &record.policy {
-            Collected::Ok(document) => document.clone(),
-            Collected::Failed(error) => {
-                other.gaps.push(Gap {
-                    part: Part::Resource(key.to_owned()),
-                    name,
-                    why: error.describe(),
-                });
-                return Ok(());
-            }
-            Collected::Skipped(why) => {
-                other.unread.push(format!("{name} was not read ({why})"));
-                return Ok(());
-            }
+                Collected::Ok(document) => document.clone(),
+                Collected::Failed(error) => {
+                    other.gaps.push(Gap {
+                        part: Part::Resource(key.to_owned()),
+                        name,
+                        why: error.describe(),
+                    });
+                    return Ok(());
+                }
+                Collected::Skipped(why) => {
+                    other.unread.push(format!("{name} was not read ({why})"));
+                    return Ok(());
+                }
             }
         }
     };
@@ -1526,7 +1526,9 @@ mod tests {
                 vec![all.clone(), iam_kms.clone()],
                 key_policy(json!([delegation, perimeter_no_exception])),
                 Status::Fail,
-                format!("the key policy of {KEY} statement ServicesOnly denies kms:Decrypt on {KEY}"),
+                format!(
+                    "the key policy of {KEY} statement ServicesOnly denies kms:Decrypt on {KEY}"
+                ),
             ),
             (
                 "the key policy delegates and IAM allows",
@@ -1631,26 +1633,45 @@ mod tests {
         let states: [(Option<&str>, Status, &str); 6] = [
             (Some("Enabled"), Status::Pass, "judged"),
             (None, Status::Pass, "judged"),
-            (Some("Disabled"), Status::Fail, "is Disabled, and KMS refuses kms:Decrypt"),
-            (Some("PendingDeletion"), Status::Fail, "aws kms cancel-key-deletion"),
-            (Some("PendingImport"), Status::Fail, "aws kms import-key-material"),
-            (Some("Unavailable"), Status::Fail, "aws kms connect-custom-key-store"),
+            (
+                Some("Disabled"),
+                Status::Fail,
+                "is Disabled, and KMS refuses kms:Decrypt",
+            ),
+            (
+                Some("PendingDeletion"),
+                Status::Fail,
+                "aws kms cancel-key-deletion",
+            ),
+            (
+                Some("PendingImport"),
+                Status::Fail,
+                "aws kms import-key-material",
+            ),
+            (
+                Some("Unavailable"),
+                Status::Fail,
+                "aws kms connect-custom-key-store",
+            ),
         ];
         for (state, status, text) in states {
-            let findings = with_policies(vec![json!({"Statement": [all.clone(), iam_kms.clone()]})], |region| {
-                if let Collected::Ok(secrets) = &mut region.secrets {
-                    secrets[0].kms_key_id = Some(KEY.to_owned());
-                }
-                region.key_policies = vec![KeyPolicyRecord {
-                    key_id: KEY.to_owned(),
-                    key: Collected::Ok(Some(KeyRecord {
-                        arn: KEY.to_owned(),
-                        aws_managed: false,
-                        key_state: state.map(str::to_owned),
-                        policy: key_policy(json!([delegation])),
-                    })),
-                }];
-            });
+            let findings = with_policies(
+                vec![json!({"Statement": [all.clone(), iam_kms.clone()]})],
+                |region| {
+                    if let Collected::Ok(secrets) = &mut region.secrets {
+                        secrets[0].kms_key_id = Some(KEY.to_owned());
+                    }
+                    region.key_policies = vec![KeyPolicyRecord {
+                        key_id: KEY.to_owned(),
+                        key: Collected::Ok(Some(KeyRecord {
+                            arn: KEY.to_owned(),
+                            aws_managed: false,
+                            key_state: state.map(str::to_owned),
+                            policy: key_policy(json!([delegation])),
+                        })),
+                    }];
+                },
+            );
             let message = &findings[0].message;
             assert_eq!(findings[0].status, status, "{state:?}: {message}");
             assert!(message.contains(text), "{state:?}: {message}");
