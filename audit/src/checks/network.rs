@@ -2419,20 +2419,12 @@ mod tests {
             }]
         };
         // (name, the function group's egress rules, its prefix lists, the
-        // subnets read, status, text)
-        let cases: Vec<(
-            &str,
-            Vec<SecurityGroupRule>,
-            Vec<PrefixList>,
-            bool,
-            Status,
-            &str,
-        )> = vec![
+        // status, text)
+        let cases: Vec<(&str, Vec<SecurityGroupRule>, Vec<PrefixList>, Status, &str)> = vec![
             (
                 "a prefix list holding the endpoint's subnets",
                 vec![from_prefix_list(https("e"), "pl-e")],
                 list(Collected::Ok(vec!["10.0.0.0/16".to_owned()])),
-                true,
                 Status::Pass,
                 "available with private DNS",
             ),
@@ -2440,7 +2432,6 @@ mod tests {
                 "a prefix list holding another range",
                 vec![from_prefix_list(https("e"), "pl-e")],
                 list(Collected::Ok(vec!["192.168.0.0/16".to_owned()])),
-                true,
                 Status::Fail,
                 "let no HTTPS (TCP 443) out",
             ),
@@ -2448,7 +2439,6 @@ mod tests {
                 "a prefix list the audit could not read",
                 vec![from_prefix_list(https("e"), "pl-e")],
                 list(Collected::Failed(denied("ec2:GetManagedPrefixListEntries"))),
-                true,
                 Status::Error,
                 "unknown without the entries of prefix list pl-e",
             ),
@@ -2459,20 +2449,11 @@ mod tests {
                     from_cidr(https("e2"), "10.0.2.0/24"),
                 ],
                 Vec::new(),
-                true,
-                Status::Pass,
-                "available with private DNS",
-            ),
-            (
-                "HTTPS anywhere, the subnets unread",
-                vec![from_cidr(https("e"), "0.0.0.0/0")],
-                Vec::new(),
-                false,
                 Status::Pass,
                 "available with private DNS",
             ),
         ];
-        for (name, egress, lists, subnets_read, status, text) in cases {
+        for (name, egress, lists, status, text) in cases {
             let mut region: RegionInventory = compliant_region();
             if let Collected::Ok(rules) = &mut region.security_group_rules {
                 rules.retain(|r| r.id != "sgr-lambda-egress");
@@ -2485,9 +2466,6 @@ mod tests {
                 ));
             }
             region.prefix_lists = lists;
-            if !subnets_read {
-                region.subnets = Collected::Failed(denied("ec2:DescribeSubnets"));
-            }
             let finding = only(region, "vpc.endpoint.secretsmanager");
             assert_eq!(finding.status, status, "{name}: {}", finding.message);
             assert!(
