@@ -801,7 +801,7 @@ fn endpoint_usable(
             };
             let admitted = reaches(
                 context,
-                &rules,
+                rules,
                 &endpoint.security_group_ids,
                 false,
                 443,
@@ -824,7 +824,7 @@ fn endpoint_usable(
             }
             let let_out = reaches(
                 context,
-                &rules,
+                rules,
                 &function.security_group_ids,
                 true,
                 443,
@@ -1505,7 +1505,7 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
     let mut kept_in = Vec::new();
     let mut egress_unknown = Vec::new();
     for (name, groups) in &function_groups {
-        match reaches(context, &rules, groups, true, port, &db_peer) {
+        match reaches(context, rules, groups, true, port, &db_peer) {
             Reach::Yes => {}
             Reach::No => kept_in.push(format!("{name} (groups {})", groups.join(", "))),
             Reach::Unknown(why) => egress_unknown.push(format!(
@@ -1932,7 +1932,8 @@ mod tests {
     /// differential test (`cargo xtask fuzz audit`, operator
     /// function-egress-https-only), where the audit passed and the rotation failed.
     #[test]
-    #[allow(clippy::too_many_lines)] // one table of cases, each with its rules and reads
+    // one table of cases, each with its rules and reads; its row type beside it
+    #[allow(clippy::too_many_lines, clippy::items_after_statements)]
     fn the_functions_groups_must_let_the_database_port_out() {
         use crate::checks::Status;
         use crate::inventory::RegionInventory;
@@ -2405,6 +2406,7 @@ mod tests {
     /// database: by prefix lists too, one range per subnet, ERROR when a read is
     /// missing.
     #[test]
+    #[allow(clippy::type_complexity)] // the table's row, written where it is read
     fn the_functions_https_out_to_an_endpoint_is_judged_by_every_kind_of_peer() {
         use crate::checks::Status;
         use crate::inventory::RegionInventory;
