@@ -1039,6 +1039,7 @@ impl RegionCollector<'_> {
         };
         let arn = metadata.arn().unwrap_or(metadata.key_id()).to_owned();
         let aws_managed = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
+        let key_state = metadata.key_state().map(|s| s.as_str().to_owned());
         let policy = if aws_managed {
             Collected::Skipped("an AWS managed key: its key policy is AWS's".to_owned())
         } else {
@@ -1060,6 +1061,7 @@ impl RegionCollector<'_> {
         Collected::Ok(Some(KeyRecord {
             arn,
             aws_managed,
+            key_state,
             policy,
         }))
     }
@@ -1508,9 +1510,11 @@ impl RegionCollector<'_> {
         }
         let mut lists = Vec::new();
         if let Collected::Ok(rules) = &rules {
+            // Both directions: an inbound rule's source and an outbound rule's
+            // destination (the rotation function's way out to the database or an
+            // endpoint) may each be a prefix list.
             let ids: BTreeSet<&str> = rules
                 .iter()
-                .filter(|r| !r.is_egress)
                 .filter_map(|r| r.prefix_list_id.as_deref())
                 .collect();
             for id in ids {

@@ -542,6 +542,10 @@ pub struct KeyRecord {
     pub arn: String,
     /// `KeyManager` is `AWS`: an AWS managed key, whose policy is AWS's.
     pub aws_managed: bool,
+    /// `KeyState` as `DescribeKey` reports it (`Enabled`, `Disabled`,
+    /// `PendingDeletion`, ...); `None` in an inventory of an earlier version.
+    #[serde(default)]
+    pub key_state: Option<String>,
     /// The key policy; not read for an AWS managed key (`Skipped`).
     pub policy: Collected<String>,
 }

@@ -6,6 +6,13 @@
 //! rules that reference another group, and CIDRs wider than one address that are
 //! still not the whole internet.
 //!
+//! The way out counts too: the rotation function's groups must let the database
+//! port (and HTTPS to an endpoint) out. An outbound rule to the peer's group
+//! decides; otherwise ranges (prefix lists resolved) must cover each of the
+//! peer's subnets, one rule per subnet being enough. When a subnet's range or a
+//! prefix list is unread and no rule decides, the finding is ERROR naming the
+//! read, not a FAIL the audit cannot prove.
+//!
 //! "The internet" is any public (non-RFC 1918) range wider than the policy's
 //! threshold, not only the literal `/0`: `0.0.0.0/1` plus `128.0.0.0/1` is the
 //! whole internet. Every group in scope is checked (every instance with the
@@ -622,37 +629,141 @@ fn carries_tcp_port(rule: &SecurityGroupRule, port: u16) -> bool {
         })
 }
 
-/// Whether `rule`'s peer covers every one of `cidrs` or is one of `groups`.
-fn peer_covers(
+/// Whether security group rules let TCP traffic through to a peer, as far as the
+/// inventory tells.
+#[derive(Debug, PartialEq, Eq)]
+enum Reach {
+    Yes,
+    No,
+    /// Undecided for want of a read, named here.
+    Unknown(String),
+}
+
+/// The other end of the traffic: its security groups and its subnets.
+struct Peer<'a> {
+    groups: &'a [String],
+    subnets: &'a [String],
+}
+
+/// Whether the rules of `groups` in one direction (`egress`: outbound to the peer;
+/// otherwise inbound from it) carry TCP `port` to or from `peer`: a rule naming
+/// one of the peer's groups, or rules whose ranges (a CIDR, or a prefix list's
+/// entries) together cover every one of the peer's subnets, each by some rule,
+/// as AWS allows one rule per subnet (security group rules are permissive: the
+/// traffic passes when any rule allows it, VPC user guide, "Security group
+/// rules", https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+/// An IPv4 `0.0.0.0/0` covers any address, known or not. Undecided (`Unknown`,
+/// naming the read) when a prefix list that may cover is unread, or when a
+/// subnet's range is unknown and no rule decides.
+fn reaches(
     context: &Context<'_>,
-    rule: &SecurityGroupRule,
+    rules: &[SecurityGroupRule],
     groups: &[String],
-    cidrs: &[&str],
-) -> bool {
-    match cidrs_of(context, rule) {
-        Cidrs::Group => rule
-            .referenced_group_id
-            .as_ref()
-            .is_some_and(|g| groups.contains(g)),
-        Cidrs::List(sources) => sources.iter().any(|source| match source {
-            Source::Cidr { cidr, .. } => {
-                !cidrs.is_empty() && cidrs.iter().all(|inner| cidr_contains(cidr, inner))
+    egress: bool,
+    port: u16,
+    peer: &Peer<'_>,
+) -> Reach {
+    let mut ranges: Vec<String> = Vec::new();
+    let mut unread: Vec<String> = Vec::new();
+    for rule in rules.iter().filter(|r| {
+        r.is_egress == egress && groups.contains(&r.group_id) && carries_tcp_port(r, port)
+    }) {
+        match cidrs_of(context, rule) {
+            Cidrs::Group => {
+                if rule
+                    .referenced_group_id
+                    .as_ref()
+                    .is_some_and(|g| peer.groups.contains(g))
+                {
+                    return Reach::Yes;
+                }
             }
-            _ => false,
-        }),
-        Cidrs::Unavailable(_) => false,
+            Cidrs::List(sources) => {
+                for source in sources {
+                    if let Source::Cidr {
+                        cidr,
+                        prefix,
+                        v6: false,
+                    } = source
+                    {
+                        if prefix == 0 {
+                            return Reach::Yes;
+                        }
+                        ranges.push(cidr);
+                    }
+                }
+            }
+            Cidrs::Unavailable(why) => unread.push(why),
+        }
+    }
+    let (known, unknown) = subnet_ranges(context, peer.subnets);
+    let uncovered = known
+        .iter()
+        .any(|inner| !ranges.iter().any(|outer| cidr_contains(outer, inner)));
+    if !unread.is_empty() {
+        // A prefix list the audit could not read may hold the missing range.
+        let mut why = vec![format!("the entries of {}", unread.join(", "))];
+        why.extend(unknown);
+        return Reach::Unknown(why.join("; "));
+    }
+    match unknown {
+        _ if uncovered => Reach::No,
+        // No range to cover a subnet with: nothing else could let the port through.
+        Some(_) if ranges.is_empty() => Reach::No,
+        Some(why) => Reach::Unknown(why),
+        None => Reach::Yes,
     }
 }
 
-/// The IPv4 ranges of those of `subnets` whose range EC2 reported.
-fn subnet_cidrs<'a>(context: &Context<'a>, subnets: &[String]) -> Vec<&'a str> {
-    let Some(known) = context.region.subnets.ok() else {
-        return Vec::new();
+/// The IPv4 ranges of `subnets` EC2 reported, and what keeps the others unknown.
+fn subnet_ranges<'a>(context: &Context<'a>, subnets: &[String]) -> (Vec<&'a str>, Option<String>) {
+    if subnets.is_empty() {
+        return (
+            Vec::new(),
+            Some("its subnets (none were collected)".to_owned()),
+        );
+    }
+    let known = match &context.region.subnets {
+        Collected::Ok(known) => known,
+        Collected::Failed(error) => {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "the ranges of subnets {} ({})",
+                    subnets.join(", "),
+                    error.describe()
+                )),
+            );
+        }
+        Collected::Skipped(why) => {
+            return (
+                Vec::new(),
+                Some(format!(
+                    "the ranges of subnets {} (not read: {why})",
+                    subnets.join(", ")
+                )),
+            );
+        }
     };
-    subnets
-        .iter()
-        .filter_map(|id| known.iter().find(|s| &s.id == id)?.cidr_block.as_deref())
-        .collect()
+    let mut ranges = Vec::new();
+    let mut missing = Vec::new();
+    for id in subnets {
+        match known
+            .iter()
+            .find(|s| &s.id == id)
+            .and_then(|s| s.cidr_block.as_deref())
+        {
+            Some(range) => ranges.push(range),
+            None => missing.push(id.as_str()),
+        }
+    }
+    let why = (!missing.is_empty()).then(|| {
+        format!(
+            "the ranges of subnets {} (not among the subnets ec2:DescribeSubnets returned for the collected VPC)",
+            missing.join(", ")
+        )
+    });
+    (ranges, why)
 }
 
 /// Why the rotation function cannot use an endpoint that otherwise looks right:
@@ -667,6 +778,7 @@ fn endpoint_usable(
     service: &str,
 ) -> Result<Vec<String>, Box<Finding>> {
     let mut faults = Vec::new();
+    let mut undecided = Vec::new();
     let functions: Vec<_> = primary_functions(context)
         .into_iter()
         .filter_map(|f| match &f.configuration {
@@ -678,16 +790,30 @@ fn endpoint_usable(
         .collect();
     if !functions.is_empty() {
         let rules = rules_of(context, &VPC_ENDPOINT, &endpoint.id)?;
-        let endpoint_cidrs = subnet_cidrs(context, &endpoint.subnet_ids);
+        let endpoint_peer = Peer {
+            groups: &endpoint.security_group_ids,
+            subnets: &endpoint.subnet_ids,
+        };
         for function in functions {
-            let function_cidrs = subnet_cidrs(context, &function.subnet_ids);
-            let admitted = rules.iter().any(|r| {
-                !r.is_egress
-                    && endpoint.security_group_ids.contains(&r.group_id)
-                    && carries_tcp_port(r, 443)
-                    && peer_covers(context, r, &function.security_group_ids, &function_cidrs)
-            });
-            if endpoint.security_group_ids.is_empty() || !admitted {
+            let function_peer = Peer {
+                groups: &function.security_group_ids,
+                subnets: &function.subnet_ids,
+            };
+            let admitted = reaches(
+                context,
+                rules,
+                &endpoint.security_group_ids,
+                false,
+                443,
+                &function_peer,
+            );
+            if let Reach::Unknown(why) = &admitted {
+                undecided.push(format!(
+                    "whether its security groups admit HTTPS from rotation function {} is unknown without {why}",
+                    function.name
+                ));
+            }
+            if endpoint.security_group_ids.is_empty() || admitted == Reach::No {
                 faults.push(format!(
                     "its security groups ({}) admit no HTTPS (TCP 443) from rotation function {} (groups {}, subnets {})",
                     if endpoint.security_group_ids.is_empty() { "none".to_owned() } else { endpoint.security_group_ids.join(", ") },
@@ -696,13 +822,21 @@ fn endpoint_usable(
                     function.subnet_ids.join(", ")
                 ));
             }
-            let let_out = rules.iter().any(|r| {
-                r.is_egress
-                    && function.security_group_ids.contains(&r.group_id)
-                    && carries_tcp_port(r, 443)
-                    && peer_covers(context, r, &endpoint.security_group_ids, &endpoint_cidrs)
-            });
-            if !let_out {
+            let let_out = reaches(
+                context,
+                rules,
+                &function.security_group_ids,
+                true,
+                443,
+                &endpoint_peer,
+            );
+            if let Reach::Unknown(why) = &let_out {
+                undecided.push(format!(
+                    "whether rotation function {}'s groups let HTTPS out to it is unknown without {why}",
+                    function.name
+                ));
+            }
+            if let_out == Reach::No {
                 faults.push(format!(
                     "rotation function {}'s groups ({}) let no HTTPS (TCP 443) out to it",
                     function.name,
@@ -730,6 +864,24 @@ fn endpoint_usable(
             context.account_id,
         ));
     }
+    if faults.is_empty() && !undecided.is_empty() {
+        let resource = context.arn(
+            "ec2",
+            &format!("vpc-endpoint/{}", endpoint.id),
+            &endpoint.id,
+        );
+        return Err(Box::new(context.finding(
+            &VPC_ENDPOINT,
+            Status::Error,
+            &resource,
+            format!(
+                "endpoint {} for {service}: {}; grant the auditor the read it lacks and rerun",
+                endpoint.id,
+                undecided.join("; ")
+            ),
+        )));
+    }
+    faults.extend(undecided);
     Ok(faults)
 }
 
@@ -1345,25 +1497,25 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
     // Security groups filter what leaves as well as what enters (VPC user guide,
     // "Security group rules": "Outbound rules control the outgoing traffic"): the
     // function's groups must let the database port out to the database.
-    let db_cidrs = subnet_cidrs(
-        context,
-        &db.subnets.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
-    );
-    let kept_in: Vec<String> = function_groups
-        .iter()
-        .filter(|(_, groups)| {
-            !rules.iter().any(|r| {
-                r.is_egress
-                    && groups.contains(&r.group_id)
-                    && carries_tcp_port(r, port)
-                    && peer_covers(context, r, &db.security_group_ids, &db_cidrs)
-            })
-        })
-        .map(|(name, groups)| format!("{name} (groups {})", groups.join(", ")))
-        .collect();
+    let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
+    let db_peer = Peer {
+        groups: &db.security_group_ids,
+        subnets: &db_subnets,
+    };
+    let mut kept_in = Vec::new();
+    let mut egress_unknown = Vec::new();
+    for (name, groups) in &function_groups {
+        match reaches(context, rules, groups, true, port, &db_peer) {
+            Reach::Yes => {}
+            Reach::No => kept_in.push(format!("{name} (groups {})", groups.join(", "))),
+            Reach::Unknown(why) => egress_unknown.push(format!(
+                "whether the security groups of rotation function {name} ({}) let TCP {port} out to it is unknown without {why}",
+                groups.join(", ")
+            )),
+        }
+    }
     // The network ACLs between the function's subnets and the database's.
     let mut acl_blocked = Vec::new();
-    let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
     for function in primary_functions(context) {
         if let Collected::Ok(Some(configuration)) = &function.configuration {
             match acl_faults(
@@ -1424,6 +1576,17 @@ pub fn rds_ingress_bastion_only(context: &Context<'_>) -> Vec<Finding> {
                 "database {} admits port {port} from no security group of the bastion ({}), so the bastion cannot reach it; expected a rule from the bastion's group",
                 db.id,
                 bastion.join(", ")
+            ),
+        )]
+    } else if offending.is_empty() && !egress_unknown.is_empty() {
+        vec![context.finding(
+            def,
+            Status::Error,
+            &db.arn,
+            format!(
+                "database {} admits port {port} only from the expected groups, but {}; grant the auditor the read it lacks and rerun",
+                db.id,
+                egress_unknown.join("; ")
             ),
         )]
     } else if offending.is_empty() {
@@ -1769,71 +1932,201 @@ mod tests {
     /// differential test (`cargo xtask fuzz audit`, operator
     /// function-egress-https-only), where the audit passed and the rotation failed.
     #[test]
+    // one table of cases, each with its rules and reads; its row type beside it
+    #[allow(clippy::too_many_lines, clippy::items_after_statements)]
     fn the_functions_groups_must_let_the_database_port_out() {
         use crate::checks::Status;
+        use crate::inventory::RegionInventory;
         let egress = |id: &str, protocol: &str, from: i32, to: i32| SecurityGroupRule {
             is_egress: true,
             ..rule(id, LAMBDA_SG, protocol, from, to)
         };
-        // (name, the function group's egress rules instead of all traffic, status)
-        let cases = [
-            ("no egress", vec![], Status::Fail),
+        let port = |id: &str| egress(id, "tcp", 3306, 3306);
+        let as_read = |_: &mut RegionInventory| {};
+        let subnets_denied = |region: &mut RegionInventory| {
+            region.subnets = Collected::Failed(denied("ec2:DescribeSubnets"));
+        };
+        // The database's subnets lie outside the VPC whose subnets were read.
+        let subnets_elsewhere = |region: &mut RegionInventory| {
+            if let Collected::Ok(subnets) = &mut region.subnets {
+                subnets.retain(|s| s.id == "subnet-public-a");
+            }
+        };
+        let list = |entries: Collected<Vec<String>>| {
+            move |region: &mut RegionInventory| {
+                region.prefix_lists = vec![PrefixList {
+                    id: "pl-db".to_owned(),
+                    entries: entries.clone(),
+                }];
+            }
+        };
+        let vpc_list = list(Collected::Ok(vec!["10.0.0.0/16".to_owned()]));
+        let one_subnet_list = list(Collected::Ok(vec!["10.0.1.0/24".to_owned()]));
+        let unread_list = list(Collected::Failed(denied("ec2:GetManagedPrefixListEntries")));
+        // (name, the function group's egress rules instead of all traffic, the
+        // reads, status, text)
+        type Case<'a> = (
+            &'a str,
+            Vec<SecurityGroupRule>,
+            &'a dyn Fn(&mut RegionInventory),
+            Status,
+            &'a str,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "no egress",
+                vec![],
+                &as_read,
+                Status::Fail,
+                "let no TCP 3306 out",
+            ),
             (
                 "HTTPS only",
                 vec![from_cidr(egress("e", "tcp", 443, 443), "0.0.0.0/0")],
+                &as_read,
                 Status::Fail,
+                "let no TCP 3306 out",
             ),
             (
                 "the port to the database's group",
-                vec![from_group(egress("e", "tcp", 3306, 3306), DB_SG)],
+                vec![from_group(port("e"), DB_SG)],
+                &as_read,
                 Status::Pass,
+                "only from security groups",
             ),
             (
                 "the port to another group",
-                vec![from_group(egress("e", "tcp", 3306, 3306), BASTION_SG)],
+                vec![from_group(port("e"), BASTION_SG)],
+                &as_read,
                 Status::Fail,
+                "let no TCP 3306 out",
             ),
             (
                 "the port to the VPC's range",
-                vec![from_cidr(egress("e", "tcp", 3306, 3306), "10.0.0.0/16")],
+                vec![from_cidr(port("e"), "10.0.0.0/16")],
+                &as_read,
                 Status::Pass,
+                "only from security groups",
             ),
             (
                 "the port to a range missing the database's subnets",
-                vec![from_cidr(egress("e", "tcp", 3306, 3306), "192.168.0.0/24")],
+                vec![from_cidr(port("e"), "192.168.0.0/24")],
+                &as_read,
                 Status::Fail,
+                "let no TCP 3306 out",
+            ),
+            (
+                "one rule per database subnet",
+                vec![
+                    from_cidr(port("e1"), "10.0.1.0/24"),
+                    from_cidr(port("e2"), "10.0.2.0/24"),
+                ],
+                &as_read,
+                Status::Pass,
+                "only from security groups",
+            ),
+            (
+                "a rule for one database subnet only",
+                vec![from_cidr(port("e1"), "10.0.1.0/24")],
+                &as_read,
+                Status::Fail,
+                "let no TCP 3306 out",
             ),
             (
                 "a port range holding it",
                 vec![from_cidr(egress("e", "tcp", 3000, 4000), "0.0.0.0/0")],
+                &as_read,
                 Status::Pass,
+                "only from security groups",
             ),
             (
                 "another port",
                 vec![from_cidr(egress("e", "tcp", 5432, 5432), "0.0.0.0/0")],
+                &as_read,
                 Status::Fail,
+                "let no TCP 3306 out",
             ),
             (
                 "all traffic to the database's group",
                 vec![from_group(egress("e", "-1", -1, -1), DB_SG)],
+                &as_read,
                 Status::Pass,
+                "only from security groups",
+            ),
+            (
+                "all traffic anywhere, the subnets unread",
+                vec![from_cidr(egress("e", "-1", -1, -1), "0.0.0.0/0")],
+                &subnets_denied,
+                Status::Pass,
+                "only from security groups",
+            ),
+            (
+                "the VPC's range, the subnets unread",
+                vec![from_cidr(port("e"), "10.0.0.0/16")],
+                &subnets_denied,
+                Status::Error,
+                "unknown without the ranges of subnets subnet-private-a, subnet-private-b (access denied to ec2:DescribeSubnets",
+            ),
+            (
+                "the VPC's range, the database's subnets outside the collected VPC",
+                vec![from_cidr(port("e"), "10.0.0.0/16")],
+                &subnets_elsewhere,
+                Status::Error,
+                "not among the subnets ec2:DescribeSubnets returned",
+            ),
+            (
+                "no egress, the subnets unread: nothing could let it out",
+                vec![],
+                &subnets_denied,
+                Status::Fail,
+                "let no TCP 3306 out",
+            ),
+            (
+                "a prefix list holding the VPC's range",
+                vec![from_prefix_list(port("e"), "pl-db")],
+                &vpc_list,
+                Status::Pass,
+                "only from security groups",
+            ),
+            (
+                "a prefix list for one subnet, a range for the other",
+                vec![
+                    from_prefix_list(port("e1"), "pl-db"),
+                    from_cidr(port("e2"), "10.0.2.0/24"),
+                ],
+                &one_subnet_list,
+                Status::Pass,
+                "only from security groups",
+            ),
+            (
+                "a prefix list for one subnet only",
+                vec![from_prefix_list(port("e1"), "pl-db")],
+                &one_subnet_list,
+                Status::Fail,
+                "let no TCP 3306 out",
+            ),
+            (
+                "a prefix list the audit could not read",
+                vec![from_prefix_list(port("e"), "pl-db")],
+                &unread_list,
+                Status::Error,
+                "unknown without the entries of prefix list pl-db: access denied to ec2:GetManagedPrefixListEntries",
             ),
         ];
-        for (name, rules, status) in cases {
+        for (name, rules, reads, status, text) in cases {
             let mut region = compliant_region();
             if let Collected::Ok(all) = &mut region.security_group_rules {
                 all.retain(|r| r.id != "sgr-lambda-egress");
                 all.extend(rules);
             }
+            reads(&mut region);
             let finding = only(region, "rds.ingress.bastion-only");
             assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            if status == Status::Fail {
-                assert!(
-                    finding.message.contains("let no TCP 3306 out"),
-                    "{name}: {}",
-                    finding.message
-                );
-            }
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
         }
     }
 
@@ -2105,6 +2398,82 @@ mod tests {
                 of_group(region, "ec2.ingress.no-public", group).status,
                 Status::Fail,
                 "{group}"
+            );
+        }
+    }
+
+    /// The function's way out to an endpoint, judged like its way to the
+    /// database: by prefix lists too, one range per subnet, ERROR when a read is
+    /// missing.
+    #[test]
+    #[allow(clippy::type_complexity)] // the table's row, written where it is read
+    fn the_functions_https_out_to_an_endpoint_is_judged_by_every_kind_of_peer() {
+        use crate::checks::Status;
+        use crate::inventory::RegionInventory;
+        let https = |id: &str| SecurityGroupRule {
+            is_egress: true,
+            ..rule(id, LAMBDA_SG, "tcp", 443, 443)
+        };
+        let list = |entries: Collected<Vec<String>>| {
+            vec![PrefixList {
+                id: "pl-e".to_owned(),
+                entries,
+            }]
+        };
+        // (name, the function group's egress rules, its prefix lists, the
+        // status, text)
+        let cases: Vec<(&str, Vec<SecurityGroupRule>, Vec<PrefixList>, Status, &str)> = vec![
+            (
+                "a prefix list holding the endpoint's subnets",
+                vec![from_prefix_list(https("e"), "pl-e")],
+                list(Collected::Ok(vec!["10.0.0.0/16".to_owned()])),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "a prefix list holding another range",
+                vec![from_prefix_list(https("e"), "pl-e")],
+                list(Collected::Ok(vec!["192.168.0.0/16".to_owned()])),
+                Status::Fail,
+                "let no HTTPS (TCP 443) out",
+            ),
+            (
+                "a prefix list the audit could not read",
+                vec![from_prefix_list(https("e"), "pl-e")],
+                list(Collected::Failed(denied("ec2:GetManagedPrefixListEntries"))),
+                Status::Error,
+                "unknown without the entries of prefix list pl-e",
+            ),
+            (
+                "one range per endpoint subnet",
+                vec![
+                    from_cidr(https("e1"), "10.0.1.0/24"),
+                    from_cidr(https("e2"), "10.0.2.0/24"),
+                ],
+                Vec::new(),
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        for (name, egress, lists, status, text) in cases {
+            let mut region: RegionInventory = compliant_region();
+            if let Collected::Ok(rules) = &mut region.security_group_rules {
+                rules.retain(|r| r.id != "sgr-lambda-egress");
+                rules.extend(egress);
+                // The endpoint admits the function by its group, whatever the ranges.
+                rules.retain(|r| r.id != "sgr-endpoints");
+                rules.push(from_group(
+                    rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443),
+                    LAMBDA_SG,
+                ));
+            }
+            region.prefix_lists = lists;
+            let finding = only(region, "vpc.endpoint.secretsmanager");
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
             );
         }
     }

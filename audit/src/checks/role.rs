@@ -56,8 +56,12 @@
 //! default key policy's "Allows access to the AWS account and enables IAM
 //! policies"), and a FAIL says when the key policy set one aside. The collector
 //! resolves an alias with `kms:DescribeKey` (which also tells an AWS managed key,
-//! needing nothing, apart). KMS grants, which can only add access, are not read: a
-//! PASS says which key policies were judged without them.
+//! needing nothing, apart, and the key state: a key not `Enabled` refuses every
+//! cryptographic call, so FAIL whatever the policies say). KMS grants, which can
+//! only add access, are not read: a PASS says which key policies were judged
+//! without them. The KMS call is Secrets Manager's on the role's behalf (a forward
+//! access session): `aws:ViaAWSService` is true and `aws:PrincipalIsAWSService`
+//! false, so a data perimeter's usual service exception is judged.
 //!
 //! A policy the audit failed to read (access denied to `iam:GetPolicyVersion`,
 //! say) does not hide what the others already decide: an explicit `Deny` read
@@ -342,6 +346,9 @@ pub(crate) struct OtherPolicies {
     /// the key policy delegates to the account ([`KeyDelegation`]). Their statements
     /// that speak to the role itself are in `resources`.
     pub delegations: Vec<KeyDelegation>,
+    /// The keys whose `KeyState` refuses cryptographic operations, each a FAIL
+    /// line whatever the policies allow ([`unusable_key`]).
+    pub unusable_keys: Vec<String>,
 }
 
 /// What a KMS key policy lets the account's IAM policies allow: its `Allow`
@@ -570,21 +577,26 @@ fn key_policy(
         }
         // No such key: nothing allows its use.
         Some(Collected::Ok(None)) => r#"{"Statement": []}"#.to_owned(),
-        Some(Collected::Ok(Some(record))) => match &record.policy {
-            Collected::Ok(document) => document.clone(),
-            Collected::Failed(error) => {
-                other.gaps.push(Gap {
-                    part: Part::Resource(key.to_owned()),
-                    name,
-                    why: error.describe(),
-                });
-                return Ok(());
+        Some(Collected::Ok(Some(record))) => {
+            if let Some(line) = unusable_key(key, record.key_state.as_deref()) {
+                other.unusable_keys.push(line);
             }
-            Collected::Skipped(why) => {
-                other.unread.push(format!("{name} was not read ({why})"));
-                return Ok(());
+            match &record.policy {
+                Collected::Ok(document) => document.clone(),
+                Collected::Failed(error) => {
+                    other.gaps.push(Gap {
+                        part: Part::Resource(key.to_owned()),
+                        name,
+                        why: error.describe(),
+                    });
+                    return Ok(());
+                }
+                Collected::Skipped(why) => {
+                    other.unread.push(format!("{name} was not read ({why})"));
+                    return Ok(());
+                }
             }
-        },
+        }
     };
     let error =
         |why: String| Box::new(context.finding(def, Status::Error, key, format!("{name}: {why}")));
@@ -601,6 +613,29 @@ fn key_policy(
         document: delegation,
     });
     Ok(())
+}
+
+/// The FAIL line for key `key` in `state`, unless the state is `Enabled` (or
+/// unknown, in an inventory of an earlier version). Only an `Enabled` key may be
+/// used in cryptographic operations: a `Disabled`, `PendingDeletion`,
+/// `PendingImport` or `Unavailable` key refuses `Decrypt` and `GenerateDataKey`
+/// whatever its policies say (KMS developer guide, "Key states of AWS KMS keys",
+/// https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html).
+fn unusable_key(key: &str, state: Option<&str>) -> Option<String> {
+    let state = state?;
+    let fix = match state {
+        "Enabled" => return None,
+        "Disabled" => "enable it (aws kms enable-key)",
+        "PendingDeletion" | "PendingReplicaDeletion" => {
+            "cancel its deletion (aws kms cancel-key-deletion) and enable it (aws kms enable-key)"
+        }
+        "PendingImport" => "import its key material (aws kms import-key-material)",
+        "Unavailable" => "reconnect its custom key store (aws kms connect-custom-key-store)",
+        _ => "wait until it is Enabled, or enable it (aws kms enable-key)",
+    };
+    Some(format!(
+        "key {key} is {state}, and KMS refuses kms:Decrypt and kms:GenerateDataKey on a key that is not Enabled; {fix}"
+    ))
 }
 
 /// The verdict over every need: FAIL lines (denied), ERROR lines (undecided).
@@ -624,7 +659,13 @@ pub(crate) fn judge(
             request = request.with("aws:PrincipalAccount", account);
         }
         if let Some(secret) = &need.via_secret {
+            // Secrets Manager makes the KMS call for the role, in a forward access
+            // session: `aws:ViaAWSService` is true and the principal is the role,
+            // not a service (IAM user guide, "Forward access sessions",
+            // https://docs.aws.amazon.com/IAM/latest/UserGuide/access_forward_access_sessions.html).
             request = request
+                .with("aws:ViaAWSService", "true")
+                .with("aws:PrincipalIsAWSService", "false")
                 .with(
                     "kms:ViaService",
                     &format!("secretsmanager.{region}.amazonaws.com"),
@@ -821,9 +862,13 @@ pub fn function_role(context: &Context<'_>) -> Vec<Finding> {
         };
         let subject = format!("role {role} of rotation function {} (secret {name})", configuration.name);
         let unread: Vec<String> = other.gaps.iter().map(Gap::describe).collect();
-        if !denied.is_empty() {
+        if !denied.is_empty() || !other.unusable_keys.is_empty() {
             let also = if unread.is_empty() { String::new() } else { format!(" (also, {})", unread.join("; ")) };
-            return context.fail(def, role, format!("{subject}: {}; expected an Allow of each (rotations fail with AccessDenied otherwise){also}", denied.join("; ")));
+            let mut lines = other.unusable_keys.clone();
+            if !denied.is_empty() {
+                lines.push(format!("{}; expected an Allow of each (rotations fail with AccessDenied otherwise)", denied.join("; ")));
+            }
+            return context.fail(def, role, format!("{subject}: {}{also}", lines.join("; ")));
         }
         if !unread.is_empty() && !undecided.is_empty() {
             return context.finding(def, Status::Error, role, format!("{subject}: cannot be decided: {}; undecided: {}; grant the auditor the read it lacks and rerun, or verify with aws iam simulate-principal-policy", unread.join("; "), undecided.join("; ")));
@@ -1455,8 +1500,36 @@ mod tests {
         let deny_direct = json!({"Sid": "OnlyThroughSecretsManager", "Effect": "Deny", "Principal": {"AWS": "*"},
             "Action": "kms:Decrypt", "Resource": "*",
             "Condition": {"StringNotEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}});
+        // A data perimeter: deny what comes from outside the network, unless an AWS
+        // service calls on the principal's behalf (the rotation's KMS call does).
+        let perimeter = json!({"Sid": "NetworkPerimeter", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": "kms:*", "Resource": "*",
+            "Condition": {"NotIpAddressIfExists": {"aws:SourceIp": "192.0.2.0/24"},
+                "BoolIfExists": {"aws:ViaAWSService": "false", "aws:PrincipalIsAWSService": "false"}}});
+        // The same perimeter without the service exception denies it.
+        let perimeter_no_exception = json!({"Sid": "ServicesOnly", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"Bool": {"aws:ViaAWSService": "true"}}});
         let unread = Collected::Failed(denied("kms:GetKeyPolicy"));
         let cases: Vec<Case> = vec![
+            (
+                "a data-perimeter Deny that spares calls an AWS service makes",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation, perimeter])),
+                Status::Pass,
+                format!("the key policy of {KEY} judged"),
+            ),
+            (
+                "a Deny of calls an AWS service makes for the role",
+                KEY,
+                vec![all.clone(), iam_kms.clone()],
+                key_policy(json!([delegation, perimeter_no_exception])),
+                Status::Fail,
+                format!(
+                    "the key policy of {KEY} statement ServicesOnly denies kms:Decrypt on {KEY}"
+                ),
+            ),
             (
                 "the key policy delegates and IAM allows",
                 KEY,
@@ -1534,6 +1607,7 @@ mod tests {
                     key: Collected::Ok(Some(KeyRecord {
                         arn: KEY.to_owned(),
                         aws_managed: false,
+                        key_state: Some("Enabled".to_owned()),
                         policy: policy.clone(),
                     })),
                 }];
@@ -1553,6 +1627,58 @@ mod tests {
                 );
             }
         }
+        // Only an Enabled key decrypts, whatever the policies allow; a state an
+        // inventory of an earlier version did not record is not held against it.
+        // (KeyState, verdict, text)
+        let states: [(Option<&str>, Status, &str); 6] = [
+            (Some("Enabled"), Status::Pass, "judged"),
+            (None, Status::Pass, "judged"),
+            (
+                Some("Disabled"),
+                Status::Fail,
+                "is Disabled, and KMS refuses kms:Decrypt",
+            ),
+            (
+                Some("PendingDeletion"),
+                Status::Fail,
+                "aws kms cancel-key-deletion",
+            ),
+            (
+                Some("PendingImport"),
+                Status::Fail,
+                "aws kms import-key-material",
+            ),
+            (
+                Some("Unavailable"),
+                Status::Fail,
+                "aws kms connect-custom-key-store",
+            ),
+        ];
+        for (state, status, text) in states {
+            let findings = with_policies(
+                vec![json!({"Statement": [all.clone(), iam_kms.clone()]})],
+                |region| {
+                    if let Collected::Ok(secrets) = &mut region.secrets {
+                        secrets[0].kms_key_id = Some(KEY.to_owned());
+                    }
+                    region.key_policies = vec![KeyPolicyRecord {
+                        key_id: KEY.to_owned(),
+                        key: Collected::Ok(Some(KeyRecord {
+                            arn: KEY.to_owned(),
+                            aws_managed: false,
+                            key_state: state.map(str::to_owned),
+                            policy: key_policy(json!([delegation])),
+                        })),
+                    }];
+                },
+            );
+            let message = &findings[0].message;
+            assert_eq!(findings[0].status, status, "{state:?}: {message}");
+            assert!(message.contains(text), "{state:?}: {message}");
+            if status == Status::Fail {
+                assert!(message.contains(&format!("key {KEY} is ")), "{message}");
+            }
+        }
         // The key `DescribeKey` reports as AWS managed needs nothing in the role.
         let findings = with_policies(vec![json!({"Statement": [all.clone()]})], |region| {
             if let Collected::Ok(secrets) = &mut region.secrets {
@@ -1563,6 +1689,7 @@ mod tests {
                 key: Collected::Ok(Some(KeyRecord {
                     arn: KEY.to_owned(),
                     aws_managed: true,
+                    key_state: Some("Enabled".to_owned()),
                     policy: Collected::Skipped("AWS managed".to_owned()),
                 })),
             }];
