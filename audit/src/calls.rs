@@ -104,6 +104,10 @@ pub const LAMBDA_GET_FUNCTION_URL_CONFIG: ApiCall = call(
     "lambda:GetFunctionUrlConfig",
     "whether the rotation function has a public URL (AuthType NONE)",
 );
+pub const LAMBDA_GET_FUNCTION_CONCURRENCY: ApiCall = call(
+    "lambda:GetFunctionConcurrency",
+    "whether the rotation function is throttled (reserved concurrency 0)",
+);
 pub const IAM_LIST_ROLE_POLICIES: ApiCall = call(
     "iam:ListRolePolicies",
     "the rotation function's role: its inline policies",
@@ -170,6 +174,7 @@ pub const CALLS: &[ApiCall] = &[
     LAMBDA_GET_FUNCTION_CONFIGURATION,
     LAMBDA_GET_POLICY,
     LAMBDA_GET_FUNCTION_URL_CONFIG,
+    LAMBDA_GET_FUNCTION_CONCURRENCY,
     IAM_LIST_ROLE_POLICIES,
     IAM_GET_ROLE,
     IAM_GET_ROLE_POLICY,

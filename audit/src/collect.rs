@@ -933,16 +933,18 @@ impl RegionCollector<'_> {
             .filter_map(|s| s.rotation_lambda_arn.clone())
             .collect();
         for arn in function_arns {
-            let (configuration, policy, url_auth_type) = tokio::join!(
+            let (configuration, policy, url_auth_type, reserved_concurrency) = tokio::join!(
                 self.function_configuration(&arn),
                 self.function_policy(&arn),
-                self.function_url_auth_type(&arn)
+                self.function_url_auth_type(&arn),
+                self.function_concurrency(&arn)
             );
             part.functions.push(FunctionRecord {
                 arn,
                 configuration,
                 policy,
                 url_auth_type,
+                reserved_concurrency,
             });
         }
 
@@ -1306,6 +1308,22 @@ impl RegionCollector<'_> {
             .await
         {
             Ok(output) => Collected::Ok(output.policy().map(str::to_owned)),
+            Err(error) => not_found_or_error(call, &error),
+        }
+    }
+
+    async fn function_concurrency(&self, arn: &str) -> Collected<Option<i32>> {
+        let call = &calls::LAMBDA_GET_FUNCTION_CONCURRENCY;
+        self.log.record(call);
+        match self
+            .clients
+            .lambda
+            .get_function_concurrency()
+            .function_name(arn)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(output.reserved_concurrent_executions()),
             Err(error) => not_found_or_error(call, &error),
         }
     }

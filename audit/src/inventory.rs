@@ -419,6 +419,9 @@ pub struct FunctionRecord {
     /// The function URL's `AuthType` (`NONE` is public); `Ok(None)` when it has no URL.
     #[serde(default)]
     pub url_auth_type: Collected<Option<String>>,
+    /// The function's reserved concurrency; `Ok(None)` without a reservation.
+    #[serde(default)]
+    pub reserved_concurrency: Collected<Option<i32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

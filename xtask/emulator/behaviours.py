@@ -130,6 +130,12 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_vpc_functions_interfaces_hold_its_group_and_subnets_until_lambda_releases_them",
     ),
     Behaviour(
+        "lambda-reserved-concurrency",
+        "a function whose reserved concurrency is 0 is throttled: Invoke (and Secrets Manager's invocation of a rotation function) answers TooManyRequestsException (429, ReservedFunctionConcurrentInvocationLimitExceeded)",
+        "Lambda developer guide, \"Configuring reserved concurrency for a function\"; API reference, Invoke (Errors)",
+        "emulator::a_function_with_reserved_concurrency_zero_is_throttled",
+    ),
+    Behaviour(
         "lambda-states",
         "a new function is Pending (not invoked, not updated) for a moment, longer in a VPC; an update is InProgress and refuses another (ResourceConflictException)",
         "Lambda developer guide, \"Lambda function states\"",

@@ -44,6 +44,7 @@ import certificates
 import moto.server
 import network
 import strict
+import throttling
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
 from moto.secretsmanager import models as sm_models
@@ -559,6 +560,8 @@ LAMBDA = LambdaRuntime()
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
     if behaviours.on("lambda-states"):
         strict.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
+    if behaviours.on("lambda-reserved-concurrency"):
+        throttling.refuse_throttled(self)  # a reservation of 0 throttles every invocation
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
     result, errored, logs = LAMBDA.invoke(self, payload)  # logs reach CloudWatch Logs there
     if errored:

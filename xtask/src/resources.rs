@@ -214,7 +214,7 @@ pub static TABLE: [Spec; 15] = [
         found_by: "iam:GetRole by name, kept only with the run's tags and this region's tag",
         create: "iam:CreateRole (trust lambda.amazonaws.com), PutRolePolicy (least privilege)",
         ready: "assumable by Lambda (CreateFunction retried while it is not)",
-        delete: "iam:DeleteRolePolicy, iam:DeleteRole, once the function's network interfaces are gone",
+        delete: "iam:DeleteRolePolicy, iam:DetachRolePolicy (the policy itself is kept), iam:DeleteRole, once the function's network interfaces are gone",
     },
     Spec {
         kind: K::LogGroup,

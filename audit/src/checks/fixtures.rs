@@ -283,6 +283,7 @@ pub fn compliant_region() -> RegionInventory {
             })),
             policy: Collected::Ok(Some(invoke_policy(ACCOUNT))),
             url_auth_type: Collected::Ok(None),
+            reserved_concurrency: Collected::Ok(None),
         }],
         secret_values: vec![SecretValueRecord {
             secret_arn: SECRET_ARN.to_owned(),

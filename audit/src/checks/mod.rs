@@ -11,6 +11,7 @@
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
 mod grants;
+mod invocation;
 mod nacl;
 pub(crate) mod network;
 mod policies;

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
+use super::invocation::{Invocation, secrets_manager_may_invoke, throttled};
 use super::policies::{action_matches, principals_of, strings};
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::{Collected, Secret};
@@ -426,6 +427,7 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             other => return context.missing(def, arn, other).unwrap_or_else(|| context.skip(def, arn, "not collected")),
         };
         let mut faults = Vec::new();
+        let mut not_proven: Vec<String> = Vec::new();
         // A function that is not Active, or whose last update failed, cannot run
         // a rotation (Lambda developer guide, "Lambda function states").
         if let Some(state) = configuration.state.as_deref()
@@ -478,9 +480,23 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
                 {
                     faults.push(fault);
                 }
+                let account = context.account_id.unwrap_or_default();
+                match secrets_manager_may_invoke(document, arn, account, &secret.arn) {
+                    Invocation::Allowed => {}
+                    Invocation::Refused(fault) => faults.push(fault),
+                    Invocation::NotProven(why) => not_proven.push(why),
+                }
             }
             Collected::Ok(None) => faults
                 .push("it has no resource policy, so Secrets Manager cannot invoke it".to_owned()),
+            other => {
+                if let Some(finding) = context.missing(def, arn, other) {
+                    return finding;
+                }
+            }
+        }
+        match &record.reserved_concurrency {
+            Collected::Ok(reserved) => faults.extend(throttled(*reserved)),
             other => {
                 if let Some(finding) = context.missing(def, arn, other) {
                     return finding;
@@ -501,6 +517,19 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
                 }
             }
         }
+        if faults.is_empty() && !not_proven.is_empty() {
+            return context.finding(
+                def,
+                super::Status::Error,
+                arn,
+                format!(
+                    "rotation function {} of secret {name}: {}",
+                    configuration.name,
+                    not_proven.join("; ")
+                ),
+            );
+        }
+        faults.extend(not_proven);
         if faults.is_empty() {
             context.pass(
                 def,

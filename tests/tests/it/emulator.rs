@@ -1083,6 +1083,83 @@ async fn a_new_function_is_pending_and_an_update_in_progress_refuses_another() {
         .expect("the next update, once the first ended");
 }
 
+/// Lambda's reserved concurrency (Lambda developer guide, "Configuring reserved
+/// concurrency for a function"): a reservation of 0 throttles every invocation,
+/// answered `TooManyRequestsException` (429) with the reason
+/// `ReservedFunctionConcurrentInvocationLimitExceeded` (API reference, Invoke);
+/// removing the reservation lets the function run again.
+#[tokio::test]
+async fn a_function_with_reserved_concurrency_zero_is_throttled() {
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    let config = sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let role = tests::lambda_role(&config, &unique_name("throttle-role")).await;
+    let name = unique_name("throttledfn");
+    let zip = FunctionCode::builder()
+        .zip_file(Blob::new(tests::lambda_zip(Path::new(ECHO))))
+        .build();
+    tests::retry_role_propagation(|| {
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(&role)
+            .code(zip.clone())
+            .send()
+    })
+    .await
+    .expect("CreateFunction");
+    xtask::aws::wait_for_function(&lambda, &name)
+        .await
+        .expect("the function becomes Active");
+    let invoke = || {
+        lambda
+            .invoke()
+            .function_name(&name)
+            .payload(Blob::new("{}"))
+            .send()
+    };
+    invoke()
+        .await
+        .expect("a function without a reservation runs");
+    lambda
+        .put_function_concurrency()
+        .function_name(&name)
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("PutFunctionConcurrency 0");
+    let throttled = invoke().await;
+    let error = throttled.as_ref().err().and_then(|e| e.as_service_error());
+    assert!(
+        error.is_some_and(
+            aws_sdk_lambda::operation::invoke::InvokeError::is_too_many_requests_exception
+        ),
+        "a reservation of 0 throttles the invocation: {throttled:?}"
+    );
+    let reason = error.and_then(|e| match e {
+        aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(t) => {
+            t.reason().map(|r| r.as_str().to_owned())
+        }
+        _ => None,
+    });
+    assert_eq!(
+        reason.as_deref(),
+        Some("ReservedFunctionConcurrentInvocationLimitExceeded"),
+        "{throttled:?}"
+    );
+    lambda
+        .delete_function_concurrency()
+        .function_name(&name)
+        .send()
+        .await
+        .expect("DeleteFunctionConcurrency");
+    invoke()
+        .await
+        .expect("without the reservation the function runs again");
+}
+
 /// Lambda creates a VPC function's network interfaces with its execution role: a
 /// role that may not create, describe and delete them is refused, at create and
 /// at update, and nothing is made.

@@ -11,15 +11,12 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::Result;
 use audit::Status;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, IpPermission, IpRange, PortRange, RuleAction, UserIdGroupPair,
-};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::aws::describe;
 use crate::fuzz::Setup;
+use crate::fuzz::changes::{access, ingress, network, settings, tcp};
 
 /// What an operator's change does, as a future borrowing the setup.
 pub type Change<'a> = Pin<Box<dyn Future<Output = Result<String>> + Send + 'a>>;
@@ -88,7 +85,7 @@ pub const CATALOGUE: &[Operator] = &[
         "db-ingress-revoke-function",
         DB_INGRESS,
         "db-ingress",
-        |s| Box::pin(revoke_db_from_function(s)),
+        |s| Box::pin(network::revoke_db_from_function(s)),
     ),
     Operator {
         expect: BASTION_ONLY_FAILS,
@@ -110,13 +107,23 @@ pub const CATALOGUE: &[Operator] = &[
         "db-ingress-function-wrong-port",
         DB_INGRESS,
         "db-ingress",
-        |s| Box::pin(db_from_function_instead(s, DbRule::WrongPort)),
+        |s| {
+            Box::pin(network::db_from_function_instead(
+                s,
+                network::DbRule::WrongPort,
+            ))
+        },
     ),
     op(
         "db-ingress-function-all-traffic",
         DB_INGRESS,
         "db-ingress",
-        |s| Box::pin(db_from_function_instead(s, DbRule::AllTraffic)),
+        |s| {
+            Box::pin(network::db_from_function_instead(
+                s,
+                network::DbRule::AllTraffic,
+            ))
+        },
     ),
     Operator {
         // The VPC's whole range may reach the database: not the bastion only.
@@ -126,63 +133,73 @@ pub const CATALOGUE: &[Operator] = &[
             "db-ingress-function-subnet-cidr",
             DB_INGRESS,
             "db-ingress",
-            |s| Box::pin(db_from_function_instead(s, DbRule::VpcRange)),
+            |s| {
+                Box::pin(network::db_from_function_instead(
+                    s,
+                    network::DbRule::VpcRange,
+                ))
+            },
         )
     },
     op(
         "db-ingress-function-port-range",
         DB_INGRESS,
         "db-ingress",
-        |s| Box::pin(db_from_function_instead(s, DbRule::PortRange)),
+        |s| {
+            Box::pin(network::db_from_function_instead(
+                s,
+                network::DbRule::PortRange,
+            ))
+        },
     ),
     op("function-egress-none", EGRESS, "function-egress", |s| {
-        Box::pin(revoke_all_egress(s))
+        Box::pin(network::revoke_all_egress(s))
     }),
     op(
         "function-egress-https-only",
         EGRESS,
         "function-egress",
-        |s| Box::pin(egress_only(s, 443, "0.0.0.0/0")),
+        |s| Box::pin(network::egress_only(s, 443, "0.0.0.0/0")),
     ),
     op(
         "function-egress-database-only",
         EGRESS,
         "function-egress",
-        |s| Box::pin(egress_only(s, s.db_port(), &s.vpc_cidr)),
+        |s| Box::pin(network::egress_only(s, s.db_port(), &s.vpc_cidr)),
     ),
     op(
         "endpoint-ingress-revoke-https",
         ENDPOINT_INGRESS,
         "endpoint-ingress",
-        |s| Box::pin(revoke_endpoint_https(s)),
+        |s| Box::pin(network::revoke_endpoint_https(s)),
     ),
     op(
         "endpoint-ingress-vpc-cidr",
         ENDPOINT_INGRESS,
         "endpoint-ingress",
-        |s| Box::pin(endpoint_https_from_vpc(s)),
+        |s| Box::pin(network::endpoint_https_from_vpc(s)),
     ),
     op(
         "endpoint-delete-secretsmanager",
         ENDPOINTS,
         "secretsmanager-endpoint",
-        |s| Box::pin(delete_endpoint(s, "secretsmanager")),
+        |s| Box::pin(network::delete_endpoint(s, "secretsmanager")),
     ),
     op("endpoint-delete-rds", ENDPOINTS, "rds-endpoint", |s| {
-        Box::pin(delete_endpoint(s, "rds"))
+        Box::pin(network::delete_endpoint(s, "rds"))
     }),
     op(
         "endpoint-private-dns-off",
         ENDPOINTS,
         "secretsmanager-endpoint",
-        |s| Box::pin(private_dns_off(s)),
+        |s| Box::pin(network::private_dns_off(s)),
     ),
     op(
         "endpoint-policy-deny-put-secret-value",
         ENDPOINTS,
         "secretsmanager-endpoint",
         |s| {
-            Box::pin(endpoint_policy(
+            Box::pin(network::endpoint_policy(
                 s,
                 json!({"Statement": [
                     {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
@@ -199,7 +216,7 @@ pub const CATALOGUE: &[Operator] = &[
             ENDPOINTS,
             "secretsmanager-endpoint",
             |s| {
-                Box::pin(endpoint_policy(
+                Box::pin(network::endpoint_policy(
                     s,
                     json!({"Statement": [
                         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"},
@@ -210,28 +227,28 @@ pub const CATALOGUE: &[Operator] = &[
         )
     },
     op("vpc-dns-support-off", "VPC DNS", "vpc-dns-support", |s| {
-        Box::pin(vpc_dns_off(s, VpcDns::Support))
+        Box::pin(network::vpc_dns_off(s, network::VpcDns::Support))
     }),
     op(
         "vpc-dns-hostnames-off",
         "VPC DNS",
         "vpc-dns-hostnames",
-        |s| Box::pin(vpc_dns_off(s, VpcDns::Hostnames)),
+        |s| Box::pin(network::vpc_dns_off(s, network::VpcDns::Hostnames)),
     ),
     op(
         "nacl-deny-database-port-in",
         NACL,
         "nacl-ingress-rule-1",
-        |s| Box::pin(nacl_deny(s, false, s.db_port(), s.db_port())),
+        |s| Box::pin(network::nacl_deny(s, false, s.db_port(), s.db_port())),
     ),
     op("nacl-deny-ephemeral-out", NACL, "nacl-egress-rule-1", |s| {
-        Box::pin(nacl_deny(s, true, 1024, 65535))
+        Box::pin(network::nacl_deny(s, true, 1024, 65535))
     }),
     op("nacl-deny-https-out", NACL, "nacl-egress-rule-1", |s| {
-        Box::pin(nacl_deny(s, true, 443, 443))
+        Box::pin(network::nacl_deny(s, true, 443, 443))
     }),
     op("function-outside-vpc", FUNCTION, "function-network", |s| {
-        Box::pin(function_network(s, Vec::new(), Vec::new()))
+        Box::pin(settings::function_network(s, Vec::new(), Vec::new()))
     }),
     Operator {
         // The database still admits the function's former group, now no one's.
@@ -242,7 +259,7 @@ pub const CATALOGUE: &[Operator] = &[
             FUNCTION,
             "function-network",
             |s| {
-                Box::pin(function_network(
+                Box::pin(settings::function_network(
                     s,
                     s.state.private_subnets.clone(),
                     vec![s.state.bastion_group.clone()],
@@ -254,45 +271,45 @@ pub const CATALOGUE: &[Operator] = &[
         "lambda-permission-removed",
         FUNCTION,
         "invoke-permission",
-        |s| Box::pin(remove_invoke_permission(s)),
+        |s| Box::pin(access::remove_invoke_permission(s)),
     ),
     op(
         "lambda-permission-wrong-account",
         FUNCTION,
         "invoke-permission",
-        |s| Box::pin(invoke_from_other_account(s)),
+        |s| Box::pin(access::invoke_from_other_account(s)),
     ),
     op(
         "role-deny-get-secret-value",
         ROLE,
         "role-extra-policy",
         |s| {
-            Box::pin(role_inline(
+            Box::pin(access::role_inline(
                 s,
                 json!({"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": s.state.secret_arn}),
             ))
         },
     ),
     op("role-policy-deleted", ROLE, "role-policy", |s| {
-        Box::pin(delete_role_policy(s))
+        Box::pin(access::delete_role_policy(s))
     }),
     op(
         "role-boundary-without-put-secret-value",
         ROLE,
         "role-boundary",
-        |s| Box::pin(boundary(s)),
+        |s| Box::pin(access::boundary(s)),
     ),
     op("role-deny-not-action", ROLE, "role-extra-policy", |s| {
-        Box::pin(role_inline(
+        Box::pin(access::role_inline(
             s,
             json!({"Effect": "Deny", "NotAction": ["secretsmanager:*", "logs:*", "ec2:*"], "Resource": "*"}),
         ))
     }),
     op("role-wrong-secret-resource", ROLE, "role-policy", |s| {
-        Box::pin(role_policy_names_another_secret(s))
+        Box::pin(access::role_policy_names_another_secret(s))
     }),
     op("secret-policy-deny-role", SECRET, "secret-policy", |s| {
-        Box::pin(secret_policy(
+        Box::pin(access::secret_policy(
             s,
             json!({"Effect": "Deny", "Principal": {"AWS": s.role_arn}, "Action": "secretsmanager:PutSecretValue", "Resource": "*"}),
         ))
@@ -300,7 +317,7 @@ pub const CATALOGUE: &[Operator] = &[
     Operator {
         expect: &[("secret.policy.not-public", Status::Fail)],
         ..op("secret-policy-public-read", SECRET, "secret-policy", |s| {
-            Box::pin(secret_policy(
+            Box::pin(access::secret_policy(
                 s,
                 json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
             ))
@@ -310,18 +327,98 @@ pub const CATALOGUE: &[Operator] = &[
         "secret-key-not-delegated",
         SECRET,
         "role-extra-policy",
-        |s| Box::pin(key_not_delegated(s)),
+        |s| Box::pin(access::key_not_delegated(s)),
     ),
     Operator {
         expect: &[("secret.rotation.schedule", Status::Fail)],
         ..op("schedule-monthly", "schedule", "schedule", |s| {
-            Box::pin(schedule_monthly(s))
+            Box::pin(settings::schedule(s, "rate(30 days)", None))
         })
     },
     Operator {
         expect: &[("rds.not-public", Status::Fail)],
         ..op("database-public", "database", "database-access", |s| {
-            Box::pin(database_public(s))
+            Box::pin(settings::database_public(s))
+        })
+    },
+    Operator {
+        // The function's subnets, not the function alone, may reach the database.
+        expect: BASTION_ONLY_FAILS,
+        fails_for_safety: &["rds.ingress.bastion-only"],
+        ..op(
+            "db-ingress-function-prefix-list",
+            DB_INGRESS,
+            "db-ingress",
+            |s| Box::pin(network::db_from_prefix_list(s)),
+        )
+    },
+    op("db-ingress-function-ipv6", DB_INGRESS, "db-ingress", |s| {
+        Box::pin(network::db_from_ipv6(s))
+    }),
+    op(
+        "function-egress-prefix-list-vpc",
+        EGRESS,
+        "function-egress",
+        |s| Box::pin(network::egress_to_prefix_list(s, vec![s.vpc_cidr.clone()])),
+    ),
+    op(
+        "function-egress-prefix-list-elsewhere",
+        EGRESS,
+        "function-egress",
+        |s| {
+            Box::pin(network::egress_to_prefix_list(
+                s,
+                vec!["192.0.2.0/24".to_owned()],
+            ))
+        },
+    ),
+    op(
+        "function-egress-ipv6-only",
+        EGRESS,
+        "function-egress",
+        |s| Box::pin(network::egress_ipv6_only(s)),
+    ),
+    op(
+        "endpoint-closed-group",
+        ENDPOINTS,
+        "secretsmanager-endpoint",
+        |s| Box::pin(network::endpoint_in_closed_group(s)),
+    ),
+    op(
+        "function-concurrency-zero",
+        FUNCTION,
+        "function-concurrency",
+        |s| Box::pin(settings::concurrency_zero(s)),
+    ),
+    op(
+        "lambda-permission-other-secret",
+        FUNCTION,
+        "invoke-permission",
+        |s| Box::pin(access::invoke_for_other_secret(s)),
+    ),
+    op("role-managed-deny", ROLE, "role-managed-policy", |s| {
+        Box::pin(access::managed_deny(s))
+    }),
+    op("role-policy-as-managed", ROLE, "role-policy", |s| {
+        Box::pin(access::policy_as_managed(s))
+    }),
+    Operator {
+        expect: &[("secret.rotation.schedule", Status::Fail)],
+        ..op("rotation-off", "schedule", "schedule", |s| {
+            Box::pin(settings::rotation_off(s))
+        })
+    },
+    Operator {
+        expect: &[("secret.rotation.schedule", Status::Fail)],
+        ..op("schedule-window-4h", "schedule", "schedule", |s| {
+            Box::pin(settings::schedule(s, "rate(2 days)", Some("4h")))
+        })
+    },
+    Operator {
+        // Daily within one hour: more often, and a narrower window, than required.
+        expect: &[("secret.rotation.schedule", Status::Pass)],
+        ..op("schedule-daily-1h", "schedule", "schedule", |s| {
+            Box::pin(settings::schedule(s, "rate(1 day)", Some("1h")))
         })
     },
 ];
@@ -329,553 +426,4 @@ pub const CATALOGUE: &[Operator] = &[
 /// Finds an operator by name.
 pub fn by_name(name: &str) -> Option<Operator> {
     CATALOGUE.iter().copied().find(|o| o.name == name)
-}
-
-fn failed<E>(what: &str) -> impl FnOnce(E) -> anyhow::Error
-where
-    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    let what = what.to_owned();
-    move |e| anyhow!("{what}: {}", describe(&e))
-}
-
-/// How the database's rule for the function is replaced.
-#[derive(Debug, Clone, Copy)]
-enum DbRule {
-    WrongPort,
-    AllTraffic,
-    VpcRange,
-    PortRange,
-}
-
-async fn db_from_function_instead(s: &Setup, rule: DbRule) -> Result<String> {
-    revoke_db_from_function(s).await?;
-    let port = s.db_port();
-    let permission = match rule {
-        DbRule::WrongPort => tcp(port + 1, &s.function_group),
-        DbRule::AllTraffic => all_traffic_from_group(&s.function_group),
-        DbRule::VpcRange => tcp(port, &s.vpc_cidr),
-        DbRule::PortRange => IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(port - 6)
-            .to_port(port + 4)
-            .user_id_group_pairs(
-                UserIdGroupPair::builder()
-                    .group_id(&s.function_group)
-                    .build(),
-            )
-            .build(),
-    };
-    ingress(s, &s.state.database_group, permission).await
-}
-
-async fn egress_only(s: &Setup, port: i32, destination: &str) -> Result<String> {
-    revoke_all_egress(s).await?;
-    egress(s, tcp(port, destination)).await
-}
-
-async fn endpoint_https_from_vpc(s: &Setup) -> Result<String> {
-    revoke_endpoint_https(s).await?;
-    ingress(s, &s.state.endpoint_group, tcp(443, &s.vpc_cidr)).await
-}
-
-async fn invoke_from_other_account(s: &Setup) -> Result<String> {
-    remove_invoke_permission(s).await?;
-    s.lambda
-        .add_permission()
-        .function_name(&s.function)
-        .statement_id("SecretsManagerOtherAccount")
-        .action("lambda:InvokeFunction")
-        .principal("secretsmanager.amazonaws.com")
-        .source_account("999999999999")
-        .send()
-        .await
-        .map_err(failed("lambda:AddPermission"))?;
-    Ok("invoke permission for Secrets Manager of account 999999999999 only".to_owned())
-}
-
-async fn delete_role_policy(s: &Setup) -> Result<String> {
-    s.iam
-        .delete_role_policy()
-        .role_name(&s.names.role)
-        .policy_name(&s.names.role_policy)
-        .send()
-        .await
-        .map_err(failed("iam:DeleteRolePolicy"))?;
-    Ok(format!(
-        "role {}: inline policy {} deleted",
-        s.names.role, s.names.role_policy
-    ))
-}
-
-async fn role_policy_names_another_secret(s: &Setup) -> Result<String> {
-    let other = format!("{}-other", s.state.secret_arn);
-    let document = s
-        .role_policy()
-        .await?
-        .to_string()
-        .replace(&s.state.secret_arn, &other);
-    s.iam
-        .put_role_policy()
-        .role_name(&s.names.role)
-        .policy_name(&s.names.role_policy)
-        .policy_document(document)
-        .send()
-        .await
-        .map_err(failed("iam:PutRolePolicy"))?;
-    Ok(format!(
-        "role {}: its policy names {other} instead of the secret",
-        s.names.role
-    ))
-}
-
-async fn schedule_monthly(s: &Setup) -> Result<String> {
-    s.secrets
-        .rotate_secret()
-        .secret_id(&s.state.secret_arn)
-        .rotation_rules(
-            aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                .schedule_expression("rate(30 days)")
-                .build(),
-        )
-        .rotate_immediately(false)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:RotateSecret"))?;
-    Ok("rotation every 30 days, no window".to_owned())
-}
-
-async fn database_public(s: &Setup) -> Result<String> {
-    s.rds
-        .modify_db_instance()
-        .db_instance_identifier(&s.state.db_instance)
-        .publicly_accessible(true)
-        .apply_immediately(true)
-        .send()
-        .await
-        .map_err(failed("rds:ModifyDBInstance"))?;
-    Ok(format!(
-        "database {} publicly accessible",
-        s.state.db_instance
-    ))
-}
-
-fn tcp(port: i32, source: &str) -> IpPermission {
-    crate::resources::security_group::tcp_permission(port, source)
-}
-
-fn all_traffic_from_group(group: &str) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("-1")
-        .user_id_group_pairs(UserIdGroupPair::builder().group_id(group).build())
-        .build()
-}
-
-fn all_traffic_to_world() -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("-1")
-        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-        .build()
-}
-
-fn describe_permission(permission: &IpPermission) -> String {
-    let ports = match (permission.from_port(), permission.to_port()) {
-        (Some(from), Some(to)) if from == to => format!("port {from}"),
-        (Some(from), Some(to)) => format!("ports {from}-{to}"),
-        _ => "all ports".to_owned(),
-    };
-    let source: Vec<String> = permission
-        .user_id_group_pairs()
-        .iter()
-        .filter_map(|p| p.group_id().map(str::to_owned))
-        .chain(
-            permission
-                .ip_ranges()
-                .iter()
-                .filter_map(|r| r.cidr_ip().map(str::to_owned)),
-        )
-        .collect();
-    format!(
-        "protocol {} {ports} {}",
-        permission.ip_protocol().unwrap_or("?"),
-        source.join(", ")
-    )
-}
-
-async fn ingress(s: &Setup, group: &str, permission: IpPermission) -> Result<String> {
-    let text = describe_permission(&permission);
-    s.ec2
-        .authorize_security_group_ingress()
-        .group_id(group)
-        .ip_permissions(permission)
-        .send()
-        .await
-        .map_err(failed(&format!(
-            "ec2:AuthorizeSecurityGroupIngress {group}"
-        )))?;
-    Ok(format!("{group} admits {text}"))
-}
-
-async fn egress(s: &Setup, permission: IpPermission) -> Result<String> {
-    let text = describe_permission(&permission);
-    s.ec2
-        .authorize_security_group_egress()
-        .group_id(&s.function_group)
-        .ip_permissions(permission)
-        .send()
-        .await
-        .map_err(failed("ec2:AuthorizeSecurityGroupEgress"))?;
-    Ok(format!(
-        "function group {} lets out only {text}",
-        s.function_group
-    ))
-}
-
-async fn revoke_db_from_function(s: &Setup) -> Result<String> {
-    s.ec2
-        .revoke_security_group_ingress()
-        .group_id(&s.state.database_group)
-        .ip_permissions(tcp(s.db_port(), &s.function_group))
-        .send()
-        .await
-        .map_err(failed(
-            "ec2:RevokeSecurityGroupIngress (database from function)",
-        ))?;
-    Ok(format!(
-        "database group {} no longer admits function group {}",
-        s.state.database_group, s.function_group
-    ))
-}
-
-async fn revoke_all_egress(s: &Setup) -> Result<String> {
-    s.ec2
-        .revoke_security_group_egress()
-        .group_id(&s.function_group)
-        .ip_permissions(all_traffic_to_world())
-        .send()
-        .await
-        .map_err(failed("ec2:RevokeSecurityGroupEgress"))?;
-    Ok(format!(
-        "function group {} lets nothing out",
-        s.function_group
-    ))
-}
-
-async fn revoke_endpoint_https(s: &Setup) -> Result<String> {
-    let group = s
-        .ec2
-        .describe_security_groups()
-        .group_ids(&s.state.endpoint_group)
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeSecurityGroups"))?;
-    let rules: Vec<IpPermission> = group
-        .security_groups()
-        .iter()
-        .flat_map(|g| g.ip_permissions().iter().cloned())
-        .filter(|p| p.from_port() == Some(443))
-        .collect();
-    if rules.is_empty() {
-        return Err(anyhow!(
-            "endpoint group {} admits no 443 to revoke",
-            s.state.endpoint_group
-        ));
-    }
-    s.ec2
-        .revoke_security_group_ingress()
-        .group_id(&s.state.endpoint_group)
-        .set_ip_permissions(Some(rules))
-        .send()
-        .await
-        .map_err(failed("ec2:RevokeSecurityGroupIngress (endpoints)"))?;
-    Ok(format!(
-        "endpoint group {} admits no 443",
-        s.state.endpoint_group
-    ))
-}
-
-async fn endpoint_of(s: &Setup, service: &str) -> Result<String> {
-    let suffix = format!(".{service}");
-    let found = s
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(
-            Filter::builder()
-                .name("vpc-id")
-                .values(&s.state.vpc_id)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
-    found
-        .vpc_endpoints()
-        .iter()
-        .find(|e| e.service_name().is_some_and(|n| n.ends_with(&suffix)))
-        .and_then(|e| e.vpc_endpoint_id().map(str::to_owned))
-        .ok_or_else(|| anyhow!("VPC {} has no {service} endpoint", s.state.vpc_id))
-}
-
-async fn delete_endpoint(s: &Setup, service: &str) -> Result<String> {
-    let id = endpoint_of(s, service).await?;
-    s.ec2
-        .delete_vpc_endpoints()
-        .vpc_endpoint_ids(&id)
-        .send()
-        .await
-        .map_err(failed("ec2:DeleteVpcEndpoints"))?;
-    Ok(format!("{service} endpoint {id} deleted"))
-}
-
-async fn private_dns_off(s: &Setup) -> Result<String> {
-    let id = endpoint_of(s, "secretsmanager").await?;
-    s.ec2
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(&id)
-        .private_dns_enabled(false)
-        .send()
-        .await
-        .map_err(failed("ec2:ModifyVpcEndpoint"))?;
-    // A change the emulator ignores would make a case that tests nothing.
-    let described = s
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(&id)
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
-    if described
-        .vpc_endpoints()
-        .first()
-        .and_then(aws_sdk_ec2::types::VpcEndpoint::private_dns_enabled)
-        != Some(false)
-    {
-        return Err(anyhow!(
-            "endpoint {id} still reports private DNS on after ModifyVpcEndpoint PrivateDnsEnabled=false"
-        ));
-    }
-    Ok(format!("secretsmanager endpoint {id}: private DNS off"))
-}
-
-async fn endpoint_policy(s: &Setup, policy: Value) -> Result<String> {
-    let id = endpoint_of(s, "secretsmanager").await?;
-    s.ec2
-        .modify_vpc_endpoint()
-        .vpc_endpoint_id(&id)
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .map_err(failed("ec2:ModifyVpcEndpoint"))?;
-    Ok(format!("secretsmanager endpoint {id}: policy {policy}"))
-}
-
-#[derive(Debug, Clone, Copy)]
-enum VpcDns {
-    Support,
-    Hostnames,
-}
-
-async fn vpc_dns_off(s: &Setup, which: VpcDns) -> Result<String> {
-    let off = AttributeBooleanValue::builder().value(false).build();
-    let call = s.ec2.modify_vpc_attribute().vpc_id(&s.state.vpc_id);
-    let call = match which {
-        VpcDns::Support => call.enable_dns_support(off),
-        VpcDns::Hostnames => call.enable_dns_hostnames(off),
-    };
-    call.send()
-        .await
-        .map_err(failed("ec2:ModifyVpcAttribute"))?;
-    Ok(format!("VPC {}: DNS {which:?} off", s.state.vpc_id))
-}
-
-/// A DENY entry numbered before every other in the network ACL of the function's
-/// (private) subnets.
-async fn nacl_deny(s: &Setup, egress: bool, from: i32, to: i32) -> Result<String> {
-    let subnet = s
-        .state
-        .private_subnets
-        .first()
-        .context("the setup has no private subnet")?;
-    let acls = s
-        .ec2
-        .describe_network_acls()
-        .filters(
-            Filter::builder()
-                .name("association.subnet-id")
-                .values(subnet)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeNetworkAcls"))?;
-    let acl = acls
-        .network_acls()
-        .first()
-        .and_then(|a| a.network_acl_id())
-        .context("no network ACL is associated with the private subnet")?
-        .to_owned();
-    s.ec2
-        .create_network_acl_entry()
-        .network_acl_id(&acl)
-        .rule_number(1)
-        .protocol("6")
-        .rule_action(RuleAction::Deny)
-        .egress(egress)
-        .cidr_block("0.0.0.0/0")
-        .port_range(PortRange::builder().from(from).to(to).build())
-        .send()
-        .await
-        .map_err(failed("ec2:CreateNetworkAclEntry"))?;
-    let direction = if egress { "out" } else { "in" };
-    Ok(format!(
-        "network ACL {acl}: rule 1 denies TCP {from}-{to} {direction}"
-    ))
-}
-
-async fn function_network(s: &Setup, subnets: Vec<String>, groups: Vec<String>) -> Result<String> {
-    let text = if subnets.is_empty() {
-        "outside any VPC".to_owned()
-    } else {
-        format!("in groups {}", groups.join(", "))
-    };
-    s.lambda
-        .update_function_configuration()
-        .function_name(&s.function)
-        .vpc_config(
-            aws_sdk_lambda::types::VpcConfig::builder()
-                .set_subnet_ids(Some(subnets))
-                .set_security_group_ids(Some(groups))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(failed("lambda:UpdateFunctionConfiguration"))?;
-    crate::aws::wait_for_function(&s.lambda, &s.function).await?;
-    Ok(format!("function {} runs {text}", s.function))
-}
-
-async fn remove_invoke_permission(s: &Setup) -> Result<String> {
-    s.lambda
-        .remove_permission()
-        .function_name(&s.function)
-        .statement_id(crate::deploy::PERMISSION_ID)
-        .send()
-        .await
-        .map_err(failed("lambda:RemovePermission"))?;
-    Ok(format!(
-        "function {}: Secrets Manager's invoke permission removed",
-        s.function
-    ))
-}
-
-async fn role_inline(s: &Setup, statement: Value) -> Result<String> {
-    s.iam
-        .put_role_policy()
-        .role_name(&s.names.role)
-        .policy_name("fuzz-extra")
-        .policy_document(json!({"Version": "2012-10-17", "Statement": [statement]}).to_string())
-        .send()
-        .await
-        .map_err(failed("iam:PutRolePolicy"))?;
-    Ok(format!(
-        "role {}: inline policy fuzz-extra {statement}",
-        s.names.role
-    ))
-}
-
-async fn boundary(s: &Setup) -> Result<String> {
-    let document = json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "NotAction": "secretsmanager:PutSecretValue", "Resource": "*"}
-    ]});
-    let created = s
-        .iam
-        .create_policy()
-        .policy_name(format!("{}-fuzz-boundary", s.names.run))
-        .policy_document(document.to_string())
-        .send()
-        .await
-        .map_err(failed("iam:CreatePolicy"))?;
-    let arn = created
-        .policy()
-        .and_then(|p| p.arn())
-        .context("CreatePolicy returned no ARN")?
-        .to_owned();
-    s.iam
-        .put_role_permissions_boundary()
-        .role_name(&s.names.role)
-        .permissions_boundary(&arn)
-        .send()
-        .await
-        .map_err(failed("iam:PutRolePermissionsBoundary"))?;
-    Ok(format!(
-        "role {}: boundary {arn} allows all but secretsmanager:PutSecretValue",
-        s.names.role
-    ))
-}
-
-async fn secret_policy(s: &Setup, statement: Value) -> Result<String> {
-    s.secrets
-        .put_resource_policy()
-        .secret_id(&s.state.secret_arn)
-        .resource_policy(json!({"Version": "2012-10-17", "Statement": [statement]}).to_string())
-        .send()
-        .await
-        .map_err(failed("secretsmanager:PutResourcePolicy"))?;
-    Ok(format!("secret policy {statement}"))
-}
-
-/// A customer managed key whose policy lets only the operator use it (no
-/// delegation to the account's IAM policies), the role allowed kms:Decrypt on it in
-/// IAM, and the secret's current value stored anew under it. The key starts with
-/// the default policy (which delegates), so that the operator may encrypt with it,
-/// and is then narrowed.
-async fn key_not_delegated(s: &Setup) -> Result<String> {
-    let key = s
-        .kms
-        .create_key()
-        .description(format!("{} fuzz key", s.names.run))
-        .send()
-        .await
-        .map_err(failed("kms:CreateKey"))?;
-    let key_arn = key
-        .key_metadata()
-        .map(|m| m.arn().unwrap_or(m.key_id()).to_owned())
-        .context("CreateKey returned no key")?;
-    let current = s
-        .secrets
-        .get_secret_value()
-        .secret_id(&s.state.secret_arn)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:GetSecretValue"))?;
-    let value = current
-        .secret_string()
-        .context("the secret has no string value")?;
-    s.secrets
-        .update_secret()
-        .secret_id(&s.state.secret_arn)
-        .kms_key_id(&key_arn)
-        .secret_string(value)
-        .send()
-        .await
-        .map_err(failed(
-            "secretsmanager:UpdateSecret (a new value under the key)",
-        ))?;
-    role_inline(s, json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arn})).await?;
-    let policy = json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "OperatorOnly", "Effect": "Allow", "Principal": {"AWS": s.caller_arn}, "Action": "kms:*", "Resource": "*"}
-    ]});
-    s.kms
-        .put_key_policy()
-        .key_id(&key_arn)
-        // The only name a key policy has (KMS API reference, PutKeyPolicy).
-        .policy_name("default")
-        .policy(policy.to_string())
-        .send()
-        .await
-        .map_err(failed("kms:PutKeyPolicy"))?;
-    Ok(format!(
-        "secret encrypted with {key_arn}, whose policy names only {}; the role may kms:Decrypt it in IAM",
-        s.caller_arn
-    ))
 }

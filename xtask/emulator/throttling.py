@@ -1,0 +1,51 @@
+"""Lambda's reserved concurrency of 0: every invocation is throttled.
+
+Lambda developer guide, "Configuring reserved concurrency for a function": a
+function's reserved concurrency is the most instances of it that may run at once,
+and a reservation of 0 stops every invocation ("throttles all invocations" until
+the reservation is removed). A synchronous Invoke over the reservation is answered
+``TooManyRequestsException`` (HTTP 429) with ``Reason``
+``ReservedFunctionConcurrentInvocationLimitExceeded`` (Lambda API reference,
+Invoke, "Errors"; the reasons are those the API's ``ThrottleReason`` lists).
+Secrets Manager's invocations of a rotation function are throttled the same way,
+so its rotation fails. moto stores the reservation (PutFunctionConcurrency) but
+invokes the function whatever it says.
+
+Only the reservation of 0 is decided: the emulator runs invocations one after
+another, so no positive reservation is ever exceeded here.
+"""
+
+from __future__ import annotations
+
+import json
+
+THROTTLED_REASON = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+
+def throttles_every_invocation(reserved) -> bool:
+    """Whether a function's reserved concurrency (as moto stores it: ``None``
+    without a reservation, else the number or its text) stops every invocation."""
+    if reserved is None or isinstance(reserved, bool):
+        return False
+    try:
+        return int(str(reserved).strip()) == 0
+    except ValueError:
+        return False
+
+
+def throttled_error():
+    """The error Lambda answers for an invocation over the function's reservation."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    error = LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
+    error.code = 429
+    error.description = json.dumps(
+        {"__type": "TooManyRequestsException", "message": "Rate Exceeded.", "Reason": THROTTLED_REASON, "Type": "User"}
+    )
+    return error
+
+
+def refuse_throttled(function) -> None:
+    """Raises Lambda's throttling error when ``function`` may run no instance."""
+    if throttles_every_invocation(getattr(function, "reserved_concurrency", None)):
+        raise throttled_error()
