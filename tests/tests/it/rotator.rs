@@ -9,8 +9,8 @@ use rotator::grants::Grants;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, MySqlConnection, Row as _};
 use tests::rotation::{
-    RdsInstance, current_version, deploy_rotator_as, endpoint_of, function_logs, rds_instance,
-    rotate, value,
+    RdsInstance, current_version, delete_instance, deploy_rotator_as, endpoint_of, function_logs,
+    rds_instance, rotate, value,
 };
 use tests::{db_options, emulator, login, sdk_config, unique_name};
 
@@ -1355,16 +1355,6 @@ async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
     count > 0
 }
 
-/// Deletes a test's own RDS instance, without a final snapshot.
-async fn delete_instance(rds: &aws_sdk_rds::Client, id: &str) {
-    rds.delete_db_instance()
-        .db_instance_identifier(id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
-}
-
 /// A database `database` holding a table `t` with one row, and `user`@'%' with SELECT
 /// on it, made through `connection` (an instance's master, say).
 async fn database_with_user(
@@ -1403,6 +1393,7 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
     let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
+    // RDS makes no replica of a source whose master password it manages.
     let RdsInstance {
         id: source_id,
         host: source_host,
@@ -1410,7 +1401,7 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         managed_arn,
         master: mut source,
         ..
-    } = rds_instance(&config, "replicasrc").await;
+    } = tests::rotation::rds_instance_with_own_password(&config, "replicasrc").await;
     exec(&mut source, "CREATE DATABASE replicated".to_owned()).await;
     exec(
         &mut source,
