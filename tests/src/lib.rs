@@ -527,6 +527,22 @@ pub fn fail_next_ec2_calls(action: &str, code: &str, count: u32) {
     emulator_request("POST", "/_emulator/fail", &body.to_string());
 }
 
+/// Starts RDS's rotation of the master password it manages for DB instance `instance`
+/// (`POST /_emulator/rds-rotate`), the one its 7-day schedule would start: the
+/// server's password changes at once, `AWSCURRENT` moves `hold_seconds` later.
+/// Returns the emulator's answer: `ok`, `secret_arn` and `version_id`, or `error`.
+///
+/// # Panics
+/// When the emulator cannot be reached.
+pub fn rotate_rds_master_password(instance: &str, hold_seconds: f64) -> serde_json::Value {
+    let body = serde_json::json!({
+        "instance": instance,
+        "region": emulator().region,
+        "hold_seconds": hold_seconds,
+    });
+    emulator_request("POST", "/_emulator/rds-rotate", &body.to_string())
+}
+
 fn emulator_request(method: &str, path: &str, body: &str) -> serde_json::Value {
     xtask::emulator::request(emulator(), method, path, body).unwrap_or_else(|e| panic!("{e:#}"))
 }

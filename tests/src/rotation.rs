@@ -156,8 +156,9 @@ pub fn function_logs(function: &str) -> String {
     logs
 }
 
-/// An RDS instance of the emulator (a MariaDB server of its own) with an RDS-managed
-/// admin secret, and a connection to it as its master user.
+/// An RDS instance of the emulator (a MariaDB server of its own) with its admin secret
+/// (`managed_arn`: RDS's own, or an ordinary one for `rds_instance_with_own_password`),
+/// and a connection to it as its master user.
 #[derive(Debug)]
 pub struct RdsInstance {
     pub id: String,
@@ -180,29 +181,62 @@ pub struct RdsInstance {
 /// # Panics
 /// When any of that fails.
 pub async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
+    rds_instance_of(config, prefix, None).await
+}
+
+/// The same with a master password of its own, kept in an ordinary secret (engine,
+/// host, port, username, password) named by `managed_arn`: the source RDS makes read
+/// replicas of. RDS refuses a replica of a source whose password it manages (RDS user
+/// guide, "Password management with Amazon RDS and AWS Secrets Manager", limitations).
+///
+/// # Panics
+/// When any of that fails.
+pub async fn rds_instance_with_own_password(config: &SdkConfig, prefix: &str) -> RdsInstance {
+    let password = format!("Own-{}", unique_name("pw"));
+    rds_instance_of(config, prefix, Some(&password)).await
+}
+
+async fn rds_instance_of(config: &SdkConfig, prefix: &str, password: Option<&str>) -> RdsInstance {
     let rds = aws_sdk_rds::Client::new(config);
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let id = unique_name(prefix);
     let group = public_mysql_group(config, &id).await;
-    rds.create_db_instance()
+    let create = rds
+        .create_db_instance()
         .db_instance_identifier(&id)
         .engine("mysql")
         .db_instance_class("db.t3.micro")
         .allocated_storage(20)
         .master_username("admin")
-        .manage_master_user_password(true)
         .publicly_accessible(true)
-        .vpc_security_group_ids(group)
-        .send()
-        .await
-        .expect("create instance");
+        .vpc_security_group_ids(group);
+    let create = match password {
+        Some(password) => create.master_user_password(password),
+        None => create.manage_master_user_password(true),
+    };
+    create.send().await.expect("create instance");
     let instance = crate::available_db_instance(&rds, &id).await;
     let (host, port) = endpoint_of(&instance);
-    let managed_arn = instance
-        .master_user_secret()
-        .and_then(|s| s.secret_arn())
-        .expect("managed secret")
-        .to_owned();
+    let managed_arn = match password {
+        None => instance
+            .master_user_secret()
+            .and_then(|s| s.secret_arn())
+            .expect("managed secret")
+            .to_owned(),
+        Some(password) => secrets
+            .create_secret()
+            .name(format!("{id}-admin"))
+            .secret_string(
+                serde_json::json!({"engine": "mysql", "host": host, "port": port, "username": "admin", "password": password})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .expect("admin secret")
+            .arn()
+            .expect("admin secret ARN")
+            .to_owned(),
+    };
     let managed: Value = serde_json::from_str(
         secrets
             .get_secret_value()
@@ -230,6 +264,19 @@ pub async fn rds_instance(config: &SdkConfig, prefix: &str) -> RdsInstance {
         managed_arn,
         master,
     }
+}
+
+/// Deletes a test's own RDS instance, without a final snapshot.
+///
+/// # Panics
+/// When RDS refuses.
+pub async fn delete_instance(rds: &aws_sdk_rds::Client, id: &str) {
+    rds.delete_db_instance()
+        .db_instance_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("delete");
 }
 
 /// The address and port RDS reports for an instance.

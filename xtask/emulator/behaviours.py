@@ -185,6 +185,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "a caller not allowed kms:Decrypt on the secret's key must be refused",
     ),
     Behaviour(
+        "kms-key-state",
+        "a secret under a customer managed key that is not Enabled (Disabled, PendingDeletion) is neither read (DecryptionFailure) nor written (EncryptionFailure)",
+        "KMS developer guide, \"Key states of AWS KMS keys\"; Secrets Manager API reference, GetSecretValue and PutSecretValue (DecryptionFailure, EncryptionFailure)",
+        "emulator::a_secret_under_a_key_that_is_not_enabled_is_neither_read_nor_written",
+        "GetSecretValue under a disabled key must fail with DecryptionFailure",
+    ),
+    Behaviour(
         "resource-states",
         "VPC endpoints and DB instances pass through pending/creating and deleting, and hold their network meanwhile",
         "VPC user guide, interface endpoints; RDS user guide, DB instance status",
@@ -195,6 +202,20 @@ REGISTRY: tuple[Behaviour, ...] = (
         "an RDS instance's master user holds RDS's documented privileges: no SUPER, FILE or SHUTDOWN",
         "RDS user guide, \"Master user account privileges\"",
         "emulator::an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or_shutdown",
+    ),
+    Behaviour(
+        "rds-managed-rotation",
+        "a secret RDS manages reports rotation every 7 days and is rotated by RDS (ModifyDBInstance RotateMasterUserPassword, or POST /_emulator/rds-rotate): a new password on the server, AWSCURRENT and AWSPENDING on the new version, AWSPREVIOUS on the old",
+        "RDS user guide, \"Password management with Amazon RDS and AWS Secrets Manager\"; Secrets Manager user guide, \"Managed rotation\"; AWS CLI reference, secretsmanager list-secrets (example 3)",
+        "emulator::rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_secret",
+        "a secret RDS manages reports rotation enabled",
+    ),
+    Behaviour(
+        "rds-managed-replica",
+        "CreateDBInstanceReadReplica of an instance whose master password RDS manages is refused (InvalidParameterValue), RDS for SQL Server excepted",
+        "RDS user guide, \"Password management with Amazon RDS and AWS Secrets Manager\" (limitations); AWS's text: terraform-aws-modules/terraform-aws-rds#532",
+        "emulator::a_read_replica_of_a_source_whose_password_rds_manages_is_refused",
+        "a replica of a source whose password RDS manages must be refused",
     ),
     Behaviour(
         "network",

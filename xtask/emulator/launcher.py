@@ -41,8 +41,11 @@ from queue import Empty, Queue
 
 import behaviours
 import certificates
+import kms_key_state
 import moto.server
 import network
+import rds_managed_replica
+import rds_rotation
 import strict
 import throttling
 from moto.awslambda.models import LambdaFunction
@@ -170,6 +173,10 @@ class MariaDbServer:
             f"GRANT {privileges} ON *.* TO {sql_string(user)}@'%' WITH GRANT OPTION;\n"
             "FLUSH PRIVILEGES;\n"
         )
+
+    def set_password(self, user: str, password: str) -> None:
+        """Gives ``user``@'%' a new password (RDS's managed rotation of its master user)."""
+        self.sql(f"ALTER USER {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)};\nFLUSH PRIVILEGES;\n")
 
     def certify(self, name: str, addresses: list[str]) -> None:
         """Gives the server a certificate for ``name`` and ``addresses``; a running server
@@ -1267,6 +1274,9 @@ def main() -> None:
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
         strict.install_sts_patches()
+        kms_key_state.install()
+        rds_rotation.install()
+        rds_managed_replica.install()
         network.install()
         log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
     else:

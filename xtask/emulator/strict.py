@@ -246,6 +246,9 @@ def json_error(code: str, message: str) -> bytes:
 
 
 QUERY_SERVICES = {"rds", "iam", "sts"}
+# POST control paths a behaviour's module adds at install (path -> handler of the
+# request's JSON, answering JSON); a handler's exception is answered 400 with its text.
+CONTROL_POSTS: dict = {}
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -255,7 +258,8 @@ class StrictApp:
     ``GET /_emulator/rotations`` lists every rotation the emulator ran or runs
     (secret, token, status, step): the tests' way to wait for an asynchronous
     rotation without sleeping. ``GET /_emulator/settings`` shows the settings.
-    ``POST /_emulator/fail`` makes the next calls of an EC2 action fail.
+    ``POST /_emulator/fail`` makes the next calls of an EC2 action fail. A behaviour's
+    module adds its own POST paths to ``CONTROL_POSTS`` (``rds_rotation``: ``/_emulator/rds-rotate``).
     """
 
     def __init__(self, app, rotations) -> None:
@@ -444,6 +448,14 @@ class StrictApp:
             body = json.dumps({"enabled": network.enabled(), "drops": network.drops()}).encode()
         elif path == "/_emulator/settings":
             body = json.dumps(settings()).encode()
+        elif path in CONTROL_POSTS and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                body = json.dumps(CONTROL_POSTS[path](json.loads(environ["wsgi.input"].read(length) or b"{}"))).encode()
+            except Exception as error:
+                body = json.dumps({"ok": False, "error": str(error)}).encode()
+                start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                return [body]
         elif path == "/_emulator/fail" and environ.get("REQUEST_METHOD") == "POST":
             # {"action": "ModifySubnetAttribute", "code": "UnauthorizedOperation", "count": 1}:
             # the next `count` EC2 calls of that action fail, so a test can interrupt a

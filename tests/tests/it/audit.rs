@@ -757,7 +757,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     );
     let not_passing: Vec<_> = judged.iter().filter(|f| f.status != Status::Pass).collect();
     // The allowed SKIPs: no Lambda function rotates the RDS-managed secret, and
-    // its schedule is RDS's (the emulator reports its RotationEnabled false).
+    // its schedule is RDS's (RDS reports rotation every 7 days, which passes).
     assert!(
         not_passing.iter().all(|f| f.status == Status::Skip
             && (f.check_id == "secret.rotation.function"

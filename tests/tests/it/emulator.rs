@@ -2222,6 +2222,299 @@ async fn a_secret_rds_manages_refuses_changes_and_carries_the_instances_tags() {
     .await;
 }
 
+/// KMS developer guide, "Key states of AWS KMS keys": only an Enabled key decrypts or
+/// makes data keys; Secrets Manager then answers DecryptionFailure (read) and
+/// EncryptionFailure (write), API reference, GetSecretValue and PutSecretValue.
+#[tokio::test]
+async fn a_secret_under_a_key_that_is_not_enabled_is_neither_read_nor_written() {
+    let config = sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let key = kms
+        .create_key()
+        .description("kms-key-state fidelity")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .expect("key id");
+    let name = unique_name("keystate");
+    secrets
+        .create_secret()
+        .name(&name)
+        .kms_key_id(&key)
+        .secret_string(r#"{"value":"first"}"#)
+        .send()
+        .await
+        .expect("CreateSecret under an Enabled key");
+    let read = || async {
+        secrets
+            .get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .map(|v| v.secret_string().map(str::to_owned))
+    };
+    assert!(read().await.is_ok(), "readable while its key is Enabled");
+
+    kms.disable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("DisableKey");
+    assert_eq!(
+        code(&read().await).as_deref(),
+        Some("DecryptionFailure"),
+        "GetSecretValue under a disabled key must fail with DecryptionFailure"
+    );
+    let write = secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(r#"{"value":"second"}"#)
+        .send()
+        .await;
+    assert_eq!(
+        code(&write).as_deref(),
+        Some("EncryptionFailure"),
+        "PutSecretValue under a disabled key must fail with EncryptionFailure"
+    );
+
+    kms.enable_key()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("EnableKey");
+    assert_eq!(
+        read()
+            .await
+            .expect("readable again once Enabled")
+            .as_deref(),
+        Some(r#"{"value":"first"}"#),
+        "the refused write changed nothing"
+    );
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("ScheduleKeyDeletion");
+    assert_eq!(
+        code(&read().await).as_deref(),
+        Some("DecryptionFailure"),
+        "GetSecretValue under a key pending deletion must fail with DecryptionFailure"
+    );
+}
+
+/// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager",
+/// limitations: no read replica of a source whose master password RDS manages.
+#[tokio::test]
+async fn a_read_replica_of_a_source_whose_password_rds_manages_is_refused() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let managed = tests::rotation::rds_instance(&config, "managedsrc").await;
+    let replica_id = unique_name("refusedreplica");
+    let refused = rds
+        .create_db_instance_read_replica()
+        .db_instance_identifier(&replica_id)
+        .source_db_instance_identifier(&managed.id)
+        .send()
+        .await;
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some("InvalidParameterValue"),
+        "a replica of a source whose password RDS manages must be refused"
+    );
+    let message = refused
+        .as_ref()
+        .err()
+        .and_then(aws_sdk_rds::error::ProvideErrorMetadata::message)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("ManageMasterUserPassword"), "{message}");
+    assert!(
+        rds.describe_db_instances()
+            .db_instance_identifier(&replica_id)
+            .send()
+            .await
+            .is_err(),
+        "no replica was made"
+    );
+    // A source with a password of its own has replicas.
+    let own = tests::rotation::rds_instance_with_own_password(&config, "ownsrc").await;
+    rds.create_db_instance_read_replica()
+        .db_instance_identifier(&replica_id)
+        .source_db_instance_identifier(&own.id)
+        .send()
+        .await
+        .expect("CreateDBInstanceReadReplica of a source with its own password");
+    for id in [&replica_id, &own.id, &managed.id] {
+        tests::rotation::delete_instance(&rds, id).await;
+    }
+}
+
+/// The version id and value of a secret's version at `stage`.
+async fn version_at(
+    secrets: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    stage: &str,
+) -> (String, Value) {
+    let got = secrets
+        .get_secret_value()
+        .secret_id(arn)
+        .version_stage(stage)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GetSecretValue {stage}: {e:?}"));
+    (
+        got.version_id().expect("version id").to_owned(),
+        serde_json::from_str(got.secret_string().expect("a string value")).expect("json"),
+    )
+}
+
+/// Whether the master user logs in to `host:port` with the password of `value`.
+async fn master_logs_in(host: &str, port: u16, value: &Value) -> bool {
+    login(&db_options(
+        host,
+        port,
+        value["username"].as_str().expect("username"),
+        value["password"].as_str().expect("password"),
+    ))
+    .await
+    .is_ok()
+}
+
+/// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager": RDS
+/// rotates the secret it manages every 7 days by default; the AWS CLI reference's
+/// `list-secrets` example 3 shows such a secret's tags and labels after a rotation.
+#[tokio::test]
+async fn rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_secret() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let tests::rotation::RdsInstance {
+        id,
+        arn,
+        host,
+        port,
+        managed_arn,
+        ..
+    } = tests::rotation::rds_instance(&config, "rdsrotated").await;
+    let described = secrets
+        .describe_secret()
+        .secret_id(&managed_arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    assert_eq!(
+        described.rotation_enabled(),
+        Some(true),
+        "a secret RDS manages reports rotation enabled"
+    );
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(aws_sdk_secretsmanager::types::RotationRulesType::automatically_after_days),
+        Some(7)
+    );
+    let tags: BTreeSet<(&str, &str)> = described
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    let expected: BTreeSet<(&str, &str)> = [
+        ("aws:rds:primaryDBInstanceArn", arn.as_str()),
+        ("aws:secretsmanager:owningService", "rds"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(tags, expected, "the tags AWS shows on a secret RDS manages");
+
+    let (old_id, old) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
+    let answer = tests::rotate_rds_master_password(&id, 2.0);
+    assert_eq!(
+        answer["ok"],
+        json!(true),
+        "the emulator's RDS rotates: {answer}"
+    );
+    let new_id = answer["version_id"]
+        .as_str()
+        .expect("the new version")
+        .to_owned();
+    // Mid-rotation: the server has the new password, AWSCURRENT is still the old one.
+    let (pending_id, pending) = version_at(&secrets, &managed_arn, "AWSPENDING").await;
+    assert_eq!(pending_id, new_id);
+    assert_eq!(
+        version_at(&secrets, &managed_arn, "AWSCURRENT").await.0,
+        old_id
+    );
+    assert!(
+        master_logs_in(&host, port, &pending).await,
+        "the server has the new password"
+    );
+
+    tests::poll_until(
+        "RDS to move AWSCURRENT",
+        Duration::from_secs(30),
+        || async {
+            (version_at(&secrets, &managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
+        },
+    )
+    .await;
+    let (_, current) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
+    assert!(
+        !master_logs_in(&host, port, &old).await,
+        "the old master password no longer logs in"
+    );
+    assert!(
+        master_logs_in(&host, port, &current).await,
+        "the new AWSCURRENT logs in"
+    );
+    assert_eq!(
+        version_at(&secrets, &managed_arn, "AWSPREVIOUS").await.0,
+        old_id
+    );
+    assert_eq!(
+        version_at(&secrets, &managed_arn, "AWSPENDING").await.0,
+        new_id
+    );
+    rotate_through_modify_db_instance(&config, &id, &managed_arn, &new_id, (host.as_str(), port))
+        .await;
+}
+
+/// RDS API reference, ModifyDBInstance `RotateMasterUserPassword` (with
+/// `ApplyImmediately`): the same rotation, asked of RDS.
+async fn rotate_through_modify_db_instance(
+    config: &aws_config::SdkConfig,
+    id: &str,
+    managed_arn: &str,
+    before: &str,
+    (host, port): (&str, u16),
+) {
+    let rds = aws_sdk_rds::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    rds.modify_db_instance()
+        .db_instance_identifier(id)
+        .rotate_master_user_password(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("ModifyDBInstance RotateMasterUserPassword");
+    let (current_id, current) = version_at(&secrets, managed_arn, "AWSCURRENT").await;
+    assert_ne!(
+        current_id, before,
+        "RotateMasterUserPassword makes a new version"
+    );
+    assert!(
+        master_logs_in(host, port, &current).await,
+        "the new AWSCURRENT logs in"
+    );
+    assert_eq!(
+        version_at(&secrets, managed_arn, "AWSPREVIOUS").await.0,
+        before
+    );
+    tests::rotation::delete_instance(&rds, id).await;
+}
+
 #[tokio::test]
 async fn a_secret_scheduled_for_deletion_is_listed_only_on_request_and_holds_its_name() {
     use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};

@@ -9,8 +9,8 @@ use rotator::grants::Grants;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, MySqlConnection, Row as _};
 use tests::rotation::{
-    RdsInstance, current_version, deploy_rotator_as, endpoint_of, function_logs, rds_instance,
-    rotate, value,
+    RdsInstance, current_version, delete_instance, deploy_rotator_as, endpoint_of, function_logs,
+    rds_instance, rotate, value,
 };
 use tests::{db_options, emulator, login, sdk_config, unique_name};
 
@@ -1355,16 +1355,6 @@ async fn has_account(connection: &mut MySqlConnection, user: &str) -> bool {
     count > 0
 }
 
-/// Deletes a test's own RDS instance, without a final snapshot.
-async fn delete_instance(rds: &aws_sdk_rds::Client, id: &str) {
-    rds.delete_db_instance()
-        .db_instance_identifier(id)
-        .skip_final_snapshot(true)
-        .send()
-        .await
-        .expect("delete");
-}
-
 /// A database `database` holding a table `t` with one row, and `user`@'%' with SELECT
 /// on it, made through `connection` (an instance's master, say).
 async fn database_with_user(
@@ -1398,6 +1388,13 @@ async fn database_with_user(
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_port_is_refused() {
+    // Known gap: RDS makes no replica of a source whose master password it manages
+    // (the emulator's `rds-managed-replica`), and with an admin secret naming its host
+    // the rotator recognises a replica only by an RDS endpoint name
+    // (`<id>.<hash>.<region>.rds.amazonaws.com`), which the emulator's instances (a
+    // loopback address each) lack. Until they have names, this scenario runs on an
+    // emulator of its own with that refusal off.
+    tests::emulator_with(false, &[("EMULATOR_OFF", "rds-managed-replica")]);
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
