@@ -138,10 +138,18 @@ mod tests {
         }
     }
 
+    /// (runtime, package type, today, expected: `Some(pass?)` or `None` unjudged, in the message)
+    type Row = (
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        Option<bool>,
+        &'static str,
+    );
+
     #[test]
     fn deprecated_runtimes_fail_from_their_date_on() {
-        // (runtime, package type, today, expected: Some(pass?) / None unjudged, in the message)
-        let table: &[(Option<&str>, Option<&str>, &str, Option<bool>, &str)] = &[
+        let table: &[Row] = &[
             (
                 Some("provided.al2023"),
                 Some("Zip"),

@@ -75,7 +75,7 @@ impl RegionCollector<'_> {
             Ok(output) => Collected::Ok(
                 output
                     .db_snapshot_attributes_result()
-                    .map(|r| r.db_snapshot_attributes())
+                    .map(aws_sdk_rds::types::DbSnapshotAttributesResult::db_snapshot_attributes)
                     .unwrap_or_default()
                     .iter()
                     .filter(|a| a.attribute_name() == Some("restore"))
