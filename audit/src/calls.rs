@@ -56,7 +56,7 @@ pub const EC2_DESCRIBE_NETWORK_ACLS: ApiCall = call(
 );
 pub const EC2_DESCRIBE_INSTANCES: ApiCall = call(
     "ec2:DescribeInstances",
-    "find the bastion and its security groups",
+    "find the bastion: its security groups and whether it requires IMDSv2",
 );
 pub const EC2_DESCRIBE_SECURITY_GROUP_RULES: ApiCall = call(
     "ec2:DescribeSecurityGroupRules",
@@ -68,7 +68,17 @@ pub const EC2_GET_MANAGED_PREFIX_LIST_ENTRIES: ApiCall = call(
 );
 pub const RDS_DESCRIBE_DB_INSTANCES: ApiCall = call(
     "rds:DescribeDBInstances",
-    "the database: public access, groups, subnets, managed admin secret",
+    "the database: public access, storage encryption, groups, subnets, managed admin secret",
+);
+pub const RDS_DESCRIBE_DB_SNAPSHOTS: ApiCall =
+    call("rds:DescribeDBSnapshots", "the database's manual snapshots");
+pub const RDS_DESCRIBE_DB_SNAPSHOT_ATTRIBUTES: ApiCall = call(
+    "rds:DescribeDBSnapshotAttributes",
+    "who may restore each manual snapshot (restore=all is public)",
+);
+pub const EC2_DESCRIBE_SECURITY_GROUPS: ApiCall = call(
+    "ec2:DescribeSecurityGroups",
+    "the rules of the VPC's default security group",
 );
 pub const SECRETSMANAGER_DESCRIBE_SECRET: ApiCall = call(
     "secretsmanager:DescribeSecret",
@@ -93,7 +103,7 @@ pub const SECRETSMANAGER_GET_SECRET_VALUE: ApiCall = ApiCall {
 };
 pub const LAMBDA_GET_FUNCTION_CONFIGURATION: ApiCall = call(
     "lambda:GetFunctionConfiguration",
-    "the rotation function exists and runs in the VPC",
+    "the rotation function exists, runs in the VPC, its runtime, its environment's variable names",
 );
 pub const LAMBDA_GET_POLICY: ApiCall = call(
     "lambda:GetPolicy",
@@ -166,6 +176,9 @@ pub const CALLS: &[ApiCall] = &[
     EC2_DESCRIBE_SECURITY_GROUP_RULES,
     EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,
     RDS_DESCRIBE_DB_INSTANCES,
+    RDS_DESCRIBE_DB_SNAPSHOTS,
+    RDS_DESCRIBE_DB_SNAPSHOT_ATTRIBUTES,
+    EC2_DESCRIBE_SECURITY_GROUPS,
     SECRETSMANAGER_DESCRIBE_SECRET,
     SECRETSMANAGER_LIST_SECRETS,
     SECRETSMANAGER_LIST_SECRET_VERSION_IDS,

@@ -41,6 +41,7 @@ use crate::inventory::{
     RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
     SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
 };
+use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
 use crate::sensitive::SensitiveString;
 
@@ -275,6 +276,7 @@ macro_rules! secret_from {
             duration: rules.and_then(|r| r.duration()).map(str::to_owned),
             created_date: to_time(value.created_date()),
             last_rotated_date: to_time(value.last_rotated_date()),
+            last_accessed_date: to_time(value.last_accessed_date()),
             next_rotation_date: to_time(value.next_rotation_date()),
             deleted_date: to_time(value.deleted_date()),
             owning_service: value.owning_service().map(str::to_owned),
@@ -349,6 +351,7 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
 }
 
 mod discover;
+mod hardening;
 
 /// Collects one inventory across the regions of `configs` (one SDK config per region).
 pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
@@ -428,6 +431,7 @@ struct VpcPart {
     endpoints: Collected<Vec<VpcEndpoint>>,
     bastions: Collected<Vec<Instance>>,
     network_acls: Collected<Vec<NetworkAcl>>,
+    default_security_group: Collected<Option<crate::inventory::DefaultSecurityGroup>>,
 }
 
 /// What the secrets branch found.
@@ -472,8 +476,12 @@ impl RegionCollector<'_> {
     }
 
     async fn collect(&self) -> RegionInventory {
-        let (vpc_part, database, secrets_part) =
-            tokio::join!(self.vpc_part(), self.database(), self.secrets_part());
+        let (vpc_part, database, db_snapshots, secrets_part) = tokio::join!(
+            self.vpc_part(),
+            self.database(),
+            self.db_snapshots(),
+            self.secrets_part()
+        );
 
         let mut groups: BTreeSet<String> = BTreeSet::new();
         if let Collected::Ok(bastions) = &vpc_part.bastions {
@@ -531,6 +539,8 @@ impl RegionCollector<'_> {
             grants,
             network_acls: vpc_part.network_acls,
             roles,
+            db_snapshots,
+            default_security_group: vpc_part.default_security_group,
             discovered: None,
         }
     }
@@ -550,6 +560,7 @@ impl RegionCollector<'_> {
                 subnets: reason(&vpc),
                 endpoints: reason(&vpc),
                 network_acls: reason(&vpc),
+                default_security_group: reason(&vpc),
                 bastions: match &vpc {
                     Collected::Failed(error) => Collected::Failed(error.clone()),
                     _ => Collected::Ok(Vec::new()),
@@ -561,13 +572,22 @@ impl RegionCollector<'_> {
                 },
             };
         };
-        let (dns_hostnames, dns_support, subnets, endpoints, bastions, network_acls) = tokio::join!(
+        let (
+            dns_hostnames,
+            dns_support,
+            subnets,
+            endpoints,
+            bastions,
+            network_acls,
+            default_security_group,
+        ) = tokio::join!(
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsHostnames),
             self.vpc_attribute(&id, VpcAttributeName::EnableDnsSupport),
             self.subnets(&id),
             self.endpoints(&id),
             self.bastions(&id),
             self.network_acls(&id),
+            self.default_security_group(&id),
         );
         VpcPart {
             vpc: Collected::Ok(Some(Vpc {
@@ -581,6 +601,7 @@ impl RegionCollector<'_> {
             endpoints,
             bastions,
             network_acls,
+            default_security_group,
         }
     }
 
@@ -833,6 +854,10 @@ impl RegionCollector<'_> {
                         .filter_map(|g| g.group_id().map(str::to_owned))
                         .collect(),
                     public_ip: i.public_ip_address().map(str::to_owned),
+                    http_tokens: i
+                        .metadata_options()
+                        .and_then(|m| m.http_tokens())
+                        .map(|t| t.as_str().to_owned()),
                 })
                 .collect(),
         )
@@ -894,6 +919,7 @@ impl RegionCollector<'_> {
                     status: s.secret_status().map(str::to_owned),
                 }),
                 read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
+                storage_encrypted: db.storage_encrypted(),
             }
         }))
     }
@@ -1290,6 +1316,26 @@ impl RegionCollector<'_> {
                     state: output.state().map(|s| s.as_str().to_owned()),
                     last_update_status: output.last_update_status().map(|s| s.as_str().to_owned()),
                     role: output.role().map(str::to_owned),
+                    runtime: output.runtime().map(|r| r.as_str().to_owned()),
+                    package_type: output.package_type().map(|p| p.as_str().to_owned()),
+                    // Names and shapes only: a value may be a secret, and the
+                    // inventory never holds one.
+                    environment: output
+                        .environment()
+                        .and_then(|e| e.variables())
+                        .map(|variables| {
+                            // Sorted: the inventory is the same from run to run.
+                            variables
+                                .iter()
+                                .collect::<BTreeMap<_, _>>()
+                                .into_iter()
+                                .map(|(name, value)| EnvironmentVariable {
+                                    name: name.clone(),
+                                    value: ValueShape::of(value),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }))
             }
             Err(error) => not_found_or_error(call, &error),

@@ -365,6 +365,9 @@ mod tests {
             state: None,
             last_update_status: None,
             role: None,
+            runtime: None,
+            package_type: None,
+            environment: Vec::new(),
         }))
     }
 

@@ -201,6 +201,15 @@ pub struct RegionInventory {
     /// The execution roles of the rotation functions, with their policy documents.
     #[serde(default)]
     pub roles: Vec<RoleRecord>,
+    /// The database's manual snapshots (`DescribeDBSnapshots`), each with who may
+    /// restore it (`DescribeDBSnapshotAttributes`). Absent from inventories saved by
+    /// earlier versions (then not judged, and the findings say so).
+    #[serde(default = "not_collected")]
+    pub db_snapshots: Collected<Vec<DbSnapshot>>,
+    /// The VPC's default security group (`DescribeSecurityGroups`, group name
+    /// `default`); `Ok(None)` when EC2 lists none. Absent from earlier inventories.
+    #[serde(default = "not_collected")]
+    pub default_security_group: Collected<Option<DefaultSecurityGroup>>,
     /// With `--discover`: the setup this part of the region is, found from its
     /// secret (a region has one such part per setup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +246,8 @@ impl RegionInventory {
             grants: Vec::new(),
             network_acls: Collected::default(),
             roles: Vec::new(),
+            db_snapshots: Collected::default(),
+            default_security_group: Collected::Ok(None),
             discovered: None,
         }
     }
@@ -285,6 +296,10 @@ pub struct Instance {
     pub subnet_id: Option<String>,
     pub security_group_ids: Vec<String>,
     pub public_ip: Option<String>,
+    /// `MetadataOptions.HttpTokens`: `required` (IMDSv2 only) or `optional`;
+    /// `None` in an inventory of an earlier version.
+    #[serde(default)]
+    pub http_tokens: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,6 +318,30 @@ pub struct DbInstance {
     /// region's): the rotator describes each (`rds:DescribeDBInstances`).
     #[serde(default)]
     pub read_replicas: Vec<String>,
+    /// `StorageEncrypted`; `None` in an inventory of an earlier version.
+    #[serde(default)]
+    pub storage_encrypted: Option<bool>,
+}
+
+/// A manual snapshot of the database (`DescribeDBSnapshots`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DbSnapshot {
+    pub id: String,
+    pub arn: String,
+    /// `Encrypted`.
+    pub encrypted: Option<bool>,
+    /// The `restore` attribute's values (`DescribeDBSnapshotAttributes`): account
+    /// ids that may copy or restore it, `all` when it is public.
+    pub restore: Collected<Vec<String>>,
+}
+
+/// A VPC's default security group and its rules, each described in a line
+/// (`DescribeSecurityGroups`: `IpPermissions`, `IpPermissionsEgress`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultSecurityGroup {
+    pub id: String,
+    pub ingress: Vec<String>,
+    pub egress: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,6 +408,10 @@ pub struct Secret {
     pub created_date: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_rotated_date: Option<OffsetDateTime>,
+    /// `LastAccessedDate`: the day (AWS truncates it to the date) the secret was
+    /// last read; absent when it never was.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_accessed_date: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub next_rotation_date: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
@@ -440,6 +483,54 @@ pub struct FunctionConfiguration {
     /// The execution role's ARN.
     #[serde(default)]
     pub role: Option<String>,
+    /// `Runtime` (`provided.al2023`, ...); absent for a container image.
+    #[serde(default)]
+    pub runtime: Option<String>,
+    /// `PackageType`: `Zip` or `Image`.
+    #[serde(default)]
+    pub package_type: Option<String>,
+    /// The environment's variable names, each with the shape of its value (never
+    /// the value: it may be a secret).
+    #[serde(default)]
+    pub environment: Vec<EnvironmentVariable>,
+}
+
+/// One environment variable of a function, without its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentVariable {
+    pub name: String,
+    pub value: ValueShape,
+}
+
+/// What an environment variable's value looks like, decided where it is read so
+/// that the value itself is never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueShape {
+    /// Empty or blank.
+    Empty,
+    /// A pointer to where a secret lives, not the secret: an ARN, a
+    /// `{{resolve:...}}` dynamic reference, a Parameter Store path, or a file path.
+    Reference,
+    /// Anything else: possibly the secret itself.
+    Literal,
+}
+
+impl ValueShape {
+    /// The shape of `value`.
+    pub fn of(value: &str) -> Self {
+        let value = value.trim();
+        if value.is_empty() {
+            ValueShape::Empty
+        } else if value.starts_with("arn:")
+            || value.starts_with("{{resolve:")
+            || (value.starts_with('/') && !value.contains(char::is_whitespace))
+        {
+            ValueShape::Reference
+        } else {
+            ValueShape::Literal
+        }
+    }
 }
 
 /// A network ACL (`DescribeNetworkAcls`).

@@ -21,7 +21,8 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, InstanceStateName, InstanceType, KeyType, ResourceType, Tag,
+    AttributeBooleanValue, Filter, HttpTokensState, InstanceMetadataEndpointState,
+    InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, KeyType, ResourceType, Tag,
     TagSpecification, VpcEndpointType,
 };
 use serde_json::json;
@@ -104,6 +105,15 @@ struct Provisioner<'a> {
     state: State,
     /// Zones, engine version and endpoint service names, asked of the region first.
     placement: Option<crate::placement::Placement>,
+}
+
+/// The bastion's metadata options: IMDSv2 only (`HttpTokens` `required`: FSBP
+/// EC2.8, AWS Config `ec2-imdsv2-check`), the endpoint left on.
+fn imdsv2_only() -> InstanceMetadataOptionsRequest {
+    InstanceMetadataOptionsRequest::builder()
+        .http_tokens(HttpTokensState::Required)
+        .http_endpoint(InstanceMetadataEndpointState::Enabled)
+        .build()
 }
 
 /// Provision's plan, made without a write: for each kind it makes, in the order it
@@ -212,7 +222,8 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    /// The three groups provision makes, and their rules that need no database.
+    /// The three groups provision makes, their rules that need no database, and the
+    /// VPC's default group closed.
     async fn groups(&mut self, my_ip: &str) -> Result<()> {
         let endpoint_group = self
             .group(
@@ -237,7 +248,14 @@ impl Provisioner<'_> {
             )
             .await?;
         self.state.database_group = database_group;
-        Ok(())
+        // The VPC's own default group: closed, since nothing of the setup uses it.
+        let mut calls = aws::Calls::new(false);
+        crate::resources::security_group::close_default_group(
+            &self.ec2,
+            &self.state.vpc_id,
+            &mut calls,
+        )
+        .await
     }
 
     async fn vpc(&mut self) -> Result<()> {
@@ -736,8 +754,18 @@ impl Provisioner<'_> {
             .reservations()
             .iter()
             .flat_map(aws_sdk_ec2::types::Reservation::instances)
-            .find_map(|i| Some((i.instance_id()?.to_owned(), i.image_id()?.to_owned())));
-        let (id, ami, created) = if let Some((id, ami)) = existing {
+            .find_map(|i| {
+                let tokens = i.metadata_options().and_then(|m| m.http_tokens()).cloned();
+                Some((
+                    i.instance_id()?.to_owned(),
+                    i.image_id()?.to_owned(),
+                    tokens,
+                ))
+            });
+        let (id, ami, created) = if let Some((id, ami, tokens)) = existing {
+            if tokens != Some(HttpTokensState::Required) {
+                self.require_imdsv2(&id).await?;
+            }
             (id, ami, false)
         } else {
             let ami = self.ami().await?;
@@ -753,6 +781,7 @@ impl Provisioner<'_> {
                     .key_name(&self.state.key_pair)
                     .subnet_id(self.state.public_subnets.first().cloned().unwrap_or_default())
                     .security_group_ids(&self.state.bastion_group)
+                    .metadata_options(imdsv2_only())
                     .tag_specifications(spec.clone())
                     .send()
             })
@@ -811,6 +840,30 @@ impl Provisioner<'_> {
         );
         self.state.bastion_instance = id;
         self.state.ami = ami;
+        Ok(())
+    }
+
+    /// Makes a bastion of an earlier run require IMDSv2 (the instance is the run's:
+    /// found by its tags). `ModifyInstanceMetadataOptions` applies to a running
+    /// instance without a restart (Amazon EC2 User Guide, "Modify instance metadata
+    /// options for existing instances").
+    async fn require_imdsv2(&self, id: &str) -> Result<()> {
+        self.ec2
+            .modify_instance_metadata_options()
+            .instance_id(id)
+            .http_tokens(HttpTokensState::Required)
+            .http_endpoint(InstanceMetadataEndpointState::Enabled)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:ModifyInstanceMetadataOptions {id} (HttpTokens required): {}",
+                    aws::describe(&e)
+                )
+            })?;
+        say(&format!(
+            "bastion {id}: now requires IMDSv2 (HttpTokens required)"
+        ));
         Ok(())
     }
 

@@ -7,10 +7,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::inventory::{
-    AdminSecretRecord, Collected, CollectionError, DbInstance, FunctionConfiguration,
-    FunctionRecord, GrantsRecord, Instance, Inventory, MasterUserSecret, Metadata, PolicyDocument,
-    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
-    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
+    AdminSecretRecord, Collected, CollectionError, DbInstance, DefaultSecurityGroup,
+    EnvironmentVariable, FunctionConfiguration, FunctionRecord, GrantsRecord, Instance, Inventory,
+    MasterUserSecret, Metadata, PolicyDocument, RegionInventory, RoleRecord, Scope, Secret,
+    SecretFacts, SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, ValueShape, Vpc,
+    VpcEndpoint,
 };
 
 pub const ACCOUNT: &str = "123456789012";
@@ -157,6 +158,7 @@ pub fn app_secret() -> Secret {
         duration: Some("2h".to_owned()),
         created_date: Some(at("2025-01-01T00:00:00Z")),
         last_rotated_date: Some(at("2025-06-01T10:00:00Z")),
+        last_accessed_date: Some(at("2025-06-01T00:00:00Z")),
         next_rotation_date: Some(at("2025-06-03T10:00:00Z")),
         deleted_date: None,
         owning_service: None,
@@ -196,6 +198,7 @@ pub fn bastion(id: &str, group: &str) -> Instance {
         subnet_id: Some("subnet-public-a".to_owned()),
         security_group_ids: vec![group.to_owned()],
         public_ip: Some("203.0.113.10".to_owned()),
+        http_tokens: Some("required".to_owned()),
     }
 }
 
@@ -238,6 +241,7 @@ pub fn compliant_region() -> RegionInventory {
                 status: Some("active".to_owned()),
             }),
             read_replicas: Vec::new(),
+            storage_encrypted: Some(true),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(
@@ -280,6 +284,12 @@ pub fn compliant_region() -> RegionInventory {
                 state: Some("Active".to_owned()),
                 last_update_status: Some("Successful".to_owned()),
                 role: Some(ROLE.to_owned()),
+                runtime: Some("provided.al2023".to_owned()),
+                package_type: Some("Zip".to_owned()),
+                environment: vec![EnvironmentVariable {
+                    name: "DB_CA_BUNDLE".to_owned(),
+                    value: ValueShape::of("/var/task/ca.pem"),
+                }],
             })),
             policy: Collected::Ok(Some(invoke_policy(ACCOUNT))),
             url_auth_type: Collected::Ok(None),
@@ -327,6 +337,12 @@ pub fn compliant_region() -> RegionInventory {
             attached_policies: Collected::Ok(Vec::new()),
             permissions_boundary: Collected::Ok(None),
         }],
+        db_snapshots: Collected::Ok(Vec::new()),
+        default_security_group: Collected::Ok(Some(DefaultSecurityGroup {
+            id: "sg-default".to_owned(),
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        })),
         discovered: None,
     }
 }

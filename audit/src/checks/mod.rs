@@ -10,15 +10,22 @@
 //! load, the check reports ERROR naming the IAM action; when it was deliberately
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
+mod ec2_bastion_imdsv2;
 mod grants;
 mod invocation;
+mod lambda_environment_no_secrets;
+mod lambda_runtime_supported;
 mod nacl;
 pub(crate) mod network;
 mod policies;
 mod rds;
+mod rds_snapshots_private_encrypted;
+mod rds_storage_encrypted;
 mod role;
 mod schedule;
+mod secret_unused;
 mod secrets;
+mod vpc_default_security_group_closed;
 
 use std::fmt;
 
@@ -196,24 +203,41 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Every check, in report order.
-pub const CHECKS: &[CheckDefinition] = &[
-    network::VPC_DNS,
-    network::VPC_ENDPOINT,
-    network::ENDPOINT_POLICY,
-    network::SSH_RESTRICTED,
-    network::INGRESS_NO_PUBLIC,
-    network::RDS_INGRESS_BASTION_ONLY,
-    rds::NOT_PUBLIC,
-    rds::ADMIN_SECRET_MANAGED,
-    secrets::ROTATION_SCHEDULE,
-    secrets::ROTATION_FUNCTION,
-    role::FUNCTION_ROLE,
-    secrets::ADMIN_LINKED,
-    secrets::ROTATION_HEALTHY,
-    policies::SECRET_POLICY_NOT_PUBLIC,
-    grants::APPUSER_SELECT,
-];
+/// Declares the one list of checks: each definition beside the function that
+/// evaluates it, from which [`CHECKS`] and [`evaluate`]'s walk are both made.
+macro_rules! checks {
+    ($($definition:path => $evaluate:path,)*) => {
+        /// Every check, in report order.
+        pub const CHECKS: &[CheckDefinition] = &[$($definition),*];
+        /// Each check's evaluation, in the order of [`CHECKS`].
+        const EVALUATIONS: &[fn(&Context<'_>) -> Vec<Finding>] = &[$($evaluate),*];
+    };
+}
+
+checks! {
+    network::VPC_DNS => network::vpc_dns,
+    network::VPC_ENDPOINT => network::vpc_endpoints,
+    network::ENDPOINT_POLICY => network::vpc_endpoint_policies,
+    network::SSH_RESTRICTED => network::ssh_restricted,
+    network::INGRESS_NO_PUBLIC => network::ingress_no_public,
+    network::RDS_INGRESS_BASTION_ONLY => network::rds_ingress_bastion_only,
+    vpc_default_security_group_closed::DEFINITION => vpc_default_security_group_closed::evaluate,
+    ec2_bastion_imdsv2::DEFINITION => ec2_bastion_imdsv2::evaluate,
+    rds::NOT_PUBLIC => rds::not_public,
+    rds::ADMIN_SECRET_MANAGED => rds::admin_secret_managed,
+    rds_storage_encrypted::DEFINITION => rds_storage_encrypted::evaluate,
+    rds_snapshots_private_encrypted::DEFINITION => rds_snapshots_private_encrypted::evaluate,
+    secrets::ROTATION_SCHEDULE => secrets::rotation_schedule,
+    secrets::ROTATION_FUNCTION => secrets::rotation_function,
+    role::FUNCTION_ROLE => role::function_role,
+    lambda_runtime_supported::DEFINITION => lambda_runtime_supported::evaluate,
+    lambda_environment_no_secrets::DEFINITION => lambda_environment_no_secrets::evaluate,
+    secrets::ADMIN_LINKED => secrets::admin_linked,
+    secrets::ROTATION_HEALTHY => secrets::rotation_healthy,
+    policies::SECRET_POLICY_NOT_PUBLIC => policies::secret_policy_not_public,
+    secret_unused::DEFINITION => secret_unused::evaluate,
+    grants::APPUSER_SELECT => grants::appuser_select,
+}
 
 /// Evaluates every check over every region of the inventory.
 pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
@@ -231,21 +255,9 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
             account_id: inventory.metadata.account_id.as_deref(),
             now: inventory.metadata.collected_at,
         };
-        findings.extend(network::vpc_dns(&context));
-        findings.extend(network::vpc_endpoints(&context));
-        findings.extend(network::vpc_endpoint_policies(&context));
-        findings.extend(network::ssh_restricted(&context));
-        findings.extend(network::ingress_no_public(&context));
-        findings.extend(network::rds_ingress_bastion_only(&context));
-        findings.extend(rds::not_public(&context));
-        findings.extend(rds::admin_secret_managed(&context));
-        findings.extend(secrets::rotation_schedule(&context));
-        findings.extend(secrets::rotation_function(&context));
-        findings.extend(role::function_role(&context));
-        findings.extend(secrets::admin_linked(&context));
-        findings.extend(secrets::rotation_healthy(&context));
-        findings.extend(policies::secret_policy_not_public(&context));
-        findings.extend(grants::appuser_select(&context));
+        for check in EVALUATIONS {
+            findings.extend(check(&context));
+        }
     }
     findings
 }
@@ -380,6 +392,24 @@ impl Context<'_> {
         secrets.iter().filter(|s| s.primary).map(check).collect()
     }
 
+    /// `check` on each rotation function that exists; the finding for one that
+    /// could not be read (one that does not exist fails `secret.rotation.function`).
+    pub fn each_function(
+        &self,
+        definition: &CheckDefinition,
+        check: impl Fn(&crate::inventory::FunctionConfiguration) -> Finding,
+    ) -> Vec<Finding> {
+        self.region
+            .functions
+            .iter()
+            .filter_map(|function| match &function.configuration {
+                Collected::Ok(Some(configuration)) => Some(check(configuration)),
+                Collected::Ok(None) => None,
+                other => self.missing(definition, &function.arn, other),
+            })
+            .collect()
+    }
+
     /// The VPC the scope names or that was found, for messages.
     pub fn vpc_label(&self) -> String {
         match &self.scope.vpc_id {
@@ -430,14 +460,21 @@ mod tests {
                 "ec2.ssh.restricted",
                 "ec2.ingress.no-public",
                 "rds.ingress.bastion-only",
+                "vpc.default-security-group.closed",
+                "ec2.bastion.imdsv2",
                 "rds.not-public",
                 "rds.admin-secret.managed",
+                "rds.storage.encrypted",
+                "rds.snapshots.private-encrypted",
                 "secret.rotation.schedule",
                 "secret.rotation.function",
                 "secret.rotation.function-role",
+                "lambda.runtime.supported",
+                "lambda.environment.no-secrets",
                 "secret.rotation.admin-linked",
                 "secret.rotation.healthy",
                 "secret.policy.not-public",
+                "secret.unused",
                 "db.appuser.select",
             ]
         );

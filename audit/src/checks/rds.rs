@@ -28,7 +28,7 @@ pub const ADMIN_SECRET_MANAGED: CheckDefinition = CheckDefinition {
 };
 
 /// The database, or the finding that explains why it is not there.
-fn database<'a>(
+pub(super) fn database<'a>(
     context: &Context<'a>,
     def: &CheckDefinition,
 ) -> Result<&'a DbInstance, Box<Finding>> {

@@ -227,7 +227,8 @@ impl RegionCollector<'_> {
         if setup.scope.vpc_id.is_none() {
             region.vpc = Collected::Skipped(no_vpc.clone());
             region.subnets = Collected::Skipped(no_vpc.clone());
-            region.endpoints = Collected::Skipped(no_vpc);
+            region.endpoints = Collected::Skipped(no_vpc.clone());
+            region.default_security_group = Collected::Skipped(no_vpc);
         }
         region.discovered = Some(setup);
         region

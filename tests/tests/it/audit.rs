@@ -18,8 +18,9 @@ use audit::inventory::Scope;
 use audit::{CollectRequest, Finding, Inventory, Policy, Status};
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType, Tag,
-    TagSpecification, UserIdGroupPair, VpcEndpointType,
+    AttributeBooleanValue, Filter, HttpTokensState, InstanceMetadataOptionsRequest, InstanceType,
+    IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    VpcEndpointType,
 };
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde_json::json;
@@ -55,6 +56,8 @@ struct Options {
     select_role: Option<bool>,
     /// Write the `ssl` key (true) into the secret; without it the audit must still verify TLS.
     ssl_key: bool,
+    /// Create the database with `StorageEncrypted` (the API's default is unencrypted).
+    storage_encrypted: bool,
 }
 
 impl Default for Options {
@@ -71,6 +74,7 @@ impl Default for Options {
             role_without_admin_read: false,
             select_role: None,
             ssl_key: true,
+            storage_encrypted: true,
         }
     }
 }
@@ -94,6 +98,10 @@ struct Setup {
     role_arn: String,
     /// The network ACL of `acl_denies_https`.
     denying_acl: Option<String>,
+    /// The bastion instance.
+    bastion_id: String,
+    /// The VPC's default security group, its rules removed.
+    default_sg: String,
 }
 
 fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
@@ -247,14 +255,22 @@ async fn provision_boxed(options: &Options) -> Setup {
             .expect("describe subnet");
     }
 
-    // The bastion.
-    ec2.run_instances()
+    let default_sg = close_default_group(&ec2, &vpc_id).await;
+
+    // The bastion, IMDSv2 only.
+    let bastion = ec2
+        .run_instances()
         .image_id("ami-12c6146b")
         .instance_type(InstanceType::T2Micro)
         .min_count(1)
         .max_count(1)
         .subnet_id(&public)
         .security_group_ids(&bastion_sg)
+        .metadata_options(
+            InstanceMetadataOptionsRequest::builder()
+                .http_tokens(HttpTokensState::Required)
+                .build(),
+        )
         .tag_specifications(name_tag(
             ResourceType::Instance,
             audit::policy::TUTORIAL_BASTION_NAME,
@@ -262,6 +278,12 @@ async fn provision_boxed(options: &Options) -> Setup {
         .send()
         .await
         .expect("run bastion");
+    let bastion_id = bastion
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id())
+        .expect("bastion id")
+        .to_owned();
 
     // Interface endpoints for Secrets Manager and RDS.
     for (service, private_dns, zones) in [
@@ -310,6 +332,7 @@ async fn provision_boxed(options: &Options) -> Setup {
         .allocated_storage(20)
         .master_username("admin")
         .manage_master_user_password(true)
+        .storage_encrypted(options.storage_encrypted)
         .publicly_accessible(false)
         .db_subnet_group_name(&subnet_group)
         .vpc_security_group_ids(&db_sg)
@@ -519,13 +542,58 @@ async fn provision_boxed(options: &Options) -> Setup {
         db_id,
         role_arn,
         denying_acl,
+        bastion_id,
+        default_sg,
     }
+}
+
+/// Removes every rule of the VPC's default security group (FSBP EC2.2), as
+/// `cargo xtask provision` does, and returns the group's id.
+async fn close_default_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> String {
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let groups = tests::eventually(|| {
+        ec2.describe_security_groups()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("group-name", "default"))
+            .send()
+    })
+    .await
+    .expect("describe the default group");
+    let group = groups.security_groups()[0]
+        .group_id()
+        .expect("default group id")
+        .to_owned();
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(filter("group-id", &group))
+        .send()
+        .await
+        .expect("default group rules");
+    for rule in rules.security_group_rules() {
+        let id = rule.security_group_rule_id().expect("rule id");
+        if rule.is_egress() == Some(true) {
+            ec2.revoke_security_group_egress()
+                .group_id(&group)
+                .security_group_rule_ids(id)
+                .send()
+                .await
+                .expect("revoke default egress");
+        } else {
+            ec2.revoke_security_group_ingress()
+                .group_id(&group)
+                .security_group_rule_ids(id)
+                .send()
+                .await
+                .expect("revoke default ingress");
+        }
+    }
+    group
 }
 
 /// A network ACL for `subnet` whose rule 90 denies TCP 443 out and whose rules 100
 /// allow everything else, replacing the subnet's association with the default ACL.
 async fn acl_denying_https(ec2: &aws_sdk_ec2::Client, vpc_id: &str, subnet: &str) -> String {
-    use aws_sdk_ec2::types::{Filter, PortRange, RuleAction};
+    use aws_sdk_ec2::types::{PortRange, RuleAction};
     let created = tests::eventually(|| ec2.create_network_acl().vpc_id(vpc_id).send())
         .await
         .expect("create network ACL");
@@ -646,7 +714,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
-    assert_eq!(ids.len(), 17, "{ids:?}");
+    assert_eq!(ids.len(), 24, "{ids:?}");
     // The role's permissions were read and judged, from the role's own policy.
     let role = findings
         .iter()
@@ -980,6 +1048,245 @@ async fn a_public_function_url_fails() {
         "{}",
         finding.message
     );
+}
+
+/// Waits until the function's last update is done: Lambda refuses another one
+/// meanwhile (`ResourceConflictException`), as the emulator does.
+async fn function_update_done(setup: &Setup) {
+    let lambda = aws_sdk_lambda::Client::new(&setup.config);
+    tests::poll_until(
+        "the rotation function's update",
+        std::time::Duration::from_mins(1),
+        || {
+            let (lambda, function) = (lambda.clone(), setup.function.clone());
+            async move {
+                let configuration = lambda
+                    .get_function_configuration()
+                    .function_name(&function)
+                    .send()
+                    .await
+                    .ok()?;
+                (configuration.last_update_status()
+                    != Some(&aws_sdk_lambda::types::LastUpdateStatus::InProgress))
+                .then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_deprecated_runtime_fails_naming_the_function_and_the_fix() {
+    let setup = provision(&Options::default()).await;
+    function_update_done(&setup).await;
+    // `provided`: the Amazon Linux 1 custom runtime, deprecated on 2024-01-08.
+    aws_sdk_lambda::Client::new(&setup.config)
+        .update_function_configuration()
+        .function_name(&setup.function)
+        .runtime(aws_sdk_lambda::types::Runtime::Provided)
+        .send()
+        .await
+        .expect("move the function to the provided runtime");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["lambda.runtime.supported"])
+    );
+    let finding = finding(&findings, "lambda.runtime.supported");
+    assert_eq!(finding.resource, setup.function_arn);
+    assert!(
+        finding.message.contains(&format!(
+            "function {} runs on provided, deprecated by Lambda since 2024-01-08",
+            setup.function
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("--runtime provided.al2023"));
+    assert!(finding.compliance.contains(&"AWS-FSBP:Lambda.2".to_owned()));
+}
+
+#[tokio::test]
+async fn a_password_in_the_functions_environment_fails_and_is_never_printed() {
+    const LEAKED: &str = "Env1ronmentPassw0rd";
+    let setup = provision(&Options::default()).await;
+    function_update_done(&setup).await;
+    aws_sdk_lambda::Client::new(&setup.config)
+        .update_function_configuration()
+        .function_name(&setup.function)
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("ADMIN_PASSWORD", LEAKED)
+                // A reference to a secret is what belongs there: not flagged.
+                .variables("ADMIN_SECRET_ARN", &setup.admin_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put a password into the environment");
+    let (inventory, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["lambda.environment.no-secrets"])
+    );
+    let finding = finding(&findings, "lambda.environment.no-secrets");
+    assert_eq!(finding.resource, setup.function_arn);
+    assert!(
+        finding.message.contains("ADMIN_PASSWORD") && !finding.message.contains("ADMIN_SECRET_ARN"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("Secrets Manager"));
+    let evidence = serde_json::to_string(&(&inventory, &findings)).expect("json");
+    assert!(
+        !evidence.contains(LEAKED),
+        "neither the inventory nor a finding may hold the value"
+    );
+}
+
+#[tokio::test]
+async fn an_unencrypted_database_fails() {
+    let setup = provision(&Options {
+        storage_encrypted: false,
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["rds.storage.encrypted"])
+    );
+    let finding = finding(&findings, "rds.storage.encrypted");
+    assert!(finding.resource.ends_with(&format!(":db:{}", setup.db_id)));
+    assert!(
+        finding.message.contains(&format!(
+            "RDS instance {} storage is not encrypted; expected StorageEncrypted true",
+            setup.db_id
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("aws rds copy-db-snapshot"));
+}
+
+#[tokio::test]
+async fn a_public_snapshot_of_the_database_fails() {
+    let setup = provision(&Options::default()).await;
+    let rds = aws_sdk_rds::Client::new(&setup.config);
+    let snapshot = unique_name("auditsnap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(&setup.db_id)
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("snapshot the database");
+    // A private snapshot of the encrypted database passes.
+    let (_, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let private = findings
+        .iter()
+        .find(|f| f.check_id == "rds.snapshots.private-encrypted")
+        .expect("the snapshot check");
+    assert!(
+        private.message.contains(&format!(
+            "snapshot {snapshot} of RDS instance {} is private and encrypted",
+            setup.db_id
+        )),
+        "{}",
+        private.message
+    );
+
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&snapshot)
+        .attribute_name("restore")
+        .values_to_add("all")
+        .send()
+        .await
+        .expect("make the snapshot public");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["rds.snapshots.private-encrypted"])
+    );
+    let finding = finding(&findings, "rds.snapshots.private-encrypted");
+    assert!(
+        finding.resource.ends_with(&format!(":snapshot:{snapshot}")),
+        "{}",
+        finding.resource
+    );
+    assert!(
+        finding.message.contains(&format!(
+            "snapshot {snapshot} of RDS instance {} is public (restore=all",
+            setup.db_id
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("--values-to-remove all"));
+}
+
+#[tokio::test]
+async fn a_bastion_answering_imdsv1_fails() {
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    // A new instance id answers NotFound for a while (EC2 eventual consistency).
+    tests::eventually(|| {
+        ec2.modify_instance_metadata_options()
+            .instance_id(&setup.bastion_id)
+            .http_tokens(HttpTokensState::Optional)
+            .send()
+    })
+    .await
+    .expect("allow IMDSv1");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["ec2.bastion.imdsv2"]));
+    let finding = finding(&findings, "ec2.bastion.imdsv2");
+    assert!(
+        finding
+            .resource
+            .ends_with(&format!("instance/{}", setup.bastion_id))
+    );
+    assert!(
+        finding.message.contains(&format!(
+            "bastion {} has HttpTokens optional",
+            setup.bastion_id
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("--http-tokens required"));
+}
+
+#[tokio::test]
+async fn a_rule_in_the_vpcs_default_group_fails() {
+    let setup = provision(&Options::default()).await;
+    aws_sdk_ec2::Client::new(&setup.config)
+        .authorize_security_group_egress()
+        .group_id(&setup.default_sg)
+        .ip_permissions(cidr_permission("tcp", 443, 443, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("open the default group");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["vpc.default-security-group.closed"])
+    );
+    let finding = finding(&findings, "vpc.default-security-group.closed");
+    assert!(
+        finding
+            .resource
+            .ends_with(&format!("security-group/{}", setup.default_sg))
+    );
+    assert!(
+        finding.message.contains(&format!(
+            "default security group {} of {} has 1 rule(s): outbound tcp port 443 with 0.0.0.0/0",
+            setup.default_sg, setup.vpc_id
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("revoke-security-group-egress"));
 }
 
 #[tokio::test]

@@ -112,6 +112,106 @@ pub async fn authorize_tcp(
     }
 }
 
+/// Removes every rule of the VPC's default security group, so that it admits and
+/// sends nothing (FSBP EC2.2, AWS Config `vpc-default-security-group-closed`); the
+/// setup's resources all have groups of their own. Only for a VPC the run made: the
+/// default group is created with it and deleted with it (Amazon VPC User Guide,
+/// "Default security groups for your VPCs": "You can't delete a default security
+/// group"; it goes when its VPC is deleted), so cleanup is unchanged. A rerun finds
+/// no rule and writes nothing. Rules are revoked by id
+/// (`RevokeSecurityGroupIngress`/`Egress` with `SecurityGroupRuleIds`), which needs
+/// no copy of each rule's peers.
+pub(crate) async fn close_default_group(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    calls: &mut Calls,
+) -> Result<()> {
+    let vpc_filter = |name: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    let groups = aws::after_create(|| {
+        ec2.describe_security_groups()
+            .filters(vpc_filter("vpc-id", vpc))
+            .filters(vpc_filter("group-name", "default"))
+            .send()
+    })
+    .await
+    .map_err(|e| {
+        anyhow!(
+            "ec2:DescribeSecurityGroups (default group of {vpc}): {}",
+            aws::describe(&e)
+        )
+    })?;
+    let Some(group) = groups.security_groups().first().and_then(|g| g.group_id()) else {
+        bail!(
+            "ec2:DescribeSecurityGroups: VPC {vpc} has no default security group; every VPC has one, so EC2 has not finished creating it: run provision again"
+        );
+    };
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(vpc_filter("group-id", group))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:DescribeSecurityGroupRules {group}: {}",
+                aws::describe(&e)
+            )
+        })?;
+    let (egress, ingress): (Vec<_>, Vec<_>) = rules
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.group_id() == Some(group))
+        .partition(|r| r.is_egress() == Some(true));
+    let ids = |rules: &[&aws_sdk_ec2::types::SecurityGroupRule]| -> Vec<String> {
+        rules
+            .iter()
+            .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
+            .collect()
+    };
+    let (ingress, egress) = (ids(&ingress), ids(&egress));
+    if !ingress.is_empty()
+        && calls.write(format!(
+            "ec2:RevokeSecurityGroupIngress {group} (default group of {vpc}) {}",
+            ingress.join(",")
+        ))
+    {
+        ec2.revoke_security_group_ingress()
+            .group_id(group)
+            .set_security_group_rule_ids(Some(ingress))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:RevokeSecurityGroupIngress {group} (default group of {vpc}): {}",
+                    aws::describe(&e)
+                )
+            })?;
+    }
+    if !egress.is_empty()
+        && calls.write(format!(
+            "ec2:RevokeSecurityGroupEgress {group} (default group of {vpc}) {}",
+            egress.join(",")
+        ))
+    {
+        ec2.revoke_security_group_egress()
+            .group_id(group)
+            .set_security_group_rule_ids(Some(egress))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:RevokeSecurityGroupEgress {group} (default group of {vpc}): {}",
+                    aws::describe(&e)
+                )
+            })?;
+    }
+    Ok(())
+}
+
 /// Revokes the group's rules that name other groups (so that groups in a cycle can
 /// be deleted), then `ec2:DeleteSecurityGroup`, retried while what uses the group is
 /// being released.

@@ -1,0 +1,244 @@
+//! `lambda.runtime.supported`: the rotation function runs on a runtime Lambda
+//! still supports (FSBP Lambda.2).
+//!
+//! Lambda stops patching a deprecated runtime ("After a runtime is deprecated, we
+//! may no longer apply security patches or updates to that runtime": AWS Lambda
+//! Developer Guide, "Lambda runtimes", Runtime deprecation policy), and later
+//! blocks updating the function, so a rotation function on one can no longer be
+//! fixed. The table below is that page's deprecated runtimes with the dates they
+//! were (or are scheduled to be) deprecated; a runtime counts as deprecated from
+//! its date on, measured against the collection time, so a saved inventory gives
+//! the same verdict later. A container image carries its own runtime, which the
+//! API does not show: not judged, and the finding says so.
+
+use super::{CheckDefinition, Context, Finding, Severity};
+use crate::inventory::FunctionConfiguration;
+
+pub const DEFINITION: CheckDefinition = CheckDefinition {
+    id: "lambda.runtime.supported",
+    title: "Rotation function runs on a supported Lambda runtime",
+    severity: Severity::Medium,
+    resource_type: "AwsLambdaFunction",
+    remediation: "Move the function to a supported runtime: aws lambda update-function-configuration --function-name <name> --runtime provided.al2023 (a Rust bootstrap), then rotate once to test it",
+    compliance: &[
+        "AWS-FSBP:Lambda.2",
+        "AWS-Config:lambda-function-settings-check",
+        "Prowler:awslambda_function_using_supported_runtimes",
+    ],
+    references: &[
+        "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html",
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/lambda-controls.html#lambda-2",
+    ],
+};
+
+/// Deprecated runtimes and the day each was (or is scheduled to be) deprecated,
+/// `YYYY-MM-DD` (AWS Lambda Developer Guide, "Lambda runtimes": the deprecated
+/// runtimes table, and the supported runtimes table's deprecation dates).
+pub(crate) const DEPRECATED: &[(&str, &str)] = &[
+    ("nodejs", "2016-10-31"),
+    ("nodejs4.3-edge", "2019-04-30"),
+    ("dotnetcore2.0", "2019-05-30"),
+    ("dotnetcore1.0", "2019-07-30"),
+    ("nodejs6.10", "2019-08-12"),
+    ("nodejs4.3", "2020-03-06"),
+    ("nodejs8.10", "2020-03-06"),
+    ("python2.7", "2021-07-15"),
+    ("nodejs10.x", "2021-07-30"),
+    ("ruby2.5", "2021-07-30"),
+    ("dotnetcore2.1", "2022-01-05"),
+    ("dotnet5.0", "2022-05-10"),
+    ("python3.6", "2022-07-18"),
+    ("nodejs12.x", "2023-03-31"),
+    ("dotnetcore3.1", "2023-04-03"),
+    ("nodejs14.x", "2023-12-04"),
+    ("python3.7", "2023-12-04"),
+    ("ruby2.7", "2023-12-07"),
+    ("go1.x", "2024-01-08"),
+    ("java8", "2024-01-08"),
+    ("provided", "2024-01-08"),
+    ("dotnet7", "2024-05-14"),
+    ("nodejs16.x", "2024-06-12"),
+    ("python3.8", "2024-10-14"),
+    ("dotnet6", "2024-12-20"),
+    ("nodejs18.x", "2025-09-01"),
+    ("python3.9", "2025-12-15"),
+    ("ruby3.2", "2026-03-31"),
+    ("nodejs20.x", "2026-04-30"),
+    ("python3.10", "2026-06-30"),
+    ("dotnet8", "2026-11-10"),
+];
+
+/// The verdict on one function's runtime on `today` (`YYYY-MM-DD`): `Ok` with the
+/// pass message, `Err` with the failure's, `None` when it cannot be judged (an
+/// inventory that did not record it).
+pub(crate) fn verdict(
+    configuration: &FunctionConfiguration,
+    today: &str,
+) -> Option<Result<String, String>> {
+    let name = &configuration.name;
+    if configuration.package_type.as_deref() == Some("Image") {
+        return Some(Ok(format!(
+            "function {name} is a container image: its runtime is the image's, which Lambda does not report (not judged)"
+        )));
+    }
+    let runtime = configuration.runtime.as_deref()?;
+    match DEPRECATED.iter().find(|(id, _)| *id == runtime) {
+        // ISO dates compare as text.
+        Some((_, since)) if *since <= today => Some(Err(format!(
+            "function {name} runs on {runtime}, deprecated by Lambda since {since}; expected a supported runtime such as provided.al2023"
+        ))),
+        Some((_, since)) => Some(Ok(format!(
+            "function {name} runs on {runtime}, supported until {since} (deprecation scheduled)"
+        ))),
+        None => Some(Ok(format!(
+            "function {name} runs on {runtime}, a supported runtime"
+        ))),
+    }
+}
+
+pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
+    let def = &DEFINITION;
+    let today = context.now.date().to_string();
+    context.each_function(def, |configuration| {
+        match verdict(configuration, &today) {
+            Some(Ok(message)) => context.pass(def, &configuration.arn, message),
+            Some(Err(message)) => context.fail(def, &configuration.arn, message),
+            None => context.skip(
+                def,
+                &configuration.arn,
+                &format!(
+                    "function {}: its runtime was not recorded (an inventory saved by an earlier version of the audit)",
+                    configuration.name
+                ),
+            ),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::checks::Status;
+    use crate::inventory::Collected;
+
+    fn configuration(runtime: Option<&str>, package: Option<&str>) -> FunctionConfiguration {
+        FunctionConfiguration {
+            name: "rotation".to_owned(),
+            arn: FUNCTION_ARN.to_owned(),
+            vpc_id: None,
+            subnet_ids: Vec::new(),
+            security_group_ids: Vec::new(),
+            state: None,
+            last_update_status: None,
+            role: None,
+            runtime: runtime.map(str::to_owned),
+            package_type: package.map(str::to_owned),
+            environment: Vec::new(),
+        }
+    }
+
+    /// (runtime, package type, today, expected: `Some(pass?)` or `None` unjudged, in the message)
+    type Row = (
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        Option<bool>,
+        &'static str,
+    );
+
+    #[test]
+    fn deprecated_runtimes_fail_from_their_date_on() {
+        let table: &[Row] = &[
+            (
+                Some("provided.al2023"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "a supported runtime",
+            ),
+            (
+                Some("python3.13"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "supported",
+            ),
+            (
+                Some("go1.x"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(false),
+                "deprecated by Lambda since 2024-01-08",
+            ),
+            (
+                Some("provided"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(false),
+                "provided.al2023",
+            ),
+            (
+                Some("nodejs20.x"),
+                Some("Zip"),
+                "2026-04-29",
+                Some(true),
+                "supported until 2026-04-30",
+            ),
+            (
+                Some("nodejs20.x"),
+                Some("Zip"),
+                "2026-04-30",
+                Some(false),
+                "since 2026-04-30",
+            ),
+            (
+                None,
+                Some("Image"),
+                "2026-12-07",
+                Some(true),
+                "container image",
+            ),
+            (None, None, "2026-12-07", None, ""),
+        ];
+        for &(runtime, package, today, expected, text) in table {
+            let got = verdict(&configuration(runtime, package), today);
+            match (expected, got) {
+                (None, None) => {}
+                (Some(pass), Some(result)) => {
+                    assert_eq!(result.is_ok(), pass, "{runtime:?} {today}: {result:?}");
+                    let message = result.unwrap_or_else(|e| e);
+                    assert!(message.contains(text), "{runtime:?}: {message}");
+                }
+                (expected, got) => panic!("{runtime:?}: expected {expected:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_findings_name_the_function_and_missing_input_is_an_error() {
+        let mut region = compliant_region();
+        if let Collected::Ok(Some(c)) = &mut region.functions[0].configuration {
+            c.runtime = Some("python3.8".to_owned());
+        }
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Fail);
+        assert_eq!(findings[0].resource, FUNCTION_ARN);
+        assert!(
+            findings[0]
+                .message
+                .contains("SecretsManagerTutorialRotation runs on python3.8")
+        );
+
+        let mut region = compliant_region();
+        region.functions[0].configuration =
+            Collected::Failed(denied("lambda:GetFunctionConfiguration"));
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Error);
+        assert!(
+            findings[0]
+                .message
+                .contains("lambda:GetFunctionConfiguration")
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! `rds.snapshots.private-encrypted`: no manual snapshot of the database is public
+//! (FSBP RDS.1) or unencrypted (FSBP RDS.4).
+//!
+//! A public snapshot can be restored by any AWS account, and with it every
+//! password hash in `mysql.user`: the rotation's credentials included. A snapshot
+//! is public when its `restore` attribute holds `all` (Amazon RDS API reference,
+//! DescribeDBSnapshotAttributes). RDS shares only manual snapshots, so only those
+//! are read. An unencrypted snapshot is the other way the same data leaves the
+//! database's protection (and RDS cannot share a snapshot encrypted with the AWS
+//! managed key at all: User Guide, "Sharing a DB snapshot"), so one check judges
+//! both, and its message says which property failed.
+
+use super::rds::database;
+use super::{CheckDefinition, Context, Finding, Severity};
+use crate::inventory::{Collected, DbSnapshot};
+
+pub const DEFINITION: CheckDefinition = CheckDefinition {
+    id: "rds.snapshots.private-encrypted",
+    title: "Database snapshots are private and encrypted",
+    severity: Severity::Critical,
+    resource_type: "AwsRdsDbSnapshot",
+    remediation: "Make the snapshot private: aws rds modify-db-snapshot-attribute --db-snapshot-identifier <id> --attribute-name restore --values-to-remove all; replace an unencrypted snapshot by an encrypted copy (aws rds copy-db-snapshot --kms-key-id <key>) and delete the original",
+    compliance: &[
+        "AWS-FSBP:RDS.1",
+        "AWS-FSBP:RDS.4",
+        "AWS-Config:rds-snapshots-public-prohibited",
+        "AWS-Config:rds-snapshot-encrypted",
+        "Prowler:rds_snapshots_public_access",
+        "Prowler:rds_snapshots_encrypted",
+    ],
+    references: &[
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ShareSnapshot.html",
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/rds-controls.html#rds-1",
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/rds-controls.html#rds-4",
+    ],
+};
+
+/// What is wrong with one snapshot (empty when nothing is), given its `restore`
+/// attribute's values.
+pub(crate) fn problems(snapshot: &DbSnapshot, restore: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if restore.iter().any(|v| v.eq_ignore_ascii_case("all")) {
+        problems.push("public (restore=all: any AWS account may restore it)".to_owned());
+    }
+    match snapshot.encrypted {
+        Some(true) => {}
+        Some(false) => problems.push("not encrypted".to_owned()),
+        None => problems.push("did not report Encrypted".to_owned()),
+    }
+    problems
+}
+
+pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
+    let def = &DEFINITION;
+    let db = match database(context, def) {
+        Ok(db) => db,
+        Err(finding) => return vec![*finding],
+    };
+    let snapshots = match &context.region.db_snapshots {
+        Collected::Ok(snapshots) => snapshots,
+        other => return context.missing(def, &db.arn, other).into_iter().collect(),
+    };
+    if snapshots.is_empty() {
+        return vec![context.pass(
+            def,
+            &db.arn,
+            format!("RDS instance {} has no manual snapshots", db.id),
+        )];
+    }
+    snapshots
+        .iter()
+        .map(|snapshot| {
+            let restore = match &snapshot.restore {
+                Collected::Ok(restore) => restore,
+                other => {
+                    return context
+                        .missing(def, &snapshot.arn, other)
+                        .unwrap_or_else(|| context.skip(def, &snapshot.arn, "not read"));
+                }
+            };
+            let problems = problems(snapshot, restore);
+            if problems.is_empty() {
+                context.pass(
+                    def,
+                    &snapshot.arn,
+                    format!(
+                        "snapshot {} of RDS instance {} is private and encrypted",
+                        snapshot.id, db.id
+                    ),
+                )
+            } else {
+                context.fail(
+                    def,
+                    &snapshot.arn,
+                    format!(
+                        "snapshot {} of RDS instance {} is {}; expected a private, encrypted snapshot",
+                        snapshot.id,
+                        db.id,
+                        problems.join(" and ")
+                    ),
+                )
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::checks::Status;
+
+    fn snapshot(encrypted: Option<bool>, restore: Collected<Vec<String>>) -> DbSnapshot {
+        DbSnapshot {
+            id: "before-upgrade".to_owned(),
+            arn: "arn:aws:rds:us-east-1:123456789012:snapshot:before-upgrade".to_owned(),
+            encrypted,
+            restore,
+        }
+    }
+
+    #[test]
+    fn public_or_unencrypted_snapshots_fail() {
+        let shared = vec!["210987654321".to_owned()];
+        let public = vec!["all".to_owned()];
+        // (encrypted, restore, status, in the message)
+        let table = [
+            (
+                Some(true),
+                Collected::Ok(Vec::new()),
+                Status::Pass,
+                "is private and encrypted",
+            ),
+            // Shared with a named account: not public (RDS.1 is about `all`).
+            (Some(true), Collected::Ok(shared), Status::Pass, "private"),
+            (
+                Some(true),
+                Collected::Ok(public.clone()),
+                Status::Fail,
+                "is public (restore=all",
+            ),
+            (
+                Some(false),
+                Collected::Ok(Vec::new()),
+                Status::Fail,
+                "is not encrypted",
+            ),
+            (
+                Some(false),
+                Collected::Ok(public),
+                Status::Fail,
+                "public (restore=all: any AWS account may restore it) and not encrypted",
+            ),
+            (
+                Some(true),
+                Collected::Failed(denied("rds:DescribeDBSnapshotAttributes")),
+                Status::Error,
+                "rds:DescribeDBSnapshotAttributes",
+            ),
+        ];
+        for (encrypted, restore, status, text) in table {
+            let mut region = compliant_region();
+            region.db_snapshots = Collected::Ok(vec![snapshot(encrypted, restore)]);
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings.len(), 1);
+            assert_eq!(findings[0].status, status, "{:?}", findings[0]);
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+            assert!(findings[0].resource.ends_with(":snapshot:before-upgrade"));
+        }
+    }
+
+    #[test]
+    fn no_snapshot_passes_and_an_unread_listing_does_not() {
+        let findings = findings_of(compliant_region(), DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Pass);
+        assert!(findings[0].message.contains("no manual snapshots"));
+        let mut region = compliant_region();
+        region.db_snapshots = Collected::Failed(denied("rds:DescribeDBSnapshots"));
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Error);
+        assert!(findings[0].message.contains("rds:DescribeDBSnapshots"));
+    }
+}
