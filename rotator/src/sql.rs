@@ -383,6 +383,48 @@ pub fn password_expiry(account: &Account, policy: &str) -> Result<Statement, Quo
     ))
 }
 
+/// `ALTER USER ... <option>`: one of MySQL 8's password-management options as
+/// [`crate::grants::PasswordOptions`] holds it (`PASSWORD HISTORY 5`,
+/// `FAILED_LOGIN_ATTEMPTS 3`, ...), checked to be only such words and numbers.
+pub fn password_option(account: &Account, clause: &str) -> Result<Statement, QuoteError> {
+    let words: Vec<&str> = clause.split_whitespace().collect();
+    let number = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+    let valid = match words.as_slice() {
+        ["PASSWORD", "HISTORY", value] => *value == "DEFAULT" || number(value),
+        ["PASSWORD", "REUSE", "INTERVAL", "DEFAULT"] => true,
+        ["PASSWORD", "REUSE", "INTERVAL", days, "DAY"] => number(days),
+        ["PASSWORD", "REQUIRE", "CURRENT", rest @ ..] => {
+            matches!(rest, [] | ["DEFAULT"] | ["OPTIONAL"])
+        }
+        ["FAILED_LOGIN_ATTEMPTS", value] => number(value),
+        ["PASSWORD_LOCK_TIME", value] => *value == "UNBOUNDED" || number(value),
+        _ => false,
+    };
+    if !valid {
+        return Err(QuoteError {
+            what: "password option",
+            reason: "is not one of MySQL's password-management options as SHOW CREATE USER prints them",
+        });
+    }
+    Ok(Statement::new(
+        format!("ALTER USER {} {clause}", account.sql()?),
+        format!("set {clause} for {account}"),
+    ))
+}
+
+/// `ALTER USER ... ATTRIBUTE '<json>'` (MySQL 8.0.21+), which merges `json` into the
+/// account's attribute ("CREATE USER Statement", User Comment and Attribute Options).
+pub fn user_attribute(account: &Account, json: &str) -> Result<Statement, QuoteError> {
+    Ok(Statement::new(
+        format!(
+            "ALTER USER {} ATTRIBUTE {}",
+            account.sql()?,
+            string_literal(json, "user attribute")?
+        ),
+        format!("set the attribute of {account}"),
+    ))
+}
+
 /// `ALTER USER ... ACCOUNT LOCK | UNLOCK`.
 pub fn account_lock(account: &Account, locked: bool) -> Result<Statement, QuoteError> {
     let state = if locked { "LOCK" } else { "UNLOCK" };
@@ -441,6 +483,15 @@ pub fn show_session_grants(
         text,
         format!("show the grants of {account}"),
     ))
+}
+
+/// `SHOW GRANTS FOR CURRENT_USER()`: the session's own account's rows, which any
+/// account may read (MySQL and MariaDB, "SHOW GRANTS").
+pub fn show_own_grants() -> Statement {
+    Statement::new(
+        "SHOW GRANTS FOR CURRENT_USER()".to_owned(),
+        "show the grants of the session's own account".to_owned(),
+    )
 }
 
 /// `SHOW CREATE USER ...`.
