@@ -394,7 +394,7 @@ pub fn password_option(account: &Account, clause: &str) -> Result<Statement, Quo
         ["PASSWORD", "REUSE", "INTERVAL", "DEFAULT"] => true,
         ["PASSWORD", "REUSE", "INTERVAL", days, "DAY"] => number(days),
         ["PASSWORD", "REQUIRE", "CURRENT", rest @ ..] => {
-            matches!(rest, [] | ["DEFAULT"] | ["OPTIONAL"])
+            matches!(rest, [] | ["DEFAULT" | "OPTIONAL"])
         }
         ["FAILED_LOGIN_ATTEMPTS", value] => number(value),
         ["PASSWORD_LOCK_TIME", value] => *value == "UNBOUNDED" || number(value),

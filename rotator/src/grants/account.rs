@@ -161,8 +161,8 @@ pub fn parse_create_user(text: &str) -> Result<AccountSettings, GrantError> {
             (Some("REQUIRE"), _) if !after_password => {
                 let end = clause_end(index + 1);
                 if end > index + 1 {
-                    settings.require =
-                        text[tokens[index + 1].start..tokens[end - 1].end].to_owned();
+                    text[tokens[index + 1].start..tokens[end - 1].end]
+                        .clone_into(&mut settings.require);
                 }
                 index = end;
             }

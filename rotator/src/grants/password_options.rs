@@ -72,16 +72,15 @@ pub(super) fn read(ahead: &[Option<String>], options: &mut PasswordOptions) -> O
                 Some(5)
             }
         },
-        ("PASSWORD", Some("REQUIRE")) if w(2) == Some("CURRENT") => match w(3) {
-            Some(value @ ("DEFAULT" | "OPTIONAL")) => {
+        ("PASSWORD", Some("REQUIRE")) if w(2) == Some("CURRENT") => {
+            if let Some(value @ ("DEFAULT" | "OPTIONAL")) = w(3) {
                 options.require_current = format!("PASSWORD REQUIRE CURRENT {value}");
                 Some(4)
-            }
-            _ => {
+            } else {
                 "PASSWORD REQUIRE CURRENT".clone_into(&mut options.require_current);
                 Some(3)
             }
-        },
+        }
         ("FAILED_LOGIN_ATTEMPTS", Some(value)) => {
             options.failed_login_attempts = format!("FAILED_LOGIN_ATTEMPTS {value}");
             Some(2)
