@@ -60,7 +60,8 @@ async fn test_secret_fails_unless_the_pending_login_is_the_clone_itself_with_the
     let mut root = admin().await;
 
     // An anonymous account at the client's host is matched before `clone`@`%` and
-    // accepts the pending password: the login works, as someone else.
+    // accepts the pending password (and may use the database): the login works, as
+    // someone else.
     let anonymous = rotator::sql::Account::new("", "127.0.0.3")
         .sql()
         .expect("quotable");
@@ -68,6 +69,11 @@ async fn test_secret_fails_unless_the_pending_login_is_the_clone_itself_with_the
     exec(
         &mut root,
         format!("CREATE USER {anonymous} IDENTIFIED BY {literal}"),
+    )
+    .await;
+    exec(
+        &mut root,
+        format!("GRANT SELECT ON `{}`.* TO {anonymous}", app.database),
     )
     .await;
     let (error, body) = invoke("testSecret").await;
