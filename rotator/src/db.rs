@@ -24,6 +24,12 @@ use crate::secret::{Password, TlsSetting};
 use crate::sql::{self, Statement};
 use crate::version::Flavor;
 
+mod accounts;
+mod objects;
+
+pub use accounts::{tls_requirement, user_attribute};
+pub use objects::{routine_exists, table_columns};
+
 /// How long a login may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -30,6 +30,7 @@ pub mod rotation;
 pub mod secret;
 pub mod settings;
 pub mod sql;
+pub mod tls_requirement;
 pub mod version;
 
 /// The AWS calls this function makes, as data (the `permissions` crate): deploy's

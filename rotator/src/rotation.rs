@@ -117,6 +117,14 @@ mod tests {
             ("alternating.rs", include_str!("rotation/alternating.rs")),
             ("aws_errors.rs", include_str!("rotation/aws_errors.rs")),
             ("copy.rs", include_str!("rotation/copy.rs")),
+            (
+                "copy/settings.rs",
+                include_str!("rotation/copy/settings.rs"),
+            ),
+            (
+                "copy/settings/tests.rs",
+                include_str!("rotation/copy/settings/tests.rs"),
+            ),
             ("create.rs", include_str!("rotation/create.rs")),
             ("endpoint.rs", include_str!("rotation/endpoint.rs")),
             ("event.rs", include_str!("rotation/event.rs")),
@@ -142,6 +150,14 @@ mod tests {
             ("rotator.rs", include_str!("rotation/rotator.rs")),
             ("single.rs", include_str!("rotation/single.rs")),
             ("test_secret.rs", include_str!("rotation/test_secret.rs")),
+            (
+                "test_secret/identity.rs",
+                include_str!("rotation/test_secret/identity.rs"),
+            ),
+            (
+                "test_secret/identity/tests.rs",
+                include_str!("rotation/test_secret/identity/tests.rs"),
+            ),
             ("versions.rs", include_str!("rotation/versions.rs")),
         ];
         // A module added under `rotation/` without its line here would go unchecked.

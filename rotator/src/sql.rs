@@ -16,6 +16,10 @@ use std::fmt;
 use crate::secret::Password;
 use crate::version::{Flavor, ServerVersion};
 
+mod account_options;
+
+pub use account_options::{password_option, user_attribute};
+
 /// How long a statement of the rotator waits for a lock another session holds
 /// (`lock_wait_timeout`, metadata locks; `innodb_lock_wait_timeout`, row locks), and
 /// how long any statement may run on MariaDB (`max_statement_time`), in seconds.
@@ -441,6 +445,15 @@ pub fn show_session_grants(
         text,
         format!("show the grants of {account}"),
     ))
+}
+
+/// `SHOW GRANTS FOR CURRENT_USER()`: the session's own account's rows, which any
+/// account may read (MySQL and MariaDB, "SHOW GRANTS").
+pub fn show_own_grants() -> Statement {
+    Statement::new(
+        "SHOW GRANTS FOR CURRENT_USER()".to_owned(),
+        "show the grants of the session's own account".to_owned(),
+    )
 }
 
 /// `SHOW CREATE USER ...`.

@@ -109,6 +109,20 @@ impl ServerVersion {
         }
     }
 
+    /// Whether accounts carry a JSON attribute (`ATTRIBUTE`, `COMMENT`), readable in
+    /// `INFORMATION_SCHEMA.USER_ATTRIBUTES`: MySQL 8.0.21+
+    /// (<https://dev.mysql.com/doc/refman/8.0/en/information-schema-user-attributes-table.html>).
+    pub fn supports_user_attributes(&self) -> bool {
+        self.flavor == Flavor::MySql && self.at_least(8, 0, 21)
+    }
+
+    /// Whether `ALTER USER ... ACCOUNT UNLOCK` also ends a temporary lock after too
+    /// many failed logins: MySQL 8.0.19+ ("Account Locking",
+    /// <https://dev.mysql.com/doc/refman/8.0/en/account-locking.html>).
+    pub fn unlock_ends_temporary_locks(&self) -> bool {
+        self.flavor == Flavor::MySql && self.at_least(8, 0, 19)
+    }
+
     /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
     pub fn supports_roles(&self) -> bool {
         match self.flavor {

@@ -122,7 +122,13 @@ impl Rotator {
             let user = Account::new(current.username.as_str(), host.as_str());
             let clone = Account::new(pending.username.as_str(), host.as_str());
             clone.sql().map_err(|e| cx.fail(e))?;
-            let settings = self.account_settings(cx, conn, &user).await?;
+            let settings = self.account_settings(cx, conn, &user, &version).await?;
+            if settings.factors > 1 {
+                return Err(cx.fail(Problem::Refused(format!(
+                    "{user} uses multifactor authentication ({} factors); a password rotation can change only its first factor, and a clone of it could not log in as the application does; rotate this account by hand, or use a single-factor account",
+                    settings.factors
+                ))));
+            }
             if let Some(plugin) = &settings.plugin
                 && !sql::PASSWORD_PLUGINS.contains(&plugin.as_str())
             {

@@ -14,7 +14,9 @@ use crate::error::{Problem, RotationError};
 use crate::grants::{self, Grants};
 use crate::secret::DbSecret;
 use crate::sql::{self, Account};
-use crate::version::{Flavor, ServerVersion};
+use crate::version::ServerVersion;
+
+mod settings;
 
 impl Rotator {
     /// Creates the accounts of the alternate user that do not exist yet, with the
@@ -74,27 +76,6 @@ impl Rotator {
             .await
             .map_err(|e| cx.fail(e))?;
         Grants::parse(&rows, &account.user, &account.host).map_err(|e| cx.fail(e))
-    }
-
-    /// `SHOW CREATE USER`: TLS requirement, default roles, plugin, limits, expiry, lock.
-    pub(super) async fn account_settings(
-        &self,
-        cx: &Context<'_>,
-        conn: &mut MySqlConnection,
-        account: &Account,
-    ) -> Result<grants::AccountSettings, RotationError> {
-        let rows = db::strings(
-            conn,
-            &sql::show_create_user(account).map_err(|e| cx.fail(e))?,
-        )
-        .await
-        .map_err(|e| cx.fail(e))?;
-        if rows.is_empty() {
-            return Err(cx.fail(Problem::Protocol(format!(
-                "SHOW CREATE USER {account} returned nothing"
-            ))));
-        }
-        grants::parse_create_user(&rows.join(" ")).map_err(|e| cx.fail(e))
     }
 
     /// Makes `clone`'s privileges and account settings exactly `current`'s.
@@ -168,39 +149,8 @@ impl Rotator {
                 }
             }
         }
-        let have = self.account_settings(cx, conn, clone).await?;
-        let mut statements = Vec::new();
-        if wanted.require != have.require {
-            statements.push(sql::require(clone, &wanted.require));
-        }
-        if version.flavor == Flavor::MySql
-            && version.supports_roles()
-            && wanted.default_roles != have.default_roles
-        {
-            statements.push(sql::default_roles(clone, wanted.default_roles.as_deref()));
-        }
-        if wanted.limits != have.limits {
-            let mut limits = wanted.limits.clone();
-            for (name, _) in &have.limits {
-                if !limits.iter().any(|(n, _)| n == name) {
-                    limits.push((name.clone(), "0".to_owned()));
-                }
-            }
-            statements.push(sql::resource_limits(clone, &limits));
-        }
-        if wanted.password_expiry != have.password_expiry {
-            statements.push(sql::password_expiry(clone, &wanted.password_expiry));
-        }
-        if wanted.locked != have.locked {
-            statements.push(sql::account_lock(clone, wanted.locked));
-        }
-        for statement in statements {
-            let statement = statement.map_err(|e| cx.fail(e))?;
-            db::execute(conn, &statement)
-                .await
-                .map_err(|e| cx.fail(e))?;
-            tracing::info!(secret = %cx.event.secret_id, statement = %statement.summary, "account setting copied");
-        }
+        self.copy_settings(cx, conn, (current, clone), wanted, version)
+            .await?;
         // Check the result the way an auditor would: read both back and compare.
         let after = self.grants_of(cx, conn, clone).await?;
         let expected: Vec<&grants::GrantRow> = target

@@ -1,4 +1,5 @@
-//! `testSecret`: the pending credentials log in and run a trivial query.
+//! `testSecret`: the pending credentials log in, run a trivial query, and prove to be
+//! the pending user's own account with the current user's privileges (`identity`).
 //!
 //! This is the last check before finishSecret makes the pending version current, so
 //! it logs in exactly as the application will, with the pending secret's own host,
@@ -27,6 +28,9 @@ use crate::db::{self, DbError};
 use crate::error::RotationError;
 use crate::preflight;
 use crate::secret::DbSecret;
+use crate::settings::Strategy;
+
+mod identity;
 
 /// The first pause after a refused pending login on a replica; each next one doubles.
 const FIRST_PAUSE: Duration = Duration::from_secs(2);
@@ -126,7 +130,9 @@ impl Rotator {
             }
         };
         db::ping(&mut connection).await.map_err(|e| cx.fail(e))?;
-        Ok(())
+        let alternating = self.settings.strategy == Strategy::AlternatingUsers;
+        self.check_pending_identity(cx, &pending, &mut connection, alternating)
+            .await
     }
 
     /// Whether the pending secret's server is read-only (a read replica, an Aurora

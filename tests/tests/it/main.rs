@@ -16,6 +16,7 @@ mod iam;
 mod interrupted;
 mod org;
 mod rotator;
+mod rotator_checks;
 mod rotator_iam;
 mod tunnel;
 mod xtask;

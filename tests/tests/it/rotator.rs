@@ -14,21 +14,21 @@ use tests::rotation::{
 };
 use tests::{db_options, emulator, login, sdk_config, unique_name};
 
-fn ca() -> String {
+pub(super) fn ca() -> String {
     emulator().ca_file.display().to_string()
 }
 
 /// The rotator as a function of a role with no policy (the emulator's IAM is not enforced here).
-async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
+pub(super) async fn deploy_rotator(config: &SdkConfig, env: &[(&str, &str)]) -> String {
     let role = tests::lambda_role(config, "rotator-test-role").await;
     deploy_rotator_as(config, &role, env).await
 }
 
-async fn admin() -> MySqlConnection {
+pub(super) async fn admin() -> MySqlConnection {
     tests::admin_connection().await
 }
 
-async fn exec(connection: &mut MySqlConnection, statement: String) {
+pub(super) async fn exec(connection: &mut MySqlConnection, statement: String) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
         .execute(connection)
         .await
@@ -36,14 +36,19 @@ async fn exec(connection: &mut MySqlConnection, statement: String) {
 }
 
 /// An application user with SELECT on its own database, its secret, and an admin secret.
-struct AppSecret {
-    name: String,
-    user: String,
-    database: String,
-    password: String,
+pub(super) struct AppSecret {
+    pub(super) name: String,
+    pub(super) user: String,
+    pub(super) database: String,
+    pub(super) password: String,
 }
 
-async fn app_secret(config: &SdkConfig, user: &str, account_host: &str, extra: Value) -> AppSecret {
+pub(super) async fn app_secret(
+    config: &SdkConfig,
+    user: &str,
+    account_host: &str,
+    extra: Value,
+) -> AppSecret {
     let secrets = aws_sdk_secretsmanager::Client::new(config);
     let db = &emulator().database;
     let database = unique_name("appdb");
@@ -112,7 +117,7 @@ async fn app_secret(config: &SdkConfig, user: &str, account_host: &str, extra: V
 }
 
 /// Logs in with a secret value's credentials (TLS verified) and counts the rows of `t`.
-async fn select_with(secret: &Value) -> Result<i64, String> {
+pub(super) async fn select_with(secret: &Value) -> Result<i64, String> {
     let db = &emulator().database;
     select_with_at(&db.host, db.port, secret).await
 }
@@ -983,6 +988,12 @@ async fn a_password_statement_held_behind_a_global_read_lock_is_not_logged_at_de
 /// address 127.0.0.2 (the server listens on 127.0.0.1 only; Linux routes all of
 /// 127/8 to loopback), so the server sees a second client address.
 async fn second_address_proxy() -> u16 {
+    address_proxy([127, 0, 0, 2]).await
+}
+
+/// A TCP forwarder to the database whose connections come from `source` (a loopback
+/// address), so the server sees another client host; returns its port on 127.0.0.1.
+pub(super) async fn address_proxy(source: [u8; 4]) -> u16 {
     let db = &emulator().database;
     let target: SocketAddr = tokio::net::lookup_host((db.host.as_str(), db.port))
         .await
@@ -998,7 +1009,7 @@ async fn second_address_proxy() -> u16 {
             tokio::spawn(async move {
                 let socket = tokio::net::TcpSocket::new_v4().expect("socket");
                 socket
-                    .bind(SocketAddr::from(([127, 0, 0, 2], 0)))
+                    .bind(SocketAddr::from((source, 0)))
                     .expect("bind 127.0.0.2");
                 if let Ok(mut outbound) = socket.connect(target).await {
                     tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
@@ -1114,7 +1125,7 @@ async fn a_user_with_two_hosts_gets_a_clone_at_both_and_the_new_credentials_work
     assert_eq!(exists, 0, "no clone was created at '%'");
 }
 
-async fn show_create_user(user: &str, host: &str) -> String {
+pub(super) async fn show_create_user(user: &str, host: &str) -> String {
     let mut connection = admin().await;
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SHOW CREATE USER '{user}'@'{host}'"
