@@ -463,7 +463,7 @@ pub struct FunctionRecord {
     #[serde(default)]
     pub url_auth_type: Collected<Option<String>>,
     /// The function's reserved concurrency; `Ok(None)` without a reservation.
-    #[serde(default)]
+    #[serde(default = "not_collected")]
     pub reserved_concurrency: Collected<Option<i32>>,
 }
 

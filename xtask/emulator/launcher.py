@@ -567,8 +567,8 @@ LAMBDA = LambdaRuntime()
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
     if behaviours.on("lambda-states"):
         strict.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
-    if behaviours.on("lambda-reserved-concurrency"):
-        throttling.refuse_throttled(self)  # a reservation of 0 throttles every invocation
+    if behaviours.on("lambda-reserved-concurrency") and throttling.throttle(self, request_headers.get("x-amz-invocation-type")):
+        return ""  # an asynchronous invocation accepted and kept queued, not run
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
     result, errored, logs = LAMBDA.invoke(self, payload)  # logs reach CloudWatch Logs there
     if errored:

@@ -45,7 +45,27 @@ def throttled_error():
     return error
 
 
-def refuse_throttled(function) -> None:
-    """Raises Lambda's throttling error when ``function`` may run no instance."""
-    if throttles_every_invocation(getattr(function, "reserved_concurrency", None)):
-        raise throttled_error()
+def reservation(function):
+    """The function's reserved concurrency, read from its latest configuration: a
+    reservation covers every version and alias ("Configuring reserved concurrency"),
+    while moto's published versions are copies made before it was set."""
+    try:
+        from moto.awslambda.models import lambda_backends
+
+        storage = lambda_backends[function.account_id][function.region]._lambdas
+        return getattr(storage._get_latest(function.function_name), "reserved_concurrency", None)
+    except (KeyError, AttributeError, TypeError):
+        return getattr(function, "reserved_concurrency", None)
+
+
+def throttle(function, invocation_type: str | None) -> bool:
+    """Applies a reservation of 0 to one invocation. A synchronous one
+    (``RequestResponse``) is refused with Lambda's throttling error; an asynchronous
+    one (``Event``) is accepted (202) and, as Lambda keeps a throttled event queued
+    ("How Lambda handles errors and retries with asynchronous invocation"), not run:
+    the answer is True. ``DryRun`` only checks the request and permissions."""
+    if invocation_type == "DryRun" or not throttles_every_invocation(reservation(function)):
+        return False
+    if invocation_type == "Event":
+        return True
+    raise throttled_error()

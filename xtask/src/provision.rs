@@ -851,8 +851,10 @@ impl Provisioner<'_> {
         self.ec2
             .modify_instance_metadata_options()
             .instance_id(id)
+            // HttpEndpoint is left out: omitted, it keeps its state (EC2 API
+            // reference, ModifyInstanceMetadataOptions), so an endpoint an operator
+            // turned off stays off.
             .http_tokens(HttpTokensState::Required)
-            .http_endpoint(InstanceMetadataEndpointState::Enabled)
             .send()
             .await
             .map_err(|e| {

@@ -43,6 +43,11 @@ const SECRET_WORDS: &[&str] = &[
     "CREDENTIAL",
 ];
 
+/// Name endings that say it holds a password: `MYSQL_PWD` is the MySQL client's
+/// own password variable (MySQL manual, "Environment Variables"); `DB_PASS` is
+/// common. Endings only, so that `PASSENGER` or `COMPASS` are not read as secrets.
+const SECRET_ENDINGS: &[&str] = &["_PWD", "_PASS"];
+
 /// Name endings that say the variable holds where a secret is, not the secret.
 const REFERENCE_SUFFIXES: &[&str] = &["_ARN", "_ID", "_NAME", "_PATH", "_FILE"];
 
@@ -53,7 +58,8 @@ pub(crate) fn secret_looking(variables: &[EnvironmentVariable]) -> Vec<&str> {
         .filter(|v| v.value == ValueShape::Literal)
         .filter(|v| {
             let name = v.name.to_ascii_uppercase();
-            SECRET_WORDS.iter().any(|w| name.contains(w))
+            (SECRET_WORDS.iter().any(|w| name.contains(w))
+                || SECRET_ENDINGS.iter().any(|e| name.ends_with(e)))
                 && !REFERENCE_SUFFIXES.iter().any(|s| name.ends_with(s))
         })
         .map(|v| v.name.as_str())
@@ -100,6 +106,9 @@ mod tests {
         // (name, value, flagged)
         let table = [
             ("DB_PASSWORD", "hunter2", true),
+            ("MYSQL_PWD", "hunter2", true),
+            ("DB_PASS", "hunter2", true),
+            ("PASSENGER_COUNT", "4", false),
             ("db_password", "hunter2", true),
             ("API_TOKEN", "abc", true),
             ("AWS_SECRET_ACCESS_KEY", "wJalr", true),

@@ -65,6 +65,11 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     ("ruby3.2", "2026-03-31"),
     ("nodejs20.x", "2026-04-30"),
     ("python3.10", "2026-06-30"),
+    // AWS Health notice of 2026-02 (quoted in awslabs/ssosync#297): "We are ending
+    // support for the OS-only runtime for Amazon Linux 2 (provided.al2) in Lambda on
+    // July 31, 2026". The other AL2-based runtimes (java8.al2, java11, java17,
+    // python3.11) have their own dates on the runtimes page, not read here.
+    ("provided.al2", "2026-07-31"),
     ("dotnet8", "2026-11-10"),
 ];
 

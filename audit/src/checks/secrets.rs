@@ -495,12 +495,17 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
                 }
             }
         }
+        // An unread reservation keeps the verdict undecided, but never hides a FAIL
+        // already found (an audit role from an earlier --print-policy may lack the
+        // call).
         match &record.reserved_concurrency {
             Collected::Ok(reserved) => faults.extend(throttled(*reserved)),
-            other => {
-                if let Some(finding) = context.missing(def, arn, other) {
-                    return finding;
-                }
+            Collected::Failed(error) => not_proven.push(format!(
+                "its reserved concurrency could not be read ({}: {})",
+                error.action, error.message
+            )),
+            Collected::Skipped(reason) => {
+                not_proven.push(format!("its reserved concurrency was not read ({reason})"));
             }
         }
         // A function URL without IAM auth lets anyone call it (Prowler

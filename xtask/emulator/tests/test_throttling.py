@@ -34,13 +34,22 @@ def test_the_error_is_lambdas_throttling_error_with_its_reason():
 
 
 class _Function:
+    """Not in moto's backend: its own reservation is read."""
+
     def __init__(self, reserved):
         self.reserved_concurrency = reserved
 
 
-def test_a_throttled_function_is_refused_and_others_are_not():
-    throttling.refuse_throttled(_Function(None))
-    throttling.refuse_throttled(_Function(3))
+@pytest.mark.parametrize("invocation_type", [None, "RequestResponse"])
+def test_a_synchronous_invocation_of_a_throttled_function_is_refused(invocation_type):
+    assert throttling.throttle(_Function(None), invocation_type) is False
+    assert throttling.throttle(_Function(3), invocation_type) is False
     with pytest.raises(Exception) as raised:
-        throttling.refuse_throttled(_Function(0))
+        throttling.throttle(_Function(0), invocation_type)
     assert raised.value.code == 429
+
+
+def test_an_event_is_accepted_but_not_run_and_a_dry_run_is_not_throttled():
+    assert throttling.throttle(_Function(0), "Event") is True
+    assert throttling.throttle(_Function(None), "Event") is False
+    assert throttling.throttle(_Function(0), "DryRun") is False

@@ -15,7 +15,7 @@
 //! attempt per rotation (Secrets Manager's retries repeat the same outcome and
 //! would only make failed cases slower).
 
-pub mod changes;
+mod changes;
 pub mod operators;
 pub mod oracle;
 

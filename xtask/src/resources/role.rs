@@ -33,7 +33,7 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             )?;
         }
     }
-    if detach_managed_policies(d).await? == Outcome::AlreadyGone {
+    if !detach_managed_policies(d).await? {
         return Ok(Outcome::AlreadyGone);
     }
     if !d.write("iam:DeleteRole") {
@@ -45,9 +45,10 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     )
 }
 
-/// Detaches every managed policy attached to the role (the first page of 100 holds
-/// far more than the ten IAM allows a role by default).
-async fn detach_managed_policies(d: &mut Deletion<'_>) -> Result<Outcome> {
+/// Detaches every managed policy attached to the role; false when the role is
+/// already gone. One page of up to 1000 holds them all: IAM allows a role at most
+/// 20 managed policies (IAM user guide, "IAM and AWS STS quotas").
+async fn detach_managed_policies(d: &mut Deletion<'_>) -> Result<bool> {
     let (clients, id) = (d.clients, d.resource.id.as_str());
     let attached = match clients
         .iam
@@ -58,7 +59,7 @@ async fn detach_managed_policies(d: &mut Deletion<'_>) -> Result<Outcome> {
         .await
     {
         Ok(out) => out.attached_policies().to_vec(),
-        Err(e) if aws::is_not_found(&e) => return Ok(Outcome::AlreadyGone),
+        Err(e) if aws::is_not_found(&e) => return Ok(false),
         Err(e) => bail!("iam:ListAttachedRolePolicies: {}", aws::describe(&e)),
     };
     for arn in attached.iter().filter_map(|p| p.policy_arn()) {
@@ -75,5 +76,5 @@ async fn detach_managed_policies(d: &mut Deletion<'_>) -> Result<Outcome> {
             )?;
         }
     }
-    Ok(Outcome::Deleted)
+    Ok(true)
 }

@@ -173,6 +173,7 @@ pub(crate) async fn close_default_group(
             .collect()
     };
     let (ingress, egress) = (ids(&ingress), ids(&egress));
+    let (ingress_text, egress_text) = (ingress.join(", "), egress.join(", "));
     if !ingress.is_empty()
         && calls.write(format!(
             "ec2:RevokeSecurityGroupIngress {group} (default group of {vpc}) {}",
@@ -190,6 +191,9 @@ pub(crate) async fn close_default_group(
                     aws::describe(&e)
                 )
             })?;
+        aws::say(&format!(
+            "default security group {group} of {vpc}: inbound rules {ingress_text} revoked (the default group admits nothing)"
+        ));
     }
     if !egress.is_empty()
         && calls.write(format!(
@@ -208,6 +212,9 @@ pub(crate) async fn close_default_group(
                     aws::describe(&e)
                 )
             })?;
+        aws::say(&format!(
+            "default security group {group} of {vpc}: outbound rules {egress_text} revoked (the default group lets nothing out)"
+        ));
     }
     Ok(())
 }

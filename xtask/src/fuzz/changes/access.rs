@@ -184,7 +184,8 @@ pub(crate) async fn key_not_delegated(s: &Setup) -> Result<String> {
     ))
 }
 /// A customer managed policy of the run's, made from `document` and attached to the
-/// role.
+/// role. Cleanup detaches it from the role and keeps it (a managed policy is not
+/// the run's to delete), so it stays in the fuzz run's own emulator.
 async fn attach_new_policy(s: &Setup, suffix: &str, document: &Value) -> Result<String> {
     let created = s
         .iam

@@ -1,8 +1,10 @@
 //! The network's changes: the database's and the endpoints' security groups, the
 //! function's egress, prefix lists and IPv6 rules, the interface endpoints (deleted,
 //! private DNS off, a policy, other groups), the VPC's DNS attributes, network ACLs.
-//! Resources a change creates (a prefix list, a group) carry the run's tags, so the
-//! case's cleanup finds them.
+//! A group a change creates carries the run's tags, so the case's cleanup deletes
+//! it; a prefix list carries them too, but cleanup knows no prefix lists, so it
+//! stays in the fuzz run's own emulator (its name is the run's, so no case meets
+//! another's), which is thrown away with the run.
 
 use anyhow::{Context as _, Result, anyhow};
 use aws_sdk_ec2::types::{
