@@ -2340,7 +2340,7 @@ async fn a_discovered_setups_bastion_is_found_by_its_role_whatever_its_name() {
     let bastion = instances
         .reservations()
         .iter()
-        .flat_map(|r| r.instances())
+        .flat_map(aws_sdk_ec2::types::Reservation::instances)
         .find_map(|i| i.instance_id())
         .expect("the bastion")
         .to_owned();
