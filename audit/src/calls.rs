@@ -54,6 +54,10 @@ pub const EC2_DESCRIBE_NETWORK_ACLS: ApiCall = call(
     "ec2:DescribeNetworkAcls",
     "network ACLs between the function's subnets and the endpoints' and database's",
 );
+pub const EC2_DESCRIBE_VPC_PEERING_CONNECTIONS: ApiCall = call(
+    "ec2:DescribeVpcPeeringConnections",
+    "whether a rotation function in another VPC than its database's is peered with it",
+);
 pub const EC2_DESCRIBE_INSTANCES: ApiCall = call(
     "ec2:DescribeInstances",
     "find the bastion: its security groups and whether it requires IMDSv2",
@@ -172,6 +176,7 @@ pub const CALLS: &[ApiCall] = &[
     EC2_DESCRIBE_SUBNETS,
     EC2_DESCRIBE_VPC_ENDPOINTS,
     EC2_DESCRIBE_NETWORK_ACLS,
+    EC2_DESCRIBE_VPC_PEERING_CONNECTIONS,
     EC2_DESCRIBE_INSTANCES,
     EC2_DESCRIBE_SECURITY_GROUP_RULES,
     EC2_GET_MANAGED_PREFIX_LIST_ENTRIES,

@@ -39,7 +39,7 @@ use crate::inventory::{
     FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
     MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
     RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
-    SecurityGroupRule, Subnet, Vpc, VpcEndpoint,
+    SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
 };
 use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
@@ -295,6 +295,7 @@ macro_rules! secret_from {
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             pending_created_date: None,
+            pending_date_error: None,
             kms_key_id: value.kms_key_id().map(str::to_owned),
         }
     }};
@@ -370,6 +371,7 @@ pub async fn collect_in_account(
     let log = Arc::new(CallLog::default());
     let mut regions = Vec::new();
     let mut excluded = Vec::new();
+    let mut failed_regions = Vec::new();
     let mut account_id = known_account;
     for config in configs {
         let region = config
@@ -382,16 +384,27 @@ pub async fn collect_in_account(
             request,
             region: region.clone(),
         };
-        let (account, parts) = tokio::join!(
-            collector.account_id(account_id.is_none()),
-            Box::pin(collector.parts())
-        );
-        if account_id.is_none() {
-            account_id = account;
+        let collected = CatchPanic::new(async {
+            tokio::join!(
+                collector.account_id(account_id.is_none()),
+                Box::pin(collector.parts())
+            )
+        })
+        .await;
+        match collected {
+            Ok((account, (parts, region_excluded))) => {
+                if account_id.is_none() {
+                    account_id = account;
+                }
+                regions.extend(parts);
+                excluded.extend(region_excluded);
+            }
+            Err(panic) => {
+                let error = panicked(&region, panic.as_ref());
+                tracing::error!("{}", error.describe());
+                failed_regions.push(crate::inventory::FailedRegion { region, error });
+            }
         }
-        let (parts, region_excluded) = parts;
-        regions.extend(parts);
-        excluded.extend(region_excluded);
     }
     let mut scope = request.scope.clone();
     scope.regions = configs
@@ -414,6 +427,54 @@ pub async fn collect_in_account(
         },
         regions,
         excluded,
+        failed_regions,
+    }
+}
+
+/// A future that returns a panic inside it as `Err`, so one region's bug costs
+/// that region only. It needs the release profile to unwind (`panic = "abort"`
+/// is kept for the rotation Lambda's own profile, see the workspace's Cargo.toml);
+/// what the panic leaves behind is the region's own collector, dropped with it,
+/// and the call counters, whose lock tolerates poisoning ([`CallLog`]).
+pub(crate) struct CatchPanic<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> CatchPanic<F> {
+    pub(crate) fn new(future: F) -> Self {
+        Self(Box::pin(future))
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for CatchPanic<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// The error a region's panic is reported as: the panic's text names the bug,
+/// never a secret (the audit formats none).
+pub(crate) fn panicked(region: &str, panic: &(dyn std::any::Any + Send)) -> CollectionError {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    CollectionError {
+        action: "audit:collect".to_owned(),
+        access_denied: false,
+        code: None,
+        message: format!(
+            "the collection of region {region} stopped on a panic in the audit ({text}); the other regions were audited. Run again, and report the message if it persists"
+        ),
     }
 }
 
@@ -512,19 +573,46 @@ impl RegionCollector<'_> {
                 _ => None,
             })
             .collect();
-        let (rules_and_lists, grants, roles) = tokio::join!(
+        // The VPCs of functions that run outside their database's VPC.
+        let database_vpc = database
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|db| db.vpc_id.clone());
+        let other_vpcs: BTreeSet<String> = secrets_part
+            .functions
+            .iter()
+            .filter_map(|f| match &f.configuration {
+                Collected::Ok(Some(configuration)) => configuration.vpc_id.clone(),
+                _ => None,
+            })
+            .filter(|vpc| !vpc.is_empty() && Some(vpc) != database_vpc.as_ref())
+            .collect();
+        let (rules_and_lists, grants, roles, vpc_peerings) = tokio::join!(
             self.rules_and_prefix_lists(&groups),
             self.grants(&secrets_part),
-            self.roles(role_arns)
+            self.roles(role_arns),
+            self.vpc_peerings(database_vpc.as_deref(), &other_vpcs)
         );
         let (security_group_rules, prefix_lists) = rules_and_lists;
+        let bastions = match vpc_part.bastions {
+            Collected::Ok(instances) if self.request.scope.discover => {
+                Collected::Ok(crate::discover::bastions_by_role(
+                    instances,
+                    database.ok().and_then(Option::as_ref),
+                    security_group_rules.ok().map(Vec::as_slice),
+                    self.request.policy.ssh_port,
+                    &self.request.policy.bastion_name,
+                ))
+            }
+            other => other,
+        };
 
         RegionInventory {
             region: self.region.clone(),
             vpc: vpc_part.vpc,
             subnets: vpc_part.subnets,
             endpoints: vpc_part.endpoints,
-            bastions: vpc_part.bastions,
+            bastions,
             database,
             security_group_rules,
             prefix_lists,
@@ -541,8 +629,60 @@ impl RegionCollector<'_> {
             roles,
             db_snapshots,
             default_security_group: vpc_part.default_security_group,
+            vpc_peerings,
             discovered: None,
         }
+    }
+
+    /// The active peering connections between `database_vpc` and any of `others`
+    /// (either side requester). No call when there are none to look for.
+    async fn vpc_peerings(
+        &self,
+        database_vpc: Option<&str>,
+        others: &BTreeSet<String>,
+    ) -> Collected<Vec<VpcPeering>> {
+        let Some(database_vpc) = database_vpc.filter(|_| !others.is_empty()) else {
+            return Collected::Ok(Vec::new());
+        };
+        let call = &calls::EC2_DESCRIBE_VPC_PEERING_CONNECTIONS;
+        let vpcs: Vec<String> = others
+            .iter()
+            .cloned()
+            .chain([database_vpc.to_owned()])
+            .collect();
+        // Filtered here, not by the service: the few connections of an account
+        // fit in a page or two, and every server reads them alike.
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_vpc_peering_connections()
+            .into_paginator()
+            .send();
+        let mut peerings = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => {
+                    peerings.extend(page.vpc_peering_connections().iter().filter_map(|p| {
+                        let active = p.status().and_then(|s| s.code())
+                            == Some(
+                                &aws_sdk_ec2::types::VpcPeeringConnectionStateReasonCode::Active,
+                            );
+                        let peering = VpcPeering {
+                            id: p.vpc_peering_connection_id()?.to_owned(),
+                            requester_vpc: p.requester_vpc_info()?.vpc_id()?.to_owned(),
+                            accepter_vpc: p.accepter_vpc_info()?.vpc_id()?.to_owned(),
+                        };
+                        (active
+                            && vpcs.contains(&peering.requester_vpc)
+                            && vpcs.contains(&peering.accepter_vpc))
+                        .then_some(peering)
+                    }));
+                }
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        Collected::Ok(peerings)
     }
 
     // ------------------------------------------------------------------ VPC
@@ -807,18 +947,23 @@ impl RegionCollector<'_> {
         Collected::Ok(endpoints)
     }
 
-    /// Every instance of the VPC with the bastion's name (not only the first).
+    /// Every instance of the VPC with the bastion's name (not only the first); for a discovered setup, every
+    /// instance of the VPC, whose bastions are then found by their role
+    /// ([`crate::discover::bastions_by_role`]) once the groups' rules are read.
     async fn bastions(&self, vpc: &str) -> Collected<Vec<Instance>> {
         let call = &calls::EC2_DESCRIBE_INSTANCES;
-        let mut pages = self
+        let mut operation = self
             .clients
             .ec2
             .describe_instances()
-            .filters(filter("vpc-id", [vpc]))
-            .filters(filter(
+            .filters(filter("vpc-id", [vpc]));
+        if !self.request.scope.discover {
+            operation = operation.filters(filter(
                 "tag:Name",
                 [self.request.policy.bastion_name.clone()],
-            ))
+            ));
+        }
+        let mut pages = operation
             .filters(filter(
                 "instance-state-name",
                 ["pending", "running", "stopping", "stopped"],
@@ -1169,11 +1314,9 @@ impl RegionCollector<'_> {
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(
-                        "secret {}: {}",
-                        secret.name,
-                        collection_error(call, &error).describe()
-                    );
+                    let error = collection_error(call, &error);
+                    tracing::warn!("secret {}: {}", secret.name, error.describe());
+                    secret.pending_date_error = Some(error);
                     return;
                 }
             }

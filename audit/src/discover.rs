@@ -30,7 +30,9 @@
 //! These functions are pure; the calls are in `collect::discover`.
 
 // The records discovery produces live with the inventory that stores them.
-use crate::inventory::{Collected, FunctionConfiguration, Secret, SecretFacts};
+use crate::inventory::{
+    Collected, DbInstance, FunctionConfiguration, Instance, Secret, SecretFacts, SecurityGroupRule,
+};
 pub use crate::inventory::{Discovered, ExcludedSecret};
 
 /// The tag RDS puts on the admin secret it manages for an instance
@@ -331,6 +333,114 @@ pub fn database_of(
         (None, _) => why.push("its value has no host".to_owned()),
     }
     Err(format!("its database was not found: {}", why.join("; ")))
+}
+
+/// A discovered setup's bastions, found by their role rather than a name: the
+/// VPC's instances (of `instances`) with a group that the database's groups admit
+/// on the database port by group reference, and a group that admits SSH
+/// (`ssh_port`, from any source). A setup built under its own names has its
+/// bastion found so, and `rds.ingress.bastion-only` accepts it. When no instance
+/// has that role (or the rules or the database are unknown), the instances named
+/// `bastion_name` (the policy's) are the bastions, as for the tutorial's setup.
+pub fn bastions_by_role(
+    instances: Vec<Instance>,
+    database: Option<&DbInstance>,
+    rules: Option<&[SecurityGroupRule]>,
+    ssh_port: u16,
+    bastion_name: &str,
+) -> Vec<Instance> {
+    let by_role: Vec<Instance> = match (database, rules) {
+        (Some(db), Some(rules)) => {
+            let db_port = db.port.unwrap_or(3306);
+            let admitted: Vec<&str> = rules
+                .iter()
+                .filter(|r| {
+                    db.security_group_ids.contains(&r.group_id)
+                        && crate::checks::network::admits_tcp_port(r, db_port)
+                })
+                .filter_map(|r| r.referenced_group_id.as_deref())
+                .collect();
+            let admits_ssh = |group: &String| {
+                rules.iter().any(|r| {
+                    &r.group_id == group && crate::checks::network::admits_tcp_port(r, ssh_port)
+                })
+            };
+            instances
+                .iter()
+                .filter(|i| {
+                    i.security_group_ids
+                        .iter()
+                        .any(|g| admitted.contains(&g.as_str()))
+                        && i.security_group_ids.iter().any(admits_ssh)
+                })
+                .cloned()
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    if by_role.is_empty() {
+        instances
+            .into_iter()
+            .filter(|i| i.name.as_deref() == Some(bastion_name))
+            .collect()
+    } else {
+        by_role
+    }
+}
+
+#[cfg(test)]
+mod bastion_tests {
+    use super::*;
+    use crate::checks::fixtures::{bastion, compliant_region, from_group, rule};
+
+    #[test]
+    fn a_setups_bastion_is_found_by_its_role_and_by_name_only_as_a_fallback() {
+        let region = compliant_region();
+        let db = region
+            .database
+            .ok()
+            .and_then(Option::as_ref)
+            .expect("database")
+            .clone();
+        let db_group = db.security_group_ids[0].clone();
+        let mut jump = bastion("i-jump", "sg-jump");
+        jump.name = Some("billing-jump".to_owned());
+        let mut web = bastion("i-web", "sg-web");
+        web.name = Some("web".to_owned());
+        let mut named = bastion("i-named", "sg-named");
+        named.name = Some(crate::policy::TUTORIAL_BASTION_NAME.to_owned());
+        let port = i32::from(db.port.unwrap_or(3306));
+        let rules = vec![
+            from_group(rule("r-db", &db_group, "tcp", port, port), "sg-jump"),
+            crate::checks::fixtures::from_cidr(
+                rule("r-ssh", "sg-jump", "tcp", 22, 22),
+                "203.0.113.10/32",
+            ),
+            // The web server has SSH too, but the database does not admit it.
+            crate::checks::fixtures::from_cidr(
+                rule("r-web", "sg-web", "tcp", 22, 22),
+                "203.0.113.10/32",
+            ),
+        ];
+        let instances = vec![jump.clone(), web.clone(), named.clone()];
+        let found = |rules: Option<&[SecurityGroupRule]>| -> Vec<String> {
+            bastions_by_role(
+                instances.clone(),
+                Some(&db),
+                rules,
+                22,
+                crate::policy::TUTORIAL_BASTION_NAME,
+            )
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+        };
+        assert_eq!(found(Some(rules.as_slice())), vec!["i-jump".to_owned()]);
+        // Without SSH on its group it is no bastion: the name decides.
+        assert_eq!(found(Some(&rules[..1])), vec!["i-named".to_owned()]);
+        // Rules unread: the name decides.
+        assert_eq!(found(None), vec!["i-named".to_owned()]);
+    }
 }
 
 #[cfg(test)]

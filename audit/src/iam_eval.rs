@@ -115,12 +115,19 @@ pub fn evaluate(policies: &[NamedPolicy<'_>], request: &Request<'_>) -> Result<D
                 || format!("{} statement {}", policy.name, index + 1),
                 |sid| format!("{} statement {sid}", policy.name),
             );
-            if !matches_action(statement, request.action)
-                || !matches_resource(statement, request.resource)
-            {
+            if !matches_action(statement, request.action) {
                 continue;
             }
-            let truth = condition_holds(&statement["Condition"], &request.context);
+            let truth = match matches_resource(statement, request.resource) {
+                Truth::No => continue,
+                Truth::Yes => condition_holds(&statement["Condition"], &request.context),
+                Truth::Unknown(why) => {
+                    match condition_holds(&statement["Condition"], &request.context) {
+                        Truth::No => continue,
+                        _ => Truth::Unknown(why),
+                    }
+                }
+            };
             match (statement["Effect"].as_str(), truth) {
                 (Some("Deny"), Truth::Yes) => return Ok(Decision::ExplicitDeny { by: label }),
                 (Some("Deny"), Truth::Unknown(condition)) => {
@@ -378,16 +385,94 @@ fn matches_action(statement: &Value, action: &str) -> bool {
     }
 }
 
-fn matches_resource(statement: &Value, resource: &str) -> bool {
-    if let Some(not) = statement.get("NotResource") {
-        !strings(not)
-            .iter()
-            .any(|p| wildcard_matches(p, resource, false))
-    } else {
-        strings(&statement["Resource"])
-            .iter()
-            .any(|p| wildcard_matches(p, resource, false))
+/// Whether a statement's `Resource` (or `NotResource`) names `resource`. A
+/// pattern with a policy variable (`${aws:PrincipalTag/team}`) names what the
+/// caller's request context makes it, which the audit does not know: when the
+/// pattern could match (the variable read as `*`) and no plain pattern decides,
+/// the answer is undecided, never a match.
+fn matches_resource(statement: &Value, resource: &str) -> Truth {
+    let (patterns, negated) = match statement.get("NotResource") {
+        Some(not) => (strings(not), true),
+        None => (strings(&statement["Resource"]), false),
+    };
+    let mut variable = None;
+    for pattern in patterns {
+        if pattern.contains("${") {
+            if arn_matches(&without_variables(pattern), resource) {
+                variable.get_or_insert(pattern);
+            }
+        } else if arn_matches(pattern, resource) {
+            return if negated { Truth::No } else { Truth::Yes };
+        }
     }
+    match variable {
+        Some(pattern) => Truth::Unknown(format!(
+            "the policy variable in {} {pattern}",
+            if negated { "NotResource" } else { "Resource" }
+        )),
+        None if negated => Truth::Yes,
+        None => Truth::No,
+    }
+}
+
+/// `pattern` with each policy variable (`${...}`) read as `*`.
+fn without_variables(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        out.push('*');
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// IAM's matching of an ARN pattern (a `Resource`, or an `ArnLike` condition's
+/// value): `*` and `?` match within the colon-separated segments, except that a
+/// `*` that is the last character of its segment "can expand to match beyond the
+/// colon boundaries" (IAM user guide, "IAM JSON policy elements: Resource",
+/// section "Using wildcards in resource ARNs"). So the `*`s of
+/// `arn:aws:secretsmanager:*:1:secret:x` and `arn:aws:s3:::b/*` may match
+/// across colons, but one inside a segment (`:*-admin`, `:123*456:`) and a `?`
+/// never match a colon. Not an ARN pattern: plain wildcards ([`wildcard_matches`]).
+///
+/// Dynamic programming over pattern x text: a crafted policy cannot make it
+/// exponential.
+pub fn arn_matches(pattern: &str, text: &str) -> bool {
+    if !pattern.starts_with("arn:") {
+        return wildcard_matches(pattern, text, false);
+    }
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // row[j]: the pattern so far matches t[..j].
+    let mut row = vec![false; t.len() + 1];
+    row[0] = true;
+    for (i, &c) in p.iter().enumerate() {
+        let mut next = vec![false; t.len() + 1];
+        match c {
+            '*' => {
+                let crosses = p.get(i + 1).is_none_or(|n| *n == ':');
+                next[0] = row[0];
+                for j in 1..=t.len() {
+                    next[j] = row[j] || (next[j - 1] && (crosses || t[j - 1] != ':'));
+                }
+            }
+            _ => {
+                for j in 1..=t.len() {
+                    let one = if c == '?' {
+                        t[j - 1] != ':'
+                    } else {
+                        t[j - 1] == c
+                    };
+                    next[j] = row[j - 1] && one;
+                }
+            }
+        }
+        row = next;
+    }
+    row[t.len()]
 }
 
 /// Whether a statement's `Condition` holds: operators and keys are ANDed, a key's
@@ -446,8 +531,10 @@ fn operator_holds(
         "StringNotEquals" | "ArnNotEquals" => (true, |p, v| p == v),
         "StringEqualsIgnoreCase" => (false, |p, v| p.eq_ignore_ascii_case(v)),
         "StringNotEqualsIgnoreCase" => (true, |p, v| p.eq_ignore_ascii_case(v)),
-        "StringLike" | "ArnLike" => (false, |p, v| wildcard_matches(p, v, false)),
-        "StringNotLike" | "ArnNotLike" => (true, |p, v| wildcard_matches(p, v, false)),
+        "StringLike" => (false, |p, v| wildcard_matches(p, v, false)),
+        "StringNotLike" => (true, |p, v| wildcard_matches(p, v, false)),
+        "ArnLike" => (false, arn_matches),
+        "ArnNotLike" => (true, arn_matches),
         "Bool" => (false, |p, v| p.eq_ignore_ascii_case(v)),
         _ => return unknown(),
     };
@@ -541,6 +628,81 @@ mod tests {
         }
         let crafted = format!("{}b", "*a".repeat(20));
         assert!(!wildcard_matches(&crafted, &"a".repeat(64), false));
+    }
+
+    /// IAM user guide, "IAM JSON policy elements: Resource", "Using wildcards in
+    /// resource ARNs": wildcards work within a segment; a `*` ending its segment
+    /// may reach past colons.
+    #[test]
+    fn arn_wildcards_stay_in_their_segment_unless_they_end_it() {
+        let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf";
+        for (pattern, expected) in [
+            ("*", true),
+            ("arn:aws:secretsmanager:*:123456789012:secret:App-*", true),
+            ("arn:aws:secretsmanager:us-east-1:123456789012:*", true),
+            ("arn:aws:secretsmanager:us-east-1:*", true),
+            (
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-??????",
+                true,
+            ),
+            // A `*` inside a segment does not swallow `secret:`.
+            (
+                "arn:aws:secretsmanager:us-east-1:123456789012:*App-*",
+                false,
+            ),
+            ("arn:aws:secretsmanager:us-east-1:*t:App-AbCdEf", false),
+            ("arn:aws:secretsmanager:us-east-1:123*:App-AbCdEf", true),
+            // `?` is one character of a segment, never its colon.
+            (
+                "arn:aws:secretsmanager:us-east-1:123456789012?secret:App-AbCdEf",
+                false,
+            ),
+            (
+                "arn:aws:secretsmanager:us-east-1:1234*9012:secret:App-AbCdEf",
+                true,
+            ),
+            ("arn:aws:rds:*", false),
+        ] {
+            assert_eq!(arn_matches(pattern, secret), expected, "{pattern}");
+        }
+        let crafted = format!("arn:{}b", "*a".repeat(40));
+        assert!(!arn_matches(&crafted, &format!("arn:{}", "a".repeat(200))));
+    }
+
+    #[test]
+    fn a_policy_variable_in_resource_is_not_proven_either_way() {
+        let with_resource = |effect: &str, resource: Value| json!({"Statement": {"Effect": effect, "Action": "secretsmanager:GetSecretValue", "Resource": resource}});
+        let variable =
+            json!("arn:aws:secretsmanager:us-east-1:123456789012:secret:${aws:PrincipalTag/app}-*");
+        let request = Request::new("secretsmanager:GetSecretValue", SECRET);
+        assert!(matches!(
+            decide(&[with_resource("Allow", variable.clone())], &request),
+            Decision::NotProven { .. }
+        ));
+        assert!(matches!(
+            decide(
+                &[
+                    allow("secretsmanager:GetSecretValue", SECRET),
+                    with_resource("Deny", variable.clone())
+                ],
+                &request
+            ),
+            Decision::MayDeny { .. }
+        ));
+        // A variable in a pattern that cannot match whatever its value is no match.
+        let elsewhere = json!("arn:aws:s3:::bucket/${aws:username}");
+        assert_eq!(
+            decide(&[with_resource("Allow", elsewhere)], &request),
+            Decision::ImplicitDeny
+        );
+        // A plain pattern beside it decides.
+        assert!(matches!(
+            decide(
+                &[with_resource("Allow", json!([variable, SECRET]))],
+                &request
+            ),
+            Decision::Allowed { .. }
+        ));
     }
 
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf";

@@ -147,6 +147,17 @@ pub struct Inventory {
     /// the reason (absent from inventories saved by earlier versions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<ExcludedSecret>,
+    /// Regions whose collection stopped part-way (a panic in the audit): each is
+    /// one ERROR finding, and the other regions are audited as usual.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_regions: Vec<FailedRegion>,
+}
+
+/// A region whose collection stopped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedRegion {
+    pub region: String,
+    pub error: CollectionError,
 }
 
 /// What was read in one region.
@@ -210,10 +221,29 @@ pub struct RegionInventory {
     /// `default`); `Ok(None)` when EC2 lists none. Absent from earlier inventories.
     #[serde(default = "not_collected")]
     pub default_security_group: Collected<Option<DefaultSecurityGroup>>,
+    /// The active peering connections between a rotation function's VPC and its
+    /// database's, read only when the two differ (`DescribeVpcPeeringConnections`).
+    #[serde(default = "no_peering_read")]
+    pub vpc_peerings: Collected<Vec<VpcPeering>>,
     /// With `--discover`: the setup this part of the region is, found from its
     /// secret (a region has one such part per setup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered: Option<Discovered>,
+}
+
+/// An active VPC peering connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcPeering {
+    pub id: String,
+    pub requester_vpc: String,
+    pub accepter_vpc: String,
+}
+
+/// Peerings were read only where needed: an inventory without the field had none
+/// to read, or was saved by an earlier version (then a VPC mismatch is judged
+/// without them).
+fn no_peering_read() -> Collected<Vec<VpcPeering>> {
+    Collected::Ok(Vec::new())
 }
 
 /// What an inventory saved before a part existed holds for it.
@@ -248,6 +278,7 @@ impl RegionInventory {
             roles: Vec::new(),
             db_snapshots: Collected::default(),
             default_security_group: Collected::Ok(None),
+            vpc_peerings: Collected::Ok(Vec::new()),
             discovered: None,
         }
     }
@@ -425,6 +456,10 @@ pub struct Secret {
     /// progress from a stuck one.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub pending_created_date: Option<OffsetDateTime>,
+    /// Why `pending_created_date` could not be read (`ListSecretVersionIds`
+    /// failed): the rotation's progress is then unknown, not stuck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_date_error: Option<CollectionError>,
     /// `KmsKeyId`: the customer-managed key the secret is encrypted with; absent
     /// for the AWS managed key `aws/secretsmanager` (Secrets Manager API
     /// reference, `DescribeSecret`).

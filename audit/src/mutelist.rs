@@ -136,7 +136,7 @@ impl Mutelist {
         // Per entry: the findings it muted (live) or matched (expired).
         let mut counted = vec![0usize; self.entries.len()];
         for finding in findings.iter_mut() {
-            if finding.check_id == NEVER_MUTED {
+            if NEVER_MUTED.contains(&finding.check_id.as_str()) {
                 continue;
             }
             for (index, (entry, expires)) in self.entries.iter().enumerate() {
@@ -176,9 +176,9 @@ impl Mutelist {
     }
 }
 
-/// The finding that says an account could not be audited (`org::ACCOUNT_REACHABLE`):
-/// never muted.
-const NEVER_MUTED: &str = "account.reachable";
+/// The findings that say an account or a region could not be audited
+/// (`org::ACCOUNT_REACHABLE`, `checks::region::REGION_COLLECTED`): never muted.
+const NEVER_MUTED: &[&str] = &["account.reachable", "region.collected"];
 
 /// Whether `pattern` can name a check id a finding carries: a check's own id, or
 /// one of the per-service ids the endpoint checks give their findings

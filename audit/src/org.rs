@@ -653,6 +653,7 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
         },
     };
     let mut tasks = JoinSet::new();
+    let mut spawned = std::collections::HashMap::new();
     for (index, region) in regions.iter().enumerate() {
         let config = config
             .to_builder()
@@ -661,7 +662,7 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
         let mut collect = request.collect.clone();
         collect.scope.regions = vec![region.clone()];
         let account = target.account_id.clone();
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let inventory = crate::collect::collect_in_account(
                 std::slice::from_ref(&config),
                 &collect,
@@ -670,14 +671,37 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
             .await;
             (index, inventory)
         });
+        spawned.insert(handle.id(), region.clone());
     }
     let mut parts = BTreeMap::new();
+    let mut failed = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, inventory)) = joined {
-            parts.insert(index, inventory);
+        match joined {
+            Ok((index, inventory)) => {
+                parts.insert(index, inventory);
+            }
+            // A region that stopped outside its collection's own catch (see
+            // `collect::CatchPanic`) is still in the report, as an ERROR.
+            Err(error) => {
+                let region = spawned.get(&error.id()).cloned().unwrap_or_default();
+                let error = match error.try_into_panic() {
+                    Ok(panic) => crate::collect::panicked(&region, panic.as_ref()),
+                    Err(error) => CollectionError {
+                        action: "audit:collect".to_owned(),
+                        access_denied: false,
+                        code: None,
+                        message: format!("the collection of region {region} stopped: {error}"),
+                    },
+                };
+                failed.push(crate::inventory::FailedRegion { region, error });
+            }
         }
     }
-    match merge(parts.into_values().collect()) {
+    let merged = merge(parts.into_values().collect()).map(|mut inventory| {
+        inventory.failed_regions.append(&mut failed);
+        inventory
+    });
+    match merged {
         Some(mut inventory) => {
             inventory
                 .metadata
@@ -685,12 +709,15 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
                 .get_or_insert_with(|| target.account_id.clone());
             record(AccountOutcome::Collected(Box::new(inventory)))
         }
-        None => record(AccountOutcome::Unreachable(CollectionError {
-            action: "audit:collect".to_owned(),
-            access_denied: false,
-            code: None,
-            message: "no region was collected".to_owned(),
-        })),
+        None => record(AccountOutcome::Unreachable(failed.pop().map_or_else(
+            || CollectionError {
+                action: "audit:collect".to_owned(),
+                access_denied: false,
+                code: None,
+                message: "no region was collected".to_owned(),
+            },
+            |f| f.error,
+        ))),
     }
 }
 
@@ -779,6 +806,7 @@ pub fn merge(parts: Vec<Inventory>) -> Option<Inventory> {
         metadata.collected_at = metadata.collected_at.min(part.metadata.collected_at);
         metadata.scope.regions.extend(part.metadata.scope.regions);
         merged.regions.extend(part.regions);
+        merged.failed_regions.extend(part.failed_regions);
     }
     Some(merged)
 }

@@ -47,6 +47,11 @@ pub struct Policy {
     /// Most days allowed since the last rotation; when absent, the schedule
     /// plus the window.
     pub max_days_since_rotation: Option<u32>,
+    /// Most days between rotations of a secret another service rotates (the
+    /// RDS-managed admin secret): its own schedule must be at most this, and its
+    /// age is judged by the shorter of the two. RDS's default is 7 days (Amazon RDS
+    /// User Guide, "Password management with Amazon RDS and AWS Secrets Manager").
+    pub admin_max_rotation_days: u32,
     /// Services that need an interface endpoint in the VPC (`com.amazonaws.<region>.<service>`).
     pub required_endpoints: Vec<String>,
     /// Shortest IPv4 prefix allowed as an SSH source (32 = one address).
@@ -95,6 +100,7 @@ impl Default for Policy {
             rotation_days: 2,
             rotation_window_hours: 2,
             max_days_since_rotation: None,
+            admin_max_rotation_days: 7,
             required_endpoints: vec!["secretsmanager".to_owned(), "rds".to_owned()],
             ssh_min_prefix_v4: 32,
             ssh_min_prefix_v6: 128,
@@ -159,6 +165,9 @@ impl Policy {
     fn validate(&self) -> Result<(), String> {
         if self.rotation_days == 0 {
             return Err("rotation_days must be at least 1".to_owned());
+        }
+        if self.admin_max_rotation_days == 0 {
+            return Err("admin_max_rotation_days must be at least 1".to_owned());
         }
         if !(1..=24).contains(&self.rotation_window_hours) {
             return Err(

@@ -45,7 +45,7 @@ pub fn zip_path() -> PathBuf {
         .join("bootstrap.zip")
 }
 
-/// Builds `bootstrap` in release mode, checks it, and writes the zip.
+/// Builds `bootstrap` with the `lambda` profile (release, aborting on a panic), checks it, and writes the zip.
 pub fn build_rotator(options: &BuildOptions) -> Result<Artifact> {
     let (target, machine) = if options.arm64 {
         ("aarch64-unknown-linux-gnu", ElfMachine::Aarch64)
@@ -59,7 +59,8 @@ pub fn build_rotator(options: &BuildOptions) -> Result<Artifact> {
     let mut command = Command::new(&cargo);
     command.current_dir(paths::workspace_root()).args([
         "build",
-        "--release",
+        "--profile",
+        "lambda",
         "--package",
         "rotator",
         "--bin",
@@ -80,7 +81,7 @@ pub fn build_rotator(options: &BuildOptions) -> Result<Artifact> {
         command.arg("--quiet");
     }
     eprintln!(
-        "building bootstrap for {target} (release: LTO, one codegen unit, stripped, panic=abort; a first build takes minutes, later ones seconds)"
+        "building bootstrap for {target} (profile lambda: release with LTO, one codegen unit, stripped, panic=abort; a first build takes minutes, later ones seconds)"
     );
     let status = command
         .status()
@@ -90,7 +91,7 @@ pub fn build_rotator(options: &BuildOptions) -> Result<Artifact> {
     }
     let binary = paths::target_dir()
         .join(target)
-        .join("release")
+        .join("lambda")
         .join("bootstrap");
     let bytes = fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     let found = elf_machine(&bytes)

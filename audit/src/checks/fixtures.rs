@@ -165,6 +165,7 @@ pub fn app_secret() -> Secret {
         tags: BTreeMap::new(),
         versions_to_stages: stages,
         pending_created_date: None,
+        pending_date_error: None,
         kms_key_id: None,
     }
 }
@@ -328,6 +329,7 @@ pub fn compliant_region() -> RegionInventory {
             ]),
         }],
         network_acls: Collected::Ok(vec![super::nacl::tests::default_acl("acl-default")]),
+        vpc_peerings: Collected::Ok(Vec::new()),
         roles: vec![RoleRecord {
             arn: ROLE.to_owned(),
             inline_policies: Collected::Ok(vec![PolicyDocument {
@@ -373,6 +375,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
         },
         regions: vec![region],
         excluded: Vec::new(),
+        failed_regions: Vec::new(),
     }
 }
 
@@ -391,4 +394,26 @@ pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::checks
         .into_iter()
         .filter(|f| f.check_id == check_id)
         .collect()
+}
+
+/// `region` as the setup `--discover` found by the secret `secret_name`, in
+/// the fixture's VPC and on its database.
+pub fn discovered_as(mut region: RegionInventory, secret_name: &str) -> RegionInventory {
+    region.discovered = Some(crate::discover::Discovered {
+        secret_name: secret_name.to_owned(),
+        secret_arn: SECRET_ARN.to_owned(),
+        function_arn: FUNCTION_ARN.to_owned(),
+        reason: "its rotation function runs in vpc-0tutorial".to_owned(),
+        database: "from the tag".to_owned(),
+        scope: Scope {
+            regions: vec![REGION.to_owned()],
+            vpc_id: Some(VPC.to_owned()),
+            secret_ids: vec![SECRET_ARN.to_owned()],
+            all_secrets: false,
+            db_instance_id: "secretsmanagertutorial".to_owned(),
+            read_secrets: true,
+            discover: true,
+        },
+    });
+    region
 }

@@ -21,11 +21,13 @@ mod policies;
 mod rds;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
+mod region;
 mod role;
 mod schedule;
 mod secret_unused;
 mod secrets;
 mod vpc_default_security_group_closed;
+mod setups;
 
 use std::fmt;
 
@@ -259,7 +261,8 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
             findings.extend(check(&context));
         }
     }
-    findings
+    findings.extend(region::region_collected(inventory));
+    setups::merge_shared(findings)
 }
 
 /// What every check sees.
@@ -509,24 +512,8 @@ mod tests {
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 
-    fn discovered(mut region: RegionInventory) -> Inventory {
-        region.discovered = Some(crate::discover::Discovered {
-            secret_name: "billing-db-app".to_owned(),
-            secret_arn: SECRET_ARN.to_owned(),
-            function_arn: FUNCTION_ARN.to_owned(),
-            reason: "its rotation function runs in vpc-0tutorial".to_owned(),
-            database: "from the tag".to_owned(),
-            scope: Scope {
-                regions: vec![REGION.to_owned()],
-                vpc_id: Some(VPC.to_owned()),
-                secret_ids: vec![SECRET_ARN.to_owned()],
-                all_secrets: false,
-                db_instance_id: "secretsmanagertutorial".to_owned(),
-                read_secrets: true,
-                discover: true,
-            },
-        });
-        let mut inventory = inventory_of(region);
+    fn discovered(region: RegionInventory) -> Inventory {
+        let mut inventory = inventory_of(discovered_as(region, "billing-db-app"));
         // The run's scope names nothing: each setup carries its own.
         inventory.metadata.scope.secret_ids = Vec::new();
         inventory.metadata.scope.db_instance_id = String::new();

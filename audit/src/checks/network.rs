@@ -13,8 +13,9 @@
 //! prefix list is unread and no rule decides, the finding is ERROR naming the
 //! read, not a FAIL the audit cannot prove.
 //!
-//! "The internet" is any public (non-RFC 1918) range wider than the policy's
-//! threshold, not only the literal `/0`: `0.0.0.0/1` plus `128.0.0.0/1` is the
+//! "The internet" is any public range (not RFC 1918, not the shared address
+//! space `100.64.0.0/10` of RFC 6598, not within the VPC's own ranges) wider
+//! than the policy's threshold, not only the literal `/0`: `0.0.0.0/1` plus `128.0.0.0/1` is the
 //! whole internet. Every group in scope is checked (every instance with the
 //! bastion's name, the database, the rotation function), because a second bastion
 //! or the database's group with SSH open is as exposed as the first. A rule from
@@ -43,7 +44,11 @@ pub const VPC_ENDPOINT: CheckDefinition = CheckDefinition {
     severity: Severity::High,
     resource_type: "AwsEc2VpcEndpointService",
     remediation: "Create an interface endpoint for the service in the VPC with private DNS enabled and a subnet in every availability zone where the database or the rotation function has a subnet (aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --private-dns-enabled --subnet-ids ...)",
-    compliance: &["AWS-FSBP:EC2.10 (vpc-endpoint-enabled pattern)"],
+    // Not FSBP EC2.10: that control asks for the endpoint of the EC2 service
+    // itself (`service-vpc-endpoint-enabled` with serviceName ec2; Security Hub
+    // user guide, "Security Hub controls for Amazon EC2", [EC2.10]); this check is
+    // the AWS Config rule `vpc-endpoint-enabled` for other services.
+    compliance: &["AWS-Config:vpc-endpoint-enabled"],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html",
     ],
@@ -85,9 +90,17 @@ pub const INGRESS_NO_PUBLIC: CheckDefinition = CheckDefinition {
     severity: Severity::High,
     resource_type: "AwsEc2SecurityGroup",
     remediation: "Revoke the ingress rules from public ranges wider than /24 (0.0.0.0/0, ::/0 and their halves included) on ports other than SSH; admit traffic only from the security groups or addresses that need it",
-    compliance: &["AWS-FSBP:EC2.18", "AWS-FSBP:EC2.19"],
+    // FSBP EC2.18 and EC2.19 judge only unrestricted sources (0.0.0.0/0, ::/0):
+    // EC2.18 fails ports other than the authorised 80 and 443, EC2.19 the
+    // high-risk ports (Security Hub user guide, "Security Hub controls for Amazon
+    // EC2", [EC2.18] and [EC2.19]). This check is wider (any public range wider
+    // than the threshold) and leaves SSH to `ec2.ssh.restricted`, so neither its
+    // PASS nor every FAIL is theirs: a FAIL names them only when one of its rules
+    // fails them too (`fsbp_controls`).
+    compliance: &[],
     references: &[
         "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-18",
+        "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-19",
     ],
 };
 
@@ -172,7 +185,7 @@ fn port_range(rule: &SecurityGroupRule) -> (i32, i32) {
 }
 
 /// Whether an ingress rule admits TCP traffic to `port`.
-fn admits_tcp_port(rule: &SecurityGroupRule, port: u16) -> bool {
+pub(crate) fn admits_tcp_port(rule: &SecurityGroupRule, port: u16) -> bool {
     if rule.is_egress {
         return false;
     }
@@ -434,8 +447,12 @@ pub(crate) fn endpoint_trust_faults(
     account: &str,
     pin_account: bool,
 ) -> Result<Vec<String>, String> {
-    let mut faults = super::policies::foreign_access(document, account)?;
-    if !pin_account {
+    let access = super::policies::resource_policy_access(document, account)?;
+    let mut faults = access.faults;
+    if pin_account {
+        // Asked for this account only: an organisation's accounts are more.
+        faults.extend(access.organisations);
+    } else {
         // The unconditioned `*` (AWS's default) is allowed unless asked otherwise.
         faults.retain(|f| !f.ends_with("allows Principal * (public)"));
     }
@@ -1095,9 +1112,12 @@ fn rules_of<'a>(
     }
 }
 
-/// Whether an address range lies inside private address space: RFC 1918 for
-/// IPv4, unique local `fc00::/7` for IPv6. A range that merely contains private
-/// space (`0.0.0.0/1`) is not private. Unparsable text counts as public.
+/// Whether an address range lies inside private address space: RFC 1918 and
+/// the shared address space `100.64.0.0/10` (RFC 6598, "carrier-grade NAT", not
+/// routed on the internet, and allowed as a VPC range: Amazon VPC User Guide,
+/// "VPC CIDR blocks") for IPv4, unique local `fc00::/7` for IPv6. A range that
+/// merely contains private space (`0.0.0.0/1`) is not private. Unparsable text
+/// counts as public.
 pub(crate) fn is_private(cidr: &str) -> bool {
     let (address, prefix) = match cidr.split_once('/') {
         Some((address, prefix)) => (address.trim(), prefix.trim().parse::<u8>().ok()),
@@ -1108,7 +1128,8 @@ pub(crate) fn is_private(cidr: &str) -> bool {
         let [a, b, ..] = v4.octets();
         return (prefix >= 8 && a == 10)
             || (prefix >= 12 && a == 172 && (b & 0xf0) == 16)
-            || (prefix >= 16 && a == 192 && b == 168);
+            || (prefix >= 16 && a == 192 && b == 168)
+            || (prefix >= 10 && a == 100 && (b & 0xc0) == 64);
     }
     if let Ok(v6) = address.parse::<std::net::Ipv6Addr>() {
         let prefix = prefix.unwrap_or(128);
@@ -1130,10 +1151,33 @@ fn is_public_wide(context: &Context<'_>, source: &Source) -> bool {
             } else {
                 context.policy.public_min_prefix_v4
             };
-            *prefix == 0 || (*prefix < threshold && !is_private(cidr))
+            *prefix == 0
+                || (*prefix < threshold && !is_private(cidr) && !is_within_vpc(context, cidr))
         }
         _ => false,
     }
+}
+
+/// Whether an IPv4 range lies within the audited VPC's range or one of its
+/// subnets' (a VPC may use public address space as its own; its addresses are
+/// then its instances', not the internet's).
+fn is_within_vpc(context: &Context<'_>, cidr: &str) -> bool {
+    let vpc = context
+        .region
+        .vpc
+        .ok()
+        .and_then(Option::as_ref)
+        .and_then(|v| v.cidr_block.as_deref());
+    let subnets = context
+        .region
+        .subnets
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.cidr_block.as_deref());
+    vpc.into_iter()
+        .chain(subnets)
+        .any(|own| cidr_contains(own, cidr))
 }
 
 /// Rules of `group` that admit anything from the internet, described.
@@ -1366,6 +1410,7 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
     for (group, of) in &groups {
         let resource = sg_arn(context, group);
         let mut open = Vec::new();
+        let mut controls = BTreeSet::new();
         let mut unavailable = Vec::new();
         for rule in rules
             .iter()
@@ -1375,6 +1420,12 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
                 Cidrs::Group => {}
                 Cidrs::Unavailable(reason) => unavailable.push(reason),
                 Cidrs::List(sources) => {
+                    if sources
+                        .iter()
+                        .any(|s| matches!(s, Source::Cidr { prefix: 0, .. }))
+                    {
+                        controls.extend(fsbp_controls(rule));
+                    }
                     if sources.iter().any(|s| is_public_wide(context, s)) {
                         open.push(format!(
                             "rule {} ({} from {})",
@@ -1387,11 +1438,13 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
             }
         }
         if !open.is_empty() {
-            findings.push(context.fail(
+            let mut finding = context.fail(
                 def,
                 &resource,
                 format!("security group {group} ({of}) is open to the internet on {}; expected no port but SSH open to a public range wider than /{threshold} (IPv4) or /{} (IPv6)", open.join(", "), context.policy.public_min_prefix_v6),
-            ));
+            );
+            finding.compliance = controls.into_iter().map(str::to_owned).collect();
+            findings.push(finding);
         } else if !unavailable.is_empty() {
             findings.push(context.finding(
                 def,
@@ -1408,6 +1461,34 @@ pub fn ingress_no_public(context: &Context<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// The ports FSBP EC2.19 calls high-risk (Security Hub user guide, "Security Hub
+/// controls for Amazon EC2", [EC2.19]).
+const HIGH_RISK_PORTS: &[i32] = &[
+    20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500,
+    5601, 8080, 8088, 8888, 9200, 9300,
+];
+
+/// The FSBP controls an ingress rule from 0.0.0.0/0 or ::/0 fails: EC2.18 when
+/// it admits a port other than the default authorised TCP 80 and 443 (its
+/// `authorizedTcpPorts` parameter; no UDP port is authorised), EC2.19 when it
+/// admits a high-risk port.
+fn fsbp_controls(rule: &SecurityGroupRule) -> Vec<&'static str> {
+    let (from, to) = port_range(rule);
+    let any_port = is_all_protocols(rule);
+    let mut controls = Vec::new();
+    let authorised = is_tcp(rule) && from == to && (from == 80 || from == 443);
+    if !is_icmp(rule) && !authorised {
+        controls.push("AWS-FSBP:EC2.18");
+    }
+    if any_port
+        || ((is_tcp(rule) || is_udp(rule))
+            && HIGH_RISK_PORTS.iter().any(|p| (from..=to).contains(p)))
+    {
+        controls.push("AWS-FSBP:EC2.19");
+    }
+    controls
 }
 
 #[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
@@ -2261,6 +2342,36 @@ mod tests {
         let finding = of_group(public_rdp, "ec2.ingress.no-public", BASTION_SG);
         assert_eq!(finding.status, Status::Fail);
         assert!(finding.message.contains("r-rdp"), "{}", finding.message);
+        // A /8 is not unrestricted: neither EC2.18 nor EC2.19 fails on it.
+        assert!(finding.compliance.is_empty(), "{:?}", finding.compliance);
+        for (from, to, cidr, expected) in [
+            (
+                3389,
+                3389,
+                "0.0.0.0/0",
+                &["AWS-FSBP:EC2.18", "AWS-FSBP:EC2.19"][..],
+            ),
+            (443, 443, "0.0.0.0/0", &[][..]),
+            (8443, 8443, "0.0.0.0/0", &["AWS-FSBP:EC2.18"][..]),
+        ] {
+            let region = with_rules(vec![from_cidr(
+                rule("r-open", BASTION_SG, "tcp", from, to),
+                cidr,
+            )]);
+            let finding = of_group(region, "ec2.ingress.no-public", BASTION_SG);
+            assert_eq!(finding.status, Status::Fail, "{from}: {}", finding.message);
+            assert_eq!(finding.compliance, expected, "{from}");
+        }
+        // A VPC on public address space: its own range is not the internet.
+        let mut own_public = with_rules(vec![from_cidr(
+            rule("r-own", BASTION_SG, "tcp", 3389, 3389),
+            "52.10.0.0/16",
+        )]);
+        if let Collected::Ok(Some(vpc)) = &mut own_public.vpc {
+            vpc.cidr_block = Some("52.10.0.0/16".to_owned());
+        }
+        let finding = of_group(own_public, "ec2.ingress.no-public", BASTION_SG);
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
         let private_rdp = with_rules(vec![from_cidr(
             rule("r-rdp", BASTION_SG, "tcp", 3389, 3389),
             "172.16.0.0/12",
@@ -2274,6 +2385,10 @@ mod tests {
             ("172.31.0.0/16", true),
             ("172.32.0.0/16", false),
             ("192.168.1.0/24", true),
+            ("100.64.0.0/10", true),
+            ("100.100.0.0/16", true),
+            ("100.128.0.0/16", false),
+            ("100.0.0.0/8", false),
             ("0.0.0.0/1", false),
             ("8.0.0.0/7", false),
             ("fd00::/8", true),

@@ -8,8 +8,14 @@
 //! under a condition that pins the caller to this account (`aws:PrincipalAccount`
 //! or `aws:SourceAccount` with `StringEquals`, `aws:PrincipalArn`/`aws:SourceArn`
 //! with `ArnEquals`/`ArnLike`, every value naming this account); an AWS principal
-//! must be of this account; service principals are AWS services, not accounts.
-//! A secret without a resource policy passes: only this account's identity
+//! must be of this account. A service principal acts for whichever account
+//! asks it, so it passes only under `aws:SourceAccount` or `aws:SourceArn`
+//! naming this account (IAM user guide, "The confused deputy problem",
+//! "Cross-service confused deputy prevention"). A principal of `*` pinned by
+//! `aws:PrincipalOrgID` (`StringEquals`, no wildcard) is shared with that
+//! organisation's accounts, not public (IAM user guide, "AWS global condition
+//! context keys", `aws:PrincipalOrgID`): it passes, and the message names the
+//! organisation. A secret without a resource policy passes: only this account's identity
 //! policies can grant access to it (Secrets Manager user guide, "Resource-based
 //! policies").
 
@@ -53,10 +59,22 @@ pub(crate) fn statements(document: &str) -> Result<Vec<(String, Value)>, String>
         .collect())
 }
 
-/// The faults of a resource policy: statements that let the public or another
-/// account in. Empty when only this account's principals may use the resource.
-pub fn foreign_access(document: &str, account: &str) -> Result<Vec<String>, String> {
-    let mut faults = Vec::new();
+/// Who a resource policy lets in beyond the account: its faults (statements
+/// that let the public, another account or a service for any account in) are
+/// empty when only this account's principals, and an organisation's, may use
+/// the resource.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PolicyAccess {
+    /// Statements that let the public, another account, or a service acting for
+    /// any account in.
+    pub faults: Vec<String>,
+    /// Statements that share it with an organisation (`aws:PrincipalOrgID`).
+    pub organisations: Vec<String>,
+}
+
+pub fn resource_policy_access(document: &str, account: &str) -> Result<PolicyAccess, String> {
+    let mut access = PolicyAccess::default();
+    let faults = &mut access.faults;
     for (label, statement) in statements(document)? {
         if statement["Effect"].as_str() != Some("Allow") {
             continue;
@@ -67,15 +85,27 @@ pub fn foreign_access(document: &str, account: &str) -> Result<Vec<String>, Stri
             ));
             continue;
         }
-        let pinned = pins_account(&statement["Condition"], account);
+        let condition = &statement["Condition"];
+        let pinned = pins_account(condition, account);
+        let source_pinned = pins_account_by(condition, account, SOURCE_KEYS);
+        let organisation = pinned_organisation(condition);
         for principal in principals_of(&statement["Principal"]) {
             let (kind, value) = principal
                 .split_once(':')
                 .unwrap_or(("", principal.as_str()));
             let fault = match (kind, value) {
-                ("" | "AWS", "*") if !pinned => {
-                    Some(format!("{label} allows Principal * (public)"))
-                }
+                ("" | "AWS", "*") if !pinned => match &organisation {
+                    Some(organisation) => {
+                        access.organisations.push(format!(
+                            "{label} shares it with the accounts of organisation {organisation} (aws:PrincipalOrgID)"
+                        ));
+                        None
+                    }
+                    None => Some(format!("{label} allows Principal * (public)")),
+                },
+                ("Service", service) if !source_pinned => Some(format!(
+                    "{label} allows the service principal {service} without a condition aws:SourceAccount or aws:SourceArn naming account {account}, so the service may use it on behalf of any account (confused deputy)"
+                )),
                 ("" | "AWS", "*") | ("Service", _) => None,
                 ("AWS", other) => {
                     let owner = if other.starts_with("arn:") {
@@ -93,12 +123,42 @@ pub fn foreign_access(document: &str, account: &str) -> Result<Vec<String>, Stri
             faults.extend(fault);
         }
     }
-    Ok(faults)
+    Ok(access)
+}
+
+/// The condition keys that pin a service principal's request to the account it
+/// acts for (IAM user guide, "Cross-service confused deputy prevention").
+const SOURCE_KEYS: &[&str] = &["aws:sourceaccount", "aws:sourcearn"];
+
+/// Every key that pins a caller to an account.
+const ACCOUNT_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "aws:principalarn",
+    "aws:sourcearn",
+];
+
+/// The organisation a condition pins the caller to: `aws:PrincipalOrgID` with
+/// `StringEquals`, one value without wildcards.
+fn pinned_organisation(condition: &Value) -> Option<String> {
+    let keys = condition.get("StringEquals")?.as_object()?;
+    let (_, value) = keys
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("aws:PrincipalOrgID"))?;
+    match strings(value).as_slice() {
+        [id] if !id.is_empty() && !id.contains(['*', '?', '$']) => Some(id.clone()),
+        _ => None,
+    }
 }
 
 /// Whether a condition restricts the caller to `account` (ANDed conditions: one
 /// pinning condition is enough).
 pub(crate) fn pins_account(condition: &Value, account: &str) -> bool {
+    pins_account_by(condition, account, ACCOUNT_KEYS)
+}
+
+/// [`pins_account`] by one of `keys` (lower-case) only.
+fn pins_account_by(condition: &Value, account: &str, keys_allowed: &[&str]) -> bool {
     let Value::Object(operators) = condition else {
         return false;
     };
@@ -109,7 +169,7 @@ pub(crate) fn pins_account(condition: &Value, account: &str) -> bool {
         keys.iter().any(|(key, value)| {
             let key = key.to_ascii_lowercase();
             let values = strings(value);
-            if values.is_empty() {
+            if values.is_empty() || !keys_allowed.contains(&key.as_str()) {
                 return false;
             }
             match key.as_str() {
@@ -155,9 +215,10 @@ pub fn secret_policy_not_public(context: &Context<'_>) -> Vec<Finding> {
             let Some(account) = context.account_id else {
                 return context.finding(def, super::Status::Error, resource, format!("secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so its resource policy cannot be judged; grant the auditor sts:GetCallerIdentity"));
             };
-            match foreign_access(document, account) {
-                Ok(faults) if faults.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows only principals of account {account}")),
-                Ok(faults) => context.fail(def, resource, format!("secret {name}: {}; expected access only for principals of account {account}", faults.join("; "))),
+            match resource_policy_access(document, account) {
+                Ok(access) if access.faults.is_empty() && access.organisations.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows only principals of account {account}")),
+                Ok(access) if access.faults.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows principals of account {account}, and is not public: {}", access.organisations.join("; "))),
+                Ok(access) => context.fail(def, resource, format!("secret {name}: {}; expected access only for principals of account {account}", access.faults.join("; "))),
                 Err(fault) => context.fail(def, resource, format!("secret {name}: {fault}")),
             }
         })
@@ -251,6 +312,41 @@ mod tests {
                 false,
             ),
             (
+                "a service for any account (confused deputy)",
+                json!({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
+                false,
+            ),
+            (
+                "a service pinned by aws:PrincipalAccount only (not the service's source)",
+                json!({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}),
+                false,
+            ),
+            (
+                "a service for this account",
+                json!({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}),
+                true,
+            ),
+            (
+                "a service for a function of this account",
+                json!({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:*")}}}),
+                true,
+            ),
+            (
+                "* pinned to an organisation",
+                json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}),
+                true,
+            ),
+            (
+                "* pinned to any organisation",
+                json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                "Condition": {"StringLike": {"aws:PrincipalOrgID": "o-*"}}}),
+                false,
+            ),
+            (
                 "NotPrincipal",
                 json!({"Effect": "Allow", "NotPrincipal": {"AWS": own_role}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}),
                 false,
@@ -258,7 +354,9 @@ mod tests {
         ];
         for (name, statement, passes) in cases {
             let document = json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
-            let faults = foreign_access(&document, ACCOUNT).expect("JSON");
+            let faults = resource_policy_access(&document, ACCOUNT)
+                .expect("JSON")
+                .faults;
             assert_eq!(faults.is_empty(), passes, "{name}: {faults:?}");
         }
     }

@@ -13,17 +13,20 @@
 //! reference): `rate(N hours)` / `rate(N days)` (as often as every four hours), or
 //! `cron(minutes hours day-of-month month day-of-week year)` in UTC, where one of
 //! the two day fields is `?`. A cron's longest interval is found by listing its
-//! firing times over two years (leap day and month lengths included), which is
-//! exact for every field form supported here (`*`, `?`, values, names, ranges,
-//! lists, steps); `L`, `W` and `#` are refused rather than guessed.
+//! firing times over three years from the collection's date (leap days, month
+//! lengths and the year field as they fall from then on), which is exact for
+//! every field form supported here (`*`, `?`, values, names, ranges, lists,
+//! steps); `L`, `W` and `#` are refused rather than guessed. The gaps before the
+//! first firing and after the last count too: a schedule whose year field ends
+//! (`cron(0 0 * * ? 2025-2026)`) stops rotating, and its trailing gap says so.
 
 use std::collections::BTreeSet;
 
-use time::{Date, Month, Weekday};
+use time::{Date, Weekday};
 
-/// The longest interval in hours between rotations of `rate(...)` or `cron(...)`;
-/// `Err` says why it cannot be known.
-pub fn max_interval_hours(expression: &str) -> Result<i64, String> {
+/// The longest interval in hours between rotations of `rate(...)` or `cron(...)`
+/// (a cron as it fires from `today` on); `Err` says why it cannot be known.
+pub fn max_interval_hours(expression: &str, today: Date) -> Result<i64, String> {
     let expression = expression.trim();
     if let Some(inner) = expression
         .strip_prefix("rate(")
@@ -48,7 +51,7 @@ pub fn max_interval_hours(expression: &str) -> Result<i64, String> {
         .strip_prefix("cron(")
         .and_then(|e| e.strip_suffix(')'))
     {
-        return cron_max_interval_hours(inner).map_err(|why| format!("{expression}: {why}"));
+        return cron_max_interval_hours(inner, today).map_err(|why| format!("{expression}: {why}"));
     }
     Err(format!("{expression} is neither rate(...) nor cron(...)"))
 }
@@ -112,7 +115,10 @@ const MONTHS: &[&str] = &[
 ];
 const DAYS: &[&str] = &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-fn cron_max_interval_hours(inner: &str) -> Result<i64, String> {
+/// Days simulated: three years, so every yearly and leap-year pattern shows.
+const SIMULATED_DAYS: i64 = 3 * 366;
+
+fn cron_max_interval_hours(inner: &str, today: Date) -> Result<i64, String> {
     let fields: Vec<&str> = inner.split_whitespace().collect();
     let [minutes, hours, day_of_month, month, day_of_week, year] = fields.as_slice() else {
         return Err(format!(
@@ -127,10 +133,9 @@ fn cron_max_interval_hours(inner: &str) -> Result<i64, String> {
     let months = all(field(month, 1, 12, MONTHS, 1)?, 1, 12);
     let day_of_week = field(day_of_week, 1, 7, DAYS, 1)?;
     let years = field(year, 1970, 2199, &[], 0)?;
-    let start = Date::from_calendar_date(2025, Month::January, 1).map_err(|e| e.to_string())?;
     let mut fires: Vec<i64> = Vec::new();
-    let mut day = start;
-    for index in 0..(3 * 366_i64) {
+    let mut day = today;
+    for index in 0..SIMULATED_DAYS {
         let month_ok = months.contains(&u32::from(u8::from(day.month())));
         let year_ok = years
             .as_ref()
@@ -157,16 +162,55 @@ fn cron_max_interval_hours(inner: &str) -> Result<i64, String> {
         }
         day = day.next_day().ok_or("date out of range")?;
     }
-    let longest = fires.windows(2).map(|w| w[1] - w[0]).max();
-    match longest {
-        Some(minutes) if fires.len() > 2 => Ok((minutes + 59) / 60),
-        _ => Err("it fires fewer than three times in three years".to_owned()),
-    }
+    // From the start of today to the first firing, between firings, and from
+    // the last to the end of the simulated days.
+    let end = SIMULATED_DAYS * 24 * 60;
+    let (Some(first), Some(last)) = (fires.first(), fires.last()) else {
+        return Err(format!(
+            "it never fires in the three years from {today}, so the secret is never rotated"
+        ));
+    };
+    let between = fires.windows(2).map(|w| w[1] - w[0]);
+    let longest = between.chain([*first, end - last]).max().unwrap_or(end);
+    Ok((longest + 59) / 60)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(text: &str) -> Date {
+        let parts: Vec<i32> = text
+            .split('-')
+            .map(|p| p.parse().expect("number"))
+            .collect();
+        let month = time::Month::try_from(u8::try_from(parts[1]).expect("month")).expect("month");
+        Date::from_calendar_date(parts[0], month, u8::try_from(parts[2]).expect("day"))
+            .expect("date")
+    }
+
+    #[test]
+    fn a_cron_is_simulated_from_the_collection_date_with_its_trailing_gap() {
+        // Daily until the end of 2026: from mid-2026 it stops within the simulated
+        // three years, and that gap is the schedule's longest.
+        let ending = "cron(0 0 * * ? 2025-2026)";
+        let hours = max_interval_hours(ending, day("2026-06-01")).expect("fires");
+        assert!(hours > 365 * 24, "{hours}");
+        // A year later it never fires again.
+        assert!(max_interval_hours(ending, day("2027-06-01")).is_err());
+        // A schedule that starts later: the wait until it starts counts.
+        let later =
+            max_interval_hours("cron(0 0 * * ? 2028-2199)", day("2026-06-01")).expect("fires");
+        assert!(later > 365 * 24, "{later}");
+        // Periodic schedules: the leading and trailing gaps are within a period.
+        for today in ["2025-01-01", "2026-12-07", "2027-02-28"] {
+            assert_eq!(
+                max_interval_hours("cron(0 8 ? * MON *)", day(today)),
+                Ok(168),
+                "{today}"
+            );
+        }
+    }
 
     #[test]
     fn intervals_of_rates_and_crons() {
@@ -184,14 +228,16 @@ mod tests {
             ("cron(0 */4 * * ? *)", Ok(4)),
             ("cron(0 0 ? * 2#1 *)", Err(())),
             ("cron(0 0 L * ? *)", Err(())),
-            ("cron(0 0 1 1 ? 2025)", Err(())),
+            // Once, then never again: the trailing gap is the rest of the three years.
+            ("cron(0 0 1 1 ? 2025)", Ok(3 * 366 * 24)),
+            ("cron(0 0 1 1 ? 2024)", Err(())),
             ("cron(0 0 * *)", Err(())),
             ("rate(2 weeks)", Err(())),
             ("rate(0 days)", Err(())),
             ("every 2 days", Err(())),
         ];
         for (expression, expected) in cases {
-            let got = max_interval_hours(expression);
+            let got = max_interval_hours(expression, day("2025-01-01"));
             match expected {
                 Ok(hours) => assert_eq!(got, Ok(*hours), "{expression}"),
                 Err(()) => assert!(got.is_err(), "{expression}: {got:?}"),

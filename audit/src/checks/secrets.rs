@@ -107,15 +107,16 @@ fn each_secret(
     findings
 }
 
-/// A secret's schedule: the expression as stated and its longest interval in hours.
-fn schedule_of(secret: &Secret) -> Result<(String, i64), String> {
+/// A secret's schedule: the expression as stated and its longest interval in
+/// hours, a `cron()` simulated from `today` (the collection's date).
+fn schedule_of(secret: &Secret, today: time::Date) -> Result<(String, i64), String> {
     if let Some(expression) = secret
         .schedule_expression
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty())
     {
-        return super::schedule::max_interval_hours(expression)
+        return super::schedule::max_interval_hours(expression, today)
             .map(|hours| (expression.to_owned(), hours));
     }
     match secret.automatically_after_days {
@@ -141,13 +142,15 @@ fn secret_resource(secret: &Secret) -> String {
 }
 
 /// Most hours a secret rotated by another service may go without a rotation:
-/// its own schedule plus a day, because such rotations have no window and may
-/// run any time on the scheduled UTC day (RotationRulesType: "for a
-/// ScheduleExpression in days, the window automatically closes at the end of the
-/// UTC day"). RDS rotates its managed secrets every 7 days by default (Amazon RDS
-/// User Guide, "Password management with Amazon RDS and AWS Secrets Manager").
-fn owned_max_hours(secret: &Secret) -> i64 {
-    schedule_of(secret).map_or(7 * 24, |(_, hours)| hours) + 24
+/// its own schedule, or the policy's `admin_max_rotation_days` if shorter, plus
+/// a day, because such rotations have no window and may run any time on the
+/// scheduled UTC day (RotationRulesType: "for a ScheduleExpression in days, the
+/// window automatically closes at the end of the UTC day"). RDS rotates its
+/// managed secrets every 7 days by default (Amazon RDS User Guide, "Password
+/// management with Amazon RDS and AWS Secrets Manager").
+fn owned_max_hours(secret: &Secret, context: &Context<'_>) -> i64 {
+    let most = i64::from(context.policy.admin_max_rotation_days) * 24;
+    schedule_of(secret, context.now.date()).map_or(most, |(_, hours)| hours.min(most)) + 24
 }
 
 pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
@@ -162,15 +165,26 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
         let resource = secret_resource(secret);
         let name = &secret.name;
         if let Some(service) = secret.owner() {
-            // Another service owns it and sets its schedule; the policy is for
-            // secrets rotated by a function. It must still rotate.
+            // Another service owns it and sets its schedule; the policy's
+            // schedule is for secrets rotated by a function, and its
+            // `admin_max_rotation_days` bounds this one. It must still rotate.
+            let most = i64::from(context.policy.admin_max_rotation_days);
+            if let Ok((stated, hours)) = schedule_of(secret, context.now.date())
+                && hours > most * 24
+            {
+                return context.fail(
+                    def,
+                    &resource,
+                    format!("secret {name} is managed by {service}, whose schedule {stated} rotates it as rarely as every {hours} hours; expected at least every {most} days (policy admin_max_rotation_days)"),
+                );
+            }
             return if secret.rotation_enabled == Some(true) {
                 context.pass(
                     def,
                     &resource,
                     format!(
                         "secret {name} is managed by {service}, which rotates it on its own schedule ({}); the policy's schedule applies to secrets rotated by a function",
-                        schedule_of(secret).map_or_else(|_| "no schedule reported".to_owned(), |(s, _)| s)
+                        schedule_of(secret, context.now.date()).map_or_else(|_| "no schedule reported".to_owned(), |(s, _)| s)
                     ),
                 )
             } else {
@@ -192,7 +206,7 @@ pub fn rotation_schedule(context: &Context<'_>) -> Vec<Finding> {
             );
         }
         let mut faults = Vec::new();
-        let stated = match schedule_of(secret) {
+        let stated = match schedule_of(secret, context.now.date()) {
             Ok((stated, hours)) if hours <= days * 24 => stated,
             Ok((stated, hours)) => {
                 faults.push(format!(
@@ -465,6 +479,18 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             )),
             _ => {}
         }
+        // The VPC it runs in: the audited one when its subnets are there.
+        let function_vpc = match audited_vpc {
+            Some(audited) if in_audited(audited) => Some(audited),
+            _ => configuration.vpc_id.as_deref(),
+        };
+        let mut unknown = None;
+        if secret.primary {
+            match database_vpc_fault(context, function_vpc) {
+                Ok(fault) => faults.extend(fault),
+                Err(why) => unknown = Some(why),
+            }
+        }
         match &record.policy {
             Collected::Ok(Some(_)) if context.account_id.is_none() => {
                 return context.finding(
@@ -522,6 +548,9 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
                 }
             }
         }
+        if let Some(why) = unknown {
+            not_proven.push(why);
+        }
         if faults.is_empty() && !not_proven.is_empty() {
             return context.finding(
                 def,
@@ -561,6 +590,57 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             )
         }
     })
+}
+
+/// The function reaches the database over its own VPC: the database's VPC
+/// (its DB subnet group's) must be the function's, or peered with it. A Lambda
+/// function in a VPC reaches only what that VPC routes to (Lambda developer
+/// guide, "Giving Lambda functions access to resources in an Amazon VPC"); an
+/// active peering connection between the two is read
+/// (`DescribeVpcPeeringConnections`; its routes are not, and a transit gateway
+/// is not followed). `Err` when the peerings could not be read.
+fn database_vpc_fault(
+    context: &Context<'_>,
+    function_vpc: Option<&str>,
+) -> Result<Option<String>, String> {
+    let Some(database) = context.region.database.ok().and_then(Option::as_ref) else {
+        return Ok(None);
+    };
+    let (Some(database_vpc), Some(function_vpc)) = (
+        database.vpc_id.as_deref().filter(|v| !v.is_empty()),
+        function_vpc.filter(|v| !v.is_empty()),
+    ) else {
+        return Ok(None);
+    };
+    if database_vpc == function_vpc {
+        return Ok(None);
+    }
+    let peerings = match &context.region.vpc_peerings {
+        Collected::Ok(peerings) => peerings,
+        Collected::Failed(error) => {
+            return Err(format!(
+                "it runs in {function_vpc} and database {} in {database_vpc}, and whether they are peered is unknown: {}",
+                database.id,
+                error.describe()
+            ));
+        }
+        Collected::Skipped(reason) => {
+            return Err(format!(
+                "it runs in {function_vpc} and database {} in {database_vpc}, and whether they are peered is unknown: {reason}",
+                database.id
+            ));
+        }
+    };
+    let peered = peerings.iter().any(|p| {
+        (p.requester_vpc == function_vpc && p.accepter_vpc == database_vpc)
+            || (p.requester_vpc == database_vpc && p.accepter_vpc == function_vpc)
+    });
+    Ok((!peered).then(|| {
+        format!(
+            "it runs in {function_vpc} but database {} is in {database_vpc}, with no active peering connection between them (transit gateways are not followed by the audit): run the function in {database_vpc}",
+            database.id
+        )
+    }))
 }
 
 pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
@@ -692,7 +772,7 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
         let name = &secret.name;
         let owned_by = secret.owner();
         let max_hours = match owned_by {
-            Some(_) => owned_max_hours(secret),
+            Some(_) => owned_max_hours(secret, context),
             None => context.policy.max_hours_since_rotation(),
         };
         let rules = owned_by.map_or_else(String::new, |service| {
@@ -716,6 +796,20 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
                         def,
                         &resource,
                         format!("secret {name}{rules}: AWSPENDING is stuck on version {pending} (AWSCURRENT is {}) since {}, longer than its {window}-hour window: a rotation did not finish", current.unwrap_or("on no version"), started.format(&Rfc3339).unwrap_or_default()),
+                    );
+                }
+                // Its start could not be read: in progress or stuck is unknown.
+                None if secret.pending_date_error.is_some() => {
+                    let error = secret
+                        .pending_date_error
+                        .as_ref()
+                        .map(crate::inventory::CollectionError::describe)
+                        .unwrap_or_default();
+                    return context.finding(
+                        def,
+                        super::Status::Error,
+                        &resource,
+                        format!("secret {name}{rules}: version {pending} is staged AWSPENDING, and when it was created could not be read ({error}), so whether the rotation is in progress or stuck is unknown"),
                     );
                 }
                 None => {
@@ -1003,6 +1097,42 @@ mod tests {
         });
         assert_eq!(status, Status::Fail);
         assert!(message.contains("vpc-other"));
+        // The database in another VPC than the function (and the audited VPC).
+        let mut region = compliant_region();
+        let database_vpc = "vpc-databases";
+        if let Collected::Ok(Some(database)) = &mut region.database {
+            database.vpc_id = Some(database_vpc.to_owned());
+        }
+        let function_vpc = region
+            .vpc
+            .ok()
+            .and_then(Option::as_ref)
+            .map(|v| v.id.clone())
+            .expect("the fixture's VPC");
+        let (status, message) = status_and_message(region.clone(), "secret.rotation.function");
+        assert_eq!(status, Status::Fail);
+        assert!(message.contains(database_vpc), "{message}");
+        assert!(message.contains(&function_vpc), "{message}");
+        // Peered: reachable as far as the audit reads.
+        let mut peered = region.clone();
+        peered.vpc_peerings = Collected::Ok(vec![crate::inventory::VpcPeering {
+            id: "pcx-1".to_owned(),
+            requester_vpc: database_vpc.to_owned(),
+            accepter_vpc: function_vpc.clone(),
+        }]);
+        assert_eq!(
+            status_and_message(peered, "secret.rotation.function").0,
+            Status::Pass
+        );
+        // The peerings unread: unknown, not FAIL.
+        let mut unread = region;
+        unread.vpc_peerings = Collected::Failed(denied("ec2:DescribeVpcPeeringConnections"));
+        let (status, message) = status_and_message(unread, "secret.rotation.function");
+        assert_eq!(status, Status::Error, "{message}");
+        assert!(
+            message.contains("ec2:DescribeVpcPeeringConnections"),
+            "{message}"
+        );
         let (status, _) = change(&|f| f.policy = Collected::Ok(None));
         assert_eq!(status, Status::Fail);
         let (status, message) =
@@ -1425,6 +1555,19 @@ mod tests {
             };
             assert!(message.contains(wanted), "{name}: {message}");
         }
+        // When the version was created could not be read: ERROR naming the call.
+        let unread = with_secret(|s| {
+            s.versions_to_stages
+                .insert("v2".to_owned(), vec!["AWSPENDING".to_owned()]);
+            s.pending_date_error = Some(denied("secretsmanager:ListSecretVersionIds"));
+        });
+        let (status, message) = status_and_message(unread, "secret.rotation.healthy");
+        assert_eq!(status, Status::Error, "{message}");
+        assert!(
+            message.contains("secretsmanager:ListSecretVersionIds"),
+            "{message}"
+        );
+        assert!(!message.contains("stuck on"), "{message}");
     }
 
     #[test]
@@ -1500,6 +1643,51 @@ mod tests {
             .find(|f| f.resource == ADMIN_ARN)
             .expect("admin finding");
         assert_eq!(finding.status, Status::Pass, "{}", finding.message);
+    }
+
+    #[test]
+    fn an_admin_secret_rotated_rarely_by_its_own_schedule_fails_the_policys_maximum() {
+        // RDS's managed secret set to rotate every 30 days, last rotated 20 days ago:
+        // within its own schedule, beyond the policy's 7 days.
+        let mut region = compliant_region();
+        let mut admin = admin_secret();
+        admin.automatically_after_days = Some(30);
+        admin.last_rotated_date = Some(at("2025-05-13T12:00:00Z"));
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            secrets.push(admin);
+        }
+        let about_admin = |region: RegionInventory, id: &str, policy: &crate::Policy| {
+            let mut inventory = inventory_of(region);
+            inventory.metadata.scope.all_secrets = true;
+            crate::checks::evaluate(&inventory, policy)
+                .into_iter()
+                .find(|f| f.resource == ADMIN_ARN && f.check_id == id)
+                .expect("admin finding")
+        };
+        let policy = crate::Policy::default();
+        let schedule = about_admin(region.clone(), "secret.rotation.schedule", &policy);
+        assert_eq!(schedule.status, Status::Fail, "{}", schedule.message);
+        assert!(
+            schedule.message.contains("admin_max_rotation_days"),
+            "{}",
+            schedule.message
+        );
+        let healthy = about_admin(region.clone(), "secret.rotation.healthy", &policy);
+        assert_eq!(healthy.status, Status::Fail, "{}", healthy.message);
+        assert!(healthy.message.contains("192 hours"), "{}", healthy.message);
+        // A policy that accepts 30 days accepts both.
+        let lenient = crate::Policy {
+            admin_max_rotation_days: 30,
+            ..crate::Policy::default()
+        };
+        assert_eq!(
+            about_admin(region.clone(), "secret.rotation.schedule", &lenient).status,
+            Status::Pass
+        );
+        assert_eq!(
+            about_admin(region, "secret.rotation.healthy", &lenient).status,
+            Status::Pass
+        );
     }
 
     #[test]

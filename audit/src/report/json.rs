@@ -37,7 +37,9 @@
 //!     "references": ["https://..."],
 //!     "account_id": "111111111111" | null,  // the finding's account
 //!     "setup": "SecretsManagerTutorial-vpc" | null, // the VPC's Name (or id); with --discover the
-//!                                                  // setup's secret name; null for account.reachable
+//!                                                  // setup's secret name ("a, b" when setups sharing
+//!                                                  // a VPC judged it alike); null for account.reachable
+//!                                                  // and region.collected
 //!     // only when a --mutelist entry accepts it (status above unchanged):
 //!     "muted": {"reason": "...", "expires": "2027-03-31", "entry": 1}
 //!   }],

@@ -93,17 +93,25 @@ pub fn render(report: &Report) -> String {
 }
 
 /// One `<testcase>`: the check is the class, the resource and region (and the
-/// account, in an audit of several) the name.
+/// account, in an audit of several), then the setup, the name: setups sharing a
+/// VPC get a test each where they judge it differently (`checks::setups`).
 fn testcase(xml: &mut String, finding: &crate::checks::Finding, with_account: bool) {
     let _ = write!(
         xml,
-        "    <testcase classname=\"{}\" name=\"{} [{}]\"",
+        "    <testcase classname=\"{}\" name=\"{} [{}]{}\"",
         escape(&finding.check_id),
         escape(&finding.resource),
         escape(&match (&finding.account_id, with_account) {
             (Some(account), true) => format!("{account} {}", finding.region),
             _ => finding.region.clone(),
-        })
+        }),
+        escape(
+            &finding
+                .setup
+                .as_ref()
+                .map(|setup| format!(" ({setup})"))
+                .unwrap_or_default()
+        )
     );
     let body = format!(
         "{}\nRemediation: {}\nCompliance: {}",

@@ -164,6 +164,7 @@ impl Report {
                     },
                     regions: Vec::new(),
                     excluded: Vec::new(),
+                    failed_regions: Vec::new(),
                 },
                 findings,
             ),

@@ -87,17 +87,26 @@ fn stable_resource(resource: &str) -> &str {
 }
 
 /// `finding_info.uid`: the same check on the same resource in the same account
-/// and region gets the same id in every run, so Security Hub updates the finding
-/// instead of creating a duplicate (its BatchImportFindings keys on the id).
+/// and region, for the same setup, gets the same id in every run, so Security
+/// Hub updates the finding instead of creating a duplicate (its
+/// BatchImportFindings keys on the id). The setup is part of it: setups that
+/// share a VPC or a database may judge it differently, one finding each
+/// (`checks::setups`); a finding they share names them all, so its id changes
+/// when a setup joins or leaves the VPC.
 pub fn finding_uid(report: &Report, finding: &Finding) -> String {
-    format!(
+    let mut uid = format!(
         "{}:{}:{}:{}:{}",
         report.tool,
         account_of(report, finding).unwrap_or_else(|| "unknown-account".to_owned()),
         finding.region,
         finding.check_id,
         stable_resource(&finding.resource)
-    )
+    );
+    if let Some(setup) = &finding.setup {
+        uid.push(':');
+        uid.push_str(setup);
+    }
+    uid
 }
 
 /// One Detection Finding.
@@ -295,8 +304,12 @@ mod tests {
         assert_eq!(finding_uid(&report, &a), finding_uid(&report, &b));
         assert_eq!(
             finding_uid(&report, &a),
-            "audit:123456789012:us-east-1:vpc.dns:App"
+            "audit:123456789012:us-east-1:vpc.dns:App:SecretsManagerTutorial-vpc"
         );
+        // Another setup judging the same resource gets an id of its own.
+        let mut d = a.clone();
+        d.setup = Some("billing-db-app".to_owned());
+        assert_ne!(finding_uid(&report, &a), finding_uid(&report, &d));
         let mut c = a.clone();
         c.check_id = "secret.rotation.healthy".to_owned();
         assert_ne!(finding_uid(&report, &a), finding_uid(&report, &c));

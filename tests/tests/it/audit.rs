@@ -1406,6 +1406,12 @@ async fn a_second_bastion_and_the_databases_group_are_checked_for_ssh() {
         .max_count(1)
         .subnet_id(&setup.public_subnet)
         .security_group_ids(&second_sg)
+        // IMDSv2, as provision launches a bastion: only SSH is wrong here.
+        .metadata_options(
+            aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder()
+                .http_tokens(aws_sdk_ec2::types::HttpTokensState::Required)
+                .build(),
+        )
         .tag_specifications(name_tag(
             ResourceType::Instance,
             audit::policy::TUTORIAL_BASTION_NAME,
@@ -2277,4 +2283,361 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// A function in another VPC than its database's (no peering) cannot reach it:
+/// the function check names both VPCs.
+#[tokio::test]
+async fn a_function_in_another_vpc_than_its_database_fails_naming_both() {
+    let setup = provision(&Options::default()).await;
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    let other = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .expect("create vpc");
+    let other_vpc = other
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let subnet = tests::eventually(|| {
+        ec2.create_subnet()
+            .vpc_id(&other_vpc)
+            .cidr_block("10.9.1.0/24")
+            .availability_zone("us-east-1a")
+            .send()
+    })
+    .await
+    .expect("create subnet");
+    let subnet_id = subnet
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    let group = tests::eventually(|| {
+        ec2.create_security_group()
+            .group_name(unique_name("elsewhere"))
+            .description("another VPC")
+            .vpc_id(&other_vpc)
+            .send()
+    })
+    .await
+    .expect("create group");
+    let group_id = group.group_id().expect("group id").to_owned();
+    let lambda = aws_sdk_lambda::Client::new(&setup.config);
+    // The provisioning's own update may still be in progress (Lambda answers
+    // ResourceConflictException meanwhile): try again for a while.
+    let mut attempts = 0;
+    loop {
+        let moved = lambda
+            .update_function_configuration()
+            .function_name(&setup.function)
+            .vpc_config(
+                aws_sdk_lambda::types::VpcConfig::builder()
+                    .subnet_ids(&subnet_id)
+                    .security_group_ids(&group_id)
+                    .build(),
+            )
+            .send()
+            .await;
+        match moved {
+            Ok(_) => break,
+            Err(error) if attempts < 60 && error.as_service_error().is_some_and(aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError::is_resource_conflict_exception) => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(error) => panic!("move the function: {error:?}"),
+        }
+    }
+    let (_, findings) = audit(&setup).await;
+    let function = finding(&findings, "secret.rotation.function");
+    assert!(
+        function.message.contains(&format!(
+            "it runs in {other_vpc} but database {} is in {}, with no active peering connection",
+            setup.db_id, setup.vpc_id
+        )),
+        "{}",
+        function.message
+    );
+    // Peered, the database is not the fault (the function is still outside the
+    // audited VPC, which the check names on its own).
+    let peering = ec2
+        .create_vpc_peering_connection()
+        .vpc_id(&other_vpc)
+        .peer_vpc_id(&setup.vpc_id)
+        .send()
+        .await
+        .expect("request peering");
+    let peering_id = peering
+        .vpc_peering_connection()
+        .and_then(|p| p.vpc_peering_connection_id())
+        .expect("peering id")
+        .to_owned();
+    ec2.accept_vpc_peering_connection()
+        .vpc_peering_connection_id(&peering_id)
+        .send()
+        .await
+        .expect("accept peering");
+    let (_, findings) = audit(&setup).await;
+    let function = finding(&findings, "secret.rotation.function");
+    assert!(
+        !function.message.contains("no active peering"),
+        "{}",
+        function.message
+    );
+}
+
+/// A service principal acts for whichever account asks it: without
+/// aws:SourceAccount or aws:SourceArn the secret's policy fails; an
+/// organisation's principals (aws:PrincipalOrgID) are not the public.
+#[tokio::test]
+async fn a_secret_shared_with_a_service_for_any_account_fails_and_an_organisation_is_not_public() {
+    let setup = provision(&Options::default()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    let statement = |principal: serde_json::Value, condition: serde_json::Value| {
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "Shared", "Effect": "Allow", "Principal": principal,
+            "Action": "secretsmanager:GetSecretValue", "Resource": "*", "Condition": condition
+        }]})
+    };
+    let service = json!({"Service": "lambda.amazonaws.com"});
+    for (policy, fails, expected) in [
+        (
+            statement(service.clone(), json!({})),
+            true,
+            "confused deputy",
+        ),
+        (
+            statement(
+                service,
+                json!({"StringEquals": {"aws:SourceAccount": tests::ACCOUNT_ID}}),
+            ),
+            false,
+            "allows only principals of account",
+        ),
+        (
+            statement(
+                json!("*"),
+                json!({"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+            ),
+            false,
+            "organisation o-a1b2c3d4e5",
+        ),
+    ] {
+        secrets
+            .put_resource_policy()
+            .secret_id(&setup.secret_name)
+            .resource_policy(policy.to_string())
+            .send()
+            .await
+            .expect("put resource policy");
+        let (_, findings) = audit(&setup).await;
+        let judged = findings
+            .iter()
+            .find(|f| f.check_id == "secret.policy.not-public")
+            .expect("policy finding");
+        assert_eq!(
+            judged.status == Status::Fail,
+            fails,
+            "{policy}: {}",
+            judged.message
+        );
+        assert!(judged.message.contains(expected), "{}", judged.message);
+        assert!(!judged.message.contains("(public)"), "{}", judged.message);
+    }
+}
+
+/// Replaces the Resource of the rotation role's statement `sid`.
+async fn set_role_statement_resource(setup: &Setup, sid: &str, resource: &str) {
+    let iam = aws_sdk_iam::Client::new(&setup.config);
+    let role = setup.role_arn.rsplit('/').next().expect("role name");
+    let current = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("rotation")
+        .send()
+        .await
+        .expect("get the rotation policy");
+    let mut policy: serde_json::Value = serde_json::from_str(
+        &audit::iam_eval::decode_policy_document(current.policy_document()),
+    )
+    .expect("policy JSON");
+    for statement in policy["Statement"].as_array_mut().expect("statements") {
+        if statement["Sid"] == sid {
+            statement["Resource"] = json!(resource);
+        }
+    }
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("rotation")
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .expect("put the rotation policy");
+}
+
+/// IAM matches a `*` inside an ARN segment within that segment only, and a
+/// policy variable by the caller's context: the role check neither lets the
+/// first cross `secret:` nor guesses the second.
+#[tokio::test]
+async fn arn_wildcards_stay_in_their_segment_and_policy_variables_are_not_proven() {
+    let setup = provision(&Options::default()).await;
+    let account = tests::ACCOUNT_ID;
+    // `*rds!db*` would need its first `*` to swallow `secret:`: IAM does not.
+    set_role_statement_resource(
+        &setup,
+        "ReadTheAdminSecret",
+        &format!("arn:aws:secretsmanager:us-east-1:{account}:*rds!db*"),
+    )
+    .await;
+    let (_, findings) = audit(&setup).await;
+    let role = finding(&findings, "secret.rotation.function-role");
+    assert!(role.message.contains(&setup.admin_arn), "{}", role.message);
+    // `${aws:PrincipalTag/...}` names what the caller's tags make it: not proven.
+    set_role_statement_resource(
+        &setup,
+        "ReadTheAdminSecret",
+        &format!("arn:aws:secretsmanager:us-east-1:{account}:secret:${{aws:PrincipalTag/admin}}*"),
+    )
+    .await;
+    let (_, findings) = audit(&setup).await;
+    let role = findings
+        .iter()
+        .find(|f| f.check_id == "secret.rotation.function-role")
+        .expect("role finding");
+    assert_eq!(role.status, Status::Error, "{}", role.message);
+    assert!(role.message.contains("policy variable"), "{}", role.message);
+}
+
+/// Rotates `secret` by the setup's function on `schedule` (in a 2-hour window),
+/// and waits for the configuration test that starts to end.
+async fn rotate_on_schedule(setup: &Setup, secret: &str, schedule: &str) {
+    aws_sdk_secretsmanager::Client::new(&setup.config)
+        .rotate_secret()
+        .secret_id(secret)
+        .rotation_lambda_arn(&setup.function_arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression(schedule)
+                .duration("2h")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("configure rotation");
+    tests::wait_for_rotations_to_end(secret).await;
+}
+
+/// A cron whose year field ends this year stops rotating: simulated from the
+/// collection date, its trailing gap is years long.
+#[tokio::test]
+async fn a_cron_that_stops_this_year_fails_the_schedule() {
+    let setup = provision(&Options::default()).await;
+    let (inventory, findings) = audit(&setup).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let year = inventory.metadata.collected_at.year();
+    let schedule = format!("cron(0 */4 * * ? {year})");
+    rotate_on_schedule(&setup, &setup.secret_name, &schedule).await;
+    let (_, findings) = audit(&setup).await;
+    let judged = finding(&findings, "secret.rotation.schedule");
+    assert!(
+        judged.message.contains(&schedule) && judged.message.contains("as rarely as"),
+        "{}",
+        judged.message
+    );
+}
+
+/// Carrier-grade NAT space (100.64.0.0/10) is not the internet; 0.0.0.0/0 on
+/// RDP is, and fails FSBP EC2.18 and EC2.19 by name.
+#[tokio::test]
+async fn shared_address_space_is_not_the_internet_and_unrestricted_rdp_names_ec2_18_and_19() {
+    let (setup, findings) =
+        audit_with_bastion_rule(cidr_permission("tcp", 3389, 3389, "100.64.0.0/10")).await;
+    assert!(failing(&findings).is_empty(), "{findings:#?}");
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    ec2.authorize_security_group_ingress()
+        .group_id(&setup.bastion_sg)
+        .ip_permissions(cidr_permission("tcp", 3389, 3389, "0.0.0.0/0"))
+        .send()
+        .await
+        .expect("add rule");
+    let (_, findings) = audit(&setup).await;
+    let open = finding(&findings, "ec2.ingress.no-public");
+    assert_eq!(
+        open.compliance,
+        vec!["AWS-FSBP:EC2.18".to_owned(), "AWS-FSBP:EC2.19".to_owned()]
+    );
+    let endpoint = findings
+        .iter()
+        .find(|f| f.check_id.starts_with("vpc.endpoint."))
+        .expect("endpoint finding");
+    assert!(
+        !endpoint.compliance.iter().any(|c| c.contains("EC2.10")),
+        "{:?}",
+        endpoint.compliance
+    );
+}
+
+/// Two setups in one VPC, on one database (two secrets rotated by one
+/// function): the VPC's findings are given once, listing both, and every OCSF
+/// finding id and JUnit test name is unique.
+#[tokio::test]
+async fn setups_sharing_a_vpc_share_its_findings_and_keep_unique_ids() {
+    let first = provision(&Options::default()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&first.config);
+    let value = secrets
+        .get_secret_value()
+        .secret_id(&first.secret_name)
+        .send()
+        .await
+        .expect("value");
+    let second = unique_name("AuditSecondAppuser");
+    secrets
+        .create_secret()
+        .name(&second)
+        .secret_string(value.secret_string().expect("string"))
+        .send()
+        .await
+        .expect("create the second secret");
+    rotate_on_schedule(&first, &second, "rate(2 days)").await;
+    let inventory = audit::collect(
+        std::slice::from_ref(&first.config),
+        &discover_request(&first, true),
+    )
+    .await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    let ours = |f: &&Finding| {
+        f.setup
+            .as_deref()
+            .is_some_and(|s| s.split(", ").any(|s| s == first.secret_name || s == second))
+    };
+    let dns: Vec<&Finding> = findings
+        .iter()
+        .filter(ours)
+        .filter(|f| f.check_id == "vpc.dns")
+        .collect();
+    assert_eq!(dns.len(), 1, "{dns:#?}");
+    let mut both = [first.secret_name.clone(), second.clone()];
+    both.sort();
+    assert_eq!(dns[0].setup.as_deref(), Some(both.join(", ").as_str()));
+    let report = audit::Report::new(&inventory, findings.clone());
+    let uids: Vec<String> = report
+        .findings
+        .iter()
+        .filter(ours)
+        .map(|f| audit::report::ocsf::finding_uid(&report, f))
+        .collect();
+    let unique: BTreeSet<&String> = uids.iter().collect();
+    assert_eq!(unique.len(), uids.len(), "{uids:#?}");
+    let junit = report.render(audit::Format::Junit);
+    let names: Vec<&str> = junit
+        .lines()
+        .filter(|l| l.contains(&first.secret_name) || l.contains(&second))
+        .filter_map(|l| l.split("<testcase ").nth(1))
+        .collect();
+    let unique: BTreeSet<&&str> = names.iter().collect();
+    assert_eq!(unique.len(), names.len(), "{names:#?}");
 }
