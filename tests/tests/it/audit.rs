@@ -1921,7 +1921,7 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = good_findings.iter().map(|f| f.check_id.as_str()).collect();
     // Every check of a setup, the rotation role's included, judged and passed.
-    assert_eq!(ids.len(), 17, "{ids:?}");
+    assert_eq!(ids.len(), 24, "{ids:?}");
     assert!(ids.contains("secret.rotation.function-role"), "{ids:?}");
     let bad_findings: Vec<Finding> = of_setup(&findings, &bad).into_iter().cloned().collect();
     assert_eq!(
