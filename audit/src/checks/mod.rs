@@ -26,8 +26,8 @@ mod role;
 mod schedule;
 mod secret_unused;
 mod secrets;
-mod vpc_default_security_group_closed;
 mod setups;
+mod vpc_default_security_group_closed;
 
 use std::fmt;
 

@@ -55,5 +55,44 @@ pub async fn user_attribute(
     })?;
     Ok(row
         .map(|row| column_text(&row, 0))
-        .filter(|text| !text.is_empty()))
+        .and_then(|text| normalized_attribute(&text)))
+}
+
+/// An account's attribute as it is compared and copied: none for an empty text,
+/// JSON `null` or `{}` (an attribute whose members were all removed may read back
+/// as `{}`, and must equal a user without one, or the read-back after copying
+/// would never agree), else the JSON in one canonical form (keys sorted, no
+/// spaces), so that two equal documents compare equal whatever their spelling.
+pub fn normalized_attribute(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    match serde_json::from_str::<serde_json::Value>(trimmed) {
+        Ok(serde_json::Value::Null) => None,
+        Ok(serde_json::Value::Object(members)) if members.is_empty() => None,
+        Ok(value) => Some(value.to_string()),
+        Err(_) => Some(trimmed.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalized_attribute;
+
+    #[test]
+    fn an_emptied_attribute_is_no_attribute_and_equal_documents_compare_equal() {
+        for (text, expected) in [
+            ("", None),
+            ("  ", None),
+            ("null", None),
+            ("{}", None),
+            ("{ }", None),
+            (r#"{"b": 1, "a": "x"}"#, Some(r#"{"a":"x","b":1}"#)),
+            (r#"{"a":"x","b":1}"#, Some(r#"{"a":"x","b":1}"#)),
+            ("not json", Some("not json")),
+        ] {
+            assert_eq!(normalized_attribute(text).as_deref(), expected, "{text:?}");
+        }
+    }
 }
