@@ -878,6 +878,11 @@ async fn fifty_secrets_rotate_concurrently_against_one_database() {
     for app in &apps {
         let (config, name, function) = (config.clone(), app.name.clone(), function.clone());
         rotations.spawn(async move { rotate(&config, &name, &function).await });
+        // Started 100 ms apart (all fifty overlap): the emulator is one Python
+        // process on two shared cores, and fifty cold starts in the same instant
+        // starved it past the function's 5 s attempt timeout in a full test run,
+        // which Lambda's own capacity would not do.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     while let Some(done) = rotations.join_next().await {
         done.expect("rotation task");
