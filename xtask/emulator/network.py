@@ -205,6 +205,41 @@ def _default_group(ec2, vpc_id: str) -> tuple[str, ...]:
     return (group.id,) if group is not None else ()
 
 
+class FunctionInterfaces:
+    """Which network interfaces each function in a VPC holds: function ARN -> ENI ids.
+
+    Lambda's side (``strict.LambdaNetwork``) creates and releases the interfaces; the
+    network reads them here to place the function. Keeping the record here lets the
+    network depend on nothing above it (``strict.py`` imports this module, never the
+    other way round).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_function: dict[str, list[str]] = {}
+
+    def add(self, function_arn: str, enis: list[str]) -> None:
+        with self._lock:
+            self._by_function.setdefault(function_arn, []).extend(enis)
+
+    def of(self, function_arn: str) -> list[str]:
+        with self._lock:
+            return list(self._by_function.get(function_arn, []))
+
+    def take(self, function_arn: str) -> list[str]:
+        """The function leaves its interfaces (a VPC change, a deletion): they are no longer its."""
+        with self._lock:
+            return self._by_function.pop(function_arn, [])
+
+    def give_back(self, function_arn: str, enis: list[str]) -> None:
+        """Undo a ``take`` whose change was refused."""
+        with self._lock:
+            self._by_function[function_arn] = enis + self._by_function.get(function_arn, [])
+
+
+FUNCTION_INTERFACES = FunctionInterfaces()
+
+
 def function_interfaces(fn, world: r.World) -> tuple[r.Interface, ...]:
     """The function's network interfaces, one per subnet; empty when it is not in a VPC."""
     from moto.ec2.models import ec2_backends
@@ -214,13 +249,9 @@ def function_interfaces(fn, world: r.World) -> tuple[r.Interface, ...]:
     groups = tuple(config.get("SecurityGroupIds") or [])
     if not subnets or not groups:
         return ()
-    import strict
-
     ec2 = ec2_backends[fn.account_id][fn.region]
     ip_of = {}
-    with strict.LAMBDA_NETWORK.lock:
-        owned = list(strict.LAMBDA_NETWORK.by_function.get(fn.function_arn, []))
-    for eni_id in owned:
+    for eni_id in FUNCTION_INTERFACES.of(fn.function_arn):
         eni = ec2.enis.get(eni_id)
         if eni is not None and getattr(eni, "status", "in-use") == "in-use":
             ip_of.setdefault(eni.subnet.id, eni.private_ip_address)

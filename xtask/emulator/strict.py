@@ -91,6 +91,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 import behaviours
+import network
 from behaviours import on
 from conditions import EMULATOR_KEYS, conditions_hold, wildcard
 
@@ -341,8 +342,6 @@ class StrictApp:
 
     @staticmethod
     def _from_function(environ) -> bool:
-        import network
-
         try:
             return network.CALLERS.function_of(
                 environ.get("REMOTE_ADDR", ""),
@@ -358,8 +357,6 @@ class StrictApp:
         client gives up (``network.py``), then answered to no one. Returns what to answer
         (None: carried), the calling function (None: the operator's call, or the network
         is off) and the network's verdict (which names the endpoint that carried it)."""
-        import network
-
         if not network.enabled():
             return None, None, None
         try:
@@ -443,8 +440,6 @@ class StrictApp:
         if path == "/_emulator/rotations":
             body = json.dumps(self.rotations()).encode()
         elif path == "/_emulator/network":
-            import network
-
             body = json.dumps({"enabled": network.enabled(), "drops": network.drops()}).encode()
         elif path == "/_emulator/settings":
             body = json.dumps(settings()).encode()
@@ -846,10 +841,6 @@ def logs_permitted(role_arn: str, region: str, account_id: str, group: str, stre
 class LambdaNetwork:
     """The Hyperplane ENIs of functions in a VPC: made with the function, released late."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.by_function: dict[str, list[str]] = {}  # function ARN -> ENI ids
-
     @staticmethod
     def _ec2(fn):
         from moto.ec2.models import ec2_backends
@@ -892,8 +883,7 @@ class LambdaNetwork:
             eni.interface_type = "lambda"
             eni.status = "in-use"
             created.append(eni.id)
-        with self.lock:
-            self.by_function.setdefault(fn.function_arn, []).extend(created)
+        network.FUNCTION_INTERFACES.add(fn.function_arn, created)
 
     def release(self, fn, enis: list[str]) -> None:
         """The function no longer uses these ENIs: Lambda deletes them after the release
@@ -918,13 +908,13 @@ class LambdaNetwork:
 
         SCHEDULER.after(ENI_RELEASE_SECONDS, delete_when_role_exists)
 
-    def take(self, fn) -> list[str]:
-        with self.lock:
-            return self.by_function.pop(fn.function_arn, [])
+    @staticmethod
+    def take(fn) -> list[str]:
+        return network.FUNCTION_INTERFACES.take(fn.function_arn)
 
-    def give_back(self, fn, enis: list[str]) -> None:
-        with self.lock:
-            self.by_function[fn.function_arn] = enis + self.by_function.get(fn.function_arn, [])
+    @staticmethod
+    def give_back(fn, enis: list[str]) -> None:
+        network.FUNCTION_INTERFACES.give_back(fn.function_arn, enis)
 
 
 LAMBDA_NETWORK = LambdaNetwork()
