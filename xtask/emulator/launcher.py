@@ -1268,6 +1268,8 @@ def main() -> None:
         sys.exit(2)
     install_rds_patches()
     strict.install_offerings()
+    if behaviours.on("lambda-reserved-concurrency"):
+        throttling.check_moto()
     if strict.STRICT:
         strict.install_lambda_patches()
         strict.install_ec2_patches()
