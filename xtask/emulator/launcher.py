@@ -46,6 +46,7 @@ import moto.server
 import network
 import rds_managed_replica
 import rds_rotation
+import schedules
 import strict
 import throttling
 from moto.awslambda.models import LambdaFunction
@@ -585,45 +586,17 @@ LambdaFunction.invoke = patched_lambda_invoke
 
 # --------------------------------------------------------------------------- Secrets Manager rotation
 
-RATE = re.compile(r"^rate\((\d+) (hour|hours|day|days)\)$")
-CRON = re.compile(r"^cron\(([^()]+)\)$")
-DURATION = re.compile(r"^(\d+)h$")
 ROTATION_LOCKS: dict[str, threading.Lock] = {}
 ROTATION_LOCKS_GUARD = threading.Lock()
 
 
 def validate_rotation_rules(rules: dict) -> int | None:
-    """Checks RotationRules as AWS does; returns the interval in seconds when known."""
-    days = rules.get("AutomaticallyAfterDays")
-    schedule = rules.get("ScheduleExpression")
-    duration = rules.get("Duration")
-    if days is not None and schedule is not None:
-        raise InvalidParameterException("You can't specify both AutomaticallyAfterDays and ScheduleExpression.")
-    interval = None
-    if days is not None:
-        if not 1 <= int(days) <= 1000:
-            raise InvalidParameterException("RotationRules.AutomaticallyAfterDays must be within 1-1000.")
-        interval = int(days) * 86400
-    if schedule is not None:
-        rate = RATE.match(schedule)
-        if rate:
-            amount = int(rate.group(1))
-            hours = rate.group(2).startswith("hour")
-            if hours and not 4 <= amount <= 23:
-                raise InvalidParameterException("rate(N hours) must be between 4 and 23 hours.")
-            if not hours and not 1 <= amount <= 1000:
-                raise InvalidParameterException("rate(N days) must be between 1 and 1000 days.")
-            interval = amount * (3600 if hours else 86400)
-        elif CRON.match(schedule):
-            if len(CRON.match(schedule).group(1).split()) != 6:
-                raise InvalidParameterException("A cron() expression has six fields.")
-        else:
-            raise InvalidParameterException(f"Invalid ScheduleExpression {schedule!r}: use rate(N days), rate(N hours) or cron(...).")
-    if duration is not None:
-        match = DURATION.match(duration)
-        if not match or not 1 <= int(match.group(1)) <= 24:
-            raise InvalidParameterException(f"Invalid Duration {duration!r}: use a number of hours such as 2h (1h-24h).")
-    return interval
+    """RotationRules checked as AWS does (``schedules.py``), refused with
+    InvalidParameterException; the interval in seconds when known."""
+    try:
+        return schedules.validate_rotation_rules(rules, windows=behaviours.on("rotation-window"))
+    except schedules.RulesRefused as refused:
+        raise InvalidParameterException(str(refused)) from None
 
 
 def rotation_lock(arn: str) -> threading.Lock:
