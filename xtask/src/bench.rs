@@ -587,23 +587,7 @@ async fn org_region_setup(config: aws_config::SdkConfig, extra: usize) -> Result
         .and_then(|v| v.vpc_id())
         .ok_or_else(|| anyhow!("no VPC id"))?
         .to_owned();
-    // The endpoints' private DNS needs the VPC's DNS support and hostnames (EC2 API
-    // reference, CreateVpcEndpoint, `PrivateDnsEnabled`); a new VPC has hostnames off.
-    for hostnames in [false, true] {
-        let on = aws_sdk_ec2::types::AttributeBooleanValue::builder()
-            .value(true)
-            .build();
-        crate::aws::after_create(|| {
-            let request = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
-            let request = if hostnames {
-                request.enable_dns_hostnames(on.clone())
-            } else {
-                request.enable_dns_support(on.clone())
-            };
-            request.send()
-        })
-        .await?;
-    }
+    crate::resources::vpc::enable_dns(&ec2, &vpc_id).await?;
     let mut subnets = Vec::new();
     for (index, zone) in ["a", "b"].iter().enumerate() {
         let subnet = crate::aws::after_create(|| {
