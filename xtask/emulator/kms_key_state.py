@@ -25,6 +25,7 @@ Switch: ``kms-key-state``.
 
 from __future__ import annotations
 
+import base
 import strict
 from behaviours import on
 
@@ -63,7 +64,7 @@ def _refuse_unusable_keys(backend, secret_id: str | None, action: str, params: d
             from moto.secretsmanager.exceptions import SecretsManagerClientError
 
             name = getattr(secret, "name", None) or secret_id or params.get("Name")
-            strict.log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
+            base.log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
             raise SecretsManagerClientError(*refusal)
 
 

@@ -39,6 +39,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Empty, Queue
 
+import base
 import behaviours
 import certificates
 import kms_key_state
@@ -761,7 +762,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                     secret.next_rotation_date = int(time.time()) + interval
 
         steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
-        attempts = strict.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
+        attempts = base.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
         ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn, attempts=attempts)
         return secret.to_short_dict(version_id=new_version_id)
 
@@ -846,7 +847,7 @@ class Rotations:
             try:
                 for number in range(1, max(1, attempts) + 1):
                     if number > 1:
-                        time.sleep(strict.ROTATION_RETRY_SECONDS)
+                        time.sleep(base.ROTATION_RETRY_SECONDS)
                         if not still_wanted():
                             log(f"rotation of {secret.name!r}: not retried, version {token!r} is no longer AWSPENDING, or rotation is off, or the secret is deleted")
                             break
@@ -1270,7 +1271,7 @@ def main() -> None:
     strict.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
-    if strict.STRICT:
+    if base.STRICT:
         strict.install_lambda_patches()
         strict.install_ec2_patches()
         strict.install_secretsmanager_patches()
@@ -1280,7 +1281,7 @@ def main() -> None:
         rds_rotation.install()
         rds_managed_replica.install()
         network.install()
-        log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
+        log(f"strict AWS behaviours on: {json.dumps(base.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
     if ARGS.enforce_iam:
