@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import iam_policies  # noqa: E402
 import strict  # noqa: E402
 
 ACCOUNT = "123456789012"
@@ -82,7 +83,7 @@ def test_a_refusal_reads_as_awss_access_denied():
 
 def test_a_call_through_an_endpoint_names_it_and_its_vpc():
     assert strict.endpoint_keys(ENDPOINT, VPC) == {"aws:SourceVpce": ENDPOINT, "aws:SourceVpc": VPC}
-    assert "aws:SourceVpce" not in strict.request_context(ROLE, "us-east-1")
+    assert "aws:SourceVpce" not in iam_policies.request_context(ROLE, "us-east-1")
 
 
 @pytest.mark.parametrize("principal", [{"AWS": ACCOUNT}, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}])

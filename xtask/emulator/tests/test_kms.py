@@ -5,6 +5,7 @@ ModifyVpcEndpoint's ResetPolicy flag (strict.reset_requested)."""
 
 import pytest
 
+import iam_policies
 import strict
 
 ACCOUNT = "123456789012"
@@ -69,10 +70,10 @@ IAM_DECRYPT_VIA = {
 
 
 def may_decrypt(policy, identity_documents, boundary=None, context_extra=None):
-    context = strict.request_context(ROLE, "us-east-1", context_extra or {})
-    identity = strict.policy_decision(identity_documents, "kms:Decrypt", KEY, context)
-    bounded = None if boundary is None else strict.policy_decision(boundary, "kms:Decrypt", KEY, context)
-    on_key = strict.resource_policy_decision(policy, "kms:Decrypt", KEY, context, SESSION, ACCOUNT, boundary is not None)
+    context = iam_policies.request_context(ROLE, "us-east-1", context_extra or {})
+    identity = iam_policies.policy_decision(identity_documents, "kms:Decrypt", KEY, context)
+    bounded = None if boundary is None else iam_policies.policy_decision(boundary, "kms:Decrypt", KEY, context)
+    on_key = iam_policies.resource_policy_decision(policy, "kms:Decrypt", KEY, context, SESSION, ACCOUNT, boundary is not None)
     return strict.key_access_decision(identity, bounded, on_key)
 
 
