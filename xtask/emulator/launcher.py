@@ -48,6 +48,7 @@ import network
 import rds_managed_replica
 import rds_rotation
 import strict
+import sts_trust
 import throttling
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
@@ -1276,7 +1277,7 @@ def main() -> None:
         strict.install_ec2_patches()
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
-        strict.install_sts_patches()
+        sts_trust.install_sts_patches()
         kms_key_state.install()
         rds_rotation.install()
         rds_managed_replica.install()

@@ -1,6 +1,6 @@
 """What a policy allows: an execution role for Lambda, a caller, a trust policy,
 a function's resource policy for Secrets Manager (iam_policies.policy_decision / permits,
-trust_allows, invoke_permitted)."""
+sts_trust.trust_allows, invoke_permitted)."""
 
 import os
 import sys
@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import iam_policies  # noqa: E402
 import strict  # noqa: E402
+import sts_trust  # noqa: E402
 
 ACCOUNT = "123456789012"
 ENI = f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*"
@@ -154,7 +155,7 @@ def trusting(condition=None, effect="Allow"):
     ],
 )
 def test_trust_policy_conditions(document, external_id, expected):
-    assert strict.trust_allows(document, CALLER, ACCOUNT, external_id) is expected
+    assert sts_trust.trust_allows(document, CALLER, ACCOUNT, external_id) is expected
 
 
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator"
