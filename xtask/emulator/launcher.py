@@ -43,6 +43,7 @@ import base
 import behaviours
 import certificates
 import kms_key_state
+import lambda_functions
 import moto.server
 import network
 import rds_managed_replica
@@ -436,7 +437,7 @@ class ExecutionEnvironment:
             + ("\tStatus: error" if invocation.errored else "")
         )
         try:
-            strict.put_function_logs(self.function, self.log_stream, lines)
+            lambda_functions.put_function_logs(self.function, self.log_stream, lines)
         except Exception as error:  # logs must never fail an invocation
             log(f"could not write the logs of {self.function.function_name} to CloudWatch Logs: {error!r}")
         return invocation.result, invocation.errored, logs
@@ -568,7 +569,7 @@ LAMBDA = LambdaRuntime()
 
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
     if behaviours.on("lambda-states"):
-        strict.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
+        lambda_functions.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
     if behaviours.on("lambda-reserved-concurrency") and throttling.throttle(self, request_headers.get("x-amz-invocation-type")):
         return ""  # an asynchronous invocation accepted and kept queued, not run
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
@@ -1273,7 +1274,7 @@ def main() -> None:
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
     if base.STRICT:
-        strict.install_lambda_patches()
+        lambda_functions.install_lambda_patches()
         strict.install_ec2_patches()
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
