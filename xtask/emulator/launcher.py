@@ -42,6 +42,7 @@ from queue import Empty, Queue
 import base
 import behaviours
 import certificates
+import ec2_dependencies
 import kms_key_state
 import lambda_functions
 import moto.server
@@ -1275,7 +1276,7 @@ def main() -> None:
         throttling.check_moto()
     if base.STRICT:
         lambda_functions.install_lambda_patches()
-        strict.install_ec2_patches()
+        ec2_dependencies.install_ec2_patches()
         strict.install_secretsmanager_patches()
         strict.install_rds_patches()
         sts_trust.install_sts_patches()

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import ec2_dependencies  # noqa: E402
 import endpoint_policy  # noqa: E402
 import iam_policies  # noqa: E402
 import strict  # noqa: E402
@@ -152,15 +153,15 @@ def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
     backend = ec2_backends["111122223333"]["us-east-1"]
     vpc = backend.create_vpc("10.9.0.0/16")
     with pytest.raises(EC2ClientError) as refused:
-        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+        ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
     assert refused.value.code == "InvalidParameter" and vpc.id in refused.value.message
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "false")
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, None)
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "false")
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, None)
     backend.modify_vpc_attribute(vpc.id, "enable_dns_hostnames", "true")
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
     backend.modify_vpc_attribute(vpc.id, "enable_dns_support", "false")
     with pytest.raises(EC2ClientError):
-        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+        ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
 
 
 def test_a_query_calls_action_is_named_from_a_get_too():

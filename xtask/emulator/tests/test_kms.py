@@ -1,10 +1,11 @@
 """A secret under a customer managed key: which KMS calls Secrets Manager makes for a
 request (strict.kms_uses), and whether the key policy and the caller's IAM policies
 allow them (strict.key_access_decision over the shared evaluator); and
-ModifyVpcEndpoint's ResetPolicy flag (strict.reset_requested)."""
+ModifyVpcEndpoint's ResetPolicy flag (ec2_dependencies.reset_requested)."""
 
 import pytest
 
+import ec2_dependencies
 import iam_policies
 import strict
 
@@ -124,4 +125,4 @@ def test_key_access_needs_the_key_policy(identity, boundary, on_key, allowed):
 
 @pytest.mark.parametrize("value, reset", [("true", True), (True, True), ("True", True), ("false", False), (None, False), ("", False)])
 def test_reset_policy_flag(value, reset):
-    assert strict.reset_requested(value) is reset
+    assert ec2_dependencies.reset_requested(value) is reset
