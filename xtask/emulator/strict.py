@@ -91,12 +91,12 @@ import behaviours
 import network
 from behaviours import on
 from base import (
-    EC2_NOT_FOUND_CALLS,
     RDS_SECONDS,
     SCHEDULER,
     log,
     settings,
 )
+from ec2_consistency import EC2_CONSISTENCY, EC2_CREATES
 from endpoint_policy import (
     _THROUGH_ENDPOINT,
     _arn_account,
@@ -119,54 +119,7 @@ from iam_policies import (
 )
 
 
-# --------------------------------------------------------------------------- EC2 eventual consistency
-
-# What each create returns, and the error a too-early use of that id answers.
-EC2_CREATES = {
-    "CreateVpc": [("vpcId", "InvalidVpcID.NotFound", "The vpc ID '{}' does not exist")],
-    "CreateSubnet": [("subnetId", "InvalidSubnetID.NotFound", "The subnet ID '{}' does not exist")],
-    "CreateSecurityGroup": [("groupId", "InvalidGroup.NotFound", "The security group '{}' does not exist")],
-    "CreateInternetGateway": [
-        ("internetGatewayId", "InvalidInternetGatewayID.NotFound", "The internetGateway ID '{}' does not exist")
-    ],
-    "RunInstances": [("instanceId", "InvalidInstanceID.NotFound", "The instance ID '{}' does not exist")],
-}
-
-
-class Ec2Consistency:
-    """New ids that are not yet visible: the next calls naming them answer NotFound."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.young: dict[str, list] = {}  # id -> [calls left, code, message]
-
-    def created(self, action: str, body: bytes) -> None:
-        if EC2_NOT_FOUND_CALLS <= 0:
-            return
-        text = body.decode("utf-8", "replace")
-        for tag, code, message in EC2_CREATES.get(action, []):
-            for new_id in re.findall(rf"<{tag}>([^<]+)</{tag}>", text):
-                with self.lock:
-                    self.young[new_id] = [EC2_NOT_FOUND_CALLS, code, message.format(new_id)]
-
-    def check(self, params: dict[str, list[str]]) -> tuple[str, str] | None:
-        """The error for a request naming a young id (and one call used up), or None."""
-        if not self.young:
-            return None
-        named = {value for key, values in params.items() if key != "Action" for value in values}
-        with self.lock:
-            for value in named:
-                entry = self.young.get(value)
-                if entry is None:
-                    continue
-                entry[0] -= 1
-                if entry[0] <= 0:
-                    del self.young[value]
-                return entry[1], entry[2]
-        return None
-
-
-EC2_CONSISTENCY = Ec2Consistency()
+# --------------------------------------------------------------------------- the HTTP layer
 
 
 def ec2_error(code: str, message: str) -> bytes:
@@ -175,9 +128,6 @@ def ec2_error(code: str, message: str) -> bytes:
         f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
         f"<RequestID>{uuid.uuid4()}</RequestID></Response>"
     ).encode()
-
-
-# --------------------------------------------------------------------------- the HTTP layer
 
 
 def json_error(code: str, message: str) -> bytes:
