@@ -49,6 +49,7 @@ import moto.server
 import network
 import rds_managed_replica
 import rds_rotation
+import secrets_manager
 import strict
 import sts_trust
 import throttling
@@ -692,7 +693,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
     if behaviours.on("invoke-permission"):
-        strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
+        secrets_manager.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
 
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id
@@ -1277,7 +1278,7 @@ def main() -> None:
     if base.STRICT:
         lambda_functions.install_lambda_patches()
         ec2_dependencies.install_ec2_patches()
-        strict.install_secretsmanager_patches()
+        secrets_manager.install_secretsmanager_patches()
         strict.install_rds_patches()
         sts_trust.install_sts_patches()
         kms_key_state.install()

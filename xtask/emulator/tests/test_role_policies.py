@@ -1,6 +1,6 @@
 """What a policy allows: an execution role for Lambda, a caller, a trust policy,
 a function's resource policy for Secrets Manager (iam_policies.policy_decision / permits,
-sts_trust.trust_allows, invoke_permitted)."""
+sts_trust.trust_allows, secrets_manager.invoke_permitted)."""
 
 import os
 import sys
@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import iam_policies  # noqa: E402
-import strict  # noqa: E402
+import secrets_manager  # noqa: E402
 import sts_trust  # noqa: E402
 
 ACCOUNT = "123456789012"
@@ -199,7 +199,7 @@ def invoke(condition=None, principal=None, resource=FUNCTION, effect="Allow"):
     ],
 )
 def test_secrets_manager_may_invoke_the_function(policy, expected):
-    assert strict.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
+    assert secrets_manager.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
 
 
 # ---------------------------------------------------------------- a secret's resource policy
