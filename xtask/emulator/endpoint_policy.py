@@ -60,8 +60,6 @@ from iam_policies import principal_arn, request_context, resource_policy_decisio
 
 
 ENDPOINT_POLICY = "VPC endpoint policy"
-
-
 _THROUGH_ENDPOINT = threading.local()  # (service, condition keys) of the call this thread serves
 
 

@@ -78,8 +78,6 @@ def _trusts_lambda(document) -> bool:
 
 
 _ROLE_LOCK = threading.Lock()
-
-
 _ROLES_USED: set[str] = set()
 
 
@@ -361,8 +359,6 @@ def _conflict(message: str):
 
 
 FUNCTION_STATES = FunctionStates()
-
-
 UPDATING_CODE = threading.local()
 
 

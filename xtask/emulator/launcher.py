@@ -47,6 +47,7 @@ import kms_key_state
 import lambda_functions
 import moto.server
 import network
+import rds_instances
 import rds_managed_replica
 import rds_rotation
 import secrets_manager
@@ -1272,14 +1273,14 @@ def main() -> None:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
     install_rds_patches()
-    strict.install_offerings()
+    rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
     if base.STRICT:
         lambda_functions.install_lambda_patches()
         ec2_dependencies.install_ec2_patches()
         secrets_manager.install_secretsmanager_patches()
-        strict.install_rds_patches()
+        rds_instances.install_rds_patches()
         sts_trust.install_sts_patches()
         kms_key_state.install()
         rds_rotation.install()

@@ -43,8 +43,6 @@ OWNED_MESSAGE = (
     "You can't {verb} secret {name} because it's managed by {service}. "
     "Use {service} to {verb} it."
 )
-
-
 _INTERNAL = threading.local()
 
 
