@@ -102,15 +102,8 @@ from endpoint_policy import (
     endpoint_keys,
     endpoint_policy_refusal,
 )
-from iam_policies import (
-    _default_version,
-    access_decision,
-    policy_decision,
-    principal_arn,
-    request_context,
-    resource_policy_decision,
-    role_policies,
-)
+from iam_policies import access_decision
+from iam_requests import _resource_tags, _secret_at, request_decisions
 
 
 # --------------------------------------------------------------------------- the HTTP layer
@@ -387,73 +380,6 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
 
 
 MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_evaluation replaces
-
-
-def _moto_policy_document(policy):
-    """A policy as moto's ``collect_policies`` hands it out: a managed ``Policy``, a
-    role's inline document (str), or a user's or group's inline policy (dict)."""
-    if isinstance(policy, dict) and "policy_document" in policy:
-        return policy["policy_document"]
-    if isinstance(policy, (str, dict)):
-        return policy
-    return _default_version(policy)
-
-
-def _secret_at(resource: str):
-    """The secret an ARN names, or None (not a secret's ARN, or no such secret)."""
-    match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
-    if not match:
-        return None
-    from moto.secretsmanager.models import secretsmanager_backends
-
-    try:
-        return secretsmanager_backends[match[2]][match[1]].secrets.get(resource)
-    except Exception:  # a name moto cannot parse: as for a secret that is not there
-        return None
-
-
-def _resource_tags(resource: str, region: str) -> dict:
-    """``aws:ResourceTag/<key>`` and, for a secret, ``secretsmanager:ResourceTag/<key>``
-    (Service Authorization Reference, AWS Secrets Manager: both carry the secret's
-    tags), for the resource a request names."""
-    secret = _secret_at(resource)
-    context = {}
-    for tag in getattr(secret, "tags", None) or []:
-        if isinstance(tag, dict) and "Key" in tag:
-            for prefix in ("aws:ResourceTag/", "secretsmanager:ResourceTag/"):
-                context[prefix + tag["Key"]] = tag.get("Value", "")
-    return context
-
-
-def request_decisions(request, action: str, resource: str, resource_policy, extra: dict) -> tuple[str, str | None, str]:
-    """The decisions ``access_decision`` weighs for a signed request's caller doing
-    ``action`` on ``resource``: its identity policies' (as moto collects them; a role
-    session's role's inline and managed policies), its permissions boundary's (None
-    without one) and ``resource_policy``'s (``none`` without one), in the request's
-    context plus ``extra``."""
-    from moto.iam import access_control
-
-    key = request._access_key
-    caller = principal_arn(key.arn)
-    extra = dict(extra)
-    through = getattr(_THROUGH_ENDPOINT, "keys", None)
-    if through is not None and action.split(":", 1)[0] == through[0]:
-        extra.update(through[1])  # a call through an endpoint: aws:SourceVpce, aws:SourceVpc
-    if isinstance(key, access_control.IAMUserAccessKey):
-        extra["aws:username"] = caller.rsplit("/", 1)[-1]
-    context = request_context(caller, request._region, extra)
-    context["aws:PrincipalAccount"] = request.account_id
-    if isinstance(key, access_control.AssumedRoleAccessKey):
-        documents, boundary = role_policies(caller) or ([], [])
-    else:
-        documents = [_moto_policy_document(policy) for policy in key.collect_policies()]
-        boundary = None  # a user's boundary is not modelled (moto keeps none)
-    identity = policy_decision(documents, action, resource, context)
-    bounded = None if boundary is None else policy_decision(boundary, action, resource, context)
-    on_resource = "none"
-    if resource_policy:
-        on_resource = resource_policy_decision(resource_policy, action, resource, context, key.arn, request.account_id, bool(boundary))
-    return identity, bounded, on_resource
 
 
 def install_condition_evaluation() -> None:
