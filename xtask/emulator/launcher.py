@@ -43,6 +43,7 @@ import base
 import behaviours
 import certificates
 import ec2_dependencies
+import iam_enforcement
 import kms_key_state
 import lambda_functions
 import moto.server
@@ -1290,7 +1291,7 @@ def main() -> None:
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
     if ARGS.enforce_iam:
-        strict.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
+        iam_enforcement.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
     moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), ROTATIONS.snapshot)
 
