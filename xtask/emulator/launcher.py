@@ -9,9 +9,15 @@ where an honest test needs AWS's real behaviour (see shared emulator facts):
   invocations and are added when invocations overlap, as AWS does.
 * ``RotateSecret`` in moto runs all four steps whatever happens and then promotes
   the new version. Here the steps stop at the first failure, ``AWSCURRENT`` stays
-  where it was, ``ScheduleExpression``/``Duration`` are understood and reported.
+  where it was, ``ScheduleExpression``/``Duration`` are understood and reported; the
+  call returns at once and the steps run in the background (Secrets Manager user
+  guide, "How rotation works": ``RotateSecret`` starts the rotation and returns).
 * RDS instances in moto have made-up endpoints. Here each DB instance is its own
   MariaDB server process, and a managed master password creates that admin user.
+
+Where else AWS is harsher than moto, one module per concern patches moto, and the
+launcher installs them in a fixed order (``main``); ``strict.py`` (the HTTP layer in
+front of moto) lists them.
 
 The launcher also supervises every MariaDB server, including the default one the
 Rust side asks for, so that one process id stops everything (``SIGTERM``), and it

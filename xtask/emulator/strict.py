@@ -1,80 +1,42 @@
-"""Where AWS is harsher than moto, the emulator is too.
+"""The HTTP layer in front of moto: request-level behaviours and the control paths.
 
 moto answers at once, and accepts what AWS refuses or delays. Code that passes
-against plain moto can then fail on a real account: an id used a moment after
-its create answers ``NotFound``, a security group still held by Lambda's network
-interfaces refuses to go, a rotation is still running when ``RotateSecret`` has
-already answered. Each behaviour here reproduces one of those, on by default,
-with short delays so the suite stays fast and deterministic enough that a
-client that ignores them fails every time. Sources (also in the README):
+against plain moto can then fail on a real account. The emulator reproduces each such
+behaviour, on by default (``behaviours.py`` is their registry, with switches), with
+short delays so the suite stays fast and deterministic enough that a client that
+ignores them fails every time.
 
-* EC2 API reference, "Eventual consistency in the Amazon EC2 API": a new id can
-  answer ``InvalidVpcID.NotFound`` and friends for a while after its create.
-* Lambda developer guide, "Giving Lambda functions access to resources in an
-  Amazon VPC": Hyperplane ENIs (``InterfaceType`` ``lambda``) stay after the
-  function is deleted or detached, are removed by Lambda using the execution
-  role, and block their subnets and security groups (``DependencyViolation``);
-  aws/serverless-application-model#1169: with the role gone they stay.
-* IAM user guide, "Troubleshooting IAM roles": a new role is not assumable at
-  once; Lambda answers ``InvalidParameterValueException`` "The role defined for
-  the function cannot be assumed by Lambda."
-* ``RotateSecret`` naming a function whose resource policy does not admit
-  ``secretsmanager.amazonaws.com`` is refused (``AccessDeniedException``, "Secrets
-  Manager cannot invoke the specified Lambda function. Ensure that the function policy
-  grants access to the principal secretsmanager.amazonaws.com."): AWS's text as
-  terraform-provider-aws's secret rotation resource retries it, and as the floci
-  emulator models it.
-* Secrets Manager user guide, "How rotation works": ``RotateSecret`` starts the
-  rotation and returns; the steps run asynchronously. "Secrets managed by other
-  AWS services": the owning service alone can change or delete them.
-  terraform-provider-aws#41337: RDS copies the instance's tags to the secret.
-* Secrets Manager API reference, ``ListSecretVersionIds``: versions without a staging
-  label are listed only with ``IncludeDeprecated``, each with its own ``CreatedDate``.
-* RDS user guide, "Working with a DB instance in a VPC": a DB subnet group needs
-  subnets in at least two Availability Zones.
-* EC2 API reference, GetConsoleOutput: the output is buffered and "posted shortly
-  after an instance transition state"; ``Latest`` works on Nitro instances only.
-  cloud-init prints the host keys between ``-----BEGIN SSH HOST KEY KEYS-----`` and
-  ``-----END SSH HOST KEY KEYS-----`` at first boot.
-* Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
-  output goes to ``/aws/lambda/<function>``, one stream per execution environment,
-  as far as the execution role allows ``logs:CreateLogGroup``, ``CreateLogStream``
-  and ``PutLogEvents``.
-* Lambda developer guide, "Giving Lambda functions access to resources in an
-  Amazon VPC": a function is put in a VPC only if its execution role may create,
-  describe and delete network interfaces; otherwise ``InvalidParameterValueException``
-  "The provided execution role does not have permissions to call
-  CreateNetworkInterface on EC2".
-* IAM user guide, "IAM JSON policy elements: Principal" and STS API reference,
-  ``AssumeRole``: a role can be assumed only by a principal its trust policy
-  allows (an account's root stands for every principal of that account), with
-  the ``sts:ExternalId`` the policy asks for; otherwise ``AccessDenied`` "User: ...
-  is not authorized to perform: sts:AssumeRole on resource: ...". moto hands out
-  credentials for any role ARN, existing or not.
-* IAM user guide, "IAM JSON policy elements: Condition operators" and "Condition
-  with multiple context keys or values": a statement applies only where its
-  Condition holds in the request's context; moto 5.2.5 reads only ``StringEquals``
-  and turns an Allow whose condition fails into a Deny. One evaluator
-  (``conditions.py``) decides every policy here: identity policies of callers and
-  execution roles, trust policies, and a rotation function's resource policy.
-* PrivateLink guide, "Control access to VPC endpoints using endpoint policies": a
-  call through an interface endpoint also needs the endpoint policy's Allow (the
-  default allows all) and no Deny of it; IAM user guide, "Troubleshoot access denied
-  error messages": the refusal names the "VPC endpoint policy". The network
-  (``network.py``) says which endpoint carried a function's call; the policy is
-  judged by the same evaluator as a secret's resource policy (``endpoint_policy_refusal``).
+This module is the WSGI middleware (``StrictApp``) the launcher puts in front of
+moto's server. It sees every request before moto does, so it holds what is decided
+per request: the emulated network's drops (``network.py``), a VPC endpoint's policy
+(``endpoint_policy.py``) and the condition keys of a call through an endpoint, EC2's
+young ids (``ec2_consistency.py``), injected failures, AWS's error shapes per protocol
+(moto answers its access-control errors in EC2's XML whatever the protocol), and the
+``/_emulator/`` control paths. Everything else is patched into moto by one module per
+concern, each citing the AWS documentation it follows:
 
-Settings (environment of the launcher; ``EMULATOR_STRICT=off`` turns all off,
-which is how a fidelity test shows that stock moto lacks a behaviour):
+    launcher.py           the process: moto's server, Lambda's runtime, MariaDB, rotations;
+                          installs the modules below in a fixed order
+    strict.py             this HTTP layer
+    iam_enforcement.py    IAM on: moto's access control, resource ARNs, conditions, key policy
+    kms_key_policy.py     a secret's customer managed key (also read by kms_key_state.py)
+    iam_requests.py       the decisions for a signed request (identity, boundary, resource)
+    endpoint_policy.py    VPC endpoint policies
+    lambda_functions.py   Lambda: assumable roles, VPC permissions, ENIs, states, logs
+    ec2_dependencies.py   EC2: what blocks a delete, endpoint states and flags, console output
+    ec2_consistency.py    EC2: a new id answers NotFound for a while
+    rds_instances.py      RDS: offerings, instance states, subnet groups, the managed secret
+    secrets_manager.py    Secrets Manager: owned secrets, invoke permission, versions
+    sts_trust.py          STS: AssumeRole as the trust policy allows
+    iam_policies.py       the one policy evaluator (with conditions.py)
+    base.py               settings, log and scheduler that every module above needs
 
-``EMULATOR_EC2_NOT_FOUND_CALLS``      calls naming a new EC2 id that answer NotFound (1)
-``EMULATOR_ENI_RELEASE_SECONDS``      Lambda ENIs released this long after detach/delete (1.0)
-``EMULATOR_ROLE_PROPAGATION_SECONDS`` a role younger than this cannot be given to Lambda (0.5)
-``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> deleted (0.5)
-``EMULATOR_RDS_SECONDS``              DB instance creating -> available, deleting -> gone (1.0)
-``EMULATOR_CONSOLE_SECONDS``          an instance's console output is empty this long after launch (3.0)
-``EMULATOR_ROTATION_ATTEMPTS``        attempts of a rotation, the first and its retries (3)
-``EMULATOR_ROTATION_RETRY_SECONDS``   pause before a failed rotation is retried whole (1.0)
+Each module imports only modules below it in this list (``network.py``,
+``reachability.py``, ``conditions.py`` and ``behaviours.py`` sit at the bottom), so
+there is no import cycle; none of them imports this one. The launcher's other helpers
+(``kms_key_state.py``, ``rds_rotation.py``, ``rds_managed_replica.py``,
+``throttling.py``, ``certificates.py``) stand beside it; ``rds_rotation.py`` adds its
+control path here (``CONTROL_POSTS``).
 """
 
 from __future__ import annotations
@@ -87,11 +49,8 @@ import uuid
 from urllib.parse import parse_qs
 
 import network
+from base import log, settings
 from behaviours import on
-from base import (
-    log,
-    settings,
-)
 from ec2_consistency import EC2_CONSISTENCY, EC2_CREATES
 from endpoint_policy import (
     _THROUGH_ENDPOINT,
@@ -340,7 +299,7 @@ class StrictApp:
         return [body]
 
 
-# --------------------------------------------------------------------------- VPC endpoint policies
+# --------------------------------------------------------------------------- a call as an endpoint policy sees it
 #
 
 
