@@ -369,5 +369,3 @@ def _access_denied(start_response, service: str, environ, message: str):
         ).encode()
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
     return [payload]
-
-
