@@ -9,9 +9,15 @@ where an honest test needs AWS's real behaviour (see shared emulator facts):
   invocations and are added when invocations overlap, as AWS does.
 * ``RotateSecret`` in moto runs all four steps whatever happens and then promotes
   the new version. Here the steps stop at the first failure, ``AWSCURRENT`` stays
-  where it was, ``ScheduleExpression``/``Duration`` are understood and reported.
+  where it was, ``ScheduleExpression``/``Duration`` are understood and reported; the
+  call returns at once and the steps run in the background (Secrets Manager user
+  guide, "How rotation works": ``RotateSecret`` starts the rotation and returns).
 * RDS instances in moto have made-up endpoints. Here each DB instance is its own
   MariaDB server process, and a managed master password creates that admin user.
+
+Where else AWS is harsher than moto, one module per concern patches moto, and the
+launcher installs them in a fixed order (``main``); ``strict.py`` (the HTTP layer in
+front of moto) lists them.
 
 The launcher also supervises every MariaDB server, including the default one the
 Rust side asks for, so that one process id stops everything (``SIGTERM``), and it
@@ -39,15 +45,22 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from queue import Empty, Queue
 
+import base
 import behaviours
 import certificates
+import ec2_dependencies
+import iam_enforcement
 import kms_key_state
+import lambda_functions
 import moto.server
 import network
+import rds_instances
 import rds_managed_replica
 import rds_rotation
 import schedules
+import secrets_manager
 import strict
+import sts_trust
 import throttling
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
@@ -435,7 +448,7 @@ class ExecutionEnvironment:
             + ("\tStatus: error" if invocation.errored else "")
         )
         try:
-            strict.put_function_logs(self.function, self.log_stream, lines)
+            lambda_functions.put_function_logs(self.function, self.log_stream, lines)
         except Exception as error:  # logs must never fail an invocation
             log(f"could not write the logs of {self.function.function_name} to CloudWatch Logs: {error!r}")
         return invocation.result, invocation.errored, logs
@@ -567,7 +580,7 @@ LAMBDA = LambdaRuntime()
 
 def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_headers):
     if behaviours.on("lambda-states"):
-        strict.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
+        lambda_functions.FUNCTION_STATES.refuse_invoke(self)  # a Pending function is not invoked
     if behaviours.on("lambda-reserved-concurrency") and throttling.throttle(self, request_headers.get("x-amz-invocation-type")):
         return ""  # an asynchronous invocation accepted and kept queued, not run
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
@@ -661,7 +674,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
     if behaviours.on("invoke-permission"):
-        strict.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
+        secrets_manager.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
 
     with rotation_lock(secret.arn):
         current_id = secret.default_version_id
@@ -734,7 +747,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                     secret.next_rotation_date = int(time.time()) + interval
 
         steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
-        attempts = strict.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
+        attempts = base.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
         ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn, attempts=attempts)
         return secret.to_short_dict(version_id=new_version_id)
 
@@ -819,7 +832,7 @@ class Rotations:
             try:
                 for number in range(1, max(1, attempts) + 1):
                     if number > 1:
-                        time.sleep(strict.ROTATION_RETRY_SECONDS)
+                        time.sleep(base.ROTATION_RETRY_SECONDS)
                         if not still_wanted():
                             log(f"rotation of {secret.name!r}: not retried, version {token!r} is no longer AWSPENDING, or rotation is off, or the secret is deleted")
                             break
@@ -1240,24 +1253,24 @@ def main() -> None:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
     install_rds_patches()
-    strict.install_offerings()
+    rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
-    if strict.STRICT:
-        strict.install_lambda_patches()
-        strict.install_ec2_patches()
-        strict.install_secretsmanager_patches()
-        strict.install_rds_patches()
-        strict.install_sts_patches()
+    if base.STRICT:
+        lambda_functions.install_lambda_patches()
+        ec2_dependencies.install_ec2_patches()
+        secrets_manager.install_secretsmanager_patches()
+        rds_instances.install_rds_patches()
+        sts_trust.install_sts_patches()
         kms_key_state.install()
         rds_rotation.install()
         rds_managed_replica.install()
         network.install()
-        log(f"strict AWS behaviours on: {json.dumps(strict.settings())}")
+        log(f"strict AWS behaviours on: {json.dumps(base.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
     if ARGS.enforce_iam:
-        strict.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
+        iam_enforcement.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
     moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), ROTATIONS.snapshot)
 

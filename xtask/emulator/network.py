@@ -20,7 +20,8 @@ How the decision is made:
   connection, as on AWS.
 * **Which endpoint.** A call a function's interface endpoint carries is reported with
   that endpoint (``reachability.Verdict.endpoint``), whose policy ``strict.py`` then
-  applies (behaviour ``endpoint-policy``), as AWS applies it to calls through it.
+  applies (``endpoint_policy.py``, behaviour ``endpoint-policy``), as AWS applies it
+  to calls through it.
 * **Unreachable is silence.** A dropped connection is held open and never answered
   until the client gives up (its own timeout, or the function's), as packets that a
   security group drops are never answered. Known difference: the TCP handshake
@@ -208,10 +209,10 @@ def _default_group(ec2, vpc_id: str) -> tuple[str, ...]:
 class FunctionInterfaces:
     """Which network interfaces each function in a VPC holds: function ARN -> ENI ids.
 
-    Lambda's side (``strict.LambdaNetwork``) creates and releases the interfaces; the
-    network reads them here to place the function. Keeping the record here lets the
-    network depend on nothing above it (``strict.py`` imports this module, never the
-    other way round).
+    Lambda's side (``lambda_functions.LambdaNetwork``) creates and releases the
+    interfaces; the network reads them here to place the function. Keeping the record
+    here lets the network depend on nothing above it (``lambda_functions.py`` and
+    ``strict.py`` import this module, never the other way round).
     """
 
     def __init__(self) -> None:

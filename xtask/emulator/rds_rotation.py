@@ -37,6 +37,7 @@ import threading
 import time
 import uuid
 
+import base
 import strict
 from behaviours import on
 
@@ -127,12 +128,12 @@ def rotate(instance, hold_seconds: float = 0.0) -> dict:
             secret.last_changed_date = now
             secret.next_rotation_date = managed_schedule(now)[1]
             managed._status = "active"
-            strict.log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
+            base.log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
         finally:
             lock.release()
 
     if hold_seconds > 0:
-        strict.SCHEDULER.after(hold_seconds, finish)
+        base.SCHEDULER.after(hold_seconds, finish)
     else:
         finish()
     return {"ok": True, "instance": name, "secret_arn": secret.arn, "version_id": new_id}

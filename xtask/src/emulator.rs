@@ -46,7 +46,7 @@ pub struct EmulatorOptions {
     /// Every call must be signed by an IAM user allowed the action (moto's access
     /// control); the emulator's own credentials are an administrator's.
     pub enforce_iam: bool,
-    /// Settings of the strict behaviours (`EMULATOR_*`, see `emulator/strict.py`),
+    /// Settings of the strict behaviours (`EMULATOR_*`, see `emulator/base.py`),
     /// over the launcher's environment.
     pub settings: Vec<(String, String)>,
 }

@@ -662,8 +662,8 @@ async fn an_rds_instance_endpoint_accepts_the_managed_admin_secret() {
 }
 
 // ----------------------------------------------------------------------------------
-// Where AWS is harsher than moto (xtask/emulator/strict.py). Each test shows what a
-// client of AWS sees; each fails against stock moto (`EMULATOR_STRICT=off`).
+// Where AWS is harsher than moto (xtask/emulator/, one module per concern). Each test
+// shows what a client of AWS sees; each fails against stock moto (`EMULATOR_STRICT=off`).
 
 /// The error code of a failed call, if it failed.
 fn code<T, E: aws_sdk_ec2::error::ProvideErrorMetadata>(result: &Result<T, E>) -> Option<String> {
