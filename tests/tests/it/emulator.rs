@@ -456,7 +456,11 @@ async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
         .send()
         .await
         .expect("describe");
-    assert_ne!(described.rotation_enabled(), Some(true), "nothing was configured");
+    assert_ne!(
+        described.rotation_enabled(),
+        Some(true),
+        "nothing was configured"
+    );
 }
 
 #[tokio::test]

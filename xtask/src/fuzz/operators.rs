@@ -248,12 +248,9 @@ pub const CATALOGUE: &[Operator] = &[
     op("vpc-dns-support-off", VPC_DNS, "vpc-dns-support", |s| {
         Box::pin(network::vpc_dns_off(s, network::VpcDns::Support))
     }),
-    op(
-        "vpc-dns-hostnames-off",
-        VPC_DNS,
-        "vpc-dns-hostnames",
-        |s| Box::pin(network::vpc_dns_off(s, network::VpcDns::Hostnames)),
-    ),
+    op("vpc-dns-hostnames-off", VPC_DNS, "vpc-dns-hostnames", |s| {
+        Box::pin(network::vpc_dns_off(s, network::VpcDns::Hostnames))
+    }),
     op(
         "nacl-deny-database-port-in",
         NACL,

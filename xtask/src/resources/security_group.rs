@@ -163,7 +163,7 @@ pub(crate) async fn close_default_group(
 async fn default_group_of(ec2: &aws_sdk_ec2::Client, vpc: &str) -> Result<String> {
     aws::wait_for(
         &format!("the default security group of {vpc}"),
-        std::time::Duration::from_secs(60),
+        std::time::Duration::from_mins(1),
         || async {
             let groups = ec2
                 .describe_security_groups()
@@ -215,7 +215,11 @@ async fn revoke_by_id(
         ),
     };
     let listed = ids.join(", ");
-    if ids.is_empty() || !calls.write(format!("{action} {group} (default group of {vpc}) {listed}")) {
+    if ids.is_empty()
+        || !calls.write(format!(
+            "{action} {group} (default group of {vpc}) {listed}"
+        ))
+    {
         return Ok(());
     }
     let sent = match direction {
