@@ -52,6 +52,7 @@ import ec2_dependencies
 import iam_enforcement
 import kms_key_state
 import lambda_functions
+import launch_state
 import moto.server
 import network
 import rds_instances
@@ -62,6 +63,7 @@ import secrets_manager
 import strict
 import sts_trust
 import throttling
+from launch_state import free_port, log
 from moto.awslambda.models import LambdaFunction
 from moto.rds.models import DBInstance, MasterUserSecret
 from moto.secretsmanager import models as sm_models
@@ -71,21 +73,6 @@ from moto.secretsmanager.exceptions import (
     ResourceNotFoundException,
     SecretNotFoundException,
 )
-
-ARGS: argparse.Namespace
-SUPERVISOR: "Supervisor"
-CA_KEY: bytes = b""  # the emulator CA's key, read once from --tls-ca-key (whose file is then removed)
-
-
-def log(message: str) -> None:
-    print(f"[launcher] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def sql_string(value: str) -> str:
     """Quotes a string literal for MariaDB (backslash and quote escaped)."""
@@ -100,24 +87,24 @@ class MariaDbServer:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.dir = os.path.join(ARGS.state_dir, "mariadb", name)
+        self.dir = os.path.join(launch_state.ARGS.state_dir, "mariadb", name)
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "mysqld.sock")
         self.log_path = os.path.join(self.dir, "mariadbd.log")
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.cert = ARGS.tls_cert
-        self.key = ARGS.tls_key
+        self.cert = launch_state.ARGS.tls_cert
+        self.key = launch_state.ARGS.tls_key
 
     def start(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.isdir(self.datadir):
-            SUPERVISOR.copy_template_datadir(self.datadir)
+            launch_state.SUPERVISOR.copy_template_datadir(self.datadir)
         preferred = self.port  # a restarted server (StartDBInstance) keeps its port, as RDS does
         for attempt in range(5):
             self.port = preferred if preferred and attempt == 0 else free_port()
             args = [
-                ARGS.mariadbd,
+                launch_state.ARGS.mariadbd,
                 "--no-defaults",
                 f"--datadir={self.datadir}",
                 f"--socket={self.socket}",
@@ -125,7 +112,7 @@ class MariaDbServer:
                 "--bind-address=127.0.0.1",
                 "--skip-name-resolve",
                 f"--pid-file={os.path.join(self.dir, 'mariadbd.pid')}",
-                f"--ssl-ca={ARGS.tls_ca}",
+                f"--ssl-ca={launch_state.ARGS.tls_ca}",
                 f"--ssl-cert={self.cert}",
                 f"--ssl-key={self.key}",
                 "--innodb-buffer-pool-size=16M",
@@ -165,7 +152,7 @@ class MariaDbServer:
 
     def sql(self, statements: str) -> str:
         result = subprocess.run(
-            [ARGS.mariadb_client, "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"],
+            [launch_state.ARGS.mariadb_client, "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"],
             input=statements,
             capture_output=True,
             text=True,
@@ -195,9 +182,9 @@ class MariaDbServer:
     def certify(self, name: str, addresses: list[str]) -> None:
         """Gives the server a certificate for ``name`` and ``addresses``; a running server
         reloads it (MariaDB ``FLUSH SSL``, 10.4 and later)."""
-        if not CA_KEY:
+        if not launch_state.CA_KEY:
             return  # an older xtask: the emulator's shared certificate (127.0.0.1, localhost)
-        self.cert, self.key = certificates.issue(ARGS.tls_ca, CA_KEY, os.path.join(self.dir, "tls"), name, addresses)
+        self.cert, self.key = certificates.issue(launch_state.ARGS.tls_ca, launch_state.CA_KEY, os.path.join(self.dir, "tls"), name, addresses)
         if self.process is not None and self.process.poll() is None:
             self.sql("FLUSH SSL;")
 
@@ -344,7 +331,7 @@ class ExecutionEnvironment:
         self.current: Invocation | None = None
         self.busy = False
         self.fingerprint = configuration_fingerprint(function)
-        self.log_path = os.path.join(ARGS.state_dir, "lambda", f"{function.function_name}-{env_id}.log")
+        self.log_path = os.path.join(launch_state.ARGS.state_dir, "lambda", f"{function.function_name}-{env_id}.log")
         # As Lambda names them: one CloudWatch Logs stream per execution environment.
         self.log_stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{function.version}]{uuid.uuid4().hex}"
         handler = type("Handler", (RuntimeApiHandler,), {"environment": self})
@@ -367,7 +354,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.server.server_address[1]}",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
-            "AWS_ENDPOINT_URL": ARGS.endpoint_url,
+            "AWS_ENDPOINT_URL": launch_state.ARGS.endpoint_url,
         }
         env.update(role_credentials(function))
         logging_config = getattr(function, "logging_config", None) or {}
@@ -384,7 +371,7 @@ class ExecutionEnvironment:
             stdout=self.logfile,
             stderr=subprocess.STDOUT,
         )
-        SUPERVISOR.track(self.process)
+        launch_state.SUPERVISOR.track(self.process)
         network.CALLERS.add(self.process.pid, function)  # its connections are judged as this function's
 
     # Called from the Runtime API threads.
@@ -493,9 +480,9 @@ def role_credentials(function: LambdaFunction) -> dict[str, str]:
         )
     except Exception as error:
         log(f"could not assume the role {function.role} of {function.function_name}: {error!r}")
-        if ARGS.enforce_iam:
+        if launch_state.ARGS.enforce_iam:
             return {}  # no credentials: every call the function makes is refused, as it should be
-        return {"AWS_ACCESS_KEY_ID": ARGS.access_key, "AWS_SECRET_ACCESS_KEY": ARGS.secret_key}
+        return {"AWS_ACCESS_KEY_ID": launch_state.ARGS.access_key, "AWS_SECRET_ACCESS_KEY": launch_state.ARGS.secret_key}
     return {
         "AWS_ACCESS_KEY_ID": session.access_key_id,
         "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
@@ -522,7 +509,7 @@ class LambdaRuntime:
         self.counter = 0
 
     def _code_dir(self, function: LambdaFunction) -> str:
-        code_dir = os.path.join(ARGS.state_dir, "lambda", "code", function.function_name, function.code_sha_256.replace("/", "_").replace("+", "-"))
+        code_dir = os.path.join(launch_state.ARGS.state_dir, "lambda", "code", function.function_name, function.code_sha_256.replace("/", "_").replace("+", "-"))
         if not os.path.isdir(code_dir):
             tmp = code_dir + f".tmp{os.getpid()}{threading.get_ident()}"
             os.makedirs(tmp, exist_ok=True)
@@ -967,7 +954,7 @@ def patched_instance_init(self, backend, **kwargs):
     try:
         server.certify(endpoint_name(self), [gate.address])
         server.start()
-        SUPERVISOR.add_server(server)
+        launch_state.SUPERVISOR.add_server(server)
         self.emulator_server = server
         self.emulator_gate = gate
         self.port = port
@@ -1021,7 +1008,7 @@ def install_rds_patches() -> None:
             gate.stop()
         server = getattr(database, "emulator_server", None)
         if server is not None and not getattr(database, "emulator_replica_of", None):
-            SUPERVISOR.remove_server(server)
+            launch_state.SUPERVISOR.remove_server(server)
         return result
 
     rds_models.RDSBackend.delete_db_instance = delete_db_instance
@@ -1078,7 +1065,7 @@ def install_rds_patches() -> None:
         server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
         if server is not None and (server.process is None or server.process.poll() is not None):
             server.start()
-            SUPERVISOR.write_children()
+            launch_state.SUPERVISOR.write_children()
         return result
 
     rds_models.RDSBackend.stop_db_instance = stop_db_instance
@@ -1096,7 +1083,7 @@ class Supervisor:
         self.servers: list[MariaDbServer] = []
         self.processes: list[subprocess.Popen] = []
         self.template_ready = threading.Event()
-        self.template = ARGS.template_dir
+        self.template = launch_state.ARGS.template_dir
 
     def prepare_template(self) -> None:
         """Runs mariadb-install-db once; every server starts from a copy of it."""
@@ -1105,7 +1092,7 @@ class Supervisor:
             shutil.rmtree(building, ignore_errors=True)
             os.makedirs(building)
             args = [
-                ARGS.install_db,
+                launch_state.ARGS.install_db,
                 "--no-defaults",
                 f"--datadir={building}",
                 "--auth-root-authentication-method=normal",
@@ -1131,7 +1118,7 @@ class Supervisor:
         """
         server = MariaDbServer("template")
         server.datadir = datadir
-        server.dir = os.path.join(ARGS.state_dir, "mariadb", "template-run")
+        server.dir = os.path.join(launch_state.ARGS.state_dir, "mariadb", "template-run")
         server.socket = os.path.join(server.dir, "mysqld.sock")
         server.log_path = os.path.join(server.dir, "mariadbd.log")
         server.start()
@@ -1169,7 +1156,7 @@ class Supervisor:
         with self.lock:
             pids = [s.process.pid for s in self.servers if s.process and s.process.poll() is None]
             pids += [p.pid for p in self.processes if p.poll() is None]
-            path = os.path.join(ARGS.state_dir, "children.json")
+            path = os.path.join(launch_state.ARGS.state_dir, "children.json")
             try:
                 with open(path + ".tmp", "w") as handle:
                     json.dump({"pids": pids}, handle)
@@ -1195,7 +1182,7 @@ class Supervisor:
 
 def shutdown(*_args) -> None:
     try:
-        SUPERVISOR.stop_all()
+        launch_state.SUPERVISOR.stop_all()
     finally:
         os._exit(0)
 
@@ -1213,14 +1200,13 @@ def watch_parent(pid: int) -> None:
 def start_default_server() -> dict:
     server = MariaDbServer("default")
     server.start()
-    SUPERVISOR.add_server(server)
+    launch_state.SUPERVISOR.add_server(server)
     password = secrets.token_urlsafe(18)
-    server.create_admin(ARGS.admin_user, password)
-    return {"port": server.port, "user": ARGS.admin_user, "password": password, "pid": server.process.pid, "log": server.log_path}
+    server.create_admin(launch_state.ARGS.admin_user, password)
+    return {"port": server.port, "user": launch_state.ARGS.admin_user, "password": password, "pid": server.process.pid, "log": server.log_path}
 
 
 def main() -> None:
-    global ARGS, SUPERVISOR, CA_KEY
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True)
@@ -1238,16 +1224,16 @@ def main() -> None:
     parser.add_argument("--secret-key", default="testing")
     parser.add_argument("--parent-pid", type=int)
     parser.add_argument("--enforce-iam", action="store_true", help="every call needs an IAM user allowed the action")
-    ARGS = parser.parse_args()
-    ARGS.endpoint_url = f"http://127.0.0.1:{ARGS.port}"
-    if ARGS.tls_ca_key:
-        CA_KEY = certificates.take_key(ARGS.tls_ca_key)
-    os.makedirs(ARGS.state_dir, exist_ok=True)
-    SUPERVISOR = Supervisor()
+    launch_state.ARGS = parser.parse_args()
+    launch_state.ARGS.endpoint_url = f"http://127.0.0.1:{launch_state.ARGS.port}"
+    if launch_state.ARGS.tls_ca_key:
+        launch_state.CA_KEY = certificates.take_key(launch_state.ARGS.tls_ca_key)
+    os.makedirs(launch_state.ARGS.state_dir, exist_ok=True)
+    launch_state.SUPERVISOR = Supervisor()
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    if ARGS.parent_pid:
-        threading.Thread(target=watch_parent, args=(ARGS.parent_pid,), daemon=True).start()
+    if launch_state.ARGS.parent_pid:
+        threading.Thread(target=watch_parent, args=(launch_state.ARGS.parent_pid,), daemon=True).start()
     unknown = behaviours.unknown_switches()
     if unknown:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
@@ -1269,18 +1255,18 @@ def main() -> None:
         log(f"strict AWS behaviours on: {json.dumps(base.settings())}")
     else:
         log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
-    if ARGS.enforce_iam:
-        iam_enforcement.enforce_iam("123456789012", ARGS.access_key, ARGS.secret_key)
+    if launch_state.ARGS.enforce_iam:
+        iam_enforcement.enforce_iam("123456789012", launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
     moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), ROTATIONS.snapshot)
 
     def prepare_and_start() -> None:
         try:
-            SUPERVISOR.prepare_template()
+            launch_state.SUPERVISOR.prepare_template()
             database = start_default_server()
-            with open(ARGS.ready_file + ".tmp", "w") as handle:
+            with open(launch_state.ARGS.ready_file + ".tmp", "w") as handle:
                 json.dump({"launcher_pid": os.getpid(), "database": database}, handle)
-            os.replace(ARGS.ready_file + ".tmp", ARGS.ready_file)
+            os.replace(launch_state.ARGS.ready_file + ".tmp", launch_state.ARGS.ready_file)
         except Exception as error:
             log(f"could not start the default MariaDB server: {error}")
             traceback.print_exc()
@@ -1288,7 +1274,7 @@ def main() -> None:
 
     threading.Thread(target=prepare_and_start, daemon=True).start()
     moto.server.signal_handler = shutdown  # moto installs it for SIGINT/SIGTERM
-    moto.server.main(["--host", "127.0.0.1", "--port", str(ARGS.port)])
+    moto.server.main(["--host", "127.0.0.1", "--port", str(launch_state.ARGS.port)])
 
 
 if __name__ == "__main__":
