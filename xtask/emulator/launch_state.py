@@ -14,13 +14,9 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from supervision import Supervisor
 
 ARGS: argparse.Namespace
-SUPERVISOR: "Supervisor"
+SUPERVISOR: "supervision.Supervisor"  # not imported: supervision.py sits above this module
 CA_KEY: bytes = b""  # the emulator CA's key, read once from --tls-ca-key (whose file is then removed)
 
 

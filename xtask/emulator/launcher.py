@@ -1,49 +1,48 @@
 """Embedded AWS emulator: moto server plus the fixes this project needs.
 
 moto emulates the AWS APIs well enough for this project, except in three places
-where an honest test needs AWS's real behaviour (see shared emulator facts):
+where an honest test needs AWS's real behaviour (see shared emulator facts), each
+now a module of its own:
 
-* Lambda ``Invoke`` needs Docker in moto. Here a function's zip is unpacked and
-  its ``bootstrap`` runs as a process against a Lambda Runtime API served by this
-  launcher, one port per execution environment. Environments stay warm between
-  invocations and are added when invocations overlap, as AWS does.
+* Lambda ``Invoke`` needs Docker in moto: ``lambda_runtime.py`` runs a function's
+  ``bootstrap`` as a process against a Lambda Runtime API, one port per warm
+  execution environment, added when invocations overlap, as AWS does.
 * ``RotateSecret`` in moto runs all four steps whatever happens and then promotes
-  the new version. Here the steps stop at the first failure, ``AWSCURRENT`` stays
-  where it was, ``ScheduleExpression``/``Duration`` are understood and reported; the
-  call returns at once and the steps run in the background (Secrets Manager user
+  the new version: ``secret_rotation.py`` stops at the first failure, leaves
+  ``AWSCURRENT`` where it was, understands ``ScheduleExpression``/``Duration``, and
+  returns at once while the steps run in the background (Secrets Manager user
   guide, "How rotation works": ``RotateSecret`` starts the rotation and returns).
-* RDS instances in moto have made-up endpoints. Here each DB instance is its own
-  MariaDB server process, and a managed master password creates that admin user.
+* RDS instances in moto have made-up endpoints: ``rds_servers.py`` makes each DB
+  instance its own MariaDB server process (``mariadb_servers.py``), and a managed
+  master password creates that admin user.
 
-Where else AWS is harsher than moto, one module per concern patches moto, and the
-launcher installs them in a fixed order (``main``); ``strict.py`` (the HTTP layer in
-front of moto) lists them.
+Where else AWS is harsher than moto, one module per concern patches moto;
+``strict.py`` (the HTTP layer in front of moto) lists them.
 
-The launcher also supervises every MariaDB server, including the default one the
-Rust side asks for, so that one process id stops everything (``SIGTERM``), and it
-exits with its parent when started with ``--parent-pid`` (the test harness).
+This file is what is left: argument parsing, the start-up order (``main``: the
+arguments and the supervisor into ``launch_state``, then every install in a fixed
+order, then moto's server) and shutdown. The supervisor (``supervision.py``) owns
+every MariaDB server, including the default one the Rust side asks for, and every
+function process, so that one process id stops everything (``SIGTERM``); the
+launcher exits with its parent when started with ``--parent-pid`` (the test harness).
+
+Layers, each importing only those below it: ``launcher`` > ``supervision`` >
+``rds_servers``, ``secret_rotation``, ``lambda_runtime`` > ``mariadb_servers`` >
+``launch_state``. Importing ``lambda_runtime`` and ``secret_rotation`` replaces moto
+methods (as it did when they lived here); nothing else runs until ``main``.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import re
 import secrets
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 import traceback
-import uuid
-import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from queue import Empty, Queue
 
 import base
 import behaviours
@@ -52,6 +51,7 @@ import ec2_dependencies
 import iam_enforcement
 import kms_key_state
 import lambda_functions
+import lambda_runtime  # noqa: F401 - replaces LambdaFunction.invoke at import
 import launch_state
 import moto.server
 import network
@@ -59,125 +59,14 @@ import rds_instances
 import rds_managed_replica
 import rds_rotation
 import rds_servers
-import schedules
 import secrets_manager
 import strict
 import sts_trust
 import throttling
-from lambda_runtime import LAMBDA
-from launch_state import free_port, log
-from mariadb_servers import MariaDbServer, rds_master_privileges
-from moto.awslambda.models import LambdaFunction
-from moto.secretsmanager import models as sm_models
-from secret_rotation import ROTATIONS
-
-
-# --------------------------------------------------------------------------- supervision
-
-
-class Supervisor:
-    """Owns every child process; stops them all on SIGTERM or when the parent dies."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.servers: list[MariaDbServer] = []
-        self.processes: list[subprocess.Popen] = []
-        self.template_ready = threading.Event()
-        self.template = launch_state.ARGS.template_dir
-
-    def prepare_template(self) -> None:
-        """Runs mariadb-install-db once; every server starts from a copy of it."""
-        if not os.path.isdir(os.path.join(self.template, "mysql")):
-            building = f"{self.template}.building-{os.getpid()}"
-            shutil.rmtree(building, ignore_errors=True)
-            os.makedirs(building)
-            args = [
-                launch_state.ARGS.install_db,
-                "--no-defaults",
-                f"--datadir={building}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ]
-            if os.geteuid() == 0:
-                args.append("--user=root")
-            result = subprocess.run(args, capture_output=True, text=True, timeout=120)
-            if result.returncode != 0:
-                raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-            self.lock_down_template(building)
-            try:
-                os.rename(building, self.template)
-            except OSError:  # another emulator finished first; its template is as good
-                shutil.rmtree(building, ignore_errors=True)
-        self.template_ready.set()
-
-    def lock_down_template(self, datadir: str) -> None:
-        """Leaves root reachable through the socket only, and no anonymous accounts.
-
-        A fresh data directory has root with an empty password on 127.0.0.1 and ::1,
-        and may have anonymous accounts that shadow 'user'@'%' for local TCP logins.
-        """
-        server = MariaDbServer("template")
-        server.datadir = datadir
-        server.dir = os.path.join(launch_state.ARGS.state_dir, "mariadb", "template-run")
-        server.socket = os.path.join(server.dir, "mysqld.sock")
-        server.log_path = os.path.join(server.dir, "mariadbd.log")
-        server.start()
-        try:
-            users = server.sql("SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.user WHERE user = '' OR (user = 'root' AND host <> 'localhost')")
-            drops = "".join(f"DROP USER {account};\n" for account in users.split("\n") if account.strip())
-            server.sql(drops + "FLUSH PRIVILEGES;\n")
-        finally:
-            server.stop()
-            shutil.rmtree(server.dir, ignore_errors=True)
-
-    def copy_template_datadir(self, target: str) -> None:
-        self.template_ready.wait()
-        shutil.copytree(self.template, target)
-
-    def add_server(self, server: MariaDbServer) -> None:
-        with self.lock:
-            self.servers.append(server)
-        self.write_children()
-
-    def remove_server(self, server: MariaDbServer) -> None:
-        server.stop()
-        with self.lock:
-            if server in self.servers:
-                self.servers.remove(server)
-        self.write_children()
-
-    def track(self, process: subprocess.Popen) -> None:
-        with self.lock:
-            self.processes = [p for p in self.processes if p.poll() is None] + [process]
-        self.write_children()
-
-    def write_children(self) -> None:
-        """Records every child pid for `xtask emulator down` (written atomically)."""
-        with self.lock:
-            pids = [s.process.pid for s in self.servers if s.process and s.process.poll() is None]
-            pids += [p.pid for p in self.processes if p.poll() is None]
-            path = os.path.join(launch_state.ARGS.state_dir, "children.json")
-            try:
-                with open(path + ".tmp", "w") as handle:
-                    json.dump({"pids": pids}, handle)
-                os.replace(path + ".tmp", path)
-            except OSError as error:
-                log(f"could not record child processes: {error}")
-
-    def stop_all(self) -> None:
-        LAMBDA.stop_all()
-        with self.lock:
-            servers = list(self.servers)
-            processes = list(self.processes)
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-        threads = [threading.Thread(target=server.stop) for server in servers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        self.write_children()
+from launch_state import log
+from mariadb_servers import MariaDbServer
+from secret_rotation import ROTATIONS  # replaces five Secrets Manager methods at import
+from supervision import Supervisor
 
 
 def shutdown(*_args) -> None:
