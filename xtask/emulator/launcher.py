@@ -55,6 +55,7 @@ import lambda_runtime  # noqa: F401 - replaces LambdaFunction.invoke at import
 import launch_state
 import moto.server
 import network
+import patching
 import rds_instances
 import rds_managed_replica
 import rds_rotation
@@ -127,6 +128,7 @@ def main() -> None:
     if unknown:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
+    patching.check_moto_version()  # the moto every patch below was written for
     rds_servers.install_rds_patches()
     rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
