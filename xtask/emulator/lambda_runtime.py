@@ -9,8 +9,9 @@ function's configuration changes, as AWS does; the function gets its role's temp
 (``role_credentials``) and its output reaches CloudWatch Logs
 (``lambda_functions.put_function_logs``).
 
-At import, ``LambdaFunction.invoke`` is replaced by ``patched_lambda_invoke`` (as it
-was when this lived in launcher.py).
+``install`` replaces ``LambdaFunction.invoke`` by ``patched_lambda_invoke``; the
+launcher calls it first of all its installs (it ran at import when this lived in
+launcher.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import network
 import throttling
 from launch_state import log
 from moto.awslambda.models import LambdaFunction
+from patching import replace
 
 
 class Invocation:
@@ -361,4 +363,6 @@ def patched_lambda_invoke(self: LambdaFunction, body, request_headers, response_
     return result
 
 
-LambdaFunction.invoke = patched_lambda_invoke
+def install() -> None:
+    """Invocations run here rather than in moto's Docker container."""
+    replace(LambdaFunction, "invoke", patched_lambda_invoke)

@@ -28,8 +28,8 @@ launcher exits with its parent when started with ``--parent-pid`` (the test harn
 
 Layers, each importing only those below it: ``launcher`` > ``supervision`` >
 ``rds_servers``, ``secret_rotation``, ``lambda_runtime`` > ``mariadb_servers`` >
-``launch_state``. Importing ``lambda_runtime`` and ``secret_rotation`` replaces moto
-methods (as it did when they lived here); nothing else runs until ``main``.
+``launch_state``. Every moto attribute is replaced through ``patching.replace``,
+from ``main``, never at import.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import ec2_dependencies
 import iam_enforcement
 import kms_key_state
 import lambda_functions
-import lambda_runtime  # noqa: F401 - replaces LambdaFunction.invoke at import
+import lambda_runtime
 import launch_state
 import moto.server
 import network
@@ -60,13 +60,13 @@ import rds_instances
 import rds_managed_replica
 import rds_rotation
 import rds_servers
+import secret_rotation
 import secrets_manager
 import strict
 import sts_trust
 import throttling
 from launch_state import log
 from mariadb_servers import MariaDbServer
-from secret_rotation import ROTATIONS  # replaces five Secrets Manager methods at import
 from supervision import Supervisor
 
 
@@ -129,6 +129,8 @@ def main() -> None:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
     patching.check_moto_version()  # the moto every patch below was written for
+    lambda_runtime.install()
+    secret_rotation.install()
     rds_servers.install_rds_patches()
     rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
@@ -149,7 +151,7 @@ def main() -> None:
     if launch_state.ARGS.enforce_iam:
         iam_enforcement.enforce_iam("123456789012", launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
-    moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), ROTATIONS.snapshot)
+    moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), secret_rotation.ROTATIONS.snapshot)
 
     def prepare_and_start() -> None:
         try:

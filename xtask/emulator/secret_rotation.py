@@ -9,10 +9,10 @@ rotation is retried whole; ``ScheduleExpression``/``Duration`` are understood
 the running rotation; ``GetSecretValue`` without a version reads ``AWSCURRENT`` and
 ``UpdateSecretVersionStage`` keeps that label and the default version one.
 
-At import, ``SecretsManagerBackend.cancel_rotate_secret``,
+``install`` replaces ``SecretsManagerBackend.cancel_rotate_secret``,
 ``update_secret_version_stage``, ``get_secret_value``, ``rotate_secret`` and
-``FakeSecret.to_dict`` are replaced in that order (as they were when this lived in
-launcher.py). ``ROTATIONS.snapshot`` answers ``GET /_emulator/rotations``
+``FakeSecret.to_dict`` in that order; the launcher calls it right after
+``lambda_runtime.install`` (both ran at import when they lived in launcher.py). ``ROTATIONS.snapshot`` answers ``GET /_emulator/rotations``
 (``strict.py``).
 """
 
@@ -35,6 +35,7 @@ from moto.secretsmanager.exceptions import (
     ResourceNotFoundException,
     SecretNotFoundException,
 )
+from patching import replace
 
 
 ROTATION_LOCKS: dict[str, threading.Lock] = {}
@@ -55,8 +56,8 @@ def rotation_lock(arn: str) -> threading.Lock:
         return ROTATION_LOCKS.setdefault(arn, threading.Lock())
 
 
-original_rotate_secret = sm_models.SecretsManagerBackend.rotate_secret
-original_to_dict = sm_models.FakeSecret.to_dict
+original_rotate_secret = None  # moto's, kept by install()
+original_to_dict = None
 
 
 def configure_managed_rotation(secret, rotation_rules) -> str:
@@ -335,8 +336,8 @@ def patched_to_dict(self) -> dict:
     return dct
 
 
-original_update_stage = sm_models.SecretsManagerBackend.update_secret_version_stage
-original_get_secret_value = sm_models.SecretsManagerBackend.get_secret_value
+original_update_stage = None  # moto's, kept by install()
+original_get_secret_value = None
 
 
 def patched_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
@@ -355,7 +356,7 @@ def patched_get_secret_value(self, secret_id, version_id, version_stage):
     return original_get_secret_value(self, secret_id, version_id, version_stage)
 
 
-original_cancel_rotate_secret = sm_models.SecretsManagerBackend.cancel_rotate_secret
+original_cancel_rotate_secret = None  # moto's, kept by install()
 
 
 def patched_cancel_rotate_secret(self, secret_id):
@@ -377,8 +378,14 @@ def patched_cancel_rotate_secret(self, secret_id):
     return secret.to_short_dict(version_id=pending) if pending else answer
 
 
-sm_models.SecretsManagerBackend.cancel_rotate_secret = patched_cancel_rotate_secret
-sm_models.SecretsManagerBackend.update_secret_version_stage = patched_update_stage
-sm_models.SecretsManagerBackend.get_secret_value = patched_get_secret_value
-sm_models.SecretsManagerBackend.rotate_secret = patched_rotate_secret
-sm_models.FakeSecret.to_dict = patched_to_dict
+def install() -> None:
+    """Replaces moto's methods in this order (the order they had at import when this
+    lived in launcher.py), keeping the originals the patches call."""
+    global original_cancel_rotate_secret, original_update_stage, original_get_secret_value
+    global original_rotate_secret, original_to_dict
+    backend = sm_models.SecretsManagerBackend
+    original_cancel_rotate_secret = replace(backend, "cancel_rotate_secret", patched_cancel_rotate_secret)
+    original_update_stage = replace(backend, "update_secret_version_stage", patched_update_stage)
+    original_get_secret_value = replace(backend, "get_secret_value", patched_get_secret_value)
+    original_rotate_secret = replace(backend, "rotate_secret", patched_rotate_secret)
+    original_to_dict = replace(sm_models.FakeSecret, "to_dict", patched_to_dict)
