@@ -25,6 +25,7 @@ import network
 from launch_state import log
 from mariadb_servers import MariaDbServer, rds_master_privileges
 from moto.rds.models import DBInstance, MasterUserSecret
+from patching import replace
 
 
 original_instance_init = DBInstance.__init__
@@ -87,9 +88,9 @@ def install_rds_patches() -> None:
     from moto.rds import models as rds_models
 
     global original_delete_instance
-    DBInstance.__init__ = patched_instance_init
-    DBInstance.address = property(instance_address)
-    MasterUserSecret._generate_secret_string = random_master_secret
+    replace(DBInstance, "__init__", patched_instance_init)
+    replace(DBInstance, "address", property(instance_address))
+    replace(MasterUserSecret, "_generate_secret_string", random_master_secret)
     original_delete_instance = rds_models.RDSBackend.delete_db_instance
 
     def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
@@ -103,7 +104,7 @@ def install_rds_patches() -> None:
             launch_state.SUPERVISOR.remove_server(server)
         return result
 
-    rds_models.RDSBackend.delete_db_instance = delete_db_instance
+    replace(rds_models.RDSBackend, "delete_db_instance", delete_db_instance)
 
     original_create_replica = rds_models.RDSBackend.create_db_instance_read_replica
 
@@ -140,7 +141,7 @@ def install_rds_patches() -> None:
             replica.port = port
         return replica
 
-    rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
+    replace(rds_models.RDSBackend, "create_db_instance_read_replica", create_db_instance_read_replica)
 
     original_stop = rds_models.RDSBackend.stop_db_instance
     original_start = rds_models.RDSBackend.start_db_instance
@@ -160,5 +161,5 @@ def install_rds_patches() -> None:
             launch_state.SUPERVISOR.write_children()
         return result
 
-    rds_models.RDSBackend.stop_db_instance = stop_db_instance
-    rds_models.RDSBackend.start_db_instance = start_db_instance
+    replace(rds_models.RDSBackend, "stop_db_instance", stop_db_instance)
+    replace(rds_models.RDSBackend, "start_db_instance", start_db_instance)
