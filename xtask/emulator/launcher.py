@@ -151,7 +151,7 @@ def main() -> None:
     if launch_state.ARGS.enforce_iam:
         iam_enforcement.enforce_iam("123456789012", launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
-    moto.server.DomainDispatcherApplication = lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), secret_rotation.ROTATIONS.snapshot)
+    patching.replace(moto.server, "DomainDispatcherApplication", lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), secret_rotation.ROTATIONS.snapshot))
 
     def prepare_and_start() -> None:
         try:
@@ -166,7 +166,7 @@ def main() -> None:
             shutdown()
 
     threading.Thread(target=prepare_and_start, daemon=True).start()
-    moto.server.signal_handler = shutdown  # moto installs it for SIGINT/SIGTERM
+    patching.replace(moto.server, "signal_handler", shutdown)  # moto installs it for SIGINT/SIGTERM
     moto.server.main(["--host", "127.0.0.1", "--port", str(launch_state.ARGS.port)])
 
 
