@@ -37,6 +37,7 @@ import time
 
 from behaviours import on
 from iam_policies import _as_list, _statement_covers, _statements
+from patching import replace
 
 
 OWNED_MESSAGE = (
@@ -203,11 +204,11 @@ def install_secretsmanager_patches() -> None:
         ]
         return json.dumps({"ARN": secret.arn, "Name": secret.name, "Versions": versions})
 
-    backend.delete_secret = delete_secret
-    backend.put_secret_value = put_secret_value
-    backend.update_secret = update_secret
-    backend.create_secret = create_secret
-    backend.list_secret_version_ids = list_secret_version_ids
+    replace(backend, "delete_secret", delete_secret)
+    replace(backend, "put_secret_value", put_secret_value)
+    replace(backend, "update_secret", update_secret)
+    replace(backend, "create_secret", create_secret)
+    replace(backend, "list_secret_version_ids", list_secret_version_ids)
 
     from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -218,4 +219,4 @@ def install_secretsmanager_patches() -> None:
             include_deprecated=include is True or str(include).lower() == "true",
         )
 
-    SecretsManagerResponse.list_secret_version_ids = list_secret_version_ids_response
+    replace(SecretsManagerResponse, "list_secret_version_ids", list_secret_version_ids_response)
