@@ -25,6 +25,7 @@ from __future__ import annotations
 from base import RDS_SECONDS, SCHEDULER
 from behaviours import on
 from secrets_manager import internal_call
+from patching import replace
 
 
 # What DescribeOrderableDBInstanceOptions answers for MySQL (moto 5.2.5 knows only
@@ -66,7 +67,7 @@ def install_offerings() -> None:
             for klass in MYSQL_CLASSES
         ]
 
-    rds_models.RDSBackend.describe_orderable_db_instance_options = describe_orderable_db_instance_options
+    replace(rds_models.RDSBackend, "describe_orderable_db_instance_options", describe_orderable_db_instance_options)
 
 
 def install_rds_patches() -> None:
@@ -154,10 +155,10 @@ def install_rds_patches() -> None:
     def delete_secret(self):
         return internal_call(original_delete_secret, self)
 
-    backend.create_subnet_group = create_subnet_group
-    backend.delete_subnet_group = delete_subnet_group
-    backend.create_db_instance = create_db_instance
-    backend.delete_db_instance = delete_db_instance
-    DBInstance.endpoint = property(endpoint)
-    MasterUserSecret._generate_secret_tags = secret_tags
-    MasterUserSecret.delete_secret = delete_secret
+    replace(backend, "create_subnet_group", create_subnet_group)
+    replace(backend, "delete_subnet_group", delete_subnet_group)
+    replace(backend, "create_db_instance", create_db_instance)
+    replace(backend, "delete_db_instance", delete_db_instance)
+    replace(DBInstance, "endpoint", property(endpoint))
+    replace(MasterUserSecret, "_generate_secret_tags", secret_tags)
+    replace(MasterUserSecret, "delete_secret", delete_secret)
