@@ -15,6 +15,7 @@ Switch: ``rds-managed-replica``.
 from __future__ import annotations
 
 from behaviours import on
+from patching import replace
 
 
 def replica_refusal(engine: str | None, manages_password: bool) -> str | None:
@@ -45,4 +46,4 @@ def install() -> None:
                 raise RDSClientError("InvalidParameterValue", refusal)
         return original(self, db_kwargs)
 
-    rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
+    replace(rds_models.RDSBackend, "create_db_instance_read_replica", create_db_instance_read_replica)
