@@ -31,6 +31,7 @@ from iam_policies import access_decision
 from iam_requests import _resource_tags, _secret_at, request_decisions
 from kms_key_policy import install_kms_key_policy
 from patching import check_moto_version
+from patching import replace
 
 
 def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
@@ -59,7 +60,7 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     # key must still belong to a user, whose policies decide. A known difference.
     from moto.iam.access_control import IAMRequest
 
-    IAMRequest.check_signature = lambda self: None
+    replace(IAMRequest, "check_signature", lambda self: None)
     install_resource_arns()
     if on("iam-conditions"):
         install_condition_evaluation()
@@ -100,7 +101,7 @@ def install_condition_evaluation() -> None:
         if not access_decision(*decisions):
             self._raise_access_denied()
 
-    base.check_action_permitted = check_action_permitted
+    replace(base, "check_action_permitted", check_action_permitted)
 
 
 def install_resource_arns() -> None:
@@ -135,5 +136,5 @@ def install_resource_arns() -> None:
         except Exception:
             return "*"
 
-    SecretsManagerResponse._determine_resource = secret_arn
-    RDSResponse._determine_resource = db_instance_arn
+    replace(SecretsManagerResponse, "_determine_resource", secret_arn)
+    replace(RDSResponse, "_determine_resource", db_instance_arn)
