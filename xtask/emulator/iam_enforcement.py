@@ -30,8 +30,7 @@ from behaviours import on
 from iam_policies import access_decision
 from iam_requests import _resource_tags, _secret_at, request_decisions
 from kms_key_policy import install_kms_key_policy
-from patching import check_moto_version
-from patching import replace
+from patching import check_moto_version, replace
 
 
 def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:

@@ -16,7 +16,7 @@ answers no MySQL offering, and gives the managed master secret no tags. Here
   manages, which goes with the instance (through ``secrets_manager.internal_call``:
   the owning service may delete it).
 
-The master user's privileges and the managed rotation are elsewhere (the launcher,
+The master user's privileges and the managed rotation are elsewhere (``mariadb_servers``,
 ``rds_rotation``, ``rds_managed_replica``). Nothing here runs at import.
 """
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from base import RDS_SECONDS, SCHEDULER
 from behaviours import on
-from secrets_manager import internal_call
 from patching import replace
+from secrets_manager import internal_call
 
 
 # What DescribeOrderableDBInstanceOptions answers for MySQL (moto 5.2.5 knows only
