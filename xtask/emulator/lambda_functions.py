@@ -23,7 +23,7 @@ Here (behaviours ``role-assumable``, ``vpc-role-permissions``, ``lambda-enis``,
 * Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
   output goes to ``/aws/lambda/<function>``, one stream per execution environment,
   as far as the execution role allows ``logs:CreateLogGroup``, ``CreateLogStream``
-  and ``PutLogEvents`` (``put_function_logs``, called by the launcher's runtime).
+  and ``PutLogEvents`` (``put_function_logs``, called by ``lambda_runtime``).
 
 What a role allows is decided by ``iam_policies``; which interfaces a function holds
 is kept by ``network.FUNCTION_INTERFACES``. At import only the empty records are made

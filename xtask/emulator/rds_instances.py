@@ -73,7 +73,7 @@ def install_offerings() -> None:
 def install_rds_patches() -> None:
     """Lifecycle states, the subnet-group rule and the managed secret's tags.
 
-    Installed over the launcher's own RDS patches, whose ``delete_db_instance``
+    Installed over ``rds_servers``' own RDS patches, whose ``delete_db_instance``
     stops the instance's MariaDB server: here that happens when the instance is
     finally gone, not when the delete is asked for.
     """

@@ -28,7 +28,7 @@ def replica_refusal(engine: str | None, manages_password: bool) -> str | None:
 
 
 def install() -> None:
-    """Wraps CreateDBInstanceReadReplica (over the launcher's own patch of it)."""
+    """Wraps CreateDBInstanceReadReplica (over ``rds_servers``' own patch of it)."""
     from moto.rds import models as rds_models
     from moto.rds.exceptions import RDSClientError
 

@@ -12,8 +12,8 @@ the running rotation; ``GetSecretValue`` without a version reads ``AWSCURRENT`` 
 ``install`` replaces ``SecretsManagerBackend.cancel_rotate_secret``,
 ``update_secret_version_stage``, ``get_secret_value``, ``rotate_secret`` and
 ``FakeSecret.to_dict`` in that order; the launcher calls it right after
-``lambda_runtime.install`` (both ran at import when they lived in launcher.py). ``ROTATIONS.snapshot`` answers ``GET /_emulator/rotations``
-(``strict.py``).
+``lambda_runtime.install`` (both ran at import when they lived in launcher.py).
+``ROTATIONS.snapshot`` answers ``GET /_emulator/rotations`` (``strict.py``).
 """
 
 from __future__ import annotations

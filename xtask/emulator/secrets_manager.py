@@ -16,7 +16,7 @@ function, overwrites a filled version and lists every version. Here (behaviours
   terraform-provider-aws's secret rotation resource retries it, and as the floci
   emulator models it. The policy's conditions are judged with the confused-deputy keys
   (Secrets Manager user guide, "Permissions for the Lambda rotation function") by
-  ``iam_policies``; the launcher's RotateSecret calls
+  ``iam_policies``; ``secret_rotation``'s RotateSecret calls
   ``refuse_rotation_without_invoke_permission``.
 * Secrets Manager API reference, ``PutSecretValue`` (``ClientRequestToken``): a
   version's value never changes.
@@ -25,7 +25,7 @@ function, overwrites a filled version and lists every version. Here (behaviours
 * Secrets Manager API reference, ``CreateSecret``: a name scheduled for deletion cannot
   be used again until the secret is gone.
 
-The rotation itself (steps, retries, refusals) is the launcher's. Nothing here runs at
+The rotation itself (steps, retries, refusals) is ``secret_rotation``'s. Nothing here runs at
 import; ``install_secretsmanager_patches`` patches moto when the launcher calls it.
 """
 
