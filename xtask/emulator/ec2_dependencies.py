@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 
 from base import CONSOLE_SECONDS, ENDPOINT_SECONDS, SCHEDULER
 from behaviours import on
+from patching import replace
 
 
 VPC_DELETION = threading.local()
@@ -122,7 +123,7 @@ def install_console_output() -> None:
             result["Output"] = Base64EncodedString.from_raw_string(text)
         return ActionResult(result)
 
-    General.get_console_output = get_console_output
+    replace(General, "get_console_output", get_console_output)
 
 
 def install_ec2_patches() -> None:
@@ -234,12 +235,12 @@ def install_ec2_patches() -> None:
                 raise _dependency_error(f"The vpc '{vpc_id}' has dependencies and cannot be deleted.")
         return delete_vpc_with_its_default_group(self, vpc_id)
 
-    EC2Backend.delete_vpc = delete_vpc
-    EC2Backend.delete_subnet = delete_subnet
-    EC2Backend.delete_security_group = delete_security_group
-    EC2Backend.terminate_instances = terminate_instances
-    EC2Backend.create_vpc_endpoint = create_vpc_endpoint
-    EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
+    replace(EC2Backend, "delete_vpc", delete_vpc)
+    replace(EC2Backend, "delete_subnet", delete_subnet)
+    replace(EC2Backend, "delete_security_group", delete_security_group)
+    replace(EC2Backend, "terminate_instances", terminate_instances)
+    replace(EC2Backend, "create_vpc_endpoint", create_vpc_endpoint)
+    replace(EC2Backend, "delete_vpc_endpoints", delete_vpc_endpoints)
     install_endpoint_policy_reset()
 
 
@@ -291,8 +292,8 @@ def install_endpoint_policy_reset() -> None:
             endpoint.private_dns_enabled = reset_requested(private_dns)
         return result
 
-    VPCs.modify_vpc_endpoint = modify_vpc_endpoint
-    VPCs.create_vpc_endpoint = create_vpc_endpoint
+    replace(VPCs, "modify_vpc_endpoint", modify_vpc_endpoint)
+    replace(VPCs, "create_vpc_endpoint", create_vpc_endpoint)
 
 
 def refuse_private_dns_without_vpc_dns(backend, vpc_id, private_dns) -> None:

@@ -10,7 +10,7 @@ moto's (``install_condition_evaluation``), and the key-policy judge
 
 * moto's access control (``INITIAL_NO_AUTH_ACTION_COUNT``); moto 5.2.5 reads only
   ``StringEquals`` and turns an Allow whose condition fails into a Deny
-  (``MOTO_VERSION``: the version whose check is replaced).
+  (``patching.MOTO_VERSION``: the version whose check is replaced).
 * IAM user guide, "IAM JSON policy elements: Condition operators" and "Condition with
   multiple context keys or values": a statement applies only where its Condition holds
   in the request's context. One evaluator (``conditions.py``, ``iam_policies``)
@@ -30,6 +30,7 @@ from behaviours import on
 from iam_policies import access_decision
 from iam_requests import _resource_tags, _secret_at, request_decisions
 from kms_key_policy import install_kms_key_policy
+from patching import check_moto_version, replace
 
 
 def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
@@ -58,14 +59,11 @@ def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
     # key must still belong to a user, whose policies decide. A known difference.
     from moto.iam.access_control import IAMRequest
 
-    IAMRequest.check_signature = lambda self: None
+    replace(IAMRequest, "check_signature", lambda self: None)
     install_resource_arns()
     if on("iam-conditions"):
         install_condition_evaluation()
     install_kms_key_policy()
-
-
-MOTO_VERSION = "5.2.5"  # the version whose access control install_condition_evaluation replaces
 
 
 def install_condition_evaluation() -> None:
@@ -83,14 +81,9 @@ def install_condition_evaluation() -> None:
     resource's tags; a role session's role also answers for its permissions
     boundary. AssumeRole's trust policy is judged by ``install_sts_patches``.
     """
-    import moto
     from moto.iam import access_control
 
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(
-            f"the emulator replaces moto {MOTO_VERSION}'s IAMRequestBase.check_action_permitted; "
-            f"moto {moto.__version__} is installed: check that method, then update MOTO_VERSION"
-        )
+    check_moto_version("IAMRequestBase.check_action_permitted", "that method")
     base = getattr(access_control, "IAMRequestBase", None)
     if base is None or not callable(getattr(base, "check_action_permitted", None)):
         raise RuntimeError("moto.iam.access_control.IAMRequestBase.check_action_permitted is gone")
@@ -107,7 +100,7 @@ def install_condition_evaluation() -> None:
         if not access_decision(*decisions):
             self._raise_access_denied()
 
-    base.check_action_permitted = check_action_permitted
+    replace(base, "check_action_permitted", check_action_permitted)
 
 
 def install_resource_arns() -> None:
@@ -142,5 +135,5 @@ def install_resource_arns() -> None:
         except Exception:
             return "*"
 
-    SecretsManagerResponse._determine_resource = secret_arn
-    RDSResponse._determine_resource = db_instance_arn
+    replace(SecretsManagerResponse, "_determine_resource", secret_arn)
+    replace(RDSResponse, "_determine_resource", db_instance_arn)

@@ -19,6 +19,7 @@ import re
 from behaviours import on
 from iam_policies import access_decision
 from iam_requests import _secret_at, request_decisions
+from patching import replace
 
 
 #
@@ -185,4 +186,4 @@ def install_kms_key_policy() -> None:
         if on("kms-key-policy"):
             refuse_without_key_access(self, resource)
 
-    access_control.IAMRequestBase.check_action_permitted = check_action_permitted
+    replace(access_control.IAMRequestBase, "check_action_permitted", check_action_permitted)

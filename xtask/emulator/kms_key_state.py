@@ -28,6 +28,7 @@ from __future__ import annotations
 import base
 import kms_key_policy
 from behaviours import on
+from patching import replace
 
 DECRYPTION_FAILURE = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 ENCRYPTION_FAILURE = (
@@ -109,7 +110,7 @@ def install() -> None:
             _refuse_unusable_keys(self, None, "secretsmanager:CreateSecret", {**params, "Name": name})
         return original_create(self, name, *args, **kwargs)
 
-    backend.get_secret_value = get_secret_value
-    backend.put_secret_value = put_secret_value
-    backend.update_secret = update_secret
-    backend.create_secret = create_secret
+    replace(backend, "get_secret_value", get_secret_value)
+    replace(backend, "put_secret_value", put_secret_value)
+    replace(backend, "update_secret", update_secret)
+    replace(backend, "create_secret", create_secret)

@@ -23,7 +23,7 @@ Here (behaviours ``role-assumable``, ``vpc-role-permissions``, ``lambda-enis``,
 * Lambda developer guide, "Using CloudWatch Logs with Lambda": each invocation's
   output goes to ``/aws/lambda/<function>``, one stream per execution environment,
   as far as the execution role allows ``logs:CreateLogGroup``, ``CreateLogStream``
-  and ``PutLogEvents`` (``put_function_logs``, called by the launcher's runtime).
+  and ``PutLogEvents`` (``put_function_logs``, called by ``lambda_runtime``).
 
 What a role allows is decided by ``iam_policies``; which interfaces a function holds
 is kept by ``network.FUNCTION_INTERFACES``. At import only the empty records are made
@@ -43,6 +43,7 @@ import network
 from base import ENI_RELEASE_SECONDS, LAMBDA_STATE_SECONDS, ROLE_PROPAGATION_SECONDS, SCHEDULER
 from behaviours import on
 from iam_policies import permits, policy_decision, request_context, role_permits, role_policies
+from patching import replace
 
 
 def _role_error():
@@ -464,12 +465,12 @@ def install_lambda_patches() -> None:
             FUNCTION_STATES.deleted(fn.function_arn)
         return result
 
-    backend.create_function = create_function
-    backend.update_function_configuration = update_function_configuration
-    backend.update_function_code = update_function_code
-    backend.publish_version = publish_version
-    backend.delete_function = delete_function
-    lambda_models.LambdaFunction.get_configuration = get_configuration
+    replace(backend, "create_function", create_function)
+    replace(backend, "update_function_configuration", update_function_configuration)
+    replace(backend, "update_function_code", update_function_code)
+    replace(backend, "publish_version", publish_version)
+    replace(backend, "delete_function", delete_function)
+    replace(lambda_models.LambdaFunction, "get_configuration", get_configuration)
 
     # GetFunctionConfiguration's VpcConfig.VpcId is the VPC of the function's subnets
     # (Lambda API reference, VpcConfigResponse); moto answers a constant "vpc-123abc".
@@ -485,7 +486,7 @@ def install_lambda_patches() -> None:
                 config["VpcId"] = ""
         return config
 
-    lambda_models.LambdaFunction.vpc_config = property(vpc_config)
+    replace(lambda_models.LambdaFunction, "vpc_config", property(vpc_config))
 
 
 def put_function_logs(fn, stream: str, lines: list[str]) -> None:

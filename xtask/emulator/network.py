@@ -47,6 +47,7 @@ import threading
 import time
 
 import reachability as r
+from patching import replace
 
 LOOPBACK_PORT = 3306
 
@@ -589,7 +590,7 @@ def install() -> None:
             group.add_ingress_rule(rule)
         return group
 
-    SecurityGroupBackend.create_security_group = create_security_group
+    replace(SecurityGroupBackend, "create_security_group", create_security_group)
 
     # A default VPC comes with an internet gateway and a main route table routing
     # 0.0.0.0/0 to it (VPC user guide, "Default VPCs": "Create an internet gateway and
@@ -609,4 +610,4 @@ def install() -> None:
                 self.create_route(table.id, "0.0.0.0/0", gateway_id=gateway.id)
         return vpc
 
-    VPCBackend.create_default_vpc = create_default_vpc
+    replace(VPCBackend, "create_default_vpc", create_default_vpc)

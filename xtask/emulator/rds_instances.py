@@ -16,7 +16,7 @@ answers no MySQL offering, and gives the managed master secret no tags. Here
   manages, which goes with the instance (through ``secrets_manager.internal_call``:
   the owning service may delete it).
 
-The master user's privileges and the managed rotation are elsewhere (the launcher,
+The master user's privileges and the managed rotation are elsewhere (``mariadb_servers``,
 ``rds_rotation``, ``rds_managed_replica``). Nothing here runs at import.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from base import RDS_SECONDS, SCHEDULER
 from behaviours import on
+from patching import replace
 from secrets_manager import internal_call
 
 
@@ -66,13 +67,13 @@ def install_offerings() -> None:
             for klass in MYSQL_CLASSES
         ]
 
-    rds_models.RDSBackend.describe_orderable_db_instance_options = describe_orderable_db_instance_options
+    replace(rds_models.RDSBackend, "describe_orderable_db_instance_options", describe_orderable_db_instance_options)
 
 
 def install_rds_patches() -> None:
     """Lifecycle states, the subnet-group rule and the managed secret's tags.
 
-    Installed over the launcher's own RDS patches, whose ``delete_db_instance``
+    Installed over ``rds_servers``' own RDS patches, whose ``delete_db_instance``
     stops the instance's MariaDB server: here that happens when the instance is
     finally gone, not when the delete is asked for.
     """
@@ -154,10 +155,10 @@ def install_rds_patches() -> None:
     def delete_secret(self):
         return internal_call(original_delete_secret, self)
 
-    backend.create_subnet_group = create_subnet_group
-    backend.delete_subnet_group = delete_subnet_group
-    backend.create_db_instance = create_db_instance
-    backend.delete_db_instance = delete_db_instance
-    DBInstance.endpoint = property(endpoint)
-    MasterUserSecret._generate_secret_tags = secret_tags
-    MasterUserSecret.delete_secret = delete_secret
+    replace(backend, "create_subnet_group", create_subnet_group)
+    replace(backend, "delete_subnet_group", delete_subnet_group)
+    replace(backend, "create_db_instance", create_db_instance)
+    replace(backend, "delete_db_instance", delete_db_instance)
+    replace(DBInstance, "endpoint", property(endpoint))
+    replace(MasterUserSecret, "_generate_secret_tags", secret_tags)
+    replace(MasterUserSecret, "delete_secret", delete_secret)

@@ -40,6 +40,7 @@ import uuid
 import base
 import strict
 from behaviours import on
+from patching import replace
 
 ROTATION_DAYS = 7  # RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager"
 ROTATION_STAGES = ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
@@ -195,6 +196,6 @@ def install() -> None:
                 raise RDSClientError("InvalidDBInstanceState", str(refused))
         return original_rotate(self)
 
-    MasterUserSecret.__init__ = __init__
-    MasterUserSecret.rotate_secret = rotate_secret
+    replace(MasterUserSecret, "__init__", __init__)
+    replace(MasterUserSecret, "rotate_secret", rotate_secret)
     strict.CONTROL_POSTS["/_emulator/rds-rotate"] = rotate_on_request

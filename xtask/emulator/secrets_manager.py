@@ -16,7 +16,7 @@ function, overwrites a filled version and lists every version. Here (behaviours
   terraform-provider-aws's secret rotation resource retries it, and as the floci
   emulator models it. The policy's conditions are judged with the confused-deputy keys
   (Secrets Manager user guide, "Permissions for the Lambda rotation function") by
-  ``iam_policies``; the launcher's RotateSecret calls
+  ``iam_policies``; ``secret_rotation``'s RotateSecret calls
   ``refuse_rotation_without_invoke_permission``.
 * Secrets Manager API reference, ``PutSecretValue`` (``ClientRequestToken``): a
   version's value never changes.
@@ -25,7 +25,7 @@ function, overwrites a filled version and lists every version. Here (behaviours
 * Secrets Manager API reference, ``CreateSecret``: a name scheduled for deletion cannot
   be used again until the secret is gone.
 
-The rotation itself (steps, retries, refusals) is the launcher's. Nothing here runs at
+The rotation itself (steps, retries, refusals) is ``secret_rotation``'s. Nothing here runs at
 import; ``install_secretsmanager_patches`` patches moto when the launcher calls it.
 """
 
@@ -37,6 +37,7 @@ import time
 
 from behaviours import on
 from iam_policies import _as_list, _statement_covers, _statements
+from patching import replace
 
 
 OWNED_MESSAGE = (
@@ -203,11 +204,11 @@ def install_secretsmanager_patches() -> None:
         ]
         return json.dumps({"ARN": secret.arn, "Name": secret.name, "Versions": versions})
 
-    backend.delete_secret = delete_secret
-    backend.put_secret_value = put_secret_value
-    backend.update_secret = update_secret
-    backend.create_secret = create_secret
-    backend.list_secret_version_ids = list_secret_version_ids
+    replace(backend, "delete_secret", delete_secret)
+    replace(backend, "put_secret_value", put_secret_value)
+    replace(backend, "update_secret", update_secret)
+    replace(backend, "create_secret", create_secret)
+    replace(backend, "list_secret_version_ids", list_secret_version_ids)
 
     from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -218,4 +219,4 @@ def install_secretsmanager_patches() -> None:
             include_deprecated=include is True or str(include).lower() == "true",
         )
 
-    SecretsManagerResponse.list_secret_version_ids = list_secret_version_ids_response
+    replace(SecretsManagerResponse, "list_secret_version_ids", list_secret_version_ids_response)

@@ -15,8 +15,13 @@ young ids (``ec2_consistency.py``), injected failures, AWS's error shapes per pr
 ``/_emulator/`` control paths. Everything else is patched into moto by one module per
 concern, each citing the AWS documentation it follows:
 
-    launcher.py           the process: moto's server, Lambda's runtime, MariaDB, rotations;
-                          installs the modules below in a fixed order
+    launcher.py           arguments, start-up order and shutdown; installs the modules
+                          below in a fixed order, then runs moto's server
+    supervision.py        every child process of the launcher, and how they all stop
+    rds_servers.py        each RDS instance its own MariaDB server behind its own address
+    secret_rotation.py    RotateSecret's steps in the background, retried, cancelled
+    lambda_runtime.py     Lambda's runtime: bootstrap processes behind a Runtime API
+    mariadb_servers.py    one private MariaDB server; RDS's master user privileges
     strict.py             this HTTP layer
     iam_enforcement.py    IAM on: moto's access control, resource ARNs, conditions, key policy
     kms_key_policy.py     a secret's customer managed key (also read by kms_key_state.py)
@@ -30,10 +35,12 @@ concern, each citing the AWS documentation it follows:
     sts_trust.py          STS: AssumeRole as the trust policy allows
     iam_policies.py       the one policy evaluator (with conditions.py)
     base.py               settings, log and scheduler that every module above needs
+    launch_state.py       the launcher's arguments, supervisor and CA key, read at call time
+    patching.py           ``replace``: every patch of moto, checked; ``MOTO_VERSION``
 
 Each module imports only modules below it in this list (``network.py``,
-``reachability.py``, ``conditions.py`` and ``behaviours.py`` sit at the bottom), so
-there is no import cycle; none of them imports this one. The launcher's other helpers
+``reachability.py``, ``conditions.py``, ``schedules.py`` and ``behaviours.py`` sit at
+the bottom), so there is no import cycle; none below ``launcher.py`` imports this one. The launcher's other helpers
 (``kms_key_state.py``, ``rds_rotation.py``, ``rds_managed_replica.py``,
 ``throttling.py``, ``certificates.py``) stand beside it; ``rds_rotation.py`` adds its
 control path here (``CONTROL_POSTS``).

@@ -23,6 +23,7 @@ import uuid
 from behaviours import on
 from conditions import EMULATOR_KEYS, conditions_hold
 from iam_policies import _as_list, _policy_document, principal_arn, request_context
+from patching import replace
 
 
 def _principal_matches(principal, caller_arn: str, caller_account: str) -> bool:
@@ -111,4 +112,4 @@ def install_sts_patches() -> None:
             raise _sts_access_denied(caller_arn, role_arn)
         return original(self)
 
-    TokenResponse.assume_role = assume_role
+    replace(TokenResponse, "assume_role", assume_role)

@@ -7,7 +7,8 @@
 //! environment, start the launcher on a free port, wait until both moto and the
 //! default MariaDB server answer, and record every process id in one state file so
 //! `down` stops exactly what `up` started. The launcher (`emulator/launcher.py`)
-//! supervises the MariaDB servers and the Lambda processes; see its module doc.
+//! supervises the MariaDB servers and the Lambda processes (`emulator/supervision.py`);
+//! see its module doc.
 //!
 //! Tests start their own emulator through [`Emulator::start`] with a parent pid, so
 //! the launcher stops everything when the test process exits.

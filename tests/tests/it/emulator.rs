@@ -2037,7 +2037,7 @@ async fn an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or
     let held: BTreeSet<&str> = privileges.split(", ").collect();
     // The documented list in MariaDB 10.11's names (REPLICATION CLIENT = BINLOG MONITOR
     // + SLAVE MONITOR, SET_USER_ID = SET USER, CREATE/DROP ROLE within CREATE USER), and
-    // DELETE HISTORY, MariaDB's part of a database's ALL (see launcher.py).
+    // DELETE HISTORY, MariaDB's part of a database's ALL (see mariadb_servers.py).
     let documented: BTreeSet<&str> = [
         "SELECT",
         "INSERT",
