@@ -30,7 +30,7 @@ from behaviours import on
 from iam_policies import access_decision
 from iam_requests import _resource_tags, _secret_at, request_decisions
 from kms_key_policy import install_kms_key_policy
-from patching import check_moto_version, replace
+from patching import add, check_moto_version, replace
 
 
 def enforce_iam(account_id: str, access_key: str, secret_key: str) -> None:
@@ -135,5 +135,6 @@ def install_resource_arns() -> None:
         except Exception:
             return "*"
 
-    replace(SecretsManagerResponse, "_determine_resource", secret_arn)
-    replace(RDSResponse, "_determine_resource", db_instance_arn)
+    # moto defines the hook on IAM's, STS's and SQS's responses only: added here.
+    add(SecretsManagerResponse, "_determine_resource", secret_arn)
+    add(RDSResponse, "_determine_resource", db_instance_arn)

@@ -96,6 +96,34 @@ def start_default_server() -> dict:
     return {"port": server.port, "user": launch_state.ARGS.admin_user, "password": password, "pid": server.process.pid, "log": server.log_path}
 
 
+def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
+    """Every patch of moto, in the order they must be made (later ones wrap earlier
+    ones). ``tests/test_installs.py`` runs this on the pinned moto in a process of its
+    own, so a patch whose target moto lacks fails there, not in the first test."""
+    patching.check_moto_version()  # the moto every patch below was written for
+    lambda_runtime.install()
+    secret_rotation.install()
+    rds_servers.install_rds_patches()
+    rds_instances.install_offerings()
+    if behaviours.on("lambda-reserved-concurrency"):
+        throttling.check_moto()
+    if base.STRICT:
+        lambda_functions.install_lambda_patches()
+        ec2_dependencies.install_ec2_patches()
+        secrets_manager.install_secretsmanager_patches()
+        rds_instances.install_rds_patches()
+        sts_trust.install_sts_patches()
+        kms_key_state.install()
+        rds_rotation.install()
+        rds_managed_replica.install()
+        network.install()
+        log(f"strict AWS behaviours on: {json.dumps(base.settings())}")
+    else:
+        log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
+    if enforce_iam:
+        iam_enforcement.enforce_iam("123456789012", access_key, secret_key)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -128,28 +156,7 @@ def main() -> None:
     if unknown:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
-    patching.check_moto_version()  # the moto every patch below was written for
-    lambda_runtime.install()
-    secret_rotation.install()
-    rds_servers.install_rds_patches()
-    rds_instances.install_offerings()
-    if behaviours.on("lambda-reserved-concurrency"):
-        throttling.check_moto()
-    if base.STRICT:
-        lambda_functions.install_lambda_patches()
-        ec2_dependencies.install_ec2_patches()
-        secrets_manager.install_secretsmanager_patches()
-        rds_instances.install_rds_patches()
-        sts_trust.install_sts_patches()
-        kms_key_state.install()
-        rds_rotation.install()
-        rds_managed_replica.install()
-        network.install()
-        log(f"strict AWS behaviours on: {json.dumps(base.settings())}")
-    else:
-        log("strict AWS behaviours off (EMULATOR_STRICT=off): moto's own, kinder behaviour")
-    if launch_state.ARGS.enforce_iam:
-        iam_enforcement.enforce_iam("123456789012", launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
+    install(launch_state.ARGS.enforce_iam, launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
     original_dispatcher = moto.server.DomainDispatcherApplication
     patching.replace(moto.server, "DomainDispatcherApplication", lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), secret_rotation.ROTATIONS.snapshot))
 

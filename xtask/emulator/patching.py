@@ -52,6 +52,19 @@ def replace(owner, name: str, replacement):
     return original
 
 
+def add(owner, name: str, value) -> None:
+    """Gives ``owner`` an attribute moto itself does not define (a hook moto asks for
+    only where it exists, such as a response class's ``_determine_resource``).
+    Raises RuntimeError naming ``owner.name`` when moto already defines it: a newer
+    moto grew its own, which the emulator's must then be checked against."""
+    if getattr(owner, name, _MISSING) is not _MISSING:
+        raise RuntimeError(
+            f"cannot add {owner_name(owner)}.{name}: moto defines it already; "
+            f"the emulator's patches were written for moto {MOTO_VERSION}"
+        )
+    setattr(owner, name, value)
+
+
 def check_moto_version(replaced: str = "methods (patching.replace)", check: str = "each of them") -> None:
     """Raises RuntimeError unless the installed moto is ``MOTO_VERSION``."""
     import moto

@@ -66,3 +66,14 @@ def test_the_installed_moto_is_the_one_the_patches_were_written_for(monkeypatch)
     monkeypatch.setattr(moto, "__version__", "9.9.9")
     with pytest.raises(RuntimeError, match=r"moto 5\.2\.5's .*moto 9\.9\.9 is installed"):
         patching.check_moto_version()
+
+
+def test_a_hook_moto_lacks_is_added_and_one_it_has_is_refused():
+    class Response:
+        def existing(self):
+            return "moto's"
+
+    patching.add(Response, "hook", lambda self: "added")
+    assert Response().hook() == "added"
+    with pytest.raises(RuntimeError, match=r"Response\.existing.*defines it already"):
+        patching.add(Response, "existing", lambda self: "ours")
