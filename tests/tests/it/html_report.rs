@@ -17,8 +17,8 @@
 //! markup) or a parse error. A control page with one unescaped `<img>` proves the
 //! capture works here.
 //!
-//! The one allowed skip: Chromium absent (`sudo apt-get install -y chromium`;
-//! `.ci/run` installs it from `.ci/prerequisites`).
+//! Chromium absent fails the test, naming the package (`sudo apt-get install -y
+//! chromium`; `.ci/run` installs it from `.ci/prerequisites`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,6 +149,7 @@ fn report() -> Report {
         findings,
         excluded: Vec::new(),
         mutelist: Vec::new(),
+        listed: Vec::new(),
     }
 }
 
@@ -200,6 +201,15 @@ fn count_in(row: &str, attribute: &str) -> usize {
         .unwrap_or_else(|_| panic!("a number after {attribute} in {row}"))
 }
 
+/// Whether the element whose tag holds `marker` in `dom` is open.
+fn open_tag_in(dom: &str, marker: &str) -> bool {
+    let start = dom
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in the DOM"));
+    let tag = &dom[start..start + dom[start..].find('>').expect("tag end")];
+    tag.contains(" open")
+}
+
 /// The summary row marked `marker` (`data-account="..."`, `data-check="..."`).
 fn row<'a>(dom: &'a str, marker: &str) -> &'a str {
     let start = dom
@@ -215,13 +225,14 @@ fn statuses(row: &str) -> [usize; 4] {
 
 #[test]
 fn chromium_renders_the_html_report_with_its_counts_and_no_console_message() {
-    let Some(chromium) = chromium() else {
-        eprintln!(
-            "SKIPPED: the HTML report test needs Chromium (/usr/bin/chromium or `chromium` on PATH); \
-             install it with `sudo apt-get install -y chromium` (.ci/run installs it)"
-        );
-        return;
-    };
+    // Not a silent pass: without Chromium the page is not shown to be readable.
+    let chromium = chromium().unwrap_or_else(|| {
+        panic!(
+            "Chromium is missing: this test renders the HTML report in it (/usr/bin/chromium or \
+             `chromium` on PATH); install it with `sudo apt-get install -y chromium` \
+             (.ci/run installs it from .ci/prerequisites)"
+        )
+    });
     let dir = xtask::paths::target_dir()
         .join("html-report-tests")
         .join(tests::unique_name("run"));
@@ -296,6 +307,32 @@ fn chromium_renders_the_html_report_with_its_counts_and_no_console_message() {
     let total = row(&dom, "id=\"total\"");
     let total = &total[..total.find("</p>").expect("total end")];
     assert_eq!(statuses(total), [2 * checks - 4, 2, 1, 2]);
+
+    // What the auditor sees open: the account with failures and its failing check,
+    // the failures in full (resource and evidence); the compliant account and the
+    // checks that only passed or skipped stay closed, their counts in the summaries.
+    let open_tag = |marker: &str| open_tag_in(&dom, marker);
+    assert!(open_tag(&format!("<details class=\"account\" id=\"account-{STAGING}\"")));
+    assert!(!open_tag(&format!("<details class=\"account\" id=\"account-{PROD}\"")));
+    assert!(open_tag(&format!("<details class=\"account\" id=\"account-{REFUSING}\"")));
+    let staging = &dom[dom
+        .find(&format!("id=\"account-{STAGING}\""))
+        .expect("staging")..];
+    let staging = &staging[..staging.find("</details>\n</details>").unwrap_or(staging.len())];
+    assert!(open_tag_in(staging, "data-check=\"ec2.ssh.restricted\""));
+    assert_eq!(
+        staging.matches("<tbody class=\"s-FAIL\">").count(),
+        2,
+        "both failures, each in its check"
+    );
+    assert_eq!(
+        staging.matches("<tr><td>").count(),
+        3,
+        "the two failures and the skipped check are rows; passes are counted, not listed"
+    );
+    assert!(staging.contains("<tr><td>sg-0bad&lt;/script&gt;"));
+    // The whole page stays small: its text is the findings that need action.
+    assert!(html.len() < 200_000, "{} bytes", html.len());
 
     // The header: version, time, caller, accounts.
     assert!(dom.contains(&format!("<span id=\"version\">{}</span>", audit::VERSION)));
