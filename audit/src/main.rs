@@ -118,7 +118,13 @@ struct Cli {
     mutelist: Option<PathBuf>,
 
     /// List only findings of these statuses, in every format (comma-separated: PASS, FAIL, ERROR, SKIP, MUTED). The summary and the exit status still count every finding, listed or not.
-    #[arg(long = "status", value_name = "STATUS,...", value_enum, value_delimiter = ',', ignore_case = true)]
+    #[arg(
+        long = "status",
+        value_name = "STATUS,...",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true
+    )]
     statuses: Vec<audit::report::ShownStatus>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
@@ -517,8 +523,16 @@ mod tests {
             [ShownStatus::Fail, ShownStatus::Error, ShownStatus::Muted]
         );
         let error = Cli::try_parse_from(["audit", "--status", "WARN"]).expect_err("refused");
-        assert!(error.to_string().contains("PASS, FAIL, ERROR, SKIP, MUTED"), "{error}");
-        assert!(Cli::try_parse_from(["audit"]).expect("no filter").statuses.is_empty());
+        assert!(
+            error.to_string().contains("PASS, FAIL, ERROR, SKIP, MUTED"),
+            "{error}"
+        );
+        assert!(
+            Cli::try_parse_from(["audit"])
+                .expect("no filter")
+                .statuses
+                .is_empty()
+        );
     }
 
     #[test]

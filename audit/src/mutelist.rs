@@ -556,9 +556,15 @@ tags = ["exception=SEC-1"]
         };
         let tags = ResourceTags(
             [
-                ("arn:s:sandbox", tagged(&[("env", "sandbox-1"), ("owner", "team-a")])),
+                (
+                    "arn:s:sandbox",
+                    tagged(&[("env", "sandbox-1"), ("owner", "team-a")]),
+                ),
                 ("arn:s:partial", tagged(&[("env", "sandbox")])),
-                ("arn:s:case", tagged(&[("Env", "sandbox"), ("owner", "team-a")])),
+                (
+                    "arn:s:case",
+                    tagged(&[("Env", "sandbox"), ("owner", "team-a")]),
+                ),
                 ("arn:s:tagged", tagged(&[("exception", "SEC-1")])),
                 ("arn:s:listed-tagged", tagged(&[("exception", "SEC-1")])),
             ]

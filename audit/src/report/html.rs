@@ -504,7 +504,7 @@ fn shared_suffix<'a>(texts: &[&'a str]) -> &'a str {
 /// `listed` (findings that are not a PASS) as row groups: by region and setup,
 /// then the most severe, then FAIL, ERROR, SKIP, MUTED.
 fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
-    fn key<'a>(f: &&'a Finding) -> (&'a str, Option<&'a str>, std::cmp::Reverse<Severity>, usize) {
+    fn key(f: &Finding) -> (&str, Option<&str>, std::cmp::Reverse<Severity>, usize) {
         (
             f.region.as_str(),
             f.setup.as_deref(),
@@ -512,14 +512,14 @@ fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
             urgency(f),
         )
     }
-    listed.sort_by_key(key);
+    listed.sort_by_key(|f| key(f));
     let mut groups = Vec::new();
     let mut start = 0;
     while start < listed.len() {
         let end = start
             + listed[start..]
                 .iter()
-                .take_while(|f| key(f) == key(&listed[start]))
+                .take_while(|f| key(f) == key(listed[start]))
                 .count();
         let findings = listed[start..end].to_vec();
         let resources: Vec<&str> = findings.iter().map(|f| f.resource.as_str()).collect();
@@ -577,7 +577,11 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
             "<tr><td>{}<td>{}{}",
             escape(resource),
             escape(message),
-            if group.message_suffix.is_empty() { "" } else { "…" }
+            if group.message_suffix.is_empty() {
+                ""
+            } else {
+                "…"
+            }
         );
         if let Some(note) = finding.muted_note() {
             let _ = write!(out, "<p class=\"muted\">{}</p>", escape(&note));
@@ -614,7 +618,11 @@ fn check_details(out: &mut String, account_id: &str, group: &CheckGroup<'_>, rem
         }
     }
     if counts.muted > 0 {
-        let _ = write!(out, " · <span class=\"MUTED\">{} MUTED</span>", counts.muted);
+        let _ = write!(
+            out,
+            " · <span class=\"MUTED\">{} MUTED</span>",
+            counts.muted
+        );
     }
     out.push_str("</summary>\n");
     let listed: Vec<&Finding> = group
@@ -631,12 +639,14 @@ fn check_details(out: &mut String, account_id: &str, group: &CheckGroup<'_>, rem
         );
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<table class=\"findings\"><caption>{} findings of <code>{}</code> in {} that are not PASS (<a href=\"#check-{1}\">remediation</a>)</caption><thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Evidence</th></tr></thead>\n",
+        "<table class=\"findings\"><caption>{} finding{} of <code>{}</code> in {} that {} not PASS (<a href=\"#check-{2}\">remediation</a>)</caption><thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Evidence</th></tr></thead>",
         listed.len(),
+        if listed.len() == 1 { "" } else { "s" },
         escape(group.id),
-        escape(account_id)
+        escape(account_id),
+        if listed.len() == 1 { "is" } else { "are" }
     );
     for rows in row_groups(listed) {
         row_group(out, &rows, remediation);
@@ -1018,14 +1028,23 @@ mod tests {
         assert!(prod_part.contains("Every resource passed."));
         // Each check's remediation once, in the reference, however many findings.
         let remediation = escape(&report.findings[ssh].remediation);
-        assert_eq!(page.matches(remediation.as_str()).count(), 1, "{remediation}");
+        assert_eq!(
+            page.matches(remediation.as_str()).count(),
+            1,
+            "{remediation}"
+        );
         assert!(page.contains("id=\"check-ec2.ssh.restricted\""));
     }
 
     #[test]
     fn the_page_has_landmarks_captions_scoped_headers_and_a_print_style() {
         let page = render(&sample_org_report());
-        for landmark in ["<header>", "<nav aria-label=\"Contents\">", "<main>", "<footer>"] {
+        for landmark in [
+            "<header>",
+            "<nav aria-label=\"Contents\">",
+            "<main>",
+            "<footer>",
+        ] {
             assert_eq!(page.matches(landmark).count(), 1, "{landmark}");
         }
         assert!(page.find("<main>") < page.find("id=\"summary\""));

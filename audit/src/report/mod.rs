@@ -584,7 +584,11 @@ mod tests {
         assert_eq!(ocsf.as_array().expect("array").len(), 2);
         let csv = report.render(Format::Csv);
         // Records end in CRLF; line breaks inside quoted messages are bare LF.
-        assert_eq!(csv.matches("\r\n").count(), 1 + 2, "a header and two rows: {csv}");
+        assert_eq!(
+            csv.matches("\r\n").count(),
+            1 + 2,
+            "a header and two rows: {csv}"
+        );
         let junit = report.render(Format::Junit);
         assert_eq!(junit.matches("<testcase ").count(), 2);
         assert!(

@@ -297,7 +297,10 @@ mod tests {
                 (
                     f["status_code"].as_str().expect("code").to_owned(),
                     f["compliance"]["status_id"].as_i64().expect("id"),
-                    f["compliance"]["status"].as_str().expect("status").to_owned(),
+                    f["compliance"]["status"]
+                        .as_str()
+                        .expect("status")
+                        .to_owned(),
                 )
             })
             .collect();
@@ -326,7 +329,12 @@ mod tests {
     fn a_finding_about_a_whole_account_is_placed_in_the_home_region() {
         let report = super::super::sample_org_report();
         let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
-        let last = value.as_array().expect("array").last().expect("finding").clone();
+        let last = value
+            .as_array()
+            .expect("array")
+            .last()
+            .expect("finding")
+            .clone();
         assert_eq!(last["metadata"]["event_code"], "account.reachable");
         let home = report.scope.regions[0].as_str();
         assert_eq!(last["cloud"]["region"], home, "{last:#}");
@@ -340,7 +348,10 @@ mod tests {
         let mut gov = finding.clone();
         gov.resource = "arn:aws-us-gov:iam::333333333333:role/Audit".to_owned();
         assert_eq!(region_of(&none, &gov), "us-gov-west-1");
-        assert_eq!(region_of(&none, &report.findings[0]), report.findings[0].region);
+        assert_eq!(
+            region_of(&none, &report.findings[0]),
+            report.findings[0].region
+        );
     }
 
     /// OCSF 1.x Compliance Finding, checked against the attributes the schema
@@ -375,14 +386,23 @@ mod tests {
             "time: ms since epoch"
         );
         assert!(
-            ["PASS", "FAIL", "ERROR", "SKIP"].contains(&f["status_code"].as_str().expect("status_code"))
+            ["PASS", "FAIL", "ERROR", "SKIP"]
+                .contains(&f["status_code"].as_str().expect("status_code"))
         );
         let compliance = &f["compliance"];
         assert!(
-            compliance["standards"].as_array().is_some_and(|s| !s.is_empty()),
+            compliance["standards"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty()),
             "compliance.standards is required: {f:#}"
         );
-        assert!([1, 2, 3, 99].contains(&compliance["status_id"].as_i64().expect("compliance.status_id")));
+        assert!(
+            [1, 2, 3, 99].contains(
+                &compliance["status_id"]
+                    .as_i64()
+                    .expect("compliance.status_id")
+            )
+        );
         let metadata = &f["metadata"];
         assert!(
             metadata["version"]

@@ -2278,35 +2278,7 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{text}"
     );
 
-    // By tag: every finding on the tagged secret is muted by the tag entry; with
-    // `--status MUTED` only the muted findings are listed, and every one is counted.
-    let by_tag = "[[mute]]\nreason = \"approved exception\"\nexpires = 2099-12-31\nchecks = [\"secret.*\"]\ntags = [\"exception=SEC-*\"]\n";
-    let output = run_with(
-        &format!("{}{by_tag}", entry("2099-12-31")),
-        "json",
-        &["--status", "MUTED"],
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let listed = report["findings"].as_array().expect("findings");
-    assert!(listed.iter().all(|f| f["muted"].is_object()), "{report:#}");
-    let on_secret: Vec<&serde_json::Value> = listed
-        .iter()
-        .filter(|f| f["resource"] == setup.secret_arn.as_str())
-        .collect();
-    assert!(!on_secret.is_empty(), "the tagged secret's findings: {report:#}");
-    assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
-    assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
-    assert_eq!(
-        report["summary"]["muted"].as_u64(),
-        Some(listed.len() as u64),
-        "every muted finding listed"
-    );
-    assert!(
-        report["summary"]["pass"].as_u64().is_some_and(|n| n > 0),
-        "the unlisted PASS findings still counted"
-    );
+    muted_by_tag_and_listed_alone(&run_with, &entry("2099-12-31"), &setup.secret_arn);
 
     // Expired: the finding fails the run again, and the entry says it expired;
     // `--status FAIL` lists it alone, and the exit status is the run's.
@@ -2342,6 +2314,45 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// By tag: every finding on the tagged secret is muted by the tag entry; with
+/// `--status MUTED` only the muted findings are listed, and every one is counted.
+fn muted_by_tag_and_listed_alone(
+    run_with: &dyn Fn(&str, &str, &[&str]) -> std::process::Output,
+    live_entry: &str,
+    secret_arn: &str,
+) {
+    let by_tag = "[[mute]]\nreason = \"approved exception\"\nexpires = 2099-12-31\nchecks = [\"secret.*\"]\ntags = [\"exception=SEC-*\"]\n";
+    let output = run_with(
+        &format!("{live_entry}{by_tag}"),
+        "json",
+        &["--status", "MUTED"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let listed = report["findings"].as_array().expect("findings");
+    assert!(listed.iter().all(|f| f["muted"].is_object()), "{report:#}");
+    let on_secret: Vec<&serde_json::Value> = listed
+        .iter()
+        .filter(|f| f["resource"] == secret_arn)
+        .collect();
+    assert!(
+        !on_secret.is_empty(),
+        "the tagged secret's findings: {report:#}"
+    );
+    assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
+    assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
+    assert_eq!(
+        report["summary"]["muted"].as_u64(),
+        Some(listed.len() as u64),
+        "every muted finding listed"
+    );
+    assert!(
+        report["summary"]["pass"].as_u64().is_some_and(|n| n > 0),
+        "the unlisted PASS findings still counted"
+    );
 }
 
 /// A function in another VPC than its database's (no peering) cannot reach it:

@@ -201,6 +201,40 @@ fn count_in(row: &str, attribute: &str) -> usize {
         .unwrap_or_else(|_| panic!("a number after {attribute} in {row}"))
 }
 
+/// What the auditor sees open: the account with failures and its failing check,
+/// the failures in full (resource and evidence); the compliant account and the
+/// checks that only passed or skipped stay closed, their counts in the summaries.
+fn assert_failures_are_open_and_in_full(dom: &str) {
+    let open_tag = |marker: &str| open_tag_in(dom, marker);
+    assert!(open_tag(&format!(
+        "<details class=\"account\" id=\"account-{STAGING}\""
+    )));
+    assert!(!open_tag(&format!(
+        "<details class=\"account\" id=\"account-{PROD}\""
+    )));
+    assert!(open_tag(&format!(
+        "<details class=\"account\" id=\"account-{REFUSING}\""
+    )));
+    let staging = &dom[dom
+        .find(&format!("id=\"account-{STAGING}\""))
+        .expect("staging")..];
+    let staging = &staging[..staging
+        .find("</details>\n</details>")
+        .unwrap_or(staging.len())];
+    assert!(open_tag_in(staging, "data-check=\"ec2.ssh.restricted\""));
+    assert_eq!(
+        staging.matches("<tbody class=\"s-FAIL\">").count(),
+        2,
+        "both failures, each in its check"
+    );
+    assert_eq!(
+        staging.matches("<tr><td>").count(),
+        3,
+        "the two failures and the skipped check are rows; passes are counted, not listed"
+    );
+    assert!(staging.contains("<tr><td>sg-0bad&lt;/script&gt;"));
+}
+
 /// Whether the element whose tag holds `marker` in `dom` is open.
 fn open_tag_in(dom: &str, marker: &str) -> bool {
     let start = dom
@@ -308,29 +342,7 @@ fn chromium_renders_the_html_report_with_its_counts_and_no_console_message() {
     let total = &total[..total.find("</p>").expect("total end")];
     assert_eq!(statuses(total), [2 * checks - 4, 2, 1, 2]);
 
-    // What the auditor sees open: the account with failures and its failing check,
-    // the failures in full (resource and evidence); the compliant account and the
-    // checks that only passed or skipped stay closed, their counts in the summaries.
-    let open_tag = |marker: &str| open_tag_in(&dom, marker);
-    assert!(open_tag(&format!("<details class=\"account\" id=\"account-{STAGING}\"")));
-    assert!(!open_tag(&format!("<details class=\"account\" id=\"account-{PROD}\"")));
-    assert!(open_tag(&format!("<details class=\"account\" id=\"account-{REFUSING}\"")));
-    let staging = &dom[dom
-        .find(&format!("id=\"account-{STAGING}\""))
-        .expect("staging")..];
-    let staging = &staging[..staging.find("</details>\n</details>").unwrap_or(staging.len())];
-    assert!(open_tag_in(staging, "data-check=\"ec2.ssh.restricted\""));
-    assert_eq!(
-        staging.matches("<tbody class=\"s-FAIL\">").count(),
-        2,
-        "both failures, each in its check"
-    );
-    assert_eq!(
-        staging.matches("<tr><td>").count(),
-        3,
-        "the two failures and the skipped check are rows; passes are counted, not listed"
-    );
-    assert!(staging.contains("<tr><td>sg-0bad&lt;/script&gt;"));
+    assert_failures_are_open_and_in_full(&dom);
     // The whole page stays small: its text is the findings that need action.
     assert!(html.len() < 200_000, "{} bytes", html.len());
 
