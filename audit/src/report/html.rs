@@ -449,22 +449,43 @@ struct RowGroup<'a> {
     message_suffix: &'a str,
 }
 
-/// The longest start `texts` share, cut after its last `:` or `/`, so each row keeps a name.
-fn shared_prefix<'a>(texts: &[&'a str]) -> &'a str {
+/// How many bytes every one of `texts` shares with the first, from the start
+/// (or from the end), ending on a character boundary.
+fn shared_len(texts: &[&str], from_end: bool) -> usize {
     let Some((first, rest)) = texts.split_first() else {
-        return "";
+        return 0;
     };
     let mut len = first.len();
     for text in rest {
-        len = len.min(
+        let same = if from_end {
             first
-                .char_indices()
-                .zip(text.chars())
-                .take_while(|((_, a), b)| a == b)
-                .last()
-                .map_or(0, |((i, c), _)| i + c.len_utf8()),
-        );
+                .bytes()
+                .rev()
+                .zip(text.bytes().rev())
+                .take_while(|(a, b)| a == b)
+                .count()
+        } else {
+            first
+                .bytes()
+                .zip(text.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        len = len.min(same);
     }
+    // Equal bytes from a character boundary of the first are one in every text too.
+    while !first.is_char_boundary(if from_end { first.len() - len } else { len }) {
+        len -= 1;
+    }
+    len
+}
+
+/// The longest start `texts` share, cut after its last `:` or `/`, so each row keeps a name.
+fn shared_prefix<'a>(texts: &[&'a str]) -> &'a str {
+    let Some(first) = texts.first() else {
+        return "";
+    };
+    let len = shared_len(texts, false);
     let cut = first[..len].rfind([':', '/']).map_or(0, |i| i + 1);
     if texts.len() < 2 || texts.iter().any(|t| t.len() == cut) {
         return "";
@@ -475,21 +496,10 @@ fn shared_prefix<'a>(texts: &[&'a str]) -> &'a str {
 /// The longest end `texts` share, from the start of a word, when long enough to matter.
 fn shared_suffix<'a>(texts: &[&'a str]) -> &'a str {
     const WORTH: usize = 24;
-    let Some((first, rest)) = texts.split_first() else {
+    let Some(first) = texts.first() else {
         return "";
     };
-    let mut len = first.len();
-    for text in rest {
-        len = len.min(
-            first
-                .chars()
-                .rev()
-                .zip(text.chars().rev())
-                .take_while(|(a, b)| a == b)
-                .map(|(a, _)| a.len_utf8())
-                .sum(),
-        );
-    }
+    let len = shared_len(texts, true);
     let tail = &first[first.len() - len..];
     let Some(space) = tail.find(' ') else {
         return "";
@@ -1034,6 +1044,47 @@ mod tests {
             "{remediation}"
         );
         assert!(page.contains("id=\"check-ec2.ssh.restricted\""));
+    }
+
+    #[test]
+    fn rows_leave_out_only_what_their_group_header_says() {
+        let arns = [
+            "arn:aws:secretsmanager:us-east-1:1:secret:app/é-1",
+            "arn:aws:secretsmanager:us-east-1:1:secret:app/é-2",
+        ];
+        assert_eq!(
+            shared_prefix(&arns),
+            "arn:aws:secretsmanager:us-east-1:1:secret:app/"
+        );
+        assert_eq!(shared_prefix(&arns[..1]), "", "one row: nothing to share");
+        assert_eq!(shared_prefix(&["a:b", "a:b"]), "a:", "a row keeps a name");
+        assert_eq!(shared_prefix(&["x/", "x/y"]), "", "no row left empty");
+        let messages = [
+            "secret é-1 has rotation disabled; expected rotation every 2 days",
+            "secret é-2 has rotation disabled; expected rotation every 2 days",
+        ];
+        assert_eq!(
+            shared_suffix(&messages),
+            "has rotation disabled; expected rotation every 2 days"
+        );
+        assert_eq!(
+            shared_suffix(&["a short end", "b short end"]),
+            "",
+            "not worth it"
+        );
+        // Multi-byte characters shared at the cut are never split.
+        assert_eq!(shared_len(&["aé", "bé"], true), "é".len());
+        assert_eq!(shared_len(&["éa", "èa"], false), 0);
+        // Every row of a group, put back together, is its finding's text.
+        for (arn, message) in arns.iter().zip(messages) {
+            let prefix = shared_prefix(&arns);
+            let suffix = shared_suffix(&messages);
+            assert_eq!(format!("{prefix}{}", &arn[prefix.len()..]), *arn);
+            assert_eq!(
+                format!("{}{suffix}", &message[..message.len() - suffix.len()]),
+                message
+            );
+        }
     }
 
     #[test]
