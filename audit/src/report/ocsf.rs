@@ -235,7 +235,7 @@ pub fn compliance_finding(report: &Report, finding: &Finding, time_ms: i64) -> V
     })
 }
 
-/// The findings as a JSON array of Detection Findings.
+/// The findings as a JSON array of Compliance Findings.
 pub fn render(report: &Report) -> String {
     let time_ms = time::OffsetDateTime::parse(
         &report.scope.collected_at,
