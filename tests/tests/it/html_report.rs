@@ -153,6 +153,123 @@ fn report() -> Report {
     }
 }
 
+/// An organisation the size of the 50-account bench's: in each account and two
+/// regions, 200 secrets with rotation off (each failing the schedule and the
+/// health check, its function checks skipped) beside the tutorial's setup.
+fn bench_sized_report() -> Report {
+    let mut report = report();
+    let mut findings = Vec::new();
+    let mut accounts = Vec::new();
+    for index in 0..50_u64 {
+        let account = format!("{:012}", 100_000_000_000 + index);
+        for region in ["us-east-1", "us-west-2"] {
+            for check in CHECKS {
+                let mut passed = finding(check.id, Status::Pass, &account, "", "as expected");
+                passed.resource = format!("arn:aws:ec2:{region}:{account}:resource/{}", check.id);
+                region.clone_into(&mut passed.region);
+                findings.push(passed);
+            }
+            for n in 0..200 {
+                let arn = format!(
+                    "arn:aws:secretsmanager:{region}:{account}:secret:bench/app-{n:05}-AbCdEf"
+                );
+                for (id, status, message) in [
+                    (
+                        "secret.rotation.schedule",
+                        Status::Fail,
+                        "has rotation disabled; expected rotation enabled at least every 2 days (e.g. rate(2 days), rate(48 hours) or AutomaticallyAfterDays 2) with a window (Duration) of at most 2h",
+                    ),
+                    (
+                        "secret.rotation.healthy",
+                        Status::Fail,
+                        "has rotation disabled, so it is never rotated; expected a rotation within 50 hours",
+                    ),
+                    (
+                        "secret.rotation.function",
+                        Status::Skip,
+                        "has no rotation (see secret.rotation.schedule)",
+                    ),
+                ] {
+                    let mut f = finding(
+                        id,
+                        status,
+                        &account,
+                        &arn,
+                        &format!("secret bench/app-{n:05} {message}"),
+                    );
+                    region.clone_into(&mut f.region);
+                    findings.push(f);
+                }
+            }
+        }
+        accounts.push(ReportAccount {
+            account_id: account.clone(),
+            name: Some(format!("bench-member-{index:03}")),
+            role_arn: Some(format!(
+                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+            )),
+            reached: true,
+        });
+    }
+    report.scope.accounts = accounts;
+    report.scope.regions = vec!["us-east-1".to_owned(), "us-west-2".to_owned()];
+    report.summary = Summary::of(&findings);
+    report.findings = findings;
+    report
+}
+
+/// The page of 60,000 findings in the browser: under 5 MB, parsed whole (every
+/// failure a row of the DOM), its failures open, in the time a person waits.
+#[test]
+fn chromium_renders_the_page_of_an_organisation_of_sixty_thousand_findings() {
+    let chromium = chromium().unwrap_or_else(|| {
+        panic!("Chromium is missing: `sudo apt-get install -y chromium` (.ci/run installs it)")
+    });
+    let report = bench_sized_report();
+    assert!(report.findings.len() > 60_000, "{}", report.findings.len());
+    let html = report.render(Format::Html);
+    assert!(html.len() < 5_000_000, "{} bytes", html.len());
+    let dir = xtask::paths::target_dir()
+        .join("html-report-tests")
+        .join(tests::unique_name("large"));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let page = dir.join("large.html");
+    std::fs::write(&page, &html).expect("write the report");
+    let started = std::time::Instant::now();
+    let (dom, console) = run_chromium(&chromium, &dir.join("profile"), &page, &["--dump-dom"]);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(
+        console.is_empty(),
+        "console messages:\n{}",
+        console.join("\n")
+    );
+    let not_passed = report
+        .findings
+        .iter()
+        .filter(|f| f.status != Status::Pass)
+        .count();
+    assert_eq!(
+        dom.matches("<tr><td>").count(),
+        not_passed,
+        "every finding that is not a PASS is a row"
+    );
+    assert_eq!(
+        dom.matches("<details class=\"account\"").count(),
+        50,
+        "an account each"
+    );
+    assert!(
+        dom.contains("<tr><td>app-00199-AbCdEf</td><td>secret bench/app-00199 …"),
+        "a failure's row, its shared ARN and evidence said once in its group"
+    );
+    std::fs::remove_dir_all(dir.join("profile")).ok();
+    eprintln!(
+        "HTML report of {} findings: {} bytes, parsed by Chromium in {seconds:.1} s",
+        report.findings.len(),
+        html.len()
+    );
+}
+
 /// Runs Chromium headless on `page` with console logging on stderr; stdout and the
 /// console lines. Bounded by `timeout`, so a hung browser fails the test.
 fn run_chromium(
