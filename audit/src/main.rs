@@ -15,7 +15,8 @@ use clap::Parser;
 /// Audits an AWS account against the Secrets Manager alternating-users tutorial,
 /// read-only. Exit code: 0 all passed (skipped checks are listed, and do not
 /// count unless --fail-on-skip), 3 a check failed, 1 a runtime error or a check
-/// that could not run (ERROR), 2 a usage error.
+/// that could not run (ERROR), 2 a usage error; always over every finding, also
+/// those --status does not list.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version)]
 #[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
@@ -112,9 +113,19 @@ struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
     from_inventory: Option<PathBuf>,
 
-    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
+    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources, tags, resource_or_tag): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
     #[arg(long, value_name = "FILE")]
     mutelist: Option<PathBuf>,
+
+    /// List only findings of these statuses, in every format (comma-separated: PASS, FAIL, ERROR, SKIP, MUTED). The summary and the exit status still count every finding, listed or not.
+    #[arg(
+        long = "status",
+        value_name = "STATUS,...",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    statuses: Vec<audit::report::ShownStatus>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
     #[arg(long)]
@@ -246,8 +257,10 @@ async fn run(cli: Cli) -> Result<u8> {
         ),
     };
     if let Some(list) = &mutelist {
-        report.mute(list, time::OffsetDateTime::now_utc().date());
+        let tags = audit::mutelist::ResourceTags::of(collected(&evidence));
+        report.mute(list, time::OffsetDateTime::now_utc().date(), &tags);
     }
+    report.keep_statuses(&cli.statuses);
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -298,9 +311,9 @@ async fn run(cli: Cli) -> Result<u8> {
     Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
 }
 
-/// What `--discover` found, for standard error: each setup by its secret's name.
-fn discovered_setups(evidence: &Evidence) -> String {
-    let inventories: Vec<&Inventory> = match evidence {
+/// The inventory of each account collected.
+fn collected(evidence: &Evidence) -> Vec<&Inventory> {
+    match evidence {
         Evidence::Single(inventory) => vec![inventory.as_ref()],
         Evidence::Organization(org) => org
             .accounts
@@ -310,7 +323,12 @@ fn discovered_setups(evidence: &Evidence) -> String {
                 audit::org::AccountOutcome::Unreachable(_) => None,
             })
             .collect(),
-    };
+    }
+}
+
+/// What `--discover` found, for standard error: each setup by its secret's name.
+fn discovered_setups(evidence: &Evidence) -> String {
+    let inventories = collected(evidence);
     let names: Vec<String> = inventories
         .iter()
         .flat_map(|i| &i.regions)
@@ -494,6 +512,28 @@ async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_takes_the_names_the_report_uses_in_any_case() {
+        use audit::report::ShownStatus;
+        let cli = Cli::try_parse_from(["audit", "--status", "FAIL,error", "--status", "Muted"])
+            .expect("accepted");
+        assert_eq!(
+            cli.statuses,
+            [ShownStatus::Fail, ShownStatus::Error, ShownStatus::Muted]
+        );
+        let error = Cli::try_parse_from(["audit", "--status", "WARN"]).expect_err("refused");
+        assert!(
+            error.to_string().contains("PASS, FAIL, ERROR, SKIP, MUTED"),
+            "{error}"
+        );
+        assert!(
+            Cli::try_parse_from(["audit"])
+                .expect("no filter")
+                .statuses
+                .is_empty()
+        );
+    }
 
     #[test]
     fn discover_combines_with_all_secrets_but_not_with_names() {

@@ -733,6 +733,11 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
         findings: org_findings.len(),
     };
     crate::emulator::stop(&state.dir)?;
+    // The HTML page an auditor opens (under 5 MB at 50 accounts), rendered after the
+    // RSS measure: rendering is the report's cost, not the audit's.
+    let html_bytes = audit::Report::for_organization(&inventory, org_findings)
+        .render(audit::Format::Html)
+        .len();
     let unreachable = inventory
         .accounts
         .iter()
@@ -744,7 +749,7 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
             inventory.accounts.len() - unreachable
         );
     }
-    print_org_tables(accounts, regions.len(), &one, &org);
+    print_org_tables(accounts, regions.len(), &one, &org, html_bytes);
     print_org_calls(accounts, &inventory, &single_calls, org.requests);
     println!(
         "built in each account and region: the tutorial's VPC ({}), 2 subnets, the bastion's security group, the secretsmanager and rds interface endpoints, the tutorial's secret and {secrets_per_region} more; no DB instance (each is a real MariaDB server here) and no rotation function",
@@ -813,7 +818,13 @@ async fn build_organisation(
 
 /// The runs side by side, then the goals and whether each is met.
 #[allow(clippy::cast_precision_loss)] // counts shown as ratios
-fn print_org_tables(accounts: usize, regions: usize, one: &Measured, org: &Measured) {
+fn print_org_tables(
+    accounts: usize,
+    regions: usize,
+    one: &Measured,
+    org: &Measured,
+    html_bytes: usize,
+) {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header([
         "run",
@@ -873,6 +884,15 @@ fn print_org_tables(accounts: usize, regions: usize, one: &Measured, org: &Measu
         "peak RSS < 128 MiB".to_owned(),
         format!("{:.1} MiB", mib(org.rss)),
         yes(mib(org.rss) < 128.0),
+    ]);
+    goals.add_row([
+        "HTML report < 5 MB".to_owned(),
+        format!(
+            "{:.2} MB for {} findings",
+            html_bytes as f64 / 1e6,
+            org.findings
+        ),
+        yes(html_bytes < 5_000_000),
     ]);
     println!("{goals}");
 }
