@@ -80,10 +80,10 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "rotation-window",
-        "RotateSecret refuses a Duration that runs into the next rotation window or, from a cron() start, into the next UTC day",
-        "API reference, RotationRulesType (Duration, ScheduleExpression)",
+        "RotateSecret refuses a schedule or window AWS refuses: a cron() not on the hour or starting more often than every four hours, a Duration longer than the time between rotations, or past midnight for a once-a-day cron()",
+        "API reference, RotationRulesType (Duration, ScheduleExpression); user guide, \"Rotation schedules\" (rotation windows)",
         "emulator::a_rotation_window_that_runs_into_the_next_window_or_day_is_refused",
-        "a window longer than the rate's interval must be refused",
+        "a schedule or window AWS refuses must be refused",
     ),
     Behaviour(
         "invoke-permission",

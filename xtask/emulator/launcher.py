@@ -28,8 +28,10 @@ launcher exits with its parent when started with ``--parent-pid`` (the test harn
 
 Layers, each importing only those below it: ``launcher`` > ``supervision`` >
 ``rds_servers``, ``secret_rotation``, ``lambda_runtime`` > ``mariadb_servers`` >
-``launch_state``. Every moto attribute is replaced through ``patching.replace``,
-from ``main``, never at import.
+``launch_state``. Every moto method is replaced through ``patching.replace`` (or
+added through ``patching.add``), from ``install``, never at import; the two counters
+IAM enforcement resets (``iam_enforcement.enforce_iam``) are plain assignments,
+guarded only by the moto version check.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
     patching.check_moto_version()  # the moto every patch below was written for
     lambda_runtime.install()
     secret_rotation.install()
-    rds_servers.install_rds_patches()
+    rds_servers.install()
     rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()

@@ -9,8 +9,9 @@ endpoint of its own serving its source's server; stopping and starting an instan
 stops and starts its server; deleting it stops the server.
 
 Nothing here runs at import (``original_instance_init`` only keeps moto's
-``DBInstance.__init__``); the launcher calls ``install_rds_patches`` first of all its
-installs (``rds_instances.install_rds_patches``, the instance states, comes later).
+``DBInstance.__init__``); the launcher calls ``install`` before the strict
+behaviours, which wrap what it installs (``rds_instances.install_rds_patches``, the
+instance states, and ``rds_managed_replica`` come later).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def random_master_secret(self) -> str:
 original_delete_instance = None
 
 
-def install_rds_patches() -> None:
+def install() -> None:
     from moto.rds import models as rds_models
 
     global original_delete_instance

@@ -9,13 +9,16 @@ ScheduleExpression" (a ``rate()`` window starts at midnight). Without a Duration
 window closes after one hour for a schedule in hours and at the end of the UTC day
 for one in days, so only an explicit Duration can overlap.
 
-Behaviour ``rotation-window`` refuses a Duration that runs into the next window of a
-``rate(N hours)`` schedule, or past midnight (or into the next window) from a
-``cron()`` start at a fixed minute. AWS's exact message for that refusal is not
-documented; the text here says which rule was broken. Left undecided, and accepted:
-a ``rate(N hours)`` whose last window of the day would cross midnight (whether
-hourly windows restart at each midnight is not documented), and a cron whose
-minute field is not one number.
+Behaviour ``rotation-window`` follows the user guide's "Rotation schedules" /
+"Rotation windows": windows "always start on the hour", so a ``cron()`` whose minute
+field is not ``0`` is refused; a secret rotates "as often as every four hours", so a
+``cron()`` starting more often than that is refused; a window in hours may be no
+longer than the hours between rotations, and "A cron expression that includes
+increments of hours resets each day", so a cron starting several times a day is
+judged by the gaps between its starts, the last one's reaching the next day's first;
+a cron starting once a day must end by midnight. AWS's exact messages for these
+refusals are not documented; the texts here say which rule was broken. Left
+undecided, and accepted: hour fields this does not read (``L``, names).
 
 Both-fields refusal: AWS's text, as users report it (hashicorp/terraform-provider-aws
 #33329, #30540): "You cannot specify both rotation frequency and schedule expression
@@ -60,37 +63,38 @@ def _field_values(field: str, low: int, high: int) -> list[int] | None:
 
 
 def window_refusal(schedule: str | None, duration: str | None) -> str | None:
-    """Why AWS refuses this window for this schedule, or None when it fits (or when
-    the rules above leave it undecided)."""
-    if not schedule or not duration:
+    """Why AWS refuses this schedule and window, or None when they fit (or when the
+    rules above leave it undecided)."""
+    if not schedule:
         return None
-    hours_match = DURATION.match(duration)
-    if not hours_match:
-        return None
-    window = int(hours_match.group(1)) * 60
+    window = None
+    if duration and DURATION.match(duration):
+        window = int(DURATION.match(duration).group(1)) * 60
     rate = RATE.match(schedule)
     if rate:
         every = int(rate.group(1)) * (60 if rate.group(2).startswith("hour") else 24 * 60)
-        if window > every:
+        if window is not None and window > every:
             return f"Duration {duration} is longer than the {schedule} interval: the window would extend into the next rotation window."
         return None
     cron = CRON.match(schedule)
-    if not cron:
+    if not cron or len(cron.group(1).split()) != 6:
         return None
-    fields = cron.group(1).split()
-    if len(fields) != 6 or not fields[0].isdigit():
+    minutes, hours_field = cron.group(1).split()[:2]
+    if minutes != "0":
+        return f"{schedule}: rotation windows start on the hour; the minutes field must be 0."
+    hours = _field_values(hours_field, 0, 23)
+    if not hours:
         return None
-    minute = int(fields[0])
-    hours = _field_values(fields[1], 0, 23)
-    if minute > 59 or not hours:
-        return None
-    starts = [hour * 60 + minute for hour in hours]
-    for start, following in zip(starts, starts[1:] + [24 * 60]):
-        end = start + window
-        if following < 24 * 60 and end > following:
-            return f"Duration {duration} from {start // 60:02d}:{start % 60:02d} UTC runs into the next rotation window of {schedule}."
-        if end > 24 * 60:
-            return f"Duration {duration} from {start // 60:02d}:{start % 60:02d} UTC extends into the next UTC day."
+    starts = [hour * 60 for hour in hours]
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    if len(starts) > 1:
+        gaps.append(24 * 60 + starts[0] - starts[-1])  # the last start to the next day's first
+        if min(gaps) < 4 * 60:
+            return f"{schedule} starts more often than every four hours, the shortest rotation schedule."
+        if window is not None and window > min(gaps):
+            return f"Duration {duration} is longer than the {min(gaps) // 60} hours between rotations of {schedule}: the window would extend into the next rotation window."
+    elif window is not None and starts[0] + window > 24 * 60:
+        return f"Duration {duration} from {hours[0]:02d}:00 UTC extends into the next UTC day."
     return None
 
 

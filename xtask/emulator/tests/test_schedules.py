@@ -18,15 +18,17 @@ import schedules
         ("cron(0 8 ? * MON *)", "3h", None),
         ("cron(0 22 * * ? *)", "2h", None),  # ends exactly at midnight
         ("cron(0 22 * * ? *)", "3h", "next UTC day"),
-        ("cron(30 23 * * ? *)", "1h", "next UTC day"),
         ("cron(0 */4 * * ? *)", "4h", None),
         ("cron(0 */4 * * ? *)", "5h", "next rotation window"),
-        ("cron(0 8,10 * * ? *)", "3h", "next rotation window"),
-        ("cron(0 8-9 * * ? *)", "1h", None),
-        ("cron(15 0/6 * * ? *)", "5h", None),
-        ("cron(15 0/6 * * ? *)", "6h", "next UTC day"),  # 18:15 + 6h
-        ("cron(* 8 * * ? *)", "23h", None),  # a minute field that is not one number: undecided
+        ("cron(0 2/4 * * ? *)", "4h", None),  # 22:00 + 4h meets the next day's 02:00: hours reset each day
+        ("cron(0 8,16 * * ? *)", "8h", None),
+        ("cron(0 8,16 * * ? *)", "9h", "next rotation window"),
+        ("cron(0 8,10 * * ? *)", "1h", "every four hours"),
+        ("cron(0 * * * ? *)", None, "every four hours"),
+        ("cron(30 8 * * ? *)", "1h", "on the hour"),
+        ("cron(* 8 * * ? *)", None, "on the hour"),
         ("cron(0 8 * * ? *)", None, None),  # no Duration: the default window always fits
+        ("cron(0 L * * ? *)", "23h", None),  # an hour field this does not read: undecided
     ],
 )
 def test_a_window_may_not_run_into_the_next_window_or_day(schedule, duration, refused):
