@@ -1,9 +1,10 @@
 //! Account settings read from the grant tables with bound parameters, where
 //! `SHOW CREATE USER` prints them in a form that cannot be read back exactly.
 
-use sqlx::MySqlConnection;
+use sqlx::{MySqlConnection, Row as _};
 
 use super::{DbError, column_text, statement_error};
+use crate::grants::PasswordColumns;
 use crate::sql::Account;
 use crate::tls_requirement::TlsRequirement;
 
@@ -28,6 +29,50 @@ pub async fn tls_requirement(
             &column_text(&row, 2),
             &column_text(&row, 3),
         )
+    }))
+}
+
+/// MySQL 8.0.19+'s password-option columns of the account in `mysql.user` (see
+/// [`PasswordColumns`]); `None` when the account does not exist. Every value is read
+/// as text, SQL `NULL` as `None`.
+pub async fn password_columns(
+    connection: &mut MySqlConnection,
+    account: &Account,
+) -> Result<Option<PasswordColumns>, DbError> {
+    let row = sqlx::query(
+        "SELECT CAST(Password_reuse_history AS CHAR), CAST(Password_reuse_time AS CHAR), \
+         CAST(Password_require_current AS CHAR), \
+         JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.Password_locking.failed_login_attempts')), \
+         JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.Password_locking.password_lock_time_days')) \
+         FROM mysql.user WHERE User = ? AND Host = ?",
+    )
+    .bind(&account.user)
+    .bind(&account.host)
+    .fetch_optional(connection)
+    .await
+    .map_err(|e| {
+        statement_error(
+            &format!("reading the password options of {account} (mysql.user)"),
+            &e,
+            false,
+        )
+    })?;
+    Ok(row.map(|row| {
+        let text = |index| {
+            row.try_get::<Option<String>, _>(index)
+                .or_else(|_| {
+                    row.try_get::<Option<Vec<u8>>, _>(index)
+                        .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                })
+                .unwrap_or_default()
+        };
+        PasswordColumns {
+            reuse_history: text(0),
+            reuse_time: text(1),
+            require_current: text(2),
+            failed_login_attempts: text(3),
+            lock_time_days: text(4),
+        }
     }))
 }
 
