@@ -148,21 +148,70 @@ async fn wait_for_rotations_to_end(state: &EmulatorState, secret: &str) -> Resul
     }
 }
 
-pub async fn rotator(runs: usize) -> Result<()> {
-    let artifact = build::build_rotator(&BuildOptions::default())?;
-    let mut cold = Vec::new();
-    let mut idle_rss = 0;
-    for _ in 0..runs.max(10) {
-        let (ms, rss) = cold_start_ms(&artifact.binary)?;
-        cold.push(ms);
-        idle_rss = idle_rss.max(rss);
+/// The wall time of `runs` (at least 10) rotations of `bench-app`, from RotateSecret
+/// until its version is AWSCURRENT, the first (with the cold start) left out.
+async fn timed_rotations(
+    secrets: &aws_sdk_secretsmanager::Client,
+    state: &EmulatorState,
+    function_arn: &str,
+    runs: usize,
+) -> Result<Vec<f64>> {
+    let rules = aws_sdk_secretsmanager::types::RotationRulesType::builder()
+        .schedule_expression("rate(2 days)")
+        .duration("2h")
+        .build();
+    let mut rotations = Vec::new();
+    for run in 0..runs.max(10) {
+        // The previous rotation's invocation may still be returning after
+        // finishSecret made its version AWSCURRENT; Secrets Manager refuses a new one
+        // until it has ("A previous rotation isn't complete"), so wait, untimed.
+        wait_for_rotations_to_end(state, "bench-app").await?;
+        let started = Instant::now();
+        let out = secrets
+            .rotate_secret()
+            .secret_id("bench-app")
+            .rotation_lambda_arn(function_arn)
+            .rotation_rules(rules.clone())
+            .send()
+            .await?;
+        // RotateSecret only starts the rotation; it is done when the version is AWSCURRENT.
+        let token = out.version_id().unwrap_or_default();
+        let mut ok = false;
+        while started.elapsed() < Duration::from_mins(1) {
+            let current = crate::aws::describe_secret(secrets, "bench-app").await?;
+            ok = current
+                .version_ids_to_stages()
+                .and_then(|m| m.get(token))
+                .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
+            if ok {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        if !ok {
+            bail!(
+                "rotation {run} did not complete; see {}",
+                state.dir.join("run").join("lambda").display()
+            );
+        }
+        // The first rotation includes the function's cold start, as the first rotation in AWS does.
+        if run > 0 {
+            rotations.push(elapsed);
+        }
     }
-    eprintln!("bench: starting the emulator");
-    let state = start_emulator("bench-rotator")?;
-    let config = crate::aws::emulator_config(&state).await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
+    Ok(rotations)
+}
+
+/// The rotator as the function `bench-rotator`, Active and invocable by Secrets
+/// Manager; its ARN.
+async fn deploy_function(
+    config: &aws_config::SdkConfig,
+    state: &EmulatorState,
+    zip: &std::path::Path,
+) -> Result<String> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let role = iam
         .create_role()
@@ -179,7 +228,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
         .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#)
         .send()
         .await?;
-    let zip = std::fs::read(&artifact.zip)?;
+    let zip = std::fs::read(zip)?;
     let environment = aws_sdk_lambda::types::Environment::builder()
         .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
         .build();
@@ -217,6 +266,23 @@ pub async fn rotator(runs: usize) -> Result<()> {
         .principal("secretsmanager.amazonaws.com")
         .send()
         .await?;
+    Ok(function_arn)
+}
+
+pub async fn rotator(runs: usize) -> Result<()> {
+    let artifact = build::build_rotator(&BuildOptions::default())?;
+    let mut cold = Vec::new();
+    let mut idle_rss = 0;
+    for _ in 0..runs.max(10) {
+        let (ms, rss) = cold_start_ms(&artifact.binary)?;
+        cold.push(ms);
+        idle_rss = idle_rss.max(rss);
+    }
+    eprintln!("bench: starting the emulator");
+    let state = start_emulator("bench-rotator")?;
+    let config = crate::aws::emulator_config(&state).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function_arn = deploy_function(&config, &state, &artifact.zip).await?;
     let db = &state.database;
     let mut admin = admin_connection(&state).await?;
     sqlx::raw_sql("CREATE DATABASE IF NOT EXISTS bench; CREATE USER IF NOT EXISTS 'benchuser'@'%' IDENTIFIED BY 'Bench-Initial-1'; GRANT SELECT ON bench.* TO 'benchuser'@'%'").execute(&mut admin).await?;
@@ -233,50 +299,7 @@ pub async fn rotator(runs: usize) -> Result<()> {
         .secret_string(app.to_string())
         .send()
         .await?;
-    let rules = aws_sdk_secretsmanager::types::RotationRulesType::builder()
-        .schedule_expression("rate(2 days)")
-        .duration("2h")
-        .build();
-    let mut rotations = Vec::new();
-    for run in 0..runs.max(10) {
-        // The previous rotation's invocation may still be returning after
-        // finishSecret made its version AWSCURRENT; Secrets Manager refuses a new one
-        // until it has ("A previous rotation isn't complete"), so wait, untimed.
-        wait_for_rotations_to_end(&state, "bench-app").await?;
-        let started = Instant::now();
-        let out = secrets
-            .rotate_secret()
-            .secret_id("bench-app")
-            .rotation_lambda_arn(&function_arn)
-            .rotation_rules(rules.clone())
-            .send()
-            .await?;
-        // RotateSecret only starts the rotation; it is done when the version is AWSCURRENT.
-        let token = out.version_id().unwrap_or_default();
-        let mut ok = false;
-        while started.elapsed() < Duration::from_mins(1) {
-            let current = crate::aws::describe_secret(&secrets, "bench-app").await?;
-            ok = current
-                .version_ids_to_stages()
-                .and_then(|m| m.get(token))
-                .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
-            if ok {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        if !ok {
-            bail!(
-                "rotation {run} did not complete; see {}",
-                state.dir.join("run").join("lambda").display()
-            );
-        }
-        // The first rotation includes the function's cold start, as the first rotation in AWS does.
-        if run > 0 {
-            rotations.push(elapsed);
-        }
-    }
+    let mut rotations = timed_rotations(&secrets, &state, &function_arn, runs).await?;
     let rotation_peak = pids_matching("/lambda/code/bench-rotator/")
         .into_iter()
         .filter_map(peak_rss)
