@@ -131,48 +131,48 @@ impl Clients {
         let region = config.region().map(ToString::to_string).unwrap_or_default();
         let partition = |service: &str| retry_partition(service, &region, account);
         Self {
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("ec2"))
-                    .build(),
-            ),
-            rds: aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("rds"))
-                    .build(),
-            ),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("secretsmanager"))
-                    .build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("lambda"))
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("sts"))
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("iam"))
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .set_retry_partition(partition("kms"))
-                    .build(),
-            ),
+            ec2: aws_sdk_ec2::Client::from_conf({
+                let mut builder =
+                    aws_sdk_ec2::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("ec2"));
+                builder.build()
+            }),
+            rds: aws_sdk_rds::Client::from_conf({
+                let mut builder =
+                    aws_sdk_rds::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("rds"));
+                builder.build()
+            }),
+            secrets: aws_sdk_secretsmanager::Client::from_conf({
+                let mut builder = aws_sdk_secretsmanager::config::Builder::from(config)
+                    .interceptor(counter.clone());
+                builder.set_retry_partition(partition("secretsmanager"));
+                builder.build()
+            }),
+            lambda: aws_sdk_lambda::Client::from_conf({
+                let mut builder =
+                    aws_sdk_lambda::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("lambda"));
+                builder.build()
+            }),
+            sts: aws_sdk_sts::Client::from_conf({
+                let mut builder =
+                    aws_sdk_sts::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("sts"));
+                builder.build()
+            }),
+            iam: aws_sdk_iam::Client::from_conf({
+                let mut builder =
+                    aws_sdk_iam::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("iam"));
+                builder.build()
+            }),
+            kms: aws_sdk_kms::Client::from_conf({
+                let mut builder =
+                    aws_sdk_kms::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("kms"));
+                builder.build()
+            }),
         }
     }
 }

@@ -287,7 +287,11 @@ mod tests {
                 .collect()
         };
         assert!(
-            in_absent(&checked).iter().filter(|f| f.status == Status::Fail).count() > 5,
+            in_absent(&checked)
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .count()
+                > 5,
             "without the rule, every check fails in the empty region"
         );
         let many = Coverage {
@@ -302,15 +306,19 @@ mod tests {
             ("region.setup-present", Status::Skip)
         );
         assert!(
-            rows[0].message.starts_with("not applicable: no part of the setup is in region eu-west-3"),
+            rows[0]
+                .message
+                .starts_with("not applicable: no part of the setup is in region eu-west-3"),
             "{}",
             rows[0].message
         );
         // The region with the setup is checked in full, and still passes.
-        assert!(findings
-            .iter()
-            .filter(|f| f.region != "eu-west-3")
-            .all(|f| f.status == Status::Pass));
+        assert!(
+            findings
+                .iter()
+                .filter(|f| f.region != "eu-west-3")
+                .all(|f| f.status == Status::Pass)
+        );
         // --require-setup, or one region alone: the checks' own FAILs.
         for coverage in [
             Coverage {
@@ -379,7 +387,11 @@ mod tests {
         assert_eq!(rows.len(), 2, "{rows:#?}");
         assert!(rows.iter().all(|f| f.status == Status::Skip));
         assert_eq!(rows[0].region, "ap-south-1", "sorted by region");
-        assert!(rows[0].message.contains("a service control policy denies it"));
+        assert!(
+            rows[0]
+                .message
+                .contains("a service control policy denies it")
+        );
         assert!(rows[1].message.contains("has not enabled"));
         assert_eq!(
             NotAudited::of_inventory(&inventory),

@@ -112,8 +112,14 @@ mod tests {
             regions: 0,
         };
         assert_eq!(exit_status(&summary(0, 0), false, none), EXIT_OK);
-        assert_eq!(exit_status(&summary(0, 0), false, one_region), EXIT_NOT_AUDITED);
-        assert_eq!(exit_status(&summary(0, 1), false, one_account), EXIT_NOT_AUDITED);
+        assert_eq!(
+            exit_status(&summary(0, 0), false, one_region),
+            EXIT_NOT_AUDITED
+        );
+        assert_eq!(
+            exit_status(&summary(0, 1), false, one_account),
+            EXIT_NOT_AUDITED
+        );
         assert_eq!(exit_status(&summary(1, 0), false, one_account), EXIT_FAILED);
         assert_eq!(exit_status(&summary(0, 1), false, none), EXIT_RUNTIME_ERROR);
         assert_eq!(exit_status(&summary(0, 0), true, one_region), EXIT_FAILED);

@@ -83,7 +83,6 @@ struct Cli {
     #[arg(long, value_name = "OU,...", requires = "organization")]
     ous: Option<String>,
     // ---- end of the organisation-scale flags
-
     /// Named AWS profile to take credentials and region from.
     #[arg(long, env = "AWS_PROFILE")]
     profile: Option<String>,
@@ -178,7 +177,9 @@ fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
 fn parse_max_accounts(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
-        _ => Err(format!("{text:?} is not a number of accounts from 1 to 1024")),
+        _ => Err(format!(
+            "{text:?} is not a number of accounts from 1 to 1024"
+        )),
     }
 }
 
@@ -313,8 +314,7 @@ async fn run(cli: Cli) -> Result<u8> {
     };
     let (mut report, api_requests, gaps) = match &evidence {
         Evidence::Single(inventory) => {
-            let regions =
-                inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
+            let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
             let coverage = audit::coverage::Coverage {
                 require_setup: cli.require_setup,
                 many: regions > 1,

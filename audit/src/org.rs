@@ -42,7 +42,6 @@ use std::time::SystemTime;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use aws_credential_types::provider::ProvideCredentials as _;
 use aws_sdk_ec2::error::ProvideErrorMetadata as _;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -76,7 +75,7 @@ pub const DEFAULT_RETRIES_MAX_ATTEMPTS: u32 = 5;
 /// chaining"): STS API reference, AssumeRole, `DurationSeconds` ("if you assume a
 /// role using role chaining and provide a DurationSeconds parameter value greater
 /// than one hour, the operation fails").
-pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::from_secs(3600);
+pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::from_hours(1);
 /// Time between two accounts' first AssumeRole calls, so a run over hundreds of
 /// accounts does not open with hundreds of STS calls in the same instant.
 const ASSUME_ROLE_SPACING: std::time::Duration = std::time::Duration::from_millis(50);
@@ -277,7 +276,9 @@ pub fn plan(listed: &[Listed], caller_account: &str, selection: Selection<'_>) -
     };
     let mut accounts: BTreeMap<&str, &Listed> = BTreeMap::new();
     for account in listed {
-        accounts.entry(account.account_id.as_str()).or_insert(account);
+        accounts
+            .entry(account.account_id.as_str())
+            .or_insert(account);
     }
     if include_self {
         accounts.entry(caller_account).or_insert(&own);
@@ -754,9 +755,18 @@ async fn accounts_under(
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                failed(calls::ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT.action, &unit, e.code(), e.message())
+                failed(
+                    calls::ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT.action,
+                    &unit,
+                    e.code(),
+                    e.message(),
+                )
             })?;
-            accounts.extend(page.accounts().iter().filter_map(|a| a.id().map(str::to_owned)));
+            accounts.extend(
+                page.accounts()
+                    .iter()
+                    .filter_map(|a| a.id().map(str::to_owned)),
+            );
         }
         let mut pages = client
             .list_organizational_units_for_parent()
@@ -765,7 +775,12 @@ async fn accounts_under(
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                failed(calls::ORGANIZATIONS_LIST_OUS_FOR_PARENT.action, &unit, e.code(), e.message())
+                failed(
+                    calls::ORGANIZATIONS_LIST_OUS_FOR_PARENT.action,
+                    &unit,
+                    e.code(),
+                    e.message(),
+                )
             })?;
             units.extend(
                 page.organizational_units()
@@ -982,7 +997,7 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
     };
     let (regions, skipped) =
         match probe_regions(&config, &request.regions, &request.exclude_regions).await {
-            Ok(probed) => probed,
+            Ok(answer) => answer,
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         };
     let mut inventory = if regions.is_empty() {
@@ -1170,9 +1185,9 @@ async fn assume(config: &SdkConfig, session: &Session<'_>) -> Result<SdkConfig, 
     };
     Ok(config
         .to_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            provider,
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
         .build())
 }
 
@@ -1186,7 +1201,9 @@ struct RenewedRole {
 }
 
 impl aws_credential_types::provider::ProvideCredentials for RenewedRole {
-    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
@@ -1297,7 +1314,7 @@ pub async fn probe_regions(
     while let Some(joined) = probes.join_next().await {
         // A probe that stopped (a bug) decides nothing: its region is audited.
         let (region, denied) = match joined {
-            Ok(probed) => probed,
+            Ok(answer) => answer,
             Err(error) => (probing.remove(&error.id()).unwrap_or_default(), None),
         };
         match denied {
@@ -1516,6 +1533,9 @@ mod tests {
         }
     }
 
+    /// The accounts to audit (id, own) and the others (id, state).
+    type Planned = (Vec<(String, bool)>, Vec<(String, String)>);
+
     #[test]
     fn every_listed_account_is_planned_once_with_its_state_by_id() {
         let listed = |id: &str, name: &str, state: &str| Listed {
@@ -1532,7 +1552,7 @@ mod tests {
             listed("222222222222", "dev", "ACTIVE"),
         ];
         let exclude = vec!["555555555555".to_owned()];
-        let summary = |plan: &Plan| -> (Vec<(String, bool)>, Vec<(String, String)>) {
+        let summary = |plan: &Plan| -> Planned {
             (
                 plan.targets
                     .iter()
@@ -1545,7 +1565,10 @@ mod tests {
             )
         };
         let owned = |pairs: &[(&str, bool)]| -> Vec<(String, bool)> {
-            pairs.iter().map(|&(id, own)| (id.to_owned(), own)).collect()
+            pairs
+                .iter()
+                .map(|&(id, own)| (id.to_owned(), own))
+                .collect()
         };
         // --organization from the management account: it is listed as excluded.
         let (targets, others) = summary(&plan(
@@ -1562,11 +1585,24 @@ mod tests {
         );
         assert_eq!(others.len(), 3, "{others:?}");
         assert_eq!(others[0].0, "111111111111");
-        assert!(others[0].1.starts_with("excluded: the caller's own account; pass --include-self"));
-        assert_eq!(others[1], ("444444444444".to_owned(), "suspended (SUSPENDED)".to_owned()));
+        assert!(
+            others[0]
+                .1
+                .starts_with("excluded: the caller's own account; pass --include-self")
+        );
+        assert_eq!(
+            others[1],
+            (
+                "444444444444".to_owned(),
+                "suspended (SUSPENDED)".to_owned()
+            )
+        );
         assert_eq!(
             others[2],
-            ("555555555555".to_owned(), "excluded: named by --exclude-accounts".to_owned())
+            (
+                "555555555555".to_owned(),
+                "excluded: named by --exclude-accounts".to_owned()
+            )
         );
         // --include-self: the caller is audited with its own credentials, in id order.
         let (targets, _) = summary(&plan(
@@ -1579,7 +1615,10 @@ mod tests {
         ));
         assert_eq!(targets[0], ("111111111111".to_owned(), true));
         // --accounts naming the caller's own account: audited, no role to assume.
-        let named = vec![listed("222222222222", "", "ACTIVE"), listed("111111111111", "", "ACTIVE")];
+        let named = vec![
+            listed("222222222222", "", "ACTIVE"),
+            listed("111111111111", "", "ACTIVE"),
+        ];
         let (targets, others) = summary(&plan(
             &named,
             "111111111111",
@@ -1636,7 +1675,14 @@ mod tests {
             parse_ous("ou-ab12-cdef3456, r-ab12,ou-ab12-cdef3456"),
             Ok(vec!["ou-ab12-cdef3456".to_owned(), "r-ab12".to_owned()])
         );
-        for bad in ["", "ou-ab-cdef3456", "ou-ab12-cdef", "OU-AB12-CDEF3456", "111111111111", "ou-ab12-cdef3456,"] {
+        for bad in [
+            "",
+            "ou-ab-cdef3456",
+            "ou-ab12-cdef",
+            "OU-AB12-CDEF3456",
+            "111111111111",
+            "ou-ab12-cdef3456,",
+        ] {
             assert!(parse_ous(bad).is_err(), "{bad}");
         }
     }
@@ -1649,11 +1695,14 @@ mod tests {
         assert_eq!(session_duration(hours(4), user), hours(4));
         assert_eq!(session_duration(hours(4), role), hours(1));
         assert_eq!(
-            session_duration(Some(std::time::Duration::from_secs(900)), role),
-            Some(std::time::Duration::from_secs(900))
+            session_duration(Some(std::time::Duration::from_mins(15)), role),
+            Some(std::time::Duration::from_mins(15))
         );
         assert_eq!(session_duration(None, role), None);
-        assert_eq!(session_name(user, "42-1700000000"), "audit-42-1700000000-auditor");
+        assert_eq!(
+            session_name(user, "42-1700000000"),
+            "audit-42-1700000000-auditor"
+        );
         assert_eq!(session_name(role, "42-1"), "audit-42-1-ci");
         let long = format!("arn:aws:sts::1:assumed-role/R/{}", "a b".repeat(40));
         let name = session_name(&long, "42-1");

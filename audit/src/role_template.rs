@@ -144,7 +144,12 @@ mod tests {
         for name in ["HasExternalId", "ReadSecrets"] {
             assert!(template["Conditions"].get(name).is_some(), "{name}");
         }
-        for name in ["AuditorPrincipalArn", "ExternalId", "RoleName", "ReadSecrets"] {
+        for name in [
+            "AuditorPrincipalArn",
+            "ExternalId",
+            "RoleName",
+            "ReadSecrets",
+        ] {
             assert!(template["Parameters"].get(name).is_some(), "{name}");
         }
     }

@@ -740,7 +740,8 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     let mut inventory = audit::org::collect_organization(&config, &org_request)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let org_findings = audit::org::evaluate_organization(&inventory, &org_request.collect.policy, false);
+    let org_findings =
+        audit::org::evaluate_organization(&inventory, &org_request.collect.policy, false);
     let org_wall = started.elapsed().as_secs_f64();
     let org_rss = peak_rss(std::process::id()).unwrap_or(0);
     let org_requests = inventory.api_requests();

@@ -148,7 +148,10 @@ impl Report {
     /// The report of an audit of several accounts: the scope of the first account
     /// collected (every account was asked the same), every account, and the caller.
     pub fn for_organization(org: &OrgInventory, findings: Vec<Finding>) -> Self {
-        let first = org.accounts.iter().find_map(crate::org::AccountRecord::inventory);
+        let first = org
+            .accounts
+            .iter()
+            .find_map(crate::org::AccountRecord::inventory);
         let mut report = match first {
             Some(inventory) => Self::new(inventory, findings),
             None => Self::new(
@@ -332,7 +335,8 @@ pub(crate) fn sample_report() -> Report {
 #[cfg(test)]
 pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
-    let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
+    let mut findings =
+        crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
     findings[0].status = crate::checks::Status::Fail;
     Report::for_organization(&org, findings)
 }

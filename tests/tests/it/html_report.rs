@@ -120,7 +120,12 @@ fn report() -> Report {
             "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
         )),
         reached,
-        state: if reached { "audited" } else { "unreachable: sts:AssumeRole failed (AccessDenied)" }.to_owned(),
+        state: if reached {
+            "audited"
+        } else {
+            "unreachable: sts:AssumeRole failed (AccessDenied)"
+        }
+        .to_owned(),
     };
     Report {
         tool: audit::TOOL.to_owned(),

@@ -136,9 +136,21 @@ const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "me-central-1"];
 /// What an account without the setup reports over [`REGIONS`]: a row per region.
 fn no_setup_rows() -> BTreeSet<(String, String, Status)> {
     BTreeSet::from([
-        ("region.setup-present".to_owned(), "us-east-1".to_owned(), Status::Skip),
-        ("region.setup-present".to_owned(), "us-west-2".to_owned(), Status::Skip),
-        ("region.reachable".to_owned(), "me-central-1".to_owned(), Status::Skip),
+        (
+            "region.setup-present".to_owned(),
+            "us-east-1".to_owned(),
+            Status::Skip,
+        ),
+        (
+            "region.setup-present".to_owned(),
+            "us-west-2".to_owned(),
+            Status::Skip,
+        ),
+        (
+            "region.reachable".to_owned(),
+            "me-central-1".to_owned(),
+            Status::Skip,
+        ),
     ])
 }
 
@@ -326,14 +338,20 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
             .accounts
             .iter()
             .find(|a| a.account_id == id)
-            .map(audit::org::AccountRecord::state)
-            .unwrap_or_else(|| panic!("account {id} is not in the scope"))
+            .map_or_else(
+                || panic!("account {id} is not in the scope"),
+                audit::org::AccountRecord::state,
+            )
     };
     for audited in [&compliant, &broken, &empty_a, &empty_b, &renamed] {
         assert_eq!(state(audited), "audited");
     }
     assert!(state(&refusing).starts_with("unreachable: sts:AssumeRole failed"));
-    assert!(state(&closed).starts_with("suspended ("), "{}", state(&closed));
+    assert!(
+        state(&closed).starts_with("suspended ("),
+        "{}",
+        state(&closed)
+    );
     assert!(
         state(tests::ACCOUNT_ID).starts_with("excluded: the caller's own account"),
         "{}",
@@ -519,12 +537,7 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
 
     // --ous: only the accounts under the unit (here one, moved into it); every
     // other account is in the scope as excluded.
-    let root = org
-        .list_roots()
-        .send()
-        .await
-        .expect("list roots")
-        .roots()[0]
+    let root = org.list_roots().send().await.expect("list roots").roots()[0]
         .id()
         .expect("root id")
         .to_owned();
@@ -559,13 +572,8 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         .map(|a| a.account_id.as_str())
         .collect();
     assert_eq!(audited, [empty_b.as_str()]);
-    assert!(
-        in_unit
-            .accounts
-            .iter()
-            .any(|a| a.account_id == compliant
-                && a.state() == "excluded: not under the organisational units of --ous")
-    );
+    assert!(in_unit.accounts.iter().any(|a| a.account_id == compliant
+        && a.state() == "excluded: not under the organisational units of --ous"));
 
     // --regions all: the account's enabled regions, from DescribeRegions.
     let regions = audit::org::enabled_regions(&compliant_config)
