@@ -160,13 +160,34 @@ fn region_row(
     account_id: Option<String>,
     message: String,
 ) -> Finding {
+    let resource = format!("region/{region}");
+    row(
+        definition,
+        Status::Skip,
+        region,
+        resource,
+        account_id,
+        message,
+    )
+}
+
+/// A finding about coverage (an account or a region), not about a resource of the
+/// setup: no compliance ids, no setup.
+pub(crate) fn row(
+    definition: &CheckDefinition,
+    status: Status,
+    region: &str,
+    resource: String,
+    account_id: Option<String>,
+    message: String,
+) -> Finding {
     Finding {
         check_id: definition.id.to_owned(),
         title: definition.title.to_owned(),
-        status: Status::Skip,
+        status,
         severity: definition.severity,
         region: region.to_owned(),
-        resource: format!("region/{region}"),
+        resource,
         resource_type: definition.resource_type.to_owned(),
         message,
         remediation: definition.remediation.to_owned(),

@@ -506,30 +506,18 @@ fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Find
         Some(code) => format!("{code}: {}", first_line(&error.message)),
         None => first_line(&error.message).to_owned(),
     };
-    Finding {
-        check_id: definition.id.to_owned(),
-        title: definition.title.to_owned(),
-        status: Status::Error,
-        severity: definition.severity,
-        region: ACCOUNT_REGION.to_owned(),
+    crate::coverage::row(
+        definition,
+        Status::Error,
+        ACCOUNT_REGION,
         resource,
-        resource_type: definition.resource_type.to_owned(),
-        message: format!(
+        Some(account.account_id.clone()),
+        format!(
             "{} was not audited: {} failed ({reason})",
             account_label(&account.account_id, account.name.as_deref()),
             error.action
         ),
-        remediation: definition.remediation.to_owned(),
-        compliance: Vec::new(),
-        references: definition
-            .references
-            .iter()
-            .map(|&r| r.to_owned())
-            .collect(),
-        account_id: Some(account.account_id.clone()),
-        setup: None,
-        muted: None,
-    }
+    )
 }
 
 /// `account 111111111111 (name)`, or without the name when there is none.

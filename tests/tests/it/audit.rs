@@ -1971,6 +1971,21 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     );
 }
 
+/// The audit binary run against the emulator (its endpoint, region and credentials,
+/// no profile, no `AUDIT_FORMAT`), with stdin closed.
+fn audit_against(binary: &Path, state: &xtask::emulator::EmulatorState) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+        .env("AWS_REGION", &state.region)
+        .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AUDIT_FORMAT")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
 /// The audit binary (`cargo xtask test` builds it before the tests run) and a new
 /// scratch directory for one test's files.
 fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -1993,18 +2008,7 @@ fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path:
 async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
     let (binary, dir) = audit_binary_and_scratch_dir("discover");
     let state = tests::emulator();
-    let run = |args: Vec<std::ffi::OsString>| {
-        tokio::process::Command::new(&binary)
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
-            .env("AWS_REGION", &state.region)
-            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AUDIT_FORMAT")
-            .stdin(std::process::Stdio::null())
-            .output()
-    };
+    let run = |args: Vec<std::ffi::OsString>| audit_against(&binary, state).args(args).output();
     let (inventory, live, offline) = (
         dir.join("inventory.json"),
         dir.join("live.json"),
@@ -2654,18 +2658,11 @@ async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() 
     let state = tests::emulator();
     let report = dir.join("report.json");
     let run = |extra: &[&str]| {
-        tokio::process::Command::new(&binary)
+        audit_against(&binary, state)
             .args(["--regions", "eu-north-1,me-central-1", "--format", "json"])
             .args(extra)
             .arg("--output")
             .arg(&report)
-            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
-            .env("AWS_REGION", &state.region)
-            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AUDIT_FORMAT")
-            .stdin(std::process::Stdio::null())
             .output()
     };
     let findings = || -> Vec<(String, String, String)> {
