@@ -1180,15 +1180,18 @@ async fn assume(config: &SdkConfig, session: &Session<'_>) -> Result<SdkConfig, 
 }
 
 /// The first session's credentials (already obtained), then a new session from
-/// [`aws_config::sts::AssumeRoleProvider`] each time the identity cache asks (when
-/// the one it holds is about to expire).
+/// `renew` ([`aws_config::sts::AssumeRoleProvider`]) each time the identity cache
+/// asks: the SDK's default lazy cache asks again when the credentials it holds
+/// expire within its buffer time (aws-smithy-runtime, `LazyCacheBuilder::buffer_time`).
 #[derive(Debug)]
-struct RenewedRole {
+struct RenewedRole<P> {
     first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
-    renew: aws_config::sts::AssumeRoleProvider,
+    renew: P,
 }
 
-impl aws_credential_types::provider::ProvideCredentials for RenewedRole {
+impl<P: aws_credential_types::provider::ProvideCredentials>
+    aws_credential_types::provider::ProvideCredentials for RenewedRole<P>
+{
     fn provide_credentials<'a>(
         &'a self,
     ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
@@ -1673,6 +1676,46 @@ mod tests {
         ] {
             assert!(parse_ous(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_first_session_is_used_once_then_each_renewal_asks_sts_again() {
+        use aws_credential_types::Credentials;
+        use aws_credential_types::provider::ProvideCredentials as _;
+        /// Counts the renewals, each a new session.
+        #[derive(Debug, Default)]
+        struct Sts(std::sync::atomic::AtomicUsize);
+        impl aws_credential_types::provider::ProvideCredentials for Sts {
+            fn provide_credentials<'a>(
+                &'a self,
+            ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+            where
+                Self: 'a,
+            {
+                let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let key = format!("RENEWED{n}");
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(
+                    Credentials::new(key, "secret", None, None, "test"),
+                ))
+            }
+        }
+        let role = RenewedRole {
+            first: std::sync::Mutex::new(Some(Credentials::new("FIRST", "s", None, None, "t"))),
+            renew: Sts::default(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let keys: Vec<String> = (0..3)
+            .map(|_| {
+                runtime
+                    .block_on(role.provide_credentials())
+                    .expect("credentials")
+                    .access_key_id()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(keys, ["FIRST", "RENEWED1", "RENEWED2"]);
     }
 
     #[test]
