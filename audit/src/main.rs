@@ -17,7 +17,8 @@ use clap::Parser;
 /// count unless --fail-on-skip), 3 a check failed, 4 nothing failed but some
 /// accounts or regions were not audited (unreachable, not enabled, denied by an
 /// SCP; counted on stderr), 1 a runtime error or a check that could not run
-/// (ERROR), 2 a usage error.
+/// (ERROR), 2 a usage error; always over every finding, also those --status does
+/// not list.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version)]
 #[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
@@ -143,9 +144,19 @@ struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "session_duration", "exclude_regions", "exclude_accounts", "ous"])]
     from_inventory: Option<PathBuf>,
 
-    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
+    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources, tags, resource_or_tag): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
     #[arg(long, value_name = "FILE")]
     mutelist: Option<PathBuf>,
+
+    /// List only findings of these statuses, in every format (comma-separated: PASS, FAIL, ERROR, SKIP, MUTED). The summary and the exit status still count every finding, listed or not.
+    #[arg(
+        long = "status",
+        value_name = "STATUS,...",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    statuses: Vec<audit::report::ShownStatus>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
     #[arg(long)]
@@ -312,34 +323,12 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         evidence
     };
-    let (mut report, api_requests, gaps) = match &evidence {
-        Evidence::Single(inventory) => {
-            let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
-            let coverage = audit::coverage::Coverage {
-                require_setup: cli.require_setup,
-                many: regions > 1,
-            };
-            (
-                Report::new(
-                    inventory,
-                    audit::coverage::evaluate(inventory, &policy, coverage),
-                ),
-                inventory.metadata.api_requests,
-                audit::coverage::NotAudited::of_inventory(inventory),
-            )
-        }
-        Evidence::Organization(org) => (
-            Report::for_organization(
-                org,
-                audit::org::evaluate_organization(org, &policy, cli.require_setup),
-            ),
-            org.api_requests(),
-            org.not_audited(),
-        ),
-    };
+    let (mut report, api_requests, gaps) = evaluate(&evidence, &policy, cli.require_setup);
     if let Some(list) = &mutelist {
-        report.mute(list, time::OffsetDateTime::now_utc().date());
+        let tags = audit::mutelist::ResourceTags::of(collected(&evidence));
+        report.mute(list, time::OffsetDateTime::now_utc().date(), &tags);
     }
+    report.keep_statuses(&cli.statuses);
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -397,9 +386,43 @@ async fn run(cli: Cli) -> Result<u8> {
     Ok(audit::exit_status(&report.summary, cli.fail_on_skip, gaps))
 }
 
-/// What `--discover` found, for standard error: each setup by its secret's name.
-fn discovered_setups(evidence: &Evidence) -> String {
-    let inventories: Vec<&Inventory> = match evidence {
+/// The report of the evidence (a region without the setup as one row in a run over
+/// several, unless `require_setup`), its API requests, and what was not audited.
+fn evaluate(
+    evidence: &Evidence,
+    policy: &Policy,
+    require_setup: bool,
+) -> (Report, u64, audit::coverage::NotAudited) {
+    match evidence {
+        Evidence::Single(inventory) => {
+            let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
+            let coverage = audit::coverage::Coverage {
+                require_setup,
+                many: regions > 1,
+            };
+            (
+                Report::new(
+                    inventory,
+                    audit::coverage::evaluate(inventory, policy, coverage),
+                ),
+                inventory.metadata.api_requests,
+                audit::coverage::NotAudited::of_inventory(inventory),
+            )
+        }
+        Evidence::Organization(org) => (
+            Report::for_organization(
+                org,
+                audit::org::evaluate_organization(org, policy, require_setup),
+            ),
+            org.api_requests(),
+            org.not_audited(),
+        ),
+    }
+}
+
+/// The inventory of each account collected.
+fn collected(evidence: &Evidence) -> Vec<&Inventory> {
+    match evidence {
         Evidence::Single(inventory) => vec![inventory.as_ref()],
         Evidence::Organization(org) => org
             .accounts
@@ -409,7 +432,12 @@ fn discovered_setups(evidence: &Evidence) -> String {
                 _ => None,
             })
             .collect(),
-    };
+    }
+}
+
+/// What `--discover` found, for standard error: each setup by its secret's name.
+fn discovered_setups(evidence: &Evidence) -> String {
+    let inventories = collected(evidence);
     let names: Vec<String> = inventories
         .iter()
         .flat_map(|i| &i.regions)
@@ -646,6 +674,28 @@ async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_takes_the_names_the_report_uses_in_any_case() {
+        use audit::report::ShownStatus;
+        let cli = Cli::try_parse_from(["audit", "--status", "FAIL,error", "--status", "Muted"])
+            .expect("accepted");
+        assert_eq!(
+            cli.statuses,
+            [ShownStatus::Fail, ShownStatus::Error, ShownStatus::Muted]
+        );
+        let error = Cli::try_parse_from(["audit", "--status", "WARN"]).expect_err("refused");
+        assert!(
+            error.to_string().contains("PASS, FAIL, ERROR, SKIP, MUTED"),
+            "{error}"
+        );
+        assert!(
+            Cli::try_parse_from(["audit"])
+                .expect("no filter")
+                .statuses
+                .is_empty()
+        );
+    }
 
     #[test]
     fn discover_combines_with_all_secrets_but_not_with_names() {

@@ -79,6 +79,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::rotate_secret_without_a_rotation_function_is_refused_and_changes_nothing",
     ),
     Behaviour(
+        "rotation-window",
+        "RotateSecret refuses a Duration that runs into the next rotation window or, from a cron() start, into the next UTC day",
+        "API reference, RotationRulesType (Duration, ScheduleExpression)",
+        "emulator::a_rotation_window_that_runs_into_the_next_window_or_day_is_refused",
+        "a window longer than the rate's interval must be refused",
+    ),
+    Behaviour(
         "invoke-permission",
         "RotateSecret is refused unless the function's resource policy lets secretsmanager.amazonaws.com invoke it",
         "Secrets Manager user guide, \"Troubleshoot rotation\" (access denied when configuring rotation)",

@@ -13,7 +13,7 @@ SCPs": "Deny access to AWS based on the requested AWS Region"). moto stores SCPs
 (``CreatePolicy``, ``AttachPolicy``) and enforces none.
 
 Only Deny statements are judged, with the evaluator every other policy here uses
-(``strict.policy_decision``): the default ``FullAWSAccess`` allows everything, and an
+(``iam_policies.policy_decision``): the default ``FullAWSAccess`` allows everything, and an
 allow-list SCP (one that replaces ``FullAWSAccess``) is not modelled. The calls of
 the management account, and calls the emulator cannot name an action for (REST
 protocols), are not judged.
@@ -68,17 +68,18 @@ def only_denials(document) -> dict:
 
 def refusal(caller: str | None, action: str, resource: str, region: str, service: str) -> str | None:
     """The access denied message when an SCP of the caller's account denies the call."""
-    import strict
+    from endpoint_policy import _arn_account
+    from iam_policies import policy_decision, principal_arn, request_context
 
-    account = strict._arn_account(caller)
+    account = _arn_account(caller)
     if account is None:
         return None
     contents = _policies_on_path(account)
     if not contents:
         return None
-    context = strict.request_context(strict.principal_arn(caller), region)
+    context = request_context(principal_arn(caller), region)
     documents = [only_denials(content) for content in contents]
-    if strict.policy_decision(documents, action, resource, context) != "deny":
+    if policy_decision(documents, action, resource, context) != "deny":
         return None
     sentence = f"User: {caller} is not authorized to perform: {action}"
     if service != "ec2":

@@ -857,7 +857,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let ocsf: serde_json::Value =
         serde_json::from_str(&report.render(audit::Format::Ocsf)).expect("OCSF JSON");
     for finding in ocsf.as_array().expect("array") {
-        assert_eq!(finding["class_uid"], 2004);
+        assert_eq!(finding["class_uid"], 2003);
         assert_eq!(finding["cloud"]["account"]["uid"], tests::ACCOUNT_ID);
         assert!(
             finding["finding_info"]["uid"]
@@ -2215,23 +2215,38 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         .send()
         .await
         .expect("a second address");
+    // The application secret tagged as an approved exception (TagResource).
+    aws_sdk_secretsmanager::Client::new(&setup.config)
+        .tag_resource()
+        .secret_id(&setup.secret_arn)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("exception")
+                .value("SEC-9")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tag the secret");
     let (inventory, findings) = audit(&setup).await;
     assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
 
     let (binary, dir) = audit_binary_and_scratch_dir("mutelist");
     let saved = dir.join("inventory.json");
     std::fs::write(&saved, serde_json::to_string(&inventory).expect("json")).expect("save");
-    let run = |list: &str, format: &str| {
+    let run_with = |list: &str, format: &str, extra: &[&str]| {
         let path = dir.join(unique_name("mutelist"));
         std::fs::write(&path, list).expect("mutelist");
         std::process::Command::new(&binary)
             .args(["--from-inventory".as_ref(), saved.as_os_str()])
             .args(["--mutelist".as_ref(), path.as_os_str()])
             .args(["--format", format])
+            .args(extra)
             .env_remove("AUDIT_FORMAT")
             .output()
             .expect("run audit")
     };
+    let run = |list: &str, format: &str| run_with(list, format, &[]);
     let entry = |expires: &str| {
         format!(
             "[[mute]]\nreason = \"second office until the VPN (SEC-1)\"\nexpires = {expires}\nchecks = [\"ec2.ssh.*\"]\nresources = [\"*{}*\"]\n",
@@ -2267,13 +2282,29 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{text}"
     );
 
-    // Expired: the finding fails the run again, and the entry says it expired.
-    let output = run(&entry("2020-01-31"), "json");
+    muted_by_tag_and_listed_alone(&run_with, &entry("2099-12-31"), &setup.secret_arn);
+
+    // Expired: the finding fails the run again, and the entry says it expired;
+    // `--status FAIL` lists it alone, and the exit status is the run's.
+    let output = run_with(&entry("2020-01-31"), "json", &["--status", "fail"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("expired on 2020-01-31"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(report["summary"]["fail"], 1);
+    let statuses: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, ["FAIL"]);
+    let output = run_with(&entry("2020-01-31"), "json", &["--status", "PASS"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a failure not listed still decides the exit status"
+    );
 
     // A bad file: a usage error naming the entry, no report.
     let output = run(
@@ -2287,6 +2318,45 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// By tag: every finding on the tagged secret is muted by the tag entry; with
+/// `--status MUTED` only the muted findings are listed, and every one is counted.
+fn muted_by_tag_and_listed_alone(
+    run_with: &dyn Fn(&str, &str, &[&str]) -> std::process::Output,
+    live_entry: &str,
+    secret_arn: &str,
+) {
+    let by_tag = "[[mute]]\nreason = \"approved exception\"\nexpires = 2099-12-31\nchecks = [\"secret.*\"]\ntags = [\"exception=SEC-*\"]\n";
+    let output = run_with(
+        &format!("{live_entry}{by_tag}"),
+        "json",
+        &["--status", "MUTED"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let listed = report["findings"].as_array().expect("findings");
+    assert!(listed.iter().all(|f| f["muted"].is_object()), "{report:#}");
+    let on_secret: Vec<&serde_json::Value> = listed
+        .iter()
+        .filter(|f| f["resource"] == secret_arn)
+        .collect();
+    assert!(
+        !on_secret.is_empty(),
+        "the tagged secret's findings: {report:#}"
+    );
+    assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
+    assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
+    assert_eq!(
+        report["summary"]["muted"].as_u64(),
+        Some(listed.len() as u64),
+        "every muted finding listed"
+    );
+    assert!(
+        report["summary"]["pass"].as_u64().is_some_and(|n| n > 0),
+        "the unlisted PASS findings still counted"
+    );
 }
 
 /// A function in another VPC than its database's (no peering) cannot reach it:
