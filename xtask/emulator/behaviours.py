@@ -237,6 +237,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy",
         "the endpoint policy's Deny must refuse the function's GetSecretValue",
     ),
+    Behaviour(
+        "scp",
+        "a Deny in a service control policy on a member account's path (the account, its OUs, the root) refuses its users' and roles' calls, naming \"an explicit deny in a service control policy\" (EC2: UnauthorizedOperation); the management account is not affected",
+        "Organizations user guide, \"Service control policies (SCPs)\" and \"Example SCPs\" (deny by aws:RequestedRegion); IAM user guide, \"Troubleshoot access denied error messages\"",
+        "org::an_organisation_is_audited_account_by_account_and_its_evidence_reevaluates",
+        "the SCP-denied region is one region.reachable row",
+    ),
 )
 
 BY_NAME = {behaviour.name: behaviour for behaviour in REGISTRY}

@@ -117,6 +117,11 @@ class StrictApp:
             return self._control(environ, path, start_response)
         match = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(2) if match else ""
+        if match and on("scp"):
+            denied = _scp_refusal(environ, service, match.group(1))
+            if denied is not None:
+                log(f"service control policy: {denied!r}")
+                return _access_denied(start_response, service, environ, denied)
         dropped, fn, verdict = self._network_drop(environ, service)
         if dropped is not None:
             start_response("504 Gateway Timeout", [("Content-Type", "text/plain"), ("Content-Length", str(len(dropped)))])
@@ -354,6 +359,22 @@ def _endpoint_request(environ, service: str, account: str, region: str) -> tuple
     if service == "secretsmanager" and isinstance(secret_id, str) and secret_id:
         resource = _secret_arn(account, region, secret_id)
     return action, resource
+
+
+def _scp_refusal(environ, service: str, region: str) -> str | None:
+    """The refusal of a call a service control policy of the caller's account
+    denies (``scp``), or None."""
+    import scp
+
+    caller = _signer_arn(environ)
+    account = _arn_account(caller)
+    if account is None:
+        return None
+    request = _endpoint_request(environ, service, account, region)
+    if request is None:
+        return None
+    action, resource = request
+    return scp.refusal(caller, action, resource, region, service)
 
 
 def _access_denied(start_response, service: str, environ, message: str):

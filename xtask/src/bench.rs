@@ -735,21 +735,18 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     let single_calls = single.metadata.calls.clone();
     drop(single);
 
-    let org_request = audit::org::OrgRequest {
-        accounts: audit::org::Accounts::Organization,
-        include_self: false,
-        regions: audit::org::Regions::List(regions.clone()),
-        role_name: audit::org::DEFAULT_ROLE_NAME.to_owned(),
-        external_id: None,
-        max_concurrency: audit::org::DEFAULT_MAX_CONCURRENCY,
-        collect: all_secrets_request(&regions),
-    };
+    let org_request = audit::org::OrgRequest::new(
+        audit::org::Accounts::Organization,
+        audit::org::Regions::List(regions.clone()),
+        all_secrets_request(&regions),
+    );
     reset_peak_rss();
     let started = Instant::now();
-    let inventory = audit::org::collect_organization(&config, &org_request)
+    let mut inventory = audit::org::collect_organization(&config, &org_request)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let org_findings = audit::org::evaluate_organization(&inventory, &org_request.collect.policy);
+    let org_findings =
+        audit::org::evaluate_organization(&inventory, &org_request.collect.policy, false);
     // The audit's counter is the collection's; each account's AssumeRole is sent once
     // before it (audit::org), and GetCallerIdentity and ListAccounts pages once per run.
     let org = Measured {
@@ -764,6 +761,10 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     let html_bytes = audit::Report::for_organization(&inventory, org_findings)
         .render(audit::Format::Html)
         .len();
+    // The management account is listed too, as excluded (no --include-self).
+    inventory
+        .accounts
+        .retain(|a| !matches!(a.outcome, audit::org::AccountOutcome::Excluded(_)));
     let unreachable = inventory
         .accounts
         .iter()

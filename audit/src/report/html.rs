@@ -1180,7 +1180,8 @@ mod tests {
                 }
             })
             .collect();
-        let findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
+        let findings =
+            crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
         let count = findings.len();
         (Report::for_organization(&org, findings), count)
     }

@@ -21,7 +21,9 @@
 //!     "caller": {"account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/auditor"} | null,
 //!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,
 //!                   "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" | null,
-//!                   "reached": true}]      // [] for one account
+//!                   "reached": true,
+//!                   "state": "audited" | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>"}]
+//!                                          // every listed account, by id; [] for one account
 //!   },
 //!   "findings": [{
 //!     "check_id": "ec2.ssh.restricted",       // stable id

@@ -121,6 +121,10 @@ pub struct ReportAccount {
     pub role_arn: Option<String>,
     /// False when the role could not be assumed (its one finding is ERROR).
     pub reached: bool,
+    /// `audited`, `unreachable: <why>`, `suspended (<state>)` or `excluded: <why>`:
+    /// every listed account is in the scope, so coverage can be proved.
+    #[serde(default)]
+    pub state: String,
 }
 
 /// Findings with what a reader needs to interpret them.
@@ -219,10 +223,10 @@ impl Report {
     /// The report of an audit of several accounts: the scope of the first account
     /// collected (every account was asked the same), every account, and the caller.
     pub fn for_organization(org: &OrgInventory, findings: Vec<Finding>) -> Self {
-        let first = org.accounts.iter().find_map(|a| match &a.outcome {
-            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-            AccountOutcome::Unreachable(_) => None,
-        });
+        let first = org
+            .accounts
+            .iter()
+            .find_map(crate::org::AccountRecord::inventory);
         let mut report = match first {
             Some(inventory) => Self::new(inventory, findings),
             None => Self::new(
@@ -240,6 +244,7 @@ impl Report {
                     regions: Vec::new(),
                     excluded: Vec::new(),
                     failed_regions: Vec::new(),
+                    skipped_regions: Vec::new(),
                 },
                 findings,
             ),
@@ -257,10 +262,7 @@ impl Report {
         report.excluded = org
             .accounts
             .iter()
-            .filter_map(|a| match &a.outcome {
-                AccountOutcome::Collected(inventory) => Some(excluded_of(inventory)),
-                AccountOutcome::Unreachable(_) => None,
-            })
+            .filter_map(|a| a.inventory().map(excluded_of))
             .flatten()
             .collect();
         let scope = &mut report.scope;
@@ -279,6 +281,7 @@ impl Report {
                 name: a.name.clone(),
                 role_arn: a.role_arn.clone(),
                 reached: matches!(a.outcome, AccountOutcome::Collected(_)),
+                state: a.state(),
             })
             .collect();
         report
@@ -407,7 +410,8 @@ pub(crate) fn sample_report() -> Report {
 #[cfg(test)]
 pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
-    let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
+    let mut findings =
+        crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
     findings[0].status = crate::checks::Status::Fail;
     Report::for_organization(&org, findings)
 }

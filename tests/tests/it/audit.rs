@@ -1971,6 +1971,21 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     );
 }
 
+/// The audit binary run against the emulator (its endpoint, region and credentials,
+/// no profile, no `AUDIT_FORMAT`), with stdin closed.
+fn audit_against(binary: &Path, state: &xtask::emulator::EmulatorState) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+        .env("AWS_REGION", &state.region)
+        .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AUDIT_FORMAT")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
 /// The audit binary (`cargo xtask test` builds it before the tests run) and a new
 /// scratch directory for one test's files.
 fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -1993,18 +2008,7 @@ fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path:
 async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
     let (binary, dir) = audit_binary_and_scratch_dir("discover");
     let state = tests::emulator();
-    let run = |args: Vec<std::ffi::OsString>| {
-        tokio::process::Command::new(&binary)
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
-            .env("AWS_REGION", &state.region)
-            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AUDIT_FORMAT")
-            .stdin(std::process::Stdio::null())
-            .output()
-    };
+    let run = |args: Vec<std::ffi::OsString>| audit_against(&binary, state).args(args).output();
     let (inventory, live, offline) = (
         dir.join("inventory.json"),
         dir.join("live.json"),
@@ -2710,4 +2714,74 @@ async fn setups_sharing_a_vpc_share_its_findings_and_keep_unique_ids() {
         .collect();
     let unique: BTreeSet<&&str> = names.iter().collect();
     assert_eq!(unique.len(), names.len(), "{names:#?}");
+}
+
+/// `audit --regions` over two regions of one account, from the command line: a
+/// region without the setup is one "not applicable" row (not a FAIL per check),
+/// an opt-in region the account has not enabled (`me-central-1`, as the emulator
+/// answers DescribeRegions) is one SKIP row and not audited, the run exits 4 and
+/// says so on stderr; `--require-setup` fails the checks there instead (exit 3),
+/// still counting the region not audited.
+#[tokio::test]
+async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() {
+    let (binary, dir) = audit_binary_and_scratch_dir("coverage");
+    let state = tests::emulator();
+    let report = dir.join("report.json");
+    let run = |extra: &[&str]| {
+        audit_against(&binary, state)
+            .args(["--regions", "eu-north-1,me-central-1", "--format", "json"])
+            .args(extra)
+            .arg("--output")
+            .arg(&report)
+            .output()
+    };
+    let findings = || -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(&report).expect("report");
+        let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                let field = |key: &str| f[key].as_str().unwrap_or_default().to_owned();
+                (field("region"), field("check_id"), field("status"))
+            })
+            .collect()
+    };
+    let output = run(&[]).await.expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("audit: not audited: 0 account(s), 1 region(s)"),
+        "{stderr}"
+    );
+    let strings = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|&(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        findings(),
+        strings(&[
+            ("eu-north-1", "region.setup-present", "SKIP"),
+            ("me-central-1", "region.reachable", "SKIP"),
+        ])
+    );
+
+    let output = run(&["--require-setup"]).await.expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("audit: not audited: 0 account(s), 1 region(s)"));
+    let rows = findings();
+    assert!(
+        rows.iter()
+            .any(|(region, check, status)| region == "eu-north-1"
+                && check == "vpc.dns"
+                && status == "FAIL"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|(_, check, _)| check != "region.setup-present")
+    );
 }

@@ -120,6 +120,12 @@ fn report() -> Report {
             "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
         )),
         reached,
+        state: if reached {
+            "audited"
+        } else {
+            "unreachable: sts:AssumeRole failed (AccessDenied)"
+        }
+        .to_owned(),
     };
     Report {
         tool: audit::TOOL.to_owned(),
@@ -209,6 +215,7 @@ fn bench_sized_report() -> Report {
                 "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
             )),
             reached: true,
+            state: "audited".to_owned(),
         });
     }
     report.scope.accounts = accounts;
