@@ -17,8 +17,7 @@
 use aws_sdk_rds::types::{DbCluster, DbInstance};
 
 use super::endpoint::{
-    AdminEndpoint, cluster_addresses, endpoint_matches, instance_address, rds_identifier,
-    same_address,
+    AdminEndpoint, cluster_addresses, endpoint_matches, instance_address, same_address,
 };
 use super::event::Context;
 use super::rotator::Rotator;
@@ -64,8 +63,13 @@ pub(super) fn rds_name(host: &str) -> RdsName<'_> {
 pub(super) struct Database {
     /// What two hosts of one database share: `cluster:<id>` or `instance:<id>`.
     pub(super) key: String,
-    /// A read replica's source, as its `key`: the admin may write there for it.
+    /// A read replica's source exactly as RDS gives it
+    /// (`ReadReplicaSourceDBInstanceIdentifier`: an identifier in the same Region, an
+    /// ARN for a cross-Region replica): the admin may write there for it.
     pub(super) source: Option<String>,
+    /// An instance's identifier and ARN (`DBInstanceIdentifier`, `DBInstanceArn`),
+    /// what a replica's `source` names.
+    pub(super) instance: Option<(String, Option<String>)>,
     /// The endpoints RDS lists for it (a cluster's writer, reader and custom endpoints).
     pub(super) addresses: Vec<(String, u16)>,
 }
@@ -79,13 +83,35 @@ pub(super) fn instance_database(instance: &DbInstance, cluster: Option<&DbCluste
     } else {
         instance_key(instance.db_instance_identifier().unwrap_or_default())
     };
+    // Kept whole: a cross-Region replica's source is an ARN whose last segment may
+    // equal an identifier in this Region that is another database.
     let source = instance
         .read_replica_source_db_instance_identifier()
-        .map(|source| instance_key(rds_identifier(source)));
+        .map(str::to_owned);
+    let identity = instance
+        .db_instance_identifier()
+        .map(|id| (id.to_owned(), instance.db_instance_arn().map(str::to_owned)));
     Database {
         key,
         source,
+        instance: identity,
         addresses,
+    }
+}
+
+/// Whether `replica`'s source is the instance `admin` describes, compared as AWS's
+/// reference does (`is_rds_replica_database` compares the source string exactly):
+/// an identifier names an instance in the replica's own Region, an ARN (a
+/// cross-Region replica, "Working with DB instance read replicas", RDS user guide)
+/// only the instance with that `DBInstanceArn`.
+fn replica_of(replica: &Database, admin: &Database) -> bool {
+    let (Some(source), Some((id, arn))) = (&replica.source, &admin.instance) else {
+        return false;
+    };
+    if source.starts_with("arn:") {
+        arn.as_deref() == Some(source.as_str())
+    } else {
+        source == id
     }
 }
 
@@ -110,7 +136,7 @@ pub(super) fn same_database(
     };
     // One cluster, or the application's host a read replica of the admin's instance.
     let related = match (app_database, admin_database) {
-        (Some(app), Some(admin)) => app.key == admin.key || app.source.as_ref() == Some(&admin.key),
+        (Some(app), Some(admin)) => app.key == admin.key || replica_of(app, admin),
         _ => false,
     };
     related || lists(app_database, admin) || lists(admin_database, app)
@@ -137,6 +163,7 @@ impl Rotator {
                 .map(|cluster| Database {
                     key: cluster_key(cluster.db_cluster_identifier().unwrap_or(id)),
                     source: None,
+                    instance: None,
                     addresses: cluster_addresses(&cluster),
                 }),
             RdsName::Instance(id) => match self.describe_instance(cx, id).await? {
@@ -252,6 +279,7 @@ mod tests {
     fn instance(id: &str, cluster: Option<&str>, source: Option<&str>) -> DbInstance {
         DbInstance::builder()
             .db_instance_identifier(id)
+            .db_instance_arn(format!("arn:aws:rds:us-east-1:1:db:{id}"))
             .set_db_cluster_identifier(cluster.map(str::to_owned))
             .set_read_replica_source_db_instance_identifier(source.map(str::to_owned))
             .endpoint(
@@ -275,6 +303,7 @@ mod tests {
             RdsName::Cluster(id) => cluster_named(id).map(|c| Database {
                 key: cluster_key(id),
                 source: None,
+                instance: None,
                 addresses: cluster_addresses(c),
             }),
             RdsName::Instance(id) => instances
@@ -302,6 +331,12 @@ mod tests {
                 Some("arn:aws:rds:us-east-1:1:db:plain"),
             ),
             instance("plain-replica-2", None, Some("plain")),
+            // A cross-Region replica of another Region's `plain`.
+            instance(
+                "west-replica",
+                None,
+                Some("arn:aws:rds:us-west-2:1:db:plain"),
+            ),
         ];
         let host = |name: &str| {
             let (id, kind) = name.split_once('/').unwrap_or((name, ""));
@@ -332,6 +367,8 @@ mod tests {
             // A replica is not where the admin writes for its source, nor for its sibling.
             ("plain", "plain-replica", false),
             ("plain-replica", "plain-replica-2", false),
+            // Same identifier, other Region: another database.
+            ("west-replica", "plain", false),
             // Two custom endpoints: nothing names a cluster.
             ("analytics/custom", "reports/custom", false),
             // Names RDS does not list (a cluster or instance that is not there).
