@@ -69,23 +69,47 @@ pub async fn password_columns(
         "mysql.user",
     )
     .await?;
-    Ok(row.map(|row| {
-        let text = |index| {
-            row.try_get::<Option<String>, _>(index)
-                .or_else(|_| {
-                    row.try_get::<Option<Vec<u8>>, _>(index)
-                        .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                })
-                .unwrap_or_default()
-        };
-        PasswordColumns {
-            reuse_history: text(0),
-            reuse_time: text(1),
-            require_current: text(2),
-            failed_login_attempts: text(3),
-            lock_time_days: text(4),
-        }
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let what = format!("reading the password options of {account} (mysql.user)");
+    let text = |index: usize| {
+        let read = row.try_get::<Option<String>, _>(index).or_else(|_| {
+            row.try_get::<Option<Vec<u8>>, _>(index)
+                .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        });
+        readable(&what, PASSWORD_COLUMNS[index], read)
+    };
+    Ok(Some(PasswordColumns {
+        reuse_history: text(0)?,
+        reuse_time: text(1)?,
+        require_current: text(2)?,
+        failed_login_attempts: text(3)?,
+        lock_time_days: text(4)?,
     }))
+}
+
+/// What [`password_columns`] selects, in order, as an error names them.
+const PASSWORD_COLUMNS: [&str; 5] = [
+    "Password_reuse_history",
+    "Password_reuse_time",
+    "Password_require_current",
+    "User_attributes.Password_locking.failed_login_attempts",
+    "User_attributes.Password_locking.password_lock_time_days",
+];
+
+/// A column's value, or an error naming the column: an unreadable option taken as
+/// its default would copy a weaker setting to the other user.
+fn readable(
+    what: &str,
+    column: &str,
+    read: Result<Option<String>, sqlx::Error>,
+) -> Result<Option<String>, DbError> {
+    read.map_err(|e| DbError::Statement {
+        what: what.to_owned(),
+        message: format!("column `{column}` could not be read as text ({e})"),
+        number: None,
+    })
 }
 
 /// MySQL 8.0.21+'s user attribute (`INFORMATION_SCHEMA.USER_ATTRIBUTES.ATTRIBUTE`, the
@@ -129,7 +153,32 @@ pub fn normalized_attribute(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::normalized_attribute;
+    use super::{normalized_attribute, readable};
+
+    #[test]
+    fn an_unreadable_password_option_is_an_error_naming_its_column() {
+        let what = "reading the password options of `app`@`%` (mysql.user)";
+        assert_eq!(
+            readable(what, "Password_reuse_time", Ok(Some("30".into()))).ok(),
+            Some(Some("30".to_owned()))
+        );
+        assert_eq!(
+            readable(what, "Password_reuse_time", Ok(None)).ok(),
+            Some(None)
+        );
+        let error = readable(
+            what,
+            "Password_reuse_time",
+            Err(sqlx::Error::ColumnNotFound("1".into())),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            error.starts_with(what) && error.contains("column `Password_reuse_time`"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn an_emptied_attribute_is_no_attribute_and_equal_documents_compare_equal() {
