@@ -24,11 +24,14 @@
 //! `FAILED_LOGIN_ATTEMPTS` on the replica itself, and the one that reaches it is
 //! refused with 3955 (ER_USER_ACCESS_DENIED_FOR_USER_ACCOUNT_BLOCKED_BY_PASSWORD_LOCK;
 //! mysql-test `user_lock`: with `FAILED_LOGIN_ATTEMPTS 2` the second failed login gets
-//! it). So the logins stay under the limit the current user's own `SHOW CREATE
-//! USER` shows (the clone has its settings), and a 3955 is reported as that lock,
-//! with its remedy, not retried: nothing but time or `ACCOUNT UNLOCK` ends it.
+//! it). So the logins stay under the current user's limit (the clone has its
+//! settings; one login when it cannot be read, see `failed_login_limit`), and a
+//! 3955 is reported as that lock, with its remedy, not retried: nothing but time or
+//! `ACCOUNT UNLOCK` ends it.
 
 use std::time::Duration;
+
+use sqlx::MySqlConnection;
 
 use super::event::Context;
 use super::rotator::{Rotator, login_of};
@@ -38,7 +41,8 @@ use crate::grants;
 use crate::preflight;
 use crate::secret::DbSecret;
 use crate::settings::Strategy;
-use crate::sql;
+use crate::sql::{self, Account};
+use crate::version::ServerVersion;
 
 mod identity;
 
@@ -83,12 +87,32 @@ pub(super) fn may_be_lag(number: Option<u16>) -> bool {
 /// Temporary Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
 pub(super) const LOCKED_AFTER_FAILED_LOGINS: u16 = 3955;
 
-/// The most pending logins for an account that `limit` consecutive failed logins
-/// lock (`None`: failed logins lock nothing): fewer than the limit, at least one.
-pub(super) fn most_logins(limit: Option<u32>) -> u32 {
-    limit.map_or(MOST_LOGINS, |limit| {
-        MOST_LOGINS.min(limit.saturating_sub(1)).max(1)
-    })
+/// How many consecutive failed logins lock the account, as far as testSecret read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum FailedLoginLimit {
+    /// Failed logins lock nothing.
+    None,
+    /// This many consecutive failed logins lock the account.
+    Locks(u32),
+    /// Not read: any login after the first may be the one that locks it.
+    #[default]
+    Unknown,
+}
+
+impl From<Option<u32>> for FailedLoginLimit {
+    fn from(limit: Option<u32>) -> Self {
+        limit.map_or(Self::None, Self::Locks)
+    }
+}
+
+/// The most pending logins for an account `limit` describes: fewer than the
+/// limit, at least one, and one when the limit is unknown.
+pub(super) fn most_logins(limit: FailedLoginLimit) -> u32 {
+    match limit {
+        FailedLoginLimit::None => MOST_LOGINS,
+        FailedLoginLimit::Locks(limit) => MOST_LOGINS.min(limit.saturating_sub(1)).max(1),
+        FailedLoginLimit::Unknown => 1,
+    }
 }
 
 /// What to do after the pending login failed: `number` is the server's error number
@@ -122,7 +146,7 @@ pub(super) fn after_refusal(
 #[derive(Debug, Clone, Copy, Default)]
 struct ReplicaFacts {
     read_only: bool,
-    failed_login_limit: Option<u32>,
+    failed_login_limit: FailedLoginLimit,
 }
 
 impl Rotator {
@@ -152,8 +176,9 @@ impl Rotator {
             if replica.is_none() && may_be_lag(number) && cx.remaining().is_some() {
                 replica = Some(self.replica_facts(cx, &pending).await);
             }
-            let (on_replica, limit) =
-                replica.map_or((false, None), |r| (r.read_only, r.failed_login_limit));
+            let (on_replica, limit) = replica.map_or((false, FailedLoginLimit::Unknown), |r| {
+                (r.read_only, r.failed_login_limit)
+            });
             match after_refusal(
                 number,
                 on_replica,
@@ -203,17 +228,49 @@ impl Rotator {
             Ok(variables) => preflight::refusal(&pending.host, &variables).is_some(),
             Err(_) => false,
         };
-        // Only fewer logins can follow from this text (see `most_logins`), so the
-        // account's own SHOW CREATE USER, which any account may read, is enough here.
-        let failed_login_limit = db::strings(&mut connection, &sql::show_own_create_user())
-            .await
-            .ok()
-            .and_then(|rows| grants::parse_create_user(&rows.join(" ")).ok())
-            .and_then(|settings| settings.password_options.failed_login_limit());
+        let failed_login_limit = failed_login_limit(&mut connection).await;
         ReplicaFacts {
             read_only,
             failed_login_limit,
         }
+    }
+}
+
+/// The session account's failed-login limit. On MySQL 8.0.19+ it is read from
+/// `mysql.user`'s `User_attributes` (where `db::password_columns` reads it for
+/// copying), since `SHOW CREATE USER` prints it after REQUIRE and ATTRIBUTE text an
+/// account's owner may craft; reading that table needs `SELECT` on it, which an
+/// application user seldom has, and then the limit is unknown. Before 8.0.19 (and
+/// on MariaDB, which prints no such option) the account's own `SHOW CREATE USER`,
+/// which any account may read, is parsed; text that does not parse leaves it unknown.
+async fn failed_login_limit(connection: &mut MySqlConnection) -> FailedLoginLimit {
+    let Some(version) = db::version(connection)
+        .await
+        .ok()
+        .and_then(|v| ServerVersion::parse(&v))
+    else {
+        return FailedLoginLimit::Unknown;
+    };
+    if version.reads_password_options_from_grant_tables() {
+        let Some(account) = db::current_user(connection)
+            .await
+            .ok()
+            .and_then(|matched| Account::from_current_user(&matched))
+        else {
+            return FailedLoginLimit::Unknown;
+        };
+        return match db::password_columns(connection, &account).await {
+            Ok(Some(columns)) => grants::PasswordOptions::from_columns(&columns)
+                .map_or(FailedLoginLimit::Unknown, |o| o.failed_login_limit().into()),
+            _ => FailedLoginLimit::Unknown,
+        };
+    }
+    match db::strings(connection, &sql::show_own_create_user()).await {
+        Ok(rows) => grants::parse_create_user(&rows.join(" "))
+            .map_or(FailedLoginLimit::Unknown, |settings| {
+                settings.password_options.failed_login_limit().into()
+            }),
+        Err(_) => FailedLoginLimit::Unknown,
     }
 }
 
@@ -270,27 +327,45 @@ mod tests {
     fn the_logins_stay_under_the_failed_login_limit() {
         // (FAILED_LOGIN_ATTEMPTS with a lock time, the most logins testSecret makes)
         for (limit, expected) in [
-            (None, 3),
-            (Some(1), 1),
-            (Some(2), 1),
-            (Some(3), 2),
-            (Some(4), 3),
-            (Some(32767), 3),
+            (FailedLoginLimit::None, 3),
+            (FailedLoginLimit::Locks(1), 1),
+            (FailedLoginLimit::Locks(2), 1),
+            (FailedLoginLimit::Locks(3), 2),
+            (FailedLoginLimit::Locks(4), 3),
+            (FailedLoginLimit::Locks(32767), 3),
+            // Unreadable (SHOW CREATE USER that does not parse, mysql.user not
+            // readable on 8.0.19+): the first login may already be the last one.
+            (FailedLoginLimit::Unknown, 1),
         ] {
             assert_eq!(most_logins(limit), expected, "{limit:?}");
         }
         let secs = Duration::from_secs;
         // FAILED_LOGIN_ATTEMPTS 3: the second refusal is reported, the third login would lock.
         assert_eq!(
-            after_refusal(Some(1045), true, (1, most_logins(Some(3))), Some(secs(25))),
+            after_refusal(
+                Some(1045),
+                true,
+                (1, most_logins(FailedLoginLimit::Locks(3))),
+                Some(secs(25))
+            ),
             AfterRefusal::Retry(secs(2))
         );
         assert_eq!(
-            after_refusal(Some(1045), true, (2, most_logins(Some(3))), Some(secs(25))),
+            after_refusal(
+                Some(1045),
+                true,
+                (2, most_logins(FailedLoginLimit::Locks(3))),
+                Some(secs(25))
+            ),
             AfterRefusal::Report
         );
         assert_eq!(
-            after_refusal(Some(1045), true, (1, most_logins(Some(2))), Some(secs(25))),
+            after_refusal(
+                Some(1045),
+                true,
+                (1, most_logins(FailedLoginLimit::Locks(2))),
+                Some(secs(25))
+            ),
             AfterRefusal::Report
         );
     }
