@@ -87,6 +87,13 @@ pub(super) fn may_be_lag(number: Option<u16>) -> bool {
 /// Temporary Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
 pub(super) const LOCKED_AFTER_FAILED_LOGINS: u16 = 3955;
 
+/// What a 3955 on the pending login means and what ends it. setSecret unlocks the
+/// alternate user on the writer (`ACCOUNT UNLOCK`), and a lagging replica applies
+/// that unlock when it reaches it, which clears the lock there ("Failed-Login
+/// Tracking and Temporary Account Locking": `ALTER USER ... ACCOUNT UNLOCK` resets
+/// the count and unlocks, <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
+const LOCKED_REMEDY: &str = "MySQL locked the account after consecutive failed logins (FAILED_LOGIN_ATTEMPTS, error 3955). Clients still using the previous version's password keep relocking the account: update them first. On a read replica, logins with the pending password that arrive before replication has brought it (the application's, or testSecret's) count as failures there; a lagging replica clears the lock once it applies the unlock setSecret queued on the writer. Otherwise unlock the account on the writer (ALTER USER ... ACCOUNT UNLOCK, which replicates) or wait for PASSWORD_LOCK_TIME, and the rotation's next attempt tests it again";
+
 /// How many consecutive failed logins lock the account, as far as testSecret read it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) enum FailedLoginLimit {
@@ -169,9 +176,7 @@ impl Rotator {
                 _ => None,
             };
             if number == Some(LOCKED_AFTER_FAILED_LOGINS) {
-                return Err(cx.fail(Problem::Refused(format!(
-                    "{error}; MySQL locked the account after consecutive failed logins (FAILED_LOGIN_ATTEMPTS, error 3955). On a read replica, logins with the pending password that arrive before replication has brought it (the application's, or testSecret's) count as failures there; unlock the account on the writer (ALTER USER ... ACCOUNT UNLOCK, which replicates) or wait for PASSWORD_LOCK_TIME, and the rotation's next attempt tests it again"
-                ))));
+                return Err(cx.fail(Problem::Refused(format!("{error}; {LOCKED_REMEDY}"))));
             }
             if replica.is_none() && may_be_lag(number) && cx.remaining().is_some() {
                 replica = Some(self.replica_facts(cx, &pending).await);
@@ -319,6 +324,21 @@ mod tests {
                 after_refusal(number, on_replica, (attempts, MOST_LOGINS), remaining),
                 expected,
                 "{number:?} on_replica={on_replica} attempts={attempts} remaining={remaining:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_lock_remedy_names_the_clients_that_relock_and_the_queued_unlock() {
+        for part in [
+            "clients still using the previous version's password keep relocking the account",
+            "a lagging replica clears the lock once it applies the unlock setsecret queued",
+            "account unlock",
+            "password_lock_time",
+        ] {
+            assert!(
+                LOCKED_REMEDY.to_lowercase().contains(part),
+                "{part}: {LOCKED_REMEDY}"
             );
         }
     }
