@@ -39,6 +39,16 @@ pub(super) enum RdsName<'a> {
     Custom,
     /// An instance endpoint: the first label is the instance identifier.
     Instance(&'a str),
+    /// An RDS Proxy endpoint (`<proxy>.proxy-<hash>.<region>.rds.amazonaws.com`) or a
+    /// proxy's own endpoint (`<endpoint>.endpoint.proxy-<hash>...`): no instance or
+    /// cluster has its name, and RDS lists it under `DescribeDBProxies`.
+    Proxy,
+    /// An Aurora global database's writer endpoint
+    /// (`<global>.global-<hash>.global.rds.amazonaws.com`, "Connecting to Amazon
+    /// Aurora Global Database": the first part is the global database's name).
+    Global,
+    /// An RDS-shaped name whose first label no instance or cluster can have.
+    Invalid(&'a str),
     /// Not a name RDS gave (an address, a CNAME).
     Other,
 }
@@ -47,15 +57,52 @@ pub(super) fn rds_name(host: &str) -> RdsName<'_> {
     let mut labels = host.split('.');
     let first = labels.next().unwrap_or_default();
     let second = labels.next().unwrap_or_default().to_ascii_lowercase();
-    if first.is_empty() || second.is_empty() || !host.to_ascii_lowercase().contains(".rds.") {
+    let third = labels.next().unwrap_or_default().to_ascii_lowercase();
+    let lower = host.to_ascii_lowercase();
+    if first.is_empty() || second.is_empty() || !lower.contains(".rds.") {
         RdsName::Other
+    } else if second.starts_with("global-") || lower.contains(".global.rds.") {
+        RdsName::Global
+    } else if second.starts_with("proxy-") || (second == "endpoint" && third.starts_with("proxy-"))
+    {
+        RdsName::Proxy
     } else if second.starts_with("cluster-custom-") {
         RdsName::Custom
+    } else if !valid_identifier(first) {
+        RdsName::Invalid(first)
     } else if second.starts_with("cluster-") {
         RdsName::Cluster(first)
     } else {
         RdsName::Instance(first)
     }
+}
+
+/// Whether `id` can be an instance's or cluster's identifier: 1 to 63 letters,
+/// digits or hyphens, a letter first, no hyphen last nor two in a row (RDS API
+/// reference, `CreateDBInstance` `DBInstanceIdentifier` and `CreateDBCluster`
+/// `DBClusterIdentifier` constraints).
+fn valid_identifier(id: &str) -> bool {
+    id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Why the admin's-database check cannot use `host`, when RDS named it but not as
+/// an instance or cluster endpoint it can describe.
+pub(super) fn unsupported_name(host: &str) -> Option<String> {
+    let what = match rds_name(host) {
+        RdsName::Proxy => "an RDS Proxy endpoint".to_owned(),
+        RdsName::Global => "an Aurora global database's writer endpoint".to_owned(),
+        RdsName::Invalid(label) => format!(
+            "an RDS name whose first label `{label}` is not a valid instance or cluster identifier (1 to 63 letters, digits or hyphens, a letter first, no hyphen last or twice in a row)"
+        ),
+        _ => return None,
+    };
+    Some(format!(
+        "host `{host}` is {what}, which the check that the secret's database is the admin secret's does not support; set the host to the instance's or the cluster's endpoint (as RDS lists it)"
+    ))
 }
 
 /// One database as RDS describes it.
@@ -155,8 +202,15 @@ impl Rotator {
         cx: &Context<'_>,
         (host, port): (&str, u16),
     ) -> Result<Option<Database>, RotationError> {
+        if let Some(reason) = unsupported_name(host) {
+            return Err(cx.fail(Problem::Refused(reason)));
+        }
         let database = match rds_name(host) {
-            RdsName::Other | RdsName::Custom => return Ok(None),
+            RdsName::Other
+            | RdsName::Custom
+            | RdsName::Proxy
+            | RdsName::Global
+            | RdsName::Invalid(_) => return Ok(None),
             RdsName::Cluster(id) => self
                 .describe_cluster(cx, id)
                 .await?
@@ -241,6 +295,35 @@ mod tests {
                 "db-1.c7tj4example.cn-north-1.rds.amazonaws.com.cn",
                 RdsName::Instance("db-1"),
             ),
+            (
+                "myproxy.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Proxy,
+            ),
+            (
+                "reads.endpoint.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Proxy,
+            ),
+            (
+                "myglobal.global-c7tj4example.global.rds.amazonaws.com",
+                RdsName::Global,
+            ),
+            // First labels no instance or cluster can have.
+            (
+                "1db.c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Invalid("1db"),
+            ),
+            (
+                "db--1.cluster-c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Invalid("db--1"),
+            ),
+            (
+                "db-.c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Invalid("db-"),
+            ),
+            (
+                "db_1.c7tj4example.us-east-1.rds.amazonaws.com",
+                RdsName::Invalid("db_1"),
+            ),
             ("db.example.com", RdsName::Other),
             ("127.0.0.5", RdsName::Other),
             ("", RdsName::Other),
@@ -248,6 +331,53 @@ mod tests {
         ];
         for (host, expected) in cases {
             assert_eq!(rds_name(host), expected, "{host}");
+        }
+        let long = format!(
+            "{}.c7tj4example.us-east-1.rds.amazonaws.com",
+            "a".repeat(64)
+        );
+        assert!(matches!(rds_name(&long), RdsName::Invalid(_)));
+        let longest = format!(
+            "{}.c7tj4example.us-east-1.rds.amazonaws.com",
+            "a".repeat(63)
+        );
+        assert!(matches!(rds_name(&longest), RdsName::Instance(_)));
+    }
+
+    #[test]
+    fn proxy_global_and_invalid_names_are_refused_saying_what_they_are() {
+        for (host, says) in [
+            (
+                "myproxy.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+                "an RDS Proxy endpoint",
+            ),
+            (
+                "reads.endpoint.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+                "an RDS Proxy endpoint",
+            ),
+            (
+                "myglobal.global-c7tj4example.global.rds.amazonaws.com",
+                "an Aurora global database's writer endpoint",
+            ),
+            (
+                "db_1.c7tj4example.us-east-1.rds.amazonaws.com",
+                "first label `db_1` is not a valid instance or cluster identifier",
+            ),
+        ] {
+            let reason = unsupported_name(host).unwrap_or_default();
+            assert!(
+                reason.contains(host)
+                    && reason.contains(says)
+                    && reason.contains("does not support"),
+                "{host}: {reason}"
+            );
+        }
+        for host in [
+            "db-1.c7tj4example.us-east-1.rds.amazonaws.com",
+            "analytics.cluster-custom-c7tj4example.us-east-1.rds.amazonaws.com",
+            "db.example.com",
+        ] {
+            assert_eq!(unsupported_name(host), None, "{host}");
         }
     }
 
@@ -299,7 +429,11 @@ mod tests {
                 .find(|c| c.db_cluster_identifier() == Some(id))
         };
         let database = match rds_name(host) {
-            RdsName::Other | RdsName::Custom => None,
+            RdsName::Other
+            | RdsName::Custom
+            | RdsName::Proxy
+            | RdsName::Global
+            | RdsName::Invalid(_) => None,
             RdsName::Cluster(id) => cluster_named(id).map(|c| Database {
                 key: cluster_key(id),
                 source: None,
