@@ -454,7 +454,7 @@ mod tests {
             cluster("aurora", &["analytics"], &["aurora-1", "aurora-2"]),
             cluster("other", &["reports"], &["other-1"]),
         ];
-        let instances = [
+        let instances = vec![
             instance("aurora-1", Some("aurora"), None),
             instance("aurora-2", Some("aurora"), None),
             instance("other-1", Some("other"), None),
