@@ -6,7 +6,9 @@
 //! `<cluster>.cluster-ro-…`, member instances `<id>.<hash>.<region>.rds.amazonaws.com`)
 //! but no server behind them, so no login succeeds: the rotator's decision shows in
 //! its log, where createSecret reports why the admin login it tries first was not made
-//! (a refusal naming both databases) or made and failed (unresolvable here).
+//! (a refusal naming both databases) or made and failed (unresolvable here). Names
+//! RDS gives that are no instance or cluster endpoint (a proxy, a global writer) are
+//! refused saying what they are.
 
 use serde_json::json;
 use tests::rotation::{endpoint_of, function_logs, rotate};
@@ -111,6 +113,67 @@ async fn a_clusters_reader_endpoint_and_instances_are_its_admins_database_and_an
             (accepted, refused),
             (same, !same),
             "{host}: accepted {accepted}, refused {refused}\n{}",
+            logs.lines()
+                .filter(|l| l.contains(host))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn proxy_global_and_invalid_rds_names_are_refused_saying_what_they_are() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let function = deploy_rotator(&config, &[]).await;
+    let (writer, _, port, _) = cluster(&rds, "proxyaurora", 1).await;
+    let admin = secrets
+        .create_secret()
+        .name(unique_name("ProxyAdmin"))
+        .secret_string(json!({"engine": "aurora-mysql", "host": writer, "port": port, "username": "admin", "password": "Cluster-Admin-1"}).to_string())
+        .send()
+        .await
+        .expect("admin secret");
+    let admin_arn = admin.arn().expect("arn");
+    // (the application secret's host, what the refusal calls it)
+    let cases = [
+        (
+            "appproxy.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+            "an RDS Proxy endpoint",
+        ),
+        (
+            "reads.endpoint.proxy-c7tj4example.us-east-1.rds.amazonaws.com",
+            "an RDS Proxy endpoint",
+        ),
+        (
+            "appglobal.global-c7tj4example.global.rds.amazonaws.com",
+            "an Aurora global database's writer endpoint",
+        ),
+        (
+            "app_db.c7tj4example.us-east-1.rds.amazonaws.com",
+            "is not a valid instance or cluster identifier",
+        ),
+    ];
+    for (host, says) in cases {
+        let name = unique_name("ProxyAppuser");
+        secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(json!({"engine": "aurora-mysql", "host": host, "port": port, "username": "app", "password": "Initial-1", "masterarn": admin_arn}).to_string())
+            .send()
+            .await
+            .expect("secret");
+        rotate(&config, &name, &function).await;
+        let logs = function_logs(&function);
+        let refused = logs.lines().any(|l| {
+            l.contains(&format!("host `{host}` is"))
+                && l.contains(says)
+                && l.contains("does not support")
+        });
+        assert!(
+            refused,
+            "{host}: no refusal saying {says}\n{}",
             logs.lines()
                 .filter(|l| l.contains(host))
                 .collect::<Vec<_>>()
