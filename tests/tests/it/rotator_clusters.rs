@@ -10,6 +10,7 @@
 //! RDS gives that are no instance or cluster endpoint (a proxy, a global writer) are
 //! refused saying what they are.
 
+use aws_config::SdkConfig;
 use serde_json::json;
 use tests::rotation::{endpoint_of, function_logs, rotate};
 use tests::{sdk_config, unique_name};
@@ -61,12 +62,44 @@ async fn cluster(
     )
 }
 
+/// An admin secret for the cluster's writer endpoint; its ARN.
+async fn admin_secret(config: &SdkConfig, writer: &str, port: u16) -> String {
+    let admin = aws_sdk_secretsmanager::Client::new(config)
+        .create_secret()
+        .name(unique_name("AuroraAdmin"))
+        .secret_string(json!({"engine": "aurora-mysql", "host": writer, "port": port, "username": "admin", "password": "Cluster-Admin-1"}).to_string())
+        .send()
+        .await
+        .expect("admin secret");
+    admin.arn().expect("arn").to_owned()
+}
+
+/// Rotates a new application secret at `host:port` under the admin secret; the
+/// function's logs after it.
+async fn rotate_app(
+    config: &SdkConfig,
+    function: &str,
+    (host, port): (&str, u16),
+    admin_arn: &str,
+) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let name = unique_name("ClusterAppuser");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(json!({"engine": "aurora-mysql", "host": host, "port": port, "username": "app", "password": "Initial-1", "masterarn": admin_arn}).to_string())
+        .send()
+        .await
+        .expect("secret");
+    rotate(config, &name, function).await;
+    function_logs(function)
+}
+
 #[tokio::test]
 async fn a_clusters_reader_endpoint_and_instances_are_its_admins_database_and_another_cluster_is_not()
  {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let function = deploy_rotator(&config, &[]).await;
     let (writer, reader, port, members) = cluster(&rds, "aurora", 2).await;
     let (_, other_reader, other_port, _) = cluster(&rds, "otheraurora", 1).await;
@@ -74,14 +107,7 @@ async fn a_clusters_reader_endpoint_and_instances_are_its_admins_database_and_an
         writer.contains(".cluster-") && reader.contains(".cluster-ro-"),
         "RDS's endpoint names: {writer} {reader}"
     );
-    let admin = secrets
-        .create_secret()
-        .name(unique_name("AuroraAdmin"))
-        .secret_string(json!({"engine": "aurora-mysql", "host": writer, "port": port, "username": "admin", "password": "Cluster-Admin-1"}).to_string())
-        .send()
-        .await
-        .expect("admin secret");
-    let admin_arn = admin.arn().expect("arn");
+    let admin_arn = admin_secret(&config, &writer, port).await;
 
     // (the application secret's host and port, whether it is the admin's database)
     let cases = [
@@ -90,16 +116,7 @@ async fn a_clusters_reader_endpoint_and_instances_are_its_admins_database_and_an
         (other_reader.as_str(), other_port, false),
     ];
     for (host, port, same) in cases {
-        let name = unique_name("ClusterAppuser");
-        secrets
-            .create_secret()
-            .name(&name)
-            .secret_string(json!({"engine": "aurora-mysql", "host": host, "port": port, "username": "app", "password": "Initial-1", "masterarn": admin_arn}).to_string())
-            .send()
-            .await
-            .expect("secret");
-        rotate(&config, &name, &function).await;
-        let logs = function_logs(&function);
+        let logs = rotate_app(&config, &function, (host, port), &admin_arn).await;
         let accepted = logs.lines().any(|l| {
             l.contains(host)
                 && l.contains("cluster endpoint or cluster instance of the admin secret's database")
@@ -125,17 +142,9 @@ async fn a_clusters_reader_endpoint_and_instances_are_its_admins_database_and_an
 async fn proxy_global_and_invalid_rds_names_are_refused_saying_what_they_are() {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
-    let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let function = deploy_rotator(&config, &[]).await;
     let (writer, _, port, _) = cluster(&rds, "proxyaurora", 1).await;
-    let admin = secrets
-        .create_secret()
-        .name(unique_name("ProxyAdmin"))
-        .secret_string(json!({"engine": "aurora-mysql", "host": writer, "port": port, "username": "admin", "password": "Cluster-Admin-1"}).to_string())
-        .send()
-        .await
-        .expect("admin secret");
-    let admin_arn = admin.arn().expect("arn");
+    let admin_arn = admin_secret(&config, &writer, port).await;
     // (the application secret's host, what the refusal calls it)
     let cases = [
         (
@@ -156,16 +165,7 @@ async fn proxy_global_and_invalid_rds_names_are_refused_saying_what_they_are() {
         ),
     ];
     for (host, says) in cases {
-        let name = unique_name("ProxyAppuser");
-        secrets
-            .create_secret()
-            .name(&name)
-            .secret_string(json!({"engine": "aurora-mysql", "host": host, "port": port, "username": "app", "password": "Initial-1", "masterarn": admin_arn}).to_string())
-            .send()
-            .await
-            .expect("secret");
-        rotate(&config, &name, &function).await;
-        let logs = function_logs(&function);
+        let logs = rotate_app(&config, &function, (host, port), &admin_arn).await;
         let refused = logs.lines().any(|l| {
             l.contains(&format!("host `{host}` is"))
                 && l.contains(says)
