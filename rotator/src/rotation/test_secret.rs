@@ -90,8 +90,10 @@ pub(super) const LOCKED_AFTER_FAILED_LOGINS: u16 = 3955;
 /// What a 3955 on the pending login means and what ends it. setSecret unlocks the
 /// alternate user on the writer (`ACCOUNT UNLOCK`), and a lagging replica applies
 /// that unlock when it reaches it, which clears the lock there ("Failed-Login
-/// Tracking and Temporary Account Locking": `ALTER USER ... ACCOUNT UNLOCK` resets
-/// the count and unlocks, <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
+/// Tracking and Temporary Account Locking"; MySQL 8.0 manual, "Account Locking": "As
+/// of MySQL 8.0.19, ALTER USER ... UNLOCK unlocks any account named by the statement
+/// that is temporarily locked due to too many failed logins",
+/// <https://dev.mysql.com/doc/refman/8.0/en/account-locking.html>).
 const LOCKED_REMEDY: &str = "MySQL locked the account after consecutive failed logins (FAILED_LOGIN_ATTEMPTS, error 3955). Clients still using the previous version's password keep relocking the account: update them first. On a read replica, logins with the pending password that arrive before replication has brought it (the application's, or testSecret's) count as failures there; a lagging replica clears the lock once it applies the unlock setSecret queued on the writer. Otherwise unlock the account on the writer (ALTER USER ... ACCOUNT UNLOCK, which replicates) or wait for PASSWORD_LOCK_TIME, and the rotation's next attempt tests it again";
 
 /// How many consecutive failed logins lock the account, as far as testSecret read it.
