@@ -18,7 +18,7 @@ pub const DEFAULT_AUDIT_ROLE_NAME: &str = "AuditReadOnly";
 
 /// The template, as JSON (CloudFormation reads JSON and YAML alike).
 pub fn role_template() -> Value {
-    let policy = crate::calls::iam_policy();
+    let policy = crate::calls::iam_policy(crate::calls::DEFAULT_ROLE_NAME);
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     let sid = |s: &Value| s["Sid"].as_str().unwrap_or_default().to_owned();
     // The caller's own statement (AssumeRole into the accounts) is not the role's.
@@ -114,7 +114,7 @@ mod tests {
     fn the_role_holds_the_audited_accounts_statements_and_nothing_more() {
         let template = role_template();
         let role = &template["Resources"]["AuditRole"]["Properties"];
-        let policy = crate::calls::iam_policy();
+        let policy = crate::calls::iam_policy(crate::calls::DEFAULT_ROLE_NAME);
         let statements = policy["Statement"].as_array().expect("statements");
         assert_eq!(
             role["Policies"][0]["PolicyDocument"]["Statement"],

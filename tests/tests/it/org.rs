@@ -438,7 +438,8 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         inventory.not_audited(),
         audit::coverage::NotAudited {
             accounts: 1,
-            regions: 6
+            regions: 6,
+            audited: 5
         }
     );
     // --require-setup: the empty accounts' checks fail in every enabled region.
