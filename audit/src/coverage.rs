@@ -193,12 +193,17 @@ pub fn setup_found<'a>(
         inventories.len()
     );
     let resource = format!("setup/{}", scope.db_instance_id);
+    // One account: the row is that account's; over several, the run's.
+    let account_id = match inventories.as_slice() {
+        [only] => only.metadata.account_id.clone(),
+        _ => None,
+    };
     Some(row(
         &SETUP_FOUND,
         Status::Fail,
         GLOBAL_REGION,
         resource,
-        None,
+        account_id,
         message,
     ))
 }

@@ -416,6 +416,7 @@ fn evaluate(
                 policy,
                 coverage,
             ));
+            audit::coverage::sort(&mut findings);
             (
                 Report::new(inventory, findings),
                 inventory.metadata.api_requests,
