@@ -497,7 +497,10 @@ mod tests {
             "region.reachable: 1 region(s) (111111111111 me-central-1); each is a row of the report"
         );
         let footer = table::render(&report);
-        assert_eq!(footer.matches("region.setup-present: 5 region(s)").count(), 1);
+        assert_eq!(
+            footer.matches("region.setup-present: 5 region(s)").count(),
+            1
+        );
     }
 
     #[test]
