@@ -16,8 +16,9 @@
 //! - **A region the auditor may not call is one row, and its checks are not run.**
 //!   Each account's regions are probed once before collection: an opt-in region
 //!   the account has not enabled (`ec2:DescribeRegions`' `OptInStatus`
-//!   `not-opted-in`), or one a service control policy denies (the access denied
-//!   message names "an explicit deny in a service control policy"), becomes one
+//!   `not-opted-in`), or one a service control policy denies (`ec2:DescribeVpcs`
+//!   there is refused with "an explicit deny in a service control policy" while it
+//!   answered in the home region; see `org::probe_regions`), becomes one
 //!   SKIP row `region.reachable` with the reason, instead of one ERROR per check
 //!   blaming the credentials or the clock. Such a region is counted as not
 //!   audited ([`NotAudited`]), which the exit status reports apart from a failed check.
