@@ -2788,3 +2788,29 @@ async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_a_setup_f
             .all(|(_, check, _)| check != "region.setup-present")
     );
 }
+
+/// `audit --print-policy --role-name NAME`: the caller's AssumeRole statement names
+/// that role, so the policy pairs with `--print-role-template`'s role; a malformed
+/// name is a usage error (exit 2) naming the rule.
+#[tokio::test]
+async fn the_printed_policy_names_the_role_asked_for() {
+    let (binary, _dir) = audit_binary_and_scratch_dir("print-policy");
+    let run = |role: &'static str| {
+        tokio::process::Command::new(&binary)
+            .args(["--print-policy", "--role-name", role])
+            .output()
+    };
+    let output = run("AuditReadOnly").await.expect("run audit");
+    assert_eq!(output.status.code(), Some(0));
+    let policy: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let assume = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Action"] == json!(["sts:AssumeRole"]))
+        .expect("the AssumeRole statement");
+    assert_eq!(assume["Resource"], "arn:aws:iam::*:role/AuditReadOnly");
+    let output = run("bad name!").await.expect("run audit");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not an IAM role name"));
+}
