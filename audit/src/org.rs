@@ -1333,10 +1333,10 @@ pub async fn probe_regions(
     Ok((regions, skipped))
 }
 
-/// The probe: `ec2:DescribeVpcs` with `MaxResults` 5 (the smallest the EC2 API
-/// reference allows, "Valid Range: Minimum value of 5. Maximum value of 1000"), a
-/// call the collection makes in every region anyway; the service's message when
-/// it fails, `None` when it answered.
+/// The probe: `ec2:DescribeVpcs` with `MaxResults` 5 (a small page; 5 to 1000 as
+/// remembered from the EC2 API reference, not confirmed here), a call the
+/// collection makes in every region anyway; the service's message when it fails,
+/// `None` when it answered.
 async fn probe_call(config: &SdkConfig) -> Option<String> {
     let error = aws_sdk_ec2::Client::new(config)
         .describe_vpcs()
