@@ -36,8 +36,10 @@ pub const STS_GET_CALLER_IDENTITY: ApiCall = call(
     "sts:GetCallerIdentity",
     "the account id, for ARNs and the SourceAccount condition",
 );
-pub const EC2_DESCRIBE_VPCS: ApiCall =
-    call("ec2:DescribeVpcs", "find the VPC by its Name tag or id");
+pub const EC2_DESCRIBE_VPCS: ApiCall = call(
+    "ec2:DescribeVpcs",
+    "find the VPC by its Name tag or id, and one probe in the home region and in each region audited (a region a service control policy denies)",
+);
 pub const EC2_DESCRIBE_VPC_ATTRIBUTE: ApiCall = call(
     "ec2:DescribeVpcAttribute",
     "DNS hostnames and DNS resolution",
@@ -153,10 +155,8 @@ pub const KMS_GET_KEY_POLICY: ApiCall = call(
     "a customer managed key's key policy: whether the rotation role may decrypt with it",
 );
 
-pub const EC2_DESCRIBE_REGIONS: ApiCall = call(
-    "ec2:DescribeRegions",
-    "each region's opt-in status, and one probe in each region audited (a region a service control policy denies)",
-);
+pub const EC2_DESCRIBE_REGIONS: ApiCall =
+    call("ec2:DescribeRegions", "each region's opt-in status");
 pub const ORGANIZATIONS_LIST_ACCOUNTS: ApiCall = call(
     "organizations:ListAccounts",
     "the organisation's active accounts (--organization, from the management or a delegated administrator account)",
@@ -219,8 +219,9 @@ pub const CALLS: &[ApiCall] = &[
 ///
 /// Describe/List/Get calls do not support resource-level scoping for most of
 /// these services, hence `*`; reading secret values is a separate statement so an
-/// auditor can leave it out when not using `--read-secrets`.
-pub fn iam_policy() -> Value {
+/// auditor can leave it out when not using `--read-secrets`. `role_name` is the
+/// role assumed in each audited account (`--role-name`).
+pub fn iam_policy(role_name: &str) -> Value {
     let mut read_only: Vec<&str> = CALLS
         .iter()
         .filter(|c| !c.reads_secret_value)
@@ -260,7 +261,7 @@ pub fn iam_policy() -> Value {
                 "Sid": "AuditAssumeTheAuditRoleOnlyWithAccountsOrOrganization",
                 "Effect": "Allow",
                 "Action": [STS_ASSUME_ROLE.action],
-                "Resource": format!("arn:aws:iam::*:role/{}", DEFAULT_ROLE_NAME)
+                "Resource": format!("arn:aws:iam::*:role/{role_name}")
             }
         ]
     })
@@ -286,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_policy_lists_every_call_once() {
-        let policy = iam_policy();
+        let policy = iam_policy(DEFAULT_ROLE_NAME);
         let mut listed: Vec<String> = policy["Statement"]
             .as_array()
             .expect("statements")
@@ -307,6 +308,29 @@ mod tests {
         assert_eq!(
             policy["Statement"][1]["Action"],
             json!(["secretsmanager:GetSecretValue"])
+        );
+    }
+
+    #[test]
+    fn the_assume_role_statement_names_the_role_asked_for_and_the_probe_is_listed() {
+        for (role, resource) in [
+            (
+                DEFAULT_ROLE_NAME,
+                "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+            ),
+            ("AuditReadOnly", "arn:aws:iam::*:role/AuditReadOnly"),
+        ] {
+            let policy = iam_policy(role);
+            assert_eq!(policy["Statement"][3]["Action"], json!(["sts:AssumeRole"]));
+            assert_eq!(policy["Statement"][3]["Resource"], json!(resource));
+        }
+        // The region probe (ec2:DescribeVpcs) is a call the policy grants.
+        let granted = &iam_policy(DEFAULT_ROLE_NAME)["Statement"][0]["Action"];
+        assert!(
+            granted
+                .as_array()
+                .is_some_and(|a| a.contains(&json!("ec2:DescribeVpcs"))),
+            "{granted}"
         );
     }
 }

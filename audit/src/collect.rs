@@ -234,7 +234,9 @@ where
     R: fmt::Debug,
 {
     let code = error.code().map(str::to_owned);
-    let message = DisplayErrorContext(error).to_string();
+    let message =
+        crate::inventory::without_encoded_message(&DisplayErrorContext(error).to_string())
+            .into_owned();
     CollectionError {
         action: failed_action(call.action, code.as_deref(), &message),
         access_denied: is_access_denied(code.as_deref(), &message)

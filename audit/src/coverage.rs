@@ -16,8 +16,9 @@
 //! - **A region the auditor may not call is one row, and its checks are not run.**
 //!   Each account's regions are probed once before collection: an opt-in region
 //!   the account has not enabled (`ec2:DescribeRegions`' `OptInStatus`
-//!   `not-opted-in`), or one a service control policy denies (the access denied
-//!   message names "an explicit deny in a service control policy"), becomes one
+//!   `not-opted-in`), or one a service control policy denies (`ec2:DescribeVpcs`
+//!   there is refused with "an explicit deny in a service control policy" while it
+//!   answered in the home region; see `org::probe_regions`), becomes one
 //!   SKIP row `region.reachable` with the reason, instead of one ERROR per check
 //!   blaming the credentials or the clock. Such a region is counted as not
 //!   audited ([`NotAudited`]), which the exit status reports apart from a failed check.
@@ -76,13 +77,16 @@ pub fn is_enabled(opt_in_status: Option<&str>) -> bool {
 }
 
 /// Whether no part of the named setup exists in this part of a region: no VPC by
-/// its name, no database, none of the named secrets (and, with `--all-secrets`, no
-/// secret at all). Anything not read (a failed call) is not "absent": its checks
-/// say what failed. A discovered setup is never absent.
+/// its name, no database, no manual snapshot of it (a final snapshot left public
+/// after the database was deleted is exactly what a check must see), none of the
+/// named secrets (and, with `--all-secrets`, no secret at all). Anything not read
+/// (a failed call, a list not asked for) is not "absent": its checks say what was
+/// not read. A discovered setup is never absent.
 pub fn setup_absent(region: &RegionInventory) -> bool {
     region.discovered.is_none()
         && matches!(region.vpc, Collected::Ok(None))
         && matches!(region.database, Collected::Ok(None))
+        && matches!(&region.db_snapshots, Collected::Ok(snapshots) if snapshots.is_empty())
         && matches!(&region.secrets, Collected::Ok(secrets) if secrets.is_empty())
         && region.failed_secrets.is_empty()
 }
@@ -133,6 +137,76 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, coverage: Coverage) -> V
     }
     sort(&mut findings);
     findings
+}
+
+/// The region of a row about the whole run or an account, not one region.
+pub const GLOBAL_REGION: &str = "global";
+
+/// The row of a run where the named setup was found nowhere.
+pub const SETUP_FOUND: CheckDefinition = CheckDefinition {
+    id: "setup.found",
+    title: "The named setup exists in at least one region audited",
+    severity: Severity::High,
+    resource_type: "Other",
+    remediation: "Check the names given (--secret-id, --db-instance-id, --vpc-id, the policy's vpc_name) for a misspelling and the regions (--regions) for the setup's, or whether the setup was deleted; --discover finds setups by their shape instead of their names",
+    compliance: &[],
+    references: &[],
+};
+
+/// One FAIL row when no audited region of the whole run (every account) holds any
+/// part of the named setup: each region alone is only "not applicable"
+/// ([`SETUP_PRESENT`]), so a misspelt `--secret-id`, or a setup deleted, would
+/// otherwise pass. Only where the absent rule applies (several regions or accounts,
+/// no `--require-setup`, whose checks fail anyway), never with `--discover` (a
+/// discovery finding nothing is its own answer), and only when some region was
+/// audited (a run that audited nothing says so by its exit status).
+pub fn setup_found<'a>(
+    inventories: impl IntoIterator<Item = &'a Inventory>,
+    policy: &Policy,
+    coverage: Coverage,
+) -> Option<Finding> {
+    if !coverage.many || coverage.require_setup {
+        return None;
+    }
+    let inventories: Vec<&Inventory> = inventories.into_iter().collect();
+    let first = inventories.first()?;
+    if inventories.iter().any(|i| i.metadata.scope.discover) {
+        return None;
+    }
+    let regions = inventories.iter().map(|i| i.regions.len()).sum::<usize>();
+    let absent = inventories
+        .iter()
+        .flat_map(|i| &i.regions)
+        .filter(|r| setup_absent(r))
+        .count();
+    if regions == 0 || absent < regions {
+        return None;
+    }
+    let scope = &first.metadata.scope;
+    let vpc = scope
+        .vpc_id
+        .clone()
+        .unwrap_or_else(|| format!("tagged Name={}", policy.vpc_name));
+    let message = format!(
+        "the named setup (VPC {vpc}, database {}, secret {}) was found in 0 of {regions} region(s) audited over {} account(s): a name may be misspelt, or the setup deleted",
+        scope.db_instance_id,
+        scope.secret_ids.join(", "),
+        inventories.len()
+    );
+    let resource = format!("setup/{}", scope.db_instance_id);
+    // One account: the row is that account's; over several, the run's.
+    let account_id = match inventories.as_slice() {
+        [only] => only.metadata.account_id.clone(),
+        _ => None,
+    };
+    Some(row(
+        &SETUP_FOUND,
+        Status::Fail,
+        GLOBAL_REGION,
+        resource,
+        account_id,
+        message,
+    ))
 }
 
 /// Findings in a stable order: by account, then region; within a region, the
@@ -212,6 +286,8 @@ pub struct NotAudited {
     pub accounts: usize,
     /// Regions of audited accounts not audited (not enabled, denied, stopped).
     pub regions: usize,
+    /// Accounts audited (collected): none at all is a run that checked nothing.
+    pub audited: usize,
 }
 
 impl NotAudited {
@@ -220,6 +296,7 @@ impl NotAudited {
         Self {
             accounts: 0,
             regions: inventory.skipped_regions.len() + inventory.failed_regions.len(),
+            audited: 1,
         }
     }
 
@@ -230,6 +307,7 @@ impl NotAudited {
     pub fn add(&mut self, other: Self) {
         self.accounts += other.accounts;
         self.regions += other.regions;
+        self.audited += other.audited;
     }
 }
 
@@ -383,6 +461,71 @@ mod tests {
             ..absent_region("eu-west-3")
         };
         assert!(!setup_absent(&skipped));
+        // A snapshot left behind (a public final snapshot) keeps the region in
+        // scope; a snapshot list not read is not an absence.
+        let snapshot = RegionInventory {
+            db_snapshots: Collected::Ok(vec![crate::inventory::DbSnapshot {
+                id: "final".to_owned(),
+                arn: "arn:aws:rds:eu-west-3:123456789012:snapshot:final".to_owned(),
+                encrypted: Some(false),
+                restore: Collected::Ok(vec!["all".to_owned()]),
+            }]),
+            ..absent_region("eu-west-3")
+        };
+        assert!(
+            !setup_absent(&snapshot),
+            "a snapshot left behind is checked"
+        );
+        let unread = RegionInventory {
+            db_snapshots: Collected::Skipped("the setup's database is unknown".to_owned()),
+            ..absent_region("eu-west-3")
+        };
+        assert!(!setup_absent(&unread), "an unread snapshot list");
+    }
+
+    #[test]
+    fn a_setup_found_in_no_region_of_the_run_is_one_failure() {
+        let policy = Policy::default();
+        let many = Coverage {
+            require_setup: false,
+            many: true,
+        };
+        let mut nowhere = compliant_inventory();
+        nowhere.regions = vec![absent_region("eu-west-3"), absent_region("eu-north-1")];
+        let mut other_account = nowhere.clone();
+        other_account.regions = vec![absent_region("us-east-1")];
+        let row = setup_found([&nowhere, &other_account], &policy, many).expect("one row");
+        assert_eq!(
+            (row.check_id.as_str(), row.status, row.region.as_str()),
+            ("setup.found", Status::Fail, "global")
+        );
+        assert!(
+            row.message
+                .contains("was found in 0 of 3 region(s) audited over 2 account(s)"),
+            "{}",
+            row.message
+        );
+        // Found in one region of one account: no row.
+        let found = compliant_inventory();
+        assert_eq!(setup_found([&nowhere, &found], &policy, many), None);
+        // --require-setup (its checks fail), one region alone, --discover, or
+        // nothing audited: no row.
+        let required = Coverage {
+            require_setup: true,
+            many: true,
+        };
+        assert_eq!(setup_found([&nowhere], &policy, required), None);
+        assert_eq!(setup_found([&nowhere], &policy, Coverage::default()), None);
+        let mut discovering = nowhere.clone();
+        discovering.metadata.scope.discover = true;
+        assert_eq!(setup_found([&discovering], &policy, many), None);
+        let mut none = nowhere.clone();
+        none.regions.clear();
+        assert_eq!(setup_found([&none], &policy, many), None);
+        // A region whose reads failed is not an absence: no row either.
+        let mut failed = nowhere.clone();
+        failed.regions[0].secrets = Collected::Skipped("not read".to_owned());
+        assert_eq!(setup_found([&failed], &policy, many), None);
     }
 
     #[test]
@@ -418,7 +561,8 @@ mod tests {
             NotAudited::of_inventory(&inventory),
             NotAudited {
                 accounts: 0,
-                regions: 2
+                regions: 2,
+                audited: 1
             }
         );
         // Sorted by region, whatever order the regions were collected in.

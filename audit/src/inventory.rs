@@ -57,6 +57,13 @@ impl CollectionError {
                 self.code.as_deref().unwrap_or_default()
             );
         }
+        if self.access_denied && crate::coverage::is_scp_denial(&self.message) {
+            return format!(
+                "{} denied by a service control policy of the account's organisation: granting the auditor's role the action would not help; exempt the auditor's role from the SCP (or leave the region out with --exclude-regions): {}",
+                self.action,
+                first_line(&self.message)
+            );
+        }
         if self.access_denied {
             format!(
                 "access denied to {}: grant the auditor's role `{}` (see `audit --print-policy`)",
@@ -66,6 +73,34 @@ impl CollectionError {
             format!("{} failed: {}", self.action, self.message)
         }
     }
+}
+
+/// The first line of a service's message.
+pub(crate) fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// The marker EC2 puts before the encoded form of an authorization failure (STS
+/// API reference, DecodeAuthorizationMessage: "Some AWS operations additionally
+/// return an encoded message"; EC2 answers `UnauthorizedOperation` "You are not
+/// authorized to perform this operation. Encoded authorization failure message:
+/// ...").
+const ENCODED_MESSAGE: &str = "Encoded authorization failure message:";
+
+/// The message without EC2's encoded authorization failure (a long opaque blob that
+/// only `sts:DecodeAuthorizationMessage` can read): the marker and the token after
+/// it are cut, whatever follows is kept.
+pub fn without_encoded_message(message: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = message.find(ENCODED_MESSAGE) else {
+        return std::borrow::Cow::Borrowed(message);
+    };
+    let after = &message[start + ENCODED_MESSAGE.len()..];
+    let token = after.trim_start();
+    let rest = token
+        .find(char::is_whitespace)
+        .map_or("", |end| &token[end..]);
+    let kept = format!("{}{}", message[..start].trim_end(), rest);
+    std::borrow::Cow::Owned(kept)
 }
 
 /// A part of the inventory: read, failed, or deliberately not read.
@@ -785,6 +820,55 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Collected::Ok(true)).expect("json"),
             serde_json::json!({"ok": true})
+        );
+    }
+
+    #[test]
+    fn ec2s_encoded_authorization_message_is_cut_and_the_rest_kept() {
+        let cases = [
+            (
+                "You are not authorized to perform this operation. Encoded authorization failure message: AbC-12_x/y+z= (UnauthorizedOperation)",
+                "You are not authorized to perform this operation. (UnauthorizedOperation)",
+            ),
+            (
+                "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy. Encoded authorization failure message: QmFzZTY0",
+                "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy.",
+            ),
+            (
+                "AccessDenied: no encoded part",
+                "AccessDenied: no encoded part",
+            ),
+            ("", ""),
+        ];
+        for (message, kept) in cases {
+            assert_eq!(without_encoded_message(message), kept, "{message}");
+        }
+    }
+
+    #[test]
+    fn an_scp_denial_is_not_described_as_a_missing_grant() {
+        let error = |message: &str| CollectionError {
+            action: "ec2:DescribeVpcs".to_owned(),
+            access_denied: true,
+            code: Some("UnauthorizedOperation".to_owned()),
+            message: message.to_owned(),
+        };
+        let scp = error(
+            "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy",
+        )
+        .describe();
+        assert!(!scp.contains("grant the auditor's role"), "{scp}");
+        assert!(
+            scp.starts_with("ec2:DescribeVpcs denied by a service control policy"),
+            "{scp}"
+        );
+        let missing = error(
+            "User: x is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action",
+        )
+        .describe();
+        assert_eq!(
+            missing,
+            "access denied to ec2:DescribeVpcs: grant the auditor's role `ec2:DescribeVpcs` (see `audit --print-policy`)"
         );
     }
 }

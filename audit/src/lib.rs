@@ -78,13 +78,15 @@ pub fn exit_code_with(summary: &Summary, fail_on_skip: bool) -> u8 {
 }
 
 /// [`exit_code_with`], where a run that left accounts or regions unaudited
-/// (`gaps`) exits [`EXIT_NOT_AUDITED`] unless a check failed: 3 when a check
-/// failed (the coverage line on stderr still counts the gaps), else 4 when
-/// something was not audited, else 1 when a check could not run, else 0.
+/// (`gaps`) exits [`EXIT_NOT_AUDITED`] only when nothing worse happened. In order:
+/// 3 when a check failed, 1 when a check could not run (ERROR) or when no account
+/// was audited at all (nothing was checked, so nothing passed), 4 when something
+/// was not audited, else 0. The coverage line on stderr counts the gaps whichever
+/// code wins.
 pub fn exit_status(summary: &Summary, fail_on_skip: bool, gaps: coverage::NotAudited) -> u8 {
     match exit_code_with(summary, fail_on_skip) {
-        EXIT_FAILED => EXIT_FAILED,
-        _ if gaps.any() => EXIT_NOT_AUDITED,
+        EXIT_OK if gaps.audited == 0 => EXIT_RUNTIME_ERROR,
+        EXIT_OK if gaps.any() => EXIT_NOT_AUDITED,
         code => code,
     }
 }
@@ -102,27 +104,42 @@ mod tests {
             skip: 1,
             muted: 0,
         };
-        let none = coverage::NotAudited::default();
-        let one_region = coverage::NotAudited {
-            accounts: 0,
-            regions: 1,
+        let none = coverage::NotAudited {
+            audited: 1,
+            ..coverage::NotAudited::default()
         };
+        let one_region = coverage::NotAudited { regions: 1, ..none };
         let one_account = coverage::NotAudited {
             accounts: 1,
-            regions: 0,
+            ..none
+        };
+        let nothing_audited = coverage::NotAudited {
+            accounts: 2,
+            ..coverage::NotAudited::default()
         };
         assert_eq!(exit_status(&summary(0, 0), false, none), EXIT_OK);
         assert_eq!(
             exit_status(&summary(0, 0), false, one_region),
             EXIT_NOT_AUDITED
         );
+        // 3 > 1 > 4: an ERROR row outranks a gap, a failure outranks both.
         assert_eq!(
             exit_status(&summary(0, 1), false, one_account),
-            EXIT_NOT_AUDITED
+            EXIT_RUNTIME_ERROR
         );
+        assert_eq!(exit_status(&summary(1, 1), false, one_account), EXIT_FAILED);
         assert_eq!(exit_status(&summary(1, 0), false, one_account), EXIT_FAILED);
         assert_eq!(exit_status(&summary(0, 1), false, none), EXIT_RUNTIME_ERROR);
         assert_eq!(exit_status(&summary(0, 0), true, one_region), EXIT_FAILED);
+        // No account audited at all: nothing was checked, a runtime failure.
+        assert_eq!(
+            exit_status(&summary(0, 0), false, nothing_audited),
+            EXIT_RUNTIME_ERROR
+        );
+        assert_eq!(
+            exit_status(&summary(0, 0), false, coverage::NotAudited::default()),
+            EXIT_RUNTIME_ERROR
+        );
     }
 
     #[test]

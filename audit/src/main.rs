@@ -13,12 +13,13 @@ use aws_config::{BehaviorVersion, Region};
 use clap::Parser;
 
 /// Audits an AWS account against the Secrets Manager alternating-users tutorial,
-/// read-only. Exit code: 0 all passed (skipped checks are listed, and do not
-/// count unless --fail-on-skip), 3 a check failed, 4 nothing failed but some
-/// accounts or regions were not audited (unreachable, not enabled, denied by an
-/// SCP; counted on stderr), 1 a runtime error or a check that could not run
-/// (ERROR), 2 a usage error; always over every finding, also those --status does
-/// not list.
+/// read-only. Exit code, the first that applies: 3 a check failed (or, with
+/// --fail-on-skip, was skipped), 1 a runtime error, a check that could not run
+/// (ERROR) or no account audited at all, 4 nothing failed but some accounts or
+/// regions were not audited (unreachable, not enabled, denied by an SCP; counted on
+/// stderr), 0 all passed (skipped checks are listed, and do not count unless
+/// --fail-on-skip); 2 a usage error; always over every finding, also those
+/// --status does not list.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version)]
 #[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
@@ -162,8 +163,8 @@ struct Cli {
     #[arg(long)]
     fail_on_skip: bool,
 
-    /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit.
-    #[arg(long, exclusive = true)]
+    /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit; with --role-name, its sts:AssumeRole statement names that role (default: OrganizationAccountAccessRole), to pair with --print-role-template's.
+    #[arg(long, conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "external_id", "include_self", "max_concurrency", "max_accounts", "retries_max_attempts", "session_duration", "require_setup", "exclude_regions", "exclude_accounts", "ous", "profile", "vpc_id", "secret_ids", "all_secrets", "discover", "db_instance_id", "policy", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "format", "output", "save_inventory", "from_inventory", "mutelist", "statuses", "fail_on_skip", "print_role_template"])]
     print_policy: bool,
 
     /// Print a CloudFormation template (JSON) of a read-only audit role for every account (deploy it with a StackSet, then pass --role-name AuditReadOnly), and exit; recommended over OrganizationAccountAccessRole, which is an administrator.
@@ -235,9 +236,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_init();
     if cli.print_policy {
+        let role_name = cli
+            .role_name
+            .as_deref()
+            .unwrap_or(audit::calls::DEFAULT_ROLE_NAME);
+        if let Err(message) = audit::org::validate_role_name(role_name) {
+            eprintln!("audit: {message}");
+            return ExitCode::from(audit::EXIT_USAGE);
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&audit::calls::iam_policy()).unwrap_or_default()
+            serde_json::to_string_pretty(&audit::calls::iam_policy(role_name)).unwrap_or_default()
         );
         return ExitCode::from(audit::EXIT_OK);
     }
@@ -376,11 +385,12 @@ async fn run(cli: Cli) -> Result<u8> {
             None => eprintln!("audit: {} ({} API requests)", report.summary, api_requests),
         }
     }
-    if gaps.any() {
-        // One line, whatever the format: a scheduled run's log shows the gap.
+    if gaps.any() || report.summary.error > 0 {
+        // One line, whatever the format: a scheduled run's log shows the gap and
+        // the checks that could not run.
         eprintln!(
-            "audit: not audited: {} account(s), {} region(s) (their rows say why: account.reachable, region.reachable, region.collected)",
-            gaps.accounts, gaps.regions
+            "audit: not audited: {} account(s), {} region(s); {} ERROR row(s) (their rows say why: account.reachable, region.reachable, region.collected, and each ERROR)",
+            gaps.accounts, gaps.regions, report.summary.error
         );
     }
     Ok(audit::exit_status(&report.summary, cli.fail_on_skip, gaps))
@@ -400,11 +410,15 @@ fn evaluate(
                 require_setup,
                 many: regions > 1,
             };
+            let mut findings = audit::coverage::evaluate(inventory, policy, coverage);
+            findings.extend(audit::coverage::setup_found(
+                [inventory.as_ref()],
+                policy,
+                coverage,
+            ));
+            audit::coverage::sort(&mut findings);
             (
-                Report::new(
-                    inventory,
-                    audit::coverage::evaluate(inventory, policy, coverage),
-                ),
+                Report::new(inventory, findings),
                 inventory.metadata.api_requests,
                 audit::coverage::NotAudited::of_inventory(inventory),
             )

@@ -80,7 +80,7 @@ pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::
 /// accounts does not open with hundreds of STS calls in the same instant.
 const ASSUME_ROLE_SPACING: std::time::Duration = std::time::Duration::from_millis(50);
 /// The region of an account-level finding (the account could not be reached).
-pub const ACCOUNT_REGION: &str = "global";
+pub const ACCOUNT_REGION: &str = crate::coverage::GLOBAL_REGION;
 
 /// Which accounts to audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,6 +493,8 @@ pub fn evaluate_organization(
             AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
         }
     }
+    let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
+    findings.extend(crate::coverage::setup_found(collected, policy, coverage));
     findings
 }
 
@@ -528,9 +530,7 @@ pub fn account_label(account_id: &str, name: Option<&str>) -> String {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
-}
+use crate::inventory::first_line;
 
 // ---------------------------------------------------------------------- collection
 
@@ -1247,10 +1247,17 @@ async fn region_statuses(
 /// The regions to collect in one account, and those not audited with the reason;
 /// each region is probed once. From the configuration's region, one
 /// `DescribeRegions` gives every region's opt-in status (a region not enabled is
-/// skipped without a call to it); then one `DescribeRegions` *in* each region left
-/// tells whether a service control policy denies it (the call is denied by the same
-/// `aws:RequestedRegion` condition as every other). Any other failure of a probe
-/// leaves the region to its collection, whose checks name what failed.
+/// skipped without a call to it); then one call the collection needs
+/// ([`probe_call`]) in the home region and *in* each region left tells whether a
+/// service control policy denies the region. `ec2:DescribeRegions` cannot be the
+/// probe: AWS's own region-deny SCP exempts it (aws-samples/
+/// service-control-policy-examples, `Region-controls/Deny-access-to-AWS-based-on-
+/// the-requested-AWS-region*.json`: a Deny with `NotAction` listing
+/// `ec2:DescribeRegions` among the global actions, on `aws:RequestedRegion`). A
+/// region is denied only when the probe succeeded in the home region
+/// ([`denied_region`]): an allow-list SCP that never allows the call is no region
+/// gap, and the region is audited (its checks name what failed). Any other failure
+/// of a probe leaves the region to its collection as well.
 pub async fn probe_regions(
     config: &SdkConfig,
     wanted: &Regions,
@@ -1268,8 +1275,9 @@ pub async fn probe_regions(
     let candidates: Vec<String> = match wanted {
         Regions::All => statuses.keys().cloned().collect(),
         Regions::List(regions) => regions.clone(),
-        Regions::Default => vec![home],
+        Regions::Default => vec![home.clone()],
     };
+    let home_allowed = probe_call(config).await.is_none();
     let mut regions = Vec::new();
     let mut skipped = Vec::new();
     let mut probes = JoinSet::new();
@@ -1291,24 +1299,28 @@ pub async fn probe_regions(
             }
             continue;
         }
+        if !home_allowed || region == home {
+            regions.push(region);
+            continue;
+        }
         let in_region = config
             .to_builder()
             .region(aws_config::Region::new(region.clone()))
             .build();
         let name = region.clone();
         let handle = probes.spawn(async move {
-            let denied = scp_denial(&in_region, &region).await;
-            (region, denied)
+            let refused = probe_call(&in_region).await;
+            (region, refused)
         });
         probing.insert(handle.id(), name);
     }
     while let Some(joined) = probes.join_next().await {
         // A probe that stopped (a bug) decides nothing: its region is audited.
-        let (region, denied) = match joined {
+        let (region, refused) = match joined {
             Ok(answer) => answer,
             Err(error) => (probing.remove(&error.id()).unwrap_or_default(), None),
         };
-        match denied {
+        match denied_region(home_allowed, refused.as_deref()) {
             Some(message) => skipped.push(SkippedRegion {
                 region,
                 gap: RegionGap::DeniedByScp(message),
@@ -1321,16 +1333,28 @@ pub async fn probe_regions(
     Ok((regions, skipped))
 }
 
-/// The service's first line when a service control policy denies `region`.
-async fn scp_denial(config: &SdkConfig, region: &str) -> Option<String> {
+/// The probe: `ec2:DescribeVpcs` with `MaxResults` 5 (a small page; 5 to 1000 as
+/// remembered from the EC2 API reference, not confirmed here), a call the
+/// collection makes in every region anyway; the service's message when it fails,
+/// `None` when it answered.
+async fn probe_call(config: &SdkConfig) -> Option<String> {
     let error = aws_sdk_ec2::Client::new(config)
-        .describe_regions()
-        .region_names(region)
+        .describe_vpcs()
+        .max_results(5)
         .send()
         .await
         .err()?;
-    let message = error.message().unwrap_or_default();
-    crate::coverage::is_scp_denial(message).then(|| first_line(message).to_owned())
+    Some(error.message().unwrap_or_default().to_owned())
+}
+
+/// Whether a region's probe answer means a service control policy denies the
+/// region: the probe failed there with an SCP denial ([`crate::coverage::is_scp_denial`])
+/// while the same call succeeded in the home region. The service's first line, cut
+/// of EC2's encoded authorization message.
+pub fn denied_region(home_allowed: bool, refused: Option<&str>) -> Option<String> {
+    let message = refused?;
+    (home_allowed && crate::coverage::is_scp_denial(message))
+        .then(|| crate::inventory::without_encoded_message(first_line(message)).into_owned())
 }
 
 /// One account's inventory from its regions' (each collected alone).
@@ -1395,6 +1419,33 @@ pub(crate) fn sample_org(inventory: &Inventory) -> OrgInventory {
 mod tests {
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
+
+    #[test]
+    fn a_probe_denied_in_a_region_marks_it_denied_only_when_home_allowed_it() {
+        let scp = "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy. Encoded authorization failure message: QmFzZTY0\nsecond line";
+        let identity = "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action";
+        let cases = [
+            // A region deny: allowed at home, denied there by an SCP.
+            (true, Some(scp), true),
+            // An allow-list SCP that never allows the probe: denied at home too.
+            (false, Some(scp), false),
+            // A missing grant is the checks' ERROR, not a region gap.
+            (true, Some(identity), false),
+            (true, Some("dispatch failure"), false),
+            (true, None, false),
+            (false, None, false),
+        ];
+        for (home_allowed, refused, denied) in cases {
+            let gap = denied_region(home_allowed, refused);
+            assert_eq!(gap.is_some(), denied, "{home_allowed} {refused:?}");
+            if let Some(message) = gap {
+                assert_eq!(
+                    message,
+                    "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy."
+                );
+            }
+        }
+    }
 
     #[test]
     fn account_ids_are_twelve_digits() {

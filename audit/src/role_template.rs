@@ -16,16 +16,28 @@ use serde_json::{Value, json};
 /// The role's name unless the stack's `RoleName` says otherwise.
 pub const DEFAULT_AUDIT_ROLE_NAME: &str = "AuditReadOnly";
 
+/// A statement of `--print-policy` without the `organizations:` actions, which a
+/// member account's role never needs.
+fn member_statement(mut statement: Value) -> Value {
+    if let Some(actions) = statement["Action"].as_array_mut() {
+        actions.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("organizations:")));
+    }
+    statement
+}
+
 /// The template, as JSON (CloudFormation reads JSON and YAML alike).
 pub fn role_template() -> Value {
-    let policy = crate::calls::iam_policy();
+    let policy = crate::calls::iam_policy(crate::calls::DEFAULT_ROLE_NAME);
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     let sid = |s: &Value| s["Sid"].as_str().unwrap_or_default().to_owned();
-    // The caller's own statement (AssumeRole into the accounts) is not the role's.
+    // The caller's own statements are not the role's: AssumeRole into the
+    // accounts, and listing the organisation (made with the caller's credentials
+    // in the management or delegated administrator account).
     let read_only: Vec<Value> = statements
         .iter()
         .filter(|s| sid(s) == "AuditReadOnly")
         .cloned()
+        .map(member_statement)
         .collect();
     let secret_values: Vec<Value> = statements
         .iter()
@@ -38,8 +50,10 @@ pub fn role_template() -> Value {
         "Parameters": {
             "AuditorPrincipalArn": {
                 "Type": "String",
-                "Description": "ARN of the principal that runs the audit (a role or user of the auditing account)",
-                "AllowedPattern": "arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)"
+                "Description": "ARN of the principal that runs the audit (a role or user of the auditing account; not the account's root, which would let every principal of that account with sts:AssumeRole in)",
+                // CloudFormation matches the pattern against the whole value
+                // (template reference, Parameters, AllowedPattern).
+                "AllowedPattern": "arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+"
             },
             "ExternalId": {
                 "Type": "String",
@@ -67,9 +81,11 @@ pub fn role_template() -> Value {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
                     "RoleName": {"Ref": "RoleName"},
-                    // 12 hours: the longest a session may be asked for
-                    // (--session-duration; IAM API reference, MaxSessionDuration).
-                    "MaxSessionDuration": 43_200,
+                    // One hour: an audit run's sessions are renewed as they
+                    // expire (see `org::assume`), and a caller that is itself a
+                    // role may not ask for more (role chaining; STS API reference,
+                    // AssumeRole, DurationSeconds).
+                    "MaxSessionDuration": 3_600,
                     "AssumeRolePolicyDocument": {
                         "Version": "2012-10-17",
                         "Statement": [{
@@ -114,13 +130,23 @@ mod tests {
     fn the_role_holds_the_audited_accounts_statements_and_nothing_more() {
         let template = role_template();
         let role = &template["Resources"]["AuditRole"]["Properties"];
-        let policy = crate::calls::iam_policy();
+        let policy = crate::calls::iam_policy(crate::calls::DEFAULT_ROLE_NAME);
         let statements = policy["Statement"].as_array().expect("statements");
         assert_eq!(
             role["Policies"][0]["PolicyDocument"]["Statement"],
-            json!([statements[0]]),
+            json!([member_statement(statements[0].clone())]),
             "the read-only statement of --print-policy"
         );
+        let granted = role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"].to_string();
+        assert!(!granted.contains("organizations:"), "{granted}");
+        assert!(granted.contains("ec2:DescribeVpcs") && granted.contains("ec2:DescribeRegions"));
+        assert!(
+            statements[0]["Action"]
+                .to_string()
+                .contains("organizations:ListAccounts"),
+            "the caller's policy keeps them"
+        );
+        assert_eq!(role["MaxSessionDuration"], 3600);
         let conditional = &role["Policies"][1]["Fn::If"];
         assert_eq!(conditional[0], "ReadSecrets");
         assert_eq!(
@@ -144,6 +170,12 @@ mod tests {
         for name in ["HasExternalId", "ReadSecrets"] {
             assert!(template["Conditions"].get(name).is_some(), "{name}");
         }
+        // The trusted principal: a role or user, never an account's root.
+        let pattern = template["Parameters"]["AuditorPrincipalArn"]["AllowedPattern"]
+            .as_str()
+            .expect("pattern");
+        assert!(!pattern.contains("root"), "{pattern}");
+        assert!(pattern.starts_with("arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/"));
         for name in [
             "AuditorPrincipalArn",
             "ExternalId",

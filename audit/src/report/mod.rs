@@ -308,13 +308,46 @@ impl Report {
     }
 
     /// One line per skipped finding: the check, the resource and why, so a run
-    /// without `--read-secrets` never reads as if everything was checked.
+    /// without `--read-secrets` never reads as if everything was checked. The
+    /// coverage rows (a region without the setup, a region not reachable) are one
+    /// line per check instead: a count and a few examples, since a run over an
+    /// organisation has one per account and region (thousands), and the report
+    /// lists each.
     pub fn skipped_lines(&self) -> Vec<String> {
-        self.findings
-            .iter()
-            .filter(|f| f.status == Status::Skip)
+        let coverage = [
+            crate::coverage::SETUP_PRESENT.id,
+            crate::coverage::REGION_REACHABLE.id,
+        ];
+        let skipped = || self.findings.iter().filter(|f| f.status == Status::Skip);
+        let mut lines: Vec<String> = skipped()
+            .filter(|f| !coverage.contains(&f.check_id.as_str()))
             .map(|f| format!("{} on {}: {}", f.check_id, f.resource, f.message))
-            .collect()
+            .collect();
+        for id in coverage {
+            let rows: Vec<&Finding> = skipped().filter(|f| f.check_id == id).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let examples: Vec<String> = rows
+                .iter()
+                .take(COVERAGE_EXAMPLES)
+                .map(|f| match &f.account_id {
+                    Some(account) => format!("{account} {}", f.region),
+                    None => f.region.clone(),
+                })
+                .collect();
+            let more = if rows.len() > COVERAGE_EXAMPLES {
+                ", ..."
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "{id}: {} region(s) ({}{more}); each is a row of the report",
+                rows.len(),
+                examples.join(", ")
+            ));
+        }
+        lines
     }
 
     /// One line per secret `--discover` excluded: the secret and why.
@@ -369,6 +402,9 @@ fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
         .collect()
 }
 
+/// Examples a coverage line of standard error (and the table's footer) names.
+const COVERAGE_EXAMPLES: usize = 3;
+
 /// Text from the audited account (names, tags, a policy's `Sid`) or from a
 /// mutelist, as a terminal shows it safely: control characters (an escape
 /// sequence, a carriage return) become U+FFFD, line breaks stay.
@@ -419,6 +455,53 @@ pub(crate) fn sample_org_report() -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_skip_rows_are_one_line_per_check_with_a_count_and_examples() {
+        let mut report = sample_report();
+        let before = report.skipped_lines();
+        let definition = &crate::coverage::SETUP_PRESENT;
+        for (account, region) in [
+            ("111111111111", "eu-west-1"),
+            ("111111111111", "eu-west-2"),
+            ("222222222222", "eu-west-1"),
+            ("222222222222", "eu-west-2"),
+            ("333333333333", "eu-west-1"),
+        ] {
+            report.findings.push(crate::coverage::row(
+                definition,
+                Status::Skip,
+                region,
+                format!("region/{region}"),
+                Some(account.to_owned()),
+                "not applicable".to_owned(),
+            ));
+        }
+        report.findings.push(crate::coverage::row(
+            &crate::coverage::REGION_REACHABLE,
+            Status::Skip,
+            "me-central-1",
+            "region/me-central-1".to_owned(),
+            Some("111111111111".to_owned()),
+            "not enabled".to_owned(),
+        ));
+        let lines = report.skipped_lines();
+        assert_eq!(lines.len(), before.len() + 2, "{lines:#?}");
+        assert_eq!(lines[..before.len()], before[..], "other skips one each");
+        assert_eq!(
+            lines[before.len()],
+            "region.setup-present: 5 region(s) (111111111111 eu-west-1, 111111111111 eu-west-2, 222222222222 eu-west-1, ...); each is a row of the report"
+        );
+        assert_eq!(
+            lines[before.len() + 1],
+            "region.reachable: 1 region(s) (111111111111 me-central-1); each is a row of the report"
+        );
+        let footer = table::render(&report);
+        assert_eq!(
+            footer.matches("region.setup-present: 5 region(s)").count(),
+            1
+        );
+    }
 
     #[test]
     fn every_secret_discovery_excluded_is_listed_with_its_reason() {

@@ -18,7 +18,10 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "\n{}: {}",
-                crate::org::account_label(&account.account_id, account.name.as_deref()),
+                printable(&crate::org::account_label(
+                    &account.account_id,
+                    account.name.as_deref()
+                )),
                 Summary::of(&owned)
             );
         }
@@ -69,7 +72,7 @@ fn footer(report: &Report) -> String {
     }
     for line in report.skipped_lines() {
         skipped.push_str("skipped: ");
-        skipped.push_str(&line);
+        skipped.push_str(&one_line(&line));
         skipped.push('\n');
     }
     for line in report.excluded_lines() {
@@ -170,5 +173,14 @@ mod tests {
             text.contains("2 accounts (as arn:aws:iam::999999999999:user/auditor)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_accounts_name_reaches_the_terminal_printable() {
+        let mut report = super::super::sample_org_report();
+        report.scope.accounts[0].name = Some("prod\u{1b}[2Jwiped".to_owned());
+        let text = render(&report);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("(prod\u{FFFD}[2Jwiped)"), "{text}");
     }
 }

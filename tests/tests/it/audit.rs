@@ -2719,11 +2719,13 @@ async fn setups_sharing_a_vpc_share_its_findings_and_keep_unique_ids() {
 /// `audit --regions` over two regions of one account, from the command line: a
 /// region without the setup is one "not applicable" row (not a FAIL per check),
 /// an opt-in region the account has not enabled (`me-central-1`, as the emulator
-/// answers DescribeRegions) is one SKIP row and not audited, the run exits 4 and
-/// says so on stderr; `--require-setup` fails the checks there instead (exit 3),
-/// still counting the region not audited.
+/// answers DescribeRegions) is one SKIP row and not audited, and since the named
+/// setup is in no region audited, one `setup.found` FAIL makes the run exit 3 (a
+/// misspelt name or a deleted setup does not pass); stderr counts the region not
+/// audited. `--require-setup` fails the checks there instead (exit 3).
 #[tokio::test]
-async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() {
+async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_a_setup_found_nowhere_fails()
+{
     let (binary, dir) = audit_binary_and_scratch_dir("coverage");
     let state = tests::emulator();
     let report = dir.join("report.json");
@@ -2750,7 +2752,7 @@ async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() 
     };
     let output = run(&[]).await.expect("run audit");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("audit: not audited: 0 account(s), 1 region(s)"),
         "{stderr}"
@@ -2764,6 +2766,7 @@ async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() 
         findings(),
         strings(&[
             ("eu-north-1", "region.setup-present", "SKIP"),
+            ("global", "setup.found", "FAIL"),
             ("me-central-1", "region.reachable", "SKIP"),
         ])
     );
@@ -2784,4 +2787,30 @@ async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() 
         rows.iter()
             .all(|(_, check, _)| check != "region.setup-present")
     );
+}
+
+/// `audit --print-policy --role-name NAME`: the caller's AssumeRole statement names
+/// that role, so the policy pairs with `--print-role-template`'s role; a malformed
+/// name is a usage error (exit 2) naming the rule.
+#[tokio::test]
+async fn the_printed_policy_names_the_role_asked_for() {
+    let (binary, _dir) = audit_binary_and_scratch_dir("print-policy");
+    let run = |role: &'static str| {
+        tokio::process::Command::new(&binary)
+            .args(["--print-policy", "--role-name", role])
+            .output()
+    };
+    let output = run("AuditReadOnly").await.expect("run audit");
+    assert_eq!(output.status.code(), Some(0));
+    let policy: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let assume = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| s["Action"] == json!(["sts:AssumeRole"]))
+        .expect("the AssumeRole statement");
+    assert_eq!(assume["Resource"], "arn:aws:iam::*:role/AuditReadOnly");
+    let output = run("bad name!").await.expect("run audit");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not an IAM role name"));
 }

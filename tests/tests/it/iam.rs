@@ -115,7 +115,7 @@ async fn a_caller_without_an_action_is_denied_it() {
 
 /// The policy `audit --print-policy` prints, without `action`.
 fn policy_without(action: &str) -> Value {
-    let mut policy = audit::calls::iam_policy();
+    let mut policy = audit::calls::iam_policy(audit::calls::DEFAULT_ROLE_NAME);
     for statement in policy["Statement"].as_array_mut().expect("statements") {
         if let Some(actions) = statement["Action"].as_array_mut() {
             actions.retain(|a| a != action);
@@ -136,7 +136,11 @@ async fn the_audit_needs_exactly_the_policy_it_prints() {
         .expect("deploy as the administrator");
     let vpc = &provisioned.state.vpc_id;
 
-    let auditor = user_with_policy(&admin, &audit::calls::iam_policy()).await;
+    let auditor = user_with_policy(
+        &admin,
+        &audit::calls::iam_policy(audit::calls::DEFAULT_ROLE_NAME),
+    )
+    .await;
     let findings = xtask::demo::audit_run(&auditor, &names, vpc, ca()).await;
     let errors: Vec<String> = findings
         .iter()
@@ -214,7 +218,7 @@ async fn a_value_denied_on_one_secret_leaves_the_others_checks_standing() {
         .to_owned();
 
     // The printed policy, with secret values readable on the first secret only.
-    let mut policy = audit::calls::iam_policy();
+    let mut policy = audit::calls::iam_policy(audit::calls::DEFAULT_ROLE_NAME);
     for statement in policy["Statement"].as_array_mut().expect("statements") {
         if statement["Sid"] == "AuditReadSecretValuesOnlyWithReadSecrets" {
             statement["Resource"] = Value::String(readable_arn.clone());

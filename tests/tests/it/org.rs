@@ -273,16 +273,24 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         .await
         .expect("trust another account only");
 
-    // A service control policy denies us-west-2 to one empty account (the usual
-    // region deny: Organizations user guide, "Example SCPs").
+    // A service control policy denies every region but us-east-1 to one empty
+    // account, in the shape AWS publishes (aws-samples/service-control-policy-examples,
+    // Region-controls, "Deny access to AWS based on the requested AWS region"): a
+    // Deny with NotAction exempting global actions, ec2:DescribeRegions among them,
+    // so a probe by DescribeRegions would never see the deny.
     let region_deny = org
         .create_policy()
-        .name("deny-us-west-2")
+        .name("deny-outside-us-east-1")
         .description("region deny")
         .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
         .content(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*",
-                "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}}]})
+            json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyUnapprovedRegionsExceptGlobal",
+                "Effect": "Deny",
+                "NotAction": ["iam:*", "organizations:*", "sts:*", "support:*",
+                    "ec2:DescribeRegions", "ec2:DescribeTransitGateways"],
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}}]})
             .to_string(),
         )
         .send()
@@ -421,9 +429,12 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
             && denied[0]
                 .message
                 .contains("a service control policy denies it (You are not authorized to perform this operation. User: arn:aws:sts::")
-            && denied[0].message.contains("with an explicit deny in a service control policy"),
+            && denied[0].message.contains("with an explicit deny in a service control policy")
+            && denied[0].message.contains("ec2:DescribeVpcs"),
         "the SCP-denied region is one region.reachable row: {denied:#?}"
     );
+    // The setup is found in the compliant account: no setup.found failure.
+    assert!(findings.iter().all(|f| f.check_id != "setup.found"));
     // The accounts with the setup: us-west-2 has none, me-central-1 is not enabled.
     assert_eq!(
         coverage_rows(&findings, &compliant),
@@ -438,7 +449,8 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         inventory.not_audited(),
         audit::coverage::NotAudited {
             accounts: 1,
-            regions: 6
+            regions: 6,
+            audited: 5
         }
     );
     // --require-setup: the empty accounts' checks fail in every enabled region.

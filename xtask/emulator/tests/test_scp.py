@@ -57,3 +57,29 @@ def test_no_scp_or_no_member_account_refuses_nothing(member_with):
     management = "arn:aws:iam::222222222222:user/admin"
     assert scp.refusal(management, "ec2:DescribeRegions", "*", "eu-west-1", "ec2") is None
     assert scp.refusal(None, "ec2:DescribeRegions", "*", "eu-west-1", "ec2") is None
+
+
+def test_awss_published_region_deny_spares_describe_regions_and_refuses_describe_vpcs(member_with):
+    # aws-samples/service-control-policy-examples, Region-controls, "Deny access to
+    # AWS based on the requested AWS region": a Deny with NotAction exempting global
+    # actions, ec2:DescribeRegions among them. A region probe by DescribeRegions
+    # never sees it; one by DescribeVpcs does.
+    member_with(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "NotAction": ["iam:*", "sts:*", "organizations:*", "ec2:DescribeRegions"],
+                        "Resource": "*",
+                        "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}},
+                    }
+                ]
+            }
+        )
+    )
+    assert scp.refusal(CALLER, "ec2:DescribeRegions", "*", "eu-west-1", "ec2") is None
+    refused = scp.refusal(CALLER, "ec2:DescribeVpcs", "*", "eu-west-1", "ec2")
+    assert refused is not None and "with an explicit deny in a service control policy" in refused
+    assert scp.refusal(CALLER, "ec2:DescribeVpcs", "*", "us-east-1", "ec2") is None
