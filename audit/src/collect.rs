@@ -175,6 +175,8 @@ fn is_not_found(code: Option<&str>) -> bool {
             "ResourceNotFoundException"
                 | "DBInstanceNotFound"
                 | "DBInstanceNotFoundFault"
+                | "CertificateNotFound"
+                | "CertificateNotFoundFault"
                 | "InvalidVpcID.NotFound"
                 | "InvalidPrefixListID.NotFound"
                 | "InvalidPrefixListId.NotFound"
@@ -537,12 +539,8 @@ impl RegionCollector<'_> {
     }
 
     async fn collect(&self) -> RegionInventory {
-        let (vpc_part, database, db_snapshots, secrets_part) = tokio::join!(
-            self.vpc_part(),
-            self.database(),
-            self.db_snapshots(),
-            self.secrets_part()
-        );
+        let (vpc_part, database, secrets_part) =
+            tokio::join!(self.vpc_part(), self.database(), self.secrets_part());
 
         let mut groups: BTreeSet<String> = BTreeSet::new();
         if let Collected::Ok(bastions) = &vpc_part.bastions {
@@ -587,12 +585,14 @@ impl RegionCollector<'_> {
             })
             .filter(|vpc| !vpc.is_empty() && Some(vpc) != database_vpc.as_ref())
             .collect();
-        let (rules_and_lists, grants, roles, vpc_peerings) = tokio::join!(
+        let (rules_and_lists, grants, roles, vpc_peerings, db_hardening) = tokio::join!(
             self.rules_and_prefix_lists(&groups),
             self.grants(&secrets_part),
             self.roles(role_arns),
-            self.vpc_peerings(database_vpc.as_deref(), &other_vpcs)
+            self.vpc_peerings(database_vpc.as_deref(), &other_vpcs),
+            self.db_hardening(&database)
         );
+        let (db_snapshots, db_parameters, ca_certificate) = db_hardening;
         let (security_group_rules, prefix_lists) = rules_and_lists;
         let bastions = match vpc_part.bastions {
             Collected::Ok(instances) if self.request.scope.discover => {
@@ -628,6 +628,8 @@ impl RegionCollector<'_> {
             network_acls: vpc_part.network_acls,
             roles,
             db_snapshots,
+            db_parameters,
+            ca_certificate,
             default_security_group: vpc_part.default_security_group,
             vpc_peerings,
             discovered: None,
@@ -1065,6 +1067,19 @@ impl RegionCollector<'_> {
                 }),
                 read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
                 storage_encrypted: db.storage_encrypted(),
+                engine_version: db.engine_version().map(str::to_owned),
+                cluster_id: db.db_cluster_identifier().map(str::to_owned),
+                parameter_groups: db
+                    .db_parameter_groups()
+                    .iter()
+                    .filter_map(|g| {
+                        Some(crate::inventory::DbParameterGroupStatus {
+                            name: g.db_parameter_group_name()?.to_owned(),
+                            apply_status: g.parameter_apply_status().map(str::to_owned),
+                        })
+                    })
+                    .collect(),
+                ca_certificate_identifier: db.ca_certificate_identifier().map(str::to_owned),
             }
         }))
     }
@@ -1231,11 +1246,22 @@ impl RegionCollector<'_> {
                 Err(error) => Collected::Failed(collection_error(call, &error)),
             }
         };
+        let rotation_enabled = if aws_managed {
+            Collected::Skipped("an AWS managed key: AWS rotates it every year".to_owned())
+        } else {
+            let call = &calls::KMS_GET_KEY_ROTATION_STATUS;
+            self.log.record(call);
+            match self.clients.kms.get_key_rotation_status().key_id(&arn).send().await {
+                Ok(output) => Collected::Ok(output.key_rotation_enabled()),
+                Err(error) => Collected::Failed(collection_error(call, &error)),
+            }
+        };
         Collected::Ok(Some(KeyRecord {
             arn,
             aws_managed,
             key_state,
             policy,
+            rotation_enabled,
         }))
     }
 

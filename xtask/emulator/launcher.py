@@ -46,6 +46,7 @@ import moto.server
 import network
 import rds_managed_replica
 import rds_rotation
+import rds_tls
 import strict
 import throttling
 from moto.awslambda.models import LambdaFunction
@@ -1267,6 +1268,7 @@ def main() -> None:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
     install_rds_patches()
+    rds_tls.install()
     strict.install_offerings()
     if strict.STRICT:
         strict.install_lambda_patches()

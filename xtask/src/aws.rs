@@ -123,6 +123,8 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &E) -> bool {
         || code == "ResourceConflictException"
         || code == "InvalidDBInstanceState"
         || code == "InvalidDBSubnetGroupStateFault"
+        || code == "InvalidDBParameterGroupState"
+        || code == "InvalidDBParameterGroupStateFault"
         || code == "TooManyRequestsException"
         || code == "Throttling"
         || (code == "InvalidParameterValueException" && message.contains("role"))

@@ -65,6 +65,20 @@ pub(crate) fn rds_tags(names: &Names) -> Vec<aws_sdk_rds::types::Tag> {
         .collect()
 }
 
+pub(crate) fn kms_tags(names: &Names) -> Vec<aws_sdk_kms::types::Tag> {
+    names
+        .tags()
+        .into_iter()
+        .filter_map(|(key, value)| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
 pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::Tag> {
     names
         .tags()

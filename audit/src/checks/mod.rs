@@ -10,6 +10,7 @@
 //! load, the check reports ERROR naming the IAM action; when it was deliberately
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
+mod db_appuser_least_privilege;
 mod ec2_bastion_imdsv2;
 mod grants;
 mod invocation;
@@ -19,11 +20,14 @@ mod nacl;
 pub(crate) mod network;
 mod policies;
 mod rds;
+mod rds_ca_certificate_valid;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
+mod rds_tls_required;
 mod region;
 mod role;
 mod schedule;
+mod secret_kms_customer_managed;
 mod secret_unused;
 mod secrets;
 mod setups;
@@ -229,6 +233,8 @@ checks! {
     rds::ADMIN_SECRET_MANAGED => rds::admin_secret_managed,
     rds_storage_encrypted::DEFINITION => rds_storage_encrypted::evaluate,
     rds_snapshots_private_encrypted::DEFINITION => rds_snapshots_private_encrypted::evaluate,
+    rds_tls_required::DEFINITION => rds_tls_required::evaluate,
+    rds_ca_certificate_valid::DEFINITION => rds_ca_certificate_valid::evaluate,
     secrets::ROTATION_SCHEDULE => secrets::rotation_schedule,
     secrets::ROTATION_FUNCTION => secrets::rotation_function,
     role::FUNCTION_ROLE => role::function_role,
@@ -238,7 +244,9 @@ checks! {
     secrets::ROTATION_HEALTHY => secrets::rotation_healthy,
     policies::SECRET_POLICY_NOT_PUBLIC => policies::secret_policy_not_public,
     secret_unused::DEFINITION => secret_unused::evaluate,
+    secret_kms_customer_managed::DEFINITION => secret_kms_customer_managed::evaluate,
     grants::APPUSER_SELECT => grants::appuser_select,
+    db_appuser_least_privilege::DEFINITION => db_appuser_least_privilege::evaluate,
 }
 
 /// Evaluates every check over every region of the inventory.
@@ -469,6 +477,8 @@ mod tests {
                 "rds.admin-secret.managed",
                 "rds.storage.encrypted",
                 "rds.snapshots.private-encrypted",
+                "rds.tls.required",
+                "rds.ca-certificate.valid",
                 "secret.rotation.schedule",
                 "secret.rotation.function",
                 "secret.rotation.function-role",
@@ -478,7 +488,9 @@ mod tests {
                 "secret.rotation.healthy",
                 "secret.policy.not-public",
                 "secret.unused",
+                "secret.kms.customer-managed",
                 "db.appuser.select",
+                "db.appuser.least-privilege",
             ]
         );
     }

@@ -1609,6 +1609,7 @@ mod tests {
                         aws_managed: false,
                         key_state: Some("Enabled".to_owned()),
                         policy: policy.clone(),
+                        rotation_enabled: Collected::Ok(true),
                     })),
                 }];
             });
@@ -1668,6 +1669,7 @@ mod tests {
                             aws_managed: false,
                             key_state: state.map(str::to_owned),
                             policy: key_policy(json!([delegation])),
+                            rotation_enabled: Collected::Ok(true),
                         })),
                     }];
                 },
@@ -1691,6 +1693,7 @@ mod tests {
                     aws_managed: true,
                     key_state: Some("Enabled".to_owned()),
                     policy: Collected::Skipped("AWS managed".to_owned()),
+                    rotation_enabled: Collected::Ok(true),
                 })),
             }];
         });

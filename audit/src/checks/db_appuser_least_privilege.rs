@@ -1,0 +1,290 @@
+//! `db.appuser.least-privilege`: the application user holds no `ALL`,
+//! `GRANT OPTION`, `SUPER` or other administrative privilege on `*.*`.
+//!
+//! Alternating-users rotation copies the application user's grants to its clone
+//! (`appuser_clone`) at every rotation, so whatever the user holds is handed out
+//! twice, and the password that opens it sits in a secret that a Lambda function,
+//! its role and everyone who may read the secret can use. The application needs
+//! data privileges on its own database; anything more is what an attacker holding
+//! the secret gains.
+//!
+//! No FSBP control, AWS Config rule or Prowler check reads a database's grants
+//! (audit-facts.md: Prowler "has no check for ... database grants"); the closest
+//! anchor is the CIS MySQL benchmarks' "Ensure 'SUPER' is not granted to
+//! non-administrative users" and their siblings for PROCESS, FILE, SHUTDOWN,
+//! CREATE USER, GRANT OPTION and the `mysql` database, which this check follows.
+//!
+//! Which privileges are administrative: the MySQL reference manual, "Privileges
+//! Provided by MySQL" ("Administrative privileges enable users to manage operation
+//! of the MySQL server. These privileges are global"), whose table gives the
+//! context "server administration" to ALL, CREATE TABLESPACE, CREATE USER,
+//! PROCESS, PROXY, RELOAD, REPLICATION CLIENT, REPLICATION SLAVE, SHOW DATABASES,
+//! SHUTDOWN and SUPER, and "file access on server host" to FILE; every dynamic
+//! privilege (MySQL 8: `SYSTEM_VARIABLES_ADMIN`, `FLUSH_TABLES`, ...) is global
+//! and administrative. Static names are words separated by spaces and dynamic ones
+//! are written with `_`; MariaDB's split of SUPER (10.5: `BINLOG ADMIN`,
+//! `CONNECTION ADMIN`, `READ_ONLY ADMIN`, `SET USER`, `REPLICA MONITOR`, ...) is
+//! caught by its `ADMIN`/`MONITOR`/`_` names and listed otherwise. Write access to
+//! the `mysql` database is administrative too: its tables are the grant tables.
+
+use super::grants::{AppuserGrants, appuser_grants, privileges, unquote};
+use super::{CheckDefinition, Context, Finding, Severity};
+
+pub const DEFINITION: CheckDefinition = CheckDefinition {
+    id: "db.appuser.least-privilege",
+    title: "The secret's database user holds no administrative privilege",
+    severity: Severity::High,
+    resource_type: "AwsSecretsManagerSecret",
+    remediation: "As the admin, take the privilege away from the user and its clone, e.g. REVOKE ALL PRIVILEGES, GRANT OPTION FROM '<user>'@'%', '<user>_clone'@'%'; then GRANT only the data privileges the application needs ON `<dbname>`.* (SELECT, INSERT, UPDATE, DELETE)",
+    compliance: &[
+        "CIS-MySQL:Ensure 'SUPER' is not granted to non-administrative users",
+        "CIS-MySQL:Ensure 'GRANT OPTION' is not granted to non-administrative users",
+    ],
+    references: &[
+        "https://dev.mysql.com/doc/refman/8.0/en/privileges-provided.html",
+        "https://mariadb.com/kb/en/grant/",
+    ],
+};
+
+/// Static administrative privileges (MySQL manual's "server administration" and
+/// "file access on server host" contexts; `ALL` counts only on `*.*`).
+const ADMINISTRATIVE: &[&str] = &[
+    "ALL",
+    "ALL PRIVILEGES",
+    "CREATE TABLESPACE",
+    "CREATE USER",
+    "FILE",
+    "PROCESS",
+    "PROXY",
+    "RELOAD",
+    "REPLICATION CLIENT",
+    "REPLICATION SLAVE",
+    "SHOW DATABASES",
+    "SHUTDOWN",
+    "SUPER",
+    // MariaDB 10.5's parts of SUPER without ADMIN or MONITOR in their names
+    // (MariaDB knowledge base, GRANT: "Global Privileges").
+    "SET USER",
+    "BINLOG REPLAY",
+];
+
+/// Privileges that change a database's content or shape: on `mysql`.* they
+/// rewrite the grant tables.
+const WRITES: &[&str] = &[
+    "ALL",
+    "ALL PRIVILEGES",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+];
+
+fn is_administrative(privilege: &str) -> bool {
+    ADMINISTRATIVE.contains(&privilege)
+        || privilege.contains('_')
+        || privilege.contains("ADMIN")
+        || privilege.contains("MONITOR")
+}
+
+/// What each `SHOW GRANTS` row hands out beyond least privilege, one line each
+/// (empty when nothing does).
+pub(crate) fn excess(rows: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for row in rows {
+        let trimmed = row.trim();
+        let Some(body) = trimmed
+            .get(..6)
+            .filter(|start| start.eq_ignore_ascii_case("GRANT "))
+            .map(|_| &trimmed[6..])
+        else {
+            continue; // REVOKE rows (partial revokes) only take away
+        };
+        let upper = body.to_ascii_uppercase();
+        let grant_option = upper.contains(" WITH GRANT OPTION");
+        let Some(on) = upper.find(" ON ") else {
+            continue; // a role granted: its own rows follow when it is active
+        };
+        let list = privileges(&body[..on]);
+        let object = match upper[on + 4..].find(" TO ") {
+            Some(to) => &body[on + 4..on + 4 + to],
+            None => &body[on + 4..],
+        }
+        .trim();
+        let database = object.split_once('.').map(|(db, _)| unquote(db));
+        let mut held: Vec<&str> = Vec::new();
+        if object == "*.*" {
+            // Writes on every database include the grant tables.
+            held.extend(
+                list.iter()
+                    .map(String::as_str)
+                    .filter(|p| is_administrative(p) || WRITES.contains(p)),
+            );
+        } else if list.iter().any(|p| p == "PROXY") {
+            held.push("PROXY");
+        } else if database.as_deref() == Some("mysql") {
+            held.extend(
+                list.iter()
+                    .map(String::as_str)
+                    .filter(|p| WRITES.contains(p)),
+            );
+        }
+        if list.iter().any(|p| p == "GRANT OPTION") || grant_option {
+            held.push("GRANT OPTION");
+        }
+        if !held.is_empty() {
+            found.push(format!("{} ON {object}", held.join(", ")));
+        }
+    }
+    found
+}
+
+pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
+    let def = &DEFINITION;
+    context.each_primary_secret(def, |secret| {
+        let (resource, name) = (&secret.arn, &secret.name);
+        let AppuserGrants { user, rows, .. } = match appuser_grants(context, def, secret) {
+            Ok(grants) => grants,
+            Err(finding) => return finding,
+        };
+        let excess = excess(rows);
+        if excess.is_empty() {
+            context.pass(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*"
+                ),
+            )
+        } else {
+            context.fail(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
+                    excess.join("; ")
+                ),
+            )
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::checks::Status;
+    use crate::inventory::Collected;
+
+    #[test]
+    fn administrative_privileges_are_found_in_mysql_and_mariadb_rows() {
+        // (rows, what is flagged; empty when least privilege)
+        let table: &[(&[&str], &[&str])] = &[
+            (
+                &[
+                    "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '<redacted>'",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON `tutorial`.* TO `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // ALL on its own database is its data, not the server.
+            (&["GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%`"], &[]),
+            (&["GRANT SELECT ON *.* TO `appuser`@`%`"], &[]),
+            (
+                &["GRANT SELECT, UPDATE ON *.* TO `appuser`@`%`"],
+                &["UPDATE ON *.*"],
+            ),
+            (
+                &["GRANT ALL PRIVILEGES ON *.* TO `appuser`@`%` WITH GRANT OPTION"],
+                &["ALL PRIVILEGES, GRANT OPTION ON *.*"],
+            ),
+            (
+                &["GRANT SELECT ON `tutorial`.* TO `appuser`@`%` WITH GRANT OPTION"],
+                &["GRANT OPTION ON `tutorial`.*"],
+            ),
+            (
+                &["GRANT SELECT, PROCESS, SUPER ON *.* TO 'appuser'@'%'"],
+                &["PROCESS, SUPER ON *.*"],
+            ),
+            (
+                &["GRANT RELOAD, SHUTDOWN, FILE, CREATE USER ON *.* TO `appuser`@`%`"],
+                &["RELOAD, SHUTDOWN, FILE, CREATE USER ON *.*"],
+            ),
+            // MySQL 8 dynamic privileges, one row of their own.
+            (
+                &["GRANT SYSTEM_VARIABLES_ADMIN,FLUSH_TABLES ON *.* TO `appuser`@`%`"],
+                &["SYSTEM_VARIABLES_ADMIN, FLUSH_TABLES ON *.*"],
+            ),
+            // MariaDB 10.5+'s parts of SUPER.
+            (
+                &["GRANT BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.* TO `appuser`@`%`"],
+                &["BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.*"],
+            ),
+            // Writing the grant tables is creating users.
+            (
+                &["GRANT SELECT, INSERT, UPDATE ON `mysql`.* TO `appuser`@`%`"],
+                &["INSERT, UPDATE ON `mysql`.*"],
+            ),
+            (
+                &["GRANT UPDATE ON `mysql`.`user` TO `appuser`@`%`"],
+                &["UPDATE ON `mysql`.`user`"],
+            ),
+            (&["GRANT SELECT ON `mysql`.* TO `appuser`@`%`"], &[]),
+            (
+                &["GRANT PROXY ON ''@'%' TO 'appuser'@'%'"],
+                &["PROXY ON ''@'%'"],
+            ),
+            // A role grant has no ON; a partial revoke only takes away.
+            (
+                &[
+                    "GRANT `reader`@`%` TO `appuser`@`%`",
+                    "REVOKE SUPER ON *.* FROM `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // Lower case, as some clients print it.
+            (
+                &["grant super on *.* to 'appuser'@'%'"],
+                &["SUPER ON *.*"],
+            ),
+        ];
+        for (rows, expected) in table {
+            let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
+            assert_eq!(excess(&rows), *expected, "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn the_finding_names_what_is_held_and_skips_without_read_secrets() {
+        let findings = findings_of(compliant_region(), DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Pass, "{findings:#?}");
+
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Ok(vec![
+            "GRANT SUPER ON *.* TO `appuser`@`%`".to_owned(),
+            "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
+        ]);
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Fail);
+        assert_eq!(findings[0].resource, SECRET_ARN);
+        assert!(
+            findings[0].message.contains("user appuser of secret SecretsManagerTutorialAppuser holds SUPER ON *.*"),
+            "{}",
+            findings[0].message
+        );
+
+        let mut inventory = compliant_inventory();
+        inventory.metadata.scope.read_secrets = false;
+        let findings: Vec<_> = crate::checks::evaluate(&inventory, &crate::policy::Policy::default())
+            .into_iter()
+            .filter(|f| f.check_id == DEFINITION.id)
+            .collect();
+        assert_eq!(findings[0].status, Status::Skip);
+        assert!(findings[0].message.contains("--read-secrets"));
+
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
+        assert_eq!(findings_of(region, DEFINITION.id)[0].status, Status::Error);
+    }
+}
