@@ -1251,7 +1251,14 @@ impl RegionCollector<'_> {
         } else {
             let call = &calls::KMS_GET_KEY_ROTATION_STATUS;
             self.log.record(call);
-            match self.clients.kms.get_key_rotation_status().key_id(&arn).send().await {
+            match self
+                .clients
+                .kms
+                .get_key_rotation_status()
+                .key_id(&arn)
+                .send()
+                .await
+            {
                 Ok(output) => Collected::Ok(output.key_rotation_enabled()),
                 Err(error) => Collected::Failed(collection_error(call, &error)),
             }

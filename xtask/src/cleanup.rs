@@ -236,8 +236,9 @@ async fn delete_one(
     calls: &mut Calls,
 ) -> Result<Outcome> {
     use crate::resources::{
-        db_instance, db_parameter_group, db_subnet_group, function, instance, internet_gateway, key_pair, kms_key, log_group,
-        role, rotation, route_table, secret, security_group, subnet, vpc, vpc_endpoint,
+        db_instance, db_parameter_group, db_subnet_group, function, instance, internet_gateway,
+        key_pair, kms_key, log_group, role, rotation, route_table, secret, security_group, subnet,
+        vpc, vpc_endpoint,
     };
     let d = &mut Deletion {
         clients,

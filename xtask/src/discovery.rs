@@ -60,11 +60,7 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     find_rds(clients, names, &mut found).await?;
     // The secret's KMS key, by its alias and tags.
     if let Some(key) = crate::resources::kms_key::find(&clients.kms, names).await? {
-        found.push(Resource::new(
-            Kind::KmsKey,
-            key.key_id(),
-            &names.kms_alias,
-        ));
+        found.push(Resource::new(Kind::KmsKey, key.key_id(), &names.kms_alias));
     }
     // EC2, by tag filters (and the tags checked again).
     let filters = run_filters(names);

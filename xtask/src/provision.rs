@@ -923,9 +923,8 @@ impl Provisioner<'_> {
     /// run: a value changed by hand is put back).
     async fn db_parameter_group(&mut self) -> Result<()> {
         let name = self.names.db_parameter_group.clone();
-        let family = crate::resources::db_parameter_group::family(
-            &self.placement()?.engine_version.clone(),
-        );
+        let family =
+            crate::resources::db_parameter_group::family(&self.placement()?.engine_version.clone());
         // AWS answers DBParameterGroupNotFound for a name it does not have (moto an
         // empty list): both mean "create it".
         let existing = match self
@@ -937,7 +936,10 @@ impl Provisioner<'_> {
         {
             Ok(out) => out.db_parameter_groups().first().cloned(),
             Err(error) if aws::is_not_found(&error) => None,
-            Err(error) => bail!("rds:DescribeDBParameterGroups {name}: {}", aws::describe(&error)),
+            Err(error) => bail!(
+                "rds:DescribeDBParameterGroups {name}: {}",
+                aws::describe(&error)
+            ),
         };
         if let Some(group) = existing {
             let arn = group.db_parameter_group_arn().unwrap_or_default();
@@ -968,7 +970,10 @@ impl Provisioner<'_> {
                 .send()
                 .await
                 .map_err(|e| {
-                    anyhow!("rds:CreateDBParameterGroup {name} ({family}): {}", aws::describe(&e))
+                    anyhow!(
+                        "rds:CreateDBParameterGroup {name} ({family}): {}",
+                        aws::describe(&e)
+                    )
                 })?;
             self.note("DB parameter group", &name, true);
         }
@@ -1014,7 +1019,9 @@ impl Provisioner<'_> {
                     aws::describe(&e)
                 )
             })?;
-        say(&format!("RDS instance {id}: now in parameter group {name} (TLS required)"));
+        say(&format!(
+            "RDS instance {id}: now in parameter group {name} (TLS required)"
+        ));
         Ok(())
     }
 

@@ -146,7 +146,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         let (resource, name) = (&secret.arn, &secret.name);
         let AppuserGrants { user, rows, .. } = match appuser_grants(context, def, secret) {
             Ok(grants) => grants,
-            Err(finding) => return finding,
+            Err(finding) => return *finding,
         };
         let excess = excess(rows);
         if excess.is_empty() {
@@ -189,7 +189,10 @@ mod tests {
                 &[],
             ),
             // ALL on its own database is its data, not the server.
-            (&["GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%`"], &[]),
+            (
+                &["GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%`"],
+                &[],
+            ),
             (&["GRANT SELECT ON *.* TO `appuser`@`%`"], &[]),
             (
                 &["GRANT SELECT, UPDATE ON *.* TO `appuser`@`%`"],
@@ -218,7 +221,9 @@ mod tests {
             ),
             // MariaDB 10.5+'s parts of SUPER.
             (
-                &["GRANT BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.* TO `appuser`@`%`"],
+                &[
+                    "GRANT BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.* TO `appuser`@`%`",
+                ],
                 &["BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.*"],
             ),
             // Writing the grant tables is creating users.
@@ -244,10 +249,7 @@ mod tests {
                 &[],
             ),
             // Lower case, as some clients print it.
-            (
-                &["grant super on *.* to 'appuser'@'%'"],
-                &["SUPER ON *.*"],
-            ),
+            (&["grant super on *.* to 'appuser'@'%'"], &["SUPER ON *.*"]),
         ];
         for (rows, expected) in table {
             let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
@@ -269,17 +271,20 @@ mod tests {
         assert_eq!(findings[0].status, Status::Fail);
         assert_eq!(findings[0].resource, SECRET_ARN);
         assert!(
-            findings[0].message.contains("user appuser of secret SecretsManagerTutorialAppuser holds SUPER ON *.*"),
+            findings[0].message.contains(
+                "user appuser of secret SecretsManagerTutorialAppuser holds SUPER ON *.*"
+            ),
             "{}",
             findings[0].message
         );
 
         let mut inventory = compliant_inventory();
         inventory.metadata.scope.read_secrets = false;
-        let findings: Vec<_> = crate::checks::evaluate(&inventory, &crate::policy::Policy::default())
-            .into_iter()
-            .filter(|f| f.check_id == DEFINITION.id)
-            .collect();
+        let findings: Vec<_> =
+            crate::checks::evaluate(&inventory, &crate::policy::Policy::default())
+                .into_iter()
+                .filter(|f| f.check_id == DEFINITION.id)
+                .collect();
         assert_eq!(findings[0].status, Status::Skip);
         assert!(findings[0].message.contains("--read-secrets"));
 

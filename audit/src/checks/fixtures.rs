@@ -274,6 +274,7 @@ pub fn compliant_region() -> RegionInventory {
             read_replicas: Vec::new(),
             storage_encrypted: Some(true),
             engine_version: Some("8.0.40".to_owned()),
+            cluster_id: None,
             parameter_groups: vec![crate::inventory::DbParameterGroupStatus {
                 name: "secretsmanagertutorial-tls".to_owned(),
                 apply_status: Some("in-sync".to_owned()),

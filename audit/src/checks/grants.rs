@@ -240,29 +240,42 @@ pub(super) fn appuser_grants<'a>(
     context: &Context<'a>,
     def: &CheckDefinition,
     secret: &crate::inventory::Secret,
-) -> Result<AppuserGrants<'a>, Finding> {
+) -> Result<AppuserGrants<'a>, Box<Finding>> {
     let resource = &secret.arn;
     let name = &secret.name;
     if !context.scope.read_secrets {
-        return Err(context.skip(def, resource, "connects with the secret's credentials; run with --read-secrets (and --db-endpoint HOST:PORT through a tunnel)"));
+        return Err(Box::new(context.skip(def, resource, "connects with the secret's credentials; run with --read-secrets (and --db-endpoint HOST:PORT through a tunnel)")));
     }
     let region = context.region;
-    let value = region.secret_values.iter().find(|r| &r.secret_arn == resource);
+    let value = region
+        .secret_values
+        .iter()
+        .find(|r| &r.secret_arn == resource);
     let facts = value.and_then(|r| r.facts.ok());
-    let user = facts.and_then(|f| f.username.clone()).unwrap_or_else(|| "(unknown user)".to_owned());
+    let user = facts
+        .and_then(|f| f.username.clone())
+        .unwrap_or_else(|| "(unknown user)".to_owned());
     let dbname = facts.and_then(|f| f.dbname.clone());
     let Some(record) = region.grants.iter().find(|g| &g.secret_arn == resource) else {
         // No login because the value could not be read: that call's ERROR, not a SKIP.
         if let Some(value) = value
             && let Some(finding) = context.missing(def, resource, &value.facts)
         {
-            return Err(finding);
+            return Err(Box::new(finding));
         }
-        return Err(context.skip(def, resource, &format!("the grants of secret {name}'s user were not read")));
+        return Err(Box::new(context.skip(
+            def,
+            resource,
+            &format!("the grants of secret {name}'s user were not read"),
+        )));
     };
     match &record.rows {
         Collected::Ok(rows) => Ok(AppuserGrants { user, dbname, rows }),
-        other => Err(context.missing(def, resource, other).unwrap_or_else(|| context.skip(def, resource, "not read"))),
+        other => Err(Box::new(
+            context
+                .missing(def, resource, other)
+                .unwrap_or_else(|| context.skip(def, resource, "not read")),
+        )),
     }
 }
 
@@ -272,13 +285,32 @@ pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
         let (resource, name) = (&secret.arn, &secret.name);
         let AppuserGrants { user, dbname, rows } = match appuser_grants(context, def, secret) {
             Ok(grants) => grants,
-            Err(finding) => return finding,
+            Err(finding) => return *finding,
         };
-        let scope = dbname.as_deref().map_or_else(|| "on *.* or on some database other than the system ones (the secret has no dbname)".to_owned(), |db| format!("on `{db}`.* or *.*"));
+        let scope = dbname.as_deref().map_or_else(
+            || {
+                "on *.* or on some database other than the system ones (the secret has no dbname)"
+                    .to_owned()
+            },
+            |db| format!("on `{db}`.* or *.*"),
+        );
         if let Some(object) = select_grant(rows, dbname.as_deref()) {
-            context.pass(def, resource, format!("user {user} of secret {name} can SELECT on {object}; expected SELECT {scope}"))
+            context.pass(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} can SELECT on {object}; expected SELECT {scope}"
+                ),
+            )
         } else {
-            context.fail(def, resource, format!("user {user} of secret {name} cannot SELECT {scope}; its grants: {}", rows.join(" | ")))
+            context.fail(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} cannot SELECT {scope}; its grants: {}",
+                    rows.join(" | ")
+                ),
+            )
         }
     })
 }

@@ -122,12 +122,10 @@ pub(crate) fn verdict(configuration: &FunctionConfiguration, today: &str) -> Ver
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     let today = context.now.date().to_string();
-    context.each_function(def, |configuration| {
-        match verdict(configuration, &today) {
-            Verdict::Supported(message) => context.pass(def, &configuration.arn, message),
-            Verdict::Deprecated(message) => context.fail(def, &configuration.arn, message),
-            Verdict::NotJudged(reason) => context.skip(def, &configuration.arn, &reason),
-        }
+    context.each_function(def, |configuration| match verdict(configuration, &today) {
+        Verdict::Supported(message) => context.pass(def, &configuration.arn, message),
+        Verdict::Deprecated(message) => context.fail(def, &configuration.arn, message),
+        Verdict::NotJudged(reason) => context.skip(def, &configuration.arn, &reason),
     })
 }
 

@@ -39,7 +39,10 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         return vec![context.skip(
             def,
             &db.arn,
-            &format!("RDS instance {}: CACertificateIdentifier was not reported", db.id),
+            &format!(
+                "RDS instance {}: CACertificateIdentifier was not reported",
+                db.id
+            ),
         )];
     };
     let certificate = match &context.region.ca_certificate {
@@ -106,11 +109,36 @@ mod tests {
         // The fixture's collection time is 2025-06-02T12:00:00Z.
         // (CA, valid till, status, in the message)
         let table = [
-            ("rds-ca-rsa2048-g1", Some("2061-05-21T22:23:47Z"), Status::Pass, "valid until 2061-05-21"),
-            ("rds-ca-2019", Some("2024-08-22T17:08:50Z"), Status::Fail, "uses CA rds-ca-2019, expired on 2024-08-22"),
-            ("rds-ca-soon", Some("2025-06-20T12:00:00Z"), Status::Fail, "(18 days left); expected at least 30"),
-            ("rds-ca-later", Some("2025-07-03T12:00:00Z"), Status::Pass, "valid until 2025-07-03"),
-            ("rds-ca-unknown", None, Status::Skip, "ValidTill was not reported"),
+            (
+                "rds-ca-rsa2048-g1",
+                Some("2061-05-21T22:23:47Z"),
+                Status::Pass,
+                "valid until 2061-05-21",
+            ),
+            (
+                "rds-ca-2019",
+                Some("2024-08-22T17:08:50Z"),
+                Status::Fail,
+                "uses CA rds-ca-2019, expired on 2024-08-22",
+            ),
+            (
+                "rds-ca-soon",
+                Some("2025-06-20T12:00:00Z"),
+                Status::Fail,
+                "(18 days left); expected at least 30",
+            ),
+            (
+                "rds-ca-later",
+                Some("2025-07-03T12:00:00Z"),
+                Status::Pass,
+                "valid until 2025-07-03",
+            ),
+            (
+                "rds-ca-unknown",
+                None,
+                Status::Skip,
+                "ValidTill was not reported",
+            ),
         ];
         for (id, till, status, text) in table {
             let mut region = compliant_region();
@@ -123,7 +151,11 @@ mod tests {
             }));
             let findings = findings_of(region, DEFINITION.id);
             assert_eq!(findings[0].status, status, "{id}: {}", findings[0].message);
-            assert!(findings[0].message.contains(text), "{}", findings[0].message);
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
         }
         let mut region = compliant_region();
         region.ca_certificate = Collected::Ok(None);

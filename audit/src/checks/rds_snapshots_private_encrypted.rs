@@ -215,7 +215,9 @@ mod tests {
         }
         let findings = findings_of(region.clone(), DEFINITION.id);
         assert!(
-            findings[0].message.contains("nor has its cluster tutorial-cluster"),
+            findings[0]
+                .message
+                .contains("nor has its cluster tutorial-cluster"),
             "{}",
             findings[0].message
         );

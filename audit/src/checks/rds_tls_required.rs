@@ -123,7 +123,11 @@ mod tests {
     use super::*;
     use crate::checks::Status;
 
-    fn region_with(value: Option<&str>, status: &str, version: &str) -> crate::inventory::RegionInventory {
+    fn region_with(
+        value: Option<&str>,
+        status: &str,
+        version: &str,
+    ) -> crate::inventory::RegionInventory {
         let mut region = compliant_region();
         if let Collected::Ok(Some(db)) = &mut region.database {
             db.parameter_groups[0].apply_status = Some(status.to_owned());
@@ -139,18 +143,62 @@ mod tests {
     fn require_secure_transport_must_be_on_and_in_force() {
         // (value, apply status, engine version, status, in the message)
         let table = [
-            (Some("1"), "in-sync", "8.0.40", Status::Pass, "has require_secure_transport 1"),
-            (Some("ON"), "in-sync", "8.0.40", Status::Pass, "require_secure_transport ON"),
-            (Some("0"), "in-sync", "8.0.40", Status::Fail, "has require_secure_transport 0; expected 1"),
-            (None, "in-sync", "8.4.3", Status::Fail, "the engine's default; expected 1"),
-            (None, "in-sync", "9.7.0", Status::Pass, "the engine's default"),
-            (Some("1"), "pending-reboot", "8.0.40", Status::Fail, "is pending-reboot, not in-sync"),
+            (
+                Some("1"),
+                "in-sync",
+                "8.0.40",
+                Status::Pass,
+                "has require_secure_transport 1",
+            ),
+            (
+                Some("ON"),
+                "in-sync",
+                "8.0.40",
+                Status::Pass,
+                "require_secure_transport ON",
+            ),
+            (
+                Some("0"),
+                "in-sync",
+                "8.0.40",
+                Status::Fail,
+                "has require_secure_transport 0; expected 1",
+            ),
+            (
+                None,
+                "in-sync",
+                "8.4.3",
+                Status::Fail,
+                "the engine's default; expected 1",
+            ),
+            (
+                None,
+                "in-sync",
+                "9.7.0",
+                Status::Pass,
+                "the engine's default",
+            ),
+            (
+                Some("1"),
+                "pending-reboot",
+                "8.0.40",
+                Status::Fail,
+                "is pending-reboot, not in-sync",
+            ),
         ];
         for (value, apply, version, status, text) in table {
             let findings = findings_of(region_with(value, apply, version), DEFINITION.id);
             assert_eq!(findings.len(), 1);
-            assert_eq!(findings[0].status, status, "{value:?} {apply}: {}", findings[0].message);
-            assert!(findings[0].message.contains(text), "{}", findings[0].message);
+            assert_eq!(
+                findings[0].status, status,
+                "{value:?} {apply}: {}",
+                findings[0].message
+            );
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
             assert_eq!(findings[0].resource, DB_ARN);
         }
         let mut region = compliant_region();
@@ -171,7 +219,11 @@ mod tests {
             ("mariadb", "11.8.2", true),
             ("aurora-mysql", "9.7.0", false),
         ] {
-            assert_eq!(on_by_default(Some(engine), Some(version)), on, "{engine} {version}");
+            assert_eq!(
+                on_by_default(Some(engine), Some(version)),
+                on,
+                "{engine} {version}"
+            );
         }
         assert!(!on_by_default(Some("mysql"), None));
     }

@@ -1003,8 +1003,17 @@ mod tests {
     use crate::inventory::{PolicyDocument, RegionInventory};
     use serde_json::{Value, json};
 
+    /// The role check over the compliant region with `inline` as the role's
+    /// policies, the application secret under the AWS managed key (so that the
+    /// policies need no KMS statement) unless `change` says otherwise.
     fn with_policies(inline: Vec<Value>, change: impl Fn(&mut RegionInventory)) -> Vec<Finding> {
         let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            for secret in secrets.iter_mut() {
+                secret.kms_key_id = None;
+            }
+        }
+        region.key_policies.clear();
         region.roles[0].inline_policies = Collected::Ok(
             inline
                 .into_iter()

@@ -59,8 +59,13 @@ pub(crate) fn key_faults(key: &KeyRecord, account: &str) -> Result<Vec<String>, 
     }
     match &key.policy {
         Collected::Ok(document) => {
-            let access = resource_policy_access(document, account)
-                .map_err(|e| format!("key {}: {}", key.arn, e.replace("resource policy", "key policy")))?;
+            let access = resource_policy_access(document, account).map_err(|e| {
+                format!(
+                    "key {}: {}",
+                    key.arn,
+                    e.replace("resource policy", "key policy")
+                )
+            })?;
             faults.extend(
                 access
                     .faults
@@ -92,8 +97,17 @@ fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
             ),
         );
     };
-    let Some(record) = context.region.key_policies.iter().find(|k| k.key_id == key_id) else {
-        return context.skip(def, resource, &format!("key {key_id} of secret {name} was not read"));
+    let Some(record) = context
+        .region
+        .key_policies
+        .iter()
+        .find(|k| k.key_id == key_id)
+    else {
+        return context.skip(
+            def,
+            resource,
+            &format!("key {key_id} of secret {name} was not read"),
+        );
     };
     let key = match &record.key {
         Collected::Ok(Some(key)) => key,
@@ -111,7 +125,11 @@ fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
         }
     };
     let Some(account) = context.account_id else {
-        return context.skip(def, resource, "the account is unknown, so who the key policy lets in cannot be judged");
+        return context.skip(
+            def,
+            resource,
+            "the account is unknown, so who the key policy lets in cannot be judged",
+        );
     };
     match key_faults(key, account) {
         Ok(faults) if faults.is_empty() => context.pass(
@@ -177,18 +195,58 @@ mod tests {
         .to_string();
         // (policy, rotation, AWS managed, status, in the message)
         let table = [
-            (Collected::Ok(default_key_policy()), Collected::Ok(true), false, Status::Pass, "customer managed key"),
-            (Collected::Ok(default_key_policy()), Collected::Ok(false), false, Status::Fail, "its automatic rotation is off"),
-            (Collected::Ok(public), Collected::Ok(true), false, Status::Fail, "allows Principal * (public)"),
-            (Collected::Skipped("AWS managed".to_owned()), Collected::Skipped("AWS".to_owned()), true, Status::Fail, "is an AWS managed key"),
-            (Collected::Failed(denied("kms:GetKeyPolicy")), Collected::Ok(true), false, Status::Error, "kms:GetKeyPolicy"),
-            (Collected::Ok(default_key_policy()), Collected::Failed(denied("kms:GetKeyRotationStatus")), false, Status::Error, "kms:GetKeyRotationStatus"),
+            (
+                Collected::Ok(default_key_policy()),
+                Collected::Ok(true),
+                false,
+                Status::Pass,
+                "customer managed key",
+            ),
+            (
+                Collected::Ok(default_key_policy()),
+                Collected::Ok(false),
+                false,
+                Status::Fail,
+                "its automatic rotation is off",
+            ),
+            (
+                Collected::Ok(public),
+                Collected::Ok(true),
+                false,
+                Status::Fail,
+                "allows Principal * (public)",
+            ),
+            (
+                Collected::Skipped("AWS managed".to_owned()),
+                Collected::Skipped("AWS".to_owned()),
+                true,
+                Status::Fail,
+                "is an AWS managed key",
+            ),
+            (
+                Collected::Failed(denied("kms:GetKeyPolicy")),
+                Collected::Ok(true),
+                false,
+                Status::Error,
+                "kms:GetKeyPolicy",
+            ),
+            (
+                Collected::Ok(default_key_policy()),
+                Collected::Failed(denied("kms:GetKeyRotationStatus")),
+                false,
+                Status::Error,
+                "kms:GetKeyRotationStatus",
+            ),
         ];
         for (policy, rotation, aws_managed, status, text) in table {
             let findings = findings_of(with_key(policy, rotation, aws_managed), DEFINITION.id);
             assert_eq!(findings.len(), 1);
             assert_eq!(findings[0].status, status, "{}", findings[0].message);
-            assert!(findings[0].message.contains(text), "{}", findings[0].message);
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
             assert_eq!(findings[0].resource, SECRET_ARN);
         }
     }
@@ -201,6 +259,10 @@ mod tests {
         }
         let findings = findings_of(region, DEFINITION.id);
         assert_eq!(findings[0].status, Status::Fail);
-        assert!(findings[0].message.contains("AWS managed key aws/secretsmanager"));
+        assert!(
+            findings[0]
+                .message
+                .contains("AWS managed key aws/secretsmanager")
+        );
     }
 }

@@ -87,10 +87,7 @@ impl RegionCollector<'_> {
                 .to_owned();
             let restore = self.cluster_restore_attribute(&id).await;
             snapshots.push(DbSnapshot {
-                arn: snapshot
-                    .db_cluster_snapshot_arn()
-                    .unwrap_or(&id)
-                    .to_owned(),
+                arn: snapshot.db_cluster_snapshot_arn().unwrap_or(&id).to_owned(),
                 id,
                 cluster: true,
                 encrypted: snapshot.storage_encrypted(),

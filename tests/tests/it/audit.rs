@@ -772,7 +772,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
-    assert_eq!(ids.len(), 24, "{ids:?}");
+    assert_eq!(ids.len(), 28, "{ids:?}");
     // The role's permissions were read and judged, from the role's own policy.
     let role = findings
         .iter()
@@ -1304,7 +1304,9 @@ async fn plaintext_login(setup: &Setup) -> Result<(), sqlx::Error> {
         .username("appuser")
         .password(APP_PASSWORD)
         .ssl_mode(sqlx::mysql::MySqlSslMode::Disabled);
-    sqlx::MySqlConnection::connect_with(&options).await.map(drop)
+    sqlx::MySqlConnection::connect_with(&options)
+        .await
+        .map(drop)
 }
 
 #[tokio::test]
@@ -2192,7 +2194,7 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = good_findings.iter().map(|f| f.check_id.as_str()).collect();
     // Every check of a setup, the rotation role's included, judged and passed.
-    assert_eq!(ids.len(), 24, "{ids:?}");
+    assert_eq!(ids.len(), 28, "{ids:?}");
     assert!(ids.contains("secret.rotation.function-role"), "{ids:?}");
     let bad_findings: Vec<Finding> = of_setup(&findings, &bad).into_iter().cloned().collect();
     assert_eq!(

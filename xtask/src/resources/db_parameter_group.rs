@@ -12,7 +12,9 @@ use super::deletion::{Deletion, Outcome};
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let (rds, id) = (&d.clients.rds, d.resource.id.as_str());
     d.patiently("rds:DeleteDBParameterGroup", || {
-        rds.delete_db_parameter_group().db_parameter_group_name(id).send()
+        rds.delete_db_parameter_group()
+            .db_parameter_group_name(id)
+            .send()
     })
     .await
 }

@@ -15,11 +15,8 @@ pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
 /// `kms:DeleteAlias`, then `kms:ScheduleKeyDeletion` (the key's id is the
 /// resource's id, its alias its name).
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let (kms, id, alias) = (
-        &d.clients.kms,
-        d.resource.id.as_str(),
-        d.resource.name.as_str(),
-    );
+    let (clients, id, alias) = (d.clients, d.resource.id.as_str(), d.resource.name.as_str());
+    let kms = &clients.kms;
     if !d.write(&format!(
         "kms:DeleteAlias {alias}, kms:ScheduleKeyDeletion PendingWindowInDays {DELETION_WINDOW_DAYS}"
     )) {
@@ -31,14 +28,19 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             "kms:DeleteAlias",
         )?;
     }
-    gone_or(
+    let outcome = gone_or(
         kms.schedule_key_deletion()
             .key_id(id)
             .pending_window_in_days(DELETION_WINDOW_DAYS)
             .send()
             .await,
         "kms:ScheduleKeyDeletion",
-    )
+    )?;
+    // KMS deletes it when the waiting period ends.
+    Ok(match outcome {
+        Outcome::Deleted => Outcome::Scheduled,
+        other => other,
+    })
 }
 
 /// The run's key: the one its alias names, if it carries the run's tags and is not
@@ -69,11 +71,7 @@ pub(crate) async fn find(
         .send()
         .await
         .map_err(|e| anyhow!("kms:ListResourceTags {alias}: {}", aws::describe(&e)))?;
-    if !names.owns(
-        tags.tags()
-            .iter()
-            .map(|t| (t.tag_key(), t.tag_value())),
-    ) {
+    if !names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))) {
         bail!(
             "KMS alias {alias} names key {} without the run's tags; refusing to use or delete it: move the alias or choose another --name",
             metadata.key_id()
