@@ -1001,9 +1001,17 @@ impl Provisioner<'_> {
     }
 
     /// Moves an earlier run's instance into the project's parameter group.
-    async fn use_parameter_group(&self, id: &str, current: &[String]) -> Result<()> {
+    async fn use_parameter_group(
+        &self,
+        id: &str,
+        instance: Option<&aws_sdk_rds::types::DbInstance>,
+    ) -> Result<()> {
         let name = &self.names.db_parameter_group;
-        if current.iter().any(|g| g == name) {
+        let current = instance.map_or(&[][..], aws_sdk_rds::types::DbInstance::db_parameter_groups);
+        if current
+            .iter()
+            .any(|g| g.db_parameter_group_name() == Some(name.as_str()))
+        {
             return Ok(());
         }
         self.rds
@@ -1053,15 +1061,8 @@ impl Provisioner<'_> {
                         self.names.run
                     );
                 }
-                let groups: Vec<String> = out
-                    .db_instances()
-                    .first()
-                    .map(aws_sdk_rds::types::DbInstance::db_parameter_groups)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|g| g.db_parameter_group_name().map(str::to_owned))
-                    .collect();
-                self.use_parameter_group(&id, &groups).await?;
+                self.use_parameter_group(&id, out.db_instances().first())
+                    .await?;
                 false
             }
             Err(error) if aws::is_not_found(&error) => {
@@ -1208,6 +1209,29 @@ impl Provisioner<'_> {
         Ok(())
     }
 
+    /// Moves an earlier run's secret to the run's key: Secrets Manager re-encrypts
+    /// its current versions under it (API reference, UpdateSecret: KmsKeyId).
+    async fn use_kms_key(&self, name: &str, current: Option<&str>) -> Result<()> {
+        let key = &self.state.kms_key_arn;
+        if current == Some(key.as_str()) {
+            return Ok(());
+        }
+        self.secrets
+            .update_secret()
+            .secret_id(name)
+            .kms_key_id(key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "secretsmanager:UpdateSecret {name} --kms-key-id {key}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        say(&format!("secret {name}: now encrypted with {key}"));
+        Ok(())
+    }
+
     async fn app_secret(&mut self) -> Result<()> {
         let name = self.names.secret.clone();
         match aws::describe_secret(&self.secrets, &name).await {
@@ -1232,28 +1256,7 @@ impl Provisioner<'_> {
                     .unwrap_or_default()
                     .clone_into(&mut self.state.secret_arn);
                 self.note("secret", &name, false);
-                if secret.kms_key_id() != Some(self.state.kms_key_arn.as_str()) {
-                    // Secrets Manager re-encrypts the current versions under the new
-                    // key (API reference, UpdateSecret: KmsKeyId).
-                    self.secrets
-                        .update_secret()
-                        .secret_id(&name)
-                        .kms_key_id(&self.state.kms_key_arn)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            anyhow!(
-                                "secretsmanager:UpdateSecret {name} --kms-key-id {}: {}",
-                                self.state.kms_key_arn,
-                                aws::describe(&e)
-                            )
-                        })?;
-                    say(&format!(
-                        "secret {name}: now encrypted with {}",
-                        self.state.kms_key_arn
-                    ));
-                }
-                return Ok(());
+                return self.use_kms_key(&name, secret.kms_key_id()).await;
             }
             Err(error) if error.missing => {}
             Err(error) => return Err(error.into()),
