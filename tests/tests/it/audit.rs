@@ -813,7 +813,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let loaded: Inventory = serde_json::from_str(&saved).expect("load");
     assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
 
-    // Without --read-secrets the three checks that need a value skip, saying why.
+    // Without --read-secrets the four checks that need a value skip, saying why.
     let inventory =
         audit::collect(std::slice::from_ref(&setup.config), &request(&setup, false)).await;
     let findings = audit::evaluate(&inventory, &Policy::default());
@@ -827,7 +827,8 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         BTreeSet::from([
             "secret.rotation.admin-linked",
             "secret.rotation.function-role",
-            "db.appuser.select"
+            "db.appuser.select",
+            "db.appuser.least-privilege"
         ])
     );
     assert!(
