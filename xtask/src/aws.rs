@@ -110,6 +110,8 @@ pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
         || code.ends_with(".NotFound")
         || code.ends_with("NotFoundFault")
         || code == "ResourceNotFoundException"
+        // KMS's, for a key or alias it does not have (API reference, DescribeKey).
+        || code == "NotFoundException"
         || code == "NoSuchEntity"
         || code == "InvalidVpcEndpointId.NotFound"
 }
