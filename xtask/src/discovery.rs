@@ -229,18 +229,7 @@ async fn find_rds(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -
                 let Some(arn) = group.db_subnet_group_arn() else {
                     continue;
                 };
-                let tags = clients
-                    .rds
-                    .list_tags_for_resource()
-                    .resource_name(arn)
-                    .send()
-                    .await
-                    .map_err(|e| err("rds:ListTagsForResource", aws::describe(&e)))?;
-                if names.owns(
-                    tags.tag_list()
-                        .iter()
-                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
-                ) {
+                if crate::tags::owns_rds(&clients.rds, names, arn).await? {
                     found.push(Resource::new(
                         Kind::DbSubnetGroup,
                         &names.db_subnet_group,
@@ -279,18 +268,7 @@ async fn find_parameter_group(
         let Some(arn) = group.db_parameter_group_arn() else {
             continue;
         };
-        let tags = clients
-            .rds
-            .list_tags_for_resource()
-            .resource_name(arn)
-            .send()
-            .await
-            .map_err(|e| err("rds:ListTagsForResource", aws::describe(&e)))?;
-        if names.owns(
-            tags.tag_list()
-                .iter()
-                .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
-        ) {
+        if crate::tags::owns_rds(&clients.rds, names, arn).await? {
             found.push(Resource::new(Kind::DbParameterGroup, name, name));
         }
     }

@@ -943,18 +943,7 @@ impl Provisioner<'_> {
         };
         if let Some(group) = existing {
             let arn = group.db_parameter_group_arn().unwrap_or_default();
-            let tags = self
-                .rds
-                .list_tags_for_resource()
-                .resource_name(arn)
-                .send()
-                .await
-                .map_err(|e| anyhow!("rds:ListTagsForResource {name}: {}", aws::describe(&e)))?;
-            if !self.names.owns(
-                tags.tag_list()
-                    .iter()
-                    .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
-            ) {
+            if !crate::tags::owns_rds(&self.rds, self.names, arn).await? {
                 bail!(
                     "DB parameter group {name} exists but does not carry the project's tags; refusing to adopt it: delete it or choose another --name"
                 );
