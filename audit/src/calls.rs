@@ -175,11 +175,19 @@ pub const KMS_GET_KEY_ROTATION_STATUS: ApiCall = call(
 
 pub const EC2_DESCRIBE_REGIONS: ApiCall = call(
     "ec2:DescribeRegions",
-    "the account's enabled regions (--regions all)",
+    "each region's opt-in status, and one probe in each region audited (a region a service control policy denies)",
 );
 pub const ORGANIZATIONS_LIST_ACCOUNTS: ApiCall = call(
     "organizations:ListAccounts",
     "the organisation's active accounts (--organization, from the management or a delegated administrator account)",
+);
+pub const ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT: ApiCall = call(
+    "organizations:ListAccountsForParent",
+    "the accounts of each organisational unit named by --ous",
+);
+pub const ORGANIZATIONS_LIST_OUS_FOR_PARENT: ApiCall = call(
+    "organizations:ListOrganizationalUnitsForParent",
+    "the units nested in each organisational unit named by --ous",
 );
 /// Not read-only in name, but it changes nothing: the caller's way into each
 /// audited account (`--accounts`, `--organization`), a statement of its own.
@@ -228,6 +236,8 @@ pub const CALLS: &[ApiCall] = &[
     KMS_GET_KEY_ROTATION_STATUS,
     EC2_DESCRIBE_REGIONS,
     ORGANIZATIONS_LIST_ACCOUNTS,
+    ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT,
+    ORGANIZATIONS_LIST_OUS_FOR_PARENT,
 ];
 
 /// The least-privilege IAM policy for the audit, as an IAM policy document.

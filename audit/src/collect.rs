@@ -107,44 +107,72 @@ struct Clients {
     kms: aws_sdk_kms::Client,
 }
 
+/// A retry partition of the account's own: "default partitions with the same name
+/// share the same token bucket and client rate limiter" (aws-smithy-runtime,
+/// `RetryPartition`), and the SDK names them by service and region only, so every
+/// account of an organisation would spend one retry quota; `None` (a single
+/// account) keeps the SDK's default.
+fn retry_partition(
+    service: &str,
+    region: &str,
+    account: Option<&str>,
+) -> Option<aws_smithy_runtime::client::retries::RetryPartition> {
+    account.map(|account| {
+        aws_smithy_runtime::client::retries::RetryPartition::new(format!(
+            "{service}-{region}-{account}"
+        ))
+    })
+}
+
 impl Clients {
-    fn new(config: &SdkConfig, counter: &RequestCounter) -> Self {
+    /// Each service's client, counting its requests; `account` (the organisation
+    /// mode's) gives every client a retry partition of the account's own.
+    fn new(config: &SdkConfig, counter: &RequestCounter, account: Option<&str>) -> Self {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        let partition = |service: &str| retry_partition(service, &region, account);
         Self {
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            rds: aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            kms: aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
+            ec2: aws_sdk_ec2::Client::from_conf({
+                let mut builder =
+                    aws_sdk_ec2::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("ec2"));
+                builder.build()
+            }),
+            rds: aws_sdk_rds::Client::from_conf({
+                let mut builder =
+                    aws_sdk_rds::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("rds"));
+                builder.build()
+            }),
+            secrets: aws_sdk_secretsmanager::Client::from_conf({
+                let mut builder = aws_sdk_secretsmanager::config::Builder::from(config)
+                    .interceptor(counter.clone());
+                builder.set_retry_partition(partition("secretsmanager"));
+                builder.build()
+            }),
+            lambda: aws_sdk_lambda::Client::from_conf({
+                let mut builder =
+                    aws_sdk_lambda::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("lambda"));
+                builder.build()
+            }),
+            sts: aws_sdk_sts::Client::from_conf({
+                let mut builder =
+                    aws_sdk_sts::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("sts"));
+                builder.build()
+            }),
+            iam: aws_sdk_iam::Client::from_conf({
+                let mut builder =
+                    aws_sdk_iam::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("iam"));
+                builder.build()
+            }),
+            kms: aws_sdk_kms::Client::from_conf({
+                let mut builder =
+                    aws_sdk_kms::config::Builder::from(config).interceptor(counter.clone());
+                builder.set_retry_partition(partition("kms"));
+                builder.build()
+            }),
         }
     }
 }
@@ -374,12 +402,13 @@ pub async fn collect_in_account(
     let mut regions = Vec::new();
     let mut excluded = Vec::new();
     let mut failed_regions = Vec::new();
+    let partition_account = known_account.clone();
     let mut account_id = known_account;
     for config in configs {
         let region = config
             .region()
             .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
-        let clients = Clients::new(config, &counter);
+        let clients = Clients::new(config, &counter, partition_account.as_deref());
         let collector = RegionCollector {
             clients,
             log: Arc::clone(&log),
@@ -430,6 +459,7 @@ pub async fn collect_in_account(
         regions,
         excluded,
         failed_regions,
+        skipped_regions: Vec::new(),
     }
 }
 

@@ -151,6 +151,44 @@ pub struct Inventory {
     /// one ERROR finding, and the other regions are audited as usual.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_regions: Vec<FailedRegion>,
+    /// Regions probed and not audited (not enabled, or denied by a service control
+    /// policy): each is one SKIP row, and their checks were not run; see
+    /// [`crate::coverage`]. Absent from inventories saved by earlier versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_regions: Vec<SkippedRegion>,
+}
+
+/// Why a region of an account was not audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionGap {
+    /// An opt-in region the account has not enabled (`OptInStatus` `not-opted-in`).
+    NotEnabled,
+    /// A service control policy denies the region; the service's first line.
+    DeniedByScp(String),
+}
+
+/// A region probed and not audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRegion {
+    pub region: String,
+    pub gap: RegionGap,
+}
+
+impl SkippedRegion {
+    /// Why, in words, for the region's row.
+    pub fn reason(&self) -> String {
+        match &self.gap {
+            RegionGap::NotEnabled => format!(
+                "region {} was not audited: it is an opt-in region the account has not enabled (ec2:DescribeRegions OptInStatus not-opted-in); nothing can run there",
+                self.region
+            ),
+            RegionGap::DeniedByScp(message) => format!(
+                "region {} was not audited: a service control policy denies it ({message})",
+                self.region
+            ),
+        }
+    }
 }
 
 /// A region whose collection stopped, and why.

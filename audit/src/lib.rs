@@ -24,6 +24,7 @@
 pub mod calls;
 pub mod checks;
 pub mod collect;
+pub mod coverage;
 pub mod discover;
 pub mod iam_eval;
 pub mod inventory;
@@ -31,6 +32,7 @@ pub mod mutelist;
 pub mod org;
 pub mod policy;
 pub mod report;
+pub mod role_template;
 pub mod sensitive;
 
 pub use checks::{Finding, Severity, Status, Summary, evaluate};
@@ -52,6 +54,9 @@ pub const EXIT_RUNTIME_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code when any finding failed.
 pub const EXIT_FAILED: u8 = 3;
+/// Exit code when no finding failed but some accounts or regions were not audited
+/// (an account unreachable, a region not enabled, denied by an SCP, or stopped).
+pub const EXIT_NOT_AUDITED: u8 = 4;
 
 /// The process exit code for a set of findings: 3 if any failed, else 1 if any
 /// check could not run, else 0. Skipped checks (SKIP) do not change it; see
@@ -72,9 +77,53 @@ pub fn exit_code_with(summary: &Summary, fail_on_skip: bool) -> u8 {
     }
 }
 
+/// [`exit_code_with`], where a run that left accounts or regions unaudited
+/// (`gaps`) exits [`EXIT_NOT_AUDITED`] unless a check failed: 3 when a check
+/// failed (the coverage line on stderr still counts the gaps), else 4 when
+/// something was not audited, else 1 when a check could not run, else 0.
+pub fn exit_status(summary: &Summary, fail_on_skip: bool, gaps: coverage::NotAudited) -> u8 {
+    match exit_code_with(summary, fail_on_skip) {
+        EXIT_FAILED => EXIT_FAILED,
+        _ if gaps.any() => EXIT_NOT_AUDITED,
+        code => code,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coverage_gap_has_its_own_exit_code_below_a_failure() {
+        let summary = |fail, error| Summary {
+            pass: 1,
+            fail,
+            error,
+            skip: 1,
+            muted: 0,
+        };
+        let none = coverage::NotAudited::default();
+        let one_region = coverage::NotAudited {
+            accounts: 0,
+            regions: 1,
+        };
+        let one_account = coverage::NotAudited {
+            accounts: 1,
+            regions: 0,
+        };
+        assert_eq!(exit_status(&summary(0, 0), false, none), EXIT_OK);
+        assert_eq!(
+            exit_status(&summary(0, 0), false, one_region),
+            EXIT_NOT_AUDITED
+        );
+        assert_eq!(
+            exit_status(&summary(0, 1), false, one_account),
+            EXIT_NOT_AUDITED
+        );
+        assert_eq!(exit_status(&summary(1, 0), false, one_account), EXIT_FAILED);
+        assert_eq!(exit_status(&summary(0, 1), false, none), EXIT_RUNTIME_ERROR);
+        assert_eq!(exit_status(&summary(0, 0), true, one_region), EXIT_FAILED);
+    }
 
     #[test]
     fn failures_outrank_errors_in_the_exit_code() {

@@ -14,8 +14,11 @@ use clap::Parser;
 
 /// Audits an AWS account against the Secrets Manager alternating-users tutorial,
 /// read-only. Exit code: 0 all passed (skipped checks are listed, and do not
-/// count unless --fail-on-skip), 3 a check failed, 1 a runtime error or a check
-/// that could not run (ERROR), 2 a usage error.
+/// count unless --fail-on-skip), 3 a check failed, 4 nothing failed but some
+/// accounts or regions were not audited (unreachable, not enabled, denied by an
+/// SCP; counted on stderr), 1 a runtime error or a check that could not run
+/// (ERROR), 2 a usage error; always over every finding, also those --status does
+/// not list.
 #[derive(Debug, Parser)]
 #[command(name = "audit", version)]
 #[allow(clippy::struct_excessive_bools)] // each bool is a command-line flag
@@ -52,6 +55,35 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_CONCURRENCY, value_parser = parse_max_concurrency)]
     max_concurrency: usize,
 
+    // ---- organisation scale: coverage, bounds and sessions (see audit::org, audit::coverage)
+    /// Accounts audited at once, at most (each with --max-concurrency calls in flight and a retry quota of its own).
+    #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_ACCOUNTS, value_parser = parse_max_accounts)]
+    max_accounts: usize,
+
+    /// Attempts per AWS call, the first included (adaptive retries back off on throttling).
+    #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_RETRIES_MAX_ATTEMPTS, value_parser = parse_max_attempts)]
+    retries_max_attempts: u32,
+
+    /// Length of each assumed role's session, e.g. 3600, 90m or 2h (900 s to 12 h; default STS's, 1 h); sessions are renewed before they expire, so a run may last longer. When the caller is itself an assumed role, at most 1 h (role chaining).
+    #[arg(long, value_name = "DURATION", value_parser = parse_session_duration)]
+    session_duration: Option<Duration>,
+
+    /// In a run over several regions or accounts, fail every check in a region where no part of the setup exists, instead of one row saying it is not applicable there.
+    #[arg(long)]
+    require_setup: bool,
+
+    /// Regions not to audit in any account (comma-separated), e.g. those an SCP denies.
+    #[arg(long, value_name = "REGION,...")]
+    exclude_regions: Option<String>,
+
+    /// Accounts not to audit (comma-separated ids); they are listed in the report's scope as excluded.
+    #[arg(long, value_name = "ID,...")]
+    exclude_accounts: Option<String>,
+
+    /// With --organization, only the accounts under these organisational units (comma-separated ids, any depth); the others are listed as excluded.
+    #[arg(long, value_name = "OU,...", requires = "organization")]
+    ous: Option<String>,
+    // ---- end of the organisation-scale flags
     /// Named AWS profile to take credentials and region from.
     #[arg(long, env = "AWS_PROFILE")]
     profile: Option<String>,
@@ -109,12 +141,22 @@ struct Cli {
     save_inventory: Option<PathBuf>,
 
     /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "session_duration", "exclude_regions", "exclude_accounts", "ous"])]
     from_inventory: Option<PathBuf>,
 
-    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
+    /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources, tags, resource_or_tag): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
     #[arg(long, value_name = "FILE")]
     mutelist: Option<PathBuf>,
+
+    /// List only findings of these statuses, in every format (comma-separated: PASS, FAIL, ERROR, SKIP, MUTED). The summary and the exit status still count every finding, listed or not.
+    #[arg(
+        long = "status",
+        value_name = "STATUS,...",
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true
+    )]
+    statuses: Vec<audit::report::ShownStatus>,
 
     /// Exit 3 when any check was skipped (e.g. the database checks without --read-secrets), for CI gates that must prove every check ran.
     #[arg(long)]
@@ -123,6 +165,10 @@ struct Cli {
     /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit.
     #[arg(long, exclusive = true)]
     print_policy: bool,
+
+    /// Print a CloudFormation template (JSON) of a read-only audit role for every account (deploy it with a StackSet, then pass --role-name AuditReadOnly), and exit; recommended over OrganizationAccountAccessRole, which is an administrator.
+    #[arg(long, exclusive = true)]
+    print_role_template: bool,
 }
 
 fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
@@ -137,6 +183,40 @@ fn parse_endpoint(text: &str) -> Result<(String, u16), String> {
         return Err(format!("{text:?} is not HOST:PORT"));
     }
     Ok((host.to_owned(), port))
+}
+
+fn parse_max_accounts(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a number of accounts from 1 to 1024"
+        )),
+    }
+}
+
+fn parse_max_attempts(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=20).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number of attempts from 1 to 20")),
+    }
+}
+
+/// `3600`, `90m`, `2h`: from 900 seconds to 12 hours (STS AssumeRole API
+/// reference, `DurationSeconds`: 900 up to the role's maximum, at most 43200).
+fn parse_session_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.strip_suffix('h') {
+        Some(n) => (n, 3600),
+        None => match text.strip_suffix('m') {
+            Some(n) => (n, 60),
+            None => (text.strip_suffix('s').unwrap_or(text), 1),
+        },
+    };
+    match number.parse::<u64>().map(|n| n.saturating_mul(unit)) {
+        Ok(seconds) if (900..=43_200).contains(&seconds) => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "{text:?} is not a session duration from 900 seconds (15m) to 12h; e.g. 3600, 90m or 2h"
+        )),
+    }
 }
 
 fn parse_max_concurrency(text: &str) -> Result<usize, String> {
@@ -158,6 +238,14 @@ fn main() -> ExitCode {
         println!(
             "{}",
             serde_json::to_string_pretty(&audit::calls::iam_policy()).unwrap_or_default()
+        );
+        return ExitCode::from(audit::EXIT_OK);
+    }
+    if cli.print_role_template {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&audit::role_template::role_template())
+                .unwrap_or_default()
         );
         return ExitCode::from(audit::EXIT_OK);
     }
@@ -213,7 +301,7 @@ async fn run(cli: Cli) -> Result<u8> {
         let target = Target::of(&cli)?;
         let evidence = match &target.accounts {
             Accounts::Caller => Evidence::Single(Box::new(
-                Box::pin(collect_live(&cli, &policy, &target.regions)).await?,
+                Box::pin(collect_live(&cli, &policy, &target)).await?,
             )),
             _ => Evidence::Organization(Box::pin(collect_accounts(&cli, &policy, target)).await?),
         };
@@ -235,19 +323,12 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         evidence
     };
-    let (mut report, api_requests) = match &evidence {
-        Evidence::Single(inventory) => (
-            Report::new(inventory, audit::evaluate(inventory, &policy)),
-            inventory.metadata.api_requests,
-        ),
-        Evidence::Organization(org) => (
-            Report::for_organization(org, audit::org::evaluate_organization(org, &policy)),
-            org.api_requests(),
-        ),
-    };
+    let (mut report, api_requests, gaps) = evaluate(&evidence, &policy, cli.require_setup);
     if let Some(list) = &mutelist {
-        report.mute(list, time::OffsetDateTime::now_utc().date());
+        let tags = audit::mutelist::ResourceTags::of(collected(&evidence));
+        report.mute(list, time::OffsetDateTime::now_utc().date(), &tags);
     }
+    report.keep_statuses(&cli.statuses);
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -295,22 +376,68 @@ async fn run(cli: Cli) -> Result<u8> {
             None => eprintln!("audit: {} ({} API requests)", report.summary, api_requests),
         }
     }
-    Ok(audit::exit_code_with(&report.summary, cli.fail_on_skip))
+    if gaps.any() {
+        // One line, whatever the format: a scheduled run's log shows the gap.
+        eprintln!(
+            "audit: not audited: {} account(s), {} region(s) (their rows say why: account.reachable, region.reachable, region.collected)",
+            gaps.accounts, gaps.regions
+        );
+    }
+    Ok(audit::exit_status(&report.summary, cli.fail_on_skip, gaps))
 }
 
-/// What `--discover` found, for standard error: each setup by its secret's name.
-fn discovered_setups(evidence: &Evidence) -> String {
-    let inventories: Vec<&Inventory> = match evidence {
+/// The report of the evidence (a region without the setup as one row in a run over
+/// several, unless `require_setup`), its API requests, and what was not audited.
+fn evaluate(
+    evidence: &Evidence,
+    policy: &Policy,
+    require_setup: bool,
+) -> (Report, u64, audit::coverage::NotAudited) {
+    match evidence {
+        Evidence::Single(inventory) => {
+            let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
+            let coverage = audit::coverage::Coverage {
+                require_setup,
+                many: regions > 1,
+            };
+            (
+                Report::new(
+                    inventory,
+                    audit::coverage::evaluate(inventory, policy, coverage),
+                ),
+                inventory.metadata.api_requests,
+                audit::coverage::NotAudited::of_inventory(inventory),
+            )
+        }
+        Evidence::Organization(org) => (
+            Report::for_organization(
+                org,
+                audit::org::evaluate_organization(org, policy, require_setup),
+            ),
+            org.api_requests(),
+            org.not_audited(),
+        ),
+    }
+}
+
+/// The inventory of each account collected.
+fn collected(evidence: &Evidence) -> Vec<&Inventory> {
+    match evidence {
         Evidence::Single(inventory) => vec![inventory.as_ref()],
         Evidence::Organization(org) => org
             .accounts
             .iter()
             .filter_map(|a| match &a.outcome {
                 audit::org::AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-                audit::org::AccountOutcome::Unreachable(_) => None,
+                _ => None,
             })
             .collect(),
-    };
+    }
+}
+
+/// What `--discover` found, for standard error: each setup by its secret's name.
+fn discovered_setups(evidence: &Evidence) -> String {
+    let inventories = collected(evidence);
     let names: Vec<String> = inventories
         .iter()
         .flat_map(|i| &i.regions)
@@ -354,6 +481,9 @@ fn load_inventory(path: &Path) -> Result<Evidence> {
 struct Target {
     accounts: Accounts,
     regions: Regions,
+    exclude_regions: Vec<String>,
+    exclude_accounts: Vec<String>,
+    ous: Vec<String>,
 }
 
 impl Target {
@@ -367,20 +497,49 @@ impl Target {
             (None, false) => Accounts::Caller,
         };
         if accounts == Accounts::Caller
-            && (cli.include_self || cli.role_name.is_some() || cli.external_id.is_some())
+            && (cli.include_self
+                || cli.role_name.is_some()
+                || cli.external_id.is_some()
+                || cli.session_duration.is_some()
+                || cli.exclude_accounts.is_some())
         {
             bail!(usage(
-                "--include-self, --role-name and --external-id apply to --accounts or --organization; add one of them"
+                "--include-self, --role-name, --external-id, --session-duration and --exclude-accounts apply to --accounts or --organization; add one of them"
                     .to_owned()
             ));
         }
+        let exclude_regions = match &cli.exclude_regions {
+            None => Vec::new(),
+            Some(text) => match audit::org::parse_regions(&[], Some(text)).map_err(usage)? {
+                Regions::List(regions) => regions,
+                _ => bail!(usage(
+                    "--exclude-regions: name the regions to leave out, e.g. --exclude-regions ap-east-1,me-south-1"
+                        .to_owned()
+                )),
+            },
+        };
+        let ous = match &cli.ous {
+            None => Vec::new(),
+            Some(text) => audit::org::parse_ous(text).map_err(usage)?,
+        };
+        let exclude_accounts = match &cli.exclude_accounts {
+            None => Vec::new(),
+            Some(text) => audit::org::parse_account_ids(text)
+                .map_err(|e| usage(e.replace("--accounts", "--exclude-accounts")))?,
+        };
         if let Some(name) = &cli.role_name {
             audit::org::validate_role_name(name).map_err(usage)?;
         }
         if let Some(id) = &cli.external_id {
             audit::org::validate_external_id(id).map_err(usage)?;
         }
-        Ok(Self { accounts, regions })
+        Ok(Self {
+            accounts,
+            regions,
+            exclude_regions,
+            exclude_accounts,
+            ous,
+        })
     }
 }
 
@@ -418,16 +577,25 @@ fn collect_request(cli: &Cli, policy: &Policy, regions: Vec<String>) -> Result<C
     Ok(request)
 }
 
-async fn base_config(cli: &Cli) -> aws_config::SdkConfig {
+/// The caller's configuration; without a configured region, the first of
+/// `--regions` (STS, Organizations and the region probe need one).
+async fn base_config(cli: &Cli, regions: &Regions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &cli.profile {
         loader = loader.profile_name(profile);
     }
-    loader.load().await
+    let base = loader.load().await;
+    match (base.region(), regions) {
+        (None, Regions::List(listed)) if !listed.is_empty() => base
+            .to_builder()
+            .region(Region::new(listed[0].clone()))
+            .build(),
+        _ => base,
+    }
 }
 
 async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<OrgInventory> {
-    let base = base_config(cli).await;
+    let base = base_config(cli, &target.regions).await;
     let request = OrgRequest {
         accounts: target.accounts,
         include_self: cli.include_self,
@@ -438,6 +606,12 @@ async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<
             .unwrap_or_else(|| audit::org::DEFAULT_ROLE_NAME.to_owned()),
         external_id: cli.external_id.clone(),
         max_concurrency: cli.max_concurrency,
+        max_accounts: cli.max_accounts,
+        retries_max_attempts: cli.retries_max_attempts,
+        session_duration: cli.session_duration,
+        exclude_accounts: target.exclude_accounts,
+        exclude_regions: target.exclude_regions,
+        ous: target.ous,
         collect: collect_request(cli, policy, Vec::new())?,
     };
     Box::pin(with_progress(audit::org::collect_organization(
@@ -450,27 +624,33 @@ async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<
     })
 }
 
-async fn collect_live(cli: &Cli, policy: &Policy, regions: &Regions) -> Result<Inventory> {
-    let base = base_config(cli).await;
-    let regions: Vec<String> = match regions {
-        Regions::List(regions) => regions.clone(),
-        Regions::Default | Regions::All => match base.region() {
-            None => bail!(UsageError(
-                "no region: pass --region REGION (or --regions all) and set AWS_REGION (or a profile's region)"
-                    .to_owned()
-            )),
-            Some(region) if *regions == Regions::Default => vec![region.to_string()],
-            Some(_) => audit::org::enabled_regions(&base)
-                .await
-                .map_err(|error| anyhow::anyhow!("--regions all: {}", error.describe()))?,
-        },
+async fn collect_live(cli: &Cli, policy: &Policy, target: &Target) -> Result<Inventory> {
+    let base = base_config(cli, &target.regions).await;
+    let (regions, skipped) = match &target.regions {
+        Regions::List(regions) if regions.len() == 1 && target.exclude_regions.is_empty() => {
+            (regions.clone(), Vec::new())
+        }
+        Regions::Default | Regions::All if base.region().is_none() => bail!(UsageError(
+            "no region: pass --region REGION (or --regions all) and set AWS_REGION (or a profile's region)"
+                .to_owned()
+        )),
+        Regions::Default => (
+            base.region().map(ToString::to_string).into_iter().collect(),
+            Vec::new(),
+        ),
+        // Several regions: each probed once (not enabled, denied by an SCP).
+        wanted => audit::org::probe_regions(&base, wanted, &target.exclude_regions)
+            .await
+            .map_err(|error| anyhow::anyhow!("--regions: {}", error.describe()))?,
     };
     let configs: Vec<_> = regions
         .iter()
         .map(|r| base.to_builder().region(Region::new(r.clone())).build())
         .collect();
     let request = collect_request(cli, policy, regions)?;
-    Ok(Box::pin(with_progress(audit::collect(&configs, &request))).await)
+    let mut inventory = Box::pin(with_progress(audit::collect(&configs, &request))).await;
+    inventory.skipped_regions = skipped;
+    Ok(inventory)
 }
 
 /// Shows a spinner on stderr when collection takes over a second on a terminal.
@@ -494,6 +674,28 @@ async fn with_progress<T>(work: impl std::future::Future<Output = T>) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_takes_the_names_the_report_uses_in_any_case() {
+        use audit::report::ShownStatus;
+        let cli = Cli::try_parse_from(["audit", "--status", "FAIL,error", "--status", "Muted"])
+            .expect("accepted");
+        assert_eq!(
+            cli.statuses,
+            [ShownStatus::Fail, ShownStatus::Error, ShownStatus::Muted]
+        );
+        let error = Cli::try_parse_from(["audit", "--status", "WARN"]).expect_err("refused");
+        assert!(
+            error.to_string().contains("PASS, FAIL, ERROR, SKIP, MUTED"),
+            "{error}"
+        );
+        assert!(
+            Cli::try_parse_from(["audit"])
+                .expect("no filter")
+                .statuses
+                .is_empty()
+        );
+    }
 
     #[test]
     fn discover_combines_with_all_secrets_but_not_with_names() {

@@ -16,15 +16,28 @@
 //! accounts = ["123456789012"]      # optional: any account when absent
 //! regions = ["eu-west-1"]          # optional: any region when absent
 //! resources = ["arn:aws:ec2:*:*:security-group/sg-0abc*"]  # optional: any resource
+//! tags = ["exception=SEC-1234", "env=sandbox*"]  # optional: the resource holds every one
+//! resource_or_tag = true           # with resources and tags: either one suffices
 //! ```
+//!
+//! Tags follow Prowler's mutelist ("Tags is an optional list that matches on
+//! tuples of 'key=value' and are ANDed together", prowler docs/tutorials/mutelist.md):
+//! every `key=value` listed must be on the resource (the key exactly, as AWS tag
+//! keys are case-sensitive; the value with `*` and `?` wildcards). Prowler's users
+//! asked to mute a resource *or* anything tagged as an exception in one entry;
+//! `resource_or_tag = true` does that, where by default an entry with both lists
+//! needs both. Tags are known for what the audit reads with its tags: the secrets
+//! (every finding whose resource is a secret's ARN); a finding on another resource
+//! (a security group, the VPC) matches no `tags` list, and an entry that only
+//! such findings could match is reported as unused.
 //!
 //! An expired entry mutes nothing and is reported as expired, with the findings it
 //! would have muted counted; an entry that matches no finding is reported as
 //! unused, so the list shrinks as the setup is fixed. A file that does not parse,
-//! an entry without a reason, or a `checks` pattern that names no check is a usage
-//! error before anything is collected. Resource tags are not matched: findings do
-//! not carry their resource's tags.
+//! an entry without a reason, a `checks` pattern that names no check, or a tag
+//! without `=` is a usage error before anything is collected.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +45,7 @@ use time::Date;
 
 use crate::checks::{CHECKS, Finding, Muted};
 use crate::iam_eval::wildcard_matches;
+use crate::inventory::Inventory;
 
 /// One entry of the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +58,38 @@ struct Entry {
     accounts: Option<Vec<String>>,
     regions: Option<Vec<String>>,
     resources: Option<Vec<String>>,
+    /// `key=value` pairs the resource's tags must all hold.
+    tags: Option<Vec<String>>,
+    /// With `resources` and `tags`: either matching suffices.
+    #[serde(default)]
+    resource_or_tag: bool,
+}
+
+/// The tags of the resources the audit read with their tags (secrets), by ARN,
+/// so mutelist entries can match findings by tag.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceTags(std::collections::HashMap<String, BTreeMap<String, String>>);
+
+impl ResourceTags {
+    /// The tags of every secret of `inventories` (each account's, in an audit of several).
+    pub fn of<'a>(inventories: impl IntoIterator<Item = &'a Inventory>) -> Self {
+        let mut tags = std::collections::HashMap::new();
+        for inventory in inventories {
+            for region in &inventory.regions {
+                for secret in region.secrets.ok().into_iter().flatten() {
+                    if !secret.arn.is_empty() && !secret.tags.is_empty() {
+                        tags.insert(secret.arn.clone(), secret.tags.clone());
+                    }
+                }
+            }
+        }
+        Self(tags)
+    }
+
+    /// The tags of `resource`, when the audit read them.
+    fn get(&self, resource: &str) -> Option<&BTreeMap<String, String>> {
+        self.0.get(resource)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,7 +178,12 @@ impl Mutelist {
 
     /// Mutes the findings a live entry matches (the first such entry, in file
     /// order), as of `today`, and says what became of each entry.
-    pub fn apply(&self, findings: &mut [Finding], today: Date) -> Vec<EntryUse> {
+    pub fn apply(
+        &self,
+        findings: &mut [Finding],
+        today: Date,
+        tags: &ResourceTags,
+    ) -> Vec<EntryUse> {
         // Per entry: the findings it muted (live) or matched (expired).
         let mut counted = vec![0usize; self.entries.len()];
         for finding in findings.iter_mut() {
@@ -140,7 +191,7 @@ impl Mutelist {
                 continue;
             }
             for (index, (entry, expires)) in self.entries.iter().enumerate() {
-                if !matches(entry, finding) {
+                if !matches(entry, finding, tags.get(&finding.resource)) {
                     continue;
                 }
                 if today > *expires {
@@ -243,6 +294,7 @@ fn validate(entry: &Entry) -> Result<Date, String> {
         ("accounts", &entry.accounts),
         ("regions", &entry.regions),
         ("resources", &entry.resources),
+        ("tags", &entry.tags),
     ] {
         if list.as_ref().is_some_and(Vec::is_empty) {
             return Err(format!(
@@ -260,21 +312,64 @@ fn validate(entry: &Entry) -> Result<Date, String> {
             ));
         }
     }
+    for tag in entry.tags.iter().flatten() {
+        if tag.split_once('=').is_none_or(|(key, _)| key.is_empty()) {
+            return Err(format!(
+                "`tags` value {tag:?} is not key=value; write the tag as Key=Value (the value may use `*` and `?`)"
+            ));
+        }
+    }
+    if entry.resource_or_tag && (entry.resources.is_none() || entry.tags.is_none()) {
+        return Err(
+            "`resource_or_tag` needs both `resources` and `tags`; add the missing list or remove it"
+                .to_owned(),
+        );
+    }
     Ok(expires)
 }
 
-/// Whether `entry`'s patterns all match `finding` (an absent list matches all).
-fn matches(entry: &Entry, finding: &Finding) -> bool {
+/// Whether the resource's `tags` hold every `key=value` of `patterns` (keys
+/// exactly, values with wildcards); a resource whose tags were not read holds none.
+fn tags_match(patterns: &[String], tags: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(tags) = tags else {
+        return false;
+    };
+    patterns.iter().all(|pattern| {
+        pattern.split_once('=').is_some_and(|(key, value)| {
+            tags.get(key)
+                .is_some_and(|actual| wildcard_matches(value, actual, false))
+        })
+    })
+}
+
+/// Whether `entry`'s patterns all match `finding` (an absent list matches all);
+/// with `resource_or_tag`, its resources or its tags.
+fn matches(entry: &Entry, finding: &Finding, tags: Option<&BTreeMap<String, String>>) -> bool {
     let any = |patterns: Option<&Vec<String>>, value: Option<&str>| match patterns {
         None => true,
         Some(patterns) => {
             value.is_some_and(|value| patterns.iter().any(|p| wildcard_matches(p, value, false)))
         }
     };
+    let resource = any(entry.resources.as_ref(), Some(&finding.resource));
+    let tagged = entry
+        .tags
+        .as_ref()
+        .is_none_or(|patterns| tags_match(patterns, tags));
+    let subject = if entry.resource_or_tag {
+        // Both lists are given (`validate`): either one.
+        entry.resources.as_ref().is_some_and(|_| resource)
+            || entry
+                .tags
+                .as_ref()
+                .is_some_and(|patterns| tags_match(patterns, tags))
+    } else {
+        resource && tagged
+    };
     any(Some(&entry.checks), Some(&finding.check_id))
         && any(entry.accounts.as_ref(), finding.account_id.as_deref())
         && any(entry.regions.as_ref(), Some(&finding.region))
-        && any(entry.resources.as_ref(), Some(&finding.resource))
+        && subject
 }
 
 #[cfg(test)]
@@ -350,7 +445,7 @@ regions = ["ap-south-2"]
                 "arn:s",
             ),
         ];
-        let uses = list.apply(&mut findings, date(2026, 12, 6));
+        let uses = list.apply(&mut findings, date(2026, 12, 6), &ResourceTags::default());
         let muted: Vec<bool> = findings.iter().map(|f| f.muted.is_some()).collect();
         assert_eq!(
             muted,
@@ -388,10 +483,10 @@ regions = ["ap-south-2"]
             )]
         };
         let mut last_day = ssh();
-        list.apply(&mut last_day, date(2027, 3, 31));
+        list.apply(&mut last_day, date(2027, 3, 31), &ResourceTags::default());
         assert!(last_day[0].muted.is_some());
         let mut after = ssh();
-        let uses = list.apply(&mut after, date(2027, 4, 1));
+        let uses = list.apply(&mut after, date(2027, 4, 1), &ResourceTags::default());
         assert!(after[0].muted.is_none());
         assert_eq!(uses[0].state, EntryState::Expired);
     }
@@ -408,7 +503,7 @@ regions = ["ap-south-2"]
             finding("vpc.dns", "", "us-east-1", "vpc"),
         ];
         findings[2].account_id = None;
-        let uses = list.apply(&mut findings, date(2026, 12, 6));
+        let uses = list.apply(&mut findings, date(2026, 12, 6), &ResourceTags::default());
         assert!(
             findings[0].muted.is_none(),
             "an account not audited stays visible"
@@ -422,8 +517,95 @@ regions = ["ap-south-2"]
         assert_eq!(uses[1].state, EntryState::Live);
         // An entry whose findings an earlier one already mutes mutes nothing.
         let mut only_first = vec![finding("vpc.dns", "111111111111", "us-east-1", "vpc")];
-        let uses = list.apply(&mut only_first, date(2026, 12, 6));
+        let uses = list.apply(&mut only_first, date(2026, 12, 6), &ResourceTags::default());
         assert_eq!(uses[1].state, EntryState::Unused);
+    }
+
+    #[test]
+    fn tag_entries_need_every_tag_and_resource_or_tag_takes_either() {
+        let list = Mutelist::from_toml(
+            r#"
+[[mute]]
+reason = "sandbox secrets"
+expires = 2099-01-01
+checks = ["secret.*"]
+tags = ["env=sandbox*", "owner=team-a"]
+
+[[mute]]
+reason = "this secret, or anything tagged as an exception"
+expires = 2099-01-01
+checks = ["secret.rotation.schedule"]
+resources = ["arn:s:listed"]
+tags = ["exception=SEC-1"]
+resource_or_tag = true
+
+[[mute]]
+reason = "both needed"
+expires = 2099-01-01
+checks = ["secret.unused"]
+resources = ["arn:s:listed*"]
+tags = ["exception=SEC-1"]
+"#,
+        )
+        .expect("valid");
+        let tagged = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let tags = ResourceTags(
+            [
+                (
+                    "arn:s:sandbox",
+                    tagged(&[("env", "sandbox-1"), ("owner", "team-a")]),
+                ),
+                ("arn:s:partial", tagged(&[("env", "sandbox")])),
+                (
+                    "arn:s:case",
+                    tagged(&[("Env", "sandbox"), ("owner", "team-a")]),
+                ),
+                ("arn:s:tagged", tagged(&[("exception", "SEC-1")])),
+                ("arn:s:listed-tagged", tagged(&[("exception", "SEC-1")])),
+            ]
+            .into_iter()
+            .map(|(arn, tags)| (arn.to_owned(), tags))
+            .collect(),
+        );
+        let account = "111111111111";
+        let mut findings = vec![
+            finding("secret.rotation.healthy", account, "r", "arn:s:sandbox"),
+            finding("secret.rotation.healthy", account, "r", "arn:s:partial"),
+            finding("secret.rotation.healthy", account, "r", "arn:s:case"),
+            finding("secret.rotation.schedule", account, "r", "arn:s:listed"),
+            finding("secret.rotation.schedule", account, "r", "arn:s:tagged"),
+            finding("secret.rotation.schedule", account, "r", "arn:s:other"),
+            finding("secret.unused", account, "r", "arn:s:listed"),
+            finding("secret.unused", account, "r", "arn:s:listed-tagged"),
+        ];
+        let uses = list.apply(&mut findings, date(2026, 12, 6), &tags);
+        let by: Vec<Option<usize>> = findings
+            .iter()
+            .map(|f| f.muted.as_ref().map(|m| m.entry))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                Some(1), // every tag, the value by its wildcard
+                None,    // one tag of two
+                None,    // `Env` is not `env`: tag keys are case-sensitive
+                Some(2), // the listed resource, untagged
+                Some(2), // another resource, tagged
+                None,    // neither
+                None,    // the resource without the tag
+                Some(3), // both
+            ]
+        );
+        assert!(uses.iter().all(|u| u.state == EntryState::Live), "{uses:?}");
+        // A resource whose tags the audit did not read matches no tag list.
+        let mut group = vec![finding("secret.rotation.schedule", account, "r", "sg-1")];
+        list.apply(&mut group, date(2026, 12, 6), &ResourceTags::default());
+        assert!(group[0].muted.is_none());
     }
 
     #[test]
@@ -485,6 +667,22 @@ regions = ["ap-south-2"]
             (
                 "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\nresource = [\"x\"]",
                 "unknown field `resource`",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\ntags = [\"exception\"]",
+                "`tags` value \"exception\" is not key=value",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\ntags = [\"=x\"]",
+                "is not key=value",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\ntags = []",
+                "`tags` is written empty",
+            ),
+            (
+                "reason = \"r\"\nexpires = 2027-01-01\nchecks = [\"vpc.dns\"]\ntags = [\"a=b\"]\nresource_or_tag = true",
+                "`resource_or_tag` needs both `resources` and `tags`",
             ),
         ];
         for (body, expected) in cases {

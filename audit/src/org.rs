@@ -13,11 +13,21 @@
 //!   that refuses to be assumed (missing, or a trust policy that does not trust
 //!   the auditor), or a denied `DescribeRegions`, becomes one ERROR row naming the
 //!   account and the reason; every other account is still audited.
-//! - **Concurrent, but bounded per account.** Every account and every region runs
-//!   at once, so 100 accounts × 4 regions take the time of the slowest few; the
-//!   HTTP client of one account holds a semaphore with `--max-concurrency` permits,
-//!   so no account sees more calls in flight than that, and the SDK's adaptive
-//!   retry mode slows down on throttling instead of failing.
+//! - **Concurrent, but bounded.** At most `--max-accounts` accounts run at once,
+//!   each with all its regions at once; the HTTP client of one account holds a
+//!   semaphore with `--max-concurrency` permits, so no account sees more calls in
+//!   flight than that; each account's clients have a retry partition of their own
+//!   (the SDK's default is one per service and region, shared by every account), and
+//!   the adaptive retry mode slows down on throttling instead of failing. The first
+//!   AssumeRole calls are spaced, not fired together.
+//! - **Sessions are renewed.** An assumed role's credentials come from aws-config's
+//!   `AssumeRoleProvider` behind the SDK's identity cache, which asks for a new
+//!   session before the current one expires, so a run may last longer than one
+//!   session (`--session-duration`; an hour at most when chained).
+//! - **Every listed account is in the inventory**, by id: audited, unreachable,
+//!   suspended or excluded ([`AccountRecord::state`]), so the report proves coverage;
+//!   regions probed and not audited are in each account's inventory
+//!   ([`crate::coverage`]).
 //! - **Input is checked before any call.** Account ids, region names, role names
 //!   and external ids are validated by the pure functions below (table-tested), so
 //!   a typo is a usage error, not 100 failed AssumeRole calls.
@@ -48,6 +58,7 @@ use tokio::task::JoinSet;
 use crate::calls;
 use crate::checks::{CheckDefinition, Finding, Severity, Status, partition};
 use crate::collect::{CollectRequest, collection_error};
+use crate::coverage::{Coverage, NotAudited, RegionGap, SkippedRegion};
 use crate::inventory::{CollectionError, Inventory};
 use crate::policy::Policy;
 
@@ -56,6 +67,18 @@ pub use crate::calls::DEFAULT_ROLE_NAME;
 pub const ORG_INVENTORY_FORMAT: &str = "audit-organization-inventory";
 /// Calls in flight per account unless `--max-concurrency` says otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
+/// Accounts audited at once unless `--max-accounts` says otherwise.
+pub const DEFAULT_MAX_ACCOUNTS: usize = 16;
+/// Attempts per call (the first and four retries) unless `--retries-max-attempts` says otherwise.
+pub const DEFAULT_RETRIES_MAX_ATTEMPTS: u32 = 5;
+/// The longest session of a role assumed with a role's credentials ("role
+/// chaining"): STS API reference, AssumeRole, `DurationSeconds` ("if you assume a
+/// role using role chaining and provide a DurationSeconds parameter value greater
+/// than one hour, the operation fails").
+pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::from_hours(1);
+/// Time between two accounts' first AssumeRole calls, so a run over hundreds of
+/// accounts does not open with hundreds of STS calls in the same instant.
+const ASSUME_ROLE_SPACING: std::time::Duration = std::time::Duration::from_millis(50);
 /// The region of an account-level finding (the account could not be reached).
 pub const ACCOUNT_REGION: &str = "global";
 
@@ -204,35 +227,95 @@ pub struct Target {
     pub own: bool,
 }
 
-/// The accounts to audit, in order: the listed ones, without the caller's own
-/// account unless `include_self` (then first, audited with the caller's credentials).
-pub fn targets(
-    listed: &[(String, Option<String>)],
-    caller_account: &str,
-    include_self: bool,
-) -> Vec<Target> {
-    let mut out = Vec::new();
-    if include_self {
-        let name = listed
-            .iter()
-            .find(|(id, _)| id == caller_account)
-            .and_then(|(_, name)| name.clone());
-        out.push(Target {
-            account_id: caller_account.to_owned(),
-            name,
-            own: true,
-        });
+/// An account as Organizations lists it (`--accounts` names active ones, without a name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub account_id: String,
+    pub name: Option<String>,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, ... (ListAccounts' `State`, else `Status`).
+    pub state: String,
+}
+
+/// The accounts to audit and the records of those that will not be, each in
+/// account-id order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub not_audited: Vec<AccountRecord>,
+}
+
+/// Which of the listed accounts are to be audited.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selection<'a> {
+    /// `--include-self`.
+    pub include_self: bool,
+    /// The accounts were named (`--accounts`), not listed by Organizations.
+    pub named: bool,
+    /// `--exclude-accounts`.
+    pub exclude: &'a [String],
+    /// With `--ous`: the accounts under those units; the others are excluded.
+    pub only: Option<&'a std::collections::BTreeSet<String>>,
+}
+
+/// Which listed accounts to audit. Every listed account is in the plan once: an
+/// excluded one (`--exclude-accounts`, or not under `--ous`) and a suspended one as
+/// a record with its state; the caller's own account is audited with its own
+/// credentials when named (`--accounts` lists it) or with `include_self` (then
+/// also when Organizations does not list it), and is otherwise a record saying why not.
+pub fn plan(listed: &[Listed], caller_account: &str, selection: Selection<'_>) -> Plan {
+    let Selection {
+        include_self,
+        named,
+        exclude,
+        only,
+    } = selection;
+    let own = Listed {
+        account_id: caller_account.to_owned(),
+        name: None,
+        state: "ACTIVE".to_owned(),
+    };
+    let mut accounts: BTreeMap<&str, &Listed> = BTreeMap::new();
+    for account in listed {
+        accounts
+            .entry(account.account_id.as_str())
+            .or_insert(account);
     }
-    for (id, name) in listed {
-        if id != caller_account && !out.iter().any(|t| &t.account_id == id) {
-            out.push(Target {
-                account_id: id.clone(),
-                name: name.clone(),
-                own: false,
+    if include_self {
+        accounts.entry(caller_account).or_insert(&own);
+    }
+    let mut plan = Plan::default();
+    for (id, account) in accounts {
+        let record = |outcome| AccountRecord {
+            account_id: id.to_owned(),
+            name: account.name.clone(),
+            role_arn: None,
+            outcome,
+        };
+        let is_own = id == caller_account;
+        if exclude.iter().any(|e| e == id) {
+            plan.not_audited.push(record(AccountOutcome::Excluded(
+                "named by --exclude-accounts".to_owned(),
+            )));
+        } else if only.is_some_and(|under| !under.contains(id)) {
+            plan.not_audited.push(record(AccountOutcome::Excluded(
+                "not under the organisational units of --ous".to_owned(),
+            )));
+        } else if account.state != "ACTIVE" {
+            plan.not_audited
+                .push(record(AccountOutcome::Suspended(account.state.clone())));
+        } else if is_own && !include_self && !named {
+            plan.not_audited.push(record(AccountOutcome::Excluded(
+                "the caller's own account; pass --include-self to audit it with the caller's credentials".to_owned(),
+            )));
+        } else {
+            plan.targets.push(Target {
+                account_id: id.to_owned(),
+                name: account.name.clone(),
+                own: is_own,
             });
         }
     }
-    out
+    plan
 }
 
 /// Who ran the audit (`sts:GetCallerIdentity`).
@@ -261,6 +344,37 @@ pub enum AccountOutcome {
     Collected(Box<Inventory>),
     /// Not reached (AssumeRole refused, DescribeRegions denied): one ERROR finding.
     Unreachable(CollectionError),
+    /// Listed by Organizations but not active (`SUSPENDED`, `PENDING_CLOSURE`, ...):
+    /// nothing can be audited there; listed in the scope with its state.
+    Suspended(String),
+    /// Left out on purpose (`--exclude-accounts`, or the caller's own account
+    /// without `--include-self`), with the reason; listed in the scope.
+    Excluded(String),
+}
+
+impl AccountRecord {
+    /// The account's state, for the report's scope: `audited`, `unreachable: <why>`,
+    /// `suspended (<status>)`, `excluded: <why>`.
+    pub fn state(&self) -> String {
+        match &self.outcome {
+            AccountOutcome::Collected(_) => "audited".to_owned(),
+            AccountOutcome::Unreachable(error) => format!(
+                "unreachable: {} failed ({})",
+                error.action,
+                first_line(&error.message)
+            ),
+            AccountOutcome::Suspended(status) => format!("suspended ({status})"),
+            AccountOutcome::Excluded(reason) => format!("excluded: {reason}"),
+        }
+    }
+
+    /// The inventory, when the account was collected.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        match &self.outcome {
+            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
+            _ => None,
+        }
+    }
 }
 
 /// The evidence of a run over several accounts: one file for all of them.
@@ -282,11 +396,25 @@ impl OrgInventory {
     pub fn api_requests(&self) -> u64 {
         self.accounts
             .iter()
-            .filter_map(|a| match &a.outcome {
-                AccountOutcome::Collected(inventory) => Some(inventory.metadata.api_requests),
-                AccountOutcome::Unreachable(_) => None,
-            })
+            .filter_map(AccountRecord::inventory)
+            .map(|inventory| inventory.metadata.api_requests)
             .sum()
+    }
+
+    /// Accounts listed and not audited (unreachable), and regions of the audited
+    /// ones not audited (not enabled, denied by an SCP, stopped).
+    pub fn not_audited(&self) -> NotAudited {
+        let mut gaps = NotAudited::default();
+        for account in &self.accounts {
+            match &account.outcome {
+                AccountOutcome::Collected(inventory) => {
+                    gaps.add(NotAudited::of_inventory(inventory));
+                }
+                AccountOutcome::Unreachable(_) => gaps.accounts += 1,
+                AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
+            }
+        }
+        gaps
     }
 }
 
@@ -334,14 +462,25 @@ pub const ACCOUNT_REACHABLE: CheckDefinition = CheckDefinition {
     ],
 };
 
-/// Findings of every account: each collected account's checks, with its id, and
-/// one ERROR finding per account that could not be reached.
-pub fn evaluate_organization(org: &OrgInventory, policy: &Policy) -> Vec<Finding> {
+/// Findings of every account: each collected account's checks, with its id (a
+/// region without the setup as one row, unless `require_setup`; see
+/// [`crate::coverage`]), and one ERROR finding per account that could not be
+/// reached. Suspended and excluded accounts have no finding: the report's scope
+/// lists them with their state. Accounts come in the order of the inventory (by id).
+pub fn evaluate_organization(
+    org: &OrgInventory,
+    policy: &Policy,
+    require_setup: bool,
+) -> Vec<Finding> {
+    let coverage = Coverage {
+        require_setup,
+        many: true,
+    };
     let mut findings = Vec::new();
     for account in &org.accounts {
         match &account.outcome {
             AccountOutcome::Collected(inventory) => {
-                for mut finding in crate::checks::evaluate(inventory, policy) {
+                for mut finding in crate::coverage::evaluate(inventory, policy, coverage) {
                     finding
                         .account_id
                         .get_or_insert_with(|| account.account_id.clone());
@@ -351,6 +490,7 @@ pub fn evaluate_organization(org: &OrgInventory, policy: &Policy) -> Vec<Finding
             AccountOutcome::Unreachable(error) => {
                 findings.push(unreachable_finding(account, error));
             }
+            AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
         }
     }
     findings
@@ -366,30 +506,18 @@ fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Find
         Some(code) => format!("{code}: {}", first_line(&error.message)),
         None => first_line(&error.message).to_owned(),
     };
-    Finding {
-        check_id: definition.id.to_owned(),
-        title: definition.title.to_owned(),
-        status: Status::Error,
-        severity: definition.severity,
-        region: ACCOUNT_REGION.to_owned(),
+    crate::coverage::row(
+        definition,
+        Status::Error,
+        ACCOUNT_REGION,
         resource,
-        resource_type: definition.resource_type.to_owned(),
-        message: format!(
+        Some(account.account_id.clone()),
+        format!(
             "{} was not audited: {} failed ({reason})",
             account_label(&account.account_id, account.name.as_deref()),
             error.action
         ),
-        remediation: definition.remediation.to_owned(),
-        compliance: Vec::new(),
-        references: definition
-            .references
-            .iter()
-            .map(|&r| r.to_owned())
-            .collect(),
-        account_id: Some(account.account_id.clone()),
-        setup: None,
-        muted: None,
-    }
+    )
 }
 
 /// `account 111111111111 (name)`, or without the name when there is none.
@@ -418,8 +546,42 @@ pub struct OrgRequest {
     pub external_id: Option<String>,
     /// HTTP calls in flight per account.
     pub max_concurrency: usize,
+    /// Accounts audited at once (`--max-accounts`); the others wait their turn.
+    pub max_accounts: usize,
+    /// Attempts per call, the first included (`--retries-max-attempts`).
+    pub retries_max_attempts: u32,
+    /// `DurationSeconds` of each assumed role's sessions (`--session-duration`);
+    /// `None`: STS's default, one hour. Sessions are renewed before they expire.
+    pub session_duration: Option<std::time::Duration>,
+    /// Accounts listed but not audited (`--exclude-accounts`).
+    pub exclude_accounts: Vec<String>,
+    /// Regions not audited in any account (`--exclude-regions`).
+    pub exclude_regions: Vec<String>,
+    /// Organisational units (`--ous`): only the accounts under them, at any depth.
+    pub ous: Vec<String>,
     /// The per-account audit (its `scope.regions` is set per account).
     pub collect: CollectRequest,
+}
+
+impl OrgRequest {
+    /// A request with the defaults of the command line for everything else.
+    pub fn new(accounts: Accounts, regions: Regions, collect: CollectRequest) -> Self {
+        Self {
+            accounts,
+            include_self: false,
+            regions,
+            role_name: DEFAULT_ROLE_NAME.to_owned(),
+            external_id: None,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_accounts: DEFAULT_MAX_ACCOUNTS,
+            retries_max_attempts: DEFAULT_RETRIES_MAX_ATTEMPTS,
+            session_duration: None,
+            exclude_accounts: Vec::new(),
+            exclude_regions: Vec::new(),
+            ous: Vec::new(),
+            collect,
+        }
+    }
 }
 
 /// Why a run over several accounts could not start (no account was audited).
@@ -439,6 +601,10 @@ pub enum OrgError {
     NoAccounts(String),
     #[error("no region: pass --regions REGION[,REGION...] or --regions all, or set AWS_REGION")]
     NoRegion,
+    #[error(
+        "--ous: {0}; check the unit ids (aws organizations list-organizational-units-for-parent) and that the caller may list them"
+    )]
+    Units(String),
 }
 
 /// An HTTP client that lets at most `permits` requests of one account be in
@@ -492,8 +658,10 @@ fn default_http_client() -> SharedHttpClient {
 
 /// `base` with a bounded HTTP client of its own and adaptive retries (AWS SDKs
 /// and Tools reference guide, "Retry behavior": adaptive mode rate-limits the
-/// client after throttling errors).
-fn account_config(base: &SdkConfig, max_concurrency: usize) -> SdkConfig {
+/// client after throttling errors). Each account's clients also have a retry
+/// partition of their own (see `collect::Clients`), so one throttled account does
+/// not spend the retry quota of the others.
+fn account_config(base: &SdkConfig, max_concurrency: usize, max_attempts: u32) -> SdkConfig {
     let inner = base.http_client().unwrap_or_else(default_http_client);
     let bounded = BoundedClient {
         inner,
@@ -501,7 +669,7 @@ fn account_config(base: &SdkConfig, max_concurrency: usize) -> SdkConfig {
     };
     base.to_builder()
         .http_client(SharedHttpClient::new(bounded))
-        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+        .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)))
         .build()
 }
 
@@ -516,10 +684,8 @@ async fn caller(base: &SdkConfig) -> Result<Caller, OrgError> {
     })
 }
 
-/// Every active account of the organisation, with its name (ListAccounts, 20 a page).
-async fn organization_accounts(
-    base: &SdkConfig,
-) -> Result<Vec<(String, Option<String>)>, OrgError> {
+/// Every account of the organisation, with its name and state (ListAccounts, 20 a page).
+async fn organization_accounts(base: &SdkConfig) -> Result<Vec<Listed>, OrgError> {
     let client = aws_sdk_organizations::Client::new(base);
     let mut pages = client.list_accounts().into_paginator().send();
     let mut accounts = Vec::new();
@@ -531,80 +697,238 @@ async fn organization_accounts(
             })
         })?;
         for account in page.accounts() {
-            let active = is_active(
-                account
-                    .status()
-                    .map(aws_sdk_organizations::types::AccountStatus::as_str),
-                account
-                    .state()
-                    .map(aws_sdk_organizations::types::AccountState::as_str),
-            );
-            if let (Some(id), true) = (account.id(), active) {
-                accounts.push((id.to_owned(), account.name().map(str::to_owned)));
+            let status = account
+                .status()
+                .map(aws_sdk_organizations::types::AccountStatus::as_str);
+            let state = account
+                .state()
+                .map(aws_sdk_organizations::types::AccountState::as_str);
+            if let Some(id) = account.id() {
+                accounts.push(Listed {
+                    account_id: id.to_owned(),
+                    name: account.name().map(str::to_owned),
+                    state: if is_active(status, state) {
+                        "ACTIVE".to_owned()
+                    } else {
+                        state.or(status).unwrap_or("UNKNOWN").to_owned()
+                    },
+                });
             }
         }
     }
     Ok(accounts)
 }
 
-/// Collects every account of `request`, concurrently.
+/// The accounts under these organisational units, at any depth
+/// (ListAccountsForParent and ListOrganizationalUnitsForParent, from each unit down).
+async fn accounts_under(
+    base: &SdkConfig,
+    ous: &[String],
+) -> Result<std::collections::BTreeSet<String>, OrgError> {
+    let client = aws_sdk_organizations::Client::new(base);
+    let failed = |action: &str, unit: &str, code: Option<&str>, message: Option<&str>| {
+        OrgError::Units(format!(
+            "{action} on {unit} failed ({}: {})",
+            code.unwrap_or("error"),
+            message.unwrap_or_default()
+        ))
+    };
+    let mut accounts = std::collections::BTreeSet::new();
+    let mut units: Vec<String> = ous.to_vec();
+    while let Some(unit) = units.pop() {
+        let mut pages = client
+            .list_accounts_for_parent()
+            .parent_id(&unit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                failed(
+                    calls::ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT.action,
+                    &unit,
+                    e.code(),
+                    e.message(),
+                )
+            })?;
+            accounts.extend(
+                page.accounts()
+                    .iter()
+                    .filter_map(|a| a.id().map(str::to_owned)),
+            );
+        }
+        let mut pages = client
+            .list_organizational_units_for_parent()
+            .parent_id(&unit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                failed(
+                    calls::ORGANIZATIONS_LIST_OUS_FOR_PARENT.action,
+                    &unit,
+                    e.code(),
+                    e.message(),
+                )
+            })?;
+            units.extend(
+                page.organizational_units()
+                    .iter()
+                    .filter_map(|u| u.id().map(str::to_owned)),
+            );
+        }
+    }
+    Ok(accounts)
+}
+
+/// `--ous`: organisational unit ids (`ou-` then 4 to 32 and 8 to 32 of `a-z0-9`,
+/// Organizations API reference, `OrganizationalUnitId`) or a root id (`r-` then 4
+/// to 32), comma-separated, duplicates dropped.
+pub fn parse_ous(text: &str) -> Result<Vec<String>, String> {
+    let part_ok = |part: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&part.len())
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for id in text.split(',').map(str::trim) {
+        let valid = match id.split('-').collect::<Vec<_>>().as_slice() {
+            ["ou", root, unit] => part_ok(root, 4..=32) && part_ok(unit, 8..=32),
+            ["r", root] => part_ok(root, 4..=32),
+            _ => false,
+        };
+        if !valid {
+            return Err(format!(
+                "--ous: {id:?} is not an organisational unit id; expected e.g. ou-ab12-cdef3456 (or a root id, r-ab12)"
+            ));
+        }
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    Ok(ids)
+}
+
+/// What every account's audit shares: the caller's configuration, the request,
+/// the bound on accounts in flight, and the pacing of AssumeRole.
+struct Shared {
+    base: SdkConfig,
+    request: OrgRequest,
+    caller: Caller,
+    accounts: Semaphore,
+    next_assume: tokio::sync::Mutex<tokio::time::Instant>,
+    /// This run, in session names: the process id and the start time.
+    run: String,
+}
+
+impl Shared {
+    /// Waits for this account's turn to call AssumeRole ([`ASSUME_ROLE_SPACING`] apart).
+    async fn assume_turn(&self) {
+        let at = {
+            let mut next = self.next_assume.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + ASSUME_ROLE_SPACING;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// Collects every account of `request`: at most `max_accounts` at once, each
+/// with its own bound on calls; the inventory lists every account, audited or
+/// not, by id.
 pub async fn collect_organization(
     base: &SdkConfig,
     request: &OrgRequest,
 ) -> Result<OrgInventory, OrgError> {
     let started = OffsetDateTime::now_utc();
     let caller = caller(base).await?;
-    let listed = match &request.accounts {
-        Accounts::Organization => organization_accounts(base).await?,
-        Accounts::List(ids) => ids.iter().map(|id| (id.clone(), None)).collect(),
-        Accounts::Caller => Vec::new(),
+    let (listed, named) = match &request.accounts {
+        Accounts::Organization => (organization_accounts(base).await?, false),
+        Accounts::List(ids) => (
+            ids.iter()
+                .map(|id| Listed {
+                    account_id: id.clone(),
+                    name: None,
+                    state: "ACTIVE".to_owned(),
+                })
+                .collect(),
+            true,
+        ),
+        Accounts::Caller => (Vec::new(), false),
     };
-    let targets = targets(&listed, &caller.account_id, request.include_self);
-    if targets.is_empty() {
+    let under = if request.ous.is_empty() {
+        None
+    } else {
+        Some(accounts_under(base, &request.ous).await?)
+    };
+    let plan = plan(
+        &listed,
+        &caller.account_id,
+        Selection {
+            include_self: request.include_self,
+            named,
+            exclude: &request.exclude_accounts,
+            only: under.as_ref(),
+        },
+    );
+    if plan.targets.is_empty() {
         return Err(OrgError::NoAccounts(format!(
-            "the only account listed is the caller's own ({})",
+            "of {} account(s) listed, none is active and not excluded (the caller's own is {})",
+            listed.len(),
             caller.account_id
         )));
     }
     if request.regions == Regions::Default && base.region().is_none() {
         return Err(OrgError::NoRegion);
     }
+    let shared = Arc::new(Shared {
+        base: base.clone(),
+        request: request.clone(),
+        caller: caller.clone(),
+        accounts: Semaphore::new(request.max_accounts.max(1)),
+        next_assume: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        run: format!("{}-{}", std::process::id(), started.unix_timestamp()),
+    });
     let mut tasks = JoinSet::new();
     let mut spawned = std::collections::HashMap::new();
-    for (index, target) in targets.into_iter().enumerate() {
-        let base = base.clone();
-        let request = request.clone();
+    for target in plan.targets {
+        let shared = Arc::clone(&shared);
         let account = target.clone();
-        let handle =
-            tasks.spawn(async move { (index, audit_account(&base, &request, target).await) });
-        spawned.insert(handle.id(), (index, account));
+        let handle = tasks.spawn(async move {
+            // The semaphore is never closed: a permit always comes.
+            let _permit = shared.accounts.acquire().await.ok();
+            audit_account(&shared, target).await
+        });
+        spawned.insert(handle.id(), account);
     }
-    let mut accounts: BTreeMap<usize, AccountRecord> = BTreeMap::new();
+    let mut accounts: BTreeMap<String, AccountRecord> = plan
+        .not_audited
+        .into_iter()
+        .map(|record| (record.account_id.clone(), record))
+        .collect();
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, record)) => {
-                accounts.insert(index, record);
-            }
+        let record = match joined {
+            Ok(record) => record,
             // An account whose collection stopped is still in the report, as an ERROR.
             Err(error) => {
-                if let Some((index, target)) = spawned.get(&error.id()) {
-                    accounts.insert(
-                        *index,
-                        AccountRecord {
-                            account_id: target.account_id.clone(),
-                            name: target.name.clone(),
-                            role_arn: None,
-                            outcome: AccountOutcome::Unreachable(CollectionError {
-                                action: "audit:collect".to_owned(),
-                                access_denied: false,
-                                code: None,
-                                message: format!("the account's collection stopped: {error}"),
-                            }),
-                        },
-                    );
+                let Some(target) = spawned.get(&error.id()) else {
+                    continue;
+                };
+                AccountRecord {
+                    account_id: target.account_id.clone(),
+                    name: target.name.clone(),
+                    role_arn: None,
+                    outcome: AccountOutcome::Unreachable(CollectionError {
+                        action: "audit:collect".to_owned(),
+                        access_denied: false,
+                        code: None,
+                        message: format!("the account's collection stopped: {error}"),
+                    }),
                 }
             }
-        }
+        };
+        accounts.insert(record.account_id.clone(), record);
     }
     Ok(OrgInventory {
         format: ORG_INVENTORY_FORMAT.to_owned(),
@@ -617,13 +941,19 @@ pub async fn collect_organization(
     })
 }
 
-/// Assumes the role (unless the caller's own account), finds the regions, and
-/// collects each region concurrently.
-async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -> AccountRecord {
-    let home_region = base
+/// Assumes the role (unless the caller's own account), probes the regions once,
+/// and collects each region that answered, concurrently.
+async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
+    let request = &shared.request;
+    let home_region = shared
+        .base
         .region()
         .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
-    let bounded = account_config(base, request.max_concurrency);
+    let bounded = account_config(
+        &shared.base,
+        request.max_concurrency,
+        request.retries_max_attempts,
+    );
     let role = (!target.own).then(|| {
         role_arn(
             partition(&home_region),
@@ -639,19 +969,50 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
     };
     let config = match &role {
         None => bounded,
-        Some(arn) => match assume(&bounded, arn, request.external_id.as_deref()).await {
-            Ok(config) => config,
-            Err(error) => return record(AccountOutcome::Unreachable(error)),
-        },
+        Some(arn) => {
+            shared.assume_turn().await;
+            let session = Session {
+                role_arn: arn,
+                name: session_name(&shared.caller.arn, &shared.run),
+                external_id: request.external_id.as_deref(),
+                duration: session_duration(request.session_duration, &shared.caller.arn),
+            };
+            match assume(&bounded, &session).await {
+                Ok(config) => config,
+                Err(error) => return record(AccountOutcome::Unreachable(error)),
+            }
+        }
     };
-    let regions = match &request.regions {
-        Regions::List(regions) => regions.clone(),
-        Regions::Default => vec![home_region],
-        Regions::All => match enabled_regions(&config).await {
-            Ok(regions) => regions,
+    let (regions, skipped) =
+        match probe_regions(&config, &request.regions, &request.exclude_regions).await {
+            Ok(answer) => answer,
             Err(error) => return record(AccountOutcome::Unreachable(error)),
-        },
+        };
+    let mut inventory = if regions.is_empty() {
+        // Every region asked for was skipped or excluded: an inventory of none.
+        crate::collect::collect_in_account(&[], &request.collect, Some(target.account_id.clone()))
+            .await
+    } else {
+        match collect_regions(&config, request, &target, regions).await {
+            Ok(inventory) => inventory,
+            Err(error) => return record(AccountOutcome::Unreachable(error)),
+        }
     };
+    inventory.skipped_regions = skipped;
+    inventory
+        .metadata
+        .account_id
+        .get_or_insert_with(|| target.account_id.clone());
+    record(AccountOutcome::Collected(Box::new(inventory)))
+}
+
+/// Each region of one account collected alone and concurrently, then merged.
+async fn collect_regions(
+    config: &SdkConfig,
+    request: &OrgRequest,
+    target: &Target,
+    regions: Vec<String>,
+) -> Result<Inventory, CollectionError> {
     let mut tasks = JoinSet::new();
     let mut spawned = std::collections::HashMap::new();
     for (index, region) in regions.iter().enumerate() {
@@ -697,19 +1058,12 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
             }
         }
     }
-    let merged = merge(parts.into_values().collect()).map(|mut inventory| {
-        inventory.failed_regions.append(&mut failed);
-        inventory
-    });
-    match merged {
+    match merge(parts.into_values().collect()) {
         Some(mut inventory) => {
-            inventory
-                .metadata
-                .account_id
-                .get_or_insert_with(|| target.account_id.clone());
-            record(AccountOutcome::Collected(Box::new(inventory)))
+            inventory.failed_regions.append(&mut failed);
+            Ok(inventory)
         }
-        None => record(AccountOutcome::Unreachable(failed.pop().map_or_else(
+        None => Err(failed.pop().map_or_else(
             || CollectionError {
                 action: "audit:collect".to_owned(),
                 access_denied: false,
@@ -717,26 +1071,67 @@ async fn audit_account(base: &SdkConfig, request: &OrgRequest, target: Target) -
                 message: "no region was collected".to_owned(),
             },
             |f| f.error,
-        ))),
+        )),
     }
 }
 
-/// `sts:AssumeRole` now, so a refusal is known (and reported) before any other
-/// call. aws-config's `sts::AssumeRoleProvider` (docs.rs, aws-config
-/// `AssumeRoleProviderBuilder`: `external_id`, `session_name`, `build_from_provider`)
-/// would assume the role lazily, at the first call, and turn a refusal into
-/// every check's ERROR; the credentials (an hour) outlast a collection.
-async fn assume(
-    config: &SdkConfig,
-    role_arn: &str,
-    external_id: Option<&str>,
-) -> Result<SdkConfig, CollectionError> {
+/// The `DurationSeconds` to ask for: the one asked (`--session-duration`), at most
+/// an hour when the caller is itself an assumed role (role chaining, see
+/// [`ROLE_CHAINING_MAX_SESSION`]); `None` leaves STS's default (one hour).
+pub fn session_duration(
+    asked: Option<std::time::Duration>,
+    caller_arn: &str,
+) -> Option<std::time::Duration> {
+    let chained = caller_arn.contains(":assumed-role/");
+    asked.map(|d| {
+        if chained {
+            d.min(ROLE_CHAINING_MAX_SESSION)
+        } else {
+            d
+        }
+    })
+}
+
+/// One AssumeRole session's parameters.
+struct Session<'a> {
+    role_arn: &'a str,
+    name: String,
+    external_id: Option<&'a str>,
+    duration: Option<std::time::Duration>,
+}
+
+/// The session name the audited accounts' CloudTrail shows: the tool, the run (a
+/// process id and start time) and who ran it (the caller's user or session name),
+/// cut to STS's 64 characters of `\w+=,.@-` (STS API reference, AssumeRole,
+/// `RoleSessionName`).
+pub fn session_name(caller_arn: &str, run: &str) -> String {
+    let who = caller_arn.rsplit(['/', ':']).next().unwrap_or_default();
+    let allowed = |c: &char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c);
+    format!("audit-{run}-{who}")
+        .chars()
+        .filter(allowed)
+        .take(64)
+        .collect()
+}
+
+/// The role's credentials, renewed for as long as the run lasts: `sts:AssumeRole`
+/// now, so a refusal is known (and reported, in STS's own words) before any other
+/// call, and aws-config's `sts::AssumeRoleProvider` (docs.rs, aws-config,
+/// `AssumeRoleProviderBuilder`: `external_id`, `session_name`, `session_length`)
+/// behind the configuration's identity cache, which asks it again before the
+/// session expires. A run of any length outlives its sessions.
+async fn assume(config: &SdkConfig, session: &Session<'_>) -> Result<SdkConfig, CollectionError> {
     let sts = aws_sdk_sts::Client::new(config);
     let assumed = sts
         .assume_role()
-        .role_arn(role_arn)
-        .role_session_name(format!("audit-{}", crate::VERSION.replace('.', "-")))
-        .set_external_id(external_id.map(str::to_owned))
+        .role_arn(session.role_arn)
+        .role_session_name(&session.name)
+        .set_external_id(session.external_id.map(str::to_owned))
+        .set_duration_seconds(
+            session
+                .duration
+                .and_then(|d| i32::try_from(d.as_secs()).ok()),
+        )
         .send()
         .await
         .map_err(|e| {
@@ -756,38 +1151,186 @@ async fn assume(
             message: "AssumeRole answered without credentials".to_owned(),
         });
     };
-    let expiry = SystemTime::try_from(*credentials.expiration()).ok();
-    let provider = aws_sdk_sts::config::Credentials::new(
+    let first = aws_credential_types::Credentials::new(
         credentials.access_key_id(),
         credentials.secret_access_key(),
         Some(credentials.session_token().to_owned()),
-        expiry,
+        SystemTime::try_from(*credentials.expiration()).ok(),
         "audit-assume-role",
     );
+    let mut renew = aws_config::sts::AssumeRoleProvider::builder(session.role_arn)
+        .configure(config)
+        .session_name(&session.name);
+    if let Some(id) = session.external_id {
+        renew = renew.external_id(id);
+    }
+    if let Some(duration) = session.duration {
+        renew = renew.session_length(duration);
+    }
+    let provider = RenewedRole {
+        first: std::sync::Mutex::new(Some(first)),
+        renew: renew.build().await,
+    };
     Ok(config
         .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-            provider,
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
         .build())
 }
 
-/// The account's enabled regions (`ec2:DescribeRegions` without `AllRegions`
-/// lists the regions enabled for the account; EC2 API reference).
+/// The first session's credentials (already obtained), then a new session from
+/// `renew` ([`aws_config::sts::AssumeRoleProvider`]) each time the identity cache
+/// asks: the SDK's default lazy cache asks again when the credentials it holds
+/// expire within its buffer time (aws-smithy-runtime, `LazyCacheBuilder::buffer_time`).
+#[derive(Debug)]
+struct RenewedRole<P> {
+    first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    renew: P,
+}
+
+impl<P: aws_credential_types::provider::ProvideCredentials>
+    aws_credential_types::provider::ProvideCredentials for RenewedRole<P>
+{
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().ok().and_then(|mut first| first.take());
+        match first {
+            Some(credentials) => {
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials))
+            }
+            None => self.renew.provide_credentials(),
+        }
+    }
+}
+
+/// The account's enabled regions (`ec2:DescribeRegions`; an opt-in region not
+/// enabled is left out: see [`probe_regions`]).
 pub async fn enabled_regions(config: &SdkConfig) -> Result<Vec<String>, CollectionError> {
+    let statuses = region_statuses(config).await?;
+    Ok(statuses
+        .into_iter()
+        .filter(|(_, status)| crate::coverage::is_enabled(status.as_deref()))
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// Every region with its `OptInStatus` (`ec2:DescribeRegions` with `AllRegions`:
+/// "all Regions, regardless of whether your account is enabled for them"; EC2 API
+/// reference, DescribeRegions), by name.
+async fn region_statuses(
+    config: &SdkConfig,
+) -> Result<BTreeMap<String, Option<String>>, CollectionError> {
     let ec2 = aws_sdk_ec2::Client::new(config);
     let regions = ec2
         .describe_regions()
+        .all_regions(true)
         .send()
         .await
         .map_err(|e| collection_error(&calls::EC2_DESCRIBE_REGIONS, &e))?;
-    let mut names: Vec<String> = regions
+    Ok(regions
         .regions()
         .iter()
-        .filter_map(|r| r.region_name().map(str::to_owned))
-        .collect();
-    names.sort();
-    Ok(names)
+        .filter_map(|r| {
+            Some((
+                r.region_name()?.to_owned(),
+                r.opt_in_status().map(str::to_owned),
+            ))
+        })
+        .collect())
+}
+
+/// The regions to collect in one account, and those not audited with the reason;
+/// each region is probed once. From the configuration's region, one
+/// `DescribeRegions` gives every region's opt-in status (a region not enabled is
+/// skipped without a call to it); then one `DescribeRegions` *in* each region left
+/// tells whether a service control policy denies it (the call is denied by the same
+/// `aws:RequestedRegion` condition as every other). Any other failure of a probe
+/// leaves the region to its collection, whose checks name what failed.
+pub async fn probe_regions(
+    config: &SdkConfig,
+    wanted: &Regions,
+    exclude: &[String],
+) -> Result<(Vec<String>, Vec<SkippedRegion>), CollectionError> {
+    let home = config
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    let statuses = match (wanted, region_statuses(config).await) {
+        (_, Ok(statuses)) => statuses,
+        (Regions::All, Err(error)) => return Err(error),
+        // Named regions are still probed one by one when the listing is denied.
+        (_, Err(_)) => BTreeMap::new(),
+    };
+    let candidates: Vec<String> = match wanted {
+        Regions::All => statuses.keys().cloned().collect(),
+        Regions::List(regions) => regions.clone(),
+        Regions::Default => vec![home],
+    };
+    let mut regions = Vec::new();
+    let mut skipped = Vec::new();
+    let mut probes = JoinSet::new();
+    let mut probing = std::collections::HashMap::new();
+    for region in candidates {
+        if exclude.contains(&region) {
+            continue;
+        }
+        let enabled = statuses
+            .get(&region)
+            .is_none_or(|status| crate::coverage::is_enabled(status.as_deref()));
+        if !enabled {
+            // --regions all lists only the enabled ones: a disabled region is not a gap there.
+            if matches!(wanted, Regions::List(_)) {
+                skipped.push(SkippedRegion {
+                    region,
+                    gap: RegionGap::NotEnabled,
+                });
+            }
+            continue;
+        }
+        let in_region = config
+            .to_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        let name = region.clone();
+        let handle = probes.spawn(async move {
+            let denied = scp_denial(&in_region, &region).await;
+            (region, denied)
+        });
+        probing.insert(handle.id(), name);
+    }
+    while let Some(joined) = probes.join_next().await {
+        // A probe that stopped (a bug) decides nothing: its region is audited.
+        let (region, denied) = match joined {
+            Ok(answer) => answer,
+            Err(error) => (probing.remove(&error.id()).unwrap_or_default(), None),
+        };
+        match denied {
+            Some(message) => skipped.push(SkippedRegion {
+                region,
+                gap: RegionGap::DeniedByScp(message),
+            }),
+            None => regions.push(region),
+        }
+    }
+    regions.sort();
+    skipped.sort_by(|a, b| a.region.cmp(&b.region));
+    Ok((regions, skipped))
+}
+
+/// The service's first line when a service control policy denies `region`.
+async fn scp_denial(config: &SdkConfig, region: &str) -> Option<String> {
+    let error = aws_sdk_ec2::Client::new(config)
+        .describe_regions()
+        .region_names(region)
+        .send()
+        .await
+        .err()?;
+    let message = error.message().unwrap_or_default();
+    crate::coverage::is_scp_denial(message).then(|| first_line(message).to_owned())
 }
 
 /// One account's inventory from its regions' (each collected alone).
@@ -979,34 +1522,228 @@ mod tests {
         for (status, state, active) in cases {
             assert_eq!(is_active(status, state), active, "{status:?} {state:?}");
         }
-        let listed = vec![
-            ("111111111111".to_owned(), Some("management".to_owned())),
-            ("222222222222".to_owned(), Some("dev".to_owned())),
-        ];
-        let ids = |targets: Vec<Target>| -> Vec<(String, bool)> {
-            targets.into_iter().map(|t| (t.account_id, t.own)).collect()
+    }
+
+    /// The accounts to audit (id, own) and the others (id, state).
+    type Planned = (Vec<(String, bool)>, Vec<(String, String)>);
+
+    #[test]
+    fn every_listed_account_is_planned_once_with_its_state_by_id() {
+        let listed = |id: &str, name: &str, state: &str| Listed {
+            account_id: id.to_owned(),
+            name: Some(name.to_owned()),
+            state: state.to_owned(),
         };
+        let org = vec![
+            listed("333333333333", "sandbox", "ACTIVE"),
+            listed("111111111111", "management", "ACTIVE"),
+            listed("222222222222", "dev", "ACTIVE"),
+            listed("444444444444", "old", "SUSPENDED"),
+            listed("555555555555", "legal-hold", "ACTIVE"),
+            listed("222222222222", "dev", "ACTIVE"),
+        ];
+        let exclude = vec!["555555555555".to_owned()];
+        let summary = |plan: &Plan| -> Planned {
+            (
+                plan.targets
+                    .iter()
+                    .map(|t| (t.account_id.clone(), t.own))
+                    .collect(),
+                plan.not_audited
+                    .iter()
+                    .map(|r| (r.account_id.clone(), r.state()))
+                    .collect(),
+            )
+        };
+        let owned = |pairs: &[(&str, bool)]| -> Vec<(String, bool)> {
+            pairs
+                .iter()
+                .map(|&(id, own)| (id.to_owned(), own))
+                .collect()
+        };
+        // --organization from the management account: it is listed as excluded.
+        let (targets, others) = summary(&plan(
+            &org,
+            "111111111111",
+            Selection {
+                exclude: &exclude,
+                ..Selection::default()
+            },
+        ));
         assert_eq!(
-            ids(targets(&listed, "111111111111", false)),
-            [("222222222222".to_owned(), false)]
+            targets,
+            owned(&[("222222222222", false), ("333333333333", false)])
+        );
+        assert_eq!(others.len(), 3, "{others:?}");
+        assert_eq!(others[0].0, "111111111111");
+        assert!(
+            others[0]
+                .1
+                .starts_with("excluded: the caller's own account; pass --include-self")
         );
         assert_eq!(
-            ids(targets(&listed, "111111111111", true)),
-            [
-                ("111111111111".to_owned(), true),
-                ("222222222222".to_owned(), false)
-            ]
+            others[1],
+            (
+                "444444444444".to_owned(),
+                "suspended (SUSPENDED)".to_owned()
+            )
         );
-        // --include-self with --accounts not naming the caller still adds it, first.
-        let mine = targets(&listed[1..], "999999999999", true);
-        assert_eq!(mine[0].account_id, "999999999999");
-        assert!(mine[0].own && mine[0].name.is_none());
+        assert_eq!(
+            others[2],
+            (
+                "555555555555".to_owned(),
+                "excluded: named by --exclude-accounts".to_owned()
+            )
+        );
+        // --include-self: the caller is audited with its own credentials, in id order.
+        let (targets, _) = summary(&plan(
+            &org,
+            "111111111111",
+            Selection {
+                include_self: true,
+                ..Selection::default()
+            },
+        ));
+        assert_eq!(targets[0], ("111111111111".to_owned(), true));
+        // --accounts naming the caller's own account: audited, no role to assume.
+        let named = vec![
+            listed("222222222222", "", "ACTIVE"),
+            listed("111111111111", "", "ACTIVE"),
+        ];
+        let (targets, others) = summary(&plan(
+            &named,
+            "111111111111",
+            Selection {
+                named: true,
+                ..Selection::default()
+            },
+        ));
+        assert_eq!(
+            targets,
+            owned(&[("111111111111", true), ("222222222222", false)])
+        );
+        assert!(others.is_empty());
+        // --include-self with accounts not naming the caller still adds it.
+        let (targets, _) = summary(&plan(
+            &named[..1],
+            "999999999999",
+            Selection {
+                include_self: true,
+                named: true,
+                ..Selection::default()
+            },
+        ));
+        assert_eq!(
+            targets,
+            owned(&[("222222222222", false), ("999999999999", true)])
+        );
+    }
+
+    #[test]
+    fn only_the_accounts_under_the_units_are_audited_and_units_are_validated() {
+        let listed = |id: &str| Listed {
+            account_id: id.to_owned(),
+            name: None,
+            state: "ACTIVE".to_owned(),
+        };
+        let org = [listed("111111111111"), listed("222222222222")];
+        let under = std::collections::BTreeSet::from(["222222222222".to_owned()]);
+        let planned = plan(
+            &org,
+            "999999999999",
+            Selection {
+                only: Some(&under),
+                ..Selection::default()
+            },
+        );
+        assert_eq!(planned.targets.len(), 1);
+        assert_eq!(planned.targets[0].account_id, "222222222222");
+        assert_eq!(
+            planned.not_audited[0].state(),
+            "excluded: not under the organisational units of --ous"
+        );
+        assert_eq!(
+            parse_ous("ou-ab12-cdef3456, r-ab12,ou-ab12-cdef3456"),
+            Ok(vec!["ou-ab12-cdef3456".to_owned(), "r-ab12".to_owned()])
+        );
+        for bad in [
+            "",
+            "ou-ab-cdef3456",
+            "ou-ab12-cdef",
+            "OU-AB12-CDEF3456",
+            "111111111111",
+            "ou-ab12-cdef3456,",
+        ] {
+            assert!(parse_ous(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_first_session_is_used_once_then_each_renewal_asks_sts_again() {
+        use aws_credential_types::Credentials;
+        use aws_credential_types::provider::ProvideCredentials as _;
+        /// Counts the renewals, each a new session.
+        #[derive(Debug, Default)]
+        struct Sts(std::sync::atomic::AtomicUsize);
+        impl aws_credential_types::provider::ProvideCredentials for Sts {
+            fn provide_credentials<'a>(
+                &'a self,
+            ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+            where
+                Self: 'a,
+            {
+                let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let key = format!("RENEWED{n}");
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(
+                    Credentials::new(key, "secret", None, None, "test"),
+                ))
+            }
+        }
+        let role = RenewedRole {
+            first: std::sync::Mutex::new(Some(Credentials::new("FIRST", "s", None, None, "t"))),
+            renew: Sts::default(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let keys: Vec<String> = (0..3)
+            .map(|_| {
+                runtime
+                    .block_on(role.provide_credentials())
+                    .expect("credentials")
+                    .access_key_id()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(keys, ["FIRST", "RENEWED1", "RENEWED2"]);
+    }
+
+    #[test]
+    fn a_chained_session_asks_for_an_hour_at_most() {
+        let hours = |h: u64| Some(std::time::Duration::from_secs(h * 3600));
+        let user = "arn:aws:iam::111111111111:user/auditor";
+        let role = "arn:aws:sts::111111111111:assumed-role/Auditor/ci";
+        assert_eq!(session_duration(hours(4), user), hours(4));
+        assert_eq!(session_duration(hours(4), role), hours(1));
+        assert_eq!(
+            session_duration(Some(std::time::Duration::from_mins(15)), role),
+            Some(std::time::Duration::from_mins(15))
+        );
+        assert_eq!(session_duration(None, role), None);
+        assert_eq!(
+            session_name(user, "42-1700000000"),
+            "audit-42-1700000000-auditor"
+        );
+        assert_eq!(session_name(role, "42-1"), "audit-42-1-ci");
+        let long = format!("arn:aws:sts::1:assumed-role/R/{}", "a b".repeat(40));
+        let name = session_name(&long, "42-1");
+        assert!(name.len() == 64 && !name.contains(' '), "{name}");
     }
 
     #[test]
     fn an_unreachable_account_is_one_error_row_and_the_others_are_audited() {
         let org = sample_org(&compliant_inventory());
-        let findings = evaluate_organization(&org, &Policy::default());
+        let findings = evaluate_organization(&org, &Policy::default(), false);
         let single = crate::checks::evaluate(&compliant_inventory(), &Policy::default());
         assert_eq!(findings.len(), single.len() + 1);
         assert!(

@@ -51,9 +51,9 @@ pub enum Resource {
     AdminDbInstances,
     /// The Aurora cluster the admin secret's `aws:rds:primaryDBClusterArn` tag names.
     AdminDbCluster,
-    /// The RDS instance the application secret's `host` names (its first label),
-    /// its replication source, and, for an Aurora member, its cluster and the
-    /// cluster's instances.
+    /// The RDS instances and clusters the application secret's `host` and the admin
+    /// secret's `host` name (an RDS endpoint name's first label: an instance's or a
+    /// cluster's identifier), and the cluster of either host's instance.
     ApplicationDatabase,
 }
 
@@ -73,7 +73,8 @@ pub enum When {
     AdminCluster,
     /// Alternating users with a `host` in the admin secret, and an application
     /// secret whose host is another RDS endpoint: RDS is asked whether it is a read
-    /// replica or cluster instance of the admin's database, as AWS's reference does.
+    /// replica of the admin's database or an endpoint or instance of its cluster, as
+    /// AWS's reference does.
     ApplicationOnReplica,
     /// The secret whose key it is is encrypted with a customer-managed key (the AWS
     /// managed `aws/secretsmanager` key needs no permission of the role).
@@ -211,14 +212,14 @@ pub const CALLS: &[Call] = &[
         resource: Resource::ApplicationDatabase,
         when: When::ApplicationOnReplica,
         need: Need::Required,
-        why: "whether the application's host is a read replica or cluster instance of the admin's database",
+        why: "which database the application's and the admin's hosts are endpoints of: an instance, its read replica, a cluster's member",
     },
     Call {
         action: DESCRIBE_DB_CLUSTERS,
         resource: Resource::ApplicationDatabase,
         when: When::ApplicationOnReplica,
         need: Need::Required,
-        why: "the cluster of an application host that is an Aurora cluster member",
+        why: "a cluster's writer, reader and custom endpoints, for a host that is one of them or a member instance",
     },
 ];
 

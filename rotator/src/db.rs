@@ -27,8 +27,8 @@ use crate::version::Flavor;
 mod accounts;
 mod objects;
 
-pub use accounts::{tls_requirement, user_attribute};
-pub use objects::{routine_exists, table_columns};
+pub use accounts::{password_columns, tls_requirement, user_attribute};
+pub use objects::{routine_exists, table_columns, table_exists};
 
 /// How long a login may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

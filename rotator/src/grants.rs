@@ -21,7 +21,7 @@ mod password_options;
 
 pub use account::{AccountSettings, parse_create_user};
 pub use object::{GrantObject, columns as column_names, parse_object};
-pub use password_options::PasswordOptions;
+pub use password_options::{PasswordColumns, PasswordOptions};
 
 /// A row that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -16,7 +16,7 @@
 //! event and the step's context), `versions` (token checks, the secret's values),
 //! `create`, `alternating` (with `hosts`, `admin_rights`, `copy`, `ownership`),
 //! `single`, `test_secret`, `finish`, `admin` and `endpoint` (the admin's session
-//! and where it logs in), `aws_errors` (what a failed AWS call means). Step modules
+//! and where it logs in), `same_database` (whether the secret's host is the admin's database), `aws_errors` (what a failed AWS call means). Step modules
 //! depend on `rotator` and `event`, never on this root, so there is no module cycle.
 
 use serde_json::Value;
@@ -37,6 +37,7 @@ mod finish;
 mod hosts;
 mod ownership;
 mod rotator;
+mod same_database;
 mod single;
 mod test_secret;
 mod versions;
@@ -148,6 +149,10 @@ mod tests {
                 include_str!("rotation/ownership/stored.rs"),
             ),
             ("rotator.rs", include_str!("rotation/rotator.rs")),
+            (
+                "same_database.rs",
+                include_str!("rotation/same_database.rs"),
+            ),
             ("single.rs", include_str!("rotation/single.rs")),
             ("test_secret.rs", include_str!("rotation/test_secret.rs")),
             (

@@ -456,6 +456,29 @@ pub fn show_own_grants() -> Statement {
     )
 }
 
+/// `SET ROLE NONE`: the session's roles off, before `SHOW GRANTS FOR CURRENT_USER()`,
+/// which on MySQL 8 displays the privileges of the session's active roles merged into
+/// the account's own rows (`Sql_cmd_show_grants::execute` passes the session's
+/// `get_active_roles()` when no `USING` is given, `sql/auth/sql_authorization.cc`),
+/// so two accounts could compare equal through a role neither holds directly.
+/// MySQL >= 8.0 ("SET ROLE Statement") and MariaDB >= 10.0.5 ("SET ROLE").
+pub fn set_role_none() -> Statement {
+    Statement::new(
+        "SET ROLE NONE".to_owned(),
+        "turn the session's roles off".to_owned(),
+    )
+}
+
+/// `SHOW CREATE USER CURRENT_USER()`: the session's own account, which MySQL shows
+/// without privileges ("SHOW CREATE USER Statement": the `mysql` schema's `SELECT`
+/// is needed "except to see information for the current user").
+pub fn show_own_create_user() -> Statement {
+    Statement::new(
+        "SHOW CREATE USER CURRENT_USER()".to_owned(),
+        "show create user of the session's own account".to_owned(),
+    )
+}
+
 /// `SHOW CREATE USER ...`.
 pub fn show_create_user(account: &Account) -> Result<Statement, QuoteError> {
     Ok(Statement::new(

@@ -123,6 +123,14 @@ impl ServerVersion {
         self.flavor == Flavor::MySql && self.at_least(8, 0, 19)
     }
 
+    /// Whether `mysql.user` holds every password option (MySQL ≥ 8.0.19: history and
+    /// reuse since 8.0.3, `Password_require_current` since 8.0.13, `Password_locking`
+    /// in `User_attributes` since failed-login tracking came in 8.0.19); MariaDB has
+    /// none of these options.
+    pub fn reads_password_options_from_grant_tables(&self) -> bool {
+        self.flavor == Flavor::MySql && self.at_least(8, 0, 19)
+    }
+
     /// Whether roles exist (MySQL ≥ 8.0, MariaDB ≥ 10.0.5).
     pub fn supports_roles(&self) -> bool {
         match self.flavor {

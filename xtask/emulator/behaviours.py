@@ -79,6 +79,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "emulator::rotate_secret_without_a_rotation_function_is_refused_and_changes_nothing",
     ),
     Behaviour(
+        "rotation-window",
+        "RotateSecret refuses a schedule or window AWS refuses: a cron() not on the hour or starting more often than every four hours, a Duration longer than the time between rotations, or past midnight for a once-a-day cron()",
+        "API reference, RotationRulesType (Duration, ScheduleExpression); user guide, \"Rotation schedules\" (rotation windows)",
+        "emulator::a_rotation_window_that_runs_into_the_next_window_or_day_is_refused",
+        "a schedule or window AWS refuses must be refused",
+    ),
+    Behaviour(
         "invoke-permission",
         "RotateSecret is refused unless the function's resource policy lets secretsmanager.amazonaws.com invoke it",
         "Secrets Manager user guide, \"Troubleshoot rotation\" (access denied when configuring rotation)",
@@ -236,6 +243,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "PrivateLink guide, \"Control access to VPC endpoints using endpoint policies\"; IAM user guide, \"Troubleshoot access denied error messages\"",
         "emulator::a_functions_call_through_an_endpoint_is_judged_by_the_endpoint_policy",
         "the endpoint policy's Deny must refuse the function's GetSecretValue",
+    ),
+    Behaviour(
+        "scp",
+        "a Deny in a service control policy on a member account's path (the account, its OUs, the root) refuses its users' and roles' calls, naming \"an explicit deny in a service control policy\" (EC2: UnauthorizedOperation); the management account is not affected",
+        "Organizations user guide, \"Service control policies (SCPs)\" and \"Example SCPs\" (deny by aws:RequestedRegion); IAM user guide, \"Troubleshoot access denied error messages\"",
+        "org::an_organisation_is_audited_account_by_account_and_its_evidence_reevaluates",
+        "the SCP-denied region is one region.reachable row",
     ),
 )
 

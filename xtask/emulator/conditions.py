@@ -72,7 +72,7 @@ EMULATOR_KEYS = (
     "aws:sourceaccount",
     "aws:sourcearn",
     # Given to a function's calls through an interface endpoint, absent from the
-    # others (strict.endpoint_keys), as AWS does.
+    # others (endpoint_policy.endpoint_keys), as AWS does.
     "aws:sourcevpce",
     "aws:sourcevpc",
     "sts:externalid",

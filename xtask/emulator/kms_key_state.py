@@ -15,9 +15,9 @@ invalid state."). The API reference gives those texts as the exceptions' descrip
 that AWS answers them word for word could not be checked against a live account here.
 
 moto stores the value in the clear and never asks its KMS, so a disabled key still
-served. Which KMS calls a request makes is ``strict.kms_uses`` (the same list the key
-policy is judged on); the state of each key decides here, for every caller (the key
-policy is judged only when IAM is enforced; a key's state whatever the caller).
+served. Which KMS calls a request makes is ``kms_key_policy.kms_uses`` (the same list
+the key policy is judged on); the state of each key decides here, for every caller (the
+key policy is judged only when IAM is enforced; a key's state whatever the caller).
 The AWS managed key ``aws/secretsmanager`` is always Enabled.
 
 Switch: ``kms-key-state``.
@@ -25,8 +25,10 @@ Switch: ``kms-key-state``.
 
 from __future__ import annotations
 
-import strict
+import base
+import kms_key_policy
 from behaviours import on
+from patching import replace
 
 DECRYPTION_FAILURE = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 ENCRYPTION_FAILURE = (
@@ -56,14 +58,14 @@ def _refuse_unusable_keys(backend, secret_id: str | None, action: str, params: d
             return
         secret = backend.secrets[secret_id]
     secret_key = getattr(secret, "kms_key_id", None)
-    for key_ref, kms_action, _version in strict.kms_uses(action, params, secret_key, None):
-        key = strict._kms_key(backend.account_id, backend.region_name, key_ref)
+    for key_ref, kms_action, _version in kms_key_policy.kms_uses(action, params, secret_key, None):
+        key = kms_key_policy._kms_key(backend.account_id, backend.region_name, key_ref)
         refusal = key_state_refusal(kms_action, getattr(key, "key_state", None)) if key is not None else None
         if refusal is not None:
             from moto.secretsmanager.exceptions import SecretsManagerClientError
 
             name = getattr(secret, "name", None) or secret_id or params.get("Name")
-            strict.log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
+            base.log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
             raise SecretsManagerClientError(*refusal)
 
 
@@ -108,7 +110,7 @@ def install() -> None:
             _refuse_unusable_keys(self, None, "secretsmanager:CreateSecret", {**params, "Name": name})
         return original_create(self, name, *args, **kwargs)
 
-    backend.get_secret_value = get_secret_value
-    backend.put_secret_value = put_secret_value
-    backend.update_secret = update_secret
-    backend.create_secret = create_secret
+    replace(backend, "get_secret_value", get_secret_value)
+    replace(backend, "put_secret_value", put_secret_value)
+    replace(backend, "update_secret", update_secret)
+    replace(backend, "create_secret", create_secret)

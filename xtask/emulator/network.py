@@ -20,7 +20,8 @@ How the decision is made:
   connection, as on AWS.
 * **Which endpoint.** A call a function's interface endpoint carries is reported with
   that endpoint (``reachability.Verdict.endpoint``), whose policy ``strict.py`` then
-  applies (behaviour ``endpoint-policy``), as AWS applies it to calls through it.
+  applies (``endpoint_policy.py``, behaviour ``endpoint-policy``), as AWS applies it
+  to calls through it.
 * **Unreachable is silence.** A dropped connection is held open and never answered
   until the client gives up (its own timeout, or the function's), as packets that a
   security group drops are never answered. Known difference: the TCP handshake
@@ -46,6 +47,7 @@ import threading
 import time
 
 import reachability as r
+from patching import replace
 
 LOOPBACK_PORT = 3306
 
@@ -205,6 +207,41 @@ def _default_group(ec2, vpc_id: str) -> tuple[str, ...]:
     return (group.id,) if group is not None else ()
 
 
+class FunctionInterfaces:
+    """Which network interfaces each function in a VPC holds: function ARN -> ENI ids.
+
+    Lambda's side (``lambda_functions.LambdaNetwork``) creates and releases the
+    interfaces; the network reads them here to place the function. Keeping the record
+    here lets the network depend on nothing above it (``lambda_functions.py`` and
+    ``strict.py`` import this module, never the other way round).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_function: dict[str, list[str]] = {}
+
+    def add(self, function_arn: str, enis: list[str]) -> None:
+        with self._lock:
+            self._by_function.setdefault(function_arn, []).extend(enis)
+
+    def of(self, function_arn: str) -> list[str]:
+        with self._lock:
+            return list(self._by_function.get(function_arn, []))
+
+    def take(self, function_arn: str) -> list[str]:
+        """The function leaves its interfaces (a VPC change, a deletion): they are no longer its."""
+        with self._lock:
+            return self._by_function.pop(function_arn, [])
+
+    def give_back(self, function_arn: str, enis: list[str]) -> None:
+        """Undo a ``take`` whose change was refused."""
+        with self._lock:
+            self._by_function[function_arn] = enis + self._by_function.get(function_arn, [])
+
+
+FUNCTION_INTERFACES = FunctionInterfaces()
+
+
 def function_interfaces(fn, world: r.World) -> tuple[r.Interface, ...]:
     """The function's network interfaces, one per subnet; empty when it is not in a VPC."""
     from moto.ec2.models import ec2_backends
@@ -214,13 +251,9 @@ def function_interfaces(fn, world: r.World) -> tuple[r.Interface, ...]:
     groups = tuple(config.get("SecurityGroupIds") or [])
     if not subnets or not groups:
         return ()
-    import strict
-
     ec2 = ec2_backends[fn.account_id][fn.region]
     ip_of = {}
-    with strict.LAMBDA_NETWORK.lock:
-        owned = list(strict.LAMBDA_NETWORK.by_function.get(fn.function_arn, []))
-    for eni_id in owned:
+    for eni_id in FUNCTION_INTERFACES.of(fn.function_arn):
         eni = ec2.enis.get(eni_id)
         if eni is not None and getattr(eni, "status", "in-use") == "in-use":
             ip_of.setdefault(eni.subnet.id, eni.private_ip_address)
@@ -557,7 +590,7 @@ def install() -> None:
             group.add_ingress_rule(rule)
         return group
 
-    SecurityGroupBackend.create_security_group = create_security_group
+    replace(SecurityGroupBackend, "create_security_group", create_security_group)
 
     # A default VPC comes with an internet gateway and a main route table routing
     # 0.0.0.0/0 to it (VPC user guide, "Default VPCs": "Create an internet gateway and
@@ -577,4 +610,4 @@ def install() -> None:
                 self.create_route(table.id, "0.0.0.0/0", gateway_id=gateway.id)
         return vpc
 
-    VPCBackend.create_default_vpc = create_default_vpc
+    replace(VPCBackend, "create_default_vpc", create_default_vpc)

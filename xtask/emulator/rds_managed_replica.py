@@ -15,6 +15,7 @@ Switch: ``rds-managed-replica``.
 from __future__ import annotations
 
 from behaviours import on
+from patching import replace
 
 
 def replica_refusal(engine: str | None, manages_password: bool) -> str | None:
@@ -27,7 +28,7 @@ def replica_refusal(engine: str | None, manages_password: bool) -> str | None:
 
 
 def install() -> None:
-    """Wraps CreateDBInstanceReadReplica (over the launcher's own patch of it)."""
+    """Wraps CreateDBInstanceReadReplica (over ``rds_servers``' own patch of it)."""
     from moto.rds import models as rds_models
     from moto.rds.exceptions import RDSClientError
 
@@ -45,4 +46,4 @@ def install() -> None:
                 raise RDSClientError("InvalidParameterValue", refusal)
         return original(self, db_kwargs)
 
-    rds_models.RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
+    replace(rds_models.RDSBackend, "create_db_instance_read_replica", create_db_instance_read_replica)

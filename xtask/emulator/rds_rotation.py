@@ -37,8 +37,10 @@ import threading
 import time
 import uuid
 
+import base
 import strict
 from behaviours import on
+from patching import replace
 
 ROTATION_DAYS = 7  # RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager"
 ROTATION_STAGES = ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
@@ -127,12 +129,12 @@ def rotate(instance, hold_seconds: float = 0.0) -> dict:
             secret.last_changed_date = now
             secret.next_rotation_date = managed_schedule(now)[1]
             managed._status = "active"
-            strict.log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
+            base.log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
         finally:
             lock.release()
 
     if hold_seconds > 0:
-        strict.SCHEDULER.after(hold_seconds, finish)
+        base.SCHEDULER.after(hold_seconds, finish)
     else:
         finish()
     return {"ok": True, "instance": name, "secret_arn": secret.arn, "version_id": new_id}
@@ -194,6 +196,6 @@ def install() -> None:
                 raise RDSClientError("InvalidDBInstanceState", str(refused))
         return original_rotate(self)
 
-    MasterUserSecret.__init__ = __init__
-    MasterUserSecret.rotate_secret = rotate_secret
+    replace(MasterUserSecret, "__init__", __init__)
+    replace(MasterUserSecret, "rotate_secret", rotate_secret)
     strict.CONTROL_POSTS["/_emulator/rds-rotate"] = rotate_on_request

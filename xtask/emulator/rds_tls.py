@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime
 
 from behaviours import on
+from patching import add, replace
 
 PARAMETER = "require_secure_transport"
 
@@ -97,19 +98,15 @@ def install() -> None:
             raise RDSClientError("CertificateNotFound", f"Certificate {identifier} not found.")
         return ActionResult({"Certificates": found, "DefaultCertificateForNewLaunches": DEFAULT_CA})
 
-    RDSResponse.describe_certificates = describe_certificates
-
-    original_init = rds_models.DBInstance.__init__
+    add(RDSResponse, "describe_certificates", describe_certificates)  # not in moto
 
     def instance_init(self, backend, **kwargs):
-        original_init(self, backend, **kwargs)
+        original_init(self, backend, **kwargs)  # the original, kept below by replace()
         if getattr(self, "ca_certificate_identifier", None) in (None, "rds-ca-default"):
             self.ca_certificate_identifier = DEFAULT_CA
         apply(self)
 
-    rds_models.DBInstance.__init__ = instance_init
-
-    original_modify_instance = rds_models.RDSBackend.modify_db_instance
+    original_init = replace(rds_models.DBInstance, "__init__", instance_init)
 
     def modify_db_instance(self, db_instance_identifier, db_kwargs):
         ca = db_kwargs.get("ca_certificate_identifier")
@@ -119,9 +116,7 @@ def install() -> None:
         apply(database)
         return database
 
-    rds_models.RDSBackend.modify_db_instance = modify_db_instance
-
-    original_modify_group = rds_models.RDSBackend.modify_db_parameter_group
+    original_modify_instance = replace(rds_models.RDSBackend, "modify_db_instance", modify_db_instance)
 
     def modify_db_parameter_group(self, db_parameter_group_name, db_parameter_group_parameters):
         group = original_modify_group(self, db_parameter_group_name, db_parameter_group_parameters)
@@ -130,4 +125,4 @@ def install() -> None:
                 apply(database)
         return group
 
-    rds_models.RDSBackend.modify_db_parameter_group = modify_db_parameter_group
+    original_modify_group = replace(rds_models.RDSBackend, "modify_db_parameter_group", modify_db_parameter_group)

@@ -164,7 +164,7 @@ class Verdict:
     ok: bool
     reason: str
     # The interface endpoint that carries a reached API call (its id and VPC), for
-    # the endpoint's policy (``strict.endpoint_policy_refusal``); None otherwise.
+    # the endpoint's policy (``endpoint_policy.endpoint_policy_refusal``); None otherwise.
     endpoint: str | None = None
     vpc: str | None = None
 

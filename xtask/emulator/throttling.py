@@ -45,17 +45,31 @@ def throttled_error():
     return error
 
 
+def check_moto() -> None:
+    """The reservation is read through moto's private ``LambdaStorage._get_latest``
+    (moto 5.2.5): refuse to start on a moto without it, rather than silently read a
+    published version's stale copy."""
+    from moto.awslambda.models import LambdaStorage
+
+    if not callable(getattr(LambdaStorage, "_get_latest", None)):
+        raise RuntimeError(
+            "lambda-reserved-concurrency reads moto's LambdaStorage._get_latest, which this moto lacks: "
+            "find where moto keeps a function's latest configuration and update throttling.reservation"
+        )
+
+
 def reservation(function):
     """The function's reserved concurrency, read from its latest configuration: a
     reservation covers every version and alias ("Configuring reserved concurrency"),
     while moto's published versions are copies made before it was set."""
-    try:
-        from moto.awslambda.models import lambda_backends
+    from moto.awslambda.models import lambda_backends
 
+    try:
         storage = lambda_backends[function.account_id][function.region]._lambdas
-        return getattr(storage._get_latest(function.function_name), "reserved_concurrency", None)
-    except (KeyError, AttributeError, TypeError):
-        return getattr(function, "reserved_concurrency", None)
+        latest = storage._get_latest(function.function_name)
+    except KeyError:  # deleted meanwhile: its own copy is all there is
+        latest = None
+    return getattr(latest if latest is not None else function, "reserved_concurrency", None)
 
 
 def throttle(function, invocation_type: str | None) -> bool:

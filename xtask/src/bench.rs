@@ -125,7 +125,6 @@ async fn admin_connection(state: &EmulatorState) -> Result<MySqlConnection> {
 }
 
 /// `cargo xtask bench rotator`.
-#[allow(clippy::too_many_lines)] // one benchmark's script, step by step
 pub async fn rotator(runs: usize) -> Result<()> {
     let artifact = build::build_rotator(&BuildOptions::default())?;
     let mut cold = Vec::new();
@@ -139,118 +138,9 @@ pub async fn rotator(runs: usize) -> Result<()> {
     let state = start_emulator("bench-rotator")?;
     let config = crate::aws::emulator_config(&state).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let role = iam
-        .create_role()
-        .role_name("bench-rotator")
-        .assume_role_policy_document(trust)
-        .send()
-        .await?;
-    let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
-    // Its logs, as a deployed function writes them (Lambda writes a function's logs
-    // only when its role allows it; these are AWSLambdaBasicExecutionRole's actions).
-    iam.put_role_policy()
-        .role_name("bench-rotator")
-        .policy_name("logs")
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#)
-        .send()
-        .await?;
-    let zip = std::fs::read(&artifact.zip)?;
-    let environment = aws_sdk_lambda::types::Environment::builder()
-        .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
-        .build();
-    let code = aws_sdk_lambda::types::FunctionCode::builder()
-        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
-        .build();
-    // A new role propagates before Lambda can assume it (the emulator, like IAM, says so).
-    let function = crate::aws::retry_transient(
-        "lambda:CreateFunction bench-rotator",
-        Duration::from_mins(1),
-        || {
-            lambda
-                .create_function()
-                .function_name("bench-rotator")
-                .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-                .handler("bootstrap")
-                .role(&role_arn)
-                .timeout(30)
-                .memory_size(128)
-                .environment(environment.clone())
-                .code(code.clone())
-                .send()
-        },
-    )
-    .await?;
-    let function_arn = function.function_arn().unwrap_or_default().to_owned();
-    // A new function is Pending for a moment and is not invoked until Active.
-    crate::aws::wait_for_function(&lambda, "bench-rotator").await?;
-    // Secrets Manager may invoke it (RotateSecret is refused otherwise, as on AWS).
-    lambda
-        .add_permission()
-        .function_name("bench-rotator")
-        .statement_id("SecretsManagerRotation")
-        .action("lambda:InvokeFunction")
-        .principal("secretsmanager.amazonaws.com")
-        .send()
-        .await?;
-    let db = &state.database;
-    let mut admin = admin_connection(&state).await?;
-    sqlx::raw_sql("CREATE DATABASE IF NOT EXISTS bench; CREATE USER IF NOT EXISTS 'benchuser'@'%' IDENTIFIED BY 'Bench-Initial-1'; GRANT SELECT ON bench.* TO 'benchuser'@'%'").execute(&mut admin).await?;
-    let admin_secret = secrets
-        .create_secret()
-        .name("bench-admin")
-        .secret_string(json!({"engine": "mariadb", "host": db.host, "port": db.port, "username": db.admin_user, "password": db.admin_password}).to_string())
-        .send()
-        .await?;
-    let app = json!({"engine": "mysql", "host": db.host, "port": db.port, "username": "benchuser", "password": "Bench-Initial-1", "dbname": "bench", "masterarn": admin_secret.arn(), "ssl": true});
-    secrets
-        .create_secret()
-        .name("bench-app")
-        .secret_string(app.to_string())
-        .send()
-        .await?;
-    let rules = aws_sdk_secretsmanager::types::RotationRulesType::builder()
-        .schedule_expression("rate(2 days)")
-        .duration("2h")
-        .build();
-    let mut rotations = Vec::new();
-    for run in 0..runs.max(10) {
-        let started = Instant::now();
-        let out = secrets
-            .rotate_secret()
-            .secret_id("bench-app")
-            .rotation_lambda_arn(&function_arn)
-            .rotation_rules(rules.clone())
-            .send()
-            .await?;
-        // RotateSecret only starts the rotation; it is done when the version is AWSCURRENT.
-        let token = out.version_id().unwrap_or_default();
-        let mut ok = false;
-        while started.elapsed() < Duration::from_mins(1) {
-            let current = crate::aws::describe_secret(&secrets, "bench-app").await?;
-            ok = current
-                .version_ids_to_stages()
-                .and_then(|m| m.get(token))
-                .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
-            if ok {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        if !ok {
-            bail!(
-                "rotation {run} did not complete; see {}",
-                state.dir.join("run").join("lambda").display()
-            );
-        }
-        // The first rotation includes the function's cold start, as the first rotation in AWS does.
-        if run > 0 {
-            rotations.push(elapsed);
-        }
-    }
+    let function_arn = deploy_bench_function(&config, &state, &artifact.zip).await?;
+    create_bench_secrets(&state, &secrets).await?;
+    let mut rotations = time_rotations(&secrets, &function_arn, runs.max(10), &state).await?;
     let rotation_peak = pids_matching("/lambda/code/bench-rotator/")
         .into_iter()
         .filter_map(peak_rss)
@@ -297,6 +187,172 @@ pub async fn rotator(runs: usize) -> Result<()> {
         "rotation time includes the emulator (moto, Python) serving every Secrets Manager call and invocation"
     );
     Ok(())
+}
+
+/// The rotator deployed as `bench-rotator`, with a role that may write its logs and
+/// Secrets Manager's permission to invoke it; its ARN.
+async fn deploy_bench_function(
+    config: &aws_config::SdkConfig,
+    state: &EmulatorState,
+    zip: &std::path::Path,
+) -> Result<String> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam
+        .create_role()
+        .role_name("bench-rotator")
+        .assume_role_policy_document(trust)
+        .send()
+        .await?;
+    let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+    // Its logs, as a deployed function writes them (Lambda writes a function's logs
+    // only when its role allows it; these are AWSLambdaBasicExecutionRole's actions).
+    iam.put_role_policy()
+        .role_name("bench-rotator")
+        .policy_name("logs")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}"#)
+        .send()
+        .await?;
+    let environment = aws_sdk_lambda::types::Environment::builder()
+        .variables("DB_CA_BUNDLE", state.ca_file.display().to_string())
+        .build();
+    let code = aws_sdk_lambda::types::FunctionCode::builder()
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(std::fs::read(zip)?))
+        .build();
+    // A new role propagates before Lambda can assume it (the emulator, like IAM, says so).
+    let function = crate::aws::retry_transient(
+        "lambda:CreateFunction bench-rotator",
+        Duration::from_mins(1),
+        || {
+            lambda
+                .create_function()
+                .function_name("bench-rotator")
+                .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(&role_arn)
+                .timeout(30)
+                .memory_size(128)
+                .environment(environment.clone())
+                .code(code.clone())
+                .send()
+        },
+    )
+    .await?;
+    // A new function is Pending for a moment and is not invoked until Active.
+    crate::aws::wait_for_function(&lambda, "bench-rotator").await?;
+    // Secrets Manager may invoke it (RotateSecret is refused otherwise, as on AWS).
+    lambda
+        .add_permission()
+        .function_name("bench-rotator")
+        .statement_id("SecretsManagerRotation")
+        .action("lambda:InvokeFunction")
+        .principal("secretsmanager.amazonaws.com")
+        .send()
+        .await?;
+    Ok(function.function_arn().unwrap_or_default().to_owned())
+}
+
+/// The database user `benchuser` with SELECT on `bench`, its secret `bench-app`,
+/// and the admin secret `bench-admin` that it names.
+async fn create_bench_secrets(
+    state: &EmulatorState,
+    secrets: &aws_sdk_secretsmanager::Client,
+) -> Result<()> {
+    let db = &state.database;
+    let mut admin = admin_connection(state).await?;
+    sqlx::raw_sql("CREATE DATABASE IF NOT EXISTS bench; CREATE USER IF NOT EXISTS 'benchuser'@'%' IDENTIFIED BY 'Bench-Initial-1'; GRANT SELECT ON bench.* TO 'benchuser'@'%'").execute(&mut admin).await?;
+    let admin_secret = secrets
+        .create_secret()
+        .name("bench-admin")
+        .secret_string(json!({"engine": "mariadb", "host": db.host, "port": db.port, "username": db.admin_user, "password": db.admin_password}).to_string())
+        .send()
+        .await?;
+    let app = json!({"engine": "mysql", "host": db.host, "port": db.port, "username": "benchuser", "password": "Bench-Initial-1", "dbname": "bench", "masterarn": admin_secret.arn(), "ssl": true});
+    secrets
+        .create_secret()
+        .name("bench-app")
+        .secret_string(app.to_string())
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Waits until the emulator runs no rotation of `secret` (its `/_emulator/rotations`).
+async fn wait_for_rotations_to_end(state: &EmulatorState, secret: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_mins(1);
+    loop {
+        let records = crate::emulator::request(state, "GET", "/_emulator/rotations", "")?;
+        let running = records.as_array().into_iter().flatten().any(|r| {
+            r["status"] == "running"
+                && (r["secret_name"] == secret
+                    || r["secret_arn"]
+                        .as_str()
+                        .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
+        });
+        if !running {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("a rotation of {secret} was still running after a minute");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `runs` rotations of `bench-app` one after another, each timed from RotateSecret
+/// to its version becoming AWSCURRENT, in ms; the first (which includes the
+/// function's cold start, as the first rotation in AWS does) is left out.
+async fn time_rotations(
+    secrets: &aws_sdk_secretsmanager::Client,
+    function_arn: &str,
+    runs: usize,
+    state: &EmulatorState,
+) -> Result<Vec<f64>> {
+    let rules = aws_sdk_secretsmanager::types::RotationRulesType::builder()
+        .schedule_expression("rate(2 days)")
+        .duration("2h")
+        .build();
+    let mut rotations = Vec::new();
+    for run in 0..runs {
+        // The previous rotation's invocation may still be returning after
+        // finishSecret made its version AWSCURRENT; Secrets Manager refuses a new one
+        // until it has ("A previous rotation isn't complete"), so wait, untimed.
+        wait_for_rotations_to_end(state, "bench-app").await?;
+        let started = Instant::now();
+        let out = secrets
+            .rotate_secret()
+            .secret_id("bench-app")
+            .rotation_lambda_arn(function_arn)
+            .rotation_rules(rules.clone())
+            .send()
+            .await?;
+        // RotateSecret only starts the rotation; it is done when the version is AWSCURRENT.
+        let token = out.version_id().unwrap_or_default();
+        let mut ok = false;
+        while started.elapsed() < Duration::from_mins(1) {
+            let current = crate::aws::describe_secret(secrets, "bench-app").await?;
+            ok = current
+                .version_ids_to_stages()
+                .and_then(|m| m.get(token))
+                .is_some_and(|s| s.iter().any(|x| x == "AWSCURRENT"));
+            if ok {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        if !ok {
+            bail!(
+                "rotation {run} did not complete; see {}",
+                state.dir.join("run").join("lambda").display()
+            );
+        }
+        if run > 0 {
+            rotations.push(elapsed);
+        }
+    }
+    Ok(rotations)
 }
 
 /// `cargo xtask bench audit`.
@@ -557,23 +613,7 @@ async fn org_region_setup(config: aws_config::SdkConfig, extra: usize) -> Result
         .and_then(|v| v.vpc_id())
         .ok_or_else(|| anyhow!("no VPC id"))?
         .to_owned();
-    // The endpoints' private DNS needs the VPC's DNS support and hostnames (EC2 API
-    // reference, CreateVpcEndpoint, `PrivateDnsEnabled`); a new VPC has hostnames off.
-    for hostnames in [false, true] {
-        let on = aws_sdk_ec2::types::AttributeBooleanValue::builder()
-            .value(true)
-            .build();
-        crate::aws::after_create(|| {
-            let request = ec2.modify_vpc_attribute().vpc_id(&vpc_id);
-            let request = if hostnames {
-                request.enable_dns_hostnames(on.clone())
-            } else {
-                request.enable_dns_support(on.clone())
-            };
-            request.send()
-        })
-        .await?;
-    }
+    crate::resources::vpc::enable_dns(&ec2, &vpc_id).await?;
     let mut subnets = Vec::new();
     for (index, zone) in ["a", "b"].iter().enumerate() {
         let subnet = crate::aws::after_create(|| {
@@ -650,9 +690,16 @@ fn all_secrets_request(regions: &[String]) -> audit::CollectRequest {
     }
 }
 
+/// One measured audit run of the organisation bench.
+struct Measured {
+    wall: f64,
+    rss: u64,
+    requests: u64,
+    findings: usize,
+}
+
 /// `cargo xtask bench audit --org`: an organisation of `accounts` members × 2 regions,
 /// audited in one run, beside the single-account audit of one of them.
-#[allow(clippy::cast_precision_loss, clippy::too_many_lines)] // one benchmark's script, step by step; counts shown as ratios
 pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()> {
     if accounts == 0 {
         bail!("--accounts 0: the organisation needs at least one member account");
@@ -661,7 +708,95 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     let state = start_emulator("bench-audit-org")?;
     let config = crate::aws::emulator_config(&state).await;
     let regions = vec![state.region.clone(), ORG_SECOND_REGION.to_owned()];
-    let org = aws_sdk_organizations::Client::new(&config);
+    let members = build_organisation(&config, accounts, secrets_per_region, &regions).await?;
+
+    // One account alone, both regions, with the member's credentials (no AssumeRole counted).
+    let member = member_config(&config, &members[0]).await?;
+    let configs: Vec<aws_config::SdkConfig> = regions
+        .iter()
+        .map(|r| {
+            member
+                .to_builder()
+                .region(aws_config::Region::new(r.clone()))
+                .build()
+        })
+        .collect();
+    let request = all_secrets_request(&regions);
+    reset_peak_rss();
+    let started = Instant::now();
+    let single = audit::collect(&configs, &request).await;
+    let single_findings = audit::evaluate(&single, &request.policy);
+    let one = Measured {
+        wall: started.elapsed().as_secs_f64(),
+        rss: peak_rss(std::process::id()).unwrap_or(0),
+        requests: single.metadata.api_requests,
+        findings: single_findings.len(),
+    };
+    let single_calls = single.metadata.calls.clone();
+    drop(single);
+
+    let org_request = audit::org::OrgRequest::new(
+        audit::org::Accounts::Organization,
+        audit::org::Regions::List(regions.clone()),
+        all_secrets_request(&regions),
+    );
+    reset_peak_rss();
+    let started = Instant::now();
+    let mut inventory = audit::org::collect_organization(&config, &org_request)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let org_findings =
+        audit::org::evaluate_organization(&inventory, &org_request.collect.policy, false);
+    // The audit's counter is the collection's; each account's AssumeRole is sent once
+    // before it (audit::org), and GetCallerIdentity and ListAccounts pages once per run.
+    let org = Measured {
+        wall: started.elapsed().as_secs_f64(),
+        rss: peak_rss(std::process::id()).unwrap_or(0),
+        requests: inventory.api_requests() + accounts as u64,
+        findings: org_findings.len(),
+    };
+    crate::emulator::stop(&state.dir)?;
+    // The HTML page an auditor opens (under 5 MB at 50 accounts), rendered after the
+    // RSS measure: rendering is the report's cost, not the audit's.
+    let html_bytes = audit::Report::for_organization(&inventory, org_findings)
+        .render(audit::Format::Html)
+        .len();
+    // The management account is listed too, as excluded (no --include-self).
+    inventory
+        .accounts
+        .retain(|a| !matches!(a.outcome, audit::org::AccountOutcome::Excluded(_)));
+    let unreachable = inventory
+        .accounts
+        .iter()
+        .filter(|a| !matches!(a.outcome, audit::org::AccountOutcome::Collected(_)))
+        .count();
+    if inventory.accounts.len() != accounts || unreachable > 0 {
+        bail!(
+            "the organisation audit reached {} of {accounts} accounts ({unreachable} unreachable)",
+            inventory.accounts.len() - unreachable
+        );
+    }
+    print_org_tables(accounts, regions.len(), &one, &org, html_bytes);
+    print_org_calls(accounts, &inventory, &single_calls, org.requests);
+    println!(
+        "built in each account and region: the tutorial's VPC ({}), 2 subnets, the bastion's security group, the secretsmanager and rds interface endpoints, the tutorial's secret and {secrets_per_region} more; no DB instance (each is a real MariaDB server here) and no rotation function",
+        audit::policy::TUTORIAL_VPC_NAME
+    );
+    println!(
+        "peak RSS is this process's VmHWM, reset before each audit (it includes the setup's SDK clients still alive); requests are the audit's own counter"
+    );
+    Ok(())
+}
+
+/// An organisation of `accounts` members, each with the tutorial's network and
+/// `secrets_per_region` + 1 secrets in each region; the members' ids.
+async fn build_organisation(
+    config: &aws_config::SdkConfig,
+    accounts: usize,
+    secrets_per_region: usize,
+    regions: &[String],
+) -> Result<Vec<String>> {
+    let org = aws_sdk_organizations::Client::new(config);
     org.create_organization()
         .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
         .send()
@@ -679,8 +814,8 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
     );
     let mut tasks = tokio::task::JoinSet::new();
     for account in &members {
-        let member = member_config(&config, account).await?;
-        for region in &regions {
+        let member = member_config(config, account).await?;
+        for region in regions {
             let regional = member
                 .to_builder()
                 .region(aws_config::Region::new(region.clone()))
@@ -705,63 +840,97 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
         "bench: set up in {:.1} s (not measured); auditing one account, then the organisation",
         started.elapsed().as_secs_f64()
     );
+    Ok(members)
+}
 
-    // One account alone, both regions, with the member's credentials (no AssumeRole counted).
-    let single_account = members[0].clone();
-    let member = member_config(&config, &single_account).await?;
-    let configs: Vec<aws_config::SdkConfig> = regions
-        .iter()
-        .map(|r| {
-            member
-                .to_builder()
-                .region(aws_config::Region::new(r.clone()))
-                .build()
-        })
-        .collect();
-    let request = all_secrets_request(&regions);
-    reset_peak_rss();
-    let started = Instant::now();
-    let single = audit::collect(&configs, &request);
-    let single = single.await;
-    let single_findings = audit::evaluate(&single, &request.policy);
-    let single_wall = started.elapsed().as_secs_f64();
-    let single_rss = peak_rss(std::process::id()).unwrap_or(0);
-    let single_requests = single.metadata.api_requests;
-    let single_calls = single.metadata.calls.clone();
-    drop(single);
+/// The runs side by side, then the goals and whether each is met.
+#[allow(clippy::cast_precision_loss)] // counts shown as ratios
+fn print_org_tables(
+    accounts: usize,
+    regions: usize,
+    one: &Measured,
+    org: &Measured,
+    html_bytes: usize,
+) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "run",
+        "wall time",
+        "peak RSS",
+        "API requests",
+        "requests per account",
+        "findings",
+    ]);
+    table.add_row([
+        format!("one account × {regions} regions"),
+        format!("{:.2} s", one.wall),
+        format!("{:.1} MiB", mib(one.rss)),
+        one.requests.to_string(),
+        one.requests.to_string(),
+        one.findings.to_string(),
+    ]);
+    table.add_row([
+        format!("organisation: {accounts} accounts × {regions} regions"),
+        format!("{:.2} s", org.wall),
+        format!("{:.1} MiB", mib(org.rss)),
+        org.requests.to_string(),
+        format!("{:.1}", org.requests as f64 / accounts as f64),
+        org.findings.to_string(),
+    ]);
+    table.add_row([
+        "Prowler (single-account measurement)".to_owned(),
+        String::new(),
+        String::new(),
+        String::new(),
+        format!("{PROWLER_REQUESTS} (2,000 secrets + 1,000 groups)"),
+        String::new(),
+    ]);
+    println!("{table}");
+    let yes = |met: bool| if met { "yes" } else { "no" }.to_owned();
+    let request_goal = one.requests * accounts as u64 + accounts as u64;
+    let ratio = org.wall / one.wall;
+    let mut goals = Table::new();
+    goals
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["goal", "measured", "met"]);
+    goals.add_row([
+        "wall time ≤ 3× one account's".to_owned(),
+        format!("{ratio:.2}× for {accounts}× the work"),
+        yes(ratio <= 3.0),
+    ]);
+    goals.add_row([
+        format!("requests ≤ {accounts}× one account's + {accounts} AssumeRole = {request_goal}"),
+        format!(
+            "{} ({:.2}× one account's)",
+            org.requests,
+            org.requests as f64 / one.requests.max(1) as f64
+        ),
+        yes(org.requests <= request_goal),
+    ]);
+    goals.add_row([
+        "peak RSS < 128 MiB".to_owned(),
+        format!("{:.1} MiB", mib(org.rss)),
+        yes(mib(org.rss) < 128.0),
+    ]);
+    goals.add_row([
+        "HTML report < 5 MB".to_owned(),
+        format!(
+            "{:.2} MB for {} findings",
+            html_bytes as f64 / 1e6,
+            org.findings
+        ),
+        yes(html_bytes < 5_000_000),
+    ]);
+    println!("{goals}");
+}
 
-    let org_request = audit::org::OrgRequest {
-        accounts: audit::org::Accounts::Organization,
-        include_self: false,
-        regions: audit::org::Regions::List(regions.clone()),
-        role_name: audit::org::DEFAULT_ROLE_NAME.to_owned(),
-        external_id: None,
-        max_concurrency: audit::org::DEFAULT_MAX_CONCURRENCY,
-        collect: all_secrets_request(&regions),
-    };
-    reset_peak_rss();
-    let started = Instant::now();
-    let inventory = audit::org::collect_organization(&config, &org_request)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let org_findings = audit::org::evaluate_organization(&inventory, &org_request.collect.policy);
-    let org_wall = started.elapsed().as_secs_f64();
-    let org_rss = peak_rss(std::process::id()).unwrap_or(0);
-    let org_requests = inventory.api_requests();
-    crate::emulator::stop(&state.dir)?;
-    let unreachable = inventory
-        .accounts
-        .iter()
-        .filter(|a| !matches!(a.outcome, audit::org::AccountOutcome::Collected(_)))
-        .count();
-    if inventory.accounts.len() != accounts || unreachable > 0 {
-        bail!(
-            "the organisation audit reached {} of {accounts} accounts ({unreachable} unreachable)",
-            inventory.accounts.len() - unreachable
-        );
-    }
-
-    // Calls per action (pages, not retries) over every account, against N × one account's.
+/// Calls per action (pages, not retries) over every account, against N × one account's.
+fn print_org_calls(
+    accounts: usize,
+    inventory: &audit::org::OrgInventory,
+    single_calls: &BTreeMap<String, u64>,
+    org_requests: u64,
+) {
     let mut org_calls: BTreeMap<String, u64> = BTreeMap::new();
     for record in &inventory.accounts {
         if let audit::org::AccountOutcome::Collected(collected) = &record.outcome {
@@ -778,79 +947,6 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
             (*count != expected).then(|| format!("{action} {count} (expected {expected})"))
         })
         .collect();
-
-    let n = accounts as f64;
-    // The audit's counter is the collection's; each account's AssumeRole is sent once
-    // before it (audit::org), and GetCallerIdentity and ListAccounts pages once per run.
-    let org_requests = org_requests + accounts as u64;
-    let request_goal = single_requests * accounts as u64 + accounts as u64;
-    let prowler_per_account = PROWLER_REQUESTS;
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header([
-        "run",
-        "wall time",
-        "peak RSS",
-        "API requests",
-        "requests per account",
-        "findings",
-    ]);
-    table.add_row([
-        format!("one account × {} regions", regions.len()),
-        format!("{single_wall:.2} s"),
-        format!("{:.1} MiB", mib(single_rss)),
-        single_requests.to_string(),
-        single_requests.to_string(),
-        single_findings.len().to_string(),
-    ]);
-    table.add_row([
-        format!(
-            "organisation: {accounts} accounts × {} regions",
-            regions.len()
-        ),
-        format!("{org_wall:.2} s"),
-        format!("{:.1} MiB", mib(org_rss)),
-        org_requests.to_string(),
-        format!("{:.1}", org_requests as f64 / n),
-        org_findings.len().to_string(),
-    ]);
-    table.add_row([
-        "Prowler (single-account measurement)".to_owned(),
-        String::new(),
-        String::new(),
-        String::new(),
-        format!("{prowler_per_account} (2,000 secrets + 1,000 groups)"),
-        String::new(),
-    ]);
-    println!("{table}");
-    let mut goals = Table::new();
-    goals
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["goal", "measured", "met"]);
-    let ratio = org_wall / single_wall;
-    goals.add_row([
-        "wall time ≤ 3× one account's".to_owned(),
-        format!("{ratio:.2}× for {accounts}× the work"),
-        if ratio <= 3.0 { "yes" } else { "no" }.to_owned(),
-    ]);
-    goals.add_row([
-        format!("requests ≤ {accounts}× one account's + {accounts} AssumeRole = {request_goal}"),
-        format!(
-            "{org_requests} ({:.2}× one account's)",
-            org_requests as f64 / single_requests.max(1) as f64
-        ),
-        if org_requests <= request_goal {
-            "yes"
-        } else {
-            "no"
-        }
-        .to_owned(),
-    ]);
-    goals.add_row([
-        "peak RSS < 128 MiB".to_owned(),
-        format!("{:.1} MiB", mib(org_rss)),
-        if mib(org_rss) < 128.0 { "yes" } else { "no" }.to_owned(),
-    ]);
-    println!("{goals}");
     println!(
         "organisation requests: {} collection requests (every page and retry, {org_pages} of them distinct calls) + {accounts} AssumeRole; GetCallerIdentity and the ListAccounts pages are not counted",
         org_requests - accounts as u64
@@ -863,12 +959,4 @@ pub async fn audit_org(accounts: usize, secrets_per_region: usize) -> Result<()>
             differing.join(", ")
         );
     }
-    println!(
-        "built in each account and region: the tutorial's VPC ({}), 2 subnets, the bastion's security group, the secretsmanager and rds interface endpoints, the tutorial's secret and {secrets_per_region} more; no DB instance (each is a real MariaDB server here) and no rotation function",
-        audit::policy::TUTORIAL_VPC_NAME
-    );
-    println!(
-        "peak RSS is this process's VmHWM, reset before each audit (it includes the setup's SDK clients still alive); requests are the audit's own counter"
-    );
-    Ok(())
 }

@@ -7,7 +7,8 @@
 //! environment, start the launcher on a free port, wait until both moto and the
 //! default MariaDB server answer, and record every process id in one state file so
 //! `down` stops exactly what `up` started. The launcher (`emulator/launcher.py`)
-//! supervises the MariaDB servers and the Lambda processes; see its module doc.
+//! supervises the MariaDB servers and the Lambda processes (`emulator/supervision.py`);
+//! see its module doc.
 //!
 //! Tests start their own emulator through [`Emulator::start`] with a parent pid, so
 //! the launcher stops everything when the test process exits.
@@ -46,7 +47,7 @@ pub struct EmulatorOptions {
     /// Every call must be signed by an IAM user allowed the action (moto's access
     /// control); the emulator's own credentials are an administrator's.
     pub enforce_iam: bool,
-    /// Settings of the strict behaviours (`EMULATOR_*`, see `emulator/strict.py`),
+    /// Settings of the strict behaviours (`EMULATOR_*`, see `emulator/base.py`),
     /// over the launcher's environment.
     pub settings: Vec<(String, String)>,
 }

@@ -287,25 +287,7 @@ impl Provisioner<'_> {
                 .ok_or_else(|| anyhow!("ec2:CreateVpc {}: no VPC id returned", self.names.vpc))?;
             (id.to_owned(), true)
         };
-        for hostnames in [false, true] {
-            let on = AttributeBooleanValue::builder().value(true).build();
-            aws::after_create(|| {
-                let request = self.ec2.modify_vpc_attribute().vpc_id(&id);
-                let request = if hostnames {
-                    request.enable_dns_hostnames(on.clone())
-                } else {
-                    request.enable_dns_support(on.clone())
-                };
-                request.send()
-            })
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "ec2:ModifyVpcAttribute {id} (DNS): {}; enable DNS hostnames and resolution on the VPC",
-                    aws::describe(&e)
-                )
-            })?;
-        }
+        crate::resources::vpc::enable_dns(&self.ec2, &id).await?;
         self.note("VPC", &format!("{id} {}", self.names.vpc), created);
         self.state.vpc_id = id;
         Ok(())

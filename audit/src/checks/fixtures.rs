@@ -421,6 +421,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
         regions: vec![region],
         excluded: Vec::new(),
         failed_regions: Vec::new(),
+        skipped_regions: Vec::new(),
     }
 }
 

@@ -144,15 +144,6 @@ pub struct Muted {
 }
 
 impl Finding {
-    /// The status as a reader sees it: `MUTED` when a mutelist entry accepts it.
-    pub fn shown_status(&self) -> String {
-        if self.muted.is_some() {
-            "MUTED".to_owned()
-        } else {
-            self.status.to_string()
-        }
-    }
-
     /// `muted (FAIL) until 2027-03-31 by mutelist entry 1: <reason>`, when muted.
     pub fn muted_note(&self) -> Option<String> {
         self.muted.as_ref().map(|m| {

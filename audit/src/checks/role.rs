@@ -303,7 +303,7 @@ pub(crate) fn remediation() -> String {
                         When::Always | When::AlternatingUsers | When::CustomerManagedKey => "",
                         When::AdminFromRds => " when RDS manages the masterarn secret",
                         When::AdminCluster => " when that is an Aurora cluster's",
-                        When::ApplicationOnReplica => " when the admin secret names a host and the application secret one of its read replicas",
+                        When::ApplicationOnReplica => " when the admin secret names a host and the application secret another endpoint of its database (a read replica, a cluster endpoint or instance)",
                     };
                     let optional = match c.need {
                         CallNeed::Required => "",
@@ -320,7 +320,7 @@ pub(crate) fn remediation() -> String {
                 Resource::AdminSecretKey => "the masterarn secret's customer-managed KMS key, if any",
                 Resource::AdminDbInstances => "the masterarn secret's DB instance and its read replicas (or its cluster's instances)",
                 Resource::AdminDbCluster => "its Aurora cluster",
-                Resource::ApplicationDatabase => "the RDS instance and cluster of the application secret's host",
+                Resource::ApplicationDatabase => "the RDS instances and clusters the application and admin secrets' hosts name",
             };
             format!("on {on}: {}", actions.join(", "))
         })

@@ -1,5 +1,15 @@
 //! CSV for spreadsheets (RFC 4180: comma-separated, fields with commas, quotes or
 //! line breaks quoted, quotes doubled).
+//!
+//! Account ids are text: a spreadsheet reads `012345678901` as a number, drops
+//! its leading zero and shows twelve digits as `1.23457E+11` (Microsoft's "Keep
+//! leading zeros" support article: number codes lose leading zeros and switch to
+//! scientific notation). The `account_id` column is written `="012345678901"`, the
+//! usual CSV idiom a spreadsheet evaluates to the text itself ("CSV file format",
+//! edoceo: "force strict interpretation of the CSV field value with a leading
+//! `=`"). Only a value of exactly twelve ASCII digits is written so, so the formula
+//! is a constant and nothing from the audited account reaches it; any other
+//! value goes through [`field`], whose formula guard stays.
 
 use super::Report;
 
@@ -20,6 +30,9 @@ const HEADER: [&str; 13] = [
     "muted",
 ];
 
+/// The position of `account_id` in [`HEADER`].
+const ACCOUNT_COLUMN: usize = 10;
+
 /// One CSV field, quoted when needed. A cell that a spreadsheet would read as a
 /// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a
 /// leading `'`, as OWASP's "CSV Injection" guidance recommends, so a resource
@@ -34,6 +47,17 @@ pub fn field(value: &str) -> String {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
+    }
+}
+
+/// An account id as a spreadsheet keeps it: `="<12 digits>"` (quoted as RFC 4180
+/// wants), else [`field`].
+pub fn account_field(account_id: &str) -> String {
+    if account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()) {
+        // RFC 4180: the field holds quotes, so it is quoted and they are doubled.
+        format!("\"=\"\"{account_id}\"\"\"")
+    } else {
+        field(account_id)
     }
 }
 
@@ -56,7 +80,18 @@ pub fn render(report: &Report) -> String {
             f.setup.clone().unwrap_or_default(),
             f.muted_note().unwrap_or_default(),
         ];
-        out.push_str(&row.iter().map(|v| field(v)).collect::<Vec<_>>().join(","));
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(column, v)| {
+                if column == ACCOUNT_COLUMN {
+                    account_field(v)
+                } else {
+                    field(v)
+                }
+            })
+            .collect();
+        out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
     out
@@ -135,10 +170,39 @@ mod tests {
         let report = super::super::sample_org_report();
         let rows = parse(&render(&report));
         assert_eq!(rows[0][10..], ["account_id", "setup", "muted"]);
-        assert_eq!(rows[1][10], "123456789012");
+        assert_eq!(rows[1][10], "=\"123456789012\"", "text to a spreadsheet");
         assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
         let last = rows.last().expect("row");
         assert_eq!(last[0], "account.reachable");
-        assert_eq!((last[10].as_str(), last[11].as_str()), ("333333333333", ""));
+        assert_eq!(
+            (last[10].as_str(), last[11].as_str()),
+            ("=\"333333333333\"", "")
+        );
+    }
+
+    #[test]
+    fn account_ids_are_text_and_nothing_else_becomes_a_formula() {
+        assert_eq!(HEADER[ACCOUNT_COLUMN], "account_id");
+        for (raw, written) in [
+            ("012345678901", "\"=\"\"012345678901\"\"\""),
+            ("123456789012", "\"=\"\"123456789012\"\"\""),
+            // Not an account id: written as any other field, formulas neutralised.
+            ("", ""),
+            ("12345678901", "12345678901"),
+            ("0123456789012", "0123456789012"),
+            (
+                "=\"1\"&HYPERLINK(\"x\")",
+                "\"'=\"\"1\"\"&HYPERLINK(\"\"x\"\")\"",
+            ),
+            ("01234567890a", "01234567890a"),
+            ("０１２３４５６７８９０１", "０１２３４５６７８９０１"),
+        ] {
+            assert_eq!(account_field(raw), written, "{raw}");
+        }
+        // A whole row: the account cell parses back to the spreadsheet idiom.
+        let mut report = sample_report();
+        report.findings[0].account_id = Some("012345678901".to_owned());
+        let rows = parse(&render(&report));
+        assert_eq!(rows[1][ACCOUNT_COLUMN], "=\"012345678901\"");
     }
 }

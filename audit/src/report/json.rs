@@ -21,7 +21,9 @@
 //!     "caller": {"account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/auditor"} | null,
 //!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,
 //!                   "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" | null,
-//!                   "reached": true}]      // [] for one account
+//!                   "reached": true,
+//!                   "state": "audited" | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>"}]
+//!                                          // every listed account, by id; [] for one account
 //!   },
 //!   "findings": [{
 //!     "check_id": "ec2.ssh.restricted",       // stable id
@@ -43,8 +45,12 @@
 //!     // only when a --mutelist entry accepts it (status above unchanged):
 //!     "muted": {"reason": "...", "expires": "2027-03-31", "entry": 1}
 //!   }],
-//!   // a muted finding is counted in "muted" only, not by its status
+//!   // a muted finding is counted in "muted" only, not by its status; every finding
+//!   // is counted, also those --status left out of "findings"
 //!   "summary": {"pass": 12, "fail": 1, "error": 0, "skip": 0, "muted": 0},
+//!   // with --status: the statuses "findings" lists ("PASS", "FAIL", "ERROR", "SKIP",
+//!   // "MUTED"); absent when every finding is listed
+//!   "listed": ["FAIL", "ERROR"],
 //!   // with --mutelist: each entry's state ("live", "expired", "unused") and the
 //!   // findings it matched; absent otherwise
 //!   "mutelist": [{"entry": 1, "reason": "...", "expires": "2027-03-31", "state": "live", "matched": 1}],

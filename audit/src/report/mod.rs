@@ -15,10 +15,10 @@ pub mod table;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{Finding, Summary};
+use crate::checks::{Finding, Status, Summary};
 use crate::discover::ExcludedSecret;
 use crate::inventory::Inventory;
-use crate::mutelist::{EntryUse, Mutelist};
+use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
 use crate::org::{AccountOutcome, Caller, OrgInventory};
 
 /// A report format (`--format`).
@@ -28,14 +28,58 @@ pub enum Format {
     Table,
     /// The stable JSON schema: tool, version, scope, findings, summary.
     Json,
-    /// OCSF Detection Finding objects (class_uid 2004), one per finding.
+    /// OCSF Compliance Finding objects (class_uid 2003), one per finding.
     Ocsf,
     /// JUnit XML: a test case per finding, for CI systems.
     Junit,
     /// CSV with a header row, for spreadsheets.
     Csv,
-    /// One self-contained HTML page to attach to an audit: summaries per account and check, every finding's evidence (loads nothing; use with --output).
+    /// One self-contained HTML page to attach to an audit: summaries per account and check, then each account and check as a collapsible section with every finding that is not a PASS in full (loads nothing; use with --output).
     Html,
+}
+
+/// A status as the reports name it: a finding's own, or MUTED when a mutelist
+/// entry accepts it (`--status` lists only these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ShownStatus {
+    #[value(name = "PASS")]
+    Pass,
+    #[value(name = "FAIL")]
+    Fail,
+    #[value(name = "ERROR")]
+    Error,
+    #[value(name = "SKIP")]
+    Skip,
+    #[value(name = "MUTED")]
+    Muted,
+}
+
+impl ShownStatus {
+    /// How `finding` is shown: MUTED when muted, else its status.
+    pub fn of(finding: &Finding) -> Self {
+        if finding.muted.is_some() {
+            return Self::Muted;
+        }
+        match finding.status {
+            Status::Pass => Self::Pass,
+            Status::Fail => Self::Fail,
+            Status::Error => Self::Error,
+            Status::Skip => Self::Skip,
+        }
+    }
+}
+
+impl std::fmt::Display for ShownStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::Error => "ERROR",
+            Self::Skip => "SKIP",
+            Self::Muted => "MUTED",
+        })
+    }
 }
 
 /// What was audited, as reported.
@@ -77,6 +121,10 @@ pub struct ReportAccount {
     pub role_arn: Option<String>,
     /// False when the role could not be assumed (its one finding is ERROR).
     pub reached: bool,
+    /// `audited`, `unreachable: <why>`, `suspended (<state>)` or `excluded: <why>`:
+    /// every listed account is in the scope, so coverage can be proved.
+    #[serde(default)]
+    pub state: String,
 }
 
 /// Findings with what a reader needs to interpret them.
@@ -95,6 +143,10 @@ pub struct Report {
     /// With `--mutelist`: what became of each entry (live, expired, unused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mutelist: Vec<EntryUse>,
+    /// With `--status`: the statuses `findings` was limited to. `summary` still
+    /// counts every finding (it decides the exit status); absent when all are listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<ShownStatus>,
 }
 
 impl Report {
@@ -131,23 +183,50 @@ impl Report {
             findings,
             excluded: excluded_of(inventory),
             mutelist: Vec::new(),
+            listed: Vec::new(),
         }
     }
 
-    /// Applies `list` as of `today` (muting what its live entries match), and
-    /// counts again.
-    pub fn mute(&mut self, list: &Mutelist, today: time::Date) {
-        self.mutelist = list.apply(&mut self.findings, today);
+    /// Keeps only the findings shown with one of `statuses` (`--status`; all when
+    /// empty). The summary keeps counting every finding: what was found, and the
+    /// exit status, do not change with what is listed.
+    pub fn keep_statuses(&mut self, statuses: &[ShownStatus]) {
+        if statuses.is_empty() {
+            return;
+        }
+        self.findings
+            .retain(|f| statuses.contains(&ShownStatus::of(f)));
+        self.listed = statuses.to_vec();
+    }
+
+    /// `listing only FAIL, ERROR (--status)`, when `--status` left findings out.
+    pub fn listed_note(&self) -> Option<String> {
+        (!self.listed.is_empty()).then(|| {
+            format!(
+                "listing only {} findings (--status); the summary counts every finding",
+                self.listed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+
+    /// Applies `list` as of `today` (muting what its live entries match, by the
+    /// resources' `tags` too), and counts again.
+    pub fn mute(&mut self, list: &Mutelist, today: time::Date, tags: &ResourceTags) {
+        self.mutelist = list.apply(&mut self.findings, today, tags);
         self.summary = Summary::of(&self.findings);
     }
 
     /// The report of an audit of several accounts: the scope of the first account
     /// collected (every account was asked the same), every account, and the caller.
     pub fn for_organization(org: &OrgInventory, findings: Vec<Finding>) -> Self {
-        let first = org.accounts.iter().find_map(|a| match &a.outcome {
-            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-            AccountOutcome::Unreachable(_) => None,
-        });
+        let first = org
+            .accounts
+            .iter()
+            .find_map(crate::org::AccountRecord::inventory);
         let mut report = match first {
             Some(inventory) => Self::new(inventory, findings),
             None => Self::new(
@@ -165,6 +244,7 @@ impl Report {
                     regions: Vec::new(),
                     excluded: Vec::new(),
                     failed_regions: Vec::new(),
+                    skipped_regions: Vec::new(),
                 },
                 findings,
             ),
@@ -182,10 +262,7 @@ impl Report {
         report.excluded = org
             .accounts
             .iter()
-            .filter_map(|a| match &a.outcome {
-                AccountOutcome::Collected(inventory) => Some(excluded_of(inventory)),
-                AccountOutcome::Unreachable(_) => None,
-            })
+            .filter_map(|a| a.inventory().map(excluded_of))
             .flatten()
             .collect();
         let scope = &mut report.scope;
@@ -204,6 +281,7 @@ impl Report {
                 name: a.name.clone(),
                 role_arn: a.role_arn.clone(),
                 reached: matches!(a.outcome, AccountOutcome::Collected(_)),
+                state: a.state(),
             })
             .collect();
         report
@@ -234,7 +312,7 @@ impl Report {
     pub fn skipped_lines(&self) -> Vec<String> {
         self.findings
             .iter()
-            .filter(|f| f.status == crate::checks::Status::Skip)
+            .filter(|f| f.status == Status::Skip)
             .map(|f| format!("{} on {}: {}", f.check_id, f.resource, f.message))
             .collect()
     }
@@ -332,7 +410,8 @@ pub(crate) fn sample_report() -> Report {
 #[cfg(test)]
 pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
-    let mut findings = crate::org::evaluate_organization(&org, &crate::policy::Policy::default());
+    let mut findings =
+        crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
     findings[0].status = crate::checks::Status::Fail;
     Report::for_organization(&org, findings)
 }
@@ -372,7 +451,7 @@ mod tests {
             serde_json::from_str(&report.render(Format::Json)).expect("JSON");
         assert_eq!(json["excluded"][0]["secret_arn"], arn, "{json}");
         let page = report.render(Format::Html);
-        assert!(page.contains("<section id=\"excluded\">"), "{page}");
+        assert!(page.contains("<section id=\"excluded\""), "{page}");
         assert!(page.contains("&lt;engine&gt;"), "escaped");
         // Nothing excluded, nothing said.
         assert!(!sample_report().render(Format::Table).contains("excluded:"));
@@ -395,6 +474,7 @@ mod tests {
         report.mute(
             &list,
             time::Date::from_calendar_date(2026, time::Month::December, 6).expect("date"),
+            &ResourceTags::default(),
         );
         let muted = report.findings.iter().filter(|f| f.muted.is_some()).count();
         assert!(muted >= 1);
@@ -468,9 +548,85 @@ mod tests {
         );
         assert!(!page.contains("accepted <until>"), "escaped");
         assert!(
-            page.contains("<section id=\"mutelist\">") && page.contains("<td>live</td>"),
+            page.contains("<section id=\"mutelist\"") && page.contains("<td>live</td>"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn status_lists_only_those_findings_in_every_format_and_counts_all() {
+        let full = sample_report();
+        let mut report = full.clone();
+        report.keep_statuses(&[ShownStatus::Fail, ShownStatus::Error]);
+        assert_eq!(report.findings.len(), 2);
+        assert_eq!(report.summary, full.summary, "every finding still counted");
+        assert_eq!(
+            crate::exit_code(&report.summary),
+            crate::exit_code(&full.summary)
+        );
+        let listed = |f: &Finding| matches!(f.status, Status::Fail | Status::Error);
+        let kept: Vec<&str> = full
+            .findings
+            .iter()
+            .filter(|f| listed(f))
+            .map(|f| f.resource.as_str())
+            .collect();
+
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Json)).expect("JSON");
+        let statuses: Vec<&str> = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["status"].as_str().expect("status"))
+            .collect();
+        assert_eq!(statuses, ["FAIL", "ERROR"]);
+        assert_eq!(json["listed"], serde_json::json!(["FAIL", "ERROR"]));
+        assert_eq!(json["summary"]["pass"], full.summary.pass);
+        let ocsf: serde_json::Value =
+            serde_json::from_str(&report.render(Format::Ocsf)).expect("OCSF");
+        assert_eq!(ocsf.as_array().expect("array").len(), 2);
+        let csv = report.render(Format::Csv);
+        // Records end in CRLF; line breaks inside quoted messages are bare LF.
+        assert_eq!(
+            csv.matches("\r\n").count(),
+            1 + 2,
+            "a header and two rows: {csv}"
+        );
+        let junit = report.render(Format::Junit);
+        assert_eq!(junit.matches("<testcase ").count(), 2);
+        assert!(
+            junit.contains("tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\""),
+            "the counts are of the test cases listed: {junit}"
+        );
+        let table = report.render(Format::Table);
+        assert!(
+            table.contains("listing only FAIL, ERROR findings (--status)"),
+            "{table}"
+        );
+        let page = report.render(Format::Html);
+        assert!(page.contains("id=\"listed\""), "the page says so");
+        assert_eq!(page.matches("<tr><td>").count(), 2, "two rows listed");
+        for resource in kept {
+            assert!(page.contains(&html::escape(resource)), "{resource}");
+        }
+        // MUTED is a status of its own: a muted FAIL is not listed as FAIL.
+        let mut muted = full.clone();
+        muted.findings[0].muted = Some(crate::checks::Muted {
+            reason: "accepted".to_owned(),
+            expires: "2099-01-01".to_owned(),
+            entry: 1,
+        });
+        let mut only_fail = muted.clone();
+        only_fail.keep_statuses(&[ShownStatus::Fail]);
+        assert!(only_fail.findings.is_empty());
+        muted.keep_statuses(&[ShownStatus::Muted]);
+        assert_eq!(muted.findings.len(), 1);
+        // Nothing asked, nothing left out, nothing said.
+        let mut all = full.clone();
+        all.keep_statuses(&[]);
+        assert_eq!(all, full);
+        assert!(!all.render(Format::Json).contains("\"listed\""));
     }
 
     #[test]

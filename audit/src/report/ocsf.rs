@@ -1,16 +1,39 @@
-//! OCSF Detection Finding objects (class 2004), as Security Hub and Prowler users read them.
+//! OCSF Compliance Finding objects (class 2003): a check's verdict on a resource.
 //!
-//! OCSF's `status_code` knows PASS, FAIL and MANUAL: ERROR and SKIP findings map
-//! to MANUAL (someone must look), with the real status in `status_detail` and
-//! `unmapped.status`.
+//! OCSF's Compliance Finding "describe[s] results of evaluations performed against
+//! resources, to check compliance with various Industry Frameworks or Security
+//! Standards" (ocsf-schema `events/findings/compliance_finding.json`), which is
+//! what every finding here is; its required `compliance` object carries the
+//! verdict in `status_id`, whose values the schema defines
+//! (`objects/compliance.json`; OCSF 1.3.0 "Compliance" object):
+//!
+//! | audit | `compliance.status_id` / `status` | why |
+//! | --- | --- | --- |
+//! | PASS | 1 Pass | "passed for all the evaluated resources" |
+//! | FAIL | 3 Fail | "failed for at least one of the evaluated resources" |
+//! | ERROR | 2 Warning | "did not yield a result due to missing information" (a denied or failed read) |
+//! | SKIP | 99 Other, `Skipped` | deliberately not evaluated (e.g. without `--read-secrets`); 99 means "see `status`" |
+//!
+//! The event's own `status_id` is the finding's lifecycle (Finding class: 1 New,
+//! 3 Suppressed), so a muted finding is Suppressed, as Prowler writes its muted
+//! findings. `status_code` is the audit's own status (PASS, FAIL, ERROR, SKIP).
+//! A finding about a whole account (`account.reachable`, region `global`) is placed
+//! in the home region (the first region audited, else the partition's home region),
+//! since `cloud.region` names a real region; its `finding_info.uid` keeps `global`, so
+//! ids stay the same across versions.
 
 use serde_json::{Value, json};
 
 use super::Report;
 use crate::checks::{Finding, Severity, Status};
 
-/// OCSF schema version the objects follow.
-pub const OCSF_VERSION: &str = "1.1.0";
+/// OCSF schema version the objects follow (1.3.0: `resources` on Compliance Finding).
+pub const OCSF_VERSION: &str = "1.3.0";
+
+/// OCSF Compliance Finding.
+const CLASS_UID: u32 = 2003;
+/// Activity 1 (Create): `class_uid * 100 + activity_id`.
+const TYPE_UID: u32 = CLASS_UID * 100 + 1;
 
 fn severity_id(severity: Severity) -> u8 {
     match severity {
@@ -32,12 +55,47 @@ fn severity_name(severity: Severity) -> &'static str {
     }
 }
 
-fn status_code(status: Status) -> &'static str {
+/// `compliance.status_id` and `compliance.status` (see the module's table).
+fn compliance_status(status: Status) -> (u8, &'static str) {
     match status {
-        Status::Pass => "PASS",
-        Status::Fail => "FAIL",
-        Status::Error | Status::Skip => "MANUAL",
+        Status::Pass => (1, "Pass"),
+        Status::Fail => (3, "Fail"),
+        Status::Error => (2, "Warning"),
+        Status::Skip => (99, "Skipped"),
     }
+}
+
+/// The region a finding is placed in: its own, or for a finding about a whole
+/// account (region `global`) the home region: the first region audited, else the
+/// home region of the partition its resource's ARN names.
+fn region_of<'a>(report: &'a Report, finding: &'a Finding) -> &'a str {
+    if finding.region != crate::org::ACCOUNT_REGION {
+        return &finding.region;
+    }
+    if let Some(first) = report.scope.regions.first() {
+        return first;
+    }
+    match finding.resource.split(':').nth(1) {
+        Some("aws-cn") => "cn-north-1",
+        Some("aws-us-gov") => "us-gov-west-1",
+        _ => "us-east-1",
+    }
+}
+
+/// The frameworks of a finding's compliance ids (`AWS-FSBP:EC2.13` → `AWS-FSBP`),
+/// each once; the tool's own name when it maps to none (the attribute is required).
+fn standards(report: &Report, finding: &Finding) -> Vec<String> {
+    let mut standards: Vec<String> = Vec::new();
+    for id in &finding.compliance {
+        let standard = id.split_once(':').map_or(id.as_str(), |(s, _)| s);
+        if !standards.iter().any(|s| s == standard) {
+            standards.push(standard.to_owned());
+        }
+    }
+    if standards.is_empty() {
+        standards.push(report.tool.clone());
+    }
+    standards
 }
 
 /// The service part of an ARN (`arn:aws:ec2:...` → `ec2`), for `resources[].group`.
@@ -109,37 +167,48 @@ pub fn finding_uid(report: &Report, finding: &Finding) -> String {
     uid
 }
 
-/// One Detection Finding.
-pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Value {
+/// One Compliance Finding.
+pub fn compliance_finding(report: &Report, finding: &Finding, time_ms: i64) -> Value {
+    let region = region_of(report, finding);
     // An empty account uid is invalid; when the account is unknown, `cloud`
     // carries no account object at all.
     let cloud = match account_of(report, finding) {
         Some(account) => json!({
             "account": {"uid": account, "type": "AWS Account", "type_id": 10},
-            "region": finding.region,
+            "region": region,
             "provider": "AWS",
         }),
-        None => json!({"region": finding.region, "provider": "AWS"}),
+        None => json!({"region": region, "provider": "AWS"}),
     };
+    let (compliance_id, compliance_name) = compliance_status(finding.status);
     json!({
         "activity_id": 1,
         "activity_name": "Create",
         "category_uid": 2,
         "category_name": "Findings",
-        "class_uid": 2004,
-        "class_name": "Detection Finding",
-        "type_uid": 200_401,
-        "type_name": "Detection Finding: Create",
+        "class_uid": CLASS_UID,
+        "class_name": "Compliance Finding",
+        "type_uid": TYPE_UID,
+        "type_name": "Compliance Finding: Create",
         "severity_id": severity_id(finding.severity),
         "severity": severity_name(finding.severity),
-        // OCSF Detection Finding `status_id`: 1 New, 3 Suppressed (a finding a
-        // mutelist entry accepts, as Prowler reports its muted findings).
+        // Finding `status_id`: 1 New, 3 Suppressed (a finding a mutelist entry
+        // accepts, as Prowler reports its muted findings).
         "status_id": if finding.muted.is_some() { 3 } else { 1 },
         "status": if finding.muted.is_some() { "Suppressed" } else { "New" },
-        "status_code": status_code(finding.status),
+        "status_code": finding.status,
         "status_detail": format!("{}: {}", finding.status, finding.message),
         "message": finding.message,
         "time": time_ms,
+        "compliance": {
+            "control": finding.check_id,
+            "standards": standards(report, finding),
+            "requirements": finding.compliance,
+            "status_id": compliance_id,
+            "status": compliance_name,
+            "status_code": finding.status,
+            "status_detail": finding.message,
+        },
         "finding_info": {
             "uid": finding_uid(report, finding),
             "title": finding.title,
@@ -153,7 +222,7 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
             "uid": finding.resource,
             "name": name_of(&finding.resource),
             "type": finding.resource_type,
-            "region": finding.region,
+            "region": region,
             "group": {"name": service_of(&finding.resource)},
         }],
         "cloud": cloud,
@@ -162,11 +231,11 @@ pub fn detection_finding(report: &Report, finding: &Finding, time_ms: i64) -> Va
             "product": {"name": report.tool, "vendor_name": "secrets-manager-rotation", "version": report.version},
             "version": OCSF_VERSION,
         },
-        "unmapped": {"compliance": finding.compliance, "status": finding.status, "muted": finding.muted},
+        "unmapped": {"compliance": finding.compliance, "status": finding.status, "muted": finding.muted, "region": finding.region},
     })
 }
 
-/// The findings as a JSON array of Detection Findings.
+/// The findings as a JSON array of Compliance Findings.
 pub fn render(report: &Report) -> String {
     let time_ms = time::OffsetDateTime::parse(
         &report.scope.collected_at,
@@ -177,7 +246,7 @@ pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| detection_finding(report, f, time_ms))
+        .map(|f| compliance_finding(report, f, time_ms))
         .collect();
     let mut text = serde_json::to_string_pretty(&findings).unwrap_or_default();
     text.push('\n');
@@ -190,24 +259,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn findings_are_ocsf_detection_findings() {
+    fn findings_are_ocsf_compliance_findings() {
         let report = sample_report();
         let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
         let findings = value.as_array().expect("array");
         assert_eq!(findings.len(), report.findings.len());
         let first = &findings[0];
-        assert_eq!(first["class_uid"], 2004);
+        assert_eq!(first["class_uid"], 2003);
         assert_eq!(first["category_uid"], 2);
-        assert_eq!(first["type_uid"], 200_401);
+        assert_eq!(first["type_uid"], 200_301);
         assert_eq!(first["status_code"], "FAIL");
         assert_eq!(first["severity_id"], 5);
         assert_eq!(first["severity"], "Critical");
         assert_eq!(first["cloud"]["account"]["uid"], "123456789012");
         assert_eq!(first["resources"][0]["group"]["name"], "ec2");
         assert_eq!(first["metadata"]["event_code"], "vpc.dns");
+        assert_eq!(first["compliance"]["control"], "vpc.dns");
         assert!(first["time"].as_i64().expect("time") > 0);
-        assert_eq!(findings[1]["status_code"], "MANUAL");
-        assert_eq!(findings[1]["unmapped"]["status"], "ERROR");
         assert!(findings.iter().any(|f| {
             f["unmapped"]["compliance"]
                 .as_array()
@@ -215,12 +283,83 @@ mod tests {
         }));
     }
 
-    /// OCSF 1.x Detection Finding, checked against the attributes the schema
+    #[test]
+    fn each_status_has_its_own_ocsf_compliance_status() {
+        // The sample: FAIL, ERROR, SKIP, then PASS.
+        let report = sample_report();
+        let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
+        let statuses: Vec<(String, i64, String)> = value
+            .as_array()
+            .expect("array")
+            .iter()
+            .take(4)
+            .map(|f| {
+                (
+                    f["status_code"].as_str().expect("code").to_owned(),
+                    f["compliance"]["status_id"].as_i64().expect("id"),
+                    f["compliance"]["status"]
+                        .as_str()
+                        .expect("status")
+                        .to_owned(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("FAIL", 3, "Fail"),
+            ("ERROR", 2, "Warning"),
+            ("SKIP", 99, "Skipped"),
+            ("PASS", 1, "Pass"),
+        ]
+        .map(|(c, i, s)| (c.to_owned(), i, s.to_owned()));
+        assert_eq!(statuses, expected);
+        // FSBP and CIS ids name their standards once each.
+        let ssh = report
+            .findings
+            .iter()
+            .find(|f| f.check_id == "ec2.ssh.restricted")
+            .expect("ssh finding");
+        let standards = standards(&report, ssh);
+        assert!(standards.contains(&"AWS-FSBP".to_owned()), "{standards:?}");
+        let mut unique = standards.clone();
+        unique.dedup();
+        assert_eq!(unique, standards);
+    }
+
+    #[test]
+    fn a_finding_about_a_whole_account_is_placed_in_the_home_region() {
+        let report = super::super::sample_org_report();
+        let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
+        let last = value
+            .as_array()
+            .expect("array")
+            .last()
+            .expect("finding")
+            .clone();
+        assert_eq!(last["metadata"]["event_code"], "account.reachable");
+        let home = report.scope.regions[0].as_str();
+        assert_eq!(last["cloud"]["region"], home, "{last:#}");
+        assert_eq!(last["resources"][0]["region"], home);
+        assert_eq!(last["unmapped"]["region"], "global");
+        // No region audited at all (no account reached): the partition's home region.
+        let mut none = report.clone();
+        none.scope.regions.clear();
+        let finding = none.findings.last().expect("finding").clone();
+        assert_eq!(region_of(&none, &finding), "us-east-1");
+        let mut gov = finding.clone();
+        gov.resource = "arn:aws-us-gov:iam::333333333333:role/Audit".to_owned();
+        assert_eq!(region_of(&none, &gov), "us-gov-west-1");
+        assert_eq!(
+            region_of(&none, &report.findings[0]),
+            report.findings[0].region
+        );
+    }
+
+    /// OCSF 1.x Compliance Finding, checked against the attributes the schema
     /// documents as required (class, base event and the objects used), with their
     /// types and enumerations. The JSON Schema itself could not be obtained here
     /// (the OCSF server generates it; no copy was reachable through the search
     /// tool), so this test encodes the documented requirements instead.
-    fn assert_detection_finding(f: &Value) {
+    fn assert_compliance_finding(f: &Value) {
         for key in [
             "activity_id",
             "category_uid",
@@ -231,14 +370,15 @@ mod tests {
             "metadata",
             "finding_info",
             "status_id",
+            "compliance",
         ] {
             assert!(f.get(key).is_some(), "required {key} missing: {f:#}");
         }
-        assert_eq!(f["class_uid"], 2004);
+        assert_eq!(f["class_uid"], 2003);
         assert_eq!(f["category_uid"], 2);
         let activity = f["activity_id"].as_i64().expect("activity_id integer");
         assert!([0, 1, 2, 3, 99].contains(&activity));
-        assert_eq!(f["type_uid"].as_i64(), Some(2004 * 100 + activity));
+        assert_eq!(f["type_uid"].as_i64(), Some(2003 * 100 + activity));
         let severity = f["severity_id"].as_i64().expect("severity_id integer");
         assert!((0..=6).contains(&severity) || severity == 99);
         assert!(
@@ -246,7 +386,22 @@ mod tests {
             "time: ms since epoch"
         );
         assert!(
-            ["PASS", "FAIL", "MANUAL"].contains(&f["status_code"].as_str().expect("status_code"))
+            ["PASS", "FAIL", "ERROR", "SKIP"]
+                .contains(&f["status_code"].as_str().expect("status_code"))
+        );
+        let compliance = &f["compliance"];
+        assert!(
+            compliance["standards"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty()),
+            "compliance.standards is required: {f:#}"
+        );
+        assert!(
+            [1, 2, 3, 99].contains(
+                &compliance["status_id"]
+                    .as_i64()
+                    .expect("compliance.status_id")
+            )
         );
         let metadata = &f["metadata"];
         assert!(
@@ -277,24 +432,24 @@ mod tests {
     }
 
     #[test]
-    fn every_finding_is_a_valid_detection_finding_with_a_stable_uid() {
+    fn every_finding_is_a_valid_compliance_finding_with_a_stable_uid() {
         let report = sample_report();
         let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
         for finding in value.as_array().expect("array") {
-            assert_detection_finding(finding);
+            assert_compliance_finding(finding);
         }
         // The account is unknown: no empty account uid, the ARN's account is used.
         let mut unknown = report.clone();
         unknown.scope.account_id = None;
         let value: Value = serde_json::from_str(&render(&unknown)).expect("JSON");
         for finding in value.as_array().expect("array") {
-            assert_detection_finding(finding);
+            assert_compliance_finding(finding);
         }
         unknown.findings[0].resource = "vpc-1".to_owned();
         unknown.findings[0].account_id = None;
-        let first = detection_finding(&unknown, &unknown.findings[0], 1);
+        let first = compliance_finding(&unknown, &unknown.findings[0], 1);
         assert!(first["cloud"].get("account").is_none(), "{first:#}");
-        assert_detection_finding(&first);
+        assert_compliance_finding(&first);
         // The same secret recreated (new random ARN suffix) keeps its finding id.
         let mut a = report.findings[0].clone();
         a.resource = "arn:aws:secretsmanager:us-east-1:123456789012:secret:App-AbCdEf".to_owned();
@@ -332,12 +487,14 @@ mod tests {
         let value: Value = serde_json::from_str(&render(&report)).expect("JSON");
         let findings = value.as_array().expect("array");
         for (finding, source) in findings.iter().zip(&report.findings) {
-            assert_detection_finding(finding);
+            assert_compliance_finding(finding);
             assert_eq!(
                 finding["cloud"]["account"]["uid"].as_str(),
                 source.account_id.as_deref()
             );
-            assert_eq!(finding["cloud"]["region"], source.region.as_str());
+            if source.region != crate::org::ACCOUNT_REGION {
+                assert_eq!(finding["cloud"]["region"], source.region.as_str());
+            }
         }
         let last = findings.last().expect("unreachable account");
         assert_eq!(last["cloud"]["account"]["uid"], "333333333333");

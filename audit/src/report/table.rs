@@ -48,7 +48,7 @@ fn findings_table(findings: &[&Finding]) -> Table {
             None => finding.message.clone(),
         };
         table.add_row(vec![
-            Cell::new(finding.shown_status()).fg(color),
+            Cell::new(super::ShownStatus::of(finding)).fg(color),
             Cell::new(finding.severity),
             Cell::new(&finding.check_id),
             Cell::new(printable(&finding.resource)),
@@ -102,6 +102,10 @@ fn footer(report: &Report) -> String {
                 .unwrap_or_default()
         )
     };
+    if let Some(note) = report.listed_note() {
+        skipped.push_str(&note);
+        skipped.push('\n');
+    }
     let discovered = if scope.discover {
         ", every rotation setup found from its secret (--discover)"
     } else {

@@ -1,11 +1,30 @@
 //! Account settings read from the grant tables with bound parameters, where
 //! `SHOW CREATE USER` prints them in a form that cannot be read back exactly.
 
-use sqlx::MySqlConnection;
+use sqlx::mysql::MySqlRow;
+use sqlx::{MySqlConnection, Row as _};
 
 use super::{DbError, column_text, statement_error};
+use crate::grants::PasswordColumns;
 use crate::sql::Account;
 use crate::tls_requirement::TlsRequirement;
+
+/// The row `query` selects for the account (its user and host bound, in that order),
+/// if any; a failure says what was read (`what` the account, from `table`).
+async fn account_row(
+    connection: &mut MySqlConnection,
+    account: &Account,
+    query: &'static str,
+    what: &str,
+    table: &str,
+) -> Result<Option<MySqlRow>, DbError> {
+    sqlx::query(query)
+        .bind(&account.user)
+        .bind(&account.host)
+        .fetch_optional(connection)
+        .await
+        .map_err(|e| statement_error(&format!("reading {what} {account} ({table})"), &e, false))
+}
 
 /// The account's TLS requirement from `mysql.user` (see [`crate::tls_requirement`]);
 /// `None` when the account does not exist or its `ssl_type` is unknown.
@@ -13,14 +32,14 @@ pub async fn tls_requirement(
     connection: &mut MySqlConnection,
     account: &Account,
 ) -> Result<Option<TlsRequirement>, DbError> {
-    let row = sqlx::query(
+    let row = account_row(
+        connection,
+        account,
         "SELECT ssl_type, x509_issuer, x509_subject, ssl_cipher FROM mysql.user WHERE User = ? AND Host = ?",
+        "the TLS requirement of",
+        "mysql.user",
     )
-    .bind(&account.user)
-    .bind(&account.host)
-    .fetch_optional(connection)
-    .await
-    .map_err(|e| statement_error(&format!("reading the TLS requirement of {account} (mysql.user)"), &e, false))?;
+    .await?;
     Ok(row.and_then(|row| {
         TlsRequirement::from_columns(
             &column_text(&row, 0),
@@ -28,6 +47,44 @@ pub async fn tls_requirement(
             &column_text(&row, 2),
             &column_text(&row, 3),
         )
+    }))
+}
+
+/// MySQL 8.0.19+'s password-option columns of the account in `mysql.user` (see
+/// [`PasswordColumns`]); `None` when the account does not exist. Every value is read
+/// as text, SQL `NULL` as `None`.
+pub async fn password_columns(
+    connection: &mut MySqlConnection,
+    account: &Account,
+) -> Result<Option<PasswordColumns>, DbError> {
+    let row = account_row(
+        connection,
+        account,
+        "SELECT CAST(Password_reuse_history AS CHAR), CAST(Password_reuse_time AS CHAR), \
+         CAST(Password_require_current AS CHAR), \
+         JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.Password_locking.failed_login_attempts')), \
+         JSON_UNQUOTE(JSON_EXTRACT(User_attributes, '$.Password_locking.password_lock_time_days')) \
+         FROM mysql.user WHERE User = ? AND Host = ?",
+        "the password options of",
+        "mysql.user",
+    )
+    .await?;
+    Ok(row.map(|row| {
+        let text = |index| {
+            row.try_get::<Option<String>, _>(index)
+                .or_else(|_| {
+                    row.try_get::<Option<Vec<u8>>, _>(index)
+                        .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                })
+                .unwrap_or_default()
+        };
+        PasswordColumns {
+            reuse_history: text(0),
+            reuse_time: text(1),
+            require_current: text(2),
+            failed_login_attempts: text(3),
+            lock_time_days: text(4),
+        }
     }))
 }
 
@@ -39,20 +96,14 @@ pub async fn user_attribute(
     connection: &mut MySqlConnection,
     account: &Account,
 ) -> Result<Option<String>, DbError> {
-    let row = sqlx::query(
+    let row = account_row(
+        connection,
+        account,
         "SELECT ATTRIBUTE FROM INFORMATION_SCHEMA.USER_ATTRIBUTES WHERE USER = ? AND HOST = ?",
+        "the attribute of",
+        "USER_ATTRIBUTES",
     )
-    .bind(&account.user)
-    .bind(&account.host)
-    .fetch_optional(connection)
-    .await
-    .map_err(|e| {
-        statement_error(
-            &format!("reading the attribute of {account} (USER_ATTRIBUTES)"),
-            &e,
-            false,
-        )
-    })?;
+    .await?;
     Ok(row
         .map(|row| column_text(&row, 0))
         .and_then(|text| normalized_attribute(&text)))

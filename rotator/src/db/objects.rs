@@ -15,8 +15,31 @@ use sqlx::MySqlConnection;
 
 use super::{DbError, column_text, statement_error};
 
-/// The columns of `database`.`table` this session can see; empty when the table is
-/// gone (or none of it is visible).
+/// Whether the table `database`.`table` exists, as this session sees it:
+/// `information_schema.TABLES` lists a table to an account that holds any privilege
+/// on it, where `COLUMNS` lists only the columns it holds a column privilege
+/// (`SELECT`, `INSERT`, `UPDATE`, `REFERENCES`) on, so a table the account may only
+/// `ALTER`, `DROP`, `INDEX` or `TRIGGER` has no visible column but is there (MySQL
+/// manual, "The INFORMATION_SCHEMA TABLES Table" and "... COLUMNS Table"; the
+/// privilege levels: "Privileges Provided by MySQL", column privileges).
+pub async fn table_exists(
+    connection: &mut MySqlConnection,
+    database: &str,
+    table: &str,
+) -> Result<bool, DbError> {
+    let count = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+    )
+    .bind(database)
+    .bind(table)
+    .fetch_one(connection)
+    .await
+    .map_err(|e| statement_error("looking up a table (information_schema.TABLES)", &e, false))?;
+    Ok(count > 0)
+}
+
+/// The columns of `database`.`table` this session can see (see [`table_exists`]
+/// for which).
 pub async fn table_columns(
     connection: &mut MySqlConnection,
     database: &str,

@@ -1,4 +1,5 @@
-//! MySQL 8's password-management options as `SHOW CREATE USER` prints them.
+//! MySQL 8's password-management options, read from `mysql.user` on MySQL 8.0.19+
+//! ([`PasswordOptions::from_columns`]) and from `SHOW CREATE USER` before that.
 //!
 //! Each is kept as the clause that sets it, so copying one is `ALTER USER ... <clause>`
 //! (checked again by `sql::password_option`), and one the server did not print is its
@@ -51,6 +52,99 @@ impl PasswordOptions {
     pub fn tracks_failed_logins(&self) -> bool {
         !self.failed_login_attempts.ends_with(" 0") && !self.password_lock_time.ends_with(" 0")
     }
+
+    /// The consecutive failed logins that lock the account, when failed logins do.
+    pub fn failed_login_limit(&self) -> Option<u32> {
+        if !self.tracks_failed_logins() {
+            return None;
+        }
+        self.failed_login_attempts
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+    }
+}
+
+/// The columns of `mysql.user` that hold an account's password options on MySQL
+/// 8.0.19+, as text, `None` for SQL `NULL`: `Password_reuse_history` and
+/// `Password_reuse_time` (`smallint unsigned`, `NULL`: the global default),
+/// `Password_require_current` (`enum('N','Y')`, `NULL`: the default), and the
+/// `Password_locking` member of `User_attributes` (JSON, `failed_login_attempts` and
+/// `password_lock_time_days`, -1 for `UNBOUNDED`; absent when neither is set). The
+/// table's definition: `scripts/mysql_system_tables.sql` (MySQL 8.0); the JSON is
+/// what `CREATE USER ... FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2` stores
+/// (`{"Password_locking": {"failed_login_attempts": 3, "password_lock_time_days": 2}}`,
+/// mysql-test `user_lock`; "Failed-Login Tracking and Temporary Account Locking",
+/// <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordColumns {
+    pub reuse_history: Option<String>,
+    pub reuse_time: Option<String>,
+    pub require_current: Option<String>,
+    pub failed_login_attempts: Option<String>,
+    pub lock_time_days: Option<String>,
+}
+
+impl PasswordOptions {
+    /// The options the columns hold, each as the clause that sets it; an error names
+    /// the column whose value is not one MySQL stores. Nothing is read from `SHOW
+    /// CREATE USER` text, so no value elsewhere in it (a crafted `REQUIRE SUBJECT`)
+    /// can pass for one of these.
+    pub fn from_columns(columns: &PasswordColumns) -> Result<Self, String> {
+        let number = |name: &str, value: &str| {
+            if !value.is_empty() && value.len() <= 5 && value.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(value.to_owned())
+            } else {
+                Err(format!(
+                    "mysql.user {name} holds `{value}`, not a number of MySQL's"
+                ))
+            }
+        };
+        let mut options = Self::default();
+        if let Some(value) = &columns.reuse_history {
+            options.history = format!(
+                "PASSWORD HISTORY {}",
+                number("Password_reuse_history", value)?
+            );
+        }
+        if let Some(value) = &columns.reuse_time {
+            options.reuse_interval = format!(
+                "PASSWORD REUSE INTERVAL {} DAY",
+                number("Password_reuse_time", value)?
+            );
+        }
+        match columns.require_current.as_deref() {
+            None => {}
+            Some("Y") => "PASSWORD REQUIRE CURRENT".clone_into(&mut options.require_current),
+            Some("N") => {
+                "PASSWORD REQUIRE CURRENT OPTIONAL".clone_into(&mut options.require_current);
+            }
+            Some(other) => {
+                return Err(format!(
+                    "mysql.user Password_require_current holds `{other}`, not Y, N or NULL"
+                ));
+            }
+        }
+        if let Some(value) = &columns.failed_login_attempts {
+            options.failed_login_attempts = format!(
+                "FAILED_LOGIN_ATTEMPTS {}",
+                number("failed_login_attempts", value)?
+            );
+        }
+        match columns.lock_time_days.as_deref() {
+            None => {}
+            Some("-1") => {
+                "PASSWORD_LOCK_TIME UNBOUNDED".clone_into(&mut options.password_lock_time);
+            }
+            Some(value) => {
+                options.password_lock_time = format!(
+                    "PASSWORD_LOCK_TIME {}",
+                    number("password_lock_time_days", value)?
+                );
+            }
+        }
+        Ok(options)
+    }
 }
 
 /// Reads one of MySQL 8's password options from `ahead` (the next words, upper case)
@@ -90,5 +184,102 @@ pub(super) fn read(ahead: &[Option<String>], options: &mut PasswordOptions) -> O
             Some(2)
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(values: [Option<&str>; 5]) -> PasswordColumns {
+        let [
+            reuse_history,
+            reuse_time,
+            require_current,
+            failed_login_attempts,
+            lock_time_days,
+        ] = values.map(|v| v.map(str::to_owned));
+        PasswordColumns {
+            reuse_history,
+            reuse_time,
+            require_current,
+            failed_login_attempts,
+            lock_time_days,
+        }
+    }
+
+    /// The column values MySQL 8.0 stores for each clause (see `PasswordColumns`).
+    #[test]
+    fn the_grant_table_columns_give_the_clauses() {
+        assert_eq!(
+            PasswordOptions::from_columns(&columns([None; 5])),
+            Ok(PasswordOptions::default())
+        );
+        let set = PasswordOptions::from_columns(&columns([
+            Some("5"),
+            Some("365"),
+            Some("Y"),
+            Some("3"),
+            Some("-1"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            set.clauses(),
+            [
+                "PASSWORD HISTORY 5",
+                "PASSWORD REUSE INTERVAL 365 DAY",
+                "PASSWORD REQUIRE CURRENT",
+                "FAILED_LOGIN_ATTEMPTS 3",
+                "PASSWORD_LOCK_TIME UNBOUNDED"
+            ]
+        );
+        assert!(set.tracks_failed_logins());
+        assert_eq!(set.failed_login_limit(), Some(3));
+        let optional = PasswordOptions::from_columns(&columns([
+            Some("0"),
+            None,
+            Some("N"),
+            Some("0"),
+            Some("2"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            optional.clauses(),
+            [
+                "PASSWORD HISTORY 0",
+                "PASSWORD REUSE INTERVAL DEFAULT",
+                "PASSWORD REQUIRE CURRENT OPTIONAL",
+                "FAILED_LOGIN_ATTEMPTS 0",
+                "PASSWORD_LOCK_TIME 2"
+            ]
+        );
+        assert!(!optional.tracks_failed_logins());
+        assert_eq!(optional.failed_login_limit(), None);
+    }
+
+    #[test]
+    fn a_value_mysql_does_not_store_is_refused_by_column() {
+        for (values, column) in [
+            (
+                [Some("5 FAILED_LOGIN_ATTEMPTS 9"), None, None, None, None],
+                "Password_reuse_history",
+            ),
+            ([None, Some(""), None, None, None], "Password_reuse_time"),
+            (
+                [None, None, Some("OPTIONAL"), None, None],
+                "Password_require_current",
+            ),
+            (
+                [None, None, None, Some("-3"), None],
+                "failed_login_attempts",
+            ),
+            (
+                [None, None, None, None, Some("1e9")],
+                "password_lock_time_days",
+            ),
+        ] {
+            let error = PasswordOptions::from_columns(&columns(values)).expect_err("refused");
+            assert!(error.contains(column), "{error}");
+        }
     }
 }

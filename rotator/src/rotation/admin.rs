@@ -8,7 +8,7 @@
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use sqlx::MySqlConnection;
 
-use super::endpoint::{AdminEndpoint, endpoint_matches, instance_address, rds_identifier};
+use super::endpoint::AdminEndpoint;
 use super::event::Context;
 use super::rotator::Rotator;
 use crate::db::{self, Login};
@@ -77,55 +77,6 @@ impl Rotator {
                 source,
             })
         })
-    }
-
-    /// Refuses an application secret whose database is not the admin's: the same
-    /// host and port, a read replica or an Aurora reader/instance of it. With a `host`
-    /// in the admin secret, RDS is asked, as AWS's reference function does, whether
-    /// the application's host is an RDS read replica or cluster instance of it.
-    async fn check_same_database(
-        &self,
-        cx: &Context<'_>,
-        current: &DbSecret,
-        endpoint: &AdminEndpoint,
-    ) -> Result<(), RotationError> {
-        if endpoint_matches(&current.host, current.port, endpoint) {
-            return Ok(());
-        }
-        // RDS endpoints start with the instance identifier: <id>.<hash>.<region>.rds.amazonaws.com.
-        let id = current.host.split('.').next().unwrap_or_default();
-        if endpoint.from_secret
-            && !id.is_empty()
-            && current.host.contains(".rds.")
-            && let Some(instance) = self.describe_instance(cx, id).await?
-            && instance_address(&instance)
-                .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&current.host) && p == current.port)
-        {
-            let mut sources = Vec::new();
-            if let Some(source) = instance.read_replica_source_db_instance_identifier()
-                && let Some(found) = self.describe_instance(cx, rds_identifier(source)).await?
-            {
-                sources.extend(instance_address(&found));
-            }
-            if let Some(cluster_id) = instance.db_cluster_identifier() {
-                let cluster = self
-                    .cluster_endpoint(cx, cluster_id, (&current.host, current.port))
-                    .await?;
-                sources.push((cluster.host.clone(), cluster.port));
-                sources.extend(cluster.others);
-            }
-            if sources
-                .iter()
-                .any(|(h, p)| h.eq_ignore_ascii_case(&endpoint.host) && *p == endpoint.port)
-            {
-                tracing::info!(secret = %cx.event.secret_id, host = %current.host, admin_host = %endpoint.host, "the secret's host is a read replica or cluster instance of the admin secret's database");
-                return Ok(());
-            }
-        }
-        Err(cx.fail(Problem::Refused(format!(
-            "the secret's database `{}:{}` is neither the admin secret's database `{}:{}` nor one of its read replicas or readers; point masterarn at the admin secret of this database, or fix the secret's host and port",
-            current.host, current.port, endpoint.host, endpoint.port
-        ))))
     }
 }
 

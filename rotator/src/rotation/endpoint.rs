@@ -3,8 +3,9 @@
 //!
 //! An RDS-managed admin secret holds only `username` and `password`; its tag
 //! `aws:rds:primaryDBInstanceArn` (or `...ClusterArn`) names the database, which RDS
-//! describes. The replicas and readers are the other endpoints an application secret
-//! may name for the same database.
+//! describes. The replicas, and a cluster's reader and custom endpoints and member
+//! instances, are the other endpoints an application secret may name for the same
+//! database. An admin secret with a `host` is checked in `same_database` instead.
 
 use super::event::Context;
 use super::rotator::Rotator;
@@ -16,7 +17,7 @@ use crate::secret::AdminSecret;
 pub(super) struct AdminEndpoint {
     pub(super) host: String,
     pub(super) port: u16,
-    /// Read replicas / Aurora readers / cluster instances of the same database.
+    /// Read replicas, or a cluster's reader and custom endpoints and instances.
     pub(super) others: Vec<(String, u16)>,
     /// The host came from the admin secret (not from RDS), so replicas are unknown yet.
     pub(super) from_secret: bool,
@@ -96,6 +97,25 @@ impl Rotator {
         }
     }
 
+    /// One DB cluster by identifier, `None` when RDS does not know it.
+    pub(super) async fn describe_cluster(
+        &self,
+        cx: &Context<'_>,
+        id: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbCluster>, RotationError> {
+        match self.rds.describe_db_clusters().db_cluster_identifier(id).send().await {
+            Ok(found) => Ok(found.db_clusters().first().cloned()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(aws_sdk_rds::operation::describe_db_clusters::DescribeDBClustersError::is_db_cluster_not_found_fault) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(cx.aws(permissions::DESCRIBE_DB_CLUSTERS, &error)),
+        }
+    }
+
     async fn instance_endpoint(
         &self,
         cx: &Context<'_>,
@@ -140,35 +160,22 @@ impl Rotator {
         cluster_arn: &str,
         app: (&str, u16),
     ) -> Result<AdminEndpoint, RotationError> {
-        let described = self
-            .rds
-            .describe_db_clusters()
-            .db_cluster_identifier(rds_identifier(cluster_arn))
-            .send()
-            .await
-            .map_err(|e| cx.aws(permissions::DESCRIBE_DB_CLUSTERS, &e))?;
-        let cluster = described.db_clusters().first().ok_or_else(|| {
-            cx.fail(Problem::Protocol(format!(
-                "RDS cluster {cluster_arn} was not found"
-            )))
-        })?;
-        let host = cluster
-            .endpoint()
+        let cluster = self
+            .describe_cluster(cx, rds_identifier(cluster_arn))
+            .await?
             .ok_or_else(|| {
                 cx.fail(Problem::Protocol(format!(
-                    "RDS cluster {cluster_arn} has no endpoint yet"
+                    "RDS cluster {cluster_arn} was not found"
                 )))
-            })?
-            .to_owned();
-        let port = cluster
-            .port()
-            .and_then(|p| u16::try_from(p).ok())
-            .unwrap_or(3306);
-        let mut others: Vec<(String, u16)> = cluster
-            .reader_endpoint()
-            .map(|reader| (reader.to_owned(), port))
-            .into_iter()
-            .collect();
+            })?;
+        let mut addresses = cluster_addresses(&cluster).into_iter();
+        let (Some(_), Some((host, port))) = (cluster.endpoint(), addresses.next()) else {
+            return Err(cx.fail(Problem::Protocol(format!(
+                "RDS cluster {cluster_arn} has no endpoint yet"
+            ))));
+        };
+        // The reader and custom endpoints (Aurora user guide, "Amazon Aurora endpoint connections").
+        let mut others: Vec<(String, u16)> = addresses.collect();
         let on_cluster = same_address(app, (&host, port))
             || others.iter().any(|(h, p)| same_address(app, (h, *p)));
         let members: Vec<String> = cluster
@@ -194,6 +201,22 @@ impl Rotator {
 /// The identifier at the end of an RDS ARN (`arn:aws:rds:region:account:db:name`).
 pub(super) fn rds_identifier(arn: &str) -> &str {
     arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// A cluster's writer, reader and custom endpoints (API reference, `DBCluster`:
+/// `Endpoint`, `ReaderEndpoint`, `CustomEndpoints`), all on the cluster's port.
+pub(super) fn cluster_addresses(cluster: &aws_sdk_rds::types::DbCluster) -> Vec<(String, u16)> {
+    let port = cluster
+        .port()
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(3306);
+    cluster
+        .endpoint()
+        .into_iter()
+        .chain(cluster.reader_endpoint())
+        .chain(cluster.custom_endpoints().iter().map(String::as_str))
+        .map(|host| (host.to_owned(), port))
+        .collect()
 }
 
 /// The endpoint of an instance, when it has one.

@@ -19,16 +19,26 @@
 //! wrong-password login counts toward the account's lock), while the invocation's
 //! remaining time allows one more login and the report; then the last refusal is
 //! reported as it is. Anywhere else, and for any other failure, the first one is.
+//!
+//! On MySQL 8.0.19+ those wrong-password logins count toward the account's
+//! `FAILED_LOGIN_ATTEMPTS` on the replica itself, and the one that reaches it is
+//! refused with 3955 (ER_USER_ACCESS_DENIED_FOR_USER_ACCOUNT_BLOCKED_BY_PASSWORD_LOCK;
+//! mysql-test `user_lock`: with `FAILED_LOGIN_ATTEMPTS 2` the second failed login gets
+//! it). So the logins stay under the limit the current user's own `SHOW CREATE
+//! USER` shows (the clone has its settings), and a 3955 is reported as that lock,
+//! with its remedy, not retried: nothing but time or `ACCOUNT UNLOCK` ends it.
 
 use std::time::Duration;
 
 use super::event::Context;
 use super::rotator::{Rotator, login_of};
 use crate::db::{self, DbError};
-use crate::error::RotationError;
+use crate::error::{Problem, RotationError};
+use crate::grants;
 use crate::preflight;
 use crate::secret::DbSecret;
 use crate::settings::Strategy;
+use crate::sql;
 
 mod identity;
 
@@ -68,20 +78,34 @@ pub(super) fn may_be_lag(number: Option<u16>) -> bool {
     matches!(number, Some(1044 | 1045 | 3118 | 4151))
 }
 
+/// MySQL 8.0.19+'s refusal of an account locked for a while after
+/// `FAILED_LOGIN_ATTEMPTS` consecutive failed logins ("Failed-Login Tracking and
+/// Temporary Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>).
+pub(super) const LOCKED_AFTER_FAILED_LOGINS: u16 = 3955;
+
+/// The most pending logins for an account that `limit` consecutive failed logins
+/// lock (`None`: failed logins lock nothing): fewer than the limit, at least one.
+pub(super) fn most_logins(limit: Option<u32>) -> u32 {
+    limit.map_or(MOST_LOGINS, |limit| {
+        MOST_LOGINS.min(limit.saturating_sub(1)).max(1)
+    })
+}
+
 /// What to do after the pending login failed: `number` is the server's error number
 /// of the refusal (`None`: not refused by the server), `on_replica` whether the
 /// secret's host is read-only, `attempts` the logins made so far (1 after the first),
-/// `remaining` the invocation's time left (`None`: unknown, so no time to wait on).
+/// `most` the logins allowed ([`most_logins`]), `remaining` the invocation's time
+/// left (`None`: unknown, so no time to wait on).
 pub(super) fn after_refusal(
     number: Option<u16>,
     on_replica: bool,
-    attempts: u32,
+    (attempts, most): (u32, u32),
     remaining: Option<Duration>,
 ) -> AfterRefusal {
     let Some(remaining) = remaining else {
         return AfterRefusal::Report;
     };
-    if !may_be_lag(number) || !on_replica || attempts == 0 || attempts >= MOST_LOGINS {
+    if !may_be_lag(number) || !on_replica || attempts == 0 || attempts >= most {
         return AfterRefusal::Report;
     }
     let pause = FIRST_PAUSE
@@ -94,12 +118,19 @@ pub(super) fn after_refusal(
     }
 }
 
+/// What testSecret learns of the pending secret's server after a lag-shaped refusal.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplicaFacts {
+    read_only: bool,
+    failed_login_limit: Option<u32>,
+}
+
 impl Rotator {
     pub(super) async fn test_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
         let pending = self.require_pending(cx).await?;
         let login = login_of(&pending);
         let mut attempts = 0;
-        let mut on_replica = None;
+        let mut replica: Option<ReplicaFacts> = None;
         let mut connection = loop {
             attempts += 1;
             let error = match db::connect(&login, self.ca_bundle()).await {
@@ -113,10 +144,22 @@ impl Rotator {
                 DbError::Refused { number, .. } => *number,
                 _ => None,
             };
-            if on_replica.is_none() && may_be_lag(number) && cx.remaining().is_some() {
-                on_replica = Some(self.read_only(cx, &pending).await);
+            if number == Some(LOCKED_AFTER_FAILED_LOGINS) {
+                return Err(cx.fail(Problem::Refused(format!(
+                    "{error}; MySQL locked the account after consecutive failed logins (FAILED_LOGIN_ATTEMPTS, error 3955). On a read replica, logins with the pending password that arrive before replication has brought it (the application's, or testSecret's) count as failures there; unlock the account on the writer (ALTER USER ... ACCOUNT UNLOCK, which replicates) or wait for PASSWORD_LOCK_TIME, and the rotation's next attempt tests it again"
+                ))));
             }
-            match after_refusal(number, on_replica == Some(true), attempts, cx.remaining()) {
+            if replica.is_none() && may_be_lag(number) && cx.remaining().is_some() {
+                replica = Some(self.replica_facts(cx, &pending).await);
+            }
+            let (on_replica, limit) =
+                replica.map_or((false, None), |r| (r.read_only, r.failed_login_limit));
+            match after_refusal(
+                number,
+                on_replica,
+                (attempts, most_logins(limit)),
+                cx.remaining(),
+            ) {
                 AfterRefusal::Retry(pause) => {
                     tracing::warn!(secret = %cx.event.secret_id, host = %pending.host, attempts, pause_ms = pause.as_millis(), reason = %error, "the pending login was refused by a read replica, which may not have applied setSecret's changes yet; trying again");
                     tokio::time::sleep(pause).await;
@@ -136,27 +179,40 @@ impl Rotator {
     }
 
     /// Whether the pending secret's server is read-only (a read replica, an Aurora
-    /// reader), seen as the current user, who exists there already; `false` when
-    /// that cannot be seen. Alternating users only: a single user's current password
-    /// no longer works once setSecret has run, and a failed login counts toward its
-    /// `FAILED_LOGIN_ATTEMPTS` lock (a single user cannot change its own password on
-    /// a read-only server in the first place).
-    async fn read_only(&self, cx: &Context<'_>, pending: &DbSecret) -> bool {
+    /// reader), and how many failed logins lock the current user there (the clone has
+    /// its settings), seen as the current user, who exists there already; not
+    /// read-only when that cannot be seen. Alternating users only: a single user's
+    /// current password no longer works once setSecret has run, and a failed login
+    /// counts toward its `FAILED_LOGIN_ATTEMPTS` lock (a single user cannot change its
+    /// own password on a read-only server in the first place).
+    async fn replica_facts(&self, cx: &Context<'_>, pending: &DbSecret) -> ReplicaFacts {
+        let unknown = ReplicaFacts::default();
         let Ok(current) = self.current(cx).await else {
-            return false;
+            return unknown;
         };
         if current.username == pending.username
             || current.host != pending.host
             || current.port != pending.port
         {
-            return false;
+            return unknown;
         }
         let Ok((mut connection, _)) = self.login(cx, &current, "current").await else {
-            return false;
+            return unknown;
         };
-        match db::write_variables(&mut connection).await {
+        let read_only = match db::write_variables(&mut connection).await {
             Ok(variables) => preflight::refusal(&pending.host, &variables).is_some(),
             Err(_) => false,
+        };
+        // Only fewer logins can follow from this text (see `most_logins`), so the
+        // account's own SHOW CREATE USER, which any account may read, is enough here.
+        let failed_login_limit = db::strings(&mut connection, &sql::show_own_create_user())
+            .await
+            .ok()
+            .and_then(|rows| grants::parse_create_user(&rows.join(" ")).ok())
+            .and_then(|settings| settings.password_options.failed_login_limit());
+        ReplicaFacts {
+            read_only,
+            failed_login_limit,
         }
     }
 }
@@ -188,6 +244,14 @@ mod tests {
             (Some(1040), true, 1, Some(secs(25)), report),
             (None, true, 1, Some(secs(25)), report),
             (Some(1698), true, 1, Some(secs(25)), report),
+            // Locked after failed logins: only time or ACCOUNT UNLOCK ends it.
+            (
+                Some(LOCKED_AFTER_FAILED_LOGINS),
+                true,
+                1,
+                Some(secs(25)),
+                report,
+            ),
             // No time for a pause, one more login and the report.
             (Some(1045), true, 1, Some(ms(9000)), report),
             (Some(1045), true, 1, Some(ms(9001)), retry(secs(2))),
@@ -195,10 +259,39 @@ mod tests {
             (Some(1045), true, 1, None, report),
         ] {
             assert_eq!(
-                after_refusal(number, on_replica, attempts, remaining),
+                after_refusal(number, on_replica, (attempts, MOST_LOGINS), remaining),
                 expected,
                 "{number:?} on_replica={on_replica} attempts={attempts} remaining={remaining:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_logins_stay_under_the_failed_login_limit() {
+        // (FAILED_LOGIN_ATTEMPTS with a lock time, the most logins testSecret makes)
+        for (limit, expected) in [
+            (None, 3),
+            (Some(1), 1),
+            (Some(2), 1),
+            (Some(3), 2),
+            (Some(4), 3),
+            (Some(32767), 3),
+        ] {
+            assert_eq!(most_logins(limit), expected, "{limit:?}");
+        }
+        let secs = Duration::from_secs;
+        // FAILED_LOGIN_ATTEMPTS 3: the second refusal is reported, the third login would lock.
+        assert_eq!(
+            after_refusal(Some(1045), true, (1, most_logins(Some(3))), Some(secs(25))),
+            AfterRefusal::Retry(secs(2))
+        );
+        assert_eq!(
+            after_refusal(Some(1045), true, (2, most_logins(Some(3))), Some(secs(25))),
+            AfterRefusal::Report
+        );
+        assert_eq!(
+            after_refusal(Some(1045), true, (1, most_logins(Some(2))), Some(secs(25))),
+            AfterRefusal::Report
+        );
     }
 }

@@ -916,7 +916,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let ocsf: serde_json::Value =
         serde_json::from_str(&report.render(audit::Format::Ocsf)).expect("OCSF JSON");
     for finding in ocsf.as_array().expect("array") {
-        assert_eq!(finding["class_uid"], 2004);
+        assert_eq!(finding["class_uid"], 2003);
         assert_eq!(finding["cloud"]["account"]["uid"], tests::ACCOUNT_ID);
         assert!(
             finding["finding_info"]["uid"]
@@ -2245,6 +2245,21 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     );
 }
 
+/// The audit binary run against the emulator (its endpoint, region and credentials,
+/// no profile, no `AUDIT_FORMAT`), with stdin closed.
+fn audit_against(binary: &Path, state: &xtask::emulator::EmulatorState) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_ENDPOINT_URL", &state.endpoint_url)
+        .env("AWS_REGION", &state.region)
+        .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AUDIT_FORMAT")
+        .stdin(std::process::Stdio::null());
+    command
+}
+
 /// The audit binary (`cargo xtask test` builds it before the tests run) and a new
 /// scratch directory for one test's files.
 fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -2267,18 +2282,7 @@ fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path:
 async fn discover_from_the_command_line(good: &Setup, bad: &Setup) {
     let (binary, dir) = audit_binary_and_scratch_dir("discover");
     let state = tests::emulator();
-    let run = |args: Vec<std::ffi::OsString>| {
-        tokio::process::Command::new(&binary)
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &state.endpoint_url)
-            .env("AWS_REGION", &state.region)
-            .env("AWS_ACCESS_KEY_ID", &state.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &state.secret_access_key)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AUDIT_FORMAT")
-            .stdin(std::process::Stdio::null())
-            .output()
-    };
+    let run = |args: Vec<std::ffi::OsString>| audit_against(&binary, state).args(args).output();
     let (inventory, live, offline) = (
         dir.join("inventory.json"),
         dir.join("live.json"),
@@ -2485,23 +2489,38 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         .send()
         .await
         .expect("a second address");
+    // The application secret tagged as an approved exception (TagResource).
+    aws_sdk_secretsmanager::Client::new(&setup.config)
+        .tag_resource()
+        .secret_id(&setup.secret_arn)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("exception")
+                .value("SEC-9")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("tag the secret");
     let (inventory, findings) = audit(&setup).await;
     assert_eq!(failing(&findings), BTreeSet::from(["ec2.ssh.restricted"]));
 
     let (binary, dir) = audit_binary_and_scratch_dir("mutelist");
     let saved = dir.join("inventory.json");
     std::fs::write(&saved, serde_json::to_string(&inventory).expect("json")).expect("save");
-    let run = |list: &str, format: &str| {
+    let run_with = |list: &str, format: &str, extra: &[&str]| {
         let path = dir.join(unique_name("mutelist"));
         std::fs::write(&path, list).expect("mutelist");
         std::process::Command::new(&binary)
             .args(["--from-inventory".as_ref(), saved.as_os_str()])
             .args(["--mutelist".as_ref(), path.as_os_str()])
             .args(["--format", format])
+            .args(extra)
             .env_remove("AUDIT_FORMAT")
             .output()
             .expect("run audit")
     };
+    let run = |list: &str, format: &str| run_with(list, format, &[]);
     let entry = |expires: &str| {
         format!(
             "[[mute]]\nreason = \"second office until the VPN (SEC-1)\"\nexpires = {expires}\nchecks = [\"ec2.ssh.*\"]\nresources = [\"*{}*\"]\n",
@@ -2537,13 +2556,29 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{text}"
     );
 
-    // Expired: the finding fails the run again, and the entry says it expired.
-    let output = run(&entry("2020-01-31"), "json");
+    muted_by_tag_and_listed_alone(&run_with, &entry("2099-12-31"), &setup.secret_arn);
+
+    // Expired: the finding fails the run again, and the entry says it expired;
+    // `--status FAIL` lists it alone, and the exit status is the run's.
+    let output = run_with(&entry("2020-01-31"), "json", &["--status", "fail"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("expired on 2020-01-31"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(report["summary"]["fail"], 1);
+    let statuses: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, ["FAIL"]);
+    let output = run_with(&entry("2020-01-31"), "json", &["--status", "PASS"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a failure not listed still decides the exit status"
+    );
 
     // A bad file: a usage error naming the entry, no report.
     let output = run(
@@ -2557,6 +2592,45 @@ async fn a_mutelist_accepts_a_finding_until_its_date_and_names_stale_entries() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// By tag: every finding on the tagged secret is muted by the tag entry; with
+/// `--status MUTED` only the muted findings are listed, and every one is counted.
+fn muted_by_tag_and_listed_alone(
+    run_with: &dyn Fn(&str, &str, &[&str]) -> std::process::Output,
+    live_entry: &str,
+    secret_arn: &str,
+) {
+    let by_tag = "[[mute]]\nreason = \"approved exception\"\nexpires = 2099-12-31\nchecks = [\"secret.*\"]\ntags = [\"exception=SEC-*\"]\n";
+    let output = run_with(
+        &format!("{live_entry}{by_tag}"),
+        "json",
+        &["--status", "MUTED"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let listed = report["findings"].as_array().expect("findings");
+    assert!(listed.iter().all(|f| f["muted"].is_object()), "{report:#}");
+    let on_secret: Vec<&serde_json::Value> = listed
+        .iter()
+        .filter(|f| f["resource"] == secret_arn)
+        .collect();
+    assert!(
+        !on_secret.is_empty(),
+        "the tagged secret's findings: {report:#}"
+    );
+    assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
+    assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
+    assert_eq!(
+        report["summary"]["muted"].as_u64(),
+        Some(listed.len() as u64),
+        "every muted finding listed"
+    );
+    assert!(
+        report["summary"]["pass"].as_u64().is_some_and(|n| n > 0),
+        "the unlisted PASS findings still counted"
+    );
 }
 
 /// A function in another VPC than its database's (no peering) cannot reach it:
@@ -2914,4 +2988,74 @@ async fn setups_sharing_a_vpc_share_its_findings_and_keep_unique_ids() {
         .collect();
     let unique: BTreeSet<&&str> = names.iter().collect();
     assert_eq!(unique.len(), names.len(), "{names:#?}");
+}
+
+/// `audit --regions` over two regions of one account, from the command line: a
+/// region without the setup is one "not applicable" row (not a FAIL per check),
+/// an opt-in region the account has not enabled (`me-central-1`, as the emulator
+/// answers DescribeRegions) is one SKIP row and not audited, the run exits 4 and
+/// says so on stderr; `--require-setup` fails the checks there instead (exit 3),
+/// still counting the region not audited.
+#[tokio::test]
+async fn regions_without_the_setup_or_not_enabled_are_one_row_each_and_exit_4() {
+    let (binary, dir) = audit_binary_and_scratch_dir("coverage");
+    let state = tests::emulator();
+    let report = dir.join("report.json");
+    let run = |extra: &[&str]| {
+        audit_against(&binary, state)
+            .args(["--regions", "eu-north-1,me-central-1", "--format", "json"])
+            .args(extra)
+            .arg("--output")
+            .arg(&report)
+            .output()
+    };
+    let findings = || -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(&report).expect("report");
+        let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                let field = |key: &str| f[key].as_str().unwrap_or_default().to_owned();
+                (field("region"), field("check_id"), field("status"))
+            })
+            .collect()
+    };
+    let output = run(&[]).await.expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("audit: not audited: 0 account(s), 1 region(s)"),
+        "{stderr}"
+    );
+    let strings = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|&(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        findings(),
+        strings(&[
+            ("eu-north-1", "region.setup-present", "SKIP"),
+            ("me-central-1", "region.reachable", "SKIP"),
+        ])
+    );
+
+    let output = run(&["--require-setup"]).await.expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("audit: not audited: 0 account(s), 1 region(s)"));
+    let rows = findings();
+    assert!(
+        rows.iter()
+            .any(|(region, check, status)| region == "eu-north-1"
+                && check == "vpc.dns"
+                && status == "FAIL"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|(_, check, _)| check != "region.setup-present")
+    );
 }

@@ -415,6 +415,56 @@ async fn a_version_without_a_label_is_listed_only_when_deprecated_ones_are_asked
     assert!(listed(true).await.contains(&abandoned));
 }
 
+/// RotationRulesType: "The window must not extend into the next rotation window
+/// or the next UTC day"; the user guide's "Rotation schedules": windows start on
+/// the hour, at most every four hours. A refused schedule changes nothing. (AWS's
+/// messages are not documented: only the error code is asserted.)
+#[tokio::test]
+async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let (secret, _, function_arn) = scripted_secret(&config, "none").await;
+    let before = tests::stages(&secrets, &secret).await;
+    for (schedule, duration) in [
+        ("rate(4 hours)", "5h"),
+        ("cron(0 22 * * ? *)", "3h"),
+        ("cron(30 8 * * ? *)", "1h"),
+        ("cron(0 * * * ? *)", "1h"),
+    ] {
+        let refused = secrets
+            .rotate_secret()
+            .secret_id(&secret)
+            .rotation_lambda_arn(&function_arn)
+            .rotation_rules(
+                RotationRulesType::builder()
+                    .schedule_expression(schedule)
+                    .duration(duration)
+                    .build(),
+            )
+            .send()
+            .await;
+        let error = refused.expect_err("a schedule or window AWS refuses must be refused");
+        let service = error.as_service_error().expect("a service error");
+        assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+            Some("InvalidParameterException"),
+            "{schedule} {duration}"
+        );
+    }
+    assert_eq!(tests::stages(&secrets, &secret).await, before);
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("describe");
+    assert_ne!(
+        described.rotation_enabled(),
+        Some(true),
+        "nothing was configured"
+    );
+}
+
 #[tokio::test]
 async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests() {
     let config = sdk_config().await;
@@ -618,8 +668,8 @@ async fn an_rds_instance_endpoint_accepts_the_managed_admin_secret() {
 }
 
 // ----------------------------------------------------------------------------------
-// Where AWS is harsher than moto (xtask/emulator/strict.py). Each test shows what a
-// client of AWS sees; each fails against stock moto (`EMULATOR_STRICT=off`).
+// Where AWS is harsher than moto (xtask/emulator/, one module per concern). Each test
+// shows what a client of AWS sees; each fails against stock moto (`EMULATOR_STRICT=off`).
 
 /// The error code of a failed call, if it failed.
 fn code<T, E: aws_sdk_ec2::error::ProvideErrorMetadata>(result: &Result<T, E>) -> Option<String> {
@@ -1989,7 +2039,7 @@ async fn an_rds_master_user_holds_the_documented_privileges_and_no_file_super_or
     let held: BTreeSet<&str> = privileges.split(", ").collect();
     // The documented list in MariaDB 10.11's names (REPLICATION CLIENT = BINLOG MONITOR
     // + SLAVE MONITOR, SET_USER_ID = SET USER, CREATE/DROP ROLE within CREATE USER), and
-    // DELETE HISTORY, MariaDB's part of a database's ALL (see launcher.py).
+    // DELETE HISTORY, MariaDB's part of a database's ALL (see mariadb_servers.py).
     let documented: BTreeSet<&str> = [
         "SELECT",
         "INSERT",

@@ -17,6 +17,7 @@ mod interrupted;
 mod org;
 mod rotator;
 mod rotator_checks;
+mod rotator_clusters;
 mod rotator_iam;
 mod tunnel;
 mod xtask;

@@ -8,7 +8,10 @@
 //! credentials: one left compliant, one broken in two ways. A third holds the same
 //! setup under other names, which only `--discover` finds. One account's role
 //! trusts another account only, so AssumeRole is refused (the emulator checks
-//! trust policies as AWS does), one account is closed, and two are empty.
+//! trust policies as AWS does), one account is closed, and two are empty; a
+//! service control policy denies one of the empty ones a region (the emulator's
+//! `scp` behaviour). The audit covers three regions: the setups', one without any
+//! setup, and an opt-in region no account has enabled.
 //!
 //! One test, for an organisation can be created once per emulator (this area's own).
 //! The rotator zip must exist (`cargo xtask build`; `cargo xtask test` builds it).
@@ -100,11 +103,55 @@ async fn tutorial_setup(config: &SdkConfig, names: &Names, account: &str) -> Str
     provisioned.state.bastion_group
 }
 
+/// The account's findings of checks, without the coverage rows (`region.*`: a
+/// region without the setup, or not audited), which [`coverage_rows`] gives.
 fn of_account<'a>(findings: &'a [Finding], account: &str) -> Vec<&'a Finding> {
     findings
         .iter()
-        .filter(|f| f.account_id.as_deref() == Some(account))
+        .filter(|f| f.account_id.as_deref() == Some(account) && !is_coverage_row(f))
         .collect()
+}
+
+fn is_coverage_row(finding: &Finding) -> bool {
+    matches!(
+        finding.check_id.as_str(),
+        "region.setup-present" | "region.reachable"
+    )
+}
+
+/// The account's coverage rows: (check, region, status).
+fn coverage_rows(findings: &[Finding], account: &str) -> BTreeSet<(String, String, Status)> {
+    findings
+        .iter()
+        .filter(|f| f.account_id.as_deref() == Some(account) && is_coverage_row(f))
+        .map(|f| (f.check_id.clone(), f.region.clone(), f.status))
+        .collect()
+}
+
+/// The regions of the audit: the setups' own, one no account uses, and an opt-in
+/// region no account has enabled (the emulator answers DescribeRegions as moto
+/// does: `me-central-1` is `not-opted-in`).
+const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "me-central-1"];
+
+/// What an account without the setup reports over [`REGIONS`]: a row per region.
+fn no_setup_rows() -> BTreeSet<(String, String, Status)> {
+    BTreeSet::from([
+        (
+            "region.setup-present".to_owned(),
+            "us-east-1".to_owned(),
+            Status::Skip,
+        ),
+        (
+            "region.setup-present".to_owned(),
+            "us-west-2".to_owned(),
+            Status::Skip,
+        ),
+        (
+            "region.reachable".to_owned(),
+            "me-central-1".to_owned(),
+            Status::Skip,
+        ),
+    ])
 }
 
 /// Whether a finding is about the setup of `names` (its secret, database or VPC).
@@ -226,15 +273,43 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         .await
         .expect("trust another account only");
 
+    // A service control policy denies us-west-2 to one empty account (the usual
+    // region deny: Organizations user guide, "Example SCPs").
+    let region_deny = org
+        .create_policy()
+        .name("deny-us-west-2")
+        .description("region deny")
+        .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+        .content(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*",
+                "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-west-2"}}}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("create the SCP");
+    org.attach_policy()
+        .policy_id(
+            region_deny
+                .policy()
+                .and_then(|p| p.policy_summary())
+                .and_then(|p| p.id())
+                .expect("policy id"),
+        )
+        .target_id(&empty_a)
+        .send()
+        .await
+        .expect("attach the SCP");
+
     // The audit of the whole organisation, from the management account.
     let mut request = OrgRequest {
-        accounts: Accounts::Organization,
-        include_self: false,
-        regions: Regions::List(vec!["us-east-1".to_owned()]),
-        role_name: ROLE.to_owned(),
-        external_id: None,
         max_concurrency: 4,
-        collect: xtask::demo::audit_request(&names, "us-east-1", "", ca()),
+        max_accounts: 3,
+        ..OrgRequest::new(
+            Accounts::Organization,
+            Regions::List(REGIONS.iter().map(|&r| r.to_owned()).collect()),
+            xtask::demo::audit_request(&names, "us-east-1", "", ca()),
+        )
     };
     request.collect.scope.vpc_id = None; // each account's VPC is found by its Name tag
     let started = Instant::now();
@@ -249,25 +324,42 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         inventory.api_requests()
     );
     assert_eq!(inventory.caller.account_id, tests::ACCOUNT_ID);
-    let audited: BTreeSet<&str> = inventory
+    // Every account of the organisation is in the scope, by id, with its state.
+    let ids: Vec<&str> = inventory
         .accounts
         .iter()
         .map(|a| a.account_id.as_str())
         .collect();
-    assert_eq!(
-        audited,
-        BTreeSet::from([
-            compliant.as_str(),
-            broken.as_str(),
-            refusing.as_str(),
-            empty_a.as_str(),
-            empty_b.as_str(),
-            renamed.as_str()
-        ]),
-        "the active members only: not the closed one, not the caller's own"
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "accounts by id");
+    let state = |id: &str| {
+        inventory
+            .accounts
+            .iter()
+            .find(|a| a.account_id == id)
+            .map_or_else(
+                || panic!("account {id} is not in the scope"),
+                audit::org::AccountRecord::state,
+            )
+    };
+    for audited in [&compliant, &broken, &empty_a, &empty_b, &renamed] {
+        assert_eq!(state(audited), "audited");
+    }
+    assert!(state(&refusing).starts_with("unreachable: sts:AssumeRole failed"));
+    assert!(
+        state(&closed).starts_with("suspended ("),
+        "{}",
+        state(&closed)
     );
+    assert!(
+        state(tests::ACCOUNT_ID).starts_with("excluded: the caller's own account"),
+        "{}",
+        state(tests::ACCOUNT_ID)
+    );
+    assert_eq!(ids.len(), 8, "seven members and the management account");
     let policy = names.audit_policy();
-    let findings = evaluate_organization(&inventory, &policy);
+    let findings = evaluate_organization(&inventory, &policy, false);
 
     // The compliant account passes every check; the broken one fails exactly its two breaks.
     let good = of_account(&findings, &compliant);
@@ -312,21 +404,62 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         row.message
     );
 
-    // The empty accounts are audited (and find no setup), not errors.
-    for empty in [&empty_a, &empty_b] {
-        let found = of_account(&findings, empty);
+    // The empty accounts are audited: one row per region says the setup is not
+    // there, the disabled opt-in region is one row saying so, and no check fails.
+    assert!(of_account(&findings, &empty_b).is_empty());
+    assert_eq!(coverage_rows(&findings, &empty_b), no_setup_rows());
+    // The account the SCP limits: us-west-2 is one row naming the SCP, not audited.
+    assert!(of_account(&findings, &empty_a).is_empty());
+    let denied: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.account_id.as_deref() == Some(empty_a.as_str()) && f.region == "us-west-2")
+        .collect();
+    assert!(
+        denied.len() == 1
+            && denied[0].check_id == "region.reachable"
+            && denied[0].status == Status::Skip
+            && denied[0]
+                .message
+                .contains("a service control policy denies it (You are not authorized to perform this operation. User: arn:aws:sts::")
+            && denied[0].message.contains("with an explicit deny in a service control policy"),
+        "the SCP-denied region is one region.reachable row: {denied:#?}"
+    );
+    // The accounts with the setup: us-west-2 has none, me-central-1 is not enabled.
+    assert_eq!(
+        coverage_rows(&findings, &compliant),
+        no_setup_rows()
+            .into_iter()
+            .filter(|(_, region, _)| region != "us-east-1")
+            .collect()
+    );
+    // Not audited, and counted so: the refusing account, the region not enabled in
+    // each of the five accounts reached, and the region the SCP denies.
+    assert_eq!(
+        inventory.not_audited(),
+        audit::coverage::NotAudited {
+            accounts: 1,
+            regions: 6
+        }
+    );
+    // --require-setup: the empty accounts' checks fail in every enabled region.
+    let required = evaluate_organization(&inventory, &policy, true);
+    let empty_required = of_account(&required, &empty_b);
+    for region in ["us-east-1", "us-west-2"] {
         assert!(
-            found.iter().all(|f| f.check_id != "account.reachable")
-                && found
-                    .iter()
-                    .any(|f| f.check_id == "vpc.dns" && f.status == Status::Fail),
-            "{found:#?}"
+            empty_required
+                .iter()
+                .any(|f| f.check_id == "vpc.dns" && f.status == Status::Fail && f.region == region),
+            "{empty_required:#?}"
         );
     }
 
-    // By the tutorial's names, the renamed setup is not audited: nothing names it.
-    let unnamed = of_account(&findings, &renamed);
-    assert!(!unnamed.is_empty(), "the account is audited");
+    // By the tutorial's names, the renamed setup is not audited: nothing names it,
+    // and the account is as one without the setup (a row per region).
+    let unnamed: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.account_id.as_deref() == Some(renamed.as_str()))
+        .collect();
+    assert_eq!(coverage_rows(&findings, &renamed), no_setup_rows());
     assert!(
         unnamed.iter().all(|f| !names_setup(f, &other_names)),
         "{unnamed:#?}"
@@ -345,7 +478,13 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
             finding["cloud"]["account"]["uid"].as_str(),
             source.account_id.as_deref()
         );
-        assert_eq!(finding["cloud"]["region"], source.region.as_str());
+        // A finding about a whole account (`global`) is placed in the home region.
+        let region = if source.region == audit::org::ACCOUNT_REGION {
+            report.scope.regions[0].as_str()
+        } else {
+            source.region.as_str()
+        };
+        assert_eq!(finding["cloud"]["region"], region);
     }
 
     // The evidence is one file for every account; evaluated again, the same report.
@@ -357,7 +496,7 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
     let Ok(Evidence::Organization(loaded)) = parse_evidence(&saved) else {
         panic!("the saved organisation inventory does not load");
     };
-    let again = Report::for_organization(&loaded, evaluate_organization(&loaded, &policy));
+    let again = Report::for_organization(&loaded, evaluate_organization(&loaded, &policy, false));
     assert_eq!(again, report);
     assert_eq!(
         again.render(audit::Format::Json),
@@ -386,17 +525,76 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
     let both = audit::org::collect_organization(&config, &with_self)
         .await
         .expect("collect with the caller's own account");
-    let own = &both.accounts[0];
-    assert_eq!(own.account_id, tests::ACCOUNT_ID);
+    let own = both
+        .accounts
+        .iter()
+        .find(|a| a.account_id == tests::ACCOUNT_ID)
+        .expect("the caller's own account");
     assert!(own.role_arn.is_none());
     assert!(matches!(own.outcome, AccountOutcome::Collected(_)));
-    assert_eq!(both.accounts[1].account_id, compliant);
+    assert!(both.accounts.iter().any(|a| a.account_id == compliant));
+
+    // --accounts naming the caller's own account audits it (with its own
+    // credentials), without --include-self.
+    let mut named_self = request.clone();
+    named_self.accounts = Accounts::List(vec![tests::ACCOUNT_ID.to_owned()]);
+    named_self.regions = Regions::List(vec!["us-east-1".to_owned()]);
+    let caller_only = audit::org::collect_organization(&config, &named_self)
+        .await
+        .expect("collect the caller's own account, named");
+    assert_eq!(caller_only.accounts.len(), 1);
+    assert_eq!(caller_only.accounts[0].state(), "audited");
+    assert!(caller_only.accounts[0].role_arn.is_none());
+
+    // --ous: only the accounts under the unit (here one, moved into it); every
+    // other account is in the scope as excluded.
+    let root = org.list_roots().send().await.expect("list roots").roots()[0]
+        .id()
+        .expect("root id")
+        .to_owned();
+    let unit = org
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("audited-unit")
+        .send()
+        .await
+        .expect("create unit")
+        .organizational_unit()
+        .and_then(|u| u.id())
+        .expect("unit id")
+        .to_owned();
+    org.move_account()
+        .account_id(&empty_b)
+        .source_parent_id(&root)
+        .destination_parent_id(&unit)
+        .send()
+        .await
+        .expect("move the account into the unit");
+    let mut by_unit = request.clone();
+    by_unit.regions = Regions::List(vec!["us-east-1".to_owned()]);
+    by_unit.ous = vec![unit];
+    let in_unit = audit::org::collect_organization(&config, &by_unit)
+        .await
+        .expect("collect the unit");
+    let audited: Vec<&str> = in_unit
+        .accounts
+        .iter()
+        .filter(|a| a.state() == "audited")
+        .map(|a| a.account_id.as_str())
+        .collect();
+    assert_eq!(audited, [empty_b.as_str()]);
+    assert!(in_unit.accounts.iter().any(|a| a.account_id == compliant
+        && a.state() == "excluded: not under the organisational units of --ous"));
 
     // --regions all: the account's enabled regions, from DescribeRegions.
     let regions = audit::org::enabled_regions(&compliant_config)
         .await
         .expect("describe regions");
     assert!(regions.iter().any(|r| r == "us-east-1"), "{regions:?}");
+    assert!(
+        !regions.iter().any(|r| r == "me-central-1"),
+        "an opt-in region not enabled is not audited by --regions all: {regions:?}"
+    );
 }
 
 /// The members, by what `--discover` should find in them.
@@ -432,7 +630,7 @@ async fn discover_in_every_account(
         started.elapsed().as_secs_f64(),
         inventory.api_requests()
     );
-    let findings = evaluate_organization(&inventory, policy);
+    let findings = evaluate_organization(&inventory, policy, false);
 
     // The renamed setup: found, checked, each finding with its account and secret.
     let found = of_account(&findings, renamed);

@@ -37,6 +37,18 @@ async fn test_secret_fails_unless_the_pending_login_is_the_clone_itself_with_the
     let proxy = address_proxy(CLIENT).await;
     let app = app_secret(&config, &unique_name("ident"), "%", json!({"port": proxy})).await;
     let clone = format!("{}_clone", app.user);
+    // A table the user may only ALTER: a table-level privilege that is no column
+    // privilege, so information_schema.COLUMNS shows the user none of its columns,
+    // while TABLES shows the table.
+    let ops = format!("{}_ops", app.database);
+    let mut root = admin().await;
+    for statement in [
+        format!("CREATE DATABASE `{ops}`"),
+        format!("CREATE TABLE `{ops}`.`t` (id INT PRIMARY KEY)"),
+        format!("GRANT ALTER ON `{ops}`.`t` TO '{}'@'%'", app.user),
+    ] {
+        exec(&mut root, statement).await;
+    }
     // The admin secret through the same forwarder, first with a wrong password: the
     // rotation stops at setSecret, and the test runs each step itself.
     let current = value(&config, &app.name, "AWSCURRENT").await;
@@ -57,7 +69,6 @@ async fn test_secret_fails_unless_the_pending_login_is_the_clone_itself_with_the
     let pending = value(&config, &app.name, "AWSPENDING").await;
     assert_eq!(pending["username"], json!(clone));
     let password = pending["password"].as_str().expect("password").to_owned();
-    let mut root = admin().await;
 
     // An anonymous account at the client's host is matched before `clone`@`%` and
     // accepts the pending password (and may use the database): the login works, as
@@ -115,6 +126,25 @@ async fn test_secret_fails_unless_the_pending_login_is_the_clone_itself_with_the
     exec(
         &mut root,
         format!("GRANT SELECT {on_database} TO '{clone}'@'%'"),
+    )
+    .await;
+    // The table-level grant taken from the clone: the table exists (TABLES), so the
+    // clone lacks a privilege the user holds, though the user sees no column of it.
+    let on_table = format!("ON `{ops}`.`t`");
+    exec(
+        &mut root,
+        format!("REVOKE ALTER {on_table} FROM '{clone}'@'%'"),
+    )
+    .await;
+    let (error, body) = invoke("testSecret").await;
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{body}");
+    assert!(
+        body.contains(&format!("missing [GRANT ALTER {on_table} TO <user>]")),
+        "{body}"
+    );
+    exec(
+        &mut root,
+        format!("GRANT ALTER {on_table} TO '{clone}'@'%'"),
     )
     .await;
     for step in ["testSecret", "finishSecret"] {

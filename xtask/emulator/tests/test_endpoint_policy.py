@@ -1,5 +1,5 @@
 """A call through an interface endpoint as the endpoint's policy judges it
-(strict.endpoint_policy_refusal): the policy limits, never grants; the default
+(endpoint_policy.endpoint_policy_refusal): the policy limits, never grants; the default
 (full access) lets everything through; its refusals read as AWS's AccessDenied."""
 
 import os
@@ -9,6 +9,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import ec2_dependencies  # noqa: E402
+import endpoint_policy  # noqa: E402
+import iam_policies  # noqa: E402
 import strict  # noqa: E402
 
 ACCOUNT = "123456789012"
@@ -63,7 +66,7 @@ ALLOW_ALL = statement("Allow", "*")
     ],
 )
 def test_the_endpoint_policy_limits_calls_through_the_endpoint(document, action, refused):
-    answer = strict.endpoint_policy_refusal(document, action, SECRET, SESSION, ACCOUNT, "us-east-1", ENDPOINT, VPC)
+    answer = endpoint_policy.endpoint_policy_refusal(document, action, SECRET, SESSION, ACCOUNT, "us-east-1", ENDPOINT, VPC)
     if refused is None:
         assert answer is None
     else:
@@ -71,7 +74,7 @@ def test_the_endpoint_policy_limits_calls_through_the_endpoint(document, action,
 
 
 def test_a_refusal_reads_as_awss_access_denied():
-    denied = strict.endpoint_policy_refusal(
+    denied = endpoint_policy.endpoint_policy_refusal(
         policy(ALLOW_ALL, statement("Deny", "secretsmanager:PutSecretValue")), "secretsmanager:PutSecretValue", SECRET, SESSION, ACCOUNT, "us-east-1", ENDPOINT, VPC
     )
     assert denied == (
@@ -81,8 +84,8 @@ def test_a_refusal_reads_as_awss_access_denied():
 
 
 def test_a_call_through_an_endpoint_names_it_and_its_vpc():
-    assert strict.endpoint_keys(ENDPOINT, VPC) == {"aws:SourceVpce": ENDPOINT, "aws:SourceVpc": VPC}
-    assert "aws:SourceVpce" not in strict.request_context(ROLE, "us-east-1")
+    assert endpoint_policy.endpoint_keys(ENDPOINT, VPC) == {"aws:SourceVpce": ENDPOINT, "aws:SourceVpc": VPC}
+    assert "aws:SourceVpce" not in iam_policies.request_context(ROLE, "us-east-1")
 
 
 @pytest.mark.parametrize("principal", [{"AWS": ACCOUNT}, {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}])
@@ -91,8 +94,8 @@ def test_a_gateway_endpoints_account_principal_is_its_root_user_only(principal):
     root user there, not its users and roles."""
     document = policy(statement("Allow", "*", principal))
     args = ("secretsmanager:GetSecretValue", SECRET, SESSION, ACCOUNT, "us-east-1", ENDPOINT, VPC)
-    assert "because no VPC endpoint policy allows" in strict.endpoint_policy_refusal(document, *args, gateway=True)
-    assert strict.endpoint_policy_refusal(document, *args, gateway=False) is None
+    assert "because no VPC endpoint policy allows" in endpoint_policy.endpoint_policy_refusal(document, *args, gateway=True)
+    assert endpoint_policy.endpoint_policy_refusal(document, *args, gateway=False) is None
 
 
 @pytest.mark.parametrize(
@@ -106,7 +109,7 @@ def test_a_gateway_endpoints_account_principal_is_its_root_user_only(principal):
     ],
 )
 def test_an_anonymous_caller_is_named_by_everyone_only(document, refused):
-    answer = strict.endpoint_policy_refusal(document, "secretsmanager:GetSecretValue", SECRET, None, ACCOUNT, "us-east-1", ENDPOINT, VPC)
+    answer = endpoint_policy.endpoint_policy_refusal(document, "secretsmanager:GetSecretValue", SECRET, None, ACCOUNT, "us-east-1", ENDPOINT, VPC)
     assert (answer is not None) == refused, answer
     if refused:
         assert answer.startswith("User: anonymous is not authorized to perform: secretsmanager:GetSecretValue")
@@ -131,13 +134,13 @@ def test_the_signer_is_whoever_signed_the_request():
         environ = {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0"}
         if token is not None:
             environ["HTTP_X_AMZ_SECURITY_TOKEN"] = token
-        return strict._signer_arn(environ)
+        return endpoint_policy._signer_arn(environ)
 
     assert signed(session.access_key_id, session.session_token) == f"arn:aws:sts::{account}:assumed-role/signer-role/fn"
     assert signed(session.access_key_id, "not-the-token") is None
     assert signed(user_key.access_key_id) == f"arn:aws:iam::{account}:user/signer-user"
     assert signed("AKIAUNKNOWN000000000") is None
-    assert strict._signer_arn({}) is None
+    assert endpoint_policy._signer_arn({}) is None
 
 
 def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
@@ -150,15 +153,15 @@ def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
     backend = ec2_backends["111122223333"]["us-east-1"]
     vpc = backend.create_vpc("10.9.0.0/16")
     with pytest.raises(EC2ClientError) as refused:
-        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+        ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
     assert refused.value.code == "InvalidParameter" and vpc.id in refused.value.message
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "false")
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, None)
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "false")
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, None)
     backend.modify_vpc_attribute(vpc.id, "enable_dns_hostnames", "true")
-    strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+    ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
     backend.modify_vpc_attribute(vpc.id, "enable_dns_support", "false")
     with pytest.raises(EC2ClientError):
-        strict.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
+        ec2_dependencies.refuse_private_dns_without_vpc_dns(backend, vpc.id, "true")
 
 
 def test_a_query_calls_action_is_named_from_a_get_too():

@@ -1,11 +1,13 @@
 """A secret under a customer managed key: which KMS calls Secrets Manager makes for a
-request (strict.kms_uses), and whether the key policy and the caller's IAM policies
-allow them (strict.key_access_decision over the shared evaluator); and
-ModifyVpcEndpoint's ResetPolicy flag (strict.reset_requested)."""
+request (kms_key_policy.kms_uses), and whether the key policy and the caller's IAM policies
+allow them (kms_key_policy.key_access_decision over the shared evaluator); and
+ModifyVpcEndpoint's ResetPolicy flag (ec2_dependencies.reset_requested)."""
 
 import pytest
 
-import strict
+import ec2_dependencies
+import iam_policies
+import kms_key_policy
 
 ACCOUNT = "123456789012"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -44,7 +46,7 @@ VALIDATE = "RequestToValidateKeyAccess"
     ],
 )
 def test_the_kms_calls_a_request_makes(action, params, secret_key, expected):
-    assert strict.kms_uses(action, params, secret_key, "v1") == expected
+    assert kms_key_policy.kms_uses(action, params, secret_key, "v1") == expected
 
 
 def key_policy(*statements):
@@ -69,11 +71,11 @@ IAM_DECRYPT_VIA = {
 
 
 def may_decrypt(policy, identity_documents, boundary=None, context_extra=None):
-    context = strict.request_context(ROLE, "us-east-1", context_extra or {})
-    identity = strict.policy_decision(identity_documents, "kms:Decrypt", KEY, context)
-    bounded = None if boundary is None else strict.policy_decision(boundary, "kms:Decrypt", KEY, context)
-    on_key = strict.resource_policy_decision(policy, "kms:Decrypt", KEY, context, SESSION, ACCOUNT, boundary is not None)
-    return strict.key_access_decision(identity, bounded, on_key)
+    context = iam_policies.request_context(ROLE, "us-east-1", context_extra or {})
+    identity = iam_policies.policy_decision(identity_documents, "kms:Decrypt", KEY, context)
+    bounded = None if boundary is None else iam_policies.policy_decision(boundary, "kms:Decrypt", KEY, context)
+    on_key = iam_policies.resource_policy_decision(policy, "kms:Decrypt", KEY, context, SESSION, ACCOUNT, boundary is not None)
+    return kms_key_policy.key_access_decision(identity, bounded, on_key)
 
 
 VIA = {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": SECRET}
@@ -118,9 +120,9 @@ def test_the_key_policy_is_authoritative(policy, identity, boundary, extra, allo
     ],
 )
 def test_key_access_needs_the_key_policy(identity, boundary, on_key, allowed):
-    assert strict.key_access_decision(identity, boundary, on_key) is allowed
+    assert kms_key_policy.key_access_decision(identity, boundary, on_key) is allowed
 
 
 @pytest.mark.parametrize("value, reset", [("true", True), (True, True), ("True", True), ("false", False), (None, False), ("", False)])
 def test_reset_policy_flag(value, reset):
-    assert strict.reset_requested(value) is reset
+    assert ec2_dependencies.reset_requested(value) is reset

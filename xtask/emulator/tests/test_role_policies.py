@@ -1,6 +1,6 @@
 """What a policy allows: an execution role for Lambda, a caller, a trust policy,
-a function's resource policy for Secrets Manager (strict.policy_decision / permits,
-trust_allows, invoke_permitted)."""
+a function's resource policy for Secrets Manager (iam_policies.policy_decision / permits,
+sts_trust.trust_allows, secrets_manager.invoke_permitted)."""
 
 import os
 import sys
@@ -9,7 +9,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import strict  # noqa: E402
+import iam_policies  # noqa: E402
+import secrets_manager  # noqa: E402
+import sts_trust  # noqa: E402
 
 ACCOUNT = "123456789012"
 ENI = f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*"
@@ -17,7 +19,7 @@ SUBNET = f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/subnet-1"
 GROUP = f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/sg-1"
 STREAM = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/01/01/[$LATEST]abc"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/rotator"
-CONTEXT = strict.request_context(ROLE, "us-east-1")
+CONTEXT = iam_policies.request_context(ROLE, "us-east-1")
 
 
 def allow(action, resource="*", **extra):
@@ -94,20 +96,20 @@ VPC_ACCESS = allow(
     ],
 )
 def test_policy_decision(documents, action, resource, expected):
-    assert strict.policy_decision(documents, action, resource, CONTEXT) == expected
+    assert iam_policies.policy_decision(documents, action, resource, CONTEXT) == expected
 
 
 def test_a_permissions_boundary_must_allow_too():
     identity = [VPC_ACCESS]
-    assert strict.permits(identity, None, "ec2:CreateNetworkInterface", ENI, CONTEXT)
-    assert strict.permits(identity, [allow("ec2:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
-    assert not strict.permits(identity, [allow("logs:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
-    assert not strict.permits(identity, [], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert iam_policies.permits(identity, None, "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert iam_policies.permits(identity, [allow("ec2:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not iam_policies.permits(identity, [allow("logs:*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not iam_policies.permits(identity, [], "ec2:CreateNetworkInterface", ENI, CONTEXT)
     # The boundary alone grants nothing.
-    assert not strict.permits([], [allow("*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not iam_policies.permits([], [allow("*")], "ec2:CreateNetworkInterface", ENI, CONTEXT)
     # A boundary's conditions count too.
     narrowed = [allow("ec2:*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})]
-    assert not strict.permits(identity, narrowed, "ec2:CreateNetworkInterface", ENI, CONTEXT)
+    assert not iam_policies.permits(identity, narrowed, "ec2:CreateNetworkInterface", ENI, CONTEXT)
 
 
 def test_the_context_names_the_principal_the_region_and_secure_transport():
@@ -117,7 +119,7 @@ def test_the_context_names_the_principal_the_region_and_secure_transport():
     assert CONTEXT["aws:RequestedRegion"] == "us-east-1"
     assert CONTEXT["aws:SecureTransport"] == "true"
     assert "aws:SourceVpce" not in CONTEXT and "aws:SourceIp" not in CONTEXT
-    user = strict.request_context(f"arn:aws:iam::{ACCOUNT}:user/alice", None, {"aws:username": "alice"})
+    user = iam_policies.request_context(f"arn:aws:iam::{ACCOUNT}:user/alice", None, {"aws:username": "alice"})
     assert user["aws:PrincipalType"] == "User" and user["aws:username"] == "alice"
 
 
@@ -153,7 +155,7 @@ def trusting(condition=None, effect="Allow"):
     ],
 )
 def test_trust_policy_conditions(document, external_id, expected):
-    assert strict.trust_allows(document, CALLER, ACCOUNT, external_id) is expected
+    assert sts_trust.trust_allows(document, CALLER, ACCOUNT, external_id) is expected
 
 
 FUNCTION = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator"
@@ -197,7 +199,7 @@ def invoke(condition=None, principal=None, resource=FUNCTION, effect="Allow"):
     ],
 )
 def test_secrets_manager_may_invoke_the_function(policy, expected):
-    assert strict.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
+    assert secrets_manager.invoke_permitted(policy, FUNCTION, SECRET, ACCOUNT) is expected
 
 
 # ---------------------------------------------------------------- a secret's resource policy
@@ -239,8 +241,8 @@ def on_secret(effect, principal, action="secretsmanager:GetSecretValue", key="Pr
     ],
 )
 def test_a_secrets_resource_policy_names_the_caller(document, caller, expected):
-    context = strict.request_context(strict.principal_arn(caller), "us-east-1")
-    assert strict.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, caller, ACCOUNT) == expected
+    context = iam_policies.request_context(iam_policies.principal_arn(caller), "us-east-1")
+    assert iam_policies.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, caller, ACCOUNT) == expected
 
 
 @pytest.mark.parametrize(
@@ -260,11 +262,11 @@ def test_a_secrets_resource_policy_names_the_caller(document, caller, expected):
     ],
 )
 def test_access_is_the_union_of_allows_within_one_account(identity, boundary, on_resource, allowed):
-    assert strict.access_decision(identity, boundary, on_resource) is allowed
+    assert iam_policies.access_decision(identity, boundary, on_resource) is allowed
 
 
 def test_not_principal_never_spares_a_caller_with_a_permissions_boundary():
     document = on_secret("Deny", {"AWS": [RP_SESSION, ACCOUNT]}, key="NotPrincipal")
-    context = strict.request_context(strict.principal_arn(RP_SESSION), "us-east-1")
-    decide = lambda bounded: strict.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, RP_SESSION, ACCOUNT, bounded)  # noqa: E731
+    context = iam_policies.request_context(iam_policies.principal_arn(RP_SESSION), "us-east-1")
+    decide = lambda bounded: iam_policies.resource_policy_decision(document, "secretsmanager:GetSecretValue", RP_SECRET, context, RP_SESSION, ACCOUNT, bounded)  # noqa: E731
     assert (decide(False), decide(True)) == ("none", "deny")

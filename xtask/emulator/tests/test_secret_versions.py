@@ -1,13 +1,13 @@
-"""ListSecretVersionIds as AWS answers it (strict.install_secretsmanager_patches)."""
+"""ListSecretVersionIds as AWS answers it (secrets_manager.install_secretsmanager_patches)."""
 
 import boto3
 from moto import mock_aws
 
-import strict
+import secrets_manager
 
 
 def test_deprecated_versions_are_listed_only_when_asked_for():
-    strict.install_secretsmanager_patches()
+    secrets_manager.install_secretsmanager_patches()
     with mock_aws():
         client = boto3.client("secretsmanager", region_name="us-east-1")
         client.create_secret(Name="s", SecretString="one")

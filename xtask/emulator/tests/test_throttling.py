@@ -36,6 +36,10 @@ def test_the_error_is_lambdas_throttling_error_with_its_reason():
 class _Function:
     """Not in moto's backend: its own reservation is read."""
 
+    account_id = "123456789012"
+    region = "us-east-1"
+    function_name = "not-in-moto"
+
     def __init__(self, reserved):
         self.reserved_concurrency = reserved
 
@@ -53,3 +57,7 @@ def test_an_event_is_accepted_but_not_run_and_a_dry_run_is_not_throttled():
     assert throttling.throttle(_Function(0), "Event") is True
     assert throttling.throttle(_Function(None), "Event") is False
     assert throttling.throttle(_Function(0), "DryRun") is False
+
+
+def test_the_installed_moto_keeps_the_latest_configuration_where_the_reservation_is_read():
+    throttling.check_moto()  # raises on a moto without LambdaStorage._get_latest

@@ -722,7 +722,7 @@ fn report(results: &[CaseResult], options: &FuzzOptions, elapsed: Duration) -> S
         "verdict missing",
         "not run",
     ]);
-    for operator in operators::CATALOGUE {
+    for operator in operators::by_family() {
         if let Some(tally) = tallies.get(operator.name) {
             table.add_row(tally.row(operator.name, operator.family));
         }
@@ -826,6 +826,19 @@ mod tests {
             .map(|o| o.name)
             .collect();
         assert_eq!(spread.len(), pool.len(), "200 cases draw every operator");
+    }
+
+    #[test]
+    fn every_operator_is_of_a_family_the_report_prints() {
+        for operator in operators::CATALOGUE {
+            assert!(
+                operators::FAMILIES.contains(&operator.family),
+                "{} is of family {:?}, which FAMILIES does not list",
+                operator.name,
+                operator.family
+            );
+        }
+        assert_eq!(operators::by_family().len(), operators::CATALOGUE.len());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup, UserId
 
 use super::deletion::{Deletion, Outcome, gone_or};
 use crate::aws::{self, Calls};
+use crate::tags::filter;
 
 /// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
 pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
@@ -126,34 +127,14 @@ pub(crate) async fn close_default_group(
     vpc: &str,
     calls: &mut Calls,
 ) -> Result<()> {
-    let vpc_filter = |name: &str, value: &str| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(name)
-            .values(value)
-            .build()
-    };
-    let groups = aws::after_create(|| {
-        ec2.describe_security_groups()
-            .filters(vpc_filter("vpc-id", vpc))
-            .filters(vpc_filter("group-name", "default"))
-            .send()
-    })
-    .await
-    .map_err(|e| {
-        anyhow!(
-            "ec2:DescribeSecurityGroups (default group of {vpc}): {}",
-            aws::describe(&e)
-        )
-    })?;
-    let Some(group) = groups.security_groups().first().and_then(|g| g.group_id()) else {
-        bail!(
-            "ec2:DescribeSecurityGroups: VPC {vpc} has no default security group; every VPC has one, so EC2 has not finished creating it: run provision again"
-        );
-    };
-    let rules = ec2
+    let group = default_group_of(ec2, vpc).await?;
+    let rules: Vec<aws_sdk_ec2::types::SecurityGroupRule> = ec2
         .describe_security_group_rules()
-        .filters(vpc_filter("group-id", group))
+        .filters(filter("group-id", &group))
+        .into_paginator()
+        .items()
         .send()
+        .collect::<Result<_, _>>()
         .await
         .map_err(|e| {
             anyhow!(
@@ -162,60 +143,107 @@ pub(crate) async fn close_default_group(
             )
         })?;
     let (egress, ingress): (Vec<_>, Vec<_>) = rules
-        .security_group_rules()
         .iter()
-        .filter(|r| r.group_id() == Some(group))
+        .filter(|r| r.group_id() == Some(group.as_str()))
         .partition(|r| r.is_egress() == Some(true));
-    let ids = |rules: &[&aws_sdk_ec2::types::SecurityGroupRule]| -> Vec<String> {
-        rules
+    for (direction, rules) in [(Direction::Inbound, ingress), (Direction::Outbound, egress)] {
+        let ids: Vec<String> = rules
             .iter()
             .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
-            .collect()
+            .collect();
+        revoke_by_id(ec2, &group, vpc, direction, ids, calls).await?;
+    }
+    Ok(())
+}
+
+/// The VPC's default group. A VPC just made may not show it yet, and a filtered
+/// Describe then answers an empty list, not NotFound (EC2 API reference,
+/// "Eventual consistency in the Amazon EC2 API"), so the empty answer is what is
+/// waited out.
+async fn default_group_of(ec2: &aws_sdk_ec2::Client, vpc: &str) -> Result<String> {
+    aws::wait_for(
+        &format!("the default security group of {vpc}"),
+        std::time::Duration::from_mins(1),
+        || async {
+            let groups = ec2
+                .describe_security_groups()
+                .filters(filter("vpc-id", vpc))
+                .filters(filter("group-name", "default"))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:DescribeSecurityGroups (default group of {vpc}): {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            Ok(groups
+                .security_groups()
+                .first()
+                .and_then(|g| g.group_id())
+                .map(str::to_owned))
+        },
+    )
+    .await
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// Revokes these rules of the default group by id (none: nothing is written).
+async fn revoke_by_id(
+    ec2: &aws_sdk_ec2::Client,
+    group: &str,
+    vpc: &str,
+    direction: Direction,
+    ids: Vec<String>,
+    calls: &mut Calls,
+) -> Result<()> {
+    let (action, rules, effect) = match direction {
+        Direction::Inbound => (
+            "ec2:RevokeSecurityGroupIngress",
+            "inbound",
+            "the default group admits nothing",
+        ),
+        Direction::Outbound => (
+            "ec2:RevokeSecurityGroupEgress",
+            "outbound",
+            "the default group lets nothing out",
+        ),
     };
-    let (ingress, egress) = (ids(&ingress), ids(&egress));
-    let (ingress_text, egress_text) = (ingress.join(", "), egress.join(", "));
-    if !ingress.is_empty()
-        && calls.write(format!(
-            "ec2:RevokeSecurityGroupIngress {group} (default group of {vpc}) {}",
-            ingress.join(",")
+    let listed = ids.join(", ");
+    if ids.is_empty()
+        || !calls.write(format!(
+            "{action} {group} (default group of {vpc}) {listed}"
         ))
     {
-        ec2.revoke_security_group_ingress()
+        return Ok(());
+    }
+    let sent = match direction {
+        Direction::Inbound => ec2
+            .revoke_security_group_ingress()
             .group_id(group)
-            .set_security_group_rule_ids(Some(ingress))
+            .set_security_group_rule_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "ec2:RevokeSecurityGroupIngress {group} (default group of {vpc}): {}",
-                    aws::describe(&e)
-                )
-            })?;
-        aws::say(&format!(
-            "default security group {group} of {vpc}: inbound rules {ingress_text} revoked (the default group admits nothing)"
-        ));
-    }
-    if !egress.is_empty()
-        && calls.write(format!(
-            "ec2:RevokeSecurityGroupEgress {group} (default group of {vpc}) {}",
-            egress.join(",")
-        ))
-    {
-        ec2.revoke_security_group_egress()
+            .map(drop)
+            .map_err(|e| aws::describe(&e)),
+        Direction::Outbound => ec2
+            .revoke_security_group_egress()
             .group_id(group)
-            .set_security_group_rule_ids(Some(egress))
+            .set_security_group_rule_ids(Some(ids))
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "ec2:RevokeSecurityGroupEgress {group} (default group of {vpc}): {}",
-                    aws::describe(&e)
-                )
-            })?;
-        aws::say(&format!(
-            "default security group {group} of {vpc}: outbound rules {egress_text} revoked (the default group lets nothing out)"
-        ));
-    }
+            .map(drop)
+            .map_err(|e| aws::describe(&e)),
+    };
+    sent.map_err(|e| anyhow!("{action} {group} (default group of {vpc}): {e}"))?;
+    aws::say(&format!(
+        "default security group {group} of {vpc}: {rules} rules {listed} revoked ({effect})"
+    ));
     Ok(())
 }
 

@@ -5,8 +5,10 @@
 //! the clone's settings are read again and must equal the user's, the way an auditor
 //! would check them (the password, and the plugin that the password statement sets
 //! after this copy, left aside). A value `SHOW CREATE USER` cannot print exactly
-//! comes from the grant tables instead: the TLS requirement (`crate::tls_requirement`)
-//! and MySQL 8.0.21+'s attribute (`INFORMATION_SCHEMA.USER_ATTRIBUTES`).
+//! comes from the grant tables instead: the TLS requirement (`crate::tls_requirement`),
+//! MySQL 8.0.21+'s attribute (`INFORMATION_SCHEMA.USER_ATTRIBUTES`) and, on MySQL
+//! 8.0.19+, the password options (`mysql.user`), so that no text elsewhere in the
+//! statement (a value the server prints unescaped) can be read as one of them.
 
 use serde_json::{Map, Value};
 use sqlx::MySqlConnection;
@@ -135,6 +137,18 @@ impl Rotator {
         let mut settings = grants::parse_create_user(&text).map_err(|e| cx.fail(e))?;
         settings.require = tls.clause().map_err(|e| cx.fail(e))?;
         settings.attribute = attribute;
+        if version.reads_password_options_from_grant_tables() {
+            let columns = db::password_columns(conn, account)
+                .await
+                .map_err(|e| cx.fail(e))?
+                .ok_or_else(|| {
+                    cx.fail(Problem::Protocol(format!(
+                        "mysql.user has no row for {account}"
+                    )))
+                })?;
+            settings.password_options = grants::PasswordOptions::from_columns(&columns)
+                .map_err(|reason| cx.fail(Problem::Protocol(format!("{account}: {reason}"))))?;
+        }
         Ok(settings)
     }
 

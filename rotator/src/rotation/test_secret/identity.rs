@@ -11,7 +11,9 @@
 //! `<pending user>@<host>`, and its own `SHOW GRANTS` (which any account may run for
 //! itself: MySQL, "SHOW GRANTS Statement"; MariaDB, "SHOW GRANTS") must equal the
 //! current user's at the same host, read through the current user's own login (no
-//! admin needed). A difference is reported by row, with the grantee left out (no
+//! admin needed), with the session's roles turned off first (`SET ROLE NONE`: MySQL 8
+//! prints an active role's privileges merged into the account's own rows). A
+//! difference is reported by row, with the grantee left out (no
 //! secret is in a grant row). Rows setSecret could not copy because their table,
 //! column or routine is gone are expected to be missing, as the copy left them.
 
@@ -24,6 +26,7 @@ use crate::error::{Problem, RotationError};
 use crate::grants::{self, GrantObject, GrantRow};
 use crate::secret::DbSecret;
 use crate::sql::{self, Account};
+use crate::version::ServerVersion;
 
 /// The account a login matched (`CURRENT_USER()`), when it is `user`'s own; else why not.
 pub(super) fn own_account(user: &str, matched: &str) -> Result<Account, String> {
@@ -118,6 +121,12 @@ impl Rotator {
         db::prepare_session(connection)
             .await
             .map_err(|e| cx.fail(e))?;
+        let version = db::version(connection).await.map_err(|e| cx.fail(e))?;
+        if ServerVersion::parse(&version).is_some_and(|v| v.supports_roles()) {
+            db::execute(connection, &sql::set_role_none())
+                .await
+                .map_err(|e| cx.fail(e))?;
+        }
         let rows = db::strings(connection, &sql::show_own_grants())
             .await
             .map_err(|e| cx.fail(e))?;
@@ -186,14 +195,18 @@ async fn what_exists(
     };
     match grants::parse_object(object) {
         Some(GrantObject::Table { database, table }) => {
+            // Judged by TABLES, not by visible columns: a table-level ALTER or DROP
+            // shows no column (see `db::table_exists`).
+            if !db::table_exists(connection, &database, &table)
+                .await
+                .map_err(|e| cx.fail(e))?
+            {
+                return Ok(Existence::Gone);
+            }
             let columns = db::table_columns(connection, &database, &table)
                 .await
                 .map_err(|e| cx.fail(e))?;
-            Ok(if columns.is_empty() {
-                Existence::Gone
-            } else {
-                Existence::Columns(columns)
-            })
+            Ok(Existence::Columns(columns))
         }
         Some(GrantObject::Routine {
             kind,

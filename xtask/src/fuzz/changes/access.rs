@@ -91,19 +91,7 @@ pub(crate) async fn boundary(s: &Setup) -> Result<String> {
     let document = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "NotAction": "secretsmanager:PutSecretValue", "Resource": "*"}
     ]});
-    let created = s
-        .iam
-        .create_policy()
-        .policy_name(format!("{}-fuzz-boundary", s.names.run))
-        .policy_document(document.to_string())
-        .send()
-        .await
-        .map_err(failed("iam:CreatePolicy"))?;
-    let arn = created
-        .policy()
-        .and_then(|p| p.arn())
-        .context("CreatePolicy returned no ARN")?
-        .to_owned();
+    let arn = create_policy(s, "fuzz-boundary", &document).await?;
     s.iam
         .put_role_permissions_boundary()
         .role_name(&s.names.role)
@@ -183,10 +171,10 @@ pub(crate) async fn key_not_delegated(s: &Setup) -> Result<String> {
         s.caller_arn
     ))
 }
-/// A customer managed policy of the run's, made from `document` and attached to the
-/// role. Cleanup detaches it from the role and keeps it (a managed policy is not
-/// the run's to delete), so it stays in the fuzz run's own emulator.
-async fn attach_new_policy(s: &Setup, suffix: &str, document: &Value) -> Result<String> {
+/// A customer managed policy of the run's, named `<run>-<suffix>`, made from
+/// `document`; its ARN. Cleanup keeps managed policies (they are not the run's to
+/// delete), so it stays in the fuzz run's own emulator, thrown away with the run.
+async fn create_policy(s: &Setup, suffix: &str, document: &Value) -> Result<String> {
     let created = s
         .iam
         .create_policy()
@@ -195,11 +183,17 @@ async fn attach_new_policy(s: &Setup, suffix: &str, document: &Value) -> Result<
         .send()
         .await
         .map_err(failed("iam:CreatePolicy"))?;
-    let arn = created
+    Ok(created
         .policy()
         .and_then(|p| p.arn())
         .context("CreatePolicy returned no ARN")?
-        .to_owned();
+        .to_owned())
+}
+
+/// A managed policy made from `document` and attached to the role. Cleanup
+/// detaches it from the role before deleting the role.
+async fn attach_new_policy(s: &Setup, suffix: &str, document: &Value) -> Result<String> {
+    let arn = create_policy(s, suffix, document).await?;
     s.iam
         .attach_role_policy()
         .role_name(&s.names.role)

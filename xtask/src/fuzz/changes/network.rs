@@ -9,7 +9,7 @@
 use anyhow::{Context as _, Result, anyhow};
 use aws_sdk_ec2::types::{
     AddPrefixListEntry, AttributeBooleanValue, Filter, IpPermission, Ipv6Range, PortRange,
-    PrefixListId, ResourceType, RuleAction, UserIdGroupPair,
+    PrefixListId, ResourceType, RuleAction, UserIdGroupPair, VpcEndpoint,
 };
 use serde_json::Value;
 
@@ -143,24 +143,28 @@ pub(crate) async fn private_dns_off(s: &Setup) -> Result<String> {
         .await
         .map_err(failed("ec2:ModifyVpcEndpoint"))?;
     // A change the emulator ignores would make a case that tests nothing.
-    let described = s
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(&id)
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
-    if described
-        .vpc_endpoints()
-        .first()
-        .and_then(aws_sdk_ec2::types::VpcEndpoint::private_dns_enabled)
-        != Some(false)
-    {
+    if described_endpoint(s, &id).await?.private_dns_enabled() != Some(false) {
         return Err(anyhow!(
             "endpoint {id} still reports private DNS on after ModifyVpcEndpoint PrivateDnsEnabled=false"
         ));
     }
     Ok(format!("secretsmanager endpoint {id}: private DNS off"))
+}
+
+/// The endpoint as EC2 describes it now, to read a change back.
+async fn described_endpoint(s: &Setup, id: &str) -> Result<VpcEndpoint> {
+    let described = s
+        .ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
+    described
+        .vpc_endpoints()
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow!("endpoint {id} is not described after ModifyVpcEndpoint"))
 }
 
 pub(crate) async fn endpoint_policy(s: &Setup, policy: Value) -> Result<String> {
@@ -371,17 +375,10 @@ pub(crate) async fn endpoint_in_closed_group(s: &Setup) -> Result<String> {
     .await
     .map_err(failed("ec2:ModifyVpcEndpoint"))?;
     // A change the emulator ignored would make a case that tests nothing.
-    let described = s
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(&id)
-        .send()
-        .await
-        .map_err(failed("ec2:DescribeVpcEndpoints"))?;
+    let described = described_endpoint(s, &id).await?;
     let groups: Vec<&str> = described
-        .vpc_endpoints()
+        .groups()
         .iter()
-        .flat_map(aws_sdk_ec2::types::VpcEndpoint::groups)
         .filter_map(|g| g.group_id())
         .collect();
     if groups != [group] {

@@ -1,0 +1,430 @@
+//! Coverage: which regions were audited, which were not and why, and what an
+//! absent setup means when many regions are audited at once.
+//!
+//! Why it is shaped this way:
+//! - **A region without the setup is one row, not a failure per check.** Auditing
+//!   `--regions all` over an organisation asks every region of every account for the
+//!   named setup; nearly all of them have none, and reporting each check's FAIL
+//!   there would bury the few real failures under tens of thousands of rows. In a
+//!   run over several regions or accounts, a region where no part of the setup
+//!   exists (no VPC by its name, no database, none of the named secrets) is one
+//!   SKIP row `region.setup-present` saying so; `--require-setup` keeps every
+//!   check's FAIL instead, for a gate that expects the setup everywhere it looks. A
+//!   region where *part* of the setup exists is checked as usual: a half-built
+//!   setup is exactly what the checks are for. A single region named alone keeps
+//!   the checks' FAILs: the user asked for the setup there.
+//! - **A region the auditor may not call is one row, and its checks are not run.**
+//!   Each account's regions are probed once before collection: an opt-in region
+//!   the account has not enabled (`ec2:DescribeRegions`' `OptInStatus`
+//!   `not-opted-in`), or one a service control policy denies (the access denied
+//!   message names "an explicit deny in a service control policy"), becomes one
+//!   SKIP row `region.reachable` with the reason, instead of one ERROR per check
+//!   blaming the credentials or the clock. Such a region is counted as not
+//!   audited ([`NotAudited`]), which the exit status reports apart from a failed check.
+//!
+//! The decisions are pure functions over the inventory and the exact documented
+//! message formats, table-tested below.
+
+use crate::checks::{CheckDefinition, Finding, Severity, Status};
+use crate::inventory::{Collected, Inventory, RegionInventory};
+pub use crate::inventory::{RegionGap, SkippedRegion};
+use crate::policy::Policy;
+
+/// The row of a region where no part of the named setup exists.
+pub const SETUP_PRESENT: CheckDefinition = CheckDefinition {
+    id: "region.setup-present",
+    title: "The named setup exists in the region",
+    severity: Severity::Informational,
+    resource_type: "Other",
+    remediation: "Nothing to do if the setup is not meant to be in this region; to require it in every region audited, pass --require-setup (each check then fails where it is absent), or name the setup's regions with --regions",
+    compliance: &[],
+    references: &[],
+};
+
+/// The row of a region the auditor could not call (not enabled, or denied by an SCP).
+pub const REGION_REACHABLE: CheckDefinition = CheckDefinition {
+    id: "region.reachable",
+    title: "The auditor can call the region",
+    severity: Severity::Medium,
+    resource_type: "Other",
+    remediation: "Enable the opt-in region for the account (Account Management, \"Specify which AWS Regions your account can use\") or exempt the auditor's role from the service control policy that denies the region; or leave the region out with --exclude-regions",
+    compliance: &[],
+    references: &[
+        "https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html",
+        "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_general.html",
+    ],
+};
+
+/// Whether an access-denied answer comes from a service control policy. The IAM
+/// user guide ("Troubleshoot access denied error messages") gives the phrase
+/// `with an explicit deny in a service control policy` (since 2025 followed by the
+/// policy's ARN: AWS Security Blog, "Enhanced access denied error messages with
+/// policy ARNs"), and `because no service control policy allows` for an SCP
+/// allow-list; EC2 answers `UnauthorizedOperation` with the same phrase after
+/// "You are not authorized to perform this operation.". The guide notes the words
+/// may be capitalised ("Service Control Policy"), so the match ignores case.
+pub fn is_scp_denial(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("explicit deny in a service control policy")
+        || message.contains("because no service control policy allows")
+}
+
+/// Whether `OptInStatus` (`opt-in-not-required`, `opted-in`, `not-opted-in`; EC2
+/// API reference, `Region`) lets the account use the region.
+pub fn is_enabled(opt_in_status: Option<&str>) -> bool {
+    opt_in_status != Some("not-opted-in")
+}
+
+/// Whether no part of the named setup exists in this part of a region: no VPC by
+/// its name, no database, none of the named secrets (and, with `--all-secrets`, no
+/// secret at all). Anything not read (a failed call) is not "absent": its checks
+/// say what failed. A discovered setup is never absent.
+pub fn setup_absent(region: &RegionInventory) -> bool {
+    region.discovered.is_none()
+        && matches!(region.vpc, Collected::Ok(None))
+        && matches!(region.database, Collected::Ok(None))
+        && matches!(&region.secrets, Collected::Ok(secrets) if secrets.is_empty())
+        && region.failed_secrets.is_empty()
+}
+
+/// How absent setups are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Coverage {
+    /// `--require-setup`: every check fails where the setup is absent.
+    pub require_setup: bool,
+    /// The run covers several regions or accounts (an absent setup is then one row).
+    pub many: bool,
+}
+
+/// The checks' findings, with each region without the setup as one row (unless
+/// [`Coverage::require_setup`] or a single region), one SKIP row per region not
+/// audited, in a stable order: by region, each region's in the checks' order.
+pub fn evaluate(inventory: &Inventory, policy: &Policy, coverage: Coverage) -> Vec<Finding> {
+    let account_id = inventory.metadata.account_id.clone();
+    let absent: Vec<&str> = if coverage.many && !coverage.require_setup {
+        inventory
+            .regions
+            .iter()
+            .filter(|r| setup_absent(r))
+            .map(|r| r.region.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut findings: Vec<Finding> = crate::checks::evaluate(inventory, policy)
+        .into_iter()
+        .filter(|f| !absent.contains(&f.region.as_str()))
+        .collect();
+    for region in absent {
+        findings.push(region_row(
+            &SETUP_PRESENT,
+            region,
+            account_id.clone(),
+            absent_message(region, inventory, policy),
+        ));
+    }
+    for skipped in &inventory.skipped_regions {
+        findings.push(region_row(
+            &REGION_REACHABLE,
+            &skipped.region,
+            account_id.clone(),
+            skipped.reason(),
+        ));
+    }
+    sort(&mut findings);
+    findings
+}
+
+/// Findings in a stable order: by account, then region; within a region, the
+/// order the checks gave (the report order of [`crate::checks::CHECKS`]).
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+}
+
+fn absent_message(region: &str, inventory: &Inventory, policy: &Policy) -> String {
+    let scope = &inventory.metadata.scope;
+    let vpc = scope
+        .vpc_id
+        .clone()
+        .unwrap_or_else(|| format!("tagged Name={}", policy.vpc_name));
+    format!(
+        "not applicable: no part of the setup is in region {region} (no VPC {vpc}, no database {}, no secret {}); its checks were not run here (--require-setup fails them instead)",
+        scope.db_instance_id,
+        scope.secret_ids.join(", ")
+    )
+}
+
+fn region_row(
+    definition: &CheckDefinition,
+    region: &str,
+    account_id: Option<String>,
+    message: String,
+) -> Finding {
+    let resource = format!("region/{region}");
+    row(
+        definition,
+        Status::Skip,
+        region,
+        resource,
+        account_id,
+        message,
+    )
+}
+
+/// A finding about coverage (an account or a region), not about a resource of the
+/// setup: no compliance ids, no setup.
+pub(crate) fn row(
+    definition: &CheckDefinition,
+    status: Status,
+    region: &str,
+    resource: String,
+    account_id: Option<String>,
+    message: String,
+) -> Finding {
+    Finding {
+        check_id: definition.id.to_owned(),
+        title: definition.title.to_owned(),
+        status,
+        severity: definition.severity,
+        region: region.to_owned(),
+        resource,
+        resource_type: definition.resource_type.to_owned(),
+        message,
+        remediation: definition.remediation.to_owned(),
+        compliance: Vec::new(),
+        references: definition
+            .references
+            .iter()
+            .map(|&r| r.to_owned())
+            .collect(),
+        account_id,
+        setup: None,
+        muted: None,
+    }
+}
+
+/// What a run did not audit: accounts and regions, for the exit status and the
+/// one stderr line that counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotAudited {
+    /// Accounts listed and not audited (unreachable; suspended and excluded
+    /// accounts are not counted: they were not meant to be audited).
+    pub accounts: usize,
+    /// Regions of audited accounts not audited (not enabled, denied, stopped).
+    pub regions: usize,
+}
+
+impl NotAudited {
+    /// Of one account's inventory: its skipped and stopped regions.
+    pub fn of_inventory(inventory: &Inventory) -> Self {
+        Self {
+            accounts: 0,
+            regions: inventory.skipped_regions.len() + inventory.failed_regions.len(),
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.accounts > 0 || self.regions > 0
+    }
+
+    pub fn add(&mut self, other: Self) {
+        self.accounts += other.accounts;
+        self.regions += other.regions;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::compliant_inventory;
+
+    #[test]
+    fn the_scp_denial_is_recognised_by_its_documented_words_only() {
+        let cases = [
+            // EC2 (UnauthorizedOperation), as users quote it.
+            (
+                "You are not authorized to perform this operation. User: arn:aws:sts::111111111111:assumed-role/Audit/s is not authorized to perform: ec2:DescribeRegions with an explicit deny in a service control policy",
+                true,
+            ),
+            // With the policy's ARN (the enhanced message).
+            (
+                "User: arn:aws:iam::123456789012:user/Matt is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::123456789012:role/* with an explicit deny in a service control policy: arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd",
+                true,
+            ),
+            (
+                "User: x is not authorized to perform: rds:DescribeDBInstances on resource: arn:aws:rds:ap-south-1:1:db:* due to an explicit deny in a Service Control Policy",
+                true,
+            ),
+            (
+                "User: x is not authorized to perform: ec2:DescribeVpcs because no service control policy allows the ec2:DescribeVpcs action",
+                true,
+            ),
+            // Other denials are a missing permission, not a region gap.
+            (
+                "User: x is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action",
+                false,
+            ),
+            (
+                "User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in an identity-based policy",
+                false,
+            ),
+            (
+                "User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a resource control policy",
+                false,
+            ),
+            (
+                "AWS was not able to validate the provided access credentials",
+                false,
+            ),
+            ("", false),
+        ];
+        for (message, scp) in cases {
+            assert_eq!(is_scp_denial(message), scp, "{message}");
+        }
+        for (status, enabled) in [
+            (Some("opt-in-not-required"), true),
+            (Some("opted-in"), true),
+            (Some("not-opted-in"), false),
+            (None, true),
+        ] {
+            assert_eq!(is_enabled(status), enabled, "{status:?}");
+        }
+    }
+
+    fn absent_region(name: &str) -> RegionInventory {
+        RegionInventory::empty(name)
+    }
+
+    #[test]
+    fn a_region_without_the_setup_is_one_row_only_in_a_run_over_many() {
+        let mut inventory = compliant_inventory();
+        inventory.regions.push(absent_region("eu-west-3"));
+        let policy = Policy::default();
+        let checked = crate::checks::evaluate(&inventory, &policy);
+        let in_absent = |f: &[Finding]| -> Vec<Finding> {
+            f.iter()
+                .filter(|f| f.region == "eu-west-3")
+                .cloned()
+                .collect()
+        };
+        assert!(
+            in_absent(&checked)
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .count()
+                > 5,
+            "without the rule, every check fails in the empty region"
+        );
+        let many = Coverage {
+            require_setup: false,
+            many: true,
+        };
+        let findings = evaluate(&inventory, &policy, many);
+        let rows = in_absent(&findings);
+        assert_eq!(rows.len(), 1, "{rows:#?}");
+        assert_eq!(
+            (rows[0].check_id.as_str(), rows[0].status),
+            ("region.setup-present", Status::Skip)
+        );
+        assert!(
+            rows[0]
+                .message
+                .starts_with("not applicable: no part of the setup is in region eu-west-3"),
+            "{}",
+            rows[0].message
+        );
+        // The region with the setup is checked in full, and still passes.
+        assert!(
+            findings
+                .iter()
+                .filter(|f| f.region != "eu-west-3")
+                .all(|f| f.status == Status::Pass)
+        );
+        // --require-setup, or one region alone: the checks' own FAILs.
+        for coverage in [
+            Coverage {
+                require_setup: true,
+                many: true,
+            },
+            Coverage {
+                require_setup: false,
+                many: false,
+            },
+        ] {
+            let mut kept = in_absent(&evaluate(&inventory, &policy, coverage));
+            let mut want = in_absent(&checked);
+            sort(&mut kept);
+            sort(&mut want);
+            assert_eq!(kept, want, "{coverage:?}");
+        }
+    }
+
+    #[test]
+    fn part_of_a_setup_or_a_failed_read_is_not_an_absent_setup() {
+        let empty = absent_region("eu-west-3");
+        assert!(setup_absent(&empty));
+        let half = RegionInventory {
+            secrets: compliant_inventory().regions[0].secrets.clone(),
+            ..absent_region("eu-west-3")
+        };
+        assert!(!setup_absent(&half), "a secret without its VPC is checked");
+        let denied = RegionInventory {
+            vpc: Collected::Failed(crate::inventory::CollectionError {
+                action: "ec2:DescribeVpcs".to_owned(),
+                access_denied: true,
+                code: Some("UnauthorizedOperation".to_owned()),
+                message: "denied".to_owned(),
+            }),
+            ..absent_region("eu-west-3")
+        };
+        assert!(!setup_absent(&denied), "what was not read is not absent");
+        let skipped = RegionInventory {
+            database: Collected::Skipped("not read".to_owned()),
+            ..absent_region("eu-west-3")
+        };
+        assert!(!setup_absent(&skipped));
+    }
+
+    #[test]
+    fn a_region_not_audited_is_one_skip_row_with_its_reason_and_counts() {
+        let mut inventory = compliant_inventory();
+        inventory.skipped_regions = vec![
+            SkippedRegion {
+                region: "me-central-1".to_owned(),
+                gap: RegionGap::NotEnabled,
+            },
+            SkippedRegion {
+                region: "ap-south-1".to_owned(),
+                gap: RegionGap::DeniedByScp(
+                    "User: x is not authorized to perform: ec2:DescribeRegions with an explicit deny in a service control policy".to_owned(),
+                ),
+            },
+        ];
+        let findings = evaluate(&inventory, &Policy::default(), Coverage::default());
+        let rows: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.check_id == "region.reachable")
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:#?}");
+        assert!(rows.iter().all(|f| f.status == Status::Skip));
+        assert_eq!(rows[0].region, "ap-south-1", "sorted by region");
+        assert!(
+            rows[0]
+                .message
+                .contains("a service control policy denies it")
+        );
+        assert!(rows[1].message.contains("has not enabled"));
+        assert_eq!(
+            NotAudited::of_inventory(&inventory),
+            NotAudited {
+                accounts: 0,
+                regions: 2
+            }
+        );
+        // Sorted by region, whatever order the regions were collected in.
+        let regions: Vec<&str> = findings.iter().map(|f| f.region.as_str()).collect();
+        let mut sorted = regions.clone();
+        sorted.sort_unstable();
+        assert_eq!(regions, sorted);
+    }
+}

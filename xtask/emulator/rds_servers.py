@@ -1,0 +1,166 @@
+"""RDS instances backed by MariaDB servers.
+
+moto's DB instances have made-up endpoints with no database behind them. Here each
+MySQL or MariaDB instance is its own MariaDB server (``mariadb_servers.py``), reached
+at its own loopback address through the network's gate (``network.Gate``), with a
+certificate for its endpoint's name; a managed master password creates that admin
+user with the privileges RDS gives (``rds_master_privileges``). A read replica is an
+endpoint of its own serving its source's server; stopping and starting an instance
+stops and starts its server; deleting it stops the server.
+
+Nothing here runs at import (``original_instance_init`` only keeps moto's
+``DBInstance.__init__``); the launcher calls ``install`` before the strict
+behaviours, which wrap what it installs (``rds_instances.install_rds_patches``, the
+instance states, and ``rds_managed_replica`` come later).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+
+import behaviours
+import launch_state
+import network
+from launch_state import log
+from mariadb_servers import MariaDbServer, rds_master_privileges
+from moto.rds.models import DBInstance, MasterUserSecret
+from patching import replace
+
+
+original_instance_init = DBInstance.__init__
+
+
+def patched_instance_init(self, backend, **kwargs):
+    original_instance_init(self, backend, **kwargs)
+    if getattr(self, "db_cluster_identifier", None) or kwargs.get("source_db_instance_identifier"):
+        return  # cluster members share their cluster's data in moto; replicas: create_db_instance_read_replica
+    engine = (self.engine or "").lower()
+    if "mysql" not in engine and "mariadb" not in engine:
+        return
+    if self.publicly_accessible is None and behaviours.on("network"):
+        self.publicly_accessible = network.default_publicly_accessible(self)  # as RDS reports it
+    server = MariaDbServer(f"rds-{self.db_instance_identifier}-{uuid.uuid4().hex[:6]}")
+    instance = self
+    port = int(self.port or network.LOOPBACK_PORT)  # the requested Port, else MySQL's
+    gate = network.Gate(self.db_instance_identifier, lambda: instance, lambda: server.port, port)
+    try:
+        server.certify(endpoint_name(self), [gate.address])
+        server.start()
+        launch_state.SUPERVISOR.add_server(server)
+        self.emulator_server = server
+        self.emulator_gate = gate
+        self.port = port
+        if getattr(self, "manage_master_user_password", False):
+            password = json.loads(self.master_user_secret.secret.secret_string)["password"]
+            self.master_user_secret._status = "active"
+        else:
+            password = kwargs.get("master_user_password") or ""  # moto hides the attribute
+        server.create_admin(self.master_username or "admin", password, rds_master_privileges(engine))
+    except Exception:
+        gate.stop()
+        raise
+
+
+def endpoint_name(instance) -> str:
+    """The instance's DNS name, as RDS forms it (``<id>.<account hash>.<region>.rds.amazonaws.com``);
+    here only in its certificate: the endpoint's address is the instance's loopback address."""
+    return f"{instance.db_instance_identifier}.emulator.{instance.region}.rds.amazonaws.com"
+
+
+def instance_address(self) -> str:
+    gate = getattr(self, "emulator_gate", None)
+    if gate is not None:
+        return gate.address
+    return f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
+
+
+def random_master_secret(self) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#$%&()*+,-.:;<=>?[]^_{|}~"
+    password = "".join(secrets.choice(alphabet) for _ in range(28))
+    return json.dumps({"username": getattr(self.resource, "master_username", None) or "admin", "password": password})
+
+
+original_delete_instance = None
+
+
+def install() -> None:
+    from moto.rds import models as rds_models
+
+    global original_delete_instance
+    replace(DBInstance, "__init__", patched_instance_init)
+    replace(DBInstance, "address", property(instance_address))
+    replace(MasterUserSecret, "_generate_secret_string", random_master_secret)
+    original_delete_instance = rds_models.RDSBackend.delete_db_instance
+
+    def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
+        database = self.databases.get(db_instance_identifier)
+        result = original_delete_instance(self, db_instance_identifier, *args, **kwargs)
+        gate = getattr(database, "emulator_gate", None)
+        if gate is not None:
+            gate.stop()
+        server = getattr(database, "emulator_server", None)
+        if server is not None and not getattr(database, "emulator_replica_of", None):
+            launch_state.SUPERVISOR.remove_server(server)
+        return result
+
+    replace(rds_models.RDSBackend, "delete_db_instance", delete_db_instance)
+
+    original_create_replica = rds_models.RDSBackend.create_db_instance_read_replica
+
+    def create_db_instance_read_replica(self, db_kwargs):
+        # moto makes the replica a shallow copy of its source: it would share the
+        # source's server (deleting the replica would stop it) and the source's managed
+        # master secret (deleting the replica would delete it). A replica has neither.
+        replica = original_create_replica(self, db_kwargs)
+        source_server = replica.__dict__.pop("emulator_server", None)
+        replica.__dict__.pop("emulator_gate", None)
+        replica.__dict__.pop("master_user_secret", None)
+        replica.manage_master_user_password = False
+        replica.tags = list(db_kwargs.get("tags") or [])
+        if source_server is not None:
+            # An honest approximation of a replica (RDS user guide, "Working with DB
+            # instance read replicas"): an endpoint of its own (its own address, judged
+            # by the network like any instance) serving its source's server, so its
+            # source's users log in at once. Unlike RDS there is no second server and no
+            # replication: it would accept writes. The source's certificate names the
+            # replica's address too, so a client that verifies the host accepts it.
+            port = int(replica.port or network.LOOPBACK_PORT)
+            gate = network.Gate(replica.db_instance_identifier, lambda: replica, lambda: source_server.port, port)
+            replica.emulator_gate = gate
+            replica.emulator_replica_of = source_server
+            source = self.databases.get(replica.source_db_instance_identifier) if hasattr(replica, "source_db_instance_identifier") else None
+            addresses = [getattr(getattr(source, "emulator_gate", None), "address", None)] if source is not None else []
+            replicas = getattr(source_server, "replica_addresses", [])
+            replicas.append((endpoint_name(replica), gate.address))
+            source_server.replica_addresses = replicas
+            try:
+                source_server.certify(endpoint_name(source) if source is not None else source_server.name, [a for a in addresses if a] + [a for _, a in replicas])
+            except Exception as error:
+                log(f"could not give {source_server.name} a certificate for replica {replica.db_instance_identifier}: {error}")
+            replica.port = port
+        return replica
+
+    replace(rds_models.RDSBackend, "create_db_instance_read_replica", create_db_instance_read_replica)
+
+    original_stop = rds_models.RDSBackend.stop_db_instance
+    original_start = rds_models.RDSBackend.start_db_instance
+
+    def stop_db_instance(self, db_instance_identifier, *args, **kwargs):
+        result = original_stop(self, db_instance_identifier, *args, **kwargs)
+        server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
+        if server is not None:
+            server.stop()
+        return result
+
+    def start_db_instance(self, db_instance_identifier, *args, **kwargs):
+        result = original_start(self, db_instance_identifier, *args, **kwargs)
+        server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
+        if server is not None and (server.process is None or server.process.poll() is not None):
+            server.start()
+            launch_state.SUPERVISOR.write_children()
+        return result
+
+    replace(rds_models.RDSBackend, "stop_db_instance", stop_db_instance)
+    replace(rds_models.RDSBackend, "start_db_instance", start_db_instance)

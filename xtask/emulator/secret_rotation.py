@@ -1,0 +1,391 @@
+"""Secrets Manager rotation by a Lambda function, as AWS runs it.
+
+moto's ``RotateSecret`` runs all four steps whatever happens and then promotes the
+new version. Here (``patched_rotate_secret``) the call returns at once and the steps
+run in the background (``Rotations``; Secrets Manager user guide, "How rotation
+works"), stop at the first failure with ``AWSCURRENT`` where it was, and a failed
+rotation is retried whole; ``ScheduleExpression``/``Duration`` are understood
+(``schedules.py``) and reported (``patched_to_dict``); ``CancelRotateSecret`` cancels
+the running rotation; ``GetSecretValue`` without a version reads ``AWSCURRENT`` and
+``UpdateSecretVersionStage`` keeps that label and the default version one.
+
+``install`` replaces ``SecretsManagerBackend.cancel_rotate_secret``,
+``update_secret_version_stage``, ``get_secret_value``, ``rotate_secret`` and
+``FakeSecret.to_dict`` in that order; the launcher calls it right after
+``lambda_runtime.install`` (both ran at import when they lived in launcher.py).
+``ROTATIONS.snapshot`` answers ``GET /_emulator/rotations`` (``strict.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import base
+import behaviours
+import schedules
+import secrets_manager
+from launch_state import log
+from moto.secretsmanager import models as sm_models
+from moto.secretsmanager.exceptions import (
+    InvalidParameterException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+    SecretNotFoundException,
+)
+from patching import replace
+
+
+ROTATION_LOCKS: dict[str, threading.Lock] = {}
+ROTATION_LOCKS_GUARD = threading.Lock()
+
+
+def validate_rotation_rules(rules: dict) -> int | None:
+    """RotationRules checked as AWS does (``schedules.py``), refused with
+    InvalidParameterException; the interval in seconds when known."""
+    try:
+        return schedules.validate_rotation_rules(rules, windows=behaviours.on("rotation-window"))
+    except schedules.RulesRefused as refused:
+        raise InvalidParameterException(str(refused)) from None
+
+
+def rotation_lock(arn: str) -> threading.Lock:
+    with ROTATION_LOCKS_GUARD:
+        return ROTATION_LOCKS.setdefault(arn, threading.Lock())
+
+
+original_rotate_secret = None  # moto's, kept by install()
+original_to_dict = None
+
+
+def configure_managed_rotation(secret, rotation_rules) -> str:
+    """``RotateSecret`` without a function on a secret another service manages (RDS):
+    accepted, the schedule recorded (Secrets Manager user guide, "Managed rotation";
+    accepted on a live account, floci PR #2378). The owning service's change of the
+    password is not modelled here: the value stays as it was, where moto would make
+    an empty version ``AWSCURRENT``."""
+    interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
+    secret.rotation_requested = True
+    secret.rotation_enabled = True
+    if rotation_rules:
+        secret.emulator_rotation_rules = dict(rotation_rules)
+        secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
+        secret.emulator_interval = interval
+        if interval:
+            secret.next_rotation_date = int(time.time()) + interval
+    return secret.to_short_dict()
+
+
+def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_lambda_arn=None, rotation_rules=None, rotate_immediately=True):
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    if not isinstance(secret, sm_models.FakeSecret):
+        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    if behaviours.on("owned-secrets") and rotation_lambda_arn and secret.owning_service:
+        # A secret another service manages is rotated by that service, never by a function.
+        raise InvalidRequestException(
+            f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
+        )
+    lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
+    if not lambda_arn and not behaviours.on("rotation-needs-function"):
+        # moto's own path: it makes an empty version AWSCURRENT (the secret loses its value).
+        return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+    if secret.is_deleted():
+        raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
+    if not lambda_arn:
+        if secret.owning_service:
+            return configure_managed_rotation(secret, rotation_rules)
+        # Secrets Manager API reference, InvalidRequestException: "You tried to enable
+        # rotation on a secret that doesn't already have a Lambda function ARN
+        # configured and you didn't include such an ARN as a parameter in this call."
+        # AWS's text, as the AWS CLI prints it (and LocalStack answers it).
+        raise InvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
+    interval = validate_rotation_rules(rotation_rules or {}) if rotation_rules else None
+
+    from moto.awslambda.utils import get_backend
+
+    lambda_backend = get_backend(self.account_id, self.region_name)
+    try:
+        lambda_backend.get_function(lambda_arn)
+    except Exception:
+        raise ResourceNotFoundException(f"Resource not found for ARN '{lambda_arn}'.")
+    if behaviours.on("invoke-permission"):
+        secrets_manager.refuse_rotation_without_invoke_permission(lambda_backend, lambda_arn, secret)
+
+    with rotation_lock(secret.arn):
+        current_id = secret.default_version_id
+        pending_id = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"]), None)
+        running = ROTATIONS.running(secret.arn)
+        if running is not None and client_request_token == running:
+            return secret.to_short_dict(version_id=running)  # the same request again: nothing new
+        if running is not None or (behaviours.on("pending-refusal") and pending_id is not None and pending_id != current_id):
+            # API reference, RotateSecret and CancelRotateSecret: with AWSPENDING on
+            # another version than AWSCURRENT "the attempt to rotate fails"; no
+            # exception is documented for a request naming the pending version's id.
+            # The way out is CancelRotateSecret's: remove AWSPENDING from that version.
+            raise InvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
+        if client_request_token:
+            self._client_request_token_validator(client_request_token)
+            if client_request_token in secret.versions and client_request_token != current_id:
+                # A token names the new version; it never overwrites an old one (API
+                # reference, RotateSecret, ClientRequestToken). moto would replace it.
+                raise InvalidRequestException(
+                    f"A version {client_request_token} already exists for secret {secret.name}; use a new ClientRequestToken."
+                )
+
+        secret.rotation_requested = True
+        secret.rotation_enabled = True
+        secret.rotation_lambda_arn = lambda_arn
+        if rotation_rules:
+            secret.emulator_rotation_rules = dict(rotation_rules)
+            secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
+            secret.emulator_interval = interval
+        interval = getattr(secret, "emulator_interval", None)
+
+        if not secret.versions:
+            return secret.to_short_dict()
+
+        if not rotate_immediately:
+            if client_request_token == current_id:
+                raise InvalidRequestException(
+                    f"Version {client_request_token} is the current version of secret {secret.name}; use a new ClientRequestToken."
+                )
+            # AWS tests the configuration: testSecret on a pending copy of the current value,
+            # in the background like every rotation.
+            test_id = client_request_token or str(uuid.uuid4())
+            current = secret.versions[current_id]
+            secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+            secret.versions[test_id] = {
+                "createdate": int(time.time()),
+                "version_id": test_id,
+                "version_stages": ["AWSPENDING"],
+                **({"secret_string": current["secret_string"]} if "secret_string" in current else {}),
+            }
+            if interval and secret.next_rotation_date is None:
+                secret.next_rotation_date = int(time.time()) + interval
+            ROTATIONS.start(secret, test_id, ("testSecret",), lambda ok: secret.versions.pop(test_id, None), lambda_backend, lambda_arn)
+            return secret.to_short_dict(version_id=current_id)
+
+        new_version_id = client_request_token or str(uuid.uuid4())
+        if new_version_id in secret.versions and "AWSCURRENT" in secret.versions[new_version_id]["version_stages"]:
+            return secret.to_short_dict(version_id=new_version_id)
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[new_version_id] = {
+            "createdate": int(time.time()),
+            "version_id": new_version_id,
+            "version_stages": ["AWSPENDING"],
+        }
+
+        def finished(ok: bool) -> None:
+            if ok and "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
+                secret.last_rotation_date = int(time.time())
+                if interval:
+                    secret.next_rotation_date = int(time.time()) + interval
+
+        steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
+        attempts = base.ROTATION_ATTEMPTS if behaviours.on("rotation-retries") else 1
+        ROTATIONS.start(secret, new_version_id, steps, finished, lambda_backend, lambda_arn, attempts=attempts)
+        return secret.to_short_dict(version_id=new_version_id)
+
+
+class Rotations:
+    """Rotations run in the background, as in AWS: ``RotateSecret`` answers at once.
+
+    The steps run in order on a thread of their own and stop at the first failed
+    one (``AWSPENDING`` stays, ``AWSCURRENT`` is untouched). A failed attempt is
+    retried whole with the same token, as Secrets Manager does ("If any rotation
+    step fails, Secrets Manager retries the entire rotation process multiple
+    times", user guide, "Rotation by Lambda function"); how many times and how far
+    apart AWS does not say, so ``EMULATOR_ROTATION_ATTEMPTS`` and
+    ``EMULATOR_ROTATION_RETRY_SECONDS`` set it. Retries stop when the version no
+    longer carries ``AWSPENDING`` (the operator cleared it, as CancelRotateSecret's
+    documentation describes) or rotation was turned off. Every rotation and each of
+    its attempts is recorded, so that tests can wait for one through
+    ``GET /_emulator/rotations``.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.records: list[dict] = []
+
+    def running(self, arn: str) -> str | None:
+        with self.lock:
+            for record in self.records:
+                if record["secret_arn"] == arn and record["status"] == "running" and not record.get("cancelled"):
+                    return record["token"]
+        return None
+
+    def start(self, secret, token: str, steps, finished, lambda_backend, lambda_arn: str, attempts: int = 1) -> None:
+        record = {
+            "secret_arn": secret.arn,
+            "secret_name": secret.name,
+            "token": token,
+            "steps": list(steps),
+            "status": "running",
+            "step": None,
+            "attempts": [],
+            "started": time.time(),
+            "finished": None,
+        }
+        with self.lock:
+            self.records.append(record)
+
+        def still_wanted() -> bool:
+            version = secret.versions.get(token)
+            return (
+                version is not None
+                and "AWSPENDING" in version["version_stages"]
+                and secret.rotation_enabled
+                and not secret.is_deleted()
+            )
+
+        def one_attempt(attempt: dict) -> bool:
+            if not behaviours.on("rotation-steps"):
+                # moto's own: every step runs whatever happens, then the version is promoted.
+                for step in steps:
+                    record["step"] = step
+                    invoke_step(lambda_backend, lambda_arn, secret, step, token)
+                if "finishSecret" in steps and token in secret.versions:
+                    current = secret.default_version_id
+                    if current != token:
+                        secret.versions[token]["version_stages"] = ["AWSCURRENT"]
+                        if current in secret.versions:
+                            secret.versions[current]["version_stages"] = ["AWSPREVIOUS"]
+                        secret.default_version_id = token
+                return True
+            for step in steps:
+                if record.get("cancelled"):
+                    attempt["failed_step"] = "cancelled"
+                    return False
+                record["step"] = step
+                if not invoke_step(lambda_backend, lambda_arn, secret, step, token):
+                    attempt["failed_step"] = step
+                    return False
+            return True
+
+        def run() -> None:
+            ok = False
+            try:
+                for number in range(1, max(1, attempts) + 1):
+                    if number > 1:
+                        time.sleep(base.ROTATION_RETRY_SECONDS)
+                        if not still_wanted():
+                            log(f"rotation of {secret.name!r}: not retried, version {token!r} is no longer AWSPENDING, or rotation is off, or the secret is deleted")
+                            break
+                        log(f"rotation of {secret.name!r}: attempt {number} of {attempts}, same version {token!r}")
+                    attempt = {"number": number, "started": time.time(), "failed_step": None}
+                    with self.lock:
+                        record["attempts"].append(attempt)
+                    ok = one_attempt(attempt)
+                    attempt["finished"] = time.time()
+                    if ok:
+                        break
+                finished(ok)
+            except Exception as error:  # a rotation thread must always end its record
+                ok = False
+                log(f"rotation of {secret.name!r}: the emulator failed: {error!r}")
+            finally:
+                with self.lock:
+                    record["status"] = "succeeded" if ok else "cancelled" if record.get("cancelled") else "failed"
+                    record["finished"] = time.time()
+
+        threading.Thread(target=run, daemon=True, name=f"rotation-{secret.name}").start()
+
+    def cancel(self, arn: str) -> None:
+        """CancelRotateSecret: the running rotation of `arn` invokes no further step
+        and is not retried (the step in flight, a Lambda invocation, runs to its end)."""
+        with self.lock:
+            for record in self.records:
+                if record["secret_arn"] == arn and record["status"] == "running":
+                    record["cancelled"] = True
+
+    def snapshot(self) -> list[dict]:
+        with self.lock:
+            return [{**record, "attempts": [dict(a) for a in record["attempts"]]} for record in self.records]
+
+
+ROTATIONS = Rotations()
+
+
+def invoke_step(lambda_backend, lambda_arn: str, secret, step: str, token: str) -> bool:
+    event = {"Step": step, "SecretId": secret.arn, "ClientRequestToken": token, "RotationToken": str(uuid.uuid4())}
+    response_headers: dict = {}
+    try:
+        lambda_backend.invoke(lambda_arn, qualifier=None, body=json.dumps(event), headers={}, response_headers=response_headers)
+    except Exception as error:  # an invocation that could not even start is a failed step
+        log(f"rotation of {secret.name!r}: {step} could not be invoked: {error!r}")
+        return False
+    if "x-amz-function-error" in response_headers:
+        log(f"rotation of {secret.name!r}: {step} failed; this attempt stopped, AWSCURRENT unchanged")
+        return False
+    return True
+
+
+def patched_to_dict(self) -> dict:
+    dct = original_to_dict(self)
+    rules = getattr(self, "emulator_rotation_rules", None)
+    if self.rotation_requested and rules is not None:
+        dct["RotationRules"] = {key: rules[key] for key in ("AutomaticallyAfterDays", "Duration", "ScheduleExpression") if key in rules}
+    if dct.get("LastRotatedDate") is None:
+        dct.pop("LastRotatedDate", None)
+    if dct.get("NextRotationDate") is None:
+        dct.pop("NextRotationDate", None)
+    return dct
+
+
+original_update_stage = None  # moto's, kept by install()
+original_get_secret_value = None
+
+
+def patched_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    """moto moves the AWSCURRENT label but not the version GetSecretValue returns; keep them one."""
+    result = original_update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    secret = self.secrets[secret_id]
+    current = next((vid for vid, v in secret.versions.items() if "AWSCURRENT" in v["version_stages"]), None)
+    if current is not None:
+        secret.default_version_id = current
+    return result
+
+
+def patched_get_secret_value(self, secret_id, version_id, version_stage):
+    if not version_id and not version_stage:
+        version_stage = "AWSCURRENT"
+    return original_get_secret_value(self, secret_id, version_id, version_stage)
+
+
+original_cancel_rotate_secret = None  # moto's, kept by install()
+
+
+def patched_cancel_rotate_secret(self, secret_id):
+    """API reference, CancelRotateSecret: "Turns off automatic rotation, and if a
+    rotation is currently in progress, cancels the rotation"; its ``VersionId`` is
+    "the version of the secret created during the rotation. This version might not
+    be complete, and should be evaluated for possible deletion". moto only turns
+    rotation off, answering with the current version."""
+    if not behaviours.on("cancel-rotation"):
+        return original_cancel_rotate_secret(self, secret_id)
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    with rotation_lock(secret.arn):
+        answer = original_cancel_rotate_secret(self, secret_id)
+        ROTATIONS.cancel(secret.arn)
+    current = secret.default_version_id
+    pending = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"] and vid != current), None)
+    return secret.to_short_dict(version_id=pending) if pending else answer
+
+
+def install() -> None:
+    """Replaces moto's methods in this order (the order they had at import when this
+    lived in launcher.py), keeping the originals the patches call."""
+    global original_cancel_rotate_secret, original_update_stage, original_get_secret_value
+    global original_rotate_secret, original_to_dict
+    backend = sm_models.SecretsManagerBackend
+    original_cancel_rotate_secret = replace(backend, "cancel_rotate_secret", patched_cancel_rotate_secret)
+    original_update_stage = replace(backend, "update_secret_version_stage", patched_update_stage)
+    original_get_secret_value = replace(backend, "get_secret_value", patched_get_secret_value)
+    original_rotate_secret = replace(backend, "rotate_secret", patched_rotate_secret)
+    original_to_dict = replace(sm_models.FakeSecret, "to_dict", patched_to_dict)
