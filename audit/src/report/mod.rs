@@ -612,6 +612,7 @@ mod tests {
             reason: "accepted".to_owned(),
             expires: "2099-01-01".to_owned(),
             entry: 1,
+            matched_by: "check".to_owned(),
         });
         let mut only_fail = muted.clone();
         only_fail.keep_statuses(&[ShownStatus::Fail]);
