@@ -176,7 +176,10 @@ mod tests {
             rows[0][10..],
             ["account_id", "setup", "muted", "account_id_text"]
         );
-        assert_eq!(rows[1][10], "123456789012", "plain digits, as scripts join on");
+        assert_eq!(
+            rows[1][10], "123456789012",
+            "plain digits, as scripts join on"
+        );
         assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
         assert_eq!(rows[1][13], "=\"123456789012\"", "text to a spreadsheet");
         let last = rows.last().expect("row");
