@@ -186,13 +186,40 @@ impl Report {
     /// Keeps only the findings shown with one of `statuses` (`--status`; all when
     /// empty). The summary keeps counting every finding: what was found, and the
     /// exit status, do not change with what is listed.
-    pub fn keep_statuses(&mut self, statuses: &[ShownStatus]) {
+    /// Returns how many findings it left out.
+    pub fn keep_statuses(&mut self, statuses: &[ShownStatus]) -> usize {
         if statuses.is_empty() {
-            return;
+            return 0;
         }
+        let before = self.findings.len();
         self.findings
             .retain(|f| statuses.contains(&ShownStatus::of(f)));
         self.listed = statuses.to_vec();
+        before - self.findings.len()
+    }
+
+    /// The statuses `--status` did not list (empty when all are listed).
+    pub fn unlisted(&self) -> Vec<ShownStatus> {
+        if self.listed.is_empty() {
+            return Vec::new();
+        }
+        <ShownStatus as clap::ValueEnum>::value_variants()
+            .iter()
+            .filter(|s| !self.listed.contains(s))
+            .copied()
+            .collect()
+    }
+
+    /// `--status left out 12 findings (PASS, SKIP, MUTED)`: a line of standard
+    /// error, for the formats that cannot say it themselves (CSV, OCSF).
+    pub fn left_out_line(&self, left_out: usize) -> Option<String> {
+        (!self.listed.is_empty()).then(|| {
+            format!(
+                "--status left out {left_out} finding{} ({}); the summary counts every finding",
+                if left_out == 1 { "" } else { "s" },
+                join(&self.unlisted())
+            )
+        })
     }
 
     /// `listing only FAIL, ERROR (--status)`, when `--status` left findings out.
@@ -200,11 +227,7 @@ impl Report {
         (!self.listed.is_empty()).then(|| {
             format!(
                 "listing only {} findings (--status); the summary counts every finding",
-                self.listed
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                join(&self.listed)
             )
         })
     }
@@ -351,6 +374,15 @@ impl Report {
     }
 }
 
+/// `FAIL, ERROR`.
+fn join(statuses: &[ShownStatus]) -> String {
+    statuses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The secrets discovery excluded from an inventory, each with its account.
 fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
     inventory
@@ -494,7 +526,9 @@ mod tests {
         let table = report.render(Format::Table);
         assert!(
             table.contains("MUTED")
-                && table.contains("muted (FAIL) until 2099-12-31 by mutelist entry 1"),
+                && table.contains(
+                    "muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check)"
+                ),
             "{table}"
         );
         assert!(
@@ -505,6 +539,7 @@ mod tests {
             serde_json::from_str(&report.render(Format::Json)).expect("JSON");
         assert_eq!(json["findings"][0]["status"], "FAIL");
         assert_eq!(json["findings"][0]["muted"]["entry"], 1);
+        assert_eq!(json["findings"][0]["muted"]["matched_by"], "check");
         assert_eq!(json["mutelist"][0]["state"], "live");
         assert!(
             json["findings"][1].get("muted").is_none(),
@@ -514,10 +549,13 @@ mod tests {
             serde_json::from_str(&report.render(Format::Ocsf)).expect("OCSF");
         assert_eq!(ocsf[0]["status_id"], 3);
         assert_eq!(ocsf[0]["status"], "Suppressed");
+        assert_eq!(ocsf[0]["unmapped"]["muted"]["matched_by"], "check");
         assert_eq!(ocsf[1]["status_id"], 1);
         let junit = report.render(Format::Junit);
         assert!(
-            junit.contains("<skipped message=\"muted (FAIL) until 2099-12-31"),
+            junit.contains(
+                "<skipped message=\"muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check)"
+            ),
             "{junit}"
         );
         let skipped = report.summary.skip + report.summary.muted;
@@ -526,10 +564,15 @@ mod tests {
             "muted findings are counted as the skipped they are written as: {junit}"
         );
         let csv = report.render(Format::Csv);
-        assert!(csv.lines().next().expect("header").ends_with(",muted"));
+        assert!(
+            csv.lines()
+                .next()
+                .expect("header")
+                .ends_with(",muted,account_id_text")
+        );
         assert!(
             csv.contains(
-                "muted (FAIL) until 2099-12-31 by mutelist entry 1: accepted <until> the migration"
+                "muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check): accepted <until> the migration"
             ),
             "{csv}"
         );
@@ -539,7 +582,7 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains("accepted &lt;until&gt; the migration"),
+            page.contains("(matched by check): accepted &lt;until&gt; the migration"),
             "escaped"
         );
         assert!(!page.contains("accepted <until>"), "escaped");
@@ -553,8 +596,9 @@ mod tests {
     fn status_lists_only_those_findings_in_every_format_and_counts_all() {
         let full = sample_report();
         let mut report = full.clone();
-        report.keep_statuses(&[ShownStatus::Fail, ShownStatus::Error]);
+        let left_out = report.keep_statuses(&[ShownStatus::Fail, ShownStatus::Error]);
         assert_eq!(report.findings.len(), 2);
+        assert_eq!(left_out, full.findings.len() - 2);
         assert_eq!(report.summary, full.summary, "every finding still counted");
         assert_eq!(
             crate::exit_code(&report.summary),
@@ -591,6 +635,35 @@ mod tests {
         );
         let junit = report.render(Format::Junit);
         assert_eq!(junit.matches("<testcase ").count(), 2);
+        // The filter and the run's totals over every finding, before the test cases.
+        for property in [
+            "<property name=\"audit.status_filter\" value=\"FAIL,ERROR\"/>".to_owned(),
+            "<property name=\"audit.status_left_out\" value=\"PASS,SKIP,MUTED\"/>".to_owned(),
+            format!(
+                "<property name=\"audit.total.pass\" value=\"{}\"/>",
+                full.summary.pass
+            ),
+            format!(
+                "<property name=\"audit.total.skip\" value=\"{}\"/>",
+                full.summary.skip
+            ),
+        ] {
+            assert!(junit.contains(&property), "{property} in {junit}");
+        }
+        assert!(junit.find("<properties>") < junit.find("<testcase "));
+        assert!(!full.render(Format::Junit).contains("<properties>"));
+        // CSV and OCSF cannot say it: a line of standard error does.
+        assert_eq!(
+            report.left_out_line(left_out).as_deref(),
+            Some(
+                format!(
+                    "--status left out {} findings (PASS, SKIP, MUTED); the summary counts every finding",
+                    full.findings.len() - 2
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(full.left_out_line(0), None);
         assert!(
             junit.contains("tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\""),
             "the counts are of the test cases listed: {junit}"
