@@ -1220,6 +1220,191 @@ mod tests {
         }
     }
 
+    /// Findings of one check: `(status, severity, region, setup, resource, message)`.
+    fn findings_of_one_check(rows: &[(Status, Severity, &str, &str, &str, &str)]) -> Vec<Finding> {
+        let template = sample_report().findings[0].clone();
+        rows.iter()
+            .map(
+                |&(status, severity, region, setup, resource, message)| Finding {
+                    status,
+                    severity,
+                    region: region.to_owned(),
+                    setup: Some(setup.to_owned()),
+                    resource: resource.to_owned(),
+                    message: message.to_owned(),
+                    muted: None,
+                    ..template.clone()
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn rows_go_by_status_severity_region_then_setup_and_name_a_setup_only_where_needed() {
+        let arn = |name: &str| format!("arn:aws:secretsmanager:us-east-1:1:secret:{name}-AbCdEf");
+        let (a, b) = (arn("rds!db-aaaa"), arn("rds!db-bbbb"));
+        let findings = findings_of_one_check(&[
+            (
+                Status::Skip,
+                Severity::Critical,
+                "us-east-1",
+                "s1",
+                "sg-skip",
+                "skipped here",
+            ),
+            (
+                Status::Fail,
+                Severity::Low,
+                "us-east-1",
+                "s1",
+                "sg-low",
+                "low one",
+            ),
+            (
+                Status::Error,
+                Severity::High,
+                "us-east-1",
+                "s1",
+                "sg-error",
+                "denied",
+            ),
+            (
+                Status::Fail,
+                Severity::High,
+                "us-west-2",
+                "s1",
+                "sg-west",
+                "high west",
+            ),
+            // One group of two setups on a shared VPC: each row names its setup.
+            (
+                Status::Fail,
+                Severity::High,
+                "us-east-1",
+                "zeta",
+                "vpc-1",
+                "high east z",
+            ),
+            (
+                Status::Fail,
+                Severity::High,
+                "us-east-1",
+                "alpha",
+                "vpc-1",
+                "high east a",
+            ),
+            // Each setup the secret its row names: said once, in the header.
+            (
+                Status::Fail,
+                Severity::Medium,
+                "us-east-1",
+                "rds!db-bbbb",
+                &b,
+                "secret rds!db-bbbb has rotation disabled; expected a rotation within 50 hours",
+            ),
+            (
+                Status::Fail,
+                Severity::Medium,
+                "us-east-1",
+                "rds!db-aaaa",
+                &a,
+                "secret rds!db-aaaa has rotation disabled; expected a rotation within 50 hours",
+            ),
+        ]);
+        let mut out = String::new();
+        let groups = row_groups(findings.iter().collect());
+        let order: Vec<(&str, Option<&str>)> = groups
+            .iter()
+            .flat_map(|g| {
+                g.findings
+                    .iter()
+                    .map(|f| (f.resource.as_str(), f.setup.as_deref()))
+            })
+            .collect();
+        assert_eq!(
+            order.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+            [
+                "vpc-1",
+                "vpc-1",
+                "sg-west",
+                a.as_str(),
+                b.as_str(),
+                "sg-low",
+                "sg-error",
+                "sg-skip"
+            ],
+            "FAIL before ERROR and SKIP, the most severe first, then region, then setup"
+        );
+        assert_eq!(order[0].1, Some("alpha"));
+        for group in &groups {
+            row_group(&mut out, group, &findings[0].remediation);
+        }
+        assert!(out.contains("setups differ"), "{out}");
+        assert!(
+            out.contains("<tr><td>vpc-1<br>setup alpha<td>high east a\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<tr><td>vpc-1<br>setup zeta<td>high east z\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("us-west-2 · setup s1 · 1 finding"),
+            "one setup: in the header"
+        );
+        assert!(!out.contains("<br>setup rds!db"), "named by its ARN: {out}");
+        assert!(
+            out.contains("each evidence starts “secret ‹the row's secret› …”"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<tr><td>rds!db-aaaa-AbCdEf\n"),
+            "nothing else of its own: {out}"
+        );
+        // The lead is only taken when every row names its own secret right after it.
+        let (c, d) = (arn("app-c"), arn("app-d"));
+        let mixed = findings_of_one_check(&[
+            (
+                Status::Fail,
+                Severity::Medium,
+                "r",
+                "x",
+                &c,
+                "secret app-c has rotation disabled; expected a rotation within 50 hours",
+            ),
+            (
+                Status::Fail,
+                Severity::Medium,
+                "r",
+                "x",
+                &d,
+                "secret app-c has rotation disabled; expected a rotation within 50 hours",
+            ),
+        ]);
+        let refs: Vec<&Finding> = mixed.iter().collect();
+        assert_eq!(own_secret_lead(&refs, 0), "");
+        assert_eq!(
+            own_secret_lead(&refs[..1], 0),
+            "",
+            "one row: nothing to share"
+        );
+        let own: Vec<&Finding> = findings[6..].iter().collect();
+        assert_eq!(own_secret_lead(&own, 0), "secret ");
+        let messages = [
+            "secret prod/payments-ledger/a x",
+            "secret prod/payments-ledger/b y",
+        ];
+        assert_eq!(
+            shared_message_prefix(&messages, 0),
+            "secret prod/payments-ledger/"
+        );
+        assert_eq!(
+            shared_message_prefix(&["a/b", "a/c"], 0),
+            "",
+            "not worth it"
+        );
+    }
+
     #[test]
     fn the_page_has_landmarks_captions_scoped_headers_and_a_print_style() {
         let page = render(&sample_org_report());
@@ -1239,6 +1424,14 @@ mod tests {
         );
         assert!(!page.contains("<th>"), "every header cell has a scope");
         assert!(page.contains("@media print{"));
+        // Collapsed sections print open where the browser can; the page says where not.
+        let print = &page[page.find("@media print{").expect("print")..];
+        let print = &print[..print.find("\n}\n").expect("end of the print style")];
+        assert!(
+            print.contains("details::details-content{content-visibility:visible}"),
+            "{print}"
+        );
+        assert!(page.contains("older browsers print them collapsed"));
         assert!(!page.contains("<script"));
     }
 

@@ -675,6 +675,15 @@ mod tests {
         );
         let page = report.render(Format::Html);
         assert!(page.contains("id=\"listed\""), "the page says so");
+        // The account's heading counts what is listed, and says so.
+        assert!(
+            page.contains(&format!(
+                "account {}, findings listed: 0 passed, 1 failed, 1 errors, 0 skipped</h3>",
+                report.scope.account_id.as_deref().unwrap_or("unknown")
+            )),
+            "{page}"
+        );
+        assert!(!full.render(Format::Html).contains("findings listed:"));
         assert_eq!(page.matches("<tr><td>").count(), 2, "two rows listed");
         for resource in kept {
             assert!(page.contains(&html::escape(resource)), "{resource}");
