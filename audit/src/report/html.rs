@@ -455,9 +455,8 @@ fn group_rank(group: &CheckGroup<'_>) -> (usize, std::cmp::Reverse<Option<Severi
 /// failures of one kind stay a few MB, and nothing is lost).
 struct RowGroup<'a> {
     findings: Vec<&'a Finding>,
-    /// The setup of every row, when they share one (said in the header); else
-    /// each row names its own.
-    setup: Option<Option<&'a str>>,
+    /// The rows' setups differ: each row names its own (else the header does).
+    setups_differ: bool,
     /// What every resource starts with, up to a `:` or `/` (said in the header).
     resource_prefix: &'a str,
     /// What every message starts with, up to a space or `/` (said in the header).
@@ -568,10 +567,7 @@ fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
         let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
         let setup = findings[0].setup.as_deref();
         groups.push(RowGroup {
-            setup: findings
-                .iter()
-                .all(|f| f.setup.as_deref() == setup)
-                .then_some(setup),
+            setups_differ: findings.iter().any(|f| f.setup.as_deref() != setup),
             resource_prefix: shared_prefix(&resources),
             own_secret_lead: own_secret_lead(&findings, shared_suffix(&messages).len()),
             message_prefix: if own_secret_lead(&findings, shared_suffix(&messages).len()).is_empty()
@@ -634,11 +630,12 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
         "<tbody class=\"s-{status}\"><tr><th scope=\"rowgroup\" colspan=\"2\"><span class=\"badge {status}\">{status}</span> {} · {}{} · {} finding{}",
         first.severity,
         escape(&first.region),
-        match group.setup {
-            Some(Some(setup)) => format!(" · setup {}", escape(setup)),
-            Some(None) => String::new(),
-            None =>
-                " · setups differ: a row's is the secret it names, else said in the row".to_owned(),
+        match (group.setups_differ, &first.setup) {
+            (false, Some(setup)) => format!(" · setup {}", escape(setup)),
+            (false, None) => String::new(),
+            (true, _) => {
+                " · setups differ: a row's is the secret it names, else said in the row".to_owned()
+            }
         },
         group.findings.len(),
         if group.findings.len() == 1 { "" } else { "s" }
@@ -684,8 +681,8 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
         let shortened = start > 0 || !group.message_suffix.is_empty();
         // The least markup a row needs (HTML lets `</td>` and `</tr>` be left out):
         // at 60,000 findings every byte of a row is 60 kB of the page.
-        let setup = match (group.setup, &finding.setup) {
-            (None, Some(setup)) if !names_its_setup(&finding.resource, setup) => {
+        let setup = match (group.setups_differ, &finding.setup) {
+            (true, Some(setup)) if !names_its_setup(&finding.resource, setup) => {
                 format!("<br>setup {}", escape(setup))
             }
             _ => String::new(),
@@ -1361,6 +1358,20 @@ mod tests {
             out.contains("<tr><td>rds!db-aaaa-AbCdEf\n"),
             "nothing else of its own: {out}"
         );
+    }
+
+    #[test]
+    fn evidence_naming_its_own_secret_is_said_once_only_when_every_row_does() {
+        let arn = |name: &str| format!("arn:aws:secretsmanager:us-east-1:1:secret:{name}-AbCdEf");
+        let message = |name: &str| {
+            format!("secret {name} has rotation disabled; expected a rotation within 50 hours")
+        };
+        let (a, b) = (arn("rds!db-aaaa"), arn("rds!db-bbbb"));
+        let (ma, mb) = (message("rds!db-aaaa"), message("rds!db-bbbb"));
+        let findings = findings_of_one_check(&[
+            (Status::Fail, Severity::Medium, "r", "x", &a, &ma),
+            (Status::Fail, Severity::Medium, "r", "x", &b, &mb),
+        ]);
         // The lead is only taken when every row names its own secret right after it.
         let (c, d) = (arn("app-c"), arn("app-d"));
         let mixed = findings_of_one_check(&[
@@ -1388,8 +1399,19 @@ mod tests {
             "",
             "one row: nothing to share"
         );
-        let own: Vec<&Finding> = findings[6..].iter().collect();
+        let own: Vec<&Finding> = findings.iter().collect();
         assert_eq!(own_secret_lead(&own, 0), "secret ");
+        let suffix = "has rotation disabled; expected a rotation within 50 hours".len();
+        assert_eq!(
+            own_secret_lead(&own, suffix),
+            "secret ",
+            "the shared end follows"
+        );
+        assert_eq!(
+            own_secret_lead(&own, suffix + 2),
+            "",
+            "never overlapping the end"
+        );
         let messages = [
             "secret prod/payments-ledger/a x",
             "secret prod/payments-ledger/b y",

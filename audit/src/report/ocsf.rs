@@ -364,6 +364,37 @@ mod tests {
         );
     }
 
+    // Only attributes of Compliance Finding 1.3.0 (its own, Finding's, Base
+    // Event's and the Cloud profile's); anything else goes in `unmapped`.
+    const ATTRIBUTES: [&str; 26] = [
+        "activity_id",
+        "activity_name",
+        "category_name",
+        "category_uid",
+        "class_name",
+        "class_uid",
+        "cloud",
+        "compliance",
+        "finding_info",
+        "message",
+        "metadata",
+        "remediation",
+        "resources",
+        "severity",
+        "severity_id",
+        "status",
+        "status_code",
+        "status_detail",
+        "status_id",
+        "time",
+        "type_name",
+        "type_uid",
+        "unmapped",
+        "api",
+        "end_time",
+        "start_time",
+    ];
+
     /// OCSF 1.x Compliance Finding, checked against the attributes the schema
     /// documents as required (class, base event and the objects used), with their
     /// types and enumerations. The JSON Schema itself could not be obtained here
@@ -421,36 +452,6 @@ mod tests {
         );
         assert!(metadata["product"].is_object(), "metadata.product required");
         assert_eq!(metadata["profiles"], serde_json::json!(["cloud"]));
-        // Only attributes of Compliance Finding 1.3.0 (its own, Finding's, Base
-        // Event's and the Cloud profile's); anything else goes in `unmapped`.
-        const ATTRIBUTES: [&str; 26] = [
-            "activity_id",
-            "activity_name",
-            "category_name",
-            "category_uid",
-            "class_name",
-            "class_uid",
-            "cloud",
-            "compliance",
-            "finding_info",
-            "message",
-            "metadata",
-            "remediation",
-            "resources",
-            "severity",
-            "severity_id",
-            "status",
-            "status_code",
-            "status_detail",
-            "status_id",
-            "time",
-            "type_name",
-            "type_uid",
-            "unmapped",
-            "api",
-            "end_time",
-            "start_time",
-        ];
         for key in f.as_object().expect("object").keys() {
             assert!(
                 ATTRIBUTES.contains(&key.as_str()),
