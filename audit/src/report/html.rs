@@ -42,7 +42,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, ShownStatus};
+use super::{Report, ShownStatus, secret_name};
 use crate::checks::{Finding, Severity, Status};
 
 /// The page's Content-Security-Policy: no loads, no scripts; inline styles only.
@@ -583,14 +583,6 @@ fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
     }
     groups
 }
-/// The name of the secret `resource` is the ARN of: Secrets Manager ends a
-/// secret's ARN in `-` and six random characters (as `ocsf::stable_resource`).
-fn secret_name(resource: &str) -> Option<&str> {
-    let (_, name) = resource.split_once(":secret:")?;
-    let (name, suffix) = name.rsplit_once('-')?;
-    (suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric())).then_some(name)
-}
-
 /// Whether `resource` is the ARN of the secret named `setup`: with `--discover`
 /// a setup is named by its secret, so a finding on that secret names its setup.
 fn names_its_setup(resource: &str, setup: &str) -> bool {

@@ -102,13 +102,7 @@ fn properties(xml: &mut String, report: &Report) {
     if report.listed.is_empty() {
         return;
     }
-    let join = |statuses: &[super::ShownStatus]| {
-        statuses
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let join = |statuses: &[super::ShownStatus]| super::join(statuses, ",");
     let total = &report.summary;
     xml.push_str("    <properties>\n");
     for (name, value) in [

@@ -217,7 +217,7 @@ impl Report {
             format!(
                 "--status left out {left_out} finding{} ({}); the summary counts every finding",
                 if left_out == 1 { "" } else { "s" },
-                join(&self.unlisted())
+                join(&self.unlisted(), ", ")
             )
         })
     }
@@ -227,7 +227,7 @@ impl Report {
         (!self.listed.is_empty()).then(|| {
             format!(
                 "listing only {} findings (--status); the summary counts every finding",
-                join(&self.listed)
+                join(&self.listed, ", ")
             )
         })
     }
@@ -374,13 +374,26 @@ impl Report {
     }
 }
 
-/// `FAIL, ERROR`.
-fn join(statuses: &[ShownStatus]) -> String {
+/// `FAIL, ERROR` (with `separator` `, `).
+fn join(statuses: &[ShownStatus], separator: &str) -> String {
     statuses
         .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(separator)
+}
+
+/// The name of the secret `resource` is the ARN of: "Secrets Manager
+/// automatically adds a hyphen and six random characters after the secret name
+/// at the end of the ARN" (Secrets Manager API, CreateSecret `Name`), and they
+/// change when the secret is recreated under the same name.
+pub(crate) fn secret_name(resource: &str) -> Option<&str> {
+    if !resource.contains(":secretsmanager:") {
+        return None;
+    }
+    let (_, name) = resource.split_once(":secret:")?;
+    let (name, suffix) = name.rsplit_once('-')?;
+    (suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric())).then_some(name)
 }
 
 /// The secrets discovery excluded from an inventory, each with its account.

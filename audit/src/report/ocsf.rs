@@ -133,15 +133,7 @@ fn account_of(report: &Report, finding: &Finding) -> Option<String> {
 /// in six random characters that change when the secret is recreated under the
 /// same name, so the name is used instead.
 fn stable_resource(resource: &str) -> &str {
-    if resource.contains(":secretsmanager:")
-        && let Some((_, name)) = resource.split_once(":secret:")
-        && let Some((base, suffix)) = name.rsplit_once('-')
-        && suffix.len() == 6
-        && suffix.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        return base;
-    }
-    resource
+    super::secret_name(resource).unwrap_or(resource)
 }
 
 /// `finding_info.uid`: the same check on the same resource in the same account
