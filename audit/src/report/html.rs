@@ -19,7 +19,9 @@
 //!   its resource and evidence, FAIL first, then ERROR, SKIP, MUTED, each the most
 //!   severe first, in row groups (status, severity, region) whose header says once
 //!   what the rows share: the status, the setup when they have one, the start of
-//!   every resource's ARN, the end of every message. The setup is not part of the
+//!   every resource's ARN, the start and end of every message (or that each
+//!   starts by naming its row's own secret; a row with no evidence of its own
+//!   then has no evidence cell). The setup is not part of the
 //!   group: with `--discover` every secret is its own setup, and a group per
 //!   finding would cost a header per row; a row names its setup when its group's
 //!   rows differ. PASS findings are counted,
