@@ -141,14 +141,25 @@ pub struct Muted {
     pub expires: String,
     /// The entry's position in the file (1-based), to find it.
     pub entry: usize,
+    /// How the entry matched: `tag k=v` when the resource's own tags decided it
+    /// (whoever may tag the resource in the audited account can set it), else
+    /// `resource`, `resource and tag k=v`, `account`, `region` or `check`.
+    #[serde(default)]
+    pub matched_by: String,
 }
 
 impl Finding {
-    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1: <reason>`, when muted.
+    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1 (matched by tag
+    /// exception=SEC-1): <reason>`, when muted.
     pub fn muted_note(&self) -> Option<String> {
         self.muted.as_ref().map(|m| {
+            let how = if m.matched_by.is_empty() {
+                String::new()
+            } else {
+                format!(" (matched by {})", m.matched_by)
+            };
             format!(
-                "muted ({}) until {} by mutelist entry {}: {}",
+                "muted ({}) until {} by mutelist entry {}{how}: {}",
                 self.status, m.expires, m.entry, m.reason
             )
         })

@@ -2621,6 +2621,27 @@ fn muted_by_tag_and_listed_alone(
         "the tagged secret's findings: {report:#}"
     );
     assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
+    // The tag the audited account set is named as what muted them.
+    assert!(
+        on_secret
+            .iter()
+            .all(|f| f["muted"]["matched_by"] == "tag exception=SEC-9"),
+        "{on_secret:#?}"
+    );
+    // Standard error says what --status left out, and still lists every skipped check.
+    let left_out = report["summary"]["pass"].as_u64().unwrap_or_default()
+        + report["summary"]["fail"].as_u64().unwrap_or_default()
+        + report["summary"]["error"].as_u64().unwrap_or_default()
+        + report["summary"]["skip"].as_u64().unwrap_or_default();
+    assert!(
+        stderr.contains(&format!(
+            "audit: --status left out {left_out} findings (PASS, FAIL, ERROR, SKIP)"
+        )),
+        "{stderr}"
+    );
+    if report["summary"]["skip"].as_u64().is_some_and(|n| n > 0) {
+        assert!(stderr.contains("audit: skipped "), "{stderr}");
+    }
     assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
     assert_eq!(
         report["summary"]["muted"].as_u64(),
