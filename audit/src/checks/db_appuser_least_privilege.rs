@@ -27,7 +27,7 @@
 //! caught by its `ADMIN`/`MONITOR`/`_` names and listed otherwise. Write access to
 //! the `mysql` database is administrative too: its tables are the grant tables.
 
-use super::grants::{AppuserGrants, appuser_grants, privileges, unquote};
+use super::grants::{AppuserGrants, appuser_grants, like, privileges, unquote};
 use super::{CheckDefinition, Context, Finding, Severity};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -81,6 +81,31 @@ const WRITES: &[&str] = &[
     "ALTER",
 ];
 
+/// Privileges that run stored code: EXECUTE on `*.*` or `mysql`.* runs the
+/// server's own routines (CIS MySQL keeps EXECUTE off the `mysql` database).
+const RUNS: &[&str] = &["EXECUTE"];
+
+/// A privilege's name without its column list: ``UPDATE (`authentication_string`)``
+/// is UPDATE on those columns of the table (MySQL manual, GRANT: "Column
+/// Privileges"), and on `mysql`.`user` it rewrites a password.
+fn name_of(privilege: &str) -> &str {
+    privilege.split('(').next().unwrap_or(privilege).trim()
+}
+
+/// Whether a database-level grant's pattern covers every database or the grant
+/// tables: `%`, or a pattern `LIKE`-matching `mysql` (`m_sql`, `my%`). With
+/// MySQL 8's `partial_revokes` on, wildcards in grants are literal (MySQL manual,
+/// "Privilege Restriction Using Partial Revokes": "If partial_revokes is enabled,
+/// MySQL interprets % and _ ... as literal characters"); the REVOKE rows
+/// SHOW GRANTS prints are the evidence that it is on.
+fn covers_grant_tables(pattern: &str, wildcards_literal: bool) -> bool {
+    if wildcards_literal {
+        pattern.replace("\\_", "_").replace("\\%", "%") == "mysql"
+    } else {
+        pattern == "%" || like(pattern, "mysql")
+    }
+}
+
 fn is_administrative(privilege: &str) -> bool {
     ADMINISTRATIVE.contains(&privilege)
         || privilege.contains('_')
@@ -92,6 +117,11 @@ fn is_administrative(privilege: &str) -> bool {
 /// (empty when nothing does).
 pub(crate) fn excess(rows: &[String]) -> Vec<String> {
     let mut found = Vec::new();
+    let wildcards_literal = rows.iter().any(|row| {
+        row.trim_start()
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("REVOKE "))
+    });
     for row in rows {
         let trimmed = row.trim();
         let Some(body) = trimmed
@@ -113,21 +143,32 @@ pub(crate) fn excess(rows: &[String]) -> Vec<String> {
         }
         .trim();
         let database = object.split_once('.').map(|(db, _)| unquote(db));
+        let names: Vec<&str> = list.iter().map(|p| name_of(p)).collect();
+        let everything = object == "*.*"
+            || (object.ends_with(".*")
+                && database
+                    .as_deref()
+                    .is_some_and(|db| db == "%" && !wildcards_literal));
         let mut held: Vec<&str> = Vec::new();
-        if object == "*.*" {
+        if everything {
             // Writes on every database include the grant tables.
             held.extend(
-                list.iter()
-                    .map(String::as_str)
-                    .filter(|p| is_administrative(p) || WRITES.contains(p)),
+                names
+                    .iter()
+                    .copied()
+                    .filter(|p| is_administrative(p) || WRITES.contains(p) || RUNS.contains(p)),
             );
-        } else if list.iter().any(|p| p == "PROXY") {
+        } else if names.contains(&"PROXY") {
             held.push("PROXY");
-        } else if database.as_deref() == Some("mysql") {
+        } else if database
+            .as_deref()
+            .is_some_and(|db| covers_grant_tables(db, wildcards_literal))
+        {
             held.extend(
-                list.iter()
-                    .map(String::as_str)
-                    .filter(|p| WRITES.contains(p)),
+                names
+                    .iter()
+                    .copied()
+                    .filter(|p| WRITES.contains(p) || RUNS.contains(p)),
             );
         }
         if list.iter().any(|p| p == "GRANT OPTION") || grant_option {
@@ -248,6 +289,42 @@ mod tests {
                 ],
                 &[],
             ),
+            // Wildcard database patterns that cover every database or `mysql`.
+            (
+                &["GRANT ALL PRIVILEGES ON `%`.* TO `appuser`@`%`"],
+                &["ALL PRIVILEGES ON `%`.*"],
+            ),
+            (
+                &["GRANT INSERT ON `m_sql`.* TO `appuser`@`%`"],
+                &["INSERT ON `m_sql`.*"],
+            ),
+            (
+                &["GRANT SELECT, UPDATE ON `my%`.* TO `appuser`@`%`"],
+                &["UPDATE ON `my%`.*"],
+            ),
+            (&["GRANT ALL ON `app%`.* TO `appuser`@`%`"], &[]),
+            // With partial_revokes on (a REVOKE row shows it) wildcards are literal.
+            (
+                &[
+                    "GRANT ALL PRIVILEGES ON `m_sql`.* TO `appuser`@`%`",
+                    "REVOKE SELECT ON `x`.* FROM `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // Column-level writes into the grant tables; EXECUTE on them or *.*.
+            (
+                &["GRANT UPDATE (`authentication_string`) ON `mysql`.`user` TO `appuser`@`%`"],
+                &["UPDATE ON `mysql`.`user`"],
+            ),
+            (
+                &["GRANT EXECUTE ON *.* TO `appuser`@`%`"],
+                &["EXECUTE ON *.*"],
+            ),
+            (
+                &["GRANT EXECUTE ON `mysql`.* TO `appuser`@`%`"],
+                &["EXECUTE ON `mysql`.*"],
+            ),
+            (&["GRANT EXECUTE ON `tutorial`.* TO `appuser`@`%`"], &[]),
             // Lower case, as some clients print it.
             (&["grant super on *.* to 'appuser'@'%'"], &["SUPER ON *.*"]),
         ];

@@ -99,7 +99,7 @@ pub(super) fn unquote(identifier: &str) -> String {
 /// is the audited server's, so a crafted one (`%%%...!`) must not stall the audit,
 /// as plain recursion (exponential in the number of `%`) would. The rotator has the
 /// same matcher (`rotator::grantable`); the two crates share no code yet.
-fn like(pattern: &str, name: &str) -> bool {
+pub(super) fn like(pattern: &str, name: &str) -> bool {
     enum Token {
         Any,
         One,
