@@ -38,8 +38,8 @@ use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
     MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
-    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
-    SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
+    RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord,
+    SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
 };
 use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
@@ -1893,6 +1893,7 @@ impl RegionCollector<'_> {
                         secret_arn: value.secret_arn.clone(),
                         account: None,
                         tls: None,
+                        roles: Vec::new(),
                         rows: Collected::Failed(CollectionError {
                             action: "mysql:SHOW GRANTS".to_owned(),
                             access_denied: false,
@@ -1945,6 +1946,7 @@ impl RegionCollector<'_> {
             secret_arn: secret_arn.to_owned(),
             account: None,
             tls: None,
+            roles: Vec::new(),
             rows: Collected::Failed(CollectionError {
                 action: action.to_owned(),
                 access_denied: false,
@@ -2021,6 +2023,7 @@ impl RegionCollector<'_> {
                     format!("TLS ({cipher})")
                 }
             });
+        let mut roles = Vec::new();
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
             Ok(rows) => {
                 let mut rows: Vec<String> = rows
@@ -2028,6 +2031,7 @@ impl RegionCollector<'_> {
                     .filter_map(|row| text_of(row, 0))
                     .map(|row| redact_grant(&row))
                     .collect();
+                roles = granted_role_grants(&mut connection, &rows).await;
                 rows.extend(self.role_grants(&mut connection).await);
                 Collected::Ok(rows)
             }
@@ -2051,7 +2055,104 @@ impl RegionCollector<'_> {
             account,
             tls,
             rows,
+            roles,
         }
+    }
+}
+
+/// The grants of every role granted to the session's user (and the roles those
+/// roles hold), active or not: a role that is not active is one `SET ROLE` away
+/// for whoever holds the password. MySQL reference manual, "SHOW GRANTS
+/// Statement": "SHOW GRANTS requires the SELECT privilege for the mysql system
+/// schema, except to display privileges and roles for the current user", and
+/// `USING role` names roles granted to the user; so MySQL reads
+/// `SHOW GRANTS FOR CURRENT_USER() USING role`. MariaDB knowledge base,
+/// "SHOW GRANTS" (Roles): "SHOW GRANTS can also be used to view the privileges
+/// granted to a role", so MariaDB reads `SHOW GRANTS FOR role`. A role whose
+/// rows cannot be read is kept with its error: the check then cannot prove
+/// least privilege.
+async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) -> Vec<RoleGrants> {
+    let version = match sqlx::query("SELECT VERSION()")
+        .fetch_one(&mut *connection)
+        .await
+    {
+        Ok(row) => text_of(&row, 0).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let mut pending = granted_roles(rows);
+    let mut done: Vec<RoleGrants> = Vec::new();
+    // A bound on nested roles: a cycle or a huge graph must not stall the audit.
+    while let Some(role) = pending.pop() {
+        if done.len() >= 32 || done.iter().any(|r| r.role == role) {
+            continue;
+        }
+        let statement = role_statement(&version, &role);
+        let read = sqlx::query(sqlx::AssertSqlSafe(statement))
+            .fetch_all(&mut *connection)
+            .await;
+        let rows = match read {
+            Ok(rows) => {
+                let rows: Vec<String> = rows
+                    .iter()
+                    .filter_map(|row| text_of(row, 0))
+                    .map(|row| redact_grant(&row))
+                    .collect();
+                pending.extend(granted_roles(&rows));
+                Collected::Ok(rows)
+            }
+            Err(error) => Collected::Failed(CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!("reading the grants of role {role} failed: {error}"),
+            }),
+        };
+        done.push(RoleGrants { role, rows });
+    }
+    done
+}
+
+/// The roles that `SHOW GRANTS` rows grant: rows `GRANT <role>[, <role>] TO ...`
+/// without ` ON ` (MySQL prints `` `dba`@`%` ``, MariaDB `` `dba` ``).
+pub fn granted_roles(rows: &[String]) -> Vec<String> {
+    let mut roles = Vec::new();
+    for row in rows {
+        let trimmed = row.trim();
+        let upper = trimmed.to_ascii_uppercase();
+        if !upper.starts_with("GRANT ") || upper.contains(" ON ") {
+            continue;
+        }
+        let Some(to) = upper.rfind(" TO ") else {
+            continue;
+        };
+        let mut quoted = false;
+        let mut current = String::new();
+        for c in trimmed[6..to].chars() {
+            match c {
+                '`' | '\'' => quoted = !quoted,
+                ',' if !quoted => {
+                    roles.push(current.trim().to_owned());
+                    current.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        if !current.trim().is_empty() {
+            roles.push(current.trim().to_owned());
+        }
+    }
+    roles
+}
+
+/// The statement that lists one granted role's privileges (see
+/// [`granted_role_grants`]).
+pub fn role_statement(version: &str, role: &str) -> String {
+    if version.contains("MariaDB") {
+        format!("SHOW GRANTS FOR {role}")
+    } else {
+        format!("SHOW GRANTS FOR CURRENT_USER() USING {role}")
     }
 }
 
@@ -2200,6 +2301,32 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn every_granted_role_is_read_per_server() {
+        let rows: Vec<String> = [
+            "GRANT USAGE ON *.* TO `appuser`@`%`",
+            "GRANT `dba`@`%`,`read,er`@`%` TO `appuser`@`%`",
+            "GRANT `journalist` TO `appuser`@`%` WITH ADMIN OPTION",
+            "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`",
+            "grant 'lower' to 'appuser'@'%'",
+        ]
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect();
+        assert_eq!(
+            granted_roles(&rows),
+            ["`dba`@`%`", "`read,er`@`%`", "`journalist`", "'lower'"]
+        );
+        assert_eq!(
+            role_statement("8.0.36", "`dba`@`%`"),
+            "SHOW GRANTS FOR CURRENT_USER() USING `dba`@`%`"
+        );
+        assert_eq!(
+            role_statement("10.11.6-MariaDB", "`journalist`"),
+            "SHOW GRANTS FOR `journalist`"
+        );
     }
 
     #[test]

@@ -794,6 +794,18 @@ pub struct GrantsRecord {
     pub tls: Option<String>,
     /// `SHOW GRANTS` rows, password hashes removed.
     pub rows: Collected<Vec<String>>,
+    /// The grants of every role granted to the user, active or not (a role that
+    /// is not active can be `SET ROLE` by whoever holds the password).
+    #[serde(default)]
+    pub roles: Vec<RoleGrants>,
+}
+
+/// One granted role's `SHOW GRANTS` rows, or why they could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleGrants {
+    /// The role as `SHOW GRANTS` names it (`` `dba`@`%` `` or `` `dba` ``).
+    pub role: String,
+    pub rows: Collected<Vec<String>>,
 }
 
 /// A discovered setup: the secret it was found by and what it depends on.

@@ -26,9 +26,14 @@
 //! `CONNECTION ADMIN`, `READ_ONLY ADMIN`, `SET USER`, `REPLICA MONITOR`, ...) is
 //! caught by its `ADMIN`/`MONITOR`/`_` names and listed otherwise. Write access to
 //! the `mysql` database is administrative too: its tables are the grant tables.
+//!
+//! Every role granted to the user is judged too, active or not: whoever holds the
+//! password can `SET ROLE` to it. A role whose grants could not be read leaves
+//! least privilege unproven: ERROR, not PASS.
 
 use super::grants::{AppuserGrants, appuser_grants, like, privileges, unquote};
 use super::{CheckDefinition, Context, Finding, Severity};
+use crate::inventory::{Collected, CollectionError};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "db.appuser.least-privilege",
@@ -189,25 +194,55 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             Ok(grants) => grants,
             Err(finding) => return *finding,
         };
-        let excess = excess(rows);
-        if excess.is_empty() {
-            context.pass(
-                def,
-                resource,
-                format!(
-                    "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*"
+        let roles = context
+            .region
+            .grants
+            .iter()
+            .find(|g| &g.secret_arn == resource)
+            .map_or(&[][..], |g| g.roles.as_slice());
+        let mut excess = excess(rows);
+        let mut unread = Vec::new();
+        for role in roles {
+            match &role.rows {
+                Collected::Ok(role_rows) => excess.extend(
+                    self::excess(role_rows)
+                        .into_iter()
+                        .map(|held| format!("{held} (through role {})", role.role)),
                 ),
-            )
-        } else {
-            context.fail(
+                _ => unread.push(role.role.as_str()),
+            }
+        }
+        if !excess.is_empty() {
+            excess.dedup();
+            return context.fail(
                 def,
                 resource,
                 format!(
                     "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
                     excess.join("; ")
                 ),
-            )
+            );
         }
+        if !unread.is_empty() {
+            let error = CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!(
+                    "least privilege of user {user} of secret {name} not proven: the grants of its role(s) {} could not be read",
+                    unread.join(", ")
+                ),
+            };
+            return context.error(def, resource, &error);
+        }
+        context.pass(
+            def,
+            resource,
+            format!(
+                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s)",
+                roles.len()
+            ),
+        )
     })
 }
 
@@ -216,7 +251,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::checks::Status;
-    use crate::inventory::Collected;
+    use crate::inventory::RoleGrants;
 
     #[test]
     fn administrative_privileges_are_found_in_mysql_and_mariadb_rows() {
@@ -368,5 +403,61 @@ mod tests {
         let mut region = compliant_region();
         region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
         assert_eq!(findings_of(region, DEFINITION.id)[0].status, Status::Error);
+    }
+
+    #[test]
+    fn every_granted_role_is_judged_and_an_unread_one_is_not_proven() {
+        let role = |name: &str, rows: Collected<Vec<String>>| RoleGrants {
+            role: name.to_owned(),
+            rows,
+        };
+        let dba = || {
+            role(
+                "`dba`@`%`",
+                Collected::Ok(vec![
+                    "GRANT ALL PRIVILEGES ON *.* TO `dba`@`%` WITH GRANT OPTION".to_owned(),
+                ]),
+            )
+        };
+        let reader = || {
+            role(
+                "`reader`@`%`",
+                Collected::Ok(vec![
+                    "GRANT SELECT ON `tutorial`.* TO `reader`@`%`".to_owned(),
+                ]),
+            )
+        };
+        let unread = || role("`other`@`%`", Collected::Failed(denied("SHOW GRANTS")));
+        // (roles, status, text in the message)
+        let table: Vec<(Vec<RoleGrants>, Status, &str)> = vec![
+            (vec![reader()], Status::Pass, "through its 1 role(s)"),
+            (
+                vec![reader(), dba()],
+                Status::Fail,
+                "ALL PRIVILEGES, GRANT OPTION ON *.* (through role `dba`@`%`)",
+            ),
+            (
+                vec![reader(), unread()],
+                Status::Error,
+                "`other`@`%` could not be read",
+            ),
+            // A known FAIL is not hidden by a role that could not be read.
+            (
+                vec![unread(), dba()],
+                Status::Fail,
+                "through role `dba`@`%`",
+            ),
+        ];
+        for (roles, status, text) in table {
+            let mut region = compliant_region();
+            region.grants[0].roles = roles;
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings[0].status, status, "{findings:#?}");
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+        }
     }
 }

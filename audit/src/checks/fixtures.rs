@@ -364,6 +364,7 @@ pub fn compliant_region() -> RegionInventory {
                     .to_owned(),
                 "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
             ]),
+            roles: Vec::new(),
         }],
         network_acls: Collected::Ok(vec![super::nacl::tests::default_acl("acl-default")]),
         vpc_peerings: Collected::Ok(Vec::new()),
