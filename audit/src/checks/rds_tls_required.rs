@@ -15,6 +15,11 @@
 //!
 //! As AWS Config's `rds-mysql-instance-encrypted-in-transit` does, a group that is
 //! not `in-sync` fails too: its value is not yet in force.
+//!
+//! An Aurora cluster member takes `require_secure_transport` from its DB
+//! *cluster* parameter group, which the audit does not read yet: it is SKIPped
+//! ("cluster-level setting, not read") rather than failed on its instance-level
+//! group, as AWS Config's rule reports NOT_APPLICABLE for cluster members.
 
 use super::rds::database;
 use super::{CheckDefinition, Context, Finding, Severity};
@@ -90,6 +95,16 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         Ok(db) => db,
         Err(finding) => return vec![*finding],
     };
+    if let Some(cluster) = &db.cluster_id {
+        return vec![context.skip(
+            def,
+            &db.arn,
+            &format!(
+                "RDS instance {} is a member of DB cluster {cluster}: require_secure_transport is a cluster-level setting, not read",
+                db.id
+            ),
+        )];
+    }
     let groups = match &context.region.db_parameters {
         Collected::Ok(groups) => groups,
         other => return context.missing(def, &db.arn, other).into_iter().collect(),
@@ -206,6 +221,31 @@ mod tests {
         let findings = findings_of(region, DEFINITION.id);
         assert_eq!(findings[0].status, Status::Error);
         assert!(findings[0].message.contains("rds:DescribeDBParameters"));
+    }
+
+    #[test]
+    fn a_cluster_member_is_skipped_not_failed_on_its_instance_group() {
+        // (cluster, require_secure_transport in the instance group, status)
+        for (cluster, value, status) in [
+            (None, Some("0"), Status::Fail),
+            (Some("aurora-1"), Some("0"), Status::Skip),
+            (Some("aurora-1"), Some("1"), Status::Skip),
+        ] {
+            let mut region = region_with(value, "in-sync", "8.0.40");
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.engine = Some("aurora-mysql".to_owned());
+                db.cluster_id = cluster.map(str::to_owned);
+            }
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings[0].status, status, "{findings:#?}");
+            if status == Status::Skip {
+                assert!(
+                    findings[0]
+                        .message
+                        .contains("cluster-level setting, not read")
+                );
+            }
+        }
     }
 
     #[test]
