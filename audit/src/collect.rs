@@ -1110,6 +1110,10 @@ impl RegionCollector<'_> {
                     })
                     .collect(),
                 ca_certificate_identifier: db.ca_certificate_identifier().map(str::to_owned),
+                certificate_valid_till: to_time(
+                    db.certificate_details().and_then(|c| c.valid_till()),
+                ),
+                master_username: db.master_username().map(str::to_owned),
             }
         }))
     }

@@ -414,6 +414,12 @@ pub struct DbInstance {
     /// `CACertificateIdentifier`: the CA that signed the server's certificate.
     #[serde(default)]
     pub ca_certificate_identifier: Option<String>,
+    /// `CertificateDetails.ValidTill`: when the server's own certificate expires.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub certificate_valid_till: Option<OffsetDateTime>,
+    /// `MasterUsername`: the user RDS created with every privilege.
+    #[serde(default)]
+    pub master_username: Option<String>,
 }
 
 /// One of an instance's DB parameter groups as `DescribeDBInstances` names it.

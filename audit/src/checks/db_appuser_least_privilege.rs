@@ -30,6 +30,11 @@
 //! Every role granted to the user is judged too, active or not: whoever holds the
 //! password can `SET ROLE` to it. A role whose grants could not be read leaves
 //! least privilege unproven: ERROR, not PASS.
+//!
+//! The RDS master user is created with every privilege `WITH GRANT OPTION` by
+//! design, so a secret holding it (its user is the instance's `MasterUsername`,
+//! or it is a setup's `masterarn`, as `--discover --read-secrets` finds them) is
+//! SKIPped: it is the admin credential, not an application user.
 
 use super::grants::{AppuserGrants, appuser_grants, like, privileges, unquote};
 use super::{CheckDefinition, Context, Finding, Severity};
@@ -186,6 +191,35 @@ pub(crate) fn excess(rows: &[String]) -> Vec<String> {
     found
 }
 
+/// Why `secret` holds the RDS master credential, when it does.
+fn master_credential(
+    context: &Context<'_>,
+    secret: &crate::inventory::Secret,
+    user: &str,
+) -> Option<String> {
+    if let Collected::Ok(Some(db)) = &context.region.database
+        && db.master_username.as_deref() == Some(user)
+    {
+        return Some(format!(
+            "user {user} of secret {} is the master user (MasterUsername) of RDS instance {}, which holds every privilege by design; least privilege is judged for application users",
+            secret.name, db.id
+        ));
+    }
+    let named = context.region.secret_values.iter().any(|value| {
+        value
+            .facts
+            .ok()
+            .and_then(|f| f.masterarn.as_deref())
+            .is_some_and(|arn| arn == secret.arn)
+    });
+    named.then(|| {
+        format!(
+            "secret {} is a setup's masterarn (the admin credential); least privilege is judged for application users",
+            secret.name
+        )
+    })
+}
+
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     context.each_primary_secret(def, |secret| {
@@ -194,6 +228,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             Ok(grants) => grants,
             Err(finding) => return *finding,
         };
+        if let Some(why) = master_credential(context, secret, &user) {
+            return context.skip(def, resource, &why);
+        }
         let roles = context
             .region
             .grants
@@ -403,6 +440,39 @@ mod tests {
         let mut region = compliant_region();
         region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
         assert_eq!(findings_of(region, DEFINITION.id)[0].status, Status::Error);
+    }
+
+    #[test]
+    fn a_master_credential_is_skipped() {
+        let master_grants = || {
+            Collected::Ok(vec![
+                "GRANT ALL PRIVILEGES ON *.* TO `admin`@`%` WITH GRANT OPTION".to_owned(),
+            ])
+        };
+        // (the instance's MasterUsername, another secret's masterarn names this one, status)
+        for (master, named, status) in [
+            (Some("admin"), false, Status::Skip),
+            (Some("root"), true, Status::Skip),
+            (Some("root"), false, Status::Fail),
+            (None, false, Status::Fail),
+        ] {
+            let mut region = compliant_region();
+            region.grants[0].rows = master_grants();
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.master_username = master.map(str::to_owned);
+            }
+            for value in &mut region.secret_values {
+                if let Collected::Ok(facts) = &mut value.facts {
+                    facts.username = Some("admin".to_owned());
+                    facts.masterarn = named.then(|| SECRET_ARN.to_owned());
+                }
+            }
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(
+                findings[0].status, status,
+                "{master:?} {named}: {findings:#?}"
+            );
+        }
     }
 
     #[test]

@@ -280,6 +280,8 @@ pub fn compliant_region() -> RegionInventory {
                 apply_status: Some("in-sync".to_owned()),
             }],
             ca_certificate_identifier: Some("rds-ca-rsa2048-g1".to_owned()),
+            certificate_valid_till: None,
+            master_username: Some("admin".to_owned()),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(

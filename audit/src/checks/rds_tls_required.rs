@@ -19,7 +19,9 @@
 //! An Aurora cluster member takes `require_secure_transport` from its DB
 //! *cluster* parameter group, which the audit does not read yet: it is SKIPped
 //! ("cluster-level setting, not read") rather than failed on its instance-level
-//! group, as AWS Config's rule reports NOT_APPLICABLE for cluster members.
+//! group, as AWS Config's rule does ("The rule returns NOT_APPLICABLE if the
+//! Amazon RDS instance is part of an RDS cluster": AWS Config developer guide,
+//! rds-mysql-instance-encrypted-in-transit).
 
 use super::rds::database;
 use super::{CheckDefinition, Context, Finding, Severity};
