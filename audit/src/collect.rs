@@ -1231,14 +1231,18 @@ impl RegionCollector<'_> {
             Collected::Ok(Some(secret)) => Some(secret),
             _ => None,
         });
-        let ids: BTreeSet<String> = audited
+        // Each key with the account of the secret it encrypts (the audited one).
+        let ids: BTreeMap<String, Option<String>> = audited
             .chain(admins)
-            .filter_map(|s| s.kms_key_id.clone())
-            .filter(|k| !k.ends_with("alias/aws/secretsmanager"))
+            .filter_map(|s| {
+                let home = s.arn.split(':').nth(4).map(str::to_owned);
+                Some((s.kms_key_id.clone()?, home))
+            })
+            .filter(|(k, _)| !k.ends_with("alias/aws/secretsmanager"))
             .collect();
         let mut keys = Vec::new();
-        for key_id in ids {
-            let key = self.key(&key_id).await;
+        for (key_id, home) in ids {
+            let key = self.key(&key_id, home.as_deref()).await;
             keys.push(KeyPolicyRecord { key_id, key });
         }
         keys
@@ -1248,7 +1252,14 @@ impl RegionCollector<'_> {
     /// its key policy (`GetKeyPolicy` takes a key id or ARN and the only policy name
     /// `default`: KMS API reference, GetKeyPolicy,
     /// https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html).
-    async fn key(&self, key_id: &str) -> Collected<Option<KeyRecord>> {
+    ///
+    /// A key of another account than `home` (the secret's) is described but its
+    /// policy is not asked for: GetKeyPolicy is not allowed across accounts (KMS
+    /// API reference, GetKeyPolicy: "Cross-account use: No"), while
+    /// GetKeyRotationStatus is by key ARN ("Cross-account use: Yes. To perform
+    /// this operation on a KMS key in a different AWS account, specify the key
+    /// ARN").
+    async fn key(&self, key_id: &str, home: Option<&str>) -> Collected<Option<KeyRecord>> {
         let call = &calls::KMS_DESCRIBE_KEY;
         self.log.record(call);
         let metadata = match self.clients.kms.describe_key().key_id(key_id).send().await {
@@ -1262,8 +1273,17 @@ impl RegionCollector<'_> {
         let arn = metadata.arn().unwrap_or(metadata.key_id()).to_owned();
         let aws_managed = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
         let key_state = metadata.key_state().map(|s| s.as_str().to_owned());
+        let account = metadata
+            .aws_account_id()
+            .map(str::to_owned)
+            .or_else(|| arn.split(':').nth(4).map(str::to_owned));
+        let foreign = account.as_deref().zip(home).filter(|(a, h)| a != h);
         let policy = if aws_managed {
             Collected::Skipped("an AWS managed key: its key policy is AWS's".to_owned())
+        } else if let Some((owner, _)) = foreign {
+            Collected::Skipped(format!(
+                "a key of account {owner}: GetKeyPolicy is not allowed across accounts"
+            ))
         } else {
             let call = &calls::KMS_GET_KEY_POLICY;
             self.log.record(call);
@@ -1299,6 +1319,7 @@ impl RegionCollector<'_> {
         };
         Collected::Ok(Some(KeyRecord {
             arn,
+            account,
             aws_managed,
             key_state,
             policy,

@@ -767,6 +767,9 @@ pub struct KeyPolicyRecord {
 pub struct KeyRecord {
     /// The key's ARN (an alias resolved).
     pub arn: String,
+    /// `AWSAccountId`: the account that owns the key (and its key policy).
+    #[serde(default)]
+    pub account: Option<String>,
     /// `KeyManager` is `AWS`: an AWS managed key, whose policy is AWS's.
     pub aws_managed: bool,
     /// `KeyState` as `DescribeKey` reports it (`Enabled`, `Disabled`,

@@ -186,6 +186,7 @@ pub fn app_key() -> crate::inventory::KeyPolicyRecord {
         key_id: APP_KEY.to_owned(),
         key: Collected::Ok(Some(crate::inventory::KeyRecord {
             arn: APP_KEY.to_owned(),
+            account: Some(ACCOUNT.to_owned()),
             aws_managed: false,
             key_state: Some("Enabled".to_owned()),
             policy: Collected::Ok(

@@ -1615,6 +1615,7 @@ mod tests {
                     key_id: key_id.to_owned(),
                     key: Collected::Ok(Some(KeyRecord {
                         arn: KEY.to_owned(),
+                        account: None,
                         aws_managed: false,
                         key_state: Some("Enabled".to_owned()),
                         policy: policy.clone(),
@@ -1675,6 +1676,7 @@ mod tests {
                         key_id: KEY.to_owned(),
                         key: Collected::Ok(Some(KeyRecord {
                             arn: KEY.to_owned(),
+                            account: None,
                             aws_managed: false,
                             key_state: state.map(str::to_owned),
                             policy: key_policy(json!([delegation])),
@@ -1699,6 +1701,7 @@ mod tests {
                 key_id: KEY.to_owned(),
                 key: Collected::Ok(Some(KeyRecord {
                     arn: KEY.to_owned(),
+                    account: None,
                     aws_managed: true,
                     key_state: Some("Enabled".to_owned()),
                     policy: Collected::Skipped("AWS managed".to_owned()),

@@ -24,8 +24,17 @@
 //! developer guide, "Deleting AWS KMS keys"), tagged keys only. The RDS-managed
 //! admin secret is not judged here: RDS chooses its key (`MasterUserSecretKmsKeyId`)
 //! and the audit reads only the application secret as primary.
+//!
+//! A key owned by another account FAILs, naming that account: its key policy
+//! cannot be read from here (GetKeyPolicy: "Cross-account use: No"), and the gate
+//! this check asks for (a key policy the secret's own account controls) is then
+//! another account's. A central key account may be intended; mute the finding
+//! then. A key policy that pins `*` or a service to this account with
+//! `kms:CallerAccount` is not public (see `policies::key_policy_access`). Every
+//! part that was read is judged before a missing part can make the finding an
+//! ERROR (a failed call) or a SKIP (not read by design).
 
-use super::policies::resource_policy_access;
+use super::policies::key_policy_access;
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::{Collected, KeyRecord, Secret};
 
@@ -50,40 +59,52 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
 };
 
 /// What is wrong with a secret's customer managed key (empty when nothing is),
-/// or the collection error that keeps it from being judged.
-pub(crate) fn key_faults(key: &KeyRecord, account: &str) -> Result<Vec<String>, String> {
+/// or the collection error that keeps it from being judged. Every part that was
+/// read is judged first: a known fault is a FAIL even when another part could
+/// not be read. `Err` carries the unread part's `Collected` (ERROR for a failed
+/// call, SKIP for one deliberately not made) through [`Context::missing`].
+pub(crate) fn key_faults(key: &KeyRecord, account: &str) -> Result<Vec<String>, KeyUnread> {
     let mut faults = Vec::new();
     if key.aws_managed {
         faults.push(format!("{} is an AWS managed key", key.arn));
         return Ok(faults);
     }
+    let mut unread = None;
     match &key.policy {
-        Collected::Ok(document) => {
-            let access = resource_policy_access(document, account).map_err(|e| {
-                format!(
-                    "key {}: {}",
-                    key.arn,
-                    e.replace("resource policy", "key policy")
-                )
-            })?;
-            faults.extend(
+        Collected::Ok(document) => match key_policy_access(document, account) {
+            Ok(access) => faults.extend(
                 access
                     .faults
                     .into_iter()
                     .map(|fault| format!("its key policy's {fault}")),
-            );
-        }
-        Collected::Failed(error) => return Err(error.describe()),
-        Collected::Skipped(reason) => return Err(reason.clone()),
+            ),
+            Err(e) => faults.push(format!(
+                "its key policy cannot be judged: {}",
+                e.replace("resource policy", "key policy")
+            )),
+        },
+        Collected::Failed(error) => unread = Some(Collected::Failed(error.clone())),
+        Collected::Skipped(reason) => unread = Some(Collected::Skipped(reason.clone())),
     }
     match &key.rotation_enabled {
         Collected::Ok(true) => {}
         Collected::Ok(false) => faults.push("its automatic rotation is off".to_owned()),
-        Collected::Failed(error) => return Err(error.describe()),
-        Collected::Skipped(reason) => return Err(reason.clone()),
+        Collected::Failed(error) => {
+            unread.get_or_insert(Collected::Failed(error.clone()));
+        }
+        Collected::Skipped(reason) => {
+            unread.get_or_insert(Collected::Skipped(reason.clone()));
+        }
     }
-    Ok(faults)
+    match unread {
+        Some(unread) if faults.is_empty() => Err(KeyUnread(unread)),
+        _ => Ok(faults),
+    }
 }
+
+/// The part of a key that could not be read (`Failed` or `Skipped`).
+#[derive(Debug)]
+pub(crate) struct KeyUnread(pub Collected<()>);
 
 fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
     let def = &DEFINITION;
@@ -131,6 +152,16 @@ fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
             "the account is unknown, so who the key policy lets in cannot be judged",
         );
     };
+    if let Some(owner) = key.account.as_deref().filter(|owner| *owner != account) {
+        return context.fail(
+            def,
+            resource,
+            format!(
+                "secret {name} is encrypted with KMS key {} of account {owner}, whose key policy account {account} cannot read or control; expected a customer managed key of account {account}",
+                key.arn
+            ),
+        );
+    }
     match key_faults(key, account) {
         Ok(faults) if faults.is_empty() => context.pass(
             def,
@@ -148,7 +179,9 @@ fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
                 faults.join("; ")
             ),
         ),
-        Err(error) => context.finding(def, super::Status::Error, resource, error),
+        Err(KeyUnread(unread)) => context
+            .missing(def, resource, &unread)
+            .unwrap_or_else(|| context.skip(def, resource, "not read")),
     }
 }
 
@@ -249,6 +282,83 @@ mod tests {
             );
             assert_eq!(findings[0].resource, SECRET_ARN);
         }
+    }
+
+    #[test]
+    fn a_known_fault_is_not_hidden_by_an_unread_part_and_caller_account_pins() {
+        let pinned = |principal: serde_json::Value| {
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": principal,
+                "Action": "kms:Decrypt", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}}]})
+            .to_string()
+        };
+        let other_account = serde_json::json!({"Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": "999999999999"}}}]})
+        .to_string();
+        // (policy, rotation, status, in the message)
+        let table = [
+            (
+                Collected::Failed(denied("kms:GetKeyPolicy")),
+                Collected::Ok(false),
+                Status::Fail,
+                "its automatic rotation is off",
+            ),
+            (
+                Collected::Skipped("not read".to_owned()),
+                Collected::Ok(true),
+                Status::Skip,
+                "not read",
+            ),
+            (
+                Collected::Ok(pinned(serde_json::json!("*"))),
+                Collected::Ok(true),
+                Status::Pass,
+                "not public",
+            ),
+            (
+                Collected::Ok(pinned(
+                    serde_json::json!({"Service": "secretsmanager.amazonaws.com"}),
+                )),
+                Collected::Ok(true),
+                Status::Pass,
+                "not public",
+            ),
+            (
+                Collected::Ok(other_account),
+                Collected::Ok(true),
+                Status::Fail,
+                "allows Principal * (public)",
+            ),
+        ];
+        for (policy, rotation, status, text) in table {
+            let findings = findings_of(with_key(policy, rotation, false), DEFINITION.id);
+            assert_eq!(findings[0].status, status, "{}", findings[0].message);
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_account_fails_naming_it() {
+        let mut region = with_key(
+            Collected::Skipped("a key of account 999999999999".to_owned()),
+            Collected::Ok(true),
+            false,
+        );
+        if let Collected::Ok(Some(key)) = &mut region.key_policies[0].key {
+            key.account = Some("999999999999".to_owned());
+        }
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Fail);
+        assert!(
+            findings[0].message.contains("of account 999999999999"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
