@@ -80,7 +80,25 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     ("java11", "2027-06-30"),
     ("java17", "2027-06-30"),
     ("python3.11", "2027-06-30"),
+    // The supported runtimes table's deprecation dates, as endoflife.date/aws-lambda
+    // copies them from the runtimes page (read 2026; the page itself was not
+    // reachable here): .NET 9 (container only) 2026-11-10, Node.js 22 2027-04-30,
+    // Ruby 3.4 2028-03-31, Node.js 24 2028-04-30, .NET 10 2028-11-14,
+    // Python 3.13 and 3.14 and Java 25 2029-06-30.
+    ("dotnet9", "2026-11-10"),
+    ("nodejs22.x", "2027-04-30"),
+    ("ruby3.4", "2028-03-31"),
+    ("nodejs24.x", "2028-04-30"),
+    ("dotnet10", "2028-11-14"),
+    ("python3.13", "2029-06-30"),
+    ("python3.14", "2029-06-30"),
+    ("java25", "2029-06-30"),
 ];
+
+/// Runtimes the Lambda runtimes page lists as supported whose deprecation date
+/// the audit does not record. A runtime in neither list is unknown to this
+/// version of the audit (newer than it, or misspelt): SKIP, not PASS.
+pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "python3.12", "java21", "ruby3.3"];
 
 /// The verdict on one function's runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,8 +131,11 @@ pub(crate) fn verdict(configuration: &FunctionConfiguration, today: &str) -> Ver
         Some((_, since)) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, supported until {since} (deprecation scheduled)"
         )),
-        None => Verdict::Supported(format!(
+        None if SUPPORTED.contains(&runtime) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, a supported runtime"
+        )),
+        None => Verdict::NotJudged(format!(
+            "function {name} runs on {runtime}, a runtime this version of the audit does not know; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)"
         )),
     }
 }
@@ -184,6 +205,34 @@ mod tests {
                 "2026-12-07",
                 Some(false),
                 "deprecated by Lambda since 2024-01-08",
+            ),
+            (
+                Some("dotnet9"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(false),
+                "deprecated by Lambda since 2026-11-10",
+            ),
+            (
+                Some("nodejs22.x"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "supported until 2027-04-30",
+            ),
+            (
+                Some("ruby3.3"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "a supported runtime",
+            ),
+            (
+                Some("cobol99.x"),
+                Some("Zip"),
+                "2026-12-07",
+                None,
+                "does not know",
             ),
             (
                 Some("provided"),
