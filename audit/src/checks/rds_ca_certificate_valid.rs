@@ -9,6 +9,11 @@
 //! `DescribeCertificates`. The threshold is the policy's `ca_certificate_min_days`
 //! (default 30); Prowler's `rds_instance_certificate_expiration` fails under three
 //! months, a stricter choice a policy file can make.
+//!
+//! The server's own certificate can expire before its CA (RDS API reference,
+//! `CertificateDetails`: "The details of the DB instance's server certificate",
+//! with its `ValidTill`, in `DescribeDBInstances`): the earlier of the two is
+//! judged, and the finding says which.
 
 use time::Duration;
 
@@ -59,12 +64,20 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         }
         other => return context.missing(def, &db.arn, other).into_iter().collect(),
     };
-    let Some(valid_till) = certificate.valid_till else {
-        return vec![context.skip(
-            def,
-            &db.arn,
-            &format!("CA {ca}: ValidTill was not reported"),
-        )];
+    // The earlier of the CA's and the server certificate's ValidTill.
+    let (valid_till, subject) = match (certificate.valid_till, db.certificate_valid_till) {
+        (Some(ca_till), Some(server)) if server < ca_till => {
+            (server, format!("has a server certificate (from CA {ca})"))
+        }
+        (Some(ca_till), _) => (ca_till, format!("uses CA {ca}")),
+        (None, Some(server)) => (server, format!("has a server certificate (from CA {ca})")),
+        (None, None) => {
+            return vec![context.skip(
+                def,
+                &db.arn,
+                &format!("CA {ca}: ValidTill was not reported"),
+            )];
+        }
     };
     let min_days = context.policy.ca_certificate_min_days;
     let left = valid_till - context.now;
@@ -74,7 +87,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             def,
             &db.arn,
             format!(
-                "RDS instance {} uses CA {ca}, expired on {till}; expected a CA valid for at least {min_days} more days",
+                "RDS instance {} {subject}, expired on {till}; expected a certificate valid for at least {min_days} more days",
                 db.id
             ),
         )]
@@ -83,7 +96,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             def,
             &db.arn,
             format!(
-                "RDS instance {} uses CA {ca}, valid until {till} ({} days left); expected at least {min_days}",
+                "RDS instance {} {subject}, valid until {till} ({} days left); expected at least {min_days}",
                 db.id,
                 left.whole_days()
             ),
@@ -92,7 +105,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         vec![context.pass(
             def,
             &db.arn,
-            format!("RDS instance {} uses CA {ca}, valid until {till}", db.id),
+            format!("RDS instance {} {subject}, valid until {till}", db.id),
         )]
     }
 }
@@ -151,6 +164,40 @@ mod tests {
             }));
             let findings = findings_of(region, DEFINITION.id);
             assert_eq!(findings[0].status, status, "{id}: {}", findings[0].message);
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+        }
+        // The server certificate counts when it expires before its CA.
+        for (server, status, text) in [
+            (
+                Some("2025-06-10T12:00:00Z"),
+                Status::Fail,
+                "has a server certificate (from CA rds-ca-rsa2048-g1), valid until 2025-06-10 (8 days left)",
+            ),
+            (
+                Some("2026-06-10T12:00:00Z"),
+                Status::Pass,
+                "has a server certificate (from CA rds-ca-rsa2048-g1), valid until 2026-06-10",
+            ),
+            (
+                None,
+                Status::Pass,
+                "uses CA rds-ca-rsa2048-g1, valid until 2061-05-21",
+            ),
+        ] {
+            let mut region = compliant_region();
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.certificate_valid_till = server.map(at);
+            }
+            region.ca_certificate = Collected::Ok(Some(CaCertificate {
+                id: "rds-ca-rsa2048-g1".to_owned(),
+                valid_till: Some(at("2061-05-21T22:23:47Z")),
+            }));
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings[0].status, status, "{}", findings[0].message);
             assert!(
                 findings[0].message.contains(text),
                 "{}",
