@@ -2056,8 +2056,9 @@ impl RegionCollector<'_> {
                     .filter_map(|row| text_of(row, 0))
                     .map(|row| redact_grant(&row))
                     .collect();
-                roles = granted_role_grants(&mut connection, &rows).await;
                 rows.extend(self.role_grants(&mut connection).await);
+                // Last: on MariaDB it changes the session's role.
+                roles = granted_role_grants(&mut connection, &rows).await;
                 Collected::Ok(rows)
             }
             Err(error) => Collected::Failed(CollectionError {
@@ -2093,9 +2094,12 @@ impl RegionCollector<'_> {
 /// `USING role` names roles granted to the user; so MySQL reads
 /// `SHOW GRANTS FOR CURRENT_USER() USING role`. MariaDB knowledge base,
 /// "SHOW GRANTS" (Roles): "SHOW GRANTS can also be used to view the privileges
-/// granted to a role", so MariaDB reads `SHOW GRANTS FOR role`. A role whose
-/// rows cannot be read is kept with its error: the check then cannot prove
-/// least privilege.
+/// granted to a role", but `SHOW GRANTS FOR role` of a role that is not active
+/// is refused without SELECT on `mysql` (seen against the emulator's MariaDB), so
+/// MariaDB makes the role current (`SET ROLE`, which any granted role allows:
+/// MariaDB knowledge base, "SET ROLE") and reads `SHOW GRANTS FOR CURRENT_ROLE`.
+/// The connection is closed afterwards. A role whose rows cannot be read is
+/// kept with its error: the check then cannot prove least privilege.
 async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) -> Vec<RoleGrants> {
     let version = match sqlx::query("SELECT VERSION()")
         .fetch_one(&mut *connection)
@@ -2111,10 +2115,15 @@ async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) 
         if done.len() >= 32 || done.iter().any(|r| r.role == role) {
             continue;
         }
-        let statement = role_statement(&version, &role);
-        let read = sqlx::query(sqlx::AssertSqlSafe(statement))
-            .fetch_all(&mut *connection)
-            .await;
+        let mut read = Ok(Vec::new());
+        for statement in role_statements(&version, &role) {
+            read = sqlx::query(sqlx::AssertSqlSafe(statement))
+                .fetch_all(&mut *connection)
+                .await;
+            if read.is_err() {
+                break;
+            }
+        }
         let rows = match read {
             Ok(rows) => {
                 let rows: Vec<String> = rows
@@ -2171,13 +2180,16 @@ pub fn granted_roles(rows: &[String]) -> Vec<String> {
     roles
 }
 
-/// The statement that lists one granted role's privileges (see
-/// [`granted_role_grants`]).
-pub fn role_statement(version: &str, role: &str) -> String {
+/// The statements that list one granted role's privileges, the last one's rows
+/// being them (see [`granted_role_grants`]).
+pub fn role_statements(version: &str, role: &str) -> Vec<String> {
     if version.contains("MariaDB") {
-        format!("SHOW GRANTS FOR {role}")
+        vec![
+            format!("SET ROLE {role}"),
+            "SHOW GRANTS FOR CURRENT_ROLE".to_owned(),
+        ]
     } else {
-        format!("SHOW GRANTS FOR CURRENT_USER() USING {role}")
+        vec![format!("SHOW GRANTS FOR CURRENT_USER() USING {role}")]
     }
 }
 
@@ -2345,12 +2357,12 @@ mod tests {
             ["`dba`@`%`", "`read,er`@`%`", "`journalist`", "'lower'"]
         );
         assert_eq!(
-            role_statement("8.0.36", "`dba`@`%`"),
-            "SHOW GRANTS FOR CURRENT_USER() USING `dba`@`%`"
+            role_statements("8.0.36", "`dba`@`%`"),
+            ["SHOW GRANTS FOR CURRENT_USER() USING `dba`@`%`"]
         );
         assert_eq!(
-            role_statement("10.11.6-MariaDB", "`journalist`"),
-            "SHOW GRANTS FOR `journalist`"
+            role_statements("10.11.6-MariaDB", "`journalist`"),
+            ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
         );
     }
 

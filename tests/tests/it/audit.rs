@@ -60,6 +60,9 @@ struct Options {
     storage_encrypted: bool,
     /// Privileges appuser also gets on `*.*` (none in the compliant setup).
     global_grant: Option<&'static str>,
+    /// Privileges on `*.*` of a role `dba` granted to appuser but not made its
+    /// default (not active at login).
+    admin_role: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -78,6 +81,7 @@ impl Default for Options {
             ssl_key: true,
             storage_encrypted: true,
             global_grant: None,
+            admin_role: None,
         }
     }
 }
@@ -412,6 +416,13 @@ async fn provision_boxed(options: &Options) -> Setup {
         if default {
             statements.push("SET DEFAULT ROLE reader FOR 'appuser'@'%'".to_owned());
         }
+    }
+    if let Some(privileges) = options.admin_role {
+        statements.extend([
+            "CREATE ROLE dba".to_owned(),
+            format!("GRANT {privileges} ON *.* TO dba"),
+            "GRANT dba TO 'appuser'@'%'".to_owned(),
+        ]);
     }
     for statement in statements {
         sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
@@ -1870,6 +1881,31 @@ async fn an_appuser_with_an_administrative_privilege_fails() {
         finding.message
     );
     assert!(finding.remediation.contains("REVOKE"));
+    assert!(!finding.message.contains(APP_PASSWORD));
+}
+
+#[tokio::test]
+async fn an_administrative_privilege_through_a_role_not_active_fails() {
+    // A role granted but not the default is one SET ROLE away for whoever holds
+    // the password; the audit reads its grants (MariaDB: SHOW GRANTS FOR dba).
+    let setup = provision(&Options {
+        admin_role: Some("PROCESS"),
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["db.appuser.least-privilege"])
+    );
+    let finding = finding(&findings, "db.appuser.least-privilege");
+    assert!(
+        finding
+            .message
+            .contains("PROCESS ON *.* (through role `dba`)"),
+        "{}",
+        finding.message
+    );
     assert!(!finding.message.contains(APP_PASSWORD));
 }
 
