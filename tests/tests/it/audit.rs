@@ -1857,56 +1857,47 @@ async fn an_appuser_without_select_fails() {
 }
 
 #[tokio::test]
-async fn an_appuser_with_an_administrative_privilege_fails() {
+async fn an_appuser_with_an_administrative_privilege_fails_held_directly_or_through_a_role() {
     // PROCESS: every session's statements (other users' passwords in them), and the
-    // RDS master user may grant it (it holds it WITH GRANT OPTION).
-    let setup = provision(&Options {
-        global_grant: Some("PROCESS"),
-        ..Options::default()
-    })
-    .await;
-    let (_, findings) = audit(&setup).await;
-    assert_eq!(
-        failing(&findings),
-        BTreeSet::from(["db.appuser.least-privilege"])
-    );
-    let finding = finding(&findings, "db.appuser.least-privilege");
-    assert_eq!(finding.resource, setup.secret_arn);
-    assert!(
-        finding.message.contains(&format!(
-            "user appuser of secret {} holds PROCESS ON *.*",
-            setup.secret_name
-        )),
-        "{}",
-        finding.message
-    );
-    assert!(finding.remediation.contains("REVOKE"));
-    assert!(!finding.message.contains(APP_PASSWORD));
-}
-
-#[tokio::test]
-async fn an_administrative_privilege_through_a_role_not_active_fails() {
-    // A role granted but not the default is one SET ROLE away for whoever holds
-    // the password; the audit reads its grants (MariaDB: SHOW GRANTS FOR dba).
-    let setup = provision(&Options {
-        admin_role: Some("PROCESS"),
-        ..Options::default()
-    })
-    .await;
-    let (_, findings) = audit(&setup).await;
-    assert_eq!(
-        failing(&findings),
-        BTreeSet::from(["db.appuser.least-privilege"])
-    );
-    let finding = finding(&findings, "db.appuser.least-privilege");
-    assert!(
-        finding
-            .message
-            .contains("PROCESS ON *.* (through role `dba`)"),
-        "{}",
-        finding.message
-    );
-    assert!(!finding.message.contains(APP_PASSWORD));
+    // RDS master user may grant it (it holds it WITH GRANT OPTION). A role granted
+    // but not the default is one SET ROLE away for whoever holds the password; the
+    // audit reads its grants too (MariaDB: SET ROLE, SHOW GRANTS FOR CURRENT_ROLE).
+    let cases = [
+        (
+            Options {
+                global_grant: Some("PROCESS"),
+                ..Options::default()
+            },
+            "holds PROCESS ON *.*",
+        ),
+        (
+            Options {
+                admin_role: Some("PROCESS"),
+                ..Options::default()
+            },
+            "holds PROCESS ON *.* (through role `dba`)",
+        ),
+    ];
+    for (options, held) in cases {
+        let setup = provision(&options).await;
+        let (_, findings) = audit(&setup).await;
+        assert_eq!(
+            failing(&findings),
+            BTreeSet::from(["db.appuser.least-privilege"])
+        );
+        let finding = finding(&findings, "db.appuser.least-privilege");
+        assert_eq!(finding.resource, setup.secret_arn);
+        assert!(
+            finding.message.contains(&format!(
+                "user appuser of secret {} {held}",
+                setup.secret_name
+            )),
+            "{}",
+            finding.message
+        );
+        assert!(finding.remediation.contains("REVOKE"));
+        assert!(!finding.message.contains(APP_PASSWORD));
+    }
 }
 
 #[tokio::test]
