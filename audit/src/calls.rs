@@ -82,6 +82,22 @@ pub const RDS_DESCRIBE_DB_SNAPSHOT_ATTRIBUTES: ApiCall = call(
     "rds:DescribeDBSnapshotAttributes",
     "who may restore each manual snapshot (restore=all is public)",
 );
+pub const RDS_DESCRIBE_DB_CLUSTER_SNAPSHOTS: ApiCall = call(
+    "rds:DescribeDBClusterSnapshots",
+    "the manual snapshots of the database's cluster (an Aurora member's data)",
+);
+pub const RDS_DESCRIBE_DB_CLUSTER_SNAPSHOT_ATTRIBUTES: ApiCall = call(
+    "rds:DescribeDBClusterSnapshotAttributes",
+    "who may restore each manual cluster snapshot (restore=all is public)",
+);
+pub const RDS_DESCRIBE_DB_PARAMETERS: ApiCall = call(
+    "rds:DescribeDBParameters",
+    "require_secure_transport in the database's parameter group",
+);
+pub const RDS_DESCRIBE_CERTIFICATES: ApiCall = call(
+    "rds:DescribeCertificates",
+    "when the database's CA certificate expires (ValidTill)",
+);
 pub const EC2_DESCRIBE_SECURITY_GROUPS: ApiCall = call(
     "ec2:DescribeSecurityGroups",
     "the rules of the VPC's default security group",
@@ -154,6 +170,10 @@ pub const KMS_GET_KEY_POLICY: ApiCall = call(
     "kms:GetKeyPolicy",
     "a customer managed key's key policy: whether the rotation role may decrypt with it",
 );
+pub const KMS_GET_KEY_ROTATION_STATUS: ApiCall = call(
+    "kms:GetKeyRotationStatus",
+    "whether a customer managed key's key material is rotated automatically",
+);
 
 pub const EC2_DESCRIBE_REGIONS: ApiCall =
     call("ec2:DescribeRegions", "each region's opt-in status");
@@ -191,6 +211,10 @@ pub const CALLS: &[ApiCall] = &[
     RDS_DESCRIBE_DB_INSTANCES,
     RDS_DESCRIBE_DB_SNAPSHOTS,
     RDS_DESCRIBE_DB_SNAPSHOT_ATTRIBUTES,
+    RDS_DESCRIBE_DB_CLUSTER_SNAPSHOTS,
+    RDS_DESCRIBE_DB_CLUSTER_SNAPSHOT_ATTRIBUTES,
+    RDS_DESCRIBE_DB_PARAMETERS,
+    RDS_DESCRIBE_CERTIFICATES,
     EC2_DESCRIBE_SECURITY_GROUPS,
     SECRETSMANAGER_DESCRIBE_SECRET,
     SECRETSMANAGER_LIST_SECRETS,
@@ -209,6 +233,7 @@ pub const CALLS: &[ApiCall] = &[
     IAM_GET_POLICY_VERSION,
     KMS_DESCRIBE_KEY,
     KMS_GET_KEY_POLICY,
+    KMS_GET_KEY_ROTATION_STATUS,
     EC2_DESCRIBE_REGIONS,
     ORGANIZATIONS_LIST_ACCOUNTS,
     ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT,

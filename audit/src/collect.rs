@@ -38,8 +38,8 @@ use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
     MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
-    RegionInventory, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord, SecretValueRecord,
-    SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
+    RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord,
+    SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
 };
 use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
@@ -203,6 +203,8 @@ fn is_not_found(code: Option<&str>) -> bool {
             "ResourceNotFoundException"
                 | "DBInstanceNotFound"
                 | "DBInstanceNotFoundFault"
+                | "CertificateNotFound"
+                | "CertificateNotFoundFault"
                 | "InvalidVpcID.NotFound"
                 | "InvalidPrefixListID.NotFound"
                 | "InvalidPrefixListId.NotFound"
@@ -569,12 +571,8 @@ impl RegionCollector<'_> {
     }
 
     async fn collect(&self) -> RegionInventory {
-        let (vpc_part, database, db_snapshots, secrets_part) = tokio::join!(
-            self.vpc_part(),
-            self.database(),
-            self.db_snapshots(),
-            self.secrets_part()
-        );
+        let (vpc_part, database, secrets_part) =
+            tokio::join!(self.vpc_part(), self.database(), self.secrets_part());
 
         let mut groups: BTreeSet<String> = BTreeSet::new();
         if let Collected::Ok(bastions) = &vpc_part.bastions {
@@ -619,12 +617,14 @@ impl RegionCollector<'_> {
             })
             .filter(|vpc| !vpc.is_empty() && Some(vpc) != database_vpc.as_ref())
             .collect();
-        let (rules_and_lists, grants, roles, vpc_peerings) = tokio::join!(
+        let (rules_and_lists, grants, roles, vpc_peerings, db_hardening) = tokio::join!(
             self.rules_and_prefix_lists(&groups),
             self.grants(&secrets_part),
             self.roles(role_arns),
-            self.vpc_peerings(database_vpc.as_deref(), &other_vpcs)
+            self.vpc_peerings(database_vpc.as_deref(), &other_vpcs),
+            self.db_hardening(&database)
         );
+        let (db_snapshots, db_parameters, ca_certificate) = db_hardening;
         let (security_group_rules, prefix_lists) = rules_and_lists;
         let bastions = match vpc_part.bastions {
             Collected::Ok(instances) if self.request.scope.discover => {
@@ -660,6 +660,8 @@ impl RegionCollector<'_> {
             network_acls: vpc_part.network_acls,
             roles,
             db_snapshots,
+            db_parameters,
+            ca_certificate,
             default_security_group: vpc_part.default_security_group,
             vpc_peerings,
             discovered: None,
@@ -1097,6 +1099,23 @@ impl RegionCollector<'_> {
                 }),
                 read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
                 storage_encrypted: db.storage_encrypted(),
+                engine_version: db.engine_version().map(str::to_owned),
+                cluster_id: db.db_cluster_identifier().map(str::to_owned),
+                parameter_groups: db
+                    .db_parameter_groups()
+                    .iter()
+                    .filter_map(|g| {
+                        Some(crate::inventory::DbParameterGroupStatus {
+                            name: g.db_parameter_group_name()?.to_owned(),
+                            apply_status: g.parameter_apply_status().map(str::to_owned),
+                        })
+                    })
+                    .collect(),
+                ca_certificate_identifier: db.ca_certificate_identifier().map(str::to_owned),
+                certificate_valid_till: to_time(
+                    db.certificate_details().and_then(|c| c.valid_till()),
+                ),
+                master_username: db.master_username().map(str::to_owned),
             }
         }))
     }
@@ -1214,14 +1233,18 @@ impl RegionCollector<'_> {
             Collected::Ok(Some(secret)) => Some(secret),
             _ => None,
         });
-        let ids: BTreeSet<String> = audited
+        // Each key with the account of the secret it encrypts (the audited one).
+        let ids: BTreeMap<String, Option<String>> = audited
             .chain(admins)
-            .filter_map(|s| s.kms_key_id.clone())
-            .filter(|k| !k.ends_with("alias/aws/secretsmanager"))
+            .filter_map(|s| {
+                let home = s.arn.split(':').nth(4).map(str::to_owned);
+                Some((s.kms_key_id.clone()?, home))
+            })
+            .filter(|(k, _)| !k.ends_with("alias/aws/secretsmanager"))
             .collect();
         let mut keys = Vec::new();
-        for key_id in ids {
-            let key = self.key(&key_id).await;
+        for (key_id, home) in ids {
+            let key = self.key(&key_id, home.as_deref()).await;
             keys.push(KeyPolicyRecord { key_id, key });
         }
         keys
@@ -1231,7 +1254,14 @@ impl RegionCollector<'_> {
     /// its key policy (`GetKeyPolicy` takes a key id or ARN and the only policy name
     /// `default`: KMS API reference, GetKeyPolicy,
     /// https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html).
-    async fn key(&self, key_id: &str) -> Collected<Option<KeyRecord>> {
+    ///
+    /// A key of another account than `home` (the secret's) is described but its
+    /// policy is not asked for: GetKeyPolicy is not allowed across accounts (KMS
+    /// API reference, GetKeyPolicy: "Cross-account use: No"), while
+    /// GetKeyRotationStatus is by key ARN ("Cross-account use: Yes. To perform
+    /// this operation on a KMS key in a different AWS account, specify the key
+    /// ARN").
+    async fn key(&self, key_id: &str, home: Option<&str>) -> Collected<Option<KeyRecord>> {
         let call = &calls::KMS_DESCRIBE_KEY;
         self.log.record(call);
         let metadata = match self.clients.kms.describe_key().key_id(key_id).send().await {
@@ -1245,8 +1275,17 @@ impl RegionCollector<'_> {
         let arn = metadata.arn().unwrap_or(metadata.key_id()).to_owned();
         let aws_managed = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws);
         let key_state = metadata.key_state().map(|s| s.as_str().to_owned());
+        let account = metadata
+            .aws_account_id()
+            .map(str::to_owned)
+            .or_else(|| arn.split(':').nth(4).map(str::to_owned));
+        let foreign = account.as_deref().zip(home).filter(|(a, h)| a != h);
         let policy = if aws_managed {
             Collected::Skipped("an AWS managed key: its key policy is AWS's".to_owned())
+        } else if let Some((owner, _)) = foreign {
+            Collected::Skipped(format!(
+                "a key of account {owner}: GetKeyPolicy is not allowed across accounts"
+            ))
         } else {
             let call = &calls::KMS_GET_KEY_POLICY;
             self.log.record(call);
@@ -1263,11 +1302,30 @@ impl RegionCollector<'_> {
                 Err(error) => Collected::Failed(collection_error(call, &error)),
             }
         };
+        let rotation_enabled = if aws_managed {
+            Collected::Skipped("an AWS managed key: AWS rotates it every year".to_owned())
+        } else {
+            let call = &calls::KMS_GET_KEY_ROTATION_STATUS;
+            self.log.record(call);
+            match self
+                .clients
+                .kms
+                .get_key_rotation_status()
+                .key_id(&arn)
+                .send()
+                .await
+            {
+                Ok(output) => Collected::Ok(output.key_rotation_enabled()),
+                Err(error) => Collected::Failed(collection_error(call, &error)),
+            }
+        };
         Collected::Ok(Some(KeyRecord {
             arn,
+            account,
             aws_managed,
             key_state,
             policy,
+            rotation_enabled,
         }))
     }
 
@@ -1862,6 +1920,7 @@ impl RegionCollector<'_> {
                         secret_arn: value.secret_arn.clone(),
                         account: None,
                         tls: None,
+                        roles: Vec::new(),
                         rows: Collected::Failed(CollectionError {
                             action: "mysql:SHOW GRANTS".to_owned(),
                             access_denied: false,
@@ -1914,6 +1973,7 @@ impl RegionCollector<'_> {
             secret_arn: secret_arn.to_owned(),
             account: None,
             tls: None,
+            roles: Vec::new(),
             rows: Collected::Failed(CollectionError {
                 action: action.to_owned(),
                 access_denied: false,
@@ -1990,6 +2050,7 @@ impl RegionCollector<'_> {
                     format!("TLS ({cipher})")
                 }
             });
+        let mut roles = Vec::new();
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
             Ok(rows) => {
                 let mut rows: Vec<String> = rows
@@ -1998,6 +2059,8 @@ impl RegionCollector<'_> {
                     .map(|row| redact_grant(&row))
                     .collect();
                 rows.extend(self.role_grants(&mut connection).await);
+                // Last: on MariaDB it changes the session's role.
+                roles = granted_role_grants(&mut connection, &rows).await;
                 Collected::Ok(rows)
             }
             Err(error) => Collected::Failed(CollectionError {
@@ -2020,7 +2083,115 @@ impl RegionCollector<'_> {
             account,
             tls,
             rows,
+            roles,
         }
+    }
+}
+
+/// The grants of every role granted to the session's user (and the roles those
+/// roles hold), active or not: a role that is not active is one `SET ROLE` away
+/// for whoever holds the password. MySQL reference manual, "SHOW GRANTS
+/// Statement": "SHOW GRANTS requires the SELECT privilege for the mysql system
+/// schema, except to display privileges and roles for the current user", and
+/// `USING role` names roles granted to the user; so MySQL reads
+/// `SHOW GRANTS FOR CURRENT_USER() USING role`. MariaDB knowledge base,
+/// "SHOW GRANTS" (Roles): "SHOW GRANTS can also be used to view the privileges
+/// granted to a role", but `SHOW GRANTS FOR role` of a role that is not active
+/// is refused without SELECT on `mysql` (seen against the emulator's MariaDB), so
+/// MariaDB makes the role current (`SET ROLE`, which any granted role allows:
+/// MariaDB knowledge base, "SET ROLE") and reads `SHOW GRANTS FOR CURRENT_ROLE`.
+/// The connection is closed afterwards. A role whose rows cannot be read is
+/// kept with its error: the check then cannot prove least privilege.
+async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) -> Vec<RoleGrants> {
+    let version = match sqlx::query("SELECT VERSION()")
+        .fetch_one(&mut *connection)
+        .await
+    {
+        Ok(row) => text_of(&row, 0).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let mut pending = granted_roles(rows);
+    let mut done: Vec<RoleGrants> = Vec::new();
+    // A bound on nested roles: a cycle or a huge graph must not stall the audit.
+    while let Some(role) = pending.pop() {
+        if done.len() >= 32 || done.iter().any(|r| r.role == role) {
+            continue;
+        }
+        let mut read = Ok(Vec::new());
+        for statement in role_statements(&version, &role) {
+            read = sqlx::query(sqlx::AssertSqlSafe(statement))
+                .fetch_all(&mut *connection)
+                .await;
+            if read.is_err() {
+                break;
+            }
+        }
+        let rows = match read {
+            Ok(rows) => {
+                let rows: Vec<String> = rows
+                    .iter()
+                    .filter_map(|row| text_of(row, 0))
+                    .map(|row| redact_grant(&row))
+                    .collect();
+                pending.extend(granted_roles(&rows));
+                Collected::Ok(rows)
+            }
+            Err(error) => Collected::Failed(CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!("reading the grants of role {role} failed: {error}"),
+            }),
+        };
+        done.push(RoleGrants { role, rows });
+    }
+    done
+}
+
+/// The roles that `SHOW GRANTS` rows grant: rows `GRANT <role>[, <role>] TO ...`
+/// without ` ON ` (MySQL prints `` `dba`@`%` ``, MariaDB `` `dba` ``).
+pub fn granted_roles(rows: &[String]) -> Vec<String> {
+    let mut roles = Vec::new();
+    for row in rows {
+        let trimmed = row.trim();
+        let upper = trimmed.to_ascii_uppercase();
+        if !upper.starts_with("GRANT ") || upper.contains(" ON ") {
+            continue;
+        }
+        let Some(to) = upper.rfind(" TO ") else {
+            continue;
+        };
+        let mut quoted = false;
+        let mut current = String::new();
+        for c in trimmed[6..to].chars() {
+            match c {
+                '`' | '\'' => quoted = !quoted,
+                ',' if !quoted => {
+                    roles.push(current.trim().to_owned());
+                    current.clear();
+                    continue;
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        if !current.trim().is_empty() {
+            roles.push(current.trim().to_owned());
+        }
+    }
+    roles
+}
+
+/// The statements that list one granted role's privileges, the last one's rows
+/// being them (see [`granted_role_grants`]).
+pub fn role_statements(version: &str, role: &str) -> Vec<String> {
+    if version.contains("MariaDB") {
+        vec![
+            format!("SET ROLE {role}"),
+            "SHOW GRANTS FOR CURRENT_ROLE".to_owned(),
+        ]
+    } else {
+        vec![format!("SHOW GRANTS FOR CURRENT_USER() USING {role}")]
     }
 }
 
@@ -2169,6 +2340,32 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn every_granted_role_is_read_per_server() {
+        let rows: Vec<String> = [
+            "GRANT USAGE ON *.* TO `appuser`@`%`",
+            "GRANT `dba`@`%`,`read,er`@`%` TO `appuser`@`%`",
+            "GRANT `journalist` TO `appuser`@`%` WITH ADMIN OPTION",
+            "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`",
+            "grant 'lower' to 'appuser'@'%'",
+        ]
+        .iter()
+        .map(|r| (*r).to_owned())
+        .collect();
+        assert_eq!(
+            granted_roles(&rows),
+            ["`dba`@`%`", "`read,er`@`%`", "`journalist`", "'lower'"]
+        );
+        assert_eq!(
+            role_statements("8.0.36", "`dba`@`%`"),
+            ["SHOW GRANTS FOR CURRENT_USER() USING `dba`@`%`"]
+        );
+        assert_eq!(
+            role_statements("10.11.6-MariaDB", "`journalist`"),
+            ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
+        );
     }
 
     #[test]

@@ -285,11 +285,20 @@ pub struct RegionInventory {
     /// The execution roles of the rotation functions, with their policy documents.
     #[serde(default)]
     pub roles: Vec<RoleRecord>,
-    /// The database's manual snapshots (`DescribeDBSnapshots`), each with who may
-    /// restore it (`DescribeDBSnapshotAttributes`). Absent from inventories saved by
+    /// The database's manual snapshots (`DescribeDBSnapshots`), and its cluster's
+    /// when it is a cluster member (`DescribeDBClusterSnapshots`), each with who may
+    /// restore it (`DescribeDBSnapshotAttributes`, `DescribeDBClusterSnapshotAttributes`). Absent from inventories saved by
     /// earlier versions (then not judged, and the findings say so).
     #[serde(default = "not_collected")]
     pub db_snapshots: Collected<Vec<DbSnapshot>>,
+    /// The database's parameter groups as far as TLS is concerned
+    /// (`DescribeDBParameters`). Absent from earlier inventories.
+    #[serde(default = "not_collected")]
+    pub db_parameters: Collected<Vec<DbParameters>>,
+    /// The CA the database's certificate is signed by (`DescribeCertificates`);
+    /// `Ok(None)` when RDS lists no such CA. Absent from earlier inventories.
+    #[serde(default = "not_collected")]
+    pub ca_certificate: Collected<Option<CaCertificate>>,
     /// The VPC's default security group (`DescribeSecurityGroups`, group name
     /// `default`); `Ok(None)` when EC2 lists none. Absent from earlier inventories.
     #[serde(default = "not_collected")]
@@ -350,6 +359,8 @@ impl RegionInventory {
             network_acls: Collected::default(),
             roles: Vec::new(),
             db_snapshots: Collected::default(),
+            db_parameters: Collected::default(),
+            ca_certificate: Collected::Ok(None),
             default_security_group: Collected::Ok(None),
             vpc_peerings: Collected::Ok(Vec::new()),
             discovered: None,
@@ -425,13 +436,62 @@ pub struct DbInstance {
     /// `StorageEncrypted`; `None` in an inventory of an earlier version.
     #[serde(default)]
     pub storage_encrypted: Option<bool>,
+    /// `DBClusterIdentifier`: the Aurora (or Multi-AZ) cluster the instance is a
+    /// member of, whose snapshots are cluster snapshots.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    /// `EngineVersion` (the default of `require_secure_transport` depends on it).
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    /// `DBParameterGroups`: each group's name and `ParameterApplyStatus`.
+    #[serde(default)]
+    pub parameter_groups: Vec<DbParameterGroupStatus>,
+    /// `CACertificateIdentifier`: the CA that signed the server's certificate.
+    #[serde(default)]
+    pub ca_certificate_identifier: Option<String>,
+    /// `CertificateDetails.ValidTill`: when the server's own certificate expires.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub certificate_valid_till: Option<OffsetDateTime>,
+    /// `MasterUsername`: the user RDS created with every privilege.
+    #[serde(default)]
+    pub master_username: Option<String>,
 }
 
-/// A manual snapshot of the database (`DescribeDBSnapshots`).
+/// One of an instance's DB parameter groups as `DescribeDBInstances` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbParameterGroupStatus {
+    pub name: String,
+    /// `in-sync`, `applying`, `pending-reboot`, ...
+    pub apply_status: Option<String>,
+}
+
+/// What the audit read of a DB parameter group (`DescribeDBParameters`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbParameters {
+    pub name: String,
+    /// `require_secure_transport`'s `ParameterValue`; `None` when the group gives
+    /// it no value (the engine's default then applies).
+    pub require_secure_transport: Option<String>,
+}
+
+/// An RDS certificate authority (`DescribeCertificates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaCertificate {
+    pub id: String,
+    /// `ValidTill`.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub valid_till: Option<OffsetDateTime>,
+}
+
+/// A manual snapshot of the database (`DescribeDBSnapshots`), or of its cluster
+/// (`DescribeDBClusterSnapshots`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DbSnapshot {
     pub id: String,
     pub arn: String,
+    /// A snapshot of the instance's cluster, not of the instance.
+    #[serde(default)]
+    pub cluster: bool,
     /// `Encrypted`.
     pub encrypted: Option<bool>,
     /// The `restore` attribute's values (`DescribeDBSnapshotAttributes`): account
@@ -742,6 +802,9 @@ pub struct KeyPolicyRecord {
 pub struct KeyRecord {
     /// The key's ARN (an alias resolved).
     pub arn: String,
+    /// `AWSAccountId`: the account that owns the key (and its key policy).
+    #[serde(default)]
+    pub account: Option<String>,
     /// `KeyManager` is `AWS`: an AWS managed key, whose policy is AWS's.
     pub aws_managed: bool,
     /// `KeyState` as `DescribeKey` reports it (`Enabled`, `Disabled`,
@@ -750,6 +813,11 @@ pub struct KeyRecord {
     pub key_state: Option<String>,
     /// The key policy; not read for an AWS managed key (`Skipped`).
     pub policy: Collected<String>,
+    /// Whether automatic rotation of the key material is on
+    /// (`GetKeyRotationStatus`); not read for an AWS managed key (AWS rotates those
+    /// every year). Absent from earlier inventories.
+    #[serde(default = "not_collected")]
+    pub rotation_enabled: Collected<bool>,
 }
 
 /// The admin secret a `masterarn` names (`DescribeSecret`).
@@ -769,6 +837,18 @@ pub struct GrantsRecord {
     /// The TLS mode the connection used.
     pub tls: Option<String>,
     /// `SHOW GRANTS` rows, password hashes removed.
+    pub rows: Collected<Vec<String>>,
+    /// The grants of every role granted to the user, active or not (a role that
+    /// is not active can be `SET ROLE` by whoever holds the password).
+    #[serde(default)]
+    pub roles: Vec<RoleGrants>,
+}
+
+/// One granted role's `SHOW GRANTS` rows, or why they could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleGrants {
+    /// The role as `SHOW GRANTS` names it (`` `dba`@`%` `` or `` `dba` ``).
+    pub role: String,
     pub rows: Collected<Vec<String>>,
 }
 

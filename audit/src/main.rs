@@ -337,7 +337,9 @@ async fn run(cli: Cli) -> Result<u8> {
         let tags = audit::mutelist::ResourceTags::of(collected(&evidence));
         report.mute(list, time::OffsetDateTime::now_utc().date(), &tags);
     }
-    report.keep_statuses(&cli.statuses);
+    // Of every finding: what `--status` leaves out was still not checked.
+    let skipped = report.skipped_lines();
+    let left_out = report.keep_statuses(&cli.statuses);
     let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let format = cli.format.unwrap_or(if to_terminal {
         Format::Table
@@ -363,8 +365,11 @@ async fn run(cli: Cli) -> Result<u8> {
         // Text from the audited account or the mutelist, on one line, with no
         // control character: nothing reaches a terminal or forges a CI log's line.
         let line_of = audit::report::one_line;
-        for line in report.skipped_lines() {
-            eprintln!("audit: skipped {}", line_of(&line));
+        for line in &skipped {
+            eprintln!("audit: skipped {}", line_of(line));
+        }
+        if let Some(line) = report.left_out_line(left_out) {
+            eprintln!("audit: {line}");
         }
         for line in report.excluded_lines() {
             eprintln!("audit: excluded {}", line_of(&line));

@@ -191,9 +191,9 @@ impl Mutelist {
                 continue;
             }
             for (index, (entry, expires)) in self.entries.iter().enumerate() {
-                if !matches(entry, finding, tags.get(&finding.resource)) {
+                let Some(matched_by) = matches(entry, finding, tags.get(&finding.resource)) else {
                     continue;
-                }
+                };
                 if today > *expires {
                     counted[index] += 1;
                 } else if finding.muted.is_none() {
@@ -202,6 +202,7 @@ impl Mutelist {
                         reason: entry.reason.clone(),
                         expires: expires.to_string(),
                         entry: index + 1,
+                        matched_by,
                     });
                 }
             }
@@ -328,48 +329,72 @@ fn validate(entry: &Entry) -> Result<Date, String> {
     Ok(expires)
 }
 
-/// Whether the resource's `tags` hold every `key=value` of `patterns` (keys
-/// exactly, values with wildcards); a resource whose tags were not read holds none.
-fn tags_match(patterns: &[String], tags: Option<&BTreeMap<String, String>>) -> bool {
-    let Some(tags) = tags else {
-        return false;
-    };
-    patterns.iter().all(|pattern| {
-        pattern.split_once('=').is_some_and(|(key, value)| {
-            tags.get(key)
-                .is_some_and(|actual| wildcard_matches(value, actual, false))
+/// The resource's tags that satisfy every `key=value` of `patterns` (keys
+/// exactly, values with wildcards), as `key=value` with the resource's values;
+/// `None` when one is missing, or the audit did not read the resource's tags.
+fn tags_match(patterns: &[String], tags: Option<&BTreeMap<String, String>>) -> Option<String> {
+    let tags = tags?;
+    patterns
+        .iter()
+        .map(|pattern| {
+            let (key, value) = pattern.split_once('=')?;
+            let actual = tags.get(key)?;
+            wildcard_matches(value, actual, false).then(|| format!("{key}={actual}"))
         })
-    })
+        .collect::<Option<Vec<_>>>()
+        .map(|pairs| pairs.join(", "))
 }
 
-/// Whether `entry`'s patterns all match `finding` (an absent list matches all);
-/// with `resource_or_tag`, its resources or its tags.
-fn matches(entry: &Entry, finding: &Finding, tags: Option<&BTreeMap<String, String>>) -> bool {
+/// How `entry` matched `finding`, when its patterns all match (an absent list
+/// matches all; with `resource_or_tag`, its resources or its tags): `tag k=v`
+/// when the resource's own tags decided it, else the narrowest list that did
+/// (`resource`, `account`, `region`, `check`). A tag is set by whoever may tag
+/// the resource in the audited account, so the reports say when one muted.
+fn matches(
+    entry: &Entry,
+    finding: &Finding,
+    tags: Option<&BTreeMap<String, String>>,
+) -> Option<String> {
     let any = |patterns: Option<&Vec<String>>, value: Option<&str>| match patterns {
         None => true,
         Some(patterns) => {
             value.is_some_and(|value| patterns.iter().any(|p| wildcard_matches(p, value, false)))
         }
     };
-    let resource = any(entry.resources.as_ref(), Some(&finding.resource));
+    if !(any(Some(&entry.checks), Some(&finding.check_id))
+        && any(entry.accounts.as_ref(), finding.account_id.as_deref())
+        && any(entry.regions.as_ref(), Some(&finding.region)))
+    {
+        return None;
+    }
+    let resource = entry
+        .resources
+        .as_ref()
+        .map(|_| any(entry.resources.as_ref(), Some(&finding.resource)));
     let tagged = entry
         .tags
         .as_ref()
-        .is_none_or(|patterns| tags_match(patterns, tags));
-    let subject = if entry.resource_or_tag {
-        // Both lists are given (`validate`): either one.
-        entry.resources.as_ref().is_some_and(|_| resource)
-            || entry
-                .tags
-                .as_ref()
-                .is_some_and(|patterns| tags_match(patterns, tags))
-    } else {
-        resource && tagged
-    };
-    any(Some(&entry.checks), Some(&finding.check_id))
-        && any(entry.accounts.as_ref(), finding.account_id.as_deref())
-        && any(entry.regions.as_ref(), Some(&finding.region))
-        && subject
+        .map(|patterns| tags_match(patterns, tags));
+    let by_tag = |pairs: &str| format!("tag {pairs}");
+    match (resource, tagged) {
+        // Both lists are given (`validate`): either one, the resource first.
+        (Some(true), _) if entry.resource_or_tag => Some("resource".to_owned()),
+        (Some(false), Some(Some(pairs))) if entry.resource_or_tag => Some(by_tag(&pairs)),
+        (Some(true), Some(Some(pairs))) => Some(format!("resource and {}", by_tag(&pairs))),
+        (None, Some(Some(pairs))) => Some(by_tag(&pairs)),
+        (Some(true), None) => Some("resource".to_owned()),
+        (None, None) => Some(
+            if entry.accounts.is_some() {
+                "account"
+            } else if entry.regions.is_some() {
+                "region"
+            } else {
+                "check"
+            }
+            .to_owned(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -457,7 +482,8 @@ regions = ["ap-south-2"]
             Some(Muted {
                 reason: "office SSH until the migration".to_owned(),
                 expires: "2027-03-31".to_owned(),
-                entry: 1
+                entry: 1,
+                matched_by: "resource".to_owned(),
             })
         );
         let states: Vec<(EntryState, usize)> = uses.iter().map(|u| (u.state, u.matched)).collect();
@@ -602,6 +628,28 @@ tags = ["exception=SEC-1"]
             ]
         );
         assert!(uses.iter().all(|u| u.state == EntryState::Live), "{uses:?}");
+        // Each muted finding says how it matched: a tag the audited account set is named.
+        let how: Vec<&str> = findings
+            .iter()
+            .filter_map(|f| f.muted.as_ref().map(|m| m.matched_by.as_str()))
+            .collect();
+        assert_eq!(
+            how,
+            [
+                "tag env=sandbox-1, owner=team-a",
+                "resource",
+                "tag exception=SEC-1",
+                "resource and tag exception=SEC-1",
+            ]
+        );
+        assert!(
+            findings[4]
+                .muted_note()
+                .expect("muted")
+                .contains("by mutelist entry 2 (matched by tag exception=SEC-1): "),
+            "{:?}",
+            findings[4].muted_note()
+        );
         // A resource whose tags the audit did not read matches no tag list.
         let mut group = vec![finding("secret.rotation.schedule", account, "r", "sg-1")];
         list.apply(&mut group, date(2026, 12, 6), &ResourceTags::default());

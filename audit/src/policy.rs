@@ -52,6 +52,9 @@ pub struct Policy {
     /// age is judged by the shorter of the two. RDS's default is 7 days (Amazon RDS
     /// User Guide, "Password management with Amazon RDS and AWS Secrets Manager").
     pub admin_max_rotation_days: u32,
+    /// Fewest days the database's CA certificate must still be valid
+    /// (`rds.ca-certificate.valid`).
+    pub ca_certificate_min_days: u32,
     /// Services that need an interface endpoint in the VPC (`com.amazonaws.<region>.<service>`).
     pub required_endpoints: Vec<String>,
     /// Shortest IPv4 prefix allowed as an SSH source (32 = one address).
@@ -101,6 +104,7 @@ impl Default for Policy {
             rotation_window_hours: 2,
             max_days_since_rotation: None,
             admin_max_rotation_days: 7,
+            ca_certificate_min_days: 30,
             required_endpoints: vec!["secretsmanager".to_owned(), "rds".to_owned()],
             ssh_min_prefix_v4: 32,
             ssh_min_prefix_v6: 128,

@@ -218,6 +218,13 @@ REGISTRY: tuple[Behaviour, ...] = (
         "a secret RDS manages reports rotation enabled",
     ),
     Behaviour(
+        "rds-secure-transport",
+        "the instance's server applies its DB parameter group's require_secure_transport at once (SET GLOBAL): ON refuses a login without TLS",
+        "RDS user guide, \"Requiring SSL/TLS for all connections to a MySQL DB instance on Amazon RDS\" (no reboot needed)",
+        "audit::a_database_accepting_plaintext_fails",
+        "a login without TLS must be refused",
+    ),
+    Behaviour(
         "rds-managed-replica",
         "CreateDBInstanceReadReplica of an instance whose master password RDS manages is refused (InvalidParameterValue), RDS for SQL Server excepted",
         "RDS user guide, \"Password management with Amazon RDS and AWS Secrets Manager\" (limitations); AWS's text: terraform-aws-modules/terraform-aws-rds#532",

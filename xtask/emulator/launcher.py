@@ -62,6 +62,7 @@ import rds_instances
 import rds_managed_replica
 import rds_rotation
 import rds_servers
+import rds_tls
 import secret_rotation
 import secrets_manager
 import strict
@@ -106,6 +107,7 @@ def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
     lambda_runtime.install()
     secret_rotation.install()
     rds_servers.install()
+    rds_tls.install()
     rds_instances.install_offerings()
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()

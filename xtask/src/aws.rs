@@ -110,6 +110,8 @@ pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
         || code.ends_with(".NotFound")
         || code.ends_with("NotFoundFault")
         || code == "ResourceNotFoundException"
+        // KMS's, for a key or alias it does not have (API reference, DescribeKey).
+        || code == "NotFoundException"
         || code == "NoSuchEntity"
         || code == "InvalidVpcEndpointId.NotFound"
 }
@@ -123,6 +125,8 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &E) -> bool {
         || code == "ResourceConflictException"
         || code == "InvalidDBInstanceState"
         || code == "InvalidDBSubnetGroupStateFault"
+        || code == "InvalidDBParameterGroupState"
+        || code == "InvalidDBParameterGroupStateFault"
         || code == "TooManyRequestsException"
         || code == "Throttling"
         || (code == "InvalidParameterValueException" && message.contains("role"))

@@ -236,8 +236,9 @@ async fn delete_one(
     calls: &mut Calls,
 ) -> Result<Outcome> {
     use crate::resources::{
-        db_instance, db_subnet_group, function, instance, internet_gateway, key_pair, log_group,
-        role, rotation, route_table, secret, security_group, subnet, vpc, vpc_endpoint,
+        db_instance, db_parameter_group, db_subnet_group, function, instance, internet_gateway,
+        key_pair, kms_key, log_group, role, rotation, route_table, secret, security_group, subnet,
+        vpc, vpc_endpoint,
     };
     let d = &mut Deletion {
         clients,
@@ -254,6 +255,8 @@ async fn delete_one(
         Kind::Role => role::delete(d).await,
         Kind::DbInstance => db_instance::delete(d).await,
         Kind::DbSubnetGroup => db_subnet_group::delete(d).await,
+        Kind::DbParameterGroup => db_parameter_group::delete(d).await,
+        Kind::KmsKey => kms_key::delete(d).await,
         Kind::Instance => instance::delete(d).await,
         Kind::KeyPair => key_pair::delete(d).await,
         Kind::VpcEndpoint => vpc_endpoint::delete(d).await,

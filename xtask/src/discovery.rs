@@ -58,6 +58,10 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     find_by_name(clients, names, &mut found).await?;
     // RDS.
     find_rds(clients, names, &mut found).await?;
+    // The secret's KMS key, by its alias and tags.
+    if let Some(key) = crate::resources::kms_key::find(&clients.kms, names).await? {
+        found.push(Resource::new(Kind::KmsKey, key.key_id(), &names.kms_alias));
+    }
     // EC2, by tag filters (and the tags checked again).
     let filters = run_filters(names);
     find_ec2_hosts(&clients.ec2, names, &filters, &mut found).await?;
@@ -186,7 +190,7 @@ async fn find_by_name(clients: &Clients, names: &Names, found: &mut Vec<Resource
     Ok(())
 }
 
-/// The DB instance and the DB subnet group.
+/// The DB instance, the DB subnet group and the DB parameter group.
 async fn find_rds(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -> Result<()> {
     let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut marker = None;
@@ -225,18 +229,7 @@ async fn find_rds(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -
                 let Some(arn) = group.db_subnet_group_arn() else {
                     continue;
                 };
-                let tags = clients
-                    .rds
-                    .list_tags_for_resource()
-                    .resource_name(arn)
-                    .send()
-                    .await
-                    .map_err(|e| err("rds:ListTagsForResource", aws::describe(&e)))?;
-                if names.owns(
-                    tags.tag_list()
-                        .iter()
-                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
-                ) {
+                if crate::tags::owns_rds(&clients.rds, names, arn).await? {
                     found.push(Resource::new(
                         Kind::DbSubnetGroup,
                         &names.db_subnet_group,
@@ -247,6 +240,37 @@ async fn find_rds(clients: &Clients, names: &Names, found: &mut Vec<Resource>) -
         }
         Err(e) if aws::is_not_found(&e) => {}
         Err(e) => return Err(err("rds:DescribeDBSubnetGroups", aws::describe(&e))),
+    }
+    find_parameter_group(clients, names, found).await
+}
+
+/// The run's DB parameter group, by name, kept only with the run's tags (a group of
+/// the same name made by someone else is never deleted).
+async fn find_parameter_group(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let name = &names.db_parameter_group;
+    let out = match clients
+        .rds
+        .describe_db_parameter_groups()
+        .db_parameter_group_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(err("rds:DescribeDBParameterGroups", aws::describe(&e))),
+    };
+    for group in out.db_parameter_groups() {
+        let Some(arn) = group.db_parameter_group_arn() else {
+            continue;
+        };
+        if crate::tags::owns_rds(&clients.rds, names, arn).await? {
+            found.push(Resource::new(Kind::DbParameterGroup, name, name));
+        }
     }
     Ok(())
 }

@@ -53,6 +53,9 @@ pub struct Names {
     pub bastion: String,
     pub db_instance: String,
     pub db_subnet_group: String,
+    pub db_parameter_group: String,
+    /// The application secret's KMS key, by its alias.
+    pub kms_alias: String,
     pub secret: String,
     pub key_pair: String,
     pub bastion_group: String,
@@ -75,6 +78,8 @@ impl Names {
             bastion: format!("{run}Instance"),
             db_instance: lower.clone(),
             db_subnet_group: format!("{lower}-subnets"),
+            db_parameter_group: format!("{lower}-tls"),
+            kms_alias: format!("alias/{run}-secret"),
             secret: format!("{run}Appuser"),
             key_pair: format!("{run}KeyPair"),
             bastion_group: format!("{run}-bastion"),

@@ -32,7 +32,7 @@ use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::resources::Kind;
 use crate::state::State;
-use crate::tags::{ec2_tags, filter, owns_ec2, rds_tags, secret_tags, tag_spec};
+use crate::tags::{ec2_tags, filter, kms_tags, owns_ec2, rds_tags, secret_tags, tag_spec};
 
 // The integration tests name it here.
 pub use crate::tags::run_filters;
@@ -101,6 +101,7 @@ struct Provisioner<'a> {
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
     secrets: aws_sdk_secretsmanager::Client,
+    kms: aws_sdk_kms::Client,
     created: Vec<String>,
     state: State,
     /// Zones, engine version and endpoint service names, asked of the region first.
@@ -140,6 +141,7 @@ pub async fn provision(config: &SdkConfig, options: &ProvisionOptions) -> Result
         ec2: aws_sdk_ec2::Client::new(config),
         rds: aws_sdk_rds::Client::new(config),
         secrets: aws_sdk_secretsmanager::Client::new(config),
+        kms: aws_sdk_kms::Client::new(config),
         created: Vec::new(),
         placement: None,
         state: State {
@@ -204,6 +206,7 @@ impl Provisioner<'_> {
                 Kind::KeyPair => self.key_pair().await?,
                 Kind::Instance => self.bastion().await?,
                 Kind::DbSubnetGroup => self.db_subnet_group().await?,
+                Kind::DbParameterGroup => self.db_parameter_group().await?,
                 Kind::DbInstance => {
                     self.database().await?;
                     // The database's port is known once it exists.
@@ -214,6 +217,7 @@ impl Provisioner<'_> {
                     );
                     self.ingress(&database, port, &bastion).await?;
                 }
+                Kind::KmsKey => self.kms_key().await?,
                 Kind::Secret => self.app_secret().await?,
                 // Deploy's.
                 Kind::Role | Kind::LogGroup | Kind::Function | Kind::Rotation => {}
@@ -897,6 +901,109 @@ impl Provisioner<'_> {
         Ok(())
     }
 
+    /// The project's parameter group, `require_secure_transport` on (set on every
+    /// run: a value changed by hand is put back).
+    async fn db_parameter_group(&mut self) -> Result<()> {
+        let name = self.names.db_parameter_group.clone();
+        let family =
+            crate::resources::db_parameter_group::family(&self.placement()?.engine_version.clone());
+        // AWS answers DBParameterGroupNotFound for a name it does not have (moto an
+        // empty list): both mean "create it".
+        let existing = match self
+            .rds
+            .describe_db_parameter_groups()
+            .db_parameter_group_name(&name)
+            .send()
+            .await
+        {
+            Ok(out) => out.db_parameter_groups().first().cloned(),
+            Err(error) if aws::is_not_found(&error) => None,
+            Err(error) => bail!(
+                "rds:DescribeDBParameterGroups {name}: {}",
+                aws::describe(&error)
+            ),
+        };
+        if let Some(group) = existing {
+            let arn = group.db_parameter_group_arn().unwrap_or_default();
+            if !crate::tags::owns_rds(&self.rds, self.names, arn).await? {
+                bail!(
+                    "DB parameter group {name} exists but does not carry the project's tags; refusing to adopt it: delete it or choose another --name"
+                );
+            }
+            self.note("DB parameter group", &name, false);
+        } else {
+            self.rds
+                .create_db_parameter_group()
+                .db_parameter_group_name(&name)
+                .db_parameter_group_family(&family)
+                .description(format!("{}: connections only over TLS", self.names.run))
+                .set_tags(Some(rds_tags(self.names)))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "rds:CreateDBParameterGroup {name} ({family}): {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            self.note("DB parameter group", &name, true);
+        }
+        // Dynamic: in force without a reboot (RDS User Guide, "Requiring SSL/TLS for
+        // all connections to a MySQL DB instance on Amazon RDS").
+        self.rds
+            .modify_db_parameter_group()
+            .db_parameter_group_name(&name)
+            .parameters(
+                aws_sdk_rds::types::Parameter::builder()
+                    .parameter_name("require_secure_transport")
+                    .parameter_value("1")
+                    .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "rds:ModifyDBParameterGroup {name} require_secure_transport=1: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Moves an earlier run's instance into the project's parameter group.
+    async fn use_parameter_group(
+        &self,
+        id: &str,
+        instance: Option<&aws_sdk_rds::types::DbInstance>,
+    ) -> Result<()> {
+        let name = &self.names.db_parameter_group;
+        let current = instance.map_or(&[][..], aws_sdk_rds::types::DbInstance::db_parameter_groups);
+        if current
+            .iter()
+            .any(|g| g.db_parameter_group_name() == Some(name.as_str()))
+        {
+            return Ok(());
+        }
+        self.rds
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .db_parameter_group_name(name)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        say(&format!(
+            "RDS instance {id}: now in parameter group {name} (TLS required)"
+        ));
+        Ok(())
+    }
+
     async fn database(&mut self) -> Result<()> {
         let group_name = self.names.db_subnet_group.clone();
         let id = self.names.db_instance.clone();
@@ -925,6 +1032,8 @@ impl Provisioner<'_> {
                         self.names.run
                     );
                 }
+                self.use_parameter_group(&id, out.db_instances().first())
+                    .await?;
                 false
             }
             Err(error) if aws::is_not_found(&error) => {
@@ -942,6 +1051,7 @@ impl Provisioner<'_> {
                     .storage_encrypted(true)
                     .publicly_accessible(false)
                     .db_subnet_group_name(&group_name)
+                    .db_parameter_group_name(&self.names.db_parameter_group)
                     .vpc_security_group_ids(&self.state.database_group)
                     .set_tags(Some(rds_tags(self.names)))
                     .send()
@@ -1016,6 +1126,83 @@ impl Provisioner<'_> {
         Ok(())
     }
 
+    /// The application secret's customer managed key, found by its alias and tags
+    /// or made, with rotation on (checked every run).
+    async fn kms_key(&mut self) -> Result<()> {
+        let alias = self.names.kms_alias.clone();
+        let arn = if let Some(key) = crate::resources::kms_key::find(&self.kms, self.names).await? {
+            let arn = key.arn().unwrap_or(key.key_id()).to_owned();
+            self.note("KMS key", &format!("{alias} ({arn})"), false);
+            arn
+        } else {
+            let created = self
+                .kms
+                .create_key()
+                .description(format!(
+                    "{}: encrypts the secret {}",
+                    self.names.run, self.names.secret
+                ))
+                .set_tags(Some(kms_tags(self.names)))
+                .send()
+                .await
+                .map_err(|e| anyhow!("kms:CreateKey: {}", aws::describe(&e)))?;
+            let key = created
+                .key_metadata()
+                .ok_or_else(|| anyhow!("kms:CreateKey answered no key"))?;
+            let arn = key.arn().unwrap_or(key.key_id()).to_owned();
+            self.kms
+                .create_alias()
+                .alias_name(&alias)
+                .target_key_id(key.key_id())
+                .send()
+                .await
+                .map_err(|e| anyhow!("kms:CreateAlias {alias}: {}", aws::describe(&e)))?;
+            self.note("KMS key", &format!("{alias} ({arn})"), true);
+            arn
+        };
+        let rotating = self
+            .kms
+            .get_key_rotation_status()
+            .key_id(&arn)
+            .send()
+            .await
+            .map_err(|e| anyhow!("kms:GetKeyRotationStatus {alias}: {}", aws::describe(&e)))?
+            .key_rotation_enabled();
+        if !rotating {
+            self.kms
+                .enable_key_rotation()
+                .key_id(&arn)
+                .send()
+                .await
+                .map_err(|e| anyhow!("kms:EnableKeyRotation {alias}: {}", aws::describe(&e)))?;
+        }
+        self.state.kms_key_arn = arn;
+        Ok(())
+    }
+
+    /// Moves an earlier run's secret to the run's key: Secrets Manager re-encrypts
+    /// its current versions under it (API reference, UpdateSecret: KmsKeyId).
+    async fn use_kms_key(&self, name: &str, current: Option<&str>) -> Result<()> {
+        let key = &self.state.kms_key_arn;
+        if current == Some(key.as_str()) {
+            return Ok(());
+        }
+        self.secrets
+            .update_secret()
+            .secret_id(name)
+            .kms_key_id(key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "secretsmanager:UpdateSecret {name} --kms-key-id {key}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        say(&format!("secret {name}: now encrypted with {key}"));
+        Ok(())
+    }
+
     async fn app_secret(&mut self) -> Result<()> {
         let name = self.names.secret.clone();
         match aws::describe_secret(&self.secrets, &name).await {
@@ -1040,7 +1227,7 @@ impl Provisioner<'_> {
                     .unwrap_or_default()
                     .clone_into(&mut self.state.secret_arn);
                 self.note("secret", &name, false);
-                return Ok(());
+                return self.use_kms_key(&name, secret.kms_key_id()).await;
             }
             Err(error) if error.missing => {}
             Err(error) => return Err(error.into()),
@@ -1116,6 +1303,7 @@ impl Provisioner<'_> {
                 self.names.db_instance
             ))
             .secret_string(value.to_string())
+            .kms_key_id(&self.state.kms_key_arn)
             .set_tags(Some(secret_tags(self.names)))
             .send()
             .await

@@ -30,12 +30,14 @@ use aws_config::SdkConfig;
 use comfy_table::Table;
 
 pub(crate) mod db_instance;
+pub(crate) mod db_parameter_group;
 pub(crate) mod db_subnet_group;
 pub(crate) mod deletion;
 pub(crate) mod function;
 pub(crate) mod instance;
 pub(crate) mod internet_gateway;
 pub(crate) mod key_pair;
+pub(crate) mod kms_key;
 pub(crate) mod log_group;
 pub(crate) mod role;
 pub(crate) mod rotation;
@@ -60,7 +62,11 @@ pub enum Kind {
     KeyPair,
     Instance,
     DbSubnetGroup,
+    /// The database's parameter group (`require_secure_transport` on).
+    DbParameterGroup,
     DbInstance,
+    /// The application secret's customer managed KMS key.
+    KmsKey,
     Secret,
     Role,
     /// The function's log group (`/aws/lambda/<function>`).
@@ -95,7 +101,7 @@ pub struct Spec {
 use Kind as K;
 
 /// Every kind, in the order it is listed (ties in [`creation_order`] keep this order).
-pub static TABLE: [Spec; 15] = [
+pub static TABLE: [Spec; 17] = [
     Spec {
         kind: K::Vpc,
         label: "VPC",
@@ -187,22 +193,42 @@ pub static TABLE: [Spec; 15] = [
         delete: "rds:DeleteDBSubnetGroup",
     },
     Spec {
+        kind: K::DbParameterGroup,
+        label: "DB parameter group",
+        made_by: MadeBy::Provision,
+        depends_on: &[],
+        found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
+        create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
+        ready: "",
+        delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+    },
+    Spec {
         kind: K::DbInstance,
         label: "RDS instance",
         made_by: MadeBy::Provision,
-        depends_on: &[K::DbSubnetGroup, K::SecurityGroup],
+        depends_on: &[K::DbSubnetGroup, K::DbParameterGroup, K::SecurityGroup],
         found_by: "rds:DescribeDBInstances by name, kept only with the run's tags",
-        create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS",
+        create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
         ready: "status available with an endpoint (up to 20 minutes)",
         delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+    },
+    Spec {
+        kind: K::KmsKey,
+        label: "KMS key",
+        made_by: MadeBy::Provision,
+        depends_on: &[],
+        found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
+        create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
+        ready: "",
+        delete: "kms:DeleteAlias, kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period)",
     },
     Spec {
         kind: K::Secret,
         label: "secret",
         made_by: MadeBy::Provision,
-        depends_on: &[K::DbInstance],
+        depends_on: &[K::DbInstance, K::KmsKey],
         found_by: "secretsmanager:ListSecrets by tag, planned deletions included; secrets another service owns skipped",
-        create: "secretsmanager:CreateSecret (masterarn = the RDS-managed admin secret); appuser made in the database",
+        create: "secretsmanager:CreateSecret under the KMS key (masterarn = the RDS-managed admin secret); appuser made in the database; an earlier run's secret is moved to the key (UpdateSecret --kms-key-id)",
         ready: "",
         delete: "secretsmanager:DeleteSecret (7-day recovery window, or --force-delete-secrets)",
     },
@@ -370,6 +396,7 @@ pub(crate) struct Clients {
     pub(crate) lambda: aws_sdk_lambda::Client,
     pub(crate) iam: aws_sdk_iam::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -381,6 +408,7 @@ impl Clients {
             lambda: aws_sdk_lambda::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
         }
     }
 }
@@ -441,7 +469,9 @@ mod tests {
                 K::KeyPair,
                 K::Instance,
                 K::DbSubnetGroup,
+                K::DbParameterGroup,
                 K::DbInstance,
+                K::KmsKey,
                 K::Secret
             ]
         );
@@ -453,7 +483,9 @@ mod tests {
                 K::LogGroup,
                 K::Role,
                 K::Secret,
+                K::KmsKey,
                 K::DbInstance,
+                K::DbParameterGroup,
                 K::DbSubnetGroup,
                 K::Instance,
                 K::KeyPair,

@@ -31,6 +31,9 @@ pub struct State {
     pub db_port: u16,
     pub admin_secret_arn: String,
     pub secret_arn: String,
+    /// The application secret's customer managed KMS key.
+    #[serde(default)]
+    pub kms_key_arn: String,
     /// The `--db-ca-bundle` provision was given (absolute), so deploy and rotate use
     /// the same one when they are not given one.
     #[serde(default)]

@@ -65,6 +65,44 @@ pub(crate) fn rds_tags(names: &Names) -> Vec<aws_sdk_rds::types::Tag> {
         .collect()
 }
 
+/// Whether the RDS resource `arn` carries the run's tags (`rds:ListTagsForResource`).
+pub(crate) async fn owns_rds(
+    rds: &aws_sdk_rds::Client,
+    names: &Names,
+    arn: &str,
+) -> anyhow::Result<bool> {
+    let tags = rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "rds:ListTagsForResource {arn}: {}",
+                crate::aws::describe(&e)
+            )
+        })?;
+    Ok(names.owns(
+        tags.tag_list()
+            .iter()
+            .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+    ))
+}
+
+pub(crate) fn kms_tags(names: &Names) -> Vec<aws_sdk_kms::types::Tag> {
+    names
+        .tags()
+        .into_iter()
+        .filter_map(|(key, value)| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
 pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::Tag> {
     names
         .tags()

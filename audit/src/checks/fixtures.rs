@@ -27,9 +27,13 @@ pub const FUNCTION_ARN: &str =
     "arn:aws:lambda:us-east-1:123456789012:function:SecretsManagerTutorialRotation";
 pub const DB_ARN: &str = "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial";
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/rotation-role";
+/// The application secret's customer managed key (`cargo xtask provision` makes one).
+pub const APP_KEY: &str =
+    "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 /// The rotation role's inline policy as `cargo xtask deploy` writes it (the
-/// parts the rotation's calls need; both secrets under the AWS managed key),
+/// parts the rotation's calls need; the application secret under its customer
+/// managed key, the admin secret under the AWS managed key),
 /// written out by hand: a copy of `permissions::CALLS` here would prove nothing.
 pub fn rotation_role_policy() -> String {
     serde_json::json!({
@@ -41,7 +45,12 @@ pub fn rotation_role_policy() -> String {
             {"Sid": "ReadTheAdminSecret", "Effect": "Allow",
              "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": ADMIN_ARN},
             {"Sid": "GeneratePasswords", "Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
-            {"Sid": "FindTheAdminSecretsDatabase", "Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": DB_ARN}
+            {"Sid": "FindTheAdminSecretsDatabase", "Effect": "Allow", "Action": "rds:DescribeDBInstances", "Resource": DB_ARN},
+            {"Sid": "UseTheApplicationSecretsKey", "Effect": "Allow",
+             "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": APP_KEY,
+             "Condition": {"StringEquals": {
+                 "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                 "kms:EncryptionContext:SecretARN": SECRET_ARN}}}
         ]
     })
     .to_string()
@@ -166,7 +175,29 @@ pub fn app_secret() -> Secret {
         versions_to_stages: stages,
         pending_created_date: None,
         pending_date_error: None,
-        kms_key_id: None,
+        kms_key_id: Some(APP_KEY.to_owned()),
+    }
+}
+
+/// The application key as `DescribeKey` and `GetKeyPolicy` show it: the default
+/// key policy (the account's IAM policies decide), rotation on.
+pub fn app_key() -> crate::inventory::KeyPolicyRecord {
+    crate::inventory::KeyPolicyRecord {
+        key_id: APP_KEY.to_owned(),
+        key: Collected::Ok(Some(crate::inventory::KeyRecord {
+            arn: APP_KEY.to_owned(),
+            account: Some(ACCOUNT.to_owned()),
+            aws_managed: false,
+            key_state: Some("Enabled".to_owned()),
+            policy: Collected::Ok(
+                serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                    "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+                    "Action": "kms:*", "Resource": "*"}]})
+                .to_string(),
+            ),
+            rotation_enabled: Collected::Ok(true),
+        })),
     }
 }
 
@@ -243,6 +274,15 @@ pub fn compliant_region() -> RegionInventory {
             }),
             read_replicas: Vec::new(),
             storage_encrypted: Some(true),
+            engine_version: Some("8.0.40".to_owned()),
+            cluster_id: None,
+            parameter_groups: vec![crate::inventory::DbParameterGroupStatus {
+                name: "secretsmanagertutorial-tls".to_owned(),
+                apply_status: Some("in-sync".to_owned()),
+            }],
+            ca_certificate_identifier: Some("rds-ca-rsa2048-g1".to_owned()),
+            certificate_valid_till: None,
+            master_username: Some("admin".to_owned()),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(
@@ -313,7 +353,7 @@ pub fn compliant_region() -> RegionInventory {
             secret_arn: SECRET_ARN.to_owned(),
             policy: Collected::Ok(None),
         }],
-        key_policies: Vec::new(),
+        key_policies: vec![app_key()],
         admin_secrets: vec![AdminSecretRecord {
             arn: ADMIN_ARN.to_owned(),
             secret: Collected::Ok(Some(admin_secret())),
@@ -327,6 +367,7 @@ pub fn compliant_region() -> RegionInventory {
                     .to_owned(),
                 "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
             ]),
+            roles: Vec::new(),
         }],
         network_acls: Collected::Ok(vec![super::nacl::tests::default_acl("acl-default")]),
         vpc_peerings: Collected::Ok(Vec::new()),
@@ -340,6 +381,14 @@ pub fn compliant_region() -> RegionInventory {
             permissions_boundary: Collected::Ok(None),
         }],
         db_snapshots: Collected::Ok(Vec::new()),
+        db_parameters: Collected::Ok(vec![crate::inventory::DbParameters {
+            name: "secretsmanagertutorial-tls".to_owned(),
+            require_secure_transport: Some("1".to_owned()),
+        }]),
+        ca_certificate: Collected::Ok(Some(crate::inventory::CaCertificate {
+            id: "rds-ca-rsa2048-g1".to_owned(),
+            valid_till: Some(at("2061-05-21T22:23:47Z")),
+        })),
         default_security_group: Collected::Ok(Some(DefaultSecurityGroup {
             id: "sg-default".to_owned(),
             ingress: Vec::new(),

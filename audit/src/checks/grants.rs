@@ -60,7 +60,7 @@ pub fn redact_grant(row: &str) -> String {
 }
 
 /// Splits a privilege list at top-level commas (`SELECT (a, b), INSERT`).
-fn privileges(list: &str) -> Vec<String> {
+pub(super) fn privileges(list: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut depth = 0_i32;
     let mut current = String::new();
@@ -84,7 +84,7 @@ fn privileges(list: &str) -> Vec<String> {
 }
 
 /// An identifier without its backquotes.
-fn unquote(identifier: &str) -> String {
+pub(super) fn unquote(identifier: &str) -> String {
     let trimmed = identifier.trim();
     trimmed
         .strip_prefix('`')
@@ -99,7 +99,7 @@ fn unquote(identifier: &str) -> String {
 /// is the audited server's, so a crafted one (`%%%...!`) must not stall the audit,
 /// as plain recursion (exponential in the number of `%`) would. The rotator has the
 /// same matcher (`rotator::grantable`); the two crates share no code yet.
-fn like(pattern: &str, name: &str) -> bool {
+pub(super) fn like(pattern: &str, name: &str) -> bool {
     enum Token {
         Any,
         One,
@@ -226,37 +226,93 @@ pub fn select_grant(rows: &[String], dbname: Option<&str>) -> Option<String> {
     })
 }
 
+/// The application user's grants as the audit read them, for the checks that
+/// judge them.
+pub(super) struct AppuserGrants<'a> {
+    pub user: String,
+    pub dbname: Option<String>,
+    pub rows: &'a [String],
+}
+
+/// The grants of `secret`'s user, or the finding that says why they are not
+/// there: SKIP without `--read-secrets`, the failed call's ERROR otherwise.
+pub(super) fn appuser_grants<'a>(
+    context: &Context<'a>,
+    def: &CheckDefinition,
+    secret: &crate::inventory::Secret,
+) -> Result<AppuserGrants<'a>, Box<Finding>> {
+    let resource = &secret.arn;
+    let name = &secret.name;
+    if !context.scope.read_secrets {
+        return Err(Box::new(context.skip(def, resource, "connects with the secret's credentials; run with --read-secrets (and --db-endpoint HOST:PORT through a tunnel)")));
+    }
+    let region = context.region;
+    let value = region
+        .secret_values
+        .iter()
+        .find(|r| &r.secret_arn == resource);
+    let facts = value.and_then(|r| r.facts.ok());
+    let user = facts
+        .and_then(|f| f.username.clone())
+        .unwrap_or_else(|| "(unknown user)".to_owned());
+    let dbname = facts.and_then(|f| f.dbname.clone());
+    let Some(record) = region.grants.iter().find(|g| &g.secret_arn == resource) else {
+        // No login because the value could not be read: that call's ERROR, not a SKIP.
+        if let Some(value) = value
+            && let Some(finding) = context.missing(def, resource, &value.facts)
+        {
+            return Err(Box::new(finding));
+        }
+        return Err(Box::new(context.skip(
+            def,
+            resource,
+            &format!("the grants of secret {name}'s user were not read"),
+        )));
+    };
+    match &record.rows {
+        Collected::Ok(rows) => Ok(AppuserGrants { user, dbname, rows }),
+        other => Err(Box::new(
+            context
+                .missing(def, resource, other)
+                .unwrap_or_else(|| context.skip(def, resource, "not read")),
+        )),
+    }
+}
+
 pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
     let def = &APPUSER_SELECT;
     context.each_primary_secret(def, |secret| {
-            let resource = &secret.arn;
-            let name = &secret.name;
-            if !context.scope.read_secrets {
-                return context.skip(def, resource, "connects with the secret's credentials; run with --read-secrets (and --db-endpoint HOST:PORT through a tunnel)");
-            }
-            let facts = context.region.secret_values.iter().find(|r| &r.secret_arn == resource).and_then(|r| r.facts.ok());
-            let user = facts.and_then(|f| f.username.clone()).unwrap_or_else(|| "(unknown user)".to_owned());
-            let dbname = facts.and_then(|f| f.dbname.clone());
-            let Some(record) = context.region.grants.iter().find(|g| &g.secret_arn == resource) else {
-                // No login because the value could not be read: that call's ERROR, not a SKIP.
-                if let Some(value) = context.region.secret_values.iter().find(|r| &r.secret_arn == resource)
-                    && let Some(finding) = context.missing(def, resource, &value.facts)
-                {
-                    return finding;
-                }
-                return context.skip(def, resource, &format!("the grants of secret {name}'s user were not read"));
-            };
-            let rows = match &record.rows {
-                Collected::Ok(rows) => rows,
-                other => return context.missing(def, resource, other).unwrap_or_else(|| context.skip(def, resource, "not read")),
-            };
-            let scope = dbname.as_deref().map_or_else(|| "on *.* or on some database other than the system ones (the secret has no dbname)".to_owned(), |db| format!("on `{db}`.* or *.*"));
-            if let Some(object) = select_grant(rows, dbname.as_deref()) {
-                context.pass(def, resource, format!("user {user} of secret {name} can SELECT on {object}; expected SELECT {scope}"))
-            } else {
-                context.fail(def, resource, format!("user {user} of secret {name} cannot SELECT {scope}; its grants: {}", rows.join(" | ")))
-            }
-        })
+        let (resource, name) = (&secret.arn, &secret.name);
+        let AppuserGrants { user, dbname, rows } = match appuser_grants(context, def, secret) {
+            Ok(grants) => grants,
+            Err(finding) => return *finding,
+        };
+        let scope = dbname.as_deref().map_or_else(
+            || {
+                "on *.* or on some database other than the system ones (the secret has no dbname)"
+                    .to_owned()
+            },
+            |db| format!("on `{db}`.* or *.*"),
+        );
+        if let Some(object) = select_grant(rows, dbname.as_deref()) {
+            context.pass(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} can SELECT on {object}; expected SELECT {scope}"
+                ),
+            )
+        } else {
+            context.fail(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} cannot SELECT {scope}; its grants: {}",
+                    rows.join(" | ")
+                ),
+            )
+        }
+    })
 }
 
 #[cfg(test)]

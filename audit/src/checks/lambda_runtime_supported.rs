@@ -9,7 +9,8 @@
 //! were (or are scheduled to be) deprecated; a runtime counts as deprecated from
 //! its date on, measured against the collection time, so a saved inventory gives
 //! the same verdict later. A container image carries its own runtime, which the
-//! API does not show: not judged, and the finding says so.
+//! API does not show: SKIP (not judged), and the finding says so; a PASS would claim
+//! what the audit did not see.
 
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::FunctionConfiguration;
@@ -64,59 +65,88 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     ("python3.9", "2025-12-15"),
     ("ruby3.2", "2026-03-31"),
     ("nodejs20.x", "2026-04-30"),
-    ("python3.10", "2026-06-30"),
+    // The runtimes page as of 2026-07-31 (its table as terraform-linters/
+    // tflint-ruleset-aws generates deprecated_runtimes.json from it, "updated_at"
+    // 2026-07-31): python3.10 moved from 2026-06-30 to 2026-10-31.
+    ("python3.10", "2026-10-31"),
     // AWS Health notice of 2026-02 (quoted in awslabs/ssosync#297): "We are ending
     // support for the OS-only runtime for Amazon Linux 2 (provided.al2) in Lambda on
-    // July 31, 2026". The other AL2-based runtimes (java8.al2, java11, java17,
-    // python3.11) have their own dates on the runtimes page, not read here.
+    // July 31, 2026"; the runtimes page gives the same date.
     ("provided.al2", "2026-07-31"),
     ("dotnet8", "2026-11-10"),
+    // The other Amazon Linux 2 runtimes, from the same table: Amazon Linux 2's own end
+    // of support (2027-06-30) ends them.
+    ("java8.al2", "2027-06-30"),
+    ("java11", "2027-06-30"),
+    ("java17", "2027-06-30"),
+    ("python3.11", "2027-06-30"),
+    // The supported runtimes table's deprecation dates, as endoflife.date/aws-lambda
+    // copies them from the runtimes page (read 2026; the page itself was not
+    // reachable here): .NET 9 (container only) 2026-11-10, Node.js 22 2027-04-30,
+    // Ruby 3.4 2028-03-31, Node.js 24 2028-04-30, .NET 10 2028-11-14,
+    // Python 3.13 and 3.14 and Java 25 2029-06-30.
+    ("dotnet9", "2026-11-10"),
+    ("nodejs22.x", "2027-04-30"),
+    ("ruby3.4", "2028-03-31"),
+    ("nodejs24.x", "2028-04-30"),
+    ("dotnet10", "2028-11-14"),
+    ("python3.13", "2029-06-30"),
+    ("python3.14", "2029-06-30"),
+    ("java25", "2029-06-30"),
 ];
 
-/// The verdict on one function's runtime on `today` (`YYYY-MM-DD`): `Ok` with the
-/// pass message, `Err` with the failure's, `None` when it cannot be judged (an
-/// inventory that did not record it).
-pub(crate) fn verdict(
-    configuration: &FunctionConfiguration,
-    today: &str,
-) -> Option<Result<String, String>> {
+/// Runtimes the Lambda runtimes page lists as supported whose deprecation date
+/// the audit does not record. A runtime in neither list is unknown to this
+/// version of the audit (newer than it, or misspelt): SKIP, not PASS.
+pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "python3.12", "java21", "ruby3.3"];
+
+/// The verdict on one function's runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Supported(String),
+    Deprecated(String),
+    /// Not judged, and why: a container image (its runtime is the image's, which
+    /// Lambda does not report), or an inventory that did not record the runtime.
+    NotJudged(String),
+}
+
+/// The verdict on one function's runtime on `today` (`YYYY-MM-DD`).
+pub(crate) fn verdict(configuration: &FunctionConfiguration, today: &str) -> Verdict {
     let name = &configuration.name;
     if configuration.package_type.as_deref() == Some("Image") {
-        return Some(Ok(format!(
-            "function {name} is a container image: its runtime is the image's, which Lambda does not report (not judged)"
-        )));
+        return Verdict::NotJudged(format!(
+            "function {name} is a container image: its runtime is the image's, which Lambda does not report; check the image's base and its updates"
+        ));
     }
-    let runtime = configuration.runtime.as_deref()?;
+    let Some(runtime) = configuration.runtime.as_deref() else {
+        return Verdict::NotJudged(format!(
+            "function {name}: its runtime was not recorded (an inventory saved by an earlier version of the audit)"
+        ));
+    };
     match DEPRECATED.iter().find(|(id, _)| *id == runtime) {
         // ISO dates compare as text.
-        Some((_, since)) if *since <= today => Some(Err(format!(
+        Some((_, since)) if *since <= today => Verdict::Deprecated(format!(
             "function {name} runs on {runtime}, deprecated by Lambda since {since}; expected a supported runtime such as provided.al2023"
-        ))),
-        Some((_, since)) => Some(Ok(format!(
+        )),
+        Some((_, since)) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, supported until {since} (deprecation scheduled)"
-        ))),
-        None => Some(Ok(format!(
+        )),
+        None if SUPPORTED.contains(&runtime) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, a supported runtime"
-        ))),
+        )),
+        None => Verdict::NotJudged(format!(
+            "function {name} runs on {runtime}, a runtime this version of the audit does not know; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)"
+        )),
     }
 }
 
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     let today = context.now.date().to_string();
-    context.each_function(def, |configuration| {
-        match verdict(configuration, &today) {
-            Some(Ok(message)) => context.pass(def, &configuration.arn, message),
-            Some(Err(message)) => context.fail(def, &configuration.arn, message),
-            None => context.skip(
-                def,
-                &configuration.arn,
-                &format!(
-                    "function {}: its runtime was not recorded (an inventory saved by an earlier version of the audit)",
-                    configuration.name
-                ),
-            ),
-        }
+    context.each_function(def, |configuration| match verdict(configuration, &today) {
+        Verdict::Supported(message) => context.pass(def, &configuration.arn, message),
+        Verdict::Deprecated(message) => context.fail(def, &configuration.arn, message),
+        Verdict::NotJudged(reason) => context.skip(def, &configuration.arn, &reason),
     })
 }
 
@@ -143,7 +173,7 @@ mod tests {
         }
     }
 
-    /// (runtime, package type, today, expected: `Some(pass?)` or `None` unjudged, in the message)
+    /// (runtime, package type, today, expected: `Some(pass?)` or `None` not judged (SKIP), in the message)
     type Row = (
         Option<&'static str>,
         Option<&'static str>,
@@ -177,6 +207,34 @@ mod tests {
                 "deprecated by Lambda since 2024-01-08",
             ),
             (
+                Some("dotnet9"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(false),
+                "deprecated by Lambda since 2026-11-10",
+            ),
+            (
+                Some("nodejs22.x"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "supported until 2027-04-30",
+            ),
+            (
+                Some("ruby3.3"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "a supported runtime",
+            ),
+            (
+                Some("cobol99.x"),
+                Some("Zip"),
+                "2026-12-07",
+                None,
+                "does not know",
+            ),
+            (
                 Some("provided"),
                 Some("Zip"),
                 "2026-12-07",
@@ -197,26 +255,33 @@ mod tests {
                 Some(false),
                 "since 2026-04-30",
             ),
+            // A container image is not judged: SKIP, not PASS.
+            (None, Some("Image"), "2026-12-07", None, "container image"),
+            (None, None, "2026-12-07", None, "not recorded"),
+            // The other Amazon Linux 2 runtimes end with it.
             (
-                None,
-                Some("Image"),
-                "2026-12-07",
+                Some("java17"),
+                Some("Zip"),
+                "2027-06-29",
                 Some(true),
-                "container image",
+                "supported until 2027-06-30",
             ),
-            (None, None, "2026-12-07", None, ""),
+            (
+                Some("python3.11"),
+                Some("Zip"),
+                "2027-06-30",
+                Some(false),
+                "since 2027-06-30",
+            ),
         ];
         for &(runtime, package, today, expected, text) in table {
-            let got = verdict(&configuration(runtime, package), today);
-            match (expected, got) {
-                (None, None) => {}
-                (Some(pass), Some(result)) => {
-                    assert_eq!(result.is_ok(), pass, "{runtime:?} {today}: {result:?}");
-                    let message = result.unwrap_or_else(|e| e);
-                    assert!(message.contains(text), "{runtime:?}: {message}");
-                }
-                (expected, got) => panic!("{runtime:?}: expected {expected:?}, got {got:?}"),
-            }
+            let (pass, message) = match verdict(&configuration(runtime, package), today) {
+                Verdict::Supported(m) => (Some(true), m),
+                Verdict::Deprecated(m) => (Some(false), m),
+                Verdict::NotJudged(m) => (None, m),
+            };
+            assert_eq!(pass, expected, "{runtime:?} {today}: {message}");
+            assert!(message.contains(text), "{runtime:?}: {message}");
         }
     }
 

@@ -10,6 +10,7 @@
 //! load, the check reports ERROR naming the IAM action; when it was deliberately
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
+mod db_appuser_least_privilege;
 mod ec2_bastion_imdsv2;
 mod grants;
 mod invocation;
@@ -19,11 +20,14 @@ mod nacl;
 pub(crate) mod network;
 mod policies;
 mod rds;
+mod rds_ca_certificate_valid;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
+mod rds_tls_required;
 mod region;
 mod role;
 mod schedule;
+mod secret_kms_customer_managed;
 mod secret_unused;
 mod secrets;
 mod setups;
@@ -137,14 +141,25 @@ pub struct Muted {
     pub expires: String,
     /// The entry's position in the file (1-based), to find it.
     pub entry: usize,
+    /// How the entry matched: `tag k=v` when the resource's own tags decided it
+    /// (whoever may tag the resource in the audited account can set it), else
+    /// `resource`, `resource and tag k=v`, `account`, `region` or `check`.
+    #[serde(default)]
+    pub matched_by: String,
 }
 
 impl Finding {
-    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1: <reason>`, when muted.
+    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1 (matched by tag
+    /// exception=SEC-1): <reason>`, when muted.
     pub fn muted_note(&self) -> Option<String> {
         self.muted.as_ref().map(|m| {
+            let how = if m.matched_by.is_empty() {
+                String::new()
+            } else {
+                format!(" (matched by {})", m.matched_by)
+            };
             format!(
-                "muted ({}) until {} by mutelist entry {}: {}",
+                "muted ({}) until {} by mutelist entry {}{how}: {}",
                 self.status, m.expires, m.entry, m.reason
             )
         })
@@ -220,6 +235,8 @@ checks! {
     rds::ADMIN_SECRET_MANAGED => rds::admin_secret_managed,
     rds_storage_encrypted::DEFINITION => rds_storage_encrypted::evaluate,
     rds_snapshots_private_encrypted::DEFINITION => rds_snapshots_private_encrypted::evaluate,
+    rds_tls_required::DEFINITION => rds_tls_required::evaluate,
+    rds_ca_certificate_valid::DEFINITION => rds_ca_certificate_valid::evaluate,
     secrets::ROTATION_SCHEDULE => secrets::rotation_schedule,
     secrets::ROTATION_FUNCTION => secrets::rotation_function,
     role::FUNCTION_ROLE => role::function_role,
@@ -229,7 +246,9 @@ checks! {
     secrets::ROTATION_HEALTHY => secrets::rotation_healthy,
     policies::SECRET_POLICY_NOT_PUBLIC => policies::secret_policy_not_public,
     secret_unused::DEFINITION => secret_unused::evaluate,
+    secret_kms_customer_managed::DEFINITION => secret_kms_customer_managed::evaluate,
     grants::APPUSER_SELECT => grants::appuser_select,
+    db_appuser_least_privilege::DEFINITION => db_appuser_least_privilege::evaluate,
 }
 
 /// Evaluates every check over every region of the inventory.
@@ -460,6 +479,8 @@ mod tests {
                 "rds.admin-secret.managed",
                 "rds.storage.encrypted",
                 "rds.snapshots.private-encrypted",
+                "rds.tls.required",
+                "rds.ca-certificate.valid",
                 "secret.rotation.schedule",
                 "secret.rotation.function",
                 "secret.rotation.function-role",
@@ -469,7 +490,9 @@ mod tests {
                 "secret.rotation.healthy",
                 "secret.policy.not-public",
                 "secret.unused",
+                "secret.kms.customer-managed",
                 "db.appuser.select",
+                "db.appuser.least-privilege",
             ]
         );
     }

@@ -73,6 +73,25 @@ pub struct PolicyAccess {
 }
 
 pub fn resource_policy_access(document: &str, account: &str) -> Result<PolicyAccess, String> {
+    policy_access(document, account, &[])
+}
+
+/// [`resource_policy_access`] for a KMS key policy, where `kms:CallerAccount`
+/// (`StringEquals` this account) also pins `*` and a service principal to the
+/// account: AWS KMS developer guide, "AWS KMS condition keys", kms:CallerAccount
+/// ("allow or deny access to all identities (IAM users and roles) in an AWS
+/// account"); AWS managed keys' policies and Terraform modules pin `*` with it.
+pub fn key_policy_access(document: &str, account: &str) -> Result<PolicyAccess, String> {
+    policy_access(document, account, &["kms:calleraccount"])
+}
+
+fn policy_access(
+    document: &str,
+    account: &str,
+    extra_keys: &[&str],
+) -> Result<PolicyAccess, String> {
+    let account_keys: Vec<&str> = ACCOUNT_KEYS.iter().chain(extra_keys).copied().collect();
+    let source_keys: Vec<&str> = SOURCE_KEYS.iter().chain(extra_keys).copied().collect();
     let mut access = PolicyAccess::default();
     let faults = &mut access.faults;
     for (label, statement) in statements(document)? {
@@ -86,8 +105,8 @@ pub fn resource_policy_access(document: &str, account: &str) -> Result<PolicyAcc
             continue;
         }
         let condition = &statement["Condition"];
-        let pinned = pins_account(condition, account);
-        let source_pinned = pins_account_by(condition, account, SOURCE_KEYS);
+        let pinned = pins_account_by(condition, account, &account_keys);
+        let source_pinned = pins_account_by(condition, account, &source_keys);
         let organisation = pinned_organisation(condition);
         for principal in principals_of(&statement["Principal"]) {
             let (kind, value) = principal
@@ -151,13 +170,8 @@ fn pinned_organisation(condition: &Value) -> Option<String> {
     }
 }
 
-/// Whether a condition restricts the caller to `account` (ANDed conditions: one
-/// pinning condition is enough).
-pub(crate) fn pins_account(condition: &Value, account: &str) -> bool {
-    pins_account_by(condition, account, ACCOUNT_KEYS)
-}
-
-/// [`pins_account`] by one of `keys` (lower-case) only.
+/// Whether a condition restricts the caller to `account` by one of `keys_allowed`
+/// (lower-case; ANDed conditions: one pinning condition is enough).
 fn pins_account_by(condition: &Value, account: &str, keys_allowed: &[&str]) -> bool {
     let Value::Object(operators) = condition else {
         return false;
@@ -173,7 +187,7 @@ fn pins_account_by(condition: &Value, account: &str, keys_allowed: &[&str]) -> b
                 return false;
             }
             match key.as_str() {
-                "aws:principalaccount" | "aws:sourceaccount" => {
+                "aws:principalaccount" | "aws:sourceaccount" | "kms:calleraccount" => {
                     ["StringEquals", "StringLike"].contains(&operator.as_str())
                         && values.iter().all(|v| v == account)
                 }

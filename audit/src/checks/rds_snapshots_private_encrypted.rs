@@ -8,7 +8,9 @@
 //! are read. An unencrypted snapshot is the other way the same data leaves the
 //! database's protection (and RDS cannot share a snapshot encrypted with the AWS
 //! managed key at all: User Guide, "Sharing a DB snapshot"), so one check judges
-//! both, and its message says which property failed.
+//! both, and its message says which property failed. Its severity follows the
+//! controls': Critical for a public snapshot (FSBP RDS.1 is Critical), Medium for
+//! one that is only unencrypted (FSBP RDS.4 is Medium).
 
 use super::rds::database;
 use super::{CheckDefinition, Context, Finding, Severity};
@@ -17,7 +19,8 @@ use crate::inventory::{Collected, DbSnapshot};
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "rds.snapshots.private-encrypted",
     title: "Database snapshots are private and encrypted",
-    severity: Severity::Critical,
+    // Raised to Critical for a public snapshot (see the module's doc).
+    severity: Severity::Medium,
     resource_type: "AwsRdsDbSnapshot",
     remediation: "Make the snapshot private: aws rds modify-db-snapshot-attribute --db-snapshot-identifier <id> --attribute-name restore --values-to-remove all; replace an unencrypted snapshot by an encrypted copy (aws rds copy-db-snapshot --kms-key-id <key>) and delete the original",
     compliance: &[
@@ -35,11 +38,16 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
     ],
 };
 
+/// Whether a snapshot's `restore` attribute makes it public.
+fn is_public(restore: &[String]) -> bool {
+    restore.iter().any(|v| v.eq_ignore_ascii_case("all"))
+}
+
 /// What is wrong with one snapshot (empty when nothing is), given its `restore`
 /// attribute's values.
 pub(crate) fn problems(snapshot: &DbSnapshot, restore: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
-    if restore.iter().any(|v| v.eq_ignore_ascii_case("all")) {
+    if is_public(restore) {
         problems.push("public (restore=all: any AWS account may restore it)".to_owned());
     }
     match snapshot.encrypted {
@@ -64,7 +72,13 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         return vec![context.pass(
             def,
             &db.arn,
-            format!("RDS instance {} has no manual snapshots", db.id),
+            format!(
+                "RDS instance {} has no manual snapshots{}",
+                db.id,
+                db.cluster_id
+                    .as_ref()
+                    .map_or_else(String::new, |c| format!(", nor has its cluster {c}"))
+            ),
         )];
     }
     snapshots
@@ -79,26 +93,31 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 }
             };
             let problems = problems(snapshot, restore);
+            let kind = if snapshot.cluster {
+                format!("cluster snapshot {} of the cluster of", snapshot.id)
+            } else {
+                format!("snapshot {} of", snapshot.id)
+            };
             if problems.is_empty() {
                 context.pass(
                     def,
                     &snapshot.arn,
-                    format!(
-                        "snapshot {} of RDS instance {} is private and encrypted",
-                        snapshot.id, db.id
-                    ),
+                    format!("{kind} RDS instance {} is private and encrypted", db.id),
                 )
             } else {
-                context.fail(
+                let mut finding = context.fail(
                     def,
                     &snapshot.arn,
                     format!(
-                        "snapshot {} of RDS instance {} is {}; expected a private, encrypted snapshot",
-                        snapshot.id,
+                        "{kind} RDS instance {} is {}; expected a private, encrypted snapshot",
                         db.id,
                         problems.join(" and ")
                     ),
-                )
+                );
+                if is_public(restore) {
+                    finding.severity = Severity::Critical;
+                }
+                finding
             }
         })
         .collect()
@@ -114,6 +133,7 @@ mod tests {
         DbSnapshot {
             id: "before-upgrade".to_owned(),
             arn: "arn:aws:rds:us-east-1:123456789012:snapshot:before-upgrade".to_owned(),
+            cluster: false,
             encrypted,
             restore,
         }
@@ -123,47 +143,60 @@ mod tests {
     fn public_or_unencrypted_snapshots_fail() {
         let shared = vec!["210987654321".to_owned()];
         let public = vec!["all".to_owned()];
-        // (encrypted, restore, status, in the message)
+        // (encrypted, restore, status, severity, in the message)
         let table = [
             (
                 Some(true),
                 Collected::Ok(Vec::new()),
                 Status::Pass,
+                Severity::Medium,
                 "is private and encrypted",
             ),
             // Shared with a named account: not public (RDS.1 is about `all`).
-            (Some(true), Collected::Ok(shared), Status::Pass, "private"),
+            (
+                Some(true),
+                Collected::Ok(shared),
+                Status::Pass,
+                Severity::Medium,
+                "private",
+            ),
             (
                 Some(true),
                 Collected::Ok(public.clone()),
                 Status::Fail,
+                Severity::Critical,
                 "is public (restore=all",
             ),
+            // Only unencrypted: FSBP RDS.4's Medium, not RDS.1's Critical.
             (
                 Some(false),
                 Collected::Ok(Vec::new()),
                 Status::Fail,
+                Severity::Medium,
                 "is not encrypted",
             ),
             (
                 Some(false),
                 Collected::Ok(public),
                 Status::Fail,
+                Severity::Critical,
                 "public (restore=all: any AWS account may restore it) and not encrypted",
             ),
             (
                 Some(true),
                 Collected::Failed(denied("rds:DescribeDBSnapshotAttributes")),
                 Status::Error,
+                Severity::Medium,
                 "rds:DescribeDBSnapshotAttributes",
             ),
         ];
-        for (encrypted, restore, status, text) in table {
+        for (encrypted, restore, status, severity, text) in table {
             let mut region = compliant_region();
             region.db_snapshots = Collected::Ok(vec![snapshot(encrypted, restore)]);
             let findings = findings_of(region, DEFINITION.id);
             assert_eq!(findings.len(), 1);
             assert_eq!(findings[0].status, status, "{:?}", findings[0]);
+            assert_eq!(findings[0].severity, severity, "{:?}", findings[0]);
             assert!(
                 findings[0].message.contains(text),
                 "{}",
@@ -171,6 +204,38 @@ mod tests {
             );
             assert!(findings[0].resource.ends_with(":snapshot:before-upgrade"));
         }
+    }
+
+    #[test]
+    fn a_cluster_members_snapshots_are_its_clusters() {
+        // An Aurora member has no instance snapshots: its cluster's are judged.
+        let mut region = compliant_region();
+        if let Collected::Ok(Some(db)) = &mut region.database {
+            db.cluster_id = Some("tutorial-cluster".to_owned());
+        }
+        let findings = findings_of(region.clone(), DEFINITION.id);
+        assert!(
+            findings[0]
+                .message
+                .contains("nor has its cluster tutorial-cluster"),
+            "{}",
+            findings[0].message
+        );
+        let mut public = snapshot(Some(true), Collected::Ok(vec!["all".to_owned()]));
+        public.cluster = true;
+        public.arn = "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:nightly".to_owned();
+        region.db_snapshots = Collected::Ok(vec![public]);
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Fail);
+        assert_eq!(findings[0].severity, Severity::Critical);
+        assert!(findings[0].resource.ends_with(":cluster-snapshot:nightly"));
+        assert!(
+            findings[0]
+                .message
+                .contains("cluster snapshot before-upgrade of the cluster of RDS instance secretsmanagertutorial is public"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]

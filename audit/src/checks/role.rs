@@ -1003,8 +1003,17 @@ mod tests {
     use crate::inventory::{PolicyDocument, RegionInventory};
     use serde_json::{Value, json};
 
+    /// The role check over the compliant region with `inline` as the role's
+    /// policies, the application secret under the AWS managed key (so that the
+    /// policies need no KMS statement) unless `change` says otherwise.
     fn with_policies(inline: Vec<Value>, change: impl Fn(&mut RegionInventory)) -> Vec<Finding> {
         let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            for secret in secrets.iter_mut() {
+                secret.kms_key_id = None;
+            }
+        }
+        region.key_policies.clear();
         region.roles[0].inline_policies = Collected::Ok(
             inline
                 .into_iter()
@@ -1606,9 +1615,11 @@ mod tests {
                     key_id: key_id.to_owned(),
                     key: Collected::Ok(Some(KeyRecord {
                         arn: KEY.to_owned(),
+                        account: None,
                         aws_managed: false,
                         key_state: Some("Enabled".to_owned()),
                         policy: policy.clone(),
+                        rotation_enabled: Collected::Ok(true),
                     })),
                 }];
             });
@@ -1665,9 +1676,11 @@ mod tests {
                         key_id: KEY.to_owned(),
                         key: Collected::Ok(Some(KeyRecord {
                             arn: KEY.to_owned(),
+                            account: None,
                             aws_managed: false,
                             key_state: state.map(str::to_owned),
                             policy: key_policy(json!([delegation])),
+                            rotation_enabled: Collected::Ok(true),
                         })),
                     }];
                 },
@@ -1688,9 +1701,11 @@ mod tests {
                 key_id: KEY.to_owned(),
                 key: Collected::Ok(Some(KeyRecord {
                     arn: KEY.to_owned(),
+                    account: None,
                     aws_managed: true,
                     key_state: Some("Enabled".to_owned()),
                     policy: Collected::Skipped("AWS managed".to_owned()),
+                    rotation_enabled: Collected::Ok(true),
                 })),
             }];
         });

@@ -1,5 +1,6 @@
 //! The calls behind the hardening checks that need more than the setup's own
-//! resources: the database's manual snapshots (and who may restore each) and the
+//! resources: the database's manual snapshots (and who may restore each), its
+//! parameter group's `require_secure_transport` and its CA certificate, and the
 //! VPC's default security group.
 //!
 //! Only manual snapshots are read: RDS shares only those ("You can share a manual
@@ -12,12 +13,119 @@
 
 use aws_sdk_ec2::types::IpPermission;
 
-use super::{RegionCollector, calls, collection_error, filter};
-use crate::inventory::{Collected, DbSnapshot, DefaultSecurityGroup};
+use super::{RegionCollector, calls, collection_error, filter, not_found_or_error, to_time};
+use crate::inventory::{
+    CaCertificate, Collected, DbInstance, DbParameters, DbSnapshot, DefaultSecurityGroup,
+};
+
+/// The parameter that makes MySQL and MariaDB refuse connections without TLS
+/// (Amazon RDS User Guide, "Requiring SSL/TLS for all connections to a MySQL DB
+/// instance on Amazon RDS"; MariaDB: the same parameter, 10.5 and later).
+pub(crate) const REQUIRE_SECURE_TRANSPORT: &str = "require_secure_transport";
 
 impl RegionCollector<'_> {
+    /// What the database's hardening checks read beside the instance: its manual
+    /// snapshots (and its cluster's), its parameter groups, its CA.
+    pub(super) async fn db_hardening(
+        &self,
+        database: &Collected<Option<DbInstance>>,
+    ) -> (
+        Collected<Vec<DbSnapshot>>,
+        Collected<Vec<DbParameters>>,
+        Collected<Option<CaCertificate>>,
+    ) {
+        let cluster = database
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(|db| db.cluster_id.as_deref());
+        let (instance_snapshots, cluster_snapshots, parameters, ca) = tokio::join!(
+            self.db_snapshots(),
+            self.cluster_snapshots(cluster),
+            self.db_parameters(database),
+            self.ca_certificate(database)
+        );
+        let snapshots = match (instance_snapshots, cluster_snapshots) {
+            (Collected::Ok(mut mine), Collected::Ok(theirs)) => {
+                mine.extend(theirs);
+                Collected::Ok(mine)
+            }
+            (Collected::Ok(_), failed) | (failed, _) => failed,
+        };
+        (snapshots, parameters, ca)
+    }
+
+    /// The manual snapshots of the instance's cluster, each with its `restore`
+    /// attribute: a cluster member's data is snapshotted with its cluster, never as
+    /// an instance (Amazon Aurora User Guide, "Creating a DB cluster snapshot").
+    async fn cluster_snapshots(&self, cluster: Option<&str>) -> Collected<Vec<DbSnapshot>> {
+        let Some(cluster) = cluster else {
+            return Collected::Ok(Vec::new());
+        };
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTER_SNAPSHOTS;
+        let mut pages = self
+            .clients
+            .rds
+            .describe_db_cluster_snapshots()
+            .db_cluster_identifier(cluster)
+            .snapshot_type("manual")
+            .max_records(100)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            match page {
+                Ok(page) => found.extend(page.db_cluster_snapshots().iter().cloned()),
+                Err(error) => return Collected::Failed(collection_error(call, &error)),
+            }
+        }
+        let mut snapshots = Vec::new();
+        for snapshot in found {
+            let id = snapshot
+                .db_cluster_snapshot_identifier()
+                .unwrap_or_default()
+                .to_owned();
+            let restore = self.cluster_restore_attribute(&id).await;
+            snapshots.push(DbSnapshot {
+                arn: snapshot.db_cluster_snapshot_arn().unwrap_or(&id).to_owned(),
+                id,
+                cluster: true,
+                encrypted: snapshot.storage_encrypted(),
+                restore,
+            });
+        }
+        Collected::Ok(snapshots)
+    }
+
+    /// The accounts a cluster snapshot's `restore` attribute names (`all`: anyone;
+    /// Amazon RDS API reference, DescribeDBClusterSnapshotAttributes).
+    async fn cluster_restore_attribute(&self, snapshot: &str) -> Collected<Vec<String>> {
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTER_SNAPSHOT_ATTRIBUTES;
+        self.log.record(call);
+        match self
+            .clients
+            .rds
+            .describe_db_cluster_snapshot_attributes()
+            .db_cluster_snapshot_identifier(snapshot)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(
+                output
+                    .db_cluster_snapshot_attributes_result()
+                    .map(aws_sdk_rds::types::DbClusterSnapshotAttributesResult::db_cluster_snapshot_attributes)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|a| a.attribute_name() == Some("restore"))
+                    .flat_map(|a| a.attribute_values().iter().cloned())
+                    .collect(),
+            ),
+            Err(error) => Collected::Failed(collection_error(call, &error)),
+        }
+    }
+
     /// The database's manual snapshots, each with its `restore` attribute.
-    pub(super) async fn db_snapshots(&self) -> Collected<Vec<DbSnapshot>> {
+    async fn db_snapshots(&self) -> Collected<Vec<DbSnapshot>> {
         let call = &calls::RDS_DESCRIBE_DB_SNAPSHOTS;
         let id = &self.request.scope.db_instance_id;
         if id.is_empty() {
@@ -53,11 +161,99 @@ impl RegionCollector<'_> {
                     .unwrap_or(&snapshot_id)
                     .to_owned(),
                 id: snapshot_id,
+                cluster: false,
                 encrypted: snapshot.encrypted(),
                 restore,
             });
         }
         Collected::Ok(snapshots)
+    }
+
+    /// `require_secure_transport` in each of the database's DB parameter groups
+    /// (`DescribeDBParameters`, every page: the API filters by nothing but
+    /// `Source`, and a value set by the user and one from the engine's defaults
+    /// both count).
+    async fn db_parameters(
+        &self,
+        database: &Collected<Option<DbInstance>>,
+    ) -> Collected<Vec<DbParameters>> {
+        let call = &calls::RDS_DESCRIBE_DB_PARAMETERS;
+        let db = match database {
+            Collected::Ok(Some(db)) => db,
+            Collected::Ok(None) => return Collected::Ok(Vec::new()),
+            _ => return Collected::Skipped("the database could not be read".to_owned()),
+        };
+        let mut groups = Vec::new();
+        for group in &db.parameter_groups {
+            let mut pages = self
+                .clients
+                .rds
+                .describe_db_parameters()
+                .db_parameter_group_name(&group.name)
+                .max_records(100)
+                .into_paginator()
+                .send();
+            let mut value = None;
+            while let Some(page) = pages.next().await {
+                self.log.record(call);
+                match page {
+                    Ok(page) => {
+                        if let Some(found) = page
+                            .parameters()
+                            .iter()
+                            .find(|p| p.parameter_name() == Some(REQUIRE_SECURE_TRANSPORT))
+                        {
+                            value = found.parameter_value().map(str::to_owned);
+                        }
+                    }
+                    Err(error) => return Collected::Failed(collection_error(call, &error)),
+                }
+            }
+            groups.push(DbParameters {
+                name: group.name.clone(),
+                require_secure_transport: value,
+            });
+        }
+        Collected::Ok(groups)
+    }
+
+    /// The CA the database's certificate is signed by, with its expiry
+    /// (`DescribeCertificates`); `Ok(None)` when RDS lists no such CA.
+    async fn ca_certificate(
+        &self,
+        database: &Collected<Option<DbInstance>>,
+    ) -> Collected<Option<CaCertificate>> {
+        let call = &calls::RDS_DESCRIBE_CERTIFICATES;
+        let Collected::Ok(Some(DbInstance {
+            ca_certificate_identifier: Some(id),
+            ..
+        })) = database
+        else {
+            return Collected::Skipped(
+                "the database or its CACertificateIdentifier could not be read".to_owned(),
+            );
+        };
+        self.log.record(call);
+        match self
+            .clients
+            .rds
+            .describe_certificates()
+            .certificate_identifier(id)
+            .send()
+            .await
+        {
+            Ok(output) => Collected::Ok(
+                output
+                    .certificates()
+                    .iter()
+                    .find(|c| c.certificate_identifier() == Some(id.as_str()))
+                    .map(|c| CaCertificate {
+                        id: id.clone(),
+                        valid_till: to_time(c.valid_till()),
+                    }),
+            ),
+            Err(error) => not_found_or_error(call, &error),
+        }
     }
 
     /// The accounts a snapshot's `restore` attribute names (`all`: anyone).

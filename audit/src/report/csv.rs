@@ -4,17 +4,18 @@
 //! Account ids are text: a spreadsheet reads `012345678901` as a number, drops
 //! its leading zero and shows twelve digits as `1.23457E+11` (Microsoft's "Keep
 //! leading zeros" support article: number codes lose leading zeros and switch to
-//! scientific notation). The `account_id` column is written `="012345678901"`, the
-//! usual CSV idiom a spreadsheet evaluates to the text itself ("CSV file format",
+//! scientific notation). So the last column, `account_id_text`, repeats the
+//! account id as `="012345678901"`, the usual CSV idiom a spreadsheet evaluates to the text itself ("CSV file format",
 //! edoceo: "force strict interpretation of the CSV field value with a leading
 //! `=`"). Only a value of exactly twelve ASCII digits is written so, so the formula
 //! is a constant and nothing from the audited account reaches it; any other
-//! value goes through [`field`], whose formula guard stays.
+//! value goes through [`field`], whose formula guard stays. The `account_id`
+//! column stays plain digits, as it always was: scripts join on it.
 
 use super::Report;
 
 /// Columns are only added at the end, so a spreadsheet built on the earlier ones keeps working.
-const HEADER: [&str; 13] = [
+const HEADER: [&str; 14] = [
     "check_id",
     "status",
     "severity",
@@ -28,10 +29,11 @@ const HEADER: [&str; 13] = [
     "account_id",
     "setup",
     "muted",
+    "account_id_text",
 ];
 
-/// The position of `account_id` in [`HEADER`].
-const ACCOUNT_COLUMN: usize = 10;
+/// The position of `account_id_text` in [`HEADER`].
+const ACCOUNT_TEXT_COLUMN: usize = 13;
 
 /// One CSV field, quoted when needed. A cell that a spreadsheet would read as a
 /// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a
@@ -79,12 +81,13 @@ pub fn render(report: &Report) -> String {
             f.account_id.clone().unwrap_or_default(),
             f.setup.clone().unwrap_or_default(),
             f.muted_note().unwrap_or_default(),
+            f.account_id.clone().unwrap_or_default(),
         ];
         let cells: Vec<String> = row
             .iter()
             .enumerate()
             .map(|(column, v)| {
-                if column == ACCOUNT_COLUMN {
+                if column == ACCOUNT_TEXT_COLUMN {
                     account_field(v)
                 } else {
                     field(v)
@@ -169,20 +172,28 @@ mod tests {
     fn rows_carry_the_account_and_the_setup() {
         let report = super::super::sample_org_report();
         let rows = parse(&render(&report));
-        assert_eq!(rows[0][10..], ["account_id", "setup", "muted"]);
-        assert_eq!(rows[1][10], "=\"123456789012\"", "text to a spreadsheet");
+        assert_eq!(
+            rows[0][10..],
+            ["account_id", "setup", "muted", "account_id_text"]
+        );
+        assert_eq!(
+            rows[1][10], "123456789012",
+            "plain digits, as scripts join on"
+        );
         assert_eq!(rows[1][11], "SecretsManagerTutorial-vpc");
+        assert_eq!(rows[1][13], "=\"123456789012\"", "text to a spreadsheet");
         let last = rows.last().expect("row");
         assert_eq!(last[0], "account.reachable");
         assert_eq!(
-            (last[10].as_str(), last[11].as_str()),
-            ("=\"333333333333\"", "")
+            (last[10].as_str(), last[11].as_str(), last[13].as_str()),
+            ("333333333333", "", "=\"333333333333\"")
         );
     }
 
     #[test]
     fn account_ids_are_text_and_nothing_else_becomes_a_formula() {
-        assert_eq!(HEADER[ACCOUNT_COLUMN], "account_id");
+        assert_eq!(HEADER[ACCOUNT_TEXT_COLUMN], "account_id_text");
+        assert_eq!(HEADER.last(), Some(&"account_id_text"), "added at the end");
         for (raw, written) in [
             ("012345678901", "\"=\"\"012345678901\"\"\""),
             ("123456789012", "\"=\"\"123456789012\"\"\""),
@@ -203,6 +214,7 @@ mod tests {
         let mut report = sample_report();
         report.findings[0].account_id = Some("012345678901".to_owned());
         let rows = parse(&render(&report));
-        assert_eq!(rows[1][ACCOUNT_COLUMN], "=\"012345678901\"");
+        assert_eq!(rows[1][10], "012345678901");
+        assert_eq!(rows[1][ACCOUNT_TEXT_COLUMN], "=\"012345678901\"");
     }
 }

@@ -16,16 +16,24 @@
 //!   account: each account, and each check in it, is a `<details>` (no script),
 //!   open where something failed or errored; the checks with the most severe
 //!   failures come first, and every finding that is not a PASS is a table row with
-//!   its resource and evidence, the most severe first, in row groups (region,
-//!   setup, severity, status) whose header says once what the rows share: the
-//!   status, the start of every resource's ARN, the end of every message. PASS findings are counted,
+//!   its resource and evidence, FAIL first, then ERROR, SKIP, MUTED, each the most
+//!   severe first, in row groups (status, severity, region) whose header says once
+//!   what the rows share: the status, the setup when they have one, the start of
+//!   every resource's ARN, the start and end of every message (or that each
+//!   starts by naming its row's own secret; a row with no evidence of its own
+//!   then has no evidence cell). The setup is not part of the
+//!   group: with `--discover` every secret is its own setup, and a group per
+//!   finding would cost a header per row; a row names its setup when its group's
+//!   rows differ. PASS findings are counted,
 //!   not listed (they are most of the findings and need no action), and each
 //!   check's remediation, compliance ids and references are written once, in a
 //!   reference section the rows link to. So the page of the 50-account bench
 //!   stays under 5 MB.
 //! - **Accessible and printable.** Landmarks (`<header>`, `<nav>`, `<main>`,
 //!   `<footer>`), a caption on every table, `scope` on every header cell, and a
-//!   print stylesheet (no navigation or charts, an account per page).
+//!   print stylesheet (no navigation or charts, an account per page, collapsed
+//!   sections printed open where the browser has `::details-content`; the page
+//!   says that older browsers print them collapsed).
 //! - **Readable by a test.** Counts carry `data-count="pass|fail|error|skip"` (and
 //!   `data-severity="..."` for failures by severity) inside rows marked
 //!   `data-account="<id>"` or `data-check="<id>"`, and the totals sit in
@@ -36,7 +44,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, ShownStatus};
+use super::{Report, ShownStatus, secret_name};
 use crate::checks::{Finding, Severity, Status};
 
 /// The page's Content-Security-Policy: no loads, no scripts; inline styles only.
@@ -85,8 +93,14 @@ a{color:inherit;text-decoration:none}
 details.account{break-before:page}
 tr,.check-ref{break-inside:avoid}
 th{background:none}
+details::details-content{content-visibility:visible}
 }
 ";
+
+/// What printing does with the collapsed sections: `::details-content` (Chrome
+/// and Edge 131, Firefox 143, Safari 18.4, per MDN's "::details-content" page)
+/// lets the print stylesheet open them; an older browser cannot.
+const PRINT_NOTE: &str = "Printing: collapsed sections print open in browsers with ::details-content (Chrome and Edge 131, Firefox 143, Safari 18.4 and later); older browsers print them collapsed, so open them before printing.";
 
 /// Bar colours, in the order of [`STATUSES`].
 const BAR_COLOURS: [&str; 4] = ["#2da44e", "#cf222e", "#d4a72c", "#8c959f"];
@@ -438,13 +452,20 @@ fn group_rank(group: &CheckGroup<'_>) -> (usize, std::cmp::Reverse<Option<Severi
     (worst, std::cmp::Reverse(severity))
 }
 
-/// Findings of one check in one account that share a region, a setup, a
-/// severity and a status: one `<tbody>`, whose header says once what its rows
-/// share (so 20,000 failures of one kind stay a few MB, and nothing is lost).
+/// Findings of one check in one account that share a status, a severity and a
+/// region: one `<tbody>`, whose header says once what its rows share (so 20,000
+/// failures of one kind stay a few MB, and nothing is lost).
 struct RowGroup<'a> {
     findings: Vec<&'a Finding>,
+    /// The rows' setups differ: each row names its own (else the header does).
+    setups_differ: bool,
     /// What every resource starts with, up to a `:` or `/` (said in the header).
     resource_prefix: &'a str,
+    /// What every message starts with, up to a space or `/` (said in the header).
+    message_prefix: &'a str,
+    /// The word every message starts with before its own secret's name, when
+    /// each does (see [`own_secret_lead`]); then `message_prefix` is empty.
+    own_secret_lead: &'a str,
     /// What every message ends with, from a word on (said in the header).
     message_suffix: &'a str,
 }
@@ -493,6 +514,23 @@ fn shared_prefix<'a>(texts: &[&'a str]) -> &'a str {
     &first[..cut]
 }
 
+/// The longest start `texts` share, cut after its last space or `/`, when long
+/// enough to matter and every text keeps something between it and its shared
+/// end (`suffix_len` bytes): with `--discover` every message of a group starts
+/// with the path its secrets share.
+fn shared_message_prefix<'a>(texts: &[&'a str], suffix_len: usize) -> &'a str {
+    const WORTH: usize = 24;
+    let Some(first) = texts.first() else {
+        return "";
+    };
+    let len = shared_len(texts, false);
+    let cut = first[..len].rfind([' ', '/']).map_or(0, |i| i + 1);
+    if texts.len() < 2 || cut < WORTH || texts.iter().any(|t| cut + suffix_len >= t.len()) {
+        return "";
+    }
+    &first[..cut]
+}
+
 /// The longest end `texts` share, from the start of a word, when long enough to matter.
 fn shared_suffix<'a>(texts: &[&'a str]) -> &'a str {
     const WORTH: usize = 24;
@@ -511,18 +549,13 @@ fn shared_suffix<'a>(texts: &[&'a str]) -> &'a str {
     shared
 }
 
-/// `listed` (findings that are not a PASS) as row groups: by region and setup,
-/// then the most severe, then FAIL, ERROR, SKIP, MUTED.
+/// `listed` (findings that are not a PASS) as row groups: FAIL, ERROR, SKIP,
+/// MUTED, each the most severe first, then by region; rows by setup in a group.
 fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
-    fn key(f: &Finding) -> (&str, Option<&str>, std::cmp::Reverse<Severity>, usize) {
-        (
-            f.region.as_str(),
-            f.setup.as_deref(),
-            std::cmp::Reverse(f.severity),
-            urgency(f),
-        )
+    fn key(f: &Finding) -> (usize, std::cmp::Reverse<Severity>, &str) {
+        (urgency(f), std::cmp::Reverse(f.severity), f.region.as_str())
     }
-    listed.sort_by_key(|f| key(f));
+    listed.sort_by_key(|f| (key(f), f.setup.as_deref()));
     let mut groups = Vec::new();
     let mut start = 0;
     while start < listed.len() {
@@ -534,8 +567,17 @@ fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
         let findings = listed[start..end].to_vec();
         let resources: Vec<&str> = findings.iter().map(|f| f.resource.as_str()).collect();
         let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        let setup = findings[0].setup.as_deref();
         groups.push(RowGroup {
+            setups_differ: findings.iter().any(|f| f.setup.as_deref() != setup),
             resource_prefix: shared_prefix(&resources),
+            own_secret_lead: own_secret_lead(&findings, shared_suffix(&messages).len()),
+            message_prefix: if own_secret_lead(&findings, shared_suffix(&messages).len()).is_empty()
+            {
+                shared_message_prefix(&messages, shared_suffix(&messages).len())
+            } else {
+                ""
+            },
             message_suffix: shared_suffix(&messages),
             findings,
         });
@@ -543,6 +585,34 @@ fn row_groups(mut listed: Vec<&Finding>) -> Vec<RowGroup<'_>> {
     }
     groups
 }
+/// Whether `resource` is the ARN of the secret named `setup`: with `--discover`
+/// a setup is named by its secret, so a finding on that secret names its setup.
+fn names_its_setup(resource: &str, setup: &str) -> bool {
+    secret_name(resource) == Some(setup)
+}
+
+/// The word every message of `findings` starts with before naming its own
+/// row's secret (`secret ` in `secret <name> has rotation disabled`), when each
+/// does: the header says it once, as `secret ‹its secret›`, and a row leaves out
+/// what its resource already names. Each keeps its shared end (`suffix_len`).
+fn own_secret_lead<'a>(findings: &[&'a Finding], suffix_len: usize) -> &'a str {
+    const LONGEST: usize = 16;
+    let lead_of = |f: &&'a Finding| -> Option<&'a str> {
+        let name = secret_name(&f.resource)?;
+        let at = f.message.find(name)?;
+        let rest = &f.message[at + name.len()..];
+        (at <= LONGEST && rest.starts_with(' ') && f.message.len() - suffix_len > at + name.len())
+            .then(|| &f.message[..at])
+    };
+    let Some(lead) = findings.first().and_then(lead_of) else {
+        return "";
+    };
+    if findings.len() < 2 || findings.iter().any(|f| lead_of(f) != Some(lead)) {
+        return "";
+    }
+    lead
+}
+
 /// One row group: a header saying what its rows share, then a row per finding
 /// (its resource and evidence, the shared parts left out; the muted note; its
 /// remediation when it differs from its check's).
@@ -554,11 +624,13 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
         "<tbody class=\"s-{status}\"><tr><th scope=\"rowgroup\" colspan=\"2\"><span class=\"badge {status}\">{status}</span> {} · {}{} · {} finding{}",
         first.severity,
         escape(&first.region),
-        first
-            .setup
-            .as_ref()
-            .map(|setup| format!(" · setup {}", escape(setup)))
-            .unwrap_or_default(),
+        match (group.setups_differ, &first.setup) {
+            (false, Some(setup)) => format!(" · setup {}", escape(setup)),
+            (false, None) => String::new(),
+            (true, _) => {
+                " · setups differ: a row's is the secret it names, else said in the row".to_owned()
+            }
+        },
         group.findings.len(),
         if group.findings.len() == 1 { "" } else { "s" }
     );
@@ -567,6 +639,20 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
             out,
             " · resources <span class=\"mono\">{}</span>…",
             escape(group.resource_prefix)
+        );
+    }
+    if !group.message_prefix.is_empty() {
+        let _ = write!(
+            out,
+            "<br>each evidence starts “{}…”",
+            escape(group.message_prefix)
+        );
+    }
+    if !group.own_secret_lead.is_empty() {
+        let _ = write!(
+            out,
+            "<br>each evidence starts “{}‹the row's secret› …”",
+            escape(group.own_secret_lead)
         );
     }
     if !group.message_suffix.is_empty() {
@@ -579,18 +665,45 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
     out.push_str("</th></tr>\n");
     for finding in &group.findings {
         let resource = &finding.resource[group.resource_prefix.len()..];
-        let message = &finding.message[..finding.message.len() - group.message_suffix.len()];
+        let start = if group.own_secret_lead.is_empty() {
+            group.message_prefix.len()
+        } else {
+            // The lead, the secret's name and a space (`own_secret_lead` checked each).
+            group.own_secret_lead.len() + secret_name(&finding.resource).map_or(0, str::len) + 1
+        };
+        let message = &finding.message[start..finding.message.len() - group.message_suffix.len()];
+        let shortened = start > 0 || !group.message_suffix.is_empty();
         // The least markup a row needs (HTML lets `</td>` and `</tr>` be left out):
         // at 60,000 findings every byte of a row is 60 kB of the page.
+        let setup = match (group.setups_differ, &finding.setup) {
+            (true, Some(setup)) if !names_its_setup(&finding.resource, setup) => {
+                format!("<br>setup {}", escape(setup))
+            }
+            _ => String::new(),
+        };
         let _ = write!(
             out,
-            "<tr><td>{}<td>{}{}",
+            "<tr><td>{}{setup}{}",
             escape(resource),
-            escape(message),
-            if group.message_suffix.is_empty() {
-                ""
-            } else {
-                "…"
+            match (
+                message.is_empty() && shortened,
+                start > 0,
+                group.message_suffix.is_empty()
+            ) {
+                // Nothing of its own between the shared start and end: the
+                // header's evidence is the row's whole evidence, so no cell
+                // (unless a note below needs one).
+                (true, _, _) => {
+                    if finding.muted.is_some() || finding.remediation != remediation {
+                        "<td>".to_owned()
+                    } else {
+                        String::new()
+                    }
+                }
+                (false, true, true) => format!("<td>…{}", escape(message)),
+                (false, true, false) => format!("<td>…{}…", escape(message)),
+                (false, false, false) => format!("<td>{}…", escape(message)),
+                (false, false, true) => format!("<td>{}", escape(message)),
             }
         );
         if let Some(note) = finding.muted_note() {
@@ -610,7 +723,7 @@ fn row_group(out: &mut String, group: &RowGroup<'_>, remediation: &str) {
 
 /// One check in one account: a `<details>` (open when something failed or
 /// errored) whose summary counts each status, with a table of every finding that
-/// is not a PASS, in row groups (region, setup, severity, status), the most
+/// is not a PASS, in row groups (status, severity, region), FAIL and the most
 /// severe first.
 fn check_details(out: &mut String, account_id: &str, group: &CheckGroup<'_>, remediation: &str) {
     let counts = Counts::of(group.findings.iter().copied());
@@ -674,10 +787,16 @@ fn details(out: &mut String, report: &Report, remediations: &[(&str, &str)]) {
         let open = counts.status[1] + counts.status[2] > 0;
         let _ = writeln!(
             out,
-            "<details class=\"account\" id=\"account-{}\" data-account=\"{0}\"{}><summary><h3>{}: {} passed, {} failed, {} errors, {} skipped{}</h3></summary>",
+            "<details class=\"account\" id=\"account-{}\" data-account=\"{0}\"{}><summary><h3>{}{}: {} passed, {} failed, {} errors, {} skipped{}</h3></summary>",
             escape(&id),
             if open { " open" } else { "" },
             escape(&label),
+            // After `--status` these count what is listed, not what was found.
+            if report.listed.is_empty() {
+                ""
+            } else {
+                ", findings listed"
+            },
             counts.status[0],
             counts.status[1],
             counts.status[2],
@@ -772,11 +891,16 @@ fn nav(out: &mut String, report: &Report) {
         for (id, label, counts) in needing {
             let _ = write!(
                 out,
-                "<li><a href=\"#account-{}\">{}</a>: {} FAIL, {} ERROR</li>",
+                "<li><a href=\"#account-{}\">{}</a>: {} FAIL, {} ERROR{}</li>",
                 escape(&id),
                 escape(&label),
                 counts.status[1],
-                counts.status[2]
+                counts.status[2],
+                if report.listed.is_empty() {
+                    ""
+                } else {
+                    " listed"
+                }
             );
         }
         out.push_str("</ul>");
@@ -856,7 +980,7 @@ pub fn render(report: &Report) -> String {
     mutelist(&mut out, report);
     let _ = writeln!(
         out,
-        "</main>\n<footer><p>{} {}: {}</p></footer>\n</body></html>",
+        "</main>\n<footer><p>{} {}: {}</p><p>{PRINT_NOTE}</p></footer>\n</body></html>",
         escape(&report.tool),
         escape(&report.version),
         report.summary
@@ -1087,6 +1211,216 @@ mod tests {
         }
     }
 
+    /// Findings of one check: `(status, severity, region, setup, resource, message)`.
+    fn findings_of_one_check(rows: &[(Status, Severity, &str, &str, &str, &str)]) -> Vec<Finding> {
+        let template = sample_report().findings[0].clone();
+        rows.iter()
+            .map(
+                |&(status, severity, region, setup, resource, message)| Finding {
+                    status,
+                    severity,
+                    region: region.to_owned(),
+                    setup: Some(setup.to_owned()),
+                    resource: resource.to_owned(),
+                    message: message.to_owned(),
+                    muted: None,
+                    ..template.clone()
+                },
+            )
+            .collect()
+    }
+
+    #[test]
+    fn rows_go_by_status_severity_region_then_setup_and_name_a_setup_only_where_needed() {
+        let arn = |name: &str| format!("arn:aws:secretsmanager:us-east-1:1:secret:{name}-AbCdEf");
+        let (a, b) = (arn("rds!db-aaaa"), arn("rds!db-bbbb"));
+        let findings = findings_of_one_check(&[
+            (
+                Status::Skip,
+                Severity::Critical,
+                "us-east-1",
+                "s1",
+                "sg-skip",
+                "skipped here",
+            ),
+            (
+                Status::Fail,
+                Severity::Low,
+                "us-east-1",
+                "s1",
+                "sg-low",
+                "low one",
+            ),
+            (
+                Status::Error,
+                Severity::High,
+                "us-east-1",
+                "s1",
+                "sg-error",
+                "denied",
+            ),
+            (
+                Status::Fail,
+                Severity::High,
+                "us-west-2",
+                "s1",
+                "sg-west",
+                "high west",
+            ),
+            // One group of two setups on a shared VPC: each row names its setup.
+            (
+                Status::Fail,
+                Severity::High,
+                "us-east-1",
+                "zeta",
+                "vpc-1",
+                "high east z",
+            ),
+            (
+                Status::Fail,
+                Severity::High,
+                "us-east-1",
+                "alpha",
+                "vpc-1",
+                "high east a",
+            ),
+            // Each setup the secret its row names: said once, in the header.
+            (
+                Status::Fail,
+                Severity::Medium,
+                "us-east-1",
+                "rds!db-bbbb",
+                &b,
+                "secret rds!db-bbbb has rotation disabled; expected a rotation within 50 hours",
+            ),
+            (
+                Status::Fail,
+                Severity::Medium,
+                "us-east-1",
+                "rds!db-aaaa",
+                &a,
+                "secret rds!db-aaaa has rotation disabled; expected a rotation within 50 hours",
+            ),
+        ]);
+        let mut out = String::new();
+        let groups = row_groups(findings.iter().collect());
+        let order: Vec<(&str, Option<&str>)> = groups
+            .iter()
+            .flat_map(|g| {
+                g.findings
+                    .iter()
+                    .map(|f| (f.resource.as_str(), f.setup.as_deref()))
+            })
+            .collect();
+        assert_eq!(
+            order.iter().map(|(r, _)| *r).collect::<Vec<_>>(),
+            [
+                "vpc-1",
+                "vpc-1",
+                "sg-west",
+                a.as_str(),
+                b.as_str(),
+                "sg-low",
+                "sg-error",
+                "sg-skip"
+            ],
+            "FAIL before ERROR and SKIP, the most severe first, then region, then setup"
+        );
+        assert_eq!(order[0].1, Some("alpha"));
+        for group in &groups {
+            row_group(&mut out, group, &findings[0].remediation);
+        }
+        assert!(out.contains("setups differ"), "{out}");
+        assert!(
+            out.contains("<tr><td>vpc-1<br>setup alpha<td>high east a\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<tr><td>vpc-1<br>setup zeta<td>high east z\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("us-west-2 · setup s1 · 1 finding"),
+            "one setup: in the header"
+        );
+        assert!(!out.contains("<br>setup rds!db"), "named by its ARN: {out}");
+        assert!(
+            out.contains("each evidence starts “secret ‹the row's secret› …”"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<tr><td>rds!db-aaaa-AbCdEf\n"),
+            "nothing else of its own: {out}"
+        );
+    }
+
+    #[test]
+    fn evidence_naming_its_own_secret_is_said_once_only_when_every_row_does() {
+        let arn = |name: &str| format!("arn:aws:secretsmanager:us-east-1:1:secret:{name}-AbCdEf");
+        let message = |name: &str| {
+            format!("secret {name} has rotation disabled; expected a rotation within 50 hours")
+        };
+        let (a, b) = (arn("rds!db-aaaa"), arn("rds!db-bbbb"));
+        let (ma, mb) = (message("rds!db-aaaa"), message("rds!db-bbbb"));
+        let findings = findings_of_one_check(&[
+            (Status::Fail, Severity::Medium, "r", "x", &a, &ma),
+            (Status::Fail, Severity::Medium, "r", "x", &b, &mb),
+        ]);
+        // The lead is only taken when every row names its own secret right after it.
+        let (c, d) = (arn("app-c"), arn("app-d"));
+        let mixed = findings_of_one_check(&[
+            (
+                Status::Fail,
+                Severity::Medium,
+                "r",
+                "x",
+                &c,
+                "secret app-c has rotation disabled; expected a rotation within 50 hours",
+            ),
+            (
+                Status::Fail,
+                Severity::Medium,
+                "r",
+                "x",
+                &d,
+                "secret app-c has rotation disabled; expected a rotation within 50 hours",
+            ),
+        ]);
+        let refs: Vec<&Finding> = mixed.iter().collect();
+        assert_eq!(own_secret_lead(&refs, 0), "");
+        assert_eq!(
+            own_secret_lead(&refs[..1], 0),
+            "",
+            "one row: nothing to share"
+        );
+        let own: Vec<&Finding> = findings.iter().collect();
+        assert_eq!(own_secret_lead(&own, 0), "secret ");
+        let suffix = "has rotation disabled; expected a rotation within 50 hours".len();
+        assert_eq!(
+            own_secret_lead(&own, suffix),
+            "secret ",
+            "the shared end follows"
+        );
+        assert_eq!(
+            own_secret_lead(&own, suffix + 2),
+            "",
+            "never overlapping the end"
+        );
+        let messages = [
+            "secret prod/payments-ledger/a x",
+            "secret prod/payments-ledger/b y",
+        ];
+        assert_eq!(
+            shared_message_prefix(&messages, 0),
+            "secret prod/payments-ledger/"
+        );
+        assert_eq!(
+            shared_message_prefix(&["a/b", "a/c"], 0),
+            "",
+            "not worth it"
+        );
+    }
+
     #[test]
     fn the_page_has_landmarks_captions_scoped_headers_and_a_print_style() {
         let page = render(&sample_org_report());
@@ -1106,6 +1440,14 @@ mod tests {
         );
         assert!(!page.contains("<th>"), "every header cell has a scope");
         assert!(page.contains("@media print{"));
+        // Collapsed sections print open where the browser can; the page says where not.
+        let print = &page[page.find("@media print{").expect("print")..];
+        let print = &print[..print.find("\n}\n").expect("end of the print style")];
+        assert!(
+            print.contains("details::details-content{content-visibility:visible}"),
+            "{print}"
+        );
+        assert!(page.contains("older browsers print them collapsed"));
         assert!(!page.contains("<script"));
     }
 
@@ -1131,9 +1473,61 @@ mod tests {
         eprintln!("bench-sized HTML report: {size} bytes for {findings} findings");
     }
 
+    /// The bench's organisation in the shape `--discover` gives it: every secret
+    /// its own setup, named by the secret (about 40 characters), so the rows of a
+    /// check in a region each have a setup of their own. Setups are not part of a
+    /// row group, so the page stays under 5 MB.
+    #[test]
+    fn the_page_of_the_bench_in_the_discover_shape_stays_under_five_megabytes() {
+        let (mut report, findings) = bench_sized_report_named(|n| {
+            format!("rds!db-{n:08x}-7c2e-4b1a-9f3d-{:012x}", n * 7_919)
+        });
+        report.scope.discover = true;
+        let mut setups = std::collections::HashSet::new();
+        for finding in &mut report.findings {
+            if let Some((_, name)) = finding.resource.split_once(":secret:") {
+                let name = name.rsplit_once('-').map_or(name, |(name, _)| name);
+                finding.setup = Some(name.to_owned());
+                setups.insert(name.to_owned());
+            }
+        }
+        let named = setups.iter().filter(|s| s.len() >= 40).count();
+        assert!(named >= 200, "{named} setups of 40 characters");
+        let page = render(&report);
+        let size = page.len();
+        if let Some(path) = std::env::var_os("AUDIT_HTML_DISCOVER_SAMPLE") {
+            std::fs::write(path, &page).expect("write the sample page");
+        }
+        assert!(findings > 40_000, "{findings} findings");
+        assert!(
+            size < 5_000_000,
+            "{size} bytes for {findings} findings ({} FAIL) in {} setups",
+            report.summary.fail,
+            setups.len()
+        );
+        // Every failure is a row, naming its setup.
+        assert_eq!(
+            page.matches("<tr><td>").count(),
+            report.summary.fail + report.summary.error + report.summary.skip
+        );
+        assert!(
+            !page.contains("<br>setup prod/payments-ledger/"),
+            "named by the ARN"
+        );
+        eprintln!(
+            "--discover-shaped HTML report: {size} bytes for {findings} findings in {} setups",
+            setups.len()
+        );
+    }
+
     /// A report shaped like the bench's: every account the compliant fixture in
     /// two regions, without its database, with 200 more secrets (rotation off) in each.
     fn bench_sized_report() -> (Report, usize) {
+        bench_sized_report_named(|n| format!("bench/app-{n:05}"))
+    }
+
+    /// [`bench_sized_report`], the 200 secrets of each region named by `name`.
+    fn bench_sized_report_named(name: impl Fn(u64) -> String) -> (Report, usize) {
         use crate::inventory::{Collected, Secret};
         use crate::org::{AccountOutcome, AccountRecord};
         let mut org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
@@ -1158,11 +1552,12 @@ mod tests {
                             // Made by the bench's setup shortly before the audit.
                             let created = Some(collected_at - time::Duration::hours(1));
                             for n in 0..200 {
+                                let name = name(n);
                                 secrets.push(Secret {
                                     arn: format!(
-                                        "arn:aws:secretsmanager:{region}:{account_id}:secret:bench/app-{n:05}-AbCdEf"
+                                        "arn:aws:secretsmanager:{region}:{account_id}:secret:{name}-AbCdEf"
                                     ),
-                                    name: format!("bench/app-{n:05}"),
+                                    name,
                                     rotation_enabled: Some(false),
                                     created_date: created,
                                     ..Secret::default()

@@ -43,7 +43,7 @@
 //!                                                  // a VPC judged it alike); null for account.reachable
 //!                                                  // and region.collected
 //!     // only when a --mutelist entry accepts it (status above unchanged):
-//!     "muted": {"reason": "...", "expires": "2027-03-31", "entry": 1}
+//!     "muted": {"reason": "...", "expires": "2027-03-31", "entry": 1, "matched_by": "tag exception=SEC-1"}
 //!   }],
 //!   // a muted finding is counted in "muted" only, not by its status; every finding
 //!   // is counted, also those --status left out of "findings"

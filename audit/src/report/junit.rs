@@ -84,6 +84,7 @@ pub fn render(report: &Report) -> String {
             summary.skip + summary.muted,
             timestamp(&report.scope.collected_at)
         );
+        properties(&mut xml, report);
         for finding in findings {
             testcase(&mut xml, finding, account.is_some());
         }
@@ -91,6 +92,35 @@ pub fn render(report: &Report) -> String {
     }
     xml.push_str("</testsuites>\n");
     xml
+}
+
+/// With `--status`: a suite's `<properties>` (first in a `testsuite`, as the Ant
+/// JUnit XSD of Windy Road orders it: "Properties (e.g., environment settings)
+/// set during test execution") name the filter, the statuses left out, and the
+/// run's totals over every finding, listed or not (they decide the exit status).
+fn properties(xml: &mut String, report: &Report) {
+    if report.listed.is_empty() {
+        return;
+    }
+    let join = |statuses: &[super::ShownStatus]| super::join(statuses, ",");
+    let total = &report.summary;
+    xml.push_str("    <properties>\n");
+    for (name, value) in [
+        ("audit.status_filter", join(&report.listed)),
+        ("audit.status_left_out", join(&report.unlisted())),
+        ("audit.total.pass", total.pass.to_string()),
+        ("audit.total.fail", total.fail.to_string()),
+        ("audit.total.error", total.error.to_string()),
+        ("audit.total.skip", total.skip.to_string()),
+        ("audit.total.muted", total.muted.to_string()),
+    ] {
+        let _ = writeln!(
+            xml,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            escape(&value)
+        );
+    }
+    xml.push_str("    </properties>\n");
 }
 
 /// One `<testcase>`: the check is the class, the resource and region (and the

@@ -190,13 +190,40 @@ impl Report {
     /// Keeps only the findings shown with one of `statuses` (`--status`; all when
     /// empty). The summary keeps counting every finding: what was found, and the
     /// exit status, do not change with what is listed.
-    pub fn keep_statuses(&mut self, statuses: &[ShownStatus]) {
+    /// Returns how many findings it left out.
+    pub fn keep_statuses(&mut self, statuses: &[ShownStatus]) -> usize {
         if statuses.is_empty() {
-            return;
+            return 0;
         }
+        let before = self.findings.len();
         self.findings
             .retain(|f| statuses.contains(&ShownStatus::of(f)));
         self.listed = statuses.to_vec();
+        before - self.findings.len()
+    }
+
+    /// The statuses `--status` did not list (empty when all are listed).
+    pub fn unlisted(&self) -> Vec<ShownStatus> {
+        if self.listed.is_empty() {
+            return Vec::new();
+        }
+        <ShownStatus as clap::ValueEnum>::value_variants()
+            .iter()
+            .filter(|s| !self.listed.contains(s))
+            .copied()
+            .collect()
+    }
+
+    /// `--status left out 12 findings (PASS, SKIP, MUTED)`: a line of standard
+    /// error, for the formats that cannot say it themselves (CSV, OCSF).
+    pub fn left_out_line(&self, left_out: usize) -> Option<String> {
+        (!self.listed.is_empty()).then(|| {
+            format!(
+                "--status left out {left_out} finding{} ({}); the summary counts every finding",
+                if left_out == 1 { "" } else { "s" },
+                join(&self.unlisted(), ", ")
+            )
+        })
     }
 
     /// `listing only FAIL, ERROR (--status)`, when `--status` left findings out.
@@ -204,11 +231,7 @@ impl Report {
         (!self.listed.is_empty()).then(|| {
             format!(
                 "listing only {} findings (--status); the summary counts every finding",
-                self.listed
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                join(&self.listed, ", ")
             )
         })
     }
@@ -385,6 +408,28 @@ impl Report {
             Format::Html => html::render(self),
         }
     }
+}
+
+/// `FAIL, ERROR` (with `separator` `, `).
+fn join(statuses: &[ShownStatus], separator: &str) -> String {
+    statuses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The name of the secret `resource` is the ARN of: "Secrets Manager
+/// automatically adds a hyphen and six random characters after the secret name
+/// at the end of the ARN" (Secrets Manager API, CreateSecret `Name`), and they
+/// change when the secret is recreated under the same name.
+pub(crate) fn secret_name(resource: &str) -> Option<&str> {
+    if !resource.contains(":secretsmanager:") {
+        return None;
+    }
+    let (_, name) = resource.split_once(":secret:")?;
+    let (name, suffix) = name.rsplit_once('-')?;
+    (suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric())).then_some(name)
 }
 
 /// The secrets discovery excluded from an inventory, each with its account.
@@ -581,7 +626,9 @@ mod tests {
         let table = report.render(Format::Table);
         assert!(
             table.contains("MUTED")
-                && table.contains("muted (FAIL) until 2099-12-31 by mutelist entry 1"),
+                && table.contains(
+                    "muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check)"
+                ),
             "{table}"
         );
         assert!(
@@ -592,6 +639,7 @@ mod tests {
             serde_json::from_str(&report.render(Format::Json)).expect("JSON");
         assert_eq!(json["findings"][0]["status"], "FAIL");
         assert_eq!(json["findings"][0]["muted"]["entry"], 1);
+        assert_eq!(json["findings"][0]["muted"]["matched_by"], "check");
         assert_eq!(json["mutelist"][0]["state"], "live");
         assert!(
             json["findings"][1].get("muted").is_none(),
@@ -601,10 +649,13 @@ mod tests {
             serde_json::from_str(&report.render(Format::Ocsf)).expect("OCSF");
         assert_eq!(ocsf[0]["status_id"], 3);
         assert_eq!(ocsf[0]["status"], "Suppressed");
+        assert_eq!(ocsf[0]["unmapped"]["muted"]["matched_by"], "check");
         assert_eq!(ocsf[1]["status_id"], 1);
         let junit = report.render(Format::Junit);
         assert!(
-            junit.contains("<skipped message=\"muted (FAIL) until 2099-12-31"),
+            junit.contains(
+                "<skipped message=\"muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check)"
+            ),
             "{junit}"
         );
         let skipped = report.summary.skip + report.summary.muted;
@@ -613,10 +664,15 @@ mod tests {
             "muted findings are counted as the skipped they are written as: {junit}"
         );
         let csv = report.render(Format::Csv);
-        assert!(csv.lines().next().expect("header").ends_with(",muted"));
+        assert!(
+            csv.lines()
+                .next()
+                .expect("header")
+                .ends_with(",muted,account_id_text")
+        );
         assert!(
             csv.contains(
-                "muted (FAIL) until 2099-12-31 by mutelist entry 1: accepted <until> the migration"
+                "muted (FAIL) until 2099-12-31 by mutelist entry 1 (matched by check): accepted <until> the migration"
             ),
             "{csv}"
         );
@@ -626,7 +682,7 @@ mod tests {
             "{page}"
         );
         assert!(
-            page.contains("accepted &lt;until&gt; the migration"),
+            page.contains("(matched by check): accepted &lt;until&gt; the migration"),
             "escaped"
         );
         assert!(!page.contains("accepted <until>"), "escaped");
@@ -640,8 +696,9 @@ mod tests {
     fn status_lists_only_those_findings_in_every_format_and_counts_all() {
         let full = sample_report();
         let mut report = full.clone();
-        report.keep_statuses(&[ShownStatus::Fail, ShownStatus::Error]);
+        let left_out = report.keep_statuses(&[ShownStatus::Fail, ShownStatus::Error]);
         assert_eq!(report.findings.len(), 2);
+        assert_eq!(left_out, full.findings.len() - 2);
         assert_eq!(report.summary, full.summary, "every finding still counted");
         assert_eq!(
             crate::exit_code(&report.summary),
@@ -678,6 +735,35 @@ mod tests {
         );
         let junit = report.render(Format::Junit);
         assert_eq!(junit.matches("<testcase ").count(), 2);
+        // The filter and the run's totals over every finding, before the test cases.
+        for property in [
+            "<property name=\"audit.status_filter\" value=\"FAIL,ERROR\"/>".to_owned(),
+            "<property name=\"audit.status_left_out\" value=\"PASS,SKIP,MUTED\"/>".to_owned(),
+            format!(
+                "<property name=\"audit.total.pass\" value=\"{}\"/>",
+                full.summary.pass
+            ),
+            format!(
+                "<property name=\"audit.total.skip\" value=\"{}\"/>",
+                full.summary.skip
+            ),
+        ] {
+            assert!(junit.contains(&property), "{property} in {junit}");
+        }
+        assert!(junit.find("<properties>") < junit.find("<testcase "));
+        assert!(!full.render(Format::Junit).contains("<properties>"));
+        // CSV and OCSF cannot say it: a line of standard error does.
+        assert_eq!(
+            report.left_out_line(left_out).as_deref(),
+            Some(
+                format!(
+                    "--status left out {} findings (PASS, SKIP, MUTED); the summary counts every finding",
+                    full.findings.len() - 2
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(full.left_out_line(0), None);
         assert!(
             junit.contains("tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\""),
             "the counts are of the test cases listed: {junit}"
@@ -689,6 +775,15 @@ mod tests {
         );
         let page = report.render(Format::Html);
         assert!(page.contains("id=\"listed\""), "the page says so");
+        // The account's heading counts what is listed, and says so.
+        assert!(
+            page.contains(&format!(
+                "account {}, findings listed: 0 passed, 1 failed, 1 errors, 0 skipped</h3>",
+                report.scope.account_id.as_deref().unwrap_or("unknown")
+            )),
+            "{page}"
+        );
+        assert!(!full.render(Format::Html).contains("findings listed:"));
         assert_eq!(page.matches("<tr><td>").count(), 2, "two rows listed");
         for resource in kept {
             assert!(page.contains(&html::escape(resource)), "{resource}");
@@ -699,6 +794,7 @@ mod tests {
             reason: "accepted".to_owned(),
             expires: "2099-01-01".to_owned(),
             entry: 1,
+            matched_by: "check".to_owned(),
         });
         let mut only_fail = muted.clone();
         only_fail.keep_statuses(&[ShownStatus::Fail]);

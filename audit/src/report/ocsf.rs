@@ -133,15 +133,7 @@ fn account_of(report: &Report, finding: &Finding) -> Option<String> {
 /// in six random characters that change when the secret is recreated under the
 /// same name, so the name is used instead.
 fn stable_resource(resource: &str) -> &str {
-    if resource.contains(":secretsmanager:")
-        && let Some((_, name)) = resource.split_once(":secret:")
-        && let Some((base, suffix)) = name.rsplit_once('-')
-        && suffix.len() == 6
-        && suffix.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        return base;
-    }
-    resource
+    super::secret_name(resource).unwrap_or(resource)
 }
 
 /// `finding_info.uid`: the same check on the same resource in the same account
@@ -216,7 +208,6 @@ pub fn compliance_finding(report: &Report, finding: &Finding, time_ms: i64) -> V
             "types": ["Software and Configuration Checks", finding.check_id],
             "created_time": time_ms,
         },
-        "risk_details": format!("{} ({} severity)", finding.title, finding.severity),
         "remediation": {"desc": finding.remediation, "references": finding.references},
         "resources": [{
             "uid": finding.resource,
@@ -230,8 +221,19 @@ pub fn compliance_finding(report: &Report, finding: &Finding, time_ms: i64) -> V
             "event_code": finding.check_id,
             "product": {"name": report.tool, "vendor_name": "secrets-manager-rotation", "version": report.version},
             "version": OCSF_VERSION,
+            // Every class takes the Cloud profile: `base_event.json` lists it in
+            // its `profiles` (ocsf-schema), and `cloud` above is its attribute.
+            "profiles": ["cloud"],
         },
-        "unmapped": {"compliance": finding.compliance, "status": finding.status, "muted": finding.muted, "region": finding.region},
+        // `risk_details` is not an attribute of Compliance Finding in 1.3.0:
+        // kept here, where any attribute may go.
+        "unmapped": {
+            "compliance": finding.compliance,
+            "status": finding.status,
+            "muted": finding.muted,
+            "region": finding.region,
+            "risk_details": format!("{} ({} severity)", finding.title, finding.severity),
+        },
     })
 }
 
@@ -354,6 +356,37 @@ mod tests {
         );
     }
 
+    // Only attributes of Compliance Finding 1.3.0 (its own, Finding's, Base
+    // Event's and the Cloud profile's); anything else goes in `unmapped`.
+    const ATTRIBUTES: [&str; 26] = [
+        "activity_id",
+        "activity_name",
+        "category_name",
+        "category_uid",
+        "class_name",
+        "class_uid",
+        "cloud",
+        "compliance",
+        "finding_info",
+        "message",
+        "metadata",
+        "remediation",
+        "resources",
+        "severity",
+        "severity_id",
+        "status",
+        "status_code",
+        "status_detail",
+        "status_id",
+        "time",
+        "type_name",
+        "type_uid",
+        "unmapped",
+        "api",
+        "end_time",
+        "start_time",
+    ];
+
     /// OCSF 1.x Compliance Finding, checked against the attributes the schema
     /// documents as required (class, base event and the objects used), with their
     /// types and enumerations. The JSON Schema itself could not be obtained here
@@ -410,6 +443,14 @@ mod tests {
                 .is_some_and(|v| v.starts_with("1."))
         );
         assert!(metadata["product"].is_object(), "metadata.product required");
+        assert_eq!(metadata["profiles"], serde_json::json!(["cloud"]));
+        for key in f.as_object().expect("object").keys() {
+            assert!(
+                ATTRIBUTES.contains(&key.as_str()),
+                "{key} is not an attribute of class 2003"
+            );
+        }
+        assert!(f["unmapped"]["risk_details"].is_string());
         let info = &f["finding_info"];
         assert!(
             info["uid"].as_str().is_some_and(|u| !u.is_empty()),

@@ -58,6 +58,11 @@ struct Options {
     ssl_key: bool,
     /// Create the database with `StorageEncrypted` (the API's default is unencrypted).
     storage_encrypted: bool,
+    /// Privileges appuser also gets on `*.*` (none in the compliant setup).
+    global_grant: Option<&'static str>,
+    /// Privileges on `*.*` of a role `dba` granted to appuser but not made its
+    /// default (not active at login).
+    admin_role: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -75,6 +80,8 @@ impl Default for Options {
             select_role: None,
             ssl_key: true,
             storage_encrypted: true,
+            global_grant: None,
+            admin_role: None,
         }
     }
 }
@@ -102,6 +109,10 @@ struct Setup {
     bastion_id: String,
     /// The VPC's default security group, its rules removed.
     default_sg: String,
+    /// The database's parameter group (require_secure_transport on).
+    parameter_group: String,
+    /// The application secret's customer managed key.
+    key_arn: String,
 }
 
 fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
@@ -325,8 +336,19 @@ async fn provision_boxed(options: &Options) -> Setup {
         .send()
         .await
         .expect("create subnet group");
+    // A parameter group of its own with require_secure_transport on, as provision makes.
+    let parameter_group = format!("{name}-tls");
+    rds.create_db_parameter_group()
+        .db_parameter_group_name(&parameter_group)
+        .db_parameter_group_family("mysql8.0")
+        .description("audit test: TLS only")
+        .send()
+        .await
+        .expect("create parameter group");
+    set_secure_transport(&rds, &parameter_group, "1").await;
     rds.create_db_instance()
         .db_instance_identifier(&db_id)
+        .db_parameter_group_name(&parameter_group)
         .engine("mysql")
         .db_instance_class("db.t3.micro")
         .allocated_storage(20)
@@ -381,6 +403,9 @@ async fn provision_boxed(options: &Options) -> Setup {
         format!("CREATE USER 'appuser'@'%' IDENTIFIED BY '{APP_PASSWORD}'"),
         format!("GRANT {} ON tutorial.* TO 'appuser'@'%'", options.grant),
     ];
+    if let Some(global) = options.global_grant {
+        statements.push(format!("GRANT {global} ON *.* TO 'appuser'@'%'"));
+    }
     if let Some(default) = options.select_role {
         // MariaDB roles (MariaDB knowledge base, "Roles Overview"; SET DEFAULT ROLE).
         statements.extend([
@@ -391,6 +416,13 @@ async fn provision_boxed(options: &Options) -> Setup {
         if default {
             statements.push("SET DEFAULT ROLE reader FOR 'appuser'@'%'".to_owned());
         }
+    }
+    if let Some(privileges) = options.admin_role {
+        statements.extend([
+            "CREATE ROLE dba".to_owned(),
+            format!("GRANT {privileges} ON *.* TO dba"),
+            "GRANT dba TO 'appuser'@'%'".to_owned(),
+        ]);
     }
     for statement in statements {
         sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
@@ -437,6 +469,23 @@ async fn provision_boxed(options: &Options) -> Setup {
     } else {
         admin_arn.clone()
     };
+    // The secret's customer managed key, rotating, under the default key policy, as
+    // provision makes it (AWS Config secretsmanager-using-cmk).
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key_arn = kms
+        .create_key()
+        .description("audit test: the application secret's key")
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata()
+        .map(|k| k.arn().unwrap_or(k.key_id()).to_owned())
+        .expect("key arn");
+    kms.enable_key_rotation()
+        .key_id(&key_arn)
+        .send()
+        .await
+        .expect("enable key rotation");
     let secret_name = unique_name("AuditAppuser");
     let mut value = json!({
         "engine": "mysql", "host": host, "port": port, "username": "appuser", "password": APP_PASSWORD,
@@ -453,6 +502,7 @@ async fn provision_boxed(options: &Options) -> Setup {
     let created = secrets
         .create_secret()
         .name(&secret_name)
+        .kms_key_id(&key_arn)
         .secret_string(value.to_string())
         .send()
         .await
@@ -478,6 +528,7 @@ async fn provision_boxed(options: &Options) -> Setup {
     // The role's least-privilege policy, as deploy writes it.
     let mut policy = xtask::deploy::rotation_policy(&xtask::deploy::RoleResources {
         secret_arn: secret_arn.clone(),
+        secret_kms_key: Some(key_arn.clone()),
         admin_secret_arn: masterarn.clone(),
         db_instance_arns: vec![instance.db_instance_arn().expect("instance arn").to_owned()],
         log_group_arn: format!(
@@ -544,7 +595,25 @@ async fn provision_boxed(options: &Options) -> Setup {
         denying_acl,
         bastion_id,
         default_sg,
+        parameter_group,
+        key_arn,
     }
+}
+
+/// Sets `require_secure_transport` in a DB parameter group (dynamic: at once).
+async fn set_secure_transport(rds: &aws_sdk_rds::Client, group: &str, value: &str) {
+    rds.modify_db_parameter_group()
+        .db_parameter_group_name(group)
+        .parameters(
+            aws_sdk_rds::types::Parameter::builder()
+                .parameter_name("require_secure_transport")
+                .parameter_value(value)
+                .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("set require_secure_transport");
 }
 
 /// Removes every rule of the VPC's default security group (FSBP EC2.2), as
@@ -714,7 +783,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         .collect();
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = findings.iter().map(|f| f.check_id.as_str()).collect();
-    assert_eq!(ids.len(), 24, "{ids:?}");
+    assert_eq!(ids.len(), 28, "{ids:?}");
     // The role's permissions were read and judged, from the role's own policy.
     let role = findings
         .iter()
@@ -755,7 +824,7 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
     let loaded: Inventory = serde_json::from_str(&saved).expect("load");
     assert_eq!(audit::evaluate(&loaded, &Policy::default()), findings);
 
-    // Without --read-secrets the three checks that need a value skip, saying why.
+    // Without --read-secrets the four checks that need a value skip, saying why.
     let inventory =
         audit::collect(std::slice::from_ref(&setup.config), &request(&setup, false)).await;
     let findings = audit::evaluate(&inventory, &Policy::default());
@@ -769,7 +838,8 @@ async fn a_compliant_setup_passes_every_check_and_a_saved_inventory_agrees() {
         BTreeSet::from([
             "secret.rotation.admin-linked",
             "secret.rotation.function-role",
-            "db.appuser.select"
+            "db.appuser.select",
+            "db.appuser.least-privilege"
         ])
     );
     assert!(
@@ -1223,6 +1293,193 @@ async fn a_public_snapshot_of_the_database_fails() {
         finding.message
     );
     assert!(finding.remediation.contains("--values-to-remove all"));
+    // FSBP RDS.1's severity: Critical for a public snapshot.
+    assert_eq!(finding.severity, audit::checks::Severity::Critical);
+}
+
+/// A login as appuser without TLS: whether the server accepts it.
+async fn plaintext_login(setup: &Setup) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let address = aws_sdk_rds::Client::new(&setup.config)
+        .describe_db_instances()
+        .db_instance_identifier(&setup.db_id)
+        .send()
+        .await
+        .expect("describe database")
+        .db_instances()
+        .first()
+        .and_then(|db| db.endpoint().and_then(|e| e.address()).map(str::to_owned))
+        .expect("database address");
+    let options = sqlx::mysql::MySqlConnectOptions::new()
+        .host(&address)
+        .port(setup.db_port)
+        .username("appuser")
+        .password(APP_PASSWORD)
+        .ssl_mode(sqlx::mysql::MySqlSslMode::Disabled);
+    sqlx::MySqlConnection::connect_with(&options)
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn a_database_accepting_plaintext_fails() {
+    let setup = provision(&Options::default()).await;
+    // The compliant setup's server refuses a login without TLS, as RDS does with
+    // require_secure_transport on.
+    assert!(
+        plaintext_login(&setup).await.is_err(),
+        "a login without TLS must be refused while require_secure_transport is 1"
+    );
+    let rds = aws_sdk_rds::Client::new(&setup.config);
+    set_secure_transport(&rds, &setup.parameter_group, "0").await;
+    plaintext_login(&setup)
+        .await
+        .expect("with require_secure_transport 0 a plaintext login is accepted");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(failing(&findings), BTreeSet::from(["rds.tls.required"]));
+    let finding = finding(&findings, "rds.tls.required");
+    assert!(finding.resource.ends_with(&format!(":db:{}", setup.db_id)));
+    assert!(
+        finding.message.contains(&format!(
+            "RDS instance {}: parameter group {} has require_secure_transport 0; expected 1",
+            setup.db_id, setup.parameter_group
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("require_secure_transport"));
+}
+
+#[tokio::test]
+async fn a_database_on_an_expired_ca_fails() {
+    let setup = provision(&Options::default()).await;
+    aws_sdk_rds::Client::new(&setup.config)
+        .modify_db_instance()
+        .db_instance_identifier(&setup.db_id)
+        .ca_certificate_identifier("rds-ca-2019")
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("move the database to rds-ca-2019");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["rds.ca-certificate.valid"])
+    );
+    let finding = finding(&findings, "rds.ca-certificate.valid");
+    assert!(
+        finding.message.contains(&format!(
+            "RDS instance {} uses CA rds-ca-2019, expired on 2024-08-22",
+            setup.db_id
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("--ca-certificate-identifier"));
+}
+
+#[tokio::test]
+async fn a_public_snapshot_of_an_aurora_members_cluster_fails() {
+    // An Aurora member's data is snapshotted with its cluster: the instance has no
+    // snapshots of its own, and a public cluster snapshot must not pass as "none".
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let cluster = unique_name("auditcluster");
+    let member = unique_name("auditmember");
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password("ClusterPassw0rd42")
+        .storage_encrypted(true)
+        .send()
+        .await
+        .expect("create cluster");
+    rds.create_db_instance()
+        .db_instance_identifier(&member)
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .db_instance_class("db.t3.medium")
+        .send()
+        .await
+        .expect("create member");
+    let snapshot = unique_name("auditclustersnap");
+    rds.create_db_cluster_snapshot()
+        .db_cluster_identifier(&cluster)
+        .db_cluster_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("snapshot the cluster");
+    rds.modify_db_cluster_snapshot_attribute()
+        .db_cluster_snapshot_identifier(&snapshot)
+        .attribute_name("restore")
+        .values_to_add("all")
+        .send()
+        .await
+        .expect("make the cluster snapshot public");
+    let request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: member.clone(),
+            read_secrets: false,
+            discover: false,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
+    };
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let findings = audit::evaluate(&inventory, &Policy::default());
+    let finding = findings
+        .iter()
+        .find(|f| f.check_id == "rds.snapshots.private-encrypted")
+        .expect("the snapshot check");
+    assert_eq!(finding.status, Status::Fail, "{finding:#?}");
+    assert!(
+        finding
+            .resource
+            .ends_with(&format!(":cluster-snapshot:{snapshot}")),
+        "{}",
+        finding.resource
+    );
+    assert!(
+        finding.message.contains(&format!(
+            "cluster snapshot {snapshot} of the cluster of RDS instance {member} is public (restore=all"
+        )),
+        "{}",
+        finding.message
+    );
+    assert_eq!(finding.severity, audit::checks::Severity::Critical);
+}
+
+#[tokio::test]
+async fn a_secret_key_without_rotation_fails() {
+    let setup = provision(&Options::default()).await;
+    aws_sdk_kms::Client::new(&setup.config)
+        .disable_key_rotation()
+        .key_id(&setup.key_arn)
+        .send()
+        .await
+        .expect("turn the key's rotation off");
+    let (_, findings) = audit(&setup).await;
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["secret.kms.customer-managed"])
+    );
+    let finding = finding(&findings, "secret.kms.customer-managed");
+    assert_eq!(finding.resource, setup.secret_arn);
+    assert!(
+        finding.message.contains(&format!(
+            "secret {}'s KMS key: its automatic rotation is off",
+            setup.secret_name
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(finding.remediation.contains("enable-key-rotation"));
 }
 
 #[tokio::test]
@@ -1600,6 +1857,50 @@ async fn an_appuser_without_select_fails() {
 }
 
 #[tokio::test]
+async fn an_appuser_with_an_administrative_privilege_fails_held_directly_or_through_a_role() {
+    // PROCESS: every session's statements (other users' passwords in them), and the
+    // RDS master user may grant it (it holds it WITH GRANT OPTION). A role granted
+    // but not the default is one SET ROLE away for whoever holds the password; the
+    // audit reads its grants too (MariaDB: SET ROLE, SHOW GRANTS FOR CURRENT_ROLE).
+    let cases = [
+        (
+            Options {
+                global_grant: Some("PROCESS"),
+                ..Options::default()
+            },
+            "holds PROCESS ON *.*",
+        ),
+        (
+            Options {
+                admin_role: Some("PROCESS"),
+                ..Options::default()
+            },
+            "holds PROCESS ON *.* (through role `dba`)",
+        ),
+    ];
+    for (options, held) in cases {
+        let setup = provision(&options).await;
+        let (_, findings) = audit(&setup).await;
+        assert_eq!(
+            failing(&findings),
+            BTreeSet::from(["db.appuser.least-privilege"])
+        );
+        let finding = finding(&findings, "db.appuser.least-privilege");
+        assert_eq!(finding.resource, setup.secret_arn);
+        assert!(
+            finding.message.contains(&format!(
+                "user appuser of secret {} {held}",
+                setup.secret_name
+            )),
+            "{}",
+            finding.message
+        );
+        assert!(finding.remediation.contains("REVOKE"));
+        assert!(!finding.message.contains(APP_PASSWORD));
+    }
+}
+
+#[tokio::test]
 async fn the_database_port_open_to_a_network_fails() {
     let setup = provision(&Options::default()).await;
     let ec2 = aws_sdk_ec2::Client::new(&setup.config);
@@ -1921,7 +2222,7 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     let ids: BTreeSet<&str> = good_findings.iter().map(|f| f.check_id.as_str()).collect();
     // Every check of a setup, the rotation role's included, judged and passed.
-    assert_eq!(ids.len(), 24, "{ids:?}");
+    assert_eq!(ids.len(), 28, "{ids:?}");
     assert!(ids.contains("secret.rotation.function-role"), "{ids:?}");
     let bad_findings: Vec<Finding> = of_setup(&findings, &bad).into_iter().cloned().collect();
     assert_eq!(
@@ -2347,6 +2648,27 @@ fn muted_by_tag_and_listed_alone(
         "the tagged secret's findings: {report:#}"
     );
     assert!(on_secret.iter().all(|f| f["muted"]["entry"] == 2));
+    // The tag the audited account set is named as what muted them.
+    assert!(
+        on_secret
+            .iter()
+            .all(|f| f["muted"]["matched_by"] == "tag exception=SEC-9"),
+        "{on_secret:#?}"
+    );
+    // Standard error says what --status left out, and still lists every skipped check.
+    let left_out = report["summary"]["pass"].as_u64().unwrap_or_default()
+        + report["summary"]["fail"].as_u64().unwrap_or_default()
+        + report["summary"]["error"].as_u64().unwrap_or_default()
+        + report["summary"]["skip"].as_u64().unwrap_or_default();
+    assert!(
+        stderr.contains(&format!(
+            "audit: --status left out {left_out} findings (PASS, FAIL, ERROR, SKIP)"
+        )),
+        "{stderr}"
+    );
+    if report["summary"]["skip"].as_u64().is_some_and(|n| n > 0) {
+        assert!(stderr.contains("audit: skipped "), "{stderr}");
+    }
     assert_eq!(report["listed"], serde_json::json!(["MUTED"]));
     assert_eq!(
         report["summary"]["muted"].as_u64(),

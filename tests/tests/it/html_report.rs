@@ -265,9 +265,15 @@ fn chromium_renders_the_page_of_an_organisation_of_sixty_thousand_findings() {
         50,
         "an account each"
     );
+    // Its shared ARN, and evidence that names the row's own secret, said once in
+    // its group: the row is the rest of its resource.
     assert!(
-        dom.contains("<tr><td>app-00199-AbCdEf</td><td>secret bench/app-00199 …"),
+        dom.contains("<tr><td>app-00199-AbCdEf\n</td></tr>"),
         "a failure's row, its shared ARN and evidence said once in its group"
+    );
+    assert!(
+        dom.contains("each evidence starts “secret ‹the row's secret› …”"),
+        "the group says what its rows' evidence is"
     );
     std::fs::remove_dir_all(dir.join("profile")).ok();
     eprintln!(

@@ -15,7 +15,8 @@ use crate::aws::{self, Calls};
 pub enum Outcome {
     Deleted,
     AlreadyGone,
-    /// A secret scheduled for deletion after the recovery window.
+    /// A secret scheduled for deletion after the recovery window, or a KMS key after
+    /// its waiting period.
     Scheduled,
     /// Only announced (dry run).
     WouldDelete,

@@ -1,0 +1,533 @@
+//! `db.appuser.least-privilege`: the application user holds no `ALL`,
+//! `GRANT OPTION`, `SUPER` or other administrative privilege on `*.*`.
+//!
+//! Alternating-users rotation copies the application user's grants to its clone
+//! (`appuser_clone`) at every rotation, so whatever the user holds is handed out
+//! twice, and the password that opens it sits in a secret that a Lambda function,
+//! its role and everyone who may read the secret can use. The application needs
+//! data privileges on its own database; anything more is what an attacker holding
+//! the secret gains.
+//!
+//! No FSBP control, AWS Config rule or Prowler check reads a database's grants
+//! (audit-facts.md: Prowler "has no check for ... database grants"); the closest
+//! anchor is the CIS MySQL benchmarks' "Ensure 'SUPER' is not granted to
+//! non-administrative users" and their siblings for PROCESS, FILE, SHUTDOWN,
+//! CREATE USER, GRANT OPTION and the `mysql` database, which this check follows.
+//!
+//! Which privileges are administrative: the MySQL reference manual, "Privileges
+//! Provided by MySQL" ("Administrative privileges enable users to manage operation
+//! of the MySQL server. These privileges are global"), whose table gives the
+//! context "server administration" to ALL, CREATE TABLESPACE, CREATE USER,
+//! PROCESS, PROXY, RELOAD, REPLICATION CLIENT, REPLICATION SLAVE, SHOW DATABASES,
+//! SHUTDOWN and SUPER, and "file access on server host" to FILE; every dynamic
+//! privilege (MySQL 8: `SYSTEM_VARIABLES_ADMIN`, `FLUSH_TABLES`, ...) is global
+//! and administrative. Static names are words separated by spaces and dynamic ones
+//! are written with `_`; MariaDB's split of SUPER (10.5: `BINLOG ADMIN`,
+//! `CONNECTION ADMIN`, `READ_ONLY ADMIN`, `SET USER`, `REPLICA MONITOR`, ...) is
+//! caught by its `ADMIN`/`MONITOR`/`_` names and listed otherwise. Write access to
+//! the `mysql` database is administrative too: its tables are the grant tables.
+//!
+//! Every role granted to the user is judged too, active or not: whoever holds the
+//! password can `SET ROLE` to it. A role whose grants could not be read leaves
+//! least privilege unproven: ERROR, not PASS.
+//!
+//! The RDS master user is created with every privilege `WITH GRANT OPTION` by
+//! design, so a secret holding it (its user is the instance's `MasterUsername`,
+//! or it is a setup's `masterarn`, as `--discover --read-secrets` finds them) is
+//! SKIPped: it is the admin credential, not an application user.
+
+use super::grants::{AppuserGrants, appuser_grants, like, privileges, unquote};
+use super::{CheckDefinition, Context, Finding, Severity};
+use crate::inventory::{Collected, CollectionError};
+
+pub const DEFINITION: CheckDefinition = CheckDefinition {
+    id: "db.appuser.least-privilege",
+    title: "The secret's database user holds no administrative privilege",
+    severity: Severity::High,
+    resource_type: "AwsSecretsManagerSecret",
+    remediation: "As the admin, take the privilege away from the user and its clone, e.g. REVOKE ALL PRIVILEGES, GRANT OPTION FROM '<user>'@'%', '<user>_clone'@'%'; then GRANT only the data privileges the application needs ON `<dbname>`.* (SELECT, INSERT, UPDATE, DELETE)",
+    compliance: &[
+        "CIS-MySQL:Ensure 'SUPER' is not granted to non-administrative users",
+        "CIS-MySQL:Ensure 'GRANT OPTION' is not granted to non-administrative users",
+    ],
+    references: &[
+        "https://dev.mysql.com/doc/refman/8.0/en/privileges-provided.html",
+        "https://mariadb.com/kb/en/grant/",
+    ],
+};
+
+/// Static administrative privileges (MySQL manual's "server administration" and
+/// "file access on server host" contexts; `ALL` counts only on `*.*`).
+const ADMINISTRATIVE: &[&str] = &[
+    "ALL",
+    "ALL PRIVILEGES",
+    "CREATE TABLESPACE",
+    "CREATE USER",
+    "FILE",
+    "PROCESS",
+    "PROXY",
+    "RELOAD",
+    "REPLICATION CLIENT",
+    "REPLICATION SLAVE",
+    "SHOW DATABASES",
+    "SHUTDOWN",
+    "SUPER",
+    // MariaDB 10.5's parts of SUPER without ADMIN or MONITOR in their names
+    // (MariaDB knowledge base, GRANT: "Global Privileges").
+    "SET USER",
+    "BINLOG REPLAY",
+];
+
+/// Privileges that change a database's content or shape: on `mysql`.* they
+/// rewrite the grant tables.
+const WRITES: &[&str] = &[
+    "ALL",
+    "ALL PRIVILEGES",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+];
+
+/// Privileges that run stored code: EXECUTE on `*.*` or `mysql`.* runs the
+/// server's own routines (CIS MySQL keeps EXECUTE off the `mysql` database).
+const RUNS: &[&str] = &["EXECUTE"];
+
+/// A privilege's name without its column list: ``UPDATE (`authentication_string`)``
+/// is UPDATE on those columns of the table (MySQL manual, GRANT: "Column
+/// Privileges"), and on `mysql`.`user` it rewrites a password.
+fn name_of(privilege: &str) -> &str {
+    privilege.split('(').next().unwrap_or(privilege).trim()
+}
+
+/// Whether a database-level grant's pattern covers every database or the grant
+/// tables: `%`, or a pattern `LIKE`-matching `mysql` (`m_sql`, `my%`). With
+/// MySQL 8's `partial_revokes` on, wildcards in grants are literal (MySQL manual,
+/// "Privilege Restriction Using Partial Revokes": "If partial_revokes is enabled,
+/// MySQL interprets % and _ ... as literal characters"); the REVOKE rows
+/// SHOW GRANTS prints are the evidence that it is on.
+fn covers_grant_tables(pattern: &str, wildcards_literal: bool) -> bool {
+    if wildcards_literal {
+        pattern.replace("\\_", "_").replace("\\%", "%") == "mysql"
+    } else {
+        pattern == "%" || like(pattern, "mysql")
+    }
+}
+
+fn is_administrative(privilege: &str) -> bool {
+    ADMINISTRATIVE.contains(&privilege)
+        || privilege.contains('_')
+        || privilege.contains("ADMIN")
+        || privilege.contains("MONITOR")
+}
+
+/// What each `SHOW GRANTS` row hands out beyond least privilege, one line each
+/// (empty when nothing does).
+pub(crate) fn excess(rows: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    let wildcards_literal = rows.iter().any(|row| {
+        row.trim_start()
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("REVOKE "))
+    });
+    for row in rows {
+        let trimmed = row.trim();
+        let Some(body) = trimmed
+            .get(..6)
+            .filter(|start| start.eq_ignore_ascii_case("GRANT "))
+            .map(|_| &trimmed[6..])
+        else {
+            continue; // REVOKE rows (partial revokes) only take away
+        };
+        let upper = body.to_ascii_uppercase();
+        let grant_option = upper.contains(" WITH GRANT OPTION");
+        let Some(on) = upper.find(" ON ") else {
+            continue; // a role granted: its own rows follow when it is active
+        };
+        let list = privileges(&body[..on]);
+        let object = match upper[on + 4..].find(" TO ") {
+            Some(to) => &body[on + 4..on + 4 + to],
+            None => &body[on + 4..],
+        }
+        .trim();
+        let database = object.split_once('.').map(|(db, _)| unquote(db));
+        let names: Vec<&str> = list.iter().map(|p| name_of(p)).collect();
+        let everything = object == "*.*"
+            || (object.ends_with(".*")
+                && database
+                    .as_deref()
+                    .is_some_and(|db| db == "%" && !wildcards_literal));
+        let mut held: Vec<&str> = Vec::new();
+        if everything {
+            // Writes on every database include the grant tables.
+            held.extend(
+                names
+                    .iter()
+                    .copied()
+                    .filter(|p| is_administrative(p) || WRITES.contains(p) || RUNS.contains(p)),
+            );
+        } else if names.contains(&"PROXY") {
+            held.push("PROXY");
+        } else if database
+            .as_deref()
+            .is_some_and(|db| covers_grant_tables(db, wildcards_literal))
+        {
+            held.extend(
+                names
+                    .iter()
+                    .copied()
+                    .filter(|p| WRITES.contains(p) || RUNS.contains(p)),
+            );
+        }
+        if list.iter().any(|p| p == "GRANT OPTION") || grant_option {
+            held.push("GRANT OPTION");
+        }
+        if !held.is_empty() {
+            found.push(format!("{} ON {object}", held.join(", ")));
+        }
+    }
+    found
+}
+
+/// Why `secret` holds the RDS master credential, when it does.
+fn master_credential(
+    context: &Context<'_>,
+    secret: &crate::inventory::Secret,
+    user: &str,
+) -> Option<String> {
+    if let Collected::Ok(Some(db)) = &context.region.database
+        && db.master_username.as_deref() == Some(user)
+    {
+        return Some(format!(
+            "user {user} of secret {} is the master user (MasterUsername) of RDS instance {}, which holds every privilege by design; least privilege is judged for application users",
+            secret.name, db.id
+        ));
+    }
+    let named = context.region.secret_values.iter().any(|value| {
+        value
+            .facts
+            .ok()
+            .and_then(|f| f.masterarn.as_deref())
+            .is_some_and(|arn| arn == secret.arn)
+    });
+    named.then(|| {
+        format!(
+            "secret {} is a setup's masterarn (the admin credential); least privilege is judged for application users",
+            secret.name
+        )
+    })
+}
+
+pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
+    let def = &DEFINITION;
+    context.each_primary_secret(def, |secret| {
+        let (resource, name) = (&secret.arn, &secret.name);
+        let AppuserGrants { user, rows, .. } = match appuser_grants(context, def, secret) {
+            Ok(grants) => grants,
+            Err(finding) => return *finding,
+        };
+        if let Some(why) = master_credential(context, secret, &user) {
+            return context.skip(def, resource, &why);
+        }
+        let roles = context
+            .region
+            .grants
+            .iter()
+            .find(|g| &g.secret_arn == resource)
+            .map_or(&[][..], |g| g.roles.as_slice());
+        let mut excess = excess(rows);
+        let mut unread = Vec::new();
+        for role in roles {
+            match &role.rows {
+                Collected::Ok(role_rows) => excess.extend(
+                    self::excess(role_rows)
+                        .into_iter()
+                        .map(|held| format!("{held} (through role {})", role.role)),
+                ),
+                _ => unread.push(role.role.as_str()),
+            }
+        }
+        if !excess.is_empty() {
+            excess.dedup();
+            return context.fail(
+                def,
+                resource,
+                format!(
+                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
+                    excess.join("; ")
+                ),
+            );
+        }
+        if !unread.is_empty() {
+            let error = CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!(
+                    "least privilege of user {user} of secret {name} not proven: the grants of its role(s) {} could not be read",
+                    unread.join(", ")
+                ),
+            };
+            return context.error(def, resource, &error);
+        }
+        context.pass(
+            def,
+            resource,
+            format!(
+                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s)",
+                roles.len()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::checks::Status;
+    use crate::inventory::RoleGrants;
+
+    #[test]
+    fn administrative_privileges_are_found_in_mysql_and_mariadb_rows() {
+        // (rows, what is flagged; empty when least privilege)
+        let table: &[(&[&str], &[&str])] = &[
+            (
+                &[
+                    "GRANT USAGE ON *.* TO `appuser`@`%` IDENTIFIED BY PASSWORD '<redacted>'",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON `tutorial`.* TO `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // ALL on its own database is its data, not the server.
+            (
+                &["GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%`"],
+                &[],
+            ),
+            (&["GRANT SELECT ON *.* TO `appuser`@`%`"], &[]),
+            (
+                &["GRANT SELECT, UPDATE ON *.* TO `appuser`@`%`"],
+                &["UPDATE ON *.*"],
+            ),
+            (
+                &["GRANT ALL PRIVILEGES ON *.* TO `appuser`@`%` WITH GRANT OPTION"],
+                &["ALL PRIVILEGES, GRANT OPTION ON *.*"],
+            ),
+            (
+                &["GRANT SELECT ON `tutorial`.* TO `appuser`@`%` WITH GRANT OPTION"],
+                &["GRANT OPTION ON `tutorial`.*"],
+            ),
+            (
+                &["GRANT SELECT, PROCESS, SUPER ON *.* TO 'appuser'@'%'"],
+                &["PROCESS, SUPER ON *.*"],
+            ),
+            (
+                &["GRANT RELOAD, SHUTDOWN, FILE, CREATE USER ON *.* TO `appuser`@`%`"],
+                &["RELOAD, SHUTDOWN, FILE, CREATE USER ON *.*"],
+            ),
+            // MySQL 8 dynamic privileges, one row of their own.
+            (
+                &["GRANT SYSTEM_VARIABLES_ADMIN,FLUSH_TABLES ON *.* TO `appuser`@`%`"],
+                &["SYSTEM_VARIABLES_ADMIN, FLUSH_TABLES ON *.*"],
+            ),
+            // MariaDB 10.5+'s parts of SUPER.
+            (
+                &[
+                    "GRANT BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.* TO `appuser`@`%`",
+                ],
+                &["BINLOG ADMIN, CONNECTION ADMIN, SET USER, REPLICA MONITOR ON *.*"],
+            ),
+            // Writing the grant tables is creating users.
+            (
+                &["GRANT SELECT, INSERT, UPDATE ON `mysql`.* TO `appuser`@`%`"],
+                &["INSERT, UPDATE ON `mysql`.*"],
+            ),
+            (
+                &["GRANT UPDATE ON `mysql`.`user` TO `appuser`@`%`"],
+                &["UPDATE ON `mysql`.`user`"],
+            ),
+            (&["GRANT SELECT ON `mysql`.* TO `appuser`@`%`"], &[]),
+            (
+                &["GRANT PROXY ON ''@'%' TO 'appuser'@'%'"],
+                &["PROXY ON ''@'%'"],
+            ),
+            // A role grant has no ON; a partial revoke only takes away.
+            (
+                &[
+                    "GRANT `reader`@`%` TO `appuser`@`%`",
+                    "REVOKE SUPER ON *.* FROM `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // Wildcard database patterns that cover every database or `mysql`.
+            (
+                &["GRANT ALL PRIVILEGES ON `%`.* TO `appuser`@`%`"],
+                &["ALL PRIVILEGES ON `%`.*"],
+            ),
+            (
+                &["GRANT INSERT ON `m_sql`.* TO `appuser`@`%`"],
+                &["INSERT ON `m_sql`.*"],
+            ),
+            (
+                &["GRANT SELECT, UPDATE ON `my%`.* TO `appuser`@`%`"],
+                &["UPDATE ON `my%`.*"],
+            ),
+            (&["GRANT ALL ON `app%`.* TO `appuser`@`%`"], &[]),
+            // With partial_revokes on (a REVOKE row shows it) wildcards are literal.
+            (
+                &[
+                    "GRANT ALL PRIVILEGES ON `m_sql`.* TO `appuser`@`%`",
+                    "REVOKE SELECT ON `x`.* FROM `appuser`@`%`",
+                ],
+                &[],
+            ),
+            // Column-level writes into the grant tables; EXECUTE on them or *.*.
+            (
+                &["GRANT UPDATE (`authentication_string`) ON `mysql`.`user` TO `appuser`@`%`"],
+                &["UPDATE ON `mysql`.`user`"],
+            ),
+            (
+                &["GRANT EXECUTE ON *.* TO `appuser`@`%`"],
+                &["EXECUTE ON *.*"],
+            ),
+            (
+                &["GRANT EXECUTE ON `mysql`.* TO `appuser`@`%`"],
+                &["EXECUTE ON `mysql`.*"],
+            ),
+            (&["GRANT EXECUTE ON `tutorial`.* TO `appuser`@`%`"], &[]),
+            // Lower case, as some clients print it.
+            (&["grant super on *.* to 'appuser'@'%'"], &["SUPER ON *.*"]),
+        ];
+        for (rows, expected) in table {
+            let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
+            assert_eq!(excess(&rows), *expected, "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn the_finding_names_what_is_held_and_skips_without_read_secrets() {
+        let findings = findings_of(compliant_region(), DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Pass, "{findings:#?}");
+
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Ok(vec![
+            "GRANT SUPER ON *.* TO `appuser`@`%`".to_owned(),
+            "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
+        ]);
+        let findings = findings_of(region, DEFINITION.id);
+        assert_eq!(findings[0].status, Status::Fail);
+        assert_eq!(findings[0].resource, SECRET_ARN);
+        assert!(
+            findings[0].message.contains(
+                "user appuser of secret SecretsManagerTutorialAppuser holds SUPER ON *.*"
+            ),
+            "{}",
+            findings[0].message
+        );
+
+        let mut inventory = compliant_inventory();
+        inventory.metadata.scope.read_secrets = false;
+        let findings: Vec<_> =
+            crate::checks::evaluate(&inventory, &crate::policy::Policy::default())
+                .into_iter()
+                .filter(|f| f.check_id == DEFINITION.id)
+                .collect();
+        assert_eq!(findings[0].status, Status::Skip);
+        assert!(findings[0].message.contains("--read-secrets"));
+
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
+        assert_eq!(findings_of(region, DEFINITION.id)[0].status, Status::Error);
+    }
+
+    #[test]
+    fn a_master_credential_is_skipped() {
+        let master_grants = || {
+            Collected::Ok(vec![
+                "GRANT ALL PRIVILEGES ON *.* TO `admin`@`%` WITH GRANT OPTION".to_owned(),
+            ])
+        };
+        // (the instance's MasterUsername, another secret's masterarn names this one, status)
+        for (master, named, status) in [
+            (Some("admin"), false, Status::Skip),
+            (Some("root"), true, Status::Skip),
+            (Some("root"), false, Status::Fail),
+            (None, false, Status::Fail),
+        ] {
+            let mut region = compliant_region();
+            region.grants[0].rows = master_grants();
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.master_username = master.map(str::to_owned);
+            }
+            for value in &mut region.secret_values {
+                if let Collected::Ok(facts) = &mut value.facts {
+                    facts.username = Some("admin".to_owned());
+                    facts.masterarn = named.then(|| SECRET_ARN.to_owned());
+                }
+            }
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(
+                findings[0].status, status,
+                "{master:?} {named}: {findings:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_granted_role_is_judged_and_an_unread_one_is_not_proven() {
+        let role = |name: &str, rows: Collected<Vec<String>>| RoleGrants {
+            role: name.to_owned(),
+            rows,
+        };
+        let dba = || {
+            role(
+                "`dba`@`%`",
+                Collected::Ok(vec![
+                    "GRANT ALL PRIVILEGES ON *.* TO `dba`@`%` WITH GRANT OPTION".to_owned(),
+                ]),
+            )
+        };
+        let reader = || {
+            role(
+                "`reader`@`%`",
+                Collected::Ok(vec![
+                    "GRANT SELECT ON `tutorial`.* TO `reader`@`%`".to_owned(),
+                ]),
+            )
+        };
+        let unread = || role("`other`@`%`", Collected::Failed(denied("SHOW GRANTS")));
+        // (roles, status, text in the message)
+        let table: Vec<(Vec<RoleGrants>, Status, &str)> = vec![
+            (vec![reader()], Status::Pass, "through its 1 role(s)"),
+            (
+                vec![reader(), dba()],
+                Status::Fail,
+                "ALL PRIVILEGES, GRANT OPTION ON *.* (through role `dba`@`%`)",
+            ),
+            (
+                vec![reader(), unread()],
+                Status::Error,
+                "`other`@`%` could not be read",
+            ),
+            // A known FAIL is not hidden by a role that could not be read.
+            (
+                vec![unread(), dba()],
+                Status::Fail,
+                "through role `dba`@`%`",
+            ),
+        ];
+        for (roles, status, text) in table {
+            let mut region = compliant_region();
+            region.grants[0].roles = roles;
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings[0].status, status, "{findings:#?}");
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+        }
+    }
+}
