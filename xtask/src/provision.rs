@@ -971,7 +971,12 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    /// Moves an earlier run's instance into the project's parameter group.
+    /// Moves an earlier run's instance into the project's parameter group, and says on
+    /// every run whether the group is in force. No `ApplyImmediately`: the group name
+    /// changes at once without it, its parameters only at the next reboot either way,
+    /// and `ApplyImmediately` would also apply the user's other pending modifications
+    /// (Amazon RDS API Reference, ModifyDBInstance: DBParameterGroupName,
+    /// ApplyImmediately).
     async fn use_parameter_group(
         &self,
         id: &str,
@@ -979,27 +984,47 @@ impl Provisioner<'_> {
     ) -> Result<()> {
         let name = &self.names.db_parameter_group;
         let current = instance.map_or(&[][..], aws_sdk_rds::types::DbInstance::db_parameter_groups);
-        if current
+        let ours = current
             .iter()
-            .any(|g| g.db_parameter_group_name() == Some(name.as_str()))
-        {
-            return Ok(());
-        }
-        self.rds
-            .modify_db_instance()
-            .db_instance_identifier(id)
-            .db_parameter_group_name(name)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
-                    aws::describe(&e)
-                )
-            })?;
-        say(&format!(
-            "RDS instance {id}: now in parameter group {name} (TLS required)"
+            .find(|g| g.db_parameter_group_name() == Some(name.as_str()));
+        let apply_status = if let Some(group) = ours {
+            group.parameter_apply_status().map(ToOwned::to_owned)
+        } else {
+            let out = self
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .db_parameter_group_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            say(&format!(
+                "RDS instance {id}: moved to parameter group {name}"
+            ));
+            out.db_instance()
+                .map(aws_sdk_rds::types::DbInstance::db_parameter_groups)
+                .unwrap_or_default()
+                .iter()
+                .find(|g| g.db_parameter_group_name() == Some(name.as_str()))
+                .and_then(|g| g.parameter_apply_status())
+                .map(ToOwned::to_owned)
+        };
+        let region = self
+            .rds
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        say(&crate::resources::db_parameter_group::tls_status(
+            id,
+            name,
+            apply_status.as_deref(),
+            &region,
         ));
         Ok(())
     }
