@@ -912,3 +912,158 @@ async fn a_secret_scheduled_for_deletion_is_found_and_removed_by_force_delete_se
         "the secret is gone for good"
     );
 }
+
+/// A tagged key with the run's alias, and the run's tagged secret encrypted under it
+/// (what provision makes), without the rest of provision.
+async fn key_and_secret(config: &SdkConfig, names: &Names) -> String {
+    let kms = aws_sdk_kms::Client::new(config);
+    let mut create = kms.create_key();
+    for (key, value) in names.tags() {
+        create = create.tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .expect("tag"),
+        );
+    }
+    let key = create.send().await.expect("CreateKey");
+    let key_id = key.key_metadata().expect("key").key_id().to_owned();
+    kms.create_alias()
+        .alias_name(&names.kms_alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .expect("CreateAlias");
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let mut create = secrets
+        .create_secret()
+        .name(&names.secret)
+        .kms_key_id(&names.kms_alias)
+        .secret_string("{}");
+    for (key, value) in names.tags() {
+        create = create.tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        );
+    }
+    create.send().await.expect("CreateSecret");
+    key_id
+}
+
+async fn key_state(config: &SdkConfig, key_id: &str) -> aws_sdk_kms::types::KeyState {
+    aws_sdk_kms::Client::new(config)
+        .describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("DescribeKey")
+        .key_metadata()
+        .and_then(|k| k.key_state().cloned())
+        .expect("key state")
+}
+
+fn outcome_of(report: &cleanup::Report, kind: Kind) -> cleanup::Outcome {
+    report
+        .outcomes
+        .iter()
+        .find(|(r, _)| r.kind == kind)
+        .map(|(_, o)| o.clone())
+        .unwrap_or_else(|| panic!("no {kind:?} in\n{}", report.table()))
+}
+
+#[tokio::test]
+async fn cleanup_keeps_the_key_while_its_secret_can_be_restored() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xk")).expect("names");
+    let key_id = key_and_secret(&config, &names).await;
+
+    let mut keep = cleanup_options(&names, false);
+    keep.force_delete_secrets = false;
+    let report = cleanup::cleanup(&config, &keep).await.expect("cleanup");
+    assert_eq!(
+        outcome_of(&report, Kind::Secret),
+        cleanup::Outcome::Scheduled
+    );
+    assert!(
+        matches!(outcome_of(&report, Kind::KmsKey), cleanup::Outcome::Kept(ref why) if why.contains(&names.secret)),
+        "{}",
+        report.table()
+    );
+    assert!(report.complete(), "{}", report.table());
+    assert_eq!(
+        key_state(&config, &key_id).await,
+        aws_sdk_kms::types::KeyState::Enabled
+    );
+    // The secret restored is readable: its key and alias are still there.
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    secrets
+        .restore_secret()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("RestoreSecret");
+    secrets
+        .get_secret_value()
+        .secret_id(&names.secret)
+        .send()
+        .await
+        .expect("GetSecretValue after restore");
+
+    // Once the secret is gone for good, the key goes too.
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup --force-delete-secrets");
+    assert_eq!(
+        outcome_of(&report, Kind::KmsKey),
+        cleanup::Outcome::Scheduled
+    );
+    assert_eq!(
+        key_state(&config, &key_id).await,
+        aws_sdk_kms::types::KeyState::PendingDeletion
+    );
+}
+
+#[tokio::test]
+async fn cleanup_keeps_a_key_another_secret_uses() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xf")).expect("names");
+    let key_id = key_and_secret(&config, &names).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let foreign = format!("{}-someone-else", names.secret);
+    secrets
+        .create_secret()
+        .name(&foreign)
+        .kms_key_id(&key_id)
+        .secret_string("{}")
+        .send()
+        .await
+        .expect("CreateSecret (untagged)");
+
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert_eq!(outcome_of(&report, Kind::Secret), cleanup::Outcome::Deleted);
+    assert!(
+        matches!(outcome_of(&report, Kind::KmsKey), cleanup::Outcome::Kept(ref why) if why.contains(&foreign)),
+        "{}",
+        report.table()
+    );
+    assert_eq!(
+        key_state(&config, &key_id).await,
+        aws_sdk_kms::types::KeyState::Enabled
+    );
+    secrets
+        .delete_secret()
+        .secret_id(&foreign)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("DeleteSecret");
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup again");
+    assert!(report.complete(), "{}", report.table());
+}

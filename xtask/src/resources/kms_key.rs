@@ -1,33 +1,108 @@
 //! The application secret's customer managed KMS key (AWS Config
 //! `secretsmanager-using-cmk`, FSBP KMS.4: its rotation on). KMS deletes a key only
 //! after a waiting period of 7 to 30 days (AWS KMS developer guide, "Deleting AWS
-//! KMS keys"): cleanup removes its alias, so a rerun makes a new key, and schedules
-//! the deletion with the shortest period. A key already pending deletion is left as
-//! it is.
+//! KMS keys"). Cleanup deletes the key only once nothing can need it: while the
+//! run's secret is only scheduled for deletion (restorable for 7 days) or its
+//! deletion failed, a deleted key would leave a restored secret unreadable, so the
+//! key and its alias stay; a secret of someone else's under the key also keeps it.
+//! Otherwise it schedules the deletion with the shortest period first and removes
+//! the alias after (so a failure leaves the alias, by which a rerun finds the key,
+//! rather than an orphaned key). A key already pending deletion is left as it is.
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
+use super::Resource;
 use super::deletion::{Deletion, Outcome, gone_or};
+use crate::aws;
 
 /// The shortest waiting period KMS allows, in days.
 pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
 
-/// `kms:DeleteAlias`, then `kms:ScheduleKeyDeletion` (the key's id is the
-/// resource's id, its alias its name).
+/// Why the key must stay, given what came of the run's secrets so far (cleanup
+/// deletes secrets before the key): a secret scheduled for deletion, or whose
+/// deletion failed (or, in a dry run without `--force-delete-secrets`, would be
+/// scheduled), may still be restored and read.
+pub(crate) fn kept_for_secret(outcomes: &[(Resource, Outcome)], force: bool) -> Option<String> {
+    outcomes
+        .iter()
+        .filter(|(r, _)| r.kind == super::Kind::Secret)
+        .find(|(_, o)| match o {
+            Outcome::Scheduled | Outcome::Failed(_) | Outcome::Kept(_) => true,
+            Outcome::WouldDelete => !force,
+            Outcome::Deleted | Outcome::AlreadyGone => false,
+        })
+        .map(|(r, _)| {
+            format!(
+                "the secret {} can still be restored; it is encrypted under this key (rerun cleanup with --force-delete-secrets to delete both)",
+                r.name
+            )
+        })
+}
+
+/// Whether a secret's `KmsKeyId` (as given: key id, key ARN, alias name or alias
+/// ARN; Secrets Manager API reference, CreateSecret: KmsKeyId) names the key `id`
+/// with alias `alias`.
+pub(crate) fn names_key(kms_key_id: &str, id: &str, alias: &str) -> bool {
+    kms_key_id == id
+        || kms_key_id.ends_with(&format!(":key/{id}"))
+        || (!alias.is_empty()
+            && (kms_key_id == alias || kms_key_id.ends_with(&format!(":{alias}"))))
+}
+
+/// A secret that is not the run's and not deleted, encrypted under the key: its
+/// name, or `None`.
+async fn foreign_secret(d: &Deletion<'_>) -> Result<Option<String>> {
+    let (id, alias) = (d.resource.id.as_str(), d.resource.name.as_str());
+    let mut token = None;
+    loop {
+        // Without IncludePlannedDeletion, secrets scheduled for deletion are left out.
+        let page = d
+            .clients
+            .secrets
+            .list_secrets()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow!("secretsmanager:ListSecrets: {}", aws::describe(&e)))?;
+        for secret in page.secret_list() {
+            let ours = d.names.owns(
+                secret
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+            );
+            if !ours
+                && secret.deleted_date().is_none()
+                && secret.kms_key_id().is_some_and(|k| names_key(k, id, alias))
+            {
+                return Ok(Some(secret.name().unwrap_or_default().to_owned()));
+            }
+        }
+        token = page.next_token().map(ToOwned::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// `kms:ScheduleKeyDeletion`, then `kms:DeleteAlias` (the key's id is the
+/// resource's id, its alias its name); kept while a secret of someone else's uses it.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let (clients, id, alias) = (d.clients, d.resource.id.as_str(), d.resource.name.as_str());
-    let kms = &clients.kms;
     if !d.write(&format!(
-        "kms:DeleteAlias {alias}, kms:ScheduleKeyDeletion PendingWindowInDays {DELETION_WINDOW_DAYS}"
+        "kms:ScheduleKeyDeletion PendingWindowInDays {DELETION_WINDOW_DAYS}, kms:DeleteAlias"
     )) {
         return Ok(Outcome::WouldDelete);
     }
-    if !alias.is_empty() {
-        gone_or(
-            kms.delete_alias().alias_name(alias).send().await,
-            "kms:DeleteAlias",
-        )?;
+    if let Some(secret) = foreign_secret(d).await? {
+        return Ok(Outcome::Kept(format!(
+            "the secret {secret}, not this run's, is encrypted under this key; move it to another key (aws secretsmanager update-secret --secret-id {secret} --kms-key-id ...) and rerun cleanup"
+        )));
     }
+    let (kms, id, alias) = (
+        &d.clients.kms,
+        d.resource.id.as_str(),
+        d.resource.name.as_str(),
+    );
     let outcome = gone_or(
         kms.schedule_key_deletion()
             .key_id(id)
@@ -36,6 +111,12 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             .await,
         "kms:ScheduleKeyDeletion",
     )?;
+    if !alias.is_empty() {
+        gone_or(
+            kms.delete_alias().alias_name(alias).send().await,
+            "kms:DeleteAlias",
+        )?;
+    }
     // KMS deletes it when the waiting period ends.
     Ok(match outcome {
         Outcome::Deleted => Outcome::Scheduled,
@@ -50,9 +131,8 @@ pub(crate) async fn find(
     kms: &aws_sdk_kms::Client,
     names: &crate::names::Names,
 ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
-    use anyhow::{anyhow, bail};
+    use anyhow::bail;
 
-    use crate::aws;
     let alias = &names.kms_alias;
     let metadata = match kms.describe_key().key_id(alias).send().await {
         Ok(out) => out.key_metadata().cloned(),
@@ -78,4 +158,48 @@ pub(crate) async fn find(
         );
     }
     Ok(Some(metadata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Kind, Resource};
+    use super::Outcome;
+
+    #[test]
+    fn the_key_stays_while_the_runs_secret_can_be_restored() {
+        let secret = |o: Outcome| vec![(Resource::new(Kind::Secret, "arn:s", "app-secret"), o)];
+        let cases = [
+            (secret(Outcome::Scheduled), false, true),
+            (secret(Outcome::Failed("denied".into())), true, true),
+            (secret(Outcome::WouldDelete), false, true),
+            (secret(Outcome::WouldDelete), true, false),
+            (secret(Outcome::Deleted), true, false),
+            (secret(Outcome::AlreadyGone), false, false),
+            (Vec::new(), false, false),
+        ];
+        for (outcomes, force, kept) in cases {
+            let reason = super::kept_for_secret(&outcomes, force);
+            assert_eq!(reason.is_some(), kept, "{outcomes:?} force={force}");
+            if let Some(reason) = reason {
+                assert!(reason.starts_with("the secret app-secret can still be restored"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_names_the_key_by_id_arn_alias_or_alias_arn() {
+        let (id, alias) = ("1234abcd-12ab", "alias/run-secret");
+        let cases = [
+            ("1234abcd-12ab", true),
+            ("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab", true),
+            ("alias/run-secret", true),
+            ("arn:aws:kms:eu-west-1:111122223333:alias/run-secret", true),
+            ("arn:aws:kms:eu-west-1:111122223333:key/other", false),
+            ("alias/run-secret-2", false),
+            ("alias/aws/secretsmanager", false),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(super::names_key(given, id, alias), expected, "{given}");
+        }
+    }
 }
