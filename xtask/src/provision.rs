@@ -31,6 +31,7 @@ use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::resources::Kind;
+use crate::resources::kms_key::Lookup;
 use crate::state::State;
 use crate::tags::{ec2_tags, filter, kms_tags, owns_ec2, rds_tags, secret_tags, tag_spec};
 
@@ -1155,7 +1156,12 @@ impl Provisioner<'_> {
     /// or made, with rotation on (checked every run).
     async fn kms_key(&mut self) -> Result<()> {
         let alias = self.names.kms_alias.clone();
-        let arn = if let Some(key) = crate::resources::kms_key::find(&self.kms, self.names).await? {
+        let found = match crate::resources::kms_key::lookup(&self.kms, self.names).await? {
+            Lookup::Ours(key) => Some(key),
+            Lookup::Foreign(key_id) => return Err(Lookup::foreign_error(&alias, &key_id)),
+            Lookup::Missing => None,
+        };
+        let arn = if let Some(key) = found {
             let arn = key.arn().unwrap_or(key.key_id()).to_owned();
             self.note("KMS key", &format!("{alias} ({arn})"), false);
             arn

@@ -1067,3 +1067,34 @@ async fn cleanup_keeps_a_key_another_secret_uses() {
         .expect("cleanup again");
     assert!(report.complete(), "{}", report.table());
 }
+
+#[tokio::test]
+async fn a_foreign_key_under_the_runs_alias_does_not_stop_cleanup() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xa")).expect("names");
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms.create_key().send().await.expect("CreateKey (untagged)");
+    let key_id = key.key_metadata().expect("key").key_id().to_owned();
+    kms.create_alias()
+        .alias_name(&names.kms_alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .expect("CreateAlias");
+
+    let found = cleanup::discover(&config, &names).await.expect("discover");
+    assert!(found.iter().all(|r| r.kind != Kind::KmsKey), "{found:?}");
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+    assert_eq!(
+        key_state(&config, &key_id).await,
+        aws_sdk_kms::types::KeyState::Enabled
+    );
+    kms.describe_key()
+        .key_id(&names.kms_alias)
+        .send()
+        .await
+        .expect("the alias is left alone");
+}

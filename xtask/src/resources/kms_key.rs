@@ -124,26 +124,44 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     })
 }
 
-/// The run's key: the one its alias names, if it carries the run's tags and is not
-/// pending deletion. `Ok(None)` when there is none; an error when the alias names a
-/// key of someone else (never adopted, never deleted).
-pub(crate) async fn find(
+/// What the run's alias names.
+pub(crate) enum Lookup {
+    /// No alias, or one naming a key pending deletion.
+    Missing,
+    /// A key with the run's tags.
+    Ours(aws_sdk_kms::types::KeyMetadata),
+    /// A key without them (someone else's: never adopted, never deleted), by id.
+    Foreign(String),
+}
+
+impl Lookup {
+    /// The error provision gives for a foreign key.
+    pub(crate) fn foreign_error(alias: &str, key_id: &str) -> anyhow::Error {
+        anyhow!(
+            "KMS alias {alias} names key {key_id} without the run's tags; refusing to use it: move the alias or choose another --name"
+        )
+    }
+}
+
+/// The key the run's alias names, if it is not pending deletion, and whether it
+/// carries the run's tags.
+pub(crate) async fn lookup(
     kms: &aws_sdk_kms::Client,
     names: &crate::names::Names,
-) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+) -> Result<Lookup> {
     use anyhow::bail;
 
     let alias = &names.kms_alias;
     let metadata = match kms.describe_key().key_id(alias).send().await {
         Ok(out) => out.key_metadata().cloned(),
-        Err(error) if aws::is_not_found(&error) => return Ok(None),
+        Err(error) if aws::is_not_found(&error) => return Ok(Lookup::Missing),
         Err(error) => bail!("kms:DescribeKey {alias}: {}", aws::describe(&error)),
     };
     let Some(metadata) = metadata else {
-        return Ok(None);
+        return Ok(Lookup::Missing);
     };
     if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
-        return Ok(None);
+        return Ok(Lookup::Missing);
     }
     let tags = kms
         .list_resource_tags()
@@ -151,13 +169,11 @@ pub(crate) async fn find(
         .send()
         .await
         .map_err(|e| anyhow!("kms:ListResourceTags {alias}: {}", aws::describe(&e)))?;
-    if !names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))) {
-        bail!(
-            "KMS alias {alias} names key {} without the run's tags; refusing to use or delete it: move the alias or choose another --name",
-            metadata.key_id()
-        );
+    if names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))) {
+        Ok(Lookup::Ours(metadata))
+    } else {
+        Ok(Lookup::Foreign(metadata.key_id().to_owned()))
     }
-    Ok(Some(metadata))
 }
 
 #[cfg(test)]
