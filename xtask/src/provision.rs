@@ -1213,7 +1213,15 @@ impl Provisioner<'_> {
 
     /// Moves an earlier run's secret to the run's key: Secrets Manager re-encrypts
     /// its current versions under it (API reference, UpdateSecret: KmsKeyId).
-    async fn use_kms_key(&self, name: &str, current: Option<&str>) -> Result<()> {
+    /// A secret already rotating keeps its rotation function, whose role may decrypt
+    /// only under the key named when `deploy` wrote its policy: the user is told to
+    /// rerun deploy.
+    async fn use_kms_key(
+        &self,
+        name: &str,
+        current: Option<&str>,
+        rotation_function: Option<&str>,
+    ) -> Result<()> {
         let key = &self.state.kms_key_arn;
         if current == Some(key.as_str()) {
             return Ok(());
@@ -1231,6 +1239,11 @@ impl Provisioner<'_> {
                 )
             })?;
         say(&format!("secret {name}: now encrypted with {key}"));
+        if let Some(function) = rotation_function {
+            say(&format!(
+                "secret {name}: its rotation function {function} cannot read it under the new key until the rotation role may use the key: rerun `cargo xtask deploy` before the next rotation"
+            ));
+        }
         Ok(())
     }
 
@@ -1258,7 +1271,9 @@ impl Provisioner<'_> {
                     .unwrap_or_default()
                     .clone_into(&mut self.state.secret_arn);
                 self.note("secret", &name, false);
-                return self.use_kms_key(&name, secret.kms_key_id()).await;
+                return self
+                    .use_kms_key(&name, secret.kms_key_id(), secret.rotation_lambda_arn())
+                    .await;
             }
             Err(error) if error.missing => {}
             Err(error) => return Err(error.into()),
