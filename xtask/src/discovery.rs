@@ -69,7 +69,8 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
             "warning: KMS alias {} names key {key_id} without the run's tags; left alone",
             names.kms_alias
         )),
-        Lookup::Missing => {}
+        // Already pending deletion: nothing left to do for cleanup.
+        Lookup::Missing | Lookup::Pending { .. } => {}
     }
     // EC2, by tag filters (and the tags checked again).
     let filters = run_filters(names);

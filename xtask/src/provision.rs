@@ -1156,12 +1156,7 @@ impl Provisioner<'_> {
     /// or made, with rotation on (checked every run).
     async fn kms_key(&mut self) -> Result<()> {
         let alias = self.names.kms_alias.clone();
-        let found = match crate::resources::kms_key::lookup(&self.kms, self.names).await? {
-            Lookup::Ours(key) => Some(key),
-            Lookup::Foreign(key_id) => return Err(Lookup::foreign_error(&alias, &key_id)),
-            Lookup::Missing => None,
-        };
-        let arn = if let Some(key) = found {
+        let arn = if let Some(key) = self.existing_key().await? {
             let arn = key.arn().unwrap_or(key.key_id()).to_owned();
             self.note("KMS key", &format!("{alias} ({arn})"), false);
             arn
@@ -1181,13 +1176,10 @@ impl Provisioner<'_> {
                 .key_metadata()
                 .ok_or_else(|| anyhow!("kms:CreateKey answered no key"))?;
             let arn = key.arn().unwrap_or(key.key_id()).to_owned();
-            self.kms
-                .create_alias()
-                .alias_name(&alias)
-                .target_key_id(key.key_id())
-                .send()
-                .await
-                .map_err(|e| anyhow!("kms:CreateAlias {alias}: {}", aws::describe(&e)))?;
+            // Recorded before the alias: the state file (saved even when a step fails)
+            // lets a rerun find the key if CreateAlias does not happen.
+            self.state.kms_key_arn.clone_from(&arn);
+            crate::resources::kms_key::create_alias(&self.kms, &alias, key.key_id(), true).await?;
             self.note("KMS key", &format!("{alias} ({arn})"), true);
             arn
         };
@@ -1209,6 +1201,48 @@ impl Provisioner<'_> {
         }
         self.state.kms_key_arn = arn;
         Ok(())
+    }
+
+    /// The run's key: by its alias (a deletion a cleanup scheduled is cancelled), or
+    /// by the id an interrupted earlier run recorded (its alias then made).
+    async fn existing_key(&self) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+        use crate::resources::kms_key;
+        let alias = &self.names.kms_alias;
+        match kms_key::lookup(&self.kms, self.names).await? {
+            Lookup::Ours(key) => Ok(Some(key)),
+            Lookup::Foreign(key_id) => Err(Lookup::foreign_error(alias, &key_id)),
+            Lookup::Pending { key_id, ours: true } => {
+                kms_key::revive(&self.kms, &key_id).await?;
+                say(&format!(
+                    "KMS key {alias} ({key_id}): its deletion cancelled and the key enabled again"
+                ));
+                kms_key::recorded(&self.kms, self.names, &key_id).await
+            }
+            Lookup::Pending {
+                key_id,
+                ours: false,
+            } => bail!(
+                "KMS alias {alias} names key {key_id}, pending deletion and without the run's tags; delete the alias (`aws kms delete-alias --alias-name {alias}`) or choose another --name"
+            ),
+            Lookup::Missing => {
+                let recorded = State::load(&self.names.state_file(&self.options.state_dir))
+                    .ok()
+                    .flatten()
+                    .map(|s| s.kms_key_arn)
+                    .filter(|k| !k.is_empty());
+                let Some(recorded) = recorded else {
+                    return Ok(None);
+                };
+                let Some(key) = kms_key::recorded(&self.kms, self.names, &recorded).await? else {
+                    return Ok(None);
+                };
+                kms_key::create_alias(&self.kms, alias, key.key_id(), false).await?;
+                say(&format!(
+                    "KMS key {recorded}: an earlier run's, given its alias {alias} again"
+                ));
+                Ok(Some(key))
+            }
+        }
     }
 
     /// Moves an earlier run's secret to the run's key: Secrets Manager re-encrypts

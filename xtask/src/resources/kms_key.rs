@@ -132,6 +132,9 @@ pub(crate) enum Lookup {
     Ours(aws_sdk_kms::types::KeyMetadata),
     /// A key without them (someone else's: never adopted, never deleted), by id.
     Foreign(String),
+    /// A key pending deletion (a cleanup that scheduled it but could not delete the
+    /// alias), by id, and whether it carries the run's tags.
+    Pending { key_id: String, ours: bool },
 }
 
 impl Lookup {
@@ -160,20 +163,125 @@ pub(crate) async fn lookup(
     let Some(metadata) = metadata else {
         return Ok(Lookup::Missing);
     };
-    if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
-        return Ok(Lookup::Missing);
-    }
+    let ours = tagged(kms, names, metadata.key_id()).await?;
+    let key_id = metadata.key_id().to_owned();
+    Ok(
+        if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
+            Lookup::Pending { key_id, ours }
+        } else if ours {
+            Lookup::Ours(metadata)
+        } else {
+            Lookup::Foreign(key_id)
+        },
+    )
+}
+
+/// Whether key `key_id` carries the run's tags.
+async fn tagged(
+    kms: &aws_sdk_kms::Client,
+    names: &crate::names::Names,
+    key_id: &str,
+) -> Result<bool> {
     let tags = kms
         .list_resource_tags()
-        .key_id(metadata.key_id())
+        .key_id(key_id)
         .send()
         .await
-        .map_err(|e| anyhow!("kms:ListResourceTags {alias}: {}", aws::describe(&e)))?;
-    if names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))) {
-        Ok(Lookup::Ours(metadata))
-    } else {
-        Ok(Lookup::Foreign(metadata.key_id().to_owned()))
+        .map_err(|e| anyhow!("kms:ListResourceTags {key_id}: {}", aws::describe(&e)))?;
+    Ok(names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))))
+}
+
+/// The run's key `key_id` (recorded in an earlier run's state) if it still exists,
+/// is not pending deletion and carries the run's tags: a run interrupted between
+/// CreateKey and CreateAlias left it without its alias.
+pub(crate) async fn recorded(
+    kms: &aws_sdk_kms::Client,
+    names: &crate::names::Names,
+    key_id: &str,
+) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+    let metadata = match kms.describe_key().key_id(key_id).send().await {
+        Ok(out) => out.key_metadata().cloned(),
+        Err(error) if aws::is_not_found(&error) => return Ok(None),
+        Err(error) => {
+            return Err(anyhow!(
+                "kms:DescribeKey {key_id}: {}",
+                aws::describe(&error)
+            ));
+        }
+    };
+    let Some(metadata) = metadata else {
+        return Ok(None);
+    };
+    let usable = !matches!(
+        metadata.key_state(),
+        Some(
+            aws_sdk_kms::types::KeyState::PendingDeletion
+                | aws_sdk_kms::types::KeyState::PendingReplicaDeletion
+        )
+    );
+    Ok((usable && tagged(kms, names, key_id).await?).then_some(metadata))
+}
+
+/// `kms:CancelKeyDeletion` then `kms:EnableKey`: a key whose deletion is cancelled is
+/// left disabled (AWS KMS developer guide, "Deleting AWS KMS keys": canceling key
+/// deletion).
+pub(crate) async fn revive(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
+    kms.cancel_key_deletion()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| anyhow!("kms:CancelKeyDeletion {key_id}: {}", aws::describe(&e)))?;
+    kms.enable_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| anyhow!("kms:EnableKey {key_id}: {}", aws::describe(&e)))?;
+    Ok(())
+}
+
+/// `kms:CreateAlias`, retried while KMS does not yet know a key just made
+/// (`NotFoundException`: KMS is eventually consistent; AWS KMS developer guide,
+/// "Eventual consistency"). When it still fails and `new_key`, the key is scheduled
+/// for deletion so no untagged-by-alias key is left behind.
+pub(crate) async fn create_alias(
+    kms: &aws_sdk_kms::Client,
+    alias: &str,
+    key_id: &str,
+    new_key: bool,
+) -> Result<()> {
+    let mut tries = 0;
+    let error = loop {
+        tries += 1;
+        match kms
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error) if aws::is_not_found(&error) && tries < 6 => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+            Err(error) => break aws::describe(&error),
+        }
+    };
+    if !new_key {
+        return Err(anyhow!("kms:CreateAlias {alias} -> {key_id}: {error}"));
     }
+    let cleanup = kms
+        .schedule_key_deletion()
+        .key_id(key_id)
+        .pending_window_in_days(DELETION_WINDOW_DAYS)
+        .send()
+        .await
+        .map_or_else(
+            |e| format!("scheduling its deletion failed too ({}): schedule it with `aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days {DELETION_WINDOW_DAYS}`", aws::describe(&e)),
+            |_| "the new key is scheduled for deletion".to_owned(),
+        );
+    Err(anyhow!(
+        "kms:CreateAlias {alias} -> {key_id}: {error}; {cleanup}; rerun provision"
+    ))
 }
 
 #[cfg(test)]
