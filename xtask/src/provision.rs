@@ -1209,7 +1209,7 @@ impl Provisioner<'_> {
         use crate::resources::kms_key;
         let alias = &self.names.kms_alias;
         match kms_key::lookup(&self.kms, self.names).await? {
-            Lookup::Ours(key) => Ok(Some(key)),
+            Lookup::Ours(key) => Ok(Some(*key)),
             Lookup::Foreign(key_id) => Err(Lookup::foreign_error(alias, &key_id)),
             Lookup::Pending { key_id, ours: true } => {
                 kms_key::revive(&self.kms, &key_id).await?;

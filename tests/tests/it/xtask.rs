@@ -970,8 +970,10 @@ fn outcome_of(report: &cleanup::Report, kind: Kind) -> cleanup::Outcome {
         .outcomes
         .iter()
         .find(|(r, _)| r.kind == kind)
-        .map(|(_, o)| o.clone())
-        .unwrap_or_else(|| panic!("no {kind:?} in\n{}", report.table()))
+        .map_or_else(
+            || panic!("no {kind:?} in\n{}", report.table()),
+            |(_, o)| o.clone(),
+        )
 }
 
 #[tokio::test]

@@ -126,10 +126,10 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 
 /// What the run's alias names.
 pub(crate) enum Lookup {
-    /// No alias, or one naming a key pending deletion.
+    /// No alias.
     Missing,
     /// A key with the run's tags.
-    Ours(aws_sdk_kms::types::KeyMetadata),
+    Ours(Box<aws_sdk_kms::types::KeyMetadata>),
     /// A key without them (someone else's: never adopted, never deleted), by id.
     Foreign(String),
     /// A key pending deletion (a cleanup that scheduled it but could not delete the
@@ -169,7 +169,7 @@ pub(crate) async fn lookup(
         if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
             Lookup::Pending { key_id, ours }
         } else if ours {
-            Lookup::Ours(metadata)
+            Lookup::Ours(Box::new(metadata))
         } else {
             Lookup::Foreign(key_id)
         },
