@@ -1100,3 +1100,36 @@ async fn a_foreign_key_under_the_runs_alias_does_not_stop_cleanup() {
         .await
         .expect("the alias is left alone");
 }
+
+#[tokio::test]
+async fn provision_restores_the_runs_key_left_pending_deletion_under_its_alias() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xp")).expect("names");
+    let first = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+    let key = first.state.kms_key_arn.clone();
+    // A cleanup that scheduled the key's deletion but could not delete the alias
+    // (by the key's id, as cleanup does).
+    let key_id = key.rsplit('/').next().expect("key id");
+    aws_sdk_kms::Client::new(&config)
+        .schedule_key_deletion()
+        .key_id(key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("ScheduleKeyDeletion");
+
+    let again = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision again");
+    assert_eq!(again.state.kms_key_arn, key, "the same key is used");
+    assert_eq!(
+        key_state(&config, key_id).await,
+        aws_sdk_kms::types::KeyState::Enabled
+    );
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+}
