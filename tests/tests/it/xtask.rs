@@ -858,19 +858,7 @@ async fn a_secret_scheduled_for_deletion_is_found_and_removed_by_force_delete_se
     let config = sdk_config().await;
     let names = Names::new(&unique_name("Xt")).expect("names");
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
-    let mut create = secrets
-        .create_secret()
-        .name(&names.secret)
-        .secret_string("{}");
-    for (key, value) in names.tags() {
-        create = create.tags(
-            aws_sdk_secretsmanager::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build(),
-        );
-    }
-    create.send().await.expect("CreateSecret");
+    tagged_secret(&secrets, &names, None).await;
     secrets
         .delete_secret()
         .secret_id(&names.secret)
@@ -936,10 +924,20 @@ async fn key_and_secret(config: &SdkConfig, names: &Names) -> String {
         .await
         .expect("CreateAlias");
     let secrets = aws_sdk_secretsmanager::Client::new(config);
+    tagged_secret(&secrets, names, Some(&names.kms_alias)).await;
+    key_id
+}
+
+/// The run's secret (`{}`) with its tags, under `kms_key` if given.
+async fn tagged_secret(
+    secrets: &aws_sdk_secretsmanager::Client,
+    names: &Names,
+    kms_key: Option<&str>,
+) {
     let mut create = secrets
         .create_secret()
         .name(&names.secret)
-        .kms_key_id(&names.kms_alias)
+        .set_kms_key_id(kms_key.map(ToOwned::to_owned))
         .secret_string("{}");
     for (key, value) in names.tags() {
         create = create.tags(
@@ -950,7 +948,6 @@ async fn key_and_secret(config: &SdkConfig, names: &Names) -> String {
         );
     }
     create.send().await.expect("CreateSecret");
-    key_id
 }
 
 async fn key_state(config: &SdkConfig, key_id: &str) -> aws_sdk_kms::types::KeyState {
