@@ -20,7 +20,7 @@ use crate::aws::{self, Calls};
 use crate::discovery::{discover_with, planned};
 use crate::names::Names;
 use crate::resources::deletion::Deletion;
-use crate::resources::{Clients, deletion_rank};
+use crate::resources::{Clients, deletion_rank, kms_key};
 
 pub use crate::discovery::discover;
 pub use crate::resources::{Kind, Outcome, Resource};
@@ -103,6 +103,7 @@ impl Report {
                 Outcome::AlreadyGone => "already gone".to_owned(),
                 Outcome::Scheduled => "scheduled for deletion in 7 days".to_owned(),
                 Outcome::WouldDelete => "would delete (dry run)".to_owned(),
+                Outcome::Kept(reason) => format!("kept: {reason}"),
                 Outcome::Failed(message) => format!("NOT deleted: {message}"),
             };
             table.add_row([
@@ -167,10 +168,15 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
         let function_failed = outcomes
             .iter()
             .any(|(r, o)| r.kind == Kind::Function && matches!(o, Outcome::Failed(_)));
+        let key_kept = (resource.kind == Kind::KmsKey)
+            .then(|| kms_key::kept_for_secret(&outcomes, options.force_delete_secrets))
+            .flatten();
         let outcome = if resource.kind == Kind::Role && function_failed {
             Outcome::Failed(
                 "kept: Lambda needs this role to remove the function's network interfaces; rerun cleanup once they are gone".to_owned(),
             )
+        } else if let Some(reason) = key_kept {
+            Outcome::Kept(reason)
         } else {
             delete(&clients, options, &resource, &mut calls).await
         };
@@ -185,11 +191,18 @@ pub async fn cleanup(config: &SdkConfig, options: &CleanupOptions) -> Result<Rep
     let remaining: Vec<Resource> = if options.dry_run {
         Vec::new()
     } else {
-        // A secret left scheduled for deletion (no --force-delete-secrets) is done with.
+        // A secret left scheduled for deletion (no --force-delete-secrets) is done
+        // with, and so is the key kept for it.
+        let kept: Vec<&Resource> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Kept(_)))
+            .map(|(r, _)| r)
+            .collect();
         discover_with(&clients, &options.names)
             .await?
             .into_iter()
             .filter(|r| options.force_delete_secrets || !r.scheduled_for_deletion)
+            .filter(|r| !kept.iter().any(|k| k.kind == r.kind && k.id == r.id))
             .collect()
     };
     if !options.dry_run && remaining.is_empty() {
@@ -245,6 +258,7 @@ async fn delete_one(
         resource,
         wait: options.dependency_timeout,
         force_delete_secrets: options.force_delete_secrets,
+        names: &options.names,
         calls,
     };
     match resource.kind {

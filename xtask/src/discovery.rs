@@ -12,6 +12,7 @@ use aws_sdk_ec2::types::Filter;
 use crate::aws;
 use crate::names::Names;
 pub use crate::resources::Resource;
+use crate::resources::kms_key::Lookup;
 use crate::resources::{Clients, Kind, Planned};
 use crate::tags::{owns_ec2, run_filters};
 
@@ -58,9 +59,18 @@ pub(crate) async fn discover_with(clients: &Clients, names: &Names) -> Result<Ve
     find_by_name(clients, names, &mut found).await?;
     // RDS.
     find_rds(clients, names, &mut found).await?;
-    // The secret's KMS key, by its alias and tags.
-    if let Some(key) = crate::resources::kms_key::find(&clients.kms, names).await? {
-        found.push(Resource::new(Kind::KmsKey, key.key_id(), &names.kms_alias));
+    // The secret's KMS key, by its alias and tags; a key of someone else's under the
+    // same alias is skipped (never deleted), as a parameter group of the same name is.
+    match crate::resources::kms_key::lookup(&clients.kms, names).await? {
+        Lookup::Ours(key) => {
+            found.push(Resource::new(Kind::KmsKey, key.key_id(), &names.kms_alias));
+        }
+        Lookup::Foreign(key_id) => aws::say(&format!(
+            "warning: KMS alias {} names key {key_id} without the run's tags; left alone",
+            names.kms_alias
+        )),
+        // Already pending deletion: nothing left to do for cleanup.
+        Lookup::Missing | Lookup::Pending { .. } => {}
     }
     // EC2, by tag filters (and the tags checked again).
     let filters = run_filters(names);

@@ -31,6 +31,7 @@ use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::resources::Kind;
+use crate::resources::kms_key::Lookup;
 use crate::state::State;
 use crate::tags::{ec2_tags, filter, kms_tags, owns_ec2, rds_tags, secret_tags, tag_spec};
 
@@ -971,7 +972,12 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    /// Moves an earlier run's instance into the project's parameter group.
+    /// Moves an earlier run's instance into the project's parameter group, and says on
+    /// every run whether the group is in force. No `ApplyImmediately`: the group name
+    /// changes at once without it, its parameters only at the next reboot either way,
+    /// and `ApplyImmediately` would also apply the user's other pending modifications
+    /// (Amazon RDS API Reference, ModifyDBInstance: DBParameterGroupName,
+    /// ApplyImmediately).
     async fn use_parameter_group(
         &self,
         id: &str,
@@ -979,27 +985,47 @@ impl Provisioner<'_> {
     ) -> Result<()> {
         let name = &self.names.db_parameter_group;
         let current = instance.map_or(&[][..], aws_sdk_rds::types::DbInstance::db_parameter_groups);
-        if current
+        let ours = current
             .iter()
-            .any(|g| g.db_parameter_group_name() == Some(name.as_str()))
-        {
-            return Ok(());
-        }
-        self.rds
-            .modify_db_instance()
-            .db_instance_identifier(id)
-            .db_parameter_group_name(name)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
-                    aws::describe(&e)
-                )
-            })?;
-        say(&format!(
-            "RDS instance {id}: now in parameter group {name} (TLS required)"
+            .find(|g| g.db_parameter_group_name() == Some(name.as_str()));
+        let apply_status = if let Some(group) = ours {
+            group.parameter_apply_status().map(ToOwned::to_owned)
+        } else {
+            let out = self
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .db_parameter_group_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            say(&format!(
+                "RDS instance {id}: moved to parameter group {name}"
+            ));
+            out.db_instance()
+                .map(aws_sdk_rds::types::DbInstance::db_parameter_groups)
+                .unwrap_or_default()
+                .iter()
+                .find(|g| g.db_parameter_group_name() == Some(name.as_str()))
+                .and_then(|g| g.parameter_apply_status())
+                .map(ToOwned::to_owned)
+        };
+        let region = self
+            .rds
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        say(&crate::resources::db_parameter_group::tls_status(
+            id,
+            name,
+            apply_status.as_deref(),
+            &region,
         ));
         Ok(())
     }
@@ -1130,7 +1156,7 @@ impl Provisioner<'_> {
     /// or made, with rotation on (checked every run).
     async fn kms_key(&mut self) -> Result<()> {
         let alias = self.names.kms_alias.clone();
-        let arn = if let Some(key) = crate::resources::kms_key::find(&self.kms, self.names).await? {
+        let arn = if let Some(key) = self.existing_key().await? {
             let arn = key.arn().unwrap_or(key.key_id()).to_owned();
             self.note("KMS key", &format!("{alias} ({arn})"), false);
             arn
@@ -1150,13 +1176,10 @@ impl Provisioner<'_> {
                 .key_metadata()
                 .ok_or_else(|| anyhow!("kms:CreateKey answered no key"))?;
             let arn = key.arn().unwrap_or(key.key_id()).to_owned();
-            self.kms
-                .create_alias()
-                .alias_name(&alias)
-                .target_key_id(key.key_id())
-                .send()
-                .await
-                .map_err(|e| anyhow!("kms:CreateAlias {alias}: {}", aws::describe(&e)))?;
+            // Recorded before the alias: the state file (saved even when a step fails)
+            // lets a rerun find the key if CreateAlias does not happen.
+            self.state.kms_key_arn.clone_from(&arn);
+            crate::resources::kms_key::create_alias(&self.kms, &alias, key.key_id(), true).await?;
             self.note("KMS key", &format!("{alias} ({arn})"), true);
             arn
         };
@@ -1180,9 +1203,59 @@ impl Provisioner<'_> {
         Ok(())
     }
 
+    /// The run's key: by its alias (a deletion a cleanup scheduled is cancelled), or
+    /// by the id an interrupted earlier run recorded (its alias then made).
+    async fn existing_key(&self) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+        use crate::resources::kms_key;
+        let alias = &self.names.kms_alias;
+        match kms_key::lookup(&self.kms, self.names).await? {
+            Lookup::Ours(key) => Ok(Some(*key)),
+            Lookup::Foreign(key_id) => Err(Lookup::foreign_error(alias, &key_id)),
+            Lookup::Pending { key_id, ours: true } => {
+                kms_key::revive(&self.kms, &key_id).await?;
+                say(&format!(
+                    "KMS key {alias} ({key_id}): its deletion cancelled and the key enabled again"
+                ));
+                kms_key::recorded(&self.kms, self.names, &key_id).await
+            }
+            Lookup::Pending {
+                key_id,
+                ours: false,
+            } => bail!(
+                "KMS alias {alias} names key {key_id}, pending deletion and without the run's tags; delete the alias (`aws kms delete-alias --alias-name {alias}`) or choose another --name"
+            ),
+            Lookup::Missing => {
+                let recorded = State::load(&self.names.state_file(&self.options.state_dir))
+                    .ok()
+                    .flatten()
+                    .map(|s| s.kms_key_arn)
+                    .filter(|k| !k.is_empty());
+                let Some(recorded) = recorded else {
+                    return Ok(None);
+                };
+                let Some(key) = kms_key::recorded(&self.kms, self.names, &recorded).await? else {
+                    return Ok(None);
+                };
+                kms_key::create_alias(&self.kms, alias, key.key_id(), false).await?;
+                say(&format!(
+                    "KMS key {recorded}: an earlier run's, given its alias {alias} again"
+                ));
+                Ok(Some(key))
+            }
+        }
+    }
+
     /// Moves an earlier run's secret to the run's key: Secrets Manager re-encrypts
     /// its current versions under it (API reference, UpdateSecret: KmsKeyId).
-    async fn use_kms_key(&self, name: &str, current: Option<&str>) -> Result<()> {
+    /// A secret already rotating keeps its rotation function, whose role may decrypt
+    /// only under the key named when `deploy` wrote its policy: the user is told to
+    /// rerun deploy.
+    async fn use_kms_key(
+        &self,
+        name: &str,
+        current: Option<&str>,
+        rotation_function: Option<&str>,
+    ) -> Result<()> {
         let key = &self.state.kms_key_arn;
         if current == Some(key.as_str()) {
             return Ok(());
@@ -1200,6 +1273,11 @@ impl Provisioner<'_> {
                 )
             })?;
         say(&format!("secret {name}: now encrypted with {key}"));
+        if let Some(function) = rotation_function {
+            say(&format!(
+                "secret {name}: its rotation function {function} cannot read it under the new key until the rotation role may use the key: rerun `cargo xtask deploy` before the next rotation"
+            ));
+        }
         Ok(())
     }
 
@@ -1227,7 +1305,9 @@ impl Provisioner<'_> {
                     .unwrap_or_default()
                     .clone_into(&mut self.state.secret_arn);
                 self.note("secret", &name, false);
-                return self.use_kms_key(&name, secret.kms_key_id()).await;
+                return self
+                    .use_kms_key(&name, secret.kms_key_id(), secret.rotation_lambda_arn())
+                    .await;
             }
             Err(error) if error.missing => {}
             Err(error) => return Err(error.into()),

@@ -220,7 +220,7 @@ pub static TABLE: [Spec; 17] = [
         found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
         create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
         ready: "",
-        delete: "kms:DeleteAlias, kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period)",
+        delete: "kept while the run's secret is only scheduled for deletion (or a secret not the run's uses it); else kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period), then kms:DeleteAlias",
     },
     Spec {
         kind: K::Secret,

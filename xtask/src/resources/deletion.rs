@@ -20,6 +20,9 @@ pub enum Outcome {
     Scheduled,
     /// Only announced (dry run).
     WouldDelete,
+    /// Left in place on purpose, and why (not a failure: e.g. a KMS key kept while
+    /// the secret it encrypts can still be restored).
+    Kept(String),
     Failed(String),
 }
 
@@ -32,6 +35,8 @@ pub(crate) struct Deletion<'a> {
     pub(crate) wait: Duration,
     /// Delete secrets at once instead of after a 7-day recovery window.
     pub(crate) force_delete_secrets: bool,
+    /// The run (whose resources are told apart from someone else's by its tags).
+    pub(crate) names: &'a crate::names::Names,
     pub(crate) calls: &'a mut Calls,
 }
 

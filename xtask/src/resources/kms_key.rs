@@ -1,33 +1,108 @@
 //! The application secret's customer managed KMS key (AWS Config
 //! `secretsmanager-using-cmk`, FSBP KMS.4: its rotation on). KMS deletes a key only
 //! after a waiting period of 7 to 30 days (AWS KMS developer guide, "Deleting AWS
-//! KMS keys"): cleanup removes its alias, so a rerun makes a new key, and schedules
-//! the deletion with the shortest period. A key already pending deletion is left as
-//! it is.
+//! KMS keys"). Cleanup deletes the key only once nothing can need it: while the
+//! run's secret is only scheduled for deletion (restorable for 7 days) or its
+//! deletion failed, a deleted key would leave a restored secret unreadable, so the
+//! key and its alias stay; a secret of someone else's under the key also keeps it.
+//! Otherwise it schedules the deletion with the shortest period first and removes
+//! the alias after (so a failure leaves the alias, by which a rerun finds the key,
+//! rather than an orphaned key). A key already pending deletion is left as it is.
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
+use super::Resource;
 use super::deletion::{Deletion, Outcome, gone_or};
+use crate::aws;
 
 /// The shortest waiting period KMS allows, in days.
 pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
 
-/// `kms:DeleteAlias`, then `kms:ScheduleKeyDeletion` (the key's id is the
-/// resource's id, its alias its name).
+/// Why the key must stay, given what came of the run's secrets so far (cleanup
+/// deletes secrets before the key): a secret scheduled for deletion, or whose
+/// deletion failed (or, in a dry run without `--force-delete-secrets`, would be
+/// scheduled), may still be restored and read.
+pub(crate) fn kept_for_secret(outcomes: &[(Resource, Outcome)], force: bool) -> Option<String> {
+    outcomes
+        .iter()
+        .filter(|(r, _)| r.kind == super::Kind::Secret)
+        .find(|(_, o)| match o {
+            Outcome::Scheduled | Outcome::Failed(_) | Outcome::Kept(_) => true,
+            Outcome::WouldDelete => !force,
+            Outcome::Deleted | Outcome::AlreadyGone => false,
+        })
+        .map(|(r, _)| {
+            format!(
+                "the secret {} can still be restored; it is encrypted under this key (rerun cleanup with --force-delete-secrets to delete both)",
+                r.name
+            )
+        })
+}
+
+/// Whether a secret's `KmsKeyId` (as given: key id, key ARN, alias name or alias
+/// ARN; Secrets Manager API reference, CreateSecret: KmsKeyId) names the key `id`
+/// with alias `alias`.
+pub(crate) fn names_key(kms_key_id: &str, id: &str, alias: &str) -> bool {
+    kms_key_id == id
+        || kms_key_id.ends_with(&format!(":key/{id}"))
+        || (!alias.is_empty()
+            && (kms_key_id == alias || kms_key_id.ends_with(&format!(":{alias}"))))
+}
+
+/// A secret that is not the run's and not deleted, encrypted under the key: its
+/// name, or `None`.
+async fn foreign_secret(d: &Deletion<'_>) -> Result<Option<String>> {
+    let (id, alias) = (d.resource.id.as_str(), d.resource.name.as_str());
+    let mut token = None;
+    loop {
+        // Without IncludePlannedDeletion, secrets scheduled for deletion are left out.
+        let page = d
+            .clients
+            .secrets
+            .list_secrets()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow!("secretsmanager:ListSecrets: {}", aws::describe(&e)))?;
+        for secret in page.secret_list() {
+            let ours = d.names.owns(
+                secret
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+            );
+            if !ours
+                && secret.deleted_date().is_none()
+                && secret.kms_key_id().is_some_and(|k| names_key(k, id, alias))
+            {
+                return Ok(Some(secret.name().unwrap_or_default().to_owned()));
+            }
+        }
+        token = page.next_token().map(ToOwned::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// `kms:ScheduleKeyDeletion`, then `kms:DeleteAlias` (the key's id is the
+/// resource's id, its alias its name); kept while a secret of someone else's uses it.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
-    let (clients, id, alias) = (d.clients, d.resource.id.as_str(), d.resource.name.as_str());
-    let kms = &clients.kms;
     if !d.write(&format!(
-        "kms:DeleteAlias {alias}, kms:ScheduleKeyDeletion PendingWindowInDays {DELETION_WINDOW_DAYS}"
+        "kms:ScheduleKeyDeletion PendingWindowInDays {DELETION_WINDOW_DAYS}, kms:DeleteAlias"
     )) {
         return Ok(Outcome::WouldDelete);
     }
-    if !alias.is_empty() {
-        gone_or(
-            kms.delete_alias().alias_name(alias).send().await,
-            "kms:DeleteAlias",
-        )?;
+    if let Some(secret) = foreign_secret(d).await? {
+        return Ok(Outcome::Kept(format!(
+            "the secret {secret}, not this run's, is encrypted under this key; move it to another key (aws secretsmanager update-secret --secret-id {secret} --kms-key-id ...) and rerun cleanup"
+        )));
     }
+    let (kms, id, alias) = (
+        &d.clients.kms,
+        d.resource.id.as_str(),
+        d.resource.name.as_str(),
+    );
     let outcome = gone_or(
         kms.schedule_key_deletion()
             .key_id(id)
@@ -36,6 +111,12 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
             .await,
         "kms:ScheduleKeyDeletion",
     )?;
+    if !alias.is_empty() {
+        gone_or(
+            kms.delete_alias().alias_name(alias).send().await,
+            "kms:DeleteAlias",
+        )?;
+    }
     // KMS deletes it when the waiting period ends.
     Ok(match outcome {
         Outcome::Deleted => Outcome::Scheduled,
@@ -43,39 +124,206 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     })
 }
 
-/// The run's key: the one its alias names, if it carries the run's tags and is not
-/// pending deletion. `Ok(None)` when there is none; an error when the alias names a
-/// key of someone else (never adopted, never deleted).
-pub(crate) async fn find(
+/// What the run's alias names.
+pub(crate) enum Lookup {
+    /// No alias.
+    Missing,
+    /// A key with the run's tags.
+    Ours(Box<aws_sdk_kms::types::KeyMetadata>),
+    /// A key without them (someone else's: never adopted, never deleted), by id.
+    Foreign(String),
+    /// A key pending deletion (a cleanup that scheduled it but could not delete the
+    /// alias), by id, and whether it carries the run's tags.
+    Pending { key_id: String, ours: bool },
+}
+
+impl Lookup {
+    /// The error provision gives for a foreign key.
+    pub(crate) fn foreign_error(alias: &str, key_id: &str) -> anyhow::Error {
+        anyhow!(
+            "KMS alias {alias} names key {key_id} without the run's tags; refusing to use it: move the alias or choose another --name"
+        )
+    }
+}
+
+/// The key the run's alias names, if it is not pending deletion, and whether it
+/// carries the run's tags.
+pub(crate) async fn lookup(
     kms: &aws_sdk_kms::Client,
     names: &crate::names::Names,
-) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
-    use anyhow::{anyhow, bail};
+) -> Result<Lookup> {
+    use anyhow::bail;
 
-    use crate::aws;
     let alias = &names.kms_alias;
     let metadata = match kms.describe_key().key_id(alias).send().await {
         Ok(out) => out.key_metadata().cloned(),
-        Err(error) if aws::is_not_found(&error) => return Ok(None),
+        Err(error) if aws::is_not_found(&error) => return Ok(Lookup::Missing),
         Err(error) => bail!("kms:DescribeKey {alias}: {}", aws::describe(&error)),
+    };
+    let Some(metadata) = metadata else {
+        return Ok(Lookup::Missing);
+    };
+    let ours = tagged(kms, names, metadata.key_id()).await?;
+    let key_id = metadata.key_id().to_owned();
+    Ok(
+        if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
+            Lookup::Pending { key_id, ours }
+        } else if ours {
+            Lookup::Ours(Box::new(metadata))
+        } else {
+            Lookup::Foreign(key_id)
+        },
+    )
+}
+
+/// Whether key `key_id` carries the run's tags.
+async fn tagged(
+    kms: &aws_sdk_kms::Client,
+    names: &crate::names::Names,
+    key_id: &str,
+) -> Result<bool> {
+    let tags = kms
+        .list_resource_tags()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| anyhow!("kms:ListResourceTags {key_id}: {}", aws::describe(&e)))?;
+    Ok(names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))))
+}
+
+/// The run's key `key_id` (recorded in an earlier run's state) if it still exists,
+/// is not pending deletion and carries the run's tags: a run interrupted between
+/// CreateKey and CreateAlias left it without its alias.
+pub(crate) async fn recorded(
+    kms: &aws_sdk_kms::Client,
+    names: &crate::names::Names,
+    key_id: &str,
+) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+    let metadata = match kms.describe_key().key_id(key_id).send().await {
+        Ok(out) => out.key_metadata().cloned(),
+        Err(error) if aws::is_not_found(&error) => return Ok(None),
+        Err(error) => {
+            return Err(anyhow!(
+                "kms:DescribeKey {key_id}: {}",
+                aws::describe(&error)
+            ));
+        }
     };
     let Some(metadata) = metadata else {
         return Ok(None);
     };
-    if metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion) {
-        return Ok(None);
-    }
-    let tags = kms
-        .list_resource_tags()
-        .key_id(metadata.key_id())
+    let usable = !matches!(
+        metadata.key_state(),
+        Some(
+            aws_sdk_kms::types::KeyState::PendingDeletion
+                | aws_sdk_kms::types::KeyState::PendingReplicaDeletion
+        )
+    );
+    Ok((usable && tagged(kms, names, key_id).await?).then_some(metadata))
+}
+
+/// `kms:CancelKeyDeletion` then `kms:EnableKey`: a key whose deletion is cancelled is
+/// left disabled (AWS KMS developer guide, "Deleting AWS KMS keys": canceling key
+/// deletion).
+pub(crate) async fn revive(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
+    kms.cancel_key_deletion()
+        .key_id(key_id)
         .send()
         .await
-        .map_err(|e| anyhow!("kms:ListResourceTags {alias}: {}", aws::describe(&e)))?;
-    if !names.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))) {
-        bail!(
-            "KMS alias {alias} names key {} without the run's tags; refusing to use or delete it: move the alias or choose another --name",
-            metadata.key_id()
-        );
+        .map_err(|e| anyhow!("kms:CancelKeyDeletion {key_id}: {}", aws::describe(&e)))?;
+    kms.enable_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| anyhow!("kms:EnableKey {key_id}: {}", aws::describe(&e)))?;
+    Ok(())
+}
+
+/// `kms:CreateAlias`, retried while KMS does not yet know a key just made
+/// (`NotFoundException`: KMS is eventually consistent; AWS KMS developer guide,
+/// "Eventual consistency"). When it still fails and `new_key`, the key is scheduled
+/// for deletion so no untagged-by-alias key is left behind.
+pub(crate) async fn create_alias(
+    kms: &aws_sdk_kms::Client,
+    alias: &str,
+    key_id: &str,
+    new_key: bool,
+) -> Result<()> {
+    let mut tries = 0;
+    let error = loop {
+        tries += 1;
+        match kms
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error) if aws::is_not_found(&error) && tries < 6 => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+            Err(error) => break aws::describe(&error),
+        }
+    };
+    if !new_key {
+        return Err(anyhow!("kms:CreateAlias {alias} -> {key_id}: {error}"));
     }
-    Ok(Some(metadata))
+    let cleanup = kms
+        .schedule_key_deletion()
+        .key_id(key_id)
+        .pending_window_in_days(DELETION_WINDOW_DAYS)
+        .send()
+        .await
+        .map_or_else(
+            |e| format!("scheduling its deletion failed too ({}): schedule it with `aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days {DELETION_WINDOW_DAYS}`", aws::describe(&e)),
+            |_| "the new key is scheduled for deletion".to_owned(),
+        );
+    Err(anyhow!(
+        "kms:CreateAlias {alias} -> {key_id}: {error}; {cleanup}; rerun provision"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Kind, Resource};
+    use super::Outcome;
+
+    #[test]
+    fn the_key_stays_while_the_runs_secret_can_be_restored() {
+        let secret = |o: Outcome| vec![(Resource::new(Kind::Secret, "arn:s", "app-secret"), o)];
+        let cases = [
+            (secret(Outcome::Scheduled), false, true),
+            (secret(Outcome::Failed("denied".into())), true, true),
+            (secret(Outcome::WouldDelete), false, true),
+            (secret(Outcome::WouldDelete), true, false),
+            (secret(Outcome::Deleted), true, false),
+            (secret(Outcome::AlreadyGone), false, false),
+            (Vec::new(), false, false),
+        ];
+        for (outcomes, force, kept) in cases {
+            let reason = super::kept_for_secret(&outcomes, force);
+            assert_eq!(reason.is_some(), kept, "{outcomes:?} force={force}");
+            if let Some(reason) = reason {
+                assert!(reason.starts_with("the secret app-secret can still be restored"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_names_the_key_by_id_arn_alias_or_alias_arn() {
+        let (id, alias) = ("1234abcd-12ab", "alias/run-secret");
+        let cases = [
+            ("1234abcd-12ab", true),
+            ("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab", true),
+            ("alias/run-secret", true),
+            ("arn:aws:kms:eu-west-1:111122223333:alias/run-secret", true),
+            ("arn:aws:kms:eu-west-1:111122223333:key/other", false),
+            ("alias/run-secret-2", false),
+            ("alias/aws/secretsmanager", false),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(super::names_key(given, id, alias), expected, "{given}");
+        }
+    }
 }

@@ -5,6 +5,10 @@ use anyhow::Result;
 
 use super::deletion::{Deletion, Outcome, gone_or};
 
+/// The recovery window, in days: Secrets Manager's shortest (7 to 30; API
+/// reference, DeleteSecret: RecoveryWindowInDays).
+pub(crate) const DELETION_WINDOW_DAYS: i64 = 7;
+
 /// `secretsmanager:DeleteSecret`, with a recovery window unless forced; a secret
 /// already scheduled for deletion stays so unless forced.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
@@ -16,18 +20,18 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
         return Ok(Outcome::Scheduled);
     }
     let call = if force {
-        "secretsmanager:DeleteSecret ForceDeleteWithoutRecovery"
+        "secretsmanager:DeleteSecret ForceDeleteWithoutRecovery".to_owned()
     } else {
-        "secretsmanager:DeleteSecret RecoveryWindowInDays=7"
+        format!("secretsmanager:DeleteSecret RecoveryWindowInDays={DELETION_WINDOW_DAYS}")
     };
-    if !d.write(call) {
+    if !d.write(&call) {
         return Ok(Outcome::WouldDelete);
     }
     let request = clients.secrets.delete_secret().secret_id(id);
     let request = if force {
         request.force_delete_without_recovery(true)
     } else {
-        request.recovery_window_in_days(7)
+        request.recovery_window_in_days(DELETION_WINDOW_DAYS)
     };
     gone_or(request.send().await, "secretsmanager:DeleteSecret").map(|o| {
         if o == Outcome::Deleted && !force {

@@ -230,7 +230,7 @@ async fn revoke_by_id(
             .send()
             .await
             .map(drop)
-            .map_err(|e| aws::describe(&e)),
+            .map_err(|e| (aws::is_not_found(&e), aws::describe(&e))),
         Direction::Outbound => ec2
             .revoke_security_group_egress()
             .group_id(group)
@@ -238,9 +238,15 @@ async fn revoke_by_id(
             .send()
             .await
             .map(drop)
-            .map_err(|e| aws::describe(&e)),
+            .map_err(|e| (aws::is_not_found(&e), aws::describe(&e))),
     };
-    sent.map_err(|e| anyhow!("{action} {group} (default group of {vpc}): {e}"))?;
+    match sent {
+        // A rule already gone (`InvalidSecurityGroupRuleId.NotFound`, e.g. revoked by a
+        // concurrent run or by hand since it was listed) is what was asked for.
+        Err((true, _)) => return Ok(()),
+        Err((false, e)) => bail!("{action} {group} (default group of {vpc}): {e}"),
+        Ok(()) => {}
+    }
     aws::say(&format!(
         "default security group {group} of {vpc}: {rules} rules {listed} revoked ({effect})"
     ));
