@@ -469,6 +469,7 @@ mod tests {
                 arn: "arn:aws:rds:eu-west-3:123456789012:snapshot:final".to_owned(),
                 encrypted: Some(false),
                 restore: Collected::Ok(vec!["all".to_owned()]),
+                cluster: false,
             }]),
             ..absent_region("eu-west-3")
         };
