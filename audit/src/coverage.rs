@@ -159,7 +159,9 @@ pub const SETUP_FOUND: CheckDefinition = CheckDefinition {
 /// otherwise pass. Only where the absent rule applies (several regions or accounts,
 /// no `--require-setup`, whose checks fail anyway), never with `--discover` (a
 /// discovery finding nothing is its own answer), and only when some region was
-/// audited (a run that audited nothing says so by its exit status).
+/// audited and none was denied by an SCP (a run with such gaps says so by its exit
+/// status; an account not reached is left to the caller, see
+/// `org::evaluate_organization`).
 pub fn setup_found<'a>(
     inventories: impl IntoIterator<Item = &'a Inventory>,
     policy: &Policy,
@@ -171,6 +173,16 @@ pub fn setup_found<'a>(
     let inventories: Vec<&Inventory> = inventories.into_iter().collect();
     let first = inventories.first()?;
     if inventories.iter().any(|i| i.metadata.scope.discover) {
+        return None;
+    }
+    // A region an SCP denies the audit could hold the setup: that gap, already the
+    // run's exit status, is no evidence of a misspelling. (A region the account has
+    // not enabled holds nothing one could use.)
+    if inventories.iter().any(|i| {
+        i.skipped_regions
+            .iter()
+            .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_)))
+    }) {
         return None;
     }
     let regions = inventories.iter().map(|i| i.regions.len()).sum::<usize>();
@@ -527,6 +539,13 @@ mod tests {
         let mut failed = nowhere.clone();
         failed.regions[0].secrets = Collected::Skipped("not read".to_owned());
         assert_eq!(setup_found([&failed], &policy, many), None);
+        // A region not audited (an SCP denies it) could hold the setup: no row.
+        let mut gap = nowhere.clone();
+        gap.skipped_regions.push(SkippedRegion {
+            region: "eu-west-1".to_owned(),
+            gap: RegionGap::DeniedByScp("explicit deny in a service control policy".to_owned()),
+        });
+        assert_eq!(setup_found([&gap], &policy, many), None);
     }
 
     #[test]

@@ -493,8 +493,15 @@ pub fn evaluate_organization(
             AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
         }
     }
-    let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
-    findings.extend(crate::coverage::setup_found(collected, policy, coverage));
+    // An account not reached could hold the setup: no "found nowhere" then.
+    let all_reached = !org
+        .accounts
+        .iter()
+        .any(|a| matches!(a.outcome, AccountOutcome::Unreachable(_)));
+    if all_reached {
+        let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
+        findings.extend(crate::coverage::setup_found(collected, policy, coverage));
+    }
     findings
 }
 
@@ -1248,15 +1255,16 @@ async fn region_statuses(
 /// each region is probed once. From the configuration's region, one
 /// `DescribeRegions` gives every region's opt-in status (a region not enabled is
 /// skipped without a call to it); then one call the collection needs
-/// ([`probe_call`]) in the home region and *in* each region left tells whether a
-/// service control policy denies the region. `ec2:DescribeRegions` cannot be the
+/// ([`probe_call`]) *in* each region left, the home region included, tells whether
+/// a service control policy denies the region. `ec2:DescribeRegions` cannot be the
 /// probe: AWS's own region-deny SCP exempts it (aws-samples/
 /// service-control-policy-examples, `Region-controls/Deny-access-to-AWS-based-on-
 /// the-requested-AWS-region*.json`: a Deny with `NotAction` listing
 /// `ec2:DescribeRegions` among the global actions, on `aws:RequestedRegion`). A
-/// region is denied only when the probe succeeded in the home region
+/// region is denied only when the probe answered in some region
 /// ([`denied_region`]): an allow-list SCP that never allows the call is no region
-/// gap, and the region is audited (its checks name what failed). Any other failure
+/// gap, and the region is audited (its checks name what failed). The home region
+/// itself may be one the SCP denies. Any other failure
 /// of a probe leaves the region to its collection as well.
 pub async fn probe_regions(
     config: &SdkConfig,
@@ -1277,7 +1285,6 @@ pub async fn probe_regions(
         Regions::List(regions) => regions.clone(),
         Regions::Default => vec![home.clone()],
     };
-    let home_allowed = probe_call(config).await.is_none();
     let mut regions = Vec::new();
     let mut skipped = Vec::new();
     let mut probes = JoinSet::new();
@@ -1299,10 +1306,6 @@ pub async fn probe_regions(
             }
             continue;
         }
-        if !home_allowed || region == home {
-            regions.push(region);
-            continue;
-        }
         let in_region = config
             .to_builder()
             .region(aws_config::Region::new(region.clone()))
@@ -1314,13 +1317,21 @@ pub async fn probe_regions(
         });
         probing.insert(handle.id(), name);
     }
+    // Every candidate is probed, the home region too: AWS's region-deny SCP may deny
+    // the caller's own home region (its example allows only eu-central-1 and
+    // eu-west-1). A region's refusal counts as an SCP's only when some region
+    // answered, so an allow-list SCP that never allows the call is no region gap.
+    let mut answers = Vec::new();
     while let Some(joined) = probes.join_next().await {
         // A probe that stopped (a bug) decides nothing: its region is audited.
-        let (region, refused) = match joined {
+        answers.push(match joined {
             Ok(answer) => answer,
             Err(error) => (probing.remove(&error.id()).unwrap_or_default(), None),
-        };
-        match denied_region(home_allowed, refused.as_deref()) {
+        });
+    }
+    let some_answered = answers.iter().any(|(_, refused)| refused.is_none());
+    for (region, refused) in answers {
+        match denied_region(some_answered, refused.as_deref()) {
             Some(message) => skipped.push(SkippedRegion {
                 region,
                 gap: RegionGap::DeniedByScp(message),
@@ -1349,11 +1360,11 @@ async fn probe_call(config: &SdkConfig) -> Option<String> {
 
 /// Whether a region's probe answer means a service control policy denies the
 /// region: the probe failed there with an SCP denial ([`crate::coverage::is_scp_denial`])
-/// while the same call succeeded in the home region. The service's first line, cut
+/// while the same call succeeded in some other region of the account. The service's first line, cut
 /// of EC2's encoded authorization message.
-pub fn denied_region(home_allowed: bool, refused: Option<&str>) -> Option<String> {
+pub fn denied_region(some_answered: bool, refused: Option<&str>) -> Option<String> {
     let message = refused?;
-    (home_allowed && crate::coverage::is_scp_denial(message))
+    (some_answered && crate::coverage::is_scp_denial(message))
         .then(|| crate::inventory::without_encoded_message(first_line(message)).into_owned())
 }
 
@@ -1421,13 +1432,13 @@ mod tests {
     use crate::checks::fixtures::compliant_inventory;
 
     #[test]
-    fn a_probe_denied_in_a_region_marks_it_denied_only_when_home_allowed_it() {
+    fn a_probe_denied_in_a_region_marks_it_denied_only_when_another_region_answered() {
         let scp = "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a service control policy. Encoded authorization failure message: QmFzZTY0\nsecond line";
         let identity = "You are not authorized to perform this operation. User: x is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action";
         let cases = [
-            // A region deny: allowed at home, denied there by an SCP.
+            // A region deny: answered elsewhere (the home region or not), denied there by an SCP.
             (true, Some(scp), true),
-            // An allow-list SCP that never allows the probe: denied at home too.
+            // An allow-list SCP that never allows the probe: denied everywhere.
             (false, Some(scp), false),
             // A missing grant is the checks' ERROR, not a region gap.
             (true, Some(identity), false),
@@ -1435,9 +1446,9 @@ mod tests {
             (true, None, false),
             (false, None, false),
         ];
-        for (home_allowed, refused, denied) in cases {
-            let gap = denied_region(home_allowed, refused);
-            assert_eq!(gap.is_some(), denied, "{home_allowed} {refused:?}");
+        for (some_answered, refused, denied) in cases {
+            let gap = denied_region(some_answered, refused);
+            assert_eq!(gap.is_some(), denied, "{some_answered} {refused:?}");
             if let Some(message) = gap {
                 assert_eq!(
                     message,

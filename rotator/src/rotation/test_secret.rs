@@ -245,11 +245,12 @@ impl Rotator {
 
 /// The session account's failed-login limit. On MySQL 8.0.19+ it is read from
 /// `mysql.user`'s `User_attributes` (where `db::password_columns` reads it for
-/// copying), since `SHOW CREATE USER` prints it after REQUIRE and ATTRIBUTE text an
-/// account's owner may craft; reading that table needs `SELECT` on it, which an
-/// application user seldom has, and then the limit is unknown. Before 8.0.19 (and
-/// on MariaDB, which prints no such option) the account's own `SHOW CREATE USER`,
-/// which any account may read, is parsed; text that does not parse leaves it unknown.
+/// copying), since `SHOW CREATE USER` prints it before ATTRIBUTE and COMMENT text
+/// that could be made to look like it. Reading that table needs `SELECT` on it,
+/// which an application user seldom has: then (and before 8.0.19, and on MariaDB,
+/// which prints no such option) the account's own `SHOW CREATE USER`, which any
+/// account may read, is parsed, unless on 8.0.19+ it carries an ATTRIBUTE or
+/// COMMENT clause; text that does not parse leaves the limit unknown.
 async fn failed_login_limit(connection: &mut MySqlConnection) -> FailedLoginLimit {
     let Some(version) = db::version(connection)
         .await
@@ -258,32 +259,66 @@ async fn failed_login_limit(connection: &mut MySqlConnection) -> FailedLoginLimi
     else {
         return FailedLoginLimit::Unknown;
     };
-    if version.reads_password_options_from_grant_tables() {
-        let Some(account) = db::current_user(connection)
+    let modern = version.reads_password_options_from_grant_tables();
+    if modern {
+        let account = db::current_user(connection)
             .await
             .ok()
-            .and_then(|matched| Account::from_current_user(&matched))
-        else {
-            return FailedLoginLimit::Unknown;
-        };
-        return match db::password_columns(connection, &account).await {
-            Ok(Some(columns)) => grants::PasswordOptions::from_columns(&columns)
-                .map_or(FailedLoginLimit::Unknown, |o| o.failed_login_limit().into()),
-            _ => FailedLoginLimit::Unknown,
-        };
+            .and_then(|matched| Account::from_current_user(&matched));
+        if let Some(account) = account
+            && let Ok(Some(columns)) = db::password_columns(connection, &account).await
+        {
+            return grants::PasswordOptions::from_columns(&columns)
+                .map_or(FailedLoginLimit::Unknown, |o| o.failed_login_limit().into());
+        }
     }
     match db::strings(connection, &sql::show_own_create_user()).await {
-        Ok(rows) => grants::parse_create_user(&rows.join(" "))
-            .map_or(FailedLoginLimit::Unknown, |settings| {
-                settings.password_options.failed_login_limit().into()
-            }),
+        Ok(rows) => limit_from_create_user(&rows.join(" "), modern),
         Err(_) => FailedLoginLimit::Unknown,
     }
+}
+
+/// The limit `SHOW CREATE USER` text states; unknown when it does not parse, or, on
+/// a server that prints ATTRIBUTE or COMMENT clauses (8.0.19+ reads them from the
+/// grant tables), when such a clause is there: its free text comes last and could
+/// be made to look like a password option.
+fn limit_from_create_user(text: &str, modern: bool) -> FailedLoginLimit {
+    let upper = text.to_ascii_uppercase();
+    if modern && (upper.contains(" ATTRIBUTE '") || upper.contains(" COMMENT '")) {
+        return FailedLoginLimit::Unknown;
+    }
+    grants::parse_create_user(text).map_or(FailedLoginLimit::Unknown, |settings| {
+        settings.password_options.failed_login_limit().into()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_is_read_from_show_create_user_unless_free_text_follows_it() {
+        let plain = "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$abc' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2";
+        let attribute = format!("{plain} ATTRIBUTE '{{\"note\": \"FAILED_LOGIN_ATTEMPTS 0\"}}'");
+        let comment = format!("{plain} COMMENT 'x'");
+        let cases = [
+            // An application user that may not read mysql.user: its own text.
+            (plain, true, FailedLoginLimit::Locks(3)),
+            (plain, false, FailedLoginLimit::Locks(3)),
+            // Free text after the options on 8.0.19+: not trusted.
+            (attribute.as_str(), true, FailedLoginLimit::Unknown),
+            (comment.as_str(), true, FailedLoginLimit::Unknown),
+            // Text that does not parse.
+            (
+                "CREATE USER `app`@`%` REQUIRE SUBJECT '/O=O'Reilly' FAILED_LOGIN_ATTEMPTS 3",
+                true,
+                FailedLoginLimit::Unknown,
+            ),
+        ];
+        for (text, modern, expected) in cases {
+            assert_eq!(limit_from_create_user(text, modern), expected, "{text}");
+        }
+    }
 
     #[test]
     fn only_a_lag_shaped_refusal_on_a_replica_is_retried_and_only_within_the_time_left() {

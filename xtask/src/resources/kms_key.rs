@@ -49,8 +49,9 @@ pub(crate) fn names_key(kms_key_id: &str, id: &str, alias: &str) -> bool {
             && (kms_key_id == alias || kms_key_id.ends_with(&format!(":{alias}"))))
 }
 
-/// A secret that is not the run's and not deleted, encrypted under the key: its
-/// name, or `None`.
+/// A secret that is not the run's, encrypted under the key: its name, or `None`.
+/// Secrets scheduled for deletion count: they can still be restored (Secrets
+/// Manager's recovery window), and would then need the key.
 async fn foreign_secret(d: &Deletion<'_>) -> Result<Option<String>> {
     let (id, alias) = (d.resource.id.as_str(), d.resource.name.as_str());
     let mut token = None;
@@ -60,6 +61,7 @@ async fn foreign_secret(d: &Deletion<'_>) -> Result<Option<String>> {
             .clients
             .secrets
             .list_secrets()
+            .include_planned_deletion(true)
             .set_next_token(token)
             .send()
             .await
@@ -71,10 +73,7 @@ async fn foreign_secret(d: &Deletion<'_>) -> Result<Option<String>> {
                     .iter()
                     .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
             );
-            if !ours
-                && secret.deleted_date().is_none()
-                && secret.kms_key_id().is_some_and(|k| names_key(k, id, alias))
-            {
+            if !ours && secret.kms_key_id().is_some_and(|k| names_key(k, id, alias)) {
                 return Ok(Some(secret.name().unwrap_or_default().to_owned()));
             }
         }
