@@ -24,7 +24,11 @@ arguments and the supervisor into ``launch_state``, then every install in a fixe
 order, then moto's server) and shutdown. The supervisor (``supervision.py``) owns
 every MariaDB server, including the default one the Rust side asks for, and every
 function process, so that one process id stops everything (``SIGTERM``); the
-launcher exits with its parent when started with ``--parent-pid`` (the test harness).
+launcher exits with its parent when started with ``--parent-pid`` (the test harness),
+and when the launcher itself is killed outright its watchdog stops its process group
+(``process_group.py``). moto's port is bound here before anything starts
+(``listen_on``) and served from that socket (``serve_moto``), never chosen, released
+and bound again.
 
 Layers, each importing only those below it: ``launcher`` > ``supervision`` >
 ``rds_servers``, ``secret_rotation``, ``lambda_runtime`` > ``mariadb_servers`` >
@@ -41,6 +45,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -58,6 +63,7 @@ import launch_state
 import moto.server
 import network
 import patching
+import process_group
 import rds_instances
 import rds_managed_replica
 import rds_rotation
@@ -71,6 +77,7 @@ import throttling
 from launch_state import log
 from mariadb_servers import MariaDbServer
 from supervision import Supervisor
+from werkzeug.serving import make_server
 
 
 def shutdown(*_args) -> None:
@@ -88,6 +95,39 @@ def watch_parent(pid: int) -> None:
             log(f"parent process {pid} is gone; stopping")
             shutdown()
         time.sleep(0.5)
+
+
+def listen_on(port: int) -> socket.socket:
+    """moto's listening socket on ``port`` (0: any free port), bound by this process
+    before it starts anything, and kept until moto serves on it: no port is chosen,
+    released and bound again later, which another process could take in between.
+    When ``port`` is taken the launcher exits at once saying "Address already in use"
+    (what ``xtask/src/emulator.rs`` retries on with another port), before any child
+    or ready file exists."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's own server binds
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        sock.close()
+        log(f"cannot serve the AWS APIs on 127.0.0.1:{port}: {error.strerror} (errno {error.errno}); start the launcher with another --port, or 0 for any free port")
+        sys.exit(1)
+    sock.listen(128)  # werkzeug's backlog; a client connecting early waits for moto
+    return sock
+
+
+def serve_moto(listener: socket.socket) -> None:
+    """What ``moto.server.main`` does (its application, debug on, threaded, its
+    request handler, ``MOTO_PORT``), on the socket ``listen_on`` bound, behind
+    the emulator's HTTP layer (``strict.StrictApp``)."""
+    port = listener.getsockname()[1]
+    os.environ.setdefault("MOTO_PORT", str(port))
+    moto_app = moto.server.DomainDispatcherApplication(moto.server.create_backend_app)
+    moto_app.debug = True
+    app = strict.StrictApp(moto_app, secret_rotation.ROTATIONS.snapshot)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=moto.server.MotoRequestHandler, fd=listener.fileno())
+    listener.close()  # werkzeug serves on its own duplicate of the descriptor
+    server.serve_forever()
 
 
 def start_default_server() -> dict:
@@ -130,7 +170,7 @@ def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="moto's port; 0: any free port (the ready file says which)")
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--template-dir", required=True)
@@ -147,7 +187,12 @@ def main() -> None:
     parser.add_argument("--parent-pid", type=int)
     parser.add_argument("--enforce-iam", action="store_true", help="every call needs an IAM user allowed the action")
     launch_state.ARGS = parser.parse_args()
+    listener = listen_on(launch_state.ARGS.port)
+    launch_state.ARGS.port = listener.getsockname()[1]
     launch_state.ARGS.endpoint_url = f"http://127.0.0.1:{launch_state.ARGS.port}"
+    # Before any child: every process started from here on is in this group, which
+    # the watchdog stops if the launcher is killed outright (process_group.py).
+    process_group.start_watchdog(process_group.lead_own_group())
     if launch_state.ARGS.tls_ca_key:
         launch_state.CA_KEY = certificates.take_key(launch_state.ARGS.tls_ca_key)
     os.makedirs(launch_state.ARGS.state_dir, exist_ok=True)
@@ -161,15 +206,13 @@ def main() -> None:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")
         sys.exit(2)
     install(launch_state.ARGS.enforce_iam, launch_state.ARGS.access_key, launch_state.ARGS.secret_key)
-    original_dispatcher = moto.server.DomainDispatcherApplication
-    patching.replace(moto.server, "DomainDispatcherApplication", lambda *a, **k: strict.StrictApp(original_dispatcher(*a, **k), secret_rotation.ROTATIONS.snapshot))
 
     def prepare_and_start() -> None:
         try:
             launch_state.SUPERVISOR.prepare_template()
             database = start_default_server()
             with open(launch_state.ARGS.ready_file + ".tmp", "w") as handle:
-                json.dump({"launcher_pid": os.getpid(), "database": database}, handle)
+                json.dump({"launcher_pid": os.getpid(), "port": launch_state.ARGS.port, "database": database}, handle)
             os.replace(launch_state.ARGS.ready_file + ".tmp", launch_state.ARGS.ready_file)
         except Exception as error:
             log(f"could not start the default MariaDB server: {error}")
@@ -177,8 +220,7 @@ def main() -> None:
             shutdown()
 
     threading.Thread(target=prepare_and_start, daemon=True).start()
-    patching.replace(moto.server, "signal_handler", shutdown)  # moto installs it for SIGINT/SIGTERM
-    moto.server.main(["--host", "127.0.0.1", "--port", str(launch_state.ARGS.port)])
+    serve_moto(listener)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,249 @@
+"""The launcher's processes: started as `xtask/src/emulator.rs` starts it, killed with
+SIGKILL, nothing it started remains (process_group.py); a port taken between its
+choice and the server's bind never leaves a server without its port."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEARCH = os.environ.get("PATH", "") + ":/usr/sbin:/usr/local/sbin:/sbin:/usr/libexec"
+
+
+def _program(*names: str) -> str | None:
+    return next((found for name in names if (found := shutil.which(name, path=SEARCH))), None)
+
+
+MARIADBD = _program("mariadbd", "mysqld")
+INSTALL_DB = _program("mariadb-install-db", "mysql_install_db")
+CLIENT = _program("mariadb", "mysql")
+needs_mariadb = pytest.mark.skipif(not (MARIADBD and INSTALL_DB and CLIENT), reason="MariaDB server, mariadb-install-db and client needed")
+
+
+def _write_authority(directory) -> dict:
+    """A CA and a server certificate, as xtask/src/tls.rs writes them."""
+    import certificates
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    os.makedirs(directory, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test emulator CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    files = {"ca": os.path.join(directory, "ca.pem"), "ca_key": os.path.join(directory, "ca-key.pem")}
+    with open(files["ca"], "wb") as handle:
+        handle.write(ca.public_bytes(serialization.Encoding.PEM))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with open(files["ca_key"], "wb") as handle:
+        handle.write(key_pem)
+    files["cert"], files["key"] = certificates.issue(files["ca"], key_pem, os.path.join(directory, "server"), "localhost", ["127.0.0.1"])
+    return files
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(directory, port: int, template) -> subprocess.Popen:
+    """The launcher as `launch` in xtask/src/emulator.rs starts it: the same arguments,
+    its own process group, stdin closed, output to launcher.log."""
+    tls = _write_authority(os.path.join(directory, "tls"))
+    run = os.path.join(directory, "run")
+    os.makedirs(run, exist_ok=True)
+    log = open(os.path.join(directory, "launcher.log"), "wb")
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    environment.pop("AWS_ENDPOINT_URL", None)
+    environment.pop("EMULATOR_OFF", None)
+    environment.pop("EMULATOR_STRICT", None)
+    return subprocess.Popen(
+        [
+            sys.executable, os.path.join(HERE, "launcher.py"),
+            "--port", str(port),
+            "--state-dir", run,
+            "--template-dir", str(template),
+            "--ready-file", os.path.join(run, "ready.json"),
+            "--mariadbd", MARIADBD,
+            "--install-db", INSTALL_DB,
+            "--mariadb-client", CLIENT,
+            "--tls-ca", tls["ca"],
+            "--tls-ca-key", tls["ca_key"],
+            "--tls-cert", tls["cert"],
+            "--tls-key", tls["key"],
+            "--access-key", "testing",
+            "--secret-key", "testing",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        process_group=0,
+    )
+
+
+def _http_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def _wait_ready(launcher: subprocess.Popen, directory, port: int) -> dict:
+    """What xtask waits for: the ready file, and moto answering on its port."""
+    ready = os.path.join(directory, "run", "ready.json")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert launcher.poll() is None, f"the launcher exited ({launcher.returncode}):\n{_log(directory)}"
+        if os.path.exists(ready) and _http_answers(port):
+            with open(ready) as handle:
+                return json.load(handle)
+        time.sleep(0.1)
+    raise AssertionError(f"the launcher was not ready within 90 s:\n{_log(directory)}")
+
+
+def _log(directory) -> str:
+    with open(os.path.join(directory, "launcher.log"), "rb") as handle:
+        return handle.read().decode("utf-8", "replace")[-3000:]
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie has ended: it only waits to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every live process below `root`, with its command line."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found and _alive(pid):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                        found[pid] = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+                except OSError:
+                    found[pid] = "?"
+                frontier.append(pid)
+    return found
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The MariaDB template directory the launchers of this file share (built by the first)."""
+    return tmp_path_factory.mktemp("mariadb") / "template"
+
+
+@needs_mariadb
+def test_a_launcher_killed_with_sigkill_leaves_no_process_behind(tmp_path, template):
+    port = _free_port()  # as xtask chooses it
+    launcher = _launch(tmp_path, port, template)
+    children: dict[int, str] = {}
+    try:
+        ready = _wait_ready(launcher, tmp_path, port)
+        children = _descendants(launcher.pid)
+        assert ready["database"]["pid"] in children, f"the default MariaDB server is not the launcher's: {children}"
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.2)
+        left = {pid: command for pid, command in children.items() if _alive(pid)}
+        assert left == {}, f"still running 30 s after the launcher was killed: {left}"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for pid in children:  # only what this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@needs_mariadb
+def test_a_launcher_whose_port_is_taken_exits_at_once_saying_so_and_starts_nothing(tmp_path, template):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        launcher = _launch(tmp_path, port, template)
+        try:
+            code = launcher.wait(timeout=60)
+        finally:
+            if launcher.poll() is None:
+                launcher.kill()
+                launcher.wait()
+    assert code != 0
+    # the words xtask/src/emulator.rs looks for in the log to retry with another port
+    assert "Address already in use" in _log(tmp_path)
+    assert not os.path.exists(os.path.join(tmp_path, "run", "ready.json"))
+    assert not os.path.exists(os.path.join(tmp_path, "run", "mariadb")), "a MariaDB server was started for a launcher that cannot serve"
+
+
+@needs_mariadb
+def test_a_mariadb_port_taken_between_its_choice_and_the_servers_bind_gives_the_server_another(tmp_path, template, monkeypatch):
+    import argparse
+
+    import launch_state
+    import mariadb_servers
+    from supervision import Supervisor
+
+    tls = _write_authority(os.path.join(tmp_path, "tls"))
+    monkeypatch.setattr(launch_state, "ARGS", argparse.Namespace(
+        state_dir=str(tmp_path / "run"), template_dir=str(template), mariadbd=MARIADBD, install_db=INSTALL_DB,
+        mariadb_client=CLIENT, tls_ca=tls["ca"], tls_cert=tls["cert"], tls_key=tls["key"],
+    ), raising=False)
+    monkeypatch.setattr(launch_state, "SUPERVISOR", Supervisor(), raising=False)
+    launch_state.SUPERVISOR.prepare_template()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        chosen = iter([taken.getsockname()[1]])
+        # the first port chosen is taken by another process before mariadbd binds it
+        monkeypatch.setattr(mariadb_servers, "free_port", lambda: next(chosen, None) or _free_port())
+        server = mariadb_servers.MariaDbServer("race")
+        try:
+            server.start()
+            assert server.port != taken.getsockname()[1]
+            assert "Address already in use" in open(server.log_path, encoding="utf-8", errors="replace").read()
+            assert server.sql("SELECT 1").strip() == "1"
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5):
+                pass  # the server listens on the port it reports
+        finally:
+            server.stop()
