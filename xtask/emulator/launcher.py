@@ -57,6 +57,7 @@ import certificates
 import ec2_dependencies
 import iam_enforcement
 import kms_key_state
+import kms_keys
 import lambda_functions
 import lambda_runtime
 import launch_state
@@ -149,6 +150,7 @@ def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
     rds_servers.install()
     rds_tls.install()
     rds_instances.install_offerings()
+    kms_keys.install()  # a key ARN answered 500 in moto: fixed whatever the switches
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
     if base.STRICT:
