@@ -30,6 +30,7 @@ import threading
 import time
 
 import behaviours
+from logs import log
 
 STRICT = behaviours.STRICT
 
@@ -71,12 +72,6 @@ def settings() -> dict:
         "EMULATOR_ROTATION_RETRY_SECONDS": ROTATION_RETRY_SECONDS,
         "EMULATOR_NETWORK": os.environ.get("EMULATOR_NETWORK", "on"),
     }
-
-
-def log(message: str) -> None:
-    import sys
-
-    print(f"[strict] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- timers

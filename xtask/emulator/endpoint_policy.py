@@ -5,7 +5,7 @@ The emulated network (``network.py``) says which endpoint carried a function's c
 the HTTP layer (``strict.py``) names the call's action and resource, asks
 ``endpoint_policy_refusal`` here, and answers a refusal in the service's protocol.
 The calls that came through an endpoint carry ``aws:SourceVpce`` and ``aws:SourceVpc``
-into the caller's own policies as well (``_THROUGH_ENDPOINT``, read by
+into the caller's own policies as well (``THROUGH_ENDPOINT``, read by
 ``iam_requests``). Sources:
 
 * PrivateLink guide, "Control access to VPC endpoints using endpoint policies"
@@ -51,7 +51,7 @@ from iam_policies import principal_arn, request_context, resource_policy_decisio
 #
 # The emulated network (``network.py``) decides at each call which endpoint carries a
 # function's call; the policy is then judged here, in front of moto, whether IAM is
-# enforced or not, for whoever signed the call (``_signer_arn``: usually the
+# enforced or not, for whoever signed the call (``signer_arn``: usually the
 # function's role session, which Lambda names after the function, but any
 # credentials the function holds, an assumed role's or a user's, are judged as
 # theirs; an unsigned call or an unknown key as anonymous). Not judged: calls whose IAM action the emulator cannot name
@@ -60,7 +60,7 @@ from iam_policies import principal_arn, request_context, resource_policy_decisio
 
 
 ENDPOINT_POLICY = "VPC endpoint policy"
-_THROUGH_ENDPOINT = threading.local()  # (service, condition keys) of the call this thread serves
+THROUGH_ENDPOINT = threading.local()  # (service, condition keys) of the call this thread serves
 
 
 def endpoint_keys(endpoint_id: str, vpc_id: str | None) -> dict:
@@ -116,7 +116,7 @@ def endpoint_policy_refusal(
 _ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
 
 
-def _signer_arn(environ) -> str | None:
+def signer_arn(environ) -> str | None:
     """The ARN of whoever signed a request: the IAM user or role session its access key
     (and, for a session, its ``X-Amz-Security-Token``) belongs to, as moto's access
     control finds it (moto/iam/access_control.py, ``create_access_key``). None for an
@@ -146,13 +146,13 @@ def _signer_arn(environ) -> str | None:
     return None
 
 
-def _arn_account(arn: str | None) -> str | None:
+def arn_account(arn: str | None) -> str | None:
     """The account an IAM or STS ARN belongs to."""
     match = re.fullmatch(r"arn:[\w-]+:(?:iam|sts)::(\d{12}):.*", arn or "")
     return match[1] if match else None
 
 
-def _endpoint_policy(account: str, region: str, endpoint_id: str):
+def vpc_endpoint_policy(account: str, region: str, endpoint_id: str):
     """The endpoint's policy document (None when the endpoint is gone: nothing to judge)
     and whether it is a gateway endpoint."""
     from moto.ec2.models import ec2_backends

@@ -28,7 +28,7 @@ import json
 import behaviours
 from behaviours import on
 from iam_policies import access_decision
-from iam_requests import _resource_tags, _secret_at, request_decisions
+from iam_requests import resource_tags, secret_at, request_decisions
 from kms_key_policy import install_kms_key_policy
 from patching import add, check_moto_version, replace
 
@@ -91,12 +91,12 @@ def install_condition_evaluation() -> None:
     def check_action_permitted(self, resource: str) -> None:
         if self._action == "sts:GetCallerIdentity":
             return  # always allowed, even against an explicit Deny (as moto has it)
-        secret = _secret_at(resource) if behaviours.on("secret-resource-policy") else None
+        secret = secret_at(resource) if behaviours.on("secret-resource-policy") else None
         # The secret's resource policy, same account only: moto finds a secret in the
         # caller's own account's backend, so a cross-account request never reaches
         # here with another account's secret.
         policy = getattr(secret, "policy", None) if secret is not None else None
-        decisions = request_decisions(self, self._action, resource, policy, _resource_tags(resource, self._region))
+        decisions = request_decisions(self, self._action, resource, policy, resource_tags(resource, self._region))
         if not access_decision(*decisions):
             self._raise_access_denied()
 

@@ -36,13 +36,13 @@ from datetime import datetime, timezone
 from conditions import EMULATOR_KEYS, conditions_hold, wildcard
 
 
-def _as_list(value) -> list:
+def as_list(value) -> list:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
 
 
-def _policy_document(document) -> dict:
+def policy_document(document) -> dict:
     if isinstance(document, str):
         from urllib.parse import unquote
 
@@ -70,24 +70,24 @@ def _policy_document(document) -> dict:
 # decided lets a Deny apply and never an Allow).
 
 
-def _statements(document) -> list[dict]:
-    statements = _policy_document(document).get("Statement")
-    statements = [statements] if isinstance(statements, dict) else _as_list(statements)
+def policy_statements(document) -> list[dict]:
+    statements = policy_document(document).get("Statement")
+    statements = [statements] if isinstance(statements, dict) else as_list(statements)
     return [s for s in statements if isinstance(s, dict)]
 
 
-def _statement_covers(statement: dict, action: str, resource: str, context: dict) -> bool:
+def statement_covers(statement: dict, action: str, resource: str, context: dict) -> bool:
     """Whether the statement speaks of ``action`` on ``resource`` and its Condition
     lets its Effect apply in ``context``."""
     if "NotAction" in statement:
-        if any(wildcard(p, action, False) for p in _as_list(statement["NotAction"])):
+        if any(wildcard(p, action, False) for p in as_list(statement["NotAction"])):
             return False
-    elif not any(wildcard(p, action, False) for p in _as_list(statement.get("Action"))):
+    elif not any(wildcard(p, action, False) for p in as_list(statement.get("Action"))):
         return False
     if "NotResource" in statement:
-        if any(wildcard(p, resource, True) for p in _as_list(statement["NotResource"])):
+        if any(wildcard(p, resource, True) for p in as_list(statement["NotResource"])):
             return False
-    elif not any(wildcard(p, resource, True) for p in _as_list(statement.get("Resource"))):
+    elif not any(wildcard(p, resource, True) for p in as_list(statement.get("Resource"))):
         return False
     return conditions_hold(statement.get("Condition"), context, statement.get("Effect"), EMULATOR_KEYS)
 
@@ -97,8 +97,8 @@ def policy_decision(documents, action: str, resource: str, context: dict) -> str
     or ``none`` (implicitly denied) for ``action`` on ``resource`` in ``context``."""
     allowed = False
     for document in documents:
-        for statement in _statements(document):
-            if not _statement_covers(statement, action, resource, context):
+        for statement in policy_statements(document):
+            if not statement_covers(statement, action, resource, context):
                 continue
             effect = statement.get("Effect")
             if effect == "Deny":
@@ -175,8 +175,8 @@ def resource_policy_decision(document, action: str, resource: str, context: dict
     the caller's account: a delegation to its identity policies, which grants nothing
     itself), or ``none``. ``bounded``: the caller has a permissions boundary."""
     answer = "none"
-    for statement in _statements(document):
-        if not _statement_covers(statement, action, resource, context):
+    for statement in policy_statements(document):
+        if not statement_covers(statement, action, resource, context):
             continue
         effect = statement.get("Effect")
         if "NotPrincipal" in statement:
@@ -251,7 +251,7 @@ def principal_arn(caller_arn: str) -> str:
         return f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"
 
 
-def _default_version(policy) -> str:
+def default_version_document(policy) -> str:
     version = next((v for v in getattr(policy, "versions", []) if v.is_default), None)
     return version.document if version is not None else "{}"
 
@@ -270,11 +270,11 @@ def role_policies(role_arn: str):
     except Exception:
         return None
     documents = list(role.policies.values())
-    documents += [_default_version(policy) for policy in role.managed_policies.values()]
+    documents += [default_version_document(policy) for policy in role.managed_policies.values()]
     boundary = None
     if role.permissions_boundary_arn:
         try:
-            boundary = [_default_version(iam.get_policy(role.permissions_boundary_arn))]
+            boundary = [default_version_document(iam.get_policy(role.permissions_boundary_arn))]
         except Exception:
             boundary = []  # a boundary that cannot be read allows nothing
     return documents, boundary

@@ -13,7 +13,7 @@ are weighed by ``iam_policies``. Sources:
   ``secretsmanager:ResourceTag/<key>`` both carry the secret's tags.
 * PrivateLink guide, "Control access to VPC endpoints using endpoint policies": a call
   through an interface endpoint carries ``aws:SourceVpce`` and ``aws:SourceVpc``
-  (``endpoint_policy._THROUGH_ENDPOINT``, set by the HTTP layer).
+  (``endpoint_policy.THROUGH_ENDPOINT``, set by the HTTP layer).
 
 Nothing here runs at import.
 """
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 
-from endpoint_policy import _THROUGH_ENDPOINT
+from endpoint_policy import THROUGH_ENDPOINT
 from iam_policies import (
-    _default_version,
+    default_version_document,
     policy_decision,
     principal_arn,
     request_context,
@@ -40,10 +40,10 @@ def _moto_policy_document(policy):
         return policy["policy_document"]
     if isinstance(policy, (str, dict)):
         return policy
-    return _default_version(policy)
+    return default_version_document(policy)
 
 
-def _secret_at(resource: str):
+def secret_at(resource: str):
     """The secret an ARN names, or None (not a secret's ARN, or no such secret)."""
     match = re.fullmatch(r"arn:[\w-]+:secretsmanager:([\w-]+):(\d{12}):secret:.+", resource or "")
     if not match:
@@ -56,11 +56,11 @@ def _secret_at(resource: str):
         return None
 
 
-def _resource_tags(resource: str, region: str) -> dict:
+def resource_tags(resource: str, region: str) -> dict:
     """``aws:ResourceTag/<key>`` and, for a secret, ``secretsmanager:ResourceTag/<key>``
     (Service Authorization Reference, AWS Secrets Manager: both carry the secret's
     tags), for the resource a request names."""
-    secret = _secret_at(resource)
+    secret = secret_at(resource)
     context = {}
     for tag in getattr(secret, "tags", None) or []:
         if isinstance(tag, dict) and "Key" in tag:
@@ -80,7 +80,7 @@ def request_decisions(request, action: str, resource: str, resource_policy, extr
     key = request._access_key
     caller = principal_arn(key.arn)
     extra = dict(extra)
-    through = getattr(_THROUGH_ENDPOINT, "keys", None)
+    through = getattr(THROUGH_ENDPOINT, "keys", None)
     if through is not None and action.split(":", 1)[0] == through[0]:
         extra.update(through[1])  # a call through an endpoint: aws:SourceVpce, aws:SourceVpc
     if isinstance(key, access_control.IAMUserAccessKey):

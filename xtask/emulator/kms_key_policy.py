@@ -18,7 +18,7 @@ import re
 
 from behaviours import on
 from iam_policies import access_decision
-from iam_requests import _secret_at, request_decisions
+from iam_requests import secret_at, request_decisions
 from patching import replace
 
 
@@ -99,7 +99,7 @@ def secrets_manager_host(region: str) -> str:
     return f"secretsmanager.{region}.amazonaws.com"
 
 
-def _kms_key(account_id: str, region: str, key_ref: str):
+def find_kms_key(account_id: str, region: str, key_ref: str):
     """The moto KMS key a KmsKeyId names (id, ARN, alias or alias ARN), or None."""
     from moto.kms.models import kms_backends
 
@@ -144,13 +144,13 @@ def refuse_without_key_access(request, resource: str) -> None:
         return
     if not isinstance(params, dict):
         return
-    secret = _secret_at(resource)
+    secret = secret_at(resource)
     secret_key = getattr(secret, "kms_key_id", None)
     uses = kms_uses(request._action, params, secret_key, _version_read(secret, params) if secret is not None else None)
     from moto.secretsmanager.exceptions import SecretsManagerClientError
 
     for key_ref, kms_action, version in uses:
-        key = _kms_key(request.account_id, request._region, key_ref)
+        key = find_kms_key(request.account_id, request._region, key_ref)
         if key is None or getattr(key, "key_manager", "CUSTOMER") == "AWS":
             if key is None:  # Secrets Manager cannot use a key KMS does not have
                 raise SecretsManagerClientError("AccessDeniedException", KMS_REFUSED)

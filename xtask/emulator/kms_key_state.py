@@ -25,9 +25,9 @@ Switch: ``kms-key-state``.
 
 from __future__ import annotations
 
-import base
 import kms_key_policy
 from behaviours import on
+from logs import log
 from patching import replace
 
 DECRYPTION_FAILURE = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
@@ -59,13 +59,13 @@ def _refuse_unusable_keys(backend, secret_id: str | None, action: str, params: d
         secret = backend.secrets[secret_id]
     secret_key = getattr(secret, "kms_key_id", None)
     for key_ref, kms_action, _version in kms_key_policy.kms_uses(action, params, secret_key, None):
-        key = kms_key_policy._kms_key(backend.account_id, backend.region_name, key_ref)
+        key = kms_key_policy.find_kms_key(backend.account_id, backend.region_name, key_ref)
         refusal = key_state_refusal(kms_action, getattr(key, "key_state", None)) if key is not None else None
         if refusal is not None:
             from moto.secretsmanager.exceptions import SecretsManagerClientError
 
             name = getattr(secret, "name", None) or secret_id or params.get("Name")
-            base.log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
+            log(f"secret {name!r}: {kms_action} refused, key {key.arn} is {key.key_state}")
             raise SecretsManagerClientError(*refusal)
 
 

@@ -34,7 +34,7 @@ import lambda_functions
 import launch_state
 import network
 import throttling
-from launch_state import log
+from logs import log
 from moto.awslambda.models import LambdaFunction
 from patching import replace
 

@@ -1,6 +1,6 @@
 """What the launcher decided at start and every part of the process reads: its
-arguments, the supervisor of its child processes, the emulator CA's key; and the
-launcher's log.
+arguments, the supervisor of its child processes, the emulator CA's key, and how
+to find a free port. (The log is ``logs.log``.)
 
 ``launcher.main`` sets ``ARGS``, ``SUPERVISOR`` and ``CA_KEY`` before it starts
 anything; the modules that run the process (``mariadb_servers``, ``lambda_runtime``,
@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 
 ARGS: argparse.Namespace
 SUPERVISOR: "supervision.Supervisor"  # not imported: supervision.py sits above this module
 CA_KEY: bytes = b""  # the emulator CA's key, read once from --tls-ca-key (whose file is then removed)
-
-
-def log(message: str) -> None:
-    print(f"[launcher] {message}", file=sys.stderr, flush=True)
 
 
 def free_port() -> int:

@@ -47,13 +47,10 @@ import threading
 import time
 
 import reachability as r
+from logs import log
 from patching import replace
 
 LOOPBACK_PORT = 3306
-
-
-def log(message: str) -> None:
-    print(f"[network] {message}", flush=True, file=__import__("sys").stderr)
 
 
 # --------------------------------------------------------------------------- the world from moto's state

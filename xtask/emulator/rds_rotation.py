@@ -40,6 +40,7 @@ import uuid
 import base
 import strict
 from behaviours import on
+from logs import log
 from patching import replace
 
 ROTATION_DAYS = 7  # RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager"
@@ -129,7 +130,7 @@ def rotate(instance, hold_seconds: float = 0.0) -> dict:
             secret.last_changed_date = now
             secret.next_rotation_date = managed_schedule(now)[1]
             managed._status = "active"
-            base.log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
+            log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
         finally:
             lock.release()
 

@@ -68,10 +68,10 @@ def only_denials(document) -> dict:
 
 def refusal(caller: str | None, action: str, resource: str, region: str, service: str) -> str | None:
     """The access denied message when an SCP of the caller's account denies the call."""
-    from endpoint_policy import _arn_account
+    from endpoint_policy import arn_account
     from iam_policies import policy_decision, principal_arn, request_context
 
-    account = _arn_account(caller)
+    account = arn_account(caller)
     if account is None:
         return None
     contents = _policies_on_path(account)

@@ -36,7 +36,7 @@ import threading
 import time
 
 from behaviours import on
-from iam_policies import _as_list, _statement_covers, _statements
+from iam_policies import as_list, statement_covers, policy_statements
 from patching import replace
 
 
@@ -70,7 +70,7 @@ def _names_service(principal, service: str) -> bool:
         return True
     if not isinstance(principal, dict):
         return False
-    return service in _as_list(principal.get("Service"))
+    return service in as_list(principal.get("Service"))
 
 
 def invoke_permitted(policy, function_arn: str, secret_arn: str, secret_account: str) -> bool:
@@ -90,10 +90,10 @@ def invoke_permitted(policy, function_arn: str, secret_arn: str, secret_account:
         "aws:SecureTransport": "true",
     }
     allowed = False
-    for statement in _statements(policy):
+    for statement in policy_statements(policy):
         if not _names_service(statement.get("Principal"), SECRETS_MANAGER):
             continue
-        if not _statement_covers(statement, "lambda:InvokeFunction", function_arn, context):
+        if not statement_covers(statement, "lambda:InvokeFunction", function_arn, context):
             continue
         if statement.get("Effect") == "Deny":
             return False

@@ -56,14 +56,15 @@ import uuid
 from urllib.parse import parse_qs
 
 import network
-from base import log, settings
+from base import settings
+from logs import log
 from behaviours import on
 from ec2_consistency import EC2_CONSISTENCY, EC2_CREATES
 from endpoint_policy import (
-    _THROUGH_ENDPOINT,
-    _arn_account,
-    _endpoint_policy,
-    _signer_arn,
+    THROUGH_ENDPOINT,
+    arn_account,
+    vpc_endpoint_policy,
+    signer_arn,
     endpoint_keys,
     endpoint_policy_refusal,
 )
@@ -132,19 +133,19 @@ class StrictApp:
         request = _endpoint_request(environ, service, fn.account_id, region)
         if request is not None:
             action, resource = request
-            document, gateway = _endpoint_policy(fn.account_id, region, verdict.endpoint)
-            caller = _signer_arn(environ)
-            caller_account = _arn_account(caller) or fn.account_id
+            document, gateway = vpc_endpoint_policy(fn.account_id, region, verdict.endpoint)
+            caller = signer_arn(environ)
+            caller_account = arn_account(caller) or fn.account_id
             refusal = endpoint_policy_refusal(document, action, resource, caller, caller_account, region, verdict.endpoint, verdict.vpc, gateway=gateway)
             if refusal is not None:
                 log(f"function {fn.function_name!r}: {refusal!r}")
                 return _access_denied(start_response, service, environ, refusal)
         # The identity and resource policies see where the call came from, too.
-        _THROUGH_ENDPOINT.keys = (service, endpoint_keys(verdict.endpoint, verdict.vpc))
+        THROUGH_ENDPOINT.keys = (service, endpoint_keys(verdict.endpoint, verdict.vpc))
         try:
             return self._dispatch(environ, start_response, service)
         finally:
-            _THROUGH_ENDPOINT.keys = None
+            THROUGH_ENDPOINT.keys = None
 
     def _dispatch(self, environ, start_response, service: str):
         if environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
@@ -366,8 +367,8 @@ def _scp_refusal(environ, service: str, region: str) -> str | None:
     denies (``scp``), or None."""
     import scp
 
-    caller = _signer_arn(environ)
-    account = _arn_account(caller)
+    caller = signer_arn(environ)
+    account = arn_account(caller)
     if account is None:
         return None
     request = _endpoint_request(environ, service, account, region)

@@ -22,7 +22,7 @@ import uuid
 
 from behaviours import on
 from conditions import EMULATOR_KEYS, conditions_hold
-from iam_policies import _as_list, _policy_document, principal_arn, request_context
+from iam_policies import as_list, policy_document, principal_arn, request_context
 from patching import replace
 
 
@@ -35,7 +35,7 @@ def _principal_matches(principal, caller_arn: str, caller_account: str) -> bool:
     if not isinstance(principal, dict):
         return False
     session = re.fullmatch(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn)
-    for value in _as_list(principal.get("AWS")):
+    for value in as_list(principal.get("AWS")):
         if value in ("*", caller_account, caller_arn):
             return True
         if re.fullmatch(rf"arn:[\w-]+:iam::{caller_account}:root", value):
@@ -47,15 +47,15 @@ def _principal_matches(principal, caller_arn: str, caller_account: str) -> bool:
 
 def trust_allows(document, caller_arn: str, caller_account: str, external_id: str | None) -> bool:
     """Whether a role's trust policy lets the caller AssumeRole (an explicit Deny wins)."""
-    statements = _policy_document(document).get("Statement")
-    statements = [statements] if isinstance(statements, dict) else _as_list(statements)
+    statements = policy_document(document).get("Statement")
+    statements = [statements] if isinstance(statements, dict) else as_list(statements)
     context = request_context(principal_arn(caller_arn), None, {"sts:ExternalId": external_id})
     context["aws:PrincipalAccount"] = caller_account
     allowed = False
     for statement in statements:
         if not isinstance(statement, dict):
             continue
-        actions = _as_list(statement.get("Action"))
+        actions = as_list(statement.get("Action"))
         if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
             continue
         if not _principal_matches(statement.get("Principal"), caller_arn, caller_account):

@@ -17,7 +17,7 @@ import threading
 
 import launch_state
 from lambda_runtime import LAMBDA
-from launch_state import log
+from logs import log
 from mariadb_servers import MariaDbServer
 
 

@@ -134,13 +134,13 @@ def test_the_signer_is_whoever_signed_the_request():
         environ = {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0"}
         if token is not None:
             environ["HTTP_X_AMZ_SECURITY_TOKEN"] = token
-        return endpoint_policy._signer_arn(environ)
+        return endpoint_policy.signer_arn(environ)
 
     assert signed(session.access_key_id, session.session_token) == f"arn:aws:sts::{account}:assumed-role/signer-role/fn"
     assert signed(session.access_key_id, "not-the-token") is None
     assert signed(user_key.access_key_id) == f"arn:aws:iam::{account}:user/signer-user"
     assert signed("AKIAUNKNOWN000000000") is None
-    assert endpoint_policy._signer_arn({}) is None
+    assert endpoint_policy.signer_arn({}) is None
 
 
 def test_private_dns_needs_the_vpcs_dns_support_and_hostnames():
