@@ -364,16 +364,23 @@ UPDATING_CODE = threading.local()
 
 
 def install_lambda_patches() -> None:
+    """Every patch of moto's Lambda: creation and deletion, updates, and what a
+    function's configuration answers."""
     from moto.awslambda import models as lambda_models
+
+    _install_create_and_delete(lambda_models.LambdaBackend)
+    _install_updates(lambda_models.LambdaBackend)
+    _install_configuration(lambda_models.LambdaFunction)
+
+
+def _install_create_and_delete(backend) -> None:
+    """CreateFunction checks the role (``role-assumable``, ``vpc-role-permissions``)
+    and gives the function its network interfaces, starting ``Pending``; DeleteFunction
+    releases them."""
     from moto.utilities.utils import get_partition
 
-    backend = lambda_models.LambdaBackend
     original_create = backend.create_function
-    original_update = backend.update_function_configuration
     original_delete = backend.delete_function
-    original_update_code = backend.update_function_code
-    original_publish = backend.publish_version
-    original_configuration = lambda_models.LambdaFunction.get_configuration
 
     def create_function(self, spec):
         role = spec.get("Role")
@@ -393,6 +400,56 @@ def install_lambda_patches() -> None:
             FUNCTION_STATES.created(latest)
         return fn
 
+    def delete_function(self, function_name, qualifier=None):
+        try:
+            fn = self.get_function(function_name)
+        except Exception:
+            fn = None
+        result = original_delete(self, function_name, qualifier)
+        if fn is not None and not qualifier:
+            LAMBDA_NETWORK.release(fn, LAMBDA_NETWORK.take(fn))
+            FUNCTION_STATES.deleted(fn.function_arn)
+        return result
+
+    replace(backend, "create_function", create_function)
+    replace(backend, "delete_function", delete_function)
+
+
+def _update_configuration(backend, original_update, fn, function_name, qualifier, body, partition):
+    """UpdateFunctionConfiguration once its state allows it: the role checked against
+    the network the function will have, its interfaces moved when its subnets or
+    groups change (the new ones validated before the old ones are released)."""
+    if on("vpc-role-permissions") and ("VpcConfig" in body or body.get("Role")):
+        # The function's network as it will be, with the role it will have.
+        vpc_config = body.get("VpcConfig") if "VpcConfig" in body else fn._vpc_config
+        check_role_manages_enis(backend.account_id, partition, backend.region_name, body.get("Role") or fn.role, vpc_config)
+    if "VpcConfig" in body:
+        before = [sorted(x) for x in LAMBDA_NETWORK._wanted(fn._vpc_config)]
+        after = [sorted(x) for x in LAMBDA_NETWORK._wanted(body.get("VpcConfig"))]
+        if before != after:
+            old = LAMBDA_NETWORK.take(fn)
+            try:
+                LAMBDA_NETWORK.attach(fn, body.get("VpcConfig"))  # validates before anything changes
+            except Exception:
+                LAMBDA_NETWORK.give_back(fn, old)
+                raise
+            LAMBDA_NETWORK.release(fn, old)
+    result = original_update(backend, function_name, qualifier, body)
+    if on("lambda-states") and isinstance(result, dict):
+        FUNCTION_STATES.configuration(fn, result)  # the answer already says InProgress, as AWS's does
+    return result
+
+
+def _install_updates(backend) -> None:
+    """UpdateFunctionConfiguration, UpdateFunctionCode and PublishVersion: refused while
+    the function is Pending or an update is in progress, then ``InProgress`` themselves
+    (``lambda-states``)."""
+    from moto.utilities.utils import get_partition
+
+    original_update = backend.update_function_configuration
+    original_update_code = backend.update_function_code
+    original_publish = backend.publish_version
+
     def update_function_configuration(self, function_name, qualifier, body):
         partition = get_partition(self.region_name)
         if on("role-assumable") and body.get("Role"):
@@ -400,32 +457,11 @@ def install_lambda_patches() -> None:
         fn = self.get_function(function_name, qualifier)
         before = FUNCTION_STATES.begin_update(fn) if on("lambda-states") else None
         try:
-            return _update_configuration(self, fn, function_name, qualifier, body, partition)
+            return _update_configuration(self, original_update, fn, function_name, qualifier, body, partition)
         except Exception:
             if on("lambda-states"):
                 FUNCTION_STATES.undo_update(fn, before)
             raise
-
-    def _update_configuration(self, fn, function_name, qualifier, body, partition):
-        if on("vpc-role-permissions") and ("VpcConfig" in body or body.get("Role")):
-            # The function's network as it will be, with the role it will have.
-            vpc_config = body.get("VpcConfig") if "VpcConfig" in body else fn._vpc_config
-            check_role_manages_enis(self.account_id, partition, self.region_name, body.get("Role") or fn.role, vpc_config)
-        if "VpcConfig" in body:
-            before = [sorted(x) for x in LAMBDA_NETWORK._wanted(fn._vpc_config)]
-            after = [sorted(x) for x in LAMBDA_NETWORK._wanted(body.get("VpcConfig"))]
-            if before != after:
-                old = LAMBDA_NETWORK.take(fn)
-                try:
-                    LAMBDA_NETWORK.attach(fn, body.get("VpcConfig"))  # validates before anything changes
-                except Exception:
-                    LAMBDA_NETWORK.give_back(fn, old)
-                    raise
-                LAMBDA_NETWORK.release(fn, old)
-        result = original_update(self, function_name, qualifier, body)
-        if on("lambda-states") and isinstance(result, dict):
-            FUNCTION_STATES.configuration(fn, result)  # the answer already says InProgress, as AWS's does
-        return result
 
     def update_function_code(self, function_name, qualifier, body):
         fn = self.get_function(function_name, qualifier)
@@ -450,27 +486,19 @@ def install_lambda_patches() -> None:
             FUNCTION_STATES.undo_update(fn, FUNCTION_STATES.begin_update(fn))  # refused while Pending or updating
         return original_publish(self, function_name, description, *args, **kwargs)
 
-    def get_configuration(self, on_create: bool = False):
-        config = original_configuration(self, on_create)
-        return FUNCTION_STATES.configuration(self, config) if on("lambda-states") else config
-
-    def delete_function(self, function_name, qualifier=None):
-        try:
-            fn = self.get_function(function_name)
-        except Exception:
-            fn = None
-        result = original_delete(self, function_name, qualifier)
-        if fn is not None and not qualifier:
-            LAMBDA_NETWORK.release(fn, LAMBDA_NETWORK.take(fn))
-            FUNCTION_STATES.deleted(fn.function_arn)
-        return result
-
-    replace(backend, "create_function", create_function)
     replace(backend, "update_function_configuration", update_function_configuration)
     replace(backend, "update_function_code", update_function_code)
     replace(backend, "publish_version", publish_version)
-    replace(backend, "delete_function", delete_function)
-    replace(lambda_models.LambdaFunction, "get_configuration", get_configuration)
+
+
+def _install_configuration(function_class) -> None:
+    """What GetFunction(Configuration) answers: the function's state
+    (``lambda-states``) and the VPC of its subnets."""
+    original_configuration = function_class.get_configuration
+
+    def get_configuration(self, on_create: bool = False):
+        config = original_configuration(self, on_create)
+        return FUNCTION_STATES.configuration(self, config) if on("lambda-states") else config
 
     # GetFunctionConfiguration's VpcConfig.VpcId is the VPC of the function's subnets
     # (Lambda API reference, VpcConfigResponse); moto answers a constant "vpc-123abc".
@@ -486,7 +514,8 @@ def install_lambda_patches() -> None:
                 config["VpcId"] = ""
         return config
 
-    replace(lambda_models.LambdaFunction, "vpc_config", property(vpc_config))
+    replace(function_class, "get_configuration", get_configuration)
+    replace(function_class, "vpc_config", property(vpc_config))
 
 
 def put_function_logs(fn, stream: str, lines: list[str]) -> None:

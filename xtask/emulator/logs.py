@@ -9,10 +9,13 @@ This module imports no other module of the emulator: every layer may log.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def log(message: str) -> None:
     """Writes ``[<calling module>] message`` to stderr, flushed at once."""
-    module = sys._getframe(1).f_globals.get("__name__", "?")  # the caller's module (sys docs: CPython)
+    caller = sys._getframe(1).f_globals  # the calling module's globals (sys docs: CPython)
+    # By file, not __name__: the launcher runs as a script, whose __name__ is "__main__".
+    module = os.path.splitext(os.path.basename(caller.get("__file__") or ""))[0] or caller.get("__name__", "?")
     print(f"[{module}] {message}", file=sys.stderr, flush=True)
