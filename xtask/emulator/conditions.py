@@ -40,6 +40,8 @@ is neither true nor false. Three-valued, as AND reads it: a known false part
 decides the block, otherwise the unknown part does, and it never lets an Allow
 apply and always lets a Deny apply (the ``effect`` argument), so a policy the
 emulator misreads errs towards refusing.
+
+Behaviour ``iam-conditions`` (switched where requests are judged, ``iam_enforcement``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ Only Deny statements are judged, with the evaluator every other policy here uses
 allow-list SCP (one that replaces ``FullAWSAccess``) is not modelled. The calls of
 the management account, and calls the emulator cannot name an action for (REST
 protocols), are not judged.
+
+Behaviour ``scp`` (switched where requests are judged, ``strict``).
 """
 
 from __future__ import annotations

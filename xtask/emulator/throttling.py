@@ -13,6 +13,8 @@ invokes the function whatever it says.
 
 Only the reservation of 0 is decided: the emulator runs invocations one after
 another, so no positive reservation is ever exceeded here.
+
+Switch: ``lambda-reserved-concurrency`` (``lambda_runtime`` refuses the invocation).
 """
 
 from __future__ import annotations

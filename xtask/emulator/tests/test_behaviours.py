@@ -42,3 +42,33 @@ def test_names_are_unique_and_switch_shaped():
     names = [b.name for b in behaviours.REGISTRY]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) for n in names)
+
+
+# The HTTP layer and the launcher route requests and installs to the behaviours'
+# modules; their switches are not where a behaviour is implemented.
+ROUTERS = {"strict", "launcher"}
+
+
+def switching_modules(name: str) -> set[str]:
+    return {
+        source.stem
+        for source in EMULATOR.glob("*.py")
+        if source.name != "behaviours.py" and f'on("{name}")' in source.read_text()
+    }
+
+
+def test_every_behaviour_names_its_modules_and_the_first_one_speaks_of_it():
+    for behaviour in behaviours.REGISTRY:
+        assert behaviour.modules, f"{behaviour.name}: no module named"
+        for module in behaviour.modules:
+            assert (EMULATOR / f"{module}.py").is_file(), f"{behaviour.name}: no module {module}.py"
+        first = (EMULATOR / f"{behaviour.modules[0]}.py").read_text()
+        assert re.search(rf"[`\"']{re.escape(behaviour.name)}[`\"']", first), (
+            f"{behaviour.modules[0]}.py, the first module of {behaviour.name}, never names it"
+        )
+
+
+def test_every_module_that_switches_a_behaviour_is_one_of_its_modules():
+    for behaviour in behaviours.REGISTRY:
+        unlisted = switching_modules(behaviour.name) - set(behaviour.modules) - ROUTERS
+        assert unlisted == set(), f"{behaviour.name} is switched in {sorted(unlisted)}, which its modules do not list"
