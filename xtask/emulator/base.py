@@ -1,7 +1,7 @@
-"""What every behaviour of the emulator needs: its settings, its log and its timer.
+"""What every behaviour of the emulator needs: its settings and its timer.
 
 Each behaviour module (``lambda_functions``, ``ec2_dependencies``, ``rds_instances``,
-...) reads its delays here, logs through ``log`` and runs delayed work on
+...) reads its delays here (and logs through ``logs.log``) and runs delayed work on
 ``SCHEDULER``, so that none of them imports ``strict.py`` (the HTTP layer, which
 imports them): the modules form layers without a cycle.
 

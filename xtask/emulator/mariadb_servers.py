@@ -42,6 +42,10 @@ class MariaDbServer:
         if not os.path.isdir(self.datadir):
             launch_state.SUPERVISOR.copy_template_datadir(self.datadir)
         preferred = self.port  # a restarted server (StartDBInstance) keeps its port, as RDS does
+        # mariadbd cannot be asked for any free port (MariaDB docs, --port: "0 to default
+        # to, my.cnf, $MYSQL_TCP_PORT, /etc/services, built-in default (3306)"), so one
+        # is chosen here; when another process takes it before mariadbd binds it, the
+        # server exits saying so and starts again on another port (tests/test_launcher_processes.py).
         for attempt in range(5):
             self.port = preferred if preferred and attempt == 0 else free_port()
             args = [

@@ -16,7 +16,8 @@ young ids (``ec2_consistency.py``), injected failures, AWS's error shapes per pr
 concern, each citing the AWS documentation it follows:
 
     launcher.py           arguments, start-up order and shutdown; installs the modules
-                          below in a fixed order, then runs moto's server
+                          below in a fixed order, then serves moto on the port it bound
+    process_group.py      the launcher's process group, stopped by a watchdog if it is killed
     supervision.py        every child process of the launcher, and how they all stop
     rds_servers.py        each RDS instance its own MariaDB server behind its own address
     secret_rotation.py    RotateSecret's steps in the background, retried, cancelled
@@ -34,9 +35,11 @@ concern, each citing the AWS documentation it follows:
     secrets_manager.py    Secrets Manager: owned secrets, invoke permission, versions
     sts_trust.py          STS: AssumeRole as the trust policy allows
     iam_policies.py       the one policy evaluator (with conditions.py)
-    base.py               settings, log and scheduler that every module above needs
+    base.py               settings and scheduler that every module above needs
+    kms_keys.py           KMS: a key ARN wherever a key id is taken
     launch_state.py       the launcher's arguments, supervisor and CA key, read at call time
     patching.py           ``replace``: every patch of moto, checked; ``MOTO_VERSION``
+    logs.py               the log, each line prefixed by the module that wrote it
 
 Each module imports only modules below it in this list (``network.py``,
 ``reachability.py``, ``conditions.py``, ``schedules.py`` and ``behaviours.py`` sit at
