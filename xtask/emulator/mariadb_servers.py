@@ -8,14 +8,33 @@ and its master user the privileges RDS gives (``rds_master_privileges``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+import tempfile
 import time
 
 import behaviours
 import certificates
 import launch_state
 from launch_state import free_port
+
+
+# unix(7): a socket's path, sun_path, holds 108 bytes with its final NUL; mariadbd
+# refuses a longer one at start ("The socket file path is too long (> 107)").
+SOCKET_PATH_MAX = 107
+
+
+def socket_path(directory: str) -> str:
+    """Where the server in ``directory`` listens for the launcher's own SQL: in that
+    directory when the path fits in a socket address, else a short path in the
+    temporary directory named after it (a deep state directory and a 63-character DB
+    instance identifier do not fit)."""
+    path = os.path.join(directory, "mysqld.sock")
+    if len(os.fsencode(path)) <= SOCKET_PATH_MAX:
+        return path
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(directory))).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"emulator-mariadb-{digest}.sock")
 
 
 def sql_string(value: str) -> str:
@@ -30,7 +49,7 @@ class MariaDbServer:
         self.name = name
         self.dir = os.path.join(launch_state.ARGS.state_dir, "mariadb", name)
         self.datadir = os.path.join(self.dir, "data")
-        self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.socket = socket_path(self.dir)
         self.log_path = os.path.join(self.dir, "mariadbd.log")
         self.port = 0
         self.process: subprocess.Popen | None = None

@@ -18,7 +18,7 @@ import threading
 import launch_state
 from lambda_runtime import LAMBDA
 from logs import log
-from mariadb_servers import MariaDbServer
+from mariadb_servers import MariaDbServer, socket_path
 
 
 class Supervisor:
@@ -65,7 +65,7 @@ class Supervisor:
         server = MariaDbServer("template")
         server.datadir = datadir
         server.dir = os.path.join(launch_state.ARGS.state_dir, "mariadb", "template-run")
-        server.socket = os.path.join(server.dir, "mysqld.sock")
+        server.socket = socket_path(server.dir)
         server.log_path = os.path.join(server.dir, "mariadbd.log")
         server.start()
         try:

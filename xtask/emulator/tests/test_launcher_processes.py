@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 
+import boto3
 import pytest
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,6 +179,19 @@ def test_a_launcher_killed_with_sigkill_leaves_no_process_behind(tmp_path, templ
     children: dict[int, str] = {}
     try:
         ready = _wait_ready(launcher, tmp_path, port)
+        # A DB instance's server too: started from one of moto's request threads, which
+        # ends long before the launcher (why prctl's parent-death signal would not do).
+        boto3.client(
+            "rds", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        ).create_db_instance(
+            DBInstanceIdentifier="orphan-check", Engine="mysql", DBInstanceClass="db.t3.micro",
+            MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
+        )
+        deadline = time.monotonic() + 30
+        while sum("mariadbd" in command for command in _descendants(launcher.pid).values()) < 2:
+            assert time.monotonic() < deadline, f"no MariaDB server for the DB instance:\n{_log(tmp_path)}"
+            time.sleep(0.1)
         children = _descendants(launcher.pid)
         assert ready["database"]["pid"] in children, f"the default MariaDB server is not the launcher's: {children}"
         launcher.send_signal(signal.SIGKILL)
@@ -247,3 +261,14 @@ def test_a_mariadb_port_taken_between_its_choice_and_the_servers_bind_gives_the_
                 pass  # the server listens on the port it reports
         finally:
             server.stop()
+
+
+@pytest.mark.parametrize("depth", [1, 5])
+def test_a_servers_socket_path_always_fits_a_socket_address(depth):
+    import mariadb_servers
+
+    directory = "/tmp/" + "/".join(["d" * 20] * depth) + "/run/mariadb/rds-" + "i" * 63 + "-abcdef"
+    path = mariadb_servers.socket_path(directory)
+    assert len(path.encode()) <= 107
+    assert path == mariadb_servers.socket_path(directory)  # the same server, the same path
+    assert mariadb_servers.socket_path("/tmp/short") == "/tmp/short/mysqld.sock"
