@@ -5,6 +5,7 @@ choice and the server's bind never leaves a server without its port."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 
 import boto3
 import pytest
@@ -166,6 +168,49 @@ def _descendants(root: int) -> dict[int, str]:
     return found
 
 
+# A function that answers every invocation "ok" through the Runtime API, and stays warm.
+BOOTSTRAP = """#!/usr/bin/python3
+import os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as answer:
+        request = answer.headers["Lambda-Runtime-Aws-Request-Id"]
+    urllib.request.urlopen(urllib.request.Request(api + request + "/response", data=b'"ok"', method="POST")).read()
+"""
+TRUST = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+
+
+def _start_a_db_instance_and_a_function(port: int) -> None:
+    """A DB instance's MariaDB server and a warm function process, each started from one
+    of moto's request threads, which end long before the launcher (why prctl's
+    parent-death signal would not do)."""
+    settings = dict(
+        endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+    boto3.client("rds", **settings).create_db_instance(
+        DBInstanceIdentifier="orphan-check", Engine="mysql", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
+    )
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        entry = zipfile.ZipInfo("bootstrap")
+        entry.external_attr = 0o755 << 16
+        archive.writestr(entry, BOOTSTRAP)
+    role = boto3.client("iam", **settings).create_role(RoleName="orphan-check", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    functions = boto3.client("lambda", **settings)
+    deadline = time.monotonic() + 30
+    while True:  # a new role is assumable by Lambda only after a while, as on AWS
+        try:
+            functions.create_function(FunctionName="orphan-check", Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()})
+            break
+        except functions.exceptions.InvalidParameterValueException:
+            assert time.monotonic() < deadline, "the role never became assumable"
+            time.sleep(0.2)
+    functions.get_waiter("function_active_v2").wait(FunctionName="orphan-check", WaiterConfig={"Delay": 1})
+    assert functions.invoke(FunctionName="orphan-check")["Payload"].read() == b'"ok"'
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """The MariaDB template directory the launchers of this file share (built by the first)."""
@@ -179,21 +224,14 @@ def test_a_launcher_killed_with_sigkill_leaves_no_process_behind(tmp_path, templ
     children: dict[int, str] = {}
     try:
         ready = _wait_ready(launcher, tmp_path, port)
-        # A DB instance's server too: started from one of moto's request threads, which
-        # ends long before the launcher (why prctl's parent-death signal would not do).
-        boto3.client(
-            "rds", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        ).create_db_instance(
-            DBInstanceIdentifier="orphan-check", Engine="mysql", DBInstanceClass="db.t3.micro",
-            MasterUsername="admin", MasterUserPassword="password123", AllocatedStorage=20,
-        )
+        _start_a_db_instance_and_a_function(port)
         deadline = time.monotonic() + 30
         while sum("mariadbd" in command for command in _descendants(launcher.pid).values()) < 2:
             assert time.monotonic() < deadline, f"no MariaDB server for the DB instance:\n{_log(tmp_path)}"
             time.sleep(0.1)
         children = _descendants(launcher.pid)
         assert ready["database"]["pid"] in children, f"the default MariaDB server is not the launcher's: {children}"
+        assert any("/lambda/code/" in command for command in children.values()), f"no warm function process: {children}"
         launcher.send_signal(signal.SIGKILL)
         launcher.wait(timeout=10)
         deadline = time.monotonic() + 30
