@@ -30,7 +30,7 @@ import threading
 import time
 
 import behaviours
-from logs import log
+from emulator_log import log
 
 STRICT = behaviours.STRICT
 

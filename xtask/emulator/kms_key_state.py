@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import kms_key_policy
 from behaviours import on
-from logs import log
+from emulator_log import log
 from patching import replace
 
 DECRYPTION_FAILURE = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."

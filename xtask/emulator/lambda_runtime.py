@@ -34,7 +34,7 @@ import lambda_functions
 import launch_state
 import network
 import throttling
-from logs import log
+from emulator_log import log
 from moto.awslambda.models import LambdaFunction
 from patching import replace
 

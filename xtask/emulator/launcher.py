@@ -75,7 +75,7 @@ import secrets_manager
 import strict
 import sts_trust
 import throttling
-from logs import log
+from emulator_log import log
 from mariadb_servers import MariaDbServer
 from supervision import Supervisor
 from werkzeug.serving import make_server

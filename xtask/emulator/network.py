@@ -47,7 +47,7 @@ import threading
 import time
 
 import reachability as r
-from logs import log
+from emulator_log import log
 from patching import replace
 
 LOOPBACK_PORT = 3306

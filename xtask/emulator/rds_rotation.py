@@ -40,7 +40,7 @@ import uuid
 import base
 import strict
 from behaviours import on
-from logs import log
+from emulator_log import log
 from patching import replace
 
 ROTATION_DAYS = 7  # RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager"

@@ -23,7 +23,7 @@ import uuid
 import behaviours
 import launch_state
 import network
-from logs import log
+from emulator_log import log
 from mariadb_servers import MariaDbServer, rds_master_privileges
 from moto.rds.models import DBInstance, MasterUserSecret
 from patching import replace

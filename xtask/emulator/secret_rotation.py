@@ -27,7 +27,7 @@ import base
 import behaviours
 import schedules
 import secrets_manager
-from logs import log
+from emulator_log import log
 from moto.secretsmanager import models as sm_models
 from moto.secretsmanager.exceptions import (
     InvalidParameterException,

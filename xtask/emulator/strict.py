@@ -39,7 +39,7 @@ concern, each citing the AWS documentation it follows:
     kms_keys.py           KMS: a key ARN wherever a key id is taken
     launch_state.py       the launcher's arguments, supervisor and CA key, read at call time
     patching.py           ``replace``: every patch of moto, checked; ``MOTO_VERSION``
-    logs.py               the log, each line prefixed by the module that wrote it
+    emulator_log.py       the log, each line prefixed by the module that wrote it
 
 Each module imports only modules below it in this list (``network.py``,
 ``reachability.py``, ``conditions.py``, ``schedules.py`` and ``behaviours.py`` sit at
@@ -60,7 +60,7 @@ from urllib.parse import parse_qs
 
 import network
 from base import settings
-from logs import log
+from emulator_log import log
 from behaviours import on
 from ec2_consistency import EC2_CONSISTENCY, EC2_CREATES
 from endpoint_policy import (

@@ -17,7 +17,7 @@ import threading
 
 import launch_state
 from lambda_runtime import LAMBDA
-from logs import log
+from emulator_log import log
 from mariadb_servers import MariaDbServer, socket_path
 
 

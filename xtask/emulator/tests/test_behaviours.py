@@ -1,7 +1,10 @@
 """The registry of behaviours against the code, the tests and the README."""
 
+import ast
 import pathlib
 import re
+
+import pytest
 
 import behaviours
 
@@ -9,13 +12,52 @@ EMULATOR = pathlib.Path(__file__).resolve().parents[1]
 ROOT = EMULATOR.parents[1]
 
 
-def switches_used() -> set[str]:
-    used = set()
-    for source in EMULATOR.glob("*.py"):
-        if source.name == "behaviours.py":
+def switches_in(source: str) -> set[str]:
+    """The behaviours a module's source switches: every call ``on("name")`` or
+    ``behaviours.on('name')``, whatever the quotes (read from the syntax tree, not
+    the text)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
             continue
-        used |= set(re.findall(r'\bon\("([a-z0-9-]+)"\)', source.read_text()))
-    return used
+        func = node.func
+        called_on = (isinstance(func, ast.Name) and func.id == "on") or (
+            isinstance(func, ast.Attribute)
+            and func.attr == "on"
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "behaviours"
+        )
+        first = node.args[0]
+        if called_on and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            names.add(first.value)
+    return names
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ('if on("kms-key-state"):\n    pass\n', {"kms-key-state"}),
+        ("if on('kms-key-state'):\n    pass\n", {"kms-key-state"}),
+        ('import behaviours\nif behaviours.on("lambda-logs"):\n    pass\n', {"lambda-logs"}),
+        ("x = behaviours.on(\n    'iam-conditions'\n)\n", {"iam-conditions"}),
+        ('other.on("not-a-switch")\nturn_on("nor-this")\ntext = \'on("nor-this")\'\n', set()),
+    ],
+)
+def test_every_form_of_a_switch_is_found(source, expected):
+    assert switches_in(source) == expected
+
+
+def module_switches() -> dict[str, set[str]]:
+    """Each module's switched behaviours, by module name (behaviours.py, the registry, aside)."""
+    return {
+        source.stem: switches_in(source.read_text())
+        for source in EMULATOR.glob("*.py")
+        if source.name != "behaviours.py"
+    }
+
+
+def switches_used() -> set[str]:
+    return set().union(*module_switches().values())
 
 
 def test_every_switch_in_the_code_is_registered_and_every_registered_one_is_used():
@@ -50,11 +92,7 @@ ROUTERS = {"strict", "launcher"}
 
 
 def switching_modules(name: str) -> set[str]:
-    return {
-        source.stem
-        for source in EMULATOR.glob("*.py")
-        if source.name != "behaviours.py" and f'on("{name}")' in source.read_text()
-    }
+    return {module for module, names in module_switches().items() if name in names}
 
 
 def test_every_behaviour_names_its_modules_and_the_first_one_speaks_of_it():

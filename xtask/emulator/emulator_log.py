@@ -4,6 +4,9 @@ emulator's state), each prefixed by the module that wrote it, ``[secret_rotation
 prefixes once named the file a helper lived in, ``[strict]``, ``[launcher]``, which
 said nothing after the split into modules.)
 
+Named ``emulator_log``, not ``logs``: CloudWatch Logs is ``moto.logs`` and the
+``lambda-logs`` behaviour, and a reader should not take one for the other.
+
 This module imports no other module of the emulator: every layer may log.
 """
 
