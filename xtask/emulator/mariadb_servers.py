@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 import behaviours
@@ -25,16 +27,51 @@ from launch_state import free_port
 SOCKET_PATH_MAX = 107
 
 
+# The launcher's own directory for the sockets that do not fit in their server's
+# directory: made by ``tempfile.mkdtemp`` (mode 0700, "readable, writable, and
+# searchable only by the creating user ID"; Python docs), so no other local user can
+# create a socket there before mariadbd does and be sent the launcher's SQL, master
+# passwords included (a fixed name in the shared temporary directory allowed that).
+# Removed when the launcher stops (``remove_fallback_directory``).
+_FALLBACK_DIRECTORY: str | None = None
+_FALLBACK_LOCK = threading.Lock()
+
+
+def fallback_directory() -> str:
+    """This launcher's private directory for socket files, made on first use."""
+    global _FALLBACK_DIRECTORY
+    with _FALLBACK_LOCK:
+        if _FALLBACK_DIRECTORY is None:
+            _FALLBACK_DIRECTORY = tempfile.mkdtemp(prefix="emulator-mariadb-")
+        return _FALLBACK_DIRECTORY
+
+
+def remove_fallback_directory() -> None:
+    """Removes the private socket directory (its servers are stopped by then)."""
+    global _FALLBACK_DIRECTORY
+    with _FALLBACK_LOCK:
+        if _FALLBACK_DIRECTORY is not None:
+            shutil.rmtree(_FALLBACK_DIRECTORY, ignore_errors=True)
+            _FALLBACK_DIRECTORY = None
+
+
 def socket_path(directory: str) -> str:
     """Where the server in ``directory`` listens for the launcher's own SQL: in that
-    directory when the path fits in a socket address, else a short path in the
-    temporary directory named after it (a deep state directory and a 63-character DB
-    instance identifier do not fit)."""
+    directory when the path fits in a socket address, else a short name in this
+    launcher's private directory (``fallback_directory``; a deep state directory and a
+    63-character DB instance identifier do not fit)."""
     path = os.path.join(directory, "mysqld.sock")
     if len(os.fsencode(path)) <= SOCKET_PATH_MAX:
         return path
     digest = hashlib.sha256(os.fsencode(os.path.abspath(directory))).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), f"emulator-mariadb-{digest}.sock")
+    path = os.path.join(fallback_directory(), f"{digest}.sock")
+    if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+        raise RuntimeError(
+            f"MariaDB server socket for {directory}: neither {os.path.join(directory, 'mysqld.sock')} nor {path} "
+            f"fits in a socket address ({SOCKET_PATH_MAX} bytes, unix(7)); set TMPDIR to a shorter directory "
+            "or give the emulator a shorter state directory"
+        )
+    return path
 
 
 def sql_string(value: str) -> str:

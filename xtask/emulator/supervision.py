@@ -18,7 +18,7 @@ import threading
 import launch_state
 from lambda_runtime import LAMBDA
 from emulator_log import log
-from mariadb_servers import MariaDbServer, socket_path
+from mariadb_servers import MariaDbServer, remove_fallback_directory, socket_path
 
 
 class Supervisor:
@@ -123,4 +123,5 @@ class Supervisor:
             thread.start()
         for thread in threads:
             thread.join()
+        remove_fallback_directory()
         self.write_children()

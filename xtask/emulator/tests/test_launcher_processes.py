@@ -11,8 +11,10 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -302,11 +304,35 @@ def test_a_mariadb_port_taken_between_its_choice_and_the_servers_bind_gives_the_
 
 
 @pytest.mark.parametrize("depth", [1, 5])
-def test_a_servers_socket_path_always_fits_a_socket_address(depth):
+def test_a_servers_socket_path_always_fits_a_socket_address(depth, monkeypatch):
     import mariadb_servers
 
+    tmp_path = tempfile.mkdtemp(dir="/tmp")  # short: pytest's tmp_path is too long for a socket
+    monkeypatch.setattr(tempfile, "tempdir", tmp_path)
+    monkeypatch.setattr(mariadb_servers, "_FALLBACK_DIRECTORY", None)
     directory = "/tmp/" + "/".join(["d" * 20] * depth) + "/run/mariadb/rds-" + "i" * 63 + "-abcdef"
     path = mariadb_servers.socket_path(directory)
     assert len(path.encode()) <= 107
     assert path == mariadb_servers.socket_path(directory)  # the same server, the same path
     assert mariadb_servers.socket_path("/tmp/short") == "/tmp/short/mysqld.sock"
+    # In a directory of this launcher's own that no other user may enter, not in the
+    # shared temporary directory where another user could create the path first.
+    parent = os.path.dirname(path)
+    assert os.path.dirname(parent) == str(tmp_path)
+    assert os.stat(parent).st_uid == os.getuid()
+    assert stat.S_IMODE(os.stat(parent).st_mode) == 0o700
+    mariadb_servers.remove_fallback_directory()  # at shutdown (Supervisor.stop_all)
+    assert not os.path.exists(parent)
+    os.rmdir(tmp_path)
+
+
+def test_a_temporary_directory_too_long_for_a_socket_is_refused_saying_so(monkeypatch, tmp_path):
+    import mariadb_servers
+
+    long_tmp = tmp_path / ("t" * 100)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    monkeypatch.setattr(mariadb_servers, "_FALLBACK_DIRECTORY", None)
+    with pytest.raises(RuntimeError, match="set TMPDIR to a shorter directory"):
+        mariadb_servers.socket_path("/tmp/" + "d" * 120)
+    mariadb_servers.remove_fallback_directory()
