@@ -224,11 +224,11 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "kms-key-state",
-        "a secret under a customer managed key that is not Enabled (Disabled, PendingDeletion) is neither read (DecryptionFailure) nor written (EncryptionFailure)",
-        "KMS developer guide, \"Key states of AWS KMS keys\"; Secrets Manager API reference, GetSecretValue and PutSecretValue (DecryptionFailure, EncryptionFailure)",
+        "a secret under a customer managed key that is not Enabled (Disabled, PendingDeletion) is neither read (DecryptionFailure) nor written (EncryptionFailure); EnableKey, DisableKey, ScheduleKeyDeletion and CancelKeyDeletion change a key's state only from the states KMS allows (KMSInvalidStateException otherwise: no enabling or disabling a key pending deletion, no second schedule, no cancelling what is not scheduled), not on an AWS managed key (AccessDeniedException), and with PendingWindowInDays 7 to 30 only (ValidationException)",
+        "KMS developer guide, \"Key states of AWS KMS keys\", \"Enable and disable keys\", \"Schedule key deletion\"; KMS API reference, ScheduleKeyDeletion (PendingWindowInDays); Secrets Manager API reference, GetSecretValue and PutSecretValue (DecryptionFailure, EncryptionFailure)",
         "emulator::a_secret_under_a_key_that_is_not_enabled_is_neither_read_nor_written",
         "GetSecretValue under a disabled key must fail with DecryptionFailure",
-        modules=("kms_key_state",),
+        modules=("kms_key_state", "kms_keys"),
     ),
     Behaviour(
         "resource-states",

@@ -20,7 +20,8 @@ the key policy is judged on); the state of each key decides here, for every call
 key policy is judged only when IAM is enforced; a key's state whatever the caller).
 The AWS managed key ``aws/secretsmanager`` is always Enabled.
 
-Switch: ``kms-key-state``.
+Switch: ``kms-key-state``, which also decides, in ``kms_keys.py``, which states EnableKey,
+DisableKey, ScheduleKeyDeletion and CancelKeyDeletion change a key from.
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def install(enforce_iam: bool, access_key: str, secret_key: str) -> None:
     rds_servers.install()
     rds_tls.install()
     rds_instances.install_offerings()
-    kms_keys.install()  # a key ARN answered 500 in moto: fixed whatever the switches
+    kms_keys.install()  # which key (a key ARN, its region and account) whatever the switches; key states under kms-key-state
     if behaviours.on("lambda-reserved-concurrency"):
         throttling.check_moto()
     if base.STRICT:

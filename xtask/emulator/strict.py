@@ -36,7 +36,7 @@ concern, each citing the AWS documentation it follows:
     sts_trust.py          STS: AssumeRole as the trust policy allows
     iam_policies.py       the one policy evaluator (with conditions.py)
     base.py               settings and scheduler that every module above needs
-    kms_keys.py           KMS: a key ARN wherever a key id is taken
+    kms_keys.py           KMS: Enable/DisableKey, Schedule/CancelKeyDeletion by key ARN, in the states AWS allows
     launch_state.py       the launcher's arguments, supervisor and CA key, read at call time
     patching.py           ``replace``: every patch of moto, checked; ``MOTO_VERSION``
     emulator_log.py       the log, each line prefixed by the module that wrote it
