@@ -24,8 +24,9 @@ arguments and the supervisor into ``launch_state``, then every install in a fixe
 order, then moto's server) and shutdown. The supervisor (``supervision.py``) owns
 every MariaDB server, including the default one the Rust side asks for, and every
 function process, so that one process id stops everything (``SIGTERM``); the
-launcher exits with its parent when started with ``--parent-pid`` (the test harness),
-and when the launcher itself is killed outright its watchdog stops its process group
+launcher exits with its parent when started with ``--parent-pid`` (the test harness)
+or, without it, when the parent whose process group it left is gone (a Ctrl-C there
+reaches only that parent; ``process_group.lead_own_group``), and when the launcher itself is killed outright its watchdog stops its process group
 (``process_group.py``). moto's port is bound here before anything starts
 (``listen_on``) and served from that socket (``serve_moto``), never chosen, released
 and bound again.
@@ -88,11 +89,20 @@ def shutdown(*_args) -> None:
         os._exit(0)
 
 
-def watch_parent(pid: int) -> None:
+def watch_parent(pid: int, own_parent: bool = False) -> None:
+    """Stops the launcher once process `pid` is gone: the one ``--parent-pid`` names,
+    or (`own_parent`) the launcher's own parent, when the launcher left its parent's
+    process group and a Ctrl-C there no longer reaches it (process_group.lead_own_group)."""
     while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if own_parent:
+            gone = process_group.parent_gone(pid)
+        else:
+            try:
+                os.kill(pid, 0)
+                gone = False
+            except ProcessLookupError:
+                gone = True
+        if gone:
             log(f"parent process {pid} is gone; stopping")
             shutdown()
         time.sleep(0.5)
@@ -194,7 +204,9 @@ def main() -> None:
     launch_state.ARGS.endpoint_url = f"http://127.0.0.1:{launch_state.ARGS.port}"
     # Before any child: every process started from here on is in this group, which
     # the watchdog stops if the launcher is killed outright (process_group.py).
-    process_group.start_watchdog(process_group.lead_own_group())
+    parent = os.getppid()
+    group, left_parents_group = process_group.lead_own_group()
+    process_group.start_watchdog(group)
     if launch_state.ARGS.tls_ca_key:
         launch_state.CA_KEY = certificates.take_key(launch_state.ARGS.tls_ca_key)
     os.makedirs(launch_state.ARGS.state_dir, exist_ok=True)
@@ -203,6 +215,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, shutdown)
     if launch_state.ARGS.parent_pid:
         threading.Thread(target=watch_parent, args=(launch_state.ARGS.parent_pid,), daemon=True).start()
+    elif left_parents_group:
+        threading.Thread(target=watch_parent, args=(parent, True), daemon=True).start()
     unknown = behaviours.unknown_switches()
     if unknown:
         log(f"EMULATOR_OFF names no behaviour: {', '.join(unknown)}; the behaviours are: {', '.join(behaviours.BY_NAME)}")

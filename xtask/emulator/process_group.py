@@ -47,12 +47,28 @@ GRACE_SECONDS = 10.0
 _WATCHDOG: subprocess.Popen | None = None
 
 
-def lead_own_group() -> int:
+def lead_own_group() -> tuple[int, bool]:
     """Makes this process the leader of a process group of its own (if it is not
-    already: `xtask` starts the launcher so) and returns the group's id."""
-    if os.getpgrp() != os.getpid():
+    already: `xtask` starts the launcher so) and returns the group's id and whether
+    this process moved into it.
+
+    A moved process has left its parent's group, which may be a terminal's foreground
+    group: a Ctrl-C there then reaches the parent and no longer this process (termios(3),
+    "INTR": SIGINT "is sent to all processes in the foreground process group"). The
+    launcher, when moved and not given ``--parent-pid``, therefore stops once its parent
+    is gone (``parent_gone``, ``launcher.watch_parent``); to outlive the process that
+    starts it, start it in a group of its own, as ``xtask emulator up`` does."""
+    moved = os.getpgrp() != os.getpid()
+    if moved:
         os.setpgid(0, 0)
-    return os.getpgrp()
+    return os.getpgrp(), moved
+
+
+def parent_gone(parent: int) -> bool:
+    """Whether the parent this process had (`parent`, its ``os.getppid()`` at start) has
+    ended: an orphan is adopted by init or a subreaper, so its parent id changes
+    (unlike ``kill(parent, 0)``, not fooled by a new process given the same pid)."""
+    return os.getppid() != parent
 
 
 def start_watchdog(group: int) -> subprocess.Popen:
@@ -82,21 +98,32 @@ def group_alive(group: int) -> bool:
         return True
 
 
-def stop_group(group: int, grace: float = GRACE_SECONDS) -> None:
-    """SIGTERM to every process of `group`, then SIGKILL to what is left after `grace`."""
+def _signal_group(group: int, signum: int) -> bool:
+    """Sends `signum` to `group`; False when there is no one left to signal, or no one
+    this process may signal (killpg(2): ESRCH, EPERM), which it reports on stderr."""
     try:
-        os.killpg(group, signal.SIGTERM)
+        os.killpg(group, signum)
+        return True
     except ProcessLookupError:
+        return False
+    except PermissionError:
+        print(f"[process_group] may not signal process group {group} ({signal.Signals(signum).name}); stop what is left of it by hand", file=sys.stderr, flush=True)
+        return False
+
+
+def stop_group(group: int, grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM to every process of `group`, then SIGKILL to what is left after `grace`.
+    The group is checked again right before SIGKILL: once its processes have all ended
+    its id is free, and another group given it later must not be killed."""
+    if not _signal_group(group, signal.SIGTERM):
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not group_alive(group):
             return
         time.sleep(0.1)
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    if group_alive(group):
+        _signal_group(group, signal.SIGKILL)
 
 
 def watch(group: int) -> None:

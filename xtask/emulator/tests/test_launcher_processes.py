@@ -75,34 +75,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _launch(directory, port: int, template) -> subprocess.Popen:
-    """The launcher as `launch` in xtask/src/emulator.rs starts it: the same arguments,
-    its own process group, stdin closed, output to launcher.log."""
+def _launcher_command(directory, port: int, template) -> tuple[list[str], dict]:
+    """The launcher's command line and environment as `launch` in xtask/src/emulator.rs gives them."""
     tls = _write_authority(os.path.join(directory, "tls"))
     run = os.path.join(directory, "run")
     os.makedirs(run, exist_ok=True)
-    log = open(os.path.join(directory, "launcher.log"), "wb")
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
     environment.pop("AWS_ENDPOINT_URL", None)
     environment.pop("EMULATOR_OFF", None)
     environment.pop("EMULATOR_STRICT", None)
+    return [
+        sys.executable, os.path.join(HERE, "launcher.py"),
+        "--port", str(port),
+        "--state-dir", run,
+        "--template-dir", str(template),
+        "--ready-file", os.path.join(run, "ready.json"),
+        "--mariadbd", MARIADBD,
+        "--install-db", INSTALL_DB,
+        "--mariadb-client", CLIENT,
+        "--tls-ca", tls["ca"],
+        "--tls-ca-key", tls["ca_key"],
+        "--tls-cert", tls["cert"],
+        "--tls-key", tls["key"],
+        "--access-key", "testing",
+        "--secret-key", "testing",
+    ], environment
+
+
+def _launch(directory, port: int, template) -> subprocess.Popen:
+    """The launcher as `launch` in xtask/src/emulator.rs starts it: the same arguments,
+    its own process group, stdin closed, output to launcher.log."""
+    command, environment = _launcher_command(directory, port, template)
+    log = open(os.path.join(directory, "launcher.log"), "wb")
     return subprocess.Popen(
-        [
-            sys.executable, os.path.join(HERE, "launcher.py"),
-            "--port", str(port),
-            "--state-dir", run,
-            "--template-dir", str(template),
-            "--ready-file", os.path.join(run, "ready.json"),
-            "--mariadbd", MARIADBD,
-            "--install-db", INSTALL_DB,
-            "--mariadb-client", CLIENT,
-            "--tls-ca", tls["ca"],
-            "--tls-ca-key", tls["ca_key"],
-            "--tls-cert", tls["cert"],
-            "--tls-key", tls["key"],
-            "--access-key", "testing",
-            "--secret-key", "testing",
-        ],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -336,3 +342,107 @@ def test_a_temporary_directory_too_long_for_a_socket_is_refused_saying_so(monkey
     with pytest.raises(RuntimeError, match="set TMPDIR to a shorter directory"):
         mariadb_servers.socket_path("/tmp/" + "d" * 120)
     mariadb_servers.remove_fallback_directory()
+
+
+# A script run from a terminal: the terminal's foreground job is this process's group,
+# and the launcher it starts is in that group until it leads its own.
+PARENT = """import subprocess, sys, time
+launcher = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=open(sys.argv[1], "ab"), stderr=subprocess.STDOUT)
+print(launcher.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@needs_mariadb
+def test_a_launcher_started_in_its_parents_group_stops_when_a_ctrl_c_ends_that_parent(tmp_path, template):
+    port = _free_port()
+    command, environment = _launcher_command(tmp_path, port, template)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, os.path.join(tmp_path, "launcher.log"), *command],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=environment, process_group=0,
+    )
+    launcher = int(parent.stdout.readline())
+    children: dict[int, str] = {}
+    try:
+        ready = os.path.join(tmp_path, "run", "ready.json")
+        deadline = time.monotonic() + 90
+        while not (os.path.exists(ready) and _http_answers(port)):
+            assert _alive(launcher), f"the launcher exited:\n{_log(tmp_path)}"
+            assert time.monotonic() < deadline, f"the launcher was not ready within 90 s:\n{_log(tmp_path)}"
+            time.sleep(0.1)
+        children = _descendants(launcher)
+        assert any("mariadbd" in command for command in children.values()), children
+        assert os.getpgid(launcher) == launcher != parent.pid  # it leads its own group now
+        os.killpg(parent.pid, signal.SIGINT)  # Ctrl-C: SIGINT to the terminal's foreground group
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (_alive(launcher) or any(_alive(pid) for pid in children)):
+            time.sleep(0.2)
+        assert not _alive(launcher), f"the launcher runs on 30 s after its parent's Ctrl-C:\n{_log(tmp_path)}"
+        left = {pid: command for pid, command in children.items() if _alive(pid)}
+        assert left == {}, f"still running 30 s after the launcher's parent was stopped: {left}"
+        assert "is gone; stopping" in _log(tmp_path)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid in [launcher, *children]:  # only what this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+class _Group:
+    """os.killpg for a process group that ends on SIGTERM after `ends_after` checks, or
+    whose signals raise `refused` (recording every signal sent)."""
+
+    def __init__(self, ends_after: int = 0, refused: set[int] = frozenset()):
+        self.sent: list[int] = []
+        self.checks_left = ends_after
+        self.terminated = False
+        self.refused = refused
+
+    def killpg(self, group: int, signum: int) -> None:
+        if signum in self.refused:
+            raise PermissionError(1, "Operation not permitted")
+        if signum == 0:
+            if self.terminated and self.checks_left <= 0:
+                raise ProcessLookupError(3, "No such process")
+            self.checks_left -= 1
+            return
+        self.sent.append(signum)
+        if signum == signal.SIGTERM:
+            self.terminated = True
+
+
+@pytest.mark.parametrize(
+    "ends_after, grace, expected",
+    [
+        (0, 0.0, [signal.SIGTERM]),  # gone by the deadline: no SIGKILL to a group id that may be another's now
+        (0, 0.5, [signal.SIGTERM]),
+        (10**6, 0.0, [signal.SIGTERM, signal.SIGKILL]),  # still there: SIGKILL
+    ],
+)
+def test_the_watchdog_kills_only_a_group_still_there_at_the_deadline(monkeypatch, ends_after, grace, expected):
+    import process_group
+
+    group = _Group(ends_after)
+    monkeypatch.setattr(process_group.os, "killpg", group.killpg)
+    process_group.stop_group(4242, grace=grace)
+    assert group.sent == expected
+
+
+@pytest.mark.parametrize("refused", [{signal.SIGTERM}, {signal.SIGKILL}, {signal.SIGTERM, signal.SIGKILL}])
+def test_a_group_the_watchdog_may_not_signal_is_reported_not_raised(monkeypatch, capsys, refused):
+    import process_group
+
+    group = _Group(10**6, refused)
+    monkeypatch.setattr(process_group.os, "killpg", group.killpg)
+    process_group.stop_group(4242, grace=0.0)
+    assert "may not signal process group 4242" in capsys.readouterr().err
+
+
+def test_a_parent_is_gone_when_this_process_has_another(monkeypatch):
+    import process_group
+
+    assert not process_group.parent_gone(os.getppid())
+    assert process_group.parent_gone(os.getppid() + 1)
