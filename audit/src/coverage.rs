@@ -167,58 +167,110 @@ pub fn setup_found<'a>(
     policy: &Policy,
     coverage: Coverage,
 ) -> Option<Finding> {
-    if !coverage.many || coverage.require_setup {
-        return None;
+    let mut tally = SetupTally::default();
+    for inventory in inventories {
+        tally.add(SetupTally::of(inventory));
     }
-    let inventories: Vec<&Inventory> = inventories.into_iter().collect();
-    let first = inventories.first()?;
-    if inventories.iter().any(|i| i.metadata.scope.discover) {
-        return None;
+    tally.finding(policy, coverage)
+}
+
+/// What [`setup_found`] needs of each inventory, so a run that drops each
+/// account's inventory once written can still decide it at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetupTally {
+    inventories: usize,
+    regions: usize,
+    absent: usize,
+    discover: bool,
+    scp_denied: bool,
+    /// The first inventory's named setup and account.
+    first: Option<NamedSetup>,
+}
+
+/// The setup an inventory was asked for by name, and its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NamedSetup {
+    vpc_id: Option<String>,
+    db_instance_id: String,
+    secret_ids: Vec<String>,
+    account_id: Option<String>,
+}
+
+impl SetupTally {
+    /// Of one inventory.
+    pub fn of(inventory: &Inventory) -> Self {
+        let scope = &inventory.metadata.scope;
+        Self {
+            inventories: 1,
+            regions: inventory.regions.len(),
+            absent: inventory.regions.iter().filter(|r| setup_absent(r)).count(),
+            discover: scope.discover,
+            scp_denied: inventory
+                .skipped_regions
+                .iter()
+                .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_))),
+            first: Some(NamedSetup {
+                vpc_id: scope.vpc_id.clone(),
+                db_instance_id: scope.db_instance_id.clone(),
+                secret_ids: scope.secret_ids.clone(),
+                account_id: inventory.metadata.account_id.clone(),
+            }),
+        }
     }
-    // A region an SCP denies the audit could hold the setup: that gap, already the
-    // run's exit status, is no evidence of a misspelling. (A region the account has
-    // not enabled holds nothing one could use.)
-    if inventories.iter().any(|i| {
-        i.skipped_regions
-            .iter()
-            .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_)))
-    }) {
-        return None;
+
+    /// Adds the tally of a later inventory.
+    pub fn add(&mut self, other: Self) {
+        self.inventories += other.inventories;
+        self.regions += other.regions;
+        self.absent += other.absent;
+        self.discover |= other.discover;
+        self.scp_denied |= other.scp_denied;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
     }
-    let regions = inventories.iter().map(|i| i.regions.len()).sum::<usize>();
-    let absent = inventories
-        .iter()
-        .flat_map(|i| &i.regions)
-        .filter(|r| setup_absent(r))
-        .count();
-    if regions == 0 || absent < regions {
-        return None;
+
+    /// The FAIL row of [`setup_found`], when it applies.
+    pub fn finding(&self, policy: &Policy, coverage: Coverage) -> Option<Finding> {
+        if !coverage.many || coverage.require_setup {
+            return None;
+        }
+        let NamedSetup {
+            vpc_id,
+            db_instance_id,
+            secret_ids,
+            account_id: account,
+        } = self.first.as_ref()?;
+        // A region an SCP denies the audit could hold the setup: that gap, already the
+        // run's exit status, is no evidence of a misspelling. (A region the account has
+        // not enabled holds nothing one could use.)
+        if self.discover || self.scp_denied || self.regions == 0 || self.absent < self.regions {
+            return None;
+        }
+        let vpc = vpc_id
+            .clone()
+            .unwrap_or_else(|| format!("tagged Name={}", policy.vpc_name));
+        let message = format!(
+            "the named setup (VPC {vpc}, database {db_instance_id}, secret {}) was found in 0 of {} region(s) audited over {} account(s): a name may be misspelt, or the setup deleted",
+            secret_ids.join(", "),
+            self.regions,
+            self.inventories
+        );
+        // One account: the row is that account's; over several, the run's.
+        let account_id = if self.inventories == 1 {
+            account.clone()
+        } else {
+            None
+        };
+        Some(row(
+            &SETUP_FOUND,
+            Status::Fail,
+            GLOBAL_REGION,
+            format!("setup/{db_instance_id}"),
+            account_id,
+            message,
+        ))
     }
-    let scope = &first.metadata.scope;
-    let vpc = scope
-        .vpc_id
-        .clone()
-        .unwrap_or_else(|| format!("tagged Name={}", policy.vpc_name));
-    let message = format!(
-        "the named setup (VPC {vpc}, database {}, secret {}) was found in 0 of {regions} region(s) audited over {} account(s): a name may be misspelt, or the setup deleted",
-        scope.db_instance_id,
-        scope.secret_ids.join(", "),
-        inventories.len()
-    );
-    let resource = format!("setup/{}", scope.db_instance_id);
-    // One account: the row is that account's; over several, the run's.
-    let account_id = match inventories.as_slice() {
-        [only] => only.metadata.account_id.clone(),
-        _ => None,
-    };
-    Some(row(
-        &SETUP_FOUND,
-        Status::Fail,
-        GLOBAL_REGION,
-        resource,
-        account_id,
-        message,
-    ))
 }
 
 /// Findings in a stable order: by account, then region; within a region, the

@@ -304,25 +304,79 @@ async fn run(cli: Cli) -> Result<u8> {
         Some(path) => Some(audit::mutelist::Mutelist::from_file(path).map_err(UsageError)?),
         None => None,
     };
-    let evidence = if let Some(path) = &cli.from_inventory {
-        load_inventory(path)?
+    let source = if let Some(path) = &cli.from_inventory {
+        match load_inventory(path)? {
+            Evidence::Single(inventory) => Source::Single(inventory),
+            Evidence::Organization(org) => Source::Saved(org),
+        }
     } else {
         let target = Target::of(&cli)?;
-        let evidence = match &target.accounts {
-            Accounts::Caller => Evidence::Single(Box::new(
+        match &target.accounts {
+            Accounts::Caller => Source::Single(Box::new(
                 Box::pin(collect_live(&cli, &policy, &target)).await?,
             )),
-            _ => Evidence::Organization(Box::pin(collect_accounts(&cli, &policy, target)).await?),
-        };
+            _ => Source::Live(Box::pin(plan_accounts(&cli, &policy, target)).await?),
+        }
+    };
+    let settings = audit::report::stream::Settings {
+        policy,
+        require_setup: cli.require_setup,
+        mutelist,
+        today: time::OffsetDateTime::now_utc().date(),
+        evidence: cli.save_inventory.is_some(),
+    };
+    match source {
+        Source::Single(inventory) => run_single(&cli, &settings, &inventory),
+        source => Box::pin(run_organization(&cli, settings, source)).await,
+    }
+}
+
+/// What to report on: one account's inventory, or accounts of a run over
+/// several, planned (audited as they are written) or saved.
+enum Source {
+    Single(Box<Inventory>),
+    Live(audit::org::Planned),
+    Saved(OrgInventory),
+}
+
+/// The report format: `--format`, else a table on a terminal and JSON otherwise.
+fn format_of(cli: &Cli) -> Format {
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    cli.format.unwrap_or(if to_terminal {
+        Format::Table
+    } else {
+        Format::Json
+    })
+}
+
+/// Where the report goes: `--output`, or standard output.
+fn report_out(cli: &Cli) -> Result<Box<dyn std::io::Write>> {
+    Ok(match &cli.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| {
+                format!(
+                    "writing the report to {}; check the directory exists and is writable",
+                    path.display()
+                )
+            })?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    })
+}
+
+/// One account: collected whole, then evaluated and written.
+fn run_single(
+    cli: &Cli,
+    settings: &audit::report::stream::Settings,
+    inventory: &Inventory,
+) -> Result<u8> {
+    if cli.from_inventory.is_none() {
         if cli.discover {
-            eprintln!("audit: --discover: {}", discovered_setups(&evidence));
+            eprintln!("audit: --discover: {}", discovered_setups(&[inventory]));
         }
         if let Some(path) = &cli.save_inventory {
-            let json = match &evidence {
-                Evidence::Single(inventory) => serde_json::to_string_pretty(inventory),
-                Evidence::Organization(org) => serde_json::to_string_pretty(org),
-            }
-            .context("serialising the inventory")?;
+            let json =
+                serde_json::to_string_pretty(inventory).context("serialising the inventory")?;
             std::fs::write(path, json + "\n").with_context(|| {
                 format!(
                     "writing the inventory to {}; check the directory exists and is writable",
@@ -330,42 +384,122 @@ async fn run(cli: Cli) -> Result<u8> {
                 )
             })?;
         }
-        evidence
-    };
-    let (mut report, api_requests, gaps) = evaluate(&evidence, &policy, cli.require_setup);
-    if let Some(list) = &mutelist {
-        let tags = audit::mutelist::ResourceTags::of(collected(&evidence));
-        report.mute(list, time::OffsetDateTime::now_utc().date(), &tags);
+    }
+    let (mut report, api_requests, gaps) =
+        evaluate(inventory, &settings.policy, settings.require_setup);
+    if let Some(list) = &settings.mutelist {
+        let tags = audit::mutelist::ResourceTags::of([inventory]);
+        report.mute(list, settings.today, &tags);
     }
     // Of every finding: what `--status` leaves out was still not checked.
     let skipped = report.skipped_lines();
     let left_out = report.keep_statuses(&cli.statuses);
-    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
-    let format = cli.format.unwrap_or(if to_terminal {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    let text = report.render(format);
-    if let Some(path) = &cli.output {
-        std::fs::write(path, text).with_context(|| {
-            format!(
-                "writing the report to {}; check the directory exists and is writable",
-                path.display()
-            )
-        })?;
-    } else {
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(text.as_bytes())
-            .context("writing the report to standard output")?;
-        stdout.flush().ok();
+    let format = format_of(cli);
+    let mut out = report_out(cli)?;
+    out.write_all(report.render(format).as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the report")?;
+    Ok(tail(
+        cli,
+        format,
+        &report,
+        &skipped,
+        left_out,
+        api_requests,
+        gaps,
+    ))
+}
+
+/// Several accounts: each evaluated as soon as it is collected, written in
+/// account-id order, its inventory dropped (see `audit::report::stream`).
+async fn run_organization(
+    cli: &Cli,
+    settings: audit::report::stream::Settings,
+    source: Source,
+) -> Result<u8> {
+    use audit::report::stream::{OrgWriter, finish_account};
+    let head = match &source {
+        Source::Live(planned) => planned.head.clone(),
+        Source::Saved(org) => OrgInventory {
+            accounts: Vec::new(),
+            format: org.format.clone(),
+            tool: org.tool.clone(),
+            version: org.version.clone(),
+            collected_at: org.collected_at,
+            caller: org.caller.clone(),
+            role_name: org.role_name.clone(),
+        },
+        Source::Single(_) => bail!("one account's inventory is not a run over several"),
+    };
+    let format = format_of(cli);
+    let evidence = cli
+        .save_inventory
+        .as_deref()
+        .filter(|_| cli.from_inventory.is_none());
+    let mut writer = OrgWriter::new(&head, format, &cli.statuses, report_out(cli)?, evidence)
+        .context("starting the report")?;
+    let mut failed: Option<std::io::Error> = None;
+    match source {
+        Source::Live(planned) => {
+            let settings = std::sync::Arc::new(settings.clone());
+            let emit = |done: audit::report::stream::AccountDone| {
+                if failed.is_none()
+                    && let Err(error) = writer.account(done)
+                {
+                    failed = Some(error);
+                }
+            };
+            Box::pin(with_progress(
+                planned.run(move |record| finish_account(&record, &settings), emit),
+            ))
+            .await;
+        }
+        Source::Saved(org) => {
+            for record in org.accounts {
+                writer.account(finish_account(&record, &settings))?;
+            }
+        }
+        Source::Single(_) => {}
     }
+    if let Some(error) = failed {
+        return Err(error).context("writing the report");
+    }
+    let finished = writer
+        .finish(&head, &settings)
+        .context("writing the report")?;
+    if cli.discover && cli.from_inventory.is_none() {
+        let excluded = finished.report.excluded.len();
+        eprintln!(
+            "audit: --discover: {}",
+            discovered_line(&finished.discovered, excluded)
+        );
+    }
+    Ok(tail(
+        cli,
+        format,
+        &finished.report,
+        &finished.skipped,
+        finished.left_out,
+        finished.api_requests,
+        finished.gaps,
+    ))
+}
+
+/// The lines of standard error after the report, and the exit status.
+fn tail(
+    cli: &Cli,
+    format: Format,
+    report: &Report,
+    skipped: &[String],
+    left_out: usize,
+    api_requests: u64,
+    gaps: audit::coverage::NotAudited,
+) -> u8 {
     if cli.output.is_some() || format != Format::Table {
         // Text from the audited account or the mutelist, on one line, with no
         // control character: nothing reaches a terminal or forges a CI log's line.
         let line_of = audit::report::one_line;
-        for line in &skipped {
+        for line in skipped {
             eprintln!("audit: skipped {}", line_of(line));
         }
         if let Some(line) = report.left_out_line(left_out) {
@@ -398,65 +532,34 @@ async fn run(cli: Cli) -> Result<u8> {
             gaps.accounts, gaps.regions, report.summary.error
         );
     }
-    Ok(audit::exit_status(&report.summary, cli.fail_on_skip, gaps))
+    audit::exit_status(&report.summary, cli.fail_on_skip, gaps)
 }
 
-/// The report of the evidence (a region without the setup as one row in a run over
-/// several, unless `require_setup`), its API requests, and what was not audited.
+/// The report of one account's inventory (a region without the setup as one row
+/// when it has several, unless `require_setup`), its API requests, and what was
+/// not audited.
 fn evaluate(
-    evidence: &Evidence,
+    inventory: &Inventory,
     policy: &Policy,
     require_setup: bool,
 ) -> (Report, u64, audit::coverage::NotAudited) {
-    match evidence {
-        Evidence::Single(inventory) => {
-            let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
-            let coverage = audit::coverage::Coverage {
-                require_setup,
-                many: regions > 1,
-            };
-            let mut findings = audit::coverage::evaluate(inventory, policy, coverage);
-            findings.extend(audit::coverage::setup_found(
-                [inventory.as_ref()],
-                policy,
-                coverage,
-            ));
-            audit::coverage::sort(&mut findings);
-            (
-                Report::new(inventory, findings),
-                inventory.metadata.api_requests,
-                audit::coverage::NotAudited::of_inventory(inventory),
-            )
-        }
-        Evidence::Organization(org) => (
-            Report::for_organization(
-                org,
-                audit::org::evaluate_organization(org, policy, require_setup),
-            ),
-            org.api_requests(),
-            org.not_audited(),
-        ),
-    }
-}
-
-/// The inventory of each account collected.
-fn collected(evidence: &Evidence) -> Vec<&Inventory> {
-    match evidence {
-        Evidence::Single(inventory) => vec![inventory.as_ref()],
-        Evidence::Organization(org) => org
-            .accounts
-            .iter()
-            .filter_map(|a| match &a.outcome {
-                audit::org::AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-                _ => None,
-            })
-            .collect(),
-    }
+    let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
+    let coverage = audit::coverage::Coverage {
+        require_setup,
+        many: regions > 1,
+    };
+    let mut findings = audit::coverage::evaluate(inventory, policy, coverage);
+    findings.extend(audit::coverage::setup_found([inventory], policy, coverage));
+    audit::coverage::sort(&mut findings);
+    (
+        Report::new(inventory, findings),
+        inventory.metadata.api_requests,
+        audit::coverage::NotAudited::of_inventory(inventory),
+    )
 }
 
 /// What `--discover` found, for standard error: each setup by its secret's name.
-fn discovered_setups(evidence: &Evidence) -> String {
-    let inventories = collected(evidence);
+fn discovered_setups(inventories: &[&Inventory]) -> String {
     let names: Vec<String> = inventories
         .iter()
         .flat_map(|i| &i.regions)
@@ -466,6 +569,11 @@ fn discovered_setups(evidence: &Evidence) -> String {
         })
         .collect();
     let excluded: usize = inventories.iter().map(|i| i.excluded.len()).sum();
+    discovered_line(&names, excluded)
+}
+
+/// `2 rotation setup(s): a (us-east-1), b (eu-west-1); 3 secret(s) excluded, ...`.
+fn discovered_line(names: &[String], excluded: usize) -> String {
     if names.is_empty() {
         format!(
             "no rotation setup found (no secret recognised as a MySQL database credential); {excluded} secret(s) excluded, each listed with its reason"
@@ -613,7 +721,7 @@ async fn base_config(cli: &Cli, regions: &Regions) -> aws_config::SdkConfig {
     }
 }
 
-async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<OrgInventory> {
+async fn plan_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<audit::org::Planned> {
     let base = base_config(cli, &target.regions).await;
     let request = OrgRequest {
         accounts: target.accounts,
@@ -633,14 +741,12 @@ async fn collect_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<
         ous: target.ous,
         collect: collect_request(cli, policy, Vec::new())?,
     };
-    Box::pin(with_progress(audit::org::collect_organization(
-        &base, &request,
-    )))
-    .await
-    .map_err(|error| match error {
-        OrgError::NoAccounts(_) | OrgError::NoRegion => UsageError(error.to_string()).into(),
-        other => anyhow::Error::from(other),
-    })
+    audit::org::plan_organization(&base, &request)
+        .await
+        .map_err(|error| match error {
+            OrgError::NoAccounts(_) | OrgError::NoRegion => UsageError(error.to_string()).into(),
+            other => anyhow::Error::from(other),
+        })
 }
 
 async fn collect_live(cli: &Cli, policy: &Policy, target: &Target) -> Result<Inventory> {

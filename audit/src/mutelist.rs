@@ -228,6 +228,21 @@ impl Mutelist {
     }
 }
 
+/// The uses of one list applied in parts (each account of a run written as it
+/// finishes) as one: counts add up, and an entry muting in any part is live.
+pub fn merge_uses(total: &mut Vec<EntryUse>, part: Vec<EntryUse>) {
+    if total.is_empty() {
+        *total = part;
+        return;
+    }
+    for (sum, more) in total.iter_mut().zip(part) {
+        sum.matched += more.matched;
+        if sum.state == EntryState::Unused && more.state == EntryState::Live {
+            sum.state = EntryState::Live;
+        }
+    }
+}
+
 /// The findings that say an account or a region could not be audited
 /// (`org::ACCOUNT_REACHABLE`, `checks::region::REGION_COLLECTED`): never muted.
 const NEVER_MUTED: &[&str] = &["account.reachable", "region.collected"];

@@ -32,6 +32,13 @@
 //!   and external ids are validated by the pure functions below (table-tested), so
 //!   a typo is a usage error, not 100 failed AssumeRole calls.
 //!
+//! - **Each account is written as it finishes, by id.** [`Planned::run`] hands each
+//!   account's record to a function in the account's own task (the command line
+//!   evaluates it there and drops its inventory, see [`crate::report::stream`]),
+//!   then on in account-id order ([`Reorder`]); an account done before an earlier
+//!   one is held back, and held accounts count against `--max-accounts`
+//!   ([`may_start`]), so memory stays bounded whatever the organisation's size.
+//!
 //! The evidence of a run over several accounts is one [`OrgInventory`] file: each
 //! account's [`Inventory`] (the single-account format) or the reason it could not
 //! be read. [`parse_evidence`] reads either kind of file.
@@ -472,26 +479,9 @@ pub fn evaluate_organization(
     policy: &Policy,
     require_setup: bool,
 ) -> Vec<Finding> {
-    let coverage = Coverage {
-        require_setup,
-        many: true,
-    };
     let mut findings = Vec::new();
     for account in &org.accounts {
-        match &account.outcome {
-            AccountOutcome::Collected(inventory) => {
-                for mut finding in crate::coverage::evaluate(inventory, policy, coverage) {
-                    finding
-                        .account_id
-                        .get_or_insert_with(|| account.account_id.clone());
-                    findings.push(finding);
-                }
-            }
-            AccountOutcome::Unreachable(error) => {
-                findings.push(unreachable_finding(account, error));
-            }
-            AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
-        }
+        findings.extend(account_findings(account, policy, require_setup));
     }
     // An account not reached could hold the setup: no "found nowhere" then.
     let all_reached = !org
@@ -500,9 +490,45 @@ pub fn evaluate_organization(
         .any(|a| matches!(a.outcome, AccountOutcome::Unreachable(_)));
     if all_reached {
         let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
-        findings.extend(crate::coverage::setup_found(collected, policy, coverage));
+        findings.extend(crate::coverage::setup_found(
+            collected,
+            policy,
+            org_coverage(require_setup),
+        ));
     }
     findings
+}
+
+/// How a run over several accounts treats a region without the setup.
+pub fn org_coverage(require_setup: bool) -> Coverage {
+    Coverage {
+        require_setup,
+        many: true,
+    }
+}
+
+/// The findings of one account of a run over several: its checks, each with its
+/// id, or the one ERROR row of an account not reached; none for an account
+/// suspended or excluded.
+pub fn account_findings(
+    account: &AccountRecord,
+    policy: &Policy,
+    require_setup: bool,
+) -> Vec<Finding> {
+    match &account.outcome {
+        AccountOutcome::Collected(inventory) => {
+            let mut findings =
+                crate::coverage::evaluate(inventory, policy, org_coverage(require_setup));
+            for finding in &mut findings {
+                finding
+                    .account_id
+                    .get_or_insert_with(|| account.account_id.clone());
+            }
+            findings
+        }
+        AccountOutcome::Unreachable(error) => vec![unreachable_finding(account, error)],
+        AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => Vec::new(),
+    }
 }
 
 fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Finding {
@@ -817,12 +843,11 @@ pub fn parse_ous(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// What every account's audit shares: the caller's configuration, the request,
-/// the bound on accounts in flight, and the pacing of AssumeRole.
+/// and the pacing of AssumeRole.
 struct Shared {
     base: SdkConfig,
     request: OrgRequest,
     caller: Caller,
-    accounts: Semaphore,
     next_assume: tokio::sync::Mutex<tokio::time::Instant>,
     /// This run, in session names: the process id and the start time.
     run: String,
@@ -841,13 +866,76 @@ impl Shared {
     }
 }
 
-/// Collects every account of `request`: at most `max_accounts` at once, each
-/// with its own bound on calls; the inventory lists every account, audited or
-/// not, by id.
-pub async fn collect_organization(
+/// Items that finish in any order, handed on in the order of their index: a run
+/// over several accounts writes each account as soon as it and every account
+/// before it (by id) are done, so the output is the same whatever finishes first.
+#[derive(Debug)]
+pub struct Reorder<T> {
+    next: usize,
+    waiting: BTreeMap<usize, T>,
+}
+
+impl<T> Default for Reorder<T> {
+    fn default() -> Self {
+        Self {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Reorder<T> {
+    /// Takes item `index` (each index once); returns the items now due, in order.
+    pub fn push(&mut self, index: usize, item: T) -> Vec<T> {
+        if index >= self.next {
+            self.waiting.entry(index).or_insert(item);
+        }
+        let mut due = Vec::new();
+        while let Some(item) = self.waiting.remove(&self.next) {
+            due.push(item);
+            self.next += 1;
+        }
+        due
+    }
+
+    /// Items done and held back behind one that is not.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+/// Whether another account may start: accounts in flight and accounts done but
+/// held back (behind one in flight) count together against `--max-accounts`, so
+/// what is held is bounded too; with nothing in flight one always may (what is
+/// held waits for an account not started yet).
+pub fn may_start(in_flight: usize, held: usize, max_accounts: usize) -> bool {
+    in_flight == 0 || in_flight + held < max_accounts.max(1)
+}
+
+/// A run over several accounts, planned: the caller known, the accounts listed.
+/// [`Planned::run`] audits them.
+pub struct Planned {
+    /// The evidence's header: every field but `accounts` (empty).
+    pub head: OrgInventory,
+    plan: Plan,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planned")
+            .field("head", &self.head)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Asks who the caller is and which accounts to audit (ListAccounts, `--ous`),
+/// without auditing any: an error here means no account can be audited.
+pub async fn plan_organization(
     base: &SdkConfig,
     request: &OrgRequest,
-) -> Result<OrgInventory, OrgError> {
+) -> Result<Planned, OrgError> {
     let started = OffsetDateTime::now_utc();
     let caller = caller(base).await?;
     let (listed, named) = match &request.accounts {
@@ -893,59 +981,129 @@ pub async fn collect_organization(
         base: base.clone(),
         request: request.clone(),
         caller: caller.clone(),
-        accounts: Semaphore::new(request.max_accounts.max(1)),
         next_assume: tokio::sync::Mutex::new(tokio::time::Instant::now()),
         run: format!("{}-{}", std::process::id(), started.unix_timestamp()),
     });
-    let mut tasks = JoinSet::new();
-    let mut spawned = std::collections::HashMap::new();
-    for target in plan.targets {
-        let shared = Arc::clone(&shared);
-        let account = target.clone();
-        let handle = tasks.spawn(async move {
-            // The semaphore is never closed: a permit always comes.
-            let _permit = shared.accounts.acquire().await.ok();
-            audit_account(&shared, target).await
+    Ok(Planned {
+        head: OrgInventory {
+            format: ORG_INVENTORY_FORMAT.to_owned(),
+            tool: crate::TOOL.to_owned(),
+            version: crate::VERSION.to_owned(),
+            collected_at: started,
+            caller,
+            role_name: request.role_name.clone(),
+            accounts: Vec::new(),
+        },
+        plan,
+        shared,
+    })
+}
+
+/// An account of the plan, in account-id order: to audit, or a record already.
+enum PlanItem {
+    Audit(Target),
+    Record(AccountRecord),
+}
+
+impl Planned {
+    /// Audits every account of the plan: at most `--max-accounts` at once, each
+    /// with its own bound on calls. `finish` turns an account's record into what
+    /// is kept of it (in the account's own task, as soon as it is collected, so
+    /// its inventory can be dropped there); `emit` receives each in account-id
+    /// order, audited or not, as soon as every account before it was emitted.
+    /// Accounts done but held back behind a slower one count against
+    /// `--max-accounts`, so at most that many are held.
+    pub async fn run<T, F, E>(self, finish: F, mut emit: E)
+    where
+        T: Send + 'static,
+        F: Fn(AccountRecord) -> T + Send + Sync + 'static,
+        E: FnMut(T),
+    {
+        let Self { plan, shared, .. } = self;
+        let finish = Arc::new(finish);
+        let mut accounts: Vec<PlanItem> = plan
+            .targets
+            .into_iter()
+            .map(PlanItem::Audit)
+            .chain(plan.not_audited.into_iter().map(PlanItem::Record))
+            .collect();
+        accounts.sort_by(|a, b| {
+            let id = |p: &PlanItem| match p {
+                PlanItem::Audit(t) => t.account_id.clone(),
+                PlanItem::Record(r) => r.account_id.clone(),
+            };
+            id(a).cmp(&id(b))
         });
-        spawned.insert(handle.id(), account);
-    }
-    let mut accounts: BTreeMap<String, AccountRecord> = plan
-        .not_audited
-        .into_iter()
-        .map(|record| (record.account_id.clone(), record))
-        .collect();
-    while let Some(joined) = tasks.join_next().await {
-        let record = match joined {
-            Ok(record) => record,
-            // An account whose collection stopped is still in the report, as an ERROR.
-            Err(error) => {
-                let Some(target) = spawned.get(&error.id()) else {
-                    continue;
+        let max_accounts = shared.request.max_accounts;
+        let mut order: Reorder<T> = Reorder::default();
+        let mut tasks = JoinSet::new();
+        let mut spawned = std::collections::HashMap::new();
+        let mut next = accounts.into_iter().enumerate().peekable();
+        loop {
+            while next.peek().is_some() && may_start(tasks.len(), order.waiting(), max_accounts) {
+                let Some((index, account)) = next.next() else {
+                    break;
                 };
-                AccountRecord {
-                    account_id: target.account_id.clone(),
-                    name: target.name.clone(),
-                    role_arn: None,
-                    outcome: AccountOutcome::Unreachable(CollectionError {
-                        action: "audit:collect".to_owned(),
-                        access_denied: false,
-                        code: None,
-                        message: format!("the account's collection stopped: {error}"),
-                    }),
+                match account {
+                    PlanItem::Record(record) => {
+                        order
+                            .push(index, finish(record))
+                            .into_iter()
+                            .for_each(&mut emit);
+                    }
+                    PlanItem::Audit(target) => {
+                        let (shared, finish) = (Arc::clone(&shared), Arc::clone(&finish));
+                        let account = target.clone();
+                        let handle = tasks.spawn(async move {
+                            (index, finish(audit_account(&shared, target).await))
+                        });
+                        spawned.insert(handle.id(), (index, account));
+                    }
                 }
             }
-        };
-        accounts.insert(record.account_id.clone(), record);
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let (index, done) = match joined {
+                Ok(done) => done,
+                // An account whose collection stopped is still in the report, as an ERROR.
+                Err(error) => {
+                    let Some((index, target)) = spawned.remove(&error.id()) else {
+                        continue;
+                    };
+                    let record = AccountRecord {
+                        account_id: target.account_id.clone(),
+                        name: target.name.clone(),
+                        role_arn: None,
+                        outcome: AccountOutcome::Unreachable(CollectionError {
+                            action: "audit:collect".to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!("the account's collection stopped: {error}"),
+                        }),
+                    };
+                    (index, finish(record))
+                }
+            };
+            order.push(index, done).into_iter().for_each(&mut emit);
+        }
     }
-    Ok(OrgInventory {
-        format: ORG_INVENTORY_FORMAT.to_owned(),
-        tool: crate::TOOL.to_owned(),
-        version: crate::VERSION.to_owned(),
-        collected_at: started,
-        caller,
-        role_name: request.role_name.clone(),
-        accounts: accounts.into_values().collect(),
-    })
+}
+
+/// Collects every account of `request`: at most `max_accounts` at once, each
+/// with its own bound on calls; the inventory lists every account, audited or
+/// not, by id. Holds every inventory: the command line writes each account as
+/// it finishes instead ([`plan_organization`], [`Planned::run`]).
+pub async fn collect_organization(
+    base: &SdkConfig,
+    request: &OrgRequest,
+) -> Result<OrgInventory, OrgError> {
+    let planned = plan_organization(base, request).await?;
+    let mut inventory = planned.head.clone();
+    planned
+        .run(|record| record, |record| inventory.accounts.push(record))
+        .await;
+    Ok(inventory)
 }
 
 /// Assumes the role (unless the caller's own account), probes the regions once,
@@ -1428,6 +1586,55 @@ pub(crate) fn sample_org(inventory: &Inventory) -> OrgInventory {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn accounts_done_out_of_order_are_handed_on_by_id() {
+        // (finished, then handed on): each push and what it releases.
+        let cases: &[(&[usize], &[&[usize]])] = &[
+            (&[0, 1, 2], &[&[0], &[1], &[2]]),
+            (&[2, 1, 0], &[&[], &[], &[0, 1, 2]]),
+            (&[1, 0, 3, 2], &[&[], &[0, 1], &[], &[2, 3]]),
+            (&[0, 2, 3, 1, 4], &[&[0], &[], &[], &[1, 2, 3], &[4]]),
+        ];
+        for (finished, released) in cases {
+            let mut order = Reorder::default();
+            for (index, expected) in finished.iter().zip(released.iter()) {
+                assert_eq!(order.push(*index, *index), *expected, "{finished:?}");
+            }
+            assert_eq!(order.waiting(), 0);
+        }
+        let mut order = Reorder::default();
+        assert_eq!(order.push(1, "b"), Vec::<&str>::new());
+        assert_eq!(order.waiting(), 1);
+        assert_eq!(order.push(0, "a"), ["a", "b"]);
+        assert_eq!(
+            order.push(0, "again"),
+            Vec::<&str>::new(),
+            "an index handed on is not taken twice"
+        );
+    }
+
+    #[test]
+    fn accounts_in_flight_and_held_back_count_against_the_bound() {
+        // (in flight, held back, --max-accounts, may another start)
+        for (in_flight, held, max, start) in [
+            (0, 0, 16, true),
+            (15, 0, 16, true),
+            (16, 0, 16, false),
+            (10, 6, 16, false),
+            (10, 5, 16, true),
+            (1, 0, 1, false),
+            // Nothing in flight: what is held waits for an account not started.
+            (0, 40, 16, true),
+            (0, 0, 0, true),
+        ] {
+            assert_eq!(
+                may_start(in_flight, held, max),
+                start,
+                "{in_flight} {held} {max}"
+            );
+        }
+    }
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
 

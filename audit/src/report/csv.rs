@@ -13,6 +13,7 @@
 //! column stays plain digits, as it always was: scripts join on it.
 
 use super::Report;
+use crate::checks::Finding;
 
 /// Columns are only added at the end, so a spreadsheet built on the earlier ones keeps working.
 const HEADER: [&str; 14] = [
@@ -63,39 +64,51 @@ pub fn account_field(account_id: &str) -> String {
     }
 }
 
-pub fn render(report: &Report) -> String {
+/// The header row, with its line end.
+pub fn header() -> String {
     let mut out = HEADER.join(",");
     out.push_str("\r\n");
+    out
+}
+
+/// One finding's row, with its line end.
+pub fn row(f: &Finding) -> String {
+    let row = [
+        f.check_id.clone(),
+        f.status.to_string(),
+        f.severity.to_string(),
+        f.region.clone(),
+        f.resource.clone(),
+        f.resource_type.clone(),
+        f.message.clone(),
+        f.remediation.clone(),
+        f.compliance.join(" "),
+        f.title.clone(),
+        f.account_id.clone().unwrap_or_default(),
+        f.setup.clone().unwrap_or_default(),
+        f.muted_note().unwrap_or_default(),
+        f.account_id.clone().unwrap_or_default(),
+    ];
+    let cells: Vec<String> = row
+        .iter()
+        .enumerate()
+        .map(|(column, v)| {
+            if column == ACCOUNT_TEXT_COLUMN {
+                account_field(v)
+            } else {
+                field(v)
+            }
+        })
+        .collect();
+    let mut out = cells.join(",");
+    out.push_str("\r\n");
+    out
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = header();
     for f in &report.findings {
-        let row = [
-            f.check_id.clone(),
-            f.status.to_string(),
-            f.severity.to_string(),
-            f.region.clone(),
-            f.resource.clone(),
-            f.resource_type.clone(),
-            f.message.clone(),
-            f.remediation.clone(),
-            f.compliance.join(" "),
-            f.title.clone(),
-            f.account_id.clone().unwrap_or_default(),
-            f.setup.clone().unwrap_or_default(),
-            f.muted_note().unwrap_or_default(),
-            f.account_id.clone().unwrap_or_default(),
-        ];
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(column, v)| {
-                if column == ACCOUNT_TEXT_COLUMN {
-                    account_field(v)
-                } else {
-                    field(v)
-                }
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        out.push_str(&row(f));
     }
     out
 }

@@ -74,6 +74,16 @@ pub fn render(report: &Report) -> String {
     text
 }
 
+/// The findings as JSON Lines: one compact JSON object a line.
+pub fn render_lines(report: &Report) -> String {
+    let mut text = String::new();
+    for finding in &report.findings {
+        text.push_str(&serde_json::to_string(finding).unwrap_or_default());
+        text.push('\n');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::sample_report;

@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod ocsf;
+pub mod stream;
 pub mod table;
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::checks::{Finding, Status, Summary};
 use crate::discover::ExcludedSecret;
 use crate::inventory::Inventory;
 use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
-use crate::org::{AccountOutcome, Caller, OrgInventory};
+use crate::org::{Caller, OrgInventory};
 
 /// A report format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,6 +35,8 @@ pub enum Format {
     Junit,
     /// CSV with a header row, for spreadsheets.
     Csv,
+    /// JSON Lines: one finding a line (the JSON format's finding), written as each account finishes in a run over several; the summary is on standard error.
+    Jsonl,
     /// One self-contained HTML page to attach to an audit: summaries per account and check, then each account and check as a collapsible section with every finding that is not a PASS in full (loads nothing; use with --output).
     Html,
 }
@@ -246,68 +249,11 @@ impl Report {
     /// The report of an audit of several accounts: the scope of the first account
     /// collected (every account was asked the same), every account, and the caller.
     pub fn for_organization(org: &OrgInventory, findings: Vec<Finding>) -> Self {
-        let first = org
-            .accounts
-            .iter()
-            .find_map(crate::org::AccountRecord::inventory);
-        let mut report = match first {
-            Some(inventory) => Self::new(inventory, findings),
-            None => Self::new(
-                &Inventory {
-                    metadata: crate::inventory::Metadata {
-                        tool: org.tool.clone(),
-                        version: org.version.clone(),
-                        collected_at: org.collected_at,
-                        account_id: None,
-                        insecure_db_tls: false,
-                        api_requests: 0,
-                        calls: std::collections::BTreeMap::new(),
-                        scope: crate::inventory::Scope::default(),
-                    },
-                    regions: Vec::new(),
-                    excluded: Vec::new(),
-                    failed_regions: Vec::new(),
-                    skipped_regions: Vec::new(),
-                },
-                findings,
-            ),
-        };
-        let mut regions: Vec<String> = Vec::new();
+        let mut parts = stream::OrgParts::default();
         for account in &org.accounts {
-            if let AccountOutcome::Collected(inventory) = &account.outcome {
-                for region in &inventory.regions {
-                    if !regions.contains(&region.region) {
-                        regions.push(region.region.clone());
-                    }
-                }
-            }
+            parts.add(stream::AccountPart::of(account));
         }
-        report.excluded = org
-            .accounts
-            .iter()
-            .filter_map(|a| a.inventory().map(excluded_of))
-            .flatten()
-            .collect();
-        let scope = &mut report.scope;
-        scope.account_id = None;
-        scope.regions = regions;
-        scope.collected_at = org
-            .collected_at
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        scope.caller = Some(org.caller.clone());
-        scope.accounts = org
-            .accounts
-            .iter()
-            .map(|a| ReportAccount {
-                account_id: a.account_id.clone(),
-                name: a.name.clone(),
-                role_arn: a.role_arn.clone(),
-                reached: matches!(a.outcome, AccountOutcome::Collected(_)),
-                state: a.state(),
-            })
-            .collect();
-        report
+        parts.report(org, findings)
     }
 
     /// The findings of each account, in the order of `scope.accounts` (one group,
@@ -337,40 +283,11 @@ impl Report {
     /// organisation has one per account and region (thousands), and the report
     /// lists each.
     pub fn skipped_lines(&self) -> Vec<String> {
-        let coverage = [
-            crate::coverage::SETUP_PRESENT.id,
-            crate::coverage::REGION_REACHABLE.id,
-        ];
-        let skipped = || self.findings.iter().filter(|f| f.status == Status::Skip);
-        let mut lines: Vec<String> = skipped()
-            .filter(|f| !coverage.contains(&f.check_id.as_str()))
-            .map(|f| format!("{} on {}: {}", f.check_id, f.resource, f.message))
-            .collect();
-        for id in coverage {
-            let rows: Vec<&Finding> = skipped().filter(|f| f.check_id == id).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            let examples: Vec<String> = rows
-                .iter()
-                .take(COVERAGE_EXAMPLES)
-                .map(|f| match &f.account_id {
-                    Some(account) => format!("{account} {}", f.region),
-                    None => f.region.clone(),
-                })
-                .collect();
-            let more = if rows.len() > COVERAGE_EXAMPLES {
-                ", ..."
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "{id}: {} region(s) ({}{more}); each is a row of the report",
-                rows.len(),
-                examples.join(", ")
-            ));
+        let mut lines = SkippedLines::default();
+        for finding in &self.findings {
+            lines.add(finding);
         }
-        lines
+        lines.lines()
     }
 
     /// One line per secret `--discover` excluded: the secret and why.
@@ -405,8 +322,66 @@ impl Report {
             Format::Ocsf => ocsf::render(self),
             Format::Junit => junit::render(self),
             Format::Csv => csv::render(self),
+            Format::Jsonl => json::render_lines(self),
             Format::Html => html::render(self),
         }
+    }
+}
+
+/// [`Report::skipped_lines`], one finding at a time: what a run written as each
+/// account finishes keeps of its skipped findings.
+#[derive(Debug, Default)]
+pub struct SkippedLines {
+    lines: Vec<String>,
+    /// Per coverage check: its rows, and the first few as examples.
+    coverage: [(usize, Vec<String>); 2],
+}
+
+impl SkippedLines {
+    const COVERAGE: [&'static str; 2] = [
+        crate::coverage::SETUP_PRESENT.id,
+        crate::coverage::REGION_REACHABLE.id,
+    ];
+
+    pub fn add(&mut self, finding: &Finding) {
+        if finding.status != Status::Skip {
+            return;
+        }
+        match Self::COVERAGE.iter().position(|id| finding.check_id == *id) {
+            Some(index) => {
+                let (rows, examples) = &mut self.coverage[index];
+                *rows += 1;
+                if examples.len() < COVERAGE_EXAMPLES {
+                    examples.push(match &finding.account_id {
+                        Some(account) => format!("{account} {}", finding.region),
+                        None => finding.region.clone(),
+                    });
+                }
+            }
+            None => self.lines.push(format!(
+                "{} on {}: {}",
+                finding.check_id, finding.resource, finding.message
+            )),
+        }
+    }
+
+    pub fn lines(self) -> Vec<String> {
+        let mut lines = self.lines;
+        for (id, (rows, examples)) in Self::COVERAGE.iter().zip(self.coverage) {
+            if rows == 0 {
+                continue;
+            }
+            let more = if rows > COVERAGE_EXAMPLES {
+                ", ..."
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "{id}: {rows} region(s) ({}{more}); each is a row of the report",
+                examples.join(", ")
+            ));
+        }
+        lines
     }
 }
 
@@ -433,7 +408,7 @@ pub(crate) fn secret_name(resource: &str) -> Option<&str> {
 }
 
 /// The secrets discovery excluded from an inventory, each with its account.
-fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
+pub(crate) fn excluded_of(inventory: &Inventory) -> Vec<ExcludedSecret> {
     inventory
         .excluded
         .iter()

@@ -237,14 +237,19 @@ pub fn compliance_finding(report: &Report, finding: &Finding, time_ms: i64) -> V
     })
 }
 
-/// The findings as a JSON array of Compliance Findings.
-pub fn render(report: &Report) -> String {
-    let time_ms = time::OffsetDateTime::parse(
+/// The findings' `time`: when the inventory was collected, in milliseconds.
+pub fn time_ms(report: &Report) -> i64 {
+    time::OffsetDateTime::parse(
         &report.scope.collected_at,
         &time::format_description::well_known::Rfc3339,
     )
     .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or_default())
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
+
+/// The findings as a JSON array of Compliance Findings.
+pub fn render(report: &Report) -> String {
+    let time_ms = time_ms(report);
     let findings: Vec<Value> = report
         .findings
         .iter()

@@ -2274,7 +2274,10 @@ async fn discover_finds_setups_whatever_their_names_and_checks_each() {
 
 /// The audit binary run against the emulator (its endpoint, region and credentials,
 /// no profile, no `AUDIT_FORMAT`), with stdin closed.
-fn audit_against(binary: &Path, state: &xtask::emulator::EmulatorState) -> tokio::process::Command {
+pub(crate) fn audit_against(
+    binary: &Path,
+    state: &xtask::emulator::EmulatorState,
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary);
     command
         .env("AWS_ENDPOINT_URL", &state.endpoint_url)
@@ -2289,7 +2292,9 @@ fn audit_against(binary: &Path, state: &xtask::emulator::EmulatorState) -> tokio
 
 /// The audit binary (`cargo xtask test` builds it before the tests run) and a new
 /// scratch directory for one test's files.
-fn audit_binary_and_scratch_dir(prefix: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn audit_binary_and_scratch_dir(
+    prefix: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let binary = xtask::paths::target_dir().join("debug").join("audit");
     assert!(
         binary.is_file(),

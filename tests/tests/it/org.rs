@@ -41,6 +41,56 @@ async fn sdk_config() -> SdkConfig {
 
 const ROLE: &str = audit::org::DEFAULT_ROLE_NAME;
 
+/// `audit --organization`, written as each account finishes (three at once, so
+/// they finish out of order) with its evidence written account by account: the
+/// same bytes as the whole-run report of that evidence, accounts by id, in JSON
+/// (findings held back until the end) and CSV (rows written as they come).
+async fn the_command_line_writes_the_whole_runs_report_as_accounts_finish() {
+    let (binary, dir) = crate::audit::audit_binary_and_scratch_dir("org-stream");
+    let state = tests::emulator_of_own("org");
+    let policy = audit::Policy::default();
+    for format in ["json", "csv"] {
+        let (report, evidence) = (
+            dir.join(format!("report.{format}")),
+            dir.join(format!("evidence-{format}.json")),
+        );
+        let output = crate::audit::audit_against(&binary, state)
+            .args(["--organization", "--regions", &REGIONS.join(",")])
+            .args(["--max-accounts", "3", "--format", format, "--output"])
+            .arg(&report)
+            .arg("--save-inventory")
+            .arg(&evidence)
+            .output()
+            .await
+            .expect("run audit");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("API requests)"),
+            "no summary line: {stderr}"
+        );
+        let saved = std::fs::read_to_string(&evidence).expect("evidence written");
+        let Ok(Evidence::Organization(saved)) = parse_evidence(&saved) else {
+            panic!("the evidence written account by account does not load");
+        };
+        let ids: Vec<&str> = saved
+            .accounts
+            .iter()
+            .map(|a| a.account_id.as_str())
+            .collect();
+        assert!(ids.is_sorted() && ids.len() > 3, "{ids:?}");
+        let whole = Report::for_organization(&saved, evaluate_organization(&saved, &policy, false));
+        let format = match format {
+            "json" => audit::Format::Json,
+            _ => audit::Format::Csv,
+        };
+        assert_eq!(
+            std::fs::read_to_string(&report).expect("report written"),
+            whole.render(format),
+            "{format:?}"
+        );
+    }
+}
+
 /// Creates a member account and waits until Organizations reports it made.
 async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
     let created = org
@@ -514,6 +564,7 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         again.render(audit::Format::Json),
         report.render(audit::Format::Json)
     );
+    the_command_line_writes_the_whole_runs_report_as_accounts_finish().await;
 
     let members = Members {
         renamed: &renamed,

@@ -1,0 +1,717 @@
+//! An organisation's report written as each account finishes.
+//!
+//! Why it is shaped this way:
+//! - **Memory does not grow with the organisation.** A run over hundreds of
+//!   accounts held every account's inventory and every finding until the end
+//!   (about 180 MiB at 50 accounts, growing with each). Now each account is
+//!   evaluated in its own task as soon as it is collected ([`finish_account`]),
+//!   its inventory is serialised to the evidence file and dropped, and its
+//!   findings go to the report ([`OrgWriter::account`]) in account-id order
+//!   (`org::Planned::run` holds back an account done before an earlier one,
+//!   bounded by `--max-accounts`), so the output is the same whatever finishes first.
+//! - **The same bytes as a whole-run report.** CSV and JSON Lines are written
+//!   row by row as each account finishes. JSON and OCSF keep their documented
+//!   shape: the JSON report's scope and summary (known at the end) come before and
+//!   after its findings, and an OCSF finding names the run's home region, so their
+//!   findings are spooled to a temporary file of one JSON line each and written
+//!   out at the end, one at a time. Pretty-printed JSON is written by serde's own
+//!   printer around an array left empty ([`split_at_empty_array`]), so the
+//!   output is byte for byte what [`super::Report::render`] gives for the whole run
+//!   (a test compares them). The table, JUnit and HTML need every finding (totals
+//!   first, grouping) and keep them; the evidence file is written account by
+//!   account, with the same bytes as before, so an interrupted run keeps what it
+//!   collected so far up to the account it stopped at.
+
+use std::io::{self, BufRead as _, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::checks::{Finding, Summary};
+use crate::coverage::{NotAudited, SetupTally};
+use crate::discover::ExcludedSecret;
+use crate::inventory::Inventory;
+use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
+use crate::org::{AccountRecord, OrgInventory};
+use crate::policy::Policy;
+
+use super::{Format, Report, ReportAccount, ReportScope, ShownStatus, SkippedLines};
+
+/// What the report keeps of one account of a run over several: its row of the
+/// scope, its inventory's scope, regions and excluded secrets.
+#[derive(Debug, Clone)]
+pub struct AccountPart {
+    account: ReportAccount,
+    scope: Option<ReportScope>,
+    regions: Vec<String>,
+    excluded: Vec<ExcludedSecret>,
+}
+
+impl AccountPart {
+    pub fn of(record: &AccountRecord) -> Self {
+        let inventory = record.inventory();
+        let scope = inventory.map(|i| Report::new(i, Vec::new()));
+        Self {
+            account: ReportAccount {
+                account_id: record.account_id.clone(),
+                name: record.name.clone(),
+                role_arn: record.role_arn.clone(),
+                reached: inventory.is_some(),
+                state: record.state(),
+            },
+            regions: scope
+                .as_ref()
+                .map(|r| r.scope.regions.clone())
+                .unwrap_or_default(),
+            excluded: inventory.map(super::excluded_of).unwrap_or_default(),
+            scope: scope.map(|r| r.scope),
+        }
+    }
+}
+
+/// The report's parts of every account, in account-id order.
+#[derive(Debug, Clone, Default)]
+pub struct OrgParts {
+    accounts: Vec<ReportAccount>,
+    first: Option<ReportScope>,
+    regions: Vec<String>,
+    excluded: Vec<ExcludedSecret>,
+}
+
+impl OrgParts {
+    pub fn add(&mut self, part: AccountPart) {
+        self.accounts.push(part.account);
+        if self.first.is_none() {
+            self.first = part.scope;
+        }
+        for region in part.regions {
+            if !self.regions.contains(&region) {
+                self.regions.push(region);
+            }
+        }
+        self.excluded.extend(part.excluded);
+    }
+
+    /// The report: the scope of the first account collected (every account was
+    /// asked the same), every account, and the caller of `org` (its header).
+    pub fn report(self, org: &OrgInventory, findings: Vec<Finding>) -> Report {
+        let scope = self.first.unwrap_or_else(|| {
+            let empty = Inventory {
+                metadata: crate::inventory::Metadata {
+                    tool: org.tool.clone(),
+                    version: org.version.clone(),
+                    collected_at: org.collected_at,
+                    account_id: None,
+                    insecure_db_tls: false,
+                    api_requests: 0,
+                    calls: std::collections::BTreeMap::new(),
+                    scope: crate::inventory::Scope::default(),
+                },
+                regions: Vec::new(),
+                excluded: Vec::new(),
+                failed_regions: Vec::new(),
+                skipped_regions: Vec::new(),
+            };
+            Report::new(&empty, Vec::new()).scope
+        });
+        let mut report = Report {
+            tool: crate::TOOL.to_owned(),
+            version: crate::VERSION.to_owned(),
+            scope,
+            summary: Summary::of(&findings),
+            findings,
+            excluded: self.excluded,
+            mutelist: Vec::new(),
+            listed: Vec::new(),
+        };
+        let scope = &mut report.scope;
+        scope.account_id = None;
+        scope.regions = self.regions;
+        scope.collected_at = org
+            .collected_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        scope.caller = Some(org.caller.clone());
+        scope.accounts = self.accounts;
+        report
+    }
+}
+
+/// How each account is evaluated, the same for all.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub policy: Policy,
+    pub require_setup: bool,
+    pub mutelist: Option<Mutelist>,
+    /// The day the mutelist's expiries are judged on.
+    pub today: time::Date,
+    /// Serialise each account for the evidence file (`--save-inventory`).
+    pub evidence: bool,
+}
+
+/// One account, evaluated; its inventory is gone.
+#[derive(Debug)]
+pub struct AccountDone {
+    part: AccountPart,
+    findings: Vec<Finding>,
+    /// The account's record as the evidence file holds it (pretty JSON).
+    evidence: Option<Result<String, String>>,
+    counts: Counts,
+}
+
+/// What is added up over the accounts of a run, beside the findings.
+#[derive(Debug, Default)]
+struct Counts {
+    mutelist: Vec<EntryUse>,
+    tally: SetupTally,
+    unreachable: bool,
+    api_requests: u64,
+    gaps: NotAudited,
+    /// With `--discover`: each setup found, `secret (region)`.
+    discovered: Vec<String>,
+}
+
+impl Counts {
+    fn add(&mut self, more: Self) {
+        crate::mutelist::merge_uses(&mut self.mutelist, more.mutelist);
+        self.tally.add(more.tally);
+        self.unreachable |= more.unreachable;
+        self.api_requests += more.api_requests;
+        self.gaps.add(more.gaps);
+        self.discovered.extend(more.discovered);
+    }
+}
+
+/// Evaluates one account of a run over several (its checks, muted by the
+/// mutelist with its secrets' tags) and keeps what the report needs of it.
+pub fn finish_account(record: &AccountRecord, settings: &Settings) -> AccountDone {
+    let mut findings =
+        crate::org::account_findings(record, &settings.policy, settings.require_setup);
+    let mutelist = match &settings.mutelist {
+        Some(list) => list.apply(
+            &mut findings,
+            settings.today,
+            &ResourceTags::of(record.inventory()),
+        ),
+        None => Vec::new(),
+    };
+    let evidence = settings
+        .evidence
+        .then(|| serde_json::to_string_pretty(record).map_err(|e| e.to_string()));
+    let inventory = record.inventory();
+    AccountDone {
+        part: AccountPart::of(record),
+        findings,
+        evidence,
+        counts: Counts {
+            mutelist,
+            tally: inventory.map(SetupTally::of).unwrap_or_default(),
+            unreachable: matches!(record.outcome, crate::org::AccountOutcome::Unreachable(_)),
+            api_requests: inventory.map_or(0, |i| i.metadata.api_requests),
+            gaps: match &record.outcome {
+                crate::org::AccountOutcome::Collected(i) => NotAudited::of_inventory(i),
+                crate::org::AccountOutcome::Unreachable(_) => NotAudited {
+                    accounts: 1,
+                    ..NotAudited::default()
+                },
+                _ => NotAudited::default(),
+            },
+            discovered: inventory
+                .into_iter()
+                .flat_map(|i| &i.regions)
+                .filter_map(|r| {
+                    let setup = r.discovered.as_ref()?;
+                    Some(format!("{} ({})", setup.secret_name, r.region))
+                })
+                .collect(),
+        },
+    }
+}
+
+/// `text`, pretty-printed JSON whose top-level `key` is an empty array, split
+/// around that array: up to and including its `[`, and after its `]`.
+pub fn split_at_empty_array<'a>(text: &'a str, key: &str) -> Option<(&'a str, &'a str)> {
+    let marker = format!("\n  \"{key}\": []");
+    let at = text.find(&marker)?;
+    let close = at + marker.len() - 1;
+    Some((&text[..close], &text[close + 1..]))
+}
+
+/// A JSON array written one pretty-printed item at a time, indented as serde's
+/// pretty printer indents an array at `depth` (1: a top-level array, 2: a field of
+/// a top-level object).
+struct ArrayWriter<W: Write> {
+    out: W,
+    indent: String,
+    items: usize,
+}
+
+impl<W: Write> ArrayWriter<W> {
+    /// Writes `prefix`, which ends with the array's `[`.
+    fn open(mut out: W, prefix: &str, depth: usize) -> io::Result<Self> {
+        out.write_all(prefix.as_bytes())?;
+        Ok(Self {
+            out,
+            indent: "  ".repeat(depth),
+            items: 0,
+        })
+    }
+
+    /// One item, pretty-printed on its own (JSON strings hold no line break).
+    fn item(&mut self, pretty: &str) -> io::Result<()> {
+        let separator = if self.items == 0 { "\n" } else { ",\n" };
+        self.out.write_all(separator.as_bytes())?;
+        self.out.write_all(self.indent.as_bytes())?;
+        let nested = format!("\n{}", self.indent);
+        self.out
+            .write_all(pretty.replace('\n', &nested).as_bytes())?;
+        self.items += 1;
+        Ok(())
+    }
+
+    /// Closes the array and writes `suffix`.
+    fn close(mut self, suffix: &str) -> io::Result<W> {
+        if self.items > 0 {
+            self.out.write_all(b"\n")?;
+            let outer = self.indent.len() - 2;
+            self.out.write_all(&self.indent.as_bytes()[..outer])?;
+        }
+        self.out.write_all(b"]")?;
+        self.out.write_all(suffix.as_bytes())?;
+        Ok(self.out)
+    }
+}
+
+/// Findings held on disk until the report's end is known: one JSON line each,
+/// in a file of the temporary directory readable by its owner only, removed when done.
+struct Spool {
+    path: PathBuf,
+    file: BufWriter<std::fs::File>,
+}
+
+impl Spool {
+    fn new() -> io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "audit-{}-{nanos}.findings.jsonl",
+            std::process::id()
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "creating the findings' spool file {}: {e}; set TMPDIR to a writable directory",
+                    path.display()
+                ),
+            )
+        })?;
+        Ok(Self {
+            path,
+            file: BufWriter::new(file),
+        })
+    }
+
+    fn push(&mut self, finding: &Finding) -> io::Result<()> {
+        serde_json::to_writer(&mut self.file, finding)?;
+        self.file.write_all(b"\n")
+    }
+
+    /// Each finding, in the order pushed.
+    fn each(&mut self, mut f: impl FnMut(Finding) -> io::Result<()>) -> io::Result<()> {
+        self.file.flush()?;
+        let reader = io::BufReader::new(std::fs::File::open(&self.path)?);
+        for line in reader.lines() {
+            let finding: Finding = serde_json::from_str(&line?)?;
+            f(finding)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What a run over several accounts reports besides its output.
+#[derive(Debug)]
+pub struct Finished {
+    /// The report without its findings, except for the formats that keep them
+    /// (table, JUnit, HTML); its summary counts every finding.
+    pub report: Report,
+    /// Findings `--status` left out.
+    pub left_out: usize,
+    /// [`Report::skipped_lines`] of every finding.
+    pub skipped: Vec<String>,
+    pub api_requests: u64,
+    pub gaps: NotAudited,
+    /// With `--discover`: each setup found.
+    pub discovered: Vec<String>,
+}
+
+/// Writes the report of a run over several accounts as each account is done.
+pub struct OrgWriter<W: Write> {
+    format: Format,
+    statuses: Vec<ShownStatus>,
+    out: W,
+    spool: Option<Spool>,
+    kept: Vec<Finding>,
+    /// The evidence file, and what follows its `accounts` array.
+    evidence: Option<(ArrayWriter<BufWriter<std::fs::File>>, String)>,
+    parts: OrgParts,
+    summary: Summary,
+    left_out: usize,
+    skipped: SkippedLines,
+    counts: Counts,
+}
+
+impl<W: Write> std::fmt::Debug for OrgWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgWriter")
+            .field("format", &self.format)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> OrgWriter<W> {
+    /// Starts the report (in `format`, listing `statuses` only when any) on `out`,
+    /// and the evidence file at `evidence`, for the run `head` describes (its
+    /// `accounts` are not read).
+    pub fn new(
+        head: &OrgInventory,
+        format: Format,
+        statuses: &[ShownStatus],
+        mut out: W,
+        evidence: Option<&Path>,
+    ) -> io::Result<Self> {
+        let evidence = match evidence {
+            None => None,
+            Some(path) => {
+                let empty = OrgInventory {
+                    accounts: Vec::new(),
+                    ..head.clone()
+                };
+                let text = serde_json::to_string_pretty(&empty)?;
+                let (prefix, suffix) = split_at_empty_array(&text, "accounts")
+                    .ok_or_else(|| io::Error::other("the inventory has no `accounts` array"))?;
+                let file = std::fs::File::create(path).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "writing the inventory to {}: {e}; check the directory exists and is writable",
+                            path.display()
+                        ),
+                    )
+                })?;
+                Some((
+                    ArrayWriter::open(BufWriter::new(file), prefix, 2)?,
+                    format!("{suffix}\n"),
+                ))
+            }
+        };
+        let spool = match format {
+            Format::Json | Format::Ocsf => Some(Spool::new()?),
+            _ => None,
+        };
+        if format == Format::Csv {
+            out.write_all(super::csv::header().as_bytes())?;
+        }
+        Ok(Self {
+            format,
+            statuses: statuses.to_vec(),
+            out,
+            spool,
+            kept: Vec::new(),
+            evidence,
+            parts: OrgParts::default(),
+            summary: Summary::default(),
+            left_out: 0,
+            skipped: SkippedLines::default(),
+            counts: Counts::default(),
+        })
+    }
+
+    /// Writes the next account (in account-id order).
+    pub fn account(&mut self, done: AccountDone) -> io::Result<()> {
+        if let (Some((writer, _)), Some(text)) = (&mut self.evidence, done.evidence) {
+            writer.item(&text.map_err(io::Error::other)?)?;
+            writer.out.flush()?;
+        }
+        self.parts.add(done.part);
+        self.counts.add(done.counts);
+        self.findings(done.findings)?;
+        self.out.flush()
+    }
+
+    fn findings(&mut self, findings: Vec<Finding>) -> io::Result<()> {
+        for finding in findings {
+            let summary = Summary::of(std::slice::from_ref(&finding));
+            add(&mut self.summary, summary);
+            self.skipped.add(&finding);
+            if !self.statuses.is_empty() && !self.statuses.contains(&ShownStatus::of(&finding)) {
+                self.left_out += 1;
+                continue;
+            }
+            match self.format {
+                Format::Csv => self.out.write_all(super::csv::row(&finding).as_bytes())?,
+                Format::Jsonl => {
+                    serde_json::to_writer(&mut self.out, &finding)?;
+                    self.out.write_all(b"\n")?;
+                }
+                Format::Json | Format::Ocsf => {
+                    if let Some(spool) = &mut self.spool {
+                        spool.push(&finding)?;
+                    }
+                }
+                Format::Table | Format::Junit | Format::Html => self.kept.push(finding),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the run: the organisation's own rows (the setup found nowhere, unless
+    /// an account was not reached), the rest of the report, the evidence file's end.
+    pub fn finish(mut self, head: &OrgInventory, settings: &Settings) -> io::Result<Finished> {
+        let mut rows: Vec<Finding> = Vec::new();
+        if !self.counts.unreachable {
+            rows.extend(self.counts.tally.finding(
+                &settings.policy,
+                crate::org::org_coverage(settings.require_setup),
+            ));
+        }
+        if let Some(list) = &settings.mutelist {
+            let uses = list.apply(&mut rows, settings.today, &ResourceTags::default());
+            crate::mutelist::merge_uses(&mut self.counts.mutelist, uses);
+        }
+        self.findings(rows)?;
+        if let Some((writer, suffix)) = self.evidence.take() {
+            writer.close(&suffix)?.flush()?;
+        }
+        let mut report =
+            std::mem::take(&mut self.parts).report(head, std::mem::take(&mut self.kept));
+        report.summary = self.summary;
+        report.mutelist = std::mem::take(&mut self.counts.mutelist);
+        report.listed.clone_from(&self.statuses);
+        match self.format {
+            Format::Json => {
+                let text = serde_json::to_string_pretty(&report)?;
+                let (prefix, suffix) = split_at_empty_array(&text, "findings")
+                    .ok_or_else(|| io::Error::other("the report has no `findings` array"))?;
+                let mut array = ArrayWriter::open(&mut self.out, prefix, 2)?;
+                if let Some(spool) = &mut self.spool {
+                    spool.each(|f| array.item(&serde_json::to_string_pretty(&f)?))?;
+                }
+                array.close(&format!("{suffix}\n"))?;
+            }
+            Format::Ocsf => {
+                let time_ms = super::ocsf::time_ms(&report);
+                let mut array = ArrayWriter::open(&mut self.out, "[", 1)?;
+                if let Some(spool) = &mut self.spool {
+                    spool.each(|f| {
+                        let value = super::ocsf::compliance_finding(&report, &f, time_ms);
+                        array.item(&serde_json::to_string_pretty(&value)?)
+                    })?;
+                }
+                array.close("\n")?;
+            }
+            Format::Csv | Format::Jsonl => {}
+            Format::Table | Format::Junit | Format::Html => {
+                self.out.write_all(report.render(self.format).as_bytes())?;
+            }
+        }
+        self.out.flush()?;
+        Ok(Finished {
+            report,
+            left_out: self.left_out,
+            skipped: std::mem::take(&mut self.skipped).lines(),
+            api_requests: self.counts.api_requests,
+            gaps: self.counts.gaps,
+            discovered: std::mem::take(&mut self.counts.discovered),
+        })
+    }
+}
+
+/// `sum` plus `more`.
+fn add(sum: &mut Summary, more: Summary) {
+    sum.pass += more.pass;
+    sum.fail += more.fail;
+    sum.error += more.error;
+    sum.skip += more.skip;
+    sum.muted += more.muted;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::compliant_inventory;
+    use crate::org::{AccountOutcome, sample_org};
+
+    /// Two accounts collected, one unreachable, one excluded, by id.
+    fn org() -> OrgInventory {
+        let mut org = sample_org(&compliant_inventory());
+        let mut second = compliant_inventory();
+        second.metadata.account_id = Some("222222222222".to_owned());
+        org.accounts.push(AccountRecord {
+            account_id: "222222222222".to_owned(),
+            name: None,
+            role_arn: None,
+            outcome: AccountOutcome::Collected(Box::new(second)),
+        });
+        org.accounts.push(AccountRecord {
+            account_id: "444444444444".to_owned(),
+            name: Some("left out".to_owned()),
+            role_arn: None,
+            outcome: AccountOutcome::Excluded("named by --exclude-accounts".to_owned()),
+        });
+        org.accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        org
+    }
+
+    fn settings(mutelist: Option<&str>) -> Settings {
+        Settings {
+            policy: Policy::default(),
+            require_setup: false,
+            mutelist: mutelist.map(|text| Mutelist::from_toml(text).expect("valid")),
+            today: time::Date::from_calendar_date(2026, time::Month::January, 1).expect("date"),
+            evidence: true,
+        }
+    }
+
+    /// The whole-run report, as before streaming.
+    fn whole(org: &OrgInventory, settings: &Settings, statuses: &[ShownStatus]) -> Report {
+        let mut report = Report::for_organization(
+            org,
+            crate::org::evaluate_organization(org, &settings.policy, settings.require_setup),
+        );
+        if let Some(list) = &settings.mutelist {
+            let inventories = org.accounts.iter().filter_map(AccountRecord::inventory);
+            report.mute(list, settings.today, &ResourceTags::of(inventories));
+        }
+        report.keep_statuses(statuses);
+        report
+    }
+
+    /// The streamed report and evidence file, the accounts given in id order.
+    fn streamed(
+        org: &OrgInventory,
+        settings: &Settings,
+        format: Format,
+        statuses: &[ShownStatus],
+    ) -> (String, String, Finished) {
+        let evidence = std::env::temp_dir().join(format!(
+            "audit-stream-test-{}-{format:?}-{}.json",
+            std::process::id(),
+            statuses.len()
+        ));
+        let mut out = Vec::new();
+        let head = OrgInventory {
+            accounts: Vec::new(),
+            ..org.clone()
+        };
+        let mut writer =
+            OrgWriter::new(&head, format, statuses, &mut out, Some(evidence.as_path()))
+                .expect("start");
+        for record in org.accounts.clone() {
+            writer
+                .account(finish_account(&record, settings))
+                .expect("account");
+        }
+        let finished = writer.finish(&head, settings).expect("finish");
+        let saved = std::fs::read_to_string(&evidence).expect("evidence");
+        std::fs::remove_file(&evidence).ok();
+        (String::from_utf8(out).expect("UTF-8"), saved, finished)
+    }
+
+    const MUTELIST: &str = r#"
+[[mute]]
+reason = "accepted in the second account"
+expires = 2099-01-01
+checks = ["vpc.*"]
+accounts = ["222222222222"]
+
+[[mute]]
+reason = "expired"
+expires = 2020-01-01
+checks = ["secret.*"]
+
+[[mute]]
+reason = "matches nothing"
+expires = 2099-01-01
+checks = ["ec2.ssh.*"]
+accounts = ["999999999999"]
+"#;
+
+    #[test]
+    fn every_format_streamed_is_the_whole_run_report_byte_for_byte() {
+        let org = org();
+        for (mutelist, statuses) in [
+            (None, &[][..]),
+            (Some(MUTELIST), &[][..]),
+            (
+                Some(MUTELIST),
+                &[ShownStatus::Error, ShownStatus::Muted][..],
+            ),
+        ] {
+            let settings = settings(mutelist);
+            let expected = whole(&org, &settings, statuses);
+            for format in [
+                Format::Json,
+                Format::Ocsf,
+                Format::Csv,
+                Format::Jsonl,
+                Format::Table,
+                Format::Junit,
+                Format::Html,
+            ] {
+                let (text, saved, finished) = streamed(&org, &settings, format, statuses);
+                assert_eq!(
+                    text,
+                    expected.render(format),
+                    "{format:?}, mutelist {}, {statuses:?}",
+                    mutelist.is_some()
+                );
+                assert_eq!(finished.report.summary, expected.summary);
+                assert_eq!(finished.report.mutelist, expected.mutelist);
+                assert_eq!(
+                    saved,
+                    serde_json::to_string_pretty(&org).expect("JSON") + "\n",
+                    "the evidence file is the whole run's"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_skipped_lines_and_gaps_are_the_whole_runs() {
+        let org = org();
+        let settings = settings(None);
+        let expected = whole(&org, &settings, &[]);
+        let (_, _, finished) = streamed(&org, &settings, Format::Csv, &[]);
+        assert_eq!(finished.skipped, expected.skipped_lines());
+        assert_eq!(finished.gaps, org.not_audited());
+        assert_eq!(finished.api_requests, org.api_requests());
+    }
+
+    #[test]
+    fn an_empty_array_is_split_where_serde_writes_it() {
+        let text = "{\n  \"a\": {\n    \"findings\": []\n  },\n  \"findings\": [],\n  \"b\": 1\n}";
+        assert_eq!(
+            split_at_empty_array(text, "findings"),
+            Some((
+                "{\n  \"a\": {\n    \"findings\": []\n  },\n  \"findings\": [",
+                ",\n  \"b\": 1\n}"
+            ))
+        );
+        assert_eq!(
+            split_at_empty_array("{\n  \"findings\": [1]\n}", "findings"),
+            None
+        );
+    }
+}
