@@ -498,6 +498,23 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// A new, empty virtualenv at `venv` (any old one cleared).
+pub fn create_venv(python3: &Path, venv: &Path) -> Result<()> {
+    let status = Command::new(python3)
+        .args(["-m", "venv", "--clear"])
+        .arg(venv)
+        .stdout(Stdio::null())
+        .status()
+        .context("running python3 -m venv")?;
+    if !status.success() {
+        bail!(
+            "`python3 -m venv {}` failed: install the venv module with `sudo apt-get install -y python3-venv`",
+            venv.display()
+        );
+    }
+    Ok(())
+}
+
 /// Installs moto (pinned in `emulator/requirements.txt`) into `target/emulator/venv` once.
 ///
 /// Concurrent callers (the emulators one test process starts at once) wait on a lock directory; the install is
@@ -528,17 +545,7 @@ pub fn ensure_virtualenv(python3: &Path) -> Result<PathBuf> {
         "emulator: installing moto into {} (first use only, about a minute)",
         venv.display()
     );
-    let status = Command::new(python3)
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv)
-        .stdout(Stdio::null())
-        .status()
-        .context("running python3 -m venv")?;
-    if !status.success() {
-        bail!(
-            "`python3 -m venv` failed: install the venv module with `sudo apt-get install -y python3-venv`"
-        );
-    }
+    create_venv(python3, &venv)?;
     let output = Command::new(&python)
         .args([
             "-m",

@@ -73,6 +73,10 @@ enum BenchTask {
         /// Cold starts and rotations to measure (at least 10)
         #[arg(long, default_value_t = 10)]
         runs: usize,
+        /// A checkout of aws-samples/aws-secrets-manager-rotation-lambdas: its Python
+        /// MySQL multi-user function is measured in the same run (else its stored figures)
+        #[arg(long, value_name = "DIR")]
+        reference: Option<std::path::PathBuf>,
     },
     /// Wall time and API requests of `audit --all-secrets` on a large account
     Audit {
@@ -184,7 +188,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 match bench {
-                    BenchTask::Rotator { runs } => xtask::bench::rotator(runs).await,
+                    BenchTask::Rotator { runs, reference } => {
+                        xtask::bench::rotator(runs, reference.as_deref()).await
+                    }
                     BenchTask::Audit {
                         org: true,
                         accounts,

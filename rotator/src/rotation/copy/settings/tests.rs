@@ -142,3 +142,28 @@ fn password_options_outside_the_documented_forms_are_refused() {
         assert!(sql::password_option(&clone, clause).is_err(), "{clause}");
     }
 }
+
+/// MySQL 8.0.18 (options read from `SHOW CREATE USER`, no failed-login options yet;
+/// format: the 8.0 manual's "SHOW CREATE USER Statement" example, the hash as
+/// `print_identified_with_as_hex` prints it): only the options that differ are
+/// written, and none the server does not know.
+#[test]
+fn mysql_8_0_18_options_from_show_create_user_are_copied() {
+    let clone = Account::new("app_clone", "%");
+    let user = grants::parse_create_user(
+        "CREATE USER 'app'@'%' IDENTIFIED WITH 'caching_sha2_password' AS 0x244124303035240C77 REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY 5 PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT OPTIONAL",
+    )
+    .expect("user");
+    let fresh = grants::parse_create_user(
+        "CREATE USER 'app_clone'@'%' IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$def' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT LOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT",
+    )
+    .expect("clone");
+    assert_eq!(
+        texts(&settings_statements(&clone, &user, &fresh, &mysql("8.0.18")).expect("statements")),
+        [
+            "ALTER USER 'app_clone'@'%' PASSWORD HISTORY 5",
+            "ALTER USER 'app_clone'@'%' PASSWORD REQUIRE CURRENT OPTIONAL",
+            "ALTER USER 'app_clone'@'%' ACCOUNT UNLOCK",
+        ]
+    );
+}
