@@ -14,9 +14,9 @@ use permissions::{CALLS, Resource, When};
 
 use crate::aws;
 use crate::names::Names;
-use crate::resources::engine::{Deployer, Foundation};
+use crate::resources::context::{Deployer, Foundation};
 
-pub use crate::resources::engine::DeployOptions;
+pub use crate::resources::context::DeployOptions;
 pub use crate::resources::log_group::LOG_RETENTION_DAYS;
 pub use crate::resources::role::trust_policy;
 pub use crate::resources::rotation::{PERMISSION_ID, has_permission};

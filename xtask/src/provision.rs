@@ -16,10 +16,10 @@ use anyhow::{Result, anyhow, bail};
 use aws_config::SdkConfig;
 
 use crate::names::Names;
-use crate::resources::engine::Provisioner;
+use crate::resources::context::Provisioner;
 use crate::state::State;
 
-pub use crate::resources::engine::ProvisionOptions;
+pub use crate::resources::context::ProvisionOptions;
 // The integration tests name it here.
 pub use crate::tags::run_filters;
 

@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::{Provisioner, missing};
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, say};
 use crate::names::{self, Names};
 use crate::tags::rds_tags;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbInstance,
     label: "RDS instance",

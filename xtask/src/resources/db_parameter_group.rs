@@ -5,15 +5,15 @@
 
 use anyhow::{Result, anyhow, bail};
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::engine::Provisioner;
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbParameterGroup,
     label: "DB parameter group",

@@ -7,14 +7,14 @@ use anyhow::{Result, anyhow, bail};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, VpcConfig};
 
+use super::context::{DeployOptions, Deployer, Foundation};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::{DeployOptions, Deployer, Foundation};
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Function,
     label: "Lambda function",
@@ -40,7 +40,7 @@ pub(crate) const SPEC: Spec = Spec {
 /// gone they stay: aws/serverless-application-model#1169). So: detach the function
 /// from the VPC (an empty `VpcConfig`) and wait for the update, delete it, then wait
 /// until no interface of it remains, and only then may its role be deleted (the
-/// role comes after the function in [`super::Kind`]'s order).
+/// role comes after the function in `Kind`'s order).
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let (clients, id) = (d.clients, d.resource.id.as_str());
     let lambda = &clients.lambda;

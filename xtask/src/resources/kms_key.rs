@@ -11,16 +11,16 @@
 
 use anyhow::{Result, anyhow, bail};
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::Provisioner;
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::state::State;
 use crate::tags::kms_tags;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KmsKey,
     label: "KMS key",
@@ -42,7 +42,7 @@ pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
 pub(crate) fn kept_for_secret(outcomes: &[(Resource, Outcome)], force: bool) -> Option<String> {
     outcomes
         .iter()
-        .filter(|(r, _)| r.kind == super::Kind::Secret)
+        .filter(|(r, _)| r.kind == Kind::Secret)
         .find(|(_, o)| match o {
             Outcome::Scheduled | Outcome::Failed(_) | Outcome::Kept(_) => true,
             Outcome::WouldDelete => !force,
@@ -418,8 +418,8 @@ pub(crate) async fn discover(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Kind, Resource};
     use super::Outcome;
+    use crate::resources::kind::{Kind, Resource};
 
     #[test]
     fn the_key_stays_while_the_runs_secret_can_be_restored() {

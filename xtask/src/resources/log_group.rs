@@ -2,14 +2,14 @@
 
 use anyhow::{Result, anyhow, bail};
 
+use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::Deployer;
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::LogGroup,
     label: "log group",

@@ -7,14 +7,14 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use serde_json::Value;
 
+use super::context::{DeployOptions, Deployer};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::{DeployOptions, Deployer};
-use super::{Kind, MadeBy, Spec};
+use super::kind::{Kind, MadeBy, Spec};
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Rotation,
     label: "rotation schedule",

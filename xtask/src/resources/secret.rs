@@ -5,16 +5,16 @@ use anyhow::{Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
 use serde_json::json;
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::Provisioner;
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
 use crate::tags::secret_tags;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Secret,
     label: "secret",

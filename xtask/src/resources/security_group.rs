@@ -14,15 +14,15 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
+use super::context::{Deployer, Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::engine::{Deployer, Provisioner, missing};
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::SecurityGroup,
     label: "security group",

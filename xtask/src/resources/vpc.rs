@@ -3,15 +3,15 @@
 use anyhow::{Result, anyhow};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
+use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::engine::{Provisioner, missing};
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{owns_ec2, run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Vpc,
     label: "VPC",

@@ -5,15 +5,15 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::engine::Provisioner;
-use super::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
-/// created, made ready and deleted (the table's row, see [`super::TABLE`]).
+/// created, made ready and deleted (its row of the table, `TABLE`).
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::VpcEndpoint,
     label: "VPC endpoint",
