@@ -20,7 +20,7 @@ use crate::aws::{self, Calls};
 use crate::discovery::{discover_with, planned};
 use crate::names::Names;
 use crate::resources::deletion::Deletion;
-use crate::resources::{Clients, deletion_rank, kms_key};
+use crate::resources::{Clients, deletion_rank, engine, kms_key};
 
 pub use crate::discovery::discover;
 pub use crate::resources::{Kind, Outcome, Resource};
@@ -248,11 +248,6 @@ async fn delete_one(
     resource: &Resource,
     calls: &mut Calls,
 ) -> Result<Outcome> {
-    use crate::resources::{
-        db_instance, db_parameter_group, db_subnet_group, function, instance, internet_gateway,
-        key_pair, kms_key, log_group, role, rotation, route_table, secret, security_group, subnet,
-        vpc, vpc_endpoint,
-    };
     let d = &mut Deletion {
         clients,
         resource,
@@ -261,25 +256,7 @@ async fn delete_one(
         names: &options.names,
         calls,
     };
-    match resource.kind {
-        Kind::Rotation => rotation::delete(d).await,
-        Kind::Secret => secret::delete(d).await,
-        Kind::Function => function::delete(d).await,
-        Kind::LogGroup => log_group::delete(d).await,
-        Kind::Role => role::delete(d).await,
-        Kind::DbInstance => db_instance::delete(d).await,
-        Kind::DbSubnetGroup => db_subnet_group::delete(d).await,
-        Kind::DbParameterGroup => db_parameter_group::delete(d).await,
-        Kind::KmsKey => kms_key::delete(d).await,
-        Kind::Instance => instance::delete(d).await,
-        Kind::KeyPair => key_pair::delete(d).await,
-        Kind::VpcEndpoint => vpc_endpoint::delete(d).await,
-        Kind::SecurityGroup => security_group::delete(d).await,
-        Kind::Subnet => subnet::delete(d).await,
-        Kind::RouteTable => route_table::delete(d).await,
-        Kind::InternetGateway => internet_gateway::delete(d).await,
-        Kind::Vpc => vpc::delete(d).await,
-    }
+    engine::delete(d).await
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ pub fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[allow(clippy::too_many_lines)] // the demo's stages in the order it runs and prints them
+/// The demo's stages, in the order it runs and prints them.
 async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Result<()> {
     let config = crate::aws::emulator_config(&emulator.state).await;
     let names = Names::new(names::DEFAULT_NAME)?;
@@ -198,7 +198,19 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
     }
     stages.line(&format!("audit: all {} checks PASS", summary.pass));
 
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+    break_ssh(&config, &names, state, ca, stages).await?;
+    clean_up(&config, &names, state_dir, stages).await
+}
+
+/// Opens SSH to the world on the bastion's group; the audit must catch it.
+async fn break_ssh(
+    config: &SdkConfig,
+    names: &Names,
+    state: &crate::state::State,
+    ca: Option<PathBuf>,
+    stages: &mut Stages,
+) -> Result<()> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
     ec2.authorize_security_group_ingress()
         .group_id(&state.bastion_group)
         .ip_permissions(crate::resources::security_group::tcp_permission(
@@ -208,7 +220,7 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
         .send()
         .await
         .map_err(|e| anyhow!("opening SSH to the world: {}", crate::aws::describe(&e)))?;
-    let findings = audit_run(&config, &names, &state.vpc_id, ca.clone()).await;
+    let findings = audit_run(config, names, &state.vpc_id, ca).await;
     let failed: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.status == Status::Fail)
@@ -229,9 +241,18 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    Ok(())
+}
 
+/// Deletes the run's resources by tag; the account must be empty after.
+async fn clean_up(
+    config: &SdkConfig,
+    names: &Names,
+    state_dir: PathBuf,
+    stages: &mut Stages,
+) -> Result<()> {
     let report = cleanup::cleanup(
-        &config,
+        config,
         &CleanupOptions {
             names: names.clone(),
             dry_run: false,
@@ -251,7 +272,7 @@ async fn stages_on(emulator: &Emulator, zip: PathBuf, stages: &mut Stages) -> Re
         report.outcomes.len()
     ));
 
-    let left = account_contents(&config).await?;
+    let left = account_contents(config).await?;
     if !left.is_empty() {
         bail!(
             "the account is not empty after cleanup: {}",

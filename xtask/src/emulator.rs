@@ -284,58 +284,14 @@ fn launch(
     let ready_file = run_dir.join("ready.json");
     let log_path = options.dir.join("launcher.log");
     let log = fs::File::create(&log_path).map_err(|e| failed(e.into()))?;
-    let mut command = Command::new(python);
-    command
-        .arg(
-            paths::workspace_root()
-                .join("xtask")
-                .join("emulator")
-                .join("launcher.py"),
-        )
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--state-dir")
-        .arg(&run_dir)
-        .arg("--template-dir")
-        .arg(
-            paths::target_dir()
-                .join("emulator")
-                .join("mariadb-template"),
-        )
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .arg("--mariadbd")
-        .arg(&prerequisites.mariadbd)
-        .arg("--install-db")
-        .arg(&prerequisites.install_db)
-        .arg("--mariadb-client")
-        .arg(&prerequisites.client)
-        .arg("--tls-ca")
-        .arg(&tls.ca)
-        .arg("--tls-ca-key")
-        .arg(&tls.ca_key)
-        .arg("--tls-cert")
-        .arg(&tls.cert)
-        .arg("--tls-key")
-        .arg(&tls.key)
-        .arg("--access-key")
-        .arg(ACCESS_KEY)
-        .arg("--secret-key")
-        .arg(SECRET_KEY)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| failed(e.into()))?)
-        .stderr(log)
-        .env("PYTHONUNBUFFERED", "1")
-        .env_remove("AWS_ENDPOINT_URL");
-    if let Some(parent) = options.parent_pid {
-        command.arg("--parent-pid").arg(parent.to_string());
-    }
-    if options.enforce_iam {
-        command.arg("--enforce-iam");
-    }
-    for (name, value) in &options.settings {
-        command.env(name, value);
-    }
+    let launcher = Launcher {
+        port,
+        run_dir: &run_dir,
+        ready_file: &ready_file,
+        log,
+    };
+    let mut command =
+        launcher_command(options, prerequisites, python, tls, launcher).map_err(failed)?;
     // Its own process group: a Ctrl-C in the terminal that ran `up` must not stop it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command.spawn().map_err(|e| {
@@ -393,6 +349,94 @@ fn launch(
         ca_file: tls.ca.clone(),
         launcher_log: log_path,
     })
+}
+
+/// Where one launch of the launcher listens and writes.
+struct Launcher<'a> {
+    port: u16,
+    run_dir: &'a Path,
+    ready_file: &'a Path,
+    /// The launcher's log, its stdout and stderr.
+    log: fs::File,
+}
+
+/// The launcher's command line: the emulator's port, directories, MariaDB programs,
+/// TLS files and credentials, and the options' settings.
+fn launcher_command(
+    options: &EmulatorOptions,
+    prerequisites: &Prerequisites,
+    python: &Path,
+    tls: &crate::tls::TlsFiles,
+    launcher: Launcher<'_>,
+) -> Result<Command> {
+    let Launcher {
+        port,
+        run_dir,
+        ready_file,
+        log,
+    } = launcher;
+    let mut command = Command::new(python);
+    command
+        .arg(
+            paths::workspace_root()
+                .join("xtask")
+                .join("emulator")
+                .join("launcher.py"),
+        )
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--state-dir")
+        .arg(run_dir)
+        .arg("--template-dir")
+        .arg(
+            paths::target_dir()
+                .join("emulator")
+                .join("mariadb-template"),
+        )
+        .arg("--ready-file")
+        .arg(ready_file)
+        .arg("--mariadbd")
+        .arg(&prerequisites.mariadbd)
+        .arg("--install-db")
+        .arg(&prerequisites.install_db)
+        .arg("--mariadb-client")
+        .arg(&prerequisites.client)
+        .arg("--tls-ca")
+        .arg(&tls.ca)
+        .arg("--tls-ca-key")
+        .arg(&tls.ca_key)
+        .arg("--tls-cert")
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
+        .arg("--access-key")
+        .arg(ACCESS_KEY)
+        .arg("--secret-key")
+        .arg(SECRET_KEY)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .env("PYTHONUNBUFFERED", "1")
+        .env_remove("AWS_ENDPOINT_URL");
+    if let Some(parent) = options.parent_pid {
+        command.arg("--parent-pid").arg(parent.to_string());
+    }
+    if options.enforce_iam {
+        command.arg("--enforce-iam");
+    }
+    for (name, value) in &options.settings {
+        command.env(name, value);
+    }
+    if let Some(parent) = options.parent_pid {
+        command.arg("--parent-pid").arg(parent.to_string());
+    }
+    if options.enforce_iam {
+        command.arg("--enforce-iam");
+    }
+    for (name, value) in &options.settings {
+        command.env(name, value);
+    }
+    Ok(command)
 }
 
 /// Stops every process of the emulator recorded in `dir`, by id, and removes its state file.

@@ -115,3 +115,12 @@ pub(crate) fn secret_tags(names: &Names) -> Vec<aws_sdk_secretsmanager::types::T
         })
         .collect()
 }
+
+/// An EC2 resource's `Name` tag, or empty.
+pub(crate) fn ec2_name(tags: &[aws_sdk_ec2::types::Tag]) -> String {
+    tags.iter()
+        .find(|t| t.key() == Some("Name"))
+        .and_then(|t| t.value())
+        .unwrap_or("")
+        .to_owned()
+}

@@ -3,10 +3,31 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
+use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use crate::aws;
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use crate::aws::{self, say};
+use crate::names::{self, Names};
+use crate::tags::rds_tags;
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::DbInstance,
+    label: "RDS instance",
+    made_by: MadeBy::Provision,
+    depends_on: &[
+        Kind::DbSubnetGroup,
+        Kind::DbParameterGroup,
+        Kind::SecurityGroup,
+    ],
+    found_by: "rds:DescribeDBInstances by name, kept only with the run's tags",
+    create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
+    ready: "status available with an endpoint (up to 20 minutes)",
+    delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+};
 
 /// `rds:DeleteDBInstance`, then the wait until RDS no longer lists it.
 pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
@@ -51,4 +72,269 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     )
     .await?;
     Ok(outcome)
+}
+
+impl Provisioner<'_> {
+    /// Moves an earlier run's instance into the project's parameter group, and says on
+    /// every run whether the group is in force. No `ApplyImmediately`: the group name
+    /// changes at once without it, its parameters only at the next reboot either way,
+    /// and `ApplyImmediately` would also apply the user's other pending modifications
+    /// (Amazon RDS API Reference, ModifyDBInstance: DBParameterGroupName,
+    /// ApplyImmediately).
+    pub(crate) async fn use_parameter_group(
+        &self,
+        id: &str,
+        instance: Option<&aws_sdk_rds::types::DbInstance>,
+    ) -> Result<()> {
+        let name = &self.names.db_parameter_group;
+        let current = instance.map_or(&[][..], aws_sdk_rds::types::DbInstance::db_parameter_groups);
+        let ours = current
+            .iter()
+            .find(|g| g.db_parameter_group_name() == Some(name.as_str()));
+        let apply_status = if let Some(group) = ours {
+            group.parameter_apply_status().map(ToOwned::to_owned)
+        } else {
+            let out = self
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(id)
+                .db_parameter_group_name(name)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            say(&format!(
+                "RDS instance {id}: moved to parameter group {name}"
+            ));
+            out.db_instance()
+                .map(aws_sdk_rds::types::DbInstance::db_parameter_groups)
+                .unwrap_or_default()
+                .iter()
+                .find(|g| g.db_parameter_group_name() == Some(name.as_str()))
+                .and_then(|g| g.parameter_apply_status())
+                .map(ToOwned::to_owned)
+        };
+        let region = self
+            .rds
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        say(&crate::resources::db_parameter_group::tls_status(
+            id,
+            name,
+            apply_status.as_deref(),
+            &region,
+        ));
+        Ok(())
+    }
+
+    pub(crate) async fn database(&mut self) -> Result<()> {
+        let group_name = self.names.db_subnet_group.clone();
+        let id = self.names.db_instance.clone();
+        let created = match self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let tags = out
+                    .db_instances()
+                    .first()
+                    .map(aws_sdk_rds::types::DbInstance::tag_list)
+                    .unwrap_or_default();
+                if !self.names.owns(
+                    tags.iter()
+                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+                ) {
+                    bail!(
+                        "RDS instance {id} exists but does not carry the project's tags ({}={}, {}={}); refusing to adopt it: delete it or choose another --name",
+                        names::PROJECT_TAG_KEY,
+                        names::PROJECT_TAG_VALUE,
+                        names::RUN_TAG_KEY,
+                        self.names.run
+                    );
+                }
+                self.use_parameter_group(&id, out.db_instances().first())
+                    .await?;
+                false
+            }
+            Err(error) if aws::is_not_found(&error) => {
+                let version = self.placement()?.engine_version.clone();
+                self.rds
+                    .create_db_instance()
+                    .db_instance_identifier(&id)
+                    .engine(crate::placement::DB_ENGINE)
+                    .engine_version(&version)
+                    .db_instance_class(crate::placement::DB_CLASS)
+                    .allocated_storage(20)
+                    .master_username(names::ADMIN_USER)
+                    .manage_master_user_password(true)
+                    // The API's default is unencrypted storage (the console's is encrypted).
+                    .storage_encrypted(true)
+                    .publicly_accessible(false)
+                    .db_subnet_group_name(&group_name)
+                    .db_parameter_group_name(&self.names.db_parameter_group)
+                    .vpc_security_group_ids(&self.state.database_group)
+                    .set_tags(Some(rds_tags(self.names)))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow!(
+                            "rds:CreateDBInstance {id} ({} {version}, {}): {}",
+                            crate::placement::DB_ENGINE,
+                            crate::placement::DB_CLASS,
+                            aws::describe(&e)
+                        )
+                    })?;
+                true
+            }
+            Err(error) => bail!("rds:DescribeDBInstances {id}: {}", aws::describe(&error)),
+        };
+        let rds = self.rds.clone();
+        let (host, port, admin_arn) = aws::wait_for(
+            &format!("RDS instance {id} to be available (minutes on AWS)"),
+            Duration::from_mins(40),
+            || {
+                let rds = rds.clone();
+                let id = id.clone();
+                async move {
+                    let out = rds
+                        .describe_db_instances()
+                        .db_instance_identifier(&id)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow!("rds:DescribeDBInstances {id}: {}", aws::describe(&e))
+                        })?;
+                    let Some(instance) = out.db_instances().first() else {
+                        return Ok(None);
+                    };
+                    if instance.db_instance_status() != Some("available") {
+                        return Ok(None);
+                    }
+                    let endpoint = instance.endpoint();
+                    let secret = instance.master_user_secret();
+                    match (
+                        endpoint.and_then(|e| e.address()),
+                        endpoint.and_then(aws_sdk_rds::types::Endpoint::port),
+                        secret.and_then(|s| s.secret_arn()),
+                    ) {
+                        (Some(host), Some(port), Some(arn))
+                            if secret.and_then(|s| s.secret_status()) == Some("active") =>
+                        {
+                            let port = u16::try_from(port).map_err(|_| {
+                                anyhow!("RDS instance {id} reports port {port}, not a TCP port")
+                            })?;
+                            Ok(Some((host.to_owned(), port, arn.to_owned())))
+                        }
+                        (_, _, None) => bail!(
+                            "RDS instance {id} has no RDS-managed admin secret (MasterUserSecret); it was not created by provision: delete it or choose another --name"
+                        ),
+                        _ => Ok(None),
+                    }
+                }
+            },
+        )
+        .await?;
+        self.note(
+            "RDS instance",
+            &format!("{id} at {host}:{port}, admin secret managed by RDS"),
+            created,
+        );
+        self.state.db_instance = id;
+        self.state.db_host = host;
+        self.state.db_port = port;
+        self.state.admin_secret_arn = admin_arn;
+        Ok(())
+    }
+}
+
+/// The run's DB instance, by its identifier.
+pub(crate) async fn find(
+    rds: &aws_sdk_rds::Client,
+    names: &Names,
+) -> Result<aws_sdk_rds::types::DbInstance> {
+    let instances = rds
+        .describe_db_instances()
+        .db_instance_identifier(&names.db_instance)
+        .send()
+        .await
+        .map_err(|e| {
+            if aws::is_not_found(&e) {
+                missing(names, &format!("RDS instance {}", names.db_instance))
+            } else {
+                anyhow!(
+                    "rds:DescribeDBInstances {}: {}",
+                    names.db_instance,
+                    aws::describe(&e)
+                )
+            }
+        })?;
+    instances
+        .db_instances()
+        .first()
+        .cloned()
+        .ok_or_else(|| missing(names, &format!("RDS instance {}", names.db_instance)))
+}
+
+/// The ARNs of an instance and of its read replicas: RDS names a replica of the same
+/// region by its identifier, one of another region by its ARN.
+pub(crate) fn instance_and_replicas(instance: &aws_sdk_rds::types::DbInstance) -> Vec<String> {
+    let arn = instance.db_instance_arn().unwrap_or_default();
+    let prefix = arn.rsplit_once(':').map_or("", |(prefix, _)| prefix);
+    std::iter::once(arn.to_owned())
+        .chain(
+            instance
+                .read_replica_db_instance_identifiers()
+                .iter()
+                .map(|replica| {
+                    if replica.starts_with("arn:") {
+                        replica.clone()
+                    } else {
+                        format!("{prefix}:{replica}")
+                    }
+                }),
+        )
+        .collect()
+}
+
+/// The run's DB instances by their tags, those being deleted left out (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let mut marker = None;
+    loop {
+        let page = clients
+            .rds
+            .describe_db_instances()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| err("rds:DescribeDBInstances", aws::describe(&e)))?;
+        for instance in page.db_instances() {
+            let tags = instance
+                .tag_list()
+                .iter()
+                .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")));
+            if names.owns(tags) && instance.db_instance_status() != Some("deleting") {
+                let id = instance.db_instance_identifier().unwrap_or_default();
+                found.push(Resource::new(Kind::DbInstance, id, id));
+            }
+        }
+        marker = page.marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -3,9 +3,27 @@
 //! off through MySQL 8.4: Amazon RDS User Guide, "Requiring SSL/TLS for all
 //! connections to a MySQL DB instance on Amazon RDS").
 
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use crate::aws;
+use crate::names::Names;
+use crate::tags::rds_tags;
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::DbParameterGroup,
+    label: "DB parameter group",
+    made_by: MadeBy::Provision,
+    depends_on: &[],
+    found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
+    create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
+    ready: "",
+    delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+};
 
 /// `rds:DeleteDBParameterGroup`, retried while the instance still uses it
 /// (`InvalidDBParameterGroupState`).
@@ -57,6 +75,108 @@ pub(crate) fn tls_status(
 pub(crate) fn family(engine_version: &str) -> String {
     let major_minor: Vec<&str> = engine_version.split('.').take(2).collect();
     format!("mysql{}", major_minor.join("."))
+}
+
+impl Provisioner<'_> {
+    /// The project's parameter group, `require_secure_transport` on (set on every
+    /// run: a value changed by hand is put back).
+    pub(crate) async fn db_parameter_group(&mut self) -> Result<()> {
+        let name = self.names.db_parameter_group.clone();
+        let family =
+            crate::resources::db_parameter_group::family(&self.placement()?.engine_version.clone());
+        // AWS answers DBParameterGroupNotFound for a name it does not have (moto an
+        // empty list): both mean "create it".
+        let existing = match self
+            .rds
+            .describe_db_parameter_groups()
+            .db_parameter_group_name(&name)
+            .send()
+            .await
+        {
+            Ok(out) => out.db_parameter_groups().first().cloned(),
+            Err(error) if aws::is_not_found(&error) => None,
+            Err(error) => bail!(
+                "rds:DescribeDBParameterGroups {name}: {}",
+                aws::describe(&error)
+            ),
+        };
+        if let Some(group) = existing {
+            let arn = group.db_parameter_group_arn().unwrap_or_default();
+            if !crate::tags::owns_rds(&self.rds, self.names, arn).await? {
+                bail!(
+                    "DB parameter group {name} exists but does not carry the project's tags; refusing to adopt it: delete it or choose another --name"
+                );
+            }
+            self.note("DB parameter group", &name, false);
+        } else {
+            self.rds
+                .create_db_parameter_group()
+                .db_parameter_group_name(&name)
+                .db_parameter_group_family(&family)
+                .description(format!("{}: connections only over TLS", self.names.run))
+                .set_tags(Some(rds_tags(self.names)))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "rds:CreateDBParameterGroup {name} ({family}): {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            self.note("DB parameter group", &name, true);
+        }
+        // Dynamic: in force without a reboot (RDS User Guide, "Requiring SSL/TLS for
+        // all connections to a MySQL DB instance on Amazon RDS").
+        self.rds
+            .modify_db_parameter_group()
+            .db_parameter_group_name(&name)
+            .parameters(
+                aws_sdk_rds::types::Parameter::builder()
+                    .parameter_name("require_secure_transport")
+                    .parameter_value("1")
+                    .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "rds:ModifyDBParameterGroup {name} require_secure_transport=1: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// The run's DB parameter group, by name, kept only with the run's tags (a group of the same name made by someone else is never deleted) (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let name = &names.db_parameter_group;
+    let out = match clients
+        .rds
+        .describe_db_parameter_groups()
+        .db_parameter_group_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if aws::is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(err("rds:DescribeDBParameterGroups", aws::describe(&e))),
+    };
+    for group in out.db_parameter_groups() {
+        let Some(arn) = group.db_parameter_group_arn() else {
+            continue;
+        };
+        if crate::tags::owns_rds(&clients.rds, names, arn).await? {
+            found.push(Resource::new(Kind::DbParameterGroup, name, name));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-use super::{Clients, Resource};
+use super::kind::{Clients, Resource};
 use crate::aws::{self, Calls};
 
 /// What happened to one resource.

@@ -1,9 +1,27 @@
 //! The VPC's internet gateway: detached first, then deleted.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use aws_sdk_ec2::types::ResourceType;
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
+use crate::names::Names;
+use crate::tags::{owns_ec2, run_filters, tag_spec};
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::InternetGateway,
+    label: "internet gateway",
+    made_by: MadeBy::Provision,
+    depends_on: &[Kind::Vpc],
+    found_by: "ec2:DescribeInternetGateways by tags (not by attachment, so an interrupted run finds it)",
+    create: "ec2:CreateInternetGateway (tagged); attached to the VPC if it is not",
+    ready: "",
+    delete: "ec2:DetachInternetGateway, ec2:DeleteInternetGateway",
+};
 
 /// `ec2:DetachInternetGateway` from each VPC it is attached to, then
 /// `ec2:DeleteInternetGateway`.
@@ -43,4 +61,89 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
         ec2.delete_internet_gateway().internet_gateway_id(id).send()
     })
     .await
+}
+
+impl Provisioner<'_> {
+    /// The internet gateway, found by tags, attached to the VPC if it is not.
+    pub(crate) async fn internet_gateway(&mut self) -> Result<()> {
+        let vpc = self.state.vpc_id.clone();
+        // Found by the run's tags, not by its attachment: a run interrupted between the
+        // create and the attach must find the gateway it made, not make a second one.
+        let gateways = self
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(run_filters(self.names)))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeInternetGateways: {}", aws::describe(&e)))?;
+        let found = gateways.internet_gateways().first();
+        let attached = found.is_some_and(|g| {
+            g.attachments()
+                .iter()
+                .any(|a| a.vpc_id() == Some(vpc.as_str()))
+        });
+        let (gateway, created) = if let Some(id) = found.and_then(|g| g.internet_gateway_id()) {
+            (id.to_owned(), false)
+        } else {
+            let name = format!("{}-igw", self.names.run);
+            let created = self
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(tag_spec(self.names, ResourceType::InternetGateway, &name))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateInternetGateway {name}: {}", aws::describe(&e)))?;
+            let id = created
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .ok_or_else(|| anyhow!("ec2:CreateInternetGateway: no id returned"))?
+                .to_owned();
+            (id, true)
+        };
+        if !attached {
+            aws::after_create(|| {
+                self.ec2
+                    .attach_internet_gateway()
+                    .internet_gateway_id(&gateway)
+                    .vpc_id(&vpc)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:AttachInternetGateway {gateway} to {vpc}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        }
+        self.note("internet gateway", &gateway, created);
+        self.state.internet_gateway.clone_from(&gateway);
+        Ok(())
+    }
+}
+
+/// The internet gateway by its tags (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ec2 = &clients.ec2;
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let gateways = ec2
+        .describe_internet_gateways()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| err("ec2:DescribeInternetGateways", aws::describe(&e)))?;
+    for gateway in gateways.internet_gateways() {
+        if owns_ec2(names, gateway.tags()) {
+            found.push(Resource::new(
+                Kind::InternetGateway,
+                gateway.internet_gateway_id().unwrap_or_default(),
+                crate::tags::ec2_name(gateway.tags()),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -9,11 +9,28 @@
 //! the alias after (so a failure leaves the alias, by which a rerun finds the key,
 //! rather than an orphaned key). A key already pending deletion is left as it is.
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 
-use super::Resource;
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use crate::aws;
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use crate::aws::{self, say};
+use crate::names::Names;
+use crate::state::State;
+use crate::tags::kms_tags;
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::KmsKey,
+    label: "KMS key",
+    made_by: MadeBy::Provision,
+    depends_on: &[],
+    found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
+    create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
+    ready: "",
+    delete: "kept while the run's secret is only scheduled for deletion (or a secret not the run's uses it); else kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period), then kms:DeleteAlias",
+};
 
 /// The shortest waiting period KMS allows, in days.
 pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
@@ -25,7 +42,7 @@ pub(crate) const DELETION_WINDOW_DAYS: i32 = 7;
 pub(crate) fn kept_for_secret(outcomes: &[(Resource, Outcome)], force: bool) -> Option<String> {
     outcomes
         .iter()
-        .filter(|(r, _)| r.kind == super::Kind::Secret)
+        .filter(|(r, _)| r.kind == Kind::Secret)
         .find(|(_, o)| match o {
             Outcome::Scheduled | Outcome::Failed(_) | Outcome::Kept(_) => true,
             Outcome::WouldDelete => !force,
@@ -283,10 +300,126 @@ pub(crate) async fn create_alias(
     ))
 }
 
+impl Provisioner<'_> {
+    /// The application secret's customer managed key, found by its alias and tags
+    /// or made, with rotation on (checked every run).
+    pub(crate) async fn kms_key(&mut self) -> Result<()> {
+        let alias = self.names.kms_alias.clone();
+        let arn = if let Some(key) = self.existing_key().await? {
+            let arn = key.arn().unwrap_or(key.key_id()).to_owned();
+            self.note("KMS key", &format!("{alias} ({arn})"), false);
+            arn
+        } else {
+            let created = self
+                .kms
+                .create_key()
+                .description(format!(
+                    "{}: encrypts the secret {}",
+                    self.names.run, self.names.secret
+                ))
+                .set_tags(Some(kms_tags(self.names)))
+                .send()
+                .await
+                .map_err(|e| anyhow!("kms:CreateKey: {}", aws::describe(&e)))?;
+            let key = created
+                .key_metadata()
+                .ok_or_else(|| anyhow!("kms:CreateKey answered no key"))?;
+            let arn = key.arn().unwrap_or(key.key_id()).to_owned();
+            // Recorded before the alias: the state file (saved even when a step fails)
+            // lets a rerun find the key if CreateAlias does not happen.
+            self.state.kms_key_arn.clone_from(&arn);
+            crate::resources::kms_key::create_alias(&self.kms, &alias, key.key_id(), true).await?;
+            self.note("KMS key", &format!("{alias} ({arn})"), true);
+            arn
+        };
+        let rotating = self
+            .kms
+            .get_key_rotation_status()
+            .key_id(&arn)
+            .send()
+            .await
+            .map_err(|e| anyhow!("kms:GetKeyRotationStatus {alias}: {}", aws::describe(&e)))?
+            .key_rotation_enabled();
+        if !rotating {
+            self.kms
+                .enable_key_rotation()
+                .key_id(&arn)
+                .send()
+                .await
+                .map_err(|e| anyhow!("kms:EnableKeyRotation {alias}: {}", aws::describe(&e)))?;
+        }
+        self.state.kms_key_arn = arn;
+        Ok(())
+    }
+
+    /// The run's key: by its alias (a deletion a cleanup scheduled is cancelled), or
+    /// by the id an interrupted earlier run recorded (its alias then made).
+    pub(crate) async fn existing_key(&self) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+        use crate::resources::kms_key;
+        let alias = &self.names.kms_alias;
+        match kms_key::lookup(&self.kms, self.names).await? {
+            Lookup::Ours(key) => Ok(Some(*key)),
+            Lookup::Foreign(key_id) => Err(Lookup::foreign_error(alias, &key_id)),
+            Lookup::Pending { key_id, ours: true } => {
+                kms_key::revive(&self.kms, &key_id).await?;
+                say(&format!(
+                    "KMS key {alias} ({key_id}): its deletion cancelled and the key enabled again"
+                ));
+                kms_key::recorded(&self.kms, self.names, &key_id).await
+            }
+            Lookup::Pending {
+                key_id,
+                ours: false,
+            } => bail!(
+                "KMS alias {alias} names key {key_id}, pending deletion and without the run's tags; delete the alias (`aws kms delete-alias --alias-name {alias}`) or choose another --name"
+            ),
+            Lookup::Missing => {
+                let recorded = State::load(&self.names.state_file(&self.options.state_dir))
+                    .ok()
+                    .flatten()
+                    .map(|s| s.kms_key_arn)
+                    .filter(|k| !k.is_empty());
+                let Some(recorded) = recorded else {
+                    return Ok(None);
+                };
+                let Some(key) = kms_key::recorded(&self.kms, self.names, &recorded).await? else {
+                    return Ok(None);
+                };
+                kms_key::create_alias(&self.kms, alias, key.key_id(), false).await?;
+                say(&format!(
+                    "KMS key {recorded}: an earlier run's, given its alias {alias} again"
+                ));
+                Ok(Some(key))
+            }
+        }
+    }
+}
+
+/// The secret's KMS key, by its alias and tags; a key of someone else's under the
+/// same alias is skipped (never deleted), as a parameter group of the same name is;
+/// a key already pending deletion leaves cleanup nothing to do (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    match lookup(&clients.kms, names).await? {
+        Lookup::Ours(key) => {
+            found.push(Resource::new(Kind::KmsKey, key.key_id(), &names.kms_alias));
+        }
+        Lookup::Foreign(key_id) => aws::say(&format!(
+            "warning: KMS alias {} names key {key_id} without the run's tags; left alone",
+            names.kms_alias
+        )),
+        Lookup::Missing | Lookup::Pending { .. } => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{Kind, Resource};
     use super::Outcome;
+    use crate::resources::kind::{Kind, Resource};
 
     #[test]
     fn the_key_stays_while_the_runs_secret_can_be_restored() {

@@ -1,9 +1,27 @@
 //! The public subnets' route table: its associations first, then the table.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use aws_sdk_ec2::types::ResourceType;
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
+use crate::names::Names;
+use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::RouteTable,
+    label: "route table",
+    made_by: MadeBy::Provision,
+    depends_on: &[Kind::Vpc, Kind::InternetGateway, Kind::Subnet],
+    found_by: "ec2:DescribeRouteTables by tags in the VPC",
+    create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
+    ready: "",
+    delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",
+};
 
 /// `ec2:DisassociateRouteTable` for each association but the main one, then
 /// `ec2:DeleteRouteTable`.
@@ -36,4 +54,118 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
         ec2.delete_route_table().route_table_id(id).send()
     })
     .await
+}
+
+impl Provisioner<'_> {
+    /// The public route table: a default route through the gateway, and the public
+    /// subnets associated (each checked on every run).
+    pub(crate) async fn route_table(&mut self) -> Result<()> {
+        let vpc = self.state.vpc_id.clone();
+        let gateway = self.state.internet_gateway.clone();
+        let mut filters = run_filters(self.names);
+        filters.push(filter("vpc-id", vpc.clone()));
+        let tables = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeRouteTables: {}", aws::describe(&e)))?;
+        let existing = tables.route_tables().first();
+        let table = if let Some(id) = existing.and_then(|t| t.route_table_id()) {
+            id.to_owned()
+        } else {
+            let name = format!("{}-public", self.names.run);
+            let spec = tag_spec(self.names, ResourceType::RouteTable, &name);
+            let created = aws::after_create(|| {
+                self.ec2
+                    .create_route_table()
+                    .vpc_id(&vpc)
+                    .tag_specifications(spec.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| anyhow!("ec2:CreateRouteTable {name}: {}", aws::describe(&e)))?;
+            created
+                .route_table()
+                .and_then(|t| t.route_table_id())
+                .ok_or_else(|| anyhow!("ec2:CreateRouteTable: no id returned"))?
+                .to_owned()
+        };
+        let has_route = existing.is_some_and(|t| {
+            t.routes()
+                .iter()
+                .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        });
+        if !has_route {
+            aws::after_create(|| {
+                self.ec2
+                    .create_route()
+                    .route_table_id(&table)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .gateway_id(&gateway)
+                    .send()
+            })
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ec2:CreateRoute 0.0.0.0/0 via {gateway} in {table}: {}",
+                    aws::describe(&e)
+                )
+            })?;
+        }
+        for subnet in self.state.public_subnets.clone() {
+            let associated = existing.is_some_and(|t| {
+                t.associations()
+                    .iter()
+                    .any(|a| a.subnet_id() == Some(subnet.as_str()))
+            });
+            if !associated {
+                aws::after_create(|| {
+                    self.ec2
+                        .associate_route_table()
+                        .route_table_id(&table)
+                        .subnet_id(&subnet)
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:AssociateRouteTable {table} with {subnet}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+            }
+        }
+        self.note("public route table", &table, existing.is_none());
+        self.state.route_table = table;
+        Ok(())
+    }
+}
+
+/// The route table by its tags, the VPC's main table never (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ec2 = &clients.ec2;
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let tables = ec2
+        .describe_route_tables()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| err("ec2:DescribeRouteTables", aws::describe(&e)))?;
+    for table in tables.route_tables() {
+        let main = table.associations().iter().any(|a| a.main() == Some(true));
+        if owns_ec2(names, table.tags()) && !main {
+            found.push(Resource::new(
+                Kind::RouteTable,
+                table.route_table_id().unwrap_or_default(),
+                crate::tags::ec2_name(table.tags()),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -10,11 +10,29 @@
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroup, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
+};
 
+use super::context::{Deployer, Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws::{self, Calls};
-use crate::tags::filter;
+use crate::names::{self, Names};
+use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::SecurityGroup,
+    label: "security group",
+    made_by: MadeBy::Provision,
+    depends_on: &[Kind::Vpc],
+    found_by: "ec2:DescribeSecurityGroups by tags",
+    create: "ec2:CreateSecurityGroup (endpoints, bastion, database; deploy adds the function's), AuthorizeSecurityGroupIngress (each rule checked)",
+    ready: "",
+    delete: "ec2:RevokeSecurityGroupIngress of rules naming other groups, ec2:DeleteSecurityGroup",
+};
 
 /// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
 pub(crate) fn admits(group: &SecurityGroup, port: i32, source: &str) -> bool {
@@ -300,6 +318,222 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
         ec2.delete_security_group().group_id(id).send()
     })
     .await
+}
+
+impl Provisioner<'_> {
+    /// The three groups provision makes, their rules that need no database, and the
+    /// VPC's default group closed.
+    pub(crate) async fn groups(&mut self, my_ip: &str) -> Result<()> {
+        let endpoint_group = self
+            .group(
+                &self.names.endpoint_group.clone(),
+                "HTTPS to the Secrets Manager and RDS endpoints from the VPC",
+            )
+            .await?;
+        self.state.endpoint_group.clone_from(&endpoint_group);
+        self.ingress(&endpoint_group, 443, names::VPC_CIDR).await?;
+        let bastion_group = self
+            .group(
+                &self.names.bastion_group.clone(),
+                "SSH to the bastion from one address",
+            )
+            .await?;
+        self.state.bastion_group.clone_from(&bastion_group);
+        self.ingress(&bastion_group, 22, my_ip).await?;
+        let database_group = self
+            .group(
+                &self.names.database_group.clone(),
+                "MySQL from the bastion and the rotation function only",
+            )
+            .await?;
+        self.state.database_group = database_group;
+        // The VPC's own default group: closed, since nothing of the setup uses it.
+        let mut calls = aws::Calls::new(false);
+        crate::resources::security_group::close_default_group(
+            &self.ec2,
+            &self.state.vpc_id,
+            &mut calls,
+        )
+        .await
+    }
+
+    /// Finds the run's group `name` in the VPC, or creates it.
+    pub(crate) async fn group(&mut self, name: &str, description: &str) -> Result<String> {
+        let found = aws::after_create(|| {
+            self.ec2
+                .describe_security_groups()
+                .filters(filter("vpc-id", self.state.vpc_id.clone()))
+                .filters(filter("group-name", name))
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {name}: {}", aws::describe(&e)))?;
+        if let Some(group) = found.security_groups().first() {
+            let id = group.group_id().unwrap_or_default().to_owned();
+            if !owns_ec2(self.names, group.tags()) {
+                bail!(
+                    "security group {name} ({id}) exists in {} without the run's tags; delete it or choose another --name",
+                    self.state.vpc_id
+                );
+            }
+            self.note("security group", &format!("{id} {name}"), false);
+            return Ok(id);
+        }
+        let spec = tag_spec(self.names, ResourceType::SecurityGroup, name);
+        let created = aws::after_create(|| {
+            self.ec2
+                .create_security_group()
+                .group_name(name)
+                .description(description)
+                .vpc_id(&self.state.vpc_id)
+                .tag_specifications(spec.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
+        let id = created
+            .group_id()
+            .ok_or_else(|| anyhow!("ec2:CreateSecurityGroup {name}: no id returned"))?
+            .to_owned();
+        self.note("security group", &format!("{id} {name}"), true);
+        Ok(id)
+    }
+
+    /// Admits TCP `port` from `source` on `group` unless a rule already does.
+    pub(crate) async fn ingress(&mut self, group: &str, port: i32, source: &str) -> Result<()> {
+        // Provision has no dry run of its own (its plan is `provision::plan`).
+        let mut calls = aws::Calls::new(false);
+        crate::resources::security_group::admit_tcp(&self.ec2, group, port, source, &mut calls)
+            .await
+    }
+}
+
+/// The database's security group in the VPC, by its name, kept only when tagged as the run's.
+pub(crate) async fn find_database_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc_id: &str,
+) -> Result<String> {
+    let groups = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("group-name", names.database_group.clone()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
+    Ok(groups
+        .security_groups()
+        .first()
+        .filter(|g| owns_ec2(names, g.tags()))
+        .and_then(|g| g.group_id())
+        .ok_or_else(|| missing(names, &format!("security group {}", names.database_group)))?
+        .to_owned())
+}
+
+pub(crate) async fn rotation_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc_id: &str,
+    calls: &mut Calls,
+) -> Result<String> {
+    let found = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("group-name", names.rotation_group.clone()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
+    if let Some(group) = found.security_groups().first() {
+        if !owns_ec2(names, group.tags()) {
+            bail!(
+                "security group {} exists in {vpc_id} without the run's tags; delete it or choose another --name",
+                names.rotation_group
+            );
+        }
+        return Ok(group.group_id().unwrap_or_default().to_owned());
+    }
+    if !calls.write(format!(
+        "ec2:CreateSecurityGroup {} in {vpc_id}",
+        names.rotation_group
+    )) {
+        return Ok(format!("<new group {}>", names.rotation_group));
+    }
+    let created = ec2
+        .create_security_group()
+        .group_name(&names.rotation_group)
+        .description("The rotation function; the database admits it")
+        .vpc_id(vpc_id)
+        .tag_specifications(tag_spec(
+            names,
+            aws_sdk_ec2::types::ResourceType::SecurityGroup,
+            &names.rotation_group,
+        ))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ec2:CreateSecurityGroup {}: {}",
+                names.rotation_group,
+                aws::describe(&e)
+            )
+        })?;
+    Ok(created.group_id().unwrap_or_default().to_owned())
+}
+
+impl Deployer<'_> {
+    /// Deploy's step of this kind: the function's own security group, admitted by
+    /// the database's.
+    pub(crate) async fn function_group(&mut self) -> Result<()> {
+        let names = self.names;
+        self.rotation_group =
+            rotation_group(&self.ec2, names, &self.found.vpc_id, &mut self.calls).await?;
+        self.note(&format!(
+            "security group {} {}",
+            self.rotation_group, names.rotation_group
+        ));
+        admit_tcp(
+            &self.ec2,
+            &self.found.database_group,
+            self.found.db_port,
+            &self.rotation_group,
+            &mut self.calls,
+        )
+        .await
+    }
+}
+
+/// The run's security groups by their tags (the VPC's default group never), each with the groups its rules name (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ec2 = &clients.ec2;
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let groups = ec2
+        .describe_security_groups()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| err("ec2:DescribeSecurityGroups", aws::describe(&e)))?;
+    for group in groups.security_groups() {
+        if owns_ec2(names, group.tags()) && group.group_name() != Some("default") {
+            let mut resource = Resource::new(
+                Kind::SecurityGroup,
+                group.group_id().unwrap_or_default(),
+                group.group_name().unwrap_or_default(),
+            );
+            resource.refers_to = group
+                .ip_permissions()
+                .iter()
+                .flat_map(aws_sdk_ec2::types::IpPermission::user_id_group_pairs)
+                .filter_map(|pair| pair.group_id().map(str::to_owned))
+                .filter(|id| Some(id.as_str()) != group.group_id())
+                .collect();
+            found.push(resource);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

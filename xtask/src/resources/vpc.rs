@@ -1,10 +1,27 @@
 //! The run's VPC, deleted last.
 
 use anyhow::{Result, anyhow};
-use aws_sdk_ec2::types::AttributeBooleanValue;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
+use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
+use crate::names::{self, Names};
+use crate::tags::{owns_ec2, run_filters, tag_spec};
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::Vpc,
+    label: "VPC",
+    made_by: MadeBy::Provision,
+    depends_on: &[],
+    found_by: "ec2:DescribeVpcs, filtered by the project's and the run's tags",
+    create: "ec2:CreateVpc 10.0.0.0/16 (tagged); DNS support and host names checked and set on every run; the VPC's own default security group has its rules revoked (by rule id) on every run, so a resource put in it reaches nothing (FSBP EC2.2)",
+    ready: "",
+    delete: "ec2:DeleteVpc",
+};
 
 /// Turns on the VPC's DNS support, then its DNS hostnames: an interface endpoint's
 /// private DNS needs both (EC2 API reference, CreateVpcEndpoint,
@@ -38,4 +55,79 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     let (ec2, id) = (&d.clients.ec2, d.resource.id.as_str());
     d.patiently("ec2:DeleteVpc", || ec2.delete_vpc().vpc_id(id).send())
         .await
+}
+
+impl Provisioner<'_> {
+    pub(crate) async fn vpc(&mut self) -> Result<()> {
+        let found = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(run_filters(self.names)))
+            .send()
+            .await
+            .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+        let (id, created) = if let Some(id) = found.vpcs().first().and_then(|v| v.vpc_id()) {
+            (id.to_owned(), false)
+        } else {
+            let vpc = self
+                .ec2
+                .create_vpc()
+                .cidr_block(names::VPC_CIDR)
+                .tag_specifications(tag_spec(self.names, ResourceType::Vpc, &self.names.vpc))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:CreateVpc {}: {}", self.names.vpc, aws::describe(&e)))?;
+            let id = vpc
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .ok_or_else(|| anyhow!("ec2:CreateVpc {}: no VPC id returned", self.names.vpc))?;
+            (id.to_owned(), true)
+        };
+        crate::resources::vpc::enable_dns(&self.ec2, &id).await?;
+        self.note("VPC", &format!("{id} {}", self.names.vpc), created);
+        self.state.vpc_id = id;
+        Ok(())
+    }
+}
+
+/// The run's VPC, by its tags.
+pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+    Ok(vpcs
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))?
+        .to_owned())
+}
+
+/// The VPC by its tags (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ec2 = &clients.ec2;
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let vpcs = ec2
+        .describe_vpcs()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| err("ec2:DescribeVpcs", aws::describe(&e)))?;
+    for vpc in vpcs.vpcs() {
+        if owns_ec2(names, vpc.tags()) {
+            found.push(Resource::new(
+                Kind::Vpc,
+                vpc.vpc_id().unwrap_or_default(),
+                crate::tags::ec2_name(vpc.tags()),
+            ));
+        }
+    }
+    Ok(())
 }

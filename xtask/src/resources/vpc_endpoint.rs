@@ -2,10 +2,28 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
+use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
+use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
 use crate::aws;
+use crate::names::Names;
+use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+
+/// This kind's declaration: what makes it, what it depends on, how it is found,
+/// created, made ready and deleted (its row of the table, `TABLE`).
+pub(crate) const SPEC: Spec = Spec {
+    kind: Kind::VpcEndpoint,
+    label: "VPC endpoint",
+    made_by: MadeBy::Provision,
+    depends_on: &[Kind::Subnet, Kind::SecurityGroup],
+    found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
+    create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
+    ready: "state available",
+    delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
+};
 
 /// `ec2:DeleteVpcEndpoints`, then the wait until the endpoint is deleted (its
 /// network interfaces hold its subnets and group until then).
@@ -64,4 +82,95 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
     )
     .await?;
     Ok(outcome)
+}
+
+impl Provisioner<'_> {
+    pub(crate) async fn endpoints(&mut self) -> Result<()> {
+        let services = self.placement()?.endpoint_services.clone();
+        for (service, service_name) in crate::placement::ENDPOINT_SERVICES
+            .into_iter()
+            .zip(services)
+        {
+            let found = self
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(filter("vpc-id", self.state.vpc_id.clone()))
+                .filters(filter("service-name", service_name.clone()))
+                .send()
+                .await
+                .map_err(|e| anyhow!("ec2:DescribeVpcEndpoints: {}", aws::describe(&e)))?;
+            let live = found.vpc_endpoints().iter().find(|e| {
+                !matches!(
+                    e.state()
+                        .map(|s| s.as_str().to_ascii_lowercase())
+                        .as_deref(),
+                    Some("deleted" | "deleting" | "failed")
+                )
+            });
+            let (id, created) = if let Some(id) = live.and_then(|e| e.vpc_endpoint_id()) {
+                (id.to_owned(), false)
+            } else {
+                let name = format!("{}-{service}", self.names.run);
+                let spec = tag_spec(self.names, ResourceType::VpcEndpoint, &name);
+                let created = aws::after_create(|| {
+                    self.ec2
+                        .create_vpc_endpoint()
+                        .vpc_id(&self.state.vpc_id)
+                        .service_name(&service_name)
+                        .vpc_endpoint_type(VpcEndpointType::Interface)
+                        .set_subnet_ids(Some(self.state.private_subnets.clone()))
+                        .security_group_ids(&self.state.endpoint_group)
+                        .private_dns_enabled(true)
+                        .tag_specifications(spec.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "ec2:CreateVpcEndpoint {service_name}: {}",
+                        aws::describe(&e)
+                    )
+                })?;
+                let id = created
+                    .vpc_endpoint()
+                    .and_then(|e| e.vpc_endpoint_id())
+                    .ok_or_else(|| anyhow!("ec2:CreateVpcEndpoint {service_name}: no id"))?
+                    .to_owned();
+                (id, true)
+            };
+            self.note(&format!("{service} endpoint"), &id, created);
+            self.state.endpoints.push(id);
+        }
+        Ok(())
+    }
+}
+
+/// The interface endpoints by their tags, unless deleted or being deleted (discovery).
+pub(crate) async fn discover(
+    clients: &Clients,
+    names: &Names,
+    found: &mut Vec<Resource>,
+) -> Result<()> {
+    let ec2 = &clients.ec2;
+    let err = |call: &str, e: String| anyhow!("{call}: {e}");
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .set_filters(Some(run_filters(names)))
+        .send()
+        .await
+        .map_err(|e| err("ec2:DescribeVpcEndpoints", aws::describe(&e)))?;
+    for endpoint in endpoints.vpc_endpoints() {
+        let state = endpoint
+            .state()
+            .map(|s| s.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        if owns_ec2(names, endpoint.tags()) && state != "deleted" && state != "deleting" {
+            found.push(Resource::new(
+                Kind::VpcEndpoint,
+                endpoint.vpc_endpoint_id().unwrap_or_default(),
+                endpoint.service_name().unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(())
 }
