@@ -1,6 +1,6 @@
 //! Who may do what: the role's inline, managed and boundary policies, the secret's
-//! resource policy, a customer managed key and its key policy, and Secrets
-//! Manager's permission to invoke the function.
+//! resource policy, a customer managed key and its key policy, Secrets Manager's
+//! permission to invoke the function, and the application user's grants.
 
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
@@ -249,5 +249,27 @@ pub(crate) async fn invoke_for_other_secret(s: &Setup) -> Result<String> {
         .map_err(failed("lambda:AddPermission"))?;
     Ok(format!(
         "invoke permission for Secrets Manager on behalf of {other} only"
+    ))
+}
+
+/// The application user given `privileges` on `*.*` by the instance's root (the
+/// operator's way in, outside RDS's world): FILE, which RDS's master user never
+/// holds and so cannot copy to the clone, or PROCESS, which it holds WITH GRANT
+/// OPTION.
+pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<String> {
+    let mut root = crate::emulator::instance_root(&s.emulator_dir, &s.state.db_instance).await?;
+    let user = format!("'{}'@'%'", crate::names::APP_USER);
+    let statement = format!("GRANT {privileges} ON *.* TO {user}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+        .execute(&mut root)
+        .await
+        .with_context(|| {
+            format!(
+                "database of RDS instance {} as root: {statement}",
+                s.state.db_instance
+            )
+        })?;
+    Ok(format!(
+        "{user} holds {privileges} ON *.* (granted by the instance's root)"
     ))
 }
