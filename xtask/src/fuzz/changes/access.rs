@@ -252,13 +252,29 @@ pub(crate) async fn invoke_for_other_secret(s: &Setup) -> Result<String> {
     ))
 }
 
-/// The application user given `privileges` on `*.*` by the instance's root (the
-/// operator's way in, outside RDS's world): FILE, which RDS's master user never
-/// holds and so cannot copy to the clone, or PROCESS, which it holds WITH GRANT
-/// OPTION.
+/// The secret's current user (the one its AWSCURRENT value names: after the
+/// setup's first rotation, the clone) given `privileges` on `*.*` by the
+/// instance's root (the operator's way in, outside RDS's world): FILE, which
+/// RDS's master user never holds and so cannot copy to the other user, or
+/// PROCESS, which it holds WITH GRANT OPTION. The audit reads the grants of the
+/// current user only (it logs in with the current credentials), so a privilege
+/// given to the other user of the pair is not one it can see.
 pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<String> {
+    let value = s
+        .secrets
+        .get_secret_value()
+        .secret_id(&s.state.secret_arn)
+        .send()
+        .await
+        .map_err(failed("secretsmanager:GetSecretValue"))?;
+    let value: Value = serde_json::from_str(value.secret_string().unwrap_or_default())
+        .context("the application secret's value is not JSON")?;
+    let name = value["username"]
+        .as_str()
+        .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .context("the application secret names no plain username")?;
     let mut root = crate::emulator::instance_root(&s.emulator_dir, &s.state.db_instance).await?;
-    let user = format!("'{}'@'%'", crate::names::APP_USER);
+    let user = format!("'{name}'@'%'");
     let statement = format!("GRANT {privileges} ON *.* TO {user}");
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
         .execute(&mut root)
@@ -270,6 +286,6 @@ pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<Strin
             )
         })?;
     Ok(format!(
-        "{user} holds {privileges} ON *.* (granted by the instance's root)"
+        "{user} (the secret's current user) holds {privileges} ON *.* (granted by the instance's root)"
     ))
 }
