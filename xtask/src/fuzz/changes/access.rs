@@ -133,16 +133,7 @@ pub(crate) async fn key_not_delegated(s: &Setup) -> Result<String> {
         .key_metadata()
         .map(|m| m.arn().unwrap_or(m.key_id()).to_owned())
         .context("CreateKey returned no key")?;
-    let current = s
-        .secrets
-        .get_secret_value()
-        .secret_id(&s.state.secret_arn)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:GetSecretValue"))?;
-    let value = current
-        .secret_string()
-        .context("the secret has no string value")?;
+    let value = current_value(s).await?;
     s.secrets
         .update_secret()
         .secret_id(&s.state.secret_arn)
@@ -260,14 +251,7 @@ pub(crate) async fn invoke_for_other_secret(s: &Setup) -> Result<String> {
 /// current user only (it logs in with the current credentials), so a privilege
 /// given to the other user of the pair is not one it can see.
 pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<String> {
-    let value = s
-        .secrets
-        .get_secret_value()
-        .secret_id(&s.state.secret_arn)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:GetSecretValue"))?;
-    let value: Value = serde_json::from_str(value.secret_string().unwrap_or_default())
+    let value: Value = serde_json::from_str(&current_value(s).await?)
         .context("the application secret's value is not JSON")?;
     let name = value["username"]
         .as_str()
@@ -288,4 +272,19 @@ pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<Strin
     Ok(format!(
         "{user} (the secret's current user) holds {privileges} ON *.* (granted by the instance's root)"
     ))
+}
+
+/// The application secret's AWSCURRENT value (never printed).
+async fn current_value(s: &Setup) -> Result<String> {
+    let current = s
+        .secrets
+        .get_secret_value()
+        .secret_id(&s.state.secret_arn)
+        .send()
+        .await
+        .map_err(failed("secretsmanager:GetSecretValue"))?;
+    current
+        .secret_string()
+        .map(str::to_owned)
+        .context("the secret has no string value")
 }
