@@ -94,6 +94,14 @@ pub const RDS_DESCRIBE_DB_PARAMETERS: ApiCall = call(
     "rds:DescribeDBParameters",
     "require_secure_transport in the database's parameter group",
 );
+pub const RDS_DESCRIBE_DB_CLUSTERS: ApiCall = call(
+    "rds:DescribeDBClusters",
+    "the DB cluster parameter group of the database's cluster (Aurora)",
+);
+pub const RDS_DESCRIBE_DB_CLUSTER_PARAMETERS: ApiCall = call(
+    "rds:DescribeDBClusterParameters",
+    "require_secure_transport in the cluster's parameter group (Aurora MySQL)",
+);
 pub const RDS_DESCRIBE_CERTIFICATES: ApiCall = call(
     "rds:DescribeCertificates",
     "when the database's CA certificate expires (ValidTill)",
@@ -214,6 +222,8 @@ pub const CALLS: &[ApiCall] = &[
     RDS_DESCRIBE_DB_CLUSTER_SNAPSHOTS,
     RDS_DESCRIBE_DB_CLUSTER_SNAPSHOT_ATTRIBUTES,
     RDS_DESCRIBE_DB_PARAMETERS,
+    RDS_DESCRIBE_DB_CLUSTERS,
+    RDS_DESCRIBE_DB_CLUSTER_PARAMETERS,
     RDS_DESCRIBE_CERTIFICATES,
     EC2_DESCRIBE_SECURITY_GROUPS,
     SECRETSMANAGER_DESCRIBE_SECRET,

@@ -2102,6 +2102,9 @@ impl RegionCollector<'_> {
 /// MariaDB knowledge base, "SET ROLE") and reads `SHOW GRANTS FOR CURRENT_ROLE`.
 /// The connection is closed afterwards. A role whose rows cannot be read is
 /// kept with its error: the check then cannot prove least privilege.
+/// How many roles' grants [`granted_role_grants`] reads for one user.
+pub(crate) const MAX_ROLES_READ: usize = 32;
+
 async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) -> Vec<RoleGrants> {
     let version = match sqlx::query("SELECT VERSION()")
         .fetch_one(&mut *connection)
@@ -2112,9 +2115,25 @@ async fn granted_role_grants(connection: &mut MySqlConnection, rows: &[String]) 
     };
     let mut pending = granted_roles(rows);
     let mut done: Vec<RoleGrants> = Vec::new();
-    // A bound on nested roles: a cycle or a huge graph must not stall the audit.
     while let Some(role) = pending.pop() {
-        if done.len() >= 32 || done.iter().any(|r| r.role == role) {
+        if done.iter().any(|r| r.role == role) {
+            continue; // a cycle, or a role granted twice
+        }
+        // A bound on nested roles: a huge graph must not stall the audit. A role
+        // past it is kept unread, so the check says least privilege is not proven
+        // rather than judging the first roles only.
+        if done.len() >= MAX_ROLES_READ {
+            done.push(RoleGrants {
+                role: role.clone(),
+                rows: Collected::Failed(CollectionError {
+                    action: "mysql:SHOW GRANTS".to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message: format!(
+                        "role {role} not read: the audit reads the grants of at most {MAX_ROLES_READ} roles per user"
+                    ),
+                }),
+            });
             continue;
         }
         let mut read = Ok(Vec::new());

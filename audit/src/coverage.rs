@@ -355,8 +355,19 @@ pub struct NotAudited {
 }
 
 impl NotAudited {
-    /// Of one account's inventory: its skipped and stopped regions.
+    /// Of one account's inventory: its skipped and stopped regions. An account
+    /// collected with no region audited (every one denied, not enabled or stopped)
+    /// had nothing checked: it is an account not audited, not an audited one
+    /// whose regions are gaps, so a run of such accounts only is a run that
+    /// checked nothing.
     pub fn of_inventory(inventory: &Inventory) -> Self {
+        if inventory.regions.is_empty() {
+            return Self {
+                accounts: 1,
+                regions: 0,
+                audited: 0,
+            };
+        }
         Self {
             accounts: 0,
             regions: inventory.skipped_regions.len() + inventory.failed_regions.len(),
@@ -642,5 +653,22 @@ mod tests {
         let mut sorted = regions.clone();
         sorted.sort_unstable();
         assert_eq!(regions, sorted);
+
+        // Every region a gap: the account was not audited, and a run of it alone
+        // checked nothing.
+        inventory.regions.clear();
+        let gaps = NotAudited::of_inventory(&inventory);
+        assert_eq!(
+            gaps,
+            NotAudited {
+                accounts: 1,
+                regions: 0,
+                audited: 0
+            }
+        );
+        assert_eq!(
+            crate::exit_status(&crate::checks::Summary::default(), false, gaps),
+            crate::EXIT_RUNTIME_ERROR
+        );
     }
 }

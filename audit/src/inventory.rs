@@ -292,7 +292,9 @@ pub struct RegionInventory {
     #[serde(default = "not_collected")]
     pub db_snapshots: Collected<Vec<DbSnapshot>>,
     /// The database's parameter groups as far as TLS is concerned
-    /// (`DescribeDBParameters`). Absent from earlier inventories.
+    /// (`DescribeDBParameters`), and its cluster's DB cluster parameter group
+    /// when it is a cluster member (`DescribeDBClusterParameters`). Absent from
+    /// earlier inventories.
     #[serde(default = "not_collected")]
     pub db_parameters: Collected<Vec<DbParameters>>,
     /// The CA the database's certificate is signed by (`DescribeCertificates`);
@@ -465,13 +467,22 @@ pub struct DbParameterGroupStatus {
     pub apply_status: Option<String>,
 }
 
-/// What the audit read of a DB parameter group (`DescribeDBParameters`).
+/// What the audit read of a DB parameter group (`DescribeDBParameters`), or of
+/// a cluster member's DB cluster parameter group (`DescribeDBClusterParameters`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DbParameters {
     pub name: String,
     /// `require_secure_transport`'s `ParameterValue`; `None` when the group gives
     /// it no value (the engine's default then applies).
     pub require_secure_transport: Option<String>,
+    /// The cluster whose DB cluster parameter group this is (`DescribeDBClusters`'
+    /// `DBClusterParameterGroup`); `None` for an instance's DB parameter group.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// For a cluster's group, the member's `DBClusterParameterGroupStatus`
+    /// (`DBClusterMembers`); an instance's group has its status in the instance.
+    #[serde(default)]
+    pub apply_status: Option<String>,
 }
 
 /// An RDS certificate authority (`DescribeCertificates`).

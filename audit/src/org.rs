@@ -360,10 +360,16 @@ pub enum AccountOutcome {
 }
 
 impl AccountRecord {
-    /// The account's state, for the report's scope: `audited`, `unreachable: <why>`,
-    /// `suspended (<status>)`, `excluded: <why>`.
+    /// The account's state, for the report's scope: `audited`, `not audited: ...`
+    /// (collected, no region audited), `unreachable: <why>`, `suspended (<status>)`,
+    /// `excluded: <why>`.
     pub fn state(&self) -> String {
         match &self.outcome {
+            // Collected with every region a gap: nothing was checked there.
+            AccountOutcome::Collected(inventory) if inventory.regions.is_empty() => format!(
+                "not audited: none of its {} region(s) could be audited",
+                inventory.skipped_regions.len() + inventory.failed_regions.len()
+            ),
             AccountOutcome::Collected(_) => "audited".to_owned(),
             AccountOutcome::Unreachable(error) => format!(
                 "unreachable: {} failed ({})",
@@ -1663,6 +1669,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_account_with_no_region_audited_is_a_gap_not_an_audited_account() {
+        let mut inventory = compliant_inventory();
+        let org = sample_org(&inventory);
+        assert_eq!(org.accounts[0].state(), "audited");
+        assert_eq!(
+            org.not_audited(),
+            NotAudited {
+                accounts: 1,
+                regions: 0,
+                audited: 1
+            }
+        );
+        inventory.skipped_regions = vec![SkippedRegion {
+            region: inventory.regions[0].region.clone(),
+            gap: RegionGap::NotEnabled,
+        }];
+        inventory.regions.clear();
+        let org = sample_org(&inventory);
+        assert_eq!(
+            org.accounts[0].state(),
+            "not audited: none of its 1 region(s) could be audited"
+        );
+        assert_eq!(
+            org.not_audited(),
+            NotAudited {
+                accounts: 2,
+                regions: 0,
+                audited: 0
+            }
+        );
     }
 
     #[test]

@@ -333,24 +333,7 @@ pub async fn public_mysql_group(config: &SdkConfig, name: &str) -> String {
 /// # Panics
 /// When the instance has no server here or root cannot log in.
 pub async fn instance_root(id: &str) -> MySqlConnection {
-    use sqlx::Connection as _;
-    use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
-    let servers = emulator().dir.join("run").join("mariadb");
-    let prefix = format!("rds-{id}-");
-    let socket = std::fs::read_dir(&servers)
-        .expect("the emulator's MariaDB directory")
-        .flatten()
-        .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
-        .map_or_else(
-            || panic!("no MariaDB server of {id} in {}", servers.display()),
-            |entry| entry.path().join("mysqld.sock"),
-        );
-    MySqlConnection::connect_with(
-        &MySqlConnectOptions::new()
-            .socket(&socket)
-            .username("root")
-            .ssl_mode(MySqlSslMode::Disabled),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("root login through {}: {e}", socket.display()))
+    xtask::emulator::instance_root(&emulator().dir, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
 }

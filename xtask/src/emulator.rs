@@ -87,6 +87,40 @@ impl DatabaseEndpoint {
     }
 }
 
+/// A root connection to the MariaDB server of RDS instance `id` of the emulator
+/// in `dir`, through its socket: the operator's way in, outside RDS's world (no
+/// RDS user can do what root does), for a grant RDS's master user cannot give.
+pub async fn instance_root(dir: &Path, id: &str) -> Result<sqlx::MySqlConnection> {
+    use sqlx::Connection as _;
+    use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+    let servers = dir.join("run").join("mariadb");
+    let prefix = format!("rds-{id}-");
+    let socket = fs::read_dir(&servers)
+        .with_context(|| {
+            format!(
+                "reading the emulator's MariaDB directory {}",
+                servers.display()
+            )
+        })?
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|entry| entry.path().join("mysqld.sock"))
+        .with_context(|| {
+            format!(
+                "RDS instance {id} has no MariaDB server in {}",
+                servers.display()
+            )
+        })?;
+    sqlx::MySqlConnection::connect_with(
+        &MySqlConnectOptions::new()
+            .socket(&socket)
+            .username("root")
+            .ssl_mode(MySqlSslMode::Disabled),
+    )
+    .await
+    .with_context(|| format!("root login through {}", socket.display()))
+}
+
 /// Everything `up` started, as recorded in `state.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EmulatorState {

@@ -36,7 +36,7 @@
 //! or it is a setup's `masterarn`, as `--discover --read-secrets` finds them) is
 //! SKIPped: it is the admin credential, not an application user.
 
-use super::grants::{AppuserGrants, appuser_grants, like, privileges, unquote};
+use super::grants::{AppuserGrants, GrantRow, appuser_grants, grant_row, like, name_of, unquote};
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::{Collected, CollectionError};
 
@@ -91,15 +91,30 @@ const WRITES: &[&str] = &[
     "ALTER",
 ];
 
-/// Privileges that run stored code: EXECUTE on `*.*` or `mysql`.* runs the
-/// server's own routines (CIS MySQL keeps EXECUTE off the `mysql` database).
-const RUNS: &[&str] = &["EXECUTE"];
+/// Privileges that run or replace stored code: EXECUTE on `*.*` or `mysql`.* runs
+/// the server's own routines (CIS MySQL keeps EXECUTE off the `mysql` database),
+/// and on RDS those include the administrative `mysql.rds_*` procedures
+/// (`mysql.rds_kill`, `mysql.rds_set_configuration`, `mysql.rds_stop_replication`,
+/// ...), of which the RDS for MySQL stored procedure reference says "The master
+/// user must run these procedures"; ALTER ROUTINE drops or redefines them.
+const RUNS: &[&str] = &["EXECUTE", "ALTER ROUTINE"];
 
-/// A privilege's name without its column list: ``UPDATE (`authentication_string`)``
-/// is UPDATE on those columns of the table (MySQL manual, GRANT: "Column
-/// Privileges"), and on `mysql`.`user` it rewrites a password.
-fn name_of(privilege: &str) -> &str {
-    privilege.split('(').next().unwrap_or(privilege).trim()
+/// A grant's object without its object type: `PROCEDURE `mysql`.`rds_kill``
+/// (a routine-level grant) names routine `rds_kill` of database `mysql` (MySQL
+/// manual, GRANT: "object_type: { TABLE | FUNCTION | PROCEDURE }"; MariaDB adds
+/// `PACKAGE` and `PACKAGE BODY`).
+fn without_object_type(object: &str) -> &str {
+    let upper = object.to_ascii_uppercase();
+    [
+        "PACKAGE BODY ",
+        "PACKAGE ",
+        "PROCEDURE ",
+        "FUNCTION ",
+        "TABLE ",
+    ]
+    .iter()
+    .find(|kind| upper.starts_with(*kind))
+    .map_or(object, |kind| object[kind.len()..].trim_start())
 }
 
 /// Whether a database-level grant's pattern covers every database or the grant
@@ -133,26 +148,19 @@ pub(crate) fn excess(rows: &[String]) -> Vec<String> {
             .is_some_and(|s| s.eq_ignore_ascii_case("REVOKE "))
     });
     for row in rows {
-        let trimmed = row.trim();
-        let Some(body) = trimmed
-            .get(..6)
-            .filter(|start| start.eq_ignore_ascii_case("GRANT "))
-            .map(|_| &trimmed[6..])
+        // REVOKE rows (partial revokes) only take away; a role granted has its own
+        // rows, judged apart.
+        let Some(GrantRow {
+            privileges: list,
+            object,
+            grant_option,
+        }) = grant_row(row)
         else {
-            continue; // REVOKE rows (partial revokes) only take away
+            continue;
         };
-        let upper = body.to_ascii_uppercase();
-        let grant_option = upper.contains(" WITH GRANT OPTION");
-        let Some(on) = upper.find(" ON ") else {
-            continue; // a role granted: its own rows follow when it is active
-        };
-        let list = privileges(&body[..on]);
-        let object = match upper[on + 4..].find(" TO ") {
-            Some(to) => &body[on + 4..on + 4 + to],
-            None => &body[on + 4..],
-        }
-        .trim();
-        let database = object.split_once('.').map(|(db, _)| unquote(db));
+        let database = without_object_type(object)
+            .split_once('.')
+            .map(|(db, _)| unquote(db));
         let names: Vec<&str> = list.iter().map(|p| name_of(p)).collect();
         let everything = object == "*.*"
             || (object.ends_with(".*")
@@ -246,7 +254,8 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                         .into_iter()
                         .map(|held| format!("{held} (through role {})", role.role)),
                 ),
-                _ => unread.push(role.role.as_str()),
+                Collected::Failed(error) => unread.push((role.role.as_str(), error.message.as_str())),
+                Collected::Skipped(why) => unread.push((role.role.as_str(), why.as_str())),
             }
         }
         if !excess.is_empty() {
@@ -266,8 +275,13 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 access_denied: false,
                 code: None,
                 message: format!(
-                    "least privilege of user {user} of secret {name} not proven: the grants of its role(s) {} could not be read",
-                    unread.join(", ")
+                    "least privilege of user {user} of secret {name} not proven: the grants of its role(s) {} could not be read ({})",
+                    unread
+                        .iter()
+                        .map(|(role, _)| *role)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    unread[0].1
                 ),
             };
             return context.error(def, resource, &error);
@@ -403,6 +417,37 @@ mod tests {
         for (rows, expected) in table {
             let rows: Vec<String> = rows.iter().map(|r| (*r).to_owned()).collect();
             assert_eq!(excess(&rows), *expected, "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn routine_and_table_grants_on_the_mysql_database_are_found() {
+        // Routine-level grants on RDS's own procedures (only the master user is
+        // meant to run them), and the object type a grant may name.
+        let table: &[(&str, &[&str])] = &[
+            (
+                "GRANT EXECUTE ON PROCEDURE `mysql`.`rds_kill` TO `appuser`@`%`",
+                &["EXECUTE ON PROCEDURE `mysql`.`rds_kill`"],
+            ),
+            (
+                "grant execute, alter routine on procedure mysql.rds_set_configuration to 'appuser'@'%'",
+                &["EXECUTE, ALTER ROUTINE ON procedure mysql.rds_set_configuration"],
+            ),
+            (
+                "GRANT EXECUTE ON FUNCTION `mysql`.`any_function` TO `appuser`@`%`",
+                &["EXECUTE ON FUNCTION `mysql`.`any_function`"],
+            ),
+            (
+                "GRANT UPDATE ON TABLE `mysql`.`user` TO `appuser`@`%`",
+                &["UPDATE ON TABLE `mysql`.`user`"],
+            ),
+            (
+                "GRANT EXECUTE ON PROCEDURE `tutorial`.`report` TO `appuser`@`%`",
+                &[],
+            ),
+        ];
+        for (row, expected) in table {
+            assert_eq!(excess(&[(*row).to_owned()]), *expected, "{row}");
         }
     }
 

@@ -384,6 +384,8 @@ pub fn compliant_region() -> RegionInventory {
         db_parameters: Collected::Ok(vec![crate::inventory::DbParameters {
             name: "secretsmanagertutorial-tls".to_owned(),
             require_secure_transport: Some("1".to_owned()),
+            cluster: None,
+            apply_status: None,
         }]),
         ca_certificate: Collected::Ok(Some(crate::inventory::CaCertificate {
             id: "rds-ca-rsa2048-g1".to_owned(),

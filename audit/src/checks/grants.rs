@@ -83,6 +83,82 @@ pub(super) fn privileges(list: &str) -> Vec<String> {
     parts
 }
 
+/// One `GRANT <privileges> ON <object> TO ...` row, split.
+pub(super) struct GrantRow<'a> {
+    /// The privileges, upper case, column lists kept (``UPDATE (`a`)``).
+    pub privileges: Vec<String>,
+    /// The object as the row prints it (`*.*`, `` `db`.* ``, ``PROCEDURE `db`.`p` ``).
+    pub object: &'a str,
+    /// `WITH GRANT OPTION`.
+    pub grant_option: bool,
+}
+
+/// The row split, or `None` for a row that grants no privilege: a `REVOKE` row
+/// (partial revokes) or a role granted (`GRANT role TO user`, no `ON`).
+pub(super) fn grant_row(row: &str) -> Option<GrantRow<'_>> {
+    let trimmed = row.trim();
+    let body = trimmed
+        .get(..6)
+        .filter(|start| start.eq_ignore_ascii_case("GRANT "))
+        .map(|_| &trimmed[6..])?;
+    let upper = body.to_ascii_uppercase();
+    let on = upper.find(" ON ")?;
+    let object = match upper[on + 4..].find(" TO ") {
+        Some(to) => &body[on + 4..on + 4 + to],
+        None => &body[on + 4..],
+    }
+    .trim();
+    Some(GrantRow {
+        privileges: privileges(&body[..on]),
+        object,
+        grant_option: upper.contains(" WITH GRANT OPTION"),
+    })
+}
+
+/// A privilege's name without its column list: ``UPDATE (`authentication_string`)``
+/// is UPDATE on those columns of the table (MySQL manual, GRANT: "Column
+/// Privileges").
+pub(super) fn name_of(privilege: &str) -> &str {
+    privilege.split('(').next().unwrap_or(privilege).trim()
+}
+
+/// Privileges RDS's master user never holds (Amazon RDS User Guide, "Master user
+/// account privileges": no SUPER, FILE, SHUTDOWN or SYSTEM_USER; the rotator
+/// refuses on the same list before any write).
+const NEVER_HELD_BY_RDS_MASTER: &[&str] = &["SUPER", "FILE", "SHUTDOWN", "SYSTEM_USER"];
+
+/// What `rows` give that RDS's master user cannot give again, one
+/// `<privileges> ON <object>` each: "To use GRANT, you must have the GRANT OPTION
+/// privilege, and you must have the privileges that you are granting" (MariaDB
+/// knowledge base, "GRANT"; MySQL reference manual, "GRANT Statement"), and
+/// `ALL PRIVILEGES ON *.*` includes SUPER, FILE and SHUTDOWN.
+pub(crate) fn beyond_rds_master(rows: &[String]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|row| grant_row(row))
+        .filter_map(|grant| {
+            let lacking: Vec<&str> = grant
+                .privileges
+                .iter()
+                .map(|p| name_of(p))
+                .filter(|p| NEVER_HELD_BY_RDS_MASTER.contains(p))
+                .collect();
+            let all = grant.object == "*.*"
+                && grant
+                    .privileges
+                    .iter()
+                    .any(|p| p == "ALL" || p == "ALL PRIVILEGES");
+            if all {
+                Some(format!(
+                    "ALL PRIVILEGES (SUPER, FILE, SHUTDOWN among them) ON {}",
+                    grant.object
+                ))
+            } else {
+                (!lacking.is_empty()).then(|| format!("{} ON {}", lacking.join(", "), grant.object))
+            }
+        })
+        .collect()
+}
+
 /// An identifier without its backquotes.
 pub(super) fn unquote(identifier: &str) -> String {
     let trimmed = identifier.trim();
@@ -600,5 +676,35 @@ mod tests {
             .expect("finding");
         assert_eq!(finding.status, Status::Skip);
         assert!(finding.message.contains("--read-secrets"));
+    }
+
+    #[test]
+    fn what_the_rds_master_cannot_grant_is_named() {
+        let table: &[(&str, &[&str])] = &[
+            ("GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`", &[]),
+            ("GRANT PROCESS, RELOAD ON *.* TO `appuser`@`%`", &[]),
+            (
+                "GRANT FILE, PROCESS ON *.* TO `appuser`@`%`",
+                &["FILE ON *.*"],
+            ),
+            (
+                "grant super, shutdown on *.* to 'appuser'@'%'",
+                &["SUPER, SHUTDOWN ON *.*"],
+            ),
+            (
+                "GRANT SYSTEM_USER ON *.* TO `appuser`@`%`",
+                &["SYSTEM_USER ON *.*"],
+            ),
+            (
+                "GRANT ALL PRIVILEGES ON *.* TO `appuser`@`%`",
+                &["ALL PRIVILEGES (SUPER, FILE, SHUTDOWN among them) ON *.*"],
+            ),
+            ("GRANT ALL PRIVILEGES ON `tutorial`.* TO `appuser`@`%`", &[]),
+            ("GRANT `dba`@`%` TO `appuser`@`%`", &[]),
+            ("REVOKE FILE ON *.* FROM `appuser`@`%`", &[]),
+        ];
+        for (row, expected) in table {
+            assert_eq!(beyond_rds_master(&[(*row).to_owned()]), *expected, "{row}");
+        }
     }
 }

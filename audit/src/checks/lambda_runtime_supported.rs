@@ -10,7 +10,10 @@
 //! its date on, measured against the collection time, so a saved inventory gives
 //! the same verdict later. A container image carries its own runtime, which the
 //! API does not show: SKIP (not judged), and the finding says so; a PASS would claim
-//! what the audit did not see.
+//! what the audit did not see. A supported runtime with no announced date passes
+//! "as of" the table's date, and only while the table is under a year old: after
+//! that it may miss a deprecation announced since, and is SKIPped, naming the
+//! table's date (a PASS would claim what this version of the audit cannot know).
 
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::FunctionConfiguration;
@@ -95,10 +98,37 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     ("java25", "2029-06-30"),
 ];
 
-/// Runtimes the Lambda runtimes page lists as supported whose deprecation date
-/// the audit does not record. A runtime in neither list is unknown to this
-/// version of the audit (newer than it, or misspelt): SKIP, not PASS.
+/// Runtimes the Lambda runtimes page lists as supported with no deprecation date
+/// announced. A runtime in neither list is unknown to this version of the audit
+/// (newer than it, or misspelt): SKIP, not PASS.
 pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "python3.12", "java21", "ruby3.3"];
+
+/// The day the tables above were last compared with the runtimes page (its
+/// newest dated source, the 2026-07-31 copy named in [`DEPRECATED`]). A runtime
+/// without an announced date passes "as of" this day only.
+pub(crate) const TABLE_AS_OF: &str = "2026-07-31";
+
+/// How long a runtime without an announced date may pass on the table's word.
+/// Lambda projects deprecations ahead of time (the runtimes page: "The following
+/// table lists the supported Lambda runtimes and projected deprecation dates"),
+/// so a recent table names what is coming; how recent is this audit's choice (a
+/// year), not an AWS figure. Past it, a PASS would claim
+/// what this version of the audit cannot know: SKIP, naming the table's date, as
+/// for a runtime it does not know.
+const TABLE_TRUSTED_DAYS: i64 = 365;
+
+/// Whether the table is older than [`TABLE_TRUSTED_DAYS`] on `today` (`YYYY-MM-DD`);
+/// a day that does not parse counts as stale.
+fn table_stale(today: &str) -> bool {
+    let format = &time::format_description::well_known::Iso8601::DATE;
+    match (
+        time::Date::parse(TABLE_AS_OF, format),
+        time::Date::parse(today, format),
+    ) {
+        (Ok(table), Ok(today)) => (today - table).whole_days() > TABLE_TRUSTED_DAYS,
+        _ => true,
+    }
+}
 
 /// The verdict on one function's runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +161,11 @@ pub(crate) fn verdict(configuration: &FunctionConfiguration, today: &str) -> Ver
         Some((_, since)) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, supported until {since} (deprecation scheduled)"
         )),
+        None if SUPPORTED.contains(&runtime) && table_stale(today) => Verdict::NotJudged(format!(
+            "function {name} runs on {runtime}, supported with no deprecation announced as of {TABLE_AS_OF}, the date of this audit's runtime table, more than {TABLE_TRUSTED_DAYS} days before {today}: a deprecation announced since would be missed; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html) or use a newer audit"
+        )),
         None if SUPPORTED.contains(&runtime) => Verdict::Supported(format!(
-            "function {name} runs on {runtime}, a supported runtime"
+            "function {name} runs on {runtime}, a supported runtime: no deprecation announced as of {TABLE_AS_OF} (the date of this audit's runtime table)"
         )),
         None => Verdict::NotJudged(format!(
             "function {name} runs on {runtime}, a runtime this version of the audit does not know; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)"
@@ -274,6 +307,10 @@ mod tests {
                 "since 2027-06-30",
             ),
         ];
+        check_rows(table);
+    }
+
+    fn check_rows(table: &[Row]) {
         for &(runtime, package, today, expected, text) in table {
             let (pass, message) = match verdict(&configuration(runtime, package), today) {
                 Verdict::Supported(m) => (Some(true), m),
@@ -283,6 +320,41 @@ mod tests {
             assert_eq!(pass, expected, "{runtime:?} {today}: {message}");
             assert!(message.contains(text), "{runtime:?}: {message}");
         }
+    }
+
+    #[test]
+    fn a_runtime_without_a_date_passes_as_of_the_table_until_it_is_a_year_old() {
+        check_rows(&[
+            (
+                Some("ruby3.3"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
+                "no deprecation announced as of 2026-07-31",
+            ),
+            // A year after the table's date it may have missed an announcement.
+            (
+                Some("java21"),
+                Some("Zip"),
+                "2027-07-31",
+                Some(true),
+                "as of 2026-07-31",
+            ),
+            (
+                Some("java21"),
+                Some("Zip"),
+                "2027-08-01",
+                None,
+                "more than 365 days before 2027-08-01",
+            ),
+            (
+                Some("python3.12"),
+                Some("Zip"),
+                "not a date",
+                None,
+                "a deprecation announced since would be missed",
+            ),
+        ]);
     }
 
     #[test]

@@ -17,11 +17,17 @@
 //! not `in-sync` fails too: its value is not yet in force.
 //!
 //! An Aurora cluster member takes `require_secure_transport` from its DB
-//! *cluster* parameter group, which the audit does not read yet: it is SKIPped
-//! ("cluster-level setting, not read") rather than failed on its instance-level
-//! group, as AWS Config's rule does ("The rule returns NOT_APPLICABLE if the
-//! Amazon RDS instance is part of an RDS cluster": AWS Config developer guide,
-//! rds-mysql-instance-encrypted-in-transit).
+//! *cluster* parameter group ("You can require that all user connections to
+//! your Aurora MySQL DB cluster use SSL/TLS by using the require_secure_transport
+//! DB cluster parameter. By default, the require_secure_transport parameter is
+//! set to OFF ... The parameter isn't available in DB instance parameter
+//! groups": Amazon Aurora User Guide, "Requiring an SSL/TLS connection to an
+//! Aurora MySQL DB cluster"), so that group is judged, with the member's
+//! `DBClusterParameterGroupStatus`, where AWS Config's rule gives up ("The rule
+//! returns NOT_APPLICABLE if the Amazon RDS instance is part of an RDS cluster":
+//! AWS Config developer guide, rds-mysql-instance-encrypted-in-transit). An
+//! inventory saved before the audit read cluster groups SKIPs a member, as it
+//! used to.
 
 use super::rds::database;
 use super::{CheckDefinition, Context, Finding, Severity};
@@ -32,7 +38,7 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
     title: "Database refuses connections without TLS",
     severity: Severity::Medium,
     resource_type: "AwsRdsDbInstance",
-    remediation: "Use a DB parameter group of your own with require_secure_transport on: aws rds create-db-parameter-group --db-parameter-group-name <name> --db-parameter-group-family mysql8.0 --description TLS; aws rds modify-db-parameter-group --db-parameter-group-name <name> --parameters ParameterName=require_secure_transport,ParameterValue=1,ApplyMethod=immediate; aws rds modify-db-instance --db-instance-identifier <id> --db-parameter-group-name <name> --apply-immediately (cargo xtask provision does this)",
+    remediation: "Use a DB parameter group of your own with require_secure_transport on: aws rds create-db-parameter-group --db-parameter-group-name <name> --db-parameter-group-family mysql8.0 --description TLS; aws rds modify-db-parameter-group --db-parameter-group-name <name> --parameters ParameterName=require_secure_transport,ParameterValue=1,ApplyMethod=immediate; aws rds modify-db-instance --db-instance-identifier <id> --db-parameter-group-name <name> --apply-immediately (cargo xtask provision does this); for an Aurora cluster member, the same on a DB cluster parameter group of your own (create-db-cluster-parameter-group --db-parameter-group-family aurora-mysql8.0, modify-db-cluster-parameter-group, modify-db-cluster --db-cluster-parameter-group-name <name>)",
     compliance: &[
         "AWS-Config:rds-mysql-instance-encrypted-in-transit",
         "AWS-Config:rds-mariadb-instance-encrypted-in-transit",
@@ -41,6 +47,7 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
     references: &[
         "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html",
         "https://docs.aws.amazon.com/config/latest/developerguide/rds-mysql-instance-encrypted-in-transit.html",
+        "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Security.html",
     ],
 };
 
@@ -67,7 +74,14 @@ pub(crate) fn verdict(
     group: &DbParameters,
     apply_status: Option<&str>,
 ) -> Result<String, String> {
-    let (id, name) = (&db.id, &group.name);
+    let id = &db.id;
+    let name = match &group.cluster {
+        Some(cluster) => format!(
+            "{} (DB cluster parameter group of cluster {cluster})",
+            group.name
+        ),
+        None => group.name.clone(),
+    };
     let on = match group.require_secure_transport.as_deref() {
         Some(value) => ["1", "ON", "TRUE"].contains(&value.to_ascii_uppercase().as_str()),
         None => on_by_default(db.engine.as_deref(), db.engine_version.as_deref()),
@@ -97,20 +111,22 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         Ok(db) => db,
         Err(finding) => return vec![*finding],
     };
-    if let Some(cluster) = &db.cluster_id {
-        return vec![context.skip(
-            def,
-            &db.arn,
-            &format!(
-                "RDS instance {} is a member of DB cluster {cluster}: require_secure_transport is a cluster-level setting, not read",
-                db.id
-            ),
-        )];
-    }
     let groups = match &context.region.db_parameters {
         Collected::Ok(groups) => groups,
         other => return context.missing(def, &db.arn, other).into_iter().collect(),
     };
+    if let Some(cluster) = &db.cluster_id
+        && !groups.iter().any(|g| g.cluster.is_some())
+    {
+        return vec![context.skip(
+            def,
+            &db.arn,
+            &format!(
+                "RDS instance {} is a member of DB cluster {cluster}: require_secure_transport is a cluster-level setting, not read (an inventory saved by an earlier version of the audit, or a cluster that names no DB cluster parameter group)",
+                db.id
+            ),
+        )];
+    }
     if groups.is_empty() {
         return vec![context.skip(
             def,
@@ -121,11 +137,14 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     groups
         .iter()
         .map(|group| {
-            let status = db
-                .parameter_groups
-                .iter()
-                .find(|g| g.name == group.name)
-                .and_then(|g| g.apply_status.as_deref());
+            let status = if group.cluster.is_some() {
+                group.apply_status.as_deref()
+            } else {
+                db.parameter_groups
+                    .iter()
+                    .find(|g| g.name == group.name)
+                    .and_then(|g| g.apply_status.as_deref())
+            };
             match verdict(db, group, status) {
                 Ok(message) => context.pass(def, &db.arn, message),
                 Err(message) => context.fail(def, &db.arn, message),
@@ -226,27 +245,60 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_member_is_skipped_not_failed_on_its_instance_group() {
-        // (cluster, require_secure_transport in the instance group, status)
-        for (cluster, value, status) in [
-            (None, Some("0"), Status::Fail),
-            (Some("aurora-1"), Some("0"), Status::Skip),
-            (Some("aurora-1"), Some("1"), Status::Skip),
-        ] {
-            let mut region = region_with(value, "in-sync", "8.0.40");
+    fn a_cluster_member_is_judged_on_its_cluster_group() {
+        // (cluster, the cluster group's value and the member's status (None: an
+        // inventory from before cluster groups were read), status, in the message)
+        let table = [
+            (None, None, Status::Fail, "has require_secure_transport 0"),
+            (
+                Some("aurora-1"),
+                Some((Some("1"), "in-sync")),
+                Status::Pass,
+                "tls-cluster (DB cluster parameter group of cluster aurora-1) has require_secure_transport 1",
+            ),
+            // Aurora MySQL's default is OFF, whatever the version.
+            (
+                Some("aurora-1"),
+                Some((None, "in-sync")),
+                Status::Fail,
+                "the engine's default; expected 1",
+            ),
+            (
+                Some("aurora-1"),
+                Some((Some("ON"), "pending-reboot")),
+                Status::Fail,
+                "is pending-reboot, not in-sync",
+            ),
+            (
+                Some("aurora-1"),
+                None,
+                Status::Skip,
+                "cluster-level setting, not read",
+            ),
+        ];
+        for (cluster, read, status, text) in table {
+            // The instance group says 0: never what decides a member.
+            let mut region = region_with(Some("0"), "in-sync", "8.0.40");
             if let Collected::Ok(Some(db)) = &mut region.database {
                 db.engine = Some("aurora-mysql".to_owned());
                 db.cluster_id = cluster.map(str::to_owned);
             }
-            let findings = findings_of(region, DEFINITION.id);
-            assert_eq!(findings[0].status, status, "{findings:#?}");
-            if status == Status::Skip {
-                assert!(
-                    findings[0]
-                        .message
-                        .contains("cluster-level setting, not read")
-                );
+            if let (Some((value, apply)), Some(cluster)) = (read, cluster) {
+                region.db_parameters = Collected::Ok(vec![crate::inventory::DbParameters {
+                    name: "tls-cluster".to_owned(),
+                    require_secure_transport: value.map(str::to_owned),
+                    cluster: Some(cluster.to_owned()),
+                    apply_status: Some(apply.to_owned()),
+                }]);
             }
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings.len(), 1);
+            assert_eq!(findings[0].status, status, "{findings:#?}");
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
         }
     }
 

@@ -3,7 +3,9 @@
 //! The schedule and health checks run on every secret in scope (with
 //! `--all-secrets`, every secret of the region, from the same `ListSecrets` pages);
 //! the admin link needs the secret's value and runs only on the primary secrets
-//! and only with `--read-secrets`.
+//! and only with `--read-secrets`. The admin link also fails when the secret's
+//! user holds a privilege RDS's master user never holds: the master cannot copy
+//! it to the alternate user, so every rotation stops in setSecret.
 
 use std::collections::BTreeSet;
 
@@ -44,7 +46,7 @@ pub const ADMIN_LINKED: CheckDefinition = CheckDefinition {
     title: "The secret's masterarn names the database's RDS-managed admin secret",
     severity: Severity::High,
     resource_type: "AwsSecretsManagerSecret",
-    remediation: "Set the secret's masterarn key to the ARN of the RDS-managed admin secret of the same instance (DescribeDBInstances MasterUserSecret.SecretArn) with put-secret-value, keeping the other keys",
+    remediation: "Set the secret's masterarn key to the ARN of the RDS-managed admin secret of the same instance (DescribeDBInstances MasterUserSecret.SecretArn) with put-secret-value, keeping the other keys; if the secret's user holds what RDS's master user never holds (SUPER, FILE, SHUTDOWN, SYSTEM_USER), revoke it from the user and its clone, since the master cannot copy it to the alternate user",
     compliance: &[],
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/tutorials_rotation-alternating.html",
@@ -729,7 +731,21 @@ pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
         };
         match admin.tag("aws:rds:primaryDBInstanceArn") {
             Some(instance) if instance.eq_ignore_ascii_case(&db.arn) => {
-                context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}", db.id))
+                // The admin is RDS's master user: it cannot give the alternate user
+                // what it never holds itself.
+                let beyond = context
+                    .region
+                    .grants
+                    .iter()
+                    .find(|g| g.secret_arn == secret.arn)
+                    .and_then(|g| g.rows.ok())
+                    .map(|rows| super::grants::beyond_rds_master(rows))
+                    .unwrap_or_default();
+                if beyond.is_empty() {
+                    context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}", db.id))
+                } else {
+                    context.fail(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}, but the secret's user holds {}, which RDS's master user never holds and so cannot grant to the alternate user: the rotation stops in setSecret; revoke it from the user (and its clone)", db.id, beyond.join("; ")))
+                }
             }
             Some(instance) => context.fail(def, &resource, format!("secret {name}: masterarn names {masterarn}, the admin secret of {instance}; expected the admin secret of {}", db.arn)),
             None => context.fail(def, &resource, format!("secret {name}: masterarn names {masterarn}, which has no aws:rds:primaryDBInstanceArn tag; expected the admin secret of {}", db.arn)),
@@ -1341,6 +1357,40 @@ mod tests {
         let (status, message) = status_and_message(region, "secret.rotation.function");
         assert_eq!(status, Status::Error);
         assert!(message.contains("lambda:GetFunctionUrlConfig"));
+    }
+
+    #[test]
+    fn a_user_holding_what_the_rds_master_never_holds_fails_the_admin_link() {
+        // (the user's rows, status, in the message)
+        let table: &[(&[&str], Status, &str)] = &[
+            (
+                &["GRANT SELECT ON `tutorial`.* TO `appuser`@`%`"],
+                Status::Pass,
+                "the RDS-managed admin secret of",
+            ),
+            // PROCESS the master holds WITH GRANT OPTION: least privilege's
+            // business, not the rotation's.
+            (
+                &["GRANT PROCESS ON *.* TO `appuser`@`%`"],
+                Status::Pass,
+                "the RDS-managed admin secret of",
+            ),
+            (
+                &[
+                    "GRANT FILE ON *.* TO `appuser`@`%`",
+                    "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`",
+                ],
+                Status::Fail,
+                "holds FILE ON *.*, which RDS's master user never holds and so cannot grant to the alternate user",
+            ),
+        ];
+        for (rows, status, text) in table {
+            let mut region = compliant_region();
+            region.grants[0].rows = Collected::Ok(rows.iter().map(|r| (*r).to_owned()).collect());
+            let (got, message) = status_and_message(region, "secret.rotation.admin-linked");
+            assert_eq!(got, *status, "{rows:?}: {message}");
+            assert!(message.contains(text), "{message}");
+        }
     }
 
     #[test]

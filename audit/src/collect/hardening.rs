@@ -1,7 +1,7 @@
 //! The calls behind the hardening checks that need more than the setup's own
 //! resources: the database's manual snapshots (and who may restore each), its
-//! parameter group's `require_secure_transport` and its CA certificate, and the
-//! VPC's default security group.
+//! parameter group's (or its cluster's) `require_secure_transport` and its CA
+//! certificate, and the VPC's default security group.
 //!
 //! Only manual snapshots are read: RDS shares only those ("You can share a manual
 //! DB snapshot ... You can't share automated snapshots directly": Amazon RDS User
@@ -22,6 +22,35 @@ use crate::inventory::{
 /// (Amazon RDS User Guide, "Requiring SSL/TLS for all connections to a MySQL DB
 /// instance on Amazon RDS"; MariaDB: the same parameter, 10.5 and later).
 pub(crate) const REQUIRE_SECURE_TRANSPORT: &str = "require_secure_transport";
+
+/// `require_secure_transport`'s value over every page of a parameter listing
+/// (`DescribeDBParameters` and `DescribeDBClusterParameters` page alike, as two
+/// types): `Ok(None)` when no page gives it a value, the failed page's error else.
+macro_rules! secure_transport {
+    ($collector:expr, $call:expr, $pages:expr) => {{
+        let mut pages = $pages;
+        let mut value = Ok(None);
+        while let Some(page) = pages.next().await {
+            $collector.log.record($call);
+            match page {
+                Ok(page) => {
+                    if let Some(found) = page
+                        .parameters()
+                        .iter()
+                        .find(|p| p.parameter_name() == Some(REQUIRE_SECURE_TRANSPORT))
+                    {
+                        value = Ok(found.parameter_value().map(str::to_owned));
+                    }
+                }
+                Err(error) => {
+                    value = Err(collection_error($call, &error));
+                    break;
+                }
+            }
+        }
+        value
+    }};
+}
 
 impl RegionCollector<'_> {
     /// What the database's hardening checks read beside the instance: its manual
@@ -183,9 +212,12 @@ impl RegionCollector<'_> {
             Collected::Ok(None) => return Collected::Ok(Vec::new()),
             _ => return Collected::Skipped("the database could not be read".to_owned()),
         };
+        if let Some(cluster) = &db.cluster_id {
+            return self.cluster_parameters(&db.id, cluster).await;
+        }
         let mut groups = Vec::new();
         for group in &db.parameter_groups {
-            let mut pages = self
+            let pages = self
                 .clients
                 .rds
                 .describe_db_parameters()
@@ -193,28 +225,88 @@ impl RegionCollector<'_> {
                 .max_records(100)
                 .into_paginator()
                 .send();
-            let mut value = None;
-            while let Some(page) = pages.next().await {
-                self.log.record(call);
-                match page {
-                    Ok(page) => {
-                        if let Some(found) = page
-                            .parameters()
-                            .iter()
-                            .find(|p| p.parameter_name() == Some(REQUIRE_SECURE_TRANSPORT))
-                        {
-                            value = found.parameter_value().map(str::to_owned);
-                        }
-                    }
-                    Err(error) => return Collected::Failed(collection_error(call, &error)),
-                }
-            }
+            let value = match secure_transport!(self, call, pages) {
+                Ok(value) => value,
+                Err(error) => return Collected::Failed(error),
+            };
             groups.push(DbParameters {
                 name: group.name.clone(),
                 require_secure_transport: value,
+                cluster: None,
+                apply_status: None,
             });
         }
         Collected::Ok(groups)
+    }
+
+    /// `require_secure_transport` of a cluster member: the cluster's DB cluster
+    /// parameter group decides it, not the instance's group ("You can require
+    /// that all user connections to your Aurora MySQL DB cluster use SSL/TLS by
+    /// using the require_secure_transport DB cluster parameter ... The parameter
+    /// isn't available in DB instance parameter groups": Amazon Aurora User
+    /// Guide, "Requiring an SSL/TLS connection to an Aurora MySQL DB cluster").
+    /// The group's name and the member's apply status come from
+    /// `DescribeDBClusters` (`DBClusterParameterGroup`, `DBClusterMembers`); its
+    /// value from `DescribeDBClusterParameters`, every page.
+    async fn cluster_parameters(
+        &self,
+        instance: &str,
+        cluster: &str,
+    ) -> Collected<Vec<DbParameters>> {
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
+        self.log.record(call);
+        let described = match self
+            .clients
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(cluster)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => return Collected::Failed(collection_error(call, &error)),
+        };
+        let Some(found) = described.db_clusters().first() else {
+            return Collected::Ok(Vec::new());
+        };
+        let Some(name) = found.db_cluster_parameter_group() else {
+            return Collected::Ok(Vec::new());
+        };
+        let apply_status = found
+            .db_cluster_members()
+            .iter()
+            .find(|m| m.db_instance_identifier() == Some(instance))
+            .and_then(|m| m.db_cluster_parameter_group_status())
+            .map(str::to_owned);
+        let parameters = |value: Option<String>| {
+            Collected::Ok(vec![DbParameters {
+                name: name.to_owned(),
+                require_secure_transport: value,
+                cluster: Some(cluster.to_owned()),
+                apply_status: apply_status.clone(),
+            }])
+        };
+        // A default group holds the engine's defaults and cannot be changed
+        // ("These default parameter groups contain preferred parameter settings
+        // and can't be modified": Amazon Aurora User Guide, "Listing DB cluster
+        // parameter groups in Amazon Aurora"): no value, so the engine's default
+        // decides, without a call.
+        if name.starts_with("default.") {
+            return parameters(None);
+        }
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTER_PARAMETERS;
+        let pages = self
+            .clients
+            .rds
+            .describe_db_cluster_parameters()
+            .db_cluster_parameter_group_name(name)
+            .max_records(100)
+            .into_paginator()
+            .send();
+        match secure_transport!(self, call, pages) {
+            Ok(value) => parameters(value),
+            Err(error) => Collected::Failed(error),
+        }
     }
 
     /// The CA the database's certificate is signed by, with its expiry

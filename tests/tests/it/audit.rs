@@ -63,6 +63,9 @@ struct Options {
     /// Privileges on `*.*` of a role `dba` granted to appuser but not made its
     /// default (not active at login).
     admin_role: Option<&'static str>,
+    /// How many more roles (`extra0`, `extra1`, ...), each with SELECT on
+    /// `tutorial`.*, are granted to appuser.
+    extra_roles: usize,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             storage_encrypted: true,
             global_grant: None,
             admin_role: None,
+            extra_roles: 0,
         }
     }
 }
@@ -422,6 +426,13 @@ async fn provision_boxed(options: &Options) -> Setup {
             "CREATE ROLE dba".to_owned(),
             format!("GRANT {privileges} ON *.* TO dba"),
             "GRANT dba TO 'appuser'@'%'".to_owned(),
+        ]);
+    }
+    for n in 0..options.extra_roles {
+        statements.extend([
+            format!("CREATE ROLE extra{n}"),
+            format!("GRANT SELECT ON tutorial.* TO extra{n}"),
+            format!("GRANT extra{n} TO 'appuser'@'%'"),
         ]);
     }
     for statement in statements {
@@ -1384,25 +1395,7 @@ async fn a_public_snapshot_of_an_aurora_members_cluster_fails() {
     // snapshots of its own, and a public cluster snapshot must not pass as "none".
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
-    let cluster = unique_name("auditcluster");
-    let member = unique_name("auditmember");
-    rds.create_db_cluster()
-        .db_cluster_identifier(&cluster)
-        .engine("aurora-mysql")
-        .master_username("admin")
-        .master_user_password("ClusterPassw0rd42")
-        .storage_encrypted(true)
-        .send()
-        .await
-        .expect("create cluster");
-    rds.create_db_instance()
-        .db_instance_identifier(&member)
-        .db_cluster_identifier(&cluster)
-        .engine("aurora-mysql")
-        .db_instance_class("db.t3.medium")
-        .send()
-        .await
-        .expect("create member");
+    let (cluster, member) = aurora_member(&rds, None).await;
     let snapshot = unique_name("auditclustersnap");
     rds.create_db_cluster_snapshot()
         .db_cluster_identifier(&cluster)
@@ -1417,22 +1410,7 @@ async fn a_public_snapshot_of_an_aurora_members_cluster_fails() {
         .send()
         .await
         .expect("make the cluster snapshot public");
-    let request = CollectRequest {
-        scope: Scope {
-            regions: vec!["us-east-1".to_owned()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: false,
-            db_instance_id: member.clone(),
-            read_secrets: false,
-            discover: false,
-        },
-        policy: Policy::default(),
-        db_endpoint: None,
-        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
-    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
-    let findings = audit::evaluate(&inventory, &Policy::default());
+    let findings = audit_instance(&config, &member).await;
     let finding = findings
         .iter()
         .find(|f| f.check_id == "rds.snapshots.private-encrypted")
@@ -1453,6 +1431,104 @@ async fn a_public_snapshot_of_an_aurora_members_cluster_fails() {
         finding.message
     );
     assert_eq!(finding.severity, audit::checks::Severity::Critical);
+}
+
+/// An encrypted Aurora MySQL cluster, with `group` as its DB cluster parameter
+/// group (none: the default), and one member instance: (cluster, member).
+async fn aurora_member(rds: &aws_sdk_rds::Client, group: Option<&str>) -> (String, String) {
+    let cluster = unique_name("auditcluster");
+    let member = unique_name("auditmember");
+    rds.create_db_cluster()
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .master_username("admin")
+        .master_user_password("ClusterPassw0rd42")
+        .storage_encrypted(true)
+        .set_db_cluster_parameter_group_name(group.map(str::to_owned))
+        .send()
+        .await
+        .expect("create cluster");
+    rds.create_db_instance()
+        .db_instance_identifier(&member)
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .db_instance_class("db.t3.medium")
+        .send()
+        .await
+        .expect("create member");
+    (cluster, member)
+}
+
+/// The findings of an audit naming only the database `instance`.
+async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
+    let request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: instance.to_owned(),
+            read_secrets: false,
+            discover: false,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
+    };
+    let inventory = audit::collect(std::slice::from_ref(config), &request).await;
+    audit::evaluate(&inventory, &Policy::default())
+}
+
+#[tokio::test]
+async fn an_aurora_member_is_judged_on_its_cluster_parameter_group() {
+    // Aurora MySQL's require_secure_transport is a DB cluster parameter (OFF by
+    // default); the member's own DB parameter group has none, so judging it, or
+    // skipping the member, would miss a cluster that accepts plaintext.
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let group = unique_name("audittls");
+    rds.create_db_cluster_parameter_group()
+        .db_cluster_parameter_group_name(&group)
+        .db_parameter_group_family("aurora-mysql8.0")
+        .description("TLS required")
+        .send()
+        .await
+        .expect("create cluster parameter group");
+    rds.modify_db_cluster_parameter_group()
+        .db_cluster_parameter_group_name(&group)
+        .parameters(
+            aws_sdk_rds::types::Parameter::builder()
+                .parameter_name("require_secure_transport")
+                .parameter_value("ON")
+                .apply_method(aws_sdk_rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("require TLS");
+    // (the cluster's group, status, in the message)
+    let cases = [
+        (
+            None,
+            Status::Fail,
+            "require_secure_transport the engine's default; expected 1".to_owned(),
+        ),
+        (
+            Some(group.as_str()),
+            Status::Pass,
+            format!("{group} (DB cluster parameter group of cluster "),
+        ),
+    ];
+    for (group, status, text) in cases {
+        let (_, member) = aurora_member(&rds, group).await;
+        let findings = audit_instance(&config, &member).await;
+        let finding = findings
+            .iter()
+            .find(|f| f.check_id == "rds.tls.required")
+            .expect("the TLS check");
+        assert_eq!(finding.status, status, "{finding:#?}");
+        assert!(finding.message.contains(&text), "{}", finding.message);
+    }
 }
 
 #[tokio::test]
@@ -1898,6 +1974,30 @@ async fn an_appuser_with_an_administrative_privilege_fails_held_directly_or_thro
         assert!(finding.remediation.contains("REVOKE"));
         assert!(!finding.message.contains(APP_PASSWORD));
     }
+}
+
+#[tokio::test]
+async fn roles_past_the_reading_bound_leave_least_privilege_unproven() {
+    // 33 roles: the audit reads 32 (a bound against huge role graphs); the 33rd
+    // could hold anything, so the check is an ERROR naming the bound, not a PASS.
+    let setup = provision(&Options {
+        extra_roles: 33,
+        ..Options::default()
+    })
+    .await;
+    let (_, findings) = Box::pin(audit(&setup)).await;
+    let finding = findings
+        .iter()
+        .find(|f| f.check_id == "db.appuser.least-privilege")
+        .expect("a least-privilege finding");
+    assert_eq!(finding.status, Status::Error, "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains("the audit reads the grants of at most 32 roles per user"),
+        "{}",
+        finding.message
+    );
 }
 
 #[tokio::test]

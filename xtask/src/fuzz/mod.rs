@@ -86,6 +86,9 @@ pub struct Setup {
     pub account: String,
     /// Who makes the mutations (a key policy must name it).
     pub caller_arn: String,
+    /// The directory of the emulator the case runs in (its database servers'
+    /// root sockets).
+    pub emulator_dir: PathBuf,
     pub ec2: aws_sdk_ec2::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
@@ -549,6 +552,7 @@ async fn build_setup(shared: &Shared, names: &Names) -> Result<Setup> {
         vpc_cidr,
         account: caller.account().unwrap_or_default().to_owned(),
         caller_arn: caller.arn().unwrap_or_default().to_owned(),
+        emulator_dir: shared.state.dir.clone(),
         ec2,
         lambda: aws_sdk_lambda::Client::new(config),
         iam: aws_sdk_iam::Client::new(config),

@@ -255,13 +255,23 @@ pub const CATALOGUE: &[Operator] = &[
         "nacl-deny-database-port-in",
         NACL,
         "nacl-ingress-rule-1",
-        |s| Box::pin(network::nacl_deny(s, false, s.db_port(), s.db_port())),
+        |s| {
+            Box::pin(network::nacl_deny(
+                s,
+                false,
+                network::Denied::Tcp(s.db_port(), s.db_port()),
+            ))
+        },
     ),
     op("nacl-deny-ephemeral-out", NACL, "nacl-egress-rule-1", |s| {
-        Box::pin(network::nacl_deny(s, true, 1024, 65535))
+        Box::pin(network::nacl_deny(
+            s,
+            true,
+            network::Denied::Tcp(1024, 65535),
+        ))
     }),
     op("nacl-deny-https-out", NACL, "nacl-egress-rule-1", |s| {
-        Box::pin(network::nacl_deny(s, true, 443, 443))
+        Box::pin(network::nacl_deny(s, true, network::Denied::Tcp(443, 443)))
     }),
     op("function-outside-vpc", FUNCTION, "function-network", |s| {
         Box::pin(settings::function_network(s, Vec::new(), Vec::new()))
@@ -436,6 +446,43 @@ pub const CATALOGUE: &[Operator] = &[
         ..op("schedule-daily-1h", SCHEDULE, "schedule", |s| {
             Box::pin(settings::schedule(s, "rate(1 day)", Some("1h")))
         })
+    },
+    Operator {
+        // The master may grant PROCESS (it holds it WITH GRANT OPTION): the
+        // rotation copies it, and only least privilege fails.
+        expect: &[
+            ("db.appuser.least-privilege", Status::Fail),
+            ("secret.rotation.admin-linked", Status::Pass),
+        ],
+        ..op("appuser-grant-process", DATABASE, "appuser-grants", |s| {
+            Box::pin(access::appuser_granted(s, "PROCESS"))
+        })
+    },
+    Operator {
+        // RDS's master never holds FILE, so it cannot copy it to the clone: the
+        // rotation stops in setSecret, which the admin link predicts.
+        expect: &[("db.appuser.least-privilege", Status::Fail)],
+        ..op("appuser-grant-file", DATABASE, "appuser-grants", |s| {
+            Box::pin(access::appuser_granted(s, "FILE"))
+        })
+    },
+    op("nacl-deny-ipv6-out", NACL, "nacl-egress-rule-1", |s| {
+        Box::pin(network::nacl_deny(s, true, network::Denied::AllIpv6))
+    }),
+    op("nacl-deny-ipv6-in", NACL, "nacl-ingress-rule-1", |s| {
+        Box::pin(network::nacl_deny(s, false, network::Denied::AllIpv6))
+    }),
+    Operator {
+        // One zone left: reachable across zones, so the rotation works; the audit
+        // fails the endpoint for availability, which no rotation can show.
+        expect: &[("vpc.endpoint", Status::Fail)],
+        fails_for_safety: &["vpc.endpoint"],
+        ..op(
+            "endpoint-one-subnet",
+            ENDPOINTS,
+            "secretsmanager-endpoint",
+            |s| Box::pin(network::endpoint_one_subnet(s)),
+        )
     },
 ];
 

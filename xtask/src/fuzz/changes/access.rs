@@ -1,6 +1,6 @@
 //! Who may do what: the role's inline, managed and boundary policies, the secret's
-//! resource policy, a customer managed key and its key policy, and Secrets
-//! Manager's permission to invoke the function.
+//! resource policy, a customer managed key and its key policy, Secrets Manager's
+//! permission to invoke the function, and the application user's grants.
 
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
@@ -133,16 +133,7 @@ pub(crate) async fn key_not_delegated(s: &Setup) -> Result<String> {
         .key_metadata()
         .map(|m| m.arn().unwrap_or(m.key_id()).to_owned())
         .context("CreateKey returned no key")?;
-    let current = s
-        .secrets
-        .get_secret_value()
-        .secret_id(&s.state.secret_arn)
-        .send()
-        .await
-        .map_err(failed("secretsmanager:GetSecretValue"))?;
-    let value = current
-        .secret_string()
-        .context("the secret has no string value")?;
+    let value = current_value(s).await?;
     s.secrets
         .update_secret()
         .secret_id(&s.state.secret_arn)
@@ -250,4 +241,50 @@ pub(crate) async fn invoke_for_other_secret(s: &Setup) -> Result<String> {
     Ok(format!(
         "invoke permission for Secrets Manager on behalf of {other} only"
     ))
+}
+
+/// The secret's current user (the one its AWSCURRENT value names: after the
+/// setup's first rotation, the clone) given `privileges` on `*.*` by the
+/// instance's root (the operator's way in, outside RDS's world): FILE, which
+/// RDS's master user never holds and so cannot copy to the other user, or
+/// PROCESS, which it holds WITH GRANT OPTION. The audit reads the grants of the
+/// current user only (it logs in with the current credentials), so a privilege
+/// given to the other user of the pair is not one it can see.
+pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<String> {
+    let value: Value = serde_json::from_str(&current_value(s).await?)
+        .context("the application secret's value is not JSON")?;
+    let name = value["username"]
+        .as_str()
+        .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .context("the application secret names no plain username")?;
+    let mut root = crate::emulator::instance_root(&s.emulator_dir, &s.state.db_instance).await?;
+    let user = format!("'{name}'@'%'");
+    let statement = format!("GRANT {privileges} ON *.* TO {user}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+        .execute(&mut root)
+        .await
+        .with_context(|| {
+            format!(
+                "database of RDS instance {} as root: {statement}",
+                s.state.db_instance
+            )
+        })?;
+    Ok(format!(
+        "{user} (the secret's current user) holds {privileges} ON *.* (granted by the instance's root)"
+    ))
+}
+
+/// The application secret's AWSCURRENT value (never printed).
+async fn current_value(s: &Setup) -> Result<String> {
+    let current = s
+        .secrets
+        .get_secret_value()
+        .secret_id(&s.state.secret_arn)
+        .send()
+        .await
+        .map_err(failed("secretsmanager:GetSecretValue"))?;
+    current
+        .secret_string()
+        .map(str::to_owned)
+        .context("the secret has no string value")
 }

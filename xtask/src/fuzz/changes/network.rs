@@ -1,12 +1,13 @@
 //! The network's changes: the database's and the endpoints' security groups, the
 //! function's egress, prefix lists and IPv6 rules, the interface endpoints (deleted,
-//! private DNS off, a policy, other groups), the VPC's DNS attributes, network ACLs.
+//! private DNS off, a policy, other groups, fewer subnets), the VPC's DNS
+//! attributes, network ACLs (IPv4 and IPv6 entries).
 //! A group a change creates carries the run's tags, so the case's cleanup deletes
 //! it; a prefix list carries them too, but cleanup knows no prefix lists, so it
 //! stays in the fuzz run's own emulator (its name is the run's, so no case meets
 //! another's), which is thrown away with the run.
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow, bail};
 use aws_sdk_ec2::types::{
     AddPrefixListEntry, AttributeBooleanValue, Filter, IpPermission, Ipv6Range, PortRange,
     PrefixListId, ResourceType, RuleAction, UserIdGroupPair, VpcEndpoint,
@@ -164,7 +165,7 @@ async fn described_endpoint(s: &Setup, id: &str) -> Result<VpcEndpoint> {
         .vpc_endpoints()
         .first()
         .cloned()
-        .ok_or_else(|| anyhow!("endpoint {id} is not described after ModifyVpcEndpoint"))
+        .ok_or_else(|| anyhow!("endpoint {id} is not described"))
 }
 
 pub(crate) async fn endpoint_policy(s: &Setup, policy: Value) -> Result<String> {
@@ -198,9 +199,21 @@ pub(crate) async fn vpc_dns_off(s: &Setup, which: VpcDns) -> Result<String> {
     Ok(format!("VPC {}: DNS {which:?} off", s.state.vpc_id))
 }
 
+/// What a DENY entry of [`nacl_deny`] matches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Denied {
+    /// TCP on these ports, from or to any IPv4 address.
+    Tcp(i32, i32),
+    /// Every protocol, from or to any IPv6 address (`::/0`): item 14 of the
+    /// audit's review. The setup's traffic is IPv4 (its VPC has no IPv6 range), so
+    /// such an entry stops nothing, and an audit that applied it to IPv4 would
+    /// fail the setup falsely.
+    AllIpv6,
+}
+
 /// A DENY entry numbered before every other in the network ACL of the function's
 /// (private) subnets.
-pub(crate) async fn nacl_deny(s: &Setup, egress: bool, from: i32, to: i32) -> Result<String> {
+pub(crate) async fn nacl_deny(s: &Setup, egress: bool, denied: Denied) -> Result<String> {
     let subnet = s
         .state
         .private_subnets
@@ -224,21 +237,60 @@ pub(crate) async fn nacl_deny(s: &Setup, egress: bool, from: i32, to: i32) -> Re
         .and_then(|a| a.network_acl_id())
         .context("no network ACL is associated with the private subnet")?
         .to_owned();
-    s.ec2
+    let entry = s
+        .ec2
         .create_network_acl_entry()
         .network_acl_id(&acl)
         .rule_number(1)
-        .protocol("6")
         .rule_action(RuleAction::Deny)
-        .egress(egress)
-        .cidr_block("0.0.0.0/0")
-        .port_range(PortRange::builder().from(from).to(to).build())
+        .egress(egress);
+    let (entry, what) = match denied {
+        Denied::Tcp(from, to) => (
+            entry
+                .protocol("6")
+                .cidr_block("0.0.0.0/0")
+                .port_range(PortRange::builder().from(from).to(to).build()),
+            format!("TCP {from}-{to}"),
+        ),
+        Denied::AllIpv6 => (
+            entry.protocol("-1").ipv6_cidr_block("::/0"),
+            "all traffic with ::/0".to_owned(),
+        ),
+    };
+    entry
         .send()
         .await
         .map_err(failed("ec2:CreateNetworkAclEntry"))?;
     let direction = if egress { "out" } else { "in" };
     Ok(format!(
-        "network ACL {acl}: rule 1 denies TCP {from}-{to} {direction}"
+        "network ACL {acl}: rule 1 denies {what} {direction}"
+    ))
+}
+
+/// The Secrets Manager endpoint left with one subnet: its other availability
+/// zones lose their interfaces. Traffic crosses zones inside a VPC, so the
+/// function still reaches the remaining interface and the rotation works; the
+/// audit fails the endpoint for availability (an outage of that one zone stops
+/// every rotation), which no rotation can show.
+pub(crate) async fn endpoint_one_subnet(s: &Setup) -> Result<String> {
+    let id = endpoint_of(s, "secretsmanager").await?;
+    let subnets = described_endpoint(s, &id).await?.subnet_ids().to_vec();
+    let Some((kept, removed)) = subnets.split_first() else {
+        bail!("endpoint {id} has no subnet");
+    };
+    if removed.is_empty() {
+        bail!("endpoint {id} has one subnet only ({kept}); the setup should have one per zone");
+    }
+    s.ec2
+        .modify_vpc_endpoint()
+        .vpc_endpoint_id(&id)
+        .set_remove_subnet_ids(Some(removed.to_vec()))
+        .send()
+        .await
+        .map_err(failed(&format!("ec2:ModifyVpcEndpoint {id}")))?;
+    Ok(format!(
+        "endpoint {id}: only subnet {kept} kept ({} removed)",
+        removed.join(", ")
     ))
 }
 /// A managed prefix list (IPv4) of `cidrs`, tagged as the run's.
