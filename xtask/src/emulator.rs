@@ -4,7 +4,7 @@
 //! local stand-in. The Rust side does what is easy to get right here and hard in a
 //! shell script: find the prerequisites and say how to install what is missing,
 //! generate the TLS authority, install moto into a project-local virtual
-//! environment, start the launcher on a free port, wait until both moto and the
+//! environment, start the launcher (which binds moto's port itself and names it in its ready file), wait until both moto and the
 //! default MariaDB server answer, and record every process id in one state file so
 //! `down` stops exactly what `up` started. The launcher (`emulator/launcher.py`)
 //! supervises the MariaDB servers and the Lambda processes (`emulator/supervision.py`);
@@ -204,6 +204,8 @@ struct Children {
 #[derive(Debug, Deserialize)]
 struct ReadyFile {
     launcher_pid: u32,
+    /// moto's port, bound by the launcher (`--port 0`).
+    port: u16,
     database: ReadyDatabase,
 }
 
@@ -280,96 +282,76 @@ impl Emulator {
         fs::create_dir_all(&options.dir)
             .with_context(|| format!("creating {}", options.dir.display()))?;
         let tls = crate::tls::write_authority(&options.dir.join("tls"))?;
-        let mut last_error = None;
-        for _ in 0..3 {
-            match launch(options, &prerequisites, &python, &tls) {
-                Ok(state) => {
-                    let text = serde_json::to_string_pretty(&state)?;
-                    fs::write(EmulatorState::state_file(&options.dir), text)?;
-                    return Ok(Self { state });
-                }
-                Err(LaunchError::PortTaken(error)) => last_error = Some(error),
-                Err(LaunchError::Failed(error)) => return Err(error),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow!("the emulator did not start")))
+        let state = launch(options, &prerequisites, &python, &tls)?;
+        let text = serde_json::to_string_pretty(&state)?;
+        fs::write(EmulatorState::state_file(&options.dir), text)?;
+        Ok(Self { state })
     }
 }
 
-enum LaunchError {
-    PortTaken(anyhow::Error),
-    Failed(anyhow::Error),
-}
-
+/// Starts the launcher and waits until moto answers on the port it bound and the
+/// default MariaDB server accepts logins.
+///
+/// The launcher binds moto's port itself (`--port 0`) and writes it in its ready
+/// file, so no port is chosen here, released, and bound again by another process
+/// (a race between concurrent emulators). MariaDB's ports, which `mariadbd` cannot
+/// choose itself, are retried inside the launcher (`mariadb_servers.py`).
 fn launch(
     options: &EmulatorOptions,
     prerequisites: &Prerequisites,
     python: &Path,
     tls: &crate::tls::TlsFiles,
-) -> Result<EmulatorState, LaunchError> {
-    let failed = LaunchError::Failed;
+) -> Result<EmulatorState> {
     let run_dir = options.dir.join("run");
     if run_dir.exists() {
         fs::remove_dir_all(&run_dir)
-            .map_err(|e| failed(anyhow!("removing old {}: {e}", run_dir.display())))?;
+            .with_context(|| format!("removing old {}", run_dir.display()))?;
     }
-    fs::create_dir_all(&run_dir).map_err(|e| failed(e.into()))?;
-    let port = free_port().map_err(failed)?;
+    fs::create_dir_all(&run_dir)?;
     let ready_file = run_dir.join("ready.json");
     let log_path = options.dir.join("launcher.log");
-    let log = fs::File::create(&log_path).map_err(|e| failed(e.into()))?;
+    let log = fs::File::create(&log_path)?;
     let launcher = Launcher {
-        port,
         run_dir: &run_dir,
         ready_file: &ready_file,
         log,
     };
-    let mut command =
-        launcher_command(options, prerequisites, python, tls, launcher).map_err(failed)?;
+    let mut command = launcher_command(options, prerequisites, python, tls, launcher)?;
     // Its own process group: a Ctrl-C in the terminal that ran `up` must not stop it.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn().map_err(|e| {
-        failed(anyhow!(
-            "starting the emulator launcher with {}: {e}",
-            python.display()
-        ))
-    })?;
-    let endpoint_url = format!("http://127.0.0.1:{port}");
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting the emulator launcher with {}", python.display()))?;
     let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| failed(e.into()))? {
-            let tail = log_tail(&log_path, 20);
-            if tail.contains("Address already in use") {
-                return Err(LaunchError::PortTaken(anyhow!("port {port} was taken")));
-            }
-            return Err(failed(anyhow!(
-                "the emulator launcher exited ({status}) before it was ready; last lines of {}:\n{tail}",
-                log_path.display()
-            )));
+    let ready = loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the emulator launcher exited ({status}) before it was ready; last lines of {}:\n{}",
+                log_path.display(),
+                log_tail(&log_path, 20)
+            );
         }
-        if ready_file.exists() && http_answers(port) {
-            break;
+        if let Some(ready) = read_ready(&ready_file)?
+            && http_answers(ready.port)
+        {
+            break ready;
         }
         if Instant::now() > deadline {
             let _ = kill(Pid::from_raw(pid_i32(child.id())), Signal::SIGTERM);
-            return Err(failed(anyhow!(
+            bail!(
                 "the emulator was not ready within {} s; last lines of {}:\n{}",
                 START_TIMEOUT.as_secs(),
                 log_path.display(),
                 log_tail(&log_path, 20)
-            )));
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let ready: ReadyFile = fs::read_to_string(&ready_file)
-        .map_err(anyhow::Error::from)
-        .and_then(|text| serde_json::from_str(&text).map_err(anyhow::Error::from))
-        .map_err(|e| failed(e.context("reading the launcher's ready file")))?;
+    };
     // The child handle is dropped without waiting: the launcher outlives `up`.
     Ok(EmulatorState {
         dir: options.dir.clone(),
         launcher_pid: ready.launcher_pid,
-        endpoint_url,
+        endpoint_url: format!("http://127.0.0.1:{}", ready.port),
         region: REGION.to_owned(),
         access_key_id: ACCESS_KEY.to_owned(),
         secret_access_key: SECRET_KEY.to_owned(),
@@ -385,16 +367,26 @@ fn launch(
     })
 }
 
+/// The launcher's ready file, once it has been written (atomically, by rename).
+fn read_ready(path: &Path) -> Result<Option<ReadyFile>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error).context("reading the launcher's ready file"),
+    };
+    let ready = serde_json::from_str(&text).context("reading the launcher's ready file")?;
+    Ok(Some(ready))
+}
+
 /// Where one launch of the launcher listens and writes.
 struct Launcher<'a> {
-    port: u16,
     run_dir: &'a Path,
     ready_file: &'a Path,
     /// The launcher's log, its stdout and stderr.
     log: fs::File,
 }
 
-/// The launcher's command line: the emulator's port, directories, MariaDB programs,
+/// The launcher's command line: its directories, MariaDB programs,
 /// TLS files and credentials, and the options' settings.
 fn launcher_command(
     options: &EmulatorOptions,
@@ -404,7 +396,6 @@ fn launcher_command(
     launcher: Launcher<'_>,
 ) -> Result<Command> {
     let Launcher {
-        port,
         run_dir,
         ready_file,
         log,
@@ -417,8 +408,9 @@ fn launcher_command(
                 .join("emulator")
                 .join("launcher.py"),
         )
+        // moto's port: the launcher binds any free one and writes it in its ready file.
         .arg("--port")
-        .arg(port.to_string())
+        .arg("0")
         .arg("--state-dir")
         .arg(run_dir)
         .arg("--template-dir")
@@ -452,15 +444,6 @@ fn launcher_command(
         .stderr(log)
         .env("PYTHONUNBUFFERED", "1")
         .env_remove("AWS_ENDPOINT_URL");
-    if let Some(parent) = options.parent_pid {
-        command.arg("--parent-pid").arg(parent.to_string());
-    }
-    if options.enforce_iam {
-        command.arg("--enforce-iam");
-    }
-    for (name, value) in &options.settings {
-        command.env(name, value);
-    }
     if let Some(parent) = options.parent_pid {
         command.arg("--parent-pid").arg(parent.to_string());
     }
@@ -519,11 +502,6 @@ pub fn process_belongs_to(pid: u32, dir: &Path) -> bool {
     let cmdline = String::from_utf8_lossy(&cmdline);
     let dir = dir.display().to_string();
     cmdline.contains(&dir) || cmdline.contains(dir.trim_end_matches('/'))
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn http_answers(port: u16) -> bool {
