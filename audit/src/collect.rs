@@ -2032,6 +2032,23 @@ impl RegionCollector<'_> {
                 );
             }
         };
+        // The server's sql_mode may hold ANSI_QUOTES (a parameter group with `ANSI`),
+        // under which SHOW GRANTS quotes names with `"` (MySQL reference manual,
+        // "Server SQL Modes"); sqlx only appends to the mode. A session mode of the
+        // audit's own makes every grant row print as the checks read it, as the
+        // rotator's session does (`rotator::sql::SESSION_SETUP`).
+        if let Err(error) = sqlx::query("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+            .execute(&mut connection)
+            .await
+        {
+            return failed(
+                "mysql:SET SESSION sql_mode",
+                format!(
+                    "setting the session's sql_mode as {} failed: {error}",
+                    login.username
+                ),
+            );
+        }
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
             .await

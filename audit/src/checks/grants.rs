@@ -162,10 +162,15 @@ pub(crate) fn beyond_rds_master(rows: &[String]) -> Vec<String> {
 /// An identifier without its backquotes.
 pub(super) fn unquote(identifier: &str) -> String {
     let trimmed = identifier.trim();
-    trimmed
-        .strip_prefix('`')
-        .and_then(|s| s.strip_suffix('`'))
-        .map_or_else(|| trimmed.to_owned(), |s| s.replace("``", "`"))
+    // Backticks, or `"` under ANSI_QUOTES (an inventory read from a session in that
+    // mode): each doubles itself inside (MySQL reference manual, "Schema Object Names").
+    ['`', '"']
+        .iter()
+        .find_map(|quote| {
+            let inner = trimmed.strip_prefix(*quote)?.strip_suffix(*quote)?;
+            Some(inner.replace(&format!("{quote}{quote}"), &quote.to_string()))
+        })
+        .unwrap_or_else(|| trimmed.to_owned())
 }
 
 /// MySQL's `LIKE` matching of a grant's database pattern: `%` any run, `_` any
@@ -396,6 +401,22 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::checks::Status;
+
+    #[test]
+    fn names_are_unquoted_from_backticks_or_ansi_double_quotes() {
+        for (quoted, name) in [
+            ("`mysql`", "mysql"),
+            ("\"mysql\"", "mysql"),
+            ("`a``b`", "a`b"),
+            ("\"a\"\"b\"", "a\"b"),
+            ("`a\"b`", "a\"b"),
+            ("mysql", "mysql"),
+            ("\"", "\""),
+            (" `%` ", "%"),
+        ] {
+            assert_eq!(unquote(quoted), name, "{quoted}");
+        }
+    }
 
     #[test]
     fn like_matches_as_mysql_reads_grant_patterns_and_in_linear_time() {

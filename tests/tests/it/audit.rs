@@ -66,6 +66,8 @@ struct Options {
     /// How many more roles (`extra0`, `extra1`, ...), each with SELECT on
     /// `tutorial`.*, are granted to appuser.
     extra_roles: usize,
+    /// Privileges appuser also gets on `mysql`.* (none in the compliant setup).
+    mysql_grant: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -86,6 +88,7 @@ impl Default for Options {
             global_grant: None,
             admin_role: None,
             extra_roles: 0,
+            mysql_grant: None,
         }
     }
 }
@@ -409,6 +412,9 @@ async fn provision_boxed(options: &Options) -> Setup {
     ];
     if let Some(global) = options.global_grant {
         statements.push(format!("GRANT {global} ON *.* TO 'appuser'@'%'"));
+    }
+    if let Some(privileges) = options.mysql_grant {
+        statements.push(format!("GRANT {privileges} ON mysql.* TO 'appuser'@'%'"));
     }
     if let Some(default) = options.select_role {
         // MariaDB roles (MariaDB knowledge base, "Roles Overview"; SET DEFAULT ROLE).
@@ -1974,6 +1980,30 @@ async fn an_appuser_with_an_administrative_privilege_fails_held_directly_or_thro
         assert!(finding.remediation.contains("REVOKE"));
         assert!(!finding.message.contains(APP_PASSWORD));
     }
+}
+
+#[tokio::test]
+async fn writes_on_mysql_fail_least_privilege_even_on_a_server_in_ansi_quotes_mode() {
+    // A parameter group with sql_mode ANSI (or ANSI_QUOTES) makes the server quote
+    // names with `"` in SHOW GRANTS (MySQL reference manual, "Server SQL Modes":
+    // ANSI_QUOTES; "Schema Object Names"); read as text, `"mysql".*` is not `mysql`,
+    // and the write on the grant tables passed. The audit reads grants in a session
+    // of its own mode. The instance's server stands for its parameter group here.
+    let setup = provision(&Options {
+        mysql_grant: Some("INSERT, UPDATE"),
+        ..Options::default()
+    })
+    .await;
+    let mut root = tests::rotation::instance_root(&setup.db_id).await;
+    sqlx::query("SET GLOBAL sql_mode = 'ANSI_QUOTES'")
+        .execute(&mut root)
+        .await
+        .expect("SET GLOBAL sql_mode");
+    let (_, findings) = Box::pin(audit(&setup)).await;
+    let finding = finding(&findings, "db.appuser.least-privilege");
+    assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+    assert!(finding.message.contains("mysql"), "{}", finding.message);
+    assert!(!finding.message.contains(APP_PASSWORD));
 }
 
 #[tokio::test]
