@@ -71,10 +71,10 @@ impl Rotator {
         {
             return Err(cx.fail(Problem::Refused(format!("DB_CA_BUNDLE names {}, which is not a readable file; package the CA bundle with the function or fix the path", path.display()))));
         }
-        if !self.validate(&cx).await? {
+        let Some(described) = self.validate(&cx).await? else {
             tracing::info!(secret = %event.secret_id, step = event.step.as_str(), "version is already AWSCURRENT; nothing to do");
             return Ok(());
-        }
+        };
         tracing::info!(secret = %event.secret_id, step = event.step.as_str(), strategy = ?self.settings.strategy, "step started");
         match event.step {
             Step::Create => self.create_secret(&cx).await,
@@ -83,7 +83,7 @@ impl Rotator {
                 Strategy::SingleUser => self.set_secret_single(&cx).await,
             },
             Step::Test => self.test_secret(&cx).await,
-            Step::Finish => self.finish_secret(&cx).await,
+            Step::Finish => self.finish_secret(&cx, &described).await,
         }?;
         tracing::info!(secret = %event.secret_id, step = event.step.as_str(), "step finished");
         Ok(())

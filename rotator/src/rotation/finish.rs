@@ -3,14 +3,21 @@
 //! Moving the label also removes it from the old version, which Secrets Manager then
 //! labels `AWSPREVIOUS`; a version that is already current needs nothing, so a retry
 //! after a crash succeeds.
+//!
+//! The stages come from the `DescribeSecret` the step's validation just made (no
+//! other call comes between), not from a second one: AWS's reference describes the
+//! secret twice here.
 
 use super::event::Context;
 use super::rotator::Rotator;
 use crate::error::RotationError;
 
 impl Rotator {
-    pub(super) async fn finish_secret(&self, cx: &Context<'_>) -> Result<(), RotationError> {
-        let described = self.describe(cx).await?;
+    pub(super) async fn finish_secret(
+        &self,
+        cx: &Context<'_>,
+        described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+    ) -> Result<(), RotationError> {
         let current = described
             .version_ids_to_stages()
             .into_iter()

@@ -135,8 +135,21 @@ impl Rotator {
         let mut accounts = proofs(&candidates);
         let mut verdict = judge(alternate, &current.username, &accounts, candidates.len());
         if matches!(verdict, Takeover::Refused(_)) {
-            // AWSPREVIOUS (every rotation after the first) and older versions.
-            candidates.extend(self.stored_candidates(cx, current, alternate).await?);
+            // AWSPREVIOUS (every rotation after the first) and older versions, read
+            // until every host holds one of them: a host that holds a password keeps
+            // that proof whatever else is read, so more reads could not change the
+            // verdict (`judge`), only cost a GetSecretValue each.
+            let settled = |more: &[Candidate]| {
+                let all: Vec<Candidate> = candidates.iter().chain(more).cloned().collect();
+                matches!(
+                    judge(alternate, &current.username, &proofs(&all), all.len()),
+                    Takeover::Ours { .. } | Takeover::AlreadySet
+                )
+            };
+            let more = self
+                .stored_candidates(cx, current, alternate, settled)
+                .await?;
+            candidates.extend(more);
             accounts = proofs(&candidates);
             verdict = judge(alternate, &current.username, &accounts, candidates.len());
         }

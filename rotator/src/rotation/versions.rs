@@ -28,8 +28,16 @@ impl Rotator {
             .map_err(|e| cx.aws(permissions::DESCRIBE_SECRET, &e))
     }
 
-    /// The reference's checks; `Ok(false)` when the token is already `AWSCURRENT`.
-    pub(super) async fn validate(&self, cx: &Context<'_>) -> Result<bool, RotationError> {
+    /// The reference's checks; `Ok(None)` when the token is already `AWSCURRENT`, else
+    /// the description they read, which finishSecret uses instead of describing the
+    /// secret a second time within the same invocation.
+    pub(super) async fn validate(
+        &self,
+        cx: &Context<'_>,
+    ) -> Result<
+        Option<aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput>,
+        RotationError,
+    > {
         let described = self.describe(cx).await?;
         if described.rotation_enabled() == Some(false) {
             return Err(cx.fail(Problem::Protocol(
@@ -43,7 +51,7 @@ impl Rotator {
             return Err(cx.fail(Problem::Protocol(format!("version {} is not a version of this secret; only Secrets Manager should invoke this step", cx.event.token))));
         };
         if stages.iter().any(|s| s == "AWSCURRENT") {
-            return Ok(false);
+            return Ok(None);
         }
         if !stages.iter().any(|s| s == "AWSPENDING") {
             return Err(cx.fail(Problem::Protocol(format!(
@@ -51,7 +59,7 @@ impl Rotator {
                 cx.event.token
             ))));
         }
-        Ok(true)
+        Ok(Some(described))
     }
 
     pub(super) async fn current(&self, cx: &Context<'_>) -> Result<DbSecret, RotationError> {

@@ -15,12 +15,19 @@ use crate::secret::DbSecret;
 
 impl Rotator {
     /// The passwords of the stored versions other than the pending and current ones
-    /// that may prove the alternate user, the most likely first.
+    /// that may prove the alternate user, the most likely first; read one version at a
+    /// time until `settled` says the ones found so far decide the proof.
+    ///
+    /// Without that stop every setSecret read up to [`MAX_PROOF_READS`] versions, one
+    /// `GetSecretValue` each, although `AWSPREVIOUS`, read first, proves a clone made by
+    /// the previous rotation: a secret rotated for weeks keeps that many versions, and
+    /// `cargo xtask bench rotator` counted a read per earlier rotation.
     pub(super) async fn stored_candidates(
         &self,
         cx: &Context<'_>,
         current: &DbSecret,
         alternate: &str,
+        settled: impl Fn(&[Candidate]) -> bool,
     ) -> Result<Vec<Candidate>, RotationError> {
         let versions = self.stored_versions(cx).await?;
         let mut candidates = Vec::new();
@@ -38,6 +45,9 @@ impl Rotator {
                     pending: false,
                     password: value.password,
                 });
+                if settled(&candidates) {
+                    break;
+                }
             }
         }
         Ok(candidates)

@@ -296,3 +296,42 @@ fn an_existing_alternate_is_written_only_with_a_proof() {
         assert!(message.contains("name another user"), "{message}");
     }
 }
+
+/// Why setSecret stops reading stored versions once the verdict is `Ours` or
+/// `AlreadySet` (`stored_candidates`'s `settled`): a host that holds one candidate's
+/// password keeps that proof whatever candidates follow, so a later read could only
+/// have cost a GetSecretValue.
+#[test]
+fn more_candidates_never_change_a_settled_verdict() {
+    let plugin = "mysql_native_password";
+    let hosts = [
+        ("%", native("previous-pw")),
+        ("10.0.0.%", native("pending-pw")),
+    ];
+    let all = candidates();
+    let extra = Candidate {
+        label: "older".to_owned(),
+        pending: false,
+        password: Password::new("older-pw".to_owned()),
+    };
+    let verdict = |candidates: &[Candidate]| {
+        let accounts: Vec<(String, AccountProof)> = hosts
+            .iter()
+            .map(|(host, hash)| {
+                (
+                    (*host).to_owned(),
+                    account_proof(plugin, Some(hash), candidates),
+                )
+            })
+            .collect();
+        judge("app_clone", "app", &accounts, candidates.len())
+    };
+    // Pending and current alone leave the `%` host unproven: reads go on.
+    assert!(matches!(verdict(&all[..2]), Takeover::Refused(_)));
+    // AWSPREVIOUS settles it, and nothing read after it changes the verdict.
+    let settled = verdict(&all);
+    assert!(matches!(settled, Takeover::Ours { .. }), "{settled:?}");
+    let mut more = all.clone();
+    more.push(extra);
+    assert_eq!(verdict(&more), settled);
+}
