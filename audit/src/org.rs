@@ -1095,6 +1095,10 @@ impl Planned {
         let mut order: Reorder<T> = Reorder::default();
         let mut tasks = JoinSet::new();
         let mut spawned = std::collections::HashMap::new();
+        // Accounts evaluated at once, at most one per core: each evaluation holds
+        // its account's inventory and findings, so more at once only adds memory.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let evaluating = Arc::new(Semaphore::new(cores));
         let mut next = accounts.into_iter().enumerate().peekable();
         loop {
             while next.peek().is_some() && may_start(tasks.len(), max_accounts) {
@@ -1105,9 +1109,11 @@ impl Planned {
                     PlanItem::Record(record) => finish(record),
                     PlanItem::Audit(target) => {
                         let (shared, finish) = (Arc::clone(&shared), Arc::clone(&finish));
+                        let evaluating = Arc::clone(&evaluating);
                         let account = target.clone();
                         let handle = tasks.spawn(async move {
                             let record = audit_account_in_time(&shared, target).await;
+                            let _turn = evaluating.acquire_owned().await;
                             tokio::task::spawn_blocking(move || finish(record))
                                 .await
                                 .unwrap_or_else(|error| {
