@@ -61,6 +61,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_ACCOUNTS, value_parser = parse_max_accounts)]
     max_accounts: usize,
 
+    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); an account past it is reported not audited, with the reason (exit 4), and the run goes on.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_account_timeout)]
+    account_timeout: Duration,
+
     /// Attempts per AWS call, the first included (adaptive retries back off on throttling).
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_RETRIES_MAX_ATTEMPTS, value_parser = parse_max_attempts)]
     retries_max_attempts: u32,
@@ -142,7 +146,7 @@ struct Cli {
     save_inventory: Option<PathBuf>,
 
     /// Evaluate a saved inventory instead of calling AWS (no AWS access at all).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "session_duration", "exclude_regions", "exclude_accounts", "ous"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "role_name", "external_id", "include_self", "profile", "discover", "vpc_id", "secret_ids", "all_secrets", "db_instance_id", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "session_duration", "account_timeout", "exclude_regions", "exclude_accounts", "ous"])]
     from_inventory: Option<PathBuf>,
 
     /// TOML file of accepted exceptions (`[[mute]]` entries: reason, expires, checks, and optionally accounts, regions, resources, tags, resource_or_tag): findings they match are shown as MUTED with the reason and do not decide the exit status; expired and unused entries are reported.
@@ -164,7 +168,7 @@ struct Cli {
     fail_on_skip: bool,
 
     /// Print the least-privilege read-only IAM policy the audit needs, as JSON, and exit; with --role-name, its sts:AssumeRole statement names that role (default: OrganizationAccountAccessRole), to pair with --print-role-template's.
-    #[arg(long, conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "external_id", "include_self", "max_concurrency", "max_accounts", "retries_max_attempts", "session_duration", "require_setup", "exclude_regions", "exclude_accounts", "ous", "profile", "vpc_id", "secret_ids", "all_secrets", "discover", "db_instance_id", "policy", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "format", "output", "save_inventory", "from_inventory", "mutelist", "statuses", "fail_on_skip", "print_role_template"])]
+    #[arg(long, conflicts_with_all = ["regions", "regions_list", "accounts", "organization", "external_id", "include_self", "max_concurrency", "max_accounts", "retries_max_attempts", "session_duration", "account_timeout", "require_setup", "exclude_regions", "exclude_accounts", "ous", "profile", "vpc_id", "secret_ids", "all_secrets", "discover", "db_instance_id", "policy", "read_secrets", "db_endpoint", "db_ca_bundle", "insecure_db_tls", "format", "output", "save_inventory", "from_inventory", "mutelist", "statuses", "fail_on_skip", "print_role_template"])]
     print_policy: bool,
 
     /// Print a CloudFormation template (JSON) of a read-only audit role for every account (deploy it with a StackSet, then pass --role-name AuditReadOnly), and exit; recommended over OrganizationAccountAccessRole, which is an administrator.
@@ -202,20 +206,39 @@ fn parse_max_attempts(text: &str) -> Result<u32, String> {
     }
 }
 
+/// `3600` (seconds), `90s`, `90m`, `2h`, `500ms`.
+fn duration_of(text: &str) -> Option<Duration> {
+    let (number, millis) = match text.strip_suffix("ms") {
+        Some(n) => (n, 1),
+        None => match text.strip_suffix('h') {
+            Some(n) => (n, 3_600_000),
+            None => match text.strip_suffix('m') {
+                Some(n) => (n, 60_000),
+                None => (text.strip_suffix('s').unwrap_or(text), 1000),
+            },
+        },
+    };
+    let millis = number.parse::<u64>().ok()?.saturating_mul(millis);
+    Some(Duration::from_millis(millis))
+}
+
 /// `3600`, `90m`, `2h`: from 900 seconds to 12 hours (STS AssumeRole API
 /// reference, `DurationSeconds`: 900 up to the role's maximum, at most 43200).
 fn parse_session_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.strip_suffix('h') {
-        Some(n) => (n, 3600),
-        None => match text.strip_suffix('m') {
-            Some(n) => (n, 60),
-            None => (text.strip_suffix('s').unwrap_or(text), 1),
-        },
-    };
-    match number.parse::<u64>().map(|n| n.saturating_mul(unit)) {
-        Ok(seconds) if (900..=43_200).contains(&seconds) => Ok(Duration::from_secs(seconds)),
+    match duration_of(text) {
+        Some(d) if (900..=43_200).contains(&d.as_secs()) && d.subsec_millis() == 0 => Ok(d),
         _ => Err(format!(
             "{text:?} is not a session duration from 900 seconds (15m) to 12h; e.g. 3600, 90m or 2h"
+        )),
+    }
+}
+
+/// `1800`, `30m`, `2h`, `500ms`: more than nothing, at most a day.
+fn parse_account_timeout(text: &str) -> Result<Duration, String> {
+    match duration_of(text) {
+        Some(d) if !d.is_zero() && d <= Duration::from_hours(24) => Ok(d),
+        _ => Err(format!(
+            "{text:?} is not an account timeout from 1ms to 24h; e.g. 1800, 30m or 2h"
         )),
     }
 }
@@ -307,7 +330,7 @@ async fn run(cli: Cli) -> Result<u8> {
     let source = if let Some(path) = &cli.from_inventory {
         match load_inventory(path)? {
             Evidence::Single(inventory) => Source::Single(inventory),
-            Evidence::Organization(org) => Source::Saved(org),
+            Evidence::Organization(org) => Source::Several(Box::new(Several::Saved(org))),
         }
     } else {
         let target = Target::of(&cli)?;
@@ -315,7 +338,9 @@ async fn run(cli: Cli) -> Result<u8> {
             Accounts::Caller => Source::Single(Box::new(
                 Box::pin(collect_live(&cli, &policy, &target)).await?,
             )),
-            _ => Source::Live(Box::pin(plan_accounts(&cli, &policy, target)).await?),
+            _ => Source::Several(Box::new(Several::Live(
+                Box::pin(plan_accounts(&cli, &policy, target)).await?,
+            ))),
         }
     };
     let settings = audit::report::stream::Settings {
@@ -327,7 +352,7 @@ async fn run(cli: Cli) -> Result<u8> {
     };
     match source {
         Source::Single(inventory) => run_single(&cli, &settings, &inventory),
-        source => Box::pin(run_organization(&cli, settings, source)).await,
+        Source::Several(several) => Box::pin(run_organization(&cli, settings, *several)).await,
     }
 }
 
@@ -335,6 +360,11 @@ async fn run(cli: Cli) -> Result<u8> {
 /// several, planned (audited as they are written) or saved.
 enum Source {
     Single(Box<Inventory>),
+    Several(Box<Several>),
+}
+
+/// Accounts of a run over several: planned (audited as they are written) or saved.
+enum Several {
     Live(audit::org::Planned),
     Saved(OrgInventory),
 }
@@ -349,19 +379,47 @@ fn format_of(cli: &Cli) -> Format {
     })
 }
 
-/// Where the report goes: `--output`, or standard output.
-fn report_out(cli: &Cli) -> Result<Box<dyn std::io::Write>> {
-    Ok(match &cli.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| {
-                format!(
-                    "writing the report to {}; check the directory exists and is writable",
-                    path.display()
-                )
-            })?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    })
+/// Where the report goes: `--output` (written aside, see
+/// `audit::report::files`), or standard output.
+enum Out {
+    File(audit::report::files::PartialFile),
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+}
+
+impl Out {
+    fn of(cli: &Cli) -> Result<Self> {
+        Ok(match &cli.output {
+            Some(path) => Self::File(audit::report::files::PartialFile::create(
+                path,
+                "the report",
+            )?),
+            None => Self::Stdout(std::io::BufWriter::new(std::io::stdout())),
+        })
+    }
+
+    /// The report complete: `--output` replaces the previous one.
+    fn commit(self) -> std::io::Result<()> {
+        match self {
+            Self::File(file) => file.commit(),
+            Self::Stdout(mut out) => out.flush(),
+        }
+    }
+}
+
+impl std::io::Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::File(file) => file.write(buf),
+            Self::Stdout(out) => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::File(file) => file.flush(),
+            Self::Stdout(out) => out.flush(),
+        }
+    }
 }
 
 /// One account: collected whole, then evaluated and written.
@@ -377,12 +435,10 @@ fn run_single(
         if let Some(path) = &cli.save_inventory {
             let json =
                 serde_json::to_string_pretty(inventory).context("serialising the inventory")?;
-            std::fs::write(path, json + "\n").with_context(|| {
-                format!(
-                    "writing the inventory to {}; check the directory exists and is writable",
-                    path.display()
-                )
-            })?;
+            let mut file = audit::report::files::PartialFile::create(path, "the inventory")?;
+            file.write_all((json + "\n").as_bytes())
+                .and_then(|()| file.commit())
+                .with_context(|| format!("writing the inventory to {}", path.display()))?;
         }
     }
     let (mut report, api_requests, gaps) =
@@ -395,9 +451,9 @@ fn run_single(
     let skipped = report.skipped_lines();
     let left_out = report.keep_statuses(&cli.statuses);
     let format = format_of(cli);
-    let mut out = report_out(cli)?;
+    let mut out = Out::of(cli)?;
     out.write_all(report.render(format).as_bytes())
-        .and_then(|()| out.flush())
+        .and_then(|()| out.commit())
         .context("writing the report")?;
     Ok(tail(
         cli,
@@ -411,16 +467,20 @@ fn run_single(
 }
 
 /// Several accounts: each evaluated as soon as it is collected, written in
-/// account-id order, its inventory dropped (see `audit::report::stream`).
+/// account-id order, its inventory dropped (see `audit::report::stream`). A
+/// write error (a closed pipe, a full disk) stops the run: the accounts in
+/// flight are aborted.
 async fn run_organization(
     cli: &Cli,
     settings: audit::report::stream::Settings,
-    source: Source,
+    several: Several,
 ) -> Result<u8> {
-    use audit::report::stream::{OrgWriter, finish_account};
-    let head = match &source {
-        Source::Live(planned) => planned.head.clone(),
-        Source::Saved(org) => OrgInventory {
+    use audit::report::stream::{AccountDone, OrgWriter, finish_account};
+    use std::ops::ControlFlow;
+    let head = match &several {
+        Several::Live(planned) => planned.head.clone(),
+        // Its header only: the accounts are not copied.
+        Several::Saved(org) => OrgInventory {
             accounts: Vec::new(),
             format: org.format.clone(),
             tool: org.tool.clone(),
@@ -429,43 +489,57 @@ async fn run_organization(
             caller: org.caller.clone(),
             role_name: org.role_name.clone(),
         },
-        Source::Single(_) => bail!("one account's inventory is not a run over several"),
     };
     let format = format_of(cli);
     let evidence = cli
         .save_inventory
         .as_deref()
         .filter(|_| cli.from_inventory.is_none());
-    let mut writer = OrgWriter::new(&head, format, &cli.statuses, report_out(cli)?, evidence)
+    let mut out = Out::of(cli)?;
+    let mut writer = OrgWriter::new(&head, format, &cli.statuses, &mut out, evidence)
         .context("starting the report")?;
-    let mut failed: Option<std::io::Error> = None;
-    match source {
-        Source::Live(planned) => {
+    match several {
+        Several::Live(planned) => {
             let settings = std::sync::Arc::new(settings.clone());
-            let emit = |done: audit::report::stream::AccountDone| {
-                if failed.is_none()
-                    && let Err(error) = writer.account(done)
-                {
-                    failed = Some(error);
+            let failed = std::cell::RefCell::new(None);
+            let stop = |error: std::io::Error| {
+                failed.borrow_mut().get_or_insert(error);
+            };
+            let hold = |done: AccountDone| match done.spill() {
+                Ok(spilled) => ControlFlow::Continue(spilled),
+                Err(error) => {
+                    stop(error);
+                    ControlFlow::Break(())
                 }
             };
-            Box::pin(with_progress(
-                planned.run(move |record| finish_account(&record, &settings), emit),
-            ))
+            let emit = |done: AccountDone| match writer.account(done) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(error) => {
+                    stop(error);
+                    ControlFlow::Break(())
+                }
+            };
+            Box::pin(with_progress(planned.run(
+                move |record| finish_account(&record, &settings),
+                hold,
+                emit,
+            )))
             .await;
-        }
-        Source::Saved(org) => {
-            for record in org.accounts {
-                writer.account(finish_account(&record, &settings))?;
+            if let Some(error) = failed.into_inner() {
+                return Err(error).context("writing the report");
             }
         }
-        Source::Single(_) => {}
-    }
-    if let Some(error) = failed {
-        return Err(error).context("writing the report");
+        Several::Saved(org) => {
+            for record in org.accounts {
+                writer
+                    .account(finish_account(&record, &settings))
+                    .context("writing the report")?;
+            }
+        }
     }
     let finished = writer
         .finish(&head, &settings)
+        .and_then(|finished| out.commit().map(|()| finished))
         .context("writing the report")?;
     if cli.discover && cli.from_inventory.is_none() {
         let excluded = finished.report.excluded.len();
@@ -734,6 +808,7 @@ async fn plan_accounts(cli: &Cli, policy: &Policy, target: Target) -> Result<aud
         external_id: cli.external_id.clone(),
         max_concurrency: cli.max_concurrency,
         max_accounts: cli.max_accounts,
+        account_timeout: cli.account_timeout,
         retries_max_attempts: cli.retries_max_attempts,
         session_duration: cli.session_duration,
         exclude_accounts: target.exclude_accounts,
@@ -836,5 +911,27 @@ mod tests {
             let args = [&["--discover"][..], named].concat();
             assert!(parse(&args).is_err(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn an_account_timeout_is_a_duration_from_a_millisecond_to_a_day() {
+        for (text, expected) in [
+            ("1800", Some(Duration::from_mins(30))),
+            ("30m", Some(Duration::from_mins(30))),
+            ("2h", Some(Duration::from_hours(2))),
+            ("90s", Some(Duration::from_secs(90))),
+            ("500ms", Some(Duration::from_millis(500))),
+            ("24h", Some(Duration::from_hours(24))),
+            ("25h", None),
+            ("0", None),
+            ("0ms", None),
+            ("-1m", None),
+            ("soon", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_account_timeout(text).ok(), expected, "{text:?}");
+        }
+        let cli = Cli::try_parse_from(["audit"]).expect("default");
+        assert_eq!(cli.account_timeout, audit::org::DEFAULT_ACCOUNT_TIMEOUT);
     }
 }

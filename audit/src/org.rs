@@ -44,6 +44,7 @@
 //! be read. [`parse_evidence`] reads either kind of file.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -76,6 +77,9 @@ pub const ORG_INVENTORY_FORMAT: &str = "audit-organization-inventory";
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Accounts audited at once unless `--max-accounts` says otherwise.
 pub const DEFAULT_MAX_ACCOUNTS: usize = 16;
+/// `--account-timeout`'s default: far above a large account's audit (minutes),
+/// short enough that one hung account does not hold a scheduled run for hours.
+pub const DEFAULT_ACCOUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(30);
 /// Attempts per call (the first and four retries) unless `--retries-max-attempts` says otherwise.
 pub const DEFAULT_RETRIES_MAX_ATTEMPTS: u32 = 5;
 /// The longest session of a role assumed with a role's credentials ("role
@@ -587,6 +591,9 @@ pub struct OrgRequest {
     pub max_concurrency: usize,
     /// Accounts audited at once (`--max-accounts`); the others wait their turn.
     pub max_accounts: usize,
+    /// How long one account's audit may take (`--account-timeout`); past it the
+    /// account is not audited and its record says why.
+    pub account_timeout: std::time::Duration,
     /// Attempts per call, the first included (`--retries-max-attempts`).
     pub retries_max_attempts: u32,
     /// `DurationSeconds` of each assumed role's sessions (`--session-duration`);
@@ -613,6 +620,7 @@ impl OrgRequest {
             external_id: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_accounts: DEFAULT_MAX_ACCOUNTS,
+            account_timeout: DEFAULT_ACCOUNT_TIMEOUT,
             retries_max_attempts: DEFAULT_RETRIES_MAX_ATTEMPTS,
             session_duration: None,
             exclude_accounts: Vec::new(),
@@ -876,7 +884,7 @@ impl Shared {
 /// over several accounts writes each account as soon as it and every account
 /// before it (by id) are done, so the output is the same whatever finishes first.
 #[derive(Debug)]
-pub struct Reorder<T> {
+pub(crate) struct Reorder<T> {
     next: usize,
     waiting: BTreeMap<usize, T>,
 }
@@ -892,7 +900,7 @@ impl<T> Default for Reorder<T> {
 
 impl<T> Reorder<T> {
     /// Takes item `index` (each index once); returns the items now due, in order.
-    pub fn push(&mut self, index: usize, item: T) -> Vec<T> {
+    pub(crate) fn push(&mut self, index: usize, item: T) -> Vec<T> {
         if index >= self.next {
             self.waiting.entry(index).or_insert(item);
         }
@@ -904,18 +912,63 @@ impl<T> Reorder<T> {
         due
     }
 
+    /// Whether item `index`, done now, is handed on at once; if not it is held
+    /// (behind one not done) and spilled to disk first.
+    pub(crate) fn is_due(&self, index: usize) -> bool {
+        index == self.next
+    }
+
     /// Items done and held back behind one that is not.
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.len()
     }
 }
 
-/// Whether another account may start: accounts in flight and accounts done but
-/// held back (behind one in flight) count together against `--max-accounts`, so
-/// what is held is bounded too; with nothing in flight one always may (what is
-/// held waits for an account not started yet).
-pub fn may_start(in_flight: usize, held: usize, max_accounts: usize) -> bool {
-    in_flight == 0 || in_flight + held < max_accounts.max(1)
+/// Whether another account may start: only accounts in flight count against
+/// `--max-accounts`. An account done but held back behind a slower one is
+/// spilled to disk ([`Planned::run`]), so a slow account (or one that hangs until
+/// `--account-timeout`) never stops the others from starting, and what is held
+/// in memory stays bounded by the accounts in flight.
+pub(crate) fn may_start(in_flight: usize, max_accounts: usize) -> bool {
+    in_flight < max_accounts.max(1)
+}
+
+/// The record of an account whose audit did not finish within `--account-timeout`:
+/// not audited, with the reason (a coverage gap, exit 4), instead of a hang.
+pub fn timed_out(
+    target: &Target,
+    role_arn: Option<String>,
+    timeout: std::time::Duration,
+) -> AccountRecord {
+    AccountRecord {
+        account_id: target.account_id.clone(),
+        name: target.name.clone(),
+        role_arn,
+        outcome: AccountOutcome::Unreachable(CollectionError {
+            action: "audit:account-timeout".to_owned(),
+            access_denied: false,
+            code: None,
+            message: format!(
+                "the account's audit did not finish within {} (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled",
+                humane(timeout)
+            ),
+        }),
+    }
+}
+
+/// `30m`, `90s`, `1h`: a duration as `--account-timeout` takes it.
+pub fn humane(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds == 0 {
+        format!("{}ms", duration.as_millis())
+    } else if seconds.is_multiple_of(3600) {
+        format!("{}h", seconds / 3600)
+    } else if seconds.is_multiple_of(60) {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
+    }
 }
 
 /// A run over several accounts, planned: the caller known, the accounts listed.
@@ -1013,17 +1066,21 @@ enum PlanItem {
 
 impl Planned {
     /// Audits every account of the plan: at most `--max-accounts` at once, each
-    /// with its own bound on calls. `finish` turns an account's record into what
-    /// is kept of it (in the account's own task, as soon as it is collected, so
-    /// its inventory can be dropped there); `emit` receives each in account-id
-    /// order, audited or not, as soon as every account before it was emitted.
-    /// Accounts done but held back behind a slower one count against
-    /// `--max-accounts`, so at most that many are held.
-    pub async fn run<T, F, E>(self, finish: F, mut emit: E)
+    /// with its own bound on calls and its own deadline (`--account-timeout`).
+    /// `finish` turns an account's record into what is kept of it (in the
+    /// account's own task, on a blocking thread as it is CPU-bound, as soon as it
+    /// is collected, so its inventory can be dropped there); `emit` receives each
+    /// in account-id order, audited or not, as soon as every account before it
+    /// was emitted, and stops the run with [`ControlFlow::Break`] (the accounts in
+    /// flight are aborted). An account done before an earlier one is passed to
+    /// `hold` (which spills it to disk) and does not count against
+    /// `--max-accounts`; `hold` stops the run too when it fails.
+    pub async fn run<T, F, H, E>(self, finish: F, mut hold: H, mut emit: E)
     where
         T: Send + 'static,
         F: Fn(AccountRecord) -> T + Send + Sync + 'static,
-        E: FnMut(T),
+        H: FnMut(T) -> ControlFlow<(), T>,
+        E: FnMut(T) -> ControlFlow<()>,
     {
         let Self { plan, shared, .. } = self;
         let finish = Arc::new(finish);
@@ -1044,37 +1101,48 @@ impl Planned {
         let mut order: Reorder<T> = Reorder::default();
         let mut tasks = JoinSet::new();
         let mut spawned = std::collections::HashMap::new();
+        // Accounts evaluated at once, at most one per core: each evaluation holds
+        // its account's inventory and findings, so more at once only adds memory.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let evaluating = Arc::new(Semaphore::new(cores));
         let mut next = accounts.into_iter().enumerate().peekable();
         loop {
-            while next.peek().is_some() && may_start(tasks.len(), order.waiting(), max_accounts) {
+            while next.peek().is_some() && may_start(tasks.len(), max_accounts) {
                 let Some((index, account)) = next.next() else {
                     break;
                 };
-                match account {
-                    PlanItem::Record(record) => {
-                        order
-                            .push(index, finish(record))
-                            .into_iter()
-                            .for_each(&mut emit);
-                    }
+                let done = match account {
+                    PlanItem::Record(record) => finish(record),
                     PlanItem::Audit(target) => {
                         let (shared, finish) = (Arc::clone(&shared), Arc::clone(&finish));
+                        let evaluating = Arc::clone(&evaluating);
                         let account = target.clone();
                         let handle = tasks.spawn(async move {
-                            (index, finish(audit_account(&shared, target).await))
+                            let record = audit_account_in_time(&shared, target).await;
+                            let _turn = evaluating.acquire_owned().await;
+                            tokio::task::spawn_blocking(move || finish(record))
+                                .await
+                                .unwrap_or_else(|error| {
+                                    std::panic::resume_unwind(error.into_panic())
+                                })
                         });
                         spawned.insert(handle.id(), (index, account));
+                        continue;
                     }
+                };
+                if hand_on(&mut order, index, done, &mut hold, &mut emit).is_break() {
+                    return;
                 }
             }
-            let Some(joined) = tasks.join_next().await else {
+            let Some(joined) = tasks.join_next_with_id().await else {
                 break;
             };
-            let (index, done) = match joined {
-                Ok(done) => done,
+            let (id, done) = match joined {
+                Ok((id, done)) => (id, done),
                 // An account whose collection stopped is still in the report, as an ERROR.
                 Err(error) => {
-                    let Some((index, target)) = spawned.remove(&error.id()) else {
+                    let id = error.id();
+                    let Some((_, target)) = spawned.get(&id) else {
                         continue;
                     };
                     let record = AccountRecord {
@@ -1088,12 +1156,67 @@ impl Planned {
                             message: format!("the account's collection stopped: {error}"),
                         }),
                     };
-                    (index, finish(record))
+                    (id, finish(record))
                 }
             };
-            order.push(index, done).into_iter().for_each(&mut emit);
+            let Some((index, _)) = spawned.remove(&id) else {
+                continue;
+            };
+            if hand_on(&mut order, index, done, &mut hold, &mut emit).is_break() {
+                return;
+            }
         }
     }
+}
+
+/// Hands account `index`, done, to `emit` with every account now due after it,
+/// or to `hold` (spilled to disk) when an earlier one is not done.
+fn hand_on<T>(
+    order: &mut Reorder<T>,
+    index: usize,
+    done: T,
+    hold: &mut impl FnMut(T) -> ControlFlow<(), T>,
+    emit: &mut impl FnMut(T) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let done = if order.is_due(index) {
+        done
+    } else {
+        match hold(done) {
+            ControlFlow::Continue(spilled) => spilled,
+            ControlFlow::Break(()) => return ControlFlow::Break(()),
+        }
+    };
+    for due in order.push(index, done) {
+        emit(due)?;
+    }
+    ControlFlow::Continue(())
+}
+
+/// [`audit_account`] within `--account-timeout`: past it, the account is not
+/// audited (its calls are dropped) and its record says why.
+async fn audit_account_in_time(shared: &Shared, target: Target) -> AccountRecord {
+    let timeout = shared.request.account_timeout;
+    let role = role_of(shared, &target);
+    let copy = target.clone();
+    match tokio::time::timeout(timeout, audit_account(shared, target)).await {
+        Ok(record) => record,
+        Err(_) => timed_out(&copy, role, timeout),
+    }
+}
+
+/// The role assumed in `target`; `None` for the caller's own account.
+fn role_of(shared: &Shared, target: &Target) -> Option<String> {
+    let home_region = shared
+        .base
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    (!target.own).then(|| {
+        role_arn(
+            partition(&home_region),
+            &target.account_id,
+            &shared.request.role_name,
+        )
+    })
 }
 
 /// Collects every account of `request`: at most `max_accounts` at once, each
@@ -1107,7 +1230,14 @@ pub async fn collect_organization(
     let planned = plan_organization(base, request).await?;
     let mut inventory = planned.head.clone();
     planned
-        .run(|record| record, |record| inventory.accounts.push(record))
+        .run(
+            |record| record,
+            ControlFlow::Continue,
+            |record| {
+                inventory.accounts.push(record);
+                ControlFlow::Continue(())
+            },
+        )
         .await;
     Ok(inventory)
 }
@@ -1116,22 +1246,12 @@ pub async fn collect_organization(
 /// and collects each region that answered, concurrently.
 async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
     let request = &shared.request;
-    let home_region = shared
-        .base
-        .region()
-        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
     let bounded = account_config(
         &shared.base,
         request.max_concurrency,
         request.retries_max_attempts,
     );
-    let role = (!target.own).then(|| {
-        role_arn(
-            partition(&home_region),
-            &target.account_id,
-            &request.role_name,
-        )
-    });
+    let role = role_of(shared, &target);
     let record = |outcome| AccountRecord {
         account_id: target.account_id.clone(),
         name: target.name.clone(),
@@ -1621,26 +1741,113 @@ mod tests {
     }
 
     #[test]
-    fn accounts_in_flight_and_held_back_count_against_the_bound() {
-        // (in flight, held back, --max-accounts, may another start)
-        for (in_flight, held, max, start) in [
-            (0, 0, 16, true),
-            (15, 0, 16, true),
-            (16, 0, 16, false),
-            (10, 6, 16, false),
-            (10, 5, 16, true),
-            (1, 0, 1, false),
-            // Nothing in flight: what is held waits for an account not started.
-            (0, 40, 16, true),
-            (0, 0, 0, true),
+    fn only_accounts_in_flight_count_against_the_bound() {
+        // (in flight, --max-accounts, may another start): accounts done and held
+        // back (spilled to disk) do not count, so a slow one stops nothing.
+        for (in_flight, max, start) in [
+            (0, 16, true),
+            (15, 16, true),
+            (16, 16, false),
+            (10, 16, true),
+            (1, 1, false),
+            (0, 1, true),
+            (0, 0, true),
+            (1, 0, false),
         ] {
-            assert_eq!(
-                may_start(in_flight, held, max),
-                start,
-                "{in_flight} {held} {max}"
-            );
+            assert_eq!(may_start(in_flight, max), start, "{in_flight} {max}");
         }
     }
+
+    #[test]
+    fn an_account_done_before_an_earlier_one_is_held_and_the_next_due_is_handed_on() {
+        // (done in this order, whether each is due when done)
+        let cases: &[(&[usize], &[bool])] = &[
+            (&[0, 1, 2], &[true, true, true]),
+            (&[2, 1, 0], &[false, false, true]),
+            (&[1, 0, 3, 2], &[false, true, false, true]),
+            (&[0, 2, 3, 1, 4], &[true, false, false, true, true]),
+        ];
+        for (finished, due) in cases {
+            let mut order = Reorder::default();
+            for (index, expected) in finished.iter().zip(due.iter()) {
+                assert_eq!(order.is_due(*index), *expected, "{finished:?} {index}");
+                order.push(*index, ());
+            }
+        }
+    }
+
+    #[test]
+    fn an_account_done_early_is_held_and_a_write_error_stops_the_run() {
+        let mut order = Reorder::default();
+        let (mut spilled, mut emitted) = (Vec::new(), Vec::new());
+        let mut hold = |item: usize| {
+            spilled.push(item);
+            ControlFlow::Continue(item)
+        };
+        let mut emit = |item: usize| {
+            emitted.push(item);
+            if item == 1 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        assert!(hand_on(&mut order, 2, 2, &mut hold, &mut emit).is_continue());
+        assert!(hand_on(&mut order, 1, 1, &mut hold, &mut emit).is_continue());
+        assert!(
+            hand_on(&mut order, 0, 0, &mut hold, &mut emit).is_break(),
+            "the write of account 1 failed: the run stops"
+        );
+        assert_eq!(spilled, [2, 1], "done before account 0: held (spilled)");
+        assert_eq!(emitted, [0, 1], "nothing is written after the failure");
+    }
+
+    #[test]
+    fn a_slow_account_does_not_stop_the_others_from_starting() {
+        // Account 0 takes 25 "minutes", the 40 others one each, two at once: every
+        // other account starts and finishes while 0 is in flight, held back.
+        let (max, slow, accounts) = (2, 25, 41);
+        let mut order = Reorder::default();
+        let (mut in_flight, mut next, mut clock, mut held_max) = (Vec::new(), 0, 0, 0);
+        while next < accounts || !in_flight.is_empty() {
+            while next < accounts && may_start(in_flight.len(), max) {
+                in_flight.push((next, clock + if next == 0 { slow } else { 1 }));
+                next += 1;
+            }
+            in_flight.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+            let (index, at) = in_flight.pop().expect("one in flight");
+            clock = at;
+            order.push(index, index);
+            held_max = held_max.max(order.waiting());
+        }
+        // 25 others beside the slow one, then the last 15 two at a time (counting
+        // the held ones against the bound, nothing starts beside it: 25 + 20).
+        assert_eq!(clock, slow + 8, "the others ran beside the slow one");
+        assert!(held_max >= slow - 1, "{held_max}");
+    }
+
+    #[test]
+    fn an_account_past_its_deadline_is_not_audited_with_the_reason() {
+        let target = Target {
+            account_id: "111111111111".to_owned(),
+            name: Some("slow".to_owned()),
+            own: false,
+        };
+        let record = timed_out(&target, None, std::time::Duration::from_mins(30));
+        assert_eq!(
+            record.state(),
+            "unreachable: audit:account-timeout failed (the account's audit did not finish within 30m (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled)"
+        );
+        let org = OrgInventory {
+            accounts: vec![record],
+            ..sample_org(&compliant_inventory())
+        };
+        assert_eq!(org.not_audited().accounts, 1, "a coverage gap: exit 4");
+        for (duration, text) in [(90, "90s"), (120, "2m"), (7200, "2h"), (3660, "61m")] {
+            assert_eq!(humane(std::time::Duration::from_secs(duration)), text);
+        }
+    }
+
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
 

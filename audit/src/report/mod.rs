@@ -7,6 +7,7 @@
 //! views of it.
 
 pub mod csv;
+pub mod files;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -332,7 +333,10 @@ impl Report {
 /// account finishes keeps of its skipped findings.
 #[derive(Debug, Default)]
 pub struct SkippedLines {
-    lines: Vec<String>,
+    /// Per other check, in the order first seen: its rows, the first few
+    /// resources, and the first row's message. Memory is per check, not per
+    /// finding: a run over an organisation skips a check on thousands of secrets.
+    checks: Vec<SkippedCheck>,
     /// Per coverage check: its rows, and the first few as examples.
     coverage: [(usize, Vec<String>); 2],
 }
@@ -347,42 +351,85 @@ impl SkippedLines {
         if finding.status != Status::Skip {
             return;
         }
-        match Self::COVERAGE.iter().position(|id| finding.check_id == *id) {
-            Some(index) => {
-                let (rows, examples) = &mut self.coverage[index];
-                *rows += 1;
-                if examples.len() < COVERAGE_EXAMPLES {
-                    examples.push(match &finding.account_id {
-                        Some(account) => format!("{account} {}", finding.region),
-                        None => finding.region.clone(),
-                    });
-                }
+        if let Some(index) = Self::COVERAGE.iter().position(|id| finding.check_id == *id) {
+            let (rows, examples) = &mut self.coverage[index];
+            *rows += 1;
+            if examples.len() < COVERAGE_EXAMPLES {
+                examples.push(match &finding.account_id {
+                    Some(account) => format!("{account} {}", finding.region),
+                    None => finding.region.clone(),
+                });
             }
-            None => self.lines.push(format!(
-                "{} on {}: {}",
-                finding.check_id, finding.resource, finding.message
-            )),
+            return;
+        }
+        let at = if let Some(at) = self.checks.iter().position(|c| c.id == finding.check_id) {
+            at
+        } else {
+            self.checks.push(SkippedCheck {
+                id: finding.check_id.clone(),
+                rows: 0,
+                examples: Vec::new(),
+                message: finding.message.clone(),
+            });
+            self.checks.len() - 1
+        };
+        let check = &mut self.checks[at];
+        check.rows += 1;
+        if check.examples.len() < COVERAGE_EXAMPLES {
+            check.examples.push(finding.resource.clone());
         }
     }
 
+    /// One line per check: `check on resource: why` when it skipped one
+    /// resource; else a count, a few resources, and the first one's reason.
     pub fn lines(self) -> Vec<String> {
-        let mut lines = self.lines;
+        let mut lines: Vec<String> = self
+            .checks
+            .into_iter()
+            .map(|check| {
+                if check.rows == 1 {
+                    return format!(
+                        "{} on {}: {}",
+                        check.id,
+                        check.examples.join(""),
+                        check.message
+                    );
+                }
+                format!(
+                    "{}: {} resource(s) ({}), the first: {}; each is a row of the report",
+                    check.id,
+                    check.rows,
+                    examples_of(&check.examples, check.rows),
+                    check.message
+                )
+            })
+            .collect();
         for (id, (rows, examples)) in Self::COVERAGE.iter().zip(self.coverage) {
             if rows == 0 {
                 continue;
             }
-            let more = if rows > COVERAGE_EXAMPLES {
-                ", ..."
-            } else {
-                ""
-            };
             lines.push(format!(
-                "{id}: {rows} region(s) ({}{more}); each is a row of the report",
-                examples.join(", ")
+                "{id}: {rows} region(s) ({}); each is a row of the report",
+                examples_of(&examples, rows)
             ));
         }
         lines
     }
+}
+
+/// `a, b, c, ...`: the first few of `rows`.
+fn examples_of(examples: &[String], rows: usize) -> String {
+    let more = if rows > examples.len() { ", ..." } else { "" };
+    format!("{}{more}", examples.join(", "))
+}
+
+/// A check skipped on some resources: see [`SkippedLines`].
+#[derive(Debug)]
+struct SkippedCheck {
+    id: String,
+    rows: usize,
+    examples: Vec<String>,
+    message: String,
 }
 
 /// `FAIL, ERROR` (with `separator` `, `).
@@ -520,6 +567,35 @@ mod tests {
         assert_eq!(
             footer.matches("region.setup-present: 5 region(s)").count(),
             1
+        );
+    }
+
+    #[test]
+    fn a_check_skipped_on_many_resources_is_one_line_with_a_count() {
+        let skip = |resource: &str, message: &str| {
+            let mut finding = sample_report().findings[0].clone();
+            finding.check_id = "secret.value".to_owned();
+            finding.status = Status::Skip;
+            finding.resource = resource.to_owned();
+            finding.message = message.to_owned();
+            finding
+        };
+        let mut one = SkippedLines::default();
+        one.add(&skip("arn:a", "not read without --read-secrets"));
+        assert_eq!(
+            one.lines(),
+            ["secret.value on arn:a: not read without --read-secrets"],
+            "one resource: as before"
+        );
+        let mut many = SkippedLines::default();
+        for resource in ["arn:a", "arn:b", "arn:c", "arn:d"] {
+            many.add(&skip(resource, "not read without --read-secrets"));
+        }
+        assert_eq!(
+            many.lines(),
+            [
+                "secret.value: 4 resource(s) (arn:a, arn:b, arn:c, ...), the first: not read without --read-secrets; each is a row of the report"
+            ]
         );
     }
 

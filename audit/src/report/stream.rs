@@ -6,9 +6,16 @@
 //!   (about 180 MiB at 50 accounts, growing with each). Now each account is
 //!   evaluated in its own task as soon as it is collected ([`finish_account`]),
 //!   its inventory is serialised to the evidence file and dropped, and its
-//!   findings go to the report ([`OrgWriter::account`]) in account-id order
-//!   (`org::Planned::run` holds back an account done before an earlier one,
-//!   bounded by `--max-accounts`), so the output is the same whatever finishes first.
+//!   findings go to the report ([`OrgWriter::account`]) in account-id order, so
+//!   the output is the same whatever finishes first. An account done before an
+//!   earlier one is held back on disk ([`AccountDone::spill`]: its findings and
+//!   evidence, already serialised, in an unlinked file of the temporary
+//!   directory, see [`super::files`]) and does not count against
+//!   `--max-accounts`, so a slow account never stops the others and memory holds
+//!   only the accounts in flight. This holds for a live run written as CSV, JSON
+//!   Lines, JSON or OCSF: the table (the default on a terminal), HTML and JUnit
+//!   keep every finding until the end, and `--from-inventory` reads the whole
+//!   saved inventory.
 //! - **The same bytes as a whole-run report.** CSV and JSON Lines are written
 //!   row by row as each account finishes. JSON and OCSF keep their documented
 //!   shape: the JSON report's scope and summary (known at the end) come before and
@@ -18,12 +25,14 @@
 //!   printer around an array left empty ([`split_at_empty_array`]), so the
 //!   output is byte for byte what [`super::Report::render`] gives for the whole run
 //!   (a test compares them). The table, JUnit and HTML need every finding (totals
-//!   first, grouping) and keep them; the evidence file is written account by
-//!   account, with the same bytes as before, so an interrupted run keeps what it
-//!   collected so far up to the account it stopped at.
+//!   first, grouping) and keep them. The evidence file is written account by
+//!   account, with the same bytes as before, to `<path>.partial`, renamed over
+//!   the path when the run ends well: an interrupted run leaves the previous
+//!   evidence and report as they were (a half-written file is not valid JSON,
+//!   and a half-written CSV silently lacks accounts).
 
-use std::io::{self, BufRead as _, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufRead as _, BufWriter, Read as _, Seek as _, Write};
+use std::path::Path;
 
 use crate::checks::{Finding, Summary};
 use crate::coverage::{NotAudited, SetupTally};
@@ -33,12 +42,13 @@ use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
 use crate::org::{AccountRecord, OrgInventory};
 use crate::policy::Policy;
 
+use super::files::{PartialFile, held_file};
 use super::{Format, Report, ReportAccount, ReportScope, ShownStatus, SkippedLines};
 
 /// What the report keeps of one account of a run over several: its row of the
 /// scope, its inventory's scope, regions and excluded secrets.
 #[derive(Debug, Clone)]
-pub struct AccountPart {
+pub(crate) struct AccountPart {
     account: ReportAccount,
     scope: Option<ReportScope>,
     regions: Vec<String>,
@@ -46,7 +56,7 @@ pub struct AccountPart {
 }
 
 impl AccountPart {
-    pub fn of(record: &AccountRecord) -> Self {
+    pub(crate) fn of(record: &AccountRecord) -> Self {
         let inventory = record.inventory();
         let scope = inventory.map(|i| Report::new(i, Vec::new()));
         Self {
@@ -69,7 +79,7 @@ impl AccountPart {
 
 /// The report's parts of every account, in account-id order.
 #[derive(Debug, Clone, Default)]
-pub struct OrgParts {
+pub(crate) struct OrgParts {
     accounts: Vec<ReportAccount>,
     first: Option<ReportScope>,
     regions: Vec<String>,
@@ -77,7 +87,7 @@ pub struct OrgParts {
 }
 
 impl OrgParts {
-    pub fn add(&mut self, part: AccountPart) {
+    pub(crate) fn add(&mut self, part: AccountPart) {
         self.accounts.push(part.account);
         if self.first.is_none() {
             self.first = part.scope;
@@ -92,7 +102,7 @@ impl OrgParts {
 
     /// The report: the scope of the first account collected (every account was
     /// asked the same), every account, and the caller of `org` (its header).
-    pub fn report(self, org: &OrgInventory, findings: Vec<Finding>) -> Report {
+    pub(crate) fn report(self, org: &OrgInventory, findings: Vec<Finding>) -> Report {
         let scope = self.first.unwrap_or_else(|| {
             let empty = Inventory {
                 metadata: crate::inventory::Metadata {
@@ -151,10 +161,95 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct AccountDone {
     part: AccountPart,
-    findings: Vec<Finding>,
-    /// The account's record as the evidence file holds it (pretty JSON).
-    evidence: Option<Result<String, String>>,
+    body: Body,
     counts: Counts,
+}
+
+/// An account's record as the evidence file holds it (pretty JSON), or why it
+/// could not be serialised.
+type Evidence = Result<String, String>;
+
+/// An account's findings and evidence: in memory, or spilled to disk while it
+/// waits for an earlier account.
+#[derive(Debug)]
+enum Body {
+    Memory {
+        findings: Vec<Finding>,
+        /// The account's record as the evidence file holds it (pretty JSON).
+        evidence: Option<Result<String, String>>,
+    },
+    /// One JSON line per finding, then the evidence text, in an unlinked file.
+    Disk {
+        file: std::fs::File,
+        findings: usize,
+        /// `Some(Ok(()))`: the evidence text follows the findings.
+        evidence: Option<Result<(), String>>,
+    },
+}
+
+impl AccountDone {
+    /// The account held back on disk: what memory keeps of it is its row of the
+    /// scope and its counts (no finding, no evidence).
+    pub fn spill(self) -> io::Result<Self> {
+        let Body::Memory { findings, evidence } = self.body else {
+            return Ok(self);
+        };
+        let file = held_file("account.held")?;
+        let mut out = BufWriter::new(file.try_clone()?);
+        for finding in &findings {
+            serde_json::to_writer(&mut out, finding)?;
+            out.write_all(b"\n")?;
+        }
+        let evidence = match evidence {
+            Some(Ok(text)) => {
+                out.write_all(text.as_bytes())?;
+                Some(Ok(()))
+            }
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+        out.flush()?;
+        Ok(Self {
+            body: Body::Disk {
+                file,
+                findings: findings.len(),
+                evidence,
+            },
+            ..self
+        })
+    }
+
+    /// Its findings and evidence, read back when spilled.
+    fn take(body: Body) -> io::Result<(Vec<Finding>, Option<Evidence>)> {
+        match body {
+            Body::Memory { findings, evidence } => Ok((findings, evidence)),
+            Body::Disk {
+                mut file,
+                findings: count,
+                evidence,
+            } => {
+                file.seek(io::SeekFrom::Start(0))?;
+                let mut reader = io::BufReader::new(file);
+                let mut findings = Vec::with_capacity(count);
+                let mut line = String::new();
+                for _ in 0..count {
+                    line.clear();
+                    reader.read_line(&mut line)?;
+                    findings.push(serde_json::from_str(&line)?);
+                }
+                let evidence = match evidence {
+                    Some(Ok(())) => {
+                        let mut text = String::new();
+                        reader.read_to_string(&mut text)?;
+                        Some(Ok(text))
+                    }
+                    Some(Err(error)) => Some(Err(error)),
+                    None => None,
+                };
+                Ok((findings, evidence))
+            }
+        }
+    }
 }
 
 /// What is added up over the accounts of a run, beside the findings.
@@ -199,8 +294,7 @@ pub fn finish_account(record: &AccountRecord, settings: &Settings) -> AccountDon
     let inventory = record.inventory();
     AccountDone {
         part: AccountPart::of(record),
-        findings,
-        evidence,
+        body: Body::Memory { findings, evidence },
         counts: Counts {
             mutelist,
             tally: inventory.map(SetupTally::of).unwrap_or_default(),
@@ -228,7 +322,7 @@ pub fn finish_account(record: &AccountRecord, settings: &Settings) -> AccountDon
 
 /// `text`, pretty-printed JSON whose top-level `key` is an empty array, split
 /// around that array: up to and including its `[`, and after its `]`.
-pub fn split_at_empty_array<'a>(text: &'a str, key: &str) -> Option<(&'a str, &'a str)> {
+pub(crate) fn split_at_empty_array<'a>(text: &'a str, key: &str) -> Option<(&'a str, &'a str)> {
     let marker = format!("\n  \"{key}\": []");
     let at = text.find(&marker)?;
     let close = at + marker.len() - 1;
@@ -281,37 +375,19 @@ impl<W: Write> ArrayWriter<W> {
 }
 
 /// Findings held on disk until the report's end is known: one JSON line each,
-/// in a file of the temporary directory readable by its owner only, removed when done.
+/// in an unlinked file of the temporary directory ([`held_file`]), about 1.2 KB
+/// a finding; its space is given back when the run ends, however it ends.
 struct Spool {
-    path: PathBuf,
     file: BufWriter<std::fs::File>,
+    /// The same file (the same offset), to read it back from its start.
+    reader: std::fs::File,
 }
 
 impl Spool {
     fn new() -> io::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let path = std::env::temp_dir().join(format!(
-            "audit-{}-{nanos}.findings.jsonl",
-            std::process::id()
-        ));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "creating the findings' spool file {}: {e}; set TMPDIR to a writable directory",
-                    path.display()
-                ),
-            )
-        })?;
+        let file = held_file("findings.jsonl")?;
         Ok(Self {
-            path,
+            reader: file.try_clone()?,
             file: BufWriter::new(file),
         })
     }
@@ -324,18 +400,12 @@ impl Spool {
     /// Each finding, in the order pushed.
     fn each(&mut self, mut f: impl FnMut(Finding) -> io::Result<()>) -> io::Result<()> {
         self.file.flush()?;
-        let reader = io::BufReader::new(std::fs::File::open(&self.path)?);
-        for line in reader.lines() {
+        self.reader.seek(io::SeekFrom::Start(0))?;
+        for line in io::BufReader::new(&mut self.reader).lines() {
             let finding: Finding = serde_json::from_str(&line?)?;
             f(finding)?;
         }
         Ok(())
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -363,7 +433,7 @@ pub struct OrgWriter<W: Write> {
     spool: Option<Spool>,
     kept: Vec<Finding>,
     /// The evidence file, and what follows its `accounts` array.
-    evidence: Option<(ArrayWriter<BufWriter<std::fs::File>>, String)>,
+    evidence: Option<(ArrayWriter<PartialFile>, String)>,
     parts: OrgParts,
     summary: Summary,
     left_out: usize,
@@ -401,19 +471,8 @@ impl<W: Write> OrgWriter<W> {
                 let text = serde_json::to_string_pretty(&empty)?;
                 let (prefix, suffix) = split_at_empty_array(&text, "accounts")
                     .ok_or_else(|| io::Error::other("the inventory has no `accounts` array"))?;
-                let file = std::fs::File::create(path).map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!(
-                            "writing the inventory to {}: {e}; check the directory exists and is writable",
-                            path.display()
-                        ),
-                    )
-                })?;
-                Some((
-                    ArrayWriter::open(BufWriter::new(file), prefix, 2)?,
-                    format!("{suffix}\n"),
-                ))
+                let file = PartialFile::create(path, "the inventory")?;
+                Some((ArrayWriter::open(file, prefix, 2)?, format!("{suffix}\n")))
             }
         };
         let spool = match format {
@@ -440,13 +499,14 @@ impl<W: Write> OrgWriter<W> {
 
     /// Writes the next account (in account-id order).
     pub fn account(&mut self, done: AccountDone) -> io::Result<()> {
-        if let (Some((writer, _)), Some(text)) = (&mut self.evidence, done.evidence) {
+        let (findings, evidence) = AccountDone::take(done.body)?;
+        if let (Some((writer, _)), Some(text)) = (&mut self.evidence, evidence) {
             writer.item(&text.map_err(io::Error::other)?)?;
             writer.out.flush()?;
         }
         self.parts.add(done.part);
         self.counts.add(done.counts);
-        self.findings(done.findings)?;
+        self.findings(findings)?;
         self.out.flush()
     }
 
@@ -492,7 +552,7 @@ impl<W: Write> OrgWriter<W> {
         }
         self.findings(rows)?;
         if let Some((writer, suffix)) = self.evidence.take() {
-            writer.close(&suffix)?.flush()?;
+            writer.close(&suffix)?.commit()?;
         }
         let mut report =
             std::mem::take(&mut self.parts).report(head, std::mem::take(&mut self.kept));
@@ -618,10 +678,15 @@ mod tests {
         let mut writer =
             OrgWriter::new(&head, format, statuses, &mut out, Some(evidence.as_path()))
                 .expect("start");
-        for record in org.accounts.clone() {
-            writer
-                .account(finish_account(&record, settings))
-                .expect("account");
+        for (at, record) in org.accounts.clone().into_iter().enumerate() {
+            // Every other account held back on disk, as when done before an earlier one.
+            let done = finish_account(&record, settings);
+            let done = if at % 2 == 1 {
+                done.spill().expect("spill")
+            } else {
+                done
+            };
+            writer.account(done).expect("account");
         }
         let finished = writer.finish(&head, settings).expect("finish");
         let saved = std::fs::read_to_string(&evidence).expect("evidence");

@@ -91,6 +91,78 @@ async fn the_command_line_writes_the_whole_runs_report_as_accounts_finish() {
     }
 }
 
+/// `--account-timeout` shorter than any account's audit: every account to audit
+/// is reported not audited with the reason (an unreachable account: its
+/// `account.reachable` row is ERROR and it counts as not audited; with no
+/// account audited the exit is 1), and the run ends at once instead of hanging.
+async fn an_account_past_its_deadline_is_a_coverage_gap_not_a_hang() {
+    let (binary, dir) = crate::audit::audit_binary_and_scratch_dir("org-deadline");
+    let state = tests::emulator_of_own("org");
+    let report = dir.join("report.json");
+    let started = Instant::now();
+    let output = crate::audit::audit_against(&binary, state)
+        .args(["--organization", "--regions", &REGIONS.join(",")])
+        .args(["--account-timeout", "1ms", "--format", "json", "--output"])
+        .arg(&report)
+        .output()
+        .await
+        .expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("audit: not audited: "), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60), "no hang");
+    let report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    let states: Vec<&str> = report
+        .scope
+        .accounts
+        .iter()
+        .map(|a| a.state.as_str())
+        .collect();
+    assert!(
+        states.iter().any(|s| s.starts_with(
+            "unreachable: audit:account-timeout failed (the account's audit did not finish within 1ms (--account-timeout)"
+        )),
+        "{states:?}"
+    );
+    assert!(
+        states
+            .iter()
+            .all(|s| !s.starts_with("audited") && !s.is_empty()),
+        "{states:?}"
+    );
+}
+
+/// A run that fails after it started (here the evidence file cannot be created)
+/// leaves the previous report and evidence as they were, and no `.partial` file.
+async fn a_run_that_fails_leaves_the_previous_report() {
+    let (binary, dir) = crate::audit::audit_binary_and_scratch_dir("org-partial");
+    let state = tests::emulator_of_own("org");
+    let report = dir.join("report.csv");
+    std::fs::write(&report, "the last good report\n").expect("previous report");
+    let output = crate::audit::audit_against(&binary, state)
+        .args(["--organization", "--regions", &REGIONS.join(",")])
+        .args(["--format", "csv", "--output"])
+        .arg(&report)
+        .arg("--save-inventory")
+        .arg(dir.join("no such directory").join("evidence.json"))
+        .output()
+        .await
+        .expect("run audit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("evidence.json.partial"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("report"),
+        "the last good report\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, ["report.csv"], "no partial file left");
+}
+
 /// Creates a member account and waits until Organizations reports it made.
 async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
     let created = org
@@ -565,6 +637,8 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
         report.render(audit::Format::Json)
     );
     the_command_line_writes_the_whole_runs_report_as_accounts_finish().await;
+    an_account_past_its_deadline_is_a_coverage_gap_not_a_hang().await;
+    a_run_that_fails_leaves_the_previous_report().await;
 
     let members = Members {
         renamed: &renamed,
