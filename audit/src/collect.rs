@@ -37,9 +37,9 @@ use crate::checks::redact_grant;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
-    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
-    RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord,
-    SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
+    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, OtherUserGrants, PolicyDocument,
+    PrefixList, RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts,
+    SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
 };
 use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
@@ -538,6 +538,9 @@ struct SecretsPart {
     functions: Vec<FunctionRecord>,
     values: Vec<SecretValueRecord>,
     logins: HashMap<String, DbLogin>,
+    /// Per secret, the other user of the alternating pair as `AWSPREVIOUS` names
+    /// it, with its login, or why it could not be read.
+    other_logins: HashMap<String, Result<DbLogin, CollectionError>>,
     admin_secrets: Vec<AdminSecretRecord>,
     keys: Vec<KeyPolicyRecord>,
 }
@@ -1137,6 +1140,7 @@ impl RegionCollector<'_> {
             functions: Vec::new(),
             values: Vec::new(),
             logins: HashMap::new(),
+            other_logins: HashMap::new(),
             admin_secrets: Vec::new(),
             keys: Vec::new(),
         };
@@ -1175,6 +1179,13 @@ impl RegionCollector<'_> {
             .filter(|s| s.primary)
             .map(|s| s.arn.clone())
             .collect();
+        // Secrets with a version staged AWSPREVIOUS apart from AWSCURRENT: the
+        // previous credentials of an alternating pair name its other user.
+        let with_previous: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.primary && previous_version(&s.versions_to_stages))
+            .map(|s| s.arn.clone())
+            .collect();
         for arn in &primary {
             let policy = self.secret_policy(arn).await;
             part.policies.push(SecretPolicyRecord {
@@ -1186,8 +1197,13 @@ impl RegionCollector<'_> {
             if !self.request.scope.read_secrets {
                 continue;
             }
-            let (facts, login) = self.secret_value(&arn).await;
+            let (facts, login) = self.secret_value(&arn, None).await;
             if let Some(login) = login {
+                if with_previous.contains(&arn)
+                    && let Some(other) = self.other_login(&arn, &login.username).await
+                {
+                    part.other_logins.insert(arn.clone(), other);
+                }
                 part.logins.insert(arn.clone(), login);
             }
             if let Collected::Ok(SecretFacts {
@@ -1484,7 +1500,34 @@ impl RegionCollector<'_> {
         (Collected::Ok(secrets), missing)
     }
 
-    async fn secret_value(&self, arn: &str) -> (Collected<SecretFacts>, Option<DbLogin>) {
+    /// The login of the other user of the alternating pair whose current user is
+    /// `current`, from the secret's `AWSPREVIOUS` version: `None` when that version
+    /// names another user (single-user rotation, or a renamed user), an error when
+    /// it could not be read. The rotator's next setSecret gives that user's grants
+    /// on (rotator `alternate_user`: `name` ↔ `name_clone`).
+    async fn other_login(
+        &self,
+        arn: &str,
+        current: &str,
+    ) -> Option<Result<DbLogin, CollectionError>> {
+        match self.secret_value(arn, Some("AWSPREVIOUS")).await {
+            (_, Some(login)) => (login.username == alternate_user(current)).then_some(Ok(login)),
+            (Collected::Failed(error), None) => Some(Err(CollectionError {
+                message: format!(
+                    "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
+                    error.message
+                ),
+                ..error
+            })),
+            (_, None) => None,
+        }
+    }
+
+    async fn secret_value(
+        &self,
+        arn: &str,
+        stage: Option<&str>,
+    ) -> (Collected<SecretFacts>, Option<DbLogin>) {
         let call = &calls::SECRETSMANAGER_GET_SECRET_VALUE;
         self.log.record(call);
         match self
@@ -1492,6 +1535,7 @@ impl RegionCollector<'_> {
             .secrets
             .get_secret_value()
             .secret_id(arn)
+            .set_version_stage(stage.map(str::to_owned))
             .send()
             .await
         {
@@ -1920,6 +1964,7 @@ impl RegionCollector<'_> {
                         secret_arn: value.secret_arn.clone(),
                         account: None,
                         tls: None,
+                        other_user: None,
                         roles: Vec::new(),
                         rows: Collected::Failed(CollectionError {
                             action: "mysql:SHOW GRANTS".to_owned(),
@@ -1934,7 +1979,24 @@ impl RegionCollector<'_> {
                 }
                 continue;
             };
-            records.push(self.grants_of(&value.secret_arn, login).await);
+            let mut record = self.grants_of(&value.secret_arn, login).await;
+            record.other_user = match part.other_logins.get(&value.secret_arn) {
+                None => None,
+                Some(Ok(other)) => {
+                    let grants = self.grants_of(&value.secret_arn, other).await;
+                    Some(OtherUserGrants {
+                        username: other.username.clone(),
+                        rows: grants.rows,
+                        roles: grants.roles,
+                    })
+                }
+                Some(Err(error)) => Some(OtherUserGrants {
+                    username: "(unknown)".to_owned(),
+                    rows: Collected::Failed(error.clone()),
+                    roles: Vec::new(),
+                }),
+            };
+            records.push(record);
         }
         records
     }
@@ -1973,6 +2035,7 @@ impl RegionCollector<'_> {
             secret_arn: secret_arn.to_owned(),
             account: None,
             tls: None,
+            other_user: None,
             roles: Vec::new(),
             rows: Collected::Failed(CollectionError {
                 action: action.to_owned(),
@@ -2101,7 +2164,24 @@ impl RegionCollector<'_> {
             tls,
             rows,
             roles,
+            other_user: None,
         }
+    }
+}
+
+/// Whether a version is staged `AWSPREVIOUS` apart from the `AWSCURRENT` one.
+fn previous_version(versions: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+    versions.values().any(|stages| {
+        stages.iter().any(|s| s == "AWSPREVIOUS") && !stages.iter().any(|s| s == "AWSCURRENT")
+    })
+}
+
+/// The other user of an alternating pair, as the rotator names it
+/// (`rotator::rotation::create::alternate_user`): `name` ↔ `name_clone`.
+pub fn alternate_user(name: &str) -> String {
+    match name.strip_suffix("_clone") {
+        Some(base) if !base.is_empty() => base.to_owned(),
+        _ => format!("{name}_clone"),
     }
 }
 
@@ -2402,6 +2482,37 @@ mod tests {
             role_statements("10.11.6-MariaDB", "`journalist`"),
             ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
         );
+    }
+
+    #[test]
+    fn the_other_user_of_the_pair_is_named_as_the_rotator_names_it() {
+        for (name, other) in [
+            ("appuser", "appuser_clone"),
+            ("appuser_clone", "appuser"),
+            ("_clone", "_clone_clone"),
+        ] {
+            assert_eq!(alternate_user(name), other, "{name}");
+        }
+        let versions = |pairs: &[(&str, &[&str])]| {
+            pairs
+                .iter()
+                .map(|(v, stages)| {
+                    (
+                        (*v).to_owned(),
+                        stages.iter().map(|s| (*s).to_owned()).collect(),
+                    )
+                })
+                .collect::<std::collections::BTreeMap<String, Vec<String>>>()
+        };
+        assert!(previous_version(&versions(&[
+            ("a", &["AWSCURRENT"]),
+            ("b", &["AWSPREVIOUS"])
+        ])));
+        assert!(!previous_version(&versions(&[("a", &["AWSCURRENT"])])));
+        assert!(!previous_version(&versions(&[(
+            "a",
+            &["AWSCURRENT", "AWSPREVIOUS"]
+        )])));
     }
 
     #[test]

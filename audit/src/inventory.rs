@@ -853,6 +853,23 @@ pub struct GrantsRecord {
     /// is not active can be `SET ROLE` by whoever holds the password).
     #[serde(default)]
     pub roles: Vec<RoleGrants>,
+    /// The other user of the alternating pair (`name` ↔ `name_clone`), as the
+    /// secret's `AWSPREVIOUS` version names it, read with that version's
+    /// credentials: the next rotation hands that user's grants on, so what it holds
+    /// counts as much as the current user's. `None` when no `AWSPREVIOUS` names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_user: Option<OtherUserGrants>,
+}
+
+/// The other user of an alternating pair and its grants, or why they could not be
+/// read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherUserGrants {
+    /// The user name `AWSPREVIOUS` holds (or `(unknown)` when it was not read).
+    pub username: String,
+    pub rows: Collected<Vec<String>>,
+    #[serde(default)]
+    pub roles: Vec<RoleGrants>,
 }
 
 /// One granted role's `SHOW GRANTS` rows, or why they could not be read.

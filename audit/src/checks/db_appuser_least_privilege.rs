@@ -38,7 +38,7 @@
 
 use super::grants::{AppuserGrants, GrantRow, appuser_grants, grant_row, like, name_of, unquote};
 use super::{CheckDefinition, Context, Finding, Severity};
-use crate::inventory::{Collected, CollectionError};
+use crate::inventory::{Collected, CollectionError, RoleGrants};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "db.appuser.least-privilege",
@@ -228,6 +228,27 @@ fn master_credential(
     })
 }
 
+/// What `roles` hand out beyond least privilege (each marked with its role and
+/// `whose`), and the roles whose grants could not be read.
+fn held_through_roles<'a>(
+    roles: &'a [RoleGrants],
+    whose: &str,
+    excess: &mut Vec<String>,
+    unread: &mut Vec<(&'a str, &'a str)>,
+) {
+    for role in roles {
+        match &role.rows {
+            Collected::Ok(role_rows) => excess.extend(
+                self::excess(role_rows)
+                    .into_iter()
+                    .map(|held| format!("{held} (through role {}){whose}", role.role)),
+            ),
+            Collected::Failed(error) => unread.push((role.role.as_str(), error.message.as_str())),
+            Collected::Skipped(why) => unread.push((role.role.as_str(), why.as_str())),
+        }
+    }
+}
+
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     context.each_primary_secret(def, |secret| {
@@ -239,23 +260,32 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         if let Some(why) = master_credential(context, secret, &user) {
             return context.skip(def, resource, &why);
         }
-        let roles = context
+        let record = context
             .region
             .grants
             .iter()
-            .find(|g| &g.secret_arn == resource)
-            .map_or(&[][..], |g| g.roles.as_slice());
+            .find(|g| &g.secret_arn == resource);
+        let roles = record.map_or(&[][..], |g| g.roles.as_slice());
         let mut excess = excess(rows);
         let mut unread = Vec::new();
-        for role in roles {
-            match &role.rows {
-                Collected::Ok(role_rows) => excess.extend(
-                    self::excess(role_rows)
-                        .into_iter()
-                        .map(|held| format!("{held} (through role {})", role.role)),
-                ),
-                Collected::Failed(error) => unread.push((role.role.as_str(), error.message.as_str())),
-                Collected::Skipped(why) => unread.push((role.role.as_str(), why.as_str())),
+        held_through_roles(roles, "", &mut excess, &mut unread);
+        // The other user of the pair (AWSPREVIOUS): the next rotation gives its
+        // grants on, and setSecret stops on what RDS's master cannot grant.
+        let other = record.and_then(|g| g.other_user.as_ref());
+        let other_label = other.map(|o| {
+            format!(
+                " (user {}, the other user of the pair, named by AWSPREVIOUS)",
+                o.username
+            )
+        });
+        if let (Some(other), Some(label)) = (other, &other_label) {
+            match &other.rows {
+                Collected::Ok(other_rows) => {
+                    excess.extend(self::excess(other_rows).into_iter().map(|held| format!("{held}{label}")));
+                    held_through_roles(&other.roles, label, &mut excess, &mut unread);
+                }
+                Collected::Failed(error) => unread.push((label.as_str(), error.message.as_str())),
+                Collected::Skipped(why) => unread.push((label.as_str(), why.as_str())),
             }
         }
         if !excess.is_empty() {
@@ -275,7 +305,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 access_denied: false,
                 code: None,
                 message: format!(
-                    "least privilege of user {user} of secret {name} not proven: the grants of its role(s) {} could not be read ({})",
+                    "least privilege of user {user} of secret {name} not proven: the grants of {} could not be read ({})",
                     unread
                         .iter()
                         .map(|(role, _)| *role)
@@ -290,8 +320,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             def,
             resource,
             format!(
-                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s)",
-                roles.len()
+                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s){}",
+                roles.len(),
+                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.username))
             ),
         )
     })
@@ -485,6 +516,35 @@ mod tests {
         let mut region = compliant_region();
         region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
         assert_eq!(findings_of(region, DEFINITION.id)[0].status, Status::Error);
+    }
+
+    #[test]
+    fn the_other_user_of_the_pair_is_judged_and_an_unread_one_is_not_proven() {
+        let unread = Collected::Failed(denied("SHOW GRANTS"));
+        // (the other user's rows, status, in the message)
+        let table: &[(Collected<Vec<String>>, Status, &str)] = &[
+            (
+                clone_rows(None),
+                Status::Pass,
+                "neither does appuser_clone, the other user of the pair (AWSPREVIOUS)",
+            ),
+            (
+                clone_rows(Some("FILE")),
+                Status::Fail,
+                "holds FILE ON *.* (user appuser_clone, the other user of the pair, named by AWSPREVIOUS)",
+            ),
+            (unread, Status::Error, "not proven"),
+        ];
+        for (rows, status, text) in table {
+            let region = with_other_user(rows.clone());
+            let findings = findings_of(region, DEFINITION.id);
+            assert_eq!(findings[0].status, *status, "{findings:#?}");
+            assert!(
+                findings[0].message.contains(text),
+                "{}",
+                findings[0].message
+            );
+        }
     }
 
     #[test]

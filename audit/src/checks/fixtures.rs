@@ -368,6 +368,7 @@ pub fn compliant_region() -> RegionInventory {
                 "GRANT SELECT, INSERT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
             ]),
             roles: Vec::new(),
+            other_user: None,
         }],
         network_acls: Collected::Ok(vec![super::nacl::tests::default_acl("acl-default")]),
         vpc_peerings: Collected::Ok(Vec::new()),
@@ -468,4 +469,25 @@ pub fn discovered_as(mut region: RegionInventory, secret_name: &str) -> RegionIn
         },
     });
     region
+}
+
+/// The compliant region, with the other user of the alternating pair
+/// (`appuser_clone`, named by AWSPREVIOUS) read as `rows`.
+pub fn with_other_user(rows: Collected<Vec<String>>) -> RegionInventory {
+    let mut region = compliant_region();
+    region.grants[0].other_user = Some(crate::inventory::OtherUserGrants {
+        username: "appuser_clone".to_owned(),
+        rows,
+        roles: Vec::new(),
+    });
+    region
+}
+
+/// `appuser_clone`'s grant rows: its data grant, and `global` on `*.*` when given.
+pub fn clone_rows(global: Option<&str>) -> Collected<Vec<String>> {
+    let mut rows = vec!["GRANT SELECT ON `tutorial`.* TO `appuser_clone`@`%`".to_owned()];
+    if let Some(global) = global {
+        rows.push(format!("GRANT {global} ON *.* TO `appuser_clone`@`%`"));
+    }
+    Collected::Ok(rows)
 }

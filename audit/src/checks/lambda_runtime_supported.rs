@@ -11,9 +11,11 @@
 //! the same verdict later. A container image carries its own runtime, which the
 //! API does not show: SKIP (not judged), and the finding says so; a PASS would claim
 //! what the audit did not see. A supported runtime with no announced date passes
-//! "as of" the table's date, and only while the table is under a year old: after
-//! that it may miss a deprecation announced since, and is SKIPped, naming the
-//! table's date (a PASS would claim what this version of the audit cannot know).
+//! "as of" the table's date; once the table is over a year old the PASS says how
+//! old it is and that the audit must be updated to learn of later announcements.
+//! The verdict stays PASS (a SKIP would turn a compliant setup's verdict with the
+//! calendar, not with anything in the account), and it is a pure function of the
+//! collection day, so no test depends on the wall clock.
 
 use super::{CheckDefinition, Context, Finding, Severity};
 use crate::inventory::FunctionConfiguration;
@@ -108,25 +110,35 @@ pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "python3.12", "java21
 /// without an announced date passes "as of" this day only.
 pub(crate) const TABLE_AS_OF: &str = "2026-07-31";
 
-/// How long a runtime without an announced date may pass on the table's word.
-/// Lambda projects deprecations ahead of time (the runtimes page: "The following
-/// table lists the supported Lambda runtimes and projected deprecation dates"),
-/// so a recent table names what is coming; how recent is this audit's choice (a
-/// year), not an AWS figure. Past it, a PASS would claim
-/// what this version of the audit cannot know: SKIP, naming the table's date, as
-/// for a runtime it does not know.
+/// How old the table may be before a PASS on its word says so. Lambda projects
+/// deprecations ahead of time (the runtimes page: "The following table lists the
+/// supported Lambda runtimes and projected deprecation dates"), so a recent table
+/// names what is coming; how recent is this audit's choice (a year), not an AWS
+/// figure.
 const TABLE_TRUSTED_DAYS: i64 = 365;
 
-/// Whether the table is older than [`TABLE_TRUSTED_DAYS`] on `today` (`YYYY-MM-DD`);
-/// a day that does not parse counts as stale.
-fn table_stale(today: &str) -> bool {
+/// What a PASS on the table's word adds on `today` (`YYYY-MM-DD`): nothing while
+/// the table is at most [`TABLE_TRUSTED_DAYS`] old, else its age and the fix; a
+/// day that does not parse leaves the age unknown, which is said too.
+fn table_age_note(today: &str) -> String {
     let format = &time::format_description::well_known::Iso8601::DATE;
     match (
         time::Date::parse(TABLE_AS_OF, format),
         time::Date::parse(today, format),
     ) {
-        (Ok(table), Ok(today)) => (today - table).whole_days() > TABLE_TRUSTED_DAYS,
-        _ => true,
+        (Ok(table), Ok(day)) => {
+            let age = (day - table).whole_days();
+            if age > TABLE_TRUSTED_DAYS {
+                format!(
+                    "; this audit's runtime table is {age} days old: update the audit to learn of later announcements"
+                )
+            } else {
+                String::new()
+            }
+        }
+        _ => format!(
+            "; the age of this audit's runtime table on {today} is unknown: update the audit to learn of later announcements"
+        ),
     }
 }
 
@@ -161,11 +173,9 @@ pub(crate) fn verdict(configuration: &FunctionConfiguration, today: &str) -> Ver
         Some((_, since)) => Verdict::Supported(format!(
             "function {name} runs on {runtime}, supported until {since} (deprecation scheduled)"
         )),
-        None if SUPPORTED.contains(&runtime) && table_stale(today) => Verdict::NotJudged(format!(
-            "function {name} runs on {runtime}, supported with no deprecation announced as of {TABLE_AS_OF}, the date of this audit's runtime table, more than {TABLE_TRUSTED_DAYS} days before {today}: a deprecation announced since would be missed; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html) or use a newer audit"
-        )),
         None if SUPPORTED.contains(&runtime) => Verdict::Supported(format!(
-            "function {name} runs on {runtime}, a supported runtime: no deprecation announced as of {TABLE_AS_OF} (the date of this audit's runtime table)"
+            "function {name} runs on {runtime}, a supported runtime: no deprecation announced as of {TABLE_AS_OF} (the date of this audit's runtime table){}",
+            table_age_note(today)
         )),
         None => Verdict::NotJudged(format!(
             "function {name} runs on {runtime}, a runtime this version of the audit does not know; compare it with the Lambda runtimes page (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html)"
@@ -323,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn a_runtime_without_a_date_passes_as_of_the_table_until_it_is_a_year_old() {
+    fn a_runtime_without_a_date_passes_as_of_the_table_and_says_when_the_table_is_old() {
         check_rows(&[
             (
                 Some("ruby3.3"),
@@ -332,29 +342,43 @@ mod tests {
                 Some(true),
                 "no deprecation announced as of 2026-07-31",
             ),
-            // A year after the table's date it may have missed an announcement.
-            (
-                Some("java21"),
-                Some("Zip"),
-                "2027-07-31",
-                Some(true),
-                "as of 2026-07-31",
-            ),
+            // A year after the table's date it may have missed an announcement:
+            // still PASS, saying how old the table is.
             (
                 Some("java21"),
                 Some("Zip"),
                 "2027-08-01",
-                None,
-                "more than 365 days before 2027-08-01",
+                Some(true),
+                "no deprecation announced as of 2026-07-31 (the date of this audit's runtime table); this audit's runtime table is 366 days old: update the audit to learn of later announcements",
+            ),
+            (
+                Some("provided.al2023"),
+                Some("Zip"),
+                "2031-07-31",
+                Some(true),
+                "this audit's runtime table is 1826 days old",
             ),
             (
                 Some("python3.12"),
                 Some("Zip"),
                 "not a date",
-                None,
-                "a deprecation announced since would be missed",
+                Some(true),
+                "the age of this audit's runtime table on not a date is unknown",
             ),
         ]);
+        // Up to a year old, the PASS adds nothing.
+        for today in ["2026-07-31", "2027-07-31"] {
+            assert_eq!(table_age_note(today), "", "{today}");
+            let Verdict::Supported(message) =
+                verdict(&configuration(Some("java21"), Some("Zip")), today)
+            else {
+                panic!("{today}: not a PASS");
+            };
+            assert!(
+                message.ends_with("(the date of this audit's runtime table)"),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -733,14 +733,32 @@ pub fn admin_linked(context: &Context<'_>) -> Vec<Finding> {
             Some(instance) if instance.eq_ignore_ascii_case(&db.arn) => {
                 // The admin is RDS's master user: it cannot give the alternate user
                 // what it never holds itself.
-                let beyond = context
+                let record = context
                     .region
                     .grants
                     .iter()
-                    .find(|g| g.secret_arn == secret.arn)
+                    .find(|g| g.secret_arn == secret.arn);
+                let mut beyond = record
                     .and_then(|g| g.rows.ok())
                     .map(|rows| super::grants::beyond_rds_master(rows))
                     .unwrap_or_default();
+                // The other user of the pair (AWSPREVIOUS) is the one the next
+                // rotation's setSecret grants from; when it could not be read the
+                // link is not proven (ERROR), never a silent PASS.
+                if let Some(other) = record.and_then(|g| g.other_user.as_ref()) {
+                    match &other.rows {
+                        Collected::Ok(rows) => beyond.extend(
+                            super::grants::beyond_rds_master(rows)
+                                .into_iter()
+                                .map(|held| format!("{held} (user {}, the other user of the pair, named by AWSPREVIOUS)", other.username)),
+                        ),
+                        unread => {
+                            if let Some(finding) = context.missing(def, &resource, unread) {
+                                return finding;
+                            }
+                        }
+                    }
+                }
                 if beyond.is_empty() {
                     context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}", db.id))
                 } else {
@@ -1387,6 +1405,39 @@ mod tests {
         for (rows, status, text) in table {
             let mut region = compliant_region();
             region.grants[0].rows = Collected::Ok(rows.iter().map(|r| (*r).to_owned()).collect());
+            let (got, message) = status_and_message(region, "secret.rotation.admin-linked");
+            assert_eq!(got, *status, "{rows:?}: {message}");
+            assert!(message.contains(text), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_other_user_of_the_pair_is_judged_too_and_unread_is_not_proven() {
+        // (the other user's rows, status, in the message)
+        let table: &[(Collected<Vec<String>>, Status, &str)] = &[
+            (
+                clone_rows(None),
+                Status::Pass,
+                "the RDS-managed admin secret of",
+            ),
+            (
+                clone_rows(Some("FILE")),
+                Status::Fail,
+                "holds FILE ON *.* (user appuser_clone, the other user of the pair, named by AWSPREVIOUS)",
+            ),
+            (
+                Collected::Failed(crate::inventory::CollectionError {
+                    action: "mysql:connect".to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message: "logging in as appuser_clone failed".to_owned(),
+                }),
+                Status::Error,
+                "logging in as appuser_clone failed",
+            ),
+        ];
+        for (rows, status, text) in table {
+            let region = with_other_user(rows.clone());
             let (got, message) = status_and_message(region, "secret.rotation.admin-linked");
             assert_eq!(got, *status, "{rows:?}: {message}");
             assert!(message.contains(text), "{message}");

@@ -120,7 +120,7 @@ impl RegionCollector<'_> {
             }
             let function = function_arn.as_ref().map(|arn| &functions[arn]);
             let facts = if self.request.scope.read_secrets {
-                self.secret_value(&secret.arn).await.0
+                self.secret_value(&secret.arn, None).await.0
             } else {
                 Collected::Skipped("secret values are read only with --read-secrets".to_owned())
             };

@@ -30,6 +30,7 @@ const ECHO: &str = env!("CARGO_BIN_EXE_echo-function");
 const SCRIPTED: &str = env!("CARGO_BIN_EXE_scripted-rotation");
 const MY_IP: &str = "203.0.113.10/32";
 const APP_PASSWORD: &str = "AppUserPassw0rd42";
+const CLONE_PASSWORD: &str = "CloneUserPassw0rd7";
 
 /// What a test changes in the compliant setup.
 #[derive(Debug, Clone)]
@@ -1979,6 +1980,98 @@ async fn an_appuser_with_an_administrative_privilege_fails_held_directly_or_thro
         );
         assert!(finding.remediation.contains("REVOKE"));
         assert!(!finding.message.contains(APP_PASSWORD));
+    }
+}
+
+/// The secret as an alternating-users rotation leaves it: AWSCURRENT names
+/// `appuser_clone` (created here with `appuser`'s data grants), AWSPREVIOUS
+/// `appuser`, whose password still works.
+async fn rotated_to_the_clone(setup: &Setup, root: &mut sqlx::MySqlConnection) {
+    for statement in [
+        format!("CREATE USER 'appuser_clone'@'%' IDENTIFIED BY '{CLONE_PASSWORD}'"),
+        "GRANT SELECT, INSERT ON tutorial.* TO 'appuser_clone'@'%'".to_owned(),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut *root)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
+    let current = secrets
+        .get_secret_value()
+        .secret_id(&setup.secret_arn)
+        .send()
+        .await
+        .expect("current value");
+    let mut value: serde_json::Value =
+        serde_json::from_str(current.secret_string().expect("string")).expect("json");
+    value["username"] = json!("appuser_clone");
+    value["password"] = json!(CLONE_PASSWORD);
+    // PutSecretValue stages the new version AWSCURRENT and moves AWSPREVIOUS to
+    // the old one (Secrets Manager API reference, PutSecretValue).
+    secrets
+        .put_secret_value()
+        .secret_id(&setup.secret_arn)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("put the clone's value");
+}
+
+#[tokio::test]
+async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails() {
+    // The fuzzer's false PASS: after a rotation AWSCURRENT names appuser_clone;
+    // FILE given to appuser (AWSPREVIOUS) stops the next rotation in setSecret
+    // (rotator::a_user_holding_what_the_rds_master_cannot_grant_stops_the_rotation_before_any_write),
+    // so the audit reads the other user's grants with AWSPREVIOUS's credentials.
+    let setup = provision(&Options::default()).await;
+    let mut root = tests::rotation::instance_root(&setup.db_id).await;
+    rotated_to_the_clone(&setup, &mut root).await;
+    sqlx::query("GRANT FILE ON *.* TO 'appuser'@'%'")
+        .execute(&mut root)
+        .await
+        .expect("grant FILE as root");
+    let (inventory, findings) = Box::pin(audit(&setup)).await;
+    assert_eq!(
+        inventory.regions[0].grants[0].account.as_deref(),
+        Some("appuser_clone@%"),
+        "the audit logs in as the current user"
+    );
+    assert_eq!(
+        failing(&findings),
+        BTreeSet::from(["db.appuser.least-privilege", "secret.rotation.admin-linked"])
+    );
+    for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
+        let finding = finding(&findings, id);
+        assert!(
+            finding.message.contains(
+                "FILE ON *.* (user appuser, the other user of the pair, named by AWSPREVIOUS)"
+            ),
+            "{id}: {}",
+            finding.message
+        );
+        assert!(
+            !finding.message.contains(APP_PASSWORD) && !finding.message.contains(CLONE_PASSWORD)
+        );
+    }
+
+    // The other user's password no longer works: not proven (ERROR), never PASS.
+    sqlx::query("REVOKE FILE ON *.* FROM 'appuser'@'%'")
+        .execute(&mut root)
+        .await
+        .expect("revoke FILE");
+    sqlx::query("ALTER USER 'appuser'@'%' IDENTIFIED BY 'SomethingElse0'")
+        .execute(&mut root)
+        .await
+        .expect("change appuser's password");
+    let (_, findings) = Box::pin(audit(&setup)).await;
+    for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
+        let finding = findings
+            .iter()
+            .find(|f| f.check_id == id)
+            .unwrap_or_else(|| panic!("no {id}"));
+        assert_eq!(finding.status, Status::Error, "{id}: {}", finding.message);
+        assert!(finding.message.contains("appuser"), "{}", finding.message);
     }
 }
 

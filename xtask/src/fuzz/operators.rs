@@ -16,6 +16,7 @@ use audit::Status;
 use serde_json::json;
 
 use crate::fuzz::Setup;
+use crate::fuzz::changes::access::PairUser;
 use crate::fuzz::changes::{access, ingress, network, settings, tcp};
 
 /// What an operator's change does, as a future borrowing the setup.
@@ -455,7 +456,7 @@ pub const CATALOGUE: &[Operator] = &[
             ("secret.rotation.admin-linked", Status::Pass),
         ],
         ..op("appuser-grant-process", DATABASE, "appuser-grants", |s| {
-            Box::pin(access::appuser_granted(s, "PROCESS"))
+            Box::pin(access::appuser_granted(s, "PROCESS", PairUser::Current))
         })
     },
     Operator {
@@ -463,7 +464,7 @@ pub const CATALOGUE: &[Operator] = &[
         // rotation stops in setSecret, which the admin link predicts.
         expect: &[("db.appuser.least-privilege", Status::Fail)],
         ..op("appuser-grant-file", DATABASE, "appuser-grants", |s| {
-            Box::pin(access::appuser_granted(s, "FILE"))
+            Box::pin(access::appuser_granted(s, "FILE", PairUser::Current))
         })
     },
     op("nacl-deny-ipv6-out", NACL, "nacl-egress-rule-1", |s| {
@@ -482,6 +483,30 @@ pub const CATALOGUE: &[Operator] = &[
             ENDPOINTS,
             "secretsmanager-endpoint",
             |s| Box::pin(network::endpoint_one_subnet(s)),
+        )
+    },
+    Operator {
+        // The other user of the pair (AWSPREVIOUS), whose grants the next
+        // rotation gives on: the audit reads it with AWSPREVIOUS's credentials.
+        expect: &[
+            ("db.appuser.least-privilege", Status::Fail),
+            ("secret.rotation.admin-linked", Status::Pass),
+        ],
+        ..op(
+            "appuser-other-grant-process",
+            DATABASE,
+            "appuser-grants",
+            |s| Box::pin(access::appuser_granted(s, "PROCESS", PairUser::Other)),
+        )
+    },
+    Operator {
+        // FILE on the other user: setSecret refuses it; once a false PASS.
+        expect: &[("db.appuser.least-privilege", Status::Fail)],
+        ..op(
+            "appuser-other-grant-file",
+            DATABASE,
+            "appuser-grants",
+            |s| Box::pin(access::appuser_granted(s, "FILE", PairUser::Other)),
         )
     },
 ];

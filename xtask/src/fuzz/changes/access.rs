@@ -243,20 +243,40 @@ pub(crate) async fn invoke_for_other_secret(s: &Setup) -> Result<String> {
     ))
 }
 
-/// The secret's current user (the one its AWSCURRENT value names: after the
-/// setup's first rotation, the clone) given `privileges` on `*.*` by the
-/// instance's root (the operator's way in, outside RDS's world): FILE, which
-/// RDS's master user never holds and so cannot copy to the other user, or
-/// PROCESS, which it holds WITH GRANT OPTION. The audit reads the grants of the
-/// current user only (it logs in with the current credentials), so a privilege
-/// given to the other user of the pair is not one it can see.
-pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<String> {
+/// Which user of the alternating pair an operator changes.
+#[derive(Clone, Copy)]
+pub(crate) enum PairUser {
+    /// The one the secret's AWSCURRENT value names (after the setup's first
+    /// rotation, the clone).
+    Current,
+    /// The other one (`name` ↔ `name_clone`, as the rotator pairs them), which
+    /// AWSPREVIOUS names: the next rotation's setSecret grants from it.
+    Other,
+}
+
+/// A user of the pair given `privileges` on `*.*` by the instance's root (the
+/// operator's way in, outside RDS's world): FILE, which RDS's master user never
+/// holds and so cannot copy to the other user, or PROCESS, which it holds WITH
+/// GRANT OPTION. The audit logs in as the current user and, with AWSPREVIOUS's
+/// credentials, as the other one.
+pub(crate) async fn appuser_granted(
+    s: &Setup,
+    privileges: &str,
+    which: PairUser,
+) -> Result<String> {
     let value: Value = serde_json::from_str(&current_value(s).await?)
         .context("the application secret's value is not JSON")?;
-    let name = value["username"]
+    let current = value["username"]
         .as_str()
         .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .context("the application secret names no plain username")?;
+    let (name, role) = match which {
+        PairUser::Current => (current.to_owned(), "the secret's current user"),
+        PairUser::Other => (
+            audit::collect::alternate_user(current),
+            "the other user of the pair, in AWSPREVIOUS",
+        ),
+    };
     let mut root = crate::emulator::instance_root(&s.emulator_dir, &s.state.db_instance).await?;
     let user = format!("'{name}'@'%'");
     let statement = format!("GRANT {privileges} ON *.* TO {user}");
@@ -270,7 +290,7 @@ pub(crate) async fn appuser_granted(s: &Setup, privileges: &str) -> Result<Strin
             )
         })?;
     Ok(format!(
-        "{user} (the secret's current user) holds {privileges} ON *.* (granted by the instance's root)"
+        "{user} ({role}) holds {privileges} ON *.* (granted by the instance's root)"
     ))
 }
 
