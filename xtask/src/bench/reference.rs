@@ -22,9 +22,11 @@
 //!
 //! Two allowances, both so that the reference does what it does on Lambda: it trusts
 //! the fixed path `/etc/pki/tls/cert.pem` (Amazon Linux's bundle, lambda_function.py
-//! `connect_and_authenticate`), which Debian lacks, so the runner maps that path (only
-//! while it is missing) to the emulator's CA, the one the rotator is given as
-//! `DB_CA_BUNDLE`: both then use verified TLS. And it reads `SECRETS_MANAGER_ENDPOINT`
+//! `connect_and_authenticate`), so the runner maps that path, inside its own process
+//! and whether or not the host has the file (Debian lacks it; on Fedora, RHEL or
+//! Amazon Linux it is the system's bundle, which never signed the emulator's server),
+//! to the emulator's CA, the one the rotator is given as `DB_CA_BUNDLE`: both then use
+//! verified TLS. And it reads `SECRETS_MANAGER_ENDPOINT`
 //! (set by AWS's SAR template), here the emulator's endpoint.
 
 use std::fs;
@@ -44,8 +46,10 @@ const RUNNER: &str = r#"import http.client, importlib, json, logging, os, ssl, s
 
 _create = ssl.create_default_context
 def _context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
-    # Amazon Linux's bundle, which the reference names; missing here (see the bench's doc).
-    if cafile == "/etc/pki/tls/cert.pem" and not os.path.exists(cafile):
+    # Amazon Linux's bundle, which the reference names: always the emulator's CA here,
+    # also where the host has one (Fedora, RHEL, Amazon Linux), which never signed the
+    # emulator's server (see the bench's doc); the host's file is never touched.
+    if cafile == "/etc/pki/tls/cert.pem":
         cafile = os.environ["REFERENCE_CA_FILE"]
     return _create(purpose, cafile=cafile, capath=capath, cadata=cadata)
 ssl.create_default_context = _context
