@@ -65,8 +65,8 @@ use crate::error::{Problem, RotationError};
 use crate::secret::DbSecret;
 use crate::version::Flavor;
 use proof::{
-    AccountProof, Candidate, StoredVersion, Takeover, account_proof, hosts_holding_pending, judge,
-    same_hosts,
+    AccountProof, Candidate, StoredVersion, Takeover, account_proof, extend_proof,
+    hosts_holding_pending, judge, same_hosts,
 };
 
 mod login_proof;
@@ -123,26 +123,33 @@ impl Rotator {
                 password: current.password.clone(),
             },
         ];
-        let proofs = |candidates: &[Candidate]| -> Vec<(String, AccountProof)> {
-            stored
-                .iter()
-                .map(|account| {
-                    let proof = account_proof(&account.plugin, account.hash(), candidates);
-                    (account.host.clone(), proof)
-                })
-                .collect()
-        };
-        let mut accounts = proofs(&candidates);
+        let mut accounts: Vec<(String, AccountProof)> = stored
+            .iter()
+            .map(|account| {
+                let proof = account_proof(&account.plugin, account.hash(), &candidates);
+                (account.host.clone(), proof)
+            })
+            .collect();
         let mut verdict = judge(alternate, &current.username, &accounts, candidates.len());
         if matches!(verdict, Takeover::Refused(_)) {
             // AWSPREVIOUS (every rotation after the first) and older versions, read
             // until every host holds one of them: a host that holds a password keeps
             // that proof whatever else is read, so more reads could not change the
-            // verdict (`judge`), only cost a GetSecretValue each.
-            let settled = |more: &[Candidate]| {
-                let all: Vec<Candidate> = candidates.iter().chain(more).cloned().collect();
+            // verdict (`judge`), only cost a GetSecretValue each. Each read is checked
+            // only against the hosts it could still prove (`extend_proof`).
+            let mut tried = candidates.len();
+            let settled = |new: &Candidate| {
+                tried += 1;
+                for ((_, proof), account) in accounts.iter_mut().zip(&stored) {
+                    *proof = extend_proof(
+                        proof,
+                        &account.plugin,
+                        account.hash(),
+                        std::slice::from_ref(new),
+                    );
+                }
                 matches!(
-                    judge(alternate, &current.username, &proofs(&all), all.len()),
+                    judge(alternate, &current.username, &accounts, tried),
                     Takeover::Ours { .. } | Takeover::AlreadySet
                 )
             };
@@ -150,7 +157,6 @@ impl Rotator {
                 .stored_candidates(cx, current, alternate, settled)
                 .await?;
             candidates.extend(more);
-            accounts = proofs(&candidates);
             verdict = judge(alternate, &current.username, &accounts, candidates.len());
         }
         match verdict {

@@ -22,9 +22,11 @@
 //!
 //! Two allowances, both so that the reference does what it does on Lambda: it trusts
 //! the fixed path `/etc/pki/tls/cert.pem` (Amazon Linux's bundle, lambda_function.py
-//! `connect_and_authenticate`), which Debian lacks, so the runner maps that path (only
-//! while it is missing) to the emulator's CA, the one the rotator is given as
-//! `DB_CA_BUNDLE`: both then use verified TLS. And it reads `SECRETS_MANAGER_ENDPOINT`
+//! `connect_and_authenticate`), so the runner maps that path, inside its own process
+//! and whether or not the host has the file (Debian lacks it; on Fedora, RHEL or
+//! Amazon Linux it is the system's bundle, which never signed the emulator's server),
+//! to the emulator's CA, the one the rotator is given as `DB_CA_BUNDLE`: both then use
+//! verified TLS. And it reads `SECRETS_MANAGER_ENDPOINT`
 //! (set by AWS's SAR template), here the emulator's endpoint.
 
 use std::fs;
@@ -44,8 +46,10 @@ const RUNNER: &str = r#"import http.client, importlib, json, logging, os, ssl, s
 
 _create = ssl.create_default_context
 def _context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
-    # Amazon Linux's bundle, which the reference names; missing here (see the bench's doc).
-    if cafile == "/etc/pki/tls/cert.pem" and not os.path.exists(cafile):
+    # Amazon Linux's bundle, which the reference names: always the emulator's CA here,
+    # also where the host has one (Fedora, RHEL, Amazon Linux), which never signed the
+    # emulator's server (see the bench's doc); the host's file is never touched.
+    if cafile == "/etc/pki/tls/cert.pem":
         cafile = os.environ["REFERENCE_CA_FILE"]
     return _create(purpose, cafile=cafile, capath=capath, cadata=cadata)
 ssl.create_default_context = _context
@@ -122,9 +126,11 @@ pub fn prepare(checkout: &Path, python3: &Path) -> Result<Reference> {
     fs::create_dir_all(&code_dir)?;
     fs::write(code_dir.join("lambda_function.py"), &source)?;
     fs::write(code_dir.join("runner.py"), RUNNER)?;
+    let python = std::path::absolute(&python)
+        .with_context(|| format!("making {} absolute", python.display()))?;
     let bootstrap = format!(
         "#!/bin/sh\nexec {} \"$LAMBDA_TASK_ROOT/runner.py\"\n",
-        python.display()
+        shell_quote(&python.to_string_lossy())
     );
     let zip = root.join("function.zip");
     write_zip(
@@ -155,22 +161,34 @@ pub fn prepare(checkout: &Path, python3: &Path) -> Result<Reference> {
     })
 }
 
-/// `venv/bin/python` with pymysql and boto3 from PyPI, installed on first use.
+/// The versions the README's figures were measured with: a venv installed with other
+/// pins (an earlier bench) is installed again, so a run measures what it reports.
+const PINS: [&str; 2] = ["boto3==1.44.18", "PyMySQL==1.2.4"];
+
+/// `text` as one POSIX shell word: single-quoted, each `'` written as `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `venv/bin/python` with pymysql and boto3 ([`PINS`]) from PyPI, installed on first
+/// use and again when the pins change.
 fn ensure_venv(venv: &Path, python3: &Path) -> Result<PathBuf> {
     let python = venv.join("bin").join("python");
     let marker = venv.join("installed");
-    if marker.exists() && python.exists() {
+    let pins = format!("{}\n", PINS.join(" "));
+    if python.exists() && fs::read_to_string(&marker).is_ok_and(|installed| installed == pins) {
         return Ok(python);
     }
     eprintln!(
-        "bench: installing pymysql and boto3 into {} (first use only)",
+        "bench: installing {} into {} (first use, or the pins changed)",
+        PINS.join(" and "),
         venv.display()
     );
     crate::emulator::create_venv(python3, venv)?;
     // Compiled on install (pip's default), as Lambda's runtime ships boto3 compiled.
     let output = Command::new(&python)
         .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
-        .args(["pymysql", "boto3"])
+        .args(PINS)
         .output()
         .context("running pip")?;
     if !output.status.success() {
@@ -179,7 +197,7 @@ fn ensure_venv(venv: &Path, python3: &Path) -> Result<PathBuf> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    fs::write(&marker, "pymysql boto3\n")?;
+    fs::write(&marker, pins)?;
     Ok(python)
 }
 
@@ -195,4 +213,27 @@ fn write_zip(path: &Path, entries: &[(&str, &[u8], u32)]) -> Result<()> {
     }
     writer.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn a_path_is_one_shell_word_whatever_it_holds() {
+        for (path, word) in [
+            ("/srv/venv/bin/python", "'/srv/venv/bin/python'"),
+            ("/home/a b/python", "'/home/a b/python'"),
+            ("/tmp/it's/python", r"'/tmp/it'\''s/python'"),
+            ("/tmp/$(id)`x`/python", "'/tmp/$(id)`x`/python'"),
+        ] {
+            assert_eq!(shell_quote(path), word);
+            // The shell reads it back as the same single word.
+            let echoed = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {word}")])
+                .output()
+                .expect("sh runs");
+            assert_eq!(String::from_utf8_lossy(&echoed.stdout), path);
+        }
+    }
 }

@@ -177,7 +177,8 @@ fn differences_name_each_setting_that_differs() {
 /// MySQL 8.0 before 8.0.19 has no password columns to read, so the options come from
 /// this text alone. Its format, as the 8.0 manual's example prints it ("SHOW CREATE
 /// USER Statement", <https://dev.mysql.com/doc/refman/8.0/en/show-create-user.html>):
-/// names in single quotes; the hash as a hex literal (`AS 0x...`) with
+/// names in single quotes there (the manual's example; real 8.0 servers print them in
+/// backticks, `` CREATE USER `u`@`%` ``, which the same reader takes: the tests above); the hash as a hex literal (`AS 0x...`) with
 /// `print_identified_with_as_hex` (8.0.17+), else as a string literal, which may hold
 /// unprintable bytes and escaped quotes; `PASSWORD HISTORY`, `REUSE INTERVAL` (8.0.3+)
 /// and `REQUIRE CURRENT` (8.0.13+) always printed; no `FAILED_LOGIN_ATTEMPTS` or

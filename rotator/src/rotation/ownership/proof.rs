@@ -92,12 +92,55 @@ pub enum AccountProof {
 
 /// Checks one account's stored hash against every candidate.
 pub fn account_proof(plugin: &str, hash: Option<&[u8]>, candidates: &[Candidate]) -> AccountProof {
+    account_proof_with(plugin, hash, candidates, &mut password_hash::check)
+}
+
+/// One account's proof extended with candidates read after those it was made from:
+/// the same as [`account_proof`] over all of them (the first match is kept), checking
+/// only `more`, and nothing once the account holds one. `setSecret` reads up to
+/// [`MAX_PROOF_READS`] versions one at a time and judges after each; checking every
+/// earlier candidate again each time made the refusal path (an account not ours, that
+/// no read settles) quadratic in sha256-crypt checks, each of
+/// `caching_sha2_password_digest_rounds` rounds (5000 to 4095000: MySQL manual,
+/// "Caching SHA-2 Pluggable Authentication"), enough to pass the function's timeout.
+pub fn extend_proof(
+    proof: &AccountProof,
+    plugin: &str,
+    hash: Option<&[u8]>,
+    more: &[Candidate],
+) -> AccountProof {
+    extend_proof_with(proof, plugin, hash, more, &mut password_hash::check)
+}
+
+fn extend_proof_with(
+    proof: &AccountProof,
+    plugin: &str,
+    hash: Option<&[u8]>,
+    more: &[Candidate],
+    check: &mut impl FnMut(&str, &[u8], &str) -> HashCheck,
+) -> AccountProof {
+    if let AccountProof::Holds { .. } = proof {
+        return proof.clone();
+    }
+    match (proof, account_proof_with(plugin, hash, more, check)) {
+        (_, holds @ AccountProof::Holds { .. }) => holds,
+        (AccountProof::Unknown, _) | (_, AccountProof::Unknown) => AccountProof::Unknown,
+        _ => AccountProof::HoldsNone,
+    }
+}
+
+fn account_proof_with(
+    plugin: &str,
+    hash: Option<&[u8]>,
+    candidates: &[Candidate],
+    check: &mut impl FnMut(&str, &[u8], &str) -> HashCheck,
+) -> AccountProof {
     let Some(hash) = hash else {
         return AccountProof::Unknown;
     };
     let mut unknown = false;
     for candidate in candidates {
-        match password_hash::check(plugin, hash, candidate.password.expose()) {
+        match check(plugin, hash, candidate.password.expose()) {
             HashCheck::Match => {
                 return AccountProof::Holds {
                     label: candidate.label.clone(),

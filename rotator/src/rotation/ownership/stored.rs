@@ -16,7 +16,8 @@ use crate::secret::DbSecret;
 impl Rotator {
     /// The passwords of the stored versions other than the pending and current ones
     /// that may prove the alternate user, the most likely first; read one version at a
-    /// time until `settled` says the ones found so far decide the proof.
+    /// time, each handed to `settled` as it is found, until `settled` says the ones
+    /// found so far decide the proof.
     ///
     /// Without that stop every setSecret read up to [`MAX_PROOF_READS`] versions, one
     /// `GetSecretValue` each, although `AWSPREVIOUS`, read first, proves a clone made by
@@ -27,7 +28,7 @@ impl Rotator {
         cx: &Context<'_>,
         current: &DbSecret,
         alternate: &str,
-        settled: impl Fn(&[Candidate]) -> bool,
+        mut settled: impl FnMut(&Candidate) -> bool,
     ) -> Result<Vec<Candidate>, RotationError> {
         let versions = self.stored_versions(cx).await?;
         let mut candidates = Vec::new();
@@ -40,12 +41,14 @@ impl Rotator {
                 continue;
             };
             if can_prove(&value, false, alternate, current) {
-                candidates.push(Candidate {
+                let candidate = Candidate {
                     label: version.label(),
                     pending: false,
                     password: value.password,
-                });
-                if settled(&candidates) {
+                };
+                let done = settled(&candidate);
+                candidates.push(candidate);
+                if done {
                     break;
                 }
             }

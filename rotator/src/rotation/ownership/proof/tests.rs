@@ -335,3 +335,71 @@ fn more_candidates_never_change_a_settled_verdict() {
     more.push(extra);
     assert_eq!(verdict(&more), settled);
 }
+
+/// The refusal path reads up to MAX_PROOF_READS versions, one at a time, judging
+/// after each: each read must be checked once against each host it could still prove
+/// (linear), not every earlier candidate again after each read (quadratic: at raised
+/// caching_sha2_password_digest_rounds that passed the function's 30 s timeout).
+#[test]
+fn each_read_is_checked_once_against_the_hosts_still_unproven() {
+    let plugin = "mysql_native_password";
+    let passwords: Vec<String> = (0..2 + MAX_PROOF_READS)
+        .map(|i| format!("pw-{i}"))
+        .collect();
+    let all: Vec<Candidate> = passwords
+        .iter()
+        .enumerate()
+        .map(|(i, password)| Candidate {
+            label: format!("v{i}"),
+            pending: i == 0,
+            password: Password::new(password.clone()),
+        })
+        .collect();
+    // One host holds none of them (nothing settles: every version is read), the other
+    // holds the fourth.
+    let hosts = [
+        ("%", native("not-ours")),
+        ("10.0.0.%", native(&passwords[3])),
+    ];
+    let mut checks = 0;
+    let mut counting = |plugin: &str, hash: &[u8], password: &str| {
+        checks += 1;
+        password_hash::check(plugin, hash, password)
+    };
+    // Pending and current first, then one read at a time, as `claim_alternate` does.
+    let mut proofs: Vec<AccountProof> = hosts
+        .iter()
+        .map(|(_, hash)| account_proof_with(plugin, Some(hash), &all[..2], &mut counting))
+        .collect();
+    for (read, new) in all.iter().enumerate().skip(2) {
+        for (proof, (_, hash)) in proofs.iter_mut().zip(&hosts) {
+            *proof = extend_proof_with(
+                proof,
+                plugin,
+                Some(hash),
+                std::slice::from_ref(new),
+                &mut counting,
+            );
+        }
+        // The same proofs as checking everything read so far from scratch.
+        let from_scratch: Vec<AccountProof> = hosts
+            .iter()
+            .map(|(_, hash)| account_proof(plugin, Some(hash), &all[..=read]))
+            .collect();
+        assert_eq!(proofs, from_scratch, "after read {read}");
+    }
+    // 22 checks for the host that holds none, 4 for the one that holds v3; rebuilding
+    // the proofs from scratch after each read checked every earlier candidate again.
+    assert_eq!(checks, all.len() + 4);
+    assert_eq!(
+        proofs[1],
+        AccountProof::Holds {
+            label: "v3".to_owned(),
+            pending: false
+        }
+    );
+    assert_eq!(proofs[0], AccountProof::HoldsNone);
+    // Unknown (a hash no check here reads) stays Unknown, as from scratch.
+    let unknown = extend_proof(&AccountProof::Unknown, plugin, Some(b"x"), &all[..1]);
+    assert_eq!(unknown, AccountProof::Unknown);
+}
