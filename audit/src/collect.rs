@@ -2029,6 +2029,84 @@ impl RegionCollector<'_> {
             }
         }
     }
+    /// A session logged in as `login` for reading its grants, in the audit's own
+    /// sql_mode, with the host and port it reached; on failure, the action and the
+    /// message of the record's error.
+    async fn grants_session(
+        &self,
+        secret_arn: &str,
+        login: &DbLogin,
+    ) -> Result<(MySqlConnection, String, u16), (&'static str, String)> {
+        let (host, port) = match (&self.request.db_endpoint, &login.host) {
+            (Some((host, port)), _) => (host.clone(), *port),
+            (None, Some(host)) => (host.clone(), login.port),
+            (None, None) => {
+                return Err((
+                    "mysql:connect",
+                    format!("secret {secret_arn} has no `host` key; pass --db-endpoint HOST:PORT"),
+                ));
+            }
+        };
+        let mut options = MySqlConnectOptions::new()
+            .host(&host)
+            .port(port)
+            .username(&login.username)
+            .password(login.password.expose());
+        let tunnelled = self.request.db_endpoint.is_some();
+        let insecure = self.request.policy.insecure_db_tls;
+        options = match tls_mode(login.ssl, tunnelled, insecure) {
+            Ok(mode) => options.ssl_mode(mode),
+            Err(refusal) => {
+                return Err(("mysql:connect", format!("secret {secret_arn}: {refusal}")));
+            }
+        };
+        if let Some(bundle) = &self.request.db_ca_bundle {
+            options = options.ssl_ca(bundle);
+        }
+        let connection = tokio::time::timeout(
+            Duration::from_secs(15),
+            MySqlConnection::connect_with(&options),
+        )
+        .await;
+        let mut connection = match connection {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(error)) => {
+                return Err((
+                    "mysql:connect",
+                    format!(
+                        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
+                        login.username
+                    ),
+                ));
+            }
+            Err(_) => {
+                return Err((
+                    "mysql:connect",
+                    format!(
+                        "connecting to {host}:{port} timed out; pass --db-endpoint HOST:PORT through a tunnel"
+                    ),
+                ));
+            }
+        };
+        // The server's sql_mode may hold ANSI_QUOTES (a parameter group with `ANSI`),
+        // under which SHOW GRANTS quotes names with `"` (MySQL reference manual,
+        // "Server SQL Modes"); sqlx only appends to the mode. A session mode of the
+        // audit's own makes every grant row print as the checks read it, as the
+        // rotator's session does (`rotator::sql::SESSION_SETUP`).
+        if let Err(error) = sqlx::query("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+            .execute(&mut connection)
+            .await
+        {
+            return Err((
+                "mysql:SET SESSION sql_mode",
+                format!(
+                    "setting the session's sql_mode as {} failed: {error}",
+                    login.username
+                ),
+            ));
+        }
+        Ok((connection, host, port))
+    }
 
     async fn grants_of(&self, secret_arn: &str, login: &DbLogin) -> GrantsRecord {
         let failed = |action: &str, message: String| GrantsRecord {
@@ -2044,74 +2122,10 @@ impl RegionCollector<'_> {
                 message,
             }),
         };
-        let (host, port) = match (&self.request.db_endpoint, &login.host) {
-            (Some((host, port)), _) => (host.clone(), *port),
-            (None, Some(host)) => (host.clone(), login.port),
-            (None, None) => {
-                return failed(
-                    "mysql:connect",
-                    format!("secret {secret_arn} has no `host` key; pass --db-endpoint HOST:PORT"),
-                );
-            }
+        let (mut connection, host, port) = match self.grants_session(secret_arn, login).await {
+            Ok(session) => session,
+            Err((action, message)) => return failed(action, message),
         };
-        let mut options = MySqlConnectOptions::new()
-            .host(&host)
-            .port(port)
-            .username(&login.username)
-            .password(login.password.expose());
-        let tunnelled = self.request.db_endpoint.is_some();
-        let insecure = self.request.policy.insecure_db_tls;
-        options = match tls_mode(login.ssl, tunnelled, insecure) {
-            Ok(mode) => options.ssl_mode(mode),
-            Err(refusal) => {
-                return failed("mysql:connect", format!("secret {secret_arn}: {refusal}"));
-            }
-        };
-        if let Some(bundle) = &self.request.db_ca_bundle {
-            options = options.ssl_ca(bundle);
-        }
-        let connection = tokio::time::timeout(
-            Duration::from_secs(15),
-            MySqlConnection::connect_with(&options),
-        )
-        .await;
-        let mut connection = match connection {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => {
-                return failed(
-                    "mysql:connect",
-                    format!(
-                        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
-                        login.username
-                    ),
-                );
-            }
-            Err(_) => {
-                return failed(
-                    "mysql:connect",
-                    format!(
-                        "connecting to {host}:{port} timed out; pass --db-endpoint HOST:PORT through a tunnel"
-                    ),
-                );
-            }
-        };
-        // The server's sql_mode may hold ANSI_QUOTES (a parameter group with `ANSI`),
-        // under which SHOW GRANTS quotes names with `"` (MySQL reference manual,
-        // "Server SQL Modes"); sqlx only appends to the mode. A session mode of the
-        // audit's own makes every grant row print as the checks read it, as the
-        // rotator's session does (`rotator::sql::SESSION_SETUP`).
-        if let Err(error) = sqlx::query("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
-            .execute(&mut connection)
-            .await
-        {
-            return failed(
-                "mysql:SET SESSION sql_mode",
-                format!(
-                    "setting the session's sql_mode as {} failed: {error}",
-                    login.username
-                ),
-            );
-        }
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
             .await
