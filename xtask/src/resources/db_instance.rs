@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, say};
 use crate::names::{self, Names};
 use crate::tags::rds_tags;
@@ -17,7 +17,6 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbInstance,
     label: "RDS instance",
-    made_by: MadeBy::Provision,
     depends_on: &[
         Kind::DbSubnetGroup,
         Kind::DbParameterGroup,
@@ -27,6 +26,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
     ready: "status available with an endpoint (up to 20 minutes)",
     delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.database_and_ingress())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBInstance`, then the wait until RDS no longer lists it.
@@ -75,6 +78,19 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 impl Provisioner<'_> {
+    /// Provision's step: the instance, then the database group's rule admitting the
+    /// bastion on the instance's port (known only once the instance exists; the
+    /// emulator serves each instance on its own port).
+    async fn database_and_ingress(&mut self) -> Result<()> {
+        self.database().await?;
+        let (port, bastion, database) = (
+            i32::from(self.state.db_port),
+            self.state.bastion_group.clone(),
+            self.state.database_group.clone(),
+        );
+        self.ingress(&database, port, &bastion).await
+    }
+
     /// Moves an earlier run's instance into the project's parameter group, and says on
     /// every run whether the group is in force. No `ApplyImmediately`: the group name
     /// changes at once without it, its parameters only at the next reboot either way,

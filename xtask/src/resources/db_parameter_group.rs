@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -17,12 +17,15 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbParameterGroup,
     label: "DB parameter group",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
     create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
     ready: "",
     delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.db_parameter_group())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBParameterGroup`, retried while the instance still uses it

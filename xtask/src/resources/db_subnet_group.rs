@@ -4,7 +4,7 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -14,12 +14,15 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbSubnetGroup,
     label: "DB subnet group",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Subnet],
     found_by: "rds:DescribeDBSubnetGroups by name, in the run's VPC only",
     create: "rds:CreateDBSubnetGroup over the private subnets (tagged)",
     ready: "",
     delete: "rds:DeleteDBSubnetGroup",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.db_subnet_group())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBSubnetGroup`, retried while the instance is still being released.

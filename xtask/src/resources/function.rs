@@ -9,7 +9,7 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, Vp
 
 use super::context::{DeployOptions, Deployer, Foundation};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
@@ -18,7 +18,6 @@ use crate::names::Names;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Function,
     label: "Lambda function",
-    made_by: MadeBy::Deploy,
     depends_on: &[
         Kind::Role,
         Kind::LogGroup,
@@ -30,6 +29,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "lambda:CreateFunction (provided.al2023, in the private subnets), or UpdateFunctionCode/Configuration in place",
     ready: "State Active and LastUpdateStatus Successful",
     delete: "lambda:UpdateFunctionConfiguration with an empty VpcConfig, DeleteFunction, then wait until its network interfaces are gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.function())),
 };
 
 /// Deletes a function so that its VPC network interfaces go too.

@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -20,7 +20,6 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Instance,
     label: "EC2 instance",
-    made_by: MadeBy::Provision,
     depends_on: &[
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -31,6 +30,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "ec2:RunInstances t3.micro in a public subnet (tagged), IMDSv2 required; an earlier run's bastion is switched to IMDSv2 (ModifyInstanceMetadataOptions)",
     ready: "state running, with a public address",
     delete: "ec2:TerminateInstances, then wait until terminated",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.bastion())),
+    deploy: None,
 };
 
 /// `ec2:TerminateInstances`, then the wait until the instance is terminated.

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::ResourceType;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{owns_ec2, run_filters, tag_spec};
@@ -15,12 +15,15 @@ use crate::tags::{owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::InternetGateway,
     label: "internet gateway",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc],
     found_by: "ec2:DescribeInternetGateways by tags (not by attachment, so an interrupted run finds it)",
     create: "ec2:CreateInternetGateway (tagged); attached to the VPC if it is not",
     ready: "",
     delete: "ec2:DetachInternetGateway, ec2:DeleteInternetGateway",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.internet_gateway())),
+    deploy: None,
 };
 
 /// `ec2:DetachInternetGateway` from each VPC it is attached to, then

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{KeyType, ResourceType};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -21,12 +21,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KeyPair,
     label: "key pair",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "ec2:DescribeKeyPairs by name, kept only with the run's tags",
     create: "ec2:CreateKeyPair (tagged); the private key written with mode 0600",
     ready: "",
     delete: "ec2:DeleteKeyPair",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.key_pair())),
+    deploy: None,
 };
 
 /// `ec2:DeleteKeyPair`, retried while AWS says a dependency is being released.

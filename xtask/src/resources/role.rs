@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 
@@ -19,12 +19,15 @@ use crate::names::{self, Names};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Role,
     label: "IAM role",
-    made_by: MadeBy::Deploy,
     depends_on: &[],
     found_by: "iam:GetRole by name, kept only with the run's tags and this region's tag",
     create: "iam:CreateRole (trust lambda.amazonaws.com), PutRolePolicy (least privilege)",
     ready: "assumable by Lambda (CreateFunction retried while it is not)",
     delete: "iam:DeleteRolePolicy, iam:DetachRolePolicy (the policy itself is kept), iam:DeleteRole, once the function's network interfaces are gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.role())),
 };
 
 /// `iam:DeleteRolePolicy` for each inline policy, `iam:DetachRolePolicy` for each

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::ResourceType;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -15,12 +15,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::RouteTable,
     label: "route table",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc, Kind::InternetGateway, Kind::Subnet],
     found_by: "ec2:DescribeRouteTables by tags in the VPC",
     create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
     ready: "",
     delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.route_table())),
+    deploy: None,
 };
 
 /// `ec2:DisassociateRouteTable` for each association but the main one, then

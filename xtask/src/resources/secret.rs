@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
@@ -18,12 +18,15 @@ use crate::tags::secret_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Secret,
     label: "secret",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::DbInstance, Kind::KmsKey],
     found_by: "secretsmanager:ListSecrets by tag, planned deletions included; secrets another service owns skipped",
     create: "secretsmanager:CreateSecret under the KMS key (masterarn = the RDS-managed admin secret); appuser made in the database; an earlier run's secret is moved to the key (UpdateSecret --kms-key-id)",
     ready: "",
     delete: "secretsmanager:DeleteSecret (7-day recovery window, or --force-delete-secrets)",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.app_secret())),
+    deploy: None,
 };
 
 /// The recovery window, in days: Secrets Manager's shortest (7 to 30; API

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecificat
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{ec2_tags, filter, owns_ec2, run_filters};
@@ -15,12 +15,15 @@ use crate::tags::{ec2_tags, filter, owns_ec2, run_filters};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Subnet,
     label: "subnet",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc],
     found_by: "ec2:DescribeSubnets in the VPC, by CIDR",
     create: "ec2:CreateSubnet x4 in the two zones placement chose; public ones map public IPs (checked every run)",
     ready: "",
     delete: "ec2:DeleteSubnet",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.subnets())),
+    deploy: None,
 };
 
 /// `ec2:DeleteSubnet`, retried while what is in it is being released.

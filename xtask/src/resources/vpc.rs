@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{owns_ec2, run_filters, tag_spec};
@@ -15,12 +15,15 @@ use crate::tags::{owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Vpc,
     label: "VPC",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "ec2:DescribeVpcs, filtered by the project's and the run's tags",
     create: "ec2:CreateVpc 10.0.0.0/16 (tagged); DNS support and host names checked and set on every run; the VPC's own default security group has its rules revoked (by rule id) on every run, so a resource put in it reaches nothing (FSBP EC2.2)",
     ready: "",
     delete: "ec2:DeleteVpc",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.vpc())),
+    deploy: None,
 };
 
 /// Turns on the VPC's DNS support, then its DNS hostnames: an interface endpoint's

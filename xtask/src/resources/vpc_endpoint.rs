@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -17,12 +17,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::VpcEndpoint,
     label: "VPC endpoint",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Subnet, Kind::SecurityGroup],
     found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
     create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
     ready: "state available",
     delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.endpoints())),
+    deploy: None,
 };
 
 /// `ec2:DeleteVpcEndpoints`, then the wait until the endpoint is deleted (its
