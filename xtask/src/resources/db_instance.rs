@@ -327,7 +327,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut marker = None;
     loop {
         let page = clients
@@ -336,7 +335,7 @@ pub(crate) async fn discover(
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| err("rds:DescribeDBInstances", aws::describe(&e)))?;
+            .map_err(aws::failed("rds:DescribeDBInstances"))?;
         for instance in page.db_instances() {
             let tags = instance
                 .tag_list()

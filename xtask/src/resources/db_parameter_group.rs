@@ -158,7 +158,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let name = &names.db_parameter_group;
     let out = match clients
         .rds
@@ -169,7 +168,7 @@ pub(crate) async fn discover(
     {
         Ok(out) => out,
         Err(e) if aws::is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(err("rds:DescribeDBParameterGroups", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("rds:DescribeDBParameterGroups")(e)),
     };
     for group in out.db_parameter_groups() {
         let Some(arn) = group.db_parameter_group_arn() else {

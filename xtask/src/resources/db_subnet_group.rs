@@ -88,7 +88,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients
         .rds
         .describe_db_subnet_groups()
@@ -111,7 +110,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("rds:DescribeDBSubnetGroups", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("rds:DescribeDBSubnetGroups")(e)),
     }
     Ok(())
 }

@@ -328,7 +328,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients
         .lambda
         .get_function_configuration()
@@ -346,7 +345,7 @@ pub(crate) async fn discover(
                 .resource(&arn)
                 .send()
                 .await
-                .map_err(|e| err("lambda:ListTags", aws::describe(&e)))?;
+                .map_err(aws::failed("lambda:ListTags"))?;
             let tags = tags.tags().into_iter().flatten();
             if names.owns(tags.map(|(k, v)| (k.as_str(), v.as_str()))) {
                 found.push(Resource::new(
@@ -357,7 +356,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("lambda:GetFunctionConfiguration", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("lambda:GetFunctionConfiguration")(e)),
     }
     Ok(())
 }

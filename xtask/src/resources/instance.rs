@@ -267,13 +267,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let instances = ec2
         .describe_instances()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeInstances", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeInstances"))?;
     for instance in instances
         .reservations()
         .iter()

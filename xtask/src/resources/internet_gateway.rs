@@ -132,13 +132,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let gateways = ec2
         .describe_internet_gateways()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeInternetGateways", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeInternetGateways"))?;
     for gateway in gateways.internet_gateways() {
         if owns_ec2(names, gateway.tags()) {
             found.push(Resource::new(

@@ -115,13 +115,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let pairs = ec2
         .describe_key_pairs()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeKeyPairs", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeKeyPairs"))?;
     for pair in pairs.key_pairs() {
         if owns_ec2(names, pair.tags()) {
             let name = pair.key_name().unwrap_or_default();

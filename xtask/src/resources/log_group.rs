@@ -126,7 +126,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let group = format!("/aws/lambda/{}", names.function);
     #[allow(deprecated)] // ListTagsForResource needs the group's ARN; this takes its name
     match clients
@@ -143,7 +142,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("logs:ListTagsLogGroup", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("logs:ListTagsLogGroup")(e)),
     }
     Ok(())
 }

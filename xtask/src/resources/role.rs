@@ -246,7 +246,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients.iam.get_role().role_name(&names.role).send().await {
         Ok(out) => {
             // IAM is global: a role that serves this run in another region stays.
@@ -261,7 +260,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("iam:GetRole", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("iam:GetRole")(e)),
     }
     Ok(())
 }

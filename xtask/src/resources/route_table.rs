@@ -153,13 +153,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let tables = ec2
         .describe_route_tables()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeRouteTables", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeRouteTables"))?;
     for table in tables.route_tables() {
         let main = table.associations().iter().any(|a| a.main() == Some(true));
         if owns_ec2(names, table.tags()) && !main {

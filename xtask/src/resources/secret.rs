@@ -285,7 +285,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut token = None;
     loop {
         let page = clients
@@ -303,7 +302,7 @@ pub(crate) async fn discover(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| err("secretsmanager:ListSecrets", aws::describe(&e)))?;
+            .map_err(aws::failed("secretsmanager:ListSecrets"))?;
         for secret in page.secret_list() {
             let tags = secret
                 .tags()

@@ -517,13 +517,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let groups = ec2
         .describe_security_groups()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeSecurityGroups", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeSecurityGroups"))?;
     for group in groups.security_groups() {
         if owns_ec2(names, group.tags()) && group.group_name() != Some("default") {
             let mut resource = Resource::new(

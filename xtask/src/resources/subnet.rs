@@ -152,13 +152,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let subnets = ec2
         .describe_subnets()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeSubnets", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeSubnets"))?;
     for subnet in subnets.subnets() {
         if owns_ec2(names, subnet.tags()) {
             found.push(Resource::new(

@@ -61,16 +61,11 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 impl Provisioner<'_> {
+    /// Provision's step: the run's VPC, created when missing, with DNS on.
     pub(crate) async fn vpc(&mut self) -> Result<()> {
-        let found = self
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(run_filters(self.names)))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
-        let (id, created) = if let Some(id) = found.vpcs().first().and_then(|v| v.vpc_id()) {
-            (id.to_owned(), false)
+        let found = tagged(&self.ec2, self.names).await?;
+        let (id, created) = if let Some((id, _)) = found.into_iter().next() {
+            (id, false)
         } else {
             let vpc = self
                 .ec2
@@ -93,20 +88,37 @@ impl Provisioner<'_> {
     }
 }
 
-/// The run's VPC, by its tags.
-pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+/// The run's VPCs (id, `Name` tag), by the run's tag filters and then checked to
+/// carry all of the run's tags (`owns_ec2`): the one lookup provision, deploy and
+/// discovery share.
+async fn tagged(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<Vec<(String, String)>> {
     let vpcs = ec2
         .describe_vpcs()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeVpcs"))?;
     Ok(vpcs
         .vpcs()
-        .first()
-        .and_then(|v| v.vpc_id())
-        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))?
-        .to_owned())
+        .iter()
+        .filter(|vpc| owns_ec2(names, vpc.tags()))
+        .map(|vpc| {
+            (
+                vpc.vpc_id().unwrap_or_default().to_owned(),
+                crate::tags::ec2_name(vpc.tags()),
+            )
+        })
+        .collect())
+}
+
+/// The run's VPC, by its tags.
+pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+    tagged(ec2, names)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(id, _)| id)
+        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))
 }
 
 /// The VPC by its tags (discovery).
@@ -115,22 +127,8 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
-    let vpcs = ec2
-        .describe_vpcs()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(|e| err("ec2:DescribeVpcs", aws::describe(&e)))?;
-    for vpc in vpcs.vpcs() {
-        if owns_ec2(names, vpc.tags()) {
-            found.push(Resource::new(
-                Kind::Vpc,
-                vpc.vpc_id().unwrap_or_default(),
-                crate::tags::ec2_name(vpc.tags()),
-            ));
-        }
+    for (id, name) in tagged(&clients.ec2, names).await? {
+        found.push(Resource::new(Kind::Vpc, id, name));
     }
     Ok(())
 }

@@ -155,13 +155,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let endpoints = ec2
         .describe_vpc_endpoints()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeVpcEndpoints", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeVpcEndpoints"))?;
     for endpoint in endpoints.vpc_endpoints() {
         let state = endpoint
             .state()
