@@ -1,5 +1,9 @@
-//! The RDS instance: deleted without a final snapshot, and waited for (its subnet
-//! group and security group go only after it).
+//! The RDS instance: provision's step (created private, encrypted, with an
+//! RDS-managed admin password, in the project's parameter group, waited for until
+//! available; then the database group's rule admitting the bastion on the
+//! instance's port, known only once it exists), the lookup deploy needs, discovery,
+//! and its deletion without a final snapshot, waited for (its subnet group and
+//! security group go only after it).
 
 use std::time::Duration;
 
@@ -97,7 +101,7 @@ impl Provisioner<'_> {
     /// and `ApplyImmediately` would also apply the user's other pending modifications
     /// (Amazon RDS API Reference, ModifyDBInstance: DBParameterGroupName,
     /// ApplyImmediately).
-    pub(crate) async fn use_parameter_group(
+    async fn use_parameter_group(
         &self,
         id: &str,
         instance: Option<&aws_sdk_rds::types::DbInstance>,

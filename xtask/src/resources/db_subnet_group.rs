@@ -1,4 +1,5 @@
-//! The database's subnet group.
+//! The database's subnet group over the private subnets: provision's step, the
+//! lookup by name, discovery and deletion (after the instance that uses it).
 
 use anyhow::{Result, anyhow, bail};
 

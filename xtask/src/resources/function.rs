@@ -1,5 +1,8 @@
-//! The rotation function: detached from the VPC, deleted, and waited for until
-//! Lambda has removed its network interfaces.
+//! The rotation function: deploy's step (created in the private subnets with the
+//! function's own group, or its code and configuration updated in place, waited for
+//! until active), discovery, and its deletion: detached from the VPC, deleted, and
+//! waited for until Lambda has removed its network interfaces (which Lambda needs
+//! the role for, so the role goes after).
 
 use std::time::Duration;
 
@@ -164,7 +167,7 @@ impl<'a> FunctionSetup<'a> {
 }
 
 /// The function's ARN, if it exists.
-pub(crate) async fn existing_function(
+async fn existing_function(
     lambda: &aws_sdk_lambda::Client,
     names: &Names,
 ) -> Result<Option<String>> {
@@ -188,7 +191,7 @@ pub(crate) async fn existing_function(
 }
 
 /// Uploads the code and the configuration of an existing function again.
-pub(crate) async fn update_function(
+async fn update_function(
     lambda: &aws_sdk_lambda::Client,
     options: &DeployOptions,
     function: &FunctionSetup<'_>,

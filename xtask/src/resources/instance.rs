@@ -1,4 +1,7 @@
-//! The bastion host: terminated, and waited for (its group and subnet go after it).
+//! The bastion host: provision's step (launched in a public subnet with IMDSv2
+//! required, so a request forged through the host cannot read its credentials; an
+//! earlier run's bastion is switched to IMDSv2), discovery, and its termination,
+//! waited for (its group and subnet go only after it).
 
 use std::time::Duration;
 
@@ -228,7 +231,7 @@ impl Provisioner<'_> {
     /// found by its tags). `ModifyInstanceMetadataOptions` applies to a running
     /// instance without a restart (Amazon EC2 User Guide, "Modify instance metadata
     /// options for existing instances").
-    pub(crate) async fn require_imdsv2(&self, id: &str) -> Result<()> {
+    async fn require_imdsv2(&self, id: &str) -> Result<()> {
         self.ec2
             .modify_instance_metadata_options()
             .instance_id(id)

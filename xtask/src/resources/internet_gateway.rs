@@ -1,4 +1,6 @@
-//! The VPC's internet gateway: detached first, then deleted.
+//! The VPC's internet gateway, the bastion's way in: provision's step (found by the
+//! run's tags, created when missing, attached when it is not), discovery, and its
+//! deletion (detached first: EC2 refuses to delete an attached gateway).
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::ResourceType;

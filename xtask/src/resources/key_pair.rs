@@ -1,4 +1,5 @@
-//! The bastion's key pair.
+//! The bastion's key pair: provision's step (created when missing, its private key
+//! written with mode 0600, since EC2 returns it only once), discovery and deletion.
 
 use std::fs;
 use std::io::Write as _;

@@ -1,4 +1,6 @@
-//! The function's log group (`/aws/lambda/<function>`).
+//! The function's log group (`/aws/lambda/<function>`): deploy's step, made before
+//! the function so that it is tagged and keeps logs 365 days (Lambda would otherwise
+//! create it on the first write, untagged and kept forever), discovery and deletion.
 
 use anyhow::{Result, anyhow, bail};
 
@@ -42,11 +44,11 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 /// How long the function's logs are kept: a year, the usual audit trail retention.
-pub const LOG_RETENTION_DAYS: i32 = 365;
+const LOG_RETENTION_DAYS: i32 = 365;
 
 /// Creates the function's log group with the run's tags, or tags one Lambda made;
 /// sets its retention either way.
-pub(crate) async fn ensure_log_group(
+async fn ensure_log_group(
     logs: &aws_sdk_cloudwatchlogs::Client,
     names: &Names,
     calls: &mut Calls,

@@ -1,4 +1,6 @@
-//! The public subnets' route table: its associations first, then the table.
+//! The public subnets' route table: provision's step (the default route through
+//! the internet gateway and each association, checked every run), discovery, and its
+//! deletion (its associations first, then the table).
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::ResourceType;

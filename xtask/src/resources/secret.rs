@@ -1,5 +1,8 @@
-//! The application's secret: deleted after a 7-day recovery window, or at once with
-//! `--force-delete-secrets`.
+//! The application's secret: provision's step (created under the run's KMS key with
+//! `masterarn` naming the RDS-managed admin secret, appuser made in the database with
+//! a random password; an earlier run's secret moved to the key), discovery (which
+//! also finds the secret's rotation), and its deletion after a 7-day recovery window,
+//! or at once with `--force-delete-secrets`.
 
 use anyhow::{Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
@@ -72,7 +75,7 @@ impl Provisioner<'_> {
     /// A secret already rotating keeps its rotation function, whose role may decrypt
     /// only under the key named when `deploy` wrote its policy: the user is told to
     /// rerun deploy.
-    pub(crate) async fn use_kms_key(
+    async fn use_kms_key(
         &self,
         name: &str,
         current: Option<&str>,
@@ -226,7 +229,7 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    pub(crate) async fn admin_login(&self) -> Result<DbLogin> {
+    async fn admin_login(&self) -> Result<DbLogin> {
         let arn = &self.state.admin_secret_arn;
         let value = self
             .secrets
@@ -260,7 +263,7 @@ impl Provisioner<'_> {
         })
     }
 
-    pub(crate) async fn random_password(&self) -> Result<SensitiveString> {
+    async fn random_password(&self) -> Result<SensitiveString> {
         let out = self
             .secrets
             .get_random_password()

@@ -1,4 +1,7 @@
-//! A subnet of the run's VPC.
+//! The run's subnets, two public (the bastion) and two private (the database, the
+//! endpoints, the function) in the two zones placement chose: provision's step
+//! (public ones map public addresses, checked every run), the lookup of the private
+//! ones deploy needs, discovery and deletion.
 
 use anyhow::{Result, anyhow};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};

@@ -1,4 +1,7 @@
-//! The run's VPC, deleted last.
+//! The run's VPC: provision's step (found by the run's tags, created when missing,
+//! DNS support and host names turned on, which an interface endpoint's private DNS
+//! needs), the one tagged lookup provision, deploy and discovery share, and its
+//! deletion, last of all, retried while what is in it is being released.
 
 use anyhow::{Result, anyhow};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};

@@ -1,4 +1,8 @@
-//! An interface VPC endpoint (Secrets Manager's, and the bastion's way to RDS).
+//! The interface VPC endpoints (Secrets Manager's, so the function in private
+//! subnets reaches it; RDS's, the bastion's way to the RDS API): provision's step
+//! (service names from placement, waited for until available), discovery, and
+//! their deletion, waited for until they are gone (their network interfaces hold
+//! the subnets and groups).
 
 use std::time::Duration;
 
