@@ -51,13 +51,15 @@ pub(crate) mod rotation;
 pub(crate) mod route_table;
 pub(crate) mod secret;
 pub mod security_group;
+pub(crate) mod spec;
 pub(crate) mod subnet;
 pub(crate) mod vpc;
 pub(crate) mod vpc_endpoint;
 
 pub use deletion::Outcome;
 pub(crate) use kind::Clients;
-pub use kind::{Kind, MadeBy, Resource, Spec};
+pub use kind::{Kind, Resource};
+pub use spec::{MadeBy, Spec};
 
 /// Every kind, each declared in its own file, in the order listed here (ties in
 /// [`creation_order`] keep this order).

@@ -12,7 +12,8 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, Vp
 
 use super::context::{DeployOptions, Deployer, Foundation};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::Names;
 

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 

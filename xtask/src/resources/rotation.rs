@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::context::{DeployOptions, Deployer};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Kind, Spec};
+use super::kind::Kind;
+use super::spec::Spec;
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
 

@@ -8,7 +8,8 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{owns_ec2, run_filters, tag_spec};
