@@ -103,6 +103,13 @@ pub fn describe<E: std::error::Error + ProvideErrorMetadata>(error: &E) -> Strin
     }
 }
 
+/// Maps an SDK error of `call` to `call: code: message`, for `map_err`.
+pub(crate) fn failed<E: std::error::Error + ProvideErrorMetadata>(
+    call: &str,
+) -> impl FnOnce(E) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{call}: {}", describe(&e))
+}
+
 /// Whether an error says the resource is already gone.
 pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     let code = code(error);

@@ -17,9 +17,8 @@ use crate::names::Names;
 use crate::resources::context::{Deployer, Foundation};
 
 pub use crate::resources::context::DeployOptions;
-pub use crate::resources::log_group::LOG_RETENTION_DAYS;
 pub use crate::resources::role::trust_policy;
-pub use crate::resources::rotation::{PERMISSION_ID, has_permission};
+pub(crate) use crate::resources::rotation::PERMISSION_ID;
 
 /// What a deploy did.
 #[derive(Debug, Clone)]
@@ -421,19 +420,6 @@ mod tests {
         ];
         for (key, expected) in cases {
             assert_eq!(key_resource(key, secret).as_deref(), expected, "{key:?}");
-        }
-    }
-
-    #[test]
-    fn the_permission_is_found_by_its_statement_id() {
-        let cases = [
-            (r#"{"Statement":[{"Sid":"SecretsManagerAccess"}]}"#, true),
-            (r#"{"Statement":[{"Sid":"Other"}]}"#, false),
-            (r#"{"Statement":[]}"#, false),
-            ("not json", false),
-        ];
-        for (policy, expected) in cases {
-            assert_eq!(has_permission(policy), expected, "{policy}");
         }
     }
 }

@@ -68,7 +68,7 @@ pub async fn plan(config: &SdkConfig, names: &Names) -> Result<String> {
     let found = crate::discovery::discover(config, names).await?;
     let kinds: Vec<crate::resources::Kind> = crate::resources::creation_order()
         .into_iter()
-        .filter(|k| k.spec().made_by == crate::resources::MadeBy::Provision)
+        .filter(|k| k.spec().made_by() == crate::resources::MadeBy::Provision)
         .collect();
     Ok(crate::resources::plan(
         &crate::discovery::planned(&found, &kinds),

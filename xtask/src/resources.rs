@@ -3,25 +3,26 @@
 //! Provision, deploy and cleanup used to enumerate the same resources each in its own
 //! hand-written order, so a fix such as "find it by its tags" or "retry `NotFound`
 //! after a create" had to be made in many places, and some were missed. Here each
-//! kind says, once: which command makes it, what it depends on, how it is found,
+//! kind says, once: which command makes it (by the steps it has), what it depends on, how it is found,
 //! created, made ready and deleted. The retries on AWS's documented transient errors
 //! live in one place, [`crate::aws`]: [`crate::aws::after_create`] (`*.NotFound` after
 //! a create), [`crate::aws::retry_transient`] and [`crate::aws::retry_while`]
 //! (`DependencyViolation`, role and permission propagation, updates in progress,
 //! throttling) and [`crate::aws::patiently`] (a deletion's dependencies being released). Provision and deploy walk
 //! the table forward ([`creation_order`]), cleanup walks it backward ([`deletion_rank`]),
-//! and both dry runs print their plan from it ([`plan`]).
+//! and provision's and cleanup's dry runs print their plan from it ([`plan`]).
 //!
 //! Everything a kind does lives in a file of its own below this module (`vpc.rs`,
-//! `subnet.rs`, [`security_group`], `function.rs`, ...): how it is found by the
-//! run's tags (`discover`), how it is ensured (found, created when missing, repaired,
-//! waited for until ready: methods of the walk's context) and deleted
-//! (`delete(&mut Deletion) -> Outcome`, every write gated on the dry run through
-//! `Deletion::write`, `deletion.rs`). [`engine`] walks the table: provision's
-//! kinds through `Provisioner`, deploy's through `Deployer` (whose `Calls` is the
-//! dry run's policy: each write announced, none made), discovery by kind; cleanup
-//! dispatches deletions by kind. The commands keep only their options, pure checks
-//! and the walk they start.
+//! `subnet.rs`, [`security_group`], `function.rs`, ...), and its row of the table,
+//! [`Spec`], points at it: how it is found by the run's tags (`discover`), provision's
+//! or deploy's step (found, created when missing, repaired, waited for until ready)
+//! and how it is deleted (`remove`, every write gated on the dry run through
+//! `Deletion::write`, `deletion.rs`). Which command makes a kind is derived from the
+//! steps it has ([`Spec::made_by`]), so the plan and the walk agree. [`engine`] walks
+//! the table without matching on kinds; `context.rs` holds what each walk hands a
+//! step (`Provisioner`, whose writes are made at once; `Deployer`, whose `Calls` is
+//! deploy's dry-run policy: each write announced, none made). The commands keep only
+//! their options, pure checks and the walk they start.
 //!
 //! Pattern: aws-nuke's resource registry (one type per resource kind, with its lister
 //! and remover) and Terraform's dependency graph (create in topological order, destroy
@@ -50,13 +51,15 @@ pub(crate) mod rotation;
 pub(crate) mod route_table;
 pub(crate) mod secret;
 pub mod security_group;
+pub(crate) mod spec;
 pub(crate) mod subnet;
 pub(crate) mod vpc;
 pub(crate) mod vpc_endpoint;
 
 pub use deletion::Outcome;
 pub(crate) use kind::Clients;
-pub use kind::{Kind, MadeBy, Resource, Spec};
+pub use kind::{Kind, Resource};
+pub use spec::{MadeBy, Spec};
 
 /// Every kind, each declared in its own file, in the order listed here (ties in
 /// [`creation_order`] keep this order).
@@ -182,6 +185,33 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_is_made_by_a_step_and_found_by_a_discover() {
+        // A kind with no step would be planned and never made; a kind without its
+        // own `discover` must be found with another (a rotation, by its secret's).
+        for spec in &TABLE {
+            assert!(
+                spec.provision.is_some() || spec.deploy.is_some(),
+                "{:?} has no step",
+                spec.kind
+            );
+            assert_eq!(
+                spec.discover.is_none(),
+                spec.kind == K::Rotation,
+                "{:?}",
+                spec.kind
+            );
+        }
+        // The one kind both make: provision the bastion's and database's groups,
+        // deploy the function's.
+        let both: Vec<Kind> = TABLE
+            .iter()
+            .filter(|s| s.provision.is_some() && s.deploy.is_some())
+            .map(|s| s.kind)
+            .collect();
+        assert_eq!(both, [K::SecurityGroup]);
+    }
+
+    #[test]
     fn each_kind_is_created_after_and_deleted_before_what_it_depends_on() {
         let order = creation_order();
         assert_eq!(order.len(), TABLE.len());
@@ -205,7 +235,7 @@ mod tests {
         // Provision's kinds first (deploy's need them), then deploy's.
         let provision: Vec<Kind> = creation_order()
             .into_iter()
-            .filter(|k| k.spec().made_by == MadeBy::Provision)
+            .filter(|k| k.spec().made_by() == MadeBy::Provision)
             .collect();
         assert_eq!(
             provision,

@@ -1,5 +1,9 @@
-//! The RDS instance: deleted without a final snapshot, and waited for (its subnet
-//! group and security group go only after it).
+//! The RDS instance: provision's step (created private, encrypted, with an
+//! RDS-managed admin password, in the project's parameter group, waited for until
+//! available; then the database group's rule admitting the bastion on the
+//! instance's port, known only once it exists), the lookup deploy needs, discovery,
+//! and its deletion without a final snapshot, waited for (its subnet group and
+//! security group go only after it).
 
 use std::time::Duration;
 
@@ -7,7 +11,8 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, say};
 use crate::names::{self, Names};
 use crate::tags::rds_tags;
@@ -17,7 +22,6 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbInstance,
     label: "RDS instance",
-    made_by: MadeBy::Provision,
     depends_on: &[
         Kind::DbSubnetGroup,
         Kind::DbParameterGroup,
@@ -27,6 +31,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
     ready: "status available with an endpoint (up to 20 minutes)",
     delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.database_and_ingress())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBInstance`, then the wait until RDS no longer lists it.
@@ -75,13 +83,26 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 impl Provisioner<'_> {
+    /// Provision's step: the instance, then the database group's rule admitting the
+    /// bastion on the instance's port (known only once the instance exists; the
+    /// emulator serves each instance on its own port).
+    async fn database_and_ingress(&mut self) -> Result<()> {
+        self.database().await?;
+        let (port, bastion, database) = (
+            i32::from(self.state.db_port),
+            self.state.bastion_group.clone(),
+            self.state.database_group.clone(),
+        );
+        self.ingress(&database, port, &bastion).await
+    }
+
     /// Moves an earlier run's instance into the project's parameter group, and says on
     /// every run whether the group is in force. No `ApplyImmediately`: the group name
     /// changes at once without it, its parameters only at the next reboot either way,
     /// and `ApplyImmediately` would also apply the user's other pending modifications
     /// (Amazon RDS API Reference, ModifyDBInstance: DBParameterGroupName,
     /// ApplyImmediately).
-    pub(crate) async fn use_parameter_group(
+    async fn use_parameter_group(
         &self,
         id: &str,
         instance: Option<&aws_sdk_rds::types::DbInstance>,
@@ -311,7 +332,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut marker = None;
     loop {
         let page = clients
@@ -320,7 +340,7 @@ pub(crate) async fn discover(
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| err("rds:DescribeDBInstances", aws::describe(&e)))?;
+            .map_err(aws::failed("rds:DescribeDBInstances"))?;
         for instance in page.db_instances() {
             let tags = instance
                 .tag_list()

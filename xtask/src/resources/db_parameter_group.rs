@@ -7,7 +7,8 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -17,12 +18,15 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbParameterGroup,
     label: "DB parameter group",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
     create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
     ready: "",
     delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.db_parameter_group())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBParameterGroup`, retried while the instance still uses it
@@ -155,7 +159,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let name = &names.db_parameter_group;
     let out = match clients
         .rds
@@ -166,7 +169,7 @@ pub(crate) async fn discover(
     {
         Ok(out) => out,
         Err(e) if aws::is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(err("rds:DescribeDBParameterGroups", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("rds:DescribeDBParameterGroups")(e)),
     };
     for group in out.db_parameter_groups() {
         let Some(arn) = group.db_parameter_group_arn() else {

@@ -1,10 +1,12 @@
-//! The database's subnet group.
+//! The database's subnet group over the private subnets: provision's step, the
+//! lookup by name, discovery and deletion (after the instance that uses it).
 
 use anyhow::{Result, anyhow, bail};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -14,12 +16,15 @@ use crate::tags::rds_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbSubnetGroup,
     label: "DB subnet group",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Subnet],
     found_by: "rds:DescribeDBSubnetGroups by name, in the run's VPC only",
     create: "rds:CreateDBSubnetGroup over the private subnets (tagged)",
     ready: "",
     delete: "rds:DeleteDBSubnetGroup",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.db_subnet_group())),
+    deploy: None,
 };
 
 /// `rds:DeleteDBSubnetGroup`, retried while the instance is still being released.
@@ -85,7 +90,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients
         .rds
         .describe_db_subnet_groups()
@@ -108,7 +112,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("rds:DescribeDBSubnetGroups", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("rds:DescribeDBSubnetGroups")(e)),
     }
     Ok(())
 }

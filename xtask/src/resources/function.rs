@@ -1,5 +1,8 @@
-//! The rotation function: detached from the VPC, deleted, and waited for until
-//! Lambda has removed its network interfaces.
+//! The rotation function: deploy's step (created in the private subnets with the
+//! function's own group, or its code and configuration updated in place, waited for
+//! until active), discovery, and its deletion: detached from the VPC, deleted, and
+//! waited for until Lambda has removed its network interfaces (which Lambda needs
+//! the role for, so the role goes after).
 
 use std::time::Duration;
 
@@ -9,7 +12,8 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, Vp
 
 use super::context::{DeployOptions, Deployer, Foundation};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
@@ -18,7 +22,6 @@ use crate::names::Names;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Function,
     label: "Lambda function",
-    made_by: MadeBy::Deploy,
     depends_on: &[
         Kind::Role,
         Kind::LogGroup,
@@ -30,6 +33,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "lambda:CreateFunction (provided.al2023, in the private subnets), or UpdateFunctionCode/Configuration in place",
     ready: "State Active and LastUpdateStatus Successful",
     delete: "lambda:UpdateFunctionConfiguration with an empty VpcConfig, DeleteFunction, then wait until its network interfaces are gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.function())),
 };
 
 /// Deletes a function so that its VPC network interfaces go too.
@@ -161,7 +168,7 @@ impl<'a> FunctionSetup<'a> {
 }
 
 /// The function's ARN, if it exists.
-pub(crate) async fn existing_function(
+async fn existing_function(
     lambda: &aws_sdk_lambda::Client,
     names: &Names,
 ) -> Result<Option<String>> {
@@ -185,7 +192,7 @@ pub(crate) async fn existing_function(
 }
 
 /// Uploads the code and the configuration of an existing function again.
-pub(crate) async fn update_function(
+async fn update_function(
     lambda: &aws_sdk_lambda::Client,
     options: &DeployOptions,
     function: &FunctionSetup<'_>,
@@ -325,7 +332,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients
         .lambda
         .get_function_configuration()
@@ -343,7 +349,7 @@ pub(crate) async fn discover(
                 .resource(&arn)
                 .send()
                 .await
-                .map_err(|e| err("lambda:ListTags", aws::describe(&e)))?;
+                .map_err(aws::failed("lambda:ListTags"))?;
             let tags = tags.tags().into_iter().flatten();
             if names.owns(tags.map(|(k, v)| (k.as_str(), v.as_str()))) {
                 found.push(Resource::new(
@@ -354,7 +360,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("lambda:GetFunctionConfiguration", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("lambda:GetFunctionConfiguration")(e)),
     }
     Ok(())
 }

@@ -1,4 +1,7 @@
-//! The bastion host: terminated, and waited for (its group and subnet go after it).
+//! The bastion host: provision's step (launched in a public subnet with IMDSv2
+//! required, so a request forged through the host cannot read its credentials; an
+//! earlier run's bastion is switched to IMDSv2), discovery, and its termination,
+//! waited for (its group and subnet go only after it).
 
 use std::time::Duration;
 
@@ -10,7 +13,8 @@ use aws_sdk_ec2::types::{
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -20,7 +24,6 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Instance,
     label: "EC2 instance",
-    made_by: MadeBy::Provision,
     depends_on: &[
         Kind::Subnet,
         Kind::SecurityGroup,
@@ -31,6 +34,10 @@ pub(crate) const SPEC: Spec = Spec {
     create: "ec2:RunInstances t3.micro in a public subnet (tagged), IMDSv2 required; an earlier run's bastion is switched to IMDSv2 (ModifyInstanceMetadataOptions)",
     ready: "state running, with a public address",
     delete: "ec2:TerminateInstances, then wait until terminated",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.bastion())),
+    deploy: None,
 };
 
 /// `ec2:TerminateInstances`, then the wait until the instance is terminated.
@@ -225,7 +232,7 @@ impl Provisioner<'_> {
     /// found by its tags). `ModifyInstanceMetadataOptions` applies to a running
     /// instance without a restart (Amazon EC2 User Guide, "Modify instance metadata
     /// options for existing instances").
-    pub(crate) async fn require_imdsv2(&self, id: &str) -> Result<()> {
+    async fn require_imdsv2(&self, id: &str) -> Result<()> {
         self.ec2
             .modify_instance_metadata_options()
             .instance_id(id)
@@ -264,13 +271,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let instances = ec2
         .describe_instances()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeInstances", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeInstances"))?;
     for instance in instances
         .reservations()
         .iter()

@@ -1,11 +1,14 @@
-//! The VPC's internet gateway: detached first, then deleted.
+//! The VPC's internet gateway, the bastion's way in: provision's step (found by the
+//! run's tags, created when missing, attached when it is not), discovery, and its
+//! deletion (detached first: EC2 refuses to delete an attached gateway).
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::ResourceType;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{owns_ec2, run_filters, tag_spec};
@@ -15,12 +18,15 @@ use crate::tags::{owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::InternetGateway,
     label: "internet gateway",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc],
     found_by: "ec2:DescribeInternetGateways by tags (not by attachment, so an interrupted run finds it)",
     create: "ec2:CreateInternetGateway (tagged); attached to the VPC if it is not",
     ready: "",
     delete: "ec2:DetachInternetGateway, ec2:DeleteInternetGateway",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.internet_gateway())),
+    deploy: None,
 };
 
 /// `ec2:DetachInternetGateway` from each VPC it is attached to, then
@@ -129,13 +135,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let gateways = ec2
         .describe_internet_gateways()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeInternetGateways", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeInternetGateways"))?;
     for gateway in gateways.internet_gateways() {
         if owns_ec2(names, gateway.tags()) {
             found.push(Resource::new(

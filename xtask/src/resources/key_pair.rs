@@ -1,4 +1,5 @@
-//! The bastion's key pair.
+//! The bastion's key pair: provision's step (created when missing, its private key
+//! written with mode 0600, since EC2 returns it only once), discovery and deletion.
 
 use std::fs;
 use std::io::Write as _;
@@ -11,7 +12,8 @@ use aws_sdk_ec2::types::{KeyType, ResourceType};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -21,12 +23,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KeyPair,
     label: "key pair",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "ec2:DescribeKeyPairs by name, kept only with the run's tags",
     create: "ec2:CreateKeyPair (tagged); the private key written with mode 0600",
     ready: "",
     delete: "ec2:DeleteKeyPair",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.key_pair())),
+    deploy: None,
 };
 
 /// `ec2:DeleteKeyPair`, retried while AWS says a dependency is being released.
@@ -112,13 +117,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let pairs = ec2
         .describe_key_pairs()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeKeyPairs", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeKeyPairs"))?;
     for pair in pairs.key_pairs() {
         if owns_ec2(names, pair.tags()) {
             let name = pair.key_name().unwrap_or_default();

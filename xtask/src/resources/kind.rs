@@ -1,7 +1,8 @@
-//! What a kind is (its [`Kind`] and declaration, [`Spec`]) and what is found of one
-//! ([`Resource`]), with the clients every kind's code is handed ([`Clients`]): the
-//! vocabulary each kind's file shares, below both the kinds and the table that lists
-//! them, so that neither imports the other in a loop.
+//! What a kind is ([`Kind`]) and what is found of one ([`Resource`]), with the
+//! clients every kind's code is handed ([`Clients`]): the vocabulary each kind's file
+//! and `deletion.rs` share, below both the kinds and the table that lists them, so
+//! that neither imports the other in a loop. A kind's declaration is in `spec.rs`,
+//! above this and the contexts its steps take.
 
 use aws_config::SdkConfig;
 
@@ -29,28 +30,6 @@ pub enum Kind {
     Function,
     /// A secret's rotation configuration (the invoke permission and `RotateSecret`).
     Rotation,
-}
-
-/// The command that makes a kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MadeBy {
-    Provision,
-    Deploy,
-}
-
-/// One kind's declaration.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec {
-    pub kind: Kind,
-    pub label: &'static str,
-    pub made_by: MadeBy,
-    /// Kinds that must exist before this one is made, and go only after it is gone.
-    pub depends_on: &'static [Kind],
-    pub found_by: &'static str,
-    pub create: &'static str,
-    /// What "ready" means, and how it is waited for.
-    pub ready: &'static str,
-    pub delete: &'static str,
 }
 
 /// A tagged resource of the run.

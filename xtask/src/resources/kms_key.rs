@@ -13,7 +13,8 @@ use anyhow::{Result, anyhow, bail};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::state::State;
@@ -24,12 +25,15 @@ use crate::tags::kms_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KmsKey,
     label: "KMS key",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
     create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
     ready: "",
     delete: "kept while the run's secret is only scheduled for deletion (or a secret not the run's uses it); else kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period), then kms:DeleteAlias",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.kms_key())),
+    deploy: None,
 };
 
 /// The shortest waiting period KMS allows, in days.
@@ -59,7 +63,7 @@ pub(crate) fn kept_for_secret(outcomes: &[(Resource, Outcome)], force: bool) -> 
 /// Whether a secret's `KmsKeyId` (as given: key id, key ARN, alias name or alias
 /// ARN; Secrets Manager API reference, CreateSecret: KmsKeyId) names the key `id`
 /// with alias `alias`.
-pub(crate) fn names_key(kms_key_id: &str, id: &str, alias: &str) -> bool {
+fn names_key(kms_key_id: &str, id: &str, alias: &str) -> bool {
     kms_key_id == id
         || kms_key_id.ends_with(&format!(":key/{id}"))
         || (!alias.is_empty()
@@ -164,10 +168,7 @@ impl Lookup {
 
 /// The key the run's alias names, if it is not pending deletion, and whether it
 /// carries the run's tags.
-pub(crate) async fn lookup(
-    kms: &aws_sdk_kms::Client,
-    names: &crate::names::Names,
-) -> Result<Lookup> {
+async fn lookup(kms: &aws_sdk_kms::Client, names: &crate::names::Names) -> Result<Lookup> {
     use anyhow::bail;
 
     let alias = &names.kms_alias;
@@ -241,7 +242,7 @@ pub(crate) async fn recorded(
 /// `kms:CancelKeyDeletion` then `kms:EnableKey`: a key whose deletion is cancelled is
 /// left disabled (AWS KMS developer guide, "Deleting AWS KMS keys": canceling key
 /// deletion).
-pub(crate) async fn revive(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
+async fn revive(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
     kms.cancel_key_deletion()
         .key_id(key_id)
         .send()
@@ -259,7 +260,7 @@ pub(crate) async fn revive(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()
 /// (`NotFoundException`: KMS is eventually consistent; AWS KMS developer guide,
 /// "Eventual consistency"). When it still fails and `new_key`, the key is scheduled
 /// for deletion so no untagged-by-alias key is left behind.
-pub(crate) async fn create_alias(
+async fn create_alias(
     kms: &aws_sdk_kms::Client,
     alias: &str,
     key_id: &str,
@@ -354,7 +355,7 @@ impl Provisioner<'_> {
 
     /// The run's key: by its alias (a deletion a cleanup scheduled is cancelled), or
     /// by the id an interrupted earlier run recorded (its alias then made).
-    pub(crate) async fn existing_key(&self) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
+    async fn existing_key(&self) -> Result<Option<aws_sdk_kms::types::KeyMetadata>> {
         use crate::resources::kms_key;
         let alias = &self.names.kms_alias;
         match kms_key::lookup(&self.kms, self.names).await? {

@@ -1,10 +1,13 @@
-//! The function's log group (`/aws/lambda/<function>`).
+//! The function's log group (`/aws/lambda/<function>`): deploy's step, made before
+//! the function so that it is tagged and keeps logs 365 days (Lambda would otherwise
+//! create it on the first write, untagged and kept forever), discovery and deletion.
 
 use anyhow::{Result, anyhow, bail};
 
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
@@ -13,12 +16,15 @@ use crate::names::Names;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::LogGroup,
     label: "log group",
-    made_by: MadeBy::Deploy,
     depends_on: &[],
     found_by: "logs:ListTagsLogGroup on /aws/lambda/<function>",
     create: "logs:CreateLogGroup (tagged), PutRetentionPolicy 365 days",
     ready: "",
     delete: "logs:DeleteLogGroup",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.log_group())),
 };
 
 /// `logs:DeleteLogGroup`.
@@ -39,11 +45,11 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 /// How long the function's logs are kept: a year, the usual audit trail retention.
-pub const LOG_RETENTION_DAYS: i32 = 365;
+const LOG_RETENTION_DAYS: i32 = 365;
 
 /// Creates the function's log group with the run's tags, or tags one Lambda made;
 /// sets its retention either way.
-pub(crate) async fn ensure_log_group(
+async fn ensure_log_group(
     logs: &aws_sdk_cloudwatchlogs::Client,
     names: &Names,
     calls: &mut Calls,
@@ -123,7 +129,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let group = format!("/aws/lambda/{}", names.function);
     #[allow(deprecated)] // ListTagsForResource needs the group's ARN; this takes its name
     match clients
@@ -140,7 +145,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("logs:ListTagsLogGroup", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("logs:ListTagsLogGroup")(e)),
     }
     Ok(())
 }

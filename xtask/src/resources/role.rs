@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 
@@ -19,12 +20,15 @@ use crate::names::{self, Names};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Role,
     label: "IAM role",
-    made_by: MadeBy::Deploy,
     depends_on: &[],
     found_by: "iam:GetRole by name, kept only with the run's tags and this region's tag",
     create: "iam:CreateRole (trust lambda.amazonaws.com), PutRolePolicy (least privilege)",
     ready: "assumable by Lambda (CreateFunction retried while it is not)",
     delete: "iam:DeleteRolePolicy, iam:DetachRolePolicy (the policy itself is kept), iam:DeleteRole, once the function's network interfaces are gone",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.role())),
 };
 
 /// `iam:DeleteRolePolicy` for each inline policy, `iam:DetachRolePolicy` for each
@@ -243,7 +247,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     match clients.iam.get_role().role_name(&names.role).send().await {
         Ok(out) => {
             // IAM is global: a role that serves this run in another region stays.
@@ -258,7 +261,7 @@ pub(crate) async fn discover(
             }
         }
         Err(e) if aws::is_not_found(&e) => {}
-        Err(e) => return Err(err("iam:GetRole", aws::describe(&e))),
+        Err(e) => return Err(aws::failed("iam:GetRole")(e)),
     }
     Ok(())
 }

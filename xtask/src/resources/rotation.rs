@@ -1,4 +1,7 @@
-//! A secret's rotation (its function and schedule): cancelled before the secret goes.
+//! A secret's rotation: deploy's step (Secrets Manager allowed to invoke the
+//! function, scoped to the account; rotation configured and the first one waited
+//! for), and its cancellation before the secret goes. It has no discovery of its own:
+//! `secret::discover` finds it with its secret.
 
 use std::time::Duration;
 
@@ -9,7 +12,8 @@ use serde_json::Value;
 
 use super::context::{DeployOptions, Deployer};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Kind, MadeBy, Spec};
+use super::kind::Kind;
+use super::spec::Spec;
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
 
@@ -18,12 +22,15 @@ use crate::names::{self, Names};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Rotation,
     label: "rotation schedule",
-    made_by: MadeBy::Deploy,
     depends_on: &[Kind::Secret, Kind::Function],
     found_by: "the secret's RotationEnabled",
     create: "lambda:AddPermission (secretsmanager.amazonaws.com, aws:SourceAccount), secretsmanager:RotateSecret rate(2 days) within 2h",
     ready: "the first rotation finished (AWSCURRENT moved)",
     delete: "secretsmanager:CancelRotateSecret",
+    discover: None,
+    remove: |d| Box::pin(delete(d)),
+    provision: None,
+    deploy: Some(|d| Box::pin(d.rotation())),
 };
 
 /// `secretsmanager:CancelRotateSecret`.
@@ -44,10 +51,10 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 /// The statement id of the permission letting Secrets Manager invoke the function.
-pub const PERMISSION_ID: &str = "SecretsManagerAccess";
+pub(crate) const PERMISSION_ID: &str = "SecretsManagerAccess";
 
 /// Whether a function's resource policy already has the Secrets Manager statement.
-pub fn has_permission(policy: &str) -> bool {
+fn has_permission(policy: &str) -> bool {
     serde_json::from_str::<Value>(policy)
         .ok()
         .and_then(|p| p["Statement"].as_array().cloned())
@@ -59,7 +66,7 @@ pub fn has_permission(policy: &str) -> bool {
 }
 
 /// Lets Secrets Manager of `account` invoke the function, unless it already may.
-pub(crate) async fn allow_secrets_manager(
+async fn allow_secrets_manager(
     lambda: &aws_sdk_lambda::Client,
     names: &Names,
     account: &str,
@@ -109,7 +116,7 @@ pub(crate) async fn allow_secrets_manager(
 /// then runs and is waited for. A rotation left unfinished is named with its way
 /// out before anything is asked of Secrets Manager, which would refuse (API
 /// reference, RotateSecret), and in a dry run too.
-pub(crate) async fn configure_rotation(
+async fn configure_rotation(
     config: &SdkConfig,
     options: &DeployOptions,
     secret_arn: &str,
@@ -213,5 +220,23 @@ impl Deployer<'_> {
             &mut self.calls,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_permission_is_found_by_its_statement_id() {
+        let cases = [
+            (r#"{"Statement":[{"Sid":"SecretsManagerAccess"}]}"#, true),
+            (r#"{"Statement":[{"Sid":"Other"}]}"#, false),
+            (r#"{"Statement":[]}"#, false),
+            ("not json", false),
+        ];
+        for (policy, expected) in cases {
+            assert_eq!(has_permission(policy), expected, "{policy}");
+        }
     }
 }

@@ -1,11 +1,14 @@
-//! The public subnets' route table: its associations first, then the table.
+//! The public subnets' route table: provision's step (the default route through
+//! the internet gateway and each association, checked every run), discovery, and its
+//! deletion (its associations first, then the table).
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::types::ResourceType;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -15,12 +18,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::RouteTable,
     label: "route table",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc, Kind::InternetGateway, Kind::Subnet],
     found_by: "ec2:DescribeRouteTables by tags in the VPC",
     create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
     ready: "",
     delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.route_table())),
+    deploy: None,
 };
 
 /// `ec2:DisassociateRouteTable` for each association but the main one, then
@@ -150,13 +156,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let tables = ec2
         .describe_route_tables()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeRouteTables", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeRouteTables"))?;
     for table in tables.route_tables() {
         let main = table.associations().iter().any(|a| a.main() == Some(true));
         if owns_ec2(names, table.tags()) && !main {

@@ -1,5 +1,8 @@
-//! The application's secret: deleted after a 7-day recovery window, or at once with
-//! `--force-delete-secrets`.
+//! The application's secret: provision's step (created under the run's KMS key with
+//! `masterarn` naming the RDS-managed admin secret, appuser made in the database with
+//! a random password; an earlier run's secret moved to the key), discovery (which
+//! also finds the secret's rotation), and its deletion after a 7-day recovery window,
+//! or at once with `--force-delete-secrets`.
 
 use anyhow::{Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
@@ -7,7 +10,8 @@ use serde_json::json;
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
@@ -18,12 +22,15 @@ use crate::tags::secret_tags;
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Secret,
     label: "secret",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::DbInstance, Kind::KmsKey],
     found_by: "secretsmanager:ListSecrets by tag, planned deletions included; secrets another service owns skipped",
     create: "secretsmanager:CreateSecret under the KMS key (masterarn = the RDS-managed admin secret); appuser made in the database; an earlier run's secret is moved to the key (UpdateSecret --kms-key-id)",
     ready: "",
     delete: "secretsmanager:DeleteSecret (7-day recovery window, or --force-delete-secrets)",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.app_secret())),
+    deploy: None,
 };
 
 /// The recovery window, in days: Secrets Manager's shortest (7 to 30; API
@@ -69,7 +76,7 @@ impl Provisioner<'_> {
     /// A secret already rotating keeps its rotation function, whose role may decrypt
     /// only under the key named when `deploy` wrote its policy: the user is told to
     /// rerun deploy.
-    pub(crate) async fn use_kms_key(
+    async fn use_kms_key(
         &self,
         name: &str,
         current: Option<&str>,
@@ -223,7 +230,7 @@ impl Provisioner<'_> {
         Ok(())
     }
 
-    pub(crate) async fn admin_login(&self) -> Result<DbLogin> {
+    async fn admin_login(&self) -> Result<DbLogin> {
         let arn = &self.state.admin_secret_arn;
         let value = self
             .secrets
@@ -257,7 +264,7 @@ impl Provisioner<'_> {
         })
     }
 
-    pub(crate) async fn random_password(&self) -> Result<SensitiveString> {
+    async fn random_password(&self) -> Result<SensitiveString> {
         let out = self
             .secrets
             .get_random_password()
@@ -282,7 +289,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let mut token = None;
     loop {
         let page = clients
@@ -300,7 +306,7 @@ pub(crate) async fn discover(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| err("secretsmanager:ListSecrets", aws::describe(&e)))?;
+            .map_err(aws::failed("secretsmanager:ListSecrets"))?;
         for secret in page.secret_list() {
             let tags = secret
                 .tags()

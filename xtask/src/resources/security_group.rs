@@ -16,7 +16,8 @@ use aws_sdk_ec2::types::{
 
 use super::context::{Deployer, Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -26,12 +27,20 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::SecurityGroup,
     label: "security group",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc],
     found_by: "ec2:DescribeSecurityGroups by tags",
     create: "ec2:CreateSecurityGroup (endpoints, bastion, database; deploy adds the function's), AuthorizeSecurityGroupIngress (each rule checked)",
     ready: "",
     delete: "ec2:RevokeSecurityGroupIngress of rules naming other groups, ec2:DeleteSecurityGroup",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| {
+        Box::pin(async move {
+            let my_ip = p.my_ip.clone();
+            p.groups(&my_ip).await
+        })
+    }),
+    deploy: Some(|d| Box::pin(d.function_group())),
 };
 
 /// Whether a group already admits `port` over TCP from `source` (a CIDR or a group id).
@@ -509,13 +518,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let groups = ec2
         .describe_security_groups()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeSecurityGroups", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeSecurityGroups"))?;
     for group in groups.security_groups() {
         if owns_ec2(names, group.tags()) && group.group_name() != Some("default") {
             let mut resource = Resource::new(

@@ -1,11 +1,15 @@
-//! A subnet of the run's VPC.
+//! The run's subnets, two public (the bastion) and two private (the database, the
+//! endpoints, the function) in the two zones placement chose: provision's step
+//! (public ones map public addresses, checked every run), the lookup of the private
+//! ones deploy needs, discovery and deletion.
 
 use anyhow::{Result, anyhow};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{ec2_tags, filter, owns_ec2, run_filters};
@@ -15,12 +19,15 @@ use crate::tags::{ec2_tags, filter, owns_ec2, run_filters};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Subnet,
     label: "subnet",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Vpc],
     found_by: "ec2:DescribeSubnets in the VPC, by CIDR",
     create: "ec2:CreateSubnet x4 in the two zones placement chose; public ones map public IPs (checked every run)",
     ready: "",
     delete: "ec2:DeleteSubnet",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.subnets())),
+    deploy: None,
 };
 
 /// `ec2:DeleteSubnet`, retried while what is in it is being released.
@@ -149,13 +156,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let subnets = ec2
         .describe_subnets()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeSubnets", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeSubnets"))?;
     for subnet in subnets.subnets() {
         if owns_ec2(names, subnet.tags()) {
             found.push(Resource::new(

@@ -1,11 +1,15 @@
-//! The run's VPC, deleted last.
+//! The run's VPC: provision's step (found by the run's tags, created when missing,
+//! DNS support and host names turned on, which an interface endpoint's private DNS
+//! needs), the one tagged lookup provision, deploy and discovery share, and its
+//! deletion, last of all, retried while what is in it is being released.
 
 use anyhow::{Result, anyhow};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::{self, Names};
 use crate::tags::{owns_ec2, run_filters, tag_spec};
@@ -15,12 +19,15 @@ use crate::tags::{owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Vpc,
     label: "VPC",
-    made_by: MadeBy::Provision,
     depends_on: &[],
     found_by: "ec2:DescribeVpcs, filtered by the project's and the run's tags",
     create: "ec2:CreateVpc 10.0.0.0/16 (tagged); DNS support and host names checked and set on every run; the VPC's own default security group has its rules revoked (by rule id) on every run, so a resource put in it reaches nothing (FSBP EC2.2)",
     ready: "",
     delete: "ec2:DeleteVpc",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.vpc())),
+    deploy: None,
 };
 
 /// Turns on the VPC's DNS support, then its DNS hostnames: an interface endpoint's
@@ -58,16 +65,11 @@ pub(crate) async fn delete(d: &mut Deletion<'_>) -> Result<Outcome> {
 }
 
 impl Provisioner<'_> {
+    /// Provision's step: the run's VPC, created when missing, with DNS on.
     pub(crate) async fn vpc(&mut self) -> Result<()> {
-        let found = self
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(run_filters(self.names)))
-            .send()
-            .await
-            .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
-        let (id, created) = if let Some(id) = found.vpcs().first().and_then(|v| v.vpc_id()) {
-            (id.to_owned(), false)
+        let found = tagged(&self.ec2, self.names).await?;
+        let (id, created) = if let Some((id, _)) = found.into_iter().next() {
+            (id, false)
         } else {
             let vpc = self
                 .ec2
@@ -90,20 +92,37 @@ impl Provisioner<'_> {
     }
 }
 
-/// The run's VPC, by its tags.
-pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+/// The run's VPCs (id, `Name` tag), by the run's tag filters and then checked to
+/// carry all of the run's tags (`owns_ec2`): the one lookup provision, deploy and
+/// discovery share.
+async fn tagged(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<Vec<(String, String)>> {
     let vpcs = ec2
         .describe_vpcs()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| anyhow!("ec2:DescribeVpcs: {}", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeVpcs"))?;
     Ok(vpcs
         .vpcs()
-        .first()
-        .and_then(|v| v.vpc_id())
-        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))?
-        .to_owned())
+        .iter()
+        .filter(|vpc| owns_ec2(names, vpc.tags()))
+        .map(|vpc| {
+            (
+                vpc.vpc_id().unwrap_or_default().to_owned(),
+                crate::tags::ec2_name(vpc.tags()),
+            )
+        })
+        .collect())
+}
+
+/// The run's VPC, by its tags.
+pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<String> {
+    tagged(ec2, names)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(id, _)| id)
+        .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))
 }
 
 /// The VPC by its tags (discovery).
@@ -112,22 +131,8 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
-    let vpcs = ec2
-        .describe_vpcs()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(|e| err("ec2:DescribeVpcs", aws::describe(&e)))?;
-    for vpc in vpcs.vpcs() {
-        if owns_ec2(names, vpc.tags()) {
-            found.push(Resource::new(
-                Kind::Vpc,
-                vpc.vpc_id().unwrap_or_default(),
-                crate::tags::ec2_name(vpc.tags()),
-            ));
-        }
+    for (id, name) in tagged(&clients.ec2, names).await? {
+        found.push(Resource::new(Kind::Vpc, id, name));
     }
     Ok(())
 }

@@ -1,4 +1,8 @@
-//! An interface VPC endpoint (Secrets Manager's, and the bastion's way to RDS).
+//! The interface VPC endpoints (Secrets Manager's, so the function in private
+//! subnets reaches it; RDS's, the bastion's way to the RDS API): provision's step
+//! (service names from placement, waited for until available), discovery, and
+//! their deletion, waited for until they are gone (their network interfaces hold
+//! the subnets and groups).
 
 use std::time::Duration;
 
@@ -7,7 +11,8 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
-use super::kind::{Clients, Kind, MadeBy, Resource, Spec};
+use super::kind::{Clients, Kind, Resource};
+use super::spec::Spec;
 use crate::aws;
 use crate::names::Names;
 use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
@@ -17,12 +22,15 @@ use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
 pub(crate) const SPEC: Spec = Spec {
     kind: Kind::VpcEndpoint,
     label: "VPC endpoint",
-    made_by: MadeBy::Provision,
     depends_on: &[Kind::Subnet, Kind::SecurityGroup],
     found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
     create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
     ready: "state available",
     delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
+    discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
+    remove: |d| Box::pin(delete(d)),
+    provision: Some(|p| Box::pin(p.endpoints())),
+    deploy: None,
 };
 
 /// `ec2:DeleteVpcEndpoints`, then the wait until the endpoint is deleted (its
@@ -152,13 +160,12 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let err = |call: &str, e: String| anyhow!("{call}: {e}");
     let endpoints = ec2
         .describe_vpc_endpoints()
         .set_filters(Some(run_filters(names)))
         .send()
         .await
-        .map_err(|e| err("ec2:DescribeVpcEndpoints", aws::describe(&e)))?;
+        .map_err(aws::failed("ec2:DescribeVpcEndpoints"))?;
     for endpoint in endpoints.vpc_endpoints() {
         let state = endpoint
             .state()
