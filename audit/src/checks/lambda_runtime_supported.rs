@@ -91,6 +91,11 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     // Ruby 3.4 2028-03-31, Node.js 24 2028-04-30, .NET 10 2028-11-14,
     // Python 3.13 and 3.14 and Java 25 2029-06-30.
     ("dotnet9", "2026-11-10"),
+    // Ruby 3.3 and Python 3.12 have dates too (review: they were listed as undated):
+    // Ruby 3.3 2027-03-31 (endoflife.date/aws-lambda, from the runtimes page);
+    // Python 3.12 2028-10-31 (the AgentCore runtime table, which follows Lambda's
+    // deprecation policy, gives Python 3.12 on Amazon Linux 2023 10/31/2028).
+    ("ruby3.3", "2027-03-31"),
     ("nodejs22.x", "2027-04-30"),
     ("ruby3.4", "2028-03-31"),
     ("nodejs24.x", "2028-04-30"),
@@ -98,12 +103,13 @@ pub(crate) const DEPRECATED: &[(&str, &str)] = &[
     ("python3.13", "2029-06-30"),
     ("python3.14", "2029-06-30"),
     ("java25", "2029-06-30"),
+    ("python3.12", "2028-10-31"),
 ];
 
 /// Runtimes the Lambda runtimes page lists as supported with no deprecation date
 /// announced. A runtime in neither list is unknown to this version of the audit
 /// (newer than it, or misspelt): SKIP, not PASS.
-pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "python3.12", "java21", "ruby3.3"];
+pub(crate) const SUPPORTED: &[&str] = &["provided.al2023", "java21"];
 
 /// The day the tables above were last compared with the runtimes page (its
 /// newest dated source, the 2026-07-31 copy named in [`DEPRECATED`]). A runtime
@@ -268,6 +274,20 @@ mod tests {
                 Some("Zip"),
                 "2026-12-07",
                 Some(true),
+                "supported until 2027-03-31",
+            ),
+            (
+                Some("ruby3.3"),
+                Some("Zip"),
+                "2027-03-31",
+                Some(false),
+                "since 2027-03-31",
+            ),
+            (
+                Some("java21"),
+                Some("Zip"),
+                "2026-12-07",
+                Some(true),
                 "a supported runtime",
             ),
             (
@@ -336,7 +356,7 @@ mod tests {
     fn a_runtime_without_a_date_passes_as_of_the_table_and_says_when_the_table_is_old() {
         check_rows(&[
             (
-                Some("ruby3.3"),
+                Some("java21"),
                 Some("Zip"),
                 "2026-12-07",
                 Some(true),
@@ -359,7 +379,7 @@ mod tests {
                 "this audit's runtime table is 1826 days old",
             ),
             (
-                Some("python3.12"),
+                Some("provided.al2023"),
                 Some("Zip"),
                 "not a date",
                 Some(true),
