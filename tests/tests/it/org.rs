@@ -110,7 +110,7 @@ async fn an_account_past_its_deadline_is_a_coverage_gap_not_a_hang() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("audit: not audited: "), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(60), "no hang");
+    assert!(started.elapsed() < Duration::from_mins(1), "no hang");
     let report: Report =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
     let states: Vec<&str> = report
