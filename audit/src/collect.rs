@@ -1180,10 +1180,20 @@ impl RegionCollector<'_> {
             .map(|s| s.arn.clone())
             .collect();
         // Secrets with a version staged AWSPREVIOUS apart from AWSCURRENT: the
-        // previous credentials of an alternating pair name its other user.
+        // previous credentials of an alternating pair name its other user. Not
+        // while a rotation is under way (AWSPENDING apart from AWSCURRENT): its
+        // setSecret may already have given that user the pending password, and a
+        // login with the stale one counts against FAILED_LOGIN_ATTEMPTS (MySQL
+        // reference manual, "Password Management": failed-login tracking and
+        // temporary account locking; MariaDB's max_password_errors blocks until
+        // FLUSH PRIVILEGES), which the audit, read-only, must never lock.
         let with_previous: Vec<String> = secrets
             .iter()
-            .filter(|s| s.primary && previous_version(&s.versions_to_stages))
+            .filter(|s| {
+                s.primary
+                    && previous_version(&s.versions_to_stages)
+                    && !pending_version(&s.versions_to_stages)
+            })
             .map(|s| s.arn.clone())
             .collect();
         for arn in &primary {
@@ -1200,7 +1210,7 @@ impl RegionCollector<'_> {
             let (facts, login) = self.secret_value(&arn, None).await;
             if let Some(login) = login {
                 if with_previous.contains(&arn)
-                    && let Some(other) = self.other_login(&arn, &login.username).await
+                    && let Some(other) = self.other_login(&arn, &login).await
                 {
                     part.other_logins.insert(arn.clone(), other);
                 }
@@ -1505,13 +1515,25 @@ impl RegionCollector<'_> {
     /// names another user (single-user rotation, or a renamed user), an error when
     /// it could not be read. The rotator's next setSecret gives that user's grants
     /// on (rotator `alternate_user`: `name` ↔ `name_clone`).
+    ///
+    /// Only the user name and password come from `AWSPREVIOUS`; the host, port and
+    /// `ssl` are the current version's, so a previous version naming another server
+    /// (an old host after a migration, or one staged by whoever may write the
+    /// secret) never decides which server's account is judged.
     async fn other_login(
         &self,
         arn: &str,
-        current: &str,
+        current: &DbLogin,
     ) -> Option<Result<DbLogin, CollectionError>> {
         match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(login)) => (login.username == alternate_user(current)).then_some(Ok(login)),
+            (_, Some(login)) => (login.username == alternate_user(&current.username)).then(|| {
+                Ok(DbLogin {
+                    host: current.host.clone(),
+                    port: current.port,
+                    ssl: current.ssl,
+                    ..login
+                })
+            }),
             (Collected::Failed(error), None) => Some(Err(CollectionError {
                 message: format!(
                     "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
@@ -2184,6 +2206,14 @@ impl RegionCollector<'_> {
 }
 
 /// Whether a version is staged `AWSPREVIOUS` apart from the `AWSCURRENT` one.
+/// Whether a version is staged AWSPENDING apart from AWSCURRENT: a rotation is
+/// under way (or stuck after its createSecret).
+fn pending_version(versions: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+    versions.values().any(|stages| {
+        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
+    })
+}
+
 fn previous_version(versions: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
     versions.values().any(|stages| {
         stages.iter().any(|s| s == "AWSPREVIOUS") && !stages.iter().any(|s| s == "AWSCURRENT")
@@ -2527,6 +2557,16 @@ mod tests {
             "a",
             &["AWSCURRENT", "AWSPREVIOUS"]
         )])));
+        // A rotation under way: the other user may already hold the pending password.
+        assert!(pending_version(&versions(&[
+            ("a", &["AWSCURRENT"]),
+            ("b", &["AWSPREVIOUS"]),
+            ("c", &["AWSPENDING"])
+        ])));
+        assert!(!pending_version(&versions(&[
+            ("a", &["AWSCURRENT", "AWSPENDING"]),
+            ("b", &["AWSPREVIOUS"])
+        ])));
     }
 
     #[test]

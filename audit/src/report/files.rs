@@ -23,15 +23,38 @@ use std::path::{Path, PathBuf};
 pub struct PartialFile {
     path: PathBuf,
     partial: PathBuf,
+    /// Written in place: the path is a device, a pipe or a symbolic link
+    /// (`/dev/null`, `/dev/stdout`, `>(gzip)`, `latest.csv -> reports/x.csv`),
+    /// which a rename would replace with a regular file.
+    direct: bool,
     file: Option<BufWriter<std::fs::File>>,
 }
 
 impl PartialFile {
-    /// Starts `<path>.partial`; `what` names the file in errors (`the report`).
+    /// Starts `<path>.partial`, or writes `path` itself when it exists and is not
+    /// a regular file; a directory is refused at once, before any work. `what`
+    /// names the file in errors (`the report`).
     pub fn create(path: &Path, what: &str) -> io::Result<Self> {
+        let direct = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    format!(
+                        "{what} cannot be written to {}: it is a directory; name a file in it",
+                        path.display()
+                    ),
+                ));
+            }
+            Ok(meta) => !meta.file_type().is_file(),
+            Err(_) => false,
+        };
         let mut name = path.file_name().unwrap_or_default().to_owned();
         name.push(".partial");
-        let partial = path.with_file_name(name);
+        let partial = if direct {
+            path.to_owned()
+        } else {
+            path.with_file_name(name)
+        };
         let file = std::fs::File::create(&partial).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -44,14 +67,18 @@ impl PartialFile {
         Ok(Self {
             path: path.to_owned(),
             partial,
+            direct,
             file: Some(BufWriter::new(file)),
         })
     }
 
     /// Flushes the file and renames it over the path: the previous file stays
-    /// until this one is complete.
+    /// until this one is complete. A file written in place is only flushed.
     pub fn commit(mut self) -> io::Result<()> {
-        if let Some(file) = self.file.take() {
+        if let Some(mut file) = self.file.take() {
+            if self.direct {
+                return file.flush();
+            }
             let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
             file.sync_all()?;
         }
@@ -87,7 +114,7 @@ impl Write for PartialFile {
 impl Drop for PartialFile {
     /// Not committed: the run failed; its part of a file is removed.
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.file.take().is_some() && !self.direct {
             let _ = std::fs::remove_file(&self.partial);
         }
     }
@@ -134,6 +161,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("audit-files-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         dir
+    }
+
+    #[test]
+    fn a_device_or_a_link_is_written_in_place_and_a_directory_refused_at_once() {
+        let dir = scratch("in-place");
+        // A symbolic link stays a link; its target gets the report.
+        let target = dir.join("x.csv");
+        std::fs::write(&target, "old").expect("target");
+        let link = dir.join("latest.csv");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).expect("link");
+        let mut file = PartialFile::create(&link, "the report").expect("create");
+        file.write_all(b"new").expect("write");
+        file.commit().expect("commit");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("link")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).expect("target"), "new");
+        assert!(!dir.join("latest.csv.partial").exists());
+        // A device: written, never replaced.
+        let mut null = PartialFile::create(Path::new("/dev/null"), "the report").expect("null");
+        null.write_all(b"x").expect("write");
+        null.commit().expect("commit");
+        assert!(
+            !std::fs::symlink_metadata("/dev/null")
+                .expect("null")
+                .file_type()
+                .is_file()
+        );
+        // A directory: refused before anything is written.
+        let error = PartialFile::create(&dir, "the report").expect_err("a directory");
+        assert!(error.to_string().contains("is a directory"), "{error}");
     }
 
     #[test]
