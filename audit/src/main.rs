@@ -61,7 +61,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_ACCOUNTS, value_parser = parse_max_accounts)]
     max_accounts: usize,
 
-    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); an account past it is reported not audited, with the reason (exit 4), and the run goes on.
+    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); an account past it is reported unreachable (an account.reachable ERROR row with the reason, so the run exits 1 as for any account not reached), and the run goes on.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_account_timeout)]
     account_timeout: Duration,
 
@@ -470,6 +470,22 @@ fn run_single(
 /// account-id order, its inventory dropped (see `audit::report::stream`). A
 /// write error (a closed pipe, a full disk) stops the run: the accounts in
 /// flight are aborted.
+/// Raises the soft limit of open files to the hard one. Each account done before an
+/// earlier one is held in an unlinked file of its own until its turn
+/// (`report::files::held_file`); behind one slow account, thousands of accounts
+/// may wait, and a soft limit of 1024 (systemd's and cron's default) would end
+/// the run (EMFILE) or fail the SDK's sockets. getrlimit(2)/setrlimit(2): an
+/// unprivileged process may raise its soft limit up to the hard limit.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        eprintln!("audit: could not raise the open-files limit from {soft} to {hard}: {error}");
+    }
+}
+
 async fn run_organization(
     cli: &Cli,
     settings: audit::report::stream::Settings,
@@ -477,6 +493,7 @@ async fn run_organization(
 ) -> Result<u8> {
     use audit::report::stream::{AccountDone, OrgWriter, finish_account};
     use std::ops::ControlFlow;
+    raise_open_files_limit();
     let head = match &several {
         Several::Live(planned) => planned.head.clone(),
         // Its header only: the accounts are not copied.

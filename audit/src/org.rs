@@ -935,7 +935,7 @@ pub(crate) fn may_start(in_flight: usize, max_accounts: usize) -> bool {
 }
 
 /// The record of an account whose audit did not finish within `--account-timeout`:
-/// not audited, with the reason (a coverage gap, exit 4), instead of a hang.
+/// not audited, with the reason (an account.reachable ERROR row: exit 1, as for any account not reached), instead of a hang.
 pub fn timed_out(
     target: &Target,
     role_arn: Option<String>,
@@ -1842,7 +1842,11 @@ mod tests {
             accounts: vec![record],
             ..sample_org(&compliant_inventory())
         };
-        assert_eq!(org.not_audited().accounts, 1, "a coverage gap: exit 4");
+        assert_eq!(
+            org.not_audited().accounts,
+            1,
+            "a coverage gap, counted as not audited"
+        );
         for (duration, text) in [(90, "90s"), (120, "2m"), (7200, "2h"), (3660, "61m")] {
             assert_eq!(humane(std::time::Duration::from_secs(duration)), text);
         }
