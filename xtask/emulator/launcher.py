@@ -112,9 +112,9 @@ def listen_on(port: int) -> socket.socket:
     """moto's listening socket on ``port`` (0: any free port), bound by this process
     before it starts anything, and kept until moto serves on it: no port is chosen,
     released and bound again later, which another process could take in between.
-    When ``port`` is taken the launcher exits at once saying "Address already in use"
-    (what ``xtask/src/emulator.rs`` retries on with another port), before any child
-    or ready file exists."""
+    xtask passes 0 and reads the port from the ready file; a fixed port is for a
+    launcher started by hand. When it is taken the launcher exits at once saying
+    "Address already in use", before any child or ready file exists."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's own server binds
     try:

@@ -322,30 +322,14 @@ fn launch(
     let mut child = command
         .spawn()
         .with_context(|| format!("starting the emulator launcher with {}", python.display()))?;
-    let deadline = Instant::now() + START_TIMEOUT;
-    let ready = loop {
-        if let Some(status) = child.try_wait()? {
-            bail!(
-                "the emulator launcher exited ({status}) before it was ready; last lines of {}:\n{}",
-                log_path.display(),
-                log_tail(&log_path, 20)
-            );
-        }
-        if let Some(ready) = read_ready(&ready_file)?
-            && http_answers(ready.port)
-        {
-            break ready;
-        }
-        if Instant::now() > deadline {
+    let ready = match wait_until_ready(&mut child, &ready_file, &log_path) {
+        Ok(ready) => ready,
+        Err(error) => {
+            // Not recorded anywhere yet (no state file): stop it here, or `down`
+            // could never find it.
             let _ = kill(Pid::from_raw(pid_i32(child.id())), Signal::SIGTERM);
-            bail!(
-                "the emulator was not ready within {} s; last lines of {}:\n{}",
-                START_TIMEOUT.as_secs(),
-                log_path.display(),
-                log_tail(&log_path, 20)
-            );
+            return Err(error);
         }
-        std::thread::sleep(Duration::from_millis(50));
     };
     // The child handle is dropped without waiting: the launcher outlives `up`.
     Ok(EmulatorState {
@@ -365,6 +349,38 @@ fn launch(
         ca_file: tls.ca.clone(),
         launcher_log: log_path,
     })
+}
+
+/// Waits until the launcher's ready file names moto's port and moto answers there.
+fn wait_until_ready(
+    child: &mut std::process::Child,
+    ready_file: &Path,
+    log_path: &Path,
+) -> Result<ReadyFile> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the emulator launcher exited ({status}) before it was ready; last lines of {}:\n{}",
+                log_path.display(),
+                log_tail(log_path, 20)
+            );
+        }
+        if let Some(ready) = read_ready(ready_file)?
+            && http_answers(ready.port)
+        {
+            return Ok(ready);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the emulator was not ready within {} s; last lines of {}:\n{}",
+                START_TIMEOUT.as_secs(),
+                log_path.display(),
+                log_tail(log_path, 20)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// The launcher's ready file, once it has been written (atomically, by rename).

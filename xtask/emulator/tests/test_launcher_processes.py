@@ -227,7 +227,7 @@ def template(tmp_path_factory):
 
 @needs_mariadb
 def test_a_launcher_killed_with_sigkill_leaves_no_process_behind(tmp_path, template):
-    port = _free_port()  # as xtask chooses it
+    port = _free_port()  # a fixed port, as by hand (xtask passes 0); the test needs it before ready.json
     launcher = _launch(tmp_path, port, template)
     children: dict[int, str] = {}
     try:
@@ -270,7 +270,7 @@ def test_a_launcher_whose_port_is_taken_exits_at_once_saying_so_and_starts_nothi
                 launcher.kill()
                 launcher.wait()
     assert code != 0
-    # the words xtask/src/emulator.rs looks for in the log to retry with another port
+    # a fixed port taken (a launcher started by hand): it says so and starts nothing
     assert "Address already in use" in _log(tmp_path)
     assert not os.path.exists(os.path.join(tmp_path, "run", "ready.json"))
     assert not os.path.exists(os.path.join(tmp_path, "run", "mariadb")), "a MariaDB server was started for a launcher that cannot serve"
