@@ -346,7 +346,12 @@ def test_a_temporary_directory_too_long_for_a_socket_is_refused_saying_so(monkey
 
 # A script run from a terminal: the terminal's foreground job is this process's group,
 # and the launcher it starts is in that group until it leads its own.
-PARENT = """import subprocess, sys, time
+# The parent takes Ctrl-C as a program in a terminal does: a test run started in the
+# background of a shell without job control (nohup ... &, as CI may start it)
+# inherits SIGINT ignored (POSIX, "Shell Command Language": asynchronous lists), and
+# the parent would then never end.
+PARENT = """import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 launcher = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=open(sys.argv[1], "ab"), stderr=subprocess.STDOUT)
 print(launcher.pid, flush=True)
 time.sleep(600)
