@@ -442,7 +442,7 @@ pub fn denied(action: &str) -> CollectionError {
 }
 
 /// The findings of one check id over a region.
-pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::checks::Finding> {
+pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::finding::Finding> {
     crate::checks::evaluate(&inventory_of(region), &crate::policy::Policy::default())
         .into_iter()
         .filter(|f| f.check_id == check_id)

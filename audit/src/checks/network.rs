@@ -25,7 +25,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::{CheckDefinition, Context, Finding, Severity, Status};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::{Collected, SecurityGroupRule};
 
 pub const VPC_DNS: CheckDefinition = CheckDefinition {
@@ -1694,7 +1695,7 @@ mod tests {
         region
     }
 
-    fn only(region: crate::inventory::RegionInventory, id: &str) -> crate::checks::Finding {
+    fn only(region: crate::inventory::RegionInventory, id: &str) -> crate::finding::Finding {
         let mut findings = findings_of(region, id);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         findings.remove(0)
@@ -1705,7 +1706,7 @@ mod tests {
         region: crate::inventory::RegionInventory,
         id: &str,
         group: &str,
-    ) -> crate::checks::Finding {
+    ) -> crate::finding::Finding {
         let suffix = format!("security-group/{group}");
         findings_of(region, id)
             .into_iter()
@@ -1717,8 +1718,8 @@ mod tests {
     fn with_status(
         region: crate::inventory::RegionInventory,
         id: &str,
-        status: crate::checks::Status,
-    ) -> crate::checks::Finding {
+        status: crate::finding::Status,
+    ) -> crate::finding::Finding {
         let mut findings: Vec<_> = findings_of(region, id)
             .into_iter()
             .filter(|f| f.status == status)
@@ -1729,7 +1730,7 @@ mod tests {
 
     #[test]
     fn ssh_rules_are_judged_by_port_protocol_and_source() {
-        use crate::checks::{Severity, Status};
+        use crate::finding::{Severity, Status};
         let cases: Vec<(&str, SecurityGroupRule, Status, Option<Severity>)> = vec![
             (
                 "all traffic from the internet",
@@ -1843,12 +1844,12 @@ mod tests {
         }];
         assert_eq!(
             of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG).status,
-            crate::checks::Status::Pass
+            crate::finding::Status::Pass
         );
         region.prefix_lists[0].entries =
             Collected::Ok(vec!["198.51.100.7/32".to_owned(), "0.0.0.0/0".to_owned()]);
         let finding = of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG);
-        assert_eq!(finding.status, crate::checks::Status::Fail);
+        assert_eq!(finding.status, crate::finding::Status::Fail);
         assert!(
             finding.message.contains("prefix list pl-1"),
             "{}",
@@ -1857,7 +1858,7 @@ mod tests {
         region.prefix_lists[0].entries =
             Collected::Failed(denied("ec2:GetManagedPrefixListEntries"));
         let finding = of_group(region.clone(), "ec2.ssh.restricted", BASTION_SG);
-        assert_eq!(finding.status, crate::checks::Status::Error);
+        assert_eq!(finding.status, crate::finding::Status::Error);
         assert!(
             finding.message.contains("ec2:GetManagedPrefixListEntries"),
             "{}",
@@ -1866,13 +1867,13 @@ mod tests {
         region.prefix_lists.clear();
         assert_eq!(
             of_group(region, "ec2.ssh.restricted", BASTION_SG).status,
-            crate::checks::Status::Error
+            crate::finding::Status::Error
         );
     }
 
     #[test]
     fn ssh_check_fails_without_a_bastion_and_errors_when_denied() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let mut region = compliant_region();
         region.bastions = Collected::Ok(Vec::new());
         let finding = with_status(region.clone(), "ec2.ssh.restricted", Status::Fail);
@@ -1883,13 +1884,13 @@ mod tests {
         let mut region = compliant_region();
         region.security_group_rules = Collected::Failed(denied("ec2:DescribeSecurityGroupRules"));
         let finding = only(region, "ec2.ssh.restricted");
-        assert_eq!(finding.status, crate::checks::Status::Error);
+        assert_eq!(finding.status, crate::finding::Status::Error);
         assert!(finding.message.contains("ec2:DescribeSecurityGroupRules"));
     }
 
     #[test]
     fn other_ports_open_to_the_internet_fail() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let cases = vec![
             (
                 "https from anywhere on the bastion",
@@ -1946,7 +1947,7 @@ mod tests {
 
     #[test]
     fn database_port_admitted_only_from_bastion_and_function_groups() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let cases = vec![
             (
                 "a CIDR source",
@@ -2016,7 +2017,7 @@ mod tests {
     // one table of cases, each with its rules and reads; its row type beside it
     #[allow(clippy::too_many_lines, clippy::items_after_statements)]
     fn the_functions_groups_must_let_the_database_port_out() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         use crate::inventory::RegionInventory;
         let egress = |id: &str, protocol: &str, from: i32, to: i32| SecurityGroupRule {
             is_egress: true,
@@ -2213,7 +2214,7 @@ mod tests {
 
     #[test]
     fn dns_attributes_must_both_be_on() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let mut region = compliant_region();
         if let Collected::Ok(Some(vpc)) = &mut region.vpc {
             vpc.dns_hostnames = Collected::Ok(false);
@@ -2238,7 +2239,7 @@ mod tests {
 
     #[test]
     fn endpoints_need_interface_availability_private_dns_and_every_zone() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let break_endpoint = |change: &dyn Fn(&mut crate::inventory::VpcEndpoint)| {
             let mut region = compliant_region();
             if let Collected::Ok(endpoints) = &mut region.endpoints {
@@ -2288,7 +2289,7 @@ mod tests {
 
     #[test]
     fn the_internet_is_any_public_range_wider_than_the_threshold() {
-        use crate::checks::{Severity, Status};
+        use crate::finding::{Severity, Status};
         let cases: Vec<(&str, Vec<SecurityGroupRule>, Status, Option<Severity>)> = vec![
             (
                 "the two halves of the internet",
@@ -2401,7 +2402,7 @@ mod tests {
 
     #[test]
     fn ssh_from_a_group_passes_only_for_a_closed_group_of_this_vpc_and_account() {
-        use crate::checks::{Severity, Status};
+        use crate::finding::{Severity, Status};
         let admins = || from_group(rule("r-admins", BASTION_SG, "tcp", 22, 22), "sg-admins");
         let cases: Vec<(&str, Vec<SecurityGroupRule>, Status, &str)> = vec![
             ("a closed group of this VPC", vec![], Status::Pass, ""),
@@ -2481,7 +2482,7 @@ mod tests {
 
     #[test]
     fn every_bastion_and_every_group_in_scope_is_checked() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         // A second instance with the bastion's name, in a group with SSH from anywhere.
         let mut region = with_rules(vec![from_cidr(
             rule("r-any", "sg-second", "tcp", 22, 22),
@@ -2523,7 +2524,7 @@ mod tests {
     #[test]
     #[allow(clippy::type_complexity)] // the table's row, written where it is read
     fn the_functions_https_out_to_an_endpoint_is_judged_by_every_kind_of_peer() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         use crate::inventory::RegionInventory;
         let https = |id: &str| SecurityGroupRule {
             is_egress: true,
@@ -2595,7 +2596,7 @@ mod tests {
 
     #[test]
     fn an_endpoint_the_function_cannot_use_fails() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let with = |change: &dyn Fn(&mut crate::inventory::RegionInventory)| {
             let mut region = compliant_region();
             change(&mut region);
@@ -2685,7 +2686,7 @@ mod tests {
 
     #[test]
     fn endpoint_policies_keep_the_trust_boundary() {
-        use crate::checks::Status;
+        use crate::finding::Status;
         let with_policy = |document: String, pin: bool| {
             let mut region = compliant_region();
             if let Collected::Ok(endpoints) = &mut region.endpoints {
