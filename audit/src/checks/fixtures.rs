@@ -449,6 +449,39 @@ pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::findin
         .collect()
 }
 
+/// The compliant region with its application secret changed by `change`.
+pub fn with_secret(change: impl Fn(&mut Secret)) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(secrets) = &mut region.secrets {
+        change(&mut secrets[0]);
+    }
+    region
+}
+
+/// The compliant region with its database changed by `change`.
+pub fn with_db(change: impl Fn(&mut DbInstance)) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(Some(db)) = &mut region.database {
+        change(db);
+    }
+    region
+}
+
+/// Grant rows as `SHOW GRANTS` returns them.
+pub fn show_grants(rows: &[&str]) -> Vec<String> {
+    rows.iter().map(|&r| r.to_owned()).collect()
+}
+
+/// The status and message of the one finding of `check_id` over a region.
+pub fn status_and_message(
+    region: RegionInventory,
+    check_id: &str,
+) -> (crate::finding::Status, String) {
+    let findings = findings_of(region, check_id);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    (findings[0].status, findings[0].message.clone())
+}
+
 /// `region` as the setup `--discover` found by the secret `secret_name`, in
 /// the fixture's VPC and on its database.
 pub fn discovered_as(mut region: RegionInventory, secret_name: &str) -> RegionInventory {

@@ -448,7 +448,7 @@ pub(crate) fn endpoint_trust_faults(
     account: &str,
     pin_account: bool,
 ) -> Result<Vec<String>, String> {
-    let access = super::policies::resource_policy_access(document, account)?;
+    let access = super::policy_document::resource_policy_access(document, account)?;
     let mut faults = access.faults;
     if pin_account {
         // Asked for this account only: an organisation's accounts are more.
@@ -975,8 +975,8 @@ pub(crate) fn endpoint_policy_blocks(
     service: &str,
     account: Option<&str>,
 ) -> Vec<String> {
-    use super::policies::{action_matches, principals_of, strings};
-    let Ok(statements) = super::policies::statements(document) else {
+    use super::policy_document::{action_matches, principals_of, strings};
+    let Ok(statements) = super::policy_document::statements(document) else {
         return vec!["its endpoint policy is not JSON".to_owned()];
     };
     let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();
