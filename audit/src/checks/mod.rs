@@ -113,6 +113,7 @@ pub(crate) mod fixtures;
 mod tests {
     use super::fixtures::*;
     use super::*;
+    use crate::inventory::{Collected, RegionInventory};
 
     #[test]
     fn the_compliant_fixture_passes_every_check() {
