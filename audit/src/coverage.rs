@@ -28,7 +28,7 @@
 
 use crate::checks::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::{Collected, Inventory, RegionInventory};
-pub use crate::inventory::{RegionGap, SkippedRegion};
+pub use crate::inventory::{RegionGap, SkippedRegion, is_scp_denial};
 use crate::policy::Policy;
 
 /// The row of a region where no part of the named setup exists.
@@ -55,20 +55,6 @@ pub const REGION_REACHABLE: CheckDefinition = CheckDefinition {
         "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_examples_general.html",
     ],
 };
-
-/// Whether an access-denied answer comes from a service control policy. The IAM
-/// user guide ("Troubleshoot access denied error messages") gives the phrase
-/// `with an explicit deny in a service control policy` (since 2025 followed by the
-/// policy's ARN: AWS Security Blog, "Enhanced access denied error messages with
-/// policy ARNs"), and `because no service control policy allows` for an SCP
-/// allow-list; EC2 answers `UnauthorizedOperation` with the same phrase after
-/// "You are not authorized to perform this operation.". The guide notes the words
-/// may be capitalised ("Service Control Policy"), so the match ignores case.
-pub fn is_scp_denial(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    message.contains("explicit deny in a service control policy")
-        || message.contains("because no service control policy allows")
-}
 
 /// Whether `OptInStatus` (`opt-in-not-required`, `opted-in`, `not-opted-in`; EC2
 /// API reference, `Region`) lets the account use the region.

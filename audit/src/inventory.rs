@@ -43,6 +43,20 @@ pub const CREDENTIAL_ERROR_CODES: &[&str] = &[
     "InvalidSignatureException",
 ];
 
+/// Whether an access-denied answer comes from a service control policy. The IAM
+/// user guide ("Troubleshoot access denied error messages") gives the phrase
+/// `with an explicit deny in a service control policy` (since 2025 followed by the
+/// policy's ARN: AWS Security Blog, "Enhanced access denied error messages with
+/// policy ARNs"), and `because no service control policy allows` for an SCP
+/// allow-list; EC2 answers `UnauthorizedOperation` with the same phrase after
+/// "You are not authorized to perform this operation.". The guide notes the words
+/// may be capitalised ("Service Control Policy"), so the match ignores case.
+pub fn is_scp_denial(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("explicit deny in a service control policy")
+        || message.contains("because no service control policy allows")
+}
+
 impl CollectionError {
     /// One line naming the action and, when access was denied, the fix.
     pub fn describe(&self) -> String {
@@ -57,7 +71,7 @@ impl CollectionError {
                 self.code.as_deref().unwrap_or_default()
             );
         }
-        if self.access_denied && crate::coverage::is_scp_denial(&self.message) {
+        if self.access_denied && is_scp_denial(&self.message) {
             return format!(
                 "{} denied by a service control policy of the account's organisation: granting the auditor's role the action would not help; exempt the auditor's role from the SCP (or leave the region out with --exclude-regions): {}",
                 self.action,

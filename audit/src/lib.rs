@@ -26,6 +26,7 @@ pub mod checks;
 pub mod collect;
 pub mod coverage;
 pub mod discover;
+pub mod finding;
 pub mod iam_eval;
 pub mod inventory;
 pub mod mutelist;

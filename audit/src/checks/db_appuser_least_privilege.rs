@@ -36,8 +36,9 @@
 //! or it is a setup's `masterarn`, as `--discover --read-secrets` finds them) is
 //! SKIPped: it is the admin credential, not an application user.
 
+use super::context::Context;
 use super::grants::{AppuserGrants, GrantRow, appuser_grants, grant_row, like, name_of, unquote};
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, CollectionError, RoleGrants};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -332,7 +333,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::RoleGrants;
 
     #[test]

@@ -7,7 +7,8 @@
 //! if the HttpTokens is set to optional"). The bastion is the one host of the
 //! setup with a public address.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Collected;
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -74,7 +75,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
 
     #[test]
     fn every_bastion_must_require_tokens() {

@@ -442,11 +442,36 @@ pub fn denied(action: &str) -> CollectionError {
 }
 
 /// The findings of one check id over a region.
-pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::checks::Finding> {
+pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::finding::Finding> {
     crate::checks::evaluate(&inventory_of(region), &crate::policy::Policy::default())
         .into_iter()
         .filter(|f| f.check_id == check_id)
         .collect()
+}
+
+/// The compliant region with `extra` security group rules.
+pub fn with_rules(extra: Vec<SecurityGroupRule>) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(rules) = &mut region.security_group_rules {
+        rules.extend(extra);
+    }
+    region
+}
+
+/// The one finding of `id` over a region.
+pub fn only(region: RegionInventory, id: &str) -> crate::finding::Finding {
+    let mut findings = findings_of(region, id);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    findings.remove(0)
+}
+
+/// The finding of `id` about security group `group`.
+pub fn of_group(region: RegionInventory, id: &str, group: &str) -> crate::finding::Finding {
+    let suffix = format!("security-group/{group}");
+    findings_of(region, id)
+        .into_iter()
+        .find(|f| f.resource.ends_with(&suffix))
+        .unwrap_or_else(|| panic!("no {id} finding for {group}"))
 }
 
 /// `region` as the setup `--discover` found by the secret `secret_name`, in

@@ -8,7 +8,8 @@
 //! MySQL 8's partial revokes. The collector adds the rows of the session's active
 //! (default) roles, so SELECT held through a role counts.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Collected;
 
 pub const APPUSER_SELECT: CheckDefinition = CheckDefinition {
@@ -400,7 +401,7 @@ pub fn appuser_select(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
 
     #[test]
     fn names_are_unquoted_from_backticks_or_ansi_double_quotes() {

@@ -16,7 +16,8 @@
 //! detect-secrets instead; a value is never read here, so a secret under an
 //! innocent name (`DB_CONFIG`) passes: a limit the message does not hide.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{EnvironmentVariable, ValueShape};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -98,7 +99,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::Collected;
 
     #[test]

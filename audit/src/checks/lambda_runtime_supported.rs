@@ -17,7 +17,8 @@
 //! calendar, not with anything in the account), and it is a pure function of the
 //! collection day, so no test depends on the wall clock.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::FunctionConfiguration;
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -203,7 +204,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::Collected;
 
     fn configuration(runtime: Option<&str>, package: Option<&str>) -> FunctionConfiguration {

@@ -12,6 +12,8 @@
 
 mod db_appuser_least_privilege;
 mod ec2_bastion_imdsv2;
+mod ec2_ingress_no_public;
+mod ec2_ssh_restricted;
 mod grants;
 mod invocation;
 mod lambda_environment_no_secrets;
@@ -21,6 +23,7 @@ pub(crate) mod network;
 mod policies;
 mod rds;
 mod rds_ca_certificate_valid;
+mod rds_ingress_bastion_only;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
 mod rds_tls_required;
@@ -32,184 +35,18 @@ mod secret_unused;
 mod secrets;
 mod setups;
 mod vpc_default_security_group_closed;
+mod vpc_dns;
+pub(crate) mod vpc_endpoint;
+pub(crate) mod vpc_endpoint_policy;
 
-use std::fmt;
+mod context;
 
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-
-use crate::inventory::{Collected, CollectionError, Inventory, RegionInventory, Scope};
+pub use crate::finding::{CheckDefinition, Finding, Muted, Severity, Status, Summary};
+use crate::inventory::Inventory;
 use crate::policy::Policy;
+pub(crate) use context::{Context, partition};
 
 pub use grants::{grants_allow_select, redact_grant, select_grant};
-
-/// The outcome of a check for one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Pass,
-    Fail,
-    Error,
-    Skip,
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Error => "ERROR",
-            Status::Skip => "SKIP",
-        })
-    }
-}
-
-/// How much a failure matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Informational => "informational",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        })
-    }
-}
-
-/// What a check is, independent of any resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckDefinition {
-    /// Stable id (endpoint checks append the service: `vpc.endpoint.rds`).
-    pub id: &'static str,
-    pub title: &'static str,
-    pub severity: Severity,
-    /// The kind of resource, as Security Hub names it.
-    pub resource_type: &'static str,
-    pub remediation: &'static str,
-    /// Compliance framework ids this check maps to.
-    pub compliance: &'static [&'static str],
-    /// Documentation for the remediation.
-    pub references: &'static [&'static str],
-}
-
-/// One check's verdict on one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    pub check_id: String,
-    pub title: String,
-    pub status: Status,
-    pub severity: Severity,
-    pub region: String,
-    /// The resource's ARN (or id, when no ARN can be formed).
-    pub resource: String,
-    pub resource_type: String,
-    /// What was found, and what was expected.
-    pub message: String,
-    pub remediation: String,
-    pub compliance: Vec<String>,
-    pub references: Vec<String>,
-    /// The audited account, when known (every finding of a run over several accounts has it).
-    #[serde(default)]
-    pub account_id: Option<String>,
-    /// The audited setup: the VPC's `Name` tag (or id), else the name it was looked
-    /// for by; with `--discover`, the name of the secret the setup was found by.
-    #[serde(default)]
-    pub setup: Option<String>,
-    /// Set when a `--mutelist` entry accepts this finding: it keeps its status and
-    /// evidence, is shown as MUTED, and no longer decides the exit status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub muted: Option<Muted>,
-}
-
-/// Why a finding is muted (a `--mutelist` entry, see [`crate::mutelist`]), as every
-/// format shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Muted {
-    pub reason: String,
-    /// The last day the entry mutes (`YYYY-MM-DD`, UTC).
-    pub expires: String,
-    /// The entry's position in the file (1-based), to find it.
-    pub entry: usize,
-    /// How the entry matched: `tag k=v` when the resource's own tags decided it
-    /// (whoever may tag the resource in the audited account can set it), else
-    /// `resource`, `resource and tag k=v`, `account`, `region` or `check`.
-    #[serde(default)]
-    pub matched_by: String,
-}
-
-impl Finding {
-    /// `muted (FAIL) until 2027-03-31 by mutelist entry 1 (matched by tag
-    /// exception=SEC-1): <reason>`, when muted.
-    pub fn muted_note(&self) -> Option<String> {
-        self.muted.as_ref().map(|m| {
-            let how = if m.matched_by.is_empty() {
-                String::new()
-            } else {
-                format!(" (matched by {})", m.matched_by)
-            };
-            format!(
-                "muted ({}) until {} by mutelist entry {}{how}: {}",
-                self.status, m.expires, m.entry, m.reason
-            )
-        })
-    }
-}
-
-/// PASS/FAIL/ERROR/SKIP counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub pass: usize,
-    pub fail: usize,
-    pub error: usize,
-    pub skip: usize,
-    /// Findings a `--mutelist` entry accepts, whatever their status (not counted above).
-    #[serde(default)]
-    pub muted: usize,
-}
-
-impl Summary {
-    pub fn of(findings: &[Finding]) -> Self {
-        let mut summary = Self::default();
-        for finding in findings {
-            if finding.muted.is_some() {
-                summary.muted += 1;
-                continue;
-            }
-            match finding.status {
-                Status::Pass => summary.pass += 1,
-                Status::Fail => summary.fail += 1,
-                Status::Error => summary.error += 1,
-                Status::Skip => summary.skip += 1,
-            }
-        }
-        summary
-    }
-}
-
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} passed, {} failed, {} errors, {} skipped",
-            self.pass, self.fail, self.error, self.skip
-        )?;
-        if self.muted > 0 {
-            write!(f, ", {} muted", self.muted)?;
-        }
-        Ok(())
-    }
-}
 
 /// Declares the one list of checks: each definition beside the function that
 /// evaluates it, from which [`CHECKS`] and [`evaluate`]'s walk are both made.
@@ -223,12 +60,12 @@ macro_rules! checks {
 }
 
 checks! {
-    network::VPC_DNS => network::vpc_dns,
-    network::VPC_ENDPOINT => network::vpc_endpoints,
-    network::ENDPOINT_POLICY => network::vpc_endpoint_policies,
-    network::SSH_RESTRICTED => network::ssh_restricted,
-    network::INGRESS_NO_PUBLIC => network::ingress_no_public,
-    network::RDS_INGRESS_BASTION_ONLY => network::rds_ingress_bastion_only,
+    vpc_dns::DEFINITION => vpc_dns::evaluate,
+    vpc_endpoint::DEFINITION => vpc_endpoint::evaluate,
+    vpc_endpoint_policy::DEFINITION => vpc_endpoint_policy::evaluate,
+    ec2_ssh_restricted::DEFINITION => ec2_ssh_restricted::evaluate,
+    ec2_ingress_no_public::DEFINITION => ec2_ingress_no_public::evaluate,
+    rds_ingress_bastion_only::DEFINITION => rds_ingress_bastion_only::evaluate,
     vpc_default_security_group_closed::DEFINITION => vpc_default_security_group_closed::evaluate,
     ec2_bastion_imdsv2::DEFINITION => ec2_bastion_imdsv2::evaluate,
     rds::NOT_PUBLIC => rds::not_public,
@@ -275,174 +112,6 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
     setups::merge_shared(findings)
 }
 
-/// What every check sees.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Context<'a> {
-    pub region: &'a RegionInventory,
-    pub policy: &'a Policy,
-    pub scope: &'a Scope,
-    pub account_id: Option<&'a str>,
-    pub now: OffsetDateTime,
-}
-
-impl Context<'_> {
-    /// `arn:<partition>:<service>:<region>:<account>:<resource>`, or the bare id when
-    /// the account is unknown.
-    pub fn arn(&self, service: &str, resource: &str, id: &str) -> String {
-        match self.account_id {
-            Some(account) => format!(
-                "arn:{}:{service}:{}:{account}:{resource}",
-                partition(&self.region.region),
-                self.region.region
-            ),
-            None => id.to_owned(),
-        }
-    }
-
-    pub fn finding(
-        &self,
-        definition: &CheckDefinition,
-        status: Status,
-        resource: &str,
-        message: String,
-    ) -> Finding {
-        Finding {
-            check_id: definition.id.to_owned(),
-            title: definition.title.to_owned(),
-            status,
-            severity: definition.severity,
-            region: self.region.region.clone(),
-            resource: resource.to_owned(),
-            resource_type: definition.resource_type.to_owned(),
-            message,
-            remediation: definition.remediation.to_owned(),
-            compliance: definition
-                .compliance
-                .iter()
-                .map(|&c| c.to_owned())
-                .collect(),
-            references: definition
-                .references
-                .iter()
-                .map(|&r| r.to_owned())
-                .collect(),
-            account_id: self.account_id.map(str::to_owned),
-            setup: Some(self.setup()),
-            muted: None,
-        }
-    }
-
-    /// The setup a finding belongs to: a discovered setup's secret name; else the
-    /// VPC found (its `Name`, else its id), else the one asked for (`--vpc-id`, or
-    /// the policy's name).
-    pub fn setup(&self) -> String {
-        if let Some(setup) = &self.region.discovered {
-            return setup.secret_name.clone();
-        }
-        match (
-            self.region.vpc.ok().and_then(Option::as_ref),
-            &self.scope.vpc_id,
-        ) {
-            (Some(vpc), _) => vpc.name.clone().unwrap_or_else(|| vpc.id.clone()),
-            (None, Some(id)) => id.clone(),
-            (None, None) => self.policy.vpc_name.clone(),
-        }
-    }
-
-    pub fn pass(&self, definition: &CheckDefinition, resource: &str, message: String) -> Finding {
-        self.finding(definition, Status::Pass, resource, message)
-    }
-
-    pub fn fail(&self, definition: &CheckDefinition, resource: &str, message: String) -> Finding {
-        self.finding(definition, Status::Fail, resource, message)
-    }
-
-    pub fn error(
-        &self,
-        definition: &CheckDefinition,
-        resource: &str,
-        error: &CollectionError,
-    ) -> Finding {
-        self.finding(definition, Status::Error, resource, error.describe())
-    }
-
-    pub fn skip(&self, definition: &CheckDefinition, resource: &str, reason: &str) -> Finding {
-        self.finding(definition, Status::Skip, resource, reason.to_owned())
-    }
-
-    /// The finding for input that is not there: ERROR for a failed call, SKIP for
-    /// data deliberately not read. `None` when the data is there.
-    pub fn missing<T>(
-        &self,
-        definition: &CheckDefinition,
-        resource: &str,
-        collected: &Collected<T>,
-    ) -> Option<Finding> {
-        match collected {
-            Collected::Ok(_) => None,
-            Collected::Failed(error) => Some(self.error(definition, resource, error)),
-            Collected::Skipped(reason) => Some(self.skip(definition, resource, reason)),
-        }
-    }
-
-    /// `check` on each primary (fully audited) secret; the finding for a
-    /// listing that failed or was not read otherwise.
-    pub fn each_primary_secret(
-        &self,
-        definition: &CheckDefinition,
-        check: impl Fn(&crate::inventory::Secret) -> Finding,
-    ) -> Vec<Finding> {
-        let Collected::Ok(secrets) = &self.region.secrets else {
-            return self
-                .missing(
-                    definition,
-                    &self.scope.secret_ids.join(","),
-                    &self.region.secrets,
-                )
-                .into_iter()
-                .collect();
-        };
-        secrets.iter().filter(|s| s.primary).map(check).collect()
-    }
-
-    /// `check` on each rotation function that exists; the finding for one that
-    /// could not be read (one that does not exist fails `secret.rotation.function`).
-    pub fn each_function(
-        &self,
-        definition: &CheckDefinition,
-        check: impl Fn(&crate::inventory::FunctionConfiguration) -> Finding,
-    ) -> Vec<Finding> {
-        self.region
-            .functions
-            .iter()
-            .filter_map(|function| match &function.configuration {
-                Collected::Ok(Some(configuration)) => Some(check(configuration)),
-                Collected::Ok(None) => None,
-                other => self.missing(definition, &function.arn, other),
-            })
-            .collect()
-    }
-
-    /// The VPC the scope names or that was found, for messages.
-    pub fn vpc_label(&self) -> String {
-        match &self.scope.vpc_id {
-            Some(id) => id.clone(),
-            None => format!("the VPC tagged Name={}", self.policy.vpc_name),
-        }
-    }
-}
-
-/// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub(crate) fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod fixtures;
 
@@ -450,6 +119,7 @@ pub(crate) mod fixtures;
 mod tests {
     use super::fixtures::*;
     use super::*;
+    use crate::inventory::{Collected, RegionInventory};
 
     #[test]
     fn the_compliant_fixture_passes_every_check() {

@@ -21,7 +21,8 @@
 
 use serde_json::Value;
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Collected;
 
 pub const SECRET_POLICY_NOT_PUBLIC: CheckDefinition = CheckDefinition {
@@ -227,7 +228,7 @@ pub fn secret_policy_not_public(context: &Context<'_>) -> Vec<Finding> {
                 }
             };
             let Some(account) = context.account_id else {
-                return context.finding(def, super::Status::Error, resource, format!("secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so its resource policy cannot be judged; grant the auditor sts:GetCallerIdentity"));
+                return context.finding(def, crate::finding::Status::Error, resource, format!("secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so its resource policy cannot be judged; grant the auditor sts:GetCallerIdentity"));
             };
             match resource_policy_access(document, account) {
                 Ok(access) if access.faults.is_empty() && access.organisations.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows only principals of account {account}")),
@@ -276,7 +277,7 @@ pub(crate) fn principals_of(principal: &Value) -> Vec<String> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use serde_json::json;
 
     #[test]

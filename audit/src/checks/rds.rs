@@ -1,6 +1,7 @@
 //! Database instance checks: not public, admin password managed by RDS.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, DbInstance};
 
 pub const NOT_PUBLIC: CheckDefinition = CheckDefinition {
@@ -145,7 +146,7 @@ fn rotating_since(context: &Context<'_>, arn: &str) -> Option<time::OffsetDateTi
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::{Collected, MasterUserSecret};
 
     fn with_db(

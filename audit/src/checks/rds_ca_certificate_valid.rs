@@ -17,8 +17,9 @@
 
 use time::Duration;
 
+use super::context::Context;
 use super::rds::database;
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Collected;
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -114,7 +115,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::CaCertificate;
 
     #[test]

@@ -12,8 +12,9 @@
 //! controls': Critical for a public snapshot (FSBP RDS.1 is Critical), Medium for
 //! one that is only unencrypted (FSBP RDS.4 is Medium).
 
+use super::context::Context;
 use super::rds::database;
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, DbSnapshot};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -127,7 +128,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
 
     fn snapshot(encrypted: Option<bool>, restore: Collected<Vec<String>>) -> DbSnapshot {
         DbSnapshot {

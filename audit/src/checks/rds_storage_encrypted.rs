@@ -6,8 +6,9 @@
 //! resources"). It can only be chosen when the instance is created: an existing
 //! instance is encrypted by restoring an encrypted copy of a snapshot.
 
+use super::context::Context;
 use super::rds::database;
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "rds.storage.encrypted",
@@ -61,7 +62,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::Collected;
 
     #[test]

@@ -29,8 +29,9 @@
 //! inventory saved before the audit read cluster groups SKIPs a member, as it
 //! used to.
 
+use super::context::Context;
 use super::rds::database;
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, DbInstance, DbParameters};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -157,7 +158,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
 
     fn region_with(
         value: Option<&str>,

@@ -3,7 +3,7 @@
 //! (`account.reachable`), so a bug met in one region of a large organisation
 //! neither hides that region nor ends the run.
 
-use super::{CheckDefinition, Finding, Severity, Status};
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::Inventory;
 
 pub const REGION_COLLECTED: CheckDefinition = CheckDefinition {

@@ -72,7 +72,8 @@
 //! Without `--read-secrets` the `masterarn` is unknown: the application-secret
 //! part is still judged (a missing permission there FAILs), otherwise SKIP.
 
-use super::{CheckDefinition, Context, Finding, Severity, Status};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
 use crate::inventory::{Collected, KeyPolicyRecord, RoleRecord, Secret};
 use permissions::{CALLS, Call, Need as CallNeed, Resource, When};

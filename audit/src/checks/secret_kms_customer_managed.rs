@@ -34,8 +34,9 @@
 //! part that was read is judged before a missing part can make the finding an
 //! ERROR (a failed call) or a SKIP (not read by design).
 
+use super::context::Context;
 use super::policies::key_policy_access;
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, KeyRecord, Secret};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -193,7 +194,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
 
     fn default_key_policy() -> String {
         match app_key().key {

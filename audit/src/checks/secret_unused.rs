@@ -13,7 +13,8 @@
 
 use time::OffsetDateTime;
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Secret;
 
 /// Days a secret may go unread (AWS Config's default `unusedForDays`).
@@ -80,7 +81,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::Collected;
 
     #[test]

@@ -12,9 +12,10 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
+use super::context::Context;
 use super::invocation::{Invocation, secrets_manager_may_invoke, throttled};
 use super::policies::{action_matches, principals_of, strings};
-use super::{CheckDefinition, Context, Finding, Severity};
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, Secret};
 
 pub const ROTATION_SCHEDULE: CheckDefinition = CheckDefinition {
@@ -497,7 +498,7 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
             Collected::Ok(Some(_)) if context.account_id.is_none() => {
                 return context.finding(
                     def,
-                    super::Status::Error,
+                    crate::finding::Status::Error,
                     arn,
                     format!("rotation function {} of secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so who may invoke it cannot be judged; grant the auditor sts:GetCallerIdentity", configuration.name),
                 );
@@ -556,7 +557,7 @@ pub fn rotation_function(context: &Context<'_>) -> Vec<Finding> {
         if faults.is_empty() && !not_proven.is_empty() {
             return context.finding(
                 def,
-                super::Status::Error,
+                crate::finding::Status::Error,
                 arn,
                 format!(
                     "rotation function {} of secret {name}: {}",
@@ -841,7 +842,7 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
                         .unwrap_or_default();
                     return context.finding(
                         def,
-                        super::Status::Error,
+                        crate::finding::Status::Error,
                         &resource,
                         format!("secret {name}{rules}: version {pending} is staged AWSPENDING, and when it was created could not be read ({error}), so whether the rotation is in progress or stuck is unknown"),
                     );
@@ -896,7 +897,7 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::{Collected, RegionInventory};
     use std::collections::BTreeMap;
 

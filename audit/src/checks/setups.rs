@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::Finding;
+use crate::finding::Finding;
 
 /// `findings` with those identical but for their setup merged into one whose
 /// `setup` lists them (in order, each once), at the first one's place.
@@ -19,7 +19,7 @@ pub fn merge_shared(findings: Vec<Finding>) -> Vec<Finding> {
         String,
         String,
         String,
-        super::Status,
+        crate::finding::Status,
         String,
     );
     let key = |f: &Finding| -> Key {
@@ -61,8 +61,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::super::fixtures::*;
-    use super::super::{Status, evaluate};
     use crate::Policy;
+    use crate::checks::evaluate;
+    use crate::finding::Status;
 
     /// Two discovered setups in one VPC, on one database: `billing` and `orders`.
     fn two_setups_in_one_vpc() -> crate::inventory::Inventory {

@@ -9,7 +9,8 @@
 //! `vpc-default-security-group-closed` is NON_COMPLIANT when the group has any
 //! inbound or outbound rule.
 
-use super::{CheckDefinition, Context, Finding, Severity};
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::Collected;
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
@@ -84,7 +85,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::checks::Status;
+    use crate::finding::Status;
     use crate::inventory::DefaultSecurityGroup;
 
     #[test]
