@@ -252,8 +252,8 @@ const NEVER_MUTED: &[&str] = &["account.reachable", "region.collected"];
 /// (`vpc.endpoint.rds`, `vpc.endpoint-policy.secretsmanager`).
 fn names_a_check(pattern: &str) -> bool {
     const PER_SERVICE: [&str; 2] = [
-        crate::checks::network::VPC_ENDPOINT.id,
-        crate::checks::network::ENDPOINT_POLICY.id,
+        crate::checks::vpc_endpoint::DEFINITION.id,
+        crate::checks::vpc_endpoint_policy::DEFINITION.id,
     ];
     let service_id = |id: &str| {
         pattern

@@ -449,6 +449,31 @@ pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::findin
         .collect()
 }
 
+/// The compliant region with `extra` security group rules.
+pub fn with_rules(extra: Vec<SecurityGroupRule>) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(rules) = &mut region.security_group_rules {
+        rules.extend(extra);
+    }
+    region
+}
+
+/// The one finding of `id` over a region.
+pub fn only(region: RegionInventory, id: &str) -> crate::finding::Finding {
+    let mut findings = findings_of(region, id);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    findings.remove(0)
+}
+
+/// The finding of `id` about security group `group`.
+pub fn of_group(region: RegionInventory, id: &str, group: &str) -> crate::finding::Finding {
+    let suffix = format!("security-group/{group}");
+    findings_of(region, id)
+        .into_iter()
+        .find(|f| f.resource.ends_with(&suffix))
+        .unwrap_or_else(|| panic!("no {id} finding for {group}"))
+}
+
 /// The compliant region with its application secret changed by `change`.
 pub fn with_secret(change: impl Fn(&mut Secret)) -> RegionInventory {
     let mut region = compliant_region();
@@ -472,14 +497,10 @@ pub fn show_grants(rows: &[&str]) -> Vec<String> {
     rows.iter().map(|&r| r.to_owned()).collect()
 }
 
-/// The status and message of the one finding of `check_id` over a region.
-pub fn status_and_message(
-    region: RegionInventory,
-    check_id: &str,
-) -> (crate::finding::Status, String) {
-    let findings = findings_of(region, check_id);
-    assert_eq!(findings.len(), 1, "{findings:#?}");
-    (findings[0].status, findings[0].message.clone())
+/// The status and message of the one finding of `id` over a region.
+pub fn status_and_message(region: RegionInventory, id: &str) -> (crate::finding::Status, String) {
+    let finding = only(region, id);
+    (finding.status, finding.message)
 }
 
 /// `region` as the setup `--discover` found by the secret `secret_name`, in

@@ -13,6 +13,8 @@
 mod db_appuser_least_privilege;
 mod db_appuser_select;
 mod ec2_bastion_imdsv2;
+mod ec2_ingress_no_public;
+mod ec2_ssh_restricted;
 mod grants;
 mod invocation;
 mod lambda_environment_no_secrets;
@@ -23,6 +25,7 @@ mod policy_document;
 mod rds;
 mod rds_admin_secret_managed;
 mod rds_ca_certificate_valid;
+mod rds_ingress_bastion_only;
 mod rds_not_public;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
@@ -41,6 +44,9 @@ mod secret_rotation_schedule;
 mod secret_unused;
 mod setups;
 mod vpc_default_security_group_closed;
+mod vpc_dns;
+pub(crate) mod vpc_endpoint;
+pub(crate) mod vpc_endpoint_policy;
 
 mod context;
 
@@ -63,12 +69,12 @@ macro_rules! checks {
 }
 
 checks! {
-    network::VPC_DNS => network::vpc_dns,
-    network::VPC_ENDPOINT => network::vpc_endpoints,
-    network::ENDPOINT_POLICY => network::vpc_endpoint_policies,
-    network::SSH_RESTRICTED => network::ssh_restricted,
-    network::INGRESS_NO_PUBLIC => network::ingress_no_public,
-    network::RDS_INGRESS_BASTION_ONLY => network::rds_ingress_bastion_only,
+    vpc_dns::DEFINITION => vpc_dns::evaluate,
+    vpc_endpoint::DEFINITION => vpc_endpoint::evaluate,
+    vpc_endpoint_policy::DEFINITION => vpc_endpoint_policy::evaluate,
+    ec2_ssh_restricted::DEFINITION => ec2_ssh_restricted::evaluate,
+    ec2_ingress_no_public::DEFINITION => ec2_ingress_no_public::evaluate,
+    rds_ingress_bastion_only::DEFINITION => rds_ingress_bastion_only::evaluate,
     vpc_default_security_group_closed::DEFINITION => vpc_default_security_group_closed::evaluate,
     ec2_bastion_imdsv2::DEFINITION => ec2_bastion_imdsv2::evaluate,
     rds_not_public::DEFINITION => rds_not_public::evaluate,

@@ -1,0 +1,119 @@
+//! `vpc.endpoint-policy.<service>`: the policy of each required service's
+//! endpoint keeps the account's trust boundary.
+//!
+//! Like Prowler's `vpc_endpoint_connections_trust_boundaries`, an `Allow` that
+//! names another account's principal (or `*` pinned to another account) fails.
+//! AWS's default policy (full access for `*`, no condition) passes with a note by
+//! default, because the tutorial keeps it and only this VPC reaches the endpoint;
+//! the policy setting `endpoint_policy_pin_account = true` fails it as Prowler
+//! does. Whether the policy allows the calls the rotation makes is
+//! `vpc.endpoint`'s question.
+
+use super::context::Context;
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
+use crate::inventory::Collected;
+
+pub const DEFINITION: CheckDefinition = CheckDefinition {
+    id: "vpc.endpoint-policy",
+    title: "Endpoint policy keeps the trust boundary: no principal of another account",
+    severity: Severity::Medium,
+    resource_type: "AwsEc2VpcEndpointService",
+    remediation: "Edit the endpoint policy (aws ec2 modify-vpc-endpoint --policy-document ...) so that its Allow statements name only this account's principals, or Principal \"*\" under the condition aws:PrincipalAccount = <this account>",
+    compliance: &["Prowler:vpc_endpoint_connections_trust_boundaries"],
+    references: &["https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"],
+};
+
+pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
+    let def = &DEFINITION;
+    let mut findings = Vec::new();
+    let Collected::Ok(endpoints) = &context.region.endpoints else {
+        return findings; // vpc.endpoint.* reports why
+    };
+    for service in &context.policy.required_endpoints {
+        let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
+        for endpoint in endpoints.iter().filter(|e| e.service_name == service_name) {
+            let resource = context.arn(
+                "ec2",
+                &format!("vpc-endpoint/{}", endpoint.id),
+                &endpoint.id,
+            );
+            let mut finding = match (&endpoint.policy_document, context.account_id) {
+                (None, _) => context.pass(def, &resource, format!("endpoint {} for {service_name} reports no policy (full access within the VPC)", endpoint.id)),
+                (Some(_), None) => context.finding(def, Status::Error, &resource, format!("endpoint {}: the audited account is unknown (sts:GetCallerIdentity failed), so its policy's trust boundary cannot be judged", endpoint.id)),
+                (Some(document), Some(account)) => {
+                    match endpoint_trust_faults(document, account, context.policy.endpoint_policy_pin_account) {
+                        Ok(faults) if faults.is_empty() => {
+                            let open = endpoint_trust_faults(document, account, true).is_ok_and(|f| !f.is_empty());
+                            let note = if open { "; note: it lets Principal * in without pinning this account (AWS's default full-access policy; set endpoint_policy_pin_account = true to fail it)" } else { "" };
+                            context.pass(def, &resource, format!("endpoint {} for {service_name}: its policy names no principal outside account {account}{note}", endpoint.id))
+                        }
+                        Ok(faults) => context.fail(def, &resource, format!("endpoint {} for {service_name}: {}; expected only principals of account {account}", endpoint.id, faults.join("; "))),
+                        Err(fault) => context.fail(def, &resource, format!("endpoint {}: {fault}", endpoint.id)),
+                    }
+                }
+            };
+            finding.check_id = format!("{}.{service}", def.id);
+            findings.push(finding);
+        }
+    }
+    findings
+}
+
+/// Statements of an endpoint policy that cross the account's trust boundary.
+pub(crate) fn endpoint_trust_faults(
+    document: &str,
+    account: &str,
+    pin_account: bool,
+) -> Result<Vec<String>, String> {
+    let access = super::policy_document::resource_policy_access(document, account)?;
+    let mut faults = access.faults;
+    if pin_account {
+        // Asked for this account only: an organisation's accounts are more.
+        faults.extend(access.organisations);
+    } else {
+        // The unconditioned `*` (AWS's default) is allowed unless asked otherwise.
+        faults.retain(|f| !f.ends_with("allows Principal * (public)"));
+    }
+    Ok(faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use crate::inventory::Collected;
+
+    #[test]
+    fn endpoint_policies_keep_the_trust_boundary() {
+        use crate::finding::Status;
+        let with_policy = |document: String, pin: bool| {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[0].policy_document = Some(document);
+            }
+            let policy = crate::policy::Policy {
+                endpoint_policy_pin_account: pin,
+                ..crate::policy::Policy::default()
+            };
+            crate::checks::evaluate(&inventory_of(region), &policy)
+                .into_iter()
+                .find(|f| f.check_id == "vpc.endpoint-policy.secretsmanager")
+                .expect("finding")
+        };
+        assert_eq!(
+            with_policy(full_access_policy(), false).status,
+            Status::Pass
+        );
+        assert_eq!(with_policy(full_access_policy(), true).status, Status::Fail);
+        let foreign = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"}]}).to_string();
+        let finding = with_policy(foreign, false);
+        assert_eq!(finding.status, Status::Fail);
+        assert!(
+            finding.message.contains("999999999999"),
+            "{}",
+            finding.message
+        );
+        let pinned = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]}).to_string();
+        assert_eq!(with_policy(pinned, true).status, Status::Pass);
+    }
+}
