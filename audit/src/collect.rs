@@ -1226,7 +1226,7 @@ impl RegionCollector<'_> {
                 if let Collected::Ok(Some(secret)) = &mut secret {
                     self.read_pending_date(secret).await;
                     // Its resource policy decides the rotation role's calls on it
-                    // as the application secret's does (checks::role).
+                    // as the application secret's does (checks::secret_rotation_function_role).
                     if !part.policies.iter().any(|p| p.secret_arn == secret.arn) {
                         let policy = self.secret_policy(&secret.arn).await;
                         part.policies.push(SecretPolicyRecord {

@@ -474,6 +474,35 @@ pub fn of_group(region: RegionInventory, id: &str, group: &str) -> crate::findin
         .unwrap_or_else(|| panic!("no {id} finding for {group}"))
 }
 
+/// The compliant region with its application secret changed by `change`.
+pub fn with_secret(change: impl Fn(&mut Secret)) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(secrets) = &mut region.secrets {
+        change(&mut secrets[0]);
+    }
+    region
+}
+
+/// The compliant region with its database changed by `change`.
+pub fn with_db(change: impl Fn(&mut DbInstance)) -> RegionInventory {
+    let mut region = compliant_region();
+    if let Collected::Ok(Some(db)) = &mut region.database {
+        change(db);
+    }
+    region
+}
+
+/// Grant rows as `SHOW GRANTS` returns them.
+pub fn show_grants(rows: &[&str]) -> Vec<String> {
+    rows.iter().map(|&r| r.to_owned()).collect()
+}
+
+/// The status and message of the one finding of `id` over a region.
+pub fn status_and_message(region: RegionInventory, id: &str) -> (crate::finding::Status, String) {
+    let finding = only(region, id);
+    (finding.status, finding.message)
+}
+
 /// `region` as the setup `--discover` found by the secret `secret_name`, in
 /// the fixture's VPC and on its database.
 pub fn discovered_as(mut region: RegionInventory, secret_name: &str) -> RegionInventory {

@@ -1,6 +1,6 @@
 //! Whether Secrets Manager can invoke a secret's rotation function for that secret.
 //!
-//! [`super::secrets::invoke_policy_allows_secrets_manager`] judges who else may
+//! [`super::secret_rotation_function::invoke_policy_allows_secrets_manager`] judges who else may
 //! invoke the function (a safety claim). Whether *this* secret's rotation can start
 //! is another question, which the differential test (`cargo xtask fuzz audit`)
 //! showed the audit answering wrongly: a statement that lets Secrets Manager invoke
@@ -19,7 +19,7 @@
 
 use serde_json::{Value, json};
 
-use super::policies::principals_of;
+use super::policy_document::principals_of;
 use crate::iam_eval::{Decision, NamedPolicy, Request, evaluate};
 
 const SECRETS_MANAGER: &str = "Service:secretsmanager.amazonaws.com";

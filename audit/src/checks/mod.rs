@@ -11,6 +11,7 @@
 //! not read (`--read-secrets` absent), SKIP with the reason.
 
 mod db_appuser_least_privilege;
+mod db_appuser_select;
 mod ec2_bastion_imdsv2;
 mod ec2_ingress_no_public;
 mod ec2_ssh_restricted;
@@ -20,19 +21,27 @@ mod lambda_environment_no_secrets;
 mod lambda_runtime_supported;
 mod nacl;
 pub(crate) mod network;
-mod policies;
+mod policy_document;
 mod rds;
+mod rds_admin_secret_managed;
 mod rds_ca_certificate_valid;
 mod rds_ingress_bastion_only;
+mod rds_not_public;
 mod rds_snapshots_private_encrypted;
 mod rds_storage_encrypted;
 mod rds_tls_required;
 mod region;
-mod role;
+mod rotated_secrets;
+mod rotation_permissions;
 mod schedule;
 mod secret_kms_customer_managed;
+mod secret_policy_not_public;
+mod secret_rotation_admin_linked;
+mod secret_rotation_function;
+mod secret_rotation_function_role;
+mod secret_rotation_healthy;
+mod secret_rotation_schedule;
 mod secret_unused;
-mod secrets;
 mod setups;
 mod vpc_default_security_group_closed;
 mod vpc_dns;
@@ -68,23 +77,23 @@ checks! {
     rds_ingress_bastion_only::DEFINITION => rds_ingress_bastion_only::evaluate,
     vpc_default_security_group_closed::DEFINITION => vpc_default_security_group_closed::evaluate,
     ec2_bastion_imdsv2::DEFINITION => ec2_bastion_imdsv2::evaluate,
-    rds::NOT_PUBLIC => rds::not_public,
-    rds::ADMIN_SECRET_MANAGED => rds::admin_secret_managed,
+    rds_not_public::DEFINITION => rds_not_public::evaluate,
+    rds_admin_secret_managed::DEFINITION => rds_admin_secret_managed::evaluate,
     rds_storage_encrypted::DEFINITION => rds_storage_encrypted::evaluate,
     rds_snapshots_private_encrypted::DEFINITION => rds_snapshots_private_encrypted::evaluate,
     rds_tls_required::DEFINITION => rds_tls_required::evaluate,
     rds_ca_certificate_valid::DEFINITION => rds_ca_certificate_valid::evaluate,
-    secrets::ROTATION_SCHEDULE => secrets::rotation_schedule,
-    secrets::ROTATION_FUNCTION => secrets::rotation_function,
-    role::FUNCTION_ROLE => role::function_role,
+    secret_rotation_schedule::DEFINITION => secret_rotation_schedule::evaluate,
+    secret_rotation_function::DEFINITION => secret_rotation_function::evaluate,
+    secret_rotation_function_role::DEFINITION => secret_rotation_function_role::evaluate,
     lambda_runtime_supported::DEFINITION => lambda_runtime_supported::evaluate,
     lambda_environment_no_secrets::DEFINITION => lambda_environment_no_secrets::evaluate,
-    secrets::ADMIN_LINKED => secrets::admin_linked,
-    secrets::ROTATION_HEALTHY => secrets::rotation_healthy,
-    policies::SECRET_POLICY_NOT_PUBLIC => policies::secret_policy_not_public,
+    secret_rotation_admin_linked::DEFINITION => secret_rotation_admin_linked::evaluate,
+    secret_rotation_healthy::DEFINITION => secret_rotation_healthy::evaluate,
+    secret_policy_not_public::DEFINITION => secret_policy_not_public::evaluate,
     secret_unused::DEFINITION => secret_unused::evaluate,
     secret_kms_customer_managed::DEFINITION => secret_kms_customer_managed::evaluate,
-    grants::APPUSER_SELECT => grants::appuser_select,
+    db_appuser_select::DEFINITION => db_appuser_select::evaluate,
     db_appuser_least_privilege::DEFINITION => db_appuser_least_privilege::evaluate,
 }
 

@@ -30,12 +30,12 @@
 //! this check asks for (a key policy the secret's own account controls) is then
 //! another account's. A central key account may be intended; mute the finding
 //! then. A key policy that pins `*` or a service to this account with
-//! `kms:CallerAccount` is not public (see `policies::key_policy_access`). Every
+//! `kms:CallerAccount` is not public (see `policy_document::key_policy_access`). Every
 //! part that was read is judged before a missing part can make the finding an
 //! ERROR (a failed call) or a SKIP (not read by design).
 
 use super::context::Context;
-use super::policies::key_policy_access;
+use super::policy_document::key_policy_access;
 use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, KeyRecord, Secret};
 

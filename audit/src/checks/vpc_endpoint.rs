@@ -342,8 +342,8 @@ pub(crate) fn endpoint_policy_blocks(
     service: &str,
     account: Option<&str>,
 ) -> Vec<String> {
-    use super::policies::{action_matches, principals_of, strings};
-    let Ok(statements) = super::policies::statements(document) else {
+    use super::policy_document::{action_matches, principals_of, strings};
+    let Ok(statements) = super::policy_document::statements(document) else {
         return vec!["its endpoint policy is not JSON".to_owned()];
     };
     let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();

@@ -65,7 +65,7 @@ pub(crate) fn endpoint_trust_faults(
     account: &str,
     pin_account: bool,
 ) -> Result<Vec<String>, String> {
-    let access = super::policies::resource_policy_access(document, account)?;
+    let access = super::policy_document::resource_policy_access(document, account)?;
     let mut faults = access.faults;
     if pin_account {
         // Asked for this account only: an organisation's accounts are more.

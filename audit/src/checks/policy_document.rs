@@ -1,41 +1,24 @@
-//! `secret.policy.not-public`: the application secret's resource policy neither
-//! makes it public nor shares it outside the account.
+//! IAM policy documents read once for every check that judges one: a
+//! document's statements ([`statements`]), `Principal` and `Action` as IAM
+//! matches them ([`principals_of`], [`action_matches`], [`strings`]), and who a
+//! resource policy lets in beyond the account ([`resource_policy_access`], and
+//! [`key_policy_access`] for a KMS key policy). The secret, endpoint, function
+//! and key checks share them; the role check evaluates requests with
+//! [`crate::iam_eval`].
 //!
-//! Prowler's `secretsmanager_not_publicly_accessible` fails a secret whose
-//! resource policy lets `*` read it; an auditor also wants to know when another
-//! account may (a cross-account grant is a trust boundary crossed, whether or not
-//! it is "public"). Every `Allow` statement is read: a principal of `*` passes only
-//! under a condition that pins the caller to this account (`aws:PrincipalAccount`
-//! or `aws:SourceAccount` with `StringEquals`, `aws:PrincipalArn`/`aws:SourceArn`
-//! with `ArnEquals`/`ArnLike`, every value naming this account); an AWS principal
-//! must be of this account. A service principal acts for whichever account
-//! asks it, so it passes only under `aws:SourceAccount` or `aws:SourceArn`
-//! naming this account (IAM user guide, "The confused deputy problem",
-//! "Cross-service confused deputy prevention"). A principal of `*` pinned by
-//! `aws:PrincipalOrgID` (`StringEquals`, no wildcard) is shared with that
-//! organisation's accounts, not public (IAM user guide, "AWS global condition
-//! context keys", `aws:PrincipalOrgID`): it passes, and the message names the
-//! organisation. A secret without a resource policy passes: only this account's identity
-//! policies can grant access to it (Secrets Manager user guide, "Resource-based
-//! policies").
+//! Who a resource policy lets in: every `Allow` statement is read: a principal
+//! of `*` passes only under a condition that pins the caller to this account
+//! (`aws:PrincipalAccount` or `aws:SourceAccount` with `StringEquals`,
+//! `aws:PrincipalArn`/`aws:SourceArn` with `ArnEquals`/`ArnLike`, every value
+//! naming this account); an AWS principal must be of this account. A service
+//! principal acts for whichever account asks it, so it passes only under
+//! `aws:SourceAccount` or `aws:SourceArn` naming this account (IAM user guide,
+//! "The confused deputy problem", "Cross-service confused deputy prevention"). A
+//! principal of `*` pinned by `aws:PrincipalOrgID` (`StringEquals`, no wildcard)
+//! is shared with that organisation's accounts, not public (IAM user guide, "AWS
+//! global condition context keys", `aws:PrincipalOrgID`).
 
 use serde_json::Value;
-
-use super::context::Context;
-use crate::finding::{CheckDefinition, Finding, Severity};
-use crate::inventory::Collected;
-
-pub const SECRET_POLICY_NOT_PUBLIC: CheckDefinition = CheckDefinition {
-    id: "secret.policy.not-public",
-    title: "Secret's resource policy is not public and not shared outside the account",
-    severity: Severity::Critical,
-    resource_type: "AwsSecretsManagerSecret",
-    remediation: "Remove the statements that allow Principal \"*\" or another account's principals (aws secretsmanager put-resource-policy with a narrower policy, or delete-resource-policy), or add a condition aws:PrincipalAccount = <this account>; aws secretsmanager validate-resource-policy checks it",
-    compliance: &["Prowler:secretsmanager_not_publicly_accessible"],
-    references: &[
-        "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html",
-    ],
-};
 
 /// A policy document's statements (one object or an array), each with a label
 /// for messages (`statement <Sid>`, or its position).
@@ -203,42 +186,6 @@ fn pins_account_by(condition: &Value, account: &str, keys_allowed: &[&str]) -> b
     })
 }
 
-pub fn secret_policy_not_public(context: &Context<'_>) -> Vec<Finding> {
-    let def = &SECRET_POLICY_NOT_PUBLIC;
-    context.each_primary_secret(def, |secret| {
-            let resource = &secret.arn;
-            let name = &secret.name;
-            let Some(record) = context
-                .region
-                .secret_policies
-                .iter()
-                .find(|p| &p.secret_arn == resource)
-            else {
-                return context.skip(def, resource, &format!("the resource policy of secret {name} was not read"));
-            };
-            let document = match &record.policy {
-                Collected::Ok(Some(document)) => document,
-                Collected::Ok(None) => {
-                    return context.pass(def, resource, format!("secret {name} has no resource policy, so only this account's identity policies grant access to it"));
-                }
-                other => {
-                    return context
-                        .missing(def, resource, other)
-                        .unwrap_or_else(|| context.skip(def, resource, "not read"));
-                }
-            };
-            let Some(account) = context.account_id else {
-                return context.finding(def, crate::finding::Status::Error, resource, format!("secret {name}: the audited account is unknown (sts:GetCallerIdentity failed), so its resource policy cannot be judged; grant the auditor sts:GetCallerIdentity"));
-            };
-            match resource_policy_access(document, account) {
-                Ok(access) if access.faults.is_empty() && access.organisations.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows only principals of account {account}")),
-                Ok(access) if access.faults.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows principals of account {account}, and is not public: {}", access.organisations.join("; "))),
-                Ok(access) => context.fail(def, resource, format!("secret {name}: {}; expected access only for principals of account {account}", access.faults.join("; "))),
-                Err(fault) => context.fail(def, resource, format!("secret {name}: {fault}")),
-            }
-        })
-}
-
 /// A string or an array of strings, as IAM policies write both.
 pub(crate) fn strings(value: &Value) -> Vec<String> {
     match value {
@@ -277,7 +224,6 @@ pub(crate) fn principals_of(principal: &Value) -> Vec<String> {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::finding::Status;
     use serde_json::json;
 
     #[test]
@@ -374,29 +320,5 @@ mod tests {
                 .faults;
             assert_eq!(faults.is_empty(), passes, "{name}: {faults:?}");
         }
-    }
-
-    #[test]
-    fn the_check_passes_without_a_policy_and_fails_a_public_one() {
-        let with_policy = |policy: Collected<Option<String>>| {
-            let mut region = compliant_region();
-            region.secret_policies[0].policy = policy;
-            findings_of(region, "secret.policy.not-public").remove(0)
-        };
-        assert_eq!(with_policy(Collected::Ok(None)).status, Status::Pass);
-        let public = json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}}).to_string();
-        let finding = with_policy(Collected::Ok(Some(public)));
-        assert_eq!(finding.status, Status::Fail);
-        assert!(
-            finding.message.contains("Principal * (public)"),
-            "{}",
-            finding.message
-        );
-        assert_eq!(finding.severity, Severity::Critical);
-        let finding = with_policy(Collected::Failed(denied(
-            "secretsmanager:GetResourcePolicy",
-        )));
-        assert_eq!(finding.status, Status::Error);
-        assert!(finding.message.contains("secretsmanager:GetResourcePolicy"));
     }
 }
