@@ -68,6 +68,10 @@ macro_rules! declare_table {
         /// kinds (ties in [`creation_order`] keep this order); indexed by [`Kind`].
         pub static TABLE: [Spec; [$(stringify!($module)),*].len()] = [$($module::SPEC),*];
 
+        /// The kinds' files, in the list's order.
+        #[cfg(test)]
+        const FILES: &[&str] = &[$(concat!(stringify!($module), ".rs")),*];
+
         $(const _: () = assert!(
             matches!($module::SPEC.kind, Kind::$variant),
             concat!(
@@ -181,6 +185,29 @@ mod tests {
                     && !spec.plan.delete.is_empty()
             );
         }
+    }
+
+    #[test]
+    fn every_file_that_declares_a_kind_is_in_the_list_of_kinds() {
+        // A file below resources/ whose line is missing from the list is not compiled
+        // at all (its `mod` line is the list's): nothing else would say so.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resources");
+        let mut declaring: Vec<String> = std::fs::read_dir(&dir)
+            .expect("listing src/resources")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| {
+                std::fs::read_to_string(path)
+                    .is_ok_and(|text| text.contains("pub(crate) const SPEC: Spec"))
+            })
+            .filter_map(|path| Some(path.file_name()?.to_str()?.to_owned()))
+            .collect();
+        declaring.sort();
+        let mut listed: Vec<String> = FILES.iter().map(ToString::to_string).collect();
+        listed.sort();
+        assert_eq!(
+            declaring, listed,
+            "a file declaring a SPEC needs its line in kind.rs's with_kinds!"
+        );
     }
 
     #[test]

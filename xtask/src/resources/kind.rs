@@ -11,8 +11,8 @@ use aws_config::SdkConfig;
 /// [`Kind`] and the file below `resources/` that declares the kind (its `SPEC`) and
 /// does all it does, in the table's order (ties in `creation_order` keep it).
 /// Expanded twice: here into [`Kind`], and in `resources.rs` into the `mod` lines
-/// and `TABLE`; so adding a kind is its file and its line here, and neither list can
-/// miss a kind the other has. The list is here, below the kinds' files that use
+/// and `TABLE`; so adding a kind is its file and its line here, and the enum, the
+/// `mod` lines and the table cannot disagree. The list is here, below the kinds' files that use
 /// [`Kind`], and not in `resources.rs`, which uses them: so no file imports another
 /// in a loop.
 ///
