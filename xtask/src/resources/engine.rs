@@ -8,7 +8,7 @@
 //! (found, created when missing, repaired, waited for until ready) and how it is
 //! deleted (`delete`). The engine takes the kinds in [`super::creation_order`] and
 //! calls the step each has; it matches on no kind, so a new kind is its file and its
-//! row. What is shared, and where: the retries on AWS's transient errors are
+//! line in the list of kinds (`kind.rs`). What is shared, and where: the retries on AWS's transient errors are
 //! [`crate::aws`]'s; deploy's writes all go through the `Deployer`'s one `Calls`,
 //! which in a dry run announces each write and makes none; cleanup's through
 //! [`Deletion::write`]; provision has no dry run of its own (its writes are made at
