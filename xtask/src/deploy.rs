@@ -6,7 +6,7 @@
 //! changes nothing else. `--dry-run` still reads (to know what exists) but makes no
 //! write call; it prints each one instead.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
 
@@ -14,7 +14,8 @@ use permissions::{CALLS, Resource, When};
 
 use crate::aws;
 use crate::names::Names;
-use crate::resources::context::{Deployer, Foundation};
+use crate::resources::context::{Deployer, Foundation, missing};
+use crate::resources::{db_instance, security_group, subnet, vpc};
 
 pub use crate::resources::context::DeployOptions;
 pub use crate::resources::role::trust_policy;
@@ -206,7 +207,7 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
     // Account and partition of every ARN written (not `arn:aws:` everywhere).
     let caller = aws::Caller::find(config).await?;
     let zip = read_zip(options)?;
-    let found = Foundation::find(config, names).await?;
+    let found = foundation(config, names).await?;
     let policy = role_policy(names, &caller, &region, &found);
     let mut deployer = Deployer::new(config, options, caller, found, zip, policy);
     deployer.run().await?;
@@ -215,6 +216,58 @@ pub async fn deploy(config: &SdkConfig, options: &DeployOptions) -> Result<Deplo
         role_arn: deployer.role_arn,
         rotation_group: deployer.rotation_group,
         writes: deployer.calls.writes,
+    })
+}
+
+/// Finds, by the run's tags and names, what provision made that deploy needs: the
+/// VPC, its private subnets and the database's group, the DB instance with its
+/// admin secret, and the application secret.
+async fn foundation(config: &SdkConfig, names: &Names) -> Result<Foundation> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let rds = aws_sdk_rds::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let vpc_id = vpc::find(&ec2, names).await?;
+    let private_subnets = subnet::find_private(&ec2, names, &vpc_id).await?;
+    let database_group = security_group::find_database_group(&ec2, names, &vpc_id).await?;
+    let instance = db_instance::find(&rds, names).await?;
+    let db_port = instance
+        .endpoint()
+        .and_then(aws_sdk_rds::types::Endpoint::port)
+        .ok_or_else(|| {
+            anyhow!(
+                "RDS instance {} has no endpoint yet; rerun `cargo xtask provision` to wait for it",
+                names.db_instance
+            )
+        })?;
+    let admin = instance.master_user_secret();
+    let admin_secret_arn = admin
+        .and_then(|s| s.secret_arn())
+        .ok_or_else(|| {
+            anyhow!(
+                "RDS instance {} has no RDS-managed admin secret",
+                names.db_instance
+            )
+        })?
+        .to_owned();
+    let secret = aws::describe_secret(&secrets, &names.secret)
+        .await
+        .map_err(|e| {
+            if e.missing {
+                missing(names, &format!("secret {}", names.secret))
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(Foundation {
+        vpc_id,
+        private_subnets,
+        database_group,
+        db_port,
+        db_instance_arns: db_instance::instance_and_replicas(&instance),
+        admin_secret_arn,
+        admin_kms_key: admin.and_then(|s| s.kms_key_id()).map(str::to_owned),
+        secret_arn: secret.arn().unwrap_or_default().to_owned(),
+        secret_kms_key: secret.kms_key_id().map(str::to_owned),
     })
 }
 

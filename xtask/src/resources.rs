@@ -13,16 +13,27 @@
 //! and provision's and cleanup's dry runs print their plan from it ([`plan`]).
 //!
 //! Everything a kind does lives in a file of its own below this module (`vpc.rs`,
-//! `subnet.rs`, [`security_group`], `function.rs`, ...), and its row of the table,
-//! [`Spec`], points at it: how it is found by the run's tags (`discover`), provision's
-//! or deploy's step (found, created when missing, repaired, waited for until ready)
-//! and how it is deleted (`remove`, every write gated on the dry run through
-//! `Deletion::write`, `deletion.rs`). Which command makes a kind is derived from the
+//! `subnet.rs`, `security_group.rs`, `function.rs`, ...), and its row of the table,
+//! [`Spec`] (the file's `SPEC`), points at it: how it is found by the run's tags
+//! (`discover`), provision's or deploy's step (found, created when missing, repaired,
+//! waited for until ready) and how it is deleted (`delete`, every write gated on the
+//! dry run through `Deletion::write`, `deletion.rs`), each step beside what the plans
+//! say of it ([`Plan`]). Which command makes a kind is derived from the
 //! steps it has ([`Spec::made_by`]), so the plan and the walk agree. [`engine`] walks
 //! the table without matching on kinds; `context.rs` holds what each walk hands a
 //! step (`Provisioner`, whose writes are made at once; `Deployer`, whose `Calls` is
 //! deploy's dry-run policy: each write announced, none made). The commands keep only
 //! their options, pure checks and the walk they start.
+//!
+//! The kinds are listed once, a line each (`Vpc => vpc,`), in `kind.rs`'s
+//! `with_kinds!`; the [`Kind`] enum, the kinds' `mod` lines and [`TABLE`] are all
+//! expanded from that list, so adding a kind is its file (with its `SPEC`) and its
+//! line there, and the compiler checks that each file declares the kind of its line.
+//! The list sits in `kind.rs`, below the kinds' files, because they use [`Kind`] and
+//! this module uses them. What several kinds share sits below them too: `ec2.rs`
+//! (how an EC2 kind is found by the run's tags), `deletion.rs`, `context.rs`.
+//! `cargo fmt` does not follow `mod` lines a macro writes (rust-lang/rustfmt#3253),
+//! so `cargo xtask test` names the kinds' files to it.
 //!
 //! Pattern: aws-nuke's resource registry (one type per resource kind, with its lister
 //! and remover) and Terraform's dependency graph (create in topological order, destroy
@@ -34,62 +45,50 @@ use std::sync::LazyLock;
 use comfy_table::Table;
 
 pub(crate) mod context;
-pub(crate) mod db_instance;
-pub(crate) mod db_parameter_group;
-pub(crate) mod db_subnet_group;
 pub(crate) mod deletion;
+pub(crate) mod ec2;
 pub(crate) mod engine;
-pub(crate) mod function;
-pub(crate) mod instance;
-pub(crate) mod internet_gateway;
-pub(crate) mod key_pair;
 pub(crate) mod kind;
-pub(crate) mod kms_key;
-pub(crate) mod log_group;
-pub(crate) mod role;
-pub(crate) mod rotation;
-pub(crate) mod route_table;
-pub(crate) mod secret;
-pub mod security_group;
 pub(crate) mod spec;
-pub(crate) mod subnet;
-pub(crate) mod vpc;
-pub(crate) mod vpc_endpoint;
 
 pub use deletion::Outcome;
 pub(crate) use kind::Clients;
 pub use kind::{Kind, Resource};
-pub use spec::{MadeBy, Spec};
+pub use security_group::authorize_tcp;
+pub use spec::{MadeBy, Plan, Spec};
 
-/// Every kind, each declared in its own file, in the order listed here (ties in
-/// [`creation_order`] keep this order).
-pub static TABLE: [Spec; 17] = [
-    vpc::SPEC,
-    internet_gateway::SPEC,
-    subnet::SPEC,
-    route_table::SPEC,
-    security_group::SPEC,
-    vpc_endpoint::SPEC,
-    key_pair::SPEC,
-    instance::SPEC,
-    db_subnet_group::SPEC,
-    db_parameter_group::SPEC,
-    db_instance::SPEC,
-    kms_key::SPEC,
-    secret::SPEC,
-    role::SPEC,
-    log_group::SPEC,
-    function::SPEC,
-    rotation::SPEC,
-];
+/// The kinds' files and [`TABLE`] from the one list of kinds (`kind.rs`'s
+/// `with_kinds!`): a `mod` line and a row per kind, in the list's order. Each file's
+/// `SPEC` is checked at compile time to declare the kind of its line.
+macro_rules! declare_table {
+    ($($(#[$doc:meta])* $variant:ident => $module:ident,)*) => {
+        $(pub(crate) mod $module;)*
+
+        /// Every kind, each declared in its own file, in the order of the list of
+        /// kinds (ties in [`creation_order`] keep this order); indexed by [`Kind`].
+        pub static TABLE: [Spec; [$(stringify!($module)),*].len()] = [$($module::SPEC),*];
+
+        /// The kinds' files, in the list's order.
+        #[cfg(test)]
+        const FILES: &[&str] = &[$(concat!(stringify!($module), ".rs")),*];
+
+        $(const _: () = assert!(
+            matches!($module::SPEC.kind, Kind::$variant),
+            concat!(
+                stringify!($module),
+                "::SPEC declares another kind than ",
+                stringify!($variant)
+            ),
+        );)*
+    };
+}
+kind::with_kinds!(declare_table);
 
 impl Kind {
-    /// This kind's declaration.
+    /// This kind's declaration: its row of [`TABLE`], which lists the kinds in the
+    /// order [`Kind`] does (both are the list of kinds).
     pub fn spec(self) -> &'static Spec {
-        TABLE
-            .iter()
-            .find(|s| s.kind == self)
-            .unwrap_or_else(|| unreachable!("every kind is in TABLE"))
+        &TABLE[self as usize]
     }
 }
 
@@ -156,8 +155,8 @@ pub fn plan(steps: &[Planned], deleting: bool) -> String {
         };
         let (would, then) = match (deleting, step.found.is_empty()) {
             (true, true) => ("nothing", ""),
-            (true, false) => (spec.delete, ""),
-            (false, true) => (spec.create, spec.ready),
+            (true, false) => (spec.plan.delete, ""),
+            (false, true) => (spec.plan.create, spec.plan.ready),
             (false, false) => ("check and repair its settings", ""),
         };
         table.add_row([spec.label, &found, would, then]);
@@ -171,17 +170,44 @@ mod tests {
     use Kind as K;
 
     #[test]
-    fn every_kind_is_declared_once() {
+    fn every_kind_is_declared_once_in_its_row() {
         for (i, spec) in TABLE.iter().enumerate() {
             assert!(
                 TABLE[i + 1..].iter().all(|other| other.kind != spec.kind),
                 "{:?} twice",
                 spec.kind
             );
+            // `Kind::spec` indexes the table by kind: each kind finds its own row.
+            assert!(std::ptr::eq(spec.kind.spec(), spec), "{:?}", spec.kind);
             assert!(
-                !spec.found_by.is_empty() && !spec.create.is_empty() && !spec.delete.is_empty()
+                !spec.plan.found_by.is_empty()
+                    && !spec.plan.create.is_empty()
+                    && !spec.plan.delete.is_empty()
             );
         }
+    }
+
+    #[test]
+    fn every_file_that_declares_a_kind_is_in_the_list_of_kinds() {
+        // A file below resources/ whose line is missing from the list is not compiled
+        // at all (its `mod` line is the list's): nothing else would say so.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resources");
+        let mut declaring: Vec<String> = std::fs::read_dir(&dir)
+            .expect("listing src/resources")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| {
+                std::fs::read_to_string(path)
+                    .is_ok_and(|text| text.contains("pub(crate) const SPEC: Spec"))
+            })
+            .filter_map(|path| Some(path.file_name()?.to_str()?.to_owned()))
+            .collect();
+        declaring.sort();
+        let mut listed: Vec<String> = FILES.iter().map(ToString::to_string).collect();
+        listed.sort();
+        assert_eq!(
+            declaring, listed,
+            "a file declaring a SPEC needs its line in kind.rs's with_kinds!"
+        );
     }
 
     #[test]

@@ -340,7 +340,7 @@ async fn provision_deploy_rotate_audit_cleanup_and_reruns_change_nothing() {
     // A rerun whose look at the group missed the rule (a deploy interrupted right
     // after writing it, or EC2 not yet showing it) writes it again: EC2 answers
     // InvalidPermission.Duplicate, which is success.
-    xtask::resources::security_group::authorize_tcp(
+    xtask::resources::authorize_tcp(
         &ec2,
         &first.state.database_group,
         i32::from(first.state.db_port),

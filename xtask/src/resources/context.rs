@@ -111,7 +111,7 @@ pub struct DeployOptions {
     pub verbose: bool,
 }
 
-/// What provision made that deploy needs.
+/// What provision made that deploy needs (found by `deploy.rs` before its walk).
 #[derive(Debug, Clone)]
 pub(crate) struct Foundation {
     pub(crate) vpc_id: String,

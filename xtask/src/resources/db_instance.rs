@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, say};
 use crate::names::{self, Names};
 use crate::tags::rds_tags;
@@ -27,12 +27,14 @@ pub(crate) const SPEC: Spec = Spec {
         Kind::DbParameterGroup,
         Kind::SecurityGroup,
     ],
-    found_by: "rds:DescribeDBInstances by name, kept only with the run's tags",
-    create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
-    ready: "status available with an endpoint (up to 20 minutes)",
-    delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+    plan: Plan {
+        found_by: "rds:DescribeDBInstances by name, kept only with the run's tags",
+        create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
+        ready: "status available with an endpoint (up to 20 minutes)",
+        delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.database_and_ingress())),
     deploy: None,
 };

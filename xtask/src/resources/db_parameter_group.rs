@@ -8,7 +8,7 @@ use anyhow::{Result, anyhow, bail};
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -19,12 +19,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbParameterGroup,
     label: "DB parameter group",
     depends_on: &[],
-    found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
-    create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
-    ready: "",
-    delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+    plan: Plan {
+        found_by: "rds:DescribeDBParameterGroups by name, kept only with the run's tags",
+        create: "rds:CreateDBParameterGroup for the engine's family (tagged), ModifyDBParameterGroup require_secure_transport=1 (checked every run)",
+        ready: "",
+        delete: "rds:DeleteDBParameterGroup, once the instance no longer uses it",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.db_parameter_group())),
     deploy: None,
 };

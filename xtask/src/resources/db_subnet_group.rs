@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::Names;
 use crate::tags::rds_tags;
@@ -17,12 +17,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::DbSubnetGroup,
     label: "DB subnet group",
     depends_on: &[Kind::Subnet],
-    found_by: "rds:DescribeDBSubnetGroups by name, in the run's VPC only",
-    create: "rds:CreateDBSubnetGroup over the private subnets (tagged)",
-    ready: "",
-    delete: "rds:DeleteDBSubnetGroup",
+    plan: Plan {
+        found_by: "rds:DescribeDBSubnetGroups by name, in the run's VPC only",
+        create: "rds:CreateDBSubnetGroup over the private subnets (tagged)",
+        ready: "",
+        delete: "rds:DeleteDBSubnetGroup",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.db_subnet_group())),
     deploy: None,
 };

@@ -13,7 +13,7 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, Runtime, Vp
 use super::context::{DeployOptions, Deployer, Foundation};
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
@@ -29,12 +29,14 @@ pub(crate) const SPEC: Spec = Spec {
         Kind::SecurityGroup,
         Kind::VpcEndpoint,
     ],
-    found_by: "lambda:GetFunctionConfiguration by name, kept only if lambda:ListTags says it is the run's",
-    create: "lambda:CreateFunction (provided.al2023, in the private subnets), or UpdateFunctionCode/Configuration in place",
-    ready: "State Active and LastUpdateStatus Successful",
-    delete: "lambda:UpdateFunctionConfiguration with an empty VpcConfig, DeleteFunction, then wait until its network interfaces are gone",
+    plan: Plan {
+        found_by: "lambda:GetFunctionConfiguration by name, kept only if lambda:ListTags says it is the run's",
+        create: "lambda:CreateFunction (provided.al2023, in the private subnets), or UpdateFunctionCode/Configuration in place",
+        ready: "State Active and LastUpdateStatus Successful",
+        delete: "lambda:UpdateFunctionConfiguration with an empty VpcConfig, DeleteFunction, then wait until its network interfaces are gone",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: None,
     deploy: Some(|d| Box::pin(d.function())),
 };

@@ -6,18 +6,20 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest,
-    InstanceStateName, InstanceType, ResourceType,
+    InstanceStateName, InstanceType, ResourceType, Tag,
 };
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::ec2::{discover_ec2, named};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
-use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+use crate::tags::{filter, run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -30,12 +32,14 @@ pub(crate) const SPEC: Spec = Spec {
         Kind::KeyPair,
         Kind::RouteTable,
     ],
-    found_by: "ec2:DescribeInstances by tags (not terminated)",
-    create: "ec2:RunInstances t3.micro in a public subnet (tagged), IMDSv2 required; an earlier run's bastion is switched to IMDSv2 (ModifyInstanceMetadataOptions)",
-    ready: "state running, with a public address",
-    delete: "ec2:TerminateInstances, then wait until terminated",
+    plan: Plan {
+        found_by: "ec2:DescribeInstances by tags (not terminated)",
+        create: "ec2:RunInstances t3.micro in a public subnet (tagged), IMDSv2 required; an earlier run's bastion is switched to IMDSv2 (ModifyInstanceMetadataOptions)",
+        ready: "state running, with a public address",
+        delete: "ec2:TerminateInstances, then wait until terminated",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.bastion())),
     deploy: None,
 };
@@ -271,30 +275,23 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let instances = ec2
-        .describe_instances()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeInstances"))?;
-    for instance in instances
-        .reservations()
-        .iter()
+    let describe = |filters| ec2.describe_instances().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeInstances", describe, listed).await
+}
+
+/// Each instance of a `DescribeInstances` answer, with its tags, unless terminated
+/// or shutting down.
+fn listed(answer: &DescribeInstancesOutput) -> Vec<(&[Tag], Resource)> {
+    let reservations = answer.reservations().iter();
+    reservations
         .flat_map(aws_sdk_ec2::types::Reservation::instances)
-    {
-        let state = instance
-            .state()
-            .and_then(|s| s.name())
-            .map(|s| s.as_str().to_owned());
-        if owns_ec2(names, instance.tags())
-            && !matches!(state.as_deref(), Some("terminated" | "shutting-down"))
-        {
-            found.push(Resource::new(
-                Kind::Instance,
-                instance.instance_id().unwrap_or_default(),
-                crate::tags::ec2_name(instance.tags()),
-            ));
-        }
-    }
-    Ok(())
+        .filter(|instance| {
+            let state = instance.state().and_then(|s| s.name());
+            !matches!(
+                state.map(aws_sdk_ec2::types::InstanceStateName::as_str),
+                Some("terminated" | "shutting-down")
+            )
+        })
+        .map(|i| named(Kind::Instance, i.instance_id(), i.tags()))
+        .collect()
 }

@@ -3,15 +3,17 @@
 //! deletion (detached first: EC2 refuses to delete an attached gateway).
 
 use anyhow::{Result, anyhow, bail};
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput;
+use aws_sdk_ec2::types::{ResourceType, Tag};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::ec2::{discover_ec2, named};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::Names;
-use crate::tags::{owns_ec2, run_filters, tag_spec};
+use crate::tags::{run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -19,12 +21,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::InternetGateway,
     label: "internet gateway",
     depends_on: &[Kind::Vpc],
-    found_by: "ec2:DescribeInternetGateways by tags (not by attachment, so an interrupted run finds it)",
-    create: "ec2:CreateInternetGateway (tagged); attached to the VPC if it is not",
-    ready: "",
-    delete: "ec2:DetachInternetGateway, ec2:DeleteInternetGateway",
+    plan: Plan {
+        found_by: "ec2:DescribeInternetGateways by tags (not by attachment, so an interrupted run finds it)",
+        create: "ec2:CreateInternetGateway (tagged); attached to the VPC if it is not",
+        ready: "",
+        delete: "ec2:DetachInternetGateway, ec2:DeleteInternetGateway",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.internet_gateway())),
     deploy: None,
 };
@@ -135,20 +139,21 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let gateways = ec2
-        .describe_internet_gateways()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeInternetGateways"))?;
-    for gateway in gateways.internet_gateways() {
-        if owns_ec2(names, gateway.tags()) {
-            found.push(Resource::new(
-                Kind::InternetGateway,
-                gateway.internet_gateway_id().unwrap_or_default(),
-                crate::tags::ec2_name(gateway.tags()),
-            ));
-        }
-    }
-    Ok(())
+    let describe = |filters| ec2.describe_internet_gateways().set_filters(filters).send();
+    discover_ec2(
+        names,
+        found,
+        "ec2:DescribeInternetGateways",
+        describe,
+        listed,
+    )
+    .await
+}
+
+/// Each gateway of a `DescribeInternetGateways` answer, with its tags.
+fn listed(answer: &DescribeInternetGatewaysOutput) -> Vec<(&[Tag], Resource)> {
+    let gateways = answer.internet_gateways().iter();
+    gateways
+        .map(|g| named(Kind::InternetGateway, g.internet_gateway_id(), g.tags()))
+        .collect()
 }

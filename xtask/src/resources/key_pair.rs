@@ -8,15 +8,17 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use audit::sensitive::SensitiveString;
-use aws_sdk_ec2::types::{KeyType, ResourceType};
+use aws_sdk_ec2::operation::describe_key_pairs::DescribeKeyPairsOutput;
+use aws_sdk_ec2::types::{KeyType, ResourceType, Tag};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
+use super::ec2::discover_ec2;
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
-use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+use crate::tags::{filter, owns_ec2, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -24,12 +26,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KeyPair,
     label: "key pair",
     depends_on: &[],
-    found_by: "ec2:DescribeKeyPairs by name, kept only with the run's tags",
-    create: "ec2:CreateKeyPair (tagged); the private key written with mode 0600",
-    ready: "",
-    delete: "ec2:DeleteKeyPair",
+    plan: Plan {
+        found_by: "ec2:DescribeKeyPairs by name, kept only with the run's tags",
+        create: "ec2:CreateKeyPair (tagged); the private key written with mode 0600",
+        ready: "",
+        delete: "ec2:DeleteKeyPair",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.key_pair())),
     deploy: None,
 };
@@ -117,17 +121,17 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let pairs = ec2
-        .describe_key_pairs()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeKeyPairs"))?;
-    for pair in pairs.key_pairs() {
-        if owns_ec2(names, pair.tags()) {
+    let describe = |filters| ec2.describe_key_pairs().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeKeyPairs", describe, listed).await
+}
+
+/// Each key pair of a `DescribeKeyPairs` answer, with its tags, by its name.
+fn listed(answer: &DescribeKeyPairsOutput) -> Vec<(&[Tag], Resource)> {
+    let pairs = answer.key_pairs().iter();
+    pairs
+        .map(|pair| {
             let name = pair.key_name().unwrap_or_default();
-            found.push(Resource::new(Kind::KeyPair, name, name));
-        }
-    }
-    Ok(())
+            (pair.tags(), Resource::new(Kind::KeyPair, name, name))
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use anyhow::{Result, anyhow, bail};
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, say};
 use crate::names::Names;
 use crate::state::State;
@@ -26,12 +26,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::KmsKey,
     label: "KMS key",
     depends_on: &[],
-    found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
-    create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
-    ready: "",
-    delete: "kept while the run's secret is only scheduled for deletion (or a secret not the run's uses it); else kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period), then kms:DeleteAlias",
+    plan: Plan {
+        found_by: "kms:DescribeKey by its alias alias/<name>-secret, kept only with the run's tags (kms:ListResourceTags) and not pending deletion",
+        create: "kms:CreateKey (symmetric, default key policy, tagged), CreateAlias; EnableKeyRotation checked every run",
+        ready: "",
+        delete: "kept while the run's secret is only scheduled for deletion (or a secret not the run's uses it); else kms:ScheduleKeyDeletion after 7 days (KMS's shortest waiting period), then kms:DeleteAlias",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.kms_key())),
     deploy: None,
 };

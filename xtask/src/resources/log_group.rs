@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow, bail};
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, Calls};
 use crate::names::Names;
 
@@ -17,12 +17,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::LogGroup,
     label: "log group",
     depends_on: &[],
-    found_by: "logs:ListTagsLogGroup on /aws/lambda/<function>",
-    create: "logs:CreateLogGroup (tagged), PutRetentionPolicy 365 days",
-    ready: "",
-    delete: "logs:DeleteLogGroup",
+    plan: Plan {
+        found_by: "logs:ListTagsLogGroup on /aws/lambda/<function>",
+        create: "logs:CreateLogGroup (tagged), PutRetentionPolicy 365 days",
+        ready: "",
+        delete: "logs:DeleteLogGroup",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: None,
     deploy: Some(|d| Box::pin(d.log_group())),
 };

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::context::Deployer;
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
 
@@ -21,12 +21,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Role,
     label: "IAM role",
     depends_on: &[],
-    found_by: "iam:GetRole by name, kept only with the run's tags and this region's tag",
-    create: "iam:CreateRole (trust lambda.amazonaws.com), PutRolePolicy (least privilege)",
-    ready: "assumable by Lambda (CreateFunction retried while it is not)",
-    delete: "iam:DeleteRolePolicy, iam:DetachRolePolicy (the policy itself is kept), iam:DeleteRole, once the function's network interfaces are gone",
+    plan: Plan {
+        found_by: "iam:GetRole by name, kept only with the run's tags and this region's tag",
+        create: "iam:CreateRole (trust lambda.amazonaws.com), PutRolePolicy (least privilege)",
+        ready: "assumable by Lambda (CreateFunction retried while it is not)",
+        delete: "iam:DeleteRolePolicy, iam:DetachRolePolicy (the policy itself is kept), iam:DeleteRole, once the function's network interfaces are gone",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: None,
     deploy: Some(|d| Box::pin(d.role())),
 };

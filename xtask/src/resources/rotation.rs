@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::context::{DeployOptions, Deployer};
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::Kind;
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, Calls, say};
 use crate::names::{self, Names};
 
@@ -23,12 +23,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Rotation,
     label: "rotation schedule",
     depends_on: &[Kind::Secret, Kind::Function],
-    found_by: "the secret's RotationEnabled",
-    create: "lambda:AddPermission (secretsmanager.amazonaws.com, aws:SourceAccount), secretsmanager:RotateSecret rate(2 days) within 2h",
-    ready: "the first rotation finished (AWSCURRENT moved)",
-    delete: "secretsmanager:CancelRotateSecret",
+    plan: Plan {
+        found_by: "the secret's RotationEnabled",
+        create: "lambda:AddPermission (secretsmanager.amazonaws.com, aws:SourceAccount), secretsmanager:RotateSecret rate(2 days) within 2h",
+        ready: "the first rotation finished (AWSCURRENT moved)",
+        delete: "secretsmanager:CancelRotateSecret",
+    },
     discover: None,
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: None,
     deploy: Some(|d| Box::pin(d.rotation())),
 };

@@ -3,15 +3,17 @@
 //! deletion (its associations first, then the table).
 
 use anyhow::{Result, anyhow, bail};
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput;
+use aws_sdk_ec2::types::{ResourceType, Tag};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::ec2::{discover_ec2, named};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::Names;
-use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+use crate::tags::{filter, run_filters, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -19,12 +21,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::RouteTable,
     label: "route table",
     depends_on: &[Kind::Vpc, Kind::InternetGateway, Kind::Subnet],
-    found_by: "ec2:DescribeRouteTables by tags in the VPC",
-    create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
-    ready: "",
-    delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",
+    plan: Plan {
+        found_by: "ec2:DescribeRouteTables by tags in the VPC",
+        create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
+        ready: "",
+        delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.route_table())),
     deploy: None,
 };
@@ -156,21 +160,16 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let tables = ec2
-        .describe_route_tables()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeRouteTables"))?;
-    for table in tables.route_tables() {
-        let main = table.associations().iter().any(|a| a.main() == Some(true));
-        if owns_ec2(names, table.tags()) && !main {
-            found.push(Resource::new(
-                Kind::RouteTable,
-                table.route_table_id().unwrap_or_default(),
-                crate::tags::ec2_name(table.tags()),
-            ));
-        }
-    }
-    Ok(())
+    let describe = |filters| ec2.describe_route_tables().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeRouteTables", describe, listed).await
+}
+
+/// Each route table of a `DescribeRouteTables` answer, with its tags, but a VPC's
+/// main table (it goes with its VPC).
+fn listed(answer: &DescribeRouteTablesOutput) -> Vec<(&[Tag], Resource)> {
+    let tables = answer.route_tables().iter();
+    tables
+        .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+        .map(|t| named(Kind::RouteTable, t.route_table_id(), t.tags()))
+        .collect()
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome, gone_or};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, say};
 use crate::database::{self, DbLogin};
 use crate::names::{self, Names};
@@ -23,12 +23,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Secret,
     label: "secret",
     depends_on: &[Kind::DbInstance, Kind::KmsKey],
-    found_by: "secretsmanager:ListSecrets by tag, planned deletions included; secrets another service owns skipped",
-    create: "secretsmanager:CreateSecret under the KMS key (masterarn = the RDS-managed admin secret); appuser made in the database; an earlier run's secret is moved to the key (UpdateSecret --kms-key-id)",
-    ready: "",
-    delete: "secretsmanager:DeleteSecret (7-day recovery window, or --force-delete-secrets)",
+    plan: Plan {
+        found_by: "secretsmanager:ListSecrets by tag, planned deletions included; secrets another service owns skipped",
+        create: "secretsmanager:CreateSecret under the KMS key (masterarn = the RDS-managed admin secret); appuser made in the database; an earlier run's secret is moved to the key (UpdateSecret --kms-key-id)",
+        ready: "",
+        delete: "secretsmanager:DeleteSecret (7-day recovery window, or --force-delete-secrets)",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.app_secret())),
     deploy: None,
 };

@@ -2,6 +2,11 @@
 //! the bastion's) and deploy writes (the database's rule for the function's group),
 //! and how cleanup deletes a group.
 //!
+//! Every group is looked up one way, by VPC and group name ([`named_group`]):
+//! provision's three and deploy's function group through [`run_group`] (a group of
+//! that name without the run's tags is refused) and [`create_group`], the database's
+//! group for deploy, and the VPC's default group that provision closes.
+//!
 //! Both commands write a rule the same way, so that a rerun is harmless: look at the
 //! group first and write nothing when a rule already admits the source, and take
 //! EC2's `InvalidPermission.Duplicate` as success, since a look can miss a rule that
@@ -10,17 +15,19 @@
 
 use anyhow::{Result, anyhow, bail};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, Tag, UserIdGroupPair,
 };
 
 use super::context::{Deployer, Provisioner, missing};
 use super::deletion::{Deletion, Outcome, gone_or};
+use super::ec2::discover_ec2;
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws::{self, Calls};
 use crate::names::{self, Names};
-use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+use crate::tags::{filter, owns_ec2, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -28,12 +35,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::SecurityGroup,
     label: "security group",
     depends_on: &[Kind::Vpc],
-    found_by: "ec2:DescribeSecurityGroups by tags",
-    create: "ec2:CreateSecurityGroup (endpoints, bastion, database; deploy adds the function's), AuthorizeSecurityGroupIngress (each rule checked)",
-    ready: "",
-    delete: "ec2:RevokeSecurityGroupIngress of rules naming other groups, ec2:DeleteSecurityGroup",
+    plan: Plan {
+        found_by: "ec2:DescribeSecurityGroups by tags",
+        create: "ec2:CreateSecurityGroup (endpoints, bastion, database; deploy adds the function's), AuthorizeSecurityGroupIngress (each rule checked)",
+        ready: "",
+        delete: "ec2:RevokeSecurityGroupIngress of rules naming other groups, ec2:DeleteSecurityGroup",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| {
         Box::pin(async move {
             let my_ip = p.my_ip.clone();
@@ -192,26 +201,83 @@ async fn default_group_of(ec2: &aws_sdk_ec2::Client, vpc: &str) -> Result<String
         &format!("the default security group of {vpc}"),
         std::time::Duration::from_mins(1),
         || async {
-            let groups = ec2
-                .describe_security_groups()
-                .filters(filter("vpc-id", vpc))
-                .filters(filter("group-name", "default"))
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "ec2:DescribeSecurityGroups (default group of {vpc}): {}",
-                        aws::describe(&e)
-                    )
-                })?;
-            Ok(groups
-                .security_groups()
-                .first()
-                .and_then(|g| g.group_id())
-                .map(str::to_owned))
+            let group = named_group(ec2, vpc, "default").await?;
+            Ok(group.and_then(|g| g.group_id))
         },
     )
     .await
+}
+
+/// The group named `name` in `vpc`, if there is one (`ec2:DescribeSecurityGroups`
+/// by VPC and group name): the one lookup of a group that provision, deploy and
+/// closing the default group share. A VPC made a moment ago may answer `NotFound`
+/// for a while, and is asked again.
+async fn named_group(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    name: &str,
+) -> Result<Option<SecurityGroup>> {
+    let found = aws::after_create(|| {
+        ec2.describe_security_groups()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("group-name", name))
+            .send()
+    })
+    .await
+    .map_err(|e| {
+        anyhow!(
+            "ec2:DescribeSecurityGroups {name} in {vpc}: {}",
+            aws::describe(&e)
+        )
+    })?;
+    Ok(found.security_groups.unwrap_or_default().into_iter().next())
+}
+
+/// The id of the run's group `name` in `vpc`, or `None` when the VPC has no group of
+/// that name; one of that name without the run's tags is someone else's, and an
+/// error.
+async fn run_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    let Some(group) = named_group(ec2, vpc, name).await? else {
+        return Ok(None);
+    };
+    let id = group.group_id().unwrap_or_default();
+    if !owns_ec2(names, group.tags()) {
+        bail!(
+            "security group {name} ({id}) exists in {vpc} without the run's tags; delete it or choose another --name"
+        );
+    }
+    Ok(Some(id.to_owned()))
+}
+
+/// Creates the run's group `name` in `vpc`, tagged, and answers its id. A VPC made a
+/// moment ago may answer `NotFound` for a while, and is asked again.
+async fn create_group(
+    ec2: &aws_sdk_ec2::Client,
+    names: &Names,
+    vpc: &str,
+    name: &str,
+    description: &str,
+) -> Result<String> {
+    let spec = tag_spec(names, ResourceType::SecurityGroup, name);
+    let created = aws::after_create(|| {
+        ec2.create_security_group()
+            .group_name(name)
+            .description(description)
+            .vpc_id(vpc)
+            .tag_specifications(spec.clone())
+            .send()
+    })
+    .await
+    .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
+    Ok(created
+        .group_id()
+        .ok_or_else(|| anyhow!("ec2:CreateSecurityGroup {name}: no id returned"))?
+        .to_owned())
 }
 
 #[derive(Clone, Copy)]
@@ -358,53 +424,20 @@ impl Provisioner<'_> {
         self.state.database_group = database_group;
         // The VPC's own default group: closed, since nothing of the setup uses it.
         let mut calls = aws::Calls::new(false);
-        crate::resources::security_group::close_default_group(
-            &self.ec2,
-            &self.state.vpc_id,
-            &mut calls,
-        )
-        .await
+        close_default_group(&self.ec2, &self.state.vpc_id, &mut calls).await
     }
 
     /// Finds the run's group `name` in the VPC, or creates it.
     pub(crate) async fn group(&mut self, name: &str, description: &str) -> Result<String> {
-        let found = aws::after_create(|| {
-            self.ec2
-                .describe_security_groups()
-                .filters(filter("vpc-id", self.state.vpc_id.clone()))
-                .filters(filter("group-name", name))
-                .send()
-        })
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups {name}: {}", aws::describe(&e)))?;
-        if let Some(group) = found.security_groups().first() {
-            let id = group.group_id().unwrap_or_default().to_owned();
-            if !owns_ec2(self.names, group.tags()) {
-                bail!(
-                    "security group {name} ({id}) exists in {} without the run's tags; delete it or choose another --name",
-                    self.state.vpc_id
-                );
-            }
-            self.note("security group", &format!("{id} {name}"), false);
-            return Ok(id);
-        }
-        let spec = tag_spec(self.names, ResourceType::SecurityGroup, name);
-        let created = aws::after_create(|| {
-            self.ec2
-                .create_security_group()
-                .group_name(name)
-                .description(description)
-                .vpc_id(&self.state.vpc_id)
-                .tag_specifications(spec.clone())
-                .send()
-        })
-        .await
-        .map_err(|e| anyhow!("ec2:CreateSecurityGroup {name}: {}", aws::describe(&e)))?;
-        let id = created
-            .group_id()
-            .ok_or_else(|| anyhow!("ec2:CreateSecurityGroup {name}: no id returned"))?
-            .to_owned();
-        self.note("security group", &format!("{id} {name}"), true);
+        let (ec2, vpc) = (&self.ec2, self.state.vpc_id.as_str());
+        let (id, created) = match run_group(ec2, self.names, vpc, name).await? {
+            Some(id) => (id, false),
+            None => (
+                create_group(ec2, self.names, vpc, name, description).await?,
+                true,
+            ),
+        };
+        self.note("security group", &format!("{id} {name}"), created);
         Ok(id)
     }
 
@@ -412,8 +445,7 @@ impl Provisioner<'_> {
     pub(crate) async fn ingress(&mut self, group: &str, port: i32, source: &str) -> Result<()> {
         // Provision has no dry run of its own (its plan is `provision::plan`).
         let mut calls = aws::Calls::new(false);
-        crate::resources::security_group::admit_tcp(&self.ec2, group, port, source, &mut calls)
-            .await
+        admit_tcp(&self.ec2, group, port, source, &mut calls).await
     }
 }
 
@@ -423,70 +455,30 @@ pub(crate) async fn find_database_group(
     names: &Names,
     vpc_id: &str,
 ) -> Result<String> {
-    let groups = ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc_id))
-        .filters(filter("group-name", names.database_group.clone()))
-        .send()
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
-    Ok(groups
-        .security_groups()
-        .first()
+    let group = named_group(ec2, vpc_id, &names.database_group).await?;
+    group
         .filter(|g| owns_ec2(names, g.tags()))
-        .and_then(|g| g.group_id())
-        .ok_or_else(|| missing(names, &format!("security group {}", names.database_group)))?
-        .to_owned())
+        .and_then(|g| g.group_id)
+        .ok_or_else(|| missing(names, &format!("security group {}", names.database_group)))
 }
 
+/// The function's own group in the VPC: the run's, or created (through `calls`, so a
+/// dry run only announces it and answers a placeholder id).
 pub(crate) async fn rotation_group(
     ec2: &aws_sdk_ec2::Client,
     names: &Names,
     vpc_id: &str,
     calls: &mut Calls,
 ) -> Result<String> {
-    let found = ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc_id))
-        .filters(filter("group-name", names.rotation_group.clone()))
-        .send()
-        .await
-        .map_err(|e| anyhow!("ec2:DescribeSecurityGroups: {}", aws::describe(&e)))?;
-    if let Some(group) = found.security_groups().first() {
-        if !owns_ec2(names, group.tags()) {
-            bail!(
-                "security group {} exists in {vpc_id} without the run's tags; delete it or choose another --name",
-                names.rotation_group
-            );
-        }
-        return Ok(group.group_id().unwrap_or_default().to_owned());
+    let name = &names.rotation_group;
+    if let Some(id) = run_group(ec2, names, vpc_id, name).await? {
+        return Ok(id);
     }
-    if !calls.write(format!(
-        "ec2:CreateSecurityGroup {} in {vpc_id}",
-        names.rotation_group
-    )) {
-        return Ok(format!("<new group {}>", names.rotation_group));
+    if !calls.write(format!("ec2:CreateSecurityGroup {name} in {vpc_id}")) {
+        return Ok(format!("<new group {name}>"));
     }
-    let created = ec2
-        .create_security_group()
-        .group_name(&names.rotation_group)
-        .description("The rotation function; the database admits it")
-        .vpc_id(vpc_id)
-        .tag_specifications(tag_spec(
-            names,
-            aws_sdk_ec2::types::ResourceType::SecurityGroup,
-            &names.rotation_group,
-        ))
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ec2:CreateSecurityGroup {}: {}",
-                names.rotation_group,
-                aws::describe(&e)
-            )
-        })?;
-    Ok(created.group_id().unwrap_or_default().to_owned())
+    let description = "The rotation function; the database admits it";
+    create_group(ec2, names, vpc_id, name, description).await
 }
 
 impl Deployer<'_> {
@@ -511,37 +503,39 @@ impl Deployer<'_> {
     }
 }
 
-/// The run's security groups by their tags (the VPC's default group never), each with the groups its rules name (discovery).
+/// The run's security groups by their tags (the VPC's default group never), each
+/// with the groups its rules name (discovery).
 pub(crate) async fn discover(
     clients: &Clients,
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let groups = ec2
-        .describe_security_groups()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeSecurityGroups"))?;
-    for group in groups.security_groups() {
-        if owns_ec2(names, group.tags()) && group.group_name() != Some("default") {
-            let mut resource = Resource::new(
-                Kind::SecurityGroup,
-                group.group_id().unwrap_or_default(),
-                group.group_name().unwrap_or_default(),
-            );
+    let describe = |filters| ec2.describe_security_groups().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeSecurityGroups", describe, listed).await
+}
+
+/// Each group of a `DescribeSecurityGroups` answer, with its tags, but a VPC's default
+/// group (it goes with its VPC); by id, named by its name, with the other groups its
+/// rules name (cleanup revokes those rules first).
+fn listed(answer: &DescribeSecurityGroupsOutput) -> Vec<(&[Tag], Resource)> {
+    let groups = answer.security_groups().iter();
+    groups
+        .filter(|group| group.group_name() != Some("default"))
+        .map(|group| {
+            let id = group.group_id();
+            let name = group.group_name().unwrap_or_default();
+            let mut resource = Resource::new(Kind::SecurityGroup, id.unwrap_or_default(), name);
             resource.refers_to = group
                 .ip_permissions()
                 .iter()
-                .flat_map(aws_sdk_ec2::types::IpPermission::user_id_group_pairs)
+                .flat_map(IpPermission::user_id_group_pairs)
                 .filter_map(|pair| pair.group_id().map(str::to_owned))
-                .filter(|id| Some(id.as_str()) != group.group_id())
+                .filter(|other| Some(other.as_str()) != id)
                 .collect();
-            found.push(resource);
-        }
-    }
-    Ok(())
+            (group.tags(), resource)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -39,26 +39,37 @@ pub(crate) type Provision = for<'a, 'b> fn(&'a mut Provisioner<'b>) -> Step<'a>;
 /// Deploy's step for one kind, every write through the `Deployer`'s `Calls`.
 pub(crate) type Deploy = for<'a, 'b> fn(&'a mut Deployer<'b>) -> Step<'a>;
 
-/// One kind's declaration: its description and its behaviour, in its own file.
+/// One kind's declaration, in its own file: what it is ([`Kind`], its label, what it
+/// depends on), what the plans say of it ([`Plan`]) and its steps. A step and the
+/// text that describes it share their verb: `plan.delete` says what `delete` does.
 #[derive(Clone, Copy)]
 pub struct Spec {
     pub kind: Kind,
     pub label: &'static str,
     /// Kinds that must exist before this one is made, and go only after it is gone.
     pub depends_on: &'static [Kind],
-    pub found_by: &'static str,
-    pub create: &'static str,
-    /// What "ready" means, and how it is waited for.
-    pub ready: &'static str,
-    pub delete: &'static str,
+    pub plan: Plan,
     /// How the run's resources of this kind are found; `None` for a kind found with
     /// another (a rotation, with its secret: `secret::discover`).
     pub(crate) discover: Option<Discover>,
-    pub(crate) remove: Delete,
+    pub(crate) delete: Delete,
     /// Provision's step, if provision makes (part of) this kind.
     pub(crate) provision: Option<Provision>,
     /// Deploy's step, if deploy makes (part of) this kind.
     pub(crate) deploy: Option<Deploy>,
+}
+
+/// What the dry runs' plans ([`super::plan`]) say of a kind, beside its steps.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// How `discover` finds the run's resources of the kind.
+    pub found_by: &'static str,
+    /// What provision's or deploy's step makes when the kind is missing.
+    pub create: &'static str,
+    /// What "ready" means, and how it is waited for (empty: at once).
+    pub ready: &'static str,
+    /// What `delete` does.
+    pub delete: &'static str,
 }
 
 impl Spec {

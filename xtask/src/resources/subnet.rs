@@ -4,15 +4,17 @@
 //! ones deploy needs, discovery and deletion.
 
 use anyhow::{Result, anyhow};
+use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
+use super::ec2::{discover_ec2, named};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::{self, Names};
-use crate::tags::{ec2_tags, filter, owns_ec2, run_filters};
+use crate::tags::{ec2_tags, filter, run_filters};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -20,12 +22,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Subnet,
     label: "subnet",
     depends_on: &[Kind::Vpc],
-    found_by: "ec2:DescribeSubnets in the VPC, by CIDR",
-    create: "ec2:CreateSubnet x4 in the two zones placement chose; public ones map public IPs (checked every run)",
-    ready: "",
-    delete: "ec2:DeleteSubnet",
+    plan: Plan {
+        found_by: "ec2:DescribeSubnets in the VPC, by CIDR",
+        create: "ec2:CreateSubnet x4 in the two zones placement chose; public ones map public IPs (checked every run)",
+        ready: "",
+        delete: "ec2:DeleteSubnet",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.subnets())),
     deploy: None,
 };
@@ -156,20 +160,14 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let subnets = ec2
-        .describe_subnets()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeSubnets"))?;
-    for subnet in subnets.subnets() {
-        if owns_ec2(names, subnet.tags()) {
-            found.push(Resource::new(
-                Kind::Subnet,
-                subnet.subnet_id().unwrap_or_default(),
-                crate::tags::ec2_name(subnet.tags()),
-            ));
-        }
-    }
-    Ok(())
+    let describe = |filters| ec2.describe_subnets().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeSubnets", describe, listed).await
+}
+
+/// Each subnet of a `DescribeSubnets` answer, with its tags.
+fn listed(answer: &DescribeSubnetsOutput) -> Vec<(&[Tag], Resource)> {
+    let subnets = answer.subnets().iter();
+    subnets
+        .map(|s| named(Kind::Subnet, s.subnet_id(), s.tags()))
+        .collect()
 }

@@ -4,15 +4,17 @@
 //! deletion, last of all, retried while what is in it is being released.
 
 use anyhow::{Result, anyhow};
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag};
 
 use super::context::{Provisioner, missing};
 use super::deletion::{Deletion, Outcome};
+use super::ec2::{discover_ec2, named};
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::{self, Names};
-use crate::tags::{owns_ec2, run_filters, tag_spec};
+use crate::tags::tag_spec;
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -20,12 +22,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::Vpc,
     label: "VPC",
     depends_on: &[],
-    found_by: "ec2:DescribeVpcs, filtered by the project's and the run's tags",
-    create: "ec2:CreateVpc 10.0.0.0/16 (tagged); DNS support and host names checked and set on every run; the VPC's own default security group has its rules revoked (by rule id) on every run, so a resource put in it reaches nothing (FSBP EC2.2)",
-    ready: "",
-    delete: "ec2:DeleteVpc",
+    plan: Plan {
+        found_by: "ec2:DescribeVpcs, filtered by the project's and the run's tags",
+        create: "ec2:CreateVpc 10.0.0.0/16 (tagged); DNS support and host names checked and set on every run; the VPC's own default security group has its rules revoked (by rule id) on every run, so a resource put in it reaches nothing (FSBP EC2.2)",
+        ready: "",
+        delete: "ec2:DeleteVpc",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.vpc())),
     deploy: None,
 };
@@ -68,8 +72,8 @@ impl Provisioner<'_> {
     /// Provision's step: the run's VPC, created when missing, with DNS on.
     pub(crate) async fn vpc(&mut self) -> Result<()> {
         let found = tagged(&self.ec2, self.names).await?;
-        let (id, created) = if let Some((id, _)) = found.into_iter().next() {
-            (id, false)
+        let (id, created) = if let Some(vpc) = found.into_iter().next() {
+            (vpc.id, false)
         } else {
             let vpc = self
                 .ec2
@@ -92,27 +96,20 @@ impl Provisioner<'_> {
     }
 }
 
-/// The run's VPCs (id, `Name` tag), by the run's tag filters and then checked to
-/// carry all of the run's tags (`owns_ec2`): the one lookup provision, deploy and
-/// discovery share.
-async fn tagged(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<Vec<(String, String)>> {
-    let vpcs = ec2
-        .describe_vpcs()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeVpcs"))?;
-    Ok(vpcs
-        .vpcs()
-        .iter()
-        .filter(|vpc| owns_ec2(names, vpc.tags()))
-        .map(|vpc| {
-            (
-                vpc.vpc_id().unwrap_or_default().to_owned(),
-                crate::tags::ec2_name(vpc.tags()),
-            )
-        })
-        .collect())
+/// The run's VPCs, found by their tags ([`discover_ec2`]): the one lookup
+/// provision, deploy and discovery share.
+async fn tagged(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<Vec<Resource>> {
+    let mut found = Vec::new();
+    let describe = |filters| ec2.describe_vpcs().set_filters(filters).send();
+    discover_ec2(names, &mut found, "ec2:DescribeVpcs", describe, listed).await?;
+    Ok(found)
+}
+
+/// Each VPC of a `DescribeVpcs` answer, with its tags.
+fn listed(answer: &DescribeVpcsOutput) -> Vec<(&[Tag], Resource)> {
+    let vpcs = answer.vpcs().iter();
+    vpcs.map(|vpc| named(Kind::Vpc, vpc.vpc_id(), vpc.tags()))
+        .collect()
 }
 
 /// The run's VPC, by its tags.
@@ -121,7 +118,7 @@ pub(crate) async fn find(ec2: &aws_sdk_ec2::Client, names: &Names) -> Result<Str
         .await?
         .into_iter()
         .next()
-        .map(|(id, _)| id)
+        .map(|vpc| vpc.id)
         .ok_or_else(|| missing(names, &format!("VPC {}", names.vpc)))
 }
 
@@ -131,8 +128,6 @@ pub(crate) async fn discover(
     names: &Names,
     found: &mut Vec<Resource>,
 ) -> Result<()> {
-    for (id, name) in tagged(&clients.ec2, names).await? {
-        found.push(Resource::new(Kind::Vpc, id, name));
-    }
+    found.extend(tagged(&clients.ec2, names).await?);
     Ok(())
 }

@@ -7,15 +7,17 @@
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
+use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput;
+use aws_sdk_ec2::types::{ResourceType, Tag, VpcEndpointType};
 
 use super::context::Provisioner;
 use super::deletion::{Deletion, Outcome};
+use super::ec2::discover_ec2;
 use super::kind::{Clients, Kind, Resource};
-use super::spec::Spec;
+use super::spec::{Plan, Spec};
 use crate::aws;
 use crate::names::Names;
-use crate::tags::{filter, owns_ec2, run_filters, tag_spec};
+use crate::tags::{filter, tag_spec};
 
 /// This kind's declaration: what makes it, what it depends on, how it is found,
 /// created, made ready and deleted (its row of the table, `TABLE`).
@@ -23,12 +25,14 @@ pub(crate) const SPEC: Spec = Spec {
     kind: Kind::VpcEndpoint,
     label: "VPC endpoint",
     depends_on: &[Kind::Subnet, Kind::SecurityGroup],
-    found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
-    create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
-    ready: "state available",
-    delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
+    plan: Plan {
+        found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
+        create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
+        ready: "state available",
+        delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
+    },
     discover: Some(|clients, names, found| Box::pin(discover(clients, names, found))),
-    remove: |d| Box::pin(delete(d)),
+    delete: |d| Box::pin(delete(d)),
     provision: Some(|p| Box::pin(p.endpoints())),
     deploy: None,
 };
@@ -160,24 +164,27 @@ pub(crate) async fn discover(
     found: &mut Vec<Resource>,
 ) -> Result<()> {
     let ec2 = &clients.ec2;
-    let endpoints = ec2
-        .describe_vpc_endpoints()
-        .set_filters(Some(run_filters(names)))
-        .send()
-        .await
-        .map_err(aws::failed("ec2:DescribeVpcEndpoints"))?;
-    for endpoint in endpoints.vpc_endpoints() {
-        let state = endpoint
-            .state()
-            .map(|s| s.as_str().to_ascii_lowercase())
-            .unwrap_or_default();
-        if owns_ec2(names, endpoint.tags()) && state != "deleted" && state != "deleting" {
-            found.push(Resource::new(
-                Kind::VpcEndpoint,
-                endpoint.vpc_endpoint_id().unwrap_or_default(),
-                endpoint.service_name().unwrap_or_default(),
-            ));
-        }
-    }
-    Ok(())
+    let describe = |filters| ec2.describe_vpc_endpoints().set_filters(filters).send();
+    discover_ec2(names, found, "ec2:DescribeVpcEndpoints", describe, listed).await
+}
+
+/// Each endpoint of a `DescribeVpcEndpoints` answer, with its tags and named by its
+/// service, unless deleted or being deleted.
+fn listed(answer: &DescribeVpcEndpointsOutput) -> Vec<(&[Tag], Resource)> {
+    let endpoints = answer.vpc_endpoints().iter();
+    endpoints
+        .filter(|endpoint| {
+            let state = endpoint
+                .state()
+                .map(|s| s.as_str().to_ascii_lowercase())
+                .unwrap_or_default();
+            state != "deleted" && state != "deleting"
+        })
+        .map(|endpoint| {
+            let id = endpoint.vpc_endpoint_id().unwrap_or_default();
+            let service = endpoint.service_name().unwrap_or_default();
+            let resource = Resource::new(Kind::VpcEndpoint, id, service);
+            (endpoint.tags(), resource)
+        })
+        .collect()
 }
