@@ -26,9 +26,9 @@
 //! The decisions are pure functions over the inventory and the exact documented
 //! message formats, table-tested below.
 
-use crate::checks::{CheckDefinition, Finding, Severity, Status};
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::{Collected, Inventory, RegionInventory};
-pub use crate::inventory::{RegionGap, SkippedRegion, is_scp_denial};
+pub use crate::inventory::{RegionGap, SkippedRegion};
 use crate::policy::Policy;
 
 /// The row of a region where no part of the named setup exists.
@@ -378,48 +378,7 @@ mod tests {
     use crate::checks::fixtures::compliant_inventory;
 
     #[test]
-    fn the_scp_denial_is_recognised_by_its_documented_words_only() {
-        let cases = [
-            // EC2 (UnauthorizedOperation), as users quote it.
-            (
-                "You are not authorized to perform this operation. User: arn:aws:sts::111111111111:assumed-role/Audit/s is not authorized to perform: ec2:DescribeRegions with an explicit deny in a service control policy",
-                true,
-            ),
-            // With the policy's ARN (the enhanced message).
-            (
-                "User: arn:aws:iam::123456789012:user/Matt is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::123456789012:role/* with an explicit deny in a service control policy: arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd",
-                true,
-            ),
-            (
-                "User: x is not authorized to perform: rds:DescribeDBInstances on resource: arn:aws:rds:ap-south-1:1:db:* due to an explicit deny in a Service Control Policy",
-                true,
-            ),
-            (
-                "User: x is not authorized to perform: ec2:DescribeVpcs because no service control policy allows the ec2:DescribeVpcs action",
-                true,
-            ),
-            // Other denials are a missing permission, not a region gap.
-            (
-                "User: x is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action",
-                false,
-            ),
-            (
-                "User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in an identity-based policy",
-                false,
-            ),
-            (
-                "User: x is not authorized to perform: ec2:DescribeVpcs with an explicit deny in a resource control policy",
-                false,
-            ),
-            (
-                "AWS was not able to validate the provided access credentials",
-                false,
-            ),
-            ("", false),
-        ];
-        for (message, scp) in cases {
-            assert_eq!(is_scp_denial(message), scp, "{message}");
-        }
+    fn a_region_is_enabled_unless_not_opted_in() {
         for (status, enabled) in [
             (Some("opt-in-not-required"), true),
             (Some("opted-in"), true),
@@ -653,7 +612,7 @@ mod tests {
             }
         );
         assert_eq!(
-            crate::exit_status(&crate::checks::Summary::default(), false, gaps),
+            crate::exit_status(&crate::finding::Summary::default(), false, gaps),
             crate::EXIT_RUNTIME_ERROR
         );
     }

@@ -36,8 +36,9 @@ pub mod report;
 pub mod role_template;
 pub mod sensitive;
 
-pub use checks::{Finding, Severity, Status, Summary, evaluate};
+pub use checks::evaluate;
 pub use collect::{CollectRequest, collect};
+pub use finding::{Finding, Severity, Status, Summary};
 pub use inventory::Inventory;
 pub use policy::Policy;
 pub use report::{Format, Report};

@@ -43,7 +43,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::checks::{CHECKS, Finding, Muted};
+use crate::checks::CHECKS;
+
+use crate::finding::{Finding, Muted};
 use crate::iam_eval::wildcard_matches;
 use crate::inventory::Inventory;
 
@@ -415,7 +417,7 @@ fn matches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{Severity, Status};
+    use crate::finding::{Severity, Status};
 
     fn date(year: i32, month: u8, day: u8) -> Date {
         Date::from_calendar_date(year, time::Month::try_from(month).expect("month"), day)

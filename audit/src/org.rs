@@ -64,9 +64,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::calls;
-use crate::checks::{CheckDefinition, Finding, Severity, Status, partition};
+use crate::checks::partition;
 use crate::collect::{CollectRequest, collection_error};
 use crate::coverage::{Coverage, NotAudited, RegionGap, SkippedRegion};
+use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::{CollectionError, Inventory};
 use crate::policy::Policy;
 
@@ -1643,12 +1644,12 @@ async fn probe_call(config: &SdkConfig) -> Option<String> {
 }
 
 /// Whether a region's probe answer means a service control policy denies the
-/// region: the probe failed there with an SCP denial ([`crate::coverage::is_scp_denial`])
+/// region: the probe failed there with an SCP denial ([`crate::inventory::is_scp_denial`])
 /// while the same call succeeded in some other region of the account. The service's first line, cut
 /// of EC2's encoded authorization message.
 pub fn denied_region(some_answered: bool, refused: Option<&str>) -> Option<String> {
     let message = refused?;
-    (some_answered && crate::coverage::is_scp_denial(message))
+    (some_answered && crate::inventory::is_scp_denial(message))
         .then(|| crate::inventory::without_encoded_message(first_line(message)).into_owned())
 }
 

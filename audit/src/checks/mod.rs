@@ -50,7 +50,7 @@ pub(crate) mod vpc_endpoint_policy;
 
 mod context;
 
-pub use crate::finding::{CheckDefinition, Finding, Muted, Severity, Status, Summary};
+use crate::finding::{CheckDefinition, Finding};
 use crate::inventory::Inventory;
 use crate::policy::Policy;
 pub(crate) use context::{Context, partition};
@@ -128,6 +128,7 @@ pub(crate) mod fixtures;
 mod tests {
     use super::fixtures::*;
     use super::*;
+    use crate::finding::{Status, Summary};
     use crate::inventory::{Collected, RegionInventory};
 
     #[test]

@@ -548,7 +548,7 @@ pub(super) fn rules_of<'a>(
 /// "VPC CIDR blocks") for IPv4, unique local `fc00::/7` for IPv6. A range that
 /// merely contains private space (`0.0.0.0/1`) is not private. Unparsable text
 /// counts as public.
-pub(crate) fn is_private(cidr: &str) -> bool {
+fn is_private(cidr: &str) -> bool {
     let (address, prefix) = match cidr.split_once('/') {
         Some((address, prefix)) => (address.trim(), prefix.trim().parse::<u8>().ok()),
         None => (cidr.trim(), None),

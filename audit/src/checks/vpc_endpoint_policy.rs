@@ -60,7 +60,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 }
 
 /// Statements of an endpoint policy that cross the account's trust boundary.
-pub(crate) fn endpoint_trust_faults(
+fn endpoint_trust_faults(
     document: &str,
     account: &str,
     pin_account: bool,

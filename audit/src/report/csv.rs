@@ -13,7 +13,7 @@
 //! column stays plain digits, as it always was: scripts join on it.
 
 use super::Report;
-use crate::checks::Finding;
+use crate::finding::Finding;
 
 /// Columns are only added at the end, so a spreadsheet built on the earlier ones keeps working.
 const HEADER: [&str; 14] = [

@@ -45,7 +45,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, ShownStatus, secret_name};
-use crate::checks::{Finding, Severity, Status};
+use crate::finding::{Finding, Severity, Status};
 
 /// The page's Content-Security-Policy: no loads, no scripts; inline styles only.
 pub const CONTENT_SECURITY_POLICY: &str =
@@ -1084,7 +1084,7 @@ mod tests {
                 .filter(|f| f.account_id.as_deref() == Some(account.account_id.as_str()))
                 .cloned()
                 .collect();
-            let summary = crate::checks::Summary::of(&owned);
+            let summary = crate::finding::Summary::of(&owned);
             assert_eq!(count(&row, "data-count=\"pass"), summary.pass, "{row}");
             assert_eq!(count(&row, "data-count=\"fail"), summary.fail, "{row}");
             assert_eq!(count(&row, "data-count=\"error"), summary.error, "{row}");
@@ -1124,7 +1124,7 @@ mod tests {
         report.findings[ssh].resource = "sg-high".to_owned();
         report.findings.insert(ssh, critical);
         report.findings[0].status = Status::Error;
-        report.summary = crate::checks::Summary::of(&report.findings);
+        report.summary = crate::finding::Summary::of(&report.findings);
         let page = render(&report);
         let details = &page[page.find("id=\"findings\"").expect("details")..];
         // Accounts in report order, as nested <details>; what needs action is open.

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::checks::Status;
+use crate::finding::Status;
 
 /// `text` escaped for XML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -52,7 +52,7 @@ pub fn timestamp(rfc3339: &str) -> String {
 
 pub fn render(report: &Report) -> String {
     // The findings listed (`--status` may have left some out), so the counts match the test cases.
-    let summary = crate::checks::Summary::of(&report.findings);
+    let summary = crate::finding::Summary::of(&report.findings);
     let tests = report.findings.len();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -66,7 +66,7 @@ pub fn render(report: &Report) -> String {
     );
     for (account, findings) in report.by_account() {
         let owned: Vec<_> = findings.iter().map(|&f| f.clone()).collect();
-        let summary = crate::checks::Summary::of(&owned);
+        let summary = crate::finding::Summary::of(&owned);
         let name = match account {
             Some(account) => format!(
                 "{} {} account {}",
@@ -126,7 +126,7 @@ fn properties(xml: &mut String, report: &Report) {
 /// One `<testcase>`: the check is the class, the resource and region (and the
 /// account, in an audit of several), then the setup, the name: setups sharing a
 /// VPC get a test each where they judge it differently (`checks::setups`).
-fn testcase(xml: &mut String, finding: &crate::checks::Finding, with_account: bool) {
+fn testcase(xml: &mut String, finding: &crate::finding::Finding, with_account: bool) {
     let _ = write!(
         xml,
         "    <testcase classname=\"{}\" name=\"{} [{}]{}\"",

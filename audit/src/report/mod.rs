@@ -17,8 +17,8 @@ pub mod table;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{Finding, Status, Summary};
 use crate::discover::ExcludedSecret;
+use crate::finding::{Finding, Status, Summary};
 use crate::inventory::Inventory;
 use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
 use crate::org::{Caller, OrgInventory};
@@ -494,7 +494,8 @@ pub fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 pub(crate) fn sample_report() -> Report {
-    use crate::checks::{Severity, Status, evaluate};
+    use crate::checks::evaluate;
+    use crate::finding::{Severity, Status};
     let inventory = crate::checks::fixtures::compliant_inventory();
     let mut findings = evaluate(&inventory, &crate::policy::Policy::default());
     findings[0].status = Status::Fail;
@@ -515,7 +516,7 @@ pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
     let mut findings =
         crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
-    findings[0].status = crate::checks::Status::Fail;
+    findings[0].status = crate::finding::Status::Fail;
     Report::for_organization(&org, findings)
 }
 
@@ -665,7 +666,7 @@ mod tests {
         );
         assert_eq!(
             report.findings[0].status,
-            crate::checks::Status::Fail,
+            crate::finding::Status::Fail,
             "kept"
         );
         assert_eq!(
@@ -841,7 +842,7 @@ mod tests {
         }
         // MUTED is a status of its own: a muted FAIL is not listed as FAIL.
         let mut muted = full.clone();
-        muted.findings[0].muted = Some(crate::checks::Muted {
+        muted.findings[0].muted = Some(crate::finding::Muted {
             reason: "accepted".to_owned(),
             expires: "2099-01-01".to_owned(),
             entry: 1,

@@ -25,7 +25,7 @@
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::checks::{Finding, Severity, Status};
+use crate::finding::{Finding, Severity, Status};
 
 /// OCSF schema version the objects follow (1.3.0: `resources` on Compliance Finding).
 pub const OCSF_VERSION: &str = "1.3.0";

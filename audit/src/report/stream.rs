@@ -34,9 +34,9 @@
 use std::io::{self, BufRead as _, BufWriter, Read as _, Seek as _, Write};
 use std::path::Path;
 
-use crate::checks::{Finding, Summary};
 use crate::coverage::{NotAudited, SetupTally};
 use crate::discover::ExcludedSecret;
+use crate::finding::{Finding, Summary};
 use crate::inventory::Inventory;
 use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
 use crate::org::{AccountRecord, OrgInventory};

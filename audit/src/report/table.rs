@@ -8,7 +8,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 use std::fmt::Write as _;
 
 use super::{Report, one_line, printable};
-use crate::checks::{Finding, Status, Summary};
+use crate::finding::{Finding, Status, Summary};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();

@@ -1312,7 +1312,7 @@ async fn a_public_snapshot_of_the_database_fails() {
     );
     assert!(finding.remediation.contains("--values-to-remove all"));
     // FSBP RDS.1's severity: Critical for a public snapshot.
-    assert_eq!(finding.severity, audit::checks::Severity::Critical);
+    assert_eq!(finding.severity, audit::finding::Severity::Critical);
 }
 
 /// A login as appuser without TLS: whether the server accepts it.
@@ -1437,7 +1437,7 @@ async fn a_public_snapshot_of_an_aurora_members_cluster_fails() {
         "{}",
         finding.message
     );
-    assert_eq!(finding.severity, audit::checks::Severity::Critical);
+    assert_eq!(finding.severity, audit::finding::Severity::Critical);
 }
 
 /// An encrypted Aurora MySQL cluster, with `group` as its DB cluster parameter

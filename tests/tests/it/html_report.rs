@@ -23,7 +23,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use audit::checks::{CHECKS, CheckDefinition};
+use audit::checks::CHECKS;
+use audit::finding::CheckDefinition;
 use audit::org::Caller;
 use audit::report::{ReportAccount, ReportScope};
 use audit::{Finding, Format, Report, Severity, Status, Summary};
