@@ -38,6 +38,7 @@ import time
 import uuid
 
 import base
+import schedules
 import strict
 from behaviours import on
 from emulator_log import log
@@ -49,9 +50,15 @@ _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def managed_schedule(now: int) -> tuple[dict, int]:
-    """The rotation rules RDS gives the secret it creates, and the next rotation date."""
-    return {"AutomaticallyAfterDays": ROTATION_DAYS}, now + ROTATION_DAYS * 86400
+def managed_schedule(now: int, rules: dict | None = None) -> tuple[dict, int | None]:
+    """The rotation rules of the secret (those RDS gives the secret it creates unless
+    the user changed them with RotateSecret), and the next rotation date counted
+    from `now`: the last second of the next window (``schedules.next_rotation``,
+    behaviour ``rotation-schedule``), else `now` plus the interval."""
+    rules = rules or {"AutomaticallyAfterDays": ROTATION_DAYS}
+    if on("rotation-schedule"):
+        return rules, schedules.next_rotation(rules, now)[0]
+    return rules, now + int(rules.get("AutomaticallyAfterDays") or ROTATION_DAYS) * 86400
 
 
 def stages_while_rotating(stages: dict[str, list[str]], new_id: str) -> dict[str, list[str]]:
@@ -128,7 +135,7 @@ def rotate(instance, hold_seconds: float = 0.0) -> dict:
             now = int(time.time())
             secret.last_rotation_date = now
             secret.last_changed_date = now
-            secret.next_rotation_date = managed_schedule(now)[1]
+            secret.next_rotation_date = managed_schedule(now, getattr(secret, "emulator_rotation_rules", None))[1]
             managed._status = "active"
             log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
         finally:

@@ -51,6 +51,26 @@ def validate_rotation_rules(rules: dict) -> int | None:
         raise InvalidParameterException(str(refused)) from None
 
 
+def schedule_from(secret, after: int) -> None:
+    """Behaviour ``rotation-schedule``: ``NextRotationDate`` (the last second of the
+    next rotation window) and the ``AutomaticallyAfterDays`` AWS calculates, counted
+    from `after` (a successful rotation, a new configuration, or a manual change of
+    the value under ``AutomaticallyAfterDays``), as ``schedules.next_rotation`` says."""
+    rules = getattr(secret, "emulator_rotation_rules", None)
+    if not rules:
+        return
+    secret.next_rotation_date, secret.emulator_calculated_days = schedules.next_rotation(rules, after)
+
+
+def value_changed_by_hand(secret) -> None:
+    """PutSecretValue or UpdateSecret made a new AWSCURRENT: under
+    ``AutomaticallyAfterDays`` that "is considered a valid rotation" and the next
+    rotation date counts from it (API reference, RotationRulesType)."""
+    rules = getattr(secret, "emulator_rotation_rules", None) or {}
+    if behaviours.on("rotation-schedule") and getattr(secret, "rotation_enabled", False) and rules.get("AutomaticallyAfterDays") and not rules.get("ScheduleExpression"):
+        schedule_from(secret, int(time.time()))
+
+
 def rotation_lock(arn: str) -> threading.Lock:
     with ROTATION_LOCKS_GUARD:
         return ROTATION_LOCKS.setdefault(arn, threading.Lock())
@@ -73,7 +93,9 @@ def configure_managed_rotation(secret, rotation_rules) -> str:
         secret.emulator_rotation_rules = dict(rotation_rules)
         secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
         secret.emulator_interval = interval
-        if interval:
+        if behaviours.on("rotation-schedule"):
+            schedule_from(secret, int(time.time()))
+        elif interval:
             secret.next_rotation_date = int(time.time()) + interval
     return secret.to_short_dict()
 
@@ -143,6 +165,10 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             secret.emulator_rotation_rules = dict(rotation_rules)
             secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
             secret.emulator_interval = interval
+            if behaviours.on("rotation-schedule"):
+                # A new schedule counts from now; a failed rotation leaves the date
+                # where this put it, so it may pass, as the API reference says.
+                schedule_from(secret, int(time.time()))
         interval = getattr(secret, "emulator_interval", None)
 
         if not secret.versions:
@@ -164,7 +190,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 "version_stages": ["AWSPENDING"],
                 **({"secret_string": current["secret_string"]} if "secret_string" in current else {}),
             }
-            if interval and secret.next_rotation_date is None:
+            if interval and secret.next_rotation_date is None and not behaviours.on("rotation-schedule"):
                 secret.next_rotation_date = int(time.time()) + interval
             ROTATIONS.start(secret, test_id, ("testSecret",), lambda ok: secret.versions.pop(test_id, None), lambda_backend, lambda_arn)
             return secret.to_short_dict(version_id=current_id)
@@ -182,7 +208,9 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         def finished(ok: bool) -> None:
             if ok and "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
                 secret.last_rotation_date = int(time.time())
-                if interval:
+                if behaviours.on("rotation-schedule"):
+                    schedule_from(secret, secret.last_rotation_date)
+                elif interval:
                     secret.next_rotation_date = int(time.time()) + interval
 
         steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -329,6 +357,15 @@ def patched_to_dict(self) -> dict:
     rules = getattr(self, "emulator_rotation_rules", None)
     if self.rotation_requested and rules is not None:
         dct["RotationRules"] = {key: rules[key] for key in ("AutomaticallyAfterDays", "Duration", "ScheduleExpression") if key in rules}
+        calculated = getattr(self, "emulator_calculated_days", None)
+        if behaviours.on("rotation-schedule") and "ScheduleExpression" in rules and calculated:
+            # "In DescribeSecret and ListSecrets, this value is calculated from the
+            # rotation schedule" (RotationRulesType); schedules.py's docstring.
+            dct["RotationRules"]["AutomaticallyAfterDays"] = calculated
+    if behaviours.on("rotation-schedule") and not self.rotation_enabled:
+        # "If the secret isn't configured for rotation or rotation has been disabled,
+        # Secrets Manager returns null" (API reference, DescribeSecret NextRotationDate).
+        dct["NextRotationDate"] = None
     if dct.get("LastRotatedDate") is None:
         dct.pop("LastRotatedDate", None)
     if dct.get("NextRotationDate") is None:

@@ -465,6 +465,114 @@ async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
     );
 }
 
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The last second of the first `cron(0 8 ? * MON *)` window with a 3-hour Duration
+/// that starts after `after` (epoch seconds): the next Monday 08:00 UTC, plus three
+/// hours, less a second (1970-01-01 was a Thursday).
+fn monday_window_end_after(after: i64) -> i64 {
+    let day = after.div_euclid(86_400);
+    let days_to_monday = (7 - (day + 3) % 7) % 7;
+    let mut start = (day + days_to_monday) * 86_400 + 8 * 3_600;
+    if start <= after {
+        start += 7 * 86_400;
+    }
+    start + 3 * 3_600 - 1
+}
+
+async fn next_rotation_date(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> Option<i64> {
+    secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .expect("describe")
+        .next_rotation_date()
+        .map(aws_sdk_secretsmanager::primitives::DateTime::secs)
+}
+
+/// DescribeSecret's `NextRotationDate` is "the latest date that rotation will occur"
+/// (API reference): the last second of the next window, which a failed rotation does
+/// not move, and nothing while rotation is off.
+#[tokio::test]
+async fn next_rotation_date_is_the_last_second_of_the_next_window_whatever_a_failure_does() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let (secret, _, function_arn) = scripted_secret(&config, "setSecret").await;
+
+    let before = epoch_seconds();
+    secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function_arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("cron(0 8 ? * MON *)")
+                .duration("3h")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("configure the schedule");
+    let after = epoch_seconds();
+    let expected = [
+        monday_window_end_after(before),
+        monday_window_end_after(after),
+    ];
+    let next = next_rotation_date(&secrets, &secret).await;
+    assert!(
+        next.is_some_and(|next| expected.contains(&next)),
+        "NextRotationDate must be the last second of the next rotation window (Monday 08:00-11:00 UTC): {next:?}, expected one of {expected:?}"
+    );
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(RotationRulesType::automatically_after_days),
+        Some(7),
+        "AWS answers the days between two windows of the cron() schedule"
+    );
+    tests::wait_for_rotations_to_end(&secret).await;
+
+    let failed = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("rotate");
+    assert_eq!(
+        tests::wait_for_rotation(&secret, failed.version_id().expect("version")).await,
+        tests::RotationOutcome::Failed("setSecret".into())
+    );
+    assert_eq!(
+        next_rotation_date(&secrets, &secret).await,
+        next,
+        "a failed rotation leaves the next rotation date where it was"
+    );
+
+    secrets
+        .cancel_rotate_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(
+        next_rotation_date(&secrets, &secret).await,
+        None,
+        "no next rotation date while rotation is off"
+    );
+}
+
 #[tokio::test]
 async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests() {
     let config = sdk_config().await;
@@ -548,11 +656,19 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
     let rules = described.rotation_rules().expect("rules");
     assert_eq!(rules.schedule_expression(), Some("rate(2 days)"));
     assert_eq!(rules.duration(), Some("2h"));
-    assert_eq!(rules.automatically_after_days(), None);
-    assert!(described.last_rotated_date().is_some());
+    assert_eq!(
+        rules.automatically_after_days(),
+        Some(2),
+        "DescribeSecret answers the days between rotations AWS calculates from the expression"
+    );
     let next = described.next_rotation_date().expect("next rotation date");
     let last = described.last_rotated_date().expect("last rotated");
-    assert_eq!(next.secs() - last.secs(), 2 * 86_400);
+    // A rate() window starts at midnight: the last second of the 2-hour window two
+    // days after the day of the rotation.
+    assert_eq!(
+        next.secs(),
+        last.secs() - last.secs().rem_euclid(86_400) + 2 * 86_400 + 2 * 3_600 - 1
+    );
 
     let invalid = secrets
         .rotate_secret()
