@@ -162,6 +162,23 @@ def _find_instance(request: dict):
     return instance
 
 
+def rotate_managed_secret(secret) -> str | None:
+    """``RotateSecret`` (immediately) on the secret RDS manages for a DB instance: RDS's
+    rotation, at once; the new version's id. None where the emulator's RDS does not
+    rotate (behaviour off, no instance or no server of its own): the call then only
+    records the schedule. Raises RotationRefused as ``rotate`` does."""
+    if not on("rds-managed-rotation") or getattr(secret, "owning_service", None) != "rds":
+        return None
+    from moto.rds.models import rds_backends
+
+    backend = rds_backends[secret.account_id][secret.region]
+    for instance in list(backend.databases.values()):
+        managed = getattr(instance, "master_user_secret", None)
+        if managed is not None and managed.secret is secret and getattr(instance, "emulator_server", None) is not None:
+            return rotate(instance)["version_id"]
+    return None
+
+
 def rotate_on_request(request: dict) -> dict:
     """``POST /_emulator/rds-rotate``: the scheduled rotation, now."""
     if not on("rds-managed-rotation"):

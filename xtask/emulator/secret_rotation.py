@@ -80,12 +80,20 @@ original_rotate_secret = None  # moto's, kept by install()
 original_to_dict = None
 
 
-def configure_managed_rotation(secret, rotation_rules) -> str:
+def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool = True) -> str:
     """``RotateSecret`` without a function on a secret another service manages (RDS):
-    accepted, the schedule recorded (Secrets Manager user guide, "Managed rotation";
-    accepted on a live account, floci PR #2378). The owning service's change of the
-    password is not modelled here: the value stays as it was, where moto would make
-    an empty version ``AWSCURRENT``."""
+    accepted, the schedule recorded: the Secrets Manager user guide, "Managed rotation"
+    ("To change the schedule for managed rotation (AWS CLI)": ``rotate-secret
+    --rotation-rules``), accepted on a live account (floci PR #2378). With
+    ``RotateImmediately`` (the default) the owning service rotates at once, as
+    RotateSecret's API reference says of every rotation ("sets the values for the
+    secret and then immediately starts a rotation"; not confirmed for a managed
+    secret by the user guides, whose documented way to rotate an RDS secret at once
+    is ModifyDBInstance ``RotateMasterUserPassword``): ``rds_rotation`` sets a new
+    password on the instance's server and moves the labels, answering the new
+    version. Where the emulator's RDS cannot (no server, behaviour
+    ``rds-managed-rotation`` off) the value stays as it was, where moto would make an
+    empty version ``AWSCURRENT``."""
     interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
     secret.rotation_requested = True
     secret.rotation_enabled = True
@@ -97,6 +105,15 @@ def configure_managed_rotation(secret, rotation_rules) -> str:
             schedule_from(secret, int(time.time()))
         elif interval:
             secret.next_rotation_date = int(time.time()) + interval
+    if rotate_immediately:
+        import rds_rotation  # imported here: it imports strict, which imports this module
+
+        try:
+            new_version = rds_rotation.rotate_managed_secret(secret)
+        except rds_rotation.RotationRefused as refused:
+            raise InvalidRequestException(str(refused)) from None
+        if new_version is not None:
+            return secret.to_short_dict(version_id=new_version)
     return secret.to_short_dict()
 
 
@@ -108,9 +125,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
     if behaviours.on("owned-secrets") and rotation_lambda_arn and secret.owning_service:
         # A secret another service manages is rotated by that service, never by a function.
-        raise InvalidRequestException(
-            f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
-        )
+        # AWS's text, from a live account (floci PR #2378, "refuses a Lambda ARN outright").
+        raise InvalidRequestException("Rotation Lambda ARN is not supported for a service-managed secret.")
     lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
     if not lambda_arn and not behaviours.on("rotation-needs-function"):
         # moto's own path: it makes an empty version AWSCURRENT (the secret loses its value).
@@ -119,7 +135,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
     if not lambda_arn:
         if secret.owning_service:
-            return configure_managed_rotation(secret, rotation_rules)
+            return configure_managed_rotation(secret, rotation_rules, rotate_immediately)
         # Secrets Manager API reference, InvalidRequestException: "You tried to enable
         # rotation on a secret that doesn't already have a Lambda function ARN
         # configured and you didn't include such an ARN as a parameter in this call."

@@ -2647,6 +2647,96 @@ async fn rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_sec
         .await;
 }
 
+/// A secret RDS manages, through Secrets Manager: RotateSecret with rotation rules
+/// alone changes its schedule (Secrets Manager user guide, "Managed rotation", "To
+/// change the schedule for managed rotation (AWS CLI)"); a rotation function is
+/// refused with AWS's text (a live account, floci PR #2378); without
+/// `RotateImmediately=false`, RDS rotates it at once (RotateSecret's API reference:
+/// "then immediately starts a rotation").
+#[tokio::test]
+async fn rotate_secret_on_a_secret_rds_manages_changes_its_schedule_or_has_rds_rotate_it() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let tests::rotation::RdsInstance {
+        host,
+        port,
+        managed_arn,
+        ..
+    } = tests::rotation::rds_instance(&config, "rdsschedule").await;
+
+    let refused = secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:any")
+        .send()
+        .await
+        .expect_err("a rotation function is refused on a secret RDS manages");
+    let service = refused.as_service_error().expect("a service error");
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+        Some("InvalidRequestException")
+    );
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(service),
+        Some("Rotation Lambda ARN is not supported for a service-managed secret.")
+    );
+
+    let (before_id, before) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
+    secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(3 days)")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("a new schedule for a secret RDS manages");
+    let described = secrets
+        .describe_secret()
+        .secret_id(&managed_arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    let rules = described.rotation_rules().expect("rotation rules");
+    assert_eq!(rules.schedule_expression(), Some("rate(3 days)"));
+    assert_eq!(rules.automatically_after_days(), Some(3));
+    assert_eq!(
+        version_at(&secrets, &managed_arn, "AWSCURRENT").await.0,
+        before_id,
+        "RotateImmediately=false changes only the schedule"
+    );
+    assert!(master_logs_in(&host, port, &before).await);
+
+    let rotated = secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .send()
+        .await
+        .expect("RotateSecret now");
+    let new_id = rotated.version_id().expect("the new version").to_owned();
+    assert_ne!(new_id, before_id, "RDS makes a new version");
+    tests::poll_until(
+        "RDS to move AWSCURRENT",
+        Duration::from_secs(30),
+        || async {
+            (version_at(&secrets, &managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
+        },
+    )
+    .await;
+    let (_, current) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
+    assert!(
+        master_logs_in(&host, port, &current).await,
+        "the new AWSCURRENT logs in"
+    );
+    assert!(
+        !master_logs_in(&host, port, &before).await,
+        "the old master password no longer logs in"
+    );
+}
+
 /// RDS API reference, ModifyDBInstance `RotateMasterUserPassword` (with
 /// `ApplyImmediately`): the same rotation, asked of RDS.
 async fn rotate_through_modify_db_instance(
