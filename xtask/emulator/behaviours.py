@@ -254,7 +254,7 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "rds-managed-rotation",
-        "a secret RDS manages reports rotation every 7 days and is rotated by RDS (ModifyDBInstance RotateMasterUserPassword, or POST /_emulator/rds-rotate): a new password on the server, AWSCURRENT and AWSPENDING on the new version, AWSPREVIOUS on the old",
+        "a secret RDS manages reports rotation every 7 days and is rotated by RDS (ModifyDBInstance RotateMasterUserPassword, RotateSecret without RotateImmediately=false, or POST /_emulator/rds-rotate): a new password on the server, AWSCURRENT and AWSPENDING on the new version, AWSPREVIOUS on the old",
         "RDS user guide, \"Password management with Amazon RDS and AWS Secrets Manager\"; Secrets Manager user guide, \"Managed rotation\"; AWS CLI reference, secretsmanager list-secrets (example 3)",
         "emulator::rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_secret",
         "a secret RDS manages reports rotation enabled",
