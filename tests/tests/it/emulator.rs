@@ -2472,6 +2472,83 @@ async fn a_secret_under_a_key_that_is_not_enabled_is_neither_read_nor_written() 
     );
 }
 
+/// KMS developer guide, "Key states of AWS KMS keys": a key pending deletion is
+/// neither enabled nor disabled (KMSInvalidStateException), CancelKeyDeletion leaves
+/// it Disabled (API reference, CancelKeyDeletion) and refuses a key not pending
+/// deletion; ScheduleKeyDeletion's PendingWindowInDays is 7 to 30 (API reference).
+#[tokio::test]
+async fn kms_refuses_enabling_a_key_pending_deletion_and_a_waiting_period_under_seven_days() {
+    let config = sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms
+        .create_key()
+        .description("kms refusals")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .expect("key id");
+    let state = || async {
+        kms.describe_key()
+            .key_id(&key)
+            .send()
+            .await
+            .expect("DescribeKey")
+            .key_metadata()
+            .and_then(|m| m.key_state().cloned())
+    };
+    let too_short = kms
+        .schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(6)
+        .send()
+        .await;
+    assert_eq!(code(&too_short).as_deref(), Some("ValidationException"));
+    assert_eq!(
+        state().await,
+        Some(aws_sdk_kms::types::KeyState::Enabled),
+        "a refused schedule changes nothing"
+    );
+
+    let scheduled = kms
+        .schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("ScheduleKeyDeletion with 7 days");
+    assert_eq!(
+        scheduled.key_state(),
+        Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+    assert_eq!(scheduled.pending_window_in_days(), Some(7));
+    let enable = kms.enable_key().key_id(&key).send().await;
+    assert_eq!(code(&enable).as_deref(), Some("KMSInvalidStateException"));
+    let message = enable
+        .as_ref()
+        .err()
+        .and_then(aws_sdk_kms::error::ProvideErrorMetadata::message)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("is pending deletion"), "{message}");
+    let disable = kms.disable_key().key_id(&key).send().await;
+    assert_eq!(code(&disable).as_deref(), Some("KMSInvalidStateException"));
+    assert_eq!(
+        state().await,
+        Some(aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+
+    kms.cancel_key_deletion()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("CancelKeyDeletion");
+    assert_eq!(state().await, Some(aws_sdk_kms::types::KeyState::Disabled));
+    let again = kms.cancel_key_deletion().key_id(&key).send().await;
+    assert_eq!(code(&again).as_deref(), Some("KMSInvalidStateException"));
+}
+
 /// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager",
 /// limitations: no read replica of a source whose master password RDS manages.
 #[tokio::test]
