@@ -106,7 +106,7 @@ def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool 
         elif interval:
             secret.next_rotation_date = int(time.time()) + interval
     if rotate_immediately:
-        import rds_rotation  # imported here: it imports strict, which imports this module
+        import rds_rotation  # imported when needed: it brings in the HTTP layer (strict)
 
         try:
             new_version = rds_rotation.rotate_managed_secret(secret)
