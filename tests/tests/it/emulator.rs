@@ -468,7 +468,9 @@ async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
 fn epoch_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// The last second of the first `cron(0 8 ? * MON *)` window with a 3-hour Duration
