@@ -92,8 +92,8 @@ def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool 
     is ModifyDBInstance ``RotateMasterUserPassword``): ``rds_rotation`` sets a new
     password on the instance's server and moves the labels, answering the new
     version. Where the emulator's RDS cannot (no server, behaviour
-    ``rds-managed-rotation`` off) the value stays as it was, where moto would make an
-    empty version ``AWSCURRENT``."""
+    ``rds-managed-rotation`` off, an instance not available, a rotation under way)
+    the value stays as it was, where moto would make an empty version ``AWSCURRENT``."""
     interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
     secret.rotation_requested = True
     secret.rotation_enabled = True
@@ -111,7 +111,10 @@ def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool 
         try:
             new_version = rds_rotation.rotate_managed_secret(secret)
         except rds_rotation.RotationRefused as refused:
-            raise InvalidRequestException(str(refused)) from None
+            # RotateSecret only starts a rotation, which then fails in the background
+            # on AWS; here it is not started (not modelled further) and the call stands.
+            log(f"RotateSecret on {secret.name!r}: RDS does not rotate it now: {refused}")
+            new_version = None
         if new_version is not None:
             return secret.to_short_dict(version_id=new_version)
     return secret.to_short_dict()
