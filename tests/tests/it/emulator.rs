@@ -2629,6 +2629,34 @@ async fn master_logs_in(host: &str, port: u16, value: &Value) -> bool {
     .is_ok()
 }
 
+/// Waits for RDS to move `AWSCURRENT` of the secret it manages to `new_id`, then
+/// checks that the new value logs in to the instance and `old` no longer does.
+async fn current_moves_to(
+    secrets: &aws_sdk_secretsmanager::Client,
+    managed_arn: &str,
+    new_id: &str,
+    (host, port): (&str, u16),
+    old: &Value,
+) {
+    tests::poll_until(
+        "RDS to move AWSCURRENT",
+        Duration::from_secs(30),
+        || async {
+            (version_at(secrets, managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
+        },
+    )
+    .await;
+    let (_, current) = version_at(secrets, managed_arn, "AWSCURRENT").await;
+    assert!(
+        !master_logs_in(host, port, old).await,
+        "the old master password no longer logs in"
+    );
+    assert!(
+        master_logs_in(host, port, &current).await,
+        "the new AWSCURRENT logs in"
+    );
+}
+
 /// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager": RDS
 /// rotates the secret it manages every 7 days by default; the AWS CLI reference's
 /// `list-secrets` example 3 shows such a secret's tags and labels after a rotation.
@@ -2697,23 +2725,7 @@ async fn rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_sec
         "the server has the new password"
     );
 
-    tests::poll_until(
-        "RDS to move AWSCURRENT",
-        Duration::from_secs(30),
-        || async {
-            (version_at(&secrets, &managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
-        },
-    )
-    .await;
-    let (_, current) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
-    assert!(
-        !master_logs_in(&host, port, &old).await,
-        "the old master password no longer logs in"
-    );
-    assert!(
-        master_logs_in(&host, port, &current).await,
-        "the new AWSCURRENT logs in"
-    );
+    current_moves_to(&secrets, &managed_arn, &new_id, (host.as_str(), port), &old).await;
     assert_eq!(
         version_at(&secrets, &managed_arn, "AWSPREVIOUS").await.0,
         old_id
@@ -2797,23 +2809,14 @@ async fn rotate_secret_on_a_secret_rds_manages_changes_its_schedule_or_has_rds_r
         .expect("RotateSecret now");
     let new_id = rotated.version_id().expect("the new version").to_owned();
     assert_ne!(new_id, before_id, "RDS makes a new version");
-    tests::poll_until(
-        "RDS to move AWSCURRENT",
-        Duration::from_secs(30),
-        || async {
-            (version_at(&secrets, &managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
-        },
+    current_moves_to(
+        &secrets,
+        &managed_arn,
+        &new_id,
+        (host.as_str(), port),
+        &before,
     )
     .await;
-    let (_, current) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
-    assert!(
-        master_logs_in(&host, port, &current).await,
-        "the new AWSCURRENT logs in"
-    );
-    assert!(
-        !master_logs_in(&host, port, &before).await,
-        "the old master password no longer logs in"
-    );
 }
 
 /// RDS API reference, ModifyDBInstance `RotateMasterUserPassword` (with
