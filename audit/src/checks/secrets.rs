@@ -868,14 +868,15 @@ pub fn rotation_healthy(context: &Context<'_>) -> Vec<Finding> {
         // it for a whole period. NextRotationDate is "the latest date that rotation
         // will occur" and stays, "in the past", when rotation fails (API reference,
         // DescribeSecret): the window's last second. An hour of grace for retries.
-        if let Some(next) = secret.next_rotation_date {
-            if context.now - next > time::Duration::hours(1) && last < next {
-                return context.fail(def, &resource, format!(
-                    "secret {name}{rules}: the rotation due by {} did not happen (its window has closed; {what} {}): a rotation failed before staging AWSPENDING",
-                    next.format(&Rfc3339).unwrap_or_default(),
-                    last.format(&Rfc3339).unwrap_or_default()
-                ));
-            }
+        if let Some(next) = secret.next_rotation_date
+            && context.now - next > time::Duration::hours(1)
+            && last < next
+        {
+            return context.fail(def, &resource, format!(
+                "secret {name}{rules}: the rotation due by {} did not happen (its window has closed; {what} {}): a rotation failed before staging AWSPENDING",
+                next.format(&Rfc3339).unwrap_or_default(),
+                last.format(&Rfc3339).unwrap_or_default()
+            ));
         }
         let age = context.now - last;
         let hours = age.whole_hours();
