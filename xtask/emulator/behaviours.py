@@ -100,6 +100,14 @@ REGISTRY: tuple[Behaviour, ...] = (
         modules=("schedules", "secret_rotation"),
     ),
     Behaviour(
+        "rotation-schedule",
+        "DescribeSecret and ListSecrets answer NextRotationDate as the last second of the next rotation window (counted from the last successful rotation, a new schedule, or a new value under AutomaticallyAfterDays; a failed rotation leaves it; none while rotation is off) and the AutomaticallyAfterDays AWS calculates from a ScheduleExpression",
+        "API reference, DescribeSecret (NextRotationDate) and RotationRulesType; user guide, \"Rotation schedules\"; live list-secrets answers quoted in schedules.py",
+        "emulator::next_rotation_date_is_the_last_second_of_the_next_window_whatever_a_failure_does",
+        "NextRotationDate must be the last second of the next rotation window",
+        modules=("schedules", "secret_rotation", "rds_rotation", "secrets_manager"),
+    ),
+    Behaviour(
         "invoke-permission",
         "RotateSecret is refused unless the function's resource policy lets secretsmanager.amazonaws.com invoke it",
         "Secrets Manager user guide, \"Troubleshoot rotation\" (access denied when configuring rotation)",
@@ -246,7 +254,7 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "rds-managed-rotation",
-        "a secret RDS manages reports rotation every 7 days and is rotated by RDS (ModifyDBInstance RotateMasterUserPassword, or POST /_emulator/rds-rotate): a new password on the server, AWSCURRENT and AWSPENDING on the new version, AWSPREVIOUS on the old",
+        "a secret RDS manages reports rotation every 7 days and is rotated by RDS (ModifyDBInstance RotateMasterUserPassword, RotateSecret without RotateImmediately=false, or POST /_emulator/rds-rotate): a new password on the server, AWSCURRENT and AWSPENDING on the new version, AWSPREVIOUS on the old",
         "RDS user guide, \"Password management with Amazon RDS and AWS Secrets Manager\"; Secrets Manager user guide, \"Managed rotation\"; AWS CLI reference, secretsmanager list-secrets (example 3)",
         "emulator::rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_secret",
         "a secret RDS manages reports rotation enabled",

@@ -19,6 +19,7 @@ import time
 import behaviours
 import certificates
 import launch_state
+import process_group
 from launch_state import free_port
 
 
@@ -32,7 +33,8 @@ SOCKET_PATH_MAX = 107
 # searchable only by the creating user ID"; Python docs), so no other local user can
 # create a socket there before mariadbd does and be sent the launcher's SQL, master
 # passwords included (a fixed name in the shared temporary directory allowed that).
-# Removed when the launcher stops (``remove_fallback_directory``).
+# Removed when the launcher stops (``remove_fallback_directory``), or by the watchdog
+# after a SIGKILL (``process_group.remove_after_exit``).
 _FALLBACK_DIRECTORY: str | None = None
 _FALLBACK_LOCK = threading.Lock()
 
@@ -43,6 +45,8 @@ def fallback_directory() -> str:
     with _FALLBACK_LOCK:
         if _FALLBACK_DIRECTORY is None:
             _FALLBACK_DIRECTORY = tempfile.mkdtemp(prefix="emulator-mariadb-")
+            # A launcher killed with SIGKILL cannot remove it: its watchdog will.
+            process_group.remove_after_exit(_FALLBACK_DIRECTORY)
         return _FALLBACK_DIRECTORY
 
 

@@ -16,7 +16,9 @@ How they are stopped instead:
   writer is the launcher. The kernel closes the launcher's end when the launcher
   ends, however it ends; the watchdog then reads end-of-file and stops the group:
   SIGTERM (a MariaDB server shuts down cleanly), then SIGKILL for what is left after
-  ``GRACE_SECONDS``. Then it exits too.
+  ``GRACE_SECONDS``. Then it removes the directories the launcher told it of on that
+  pipe (``remove_after_exit``: the private MariaDB socket directory, which a killed
+  launcher cannot remove itself), and exits too.
 
 Why not ``prctl(PR_SET_PDEATHSIG)`` in each child: prctl(2) (now the page
 PR_SET_PDEATHSIG(2const), CAVEATS) says "the 'parent' in this case is considered to be the thread that created this process", so the signal
@@ -35,6 +37,7 @@ milliseconds.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +90,28 @@ def start_watchdog(group: int) -> subprocess.Popen:
     return _WATCHDOG
 
 
+def remove_after_exit(path: str) -> None:
+    """Tells the watchdog to remove directory `path` (one this launcher made for itself,
+    such as ``mariadb_servers.fallback_directory``) once the group is stopped: one line
+    on its pipe. The launcher still removes it itself when it stops normally; this is
+    for the launcher killed with SIGKILL. No watchdog (a module test): nothing to tell."""
+    encoded = os.fsencode(path)
+    if _WATCHDOG is None or _WATCHDOG.stdin is None or b"\n" in encoded:
+        return
+    try:
+        _WATCHDOG.stdin.write(encoded + b"\n")
+        _WATCHDOG.stdin.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def remove_directories(told: bytes) -> None:
+    """Removes each directory named on a line of `told` (what ``remove_after_exit`` wrote)."""
+    for line in told.split(b"\n"):
+        if line:
+            shutil.rmtree(os.fsdecode(line), ignore_errors=True)
+
+
 def group_alive(group: int) -> bool:
     """Whether any process of `group` remains (zombies count until they are reaped)."""
     try:
@@ -127,11 +152,12 @@ def stop_group(group: int, grace: float = GRACE_SECONDS) -> None:
 
 
 def watch(group: int) -> None:
-    """The watchdog: waits for the end of its input (its launcher gone), then stops the group."""
+    """The watchdog: waits for the end of its input (its launcher gone), then stops the
+    group and removes the directories the launcher named on that input."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while sys.stdin.buffer.read(4096):
-        pass
+    told = sys.stdin.buffer.read()  # to end-of-file: until the launcher is gone
     stop_group(group)
+    remove_directories(told)
 
 
 if __name__ == "__main__":

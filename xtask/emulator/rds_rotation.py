@@ -38,6 +38,7 @@ import time
 import uuid
 
 import base
+import schedules
 import strict
 from behaviours import on
 from emulator_log import log
@@ -49,9 +50,15 @@ _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def managed_schedule(now: int) -> tuple[dict, int]:
-    """The rotation rules RDS gives the secret it creates, and the next rotation date."""
-    return {"AutomaticallyAfterDays": ROTATION_DAYS}, now + ROTATION_DAYS * 86400
+def managed_schedule(now: int, rules: dict | None = None) -> tuple[dict, int | None]:
+    """The rotation rules of the secret (those RDS gives the secret it creates unless
+    the user changed them with RotateSecret), and the next rotation date counted
+    from `now`: the last second of the next window (``schedules.next_rotation``,
+    behaviour ``rotation-schedule``), else `now` plus the interval."""
+    rules = rules or {"AutomaticallyAfterDays": ROTATION_DAYS}
+    if on("rotation-schedule"):
+        return rules, schedules.next_rotation(rules, now)[0]
+    return rules, now + int(rules.get("AutomaticallyAfterDays") or ROTATION_DAYS) * 86400
 
 
 def stages_while_rotating(stages: dict[str, list[str]], new_id: str) -> dict[str, list[str]]:
@@ -128,7 +135,7 @@ def rotate(instance, hold_seconds: float = 0.0) -> dict:
             now = int(time.time())
             secret.last_rotation_date = now
             secret.last_changed_date = now
-            secret.next_rotation_date = managed_schedule(now)[1]
+            secret.next_rotation_date = managed_schedule(now, getattr(secret, "emulator_rotation_rules", None))[1]
             managed._status = "active"
             log(f"RDS rotated the master password of DB instance {name}: version {new_id} is AWSCURRENT")
         finally:
@@ -153,6 +160,23 @@ def _find_instance(request: dict):
     if instance is None:
         raise RotationRefused(f"no DB instance {name} in account {account}, region {region}")
     return instance
+
+
+def rotate_managed_secret(secret) -> str | None:
+    """``RotateSecret`` (immediately) on the secret RDS manages for a DB instance: RDS's
+    rotation, at once; the new version's id. None where the emulator's RDS does not
+    rotate (behaviour off, no instance or no server of its own): the call then only
+    records the schedule. Raises RotationRefused as ``rotate`` does."""
+    if not on("rds-managed-rotation") or getattr(secret, "owning_service", None) != "rds":
+        return None
+    from moto.rds.models import rds_backends
+
+    backend = rds_backends[secret.account_id][secret.region]
+    for instance in list(backend.databases.values()):
+        managed = getattr(instance, "master_user_secret", None)
+        if managed is not None and managed.secret is secret and getattr(instance, "emulator_server", None) is not None:
+            return rotate(instance)["version_id"]
+    return None
 
 
 def rotate_on_request(request: dict) -> dict:

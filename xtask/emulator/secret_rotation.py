@@ -51,6 +51,26 @@ def validate_rotation_rules(rules: dict) -> int | None:
         raise InvalidParameterException(str(refused)) from None
 
 
+def schedule_from(secret, after: int) -> None:
+    """Behaviour ``rotation-schedule``: ``NextRotationDate`` (the last second of the
+    next rotation window) and the ``AutomaticallyAfterDays`` AWS calculates, counted
+    from `after` (a successful rotation, a new configuration, or a manual change of
+    the value under ``AutomaticallyAfterDays``), as ``schedules.next_rotation`` says."""
+    rules = getattr(secret, "emulator_rotation_rules", None)
+    if not rules:
+        return
+    secret.next_rotation_date, secret.emulator_calculated_days = schedules.next_rotation(rules, after)
+
+
+def value_changed_by_hand(secret) -> None:
+    """PutSecretValue or UpdateSecret made a new AWSCURRENT: under
+    ``AutomaticallyAfterDays`` that "is considered a valid rotation" and the next
+    rotation date counts from it (API reference, RotationRulesType)."""
+    rules = getattr(secret, "emulator_rotation_rules", None) or {}
+    if behaviours.on("rotation-schedule") and getattr(secret, "rotation_enabled", False) and rules.get("AutomaticallyAfterDays") and not rules.get("ScheduleExpression"):
+        schedule_from(secret, int(time.time()))
+
+
 def rotation_lock(arn: str) -> threading.Lock:
     with ROTATION_LOCKS_GUARD:
         return ROTATION_LOCKS.setdefault(arn, threading.Lock())
@@ -60,12 +80,20 @@ original_rotate_secret = None  # moto's, kept by install()
 original_to_dict = None
 
 
-def configure_managed_rotation(secret, rotation_rules) -> str:
+def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool = True) -> str:
     """``RotateSecret`` without a function on a secret another service manages (RDS):
-    accepted, the schedule recorded (Secrets Manager user guide, "Managed rotation";
-    accepted on a live account, floci PR #2378). The owning service's change of the
-    password is not modelled here: the value stays as it was, where moto would make
-    an empty version ``AWSCURRENT``."""
+    accepted, the schedule recorded: the Secrets Manager user guide, "Managed rotation"
+    ("To change the schedule for managed rotation (AWS CLI)": ``rotate-secret
+    --rotation-rules``), accepted on a live account (floci PR #2378). With
+    ``RotateImmediately`` (the default) the owning service rotates at once, as
+    RotateSecret's API reference says of every rotation ("sets the values for the
+    secret and then immediately starts a rotation"; not confirmed for a managed
+    secret by the user guides, whose documented way to rotate an RDS secret at once
+    is ModifyDBInstance ``RotateMasterUserPassword``): ``rds_rotation`` sets a new
+    password on the instance's server and moves the labels, answering the new
+    version. Where the emulator's RDS cannot (no server, behaviour
+    ``rds-managed-rotation`` off, an instance not available, a rotation under way)
+    the value stays as it was, where moto would make an empty version ``AWSCURRENT``."""
     interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
     secret.rotation_requested = True
     secret.rotation_enabled = True
@@ -73,8 +101,22 @@ def configure_managed_rotation(secret, rotation_rules) -> str:
         secret.emulator_rotation_rules = dict(rotation_rules)
         secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
         secret.emulator_interval = interval
-        if interval:
+        if behaviours.on("rotation-schedule"):
+            schedule_from(secret, int(time.time()))
+        elif interval:
             secret.next_rotation_date = int(time.time()) + interval
+    if rotate_immediately:
+        import rds_rotation  # imported when needed: it brings in the HTTP layer (strict)
+
+        try:
+            new_version = rds_rotation.rotate_managed_secret(secret)
+        except rds_rotation.RotationRefused as refused:
+            # RotateSecret only starts a rotation, which then fails in the background
+            # on AWS; here it is not started (not modelled further) and the call stands.
+            log(f"RotateSecret on {secret.name!r}: RDS does not rotate it now: {refused}")
+            new_version = None
+        if new_version is not None:
+            return secret.to_short_dict(version_id=new_version)
     return secret.to_short_dict()
 
 
@@ -86,9 +128,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         return original_rotate_secret(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
     if behaviours.on("owned-secrets") and rotation_lambda_arn and secret.owning_service:
         # A secret another service manages is rotated by that service, never by a function.
-        raise InvalidRequestException(
-            f"You can't rotate secret {secret.name} with a Lambda function because it's managed by {secret.owning_service}."
-        )
+        # AWS's text, from a live account (floci PR #2378, "refuses a Lambda ARN outright").
+        raise InvalidRequestException("Rotation Lambda ARN is not supported for a service-managed secret.")
     lambda_arn = rotation_lambda_arn or secret.rotation_lambda_arn
     if not lambda_arn and not behaviours.on("rotation-needs-function"):
         # moto's own path: it makes an empty version AWSCURRENT (the secret loses its value).
@@ -97,7 +138,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         raise InvalidRequestException("You tried to perform the operation on a secret that's currently marked deleted.")
     if not lambda_arn:
         if secret.owning_service:
-            return configure_managed_rotation(secret, rotation_rules)
+            return configure_managed_rotation(secret, rotation_rules, rotate_immediately)
         # Secrets Manager API reference, InvalidRequestException: "You tried to enable
         # rotation on a secret that doesn't already have a Lambda function ARN
         # configured and you didn't include such an ARN as a parameter in this call."
@@ -143,6 +184,10 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
             secret.emulator_rotation_rules = dict(rotation_rules)
             secret.auto_rotate_after_days = int(rotation_rules.get("AutomaticallyAfterDays") or 0)
             secret.emulator_interval = interval
+            if behaviours.on("rotation-schedule"):
+                # A new schedule counts from now; a failed rotation leaves the date
+                # where this put it, so it may pass, as the API reference says.
+                schedule_from(secret, int(time.time()))
         interval = getattr(secret, "emulator_interval", None)
 
         if not secret.versions:
@@ -164,7 +209,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 "version_stages": ["AWSPENDING"],
                 **({"secret_string": current["secret_string"]} if "secret_string" in current else {}),
             }
-            if interval and secret.next_rotation_date is None:
+            if interval and secret.next_rotation_date is None and not behaviours.on("rotation-schedule"):
                 secret.next_rotation_date = int(time.time()) + interval
             ROTATIONS.start(secret, test_id, ("testSecret",), lambda ok: secret.versions.pop(test_id, None), lambda_backend, lambda_arn)
             return secret.to_short_dict(version_id=current_id)
@@ -182,7 +227,9 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
         def finished(ok: bool) -> None:
             if ok and "AWSCURRENT" in secret.versions.get(new_version_id, {}).get("version_stages", []):
                 secret.last_rotation_date = int(time.time())
-                if interval:
+                if behaviours.on("rotation-schedule"):
+                    schedule_from(secret, secret.last_rotation_date)
+                elif interval:
                     secret.next_rotation_date = int(time.time()) + interval
 
         steps = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -329,6 +376,15 @@ def patched_to_dict(self) -> dict:
     rules = getattr(self, "emulator_rotation_rules", None)
     if self.rotation_requested and rules is not None:
         dct["RotationRules"] = {key: rules[key] for key in ("AutomaticallyAfterDays", "Duration", "ScheduleExpression") if key in rules}
+        calculated = getattr(self, "emulator_calculated_days", None)
+        if behaviours.on("rotation-schedule") and "ScheduleExpression" in rules and calculated:
+            # "In DescribeSecret and ListSecrets, this value is calculated from the
+            # rotation schedule" (RotationRulesType); schedules.py's docstring.
+            dct["RotationRules"]["AutomaticallyAfterDays"] = calculated
+    if behaviours.on("rotation-schedule") and not self.rotation_enabled:
+        # "If the secret isn't configured for rotation or rotation has been disabled,
+        # Secrets Manager returns null" (API reference, DescribeSecret NextRotationDate).
+        dct["NextRotationDate"] = None
     if dct.get("LastRotatedDate") is None:
         dct.pop("LastRotatedDate", None)
     if dct.get("NextRotationDate") is None:

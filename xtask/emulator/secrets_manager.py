@@ -137,6 +137,17 @@ def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:
         raise InvalidRequestException(OWNED_MESSAGE.format(verb=verb, name=secret.name, service=owner))
 
 
+def _changed_by_hand(backend, secret_id: str) -> None:
+    """A new AWSCURRENT value by PutSecretValue or UpdateSecret: the schedule may count
+    from it (``secret_rotation.value_changed_by_hand``; imported here, as it imports
+    this module)."""
+    import secret_rotation
+
+    secret = backend.secrets.get(secret_id) if hasattr(backend.secrets, "get") else None
+    if secret is not None:
+        secret_rotation.value_changed_by_hand(secret)
+
+
 def install_secretsmanager_patches() -> None:
     from moto.secretsmanager import models as sm_models
 
@@ -167,11 +178,18 @@ def install_secretsmanager_patches() -> None:
                 raise ResourceExistsException(
                     f"You can't use ClientRequestToken {client_request_token} because that value is already in use for a version of secret {secret.arn}."
                 )
-        return original_put(self, secret_id, secret_string, secret_binary, client_request_token, version_stages)
+        answer = original_put(self, secret_id, secret_string, secret_binary, client_request_token, version_stages)
+        if not version_stages or "AWSCURRENT" in version_stages:
+            _changed_by_hand(self, secret_id)
+        return answer
 
     def update_secret(self, secret_id, *args, **kwargs):
         _refuse_if_owned(self, secret_id, "update")
-        return original_update(self, secret_id, *args, **kwargs)
+        answer = original_update(self, secret_id, *args, **kwargs)
+        value = (list(args[:2]) + [kwargs.get("secret_string"), kwargs.get("secret_binary")])
+        if any(v is not None for v in value):
+            _changed_by_hand(self, secret_id)
+        return answer
 
     def create_secret(self, name, *args, **kwargs):
         from moto.secretsmanager.exceptions import InvalidRequestException

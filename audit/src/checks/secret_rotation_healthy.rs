@@ -128,16 +128,18 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         };
         // A scheduled rotation whose window has closed without a rotation since
         // failed before staging AWSPENDING; waiting for the age limit would hide
-        // it for a whole period.
-        if let Some(next) = secret.next_rotation_date {
-            let window = rotation_window_hours(secret);
-            if context.now - next > time::Duration::hours(window + 1) && last < next {
-                return context.fail(def, &resource, format!(
-                    "secret {name}{rules}: the rotation scheduled for {} did not happen (its {window}-hour window has closed; {what} {}): a rotation failed before staging AWSPENDING",
-                    next.format(&Rfc3339).unwrap_or_default(),
-                    last.format(&Rfc3339).unwrap_or_default()
-                ));
-            }
+        // it for a whole period. NextRotationDate is "the latest date that rotation
+        // will occur" and stays, "in the past", when rotation fails (API reference,
+        // DescribeSecret): the window's last second. An hour of grace for retries.
+        if let Some(next) = secret.next_rotation_date
+            && context.now - next > time::Duration::hours(1)
+            && last < next
+        {
+            return context.fail(def, &resource, format!(
+                "secret {name}{rules}: the rotation due by {} did not happen (its window has closed; {what} {}): a rotation failed before staging AWSPENDING",
+                next.format(&Rfc3339).unwrap_or_default(),
+                last.format(&Rfc3339).unwrap_or_default()
+            ));
         }
         let age = context.now - last;
         let hours = age.whole_hours();
@@ -211,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_missed_scheduled_rotation_fails_before_the_age_limit() {
-        // Last rotated 06-01 10:00, due 06-02 08:00 (2h window), collected 12:00.
+        // Last rotated 06-01 10:00, due by 06-02 08:00 (the end of its window), collected 12:00.
         let missed = with_secret(|s| s.next_rotation_date = Some(at("2025-06-02T08:00:00Z")));
         let (status, message) = status_and_message(missed, "secret.rotation.healthy");
         assert_eq!(status, Status::Fail);

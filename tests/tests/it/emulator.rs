@@ -465,6 +465,116 @@ async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
     );
 }
 
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}
+
+/// The last second of the first `cron(0 8 ? * MON *)` window with a 3-hour Duration
+/// that starts after `after` (epoch seconds): the next Monday 08:00 UTC, plus three
+/// hours, less a second (1970-01-01 was a Thursday).
+fn monday_window_end_after(after: i64) -> i64 {
+    let day = after.div_euclid(86_400);
+    let days_to_monday = (7 - (day + 3) % 7) % 7;
+    let mut start = (day + days_to_monday) * 86_400 + 8 * 3_600;
+    if start <= after {
+        start += 7 * 86_400;
+    }
+    start + 3 * 3_600 - 1
+}
+
+async fn next_rotation_date(secrets: &aws_sdk_secretsmanager::Client, secret: &str) -> Option<i64> {
+    secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .expect("describe")
+        .next_rotation_date()
+        .map(aws_sdk_secretsmanager::primitives::DateTime::secs)
+}
+
+/// DescribeSecret's `NextRotationDate` is "the latest date that rotation will occur"
+/// (API reference): the last second of the next window, which a failed rotation does
+/// not move, and nothing while rotation is off.
+#[tokio::test]
+async fn next_rotation_date_is_the_last_second_of_the_next_window_whatever_a_failure_does() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let (secret, _, function_arn) = scripted_secret(&config, "setSecret").await;
+
+    let before = epoch_seconds();
+    secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_lambda_arn(&function_arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("cron(0 8 ? * MON *)")
+                .duration("3h")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("configure the schedule");
+    let after = epoch_seconds();
+    let expected = [
+        monday_window_end_after(before),
+        monday_window_end_after(after),
+    ];
+    let next = next_rotation_date(&secrets, &secret).await;
+    assert!(
+        next.is_some_and(|next| expected.contains(&next)),
+        "NextRotationDate must be the last second of the next rotation window (Monday 08:00-11:00 UTC): {next:?}, expected one of {expected:?}"
+    );
+    let described = secrets
+        .describe_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(RotationRulesType::automatically_after_days),
+        Some(7),
+        "AWS answers the days between two windows of the cron() schedule"
+    );
+    tests::wait_for_rotations_to_end(&secret).await;
+
+    let failed = secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("rotate");
+    assert_eq!(
+        tests::wait_for_rotation(&secret, failed.version_id().expect("version")).await,
+        tests::RotationOutcome::Failed("setSecret".into())
+    );
+    assert_eq!(
+        next_rotation_date(&secrets, &secret).await,
+        next,
+        "a failed rotation leaves the next rotation date where it was"
+    );
+
+    secrets
+        .cancel_rotate_secret()
+        .secret_id(&secret)
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(
+        next_rotation_date(&secrets, &secret).await,
+        None,
+        "no next rotation date while rotation is off"
+    );
+}
+
 #[tokio::test]
 async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests() {
     let config = sdk_config().await;
@@ -548,11 +658,19 @@ async fn schedule_expressions_round_trip_and_rotate_immediately_false_only_tests
     let rules = described.rotation_rules().expect("rules");
     assert_eq!(rules.schedule_expression(), Some("rate(2 days)"));
     assert_eq!(rules.duration(), Some("2h"));
-    assert_eq!(rules.automatically_after_days(), None);
-    assert!(described.last_rotated_date().is_some());
+    assert_eq!(
+        rules.automatically_after_days(),
+        Some(2),
+        "DescribeSecret answers the days between rotations AWS calculates from the expression"
+    );
     let next = described.next_rotation_date().expect("next rotation date");
     let last = described.last_rotated_date().expect("last rotated");
-    assert_eq!(next.secs() - last.secs(), 2 * 86_400);
+    // A rate() window starts at midnight: the last second of the 2-hour window two
+    // days after the day of the rotation.
+    assert_eq!(
+        next.secs(),
+        last.secs() - last.secs().rem_euclid(86_400) + 2 * 86_400 + 2 * 3_600 - 1
+    );
 
     let invalid = secrets
         .rotate_secret()
@@ -2356,6 +2474,83 @@ async fn a_secret_under_a_key_that_is_not_enabled_is_neither_read_nor_written() 
     );
 }
 
+/// KMS developer guide, "Key states of AWS KMS keys": a key pending deletion is
+/// neither enabled nor disabled (KMSInvalidStateException), CancelKeyDeletion leaves
+/// it Disabled (API reference, CancelKeyDeletion) and refuses a key not pending
+/// deletion; ScheduleKeyDeletion's PendingWindowInDays is 7 to 30 (API reference).
+#[tokio::test]
+async fn kms_refuses_enabling_a_key_pending_deletion_and_a_waiting_period_under_seven_days() {
+    let config = sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms
+        .create_key()
+        .description("kms refusals")
+        .send()
+        .await
+        .expect("CreateKey")
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .expect("key id");
+    let state = || async {
+        kms.describe_key()
+            .key_id(&key)
+            .send()
+            .await
+            .expect("DescribeKey")
+            .key_metadata()
+            .and_then(|m| m.key_state().cloned())
+    };
+    let too_short = kms
+        .schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(6)
+        .send()
+        .await;
+    assert_eq!(code(&too_short).as_deref(), Some("ValidationException"));
+    assert_eq!(
+        state().await,
+        Some(aws_sdk_kms::types::KeyState::Enabled),
+        "a refused schedule changes nothing"
+    );
+
+    let scheduled = kms
+        .schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .expect("ScheduleKeyDeletion with 7 days");
+    assert_eq!(
+        scheduled.key_state(),
+        Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+    assert_eq!(scheduled.pending_window_in_days(), Some(7));
+    let enable = kms.enable_key().key_id(&key).send().await;
+    assert_eq!(code(&enable).as_deref(), Some("KMSInvalidStateException"));
+    let message = enable
+        .as_ref()
+        .err()
+        .and_then(aws_sdk_kms::error::ProvideErrorMetadata::message)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(message.contains("is pending deletion"), "{message}");
+    let disable = kms.disable_key().key_id(&key).send().await;
+    assert_eq!(code(&disable).as_deref(), Some("KMSInvalidStateException"));
+    assert_eq!(
+        state().await,
+        Some(aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+
+    kms.cancel_key_deletion()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("CancelKeyDeletion");
+    assert_eq!(state().await, Some(aws_sdk_kms::types::KeyState::Disabled));
+    let again = kms.cancel_key_deletion().key_id(&key).send().await;
+    assert_eq!(code(&again).as_deref(), Some("KMSInvalidStateException"));
+}
+
 /// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager",
 /// limitations: no read replica of a source whose master password RDS manages.
 #[tokio::test]
@@ -2434,6 +2629,34 @@ async fn master_logs_in(host: &str, port: u16, value: &Value) -> bool {
     .is_ok()
 }
 
+/// Waits for RDS to move `AWSCURRENT` of the secret it manages to `new_id`, then
+/// checks that the new value logs in to the instance and `old` no longer does.
+async fn current_moves_to(
+    secrets: &aws_sdk_secretsmanager::Client,
+    managed_arn: &str,
+    new_id: &str,
+    (host, port): (&str, u16),
+    old: &Value,
+) {
+    tests::poll_until(
+        "RDS to move AWSCURRENT",
+        Duration::from_secs(30),
+        || async {
+            (version_at(secrets, managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
+        },
+    )
+    .await;
+    let (_, current) = version_at(secrets, managed_arn, "AWSCURRENT").await;
+    assert!(
+        !master_logs_in(host, port, old).await,
+        "the old master password no longer logs in"
+    );
+    assert!(
+        master_logs_in(host, port, &current).await,
+        "the new AWSCURRENT logs in"
+    );
+}
+
 /// RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager": RDS
 /// rotates the secret it manages every 7 days by default; the AWS CLI reference's
 /// `list-secrets` example 3 shows such a secret's tags and labels after a rotation.
@@ -2502,23 +2725,7 @@ async fn rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_sec
         "the server has the new password"
     );
 
-    tests::poll_until(
-        "RDS to move AWSCURRENT",
-        Duration::from_secs(30),
-        || async {
-            (version_at(&secrets, &managed_arn, "AWSCURRENT").await.0 == new_id).then_some(())
-        },
-    )
-    .await;
-    let (_, current) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
-    assert!(
-        !master_logs_in(&host, port, &old).await,
-        "the old master password no longer logs in"
-    );
-    assert!(
-        master_logs_in(&host, port, &current).await,
-        "the new AWSCURRENT logs in"
-    );
+    current_moves_to(&secrets, &managed_arn, &new_id, (host.as_str(), port), &old).await;
     assert_eq!(
         version_at(&secrets, &managed_arn, "AWSPREVIOUS").await.0,
         old_id
@@ -2529,6 +2736,87 @@ async fn rds_rotates_the_master_password_it_manages_on_the_server_and_in_the_sec
     );
     rotate_through_modify_db_instance(&config, &id, &managed_arn, &new_id, (host.as_str(), port))
         .await;
+}
+
+/// A secret RDS manages, through Secrets Manager: RotateSecret with rotation rules
+/// alone changes its schedule (Secrets Manager user guide, "Managed rotation", "To
+/// change the schedule for managed rotation (AWS CLI)"); a rotation function is
+/// refused with AWS's text (a live account, floci PR #2378); without
+/// `RotateImmediately=false`, RDS rotates it at once (RotateSecret's API reference:
+/// "then immediately starts a rotation").
+#[tokio::test]
+async fn rotate_secret_on_a_secret_rds_manages_changes_its_schedule_or_has_rds_rotate_it() {
+    let config = sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let tests::rotation::RdsInstance {
+        host,
+        port,
+        managed_arn,
+        ..
+    } = tests::rotation::rds_instance(&config, "rdsschedule").await;
+
+    let refused = secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:any")
+        .send()
+        .await
+        .expect_err("a rotation function is refused on a secret RDS manages");
+    let service = refused.as_service_error().expect("a service error");
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(service),
+        Some("InvalidRequestException")
+    );
+    assert_eq!(
+        aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(service),
+        Some("Rotation Lambda ARN is not supported for a service-managed secret.")
+    );
+
+    let (before_id, before) = version_at(&secrets, &managed_arn, "AWSCURRENT").await;
+    secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .rotation_rules(
+            RotationRulesType::builder()
+                .schedule_expression("rate(3 days)")
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .expect("a new schedule for a secret RDS manages");
+    let described = secrets
+        .describe_secret()
+        .secret_id(&managed_arn)
+        .send()
+        .await
+        .expect("DescribeSecret");
+    let rules = described.rotation_rules().expect("rotation rules");
+    assert_eq!(rules.schedule_expression(), Some("rate(3 days)"));
+    assert_eq!(rules.automatically_after_days(), Some(3));
+    assert_eq!(
+        version_at(&secrets, &managed_arn, "AWSCURRENT").await.0,
+        before_id,
+        "RotateImmediately=false changes only the schedule"
+    );
+    assert!(master_logs_in(&host, port, &before).await);
+
+    let rotated = secrets
+        .rotate_secret()
+        .secret_id(&managed_arn)
+        .send()
+        .await
+        .expect("RotateSecret now");
+    let new_id = rotated.version_id().expect("the new version").to_owned();
+    assert_ne!(new_id, before_id, "RDS makes a new version");
+    current_moves_to(
+        &secrets,
+        &managed_arn,
+        &new_id,
+        (host.as_str(), port),
+        &before,
+    )
+    .await;
 }
 
 /// RDS API reference, ModifyDBInstance `RotateMasterUserPassword` (with

@@ -256,6 +256,35 @@ def test_a_launcher_killed_with_sigkill_leaves_no_process_behind(tmp_path, templ
                 os.kill(pid, signal.SIGKILL)
 
 
+def test_a_launcher_killed_with_sigkill_leaves_no_private_socket_directory_behind(tmp_path):
+    """The private directory for MariaDB sockets (mariadb_servers.fallback_directory,
+    made with mkdtemp) of a launcher killed with SIGKILL is removed by its watchdog."""
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {HERE!r})\n"
+        "import mariadb_servers, process_group\n"
+        "group, _ = process_group.lead_own_group()\n"
+        "process_group.start_watchdog(group)\n"
+        "print(mariadb_servers.fallback_directory(), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        directory = child.stdout.readline().decode().strip()
+        assert directory.startswith(str(tmp_path)) and os.path.isdir(directory), directory
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while os.path.exists(directory) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(directory), f"{directory} is still there 20 s after its launcher was killed"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 @needs_mariadb
 def test_a_launcher_whose_port_is_taken_exits_at_once_saying_so_and_starts_nothing(tmp_path, template):
     with socket.socket() as taken:

@@ -6,10 +6,16 @@ import pytest
 import rds_rotation
 
 
-def test_rds_rotates_every_seven_days():
+def test_rds_rotates_every_seven_days_by_the_end_of_the_seventh_day():
     rules, next_date = rds_rotation.managed_schedule(1_000)
     assert rules == {"AutomaticallyAfterDays": 7}
-    assert next_date == 1_000 + 7 * 86400
+    assert next_date == 8 * 86400 - 1  # 1970-01-08 23:59:59 UTC: the window of the day 7 days on
+
+
+def test_a_schedule_the_user_set_on_the_managed_secret_is_kept():
+    rules, next_date = rds_rotation.managed_schedule(1_000, {"ScheduleExpression": "rate(2 days)", "Duration": "2h"})
+    assert rules == {"ScheduleExpression": "rate(2 days)", "Duration": "2h"}
+    assert next_date == 2 * 86400 + 2 * 3600 - 1
 
 
 @pytest.mark.parametrize(

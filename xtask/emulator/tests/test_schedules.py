@@ -79,3 +79,50 @@ def test_the_interval_is_known_for_rates_and_days(rules, interval):
 def test_malformed_rules_are_refused(rules):
     with pytest.raises(schedules.RulesRefused):
         schedules.validate_rotation_rules(rules)
+
+
+def at(text: str) -> int:
+    from datetime import datetime, timezone
+
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+
+
+@pytest.mark.parametrize(
+    ("rules", "after", "next_date", "days"),
+    [
+        # Live answers (schedules.py's docstring): the next Monday's window, to the end of its day ...
+        ({"ScheduleExpression": "cron(0 0 ? * 2 *)"}, "2023-10-16T07:18:02", "2023-10-23T23:59:59", 7),
+        ({"ScheduleExpression": "cron(0 0 ? * 2 *)"}, "2026-09-07T18:14:58", "2026-09-14T23:59:59", 7),
+        # ... and N days after the last change, to the end of that day.
+        ({"AutomaticallyAfterDays": 30}, "2026-02-03T17:42:24", "2026-03-05T23:59:59", 30),
+        # A Duration closes the window earlier; a rate() window starts at midnight.
+        ({"ScheduleExpression": "rate(2 days)", "Duration": "2h"}, "2026-12-07T16:00:00", "2026-12-09T01:59:59", 2),
+        ({"ScheduleExpression": "rate(10 days)"}, "2026-12-07T00:00:00", "2026-12-17T23:59:59", 10),
+        ({"ScheduleExpression": "cron(0 8 ? * MON *)", "Duration": "3h"}, "2026-12-07T16:00:00", "2026-12-14T10:59:59", 7),
+        ({"ScheduleExpression": "cron(0 8 ? * MON *)", "Duration": "3h"}, "2026-12-07T07:00:00", "2026-12-07T10:59:59", 7),
+        ({"ScheduleExpression": "cron(0 16 1,15 * ? *)", "Duration": "2h"}, "2026-12-07T16:00:00", "2026-12-15T17:59:59", 17),
+        ({"ScheduleExpression": "cron(0 11 ? 1,4,7,10 3#1 *)"}, "2026-12-07T16:00:00", "2027-01-05T23:59:59", 91),
+        ({"ScheduleExpression": "cron(0 21 L * ? *)"}, "2026-02-07T16:00:00", "2026-02-28T23:59:59", 31),
+        ({"ScheduleExpression": "cron(0 9 ? * 6L *)"}, "2026-12-01T00:00:00", "2026-12-25T23:59:59", 35),
+        # Schedules in hours: the window closes after an hour; no whole days between rotations.
+        ({"ScheduleExpression": "rate(6 hours)"}, "2026-12-07T07:18:00", "2026-12-07T12:59:59", None),
+        ({"ScheduleExpression": "rate(5 hours)"}, "2026-12-07T21:00:00", "2026-12-08T00:59:59", None),
+        ({"ScheduleExpression": "cron(0 */4 * * ? *)"}, "2026-12-07T16:00:00", "2026-12-07T20:59:59", None),
+        ({"ScheduleExpression": "cron(0 8,16 * * ? *)", "Duration": "2h"}, "2026-12-07T16:30:00", "2026-12-08T09:59:59", None),
+    ],
+)
+def test_the_next_rotation_date_is_the_last_second_of_the_next_window(rules, after, next_date, days):
+    assert schedules.next_rotation(rules, at(after)) == (at(next_date), days)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "cron(0 0 1 1 ? 2020)",  # a year field that has ended: no window any more
+        "cron(0 8 LW * ? *)",  # W is not read
+        "cron(0 8 * * MON *)",  # both day fields set: AWS refuses it, nothing to compute
+        "every day",
+    ],
+)
+def test_a_schedule_without_a_next_window_has_no_date(schedule):
+    assert schedules.next_rotation({"ScheduleExpression": schedule}, at("2026-12-07T16:00:00")) == (None, None)

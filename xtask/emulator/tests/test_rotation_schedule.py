@@ -1,0 +1,76 @@
+"""DescribeSecret's NextRotationDate as Secrets Manager answers it (secret_rotation with
+schedules.py, behaviour rotation-schedule): a new value under AutomaticallyAfterDays
+counts as a rotation, one under a ScheduleExpression does not, and rotation off
+answers no date. The rotations themselves are the Rust fidelity test's."""
+
+import time
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import schedules
+import secret_rotation
+import secrets_manager
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patched():
+    secrets_manager.install_secretsmanager_patches()
+    if secret_rotation.original_to_dict is None:  # installing twice would wrap the wrappers
+        secret_rotation.install()
+
+
+def configured(client, rules: dict):
+    """Secret "s" with rotation configured by `rules` at the epoch (long ago)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    client.create_secret(Name="s", SecretString="one")
+    secret = secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets["s"]
+    secret.rotation_requested = secret.rotation_enabled = True
+    secret.rotation_lambda_arn = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotator"
+    secret.emulator_rotation_rules = dict(rules)
+    secret_rotation.schedule_from(secret, 0)
+    return secret
+
+
+def next_date(client) -> int | None:
+    answer = client.describe_secret(SecretId="s").get("NextRotationDate")
+    return None if answer is None else int(answer.timestamp())
+
+
+def test_a_new_value_under_automatically_after_days_counts_as_a_rotation():
+    rules = {"AutomaticallyAfterDays": 30}
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        configured(client, rules)
+        assert next_date(client) == 31 * 86400 - 1  # 1970-01-31 23:59:59 UTC
+        client.put_secret_value(SecretId="s", SecretString="two", VersionStages=["AWSPENDING"])
+        assert next_date(client) == 31 * 86400 - 1, "a pending value is no rotation"
+        before = int(time.time())
+        client.put_secret_value(SecretId="s", SecretString="three")
+        after = int(time.time())
+        assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
+
+
+def test_a_new_value_under_a_schedule_expression_leaves_the_date():
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        configured(client, {"ScheduleExpression": "rate(30 days)"})
+        client.put_secret_value(SecretId="s", SecretString="two")
+        assert next_date(client) == 31 * 86400 - 1
+        rules = client.describe_secret(SecretId="s")["RotationRules"]
+        assert rules == {"ScheduleExpression": "rate(30 days)", "AutomaticallyAfterDays": 30}
+
+
+def test_rotation_turned_off_answers_no_next_rotation_date():
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        configured(client, {"AutomaticallyAfterDays": 30})
+        client.cancel_rotate_secret(SecretId="s")
+        assert "NextRotationDate" not in client.describe_secret(SecretId="s")
+        listed = client.list_secrets()["SecretList"]
+        assert [("NextRotationDate" in secret) for secret in listed] == [False]
