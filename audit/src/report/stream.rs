@@ -665,10 +665,13 @@ mod tests {
         format: Format,
         statuses: &[ShownStatus],
     ) -> (String, String, Finished) {
+        // One file per call: tests run in parallel threads of one process, and two
+        // with the same format and statuses once removed each other's file.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let evidence = std::env::temp_dir().join(format!(
-            "audit-stream-test-{}-{format:?}-{}.json",
-            std::process::id(),
-            statuses.len()
+            "audit-stream-test-{}-{call}.json",
+            std::process::id()
         ));
         let mut out = Vec::new();
         let head = OrgInventory {
