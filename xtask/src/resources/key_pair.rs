@@ -27,7 +27,7 @@ pub(crate) const SPEC: Spec = Spec {
     label: "key pair",
     depends_on: &[],
     plan: Plan {
-        found_by: "ec2:DescribeKeyPairs by name, kept only with the run's tags",
+        found_by: "ec2:DescribeKeyPairs by the run's tags",
         create: "ec2:CreateKeyPair (tagged); the private key written with mode 0600",
         ready: "",
         delete: "ec2:DeleteKeyPair",

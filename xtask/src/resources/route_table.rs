@@ -22,7 +22,7 @@ pub(crate) const SPEC: Spec = Spec {
     label: "route table",
     depends_on: &[Kind::Vpc, Kind::InternetGateway, Kind::Subnet],
     plan: Plan {
-        found_by: "ec2:DescribeRouteTables by tags in the VPC",
+        found_by: "ec2:DescribeRouteTables by the run's tags (a main table skipped)",
         create: "ec2:CreateRouteTable, CreateRoute 0.0.0.0/0 via the gateway, AssociateRouteTable with the public subnets (each checked)",
         ready: "",
         delete: "ec2:DisassociateRouteTable, ec2:DeleteRouteTable",

@@ -62,7 +62,8 @@ pub struct Spec {
 /// What the dry runs' plans ([`super::plan`]) say of a kind, beside its steps.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
-    /// How `discover` finds the run's resources of the kind.
+    /// How `discover` finds the run's resources of the kind (documentation, and
+    /// checked present for every kind; the plans print the other three).
     pub found_by: &'static str,
     /// What provision's or deploy's step makes when the kind is missing.
     pub create: &'static str,

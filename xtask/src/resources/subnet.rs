@@ -23,7 +23,7 @@ pub(crate) const SPEC: Spec = Spec {
     label: "subnet",
     depends_on: &[Kind::Vpc],
     plan: Plan {
-        found_by: "ec2:DescribeSubnets in the VPC, by CIDR",
+        found_by: "ec2:DescribeSubnets by the run's tags",
         create: "ec2:CreateSubnet x4 in the two zones placement chose; public ones map public IPs (checked every run)",
         ready: "",
         delete: "ec2:DeleteSubnet",

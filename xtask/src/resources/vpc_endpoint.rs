@@ -26,7 +26,7 @@ pub(crate) const SPEC: Spec = Spec {
     label: "VPC endpoint",
     depends_on: &[Kind::Subnet, Kind::SecurityGroup],
     plan: Plan {
-        found_by: "ec2:DescribeVpcEndpoints in the VPC, by service name",
+        found_by: "ec2:DescribeVpcEndpoints by the run's tags (deleted ones skipped)",
         create: "ec2:CreateVpcEndpoint (Interface, private DNS) for Secrets Manager and RDS, names from DescribeVpcEndpointServices",
         ready: "state available",
         delete: "ec2:DeleteVpcEndpoints, then wait until deleted",
