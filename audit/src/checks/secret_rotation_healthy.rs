@@ -131,14 +131,25 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         // it for a whole period. NextRotationDate is "the latest date that rotation
         // will occur" and stays, "in the past", when rotation fails (API reference,
         // DescribeSecret): the window's last second. An hour of grace for retries.
+        // A rotation that staged AWSPENDING and is still retried inside its own
+        // window (the note above) is stuck, not "failed before staging", once the
+        // window has closed; a secret another service owns has no such steps.
         if let Some(next) = secret.next_rotation_date
             && context.now - next > time::Duration::hours(1)
             && last < next
         {
+            let due = next.format(&Rfc3339).unwrap_or_default();
+            let since = last.format(&Rfc3339).unwrap_or_default();
+            let cause = match (pending, owned_by) {
+                (Some(pending), _) => format!(
+                    "AWSPENDING is stuck on version {pending} (AWSCURRENT is {}): the rotation staged its new version and did not finish",
+                    current.unwrap_or("on no version")
+                ),
+                (None, Some(service)) => format!("{service} did not rotate it"),
+                (None, None) => "a rotation failed before staging AWSPENDING".to_owned(),
+            };
             return context.fail(def, &resource, format!(
-                "secret {name}{rules}: the rotation due by {} did not happen (its window has closed; {what} {}): a rotation failed before staging AWSPENDING",
-                next.format(&Rfc3339).unwrap_or_default(),
-                last.format(&Rfc3339).unwrap_or_default()
+                "secret {name}{rules}: the rotation due by {due} did not happen (its window has closed; {what} {since}): {cause}"
             ));
         }
         let age = context.now - last;
@@ -223,6 +234,26 @@ mod tests {
             status_and_message(in_window, "secret.rotation.healthy").0,
             Status::Pass
         );
+    }
+
+    #[test]
+    fn a_window_closed_on_a_staged_version_says_stuck_not_failed_before_staging() {
+        // A whole-day window (no Duration): AWSPENDING staged 15 hours before
+        // collection (12:00), inside its 24 hours, but the window closed at 08:00.
+        let staged = with_secret(|s| {
+            s.next_rotation_date = Some(at("2025-06-02T08:00:00Z"));
+            s.duration = None;
+            s.versions_to_stages
+                .insert("v2".to_owned(), vec!["AWSPENDING".to_owned()]);
+            s.pending_created_date = Some(at("2025-06-01T21:00:00Z"));
+        });
+        let (status, message) = status_and_message(staged, "secret.rotation.healthy");
+        assert_eq!(status, Status::Fail);
+        assert!(
+            message.contains("AWSPENDING is stuck on version v2"),
+            "{message}"
+        );
+        assert!(!message.contains("before staging"), "{message}");
     }
 
     #[test]
