@@ -440,6 +440,19 @@ struct PolicyHolder<'a> {
     name: &'a str,
 }
 
+/// The session ARN Lambda's calls carry with `role`: Lambda names the role's
+/// session after the function (empty for a role that is not an IAM ARN).
+pub(crate) fn lambda_session(role: &str, function: &str) -> String {
+    match role.split_once(":iam::") {
+        Some((partition, rest)) => format!(
+            "{partition}:sts::{}:assumed-role/{}/{function}",
+            rest.split(':').next().unwrap_or_default(),
+            role.rsplit('/').next().unwrap_or(role)
+        ),
+        None => String::new(),
+    }
+}
+
 /// The role's permissions boundary and the resource policies of the application
 /// and masterarn secrets, as collected. One the audit tried and failed to read is
 /// a [`Gap`]; one the inventory does not hold (an earlier version's, or a
@@ -481,15 +494,7 @@ fn other_policies(
             why: error.describe(),
         }),
     }
-    // Lambda names the role's session after the function.
-    let session = match role.split_once(":iam::") {
-        Some((partition, rest)) => format!(
-            "{partition}:sts::{}:assumed-role/{}/{function}",
-            rest.split(':').next().unwrap_or_default(),
-            role.rsplit('/').next().unwrap_or(role)
-        ),
-        None => String::new(),
-    };
+    let session = lambda_session(role, function);
     let caller = iam_eval::Caller {
         role,
         session: &session,
