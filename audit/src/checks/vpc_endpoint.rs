@@ -589,6 +589,23 @@ mod tests {
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
     }
 
+    /// The Secrets Manager endpoint's finding over `region` has `status` and
+    /// says `text` (`name` names the table's row).
+    fn assert_secretsmanager_endpoint(
+        region: crate::inventory::RegionInventory,
+        name: &str,
+        status: crate::finding::Status,
+        text: &str,
+    ) {
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(finding.status, status, "{name}: {}", finding.message);
+        assert!(
+            finding.message.contains(text),
+            "{name}: {}",
+            finding.message
+        );
+    }
+
     /// The function's way out to an endpoint, judged like its way to the
     /// database: by prefix lists too, one range per subnet, ERROR when a read is
     /// missing.
@@ -655,13 +672,7 @@ mod tests {
                 ));
             }
             region.prefix_lists = lists;
-            let finding = only(region, "vpc.endpoint.secretsmanager");
-            assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            assert!(
-                finding.message.contains(text),
-                "{name}: {}",
-                finding.message
-            );
+            assert_secretsmanager_endpoint(region, name, status, text);
         }
     }
 
@@ -673,6 +684,14 @@ mod tests {
         use crate::finding::Status;
         let other_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*";
         let statement = |effect: &str, resource: &str| serde_json::json!({"Effect": effect, "Principal": "*", "Action": "secretsmanager:*", "Resource": resource});
+        // Everything allowed, PutSecretValue denied through endpoint `vpce`.
+        let deny_put_through = |vpce: &str| {
+            vec![
+                statement("Allow", "*"),
+                serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceVpce": vpce}}}),
+            ]
+        };
         // (name, the Secrets Manager endpoint's policy statements, the status, text)
         let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
             (
@@ -715,21 +734,13 @@ mod tests {
             ),
             (
                 "a Deny through this endpoint",
-                vec![
-                    statement("Allow", "*"),
-                    serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-secretsmanager"}}}),
-                ],
+                deny_put_through("vpce-secretsmanager"),
                 Status::Fail,
                 "statement 2 denies secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf",
             ),
             (
                 "a Deny through another endpoint",
-                vec![
-                    statement("Allow", "*"),
-                    serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-elsewhere"}}}),
-                ],
+                deny_put_through("vpce-elsewhere"),
                 Status::Pass,
                 "available with private DNS",
             ),
@@ -757,13 +768,7 @@ mod tests {
                 endpoints[0].policy_document =
                     Some(serde_json::json!({"Statement": statements}).to_string());
             }
-            let finding = only(region, "vpc.endpoint.secretsmanager");
-            assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            assert!(
-                finding.message.contains(text),
-                "{name}: {}",
-                finding.message
-            );
+            assert_secretsmanager_endpoint(region, name, status, text);
         }
     }
 
