@@ -519,3 +519,16 @@ pub(super) fn with_resolved_key(secret: &Secret, keys: &[KeyPolicyRecord]) -> Se
     }
     resolved
 }
+
+/// The session ARN Lambda's calls carry with `role`: Lambda names the role's
+/// session after the function (empty for a role that is not an IAM ARN).
+pub(crate) fn lambda_session(role: &str, function: &str) -> String {
+    match role.split_once(":iam::") {
+        Some((partition, rest)) => format!(
+            "{partition}:sts::{}:assumed-role/{}/{function}",
+            rest.split(':').next().unwrap_or_default(),
+            role.rsplit('/').next().unwrap_or(role)
+        ),
+        None => String::new(),
+    }
+}

@@ -75,7 +75,7 @@
 use super::context::Context;
 use super::rotation_permissions::{
     Admin, CLUSTER_TAG, Gap, INSTANCE_TAG, KeyDelegation, OtherPolicies, Part, ResourcePolicy,
-    judge, needs, needs_of, remediation, unusable_key, with_resolved_key,
+    judge, lambda_session, needs, needs_of, remediation, unusable_key, with_resolved_key,
 };
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::iam_eval::{self, NamedPolicy};
@@ -145,15 +145,7 @@ fn other_policies(
             why: error.describe(),
         }),
     }
-    // Lambda names the role's session after the function.
-    let session = match role.split_once(":iam::") {
-        Some((partition, rest)) => format!(
-            "{partition}:sts::{}:assumed-role/{}/{function}",
-            rest.split(':').next().unwrap_or_default(),
-            role.rsplit('/').next().unwrap_or(role)
-        ),
-        None => String::new(),
-    };
+    let session = lambda_session(role, function);
     let caller = iam_eval::Caller {
         role,
         session: &session,

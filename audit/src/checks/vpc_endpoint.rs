@@ -12,8 +12,10 @@ use std::fmt::Write as _;
 
 use super::context::Context;
 use super::network::{Peer, Reach, acl_faults, primary_functions, reaches, rules_of};
+use super::rotation_permissions::{Admin, lambda_session, needs};
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
-use crate::inventory::Collected;
+use crate::iam_eval::{self, Decision, NamedPolicy, Request};
+use crate::inventory::{Collected, Secret};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "vpc.endpoint",
@@ -306,85 +308,213 @@ fn endpoint_usable(
             )?);
         }
     }
+    let mut unproven = Vec::new();
     if let Some(document) = &endpoint.policy_document {
-        faults.extend(endpoint_policy_blocks(
-            document,
-            service,
-            context.account_id,
-        ));
+        let (blocked, not_proven) = endpoint_policy_verdict(context, endpoint, service, document);
+        faults.extend(blocked);
+        unproven = not_proven;
     }
-    if faults.is_empty() && !undecided.is_empty() {
+    if faults.is_empty() && !(undecided.is_empty() && unproven.is_empty()) {
         let resource = context.arn(
             "ec2",
             &format!("vpc-endpoint/{}", endpoint.id),
             &endpoint.id,
         );
+        let mut hints = Vec::new();
+        if !undecided.is_empty() {
+            hints.push("grant the auditor the read it lacks and rerun");
+        }
+        if !unproven.is_empty() {
+            hints.push("verify the endpoint policy's condition by hand (aws iam simulate-custom-policy) or drop it");
+        }
+        undecided.extend(unproven);
         return Err(Box::new(context.finding(
             &DEFINITION,
             Status::Error,
             &resource,
             format!(
-                "endpoint {} for {service}: {}; grant the auditor the read it lacks and rerun",
+                "endpoint {} for {service}: {}; {}",
                 endpoint.id,
-                undecided.join("; ")
+                undecided.join("; "),
+                hints.join(", and ")
             ),
         )));
     }
     faults.extend(undecided);
+    faults.extend(unproven);
     Ok(faults)
 }
 
-/// Actions the rotation needs that an endpoint policy does not allow, or denies
-/// without a condition. An `Allow` counts when its principal is `*` or of this
-/// account; conditions on an `Allow` are given the benefit of the doubt.
-pub(crate) fn endpoint_policy_blocks(
-    document: &str,
-    service: &str,
-    account: Option<&str>,
-) -> Vec<String> {
-    use super::policy_document::{action_matches, principals_of, strings};
-    let Ok(statements) = super::policy_document::statements(document) else {
-        return vec!["its endpoint policy is not JSON".to_owned()];
+/// One call the rotation makes through an endpoint: the action, the resource it
+/// is made on, the role that makes it and the function whose session carries it.
+type EndpointCall = (&'static str, String, String, String);
+
+/// The calls the rotation of each primary secret makes through an endpoint of
+/// `service`: each action of [`actions_needed`], on the resources the role check
+/// judges it on (`role::needs`: the application and masterarn secrets' ARNs, `*`
+/// for `GetRandomPassword`, the masterarn secret's instance), made by the role of
+/// the secret's rotation function. With the masterarn secret unknown (its value
+/// not read), the RDS calls are judged on the audited database's instance. Not
+/// judged: the read replicas the rotator may describe, and secrets whose function
+/// or role is unknown (other checks report those).
+fn endpoint_calls(context: &Context<'_>, service: &str) -> BTreeSet<EndpointCall> {
+    let needed = actions_needed(service);
+    let mut calls = BTreeSet::new();
+    let Some(secrets) = context.region.secrets.ok() else {
+        return calls;
     };
-    let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();
-    let matches = |statement: &serde_json::Value, action: &str| {
-        if let Some(not) = statement.get("NotAction") {
-            !strings(not).iter().any(|p| action_matches(p, action))
-        } else {
-            strings(&statement["Action"])
-                .iter()
-                .any(|p| action_matches(p, action))
-        }
+    // The keys' calls go to KMS, not through this endpoint: no key to resolve.
+    let keyless = |secret: &Secret| Secret {
+        kms_key_id: None,
+        ..secret.clone()
     };
-    let ours = |statement: &serde_json::Value| {
-        statement.get("NotPrincipal").is_some()
-            || principals_of(&statement["Principal"]).iter().any(|p| {
-                p == "*"
-                    || p == "AWS:*"
-                    || account.is_some_and(|a| {
-                        p.strip_prefix("AWS:")
-                            .is_some_and(|v| v == a || v.split(':').nth(4) == Some(a))
-                    })
-            })
-    };
-    let mut faults = Vec::new();
-    for action in actions_needed(service) {
-        let denied = statements.iter().any(|s| {
-            s["Effect"].as_str() == Some("Deny")
-                && s.get("Condition").is_none()
-                && ours(s)
-                && matches(s, action)
-        });
-        let allowed = statements
+    for secret in secrets.iter().filter(|s| s.primary) {
+        let configuration = secret
+            .rotation_lambda_arn
+            .as_deref()
+            .and_then(|arn| context.region.functions.iter().find(|f| f.arn == arn))
+            .and_then(|f| match &f.configuration {
+                Collected::Ok(Some(configuration)) => Some(configuration),
+                _ => None,
+            });
+        let Some((configuration, role)) = configuration.and_then(|c| Some((c, c.role.as_deref()?)))
+        else {
+            continue;
+        };
+        let masterarn = context
+            .region
+            .secret_values
             .iter()
-            .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && matches(s, action));
-        if denied {
-            faults.push(format!("its endpoint policy denies {action}"));
-        } else if !allowed {
-            faults.push(format!("its endpoint policy does not allow {action}"));
+            .find(|v| v.secret_arn == secret.arn)
+            .and_then(|v| v.facts.ok())
+            .and_then(|f| f.masterarn.as_deref());
+        let admin_secret = masterarn.map(|arn| {
+            match context
+                .region
+                .admin_secrets
+                .iter()
+                .find(|a| a.arn == arn)
+                .map(|a| &a.secret)
+            {
+                Some(Collected::Ok(Some(admin))) => keyless(admin),
+                _ => Secret {
+                    arn: arn.to_owned(),
+                    name: arn.to_owned(),
+                    ..Secret::default()
+                },
+            }
+        });
+        let admin = admin_secret.as_ref().map(|secret| Admin {
+            secret,
+            replicas: &[],
+        });
+        let Ok(needs) = needs(&keyless(secret), admin, role) else {
+            continue;
+        };
+        let database = match &context.region.database {
+            Collected::Ok(Some(db)) if masterarn.is_none() => Some(db.arn.clone()),
+            _ => None,
+        };
+        for action in &needed {
+            let mut resources: Vec<String> = needs
+                .iter()
+                .filter(|n| n.action == *action)
+                .map(|n| n.resource.clone())
+                .collect();
+            if resources.is_empty() && action.starts_with("rds:") {
+                resources.extend(database.clone());
+            }
+            for resource in resources {
+                calls.insert((
+                    *action,
+                    resource,
+                    role.to_owned(),
+                    configuration.name.clone(),
+                ));
+            }
         }
     }
-    faults
+    calls
+}
+
+/// What an endpoint policy does to the calls the rotation makes through the
+/// endpoint ([`endpoint_calls`]), decided by the IAM evaluator as AWS decides an
+/// endpoint policy: a resource-based policy whose `Principal` is the caller
+/// (the function's role, its Lambda session, `*`, or, for an interface endpoint,
+/// its account: "all users and roles" of it), whose `Resource` is what the call is
+/// made on, and whose conditions see the endpoint (`aws:SourceVpce`) and the
+/// principal (`aws:PrincipalArn`, `aws:PrincipalAccount`); it grants nothing, and a
+/// call it does not allow is refused (VPC user guide, "Control access to VPC
+/// endpoints using endpoint policies",
+/// https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
+/// The first list blocks the call (an explicit `Deny`, or no `Allow`); the second
+/// is not proven (a condition the evaluator cannot decide).
+fn endpoint_policy_verdict(
+    context: &Context<'_>,
+    endpoint: &crate::inventory::VpcEndpoint,
+    service: &str,
+    document: &str,
+) -> (Vec<String>, Vec<String>) {
+    if serde_json::from_str::<serde_json::Value>(document).is_err() {
+        return (
+            vec!["its endpoint policy is not JSON".to_owned()],
+            Vec::new(),
+        );
+    }
+    let mut blocked = Vec::new();
+    let mut unproven = Vec::new();
+    for (action, resource, role, function) in endpoint_calls(context, service) {
+        let session = lambda_session(&role, &function);
+        let caller = iam_eval::Caller {
+            role: &role,
+            session: &session,
+            bounded: false,
+        };
+        // The statements naming the role, its session or everyone, and the
+        // `Allow`s naming its account (all of the account's principals here).
+        let kept = iam_eval::resource_policy_for_role(document, &caller)
+            .and_then(|direct| Ok((direct, iam_eval::key_policy_delegation(document, &caller)?)));
+        let account = role.split(':').nth(4).unwrap_or_default();
+        let request = Request::new(action, &resource)
+            .with("aws:SourceVpce", &endpoint.id)
+            .with("aws:PrincipalArn", &role)
+            .with("aws:PrincipalAccount", account)
+            .with("aws:RequestedRegion", &context.region.region)
+            // The SDKs call AWS's APIs over TLS only.
+            .with("aws:SecureTransport", "true");
+        let decision = kept.and_then(|(direct, by_account)| {
+            let name = "its endpoint policy";
+            iam_eval::evaluate(
+                &[
+                    NamedPolicy {
+                        name,
+                        document: &direct,
+                    },
+                    NamedPolicy {
+                        name,
+                        document: &by_account,
+                    },
+                ],
+                &request,
+            )
+        });
+        let what = format!("{action} on {resource} by role {role}");
+        match decision {
+            Ok(Decision::Allowed { .. }) => {}
+            Ok(Decision::ImplicitDeny | Decision::OutsideBoundary { .. }) => {
+                blocked.push(format!("its endpoint policy does not allow {what}"));
+            }
+            Ok(Decision::ExplicitDeny { by }) => blocked.push(format!("{by} denies {what}")),
+            Ok(Decision::MayDeny { by, condition }) => unproven.push(format!(
+                "not proven: {by} may deny {what} under a condition the audit cannot evaluate ({condition})"
+            )),
+            Ok(Decision::NotProven { by, condition }) => unproven.push(format!(
+                "not proven: {what} is allowed only by {by}, under a condition the audit cannot evaluate ({condition})"
+            )),
+            Err(why) => blocked.push(format!("its endpoint policy cannot be read: {why}")),
+        }
+    }
+    (blocked, unproven)
 }
 
 /// The Secrets Manager and RDS actions the rotation function calls through the
@@ -459,6 +589,23 @@ mod tests {
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
     }
 
+    /// The Secrets Manager endpoint's finding over `region` has `status` and
+    /// says `text` (`name` names the table's row).
+    fn assert_secretsmanager_endpoint(
+        region: crate::inventory::RegionInventory,
+        name: &str,
+        status: crate::finding::Status,
+        text: &str,
+    ) {
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(finding.status, status, "{name}: {}", finding.message);
+        assert!(
+            finding.message.contains(text),
+            "{name}: {}",
+            finding.message
+        );
+    }
+
     /// The function's way out to an endpoint, judged like its way to the
     /// database: by prefix lists too, one range per subnet, ERROR when a read is
     /// missing.
@@ -525,14 +672,131 @@ mod tests {
                 ));
             }
             region.prefix_lists = lists;
-            let finding = only(region, "vpc.endpoint.secretsmanager");
-            assert_eq!(finding.status, status, "{name}: {}", finding.message);
-            assert!(
-                finding.message.contains(text),
-                "{name}: {}",
-                finding.message
-            );
+            assert_secretsmanager_endpoint(region, name, status, text);
         }
+    }
+
+    /// The endpoint policy decided by the IAM evaluator for each call the
+    /// rotation makes through the endpoint, on the resource it is made on, by the
+    /// function's role, through this endpoint.
+    #[test]
+    fn the_endpoint_policy_is_evaluated_on_the_calls_resources_and_principal() {
+        use crate::finding::Status;
+        let other_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*";
+        let statement = |effect: &str, resource: &str| serde_json::json!({"Effect": effect, "Principal": "*", "Action": "secretsmanager:*", "Resource": resource});
+        // Everything allowed, PutSecretValue denied through endpoint `vpce`.
+        let deny_put_through = |vpce: &str| {
+            vec![
+                statement("Allow", "*"),
+                serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:PutSecretValue", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceVpce": vpce}}}),
+            ]
+        };
+        // (name, the Secrets Manager endpoint's policy statements, the status, text)
+        let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
+            (
+                "another secret's ARN only",
+                vec![statement("Allow", other_secret)],
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf by role arn:aws:iam::123456789012:role/rotation-role",
+            ),
+            (
+                "the audited secrets' ARNs, and * for GetRandomPassword",
+                vec![
+                    statement("Allow", SECRET_ARN),
+                    statement("Allow", ADMIN_ARN),
+                    serde_json::json!({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}),
+                ],
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "the masterarn secret left out",
+                vec![statement("Allow", SECRET_ARN)],
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+            ),
+            (
+                "an Allow for the account's principals",
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "*", "Resource": "*"}),
+                ],
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "an Allow for another role only",
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/other"}, "Action": "*", "Resource": "*"}),
+                ],
+                Status::Fail,
+                "does not allow secretsmanager:PutSecretValue",
+            ),
+            (
+                "a Deny through this endpoint",
+                deny_put_through("vpce-secretsmanager"),
+                Status::Fail,
+                "statement 2 denies secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf",
+            ),
+            (
+                "a Deny through another endpoint",
+                deny_put_through("vpce-elsewhere"),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "an Allow under a key the audit cannot know",
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalTag/team": "rotation"}}}),
+                ],
+                Status::Error,
+                "not proven: secretsmanager:DescribeSecret on",
+            ),
+            (
+                "AWS's default full-access policy",
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
+                ],
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        for (name, statements, status, text) in cases {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[0].policy_document =
+                    Some(serde_json::json!({"Statement": statements}).to_string());
+            }
+            assert_secretsmanager_endpoint(region, name, status, text);
+        }
+    }
+
+    /// The RDS endpoint's policy is judged on the masterarn secret's instance.
+    #[test]
+    fn the_rds_endpoint_policy_is_judged_on_the_instance() {
+        use crate::finding::Status;
+        let with_resource = |resource: &str| {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[1].policy_document = Some(
+                    serde_json::json!({"Statement": {"Effect": "Allow", "Principal": "*", "Action": "rds:DescribeDBInstances", "Resource": resource}})
+                        .to_string(),
+                );
+            }
+            only(region, "vpc.endpoint.rds")
+        };
+        let finding = with_resource(DB_ARN);
+        assert_eq!(finding.status, Status::Pass, "{}", finding.message);
+        let finding = with_resource("arn:aws:rds:us-east-1:123456789012:db:other");
+        assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+        assert!(
+            finding.message.contains(&format!(
+                "does not allow rds:DescribeDBInstances on {DB_ARN}"
+            )),
+            "{}",
+            finding.message
+        );
     }
 
     #[test]

@@ -228,6 +228,12 @@ pub const CATALOGUE: &[Operator] = &[
             ))
         },
     ),
+    op(
+        "endpoint-policy-other-secret-only",
+        ENDPOINTS,
+        "secretsmanager-endpoint",
+        |s| Box::pin(network::endpoint_policy_other_secret(s)),
+    ),
     Operator {
         expect: &[("vpc.endpoint-policy", Status::Fail)],
         fails_for_safety: &["vpc.endpoint-policy"],

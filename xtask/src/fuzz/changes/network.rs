@@ -180,6 +180,25 @@ pub(crate) async fn endpoint_policy(s: &Setup, policy: Value) -> Result<String> 
     Ok(format!("secretsmanager endpoint {id}: policy {policy}"))
 }
 
+/// Sets the Secrets Manager endpoint's policy to allow every Secrets Manager call
+/// by anyone, but only on other secrets (`other-*` of the account and region): the
+/// rotation's calls on its own secrets are refused through the endpoint, as no
+/// endpoint policy allows them (PrivateLink guide, "Control access to VPC
+/// endpoints using endpoint policies",
+/// https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
+pub(crate) async fn endpoint_policy_other_secret(s: &Setup) -> Result<String> {
+    let prefix = s
+        .state
+        .secret_arn
+        .split_once(":secret:")
+        .map(|(prefix, _)| prefix)
+        .ok_or_else(|| anyhow!("secret ARN {} has no :secret:", s.state.secret_arn))?;
+    let policy = serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": format!("{prefix}:secret:other-*")}
+    ]});
+    endpoint_policy(s, policy).await
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum VpcDns {
     Support,
