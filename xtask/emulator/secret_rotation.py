@@ -439,6 +439,8 @@ def install() -> None:
     lived in launcher.py), keeping the originals the patches call."""
     global original_cancel_rotate_secret, original_update_stage, original_get_secret_value
     global original_rotate_secret, original_to_dict
+    if value_changed_by_hand not in secrets_manager.VALUE_CHANGED_HOOKS:
+        secrets_manager.VALUE_CHANGED_HOOKS.append(value_changed_by_hand)
     backend = sm_models.SecretsManagerBackend
     original_cancel_rotate_secret = replace(backend, "cancel_rotate_secret", patched_cancel_rotate_secret)
     original_update_stage = replace(backend, "update_secret_version_stage", patched_update_stage)

@@ -137,15 +137,20 @@ def _refuse_if_owned(backend, secret_id: str, verb: str) -> None:
         raise InvalidRequestException(OWNED_MESSAGE.format(verb=verb, name=secret.name, service=owner))
 
 
-def _changed_by_hand(backend, secret_id: str) -> None:
-    """A new AWSCURRENT value by PutSecretValue or UpdateSecret: the schedule may count
-    from it (``secret_rotation.value_changed_by_hand``; imported here, as it imports
-    this module)."""
-    import secret_rotation
+# Called with a secret whose AWSCURRENT value PutSecretValue or UpdateSecret has
+# just replaced. ``secret_rotation.install`` adds the schedule's recount
+# (``value_changed_by_hand``): it imports this module, so this module does not
+# import it.
+VALUE_CHANGED_HOOKS: list = []
 
+
+def _changed_by_hand(backend, secret_id: str) -> None:
+    """A new AWSCURRENT value by PutSecretValue or UpdateSecret: the hooks (the
+    schedule may count from it) see the secret."""
     secret = backend.secrets.get(secret_id) if hasattr(backend.secrets, "get") else None
     if secret is not None:
-        secret_rotation.value_changed_by_hand(secret)
+        for hook in VALUE_CHANGED_HOOKS:
+            hook(secret)
 
 
 def install_secretsmanager_patches() -> None:
