@@ -1397,4 +1397,57 @@ mod tests {
             assert_rds_endpoint(with_policy(1, &statements, &change), name, status, text);
         }
     }
+
+    /// Without the secret's value, the masterarn secret is presumed to be the
+    /// database's RDS-managed master user secret, and the PASS says so; with
+    /// none, the PASS says what was not judged.
+    #[test]
+    fn without_the_value_the_databases_master_user_secret_is_judged_as_the_admin() {
+        use crate::finding::Status;
+        let unread: Change = Box::new(|r| r.secret_values.clear());
+        let no_master_secret: Change = Box::new(|r| {
+            r.secret_values.clear();
+            if let Collected::Ok(Some(db)) = &mut r.database {
+                db.master_user_secret = None;
+            }
+        });
+        let application_only = || {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": SECRET_ARN}),
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}),
+            ]
+        };
+        // (name, the change, the Secrets Manager endpoint's statements, the status, text)
+        let cases: Vec<(&str, Change, Vec<serde_json::Value>, Status, &str)> = vec![
+            (
+                "the application secret only",
+                unread,
+                application_only(),
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+            ),
+            (
+                "full access",
+                Box::new(|r| r.secret_values.clear()),
+                vec![everything("Allow")],
+                Status::Pass,
+                "its masterarn secret is presumed to be database secretsmanagertutorial's master user secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+            ),
+            (
+                "no master user secret",
+                no_master_secret,
+                application_only(),
+                Status::Pass,
+                "secret SecretsManagerTutorialAppuser's value was not read, so its masterarn secret and the calls made on it and its database are not judged",
+            ),
+        ];
+        for (name, change, statements, status, text) in cases {
+            assert_secretsmanager_endpoint(
+                with_policy(0, &statements, &change),
+                name,
+                status,
+                text,
+            );
+        }
+    }
 }
