@@ -1450,4 +1450,50 @@ mod tests {
             );
         }
     }
+
+    /// Only rotation functions in the endpoint's VPC call through it.
+    #[test]
+    fn functions_outside_the_vpc_are_not_judged_on_its_endpoint_policy() {
+        use crate::finding::Status;
+        let in_vpc = |vpc: Option<&'static str>| {
+            function_configuration(move |c| {
+                if let Collected::Ok(Some(c)) = c {
+                    c.vpc_id = vpc.map(str::to_owned);
+                }
+            })
+        };
+        let other_secret = vec![
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
+        ];
+        // (name, the change, the status, text)
+        let cases: Vec<(&str, Change, Status, &str)> = vec![
+            (
+                "in this VPC",
+                in_vpc(Some(VPC)),
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "in another VPC",
+                in_vpc(Some("vpc-other")),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "outside any VPC",
+                in_vpc(None),
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        for (name, change, status, text) in cases {
+            assert_secretsmanager_endpoint(
+                with_policy(0, &other_secret, &change),
+                name,
+                status,
+                text,
+            );
+        }
+    }
 }
