@@ -1496,4 +1496,86 @@ mod tests {
             );
         }
     }
+
+    /// The condition keys known offline for a call through the endpoint: the
+    /// data-perimeter statements decide instead of giving an ERROR.
+    #[test]
+    fn the_vpc_principal_and_resource_account_keys_decide_data_perimeter_policies() {
+        use crate::finding::Status;
+        let allow_if = |operator: &str, key: &str, value: &str| serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}});
+        let deny_if = |operator: &str, key: &str, value: &str| serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}});
+        let random = serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"});
+        let in_account = |account: &str| serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}});
+        let vpc_arn = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/{VPC}");
+        let pass = "available with private DNS";
+        // (name, the Secrets Manager endpoint's statements, the status, text)
+        let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
+            (
+                "an Allow from this VPC",
+                vec![allow_if("StringEquals", "aws:SourceVpc", VPC)],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow from another VPC",
+                vec![allow_if("StringEquals", "aws:SourceVpc", "vpc-other")],
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "a Deny outside this VPC",
+                vec![
+                    everything("Allow"),
+                    deny_if("StringNotEquals", "aws:SourceVpc", VPC),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow from this VPC's ARN",
+                vec![allow_if("StringEquals", "aws:SourceVpcArn", &vpc_arn)],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "a Deny of AWS services",
+                vec![
+                    everything("Allow"),
+                    deny_if("Bool", "aws:PrincipalIsAWSService", "true"),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "a Deny of calls through a service",
+                vec![
+                    everything("Allow"),
+                    deny_if("Bool", "aws:ViaAWSService", "true"),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow of the account's resources",
+                vec![in_account(ACCOUNT), random.clone()],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow of another account's resources",
+                vec![in_account("210987654321"), random],
+                Status::Fail,
+                "does not allow secretsmanager:PutSecretValue",
+            ),
+        ];
+        for (name, statements, status, text) in cases {
+            let unchanged: Change = Box::new(|_| {});
+            assert_secretsmanager_endpoint(
+                with_policy(0, &statements, &unchanged),
+                name,
+                status,
+                text,
+            );
+        }
+    }
 }
