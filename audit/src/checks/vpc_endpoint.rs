@@ -1578,4 +1578,39 @@ mod tests {
             );
         }
     }
+
+    /// A single-user secret (its value read, no masterarn) makes no RDS call:
+    /// the RDS endpoint's policy is not held to one.
+    #[test]
+    fn a_single_user_secret_makes_no_rds_call_through_the_endpoint() {
+        use crate::finding::Status;
+        let single_user = |masterarn: Option<&'static str>| -> Change {
+            Box::new(move |r| {
+                if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                    facts.masterarn = masterarn.map(str::to_owned);
+                }
+            })
+        };
+        let secrets_only = vec![
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}),
+        ];
+        // (name, the change, the status, text)
+        let cases: Vec<(&str, Change, Status, &str)> = vec![
+            (
+                "single user",
+                single_user(None),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "alternating users",
+                single_user(Some(ADMIN_ARN)),
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances",
+            ),
+        ];
+        for (name, change, status, text) in cases {
+            assert_rds_endpoint(with_policy(1, &secrets_only, &change), name, status, text);
+        }
+    }
 }
