@@ -1613,4 +1613,46 @@ mod tests {
             assert_rds_endpoint(with_policy(1, &secrets_only, &change), name, status, text);
         }
     }
+
+    /// The read replica the application secret's host names is described by the
+    /// rotator, so the RDS endpoint's policy must allow it.
+    #[test]
+    fn the_read_replica_the_rotator_describes_is_judged_on_the_rds_endpoint() {
+        use crate::finding::Status;
+        const REPLICA: &str =
+            "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica";
+        let on_replica: Change = Box::new(|r| {
+            if let Collected::Ok(Some(db)) = &mut r.database {
+                db.read_replicas = vec!["secretsmanagertutorial-replica".to_owned()];
+            }
+            if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                facts.host = Some(
+                    "secretsmanagertutorial-replica.abc.us-east-1.rds.amazonaws.com".to_owned(),
+                );
+            }
+        });
+        let describe = |resources: &[&str]| {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "rds:DescribeDBInstances", "Resource": resources}),
+            ]
+        };
+        // (name, the RDS endpoint's statements, the status, text)
+        let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
+            (
+                "the primary only",
+                describe(&[DB_ARN]),
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica",
+            ),
+            (
+                "the primary and the replica",
+                describe(&[DB_ARN, REPLICA]),
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        for (name, statements, status, text) in cases {
+            assert_rds_endpoint(with_policy(1, &statements, &on_replica), name, status, text);
+        }
+    }
 }
