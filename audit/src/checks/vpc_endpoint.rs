@@ -6,6 +6,12 @@
 //! the function in and out of it, network ACLs that carry it both ways, and an
 //! endpoint policy that allows every call the rotation makes. Each finding is
 //! named by its service.
+//!
+//! The endpoint policy is decided by the IAM evaluator on the calls the
+//! rotations of this VPC's functions make through the endpoint
+//! ([`endpoint_calls`]); calls that cannot be listed are an ERROR naming the
+//! secret, never a silent PASS, and with none listed the policy is still read by
+//! action ([`endpoint_policy_floor`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -604,10 +610,13 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
         let guess = admin_of(context, secret, facts);
         out.unknown.extend(guess.unknown.as_deref().map(not_judged));
         out.notes.extend(guess.note);
+        // Which replicas the rotator describes depends on the application
+        // secret's host: none are judged without its value.
         let replicas = guess
             .secret
             .as_ref()
-            .map(|a| replica_arns(context, a, facts))
+            .zip(facts)
+            .map(|(a, facts)| replica_arns(context, a, Some(facts)))
             .unwrap_or_default();
         let admin = guess.secret.as_ref().map(|secret| Admin {
             secret,
