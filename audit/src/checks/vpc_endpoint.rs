@@ -656,6 +656,13 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
     out
 }
 
+/// Where a verdict's resources go in its message, until they are grouped.
+const ON: &str = "\u{0}";
+
+/// An endpoint policy's statements that speak to one caller: those naming it,
+/// and the `Allow`s naming its account.
+type KeptStatements = Result<(String, String), String>;
+
 /// What an endpoint policy does to the calls the rotation makes through the
 /// endpoint ([`endpoint_calls`]), decided by the IAM evaluator as AWS decides an
 /// endpoint policy: a resource-based policy whose `Principal` is the caller
@@ -679,21 +686,27 @@ fn endpoint_policy_verdict(
             Vec::new(),
         );
     }
-    let mut blocked = Vec::new();
-    let mut unproven = Vec::new();
+    // Each verdict's message with `ON` where its resource goes, and the
+    // resources that share it: one line per action, statement and role.
+    let mut verdicts: Vec<(bool, String, Vec<&str>)> = Vec::new();
+    // The policy's statements that speak to each caller, kept once per caller.
+    let mut kept: BTreeMap<(&str, &str), KeptStatements> = BTreeMap::new();
     let vpc_arn = context.arn("ec2", &format!("vpc/{vpc_id}"), vpc_id);
     for (action, resource, role, function) in calls {
-        let session = lambda_session(role, function);
-        let caller = iam_eval::Caller {
-            role,
-            session: &session,
-            bounded: false,
-        };
-        // The statements naming the role, its session or everyone, and the
-        // `Allow`s naming its account (all of the account's principals here).
-        let kept = iam_eval::resource_policy_for_role(document, &caller)
-            .and_then(|direct| Ok((direct, iam_eval::key_policy_delegation(document, &caller)?)));
-        let decision = kept.and_then(|(direct, by_account)| {
+        let statements = kept.entry((role, function)).or_insert_with(|| {
+            let session = lambda_session(role, function);
+            let caller = iam_eval::Caller {
+                role,
+                session: &session,
+                bounded: false,
+            };
+            // The statements naming the role, its session or everyone, and the
+            // `Allow`s naming its account (all of the account's principals here).
+            iam_eval::resource_policy_for_role(document, &caller).and_then(|direct| {
+                Ok((direct, iam_eval::key_policy_delegation(document, &caller)?))
+            })
+        });
+        let decision = statements.clone().and_then(|(direct, by_account)| {
             let name = "its endpoint policy";
             iam_eval::evaluate(
                 &[
@@ -709,20 +722,56 @@ fn endpoint_policy_verdict(
                 &endpoint_request(context, endpoint, action, resource, role, vpc_id, &vpc_arn),
             )
         });
-        let what = format!("{action} on {resource} by role {role}");
-        match decision {
-            Ok(Decision::Allowed { .. }) => {}
+        let what = format!("{action}{ON} by role {role}");
+        let (blocks, message) = match decision {
+            Ok(Decision::Allowed { .. }) => continue,
             Ok(Decision::ImplicitDeny | Decision::OutsideBoundary { .. }) => {
-                blocked.push(format!("its endpoint policy does not allow {what}"));
+                (true, format!("its endpoint policy does not allow {what}"))
             }
-            Ok(Decision::ExplicitDeny { by }) => blocked.push(format!("{by} denies {what}")),
-            Ok(Decision::MayDeny { by, condition }) => unproven.push(format!(
-                "not proven: {by} may deny {what} under a condition the audit cannot evaluate ({condition})"
-            )),
-            Ok(Decision::NotProven { by, condition }) => unproven.push(format!(
-                "not proven: {what} is allowed only by {by}, under a condition the audit cannot evaluate ({condition})"
-            )),
-            Err(why) => blocked.push(format!("its endpoint policy cannot be read: {why}")),
+            Ok(Decision::ExplicitDeny { by }) => (true, format!("{by} denies {what}")),
+            Ok(Decision::MayDeny { by, condition }) => (
+                false,
+                format!(
+                    "not proven: {by} may deny {what} under a condition the audit cannot evaluate ({condition})"
+                ),
+            ),
+            Ok(Decision::NotProven { by, condition }) => (
+                false,
+                format!(
+                    "not proven: {what} is allowed only by {by}, under a condition the audit cannot evaluate ({condition})"
+                ),
+            ),
+            Err(why) => (true, format!("its endpoint policy cannot be read: {why}")),
+        };
+        match verdicts
+            .iter_mut()
+            .find(|(b, m, _)| *b == blocks && *m == message)
+        {
+            Some((_, _, resources)) => resources.push(resource),
+            None => verdicts.push((blocks, message, vec![resource])),
+        }
+    }
+    let mut blocked = Vec::new();
+    let mut unproven = Vec::new();
+    for (blocks, message, resources) in verdicts {
+        let on = match resources.as_slice() {
+            [one] => format!(" on {one}"),
+            many => {
+                let more = many.len().saturating_sub(3);
+                let shown = many.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+                let more = if more == 0 {
+                    String::new()
+                } else {
+                    format!(" and {more} more")
+                };
+                format!(" on {} resources ({shown}{more})", many.len())
+            }
+        };
+        let line = message.replace(ON, &on);
+        if blocks {
+            blocked.push(line);
+        } else {
+            unproven.push(line);
         }
     }
     (blocked, unproven)
@@ -1014,7 +1063,7 @@ mod tests {
                 "another secret's ARN only",
                 vec![statement("Allow", other_secret)],
                 Status::Fail,
-                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf by role arn:aws:iam::123456789012:role/rotation-role",
+                "does not allow secretsmanager:GetSecretValue on 2 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ) by role arn:aws:iam::123456789012:role/rotation-role",
             ),
             (
                 "the audited secrets' ARNs, and * for GetRandomPassword",
@@ -1663,5 +1712,50 @@ mod tests {
         for (name, statements, status, text) in cases {
             assert_rds_endpoint(with_policy(1, &statements, &on_replica), name, status, text);
         }
+    }
+
+    /// Many secrets rotated by one role: one line per action, with a count and
+    /// the first three resources.
+    #[test]
+    fn the_calls_on_many_secrets_are_said_once_per_action() {
+        let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            for n in 1..=4 {
+                let mut extra = app_secret();
+                extra.arn =
+                    format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-{n}");
+                extra.name = format!("extra-{n}");
+                secrets.push(extra);
+            }
+        }
+        let other_secret = [
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
+        ];
+        if let Collected::Ok(endpoints) = &mut region.endpoints {
+            endpoints[0].policy_document =
+                Some(serde_json::json!({"Statement": other_secret}).to_string());
+        }
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(
+            finding.status,
+            crate::finding::Status::Fail,
+            "{}",
+            finding.message
+        );
+        assert_eq!(
+            finding
+                .message
+                .matches("does not allow secretsmanager:PutSecretValue")
+                .count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role"),
+            "{}",
+            finding.message
+        );
     }
 }
