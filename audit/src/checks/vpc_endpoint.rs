@@ -954,21 +954,32 @@ mod tests {
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
     }
 
-    /// The Secrets Manager endpoint's finding over `region` has `status` and
-    /// says `text` (`name` names the table's row).
-    fn assert_secretsmanager_endpoint(
+    /// Check `id`'s finding over `region` has `status` and says `text` (`name`
+    /// names the table's row).
+    fn assert_endpoint(
+        id: &str,
         region: crate::inventory::RegionInventory,
         name: &str,
         status: crate::finding::Status,
         text: &str,
     ) {
-        let finding = only(region, "vpc.endpoint.secretsmanager");
+        let finding = only(region, id);
         assert_eq!(finding.status, status, "{name}: {}", finding.message);
         assert!(
             finding.message.contains(text),
             "{name}: {}",
             finding.message
         );
+    }
+
+    /// The Secrets Manager endpoint's finding, as [`assert_endpoint`].
+    fn assert_secretsmanager_endpoint(
+        region: crate::inventory::RegionInventory,
+        name: &str,
+        status: crate::finding::Status,
+        text: &str,
+    ) {
+        assert_endpoint("vpc.endpoint.secretsmanager", region, name, status, text);
     }
 
     /// The function's way out to an endpoint, judged like its way to the
@@ -1284,6 +1295,29 @@ mod tests {
         region
     }
 
+    /// A row of a table: its name, the change to the compliant region, the
+    /// endpoint policy's statements, the status and a text of the finding.
+    type Row = (
+        &'static str,
+        Change,
+        Vec<serde_json::Value>,
+        crate::finding::Status,
+        &'static str,
+    );
+
+    /// Each row's finding of check `id`, endpoint `index` holding its policy.
+    fn assert_rows(id: &str, index: usize, rows: Vec<Row>) {
+        for (name, change, statements, status, text) in rows {
+            assert_endpoint(
+                id,
+                with_policy(index, &statements, &change),
+                name,
+                status,
+                text,
+            );
+        }
+    }
+
     fn everything(effect: &str) -> serde_json::Value {
         serde_json::json!({"Effect": effect, "Principal": "*", "Action": "*", "Resource": "*"})
     }
@@ -1316,7 +1350,7 @@ mod tests {
             r.admin_secrets[0].secret = Collected::Failed(denied("secretsmanager:DescribeSecret"));
         });
         // (name, the change, the Secrets Manager endpoint's statements, the status, text)
-        let cases: Vec<(&str, Change, Vec<serde_json::Value>, Status, &str)> = vec![
+        let cases: Vec<Row> = vec![
             (
                 "a function that could not be read, a Deny of everything",
                 failed(),
@@ -1360,30 +1394,7 @@ mod tests {
                 "the masterarn secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ could not be described",
             ),
         ];
-        for (name, change, statements, status, text) in cases {
-            assert_secretsmanager_endpoint(
-                with_policy(0, &statements, &change),
-                name,
-                status,
-                text,
-            );
-        }
-    }
-
-    /// The RDS endpoint's finding over `region` has `status` and says `text`.
-    fn assert_rds_endpoint(
-        region: crate::inventory::RegionInventory,
-        name: &str,
-        status: crate::finding::Status,
-        text: &str,
-    ) {
-        let finding = only(region, "vpc.endpoint.rds");
-        assert_eq!(finding.status, status, "{name}: {}", finding.message);
-        assert!(
-            finding.message.contains(text),
-            "{name}: {}",
-            finding.message
-        );
+        assert_rows("vpc.endpoint.secretsmanager", 0, cases);
     }
 
     /// An Aurora admin secret: DescribeDBClusters on its cluster, and
@@ -1411,7 +1422,7 @@ mod tests {
             allow("rds:DescribeDBClusters", CLUSTER),
         ];
         // (name, the change, the RDS endpoint's statements, the status, text)
-        let cases: Vec<(&str, Change, Vec<serde_json::Value>, Status, &str)> = vec![
+        let cases: Vec<Row> = vec![
             (
                 "rds:* denied",
                 aurora("tutorial-cluster"),
@@ -1451,9 +1462,7 @@ mod tests {
                 "rds:DescribeDBInstances on the member instances of cluster arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster is not judged",
             ),
         ];
-        for (name, change, statements, status, text) in cases {
-            assert_rds_endpoint(with_policy(1, &statements, &change), name, status, text);
-        }
+        assert_rows("vpc.endpoint.rds", 1, cases);
     }
 
     /// Without the secret's value, the masterarn secret is presumed to be the
@@ -1476,7 +1485,7 @@ mod tests {
             ]
         };
         // (name, the change, the Secrets Manager endpoint's statements, the status, text)
-        let cases: Vec<(&str, Change, Vec<serde_json::Value>, Status, &str)> = vec![
+        let cases: Vec<Row> = vec![
             (
                 "the application secret only",
                 unread,
@@ -1499,14 +1508,7 @@ mod tests {
                 "secret SecretsManagerTutorialAppuser's value was not read, so its masterarn secret and the calls made on it and its database are not judged",
             ),
         ];
-        for (name, change, statements, status, text) in cases {
-            assert_secretsmanager_endpoint(
-                with_policy(0, &statements, &change),
-                name,
-                status,
-                text,
-            );
-        }
+        assert_rows("vpc.endpoint.secretsmanager", 0, cases);
     }
 
     /// Only rotation functions in the endpoint's VPC call through it.
@@ -1649,27 +1651,28 @@ mod tests {
                 }
             })
         };
-        let secrets_only = vec![
-            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}),
-        ];
-        // (name, the change, the status, text)
-        let cases: Vec<(&str, Change, Status, &str)> = vec![
+        let secrets_only = || {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}),
+            ]
+        };
+        let cases: Vec<Row> = vec![
             (
                 "single user",
                 single_user(None),
+                secrets_only(),
                 Status::Pass,
                 "available with private DNS",
             ),
             (
                 "alternating users",
                 single_user(Some(ADMIN_ARN)),
+                secrets_only(),
                 Status::Fail,
                 "does not allow rds:DescribeDBInstances",
             ),
         ];
-        for (name, change, status, text) in cases {
-            assert_rds_endpoint(with_policy(1, &secrets_only, &change), name, status, text);
-        }
+        assert_rows("vpc.endpoint.rds", 1, cases);
     }
 
     /// The read replica the application secret's host names is described by the
@@ -1679,39 +1682,40 @@ mod tests {
         use crate::finding::Status;
         const REPLICA: &str =
             "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica";
-        let on_replica: Change = Box::new(|r| {
-            if let Collected::Ok(Some(db)) = &mut r.database {
-                db.read_replicas = vec!["secretsmanagertutorial-replica".to_owned()];
-            }
-            if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
-                facts.host = Some(
-                    "secretsmanagertutorial-replica.abc.us-east-1.rds.amazonaws.com".to_owned(),
-                );
-            }
-        });
+        let on_replica = || -> Change {
+            Box::new(|r| {
+                if let Collected::Ok(Some(db)) = &mut r.database {
+                    db.read_replicas = vec!["secretsmanagertutorial-replica".to_owned()];
+                }
+                if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                    facts.host = Some(
+                        "secretsmanagertutorial-replica.abc.us-east-1.rds.amazonaws.com".to_owned(),
+                    );
+                }
+            })
+        };
         let describe = |resources: &[&str]| {
             vec![
                 serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "rds:DescribeDBInstances", "Resource": resources}),
             ]
         };
-        // (name, the RDS endpoint's statements, the status, text)
-        let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
+        let cases: Vec<Row> = vec![
             (
                 "the primary only",
+                on_replica(),
                 describe(&[DB_ARN]),
                 Status::Fail,
                 "does not allow rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica",
             ),
             (
                 "the primary and the replica",
+                on_replica(),
                 describe(&[DB_ARN, REPLICA]),
                 Status::Pass,
                 "available with private DNS",
             ),
         ];
-        for (name, statements, status, text) in cases {
-            assert_rds_endpoint(with_policy(1, &statements, &on_replica), name, status, text);
-        }
+        assert_rows("vpc.endpoint.rds", 1, cases);
     }
 
     /// Many secrets rotated by one role: one line per action, with a count and
