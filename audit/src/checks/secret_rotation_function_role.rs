@@ -396,7 +396,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 /// is that instance: the rule is `permissions::replicas_described`, the one the
 /// rotator follows (none for a secret on the primary; only the replica its host
 /// names).
-fn replica_arns(
+pub(super) fn replica_arns(
     context: &Context<'_>,
     admin: &Secret,
     facts: Option<&crate::inventory::SecretFacts>,

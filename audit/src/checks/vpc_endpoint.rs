@@ -6,16 +6,24 @@
 //! the function in and out of it, network ACLs that carry it both ways, and an
 //! endpoint policy that allows every call the rotation makes. Each finding is
 //! named by its service.
+//!
+//! The endpoint policy is decided by the IAM evaluator on the calls the
+//! rotations of this VPC's functions make through the endpoint
+//! ([`endpoint_calls`]); calls that cannot be listed are an ERROR naming the
+//! secret, never a silent PASS, and with none listed the policy is still read by
+//! action ([`endpoint_policy_floor`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::context::Context;
 use super::network::{Peer, Reach, acl_faults, primary_functions, reaches, rules_of};
-use super::rotation_permissions::{Admin, lambda_session, needs};
+use super::rotation_permissions::{Admin, CLUSTER_TAG, INSTANCE_TAG, lambda_session, needs};
+use super::secret_rotation_function_role::replica_arns;
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::iam_eval::{self, Decision, NamedPolicy, Request};
-use crate::inventory::{Collected, Secret};
+use crate::inventory::{Collected, FunctionConfiguration, Secret, SecretFacts};
+use permissions::DESCRIBE_DB_INSTANCES;
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "vpc.endpoint",
@@ -135,10 +143,13 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
                 missing.join(", ")
             ));
         }
-        match endpoint_usable(context, endpoint, service) {
-            Ok(more) => faults.extend(more),
+        let notes = match endpoint_usable(context, endpoint, &vpc.id, service) {
+            Ok((more, notes)) => {
+                faults.extend(more);
+                notes
+            }
             Err(finding) => return with_id(*finding),
-        }
+        };
         let resource = context.arn(
             "ec2",
             &format!("vpc-endpoint/{}", endpoint.id),
@@ -160,6 +171,9 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
                     "; rotation function subnets not in this VPC: {}",
                     unknown_subnets.join(", ")
                 );
+            }
+            if !notes.is_empty() {
+                let _ = write!(message, "; {}", notes.join("; "));
             }
             return with_id(context.pass(def, &resource, message));
         }
@@ -223,11 +237,13 @@ fn required_zones(context: &Context<'_>) -> (BTreeSet<String>, Vec<String>) {
 /// endpoint policy does not allow (or denies) an action the rotation calls, or a
 /// network ACL stops HTTPS between the function's subnets and the endpoint's.
 /// Rotations then time out with nothing in the audit to explain it.
+/// With no fault, it also returns what of the endpoint policy was not judged.
 fn endpoint_usable(
     context: &Context<'_>,
     endpoint: &crate::inventory::VpcEndpoint,
+    vpc_id: &str,
     service: &str,
-) -> Result<Vec<String>, Box<Finding>> {
+) -> Result<(Vec<String>, Vec<String>), Box<Finding>> {
     let mut faults = Vec::new();
     let mut undecided = Vec::new();
     let functions: Vec<_> = primary_functions(context)
@@ -308,12 +324,9 @@ fn endpoint_usable(
             )?);
         }
     }
-    let mut unproven = Vec::new();
-    if let Some(document) = &endpoint.policy_document {
-        let (blocked, not_proven) = endpoint_policy_verdict(context, endpoint, service, document);
-        faults.extend(blocked);
-        unproven = not_proven;
-    }
+    let (blocked, unknown, unproven, notes) = judge_policy(context, endpoint, vpc_id, service);
+    faults.extend(blocked);
+    undecided.extend(unknown);
     if faults.is_empty() && !(undecided.is_empty() && unproven.is_empty()) {
         let resource = context.arn(
             "ec2",
@@ -342,118 +355,330 @@ fn endpoint_usable(
     }
     faults.extend(undecided);
     faults.extend(unproven);
-    Ok(faults)
+    Ok((faults, notes))
+}
+
+/// The endpoint policy judged on the rotation's calls: what blocks them (with
+/// none listed, the [`endpoint_policy_floor`]), why some could not be listed,
+/// what is not proven, and what was not judged.
+fn judge_policy(
+    context: &Context<'_>,
+    endpoint: &crate::inventory::VpcEndpoint,
+    vpc_id: &str,
+    service: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+    let Some(document) = &endpoint.policy_document else {
+        return Default::default();
+    };
+    let calls = endpoint_calls(context, vpc_id, service);
+    let (mut blocked, unproven) =
+        endpoint_policy_verdict(context, endpoint, vpc_id, document, &calls.calls);
+    if calls.calls.is_empty() && !calls.unknown.is_empty() {
+        blocked.extend(endpoint_policy_floor(document, service, context.account_id));
+    }
+    (blocked, calls.unknown, unproven, calls.notes)
 }
 
 /// One call the rotation makes through an endpoint: the action, the resource it
 /// is made on, the role that makes it and the function whose session carries it.
 type EndpointCall = (&'static str, String, String, String);
 
-/// The calls the rotation of each primary secret makes through an endpoint of
-/// `service`: each action of [`actions_needed`], on the resources the role check
-/// judges it on (`role::needs`: the application and masterarn secrets' ARNs, `*`
-/// for `GetRandomPassword`, the masterarn secret's instance), made by the role of
-/// the secret's rotation function. With the masterarn secret unknown (its value
-/// not read), the RDS calls are judged on the audited database's instance. Not
-/// judged: the read replicas the rotator may describe, and secrets whose function
-/// or role is unknown (other checks report those).
-fn endpoint_calls(context: &Context<'_>, service: &str) -> BTreeSet<EndpointCall> {
-    let needed = actions_needed(service);
-    let mut calls = BTreeSet::new();
-    let Some(secrets) = context.region.secrets.ok() else {
-        return calls;
+/// The calls the rotation makes through an endpoint ([`endpoint_calls`]), why
+/// some could not be listed (an ERROR: the policy was not judged for them), and
+/// what was not judged for want of evidence (said in a PASS).
+#[derive(Debug, Default)]
+struct EndpointCalls {
+    calls: BTreeSet<EndpointCall>,
+    unknown: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// The rotation function of `secret` and its role, when its calls go through the
+/// endpoints of VPC `vpc_id`: `Ok(None)` when they never do (no rotation
+/// function, one that does not exist, or one outside this VPC: Lambda reaches
+/// a VPC's endpoints only from that VPC's subnets), `Err` when the audit cannot
+/// tell which role makes them.
+fn rotation_role<'a>(
+    context: &Context<'a>,
+    secret: &Secret,
+    vpc_id: &str,
+) -> Result<Option<(&'a FunctionConfiguration, &'a str)>, String> {
+    let Some(arn) = secret.rotation_lambda_arn.as_deref() else {
+        return Ok(None);
     };
-    // The keys' calls go to KMS, not through this endpoint: no key to resolve.
-    let keyless = |secret: &Secret| Secret {
+    let Some(function) = context.region.functions.iter().find(|f| f.arn == arn) else {
+        return Err(format!("its rotation function {arn} was not collected"));
+    };
+    let configuration = match &function.configuration {
+        Collected::Ok(Some(configuration)) => configuration,
+        Collected::Ok(None) => return Ok(None),
+        Collected::Failed(_) => {
+            return Err(format!(
+                "its rotation function {arn} could not be read (see the audit's own access errors), so its role is unknown"
+            ));
+        }
+        Collected::Skipped(why) => {
+            return Err(format!(
+                "its rotation function {arn} was not read ({why}), so its role is unknown"
+            ));
+        }
+    };
+    if configuration.vpc_id.as_deref() != Some(vpc_id) {
+        return Ok(None);
+    }
+    match configuration.role.as_deref() {
+        Some(role) => Ok(Some((configuration, role))),
+        None => Err(format!(
+            "the role of its rotation function {} is unknown (an inventory of an earlier version)",
+            configuration.name
+        )),
+    }
+}
+
+/// The masterarn secret of a rotation as far as the inventory knows it, what
+/// about it is unknown (an ERROR) and what is presumed or not judged (a note).
+#[derive(Debug, Default)]
+struct AdminGuess {
+    secret: Option<Secret>,
+    unknown: Option<String>,
+    note: Option<String>,
+}
+
+/// The masterarn secret of `secret`'s rotation: the one its value names
+/// (`facts`, read with --read-secrets; none for a single-user secret), else
+/// presumed the audited database's RDS-managed master user secret
+/// (`MasterUserSecret`, known without reading a value), tagged with its instance
+/// or cluster as RDS tags the secrets it manages.
+fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>) -> AdminGuess {
+    let described = |arn: &str| {
+        context
+            .region
+            .admin_secrets
+            .iter()
+            .find(|a| a.arn == arn)
+            .map(|a| &a.secret)
+    };
+    let bare = |arn: &str| Secret {
+        arn: arn.to_owned(),
+        name: arn.to_owned(),
+        ..Secret::default()
+    };
+    let unknown = |arn: &str, why: &str| {
+        format!(
+            "the masterarn secret {arn} {why}, so whether RDS manages it (and so its DescribeSecret and RDS calls) is unknown"
+        )
+    };
+    if let Some(facts) = facts {
+        let Some(arn) = facts.masterarn.as_deref() else {
+            return AdminGuess::default();
+        };
+        let (secret, unknown) = match described(arn) {
+            Some(Collected::Ok(Some(admin))) => (keyless(admin), None),
+            // secret.rotation.admin-linked FAILs a masterarn secret that does not exist.
+            Some(Collected::Ok(None)) => (bare(arn), None),
+            Some(_) => (bare(arn), Some(unknown(arn, "could not be described"))),
+            None => (
+                bare(arn),
+                Some(unknown(
+                    arn,
+                    "was not collected (another account or region?)",
+                )),
+            ),
+        };
+        return AdminGuess {
+            secret: Some(secret),
+            unknown,
+            note: None,
+        };
+    }
+    let database = match &context.region.database {
+        Collected::Ok(Some(db)) => Some(db),
+        _ => None,
+    };
+    let Some((db, arn)) =
+        database.and_then(|db| Some((db, db.master_user_secret.as_ref()?.arn.as_deref()?)))
+    else {
+        return AdminGuess {
+            note: Some(format!(
+                "secret {}'s value was not read, so its masterarn secret and the calls made on it and its database are not judged (rerun with --read-secrets)",
+                secret.name
+            )),
+            ..AdminGuess::default()
+        };
+    };
+    let presumed = if let Some(Collected::Ok(Some(admin))) = described(arn) {
+        keyless(admin)
+    } else {
+        let tag = match &db.cluster_id {
+            Some(cluster) => (CLUSTER_TAG.to_owned(), cluster_arn(&db.arn, cluster)),
+            None => (INSTANCE_TAG.to_owned(), db.arn.clone()),
+        };
+        Secret {
+            owning_service: Some("rds".to_owned()),
+            tags: BTreeMap::from([tag]),
+            ..bare(arn)
+        }
+    };
+    AdminGuess {
+        secret: Some(presumed),
+        unknown: None,
+        note: Some(format!(
+            "secret {}'s value was not read: its masterarn secret is presumed to be database {}'s master user secret {arn} (rerun with --read-secrets to judge the one it names)",
+            secret.name, db.id
+        )),
+    }
+}
+
+/// The secret without its key: the keys' calls go to KMS, not through an
+/// endpoint of Secrets Manager or RDS.
+fn keyless(secret: &Secret) -> Secret {
+    Secret {
         kms_key_id: None,
         ..secret.clone()
+    }
+}
+
+/// `arn:...:cluster:<id>` of cluster `id`, from the ARN of one of its instances.
+fn cluster_arn(instance_arn: &str, id: &str) -> String {
+    let prefix: Vec<&str> = instance_arn.splitn(6, ':').take(5).collect();
+    format!("{}:cluster:{id}", prefix.join(":"))
+}
+
+/// The member instances of an Aurora admin's cluster the rotator describes
+/// (`rds:DescribeDBInstances`): the audited database when it is a member of the
+/// cluster the admin secret's tag names. `Err` when that cluster's members are
+/// not in the inventory.
+fn cluster_members(context: &Context<'_>, admin: &Secret) -> Result<Vec<String>, String> {
+    let cluster = match (admin.tags.get(CLUSTER_TAG), admin.tags.get(INSTANCE_TAG)) {
+        (Some(cluster), None) if admin.owning_service.as_deref() == Some("rds") => cluster,
+        _ => return Ok(Vec::new()),
+    };
+    let id = cluster.rsplit(':').next().unwrap_or_default();
+    match &context.region.database {
+        Collected::Ok(Some(db)) if db.cluster_id.as_deref() == Some(id) => Ok(vec![db.arn.clone()]),
+        _ => Err(format!(
+            "rds:DescribeDBInstances on the member instances of cluster {cluster} is not judged: the audited database is not one of them"
+        )),
+    }
+}
+
+/// The calls the rotation of each primary secret whose function runs in VPC
+/// `vpc_id` makes through an endpoint of `service`: each action of
+/// [`actions_needed`], on the resources the role check judges it on
+/// (`role::needs`: the application and masterarn secrets' ARNs, `*` for
+/// `GetRandomPassword`, the masterarn secret's instance and the read replicas the
+/// rotator describes, or its Aurora cluster and the cluster's collected member),
+/// made by the role of the secret's rotation function ([`admin_of`] for the
+/// masterarn secret). A secret whose calls cannot be listed is named in
+/// `unknown`.
+fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> EndpointCalls {
+    let needed = actions_needed(service);
+    let mut out = EndpointCalls::default();
+    let secrets = match &context.region.secrets {
+        Collected::Ok(secrets) => secrets,
+        Collected::Failed(_) => {
+            out.unknown.push("the endpoint policy was not judged on the rotation's calls: the secrets could not be listed (see the audit's own access errors)".to_owned());
+            return out;
+        }
+        Collected::Skipped(why) => {
+            out.notes
+                .push(format!("the secrets were not read ({why}): the endpoint policy was not judged on a rotation's calls"));
+            return out;
+        }
     };
     for secret in secrets.iter().filter(|s| s.primary) {
-        let configuration = secret
-            .rotation_lambda_arn
-            .as_deref()
-            .and_then(|arn| context.region.functions.iter().find(|f| f.arn == arn))
-            .and_then(|f| match &f.configuration {
-                Collected::Ok(Some(configuration)) => Some(configuration),
-                _ => None,
-            });
-        let Some((configuration, role)) = configuration.and_then(|c| Some((c, c.role.as_deref()?)))
-        else {
-            continue;
+        let not_judged = |why: &str| {
+            format!(
+                "the endpoint policy was not judged for secret {}: {why}",
+                secret.name
+            )
         };
-        let masterarn = context
+        let (configuration, role) = match rotation_role(context, secret, vpc_id) {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(why) => {
+                out.unknown.push(not_judged(&why));
+                continue;
+            }
+        };
+        let facts = context
             .region
             .secret_values
             .iter()
             .find(|v| v.secret_arn == secret.arn)
-            .and_then(|v| v.facts.ok())
-            .and_then(|f| f.masterarn.as_deref());
-        let admin_secret = masterarn.map(|arn| {
-            match context
-                .region
-                .admin_secrets
-                .iter()
-                .find(|a| a.arn == arn)
-                .map(|a| &a.secret)
-            {
-                Some(Collected::Ok(Some(admin))) => keyless(admin),
-                _ => Secret {
-                    arn: arn.to_owned(),
-                    name: arn.to_owned(),
-                    ..Secret::default()
-                },
-            }
-        });
-        let admin = admin_secret.as_ref().map(|secret| Admin {
+            .and_then(|v| v.facts.ok());
+        let guess = admin_of(context, secret, facts);
+        out.unknown.extend(guess.unknown.as_deref().map(not_judged));
+        out.notes.extend(guess.note);
+        // Which replicas the rotator describes depends on the application
+        // secret's host: none are judged without its value.
+        let replicas = guess
+            .secret
+            .as_ref()
+            .zip(facts)
+            .map(|(a, facts)| replica_arns(context, a, Some(facts)))
+            .unwrap_or_default();
+        let admin = guess.secret.as_ref().map(|secret| Admin {
             secret,
-            replicas: &[],
+            replicas: &replicas,
         });
-        let Ok(needs) = needs(&keyless(secret), admin, role) else {
-            continue;
-        };
-        let database = match &context.region.database {
-            Collected::Ok(Some(db)) if masterarn.is_none() => Some(db.arn.clone()),
-            _ => None,
-        };
-        for action in &needed {
-            let mut resources: Vec<String> = needs
-                .iter()
-                .filter(|n| n.action == *action)
-                .map(|n| n.resource.clone())
-                .collect();
-            if resources.is_empty() && action.starts_with("rds:") {
-                resources.extend(database.clone());
+        let needs = match needs(&keyless(secret), admin, role) {
+            Ok(needs) => needs,
+            Err(why) => {
+                out.unknown.push(not_judged(&why));
+                continue;
             }
-            for resource in resources {
-                calls.insert((
-                    *action,
-                    resource,
-                    role.to_owned(),
-                    configuration.name.clone(),
-                ));
+        };
+        let mut made: Vec<(&'static str, String)> = needs
+            .into_iter()
+            .filter(|n| needed.contains(&n.action))
+            .map(|n| (n.action, n.resource))
+            .collect();
+        if let Some(admin) = guess
+            .secret
+            .as_ref()
+            .filter(|_| needed.contains(&DESCRIBE_DB_INSTANCES))
+        {
+            match cluster_members(context, admin) {
+                Ok(members) => made.extend(members.into_iter().map(|m| (DESCRIBE_DB_INSTANCES, m))),
+                Err(why) => out.unknown.push(not_judged(&why)),
             }
         }
+        for (action, resource) in made {
+            out.calls.insert((
+                action,
+                resource,
+                role.to_owned(),
+                configuration.name.clone(),
+            ));
+        }
     }
-    calls
+    out
 }
+
+/// Where a verdict's resources go in its message, until they are grouped.
+const ON: &str = "\u{0}";
+
+/// An endpoint policy's statements that speak to one caller: those naming it,
+/// and the `Allow`s naming its account.
+type KeptStatements = Result<(String, String), String>;
 
 /// What an endpoint policy does to the calls the rotation makes through the
 /// endpoint ([`endpoint_calls`]), decided by the IAM evaluator as AWS decides an
 /// endpoint policy: a resource-based policy whose `Principal` is the caller
 /// (the function's role, its Lambda session, `*`, or, for an interface endpoint,
 /// its account: "all users and roles" of it), whose `Resource` is what the call is
-/// made on, and whose conditions see the endpoint (`aws:SourceVpce`) and the
-/// principal (`aws:PrincipalArn`, `aws:PrincipalAccount`); it grants nothing, and a
-/// call it does not allow is refused (VPC user guide, "Control access to VPC
-/// endpoints using endpoint policies",
+/// made on; it grants nothing, and a call it does not allow is refused (VPC user
+/// guide, "Control access to VPC endpoints using endpoint policies",
 /// https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
 /// The first list blocks the call (an explicit `Deny`, or no `Allow`); the second
 /// is not proven (a condition the evaluator cannot decide).
 fn endpoint_policy_verdict(
     context: &Context<'_>,
     endpoint: &crate::inventory::VpcEndpoint,
-    service: &str,
+    vpc_id: &str,
     document: &str,
+    calls: &BTreeSet<EndpointCall>,
 ) -> (Vec<String>, Vec<String>) {
     if serde_json::from_str::<serde_json::Value>(document).is_err() {
         return (
@@ -461,28 +686,27 @@ fn endpoint_policy_verdict(
             Vec::new(),
         );
     }
-    let mut blocked = Vec::new();
-    let mut unproven = Vec::new();
-    for (action, resource, role, function) in endpoint_calls(context, service) {
-        let session = lambda_session(&role, &function);
-        let caller = iam_eval::Caller {
-            role: &role,
-            session: &session,
-            bounded: false,
-        };
-        // The statements naming the role, its session or everyone, and the
-        // `Allow`s naming its account (all of the account's principals here).
-        let kept = iam_eval::resource_policy_for_role(document, &caller)
-            .and_then(|direct| Ok((direct, iam_eval::key_policy_delegation(document, &caller)?)));
-        let account = role.split(':').nth(4).unwrap_or_default();
-        let request = Request::new(action, &resource)
-            .with("aws:SourceVpce", &endpoint.id)
-            .with("aws:PrincipalArn", &role)
-            .with("aws:PrincipalAccount", account)
-            .with("aws:RequestedRegion", &context.region.region)
-            // The SDKs call AWS's APIs over TLS only.
-            .with("aws:SecureTransport", "true");
-        let decision = kept.and_then(|(direct, by_account)| {
+    // Each verdict's message with `ON` where its resource goes, and the
+    // resources that share it: one line per action, statement and role.
+    let mut verdicts: Vec<(bool, String, Vec<&str>)> = Vec::new();
+    // The policy's statements that speak to each caller, kept once per caller.
+    let mut kept: BTreeMap<(&str, &str), KeptStatements> = BTreeMap::new();
+    let vpc_arn = context.arn("ec2", &format!("vpc/{vpc_id}"), vpc_id);
+    for (action, resource, role, function) in calls {
+        let statements = kept.entry((role, function)).or_insert_with(|| {
+            let session = lambda_session(role, function);
+            let caller = iam_eval::Caller {
+                role,
+                session: &session,
+                bounded: false,
+            };
+            // The statements naming the role, its session or everyone, and the
+            // `Allow`s naming its account (all of the account's principals here).
+            iam_eval::resource_policy_for_role(document, &caller).and_then(|direct| {
+                Ok((direct, iam_eval::key_policy_delegation(document, &caller)?))
+            })
+        });
+        let decision = statements.clone().and_then(|(direct, by_account)| {
             let name = "its endpoint policy";
             iam_eval::evaluate(
                 &[
@@ -495,42 +719,183 @@ fn endpoint_policy_verdict(
                         document: &by_account,
                     },
                 ],
-                &request,
+                &endpoint_request(context, endpoint, action, resource, role, vpc_id, &vpc_arn),
             )
         });
-        let what = format!("{action} on {resource} by role {role}");
-        match decision {
-            Ok(Decision::Allowed { .. }) => {}
+        let what = format!("{action}{ON} by role {role}");
+        let (blocks, message) = match decision {
+            Ok(Decision::Allowed { .. }) => continue,
             Ok(Decision::ImplicitDeny | Decision::OutsideBoundary { .. }) => {
-                blocked.push(format!("its endpoint policy does not allow {what}"));
+                (true, format!("its endpoint policy does not allow {what}"))
             }
-            Ok(Decision::ExplicitDeny { by }) => blocked.push(format!("{by} denies {what}")),
-            Ok(Decision::MayDeny { by, condition }) => unproven.push(format!(
-                "not proven: {by} may deny {what} under a condition the audit cannot evaluate ({condition})"
-            )),
-            Ok(Decision::NotProven { by, condition }) => unproven.push(format!(
-                "not proven: {what} is allowed only by {by}, under a condition the audit cannot evaluate ({condition})"
-            )),
-            Err(why) => blocked.push(format!("its endpoint policy cannot be read: {why}")),
+            Ok(Decision::ExplicitDeny { by }) => (true, format!("{by} denies {what}")),
+            Ok(Decision::MayDeny { by, condition }) => (
+                false,
+                format!(
+                    "not proven: {by} may deny {what} under a condition the audit cannot evaluate ({condition})"
+                ),
+            ),
+            Ok(Decision::NotProven { by, condition }) => (
+                false,
+                format!(
+                    "not proven: {what} is allowed only by {by}, under a condition the audit cannot evaluate ({condition})"
+                ),
+            ),
+            Err(why) => (true, format!("its endpoint policy cannot be read: {why}")),
+        };
+        match verdicts
+            .iter_mut()
+            .find(|(b, m, _)| *b == blocks && *m == message)
+        {
+            Some((_, _, resources)) => resources.push(resource),
+            None => verdicts.push((blocks, message, vec![resource])),
+        }
+    }
+    let mut blocked = Vec::new();
+    let mut unproven = Vec::new();
+    for (blocks, message, resources) in verdicts {
+        let on = match resources.as_slice() {
+            [one] => format!(" on {one}"),
+            many => {
+                let more = many.len().saturating_sub(3);
+                let shown = many.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+                let more = if more == 0 {
+                    String::new()
+                } else {
+                    format!(" and {more} more")
+                };
+                format!(" on {} resources ({shown}{more})", many.len())
+            }
+        };
+        let line = message.replace(ON, &on);
+        if blocks {
+            blocked.push(line);
+        } else {
+            unproven.push(line);
         }
     }
     (blocked, unproven)
 }
 
-/// The Secrets Manager and RDS actions the rotation function calls through the
-/// endpoint, from the rotator's list of its calls (`permissions::CALLS`): the
-/// required ones of a setup like the tutorial's (an RDS-managed admin secret of a DB
-/// instance). The optional `ListSecretVersionIds` is not required of the endpoint
-/// policy either, nor the Aurora and host-based RDS lookups.
+/// The request context of a call made by `role` through `endpoint` of VPC
+/// `vpc_id`, with the global condition keys known offline (IAM user guide, "AWS
+/// global condition context keys",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
+/// `aws:SourceVpce`, `aws:SourceVpc` and `aws:SourceVpcArn` are present on a
+/// request through a VPC endpoint (`aws:SourceIp` is not); `aws:PrincipalArn`
+/// and `aws:PrincipalAccount` name the role; `aws:PrincipalIsAWSService` is
+/// `false` for a role's own request and `aws:ViaAWSService` is `false` for a
+/// call the function makes itself; `aws:ResourceAccount` is the account that
+/// owns the resource (from its ARN; absent for `*`).
+fn endpoint_request<'a>(
+    context: &Context<'_>,
+    endpoint: &crate::inventory::VpcEndpoint,
+    action: &'a str,
+    resource: &'a str,
+    role: &str,
+    vpc_id: &str,
+    vpc_arn: &str,
+) -> Request<'a> {
+    let account = role.split(':').nth(4).unwrap_or_default();
+    let mut request = Request::new(action, resource)
+        .with("aws:SourceVpce", &endpoint.id)
+        .with("aws:SourceVpc", vpc_id)
+        .with("aws:PrincipalArn", role)
+        .with("aws:PrincipalAccount", account)
+        .with("aws:PrincipalIsAWSService", "false")
+        .with("aws:ViaAWSService", "false")
+        .with("aws:RequestedRegion", &context.region.region)
+        // The SDKs call AWS's APIs over TLS only.
+        .with("aws:SecureTransport", "true");
+    if vpc_arn.starts_with("arn:") {
+        request = request.with("aws:SourceVpcArn", vpc_arn);
+    }
+    if let Some(owner) = resource.split(':').nth(4).filter(|a| !a.is_empty()) {
+        request = request.with("aws:ResourceAccount", owner);
+    }
+    request
+}
+
+/// The floor when no call of the rotation could be listed: the endpoint policy
+/// read by action and principal alone, as it applies to every caller and
+/// resource (an unconditional `Deny` of `*` to everyone, or no `Allow` of the
+/// action to anyone of the account). Only what holds for every call is said.
+fn endpoint_policy_floor(document: &str, service: &str, account: Option<&str>) -> Vec<String> {
+    use super::policy_document::{action_matches, principals_of, strings};
+    let Ok(statements) = super::policy_document::statements(document) else {
+        return vec!["its endpoint policy is not JSON".to_owned()];
+    };
+    let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();
+    let matches = |statement: &serde_json::Value, action: &str| match statement.get("NotAction") {
+        Some(not) => !strings(not).iter().any(|p| action_matches(p, action)),
+        None => strings(&statement["Action"])
+            .iter()
+            .any(|p| action_matches(p, action)),
+    };
+    let ours = |statement: &serde_json::Value| {
+        principals_of(&statement["Principal"]).iter().any(|p| {
+            p == "*"
+                || p == "AWS:*"
+                || account.is_some_and(|a| {
+                    p.strip_prefix("AWS:")
+                        .is_some_and(|v| v == a || v.split(':').nth(4) == Some(a))
+                })
+        })
+    };
+    let everyone = |statement: &serde_json::Value| {
+        principals_of(&statement["Principal"])
+            .iter()
+            .any(|p| p == "*" || p == "AWS:*")
+    };
+    let any_resource = |statement: &serde_json::Value| {
+        statement.get("NotResource").is_none()
+            && strings(&statement["Resource"]).iter().any(|r| r == "*")
+    };
+    let mut faults = Vec::new();
+    for action in floor_actions(service) {
+        let denied = statements.iter().any(|s| {
+            s["Effect"].as_str() == Some("Deny")
+                && s.get("Condition").is_none()
+                && everyone(s)
+                && any_resource(s)
+                && matches(s, action)
+        });
+        let allowed = statements
+            .iter()
+            .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && matches(s, action));
+        if denied {
+            faults.push(format!(
+                "its endpoint policy denies {action} to every caller on every resource"
+            ));
+        } else if !allowed {
+            faults.push(format!(
+                "its endpoint policy allows {action} to no caller of the account"
+            ));
+        }
+    }
+    faults
+}
+
+/// The Secrets Manager and RDS actions the rotation function may call through
+/// the endpoint, from the rotator's list of its calls (`permissions::CALLS`):
+/// the required ones; `needs` keeps those the setup makes (an Aurora admin's
+/// `DescribeDBClusters` among them). The optional `ListSecretVersionIds` is not
+/// required of the endpoint policy.
 fn actions_needed(service: &str) -> Vec<&'static str> {
+    permissions::actions(|call| call.service() == service && call.is_required())
+}
+
+/// The actions every rotation like the tutorial's makes (an RDS-managed admin
+/// secret of a DB instance), for [`endpoint_policy_floor`].
+fn floor_actions(service: &str) -> Vec<&'static str> {
     use permissions::When;
     permissions::actions(|call| {
         call.service() == service
             && call.is_required()
-            && match call.when {
-                When::Always | When::AlternatingUsers | When::AdminFromRds => true,
-                When::AdminCluster | When::ApplicationOnReplica | When::CustomerManagedKey => false,
-            }
+            && matches!(
+                call.when,
+                When::Always | When::AlternatingUsers | When::AdminFromRds
+            )
     })
 }
 
@@ -589,21 +954,32 @@ mod tests {
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
     }
 
-    /// The Secrets Manager endpoint's finding over `region` has `status` and
-    /// says `text` (`name` names the table's row).
-    fn assert_secretsmanager_endpoint(
+    /// Check `id`'s finding over `region` has `status` and says `text` (`name`
+    /// names the table's row).
+    fn assert_endpoint(
+        id: &str,
         region: crate::inventory::RegionInventory,
         name: &str,
         status: crate::finding::Status,
         text: &str,
     ) {
-        let finding = only(region, "vpc.endpoint.secretsmanager");
+        let finding = only(region, id);
         assert_eq!(finding.status, status, "{name}: {}", finding.message);
         assert!(
             finding.message.contains(text),
             "{name}: {}",
             finding.message
         );
+    }
+
+    /// The Secrets Manager endpoint's finding, as [`assert_endpoint`].
+    fn assert_secretsmanager_endpoint(
+        region: crate::inventory::RegionInventory,
+        name: &str,
+        status: crate::finding::Status,
+        text: &str,
+    ) {
+        assert_endpoint("vpc.endpoint.secretsmanager", region, name, status, text);
     }
 
     /// The function's way out to an endpoint, judged like its way to the
@@ -698,7 +1074,7 @@ mod tests {
                 "another secret's ARN only",
                 vec![statement("Allow", other_secret)],
                 Status::Fail,
-                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf by role arn:aws:iam::123456789012:role/rotation-role",
+                "does not allow secretsmanager:GetSecretValue on 2 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ) by role arn:aws:iam::123456789012:role/rotation-role",
             ),
             (
                 "the audited secrets' ARNs, and * for GetRandomPassword",
@@ -899,5 +1275,491 @@ mod tests {
             "10.0.2.0/24",
             "10.0.0.0/16"
         ));
+    }
+
+    /// A region changed by `change`, with endpoint `index`'s policy made of
+    /// `statements`, and the finding of check `id` over it.
+    type Change = Box<dyn Fn(&mut crate::inventory::RegionInventory)>;
+
+    fn with_policy(
+        index: usize,
+        statements: &[serde_json::Value],
+        change: &Change,
+    ) -> crate::inventory::RegionInventory {
+        let mut region = compliant_region();
+        change(&mut region);
+        if let Collected::Ok(endpoints) = &mut region.endpoints {
+            endpoints[index].policy_document =
+                Some(serde_json::json!({"Statement": statements}).to_string());
+        }
+        region
+    }
+
+    /// A row of a table: its name, the change to the compliant region, the
+    /// endpoint policy's statements, the status and a text of the finding.
+    type Row = (
+        &'static str,
+        Change,
+        Vec<serde_json::Value>,
+        crate::finding::Status,
+        &'static str,
+    );
+
+    /// Each row's finding of check `id`, endpoint `index` holding its policy.
+    fn assert_rows(id: &str, index: usize, rows: Vec<Row>) {
+        for (name, change, statements, status, text) in rows {
+            assert_endpoint(
+                id,
+                with_policy(index, &statements, &change),
+                name,
+                status,
+                text,
+            );
+        }
+    }
+
+    fn everything(effect: &str) -> serde_json::Value {
+        serde_json::json!({"Effect": effect, "Principal": "*", "Action": "*", "Resource": "*"})
+    }
+
+    fn function_configuration(
+        change: impl Fn(&mut Collected<Option<crate::inventory::FunctionConfiguration>>) + 'static,
+    ) -> Change {
+        Box::new(move |r| change(&mut r.functions[0].configuration))
+    }
+
+    /// Calls that cannot be listed are an ERROR naming the secret and why, and
+    /// with none listed the policy is still read by action: an unconditional
+    /// Deny of everything FAILs.
+    #[test]
+    fn calls_that_cannot_be_listed_are_an_error_and_a_deny_of_everything_still_fails() {
+        use crate::finding::Status;
+        let failed = || {
+            function_configuration(|c| {
+                *c = Collected::Failed(denied("lambda:GetFunctionConfiguration"));
+            })
+        };
+        let roleless = || {
+            function_configuration(|c| {
+                if let Collected::Ok(Some(c)) = c {
+                    c.role = None;
+                }
+            })
+        };
+        let undescribed: Change = Box::new(|r| {
+            r.admin_secrets[0].secret = Collected::Failed(denied("secretsmanager:DescribeSecret"));
+        });
+        // (name, the change, the Secrets Manager endpoint's statements, the status, text)
+        let cases: Vec<Row> = vec![
+            (
+                "a function that could not be read, a Deny of everything",
+                failed(),
+                vec![everything("Deny")],
+                Status::Fail,
+                "its endpoint policy denies secretsmanager:GetSecretValue to every caller on every resource",
+            ),
+            (
+                "a function that could not be read, full access",
+                failed(),
+                vec![everything("Allow")],
+                Status::Error,
+                "the endpoint policy was not judged for secret SecretsManagerTutorialAppuser: its rotation function arn:aws:lambda:us-east-1:123456789012:function:SecretsManagerTutorialRotation could not be read",
+            ),
+            (
+                "a function whose role is not in the inventory, a Deny of everything",
+                roleless(),
+                vec![everything("Deny")],
+                Status::Fail,
+                "denies secretsmanager:PutSecretValue to every caller",
+            ),
+            (
+                "a function whose role is not in the inventory, full access",
+                roleless(),
+                vec![everything("Allow")],
+                Status::Error,
+                "the role of its rotation function SecretsManagerTutorialRotation is unknown",
+            ),
+            (
+                "the secrets could not be listed",
+                Box::new(|r| r.secrets = Collected::Failed(denied("secretsmanager:ListSecrets"))),
+                vec![everything("Deny")],
+                Status::Fail,
+                "denies secretsmanager:GetSecretValue to every caller",
+            ),
+            (
+                "a masterarn secret that could not be described",
+                undescribed,
+                vec![everything("Allow")],
+                Status::Error,
+                "the masterarn secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ could not be described",
+            ),
+        ];
+        assert_rows("vpc.endpoint.secretsmanager", 0, cases);
+    }
+
+    /// An Aurora admin secret: DescribeDBClusters on its cluster, and
+    /// DescribeDBInstances on the cluster's member the audit collected.
+    #[test]
+    fn an_aurora_admins_cluster_and_members_are_judged_on_the_rds_endpoint() {
+        use crate::finding::Status;
+        const CLUSTER: &str = "arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster";
+        let aurora = |member_of: &'static str| -> Change {
+            Box::new(move |r| {
+                if let Collected::Ok(Some(admin)) = &mut r.admin_secrets[0].secret {
+                    admin.tags.remove("aws:rds:primaryDBInstanceArn");
+                    admin
+                        .tags
+                        .insert("aws:rds:primaryDBClusterArn".to_owned(), CLUSTER.to_owned());
+                }
+                if let Collected::Ok(Some(db)) = &mut r.database {
+                    db.cluster_id = Some(member_of.to_owned());
+                }
+            })
+        };
+        let allow = |action: &str, resource: &str| serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": action, "Resource": resource});
+        let both = vec![
+            allow("rds:DescribeDBInstances", DB_ARN),
+            allow("rds:DescribeDBClusters", CLUSTER),
+        ];
+        // (name, the change, the RDS endpoint's statements, the status, text)
+        let cases: Vec<Row> = vec![
+            (
+                "rds:* denied",
+                aurora("tutorial-cluster"),
+                vec![
+                    everything("Allow"),
+                    serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "rds:*", "Resource": "*"}),
+                ],
+                Status::Fail,
+                "denies rds:DescribeDBClusters on arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster",
+            ),
+            (
+                "the instance only",
+                aurora("tutorial-cluster"),
+                vec![allow("rds:DescribeDBInstances", DB_ARN)],
+                Status::Fail,
+                "does not allow rds:DescribeDBClusters on arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster",
+            ),
+            (
+                "the cluster only",
+                aurora("tutorial-cluster"),
+                vec![allow("rds:DescribeDBClusters", CLUSTER)],
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
+            ),
+            (
+                "the cluster and its member",
+                aurora("tutorial-cluster"),
+                both.clone(),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "a cluster whose members were not collected",
+                aurora("another-cluster"),
+                both,
+                Status::Error,
+                "rds:DescribeDBInstances on the member instances of cluster arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster is not judged",
+            ),
+        ];
+        assert_rows("vpc.endpoint.rds", 1, cases);
+    }
+
+    /// Without the secret's value, the masterarn secret is presumed to be the
+    /// database's RDS-managed master user secret, and the PASS says so; with
+    /// none, the PASS says what was not judged.
+    #[test]
+    fn without_the_value_the_databases_master_user_secret_is_judged_as_the_admin() {
+        use crate::finding::Status;
+        let unread: Change = Box::new(|r| r.secret_values.clear());
+        let no_master_secret: Change = Box::new(|r| {
+            r.secret_values.clear();
+            if let Collected::Ok(Some(db)) = &mut r.database {
+                db.master_user_secret = None;
+            }
+        });
+        let application_only = || {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": SECRET_ARN}),
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"}),
+            ]
+        };
+        // (name, the change, the Secrets Manager endpoint's statements, the status, text)
+        let cases: Vec<Row> = vec![
+            (
+                "the application secret only",
+                unread,
+                application_only(),
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+            ),
+            (
+                "full access",
+                Box::new(|r| r.secret_values.clear()),
+                vec![everything("Allow")],
+                Status::Pass,
+                "its masterarn secret is presumed to be database secretsmanagertutorial's master user secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+            ),
+            (
+                "no master user secret",
+                no_master_secret,
+                application_only(),
+                Status::Pass,
+                "secret SecretsManagerTutorialAppuser's value was not read, so its masterarn secret and the calls made on it and its database are not judged",
+            ),
+        ];
+        assert_rows("vpc.endpoint.secretsmanager", 0, cases);
+    }
+
+    /// Only rotation functions in the endpoint's VPC call through it.
+    #[test]
+    fn functions_outside_the_vpc_are_not_judged_on_its_endpoint_policy() {
+        use crate::finding::Status;
+        let in_vpc = |vpc: Option<&'static str>| {
+            function_configuration(move |c| {
+                if let Collected::Ok(Some(c)) = c {
+                    c.vpc_id = vpc.map(str::to_owned);
+                }
+            })
+        };
+        let other_secret = vec![
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
+        ];
+        // (name, the change, the status, text)
+        let cases: Vec<(&str, Change, Status, &str)> = vec![
+            (
+                "in this VPC",
+                in_vpc(Some(VPC)),
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "in another VPC",
+                in_vpc(Some("vpc-other")),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "outside any VPC",
+                in_vpc(None),
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        for (name, change, status, text) in cases {
+            assert_secretsmanager_endpoint(
+                with_policy(0, &other_secret, &change),
+                name,
+                status,
+                text,
+            );
+        }
+    }
+
+    /// The condition keys known offline for a call through the endpoint: the
+    /// data-perimeter statements decide instead of giving an ERROR.
+    #[test]
+    fn the_vpc_principal_and_resource_account_keys_decide_data_perimeter_policies() {
+        use crate::finding::Status;
+        let allow_if = |operator: &str, key: &str, value: &str| serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}});
+        let deny_if = |operator: &str, key: &str, value: &str| serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*", "Condition": {operator: {key: value}}});
+        let random = serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"});
+        let in_account = |account: &str| serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceAccount": account}}});
+        let vpc_arn = format!("arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/{VPC}");
+        let pass = "available with private DNS";
+        // (name, the Secrets Manager endpoint's statements, the status, text)
+        let cases: Vec<(&str, Vec<serde_json::Value>, Status, &str)> = vec![
+            (
+                "an Allow from this VPC",
+                vec![allow_if("StringEquals", "aws:SourceVpc", VPC)],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow from another VPC",
+                vec![allow_if("StringEquals", "aws:SourceVpc", "vpc-other")],
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "a Deny outside this VPC",
+                vec![
+                    everything("Allow"),
+                    deny_if("StringNotEquals", "aws:SourceVpc", VPC),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow from this VPC's ARN",
+                vec![allow_if("StringEquals", "aws:SourceVpcArn", &vpc_arn)],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "a Deny of AWS services",
+                vec![
+                    everything("Allow"),
+                    deny_if("Bool", "aws:PrincipalIsAWSService", "true"),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "a Deny of calls through a service",
+                vec![
+                    everything("Allow"),
+                    deny_if("Bool", "aws:ViaAWSService", "true"),
+                ],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow of the account's resources",
+                vec![in_account(ACCOUNT), random.clone()],
+                Status::Pass,
+                pass,
+            ),
+            (
+                "an Allow of another account's resources",
+                vec![in_account("210987654321"), random],
+                Status::Fail,
+                "does not allow secretsmanager:PutSecretValue",
+            ),
+        ];
+        for (name, statements, status, text) in cases {
+            let unchanged: Change = Box::new(|_| {});
+            assert_secretsmanager_endpoint(
+                with_policy(0, &statements, &unchanged),
+                name,
+                status,
+                text,
+            );
+        }
+    }
+
+    /// A single-user secret (its value read, no masterarn) makes no RDS call:
+    /// the RDS endpoint's policy is not held to one.
+    #[test]
+    fn a_single_user_secret_makes_no_rds_call_through_the_endpoint() {
+        use crate::finding::Status;
+        let single_user = |masterarn: Option<&'static str>| -> Change {
+            Box::new(move |r| {
+                if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                    facts.masterarn = masterarn.map(str::to_owned);
+                }
+            })
+        };
+        let secrets_only = || {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}),
+            ]
+        };
+        let cases: Vec<Row> = vec![
+            (
+                "single user",
+                single_user(None),
+                secrets_only(),
+                Status::Pass,
+                "available with private DNS",
+            ),
+            (
+                "alternating users",
+                single_user(Some(ADMIN_ARN)),
+                secrets_only(),
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances",
+            ),
+        ];
+        assert_rows("vpc.endpoint.rds", 1, cases);
+    }
+
+    /// The read replica the application secret's host names is described by the
+    /// rotator, so the RDS endpoint's policy must allow it.
+    #[test]
+    fn the_read_replica_the_rotator_describes_is_judged_on_the_rds_endpoint() {
+        use crate::finding::Status;
+        const REPLICA: &str =
+            "arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica";
+        let on_replica = || -> Change {
+            Box::new(|r| {
+                if let Collected::Ok(Some(db)) = &mut r.database {
+                    db.read_replicas = vec!["secretsmanagertutorial-replica".to_owned()];
+                }
+                if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                    facts.host = Some(
+                        "secretsmanagertutorial-replica.abc.us-east-1.rds.amazonaws.com".to_owned(),
+                    );
+                }
+            })
+        };
+        let describe = |resources: &[&str]| {
+            vec![
+                serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "rds:DescribeDBInstances", "Resource": resources}),
+            ]
+        };
+        let cases: Vec<Row> = vec![
+            (
+                "the primary only",
+                on_replica(),
+                describe(&[DB_ARN]),
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial-replica",
+            ),
+            (
+                "the primary and the replica",
+                on_replica(),
+                describe(&[DB_ARN, REPLICA]),
+                Status::Pass,
+                "available with private DNS",
+            ),
+        ];
+        assert_rows("vpc.endpoint.rds", 1, cases);
+    }
+
+    /// Many secrets rotated by one role: one line per action, with a count and
+    /// the first three resources.
+    #[test]
+    fn the_calls_on_many_secrets_are_said_once_per_action() {
+        let mut region = compliant_region();
+        if let Collected::Ok(secrets) = &mut region.secrets {
+            for n in 1..=4 {
+                let mut extra = app_secret();
+                extra.arn =
+                    format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-{n}");
+                extra.name = format!("extra-{n}");
+                secrets.push(extra);
+            }
+        }
+        let other_secret = [
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
+        ];
+        if let Collected::Ok(endpoints) = &mut region.endpoints {
+            endpoints[0].policy_document =
+                Some(serde_json::json!({"Statement": other_secret}).to_string());
+        }
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(
+            finding.status,
+            crate::finding::Status::Fail,
+            "{}",
+            finding.message
+        );
+        assert_eq!(
+            finding
+                .message
+                .matches("does not allow secretsmanager:PutSecretValue")
+                .count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role"),
+            "{}",
+            finding.message
+        );
     }
 }
