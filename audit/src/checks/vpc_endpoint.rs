@@ -523,7 +523,7 @@ fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>)
         secret: Some(presumed),
         unknown: None,
         note: Some(format!(
-            "secret {}'s value was not read: its masterarn secret is presumed to be database {}'s master user secret {arn} (rerun with --read-secrets to judge the one it names)",
+            "secret {}'s value was not read: its masterarn secret is presumed to be database {}'s master user secret {arn} and no read replica is judged (rerun with --read-secrets to judge the one it names and the replica its host may be)",
             secret.name, db.id
         )),
     }
@@ -545,20 +545,55 @@ fn cluster_arn(instance_arn: &str, id: &str) -> String {
 }
 
 /// The member instances of an Aurora admin's cluster the rotator describes
-/// (`rds:DescribeDBInstances`): the audited database when it is a member of the
-/// cluster the admin secret's tag names. `Err` when that cluster's members are
-/// not in the inventory.
-fn cluster_members(context: &Context<'_>, admin: &Secret) -> Result<Vec<String>, String> {
+/// (`rds:DescribeDBInstances`), by the rotator's own rule
+/// (`rotator/src/rotation/endpoint.rs`, `permissions::replicas_described`): none
+/// when the application's host is one of the cluster's endpoints (Aurora user
+/// guide, "Amazon Aurora endpoint connections": `<name>.cluster-…`,
+/// `.cluster-ro-…`, `.cluster-custom-…`), else the member the host names. Only
+/// the audited database's instance is in the inventory: another member, or a
+/// host not read (no `--read-secrets`), is a note that says it was not judged,
+/// never an ERROR (the policy may well allow it).
+fn cluster_members(
+    context: &Context<'_>,
+    admin: &Secret,
+    facts: Option<&SecretFacts>,
+) -> (Vec<String>, Option<String>) {
     let cluster = match (admin.tags.get(CLUSTER_TAG), admin.tags.get(INSTANCE_TAG)) {
         (Some(cluster), None) if admin.owning_service.as_deref() == Some("rds") => cluster,
-        _ => return Ok(Vec::new()),
+        _ => return (Vec::new(), None),
     };
-    let id = cluster.rsplit(':').next().unwrap_or_default();
+    let not_judged = |why: &str| {
+        Some(format!(
+            "rds:DescribeDBInstances on the members of cluster {cluster} not judged: {why}"
+        ))
+    };
+    let Some(host) = facts.and_then(|f| f.host.as_deref()) else {
+        return (
+            Vec::new(),
+            not_judged("which member the rotator describes depends on the secret's host, not read"),
+        );
+    };
+    let mut labels = host.split('.');
+    let first = labels.next().unwrap_or_default();
+    if labels
+        .next()
+        .is_some_and(|second| second.starts_with("cluster-"))
+    {
+        return (Vec::new(), None); // on a cluster endpoint: no member is described
+    }
     match &context.region.database {
-        Collected::Ok(Some(db)) if db.cluster_id.as_deref() == Some(id) => Ok(vec![db.arn.clone()]),
-        _ => Err(format!(
-            "rds:DescribeDBInstances on the member instances of cluster {cluster} is not judged: the audited database is not one of them"
-        )),
+        Collected::Ok(Some(db))
+            if db.cluster_id.as_deref() == Some(cluster.rsplit(':').next().unwrap_or_default())
+                && db.id.eq_ignore_ascii_case(first) =>
+        {
+            (vec![db.arn.clone()], None)
+        }
+        _ => (
+            Vec::new(),
+            not_judged(&format!(
+                "the member {first} the host names is not the audited database"
+            )),
+        ),
     }
 }
 
@@ -639,10 +674,9 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
             .as_ref()
             .filter(|_| needed.contains(&DESCRIBE_DB_INSTANCES))
         {
-            match cluster_members(context, admin) {
-                Ok(members) => made.extend(members.into_iter().map(|m| (DESCRIBE_DB_INSTANCES, m))),
-                Err(why) => out.unknown.push(not_judged(&why)),
-            }
+            let (members, note) = cluster_members(context, admin, facts);
+            made.extend(members.into_iter().map(|m| (DESCRIBE_DB_INSTANCES, m)));
+            out.notes.extend(note);
         }
         for (action, resource) in made {
             out.calls.insert((
@@ -1455,11 +1489,26 @@ mod tests {
                 "available with private DNS",
             ),
             (
-                "a cluster whose members were not collected",
+                "a cluster whose members were not collected: said, not an ERROR",
                 aurora("another-cluster"),
                 both,
-                Status::Error,
-                "rds:DescribeDBInstances on the member instances of cluster arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster is not judged",
+                Status::Pass,
+                "rds:DescribeDBInstances on the members of cluster arn:aws:rds:us-east-1:123456789012:cluster:tutorial-cluster not judged",
+            ),
+            (
+                "on the cluster's endpoint the rotator describes no member",
+                Box::new(move |r| {
+                    aurora("tutorial-cluster")(r);
+                    if let Collected::Ok(facts) = &mut r.secret_values[0].facts {
+                        facts.host = Some(
+                            "tutorial-cluster.cluster-abc123.us-east-1.rds.amazonaws.com"
+                                .to_owned(),
+                        );
+                    }
+                }),
+                vec![allow("rds:DescribeDBClusters", CLUSTER)],
+                Status::Pass,
+                "available with private DNS",
             ),
         ];
         assert_rows("vpc.endpoint.rds", 1, cases);
