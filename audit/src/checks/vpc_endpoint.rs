@@ -148,6 +148,13 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
                 faults.extend(more);
                 notes
             }
+            // What could not be decided does not hide what is already wrong with
+            // this endpoint (its type, state, DNS or zones): that FAILs, and says
+            // what else was not decided.
+            Err(finding) if !faults.is_empty() => {
+                faults.push(format!("also not decided: {}", finding.message));
+                Vec::new()
+            }
             Err(finding) => return with_id(*finding),
         };
         let resource = context.arn(
@@ -1398,6 +1405,21 @@ mod tests {
                 vec![everything("Allow")],
                 Status::Error,
                 "the endpoint policy was not judged for secret SecretsManagerTutorialAppuser: its rotation function arn:aws:lambda:us-east-1:123456789012:function:SecretsManagerTutorialRotation could not be read",
+            ),
+            (
+                "a function that could not be read, full access, private DNS off: the FAIL is not hidden",
+                {
+                    let unread = failed();
+                    Box::new(move |r| {
+                        unread(r);
+                        if let Collected::Ok(endpoints) = &mut r.endpoints {
+                            endpoints[0].private_dns_enabled = false;
+                        }
+                    })
+                },
+                vec![everything("Allow")],
+                Status::Fail,
+                "private DNS disabled",
             ),
             (
                 "a function whose role is not in the inventory, a Deny of everything",
