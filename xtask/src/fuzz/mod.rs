@@ -152,6 +152,13 @@ pub fn draw(seed: u64, case: usize, max: usize, pool: &[Operator]) -> Vec<Operat
         left.retain(|o| o.slot != next.slot);
         chosen.push(next);
     }
+    // A schedule is set while the rotation still works, as a user sets one: AWS
+    // refuses RotateSecret, even with RotateImmediately=false, once the function
+    // cannot be invoked or fails ("Secrets Manager tests the rotation configuration
+    // by running the testSecret step", API reference, RotateSecret,
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html),
+    // so a schedule drawn after a broken invoke permission could not be applied.
+    chosen.sort_by_key(|o| !o.sets_schedule());
     chosen
 }
 
@@ -830,6 +837,24 @@ mod tests {
             .map(|o| o.name)
             .collect();
         assert_eq!(spread.len(), pool.len(), "200 cases draw every operator");
+    }
+
+    #[test]
+    fn a_drawn_schedule_is_set_before_the_mutations_that_break_the_function() {
+        // Seed 1208's case 7 drew a removed invoke permission before a new
+        // schedule, whose RotateSecret AWS then refuses: the case could not run.
+        let mut drawn_with_schedule = 0;
+        for case in 0..300 {
+            let drawn = draw(1208, case, 3, operators::CATALOGUE);
+            if let Some(at) = drawn.iter().position(Operator::sets_schedule) {
+                drawn_with_schedule += 1;
+                assert_eq!(at, 0, "case {case}: {drawn:?}");
+            }
+        }
+        assert!(
+            drawn_with_schedule > 10,
+            "{drawn_with_schedule} cases drew a schedule"
+        );
     }
 
     #[test]

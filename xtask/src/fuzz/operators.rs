@@ -42,6 +42,13 @@ pub struct Operator {
     pub fails_for_safety: &'static [&'static str],
 }
 
+impl Operator {
+    /// Changes the rotation's schedule (through RotateSecret or CancelRotateSecret).
+    pub fn sets_schedule(&self) -> bool {
+        self.family == SCHEDULE
+    }
+}
+
 impl fmt::Debug for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)
