@@ -152,13 +152,10 @@ pub fn draw(seed: u64, case: usize, max: usize, pool: &[Operator]) -> Vec<Operat
         left.retain(|o| o.slot != next.slot);
         chosen.push(next);
     }
-    // A schedule is set while the rotation still works, as a user sets one: AWS
-    // refuses RotateSecret, even with RotateImmediately=false, once the function
-    // cannot be invoked or fails ("Secrets Manager tests the rotation configuration
-    // by running the testSecret step", API reference, RotateSecret,
-    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html),
-    // so a schedule drawn after a broken invoke permission could not be applied.
-    chosen.sort_by_key(|o| !o.sets_schedule());
+    // Settings a user makes while the setup works (a schedule, the application
+    // user's grants) come first: drawn after a broken invoke permission or key
+    // policy, AWS would refuse them and the case could not run.
+    chosen.sort_by_key(|o| !o.set_while_working());
     chosen
 }
 
@@ -840,21 +837,24 @@ mod tests {
     }
 
     #[test]
-    fn a_drawn_schedule_is_set_before_the_mutations_that_break_the_function() {
-        // Seed 1208's case 7 drew a removed invoke permission before a new
-        // schedule, whose RotateSecret AWS then refuses: the case could not run.
-        let mut drawn_with_schedule = 0;
+    fn settings_needing_a_working_setup_are_made_before_the_mutations_that_break_it() {
+        // Seed 1208 drew a removed invoke permission before a new schedule (case
+        // 7) and a key no longer delegated before a grant (case 85): AWS refused
+        // the second change and neither case could run.
+        let mut drawn = 0;
         for case in 0..300 {
-            let drawn = draw(1208, case, 3, operators::CATALOGUE);
-            if let Some(at) = drawn.iter().position(Operator::sets_schedule) {
-                drawn_with_schedule += 1;
-                assert_eq!(at, 0, "case {case}: {drawn:?}");
+            let operators = draw(1208, case, 3, operators::CATALOGUE);
+            let first_other = operators
+                .iter()
+                .position(|o| !o.set_while_working())
+                .unwrap_or(operators.len());
+            let last_setting = operators.iter().rposition(Operator::set_while_working);
+            if let Some(last) = last_setting {
+                drawn += 1;
+                assert!(last < first_other, "case {case}: {operators:?}");
             }
         }
-        assert!(
-            drawn_with_schedule > 10,
-            "{drawn_with_schedule} cases drew a schedule"
-        );
+        assert!(drawn > 10, "{drawn} cases drew such a setting");
     }
 
     #[test]

@@ -42,10 +42,20 @@ pub struct Operator {
     pub fails_for_safety: &'static [&'static str],
 }
 
+/// Slots whose change needs the setup still working, so a case makes it before
+/// the mutations that break things, as a user would: a new schedule (AWS's
+/// RotateSecret runs the function's testSecret step even with
+/// RotateImmediately=false, and refuses once it cannot invoke it; API reference,
+/// RotateSecret,
+/// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html)
+/// and the application user's grants (made with the secret's value, which a key
+/// no longer delegated to IAM refuses to decrypt).
+const SET_WHILE_WORKING: &[&str] = &["schedule", "appuser-grants"];
+
 impl Operator {
-    /// Changes the rotation's schedule (through RotateSecret or CancelRotateSecret).
-    pub fn sets_schedule(&self) -> bool {
-        self.family == SCHEDULE
+    /// Its change needs the setup still working (see [`SET_WHILE_WORKING`]).
+    pub fn set_while_working(&self) -> bool {
+        SET_WHILE_WORKING.contains(&self.slot)
     }
 }
 
