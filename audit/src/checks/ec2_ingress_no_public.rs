@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use super::context::Context;
 use super::network::{
-    Cidrs, Source, admits_other_than, bastion_groups, cidrs_of, describe_ports, describe_source,
-    groups_in_scope, is_all_protocols, is_icmp, is_public_wide, is_tcp, is_udp, port_range,
-    rules_of, sg_arn,
+    Cidrs, GroupsWithRules, Source, admits_other_than, bastion_groups_unless_unread, cidrs_of,
+    describe_ports, describe_source, groups_with_rules, is_all_protocols, is_icmp, is_public_wide,
+    is_tcp, is_udp, port_range, sg_arn,
 };
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::SecurityGroupRule;
@@ -39,25 +39,17 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     let mut findings = Vec::new();
-    match bastion_groups(context, def) {
-        Err(finding) if finding.status != Status::Fail => findings.push(*finding),
-        _ => {} // a missing bastion is ec2.ssh.restricted's finding
+    if let Err(finding) = bastion_groups_unless_unread(context, def) {
+        findings.push(*finding);
     }
     if let Some(finding) =
         context.missing(def, &context.scope.db_instance_id, &context.region.database)
     {
         findings.push(finding);
     }
-    let groups = groups_in_scope(context);
-    if groups.is_empty() {
+    let Some(GroupsWithRules { groups, rules }) = groups_with_rules(context, def, &mut findings)
+    else {
         return findings;
-    }
-    let rules = match rules_of(context, def, "security groups") {
-        Ok(rules) => rules,
-        Err(finding) => {
-            findings.push(*finding);
-            return findings;
-        }
     };
     let port = context.policy.ssh_port;
     let threshold = context.policy.public_min_prefix_v4;

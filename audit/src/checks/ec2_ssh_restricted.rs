@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 
 use super::context::Context;
 use super::network::{
-    Cidrs, Source, admits_tcp_port, bastion_groups, cidrs_of, describe_ports, describe_source,
-    groups_in_scope, is_public_wide, rules_of, sg_arn,
+    Cidrs, GroupsWithRules, Source, admits_tcp_port, bastion_groups, cidrs_of, describe_ports,
+    describe_source, groups_with_rules, is_public_wide, sg_arn,
 };
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::SecurityGroupRule;
@@ -39,136 +39,164 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
     ],
 };
 
-#[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
     let mut findings = Vec::new();
     if let Err(finding) = bastion_groups(context, def) {
         findings.push(*finding);
     }
-    let groups = groups_in_scope(context);
-    if groups.is_empty() {
+    let Some(GroupsWithRules { groups, rules }) = groups_with_rules(context, def, &mut findings)
+    else {
         return findings;
-    }
-    let rules = match rules_of(context, def, "security groups") {
-        Ok(rules) => rules,
-        Err(finding) => {
-            findings.push(*finding);
-            return findings;
-        }
     };
-    let port = context.policy.ssh_port;
-    let max_sources = context.policy.ssh_max_sources;
     for (group, of) in &groups {
-        let resource = sg_arn(context, group);
-        let mut world = Vec::new();
-        let mut wide = Vec::new();
-        let mut unavailable = Vec::new();
-        let mut sources: BTreeSet<String> = BTreeSet::new();
-        let mut admitted = 0;
-        for rule in rules
-            .iter()
-            .filter(|r| &r.group_id == group && admits_tcp_port(r, port))
-        {
-            admitted += 1;
-            let what = format!(
-                "rule {} ({} from {})",
-                rule.id,
-                describe_ports(rule),
-                describe_source(rule)
-            );
-            match cidrs_of(context, rule) {
-                Cidrs::Group => {
-                    let referenced = rule.referenced_group_id.clone().unwrap_or_default();
-                    sources.insert(referenced.clone());
-                    if let Some(fault) = referenced_group_fault(context, rules, rule, &referenced) {
-                        wide.push(format!("{what}: {fault}"));
-                    }
-                }
-                Cidrs::Unavailable(reason) => unavailable.push(format!("{what}: {reason}")),
-                Cidrs::List(list) => {
-                    for source in list {
-                        match &source {
-                            s if is_public_wide(context, s) => world.push(what.clone()),
-                            Source::Cidr { cidr, prefix, v6 } => {
-                                sources.insert(cidr.clone());
-                                let min = if *v6 {
-                                    context.policy.ssh_min_prefix_v6
-                                } else {
-                                    context.policy.ssh_min_prefix_v4
-                                };
-                                if *prefix < min {
-                                    wide.push(format!("{what}: {cidr} is wider than /{min}"));
-                                }
-                            }
-                            _ => wide.push(format!("{what}: source is not an address or group")),
-                        }
-                    }
-                }
-            }
-        }
-        world.dedup();
-        if world.is_empty() && sources.len() > max_sources {
-            wide.push(format!(
-                "{} sources ({}), more than the {max_sources} allowed",
-                sources.len(),
-                sources.iter().cloned().collect::<Vec<_>>().join(", ")
-            ));
-        }
-        let expected = format!(
-            "expected SSH (TCP {port}) only from at most {max_sources} source(s), each a single address (/{} IPv4, /{} IPv6) or a security group of this VPC and account that is not itself open",
-            context.policy.ssh_min_prefix_v4, context.policy.ssh_min_prefix_v6
-        );
-        if !world.is_empty() || !wide.is_empty() {
-            let mut parts = Vec::new();
-            if !world.is_empty() {
-                parts.push(format!(
-                    "from the internet (public ranges wider than /{}): {}",
-                    context.policy.public_min_prefix_v4,
-                    world.join(", ")
-                ));
-            }
-            if !wide.is_empty() {
-                parts.push(format!("too wide: {}", wide.join("; ")));
-            }
-            let mut finding = context.fail(
-                def,
-                &resource,
-                format!(
-                    "security group {group} ({of}) admits SSH {}; {expected}",
-                    parts.join("; ")
-                ),
-            );
-            // The severity follows the real exposure, not the literal /0.
-            finding.severity = if world.is_empty() {
-                Severity::High
-            } else {
-                Severity::Critical
-            };
-            findings.push(finding);
-        } else if !unavailable.is_empty() {
-            findings.push(context.finding(
-                def,
-                Status::Error,
-                &resource,
-                format!("security group {group} ({of}): {}", unavailable.join("; ")),
-            ));
-        } else if admitted == 0 {
-            findings.push(context.pass(
-                def,
-                &resource,
-                format!("security group {group} ({of}) admits no SSH"),
-            ));
-        } else {
-            findings.push(context.pass(
-                def,
-                &resource,
-                format!("security group {group} ({of}): {admitted} rule(s) admit SSH from {} source(s) (at most {max_sources}), each a single address or a security group of this VPC and account"
-                , sources.len()),
-            ));
-        }
+        let admitted = ssh_admitted(context, rules, group);
+        findings.push(verdict(context, group, of, admitted));
     }
     findings
+}
+
+/// What a security group's rules admit SSH from, sorted by what it means for
+/// the verdict.
+#[derive(Default)]
+struct SshAdmitted {
+    /// Rules open to the internet.
+    world: Vec<String>,
+    /// Rules from a source too wide, or from a group that may not be trusted.
+    wide: Vec<String>,
+    /// Rules whose sources could not be read, with why.
+    unavailable: Vec<String>,
+    /// Every address range and group SSH is admitted from.
+    sources: BTreeSet<String>,
+    /// How many rules admit SSH.
+    rules: usize,
+}
+
+/// Sorts the rules of `group` that admit SSH by their sources.
+fn ssh_admitted(context: &Context<'_>, rules: &[SecurityGroupRule], group: &str) -> SshAdmitted {
+    let port = context.policy.ssh_port;
+    let mut admitted = SshAdmitted::default();
+    for rule in rules
+        .iter()
+        .filter(|r| r.group_id == group && admits_tcp_port(r, port))
+    {
+        admitted.rules += 1;
+        let what = format!(
+            "rule {} ({} from {})",
+            rule.id,
+            describe_ports(rule),
+            describe_source(rule)
+        );
+        match cidrs_of(context, rule) {
+            Cidrs::Group => {
+                let referenced = rule.referenced_group_id.clone().unwrap_or_default();
+                admitted.sources.insert(referenced.clone());
+                if let Some(fault) = referenced_group_fault(context, rules, rule, &referenced) {
+                    admitted.wide.push(format!("{what}: {fault}"));
+                }
+            }
+            Cidrs::Unavailable(reason) => admitted.unavailable.push(format!("{what}: {reason}")),
+            Cidrs::List(list) => {
+                for source in list {
+                    match &source {
+                        s if is_public_wide(context, s) => admitted.world.push(what.clone()),
+                        Source::Cidr { cidr, prefix, v6 } => {
+                            admitted.sources.insert(cidr.clone());
+                            let min = if *v6 {
+                                context.policy.ssh_min_prefix_v6
+                            } else {
+                                context.policy.ssh_min_prefix_v4
+                            };
+                            if *prefix < min {
+                                admitted
+                                    .wide
+                                    .push(format!("{what}: {cidr} is wider than /{min}"));
+                            }
+                        }
+                        _ => admitted
+                            .wide
+                            .push(format!("{what}: source is not an address or group")),
+                    }
+                }
+            }
+        }
+    }
+    admitted
+}
+
+/// The finding for `group` (protecting `of`) from what it admits SSH from.
+fn verdict(context: &Context<'_>, group: &str, of: &str, admitted: SshAdmitted) -> Finding {
+    let def = &DEFINITION;
+    let port = context.policy.ssh_port;
+    let max_sources = context.policy.ssh_max_sources;
+    let resource = sg_arn(context, group);
+    let SshAdmitted {
+        mut world,
+        mut wide,
+        unavailable,
+        sources,
+        rules: admitted,
+    } = admitted;
+    world.dedup();
+    if world.is_empty() && sources.len() > max_sources {
+        wide.push(format!(
+            "{} sources ({}), more than the {max_sources} allowed",
+            sources.len(),
+            sources.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let expected = format!(
+        "expected SSH (TCP {port}) only from at most {max_sources} source(s), each a single address (/{} IPv4, /{} IPv6) or a security group of this VPC and account that is not itself open",
+        context.policy.ssh_min_prefix_v4, context.policy.ssh_min_prefix_v6
+    );
+    if !world.is_empty() || !wide.is_empty() {
+        let mut parts = Vec::new();
+        if !world.is_empty() {
+            parts.push(format!(
+                "from the internet (public ranges wider than /{}): {}",
+                context.policy.public_min_prefix_v4,
+                world.join(", ")
+            ));
+        }
+        if !wide.is_empty() {
+            parts.push(format!("too wide: {}", wide.join("; ")));
+        }
+        let mut finding = context.fail(
+            def,
+            &resource,
+            format!(
+                "security group {group} ({of}) admits SSH {}; {expected}",
+                parts.join("; ")
+            ),
+        );
+        // The severity follows the real exposure, not the literal /0.
+        finding.severity = if world.is_empty() {
+            Severity::High
+        } else {
+            Severity::Critical
+        };
+        finding
+    } else if !unavailable.is_empty() {
+        context.finding(
+            def,
+            Status::Error,
+            &resource,
+            format!("security group {group} ({of}): {}", unavailable.join("; ")),
+        )
+    } else if admitted == 0 {
+        context.pass(
+            def,
+            &resource,
+            format!("security group {group} ({of}) admits no SSH"),
+        )
+    } else {
+        context.pass(
+            def,
+            &resource,
+            format!("security group {group} ({of}): {admitted} rule(s) admit SSH from {} source(s) (at most {max_sources}), each a single address or a security group of this VPC and account"
+            , sources.len()),
+        )
+    }
 }
 
 /// What is wrong with admitting SSH from another security group: a group of

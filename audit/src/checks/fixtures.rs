@@ -126,7 +126,7 @@ pub fn full_access_policy() -> String {
 pub fn endpoint(service: &str, subnets: &[&str]) -> VpcEndpoint {
     VpcEndpoint {
         id: format!("vpce-{service}"),
-        service_name: format!("com.amazonaws.{REGION}.{service}"),
+        service_name: super::endpoint_service::endpoint_service_name(REGION, service),
         endpoint_type: "Interface".to_owned(),
         state: "available".to_owned(),
         private_dns_enabled: true,

@@ -29,7 +29,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::context::Context;
-use crate::finding::{CheckDefinition, Finding};
+use crate::finding::{CheckDefinition, Finding, Status};
 use crate::inventory::{Collected, SecurityGroupRule};
 
 /// A rule's source, as far as the checks care.
@@ -539,6 +539,53 @@ pub(super) fn rules_of<'a>(
                 .missing(def, resource, other)
                 .unwrap_or_else(|| context.skip(def, resource, "no rules")),
         )),
+    }
+}
+
+/// The security groups in scope and the rules to judge them by.
+pub(super) struct GroupsWithRules<'a> {
+    /// Each group in scope with what it protects ([`groups_in_scope`]).
+    pub groups: Vec<(String, String)>,
+    /// The region's security group rules.
+    pub rules: &'a [SecurityGroupRule],
+}
+
+/// The opening the security-group ingress checks (`ec2.ssh.restricted`,
+/// `ec2.ingress.no-public`) share: every security group in scope, with what it
+/// protects, and the region's rules to judge them by. `None` when there is
+/// nothing to judge: no group in scope, or the rules unread (the finding that
+/// says why is then pushed onto `findings`).
+pub(super) fn groups_with_rules<'a>(
+    context: &Context<'a>,
+    def: &CheckDefinition,
+    findings: &mut Vec<Finding>,
+) -> Option<GroupsWithRules<'a>> {
+    let groups = groups_in_scope(context);
+    if groups.is_empty() {
+        return None;
+    }
+    match rules_of(context, def, "security groups") {
+        Ok(rules) => Some(GroupsWithRules { groups, rules }),
+        Err(finding) => {
+            findings.push(*finding);
+            None
+        }
+    }
+}
+
+/// The bastions' security groups for an ingress check that leaves a missing
+/// bastion to `ec2.ssh.restricted` (`ec2.ingress.no-public`,
+/// `rds.ingress.bastion-only`): none when no instance has the bastion's name
+/// (that FAIL is `ec2.ssh.restricted`'s), the ERROR/SKIP finding when the
+/// instances could not be read.
+pub(super) fn bastion_groups_unless_unread(
+    context: &Context<'_>,
+    def: &CheckDefinition,
+) -> Result<Vec<String>, Box<Finding>> {
+    match bastion_groups(context, def) {
+        Ok((_, groups)) => Ok(groups),
+        Err(finding) if finding.status == Status::Fail => Ok(Vec::new()),
+        Err(finding) => Err(finding),
     }
 }
 

@@ -11,11 +11,12 @@ use std::collections::BTreeSet;
 
 use super::context::Context;
 use super::network::{
-    Peer, Reach, Source, acl_faults, admits_tcp_port, bastion_groups, describe_ports,
+    Peer, Reach, Source, acl_faults, admits_tcp_port, bastion_groups_unless_unread, describe_ports,
     describe_source, primary_functions, reaches, rules_of, source_of,
 };
+use super::rds::database;
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
-use crate::inventory::Collected;
+use crate::inventory::{Collected, DbInstance, SecurityGroupRule};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "rds.ingress.bastion-only",
@@ -29,40 +30,69 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
     ],
 };
 
-#[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let def = &DEFINITION;
-    let db = match &context.region.database {
-        Collected::Ok(Some(db)) => db,
-        Collected::Ok(None) => {
-            return vec![context.fail(
-                def,
-                &context.scope.db_instance_id,
-                format!(
-                    "RDS instance {} was not found; expected the tutorial's database",
-                    context.scope.db_instance_id
-                ),
-            )];
-        }
-        other => {
-            return context
-                .missing(def, &context.scope.db_instance_id, other)
-                .into_iter()
-                .collect();
-        }
-    };
-    let mut allowed: BTreeSet<String> = BTreeSet::new();
-    let bastion: Vec<String> = match bastion_groups(context, def) {
-        Ok((_, groups)) => groups,
-        Err(finding) if finding.status == Status::Fail => Vec::new(),
+    let db = match database(context, def) {
+        Ok(db) => db,
         Err(finding) => return vec![*finding],
     };
-    allowed.extend(bastion.iter().cloned());
+    let allowed = match allowed_groups(context, db) {
+        Ok(allowed) => allowed,
+        Err(finding) => return vec![*finding],
+    };
+    let rules = match rules_of(context, def, &db.arn) {
+        Ok(rules) => rules,
+        Err(finding) => return vec![*finding],
+    };
+    let port = db.port.unwrap_or(3306);
+    let ingress = ingress(db, rules, &allowed, port);
+    // The rotation function must reach the database too, or every rotation fails.
+    let unreached: Vec<&str> = allowed
+        .function_groups
+        .iter()
+        .filter(|(_, groups)| !groups.iter().any(|g| ingress.groups.contains(g)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let egress = egress(context, rules, db, &allowed.function_groups, port);
+    let acl_blocked = match acl_blocked(context, db, port) {
+        Ok(blocked) => blocked,
+        Err(finding) => return vec![*finding],
+    };
+    vec![verdict(
+        context,
+        db,
+        port,
+        &Reachability {
+            allowed: &allowed,
+            ingress,
+            unreached,
+            egress,
+            acl_blocked,
+        },
+    )]
+}
+
+/// The groups the database's port may be admitted from.
+struct Allowed {
+    /// The bastions' and the rotation functions' groups.
+    groups: BTreeSet<String>,
+    /// The bastions' groups (none when there is no bastion).
+    bastion: Vec<String>,
+    /// Each rotation function with security groups: its name and its groups.
+    function_groups: Vec<(String, Vec<String>)>,
+}
+
+/// The bastions' and the rotation functions' groups, or the finding that says
+/// why they could not be read.
+fn allowed_groups(context: &Context<'_>, db: &DbInstance) -> Result<Allowed, Box<Finding>> {
+    let def = &DEFINITION;
+    let bastion = bastion_groups_unless_unread(context, def)?;
+    let mut groups: BTreeSet<String> = bastion.iter().cloned().collect();
     let mut function_groups: Vec<(String, Vec<String>)> = Vec::new();
     for function in primary_functions(context) {
         match &function.configuration {
             Collected::Ok(Some(configuration)) => {
-                allowed.extend(configuration.security_group_ids.iter().cloned());
+                groups.extend(configuration.security_group_ids.iter().cloned());
                 if !configuration.security_group_ids.is_empty() {
                     function_groups.push((
                         configuration.name.clone(),
@@ -71,29 +101,51 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 }
             }
             Collected::Ok(None) => {}
-            other => return context.missing(def, &db.arn, other).into_iter().collect(),
+            other => {
+                if let Some(finding) = context.missing(def, &db.arn, other) {
+                    return Err(Box::new(finding));
+                }
+            }
         }
     }
-    let rules = match rules_of(context, def, &db.arn) {
-        Ok(rules) => rules,
-        Err(finding) => return vec![*finding],
+    Ok(Allowed {
+        groups,
+        bastion,
+        function_groups,
+    })
+}
+
+/// What the database's groups admit its port from.
+struct Ingress {
+    /// Rules from a source that is not an allowed group, described.
+    offending: Vec<String>,
+    /// How many rules admit the port.
+    rules: usize,
+    /// Whether a rule admits it from a bastion's group.
+    from_bastion: bool,
+    /// The allowed groups it is admitted from.
+    groups: BTreeSet<String>,
+}
+
+/// Sorts the rules of the database's groups that admit `port` by their sources.
+fn ingress(db: &DbInstance, rules: &[SecurityGroupRule], allowed: &Allowed, port: u16) -> Ingress {
+    let mut ingress = Ingress {
+        offending: Vec::new(),
+        rules: 0,
+        from_bastion: false,
+        groups: BTreeSet::new(),
     };
-    let port = db.port.unwrap_or(3306);
-    let mut offending = Vec::new();
-    let mut admitted = 0;
-    let mut from_bastion = false;
-    let mut admitted_groups: BTreeSet<String> = BTreeSet::new();
     for rule in rules
         .iter()
         .filter(|r| db.security_group_ids.contains(&r.group_id) && admits_tcp_port(r, port))
     {
-        admitted += 1;
+        ingress.rules += 1;
         match source_of(rule) {
-            Source::Group(group) if allowed.contains(&group) => {
-                from_bastion |= bastion.contains(&group);
-                admitted_groups.insert(group);
+            Source::Group(group) if allowed.groups.contains(&group) => {
+                ingress.from_bastion |= allowed.bastion.contains(&group);
+                ingress.groups.insert(group);
             }
-            _ => offending.push(format!(
+            _ => ingress.offending.push(format!(
                 "rule {} of {} ({} from {})",
                 rule.id,
                 rule.group_id,
@@ -102,60 +154,121 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             )),
         }
     }
-    let allowed_text = if allowed.is_empty() {
-        "(none known)".to_owned()
-    } else {
-        allowed.iter().cloned().collect::<Vec<_>>().join(", ")
-    };
-    // The rotation function must reach the database too, or every rotation fails.
-    let unreached: Vec<&str> = function_groups
-        .iter()
-        .filter(|(_, groups)| !groups.iter().any(|g| admitted_groups.contains(g)))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    // Security groups filter what leaves as well as what enters (VPC user guide,
-    // "Security group rules": "Outbound rules control the outgoing traffic"): the
-    // function's groups must let the database port out to the database.
+    ingress
+}
+
+/// Whether the rotation functions' groups let the port out to the database.
+struct Egress {
+    /// Functions whose groups let no TCP `port` out to it, described.
+    kept_in: Vec<String>,
+    /// Functions for which that is unknown, with the read it needs.
+    unknown: Vec<String>,
+}
+
+/// Security groups filter what leaves as well as what enters (VPC user guide,
+/// "Security group rules": "Outbound rules control the outgoing traffic"): the
+/// function's groups must let the database port out to the database.
+fn egress(
+    context: &Context<'_>,
+    rules: &[SecurityGroupRule],
+    db: &DbInstance,
+    function_groups: &[(String, Vec<String>)],
+    port: u16,
+) -> Egress {
     let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
     let db_peer = Peer {
         groups: &db.security_group_ids,
         subnets: &db_subnets,
     };
-    let mut kept_in = Vec::new();
-    let mut egress_unknown = Vec::new();
-    for (name, groups) in &function_groups {
+    let mut egress = Egress {
+        kept_in: Vec::new(),
+        unknown: Vec::new(),
+    };
+    for (name, groups) in function_groups {
         match reaches(context, rules, groups, true, port, &db_peer) {
             Reach::Yes => {}
-            Reach::No => kept_in.push(format!("{name} (groups {})", groups.join(", "))),
-            Reach::Unknown(why) => egress_unknown.push(format!(
+            Reach::No => egress
+                .kept_in
+                .push(format!("{name} (groups {})", groups.join(", "))),
+            Reach::Unknown(why) => egress.unknown.push(format!(
                 "whether the security groups of rotation function {name} ({}) let TCP {port} out to it is unknown without {why}",
                 groups.join(", ")
             )),
         }
     }
-    // The network ACLs between the function's subnets and the database's.
-    let mut acl_blocked = Vec::new();
+    egress
+}
+
+/// What the network ACLs between the functions' subnets and the database's
+/// block, or the finding that says why they could not be judged.
+fn acl_blocked(
+    context: &Context<'_>,
+    db: &DbInstance,
+    port: u16,
+) -> Result<Vec<String>, Box<Finding>> {
+    let db_subnets: Vec<String> = db.subnets.iter().map(|s| s.id.clone()).collect();
+    let mut blocked = Vec::new();
     for function in primary_functions(context) {
         if let Collected::Ok(Some(configuration)) = &function.configuration {
-            match acl_faults(
+            let faults = acl_faults(
                 context,
-                def,
+                &DEFINITION,
                 &db.arn,
                 &configuration.subnet_ids,
                 &db_subnets,
                 port,
-            ) {
-                Ok(faults) => acl_blocked.extend(
-                    faults
-                        .into_iter()
-                        .map(|f| format!("rotation function {}: {f}", configuration.name)),
-                ),
-                Err(finding) => return vec![*finding],
-            }
+            )?;
+            blocked.extend(
+                faults
+                    .into_iter()
+                    .map(|f| format!("rotation function {}: {f}", configuration.name)),
+            );
         }
     }
-    if offending.is_empty() && !acl_blocked.is_empty() {
-        return vec![context.fail(
+    Ok(blocked)
+}
+
+/// Everything the verdict weighs.
+struct Reachability<'a> {
+    allowed: &'a Allowed,
+    ingress: Ingress,
+    /// Rotation functions that no rule of the database's groups admits.
+    unreached: Vec<&'a str>,
+    egress: Egress,
+    acl_blocked: Vec<String>,
+}
+
+/// The one finding: a FAIL for a source not allowed, then for what keeps a
+/// rotation function or the bastion from the database; an ERROR when the way
+/// out is unknown; else a PASS.
+fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachability<'_>) -> Finding {
+    let def = &DEFINITION;
+    let Reachability {
+        allowed,
+        ingress,
+        unreached,
+        egress,
+        acl_blocked,
+    } = reach;
+    let allowed_text = if allowed.groups.is_empty() {
+        "(none known)".to_owned()
+    } else {
+        allowed
+            .groups
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !ingress.offending.is_empty() {
+        return context.fail(
+            def,
+            &db.arn,
+            format!("database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups ({allowed_text})", db.id, ingress.offending.join(", ")),
+        );
+    }
+    if !acl_blocked.is_empty() {
+        return context.fail(
             def,
             &db.arn,
             format!(
@@ -163,21 +276,21 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 db.id,
                 acl_blocked.join("; ")
             ),
-        )];
+        );
     }
-    if offending.is_empty() && !kept_in.is_empty() {
-        return vec![context.fail(
+    if !egress.kept_in.is_empty() {
+        return context.fail(
             def,
             &db.arn,
             format!(
                 "database {} admits port {port} only from the expected groups, but the security groups of rotation function {} let no TCP {port} out to it, so rotations cannot reach it; expected an outbound rule to the database's group or a range covering its subnets",
                 db.id,
-                kept_in.join(", ")
+                egress.kept_in.join(", ")
             ),
-        )];
+        );
     }
-    if offending.is_empty() && !unreached.is_empty() {
-        return vec![context.fail(
+    if !unreached.is_empty() {
+        return context.fail(
             def,
             &db.arn,
             format!(
@@ -185,37 +298,31 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 db.id,
                 unreached.join(", ")
             ),
-        )];
+        );
     }
-    if offending.is_empty() && !bastion.is_empty() && !from_bastion {
-        vec![context.fail(
+    if !allowed.bastion.is_empty() && !ingress.from_bastion {
+        context.fail(
             def,
             &db.arn,
             format!(
                 "database {} admits port {port} from no security group of the bastion ({}), so the bastion cannot reach it; expected a rule from the bastion's group",
                 db.id,
-                bastion.join(", ")
+                allowed.bastion.join(", ")
             ),
-        )]
-    } else if offending.is_empty() && !egress_unknown.is_empty() {
-        vec![context.finding(
+        )
+    } else if !egress.unknown.is_empty() {
+        context.finding(
             def,
             Status::Error,
             &db.arn,
             format!(
                 "database {} admits port {port} only from the expected groups, but {}; grant the auditor the read it lacks and rerun",
                 db.id,
-                egress_unknown.join("; ")
+                egress.unknown.join("; ")
             ),
-        )]
-    } else if offending.is_empty() {
-        vec![context.pass(def, &db.arn, format!("database {} admits port {port} only from security groups {allowed_text} ({admitted} rule(s))", db.id))]
+        )
     } else {
-        vec![context.fail(
-            def,
-            &db.arn,
-            format!("database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups ({allowed_text})", db.id, offending.join(", ")),
-        )]
+        context.pass(def, &db.arn, format!("database {} admits port {port} only from security groups {allowed_text} ({} rule(s))", db.id, ingress.rules))
     }
 }
 
