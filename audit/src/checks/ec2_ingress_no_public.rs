@@ -47,9 +47,13 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     {
         findings.push(finding);
     }
-    let Some(GroupsWithRules { groups, rules }) = groups_with_rules(context, def, &mut findings)
-    else {
-        return findings;
+    let (groups, rules) = match groups_with_rules(context, def) {
+        Ok(Some(GroupsWithRules { groups, rules })) => (groups, rules),
+        Ok(None) => return findings,
+        Err(finding) => {
+            findings.push(*finding);
+            return findings;
+        }
     };
     let port = context.policy.ssh_port;
     let threshold = context.policy.public_min_prefix_v4;

@@ -45,13 +45,17 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     if let Err(finding) = bastion_groups(context, def) {
         findings.push(*finding);
     }
-    let Some(GroupsWithRules { groups, rules }) = groups_with_rules(context, def, &mut findings)
-    else {
-        return findings;
+    let (groups, rules) = match groups_with_rules(context, def) {
+        Ok(Some(GroupsWithRules { groups, rules })) => (groups, rules),
+        Ok(None) => return findings,
+        Err(finding) => {
+            findings.push(*finding);
+            return findings;
+        }
     };
     for (group, of) in &groups {
-        let admitted = ssh_admitted(context, rules, group);
-        findings.push(verdict(context, group, of, admitted));
+        let admitting = ssh_admitted(context, rules, group);
+        findings.push(verdict(context, group, of, admitting));
     }
     findings
 }
@@ -125,7 +129,7 @@ fn ssh_admitted(context: &Context<'_>, rules: &[SecurityGroupRule], group: &str)
 }
 
 /// The finding for `group` (protecting `of`) from what it admits SSH from.
-fn verdict(context: &Context<'_>, group: &str, of: &str, admitted: SshAdmitted) -> Finding {
+fn verdict(context: &Context<'_>, group: &str, of: &str, admitting: SshAdmitted) -> Finding {
     let def = &DEFINITION;
     let port = context.policy.ssh_port;
     let max_sources = context.policy.ssh_max_sources;
@@ -135,8 +139,8 @@ fn verdict(context: &Context<'_>, group: &str, of: &str, admitted: SshAdmitted) 
         mut wide,
         unavailable,
         sources,
-        rules: admitted,
-    } = admitted;
+        rules: admitting_rules,
+    } = admitting;
     world.dedup();
     if world.is_empty() && sources.len() > max_sources {
         wide.push(format!(
@@ -183,7 +187,7 @@ fn verdict(context: &Context<'_>, group: &str, of: &str, admitted: SshAdmitted) 
             &resource,
             format!("security group {group} ({of}): {}", unavailable.join("; ")),
         )
-    } else if admitted == 0 {
+    } else if admitting_rules == 0 {
         context.pass(
             def,
             &resource,
@@ -193,7 +197,7 @@ fn verdict(context: &Context<'_>, group: &str, of: &str, admitted: SshAdmitted) 
         context.pass(
             def,
             &resource,
-            format!("security group {group} ({of}): {admitted} rule(s) admit SSH from {} source(s) (at most {max_sources}), each a single address or a security group of this VPC and account"
+            format!("security group {group} ({of}): {admitting_rules} rule(s) admit SSH from {} source(s) (at most {max_sources}), each a single address or a security group of this VPC and account"
             , sources.len()),
         )
     }

@@ -36,7 +36,7 @@ const CN_PREFIXED: &[&str] = &["ec2", "lambda", "rds", "sts"];
         reason = "vpc_endpoint.rs and vpc_endpoint_policy.rs are to switch to it"
     )
 )]
-pub(crate) fn endpoint_service_name(region: &str, service: &str) -> String {
+pub(super) fn endpoint_service_name(region: &str, service: &str) -> String {
     let prefix = if partition(region) == "aws-cn" && CN_PREFIXED.contains(&service) {
         "cn.com.amazonaws"
     } else {
@@ -55,7 +55,7 @@ pub(crate) fn endpoint_service_name(region: &str, service: &str) -> String {
         reason = "vpc_endpoint.rs and vpc_endpoint_policy.rs are to switch to it"
     )
 )]
-pub(crate) fn is_endpoint_service(name: &str, region: &str, service: &str) -> bool {
+pub(super) fn is_endpoint_service(name: &str, region: &str, service: &str) -> bool {
     let plain = format!("com.amazonaws.{region}.{service}");
     name == plain || (partition(region) == "aws-cn" && name == format!("cn.{plain}"))
 }

@@ -15,7 +15,7 @@ mod db_appuser_select;
 mod ec2_bastion_imdsv2;
 mod ec2_ingress_no_public;
 mod ec2_ssh_restricted;
-pub(crate) mod endpoint_service;
+mod endpoint_service;
 mod grants;
 mod invocation;
 mod lambda_environment_no_secrets;

@@ -496,7 +496,7 @@ pub(super) fn bastion_groups(
 
 /// Every security group in scope, with what it protects (for messages): the
 /// bastions', the database's and the primary secrets' rotation functions'.
-pub(super) fn groups_in_scope(context: &Context<'_>) -> Vec<(String, String)> {
+fn groups_in_scope(context: &Context<'_>) -> Vec<(String, String)> {
     let mut groups: Vec<(String, String)> = Vec::new();
     let mut add = |group: &str, of: String| match groups.iter_mut().find(|(g, _)| g == group) {
         Some((_, existing)) => {
@@ -552,25 +552,19 @@ pub(super) struct GroupsWithRules<'a> {
 
 /// The opening the security-group ingress checks (`ec2.ssh.restricted`,
 /// `ec2.ingress.no-public`) share: every security group in scope, with what it
-/// protects, and the region's rules to judge them by. `None` when there is
-/// nothing to judge: no group in scope, or the rules unread (the finding that
-/// says why is then pushed onto `findings`).
+/// protects, and the region's rules to judge them by. `Ok(None)` when there is
+/// nothing to judge (no group in scope); `Err` with the finding that says why
+/// when the rules could not be read.
 pub(super) fn groups_with_rules<'a>(
     context: &Context<'a>,
     def: &CheckDefinition,
-    findings: &mut Vec<Finding>,
-) -> Option<GroupsWithRules<'a>> {
+) -> Result<Option<GroupsWithRules<'a>>, Box<Finding>> {
     let groups = groups_in_scope(context);
     if groups.is_empty() {
-        return None;
+        return Ok(None);
     }
-    match rules_of(context, def, "security groups") {
-        Ok(rules) => Some(GroupsWithRules { groups, rules }),
-        Err(finding) => {
-            findings.push(*finding);
-            None
-        }
-    }
+    let rules = rules_of(context, def, "security groups")?;
+    Ok(Some(GroupsWithRules { groups, rules }))
 }
 
 /// The bastions' security groups for an ingress check that leaves a missing

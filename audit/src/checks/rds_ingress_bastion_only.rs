@@ -45,7 +45,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         Err(finding) => return vec![*finding],
     };
     let port = db.port.unwrap_or(3306);
-    let ingress = ingress(db, rules, &allowed, port);
+    let ingress = judge_ingress(db, rules, &allowed, port);
     // The rotation function must reach the database too, or every rotation fails.
     let unreached: Vec<&str> = allowed
         .function_groups
@@ -53,7 +53,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         .filter(|(_, groups)| !groups.iter().any(|g| ingress.groups.contains(g)))
         .map(|(name, _)| name.as_str())
         .collect();
-    let egress = egress(context, rules, db, &allowed.function_groups, port);
+    let egress = judge_egress(context, rules, db, &allowed.function_groups, port);
     let acl_blocked = match acl_blocked(context, db, port) {
         Ok(blocked) => blocked,
         Err(finding) => return vec![*finding],
@@ -128,7 +128,12 @@ struct Ingress {
 }
 
 /// Sorts the rules of the database's groups that admit `port` by their sources.
-fn ingress(db: &DbInstance, rules: &[SecurityGroupRule], allowed: &Allowed, port: u16) -> Ingress {
+fn judge_ingress(
+    db: &DbInstance,
+    rules: &[SecurityGroupRule],
+    allowed: &Allowed,
+    port: u16,
+) -> Ingress {
     let mut ingress = Ingress {
         offending: Vec::new(),
         rules: 0,
@@ -168,7 +173,7 @@ struct Egress {
 /// Security groups filter what leaves as well as what enters (VPC user guide,
 /// "Security group rules": "Outbound rules control the outgoing traffic"): the
 /// function's groups must let the database port out to the database.
-fn egress(
+fn judge_egress(
     context: &Context<'_>,
     rules: &[SecurityGroupRule],
     db: &DbInstance,
