@@ -71,6 +71,21 @@ def value_changed_by_hand(secret) -> None:
         schedule_from(secret, int(time.time()))
 
 
+def rotation_turned_back_on(secret) -> None:
+    """RotateSecret without RotationRules on a secret whose rotation was off
+    (CancelRotateSecret): the stored rules apply again ("If you don't include the
+    configuration parameters, the operation starts a rotation with the values already
+    stored in the secret", API reference, RotateSecret; CancelRotateSecret: "To turn
+    on automatic rotation again, call RotateSecret"), and the next rotation is the
+    next window from now ("RotateImmediately ... wait until the next scheduled
+    rotation window"), not the date computed before rotation was turned off, which
+    DescribeSecret hid meanwhile ("If ... rotation has been disabled, Secrets Manager
+    returns null", DescribeSecret NextRotationDate) and which may have passed with no
+    rotation failing. Counting from the call, as for a new schedule, is this
+    emulator's decision (schedules.py); AWS does not document the instant."""
+    schedule_from(secret, int(time.time()))
+
+
 def rotation_lock(arn: str) -> threading.Lock:
     with ROTATION_LOCKS_GUARD:
         return ROTATION_LOCKS.setdefault(arn, threading.Lock())
@@ -177,6 +192,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                     f"A version {client_request_token} already exists for secret {secret.name}; use a new ClientRequestToken."
                 )
 
+        was_enabled = bool(secret.rotation_enabled)
         secret.rotation_requested = True
         secret.rotation_enabled = True
         secret.rotation_lambda_arn = lambda_arn
@@ -188,6 +204,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 # A new schedule counts from now; a failed rotation leaves the date
                 # where this put it, so it may pass, as the API reference says.
                 schedule_from(secret, int(time.time()))
+        elif not was_enabled and behaviours.on("rotation-schedule"):
+            rotation_turned_back_on(secret)
         interval = getattr(secret, "emulator_interval", None)
 
         if not secret.versions:
