@@ -159,7 +159,6 @@ def install() -> None:
         server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
         if server is not None and (server.process is None or server.process.poll() is not None):
             server.start()
-            launch_state.SUPERVISOR.write_children()
         return result
 
     replace(rds_models.RDSBackend, "stop_db_instance", stop_db_instance)
