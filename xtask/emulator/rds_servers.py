@@ -4,7 +4,9 @@ moto's DB instances have made-up endpoints with no database behind them. Here ea
 MySQL or MariaDB instance is its own MariaDB server (``mariadb_servers.py``), reached
 at its own loopback address through the network's gate (``network.Gate``), with a
 certificate for its endpoint's name; a managed master password creates that admin
-user with the privileges RDS gives (``rds_master_privileges``). A read replica is an
+user with the privileges RDS gives (``rds_master_privileges``), and ModifyDBInstance's
+new master password, or one RDS now manages, is set on that server
+(``set_master_password``). A read replica is an
 endpoint of its own serving its source's server; stopping and starting an instance
 stops and starts its server; deleting it stops the server.
 
@@ -69,6 +71,28 @@ def endpoint_name(instance) -> str:
     return f"{instance.db_instance_identifier}.emulator.{instance.region}.rds.amazonaws.com"
 
 
+def set_master_password(instance, db_kwargs: dict, was_managed: bool) -> None:
+    """ModifyDBInstance's new master password on the instance's own server (a
+    replica has none: it serves its source's). RDS API reference, ModifyDBInstance:
+    ``MasterUserPassword`` is "the new password for the master user";
+    ``ManageMasterUserPassword`` "If the DB instance doesn't manage the master user
+    password with Amazon Web Services Secrets Manager, you can turn on this
+    management. In this case, you can't specify MasterUserPassword", and RDS then
+    generates the password and keeps it in the secret it creates (RDS user guide,
+    "Password management with Amazon RDS and AWS Secrets Manager", which lists
+    "Modify the DB instance" among the ways to turn it on)."""
+    server = getattr(instance, "emulator_server", None)
+    if server is None or getattr(instance, "emulator_replica_of", None) is not None:
+        return
+    user = instance.master_username or "admin"
+    if db_kwargs.get("manage_master_user_password") and not was_managed:
+        managed = instance.master_user_secret
+        server.set_password(user, json.loads(managed.secret.secret_string)["password"])
+        managed._status = "active"
+    elif db_kwargs.get("master_user_password") and not getattr(instance, "manage_master_user_password", False):
+        server.set_password(user, db_kwargs["master_user_password"])
+
+
 def instance_address(self) -> str:
     gate = getattr(self, "emulator_gate", None)
     if gate is not None:
@@ -106,6 +130,19 @@ def install() -> None:
         return result
 
     replace(rds_models.RDSBackend, "delete_db_instance", delete_db_instance)
+
+    original_modify = rds_models.RDSBackend.modify_db_instance
+
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        # moto records a new master password, or the secret of one RDS now manages,
+        # but the server behind the instance would keep the old one.
+        database = self.databases.get(db_instance_identifier)
+        was_managed = bool(getattr(database, "manage_master_user_password", False))
+        database = original_modify(self, db_instance_identifier, db_kwargs)
+        set_master_password(database, db_kwargs, was_managed)
+        return database
+
+    replace(rds_models.RDSBackend, "modify_db_instance", modify_db_instance)
 
     original_create_replica = rds_models.RDSBackend.create_db_instance_read_replica
 
