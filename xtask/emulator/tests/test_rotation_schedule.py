@@ -23,12 +23,12 @@ def patched():
         secret_rotation.install()
 
 
-def configured(client, rules: dict):
-    """Secret "s" with rotation configured by `rules` at the epoch (long ago)."""
+def configured(client, rules: dict, tags: list | None = None):
+    """Secret "s" (with `tags`) with rotation configured by `rules` at the epoch (long ago)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.secretsmanager.models import secretsmanager_backends
 
-    client.create_secret(Name="s", SecretString="one")
+    client.create_secret(Name="s", SecretString="one", Tags=tags or [])
     secret = secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets["s"]
     secret.rotation_requested = secret.rotation_enabled = True
     secret.rotation_lambda_arn = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotator"
@@ -120,3 +120,26 @@ def test_rotation_turned_back_on_without_rules_counts_the_next_window_from_then(
         assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
         assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
         assert started == [("testSecret",)], "RotateImmediately=false only tests the configuration"
+
+
+def test_managed_rotation_turned_back_on_without_rules_counts_the_next_window_from_then():
+    """The same for a secret RDS manages (configure_managed_rotation): CancelRotateSecret
+    turns its rotation off though it has no function, and RotateSecret with no function
+    and no rules then must not bring back the date computed before."""
+    rules = {"AutomaticallyAfterDays": 7}
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        secret = configured(client, rules, tags=[{"Key": "aws:secretsmanager:owningService", "Value": "rds"}])
+        secret.rotation_lambda_arn = None
+        assert secret.owning_service == "rds"
+        assert next_date(client) == 8 * 86400 - 1  # 1970-01-08 23:59:59 UTC
+        client.cancel_rotate_secret(SecretId="s")
+        assert next_date(client) is None
+        before = int(time.time())
+        client.rotate_secret(SecretId="s", RotateImmediately=False)
+        after = int(time.time())
+        described = client.describe_secret(SecretId="s")
+        assert described["RotationEnabled"] is True
+        assert described["RotationRules"]["AutomaticallyAfterDays"] == 7, "the stored rules apply again"
+        assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
+        assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
