@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -471,26 +471,38 @@ fn launcher_command(
 /// before SIGKILL: the watchdog's grace (`GRACE_SECONDS`, `emulator/process_group.py`).
 const GROUP_GRACE: Duration = Duration::from_secs(10);
 
-/// Stops every process of the emulator recorded in `dir`, by id, and removes its state file.
+/// Stops every process of the emulator recorded in `dir` and removes its state file.
 ///
 /// The launcher is asked first (SIGTERM: it stops its children itself); what is left
 /// of its process group then gets SIGTERM and, after [`GROUP_GRACE`], SIGKILL, as the
-/// watchdog does. Returns the ids that were stopped. Only processes whose command
-/// line names the emulator's directory are signalled, so a recycled process id (or
-/// group id) is left alone.
+/// watchdog does (`stop_group`, `emulator/process_group.py`). Returns the ids that
+/// were stopped.
+///
+/// The group is signalled whole (killpg(2)), members whose command line names no
+/// directory of ours included (the `sleep` of a function's bootstrap), once the
+/// launcher or a member is shown to be ours by naming the emulator's directory. That
+/// stays true while the group has members: no new process is given the id of a group
+/// that has any (POSIX.1-2024, fork(): "The child process ID also shall not match any
+/// active process group ID",
+/// <https://pubs.opengroup.org/onlinepubs/9799919799/functions/fork.html>), so no
+/// other group can have it. The group is checked for live members right before each
+/// signal, as `stop_group` does: once it has emptied, its id is free again and is
+/// left alone.
 pub fn stop(dir: &Path) -> Result<Vec<u32>> {
     let Some(state) = EmulatorState::load(dir)? else {
         return Ok(Vec::new());
     };
-    let ours = |state: &EmulatorState| -> Vec<u32> {
-        state
-            .pids()
-            .into_iter()
-            .filter(|pid| process_belongs_to(*pid, dir))
-            .collect()
-    };
-    let mut stopped = ours(&state);
-    if stopped.contains(&state.launcher_pid) {
+    let group = state.launcher_pid;
+    let launcher_ours = process_belongs_to(state.launcher_pid, dir);
+    let mut stopped = group_members(group);
+    if !launcher_ours && !stopped.iter().any(|pid| process_belongs_to(*pid, dir)) {
+        // Neither the launcher nor any process of its group is ours: the ids were
+        // given to others since.
+        fs::remove_file(EmulatorState::state_file(dir)).ok();
+        return Ok(Vec::new());
+    }
+    if launcher_ours {
+        stopped.push(state.launcher_pid);
         let _ = kill(Pid::from_raw(pid_i32(state.launcher_pid)), Signal::SIGTERM);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -498,13 +510,17 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
         std::thread::sleep(Duration::from_millis(100));
     }
     for signal in [Signal::SIGTERM, Signal::SIGKILL] {
-        let left = ours(&state);
-        stopped.extend(&left);
-        for pid in &left {
-            let _ = kill(Pid::from_raw(pid_i32(*pid)), signal);
+        let left = group_members(group);
+        if left.is_empty() {
+            break;
         }
+        stopped.extend(&left);
+        let _ = killpg(Pid::from_raw(pid_i32(group)), signal);
         let deadline = Instant::now() + GROUP_GRACE;
-        while signal == Signal::SIGTERM && Instant::now() < deadline && !ours(&state).is_empty() {
+        while signal == Signal::SIGTERM
+            && Instant::now() < deadline
+            && !group_members(group).is_empty()
+        {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -514,8 +530,8 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
     Ok(stopped)
 }
 
-/// The processes of process group `group`, from `/proc/<pid>/stat` (proc(5): the
-/// fifth field, `pgrp`, after the command name in parentheses).
+/// The live processes of process group `group` (zombies have ended already), from
+/// `/proc/<pid>/stat`.
 fn group_members(group: u32) -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
@@ -526,17 +542,22 @@ fn group_members(group: u32) -> Vec<u32> {
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|stat| process_group_of(&stat))
+                .and_then(|stat| live_process_group(&stat))
                 == Some(group)
         })
         .collect()
 }
 
-/// The `pgrp` field of a `/proc/<pid>/stat` line: the command name may hold spaces
-/// and parentheses, so the fields are counted from its last `)`.
-fn process_group_of(stat: &str) -> Option<u32> {
+/// The `pgrp` field of a `/proc/<pid>/stat` line (proc(5): the fifth field; the
+/// third, `state`, is `Z` for a zombie, which has none here). The command name may
+/// hold spaces and parentheses, so the fields are counted from its last `)`.
+fn live_process_group(stat: &str) -> Option<u32> {
     let (_, after_name) = stat.rsplit_once(')')?;
-    after_name.split_whitespace().nth(2)?.parse().ok()
+    let mut fields = after_name.split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
 }
 
 fn pid_i32(pid: u32) -> i32 {
@@ -739,7 +760,7 @@ fn shell_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        DatabaseEndpoint, EmulatorState, group_members, process_belongs_to, process_group_of,
+        DatabaseEndpoint, EmulatorState, group_members, live_process_group, process_belongs_to,
         shell_quote, stop,
     };
     use std::fs;
@@ -749,7 +770,8 @@ mod tests {
     /// `down` stops what the watchdog would: the whole process group the launcher
     /// leads, not a list the launcher keeps. A stand-in launcher (started as `up`
     /// starts it, in a group of its own) runs a child that no list records and that
-    /// outlives it; both name the emulator's directory, as the real ones do.
+    /// outlives it, naming the emulator's directory as the real ones do, and a
+    /// `sleep` that names nothing of ours, as a function's bootstrap may run.
     #[test]
     fn stop_ends_every_process_of_the_launchers_group() {
         let dir = std::env::temp_dir().join(format!("xtask-stop-test-{}", std::process::id()));
@@ -759,26 +781,32 @@ mod tests {
         launcher
             .arg("-c")
             .arg(format!(
-                "sh -c 'while :; do sleep 1; done' '{shown}' & wait"
+                "sleep 9876 & sh -c 'while :; do sleep 1; done' '{shown}' & wait"
             ))
             .arg(&shown);
         std::os::unix::process::CommandExt::process_group(&mut launcher, 0);
         let mut launcher = launcher.spawn().expect("sh");
         let launcher_pid = launcher.id();
         let deadline = Instant::now() + Duration::from_secs(10);
-        let child = loop {
-            let found = group_members(launcher_pid)
-                .into_iter()
+        let (child, bystander) = loop {
+            let members = group_members(launcher_pid);
+            let child = members
+                .iter()
+                .copied()
                 .find(|pid| *pid != launcher_pid && process_belongs_to(*pid, &dir));
-            if let Some(pid) = found {
-                break pid;
+            let bystander = members.iter().copied().find(|pid| {
+                fs::read(format!("/proc/{pid}/cmdline")).ok().as_deref() == Some(b"sleep\09876\0")
+            });
+            if let (Some(child), Some(bystander)) = (child, bystander) {
+                break (child, bystander);
             }
             assert!(
                 Instant::now() < deadline,
-                "the stand-in's child did not start"
+                "the stand-in's children did not start"
             );
             std::thread::sleep(Duration::from_millis(50));
         };
+        assert!(!process_belongs_to(bystander, &dir));
         let state = EmulatorState {
             dir: dir.clone(),
             launcher_pid,
@@ -803,8 +831,17 @@ mod tests {
         .expect("state file");
         let stopped = stop(&dir).expect("stop");
         let _ = launcher.wait();
-        let child_left = process_belongs_to(child, &dir);
-        if child_left {
+        let alive = |pid: u32| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| live_process_group(&stat))
+                == Some(launcher_pid)
+        };
+        let left: Vec<u32> = [child, bystander]
+            .into_iter()
+            .filter(|pid| alive(*pid))
+            .collect();
+        if !left.is_empty() {
             // Clean up what this test started before failing.
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(i32::try_from(launcher_pid).unwrap_or(i32::MAX)),
@@ -812,9 +849,14 @@ mod tests {
             );
         }
         fs::remove_dir_all(&dir).ok();
-        assert!(!child_left, "the launcher's child {child} outlived `down`");
         assert!(
-            stopped.contains(&child) && stopped.contains(&launcher_pid),
+            left.is_empty(),
+            "{left:?} of the launcher's group outlived `down`"
+        );
+        assert!(
+            [child, bystander, launcher_pid]
+                .iter()
+                .all(|pid| stopped.contains(pid)),
             "{stopped:?}"
         );
     }
@@ -825,10 +867,11 @@ mod tests {
             ("4242 (mariadbd) S 4200 4200 4200 0 -1", Some(4200)),
             ("77 (a) b (c) S 1 76 76 0", Some(76)),
             ("9 (sh) R", None),
+            ("5 (sh) Z 1 5 5 0", None), // a zombie: ended, in no group here
             ("garbage", None),
         ];
         for (stat, expected) in cases {
-            assert_eq!(process_group_of(stat), expected, "{stat}");
+            assert_eq!(live_process_group(stat), expected, "{stat}");
         }
     }
 
