@@ -97,6 +97,21 @@ def rotation_function(region: str = REGION) -> str:
     return arn
 
 
+def turned_off_and_back_on(client, rules: dict) -> None:
+    """CancelRotateSecret, then RotateSecret(RotateImmediately=false) with no rules:
+    the stored `rules` apply again, counted from that call."""
+    client.cancel_rotate_secret(SecretId="s")
+    assert next_date(client) is None
+    before = int(time.time())
+    client.rotate_secret(SecretId="s", RotateImmediately=False)
+    after = int(time.time())
+    described = client.describe_secret(SecretId="s")
+    assert described["RotationEnabled"] is True
+    assert {key: described["RotationRules"][key] for key in rules} == rules, "the stored rules apply again"
+    assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
+    assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
+
+
 @pytest.mark.parametrize("rules", [{"ScheduleExpression": "rate(10 days)"}, {"AutomaticallyAfterDays": 10}])
 def test_rotation_turned_back_on_without_rules_counts_the_next_window_from_then(rules, monkeypatch):
     """CancelRotateSecret, then RotateSecret(RotateImmediately=false) with no rules: the
@@ -109,16 +124,7 @@ def test_rotation_turned_back_on_without_rules_counts_the_next_window_from_then(
         secret = configured(client, rules)
         secret.rotation_lambda_arn = rotation_function()
         assert next_date(client) == 11 * 86400 - 1  # 1970-01-11 23:59:59 UTC
-        client.cancel_rotate_secret(SecretId="s")
-        assert next_date(client) is None
-        before = int(time.time())
-        client.rotate_secret(SecretId="s", RotateImmediately=False)
-        after = int(time.time())
-        described = client.describe_secret(SecretId="s")
-        assert described["RotationEnabled"] is True
-        assert {key: described["RotationRules"][key] for key in rules} == rules, "the stored rules apply again"
-        assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
-        assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
+        turned_off_and_back_on(client, rules)
         assert started == [("testSecret",)], "RotateImmediately=false only tests the configuration"
 
 
@@ -133,13 +139,4 @@ def test_managed_rotation_turned_back_on_without_rules_counts_the_next_window_fr
         secret.rotation_lambda_arn = None
         assert secret.owning_service == "rds"
         assert next_date(client) == 8 * 86400 - 1  # 1970-01-08 23:59:59 UTC
-        client.cancel_rotate_secret(SecretId="s")
-        assert next_date(client) is None
-        before = int(time.time())
-        client.rotate_secret(SecretId="s", RotateImmediately=False)
-        after = int(time.time())
-        described = client.describe_secret(SecretId="s")
-        assert described["RotationEnabled"] is True
-        assert described["RotationRules"]["AutomaticallyAfterDays"] == 7, "the stored rules apply again"
-        assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
-        assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
+        turned_off_and_back_on(client, rules)
