@@ -93,8 +93,8 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "rotation-window",
-        "RotateSecret refuses a schedule or window AWS refuses: a cron() not on the hour or starting more often than every four hours, a Duration longer than the time between rotations, or past midnight for a once-a-day cron()",
-        "API reference, RotationRulesType (Duration, ScheduleExpression); user guide, \"Rotation schedules\" (rotation windows)",
+        "RotateSecret refuses a schedule or window AWS refuses: a cron() not on the hour, with a year other than `*`, or starting more often than every four hours, a Duration longer than the time between rotations, or past midnight for a once-a-day cron()",
+        "API reference, RotationRulesType (Duration, ScheduleExpression); user guide, \"Rotation schedules\" (rotation windows, cron fields)",
         "emulator::a_rotation_window_that_runs_into_the_next_window_or_day_is_refused",
         "a schedule or window AWS refuses must be refused",
         modules=("schedules", "secret_rotation"),

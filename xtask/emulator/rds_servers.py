@@ -4,7 +4,10 @@ moto's DB instances have made-up endpoints with no database behind them. Here ea
 MySQL or MariaDB instance is its own MariaDB server (``mariadb_servers.py``), reached
 at its own loopback address through the network's gate (``network.Gate``), with a
 certificate for its endpoint's name; a managed master password creates that admin
-user with the privileges RDS gives (``rds_master_privileges``). A read replica is an
+user with the privileges RDS gives (``rds_master_privileges``), and ModifyDBInstance's
+new master password, or one RDS now manages, is set on that server
+(``set_master_password``) once the request passes the checks RDS makes
+(``password_change_refusal``). A read replica is an
 endpoint of its own serving its source's server; stopping and starting an instance
 stops and starts its server; deleting it stops the server.
 
@@ -69,6 +72,109 @@ def endpoint_name(instance) -> str:
     return f"{instance.db_instance_identifier}.emulator.{instance.region}.rds.amazonaws.com"
 
 
+def set_master_password(instance, db_kwargs: dict, was_managed: bool) -> None:
+    """ModifyDBInstance's new master password on the instance's own server (a
+    replica has none: it serves its source's). RDS API reference, ModifyDBInstance:
+    ``MasterUserPassword`` is "the new password for the master user";
+    ``ManageMasterUserPassword`` "If the DB instance doesn't manage the master user
+    password with Amazon Web Services Secrets Manager, you can turn on this
+    management. In this case, you can't specify MasterUserPassword", and RDS then
+    generates the password and keeps it in the secret it creates (RDS user guide,
+    "Password management with Amazon RDS and AWS Secrets Manager", which lists
+    "Modify the DB instance" among the ways to turn it on)."""
+    server = getattr(instance, "emulator_server", None)
+    if server is None or getattr(instance, "emulator_replica_of", None) is not None:
+        return
+    user = instance.master_username or "admin"
+    if db_kwargs.get("manage_master_user_password") and not was_managed:
+        managed = instance.master_user_secret
+        server.set_password(user, json.loads(managed.secret.secret_string)["password"])
+        managed._status = "active"
+    elif db_kwargs.get("master_user_password") and not getattr(instance, "manage_master_user_password", False):
+        server.set_password(user, db_kwargs["master_user_password"])
+
+
+def password_change_refusal(instance, db_kwargs) -> tuple[str, str] | None:
+    """The error (code, message) RDS answers a ModifyDBInstance that changes the master
+    password of `instance` with, or None where it accepts it.
+
+    - On a read replica, ``MasterUserPassword`` and ``ManageMasterUserPassword`` are
+      refused, InvalidParameterCombination: a replica's users are its source's.
+      AWS's text for RDS for PostgreSQL, as ModifyDBInstance answered it
+      (terraform-aws-modules/terraform-aws-rds#526, hashicorp/terraform-provider-aws
+      #46544): "Cannot change master user password on an RDS postgres Read Replica
+      because it uses physical replication and therefore cannot differ from its
+      parent."; for MySQL and MariaDB the exact message is not confirmed, so the
+      emulator forms its own. ``ManageMasterUserPassword`` on a replica: "isn't
+      supported for read replica" is AWS's text for CreateDBCluster
+      (hashicorp/terraform-provider-aws#40188, InvalidParameterValue there); for
+      ModifyDBInstance neither code nor text is confirmed.
+    - Both at once, or ``MasterUserPassword`` on an instance whose password RDS
+      already manages (unless the call turns that management off), are refused,
+      InvalidParameterCombination: RDS API reference, ModifyDBInstance
+      (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html),
+      ``MasterUserPassword``: "Can't be specified if ManageMasterUserPassword is turned
+      on"; ``ManageMasterUserPassword``: "Can't manage the master user password with
+      Amazon Web Services Secrets Manager if MasterUserPassword is specified". The
+      texts are the emulator's.
+    - An instance that is not available (stopped, say: its server is not running) is
+      refused, InvalidDBInstanceState, the fault ModifyDBInstance documents for an
+      instance in the wrong state; AWS's exact text is not confirmed.
+    """
+    manage = db_kwargs.get("manage_master_user_password")
+    password = db_kwargs.get("master_user_password")
+    if manage is not True and password is None:
+        return None
+    name = instance.db_instance_identifier
+    if getattr(instance, "is_replica", False):
+        if manage is True:
+            return "InvalidParameterCombination", "ManageMasterUserPassword isn't supported for read replica"
+        engine = (instance.engine or "").lower()
+        if engine.startswith("postgres"):
+            return "InvalidParameterCombination", (
+                "Cannot change master user password on an RDS postgres Read Replica because it uses physical replication and therefore cannot differ from its parent."
+            )
+        source = getattr(instance, "source_db_instance_identifier", None)
+        return "InvalidParameterCombination", (
+            f"Cannot change master user password on an RDS {engine} Read Replica: its users are its source's; change it on {source}."
+        )
+    if manage is True and password is not None:
+        return "InvalidParameterCombination", "ManageMasterUserPassword can't be turned on in a request that specifies MasterUserPassword."
+    if password is not None and manage is not False and getattr(instance, "manage_master_user_password", False):
+        return "InvalidParameterCombination", (
+            f"MasterUserPassword can't be specified: RDS manages the master user password of DB instance {name} with Secrets Manager."
+        )
+    status = getattr(instance, "status", "available")
+    if status != "available":
+        return "InvalidDBInstanceState", f"DB instance {name} is {status}; its master user password can be changed once it is available."
+    return None
+
+
+def checked_modify(original):
+    """moto's ModifyDBInstance (`original`) with the master password checked first
+    (``password_change_refusal``: moto accepts every change, creates a secret even on
+    a replica and, on a stopped instance, records a password its server never gets),
+    ManageMasterUserPassword on an instance RDS already manages taken as the no-op it
+    is (moto would make a second secret), and the new or now-managed password set on
+    the instance's server (moto records it, the server would keep the old one)."""
+    from moto.rds.exceptions import RDSClientError
+
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        database = self.databases.get(db_instance_identifier)
+        was_managed = bool(getattr(database, "manage_master_user_password", False))
+        if database is not None:  # else moto's own answer (DBInstanceNotFound)
+            refusal = password_change_refusal(database, db_kwargs)
+            if refusal is not None:
+                raise RDSClientError(*refusal)
+            if was_managed and db_kwargs.get("manage_master_user_password") is True:
+                db_kwargs.pop("manage_master_user_password")
+        database = original(self, db_instance_identifier, db_kwargs)
+        set_master_password(database, db_kwargs, was_managed)
+        return database
+
+    return modify_db_instance
+
+
 def instance_address(self) -> str:
     gate = getattr(self, "emulator_gate", None)
     if gate is not None:
@@ -106,6 +212,8 @@ def install() -> None:
         return result
 
     replace(rds_models.RDSBackend, "delete_db_instance", delete_db_instance)
+
+    replace(rds_models.RDSBackend, "modify_db_instance", checked_modify(rds_models.RDSBackend.modify_db_instance))
 
     original_create_replica = rds_models.RDSBackend.create_db_instance_read_replica
 
@@ -159,7 +267,6 @@ def install() -> None:
         server = getattr(self.databases.get(db_instance_identifier), "emulator_server", None)
         if server is not None and (server.process is None or server.process.poll() is not None):
             server.start()
-            launch_state.SUPERVISOR.write_children()
         return result
 
     replace(rds_models.RDSBackend, "stop_db_instance", stop_db_instance)

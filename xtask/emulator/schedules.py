@@ -10,14 +10,20 @@ window closes after one hour for a schedule in hours and at the end of the UTC d
 for one in days, so only an explicit Duration can overlap.
 
 Behaviour ``rotation-window`` follows the user guide's "Rotation schedules" /
-"Rotation windows": windows "always start on the hour", so a ``cron()`` whose minute
-field is not ``0`` is refused; a secret rotates "as often as every four hours", so a
-``cron()`` starting more often than that is refused; a window in hours may be no
+"Rotation windows"
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html):
+windows "always start on the hour", so a ``cron()`` whose minute field is not ``0``
+is refused; its table of cron fields says the year "Must be *" ("because Secrets
+Manager does not support rotation schedules that are more than a year apart"), so
+any other year field is refused; a secret rotates "as often as every four hours", so
+a ``cron()`` starting more often than that is refused; a window in hours may be no
 longer than the hours between rotations, and "A cron expression that includes
 increments of hours resets each day", so a cron starting several times a day is
 judged by the gaps between its starts, the last one's reaching the next day's first;
 a cron starting once a day must end by midnight. AWS's exact messages for these
-refusals are not documented; the texts here say which rule was broken. Left
+refusals are not documented (for the year field none was found in AWS's docs or
+public issues either; the error code is the one RotateSecret documents for an invalid
+parameter, InvalidParameterException); the texts here say which rule was broken. Left
 undecided, and accepted: hour fields this does not read (``L``, names).
 
 Both-fields refusal: AWS's text, as users report it (hashicorp/terraform-provider-aws
@@ -123,6 +129,8 @@ def window_refusal(schedule: str | None, duration: str | None) -> str | None:
     minutes, hours_field = cron.group(1).split()[:2]
     if minutes != "0":
         return f"{schedule}: rotation windows start on the hour; the minutes field must be 0."
+    if cron.group(1).split()[5] != "*":
+        return f"{schedule}: the year field must be *; Secrets Manager does not support rotation schedules more than a year apart."
     hours = _field_values(hours_field, 0, 23)
     if not hours:
         return None

@@ -71,6 +71,27 @@ def value_changed_by_hand(secret) -> None:
         schedule_from(secret, int(time.time()))
 
 
+def rotation_turned_back_on(secret) -> None:
+    """RotateSecret without RotationRules on a secret whose rotation was off
+    (CancelRotateSecret): the stored rules apply again ("If you don't include the
+    configuration parameters, the operation starts a rotation with the values already
+    stored in the secret", API reference, RotateSecret; CancelRotateSecret: "To turn
+    on automatic rotation again, call RotateSecret"), and the next rotation is the
+    next window from now ("RotateImmediately ... wait until the next scheduled
+    rotation window"), not the date computed before rotation was turned off, which
+    DescribeSecret hid meanwhile ("If ... rotation has been disabled, Secrets Manager
+    returns null", DescribeSecret NextRotationDate) and which may have passed with no
+    rotation failing. The same reference says turning rotation off and on again
+    moves the next rotation: "if you turn off automatic rotation and then turn it back on, the next rotation
+    may occur much sooner than this date"
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html).
+    Which instant the new date counts from it does not say; counting from the call,
+    as for a new schedule, is this emulator's decision (schedules.py). The same for a
+    function's rotation (``patched_rotate_secret``) and a managed one
+    (``configure_managed_rotation``)."""
+    schedule_from(secret, int(time.time()))
+
+
 def rotation_lock(arn: str) -> threading.Lock:
     with ROTATION_LOCKS_GUARD:
         return ROTATION_LOCKS.setdefault(arn, threading.Lock())
@@ -95,6 +116,7 @@ def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool 
     ``rds-managed-rotation`` off, an instance not available, a rotation under way)
     the value stays as it was, where moto would make an empty version ``AWSCURRENT``."""
     interval = validate_rotation_rules(rotation_rules) if rotation_rules else None
+    was_enabled = bool(secret.rotation_enabled)
     secret.rotation_requested = True
     secret.rotation_enabled = True
     if rotation_rules:
@@ -105,6 +127,8 @@ def configure_managed_rotation(secret, rotation_rules, rotate_immediately: bool 
             schedule_from(secret, int(time.time()))
         elif interval:
             secret.next_rotation_date = int(time.time()) + interval
+    elif not was_enabled and behaviours.on("rotation-schedule"):
+        rotation_turned_back_on(secret)
     if rotate_immediately:
         import rds_rotation  # imported when needed: it brings in the HTTP layer (strict)
 
@@ -177,6 +201,7 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                     f"A version {client_request_token} already exists for secret {secret.name}; use a new ClientRequestToken."
                 )
 
+        was_enabled = bool(secret.rotation_enabled)
         secret.rotation_requested = True
         secret.rotation_enabled = True
         secret.rotation_lambda_arn = lambda_arn
@@ -188,6 +213,8 @@ def patched_rotate_secret(self, secret_id, client_request_token=None, rotation_l
                 # A new schedule counts from now; a failed rotation leaves the date
                 # where this put it, so it may pass, as the API reference says.
                 schedule_from(secret, int(time.time()))
+        elif not was_enabled and behaviours.on("rotation-schedule"):
+            rotation_turned_back_on(secret)
         interval = getattr(secret, "emulator_interval", None)
 
         if not secret.versions:
@@ -427,7 +454,15 @@ def patched_cancel_rotate_secret(self, secret_id):
         raise SecretNotFoundException()
     secret = self.secrets[secret_id]
     with rotation_lock(secret.arn):
-        answer = original_cancel_rotate_secret(self, secret_id)
+        if isinstance(secret, sm_models.FakeSecret) and secret.owning_service and not secret.rotation_lambda_arn and not secret.is_deleted():
+            # A secret RDS manages has no rotation function, which moto requires here;
+            # AWS turns its rotation off (users do so from the console,
+            # aws-controllers-k8s/community#2674; terraform-aws-modules/terraform-aws-rds
+            # #580 documents turning it off through the secret's rotation resource).
+            secret.rotation_enabled = False
+            answer = secret.to_short_dict()
+        else:
+            answer = original_cancel_rotate_secret(self, secret_id)
         ROTATIONS.cancel(secret.arn)
     current = secret.default_version_id
     pending = next((vid for vid, v in secret.versions.items() if "AWSPENDING" in v["version_stages"] and vid != current), None)

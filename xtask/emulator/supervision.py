@@ -1,15 +1,16 @@
 """The supervisor: every child process of the launcher, and how they all stop.
 
 It prepares the MariaDB template data directory once (every server starts from a
-copy), keeps the list of MariaDB servers and function processes, records their
-process ids in ``children.json`` for ``xtask emulator down``, and stops them
+copy), keeps the list of MariaDB servers and function processes, and stops them
 all (``stop_all``: the Lambda execution environments first) on SIGTERM or when the
-launcher's parent dies (``launcher.shutdown``).
+launcher's parent dies (``launcher.shutdown``). What is left after that, or after a
+launcher killed outright, is found by its process group, not by a list kept here:
+the watchdog stops the group (``process_group.py``) and ``xtask emulator down``
+stops its members (``xtask/src/emulator.rs``, ``stop``), one list for both.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ import threading
 
 import launch_state
 from lambda_runtime import LAMBDA
-from emulator_log import log
 from mariadb_servers import MariaDbServer, remove_fallback_directory, socket_path
 
 
@@ -83,32 +83,16 @@ class Supervisor:
     def add_server(self, server: MariaDbServer) -> None:
         with self.lock:
             self.servers.append(server)
-        self.write_children()
 
     def remove_server(self, server: MariaDbServer) -> None:
         server.stop()
         with self.lock:
             if server in self.servers:
                 self.servers.remove(server)
-        self.write_children()
 
     def track(self, process: subprocess.Popen) -> None:
         with self.lock:
             self.processes = [p for p in self.processes if p.poll() is None] + [process]
-        self.write_children()
-
-    def write_children(self) -> None:
-        """Records every child pid for `xtask emulator down` (written atomically)."""
-        with self.lock:
-            pids = [s.process.pid for s in self.servers if s.process and s.process.poll() is None]
-            pids += [p.pid for p in self.processes if p.poll() is None]
-            path = os.path.join(launch_state.ARGS.state_dir, "children.json")
-            try:
-                with open(path + ".tmp", "w") as handle:
-                    json.dump({"pids": pids}, handle)
-                os.replace(path + ".tmp", path)
-            except OSError as error:
-                log(f"could not record child processes: {error}")
 
     def stop_all(self) -> None:
         LAMBDA.stop_all()
@@ -124,4 +108,3 @@ class Supervisor:
         for thread in threads:
             thread.join()
         remove_fallback_directory()
-        self.write_children()

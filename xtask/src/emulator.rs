@@ -5,8 +5,9 @@
 //! shell script: find the prerequisites and say how to install what is missing,
 //! generate the TLS authority, install moto into a project-local virtual
 //! environment, start the launcher (which binds moto's port itself and names it in its ready file), wait until both moto and the
-//! default MariaDB server answer, and record every process id in one state file so
-//! `down` stops exactly what `up` started. The launcher (`emulator/launcher.py`)
+//! default MariaDB server answer, and record the launcher in one state file so
+//! `down` stops exactly what `up` started: the launcher's process group, which the
+//! launcher's watchdog stops too. The launcher (`emulator/launcher.py`)
 //! supervises the MariaDB servers and the Lambda processes (`emulator/supervision.py`);
 //! see its module doc.
 //!
@@ -22,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -176,14 +177,13 @@ impl EmulatorState {
         }
     }
 
-    /// Process ids of everything the launcher runs, the launcher first.
+    /// Process ids of everything the launcher runs, the launcher among them: the
+    /// members of the process group it leads. That group is the one list of what to
+    /// stop, the watchdog's too (`emulator/process_group.py`): every process the
+    /// launcher starts, and theirs, is in it.
     pub fn pids(&self) -> Vec<u32> {
-        let mut pids = vec![self.launcher_pid, self.database.pid];
-        if let Ok(text) = fs::read_to_string(self.dir.join("run").join("children.json"))
-            && let Ok(children) = serde_json::from_str::<Children>(&text)
-        {
-            pids.extend(children.pids);
-        }
+        let mut pids = group_members(self.launcher_pid);
+        pids.push(self.launcher_pid);
         pids.sort_unstable();
         pids.dedup();
         pids
@@ -193,11 +193,6 @@ impl EmulatorState {
     pub fn is_running(&self) -> bool {
         process_belongs_to(self.launcher_pid, &self.dir)
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct Children {
-    pids: Vec<u32>,
 }
 
 /// The file the launcher writes once the default MariaDB server accepts logins.
@@ -472,33 +467,97 @@ fn launcher_command(
     Ok(command)
 }
 
-/// Stops every process of the emulator recorded in `dir`, by id, and removes its state file.
+/// How long `stop` lets what is left of the launcher's group end after SIGTERM
+/// before SIGKILL: the watchdog's grace (`GRACE_SECONDS`, `emulator/process_group.py`).
+const GROUP_GRACE: Duration = Duration::from_secs(10);
+
+/// Stops every process of the emulator recorded in `dir` and removes its state file.
 ///
-/// Returns the ids that were stopped. Only processes whose command line names the
-/// emulator's directory are signalled, so a recycled process id is left alone.
+/// The launcher is asked first (SIGTERM: it stops its children itself); what is left
+/// of its process group then gets SIGTERM and, after [`GROUP_GRACE`], SIGKILL, as the
+/// watchdog does (`stop_group`, `emulator/process_group.py`). Returns the ids that
+/// were stopped.
+///
+/// The group is signalled whole (killpg(2)), members whose command line names no
+/// directory of ours included (the `sleep` of a function's bootstrap), once the
+/// launcher or a member is shown to be ours by naming the emulator's directory. That
+/// stays true while the group has members: no new process is given the id of a group
+/// that has any (POSIX.1-2024, fork(): "The child process ID also shall not match any
+/// active process group ID",
+/// <https://pubs.opengroup.org/onlinepubs/9799919799/functions/fork.html>), so no
+/// other group can have it. The group is checked for live members right before each
+/// signal, as `stop_group` does: once it has emptied, its id is free again and is
+/// left alone.
 pub fn stop(dir: &Path) -> Result<Vec<u32>> {
     let Some(state) = EmulatorState::load(dir)? else {
         return Ok(Vec::new());
     };
-    let ours: Vec<u32> = state
-        .pids()
-        .into_iter()
-        .filter(|pid| process_belongs_to(*pid, dir))
-        .collect();
-    if ours.contains(&state.launcher_pid) {
+    let group = state.launcher_pid;
+    let launcher_ours = process_belongs_to(state.launcher_pid, dir);
+    let mut stopped = group_members(group);
+    if !launcher_ours && !stopped.iter().any(|pid| process_belongs_to(*pid, dir)) {
+        // Neither the launcher nor any process of its group is ours: the ids were
+        // given to others since.
+        fs::remove_file(EmulatorState::state_file(dir)).ok();
+        return Ok(Vec::new());
+    }
+    if launcher_ours {
+        stopped.push(state.launcher_pid);
         let _ = kill(Pid::from_raw(pid_i32(state.launcher_pid)), Signal::SIGTERM);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && ours.iter().any(|pid| process_belongs_to(*pid, dir)) {
+    while Instant::now() < deadline && process_belongs_to(state.launcher_pid, dir) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    for pid in &ours {
-        if process_belongs_to(*pid, dir) {
-            let _ = kill(Pid::from_raw(pid_i32(*pid)), Signal::SIGKILL);
+    for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+        let left = group_members(group);
+        if left.is_empty() {
+            break;
+        }
+        stopped.extend(&left);
+        let _ = killpg(Pid::from_raw(pid_i32(group)), signal);
+        let deadline = Instant::now() + GROUP_GRACE;
+        while signal == Signal::SIGTERM
+            && Instant::now() < deadline
+            && !group_members(group).is_empty()
+        {
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
+    stopped.sort_unstable();
+    stopped.dedup();
     fs::remove_file(EmulatorState::state_file(dir)).ok();
-    Ok(ours)
+    Ok(stopped)
+}
+
+/// The live processes of process group `group` (zombies have ended already), from
+/// `/proc/<pid>/stat`.
+fn group_members(group: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| live_process_group(&stat))
+                == Some(group)
+        })
+        .collect()
+}
+
+/// The `pgrp` field of a `/proc/<pid>/stat` line (proc(5): the fifth field; the
+/// third, `state`, is `Z` for a zombie, which has none here). The command name may
+/// hold spaces and parentheses, so the fields are counted from its last `)`.
+fn live_process_group(stat: &str) -> Option<u32> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let mut fields = after_name.split_whitespace();
+    if fields.next()? == "Z" {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
 }
 
 fn pid_i32(pid: u32) -> i32 {
@@ -700,7 +759,121 @@ fn shell_quote(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{
+        DatabaseEndpoint, EmulatorState, group_members, live_process_group, process_belongs_to,
+        shell_quote, stop,
+    };
+    use std::fs;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// `down` stops what the watchdog would: the whole process group the launcher
+    /// leads, not a list the launcher keeps. A stand-in launcher (started as `up`
+    /// starts it, in a group of its own) runs a child that no list records and that
+    /// outlives it, naming the emulator's directory as the real ones do, and a
+    /// `sleep` that names nothing of ours, as a function's bootstrap may run.
+    #[test]
+    fn stop_ends_every_process_of_the_launchers_group() {
+        let dir = std::env::temp_dir().join(format!("xtask-stop-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("test directory");
+        let shown = dir.display().to_string();
+        let mut launcher = Command::new("sh");
+        launcher
+            .arg("-c")
+            .arg(format!(
+                "sleep 9876 & sh -c 'while :; do sleep 1; done' '{shown}' & wait"
+            ))
+            .arg(&shown);
+        std::os::unix::process::CommandExt::process_group(&mut launcher, 0);
+        let mut launcher = launcher.spawn().expect("sh");
+        let launcher_pid = launcher.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (child, bystander) = loop {
+            let members = group_members(launcher_pid);
+            let child = members
+                .iter()
+                .copied()
+                .find(|pid| *pid != launcher_pid && process_belongs_to(*pid, &dir));
+            let bystander = members.iter().copied().find(|pid| {
+                fs::read(format!("/proc/{pid}/cmdline")).ok().as_deref() == Some(b"sleep\09876\0")
+            });
+            if let (Some(child), Some(bystander)) = (child, bystander) {
+                break (child, bystander);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stand-in's children did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(!process_belongs_to(bystander, &dir));
+        let state = EmulatorState {
+            dir: dir.clone(),
+            launcher_pid,
+            endpoint_url: "http://127.0.0.1:1".to_owned(),
+            region: "us-east-1".to_owned(),
+            access_key_id: "testing".to_owned(),
+            secret_access_key: "testing".to_owned(),
+            database: DatabaseEndpoint {
+                host: "127.0.0.1".to_owned(),
+                port: 1,
+                admin_user: "admin".to_owned(),
+                admin_password: String::new(),
+                pid: launcher_pid,
+            },
+            ca_file: dir.join("ca.pem"),
+            launcher_log: dir.join("launcher.log"),
+        };
+        fs::write(
+            EmulatorState::state_file(&dir),
+            serde_json::to_string(&state).expect("json"),
+        )
+        .expect("state file");
+        let stopped = stop(&dir).expect("stop");
+        let _ = launcher.wait();
+        let alive = |pid: u32| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| live_process_group(&stat))
+                == Some(launcher_pid)
+        };
+        let left: Vec<u32> = [child, bystander]
+            .into_iter()
+            .filter(|pid| alive(*pid))
+            .collect();
+        if !left.is_empty() {
+            // Clean up what this test started before failing.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(i32::try_from(launcher_pid).unwrap_or(i32::MAX)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        fs::remove_dir_all(&dir).ok();
+        assert!(
+            left.is_empty(),
+            "{left:?} of the launcher's group outlived `down`"
+        );
+        assert!(
+            [child, bystander, launcher_pid]
+                .iter()
+                .all(|pid| stopped.contains(pid)),
+            "{stopped:?}"
+        );
+    }
+
+    #[test]
+    fn the_process_group_is_read_after_the_command_name_whatever_it_holds() {
+        let cases = [
+            ("4242 (mariadbd) S 4200 4200 4200 0 -1", Some(4200)),
+            ("77 (a) b (c) S 1 76 76 0", Some(76)),
+            ("9 (sh) R", None),
+            ("5 (sh) Z 1 5 5 0", None), // a zombie: ended, in no group here
+            ("garbage", None),
+        ];
+        for (stat, expected) in cases {
+            assert_eq!(live_process_group(stat), expected, "{stat}");
+        }
+    }
 
     #[test]
     fn shell_quote_leaves_plain_values_and_quotes_the_rest() {

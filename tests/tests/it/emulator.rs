@@ -430,6 +430,8 @@ async fn a_rotation_window_that_runs_into_the_next_window_or_day_is_refused() {
         ("cron(0 22 * * ? *)", "3h"),
         ("cron(30 8 * * ? *)", "1h"),
         ("cron(0 * * * ? *)", "1h"),
+        // The user guide's table of cron fields: the year "Must be *".
+        ("cron(0 8 * * ? 2027)", "1h"),
     ] {
         let refused = secrets
             .rotate_secret()

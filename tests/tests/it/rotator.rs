@@ -1404,13 +1404,18 @@ async fn database_with_user(
 #[tokio::test]
 #[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_port_is_refused() {
-    // Known gap: RDS makes no replica of a source whose master password it manages
-    // (the emulator's `rds-managed-replica`), and with an admin secret naming its host
-    // the rotator recognises a replica only by an RDS endpoint name
-    // (`<id>.<hash>.<region>.rds.amazonaws.com`), which the emulator's instances (a
-    // loopback address each) lack. Until they have names, this scenario runs on an
-    // emulator of its own with that refusal off.
-    tests::emulator_with(false, &[("EMULATOR_OFF", "rds-managed-replica")]);
+    // The setup as a user builds it on AWS: RDS makes no replica of a source whose
+    // master password it manages ("Creating a read replica when the source DB ...
+    // manages credentials with Secrets Manager" is not supported, RDS user guide,
+    // "Password management with Amazon RDS and AWS Secrets Manager", limitations; the
+    // emulator's `rds-managed-replica`). So the source starts with a password of its
+    // own, gets its replica, and only then has RDS manage its password: ModifyDBInstance
+    // `ManageMasterUserPassword` ("If the DB instance doesn't manage the master user
+    // password with Amazon Web Services Secrets Manager, you can turn on this
+    // management", RDS API reference), which the same user guide lists among the ways
+    // to turn it on; neither page limits it for a source with replicas (not confirmed
+    // on a live account). The admin secret is then RDS's own, naming the source by
+    // its `aws:rds:primaryDBInstanceArn` tag, as the reference function expects.
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
@@ -1420,10 +1425,9 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         id: source_id,
         host: source_host,
         port: source_port,
-        managed_arn,
         master: mut source,
         ..
-    } = rds_instance(&config, "replicasrc").await;
+    } = tests::rotation::rds_instance_with_own_password(&config, "replicasrc").await;
     exec(&mut source, "CREATE DATABASE replicated".to_owned()).await;
     exec(
         &mut source,
@@ -1460,6 +1464,19 @@ async fn a_read_replica_host_is_rotated_on_its_source_and_another_database_or_po
         replica.read_replica_source_db_instance_identifier(),
         Some(source_id.as_str())
     );
+    rds.modify_db_instance()
+        .db_instance_identifier(&source_id)
+        .manage_master_user_password(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("ModifyDBInstance ManageMasterUserPassword on the source");
+    let managed_arn = tests::available_db_instance(&rds, &source_id)
+        .await
+        .master_user_secret()
+        .and_then(|s| s.secret_arn())
+        .expect("the secret RDS now manages")
+        .to_owned();
     let described = tests::available_db_instance(&rds, &source_id).await;
     assert!(
         described

@@ -23,12 +23,12 @@ def patched():
         secret_rotation.install()
 
 
-def configured(client, rules: dict):
-    """Secret "s" with rotation configured by `rules` at the epoch (long ago)."""
+def configured(client, rules: dict, tags: list | None = None):
+    """Secret "s" (with `tags`) with rotation configured by `rules` at the epoch (long ago)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.secretsmanager.models import secretsmanager_backends
 
-    client.create_secret(Name="s", SecretString="one")
+    client.create_secret(Name="s", SecretString="one", Tags=tags or [])
     secret = secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION].secrets["s"]
     secret.rotation_requested = secret.rotation_enabled = True
     secret.rotation_lambda_arn = f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:rotator"
@@ -74,3 +74,69 @@ def test_rotation_turned_off_answers_no_next_rotation_date():
         assert "NextRotationDate" not in client.describe_secret(SecretId="s")
         listed = client.list_secrets()["SecretList"]
         assert [("NextRotationDate" in secret) for secret in listed] == [False]
+
+
+def rotation_function(region: str = REGION) -> str:
+    """A function Secrets Manager may invoke, as RotateSecret requires
+    (behaviour invoke-permission); its ARN."""
+    import io
+    import json
+    import zipfile
+
+    iam = boto3.client("iam", region_name=region)
+    role = iam.create_role(
+        RoleName="rotator",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    )["Role"]["Arn"]
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("bootstrap", "#!/bin/sh\n")
+    functions = boto3.client("lambda", region_name=region)
+    arn = functions.create_function(FunctionName="rotator", Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": package.getvalue()})["FunctionArn"]
+    functions.add_permission(FunctionName="rotator", StatementId="secrets", Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com")
+    return arn
+
+
+def turned_off_and_back_on(client, rules: dict) -> None:
+    """CancelRotateSecret, then RotateSecret(RotateImmediately=false) with no rules:
+    the stored `rules` apply again, counted from that call."""
+    client.cancel_rotate_secret(SecretId="s")
+    assert next_date(client) is None
+    before = int(time.time())
+    client.rotate_secret(SecretId="s", RotateImmediately=False)
+    after = int(time.time())
+    described = client.describe_secret(SecretId="s")
+    assert described["RotationEnabled"] is True
+    assert {key: described["RotationRules"][key] for key in rules} == rules, "the stored rules apply again"
+    assert next_date(client) in {schedules.next_rotation(rules, at)[0] for at in (before, after)}
+    assert next_date(client) > after, "the next rotation is ahead, not a date from before rotation was off"
+
+
+@pytest.mark.parametrize("rules", [{"ScheduleExpression": "rate(10 days)"}, {"AutomaticallyAfterDays": 10}])
+def test_rotation_turned_back_on_without_rules_counts_the_next_window_from_then(rules, monkeypatch):
+    """CancelRotateSecret, then RotateSecret(RotateImmediately=false) with no rules: the
+    stored schedule applies again from the call, not the date computed before rotation
+    was turned off (here in 1970, long passed with no rotation failing)."""
+    started = []
+    monkeypatch.setattr(secret_rotation.ROTATIONS, "start", lambda secret, token, steps, *rest, **kw: started.append(tuple(steps)))
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        secret = configured(client, rules)
+        secret.rotation_lambda_arn = rotation_function()
+        assert next_date(client) == 11 * 86400 - 1  # 1970-01-11 23:59:59 UTC
+        turned_off_and_back_on(client, rules)
+        assert started == [("testSecret",)], "RotateImmediately=false only tests the configuration"
+
+
+def test_managed_rotation_turned_back_on_without_rules_counts_the_next_window_from_then():
+    """The same for a secret RDS manages (configure_managed_rotation): CancelRotateSecret
+    turns its rotation off though it has no function, and RotateSecret with no function
+    and no rules then must not bring back the date computed before."""
+    rules = {"AutomaticallyAfterDays": 7}
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=REGION)
+        secret = configured(client, rules, tags=[{"Key": "aws:secretsmanager:owningService", "Value": "rds"}])
+        secret.rotation_lambda_arn = None
+        assert secret.owning_service == "rds"
+        assert next_date(client) == 8 * 86400 - 1  # 1970-01-08 23:59:59 UTC
+        turned_off_and_back_on(client, rules)

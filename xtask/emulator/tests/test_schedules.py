@@ -29,6 +29,9 @@ import schedules
         ("cron(* 8 * * ? *)", None, "on the hour"),
         ("cron(0 8 * * ? *)", None, None),  # no Duration: the default window always fits
         ("cron(0 L * * ? *)", "23h", None),  # an hour field this does not read: undecided
+        ("cron(0 8 * * ? 2027)", None, "year field must be *"),  # the user guide's table: "Must be *"
+        ("cron(0 8 * * ? 2026-2030)", "2h", "year field must be *"),
+        ("cron(0 8 * * ? */2)", None, "year field must be *"),
     ],
 )
 def test_a_window_may_not_run_into_the_next_window_or_day(schedule, duration, refused):

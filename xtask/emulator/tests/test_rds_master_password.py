@@ -1,0 +1,129 @@
+"""ModifyDBInstance's master password checks (rds_servers.checked_modify), through
+moto's RDS as a client calls it: what RDS refuses changes nothing, and turning on a
+management already on makes no second secret. Instances here have no MariaDB server
+(rds_servers.install is not run), so only the checks and moto's records are seen."""
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import rds_servers
+
+REGION = "us-east-1"
+NEW_PASSWORD = "a-new-password-1"  # a made-up value, never printed
+
+
+@pytest.fixture(autouse=True)
+def checked(monkeypatch):
+    from moto.rds import models as rds_models
+
+    original = rds_models.RDSBackend.modify_db_instance
+    monkeypatch.setattr(rds_models.RDSBackend, "modify_db_instance", rds_servers.checked_modify(original))
+
+
+def instance(rds, name: str, engine: str = "mysql", **extra) -> dict:
+    if not extra.get("ManageMasterUserPassword"):
+        extra["MasterUserPassword"] = "the-first-password"
+    if engine == "mariadb":
+        extra["EngineVersion"] = "10.11.8"  # moto knows no default for it
+    return rds.create_db_instance(
+        DBInstanceIdentifier=name, Engine=engine, DBInstanceClass="db.t3.micro", MasterUsername="admin", AllocatedStorage=20, **extra
+    )["DBInstance"]
+
+
+def refused(rds, name: str, **change) -> dict:
+    with pytest.raises(ClientError) as error:
+        rds.modify_db_instance(DBInstanceIdentifier=name, ApplyImmediately=True, **change)
+    return error.value.response["Error"]
+
+
+def secret_names() -> list[str]:
+    return [s["Name"] for s in boto3.client("secretsmanager", region_name=REGION).list_secrets()["SecretList"]]
+
+
+@pytest.mark.parametrize("engine", ["mysql", "mariadb", "postgres"])
+@pytest.mark.parametrize("change", [{"ManageMasterUserPassword": True}, {"MasterUserPassword": NEW_PASSWORD}])
+def test_a_read_replica_keeps_its_sources_password(engine, change):
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "source", engine)
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica", SourceDBInstanceIdentifier="source")
+        error = refused(rds, "replica", **change)
+        assert error["Code"] == "InvalidParameterCombination"
+        assert "read replica" in error["Message"].lower()
+        replica = rds.describe_db_instances(DBInstanceIdentifier="replica")["DBInstances"][0]
+        assert "MasterUserSecret" not in replica
+        assert secret_names() == [], "no secret for a password that logs in nowhere"
+
+
+def test_the_postgres_replica_refusal_is_awss_text():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "source", "postgres")
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica", SourceDBInstanceIdentifier="source")
+        assert refused(rds, "replica", MasterUserPassword=NEW_PASSWORD)["Message"] == (
+            "Cannot change master user password on an RDS postgres Read Replica because it uses physical replication and therefore cannot differ from its parent."
+        )
+
+
+def test_turning_on_a_management_already_on_keeps_the_one_secret():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        first = instance(rds, "db", ManageMasterUserPassword=True)["MasterUserSecret"]["SecretArn"]
+        answer = rds.modify_db_instance(DBInstanceIdentifier="db", ManageMasterUserPassword=True, ApplyImmediately=True)["DBInstance"]
+        assert answer["MasterUserSecret"]["SecretArn"] == first
+        assert len(secret_names()) == 1
+
+
+@pytest.mark.parametrize(
+    "managed, change",
+    [
+        (True, {"MasterUserPassword": NEW_PASSWORD}),
+        (True, {"MasterUserPassword": NEW_PASSWORD, "ManageMasterUserPassword": True}),
+        (False, {"MasterUserPassword": NEW_PASSWORD, "ManageMasterUserPassword": True}),
+    ],
+)
+def test_a_master_password_beside_a_managed_one_is_refused(managed, change):
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db", ManageMasterUserPassword=managed)
+        before = secret_names()
+        assert refused(rds, "db", **change)["Code"] == "InvalidParameterCombination"
+        described = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+        assert ("MasterUserSecret" in described) is managed
+        assert secret_names() == before
+
+
+def test_turning_management_off_with_a_new_password_is_accepted():
+    """The reference's way back: ManageMasterUserPassword false "then you must specify
+    MasterUserPassword", and RDS deletes the secret."""
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db", ManageMasterUserPassword=True)
+        rds.modify_db_instance(DBInstanceIdentifier="db", ManageMasterUserPassword=False, MasterUserPassword=NEW_PASSWORD, ApplyImmediately=True)
+        assert "MasterUserSecret" not in rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+
+
+@pytest.mark.parametrize("change", [{"ManageMasterUserPassword": True}, {"MasterUserPassword": NEW_PASSWORD}])
+def test_a_stopped_instance_is_refused_before_anything_changes(change):
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db")
+        rds.stop_db_instance(DBInstanceIdentifier="db")
+        assert refused(rds, "db", **change)["Code"] == "InvalidDBInstanceState"
+        described = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+        assert described["DBInstanceStatus"] == "stopped"
+        assert "MasterUserSecret" not in described
+        assert secret_names() == []
+        rds.start_db_instance(DBInstanceIdentifier="db")
+        rds.modify_db_instance(DBInstanceIdentifier="db", ApplyImmediately=True, **change)
+
+
+def test_other_changes_pass_unchecked():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "source")
+        rds.create_db_instance_read_replica(DBInstanceIdentifier="replica", SourceDBInstanceIdentifier="source")
+        rds.modify_db_instance(DBInstanceIdentifier="replica", PubliclyAccessible=True, ApplyImmediately=True)
+        assert rds.describe_db_instances(DBInstanceIdentifier="replica")["DBInstances"][0]["PubliclyAccessible"] is True
