@@ -412,6 +412,12 @@ fn launcher_command(
         log,
     } = launcher;
     let mut command = Command::new(python);
+    if let Some(dir) = run_dir.parent() {
+        let marker = owner_marker(dir);
+        if let Some((name, value)) = marker.split_once('=') {
+            command.env(name, value);
+        }
+    }
     command
         .arg(
             paths::workspace_root()
@@ -480,7 +486,7 @@ const GROUP_GRACE: Duration = Duration::from_secs(10);
 ///
 /// The group is signalled whole (killpg(2)), members whose command line names no
 /// directory of ours included (the `sleep` of a function's bootstrap), once the
-/// launcher or a member is shown to be ours by naming the emulator's directory. That
+/// launcher or a member is shown to be ours by its environment ([`OWNER_ENV`]). That
 /// stays true while the group has members: no new process is given the id of a group
 /// that has any (POSIX.1-2024, fork(): "The child process ID also shall not match any
 /// active process group ID",
@@ -564,9 +570,23 @@ fn pid_i32(pid: u32) -> i32 {
     i32::try_from(pid).unwrap_or(i32::MAX)
 }
 
-/// Whether `pid` is alive and its command line mentions `dir` (so it is one of ours).
+/// The variable `up` gives the launcher: the emulator's directory, which every
+/// process it starts inherits (a function's process, started with its own
+/// environment, may not; the group's signal reaches it anyway). A command line
+/// naming the directory proves nothing: `tail -f <dir>/launcher.log`, or another
+/// emulator whose directory starts with the same text, names it too.
+const OWNER_ENV: &str = "XTASK_EMULATOR_DIR";
+
+/// The value of [`OWNER_ENV`] for the emulator in `dir`.
+fn owner_marker(dir: &Path) -> String {
+    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    format!("{OWNER_ENV}={}", dir.display())
+}
+
+/// Whether `pid` is alive and was started by the emulator in `dir` (its
+/// environment, `/proc/<pid>/environ`, carries [`OWNER_ENV`] naming `dir`).
 pub fn process_belongs_to(pid: u32, dir: &Path) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+    let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
     if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -574,9 +594,10 @@ pub fn process_belongs_to(pid: u32, dir: &Path) -> bool {
     {
         return false;
     }
-    let cmdline = String::from_utf8_lossy(&cmdline);
-    let dir = dir.display().to_string();
-    cmdline.contains(&dir) || cmdline.contains(dir.trim_end_matches('/'))
+    let marker = owner_marker(dir);
+    environ
+        .split(|byte| *byte == 0)
+        .any(|entry| entry == marker.as_bytes())
 }
 
 fn http_answers(port: u16) -> bool {
@@ -760,12 +781,51 @@ fn shell_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        DatabaseEndpoint, EmulatorState, group_members, live_process_group, process_belongs_to,
-        shell_quote, stop,
+        DatabaseEndpoint, EmulatorState, OWNER_ENV, group_members, live_process_group,
+        owner_marker, process_belongs_to, shell_quote, stop,
     };
     use std::fs;
+    use std::path::PathBuf;
     use std::process::Command;
     use std::time::{Duration, Instant};
+
+    /// Only the environment `up` gives makes a process ours: not a command line
+    /// naming the directory (`tail -f <dir>/launcher.log`), nor the marker of
+    /// another emulator whose directory starts with the same text.
+    #[test]
+    fn a_process_naming_the_directory_without_its_marker_is_not_the_emulators() {
+        let dir = std::env::temp_dir().join(format!("xtask-owner-test-{}", std::process::id()));
+        let other = PathBuf::from(format!("{}-org", dir.display()));
+        fs::create_dir_all(&dir).expect("test directory");
+        fs::create_dir_all(&other).expect("test directory");
+        let marker = owner_marker(&other);
+        let (name, value) = marker.split_once('=').expect("NAME=value");
+        let mut naming = Command::new("sh")
+            .env(name, value)
+            .arg("-c")
+            .arg("sleep 30; :")
+            .arg(dir.join("launcher.log"))
+            .spawn()
+            .expect("sh");
+        let pid = naming.id();
+        // Read once the shell runs (not while it is still being exec'd).
+        let shown = dir.join("launcher.log").display().to_string();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && !fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&shown))
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let ours = process_belongs_to(pid, &dir);
+        let the_others = process_belongs_to(pid, &other);
+        let _ = naming.kill();
+        let _ = naming.wait();
+        fs::remove_dir_all(&dir).ok();
+        fs::remove_dir_all(&other).ok();
+        assert!(!ours, "a command line naming the directory made it ours");
+        assert!(the_others, "the other emulator's marker was not recognised");
+    }
 
     /// `down` stops what the watchdog would: the whole process group the launcher
     /// leads, not a list the launcher keeps. A stand-in launcher (started as `up`
@@ -776,14 +836,12 @@ mod tests {
     fn stop_ends_every_process_of_the_launchers_group() {
         let dir = std::env::temp_dir().join(format!("xtask-stop-test-{}", std::process::id()));
         fs::create_dir_all(&dir).expect("test directory");
-        let shown = dir.display().to_string();
         let mut launcher = Command::new("sh");
-        launcher
-            .arg("-c")
-            .arg(format!(
-                "sleep 9876 & sh -c 'while :; do sleep 1; done' '{shown}' & wait"
-            ))
-            .arg(&shown);
+        let marker = owner_marker(&dir);
+        let (name, value) = marker.split_once('=').expect("NAME=value");
+        launcher.env(name, value).arg("-c").arg(format!(
+            "env -u {OWNER_ENV} sleep 9876 & sh -c 'while :; do sleep 1; done' & wait"
+        ));
         std::os::unix::process::CommandExt::process_group(&mut launcher, 0);
         let mut launcher = launcher.spawn().expect("sh");
         let launcher_pid = launcher.id();
