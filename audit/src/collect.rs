@@ -105,6 +105,7 @@ struct Clients {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     kms: aws_sdk_kms::Client,
+    organizations: aws_sdk_organizations::Client,
 }
 
 /// A retry partition of the account's own: "default partitions with the same name
@@ -171,6 +172,12 @@ impl Clients {
                 let mut builder =
                     aws_sdk_kms::config::Builder::from(config).interceptor(counter.clone());
                 builder.set_retry_partition(partition("kms"));
+                builder.build()
+            }),
+            organizations: aws_sdk_organizations::Client::from_conf({
+                let mut builder = aws_sdk_organizations::config::Builder::from(config)
+                    .interceptor(counter.clone());
+                builder.set_retry_partition(partition("organizations"));
                 builder.build()
             }),
         }
@@ -406,6 +413,8 @@ pub async fn collect_in_account(
     let mut failed_regions = Vec::new();
     let partition_account = known_account.clone();
     let mut account_id = known_account;
+    // Read once per account, with the first region's clients.
+    let mut organization_id = None;
     for config in configs {
         let region = config
             .region()
@@ -420,14 +429,18 @@ pub async fn collect_in_account(
         let collected = CatchPanic::new(async {
             tokio::join!(
                 collector.account_id(account_id.is_none()),
+                collector.organization_id(organization_id.is_none()),
                 Box::pin(collector.parts())
             )
         })
         .await;
         match collected {
-            Ok((account, (parts, region_excluded))) => {
+            Ok((account, organization, (parts, region_excluded))) => {
                 if account_id.is_none() {
                     account_id = account;
+                }
+                if organization_id.is_none() {
+                    organization_id = organization;
                 }
                 regions.extend(parts);
                 excluded.extend(region_excluded);
@@ -453,6 +466,8 @@ pub async fn collect_in_account(
             version: crate::VERSION.to_owned(),
             collected_at: started,
             account_id,
+            organization_id: organization_id
+                .unwrap_or_else(|| Collected::Skipped("no region was collected".to_owned())),
             insecure_db_tls: request.policy.insecure_db_tls,
             api_requests: counter.0.load(Ordering::Relaxed),
             calls: log.snapshot(),
@@ -561,6 +576,42 @@ impl RegionCollector<'_> {
                 None
             }
         }
+    }
+
+    /// The account's organisation id (`Ok(None)`: in no organisation), or `None`
+    /// when not `wanted` (already read).
+    async fn organization_id(&self, wanted: bool) -> Option<Collected<Option<String>>> {
+        if !wanted {
+            return None;
+        }
+        let call = &calls::ORGANIZATIONS_DESCRIBE_ORGANIZATION;
+        self.log.record(call);
+        Some(
+            match self.clients.organizations.describe_organization().send().await {
+                Ok(output) => match output.organization().and_then(|o| o.id()) {
+                    Some(id) => Collected::Ok(Some(id.to_owned())),
+                    None => Collected::Skipped(
+                        "organizations:DescribeOrganization answered without an organisation id"
+                            .to_owned(),
+                    ),
+                },
+                // "Your account isn't a member of an organization" (Organizations
+                // API reference, DescribeOrganization, Errors): the org keys are
+                // absent from every request context, not unknown.
+                Err(error)
+                    if error.as_service_error().is_some_and(
+                        aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError::is_aws_organizations_not_in_use_exception,
+                    ) =>
+                {
+                    Collected::Ok(None)
+                }
+                Err(error) => {
+                    let error = collection_error(call, &error);
+                    tracing::warn!("{}", error.describe());
+                    Collected::Failed(error)
+                }
+            },
+        )
     }
 
     /// The region's inventory: the named setup's, or one per discovered setup

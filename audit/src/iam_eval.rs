@@ -32,7 +32,7 @@
 //! within the boundary. Session policies, SCPs and RCPs are out of scope (the audit
 //! does not read them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -43,13 +43,15 @@ pub struct NamedPolicy<'a> {
     pub document: &'a str,
 }
 
-/// One request to decide: the action, the resource ARN, and the condition keys
-/// the audit knows for it (names lower-cased).
+/// One request to decide: the action, the resource ARN, the condition keys the
+/// audit knows for it, and those it knows the request does not carry (names
+/// lower-cased). A key in neither is unknown.
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     pub context: BTreeMap<String, String>,
+    pub absent: BTreeSet<String>,
 }
 
 impl<'a> Request<'a> {
@@ -58,6 +60,7 @@ impl<'a> Request<'a> {
             action,
             resource,
             context: BTreeMap::new(),
+            absent: BTreeSet::new(),
         }
     }
 
@@ -66,6 +69,15 @@ impl<'a> Request<'a> {
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.context
             .insert(key.to_ascii_lowercase(), value.to_owned());
+        self
+    }
+
+    /// Adds a condition key known to be absent from the request context (such
+    /// as `aws:PrincipalOrgID` for an account in no organisation), so that a
+    /// condition on it is decided as IAM decides one on a missing key.
+    #[must_use]
+    pub fn without(mut self, key: &str) -> Self {
+        self.absent.insert(key.to_ascii_lowercase());
         self
     }
 }
@@ -120,13 +132,11 @@ pub fn evaluate(policies: &[NamedPolicy<'_>], request: &Request<'_>) -> Result<D
             }
             let truth = match matches_resource(statement, request.resource) {
                 Truth::No => continue,
-                Truth::Yes => condition_holds(&statement["Condition"], &request.context),
-                Truth::Unknown(why) => {
-                    match condition_holds(&statement["Condition"], &request.context) {
-                        Truth::No => continue,
-                        _ => Truth::Unknown(why),
-                    }
-                }
+                Truth::Yes => condition_holds(&statement["Condition"], request),
+                Truth::Unknown(why) => match condition_holds(&statement["Condition"], request) {
+                    Truth::No => continue,
+                    _ => Truth::Unknown(why),
+                },
             };
             match (statement["Effect"].as_str(), truth) {
                 (Some("Deny"), Truth::Yes) => return Ok(Decision::ExplicitDeny { by: label }),
@@ -478,7 +488,7 @@ pub fn arn_matches(pattern: &str, text: &str) -> bool {
 /// Whether a statement's `Condition` holds: operators and keys are ANDed, a key's
 /// values ORed (for the negated operators: none may match), as the IAM user guide
 /// ("Creating a condition with multiple keys or values") says.
-fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Truth {
+fn condition_holds(condition: &Value, request: &Request<'_>) -> Truth {
     let Value::Object(operators) = condition else {
         return if condition.is_null() {
             Truth::Yes
@@ -506,7 +516,7 @@ fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Tru
                 other => strings(other).into_iter().map(str::to_owned).collect(),
             };
             let values: Vec<&str> = texts.iter().map(String::as_str).collect();
-            match operator_holds(operator, key, &values, context) {
+            match operator_holds(operator, key, &values, request) {
                 Truth::No => return Truth::No,
                 Truth::Unknown(why) => {
                     unknown.get_or_insert(why);
@@ -518,13 +528,33 @@ fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Tru
     unknown.map_or(Truth::Yes, Truth::Unknown)
 }
 
-fn operator_holds(
-    operator: &str,
-    key: &str,
-    values: &[&str],
-    context: &BTreeMap<String, String>,
-) -> Truth {
+/// One operator on one key. A key the request is known not to carry is decided
+/// as the IAM user guide ("IAM JSON policy elements: Condition operators",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)
+/// says: "If the key that you specify in a policy condition is not present in the
+/// request context, the values do not match and the condition is false. If the
+/// policy condition requires that the key is not matched, such as StringNotLike
+/// or ArnNotLike, and the right key is not present, the condition is true", except
+/// for `...IfExists` (true when the key is absent) and `Null` (true for `"true"`).
+fn operator_holds(operator: &str, key: &str, values: &[&str], request: &Request<'_>) -> Truth {
     let unknown = || Truth::Unknown(format!("{operator} on {key}"));
+    let name = key.to_ascii_lowercase();
+    let truth = |holds: bool| if holds { Truth::Yes } else { Truth::No };
+    if operator == "Null" {
+        let absent = if request.absent.contains(&name) {
+            true
+        } else if request.context.contains_key(&name) {
+            false
+        } else {
+            return unknown();
+        };
+        return match values {
+            [value] if value.eq_ignore_ascii_case("true") => truth(absent),
+            [value] if value.eq_ignore_ascii_case("false") => truth(!absent),
+            _ => unknown(),
+        };
+    }
+    let if_exists = operator.ends_with("IfExists");
     let base = operator.strip_suffix("IfExists").unwrap_or(operator);
     let (negated, compare): (bool, fn(&str, &str) -> bool) = match base {
         "StringEquals" | "ArnEquals" => (false, |p, v| p == v),
@@ -542,17 +572,16 @@ fn operator_holds(
     if values.is_empty() || values.iter().any(|v| v.contains("${")) {
         return unknown();
     }
+    if request.absent.contains(&name) {
+        return truth(if_exists || negated);
+    }
     // A key the audit does not know may still be in the real request: undecided,
     // even with IfExists (which only says what happens when it is absent).
-    let Some(actual) = context.get(&key.to_ascii_lowercase()) else {
+    let Some(actual) = request.context.get(&name) else {
         return unknown();
     };
     let any = values.iter().any(|pattern| compare(pattern, actual));
-    if any == negated {
-        Truth::No
-    } else {
-        Truth::Yes
-    }
+    truth(any != negated)
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986; IAM API reference,
@@ -949,6 +978,58 @@ mod tests {
             decide(&documents, &decrypt),
             Decision::Allowed { .. }
         ));
+    }
+
+    /// A key known to be absent (`aws:PrincipalOrgID` of an account in no
+    /// organisation) is decided as IAM decides a missing key; an unknown one is not.
+    #[test]
+    fn a_key_known_to_be_absent_is_decided_as_iam_decides_a_missing_key() {
+        let absent =
+            Request::new("secretsmanager:GetSecretValue", SECRET).without("aws:PrincipalOrgID");
+        let unknown = Request::new("secretsmanager:GetSecretValue", SECRET);
+        // (the condition, whether it holds when the key is absent)
+        let cases: Vec<(Value, bool)> = vec![
+            (
+                json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+                false,
+            ),
+            (json!({"StringLike": {"aws:PrincipalOrgID": "*"}}), false),
+            (
+                json!({"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+                true,
+            ),
+            (
+                json!({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}}),
+                true,
+            ),
+            (json!({"Null": {"aws:PrincipalOrgID": "true"}}), true),
+            (json!({"Null": {"aws:PrincipalOrgID": "false"}}), false),
+        ];
+        for (condition, holds) in cases {
+            let document = vec![
+                json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition.clone()}}),
+            ];
+            let decision = decide(&document, &absent);
+            assert_eq!(
+                matches!(decision, Decision::Allowed { .. }),
+                holds,
+                "{condition}: {decision:?}"
+            );
+            if !holds {
+                assert_eq!(decision, Decision::ImplicitDeny, "{condition}");
+            }
+            assert!(
+                matches!(decide(&document, &unknown), Decision::NotProven { .. }),
+                "{condition} on an unknown key"
+            );
+        }
+        // A present key: Null is false, and the values are compared.
+        let present = Request::new("secretsmanager:GetSecretValue", SECRET)
+            .with("aws:PrincipalOrgID", "o-abc123");
+        let null = vec![
+            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Null": {"aws:PrincipalOrgID": "true"}}}}),
+        ];
+        assert_eq!(decide(&null, &present), Decision::ImplicitDeny);
     }
 
     #[test]

@@ -53,7 +53,16 @@ pub struct PolicyAccess {
     /// any account in.
     pub faults: Vec<String>,
     /// Statements that share it with an organisation (`aws:PrincipalOrgID`).
-    pub organisations: Vec<String>,
+    pub organisations: Vec<SharedWith>,
+}
+
+/// A statement that shares a resource with an organisation's accounts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SharedWith {
+    /// The organisation's id (`o-...`).
+    pub organisation: String,
+    /// What the statement does, for a message.
+    pub message: String,
 }
 
 pub fn resource_policy_access(document: &str, account: &str) -> Result<PolicyAccess, String> {
@@ -99,9 +108,12 @@ fn policy_access(
             let fault = match (kind, value) {
                 ("" | "AWS", "*") if !pinned => match &organisation {
                     Some(organisation) => {
-                        access.organisations.push(format!(
-                            "{label} shares it with the accounts of organisation {organisation} (aws:PrincipalOrgID)"
-                        ));
+                        access.organisations.push(SharedWith {
+                            message: format!(
+                                "{label} shares it with the accounts of organisation {organisation} (aws:PrincipalOrgID)"
+                            ),
+                            organisation: organisation.clone(),
+                        });
                         None
                     }
                     None => Some(format!("{label} allows Principal * (public)")),

@@ -57,7 +57,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             };
             match resource_policy_access(document, account) {
                 Ok(access) if access.faults.is_empty() && access.organisations.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows only principals of account {account}")),
-                Ok(access) if access.faults.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows principals of account {account}, and is not public: {}", access.organisations.join("; "))),
+                Ok(access) if access.faults.is_empty() => context.pass(def, resource, format!("secret {name}: its resource policy allows principals of account {account}, and is not public: {}", access.organisations.iter().map(|o| o.message.as_str()).collect::<Vec<_>>().join("; "))),
                 Ok(access) => context.fail(def, resource, format!("secret {name}: {}; expected access only for principals of account {account}", access.faults.join("; "))),
                 Err(fault) => context.fail(def, resource, format!("secret {name}: {fault}")),
             }

@@ -6,8 +6,11 @@
 //! AWS's default policy (full access for `*`, no condition) passes with a note by
 //! default, because the tutorial keeps it and only this VPC reaches the endpoint;
 //! the policy setting `endpoint_policy_pin_account = true` fails it as Prowler
-//! does. Whether the policy allows the calls the rotation makes is
-//! `vpc.endpoint`'s question.
+//! does. `*` pinned by `aws:PrincipalOrgID` to an organisation (AWS's
+//! data-perimeter endpoint policies) keeps the boundary when it is the audited
+//! account's own organisation (read with `organizations:DescribeOrganization`),
+//! and fails when it is another's; unread, it passes as before. Whether the
+//! policy allows the calls the rotation makes is `vpc.endpoint`'s question.
 
 use super::context::Context;
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
@@ -41,9 +44,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 (None, _) => context.pass(def, &resource, format!("endpoint {} for {service_name} reports no policy (full access within the VPC)", endpoint.id)),
                 (Some(_), None) => context.finding(def, Status::Error, &resource, format!("endpoint {}: the audited account is unknown (sts:GetCallerIdentity failed), so its policy's trust boundary cannot be judged", endpoint.id)),
                 (Some(document), Some(account)) => {
-                    match endpoint_trust_faults(document, account, context.policy.endpoint_policy_pin_account) {
+                    match endpoint_trust_faults(document, account, context.organization_id, context.policy.endpoint_policy_pin_account) {
                         Ok(faults) if faults.is_empty() => {
-                            let open = endpoint_trust_faults(document, account, true).is_ok_and(|f| !f.is_empty());
+                            let open = endpoint_trust_faults(document, account, context.organization_id, true).is_ok_and(|f| !f.is_empty());
                             let note = if open { "; note: it lets Principal * in without pinning this account (AWS's default full-access policy; set endpoint_policy_pin_account = true to fail it)" } else { "" };
                             context.pass(def, &resource, format!("endpoint {} for {service_name}: its policy names no principal outside account {account}{note}", endpoint.id))
                         }
@@ -60,17 +63,31 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 }
 
 /// Statements of an endpoint policy that cross the account's trust boundary.
+/// `organisation` is the account's organisation as read (`Ok(None)`: in none).
 fn endpoint_trust_faults(
     document: &str,
     account: &str,
+    organisation: &Collected<Option<String>>,
     pin_account: bool,
 ) -> Result<Vec<String>, String> {
     let access = super::policy_document::resource_policy_access(document, account)?;
     let mut faults = access.faults;
-    if pin_account {
-        // Asked for this account only: an organisation's accounts are more.
-        faults.extend(access.organisations);
-    } else {
+    for shared in access.organisations {
+        match organisation {
+            // Asked for this account only: an organisation's accounts are more.
+            _ if pin_account => faults.push(shared.message),
+            Collected::Ok(Some(ours)) if *ours != shared.organisation => faults.push(format!(
+                "{}, not account {account}'s organisation {ours}",
+                shared.message
+            )),
+            Collected::Ok(None) => faults.push(format!(
+                "{}, and account {account} is in no organisation",
+                shared.message
+            )),
+            _ => {}
+        }
+    }
+    if !pin_account {
         // The unconditioned `*` (AWS's default) is allowed unless asked otherwise.
         faults.retain(|f| !f.ends_with("allows Principal * (public)"));
     }
@@ -115,5 +132,64 @@ mod tests {
         let pinned = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
             "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]}).to_string();
         assert_eq!(with_policy(pinned, true).status, Status::Pass);
+    }
+
+    /// `*` pinned to an organisation (AWS's data-perimeter endpoint policy) is
+    /// judged against the audited account's organisation: its own PASSes,
+    /// another's FAILs, and with the organisation unread it PASSes as before.
+    #[test]
+    #[allow(clippy::type_complexity)] // the table's row, written where it is read
+    fn an_organisation_pin_is_judged_against_the_accounts_organisation() {
+        use crate::finding::Status;
+        let perimeter = |organisation: &str| {
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organisation, "aws:ResourceOrgID": organisation}}}]})
+            .to_string()
+        };
+        // (name, the account's organisation, the policy's organisation, the status, text)
+        let cases: Vec<(&str, Collected<Option<String>>, &str, Status, &str)> = vec![
+            (
+                "this organisation",
+                Collected::Ok(Some(ORGANIZATION.to_owned())),
+                ORGANIZATION,
+                Status::Pass,
+                "names no principal outside account",
+            ),
+            (
+                "another organisation",
+                Collected::Ok(Some(ORGANIZATION.to_owned())),
+                "o-another9999",
+                Status::Fail,
+                "shares it with the accounts of organisation o-another9999 (aws:PrincipalOrgID), not account 123456789012's organisation o-tutorial123",
+            ),
+            (
+                "an account in no organisation",
+                Collected::Ok(None),
+                ORGANIZATION,
+                Status::Fail,
+                "and account 123456789012 is in no organisation",
+            ),
+            (
+                "the organisation unread",
+                Collected::Failed(denied("organizations:DescribeOrganization")),
+                "o-another9999",
+                Status::Pass,
+                "names no principal outside account",
+            ),
+        ];
+        for (name, organisation, pinned, status, text) in cases {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[0].policy_document = Some(perimeter(pinned));
+            }
+            let finding =
+                in_organization(region, organisation, "vpc.endpoint-policy.secretsmanager");
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
+        }
     }
 }

@@ -110,6 +110,7 @@ impl OrgParts {
                     version: org.version.clone(),
                     collected_at: org.collected_at,
                     account_id: None,
+                    organization_id: crate::inventory::Collected::Ok(None),
                     insecure_db_tls: false,
                     api_requests: 0,
                     calls: std::collections::BTreeMap::new(),

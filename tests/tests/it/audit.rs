@@ -2206,6 +2206,88 @@ async fn endpoints_the_function_cannot_reach_fail() {
     );
 }
 
+/// AWS's data-perimeter endpoint policy (aws-samples/data-perimeter-policy-examples,
+/// `vpc_endpoint_policies/default_endpoint_policy.json`) allows on
+/// `aws:PrincipalOrgID` and `aws:ResourceOrgID`: the audit reads the account's
+/// organisation (`organizations:DescribeOrganization`, moto implements it) and
+/// decides the policy instead of giving an ERROR: another organisation's id
+/// FAILs; the account's own PASSes, or, in no organisation, a Deny on
+/// `StringNotEquals` a missing key applies, as IAM decides it.
+#[tokio::test]
+async fn a_data_perimeter_endpoint_policy_is_decided_by_the_accounts_organisation() {
+    let setup = Box::pin(provision(&Options::default())).await;
+    let (inventory, _) = audit(&setup).await;
+    let audit::inventory::Collected::Ok(organisation) = &inventory.metadata.organization_id else {
+        panic!(
+            "the organisation was not read: {:?}",
+            inventory.metadata.organization_id
+        );
+    };
+    let audit::inventory::Collected::Ok(endpoints) = &inventory.regions[0].endpoints else {
+        panic!("the endpoints were not read");
+    };
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.service_name.ends_with(".secretsmanager"))
+        .expect("the Secrets Manager endpoint")
+        .id
+        .clone();
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    let audit_with = |statements: serde_json::Value| {
+        let (ec2, endpoint, setup) = (ec2.clone(), endpoint.clone(), &setup);
+        async move {
+            ec2.modify_vpc_endpoint()
+                .vpc_endpoint_id(&endpoint)
+                .policy_document(
+                    json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+                )
+                .send()
+                .await
+                .expect("ModifyVpcEndpoint with a policy");
+            audit(setup).await.1
+        }
+    };
+    let perimeter = |id: &str| {
+        json!([{"Sid": "AllowRequestsByOrgsIdentitiesToOrgsResources", "Effect": "Allow",
+            "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": id, "aws:ResourceOrgID": id}}}])
+    };
+    let findings = audit_with(perimeter("o-another9999")).await;
+    let other = finding(&findings, "vpc.endpoint.secretsmanager");
+    assert!(
+        other
+            .message
+            .contains("its endpoint policy does not allow secretsmanager:GetSecretValue"),
+        "{}",
+        other.message
+    );
+    match organisation {
+        Some(id) => {
+            let findings = audit_with(perimeter(id)).await;
+            assert!(
+                !failing(&findings).contains("vpc.endpoint.secretsmanager"),
+                "{findings:#?}"
+            );
+        }
+        None => {
+            let findings = audit_with(json!([
+                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+                 "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-another9999"}}}
+            ]))
+            .await;
+            let denied = finding(&findings, "vpc.endpoint.secretsmanager");
+            assert!(
+                denied
+                    .message
+                    .contains("statement 2 denies secretsmanager:"),
+                "{}",
+                denied.message
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_network_acl_denying_https_fails_the_endpoints_naming_acl_and_rule() {
     let setup = provision(&Options {
