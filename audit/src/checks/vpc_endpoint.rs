@@ -1094,21 +1094,25 @@ fn endpoint_policy_ceiling(document: &str, service: &str) -> bool {
     let Ok(statements) = super::policy_document::statements(document) else {
         return false;
     };
-    let effect =
-        |statement: &serde_json::Value, effect: &str| statement["Effect"].as_str() == Some(effect);
     actions_needed(service).into_iter().all(|action| {
-        let allowed = statements.iter().any(|(_, s)| {
-            effect(s, "Allow")
-                && s.get("Condition").is_none()
-                && names_everyone(s)
-                && on_every_resource(s)
-                && names_action(s, action)
-        });
+        let allowed = statements
+            .iter()
+            .any(|(_, s)| to_all_unconditionally(s, "Allow", action));
         let denied = statements
             .iter()
-            .any(|(_, s)| !effect(s, "Allow") && names_action(s, action));
+            .any(|(_, s)| s["Effect"].as_str() != Some("Allow") && names_action(s, action));
         allowed && !denied
     })
+}
+
+/// Whether `statement` has `effect` on `action` for everyone on every resource,
+/// with no condition.
+fn to_all_unconditionally(statement: &serde_json::Value, effect: &str, action: &str) -> bool {
+    statement["Effect"].as_str() == Some(effect)
+        && statement.get("Condition").is_none()
+        && names_everyone(statement)
+        && on_every_resource(statement)
+        && names_action(statement, action)
 }
 
 /// The floor when no call of the rotation could be listed: the endpoint policy
@@ -1132,13 +1136,9 @@ fn endpoint_policy_floor(document: &str, service: &str, account: Option<&str>) -
     };
     let mut faults = Vec::new();
     for action in floor_actions(service) {
-        let denied = statements.iter().any(|s| {
-            s["Effect"].as_str() == Some("Deny")
-                && s.get("Condition").is_none()
-                && names_everyone(s)
-                && on_every_resource(s)
-                && names_action(s, action)
-        });
+        let denied = statements
+            .iter()
+            .any(|s| to_all_unconditionally(s, "Deny", action));
         let allowed = statements
             .iter()
             .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && names_action(s, action));
@@ -2193,10 +2193,9 @@ mod tests {
         assert_rows("vpc.endpoint.rds", 1, cases);
     }
 
-    /// Many secrets rotated by one role: one line per action, with a count and
-    /// the first three resources.
-    #[test]
-    fn the_calls_on_many_secrets_are_said_once_per_action() {
+    /// The compliant region with four more secrets like the application's,
+    /// `extra-1` to `extra-4`, rotated by the same function.
+    fn with_four_more_secrets() -> crate::inventory::RegionInventory {
         let mut region = compliant_region();
         if let Collected::Ok(secrets) = &mut region.secrets {
             for n in 1..=4 {
@@ -2207,6 +2206,40 @@ mod tests {
                 secrets.push(extra);
             }
         }
+        region
+    }
+
+    /// Many secrets whose values were not read: one note for them all, naming
+    /// a count and the first three, as the verdicts are grouped.
+    #[test]
+    fn the_notes_on_many_secrets_are_said_once() {
+        let mut region = with_four_more_secrets();
+        region.secret_values.clear();
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(
+            finding.status,
+            crate::finding::Status::Pass,
+            "{}",
+            finding.message
+        );
+        assert_eq!(
+            finding.message.matches("was not read").count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("the value of 5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more) was not read: the masterarn secret is presumed"),
+            "{}",
+            finding.message
+        );
+    }
+
+    /// Many secrets rotated by one role: one line per action, with a count and
+    /// the first three resources.
+    #[test]
+    fn the_calls_on_many_secrets_are_said_once_per_action() {
+        let mut region = with_four_more_secrets();
         let other_secret = [
             serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
             "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),

@@ -2261,30 +2261,27 @@ async fn a_data_perimeter_endpoint_policy_is_decided_by_the_accounts_organisatio
         "{}",
         other.message
     );
-    match organisation {
-        Some(id) => {
-            let findings = audit_with(perimeter(id)).await;
-            assert!(
-                !failing(&findings).contains("vpc.endpoint.secretsmanager"),
-                "{findings:#?}"
-            );
-        }
-        None => {
-            let findings = audit_with(json!([
-                {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
-                 "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-another9999"}}}
-            ]))
-            .await;
-            let denied = finding(&findings, "vpc.endpoint.secretsmanager");
-            assert!(
-                denied
-                    .message
-                    .contains("statement 2 denies secretsmanager:"),
-                "{}",
-                denied.message
-            );
-        }
+    if let Some(id) = organisation {
+        let findings = audit_with(perimeter(id)).await;
+        assert!(
+            !failing(&findings).contains("vpc.endpoint.secretsmanager"),
+            "{findings:#?}"
+        );
+    } else {
+        let findings = audit_with(json!([
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-another9999"}}}
+        ]))
+        .await;
+        let denied = finding(&findings, "vpc.endpoint.secretsmanager");
+        assert!(
+            denied
+                .message
+                .contains("statement 2 denies secretsmanager:"),
+            "{}",
+            denied.message
+        );
     }
 }
 
