@@ -19,7 +19,9 @@
 //! Conditions are evaluated only where the audit knows the request context: the
 //! string and ARN operators (with `IfExists`) over the keys the caller passes in
 //! (such as `kms:ViaService` for a decryption Secrets Manager makes on the role's
-//! behalf). Anything else (another operator, a key the audit cannot know, a policy
+//! behalf), and over keys the caller knows to be absent ([`Request::without`],
+//! such as `aws:PrincipalOrgID` of an account in no organisation), decided as IAM
+//! decides a missing key, with `Null` on either. Anything else (another operator, a key the audit cannot know, a policy
 //! variable, a set operator) is *undecided*, and the evaluator does not guess:
 //! an `Allow` that holds only under such a condition is "not proven", and a `Deny`
 //! under one "may deny". Neither makes a PASS; the check reports them for a person

@@ -10,8 +10,10 @@
 //! The endpoint policy is decided by the IAM evaluator on the calls the
 //! rotations of this VPC's functions make through the endpoint
 //! ([`endpoint_calls`]); calls that cannot be listed are an ERROR naming the
-//! secret, never a silent PASS, and with none listed the policy is still read by
-//! action ([`endpoint_policy_floor`]).
+//! secret, never a silent PASS, unless the policy cannot refuse any call of the
+//! rotation ([`endpoint_policy_ceiling`]), and with none listed the policy is
+//! still read by action ([`endpoint_policy_floor`]). Without the application
+//! secret's value the masterarn secret is presumed, and a verdict on it says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
