@@ -395,10 +395,17 @@ fn judge_policy(
     let mut unknown = std::mem::take(&mut calls.unknown);
     if !calls.unlisted.is_empty() {
         if endpoint_policy_ceiling(document, service) {
-            let unlisted: Vec<String> = calls
-                .unlisted
+            // One line per reason, naming its secrets, as the notes are.
+            let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (secret, why) in &calls.unlisted {
+                match by_reason.iter_mut().find(|(reason, _)| reason == why) {
+                    Some((_, secrets)) => secrets.push(secret),
+                    None => by_reason.push((why, vec![secret])),
+                }
+            }
+            let unlisted: Vec<String> = by_reason
                 .iter()
-                .map(|(secret, why)| format!("secret {secret}: {why}"))
+                .map(|(why, secrets)| format!("{}: {why}", secrets_named(secrets)))
                 .collect();
             calls.notes.push(format!(
                 "its endpoint policy allows every action the rotation makes through it to every principal on every resource, with no condition and no Deny, so it refuses none of the calls that could not be listed ({})",
@@ -494,14 +501,16 @@ impl Notes {
     fn lines(self) -> Vec<String> {
         self.0
             .into_iter()
-            .map(|(template, subjects)| {
-                let subjects = match subjects.as_slice() {
-                    [one] => format!("secret {one}"),
-                    many => listed(many, "secrets"),
-                };
-                template.replace(ON, &subjects)
-            })
+            .map(|(template, subjects)| template.replace(ON, &secrets_named(&subjects)))
             .collect()
+    }
+}
+
+/// Secrets for a message: `secret NAME`, or their count and the first three.
+fn secrets_named<S: AsRef<str>>(secrets: &[S]) -> String {
+    match secrets {
+        [one] => format!("secret {}", one.as_ref()),
+        many => listed(many, "secrets"),
     }
 }
 
@@ -2232,6 +2241,35 @@ mod tests {
         );
         assert!(
             finding.message.contains("the value of 5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more) was not read: the masterarn secret is presumed"),
+            "{}",
+            finding.message
+        );
+    }
+
+    /// Many secrets whose calls could not be listed for one reason, under a
+    /// policy that refuses none: the reason is said once, naming the secrets.
+    #[test]
+    fn the_calls_not_listed_for_one_reason_are_said_once() {
+        let mut region = with_four_more_secrets();
+        if let Collected::Ok(Some(configuration)) = &mut region.functions[0].configuration {
+            configuration.role = None;
+        }
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(
+            finding.status,
+            crate::finding::Status::Pass,
+            "{}",
+            finding.message
+        );
+        let reason = "the role of its rotation function SecretsManagerTutorialRotation is unknown";
+        assert_eq!(
+            finding.message.matches(reason).count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains(&format!("could not be listed (5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more): {reason}")),
             "{}",
             finding.message
         );
