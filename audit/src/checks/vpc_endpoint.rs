@@ -423,6 +423,9 @@ fn judge_policy(
     if calls.calls.is_empty() && !unknown.is_empty() {
         blocked.extend(endpoint_policy_floor(document, service, context.account_id));
     }
+    if let Some(note) = ownerless_note(context, document, &calls.calls) {
+        calls.notes.push(note);
+    }
     (blocked, unknown, unproven, calls.notes.lines())
 }
 
@@ -1048,6 +1051,37 @@ fn endpoint_request<'a>(
         request = org_key(context, request, "aws:ResourceOrgID", owner);
     }
     org_key(context, request, "aws:PrincipalOrgID", account)
+}
+
+/// What the verdict on a call on no resource (`GetRandomPassword`, Resource
+/// `*`) assumed, when the policy reads the resource's owner: its
+/// `aws:ResourceAccount` and `aws:ResourceOrgID` were taken to be the caller's
+/// ([`endpoint_request`]), which AWS does not document.
+fn ownerless_note(
+    context: &Context<'_>,
+    document: &str,
+    calls: &BTreeSet<EndpointCall>,
+) -> Option<String> {
+    let lower = document.to_ascii_lowercase();
+    if !(lower.contains("aws:resourceaccount") || lower.contains("aws:resourceorgid")) {
+        return None;
+    }
+    let actions: BTreeSet<&str> = calls
+        .iter()
+        .filter(|(_, resource, ..)| resource == "*")
+        .map(|(action, ..)| *action)
+        .collect();
+    if actions.is_empty() {
+        return None;
+    }
+    let organisation = match context.organization_id {
+        Collected::Ok(Some(id)) => format!(" and organisation {id}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{} acts on no resource: it was judged assuming the caller's account{organisation} own its resource (aws:ResourceAccount, aws:ResourceOrgID), which AWS does not document",
+        actions.into_iter().collect::<Vec<_>>().join(", ")
+    ))
 }
 
 /// `request` with `key`, the organisation of account `owner`, when `owner` is
@@ -2067,11 +2101,11 @@ mod tests {
             &str,
         )> = vec![
             (
-                "this organisation (GetRandomPassword, on no resource, in the caller's account)",
+                "this organisation (GetRandomPassword, on no resource, in the caller's account, said so)",
                 in_organisation.clone(),
                 perimeter(ORGANIZATION),
                 Status::Pass,
-                pass,
+                "secretsmanager:GetRandomPassword acts on no resource: it was judged assuming the caller's account and organisation o-tutorial123 own its resource",
             ),
             (
                 "another organisation",
