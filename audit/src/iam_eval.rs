@@ -21,8 +21,10 @@
 //! (such as `kms:ViaService` for a decryption Secrets Manager makes on the role's
 //! behalf), and over keys the caller knows to be absent ([`Request::without`],
 //! such as `aws:PrincipalOrgID` of an account in no organisation), decided as IAM
-//! decides a missing key, with `Null` on either. Anything else (another operator, a key the audit cannot know, a policy
-//! variable, a set operator) is *undecided*, and the evaluator does not guess:
+//! decides a missing key, with `Null` on either. A policy variable in a
+//! condition's value (`${aws:PrincipalOrgID}`) takes the value of its key when
+//! the caller passed it in. Anything else (another operator, a key the audit
+//! cannot know, a policy variable of such a key, a set operator) is *undecided*, and the evaluator does not guess:
 //! an `Allow` that holds only under such a condition is "not proven", and a `Deny`
 //! under one "may deny". Neither makes a PASS; the check reports them for a person
 //! to verify.
@@ -34,6 +36,7 @@
 //! within the boundary. Session policies, SCPs and RCPs are out of scope (the audit
 //! does not read them).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -570,8 +573,20 @@ fn operator_holds(operator: &str, key: &str, values: &[&str], request: &Request<
         "Bool" => (false, |p, v| p.eq_ignore_ascii_case(v)),
         _ => return unknown(),
     };
-    // A policy variable (`${aws:username}`) depends on the caller: not known here.
-    if values.is_empty() || values.iter().any(|v| v.contains("${")) {
+    // A policy variable is "replaced with values from the conditional context
+    // keys passed in the request" (IAM user guide, "IAM policy elements:
+    // Variables and tags",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
+    // one of a key the request context holds is its value; any other (a key not
+    // known here, a default value, `${*}`) leaves the condition undecided.
+    let Some(values) = values
+        .iter()
+        .map(|v| substitute_variables(v, request))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return unknown();
+    };
+    if values.is_empty() {
         return unknown();
     }
     if request.absent.contains(&name) {
@@ -584,6 +599,26 @@ fn operator_holds(operator: &str, key: &str, values: &[&str], request: &Request<
     };
     let any = values.iter().any(|pattern| compare(pattern, actual));
     truth(any != negated)
+}
+
+/// `value` with each policy variable (`${aws:PrincipalOrgID}`) replaced by the
+/// request context's value of its key (case-insensitive); `None` when a
+/// variable's key is not in the context.
+fn substitute_variables<'v>(value: &'v str, request: &Request<'_>) -> Option<Cow<'v, str>> {
+    if !value.contains("${") {
+        return Some(Cow::Borrowed(value));
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        out.push_str(request.context.get(&after[..end].to_ascii_lowercase())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986; IAM API reference,
@@ -909,6 +944,53 @@ mod tests {
         for (name, documents, expected) in cases {
             let decision = decide(&documents, &get);
             assert!(expected(&decision), "{name}: {decision:?}");
+        }
+    }
+
+    /// A policy variable of a key the request carries is its value
+    /// (`aws:ResourceOrgID` = `${aws:PrincipalOrgID}`, as data-perimeter
+    /// policies write it); one of a key not known stays undecided.
+    #[test]
+    fn policy_variables_of_known_keys_are_substituted() {
+        let request = |resource_org: &str| {
+            Request::new("secretsmanager:GetSecretValue", ADMIN)
+                .with("aws:PrincipalOrgID", "o-tutorial123")
+                .with("aws:PrincipalAccount", "123456789012")
+                .with("aws:ResourceOrgID", resource_org)
+        };
+        let with_condition = |condition: Value| {
+            vec![
+                json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}}),
+            ]
+        };
+        let same_org = json!({"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}});
+        assert!(matches!(
+            decide(&with_condition(same_org.clone()), &request("o-tutorial123")),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(
+            decide(&with_condition(same_org), &request("o-another9999")),
+            Decision::ImplicitDeny
+        );
+        let in_text = json!({"StringLike": {"aws:ResourceOrgID": "${AWS:PrincipalOrgId}*"}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}});
+        let mut arn = request("o-tutorial123");
+        arn = arn.with(
+            "aws:PrincipalArn",
+            "arn:aws:iam::123456789012:role/rotation",
+        );
+        assert!(matches!(
+            decide(&with_condition(in_text), &arn),
+            Decision::Allowed { .. }
+        ));
+        for unknown in ["${aws:username}", "${aws:PrincipalOrgID, 'none'}", "${*}"] {
+            let condition = json!({"StringEquals": {"aws:ResourceOrgID": unknown}});
+            assert!(
+                matches!(
+                    decide(&with_condition(condition), &request("o-tutorial123")),
+                    Decision::NotProven { .. }
+                ),
+                "{unknown}"
+            );
         }
     }
 
