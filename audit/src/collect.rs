@@ -425,6 +425,7 @@ async fn describe_organization(
 /// would be read once per region, and the regions' answers could differ). Each
 /// region's collection is given [`Self::id`]; [`Self::count_in`] adds the read
 /// to the account's call counts.
+#[derive(Debug)]
 pub struct OrganizationRead {
     /// The account's organisation id (`Ok(None)`: in no organisation).
     pub id: Collected<Option<String>>,
