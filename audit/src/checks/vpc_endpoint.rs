@@ -2254,29 +2254,36 @@ mod tests {
         region
     }
 
+    /// The Secrets Manager endpoint's finding over `region` is `status` and
+    /// says `once` once, in `text`.
+    fn said_once(
+        region: crate::inventory::RegionInventory,
+        status: crate::finding::Status,
+        once: &str,
+        text: &str,
+    ) {
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(finding.status, status, "{}", finding.message);
+        assert_eq!(
+            finding.message.matches(once).count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(finding.message.contains(text), "{}", finding.message);
+    }
+
     /// Many secrets whose values were not read: one note for them all, naming
     /// a count and the first three, as the verdicts are grouped.
     #[test]
     fn the_notes_on_many_secrets_are_said_once() {
         let mut region = with_four_more_secrets();
         region.secret_values.clear();
-        let finding = only(region, "vpc.endpoint.secretsmanager");
-        assert_eq!(
-            finding.status,
+        said_once(
+            region,
             crate::finding::Status::Pass,
-            "{}",
-            finding.message
-        );
-        assert_eq!(
-            finding.message.matches("was not read").count(),
-            1,
-            "{}",
-            finding.message
-        );
-        assert!(
-            finding.message.contains("the value of 5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more) was not read: the masterarn secret is presumed"),
-            "{}",
-            finding.message
+            "was not read",
+            "the value of 5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more) was not read: the masterarn secret is presumed",
         );
     }
 
@@ -2288,24 +2295,14 @@ mod tests {
         if let Collected::Ok(Some(configuration)) = &mut region.functions[0].configuration {
             configuration.role = None;
         }
-        let finding = only(region, "vpc.endpoint.secretsmanager");
-        assert_eq!(
-            finding.status,
-            crate::finding::Status::Pass,
-            "{}",
-            finding.message
-        );
         let reason = "the role of its rotation function SecretsManagerTutorialRotation is unknown";
-        assert_eq!(
-            finding.message.matches(reason).count(),
-            1,
-            "{}",
-            finding.message
-        );
-        assert!(
-            finding.message.contains(&format!("could not be listed (5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more): {reason}")),
-            "{}",
-            finding.message
+        said_once(
+            region,
+            crate::finding::Status::Pass,
+            reason,
+            &format!(
+                "could not be listed (5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more): {reason}"
+            ),
         );
     }
 
@@ -2322,26 +2319,11 @@ mod tests {
             endpoints[0].policy_document =
                 Some(serde_json::json!({"Statement": other_secret}).to_string());
         }
-        let finding = only(region, "vpc.endpoint.secretsmanager");
-        assert_eq!(
-            finding.status,
+        said_once(
+            region,
             crate::finding::Status::Fail,
-            "{}",
-            finding.message
-        );
-        assert_eq!(
-            finding
-                .message
-                .matches("does not allow secretsmanager:PutSecretValue")
-                .count(),
-            1,
-            "{}",
-            finding.message
-        );
-        assert!(
-            finding.message.contains("does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role"),
-            "{}",
-            finding.message
+            "does not allow secretsmanager:PutSecretValue",
+            "does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role",
         );
     }
 }
