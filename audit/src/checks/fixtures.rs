@@ -470,6 +470,24 @@ pub fn in_organization(
     findings.remove(0)
 }
 
+/// For each case (a region, its account's organisation, the status, a text),
+/// the one finding of `check_id` has that status and says that text.
+pub fn assert_in_organizations(
+    check_id: &str,
+    cases: Vec<(
+        RegionInventory,
+        Collected<Option<String>>,
+        crate::finding::Status,
+        &str,
+    )>,
+) {
+    for (region, organization, status, text) in cases {
+        let finding = in_organization(region, organization, check_id);
+        assert_eq!(finding.status, status, "{}", finding.message);
+        assert!(finding.message.contains(text), "{}", finding.message);
+    }
+}
+
 /// The compliant region with `extra` security group rules.
 pub fn with_rules(extra: Vec<SecurityGroupRule>) -> RegionInventory {
     let mut region = compliant_region();
