@@ -185,6 +185,14 @@ pub const KMS_GET_KEY_ROTATION_STATUS: ApiCall = call(
 
 pub const EC2_DESCRIBE_REGIONS: ApiCall =
     call("ec2:DescribeRegions", "each region's opt-in status");
+/// Allowed from any account of an organisation, member accounts too
+/// (Organizations API reference, DescribeOrganization: "You can call this
+/// operation from any account in a organization"); an account in none is told
+/// `AWSOrganizationsNotInUseException`.
+pub const ORGANIZATIONS_DESCRIBE_ORGANIZATION: ApiCall = call(
+    "organizations:DescribeOrganization",
+    "the audited account's organisation id, for endpoint policies' aws:PrincipalOrgID and aws:ResourceOrgID conditions",
+);
 pub const ORGANIZATIONS_LIST_ACCOUNTS: ApiCall = call(
     "organizations:ListAccounts",
     "the organisation's active accounts (--organization, from the management or a delegated administrator account)",
@@ -203,6 +211,14 @@ pub const STS_ASSUME_ROLE: ApiCall = call(
     "sts:AssumeRole",
     "credentials of the audit role in each audited account",
 );
+
+/// The calls made with the caller's own credentials to list the organisation's
+/// accounts (`--organization`, `--ous`), never by an audited account's role.
+pub const CALLER_ONLY: &[ApiCall] = &[
+    ORGANIZATIONS_LIST_ACCOUNTS,
+    ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT,
+    ORGANIZATIONS_LIST_OUS_FOR_PARENT,
+];
 
 /// Every call the collector can make.
 pub const CALLS: &[ApiCall] = &[
@@ -245,6 +261,7 @@ pub const CALLS: &[ApiCall] = &[
     KMS_GET_KEY_POLICY,
     KMS_GET_KEY_ROTATION_STATUS,
     EC2_DESCRIBE_REGIONS,
+    ORGANIZATIONS_DESCRIBE_ORGANIZATION,
     ORGANIZATIONS_LIST_ACCOUNTS,
     ORGANIZATIONS_LIST_ACCOUNTS_FOR_PARENT,
     ORGANIZATIONS_LIST_OUS_FOR_PARENT,

@@ -105,6 +105,7 @@ struct Clients {
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
     kms: aws_sdk_kms::Client,
+    organizations: aws_sdk_organizations::Client,
 }
 
 /// A retry partition of the account's own: "default partitions with the same name
@@ -173,6 +174,7 @@ impl Clients {
                 builder.set_retry_partition(partition("kms"));
                 builder.build()
             }),
+            organizations: organizations_client(config, counter, partition("organizations")),
         }
     }
 }
@@ -386,17 +388,102 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
 mod discover;
 mod hardening;
 
+/// The account's organisation id (`Ok(None)`: in no organisation).
+async fn describe_organization(
+    client: &aws_sdk_organizations::Client,
+    log: &CallLog,
+) -> Collected<Option<String>> {
+    let call = &calls::ORGANIZATIONS_DESCRIBE_ORGANIZATION;
+    log.record(call);
+    match client.describe_organization().send().await {
+        Ok(output) => match output.organization().and_then(|o| o.id()) {
+            Some(id) => Collected::Ok(Some(id.to_owned())),
+            None => Collected::Skipped(
+                "organizations:DescribeOrganization answered without an organisation id".to_owned(),
+            ),
+        },
+        // "Your account isn't a member of an organization" (Organizations
+        // API reference, DescribeOrganization, Errors): the org keys are
+        // absent from every request context, not unknown.
+        Err(error)
+            if error.as_service_error().is_some_and(
+                aws_sdk_organizations::operation::describe_organization::DescribeOrganizationError::is_aws_organizations_not_in_use_exception,
+            ) =>
+        {
+            Collected::Ok(None)
+        }
+        Err(error) => {
+            let error = collection_error(call, &error);
+            tracing::warn!("{}", error.describe());
+            Collected::Failed(error)
+        }
+    }
+}
+
+/// An account's organisation read once before its regions are collected apart
+/// (`--organization` collects each region alone, concurrently: read there, it
+/// would be read once per region, and the regions' answers could differ). Each
+/// region's collection is given [`Self::id`]; [`Self::count_in`] adds the read
+/// to the account's call counts.
+#[derive(Debug)]
+pub struct OrganizationRead {
+    /// The account's organisation id (`Ok(None)`: in no organisation).
+    pub id: Collected<Option<String>>,
+    requests: u64,
+}
+
+impl OrganizationRead {
+    /// Reads the organisation of `account` with its credentials (`config`).
+    pub async fn of_account(config: &SdkConfig, account: &str) -> Self {
+        let counter = RequestCounter::default();
+        let log = CallLog::default();
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        let client = organizations_client(
+            config,
+            &counter,
+            retry_partition("organizations", &region, Some(account)),
+        );
+        let id = describe_organization(&client, &log).await;
+        Self {
+            id,
+            requests: counter.0.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts the read in the account's inventory.
+    pub fn count_in(&self, metadata: &mut Metadata) {
+        metadata.api_requests += self.requests;
+        *metadata
+            .calls
+            .entry(calls::ORGANIZATIONS_DESCRIBE_ORGANIZATION.action.to_owned())
+            .or_default() += 1;
+    }
+}
+
+fn organizations_client(
+    config: &SdkConfig,
+    counter: &RequestCounter,
+    partition: Option<aws_smithy_runtime::client::retries::RetryPartition>,
+) -> aws_sdk_organizations::Client {
+    let mut builder =
+        aws_sdk_organizations::config::Builder::from(config).interceptor(counter.clone());
+    builder.set_retry_partition(partition);
+    aws_sdk_organizations::Client::from_conf(builder.build())
+}
+
 /// Collects one inventory across the regions of `configs` (one SDK config per region).
 pub async fn collect(configs: &[SdkConfig], request: &CollectRequest) -> Inventory {
-    collect_in_account(configs, request, None).await
+    collect_in_account(configs, request, None, None).await
 }
 
 /// [`collect`] in an account already known (the organisation mode knows it from the
-/// role it assumed), so `sts:GetCallerIdentity` is not asked again for each region.
+/// role it assumed), so `sts:GetCallerIdentity` is not asked again for each region;
+/// likewise its organisation when `known_organization` ([`OrganizationRead`]).
 pub async fn collect_in_account(
     configs: &[SdkConfig],
     request: &CollectRequest,
     known_account: Option<String>,
+    known_organization: Option<Collected<Option<String>>>,
 ) -> Inventory {
     let started = OffsetDateTime::now_utc();
     let counter = RequestCounter::default();
@@ -406,6 +493,8 @@ pub async fn collect_in_account(
     let mut failed_regions = Vec::new();
     let partition_account = known_account.clone();
     let mut account_id = known_account;
+    // Read once per account, with the first region's clients, unless known.
+    let mut organization_id = known_organization;
     for config in configs {
         let region = config
             .region()
@@ -420,14 +509,18 @@ pub async fn collect_in_account(
         let collected = CatchPanic::new(async {
             tokio::join!(
                 collector.account_id(account_id.is_none()),
+                collector.organization_id(organization_id.is_none()),
                 Box::pin(collector.parts())
             )
         })
         .await;
         match collected {
-            Ok((account, (parts, region_excluded))) => {
+            Ok((account, organization, (parts, region_excluded))) => {
                 if account_id.is_none() {
                     account_id = account;
+                }
+                if organization_id.is_none() {
+                    organization_id = organization;
                 }
                 regions.extend(parts);
                 excluded.extend(region_excluded);
@@ -453,6 +546,8 @@ pub async fn collect_in_account(
             version: crate::VERSION.to_owned(),
             collected_at: started,
             account_id,
+            organization_id: organization_id
+                .unwrap_or_else(|| Collected::Skipped("no region was collected".to_owned())),
             insecure_db_tls: request.policy.insecure_db_tls,
             api_requests: counter.0.load(Ordering::Relaxed),
             calls: log.snapshot(),
@@ -561,6 +656,15 @@ impl RegionCollector<'_> {
                 None
             }
         }
+    }
+
+    /// The account's organisation id (`Ok(None)`: in no organisation), or `None`
+    /// when not `wanted` (already read).
+    async fn organization_id(&self, wanted: bool) -> Option<Collected<Option<String>>> {
+        if !wanted {
+            return None;
+        }
+        Some(describe_organization(&self.clients.organizations, &self.log).await)
     }
 
     /// The region's inventory: the named setup's, or one per discovered setup

@@ -19,8 +19,12 @@
 //! Conditions are evaluated only where the audit knows the request context: the
 //! string and ARN operators (with `IfExists`) over the keys the caller passes in
 //! (such as `kms:ViaService` for a decryption Secrets Manager makes on the role's
-//! behalf). Anything else (another operator, a key the audit cannot know, a policy
-//! variable, a set operator) is *undecided*, and the evaluator does not guess:
+//! behalf), and over keys the caller knows to be absent ([`Request::without`],
+//! such as `aws:PrincipalOrgID` of an account in no organisation), decided as IAM
+//! decides a missing key, with `Null` on either. A policy variable in a
+//! condition's value (`${aws:PrincipalOrgID}`) takes the value of its key when
+//! the caller passed it in. Anything else (another operator, a key the audit
+//! cannot know, a policy variable of such a key, a set operator) is *undecided*, and the evaluator does not guess:
 //! an `Allow` that holds only under such a condition is "not proven", and a `Deny`
 //! under one "may deny". Neither makes a PASS; the check reports them for a person
 //! to verify.
@@ -32,7 +36,8 @@
 //! within the boundary. Session policies, SCPs and RCPs are out of scope (the audit
 //! does not read them).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -43,13 +48,15 @@ pub struct NamedPolicy<'a> {
     pub document: &'a str,
 }
 
-/// One request to decide: the action, the resource ARN, and the condition keys
-/// the audit knows for it (names lower-cased).
+/// One request to decide: the action, the resource ARN, the condition keys the
+/// audit knows for it, and those it knows the request does not carry (names
+/// lower-cased). A key in neither is unknown.
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {
     pub action: &'a str,
     pub resource: &'a str,
     pub context: BTreeMap<String, String>,
+    pub absent: BTreeSet<String>,
 }
 
 impl<'a> Request<'a> {
@@ -58,6 +65,7 @@ impl<'a> Request<'a> {
             action,
             resource,
             context: BTreeMap::new(),
+            absent: BTreeSet::new(),
         }
     }
 
@@ -66,6 +74,15 @@ impl<'a> Request<'a> {
     pub fn with(mut self, key: &str, value: &str) -> Self {
         self.context
             .insert(key.to_ascii_lowercase(), value.to_owned());
+        self
+    }
+
+    /// Adds a condition key known to be absent from the request context (such
+    /// as `aws:PrincipalOrgID` for an account in no organisation), so that a
+    /// condition on it is decided as IAM decides one on a missing key.
+    #[must_use]
+    pub fn without(mut self, key: &str) -> Self {
+        self.absent.insert(key.to_ascii_lowercase());
         self
     }
 }
@@ -120,13 +137,11 @@ pub fn evaluate(policies: &[NamedPolicy<'_>], request: &Request<'_>) -> Result<D
             }
             let truth = match matches_resource(statement, request.resource) {
                 Truth::No => continue,
-                Truth::Yes => condition_holds(&statement["Condition"], &request.context),
-                Truth::Unknown(why) => {
-                    match condition_holds(&statement["Condition"], &request.context) {
-                        Truth::No => continue,
-                        _ => Truth::Unknown(why),
-                    }
-                }
+                Truth::Yes => condition_holds(&statement["Condition"], request),
+                Truth::Unknown(why) => match condition_holds(&statement["Condition"], request) {
+                    Truth::No => continue,
+                    _ => Truth::Unknown(why),
+                },
             };
             match (statement["Effect"].as_str(), truth) {
                 (Some("Deny"), Truth::Yes) => return Ok(Decision::ExplicitDeny { by: label }),
@@ -478,7 +493,7 @@ pub fn arn_matches(pattern: &str, text: &str) -> bool {
 /// Whether a statement's `Condition` holds: operators and keys are ANDed, a key's
 /// values ORed (for the negated operators: none may match), as the IAM user guide
 /// ("Creating a condition with multiple keys or values") says.
-fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Truth {
+fn condition_holds(condition: &Value, request: &Request<'_>) -> Truth {
     let Value::Object(operators) = condition else {
         return if condition.is_null() {
             Truth::Yes
@@ -506,7 +521,7 @@ fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Tru
                 other => strings(other).into_iter().map(str::to_owned).collect(),
             };
             let values: Vec<&str> = texts.iter().map(String::as_str).collect();
-            match operator_holds(operator, key, &values, context) {
+            match operator_holds(operator, key, &values, request) {
                 Truth::No => return Truth::No,
                 Truth::Unknown(why) => {
                     unknown.get_or_insert(why);
@@ -518,13 +533,33 @@ fn condition_holds(condition: &Value, context: &BTreeMap<String, String>) -> Tru
     unknown.map_or(Truth::Yes, Truth::Unknown)
 }
 
-fn operator_holds(
-    operator: &str,
-    key: &str,
-    values: &[&str],
-    context: &BTreeMap<String, String>,
-) -> Truth {
+/// One operator on one key. A key the request is known not to carry is decided
+/// as the IAM user guide ("IAM JSON policy elements: Condition operators",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)
+/// says: "If the key that you specify in a policy condition is not present in the
+/// request context, the values do not match and the condition is false. If the
+/// policy condition requires that the key is not matched, such as StringNotLike
+/// or ArnNotLike, and the right key is not present, the condition is true", except
+/// for `...IfExists` (true when the key is absent) and `Null` (true for `"true"`).
+fn operator_holds(operator: &str, key: &str, values: &[&str], request: &Request<'_>) -> Truth {
     let unknown = || Truth::Unknown(format!("{operator} on {key}"));
+    let name = key.to_ascii_lowercase();
+    let truth = |holds: bool| if holds { Truth::Yes } else { Truth::No };
+    if operator == "Null" {
+        let absent = if request.absent.contains(&name) {
+            true
+        } else if request.context.contains_key(&name) {
+            false
+        } else {
+            return unknown();
+        };
+        return match values {
+            [value] if value.eq_ignore_ascii_case("true") => truth(absent),
+            [value] if value.eq_ignore_ascii_case("false") => truth(!absent),
+            _ => unknown(),
+        };
+    }
+    let if_exists = operator.ends_with("IfExists");
     let base = operator.strip_suffix("IfExists").unwrap_or(operator);
     let (negated, compare): (bool, fn(&str, &str) -> bool) = match base {
         "StringEquals" | "ArnEquals" => (false, |p, v| p == v),
@@ -538,21 +573,52 @@ fn operator_holds(
         "Bool" => (false, |p, v| p.eq_ignore_ascii_case(v)),
         _ => return unknown(),
     };
-    // A policy variable (`${aws:username}`) depends on the caller: not known here.
-    if values.is_empty() || values.iter().any(|v| v.contains("${")) {
+    // A policy variable is "replaced with values from the conditional context
+    // keys passed in the request" (IAM user guide, "IAM policy elements:
+    // Variables and tags",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html):
+    // one of a key the request context holds is its value; any other (a key not
+    // known here, a default value, `${*}`) leaves the condition undecided.
+    let Some(values) = values
+        .iter()
+        .map(|v| substitute_variables(v, request))
+        .collect::<Option<Vec<_>>>()
+    else {
         return unknown();
+    };
+    if values.is_empty() {
+        return unknown();
+    }
+    if request.absent.contains(&name) {
+        return truth(if_exists || negated);
     }
     // A key the audit does not know may still be in the real request: undecided,
     // even with IfExists (which only says what happens when it is absent).
-    let Some(actual) = context.get(&key.to_ascii_lowercase()) else {
+    let Some(actual) = request.context.get(&name) else {
         return unknown();
     };
     let any = values.iter().any(|pattern| compare(pattern, actual));
-    if any == negated {
-        Truth::No
-    } else {
-        Truth::Yes
+    truth(any != negated)
+}
+
+/// `value` with each policy variable (`${aws:PrincipalOrgID}`) replaced by the
+/// request context's value of its key (case-insensitive); `None` when a
+/// variable's key is not in the context.
+fn substitute_variables<'v>(value: &'v str, request: &Request<'_>) -> Option<Cow<'v, str>> {
+    if !value.contains("${") {
+        return Some(Cow::Borrowed(value));
     }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        out.push_str(request.context.get(&after[..end].to_ascii_lowercase())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986; IAM API reference,
@@ -881,6 +947,53 @@ mod tests {
         }
     }
 
+    /// A policy variable of a key the request carries is its value
+    /// (`aws:ResourceOrgID` = `${aws:PrincipalOrgID}`, as data-perimeter
+    /// policies write it); one of a key not known stays undecided.
+    #[test]
+    fn policy_variables_of_known_keys_are_substituted() {
+        let request = |resource_org: &str| {
+            Request::new("secretsmanager:GetSecretValue", ADMIN)
+                .with("aws:PrincipalOrgID", "o-tutorial123")
+                .with("aws:PrincipalAccount", "123456789012")
+                .with("aws:ResourceOrgID", resource_org)
+        };
+        let with_condition = |condition: Value| {
+            vec![
+                json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}}),
+            ]
+        };
+        let same_org = json!({"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}});
+        assert!(matches!(
+            decide(&with_condition(same_org.clone()), &request("o-tutorial123")),
+            Decision::Allowed { .. }
+        ));
+        assert_eq!(
+            decide(&with_condition(same_org), &request("o-another9999")),
+            Decision::ImplicitDeny
+        );
+        let in_text = json!({"StringLike": {"aws:ResourceOrgID": "${AWS:PrincipalOrgId}*"}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}});
+        let mut arn = request("o-tutorial123");
+        arn = arn.with(
+            "aws:PrincipalArn",
+            "arn:aws:iam::123456789012:role/rotation",
+        );
+        assert!(matches!(
+            decide(&with_condition(in_text), &arn),
+            Decision::Allowed { .. }
+        ));
+        for unknown in ["${aws:username}", "${aws:PrincipalOrgID, 'none'}", "${*}"] {
+            let condition = json!({"StringEquals": {"aws:ResourceOrgID": unknown}});
+            assert!(
+                matches!(
+                    decide(&with_condition(condition), &request("o-tutorial123")),
+                    Decision::NotProven { .. }
+                ),
+                "{unknown}"
+            );
+        }
+    }
+
     #[test]
     fn known_condition_keys_are_evaluated() {
         let decrypt = Request::new("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/k")
@@ -949,6 +1062,58 @@ mod tests {
             decide(&documents, &decrypt),
             Decision::Allowed { .. }
         ));
+    }
+
+    /// A key known to be absent (`aws:PrincipalOrgID` of an account in no
+    /// organisation) is decided as IAM decides a missing key; an unknown one is not.
+    #[test]
+    fn a_key_known_to_be_absent_is_decided_as_iam_decides_a_missing_key() {
+        let absent =
+            Request::new("secretsmanager:GetSecretValue", SECRET).without("aws:PrincipalOrgID");
+        let unknown = Request::new("secretsmanager:GetSecretValue", SECRET);
+        // (the condition, whether it holds when the key is absent)
+        let cases: Vec<(Value, bool)> = vec![
+            (
+                json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+                false,
+            ),
+            (json!({"StringLike": {"aws:PrincipalOrgID": "*"}}), false),
+            (
+                json!({"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}}),
+                true,
+            ),
+            (
+                json!({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}}),
+                true,
+            ),
+            (json!({"Null": {"aws:PrincipalOrgID": "true"}}), true),
+            (json!({"Null": {"aws:PrincipalOrgID": "false"}}), false),
+        ];
+        for (condition, holds) in cases {
+            let document = vec![
+                json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition.clone()}}),
+            ];
+            let decision = decide(&document, &absent);
+            assert_eq!(
+                matches!(decision, Decision::Allowed { .. }),
+                holds,
+                "{condition}: {decision:?}"
+            );
+            if !holds {
+                assert_eq!(decision, Decision::ImplicitDeny, "{condition}");
+            }
+            assert!(
+                matches!(decide(&document, &unknown), Decision::NotProven { .. }),
+                "{condition} on an unknown key"
+            );
+        }
+        // A present key: Null is false, and the values are compared.
+        let present = Request::new("secretsmanager:GetSecretValue", SECRET)
+            .with("aws:PrincipalOrgID", "o-abc123");
+        let null = vec![
+            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Null": {"aws:PrincipalOrgID": "true"}}}}),
+        ];
+        assert_eq!(decide(&null, &present), Decision::ImplicitDeny);
     }
 
     #[test]

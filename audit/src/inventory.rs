@@ -176,6 +176,13 @@ pub struct Metadata {
     pub collected_at: OffsetDateTime,
     /// The audited account, from `sts:GetCallerIdentity`, when known.
     pub account_id: Option<String>,
+    /// The audited account's organisation, from
+    /// `organizations:DescribeOrganization`: its id, `None` when the account is in
+    /// no organisation, or why it is unknown (an inventory of an earlier version
+    /// did not read it). Endpoint policies' `aws:PrincipalOrgID` and
+    /// `aws:ResourceOrgID` conditions are decided with it.
+    #[serde(default = "organization_not_read")]
+    pub organization_id: Collected<Option<String>>,
     /// The database was logged in to with unverified TLS or plaintext
     /// (`--insecure-db-tls`); reports say so.
     #[serde(default)]
@@ -185,6 +192,10 @@ pub struct Metadata {
     /// Calls per IAM action (pages counted one each).
     pub calls: BTreeMap<String, u64>,
     pub scope: Scope,
+}
+
+fn organization_not_read() -> Collected<Option<String>> {
+    Collected::Skipped("not read by the version that collected this inventory".to_owned())
 }
 
 /// Everything read, per region.

@@ -68,7 +68,7 @@ use crate::checks::partition;
 use crate::collect::{CollectRequest, collection_error};
 use crate::coverage::{Coverage, NotAudited, RegionGap, SkippedRegion};
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
-use crate::inventory::{CollectionError, Inventory};
+use crate::inventory::{Collected, CollectionError, Inventory};
 use crate::policy::Policy;
 
 pub use crate::calls::DEFAULT_ROLE_NAME;
@@ -1282,11 +1282,24 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
         };
     let mut inventory = if regions.is_empty() {
         // Every region asked for was skipped or excluded: an inventory of none.
-        crate::collect::collect_in_account(&[], &request.collect, Some(target.account_id.clone()))
-            .await
+        crate::collect::collect_in_account(
+            &[],
+            &request.collect,
+            Some(target.account_id.clone()),
+            None,
+        )
+        .await
     } else {
-        match collect_regions(&config, request, &target, regions).await {
-            Ok(inventory) => inventory,
+        // Once per account, with the account's own credentials, before its
+        // regions are collected apart. Not once per run with the caller's: the
+        // accounts of `--accounts` need not be of the caller's organisation.
+        let organization =
+            crate::collect::OrganizationRead::of_account(&config, &target.account_id).await;
+        match collect_regions(&config, request, &target, regions, &organization.id).await {
+            Ok(mut inventory) => {
+                organization.count_in(&mut inventory.metadata);
+                inventory
+            }
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         }
     };
@@ -1298,12 +1311,14 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
     record(AccountOutcome::Collected(Box::new(inventory)))
 }
 
-/// Each region of one account collected alone and concurrently, then merged.
+/// Each region of one account collected alone and concurrently, then merged;
+/// each is given the account's `organization`, read once.
 async fn collect_regions(
     config: &SdkConfig,
     request: &OrgRequest,
     target: &Target,
     regions: Vec<String>,
+    organization: &Collected<Option<String>>,
 ) -> Result<Inventory, CollectionError> {
     let mut tasks = JoinSet::new();
     let mut spawned = std::collections::HashMap::new();
@@ -1315,11 +1330,13 @@ async fn collect_regions(
         let mut collect = request.collect.clone();
         collect.scope.regions = vec![region.clone()];
         let account = target.account_id.clone();
+        let organization = organization.clone();
         let handle = tasks.spawn(async move {
             let inventory = crate::collect::collect_in_account(
                 std::slice::from_ref(&config),
                 &collect,
                 Some(account),
+                Some(organization),
             )
             .await;
             (index, inventory)
@@ -1665,6 +1682,11 @@ pub fn merge(parts: Vec<Inventory>) -> Option<Inventory> {
         }
         if metadata.account_id.is_none() {
             metadata.account_id = part.metadata.account_id;
+        }
+        // Every part is given the one read (`collect_regions`); a part read on
+        // its own, keep an answer over a failure.
+        if metadata.organization_id.ok().is_none() && part.metadata.organization_id.ok().is_some() {
+            metadata.organization_id = part.metadata.organization_id;
         }
         metadata.collected_at = metadata.collected_at.min(part.metadata.collected_at);
         metadata.scope.regions.extend(part.metadata.scope.regions);
@@ -2339,5 +2361,25 @@ mod tests {
         assert_eq!(merged.regions.len(), 2);
         assert_eq!(merged.metadata.scope.regions, ["us-east-1", "us-west-2"]);
         assert!(merge(Vec::new()).is_none());
+    }
+
+    /// A region whose read of the organisation failed does not hide another
+    /// region's answer, whichever comes first.
+    #[test]
+    fn merged_regions_keep_the_organisation_that_was_read() {
+        let read = Collected::Ok(Some("o-tutorial123".to_owned()));
+        let mut failed = compliant_inventory();
+        failed.metadata.organization_id = Collected::Failed(CollectionError {
+            action: "organizations:DescribeOrganization".to_owned(),
+            access_denied: false,
+            code: Some("TooManyRequestsException".to_owned()),
+            message: "throttled".to_owned(),
+        });
+        let mut answered = failed.clone();
+        answered.metadata.organization_id = read.clone();
+        let merged = merge(vec![failed.clone(), answered.clone()]).expect("merged");
+        assert_eq!(merged.metadata.organization_id, read);
+        let merged = merge(vec![answered, failed]).expect("merged");
+        assert_eq!(merged.metadata.organization_id, read);
     }
 }

@@ -16,11 +16,17 @@ use serde_json::{Value, json};
 /// The role's name unless the stack's `RoleName` says otherwise.
 pub const DEFAULT_AUDIT_ROLE_NAME: &str = "AuditReadOnly";
 
-/// A statement of `--print-policy` without the `organizations:` actions, which a
-/// member account's role never needs.
+/// A statement of `--print-policy` without the caller's listing of the
+/// organisation's accounts ([`crate::calls::CALLER_ONLY`]), which a member
+/// account's role never makes; `organizations:DescribeOrganization` stays (each
+/// audited account reads its own organisation's id).
 fn member_statement(mut statement: Value) -> Value {
     if let Some(actions) = statement["Action"].as_array_mut() {
-        actions.retain(|a| !a.as_str().is_some_and(|a| a.starts_with("organizations:")));
+        actions.retain(|a| {
+            !crate::calls::CALLER_ONLY
+                .iter()
+                .any(|call| a.as_str() == Some(call.action))
+        });
     }
     statement
 }
@@ -138,7 +144,11 @@ mod tests {
             "the read-only statement of --print-policy"
         );
         let granted = role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"].to_string();
-        assert!(!granted.contains("organizations:"), "{granted}");
+        assert!(!granted.contains("organizations:List"), "{granted}");
+        assert!(
+            granted.contains("organizations:DescribeOrganization"),
+            "each account reads its own organisation: {granted}"
+        );
         assert!(granted.contains("ec2:DescribeVpcs") && granted.contains("ec2:DescribeRegions"));
         assert!(
             statements[0]["Action"]

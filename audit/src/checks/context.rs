@@ -15,6 +15,8 @@ pub(crate) struct Context<'a> {
     pub policy: &'a Policy,
     pub scope: &'a Scope,
     pub account_id: Option<&'a str>,
+    /// The audited account's organisation (`Ok(None)`: in none).
+    pub organization_id: &'a Collected<Option<String>>,
     pub now: OffsetDateTime,
 }
 

@@ -15,6 +15,8 @@ use crate::inventory::{
 };
 
 pub const ACCOUNT: &str = "123456789012";
+/// The organisation of [`ACCOUNT`].
+pub const ORGANIZATION: &str = "o-tutorial123";
 pub const REGION: &str = "us-east-1";
 pub const VPC: &str = "vpc-0tutorial";
 pub const BASTION_SG: &str = "sg-bastion";
@@ -412,6 +414,7 @@ pub fn inventory_of(region: RegionInventory) -> Inventory {
             version: "test".to_owned(),
             collected_at: at("2025-06-02T12:00:00Z"),
             account_id: Some(ACCOUNT.to_owned()),
+            organization_id: Collected::Ok(Some(ORGANIZATION.to_owned())),
             insecure_db_tls: false,
             api_requests: 0,
             calls: BTreeMap::new(),
@@ -447,6 +450,42 @@ pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::findin
         .into_iter()
         .filter(|f| f.check_id == check_id)
         .collect()
+}
+
+/// The one finding of `check_id` over `region`, in an account whose organisation
+/// (`organizations:DescribeOrganization`) is `organization`.
+pub fn in_organization(
+    region: RegionInventory,
+    organization: Collected<Option<String>>,
+    check_id: &str,
+) -> crate::finding::Finding {
+    let mut inventory = inventory_of(region);
+    inventory.metadata.organization_id = organization;
+    let mut findings: Vec<_> =
+        crate::checks::evaluate(&inventory, &crate::policy::Policy::default())
+            .into_iter()
+            .filter(|f| f.check_id == check_id)
+            .collect();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    findings.remove(0)
+}
+
+/// For each case (a region, its account's organisation, the status, a text),
+/// the one finding of `check_id` has that status and says that text.
+pub fn assert_in_organizations(
+    check_id: &str,
+    cases: Vec<(
+        RegionInventory,
+        Collected<Option<String>>,
+        crate::finding::Status,
+        &str,
+    )>,
+) {
+    for (region, organization, status, text) in cases {
+        let finding = in_organization(region, organization, check_id);
+        assert_eq!(finding.status, status, "{}", finding.message);
+        assert!(finding.message.contains(text), "{}", finding.message);
+    }
 }
 
 /// The compliant region with `extra` security group rules.

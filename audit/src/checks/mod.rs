@@ -112,6 +112,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy) -> Vec<Finding> {
                 .as_ref()
                 .map_or(&inventory.metadata.scope, |setup| &setup.scope),
             account_id: inventory.metadata.account_id.as_deref(),
+            organization_id: &inventory.metadata.organization_id,
             now: inventory.metadata.collected_at,
         };
         for check in EVALUATIONS {

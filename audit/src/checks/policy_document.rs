@@ -20,6 +20,8 @@
 
 use serde_json::Value;
 
+use crate::inventory::Collected;
+
 /// A policy document's statements (one object or an array), each with a label
 /// for messages (`statement <Sid>`, or its position).
 pub(crate) fn statements(document: &str) -> Result<Vec<(String, Value)>, String> {
@@ -53,7 +55,68 @@ pub struct PolicyAccess {
     /// any account in.
     pub faults: Vec<String>,
     /// Statements that share it with an organisation (`aws:PrincipalOrgID`).
-    pub organisations: Vec<String>,
+    pub organisations: Vec<SharedWith>,
+}
+
+/// A statement that shares a resource with an organisation's accounts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SharedWith {
+    /// The organisation's id (`o-...`).
+    pub organisation: String,
+    /// What the statement does, for a message.
+    pub message: String,
+}
+
+/// Statements sharing a resource with an organisation ([`SharedWith`]), judged
+/// against the audited account's own organisation as read
+/// (`organizations:DescribeOrganization`; `Ok(None)`: in none).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Organisations {
+    /// The ids of the account's own organisation that statements share with.
+    pub own: Vec<String>,
+    /// Statements that share with another organisation, or with one when the
+    /// account is in none.
+    pub foreign: Vec<String>,
+    /// Statements whose organisation could not be compared: the account's was
+    /// not read.
+    pub undecided: Vec<String>,
+}
+
+/// Judges `shared` against `organisation`, the organisation of `account`.
+pub fn judge_organisations(
+    shared: Vec<SharedWith>,
+    account: &str,
+    organisation: &Collected<Option<String>>,
+) -> Organisations {
+    let mut judged = Organisations::default();
+    for share in shared {
+        match organisation {
+            Collected::Ok(Some(ours)) if *ours == share.organisation => {
+                if !judged.own.contains(ours) {
+                    judged.own.push(ours.clone());
+                }
+            }
+            Collected::Ok(Some(ours)) => judged.foreign.push(format!(
+                "{}, not account {account}'s organisation {ours}",
+                share.message
+            )),
+            Collected::Ok(None) => judged.foreign.push(format!(
+                "{}, and account {account} is in no organisation",
+                share.message
+            )),
+            Collected::Failed(error) => judged.undecided.push(format!(
+                "{}, and whether {} is account {account}'s organisation is undecided, organizations:DescribeOrganization was not read: {}",
+                share.message,
+                share.organisation,
+                error.describe()
+            )),
+            Collected::Skipped(reason) => judged.undecided.push(format!(
+                "{}, and whether {} is account {account}'s organisation is undecided, organizations:DescribeOrganization was not read: {reason}",
+                share.message, share.organisation
+            )),
+        }
+    }
+    judged
 }
 
 pub fn resource_policy_access(document: &str, account: &str) -> Result<PolicyAccess, String> {
@@ -99,9 +162,12 @@ fn policy_access(
             let fault = match (kind, value) {
                 ("" | "AWS", "*") if !pinned => match &organisation {
                     Some(organisation) => {
-                        access.organisations.push(format!(
-                            "{label} shares it with the accounts of organisation {organisation} (aws:PrincipalOrgID)"
-                        ));
+                        access.organisations.push(SharedWith {
+                            message: format!(
+                                "{label} shares it with the accounts of organisation {organisation} (aws:PrincipalOrgID)"
+                            ),
+                            organisation: organisation.clone(),
+                        });
                         None
                     }
                     None => Some(format!("{label} allows Principal * (public)")),

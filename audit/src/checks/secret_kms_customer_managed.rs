@@ -30,12 +30,15 @@
 //! this check asks for (a key policy the secret's own account controls) is then
 //! another account's. A central key account may be intended; mute the finding
 //! then. A key policy that pins `*` or a service to this account with
-//! `kms:CallerAccount` is not public (see `policy_document::key_policy_access`). Every
+//! `kms:CallerAccount` is not public (see `policy_document::key_policy_access`);
+//! one that shares the key with an organisation (`aws:PrincipalOrgID`) passes
+//! for the account's own organisation only, as `secret.policy.not-public` judges
+//! it (the organisation unread: an ERROR, or SKIP, as another unread part). Every
 //! part that was read is judged before a missing part can make the finding an
 //! ERROR (a failed call) or a SKIP (not read by design).
 
 use super::context::Context;
-use super::policy_document::key_policy_access;
+use super::policy_document::{judge_organisations, key_policy_access};
 use crate::finding::{CheckDefinition, Finding, Severity};
 use crate::inventory::{Collected, KeyRecord, Secret};
 
@@ -64,7 +67,13 @@ pub const DEFINITION: CheckDefinition = CheckDefinition {
 /// read is judged first: a known fault is a FAIL even when another part could
 /// not be read. `Err` carries the unread part's `Collected` (ERROR for a failed
 /// call, SKIP for one deliberately not made) through [`Context::missing`].
-pub(crate) fn key_faults(key: &KeyRecord, account: &str) -> Result<Vec<String>, KeyUnread> {
+/// A key policy that shares the key with an organisation is judged against the
+/// account's `organisation` as `secret.policy.not-public` judges a secret's.
+pub(crate) fn key_faults(
+    key: &KeyRecord,
+    account: &str,
+    organisation: &Collected<Option<String>>,
+) -> Result<Vec<String>, KeyUnread> {
     let mut faults = Vec::new();
     if key.aws_managed {
         faults.push(format!("{} is an AWS managed key", key.arn));
@@ -73,12 +82,23 @@ pub(crate) fn key_faults(key: &KeyRecord, account: &str) -> Result<Vec<String>, 
     let mut unread = None;
     match &key.policy {
         Collected::Ok(document) => match key_policy_access(document, account) {
-            Ok(access) => faults.extend(
-                access
-                    .faults
-                    .into_iter()
-                    .map(|fault| format!("its key policy's {fault}")),
-            ),
+            Ok(access) => {
+                let shares = judge_organisations(access.organisations, account, organisation);
+                faults.extend(
+                    access
+                        .faults
+                        .into_iter()
+                        .chain(shares.foreign)
+                        .map(|fault| format!("its key policy's {fault}")),
+                );
+                if !shares.undecided.is_empty() {
+                    unread = match organisation {
+                        Collected::Failed(error) => Some(Collected::Failed(error.clone())),
+                        Collected::Skipped(reason) => Some(Collected::Skipped(reason.clone())),
+                        Collected::Ok(_) => None,
+                    };
+                }
+            }
             Err(e) => faults.push(format!(
                 "its key policy cannot be judged: {}",
                 e.replace("resource policy", "key policy")
@@ -163,7 +183,7 @@ fn judge(context: &Context<'_>, secret: &Secret) -> Finding {
             ),
         );
     }
-    match key_faults(key, account) {
+    match key_faults(key, account, context.organization_id) {
         Ok(faults) if faults.is_empty() => context.pass(
             def,
             resource,
@@ -375,5 +395,41 @@ mod tests {
                 .message
                 .contains("AWS managed key aws/secretsmanager")
         );
+    }
+
+    /// A key policy that shares the key with an organisation: the account's
+    /// own passes, another's fails, and with the account's organisation unread
+    /// the verdict is an ERROR naming the read.
+    #[test]
+    fn a_key_shared_with_an_organisation_passes_only_for_the_accounts_own() {
+        let shared = |organisation: &str| {
+            let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*",
+                "Action": "kms:Decrypt", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organisation}}}]})
+            .to_string();
+            with_key(Collected::Ok(policy), Collected::Ok(true), false)
+        };
+        let ours = || Collected::Ok(Some(ORGANIZATION.to_owned()));
+        let cases = vec![
+            (
+                shared(ORGANIZATION),
+                ours(),
+                Status::Pass,
+                "its key policy not public",
+            ),
+            (
+                shared("o-another9999"),
+                ours(),
+                Status::Fail,
+                "organisation o-another9999 (aws:PrincipalOrgID), not account 123456789012's organisation o-tutorial123",
+            ),
+            (
+                shared("o-another9999"),
+                Collected::Failed(denied("organizations:DescribeOrganization")),
+                Status::Error,
+                "organizations:DescribeOrganization",
+            ),
+        ];
+        assert_in_organizations("secret.kms.customer-managed", cases);
     }
 }

@@ -10,8 +10,10 @@
 //! The endpoint policy is decided by the IAM evaluator on the calls the
 //! rotations of this VPC's functions make through the endpoint
 //! ([`endpoint_calls`]); calls that cannot be listed are an ERROR naming the
-//! secret, never a silent PASS, and with none listed the policy is still read by
-//! action ([`endpoint_policy_floor`]).
+//! secret, never a silent PASS, unless the policy cannot refuse any call of the
+//! rotation ([`endpoint_policy_ceiling`]), and with none listed the policy is
+//! still read by action ([`endpoint_policy_floor`]). Without the application
+//! secret's value the masterarn secret is presumed, and a verdict on it says so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -344,7 +346,15 @@ fn endpoint_usable(
         if !undecided.is_empty() {
             hints.push("grant the auditor the read it lacks and rerun");
         }
-        if !unproven.is_empty() {
+        let organisation_unread = matches!(context.organization_id, Collected::Failed(_))
+            && unproven.iter().any(|u| u.contains("OrgID"));
+        if organisation_unread {
+            hints.push("grant the auditor organizations:DescribeOrganization (the organisation's id decides aws:PrincipalOrgID and aws:ResourceOrgID) and rerun");
+        }
+        if unproven
+            .iter()
+            .any(|u| !(organisation_unread && u.contains("OrgID")))
+        {
             hints.push("verify the endpoint policy's condition by hand (aws iam simulate-custom-policy) or drop it");
         }
         undecided.extend(unproven);
@@ -367,7 +377,9 @@ fn endpoint_usable(
 
 /// The endpoint policy judged on the rotation's calls: what blocks them (with
 /// none listed, the [`endpoint_policy_floor`]), why some could not be listed,
-/// what is not proven, and what was not judged.
+/// what is not proven, and what was not judged. Calls that could not be listed
+/// for want of the policy's inputs alone (`unlisted`) are no ERROR when the
+/// policy cannot refuse any call of the rotation ([`endpoint_policy_ceiling`]).
 fn judge_policy(
     context: &Context<'_>,
     endpoint: &crate::inventory::VpcEndpoint,
@@ -377,27 +389,154 @@ fn judge_policy(
     let Some(document) = &endpoint.policy_document else {
         return Default::default();
     };
-    let calls = endpoint_calls(context, vpc_id, service);
+    let mut calls = endpoint_calls(context, vpc_id, service);
     let (mut blocked, unproven) =
-        endpoint_policy_verdict(context, endpoint, vpc_id, document, &calls.calls);
-    if calls.calls.is_empty() && !calls.unknown.is_empty() {
+        endpoint_policy_verdict(context, endpoint, vpc_id, document, &calls);
+    let mut unknown = std::mem::take(&mut calls.unknown);
+    if !calls.unlisted.is_empty() {
+        if endpoint_policy_ceiling(document, service) {
+            // One line per reason, naming its secrets, as the notes are.
+            let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (secret, why) in &calls.unlisted {
+                match by_reason.iter_mut().find(|(reason, _)| reason == why) {
+                    Some((_, secrets)) => secrets.push(secret),
+                    None => by_reason.push((why, vec![secret])),
+                }
+            }
+            let unlisted: Vec<String> = by_reason
+                .iter()
+                .map(|(why, secrets)| format!("{}: {why}", secrets_named(secrets)))
+                .collect();
+            calls.notes.push(format!(
+                "its endpoint policy allows every action the rotation makes through it to every principal on every resource, with no condition and no Deny, so it refuses none of the calls that could not be listed ({})",
+                unlisted.join("; ")
+            ));
+        } else {
+            unknown.extend(
+                calls
+                    .unlisted
+                    .iter()
+                    .map(|(secret, why)| not_judged(secret, why)),
+            );
+        }
+    }
+    if calls.calls.is_empty() && !unknown.is_empty() {
         blocked.extend(endpoint_policy_floor(document, service, context.account_id));
     }
-    (blocked, calls.unknown, unproven, calls.notes)
+    if let Some(note) = ownerless_note(context, document, &calls.calls) {
+        calls.notes.push(note);
+    }
+    (blocked, unknown, unproven, calls.notes.lines())
 }
 
 /// One call the rotation makes through an endpoint: the action, the resource it
 /// is made on, the role that makes it and the function whose session carries it.
 type EndpointCall = (&'static str, String, String, String);
 
-/// The calls the rotation makes through an endpoint ([`endpoint_calls`]), why
-/// some could not be listed (an ERROR: the policy was not judged for them), and
-/// what was not judged for want of evidence (said in a PASS).
+/// The calls the rotation makes through an endpoint ([`endpoint_calls`]); why
+/// some could not be listed, an ERROR: `unknown` when what is missing (the
+/// secrets, a rotation function) leaves the endpoint's security groups and ACLs
+/// undecided too, `unlisted` when it concerns the policy alone (a masterarn
+/// secret not described, a role not in the inventory), which a policy that cannot
+/// refuse any call of the rotation makes moot ([`endpoint_policy_ceiling`]); the
+/// resources of calls made only if the masterarn secret is, as presumed without
+/// its value, the database's RDS-managed one; and what was not judged for want of
+/// evidence (said in a PASS, grouped by [`Notes`]).
 #[derive(Debug, Default)]
 struct EndpointCalls {
     calls: BTreeSet<EndpointCall>,
     unknown: Vec<String>,
-    notes: Vec<String>,
+    /// The secret whose calls were not all listed, and why.
+    unlisted: Vec<(String, String)>,
+    presumed: BTreeMap<String, Presumed>,
+    notes: Notes,
+}
+
+/// Why a call's resource is only presumed to be called on: the masterarn secret
+/// is presumed to be the database's RDS-managed master user secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presumed {
+    /// The presumed masterarn secret itself.
+    AdminSecret,
+    /// The database or cluster the presumed masterarn secret is RDS's for.
+    AdminDatabase,
+}
+
+impl Presumed {
+    /// What the resource is, after its ARN in a verdict.
+    fn phrase(self) -> &'static str {
+        match self {
+            Presumed::AdminSecret => {
+                "the database's RDS-managed master secret, presumed to be the rotation's admin secret (masterarn)"
+            }
+            Presumed::AdminDatabase => {
+                "described only if the rotation's admin secret (masterarn) is, as presumed, the database's RDS-managed master secret"
+            }
+        }
+    }
+}
+
+/// Notes of what was not judged, grouped: one line per text, naming every
+/// subject it was said of (`ON` marks where the subjects go), as the verdicts are.
+#[derive(Debug, Default)]
+struct Notes(Vec<(String, Vec<String>)>);
+
+impl Notes {
+    /// A note said of no one subject.
+    fn push(&mut self, note: String) {
+        self.said_of(note, None);
+    }
+
+    /// `template` said of `subject` (`None`: a note with no `ON` in it).
+    fn said_of(&mut self, template: String, subject: Option<String>) {
+        let index = if let Some(index) = self.0.iter().position(|(t, _)| *t == template) {
+            index
+        } else {
+            self.0.push((template, Vec::new()));
+            self.0.len() - 1
+        };
+        let subjects = &mut self.0[index].1;
+        if let Some(subject) = subject.filter(|s| !subjects.contains(s)) {
+            subjects.push(subject);
+        }
+    }
+
+    fn lines(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .map(|(template, subjects)| template.replace(ON, &secrets_named(&subjects)))
+            .collect()
+    }
+}
+
+/// Secrets for a message: `secret NAME`, or their count and the first three.
+fn secrets_named<S: AsRef<str>>(secrets: &[S]) -> String {
+    match secrets {
+        [one] => format!("secret {}", one.as_ref()),
+        many => listed(many, "secrets"),
+    }
+}
+
+/// `items` for a message: the one, or their count and the first three.
+fn listed<S: AsRef<str>>(items: &[S], kind: &str) -> String {
+    match items {
+        [one] => AsRef::<str>::as_ref(one).to_owned(),
+        many => {
+            let more = many.len().saturating_sub(3);
+            let shown = many
+                .iter()
+                .take(3)
+                .map(AsRef::<str>::as_ref)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if more == 0 {
+                String::new()
+            } else {
+                format!(" and {more} more")
+            };
+            format!("{} {kind} ({shown}{more})", many.len())
+        }
+    }
 }
 
 /// The rotation function of `secret` and its role, when its calls go through the
@@ -409,25 +548,27 @@ fn rotation_role<'a>(
     context: &Context<'a>,
     secret: &Secret,
     vpc_id: &str,
-) -> Result<Option<(&'a FunctionConfiguration, &'a str)>, String> {
+) -> Result<Option<(&'a FunctionConfiguration, &'a str)>, RoleUnknown> {
     let Some(arn) = secret.rotation_lambda_arn.as_deref() else {
         return Ok(None);
     };
     let Some(function) = context.region.functions.iter().find(|f| f.arn == arn) else {
-        return Err(format!("its rotation function {arn} was not collected"));
+        return Err(RoleUnknown::Function(format!(
+            "its rotation function {arn} was not collected"
+        )));
     };
     let configuration = match &function.configuration {
         Collected::Ok(Some(configuration)) => configuration,
         Collected::Ok(None) => return Ok(None),
         Collected::Failed(_) => {
-            return Err(format!(
+            return Err(RoleUnknown::Function(format!(
                 "its rotation function {arn} could not be read (see the audit's own access errors), so its role is unknown"
-            ));
+            )));
         }
         Collected::Skipped(why) => {
-            return Err(format!(
+            return Err(RoleUnknown::Function(format!(
                 "its rotation function {arn} was not read ({why}), so its role is unknown"
-            ));
+            )));
         }
     };
     if configuration.vpc_id.as_deref() != Some(vpc_id) {
@@ -435,19 +576,30 @@ fn rotation_role<'a>(
     }
     match configuration.role.as_deref() {
         Some(role) => Ok(Some((configuration, role))),
-        None => Err(format!(
+        None => Err(RoleUnknown::Role(format!(
             "the role of its rotation function {} is unknown (an inventory of an earlier version)",
             configuration.name
-        )),
+        ))),
     }
 }
 
+/// Why the role of a rotation is unknown: its function is unknown too (so are
+/// its VPC, subnets and groups: the endpoint's other legs), or only its role.
+#[derive(Debug)]
+enum RoleUnknown {
+    Function(String),
+    Role(String),
+}
+
 /// The masterarn secret of a rotation as far as the inventory knows it, what
-/// about it is unknown (an ERROR) and what is presumed or not judged (a note).
+/// about it is unknown (an ERROR), whether it is only presumed (no value read),
+/// and what is presumed or not judged (a note, with `ON` where the application
+/// secret goes).
 #[derive(Debug, Default)]
 struct AdminGuess {
     secret: Option<Secret>,
     unknown: Option<String>,
+    presumed: bool,
     note: Option<String>,
 }
 
@@ -456,7 +608,7 @@ struct AdminGuess {
 /// presumed the audited database's RDS-managed master user secret
 /// (`MasterUserSecret`, known without reading a value), tagged with its instance
 /// or cluster as RDS tags the secrets it manages.
-fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>) -> AdminGuess {
+fn admin_of(context: &Context<'_>, facts: Option<&SecretFacts>) -> AdminGuess {
     let described = |arn: &str| {
         context
             .region
@@ -495,7 +647,7 @@ fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>)
         return AdminGuess {
             secret: Some(secret),
             unknown,
-            note: None,
+            ..AdminGuess::default()
         };
     }
     let database = match &context.region.database {
@@ -507,8 +659,7 @@ fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>)
     else {
         return AdminGuess {
             note: Some(format!(
-                "secret {}'s value was not read, so its masterarn secret and the calls made on it and its database are not judged (rerun with --read-secrets)",
-                secret.name
+                "the value of {ON} was not read, so the masterarn secret and the calls made on it and its database are not judged (rerun with --read-secrets)"
             )),
             ..AdminGuess::default()
         };
@@ -529,9 +680,10 @@ fn admin_of(context: &Context<'_>, secret: &Secret, facts: Option<&SecretFacts>)
     AdminGuess {
         secret: Some(presumed),
         unknown: None,
+        presumed: true,
         note: Some(format!(
-            "secret {}'s value was not read: its masterarn secret is presumed to be database {}'s master user secret {arn} and no read replica is judged (rerun with --read-secrets to judge the one it names and the replica its host may be)",
-            secret.name, db.id
+            "the value of {ON} was not read: the masterarn secret is presumed to be database {}'s master user secret {arn} and no read replica is judged (rerun with --read-secrets to judge the one the value names and the replica its host may be)",
+            db.id
         )),
     }
 }
@@ -628,18 +780,18 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
             return out;
         }
     };
+    let mut confirmed_or_presumed: BTreeMap<String, Option<Presumed>> = BTreeMap::new();
     for secret in secrets.iter().filter(|s| s.primary) {
-        let not_judged = |why: &str| {
-            format!(
-                "the endpoint policy was not judged for secret {}: {why}",
-                secret.name
-            )
-        };
+        let unlisted = |why: &str| (secret.name.clone(), why.to_owned());
         let (configuration, role) = match rotation_role(context, secret, vpc_id) {
             Ok(Some(found)) => found,
             Ok(None) => continue,
-            Err(why) => {
-                out.unknown.push(not_judged(&why));
+            Err(RoleUnknown::Function(why)) => {
+                out.unknown.push(not_judged(&secret.name, &why));
+                continue;
+            }
+            Err(RoleUnknown::Role(why)) => {
+                out.unlisted.push(unlisted(&why));
                 continue;
             }
         };
@@ -649,9 +801,11 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
             .iter()
             .find(|v| v.secret_arn == secret.arn)
             .and_then(|v| v.facts.ok());
-        let guess = admin_of(context, secret, facts);
-        out.unknown.extend(guess.unknown.as_deref().map(not_judged));
-        out.notes.extend(guess.note);
+        let guess = admin_of(context, facts);
+        out.unlisted.extend(guess.unknown.as_deref().map(unlisted));
+        if let Some(note) = guess.note.clone() {
+            out.notes.said_of(note, Some(secret.name.clone()));
+        }
         // Which replicas the rotator describes depends on the application
         // secret's host: none are judged without its value.
         let replicas = guess
@@ -667,7 +821,7 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
         let needs = match needs(&keyless(secret), admin, role) {
             Ok(needs) => needs,
             Err(why) => {
-                out.unknown.push(not_judged(&why));
+                out.unlisted.push(unlisted(&why));
                 continue;
             }
         };
@@ -683,9 +837,31 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
         {
             let (members, note) = cluster_members(context, admin, facts);
             made.extend(members.into_iter().map(|m| (DESCRIBE_DB_INSTANCES, m)));
-            out.notes.extend(note);
+            if let Some(note) = note {
+                out.notes.push(note);
+            }
         }
         for (action, resource) in made {
+            // Every call but those on the application secret and on `*` is
+            // made on the masterarn secret or what RDS manages it for.
+            if resource != secret.arn && resource != "*" {
+                let admin_arn = guess.secret.as_ref().map(|a| a.arn.as_str());
+                let presumed = match (guess.presumed, admin_arn == Some(resource.as_str())) {
+                    (false, _) => None,
+                    (true, true) => Some(Presumed::AdminSecret),
+                    (true, false) => Some(Presumed::AdminDatabase),
+                };
+                match presumed {
+                    Some(why) => {
+                        confirmed_or_presumed
+                            .entry(resource.clone())
+                            .or_insert(Some(why));
+                    }
+                    None => {
+                        confirmed_or_presumed.insert(resource.clone(), None);
+                    }
+                }
+            }
             out.calls.insert((
                 action,
                 resource,
@@ -694,7 +870,17 @@ fn endpoint_calls(context: &Context<'_>, vpc_id: &str, service: &str) -> Endpoin
             ));
         }
     }
+    // A resource presumed for one secret and known for another is known.
+    out.presumed = confirmed_or_presumed
+        .into_iter()
+        .filter_map(|(resource, why)| Some((resource, why?)))
+        .collect();
     out
+}
+
+/// Why the endpoint policy was not judged on a secret's calls, for an ERROR.
+fn not_judged(secret: &str, why: &str) -> String {
+    format!("the endpoint policy was not judged for secret {secret}: {why}")
 }
 
 /// Where a verdict's resources go in its message, until they are grouped.
@@ -719,7 +905,7 @@ fn endpoint_policy_verdict(
     endpoint: &crate::inventory::VpcEndpoint,
     vpc_id: &str,
     document: &str,
-    calls: &BTreeSet<EndpointCall>,
+    calls: &EndpointCalls,
 ) -> (Vec<String>, Vec<String>) {
     if serde_json::from_str::<serde_json::Value>(document).is_err() {
         return (
@@ -727,13 +913,14 @@ fn endpoint_policy_verdict(
             Vec::new(),
         );
     }
-    // Each verdict's message with `ON` where its resource goes, and the
-    // resources that share it: one line per action, statement and role.
-    let mut verdicts: Vec<(bool, String, Vec<&str>)> = Vec::new();
+    // Each verdict's message with `ON` where its resource goes, whether its
+    // resources are presumed, and the resources that share it: one line per
+    // action, statement and role.
+    let mut verdicts: Vec<(bool, String, Option<Presumed>, Vec<&str>)> = Vec::new();
     // The policy's statements that speak to each caller, kept once per caller.
     let mut kept: BTreeMap<(&str, &str), KeptStatements> = BTreeMap::new();
     let vpc_arn = context.arn("ec2", &format!("vpc/{vpc_id}"), vpc_id);
-    for (action, resource, role, function) in calls {
+    for (action, resource, role, function) in &calls.calls {
         let statements = kept.entry((role, function)).or_insert_with(|| {
             let session = lambda_session(role, function);
             let caller = iam_eval::Caller {
@@ -784,31 +971,26 @@ fn endpoint_policy_verdict(
             ),
             Err(why) => (true, format!("its endpoint policy cannot be read: {why}")),
         };
+        let presumed = calls.presumed.get(resource.as_str()).copied();
         match verdicts
             .iter_mut()
-            .find(|(b, m, _)| *b == blocks && *m == message)
+            .find(|(b, m, p, _)| *b == blocks && *m == message && *p == presumed)
         {
-            Some((_, _, resources)) => resources.push(resource),
-            None => verdicts.push((blocks, message, vec![resource])),
+            Some((_, _, _, resources)) => resources.push(resource),
+            None => verdicts.push((blocks, message, presumed, vec![resource])),
         }
     }
     let mut blocked = Vec::new();
     let mut unproven = Vec::new();
-    for (blocks, message, resources) in verdicts {
-        let on = match resources.as_slice() {
-            [one] => format!(" on {one}"),
-            many => {
-                let more = many.len().saturating_sub(3);
-                let shown = many.iter().take(3).copied().collect::<Vec<_>>().join(", ");
-                let more = if more == 0 {
-                    String::new()
-                } else {
-                    format!(" and {more} more")
-                };
-                format!(" on {} resources ({shown}{more})", many.len())
-            }
-        };
-        let line = message.replace(ON, &on);
+    for (blocks, message, presumed, resources) in verdicts {
+        let mut on = format!(" on {}", listed(&resources, "resources"));
+        if let Some(presumed) = presumed {
+            let _ = write!(on, ", {},", presumed.phrase());
+        }
+        let mut line = message.replace(ON, &on);
+        if presumed.is_some() {
+            line.push_str("; run with --read-secrets to confirm");
+        }
         if blocks {
             blocked.push(line);
         } else {
@@ -827,7 +1009,15 @@ fn endpoint_policy_verdict(
 /// and `aws:PrincipalAccount` name the role; `aws:PrincipalIsAWSService` is
 /// `false` for a role's own request and `aws:ViaAWSService` is `false` for a
 /// call the function makes itself; `aws:ResourceAccount` is the account that
-/// owns the resource (from its ARN; absent for `*`).
+/// owns the resource, from its ARN, and for an action on no resource (`*`, such
+/// as `GetRandomPassword`) the caller's own: the guide has the key "always
+/// included in the request context for most service actions" and names no
+/// Secrets Manager or RDS action among those without it, and such a call is made
+/// in the caller's account. `aws:PrincipalOrgID` and `aws:ResourceOrgID` are the
+/// audited account's organisation for a principal or resource of that account
+/// ([`org_key`]); AWS's data-perimeter endpoint policies allow on them
+/// (https://github.com/aws-samples/data-perimeter-policy-examples,
+/// `vpc_endpoint_policies/default_endpoint_policy.json`).
 fn endpoint_request<'a>(
     context: &Context<'_>,
     endpoint: &crate::inventory::VpcEndpoint,
@@ -851,10 +1041,123 @@ fn endpoint_request<'a>(
     if vpc_arn.starts_with("arn:") {
         request = request.with("aws:SourceVpcArn", vpc_arn);
     }
-    if let Some(owner) = resource.split(':').nth(4).filter(|a| !a.is_empty()) {
+    let owner = if resource == "*" {
+        Some(account).filter(|a| !a.is_empty())
+    } else {
+        resource.split(':').nth(4).filter(|a| !a.is_empty())
+    };
+    if let Some(owner) = owner {
         request = request.with("aws:ResourceAccount", owner);
+        request = org_key(context, request, "aws:ResourceOrgID", owner);
     }
-    request
+    org_key(context, request, "aws:PrincipalOrgID", account)
+}
+
+/// What the verdict on a call on no resource (`GetRandomPassword`, Resource
+/// `*`) assumed, when the policy reads the resource's owner: its
+/// `aws:ResourceAccount` and `aws:ResourceOrgID` were taken to be the caller's
+/// ([`endpoint_request`]), which AWS does not document.
+fn ownerless_note(
+    context: &Context<'_>,
+    document: &str,
+    calls: &BTreeSet<EndpointCall>,
+) -> Option<String> {
+    let lower = document.to_ascii_lowercase();
+    if !(lower.contains("aws:resourceaccount") || lower.contains("aws:resourceorgid")) {
+        return None;
+    }
+    let actions: BTreeSet<&str> = calls
+        .iter()
+        .filter(|(_, resource, ..)| resource == "*")
+        .map(|(action, ..)| *action)
+        .collect();
+    if actions.is_empty() {
+        return None;
+    }
+    let organisation = match context.organization_id {
+        Collected::Ok(Some(id)) => format!(" and organisation {id}"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{} acts on no resource: it was judged assuming the caller's account{organisation} own its resource (aws:ResourceAccount, aws:ResourceOrgID), which AWS does not document",
+        actions.into_iter().collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// `request` with `key`, the organisation of account `owner`, when `owner` is
+/// the audited account and its organisation was read: its id, or known absent
+/// when the account is in no organisation (IAM user guide, the keys'
+/// "Availability": "included in the request context only if the principal is a
+/// member of an organization", and "only if the account that owns the resource
+/// is a member of an organization"). Of another account it stays unknown.
+fn org_key<'a>(context: &Context<'_>, request: Request<'a>, key: &str, owner: &str) -> Request<'a> {
+    if context.account_id != Some(owner) {
+        return request;
+    }
+    match context.organization_id {
+        Collected::Ok(Some(organization)) => request.with(key, organization),
+        Collected::Ok(None) => request.without(key),
+        Collected::Failed(_) | Collected::Skipped(_) => request,
+    }
+}
+
+/// Whether `statement` names `action` (by `Action`, or not by `NotAction`).
+fn names_action(statement: &serde_json::Value, action: &str) -> bool {
+    use super::policy_document::{action_matches, strings};
+    match statement.get("NotAction") {
+        Some(not) => !strings(not).iter().any(|p| action_matches(p, action)),
+        None => strings(&statement["Action"])
+            .iter()
+            .any(|p| action_matches(p, action)),
+    }
+}
+
+/// Whether `statement`'s `Principal` is everyone (`*`).
+fn names_everyone(statement: &serde_json::Value) -> bool {
+    super::policy_document::principals_of(&statement["Principal"])
+        .iter()
+        .any(|p| p == "*" || p == "AWS:*")
+}
+
+/// Whether `statement` applies to every resource (`Resource: *`).
+fn on_every_resource(statement: &serde_json::Value) -> bool {
+    statement.get("NotResource").is_none()
+        && super::policy_document::strings(&statement["Resource"])
+            .iter()
+            .any(|r| r == "*")
+}
+
+/// The ceiling: whether the endpoint policy cannot refuse any call the rotation
+/// could make through an endpoint of `service`, whoever makes it and on whatever
+/// resource: every such action is allowed by a statement for Principal `*` on
+/// Resource `*` with no condition (AWS's default full-access policy is one, VPC
+/// user guide, "Control access to VPC endpoints using endpoint policies"), and no
+/// `Deny` names the action at all. A call that could not be listed (a masterarn
+/// secret not described, a role not in the inventory) is then allowed whatever
+/// it turns out to be.
+fn endpoint_policy_ceiling(document: &str, service: &str) -> bool {
+    let Ok(statements) = super::policy_document::statements(document) else {
+        return false;
+    };
+    actions_needed(service).into_iter().all(|action| {
+        let allowed = statements
+            .iter()
+            .any(|(_, s)| to_all_unconditionally(s, "Allow", action));
+        let denied = statements
+            .iter()
+            .any(|(_, s)| s["Effect"].as_str() != Some("Allow") && names_action(s, action));
+        allowed && !denied
+    })
+}
+
+/// Whether `statement` has `effect` on `action` for everyone on every resource,
+/// with no condition.
+fn to_all_unconditionally(statement: &serde_json::Value, effect: &str, action: &str) -> bool {
+    statement["Effect"].as_str() == Some(effect)
+        && statement.get("Condition").is_none()
+        && names_everyone(statement)
+        && on_every_resource(statement)
+        && names_action(statement, action)
 }
 
 /// The floor when no call of the rotation could be listed: the endpoint policy
@@ -862,48 +1165,28 @@ fn endpoint_request<'a>(
 /// resource (an unconditional `Deny` of `*` to everyone, or no `Allow` of the
 /// action to anyone of the account). Only what holds for every call is said.
 fn endpoint_policy_floor(document: &str, service: &str, account: Option<&str>) -> Vec<String> {
-    use super::policy_document::{action_matches, principals_of, strings};
+    use super::policy_document::principals_of;
     let Ok(statements) = super::policy_document::statements(document) else {
         return vec!["its endpoint policy is not JSON".to_owned()];
     };
     let statements: Vec<serde_json::Value> = statements.into_iter().map(|(_, s)| s).collect();
-    let matches = |statement: &serde_json::Value, action: &str| match statement.get("NotAction") {
-        Some(not) => !strings(not).iter().any(|p| action_matches(p, action)),
-        None => strings(&statement["Action"])
-            .iter()
-            .any(|p| action_matches(p, action)),
-    };
     let ours = |statement: &serde_json::Value| {
-        principals_of(&statement["Principal"]).iter().any(|p| {
-            p == "*"
-                || p == "AWS:*"
-                || account.is_some_and(|a| {
+        names_everyone(statement)
+            || principals_of(&statement["Principal"]).iter().any(|p| {
+                account.is_some_and(|a| {
                     p.strip_prefix("AWS:")
                         .is_some_and(|v| v == a || v.split(':').nth(4) == Some(a))
                 })
-        })
-    };
-    let everyone = |statement: &serde_json::Value| {
-        principals_of(&statement["Principal"])
-            .iter()
-            .any(|p| p == "*" || p == "AWS:*")
-    };
-    let any_resource = |statement: &serde_json::Value| {
-        statement.get("NotResource").is_none()
-            && strings(&statement["Resource"]).iter().any(|r| r == "*")
+            })
     };
     let mut faults = Vec::new();
     for action in floor_actions(service) {
-        let denied = statements.iter().any(|s| {
-            s["Effect"].as_str() == Some("Deny")
-                && s.get("Condition").is_none()
-                && everyone(s)
-                && any_resource(s)
-                && matches(s, action)
-        });
+        let denied = statements
+            .iter()
+            .any(|s| to_all_unconditionally(s, "Deny", action));
         let allowed = statements
             .iter()
-            .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && matches(s, action));
+            .any(|s| s["Effect"].as_str() == Some("Allow") && ours(s) && names_action(s, action));
         if denied {
             faults.push(format!(
                 "its endpoint policy denies {action} to every caller on every resource"
@@ -1387,9 +1670,14 @@ mod tests {
                 }
             })
         };
-        let undescribed: Change = Box::new(|r| {
-            r.admin_secrets[0].secret = Collected::Failed(denied("secretsmanager:DescribeSecret"));
-        });
+        let undescribed = || -> Change {
+            Box::new(|r| {
+                r.admin_secrets[0].secret =
+                    Collected::Failed(denied("secretsmanager:DescribeSecret"));
+            })
+        };
+        let (undescribed_again, undescribed_conditioned) = (undescribed(), undescribed());
+        let undescribed = undescribed();
         // (name, the change, the Secrets Manager endpoint's statements, the status, text)
         let cases: Vec<Row> = vec![
             (
@@ -1429,9 +1717,18 @@ mod tests {
                 "denies secretsmanager:PutSecretValue to every caller",
             ),
             (
-                "a function whose role is not in the inventory, full access",
+                "a function whose role is not in the inventory, full access: the policy refuses no call",
                 roleless(),
                 vec![everything("Allow")],
+                Status::Pass,
+                "refuses none of the calls that could not be listed (secret SecretsManagerTutorialAppuser: the role of its rotation function SecretsManagerTutorialRotation is unknown",
+            ),
+            (
+                "a function whose role is not in the inventory, a policy for one principal",
+                roleless(),
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "*", "Resource": "*"}),
+                ],
                 Status::Error,
                 "the role of its rotation function SecretsManagerTutorialRotation is unknown",
             ),
@@ -1443,9 +1740,29 @@ mod tests {
                 "denies secretsmanager:GetSecretValue to every caller",
             ),
             (
-                "a masterarn secret that could not be described",
+                "a masterarn secret that could not be described, full access: the policy refuses no call",
                 undescribed,
                 vec![everything("Allow")],
+                Status::Pass,
+                "refuses none of the calls that could not be listed (secret SecretsManagerTutorialAppuser: the masterarn secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ could not be described",
+            ),
+            (
+                "a masterarn secret that could not be described, full access but a Deny elsewhere",
+                undescribed_again,
+                vec![
+                    everything("Allow"),
+                    serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
+                ],
+                Status::Error,
+                "the masterarn secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ could not be described",
+            ),
+            (
+                "a masterarn secret that could not be described, full access under a condition",
+                undescribed_conditioned,
+                vec![
+                    serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceVpc": VPC}}}),
+                ],
                 Status::Error,
                 "the masterarn secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ could not be described",
             ),
@@ -1558,28 +1875,66 @@ mod tests {
         // (name, the change, the Secrets Manager endpoint's statements, the status, text)
         let cases: Vec<Row> = vec![
             (
-                "the application secret only",
+                "the application secret only: the FAIL says the admin is presumed",
                 unread,
                 application_only(),
                 Status::Fail,
-                "does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+                "its endpoint policy does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ, the database's RDS-managed master secret, presumed to be the rotation's admin secret (masterarn), by role arn:aws:iam::123456789012:role/rotation-role; run with --read-secrets to confirm",
             ),
             (
                 "full access",
                 Box::new(|r| r.secret_values.clear()),
                 vec![everything("Allow")],
                 Status::Pass,
-                "its masterarn secret is presumed to be database secretsmanagertutorial's master user secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
+                "the value of secret SecretsManagerTutorialAppuser was not read: the masterarn secret is presumed to be database secretsmanagertutorial's master user secret arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-XyZ",
             ),
             (
                 "no master user secret",
                 no_master_secret,
                 application_only(),
                 Status::Pass,
-                "secret SecretsManagerTutorialAppuser's value was not read, so its masterarn secret and the calls made on it and its database are not judged",
+                "the value of secret SecretsManagerTutorialAppuser was not read, so the masterarn secret and the calls made on it and its database are not judged",
             ),
         ];
         assert_rows("vpc.endpoint.secretsmanager", 0, cases);
+        // The RDS call made on the presumed admin's database says so too.
+        let unread: Change = Box::new(|r| r.secret_values.clear());
+        let other_instance = vec![
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "rds:*", "Resource": "arn:aws:rds:us-east-1:123456789012:db:other"}),
+        ];
+        assert_rows(
+            "vpc.endpoint.rds",
+            1,
+            vec![(
+                "the presumed admin's instance left out",
+                unread,
+                other_instance,
+                Status::Fail,
+                "does not allow rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial, described only if the rotation's admin secret (masterarn) is, as presumed, the database's RDS-managed master secret, by role arn:aws:iam::123456789012:role/rotation-role; run with --read-secrets to confirm",
+            )],
+        );
+    }
+
+    /// With the value read, the masterarn secret is known: its verdict is a
+    /// fact, not a presumption.
+    #[test]
+    fn a_masterarn_secret_read_from_the_value_is_not_said_presumed() {
+        let application_only = vec![
+            serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:*", "Resource": SECRET_ARN}),
+        ];
+        let unchanged: Change = Box::new(|_| {});
+        let finding = only(
+            with_policy(0, &application_only, &unchanged),
+            "vpc.endpoint.secretsmanager",
+        );
+        assert_eq!(finding.status, crate::finding::Status::Fail);
+        assert!(
+            finding.message.contains(&format!(
+                "does not allow secretsmanager:GetSecretValue on {ADMIN_ARN} by role"
+            )) && !finding.message.contains("presumed"),
+            "{}",
+            finding.message
+        );
     }
 
     /// Only rotation functions in the endpoint's VPC call through it.
@@ -1710,6 +2065,100 @@ mod tests {
         }
     }
 
+    /// AWS's data-perimeter endpoint policy (aws-samples/data-perimeter-policy-examples,
+    /// `vpc_endpoint_policies/default_endpoint_policy.json`) is decided with the
+    /// audited account's organisation: a principal and resources of this
+    /// organisation PASS, another's id FAILs, and an account in no organisation
+    /// has neither key, so a `StringEquals` on them does not match (and a
+    /// `StringNotEquals` does) as IAM decides a missing key; an organisation
+    /// that could not be read leaves the policy not proven.
+    #[test]
+    #[allow(clippy::type_complexity)] // the table's row, written where it is read
+    fn the_organisation_keys_decide_data_perimeter_policies() {
+        use crate::finding::Status;
+        let perimeter = |organization: &str| {
+            vec![
+                serde_json::json!({"Sid": "AllowRequestsByOrgsIdentitiesToOrgsResources", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": organization, "aws:ResourceOrgID": organization}}}),
+                serde_json::json!({"Sid": "AllowRequestsByAWSServicePrincipals", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                    "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}}}),
+            ]
+        };
+        let outside_denied = vec![
+            everything("Allow"),
+            serde_json::json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": ORGANIZATION}}}),
+        ];
+        let in_organisation = Collected::Ok(Some(ORGANIZATION.to_owned()));
+        let pass = "available with private DNS";
+        // (name, the account's organisation, the Secrets Manager endpoint's
+        // statements, the status, text)
+        let cases: Vec<(
+            &str,
+            Collected<Option<String>>,
+            Vec<serde_json::Value>,
+            Status,
+            &str,
+        )> = vec![
+            (
+                "this organisation (GetRandomPassword, on no resource, in the caller's account, said so)",
+                in_organisation.clone(),
+                perimeter(ORGANIZATION),
+                Status::Pass,
+                "secretsmanager:GetRandomPassword acts on no resource: it was judged assuming the caller's account and organisation o-tutorial123 own its resource",
+            ),
+            (
+                "another organisation",
+                in_organisation.clone(),
+                perimeter("o-another9999"),
+                Status::Fail,
+                "does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "a Deny outside this organisation",
+                in_organisation,
+                outside_denied.clone(),
+                Status::Pass,
+                pass,
+            ),
+            (
+                "no organisation: StringEquals on the missing keys does not match",
+                Collected::Ok(None),
+                perimeter(ORGANIZATION),
+                Status::Fail,
+                "its endpoint policy does not allow secretsmanager:GetSecretValue",
+            ),
+            (
+                "no organisation: StringNotEquals on the missing key matches",
+                Collected::Ok(None),
+                outside_denied,
+                Status::Fail,
+                "statement 2 denies secretsmanager:GetSecretValue",
+            ),
+            (
+                "the organisation could not be read",
+                Collected::Failed(denied("organizations:DescribeOrganization")),
+                perimeter(ORGANIZATION),
+                Status::Error,
+                "organizations:DescribeOrganization",
+            ),
+        ];
+        for (name, organization, statements, status, text) in cases {
+            let unchanged: Change = Box::new(|_| {});
+            let finding = in_organization(
+                with_policy(0, &statements, &unchanged),
+                organization,
+                "vpc.endpoint.secretsmanager",
+            );
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text),
+                "{name}: {}",
+                finding.message
+            );
+        }
+    }
+
     /// A single-user secret (its value read, no masterarn) makes no RDS call:
     /// the RDS endpoint's policy is not held to one.
     #[test]
@@ -1789,10 +2238,9 @@ mod tests {
         assert_rows("vpc.endpoint.rds", 1, cases);
     }
 
-    /// Many secrets rotated by one role: one line per action, with a count and
-    /// the first three resources.
-    #[test]
-    fn the_calls_on_many_secrets_are_said_once_per_action() {
+    /// The compliant region with four more secrets like the application's,
+    /// `extra-1` to `extra-4`, rotated by the same function.
+    fn with_four_more_secrets() -> crate::inventory::RegionInventory {
         let mut region = compliant_region();
         if let Collected::Ok(secrets) = &mut region.secrets {
             for n in 1..=4 {
@@ -1803,6 +2251,66 @@ mod tests {
                 secrets.push(extra);
             }
         }
+        region
+    }
+
+    /// The Secrets Manager endpoint's finding over `region` is `status` and
+    /// says `once` once, in `text`.
+    fn said_once(
+        region: crate::inventory::RegionInventory,
+        status: crate::finding::Status,
+        once: &str,
+        text: &str,
+    ) {
+        let finding = only(region, "vpc.endpoint.secretsmanager");
+        assert_eq!(finding.status, status, "{}", finding.message);
+        assert_eq!(
+            finding.message.matches(once).count(),
+            1,
+            "{}",
+            finding.message
+        );
+        assert!(finding.message.contains(text), "{}", finding.message);
+    }
+
+    /// Many secrets whose values were not read: one note for them all, naming
+    /// a count and the first three, as the verdicts are grouped.
+    #[test]
+    fn the_notes_on_many_secrets_are_said_once() {
+        let mut region = with_four_more_secrets();
+        region.secret_values.clear();
+        said_once(
+            region,
+            crate::finding::Status::Pass,
+            "was not read",
+            "the value of 5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more) was not read: the masterarn secret is presumed",
+        );
+    }
+
+    /// Many secrets whose calls could not be listed for one reason, under a
+    /// policy that refuses none: the reason is said once, naming the secrets.
+    #[test]
+    fn the_calls_not_listed_for_one_reason_are_said_once() {
+        let mut region = with_four_more_secrets();
+        if let Collected::Ok(Some(configuration)) = &mut region.functions[0].configuration {
+            configuration.role = None;
+        }
+        let reason = "the role of its rotation function SecretsManagerTutorialRotation is unknown";
+        said_once(
+            region,
+            crate::finding::Status::Pass,
+            reason,
+            &format!(
+                "could not be listed (5 secrets (SecretsManagerTutorialAppuser, extra-1, extra-2 and 2 more): {reason}"
+            ),
+        );
+    }
+
+    /// Many secrets rotated by one role: one line per action, with a count and
+    /// the first three resources.
+    #[test]
+    fn the_calls_on_many_secrets_are_said_once_per_action() {
+        let mut region = with_four_more_secrets();
         let other_secret = [
             serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "*",
             "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-*"}),
@@ -1811,26 +2319,11 @@ mod tests {
             endpoints[0].policy_document =
                 Some(serde_json::json!({"Statement": other_secret}).to_string());
         }
-        let finding = only(region, "vpc.endpoint.secretsmanager");
-        assert_eq!(
-            finding.status,
+        said_once(
+            region,
             crate::finding::Status::Fail,
-            "{}",
-            finding.message
-        );
-        assert_eq!(
-            finding
-                .message
-                .matches("does not allow secretsmanager:PutSecretValue")
-                .count(),
-            1,
-            "{}",
-            finding.message
-        );
-        assert!(
-            finding.message.contains("does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role"),
-            "{}",
-            finding.message
+            "does not allow secretsmanager:PutSecretValue",
+            "does not allow secretsmanager:PutSecretValue on 5 resources (arn:aws:secretsmanager:us-east-1:123456789012:secret:SecretsManagerTutorialAppuser-AbCdEf, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-1, arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-2 and 2 more) by role",
         );
     }
 }

@@ -6,7 +6,12 @@
 //! AWS's default policy (full access for `*`, no condition) passes with a note by
 //! default, because the tutorial keeps it and only this VPC reaches the endpoint;
 //! the policy setting `endpoint_policy_pin_account = true` fails it as Prowler
-//! does. Whether the policy allows the calls the rotation makes is
+//! does. `*` pinned by `aws:PrincipalOrgID` to an organisation (AWS's
+//! data-perimeter endpoint policies) keeps the boundary when it is the audited
+//! account's own organisation (read with `organizations:DescribeOrganization`),
+//! and fails when it is another's or the account is in none; when the account's
+//! organisation was not read the pin is undecided, an ERROR as an unknown
+//! account is. Whether the policy allows the calls the rotation makes is
 //! `vpc.endpoint`'s question.
 
 use super::context::Context;
@@ -41,13 +46,11 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 (None, _) => context.pass(def, &resource, format!("endpoint {} for {service_name} reports no policy (full access within the VPC)", endpoint.id)),
                 (Some(_), None) => context.finding(def, Status::Error, &resource, format!("endpoint {}: the audited account is unknown (sts:GetCallerIdentity failed), so its policy's trust boundary cannot be judged", endpoint.id)),
                 (Some(document), Some(account)) => {
-                    match endpoint_trust_faults(document, account, context.policy.endpoint_policy_pin_account) {
-                        Ok(faults) if faults.is_empty() => {
-                            let open = endpoint_trust_faults(document, account, true).is_ok_and(|f| !f.is_empty());
-                            let note = if open { "; note: it lets Principal * in without pinning this account (AWS's default full-access policy; set endpoint_policy_pin_account = true to fail it)" } else { "" };
-                            context.pass(def, &resource, format!("endpoint {} for {service_name}: its policy names no principal outside account {account}{note}", endpoint.id))
-                        }
-                        Ok(faults) => context.fail(def, &resource, format!("endpoint {} for {service_name}: {}; expected only principals of account {account}", endpoint.id, faults.join("; "))),
+                    match endpoint_boundary(document, account, context.organization_id, context.policy.endpoint_policy_pin_account) {
+                        Ok(boundary) if !boundary.faults.is_empty() => context.fail(def, &resource, format!("endpoint {} for {service_name}: {}; expected only principals of account {account}", endpoint.id, boundary.faults.join("; "))),
+                        // Undecided as the unknown account above is: ERROR, naming the read that failed.
+                        Ok(boundary) if !boundary.undecided.is_empty() => context.finding(def, Status::Error, &resource, format!("endpoint {} for {service_name}: {}", endpoint.id, boundary.undecided.join("; "))),
+                        Ok(boundary) => context.pass(def, &resource, format!("endpoint {} for {service_name}: {}", endpoint.id, boundary.passed(account))),
                         Err(fault) => context.fail(def, &resource, format!("endpoint {}: {fault}", endpoint.id)),
                     }
                 }
@@ -59,22 +62,75 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
-/// Statements of an endpoint policy that cross the account's trust boundary.
-fn endpoint_trust_faults(
+/// What an endpoint policy does at the account's trust boundary.
+struct Boundary {
+    /// Statements that cross it.
+    faults: Vec<String>,
+    /// Statements pinned to an organisation that cannot be compared with the
+    /// account's, which was not read.
+    undecided: Vec<String>,
+    /// The account's own organisation, when a statement admits its accounts.
+    own: Vec<String>,
+    /// It lets Principal `*` in with no condition (AWS's default), allowed as
+    /// `endpoint_policy_pin_account` is off.
+    open: bool,
+}
+
+impl Boundary {
+    /// The PASS message's verdict.
+    fn passed(&self, account: &str) -> String {
+        let admitted = if self.own.is_empty() {
+            format!("its policy names no principal outside account {account}")
+        } else {
+            format!(
+                "its policy admits the accounts of organisation {} (this account's) and names no other principal outside account {account}",
+                self.own.join(", ")
+            )
+        };
+        let note = if self.open {
+            "; note: it lets Principal * in without pinning this account (AWS's default full-access policy; set endpoint_policy_pin_account = true to fail it)"
+        } else {
+            ""
+        };
+        format!("{admitted}{note}")
+    }
+}
+
+/// How an endpoint policy keeps the account's trust boundary. `organisation`
+/// is the account's organisation as read (`Ok(None)`: in none).
+fn endpoint_boundary(
     document: &str,
     account: &str,
+    organisation: &Collected<Option<String>>,
     pin_account: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<Boundary, String> {
     let access = super::policy_document::resource_policy_access(document, account)?;
     let mut faults = access.faults;
-    if pin_account {
+    let (own, undecided) = if pin_account {
         // Asked for this account only: an organisation's accounts are more.
-        faults.extend(access.organisations);
+        faults.extend(access.organisations.into_iter().map(|s| s.message));
+        (Vec::new(), Vec::new())
     } else {
+        let judged = super::policy_document::judge_organisations(
+            access.organisations,
+            account,
+            organisation,
+        );
+        faults.extend(judged.foreign);
+        (judged.own, judged.undecided)
+    };
+    let before = faults.len();
+    if !pin_account {
         // The unconditioned `*` (AWS's default) is allowed unless asked otherwise.
         faults.retain(|f| !f.ends_with("allows Principal * (public)"));
     }
-    Ok(faults)
+    let open = faults.len() < before;
+    Ok(Boundary {
+        faults,
+        undecided,
+        own,
+        open,
+    })
 }
 
 #[cfg(test)]
@@ -115,5 +171,65 @@ mod tests {
         let pinned = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
             "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]}).to_string();
         assert_eq!(with_policy(pinned, true).status, Status::Pass);
+    }
+
+    /// `*` pinned to an organisation (AWS's data-perimeter endpoint policy) is
+    /// judged against the audited account's organisation: its own PASSes
+    /// saying so, another's FAILs, and with the organisation unread it is an
+    /// ERROR naming the pinned id and the read that failed.
+    #[test]
+    #[allow(clippy::type_complexity)] // the table's row, written where it is read
+    fn an_organisation_pin_is_judged_against_the_accounts_organisation() {
+        use crate::finding::Status;
+        let perimeter = |organisation: &str| {
+            serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": organisation, "aws:ResourceOrgID": organisation}}}]})
+            .to_string()
+        };
+        // (name, the account's organisation, the policy's organisation, the status, text)
+        let cases: Vec<(&str, Collected<Option<String>>, &str, Status, &str)> = vec![
+            (
+                "this organisation",
+                Collected::Ok(Some(ORGANIZATION.to_owned())),
+                ORGANIZATION,
+                Status::Pass,
+                "its policy admits the accounts of organisation o-tutorial123 (this account's) and names no other principal outside account 123456789012",
+            ),
+            (
+                "another organisation",
+                Collected::Ok(Some(ORGANIZATION.to_owned())),
+                "o-another9999",
+                Status::Fail,
+                "shares it with the accounts of organisation o-another9999 (aws:PrincipalOrgID), not account 123456789012's organisation o-tutorial123",
+            ),
+            (
+                "an account in no organisation",
+                Collected::Ok(None),
+                ORGANIZATION,
+                Status::Fail,
+                "and account 123456789012 is in no organisation",
+            ),
+            (
+                "the organisation unread",
+                Collected::Failed(denied("organizations:DescribeOrganization")),
+                "o-another9999",
+                Status::Error,
+                "shares it with the accounts of organisation o-another9999 (aws:PrincipalOrgID), and whether o-another9999 is account 123456789012's organisation is undecided, organizations:DescribeOrganization was not read: access denied to organizations:DescribeOrganization",
+            ),
+        ];
+        for (name, organisation, pinned, status, text) in cases {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                endpoints[0].policy_document = Some(perimeter(pinned));
+            }
+            let finding =
+                in_organization(region, organisation, "vpc.endpoint-policy.secretsmanager");
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            assert!(
+                finding.message.contains(text) && !finding.message.contains("note:"),
+                "{name}: {}",
+                finding.message
+            );
+        }
     }
 }

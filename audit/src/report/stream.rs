@@ -110,6 +110,11 @@ impl OrgParts {
                     version: org.version.clone(),
                     collected_at: org.collected_at,
                     account_id: None,
+                    // No account was collected: its organisation was not read
+                    // (`Ok(None)` would say it is in none).
+                    organization_id: crate::inventory::Collected::Skipped(
+                        "no account was collected".to_owned(),
+                    ),
                     insecure_db_tls: false,
                     api_requests: 0,
                     calls: std::collections::BTreeMap::new(),

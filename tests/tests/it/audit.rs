@@ -2206,6 +2206,129 @@ async fn endpoints_the_function_cannot_reach_fail() {
     );
 }
 
+/// AWS's data-perimeter endpoint policy (aws-samples/data-perimeter-policy-examples,
+/// `vpc_endpoint_policies/default_endpoint_policy.json`) allows on
+/// `aws:PrincipalOrgID` and `aws:ResourceOrgID`: the audit reads the account's
+/// organisation (`organizations:DescribeOrganization`, moto implements it) and
+/// decides the policy instead of giving an ERROR. First the account is in no
+/// organisation: the pin FAILs both checks, and a Deny on `StringNotEquals` a
+/// missing key applies, as IAM decides it. Then it creates one (an emulator of
+/// this test's own, as an organisation is global to its account): its own id
+/// PASSes, another's FAILs.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // one scenario, before and after the organisation
+async fn a_data_perimeter_endpoint_policy_is_decided_by_the_accounts_organisation() {
+    tests::emulator_of_own("data-perimeter");
+    let setup = Box::pin(provision(&Options::default())).await;
+    let (inventory, _) = audit(&setup).await;
+    assert_eq!(
+        inventory.metadata.organization_id,
+        audit::inventory::Collected::Ok(None),
+        "the account is in no organisation yet"
+    );
+    let audit::inventory::Collected::Ok(endpoints) = &inventory.regions[0].endpoints else {
+        panic!("the endpoints were not read");
+    };
+    let endpoint = endpoints
+        .iter()
+        .find(|e| e.service_name.ends_with(".secretsmanager"))
+        .expect("the Secrets Manager endpoint")
+        .id
+        .clone();
+    let ec2 = aws_sdk_ec2::Client::new(&setup.config);
+    let audit_with = |statements: serde_json::Value| {
+        let (ec2, endpoint, setup) = (ec2.clone(), endpoint.clone(), &setup);
+        async move {
+            ec2.modify_vpc_endpoint()
+                .vpc_endpoint_id(&endpoint)
+                .policy_document(
+                    json!({"Version": "2012-10-17", "Statement": statements}).to_string(),
+                )
+                .send()
+                .await
+                .expect("ModifyVpcEndpoint with a policy");
+            audit(setup).await
+        }
+    };
+    let perimeter = |id: &str| {
+        json!([{"Sid": "AllowRequestsByOrgsIdentitiesToOrgsResources", "Effect": "Allow",
+            "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": id, "aws:ResourceOrgID": id}}}])
+    };
+    let not_allowed = "its endpoint policy does not allow secretsmanager:GetSecretValue";
+
+    // In no organisation: no organisation's pin admits the rotation's calls.
+    let (_, findings) = audit_with(perimeter("o-another9999")).await;
+    let calls = finding(&findings, "vpc.endpoint.secretsmanager");
+    assert!(calls.message.contains(not_allowed), "{}", calls.message);
+    let boundary = finding(&findings, "vpc.endpoint-policy.secretsmanager");
+    assert!(
+        boundary.message.contains("is in no organisation"),
+        "{}",
+        boundary.message
+    );
+    let (_, findings) = audit_with(json!([
+        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-another9999"}}}
+    ]))
+    .await;
+    let denied = finding(&findings, "vpc.endpoint.secretsmanager");
+    assert!(
+        denied
+            .message
+            .contains("statement 2 denies secretsmanager:"),
+        "{}",
+        denied.message
+    );
+
+    // In an organisation of its own: its id admits the calls, another's does not.
+    let created = aws_sdk_organizations::Client::new(&setup.config)
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("create the account's organisation");
+    let id = created
+        .organization()
+        .and_then(|o| o.id())
+        .expect("the organisation's id")
+        .to_owned();
+    let (inventory, findings) = audit_with(perimeter(&id)).await;
+    assert_eq!(
+        inventory.metadata.organization_id,
+        audit::inventory::Collected::Ok(Some(id.clone()))
+    );
+    let passed = |check: &str| {
+        findings
+            .iter()
+            .find(|f| f.check_id == check)
+            .filter(|f| f.status == Status::Pass)
+            .unwrap_or_else(|| panic!("{check} does not pass: {findings:#?}"))
+    };
+    passed("vpc.endpoint.secretsmanager");
+    let own = passed("vpc.endpoint-policy.secretsmanager");
+    assert!(
+        own.message.contains(&format!(
+            "admits the accounts of organisation {id} (this account's)"
+        )),
+        "{}",
+        own.message
+    );
+    let (_, findings) = audit_with(perimeter("o-another9999")).await;
+    let calls = finding(&findings, "vpc.endpoint.secretsmanager");
+    assert!(calls.message.contains(not_allowed), "{}", calls.message);
+    let boundary = finding(&findings, "vpc.endpoint-policy.secretsmanager");
+    assert!(
+        boundary.message.contains(&format!(
+            "not account {}'s organisation {id}",
+            tests::ACCOUNT_ID
+        )),
+        "{}",
+        boundary.message
+    );
+}
+
 #[tokio::test]
 async fn a_network_acl_denying_https_fails_the_endpoints_naming_acl_and_rule() {
     let setup = provision(&Options {

@@ -476,6 +476,39 @@ async fn an_organisation_is_audited_account_by_account_and_its_evidence_reevalua
     for audited in [&compliant, &broken, &empty_a, &empty_b, &renamed] {
         assert_eq!(state(audited), "audited");
     }
+    // Each audited account's organisation is read once, with its role, before
+    // its regions (two enabled) are collected apart.
+    let organisation = org
+        .describe_organization()
+        .send()
+        .await
+        .expect("describe the organisation")
+        .organization()
+        .and_then(|o| o.id())
+        .expect("the organisation's id")
+        .to_owned();
+    for audited in [&compliant, &broken, &empty_a, &empty_b, &renamed] {
+        let collected = inventory
+            .accounts
+            .iter()
+            .find(|a| &a.account_id == audited)
+            .and_then(audit::org::AccountRecord::inventory)
+            .expect("an audited account's inventory");
+        assert_eq!(
+            collected.metadata.organization_id,
+            audit::inventory::Collected::Ok(Some(organisation.clone())),
+            "{audited}"
+        );
+        assert_eq!(
+            collected
+                .metadata
+                .calls
+                .get("organizations:DescribeOrganization"),
+            Some(&1),
+            "{audited}: {:?}",
+            collected.metadata.calls
+        );
+    }
     assert!(state(&refusing).starts_with("unreachable: sts:AssumeRole failed"));
     assert!(
         state(&closed).starts_with("suspended ("),
