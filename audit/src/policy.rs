@@ -55,7 +55,8 @@ pub struct Policy {
     /// Fewest days the database's CA certificate must still be valid
     /// (`rds.ca-certificate.valid`).
     pub ca_certificate_min_days: u32,
-    /// Services that need an interface endpoint in the VPC (`com.amazonaws.<region>.<service>`).
+    /// Services that need an interface endpoint in the VPC (`com.amazonaws.<region>.<service>`;
+    /// in China some carry a `cn.` prefix, see `checks::endpoint_service`).
     pub required_endpoints: Vec<String>,
     /// Shortest IPv4 prefix allowed as an SSH source (32 = one address).
     pub ssh_min_prefix_v4: u8,

@@ -29,13 +29,6 @@ const CN_PREFIXED: &[&str] = &["ec2", "lambda", "rds", "sts"];
 /// The name of `service`'s interface endpoint service in `region`:
 /// `com.amazonaws.<region>.<service>`, or `cn.com.amazonaws.<region>.<service>`
 /// for a service known to carry the prefix in the China partition.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "vpc_endpoint.rs and vpc_endpoint_policy.rs are to switch to it"
-    )
-)]
 pub(super) fn endpoint_service_name(region: &str, service: &str) -> String {
     let prefix = if partition(region) == "aws-cn" && CN_PREFIXED.contains(&service) {
         "cn.com.amazonaws"
@@ -48,13 +41,6 @@ pub(super) fn endpoint_service_name(region: &str, service: &str) -> String {
 /// Whether `name` is the endpoint service of `service` in `region`: the name
 /// [`endpoint_service_name`] gives, or, in the China partition, the same name
 /// with the other prefix (the list of prefixed services is not complete).
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "vpc_endpoint.rs and vpc_endpoint_policy.rs are to switch to it"
-    )
-)]
 pub(super) fn is_endpoint_service(name: &str, region: &str, service: &str) -> bool {
     let plain = format!("com.amazonaws.{region}.{service}");
     name == plain || (partition(region) == "aws-cn" && name == format!("cn.{plain}"))

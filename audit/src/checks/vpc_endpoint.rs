@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::context::Context;
+use super::endpoint_service::{endpoint_service_name, is_endpoint_service};
 use super::network::{Peer, Reach, acl_faults, primary_functions, reaches, rules_of};
 use super::rotation_permissions::{Admin, CLUSTER_TAG, INSTANCE_TAG, lambda_session, needs};
 use super::secret_rotation_function_role::replica_arns;
@@ -55,7 +56,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 #[allow(clippy::too_many_lines)] // one check: its conditions in the order its findings report them
 fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
     let def = &DEFINITION;
-    let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
+    let service_name = endpoint_service_name(&context.region.region, service);
     let with_id = |mut finding: Finding| {
         finding.check_id = format!("{}.{service}", def.id);
         finding.title = format!(
@@ -95,7 +96,7 @@ fn vpc_endpoint(context: &Context<'_>, service: &str) -> Finding {
     };
     let candidates: Vec<_> = endpoints
         .iter()
-        .filter(|e| e.service_name == service_name)
+        .filter(|e| is_endpoint_service(&e.service_name, &context.region.region, service))
         .collect();
     if candidates.is_empty() {
         return with_id(context.fail(def, &service_name, format!("VPC {} has no endpoint for {service_name}; expected an available interface endpoint with private DNS", vpc.id)));
@@ -1276,6 +1277,36 @@ mod tests {
         let findings = findings_of(region, "vpc.endpoint.rds");
         assert_eq!(findings[0].status, Status::Error);
         assert!(findings[0].message.contains("ec2:DescribeVpcEndpoints"));
+    }
+
+    /// In China the RDS endpoint service carries a `cn.` prefix and Secrets
+    /// Manager's does not (see `endpoint_service`): both are found.
+    #[test]
+    fn a_china_endpoint_is_found_by_its_partitions_name() {
+        let mut region = compliant_region();
+        region.region = "cn-north-1".to_owned();
+        if let Collected::Ok(endpoints) = &mut region.endpoints {
+            for endpoint in endpoints.iter_mut() {
+                endpoint.service_name = endpoint
+                    .service_name
+                    .replace(
+                        "com.amazonaws.us-east-1.rds",
+                        "cn.com.amazonaws.us-east-1.rds",
+                    )
+                    .replace("us-east-1", "cn-north-1");
+            }
+        }
+        for id in ["vpc.endpoint.rds", "vpc.endpoint.secretsmanager"] {
+            let findings = findings_of(region.clone(), id);
+            assert!(!findings.is_empty(), "{id}");
+            for finding in findings {
+                assert!(
+                    !finding.message.contains("has no endpoint"),
+                    "{id}: {}",
+                    finding.message
+                );
+            }
+        }
     }
 
     /// Check `id`'s finding over `region` has `status` and says `text` (`name`

@@ -15,6 +15,7 @@
 //! `vpc.endpoint`'s question.
 
 use super::context::Context;
+use super::endpoint_service::is_endpoint_service;
 use crate::finding::{CheckDefinition, Finding, Severity, Status};
 use crate::inventory::Collected;
 
@@ -35,8 +36,11 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         return findings; // vpc.endpoint.* reports why
     };
     for service in &context.policy.required_endpoints {
-        let service_name = format!("com.amazonaws.{}.{service}", context.region.region);
-        for endpoint in endpoints.iter().filter(|e| e.service_name == service_name) {
+        for endpoint in endpoints
+            .iter()
+            .filter(|e| is_endpoint_service(&e.service_name, &context.region.region, service))
+        {
+            let service_name = &endpoint.service_name;
             let resource = context.arn(
                 "ec2",
                 &format!("vpc-endpoint/{}", endpoint.id),
