@@ -58,7 +58,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -66,14 +65,10 @@ use tokio::task::JoinSet;
 use crate::calls;
 use crate::checks::partition;
 use crate::collect::{CollectRequest, collection_error};
-use crate::coverage::{Coverage, NotAudited, RegionGap, SkippedRegion};
-use crate::finding::{CheckDefinition, Finding, Severity, Status};
+use crate::coverage::{RegionGap, SkippedRegion};
 use crate::inventory::{CollectionError, Inventory};
-use crate::policy::Policy;
 
 pub use crate::calls::DEFAULT_ROLE_NAME;
-/// `format` of an organisation inventory file.
-pub const ORG_INVENTORY_FORMAT: &str = "audit-organization-inventory";
 /// Calls in flight per account unless `--max-concurrency` says otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Accounts audited at once unless `--max-accounts` says otherwise.
@@ -91,8 +86,6 @@ pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::
 /// Time between two accounts' first AssumeRole calls, so a run over hundreds of
 /// accounts does not open with hundreds of STS calls in the same instant.
 const ASSUME_ROLE_SPACING: std::time::Duration = std::time::Duration::from_millis(50);
-/// The region of an account-level finding (the account could not be reached).
-pub const ACCOUNT_REGION: &str = crate::coverage::GLOBAL_REGION;
 
 /// Which accounts to audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,251 +323,14 @@ pub fn plan(listed: &[Listed], caller_account: &str, selection: Selection<'_>) -
     plan
 }
 
-/// Who ran the audit (`sts:GetCallerIdentity`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Caller {
-    pub account_id: String,
-    pub arn: String,
-}
-
-/// One account of an organisation inventory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccountRecord {
-    pub account_id: String,
-    /// The account's name in Organizations, when listed from it.
-    pub name: Option<String>,
-    /// The role assumed; `None` for the caller's own account (its own credentials).
-    pub role_arn: Option<String>,
-    pub outcome: AccountOutcome,
-}
-
-/// What became of one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountOutcome {
-    /// Collected: the single-account inventory.
-    Collected(Box<Inventory>),
-    /// Not reached (AssumeRole refused, DescribeRegions denied): one ERROR finding.
-    Unreachable(CollectionError),
-    /// Listed by Organizations but not active (`SUSPENDED`, `PENDING_CLOSURE`, ...):
-    /// nothing can be audited there; listed in the scope with its state.
-    Suspended(String),
-    /// Left out on purpose (`--exclude-accounts`, or the caller's own account
-    /// without `--include-self`), with the reason; listed in the scope.
-    Excluded(String),
-}
-
-impl AccountRecord {
-    /// The account's state, for the report's scope: `audited`, `not audited: ...`
-    /// (collected, no region audited), `unreachable: <why>`, `suspended (<status>)`,
-    /// `excluded: <why>`.
-    pub fn state(&self) -> String {
-        match &self.outcome {
-            // Collected with every region a gap: nothing was checked there.
-            AccountOutcome::Collected(inventory) if inventory.regions.is_empty() => format!(
-                "not audited: none of its {} region(s) could be audited",
-                inventory.skipped_regions.len() + inventory.failed_regions.len()
-            ),
-            AccountOutcome::Collected(_) => "audited".to_owned(),
-            AccountOutcome::Unreachable(error) => format!(
-                "unreachable: {} failed ({})",
-                error.action,
-                first_line(&error.message)
-            ),
-            AccountOutcome::Suspended(status) => format!("suspended ({status})"),
-            AccountOutcome::Excluded(reason) => format!("excluded: {reason}"),
-        }
-    }
-
-    /// The inventory, when the account was collected.
-    pub fn inventory(&self) -> Option<&Inventory> {
-        match &self.outcome {
-            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-            _ => None,
-        }
-    }
-}
-
-/// The evidence of a run over several accounts: one file for all of them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrgInventory {
-    /// Always [`ORG_INVENTORY_FORMAT`]: tells this file from a single-account one.
-    pub format: String,
-    pub tool: String,
-    pub version: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub collected_at: OffsetDateTime,
-    pub caller: Caller,
-    pub role_name: String,
-    pub accounts: Vec<AccountRecord>,
-}
-
-impl OrgInventory {
-    /// HTTP requests over every account.
-    pub fn api_requests(&self) -> u64 {
-        self.accounts
-            .iter()
-            .filter_map(AccountRecord::inventory)
-            .map(|inventory| inventory.metadata.api_requests)
-            .sum()
-    }
-
-    /// Accounts listed and not audited (unreachable), and regions of the audited
-    /// ones not audited (not enabled, denied by an SCP, stopped).
-    pub fn not_audited(&self) -> NotAudited {
-        let mut gaps = NotAudited::default();
-        for account in &self.accounts {
-            match &account.outcome {
-                AccountOutcome::Collected(inventory) => {
-                    gaps.add(NotAudited::of_inventory(inventory));
-                }
-                AccountOutcome::Unreachable(_) => gaps.accounts += 1,
-                AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
-            }
-        }
-        gaps
-    }
-}
-
-/// A saved inventory of either kind.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Evidence {
-    Single(Box<Inventory>),
-    Organization(OrgInventory),
-}
-
-/// Reads a file written by `--save-inventory`: an organisation inventory, or a
-/// single-account one (the format of earlier versions, still written for one account).
-pub fn parse_evidence(text: &str) -> Result<Evidence, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-    match value.get("format").and_then(serde_json::Value::as_str) {
-        Some(ORG_INVENTORY_FORMAT) => serde_json::from_value(value)
-            .map(Evidence::Organization)
-            .map_err(|e| format!("an organisation inventory that does not read: {e}")),
-        Some(other) => Err(format!(
-            "format {other:?} is not one this audit reads ({ORG_INVENTORY_FORMAT}, or a single-account inventory)"
-        )),
-        None if value.get("metadata").is_some() && value.get("regions").is_some() => {
-            serde_json::from_value(value)
-                .map(|i| Evidence::Single(Box::new(i)))
-                .map_err(|e| format!("a single-account inventory that does not read: {e}"))
-        }
-        None => Err(
-            "neither a single-account inventory (`metadata`, `regions`) nor an organisation inventory (`format`, `accounts`)"
-                .to_owned(),
-        ),
-    }
-}
-
-/// The check an unreachable account fails.
-pub const ACCOUNT_REACHABLE: CheckDefinition = CheckDefinition {
-    id: "account.reachable",
-    title: "The auditor can assume its role in the account",
-    severity: Severity::High,
-    resource_type: "AwsIamRole",
-    remediation: "Create the role in the account (or pass --role-name) with a trust policy that allows the auditor's principal to call sts:AssumeRole (with sts:ExternalId when --external-id is used), and grant it the policy of `audit --print-policy`",
-    compliance: &[],
-    references: &[
-        "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access-cross-account-role.html",
-    ],
+pub use crate::account_result::{
+    ACCOUNT_REACHABLE, ACCOUNT_REGION, account_findings, evaluate_organization, org_coverage,
 };
-
-/// Findings of every account: each collected account's checks, with its id (a
-/// region without the setup as one row, unless `require_setup`; see
-/// [`crate::coverage`]), and one ERROR finding per account that could not be
-/// reached. Suspended and excluded accounts have no finding: the report's scope
-/// lists them with their state. Accounts come in the order of the inventory (by id).
-pub fn evaluate_organization(
-    org: &OrgInventory,
-    policy: &Policy,
-    require_setup: bool,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for account in &org.accounts {
-        findings.extend(account_findings(account, policy, require_setup));
-    }
-    // An account not reached could hold the setup: no "found nowhere" then.
-    let all_reached = !org
-        .accounts
-        .iter()
-        .any(|a| matches!(a.outcome, AccountOutcome::Unreachable(_)));
-    if all_reached {
-        let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
-        findings.extend(crate::coverage::setup_found(
-            collected,
-            policy,
-            org_coverage(require_setup),
-        ));
-    }
-    findings
-}
-
-/// How a run over several accounts treats a region without the setup.
-pub fn org_coverage(require_setup: bool) -> Coverage {
-    Coverage {
-        require_setup,
-        many: true,
-    }
-}
-
-/// The findings of one account of a run over several: its checks, each with its
-/// id, or the one ERROR row of an account not reached; none for an account
-/// suspended or excluded.
-pub fn account_findings(
-    account: &AccountRecord,
-    policy: &Policy,
-    require_setup: bool,
-) -> Vec<Finding> {
-    match &account.outcome {
-        AccountOutcome::Collected(inventory) => {
-            let mut findings =
-                crate::coverage::evaluate(inventory, policy, org_coverage(require_setup));
-            for finding in &mut findings {
-                finding
-                    .account_id
-                    .get_or_insert_with(|| account.account_id.clone());
-            }
-            findings
-        }
-        AccountOutcome::Unreachable(error) => vec![unreachable_finding(account, error)],
-        AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => Vec::new(),
-    }
-}
-
-fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Finding {
-    let definition = &ACCOUNT_REACHABLE;
-    let resource = account
-        .role_arn
-        .clone()
-        .unwrap_or_else(|| account.account_id.clone());
-    let reason = match error.code.as_deref() {
-        Some(code) => format!("{code}: {}", first_line(&error.message)),
-        None => first_line(&error.message).to_owned(),
-    };
-    crate::coverage::row(
-        definition,
-        Status::Error,
-        ACCOUNT_REGION,
-        resource,
-        Some(account.account_id.clone()),
-        format!(
-            "{} was not audited: {} failed ({reason})",
-            account_label(&account.account_id, account.name.as_deref()),
-            error.action
-        ),
-    )
-}
-
-/// `account 111111111111 (name)`, or without the name when there is none.
-pub fn account_label(account_id: &str, name: Option<&str>) -> String {
-    match name {
-        Some(name) => format!("account {account_id} ({name})"),
-        None => format!("account {account_id}"),
-    }
-}
-
 use crate::inventory::first_line;
+pub use crate::org_inventory::{
+    AccountOutcome, AccountRecord, Caller, Evidence, ORG_INVENTORY_FORMAT, OrgInventory,
+    account_label, parse_evidence,
+};
 
 // ---------------------------------------------------------------------- collection
 
@@ -1855,6 +1611,9 @@ mod tests {
 
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
+    use crate::coverage::NotAudited;
+    use crate::finding::Status;
+    use crate::policy::Policy;
 
     #[test]
     fn a_probe_denied_in_a_region_marks_it_denied_only_when_another_region_answered() {
