@@ -691,8 +691,10 @@ pub(crate) fn may_start(in_flight: usize, max_accounts: usize) -> bool {
     in_flight < max_accounts.max(1)
 }
 
-/// The record of an account whose audit did not finish within `--account-timeout`:
-/// not audited, with the reason (an account.reachable ERROR row: exit 1, as for any account not reached), instead of a hang.
+/// The record of an account whose audit did not finish within `--account-timeout`
+/// before any region was collected: not audited, with the reason (an
+/// account.reachable ERROR row: exit 1, as for any account not reached), instead
+/// of a hang. See [`past_deadline`] for an account with regions collected.
 pub fn timed_out(
     target: &Target,
     role_arn: Option<String>,
@@ -702,15 +704,91 @@ pub fn timed_out(
         account_id: target.account_id.clone(),
         name: target.name.clone(),
         role_arn,
-        outcome: AccountOutcome::Unreachable(CollectionError {
-            action: "audit:account-timeout".to_owned(),
-            access_denied: false,
-            code: None,
-            message: format!(
-                "the account's audit did not finish within {} (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled",
-                humane(timeout)
-            ),
-        }),
+        outcome: AccountOutcome::Unreachable(deadline_error(timeout)),
+    }
+}
+
+/// Why an account, or a region of it, was not audited: its deadline passed.
+fn deadline_error(timeout: std::time::Duration) -> CollectionError {
+    CollectionError {
+        action: "audit:account-timeout".to_owned(),
+        access_denied: false,
+        code: None,
+        message: format!(
+            "the account's audit did not finish within {} (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled",
+            humane(timeout)
+        ),
+    }
+}
+
+/// What one account's audit has finished so far, shared with the task that
+/// watches its deadline, so the regions collected before it are kept.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The regions to collect, once probed, and those probed and not audited.
+    probed: Option<(Vec<String>, Vec<SkippedRegion>)>,
+    /// Each region collected, by its index in `probed`.
+    finished: BTreeMap<usize, Inventory>,
+    /// Regions whose collection stopped.
+    failed: Vec<crate::inventory::FailedRegion>,
+}
+
+/// [`Progress`] shared between an account's audit, its regions' tasks and its deadline.
+type SharedProgress = Arc<std::sync::Mutex<Progress>>;
+
+/// Runs `f` on the progress (a poisoned lock is still the progress: each
+/// writer only inserts whole items).
+fn with_progress<T>(progress: &SharedProgress, f: impl FnOnce(&mut Progress) -> T) -> T {
+    let mut guard = progress
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(&mut guard)
+}
+
+/// The record of an account past its deadline (`--account-timeout`): the regions
+/// collected before it are kept and checked; each other region to collect is
+/// not audited, a `region.collected` ERROR row with the reason (as a region
+/// whose collection stopped), counted as a region not audited; regions probed
+/// and skipped keep their SKIP rows. With no region collected, the account is
+/// not audited at all ([`timed_out`]).
+pub(crate) fn past_deadline(
+    target: &Target,
+    role_arn: Option<String>,
+    timeout: std::time::Duration,
+    progress: Progress,
+) -> AccountRecord {
+    let Progress {
+        probed,
+        finished,
+        mut failed,
+    } = progress;
+    let Some((regions, skipped)) = probed else {
+        return timed_out(target, role_arn, timeout);
+    };
+    let done: Vec<usize> = finished.keys().copied().collect();
+    let Some(mut inventory) = merge(finished.into_values().collect()) else {
+        return timed_out(target, role_arn, timeout);
+    };
+    let error = deadline_error(timeout);
+    for (index, region) in regions.into_iter().enumerate() {
+        if !done.contains(&index) && !failed.iter().any(|f| f.region == region) {
+            failed.push(crate::inventory::FailedRegion {
+                region,
+                error: error.clone(),
+            });
+        }
+    }
+    inventory.failed_regions.append(&mut failed);
+    inventory.skipped_regions = skipped;
+    inventory
+        .metadata
+        .account_id
+        .get_or_insert_with(|| target.account_id.clone());
+    AccountRecord {
+        account_id: target.account_id.clone(),
+        name: target.name.clone(),
+        role_arn,
+        outcome: AccountOutcome::Collected(Box::new(inventory)),
     }
 }
 
@@ -949,15 +1027,20 @@ fn hand_on<T>(
     ControlFlow::Continue(())
 }
 
-/// [`audit_account`] within `--account-timeout`: past it, the account is not
-/// audited (its calls are dropped) and its record says why.
+/// [`audit_account`] within `--account-timeout`: past it, its calls are dropped,
+/// the regions it collected are kept and its record says why the others were
+/// not audited ([`past_deadline`]).
 async fn audit_account_in_time(shared: &Shared, target: Target) -> AccountRecord {
     let timeout = shared.request.account_timeout;
     let role = role_of(shared, &target);
     let copy = target.clone();
-    match tokio::time::timeout(timeout, audit_account(shared, target)).await {
+    let progress = SharedProgress::default();
+    match tokio::time::timeout(timeout, audit_account(shared, target, &progress)).await {
         Ok(record) => record,
-        Err(_) => timed_out(&copy, role, timeout),
+        Err(_) => {
+            let progress = with_progress(&progress, std::mem::take);
+            past_deadline(&copy, role, timeout, progress)
+        }
     }
 }
 
@@ -1001,7 +1084,11 @@ pub async fn collect_organization(
 
 /// Assumes the role (unless the caller's own account), probes the regions once,
 /// and collects each region that answered, concurrently.
-async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
+async fn audit_account(
+    shared: &Shared,
+    target: Target,
+    progress: &SharedProgress,
+) -> AccountRecord {
     let request = &shared.request;
     let bounded = account_config(
         &shared.base,
@@ -1036,12 +1123,15 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
             Ok(answer) => answer,
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         };
+    with_progress(progress, |p| {
+        p.probed = Some((regions.clone(), skipped.clone()))
+    });
     let mut inventory = if regions.is_empty() {
         // Every region asked for was skipped or excluded: an inventory of none.
         crate::collect::collect_in_account(&[], &request.collect, Some(target.account_id.clone()))
             .await
     } else {
-        match collect_regions(&config, request, &target, regions).await {
+        match collect_regions(&config, request, &target, regions, progress).await {
             Ok(inventory) => inventory,
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         }
@@ -1060,6 +1150,7 @@ async fn collect_regions(
     request: &OrgRequest,
     target: &Target,
     regions: Vec<String>,
+    progress: &SharedProgress,
 ) -> Result<Inventory, CollectionError> {
     let mut tasks = JoinSet::new();
     let mut spawned = std::collections::HashMap::new();
@@ -1071,6 +1162,8 @@ async fn collect_regions(
         let mut collect = request.collect.clone();
         collect.scope.regions = vec![region.clone()];
         let account = target.account_id.clone();
+        let progress = Arc::clone(progress);
+        // Kept in the progress as soon as done, so a deadline keeps it too.
         let handle = tasks.spawn(async move {
             let inventory = crate::collect::collect_in_account(
                 std::slice::from_ref(&config),
@@ -1078,17 +1171,13 @@ async fn collect_regions(
                 Some(account),
             )
             .await;
-            (index, inventory)
+            with_progress(&progress, |p| p.finished.insert(index, inventory));
         });
         spawned.insert(handle.id(), region.clone());
     }
-    let mut parts = BTreeMap::new();
-    let mut failed = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((index, inventory)) => {
-                parts.insert(index, inventory);
-            }
+            Ok(()) => {}
             // A region that stopped outside its collection's own catch (see
             // `collect::CatchPanic`) is still in the report, as an ERROR.
             Err(error) => {
@@ -1102,10 +1191,17 @@ async fn collect_regions(
                         message: format!("the collection of region {region} stopped: {error}"),
                     },
                 };
-                failed.push(crate::inventory::FailedRegion { region, error });
+                let failed = crate::inventory::FailedRegion { region, error };
+                with_progress(progress, |p| p.failed.push(failed));
             }
         }
     }
+    let (parts, mut failed) = with_progress(progress, |p| {
+        (
+            std::mem::take(&mut p.finished),
+            std::mem::take(&mut p.failed),
+        )
+    });
     match merge(parts.into_values().collect()) {
         Some(mut inventory) => {
             inventory.failed_regions.append(&mut failed);
@@ -1614,6 +1710,96 @@ mod tests {
     use crate::coverage::NotAudited;
     use crate::finding::Status;
     use crate::policy::Policy;
+
+    #[test]
+    fn an_account_past_its_deadline_keeps_the_regions_it_finished() {
+        let target = Target {
+            account_id: "111111111111".to_owned(),
+            name: None,
+            own: false,
+        };
+        let timeout = std::time::Duration::from_mins(30);
+        let regions: Vec<String> = ["us-east-1", "eu-west-1", "eu-west-2"]
+            .map(str::to_owned)
+            .into();
+        let skipped = vec![SkippedRegion {
+            region: "me-central-1".to_owned(),
+            gap: RegionGap::NotEnabled,
+        }];
+        let panic: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        let progress = Progress {
+            probed: Some((regions.clone(), skipped.clone())),
+            finished: BTreeMap::from([(0, compliant_inventory())]),
+            failed: vec![crate::inventory::FailedRegion {
+                region: "eu-west-2".to_owned(),
+                error: crate::collect::panicked("eu-west-2", panic.as_ref()),
+            }],
+        };
+        let record = past_deadline(&target, None, timeout, progress);
+        assert_eq!(record.state(), "audited");
+        let inventory = record.inventory().expect("collected");
+        let audited: Vec<&str> = inventory
+            .regions
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect();
+        assert_eq!(audited, ["us-east-1"], "the region finished is kept");
+        assert_eq!(inventory.skipped_regions, skipped);
+        let findings = crate::account_result::account_findings(&record, &Policy::default(), false);
+        let errors: Vec<(&str, &str, &str)> = findings
+            .iter()
+            .filter(|f| f.status == Status::Error)
+            .map(|f| (f.check_id.as_str(), f.region.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(errors[0].0, "region.collected");
+        assert_eq!(errors[0].1, "eu-west-1");
+        assert!(
+            errors[0].2.starts_with(
+                "region eu-west-1 was not audited: audit:account-timeout failed: the account's audit did not finish within 30m (--account-timeout)"
+            ),
+            "{errors:#?}"
+        );
+        assert_eq!(errors[1].1, "eu-west-2");
+        assert!(
+            errors[1].2.contains("index out of bounds"),
+            "its own reason"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.region == "us-east-1" && f.status == Status::Pass),
+            "the finished region is checked"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.region == "me-central-1" && f.status == Status::Skip)
+        );
+        let org = OrgInventory {
+            accounts: vec![record],
+            ..sample_org(&compliant_inventory())
+        };
+        assert_eq!(
+            org.not_audited(),
+            NotAudited {
+                accounts: 0,
+                regions: 3,
+                audited: 1
+            }
+        );
+        // Nothing collected yet, or not even probed: the account is not audited.
+        for progress in [
+            Progress::default(),
+            Progress {
+                probed: Some((regions, skipped)),
+                ..Progress::default()
+            },
+        ] {
+            let record = past_deadline(&target, None, timeout, progress);
+            assert_eq!(record, timed_out(&target, None, timeout));
+        }
+    }
 
     #[test]
     fn a_probe_denied_in_a_region_marks_it_denied_only_when_another_region_answered() {
