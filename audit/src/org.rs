@@ -39,6 +39,16 @@
 //!   one is held back, and held accounts count against `--max-accounts`
 //!   ([`may_start`]), so memory stays bounded whatever the organisation's size.
 //!
+//! - **A deadline keeps what finished.** Each account has `--account-timeout`;
+//!   its regions' collections record themselves in a [`Progress`] as each ends,
+//!   so an account past its deadline keeps the regions it finished and reports
+//!   each other one as not audited with the reason ([`past_deadline`]), as a
+//!   region whose collection stopped.
+//! - **The per-account decision is not here.** What an account's record yields
+//!   (findings, muting, counts) is [`crate::account_result`]'s, and the
+//!   evidence's data types are [`crate::org_inventory`]'s; this module hands
+//!   their names on.
+//!
 //! The evidence of a run over several accounts is one [`OrgInventory`] file: each
 //! account's [`Inventory`] (the single-account format) or the reason it could not
 //! be read. [`parse_evidence`] reads either kind of file.
@@ -1035,13 +1045,13 @@ async fn audit_account_in_time(shared: &Shared, target: Target) -> AccountRecord
     let role = role_of(shared, &target);
     let copy = target.clone();
     let progress = SharedProgress::default();
-    match tokio::time::timeout(timeout, audit_account(shared, target, &progress)).await {
-        Ok(record) => record,
-        Err(_) => {
-            let progress = with_progress(&progress, std::mem::take);
-            past_deadline(&copy, role, timeout, progress)
-        }
+    if let Ok(record) =
+        tokio::time::timeout(timeout, audit_account(shared, target, &progress)).await
+    {
+        return record;
     }
+    let progress = with_progress(&progress, std::mem::take);
+    past_deadline(&copy, role, timeout, progress)
 }
 
 /// The role assumed in `target`; `None` for the caller's own account.
@@ -1124,7 +1134,7 @@ async fn audit_account(
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         };
     with_progress(progress, |p| {
-        p.probed = Some((regions.clone(), skipped.clone()))
+        p.probed = Some((regions.clone(), skipped.clone()));
     });
     let mut inventory = if regions.is_empty() {
         // Every region asked for was skipped or excluded: an inventory of none.
