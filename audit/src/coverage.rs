@@ -562,12 +562,11 @@ mod tests {
 
     #[test]
     fn a_region_that_stopped_could_hold_the_setup_so_it_is_not_found_nowhere() {
-        let policy = Policy::default();
+        let (policy, mut nowhere) = (Policy::default(), compliant_inventory());
         let many = Coverage {
-            require_setup: false,
             many: true,
+            ..Coverage::default()
         };
-        let mut nowhere = compliant_inventory();
         nowhere.regions = vec![absent_region("eu-west-3")];
         assert!(setup_found([&nowhere], &policy, many).is_some());
         nowhere.failed_regions.push(crate::inventory::FailedRegion {
