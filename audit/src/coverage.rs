@@ -145,8 +145,8 @@ pub const SETUP_FOUND: CheckDefinition = CheckDefinition {
 /// otherwise pass. Only where the absent rule applies (several regions or accounts,
 /// no `--require-setup`, whose checks fail anyway), never with `--discover` (a
 /// discovery finding nothing is its own answer), and only when some region was
-/// audited and none was denied by an SCP (a run with such gaps says so by its exit
-/// status; an account not reached is left to the caller, see
+/// audited and none was denied by an SCP or stopped (a run with such gaps says so
+/// by its exit status; an account not reached is left to the caller, see
 /// `org::evaluate_organization`).
 pub fn setup_found<'a>(
     inventories: impl IntoIterator<Item = &'a Inventory>,
@@ -168,7 +168,9 @@ pub struct SetupTally {
     regions: usize,
     absent: usize,
     discover: bool,
-    scp_denied: bool,
+    /// A region was not read: denied by an SCP, or stopped (its collection failed,
+    /// or the account's deadline passed before it).
+    unread: bool,
     /// The first inventory's named setup and account.
     first: Option<NamedSetup>,
 }
@@ -191,10 +193,11 @@ impl SetupTally {
             regions: inventory.regions.len(),
             absent: inventory.regions.iter().filter(|r| setup_absent(r)).count(),
             discover: scope.discover,
-            scp_denied: inventory
-                .skipped_regions
-                .iter()
-                .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_))),
+            unread: !inventory.failed_regions.is_empty()
+                || inventory
+                    .skipped_regions
+                    .iter()
+                    .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_))),
             first: Some(NamedSetup {
                 vpc_id: scope.vpc_id.clone(),
                 db_instance_id: scope.db_instance_id.clone(),
@@ -210,7 +213,7 @@ impl SetupTally {
         self.regions += other.regions;
         self.absent += other.absent;
         self.discover |= other.discover;
-        self.scp_denied |= other.scp_denied;
+        self.unread |= other.unread;
         if self.first.is_none() {
             self.first = other.first;
         }
@@ -227,10 +230,11 @@ impl SetupTally {
             secret_ids,
             account_id: account,
         } = self.first.as_ref()?;
-        // A region an SCP denies the audit could hold the setup: that gap, already the
-        // run's exit status, is no evidence of a misspelling. (A region the account has
-        // not enabled holds nothing one could use.)
-        if self.discover || self.scp_denied || self.regions == 0 || self.absent < self.regions {
+        // A region an SCP denies the audit, or one whose collection stopped (past the
+        // account's deadline too), could hold the setup: that gap, already the run's
+        // exit status, is no evidence of a misspelling. (A region the account has not
+        // enabled holds nothing one could use.)
+        if self.discover || self.unread || self.regions == 0 || self.absent < self.regions {
             return None;
         }
         let vpc = vpc_id
@@ -554,6 +558,27 @@ mod tests {
             gap: RegionGap::DeniedByScp("explicit deny in a service control policy".to_owned()),
         });
         assert_eq!(setup_found([&gap], &policy, many), None);
+    }
+
+    #[test]
+    fn a_region_that_stopped_could_hold_the_setup_so_it_is_not_found_nowhere() {
+        let (policy, mut nowhere) = (Policy::default(), compliant_inventory());
+        let many = Coverage {
+            many: true,
+            ..Coverage::default()
+        };
+        nowhere.regions = vec![absent_region("eu-west-3")];
+        assert!(setup_found([&nowhere], &policy, many).is_some());
+        nowhere.failed_regions.push(crate::inventory::FailedRegion {
+            region: "eu-west-1".to_owned(),
+            error: crate::inventory::CollectionError {
+                action: "audit:account-timeout".to_owned(),
+                access_denied: false,
+                code: None,
+                message: "the account's audit did not finish within 30m".to_owned(),
+            },
+        });
+        assert_eq!(setup_found([&nowhere], &policy, many), None);
     }
 
     #[test]

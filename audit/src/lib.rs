@@ -21,6 +21,7 @@
 //! CSV or a self-contained HTML page. Secret values are read only with `--read-secrets`, kept in
 //! [`sensitive::SensitiveString`], and never written anywhere.
 
+pub mod account_result;
 pub mod calls;
 pub mod checks;
 pub mod collect;
@@ -31,6 +32,7 @@ pub mod iam_eval;
 pub mod inventory;
 pub mod mutelist;
 pub mod org;
+pub mod org_inventory;
 pub mod policy;
 pub mod report;
 pub mod role_template;

@@ -61,7 +61,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_ACCOUNTS, value_parser = parse_max_accounts)]
     max_accounts: usize,
 
-    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); an account past it is reported unreachable (an account.reachable ERROR row with the reason, so the run exits 1 as for any account not reached), and the run goes on.
+    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); past it, the regions the account finished are kept and each other region is a region.collected ERROR row with the reason; an account with no region finished is reported unreachable (an account.reachable ERROR row); either way the run exits 1, and goes on.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_account_timeout)]
     account_timeout: Duration,
 
@@ -343,7 +343,7 @@ async fn run(cli: Cli) -> Result<u8> {
             ))),
         }
     };
-    let settings = audit::report::stream::Settings {
+    let settings = audit::account_result::Settings {
         policy,
         require_setup: cli.require_setup,
         mutelist,
@@ -425,12 +425,16 @@ impl std::io::Write for Out {
 /// One account: collected whole, then evaluated and written.
 fn run_single(
     cli: &Cli,
-    settings: &audit::report::stream::Settings,
+    settings: &audit::account_result::Settings,
     inventory: &Inventory,
 ) -> Result<u8> {
+    let decided = audit::account_result::single_account(inventory, settings);
     if cli.from_inventory.is_none() {
         if cli.discover {
-            eprintln!("audit: --discover: {}", discovered_setups(&[inventory]));
+            eprintln!(
+                "audit: --discover: {}",
+                discovered_line(&decided.totals.discovered, inventory.excluded.len())
+            );
         }
         if let Some(path) = &cli.save_inventory {
             let json =
@@ -441,12 +445,9 @@ fn run_single(
                 .with_context(|| format!("writing the inventory to {}", path.display()))?;
         }
     }
-    let (mut report, api_requests, gaps) =
-        evaluate(inventory, &settings.policy, settings.require_setup);
-    if let Some(list) = &settings.mutelist {
-        let tags = audit::mutelist::ResourceTags::of([inventory]);
-        report.mute(list, settings.today, &tags);
-    }
+    let mut report = Report::new(inventory, decided.findings);
+    report.mutelist = decided.totals.mutelist;
+    let (api_requests, gaps) = (decided.totals.api_requests, decided.totals.gaps);
     // Of every finding: what `--status` leaves out was still not checked.
     let skipped = report.skipped_lines();
     let left_out = report.keep_statuses(&cli.statuses);
@@ -488,10 +489,10 @@ fn raise_open_files_limit() {
 
 async fn run_organization(
     cli: &Cli,
-    settings: audit::report::stream::Settings,
+    settings: audit::account_result::Settings,
     several: Several,
 ) -> Result<u8> {
-    use audit::report::stream::{AccountDone, OrgWriter, finish_account};
+    use audit::report::stream::{AccountDone, OrgWriter};
     use std::ops::ControlFlow;
     raise_open_files_limit();
     let head = match &several {
@@ -537,7 +538,7 @@ async fn run_organization(
                 }
             };
             Box::pin(with_progress(planned.run(
-                move |record| finish_account(&record, &settings),
+                move |record| AccountDone::of(&record, &settings),
                 hold,
                 emit,
             )))
@@ -549,7 +550,7 @@ async fn run_organization(
         Several::Saved(org) => {
             for record in org.accounts {
                 writer
-                    .account(finish_account(&record, &settings))
+                    .account(AccountDone::of(&record, &settings))
                     .context("writing the report")?;
             }
         }
@@ -624,43 +625,6 @@ fn tail(
         );
     }
     audit::exit_status(&report.summary, cli.fail_on_skip, gaps)
-}
-
-/// The report of one account's inventory (a region without the setup as one row
-/// when it has several, unless `require_setup`), its API requests, and what was
-/// not audited.
-fn evaluate(
-    inventory: &Inventory,
-    policy: &Policy,
-    require_setup: bool,
-) -> (Report, u64, audit::coverage::NotAudited) {
-    let regions = inventory.metadata.scope.regions.len() + inventory.skipped_regions.len();
-    let coverage = audit::coverage::Coverage {
-        require_setup,
-        many: regions > 1,
-    };
-    let mut findings = audit::coverage::evaluate(inventory, policy, coverage);
-    findings.extend(audit::coverage::setup_found([inventory], policy, coverage));
-    audit::coverage::sort(&mut findings);
-    (
-        Report::new(inventory, findings),
-        inventory.metadata.api_requests,
-        audit::coverage::NotAudited::of_inventory(inventory),
-    )
-}
-
-/// What `--discover` found, for standard error: each setup by its secret's name.
-fn discovered_setups(inventories: &[&Inventory]) -> String {
-    let names: Vec<String> = inventories
-        .iter()
-        .flat_map(|i| &i.regions)
-        .filter_map(|r| {
-            let setup = r.discovered.as_ref()?;
-            Some(format!("{} ({})", setup.secret_name, r.region))
-        })
-        .collect();
-    let excluded: usize = inventories.iter().map(|i| i.excluded.len()).sum();
-    discovered_line(&names, excluded)
 }
 
 /// `2 rotation setup(s): a (us-east-1), b (eu-west-1); 3 secret(s) excluded, ...`.

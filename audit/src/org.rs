@@ -39,6 +39,16 @@
 //!   one is held back, and held accounts count against `--max-accounts`
 //!   ([`may_start`]), so memory stays bounded whatever the organisation's size.
 //!
+//! - **A deadline keeps what finished.** Each account has `--account-timeout`;
+//!   its regions' collections record themselves in a [`Progress`] as each ends,
+//!   so an account past its deadline keeps the regions it finished and reports
+//!   each other one as not audited with the reason ([`past_deadline`]), as a
+//!   region whose collection stopped.
+//! - **The per-account decision is not here.** What an account's record yields
+//!   (findings, muting, counts) is [`crate::account_result`]'s, and the
+//!   evidence's data types are [`crate::org_inventory`]'s; this module hands
+//!   their names on.
+//!
 //! The evidence of a run over several accounts is one [`OrgInventory`] file: each
 //! account's [`Inventory`] (the single-account format) or the reason it could not
 //! be read. [`parse_evidence`] reads either kind of file.
@@ -58,7 +68,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -66,14 +75,10 @@ use tokio::task::JoinSet;
 use crate::calls;
 use crate::checks::partition;
 use crate::collect::{CollectRequest, collection_error};
-use crate::coverage::{Coverage, NotAudited, RegionGap, SkippedRegion};
-use crate::finding::{CheckDefinition, Finding, Severity, Status};
+use crate::coverage::{RegionGap, SkippedRegion};
 use crate::inventory::{Collected, CollectionError, Inventory};
-use crate::policy::Policy;
 
 pub use crate::calls::DEFAULT_ROLE_NAME;
-/// `format` of an organisation inventory file.
-pub const ORG_INVENTORY_FORMAT: &str = "audit-organization-inventory";
 /// Calls in flight per account unless `--max-concurrency` says otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 /// Accounts audited at once unless `--max-accounts` says otherwise.
@@ -91,8 +96,6 @@ pub const ROLE_CHAINING_MAX_SESSION: std::time::Duration = std::time::Duration::
 /// Time between two accounts' first AssumeRole calls, so a run over hundreds of
 /// accounts does not open with hundreds of STS calls in the same instant.
 const ASSUME_ROLE_SPACING: std::time::Duration = std::time::Duration::from_millis(50);
-/// The region of an account-level finding (the account could not be reached).
-pub const ACCOUNT_REGION: &str = crate::coverage::GLOBAL_REGION;
 
 /// Which accounts to audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,251 +333,14 @@ pub fn plan(listed: &[Listed], caller_account: &str, selection: Selection<'_>) -
     plan
 }
 
-/// Who ran the audit (`sts:GetCallerIdentity`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Caller {
-    pub account_id: String,
-    pub arn: String,
-}
-
-/// One account of an organisation inventory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccountRecord {
-    pub account_id: String,
-    /// The account's name in Organizations, when listed from it.
-    pub name: Option<String>,
-    /// The role assumed; `None` for the caller's own account (its own credentials).
-    pub role_arn: Option<String>,
-    pub outcome: AccountOutcome,
-}
-
-/// What became of one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountOutcome {
-    /// Collected: the single-account inventory.
-    Collected(Box<Inventory>),
-    /// Not reached (AssumeRole refused, DescribeRegions denied): one ERROR finding.
-    Unreachable(CollectionError),
-    /// Listed by Organizations but not active (`SUSPENDED`, `PENDING_CLOSURE`, ...):
-    /// nothing can be audited there; listed in the scope with its state.
-    Suspended(String),
-    /// Left out on purpose (`--exclude-accounts`, or the caller's own account
-    /// without `--include-self`), with the reason; listed in the scope.
-    Excluded(String),
-}
-
-impl AccountRecord {
-    /// The account's state, for the report's scope: `audited`, `not audited: ...`
-    /// (collected, no region audited), `unreachable: <why>`, `suspended (<status>)`,
-    /// `excluded: <why>`.
-    pub fn state(&self) -> String {
-        match &self.outcome {
-            // Collected with every region a gap: nothing was checked there.
-            AccountOutcome::Collected(inventory) if inventory.regions.is_empty() => format!(
-                "not audited: none of its {} region(s) could be audited",
-                inventory.skipped_regions.len() + inventory.failed_regions.len()
-            ),
-            AccountOutcome::Collected(_) => "audited".to_owned(),
-            AccountOutcome::Unreachable(error) => format!(
-                "unreachable: {} failed ({})",
-                error.action,
-                first_line(&error.message)
-            ),
-            AccountOutcome::Suspended(status) => format!("suspended ({status})"),
-            AccountOutcome::Excluded(reason) => format!("excluded: {reason}"),
-        }
-    }
-
-    /// The inventory, when the account was collected.
-    pub fn inventory(&self) -> Option<&Inventory> {
-        match &self.outcome {
-            AccountOutcome::Collected(inventory) => Some(inventory.as_ref()),
-            _ => None,
-        }
-    }
-}
-
-/// The evidence of a run over several accounts: one file for all of them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrgInventory {
-    /// Always [`ORG_INVENTORY_FORMAT`]: tells this file from a single-account one.
-    pub format: String,
-    pub tool: String,
-    pub version: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub collected_at: OffsetDateTime,
-    pub caller: Caller,
-    pub role_name: String,
-    pub accounts: Vec<AccountRecord>,
-}
-
-impl OrgInventory {
-    /// HTTP requests over every account.
-    pub fn api_requests(&self) -> u64 {
-        self.accounts
-            .iter()
-            .filter_map(AccountRecord::inventory)
-            .map(|inventory| inventory.metadata.api_requests)
-            .sum()
-    }
-
-    /// Accounts listed and not audited (unreachable), and regions of the audited
-    /// ones not audited (not enabled, denied by an SCP, stopped).
-    pub fn not_audited(&self) -> NotAudited {
-        let mut gaps = NotAudited::default();
-        for account in &self.accounts {
-            match &account.outcome {
-                AccountOutcome::Collected(inventory) => {
-                    gaps.add(NotAudited::of_inventory(inventory));
-                }
-                AccountOutcome::Unreachable(_) => gaps.accounts += 1,
-                AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => {}
-            }
-        }
-        gaps
-    }
-}
-
-/// A saved inventory of either kind.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Evidence {
-    Single(Box<Inventory>),
-    Organization(OrgInventory),
-}
-
-/// Reads a file written by `--save-inventory`: an organisation inventory, or a
-/// single-account one (the format of earlier versions, still written for one account).
-pub fn parse_evidence(text: &str) -> Result<Evidence, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-    match value.get("format").and_then(serde_json::Value::as_str) {
-        Some(ORG_INVENTORY_FORMAT) => serde_json::from_value(value)
-            .map(Evidence::Organization)
-            .map_err(|e| format!("an organisation inventory that does not read: {e}")),
-        Some(other) => Err(format!(
-            "format {other:?} is not one this audit reads ({ORG_INVENTORY_FORMAT}, or a single-account inventory)"
-        )),
-        None if value.get("metadata").is_some() && value.get("regions").is_some() => {
-            serde_json::from_value(value)
-                .map(|i| Evidence::Single(Box::new(i)))
-                .map_err(|e| format!("a single-account inventory that does not read: {e}"))
-        }
-        None => Err(
-            "neither a single-account inventory (`metadata`, `regions`) nor an organisation inventory (`format`, `accounts`)"
-                .to_owned(),
-        ),
-    }
-}
-
-/// The check an unreachable account fails.
-pub const ACCOUNT_REACHABLE: CheckDefinition = CheckDefinition {
-    id: "account.reachable",
-    title: "The auditor can assume its role in the account",
-    severity: Severity::High,
-    resource_type: "AwsIamRole",
-    remediation: "Create the role in the account (or pass --role-name) with a trust policy that allows the auditor's principal to call sts:AssumeRole (with sts:ExternalId when --external-id is used), and grant it the policy of `audit --print-policy`",
-    compliance: &[],
-    references: &[
-        "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_access-cross-account-role.html",
-    ],
+pub use crate::account_result::{
+    ACCOUNT_REACHABLE, ACCOUNT_REGION, account_findings, evaluate_organization, org_coverage,
 };
-
-/// Findings of every account: each collected account's checks, with its id (a
-/// region without the setup as one row, unless `require_setup`; see
-/// [`crate::coverage`]), and one ERROR finding per account that could not be
-/// reached. Suspended and excluded accounts have no finding: the report's scope
-/// lists them with their state. Accounts come in the order of the inventory (by id).
-pub fn evaluate_organization(
-    org: &OrgInventory,
-    policy: &Policy,
-    require_setup: bool,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for account in &org.accounts {
-        findings.extend(account_findings(account, policy, require_setup));
-    }
-    // An account not reached could hold the setup: no "found nowhere" then.
-    let all_reached = !org
-        .accounts
-        .iter()
-        .any(|a| matches!(a.outcome, AccountOutcome::Unreachable(_)));
-    if all_reached {
-        let collected = org.accounts.iter().filter_map(AccountRecord::inventory);
-        findings.extend(crate::coverage::setup_found(
-            collected,
-            policy,
-            org_coverage(require_setup),
-        ));
-    }
-    findings
-}
-
-/// How a run over several accounts treats a region without the setup.
-pub fn org_coverage(require_setup: bool) -> Coverage {
-    Coverage {
-        require_setup,
-        many: true,
-    }
-}
-
-/// The findings of one account of a run over several: its checks, each with its
-/// id, or the one ERROR row of an account not reached; none for an account
-/// suspended or excluded.
-pub fn account_findings(
-    account: &AccountRecord,
-    policy: &Policy,
-    require_setup: bool,
-) -> Vec<Finding> {
-    match &account.outcome {
-        AccountOutcome::Collected(inventory) => {
-            let mut findings =
-                crate::coverage::evaluate(inventory, policy, org_coverage(require_setup));
-            for finding in &mut findings {
-                finding
-                    .account_id
-                    .get_or_insert_with(|| account.account_id.clone());
-            }
-            findings
-        }
-        AccountOutcome::Unreachable(error) => vec![unreachable_finding(account, error)],
-        AccountOutcome::Suspended(_) | AccountOutcome::Excluded(_) => Vec::new(),
-    }
-}
-
-fn unreachable_finding(account: &AccountRecord, error: &CollectionError) -> Finding {
-    let definition = &ACCOUNT_REACHABLE;
-    let resource = account
-        .role_arn
-        .clone()
-        .unwrap_or_else(|| account.account_id.clone());
-    let reason = match error.code.as_deref() {
-        Some(code) => format!("{code}: {}", first_line(&error.message)),
-        None => first_line(&error.message).to_owned(),
-    };
-    crate::coverage::row(
-        definition,
-        Status::Error,
-        ACCOUNT_REGION,
-        resource,
-        Some(account.account_id.clone()),
-        format!(
-            "{} was not audited: {} failed ({reason})",
-            account_label(&account.account_id, account.name.as_deref()),
-            error.action
-        ),
-    )
-}
-
-/// `account 111111111111 (name)`, or without the name when there is none.
-pub fn account_label(account_id: &str, name: Option<&str>) -> String {
-    match name {
-        Some(name) => format!("account {account_id} ({name})"),
-        None => format!("account {account_id}"),
-    }
-}
-
 use crate::inventory::first_line;
+pub use crate::org_inventory::{
+    AccountOutcome, AccountRecord, Caller, Evidence, ORG_INVENTORY_FORMAT, OrgInventory,
+    account_label, parse_evidence,
+};
 
 // ---------------------------------------------------------------------- collection
 
@@ -935,8 +701,10 @@ pub(crate) fn may_start(in_flight: usize, max_accounts: usize) -> bool {
     in_flight < max_accounts.max(1)
 }
 
-/// The record of an account whose audit did not finish within `--account-timeout`:
-/// not audited, with the reason (an account.reachable ERROR row: exit 1, as for any account not reached), instead of a hang.
+/// The record of an account whose audit did not finish within `--account-timeout`
+/// before any region was collected: not audited, with the reason (an
+/// account.reachable ERROR row: exit 1, as for any account not reached), instead
+/// of a hang. See [`past_deadline`] for an account with regions collected.
 pub fn timed_out(
     target: &Target,
     role_arn: Option<String>,
@@ -946,15 +714,91 @@ pub fn timed_out(
         account_id: target.account_id.clone(),
         name: target.name.clone(),
         role_arn,
-        outcome: AccountOutcome::Unreachable(CollectionError {
-            action: "audit:account-timeout".to_owned(),
-            access_denied: false,
-            code: None,
-            message: format!(
-                "the account's audit did not finish within {} (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled",
-                humane(timeout)
-            ),
-        }),
+        outcome: AccountOutcome::Unreachable(deadline_error(timeout)),
+    }
+}
+
+/// Why an account, or a region of it, was not audited: its deadline passed.
+fn deadline_error(timeout: std::time::Duration) -> CollectionError {
+    CollectionError {
+        action: "audit:account-timeout".to_owned(),
+        access_denied: false,
+        code: None,
+        message: format!(
+            "the account's audit did not finish within {} (--account-timeout); raise --account-timeout, or lower --max-concurrency if the account's calls are throttled",
+            humane(timeout)
+        ),
+    }
+}
+
+/// What one account's audit has finished so far, shared with the task that
+/// watches its deadline, so the regions collected before it are kept.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// The regions to collect, once probed, and those probed and not audited.
+    probed: Option<(Vec<String>, Vec<SkippedRegion>)>,
+    /// Each region collected, by its index in `probed`.
+    finished: BTreeMap<usize, Inventory>,
+    /// Regions whose collection stopped.
+    failed: Vec<crate::inventory::FailedRegion>,
+}
+
+/// [`Progress`] shared between an account's audit, its regions' tasks and its deadline.
+type SharedProgress = Arc<std::sync::Mutex<Progress>>;
+
+/// Runs `f` on the progress (a poisoned lock is still the progress: each
+/// writer only inserts whole items).
+fn with_progress<T>(progress: &SharedProgress, f: impl FnOnce(&mut Progress) -> T) -> T {
+    let mut guard = progress
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(&mut guard)
+}
+
+/// The record of an account past its deadline (`--account-timeout`): the regions
+/// collected before it are kept and checked; each other region to collect is
+/// not audited, a `region.collected` ERROR row with the reason (as a region
+/// whose collection stopped), counted as a region not audited; regions probed
+/// and skipped keep their SKIP rows. With no region collected, the account is
+/// not audited at all ([`timed_out`]).
+pub(crate) fn past_deadline(
+    target: &Target,
+    role_arn: Option<String>,
+    timeout: std::time::Duration,
+    progress: Progress,
+) -> AccountRecord {
+    let Progress {
+        probed,
+        finished,
+        mut failed,
+    } = progress;
+    let Some((regions, skipped)) = probed else {
+        return timed_out(target, role_arn, timeout);
+    };
+    let done: Vec<usize> = finished.keys().copied().collect();
+    let Some(mut inventory) = merge(finished.into_values().collect()) else {
+        return timed_out(target, role_arn, timeout);
+    };
+    let error = deadline_error(timeout);
+    for (index, region) in regions.into_iter().enumerate() {
+        if !done.contains(&index) && !failed.iter().any(|f| f.region == region) {
+            failed.push(crate::inventory::FailedRegion {
+                region,
+                error: error.clone(),
+            });
+        }
+    }
+    inventory.failed_regions.append(&mut failed);
+    inventory.skipped_regions = skipped;
+    inventory
+        .metadata
+        .account_id
+        .get_or_insert_with(|| target.account_id.clone());
+    AccountRecord {
+        account_id: target.account_id.clone(),
+        name: target.name.clone(),
+        role_arn,
+        outcome: AccountOutcome::Collected(Box::new(inventory)),
     }
 }
 
@@ -1193,16 +1037,21 @@ fn hand_on<T>(
     ControlFlow::Continue(())
 }
 
-/// [`audit_account`] within `--account-timeout`: past it, the account is not
-/// audited (its calls are dropped) and its record says why.
+/// [`audit_account`] within `--account-timeout`: past it, its calls are dropped,
+/// the regions it collected are kept and its record says why the others were
+/// not audited ([`past_deadline`]).
 async fn audit_account_in_time(shared: &Shared, target: Target) -> AccountRecord {
     let timeout = shared.request.account_timeout;
     let role = role_of(shared, &target);
     let copy = target.clone();
-    match tokio::time::timeout(timeout, audit_account(shared, target)).await {
-        Ok(record) => record,
-        Err(_) => timed_out(&copy, role, timeout),
+    let progress = SharedProgress::default();
+    if let Ok(record) =
+        tokio::time::timeout(timeout, audit_account(shared, target, &progress)).await
+    {
+        return record;
     }
+    let progress = with_progress(&progress, std::mem::take);
+    past_deadline(&copy, role, timeout, progress)
 }
 
 /// The role assumed in `target`; `None` for the caller's own account.
@@ -1245,7 +1094,11 @@ pub async fn collect_organization(
 
 /// Assumes the role (unless the caller's own account), probes the regions once,
 /// and collects each region that answered, concurrently.
-async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
+async fn audit_account(
+    shared: &Shared,
+    target: Target,
+    progress: &SharedProgress,
+) -> AccountRecord {
     let request = &shared.request;
     let bounded = account_config(
         &shared.base,
@@ -1280,6 +1133,9 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
             Ok(answer) => answer,
             Err(error) => return record(AccountOutcome::Unreachable(error)),
         };
+    with_progress(progress, |p| {
+        p.probed = Some((regions.clone(), skipped.clone()));
+    });
     let mut inventory = if regions.is_empty() {
         // Every region asked for was skipped or excluded: an inventory of none.
         crate::collect::collect_in_account(
@@ -1295,7 +1151,16 @@ async fn audit_account(shared: &Shared, target: Target) -> AccountRecord {
         // accounts of `--accounts` need not be of the caller's organisation.
         let organization =
             crate::collect::OrganizationRead::of_account(&config, &target.account_id).await;
-        match collect_regions(&config, request, &target, regions, &organization.id).await {
+        match collect_regions(
+            &config,
+            request,
+            &target,
+            regions,
+            &organization.id,
+            progress,
+        )
+        .await
+        {
             Ok(mut inventory) => {
                 organization.count_in(&mut inventory.metadata);
                 inventory
@@ -1319,6 +1184,7 @@ async fn collect_regions(
     target: &Target,
     regions: Vec<String>,
     organization: &Collected<Option<String>>,
+    progress: &SharedProgress,
 ) -> Result<Inventory, CollectionError> {
     let mut tasks = JoinSet::new();
     let mut spawned = std::collections::HashMap::new();
@@ -1331,6 +1197,8 @@ async fn collect_regions(
         collect.scope.regions = vec![region.clone()];
         let account = target.account_id.clone();
         let organization = organization.clone();
+        let progress = Arc::clone(progress);
+        // Kept in the progress as soon as done, so a deadline keeps it too.
         let handle = tasks.spawn(async move {
             let inventory = crate::collect::collect_in_account(
                 std::slice::from_ref(&config),
@@ -1339,17 +1207,13 @@ async fn collect_regions(
                 Some(organization),
             )
             .await;
-            (index, inventory)
+            with_progress(&progress, |p| p.finished.insert(index, inventory));
         });
         spawned.insert(handle.id(), region.clone());
     }
-    let mut parts = BTreeMap::new();
-    let mut failed = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((index, inventory)) => {
-                parts.insert(index, inventory);
-            }
+            Ok(()) => {}
             // A region that stopped outside its collection's own catch (see
             // `collect::CatchPanic`) is still in the report, as an ERROR.
             Err(error) => {
@@ -1363,10 +1227,17 @@ async fn collect_regions(
                         message: format!("the collection of region {region} stopped: {error}"),
                     },
                 };
-                failed.push(crate::inventory::FailedRegion { region, error });
+                let failed = crate::inventory::FailedRegion { region, error };
+                with_progress(progress, |p| p.failed.push(failed));
             }
         }
     }
+    let (parts, mut failed) = with_progress(progress, |p| {
+        (
+            std::mem::take(&mut p.finished),
+            std::mem::take(&mut p.failed),
+        )
+    });
     match merge(parts.into_values().collect()) {
         Some(mut inventory) => {
             inventory.failed_regions.append(&mut failed);
@@ -1877,6 +1748,99 @@ mod tests {
 
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
+    use crate::coverage::NotAudited;
+    use crate::finding::Status;
+    use crate::policy::Policy;
+
+    #[test]
+    fn an_account_past_its_deadline_keeps_the_regions_it_finished() {
+        let target = Target {
+            account_id: "111111111111".to_owned(),
+            name: None,
+            own: false,
+        };
+        let timeout = std::time::Duration::from_mins(30);
+        let regions: Vec<String> = ["us-east-1", "eu-west-1", "eu-west-2"]
+            .map(str::to_owned)
+            .into();
+        let skipped = vec![SkippedRegion {
+            region: "me-central-1".to_owned(),
+            gap: RegionGap::NotEnabled,
+        }];
+        let panic: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        let progress = Progress {
+            probed: Some((regions.clone(), skipped.clone())),
+            finished: BTreeMap::from([(0, compliant_inventory())]),
+            failed: vec![crate::inventory::FailedRegion {
+                region: "eu-west-2".to_owned(),
+                error: crate::collect::panicked("eu-west-2", panic.as_ref()),
+            }],
+        };
+        let record = past_deadline(&target, None, timeout, progress);
+        assert_eq!(record.state(), "audited");
+        let inventory = record.inventory().expect("collected");
+        let audited: Vec<&str> = inventory
+            .regions
+            .iter()
+            .map(|r| r.region.as_str())
+            .collect();
+        assert_eq!(audited, ["us-east-1"], "the region finished is kept");
+        assert_eq!(inventory.skipped_regions, skipped);
+        let findings = crate::account_result::account_findings(&record, &Policy::default(), false);
+        let errors: Vec<(&str, &str, &str)> = findings
+            .iter()
+            .filter(|f| f.status == Status::Error)
+            .map(|f| (f.check_id.as_str(), f.region.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(errors[0].0, "region.collected");
+        assert_eq!(errors[0].1, "eu-west-1");
+        assert!(
+            errors[0].2.starts_with(
+                "region eu-west-1 was not audited: audit:account-timeout failed: the account's audit did not finish within 30m (--account-timeout)"
+            ),
+            "{errors:#?}"
+        );
+        assert_eq!(errors[1].1, "eu-west-2");
+        assert!(
+            errors[1].2.contains("index out of bounds"),
+            "its own reason"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.region == "us-east-1" && f.status == Status::Pass),
+            "the finished region is checked"
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.region == "me-central-1" && f.status == Status::Skip)
+        );
+        let org = OrgInventory {
+            accounts: vec![record],
+            ..sample_org(&compliant_inventory())
+        };
+        assert_eq!(
+            org.not_audited(),
+            NotAudited {
+                accounts: 0,
+                regions: 3,
+                audited: 1
+            }
+        );
+        // Nothing collected yet, or not even probed: the account is not audited.
+        for progress in [
+            Progress::default(),
+            Progress {
+                probed: Some((regions, skipped)),
+                ..Progress::default()
+            },
+        ] {
+            let record = past_deadline(&target, None, timeout, progress);
+            assert_eq!(record, timed_out(&target, None, timeout));
+        }
+    }
 
     #[test]
     fn a_probe_denied_in_a_region_marks_it_denied_only_when_another_region_answered() {

@@ -4,7 +4,8 @@
 //! - **Memory does not grow with the organisation.** A run over hundreds of
 //!   accounts held every account's inventory and every finding until the end
 //!   (about 180 MiB at 50 accounts, growing with each). Now each account is
-//!   evaluated in its own task as soon as it is collected ([`finish_account`]),
+//!   evaluated in its own task as soon as it is collected ([`AccountDone::of`],
+//!   which decides it by [`finish_account`], the one decision of every path),
 //!   its inventory is serialised to the evidence file and dropped, and its
 //!   findings go to the report ([`OrgWriter::account`]) in account-id order, so
 //!   the output is the same whatever finishes first. An account done before an
@@ -34,13 +35,12 @@
 use std::io::{self, BufRead as _, BufWriter, Read as _, Seek as _, Write};
 use std::path::Path;
 
-use crate::coverage::{NotAudited, SetupTally};
+use crate::account_result::{AccountResult, RunTotals, Settings, finish_account, org_coverage};
+use crate::coverage::NotAudited;
 use crate::discover::ExcludedSecret;
 use crate::finding::{Finding, Summary};
 use crate::inventory::Inventory;
-use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
 use crate::org::{AccountRecord, OrgInventory};
-use crate::policy::Policy;
 
 use super::files::{PartialFile, held_file};
 use super::{Format, Report, ReportAccount, ReportScope, ShownStatus, SkippedLines};
@@ -150,24 +150,12 @@ impl OrgParts {
     }
 }
 
-/// How each account is evaluated, the same for all.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub policy: Policy,
-    pub require_setup: bool,
-    pub mutelist: Option<Mutelist>,
-    /// The day the mutelist's expiries are judged on.
-    pub today: time::Date,
-    /// Serialise each account for the evidence file (`--save-inventory`).
-    pub evidence: bool,
-}
-
 /// One account, evaluated; its inventory is gone.
 #[derive(Debug)]
 pub struct AccountDone {
     part: AccountPart,
     body: Body,
-    counts: Counts,
+    counts: RunTotals,
 }
 
 /// An account's record as the evidence file holds it (pretty JSON), or why it
@@ -193,6 +181,21 @@ enum Body {
 }
 
 impl AccountDone {
+    /// One account of a run over several, in its own task: decided
+    /// ([`finish_account`]), its row of the report's scope and its evidence kept,
+    /// so its inventory can be dropped.
+    pub fn of(record: &AccountRecord, settings: &Settings) -> Self {
+        let AccountResult { findings, totals } = finish_account(record, settings);
+        let evidence = settings
+            .evidence
+            .then(|| serde_json::to_string_pretty(record).map_err(|e| e.to_string()));
+        Self {
+            part: AccountPart::of(record),
+            body: Body::Memory { findings, evidence },
+            counts: totals,
+        }
+    }
+
     /// The account held back on disk: what memory keeps of it is its row of the
     /// scope and its counts (no finding, no evidence).
     pub fn spill(self) -> io::Result<Self> {
@@ -254,74 +257,6 @@ impl AccountDone {
                 Ok((findings, evidence))
             }
         }
-    }
-}
-
-/// What is added up over the accounts of a run, beside the findings.
-#[derive(Debug, Default)]
-struct Counts {
-    mutelist: Vec<EntryUse>,
-    tally: SetupTally,
-    unreachable: bool,
-    api_requests: u64,
-    gaps: NotAudited,
-    /// With `--discover`: each setup found, `secret (region)`.
-    discovered: Vec<String>,
-}
-
-impl Counts {
-    fn add(&mut self, more: Self) {
-        crate::mutelist::merge_uses(&mut self.mutelist, more.mutelist);
-        self.tally.add(more.tally);
-        self.unreachable |= more.unreachable;
-        self.api_requests += more.api_requests;
-        self.gaps.add(more.gaps);
-        self.discovered.extend(more.discovered);
-    }
-}
-
-/// Evaluates one account of a run over several (its checks, muted by the
-/// mutelist with its secrets' tags) and keeps what the report needs of it.
-pub fn finish_account(record: &AccountRecord, settings: &Settings) -> AccountDone {
-    let mut findings =
-        crate::org::account_findings(record, &settings.policy, settings.require_setup);
-    let mutelist = match &settings.mutelist {
-        Some(list) => list.apply(
-            &mut findings,
-            settings.today,
-            &ResourceTags::of(record.inventory()),
-        ),
-        None => Vec::new(),
-    };
-    let evidence = settings
-        .evidence
-        .then(|| serde_json::to_string_pretty(record).map_err(|e| e.to_string()));
-    let inventory = record.inventory();
-    AccountDone {
-        part: AccountPart::of(record),
-        body: Body::Memory { findings, evidence },
-        counts: Counts {
-            mutelist,
-            tally: inventory.map(SetupTally::of).unwrap_or_default(),
-            unreachable: matches!(record.outcome, crate::org::AccountOutcome::Unreachable(_)),
-            api_requests: inventory.map_or(0, |i| i.metadata.api_requests),
-            gaps: match &record.outcome {
-                crate::org::AccountOutcome::Collected(i) => NotAudited::of_inventory(i),
-                crate::org::AccountOutcome::Unreachable(_) => NotAudited {
-                    accounts: 1,
-                    ..NotAudited::default()
-                },
-                _ => NotAudited::default(),
-            },
-            discovered: inventory
-                .into_iter()
-                .flat_map(|i| &i.regions)
-                .filter_map(|r| {
-                    let setup = r.discovered.as_ref()?;
-                    Some(format!("{} ({})", setup.secret_name, r.region))
-                })
-                .collect(),
-        },
     }
 }
 
@@ -443,7 +378,7 @@ pub struct OrgWriter<W: Write> {
     summary: Summary,
     left_out: usize,
     skipped: SkippedLines,
-    counts: Counts,
+    counts: RunTotals,
 }
 
 impl<W: Write> std::fmt::Debug for OrgWriter<W> {
@@ -498,7 +433,7 @@ impl<W: Write> OrgWriter<W> {
             summary: Summary::default(),
             left_out: 0,
             skipped: SkippedLines::default(),
-            counts: Counts::default(),
+            counts: RunTotals::default(),
         })
     }
 
@@ -544,17 +479,9 @@ impl<W: Write> OrgWriter<W> {
     /// Ends the run: the organisation's own rows (the setup found nowhere, unless
     /// an account was not reached), the rest of the report, the evidence file's end.
     pub fn finish(mut self, head: &OrgInventory, settings: &Settings) -> io::Result<Finished> {
-        let mut rows: Vec<Finding> = Vec::new();
-        if !self.counts.unreachable {
-            rows.extend(self.counts.tally.finding(
-                &settings.policy,
-                crate::org::org_coverage(settings.require_setup),
-            ));
-        }
-        if let Some(list) = &settings.mutelist {
-            let uses = list.apply(&mut rows, settings.today, &ResourceTags::default());
-            crate::mutelist::merge_uses(&mut self.counts.mutelist, uses);
-        }
+        let rows = self
+            .counts
+            .end_rows(settings, org_coverage(settings.require_setup));
         self.findings(rows)?;
         if let Some((writer, suffix)) = self.evidence.take() {
             writer.close(&suffix)?.commit()?;
@@ -616,7 +543,9 @@ fn add(sum: &mut Summary, more: Summary) {
 mod tests {
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
+    use crate::mutelist::{Mutelist, ResourceTags};
     use crate::org::{AccountOutcome, sample_org};
+    use crate::policy::Policy;
 
     /// Two accounts collected, one unreachable, one excluded, by id.
     fn org() -> OrgInventory {
@@ -688,7 +617,7 @@ mod tests {
                 .expect("start");
         for (at, record) in org.accounts.clone().into_iter().enumerate() {
             // Every other account held back on disk, as when done before an earlier one.
-            let done = finish_account(&record, settings);
+            let done = AccountDone::of(&record, settings);
             let done = if at % 2 == 1 {
                 done.spill().expect("spill")
             } else {
