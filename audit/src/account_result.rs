@@ -65,8 +65,6 @@ pub struct RunTotals {
     /// What became of each mutelist entry.
     pub mutelist: Vec<EntryUse>,
     tally: SetupTally,
-    /// An account was not reached: it could hold the setup.
-    unreachable: bool,
     pub api_requests: u64,
     pub gaps: NotAudited,
     /// With `--discover`: each setup found, `secret (region)`.
@@ -77,20 +75,20 @@ impl RunTotals {
     pub fn add(&mut self, more: Self) {
         crate::mutelist::merge_uses(&mut self.mutelist, more.mutelist);
         self.tally.add(more.tally);
-        self.unreachable |= more.unreachable;
         self.api_requests += more.api_requests;
         self.gaps.add(more.gaps);
         self.discovered.extend(more.discovered);
     }
 
     /// The run's own rows, once every account is added: the setup found nowhere
-    /// (unless an account was not reached, which could hold it), muted as any
+    /// (an ERROR when a region or an account not read could hold it), muted as any
     /// other finding.
     pub fn end_rows(&mut self, settings: &Settings, coverage: Coverage) -> Vec<Finding> {
-        let mut rows: Vec<Finding> = Vec::new();
-        if !self.unreachable {
-            rows.extend(self.tally.finding(&settings.policy, coverage));
-        }
+        let mut rows: Vec<Finding> = self
+            .tally
+            .finding(&settings.policy, coverage)
+            .into_iter()
+            .collect();
         if let Some(list) = &settings.mutelist {
             let uses = list.apply(&mut rows, settings.today, &ResourceTags::default());
             crate::mutelist::merge_uses(&mut self.mutelist, uses);
@@ -236,8 +234,11 @@ fn decided(
         findings,
         totals: RunTotals {
             mutelist,
-            tally: inventory.map(SetupTally::of).unwrap_or_default(),
-            unreachable,
+            tally: match inventory {
+                Some(inventory) => SetupTally::of(inventory),
+                None if unreachable => SetupTally::unreachable(),
+                None => SetupTally::default(),
+            },
             api_requests: inventory.map_or(0, |i| i.metadata.api_requests),
             gaps,
             discovered: inventory

@@ -139,15 +139,17 @@ pub const SETUP_FOUND: CheckDefinition = CheckDefinition {
     references: &[],
 };
 
-/// One FAIL row when no audited region of the whole run (every account) holds any
+/// One row when no audited region of the whole run (every account) holds any
 /// part of the named setup: each region alone is only "not applicable"
 /// ([`SETUP_PRESENT`]), so a misspelt `--secret-id`, or a setup deleted, would
-/// otherwise pass. Only where the absent rule applies (several regions or accounts,
-/// no `--require-setup`, whose checks fail anyway), never with `--discover` (a
-/// discovery finding nothing is its own answer), and only when some region was
-/// audited and none was denied by an SCP or stopped (a run with such gaps says so
-/// by its exit status; an account not reached is left to the caller, see
-/// `org::evaluate_organization`).
+/// otherwise pass. FAIL when every region and account was read; ERROR when some
+/// region was not read (denied by an SCP, or stopped) or some account not reached
+/// (see [`crate::account_result::RunTotals`]), since those could hold it: in an
+/// organisation whose region-deny SCP (Control Tower's) leaves denied regions in
+/// every account, a misspelling must still not pass. Only where the absent rule
+/// applies (several regions or accounts, no `--require-setup`, whose checks fail
+/// anyway), never with `--discover` (a discovery finding nothing is its own
+/// answer), and only when some region was read.
 pub fn setup_found<'a>(
     inventories: impl IntoIterator<Item = &'a Inventory>,
     policy: &Policy,
@@ -168,9 +170,11 @@ pub struct SetupTally {
     regions: usize,
     absent: usize,
     discover: bool,
-    /// A region was not read: denied by an SCP, or stopped (its collection failed,
-    /// or the account's deadline passed before it).
-    unread: bool,
+    /// Regions not read: denied by an SCP, or stopped (their collection failed,
+    /// or the account's deadline passed before them).
+    unread_regions: usize,
+    /// Accounts not reached (see [`SetupTally::unreachable`]).
+    unread_accounts: usize,
     /// The first inventory's named setup and account.
     first: Option<NamedSetup>,
 }
@@ -193,11 +197,13 @@ impl SetupTally {
             regions: inventory.regions.len(),
             absent: inventory.regions.iter().filter(|r| setup_absent(r)).count(),
             discover: scope.discover,
-            unread: !inventory.failed_regions.is_empty()
-                || inventory
+            unread_regions: inventory.failed_regions.len()
+                + inventory
                     .skipped_regions
                     .iter()
-                    .any(|r| matches!(r.gap, RegionGap::DeniedByScp(_))),
+                    .filter(|r| matches!(r.gap, RegionGap::DeniedByScp(_)))
+                    .count(),
+            unread_accounts: 0,
             first: Some(NamedSetup {
                 vpc_id: scope.vpc_id.clone(),
                 db_instance_id: scope.db_instance_id.clone(),
@@ -207,19 +213,28 @@ impl SetupTally {
         }
     }
 
+    /// Of an account not reached: it could hold the setup.
+    pub fn unreachable() -> Self {
+        Self {
+            unread_accounts: 1,
+            ..Self::default()
+        }
+    }
+
     /// Adds the tally of a later inventory.
     pub fn add(&mut self, other: Self) {
         self.inventories += other.inventories;
         self.regions += other.regions;
         self.absent += other.absent;
         self.discover |= other.discover;
-        self.unread |= other.unread;
+        self.unread_regions += other.unread_regions;
+        self.unread_accounts += other.unread_accounts;
         if self.first.is_none() {
             self.first = other.first;
         }
     }
 
-    /// The FAIL row of [`setup_found`], when it applies.
+    /// The row of [`setup_found`], when it applies.
     pub fn finding(&self, policy: &Policy, coverage: Coverage) -> Option<Finding> {
         if !coverage.many || coverage.require_setup {
             return None;
@@ -230,31 +245,47 @@ impl SetupTally {
             secret_ids,
             account_id: account,
         } = self.first.as_ref()?;
-        // A region an SCP denies the audit, or one whose collection stopped (past the
-        // account's deadline too), could hold the setup: that gap, already the run's
-        // exit status, is no evidence of a misspelling. (A region the account has not
-        // enabled holds nothing one could use.)
-        if self.discover || self.unread || self.regions == 0 || self.absent < self.regions {
+        if self.discover || self.regions == 0 || self.absent < self.regions {
             return None;
         }
         let vpc = vpc_id
             .clone()
             .unwrap_or_else(|| format!("tagged Name={}", policy.vpc_name));
-        let message = format!(
-            "the named setup (VPC {vpc}, database {db_instance_id}, secret {}) was found in 0 of {} region(s) audited over {} account(s): a name may be misspelt, or the setup deleted",
-            secret_ids.join(", "),
-            self.regions,
-            self.inventories
+        let setup = format!(
+            "the named setup (VPC {vpc}, database {db_instance_id}, secret {})",
+            secret_ids.join(", ")
         );
+        // A region an SCP denies the audit, or one whose collection stopped (past the
+        // account's deadline too), or an account not reached, could hold the setup:
+        // not evidence of a misspelling, nor of the setup's presence, so ERROR (the
+        // run is undecided) rather than FAIL or nothing. (A region the account has
+        // not enabled holds nothing one could use, so it is not counted.)
+        let (status, message) = if self.unread_regions + self.unread_accounts > 0 {
+            (
+                Status::Error,
+                format!(
+                    "{setup} was found in 0 of {} region(s) read; {} region(s) and {} account(s) not read could hold it: a name may be misspelt, or the setup deleted",
+                    self.regions, self.unread_regions, self.unread_accounts
+                ),
+            )
+        } else {
+            (
+                Status::Fail,
+                format!(
+                    "{setup} was found in 0 of {} region(s) audited over {} account(s): a name may be misspelt, or the setup deleted",
+                    self.regions, self.inventories
+                ),
+            )
+        };
         // One account: the row is that account's; over several, the run's.
-        let account_id = if self.inventories == 1 {
+        let account_id = if self.inventories == 1 && self.unread_accounts == 0 {
             account.clone()
         } else {
             None
         };
         Some(row(
             &SETUP_FOUND,
-            Status::Fail,
+            status,
             GLOBAL_REGION,
             format!("setup/{db_instance_id}"),
             account_id,
@@ -551,17 +582,64 @@ mod tests {
         let mut failed = nowhere.clone();
         failed.regions[0].secrets = Collected::Skipped("not read".to_owned());
         assert_eq!(setup_found([&failed], &policy, many), None);
-        // A region not audited (an SCP denies it) could hold the setup: no row.
+        // A region not audited (an SCP denies it, as Control Tower's region deny
+        // does in every account) could hold the setup: the row stays, an ERROR
+        // saying what was not read, so a misspelling is never a pass.
         let mut gap = nowhere.clone();
         gap.skipped_regions.push(SkippedRegion {
             region: "eu-west-1".to_owned(),
             gap: RegionGap::DeniedByScp("explicit deny in a service control policy".to_owned()),
         });
-        assert_eq!(setup_found([&gap], &policy, many), None);
+        let row = setup_found([&gap, &other_account], &policy, many).expect("a row");
+        assert_eq!((row.check_id.as_str(), row.status), ("setup.found", Status::Error));
+        assert!(
+            row.message.contains(
+                "found in 0 of 3 region(s) read; 1 region(s) and 0 account(s) not read could hold it"
+            ),
+            "{}",
+            row.message
+        );
+        // A region the account has not enabled holds nothing: still a FAIL.
+        let mut disabled = nowhere.clone();
+        disabled.skipped_regions.push(SkippedRegion {
+            region: "me-central-1".to_owned(),
+            gap: RegionGap::NotEnabled,
+        });
+        let row = setup_found([&disabled], &policy, many).expect("a row");
+        assert_eq!(row.status, Status::Fail);
+        // Found somewhere, with a region not read elsewhere: no row.
+        assert_eq!(setup_found([&gap, &found], &policy, many), None);
     }
 
     #[test]
-    fn a_region_that_stopped_could_hold_the_setup_so_it_is_not_found_nowhere() {
+    fn an_account_not_reached_makes_a_setup_found_nowhere_an_error_of_the_run() {
+        let policy = Policy::default();
+        let many = Coverage {
+            require_setup: false,
+            many: true,
+        };
+        let mut nowhere = compliant_inventory();
+        nowhere.regions = vec![absent_region("eu-west-3")];
+        let mut tally = SetupTally::of(&nowhere);
+        tally.add(SetupTally::unreachable());
+        tally.add(SetupTally::unreachable());
+        let row = tally.finding(&policy, many).expect("a row");
+        assert_eq!((row.status, row.account_id.as_deref()), (Status::Error, None));
+        assert!(
+            row.message.contains(
+                "found in 0 of 1 region(s) read; 0 region(s) and 2 account(s) not read could hold it"
+            ),
+            "{}",
+            row.message
+        );
+        // No account reached at all: nothing was read, the accounts' own rows say so.
+        let mut none = SetupTally::unreachable();
+        none.add(SetupTally::unreachable());
+        assert_eq!(none.finding(&policy, many), None);
+    }
+
+    #[test]
+    fn a_region_that_stopped_could_hold_the_setup_so_found_nowhere_is_an_error() {
         let (policy, mut nowhere) = (Policy::default(), compliant_inventory());
         let many = Coverage {
             many: true,
@@ -578,7 +656,15 @@ mod tests {
                 message: "the account's audit did not finish within 30m".to_owned(),
             },
         });
-        assert_eq!(setup_found([&nowhere], &policy, many), None);
+        let row = setup_found([&nowhere], &policy, many).expect("still a row");
+        assert_eq!(row.status, Status::Error);
+        assert!(
+            row.message.contains(
+                "found in 0 of 1 region(s) read; 1 region(s) and 0 account(s) not read could hold it"
+            ),
+            "{}",
+            row.message
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = audit::org::DEFAULT_MAX_ACCOUNTS, value_parser = parse_max_accounts)]
     max_accounts: usize,
 
-    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); past it, the regions the account finished are kept and each other region is a region.collected ERROR row with the reason; an account with no region finished is reported unreachable (an account.reachable ERROR row); either way the run exits 1, and goes on.
+    /// How long one account's audit may take, e.g. 1800, 30m or 2h (default 30m); past it, the regions the account finished are kept and each other region is a region.collected ERROR row with the reason; an account with no region finished is reported unreachable (an account.reachable ERROR row); either way the run exits 1 unless a check failed (3), and goes on.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_account_timeout)]
     account_timeout: Duration,
 

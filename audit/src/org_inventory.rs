@@ -53,8 +53,9 @@ pub enum AccountOutcome {
 }
 
 impl AccountRecord {
-    /// The account's state, for the report's scope: `audited`, `not audited: ...`
-    /// (collected, no region audited), `unreachable: <why>`, `suspended (<status>)`,
+    /// The account's state, for the report's scope: `audited`, `audited; N
+    /// region(s) not audited (<reason>)` (some regions stopped, past the account's
+    /// deadline or failed), `not audited: ...` (collected, no region audited), `unreachable: <why>`, `suspended (<status>)`,
     /// `excluded: <why>`.
     pub fn state(&self) -> String {
         match &self.outcome {
@@ -63,6 +64,21 @@ impl AccountRecord {
                 "not audited: none of its {} region(s) could be audited",
                 inventory.skipped_regions.len() + inventory.failed_regions.len()
             ),
+            AccountOutcome::Collected(inventory) if !inventory.failed_regions.is_empty() => {
+                let failed = &inventory.failed_regions;
+                let mut reasons: Vec<&str> = Vec::new();
+                for region in failed {
+                    let reason = first_line(&region.error.message);
+                    if !reasons.contains(&reason) {
+                        reasons.push(reason);
+                    }
+                }
+                format!(
+                    "audited; {} region(s) not audited ({})",
+                    failed.len(),
+                    reasons.join("; ")
+                )
+            }
             AccountOutcome::Collected(_) => "audited".to_owned(),
             AccountOutcome::Unreachable(error) => format!(
                 "unreachable: {} failed ({})",

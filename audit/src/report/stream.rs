@@ -476,8 +476,9 @@ impl<W: Write> OrgWriter<W> {
         Ok(())
     }
 
-    /// Ends the run: the organisation's own rows (the setup found nowhere, unless
-    /// an account was not reached), the rest of the report, the evidence file's end.
+    /// Ends the run: the organisation's own rows (the setup found nowhere, an ERROR
+    /// when a region or an account not read could hold it), the rest of the report,
+    /// the evidence file's end.
     pub fn finish(mut self, head: &OrgInventory, settings: &Settings) -> io::Result<Finished> {
         let rows = self
             .counts
