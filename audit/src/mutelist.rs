@@ -246,7 +246,7 @@ pub fn merge_uses(total: &mut Vec<EntryUse>, part: Vec<EntryUse>) {
 }
 
 /// The findings that say an account or a region could not be audited
-/// (`org::ACCOUNT_REACHABLE`, `checks::region::REGION_COLLECTED`): never muted.
+/// ([`crate::account_result::ACCOUNT_REACHABLE`], [`crate::checks::region::REGION_COLLECTED`]): never muted.
 const NEVER_MUTED: &[&str] = &["account.reachable", "region.collected"];
 
 /// Whether `pattern` can name a check id a finding carries: a check's own id, or

@@ -333,13 +333,13 @@ pub fn plan(listed: &[Listed], caller_account: &str, selection: Selection<'_>) -
     plan
 }
 
-pub use crate::account_result::{
-    ACCOUNT_REACHABLE, ACCOUNT_REGION, account_findings, evaluate_organization, org_coverage,
-};
+// The names used from outside the crate (main.rs, tests/, xtask): within it,
+// callers use `crate::account_result` and `crate::org_inventory` directly.
+pub use crate::account_result::{ACCOUNT_REACHABLE, ACCOUNT_REGION, evaluate_organization};
 use crate::inventory::first_line;
+use crate::org_inventory::ORG_INVENTORY_FORMAT;
 pub use crate::org_inventory::{
-    AccountOutcome, AccountRecord, Caller, Evidence, ORG_INVENTORY_FORMAT, OrgInventory,
-    account_label, parse_evidence,
+    AccountOutcome, AccountRecord, Caller, Evidence, OrgInventory, parse_evidence,
 };
 
 // ---------------------------------------------------------------------- collection

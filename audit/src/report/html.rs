@@ -237,7 +237,7 @@ fn account_heading(report: &Report, account: Option<&super::ReportAccount>) -> (
     if let Some(a) = account {
         return (
             a.account_id.clone(),
-            crate::org::account_label(&a.account_id, a.name.as_deref()),
+            crate::org_inventory::account_label(&a.account_id, a.name.as_deref()),
         );
     }
     let id = report
@@ -292,7 +292,7 @@ fn header(out: &mut String, report: &Report) {
             .accounts
             .iter()
             .map(|a| {
-                let mut text = crate::org::account_label(&a.account_id, a.name.as_deref());
+                let mut text = crate::org_inventory::account_label(&a.account_id, a.name.as_deref());
                 if let Some(role) = &a.role_arn {
                     let _ = write!(text, " via {role}");
                 }
@@ -1529,7 +1529,7 @@ mod tests {
     /// [`bench_sized_report`], the 200 secrets of each region named by `name`.
     fn bench_sized_report_named(name: impl Fn(u64) -> String) -> (Report, usize) {
         use crate::inventory::{Collected, Secret};
-        use crate::org::{AccountOutcome, AccountRecord};
+        use crate::org_inventory::{AccountOutcome, AccountRecord};
         let mut org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
         let template = org.accounts[0].clone();
         org.accounts = (0..50)
@@ -1576,7 +1576,7 @@ mod tests {
             })
             .collect();
         let findings =
-            crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
+            crate::account_result::evaluate_organization(&org, &crate::policy::Policy::default(), false);
         let count = findings.len();
         (Report::for_organization(&org, findings), count)
     }

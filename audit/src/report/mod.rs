@@ -21,7 +21,7 @@ use crate::discover::ExcludedSecret;
 use crate::finding::{Finding, Status, Summary};
 use crate::inventory::Inventory;
 use crate::mutelist::{EntryUse, Mutelist, ResourceTags};
-use crate::org::{Caller, OrgInventory};
+use crate::org_inventory::{Caller, OrgInventory};
 
 /// A report format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -515,7 +515,7 @@ pub(crate) fn sample_report() -> Report {
 pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
     let mut findings =
-        crate::org::evaluate_organization(&org, &crate::policy::Policy::default(), false);
+        crate::account_result::evaluate_organization(&org, &crate::policy::Policy::default(), false);
     findings[0].status = crate::finding::Status::Fail;
     Report::for_organization(&org, findings)
 }

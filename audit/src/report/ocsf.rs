@@ -69,7 +69,7 @@ fn compliance_status(status: Status) -> (u8, &'static str) {
 /// account (region `global`) the home region: the first region audited, else the
 /// home region of the partition its resource's ARN names.
 fn region_of<'a>(report: &'a Report, finding: &'a Finding) -> &'a str {
-    if finding.region != crate::org::ACCOUNT_REGION {
+    if finding.region != crate::account_result::ACCOUNT_REGION {
         return &finding.region;
     }
     if let Some(first) = report.scope.regions.first() {
@@ -538,7 +538,7 @@ mod tests {
                 finding["cloud"]["account"]["uid"].as_str(),
                 source.account_id.as_deref()
             );
-            if source.region != crate::org::ACCOUNT_REGION {
+            if source.region != crate::account_result::ACCOUNT_REGION {
                 assert_eq!(finding["cloud"]["region"], source.region.as_str());
             }
         }

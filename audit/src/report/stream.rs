@@ -40,7 +40,7 @@ use crate::coverage::NotAudited;
 use crate::discover::ExcludedSecret;
 use crate::finding::{Finding, Summary};
 use crate::inventory::Inventory;
-use crate::org::{AccountRecord, OrgInventory};
+use crate::org_inventory::{AccountRecord, OrgInventory};
 
 use super::files::{PartialFile, held_file};
 use super::{Format, Report, ReportAccount, ReportScope, ShownStatus, SkippedLines};
@@ -545,7 +545,8 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
     use crate::mutelist::{Mutelist, ResourceTags};
-    use crate::org::{AccountOutcome, sample_org};
+    use crate::org::sample_org;
+    use crate::org_inventory::AccountOutcome;
     use crate::policy::Policy;
 
     /// Two accounts collected, one unreachable, one excluded, by id.
@@ -583,7 +584,7 @@ mod tests {
     fn whole(org: &OrgInventory, settings: &Settings, statuses: &[ShownStatus]) -> Report {
         let mut report = Report::for_organization(
             org,
-            crate::org::evaluate_organization(org, &settings.policy, settings.require_setup),
+            crate::account_result::evaluate_organization(org, &settings.policy, settings.require_setup),
         );
         if let Some(list) = &settings.mutelist {
             let inventories = org.accounts.iter().filter_map(AccountRecord::inventory);

@@ -18,7 +18,7 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "\n{}: {}",
-                printable(&crate::org::account_label(
+                printable(&crate::org_inventory::account_label(
                     &account.account_id,
                     account.name.as_deref()
                 )),
