@@ -539,13 +539,15 @@ mod tests {
         assert!(!setup_absent(&unread), "an unread snapshot list");
     }
 
+    /// Several regions, no `--require-setup`: where [`setup_found`] applies.
+    const MANY: Coverage = Coverage {
+        require_setup: false,
+        many: true,
+    };
+
     #[test]
     fn a_setup_found_in_no_region_of_the_run_is_one_failure() {
-        let policy = Policy::default();
-        let many = Coverage {
-            require_setup: false,
-            many: true,
-        };
+        let (policy, many) = (Policy::default(), MANY);
         let mut nowhere = compliant_inventory();
         nowhere.regions = vec![absent_region("eu-west-3"), absent_region("eu-north-1")];
         let mut other_account = nowhere.clone();
@@ -591,7 +593,10 @@ mod tests {
             gap: RegionGap::DeniedByScp("explicit deny in a service control policy".to_owned()),
         });
         let row = setup_found([&gap, &other_account], &policy, many).expect("a row");
-        assert_eq!((row.check_id.as_str(), row.status), ("setup.found", Status::Error));
+        assert_eq!(
+            (row.check_id.as_str(), row.status),
+            ("setup.found", Status::Error)
+        );
         assert!(
             row.message.contains(
                 "found in 0 of 3 region(s) read; 1 region(s) and 0 account(s) not read could hold it"
@@ -613,18 +618,17 @@ mod tests {
 
     #[test]
     fn an_account_not_reached_makes_a_setup_found_nowhere_an_error_of_the_run() {
-        let policy = Policy::default();
-        let many = Coverage {
-            require_setup: false,
-            many: true,
-        };
+        let (policy, many) = (Policy::default(), MANY);
         let mut nowhere = compliant_inventory();
         nowhere.regions = vec![absent_region("eu-west-3")];
         let mut tally = SetupTally::of(&nowhere);
         tally.add(SetupTally::unreachable());
         tally.add(SetupTally::unreachable());
         let row = tally.finding(&policy, many).expect("a row");
-        assert_eq!((row.status, row.account_id.as_deref()), (Status::Error, None));
+        assert_eq!(
+            (row.status, row.account_id.as_deref()),
+            (Status::Error, None)
+        );
         assert!(
             row.message.contains(
                 "found in 0 of 1 region(s) read; 0 region(s) and 2 account(s) not read could hold it"

@@ -292,7 +292,8 @@ fn header(out: &mut String, report: &Report) {
             .accounts
             .iter()
             .map(|a| {
-                let mut text = crate::org_inventory::account_label(&a.account_id, a.name.as_deref());
+                let mut text =
+                    crate::org_inventory::account_label(&a.account_id, a.name.as_deref());
                 if let Some(role) = &a.role_arn {
                     let _ = write!(text, " via {role}");
                 }
@@ -1575,8 +1576,11 @@ mod tests {
                 }
             })
             .collect();
-        let findings =
-            crate::account_result::evaluate_organization(&org, &crate::policy::Policy::default(), false);
+        let findings = crate::account_result::evaluate_organization(
+            &org,
+            &crate::policy::Policy::default(),
+            false,
+        );
         let count = findings.len();
         (Report::for_organization(&org, findings), count)
     }

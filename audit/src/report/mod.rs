@@ -514,8 +514,11 @@ pub(crate) fn sample_report() -> Report {
 #[cfg(test)]
 pub(crate) fn sample_org_report() -> Report {
     let org = crate::org::sample_org(&crate::checks::fixtures::compliant_inventory());
-    let mut findings =
-        crate::account_result::evaluate_organization(&org, &crate::policy::Policy::default(), false);
+    let mut findings = crate::account_result::evaluate_organization(
+        &org,
+        &crate::policy::Policy::default(),
+        false,
+    );
     findings[0].status = crate::finding::Status::Fail;
     Report::for_organization(&org, findings)
 }

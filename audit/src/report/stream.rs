@@ -584,7 +584,11 @@ mod tests {
     fn whole(org: &OrgInventory, settings: &Settings, statuses: &[ShownStatus]) -> Report {
         let mut report = Report::for_organization(
             org,
-            crate::account_result::evaluate_organization(org, &settings.policy, settings.require_setup),
+            crate::account_result::evaluate_organization(
+                org,
+                &settings.policy,
+                settings.require_setup,
+            ),
         );
         if let Some(list) = &settings.mutelist {
             let inventories = org.accounts.iter().filter_map(AccountRecord::inventory);
