@@ -609,6 +609,7 @@ async fn settle(shared: &Arc<Shared>, setup: &Setup) -> Result<()> {
 async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
     let secret = setup.state.secret_arn.as_str();
     settle(shared, setup).await?;
+    let deadline = Instant::now() + Duration::from_mins(3);
     let started = setup.secrets.rotate_secret().secret_id(secret).send().await;
     let token = match started {
         Ok(out) => out.version_id().unwrap_or_default().to_owned(),
