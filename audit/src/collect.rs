@@ -1293,11 +1293,7 @@ impl RegionCollector<'_> {
         // FLUSH PRIVILEGES), which the audit, read-only, must never lock.
         let with_previous: Vec<String> = secrets
             .iter()
-            .filter(|s| {
-                s.primary
-                    && previous_version(&s.versions_to_stages)
-                    && !pending_version(&s.versions_to_stages)
-            })
+            .filter(|s| s.primary && s.staged_apart("AWSPREVIOUS") && !s.staged_apart("AWSPENDING"))
             .map(|s| s.arn.clone())
             .collect();
         for arn in &primary {
@@ -2309,21 +2305,6 @@ impl RegionCollector<'_> {
     }
 }
 
-/// Whether a version is staged `AWSPREVIOUS` apart from the `AWSCURRENT` one.
-/// Whether a version is staged AWSPENDING apart from AWSCURRENT: a rotation is
-/// under way (or stuck after its createSecret).
-fn pending_version(versions: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
-    versions.values().any(|stages| {
-        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
-    })
-}
-
-fn previous_version(versions: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
-    versions.values().any(|stages| {
-        stages.iter().any(|s| s == "AWSPREVIOUS") && !stages.iter().any(|s| s == "AWSCURRENT")
-    })
-}
-
 /// The other user of an alternating pair, as the rotator names it
 /// (`rotator::rotation::create::alternate_user`): `name` ↔ `name_clone`.
 pub fn alternate_user(name: &str) -> String {
@@ -2652,22 +2633,24 @@ mod tests {
                 })
                 .collect::<std::collections::BTreeMap<String, Vec<String>>>()
         };
-        assert!(previous_version(&versions(&[
+        let previous = |v: &_| crate::inventory::staged_apart_from_current(v, "AWSPREVIOUS");
+        let pending = |v: &_| crate::inventory::staged_apart_from_current(v, "AWSPENDING");
+        assert!(previous(&versions(&[
             ("a", &["AWSCURRENT"]),
             ("b", &["AWSPREVIOUS"])
         ])));
-        assert!(!previous_version(&versions(&[("a", &["AWSCURRENT"])])));
-        assert!(!previous_version(&versions(&[(
+        assert!(!previous(&versions(&[("a", &["AWSCURRENT"])])));
+        assert!(!previous(&versions(&[(
             "a",
             &["AWSCURRENT", "AWSPREVIOUS"]
         )])));
         // A rotation under way: the other user may already hold the pending password.
-        assert!(pending_version(&versions(&[
+        assert!(pending(&versions(&[
             ("a", &["AWSCURRENT"]),
             ("b", &["AWSPREVIOUS"]),
             ("c", &["AWSPENDING"])
         ])));
-        assert!(!pending_version(&versions(&[
+        assert!(!pending(&versions(&[
             ("a", &["AWSCURRENT", "AWSPENDING"]),
             ("b", &["AWSPREVIOUS"])
         ])));

@@ -636,7 +636,24 @@ pub struct Secret {
     pub kms_key_id: Option<String>,
 }
 
+/// Whether a version other than the `AWSCURRENT` one is staged `stage`:
+/// `AWSPREVIOUS` names the other user of an alternating pair; `AWSPENDING` says a
+/// rotation is under way (or stuck after its createSecret).
+pub fn staged_apart_from_current(
+    versions: &std::collections::BTreeMap<String, Vec<String>>,
+    stage: &str,
+) -> bool {
+    versions.values().any(|stages| {
+        stages.iter().any(|s| s == stage) && !stages.iter().any(|s| s == "AWSCURRENT")
+    })
+}
+
 impl Secret {
+    /// Whether a version other than the `AWSCURRENT` one is staged `stage`.
+    pub fn staged_apart(&self, stage: &str) -> bool {
+        staged_apart_from_current(&self.versions_to_stages, stage)
+    }
+
     /// A tag's value; keys compare without case, as the `aws:` tags come in either.
     pub fn tag(&self, key: &str) -> Option<&str> {
         self.tags

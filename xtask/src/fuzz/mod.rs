@@ -467,6 +467,7 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
             .with_context(|| format!("operator {operator}"))?;
         result.applied.push(applied);
     }
+    settle(shared, &setup).await?;
     lap(result, "mutations");
     let findings = crate::demo::audit_run(
         &shared.config,
@@ -577,14 +578,10 @@ async fn rotation_records(shared: &Shared) -> Result<Vec<Value>> {
     Ok(records.as_array().cloned().unwrap_or_default())
 }
 
-/// Starts a rotation now and waits for the emulator to say how it ended.
-///
-/// A rotation still running (the schedule operator's RotateSecret starts one)
-/// would make Secrets Manager refuse this one for a reason no audit predicts, so
-/// it waits for it first. A refusal is an outcome only when it is a denial (the
-/// function's invoke permission, which the audit judges); any other is the case's
-/// error.
-async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
+/// Waits until no rotation of the setup's secret runs: the test a new schedule
+/// starts (RotateSecret with RotateImmediately=false runs testSecret on a version
+/// staged AWSPENDING) is over, as it is when a user audits a settled setup.
+async fn settle(shared: &Arc<Shared>, setup: &Setup) -> Result<()> {
     let secret = setup.state.secret_arn.as_str();
     let deadline = Instant::now() + Duration::from_mins(3);
     while rotation_records(shared)
@@ -600,6 +597,19 @@ async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    Ok(())
+}
+
+/// Starts a rotation now and waits for the emulator to say how it ended.
+///
+/// A rotation still running would make Secrets Manager refuse this one for a
+/// reason no audit predicts, so it waits for it first ([`settle`]). A refusal is
+/// an outcome only when it is a denial (the function's invoke permission, which
+/// the audit judges); any other is the case's error.
+async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
+    let secret = setup.state.secret_arn.as_str();
+    settle(shared, setup).await?;
+    let deadline = Instant::now() + Duration::from_mins(3);
     let started = setup.secrets.rotate_secret().secret_id(secret).send().await;
     let token = match started {
         Ok(out) => out.version_id().unwrap_or_default().to_owned(),
