@@ -143,6 +143,10 @@ class ExecutionEnvironment:
         if logging_config.get("LogFormat") == "JSON":
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
         env.update(function.environment_vars or {})
+        # The mark `cargo xtask emulator down` knows the emulator's processes by is
+        # never taken from a function's configuration (which could name another
+        # emulator's directory).
+        env.pop("XTASK_EMULATOR_DIR", None)
         os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self.logfile = open(self.log_path, "ab", buffering=0)
         self.process = subprocess.Popen(

@@ -502,6 +502,15 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
     let launcher_ours = process_belongs_to(state.launcher_pid, dir);
     let mut stopped = group_members(group);
     if !launcher_ours && !stopped.iter().any(|pid| process_belongs_to(*pid, dir)) {
+        if started_unmarked(state.launcher_pid, dir) {
+            // Its record is kept: removing it would leave the emulator running
+            // with nothing left to find it by.
+            bail!(
+                "the emulator in {} (launcher pid {pid}) was started by an earlier xtask, which did not mark its processes; stop its process group with `kill -- -{pid}`",
+                dir.display(),
+                pid = state.launcher_pid
+            );
+        }
         // Neither the launcher nor any process of its group is ours: the ids were
         // given to others since.
         fs::remove_file(EmulatorState::state_file(dir)).ok();
@@ -534,6 +543,19 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
     stopped.dedup();
     fs::remove_file(EmulatorState::state_file(dir)).ok();
     Ok(stopped)
+}
+
+/// Whether `pid` is a launcher started for `dir` before launchers carried
+/// [`OWNER_ENV`]: one of its arguments is exactly `<dir>/run`, its state directory.
+fn started_unmarked(pid: u32, dir: &Path) -> bool {
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let run = dir.join("run");
+    let run = run.display().to_string();
+    cmdline
+        .split(|byte| *byte == 0)
+        .any(|argument| argument == run.as_bytes())
 }
 
 /// The live processes of process group `group` (zombies have ended already), from
@@ -827,6 +849,62 @@ mod tests {
         assert!(the_others, "the other emulator's marker was not recognised");
     }
 
+    /// The record `up` would write for a stand-in launcher `launcher_pid`.
+    fn stand_in_state(dir: &std::path::Path, launcher_pid: u32) -> EmulatorState {
+        EmulatorState {
+            dir: dir.to_path_buf(),
+            launcher_pid,
+            endpoint_url: "http://127.0.0.1:1".to_owned(),
+            region: "us-east-1".to_owned(),
+            access_key_id: "testing".to_owned(),
+            secret_access_key: "testing".to_owned(),
+            database: DatabaseEndpoint {
+                host: "127.0.0.1".to_owned(),
+                port: 1,
+                admin_user: "admin".to_owned(),
+                admin_password: String::new(),
+                pid: launcher_pid,
+            },
+            ca_file: dir.join("ca.pem"),
+            launcher_log: dir.join("launcher.log"),
+        }
+    }
+
+    /// A launcher started before launchers were marked is not taken for a
+    /// stranger: `down` says how to stop it and keeps its record.
+    #[test]
+    fn an_unmarked_launcher_of_the_directory_is_named_not_forgotten() {
+        let dir = std::env::temp_dir().join(format!("xtask-unmarked-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("test directory");
+        let mut launcher = Command::new("sh")
+            .env_remove(OWNER_ENV)
+            .arg("-c")
+            .arg("sleep 30; :")
+            .arg(dir.join("run"))
+            .spawn()
+            .expect("sh");
+        let state = stand_in_state(&dir, launcher.id());
+        fs::write(
+            EmulatorState::state_file(&dir),
+            serde_json::to_string(&state).expect("json"),
+        )
+        .expect("state file");
+        let stopped = stop(&dir);
+        let kept = EmulatorState::state_file(&dir).exists();
+        let _ = launcher.kill();
+        let _ = launcher.wait();
+        fs::remove_dir_all(&dir).ok();
+        let error = format!(
+            "{:#}",
+            stopped.expect_err("an unmarked launcher is an error")
+        );
+        assert!(
+            error.contains(&format!("kill -- -{}", state.launcher_pid)),
+            "{error}"
+        );
+        assert!(kept, "the record of a running emulator was removed");
+    }
+
     /// `down` stops what the watchdog would: the whole process group the launcher
     /// leads, not a list the launcher keeps. A stand-in launcher (started as `up`
     /// starts it, in a group of its own) runs a child that no list records and that
@@ -865,23 +943,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         };
         assert!(!process_belongs_to(bystander, &dir));
-        let state = EmulatorState {
-            dir: dir.clone(),
-            launcher_pid,
-            endpoint_url: "http://127.0.0.1:1".to_owned(),
-            region: "us-east-1".to_owned(),
-            access_key_id: "testing".to_owned(),
-            secret_access_key: "testing".to_owned(),
-            database: DatabaseEndpoint {
-                host: "127.0.0.1".to_owned(),
-                port: 1,
-                admin_user: "admin".to_owned(),
-                admin_password: String::new(),
-                pid: launcher_pid,
-            },
-            ca_file: dir.join("ca.pem"),
-            launcher_log: dir.join("launcher.log"),
-        };
+        let state = stand_in_state(&dir, launcher_pid);
         fs::write(
             EmulatorState::state_file(&dir),
             serde_json::to_string(&state).expect("json"),

@@ -284,8 +284,9 @@ fn emulator_task(task: &EmulatorTask) -> Result<ExitCode> {
                 let others: Vec<u32> = state
                     .pids()
                     .into_iter()
+                    // The launcher's group, ours since the launcher is: a function's
+                    // process, started with its own environment, is counted too.
                     .filter(|pid| *pid != state.launcher_pid && *pid != state.database.pid)
-                    .filter(|pid| emulator::process_belongs_to(*pid, &options.dir))
                     .collect();
                 println!(
                     "  {} more processes (RDS instance servers, warm Lambda functions)",
