@@ -635,7 +635,7 @@ struct SecretsPart {
     logins: HashMap<String, DbLogin>,
     /// Per secret, the other user of the alternating pair as `AWSPREVIOUS` names
     /// it, with its login, or why it could not be read.
-    other_logins: HashMap<String, Result<DbLogin, CollectionError>>,
+    other_logins: HashMap<String, OtherLogin>,
     admin_secrets: Vec<AdminSecretRecord>,
     keys: Vec<KeyPolicyRecord>,
 }
@@ -1284,16 +1284,22 @@ impl RegionCollector<'_> {
             .map(|s| s.arn.clone())
             .collect();
         // Secrets with a version staged AWSPREVIOUS apart from AWSCURRENT: the
-        // previous credentials of an alternating pair name its other user. Not
-        // while a rotation is under way (AWSPENDING apart from AWSCURRENT): its
-        // setSecret may already have given that user the pending password, and a
-        // login with the stale one counts against FAILED_LOGIN_ATTEMPTS (MySQL
-        // reference manual, "Password Management": failed-login tracking and
-        // temporary account locking; MariaDB's max_password_errors blocks until
-        // FLUSH PRIVILEGES), which the audit, read-only, must never lock.
+        // previous credentials of an alternating pair name its other user. While a
+        // rotation is under way (AWSPENDING apart from AWSCURRENT) that user is
+        // named (reading a secret value logs in nowhere) but not logged in as: its
+        // setSecret may already have given it the pending password, and a login
+        // with the stale one counts against FAILED_LOGIN_ATTEMPTS (MySQL reference
+        // manual, "Password Management": failed-login tracking and temporary
+        // account locking; MariaDB's max_password_errors blocks until FLUSH
+        // PRIVILEGES), which the audit, read-only, must never lock.
         let with_previous: Vec<String> = secrets
             .iter()
-            .filter(|s| s.primary && s.staged_apart("AWSPREVIOUS") && !s.staged_apart("AWSPENDING"))
+            .filter(|s| s.primary && s.staged_apart("AWSPREVIOUS"))
+            .map(|s| s.arn.clone())
+            .collect();
+        let pending: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.primary && s.staged_apart("AWSPENDING"))
             .map(|s| s.arn.clone())
             .collect();
         for arn in &primary {
@@ -1312,6 +1318,13 @@ impl RegionCollector<'_> {
                 if with_previous.contains(&arn)
                     && let Some(other) = self.other_login(&arn, &login).await
                 {
+                    let other = match other {
+                        Ok(other) if pending.contains(&arn) => {
+                            OtherLogin::NotWhilePending(other.username)
+                        }
+                        Ok(other) => OtherLogin::LogIn(other),
+                        Err(error) => OtherLogin::Unread(error),
+                    };
                     part.other_logins.insert(arn.clone(), other);
                 }
                 part.logins.insert(arn.clone(), login);
@@ -2104,7 +2117,7 @@ impl RegionCollector<'_> {
             let mut record = self.grants_of(&value.secret_arn, login).await;
             record.other_user = match part.other_logins.get(&value.secret_arn) {
                 None => None,
-                Some(Ok(other)) => {
+                Some(OtherLogin::LogIn(other)) => {
                     let grants = self.grants_of(&value.secret_arn, other).await;
                     Some(OtherUserGrants {
                         username: other.username.clone(),
@@ -2112,7 +2125,8 @@ impl RegionCollector<'_> {
                         roles: grants.roles,
                     })
                 }
-                Some(Err(error)) => Some(OtherUserGrants {
+                Some(OtherLogin::NotWhilePending(username)) => Some(not_while_pending(username)),
+                Some(OtherLogin::Unread(error)) => Some(OtherUserGrants {
                     username: "(unknown)".to_owned(),
                     rows: Collected::Failed(error.clone()),
                     roles: Vec::new(),
@@ -2302,6 +2316,29 @@ impl RegionCollector<'_> {
             roles,
             other_user: None,
         }
+    }
+}
+
+/// The other user of an alternating pair, as collection goes on with it.
+enum OtherLogin {
+    /// Logged in as, to read its grants.
+    LogIn(DbLogin),
+    /// Named by `AWSPREVIOUS` but not logged in as: a rotation is under way.
+    NotWhilePending(String),
+    /// Its `AWSPREVIOUS` version could not be read.
+    Unread(CollectionError),
+}
+
+/// The other user `username` of the pair, not logged in as while a rotation is
+/// under way: its grants, which the next rotation gives on, are not known.
+fn not_while_pending(username: &str) -> OtherUserGrants {
+    OtherUserGrants {
+        username: username.to_owned(),
+        rows: Collected::Skipped(
+            "not logged in as while a rotation is under way (a version staged AWSPENDING); if it stays, see secret.rotation.healthy"
+                .to_owned(),
+        ),
+        roles: Vec::new(),
     }
 }
 
