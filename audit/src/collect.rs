@@ -1316,15 +1316,9 @@ impl RegionCollector<'_> {
             let (facts, login) = self.secret_value(&arn, None).await;
             if let Some(login) = login {
                 if with_previous.contains(&arn)
-                    && let Some(other) = self.other_login(&arn, &login).await
+                    && let Some(other) =
+                        self.other_login(&arn, &login, pending.contains(&arn)).await
                 {
-                    let other = match other {
-                        Ok(other) if pending.contains(&arn) => {
-                            OtherLogin::NotWhilePending(other.username)
-                        }
-                        Ok(other) => OtherLogin::LogIn(other),
-                        Err(error) => OtherLogin::Unread(error),
-                    };
                     part.other_logins.insert(arn.clone(), other);
                 }
                 part.logins.insert(arn.clone(), login);
@@ -1626,28 +1620,18 @@ impl RegionCollector<'_> {
     /// The login of the other user of the alternating pair whose current user is
     /// `current`, from the secret's `AWSPREVIOUS` version: `None` when that version
     /// names another user (single-user rotation, or a renamed user), an error when
-    /// it could not be read. The rotator's next setSecret gives that user's grants
-    /// on (rotator `alternate_user`: `name` ↔ `name_clone`).
+    /// it could not be read, its name only while a rotation is under way
+    /// (`pending`; see [`other_of`]). The rotator's next setSecret gives that
+    /// user's grants on (rotator `alternate_user`: `name` ↔ `name_clone`).
     ///
     /// Only the user name and password come from `AWSPREVIOUS`; the host, port and
     /// `ssl` are the current version's, so a previous version naming another server
     /// (an old host after a migration, or one staged by whoever may write the
     /// secret) never decides which server's account is judged.
-    async fn other_login(
-        &self,
-        arn: &str,
-        current: &DbLogin,
-    ) -> Option<Result<DbLogin, CollectionError>> {
+    async fn other_login(&self, arn: &str, current: &DbLogin, pending: bool) -> Option<OtherLogin> {
         match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(login)) => (login.username == alternate_user(&current.username)).then(|| {
-                Ok(DbLogin {
-                    host: current.host.clone(),
-                    port: current.port,
-                    ssl: current.ssl,
-                    ..login
-                })
-            }),
-            (Collected::Failed(error), None) => Some(Err(CollectionError {
+            (_, Some(previous)) => other_of(current, previous, pending),
+            (Collected::Failed(error), None) => Some(OtherLogin::Unread(CollectionError {
                 message: format!(
                     "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
                     error.message
@@ -2329,6 +2313,27 @@ enum OtherLogin {
     Unread(CollectionError),
 }
 
+/// What collection does with the other user `previous` (`AWSPREVIOUS`'s login)
+/// of `current`: nothing unless it is `current`'s alternate (a single-user
+/// secret has no pair); named only, its grants Skipped, while a rotation is
+/// under way (`pending`); else logged in as, on the current version's host, port
+/// and `ssl`.
+fn other_of(current: &DbLogin, previous: DbLogin, pending: bool) -> Option<OtherLogin> {
+    if previous.username != alternate_user(&current.username) {
+        return None;
+    }
+    Some(if pending {
+        OtherLogin::NotWhilePending(previous.username)
+    } else {
+        OtherLogin::LogIn(DbLogin {
+            host: current.host.clone(),
+            port: current.port,
+            ssl: current.ssl,
+            ..previous
+        })
+    })
+}
+
 /// The other user `username` of the pair, not logged in as while a rotation is
 /// under way: its grants, which the next rotation gives on, are not known.
 fn not_while_pending(username: &str) -> OtherUserGrants {
@@ -2691,6 +2696,39 @@ mod tests {
             ("a", &["AWSCURRENT", "AWSPENDING"]),
             ("b", &["AWSPREVIOUS"])
         ])));
+    }
+
+    #[test]
+    fn the_other_user_is_logged_in_as_only_when_it_is_the_pairs_and_no_rotation_is_under_way() {
+        let login = |username: &str, host: &str| DbLogin {
+            host: Some(host.to_owned()),
+            port: 3306,
+            username: username.to_owned(),
+            password: SensitiveString::new("not-a-real-password"),
+            ssl: None,
+        };
+        let current = login("appuser", "db.example");
+        // A single-user secret: AWSPREVIOUS names the same user, no pair.
+        for pending in [false, true] {
+            assert!(other_of(&current, login("appuser", "db.example"), pending).is_none());
+        }
+        match other_of(&current, login("appuser_clone", "old.example"), false) {
+            Some(OtherLogin::LogIn(other)) => {
+                assert_eq!(other.username, "appuser_clone");
+                assert_eq!(other.host.as_deref(), Some("db.example"));
+            }
+            _ => panic!("the pair's other user is logged in as when no rotation is under way"),
+        }
+        match other_of(&current, login("appuser_clone", "db.example"), true) {
+            Some(OtherLogin::NotWhilePending(username)) => {
+                let other = not_while_pending(&username);
+                assert_eq!(other.username, "appuser_clone");
+                assert!(
+                    matches!(other.rows, Collected::Skipped(why) if why.contains("AWSPENDING"))
+                );
+            }
+            _ => panic!("while a rotation is under way the other user is named, not logged in as"),
+        }
     }
 
     #[test]
