@@ -635,7 +635,7 @@ struct SecretsPart {
     logins: HashMap<String, DbLogin>,
     /// Per secret, the other user of the alternating pair as `AWSPREVIOUS` names
     /// it, with its login, or why it could not be read.
-    other_logins: HashMap<String, Result<DbLogin, CollectionError>>,
+    other_logins: HashMap<String, OtherLogin>,
     admin_secrets: Vec<AdminSecretRecord>,
     keys: Vec<KeyPolicyRecord>,
 }
@@ -1284,16 +1284,22 @@ impl RegionCollector<'_> {
             .map(|s| s.arn.clone())
             .collect();
         // Secrets with a version staged AWSPREVIOUS apart from AWSCURRENT: the
-        // previous credentials of an alternating pair name its other user. Not
-        // while a rotation is under way (AWSPENDING apart from AWSCURRENT): its
-        // setSecret may already have given that user the pending password, and a
-        // login with the stale one counts against FAILED_LOGIN_ATTEMPTS (MySQL
-        // reference manual, "Password Management": failed-login tracking and
-        // temporary account locking; MariaDB's max_password_errors blocks until
-        // FLUSH PRIVILEGES), which the audit, read-only, must never lock.
+        // previous credentials of an alternating pair name its other user. While a
+        // rotation is under way (AWSPENDING apart from AWSCURRENT) that user is
+        // named (reading a secret value logs in nowhere) but not logged in as: its
+        // setSecret may already have given it the pending password, and a login
+        // with the stale one counts against FAILED_LOGIN_ATTEMPTS (MySQL reference
+        // manual, "Password Management": failed-login tracking and temporary
+        // account locking; MariaDB's max_password_errors blocks until FLUSH
+        // PRIVILEGES), which the audit, read-only, must never lock.
         let with_previous: Vec<String> = secrets
             .iter()
-            .filter(|s| s.primary && s.staged_apart("AWSPREVIOUS") && !s.staged_apart("AWSPENDING"))
+            .filter(|s| s.primary && s.staged_apart("AWSPREVIOUS"))
+            .map(|s| s.arn.clone())
+            .collect();
+        let pending: Vec<String> = secrets
+            .iter()
+            .filter(|s| s.primary && s.staged_apart("AWSPENDING"))
             .map(|s| s.arn.clone())
             .collect();
         for arn in &primary {
@@ -1310,7 +1316,8 @@ impl RegionCollector<'_> {
             let (facts, login) = self.secret_value(&arn, None).await;
             if let Some(login) = login {
                 if with_previous.contains(&arn)
-                    && let Some(other) = self.other_login(&arn, &login).await
+                    && let Some(other) =
+                        self.other_login(&arn, &login, pending.contains(&arn)).await
                 {
                     part.other_logins.insert(arn.clone(), other);
                 }
@@ -1613,28 +1620,18 @@ impl RegionCollector<'_> {
     /// The login of the other user of the alternating pair whose current user is
     /// `current`, from the secret's `AWSPREVIOUS` version: `None` when that version
     /// names another user (single-user rotation, or a renamed user), an error when
-    /// it could not be read. The rotator's next setSecret gives that user's grants
-    /// on (rotator `alternate_user`: `name` ↔ `name_clone`).
+    /// it could not be read, its name only while a rotation is under way
+    /// (`pending`; see [`other_of`]). The rotator's next setSecret gives that
+    /// user's grants on (rotator `alternate_user`: `name` ↔ `name_clone`).
     ///
     /// Only the user name and password come from `AWSPREVIOUS`; the host, port and
     /// `ssl` are the current version's, so a previous version naming another server
     /// (an old host after a migration, or one staged by whoever may write the
     /// secret) never decides which server's account is judged.
-    async fn other_login(
-        &self,
-        arn: &str,
-        current: &DbLogin,
-    ) -> Option<Result<DbLogin, CollectionError>> {
+    async fn other_login(&self, arn: &str, current: &DbLogin, pending: bool) -> Option<OtherLogin> {
         match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(login)) => (login.username == alternate_user(&current.username)).then(|| {
-                Ok(DbLogin {
-                    host: current.host.clone(),
-                    port: current.port,
-                    ssl: current.ssl,
-                    ..login
-                })
-            }),
-            (Collected::Failed(error), None) => Some(Err(CollectionError {
+            (_, Some(previous)) => other_of(current, previous, pending),
+            (Collected::Failed(error), None) => Some(OtherLogin::Unread(CollectionError {
                 message: format!(
                     "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
                     error.message
@@ -2104,7 +2101,7 @@ impl RegionCollector<'_> {
             let mut record = self.grants_of(&value.secret_arn, login).await;
             record.other_user = match part.other_logins.get(&value.secret_arn) {
                 None => None,
-                Some(Ok(other)) => {
+                Some(OtherLogin::LogIn(other)) => {
                     let grants = self.grants_of(&value.secret_arn, other).await;
                     Some(OtherUserGrants {
                         username: other.username.clone(),
@@ -2112,7 +2109,8 @@ impl RegionCollector<'_> {
                         roles: grants.roles,
                     })
                 }
-                Some(Err(error)) => Some(OtherUserGrants {
+                Some(OtherLogin::NotWhilePending(username)) => Some(not_while_pending(username)),
+                Some(OtherLogin::Unread(error)) => Some(OtherUserGrants {
                     username: "(unknown)".to_owned(),
                     rows: Collected::Failed(error.clone()),
                     roles: Vec::new(),
@@ -2302,6 +2300,50 @@ impl RegionCollector<'_> {
             roles,
             other_user: None,
         }
+    }
+}
+
+/// The other user of an alternating pair, as collection goes on with it.
+enum OtherLogin {
+    /// Logged in as, to read its grants.
+    LogIn(DbLogin),
+    /// Named by `AWSPREVIOUS` but not logged in as: a rotation is under way.
+    NotWhilePending(String),
+    /// Its `AWSPREVIOUS` version could not be read.
+    Unread(CollectionError),
+}
+
+/// What collection does with the other user `previous` (`AWSPREVIOUS`'s login)
+/// of `current`: nothing unless it is `current`'s alternate (a single-user
+/// secret has no pair); named only, its grants Skipped, while a rotation is
+/// under way (`pending`); else logged in as, on the current version's host, port
+/// and `ssl`.
+fn other_of(current: &DbLogin, previous: DbLogin, pending: bool) -> Option<OtherLogin> {
+    if previous.username != alternate_user(&current.username) {
+        return None;
+    }
+    Some(if pending {
+        OtherLogin::NotWhilePending(previous.username)
+    } else {
+        OtherLogin::LogIn(DbLogin {
+            host: current.host.clone(),
+            port: current.port,
+            ssl: current.ssl,
+            ..previous
+        })
+    })
+}
+
+/// The other user `username` of the pair, not logged in as while a rotation is
+/// under way: its grants, which the next rotation gives on, are not known.
+fn not_while_pending(username: &str) -> OtherUserGrants {
+    OtherUserGrants {
+        username: username.to_owned(),
+        rows: Collected::Skipped(
+            "not logged in as while a rotation is under way (a version staged AWSPENDING); if it stays, see secret.rotation.healthy"
+                .to_owned(),
+        ),
+        roles: Vec::new(),
     }
 }
 
@@ -2654,6 +2696,39 @@ mod tests {
             ("a", &["AWSCURRENT", "AWSPENDING"]),
             ("b", &["AWSPREVIOUS"])
         ])));
+    }
+
+    #[test]
+    fn the_other_user_is_logged_in_as_only_when_it_is_the_pairs_and_no_rotation_is_under_way() {
+        let login = |username: &str, host: &str| DbLogin {
+            host: Some(host.to_owned()),
+            port: 3306,
+            username: username.to_owned(),
+            password: SensitiveString::new("not-a-real-password"),
+            ssl: None,
+        };
+        let current = login("appuser", "db.example");
+        // A single-user secret: AWSPREVIOUS names the same user, no pair.
+        for pending in [false, true] {
+            assert!(other_of(&current, login("appuser", "db.example"), pending).is_none());
+        }
+        match other_of(&current, login("appuser_clone", "old.example"), false) {
+            Some(OtherLogin::LogIn(other)) => {
+                assert_eq!(other.username, "appuser_clone");
+                assert_eq!(other.host.as_deref(), Some("db.example"));
+            }
+            _ => panic!("the pair's other user is logged in as when no rotation is under way"),
+        }
+        match other_of(&current, login("appuser_clone", "db.example"), true) {
+            Some(OtherLogin::NotWhilePending(username)) => {
+                let other = not_while_pending(&username);
+                assert_eq!(other.username, "appuser_clone");
+                assert!(
+                    matches!(other.rows, Collected::Skipped(why) if why.contains("AWSPENDING"))
+                );
+            }
+            _ => panic!("while a rotation is under way the other user is named, not logged in as"),
+        }
     }
 
     #[test]

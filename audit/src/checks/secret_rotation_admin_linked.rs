@@ -155,11 +155,13 @@ fn held_beyond_master(
                         )
                     }),
             ),
-            unread => {
+            // What the current user holds already FAILs the link.
+            unread if beyond.is_empty() => {
                 if let Some(finding) = context.missing(&DEFINITION, resource, unread) {
                     return Err(Box::new(finding));
                 }
             }
+            _ => {}
         }
     }
     Ok(beyond)
@@ -203,6 +205,14 @@ mod tests {
             assert_eq!(got, *status, "{rows:?}: {message}");
             assert!(message.contains(text), "{message}");
         }
+        // What the current user holds FAILs the link, the other user unread or not.
+        let mut region = with_other_user(Collected::Skipped("not logged in as".to_owned()));
+        if let Collected::Ok(rows) = &mut region.grants[0].rows {
+            rows.push("GRANT FILE ON *.* TO `appuser`@`%`".to_owned());
+        }
+        let (got, message) = status_and_message(region, "secret.rotation.admin-linked");
+        assert_eq!(got, Status::Fail, "{message}");
+        assert!(message.contains("holds FILE ON *.*"), "{message}");
     }
 
     #[test]
@@ -228,6 +238,13 @@ mod tests {
                 }),
                 Status::Error,
                 "logging in as appuser_clone failed",
+            ),
+            // Not logged in as while a rotation is under way: never a PASS on the
+            // current user alone.
+            (
+                Collected::Skipped("not logged in as while a rotation is under way".to_owned()),
+                Status::Skip,
+                "rotation is under way",
             ),
         ];
         for (rows, status, text) in table {
