@@ -134,7 +134,7 @@ pub const SETUP_FOUND: CheckDefinition = CheckDefinition {
     title: "The named setup exists in at least one region audited",
     severity: Severity::High,
     resource_type: "Other",
-    remediation: "Check the names given (--secret-id, --db-instance-id, --vpc-id, the policy's vpc_name) for a misspelling and the regions (--regions) for the setup's, or whether the setup was deleted; --discover finds setups by their shape instead of their names",
+    remediation: "Check the names given (--secret-id, --db-instance-id, --vpc-id, the policy's vpc_name) for a misspelling and the regions (--regions) for the setup's, or whether the setup was deleted; --discover finds setups by their shape instead of their names. When regions or accounts were not read (an ERROR), exempt the auditor's role from the service control policy that denies them, or name the setup's regions with --regions or --exclude-regions",
     compliance: &[],
     references: &[],
 };
