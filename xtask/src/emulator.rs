@@ -189,9 +189,12 @@ impl EmulatorState {
         pids
     }
 
-    /// Whether the launcher process recorded here is still ours and alive.
+    /// Whether the launcher process recorded here is still ours and alive (one
+    /// started before launchers were marked included: `up` must not start another
+    /// over its files, nor `status` call it stopped).
     pub fn is_running(&self) -> bool {
         process_belongs_to(self.launcher_pid, &self.dir)
+            || started_unmarked(self.launcher_pid, &self.dir)
     }
 }
 
@@ -551,11 +554,11 @@ fn started_unmarked(pid: u32, dir: &Path) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
-    let run = dir.join("run");
-    let run = run.display().to_string();
+    let canonical = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let runs = [dir.join("run"), canonical.join("run")].map(|run| run.display().to_string());
     cmdline
         .split(|byte| *byte == 0)
-        .any(|argument| argument == run.as_bytes())
+        .any(|argument| runs.iter().any(|run| argument == run.as_bytes()))
 }
 
 /// The live processes of process group `group` (zombies have ended already), from
@@ -884,6 +887,7 @@ mod tests {
             .spawn()
             .expect("sh");
         let state = stand_in_state(&dir, launcher.id());
+        let running = state.is_running();
         fs::write(
             EmulatorState::state_file(&dir),
             serde_json::to_string(&state).expect("json"),
@@ -903,6 +907,7 @@ mod tests {
             "{error}"
         );
         assert!(kept, "the record of a running emulator was removed");
+        assert!(running, "`up` and `status` would take it for stopped");
     }
 
     /// `down` stops what the watchdog would: the whole process group the launcher
