@@ -313,27 +313,13 @@ impl RegionCollector<'_> {
     /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html>);
     /// none when it cannot be read (logins there are then refused, naming them).
     pub(super) async fn cluster_endpoints(&self, cluster: &str) -> Vec<DbAddress> {
-        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
-        self.log.record(call);
-        let output = match self
-            .clients
-            .rds
-            .describe_db_clusters()
-            .db_cluster_identifier(cluster)
-            .send()
-            .await
-        {
-            Ok(output) => output,
+        let found = match self.describe_cluster(cluster).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Vec::new(),
             Err(error) => {
-                tracing::warn!(
-                    "cluster {cluster}: {}",
-                    collection_error(call, &error).describe()
-                );
+                tracing::warn!("cluster {cluster}: {}", error.describe());
                 return Vec::new();
             }
-        };
-        let Some(found) = output.db_clusters().first() else {
-            return Vec::new();
         };
         let port = found.port().and_then(|p| u16::try_from(p).ok());
         found

@@ -1996,26 +1996,15 @@ async fn rotated_to_the_clone(setup: &Setup, root: &mut sqlx::MySqlConnection) {
             .await
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
-    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
-    let current = secrets
-        .get_secret_value()
-        .secret_id(&setup.secret_arn)
-        .send()
-        .await
-        .expect("current value");
-    let mut value: serde_json::Value =
-        serde_json::from_str(current.secret_string().expect("string")).expect("json");
-    value["username"] = json!("appuser_clone");
-    value["password"] = json!(CLONE_PASSWORD);
-    // PutSecretValue stages the new version AWSCURRENT and moves AWSPREVIOUS to
-    // the old one (Secrets Manager API reference, PutSecretValue).
-    secrets
-        .put_secret_value()
-        .secret_id(&setup.secret_arn)
-        .secret_string(value.to_string())
-        .send()
-        .await
-        .expect("put the clone's value");
+    put_value(
+        setup,
+        |value| {
+            value["username"] = json!("appuser_clone");
+            value["password"] = json!(CLONE_PASSWORD);
+        },
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -2066,10 +2055,7 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
         .expect("change appuser's password");
     let (_, findings) = Box::pin(audit(&setup)).await;
     for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
-        let finding = findings
-            .iter()
-            .find(|f| f.check_id == id)
-            .unwrap_or_else(|| panic!("no {id}"));
+        let finding = finding_of(&findings, id);
         assert_eq!(finding.status, Status::Error, "{id}: {}", finding.message);
         assert!(finding.message.contains("appuser"), "{}", finding.message);
     }
@@ -2083,17 +2069,9 @@ async fn put_value(
     change: impl FnOnce(&mut serde_json::Value),
     stages: Option<&str>,
 ) -> String {
-    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
-    let current = secrets
-        .get_secret_value()
-        .secret_id(&setup.secret_arn)
-        .send()
-        .await
-        .expect("current value");
-    let mut value: serde_json::Value =
-        serde_json::from_str(current.secret_string().expect("string")).expect("json");
+    let mut value = secret_json(setup, &setup.secret_arn).await;
     change(&mut value);
-    secrets
+    aws_sdk_secretsmanager::Client::new(&setup.config)
         .put_secret_value()
         .secret_id(&setup.secret_arn)
         .secret_string(value.to_string())
@@ -2106,38 +2084,28 @@ async fn put_value(
         .to_owned()
 }
 
+/// A secret's current value as JSON.
+async fn secret_json(setup: &Setup, arn: &str) -> serde_json::Value {
+    let value = aws_sdk_secretsmanager::Client::new(&setup.config)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the value of {arn}: {e:?}"));
+    serde_json::from_str(value.secret_string().expect("string")).expect("json")
+}
+
 #[tokio::test]
 async fn an_awsprevious_holding_the_master_credentials_fails_least_privilege() {
     // The false PASS: AWSPREVIOUS names the master user, neither appuser nor its
     // alternate; it was dropped as "no pair".
     let setup = provision(&Options::default()).await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
-    let admin: serde_json::Value = serde_json::from_str(
-        secrets
-            .get_secret_value()
-            .secret_id(&setup.admin_arn)
-            .send()
-            .await
-            .expect("admin value")
-            .secret_string()
-            .expect("string"),
-    )
-    .expect("json");
+    let admin = secret_json(&setup, &setup.admin_arn).await;
     let (master, master_password) = (
         admin["username"].as_str().expect("username").to_owned(),
         admin["password"].as_str().expect("password").to_owned(),
     );
-    let app: serde_json::Value = serde_json::from_str(
-        secrets
-            .get_secret_value()
-            .secret_id(&setup.secret_arn)
-            .send()
-            .await
-            .expect("app value")
-            .secret_string()
-            .expect("string"),
-    )
-    .expect("json");
+    let app = secret_json(&setup, &setup.secret_arn).await;
     put_value(
         &setup,
         |v| {
