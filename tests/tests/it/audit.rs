@@ -1487,6 +1487,60 @@ async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
 }
 
 #[tokio::test]
+async fn a_cluster_members_login_endpoints_include_its_clusters() {
+    // A secret may name the cluster's writer or reader endpoint: the audit logs in
+    // there as at the member's own endpoint, and nowhere else.
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let (cluster, member) = aurora_member(&rds, None).await;
+    let described = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&cluster)
+        .send()
+        .await
+        .expect("describe cluster");
+    let found = described.db_clusters().first().expect("the cluster");
+    let expected: Vec<String> = found
+        .endpoint()
+        .into_iter()
+        .chain(found.reader_endpoint())
+        .map(str::to_owned)
+        .collect();
+    assert!(!expected.is_empty(), "the cluster has endpoints");
+    let request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: member.clone(),
+            read_secrets: false,
+            discover: false,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: None,
+    };
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let db = inventory.regions[0]
+        .database
+        .ok()
+        .and_then(Option::as_ref)
+        .expect("the member");
+    let recorded: Vec<&str> = db
+        .cluster_endpoints
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    for address in &expected {
+        assert!(
+            recorded.contains(&address.as_str()),
+            "{address}: {recorded:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_aurora_member_is_judged_on_its_cluster_parameter_group() {
     // Aurora MySQL's require_secure_transport is a DB cluster parameter (OFF by
     // default); the member's own DB parameter group has none, so judging it, or
