@@ -96,7 +96,7 @@ pub const RDS_DESCRIBE_DB_PARAMETERS: ApiCall = call(
 );
 pub const RDS_DESCRIBE_DB_CLUSTERS: ApiCall = call(
     "rds:DescribeDBClusters",
-    "the DB cluster parameter group of the database's cluster (Aurora)",
+    "the DB cluster parameter group and endpoints of the database's cluster (Aurora)",
 );
 pub const RDS_DESCRIBE_DB_CLUSTER_PARAMETERS: ApiCall = call(
     "rds:DescribeDBClusterParameters",
@@ -120,7 +120,7 @@ pub const SECRETSMANAGER_LIST_SECRETS: ApiCall = call(
 );
 pub const SECRETSMANAGER_LIST_SECRET_VERSION_IDS: ApiCall = call(
     "secretsmanager:ListSecretVersionIds",
-    "when a pending version was created (a rotation in progress or stuck)",
+    "when a pending version was created (a rotation in progress or stuck); the versions again just before logging in as the other user of the pair",
 );
 pub const SECRETSMANAGER_GET_RESOURCE_POLICY: ApiCall = call(
     "secretsmanager:GetResourcePolicy",

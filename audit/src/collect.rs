@@ -37,9 +37,9 @@ use crate::checks::redact_grant;
 use crate::inventory::{
     AdminSecretRecord, Collected, CollectionError, DbInstance, FailedSecret, FunctionConfiguration,
     FunctionRecord, GrantsRecord, Instance, Inventory, KeyPolicyRecord, KeyRecord,
-    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, OtherUserGrants, PolicyDocument,
-    PrefixList, RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts,
-    SecretPolicyRecord, SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
+    MasterUserSecret, Metadata, NetworkAcl, NetworkAclEntry, PolicyDocument, PrefixList,
+    RegionInventory, RoleGrants, RoleRecord, Scope, Secret, SecretFacts, SecretPolicyRecord,
+    SecretValueRecord, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcPeering,
 };
 use crate::inventory::{EnvironmentVariable, ValueShape};
 use crate::policy::Policy;
@@ -387,6 +387,9 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
 
 mod discover;
 mod hardening;
+mod pair;
+
+use pair::{LoginEndpoints, OtherUser, endpoint_refusal, login_endpoints, other_of};
 
 /// The account's organisation id (`Ok(None)`: in no organisation).
 async fn describe_organization(
@@ -633,9 +636,10 @@ struct SecretsPart {
     functions: Vec<FunctionRecord>,
     values: Vec<SecretValueRecord>,
     logins: HashMap<String, DbLogin>,
-    /// Per secret, the other user of the alternating pair as `AWSPREVIOUS` names
-    /// it, with its login, or why it could not be read.
-    other_logins: HashMap<String, OtherLogin>,
+    /// Per secret, the other user of the alternating pair as `AWSPREVIOUS` (or,
+    /// before a first rotation ends, `AWSPENDING`) names it, or why it could not
+    /// be read. Its password is read again just before the login.
+    other_logins: HashMap<String, OtherUser>,
     admin_secrets: Vec<AdminSecretRecord>,
     keys: Vec<KeyPolicyRecord>,
 }
@@ -726,7 +730,7 @@ impl RegionCollector<'_> {
             .collect();
         let (rules_and_lists, grants, roles, vpc_peerings, db_hardening) = tokio::join!(
             self.rules_and_prefix_lists(&groups),
-            self.grants(&secrets_part),
+            self.grants(&secrets_part, &database),
             self.roles(role_arns),
             self.vpc_peerings(database_vpc.as_deref(), &other_vpcs),
             self.db_hardening(&database)
@@ -1169,7 +1173,7 @@ impl RegionCollector<'_> {
             Ok(output) => output,
             Err(error) => return not_found_or_error(call, &error),
         };
-        Collected::Ok(output.db_instances().first().map(|db| {
+        let mut instance = output.db_instances().first().map(|db| {
             let group = db.db_subnet_group();
             DbInstance {
                 id: db.db_instance_identifier().unwrap_or_default().to_owned(),
@@ -1223,8 +1227,15 @@ impl RegionCollector<'_> {
                     db.certificate_details().and_then(|c| c.valid_till()),
                 ),
                 master_username: db.master_username().map(str::to_owned),
+                cluster_endpoints: Vec::new(),
             }
-        }))
+        });
+        if let Some(instance) = &mut instance
+            && let Some(cluster) = instance.cluster_id.clone()
+        {
+            instance.cluster_endpoints = self.cluster_endpoints(&cluster).await;
+        }
+        Collected::Ok(instance)
     }
 
     // ------------------------------------------------------------------ Secrets
@@ -1315,9 +1326,10 @@ impl RegionCollector<'_> {
             }
             let (facts, login) = self.secret_value(&arn, None).await;
             if let Some(login) = login {
-                if with_previous.contains(&arn)
-                    && let Some(other) =
-                        self.other_login(&arn, &login, pending.contains(&arn)).await
+                let (previous, pending) = (with_previous.contains(&arn), pending.contains(&arn));
+                if let Some(other) = self
+                    .other_user(&arn, &login.username, previous, pending)
+                    .await
                 {
                     part.other_logins.insert(arn.clone(), other);
                 }
@@ -1617,28 +1629,42 @@ impl RegionCollector<'_> {
         (Collected::Ok(secrets), missing)
     }
 
-    /// The login of the other user of the alternating pair whose current user is
-    /// `current`, from the secret's `AWSPREVIOUS` version: `None` when that version
-    /// names another user (single-user rotation, or a renamed user), an error when
-    /// it could not be read, its name only while a rotation is under way
-    /// (`pending`; see [`other_of`]). The rotator's next setSecret gives that
-    /// user's grants on (rotator `alternate_user`: `name` ↔ `name_clone`).
-    ///
-    /// Only the user name and password come from `AWSPREVIOUS`; the host, port and
-    /// `ssl` are the current version's, so a previous version naming another server
-    /// (an old host after a migration, or one staged by whoever may write the
-    /// secret) never decides which server's account is judged.
-    async fn other_login(&self, arn: &str, current: &DbLogin, pending: bool) -> Option<OtherLogin> {
-        match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(previous)) => other_of(current, previous, pending),
-            (Collected::Failed(error), None) => Some(OtherLogin::Unread(CollectionError {
-                message: format!(
-                    "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
-                    error.message
-                ),
-                ..error
-            })),
-            (_, None) => None,
+    /// The other user of the alternating pair whose current user is `current`,
+    /// by name only (no login here; see [`Self::other_user_grants`]): as the
+    /// secret's `AWSPREVIOUS` version names it (`previous`; see [`other_of`]), an
+    /// error when that version could not be read; else, while a first rotation is
+    /// under way or stuck (`pending`), the clone `AWSPENDING` names.
+    async fn other_user(
+        &self,
+        arn: &str,
+        current: &str,
+        previous: bool,
+        pending: bool,
+    ) -> Option<OtherUser> {
+        if previous {
+            return match self.secret_value(arn, Some("AWSPREVIOUS")).await {
+                (Collected::Ok(facts), _) => other_of(current, facts.username.as_deref(), pending),
+                (Collected::Failed(error), _) => Some(OtherUser::Unread(CollectionError {
+                    message: format!(
+                        "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
+                        error.message
+                    ),
+                    ..error
+                })),
+                (Collected::Skipped(_), _) => None,
+            };
+        }
+        if !pending {
+            return None;
+        }
+        // A pending version without a value yet (before createSecret) cannot be
+        // read: nothing is named.
+        match self.secret_value(arn, Some("AWSPENDING")).await {
+            (Collected::Ok(facts), _) => facts
+                .username
+                .filter(|name| *name == alternate_user(current))
+                .map(OtherUser::FirstRotation),
+            _ => None,
         }
     }
 
@@ -2074,7 +2100,12 @@ impl RegionCollector<'_> {
 
     // ------------------------------------------------------------------ Database grants
 
-    async fn grants(&self, part: &SecretsPart) -> Vec<GrantsRecord> {
+    async fn grants(
+        &self,
+        part: &SecretsPart,
+        database: &Collected<Option<DbInstance>>,
+    ) -> Vec<GrantsRecord> {
+        let endpoints = login_endpoints(database);
         let mut records = Vec::new();
         for value in &part.values {
             let Some(login) = part.logins.get(&value.secret_arn) else {
@@ -2098,24 +2129,13 @@ impl RegionCollector<'_> {
                 }
                 continue;
             };
-            let mut record = self.grants_of(&value.secret_arn, login).await;
-            record.other_user = match part.other_logins.get(&value.secret_arn) {
-                None => None,
-                Some(OtherLogin::LogIn(other)) => {
-                    let grants = self.grants_of(&value.secret_arn, other).await;
-                    Some(OtherUserGrants {
-                        username: other.username.clone(),
-                        rows: grants.rows,
-                        roles: grants.roles,
-                    })
-                }
-                Some(OtherLogin::NotWhilePending(username)) => Some(not_while_pending(username)),
-                Some(OtherLogin::Unread(error)) => Some(OtherUserGrants {
-                    username: "(unknown)".to_owned(),
-                    rows: Collected::Failed(error.clone()),
-                    roles: Vec::new(),
-                }),
-            };
+            let mut record = self.grants_of(&value.secret_arn, login, &endpoints).await;
+            if let Some(other) = part.other_logins.get(&value.secret_arn) {
+                record.other_user = Some(
+                    self.other_user_grants(&value.secret_arn, login, other, &endpoints)
+                        .await,
+                );
+            }
             records.push(record);
         }
         records
@@ -2156,10 +2176,17 @@ impl RegionCollector<'_> {
         &self,
         secret_arn: &str,
         login: &DbLogin,
+        endpoints: &LoginEndpoints,
     ) -> Result<(MySqlConnection, String, u16), (&'static str, String)> {
         let (host, port) = match (&self.request.db_endpoint, &login.host) {
+            // A tunnel the auditor opened: the secret's host is not dialled.
             (Some((host, port)), _) => (host.clone(), *port),
-            (None, Some(host)) => (host.clone(), login.port),
+            (None, Some(host)) => {
+                if let Some(refusal) = endpoint_refusal(host, login.port, endpoints) {
+                    return Err(("mysql:connect", format!("secret {secret_arn}: {refusal}")));
+                }
+                (host.clone(), login.port)
+            }
             (None, None) => {
                 return Err((
                     "mysql:connect",
@@ -2228,7 +2255,12 @@ impl RegionCollector<'_> {
         Ok((connection, host, port))
     }
 
-    async fn grants_of(&self, secret_arn: &str, login: &DbLogin) -> GrantsRecord {
+    async fn grants_of(
+        &self,
+        secret_arn: &str,
+        login: &DbLogin,
+        endpoints: &LoginEndpoints,
+    ) -> GrantsRecord {
         let failed = |action: &str, message: String| GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account: None,
@@ -2242,10 +2274,11 @@ impl RegionCollector<'_> {
                 message,
             }),
         };
-        let (mut connection, host, port) = match self.grants_session(secret_arn, login).await {
-            Ok(session) => session,
-            Err((action, message)) => return failed(action, message),
-        };
+        let (mut connection, host, port) =
+            match self.grants_session(secret_arn, login, endpoints).await {
+                Ok(session) => session,
+                Err((action, message)) => return failed(action, message),
+            };
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
             .await
@@ -2300,50 +2333,6 @@ impl RegionCollector<'_> {
             roles,
             other_user: None,
         }
-    }
-}
-
-/// The other user of an alternating pair, as collection goes on with it.
-enum OtherLogin {
-    /// Logged in as, to read its grants.
-    LogIn(DbLogin),
-    /// Named by `AWSPREVIOUS` but not logged in as: a rotation is under way.
-    NotWhilePending(String),
-    /// Its `AWSPREVIOUS` version could not be read.
-    Unread(CollectionError),
-}
-
-/// What collection does with the other user `previous` (`AWSPREVIOUS`'s login)
-/// of `current`: nothing unless it is `current`'s alternate (a single-user
-/// secret has no pair); named only, its grants Skipped, while a rotation is
-/// under way (`pending`); else logged in as, on the current version's host, port
-/// and `ssl`.
-fn other_of(current: &DbLogin, previous: DbLogin, pending: bool) -> Option<OtherLogin> {
-    if previous.username != alternate_user(&current.username) {
-        return None;
-    }
-    Some(if pending {
-        OtherLogin::NotWhilePending(previous.username)
-    } else {
-        OtherLogin::LogIn(DbLogin {
-            host: current.host.clone(),
-            port: current.port,
-            ssl: current.ssl,
-            ..previous
-        })
-    })
-}
-
-/// The other user `username` of the pair, not logged in as while a rotation is
-/// under way: its grants, which the next rotation gives on, are not known.
-fn not_while_pending(username: &str) -> OtherUserGrants {
-    OtherUserGrants {
-        username: username.to_owned(),
-        rows: Collected::Skipped(
-            "not logged in as while a rotation is under way (a version staged AWSPENDING); if it stays, see secret.rotation.healthy"
-                .to_owned(),
-        ),
-        roles: Vec::new(),
     }
 }
 
@@ -2696,39 +2685,6 @@ mod tests {
             ("a", &["AWSCURRENT", "AWSPENDING"]),
             ("b", &["AWSPREVIOUS"])
         ])));
-    }
-
-    #[test]
-    fn the_other_user_is_logged_in_as_only_when_it_is_the_pairs_and_no_rotation_is_under_way() {
-        let login = |username: &str, host: &str| DbLogin {
-            host: Some(host.to_owned()),
-            port: 3306,
-            username: username.to_owned(),
-            password: SensitiveString::new("not-a-real-password"),
-            ssl: None,
-        };
-        let current = login("appuser", "db.example");
-        // A single-user secret: AWSPREVIOUS names the same user, no pair.
-        for pending in [false, true] {
-            assert!(other_of(&current, login("appuser", "db.example"), pending).is_none());
-        }
-        match other_of(&current, login("appuser_clone", "old.example"), false) {
-            Some(OtherLogin::LogIn(other)) => {
-                assert_eq!(other.username, "appuser_clone");
-                assert_eq!(other.host.as_deref(), Some("db.example"));
-            }
-            _ => panic!("the pair's other user is logged in as when no rotation is under way"),
-        }
-        match other_of(&current, login("appuser_clone", "db.example"), true) {
-            Some(OtherLogin::NotWhilePending(username)) => {
-                let other = not_while_pending(&username);
-                assert_eq!(other.username, "appuser_clone");
-                assert!(
-                    matches!(other.rows, Collected::Skipped(why) if why.contains("AWSPENDING"))
-                );
-            }
-            _ => panic!("while a rotation is under way the other user is named, not logged in as"),
-        }
     }
 
     #[test]

@@ -482,6 +482,19 @@ pub struct DbInstance {
     /// `MasterUsername`: the user RDS created with every privilege.
     #[serde(default)]
     pub master_username: Option<String>,
+    /// For a cluster member, its cluster's endpoints (`DescribeDBClusters`:
+    /// `Endpoint`, `ReaderEndpoint` and `CustomEndpoints`, on the cluster's
+    /// `Port`): with the instance's own endpoint, the only hosts the audit logs
+    /// in at with a secret's password.
+    #[serde(default)]
+    pub cluster_endpoints: Vec<DbAddress>,
+}
+
+/// A host and port a database answers at, as RDS reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbAddress {
+    pub address: String,
+    pub port: Option<u16>,
 }
 
 /// One of an instance's DB parameter groups as `DescribeDBInstances` names it.
@@ -909,9 +922,43 @@ pub struct GrantsRecord {
 pub struct OtherUserGrants {
     /// The user name `AWSPREVIOUS` holds (or `(unknown)` when it was not read).
     pub username: String,
+    /// How that user stands to the secret's current user. Absent from
+    /// inventories of earlier versions, which recorded only the alternate.
+    #[serde(default)]
+    pub relation: PairRelation,
     pub rows: Collected<Vec<String>>,
     #[serde(default)]
     pub roles: Vec<RoleGrants>,
+}
+
+/// How the user a secret's other version names stands to its current user
+/// `name`. The rotator derives the next pending user from `AWSCURRENT` alone
+/// (`rotator::rotation::create::alternate_user`), so only [`Self::Alternate`] is
+/// the user its next rotation sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairRelation {
+    /// `AWSPREVIOUS` names `name`'s alternate (`name` ↔ `name_clone`).
+    #[default]
+    Alternate,
+    /// No `AWSPREVIOUS`; `AWSPENDING` names the alternate: a first rotation
+    /// under way or stuck, its clone never logged in as.
+    FirstRotation,
+    /// `AWSPREVIOUS` names another user, neither `name` nor its alternate (the
+    /// master user, a renamed user, a value written by hand); not logged in as.
+    Unrelated,
+    /// `AWSPREVIOUS` is JSON without `username`.
+    NoUsername,
+}
+
+impl OtherUserGrants {
+    /// The version that named the user, for findings.
+    pub fn named_by(&self) -> &'static str {
+        match self.relation {
+            PairRelation::FirstRotation => "AWSPENDING",
+            _ => "AWSPREVIOUS",
+        }
+    }
 }
 
 /// One granted role's `SHOW GRANTS` rows, or why they could not be read.

@@ -39,7 +39,7 @@
 use super::context::Context;
 use super::grants::{AppuserGrants, GrantRow, appuser_grants, grant_row, like, name_of, unquote};
 use crate::finding::{CheckDefinition, Finding, Severity};
-use crate::inventory::{Collected, CollectionError, RoleGrants};
+use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation, RoleGrants};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "db.appuser.least-privilege",
@@ -229,6 +229,67 @@ fn master_credential(
     })
 }
 
+/// The finding when the secret's `AWSPREVIOUS` does not name the pair's other
+/// user: FAIL when it names the instance's master user (its password is then
+/// readable wherever the secret is), not proven (ERROR) when it names another
+/// user or none. The rotator derives the next pending user from `AWSCURRENT`
+/// alone (`rotator::rotation::create::alternate_user`), so such a version is
+/// neither set nor cleared by rotation: the next one moves `AWSPREVIOUS` onto
+/// today's `AWSCURRENT` and leaves it stored without a label.
+fn not_the_pair(
+    context: &Context<'_>,
+    secret: &crate::inventory::Secret,
+    user: &str,
+    other: &OtherUserGrants,
+) -> Option<Finding> {
+    let def = &DEFINITION;
+    let (resource, name) = (&secret.arn, &secret.name);
+    let alternate = crate::collect::alternate_user(user);
+    let not_proven = |action: &str, why: String| {
+        context.error(
+            def,
+            resource,
+            &CollectionError {
+                action: action.to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!(
+                    "least privilege of user {user} of secret {name} not proven: {why}"
+                ),
+            },
+        )
+    };
+    if let Collected::Ok(Some(db)) = &context.region.database
+        && db.master_username.as_deref() == Some(other.username.as_str())
+        && other.relation != PairRelation::NoUsername
+    {
+        return Some(context.fail(
+            def,
+            resource,
+            format!(
+                "secret {name}'s AWSPREVIOUS version holds the credentials of user {}, the master user (MasterUsername) of RDS instance {}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) logs in as the master. Rotation does not take it away: the next one sets {alternate} (derived from AWSCURRENT) and leaves the master's version stored without a label; change the master user's password (rotate its RDS-managed secret), then rotate this secret twice",
+                other.username, db.id
+            ),
+        ));
+    }
+    match other.relation {
+        PairRelation::Alternate | PairRelation::FirstRotation => None,
+        PairRelation::Unrelated => Some(not_proven(
+            "mysql:SHOW GRANTS",
+            format!(
+                "its AWSPREVIOUS version names user {}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password, then rotate the secret twice",
+                other.username, other.username
+            ),
+        )),
+        PairRelation::NoUsername => Some(not_proven(
+            "secretsmanager:GetSecretValue",
+            format!(
+                "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret so AWSPREVIOUS holds the previous credentials"
+            ),
+        )),
+    }
+}
+
 /// What `roles` hand out beyond least privilege (each marked with its role and
 /// `whose`), and the roles whose grants could not be read.
 fn held_through_roles<'a>(
@@ -270,13 +331,21 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         let mut excess = excess(rows);
         let mut unread = Vec::new();
         held_through_roles(roles, "", &mut excess, &mut unread);
-        // The other user of the pair (AWSPREVIOUS): the next rotation gives its
-        // grants on, and setSecret stops on what RDS's master cannot grant.
+        // The other user of the pair (AWSPREVIOUS): the next rotation sets its
+        // password, and its credentials are readable wherever the secret is.
         let other = record.and_then(|g| g.other_user.as_ref());
+        if let Some(finding) = other.and_then(|o| not_the_pair(context, secret, &user, o)) {
+            return finding;
+        }
+        // A first rotation's clone (AWSPENDING) is not logged in as; setSecret
+        // gives it exactly the current user's privileges, judged above.
+        let first_rotation = other.filter(|o| o.relation == PairRelation::FirstRotation);
+        let other = other.filter(|o| o.relation == PairRelation::Alternate);
         let other_label = other.map(|o| {
             format!(
-                " (user {}, the other user of the pair, named by AWSPREVIOUS)",
-                o.username
+                " (user {}, the other user of the pair, named by {})",
+                o.username,
+                o.named_by()
             )
         });
         if let (Some(other), Some(label)) = (other, &other_label) {
@@ -321,9 +390,10 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             def,
             resource,
             format!(
-                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s){}",
+                "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s){}{}",
                 roles.len(),
-                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.username))
+                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.username)),
+                first_rotation.map_or_else(String::new, |o| format!("; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as: setSecret gives it exactly {user}'s privileges", o.username))
             ),
         )
     })
@@ -569,6 +639,46 @@ mod tests {
             status_and_message(compliant_region(), DEFINITION.id).0,
             Status::Pass
         );
+    }
+
+    #[test]
+    fn an_awsprevious_naming_no_user_of_the_pair_is_never_a_pass() {
+        use crate::inventory::PairRelation;
+        // (AWSPREVIOUS's user, its relation, status, in the message)
+        let table: &[(&str, PairRelation, Status, &str)] = &[
+            // The instance's MasterUsername (the fixture's is `admin`).
+            (
+                "admin",
+                PairRelation::Unrelated,
+                Status::Fail,
+                "holds the credentials of user admin, the master user (MasterUsername) of RDS instance secretsmanagertutorial",
+            ),
+            (
+                "reporting",
+                PairRelation::Unrelated,
+                Status::Error,
+                "names user reporting, neither appuser nor its alternate appuser_clone",
+            ),
+            (
+                "(none)",
+                PairRelation::NoUsername,
+                Status::Error,
+                "AWSPREVIOUS version is JSON without `username`",
+            ),
+            // A first rotation under way or stuck: the clone is named.
+            (
+                "appuser_clone",
+                PairRelation::FirstRotation,
+                Status::Pass,
+                "appuser_clone, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
+            ),
+        ];
+        for (username, relation, status, text) in table {
+            let (got, message) =
+                status_and_message(with_other_version(username, *relation), DEFINITION.id);
+            assert_eq!(got, *status, "{username}: {message}");
+            assert!(message.contains(text), "{message}");
+        }
     }
 
     #[test]

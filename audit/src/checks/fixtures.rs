@@ -285,6 +285,7 @@ pub fn compliant_region() -> RegionInventory {
             ca_certificate_identifier: Some("rds-ca-rsa2048-g1".to_owned()),
             certificate_valid_till: None,
             master_username: Some("admin".to_owned()),
+            cluster_endpoints: Vec::new(),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(
@@ -570,7 +571,24 @@ pub fn with_other_user(rows: Collected<Vec<String>>) -> RegionInventory {
     let mut region = compliant_region();
     region.grants[0].other_user = Some(crate::inventory::OtherUserGrants {
         username: "appuser_clone".to_owned(),
+        relation: crate::inventory::PairRelation::Alternate,
         rows,
+        roles: Vec::new(),
+    });
+    region
+}
+
+/// The compliant region whose secret's other version names `username`, standing
+/// to `appuser` as `relation`, not logged in as.
+pub fn with_other_version(
+    username: &str,
+    relation: crate::inventory::PairRelation,
+) -> RegionInventory {
+    let mut region = compliant_region();
+    region.grants[0].other_user = Some(crate::inventory::OtherUserGrants {
+        username: username.to_owned(),
+        relation,
+        rows: Collected::Skipped("not logged in as".to_owned()),
         roles: Vec::new(),
     });
     region

@@ -7,7 +7,7 @@
 use super::context::Context;
 use super::rotated_secrets::{each_secret, secret_resource};
 use crate::finding::{CheckDefinition, Finding, Severity};
-use crate::inventory::{Collected, Secret};
+use crate::inventory::{Collected, CollectionError, PairRelation, Secret};
 
 pub const DEFINITION: CheckDefinition = CheckDefinition {
     id: "secret.rotation.admin-linked",
@@ -109,12 +109,12 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             Some(instance) if instance.eq_ignore_ascii_case(&db.arn) => {
                 // The admin is RDS's master user: it cannot give the alternate user
                 // what it never holds itself.
-                let beyond = match held_beyond_master(context, secret, &resource) {
+                let (beyond, note) = match held_beyond_master(context, secret, &resource) {
                     Ok(beyond) => beyond,
                     Err(finding) => return *finding,
                 };
                 if beyond.is_empty() {
-                    context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}", db.id))
+                    context.pass(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}{note}", db.id))
                 } else {
                     context.fail(def, &resource, format!("secret {name}: masterarn names {masterarn}, the RDS-managed admin secret of {}, but the secret's user holds {}, which RDS's master user never holds and so cannot grant to the alternate user: the rotation stops in setSecret; revoke it from the user (and its clone)", db.id, beyond.join("; ")))
                 }
@@ -126,24 +126,81 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
 }
 
 /// What the secret's user, and the other user of its pair, hold that RDS's
-/// master user never holds. The other user (AWSPREVIOUS) is the one the next
-/// rotation's setSecret grants from; when it could not be read the link is not
-/// proven: `Err` with that ERROR, never a silent PASS.
+/// master user never holds, with a note for the PASS (a first rotation's clone,
+/// not read). The other user (AWSPREVIOUS) is the one the next rotation's
+/// setSecret sets; when it or the current user could not be read, or
+/// AWSPREVIOUS names no user of the pair, the link is not proven: `Err` with
+/// that finding, never a plain PASS.
 fn held_beyond_master(
     context: &Context<'_>,
     secret: &Secret,
     resource: &str,
-) -> Result<Vec<String>, Box<Finding>> {
+) -> Result<(Vec<String>, String), Box<Finding>> {
     let record = context
         .region
         .grants
         .iter()
         .find(|g| g.secret_arn == secret.arn);
-    let mut beyond = record
-        .and_then(|g| g.rows.ok())
-        .map(|rows| super::grants::beyond_rds_master(rows))
-        .unwrap_or_default();
-    if let Some(other) = record.and_then(|g| g.other_user.as_ref()) {
+    let Some(record) = record else {
+        return Err(Box::new(context.skip(
+            &DEFINITION,
+            resource,
+            &format!(
+                "the grants of secret {}'s user were not read, so what it holds beyond RDS's master user is not known",
+                secret.name
+            ),
+        )));
+    };
+    let mut beyond = match &record.rows {
+        Collected::Ok(rows) => super::grants::beyond_rds_master(rows),
+        unread => {
+            return Err(Box::new(
+                context
+                    .missing(&DEFINITION, resource, unread)
+                    .unwrap_or_else(|| context.skip(&DEFINITION, resource, "not read")),
+            ));
+        }
+    };
+    if let Some(other) = record.other_user.as_ref() {
+        let not_proven = |why: String| {
+            Err(Box::new(context.error(
+                &DEFINITION,
+                resource,
+                &CollectionError {
+                    action: "secretsmanager:GetSecretValue".to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message: format!(
+                        "the admin link of secret {} is not proven: {why}",
+                        secret.name
+                    ),
+                },
+            )))
+        };
+        match other.relation {
+            PairRelation::Alternate => {}
+            PairRelation::FirstRotation => {
+                let note = format!(
+                    "; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
+                    other.username
+                );
+                return Ok((beyond, note));
+            }
+            PairRelation::Unrelated if beyond.is_empty() => {
+                return not_proven(format!(
+                    "its AWSPREVIOUS version names user {}, not the other user of the pair, and the audit did not log in as it (see db.appuser.least-privilege)",
+                    other.username
+                ));
+            }
+            PairRelation::NoUsername if beyond.is_empty() => {
+                return not_proven(
+                    "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair is unknown".to_owned(),
+                );
+            }
+            PairRelation::Unrelated | PairRelation::NoUsername => {
+                return Ok((beyond, String::new()));
+            }
+        }
         match &other.rows {
             Collected::Ok(rows) => beyond.extend(
                 super::grants::beyond_rds_master(rows)
@@ -164,7 +221,7 @@ fn held_beyond_master(
             _ => {}
         }
     }
-    Ok(beyond)
+    Ok((beyond, String::new()))
 }
 
 #[cfg(test)]
@@ -251,6 +308,47 @@ mod tests {
             let region = with_other_user(rows.clone());
             let (got, message) = status_and_message(region, "secret.rotation.admin-linked");
             assert_eq!(got, *status, "{rows:?}: {message}");
+            assert!(message.contains(text), "{message}");
+        }
+    }
+
+    #[test]
+    fn unread_grants_or_an_awsprevious_outside_the_pair_are_never_a_plain_pass() {
+        use crate::inventory::PairRelation;
+        let id = "secret.rotation.admin-linked";
+        let mut region = compliant_region();
+        region.grants[0].rows = Collected::Failed(denied("SHOW GRANTS"));
+        let (got, message) = status_and_message(region, id);
+        assert_eq!(got, Status::Error, "{message}");
+        let mut region = compliant_region();
+        region.grants.clear();
+        let (got, message) = status_and_message(region, id);
+        assert_eq!(got, Status::Skip, "{message}");
+        assert!(message.contains("were not read"), "{message}");
+        // (AWSPREVIOUS's user, relation, status, in the message)
+        let table: &[(&str, PairRelation, Status, &str)] = &[
+            (
+                "admin",
+                PairRelation::Unrelated,
+                Status::Error,
+                "names user admin, not the other user of the pair",
+            ),
+            (
+                "(none)",
+                PairRelation::NoUsername,
+                Status::Error,
+                "JSON without `username`",
+            ),
+            (
+                "appuser_clone",
+                PairRelation::FirstRotation,
+                Status::Pass,
+                "appuser_clone, the clone AWSPENDING names",
+            ),
+        ];
+        for (username, relation, status, text) in table {
+            let (got, message) = status_and_message(with_other_version(username, *relation), id);
+            assert_eq!(got, *status, "{username}: {message}");
             assert!(message.contains(text), "{message}");
         }
     }

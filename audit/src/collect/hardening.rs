@@ -239,6 +239,26 @@ impl RegionCollector<'_> {
         Collected::Ok(groups)
     }
 
+    /// `cluster` as `DescribeDBClusters` describes it (`Ok(None)`: not listed).
+    pub(super) async fn describe_cluster(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<aws_sdk_rds::types::DbCluster>, crate::inventory::CollectionError> {
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
+        self.log.record(call);
+        match self
+            .clients
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(cluster)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.db_clusters().first().cloned()),
+            Err(error) => Err(collection_error(call, &error)),
+        }
+    }
+
     /// `require_secure_transport` of a cluster member: the cluster's DB cluster
     /// parameter group decides it, not the instance's group ("You can require
     /// that all user connections to your Aurora MySQL DB cluster use SSL/TLS by
@@ -253,21 +273,10 @@ impl RegionCollector<'_> {
         instance: &str,
         cluster: &str,
     ) -> Collected<Vec<DbParameters>> {
-        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
-        self.log.record(call);
-        let described = match self
-            .clients
-            .rds
-            .describe_db_clusters()
-            .db_cluster_identifier(cluster)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error) => return Collected::Failed(collection_error(call, &error)),
-        };
-        let Some(found) = described.db_clusters().first() else {
-            return Collected::Ok(Vec::new());
+        let found = match self.describe_cluster(cluster).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Collected::Ok(Vec::new()),
+            Err(error) => return Collected::Failed(error),
         };
         let Some(name) = found.db_cluster_parameter_group() else {
             return Collected::Ok(Vec::new());

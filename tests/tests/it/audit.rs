@@ -1487,6 +1487,60 @@ async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
 }
 
 #[tokio::test]
+async fn a_cluster_members_login_endpoints_include_its_clusters() {
+    // A secret may name the cluster's writer or reader endpoint: the audit logs in
+    // there as at the member's own endpoint, and nowhere else.
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let (cluster, member) = aurora_member(&rds, None).await;
+    let described = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&cluster)
+        .send()
+        .await
+        .expect("describe cluster");
+    let found = described.db_clusters().first().expect("the cluster");
+    let expected: Vec<String> = found
+        .endpoint()
+        .into_iter()
+        .chain(found.reader_endpoint())
+        .map(str::to_owned)
+        .collect();
+    assert!(!expected.is_empty(), "the cluster has endpoints");
+    let request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: member.clone(),
+            read_secrets: false,
+            discover: false,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: None,
+    };
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let db = inventory.regions[0]
+        .database
+        .ok()
+        .and_then(Option::as_ref)
+        .expect("the member");
+    let recorded: Vec<&str> = db
+        .cluster_endpoints
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    for address in &expected {
+        assert!(
+            recorded.contains(&address.as_str()),
+            "{address}: {recorded:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_aurora_member_is_judged_on_its_cluster_parameter_group() {
     // Aurora MySQL's require_secure_transport is a DB cluster parameter (OFF by
     // default); the member's own DB parameter group has none, so judging it, or
@@ -1996,26 +2050,15 @@ async fn rotated_to_the_clone(setup: &Setup, root: &mut sqlx::MySqlConnection) {
             .await
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
-    let secrets = aws_sdk_secretsmanager::Client::new(&setup.config);
-    let current = secrets
-        .get_secret_value()
-        .secret_id(&setup.secret_arn)
-        .send()
-        .await
-        .expect("current value");
-    let mut value: serde_json::Value =
-        serde_json::from_str(current.secret_string().expect("string")).expect("json");
-    value["username"] = json!("appuser_clone");
-    value["password"] = json!(CLONE_PASSWORD);
-    // PutSecretValue stages the new version AWSCURRENT and moves AWSPREVIOUS to
-    // the old one (Secrets Manager API reference, PutSecretValue).
-    secrets
-        .put_secret_value()
-        .secret_id(&setup.secret_arn)
-        .secret_string(value.to_string())
-        .send()
-        .await
-        .expect("put the clone's value");
+    put_value(
+        setup,
+        |value| {
+            value["username"] = json!("appuser_clone");
+            value["password"] = json!(CLONE_PASSWORD);
+        },
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -2066,13 +2109,187 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
         .expect("change appuser's password");
     let (_, findings) = Box::pin(audit(&setup)).await;
     for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
-        let finding = findings
-            .iter()
-            .find(|f| f.check_id == id)
-            .unwrap_or_else(|| panic!("no {id}"));
+        let finding = finding_of(&findings, id);
         assert_eq!(finding.status, Status::Error, "{id}: {}", finding.message);
         assert!(finding.message.contains("appuser"), "{}", finding.message);
     }
+}
+
+/// The secret's current value, with `change` applied, put as a new AWSCURRENT
+/// (AWSPREVIOUS moves to the old one: Secrets Manager API reference,
+/// PutSecretValue); `stages` instead when given.
+async fn put_value(
+    setup: &Setup,
+    change: impl FnOnce(&mut serde_json::Value),
+    stages: Option<&str>,
+) -> String {
+    let mut value = secret_json(setup, &setup.secret_arn).await;
+    change(&mut value);
+    aws_sdk_secretsmanager::Client::new(&setup.config)
+        .put_secret_value()
+        .secret_id(&setup.secret_arn)
+        .secret_string(value.to_string())
+        .set_version_stages(stages.map(|s| vec![s.to_owned()]))
+        .send()
+        .await
+        .expect("put a value")
+        .version_id()
+        .expect("version id")
+        .to_owned()
+}
+
+/// A secret's current value as JSON.
+async fn secret_json(setup: &Setup, arn: &str) -> serde_json::Value {
+    let value = aws_sdk_secretsmanager::Client::new(&setup.config)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the value of {arn}: {e:?}"));
+    serde_json::from_str(value.secret_string().expect("string")).expect("json")
+}
+
+#[tokio::test]
+async fn an_awsprevious_holding_the_master_credentials_fails_least_privilege() {
+    // The false PASS: AWSPREVIOUS names the master user, neither appuser nor its
+    // alternate; it was dropped as "no pair".
+    let setup = provision(&Options::default()).await;
+    let admin = secret_json(&setup, &setup.admin_arn).await;
+    let (master, master_password) = (
+        admin["username"].as_str().expect("username").to_owned(),
+        admin["password"].as_str().expect("password").to_owned(),
+    );
+    let app = secret_json(&setup, &setup.secret_arn).await;
+    put_value(
+        &setup,
+        |v| {
+            v["username"] = json!(master);
+            v["password"] = json!(master_password);
+        },
+        None,
+    )
+    .await;
+    put_value(&setup, |v| *v = app.clone(), None).await;
+    let (inventory, findings) = Box::pin(audit(&setup)).await;
+    let other = inventory.regions[0].grants[0]
+        .other_user
+        .as_ref()
+        .expect("the other version's user is recorded");
+    assert!(
+        matches!(&other.rows, audit::inventory::Collected::Skipped(_)),
+        "the master user is not logged in as: {other:?}"
+    );
+    let finding = finding(&findings, "db.appuser.least-privilege");
+    assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+    assert!(
+        finding.message.contains(&format!(
+            "holds the credentials of user {master}, the master user (MasterUsername)"
+        )),
+        "{}",
+        finding.message
+    );
+    let admin_linked = finding_of(&findings, "secret.rotation.admin-linked");
+    assert_ne!(
+        admin_linked.status,
+        Status::Pass,
+        "{}",
+        admin_linked.message
+    );
+    for f in &findings {
+        assert!(
+            !f.message.contains(&master_password) && !f.message.contains(APP_PASSWORD),
+            "{}",
+            f.check_id
+        );
+    }
+}
+
+fn finding_of<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.check_id == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+}
+
+#[tokio::test]
+async fn a_secret_host_that_is_not_the_databases_is_never_logged_in_to() {
+    // Whoever may write the secret but not read it stages a new AWSCURRENT naming
+    // a server of theirs; the audit must not hand it the passwords.
+    let setup = provision(&Options::default()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    put_value(
+        &setup,
+        |v| {
+            v["host"] = json!("127.0.0.1");
+            v["port"] = json!(port);
+        },
+        None,
+    )
+    .await;
+    let (_, findings) = Box::pin(audit(&setup)).await;
+    let accepted =
+        tokio::time::timeout(std::time::Duration::from_millis(300), listener.accept()).await;
+    assert!(
+        accepted.is_err(),
+        "the audit connected to the secret's foreign host"
+    );
+    let finding = finding_of(&findings, "db.appuser.least-privilege");
+    assert_eq!(finding.status, Status::Error, "{}", finding.message);
+    assert!(
+        finding.message.contains(&format!(
+            "its host \"127.0.0.1\" port {port} is not an endpoint of the audited database"
+        )),
+        "{}",
+        finding.message
+    );
+    assert!(!finding.message.contains(APP_PASSWORD));
+}
+
+#[tokio::test]
+async fn the_other_user_is_not_logged_in_as_after_a_rotation_cancelled_past_set_secret() {
+    // A rotation set appuser's new password (setSecret), then its AWSPENDING label
+    // was removed: AWSPREVIOUS's password is stale, and a login with it counts
+    // toward FAILED_LOGIN_ATTEMPTS.
+    let setup = provision(&Options::default()).await;
+    let mut root = tests::rotation::instance_root(&setup.db_id).await;
+    rotated_to_the_clone(&setup, &mut root).await;
+    let pending = put_value(
+        &setup,
+        |v| {
+            v["username"] = json!("appuser");
+            v["password"] = json!("PendingPassw0rd9");
+        },
+        Some("AWSPENDING"),
+    )
+    .await;
+    sqlx::query("ALTER USER 'appuser'@'%' IDENTIFIED BY 'PendingPassw0rd9'")
+        .execute(&mut root)
+        .await
+        .expect("setSecret's password");
+    aws_sdk_secretsmanager::Client::new(&setup.config)
+        .update_secret_version_stage()
+        .secret_id(&setup.secret_arn)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(&pending)
+        .send()
+        .await
+        .expect("cancel the rotation");
+    let (inventory, findings) = Box::pin(audit(&setup)).await;
+    let other = inventory.regions[0].grants[0]
+        .other_user
+        .as_ref()
+        .expect("the other user is recorded");
+    assert!(
+        matches!(&other.rows, audit::inventory::Collected::Skipped(why)
+            if why.contains(&format!("version {pending} has no staging label and is newer than AWSCURRENT"))),
+        "{other:?}"
+    );
+    let finding = finding_of(&findings, "db.appuser.least-privilege");
+    assert_ne!(finding.status, Status::Pass, "{}", finding.message);
+    assert!(!finding.message.contains("PendingPassw0rd9"));
 }
 
 #[tokio::test]

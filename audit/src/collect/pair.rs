@@ -1,0 +1,537 @@
+//! The other user of an alternating pair, and where the audit logs in with a
+//! secret's passwords.
+//!
+//! Alternating-users rotation keeps two users: the one `AWSCURRENT` names and its
+//! alternate (`name` ↔ `name_clone`), whose password `AWSPREVIOUS` holds. The
+//! rotator derives its next pending user from `AWSCURRENT` alone
+//! (`rotator::rotation::create::alternate_user`) and sets that user's password and
+//! privileges, so an `AWSPREVIOUS` naming anyone else (the master user, an unrelated
+//! user) is not the pair's other user: it is recorded by name, never logged in as,
+//! and the checks say what it means.
+//!
+//! A secret's JSON is written by whoever may `PutSecretValue`, which need not be
+//! who may read it: its `host` could name a server of theirs, where the audit would
+//! hand over the passwords of `AWSCURRENT` and `AWSPREVIOUS`. So the audit logs in
+//! only at the endpoints RDS reports for the audited instance and its cluster
+//! ([`login_endpoints`]), or at the tunnel the auditor names.
+//!
+//! The other user's login is the last thing read before it: the versions' labels
+//! and `AWSPREVIOUS`'s value are read again just before, and the login is skipped
+//! when a rotation may have changed that user's password (a version staged
+//! `AWSPENDING`, or a label-less version newer than `AWSCURRENT`: a rotation
+//! cancelled after its setSecret). A login with a stale password counts as a
+//! failed login, and MySQL 8.0.19+ locks an account after `FAILED_LOGIN_ATTEMPTS`
+//! consecutive ones (MySQL worklog WL#13515,
+//! <https://dev.mysql.com/worklog/task/?id=13515>; MySQL reference manual,
+//! "Password Management", "Failed-Login Tracking and Temporary Account Locking",
+//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>): a daily
+//! audit must never lock it. A refused login is never retried.
+
+use time::OffsetDateTime;
+
+use super::{DbLogin, RegionCollector, alternate_user, calls, collection_error, to_time};
+use crate::inventory::{
+    Collected, CollectionError, DbAddress, DbInstance, OtherUserGrants, PairRelation,
+};
+
+/// The other user of a secret's pair as its versions name it, before any login.
+#[derive(Debug)]
+pub(super) enum OtherUser {
+    /// `AWSPREVIOUS` names the current user's alternate: logged in as (after the
+    /// versions are read again) to read its grants.
+    Alternate(String),
+    /// The alternate, named by `AWSPREVIOUS` while a rotation is under way
+    /// (`AWSPENDING` staged apart): not logged in as.
+    NotWhilePending(String),
+    /// No `AWSPREVIOUS`; `AWSPENDING` names the alternate (a first rotation under
+    /// way or stuck): not logged in as.
+    FirstRotation(String),
+    /// `AWSPREVIOUS` names a user that is neither the current one nor its
+    /// alternate: not logged in as.
+    Unrelated(String),
+    /// `AWSPREVIOUS` is JSON without `username`.
+    NoUsername,
+    /// `AWSPREVIOUS` could not be read.
+    Unread(CollectionError),
+}
+
+/// What `AWSPREVIOUS` naming `previous` (its `username`, if any) makes of the
+/// pair of `current`: nothing when it names `current` (a single-user secret, no
+/// pair); the alternate, named only while a rotation is under way (`pending`);
+/// any other user recorded as unrelated; no name said so.
+pub(super) fn other_of(current: &str, previous: Option<&str>, pending: bool) -> Option<OtherUser> {
+    let Some(previous) = previous else {
+        return Some(OtherUser::NoUsername);
+    };
+    if previous == current {
+        return None;
+    }
+    let name = previous.to_owned();
+    Some(if previous != alternate_user(current) {
+        OtherUser::Unrelated(name)
+    } else if pending {
+        OtherUser::NotWhilePending(name)
+    } else {
+        OtherUser::Alternate(name)
+    })
+}
+
+/// One version of a secret as `ListSecretVersionIds` lists it.
+#[derive(Debug, Clone)]
+pub(super) struct ListedVersion {
+    pub id: String,
+    pub stages: Vec<String>,
+    pub created: Option<OffsetDateTime>,
+}
+
+/// Why a login as the other user could meet a password a rotation changed, when
+/// it could: a version staged `AWSPENDING` apart from `AWSCURRENT` (setSecret may
+/// have set it already), or a version without a label newer than `AWSCURRENT`'s
+/// (an `AWSPENDING` label removed after setSecret: Secrets Manager keeps the
+/// version, "Versions without staging labels are considered deprecated",
+/// Secrets Manager API reference, ListSecretVersionIds, `IncludeDeprecated`,
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecretVersionIds.html>).
+/// A version dated with `AWSCURRENT`'s (the same second), or either without a
+/// date, counts as newer.
+pub(super) fn login_hazard(versions: &[ListedVersion]) -> Option<String> {
+    let has = |v: &ListedVersion, stage: &str| v.stages.iter().any(|s| s == stage);
+    if let Some(pending) = versions
+        .iter()
+        .find(|v| has(v, "AWSPENDING") && !has(v, "AWSCURRENT"))
+    {
+        return Some(format!(
+            "not logged in as: version {} is staged AWSPENDING (a rotation under way, whose setSecret may have changed this user's password); if it stays, see secret.rotation.healthy",
+            pending.id
+        ));
+    }
+    let current = versions
+        .iter()
+        .find(|v| has(v, "AWSCURRENT"))
+        .and_then(|v| v.created);
+    versions
+        .iter()
+        .find(|v| {
+            v.stages.is_empty()
+                && match (v.created, current) {
+                    (Some(created), Some(current)) => created >= current,
+                    _ => true,
+                }
+        })
+        .map(|v| {
+            format!(
+                "not logged in as: version {} has no staging label and is newer than AWSCURRENT (a rotation cancelled after its setSecret may have changed this user's password); the next successful rotation settles it",
+                v.id
+            )
+        })
+}
+
+/// The hosts and ports the audit may log in at with a secret's password: the
+/// audited instance's endpoint and its cluster's; `Err` with why none is known.
+pub(super) type LoginEndpoints = Result<Vec<(String, u16)>, String>;
+
+/// The endpoints of `database` ([`LoginEndpoints`]).
+pub(super) fn login_endpoints(database: &Collected<Option<DbInstance>>) -> LoginEndpoints {
+    let db = match database {
+        Collected::Ok(Some(db)) => db,
+        Collected::Ok(None) => return Err("the audited RDS instance was not found".to_owned()),
+        Collected::Failed(error) => {
+            return Err(format!(
+                "the audited RDS instance could not be described: {}",
+                error.message
+            ));
+        }
+        Collected::Skipped(why) => return Err(why.clone()),
+    };
+    let instance = db.address.clone().map(|address| DbAddress {
+        address,
+        port: db.port,
+    });
+    Ok(instance
+        .iter()
+        .chain(&db.cluster_endpoints)
+        .map(|e| (e.address.clone(), e.port.unwrap_or(3306)))
+        .collect())
+}
+
+/// Why the audit does not log in at `host`:`port`, a secret's, when it is not one
+/// of `endpoints`. Host names compare without case and without a final dot (DNS
+/// names are case-insensitive: RFC 4343). The host is printed escaped and cut
+/// short: whoever wrote the secret chose it.
+pub(super) fn endpoint_refusal(
+    host: &str,
+    port: u16,
+    endpoints: &LoginEndpoints,
+) -> Option<String> {
+    let shown: String = host.chars().take(253).collect();
+    let normal = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
+    match endpoints {
+        Ok(list)
+            if list
+                .iter()
+                .any(|(h, p)| normal(h) == normal(host) && *p == port) =>
+        {
+            None
+        }
+        Ok(list) => Some(format!(
+            "its host {shown:?} port {port} is not an endpoint of the audited database ({}), so the audit did not log in there with the secret's password and the grants were not read; set the secret's `host` and `port` to the database's endpoint (whoever may write the secret, even without reading it, could point it at a server of theirs)",
+            if list.is_empty() {
+                "RDS reported none".to_owned()
+            } else {
+                list.iter()
+                    .map(|(h, p)| format!("{h}:{p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
+        Err(why) => Some(format!(
+            "its host {shown:?} cannot be checked against the audited database's endpoints ({why}), so the audit did not log in there with the secret's password; name the database (--db-instance-id), or pass --db-endpoint HOST:PORT through a tunnel"
+        )),
+    }
+}
+
+impl RegionCollector<'_> {
+    /// The other user's grants, or why they were not read: the alternate is
+    /// logged in as, with `AWSPREVIOUS`'s password read again just before and the
+    /// current version's host, port and `ssl` (a previous version naming another
+    /// server never decides which server's account is judged).
+    pub(super) async fn other_user_grants(
+        &self,
+        arn: &str,
+        current: &DbLogin,
+        other: &OtherUser,
+        endpoints: &LoginEndpoints,
+    ) -> OtherUserGrants {
+        let named = |username: &str, relation, rows| OtherUserGrants {
+            username: username.to_owned(),
+            relation,
+            rows,
+            roles: Vec::new(),
+        };
+        match other {
+            OtherUser::Alternate(username) => match self.fresh_previous(arn, current, username).await
+            {
+                Ok(login) => {
+                    let grants = self.grants_of(arn, &login, endpoints).await;
+                    OtherUserGrants {
+                        rows: grants.rows,
+                        roles: grants.roles,
+                        ..named(username, PairRelation::Alternate, Collected::Ok(Vec::new()))
+                    }
+                }
+                Err(rows) => named(username, PairRelation::Alternate, rows),
+            },
+            OtherUser::NotWhilePending(username) => named(
+                username,
+                PairRelation::Alternate,
+                Collected::Skipped(
+                    "not logged in as while a rotation is under way (a version staged AWSPENDING); if it stays, see secret.rotation.healthy"
+                        .to_owned(),
+                ),
+            ),
+            OtherUser::FirstRotation(username) => named(
+                username,
+                PairRelation::FirstRotation,
+                Collected::Skipped(
+                    "not logged in as: a first rotation is under way or stuck (AWSPENDING names it, no AWSPREVIOUS)"
+                        .to_owned(),
+                ),
+            ),
+            OtherUser::Unrelated(username) => named(
+                username,
+                PairRelation::Unrelated,
+                Collected::Skipped(
+                    "not logged in as: it is neither the secret's user nor its alternate".to_owned(),
+                ),
+            ),
+            OtherUser::NoUsername => named(
+                "(none)",
+                PairRelation::NoUsername,
+                Collected::Skipped("AWSPREVIOUS has no `username` key".to_owned()),
+            ),
+            OtherUser::Unread(error) => named(
+                "(unknown)",
+                PairRelation::Alternate,
+                Collected::Failed(error.clone()),
+            ),
+        }
+    }
+
+    /// `AWSPREVIOUS`'s login for `username`, read again now, on the current
+    /// version's host; `Err` with the rows' reason when it must not be used.
+    async fn fresh_previous(
+        &self,
+        arn: &str,
+        current: &DbLogin,
+        username: &str,
+    ) -> Result<DbLogin, Collected<Vec<String>>> {
+        let versions = self.listed_versions(arn).await.map_err(Collected::Failed)?;
+        if let Some(hazard) = login_hazard(&versions) {
+            return Err(Collected::Skipped(hazard));
+        }
+        match self.secret_value(arn, Some("AWSPREVIOUS")).await {
+            (_, Some(previous)) if previous.username == username => Ok(DbLogin {
+                host: current.host.clone(),
+                port: current.port,
+                ssl: current.ssl,
+                ..previous
+            }),
+            (Collected::Failed(error), _) => Err(Collected::Failed(error)),
+            _ => Err(Collected::Skipped(format!(
+                "not logged in as: the secret's AWSPREVIOUS version no longer holds user {username} and a password (it changed during the audit); audit again"
+            ))),
+        }
+    }
+
+    /// Every version of the secret, label-less ones included.
+    async fn listed_versions(&self, arn: &str) -> Result<Vec<ListedVersion>, CollectionError> {
+        let call = &calls::SECRETSMANAGER_LIST_SECRET_VERSION_IDS;
+        let mut pages = self
+            .clients
+            .secrets
+            .list_secret_version_ids()
+            .secret_id(arn)
+            .include_deprecated(true)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            let page = page.map_err(|error| collection_error(call, &error))?;
+            versions.extend(page.versions().iter().map(|v| ListedVersion {
+                id: v.version_id().unwrap_or_default().to_owned(),
+                stages: v.version_stages().to_vec(),
+                created: to_time(v.created_date()),
+            }));
+        }
+        Ok(versions)
+    }
+
+    /// The endpoints of `cluster` (`DescribeDBClusters`: `Endpoint`,
+    /// `ReaderEndpoint`, `CustomEndpoints`, on its `Port`: Amazon RDS API
+    /// reference, DBCluster,
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html>);
+    /// none when it cannot be read (logins there are then refused, naming them).
+    pub(super) async fn cluster_endpoints(&self, cluster: &str) -> Vec<DbAddress> {
+        let found = match self.describe_cluster(cluster).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Vec::new(),
+            Err(error) => {
+                tracing::warn!("cluster {cluster}: {}", error.describe());
+                return Vec::new();
+            }
+        };
+        let port = found.port().and_then(|p| u16::try_from(p).ok());
+        found
+            .endpoint()
+            .into_iter()
+            .chain(found.reader_endpoint())
+            .map(str::to_owned)
+            .chain(found.custom_endpoints().iter().cloned())
+            .map(|address| DbAddress { address, port })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awsprevious_is_the_pairs_other_user_only_when_it_names_the_alternate() {
+        // (current, AWSPREVIOUS's username, pending, expected)
+        let table: &[(&str, Option<&str>, bool, &str)] = &[
+            ("appuser", Some("appuser"), false, "none"),
+            ("appuser", Some("appuser"), true, "none"),
+            (
+                "appuser",
+                Some("appuser_clone"),
+                false,
+                "alternate appuser_clone",
+            ),
+            ("appuser_clone", Some("appuser"), false, "alternate appuser"),
+            (
+                "appuser",
+                Some("appuser_clone"),
+                true,
+                "pending appuser_clone",
+            ),
+            // The master user, or anyone else: recorded, never dropped.
+            ("appuser", Some("admin"), false, "unrelated admin"),
+            ("appuser", Some("admin"), true, "unrelated admin"),
+            (
+                "appuser_clone",
+                Some("appuser_clone_clone"),
+                false,
+                "unrelated appuser_clone_clone",
+            ),
+            ("appuser", None, false, "no username"),
+        ];
+        for (current, previous, pending, expected) in table {
+            let got = match other_of(current, *previous, *pending) {
+                None => "none".to_owned(),
+                Some(OtherUser::Alternate(u)) => format!("alternate {u}"),
+                Some(OtherUser::NotWhilePending(u)) => format!("pending {u}"),
+                Some(OtherUser::Unrelated(u)) => format!("unrelated {u}"),
+                Some(OtherUser::NoUsername) => "no username".to_owned(),
+                Some(other) => format!("{other:?}"),
+            };
+            assert_eq!(&got, expected, "{current} {previous:?} {pending}");
+        }
+    }
+
+    #[test]
+    fn a_login_is_skipped_when_a_rotation_may_have_changed_the_password() {
+        let at = |s: i64| OffsetDateTime::from_unix_timestamp(1_700_000_000 + s).ok();
+        let v = |id: &str, stages: &[&str], created| ListedVersion {
+            id: id.to_owned(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            created,
+        };
+        // (versions, the skip's reason mentions; None when the login may go on)
+        let table: Vec<(Vec<ListedVersion>, Option<&str>)> = vec![
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                ],
+                None,
+            ),
+            // An older label-less version: a finished rotation's leftover.
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                    v("old", &[], at(1)),
+                ],
+                None,
+            ),
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                    v("n", &["AWSPENDING"], at(20)),
+                ],
+                Some("version n is staged AWSPENDING"),
+            ),
+            // AWSPENDING left on the current version: nothing under way.
+            (
+                vec![
+                    v("c", &["AWSCURRENT", "AWSPENDING"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                ],
+                None,
+            ),
+            // A cancelled rotation: its pending label removed after setSecret.
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                    v("x", &[], at(20)),
+                ],
+                Some("version x has no staging label and is newer than AWSCURRENT"),
+            ),
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                    v("x", &[], at(10)),
+                ],
+                Some("version x has no staging label"),
+            ),
+            (
+                vec![
+                    v("c", &["AWSCURRENT"], at(10)),
+                    v("p", &["AWSPREVIOUS"], at(5)),
+                    v("x", &[], None),
+                ],
+                Some("version x has no staging label"),
+            ),
+        ];
+        for (versions, expected) in table {
+            let got = login_hazard(&versions);
+            match expected {
+                None => assert!(got.is_none(), "{versions:?}: {got:?}"),
+                Some(text) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(text)),
+                    "{versions:?}: {got:?}"
+                ),
+            }
+        }
+    }
+
+    /// (database, host, port, refused because of)
+    type EndpointCase<'a> = (Collected<Option<DbInstance>>, &'a str, u16, Option<&'a str>);
+
+    #[test]
+    fn the_audit_logs_in_only_at_the_audited_databases_endpoints() {
+        let db = |cluster: Vec<DbAddress>| {
+            Collected::Ok(Some(DbInstance {
+                address: Some("db.abc.us-east-1.rds.amazonaws.com".to_owned()),
+                port: Some(3306),
+                cluster_endpoints: cluster,
+                ..crate::checks::fixtures::compliant_region()
+                    .database
+                    .ok()
+                    .cloned()
+                    .flatten()
+                    .expect("fixture database")
+            }))
+        };
+        let reader = DbAddress {
+            address: "c.cluster-ro-abc.us-east-1.rds.amazonaws.com".to_owned(),
+            port: Some(3306),
+        };
+        let unknown: Collected<Option<DbInstance>> =
+            Collected::Skipped("the setup's database is unknown".to_owned());
+        // (database, host, port, refused because of)
+        let table: Vec<EndpointCase> = vec![
+            (
+                db(Vec::new()),
+                "db.abc.us-east-1.rds.amazonaws.com",
+                3306,
+                None,
+            ),
+            (
+                db(Vec::new()),
+                "DB.abc.us-east-1.rds.amazonaws.com.",
+                3306,
+                None,
+            ),
+            (
+                db(Vec::new()),
+                "db.abc.us-east-1.rds.amazonaws.com",
+                3307,
+                Some(
+                    "not an endpoint of the audited database (db.abc.us-east-1.rds.amazonaws.com:3306)",
+                ),
+            ),
+            (
+                db(Vec::new()),
+                "collector.attacker.example",
+                3306,
+                Some("\"collector.attacker.example\" port 3306 is not an endpoint"),
+            ),
+            (db(vec![reader.clone()]), &reader.address, 3306, None),
+            (db(Vec::new()), "evil\nhost", 3306, Some("\"evil\\nhost\"")),
+            (
+                unknown,
+                "db.abc.us-east-1.rds.amazonaws.com",
+                3306,
+                Some(
+                    "cannot be checked against the audited database's endpoints (the setup's database is unknown)",
+                ),
+            ),
+        ];
+        for (database, host, port, expected) in table {
+            let got = endpoint_refusal(host, port, &login_endpoints(&database));
+            match expected {
+                None => assert!(got.is_none(), "{host}:{port}: {got:?}"),
+                Some(text) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(text)),
+                    "{host}:{port}: {got:?}"
+                ),
+            }
+        }
+    }
+}
