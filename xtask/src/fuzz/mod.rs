@@ -912,6 +912,29 @@ mod tests {
     }
 
     #[test]
+    fn a_case_with_a_key_that_hides_the_value_expects_the_refusal_from_the_checks_needing_it() {
+        // Case 85 of seed 1208: the audit may not decrypt the secret, so the checks
+        // that log in say so instead of judging the PROCESS grant.
+        let finding = |id: &str, status, message: &str| Finding {
+            message: message.to_owned(),
+            ..oracle::tests::finding(id, status)
+        };
+        let denied = "access denied to kms:Decrypt: grant the auditor's role `kms:Decrypt` (see `audit --print-policy`)";
+        let refused = [
+            finding("db.appuser.least-privilege", audit::Status::Error, denied),
+            finding("secret.rotation.admin-linked", audit::Status::Error, denied),
+        ];
+        let grant = operators::by_name("appuser-grant-process").expect("in the catalogue");
+        let key = operators::by_name("secret-key-not-delegated").expect("in the catalogue");
+        assert_eq!(
+            expected_verdicts(&refused, &[grant, key]),
+            Vec::<String>::new()
+        );
+        // Without the key, the refusal is no verdict: both expectations are unmet.
+        assert_eq!(expected_verdicts(&refused, &[grant]).len(), 2);
+    }
+
+    #[test]
     fn a_check_an_operator_fails_for_safety_is_one_it_must_fail() {
         for operator in operators::CATALOGUE {
             for id in operator.fails_for_safety {

@@ -211,10 +211,11 @@ pub fn unmet(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn finding(id: &str, status: Status) -> Finding {
+    /// A finding of `id` with `status`, saying so.
+    pub(crate) fn finding(id: &str, status: Status) -> Finding {
         Finding {
             check_id: id.to_owned(),
             title: String::new(),
