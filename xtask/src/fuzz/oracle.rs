@@ -168,6 +168,7 @@ pub fn unmet(
     expected
         .iter()
         .filter_map(|(id, status)| {
+            // The words `audit::inventory::CollectionError::describe` gives a denial.
             let refusal = value_refused
                 .filter(|_| NEEDS_SECRET_VALUE.contains(id))
                 .map(|action| format!("access denied to {action}"));
