@@ -22,7 +22,11 @@
 //!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,
 //!                   "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" | null,
 //!                   "reached": true,
-//!                   "state": "audited" | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>"}]
+//!                   "state": "audited" | "audited; <n> region(s) not audited (<why>)"
+//!                            | "not audited: none of its <n> region(s) could be audited"
+//!                            | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>",
+//!                   "regions_not_audited": 0}]  // regions probed and not audited: not enabled,
+//!                                          // denied by an SCP or stopped (state words only the stopped)
 //!                                          // every listed account, by id; [] for one account
 //!   },
 //!   "findings": [{

@@ -129,6 +129,13 @@ pub struct ReportAccount {
     /// every listed account is in the scope, so coverage can be proved.
     #[serde(default)]
     pub state: String,
+    /// How many regions of a collected account were probed and not audited: not
+    /// enabled, denied by a service control policy, or stopped (failed, or past
+    /// the account's deadline). `state` words only the stopped ones; this counts
+    /// them all, for a reader that should not parse `state`. 0 for an account not
+    /// collected, and in a report written before the field existed.
+    #[serde(default)]
+    pub regions_not_audited: usize,
 }
 
 /// Findings with what a reader needs to interpret them.

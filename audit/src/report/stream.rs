@@ -66,6 +66,8 @@ impl AccountPart {
                 role_arn: record.role_arn.clone(),
                 reached: inventory.is_some(),
                 state: record.state(),
+                regions_not_audited: inventory
+                    .map_or(0, |i| i.skipped_regions.len() + i.failed_regions.len()),
             },
             regions: scope
                 .as_ref()
@@ -544,16 +546,20 @@ fn add(sum: &mut Summary, more: Summary) {
 mod tests {
     use super::*;
     use crate::checks::fixtures::compliant_inventory;
-    use crate::mutelist::{Mutelist, ResourceTags};
+    use crate::finding::Status;
+    use crate::mutelist::{EntryState, Mutelist, ResourceTags};
     use crate::org::sample_org;
     use crate::org_inventory::AccountOutcome;
     use crate::policy::Policy;
 
     /// Two accounts collected, one unreachable, one excluded, by id.
     fn org() -> OrgInventory {
-        let mut org = sample_org(&compliant_inventory());
+        let mut first = compliant_inventory();
+        first.metadata.api_requests = 7;
+        let mut org = sample_org(&first);
         let mut second = compliant_inventory();
         second.metadata.account_id = Some("222222222222".to_owned());
+        second.metadata.api_requests = 11;
         org.accounts.push(AccountRecord {
             account_id: "222222222222".to_owned(),
             name: None,
@@ -580,16 +586,53 @@ mod tests {
         }
     }
 
-    /// The whole-run report, as before streaming.
+    /// The whole run's report, built without the fold under test
+    /// ([`finish_account`] and [`crate::account_result::whole_run`], which both
+    /// the streamed writer and `evaluate_organization` call): the findings are
+    /// derived by hand from [`org`], so a fold wrong in a way every path shares
+    /// still differs from them. Each collected account gives its checks as
+    /// [`crate::coverage::evaluate`] does (the checks are not under test here),
+    /// with its id; the unreachable account gives the one row written out below;
+    /// the excluded account gives nothing; the run adds no row of its own (the
+    /// setup is found). The mutelist is applied to the whole run at once.
     fn whole(org: &OrgInventory, settings: &Settings, statuses: &[ShownStatus]) -> Report {
-        let mut report = Report::for_organization(
-            org,
-            crate::account_result::evaluate_organization(
-                org,
-                &settings.policy,
-                settings.require_setup,
-            ),
-        );
+        let coverage = crate::coverage::Coverage {
+            require_setup: false,
+            many: true,
+        };
+        let checks_of = |account_id: &str| {
+            let inventory = org
+                .accounts
+                .iter()
+                .find(|a| a.account_id == account_id)
+                .and_then(AccountRecord::inventory)
+                .expect("a collected account of the fixture");
+            let mut findings = crate::coverage::evaluate(inventory, &settings.policy, coverage);
+            for finding in &mut findings {
+                finding.account_id = Some(account_id.to_owned());
+            }
+            findings
+        };
+        let mut findings = checks_of("123456789012");
+        findings.extend(checks_of("222222222222"));
+        let reachable = &crate::account_result::ACCOUNT_REACHABLE;
+        findings.push(Finding {
+            check_id: "account.reachable".to_owned(),
+            title: reachable.title.to_owned(),
+            status: Status::Error,
+            severity: reachable.severity,
+            region: "global".to_owned(),
+            resource: "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole".to_owned(),
+            resource_type: reachable.resource_type.to_owned(),
+            message: "account 333333333333 (sandbox) was not audited: sts:AssumeRole failed (AccessDenied: User: x is not authorized to perform: sts:AssumeRole)".to_owned(),
+            remediation: reachable.remediation.to_owned(),
+            compliance: Vec::new(),
+            references: reachable.references.iter().map(|&r| r.to_owned()).collect(),
+            account_id: Some("333333333333".to_owned()),
+            setup: None,
+            muted: None,
+        });
+        let mut report = Report::for_organization(org, findings);
         if let Some(list) = &settings.mutelist {
             let inventories = org.accounts.iter().filter_map(AccountRecord::inventory);
             report.mute(list, settings.today, &ResourceTags::of(inventories));
@@ -669,6 +712,39 @@ accounts = ["999999999999"]
         ] {
             let settings = settings(mutelist);
             let expected = whole(&org, &settings, statuses);
+            if statuses.is_empty() {
+                // What the hand-built run must hold, whatever the checks say.
+                let of = |id: &str| {
+                    expected
+                        .findings
+                        .iter()
+                        .filter(|f| f.account_id.as_deref() == Some(id))
+                        .count()
+                };
+                assert!(of("123456789012") > 1 && of("222222222222") > 1);
+                assert_eq!(of("333333333333"), 1, "the unreachable account's one row");
+                assert_eq!(of("444444444444"), 0, "the excluded account has none");
+            }
+            if mutelist.is_some() {
+                let muted = |f: &Finding| f.muted.is_some();
+                let vpc_of_second = |f: &Finding| {
+                    f.account_id.as_deref() == Some("222222222222")
+                        && f.check_id.starts_with("vpc.")
+                };
+                assert!(expected.findings.iter().any(muted));
+                assert!(
+                    expected
+                        .findings
+                        .iter()
+                        .all(|f| muted(f) == vpc_of_second(f)),
+                    "only the second account's vpc.* findings are muted"
+                );
+                let states: Vec<EntryState> = expected.mutelist.iter().map(|u| u.state).collect();
+                assert_eq!(
+                    states,
+                    [EntryState::Live, EntryState::Expired, EntryState::Unused]
+                );
+            }
             for format in [
                 Format::Json,
                 Format::Ocsf,
@@ -703,8 +779,96 @@ accounts = ["999999999999"]
         let expected = whole(&org, &settings, &[]);
         let (_, _, finished) = streamed(&org, &settings, Format::Csv, &[]);
         assert_eq!(finished.skipped, expected.skipped_lines());
-        assert_eq!(finished.gaps, org.not_audited());
-        assert_eq!(finished.api_requests, org.api_requests());
+        // Counted by hand: the sandbox account not reached, every region of the
+        // two collected accounts read, and their API requests (7 and 11).
+        let compliant = compliant_inventory();
+        assert!(compliant.skipped_regions.is_empty() && compliant.failed_regions.is_empty());
+        assert_eq!(
+            finished.gaps,
+            NotAudited {
+                accounts: 1,
+                regions: 0,
+                audited: 2,
+            }
+        );
+        assert_eq!(finished.api_requests, 18);
+    }
+
+    #[test]
+    fn the_scope_counts_each_accounts_regions_not_audited_beside_its_state() {
+        use crate::inventory::{CollectionError, FailedRegion, RegionGap, SkippedRegion};
+        let failed = |region: &str| FailedRegion {
+            region: region.to_owned(),
+            error: CollectionError {
+                action: "ec2:DescribeVpcs".to_owned(),
+                access_denied: false,
+                code: None,
+                message: "timed out".to_owned(),
+            },
+        };
+        let skipped = |region: &str| SkippedRegion {
+            region: region.to_owned(),
+            gap: RegionGap::NotEnabled,
+        };
+        let org = org();
+        // (account, regions stopped, regions skipped, state, regions not audited)
+        let cases: [(&str, usize, usize, &str, usize); 5] = [
+            ("123456789012", 0, 0, "audited", 0),
+            (
+                "123456789012",
+                1,
+                0,
+                "audited; 1 region(s) not audited (timed out)",
+                1,
+            ),
+            // The state words only the stopped region; the count has both.
+            (
+                "123456789012",
+                1,
+                1,
+                "audited; 1 region(s) not audited (timed out)",
+                2,
+            ),
+            ("123456789012", 0, 2, "audited", 2),
+            (
+                "333333333333",
+                0,
+                0,
+                "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
+                0,
+            ),
+        ];
+        for (account_id, stopped, not_enabled, state, count) in cases {
+            let mut record = org
+                .accounts
+                .iter()
+                .find(|a| a.account_id == account_id)
+                .expect("an account of the fixture")
+                .clone();
+            if let AccountOutcome::Collected(inventory) = &mut record.outcome {
+                inventory.failed_regions = (0..stopped)
+                    .map(|n| failed(&format!("eu-west-{n}")))
+                    .collect();
+                inventory.skipped_regions = (0..not_enabled)
+                    .map(|n| skipped(&format!("me-south-{n}")))
+                    .collect();
+            }
+            let account = AccountPart::of(&record).account;
+            assert_eq!(
+                (account.state.as_str(), account.regions_not_audited),
+                (state, count),
+                "{account_id} {stopped} {not_enabled}"
+            );
+            let json = serde_json::to_value(&account).expect("JSON");
+            assert_eq!(json["regions_not_audited"], count, "{json}");
+        }
+        // A report written before the field existed still reads, with 0.
+        let old: ReportAccount = serde_json::from_value(serde_json::json!({
+            "account_id": "123456789012", "name": null, "role_arn": null,
+            "reached": true, "state": "audited"
+        }))
+        .expect("an older report's account");
+        assert_eq!(old.regions_not_audited, 0);
     }
 
     #[test]

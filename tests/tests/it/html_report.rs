@@ -127,6 +127,7 @@ fn report() -> Report {
             "unreachable: sts:AssumeRole failed (AccessDenied)"
         }
         .to_owned(),
+        regions_not_audited: 0,
     };
     Report {
         tool: audit::TOOL.to_owned(),
@@ -217,6 +218,7 @@ fn bench_sized_report() -> Report {
             )),
             reached: true,
             state: "audited".to_owned(),
+            regions_not_audited: 0,
         });
     }
     report.scope.accounts = accounts;

@@ -492,10 +492,14 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
     Ok(())
 }
 
+/// The expected verdicts of every operator of the case that the findings miss. An
+/// operator that hides the secret's value from the auditor changes what the others
+/// may expect of the checks needing it ([`oracle::NEEDS_SECRET_VALUE`]).
 fn expected_verdicts(findings: &[Finding], operators: &[Operator]) -> Vec<String> {
+    let value_refused = operators.iter().find_map(|o| o.hides_secret_values);
     operators
         .iter()
-        .flat_map(|o| oracle::unmet(findings, o.expect))
+        .flat_map(|o| oracle::unmet(findings, o.expect, value_refused))
         .collect()
 }
 
@@ -908,6 +912,29 @@ mod tests {
     }
 
     #[test]
+    fn a_case_with_a_key_that_hides_the_value_expects_the_refusal_from_the_checks_needing_it() {
+        // Case 85 of seed 1208: the audit may not decrypt the secret, so the checks
+        // that log in say so instead of judging the PROCESS grant.
+        let finding = |id: &str, status, message: &str| Finding {
+            message: message.to_owned(),
+            ..oracle::tests::finding(id, status)
+        };
+        let denied = "access denied to kms:Decrypt: grant the auditor's role `kms:Decrypt` (see `audit --print-policy`)";
+        let refused = [
+            finding("db.appuser.least-privilege", audit::Status::Error, denied),
+            finding("secret.rotation.admin-linked", audit::Status::Error, denied),
+        ];
+        let grant = operators::by_name("appuser-grant-process").expect("in the catalogue");
+        let key = operators::by_name("secret-key-not-delegated").expect("in the catalogue");
+        assert_eq!(
+            expected_verdicts(&refused, &[grant, key]),
+            Vec::<String>::new()
+        );
+        // Without the key, the refusal is no verdict: both expectations are unmet.
+        assert_eq!(expected_verdicts(&refused, &[grant]).len(), 2);
+    }
+
+    #[test]
     fn a_check_an_operator_fails_for_safety_is_one_it_must_fail() {
         for operator in operators::CATALOGUE {
             for id in operator.fails_for_safety {
@@ -923,7 +950,10 @@ mod tests {
         }
         // Every id the oracle and the operators name is one the audit has.
         let known = |id: &str| audit::checks::CHECKS.iter().any(|c| c.id == id);
-        for id in oracle::ROTATION_PATH {
+        for id in oracle::ROTATION_PATH
+            .iter()
+            .chain(oracle::NEEDS_SECRET_VALUE)
+        {
             assert!(known(id), "{id}");
         }
         for operator in operators::CATALOGUE {

@@ -143,25 +143,63 @@ pub fn agreement(prediction: &Prediction, hidden: bool, outcome: &Outcome) -> Ag
     }
 }
 
+/// The checks that need the application secret's value: they log in to the
+/// database with it, or read its `masterarn`. When AWS refuses the auditor the
+/// value, the only honest verdict they can give is that refusal's ERROR.
+pub const NEEDS_SECRET_VALUE: &[&str] = &[
+    "db.appuser.select",
+    "db.appuser.least-privilege",
+    "secret.rotation.admin-linked",
+];
+
 /// The expected verdicts of checks no rotation can confirm (a schedule, a public
 /// rule): each `(check, status)` that the findings do not show, as text.
-pub fn unmet(findings: &[Finding], expected: &[(&str, Status)]) -> Vec<String> {
+///
+/// `value_refused`: the call AWS refuses the auditor when it reads the secret's
+/// value (see [`crate::fuzz::operators::Operator::hides_secret_values`]). A check
+/// of [`NEEDS_SECRET_VALUE`] must then give ERROR naming `access denied to` that
+/// call instead of the verdict expected of it: a PASS or FAIL would have been drawn
+/// from a value AWS does not hand out, and a silent SKIP hides why.
+pub fn unmet(
+    findings: &[Finding],
+    expected: &[(&str, Status)],
+    value_refused: Option<&str>,
+) -> Vec<String> {
     expected
         .iter()
         .filter_map(|(id, status)| {
+            // The words `audit::inventory::CollectionError::describe` gives a denial.
+            let refusal = value_refused
+                .filter(|_| NEEDS_SECRET_VALUE.contains(id))
+                .map(|action| format!("access denied to {action}"));
+            let (wanted, wanted_text) = match &refusal {
+                Some(refusal) => (
+                    Status::Error,
+                    format!(
+                        "ERROR ({refusal}, which hides the secret's value; {status} otherwise)"
+                    ),
+                ),
+                None => (*status, status.to_string()),
+            };
+            let meets = |f: &Finding| {
+                f.status == wanted
+                    && refusal
+                        .as_ref()
+                        .is_none_or(|r| f.message.contains(r.as_str()))
+            };
             let of_check: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| is_check(&f.check_id, id))
                 .collect();
-            if of_check.iter().any(|f| f.status == *status) {
+            if of_check.iter().any(|f| meets(f)) {
                 None
             } else if of_check.is_empty() {
                 Some(format!(
-                    "expected {status} from {id}, which gave no finding"
+                    "expected {wanted_text} from {id}, which gave no finding"
                 ))
             } else {
                 Some(format!(
-                    "expected {status} from {id}, got {}",
+                    "expected {wanted_text} from {id}, got {}",
                     of_check
                         .iter()
                         .map(|f| line(f))
@@ -174,10 +212,11 @@ pub fn unmet(findings: &[Finding], expected: &[(&str, Status)]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn finding(id: &str, status: Status) -> Finding {
+    /// A finding of `id` with `status`, saying so.
+    pub(crate) fn finding(id: &str, status: Status) -> Finding {
         Finding {
             check_id: id.to_owned(),
             title: String::new(),
@@ -308,14 +347,95 @@ mod tests {
             finding("secret.rotation.schedule", Status::Fail),
             finding("vpc.endpoint-policy.secretsmanager", Status::Pass),
         ];
-        assert!(unmet(&findings, &[("secret.rotation.schedule", Status::Fail)]).is_empty());
-        let missed = unmet(&findings, &[("vpc.endpoint-policy", Status::Fail)]);
+        assert!(
+            unmet(
+                &findings,
+                &[("secret.rotation.schedule", Status::Fail)],
+                None
+            )
+            .is_empty()
+        );
+        let missed = unmet(&findings, &[("vpc.endpoint-policy", Status::Fail)], None);
         assert_eq!(missed.len(), 1);
         assert!(
             missed[0].contains("got PASS vpc.endpoint-policy.secretsmanager"),
             "{missed:?}"
         );
-        let absent = unmet(&findings, &[("rds.not-public", Status::Fail)]);
+        let absent = unmet(&findings, &[("rds.not-public", Status::Fail)], None);
         assert!(absent[0].contains("gave no finding"), "{absent:?}");
+    }
+
+    /// (finding's status and message, value refused, expected verdict met)
+    type ValueRow<'a> = (Status, &'a str, Option<&'a str>, bool);
+
+    #[test]
+    fn a_check_needing_a_hidden_secret_value_must_name_the_refusal_instead_of_its_verdict() {
+        use Status::{Error, Fail, Pass, Skip};
+        const DENIED: &str = "access denied to kms:Decrypt: grant the auditor's role `kms:Decrypt` (see `audit --print-policy`)";
+        // Case 85 of seed 1208: a key no longer delegated (refusing kms:Decrypt)
+        // beside a PROCESS grant, whose operator expects least privilege to FAIL.
+        let expected = ("db.appuser.least-privilege", Fail);
+        let cases: Vec<ValueRow> = vec![
+            // The value readable: the verdict expected, nothing else.
+            (Fail, "user appuser holds PROCESS", None, true),
+            (Error, DENIED, None, false),
+            // The value refused: the refusal's ERROR, and only it.
+            (Error, DENIED, Some("kms:Decrypt"), true),
+            // A FAIL drawn without the value is one AWS could not have allowed.
+            (
+                Fail,
+                "user appuser holds PROCESS",
+                Some("kms:Decrypt"),
+                false,
+            ),
+            // An ERROR for another reason, or another call refused, is not the refusal.
+            (
+                Error,
+                "the database did not answer: timed out",
+                Some("kms:Decrypt"),
+                false,
+            ),
+            (
+                Error,
+                "access denied to secretsmanager:GetSecretValue: grant ...",
+                Some("kms:Decrypt"),
+                false,
+            ),
+            (
+                Skip,
+                "the value of secret s was not read",
+                Some("kms:Decrypt"),
+                false,
+            ),
+        ];
+        for (status, message, refused, met) in cases {
+            let mut found = finding(expected.0, status);
+            found.message = message.to_owned();
+            let missed = unmet(&[found], &[expected], refused);
+            assert_eq!(
+                missed.is_empty(),
+                met,
+                "{status} {message:?} with {refused:?} refused: {missed:?}"
+            );
+        }
+        // A check that does not need the value keeps its verdict when the value is hidden.
+        let schedule = [finding("secret.rotation.schedule", Fail)];
+        assert!(
+            unmet(
+                &schedule,
+                &[("secret.rotation.schedule", Fail)],
+                Some("kms:Decrypt")
+            )
+            .is_empty()
+        );
+        let missed = unmet(
+            &[finding("secret.rotation.admin-linked", Pass)],
+            &[("secret.rotation.admin-linked", Pass)],
+            Some("kms:Decrypt"),
+        );
+        assert!(
+            missed[0].contains("expected ERROR (access denied to kms:Decrypt, which hides the secret's value; PASS otherwise)"),
+            "{missed:?}"
+        );
     }
 }
