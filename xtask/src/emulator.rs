@@ -590,7 +590,9 @@ fn names_state_dir(pid: u32, dir: &Path) -> bool {
         .split(|byte| *byte == 0)
         .filter_map(|argument| std::str::from_utf8(argument).ok())
         .any(|argument| {
-            let path = argument.split_once('=').map_or(argument, |(_, value)| value);
+            let path = argument
+                .split_once('=')
+                .map_or(argument, |(_, value)| value);
             runs.iter().any(|run| {
                 path == run
                     || path
@@ -846,7 +848,7 @@ fn shell_quote(value: &str) -> String {
 mod tests {
     use super::{
         DatabaseEndpoint, EmulatorState, OWNER_ENV, group_members, live_process_group,
-        owner_marker, process_belongs_to, shell_quote, stop,
+        names_state_dir, owner_marker, pid_i32, process_belongs_to, shell_quote, stop,
     };
     use std::fs;
     use std::path::PathBuf;
@@ -1050,7 +1052,10 @@ mod tests {
             {
                 break child;
             }
-            assert!(Instant::now() < deadline, "the stand-in's child did not start");
+            assert!(
+                Instant::now() < deadline,
+                "the stand-in's child did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         let state = stand_in_state(&dir, launcher_pid);
@@ -1066,8 +1071,14 @@ mod tests {
             nix::sys::signal::Signal::SIGKILL,
         );
         fs::remove_dir_all(&dir).ok();
-        let error = format!("{:#}", stopped.expect_err("a live unmarked group is an error"));
-        assert!(error.contains(&format!("kill -- -{launcher_pid}")), "{error}");
+        let error = format!(
+            "{:#}",
+            stopped.expect_err("a live unmarked group is an error")
+        );
+        assert!(
+            error.contains(&format!("kill -- -{launcher_pid}")),
+            "{error}"
+        );
         assert!(error.contains(&format!("pid {child}")), "{error}");
         assert!(kept, "the record of a running emulator's group was removed");
     }
@@ -1077,7 +1088,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-names-test-{}", std::process::id()));
         let run = dir.join("run").display().to_string();
         let cases = [
-            (vec!["mariadbd".to_owned(), format!("--datadir={run}/db")], true),
+            (
+                vec!["mariadbd".to_owned(), format!("--datadir={run}/db")],
+                true,
+            ),
             (vec!["python3".to_owned(), run.clone()], true),
             (vec!["tail".to_owned(), format!("{run}-old/log")], false),
             (vec!["tail".to_owned(), format!("{}", dir.display())], false),
@@ -1095,8 +1109,7 @@ mod tests {
             let deadline = Instant::now() + Duration::from_secs(10);
             // Until the child has exec'd `sh`, its command line is this test's.
             while fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| !c.windows(8).any(|w| w == b"stand-in"))
-                .unwrap_or(true)
+                .map_or(true, |c| !c.windows(8).any(|w| w == b"stand-in"))
                 && Instant::now() < deadline
             {
                 std::thread::sleep(Duration::from_millis(20));

@@ -3834,7 +3834,10 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         .await;
     assert_eq!(
         refusal(&stopped),
-        (Some("InvalidDBInstanceState".to_owned()), NOT_AVAILABLE.to_owned()),
+        (
+            Some("InvalidDBInstanceState".to_owned()),
+            NOT_AVAILABLE.to_owned()
+        ),
         "a stopped instance must refuse ModifyDBInstance"
     );
     rds.start_db_instance()
@@ -3843,7 +3846,11 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         .await
         .expect("StartDBInstance");
     let started = tests::available_db_instance(&rds, &db.id).await;
-    assert_ne!(started.backup_retention_period(), Some(3), "the refused change was not made");
+    assert_ne!(
+        started.backup_retention_period(),
+        Some(3),
+        "the refused change was not made"
+    );
 
     let off = rds
         .modify_db_instance()
@@ -3883,7 +3890,11 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         .send()
         .await;
     let (key_code, key_message) = refusal(&key_change);
-    assert_eq!(key_code.as_deref(), Some("InvalidParameterCombination"), "{key_message}");
+    assert_eq!(
+        key_code.as_deref(),
+        Some("InvalidParameterCombination"),
+        "{key_message}"
+    );
     assert!(key_message.contains(&db.id), "{key_message}");
     let after = tests::available_db_instance(&rds, &db.id).await;
     assert_eq!(

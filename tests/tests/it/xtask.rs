@@ -1178,7 +1178,8 @@ async fn a_rerun_moves_its_instance_to_the_parameter_group_only_once_it_is_avail
         .expect_err("a stopped instance cannot be moved");
     let error = format!("{error:#}");
     assert!(
-        error.contains(&format!("RDS instance {id} is stopped")) && error.contains("start-db-instance"),
+        error.contains(&format!("RDS instance {id} is stopped"))
+            && error.contains("start-db-instance"),
         "{error}"
     );
     let stopped = rds

@@ -311,9 +311,15 @@ fn modifiable(status: &str) -> Modifiable {
         "deleting" => Modifiable::Never(
             "it is being deleted: wait until it is gone and rerun provision to create it again",
         ),
-        "failed" | "restore-error" | "storage-full" | "incompatible-network"
-        | "incompatible-option-group" | "incompatible-parameters" | "incompatible-restore"
-        | "inaccessible-encryption-credentials" | "insufficient-capacity" => Modifiable::Never(
+        "failed"
+        | "restore-error"
+        | "storage-full"
+        | "incompatible-network"
+        | "incompatible-option-group"
+        | "incompatible-parameters"
+        | "incompatible-restore"
+        | "inaccessible-encryption-credentials"
+        | "insufficient-capacity" => Modifiable::Never(
             "RDS cannot bring it back on its own: see the RDS user guide, \"Viewing Amazon RDS DB instance status\", repair or delete it, and rerun provision",
         ),
         _ => Modifiable::Later,
