@@ -565,14 +565,20 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
 /// Whether `pid` is a launcher started for `dir` before launchers carried
 /// [`OWNER_ENV`]: one of its arguments is exactly `<dir>/run`, its state directory.
 fn started_unmarked(pid: u32, dir: &Path) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
+    command_line_and_state_dir(pid, dir).is_some_and(|(cmdline, runs)| {
+        cmdline
+            .split(|byte| *byte == 0)
+            .any(|argument| runs.iter().any(|run| argument == run.as_bytes()))
+    })
+}
+
+/// `pid`'s command line (`/proc/<pid>/cmdline`, arguments NUL-separated) and the
+/// state directory `<dir>/run`, spelt as given and canonical; None once `pid` is gone.
+fn command_line_and_state_dir(pid: u32, dir: &Path) -> Option<(Vec<u8>, [String; 2])> {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let canonical = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let runs = [dir.join("run"), canonical.join("run")].map(|run| run.display().to_string());
-    cmdline
-        .split(|byte| *byte == 0)
-        .any(|argument| runs.iter().any(|run| argument == run.as_bytes()))
+    Some((cmdline, runs))
 }
 
 /// Whether one of `pid`'s arguments names the state directory `<dir>/run` or a path
@@ -581,11 +587,9 @@ fn started_unmarked(pid: u32, dir: &Path) -> bool {
 /// may name a path): used only of members of the recorded launcher's group, to name
 /// them, never to signal them.
 fn names_state_dir(pid: u32, dir: &Path) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+    let Some((cmdline, runs)) = command_line_and_state_dir(pid, dir) else {
         return false;
     };
-    let canonical = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let runs = [dir.join("run"), canonical.join("run")].map(|run| run.display().to_string());
     cmdline
         .split(|byte| *byte == 0)
         .filter_map(|argument| std::str::from_utf8(argument).ok())
