@@ -261,6 +261,14 @@ REGISTRY: tuple[Behaviour, ...] = (
         modules=("rds_rotation",),
     ),
     Behaviour(
+        "rds-modify-refusals",
+        "ModifyDBInstance refuses any change to an instance that is not available (InvalidDBInstanceState \"Database instance is not in available state.\"), ManageMasterUserPassword=false without MasterUserPassword, and a MasterUserSecretKmsKeyId without ManageMasterUserPassword or naming another key than the managed secret's (InvalidParameterCombination)",
+        "RDS API reference, ModifyDBInstance (ManageMasterUserPassword, MasterUserSecretKmsKeyId, Errors); AWS's texts: hashicorp/terraform-provider-aws#31594, #41795, terraform-aws-modules/terraform-aws-rds-aurora#370",
+        "emulator::modify_db_instance_refuses_what_rds_refuses",
+        "a stopped instance must refuse ModifyDBInstance",
+        modules=("rds_servers",),
+    ),
+    Behaviour(
         "rds-secure-transport",
         "the instance's server applies its DB parameter group's require_secure_transport at once (SET GLOBAL): ON refuses a login without TLS",
         "RDS user guide, \"Requiring SSL/TLS for all connections to a MySQL DB instance on Amazon RDS\" (no reboot needed)",

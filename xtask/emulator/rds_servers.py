@@ -7,7 +7,8 @@ certificate for its endpoint's name; a managed master password creates that admi
 user with the privileges RDS gives (``rds_master_privileges``), and ModifyDBInstance's
 new master password, or one RDS now manages, is set on that server
 (``set_master_password``) once the request passes the checks RDS makes
-(``password_change_refusal``). A read replica is an
+(``modification_refusal``: any change only while the instance is
+available). A read replica is an
 endpoint of its own serving its source's server; stopping and starting an instance
 stops and starts its server; deleting it stops the server.
 
@@ -94,6 +95,91 @@ def set_master_password(instance, db_kwargs: dict, was_managed: bool) -> None:
         server.set_password(user, db_kwargs["master_user_password"])
 
 
+# The states in which RDS accepts a ModifyDBInstance. AWS answers any other with
+# InvalidDBInstanceState "Database instance is not in available state." (the fault
+# and its text as CloudTrail recorded them for a ModifyDBInstance sent while the
+# instance was still being created: hashicorp/terraform-provider-aws#31594; the fault
+# is in the RDS API reference, ModifyDBInstance, Errors). Which states besides
+# `available` AWS accepts is not documented: `storage-optimization` is accepted here
+# because terraform-provider-aws waits for "available, storage-optimization" before it
+# modifies an instance (hashicorp/terraform-provider-aws#3708), and an instance in it
+# is in service. `storage-full` is not: #3708 reports only storage changes accepted
+# in it, which the emulator does not model (its instances are never storage-full).
+MODIFIABLE_STATES = ("available", "storage-optimization")
+
+
+def state_refusal(instance) -> tuple[str, str] | None:
+    """The error RDS answers any ModifyDBInstance of `instance` with when it is not in
+    a state that accepts modifications (``MODIFIABLE_STATES``), or None."""
+    status = getattr(instance, "status", "available")
+    if status in MODIFIABLE_STATES:
+        return None
+    return "InvalidDBInstanceState", "Database instance is not in available state."
+
+
+def same_key(backend, wanted: str, current: str | None) -> bool:
+    """Whether the KMS key `wanted` names (an id, ARN, alias or alias ARN) is the key
+    whose ARN is `current`; a key KMS does not know is not the same."""
+    if current is None:
+        return False
+    if wanted == current:
+        return True
+    try:
+        return backend.kms.describe_key(wanted).arn == current
+    except Exception:  # an unknown key or alias
+        return False
+
+
+def secret_key_refusal(instance, backend, db_kwargs) -> tuple[str, str] | None:
+    """The error RDS answers a ``MasterUserSecretKmsKeyId`` it does not accept with.
+
+    ModifyDBInstance's reference, MasterUserSecretKmsKeyId: "This setting is valid only
+    if both of the following conditions are met: The DB instance doesn't manage the
+    master user password in Amazon Web Services Secrets Manager. If the DB instance
+    already manages the master user password ..., you can't change the KMS key used to
+    encrypt the secret. You are turning on ManageMasterUserPassword ..." So:
+
+    - without ``ManageMasterUserPassword`` true it is refused; AWS's text, as
+      ModifyDBCluster answered it (hashicorp/terraform-provider-aws#41795): "A
+      ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is
+      specified."; the error code is not confirmed (InvalidParameterCombination here);
+    - naming another key than the one of a secret RDS already manages is refused (code
+      and text not documented: the emulator's). The same key is the no-op it is.
+    """
+    wanted = db_kwargs.get("master_user_secret_kms_key_id")
+    if not wanted:
+        return None
+    if db_kwargs.get("manage_master_user_password") is not True:
+        return "InvalidParameterCombination", "A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified."
+    secret = getattr(instance, "master_user_secret", None)
+    if not getattr(instance, "manage_master_user_password", False) or secret is None:
+        return None
+    try:
+        current = secret.kms_key_id
+    except Exception:  # a secret without a key RDS knows: nothing to compare
+        return None
+    if same_key(backend, wanted, current):
+        return None
+    return "InvalidParameterCombination", (
+        f"MasterUserSecretKmsKeyId can't be changed: RDS already manages the master user password of DB instance "
+        f"{instance.db_instance_identifier} under KMS key {current}; turn the management off (ManageMasterUserPassword false "
+        f"with a MasterUserPassword), then on again with the new key."
+    )
+
+
+def modification_refusal(instance, backend, db_kwargs) -> tuple[str, str] | None:
+    """The error (code, message) RDS answers ModifyDBInstance of `instance` with, or None
+    where it accepts it: the instance's state first (``state_refusal``, any change),
+    then the master password (``password_change_refusal``) and its secret's key
+    (``secret_key_refusal``). The state and key checks, and ManageMasterUserPassword
+    false without a password, are behaviour ``rds-modify-refusals``."""
+    if behaviours.on("rds-modify-refusals"):
+        refusal = state_refusal(instance) or secret_key_refusal(instance, backend, db_kwargs)
+        if refusal is not None:
+            return refusal
+    return password_change_refusal(instance, db_kwargs)
+
+
 def password_change_refusal(instance, db_kwargs) -> tuple[str, str] | None:
     """The error (code, message) RDS answers a ModifyDBInstance that changes the master
     password of `instance` with, or None where it accepts it.
@@ -117,12 +203,23 @@ def password_change_refusal(instance, db_kwargs) -> tuple[str, str] | None:
       on"; ``ManageMasterUserPassword``: "Can't manage the master user password with
       Amazon Web Services Secrets Manager if MasterUserPassword is specified". The
       texts are the emulator's.
-    - An instance that is not available (stopped, say: its server is not running) is
-      refused, InvalidDBInstanceState, the fault ModifyDBInstance documents for an
-      instance in the wrong state; AWS's exact text is not confirmed.
+    - ``ManageMasterUserPassword`` false without ``MasterUserPassword`` is refused,
+      InvalidParameterCombination: ModifyDBInstance's reference, ManageMasterUserPassword:
+      "If the DB instance already manages the master user password ... and you specify
+      that the master user password is not managed ..., then you must specify
+      MasterUserPassword"; AWS refuses it whether or not the password is managed
+      (aws-cloudformation/aws-cloudformation-resource-providers-rds#442: "RDS would
+      reject the change stating that MasterUserPassword is required when
+      ManageMasterUserPassword is false"; getmoto/moto#8824, a maintainer: "The real AWS
+      backend requires that MasterUserPassword be passed in whenever
+      ManageMasterUserPassword is set to False"). AWS's text, as ModifyDBCluster answered
+      it (terraform-aws-modules/terraform-aws-rds-aurora#370): "MasterUserPassword must
+      be provided when ManageMasterUserPassword is set to false.".
     """
     manage = db_kwargs.get("manage_master_user_password")
     password = db_kwargs.get("master_user_password")
+    if manage is False and password is None and behaviours.on("rds-modify-refusals"):
+        return "InvalidParameterCombination", "MasterUserPassword must be provided when ManageMasterUserPassword is set to false."
     if manage is not True and password is None:
         return None
     name = instance.db_instance_identifier
@@ -144,16 +241,17 @@ def password_change_refusal(instance, db_kwargs) -> tuple[str, str] | None:
         return "InvalidParameterCombination", (
             f"MasterUserPassword can't be specified: RDS manages the master user password of DB instance {name} with Secrets Manager."
         )
-    status = getattr(instance, "status", "available")
-    if status != "available":
-        return "InvalidDBInstanceState", f"DB instance {name} is {status}; its master user password can be changed once it is available."
+    # With behaviour rds-modify-refusals off (its state check answers first when on), a
+    # stopped instance's server still cannot take a new password: refused as RDS would.
+    if state_refusal(instance) is not None:
+        return state_refusal(instance)
     return None
 
 
 def checked_modify(original):
-    """moto's ModifyDBInstance (`original`) with the master password checked first
-    (``password_change_refusal``: moto accepts every change, creates a secret even on
-    a replica and, on a stopped instance, records a password its server never gets),
+    """moto's ModifyDBInstance (`original`) with RDS's checks first
+    (``modification_refusal``: moto accepts every change in any state, creates a secret
+    even on a replica and, on a stopped instance, records a password its server never gets),
     ManageMasterUserPassword on an instance RDS already manages taken as the no-op it
     is (moto would make a second secret), and the new or now-managed password set on
     the instance's server (moto records it, the server would keep the old one)."""
@@ -163,7 +261,7 @@ def checked_modify(original):
         database = self.databases.get(db_instance_identifier)
         was_managed = bool(getattr(database, "manage_master_user_password", False))
         if database is not None:  # else moto's own answer (DBInstanceNotFound)
-            refusal = password_change_refusal(database, db_kwargs)
+            refusal = modification_refusal(database, self, db_kwargs)
             if refusal is not None:
                 raise RDSClientError(*refusal)
             if was_managed and db_kwargs.get("manage_master_user_password") is True:

@@ -514,6 +514,20 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
                 pid = state.launcher_pid
             );
         }
+        if let Some(member) = stopped
+            .iter()
+            .copied()
+            .find(|pid| names_state_dir(*pid, dir))
+        {
+            // The same, its launcher gone: the group lives on (a MariaDB server, a
+            // function) and keeps its id, which no other group can take meanwhile.
+            bail!(
+                "the emulator in {} (launcher pid {pid}, no longer running) left its process group running (pid {member} among them, naming {run}); it was started by an earlier xtask, which did not mark its processes: stop the group with `kill -- -{pid}`, then rerun `cargo xtask emulator down`",
+                dir.display(),
+                pid = state.launcher_pid,
+                run = dir.join("run").display()
+            );
+        }
         // Neither the launcher nor any process of its group is ours: the ids were
         // given to others since.
         fs::remove_file(EmulatorState::state_file(dir)).ok();
@@ -551,14 +565,45 @@ pub fn stop(dir: &Path) -> Result<Vec<u32>> {
 /// Whether `pid` is a launcher started for `dir` before launchers carried
 /// [`OWNER_ENV`]: one of its arguments is exactly `<dir>/run`, its state directory.
 fn started_unmarked(pid: u32, dir: &Path) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
-        return false;
-    };
+    command_line_and_state_dir(pid, dir).is_some_and(|(cmdline, runs)| {
+        cmdline
+            .split(|byte| *byte == 0)
+            .any(|argument| runs.iter().any(|run| argument == run.as_bytes()))
+    })
+}
+
+/// `pid`'s command line (`/proc/<pid>/cmdline`, arguments NUL-separated) and the
+/// state directory `<dir>/run`, spelt as given and canonical; None once `pid` is gone.
+fn command_line_and_state_dir(pid: u32, dir: &Path) -> Option<(Vec<u8>, [String; 2])> {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let canonical = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let runs = [dir.join("run"), canonical.join("run")].map(|run| run.display().to_string());
+    Some((cmdline, runs))
+}
+
+/// Whether one of `pid`'s arguments names the state directory `<dir>/run` or a path
+/// under it, whole or as an option's value (`--datadir=<dir>/run/...`), as the
+/// processes an unmarked launcher started do. Weaker than [`OWNER_ENV`] (any command
+/// may name a path): used only of members of the recorded launcher's group, to name
+/// them, never to signal them.
+fn names_state_dir(pid: u32, dir: &Path) -> bool {
+    let Some((cmdline, runs)) = command_line_and_state_dir(pid, dir) else {
+        return false;
+    };
     cmdline
         .split(|byte| *byte == 0)
-        .any(|argument| runs.iter().any(|run| argument == run.as_bytes()))
+        .filter_map(|argument| std::str::from_utf8(argument).ok())
+        .any(|argument| {
+            let path = argument
+                .split_once('=')
+                .map_or(argument, |(_, value)| value);
+            runs.iter().any(|run| {
+                path == run
+                    || path
+                        .strip_prefix(run.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
 }
 
 /// The live processes of process group `group` (zombies have ended already), from
@@ -807,7 +852,7 @@ fn shell_quote(value: &str) -> String {
 mod tests {
     use super::{
         DatabaseEndpoint, EmulatorState, OWNER_ENV, group_members, live_process_group,
-        owner_marker, process_belongs_to, shell_quote, stop,
+        names_state_dir, owner_marker, pid_i32, process_belongs_to, shell_quote, stop,
     };
     use std::fs;
     use std::path::PathBuf;
@@ -993,6 +1038,100 @@ mod tests {
                 .all(|pid| stopped.contains(pid)),
             "{stopped:?}"
         );
+    }
+
+    /// An unmarked launcher that died while its group lives on (a child naming the
+    /// state directory, as a MariaDB server's `--datadir` does) is named by `down`,
+    /// its record kept, not forgotten as a stranger's.
+    #[test]
+    fn the_group_of_an_unmarked_launcher_that_died_is_named_not_forgotten() {
+        let dir = std::env::temp_dir().join(format!("xtask-orphan-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("test directory");
+        let datadir = format!("--datadir={}", dir.join("run").join("db").display());
+        let mut launcher = Command::new("sh");
+        launcher.env_remove(OWNER_ENV).arg("-c").arg(format!(
+            "sh -c 'while :; do sleep 1; done' child {datadir} & exit 0"
+        ));
+        std::os::unix::process::CommandExt::process_group(&mut launcher, 0);
+        let mut launcher = launcher.spawn().expect("sh");
+        let launcher_pid = launcher.id();
+        let _ = launcher.wait();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let child = loop {
+            // The child is found once it has exec'd `sh` with its own arguments.
+            if let Some(child) = group_members(launcher_pid)
+                .into_iter()
+                .find(|pid| names_state_dir(*pid, &dir))
+            {
+                break child;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stand-in's child did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let state = stand_in_state(&dir, launcher_pid);
+        fs::write(
+            EmulatorState::state_file(&dir),
+            serde_json::to_string(&state).expect("json"),
+        )
+        .expect("state file");
+        let stopped = stop(&dir);
+        let kept = EmulatorState::state_file(&dir).exists();
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid_i32(launcher_pid)),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        fs::remove_dir_all(&dir).ok();
+        let error = format!(
+            "{:#}",
+            stopped.expect_err("a live unmarked group is an error")
+        );
+        assert!(
+            error.contains(&format!("kill -- -{launcher_pid}")),
+            "{error}"
+        );
+        assert!(error.contains(&format!("pid {child}")), "{error}");
+        assert!(kept, "the record of a running emulator's group was removed");
+    }
+
+    #[test]
+    fn the_state_directory_is_named_whole_or_as_an_options_value_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-names-test-{}", std::process::id()));
+        let run = dir.join("run").display().to_string();
+        let cases = [
+            (
+                vec!["mariadbd".to_owned(), format!("--datadir={run}/db")],
+                true,
+            ),
+            (vec!["python3".to_owned(), run.clone()], true),
+            (vec!["tail".to_owned(), format!("{run}-old/log")], false),
+            (vec!["tail".to_owned(), format!("{}", dir.display())], false),
+            (vec!["sleep".to_owned(), "30".to_owned()], false),
+        ];
+        for (arguments, expected) in cases {
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg("sleep 30")
+                .arg("stand-in")
+                .args(&arguments)
+                .spawn()
+                .expect("sh");
+            let pid = child.id();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            // Until the child has exec'd `sh`, its command line is this test's.
+            while fs::read(format!("/proc/{pid}/cmdline"))
+                .map_or(true, |c| !c.windows(8).any(|w| w == b"stand-in"))
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let named = names_state_dir(pid, &dir);
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_eq!(named, expected, "{arguments:?}");
+        }
     }
 
     #[test]

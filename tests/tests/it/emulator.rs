@@ -3792,3 +3792,115 @@ async fn private_dns_needs_the_vpcs_dns_support_and_hostnames() {
         .await
         .expect("DeleteVpcEndpoints");
 }
+
+/// The text and fault RDS answers a ModifyDBInstance of an instance that is not
+/// available with (hashicorp/terraform-provider-aws#31594, from CloudTrail).
+const NOT_AVAILABLE: &str = "Database instance is not in available state.";
+
+/// The error code and message of a refused call.
+fn refusal<T, E: aws_sdk_rds::error::ProvideErrorMetadata>(
+    result: &Result<T, E>,
+) -> (Option<String>, String) {
+    (
+        code(result),
+        result
+            .as_ref()
+            .err()
+            .and_then(|e| e.message().map(str::to_owned))
+            .unwrap_or_default(),
+    )
+}
+
+/// RDS API reference, ModifyDBInstance: any change to an instance that is not
+/// available is refused (InvalidDBInstanceState); ManageMasterUserPassword false needs
+/// a MasterUserPassword; MasterUserSecretKmsKeyId needs ManageMasterUserPassword and
+/// cannot change the key of a secret RDS already manages. Each refusal changes nothing.
+#[tokio::test]
+async fn modify_db_instance_refuses_what_rds_refuses() {
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let db = tests::rotation::rds_instance(&config, "modifyrefused").await;
+    rds.stop_db_instance()
+        .db_instance_identifier(&db.id)
+        .send()
+        .await
+        .expect("StopDBInstance");
+    let stopped = rds
+        .modify_db_instance()
+        .db_instance_identifier(&db.id)
+        .backup_retention_period(3)
+        .apply_immediately(true)
+        .send()
+        .await;
+    assert_eq!(
+        refusal(&stopped),
+        (
+            Some("InvalidDBInstanceState".to_owned()),
+            NOT_AVAILABLE.to_owned()
+        ),
+        "a stopped instance must refuse ModifyDBInstance"
+    );
+    rds.start_db_instance()
+        .db_instance_identifier(&db.id)
+        .send()
+        .await
+        .expect("StartDBInstance");
+    let started = tests::available_db_instance(&rds, &db.id).await;
+    assert_ne!(
+        started.backup_retention_period(),
+        Some(3),
+        "the refused change was not made"
+    );
+
+    let off = rds
+        .modify_db_instance()
+        .db_instance_identifier(&db.id)
+        .manage_master_user_password(false)
+        .apply_immediately(true)
+        .send()
+        .await;
+    assert_eq!(
+        refusal(&off),
+        (
+            Some("InvalidParameterCombination".to_owned()),
+            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false."
+                .to_owned()
+        ),
+        "turning the management off without a password must be refused"
+    );
+    let another_key = "alias/another-key";
+    let key_alone = rds
+        .modify_db_instance()
+        .db_instance_identifier(&db.id)
+        .master_user_secret_kms_key_id(another_key)
+        .apply_immediately(true)
+        .send()
+        .await;
+    assert_eq!(
+        code(&key_alone).as_deref(),
+        Some("InvalidParameterCombination"),
+        "a MasterUserSecretKmsKeyId without ManageMasterUserPassword must be refused"
+    );
+    let key_change = rds
+        .modify_db_instance()
+        .db_instance_identifier(&db.id)
+        .manage_master_user_password(true)
+        .master_user_secret_kms_key_id(another_key)
+        .apply_immediately(true)
+        .send()
+        .await;
+    let (key_code, key_message) = refusal(&key_change);
+    assert_eq!(
+        key_code.as_deref(),
+        Some("InvalidParameterCombination"),
+        "{key_message}"
+    );
+    assert!(key_message.contains(&db.id), "{key_message}");
+    let after = tests::available_db_instance(&rds, &db.id).await;
+    assert_eq!(
+        after.master_user_secret().and_then(|s| s.secret_arn()),
+        Some(db.managed_arn.as_str()),
+        "the managed secret is kept"
+    );
+    tests::rotation::delete_instance(&rds, &db.id).await;
+}

@@ -1130,3 +1130,87 @@ async fn provision_restores_the_runs_key_left_pending_deletion_under_its_alias()
         .expect("cleanup");
     assert!(report.complete(), "{}", report.table());
 }
+
+/// RDS refuses ModifyDBInstance of an instance that is not available (InvalidDBInstanceState,
+/// hashicorp/terraform-provider-aws#31594). A rerun that finds its instance outside the
+/// project's parameter group moves it only once it is available: a stopped instance
+/// is an error naming it, its state and the fix, with nothing sent; once started, the
+/// rerun moves it.
+#[tokio::test]
+async fn a_rerun_moves_its_instance_to_the_parameter_group_only_once_it_is_available() {
+    let config = sdk_config().await;
+    let names = Names::new(&unique_name("Xm")).expect("names");
+    let first = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("provision");
+    let id = first.state.db_instance.clone();
+    let rds = aws_sdk_rds::Client::new(&config);
+    let group_of = |instance: &aws_sdk_rds::types::DbInstance| {
+        instance
+            .db_parameter_groups()
+            .first()
+            .and_then(|g| g.db_parameter_group_name())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let elsewhere = format!("{}-elsewhere", names.db_parameter_group);
+    rds.create_db_parameter_group()
+        .db_parameter_group_name(&elsewhere)
+        .db_parameter_group_family("mysql8.4")
+        .description("another group")
+        .send()
+        .await
+        .expect("CreateDBParameterGroup");
+    rds.modify_db_instance()
+        .db_instance_identifier(&id)
+        .db_parameter_group_name(&elsewhere)
+        .send()
+        .await
+        .expect("move the instance out of the project's group");
+    rds.stop_db_instance()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("StopDBInstance");
+
+    let error = provision::provision(&config, &provision_options(&names))
+        .await
+        .expect_err("a stopped instance cannot be moved");
+    let error = format!("{error:#}");
+    assert!(
+        error.contains(&format!("RDS instance {id} is stopped"))
+            && error.contains("start-db-instance"),
+        "{error}"
+    );
+    let stopped = rds
+        .describe_db_instances()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("DescribeDBInstances");
+    assert_eq!(
+        group_of(&stopped.db_instances()[0]),
+        elsewhere,
+        "nothing was sent to the stopped instance"
+    );
+
+    rds.start_db_instance()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .expect("StartDBInstance");
+    provision::provision(&config, &provision_options(&names))
+        .await
+        .expect("the rerun after the start moves the instance");
+    let moved = tests::available_db_instance(&rds, &id).await;
+    assert_eq!(group_of(&moved), names.db_parameter_group);
+    let report = cleanup::cleanup(&config, &cleanup_options(&names, false))
+        .await
+        .expect("cleanup");
+    assert!(report.complete(), "{}", report.table());
+    rds.delete_db_parameter_group()
+        .db_parameter_group_name(&elsewhere)
+        .send()
+        .await
+        .expect("DeleteDBParameterGroup");
+}

@@ -127,3 +127,113 @@ def test_other_changes_pass_unchecked():
         rds.create_db_instance_read_replica(DBInstanceIdentifier="replica", SourceDBInstanceIdentifier="source")
         rds.modify_db_instance(DBInstanceIdentifier="replica", PubliclyAccessible=True, ApplyImmediately=True)
         assert rds.describe_db_instances(DBInstanceIdentifier="replica")["DBInstances"][0]["PubliclyAccessible"] is True
+
+
+NOT_AVAILABLE = "Database instance is not in available state."
+
+
+@pytest.mark.parametrize(
+    "status, refused_with",
+    [
+        ("available", None),
+        ("storage-optimization", None),
+        ("creating", NOT_AVAILABLE),
+        ("modifying", NOT_AVAILABLE),
+        ("stopped", NOT_AVAILABLE),
+        ("stopping", NOT_AVAILABLE),
+        ("deleting", NOT_AVAILABLE),
+        ("storage-full", NOT_AVAILABLE),
+    ],
+)
+def test_only_a_modifiable_state_accepts_a_modification(status, refused_with):
+    class Instance:
+        pass
+
+    instance = Instance()
+    instance.status = status
+    refusal = rds_servers.state_refusal(instance)
+    if refused_with is None:
+        assert refusal is None
+    else:
+        assert refusal == ("InvalidDBInstanceState", refused_with)
+
+
+def backend_instance(name: str):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.rds.models import rds_backends
+
+    return rds_backends[DEFAULT_ACCOUNT_ID][REGION].databases[name]
+
+
+@pytest.mark.parametrize("status", ["creating", "stopped"])
+@pytest.mark.parametrize(
+    "change",
+    [{"PubliclyAccessible": True}, {"BackupRetentionPeriod": 3}, {"CACertificateIdentifier": "rds-ca-rsa4096-g1"}],
+)
+def test_any_change_to_an_instance_that_is_not_available_is_refused(status, change):
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db")
+        before = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+        if status == "stopped":
+            rds.stop_db_instance(DBInstanceIdentifier="db")
+        else:
+            backend_instance("db").status = status
+        error = refused(rds, "db", **change)
+        assert (error["Code"], error["Message"]) == ("InvalidDBInstanceState", NOT_AVAILABLE)
+        after = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+        for key in change:
+            assert after.get(key) == before.get(key), f"{key} changed although refused"
+
+
+@pytest.mark.parametrize("managed", [True, False])
+def test_turning_management_off_without_a_password_is_refused(managed):
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db", ManageMasterUserPassword=managed)
+        before = secret_names()
+        error = refused(rds, "db", ManageMasterUserPassword=False)
+        assert (error["Code"], error["Message"]) == (
+            "InvalidParameterCombination",
+            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.",
+        )
+        described = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]
+        assert ("MasterUserSecret" in described) is managed
+        assert secret_names() == before
+
+
+def test_a_secret_key_without_turning_management_on_is_refused():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db", ManageMasterUserPassword=True)
+        key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        error = refused(rds, "db", MasterUserSecretKmsKeyId=key)
+        assert (error["Code"], error["Message"]) == (
+            "InvalidParameterCombination",
+            "A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified.",
+        )
+
+
+def test_the_key_of_a_managed_secret_is_not_changed_but_the_same_key_is_accepted():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        secret = instance(rds, "db", ManageMasterUserPassword=True)["MasterUserSecret"]
+        other = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        error = refused(rds, "db", ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=other)
+        assert error["Code"] == "InvalidParameterCombination"
+        assert "MasterUserSecretKmsKeyId can't be changed" in error["Message"]
+        described = rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]["MasterUserSecret"]
+        assert described["KmsKeyId"] == secret["KmsKeyId"]
+        rds.modify_db_instance(
+            DBInstanceIdentifier="db", ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=secret["KmsKeyId"], ApplyImmediately=True
+        )
+        assert len(secret_names()) == 1
+
+
+def test_turning_management_on_with_a_key_is_accepted():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        instance(rds, "db")
+        key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        answer = rds.modify_db_instance(DBInstanceIdentifier="db", ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=key, ApplyImmediately=True)
+        assert answer["DBInstance"]["MasterUserSecret"]["KmsKeyId"] == key

@@ -1,6 +1,7 @@
 //! The RDS instance: provision's step (created private, encrypted, with an
 //! RDS-managed admin password, in the project's parameter group, waited for until
-//! available; then the database group's rule admitting the bastion on the
+//! available; an earlier run's instance is moved to that group once it is available,
+//! since RDS refuses ModifyDBInstance of an instance in any other state; then the database group's rule admitting the bastion on the
 //! instance's port, known only once it exists), the lookup deploy needs, discovery,
 //! and its deletion without a final snapshot, waited for (its subnet group and
 //! security group go only after it).
@@ -29,7 +30,7 @@ pub(crate) const SPEC: Spec = Spec {
     ],
     plan: Plan {
         found_by: "rds:DescribeDBInstances by name, kept only with the run's tags",
-        create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it: ModifyDBInstance)",
+        create: "rds:CreateDBInstance MySQL 8.4 (newest offered) db.t3.micro, private, encrypted, admin password managed by RDS, in the project's parameter group (an earlier run's instance is moved to it once available: ModifyDBInstance)",
         ready: "status available with an endpoint (up to 20 minutes)",
         delete: "rds:DeleteDBInstance without a final snapshot, then wait until gone",
     },
@@ -117,6 +118,7 @@ impl Provisioner<'_> {
         let apply_status = if let Some(group) = ours {
             group.parameter_apply_status().map(ToOwned::to_owned)
         } else {
+            wait_until_modifiable(&self.rds, id).await?;
             let out = self
                 .rds
                 .modify_db_instance()
@@ -279,6 +281,120 @@ impl Provisioner<'_> {
     }
 }
 
+/// What an instance in `status` means for a ModifyDBInstance about to be sent.
+#[derive(Debug, PartialEq, Eq)]
+enum Modifiable {
+    /// RDS accepts the modification now.
+    Now,
+    /// RDS refuses it now, and the instance gets to `available` on its own.
+    Later,
+    /// RDS refuses it, and the instance stays so until someone acts: the fix.
+    Never(&'static str),
+}
+
+/// RDS refuses ModifyDBInstance of an instance that is not available
+/// (InvalidDBInstanceState "Database instance is not in available state.", as CloudTrail
+/// recorded it in hashicorp/terraform-provider-aws#31594; RDS API reference,
+/// ModifyDBInstance, Errors). `storage-optimization` is accepted as terraform-provider-aws
+/// accepts it (hashicorp/terraform-provider-aws#3708; AWS does not document which
+/// states accept a modification). The states are the RDS user guide's, "Viewing Amazon
+/// RDS DB instance status".
+fn modifiable(status: &str) -> Modifiable {
+    match status {
+        "available" | "storage-optimization" => Modifiable::Now,
+        "stopped" => Modifiable::Never(
+            "start it (aws rds start-db-instance --db-instance-identifier <id>) and rerun provision",
+        ),
+        "stopping" => Modifiable::Never(
+            "wait until it is stopped, start it (aws rds start-db-instance) and rerun provision",
+        ),
+        "deleting" => Modifiable::Never(
+            "it is being deleted: wait until it is gone and rerun provision to create it again",
+        ),
+        "failed"
+        | "restore-error"
+        | "storage-full"
+        | "incompatible-network"
+        | "incompatible-option-group"
+        | "incompatible-parameters"
+        | "incompatible-restore"
+        | "inaccessible-encryption-credentials"
+        | "insufficient-capacity" => Modifiable::Never(
+            "RDS cannot bring it back on its own: see the RDS user guide, \"Viewing Amazon RDS DB instance status\", repair or delete it, and rerun provision",
+        ),
+        _ => Modifiable::Later,
+    }
+}
+
+/// Waits (at most `MODIFY_WAIT`, with progress) until RDS accepts a ModifyDBInstance
+/// of `id`: a rerun can find the instance still creating, modifying or backing up.
+/// An instance that does not get there on its own (stopped, deleting, failed) is an
+/// error naming its state and the fix at once.
+async fn wait_until_modifiable(rds: &aws_sdk_rds::Client, id: &str) -> Result<()> {
+    const MODIFY_WAIT: Duration = Duration::from_mins(40);
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = std::sync::Arc::clone(&last);
+    let waited = aws::wait_for(
+        &format!("RDS instance {id} to be available before ModifyDBInstance (minutes on AWS)"),
+        MODIFY_WAIT,
+        || {
+            let rds = rds.clone();
+            let seen = std::sync::Arc::clone(&seen);
+            async move {
+                let out = match rds.describe_db_instances().db_instance_identifier(id).send().await {
+                    Ok(out) => out,
+                    Err(e) => {
+                        return Ok(Some(Err(anyhow!(
+                            "rds:DescribeDBInstances {id}: {}",
+                            aws::describe(&e)
+                        ))));
+                    }
+                };
+                let status = out
+                    .db_instances()
+                    .first()
+                    .and_then(aws_sdk_rds::types::DbInstance::db_instance_status)
+                    .unwrap_or("unknown")
+                    .to_owned();
+                let fresh = {
+                    let mut last = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let fresh = *last != status;
+                    last.clone_from(&status);
+                    fresh
+                };
+                match modifiable(&status) {
+                    Modifiable::Now => Ok(Some(Ok(()))),
+                    Modifiable::Never(fix) => Ok(Some(Err(anyhow!(
+                        "RDS instance {id} is {status}: RDS refuses ModifyDBInstance (moving it to the project's parameter group) until it is available; {fix}"
+                    )))),
+                    Modifiable::Later => {
+                        if fresh {
+                            say(&format!(
+                                "RDS instance {id} is {status}; waiting for it to be available before ModifyDBInstance"
+                            ));
+                        }
+                        Ok(None)
+                    }
+                }
+            }
+        },
+    )
+    .await;
+    match waited {
+        Ok(answer) => answer,
+        // Only the wait's own timeout: every other error is an answer above.
+        Err(timeout) => {
+            let status = last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            Err(timeout.context(format!(
+                "RDS instance {id} is still {status}, not available: RDS refuses ModifyDBInstance until it is; rerun provision once `aws rds describe-db-instances --db-instance-identifier {id}` shows it available"
+            )))
+        }
+    }
+}
+
 /// The run's DB instance, by its identifier.
 pub(crate) async fn find(
     rds: &aws_sdk_rds::Client,
@@ -359,4 +475,39 @@ pub(crate) async fn discover(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Modifiable, modifiable};
+
+    #[test]
+    fn a_modification_waits_for_a_passing_state_and_stops_at_a_lasting_one() {
+        for (status, expected) in [
+            ("available", "now"),
+            ("storage-optimization", "now"),
+            ("creating", "later"),
+            ("modifying", "later"),
+            ("backing-up", "later"),
+            ("rebooting", "later"),
+            ("starting", "later"),
+            ("configuring-enhanced-monitoring", "later"),
+            ("stopped", "never"),
+            ("stopping", "never"),
+            ("deleting", "never"),
+            ("failed", "never"),
+            ("storage-full", "never"),
+            ("incompatible-parameters", "never"),
+        ] {
+            let got = match modifiable(status) {
+                Modifiable::Now => "now",
+                Modifiable::Later => "later",
+                Modifiable::Never(fix) => {
+                    assert!(!fix.is_empty(), "{status}: a fix must be named");
+                    "never"
+                }
+            };
+            assert_eq!(got, expected, "{status}");
+        }
+    }
 }
