@@ -931,6 +931,15 @@ mod tests {
             .arg(dir.join("run"))
             .spawn()
             .expect("sh");
+        // Until the child has exec'd `sh`, its command line is still this test's
+        // (fork(2) copies it): wait for the launcher's own before asking.
+        let cmdline = format!("/proc/{}/cmdline", launcher.id());
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10)
+            && !fs::read(&cmdline).is_ok_and(|line| line.starts_with(b"sh\0"))
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let state = stand_in_state(&dir, launcher.id());
         let running = state.is_running();
         fs::write(
