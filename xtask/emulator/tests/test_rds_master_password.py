@@ -142,6 +142,7 @@ NOT_AVAILABLE = "Database instance is not in available state."
         ("stopped", NOT_AVAILABLE),
         ("stopping", NOT_AVAILABLE),
         ("deleting", NOT_AVAILABLE),
+        # the emulator's choice: AWS takes storage changes in it (terraform-provider-aws#3708)
         ("storage-full", NOT_AVAILABLE),
     ],
 )
