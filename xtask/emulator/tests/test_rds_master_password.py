@@ -216,6 +216,9 @@ def test_a_secret_key_without_turning_management_on_is_refused():
 
 
 def test_the_key_of_a_managed_secret_is_not_changed_but_the_same_key_is_accepted():
+    # The refusal's code and text, and the acceptance of the same key, are the emulator's
+    # choice: the reference says the key setting is "valid only if the DB instance doesn't
+    # manage the master user password", which AWS may apply to the same key too.
     with mock_aws():
         rds = boto3.client("rds", region_name=REGION)
         secret = instance(rds, "db", ManageMasterUserPassword=True)["MasterUserSecret"]
