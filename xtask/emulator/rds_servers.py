@@ -104,7 +104,8 @@ def set_master_password(instance, db_kwargs: dict, was_managed: bool) -> None:
 # because terraform-provider-aws waits for "available, storage-optimization" before it
 # modifies an instance (hashicorp/terraform-provider-aws#3708), and an instance in it
 # is in service. AWS's refusal of a stopped instance: RDS user guide, "Stopping an
-# Amazon RDS DB instance temporarily" (USER_StopInstance.html). Every other state is
+# Amazon RDS DB instance temporarily" (USER_StopInstance.html, its limitations; the
+# page's wording was not re-read for this comment). Every other state is
 # refused here as the emulator's conservative choice, not documented: `deleting`, and
 # `storage-full`, in which AWS does accept AllocatedStorage and Iops changes
 # (hashicorp/terraform-provider-aws#3708; AWS knowledge center, rds-out-of-storage),
