@@ -262,7 +262,7 @@ REGISTRY: tuple[Behaviour, ...] = (
     ),
     Behaviour(
         "rds-modify-refusals",
-        "ModifyDBInstance refuses any change to an instance that is not available (InvalidDBInstanceState \"Database instance is not in available state.\"), ManageMasterUserPassword=false without MasterUserPassword, and a MasterUserSecretKmsKeyId without ManageMasterUserPassword or naming another key than the managed secret's (InvalidParameterCombination)",
+        "ModifyDBInstance refuses any change to an instance that is creating or stopped (InvalidDBInstanceState \"Database instance is not in available state.\"; creating: AWS's refusal in hashicorp/terraform-provider-aws#31594; stopped: RDS user guide, \"Stopping an Amazon RDS DB instance temporarily\") and, the emulator's conservative choice (not documented), in every other state but available and storage-optimization (deleting, storage-full, where AWS takes storage changes: terraform-provider-aws#3708, ...), ManageMasterUserPassword=false without MasterUserPassword, and a MasterUserSecretKmsKeyId without ManageMasterUserPassword or naming another key than the managed secret's (InvalidParameterCombination)",
         "RDS API reference, ModifyDBInstance (ManageMasterUserPassword, MasterUserSecretKmsKeyId, Errors); AWS's texts: hashicorp/terraform-provider-aws#31594, #41795, terraform-aws-modules/terraform-aws-rds-aurora#370",
         "emulator::modify_db_instance_refuses_what_rds_refuses",
         "a stopped instance must refuse ModifyDBInstance",

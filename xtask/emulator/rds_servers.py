@@ -103,8 +103,13 @@ def set_master_password(instance, db_kwargs: dict, was_managed: bool) -> None:
 # `available` AWS accepts is not documented: `storage-optimization` is accepted here
 # because terraform-provider-aws waits for "available, storage-optimization" before it
 # modifies an instance (hashicorp/terraform-provider-aws#3708), and an instance in it
-# is in service. `storage-full` is not: #3708 reports only storage changes accepted
-# in it, which the emulator does not model (its instances are never storage-full).
+# is in service. AWS's refusal of a stopped instance: RDS user guide, "Stopping an
+# Amazon RDS DB instance temporarily" (USER_StopInstance.html, its limitations; the
+# page's wording was not re-read for this comment). Every other state is
+# refused here as the emulator's conservative choice, not documented: `deleting`, and
+# `storage-full`, in which AWS does accept AllocatedStorage and Iops changes
+# (hashicorp/terraform-provider-aws#3708; AWS knowledge center, rds-out-of-storage),
+# which the emulator does not model (its instances are never storage-full).
 MODIFIABLE_STATES = ("available", "storage-optimization")
 
 
@@ -248,6 +253,22 @@ def password_change_refusal(instance, db_kwargs) -> tuple[str, str] | None:
     return None
 
 
+def found_instance(backend, identifier: str):
+    """The instance `identifier` names as moto's own ModifyDBInstance finds it
+    (DescribeDBInstances: its identifier in any case, or its ARN; `databases` alone
+    knows no ARN), or None when there
+    is none (moto then answers DBInstanceNotFound itself). AWS identifiers are not
+    case-sensitive: "This parameter is stored as a lowercase string." (RDS API
+    reference, CreateDBInstance and ModifyDBInstance, DBInstanceIdentifier:
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html)."""
+    from moto.rds.exceptions import DBInstanceNotFoundError
+
+    try:
+        return backend.describe_db_instances(identifier)[0]
+    except DBInstanceNotFoundError:
+        return None
+
+
 def checked_modify(original):
     """moto's ModifyDBInstance (`original`) with RDS's checks first
     (``modification_refusal``: moto accepts every change in any state, creates a secret
@@ -258,7 +279,7 @@ def checked_modify(original):
     from moto.rds.exceptions import RDSClientError
 
     def modify_db_instance(self, db_instance_identifier, db_kwargs):
-        database = self.databases.get(db_instance_identifier)
+        database = found_instance(self, db_instance_identifier)
         was_managed = bool(getattr(database, "manage_master_user_password", False))
         if database is not None:  # else moto's own answer (DBInstanceNotFound)
             refusal = modification_refusal(database, self, db_kwargs)
@@ -266,6 +287,8 @@ def checked_modify(original):
                 raise RDSClientError(*refusal)
             if was_managed and db_kwargs.get("manage_master_user_password") is True:
                 db_kwargs.pop("manage_master_user_password")
+            # moto renames (NewDBInstanceIdentifier) by the key as stored
+            db_instance_identifier = database.db_instance_identifier
         database = original(self, db_instance_identifier, db_kwargs)
         set_master_password(database, db_kwargs, was_managed)
         return database
@@ -299,6 +322,9 @@ def install() -> None:
     original_delete_instance = rds_models.RDSBackend.delete_db_instance
 
     def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
+        # The instance as moto's own delete finds it: `databases` is a CaseInsensitiveDict
+        # (any spelling, as AWS), and moto's delete takes no ARN (whether AWS's does is
+        # not documented), so only what moto deletes has its gate and server stopped.
         database = self.databases.get(db_instance_identifier)
         result = original_delete_instance(self, db_instance_identifier, *args, **kwargs)
         gate = getattr(database, "emulator_gate", None)

@@ -918,6 +918,17 @@ mod tests {
         }
     }
 
+    /// `stand_in_state` written as the directory's state file, as `up` would.
+    fn record_stand_in(dir: &std::path::Path, launcher_pid: u32) -> EmulatorState {
+        let state = stand_in_state(dir, launcher_pid);
+        fs::write(
+            EmulatorState::state_file(dir),
+            serde_json::to_string(&state).expect("json"),
+        )
+        .expect("state file");
+        state
+    }
+
     /// A launcher started before launchers were marked is not taken for a
     /// stranger: `down` says how to stop it and keeps its record.
     #[test]
@@ -940,13 +951,8 @@ mod tests {
         {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let state = stand_in_state(&dir, launcher.id());
+        let state = record_stand_in(&dir, launcher.id());
         let running = state.is_running();
-        fs::write(
-            EmulatorState::state_file(&dir),
-            serde_json::to_string(&state).expect("json"),
-        )
-        .expect("state file");
         let stopped = stop(&dir);
         let kept = EmulatorState::state_file(&dir).exists();
         let _ = launcher.kill();
@@ -1002,12 +1008,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         };
         assert!(!process_belongs_to(bystander, &dir));
-        let state = stand_in_state(&dir, launcher_pid);
-        fs::write(
-            EmulatorState::state_file(&dir),
-            serde_json::to_string(&state).expect("json"),
-        )
-        .expect("state file");
+        record_stand_in(&dir, launcher_pid);
         let stopped = stop(&dir).expect("stop");
         let _ = launcher.wait();
         let alive = |pid: u32| {
@@ -1071,12 +1072,7 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        let state = stand_in_state(&dir, launcher_pid);
-        fs::write(
-            EmulatorState::state_file(&dir),
-            serde_json::to_string(&state).expect("json"),
-        )
-        .expect("state file");
+        record_stand_in(&dir, launcher_pid);
         let stopped = stop(&dir);
         let kept = EmulatorState::state_file(&dir).exists();
         let _ = nix::sys::signal::killpg(

@@ -3794,7 +3794,9 @@ async fn private_dns_needs_the_vpcs_dns_support_and_hostnames() {
 }
 
 /// The text and fault RDS answers a ModifyDBInstance of an instance that is not
-/// available with (hashicorp/terraform-provider-aws#31594, from CloudTrail).
+/// available with (hashicorp/terraform-provider-aws#31594, from CloudTrail, for an
+/// instance being created). That a stopped instance gets the same text is the
+/// emulator's choice: AWS's answer to it is not on record.
 const NOT_AVAILABLE: &str = "Database instance is not in available state.";
 
 /// The error code and message of a refused call.
@@ -3852,6 +3854,10 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         "the refused change was not made"
     );
 
+    // The refusal is the reference's (ManageMasterUserPassword: false needs
+    // MasterUserPassword); the code and text pinned here are the emulator's choice: this
+    // text is AWS's answer to ModifyDBCluster (terraform-aws-modules/terraform-aws-rds-aurora#370),
+    // ModifyDBInstance's own is not on record.
     let off = rds
         .modify_db_instance()
         .db_instance_identifier(&db.id)
@@ -3868,6 +3874,9 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         ),
         "turning the management off without a password must be refused"
     );
+    // The refusal is the reference's (MasterUserSecretKmsKeyId needs
+    // ManageMasterUserPassword); the code is the emulator's choice, not on record (AWS's
+    // text is known only from ModifyDBCluster: hashicorp/terraform-provider-aws#41795).
     let another_key = "alias/another-key";
     let key_alone = rds
         .modify_db_instance()
@@ -3889,6 +3898,11 @@ async fn modify_db_instance_refuses_what_rds_refuses() {
         .apply_immediately(true)
         .send()
         .await;
+    // The refusal is the reference's (the key of a secret RDS manages can't be changed);
+    // its code and its text naming the instance are the emulator's choice, not on
+    // record. The emulator's acceptance of the same key on a managed instance is its
+    // choice too, and not checked here: the reference says the key setting is "valid only
+    // if the DB instance doesn't manage the master user password".
     let (key_code, key_message) = refusal(&key_change);
     assert_eq!(
         key_code.as_deref(),

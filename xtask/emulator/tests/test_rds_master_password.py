@@ -142,6 +142,7 @@ NOT_AVAILABLE = "Database instance is not in available state."
         ("stopped", NOT_AVAILABLE),
         ("stopping", NOT_AVAILABLE),
         ("deleting", NOT_AVAILABLE),
+        # the emulator's choice: AWS takes storage changes in it (terraform-provider-aws#3708)
         ("storage-full", NOT_AVAILABLE),
     ],
 )
@@ -215,6 +216,9 @@ def test_a_secret_key_without_turning_management_on_is_refused():
 
 
 def test_the_key_of_a_managed_secret_is_not_changed_but_the_same_key_is_accepted():
+    # The refusal's code and text, and the acceptance of the same key, are the emulator's
+    # choice: the reference says the key setting is "valid only if the DB instance doesn't
+    # manage the master user password", which AWS may apply to the same key too.
     with mock_aws():
         rds = boto3.client("rds", region_name=REGION)
         secret = instance(rds, "db", ManageMasterUserPassword=True)["MasterUserSecret"]
@@ -237,3 +241,24 @@ def test_turning_management_on_with_a_key_is_accepted():
         key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
         answer = rds.modify_db_instance(DBInstanceIdentifier="db", ManageMasterUserPassword=True, MasterUserSecretKmsKeyId=key, ApplyImmediately=True)
         assert answer["DBInstance"]["MasterUserSecret"]["KmsKeyId"] == key
+
+
+@pytest.mark.parametrize("spelling", ["mydb", "MYDB", "arn"])
+def test_an_identifier_spelt_otherwise_is_checked_as_the_instance_it_names(spelling):
+    # AWS identifiers are not case-sensitive ("stored as a lowercase string", RDS API
+    # reference, CreateDBInstance) and moto's modify finds an instance by its ARN too:
+    # the refusals hold however the request names the instance.
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        arn = instance(rds, "MyDb")["DBInstanceArn"]
+        rds.stop_db_instance(DBInstanceIdentifier="MyDb")
+        name = arn if spelling == "arn" else spelling
+        error = refused(rds, name, PubliclyAccessible=True)
+        assert (error["Code"], error["Message"]) == ("InvalidDBInstanceState", NOT_AVAILABLE)
+        assert rds.describe_db_instances(DBInstanceIdentifier="MyDb")["DBInstances"][0].get("PubliclyAccessible") is not True
+
+
+def test_an_unknown_identifier_is_still_motos_not_found():
+    with mock_aws():
+        rds = boto3.client("rds", region_name=REGION)
+        assert refused(rds, "nosuchdb", PubliclyAccessible=True)["Code"] == "DBInstanceNotFound"

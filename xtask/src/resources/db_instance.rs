@@ -118,20 +118,34 @@ impl Provisioner<'_> {
         let apply_status = if let Some(group) = ours {
             group.parameter_apply_status().map(ToOwned::to_owned)
         } else {
-            wait_until_modifiable(&self.rds, id).await?;
-            let out = self
-                .rds
-                .modify_db_instance()
-                .db_instance_identifier(id)
-                .db_parameter_group_name(name)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
+            // The instance can leave `available` between the describe and the modify
+            // (a backup or maintenance starting): RDS's InvalidDBInstanceState then
+            // sends it back to waiting, within the one budget.
+            let started = std::time::Instant::now();
+            let out = loop {
+                wait_until_modifiable(&self.rds, id, MODIFY_WAIT.saturating_sub(started.elapsed()))
+                    .await?;
+                match self
+                    .rds
+                    .modify_db_instance()
+                    .db_instance_identifier(id)
+                    .db_parameter_group_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => break out,
+                    Err(e) if wait_again(aws::code(&e), started.elapsed()) => {
+                        say(&format!(
+                            "RDS instance {id} left the available state before ModifyDBInstance ({}); waiting again",
+                            aws::describe(&e)
+                        ));
+                    }
+                    Err(e) => bail!(
                         "rds:ModifyDBInstance {id} --db-parameter-group-name {name}: {}",
                         aws::describe(&e)
-                    )
-                })?;
+                    ),
+                }
+            };
             say(&format!(
                 "RDS instance {id}: moved to parameter group {name}"
             ));
@@ -241,7 +255,7 @@ impl Provisioner<'_> {
                     let Some(instance) = out.db_instances().first() else {
                         return Ok(None);
                     };
-                    if instance.db_instance_status() != Some("available") {
+                    if !instance.db_instance_status().is_some_and(in_service) {
                         return Ok(None);
                     }
                     let endpoint = instance.endpoint();
@@ -281,6 +295,26 @@ impl Provisioner<'_> {
     }
 }
 
+/// How long provision waits, in all, for RDS to accept its ModifyDBInstance.
+const MODIFY_WAIT: Duration = Duration::from_mins(40);
+
+/// Whether an instance in `status` serves connections: `available`, or
+/// `storage-optimization` (RDS optimizing storage after a storage change, the instance in
+/// service: RDS user guide, "Viewing Amazon RDS DB instance status"), as
+/// terraform-provider-aws waits for "available, storage-optimization"
+/// (hashicorp/terraform-provider-aws#3708).
+fn in_service(status: &str) -> bool {
+    matches!(status, "available" | "storage-optimization")
+}
+
+/// Whether a ModifyDBInstance refused with `code`, `elapsed` after provision began to
+/// wait, is to wait for the instance again: RDS's InvalidDBInstanceState (the instance
+/// left `available` after it was described, RDS API reference, ModifyDBInstance,
+/// Errors) while the budget (`MODIFY_WAIT`) lasts; any other refusal is final.
+fn wait_again(code: &str, elapsed: Duration) -> bool {
+    code == "InvalidDBInstanceState" && elapsed < MODIFY_WAIT
+}
+
 /// What an instance in `status` means for a ModifyDBInstance about to be sent.
 #[derive(Debug, PartialEq, Eq)]
 enum Modifiable {
@@ -301,7 +335,7 @@ enum Modifiable {
 /// RDS DB instance status".
 fn modifiable(status: &str) -> Modifiable {
     match status {
-        "available" | "storage-optimization" => Modifiable::Now,
+        s if in_service(s) => Modifiable::Now,
         "stopped" => Modifiable::Never(
             "start it (aws rds start-db-instance --db-instance-identifier <id>) and rerun provision",
         ),
@@ -311,6 +345,11 @@ fn modifiable(status: &str) -> Modifiable {
         "deleting" => Modifiable::Never(
             "it is being deleted: wait until it is gone and rerun provision to create it again",
         ),
+        // RDS user guide, "Viewing Amazon RDS DB instance status": the KMS key cannot be
+        // reached, and starting the instance recovers it once the key is active again.
+        "inaccessible-encryption-credentials-recoverable" => Modifiable::Never(
+            "RDS cannot reach its KMS key: enable the key (aws kms enable-key) or restore RDS's access to it, start the instance (aws rds start-db-instance) and rerun provision",
+        ),
         "failed"
         | "restore-error"
         | "storage-full"
@@ -319,6 +358,8 @@ fn modifiable(status: &str) -> Modifiable {
         | "incompatible-parameters"
         | "incompatible-restore"
         | "inaccessible-encryption-credentials"
+        | "incompatible-credentials"
+        | "unsupported-configuration"
         | "insufficient-capacity" => Modifiable::Never(
             "RDS cannot bring it back on its own: see the RDS user guide, \"Viewing Amazon RDS DB instance status\", repair or delete it, and rerun provision",
         ),
@@ -326,17 +367,20 @@ fn modifiable(status: &str) -> Modifiable {
     }
 }
 
-/// Waits (at most `MODIFY_WAIT`, with progress) until RDS accepts a ModifyDBInstance
+/// Waits (at most `budget`, with progress) until RDS accepts a ModifyDBInstance
 /// of `id`: a rerun can find the instance still creating, modifying or backing up.
 /// An instance that does not get there on its own (stopped, deleting, failed) is an
 /// error naming its state and the fix at once.
-async fn wait_until_modifiable(rds: &aws_sdk_rds::Client, id: &str) -> Result<()> {
-    const MODIFY_WAIT: Duration = Duration::from_mins(40);
+async fn wait_until_modifiable(
+    rds: &aws_sdk_rds::Client,
+    id: &str,
+    budget: Duration,
+) -> Result<()> {
     let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let seen = std::sync::Arc::clone(&last);
     let waited = aws::wait_for(
         &format!("RDS instance {id} to be available before ModifyDBInstance (minutes on AWS)"),
-        MODIFY_WAIT,
+        budget,
         || {
             let rds = rds.clone();
             let seen = std::sync::Arc::clone(&seen);
@@ -479,7 +523,8 @@ pub(crate) async fn discover(
 
 #[cfg(test)]
 mod tests {
-    use super::{Modifiable, modifiable};
+    use super::{MODIFY_WAIT, Modifiable, in_service, modifiable, wait_again};
+    use std::time::Duration;
 
     #[test]
     fn a_modification_waits_for_a_passing_state_and_stops_at_a_lasting_one() {
@@ -498,6 +543,9 @@ mod tests {
             ("failed", "never"),
             ("storage-full", "never"),
             ("incompatible-parameters", "never"),
+            ("inaccessible-encryption-credentials-recoverable", "never"),
+            ("incompatible-credentials", "never"),
+            ("unsupported-configuration", "never"),
         ] {
             let got = match modifiable(status) {
                 Modifiable::Now => "now",
@@ -508,6 +556,36 @@ mod tests {
                 }
             };
             assert_eq!(got, expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn provision_takes_an_instance_optimizing_its_storage_as_in_service() {
+        for (status, expected) in [
+            ("available", true),
+            ("storage-optimization", true),
+            ("creating", false),
+            ("backing-up", false),
+            ("modifying", false),
+            ("storage-full", false),
+            ("stopped", false),
+        ] {
+            assert_eq!(in_service(status), expected, "{status}");
+        }
+    }
+
+    #[test]
+    fn a_modification_refused_for_the_instances_state_waits_again_while_the_budget_lasts() {
+        let early = Duration::from_secs(5);
+        for (code, elapsed, expected) in [
+            ("InvalidDBInstanceState", early, true),
+            ("InvalidDBInstanceState", MODIFY_WAIT, false),
+            ("InvalidDBInstanceState", MODIFY_WAIT + early, false),
+            ("DBParameterGroupNotFound", early, false),
+            ("AccessDenied", early, false),
+            ("", early, false),
+        ] {
+            assert_eq!(wait_again(code, elapsed), expected, "{code} after {elapsed:?}");
         }
     }
 }
