@@ -26,6 +26,8 @@
 //!                   "state": "audited" | "audited; <n> region(s) not audited (<why>)"
 //!                            | "not audited: none of its <n> region(s) could be audited"
 //!                            | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>",
+//!                   "audited": true,             // any region of it audited: false when not reached,
+//!                                          // suspended, excluded, or none of its regions read
 //!                   "regions_not_audited": 0}]  // its regions probed and not audited: denied by an
 //!                                          // SCP, stopped, or not enabled (only when --regions names
 //!                                          // them); state words only the stopped. 0 for an account

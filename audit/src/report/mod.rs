@@ -140,6 +140,13 @@ pub struct ReportAccount {
     /// (`coverage::NotAudited::of_inventory`) count it as one account and no region.
     #[serde(default)]
     pub regions_not_audited: usize,
+    /// Whether any region of the account was audited (collected, and at least one
+    /// region read): false for an account not reached, suspended or excluded, and
+    /// for one collected with every region a gap (`state` "not audited: ..."), so a
+    /// reader need not parse `state`. False in a report written before the field
+    /// existed.
+    #[serde(default)]
+    pub audited: bool,
 }
 
 /// Findings with what a reader needs to interpret them.

@@ -68,6 +68,7 @@ impl AccountPart {
                 state: record.state(),
                 regions_not_audited: inventory
                     .map_or(0, |i| i.skipped_regions.len() + i.failed_regions.len()),
+                audited: inventory.is_some_and(|i| !i.regions.is_empty()),
             },
             regions: scope
                 .as_ref()
@@ -726,6 +727,64 @@ checks = ["ec2.ssh.*"]
 accounts = ["999999999999"]
 "#;
 
+    /// The scope's rows of [`org`], written out from the fixture.
+    fn assert_scope_rows(report: &Report) {
+        let role = |id: &str| {
+            Some(format!(
+                "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
+            ))
+        };
+        let row = |id: &str, name: Option<&str>, role_arn, reached, state: &str, gaps| {
+            ReportAccount {
+                account_id: id.to_owned(),
+                name: name.map(str::to_owned),
+                role_arn,
+                reached,
+                state: state.to_owned(),
+                regions_not_audited: gaps,
+                // Both collected accounts have us-east-1 read.
+                audited: reached,
+            }
+        };
+        assert_eq!(
+            report.scope.accounts,
+            [
+                row(
+                    "123456789012",
+                    Some("prod"),
+                    role("123456789012"),
+                    true,
+                    "audited",
+                    0
+                ),
+                row(
+                    "222222222222",
+                    None,
+                    None,
+                    true,
+                    "audited; 1 region(s) not audited (timed out)",
+                    2
+                ),
+                row(
+                    "333333333333",
+                    Some("sandbox"),
+                    role("333333333333"),
+                    false,
+                    "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
+                    0
+                ),
+                row(
+                    "444444444444",
+                    Some("left out"),
+                    None,
+                    false,
+                    "excluded: named by --exclude-accounts",
+                    0
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn every_format_streamed_is_the_whole_run_report_byte_for_byte() {
         let org = org();
@@ -739,59 +798,7 @@ accounts = ["999999999999"]
         ] {
             let settings = settings(mutelist);
             let expected = whole(&org, &settings, statuses);
-            // The scope's rows, written out from the fixture.
-            let role = |id: &str| {
-                Some(format!(
-                    "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
-                ))
-            };
-            let row = |id: &str, name: Option<&str>, role_arn, reached, state: &str, gaps| {
-                ReportAccount {
-                    account_id: id.to_owned(),
-                    name: name.map(str::to_owned),
-                    role_arn,
-                    reached,
-                    state: state.to_owned(),
-                    regions_not_audited: gaps,
-                }
-            };
-            assert_eq!(
-                expected.scope.accounts,
-                [
-                    row(
-                        "123456789012",
-                        Some("prod"),
-                        role("123456789012"),
-                        true,
-                        "audited",
-                        0
-                    ),
-                    row(
-                        "222222222222",
-                        None,
-                        None,
-                        true,
-                        "audited; 1 region(s) not audited (timed out)",
-                        2
-                    ),
-                    row(
-                        "333333333333",
-                        Some("sandbox"),
-                        role("333333333333"),
-                        false,
-                        "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
-                        0
-                    ),
-                    row(
-                        "444444444444",
-                        Some("left out"),
-                        None,
-                        false,
-                        "excluded: named by --exclude-accounts",
-                        0
-                    ),
-                ]
-            );
+            assert_scope_rows(&expected);
             if statuses.is_empty() {
                 // What the hand-built run must hold, whatever the checks say.
                 let of = |id: &str| {
@@ -917,6 +924,10 @@ accounts = ["999999999999"]
         assert_eq!(finished.api_requests, 18);
     }
 
+    /// (account, its region read, regions stopped, regions skipped, state,
+    /// regions not audited, audited)
+    type Row<'a> = (&'a str, bool, usize, usize, &'a str, usize, bool);
+
     #[test]
     fn the_scope_counts_each_accounts_regions_not_audited_beside_its_state() {
         use crate::inventory::{CollectionError, FailedRegion, RegionGap, SkippedRegion};
@@ -935,33 +946,49 @@ accounts = ["999999999999"]
         };
         let org = org();
         // (account, regions stopped, regions skipped, state, regions not audited)
-        let cases: [(&str, usize, usize, &str, usize); 5] = [
-            ("123456789012", 0, 0, "audited", 0),
+        let cases: [Row; 6] = [
+            ("123456789012", true, 0, 0, "audited", 0, true),
             (
                 "123456789012",
+                true,
                 1,
                 0,
                 "audited; 1 region(s) not audited (timed out)",
                 1,
+                true,
             ),
             // The state words only the stopped region; the count has both.
             (
                 "123456789012",
+                true,
                 1,
                 1,
                 "audited; 1 region(s) not audited (timed out)",
                 2,
+                true,
             ),
-            ("123456789012", 0, 2, "audited", 2),
+            ("123456789012", true, 0, 2, "audited", 2, true),
+            // Reached, every region stopped: its regions counted here, not audited.
+            (
+                "123456789012",
+                false,
+                2,
+                0,
+                "not audited: none of its 2 region(s) could be audited",
+                2,
+                false,
+            ),
             (
                 "333333333333",
+                false,
                 0,
                 0,
                 "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
                 0,
+                false,
             ),
         ];
-        for (account_id, stopped, not_enabled, state, count) in cases {
+        for (account_id, read, stopped, not_enabled, state, count, audited) in cases {
             let mut record = org
                 .accounts
                 .iter()
@@ -969,21 +996,40 @@ accounts = ["999999999999"]
                 .expect("an account of the fixture")
                 .clone();
             if let AccountOutcome::Collected(inventory) = &mut record.outcome {
+                if !read {
+                    inventory.regions.clear();
+                }
                 inventory.failed_regions = (0..stopped)
                     .map(|n| failed(&format!("eu-west-{n}")))
                     .collect();
                 inventory.skipped_regions = (0..not_enabled)
                     .map(|n| skipped(&format!("me-south-{n}")))
                     .collect();
+                if !read {
+                    // The run's totals count such an account as one, and no region.
+                    assert_eq!(
+                        NotAudited::of_inventory(inventory),
+                        NotAudited {
+                            accounts: 1,
+                            regions: 0,
+                            audited: 0,
+                        }
+                    );
+                }
             }
             let account = AccountPart::of(&record).account;
             assert_eq!(
-                (account.state.as_str(), account.regions_not_audited),
-                (state, count),
+                (
+                    account.state.as_str(),
+                    account.regions_not_audited,
+                    account.audited
+                ),
+                (state, count, audited),
                 "{account_id} {stopped} {not_enabled}"
             );
             let json = serde_json::to_value(&account).expect("JSON");
             assert_eq!(json["regions_not_audited"], count, "{json}");
+            assert_eq!(json["audited"], audited, "{json}");
         }
         // A report written before the field existed still reads, with 0.
         let old: ReportAccount = serde_json::from_value(serde_json::json!({
@@ -991,7 +1037,7 @@ accounts = ["999999999999"]
             "reached": true, "state": "audited"
         }))
         .expect("an older report's account");
-        assert_eq!(old.regions_not_audited, 0);
+        assert_eq!((old.regions_not_audited, old.audited), (0, false));
     }
 
     #[test]
