@@ -80,13 +80,21 @@ impl CollectionError {
         }
         if self.access_denied {
             format!(
-                "access denied to {}: grant the auditor's role `{}` (see `audit --print-policy`)",
-                self.action, self.action
+                "{}: grant the auditor's role `{}` (see `audit --print-policy`)",
+                access_denied_to(&self.action),
+                self.action
             )
         } else {
             format!("{} failed: {}", self.action, self.message)
         }
     }
+}
+
+/// The words opening [`CollectionError::describe`] for a denial of `action` that no
+/// service control policy made: a reader (the fuzz oracle) looks for them in a
+/// finding to tell that refusal from other errors.
+pub fn access_denied_to(action: &str) -> String {
+    format!("access denied to {action}")
 }
 
 /// The first line of a service's message.

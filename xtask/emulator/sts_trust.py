@@ -98,9 +98,37 @@ def _sts_access_denied(caller_arn: str, role_arn: str):
     return error
 
 
+# The access key id of a SigV4 ``Authorization`` header: ``Credential=<key>/<date>/...``
+# (AWS General Reference, "Signature Version 4": the credential scope follows the key).
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def signing_key(authorization: str | None, moto_key: str) -> str:
+    """The access key id that signed an STS request. moto 5's
+    ``BaseResponse.get_access_key`` finds only a key of exactly 20 capitals and
+    digits and answers ``AKIAEXAMPLE`` otherwise, so GetCallerIdentity signed with the
+    emulator's key (``testing``) named moto's placeholder
+    ``arn:aws:sts::<account>:user/moto`` instead of the signing user, and a key policy
+    or trust policy built from that answer named no one who calls. AWS answers for the
+    caller: GetCallerIdentity "returns details about the IAM user or role whose
+    credentials are used to call the operation"
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+    ``moto_key`` (moto's answer) stands when the header names no key."""
+    match = _CREDENTIAL.search(authorization or "")
+    return match[1] if match else moto_key
+
+
 def install_sts_patches() -> None:
-    """AssumeRole refuses a caller the role's trust policy does not allow."""
+    """AssumeRole refuses a caller the role's trust policy does not allow; STS knows
+    the caller by the key that signed (``signing_key``)."""
     from moto.sts.responses import TokenResponse
+
+    moto_get_access_key = TokenResponse.get_access_key
+
+    def get_access_key(self) -> str:
+        return signing_key(self.headers.get("Authorization"), moto_get_access_key(self))
+
+    replace(TokenResponse, "get_access_key", get_access_key)
 
     original = TokenResponse.assume_role
 

@@ -19,15 +19,21 @@
 //!                                          // name what was audited (each finding's setup does)
 //!     // an audit of several accounts (--accounts, --organization); account_id is then null:
 //!     "caller": {"account_id": "123456789012", "arn": "arn:aws:iam::123456789012:user/auditor"} | null,
+//!     // every listed account, by id; [] for one account:
 //!     "accounts": [{"account_id": "111111111111", "name": "prod" | null,
 //!                   "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" | null,
 //!                   "reached": true,
 //!                   "state": "audited" | "audited; <n> region(s) not audited (<why>)"
 //!                            | "not audited: none of its <n> region(s) could be audited"
 //!                            | "unreachable: <why>" | "suspended (<state>)" | "excluded: <why>",
-//!                   "regions_not_audited": 0}]  // regions probed and not audited: not enabled,
-//!                                          // denied by an SCP or stopped (state words only the stopped)
-//!                                          // every listed account, by id; [] for one account
+//!                   "audited": true,             // any region of it audited: false when not reached,
+//!                                          // suspended, excluded, or none of its regions read
+//!                   "regions_not_audited": 0}]  // its regions probed and not audited: denied by an
+//!                                          // SCP, stopped, or not enabled (only when --regions names
+//!                                          // them); state words only the stopped. 0 for an account
+//!                                          // not reached; an account none of whose regions was audited
+//!                                          // counts them here, but is one account (no region) in the
+//!                                          // run's totals of what was not audited
 //!   },
 //!   "findings": [{
 //!     "check_id": "ec2.ssh.restricted",       // stable id

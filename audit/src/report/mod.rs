@@ -129,13 +129,24 @@ pub struct ReportAccount {
     /// every listed account is in the scope, so coverage can be proved.
     #[serde(default)]
     pub state: String,
-    /// How many regions of a collected account were probed and not audited: not
-    /// enabled, denied by a service control policy, or stopped (failed, or past
-    /// the account's deadline). `state` words only the stopped ones; this counts
-    /// them all, for a reader that should not parse `state`. 0 for an account not
-    /// collected, and in a report written before the field existed.
+    /// How many regions of a collected account were probed and not audited:
+    /// denied by a service control policy, stopped (failed, or past the account's
+    /// deadline), or not enabled (counted only when `--regions` names them: with
+    /// `all` a region not enabled is no gap). `state` words only the stopped ones;
+    /// this counts them all, for a reader that should not parse `state`. 0 for an
+    /// account not collected (`reached` false), and in a report written before the
+    /// field existed. An account collected with none of its regions audited counts
+    /// them all here, while the run's totals of what was not audited
+    /// (`coverage::NotAudited::of_inventory`) count it as one account and no region.
     #[serde(default)]
     pub regions_not_audited: usize,
+    /// Whether any region of the account was audited (collected, and at least one
+    /// region read): false for an account not reached, suspended or excluded, and
+    /// for one collected with every region a gap (`state` "not audited: ..."), so a
+    /// reader need not parse `state`. False in a report written before the field
+    /// existed.
+    #[serde(default)]
+    pub audited: bool,
 }
 
 /// Findings with what a reader needs to interpret them.

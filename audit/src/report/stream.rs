@@ -68,6 +68,7 @@ impl AccountPart {
                 state: record.state(),
                 regions_not_audited: inventory
                     .map_or(0, |i| i.skipped_regions.len() + i.failed_regions.len()),
+                audited: inventory.is_some_and(|i| !i.regions.is_empty()),
             },
             regions: scope
                 .as_ref()
@@ -552,14 +553,29 @@ mod tests {
     use crate::org_inventory::AccountOutcome;
     use crate::policy::Policy;
 
-    /// Two accounts collected, one unreachable, one excluded, by id.
+    /// Two accounts collected (the second with one region stopped and one denied
+    /// by an SCP), one unreachable, one excluded, by id.
     fn org() -> OrgInventory {
+        use crate::inventory::{CollectionError, FailedRegion, RegionGap, SkippedRegion};
         let mut first = compliant_inventory();
         first.metadata.api_requests = 7;
         let mut org = sample_org(&first);
         let mut second = compliant_inventory();
         second.metadata.account_id = Some("222222222222".to_owned());
         second.metadata.api_requests = 11;
+        second.failed_regions = vec![FailedRegion {
+            region: "eu-west-3".to_owned(),
+            error: CollectionError {
+                action: "ec2:DescribeVpcs".to_owned(),
+                access_denied: false,
+                code: None,
+                message: "timed out".to_owned(),
+            },
+        }];
+        second.skipped_regions = vec![SkippedRegion {
+            region: "ap-east-1".to_owned(),
+            gap: RegionGap::DeniedByScp("explicit deny in a service control policy".to_owned()),
+        }];
         org.accounts.push(AccountRecord {
             account_id: "222222222222".to_owned(),
             name: None,
@@ -596,6 +612,17 @@ mod tests {
     /// the excluded account gives nothing; the run adds no row of its own (the
     /// setup is found). The mutelist is applied to the whole run at once.
     fn whole(org: &OrgInventory, settings: &Settings, statuses: &[ShownStatus]) -> Report {
+        whole_ending(org, settings, statuses, None)
+    }
+
+    /// [`whole`] whose run ends with `end`, the row a run adds when no account
+    /// has the setup (written out by the caller).
+    fn whole_ending(
+        org: &OrgInventory,
+        settings: &Settings,
+        statuses: &[ShownStatus],
+        end: Option<Finding>,
+    ) -> Report {
         let coverage = crate::coverage::Coverage {
             require_setup: false,
             many: true,
@@ -632,6 +659,7 @@ mod tests {
             setup: None,
             muted: None,
         });
+        findings.extend(end);
         let mut report = Report::for_organization(org, findings);
         if let Some(list) = &settings.mutelist {
             let inventories = org.accounts.iter().filter_map(AccountRecord::inventory);
@@ -699,6 +727,64 @@ checks = ["ec2.ssh.*"]
 accounts = ["999999999999"]
 "#;
 
+    /// The scope's rows of [`org`], written out from the fixture.
+    fn assert_scope_rows(report: &Report) {
+        let role = |id: &str| {
+            Some(format!(
+                "arn:aws:iam::{id}:role/OrganizationAccountAccessRole"
+            ))
+        };
+        let row = |id: &str, name: Option<&str>, role_arn, reached, state: &str, gaps| {
+            ReportAccount {
+                account_id: id.to_owned(),
+                name: name.map(str::to_owned),
+                role_arn,
+                reached,
+                state: state.to_owned(),
+                regions_not_audited: gaps,
+                // Both collected accounts have us-east-1 read.
+                audited: reached,
+            }
+        };
+        assert_eq!(
+            report.scope.accounts,
+            [
+                row(
+                    "123456789012",
+                    Some("prod"),
+                    role("123456789012"),
+                    true,
+                    "audited",
+                    0
+                ),
+                row(
+                    "222222222222",
+                    None,
+                    None,
+                    true,
+                    "audited; 1 region(s) not audited (timed out)",
+                    2
+                ),
+                row(
+                    "333333333333",
+                    Some("sandbox"),
+                    role("333333333333"),
+                    false,
+                    "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
+                    0
+                ),
+                row(
+                    "444444444444",
+                    Some("left out"),
+                    None,
+                    false,
+                    "excluded: named by --exclude-accounts",
+                    0
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn every_format_streamed_is_the_whole_run_report_byte_for_byte() {
         let org = org();
@@ -712,6 +798,7 @@ accounts = ["999999999999"]
         ] {
             let settings = settings(mutelist);
             let expected = whole(&org, &settings, statuses);
+            assert_scope_rows(&expected);
             if statuses.is_empty() {
                 // What the hand-built run must hold, whatever the checks say.
                 let of = |id: &str| {
@@ -773,26 +860,73 @@ accounts = ["999999999999"]
     }
 
     #[test]
+    fn a_run_where_no_account_has_the_setup_ends_with_its_row_byte_for_byte() {
+        let mut org = org();
+        for account in &mut org.accounts {
+            if let AccountOutcome::Collected(inventory) = &mut account.outcome {
+                for region in &mut inventory.regions {
+                    *region = crate::inventory::RegionInventory::empty(&region.region);
+                }
+            }
+        }
+        let settings = settings(None);
+        // Counted by hand from the fixture: two regions read (us-east-1 of each
+        // collected account), the second account's stopped region and its region
+        // denied by an SCP not read, and the sandbox account not reached.
+        let found = &crate::coverage::SETUP_FOUND;
+        let end = Finding {
+            check_id: found.id.to_owned(),
+            title: found.title.to_owned(),
+            status: Status::Error,
+            severity: found.severity,
+            region: "global".to_owned(),
+            resource: "setup/secretsmanagertutorial".to_owned(),
+            resource_type: found.resource_type.to_owned(),
+            message: format!(
+                "the named setup (VPC tagged Name={}, database secretsmanagertutorial, secret SecretsManagerTutorialAppuser) was found in 0 of 2 region(s) read; 2 region(s) and 1 account(s) not read could hold it: a name may be misspelt, or the setup deleted",
+                Policy::default().vpc_name
+            ),
+            remediation: found.remediation.to_owned(),
+            compliance: found.compliance.iter().map(|&c| c.to_owned()).collect(),
+            references: found.references.iter().map(|&r| r.to_owned()).collect(),
+            account_id: None,
+            setup: None,
+            muted: None,
+        };
+        let expected = whole_ending(&org, &settings, &[], Some(end.clone()));
+        assert_eq!(expected.findings.last(), Some(&end));
+        for format in [Format::Json, Format::Csv, Format::Table] {
+            let (text, _, _) = streamed(&org, &settings, format, &[]);
+            assert_eq!(text, expected.render(format), "{format:?}");
+        }
+    }
+
+    #[test]
     fn the_skipped_lines_and_gaps_are_the_whole_runs() {
         let org = org();
         let settings = settings(None);
         let expected = whole(&org, &settings, &[]);
         let (_, _, finished) = streamed(&org, &settings, Format::Csv, &[]);
         assert_eq!(finished.skipped, expected.skipped_lines());
-        // Counted by hand: the sandbox account not reached, every region of the
-        // two collected accounts read, and their API requests (7 and 11).
+        // Counted by hand: the sandbox account not reached, the second account's
+        // stopped region and its region denied by an SCP, and the API requests of
+        // the two collected accounts (7 and 11).
         let compliant = compliant_inventory();
         assert!(compliant.skipped_regions.is_empty() && compliant.failed_regions.is_empty());
         assert_eq!(
             finished.gaps,
             NotAudited {
                 accounts: 1,
-                regions: 0,
+                regions: 2,
                 audited: 2,
             }
         );
         assert_eq!(finished.api_requests, 18);
     }
+
+    /// (account, its region read, regions stopped, regions skipped, state,
+    /// regions not audited, audited)
+    type Row<'a> = (&'a str, bool, usize, usize, &'a str, usize, bool);
 
     #[test]
     fn the_scope_counts_each_accounts_regions_not_audited_beside_its_state() {
@@ -812,33 +946,49 @@ accounts = ["999999999999"]
         };
         let org = org();
         // (account, regions stopped, regions skipped, state, regions not audited)
-        let cases: [(&str, usize, usize, &str, usize); 5] = [
-            ("123456789012", 0, 0, "audited", 0),
+        let cases: [Row; 6] = [
+            ("123456789012", true, 0, 0, "audited", 0, true),
             (
                 "123456789012",
+                true,
                 1,
                 0,
                 "audited; 1 region(s) not audited (timed out)",
                 1,
+                true,
             ),
             // The state words only the stopped region; the count has both.
             (
                 "123456789012",
+                true,
                 1,
                 1,
                 "audited; 1 region(s) not audited (timed out)",
                 2,
+                true,
             ),
-            ("123456789012", 0, 2, "audited", 2),
+            ("123456789012", true, 0, 2, "audited", 2, true),
+            // Reached, every region stopped: its regions counted here, not audited.
+            (
+                "123456789012",
+                false,
+                2,
+                0,
+                "not audited: none of its 2 region(s) could be audited",
+                2,
+                false,
+            ),
             (
                 "333333333333",
+                false,
                 0,
                 0,
                 "unreachable: sts:AssumeRole failed (User: x is not authorized to perform: sts:AssumeRole)",
                 0,
+                false,
             ),
         ];
-        for (account_id, stopped, not_enabled, state, count) in cases {
+        for (account_id, read, stopped, not_enabled, state, count, audited) in cases {
             let mut record = org
                 .accounts
                 .iter()
@@ -846,21 +996,40 @@ accounts = ["999999999999"]
                 .expect("an account of the fixture")
                 .clone();
             if let AccountOutcome::Collected(inventory) = &mut record.outcome {
+                if !read {
+                    inventory.regions.clear();
+                }
                 inventory.failed_regions = (0..stopped)
                     .map(|n| failed(&format!("eu-west-{n}")))
                     .collect();
                 inventory.skipped_regions = (0..not_enabled)
                     .map(|n| skipped(&format!("me-south-{n}")))
                     .collect();
+                if !read {
+                    // The run's totals count such an account as one, and no region.
+                    assert_eq!(
+                        NotAudited::of_inventory(inventory),
+                        NotAudited {
+                            accounts: 1,
+                            regions: 0,
+                            audited: 0,
+                        }
+                    );
+                }
             }
             let account = AccountPart::of(&record).account;
             assert_eq!(
-                (account.state.as_str(), account.regions_not_audited),
-                (state, count),
+                (
+                    account.state.as_str(),
+                    account.regions_not_audited,
+                    account.audited
+                ),
+                (state, count, audited),
                 "{account_id} {stopped} {not_enabled}"
             );
             let json = serde_json::to_value(&account).expect("JSON");
             assert_eq!(json["regions_not_audited"], count, "{json}");
+            assert_eq!(json["audited"], audited, "{json}");
         }
         // A report written before the field existed still reads, with 0.
         let old: ReportAccount = serde_json::from_value(serde_json::json!({
@@ -868,7 +1037,7 @@ accounts = ["999999999999"]
             "reached": true, "state": "audited"
         }))
         .expect("an older report's account");
-        assert_eq!(old.regions_not_audited, 0);
+        assert_eq!((old.regions_not_audited, old.audited), (0, false));
     }
 
     #[test]

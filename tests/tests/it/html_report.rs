@@ -128,6 +128,7 @@ fn report() -> Report {
         }
         .to_owned(),
         regions_not_audited: 0,
+        audited: reached,
     };
     Report {
         tool: audit::TOOL.to_owned(),
@@ -219,6 +220,7 @@ fn bench_sized_report() -> Report {
             reached: true,
             state: "audited".to_owned(),
             regions_not_audited: 0,
+            audited: true,
         });
     }
     report.scope.accounts = accounts;

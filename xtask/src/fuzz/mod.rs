@@ -469,13 +469,20 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
     }
     settle(shared, &setup).await?;
     lap(result, "mutations");
-    let findings = crate::demo::audit_run(
-        &shared.config,
+    let region = shared
+        .config
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let request = crate::demo::audit_request(
         names,
+        &region,
         &setup.state.vpc_id,
         Some(shared.state.ca_file.clone()),
-    )
-    .await;
+    );
+    let inventory = audit::collect(std::slice::from_ref(&shared.config), &request).await;
+    let findings = audit::evaluate(&inventory, &request.policy);
+    let value_refused = oracle::value_refused(&inventory.regions);
     let masked: BTreeSet<&str> = result
         .operators
         .iter()
@@ -486,17 +493,21 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
     let outcome = rotate_once(shared, &setup).await?;
     lap(result, "rotation");
     result.agreement = Some(oracle::agreement(&prediction, hidden, &outcome));
-    result.unmet = expected_verdicts(&findings, &result.operators);
+    result.unmet = expected_verdicts(&findings, &result.operators, value_refused.as_deref());
     result.prediction = Some(prediction);
     result.outcome = Some(outcome);
     Ok(())
 }
 
-/// The expected verdicts of every operator of the case that the findings miss. An
-/// operator that hides the secret's value from the auditor changes what the others
-/// may expect of the checks needing it ([`oracle::NEEDS_SECRET_VALUE`]).
-fn expected_verdicts(findings: &[Finding], operators: &[Operator]) -> Vec<String> {
-    let value_refused = operators.iter().find_map(|o| o.hides_secret_values);
+/// The expected verdicts of every operator of the case that the findings miss.
+/// `value_refused`: the call AWS refused the audit when it read the secret's value
+/// ([`oracle::value_refused`]), which changes what the operators may expect of the
+/// checks needing the value ([`oracle::NEEDS_SECRET_VALUE`]).
+fn expected_verdicts(
+    findings: &[Finding],
+    operators: &[Operator],
+    value_refused: Option<&str>,
+) -> Vec<String> {
     operators
         .iter()
         .flat_map(|o| oracle::unmet(findings, o.expect, value_refused))
@@ -912,9 +923,9 @@ mod tests {
     }
 
     #[test]
-    fn a_case_with_a_key_that_hides_the_value_expects_the_refusal_from_the_checks_needing_it() {
-        // Case 85 of seed 1208: the audit may not decrypt the secret, so the checks
-        // that log in say so instead of judging the PROCESS grant.
+    fn a_case_whose_audit_was_refused_the_value_expects_the_refusal_from_the_checks_needing_it() {
+        // Case 85 of seed 1208 where the key policy does not name the auditor: the
+        // checks that log in say so instead of judging the PROCESS grant.
         let finding = |id: &str, status, message: &str| Finding {
             message: message.to_owned(),
             ..oracle::tests::finding(id, status)
@@ -927,11 +938,13 @@ mod tests {
         let grant = operators::by_name("appuser-grant-process").expect("in the catalogue");
         let key = operators::by_name("secret-key-not-delegated").expect("in the catalogue");
         assert_eq!(
-            expected_verdicts(&refused, &[grant, key]),
+            expected_verdicts(&refused, &[grant, key], Some("kms:Decrypt")),
             Vec::<String>::new()
         );
-        // Without the key, the refusal is no verdict: both expectations are unmet.
-        assert_eq!(expected_verdicts(&refused, &[grant]).len(), 2);
+        // The audit read the value: the refusal is no verdict, whichever operators
+        // ran (on AWS the key's policy names the auditor, who may decrypt).
+        assert_eq!(expected_verdicts(&refused, &[grant, key], None).len(), 2);
+        assert_eq!(expected_verdicts(&refused, &[grant], None).len(), 2);
     }
 
     #[test]

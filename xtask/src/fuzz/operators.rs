@@ -4,10 +4,8 @@
 //!
 //! An operator never says whether the rotation survives it: the emulator decides
 //! that by rotating. It says only what no rotation can show: the verdicts it must
-//! draw from checks about safety (a public rule, a schedule), which checks of the
-//! rotation path it fails for such a reason ([`Operator::fails_for_safety`]), and
-//! whether it hides the secret's value from the auditor too
-//! ([`Operator::hides_secret_values`]).
+//! draw from checks about safety (a public rule, a schedule), and which checks of the
+//! rotation path it fails for such a reason ([`Operator::fails_for_safety`]).
 
 use std::fmt;
 use std::future::Future;
@@ -42,13 +40,6 @@ pub struct Operator {
     /// rotation (a database open to the world still admits the function): their FAIL
     /// is no prediction about the rotation. Each is also in `expect` as a FAIL.
     pub fails_for_safety: &'static [&'static str],
-    /// The call AWS refuses the auditor, as the audit names it, when it reads the
-    /// secret's value after this change (a key no longer delegated to IAM refuses
-    /// `kms:Decrypt` to every caller the key policy does not name): the checks that
-    /// need the value ([`crate::fuzz::oracle::NEEDS_SECRET_VALUE`]) can then only
-    /// give that refusal's ERROR, whatever verdict another operator of the case
-    /// expects from them.
-    pub hides_secret_values: Option<&'static str>,
 }
 
 /// Slots whose change needs the setup still working, so a case makes it before
@@ -93,7 +84,6 @@ const fn op(
         apply,
         expect: &[],
         fails_for_safety: &[],
-        hides_secret_values: None,
     }
 }
 
@@ -383,20 +373,12 @@ pub const CATALOGUE: &[Operator] = &[
             ))
         })
     },
-    Operator {
-        // Its key policy names only the operator, and "unless the key policy
-        // explicitly allows it, you cannot use IAM policies to allow access to a
-        // KMS key" (KMS developer guide, Key policies,
-        // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html):
-        // the auditor is refused the value as the function is.
-        hides_secret_values: Some("kms:Decrypt"),
-        ..op(
-            "secret-key-not-delegated",
-            SECRET,
-            "role-extra-policy",
-            |s| Box::pin(access::key_not_delegated(s)),
-        )
-    },
+    op(
+        "secret-key-not-delegated",
+        SECRET,
+        "role-extra-policy",
+        |s| Box::pin(access::key_not_delegated(s)),
+    ),
     Operator {
         expect: &[("secret.rotation.schedule", Status::Fail)],
         ..op("schedule-monthly", SCHEDULE, "schedule", |s| {

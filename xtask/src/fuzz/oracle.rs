@@ -152,11 +152,27 @@ pub const NEEDS_SECRET_VALUE: &[&str] = &[
     "secret.rotation.admin-linked",
 ];
 
+/// The call refused to the audit when it read a secret's value (`kms:Decrypt` for
+/// a key whose policy does not name the auditor), from the audit's own record of
+/// the read: what AWS answered, not what an operator meant to do. None when every
+/// value was read, skipped, or failed for another reason than a denial.
+pub fn value_refused(regions: &[audit::inventory::RegionInventory]) -> Option<String> {
+    regions
+        .iter()
+        .flat_map(|region| &region.secret_values)
+        .find_map(|record| match &record.facts {
+            audit::inventory::Collected::Failed(error) if error.access_denied => {
+                Some(error.action.clone())
+            }
+            _ => None,
+        })
+}
+
 /// The expected verdicts of checks no rotation can confirm (a schedule, a public
 /// rule): each `(check, status)` that the findings do not show, as text.
 ///
-/// `value_refused`: the call AWS refuses the auditor when it reads the secret's
-/// value (see [`crate::fuzz::operators::Operator::hides_secret_values`]). A check
+/// `value_refused`: the call AWS refused the auditor when it read the secret's
+/// value, as the audit recorded it ([`value_refused`]). A check
 /// of [`NEEDS_SECRET_VALUE`] must then give ERROR naming `access denied to` that
 /// call instead of the verdict expected of it: a PASS or FAIL would have been drawn
 /// from a value AWS does not hand out, and a silent SKIP hides why.
@@ -168,10 +184,9 @@ pub fn unmet(
     expected
         .iter()
         .filter_map(|(id, status)| {
-            // The words `audit::inventory::CollectionError::describe` gives a denial.
             let refusal = value_refused
                 .filter(|_| NEEDS_SECRET_VALUE.contains(id))
-                .map(|action| format!("access denied to {action}"));
+                .map(audit::inventory::access_denied_to);
             let (wanted, wanted_text) = match &refusal {
                 Some(refusal) => (
                     Status::Error,
@@ -191,7 +206,17 @@ pub fn unmet(
                 .iter()
                 .filter(|f| is_check(&f.check_id, id))
                 .collect();
-            if of_check.iter().any(|f| meets(f)) {
+            // One finding meeting the verdict is enough: an id may name a family
+            // (`vpc.endpoint-policy` covers each endpoint's check) of which an
+            // operator changes one member. The refusal is different: the value is
+            // refused for the one secret the fuzz audits, so every finding of the
+            // check must be that refusal, or one wrong PASS would hide beside it.
+            let met = if refusal.is_some() {
+                !of_check.is_empty() && of_check.iter().all(|f| meets(f))
+            } else {
+                of_check.iter().any(|f| meets(f))
+            };
+            if met {
                 None
             } else if of_check.is_empty() {
                 Some(format!(
@@ -365,6 +390,41 @@ pub(crate) mod tests {
         assert!(absent[0].contains("gave no finding"), "{absent:?}");
     }
 
+    #[test]
+    fn the_refusal_is_read_from_the_audits_record_of_the_value() {
+        use audit::inventory::{Collected, CollectionError, RegionInventory, SecretValueRecord};
+        let failed = |action: &str, access_denied: bool| {
+            Collected::Failed(CollectionError {
+                action: action.to_owned(),
+                access_denied,
+                code: None,
+                message: String::new(),
+            })
+        };
+        let cases = vec![
+            (failed("kms:Decrypt", true), Some("kms:Decrypt")),
+            (
+                failed("secretsmanager:GetSecretValue", true),
+                Some("secretsmanager:GetSecretValue"),
+            ),
+            // A read that failed for another reason, or was not asked for, is no refusal.
+            (failed("kms:Decrypt", false), None),
+            (
+                Collected::Skipped("--read-secrets not given".to_owned()),
+                None,
+            ),
+        ];
+        for (facts, expected) in cases {
+            let mut region = RegionInventory::empty("us-east-1");
+            region.secret_values.push(SecretValueRecord {
+                secret_arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:s".to_owned(),
+                facts,
+            });
+            assert_eq!(value_refused(&[region]).as_deref(), expected);
+        }
+        assert_eq!(value_refused(&[]), None);
+    }
+
     /// (finding's status and message, value refused, expected verdict met)
     type ValueRow<'a> = (Status, &'a str, Option<&'a str>, bool);
 
@@ -418,6 +478,16 @@ pub(crate) mod tests {
                 "{status} {message:?} with {refused:?} refused: {missed:?}"
             );
         }
+        // With the value refused, a PASS beside the refusal is not hidden by it.
+        let mut refused = finding(expected.0, Error);
+        refused.message = DENIED.to_owned();
+        let beside = finding(expected.0, Pass);
+        assert!(unmet(&[refused.clone()], &[expected], Some("kms:Decrypt")).is_empty());
+        let missed = unmet(&[refused, beside], &[expected], Some("kms:Decrypt"));
+        assert!(
+            missed[0].contains("PASS db.appuser.least-privilege"),
+            "{missed:?}"
+        );
         // A check that does not need the value keeps its verdict when the value is hidden.
         let schedule = [finding("secret.rotation.schedule", Fail)];
         assert!(
