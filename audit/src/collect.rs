@@ -2336,14 +2336,8 @@ impl RegionCollector<'_> {
     }
 }
 
-/// The other user of an alternating pair, as the rotator names it
-/// (`rotator::rotation::create::alternate_user`): `name` ↔ `name_clone`.
-pub fn alternate_user(name: &str) -> String {
-    match name.strip_suffix("_clone") {
-        Some(base) if !base.is_empty() => base.to_owned(),
-        _ => format!("{name}_clone"),
-    }
-}
+/// The other user of an alternating pair, as the rotator names it.
+pub use permissions::alternate_user;
 
 /// The grants of every role granted to the session's user (and the roles those
 /// roles hold), active or not: a role that is not active is one `SET ROLE` away

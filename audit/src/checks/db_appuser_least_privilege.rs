@@ -229,11 +229,21 @@ fn master_credential(
     })
 }
 
-/// The finding when the secret's `AWSPREVIOUS` does not name the pair's other
-/// user: FAIL when it names the instance's master user (its password is then
-/// readable wherever the secret is), not proven (ERROR) when it names another
-/// user or none. The rotator derives the next pending user from `AWSCURRENT`
-/// alone (`rotator::rotation::create::alternate_user`), so such a version is
+/// What the secret's `AWSPREVIOUS` means when it does not name the pair's other
+/// user.
+#[derive(Debug, PartialEq, Eq)]
+enum NotThePair {
+    /// It names the instance's master user: a FAIL whatever else is found.
+    Master(String),
+    /// It names another user, or none: not proven (ERROR) unless something else
+    /// fails, then a note beside that FAIL.
+    NotProven(&'static str, String),
+}
+
+/// What the secret's `AWSPREVIOUS` means when it does not name the pair's other
+/// user: the master user's credentials ([`NotThePair::Master`]), another user or
+/// none ([`NotThePair::NotProven`]). The rotator derives the next pending user
+/// from `AWSCURRENT` alone (`permissions::alternate_user`), so such a version is
 /// neither set nor cleared by rotation: the next one moves `AWSPREVIOUS` onto
 /// today's `AWSCURRENT` and leaves it stored without a label.
 fn not_the_pair(
@@ -241,47 +251,28 @@ fn not_the_pair(
     secret: &crate::inventory::Secret,
     user: &str,
     other: &OtherUserGrants,
-) -> Option<Finding> {
-    let def = &DEFINITION;
-    let (resource, name) = (&secret.arn, &secret.name);
-    let alternate = crate::collect::alternate_user(user);
-    let not_proven = |action: &str, why: String| {
-        context.error(
-            def,
-            resource,
-            &CollectionError {
-                action: action.to_owned(),
-                access_denied: false,
-                code: None,
-                message: format!(
-                    "least privilege of user {user} of secret {name} not proven: {why}"
-                ),
-            },
-        )
-    };
+) -> Option<NotThePair> {
+    let name = &secret.name;
+    let alternate = permissions::alternate_user(user);
     if let Collected::Ok(Some(db)) = &context.region.database
         && db.master_username.as_deref() == Some(other.username.as_str())
         && other.relation != PairRelation::NoUsername
     {
-        return Some(context.fail(
-            def,
-            resource,
-            format!(
-                "secret {name}'s AWSPREVIOUS version holds the credentials of user {}, the master user (MasterUsername) of RDS instance {}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) logs in as the master. Rotation does not take it away: the next one sets {alternate} (derived from AWSCURRENT) and leaves the master's version stored without a label; change the master user's password (rotate its RDS-managed secret), then rotate this secret twice",
-                other.username, db.id
-            ),
-        ));
+        return Some(NotThePair::Master(format!(
+            "secret {name}'s AWSPREVIOUS version holds the credentials of user {}, the master user (MasterUsername) of RDS instance {}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) logs in as the master. Rotation does not take it away: the next one sets {alternate} (derived from AWSCURRENT) and leaves the master's version stored without a label; change the master user's password (rotate its RDS-managed secret), then rotate this secret twice",
+            other.username, db.id
+        )));
     }
     match other.relation {
         PairRelation::Alternate | PairRelation::FirstRotation => None,
-        PairRelation::Unrelated => Some(not_proven(
+        PairRelation::Unrelated => Some(NotThePair::NotProven(
             "mysql:SHOW GRANTS",
             format!(
                 "its AWSPREVIOUS version names user {}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password, then rotate the secret twice",
                 other.username, other.username
             ),
         )),
-        PairRelation::NoUsername => Some(not_proven(
+        PairRelation::NoUsername => Some(NotThePair::NotProven(
             "secretsmanager:GetSecretValue",
             format!(
                 "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret so AWSPREVIOUS holds the previous credentials"
@@ -334,8 +325,35 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         // The other user of the pair (AWSPREVIOUS): the next rotation sets its
         // password, and its credentials are readable wherever the secret is.
         let other = record.and_then(|g| g.other_user.as_ref());
-        if let Some(finding) = other.and_then(|o| not_the_pair(context, secret, &user, o)) {
-            return finding;
+        // The current user's own excess is reported first; what AWSPREVIOUS
+        // means is a FAIL of its own (the master) or a note beside another FAIL.
+        let own = (!excess.is_empty()).then(|| {
+            let mut held = excess.clone();
+            held.dedup();
+            format!(
+                "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
+                held.join("; ")
+            )
+        });
+        let mut note = None;
+        match other.and_then(|o| not_the_pair(context, secret, &user, o)) {
+            Some(NotThePair::Master(text)) => {
+                let message = own.map_or(text.clone(), |own| format!("{own}. Also, {text}"));
+                return context.fail(def, resource, message);
+            }
+            Some(NotThePair::NotProven(action, why)) if own.is_none() => {
+                let error = CollectionError {
+                    action: action.to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message: format!(
+                        "least privilege of user {user} of secret {name} not proven: {why}"
+                    ),
+                };
+                return context.error(def, resource, &error);
+            }
+            Some(NotThePair::NotProven(_, why)) => note = Some(why),
+            None => {}
         }
         // A first rotation's clone (AWSPENDING) is not logged in as; setSecret
         // gives it exactly the current user's privileges, judged above.
@@ -364,8 +382,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 def,
                 resource,
                 format!(
-                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
-                    excess.join("; ")
+                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database{}",
+                    excess.join("; "),
+                    note.map_or_else(String::new, |n| format!(". Note: {n}"))
                 ),
             );
         }
@@ -678,6 +697,51 @@ mod tests {
                 status_and_message(with_other_version(username, *relation), DEFINITION.id);
             assert_eq!(got, *status, "{username}: {message}");
             assert!(message.contains(text), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_current_users_own_excess_fails_whatever_awsprevious_names() {
+        use crate::inventory::PairRelation;
+        // (AWSPREVIOUS's user, its relation, status, in the message)
+        let table: &[(&str, PairRelation, Status, &[&str])] = &[
+            (
+                "reporting",
+                PairRelation::Unrelated,
+                Status::Fail,
+                &[
+                    "user appuser of secret",
+                    "holds SUPER",
+                    "Note: its AWSPREVIOUS version names user reporting",
+                ],
+            ),
+            (
+                "(none)",
+                PairRelation::NoUsername,
+                Status::Fail,
+                &[
+                    "holds SUPER",
+                    "Note: its AWSPREVIOUS version is JSON without `username`",
+                ],
+            ),
+            (
+                "admin",
+                PairRelation::Unrelated,
+                Status::Fail,
+                &["holds SUPER", "the master user (MasterUsername)"],
+            ),
+        ];
+        for (username, relation, status, texts) in table {
+            let mut region = with_other_version(username, *relation);
+            region.grants[0].rows = Collected::Ok(vec![
+                "GRANT SUPER ON *.* TO `appuser`@`%`".to_owned(),
+                "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
+            ]);
+            let (got, message) = status_and_message(region, DEFINITION.id);
+            assert_eq!(got, *status, "{username}: {message}");
+            for text in *texts {
+                assert!(message.contains(text), "{text}: {message}");
+            }
         }
     }
 

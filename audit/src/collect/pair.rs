@@ -4,7 +4,7 @@
 //! Alternating-users rotation keeps two users: the one `AWSCURRENT` names and its
 //! alternate (`name` ↔ `name_clone`), whose password `AWSPREVIOUS` holds. The
 //! rotator derives its next pending user from `AWSCURRENT` alone
-//! (`rotator::rotation::create::alternate_user`) and sets that user's password and
+//! (`permissions::alternate_user`) and sets that user's password and
 //! privileges, so an `AWSPREVIOUS` naming anyone else (the master user, an unrelated
 //! user) is not the pair's other user: it is recorded by name, never logged in as,
 //! and the checks say what it means.
