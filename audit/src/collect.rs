@@ -386,10 +386,12 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
 }
 
 mod discover;
+mod endpoints;
 mod hardening;
 mod pair;
 
-use pair::{LoginEndpoints, OtherUser, endpoint_refusal, login_endpoints, other_of};
+use endpoints::{LoginEndpoints, endpoint_refusal, login_endpoints};
+use pair::{OtherUser, other_of};
 
 /// The account's organisation id (`Ok(None)`: in no organisation).
 async fn describe_organization(
@@ -508,6 +510,7 @@ pub async fn collect_in_account(
             log: Arc::clone(&log),
             request,
             region: region.clone(),
+            clusters: Mutex::default(),
         };
         let collected = CatchPanic::new(async {
             tokio::join!(
@@ -615,7 +618,11 @@ struct RegionCollector<'a> {
     log: Arc<CallLog>,
     request: &'a CollectRequest,
     region: String,
+    /// `DescribeDBClusters` answers by cluster: asked once each.
+    clusters: Mutex<HashMap<String, ClusterAnswer>>,
 }
+
+type ClusterAnswer = Result<Option<aws_sdk_rds::types::DbCluster>, CollectionError>;
 
 /// What the VPC branch found.
 struct VpcPart {
@@ -1228,12 +1235,12 @@ impl RegionCollector<'_> {
                 ),
                 master_username: db.master_username().map(str::to_owned),
                 cluster_endpoints: Vec::new(),
+                related_endpoints: Vec::new(),
+                endpoints_unread: Vec::new(),
             }
         });
-        if let Some(instance) = &mut instance
-            && let Some(cluster) = instance.cluster_id.clone()
-        {
-            instance.cluster_endpoints = self.cluster_endpoints(&cluster).await;
+        if let Some(instance) = &mut instance {
+            self.add_related_endpoints(instance).await;
         }
         Collected::Ok(instance)
     }
@@ -2182,7 +2189,9 @@ impl RegionCollector<'_> {
             // A tunnel the auditor opened: the secret's host is not dialled.
             (Some((host, port)), _) => (host.clone(), *port),
             (None, Some(host)) => {
-                if let Some(refusal) = endpoint_refusal(host, login.port, endpoints) {
+                if let Some(refusal) =
+                    endpoint_refusal(host, login.port, endpoints, self.request.scope.discover)
+                {
                     return Err(("mysql:connect", format!("secret {secret_arn}: {refusal}")));
                 }
                 (host.clone(), login.port)

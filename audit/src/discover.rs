@@ -230,11 +230,13 @@ pub struct Endpoint {
 /// share the address, as behind one proxy or in an emulator). Host names compare
 /// without case and a trailing dot (DNS names are case-insensitive).
 pub fn match_host(host: &str, port: Option<u16>, instances: &[Endpoint]) -> Result<String, String> {
-    let normal = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
-    let wanted = normal(host);
     let by_address: Vec<&Endpoint> = instances
         .iter()
-        .filter(|i| i.address.as_deref().map(normal).as_deref() == Some(wanted.as_str()))
+        .filter(|i| {
+            i.address
+                .as_deref()
+                .is_some_and(|a| permissions::same_host(a, host))
+        })
         .collect();
     let matching: Vec<&Endpoint> = if by_address.len() > 1 {
         by_address

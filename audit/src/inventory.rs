@@ -488,6 +488,15 @@ pub struct DbInstance {
     /// in at with a secret's password.
     #[serde(default)]
     pub cluster_endpoints: Vec<DbAddress>,
+    /// The instance endpoints of its read replicas and of its cluster's other
+    /// members (`DescribeDBInstances` of each): the rotator accepts an
+    /// application secret there too, so the audit logs in there.
+    #[serde(default)]
+    pub related_endpoints: Vec<DbAddress>,
+    /// The RDS calls that failed while listing those endpoints: a login refused
+    /// at a host not listed names them.
+    #[serde(default)]
+    pub endpoints_unread: Vec<CollectionError>,
 }
 
 /// A host and port a database answers at, as RDS reports it.

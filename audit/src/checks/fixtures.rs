@@ -286,6 +286,8 @@ pub fn compliant_region() -> RegionInventory {
             certificate_valid_till: None,
             master_username: Some("admin".to_owned()),
             cluster_endpoints: Vec::new(),
+            related_endpoints: Vec::new(),
+            endpoints_unread: Vec::new(),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(

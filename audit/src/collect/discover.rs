@@ -214,6 +214,7 @@ impl RegionCollector<'_> {
             log: std::sync::Arc::clone(&self.log),
             request: &request,
             region: self.region.clone(),
+            clusters: std::sync::Mutex::default(),
         };
         let mut region = Box::pin(collector.collect()).await;
         if setup.scope.db_instance_id.is_empty() {

@@ -1,5 +1,4 @@
-//! The other user of an alternating pair, and where the audit logs in with a
-//! secret's passwords.
+//! The other user of an alternating pair.
 //!
 //! Alternating-users rotation keeps two users: the one `AWSCURRENT` names and its
 //! alternate (`name` ↔ `name_clone`), whose password `AWSPREVIOUS` holds. The
@@ -7,13 +6,8 @@
 //! (`permissions::alternate_user`) and sets that user's password and
 //! privileges, so an `AWSPREVIOUS` naming anyone else (the master user, an unrelated
 //! user) is not the pair's other user: it is recorded by name, never logged in as,
-//! and the checks say what it means.
-//!
-//! A secret's JSON is written by whoever may `PutSecretValue`, which need not be
-//! who may read it: its `host` could name a server of theirs, where the audit would
-//! hand over the passwords of `AWSCURRENT` and `AWSPREVIOUS`. So the audit logs in
-//! only at the endpoints RDS reports for the audited instance and its cluster
-//! ([`login_endpoints`]), or at the tunnel the auditor names.
+//! and the checks say what it means. Where the audit logs in is in
+//! [`super::endpoints`].
 //!
 //! The other user's login is the last thing read before it: the versions' labels
 //! and `AWSPREVIOUS`'s value are read again just before, and the login is skipped
@@ -29,10 +23,9 @@
 
 use time::OffsetDateTime;
 
+use super::endpoints::LoginEndpoints;
 use super::{DbLogin, RegionCollector, alternate_user, calls, collection_error, to_time};
-use crate::inventory::{
-    Collected, CollectionError, DbAddress, DbInstance, OtherUserGrants, PairRelation,
-};
+use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation};
 
 /// The other user of a secret's pair as its versions name it, before any login.
 #[derive(Debug)]
@@ -123,70 +116,6 @@ pub(super) fn login_hazard(versions: &[ListedVersion]) -> Option<String> {
                 v.id
             )
         })
-}
-
-/// The hosts and ports the audit may log in at with a secret's password: the
-/// audited instance's endpoint and its cluster's; `Err` with why none is known.
-pub(super) type LoginEndpoints = Result<Vec<(String, u16)>, String>;
-
-/// The endpoints of `database` ([`LoginEndpoints`]).
-pub(super) fn login_endpoints(database: &Collected<Option<DbInstance>>) -> LoginEndpoints {
-    let db = match database {
-        Collected::Ok(Some(db)) => db,
-        Collected::Ok(None) => return Err("the audited RDS instance was not found".to_owned()),
-        Collected::Failed(error) => {
-            return Err(format!(
-                "the audited RDS instance could not be described: {}",
-                error.message
-            ));
-        }
-        Collected::Skipped(why) => return Err(why.clone()),
-    };
-    let instance = db.address.clone().map(|address| DbAddress {
-        address,
-        port: db.port,
-    });
-    Ok(instance
-        .iter()
-        .chain(&db.cluster_endpoints)
-        .map(|e| (e.address.clone(), e.port.unwrap_or(3306)))
-        .collect())
-}
-
-/// Why the audit does not log in at `host`:`port`, a secret's, when it is not one
-/// of `endpoints`. Host names compare without case and without a final dot (DNS
-/// names are case-insensitive: RFC 4343). The host is printed escaped and cut
-/// short: whoever wrote the secret chose it.
-pub(super) fn endpoint_refusal(
-    host: &str,
-    port: u16,
-    endpoints: &LoginEndpoints,
-) -> Option<String> {
-    let shown: String = host.chars().take(253).collect();
-    let normal = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
-    match endpoints {
-        Ok(list)
-            if list
-                .iter()
-                .any(|(h, p)| normal(h) == normal(host) && *p == port) =>
-        {
-            None
-        }
-        Ok(list) => Some(format!(
-            "its host {shown:?} port {port} is not an endpoint of the audited database ({}), so the audit did not log in there with the secret's password and the grants were not read; set the secret's `host` and `port` to the database's endpoint (whoever may write the secret, even without reading it, could point it at a server of theirs)",
-            if list.is_empty() {
-                "RDS reported none".to_owned()
-            } else {
-                list.iter()
-                    .map(|(h, p)| format!("{h}:{p}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        )),
-        Err(why) => Some(format!(
-            "its host {shown:?} cannot be checked against the audited database's endpoints ({why}), so the audit did not log in there with the secret's password; name the database (--db-instance-id), or pass --db-endpoint HOST:PORT through a tunnel"
-        )),
-    }
 }
 
 impl RegionCollector<'_> {
@@ -305,31 +234,6 @@ impl RegionCollector<'_> {
             }));
         }
         Ok(versions)
-    }
-
-    /// The endpoints of `cluster` (`DescribeDBClusters`: `Endpoint`,
-    /// `ReaderEndpoint`, `CustomEndpoints`, on its `Port`: Amazon RDS API
-    /// reference, DBCluster,
-    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html>);
-    /// none when it cannot be read (logins there are then refused, naming them).
-    pub(super) async fn cluster_endpoints(&self, cluster: &str) -> Vec<DbAddress> {
-        let found = match self.describe_cluster(cluster).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return Vec::new(),
-            Err(error) => {
-                tracing::warn!("cluster {cluster}: {}", error.describe());
-                return Vec::new();
-            }
-        };
-        let port = found.port().and_then(|p| u16::try_from(p).ok());
-        found
-            .endpoint()
-            .into_iter()
-            .chain(found.reader_endpoint())
-            .map(str::to_owned)
-            .chain(found.custom_endpoints().iter().cloned())
-            .map(|address| DbAddress { address, port })
-            .collect()
     }
 }
 
@@ -455,81 +359,6 @@ mod tests {
                 Some(text) => assert!(
                     got.as_deref().is_some_and(|g| g.contains(text)),
                     "{versions:?}: {got:?}"
-                ),
-            }
-        }
-    }
-
-    /// (database, host, port, refused because of)
-    type EndpointCase<'a> = (Collected<Option<DbInstance>>, &'a str, u16, Option<&'a str>);
-
-    #[test]
-    fn the_audit_logs_in_only_at_the_audited_databases_endpoints() {
-        let db = |cluster: Vec<DbAddress>| {
-            Collected::Ok(Some(DbInstance {
-                address: Some("db.abc.us-east-1.rds.amazonaws.com".to_owned()),
-                port: Some(3306),
-                cluster_endpoints: cluster,
-                ..crate::checks::fixtures::compliant_region()
-                    .database
-                    .ok()
-                    .cloned()
-                    .flatten()
-                    .expect("fixture database")
-            }))
-        };
-        let reader = DbAddress {
-            address: "c.cluster-ro-abc.us-east-1.rds.amazonaws.com".to_owned(),
-            port: Some(3306),
-        };
-        let unknown: Collected<Option<DbInstance>> =
-            Collected::Skipped("the setup's database is unknown".to_owned());
-        // (database, host, port, refused because of)
-        let table: Vec<EndpointCase> = vec![
-            (
-                db(Vec::new()),
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3306,
-                None,
-            ),
-            (
-                db(Vec::new()),
-                "DB.abc.us-east-1.rds.amazonaws.com.",
-                3306,
-                None,
-            ),
-            (
-                db(Vec::new()),
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3307,
-                Some(
-                    "not an endpoint of the audited database (db.abc.us-east-1.rds.amazonaws.com:3306)",
-                ),
-            ),
-            (
-                db(Vec::new()),
-                "collector.attacker.example",
-                3306,
-                Some("\"collector.attacker.example\" port 3306 is not an endpoint"),
-            ),
-            (db(vec![reader.clone()]), &reader.address, 3306, None),
-            (db(Vec::new()), "evil\nhost", 3306, Some("\"evil\\nhost\"")),
-            (
-                unknown,
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3306,
-                Some(
-                    "cannot be checked against the audited database's endpoints (the setup's database is unknown)",
-                ),
-            ),
-        ];
-        for (database, host, port, expected) in table {
-            let got = endpoint_refusal(host, port, &login_endpoints(&database));
-            match expected {
-                None => assert!(got.is_none(), "{host}:{port}: {got:?}"),
-                Some(text) => assert!(
-                    got.as_deref().is_some_and(|g| g.contains(text)),
-                    "{host}:{port}: {got:?}"
                 ),
             }
         }

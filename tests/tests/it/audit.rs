@@ -1493,6 +1493,22 @@ async fn a_cluster_members_login_endpoints_include_its_clusters() {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let (cluster, member) = aurora_member(&rds, None).await;
+    // Another member: the rotator accepts its instance endpoint as the cluster's.
+    let other = unique_name("auditmember");
+    rds.create_db_instance()
+        .db_instance_identifier(&other)
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .db_instance_class("db.t3.medium")
+        .send()
+        .await
+        .expect("create the other member");
+    let other_address = tests::available_db_instance(&rds, &other)
+        .await
+        .endpoint()
+        .and_then(|e| e.address())
+        .map(str::to_owned)
+        .expect("the other member's endpoint");
     let described = rds
         .describe_db_clusters()
         .db_cluster_identifier(&cluster)
@@ -1538,6 +1554,15 @@ async fn a_cluster_members_login_endpoints_include_its_clusters() {
             "{address}: {recorded:?}"
         );
     }
+    let related: Vec<&str> = db
+        .related_endpoints
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    assert!(
+        related.contains(&other_address.as_str()),
+        "{other_address}: {related:?}"
+    );
 }
 
 #[tokio::test]
