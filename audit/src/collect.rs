@@ -1650,7 +1650,12 @@ impl RegionCollector<'_> {
     ) -> Option<OtherUser> {
         if previous {
             return match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-                (Collected::Ok(facts), _) => other_of(current, facts.username.as_deref(), pending),
+                (Collected::Ok(facts), _) => other_of(
+                    current,
+                    facts.username.as_deref(),
+                    facts.host.as_deref(),
+                    pending,
+                ),
                 (Collected::Failed(error), _) => Some(OtherUser::Unread(CollectionError {
                     message: format!(
                         "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
@@ -1680,6 +1685,16 @@ impl RegionCollector<'_> {
         arn: &str,
         stage: Option<&str>,
     ) -> (Collected<SecretFacts>, Option<DbLogin>) {
+        let (facts, login, _) = self.secret_version(arn, stage).await;
+        (facts, login)
+    }
+
+    /// [`Self::secret_value`] with the `VersionId` of the version read.
+    async fn secret_version(
+        &self,
+        arn: &str,
+        stage: Option<&str>,
+    ) -> (Collected<SecretFacts>, Option<DbLogin>, Option<String>) {
         let call = &calls::SECRETSMANAGER_GET_SECRET_VALUE;
         self.log.record(call);
         match self
@@ -1691,30 +1706,38 @@ impl RegionCollector<'_> {
             .send()
             .await
         {
-            Ok(output) => match output.secret_string().map(parse_secret_value) {
-                Some(Ok((facts, login))) => (Collected::Ok(facts), login),
-                Some(Err(message)) => (
-                    Collected::Failed(CollectionError {
-                        action: call.action.to_owned(),
-                        access_denied: false,
-                        code: None,
-                        message: format!("secret {arn}: {message}"),
-                    }),
-                    None,
-                ),
-                None => (
-                    Collected::Failed(CollectionError {
-                        action: call.action.to_owned(),
-                        access_denied: false,
-                        code: None,
-                        message: format!(
-                            "secret {arn} has no SecretString; expected the RDS credentials JSON"
-                        ),
-                    }),
-                    None,
-                ),
-            },
-            Err(error) => (Collected::Failed(collection_error(call, &error)), None),
+            Ok(output) => {
+                let id = output.version_id().map(str::to_owned);
+                let (facts, login) = match output.secret_string().map(parse_secret_value) {
+                    Some(Ok((facts, login))) => (Collected::Ok(facts), login),
+                    Some(Err(message)) => (
+                        Collected::Failed(CollectionError {
+                            action: call.action.to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!("secret {arn}: {message}"),
+                        }),
+                        None,
+                    ),
+                    None => (
+                        Collected::Failed(CollectionError {
+                            action: call.action.to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!(
+                                "secret {arn} has no SecretString; expected the RDS credentials JSON"
+                            ),
+                        }),
+                        None,
+                    ),
+                };
+                (facts, login, id)
+            }
+            Err(error) => (
+                Collected::Failed(collection_error(call, &error)),
+                None,
+                None,
+            ),
         }
     }
 
@@ -2226,6 +2249,15 @@ impl RegionCollector<'_> {
         .await;
         let mut connection = match connection {
             Ok(Ok(connection)) => connection,
+            Ok(Err(error)) if pair::login_refused(&error) => {
+                return Err((
+                    pair::LOGIN_REFUSED,
+                    format!(
+                        "the server at {host}:{port} refused the password of user {}: {error}",
+                        crate::inventory::shown_user(&login.username)
+                    ),
+                ));
+            }
             Ok(Err(error)) => {
                 return Err((
                     "mysql:connect",
@@ -2276,11 +2308,20 @@ impl RegionCollector<'_> {
             tls: None,
             other_user: None,
             roles: Vec::new(),
-            rows: Collected::Failed(CollectionError {
-                action: action.to_owned(),
-                access_denied: false,
-                code: None,
-                message,
+            rows: Collected::Failed(if action == pair::LOGIN_REFUSED {
+                CollectionError {
+                    action: "mysql:connect".to_owned(),
+                    access_denied: true,
+                    code: Some(pair::LOGIN_REFUSED.to_owned()),
+                    message,
+                }
+            } else {
+                CollectionError {
+                    action: action.to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message,
+                }
             }),
         };
         let (mut connection, host, port) =

@@ -254,30 +254,101 @@ fn not_the_pair(
 ) -> Option<NotThePair> {
     let name = &secret.name;
     let alternate = permissions::alternate_user(user);
-    if let Collected::Ok(Some(db)) = &context.region.database
-        && db.master_username.as_deref() == Some(other.username.as_str())
-        && other.relation != PairRelation::NoUsername
+    let shown = other.shown();
+    // One rotation moves AWSPREVIOUS onto today's AWSCURRENT (createSecret
+    // derives the pending user from AWSCURRENT: `permissions::alternate_user`;
+    // finishSecret stages AWSPREVIOUS on the version that was AWSCURRENT).
+    let one_rotation = format!(
+        "one rotation of this secret then stages AWSPREVIOUS on today's AWSCURRENT ({user}), the other user of the pair, and leaves the old version stored without a label (readable by its VersionId until Secrets Manager deletes it), so changing that password is what takes it away"
+    );
+    if other.relation == PairRelation::Unrelated
+        && let Some(whose) = master_of(context, secret, other)
     {
         return Some(NotThePair::Master(format!(
-            "secret {name}'s AWSPREVIOUS version holds the credentials of user {}, the master user (MasterUsername) of RDS instance {}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) logs in as the master. Rotation does not take it away: the next one sets {alternate} (derived from AWSCURRENT) and leaves the master's version stored without a label; change the master user's password (rotate its RDS-managed secret), then rotate this secret twice",
-            other.username, db.id
+            "secret {name}'s AWSPREVIOUS version holds the credentials of user {shown}, {whose}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) could log in as the master, unless the master's password changed after that version was stored; rotating this secret does not change it; change the master user's password ({}); {one_rotation}",
+            how_to_change_the_master(context, secret)
         )));
     }
     match other.relation {
-        PairRelation::Alternate | PairRelation::FirstRotation => None,
+        PairRelation::Alternate | PairRelation::FirstRotation | PairRelation::Unread => None,
         PairRelation::Unrelated => Some(NotThePair::NotProven(
             "mysql:SHOW GRANTS",
             format!(
-                "its AWSPREVIOUS version names user {}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password, then rotate the secret twice",
-                other.username, other.username
+                "its AWSPREVIOUS version names user {shown}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {shown}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password; {one_rotation}"
             ),
         )),
         PairRelation::NoUsername => Some(NotThePair::NotProven(
             "secretsmanager:GetSecretValue",
             format!(
-                "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret so AWSPREVIOUS holds the previous credentials"
+                "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret once: AWSPREVIOUS then holds today's AWSCURRENT ({user})"
             ),
         )),
+    }
+}
+
+/// Whose master user `other` is, when it is one: the audited instance's
+/// `MasterUsername`, unless `AWSPREVIOUS` names a host that is not one of the
+/// instance's endpoints (RDS's default master name `admin` is common, so a name
+/// alone does not say which server's master it is); or the user of the
+/// secret's `masterarn` secret, when its value was read.
+fn master_of(
+    context: &Context<'_>,
+    secret: &crate::inventory::Secret,
+    other: &OtherUserGrants,
+) -> Option<String> {
+    if let Collected::Ok(Some(db)) = &context.region.database
+        && db.master_username.as_deref() == Some(other.username.as_str())
+    {
+        let here = other.host.as_deref().is_none_or(|host| {
+            db.address
+                .iter()
+                .chain(db.cluster_endpoints.iter().map(|e| &e.address))
+                .chain(db.related_endpoints.iter().map(|e| &e.address))
+                .any(|address| permissions::same_host(address, host))
+        });
+        if here {
+            return Some(format!(
+                "the master user (MasterUsername) of RDS instance {}",
+                db.id
+            ));
+        }
+    }
+    let facts_of = |arn: &str| {
+        context
+            .region
+            .secret_values
+            .iter()
+            .find(|v| v.secret_arn == arn)
+            .and_then(|v| v.facts.ok())
+    };
+    let masterarn = facts_of(&secret.arn)?.masterarn.as_deref()?;
+    let admin = facts_of(masterarn)?.username.as_deref()?;
+    (admin == other.username)
+        .then(|| format!("the user of the secret's masterarn ({masterarn}), its admin credential"))
+}
+
+/// How the audited instance's master password is changed: rotating its
+/// RDS-managed secret when RDS manages it (ManageMasterUserPassword), else
+/// ModifyDBInstance, or ModifyDBCluster for a cluster member, with
+/// `--master-user-password` (Amazon RDS API reference, ModifyDBInstance and
+/// ModifyDBCluster, `MasterUserPassword`,
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html>).
+fn how_to_change_the_master(context: &Context<'_>, secret: &crate::inventory::Secret) -> String {
+    let Collected::Ok(Some(db)) = &context.region.database else {
+        return format!("for the admin secret of {}, rotate it", secret.name);
+    };
+    match (&db.master_user_secret, &db.cluster_id) {
+        (Some(managed), _) => format!(
+            "RDS manages it: rotate its RDS-managed secret {}",
+            managed.arn.as_deref().unwrap_or("(MasterUserSecret)")
+        ),
+        (None, Some(cluster)) => format!(
+            "aws rds modify-db-cluster --db-cluster-identifier {cluster} --master-user-password ..., or rotate the cluster's RDS-managed secret if it has one"
+        ),
+        (None, None) => format!(
+            "aws rds modify-db-instance --db-instance-identifier {} --master-user-password ...",
+            db.id
+        ),
     }
 }
 
@@ -358,11 +429,11 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         // A first rotation's clone (AWSPENDING) is not logged in as; setSecret
         // gives it exactly the current user's privileges, judged above.
         let first_rotation = other.filter(|o| o.relation == PairRelation::FirstRotation);
-        let other = other.filter(|o| o.relation == PairRelation::Alternate);
+        let other = other.filter(|o| matches!(o.relation, PairRelation::Alternate | PairRelation::Unread));
         let other_label = other.map(|o| {
             format!(
                 " (user {}, the other user of the pair, named by {})",
-                o.username,
+                o.shown(),
                 o.named_by()
             )
         });
@@ -411,8 +482,8 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             format!(
                 "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s){}{}",
                 roles.len(),
-                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.username)),
-                first_rotation.map_or_else(String::new, |o| format!("; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as: setSecret gives it exactly {user}'s privileges", o.username))
+                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.shown())),
+                first_rotation.map_or_else(String::new, |o| format!("; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as: setSecret gives it exactly {user}'s privileges", o.shown()))
             ),
         )
     })
@@ -616,12 +687,12 @@ mod tests {
             (
                 clone_rows(None),
                 Status::Pass,
-                "neither does appuser_clone, the other user of the pair (AWSPREVIOUS)",
+                "neither does \"appuser_clone\", the other user of the pair (AWSPREVIOUS)",
             ),
             (
                 clone_rows(Some("FILE")),
                 Status::Fail,
-                "holds FILE ON *.* (user appuser_clone, the other user of the pair, named by AWSPREVIOUS)",
+                "holds FILE ON *.* (user \"appuser_clone\", the other user of the pair, named by AWSPREVIOUS)",
             ),
             (unread, Status::Error, "not proven"),
         ];
@@ -670,13 +741,13 @@ mod tests {
                 "admin",
                 PairRelation::Unrelated,
                 Status::Fail,
-                "holds the credentials of user admin, the master user (MasterUsername) of RDS instance secretsmanagertutorial",
+                "holds the credentials of user \"admin\", the master user (MasterUsername) of RDS instance secretsmanagertutorial",
             ),
             (
                 "reporting",
                 PairRelation::Unrelated,
                 Status::Error,
-                "names user reporting, neither appuser nor its alternate appuser_clone",
+                "names user \"reporting\", neither appuser nor its alternate appuser_clone",
             ),
             (
                 "(none)",
@@ -689,7 +760,7 @@ mod tests {
                 "appuser_clone",
                 PairRelation::FirstRotation,
                 Status::Pass,
-                "appuser_clone, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
+                "\"appuser_clone\", the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
             ),
         ];
         for (username, relation, status, text) in table {
@@ -698,6 +769,151 @@ mod tests {
             assert_eq!(got, *status, "{username}: {message}");
             assert!(message.contains(text), "{message}");
         }
+    }
+
+    #[test]
+    fn a_master_user_in_awsprevious_is_judged_by_its_host_and_the_masterarn_secret() {
+        use crate::inventory::{MasterUserSecret, PairRelation, SecretFacts, SecretValueRecord};
+        // (AWSPREVIOUS's user and host, RDS manages the password, cluster
+        // member, the masterarn secret's user read, status, in the message)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            bool,
+            bool,
+            Option<&'a str>,
+            Status,
+            &'a str,
+        );
+        let table: &[Case] = &[
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "rotate its RDS-managed secret",
+            ),
+            (
+                "admin",
+                Some("SecretsManagerTutorial.abc.us-east-1.rds.amazonaws.com."),
+                false,
+                false,
+                None,
+                Status::Fail,
+                "aws rds modify-db-instance --db-instance-identifier secretsmanagertutorial --master-user-password",
+            ),
+            (
+                "admin",
+                None,
+                false,
+                true,
+                None,
+                Status::Fail,
+                "aws rds modify-db-cluster --db-cluster-identifier c1 --master-user-password",
+            ),
+            // Another server's `admin`: not this instance's master.
+            (
+                "admin",
+                Some("other.xyz.us-east-1.rds.amazonaws.com"),
+                true,
+                false,
+                None,
+                Status::Error,
+                "names user \"admin\", neither appuser",
+            ),
+            // The masterarn secret's user, read: its admin credential.
+            (
+                "root",
+                None,
+                true,
+                false,
+                Some("root"),
+                Status::Fail,
+                "the user of the secret's masterarn",
+            ),
+            (
+                "root",
+                None,
+                true,
+                false,
+                Some("admin"),
+                Status::Error,
+                "not proven",
+            ),
+            // Worded as what could happen, and one rotation, not two.
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "could log in as the master, unless the master's password changed after that version was stored",
+            ),
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "one rotation of this secret then stages AWSPREVIOUS on today's AWSCURRENT (appuser)",
+            ),
+        ];
+        for (username, host, managed, member, admin, status, text) in table {
+            let mut region = with_other_version(username, PairRelation::Unrelated);
+            if let Some(other) = &mut region.grants[0].other_user {
+                other.host = host.map(str::to_owned);
+            }
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.master_user_secret = managed.then(|| MasterUserSecret {
+                    arn: Some("arn:managed".to_owned()),
+                    status: None,
+                });
+                db.cluster_id = member.then(|| "c1".to_owned());
+            }
+            if let Some(admin) = admin {
+                region.secret_values.push(SecretValueRecord {
+                    secret_arn: ADMIN_ARN.to_owned(),
+                    facts: Collected::Ok(SecretFacts {
+                        username: Some((*admin).to_owned()),
+                        host: None,
+                        port: None,
+                        dbname: None,
+                        engine: None,
+                        masterarn: None,
+                        ssl: None,
+                        has_password: true,
+                    }),
+                });
+            }
+            let (got, message) = status_and_message(region, DEFINITION.id);
+            assert_eq!(got, *status, "{username} {host:?}: {message}");
+            assert!(message.contains(text), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_unread_awsprevious_is_not_proven_and_not_named_as_the_alternate() {
+        use crate::inventory::PairRelation;
+        let mut region = with_other_version("(unknown)", PairRelation::Unread);
+        if let Some(other) = &mut region.grants[0].other_user {
+            other.rows = Collected::Failed(CollectionError {
+                action: "secretsmanager:GetSecretValue".to_owned(),
+                access_denied: true,
+                code: None,
+                message: "denied".to_owned(),
+            });
+        }
+        let (got, message) = status_and_message(region, DEFINITION.id);
+        assert_eq!(got, Status::Error, "{message}");
+        assert!(
+            message.contains("(the user AWSPREVIOUS names: unread)")
+                && !message.contains("(unknown)"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -712,7 +928,7 @@ mod tests {
                 &[
                     "user appuser of secret",
                     "holds SUPER",
-                    "Note: its AWSPREVIOUS version names user reporting",
+                    "Note: its AWSPREVIOUS version names user \"reporting\"",
                 ],
             ),
             (

@@ -576,6 +576,7 @@ pub fn with_other_user(rows: Collected<Vec<String>>) -> RegionInventory {
         relation: crate::inventory::PairRelation::Alternate,
         rows,
         roles: Vec::new(),
+        host: None,
     });
     region
 }
@@ -592,6 +593,7 @@ pub fn with_other_version(
         relation,
         rows: Collected::Skipped("not logged in as".to_owned()),
         roles: Vec::new(),
+        host: None,
     });
     region
 }

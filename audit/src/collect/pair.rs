@@ -18,14 +18,19 @@
 //! consecutive ones (MySQL worklog WL#13515,
 //! <https://dev.mysql.com/worklog/task/?id=13515>; MySQL reference manual,
 //! "Password Management", "Failed-Login Tracking and Temporary Account Locking",
-//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>): a daily
-//! audit must never lock it. A refused login is never retried.
+//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>), and
+//! MariaDB 10.4.2+ blocks any account after `max_password_errors` of them until
+//! `FLUSH PRIVILEGES` (MariaDB server system variables, `max_password_errors`,
+//! <https://mariadb.com/kb/en/server-system-variables/#max_password_errors>;
+//! <https://mariadb.com/docs/server/ref/mdb/system-variables/max_password_errors>):
+//! a daily audit must never lock it. A refused login is never retried, and is
+//! reported as what it is ([`refused_as_previous`]).
 
 use time::OffsetDateTime;
 
 use super::endpoints::LoginEndpoints;
 use super::{DbLogin, RegionCollector, alternate_user, calls, collection_error, to_time};
-use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation};
+use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation, shown_user};
 
 /// The other user of a secret's pair as its versions name it, before any login.
 #[derive(Debug)]
@@ -40,19 +45,25 @@ pub(super) enum OtherUser {
     /// way or stuck): not logged in as.
     FirstRotation(String),
     /// `AWSPREVIOUS` names a user that is neither the current one nor its
-    /// alternate: not logged in as.
-    Unrelated(String),
+    /// alternate (with that version's `host`, if any): not logged in as.
+    Unrelated(String, Option<String>),
     /// `AWSPREVIOUS` is JSON without `username`.
     NoUsername,
     /// `AWSPREVIOUS` could not be read.
     Unread(CollectionError),
 }
 
-/// What `AWSPREVIOUS` naming `previous` (its `username`, if any) makes of the
-/// pair of `current`: nothing when it names `current` (a single-user secret, no
-/// pair); the alternate, named only while a rotation is under way (`pending`);
-/// any other user recorded as unrelated; no name said so.
-pub(super) fn other_of(current: &str, previous: Option<&str>, pending: bool) -> Option<OtherUser> {
+/// What `AWSPREVIOUS` naming `previous` (its `username`, if any, and its `host`)
+/// makes of the pair of `current`: nothing when it names `current` (a
+/// single-user secret, no pair); the alternate, named only while a rotation is
+/// under way (`pending`); any other user recorded as unrelated, with its host;
+/// no name said so.
+pub(super) fn other_of(
+    current: &str,
+    previous: Option<&str>,
+    previous_host: Option<&str>,
+    pending: bool,
+) -> Option<OtherUser> {
     let Some(previous) = previous else {
         return Some(OtherUser::NoUsername);
     };
@@ -61,7 +72,7 @@ pub(super) fn other_of(current: &str, previous: Option<&str>, pending: bool) -> 
     }
     let name = previous.to_owned();
     Some(if previous != alternate_user(current) {
-        OtherUser::Unrelated(name)
+        OtherUser::Unrelated(name, previous_host.map(str::to_owned))
     } else if pending {
         OtherUser::NotWhilePending(name)
     } else {
@@ -118,6 +129,56 @@ pub(super) fn login_hazard(versions: &[ListedVersion]) -> Option<String> {
         })
 }
 
+/// Why the login must not go on when `AWSPREVIOUS` moved to another version
+/// after its value (version `read`) was read: a rotation finished in between.
+pub(super) fn moved_since_read(versions: &[ListedVersion], read: Option<&str>) -> Option<String> {
+    let listed = versions
+        .iter()
+        .find(|v| v.stages.iter().any(|s| s == "AWSPREVIOUS"))
+        .map(|v| v.id.as_str());
+    (listed.is_none() || listed != read).then(|| {
+        format!(
+            "not logged in as: AWSPREVIOUS is now version {} but version {} was read (a rotation finished during the audit); audit again",
+            listed.unwrap_or("(none)"),
+            read.unwrap_or("(unknown)")
+        )
+    })
+}
+
+/// The code a refused login's error carries (MySQL error 1045,
+/// `ER_ACCESS_DENIED_ERROR`, SQLSTATE 28000: MySQL error reference,
+/// <https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html#error_er_access_denied_error>).
+pub(super) const LOGIN_REFUSED: &str = "login-refused";
+
+/// Whether the server refused the login's user name and password.
+pub(super) fn login_refused(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|code| code == "28000")
+}
+
+/// The other user's rows, a refused login said as what it means: the password
+/// `AWSPREVIOUS` holds no longer works, and each audit adds a failed login.
+pub(super) fn refused_as_previous(
+    rows: Collected<Vec<String>>,
+    username: &str,
+) -> Collected<Vec<String>> {
+    match rows {
+        Collected::Failed(error) if error.code.as_deref() == Some(LOGIN_REFUSED) => {
+            Collected::Failed(CollectionError {
+                message: format!(
+                    "the password AWSPREVIOUS holds for user {} no longer works ({}); each audit adds a failed login, and an account with FAILED_LOGIN_ATTEMPTS (MySQL 8.0.19+) is locked after that many in a row, every account of a MariaDB 10.4.2+ server after max_password_errors; the next rotation sets this user's password: rotate the secret",
+                    shown_user(username),
+                    error.message
+                ),
+                ..error
+            })
+        }
+        rows => rows,
+    }
+}
+
 impl RegionCollector<'_> {
     /// The other user's grants, or why they were not read: the alternate is
     /// logged in as, with `AWSPREVIOUS`'s password read again just before and the
@@ -135,6 +196,7 @@ impl RegionCollector<'_> {
             relation,
             rows,
             roles: Vec::new(),
+            host: None,
         };
         match other {
             OtherUser::Alternate(username) => match self.fresh_previous(arn, current, username).await
@@ -142,7 +204,7 @@ impl RegionCollector<'_> {
                 Ok(login) => {
                     let grants = self.grants_of(arn, &login, endpoints).await;
                     OtherUserGrants {
-                        rows: grants.rows,
+                        rows: refused_as_previous(grants.rows, username),
                         roles: grants.roles,
                         ..named(username, PairRelation::Alternate, Collected::Ok(Vec::new()))
                     }
@@ -165,13 +227,17 @@ impl RegionCollector<'_> {
                         .to_owned(),
                 ),
             ),
-            OtherUser::Unrelated(username) => named(
-                username,
-                PairRelation::Unrelated,
-                Collected::Skipped(
-                    "not logged in as: it is neither the secret's user nor its alternate".to_owned(),
-                ),
-            ),
+            OtherUser::Unrelated(username, host) => OtherUserGrants {
+                host: host.clone(),
+                ..named(
+                    username,
+                    PairRelation::Unrelated,
+                    Collected::Skipped(
+                        "not logged in as: it is neither the secret's user nor its alternate"
+                            .to_owned(),
+                    ),
+                )
+            },
             OtherUser::NoUsername => named(
                 "(none)",
                 PairRelation::NoUsername,
@@ -179,36 +245,54 @@ impl RegionCollector<'_> {
             ),
             OtherUser::Unread(error) => named(
                 "(unknown)",
-                PairRelation::Alternate,
+                PairRelation::Unread,
                 Collected::Failed(error.clone()),
             ),
         }
     }
 
     /// `AWSPREVIOUS`'s login for `username`, read again now, on the current
-    /// version's host; `Err` with the rows' reason when it must not be used.
+    /// version's host; `Err` with the rows' reason when it must not be used. The
+    /// value is read first, then the versions: the login goes on only when the
+    /// version read is still the one staged `AWSPREVIOUS` and nothing since may
+    /// have changed the user's password ([`login_hazard`]).
     async fn fresh_previous(
         &self,
         arn: &str,
         current: &DbLogin,
         username: &str,
     ) -> Result<DbLogin, Collected<Vec<String>>> {
+        let shown = shown_user(username);
+        let (facts, login, read_id) = self.secret_version(arn, Some("AWSPREVIOUS")).await;
+        let previous = match (facts, login) {
+            (_, Some(previous)) if previous.username == username => previous,
+            (Collected::Failed(error), _) => return Err(Collected::Failed(error)),
+            (Collected::Ok(facts), _)
+                if facts.username.as_deref() == Some(username) && !facts.has_password =>
+            {
+                return Err(Collected::Skipped(format!(
+                    "not logged in as: the secret's AWSPREVIOUS version names user {shown} but holds no `password`; the next rotation sets that user's password"
+                )));
+            }
+            _ => {
+                return Err(Collected::Skipped(format!(
+                    "not logged in as: the secret's AWSPREVIOUS version no longer holds user {shown} and a password (it changed during the audit); audit again"
+                )));
+            }
+        };
         let versions = self.listed_versions(arn).await.map_err(Collected::Failed)?;
         if let Some(hazard) = login_hazard(&versions) {
             return Err(Collected::Skipped(hazard));
         }
-        match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(previous)) if previous.username == username => Ok(DbLogin {
-                host: current.host.clone(),
-                port: current.port,
-                ssl: current.ssl,
-                ..previous
-            }),
-            (Collected::Failed(error), _) => Err(Collected::Failed(error)),
-            _ => Err(Collected::Skipped(format!(
-                "not logged in as: the secret's AWSPREVIOUS version no longer holds user {username} and a password (it changed during the audit); audit again"
-            ))),
+        if let Some(moved) = moved_since_read(&versions, read_id.as_deref()) {
+            return Err(Collected::Skipped(moved));
         }
+        Ok(DbLogin {
+            host: current.host.clone(),
+            port: current.port,
+            ssl: current.ssl,
+            ..previous
+        })
     }
 
     /// Every version of the secret, label-less ones included.
@@ -272,11 +356,11 @@ mod tests {
             ("appuser", None, false, "no username"),
         ];
         for (current, previous, pending, expected) in table {
-            let got = match other_of(current, *previous, *pending) {
+            let got = match other_of(current, *previous, None, *pending) {
                 None => "none".to_owned(),
                 Some(OtherUser::Alternate(u)) => format!("alternate {u}"),
                 Some(OtherUser::NotWhilePending(u)) => format!("pending {u}"),
-                Some(OtherUser::Unrelated(u)) => format!("unrelated {u}"),
+                Some(OtherUser::Unrelated(u, _)) => format!("unrelated {u}"),
                 Some(OtherUser::NoUsername) => "no username".to_owned(),
                 Some(other) => format!("{other:?}"),
             };
@@ -362,5 +446,63 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn the_login_waits_for_the_version_read_to_be_still_awsprevious() {
+        let v = |id: &str, stages: &[&str]| ListedVersion {
+            id: id.to_owned(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            created: None,
+        };
+        let listed = vec![v("c", &["AWSCURRENT"]), v("p", &["AWSPREVIOUS"])];
+        // (version read, refused because of)
+        let table: &[(Option<&str>, Option<&str>)] = &[
+            (Some("p"), None),
+            (
+                Some("old"),
+                Some("AWSPREVIOUS is now version p but version old was read"),
+            ),
+            (None, Some("version (unknown) was read")),
+        ];
+        for (read, expected) in table {
+            let got = moved_since_read(&listed, *read);
+            match expected {
+                None => assert!(got.is_none(), "{read:?}: {got:?}"),
+                Some(text) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(text)),
+                    "{read:?}: {got:?}"
+                ),
+            }
+        }
+        let none = moved_since_read(&[v("c", &["AWSCURRENT"])], Some("p"));
+        assert!(none.is_some_and(|g| g.contains("now version (none)")));
+    }
+
+    #[test]
+    fn a_refused_awsprevious_login_says_its_password_no_longer_works() {
+        let failed = |code: Option<&str>| {
+            Collected::Failed(CollectionError {
+                action: "mysql:connect".to_owned(),
+                access_denied: code.is_some(),
+                code: code.map(str::to_owned),
+                message: "the server refused it".to_owned(),
+            })
+        };
+        let refused = refused_as_previous(failed(Some(LOGIN_REFUSED)), "appuser_clone");
+        let Collected::Failed(error) = refused else {
+            panic!("still a failure: {refused:?}");
+        };
+        for text in [
+            "the password AWSPREVIOUS holds for user \"appuser_clone\" no longer works",
+            "each audit adds a failed login",
+            "FAILED_LOGIN_ATTEMPTS (MySQL 8.0.19+)",
+            "MariaDB 10.4.2+ server after max_password_errors",
+        ] {
+            assert!(error.message.contains(text), "{text}: {}", error.message);
+        }
+        // Another failure (a timeout, a TLS error) is left as it was.
+        let other = refused_as_previous(failed(None), "appuser_clone");
+        assert_eq!(other, failed(None));
     }
 }
