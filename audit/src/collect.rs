@@ -2311,7 +2311,7 @@ impl RegionCollector<'_> {
             rows: Collected::Failed(if action == pair::LOGIN_REFUSED {
                 CollectionError {
                     action: "mysql:connect".to_owned(),
-                    access_denied: true,
+                    access_denied: false,
                     code: Some(pair::LOGIN_REFUSED.to_owned()),
                     message,
                 }

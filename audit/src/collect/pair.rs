@@ -484,7 +484,7 @@ mod tests {
         let failed = |code: Option<&str>| {
             Collected::Failed(CollectionError {
                 action: "mysql:connect".to_owned(),
-                access_denied: code.is_some(),
+                access_denied: false,
                 code: code.map(str::to_owned),
                 message: "the server refused it".to_owned(),
             })

@@ -2118,7 +2118,7 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
         let finding = finding(&findings, id);
         assert!(
             finding.message.contains(
-                "FILE ON *.* (user appuser, the other user of the pair, named by AWSPREVIOUS)"
+                "FILE ON *.* (user \"appuser\", the other user of the pair, named by AWSPREVIOUS)"
             ),
             "{id}: {}",
             finding.message
@@ -2141,7 +2141,14 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
     for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
         let finding = finding_of(&findings, id, None);
         assert_eq!(finding.status, Status::Error, "{id}: {}", finding.message);
-        assert!(finding.message.contains("appuser"), "{}", finding.message);
+        assert!(
+            finding
+                .message
+                .contains("the password AWSPREVIOUS holds for user \"appuser\" no longer works")
+                && finding.message.contains("each audit adds a failed login"),
+            "{id}: {}",
+            finding.message
+        );
     }
 }
 
