@@ -1571,6 +1571,83 @@ async fn a_cluster_members_login_endpoints_include_its_clusters() {
 }
 
 #[tokio::test]
+async fn discover_audits_a_secret_on_a_cluster_endpoint_at_the_clusters_writer() {
+    // An Aurora application secret names its cluster's endpoint, which no
+    // instance has: --discover resolves it through DescribeDBClusters.
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let (cluster, member) = aurora_member(&rds, None).await;
+    tests::available_db_instance(&rds, &member).await;
+    let described = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&cluster)
+        .send()
+        .await
+        .expect("describe cluster");
+    let found = described.db_clusters().first().expect("the cluster");
+    let writer = found
+        .db_cluster_members()
+        .iter()
+        .find(|m| m.is_cluster_writer() == Some(true))
+        .and_then(|m| m.db_instance_identifier())
+        .expect("the cluster's writer")
+        .to_owned();
+    let host = found.endpoint().expect("the cluster endpoint").to_owned();
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let name = unique_name("AuditAuroraApp");
+    let value = serde_json::json!({
+        "engine": "mysql",
+        "host": host,
+        "port": found.port().unwrap_or(3306),
+        "username": "appuser",
+        "password": "NotUsedHere-1",
+    });
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret")
+        .arn()
+        .expect("secret arn")
+        .to_owned();
+    let request = CollectRequest {
+        scope: Scope {
+            regions: vec!["us-east-1".to_owned()],
+            vpc_id: None,
+            secret_ids: Vec::new(),
+            all_secrets: false,
+            db_instance_id: String::new(),
+            read_secrets: true,
+            discover: true,
+        },
+        policy: Policy::default(),
+        db_endpoint: None,
+        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
+    };
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let discovered = inventory
+        .regions
+        .iter()
+        .filter_map(|r| r.discovered.as_ref())
+        .find(|d| d.secret_arn == arn)
+        .expect("the Aurora secret is discovered");
+    assert_eq!(
+        discovered.scope.db_instance_id, writer,
+        "{}",
+        discovered.database
+    );
+    assert!(
+        discovered
+            .database
+            .contains(&format!("endpoint of DB cluster {cluster}")),
+        "{}",
+        discovered.database
+    );
+}
+
+#[tokio::test]
 async fn an_aurora_member_is_judged_on_its_cluster_parameter_group() {
     // Aurora MySQL's require_secure_transport is a DB cluster parameter (OFF by
     // default); the member's own DB parameter group has none, so judging it, or
