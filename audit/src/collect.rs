@@ -2159,10 +2159,10 @@ impl RegionCollector<'_> {
                 }
                 continue;
             };
-            let mut record = self.grants_of(&value.secret_arn, login, &endpoints).await;
+            let (mut record, lockout) = self.grants_of(&value.secret_arn, login, &endpoints).await;
             if let Some(other) = part.other_logins.get(&value.secret_arn) {
                 record.other_user = Some(
-                    self.other_user_grants(&value.secret_arn, login, other, &endpoints)
+                    self.other_user_grants(&value.secret_arn, login, other, &endpoints, lockout)
                         .await,
                 );
             }
@@ -2301,7 +2301,7 @@ impl RegionCollector<'_> {
         secret_arn: &str,
         login: &DbLogin,
         endpoints: &LoginEndpoints,
-    ) -> GrantsRecord {
+    ) -> (GrantsRecord, Option<u32>) {
         let failed = |action: &str, message: String| GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account: None,
@@ -2327,7 +2327,7 @@ impl RegionCollector<'_> {
         let (mut connection, host, port) =
             match self.grants_session(secret_arn, login, endpoints).await {
                 Ok(session) => session,
-                Err((action, message)) => return failed(action, message),
+                Err((action, message)) => return (failed(action, message), None),
             };
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
@@ -2347,6 +2347,7 @@ impl RegionCollector<'_> {
                     format!("TLS ({cipher})")
                 }
             });
+        let lockout = failed_login_limit(&mut connection).await;
         let mut roles = Vec::new();
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
             Ok(rows) => {
@@ -2375,15 +2376,42 @@ impl RegionCollector<'_> {
             tls = tls.as_deref().unwrap_or("unknown"),
             "read grants"
         );
-        GrantsRecord {
+        let record = GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account,
             tls,
             rows,
             roles,
             other_user: None,
-        }
+        };
+        (record, lockout)
     }
+}
+
+/// The session user's `FAILED_LOGIN_ATTEMPTS`, when set (MySQL 8.0.19+, `SHOW
+/// CREATE USER`: MySQL reference manual, "Failed-Login Tracking and Temporary
+/// Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>);
+/// `None` when unset, zero, or the statement fails (MariaDB has no such clause:
+/// its limit, `max_password_errors`, is server-wide). The statement's text holds
+/// the password hash: it is parsed here and never kept or logged.
+async fn failed_login_limit(connection: &mut MySqlConnection) -> Option<u32> {
+    let row = sqlx::query("SHOW CREATE USER CURRENT_USER()")
+        .fetch_optional(&mut *connection)
+        .await
+        .ok()
+        .flatten()?;
+    failed_login_attempts(&text_of(&row, 0)?)
+}
+
+/// `FAILED_LOGIN_ATTEMPTS n` (n > 0) in a `CREATE USER` statement.
+fn failed_login_attempts(create_user: &str) -> Option<u32> {
+    let upper = create_user.to_ascii_uppercase();
+    let at = upper.rfind("FAILED_LOGIN_ATTEMPTS ")? + "FAILED_LOGIN_ATTEMPTS ".len();
+    let digits: String = upper[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|n| *n > 0)
 }
 
 /// The other user of an alternating pair, as the rotator names it.
@@ -2686,6 +2714,29 @@ mod tests {
             role_statements("10.11.6-MariaDB", "`journalist`"),
             ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
         );
+    }
+
+    #[test]
+    fn failed_login_attempts_are_read_from_show_create_user() {
+        let table = [
+            (
+                "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '<hash>' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED",
+                Some(3),
+            ),
+            (
+                "CREATE USER `app`@`%` FAILED_LOGIN_ATTEMPTS 0 PASSWORD_LOCK_TIME 0",
+                None,
+            ),
+            // MariaDB: no such clause.
+            (
+                "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '<hash>'",
+                None,
+            ),
+            ("", None),
+        ];
+        for (statement, expected) in table {
+            assert_eq!(failed_login_attempts(statement), expected, "{statement}");
+        }
     }
 
     #[test]

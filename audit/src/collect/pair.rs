@@ -190,6 +190,7 @@ impl RegionCollector<'_> {
         current: &DbLogin,
         other: &OtherUser,
         endpoints: &LoginEndpoints,
+        lockout: Option<u32>,
     ) -> OtherUserGrants {
         let named = |username: &str, relation, rows| OtherUserGrants {
             username: username.to_owned(),
@@ -199,10 +200,23 @@ impl RegionCollector<'_> {
             host: None,
         };
         match other {
+            // A stale password would count toward the account's lockout: the
+            // current user's FAILED_LOGIN_ATTEMPTS stands for its alternate's
+            // (setSecret copies the account options, FAILED_LOGIN_ATTEMPTS among
+            // them: rotator/src/sql/account_options.rs).
+            OtherUser::Alternate(username) if lockout.is_some() => named(
+                username,
+                PairRelation::Alternate,
+                Collected::Skipped(format!(
+                    "not logged in as: user {} has FAILED_LOGIN_ATTEMPTS {}, so a login with a stale AWSPREVIOUS password could help lock the account; its grants are not read",
+                    shown_user(&current.username),
+                    lockout.unwrap_or_default()
+                )),
+            ),
             OtherUser::Alternate(username) => match self.fresh_previous(arn, current, username).await
             {
                 Ok(login) => {
-                    let grants = self.grants_of(arn, &login, endpoints).await;
+                    let (grants, _) = self.grants_of(arn, &login, endpoints).await;
                     OtherUserGrants {
                         rows: refused_as_previous(grants.rows, username),
                         roles: grants.roles,
