@@ -203,8 +203,13 @@ fn value_evidence(facts: &SecretFacts) -> Result<String, String> {
 /// The instance identifier in an RDS instance ARN
 /// (`arn:<partition>:rds:<region>:<account>:db:<id>`).
 pub fn instance_id_of_arn(arn: &str) -> Option<&str> {
+    rds_id_of_arn(arn, "db")
+}
+
+/// The identifier in an RDS ARN of resource type `kind` (`db`, `cluster`).
+fn rds_id_of_arn<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
     let mut parts = arn.splitn(7, ':');
-    let (Some("arn"), _, Some("rds"), _, _, Some("db"), Some(id)) = (
+    let (Some("arn"), _, Some("rds"), _, _, Some(found), Some(id)) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -215,7 +220,7 @@ pub fn instance_id_of_arn(arn: &str) -> Option<&str> {
     ) else {
         return None;
     };
-    (!id.is_empty()).then_some(id)
+    (found == kind && !id.is_empty()).then_some(id)
 }
 
 /// An instance's endpoint, from `DescribeDBInstances`.
@@ -243,19 +248,7 @@ pub struct ClusterEndpoints {
 /// The cluster identifier in an RDS cluster ARN
 /// (`arn:<partition>:rds:<region>:<account>:cluster:<id>`).
 pub fn cluster_id_of_arn(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(7, ':');
-    let (Some("arn"), _, Some("rds"), _, _, Some("cluster"), Some(id)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    (!id.is_empty()).then_some(id)
+    rds_id_of_arn(arn, "cluster")
 }
 
 /// The writer instance of `cluster`, or why there is none to audit.

@@ -1471,22 +1471,28 @@ async fn aurora_member(rds: &aws_sdk_rds::Client, group: Option<&str>) -> (Strin
     (cluster, member)
 }
 
-/// The findings of an audit naming only the database `instance`.
-async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
-    let request = CollectRequest {
+/// A request for us-east-1 naming only the database `instance` (none: empty),
+/// with the emulator's CA.
+fn scoped_request(instance: &str, read_secrets: bool, discover: bool) -> CollectRequest {
+    CollectRequest {
         scope: Scope {
             regions: vec!["us-east-1".to_owned()],
             vpc_id: None,
             secret_ids: Vec::new(),
             all_secrets: false,
             db_instance_id: instance.to_owned(),
-            read_secrets: false,
-            discover: false,
+            read_secrets,
+            discover,
         },
         policy: Policy::default(),
         db_endpoint: None,
         db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
+    }
+}
+
+/// The findings of an audit naming only the database `instance`.
+async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
+    let request = scoped_request(instance, false, false);
     let inventory = audit::collect(std::slice::from_ref(config), &request).await;
     audit::evaluate(&inventory, &Policy::default())
 }
@@ -1612,20 +1618,7 @@ async fn discover_audits_a_secret_on_a_cluster_endpoint_at_the_clusters_writer()
         .arn()
         .expect("secret arn")
         .to_owned();
-    let request = CollectRequest {
-        scope: Scope {
-            regions: vec!["us-east-1".to_owned()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: false,
-            db_instance_id: String::new(),
-            read_secrets: true,
-            discover: true,
-        },
-        policy: Policy::default(),
-        db_endpoint: None,
-        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
+    let request = scoped_request("", true, true);
     let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
     let discovered = inventory
         .regions
@@ -3083,20 +3076,7 @@ async fn discover_recognises_database_credentials_whatever_their_rotation() {
     .await;
     let (api_key, api_key_arn) =
         create(unique_name("api-key"), json!({ "api_key": APP_PASSWORD })).await;
-    let mut request = CollectRequest {
-        scope: Scope {
-            regions: vec!["us-east-1".to_owned()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: false,
-            db_instance_id: String::new(),
-            read_secrets: true,
-            discover: true,
-        },
-        policy: Policy::default(),
-        db_endpoint: None,
-        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
+    let mut request = scoped_request("", true, true);
     let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
     let findings = audit::evaluate(&inventory, &Policy::default());
 
