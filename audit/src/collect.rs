@@ -2391,8 +2391,11 @@ impl RegionCollector<'_> {
 /// The session user's `FAILED_LOGIN_ATTEMPTS`, when set (MySQL 8.0.19+, `SHOW
 /// CREATE USER`: MySQL reference manual, "Failed-Login Tracking and Temporary
 /// Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>);
-/// `None` when unset, zero, or the statement fails (MariaDB has no such clause:
-/// its limit, `max_password_errors`, is server-wide). The statement's text holds
+/// `CURRENT_USER()` names the session's account, and no privilege is needed
+/// for it (MySQL reference manual, "SHOW CREATE USER Statement",
+/// <https://dev.mysql.com/doc/refman/8.0/en/show-create-user.html>). `None` when
+/// unset, zero, or the statement fails (MariaDB has no such clause: its limit,
+/// `max_password_errors`, is server-wide). The statement's text holds
 /// the password hash: it is parsed here and never kept or logged.
 async fn failed_login_limit(connection: &mut MySqlConnection) -> Option<u32> {
     let row = sqlx::query("SHOW CREATE USER CURRENT_USER()")
