@@ -386,10 +386,12 @@ fn parse_secret_value(text: &str) -> Result<(SecretFacts, Option<DbLogin>), Stri
 }
 
 mod discover;
+mod endpoints;
 mod hardening;
 mod pair;
 
-use pair::{LoginEndpoints, OtherUser, endpoint_refusal, login_endpoints, other_of};
+use endpoints::{LoginEndpoints, endpoint_refusal, login_endpoints};
+use pair::{OtherUser, other_of};
 
 /// The account's organisation id (`Ok(None)`: in no organisation).
 async fn describe_organization(
@@ -508,6 +510,7 @@ pub async fn collect_in_account(
             log: Arc::clone(&log),
             request,
             region: region.clone(),
+            clusters: Mutex::default(),
         };
         let collected = CatchPanic::new(async {
             tokio::join!(
@@ -615,7 +618,11 @@ struct RegionCollector<'a> {
     log: Arc<CallLog>,
     request: &'a CollectRequest,
     region: String,
+    /// `DescribeDBClusters` answers by cluster: asked once each.
+    clusters: Mutex<HashMap<String, ClusterAnswer>>,
 }
+
+type ClusterAnswer = Result<Option<aws_sdk_rds::types::DbCluster>, CollectionError>;
 
 /// What the VPC branch found.
 struct VpcPart {
@@ -1228,12 +1235,12 @@ impl RegionCollector<'_> {
                 ),
                 master_username: db.master_username().map(str::to_owned),
                 cluster_endpoints: Vec::new(),
+                related_endpoints: Vec::new(),
+                endpoints_unread: Vec::new(),
             }
         });
-        if let Some(instance) = &mut instance
-            && let Some(cluster) = instance.cluster_id.clone()
-        {
-            instance.cluster_endpoints = self.cluster_endpoints(&cluster).await;
+        if let Some(instance) = &mut instance {
+            self.add_related_endpoints(instance).await;
         }
         Collected::Ok(instance)
     }
@@ -1643,7 +1650,12 @@ impl RegionCollector<'_> {
     ) -> Option<OtherUser> {
         if previous {
             return match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-                (Collected::Ok(facts), _) => other_of(current, facts.username.as_deref(), pending),
+                (Collected::Ok(facts), _) => other_of(
+                    current,
+                    facts.username.as_deref(),
+                    facts.host.as_deref(),
+                    pending,
+                ),
                 (Collected::Failed(error), _) => Some(OtherUser::Unread(CollectionError {
                     message: format!(
                         "the AWSPREVIOUS version of secret {arn} (the other user of the pair) could not be read: {}",
@@ -1673,6 +1685,16 @@ impl RegionCollector<'_> {
         arn: &str,
         stage: Option<&str>,
     ) -> (Collected<SecretFacts>, Option<DbLogin>) {
+        let (facts, login, _) = self.secret_version(arn, stage).await;
+        (facts, login)
+    }
+
+    /// [`Self::secret_value`] with the `VersionId` of the version read.
+    async fn secret_version(
+        &self,
+        arn: &str,
+        stage: Option<&str>,
+    ) -> (Collected<SecretFacts>, Option<DbLogin>, Option<String>) {
         let call = &calls::SECRETSMANAGER_GET_SECRET_VALUE;
         self.log.record(call);
         match self
@@ -1684,30 +1706,38 @@ impl RegionCollector<'_> {
             .send()
             .await
         {
-            Ok(output) => match output.secret_string().map(parse_secret_value) {
-                Some(Ok((facts, login))) => (Collected::Ok(facts), login),
-                Some(Err(message)) => (
-                    Collected::Failed(CollectionError {
-                        action: call.action.to_owned(),
-                        access_denied: false,
-                        code: None,
-                        message: format!("secret {arn}: {message}"),
-                    }),
-                    None,
-                ),
-                None => (
-                    Collected::Failed(CollectionError {
-                        action: call.action.to_owned(),
-                        access_denied: false,
-                        code: None,
-                        message: format!(
-                            "secret {arn} has no SecretString; expected the RDS credentials JSON"
-                        ),
-                    }),
-                    None,
-                ),
-            },
-            Err(error) => (Collected::Failed(collection_error(call, &error)), None),
+            Ok(output) => {
+                let id = output.version_id().map(str::to_owned);
+                let (facts, login) = match output.secret_string().map(parse_secret_value) {
+                    Some(Ok((facts, login))) => (Collected::Ok(facts), login),
+                    Some(Err(message)) => (
+                        Collected::Failed(CollectionError {
+                            action: call.action.to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!("secret {arn}: {message}"),
+                        }),
+                        None,
+                    ),
+                    None => (
+                        Collected::Failed(CollectionError {
+                            action: call.action.to_owned(),
+                            access_denied: false,
+                            code: None,
+                            message: format!(
+                                "secret {arn} has no SecretString; expected the RDS credentials JSON"
+                            ),
+                        }),
+                        None,
+                    ),
+                };
+                (facts, login, id)
+            }
+            Err(error) => (
+                Collected::Failed(collection_error(call, &error)),
+                None,
+                None,
+            ),
         }
     }
 
@@ -2129,10 +2159,10 @@ impl RegionCollector<'_> {
                 }
                 continue;
             };
-            let mut record = self.grants_of(&value.secret_arn, login, &endpoints).await;
+            let (mut record, lockout) = self.grants_of(&value.secret_arn, login, &endpoints).await;
             if let Some(other) = part.other_logins.get(&value.secret_arn) {
                 record.other_user = Some(
-                    self.other_user_grants(&value.secret_arn, login, other, &endpoints)
+                    self.other_user_grants(&value.secret_arn, login, other, &endpoints, lockout)
                         .await,
                 );
             }
@@ -2182,7 +2212,9 @@ impl RegionCollector<'_> {
             // A tunnel the auditor opened: the secret's host is not dialled.
             (Some((host, port)), _) => (host.clone(), *port),
             (None, Some(host)) => {
-                if let Some(refusal) = endpoint_refusal(host, login.port, endpoints) {
+                if let Some(refusal) =
+                    endpoint_refusal(host, login.port, endpoints, self.request.scope.discover)
+                {
                     return Err(("mysql:connect", format!("secret {secret_arn}: {refusal}")));
                 }
                 (host.clone(), login.port)
@@ -2217,6 +2249,15 @@ impl RegionCollector<'_> {
         .await;
         let mut connection = match connection {
             Ok(Ok(connection)) => connection,
+            Ok(Err(error)) if pair::login_refused(&error) => {
+                return Err((
+                    pair::LOGIN_REFUSED,
+                    format!(
+                        "the server at {host}:{port} refused the password of user {}: {error}",
+                        crate::inventory::shown_user(&login.username)
+                    ),
+                ));
+            }
             Ok(Err(error)) => {
                 return Err((
                     "mysql:connect",
@@ -2260,24 +2301,33 @@ impl RegionCollector<'_> {
         secret_arn: &str,
         login: &DbLogin,
         endpoints: &LoginEndpoints,
-    ) -> GrantsRecord {
+    ) -> (GrantsRecord, Option<u32>) {
         let failed = |action: &str, message: String| GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account: None,
             tls: None,
             other_user: None,
             roles: Vec::new(),
-            rows: Collected::Failed(CollectionError {
-                action: action.to_owned(),
-                access_denied: false,
-                code: None,
-                message,
+            rows: Collected::Failed(if action == pair::LOGIN_REFUSED {
+                CollectionError {
+                    action: "mysql:connect".to_owned(),
+                    access_denied: false,
+                    code: Some(pair::LOGIN_REFUSED.to_owned()),
+                    message,
+                }
+            } else {
+                CollectionError {
+                    action: action.to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message,
+                }
             }),
         };
         let (mut connection, host, port) =
             match self.grants_session(secret_arn, login, endpoints).await {
                 Ok(session) => session,
-                Err((action, message)) => return failed(action, message),
+                Err((action, message)) => return (failed(action, message), None),
             };
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
@@ -2297,6 +2347,7 @@ impl RegionCollector<'_> {
                     format!("TLS ({cipher})")
                 }
             });
+        let lockout = failed_login_limit(&mut connection).await;
         let mut roles = Vec::new();
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
             Ok(rows) => {
@@ -2325,25 +2376,49 @@ impl RegionCollector<'_> {
             tls = tls.as_deref().unwrap_or("unknown"),
             "read grants"
         );
-        GrantsRecord {
+        let record = GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account,
             tls,
             rows,
             roles,
             other_user: None,
-        }
+        };
+        (record, lockout)
     }
 }
 
-/// The other user of an alternating pair, as the rotator names it
-/// (`rotator::rotation::create::alternate_user`): `name` ↔ `name_clone`.
-pub fn alternate_user(name: &str) -> String {
-    match name.strip_suffix("_clone") {
-        Some(base) if !base.is_empty() => base.to_owned(),
-        _ => format!("{name}_clone"),
-    }
+/// The session user's `FAILED_LOGIN_ATTEMPTS`, when set (MySQL 8.0.19+, `SHOW
+/// CREATE USER`: MySQL reference manual, "Failed-Login Tracking and Temporary
+/// Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>);
+/// `CURRENT_USER()` names the session's account, and no privilege is needed
+/// for it (MySQL reference manual, "SHOW CREATE USER Statement",
+/// <https://dev.mysql.com/doc/refman/8.0/en/show-create-user.html>). `None` when
+/// unset, zero, or the statement fails (MariaDB has no such clause: its limit,
+/// `max_password_errors`, is server-wide). The statement's text holds
+/// the password hash: it is parsed here and never kept or logged.
+async fn failed_login_limit(connection: &mut MySqlConnection) -> Option<u32> {
+    let row = sqlx::query("SHOW CREATE USER CURRENT_USER()")
+        .fetch_optional(&mut *connection)
+        .await
+        .ok()
+        .flatten()?;
+    failed_login_attempts(&text_of(&row, 0)?)
 }
+
+/// `FAILED_LOGIN_ATTEMPTS n` (n > 0) in a `CREATE USER` statement.
+fn failed_login_attempts(create_user: &str) -> Option<u32> {
+    let upper = create_user.to_ascii_uppercase();
+    let at = upper.rfind("FAILED_LOGIN_ATTEMPTS ")? + "FAILED_LOGIN_ATTEMPTS ".len();
+    let digits: String = upper[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|n| *n > 0)
+}
+
+/// The other user of an alternating pair, as the rotator names it.
+pub use permissions::alternate_user;
 
 /// The grants of every role granted to the session's user (and the roles those
 /// roles hold), active or not: a role that is not active is one `SET ROLE` away
@@ -2642,6 +2717,29 @@ mod tests {
             role_statements("10.11.6-MariaDB", "`journalist`"),
             ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
         );
+    }
+
+    #[test]
+    fn failed_login_attempts_are_read_from_show_create_user() {
+        let table = [
+            (
+                "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '<hash>' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED",
+                Some(3),
+            ),
+            (
+                "CREATE USER `app`@`%` FAILED_LOGIN_ATTEMPTS 0 PASSWORD_LOCK_TIME 0",
+                None,
+            ),
+            // MariaDB: no such clause.
+            (
+                "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '<hash>'",
+                None,
+            ),
+            ("", None),
+        ];
+        for (statement, expected) in table {
+            assert_eq!(failed_login_attempts(statement), expected, "{statement}");
+        }
     }
 
     #[test]

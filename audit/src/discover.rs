@@ -203,8 +203,13 @@ fn value_evidence(facts: &SecretFacts) -> Result<String, String> {
 /// The instance identifier in an RDS instance ARN
 /// (`arn:<partition>:rds:<region>:<account>:db:<id>`).
 pub fn instance_id_of_arn(arn: &str) -> Option<&str> {
+    rds_id_of_arn(arn, "db")
+}
+
+/// The identifier in an RDS ARN of resource type `kind` (`db`, `cluster`).
+fn rds_id_of_arn<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
     let mut parts = arn.splitn(7, ':');
-    let (Some("arn"), _, Some("rds"), _, _, Some("db"), Some(id)) = (
+    let (Some("arn"), _, Some("rds"), _, _, Some(found), Some(id)) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -215,7 +220,7 @@ pub fn instance_id_of_arn(arn: &str) -> Option<&str> {
     ) else {
         return None;
     };
-    (!id.is_empty()).then_some(id)
+    (found == kind && !id.is_empty()).then_some(id)
 }
 
 /// An instance's endpoint, from `DescribeDBInstances`.
@@ -226,15 +231,60 @@ pub struct Endpoint {
     pub port: Option<u16>,
 }
 
+/// A DB cluster's endpoints and its writer instance, from `DescribeDBClusters`
+/// (`Endpoint`, `ReaderEndpoint`, `CustomEndpoints` on its `Port`;
+/// `DBClusterMembers` with `IsClusterWriter`: Amazon RDS API reference,
+/// DBCluster, <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html>).
+/// A setup on a cluster is audited at its writer instance, whose cluster's
+/// endpoints the audit then logs in at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterEndpoints {
+    pub id: String,
+    pub addresses: Vec<String>,
+    pub port: Option<u16>,
+    pub writer: Option<String>,
+}
+
+/// The cluster identifier in an RDS cluster ARN
+/// (`arn:<partition>:rds:<region>:<account>:cluster:<id>`).
+pub fn cluster_id_of_arn(arn: &str) -> Option<&str> {
+    rds_id_of_arn(arn, "cluster")
+}
+
+/// The writer instance of `cluster`, or why there is none to audit.
+fn writer_of(cluster: &ClusterEndpoints) -> Result<String, String> {
+    cluster.writer.clone().ok_or_else(|| {
+        format!(
+            "DB cluster {} has no writer instance (DBClusterMembers with IsClusterWriter) to audit",
+            cluster.id
+        )
+    })
+}
+
+/// The cluster one of whose endpoints is the secret's `host` (on its `port`,
+/// when the secret names one).
+pub fn match_cluster_host<'a>(
+    host: &str,
+    port: Option<u16>,
+    clusters: &'a [ClusterEndpoints],
+) -> Option<&'a ClusterEndpoints> {
+    clusters.iter().find(|c| {
+        c.addresses.iter().any(|a| permissions::same_host(a, host))
+            && (port.is_none() || c.port.is_none() || c.port == port)
+    })
+}
+
 /// The instance whose endpoint is the secret's `host` (and `port`, when several
 /// share the address, as behind one proxy or in an emulator). Host names compare
 /// without case and a trailing dot (DNS names are case-insensitive).
 pub fn match_host(host: &str, port: Option<u16>, instances: &[Endpoint]) -> Result<String, String> {
-    let normal = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
-    let wanted = normal(host);
     let by_address: Vec<&Endpoint> = instances
         .iter()
-        .filter(|i| i.address.as_deref().map(normal).as_deref() == Some(wanted.as_str()))
+        .filter(|i| {
+            i.address
+                .as_deref()
+                .is_some_and(|a| permissions::same_host(a, host))
+        })
         .collect();
     let matching: Vec<&Endpoint> = if by_address.len() > 1 {
         by_address
@@ -276,6 +326,7 @@ pub fn database_of(
     facts: &Collected<SecretFacts>,
     admin: Option<&Collected<Option<Secret>>>,
     instances: Option<&[Endpoint]>,
+    clusters: Option<&[ClusterEndpoints]>,
 ) -> Result<(String, String), String> {
     let facts = match facts {
         Collected::Ok(facts) => facts,
@@ -296,12 +347,16 @@ pub fn database_of(
     if let (Some(masterarn), Some(admin)) = (&facts.masterarn, admin) {
         match admin {
             Collected::Ok(Some(secret)) => {
-                match secret
+                let instance = secret
                     .tags
                     .get(RDS_PRIMARY_INSTANCE_TAG)
-                    .and_then(|arn| instance_id_of_arn(arn))
-                {
-                    Some(id) => {
+                    .and_then(|arn| instance_id_of_arn(arn));
+                let cluster = secret
+                    .tags
+                    .get(RDS_PRIMARY_CLUSTER_TAG)
+                    .and_then(|arn| cluster_id_of_arn(arn));
+                match (instance, cluster) {
+                    (Some(id), _) => {
                         return Ok((
                             id.to_owned(),
                             format!(
@@ -310,8 +365,32 @@ pub fn database_of(
                             ),
                         ));
                     }
-                    None => why.push(format!(
-                        "its masterarn {} has no {RDS_PRIMARY_INSTANCE_TAG} tag (not an RDS-managed secret)",
+                    (None, Some(cluster)) => {
+                        let found = clusters.map(|all| all.iter().find(|c| c.id == cluster));
+                        match found {
+                            Some(Some(found)) => match writer_of(found) {
+                                Ok(writer) => {
+                                    return Ok((
+                                        writer.clone(),
+                                        format!(
+                                            "from the {RDS_PRIMARY_CLUSTER_TAG} tag of its masterarn {}: cluster {cluster}, writer instance {writer}",
+                                            secret.name
+                                        ),
+                                    ));
+                                }
+                                Err(message) => why.push(message),
+                            },
+                            Some(None) => why.push(format!(
+                                "the {RDS_PRIMARY_CLUSTER_TAG} tag of its masterarn {} names cluster {cluster}, which DescribeDBClusters does not list",
+                                secret.name
+                            )),
+                            None => why.push(
+                                "the region's DB clusters could not be listed".to_owned(),
+                            ),
+                        }
+                    }
+                    (None, None) => why.push(format!(
+                        "its masterarn {} has no {RDS_PRIMARY_INSTANCE_TAG} or {RDS_PRIMARY_CLUSTER_TAG} tag (not an RDS-managed secret)",
                         secret.name
                     )),
                 }
@@ -327,7 +406,24 @@ pub fn database_of(
     match (&facts.host, instances) {
         (Some(host), Some(instances)) => match match_host(host, facts.port, instances) {
             Ok(id) => return Ok((id, format!("its host {host} is the instance's endpoint"))),
-            Err(message) => why.push(message),
+            Err(message) => match clusters.map(|all| match_cluster_host(host, facts.port, all)) {
+                Some(Some(cluster)) => match writer_of(cluster) {
+                    Ok(writer) => {
+                        return Ok((
+                            writer.clone(),
+                            format!(
+                                "its host {host} is an endpoint of DB cluster {}, whose writer instance is {writer}",
+                                cluster.id
+                            ),
+                        ));
+                    }
+                    Err(message) => why.push(message),
+                },
+                Some(None) => why.push(format!("{message}, nor a DB cluster")),
+                None => why.push(format!(
+                    "{message}; the region's DB clusters could not be listed"
+                )),
+            },
         },
         (Some(_), None) => why.push("the region's RDS instances could not be listed".to_owned()),
         (None, _) => why.push("its value has no host".to_owned()),
@@ -821,7 +917,7 @@ mod tests {
                 &facts(true, None),
                 Some(&untagged),
                 Some(&instances),
-                Err("no aws:rds:primaryDBInstanceArn tag"),
+                Err("no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag"),
             ),
             (
                 &facts(true, Some("elsewhere")),
@@ -844,7 +940,106 @@ mod tests {
             ),
         ];
         for (i, (facts, admin, instances, expected)) in cases.iter().enumerate() {
-            let got = database_of(facts, *admin, *instances);
+            let got = database_of(facts, *admin, *instances, Some(&[]));
+            match (expected, &got) {
+                (Ok(id), Ok((found, _))) => assert_eq!(found, id, "case {i}"),
+                (Err(words), Err(message)) => {
+                    assert!(message.contains(words), "case {i}: {message}");
+                }
+                _ => panic!("case {i}: {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    /// (value, admin secret, clusters listed, expected writer or error words)
+    type ClusterCase<'a> = (
+        Collected<SecretFacts>,
+        Option<&'a Collected<Option<Secret>>>,
+        Option<&'a [ClusterEndpoints]>,
+        Result<&'a str, &'a str>,
+    );
+
+    #[test]
+    fn an_aurora_setup_is_audited_at_its_clusters_writer() {
+        let facts = |masterarn: bool, host: &str| {
+            Collected::Ok(SecretFacts {
+                masterarn: masterarn.then(|| "arn:admin".to_owned()),
+                host: Some(host.to_owned()),
+                port: Some(3306),
+                ..SecretFacts::default()
+            })
+        };
+        let cluster_tagged = Collected::Ok(Some(Secret {
+            name: "rds!cluster-1".to_owned(),
+            tags: [(
+                RDS_PRIMARY_CLUSTER_TAG.to_owned(),
+                "arn:aws:rds:us-east-1:1:cluster:c1".to_owned(),
+            )]
+            .into(),
+            ..Secret::default()
+        }));
+        let clusters = [
+            ClusterEndpoints {
+                id: "c1".to_owned(),
+                addresses: vec![
+                    "c1.cluster-abc.us-east-1.rds.amazonaws.com".to_owned(),
+                    "c1.cluster-ro-abc.us-east-1.rds.amazonaws.com".to_owned(),
+                ],
+                port: Some(3306),
+                writer: Some("c1-writer".to_owned()),
+            },
+            ClusterEndpoints {
+                id: "c2".to_owned(),
+                addresses: vec!["c2.cluster-abc.us-east-1.rds.amazonaws.com".to_owned()],
+                port: Some(3306),
+                writer: None,
+            },
+        ];
+        let instances = [Endpoint {
+            id: "solo".to_owned(),
+            address: Some("solo.abc.us-east-1.rds.amazonaws.com".to_owned()),
+            port: Some(3306),
+        }];
+        let cases: Vec<ClusterCase> = vec![
+            (
+                facts(true, "anything"),
+                Some(&cluster_tagged),
+                Some(&clusters),
+                Ok("c1-writer"),
+            ),
+            (
+                facts(false, "C1.cluster-ro-abc.us-east-1.rds.amazonaws.com."),
+                None,
+                Some(&clusters),
+                Ok("c1-writer"),
+            ),
+            (
+                facts(false, "c2.cluster-abc.us-east-1.rds.amazonaws.com"),
+                None,
+                Some(&clusters),
+                Err("DB cluster c2 has no writer instance"),
+            ),
+            (
+                facts(false, "c1.cluster-abc.us-east-1.rds.amazonaws.com"),
+                None,
+                None,
+                Err("the region's DB clusters could not be listed"),
+            ),
+            (
+                facts(true, "elsewhere"),
+                Some(&cluster_tagged),
+                None,
+                Err("the region's DB clusters could not be listed"),
+            ),
+            (
+                facts(false, "elsewhere"),
+                None,
+                Some(&clusters),
+                Err("no RDS instance of the region has the endpoint elsewhere, nor a DB cluster"),
+            ),
+        ];
+        for (i, (facts, admin, clusters, expected)) in cases.iter().enumerate() {
+            let got = database_of(facts, *admin, Some(&instances), *clusters);
             match (expected, &got) {
                 (Ok(id), Ok((found, _))) => assert_eq!(found, id, "case {i}"),
                 (Err(words), Err(message)) => {

@@ -496,6 +496,15 @@ pub struct DbInstance {
     /// in at with a secret's password.
     #[serde(default)]
     pub cluster_endpoints: Vec<DbAddress>,
+    /// The instance endpoints of its read replicas and of its cluster's other
+    /// members (`DescribeDBInstances` of each): the rotator accepts an
+    /// application secret there too, so the audit logs in there.
+    #[serde(default)]
+    pub related_endpoints: Vec<DbAddress>,
+    /// The RDS calls that failed while listing those endpoints: a login refused
+    /// at a host not listed names them.
+    #[serde(default)]
+    pub endpoints_unread: Vec<CollectionError>,
 }
 
 /// A host and port a database answers at, as RDS reports it.
@@ -937,6 +946,11 @@ pub struct OtherUserGrants {
     pub rows: Collected<Vec<String>>,
     #[serde(default)]
     pub roles: Vec<RoleGrants>,
+    /// The `host` of the version naming the user, when it has one: a master
+    /// user's name (RDS's default `admin` is common) says nothing of which
+    /// server's master it is.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 /// How the user a secret's other version names stands to its current user
@@ -957,9 +971,34 @@ pub enum PairRelation {
     Unrelated,
     /// `AWSPREVIOUS` is JSON without `username`.
     NoUsername,
+    /// `AWSPREVIOUS` could not be read: the user it names is unknown.
+    Unread,
+}
+
+/// A user name a secret's value gave, for findings: quoted and escaped, and cut
+/// at 32 characters (the longest MySQL user name: "The maximum length for user
+/// names in MySQL 8.0 is 32 characters", MySQL reference manual, "Replication and
+/// User Name Length",
+/// <https://dev.mysql.com/doc/refman/8.0/en/replication-features-user-names.html>),
+/// since whoever may write the secret chose it.
+pub fn shown_user(name: &str) -> String {
+    let cut: String = name.chars().take(32).collect();
+    if cut.len() < name.len() {
+        format!("{cut:?}…")
+    } else {
+        format!("{cut:?}")
+    }
 }
 
 impl OtherUserGrants {
+    /// The user's name for findings ([`shown_user`]).
+    pub fn shown(&self) -> String {
+        match self.relation {
+            PairRelation::Unread => "(the user AWSPREVIOUS names: unread)".to_owned(),
+            _ => shown_user(&self.username),
+        }
+    }
+
     /// The version that named the user, for findings.
     pub fn named_by(&self) -> &'static str {
         match self.relation {
@@ -1009,6 +1048,19 @@ pub struct ExcludedSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_name_from_a_secret_is_quoted_and_cut_at_32_characters() {
+        let long = "u".repeat(40);
+        let table = [
+            ("appuser", "\"appuser\""),
+            ("evil\nname", "\"evil\\nname\""),
+            (long.as_str(), "\"uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\"…"),
+        ];
+        for (name, shown) in table {
+            assert_eq!(shown_user(name), shown, "{name}");
+        }
+    }
 
     #[test]
     fn the_scp_denial_is_recognised_by_its_documented_words_only() {

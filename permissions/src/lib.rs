@@ -269,9 +269,65 @@ pub fn replicas_described<'a>(
     }
 }
 
+/// The other user of an alternating pair: `name` ↔ `name_clone`. The rotator
+/// derives its next pending user from `AWSCURRENT` with it, and the audit judges
+/// the pair by it: one rule, so the two never disagree on who the pair is.
+pub fn alternate_user(name: &str) -> String {
+    match name.strip_suffix("_clone") {
+        Some(base) if !base.is_empty() => base.to_owned(),
+        _ => format!("{name}_clone"),
+    }
+}
+
+/// Whether two database host names are one: DNS names compare without case (RFC
+/// 4343, <https://www.rfc-editor.org/rfc/rfc4343>) and without a final dot (the
+/// root label; `db.example.com.` is `db.example.com`, RFC 1034 section 3.1).
+pub fn same_host(a: &str, b: &str) -> bool {
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alternate_of_a_user_and_of_its_clone() {
+        let table = [
+            ("appuser", "appuser_clone"),
+            ("appuser_clone", "appuser"),
+            ("_clone", "_clone_clone"),
+            ("a_clone_clone", "a_clone"),
+        ];
+        for (name, other) in table {
+            assert_eq!(alternate_user(name), other, "{name}");
+        }
+    }
+
+    #[test]
+    fn host_names_compare_without_case_or_a_final_dot() {
+        let table = [
+            (
+                "db.abc.rds.amazonaws.com",
+                "DB.abc.rds.amazonaws.com.",
+                true,
+            ),
+            (
+                "db.abc.rds.amazonaws.com..",
+                "db.abc.rds.amazonaws.com",
+                true,
+            ),
+            (
+                "db.abc.rds.amazonaws.com",
+                "db2.abc.rds.amazonaws.com",
+                false,
+            ),
+            ("", ".", true),
+        ];
+        for (a, b, same) in table {
+            assert_eq!(same_host(a, b), same, "{a} {b}");
+        }
+    }
 
     #[test]
     fn only_the_replica_the_host_names_is_described() {

@@ -229,11 +229,21 @@ fn master_credential(
     })
 }
 
-/// The finding when the secret's `AWSPREVIOUS` does not name the pair's other
-/// user: FAIL when it names the instance's master user (its password is then
-/// readable wherever the secret is), not proven (ERROR) when it names another
-/// user or none. The rotator derives the next pending user from `AWSCURRENT`
-/// alone (`rotator::rotation::create::alternate_user`), so such a version is
+/// What the secret's `AWSPREVIOUS` means when it does not name the pair's other
+/// user.
+#[derive(Debug, PartialEq, Eq)]
+enum NotThePair {
+    /// It names the instance's master user: a FAIL whatever else is found.
+    Master(String),
+    /// It names another user, or none: not proven (ERROR) unless something else
+    /// fails, then a note beside that FAIL.
+    NotProven(&'static str, String),
+}
+
+/// What the secret's `AWSPREVIOUS` means when it does not name the pair's other
+/// user: the master user's credentials ([`NotThePair::Master`]), another user or
+/// none ([`NotThePair::NotProven`]). The rotator derives the next pending user
+/// from `AWSCURRENT` alone (`permissions::alternate_user`), so such a version is
 /// neither set nor cleared by rotation: the next one moves `AWSPREVIOUS` onto
 /// today's `AWSCURRENT` and leaves it stored without a label.
 fn not_the_pair(
@@ -241,52 +251,104 @@ fn not_the_pair(
     secret: &crate::inventory::Secret,
     user: &str,
     other: &OtherUserGrants,
-) -> Option<Finding> {
-    let def = &DEFINITION;
-    let (resource, name) = (&secret.arn, &secret.name);
-    let alternate = crate::collect::alternate_user(user);
-    let not_proven = |action: &str, why: String| {
-        context.error(
-            def,
-            resource,
-            &CollectionError {
-                action: action.to_owned(),
-                access_denied: false,
-                code: None,
-                message: format!(
-                    "least privilege of user {user} of secret {name} not proven: {why}"
-                ),
-            },
-        )
-    };
-    if let Collected::Ok(Some(db)) = &context.region.database
-        && db.master_username.as_deref() == Some(other.username.as_str())
-        && other.relation != PairRelation::NoUsername
+) -> Option<NotThePair> {
+    let name = &secret.name;
+    let alternate = permissions::alternate_user(user);
+    let shown = other.shown();
+    // One rotation moves AWSPREVIOUS onto today's AWSCURRENT (createSecret
+    // derives the pending user from AWSCURRENT: `permissions::alternate_user`;
+    // finishSecret stages AWSPREVIOUS on the version that was AWSCURRENT).
+    let one_rotation = format!(
+        "one rotation of this secret then stages AWSPREVIOUS on today's AWSCURRENT ({user}), the other user of the pair, and leaves the old version stored without a label (readable by its VersionId until Secrets Manager deletes it), so changing that password is what takes it away"
+    );
+    if other.relation == PairRelation::Unrelated
+        && let Some(whose) = master_of(context, secret, other)
     {
-        return Some(context.fail(
-            def,
-            resource,
-            format!(
-                "secret {name}'s AWSPREVIOUS version holds the credentials of user {}, the master user (MasterUsername) of RDS instance {}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) logs in as the master. Rotation does not take it away: the next one sets {alternate} (derived from AWSCURRENT) and leaves the master's version stored without a label; change the master user's password (rotate its RDS-managed secret), then rotate this secret twice",
-                other.username, db.id
-            ),
-        ));
+        return Some(NotThePair::Master(format!(
+            "secret {name}'s AWSPREVIOUS version holds the credentials of user {shown}, {whose}, which holds every privilege: whoever may read the secret (GetSecretValue with VersionStage AWSPREVIOUS) could log in as the master, unless the master's password changed after that version was stored; rotating this secret does not change it; change the master user's password ({}); {one_rotation}",
+            how_to_change_the_master(context, secret)
+        )));
     }
     match other.relation {
-        PairRelation::Alternate | PairRelation::FirstRotation => None,
-        PairRelation::Unrelated => Some(not_proven(
+        PairRelation::Alternate | PairRelation::FirstRotation | PairRelation::Unread => None,
+        PairRelation::Unrelated => Some(NotThePair::NotProven(
             "mysql:SHOW GRANTS",
             format!(
-                "its AWSPREVIOUS version names user {}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password, then rotate the secret twice",
-                other.username, other.username
+                "its AWSPREVIOUS version names user {shown}, neither {user} nor its alternate {alternate}, and the audit did not log in as it; the next rotation sets {alternate} (derived from AWSCURRENT), whose grants were not read, and {shown}'s password stays readable by whoever may read the secret; if that user is not meant to be reached from this secret, change its password; {one_rotation}"
             ),
         )),
-        PairRelation::NoUsername => Some(not_proven(
+        PairRelation::NoUsername => Some(NotThePair::NotProven(
             "secretsmanager:GetSecretValue",
             format!(
-                "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret so AWSPREVIOUS holds the previous credentials"
+                "its AWSPREVIOUS version is JSON without `username`, so the other user of the pair ({alternate}) and what it holds are unknown; rotate the secret once: AWSPREVIOUS then holds today's AWSCURRENT ({user})"
             ),
         )),
+    }
+}
+
+/// Whose master user `other` is, when it is one: the audited instance's
+/// `MasterUsername`, unless `AWSPREVIOUS` names a host that is not one of the
+/// instance's endpoints (RDS's default master name `admin` is common, so a name
+/// alone does not say which server's master it is); or the user of the
+/// secret's `masterarn` secret, when its value was read.
+fn master_of(
+    context: &Context<'_>,
+    secret: &crate::inventory::Secret,
+    other: &OtherUserGrants,
+) -> Option<String> {
+    if let Collected::Ok(Some(db)) = &context.region.database
+        && db.master_username.as_deref() == Some(other.username.as_str())
+    {
+        let here = other.host.as_deref().is_none_or(|host| {
+            db.address
+                .iter()
+                .chain(db.cluster_endpoints.iter().map(|e| &e.address))
+                .chain(db.related_endpoints.iter().map(|e| &e.address))
+                .any(|address| permissions::same_host(address, host))
+        });
+        if here {
+            return Some(format!(
+                "the master user (MasterUsername) of RDS instance {}",
+                db.id
+            ));
+        }
+    }
+    let facts_of = |arn: &str| {
+        context
+            .region
+            .secret_values
+            .iter()
+            .find(|v| v.secret_arn == arn)
+            .and_then(|v| v.facts.ok())
+    };
+    let masterarn = facts_of(&secret.arn)?.masterarn.as_deref()?;
+    let admin = facts_of(masterarn)?.username.as_deref()?;
+    (admin == other.username)
+        .then(|| format!("the user of the secret's masterarn ({masterarn}), its admin credential"))
+}
+
+/// How the audited instance's master password is changed: rotating its
+/// RDS-managed secret when RDS manages it (ManageMasterUserPassword), else
+/// ModifyDBInstance, or ModifyDBCluster for a cluster member, with
+/// `--master-user-password` (Amazon RDS API reference, ModifyDBInstance and
+/// ModifyDBCluster, `MasterUserPassword`,
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html>).
+fn how_to_change_the_master(context: &Context<'_>, secret: &crate::inventory::Secret) -> String {
+    let Collected::Ok(Some(db)) = &context.region.database else {
+        return format!("for the admin secret of {}, rotate it", secret.name);
+    };
+    match (&db.master_user_secret, &db.cluster_id) {
+        (Some(managed), _) => format!(
+            "RDS manages it: rotate its RDS-managed secret {}",
+            managed.arn.as_deref().unwrap_or("(MasterUserSecret)")
+        ),
+        (None, Some(cluster)) => format!(
+            "aws rds modify-db-cluster --db-cluster-identifier {cluster} --master-user-password ..., or rotate the cluster's RDS-managed secret if it has one"
+        ),
+        (None, None) => format!(
+            "aws rds modify-db-instance --db-instance-identifier {} --master-user-password ...",
+            db.id
+        ),
     }
 }
 
@@ -334,17 +396,44 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         // The other user of the pair (AWSPREVIOUS): the next rotation sets its
         // password, and its credentials are readable wherever the secret is.
         let other = record.and_then(|g| g.other_user.as_ref());
-        if let Some(finding) = other.and_then(|o| not_the_pair(context, secret, &user, o)) {
-            return finding;
+        // The current user's own excess is reported first; what AWSPREVIOUS
+        // means is a FAIL of its own (the master) or a note beside another FAIL.
+        let own = (!excess.is_empty()).then(|| {
+            let mut held = excess.clone();
+            held.dedup();
+            format!(
+                "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
+                held.join("; ")
+            )
+        });
+        let mut note = None;
+        match other.and_then(|o| not_the_pair(context, secret, &user, o)) {
+            Some(NotThePair::Master(text)) => {
+                let message = own.map_or(text.clone(), |own| format!("{own}. Also, {text}"));
+                return context.fail(def, resource, message);
+            }
+            Some(NotThePair::NotProven(action, why)) if own.is_none() => {
+                let error = CollectionError {
+                    action: action.to_owned(),
+                    access_denied: false,
+                    code: None,
+                    message: format!(
+                        "least privilege of user {user} of secret {name} not proven: {why}"
+                    ),
+                };
+                return context.error(def, resource, &error);
+            }
+            Some(NotThePair::NotProven(_, why)) => note = Some(why),
+            None => {}
         }
         // A first rotation's clone (AWSPENDING) is not logged in as; setSecret
         // gives it exactly the current user's privileges, judged above.
         let first_rotation = other.filter(|o| o.relation == PairRelation::FirstRotation);
-        let other = other.filter(|o| o.relation == PairRelation::Alternate);
+        let other = other.filter(|o| matches!(o.relation, PairRelation::Alternate | PairRelation::Unread));
         let other_label = other.map(|o| {
             format!(
                 " (user {}, the other user of the pair, named by {})",
-                o.username,
+                o.shown(),
                 o.named_by()
             )
         });
@@ -364,8 +453,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 def,
                 resource,
                 format!(
-                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database",
-                    excess.join("; ")
+                    "user {user} of secret {name} holds {}; rotation copies it to the clone user; expected only data privileges on the application's database{}",
+                    excess.join("; "),
+                    note.map_or_else(String::new, |n| format!(". Note: {n}"))
                 ),
             );
         }
@@ -392,8 +482,8 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             format!(
                 "user {user} of secret {name} holds no ALL, GRANT OPTION, SUPER or administrative privilege on *.*, directly or through its {} role(s){}{}",
                 roles.len(),
-                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.username)),
-                first_rotation.map_or_else(String::new, |o| format!("; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as: setSecret gives it exactly {user}'s privileges", o.username))
+                other.map_or_else(String::new, |o| format!(", and neither does {}, the other user of the pair (AWSPREVIOUS)", o.shown())),
+                first_rotation.map_or_else(String::new, |o| format!("; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as: setSecret gives it exactly {user}'s privileges", o.shown()))
             ),
         )
     })
@@ -597,12 +687,12 @@ mod tests {
             (
                 clone_rows(None),
                 Status::Pass,
-                "neither does appuser_clone, the other user of the pair (AWSPREVIOUS)",
+                "neither does \"appuser_clone\", the other user of the pair (AWSPREVIOUS)",
             ),
             (
                 clone_rows(Some("FILE")),
                 Status::Fail,
-                "holds FILE ON *.* (user appuser_clone, the other user of the pair, named by AWSPREVIOUS)",
+                "holds FILE ON *.* (user \"appuser_clone\", the other user of the pair, named by AWSPREVIOUS)",
             ),
             (unread, Status::Error, "not proven"),
         ];
@@ -651,13 +741,13 @@ mod tests {
                 "admin",
                 PairRelation::Unrelated,
                 Status::Fail,
-                "holds the credentials of user admin, the master user (MasterUsername) of RDS instance secretsmanagertutorial",
+                "holds the credentials of user \"admin\", the master user (MasterUsername) of RDS instance secretsmanagertutorial",
             ),
             (
                 "reporting",
                 PairRelation::Unrelated,
                 Status::Error,
-                "names user reporting, neither appuser nor its alternate appuser_clone",
+                "names user \"reporting\", neither appuser nor its alternate appuser_clone",
             ),
             (
                 "(none)",
@@ -670,7 +760,7 @@ mod tests {
                 "appuser_clone",
                 PairRelation::FirstRotation,
                 Status::Pass,
-                "appuser_clone, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
+                "\"appuser_clone\", the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
             ),
         ];
         for (username, relation, status, text) in table {
@@ -678,6 +768,196 @@ mod tests {
                 status_and_message(with_other_version(username, *relation), DEFINITION.id);
             assert_eq!(got, *status, "{username}: {message}");
             assert!(message.contains(text), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_master_user_in_awsprevious_is_judged_by_its_host_and_the_masterarn_secret() {
+        use crate::inventory::{MasterUserSecret, PairRelation, SecretFacts, SecretValueRecord};
+        // (AWSPREVIOUS's user and host, RDS manages the password, cluster
+        // member, the masterarn secret's user read, status, in the message)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            bool,
+            bool,
+            Option<&'a str>,
+            Status,
+            &'a str,
+        );
+        let table: &[Case] = &[
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "rotate its RDS-managed secret",
+            ),
+            (
+                "admin",
+                Some("SecretsManagerTutorial.abc.us-east-1.rds.amazonaws.com."),
+                false,
+                false,
+                None,
+                Status::Fail,
+                "aws rds modify-db-instance --db-instance-identifier secretsmanagertutorial --master-user-password",
+            ),
+            (
+                "admin",
+                None,
+                false,
+                true,
+                None,
+                Status::Fail,
+                "aws rds modify-db-cluster --db-cluster-identifier c1 --master-user-password",
+            ),
+            // Another server's `admin`: not this instance's master.
+            (
+                "admin",
+                Some("other.xyz.us-east-1.rds.amazonaws.com"),
+                true,
+                false,
+                None,
+                Status::Error,
+                "names user \"admin\", neither appuser",
+            ),
+            // The masterarn secret's user, read: its admin credential.
+            (
+                "root",
+                None,
+                true,
+                false,
+                Some("root"),
+                Status::Fail,
+                "the user of the secret's masterarn",
+            ),
+            (
+                "root",
+                None,
+                true,
+                false,
+                Some("admin"),
+                Status::Error,
+                "not proven",
+            ),
+            // Worded as what could happen, and one rotation, not two.
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "could log in as the master, unless the master's password changed after that version was stored",
+            ),
+            (
+                "admin",
+                None,
+                true,
+                false,
+                None,
+                Status::Fail,
+                "one rotation of this secret then stages AWSPREVIOUS on today's AWSCURRENT (appuser)",
+            ),
+        ];
+        for (username, host, managed, member, admin, status, text) in table {
+            let mut region = with_other_version(username, PairRelation::Unrelated);
+            if let Some(other) = &mut region.grants[0].other_user {
+                other.host = host.map(str::to_owned);
+            }
+            if let Collected::Ok(Some(db)) = &mut region.database {
+                db.master_user_secret = managed.then(|| MasterUserSecret {
+                    arn: Some("arn:managed".to_owned()),
+                    status: None,
+                });
+                db.cluster_id = member.then(|| "c1".to_owned());
+            }
+            if let Some(admin) = admin {
+                region.secret_values.push(SecretValueRecord {
+                    secret_arn: ADMIN_ARN.to_owned(),
+                    facts: Collected::Ok(SecretFacts {
+                        username: Some((*admin).to_owned()),
+                        host: None,
+                        port: None,
+                        dbname: None,
+                        engine: None,
+                        masterarn: None,
+                        ssl: None,
+                        has_password: true,
+                    }),
+                });
+            }
+            let (got, message) = status_and_message(region, DEFINITION.id);
+            assert_eq!(got, *status, "{username} {host:?}: {message}");
+            assert!(message.contains(text), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_unread_awsprevious_is_not_proven_and_not_named_as_the_alternate() {
+        use crate::inventory::PairRelation;
+        let mut region = with_other_version("(unknown)", PairRelation::Unread);
+        if let Some(other) = &mut region.grants[0].other_user {
+            other.rows = Collected::Failed(CollectionError {
+                action: "secretsmanager:GetSecretValue".to_owned(),
+                access_denied: true,
+                code: None,
+                message: "denied".to_owned(),
+            });
+        }
+        let (got, message) = status_and_message(region, DEFINITION.id);
+        assert_eq!(got, Status::Error, "{message}");
+        assert!(
+            message.contains("(the user AWSPREVIOUS names: unread)")
+                && !message.contains("(unknown)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_current_users_own_excess_fails_whatever_awsprevious_names() {
+        use crate::inventory::PairRelation;
+        // (AWSPREVIOUS's user, its relation, status, in the message)
+        let table: &[(&str, PairRelation, Status, &[&str])] = &[
+            (
+                "reporting",
+                PairRelation::Unrelated,
+                Status::Fail,
+                &[
+                    "user appuser of secret",
+                    "holds SUPER",
+                    "Note: its AWSPREVIOUS version names user \"reporting\"",
+                ],
+            ),
+            (
+                "(none)",
+                PairRelation::NoUsername,
+                Status::Fail,
+                &[
+                    "holds SUPER",
+                    "Note: its AWSPREVIOUS version is JSON without `username`",
+                ],
+            ),
+            (
+                "admin",
+                PairRelation::Unrelated,
+                Status::Fail,
+                &["holds SUPER", "the master user (MasterUsername)"],
+            ),
+        ];
+        for (username, relation, status, texts) in table {
+            let mut region = with_other_version(username, *relation);
+            region.grants[0].rows = Collected::Ok(vec![
+                "GRANT SUPER ON *.* TO `appuser`@`%`".to_owned(),
+                "GRANT SELECT ON `tutorial`.* TO `appuser`@`%`".to_owned(),
+            ]);
+            let (got, message) = status_and_message(region, DEFINITION.id);
+            assert_eq!(got, *status, "{username}: {message}");
+            for text in *texts {
+                assert!(message.contains(text), "{text}: {message}");
+            }
         }
     }
 

@@ -286,6 +286,8 @@ pub fn compliant_region() -> RegionInventory {
             certificate_valid_till: None,
             master_username: Some("admin".to_owned()),
             cluster_endpoints: Vec::new(),
+            related_endpoints: Vec::new(),
+            endpoints_unread: Vec::new(),
         })),
         security_group_rules: Collected::Ok(vec![
             from_cidr(
@@ -574,6 +576,7 @@ pub fn with_other_user(rows: Collected<Vec<String>>) -> RegionInventory {
         relation: crate::inventory::PairRelation::Alternate,
         rows,
         roles: Vec::new(),
+        host: None,
     });
     region
 }
@@ -590,6 +593,7 @@ pub fn with_other_version(
         relation,
         rows: Collected::Skipped("not logged in as".to_owned()),
         roles: Vec::new(),
+        host: None,
     });
     region
 }

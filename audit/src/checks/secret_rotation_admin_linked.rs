@@ -178,18 +178,18 @@ fn held_beyond_master(
             )))
         };
         match other.relation {
-            PairRelation::Alternate => {}
+            PairRelation::Alternate | PairRelation::Unread => {}
             PairRelation::FirstRotation => {
                 let note = format!(
                     "; {}, the clone AWSPENDING names (a first rotation under way or stuck), was not logged in as",
-                    other.username
+                    other.shown()
                 );
                 return Ok((beyond, note));
             }
             PairRelation::Unrelated if beyond.is_empty() => {
                 return not_proven(format!(
                     "its AWSPREVIOUS version names user {}, not the other user of the pair, and the audit did not log in as it (see db.appuser.least-privilege)",
-                    other.username
+                    other.shown()
                 ));
             }
             PairRelation::NoUsername if beyond.is_empty() => {
@@ -208,7 +208,7 @@ fn held_beyond_master(
                     .map(|held| {
                         format!(
                             "{held} (user {}, the other user of the pair, named by AWSPREVIOUS)",
-                            other.username
+                            other.shown()
                         )
                     }),
             ),
@@ -284,7 +284,7 @@ mod tests {
             (
                 clone_rows(Some("FILE")),
                 Status::Fail,
-                "holds FILE ON *.* (user appuser_clone, the other user of the pair, named by AWSPREVIOUS)",
+                "holds FILE ON *.* (user \"appuser_clone\", the other user of the pair, named by AWSPREVIOUS)",
             ),
             (
                 Collected::Failed(crate::inventory::CollectionError {
@@ -331,7 +331,7 @@ mod tests {
                 "admin",
                 PairRelation::Unrelated,
                 Status::Error,
-                "names user admin, not the other user of the pair",
+                "names user \"admin\", not the other user of the pair",
             ),
             (
                 "(none)",
@@ -343,7 +343,7 @@ mod tests {
                 "appuser_clone",
                 PairRelation::FirstRotation,
                 Status::Pass,
-                "appuser_clone, the clone AWSPENDING names",
+                "\"appuser_clone\", the clone AWSPENDING names",
             ),
         ];
         for (username, relation, status, text) in table {

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CollectRequest, RegionCollector, calls, collection_error, endpoint_of};
 use crate::discover::{
-    Discovered, Endpoint, ExcludedSecret, Verdict, classify, database_of, excluded_outright,
+    ClusterEndpoints, Discovered, Endpoint, ExcludedSecret, Verdict, classify, database_of,
+    excluded_outright,
 };
 use crate::inventory::{
     Collected, CollectionError, FunctionConfiguration, RegionInventory, Scope, Secret, SecretFacts,
@@ -96,6 +97,7 @@ impl RegionCollector<'_> {
         let mut functions: BTreeMap<String, Collected<Option<FunctionConfiguration>>> =
             BTreeMap::new();
         let mut endpoints: Option<Result<Vec<Endpoint>, CollectionError>> = None;
+        let mut clusters: Option<Result<Vec<ClusterEndpoints>, CollectionError>> = None;
         let mut found = Vec::new();
         let mut excluded = Vec::new();
         for secret in secrets {
@@ -143,8 +145,9 @@ impl RegionCollector<'_> {
                 Some(_) => (None, "its rotation function's VPC is unknown".to_owned()),
                 None => (None, "it names no rotation function".to_owned()),
             };
-            let (db_instance_id, database, endpoints_error) =
-                self.database_of_setup(&facts, &mut endpoints).await;
+            let (db_instance_id, database, endpoints_error) = self
+                .database_of_setup(&facts, &mut endpoints, &mut clusters)
+                .await;
             found.push(Found {
                 setup: Discovered {
                     secret_name: secret.name.clone(),
@@ -167,6 +170,7 @@ impl RegionCollector<'_> {
         &self,
         facts: &Collected<SecretFacts>,
         endpoints: &mut Option<Result<Vec<Endpoint>, CollectionError>>,
+        clusters: &mut Option<Result<Vec<ClusterEndpoints>, CollectionError>>,
     ) -> (String, String, Option<CollectionError>) {
         let admin = match facts {
             Collected::Ok(SecretFacts {
@@ -180,11 +184,25 @@ impl RegionCollector<'_> {
         if needs_host && endpoints.is_none() {
             *endpoints = Some(self.db_endpoints().await);
         }
-        match database_of(
-            facts,
-            admin.as_ref(),
-            endpoints.as_ref().and_then(|e| e.as_deref().ok()),
-        ) {
+        let decide = |clusters: Option<&[ClusterEndpoints]>| {
+            database_of(
+                facts,
+                admin.as_ref(),
+                endpoints.as_ref().and_then(|e| e.as_deref().ok()),
+                clusters,
+            )
+        };
+        // The region's clusters are listed only when an instance did not answer
+        // (an Aurora setup: its admin secret's cluster tag, or a cluster
+        // endpoint in its host), once per region.
+        let mut decided = decide(Some(&[]));
+        if decided.is_err() {
+            if clusters.is_none() {
+                *clusters = Some(self.db_clusters().await);
+            }
+            decided = decide(clusters.as_ref().and_then(|l| l.as_deref().ok()));
+        }
+        match decided {
             Ok((id, how)) => (id, how, None),
             Err(why) => (
                 String::new(),
@@ -214,6 +232,7 @@ impl RegionCollector<'_> {
             log: std::sync::Arc::clone(&self.log),
             request: &request,
             region: self.region.clone(),
+            clusters: std::sync::Mutex::default(),
         };
         let mut region = Box::pin(collector.collect()).await;
         if setup.scope.db_instance_id.is_empty() {
@@ -258,6 +277,44 @@ impl RegionCollector<'_> {
     }
 
     /// Every instance's endpoint in the region.
+    /// Every DB cluster of the region with its endpoints and writer
+    /// (`DescribeDBClusters`, every page).
+    async fn db_clusters(&self) -> Result<Vec<ClusterEndpoints>, CollectionError> {
+        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
+        let mut pages = self
+            .clients
+            .rds
+            .describe_db_clusters()
+            .max_records(100)
+            .into_paginator()
+            .send();
+        let mut clusters = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.log.record(call);
+            let page = page.map_err(|error| collection_error(call, &error))?;
+            clusters.extend(page.db_clusters().iter().map(|c| {
+                ClusterEndpoints {
+                    id: c.db_cluster_identifier().unwrap_or_default().to_owned(),
+                    addresses: c
+                        .endpoint()
+                        .into_iter()
+                        .chain(c.reader_endpoint())
+                        .map(str::to_owned)
+                        .chain(c.custom_endpoints().iter().cloned())
+                        .collect(),
+                    port: c.port().and_then(|p| u16::try_from(p).ok()),
+                    writer: c
+                        .db_cluster_members()
+                        .iter()
+                        .find(|m| m.is_cluster_writer() == Some(true))
+                        .and_then(|m| m.db_instance_identifier())
+                        .map(str::to_owned),
+                }
+            }));
+        }
+        Ok(clusters)
+    }
+
     async fn db_endpoints(&self) -> Result<Vec<Endpoint>, CollectionError> {
         let call = &calls::RDS_DESCRIBE_DB_INSTANCES;
         let mut pages = self

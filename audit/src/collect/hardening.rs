@@ -239,26 +239,6 @@ impl RegionCollector<'_> {
         Collected::Ok(groups)
     }
 
-    /// `cluster` as `DescribeDBClusters` describes it (`Ok(None)`: not listed).
-    pub(super) async fn describe_cluster(
-        &self,
-        cluster: &str,
-    ) -> Result<Option<aws_sdk_rds::types::DbCluster>, crate::inventory::CollectionError> {
-        let call = &calls::RDS_DESCRIBE_DB_CLUSTERS;
-        self.log.record(call);
-        match self
-            .clients
-            .rds
-            .describe_db_clusters()
-            .db_cluster_identifier(cluster)
-            .send()
-            .await
-        {
-            Ok(output) => Ok(output.db_clusters().first().cloned()),
-            Err(error) => Err(collection_error(call, &error)),
-        }
-    }
-
     /// `require_secure_transport` of a cluster member: the cluster's DB cluster
     /// parameter group decides it, not the instance's group ("You can require
     /// that all user connections to your Aurora MySQL DB cluster use SSL/TLS by

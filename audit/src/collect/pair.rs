@@ -1,19 +1,13 @@
-//! The other user of an alternating pair, and where the audit logs in with a
-//! secret's passwords.
+//! The other user of an alternating pair.
 //!
 //! Alternating-users rotation keeps two users: the one `AWSCURRENT` names and its
 //! alternate (`name` ↔ `name_clone`), whose password `AWSPREVIOUS` holds. The
 //! rotator derives its next pending user from `AWSCURRENT` alone
-//! (`rotator::rotation::create::alternate_user`) and sets that user's password and
+//! (`permissions::alternate_user`) and sets that user's password and
 //! privileges, so an `AWSPREVIOUS` naming anyone else (the master user, an unrelated
 //! user) is not the pair's other user: it is recorded by name, never logged in as,
-//! and the checks say what it means.
-//!
-//! A secret's JSON is written by whoever may `PutSecretValue`, which need not be
-//! who may read it: its `host` could name a server of theirs, where the audit would
-//! hand over the passwords of `AWSCURRENT` and `AWSPREVIOUS`. So the audit logs in
-//! only at the endpoints RDS reports for the audited instance and its cluster
-//! ([`login_endpoints`]), or at the tunnel the auditor names.
+//! and the checks say what it means. Where the audit logs in is in
+//! [`super::endpoints`].
 //!
 //! The other user's login is the last thing read before it: the versions' labels
 //! and `AWSPREVIOUS`'s value are read again just before, and the login is skipped
@@ -24,15 +18,19 @@
 //! consecutive ones (MySQL worklog WL#13515,
 //! <https://dev.mysql.com/worklog/task/?id=13515>; MySQL reference manual,
 //! "Password Management", "Failed-Login Tracking and Temporary Account Locking",
-//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>): a daily
-//! audit must never lock it. A refused login is never retried.
+//! <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>), and
+//! MariaDB 10.4.2+ blocks any account after `max_password_errors` of them until
+//! `FLUSH PRIVILEGES` (MariaDB server system variables, `max_password_errors`,
+//! <https://mariadb.com/kb/en/server-system-variables/#max_password_errors>;
+//! <https://mariadb.com/docs/server/ref/mdb/system-variables/max_password_errors>):
+//! a daily audit must never lock it. A refused login is never retried, and is
+//! reported as what it is ([`refused_as_previous`]).
 
 use time::OffsetDateTime;
 
+use super::endpoints::LoginEndpoints;
 use super::{DbLogin, RegionCollector, alternate_user, calls, collection_error, to_time};
-use crate::inventory::{
-    Collected, CollectionError, DbAddress, DbInstance, OtherUserGrants, PairRelation,
-};
+use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation, shown_user};
 
 /// The other user of a secret's pair as its versions name it, before any login.
 #[derive(Debug)]
@@ -47,19 +45,25 @@ pub(super) enum OtherUser {
     /// way or stuck): not logged in as.
     FirstRotation(String),
     /// `AWSPREVIOUS` names a user that is neither the current one nor its
-    /// alternate: not logged in as.
-    Unrelated(String),
+    /// alternate (with that version's `host`, if any): not logged in as.
+    Unrelated(String, Option<String>),
     /// `AWSPREVIOUS` is JSON without `username`.
     NoUsername,
     /// `AWSPREVIOUS` could not be read.
     Unread(CollectionError),
 }
 
-/// What `AWSPREVIOUS` naming `previous` (its `username`, if any) makes of the
-/// pair of `current`: nothing when it names `current` (a single-user secret, no
-/// pair); the alternate, named only while a rotation is under way (`pending`);
-/// any other user recorded as unrelated; no name said so.
-pub(super) fn other_of(current: &str, previous: Option<&str>, pending: bool) -> Option<OtherUser> {
+/// What `AWSPREVIOUS` naming `previous` (its `username`, if any, and its `host`)
+/// makes of the pair of `current`: nothing when it names `current` (a
+/// single-user secret, no pair); the alternate, named only while a rotation is
+/// under way (`pending`); any other user recorded as unrelated, with its host;
+/// no name said so.
+pub(super) fn other_of(
+    current: &str,
+    previous: Option<&str>,
+    previous_host: Option<&str>,
+    pending: bool,
+) -> Option<OtherUser> {
     let Some(previous) = previous else {
         return Some(OtherUser::NoUsername);
     };
@@ -68,7 +72,7 @@ pub(super) fn other_of(current: &str, previous: Option<&str>, pending: bool) -> 
     }
     let name = previous.to_owned();
     Some(if previous != alternate_user(current) {
-        OtherUser::Unrelated(name)
+        OtherUser::Unrelated(name, previous_host.map(str::to_owned))
     } else if pending {
         OtherUser::NotWhilePending(name)
     } else {
@@ -125,67 +129,53 @@ pub(super) fn login_hazard(versions: &[ListedVersion]) -> Option<String> {
         })
 }
 
-/// The hosts and ports the audit may log in at with a secret's password: the
-/// audited instance's endpoint and its cluster's; `Err` with why none is known.
-pub(super) type LoginEndpoints = Result<Vec<(String, u16)>, String>;
-
-/// The endpoints of `database` ([`LoginEndpoints`]).
-pub(super) fn login_endpoints(database: &Collected<Option<DbInstance>>) -> LoginEndpoints {
-    let db = match database {
-        Collected::Ok(Some(db)) => db,
-        Collected::Ok(None) => return Err("the audited RDS instance was not found".to_owned()),
-        Collected::Failed(error) => {
-            return Err(format!(
-                "the audited RDS instance could not be described: {}",
-                error.message
-            ));
-        }
-        Collected::Skipped(why) => return Err(why.clone()),
-    };
-    let instance = db.address.clone().map(|address| DbAddress {
-        address,
-        port: db.port,
-    });
-    Ok(instance
+/// Why the login must not go on when `AWSPREVIOUS` moved to another version
+/// after its value (version `read`) was read: a rotation finished in between.
+pub(super) fn moved_since_read(versions: &[ListedVersion], read: Option<&str>) -> Option<String> {
+    let listed = versions
         .iter()
-        .chain(&db.cluster_endpoints)
-        .map(|e| (e.address.clone(), e.port.unwrap_or(3306)))
-        .collect())
+        .find(|v| v.stages.iter().any(|s| s == "AWSPREVIOUS"))
+        .map(|v| v.id.as_str());
+    (listed.is_none() || listed != read).then(|| {
+        format!(
+            "not logged in as: AWSPREVIOUS is now version {} but version {} was read (a rotation finished during the audit); audit again",
+            listed.unwrap_or("(none)"),
+            read.unwrap_or("(unknown)")
+        )
+    })
 }
 
-/// Why the audit does not log in at `host`:`port`, a secret's, when it is not one
-/// of `endpoints`. Host names compare without case and without a final dot (DNS
-/// names are case-insensitive: RFC 4343). The host is printed escaped and cut
-/// short: whoever wrote the secret chose it.
-pub(super) fn endpoint_refusal(
-    host: &str,
-    port: u16,
-    endpoints: &LoginEndpoints,
-) -> Option<String> {
-    let shown: String = host.chars().take(253).collect();
-    let normal = |h: &str| h.trim_end_matches('.').to_ascii_lowercase();
-    match endpoints {
-        Ok(list)
-            if list
-                .iter()
-                .any(|(h, p)| normal(h) == normal(host) && *p == port) =>
-        {
-            None
+/// The code a refused login's error carries (MySQL error 1045,
+/// `ER_ACCESS_DENIED_ERROR`, SQLSTATE 28000: MySQL error reference,
+/// <https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html#error_er_access_denied_error>).
+pub(super) const LOGIN_REFUSED: &str = "login-refused";
+
+/// Whether the server refused the login's user name and password.
+pub(super) fn login_refused(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|code| code == "28000")
+}
+
+/// The other user's rows, a refused login said as what it means: the password
+/// `AWSPREVIOUS` holds no longer works, and each audit adds a failed login.
+pub(super) fn refused_as_previous(
+    rows: Collected<Vec<String>>,
+    username: &str,
+) -> Collected<Vec<String>> {
+    match rows {
+        Collected::Failed(error) if error.code.as_deref() == Some(LOGIN_REFUSED) => {
+            Collected::Failed(CollectionError {
+                message: format!(
+                    "the password AWSPREVIOUS holds for user {} no longer works ({}); each audit adds a failed login, and an account with FAILED_LOGIN_ATTEMPTS (MySQL 8.0.19+) is locked after that many in a row, every account of a MariaDB 10.4.2+ server after max_password_errors; the next rotation sets this user's password: rotate the secret",
+                    shown_user(username),
+                    error.message
+                ),
+                ..error
+            })
         }
-        Ok(list) => Some(format!(
-            "its host {shown:?} port {port} is not an endpoint of the audited database ({}), so the audit did not log in there with the secret's password and the grants were not read; set the secret's `host` and `port` to the database's endpoint (whoever may write the secret, even without reading it, could point it at a server of theirs)",
-            if list.is_empty() {
-                "RDS reported none".to_owned()
-            } else {
-                list.iter()
-                    .map(|(h, p)| format!("{h}:{p}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        )),
-        Err(why) => Some(format!(
-            "its host {shown:?} cannot be checked against the audited database's endpoints ({why}), so the audit did not log in there with the secret's password; name the database (--db-instance-id), or pass --db-endpoint HOST:PORT through a tunnel"
-        )),
+        rows => rows,
     }
 }
 
@@ -200,20 +190,35 @@ impl RegionCollector<'_> {
         current: &DbLogin,
         other: &OtherUser,
         endpoints: &LoginEndpoints,
+        lockout: Option<u32>,
     ) -> OtherUserGrants {
         let named = |username: &str, relation, rows| OtherUserGrants {
             username: username.to_owned(),
             relation,
             rows,
             roles: Vec::new(),
+            host: None,
         };
         match other {
+            // A stale password would count toward the account's lockout: the
+            // current user's FAILED_LOGIN_ATTEMPTS stands for its alternate's
+            // (setSecret copies the account options, FAILED_LOGIN_ATTEMPTS among
+            // them: rotator/src/sql/account_options.rs).
+            OtherUser::Alternate(username) if lockout.is_some() => named(
+                username,
+                PairRelation::Alternate,
+                Collected::Skipped(format!(
+                    "not logged in as: user {} has FAILED_LOGIN_ATTEMPTS {}, so a login with a stale AWSPREVIOUS password could help lock the account; its grants are not read",
+                    shown_user(&current.username),
+                    lockout.unwrap_or_default()
+                )),
+            ),
             OtherUser::Alternate(username) => match self.fresh_previous(arn, current, username).await
             {
                 Ok(login) => {
-                    let grants = self.grants_of(arn, &login, endpoints).await;
+                    let (grants, _) = self.grants_of(arn, &login, endpoints).await;
                     OtherUserGrants {
-                        rows: grants.rows,
+                        rows: refused_as_previous(grants.rows, username),
                         roles: grants.roles,
                         ..named(username, PairRelation::Alternate, Collected::Ok(Vec::new()))
                     }
@@ -236,13 +241,17 @@ impl RegionCollector<'_> {
                         .to_owned(),
                 ),
             ),
-            OtherUser::Unrelated(username) => named(
-                username,
-                PairRelation::Unrelated,
-                Collected::Skipped(
-                    "not logged in as: it is neither the secret's user nor its alternate".to_owned(),
-                ),
-            ),
+            OtherUser::Unrelated(username, host) => OtherUserGrants {
+                host: host.clone(),
+                ..named(
+                    username,
+                    PairRelation::Unrelated,
+                    Collected::Skipped(
+                        "not logged in as: it is neither the secret's user nor its alternate"
+                            .to_owned(),
+                    ),
+                )
+            },
             OtherUser::NoUsername => named(
                 "(none)",
                 PairRelation::NoUsername,
@@ -250,36 +259,54 @@ impl RegionCollector<'_> {
             ),
             OtherUser::Unread(error) => named(
                 "(unknown)",
-                PairRelation::Alternate,
+                PairRelation::Unread,
                 Collected::Failed(error.clone()),
             ),
         }
     }
 
     /// `AWSPREVIOUS`'s login for `username`, read again now, on the current
-    /// version's host; `Err` with the rows' reason when it must not be used.
+    /// version's host; `Err` with the rows' reason when it must not be used. The
+    /// value is read first, then the versions: the login goes on only when the
+    /// version read is still the one staged `AWSPREVIOUS` and nothing since may
+    /// have changed the user's password ([`login_hazard`]).
     async fn fresh_previous(
         &self,
         arn: &str,
         current: &DbLogin,
         username: &str,
     ) -> Result<DbLogin, Collected<Vec<String>>> {
+        let shown = shown_user(username);
+        let (facts, login, read_id) = self.secret_version(arn, Some("AWSPREVIOUS")).await;
+        let previous = match (facts, login) {
+            (_, Some(previous)) if previous.username == username => previous,
+            (Collected::Failed(error), _) => return Err(Collected::Failed(error)),
+            (Collected::Ok(facts), _)
+                if facts.username.as_deref() == Some(username) && !facts.has_password =>
+            {
+                return Err(Collected::Skipped(format!(
+                    "not logged in as: the secret's AWSPREVIOUS version names user {shown} but holds no `password`; the next rotation sets that user's password"
+                )));
+            }
+            _ => {
+                return Err(Collected::Skipped(format!(
+                    "not logged in as: the secret's AWSPREVIOUS version no longer holds user {shown} and a password (it changed during the audit); audit again"
+                )));
+            }
+        };
         let versions = self.listed_versions(arn).await.map_err(Collected::Failed)?;
         if let Some(hazard) = login_hazard(&versions) {
             return Err(Collected::Skipped(hazard));
         }
-        match self.secret_value(arn, Some("AWSPREVIOUS")).await {
-            (_, Some(previous)) if previous.username == username => Ok(DbLogin {
-                host: current.host.clone(),
-                port: current.port,
-                ssl: current.ssl,
-                ..previous
-            }),
-            (Collected::Failed(error), _) => Err(Collected::Failed(error)),
-            _ => Err(Collected::Skipped(format!(
-                "not logged in as: the secret's AWSPREVIOUS version no longer holds user {username} and a password (it changed during the audit); audit again"
-            ))),
+        if let Some(moved) = moved_since_read(&versions, read_id.as_deref()) {
+            return Err(Collected::Skipped(moved));
         }
+        Ok(DbLogin {
+            host: current.host.clone(),
+            port: current.port,
+            ssl: current.ssl,
+            ..previous
+        })
     }
 
     /// Every version of the secret, label-less ones included.
@@ -305,31 +332,6 @@ impl RegionCollector<'_> {
             }));
         }
         Ok(versions)
-    }
-
-    /// The endpoints of `cluster` (`DescribeDBClusters`: `Endpoint`,
-    /// `ReaderEndpoint`, `CustomEndpoints`, on its `Port`: Amazon RDS API
-    /// reference, DBCluster,
-    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html>);
-    /// none when it cannot be read (logins there are then refused, naming them).
-    pub(super) async fn cluster_endpoints(&self, cluster: &str) -> Vec<DbAddress> {
-        let found = match self.describe_cluster(cluster).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return Vec::new(),
-            Err(error) => {
-                tracing::warn!("cluster {cluster}: {}", error.describe());
-                return Vec::new();
-            }
-        };
-        let port = found.port().and_then(|p| u16::try_from(p).ok());
-        found
-            .endpoint()
-            .into_iter()
-            .chain(found.reader_endpoint())
-            .map(str::to_owned)
-            .chain(found.custom_endpoints().iter().cloned())
-            .map(|address| DbAddress { address, port })
-            .collect()
     }
 }
 
@@ -368,11 +370,11 @@ mod tests {
             ("appuser", None, false, "no username"),
         ];
         for (current, previous, pending, expected) in table {
-            let got = match other_of(current, *previous, *pending) {
+            let got = match other_of(current, *previous, None, *pending) {
                 None => "none".to_owned(),
                 Some(OtherUser::Alternate(u)) => format!("alternate {u}"),
                 Some(OtherUser::NotWhilePending(u)) => format!("pending {u}"),
-                Some(OtherUser::Unrelated(u)) => format!("unrelated {u}"),
+                Some(OtherUser::Unrelated(u, _)) => format!("unrelated {u}"),
                 Some(OtherUser::NoUsername) => "no username".to_owned(),
                 Some(other) => format!("{other:?}"),
             };
@@ -460,78 +462,61 @@ mod tests {
         }
     }
 
-    /// (database, host, port, refused because of)
-    type EndpointCase<'a> = (Collected<Option<DbInstance>>, &'a str, u16, Option<&'a str>);
-
     #[test]
-    fn the_audit_logs_in_only_at_the_audited_databases_endpoints() {
-        let db = |cluster: Vec<DbAddress>| {
-            Collected::Ok(Some(DbInstance {
-                address: Some("db.abc.us-east-1.rds.amazonaws.com".to_owned()),
-                port: Some(3306),
-                cluster_endpoints: cluster,
-                ..crate::checks::fixtures::compliant_region()
-                    .database
-                    .ok()
-                    .cloned()
-                    .flatten()
-                    .expect("fixture database")
-            }))
+    fn the_login_waits_for_the_version_read_to_be_still_awsprevious() {
+        let v = |id: &str, stages: &[&str]| ListedVersion {
+            id: id.to_owned(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            created: None,
         };
-        let reader = DbAddress {
-            address: "c.cluster-ro-abc.us-east-1.rds.amazonaws.com".to_owned(),
-            port: Some(3306),
-        };
-        let unknown: Collected<Option<DbInstance>> =
-            Collected::Skipped("the setup's database is unknown".to_owned());
-        // (database, host, port, refused because of)
-        let table: Vec<EndpointCase> = vec![
+        let listed = vec![v("c", &["AWSCURRENT"]), v("p", &["AWSPREVIOUS"])];
+        // (version read, refused because of)
+        let table: &[(Option<&str>, Option<&str>)] = &[
+            (Some("p"), None),
             (
-                db(Vec::new()),
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3306,
-                None,
+                Some("old"),
+                Some("AWSPREVIOUS is now version p but version old was read"),
             ),
-            (
-                db(Vec::new()),
-                "DB.abc.us-east-1.rds.amazonaws.com.",
-                3306,
-                None,
-            ),
-            (
-                db(Vec::new()),
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3307,
-                Some(
-                    "not an endpoint of the audited database (db.abc.us-east-1.rds.amazonaws.com:3306)",
-                ),
-            ),
-            (
-                db(Vec::new()),
-                "collector.attacker.example",
-                3306,
-                Some("\"collector.attacker.example\" port 3306 is not an endpoint"),
-            ),
-            (db(vec![reader.clone()]), &reader.address, 3306, None),
-            (db(Vec::new()), "evil\nhost", 3306, Some("\"evil\\nhost\"")),
-            (
-                unknown,
-                "db.abc.us-east-1.rds.amazonaws.com",
-                3306,
-                Some(
-                    "cannot be checked against the audited database's endpoints (the setup's database is unknown)",
-                ),
-            ),
+            (None, Some("version (unknown) was read")),
         ];
-        for (database, host, port, expected) in table {
-            let got = endpoint_refusal(host, port, &login_endpoints(&database));
+        for (read, expected) in table {
+            let got = moved_since_read(&listed, *read);
             match expected {
-                None => assert!(got.is_none(), "{host}:{port}: {got:?}"),
+                None => assert!(got.is_none(), "{read:?}: {got:?}"),
                 Some(text) => assert!(
                     got.as_deref().is_some_and(|g| g.contains(text)),
-                    "{host}:{port}: {got:?}"
+                    "{read:?}: {got:?}"
                 ),
             }
         }
+        let none = moved_since_read(&[v("c", &["AWSCURRENT"])], Some("p"));
+        assert!(none.is_some_and(|g| g.contains("now version (none)")));
+    }
+
+    #[test]
+    fn a_refused_awsprevious_login_says_its_password_no_longer_works() {
+        let failed = |code: Option<&str>| {
+            Collected::Failed(CollectionError {
+                action: "mysql:connect".to_owned(),
+                access_denied: false,
+                code: code.map(str::to_owned),
+                message: "the server refused it".to_owned(),
+            })
+        };
+        let refused = refused_as_previous(failed(Some(LOGIN_REFUSED)), "appuser_clone");
+        let Collected::Failed(error) = refused else {
+            panic!("still a failure: {refused:?}");
+        };
+        for text in [
+            "the password AWSPREVIOUS holds for user \"appuser_clone\" no longer works",
+            "each audit adds a failed login",
+            "FAILED_LOGIN_ATTEMPTS (MySQL 8.0.19+)",
+            "MariaDB 10.4.2+ server after max_password_errors",
+        ] {
+            assert!(error.message.contains(text), "{text}: {}", error.message);
+        }
+        // Another failure (a timeout, a TLS error) is left as it was.
+        let other = refused_as_previous(failed(None), "appuser_clone");
+        assert_eq!(other, failed(None));
     }
 }

@@ -15,13 +15,9 @@ use crate::settings::Strategy;
 use crate::sql::Account;
 use crate::version::{Flavor, ServerVersion};
 
-/// The other user of an alternating pair: `name` ↔ `name_clone`.
-pub fn alternate_user(name: &str) -> String {
-    match name.strip_suffix("_clone") {
-        Some(base) if !base.is_empty() => base.to_owned(),
-        _ => format!("{name}_clone"),
-    }
-}
+/// The other user of an alternating pair: `name` ↔ `name_clone` (one rule with
+/// the audit's, in the shared `permissions` crate).
+pub use permissions::alternate_user;
 
 /// The user-name limit: the setting when given, else the server's.
 pub fn user_name_limit(setting: Option<usize>, version: Option<&ServerVersion>) -> usize {

@@ -240,9 +240,10 @@ pub(super) fn endpoint_matches(host: &str, port: u16, endpoint: &AdminEndpoint) 
             .any(|(h, p)| same_address((host, port), (h, *p)))
 }
 
-/// Host names compare without case (DNS); ports exactly.
+/// Host names compare as [`permissions::same_host`] says (without case or a
+/// final dot); ports exactly.
 pub(super) fn same_address(a: (&str, u16), b: (&str, u16)) -> bool {
-    a.0.eq_ignore_ascii_case(b.0) && a.1 == b.1
+    permissions::same_host(a.0, b.0) && a.1 == b.1
 }
 
 #[cfg(test)]

@@ -770,10 +770,15 @@ fn failing(findings: &[Finding]) -> BTreeSet<&str> {
 }
 
 fn finding<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
+    finding_of(findings, id, Some(Status::Fail))
+}
+
+/// The finding of check `id`, of `status` when given.
+fn finding_of<'a>(findings: &'a [Finding], id: &str, status: Option<Status>) -> &'a Finding {
     findings
         .iter()
-        .find(|f| f.check_id == id && f.status == Status::Fail)
-        .unwrap_or_else(|| panic!("no failing {id} in {findings:#?}"))
+        .find(|f| f.check_id == id && status.is_none_or(|s| f.status == s))
+        .unwrap_or_else(|| panic!("no {id} of status {status:?} in {findings:#?}"))
 }
 
 /// Adds an ingress rule to the bastion's group and audits.
@@ -1466,22 +1471,28 @@ async fn aurora_member(rds: &aws_sdk_rds::Client, group: Option<&str>) -> (Strin
     (cluster, member)
 }
 
-/// The findings of an audit naming only the database `instance`.
-async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
-    let request = CollectRequest {
+/// A request for us-east-1 naming only the database `instance` (none: empty),
+/// with the emulator's CA.
+fn scoped_request(instance: &str, read_secrets: bool, discover: bool) -> CollectRequest {
+    CollectRequest {
         scope: Scope {
             regions: vec!["us-east-1".to_owned()],
             vpc_id: None,
             secret_ids: Vec::new(),
             all_secrets: false,
             db_instance_id: instance.to_owned(),
-            read_secrets: false,
-            discover: false,
+            read_secrets,
+            discover,
         },
         policy: Policy::default(),
         db_endpoint: None,
         db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
+    }
+}
+
+/// The findings of an audit naming only the database `instance`.
+async fn audit_instance(config: &SdkConfig, instance: &str) -> Vec<Finding> {
+    let request = scoped_request(instance, false, false);
     let inventory = audit::collect(std::slice::from_ref(config), &request).await;
     audit::evaluate(&inventory, &Policy::default())
 }
@@ -1493,6 +1504,22 @@ async fn a_cluster_members_login_endpoints_include_its_clusters() {
     let config = sdk_config().await;
     let rds = aws_sdk_rds::Client::new(&config);
     let (cluster, member) = aurora_member(&rds, None).await;
+    // Another member: the rotator accepts its instance endpoint as the cluster's.
+    let other = unique_name("auditmember");
+    rds.create_db_instance()
+        .db_instance_identifier(&other)
+        .db_cluster_identifier(&cluster)
+        .engine("aurora-mysql")
+        .db_instance_class("db.t3.medium")
+        .send()
+        .await
+        .expect("create the other member");
+    let other_address = tests::available_db_instance(&rds, &other)
+        .await
+        .endpoint()
+        .and_then(|e| e.address())
+        .map(str::to_owned)
+        .expect("the other member's endpoint");
     let described = rds
         .describe_db_clusters()
         .db_cluster_identifier(&cluster)
@@ -1538,6 +1565,79 @@ async fn a_cluster_members_login_endpoints_include_its_clusters() {
             "{address}: {recorded:?}"
         );
     }
+    let related: Vec<&str> = db
+        .related_endpoints
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    assert!(
+        related.contains(&other_address.as_str()),
+        "{other_address}: {related:?}"
+    );
+}
+
+#[tokio::test]
+async fn discover_audits_a_secret_on_a_cluster_endpoint_at_the_clusters_writer() {
+    // An Aurora application secret names its cluster's endpoint, which no
+    // instance has: --discover resolves it through DescribeDBClusters.
+    let config = sdk_config().await;
+    let rds = aws_sdk_rds::Client::new(&config);
+    let (cluster, member) = aurora_member(&rds, None).await;
+    tests::available_db_instance(&rds, &member).await;
+    let described = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(&cluster)
+        .send()
+        .await
+        .expect("describe cluster");
+    let found = described.db_clusters().first().expect("the cluster");
+    let writer = found
+        .db_cluster_members()
+        .iter()
+        .find(|m| m.is_cluster_writer() == Some(true))
+        .and_then(|m| m.db_instance_identifier())
+        .expect("the cluster's writer")
+        .to_owned();
+    let host = found.endpoint().expect("the cluster endpoint").to_owned();
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let name = unique_name("AuditAuroraApp");
+    let value = serde_json::json!({
+        "engine": "mysql",
+        "host": host,
+        "port": found.port().unwrap_or(3306),
+        "username": "appuser",
+        "password": "NotUsedHere-1",
+    });
+    let arn = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret")
+        .arn()
+        .expect("secret arn")
+        .to_owned();
+    let request = scoped_request("", true, true);
+    let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
+    let discovered = inventory
+        .regions
+        .iter()
+        .filter_map(|r| r.discovered.as_ref())
+        .find(|d| d.secret_arn == arn)
+        .expect("the Aurora secret is discovered");
+    assert_eq!(
+        discovered.scope.db_instance_id, writer,
+        "{}",
+        discovered.database
+    );
+    assert!(
+        discovered
+            .database
+            .contains(&format!("endpoint of DB cluster {cluster}")),
+        "{}",
+        discovered.database
+    );
 }
 
 #[tokio::test]
@@ -2088,7 +2188,7 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
         let finding = finding(&findings, id);
         assert!(
             finding.message.contains(
-                "FILE ON *.* (user appuser, the other user of the pair, named by AWSPREVIOUS)"
+                "FILE ON *.* (user \"appuser\", the other user of the pair, named by AWSPREVIOUS)"
             ),
             "{id}: {}",
             finding.message
@@ -2109,9 +2209,16 @@ async fn what_the_master_cannot_grant_held_by_the_other_user_of_the_pair_fails()
         .expect("change appuser's password");
     let (_, findings) = Box::pin(audit(&setup)).await;
     for id in ["db.appuser.least-privilege", "secret.rotation.admin-linked"] {
-        let finding = finding_of(&findings, id);
+        let finding = finding_of(&findings, id, None);
         assert_eq!(finding.status, Status::Error, "{id}: {}", finding.message);
-        assert!(finding.message.contains("appuser"), "{}", finding.message);
+        assert!(
+            finding
+                .message
+                .contains("the password AWSPREVIOUS holds for user \"appuser\" no longer works")
+                && finding.message.contains("each audit adds a failed login"),
+            "{id}: {}",
+            finding.message
+        );
     }
 }
 
@@ -2183,12 +2290,12 @@ async fn an_awsprevious_holding_the_master_credentials_fails_least_privilege() {
     assert_eq!(finding.status, Status::Fail, "{}", finding.message);
     assert!(
         finding.message.contains(&format!(
-            "holds the credentials of user {master}, the master user (MasterUsername)"
+            "holds the credentials of user {master:?}, the master user (MasterUsername)"
         )),
         "{}",
         finding.message
     );
-    let admin_linked = finding_of(&findings, "secret.rotation.admin-linked");
+    let admin_linked = finding_of(&findings, "secret.rotation.admin-linked", None);
     assert_ne!(
         admin_linked.status,
         Status::Pass,
@@ -2202,13 +2309,6 @@ async fn an_awsprevious_holding_the_master_credentials_fails_least_privilege() {
             f.check_id
         );
     }
-}
-
-fn finding_of<'a>(findings: &'a [Finding], id: &str) -> &'a Finding {
-    findings
-        .iter()
-        .find(|f| f.check_id == id)
-        .unwrap_or_else(|| panic!("no {id}"))
 }
 
 #[tokio::test]
@@ -2236,7 +2336,7 @@ async fn a_secret_host_that_is_not_the_databases_is_never_logged_in_to() {
         accepted.is_err(),
         "the audit connected to the secret's foreign host"
     );
-    let finding = finding_of(&findings, "db.appuser.least-privilege");
+    let finding = finding_of(&findings, "db.appuser.least-privilege", None);
     assert_eq!(finding.status, Status::Error, "{}", finding.message);
     assert!(
         finding.message.contains(&format!(
@@ -2287,7 +2387,7 @@ async fn the_other_user_is_not_logged_in_as_after_a_rotation_cancelled_past_set_
             if why.contains(&format!("version {pending} has no staging label and is newer than AWSCURRENT"))),
         "{other:?}"
     );
-    let finding = finding_of(&findings, "db.appuser.least-privilege");
+    let finding = finding_of(&findings, "db.appuser.least-privilege", None);
     assert_ne!(finding.status, Status::Pass, "{}", finding.message);
     assert!(!finding.message.contains("PendingPassw0rd9"));
 }
@@ -2976,20 +3076,7 @@ async fn discover_recognises_database_credentials_whatever_their_rotation() {
     .await;
     let (api_key, api_key_arn) =
         create(unique_name("api-key"), json!({ "api_key": APP_PASSWORD })).await;
-    let mut request = CollectRequest {
-        scope: Scope {
-            regions: vec!["us-east-1".to_owned()],
-            vpc_id: None,
-            secret_ids: Vec::new(),
-            all_secrets: false,
-            db_instance_id: String::new(),
-            read_secrets: true,
-            discover: true,
-        },
-        policy: Policy::default(),
-        db_endpoint: None,
-        db_ca_bundle: Some(tests::emulator().ca_file.clone()),
-    };
+    let mut request = scoped_request("", true, true);
     let inventory = audit::collect(std::slice::from_ref(&config), &request).await;
     let findings = audit::evaluate(&inventory, &Policy::default());
 
