@@ -954,6 +954,8 @@ mod tests {
 
     #[test]
     fn a_refusal_of_the_value_stands_for_a_verdict_only_when_an_operator_declares_it() {
+        // (operators, refusal recorded, disagreement expected, unmet count)
+        type Row<'a> = (&'a [Operator], Option<&'a str>, Option<&'a str>, usize);
         // Case 85 of seed 1208: the emulator refused the auditor kms:Decrypt though the
         // key policy names the auditor. The refusal's ERROR must not meet the FAIL
         // the PROCESS grant expects unless an operator of the case hides the value.
@@ -979,8 +981,7 @@ mod tests {
         let artefact = "the audit was refused the secret's value (kms:Decrypt) though no operator of the case hides it";
         let undeclared =
             "hides the secret's value from the auditor (kms:Decrypt refused), but the audit";
-        // (operators, refusal recorded, disagreement expected, unmet count)
-        let cases: [(&[Operator], Option<&str>, Option<&str>, usize); 6] = [
+        let cases: [Row; 6] = [
             // Declared and recorded: the refusal meets the expected FAIL.
             (&[grant, hiding], Some("kms:Decrypt"), None, 0),
             // Recorded, declared by no operator: an artefact, and the FAIL is unmet.
