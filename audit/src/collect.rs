@@ -216,11 +216,15 @@ fn is_not_found(code: Option<&str>) -> bool {
 
 /// The IAM action a failure is about. Reading a secret also decrypts it with its
 /// KMS key: Secrets Manager reports a key-policy or `kms:Decrypt` denial as
-/// `AccessDeniedException` naming KMS, or as `DecryptionFailure` (GetSecretValue,
-/// Secrets Manager API reference), and the fix is `kms:Decrypt`, not
-/// `secretsmanager:GetSecretValue`.
+/// `AccessDeniedException` "Access to KMS is not allowed" (as users of GetSecretValue
+/// report it: https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas/issues/53),
+/// and a key that cannot decrypt as `DecryptionFailure` (GetSecretValue, Secrets
+/// Manager API reference: "Secrets Manager can't decrypt the protected secret text
+/// using the provided KMS key",
+/// https://docs.aws.amazon.com/botocore/latest/reference/services/secretsmanager/client/exceptions/DecryptionFailure.html):
+/// either is about `kms:Decrypt`, not `secretsmanager:GetSecretValue`.
 pub fn failed_action(call_action: &str, code: Option<&str>, message: &str) -> String {
-    let about_kms = code == Some("DecryptionFailure")
+    let about_kms = code == Some(crate::inventory::DECRYPTION_FAILURE)
         || code.is_some_and(|c| c.starts_with("KMS"))
         || message.contains("kms:Decrypt")
         || message.contains("KMS")
@@ -237,14 +241,22 @@ where
     E: ProvideErrorMetadata + StdError + 'static,
     R: fmt::Debug,
 {
-    let code = error.code().map(str::to_owned);
     let message =
         crate::inventory::without_encoded_message(&DisplayErrorContext(error).to_string())
             .into_owned();
+    classified_error(call.action, error.code().map(str::to_owned), message)
+}
+
+/// The record of a failed call of `call_action` that AWS answered with `code` and
+/// `message`: the action it is about, and whether access was denied.
+fn classified_error(call_action: &str, code: Option<String>, message: String) -> CollectionError {
     CollectionError {
-        action: failed_action(call.action, code.as_deref(), &message),
-        access_denied: is_access_denied(code.as_deref(), &message)
-            || code.as_deref() == Some("DecryptionFailure"),
+        action: failed_action(call_action, code.as_deref(), &message),
+        // `DecryptionFailure` is no denial: a disabled key or one pending deletion
+        // gives it too (KMS developer guide, "Key states of AWS KMS keys"; the
+        // emulator's kms_key_state.py answers so), and granting the auditor
+        // kms:Decrypt would not help (`CollectionError::describe` words it).
+        access_denied: is_access_denied(code.as_deref(), &message),
         code,
         message,
     }
@@ -2664,6 +2676,36 @@ mod tests {
             failed_action("ec2:DescribeVpcs", Some("AccessDenied"), "KMS"),
             "ec2:DescribeVpcs"
         );
+    }
+
+    #[test]
+    fn only_a_kms_permission_denial_behind_get_secret_value_is_access_denied() {
+        let get = "secretsmanager:GetSecretValue";
+        // (code, message, access denied, words of the description)
+        let cases = [
+            (
+                "AccessDeniedException",
+                "Access to KMS is not allowed",
+                true,
+                "access denied to kms:Decrypt: grant the auditor's role `kms:Decrypt`",
+            ),
+            (
+                "DecryptionFailure",
+                "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+                false,
+                "kms:Decrypt failed: the secret's KMS key refused to decrypt (disabled, pending deletion, or the key policy): check the key's state with kms:DescribeKey",
+            ),
+        ];
+        for (code, message, denied, words) in cases {
+            let error = classified_error(get, Some(code.to_owned()), message.to_owned());
+            assert_eq!(error.action, "kms:Decrypt", "{code}");
+            assert_eq!(error.access_denied, denied, "{code}");
+            let text = error.describe();
+            assert!(text.starts_with(words), "{code}: {text}");
+            if !denied {
+                assert!(!text.contains("grant the auditor"), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -43,6 +43,15 @@ pub const CREDENTIAL_ERROR_CODES: &[&str] = &[
     "InvalidSignatureException",
 ];
 
+/// Secrets Manager's answer when the secret's KMS key does not decrypt it
+/// (GetSecretValue, Secrets Manager API reference: "Secrets Manager can't decrypt the
+/// protected secret text using the provided KMS key",
+/// https://docs.aws.amazon.com/botocore/latest/reference/services/secretsmanager/client/exceptions/DecryptionFailure.html).
+/// A key that is not Enabled gives it (KMS developer guide, "Key states of AWS KMS
+/// keys"), so it is no denial of access: a permission denial through Secrets
+/// Manager is `AccessDeniedException` "Access to KMS is not allowed".
+pub const DECRYPTION_FAILURE: &str = "DecryptionFailure";
+
 /// Whether an access-denied answer comes from a service control policy. The IAM
 /// user guide ("Troubleshoot access denied error messages") gives the phrase
 /// `with an explicit deny in a service control policy` (since 2025 followed by the
@@ -69,6 +78,14 @@ impl CollectionError {
                 "{} failed: the credentials were refused ({}: expired or invalid credentials, or the clock is off by minutes); refresh the credentials or correct the clock and rerun",
                 self.action,
                 self.code.as_deref().unwrap_or_default()
+            );
+        }
+        if self.code.as_deref() == Some(DECRYPTION_FAILURE) {
+            return format!(
+                "{} failed: the secret's KMS key refused to decrypt (disabled, pending deletion, or the key policy): check the key's state with kms:DescribeKey, then its key policy ({}: {})",
+                self.action,
+                DECRYPTION_FAILURE,
+                first_line(&self.message)
             );
         }
         if self.access_denied && is_scp_denial(&self.message) {

@@ -34,7 +34,7 @@ def test_get_caller_identity_names_the_user_whose_key_signed():
     user = iam.create_user(region_name="us-east-1", user_name="caller-test", path="/", tags=[])
     key = iam.create_access_key(user.name, prefix="AKIA")
     key.access_key_id = "testing-caller"
-    original = TokenResponse.get_access_key
+    originals = {name: getattr(TokenResponse, name) for name in ("get_access_key", "assume_role")}
 
     def answer() -> str:
         response = TokenResponse()
@@ -52,10 +52,21 @@ def test_get_caller_identity_names_the_user_whose_key_signed():
         sts_trust.install_sts_patches()
         assert answer() == user.arn
     finally:
-        TokenResponse.get_access_key = original
+        # Every method install_sts_patches replaces, so no later test runs patched.
+        for name, original in originals.items():
+            setattr(TokenResponse, name, original)
         # The key's id was changed after moto indexed it: unindex it by identity.
         user.access_keys.remove(key)
         for index, indexed in list(iam.access_keys.items()):
             if indexed is key:
                 del iam.access_keys[index]
         iam.delete_user(user.name)
+
+
+def test_the_caller_test_leaves_stss_methods_as_moto_has_them():
+    from moto.sts.responses import TokenResponse
+
+    names = ("get_access_key", "assume_role")
+    before = {name: getattr(TokenResponse, name) for name in names}
+    test_get_caller_identity_names_the_user_whose_key_signed()
+    assert {name: getattr(TokenResponse, name) for name in names} == before

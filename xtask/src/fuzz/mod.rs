@@ -501,17 +501,47 @@ async fn judge_case(shared: &Arc<Shared>, names: &Names, result: &mut CaseResult
 
 /// The expected verdicts of every operator of the case that the findings miss.
 /// `value_refused`: the call AWS refused the audit when it read the secret's value
-/// ([`oracle::value_refused`]), which changes what the operators may expect of the
-/// checks needing the value ([`oracle::NEEDS_SECRET_VALUE`]).
+/// ([`oracle::value_refused`]). It must be the refusal an operator of the case
+/// declares ([`Operator::hides_secret_values`]), and a declared refusal must be
+/// recorded: otherwise the emulator, the harness or the declaration is wrong, and the
+/// case says so instead of letting the refusal's ERROR stand for an expected verdict.
+/// Only a refusal both declared and recorded changes what the operators may expect
+/// of the checks needing the value ([`oracle::NEEDS_SECRET_VALUE`]).
 fn expected_verdicts(
     findings: &[Finding],
     operators: &[Operator],
     value_refused: Option<&str>,
 ) -> Vec<String> {
-    operators
+    let declared = operators
         .iter()
-        .flat_map(|o| oracle::unmet(findings, o.expect, value_refused))
-        .collect()
+        .find_map(|o| o.hides_secret_values.map(|action| (o, action)));
+    let mut unmet = Vec::new();
+    let refusal = match (declared, value_refused) {
+        (None, None) => None,
+        (Some((_, action)), Some(recorded)) if action == recorded => Some(recorded),
+        (None, Some(recorded)) => {
+            unmet.push(format!(
+                "the audit was refused the secret's value ({recorded}) though no operator of the case hides it: the emulator or the harness is wrong"
+            ));
+            None
+        }
+        (Some((operator, action)), recorded) => {
+            unmet.push(format!(
+                "{operator} hides the secret's value from the auditor ({action} refused), but the audit {}: the operator's declaration or the emulator is wrong",
+                recorded.map_or_else(
+                    || "recorded no refusal of it".to_owned(),
+                    |recorded| format!("was refused {recorded} instead")
+                )
+            ));
+            None
+        }
+    };
+    unmet.extend(
+        operators
+            .iter()
+            .flat_map(|o| oracle::unmet(findings, o.expect, refusal)),
+    );
+    unmet
 }
 
 /// The compliant tutorial setup under `names`: provisioned, deployed, rotated once.
@@ -923,9 +953,12 @@ mod tests {
     }
 
     #[test]
-    fn a_case_whose_audit_was_refused_the_value_expects_the_refusal_from_the_checks_needing_it() {
-        // Case 85 of seed 1208 where the key policy does not name the auditor: the
-        // checks that log in say so instead of judging the PROCESS grant.
+    fn a_refusal_of_the_value_stands_for_a_verdict_only_when_an_operator_declares_it() {
+        // (operators, refusal recorded, disagreement expected, unmet count)
+        type Row<'a> = (&'a [Operator], Option<&'a str>, Option<&'a str>, usize);
+        // Case 85 of seed 1208: the emulator refused the auditor kms:Decrypt though the
+        // key policy names the auditor. The refusal's ERROR must not meet the FAIL
+        // the PROCESS grant expects unless an operator of the case hides the value.
         let finding = |id: &str, status, message: &str| Finding {
             message: message.to_owned(),
             ..oracle::tests::finding(id, status)
@@ -938,13 +971,51 @@ mod tests {
         let grant = operators::by_name("appuser-grant-process").expect("in the catalogue");
         let key = operators::by_name("secret-key-not-delegated").expect("in the catalogue");
         assert_eq!(
-            expected_verdicts(&refused, &[grant, key], Some("kms:Decrypt")),
-            Vec::<String>::new()
+            key.hides_secret_values, None,
+            "its key policy names the auditor"
         );
-        // The audit read the value: the refusal is no verdict, whichever operators
-        // ran (on AWS the key's policy names the auditor, who may decrypt).
-        assert_eq!(expected_verdicts(&refused, &[grant, key], None).len(), 2);
-        assert_eq!(expected_verdicts(&refused, &[grant], None).len(), 2);
+        let hiding = Operator {
+            hides_secret_values: Some("kms:Decrypt"),
+            ..key
+        };
+        let artefact = "the audit was refused the secret's value (kms:Decrypt) though no operator of the case hides it";
+        let undeclared =
+            "hides the secret's value from the auditor (kms:Decrypt refused), but the audit";
+        let cases: [Row; 6] = [
+            // Declared and recorded: the refusal meets the expected FAIL.
+            (&[grant, hiding], Some("kms:Decrypt"), None, 0),
+            // Recorded, declared by no operator: an artefact, and the FAIL is unmet.
+            (&[grant, key], Some("kms:Decrypt"), Some(artefact), 3),
+            (&[grant], Some("kms:Decrypt"), Some(artefact), 3),
+            // Declared, not recorded (or another call): the declaration is wrong.
+            (&[grant, hiding], None, Some(undeclared), 3),
+            (
+                &[grant, hiding],
+                Some("secretsmanager:GetSecretValue"),
+                Some(undeclared),
+                3,
+            ),
+            // Neither: the refusal is no verdict.
+            (&[grant, key], None, None, 2),
+        ];
+        for (ops, recorded, disagreement, count) in cases {
+            let unmet = expected_verdicts(&refused, ops, recorded);
+            assert_eq!(unmet.len(), count, "{ops:?} {recorded:?}: {unmet:?}");
+            if let Some(words) = disagreement {
+                assert!(unmet[0].contains(words), "{ops:?} {recorded:?}: {unmet:?}");
+            }
+        }
+        // Declared and recorded, every finding of a needing check must be the refusal.
+        let mut beside = refused.to_vec();
+        beside.push(finding(
+            "db.appuser.least-privilege",
+            audit::Status::Pass,
+            "fine",
+        ));
+        assert_eq!(
+            expected_verdicts(&beside, &[grant, hiding], Some("kms:Decrypt")).len(),
+            1
+        );
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //!
 //! An operator never says whether the rotation survives it: the emulator decides
 //! that by rotating. It says only what no rotation can show: the verdicts it must
-//! draw from checks about safety (a public rule, a schedule), and which checks of the
-//! rotation path it fails for such a reason ([`Operator::fails_for_safety`]).
+//! draw from checks about safety (a public rule, a schedule), which checks of the
+//! rotation path it fails for such a reason ([`Operator::fails_for_safety`]), and
+//! whether it hides the secret's value from the auditor ([`Operator::hides_secret_values`]).
 
 use std::fmt;
 use std::future::Future;
@@ -40,6 +41,14 @@ pub struct Operator {
     /// rotation (a database open to the world still admits the function): their FAIL
     /// is no prediction about the rotation. Each is also in `expect` as a FAIL.
     pub fails_for_safety: &'static [&'static str],
+    /// The call AWS refuses the auditor, as the audit names it, when it reads the
+    /// secret's value after this change. The oracle holds the audit's record of the
+    /// read to it: a refusal no operator of the case declares is an artefact of the
+    /// emulator or the harness (it would turn an expected FAIL into ERROR and hide
+    /// itself), and a declared refusal the audit did not meet is a wrong declaration.
+    /// None for every operator today: `secret-key-not-delegated`'s key policy names
+    /// the auditor, who may still decrypt.
+    pub hides_secret_values: Option<&'static str>,
 }
 
 /// Slots whose change needs the setup still working, so a case makes it before
@@ -84,6 +93,7 @@ const fn op(
         apply,
         expect: &[],
         fails_for_safety: &[],
+        hides_secret_values: None,
     }
 }
 

@@ -155,13 +155,18 @@ pub const NEEDS_SECRET_VALUE: &[&str] = &[
 /// The call refused to the audit when it read a secret's value (`kms:Decrypt` for
 /// a key whose policy does not name the auditor), from the audit's own record of
 /// the read: what AWS answered, not what an operator meant to do. None when every
-/// value was read, skipped, or failed for another reason than a denial.
+/// value was read, skipped, or failed for another reason than a denial of access
+/// (a key that is not Enabled answers `DecryptionFailure`, no denial), or was denied
+/// by a service control policy: no operator of the fuzz writes one, and granting
+/// the auditor would not help.
 pub fn value_refused(regions: &[audit::inventory::RegionInventory]) -> Option<String> {
     regions
         .iter()
         .flat_map(|region| &region.secret_values)
         .find_map(|record| match &record.facts {
-            audit::inventory::Collected::Failed(error) if error.access_denied => {
+            audit::inventory::Collected::Failed(error)
+                if error.access_denied && !audit::inventory::is_scp_denial(&error.message) =>
+            {
                 Some(error.action.clone())
             }
             _ => None,
@@ -393,14 +398,15 @@ pub(crate) mod tests {
     #[test]
     fn the_refusal_is_read_from_the_audits_record_of_the_value() {
         use audit::inventory::{Collected, CollectionError, RegionInventory, SecretValueRecord};
-        let failed = |action: &str, access_denied: bool| {
+        let failed_with = |action: &str, access_denied: bool, message: &str| {
             Collected::Failed(CollectionError {
                 action: action.to_owned(),
                 access_denied,
                 code: None,
-                message: String::new(),
+                message: message.to_owned(),
             })
         };
+        let failed = |action: &str, access_denied: bool| failed_with(action, access_denied, "");
         let cases = vec![
             (failed("kms:Decrypt", true), Some("kms:Decrypt")),
             (
@@ -409,6 +415,15 @@ pub(crate) mod tests {
             ),
             // A read that failed for another reason, or was not asked for, is no refusal.
             (failed("kms:Decrypt", false), None),
+            // A service control policy's denial is the organisation's, not an operator's.
+            (
+                failed_with(
+                    "secretsmanager:GetSecretValue",
+                    true,
+                    "User: arn:aws:sts::1:assumed-role/a is not authorized to perform: secretsmanager:GetSecretValue with an explicit deny in a service control policy",
+                ),
+                None,
+            ),
             (
                 Collected::Skipped("--read-secrets not given".to_owned()),
                 None,
