@@ -10,8 +10,11 @@
 //! What was read decides first. A rule whose source is not a security group (a
 //! CIDR, a prefix list, or a source the audit does not recognise) is refused by
 //! this check whatever the bastion's and the function's groups are: its verdict
-//! reads only the rule, the database's groups and its port. Such a rule is
-//! therefore a proven exposure even when another input (the bastion's instances,
+//! reads only the rule, the database's groups and its port, and as security
+//! group rules only allow (one rule admitting the port lets it in whatever the
+//! others say: VPC user guide, "Security group rules",
+//! https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html),
+//! no other rule can undo it. Such a rule is therefore a proven exposure even when another input (the bastion's instances,
 //! the function's configuration, the network ACLs, the subnets, a prefix list's
 //! entries) could not be read, and the finding is a FAIL naming it, with the
 //! unread input as a note ("also: ..."). Only when the verdict hangs on the
