@@ -6,6 +6,19 @@
 //! the function's groups letting the port out to the database, and network
 //! ACLs carrying it both ways between their subnets; otherwise every rotation
 //! fails.
+//!
+//! What was read decides first. A rule whose source is not a security group (a
+//! CIDR, a prefix list, or a source the audit does not recognise) is refused by
+//! this check whatever the bastion's and the function's groups are: its verdict
+//! reads only the rule, the database's groups and its port, and as security
+//! group rules only allow (one rule admitting the port lets it in whatever the
+//! others say: VPC user guide, "Security group rules",
+//! https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html),
+//! no other rule can undo it. Such a rule is therefore a proven exposure even when another input (the bastion's instances,
+//! the function's configuration, the network ACLs, the subnets, a prefix list's
+//! entries) could not be read, and the finding is a FAIL naming it, with the
+//! unread input as a note ("also: ..."). Only when the verdict hangs on the
+//! unread input (rules from groups, the way out, the ACLs) is it an ERROR.
 
 use std::collections::BTreeSet;
 
@@ -36,16 +49,27 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         Ok(db) => db,
         Err(finding) => return vec![*finding],
     };
-    let allowed = match allowed_groups(context, db) {
-        Ok(allowed) => allowed,
-        Err(finding) => return vec![*finding],
-    };
+    let allowed = allowed_groups(context, db);
     let rules = match rules_of(context, def, &db.arn) {
         Ok(rules) => rules,
-        Err(finding) => return vec![*finding],
+        // Without the rules nothing is proven; the groups' finding comes first, as it always did.
+        Err(finding) => return vec![*allowed.err().unwrap_or(finding)],
     };
     let port = db.port.unwrap_or(3306);
-    let ingress = judge_ingress(db, rules, &allowed, port);
+    let allowed = match allowed {
+        Ok(allowed) => allowed,
+        Err(finding) => {
+            let ingress = judge_ingress(db, rules, None, port);
+            let note = format!(
+                "which security groups are the bastion's and the rotation function's could not be read ({}), so rules from other security groups were not judged",
+                finding.message
+            );
+            return vec![
+                exposure(context, db, port, &ingress.offending, None, &[note]).unwrap_or(*finding),
+            ];
+        }
+    };
+    let ingress = judge_ingress(db, rules, Some(&allowed), port);
     // The rotation function must reach the database too, or every rotation fails.
     let unreached: Vec<&str> = allowed
         .function_groups
@@ -56,7 +80,24 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
     let egress = judge_egress(context, rules, db, &allowed.function_groups, port);
     let acl_blocked = match acl_blocked(context, db, port) {
         Ok(blocked) => blocked,
-        Err(finding) => return vec![*finding],
+        Err(finding) => {
+            let mut notes = egress.unknown.clone();
+            notes.push(format!(
+                "the network ACLs between the rotation function and the database could not be judged ({})",
+                finding.message
+            ));
+            return vec![
+                exposure(
+                    context,
+                    db,
+                    port,
+                    &ingress.offending,
+                    Some(&allowed),
+                    &notes,
+                )
+                .unwrap_or(*finding),
+            ];
+        }
     };
     vec![verdict(
         context,
@@ -128,10 +169,13 @@ struct Ingress {
 }
 
 /// Sorts the rules of the database's groups that admit `port` by their sources.
+/// A source that is not a group offends whatever `allowed` is; one from a group
+/// offends when it is not an allowed one, and is left unjudged (neither
+/// offending nor counted) when the allowed groups are unknown (`None`).
 fn judge_ingress(
     db: &DbInstance,
     rules: &[SecurityGroupRule],
-    allowed: &Allowed,
+    allowed: Option<&Allowed>,
     port: u16,
 ) -> Ingress {
     let mut ingress = Ingress {
@@ -145,8 +189,9 @@ fn judge_ingress(
         .filter(|r| db.security_group_ids.contains(&r.group_id) && admits_tcp_port(r, port))
     {
         ingress.rules += 1;
-        match source_of(rule) {
-            Source::Group(group) if allowed.groups.contains(&group) => {
+        match (source_of(rule), allowed) {
+            (Source::Group(_), None) => {}
+            (Source::Group(group), Some(allowed)) if allowed.groups.contains(&group) => {
                 ingress.from_bastion |= allowed.bastion.contains(&group);
                 ingress.groups.insert(group);
             }
@@ -255,22 +300,15 @@ fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachabili
         egress,
         acl_blocked,
     } = reach;
-    let allowed_text = if allowed.groups.is_empty() {
-        "(none known)".to_owned()
-    } else {
-        allowed
-            .groups
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !ingress.offending.is_empty() {
-        return context.fail(
-            def,
-            &db.arn,
-            format!("database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups ({allowed_text})", db.id, ingress.offending.join(", ")),
-        );
+    if let Some(finding) = exposure(
+        context,
+        db,
+        port,
+        &ingress.offending,
+        Some(allowed),
+        &egress.unknown,
+    ) {
+        return finding;
     }
     if !acl_blocked.is_empty() {
         return context.fail(
@@ -327,8 +365,61 @@ fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachabili
             ),
         )
     } else {
-        context.pass(def, &db.arn, format!("database {} admits port {port} only from security groups {allowed_text} ({} rule(s))", db.id, ingress.rules))
+        context.pass(
+            def,
+            &db.arn,
+            format!(
+                "database {} admits port {port} only from security groups {} ({} rule(s))",
+                db.id,
+                allowed_text(Some(allowed)),
+                ingress.rules
+            ),
+        )
     }
+}
+
+/// The allowed groups as the messages name them.
+fn allowed_text(allowed: Option<&Allowed>) -> String {
+    match allowed {
+        None => "not known".to_owned(),
+        Some(allowed) if allowed.groups.is_empty() => "(none known)".to_owned(),
+        Some(allowed) => allowed
+            .groups
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The FAIL for rules from sources not allowed (`offending`, judged from what
+/// was read), with what could not be read as notes; `None` when no rule offends.
+fn exposure(
+    context: &Context<'_>,
+    db: &DbInstance,
+    port: u16,
+    offending: &[String],
+    allowed: Option<&Allowed>,
+    unread: &[String],
+) -> Option<Finding> {
+    if offending.is_empty() {
+        return None;
+    }
+    let mut notes = String::new();
+    for note in unread {
+        notes.push_str("; also: ");
+        notes.push_str(note);
+    }
+    Some(context.fail(
+        &DEFINITION,
+        &db.arn,
+        format!(
+            "database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups ({}){notes}",
+            db.id,
+            offending.join(", "),
+            allowed_text(allowed)
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -600,6 +691,146 @@ mod tests {
                 "{name}: {}",
                 finding.message
             );
+        }
+    }
+
+    use crate::inventory::RegionInventory;
+
+    fn bastions_unread(region: &mut RegionInventory) {
+        region.bastions = Collected::Failed(denied("ec2:DescribeInstances"));
+    }
+
+    fn configuration_unread(region: &mut RegionInventory) {
+        for function in &mut region.functions {
+            function.configuration = Collected::Failed(denied("lambda:GetFunctionConfiguration"));
+        }
+    }
+
+    fn acls_unread(region: &mut RegionInventory) {
+        region.network_acls = Collected::Failed(denied("ec2:DescribeNetworkAcls"));
+    }
+
+    fn rules_and_bastions_unread(region: &mut RegionInventory) {
+        region.security_group_rules = Collected::Failed(denied("ec2:DescribeSecurityGroupRules"));
+        bastions_unread(region);
+    }
+
+    /// The function's way out is a prefix list whose entries were not read.
+    fn egress_list_unread(region: &mut RegionInventory) {
+        if let Collected::Ok(rules) = &mut region.security_group_rules {
+            rules.retain(|r| r.id != "sgr-lambda-egress");
+            rules.push(from_prefix_list(
+                SecurityGroupRule {
+                    is_egress: true,
+                    ..rule("e", LAMBDA_SG, "tcp", 3306, 3306)
+                },
+                "pl-db",
+            ));
+        }
+        region.prefix_lists = vec![PrefixList {
+            id: "pl-db".to_owned(),
+            entries: Collected::Failed(denied("ec2:GetManagedPrefixListEntries")),
+        }];
+    }
+
+    /// A row: name, the database group's extra rules, the reads, status, texts.
+    type UnreadCase<'a> = (
+        &'a str,
+        Vec<SecurityGroupRule>,
+        &'a dyn Fn(&mut RegionInventory),
+        crate::finding::Status,
+        Vec<&'a str>,
+    );
+
+    /// What was read decides first (review M3): a rule from an address range
+    /// fails whatever an unread input holds, and the finding names what could
+    /// not be read; a verdict that hangs on the unread input stays an ERROR.
+    #[test]
+    fn a_rule_from_a_range_fails_even_when_another_input_is_unread() {
+        use crate::finding::Status;
+        let open = || from_cidr(rule("sgr-open", DB_SG, "tcp", 3306, 3306), "0.0.0.0/0");
+        let other_group = || from_group(rule("sgr-other", DB_SG, "tcp", 3306, 3306), "sg-other");
+        let as_read = |_: &mut RegionInventory| {};
+        let exposed =
+            "admits port 3306 from rule sgr-open of sg-database (tcp 3306 from 0.0.0.0/0)";
+        let cases: Vec<UnreadCase<'_>> = vec![
+            (
+                "the internet, the bastions unread",
+                vec![open()],
+                &bastions_unread,
+                Status::Fail,
+                vec![
+                    exposed,
+                    "; also: ",
+                    "access denied to ec2:DescribeInstances",
+                ],
+            ),
+            (
+                "the internet and another group, the bastions unread: the group is not judged",
+                vec![open(), other_group()],
+                &bastions_unread,
+                Status::Fail,
+                vec![exposed, "rules from other security groups were not judged"],
+            ),
+            (
+                "the internet, the function's configuration unread",
+                vec![open()],
+                &configuration_unread,
+                Status::Fail,
+                vec![exposed, "; also: ", "lambda:GetFunctionConfiguration"],
+            ),
+            (
+                "the internet, the network ACLs unread",
+                vec![open()],
+                &acls_unread,
+                Status::Fail,
+                vec![exposed, "; also: ", "ec2:DescribeNetworkAcls"],
+            ),
+            (
+                "the internet, the function's way out through an unread prefix list",
+                vec![open()],
+                &egress_list_unread,
+                Status::Fail,
+                vec![
+                    exposed,
+                    "; also: whether the security groups of rotation function SecretsManagerTutorialRotation",
+                    "prefix list pl-db: access denied to ec2:GetManagedPrefixListEntries",
+                ],
+            ),
+            (
+                "only another group, the bastions unread: it may be the bastion's",
+                vec![other_group()],
+                &bastions_unread,
+                Status::Error,
+                vec!["access denied to ec2:DescribeInstances"],
+            ),
+            (
+                "the rules and the bastions unread: the bastions' finding, as before",
+                vec![],
+                &rules_and_bastions_unread,
+                Status::Error,
+                vec!["access denied to ec2:DescribeInstances"],
+            ),
+            (
+                "nothing open, all read",
+                vec![],
+                &as_read,
+                Status::Pass,
+                vec!["only from security groups"],
+            ),
+        ];
+        for (name, extra, reads, status, texts) in cases {
+            let mut region = with_rules(extra);
+            reads(&mut region);
+            let finding = only(region, "rds.ingress.bastion-only");
+            assert_eq!(finding.status, status, "{name}: {}", finding.message);
+            for text in texts {
+                assert!(
+                    finding.message.contains(text),
+                    "{name}: {text:?} not in {}",
+                    finding.message
+                );
+            }
         }
     }
 }
