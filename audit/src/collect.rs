@@ -2261,10 +2261,7 @@ impl RegionCollector<'_> {
             Ok(Err(error)) => {
                 return Err((
                     "mysql:connect",
-                    format!(
-                        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
-                        login.username
-                    ),
+                    login_failed(&login.username, &host, port, &error),
                 ));
             }
             Err(_) => {
@@ -2366,7 +2363,10 @@ impl RegionCollector<'_> {
                 action: "mysql:SHOW GRANTS".to_owned(),
                 access_denied: false,
                 code: None,
-                message: format!("SHOW GRANTS as {} failed: {error}", login.username),
+                message: format!(
+                    "SHOW GRANTS as {} failed: {error}",
+                    crate::inventory::shown_user(&login.username)
+                ),
             }),
         };
         connection.close().await.ok();
@@ -2387,6 +2387,15 @@ impl RegionCollector<'_> {
         };
         (record, lockout)
     }
+}
+
+/// Why logging in as `username` (a secret's, quoted and cut: [`crate::inventory::shown_user`])
+/// failed, other than a refused password.
+fn login_failed(username: &str, host: &str, port: u16, error: &dyn fmt::Display) -> String {
+    format!(
+        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
+        crate::inventory::shown_user(username)
+    )
 }
 
 /// Whether a failed login as the other user of the pair could help lock it, as
@@ -2789,6 +2798,22 @@ mod tests {
             role_statements("10.11.6-MariaDB", "`journalist`"),
             ["SET ROLE `journalist`", "SHOW GRANTS FOR CURRENT_ROLE"]
         );
+    }
+
+    #[test]
+    fn a_failed_login_names_the_user_escaped_and_cut() {
+        let long = "u".repeat(40);
+        for (username, shown) in [
+            ("app", "logging in as \"app\" at"),
+            ("a\nb", "logging in as \"a\\nb\" at"),
+            (
+                long.as_str(),
+                &format!("logging in as \"{}\"… at", "u".repeat(32)),
+            ),
+        ] {
+            let message = login_failed(username, "db.example", 3306, &"timed out");
+            assert!(message.starts_with(shown), "{message}");
+        }
     }
 
     #[test]

@@ -982,6 +982,19 @@ pub fn shown_user(name: &str) -> String {
     }
 }
 
+/// A host name a secret's value gave, for findings and output: quoted and
+/// escaped, and cut at 253 characters (the longest DNS name: RFC 1035 section
+/// 2.3.4 "Size limits", 255 octets on the wire, 253 characters as text), since
+/// whoever may write the secret chose it.
+pub fn shown_host(host: &str) -> String {
+    let cut: String = host.chars().take(253).collect();
+    if cut.len() < host.len() {
+        format!("{cut:?}…")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
 impl OtherUserGrants {
     /// The user's name for findings ([`shown_user`]).
     pub fn shown(&self) -> String {
