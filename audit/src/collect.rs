@@ -2484,8 +2484,7 @@ fn lockout_of(
         Ok(_) => {}
     }
     match max_password_errors.map(|value| value.trim().parse::<u64>()) {
-        None => Lockout::Never,
-        Some(Ok(UNLIMITED_PASSWORD_ERRORS)) => Lockout::Never,
+        None | Some(Ok(UNLIMITED_PASSWORD_ERRORS)) => Lockout::Never,
         Some(Ok(limit)) => Lockout::MaxPasswordErrors(limit),
         Some(Err(_)) => Lockout::Unread(format!(
             "could not read the server's max_password_errors ('{}')",

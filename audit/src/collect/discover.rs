@@ -369,6 +369,9 @@ fn listing_error<E, C>(
 mod tests {
     use super::*;
 
+    /// A listing not made (`None`), made, or failed.
+    type Listed = Option<Result<(), CollectionError>>;
+
     #[test]
     fn a_failed_cluster_listing_is_what_left_the_database_unknown() {
         let error = |action: &str| CollectionError {
@@ -382,11 +385,7 @@ mod tests {
         let instances = error("rds:DescribeDBInstances");
         let clusters = error("rds:DescribeDBClusters");
         // (instances listed, clusters listed, the error returned)
-        let table: [(
-            Option<Result<(), CollectionError>>,
-            Option<Result<(), CollectionError>>,
-            Option<&CollectionError>,
-        ); 6] = [
+        let table: [(Listed, Listed, Option<&CollectionError>); 6] = [
             (None, None, None),
             (Some(Ok(())), None, None),
             (Some(Ok(())), Some(Ok(())), None),
