@@ -2273,10 +2273,7 @@ impl RegionCollector<'_> {
             Ok(Err(error)) => {
                 return Err((
                     "mysql:connect",
-                    format!(
-                        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
-                        login.username
-                    ),
+                    login_failed(&login.username, &host, port, &error),
                 ));
             }
             Err(_) => {
@@ -2313,7 +2310,7 @@ impl RegionCollector<'_> {
         secret_arn: &str,
         login: &DbLogin,
         endpoints: &LoginEndpoints,
-    ) -> (GrantsRecord, Option<u32>) {
+    ) -> (GrantsRecord, Lockout) {
         let failed = |action: &str, message: String| GrantsRecord {
             secret_arn: secret_arn.to_owned(),
             account: None,
@@ -2339,7 +2336,8 @@ impl RegionCollector<'_> {
         let (mut connection, host, port) =
             match self.grants_session(secret_arn, login, endpoints).await {
                 Ok(session) => session,
-                Err((action, message)) => return (failed(action, message), None),
+                // Not logged in: the other user's login is no more likely to count.
+                Err((action, message)) => return (failed(action, message), Lockout::Never),
             };
         let account = sqlx::query("SELECT CURRENT_USER()")
             .fetch_one(&mut connection)
@@ -2359,7 +2357,7 @@ impl RegionCollector<'_> {
                     format!("TLS ({cipher})")
                 }
             });
-        let lockout = failed_login_limit(&mut connection).await;
+        let lockout = lockout(&mut connection, &login.username).await;
         let mut roles = Vec::new();
         let rows = match sqlx::query("SHOW GRANTS").fetch_all(&mut connection).await {
             Ok(rows) => {
@@ -2377,7 +2375,10 @@ impl RegionCollector<'_> {
                 action: "mysql:SHOW GRANTS".to_owned(),
                 access_denied: false,
                 code: None,
-                message: format!("SHOW GRANTS as {} failed: {error}", login.username),
+                message: format!(
+                    "SHOW GRANTS as {} failed: {error}",
+                    crate::inventory::shown_user(&login.username)
+                ),
             }),
         };
         connection.close().await.ok();
@@ -2400,33 +2401,112 @@ impl RegionCollector<'_> {
     }
 }
 
-/// The session user's `FAILED_LOGIN_ATTEMPTS`, when set (MySQL 8.0.19+, `SHOW
-/// CREATE USER`: MySQL reference manual, "Failed-Login Tracking and Temporary
-/// Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>);
-/// `CURRENT_USER()` names the session's account, and no privilege is needed
-/// for it (MySQL reference manual, "SHOW CREATE USER Statement",
-/// <https://dev.mysql.com/doc/refman/8.0/en/show-create-user.html>). `None` when
-/// unset, zero, or the statement fails (MariaDB has no such clause: its limit,
-/// `max_password_errors`, is server-wide). The statement's text holds
-/// the password hash: it is parsed here and never kept or logged.
-async fn failed_login_limit(connection: &mut MySqlConnection) -> Option<u32> {
-    let row = sqlx::query("SHOW CREATE USER CURRENT_USER()")
+/// Why logging in as `username` (a secret's, quoted and cut: [`crate::inventory::shown_user`])
+/// failed, other than a refused password.
+fn login_failed(username: &str, host: &str, port: u16, error: &dyn fmt::Display) -> String {
+    format!(
+        "logging in as {} at {host}:{port} failed: {error}; if the database is reachable only through the bastion, open a tunnel and pass --db-endpoint HOST:PORT",
+        crate::inventory::shown_user(username)
+    )
+}
+
+/// Whether a failed login as the other user of the pair could help lock it, as
+/// far as the current user's session can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lockout {
+    /// Failed logins lock nothing.
+    Never,
+    /// The current user's options lock the account after failed logins (both
+    /// `FAILED_LOGIN_ATTEMPTS` and `PASSWORD_LOCK_TIME` nonzero), as clauses;
+    /// setSecret gives the other user the same options.
+    Options(String),
+    /// MariaDB's server-wide `max_password_errors`, when finite.
+    MaxPasswordErrors(u64),
+    /// The current user's account options could not be read: why.
+    Unread(String),
+}
+
+/// MariaDB's `max_password_errors` when it limits nothing: "Maximum Value
+/// 4294967295, Default Value 4294967295" (MariaDB Server System Variables,
+/// <https://mariadb.com/kb/en/server-system-variables/#max_password_errors>).
+const UNLIMITED_PASSWORD_ERRORS: u64 = 4_294_967_295;
+
+/// The session user's lockout: its `SHOW CREATE USER CURRENT_USER()` (no
+/// privilege needed for one's own account: MySQL reference manual, "SHOW CREATE
+/// USER Statement", <https://dev.mysql.com/doc/refman/8.0/en/show-create-user.html>),
+/// read as the rotator reads it (`permissions::grants::options_from_create_user`:
+/// MySQL locks only when `FAILED_LOGIN_ATTEMPTS` and `PASSWORD_LOCK_TIME` are both
+/// nonzero, "Failed-Login Tracking and Temporary Account Locking",
+/// <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>), and
+/// MariaDB 10.4.2+'s `@@global.max_password_errors` ("If there is more than this
+/// number of failed connect attempts due to invalid password, user will be blocked
+/// from further connections until FLUSH_PRIVILEGES",
+/// <https://mariadb.com/kb/en/server-system-variables/#max_password_errors>), which
+/// any session may read; MySQL has no such variable, and its error means "not
+/// MariaDB". The statement's text holds the password hash: it is parsed here and
+/// never kept or logged.
+async fn lockout(connection: &mut MySqlConnection, username: &str) -> Lockout {
+    let create_user = match sqlx::query("SHOW CREATE USER CURRENT_USER()")
+        .fetch_all(&mut *connection)
+        .await
+    {
+        Ok(rows) => Ok(rows
+            .iter()
+            .filter_map(|row| text_of(row, 0))
+            .collect::<Vec<_>>()
+            .join(" ")),
+        Err(error) => Err(format!("SHOW CREATE USER CURRENT_USER() failed: {error}")),
+    };
+    let max_password_errors = sqlx::query("SELECT CAST(@@global.max_password_errors AS CHAR)")
         .fetch_optional(&mut *connection)
         .await
         .ok()
-        .flatten()?;
-    failed_login_attempts(&text_of(&row, 0)?)
+        .flatten()
+        .and_then(|row| text_of(&row, 0));
+    lockout_of(username, create_user, max_password_errors.as_deref())
 }
 
-/// `FAILED_LOGIN_ATTEMPTS n` (n > 0) in a `CREATE USER` statement.
-fn failed_login_attempts(create_user: &str) -> Option<u32> {
-    let upper = create_user.to_ascii_uppercase();
-    let at = upper.rfind("FAILED_LOGIN_ATTEMPTS ")? + "FAILED_LOGIN_ATTEMPTS ".len();
-    let digits: String = upper[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok().filter(|n| *n > 0)
+/// [`lockout`]'s rule: `create_user` is the `SHOW CREATE USER` text or why it was
+/// not read, `max_password_errors` MariaDB's variable (`None`: not MariaDB).
+/// ATTRIBUTE or COMMENT free text after the options leaves them unread, as in the
+/// rotator (their text could be made to look like an option).
+fn lockout_of(
+    username: &str,
+    create_user: Result<String, String>,
+    max_password_errors: Option<&str>,
+) -> Lockout {
+    let options = create_user.and_then(|text| {
+        permissions::grants::options_from_create_user(&text, true).ok_or_else(|| {
+            "its SHOW CREATE USER text did not parse, or carries an ATTRIBUTE or COMMENT clause whose free text could hide FAILED_LOGIN_ATTEMPTS".to_owned()
+        })
+    });
+    match options {
+        Err(why) => {
+            return Lockout::Unread(format!(
+                "could not read user {}'s account options ({why})",
+                crate::inventory::shown_user(username)
+            ));
+        }
+        Ok(options) if options.failed_login_limit().is_some() => {
+            return Lockout::Options(format!(
+                "{} {}",
+                options.failed_login_attempts, options.password_lock_time
+            ));
+        }
+        Ok(_) => {}
+    }
+    match max_password_errors.map(|value| value.trim().parse::<u64>()) {
+        None | Some(Ok(UNLIMITED_PASSWORD_ERRORS)) => Lockout::Never,
+        Some(Ok(limit)) => Lockout::MaxPasswordErrors(limit),
+        Some(Err(_)) => Lockout::Unread(format!(
+            "could not read the server's max_password_errors ('{}')",
+            max_password_errors
+                .unwrap_or_default()
+                .chars()
+                .take(20)
+                .collect::<String>()
+        )),
+    }
 }
 
 /// The other user of an alternating pair, as the rotator names it.
@@ -2762,25 +2842,101 @@ mod tests {
     }
 
     #[test]
-    fn failed_login_attempts_are_read_from_show_create_user() {
+    fn a_failed_login_names_the_user_escaped_and_cut() {
+        let long = "u".repeat(40);
+        for (username, shown) in [
+            ("app", "logging in as \"app\" at"),
+            ("a\nb", "logging in as \"a\\nb\" at"),
+            (
+                long.as_str(),
+                &format!("logging in as \"{}\"… at", "u".repeat(32)),
+            ),
+        ] {
+            let message = login_failed(username, "db.example", 3306, &"timed out");
+            assert!(message.starts_with(shown), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_other_user_is_not_logged_in_as_when_a_failed_login_could_lock_it() {
+        let create = |options: &str| {
+            Ok(format!(
+                "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '<hash>' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK{options}"
+            ))
+        };
+        let locks = |options: &str| Lockout::Options(options.to_owned());
+        let unread = |why: &str| {
+            Lockout::Unread(format!(
+                "could not read user \"app\"'s account options ({why})"
+            ))
+        };
+        let not_parsed = "its SHOW CREATE USER text did not parse, or carries an ATTRIBUTE or COMMENT clause whose free text could hide FAILED_LOGIN_ATTEMPTS";
+        // (SHOW CREATE USER, @@global.max_password_errors, expected)
         let table = [
             (
-                "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '<hash>' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED",
-                Some(3),
+                create(" FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED"),
+                None,
+                locks("FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED"),
             ),
             (
-                "CREATE USER `app`@`%` FAILED_LOGIN_ATTEMPTS 0 PASSWORD_LOCK_TIME 0",
+                create(" FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2"),
                 None,
+                locks("FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2"),
             ),
-            // MariaDB: no such clause.
+            // Tracked but never locked: MySQL locks only when both are nonzero.
             (
-                "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '<hash>'",
+                create(" FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 0"),
                 None,
+                Lockout::Never,
             ),
-            ("", None),
+            (
+                create(" FAILED_LOGIN_ATTEMPTS 0 PASSWORD_LOCK_TIME 0"),
+                None,
+                Lockout::Never,
+            ),
+            (create(""), None, Lockout::Never),
+            // Free text after the options, or text that does not parse: unread.
+            (
+                create(" FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2 COMMENT 'x'"),
+                None,
+                unread(not_parsed),
+            ),
+            (
+                create(" ATTRIBUTE '{\"n\": \"FAILED_LOGIN_ATTEMPTS 0\"}'"),
+                None,
+                unread(not_parsed),
+            ),
+            (
+                Ok("CREATE USER `app`@`%` REQUIRE SUBJECT '/O=O'Reilly'".to_owned()),
+                None,
+                unread(not_parsed),
+            ),
+            (Ok(String::new()), None, unread(not_parsed)),
+            (
+                Err("SHOW CREATE USER CURRENT_USER() failed: denied".to_owned()),
+                None,
+                unread("SHOW CREATE USER CURRENT_USER() failed: denied"),
+            ),
+            // MariaDB: no such clause; its server-wide limit, unlimited by default.
+            (
+                Ok("CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '<hash>'".to_owned()),
+                Some("4294967295"),
+                Lockout::Never,
+            ),
+            (
+                Ok("CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '<hash>'".to_owned()),
+                Some("5"),
+                Lockout::MaxPasswordErrors(5),
+            ),
+            (
+                Ok("CREATE USER `app`@`%`".to_owned()),
+                Some("x"),
+                Lockout::Unread("could not read the server's max_password_errors ('x')".to_owned()),
+            ),
         ];
-        for (statement, expected) in table {
-            assert_eq!(failed_login_attempts(statement), expected, "{statement}");
+        for (create_user, max, expected) in table {
+            let shown = format!("{create_user:?} {max:?}");
+            assert_eq!(lockout_of("app", create_user, max), expected, "{shown}");
         }
     }
 

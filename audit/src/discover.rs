@@ -32,6 +32,7 @@
 // The records discovery produces live with the inventory that stores them.
 use crate::inventory::{
     Collected, DbInstance, FunctionConfiguration, Instance, Secret, SecretFacts, SecurityGroupRule,
+    shown_host,
 };
 pub use crate::inventory::{Discovered, ExcludedSecret};
 
@@ -295,6 +296,7 @@ pub fn match_host(host: &str, port: Option<u16>, instances: &[Endpoint]) -> Resu
     } else {
         by_address.clone()
     };
+    let host = crate::inventory::shown_host(host);
     match matching.as_slice() {
         [one] => Ok(one.id.clone()),
         [] if by_address.is_empty() => Err(format!(
@@ -405,14 +407,20 @@ pub fn database_of(
     }
     match (&facts.host, instances) {
         (Some(host), Some(instances)) => match match_host(host, facts.port, instances) {
-            Ok(id) => return Ok((id, format!("its host {host} is the instance's endpoint"))),
+            Ok(id) => {
+                return Ok((
+                    id,
+                    format!("its host {} is the instance's endpoint", shown_host(host)),
+                ));
+            }
             Err(message) => match clusters.map(|all| match_cluster_host(host, facts.port, all)) {
                 Some(Some(cluster)) => match writer_of(cluster) {
                     Ok(writer) => {
                         return Ok((
                             writer.clone(),
                             format!(
-                                "its host {host} is an endpoint of DB cluster {}, whose writer instance is {writer}",
+                                "its host {} is an endpoint of DB cluster {}, whose writer instance is {writer}",
+                                shown_host(host),
                                 cluster.id
                             ),
                         ));
@@ -942,7 +950,19 @@ mod tests {
         for (i, (facts, admin, instances, expected)) in cases.iter().enumerate() {
             let got = database_of(facts, *admin, *instances, Some(&[]));
             match (expected, &got) {
-                (Ok(id), Ok((found, _))) => assert_eq!(found, id, "case {i}"),
+                (Ok(id), Ok((found, how))) => {
+                    assert_eq!(found, id, "case {i}");
+                    if let Collected::Ok(SecretFacts {
+                        host: Some(host), ..
+                    }) = facts
+                        && how.starts_with("its host")
+                    {
+                        assert!(
+                            how.starts_with(&format!("its host {host:?}")),
+                            "case {i}: {how}"
+                        );
+                    }
+                }
                 (Err(words), Err(message)) => {
                     assert!(message.contains(words), "case {i}: {message}");
                 }
@@ -1000,6 +1020,7 @@ mod tests {
             address: Some("solo.abc.us-east-1.rds.amazonaws.com".to_owned()),
             port: Some(3306),
         }];
+        let cut = format!("the endpoint \"{}\"…, nor", "h".repeat(253));
         let cases: Vec<ClusterCase> = vec![
             (
                 facts(true, "anything"),
@@ -1035,7 +1056,23 @@ mod tests {
                 facts(false, "elsewhere"),
                 None,
                 Some(&clusters),
-                Err("no RDS instance of the region has the endpoint elsewhere, nor a DB cluster"),
+                Err(
+                    "no RDS instance of the region has the endpoint \"elsewhere\", nor a DB cluster",
+                ),
+            ),
+            // The secret's host, written by whoever may write the secret: escaped
+            // and cut.
+            (
+                facts(false, "evil\n\u{1b}[2Jhost"),
+                None,
+                Some(&clusters),
+                Err("the endpoint \"evil\\n\\u{1b}[2Jhost\", nor"),
+            ),
+            (
+                facts(false, &"h".repeat(300)),
+                None,
+                Some(&clusters),
+                Err(&cut),
             ),
         ];
         for (i, (facts, admin, clusters, expected)) in cases.iter().enumerate() {

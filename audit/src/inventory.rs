@@ -999,12 +999,26 @@ pub enum PairRelation {
 /// <https://dev.mysql.com/doc/refman/8.0/en/replication-features-user-names.html>),
 /// since whoever may write the secret chose it.
 pub fn shown_user(name: &str) -> String {
-    let cut: String = name.chars().take(32).collect();
-    if cut.len() < name.len() {
+    quoted_and_cut(name, 32)
+}
+
+/// `text` quoted and escaped (Rust's `Debug` of a string), cut at `most`
+/// characters with `…` after a cut.
+fn quoted_and_cut(text: &str, most: usize) -> String {
+    let cut: String = text.chars().take(most).collect();
+    if cut.len() < text.len() {
         format!("{cut:?}…")
     } else {
         format!("{cut:?}")
     }
+}
+
+/// A host name a secret's value gave, for findings and output: quoted and
+/// escaped, and cut at 253 characters (the longest DNS name: RFC 1035 section
+/// 2.3.4 "Size limits", 255 octets on the wire, 253 characters as text), since
+/// whoever may write the secret chose it.
+pub fn shown_host(host: &str) -> String {
+    quoted_and_cut(host, 253)
 }
 
 impl OtherUserGrants {

@@ -21,6 +21,8 @@
 //! (`ec2:*NetworkInterface*`) and to write its logs (`logs:*`). The rotator makes
 //! none of those calls; deploy's policy adds them beside these rows.
 
+pub mod grants;
+
 pub const DESCRIBE_SECRET: &str = "secretsmanager:DescribeSecret";
 pub const GET_SECRET_VALUE: &str = "secretsmanager:GetSecretValue";
 pub const PUT_SECRET_VALUE: &str = "secretsmanager:PutSecretValue";

@@ -21,7 +21,8 @@
 pub mod db;
 pub mod error;
 pub mod grantable;
-pub mod grants;
+/// The grant and `SHOW CREATE USER` parsers, shared with the audit.
+pub use permissions::grants;
 pub mod logging;
 pub mod password_hash;
 pub mod password_policy;

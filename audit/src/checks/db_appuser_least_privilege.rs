@@ -437,6 +437,9 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 o.named_by()
             )
         });
+        // The other user deliberately not logged in as (a rotation under way, or a
+        // login that could help lock it): said as such, its own words naming why.
+        let mut not_logged_in = None;
         if let (Some(other), Some(label)) = (other, &other_label) {
             match &other.rows {
                 Collected::Ok(other_rows) => {
@@ -444,7 +447,7 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                     held_through_roles(&other.roles, label, &mut excess, &mut unread);
                 }
                 Collected::Failed(error) => unread.push((label.as_str(), error.message.as_str())),
-                Collected::Skipped(why) => unread.push((label.as_str(), why.as_str())),
+                Collected::Skipped(why) => not_logged_in = Some((label.as_str(), why.as_str())),
             }
         }
         if !excess.is_empty() {
@@ -472,6 +475,17 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                         .collect::<Vec<_>>()
                         .join(", "),
                     unread[0].1
+                ),
+            };
+            return context.error(def, resource, &error);
+        }
+        if let Some((label, why)) = not_logged_in {
+            let error = CollectionError {
+                action: "mysql:SHOW GRANTS".to_owned(),
+                access_denied: false,
+                code: None,
+                message: format!(
+                    "user {user} of secret {name} holds only data privileges, but the other user of the pair{label} was not judged, {why}"
                 ),
             };
             return context.error(def, resource, &error);
@@ -722,6 +736,19 @@ mod tests {
         assert_eq!(status, Status::Error, "{message}");
         assert!(
             message.contains("rotation is under way") && message.contains("appuser_clone"),
+            "{message}"
+        );
+        // Not logged in as for fear of a lockout: an ERROR that names the options,
+        // not a generic "could not be read".
+        let lockout = with_other_user(crate::inventory::Collected::Skipped(
+            "not logged in as: user \"appuser\" has FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2"
+                .to_owned(),
+        ));
+        let (status, message) = status_and_message(lockout, DEFINITION.id);
+        assert_eq!(status, Status::Error, "{message}");
+        assert!(
+            message.contains("was not judged, not logged in as: user \"appuser\" has FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2")
+                && !message.contains("could not be read"),
             "{message}"
         );
         // A single-user secret (no other user recorded) is judged on its user.

@@ -411,7 +411,7 @@ pub(super) fn replica_arns(
         f.host
             .as_deref()
             .zip(db.address.as_deref())
-            .is_some_and(|(host, address)| host.eq_ignore_ascii_case(address))
+            .is_some_and(|(host, address)| permissions::same_host(host, address))
             && f.port.unwrap_or(3306) == db.port.unwrap_or(3306)
     });
     let host = facts.and_then(|f| f.host.as_deref()).unwrap_or_default();
@@ -709,6 +709,24 @@ mod tests {
                 "a replica added after the role: a secret on the primary needs nothing on it",
                 vec![secrets.clone(), instances(json!(DB_ARN))],
                 with_replica,
+                Status::Pass,
+                "rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
+            ),
+            (
+                "a secret on the primary named with a trailing dot is on the primary",
+                vec![secrets.clone(), instances(json!(DB_ARN))],
+                |region| {
+                    let address = match &mut region.database {
+                        Collected::Ok(Some(db)) => {
+                            db.read_replicas = vec!["replica-1".to_owned()];
+                            db.address.clone().unwrap_or_default()
+                        }
+                        _ => String::new(),
+                    };
+                    if let Collected::Ok(facts) = &mut region.secret_values[0].facts {
+                        facts.host = Some(format!("{}.", address.to_ascii_uppercase()));
+                    }
+                },
                 Status::Pass,
                 "rds:DescribeDBInstances on arn:aws:rds:us-east-1:123456789012:db:secretsmanagertutorial",
             ),

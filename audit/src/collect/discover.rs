@@ -207,7 +207,7 @@ impl RegionCollector<'_> {
             Err(why) => (
                 String::new(),
                 why,
-                endpoints.as_ref().and_then(|e| e.as_ref().err()).cloned(),
+                listing_error(endpoints.as_ref(), clusters.as_ref()),
             ),
         }
     }
@@ -348,5 +348,69 @@ impl RegionCollector<'_> {
 fn keep_each_secret_once(region: &mut RegionInventory, setup_arns: &BTreeSet<String>) {
     if let Collected::Ok(secrets) = &mut region.secrets {
         secrets.retain(|s| s.primary || !setup_arns.contains(&s.arn));
+    }
+}
+
+/// The listing error that left a setup's database unknown: `DescribeDBInstances`'
+/// first, then `DescribeDBClusters`' (an Aurora setup is found only through the
+/// clusters); each names its call and says whether it was denied
+/// (`collection_error`). `None` when every listing that ran answered.
+fn listing_error<E, C>(
+    endpoints: Option<&Result<E, CollectionError>>,
+    clusters: Option<&Result<C, CollectionError>>,
+) -> Option<CollectionError> {
+    endpoints
+        .and_then(|e| e.as_ref().err())
+        .or_else(|| clusters.and_then(|c| c.as_ref().err()))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listing not made (`None`), made, or failed.
+    type Listed = Option<Result<(), CollectionError>>;
+
+    #[test]
+    fn a_failed_cluster_listing_is_what_left_the_database_unknown() {
+        let error = |action: &str| CollectionError {
+            action: action.to_owned(),
+            access_denied: true,
+            code: Some("AccessDenied".to_owned()),
+            message: format!(
+                "User: arn:aws:sts::123456789012:assumed-role/auditor/s is not authorized to perform: {action} with an explicit deny in a service control policy"
+            ),
+        };
+        let instances = error("rds:DescribeDBInstances");
+        let clusters = error("rds:DescribeDBClusters");
+        // (instances listed, clusters listed, the error returned)
+        let table: [(Listed, Listed, Option<&CollectionError>); 6] = [
+            (None, None, None),
+            (Some(Ok(())), None, None),
+            (Some(Ok(())), Some(Ok(())), None),
+            (Some(Ok(())), Some(Err(clusters.clone())), Some(&clusters)),
+            (None, Some(Err(clusters.clone())), Some(&clusters)),
+            (
+                Some(Err(instances.clone())),
+                Some(Err(clusters.clone())),
+                Some(&instances),
+            ),
+        ];
+        for (listed, clustered, expected) in table {
+            assert_eq!(
+                listing_error(listed.as_ref(), clustered.as_ref()).as_ref(),
+                expected,
+                "{listed:?} {clustered:?}"
+            );
+        }
+        // Said as the SCP denial it is, naming the call.
+        let said = listing_error::<(), ()>(Some(&Ok(())), Some(&Err(clusters)))
+            .map(|e| e.describe())
+            .unwrap_or_default();
+        assert!(
+            said.starts_with("rds:DescribeDBClusters denied by a service control policy"),
+            "{said}"
+        );
     }
 }

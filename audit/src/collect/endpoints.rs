@@ -70,7 +70,7 @@ pub(super) fn endpoint_refusal(
     endpoints: &LoginEndpoints,
     discover: bool,
 ) -> Option<String> {
-    let shown: String = host.chars().take(253).collect();
+    let shown = crate::inventory::shown_host(host);
     let name_it = if discover {
         "make the secret's host an endpoint RDS lists for its database, or audit it without --discover, naming the database (--db-instance-id) or a tunnel (--db-endpoint HOST:PORT)"
     } else {
@@ -86,11 +86,11 @@ pub(super) fn endpoint_refusal(
             None
         }
         Ok(found) if !found.unread.is_empty() => Some(format!(
-            "its host {shown:?} port {port} is not among the audited database's endpoints RDS listed, and some could not be listed ({}), so the audit did not log in there with the secret's password; grant the audit's role the call named, then audit again",
+            "its host {shown} port {port} is not among the audited database's endpoints RDS listed, and some could not be listed ({}), so the audit did not log in there with the secret's password; grant the audit's role the call named, then audit again",
             found.unread.join("; ")
         )),
         Ok(found) => Some(format!(
-            "its host {shown:?} port {port} is not an endpoint of the audited database, its read replicas or its cluster ({}), so the audit did not log in there with the secret's password and the grants were not read; set the secret's `host` and `port` to one of these endpoints (whoever may write the secret, even without reading it, could point it at a server of theirs)",
+            "its host {shown} port {port} is not an endpoint of the audited database, its read replicas or its cluster ({}), so the audit did not log in there with the secret's password and the grants were not read; set the secret's `host` and `port` to one of these endpoints (whoever may write the secret, even without reading it, could point it at a server of theirs)",
             if found.list.is_empty() {
                 "RDS reported none".to_owned()
             } else {
@@ -103,7 +103,7 @@ pub(super) fn endpoint_refusal(
             }
         )),
         Err(why) => Some(format!(
-            "its host {shown:?} cannot be checked against the audited database's endpoints ({why}), so the audit did not log in there with the secret's password; {name_it}"
+            "its host {shown} cannot be checked against the audited database's endpoints ({why}), so the audit did not log in there with the secret's password; {name_it}"
         )),
     }
 }

@@ -29,7 +29,7 @@
 use time::OffsetDateTime;
 
 use super::endpoints::LoginEndpoints;
-use super::{DbLogin, RegionCollector, alternate_user, calls, collection_error, to_time};
+use super::{DbLogin, Lockout, RegionCollector, alternate_user, calls, collection_error, to_time};
 use crate::inventory::{Collected, CollectionError, OtherUserGrants, PairRelation, shown_user};
 
 /// The other user of a secret's pair as its versions name it, before any login.
@@ -179,6 +179,25 @@ pub(super) fn refused_as_previous(
     }
 }
 
+/// Why the other user of the pair is not logged in as, when a failed login could
+/// help lock it ([`Lockout`] other than `Never`), naming what could lock it.
+fn lockout_note(current: &str, other: &str, lockout: &Lockout) -> String {
+    let (current, other) = (shown_user(current), shown_user(other));
+    let why = match lockout {
+        Lockout::Never => return String::new(),
+        Lockout::Options(options) => format!(
+            "user {current} has {options}, so failed logins lock the account, and setSecret gives user {other} the same options"
+        ),
+        Lockout::MaxPasswordErrors(limit) => format!(
+            "the MariaDB server's max_password_errors is {limit}, so failed logins block an account until FLUSH PRIVILEGES"
+        ),
+        Lockout::Unread(why) => format!("{why}, so failed logins may lock the account"),
+    };
+    format!(
+        "not logged in as: {why}; a login with a stale AWSPREVIOUS password could help lock user {other}, so its grants are not read; read them as the master user (SHOW GRANTS FOR {other})"
+    )
+}
+
 impl RegionCollector<'_> {
     /// The other user's grants, or why they were not read: the alternate is
     /// logged in as, with `AWSPREVIOUS`'s password read again just before and the
@@ -190,7 +209,7 @@ impl RegionCollector<'_> {
         current: &DbLogin,
         other: &OtherUser,
         endpoints: &LoginEndpoints,
-        lockout: Option<u32>,
+        lockout: Lockout,
     ) -> OtherUserGrants {
         let named = |username: &str, relation, rows| OtherUserGrants {
             username: username.to_owned(),
@@ -201,17 +220,14 @@ impl RegionCollector<'_> {
         };
         match other {
             // A stale password would count toward the account's lockout: the
-            // current user's FAILED_LOGIN_ATTEMPTS stands for its alternate's
-            // (setSecret copies the account options, FAILED_LOGIN_ATTEMPTS among
-            // them: rotator/src/sql/account_options.rs).
-            OtherUser::Alternate(username) if lockout.is_some() => named(
+            // current user's options stand for its alternate's (setSecret copies
+            // the account options, FAILED_LOGIN_ATTEMPTS and PASSWORD_LOCK_TIME
+            // among them: rotator/src/sql/account_options.rs), and MariaDB's
+            // max_password_errors is the server's.
+            OtherUser::Alternate(username) if lockout != Lockout::Never => named(
                 username,
                 PairRelation::Alternate,
-                Collected::Skipped(format!(
-                    "not logged in as: user {} has FAILED_LOGIN_ATTEMPTS {}, so a login with a stale AWSPREVIOUS password could help lock the account; its grants are not read",
-                    shown_user(&current.username),
-                    lockout.unwrap_or_default()
-                )),
+                Collected::Skipped(lockout_note(&current.username, username, &lockout)),
             ),
             OtherUser::Alternate(username) => match self.fresh_previous(arn, current, username).await
             {
@@ -338,6 +354,32 @@ impl RegionCollector<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lockout_note_names_what_could_lock_the_other_user() {
+        // (lockout, in the note)
+        let table = [
+            (
+                Lockout::Options("FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2".to_owned()),
+                "user \"app\" has FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2, so failed logins lock the account, and setSecret gives user \"app_clone\" the same options",
+            ),
+            (
+                Lockout::MaxPasswordErrors(5),
+                "the MariaDB server's max_password_errors is 5",
+            ),
+            (
+                Lockout::Unread(
+                    "could not read user \"app\"'s account options (denied)".to_owned(),
+                ),
+                "not logged in as: could not read user \"app\"'s account options (denied), so failed logins may lock",
+            ),
+        ];
+        for (lockout, text) in table {
+            let note = lockout_note("app", "app_clone", &lockout);
+            assert!(note.contains(text), "{note}");
+            assert!(note.contains("SHOW GRANTS FOR \"app_clone\""), "{note}");
+        }
+    }
 
     #[test]
     fn awsprevious_is_the_pairs_other_user_only_when_it_names_the_alternate() {

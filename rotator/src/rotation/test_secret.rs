@@ -37,7 +37,7 @@ use super::event::Context;
 use super::rotator::{Rotator, login_of};
 use crate::db::{self, DbError};
 use crate::error::{Problem, RotationError};
-use crate::grants;
+use crate::grants::{self, FailedLoginLimit, limit_from_create_user};
 use crate::preflight;
 use crate::secret::DbSecret;
 use crate::settings::Strategy;
@@ -95,24 +95,6 @@ pub(super) const LOCKED_AFTER_FAILED_LOGINS: u16 = 3955;
 /// that is temporarily locked due to too many failed logins",
 /// <https://dev.mysql.com/doc/refman/8.0/en/account-locking.html>).
 const LOCKED_REMEDY: &str = "MySQL locked the account after consecutive failed logins (FAILED_LOGIN_ATTEMPTS, error 3955). Clients still using the previous version's password keep relocking the account: update them first. On a read replica, logins with the pending password that arrive before replication has brought it (the application's, or testSecret's) count as failures there; a lagging replica clears the lock once it applies the unlock setSecret queued on the writer. Otherwise unlock the account on the writer (ALTER USER ... ACCOUNT UNLOCK, which replicates) or wait for PASSWORD_LOCK_TIME, and the rotation's next attempt tests it again";
-
-/// How many consecutive failed logins lock the account, as far as testSecret read it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) enum FailedLoginLimit {
-    /// Failed logins lock nothing.
-    None,
-    /// This many consecutive failed logins lock the account.
-    Locks(u32),
-    /// Not read: any login after the first may be the one that locks it.
-    #[default]
-    Unknown,
-}
-
-impl From<Option<u32>> for FailedLoginLimit {
-    fn from(limit: Option<u32>) -> Self {
-        limit.map_or(Self::None, Self::Locks)
-    }
-}
 
 /// The most pending logins for an account `limit` describes: fewer than the
 /// limit, at least one, and one when the limit is unknown.
@@ -278,47 +260,9 @@ async fn failed_login_limit(connection: &mut MySqlConnection) -> FailedLoginLimi
     }
 }
 
-/// The limit `SHOW CREATE USER` text states; unknown when it does not parse, or, on
-/// a server that prints ATTRIBUTE or COMMENT clauses (8.0.19+ reads them from the
-/// grant tables), when such a clause is there: its free text comes last and could
-/// be made to look like a password option.
-fn limit_from_create_user(text: &str, modern: bool) -> FailedLoginLimit {
-    let upper = text.to_ascii_uppercase();
-    if modern && (upper.contains(" ATTRIBUTE '") || upper.contains(" COMMENT '")) {
-        return FailedLoginLimit::Unknown;
-    }
-    grants::parse_create_user(text).map_or(FailedLoginLimit::Unknown, |settings| {
-        settings.password_options.failed_login_limit().into()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limit_is_read_from_show_create_user_unless_free_text_follows_it() {
-        let plain = "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$abc' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2";
-        let attribute = format!("{plain} ATTRIBUTE '{{\"note\": \"FAILED_LOGIN_ATTEMPTS 0\"}}'");
-        let comment = format!("{plain} COMMENT 'x'");
-        let cases = [
-            // An application user that may not read mysql.user: its own text.
-            (plain, true, FailedLoginLimit::Locks(3)),
-            (plain, false, FailedLoginLimit::Locks(3)),
-            // Free text after the options on 8.0.19+: not trusted.
-            (attribute.as_str(), true, FailedLoginLimit::Unknown),
-            (comment.as_str(), true, FailedLoginLimit::Unknown),
-            // Text that does not parse.
-            (
-                "CREATE USER `app`@`%` REQUIRE SUBJECT '/O=O'Reilly' FAILED_LOGIN_ATTEMPTS 3",
-                true,
-                FailedLoginLimit::Unknown,
-            ),
-        ];
-        for (text, modern, expected) in cases {
-            assert_eq!(limit_from_create_user(text, modern), expected, "{text}");
-        }
-    }
 
     #[test]
     fn only_a_lag_shaped_refusal_on_a_replica_is_retried_and_only_within_the_time_left() {

@@ -2762,7 +2762,7 @@ async fn a_secret_without_ssl_is_read_over_verified_tls_only() {
         .expect("select finding");
     assert_eq!(select.status, Status::Error, "{select:#?}");
     assert!(
-        select.message.contains("logging in as appuser")
+        select.message.contains("logging in as \"appuser\"")
             && select.message.to_lowercase().contains("certificate"),
         "{}",
         select.message

@@ -64,7 +64,7 @@ pub fn can_prove(
     alternate: &str,
     current: &DbSecret,
 ) -> bool {
-    candidate.host.eq_ignore_ascii_case(&current.host)
+    permissions::same_host(&candidate.host, &current.host)
         && candidate.port == current.port
         && (is_current || candidate.username == alternate)
 }

@@ -50,6 +50,8 @@ fn only_the_alternates_own_values_and_the_current_one_at_the_same_database_may_p
     let cases = [
         (secret("app_clone", "db.example", 3306), false, true),
         (secret("app_clone", "DB.example", 3306), false, true),
+        // The same host written as a fully qualified name (trailing dot).
+        (secret("app_clone", "db.example.", 3306), false, true),
         (secret("app", "db.example", 3306), true, true),
         // An old value of the current user (before a manual change) is not the clone's.
         (secret("app", "db.example", 3306), false, false),

@@ -65,6 +65,49 @@ impl PasswordOptions {
     }
 }
 
+/// How many consecutive failed logins lock an account, as far as it was read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailedLoginLimit {
+    /// Failed logins lock nothing.
+    None,
+    /// This many consecutive failed logins lock the account.
+    Locks(u32),
+    /// Not read: any login after the first may be the one that locks it.
+    #[default]
+    Unknown,
+}
+
+impl From<Option<u32>> for FailedLoginLimit {
+    fn from(limit: Option<u32>) -> Self {
+        limit.map_or(Self::None, Self::Locks)
+    }
+}
+
+/// The password options `SHOW CREATE USER` text states (all its rows joined);
+/// `None` when it does not parse, or, on a server that prints ATTRIBUTE or COMMENT
+/// clauses (`modern`: MySQL 8.0.19+ reads them from the grant tables), when such a
+/// clause is there: its free text comes last and could be made to look like a
+/// password option. MySQL locks an account only when `FAILED_LOGIN_ATTEMPTS` and
+/// `PASSWORD_LOCK_TIME` are both nonzero ("Failed-Login Tracking and Temporary
+/// Account Locking", <https://dev.mysql.com/doc/refman/8.0/en/password-management.html>):
+/// see [`PasswordOptions::failed_login_limit`].
+pub fn options_from_create_user(text: &str, modern: bool) -> Option<PasswordOptions> {
+    let upper = text.to_ascii_uppercase();
+    if modern && (upper.contains(" ATTRIBUTE '") || upper.contains(" COMMENT '")) {
+        return None;
+    }
+    super::parse_create_user(text)
+        .ok()
+        .map(|settings| settings.password_options)
+}
+
+/// The failed-login limit `SHOW CREATE USER` text states ([`options_from_create_user`]);
+/// unknown when that reads nothing.
+pub fn limit_from_create_user(text: &str, modern: bool) -> FailedLoginLimit {
+    options_from_create_user(text, modern)
+        .map_or(FailedLoginLimit::Unknown, |o| o.failed_login_limit().into())
+}
+
 /// The columns of `mysql.user` that hold an account's password options on MySQL
 /// 8.0.19+, as text, `None` for SQL `NULL`: `Password_reuse_history` and
 /// `Password_reuse_time` (`smallint unsigned`, `NULL`: the global default),
@@ -190,6 +233,47 @@ pub(super) fn read(ahead: &[Option<String>], options: &mut PasswordOptions) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limit_is_read_from_show_create_user_unless_free_text_follows_it() {
+        let plain = "CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$abc' REQUIRE NONE PASSWORD EXPIRE DEFAULT ACCOUNT UNLOCK PASSWORD HISTORY DEFAULT PASSWORD REUSE INTERVAL DEFAULT PASSWORD REQUIRE CURRENT DEFAULT FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 2";
+        let attribute = format!("{plain} ATTRIBUTE '{{\"note\": \"FAILED_LOGIN_ATTEMPTS 0\"}}'");
+        let comment = format!("{plain} COMMENT 'x'");
+        let cases = [
+            // An application user that may not read mysql.user: its own text.
+            (plain, true, FailedLoginLimit::Locks(3)),
+            (plain, false, FailedLoginLimit::Locks(3)),
+            // Free text after the options on 8.0.19+: not trusted.
+            (attribute.as_str(), true, FailedLoginLimit::Unknown),
+            (comment.as_str(), true, FailedLoginLimit::Unknown),
+            // Tracked but never locked (PASSWORD_LOCK_TIME 0), or not tracked.
+            (
+                "CREATE USER `app`@`%` FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME 0",
+                true,
+                FailedLoginLimit::None,
+            ),
+            (
+                "CREATE USER `app`@`%` FAILED_LOGIN_ATTEMPTS 3 PASSWORD_LOCK_TIME UNBOUNDED",
+                true,
+                FailedLoginLimit::Locks(3),
+            ),
+            // MariaDB prints no such option.
+            (
+                "CREATE USER `app`@`%` IDENTIFIED BY PASSWORD '*0123'",
+                false,
+                FailedLoginLimit::None,
+            ),
+            // Text that does not parse.
+            (
+                "CREATE USER `app`@`%` REQUIRE SUBJECT '/O=O'Reilly' FAILED_LOGIN_ATTEMPTS 3",
+                true,
+                FailedLoginLimit::Unknown,
+            ),
+        ];
+        for (text, modern, expected) in cases {
+            assert_eq!(limit_from_create_user(text, modern), expected, "{text}");
+        }
+    }
 
     fn columns(values: [Option<&str>; 5]) -> PasswordColumns {
         let [

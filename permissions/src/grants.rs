@@ -21,16 +21,30 @@ mod password_options;
 
 pub use account::{AccountSettings, parse_create_user};
 pub use object::{GrantObject, columns as column_names, parse_object};
-pub use password_options::{PasswordColumns, PasswordOptions};
+pub use password_options::{
+    FailedLoginLimit, PasswordColumns, PasswordOptions, limit_from_create_user,
+    options_from_create_user,
+};
 
 /// A row that could not be understood.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read the grant row `{row}`: {reason}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantError {
     /// The row with any password hash replaced by `***`.
     pub row: String,
     pub reason: &'static str,
 }
+
+impl fmt::Display for GrantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot read the grant row `{}`: {}",
+            self.row, self.reason
+        )
+    }
+}
+
+impl std::error::Error for GrantError {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
