@@ -167,6 +167,21 @@ impl Context<'_> {
     }
 }
 
+/// A note's words for input that was not read: the action and whether it was
+/// denied, failed or skipped (`action` names a skipped read, which carries only a
+/// reason), without the remediation or AWS's message, e.g.
+/// `ec2:DescribeNetworkAcls (access denied)`. `None` when the input was read.
+pub(crate) fn unread_input<T>(collected: &Collected<T>, action: &str) -> Option<String> {
+    match collected {
+        Collected::Ok(_) => None,
+        Collected::Failed(error) if error.access_denied => {
+            Some(format!("{} (access denied)", error.action))
+        }
+        Collected::Failed(error) => Some(format!("{} (failed)", error.action)),
+        Collected::Skipped(_) => Some(format!("{action} (skipped)")),
+    }
+}
+
 /// The partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
 pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

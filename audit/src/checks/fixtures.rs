@@ -447,6 +447,22 @@ pub fn denied(action: &str) -> CollectionError {
     }
 }
 
+/// Every network ACL of `region` denies TCP `port` in, before its other rules.
+pub fn acls_deny_inbound(region: &mut RegionInventory, port: i32) {
+    if let Collected::Ok(acls) = &mut region.network_acls {
+        for acl in acls {
+            acl.entries.push(super::nacl::tests::entry(
+                50,
+                false,
+                "6",
+                "deny",
+                "0.0.0.0/0",
+                Some((port, port)),
+            ));
+        }
+    }
+}
+
 /// The findings of one check id over a region.
 pub fn findings_of(region: RegionInventory, check_id: &str) -> Vec<crate::finding::Finding> {
     crate::checks::evaluate(&inventory_of(region), &crate::policy::Policy::default())

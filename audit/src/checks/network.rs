@@ -387,8 +387,8 @@ fn subnet_ranges<'a>(context: &Context<'a>, subnets: &[String]) -> (Vec<&'a str>
 
 /// Why the network ACLs stop TCP `port` from any of `clients` to any of `servers`
 /// (every pair: a client may be given any of the server's addresses), and the
-/// answers back; see [`super::nacl`]. Subnets whose range is unknown are not
-/// judged. The finding to report instead when the ACLs could not be read.
+/// answers back; see [`super::nacl`]. The finding to report instead (ERROR
+/// naming the unread call) when the ACLs or a subnet's range could not be read.
 pub(super) fn acl_faults(
     context: &Context<'_>,
     def: &CheckDefinition,
@@ -410,6 +410,25 @@ pub(super) fn acl_faults(
             ));
         }
     };
+    // A subnet's range decides which ACL rules match (each entry matches a
+    // `CidrBlock`: AWS::EC2::NetworkAclEntry,
+    // https://docs.amazonaws.cn/en_us/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-networkaclentry.md),
+    // so an unknown range leaves the path unjudged, never clear.
+    let mut ends_subnets: Vec<String> = clients.iter().chain(servers).cloned().collect();
+    ends_subnets.sort();
+    ends_subnets.dedup();
+    if let (_, Some(why)) = subnet_ranges(context, &ends_subnets) {
+        return Err(Box::new(context.finding(
+            def,
+            Status::Error,
+            resource,
+            format!(
+                "the network ACLs between subnets {} and {} could not be judged without {why}; grant the auditor the read it lacks and rerun",
+                clients.join(", "),
+                servers.join(", ")
+            ),
+        )));
+    }
     let cidr_of: BTreeMap<&str, &str> = context
         .region
         .subnets

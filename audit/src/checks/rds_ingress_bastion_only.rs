@@ -14,15 +14,17 @@
 //! group rules only allow (one rule admitting the port lets it in whatever the
 //! others say: VPC user guide, "Security group rules",
 //! https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html),
-//! no other rule can undo it. Such a rule is therefore a proven exposure even when another input (the bastion's instances,
-//! the function's configuration, the network ACLs, the subnets, a prefix list's
-//! entries) could not be read, and the finding is a FAIL naming it, with the
-//! unread input as a note ("also: ..."). Only when the verdict hangs on the
-//! unread input (rules from groups, the way out, the ACLs) is it an ERROR.
+//! no other rule can undo it. A rule judged offending from what was read (such
+//! a rule whatever else is unread; a rule from another group once the bastion's
+//! and the function's groups are known, as the verdict on ingress never depends
+//! on the network ACLs) is a FAIL naming it, with the unread input as a note
+//! ("also not read: ..."). So is any other FAIL that does not depend on the
+//! unread network ACLs. Only when the verdict hangs on the unread input (rules
+//! from groups, the way out, the ACLs) is it an ERROR.
 
 use std::collections::BTreeSet;
 
-use super::context::Context;
+use super::context::{Context, unread_input};
 use super::network::{
     Peer, Reach, Source, acl_faults, admits_tcp_port, bastion_groups_unless_unread, describe_ports,
     describe_source, primary_functions, reaches, rules_of, source_of,
@@ -61,8 +63,8 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         Err(finding) => {
             let ingress = judge_ingress(db, rules, None, port);
             let note = format!(
-                "which security groups are the bastion's and the rotation function's could not be read ({}), so rules from other security groups were not judged",
-                finding.message
+                "{}, so rules from other security groups were not judged",
+                allowed_unread(context)
             );
             return vec![
                 exposure(context, db, port, &ingress.offending, None, &[note]).unwrap_or(*finding),
@@ -78,28 +80,11 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         .map(|(name, _)| name.as_str())
         .collect();
     let egress = judge_egress(context, rules, db, &allowed.function_groups, port);
-    let acl_blocked = match acl_blocked(context, db, port) {
-        Ok(blocked) => blocked,
-        Err(finding) => {
-            let mut notes = egress.unknown.clone();
-            notes.push(format!(
-                "the network ACLs between the rotation function and the database could not be judged ({})",
-                finding.message
-            ));
-            return vec![
-                exposure(
-                    context,
-                    db,
-                    port,
-                    &ingress.offending,
-                    Some(&allowed),
-                    &notes,
-                )
-                .unwrap_or(*finding),
-            ];
-        }
+    let (acl_blocked, acl_finding) = match acl_blocked(context, db, port) {
+        Ok(blocked) => (blocked, None),
+        Err(finding) => (Vec::new(), Some(finding)),
     };
-    vec![verdict(
+    let finding = verdict(
         context,
         db,
         port,
@@ -110,7 +95,43 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
             egress,
             acl_blocked,
         },
-    )]
+    );
+    match acl_finding {
+        None => vec![finding],
+        // A FAIL judged without the ACLs stands whatever they say (ACLs only
+        // take away); anything else hangs on them.
+        Some(_) if finding.status == Status::Fail => {
+            let mut finding = finding;
+            let note = match unread_input(&context.region.network_acls, "ec2:DescribeNetworkAcls")
+                .or_else(|| unread_input(&context.region.subnets, "ec2:DescribeSubnets"))
+            {
+                Some(unread) => format!("; also not read: {unread}"),
+                None => {
+                    "; also not judged: the network ACLs (a subnet's range is unknown)".to_owned()
+                }
+            };
+            finding.message.push_str(&note);
+            vec![finding]
+        }
+        Some(acl) => vec![*acl],
+    }
+}
+
+/// What kept the bastion's and the rotation function's groups unknown, for a note.
+fn allowed_unread(context: &Context<'_>) -> String {
+    if let Some(unread) = unread_input(&context.region.bastions, "ec2:DescribeInstances") {
+        return format!("also not read: the bastion's instances, {unread}");
+    }
+    let mut unread: Vec<String> = primary_functions(context)
+        .into_iter()
+        .filter_map(|f| unread_input(&f.configuration, "lambda:GetFunctionConfiguration"))
+        .collect();
+    unread.sort();
+    unread.dedup();
+    format!(
+        "also not read: the rotation function's configuration, {}",
+        unread.join(", ")
+    )
 }
 
 /// The groups the database's port may be admitted from.
@@ -213,6 +234,8 @@ struct Egress {
     kept_in: Vec<String>,
     /// Functions for which that is unknown, with the read it needs.
     unknown: Vec<String>,
+    /// The same, short, as notes to a FAIL that does not hang on them.
+    notes: Vec<String>,
 }
 
 /// Security groups filter what leaves as well as what enters (VPC user guide,
@@ -233,6 +256,7 @@ fn judge_egress(
     let mut egress = Egress {
         kept_in: Vec::new(),
         unknown: Vec::new(),
+        notes: Vec::new(),
     };
     for (name, groups) in function_groups {
         match reaches(context, rules, groups, true, port, &db_peer) {
@@ -240,10 +264,29 @@ fn judge_egress(
             Reach::No => egress
                 .kept_in
                 .push(format!("{name} (groups {})", groups.join(", "))),
-            Reach::Unknown(why) => egress.unknown.push(format!(
-                "whether the security groups of rotation function {name} ({}) let TCP {port} out to it is unknown without {why}",
-                groups.join(", ")
-            )),
+            Reach::Unknown(why) => {
+                egress.unknown.push(format!(
+                    "whether the security groups of rotation function {name} ({}) let TCP {port} out to it is unknown without {why}",
+                    groups.join(", ")
+                ));
+                let mut unread: Vec<String> = context
+                    .region
+                    .prefix_lists
+                    .iter()
+                    .filter_map(|l| unread_input(&l.entries, "ec2:GetManagedPrefixListEntries"))
+                    .chain(unread_input(&context.region.subnets, "ec2:DescribeSubnets"))
+                    .collect();
+                unread.sort();
+                unread.dedup();
+                egress.notes.push(if unread.is_empty() {
+                    format!("also not known: whether the security groups of rotation function {name} let TCP {port} out to it")
+                } else {
+                    format!(
+                        "also not known: whether the security groups of rotation function {name} let TCP {port} out to it (not read: {})",
+                        unread.join(", ")
+                    )
+                });
+            }
         }
     }
     egress
@@ -306,7 +349,7 @@ fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachabili
         port,
         &ingress.offending,
         Some(allowed),
-        &egress.unknown,
+        &egress.notes,
     ) {
         return finding;
     }
@@ -371,7 +414,7 @@ fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachabili
             format!(
                 "database {} admits port {port} only from security groups {} ({} rule(s))",
                 db.id,
-                allowed_text(Some(allowed)),
+                allowed_text(allowed),
                 ingress.rules
             ),
         )
@@ -379,17 +422,16 @@ fn verdict(context: &Context<'_>, db: &DbInstance, port: u16, reach: &Reachabili
 }
 
 /// The allowed groups as the messages name them.
-fn allowed_text(allowed: Option<&Allowed>) -> String {
-    match allowed {
-        None => "not known".to_owned(),
-        Some(allowed) if allowed.groups.is_empty() => "(none known)".to_owned(),
-        Some(allowed) => allowed
-            .groups
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "),
+fn allowed_text(allowed: &Allowed) -> String {
+    if allowed.groups.is_empty() {
+        return "(none known)".to_owned();
     }
+    allowed
+        .groups
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The FAIL for rules from sources not allowed (`offending`, judged from what
@@ -407,17 +449,17 @@ fn exposure(
     }
     let mut notes = String::new();
     for note in unread {
-        notes.push_str("; also: ");
+        notes.push_str("; ");
         notes.push_str(note);
     }
     Some(context.fail(
         &DEFINITION,
         &db.arn,
         format!(
-            "database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups ({}){notes}",
+            "database {} admits port {port} from {}; expected only the bastion's and rotation function's security groups{}{notes}",
             db.id,
             offending.join(", "),
-            allowed_text(allowed)
+            allowed.map_or_else(String::new, |a| format!(" ({})", allowed_text(a)))
         ),
     ))
 }
@@ -618,18 +660,18 @@ mod tests {
                 "only from security groups",
             ),
             (
-                "all traffic anywhere, the subnets unread",
+                "all traffic anywhere, the subnets unread: the ACLs cannot be judged",
                 vec![from_cidr(egress("e", "-1", -1, -1), "0.0.0.0/0")],
                 &subnets_denied,
-                Status::Pass,
-                "only from security groups",
+                Status::Error,
+                "network ACLs between subnets subnet-private-a, subnet-private-b and subnet-private-a, subnet-private-b could not be judged without the ranges of subnets",
             ),
             (
                 "the VPC's range, the subnets unread",
                 vec![from_cidr(port("e"), "10.0.0.0/16")],
                 &subnets_denied,
                 Status::Error,
-                "unknown without the ranges of subnets subnet-private-a, subnet-private-b (access denied to ec2:DescribeSubnets",
+                "without the ranges of subnets subnet-private-a, subnet-private-b (access denied to ec2:DescribeSubnets",
             ),
             (
                 "the VPC's range, the database's subnets outside the collected VPC",
@@ -715,30 +757,60 @@ mod tests {
         bastions_unread(region);
     }
 
-    /// The function's way out is a prefix list whose entries were not read.
-    fn egress_list_unread(region: &mut RegionInventory) {
+    fn bastions_skipped(region: &mut RegionInventory) {
+        region.bastions = Collected::Skipped("not asked for".to_owned());
+    }
+
+    /// The function's group lets only TCP `port` out, to where `to` says.
+    fn function_egress(
+        region: &mut RegionInventory,
+        port: i32,
+        to: impl FnOnce(SecurityGroupRule) -> SecurityGroupRule,
+    ) {
         if let Collected::Ok(rules) = &mut region.security_group_rules {
             rules.retain(|r| r.id != "sgr-lambda-egress");
-            rules.push(from_prefix_list(
-                SecurityGroupRule {
-                    is_egress: true,
-                    ..rule("e", LAMBDA_SG, "tcp", 3306, 3306)
-                },
-                "pl-db",
-            ));
+            rules.push(to(SecurityGroupRule {
+                is_egress: true,
+                ..rule("e", LAMBDA_SG, "tcp", port, port)
+            }));
         }
+    }
+
+    /// The function's groups let only HTTPS out.
+    fn function_egress_https_only(region: &mut RegionInventory) {
+        function_egress(region, 443, |r| from_cidr(r, "0.0.0.0/0"));
+    }
+
+    fn acls_unread_and_https_only(region: &mut RegionInventory) {
+        acls_unread(region);
+        function_egress_https_only(region);
+    }
+
+    /// The subnets unread, the function's way out the database's group, and an
+    /// ACL denying the port into the database's subnets (review M3: was a PASS).
+    fn subnets_unread_and_acl_denying_the_port(region: &mut RegionInventory) {
+        region.subnets = Collected::Failed(denied("ec2:DescribeSubnets"));
+        function_egress(region, 3306, |r| from_group(r, DB_SG));
+        acls_deny_inbound(region, 3306);
+    }
+
+    /// The function's way out is a prefix list whose entries were not read.
+    fn egress_list_unread(region: &mut RegionInventory) {
+        function_egress(region, 3306, |r| from_prefix_list(r, "pl-db"));
         region.prefix_lists = vec![PrefixList {
             id: "pl-db".to_owned(),
             entries: Collected::Failed(denied("ec2:GetManagedPrefixListEntries")),
         }];
     }
 
-    /// A row: name, the database group's extra rules, the reads, status, texts.
+    /// A row: name, the database group's extra rules, the reads, status, texts
+    /// the message holds, texts it must not hold.
     type UnreadCase<'a> = (
         &'a str,
         Vec<SecurityGroupRule>,
         &'a dyn Fn(&mut RegionInventory),
         crate::finding::Status,
+        Vec<&'a str>,
         Vec<&'a str>,
     );
 
@@ -753,6 +825,7 @@ mod tests {
         let as_read = |_: &mut RegionInventory| {};
         let exposed =
             "admits port 3306 from rule sgr-open of sg-database (tcp 3306 from 0.0.0.0/0)";
+        let acl_note = "; also not read: ec2:DescribeNetworkAcls (access denied)";
         let cases: Vec<UnreadCase<'_>> = vec![
             (
                 "the internet, the bastions unread",
@@ -761,9 +834,9 @@ mod tests {
                 Status::Fail,
                 vec![
                     exposed,
-                    "; also: ",
-                    "access denied to ec2:DescribeInstances",
+                    "; also not read: the bastion's instances, ec2:DescribeInstances (access denied), so rules from other security groups were not judged",
                 ],
+                vec!["(not known)", "grant "],
             ),
             (
                 "the internet and another group, the bastions unread: the group is not judged",
@@ -771,20 +844,45 @@ mod tests {
                 &bastions_unread,
                 Status::Fail,
                 vec![exposed, "rules from other security groups were not judged"],
+                vec!["sg-other"],
+            ),
+            (
+                "the internet, the bastions skipped (not failed)",
+                vec![open()],
+                &bastions_skipped,
+                Status::Fail,
+                vec![
+                    exposed,
+                    "; also not read: the bastion's instances, ec2:DescribeInstances (skipped)",
+                ],
+                vec![],
             ),
             (
                 "the internet, the function's configuration unread",
                 vec![open()],
                 &configuration_unread,
                 Status::Fail,
-                vec![exposed, "; also: ", "lambda:GetFunctionConfiguration"],
+                vec![
+                    exposed,
+                    "; also not read: the rotation function's configuration, lambda:GetFunctionConfiguration (access denied)",
+                ],
+                vec!["grant "],
+            ),
+            (
+                "only another group, the function's configuration unread: it may be the function's",
+                vec![other_group()],
+                &configuration_unread,
+                Status::Error,
+                vec!["lambda:GetFunctionConfiguration"],
+                vec!["sg-other"],
             ),
             (
                 "the internet, the network ACLs unread",
                 vec![open()],
                 &acls_unread,
                 Status::Fail,
-                vec![exposed, "; also: ", "ec2:DescribeNetworkAcls"],
+                vec![exposed, acl_note],
+                vec!["grant "],
             ),
             (
                 "the internet, the function's way out through an unread prefix list",
@@ -793,9 +891,9 @@ mod tests {
                 Status::Fail,
                 vec![
                     exposed,
-                    "; also: whether the security groups of rotation function SecretsManagerTutorialRotation",
-                    "prefix list pl-db: access denied to ec2:GetManagedPrefixListEntries",
+                    "; also not known: whether the security groups of rotation function SecretsManagerTutorialRotation let TCP 3306 out to it (not read: ec2:GetManagedPrefixListEntries (access denied))",
                 ],
+                vec!["grant "],
             ),
             (
                 "only another group, the bastions unread: it may be the bastion's",
@@ -803,6 +901,7 @@ mod tests {
                 &bastions_unread,
                 Status::Error,
                 vec!["access denied to ec2:DescribeInstances"],
+                vec![],
             ),
             (
                 "the rules and the bastions unread: the bastions' finding, as before",
@@ -810,6 +909,7 @@ mod tests {
                 &rules_and_bastions_unread,
                 Status::Error,
                 vec!["access denied to ec2:DescribeInstances"],
+                vec![],
             ),
             (
                 "nothing open, all read",
@@ -817,9 +917,65 @@ mod tests {
                 &as_read,
                 Status::Pass,
                 vec!["only from security groups"],
+                vec![],
             ),
         ];
-        for (name, extra, reads, status, texts) in cases {
+        assert_unread_rows(cases);
+    }
+
+    /// A FAIL that does not hang on the unread network ACLs stands, noting them
+    /// (review M1, M2); one that would pass hangs on them, and an unread
+    /// subnet range leaves them unjudged (review M3).
+    #[test]
+    fn a_fail_stands_when_the_network_acls_are_unread() {
+        use crate::finding::Status;
+        let other_group = || from_group(rule("sgr-other", DB_SG, "tcp", 3306, 3306), "sg-other");
+        let acl_note = "; also not read: ec2:DescribeNetworkAcls (access denied)";
+        let cases: Vec<UnreadCase<'_>> = vec![
+            (
+                "another group, the network ACLs unread: ingress never hangs on the ACLs",
+                vec![other_group()],
+                &acls_unread,
+                Status::Fail,
+                vec![
+                    "rule sgr-other of sg-database (tcp 3306 from security group sg-other)",
+                    acl_note,
+                ],
+                vec![],
+            ),
+            (
+                "the function's groups let only HTTPS out, the network ACLs unread",
+                vec![],
+                &acls_unread_and_https_only,
+                Status::Fail,
+                vec!["let no TCP 3306 out", acl_note],
+                vec![],
+            ),
+            (
+                "nothing wrong, the network ACLs unread: the verdict hangs on them",
+                vec![],
+                &acls_unread,
+                Status::Error,
+                vec!["access denied to ec2:DescribeNetworkAcls"],
+                vec![],
+            ),
+            (
+                "the subnets unread, an ACL denying the port: the ACLs are not judged",
+                vec![],
+                &subnets_unread_and_acl_denying_the_port,
+                Status::Error,
+                vec![
+                    "network ACLs between subnets",
+                    "could not be judged without the ranges of subnets subnet-private-a, subnet-private-b (access denied to ec2:DescribeSubnets",
+                ],
+                vec![],
+            ),
+        ];
+        assert_unread_rows(cases);
+    }
+
+    fn assert_unread_rows(cases: Vec<UnreadCase<'_>>) {
+        for (name, extra, reads, status, texts, absent) in cases {
             let mut region = with_rules(extra);
             reads(&mut region);
             let finding = only(region, "rds.ingress.bastion-only");
@@ -828,6 +984,13 @@ mod tests {
                 assert!(
                     finding.message.contains(text),
                     "{name}: {text:?} not in {}",
+                    finding.message
+                );
+            }
+            for text in absent {
+                assert!(
+                    !finding.message.contains(text),
+                    "{name}: {text:?} in {}",
                     finding.message
                 );
             }

@@ -1632,6 +1632,44 @@ mod tests {
         ));
     }
 
+    /// The ACLs between the function and the endpoint cannot be judged without
+    /// the subnets' ranges.
+    #[test]
+    fn an_unknown_subnet_range_leaves_the_network_acls_unjudged() {
+        use crate::finding::Status;
+        let mut r = compliant_region();
+        // The endpoint admits the function's group and EC2 gave no range for the
+        // subnets: an ACL denying HTTPS is not judged, so the ACLs are unknown
+        // (review M3: was a PASS).
+        if let Collected::Ok(rules) = &mut r.security_group_rules {
+            rules.retain(|rule| rule.id != "sgr-endpoints");
+            rules.push(from_group(
+                rule("sgr-e", ENDPOINT_SG, "tcp", 443, 443),
+                LAMBDA_SG,
+            ));
+        }
+        if let Collected::Ok(subnets) = &mut r.subnets {
+            for subnet in subnets {
+                subnet.cidr_block = None;
+            }
+        }
+        acls_deny_inbound(&mut r, 443);
+        let finding = only(r, "vpc.endpoint.secretsmanager");
+        assert_eq!(finding.status, Status::Error, "{}", finding.message);
+        assert!(
+            finding
+                .message
+                .contains("could not be judged without the ranges of subnets"),
+            "{}",
+            finding.message
+        );
+        assert!(
+            finding.message.contains("ec2:DescribeSubnets"),
+            "{}",
+            finding.message
+        );
+    }
+
     /// A region changed by `change`, with endpoint `index`'s policy made of
     /// `statements`, and the finding of check `id` over it.
     type Change = Box<dyn Fn(&mut crate::inventory::RegionInventory)>;
