@@ -585,7 +585,11 @@ mod tests {
             ("AccessDenied", early, false),
             ("", early, false),
         ] {
-            assert_eq!(wait_again(code, elapsed), expected, "{code} after {elapsed:?}");
+            assert_eq!(
+                wait_again(code, elapsed),
+                expected,
+                "{code} after {elapsed:?}"
+            );
         }
     }
 }
