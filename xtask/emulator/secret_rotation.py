@@ -376,9 +376,20 @@ class Rotations:
                 if record["secret_arn"] == arn and record["status"] == "running":
                     record["cancelled"] = True
 
-    def snapshot(self) -> list[dict]:
+    def snapshot(self, secret: str | None = None) -> list[dict]:
+        """Every record, or only those of one secret (its ARN or name).
+
+        A caller waiting on one rotation polls this several times a second; over a
+        long run (``cargo xtask fuzz audit``) the records of every secret ever
+        rotated made each poll encode all of them in the emulator's one Python
+        process, slowing every other call, so pollers ask for their secret's.
+        """
         with self.lock:
-            return [{**record, "attempts": [dict(a) for a in record["attempts"]]} for record in self.records]
+            return [
+                {**record, "attempts": [dict(a) for a in record["attempts"]]}
+                for record in self.records
+                if secret is None or secret in (record["secret_arn"], record["secret_name"])
+            ]
 
 
 ROTATIONS = Rotations()

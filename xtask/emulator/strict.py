@@ -100,8 +100,8 @@ class StrictApp:
     """WSGI middleware in front of moto: request-level behaviours and the control paths.
 
     ``GET /_emulator/rotations`` lists every rotation the emulator ran or runs
-    (secret, token, status, step): the tests' way to wait for an asynchronous
-    rotation without sleeping. ``GET /_emulator/settings`` shows the settings.
+    (secret, token, status, step), ``?secret=ARN-or-name`` only that secret's: the
+    tests' way to wait for an asynchronous rotation without sleeping. ``GET /_emulator/settings`` shows the settings.
     ``POST /_emulator/fail`` makes the next calls of an EC2 action fail. A behaviour's
     module adds its own POST paths to ``CONTROL_POSTS`` (``rds_rotation``: ``/_emulator/rds-rotate``).
     """
@@ -286,7 +286,8 @@ class StrictApp:
 
     def _control(self, environ, path: str, start_response):
         if path == "/_emulator/rotations":
-            body = json.dumps(self.rotations()).encode()
+            secret = parse_qs(environ.get("QUERY_STRING", "")).get("secret", [None])[0]
+            body = json.dumps(self.rotations(secret)).encode()
         elif path == "/_emulator/network":
             body = json.dumps({"enabled": network.enabled(), "drops": network.drops()}).encode()
         elif path == "/_emulator/settings":

@@ -468,14 +468,9 @@ async fn create_app_secret(
 async fn wait_for_rotations_to_end(state: &EmulatorState, secret: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_mins(1);
     loop {
-        let records = crate::emulator::request(state, "GET", "/_emulator/rotations", "")?;
-        let running = records.as_array().into_iter().flatten().any(|r| {
-            r["status"] == "running"
-                && (r["secret_name"] == secret
-                    || r["secret_arn"]
-                        .as_str()
-                        .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
-        });
+        let running = crate::emulator::rotations_of(state, secret)?
+            .iter()
+            .any(|r| r["status"] == "running");
         if !running {
             return Ok(());
         }

@@ -711,6 +711,28 @@ pub fn request(
         .with_context(|| format!("the emulator's answer to {method} {path} is not JSON: {answer}"))
 }
 
+/// The emulator's records of one secret's rotations, by its ARN or name
+/// (`GET /_emulator/rotations?secret=`), oldest first. A caller waiting on a
+/// rotation polls this; asking for one secret's keeps each poll small however many
+/// rotations a long run (the fuzz, a bench) has made.
+pub fn rotations_of(state: &EmulatorState, secret: &str) -> Result<Vec<serde_json::Value>> {
+    let query: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let path = format!("/_emulator/rotations?secret={query}");
+    Ok(request(state, "GET", &path, "")?
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
 /// The last `lines` lines of a log file, for error messages.
 pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = fs::read(path)

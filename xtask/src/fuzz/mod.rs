@@ -612,15 +612,14 @@ async fn build_setup(shared: &Shared, names: &Names) -> Result<Setup> {
     })
 }
 
-/// The emulator's record of every rotation it ran (`/_emulator/rotations`).
-async fn rotation_records(shared: &Shared) -> Result<Vec<Value>> {
+/// The emulator's record of every rotation of `secret` it ran
+/// ([`emulator::rotations_of`]).
+async fn rotation_records(shared: &Shared, secret: &str) -> Result<Vec<Value>> {
     let state = shared.state.clone();
-    let records = tokio::task::spawn_blocking(move || {
-        emulator::request(&state, "GET", "/_emulator/rotations", "")
-    })
-    .await
-    .map_err(|e| anyhow!("reading the emulator's rotations: {e}"))??;
-    Ok(records.as_array().cloned().unwrap_or_default())
+    let secret = secret.to_owned();
+    tokio::task::spawn_blocking(move || emulator::rotations_of(&state, &secret))
+        .await
+        .map_err(|e| anyhow!("reading the emulator's rotations: {e}"))?
 }
 
 /// Waits until no rotation of the setup's secret runs: the test a new schedule
@@ -629,7 +628,7 @@ async fn rotation_records(shared: &Shared) -> Result<Vec<Value>> {
 async fn settle(shared: &Arc<Shared>, setup: &Setup) -> Result<()> {
     let secret = setup.state.secret_arn.as_str();
     let deadline = Instant::now() + Duration::from_mins(3);
-    while rotation_records(shared)
+    while rotation_records(shared, secret)
         .await?
         .iter()
         .any(|r| r["secret_arn"] == secret && r["status"] == "running")
@@ -667,7 +666,7 @@ async fn rotate_once(shared: &Arc<Shared>, setup: &Setup) -> Result<Outcome> {
         Err(error) => bail!("RotateSecret: {}", crate::aws::describe(&error)),
     };
     loop {
-        let records = rotation_records(shared).await?;
+        let records = rotation_records(shared, secret).await?;
         let record = records
             .iter()
             .rev()
