@@ -1245,7 +1245,8 @@ fn print_org_tables(
         yes(org.requests <= request_goal),
     ]);
     goals.add_row([
-        "peak RSS ≤ 128 MiB, flat in the number of accounts".to_owned(),
+        // Flat is judged across runs: the README's table has 50, 100 and 200.
+        "peak RSS ≤ 128 MiB (flat: compare runs of several --accounts)".to_owned(),
         format!(
             "{:.1} MiB ({:.1} MiB for one account)",
             mib(org.rss),
@@ -1253,14 +1254,26 @@ fn print_org_tables(
         ),
         yes(mib(org.rss) <= 128.0),
     ]);
+    // The goal is set at 50 accounts; the page grows with its findings, so another
+    // size is judged by its share per 50 accounts.
+    let html_per_50 = html_bytes as f64 * 50.0 / accounts as f64;
     goals.add_row([
-        "HTML report < 5 MB (at 50 accounts)".to_owned(),
-        format!(
-            "{:.2} MB for {} findings",
-            html_bytes as f64 / 1e6,
-            org.findings
-        ),
-        yes(html_bytes < 5_000_000),
+        "HTML report < 5 MB at 50 accounts".to_owned(),
+        if accounts == 50 {
+            format!(
+                "{:.2} MB for {} findings",
+                html_bytes as f64 / 1e6,
+                org.findings
+            )
+        } else {
+            format!(
+                "{:.2} MB per 50 accounts ({:.2} MB for {} findings)",
+                html_per_50 / 1e6,
+                html_bytes as f64 / 1e6,
+                org.findings
+            )
+        },
+        yes(html_per_50 < 5e6),
     ]);
     println!("{goals}");
 }
