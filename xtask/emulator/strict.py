@@ -286,7 +286,8 @@ class StrictApp:
 
     def _control(self, environ, path: str, start_response):
         if path == "/_emulator/rotations":
-            secret = parse_qs(environ.get("QUERY_STRING", "")).get("secret", [None])[0]
+            # keep_blank_values: `secret=` names no secret, so it lists none, not all.
+            secret = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).get("secret", [None])[0]
             body = json.dumps(self.rotations(secret)).encode()
         elif path == "/_emulator/network":
             body = json.dumps({"enabled": network.enabled(), "drops": network.drops()}).encode()

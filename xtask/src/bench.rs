@@ -1254,27 +1254,27 @@ fn print_org_tables(
         ),
         yes(mib(org.rss) <= 128.0),
     ]);
-    // The goal is set at 50 accounts; the page grows with its findings, so another
-    // size is judged by its share per 50 accounts.
-    let html_per_50 = html_bytes as f64 * 50.0 / accounts as f64;
-    goals.add_row([
-        "HTML report < 5 MB at 50 accounts".to_owned(),
-        if accounts == 50 {
+    // The goal is set at 50 accounts: another size shows the page's share per 50
+    // accounts (it grows with its findings) and is not judged.
+    let html_mb = html_bytes as f64 / 1e6;
+    goals.add_row(if accounts == 50 {
+        [
+            "HTML report < 5 MB at 50 accounts".to_owned(),
+            format!("{html_mb:.2} MB for {} findings", org.findings),
+            yes(html_bytes < 5_000_000),
+        ]
+    } else {
+        [
+            "HTML report < 5 MB at 50 accounts".to_owned(),
             format!(
-                "{:.2} MB for {} findings",
-                html_bytes as f64 / 1e6,
-                org.findings
-            )
-        } else {
-            format!(
-                "{:.2} MB per 50 accounts ({:.2} MB for {} findings)",
-                html_per_50 / 1e6,
-                html_bytes as f64 / 1e6,
-                org.findings
-            )
-        },
-        yes(html_per_50 < 5e6),
-    ]);
+                "{:.2} MB for {} findings ({:.2} MB per 50 accounts)",
+                html_mb,
+                org.findings,
+                html_mb * 50.0 / accounts as f64
+            ),
+            "n/a (set at 50)".to_owned(),
+        ]
+    });
     println!("{goals}");
 }
 

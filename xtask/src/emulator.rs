@@ -716,7 +716,18 @@ pub fn request(
 /// rotation polls this; asking for one secret's keeps each poll small however many
 /// rotations a long run (the fuzz, a bench) has made.
 pub fn rotations_of(state: &EmulatorState, secret: &str) -> Result<Vec<serde_json::Value>> {
-    let query: String = secret
+    let path = format!("/_emulator/rotations?secret={}", query_value(secret));
+    match request(state, "GET", &path, "")? {
+        serde_json::Value::Array(records) => Ok(records),
+        other => bail!("the emulator's answer to GET {path} is not a list of rotations: {other}"),
+    }
+}
+
+/// `value` percent-encoded for a query string: every byte but letters, digits and
+/// `-_.~` as `%XX`, so that a secret name's `+` (which Python's `parse_qs` reads
+/// as a space), `/`, `=` and `@`, and an ARN's `:`, arrive as they are.
+fn query_value(value: &str) -> String {
+    value
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -725,12 +736,7 @@ pub fn rotations_of(state: &EmulatorState, secret: &str) -> Result<Vec<serde_jso
                 format!("%{b:02X}")
             }
         })
-        .collect();
-    let path = format!("/_emulator/rotations?secret={query}");
-    Ok(request(state, "GET", &path, "")?
-        .as_array()
-        .cloned()
-        .unwrap_or_default())
+        .collect()
 }
 
 /// The last `lines` lines of a log file, for error messages.
@@ -874,12 +880,31 @@ fn shell_quote(value: &str) -> String {
 mod tests {
     use super::{
         DatabaseEndpoint, EmulatorState, OWNER_ENV, group_members, live_process_group,
-        names_state_dir, owner_marker, pid_i32, process_belongs_to, shell_quote, stop,
+        names_state_dir, owner_marker, pid_i32, process_belongs_to, query_value, shell_quote, stop,
     };
     use std::fs;
     use std::path::PathBuf;
     use std::process::Command;
     use std::time::{Duration, Instant};
+
+    /// What `/_emulator/rotations?secret=` receives: the pytest of the control path
+    /// (`test_control_paths.py`) decodes the ARN row's text back to the ARN.
+    #[test]
+    fn a_query_value_keeps_only_unreserved_bytes_as_they_are() {
+        for (value, encoded) in [
+            ("two", "two"),
+            ("app+one", "app%2Bone"),
+            ("a/b=c@d.e_f-g~h", "a%2Fb%3Dc%40d.e_f-g~h"),
+            ("rds!db-1 x", "rds%21db-1%20x"),
+            (
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:app+one-AbCdEf",
+                "arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A123456789012%3Asecret%3Aapp%2Bone-AbCdEf",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(query_value(value), encoded, "{value}");
+        }
+    }
 
     /// Only the environment `up` gives makes a process ours: not a command line
     /// naming the directory (`tail -f <dir>/launcher.log`), nor the marker of

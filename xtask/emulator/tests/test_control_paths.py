@@ -33,8 +33,14 @@ def test_without_a_query_every_rotation_is_listed():
 
 
 def test_a_secret_by_percent_encoded_arn_lists_only_its_rotations_oldest_first():
+    # The text xtask's `query_value` gives for this ARN (its unit test has the same row).
     arn = "arn%3Aaws%3Asecretsmanager%3Aus-east-1%3A123456789012%3Asecret%3Aapp%2Bone-AbCdEf"
     assert rotations(f"secret={arn}") == [("app+one", "t1"), ("app+one", "t3")]
+
+
+def test_an_unencoded_plus_is_a_space_and_an_empty_name_lists_nothing():
+    assert rotations("secret=app+one") == []
+    assert rotations("secret=") == []
 
 
 def test_a_secret_by_name_lists_its_rotations_and_an_unknown_one_none():
