@@ -484,15 +484,8 @@ pub enum RotationOutcome {
 pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
     let deadline = std::time::Instant::now() + Duration::from_mins(3);
     loop {
-        let records = emulator_json("/_emulator/rotations");
-        let record = records.as_array().into_iter().flatten().rev().find(|r| {
-            r["token"] == token
-                && (r["secret_name"] == secret
-                    || r["secret_arn"] == secret
-                    || r["secret_arn"]
-                        .as_str()
-                        .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
-        });
+        let records = rotations_of(secret);
+        let record = records.iter().rev().find(|r| r["token"] == token);
         match record.map(|r| (r["status"].as_str(), r["step"].as_str())) {
             Some((Some("succeeded"), _)) => return RotationOutcome::Succeeded,
             Some((Some("failed"), step)) => {
@@ -503,7 +496,7 @@ pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "rotation {token} of {secret} did not end within 3 minutes (emulator records: {records})"
+            "rotation {token} of {secret} did not end within 3 minutes (emulator records: {records:?})"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -541,6 +534,11 @@ pub fn rotate_rds_master_password(instance: &str, hold_seconds: f64) -> serde_js
         "hold_seconds": hold_seconds,
     });
     emulator_request("POST", "/_emulator/rds-rotate", &body.to_string())
+}
+
+/// The emulator's records of `secret`'s rotations (its name or ARN), oldest first.
+fn rotations_of(secret: &str) -> Vec<serde_json::Value> {
+    xtask::emulator::rotations_of(emulator(), secret).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn emulator_request(method: &str, path: &str, body: &str) -> serde_json::Value {
@@ -648,15 +646,9 @@ pub async fn wait_for_rotations_to_end(secret: &str) {
         &format!("the rotations of {secret} to end"),
         Duration::from_mins(3),
         || async {
-            let records = emulator_json("/_emulator/rotations");
-            let running = records.as_array().into_iter().flatten().any(|r| {
-                r["status"] == "running"
-                    && (r["secret_name"] == secret
-                        || r["secret_arn"] == secret
-                        || r["secret_arn"]
-                            .as_str()
-                            .is_some_and(|arn| arn.contains(&format!(":secret:{secret}-"))))
-            });
+            let running = rotations_of(secret)
+                .iter()
+                .any(|r| r["status"] == "running");
             (!running).then_some(())
         },
     )
