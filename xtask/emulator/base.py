@@ -11,7 +11,7 @@ which is how a fidelity test shows that stock moto lacks a behaviour):
 ``EMULATOR_EC2_NOT_FOUND_CALLS``      calls naming a new EC2 id that answer NotFound (1)
 ``EMULATOR_ENI_RELEASE_SECONDS``      Lambda ENIs released this long after detach/delete (1.0)
 ``EMULATOR_ROLE_PROPAGATION_SECONDS`` a role younger than this cannot be given to Lambda (0.5)
-``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> deleted (0.5)
+``EMULATOR_ENDPOINT_SECONDS``         VPC endpoint pending -> available, deleting -> gone (0.5)
 ``EMULATOR_RDS_SECONDS``              DB instance creating -> available, deleting -> gone (1.0)
 ``EMULATOR_CONSOLE_SECONDS``          an instance's console output is empty this long after launch (3.0)
 ``EMULATOR_LAMBDA_STATE_SECONDS``     a new function is Pending, an update InProgress, this long (0.5; twice in a VPC)

@@ -15,6 +15,8 @@ parameters. Here (behaviours ``group-dependencies``, ``lambda-enis``,
   (``DependencyViolation``; ``refuse_group_deletion``).
 * PrivateLink guide, VPC endpoint states: an interface endpoint is ``pending``, then
   ``available``; ``deleting``, then gone (``EMULATOR_ENDPOINT_SECONDS``).
+* EC2 API reference, DeleteVpc: the VPC's default security group, network ACL and
+  route table go with it.
 * EC2 API reference, GetConsoleOutput: the output is buffered and "posted shortly
   after an instance transition state"; ``Latest`` works on Nitro instances only.
   cloud-init prints the host keys between ``-----BEGIN SSH HOST KEY KEYS-----`` and
@@ -210,6 +212,10 @@ def install_ec2_patches() -> None:
 
             def gone(vpce_id=vpce_id):
                 original_delete_endpoints(self, [vpce_id])
+                # Gone, not kept as "deleted" for ever as moto keeps it: a long run
+                # (the fuzz deletes two endpoints a case) made every
+                # DescribeVpcEndpoints list hundreds (1.4 s at 344).
+                self.vpc_end_points.pop(vpce_id, None)
 
             SCHEDULER.after(ENDPOINT_SECONDS, gone)
 
@@ -220,9 +226,16 @@ def install_ec2_patches() -> None:
         # delete_security_group, which a user may not call on it).
         VPC_DELETION.active = True
         try:
-            return original_delete_vpc(self, vpc_id)
+            vpc = original_delete_vpc(self, vpc_id)
         finally:
             VPC_DELETION.active = False
+        # So does its default network ACL ("When you delete the VPC, it deletes the
+        # default security group, network ACL, and route table for the VPC", EC2 API
+        # reference, DeleteVpc); moto kept it, listed by every DescribeNetworkAcls.
+        for acl_id, acl in list(self.network_acls.items()):
+            if acl.vpc_id == vpc_id and acl.default:
+                self.network_acls.pop(acl_id, None)
+        return vpc
 
     def delete_vpc(self, vpc_id):
         # AWS refuses while anything but the default group and the main route table
