@@ -47,16 +47,21 @@ def test_a_deleted_vpc_takes_its_default_network_acl_with_it(ec2):
     assert [acl["IsDefault"] for acl in acls_of(ec2, other)] == [True], "another VPC's ACL stays"
 
 
-def test_a_deleted_interface_endpoint_is_deleting_then_gone(ec2):
+def test_a_deleted_interface_endpoint_is_deleting_then_deleted_for_a_while_then_gone(ec2, monkeypatch):
+    monkeypatch.setattr(ec2_dependencies, "DELETED_ENDPOINT_SECONDS", 1.0)
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     endpoint = ec2.create_vpc_endpoint(
         VpcId=vpc_id, ServiceName=f"com.amazonaws.{REGION}.secretsmanager", VpcEndpointType="Interface", SubnetIds=[subnet]
     )["VpcEndpoint"]["VpcEndpointId"]
     ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint])
-    states = [e["State"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]]
-    assert states == ["deleting"]
+    seen = []
     deadline = time.monotonic() + base.ENDPOINT_SECONDS + 10
-    while ec2.describe_vpc_endpoints()["VpcEndpoints"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert ec2.describe_vpc_endpoints()["VpcEndpoints"] == [], "listed after deletion"
+    while time.monotonic() < deadline:
+        states = [e["State"] for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]]
+        if not seen or seen[-1] != states:
+            seen.append(states)
+        if not states:
+            break
+        time.sleep(0.05)
+    assert seen == [["deleting"], ["deleted"], []], seen
