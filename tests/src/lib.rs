@@ -496,7 +496,8 @@ pub async fn wait_for_rotation(secret: &str, token: &str) -> RotationOutcome {
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "rotation {token} of {secret} did not end within 3 minutes (emulator records: {records:?})"
+            "rotation {token} of {secret} did not end within 3 minutes (emulator records: {})",
+            serde_json::Value::from(records.clone())
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
