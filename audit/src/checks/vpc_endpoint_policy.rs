@@ -46,6 +46,16 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
                 &format!("vpc-endpoint/{}", endpoint.id),
                 &endpoint.id,
             );
+            // A deleted endpoint stays listed a while, `deleting` then `deleted`
+            // (AWS lists it "for a period": openshift/hypershift#9517); it carries
+            // no traffic again, so its policy is not judged (a replaced endpoint's
+            // old policy would FAIL beside the new one's PASS).
+            if is_deleted(&endpoint.state) {
+                let mut finding = context.finding(def, Status::Skip, &resource, format!("endpoint {} for {service_name} is {}: it carries no traffic, so its policy is not judged", endpoint.id, endpoint.state));
+                finding.check_id = format!("{}.{service}", def.id);
+                findings.push(finding);
+                continue;
+            }
             let mut finding = match (&endpoint.policy_document, context.account_id) {
                 (None, _) => context.pass(def, &resource, format!("endpoint {} for {service_name} reports no policy (full access within the VPC)", endpoint.id)),
                 (Some(_), None) => context.finding(def, Status::Error, &resource, format!("endpoint {}: the audited account is unknown (sts:GetCallerIdentity failed), so its policy's trust boundary cannot be judged", endpoint.id)),
@@ -64,6 +74,11 @@ pub fn evaluate(context: &Context<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether an endpoint's `State` is on its way out or gone (`deleting`, `deleted`).
+fn is_deleted(state: &str) -> bool {
+    state.eq_ignore_ascii_case("deleting") || state.eq_ignore_ascii_case("deleted")
 }
 
 /// What an endpoint policy does at the account's trust boundary.
@@ -175,6 +190,45 @@ mod tests {
         let pinned = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
             "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]}).to_string();
         assert_eq!(with_policy(pinned, true).status, Status::Pass);
+    }
+
+    /// A replaced endpoint, listed a while as `deleting` or `deleted`, is not
+    /// judged: its old policy does not FAIL beside the live endpoint's PASS.
+    #[test]
+    fn a_deleted_endpoints_policy_is_not_judged() {
+        use crate::finding::Status;
+        let foreign = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"}]}).to_string();
+        for (state, expected) in [
+            ("deleted", Status::Skip),
+            ("Deleting", Status::Skip),
+            ("available", Status::Fail),
+            ("pending", Status::Fail),
+        ] {
+            let mut region = compliant_region();
+            if let Collected::Ok(endpoints) = &mut region.endpoints {
+                let mut old = endpoints[0].clone();
+                old.id = "vpce-old".to_owned();
+                old.state = state.to_owned();
+                old.policy_document = Some(foreign.clone());
+                endpoints.push(old);
+            }
+            let findings: Vec<_> =
+                crate::checks::evaluate(&inventory_of(region), &crate::policy::Policy::default())
+                    .into_iter()
+                    .filter(|f| f.check_id == "vpc.endpoint-policy.secretsmanager")
+                    .collect();
+            let old = findings
+                .iter()
+                .find(|f| f.resource.contains("vpce-old"))
+                .expect("a finding for the old endpoint");
+            assert_eq!(old.status, expected, "{state}: {}", old.message);
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| !f.resource.contains("vpce-old") && f.status == Status::Pass),
+                "{state}: the live endpoint still passes: {findings:#?}"
+            );
+        }
     }
 
     /// `*` pinned to an organisation (AWS's data-perimeter endpoint policy) is
